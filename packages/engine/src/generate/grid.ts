@@ -1,0 +1,2 @@
+// being written: see the helper working on generate/grid
+export {};

@@ -1,0 +1,2 @@
+// being written: see the helper working on loaders/cityflow
+export {};
