@@ -1,2 +1,460 @@
-// being written: see the helper working on loaders/cityflow
-export {};
+/**
+ * CityFlow scenario loader: roadnet and flow JSON *text* -> typed, normalised
+ * RoadnetJson / FlowJson[]. Every problem is a ScenarioError naming the source,
+ * the JSON path and the offending value, e.g.
+ * `roadnet.json: roads[12].lanes[0].maxSpeed: expected a number, got "fast"`.
+ *
+ * Validation is hand-written straight-line code (no schema library): the real
+ * files are megabytes and are loaded in benchmarks. Paths are only built for
+ * objects, never per number, and point arrays are checked in place, not copied.
+ */
+import { ScenarioError } from '../errors.js';
+import type {
+  FlowJson,
+  IntersectionJson,
+  LaneJson,
+  LaneLinkJson,
+  LightPhaseJson,
+  Point,
+  RoadJson,
+  RoadLinkJson,
+  RoadLinkType,
+  RoadnetJson,
+  TrafficLightJson,
+  VehicleJson,
+} from '../format/cityflow.js';
+
+/** 200 km/h in m/s: a faster road or vehicle is almost certainly given in km/h. */
+const MAX_SPEED = 55.6;
+/** metres; an articulated bus is ~25 m */
+const MAX_VEHICLE_LENGTH = 30;
+/** m/s²; hard braking is ~9, so anything above 15 is a unit error */
+const MAX_ACC = 15;
+const LINK_TYPES: ReadonlySet<string> = new Set<RoadLinkType>(['go_straight', 'turn_left', 'turn_right']);
+
+type Obj = Record<string, unknown>;
+type Key = string | number;
+
+// ---------------------------------------------------------------- public API
+
+/** Parses and validates a CityFlow roadnet file's text. */
+export function parseRoadnet(text: string, source = 'roadnet.json'): RoadnetJson {
+  return validateRoadnet(parseJson(text, source), source);
+}
+
+/** Parses and validates a CityFlow flow file's text; with `roadnet`, routes are checked against it too. */
+export function parseFlows(text: string, source = 'flow.json', roadnet?: RoadnetJson): FlowJson[] {
+  return validateFlows(parseJson(text, source), source, roadnet);
+}
+
+export function validateRoadnet(value: unknown, source: string): RoadnetJson {
+  const c = new Check(source);
+  if (!isObj(value)) {
+    return c.fail('', `expected a roadnet object with "roads" and "intersections" arrays, got ${kind(value)}` +
+      (Array.isArray(value) ? ' (is this a flow file?)' : ''));
+  }
+  const rawInters = c.arr(value.intersections, '', 'intersections');
+  const rawRoads = c.arr(value.roads, '', 'roads');
+
+  // Intersection ids first: roads refer to them, and intersections refer to roads.
+  const interIdx = new Map<string, number>();
+  for (let i = 0; i < rawInters.length; i++) {
+    const id = c.str(c.obj(rawInters[i], 'intersections', i).id, `intersections[${i}]`, 'id');
+    const dup = interIdx.get(id);
+    if (dup !== undefined) c.fail(`intersections[${i}].id`, `duplicate intersection id ${show(id)} (also intersections[${dup}])`);
+    interIdx.set(id, i);
+  }
+
+  const roads: RoadJson[] = new Array(rawRoads.length);
+  const roadIdx = new Map<string, number>();
+  for (let i = 0; i < rawRoads.length; i++) {
+    const at = `roads[${i}]`;
+    const r = c.obj(rawRoads[i], 'roads', i);
+    const id = c.str(r.id, at, 'id');
+    const dup = roadIdx.get(id);
+    if (dup !== undefined) c.fail(`${at}.id`, `duplicate road id ${show(id)} (also roads[${dup}])`);
+    roadIdx.set(id, i);
+    const lanesAt = `${at}.lanes`;
+    const lanes = c.arr(r.lanes, at, 'lanes', 1).map((v, j): LaneJson => {
+      const l = c.obj(v, lanesAt, j);
+      const la = `${lanesAt}[${j}]`;
+      return { width: c.positive(l.width, la, 'width'), maxSpeed: c.speed(l.maxSpeed, la, 'maxSpeed', 'a road') };
+    });
+    roads[i] = {
+      id,
+      points: c.points(r.points, at, 'points', 2),
+      lanes,
+      startIntersection: c.ref(r.startIntersection, at, 'startIntersection', interIdx, 'intersection'),
+      endIntersection: c.ref(r.endIntersection, at, 'endIntersection', interIdx, 'intersection'),
+    };
+  }
+
+  const roadById = new Map<string, RoadJson>();
+  for (const r of roads) roadById.set(r.id, r);
+  const intersections = rawInters.map((v, i) => intersection(c, v as Obj, `intersections[${i}]`, roadById));
+  return { intersections, roads };
+}
+
+export function validateFlows(value: unknown, source: string, roadnet?: RoadnetJson): FlowJson[] {
+  const c = new Check(source);
+  if (!Array.isArray(value)) {
+    return c.fail('', `expected a JSON array of flows at the top level, got ${kind(value)}` +
+      (isObj(value) && 'roads' in value ? ' (is this a roadnet file?)' : ''));
+  }
+  const flows: FlowJson[] = new Array(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const at = `flows[${i}]`;
+    const f = c.obj(value[i], 'flows', i);
+    const v = c.obj(f.vehicle, at, 'vehicle');
+    const va = `${at}.vehicle`;
+    const vehicle: VehicleJson = {
+      length: c.positive(v.length, va, 'length', MAX_VEHICLE_LENGTH, ' m'),
+      width: c.positive(v.width, va, 'width'),
+      maxPosAcc: c.positive(v.maxPosAcc, va, 'maxPosAcc', MAX_ACC, ' m/s²'),
+      maxNegAcc: c.positive(v.maxNegAcc, va, 'maxNegAcc', MAX_ACC, ' m/s²'),
+      usualPosAcc: c.positive(v.usualPosAcc, va, 'usualPosAcc', MAX_ACC, ' m/s²'),
+      usualNegAcc: c.positive(v.usualNegAcc, va, 'usualNegAcc', MAX_ACC, ' m/s²'),
+      minGap: c.nonNegative(v.minGap, va, 'minGap'),
+      maxSpeed: c.speed(v.maxSpeed, va, 'maxSpeed', 'a vehicle'),
+      headwayTime: c.nonNegative(v.headwayTime, va, 'headwayTime'),
+    };
+    const route = c.arr(f.route, at, 'route', 1);
+    const ra = `${at}.route`;
+    for (let k = 0; k < route.length; k++) c.str(route[k], ra, k);
+    const interval = c.positive(f.interval, at, 'interval');
+    const startTime = f.startTime === undefined ? 0 : c.nonNegative(f.startTime, at, 'startTime');
+    const endTime = f.endTime === undefined ? -1 : c.num(f.endTime, at, 'endTime');
+    if (endTime !== -1 && endTime < startTime) {
+      c.fail(`${at}.endTime`, `${endTime} is before startTime ${startTime} (use -1 for "no end")`);
+    }
+    flows[i] = { vehicle, route: route as string[], interval, startTime, endTime };
+  }
+  if (roadnet) validateScenario(roadnet, flows, source);
+  return flows;
+}
+
+/** Cross-file checks: every route road exists and consecutive roads are joined by a roadLink. */
+export function validateScenario(roadnet: RoadnetJson, flows: FlowJson[], source: string): void {
+  const roads = new Map<string, RoadJson>();
+  for (const r of roadnet.roads) roads.set(r.id, r);
+  // startRoad -> endRoads; a roadLink sits where its startRoad ends, so the road id implies the intersection.
+  const next = new Map<string, Set<string>>();
+  for (const inter of roadnet.intersections) {
+    for (const l of inter.roadLinks) {
+      let s = next.get(l.startRoad);
+      if (!s) next.set(l.startRoad, (s = new Set()));
+      s.add(l.endRoad);
+    }
+  }
+  for (let i = 0; i < flows.length; i++) {
+    const route = flows[i].route;
+    let prev: RoadJson | undefined;
+    for (let k = 0; k < route.length; k++) {
+      const road = roads.get(route[k]);
+      if (!road) throw new ScenarioError(source, `flows[${i}].route[${k}]`, `unknown road ${show(route[k])} (not in the roadnet)`);
+      if (prev && !next.get(prev.id)?.has(road.id)) {
+        const why = prev.endIntersection === road.startIntersection
+          ? `no roadLink at ${prev.endIntersection}`
+          : `"${prev.id}" ends at ${prev.endIntersection} but "${road.id}" starts at ${road.startIntersection}`;
+        throw new ScenarioError(source, `flows[${i}].route[${k}]`, `road "${road.id}" is not reachable from "${prev.id}" (${why})`);
+      }
+      prev = road;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- roadnet parts
+
+function intersection(c: Check, o: Obj, at: string, roads: Map<string, RoadJson>): IntersectionJson {
+  const id = o.id as string; // checked in the id pass
+  const virtual = c.bool(o.virtual, at, 'virtual');
+  const point = c.point(o.point, at, 'point');
+  // Virtual (boundary) intersections have no geometry, links or signal: defaults instead of errors.
+  const width = o.width === undefined && virtual ? 0 : c.nonNegative(o.width, at, 'width');
+  const roadIds = c.arr(o.roads, at, 'roads');
+  for (let k = 0; k < roadIds.length; k++) c.ref(roadIds[k], `${at}.roads`, k, roads, 'road');
+  const linksAt = `${at}.roadLinks`;
+  const roadLinks = o.roadLinks === undefined && virtual
+    ? []
+    : c.arr(o.roadLinks, at, 'roadLinks').map((v, k) => roadLink(c, c.obj(v, linksAt, k), `${linksAt}[${k}]`, id, roads));
+
+  let trafficLight: TrafficLightJson;
+  if (o.trafficLight === undefined) {
+    if (!virtual) {
+      c.fail(`${at}.trafficLight`, 'missing: a non-virtual (signalised) intersection needs a trafficLight with lightphases ' +
+        '(set "virtual": true for a network boundary)');
+    }
+    trafficLight = { lightphases: [] };
+  } else {
+    const t = c.obj(o.trafficLight, at, 'trafficLight');
+    const ta = `${at}.trafficLight`;
+    const pa = `${ta}.lightphases`;
+    const n = roadLinks.length;
+    const lightphases = c.arr(t.lightphases, ta, 'lightphases', virtual ? 0 : 1).map((v, p): LightPhaseJson => {
+      const ph = c.obj(v, pa, p);
+      return {
+        time: c.nonNegative(ph.time, `${pa}[${p}]`, 'time'),
+        availableRoadLinks: c.indices(ph.availableRoadLinks, `${pa}[${p}]`, 'availableRoadLinks', n, `intersection "${id}"`, 'roadLink'),
+      };
+    });
+    trafficLight = { lightphases };
+    if (t.roadLinkIndices !== undefined) {
+      trafficLight.roadLinkIndices = c.indices(t.roadLinkIndices, ta, 'roadLinkIndices', n, `intersection "${id}"`, 'roadLink');
+    }
+  }
+  return { id, point, width, roads: roadIds as string[], roadLinks, trafficLight, virtual };
+}
+
+function roadLink(c: Check, o: Obj, at: string, inter: string, roads: Map<string, RoadJson>): RoadLinkJson {
+  const type = c.str(o.type, at, 'type');
+  if (!LINK_TYPES.has(type)) c.fail(`${at}.type`, `expected "go_straight", "turn_left" or "turn_right", got ${show(type)}`);
+  const startRoad = c.ref(o.startRoad, at, 'startRoad', roads, 'road');
+  const endRoad = c.ref(o.endRoad, at, 'endRoad', roads, 'road');
+  const from = roads.get(startRoad)!;
+  const to = roads.get(endRoad)!;
+  // A link turns from a road entering this intersection into one leaving it.
+  if (from.endIntersection !== inter) {
+    c.fail(`${at}.startRoad`, `road "${startRoad}" ends at ${from.endIntersection}, not at this intersection (${inter})`);
+  }
+  if (to.startIntersection !== inter) {
+    c.fail(`${at}.endRoad`, `road "${endRoad}" starts at ${to.startIntersection}, not at this intersection (${inter})`);
+  }
+  const lla = `${at}.laneLinks`;
+  const laneLinks = c.arr(o.laneLinks, at, 'laneLinks').map((v, m): LaneLinkJson => {
+    const l = c.obj(v, lla, m);
+    const la = `${lla}[${m}]`;
+    return {
+      startLaneIndex: c.index(l.startLaneIndex, la, 'startLaneIndex', from.lanes.length, `road "${startRoad}"`, 'lane'),
+      endLaneIndex: c.index(l.endLaneIndex, la, 'endLaneIndex', to.lanes.length, `road "${endRoad}"`, 'lane'),
+      points: l.points === undefined ? [] : c.points(l.points, la, 'points', 0),
+    };
+  });
+  const link: RoadLinkJson = { type: type as RoadLinkType, startRoad, endRoad, laneLinks };
+  if (o.direction !== undefined) link.direction = c.num(o.direction, at, 'direction');
+  return link;
+}
+
+// ---------------------------------------------------------------- checks
+
+/** Field checkers. Each takes the value plus its parent path and key, and builds the path string only on failure. */
+class Check {
+  constructor(readonly source: string) {}
+
+  fail(path: string, problem: string): never {
+    throw new ScenarioError(this.source, path, problem);
+  }
+
+  bad(v: unknown, expected: string, at: string, key: Key): never {
+    return this.fail(join(at, key), v === undefined ? `missing (expected ${expected})` : `expected ${expected}, got ${show(v)}`);
+  }
+
+  obj(v: unknown, at: string, key: Key): Obj {
+    return isObj(v) ? v : this.bad(v, 'an object', at, key);
+  }
+
+  arr(v: unknown, at: string, key: Key, min = 0): unknown[] {
+    if (!Array.isArray(v)) return this.bad(v, 'an array', at, key);
+    if (v.length < min) this.fail(join(at, key), `expected at least ${min} item${min === 1 ? '' : 's'}, got ${v.length}`);
+    return v;
+  }
+
+  str(v: unknown, at: string, key: Key): string {
+    return typeof v === 'string' ? v : this.bad(v, 'a string', at, key);
+  }
+
+  bool(v: unknown, at: string, key: Key): boolean {
+    return typeof v === 'boolean' ? v : this.bad(v, 'true or false', at, key);
+  }
+
+  num(v: unknown, at: string, key: Key): number {
+    return typeof v === 'number' && Number.isFinite(v) ? v : this.bad(v, 'a number', at, key);
+  }
+
+  /** a number in (0, max] */
+  positive(v: unknown, at: string, key: Key, max = Infinity, unit = ''): number {
+    const n = this.num(v, at, key);
+    if (!(n > 0 && n <= max)) {
+      this.fail(join(at, key), `must be > 0${max < Infinity ? ` and <= ${max}${unit}` : ''}, got ${n}`);
+    }
+    return n;
+  }
+
+  nonNegative(v: unknown, at: string, key: Key): number {
+    const n = this.num(v, at, key);
+    if (n < 0) this.fail(join(at, key), `must be >= 0, got ${n}`);
+    return n;
+  }
+
+  speed(v: unknown, at: string, key: Key, what: string): number {
+    const n = this.positive(v, at, key);
+    if (n > MAX_SPEED) {
+      this.fail(join(at, key), `${n} m/s is implausible for ${what}; CityFlow speeds are metres per second (did you give km/h?)`);
+    }
+    return n;
+  }
+
+  /** an integer index into `owner`'s n `unit`s */
+  index(v: unknown, at: string, key: Key, n: number, owner: string, unit: string): number {
+    if (!Number.isInteger(v)) return this.bad(v, `an integer ${unit} index`, at, key);
+    const i = v as number;
+    if (i < 0 || i >= n) {
+      this.fail(join(at, key), `${unit} index ${i} is out of range: ${owner} has ${n} ${unit}${n === 1 ? '' : 's'}` +
+        (n > 0 ? ` (0..${n - 1})` : ''));
+    }
+    return i;
+  }
+
+  /** an array of indexes, checked in place and returned as is */
+  indices(v: unknown, at: string, key: Key, n: number, owner: string, unit: string): number[] {
+    const a = this.arr(v, at, key);
+    const ia = join(at, key);
+    for (let k = 0; k < a.length; k++) this.index(a[k], ia, k, n, owner, unit);
+    return a as number[];
+  }
+
+  /** a {x, y} point, returned as is (not copied) */
+  point(v: unknown, at: string, key: Key): Point {
+    const p = this.obj(v, at, key);
+    if (!(Number.isFinite(p.x) && Number.isFinite(p.y))) {
+      const pa = join(at, key);
+      this.num(p.x, pa, 'x');
+      this.num(p.y, pa, 'y');
+    }
+    return p as unknown as Point;
+  }
+
+  points(v: unknown, at: string, key: Key, min: number): Point[] {
+    const a = this.arr(v, at, key, min);
+    const pa = join(at, key);
+    for (let k = 0; k < a.length; k++) this.point(a[k], pa, k);
+    return a as Point[];
+  }
+
+  ref(v: unknown, at: string, key: Key, ids: { has(id: string): boolean }, what: string): string {
+    const id = this.str(v, at, key);
+    if (!ids.has(id)) this.fail(join(at, key), `unknown ${what} ${show(id)}`);
+    return id;
+  }
+}
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function join(at: string, key: Key): string {
+  return typeof key === 'number' ? `${at}[${key}]` : at ? `${at}.${key}` : key;
+}
+
+/** the offending value as brief JSON */
+function show(v: unknown): string {
+  let s: string;
+  if (typeof v === 'number') s = String(v); // JSON.stringify(NaN) would say "null"
+  else {
+    try {
+      s = JSON.stringify(v) ?? String(v);
+    } catch {
+      s = kind(v); // cyclic or BigInt, only reachable from validate*() callers
+    }
+  }
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+function kind(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+// ---------------------------------------------------------------- JSON text
+
+function parseJson(text: string, source: string): unknown {
+  // A UTF-8 byte order mark (Windows editors) is not JSON whitespace.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (!/\S/.test(text)) throw new ScenarioError(source, '', 'the file is empty; expected CityFlow JSON');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    const reason = message
+      .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '') // Node 20 quotes the text around the error
+      .replace(/ at position \d+.*$/s, ''); // the location goes into the path
+    const hint = /^\s*</.test(text) ? ' (this looks like XML, e.g. a SUMO file, not CityFlow JSON)' : '';
+    throw new ScenarioError(source, jsonErrorLocation(message, text), `invalid JSON: ${reason}${hint}`);
+  }
+}
+
+/** "line L, column C" (1-based) of a JSON.parse error, from V8's message or, failing that, a rescan. */
+function jsonErrorLocation(message: string, text: string): string {
+  const lc = /\(line (\d+) column (\d+)\)/.exec(message);
+  if (lc) return `line ${lc[1]}, column ${lc[2]}`;
+  const pos = /at position (\d+)/.exec(message);
+  let offset = pos ? Number(pos[1]) : /end of JSON input/.test(message) ? text.length : findSyntaxError(text);
+  if (offset < 0) return '';
+  // Running out of input is best shown just after the last token, not past trailing newlines.
+  offset = Math.min(offset, text.trimEnd().length);
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return `line ${line}, column ${offset - lineStart + 1}`;
+}
+
+/**
+ * Offset of the first syntax error, or -1. Only runs after JSON.parse failed with a
+ * message that has no position (Node 20's "Unexpected token 'x', ..." form).
+ */
+function findSyntaxError(s: string): number {
+  const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+  let i = 0;
+  const ws = (): void => {
+    while (s[i] === ' ' || s[i] === '\n' || s[i] === '\r' || s[i] === '\t') i++;
+  };
+  const string = (): void => {
+    for (i++; i < s.length; i++) {
+      const ch = s.charCodeAt(i);
+      if (ch === 34) return void i++; // closing quote
+      if (ch === 92) i++; // skip the escaped character
+      else if (ch < 32) throw i;
+    }
+    throw i;
+  };
+  const value = (): void => {
+    ws();
+    const open = s[i];
+    if (open === '{' || open === '[') {
+      const close = open === '{' ? '}' : ']';
+      i++;
+      ws();
+      if (s[i] === close) return void i++;
+      for (;;) {
+        if (open === '{') {
+          ws();
+          if (s[i] !== '"') throw i;
+          string();
+          ws();
+          if (s[i] !== ':') throw i;
+          i++;
+        }
+        value();
+        ws();
+        if (s[i] === ',') i++;
+        else if (s[i] === close) return void i++;
+        else throw i;
+      }
+    }
+    if (open === '"') return string();
+    NUMBER.lastIndex = i;
+    if (NUMBER.test(s)) return void (i = NUMBER.lastIndex);
+    for (const word of ['true', 'false', 'null']) if (s.startsWith(word, i)) return void (i += word.length);
+    throw i;
+  };
+  try {
+    value();
+    ws();
+    return i < s.length ? i : -1;
+  } catch (e) {
+    return typeof e === 'number' ? e : -1; // a RangeError from absurd nesting: no location
+  }
+}
