@@ -1,0 +1,172 @@
+/** Polyline helpers shared by the network compiler and position queries. */
+
+const EPS = 1e-8;
+
+/** -1, 0 or 1 with CityFlow's tolerance, so cross detection matches its results. */
+export function sign(x: number): number {
+  return (x + EPS > 0 ? 1 : 0) - (x < EPS ? 1 : 0);
+}
+
+export function polylineLength(xs: ArrayLike<number>, ys: ArrayLike<number>, from: number, to: number): number {
+  let len = 0;
+  for (let i = from; i + 1 < to; i++) len += Math.hypot(xs[i + 1] - xs[i], ys[i + 1] - ys[i]);
+  return len;
+}
+
+export interface XY {
+  x: number;
+  y: number;
+}
+
+/** Point at `dis` metres along a polyline given as plain points. */
+export function pointAlong(points: readonly XY[], dis: number): XY {
+  if (dis <= 0) return points[0];
+  for (let i = 1; i < points.length; i++) {
+    const len = Math.hypot(points[i].x - points[i - 1].x, points[i].y - points[i - 1].y);
+    if (dis > len) dis -= len;
+    else {
+      const a = len === 0 ? 0 : dis / len;
+      return { x: points[i - 1].x + (points[i].x - points[i - 1].x) * a, y: points[i - 1].y + (points[i].y - points[i - 1].y) * a };
+    }
+  }
+  return points[points.length - 1];
+}
+
+export function directionAlong(points: readonly XY[], dis: number): XY {
+  let remain = dis;
+  for (let i = 0; i + 1 < points.length; i++) {
+    const dx = points[i + 1].x - points[i].x;
+    const dy = points[i + 1].y - points[i].y;
+    const len = Math.hypot(dx, dy);
+    if (remain < len) return { x: dx / len, y: dy / len };
+    remain -= len;
+  }
+  const n = points.length;
+  const dx = points[n - 1].x - points[n - 2].x;
+  const dy = points[n - 1].y - points[n - 2].y;
+  const len = Math.hypot(dx, dy) || 1;
+  return { x: dx / len, y: dy / len };
+}
+
+/**
+ * Lane centre lines from a road polyline, as CityFlow builds them: the road's
+ * ends are pulled back by the width of non-virtual end intersections, and lane
+ * k is offset to the right by the widths of lanes 0..k-1 plus half its own.
+ */
+export function lanePolylines(
+  roadPoints: readonly XY[],
+  laneWidths: readonly number[],
+  trimStart: number,
+  trimEnd: number,
+): XY[][] {
+  const pts = roadPoints.map((p) => ({ x: p.x, y: p.y }));
+  const n = pts.length;
+  if (trimStart > 0) {
+    const u = unit(pts[1].x - pts[0].x, pts[1].y - pts[0].y);
+    pts[0] = { x: pts[0].x + u.x * trimStart, y: pts[0].y + u.y * trimStart };
+  }
+  if (trimEnd > 0) {
+    const u = unit(pts[n - 1].x - pts[n - 2].x, pts[n - 1].y - pts[n - 2].y);
+    pts[n - 1] = { x: pts[n - 1].x - u.x * trimEnd, y: pts[n - 1].y - u.y * trimEnd };
+  }
+  const out: XY[][] = [];
+  let dsum = 0;
+  for (const w of laneWidths) {
+    const off = dsum + w / 2;
+    const lane: XY[] = [];
+    for (let j = 0; j < n; j++) {
+      let u: XY;
+      if (j === 0) u = unit(pts[1].x - pts[0].x, pts[1].y - pts[0].y);
+      else if (j === n - 1) u = unit(pts[j].x - pts[j - 1].x, pts[j].y - pts[j - 1].y);
+      else {
+        const u1 = unit(pts[j + 1].x - pts[j].x, pts[j + 1].y - pts[j].y);
+        const u2 = unit(pts[j].x - pts[j - 1].x, pts[j].y - pts[j - 1].y);
+        u = unit(u1.x + u2.x, u1.y + u2.y);
+      }
+      // right-hand normal of the direction of travel
+      lane.push({ x: pts[j].x + u.y * off, y: pts[j].y - u.x * off });
+    }
+    out.push(lane);
+    dsum += w;
+  }
+  return out;
+}
+
+function unit(x: number, y: number): XY {
+  const l = Math.hypot(x, y);
+  return l === 0 ? { x: 0, y: 0 } : { x: x / l, y: y / l };
+}
+
+/** CityFlow's default path through an intersection when a laneLink gives no points: a cubic Bezier. */
+export function defaultLaneLinkCurve(
+  start: XY,
+  startDir: XY,
+  end: XY,
+  endDir: XY,
+  startInterWidth: number,
+  endInterWidth: number,
+): XY[] {
+  const len = Math.hypot(end.x - start.x, end.y - start.y);
+  let g1x = startDir.x * len * 0.5;
+  let g1y = startDir.y * len * 0.5;
+  let g2x = -endDir.x * len * 0.5;
+  let g2y = -endDir.y * len * 0.5;
+  const minGap = 5;
+  if (g1x * g1x + g1y * g1y < 25 && startInterWidth >= 5) {
+    g1x = minGap * startDir.x;
+    g1y = minGap * startDir.y;
+  }
+  if (g2x * g2x + g2y * g2y < 25 && endInterWidth >= 5) {
+    g2x = minGap * endDir.x;
+    g2y = minGap * endDir.y;
+  }
+  const m1 = { x: start.x + g1x, y: start.y + g1y };
+  const m2 = { x: end.x + g2x, y: end.y + g2y };
+  const lerp = (a: XY, b: XY, t: number): XY => ({ x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t });
+  const pts: XY[] = [];
+  for (let i = 0; i <= 10; i++) {
+    const t = i / 10;
+    const p1 = lerp(start, m1, t);
+    const p2 = lerp(m1, m2, t);
+    const p3 = lerp(m2, end, t);
+    pts.push(lerp(lerp(p1, p2, t), lerp(p2, p3, t), t));
+  }
+  return pts;
+}
+
+/**
+ * The first point where two polylines cross, scanning a's segments in order
+ * (CityFlow's rule), as distances along each; null when they do not meet.
+ */
+export function firstCrossing(
+  ax: Float64Array, ay: Float64Array, a0: number, a1: number,
+  bx: Float64Array, by: Float64Array, b0: number, b1: number,
+): [number, number] | null {
+  let disa = 0;
+  for (let ia = a0; ia + 1 < a1; ia++) {
+    const A1x = ax[ia], A1y = ay[ia], A2x = ax[ia + 1], A2y = ay[ia + 1];
+    const dax = A2x - A1x, day = A2y - A1y;
+    let disb = 0;
+    for (let ib = b0; ib + 1 < b1; ib++) {
+      const B1x = bx[ib], B1y = by[ib], B2x = bx[ib + 1], B2y = by[ib + 1];
+      const dbx = B2x - B1x, dby = B2y - B1y;
+      const den = dax * dby - day * dbx;
+      if (sign(den) !== 0) {
+        const t = ((B1x - A1x) * dby - (B1y - A1y) * dbx) / den;
+        const px = A1x + dax * t, py = A1y + day * t;
+        if (onSegment(A1x, A1y, A2x, A2y, px, py) && onSegment(B1x, B1y, B2x, B2y, px, py)) {
+          return [disa + Math.hypot(px - A1x, py - A1y), disb + Math.hypot(px - B1x, py - B1y)];
+        }
+      }
+      disb += Math.hypot(dbx, dby);
+    }
+    disa += Math.hypot(dax, day);
+  }
+  return null;
+}
+
+function onSegment(ax: number, ay: number, bx: number, by: number, px: number, py: number): boolean {
+  const v1 = Math.hypot(bx - ax, by - ay);
+  const v2 = Math.hypot(ax - px, ay - py) + Math.hypot(bx - px, by - py);
+  return sign(v2 - v1) === 0;
+}

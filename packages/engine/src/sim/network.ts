@@ -1,0 +1,382 @@
+import type { RoadnetJson, RoadLinkType } from '../format/cityflow.js';
+import { ScenarioError } from '../errors.js';
+import { defaultLaneLinkCurve, directionAlong, firstCrossing, lanePolylines, pointAlong, type XY } from './geometry.js';
+
+/** Movement priority at conflict points, CityFlow's order: straight beats left beats right. */
+export const LINK_PRIORITY: Record<RoadLinkType, number> = { turn_right: 1, turn_left: 2, go_straight: 3 };
+
+/**
+ * The immutable, compiled road network. Everything is an integer id into typed
+ * arrays (struct of arrays); string ids exist only in the id tables.
+ *
+ * Drivables are lanes and laneLinks in one id space: lanes are 0..nLanes-1,
+ * laneLinks nLanes..nDrivables-1 (grouped by intersection, then roadLink).
+ * A vehicle always sits on exactly one drivable.
+ */
+export class Network {
+  readonly roadIds: string[];
+  readonly roadIndex = new Map<string, number>();
+  readonly roadStartInter: Int32Array;
+  readonly roadEndInter: Int32Array;
+  readonly roadFirstLane: Int32Array;
+  readonly roadLaneCount: Int32Array;
+
+  readonly interIds: string[];
+  readonly interIndex = new Map<string, number>();
+  readonly interVirtual: Uint8Array;
+  readonly interX: Float64Array;
+  readonly interY: Float64Array;
+  readonly interWidth: Float64Array;
+  /** CSR: roadLinks of intersection i are interRoadLinkStart[i]..interRoadLinkStart[i+1] */
+  readonly interRoadLinkStart: Int32Array;
+  /** CSR: laneLink drivable ids of intersection i are interLinkStart[i]..interLinkStart[i+1] */
+  readonly interLinkStart: Int32Array;
+  /** CSR into phaseTime / phaseAvailStart */
+  readonly interPhaseStart: Int32Array;
+  /** signalised: has at least two phases (CityFlow calls the rest implicit) */
+  readonly signalised: Int32Array;
+
+  readonly nLanes: number;
+  readonly nLinks: number;
+  readonly nDrivables: number;
+  readonly length: Float64Array;
+  readonly maxSpeed: Float64Array;
+  readonly width: Float64Array;
+  /** CSR of polyline points per drivable */
+  readonly ptStart: Int32Array;
+  readonly ptX: Float64Array;
+  readonly ptY: Float64Array;
+
+  readonly laneRoad: Int32Array;
+  readonly laneIndexInRoad: Int32Array;
+  /** CSR: laneLinks leaving lane l */
+  readonly laneOutStart: Int32Array;
+  readonly laneOutList: Int32Array;
+
+  /** per laneLink, indexed by drivable id - nLanes */
+  readonly linkStartLane: Int32Array;
+  readonly linkEndLane: Int32Array;
+  readonly linkRoadLink: Int32Array;
+  readonly linkPriority: Uint8Array;
+  /** CSR of crosses on each laneLink, sorted by distance along the link */
+  readonly linkCrossStart: Int32Array;
+  readonly linkCrossList: Int32Array;
+  /** which side (0/1) of the cross this link is */
+  readonly linkCrossSide: Uint8Array;
+
+  readonly nCrosses: number;
+  /** crossLink[2c + s]: drivable id of side s */
+  readonly crossLink: Int32Array;
+  /** crossDist[2c + s]: distance along side s's laneLink to the conflict point */
+  readonly crossDist: Float64Array;
+
+  readonly nRoadLinks: number;
+  readonly roadLinkInter: Int32Array;
+  readonly roadLinkStartRoad: Int32Array;
+  readonly roadLinkEndRoad: Int32Array;
+  readonly roadLinkType: Uint8Array;
+  /** CSR: laneLink drivable ids of roadLink r */
+  readonly roadLinkLinkStart: Int32Array;
+
+  readonly nPhases: number;
+  readonly phaseTime: Float64Array;
+  /** phaseAvail[phaseAvailStart[p] + k]: roadLink k (local to the intersection) is green in phase p */
+  readonly phaseAvailStart: Int32Array;
+  readonly phaseAvail: Uint8Array;
+
+  constructor(json: RoadnetJson, source = 'roadnet') {
+    const roads = json.roads;
+    const inters = json.intersections;
+    const nRoads = roads.length;
+    const nInter = inters.length;
+    this.interIds = inters.map((i) => i.id);
+    inters.forEach((it, i) => this.interIndex.set(it.id, i));
+    this.interVirtual = Uint8Array.from(inters, (i) => (i.virtual ? 1 : 0));
+    this.interX = Float64Array.from(inters, (i) => i.point.x);
+    this.interY = Float64Array.from(inters, (i) => i.point.y);
+    this.interWidth = Float64Array.from(inters, (i) => (i.virtual ? 0 : i.width ?? 0));
+
+    this.roadIds = roads.map((r) => r.id);
+    roads.forEach((r, i) => this.roadIndex.set(r.id, i));
+    const interOf = (id: string, path: string): number => {
+      const k = this.interIndex.get(id);
+      if (k === undefined) throw new ScenarioError(source, path, `unknown intersection "${id}"`);
+      return k;
+    };
+    this.roadStartInter = Int32Array.from(roads, (r, i) => interOf(r.startIntersection, `roads[${i}].startIntersection`));
+    this.roadEndInter = Int32Array.from(roads, (r, i) => interOf(r.endIntersection, `roads[${i}].endIntersection`));
+    this.roadFirstLane = new Int32Array(nRoads);
+    this.roadLaneCount = new Int32Array(nRoads);
+
+    // ---- lanes
+    const lanePts: XY[][] = [];
+    const laneRoad: number[] = [];
+    const laneIdx: number[] = [];
+    const laneSpeed: number[] = [];
+    const laneWidth: number[] = [];
+    for (let r = 0; r < nRoads; r++) {
+      const road = roads[r];
+      this.roadFirstLane[r] = lanePts.length;
+      this.roadLaneCount[r] = road.lanes.length;
+      const s = this.roadStartInter[r];
+      const e = this.roadEndInter[r];
+      const polys = lanePolylines(road.points, road.lanes.map((l) => l.width), this.interWidth[s], this.interWidth[e]);
+      road.lanes.forEach((lane, k) => {
+        lanePts.push(polys[k]);
+        laneRoad.push(r);
+        laneIdx.push(k);
+        laneSpeed.push(lane.maxSpeed);
+        laneWidth.push(lane.width);
+      });
+    }
+    const nLanes = lanePts.length;
+    this.nLanes = nLanes;
+    this.laneRoad = Int32Array.from(laneRoad);
+    this.laneIndexInRoad = Int32Array.from(laneIdx);
+
+    // ---- road links and lane links, grouped by intersection
+    const linkPts: XY[][] = [];
+    const linkStart: number[] = [];
+    const linkEnd: number[] = [];
+    const linkRL: number[] = [];
+    const linkPrio: number[] = [];
+    const rlInter: number[] = [];
+    const rlStart: number[] = [];
+    const rlEnd: number[] = [];
+    const rlType: number[] = [];
+    const rlLinkStart: number[] = [];
+    this.interRoadLinkStart = new Int32Array(nInter + 1);
+    this.interLinkStart = new Int32Array(nInter + 1);
+    const phaseTime: number[] = [];
+    const phaseAvailStart: number[] = [];
+    const phaseAvail: number[] = [];
+    this.interPhaseStart = new Int32Array(nInter + 1);
+    const signalised: number[] = [];
+    for (let i = 0; i < nInter; i++) {
+      const it = inters[i];
+      this.interRoadLinkStart[i] = rlInter.length;
+      this.interLinkStart[i] = nLanes + linkPts.length;
+      this.interPhaseStart[i] = phaseTime.length;
+      if (it.virtual) continue;
+      const rls = it.roadLinks ?? [];
+      rls.forEach((rl, k) => {
+        const path = `intersections[${i}].roadLinks[${k}]`;
+        const sr = this.roadIndex.get(rl.startRoad);
+        const er = this.roadIndex.get(rl.endRoad);
+        if (sr === undefined) throw new ScenarioError(source, `${path}.startRoad`, `unknown road "${rl.startRoad}"`);
+        if (er === undefined) throw new ScenarioError(source, `${path}.endRoad`, `unknown road "${rl.endRoad}"`);
+        const rlId = rlInter.length;
+        rlInter.push(i);
+        rlStart.push(sr);
+        rlEnd.push(er);
+        rlType.push(LINK_PRIORITY[rl.type]);
+        rlLinkStart.push(nLanes + linkPts.length);
+        rl.laneLinks.forEach((ll, m) => {
+          if (ll.startLaneIndex < 0 || ll.startLaneIndex >= this.roadLaneCount[sr])
+            throw new ScenarioError(source, `${path}.laneLinks[${m}].startLaneIndex`, `lane ${ll.startLaneIndex} out of range`);
+          if (ll.endLaneIndex < 0 || ll.endLaneIndex >= this.roadLaneCount[er])
+            throw new ScenarioError(source, `${path}.laneLinks[${m}].endLaneIndex`, `lane ${ll.endLaneIndex} out of range`);
+          const sl = this.roadFirstLane[sr] + ll.startLaneIndex;
+          const el = this.roadFirstLane[er] + ll.endLaneIndex;
+          let pts: XY[];
+          if (ll.points && ll.points.length >= 2) pts = ll.points;
+          else {
+            const sp = lanePts[sl];
+            const ep = lanePts[el];
+            const sLen = plen(sp);
+            // CityFlow measures from the lane's end back by the intersection width; our lanes are already trimmed
+            pts = defaultLaneLinkCurve(
+              pointAlong(sp, sLen), directionAlong(sp, sLen - 1e-9),
+              pointAlong(ep, 0), directionAlong(ep, 0),
+              this.interWidth[this.roadEndInter[sr]], this.interWidth[this.roadStartInter[er]],
+            );
+          }
+          linkPts.push(pts);
+          linkStart.push(sl);
+          linkEnd.push(el);
+          linkRL.push(rlId);
+          linkPrio.push(LINK_PRIORITY[rl.type]);
+        });
+      });
+      const phases = it.trafficLight?.lightphases ?? [];
+      for (const ph of phases) {
+        phaseTime.push(ph.time);
+        phaseAvailStart.push(phaseAvail.length);
+        const avail = new Array<number>(rls.length).fill(0);
+        for (const a of ph.availableRoadLinks) avail[a] = 1;
+        phaseAvail.push(...avail);
+      }
+      if (phases.length === 0) {
+        // no light: everything may go (an unsignalised junction)
+        phaseTime.push(1e9);
+        phaseAvailStart.push(phaseAvail.length);
+        phaseAvail.push(...new Array<number>(rls.length).fill(1));
+      }
+      if (phases.length >= 2) signalised.push(i);
+    }
+    this.interRoadLinkStart[nInter] = rlInter.length;
+    this.interLinkStart[nInter] = nLanes + linkPts.length;
+    this.interPhaseStart[nInter] = phaseTime.length;
+    this.signalised = Int32Array.from(signalised);
+    rlLinkStart.push(nLanes + linkPts.length);
+
+    const nLinks = linkPts.length;
+    this.nLinks = nLinks;
+    this.nDrivables = nLanes + nLinks;
+    this.linkStartLane = Int32Array.from(linkStart);
+    this.linkEndLane = Int32Array.from(linkEnd);
+    this.linkRoadLink = Int32Array.from(linkRL);
+    this.linkPriority = Uint8Array.from(linkPrio);
+    this.nRoadLinks = rlInter.length;
+    this.roadLinkInter = Int32Array.from(rlInter);
+    this.roadLinkStartRoad = Int32Array.from(rlStart);
+    this.roadLinkEndRoad = Int32Array.from(rlEnd);
+    this.roadLinkType = Uint8Array.from(rlType);
+    this.roadLinkLinkStart = Int32Array.from(rlLinkStart);
+    this.nPhases = phaseTime.length;
+    this.phaseTime = Float64Array.from(phaseTime);
+    this.phaseAvailStart = Int32Array.from(phaseAvailStart);
+    this.phaseAvail = Uint8Array.from(phaseAvail);
+
+    // ---- drivable geometry
+    const all = lanePts.concat(linkPts);
+    const nD = all.length;
+    this.ptStart = new Int32Array(nD + 1);
+    let nPts = 0;
+    for (let d = 0; d < nD; d++) {
+      this.ptStart[d] = nPts;
+      nPts += all[d].length;
+    }
+    this.ptStart[nD] = nPts;
+    this.ptX = new Float64Array(nPts);
+    this.ptY = new Float64Array(nPts);
+    this.length = new Float64Array(nD);
+    this.maxSpeed = new Float64Array(nD);
+    this.width = new Float64Array(nD);
+    for (let d = 0; d < nD; d++) {
+      const o = this.ptStart[d];
+      all[d].forEach((p, k) => {
+        this.ptX[o + k] = p.x;
+        this.ptY[o + k] = p.y;
+      });
+      this.length[d] = plen(all[d]);
+      // laneLinks do not limit speed themselves (CityFlow: 10000); turns are limited by turnSpeed
+      this.maxSpeed[d] = d < nLanes ? laneSpeed[d] : 10000;
+      this.width[d] = d < nLanes ? laneWidth[d] : 4;
+    }
+
+    // ---- lanes' outgoing laneLinks (CSR), in intersection/roadLink order as CityFlow registers them
+    const outCount = new Int32Array(nLanes);
+    for (let k = 0; k < nLinks; k++) outCount[linkStart[k]]++;
+    this.laneOutStart = new Int32Array(nLanes + 1);
+    for (let l = 0; l < nLanes; l++) this.laneOutStart[l + 1] = this.laneOutStart[l] + outCount[l];
+    this.laneOutList = new Int32Array(nLinks);
+    const fill = this.laneOutStart.slice(0, nLanes);
+    for (let k = 0; k < nLinks; k++) this.laneOutList[fill[linkStart[k]]++] = nLanes + k;
+
+    // ---- conflict points ("crosses") between laneLinks of the same intersection
+    const crossLink: number[] = [];
+    const crossDist: number[] = [];
+    const perLink: { c: number; s: number; d: number }[][] = Array.from({ length: nLinks }, () => []);
+    const bx0 = new Float64Array(nLinks), bx1 = new Float64Array(nLinks), by0 = new Float64Array(nLinks), by1 = new Float64Array(nLinks);
+    for (let k = 0; k < nLinks; k++) {
+      const d = nLanes + k;
+      let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+      for (let p = this.ptStart[d]; p < this.ptStart[d + 1]; p++) {
+        x0 = Math.min(x0, this.ptX[p]); x1 = Math.max(x1, this.ptX[p]);
+        y0 = Math.min(y0, this.ptY[p]); y1 = Math.max(y1, this.ptY[p]);
+      }
+      bx0[k] = x0 - 1e-6; bx1[k] = x1 + 1e-6; by0[k] = y0 - 1e-6; by1[k] = y1 + 1e-6;
+    }
+    for (let i = 0; i < nInter; i++) {
+      const a0 = this.interLinkStart[i] - nLanes;
+      const a1 = this.interLinkStart[i + 1] - nLanes;
+      for (let a = a0; a < a1; a++) {
+        for (let b = a + 1; b < a1; b++) {
+          if (bx0[a] > bx1[b] || bx0[b] > bx1[a] || by0[a] > by1[b] || by0[b] > by1[a]) continue;
+          const da = nLanes + a, db = nLanes + b;
+          const hit = firstCrossing(
+            this.ptX, this.ptY, this.ptStart[da], this.ptStart[da + 1],
+            this.ptX, this.ptY, this.ptStart[db], this.ptStart[db + 1],
+          );
+          if (!hit) continue;
+          const c = crossLink.length / 2;
+          crossLink.push(da, db);
+          crossDist.push(hit[0], hit[1]);
+          perLink[a].push({ c, s: 0, d: hit[0] });
+          perLink[b].push({ c, s: 1, d: hit[1] });
+        }
+      }
+    }
+    this.nCrosses = crossLink.length / 2;
+    this.crossLink = Int32Array.from(crossLink);
+    this.crossDist = Float64Array.from(crossDist);
+    this.linkCrossStart = new Int32Array(nLinks + 1);
+    let nc = 0;
+    for (let k = 0; k < nLinks; k++) {
+      this.linkCrossStart[k] = nc;
+      nc += perLink[k].length;
+    }
+    this.linkCrossStart[nLinks] = nc;
+    this.linkCrossList = new Int32Array(nc);
+    this.linkCrossSide = new Uint8Array(nc);
+    for (let k = 0; k < nLinks; k++) {
+      const list = perLink[k].sort((p, q) => p.d - q.d);
+      let o = this.linkCrossStart[k];
+      for (const e of list) {
+        this.linkCrossList[o] = e.c;
+        this.linkCrossSide[o++] = e.s;
+      }
+    }
+  }
+
+  isLink(d: number): boolean {
+    return d >= this.nLanes;
+  }
+
+  laneId(lane: number): string {
+    return `${this.roadIds[this.laneRoad[lane]]}_${this.laneIndexInRoad[lane]}`;
+  }
+
+  /** Id of any drivable: a lane id, or `start->end` lane ids for a laneLink. */
+  drivableId(d: number): string {
+    if (d < this.nLanes) return this.laneId(d);
+    const k = d - this.nLanes;
+    return `${this.laneId(this.linkStartLane[k])}->${this.laneId(this.linkEndLane[k])}`;
+  }
+
+  /** Position (x, y) and heading (radians) at `dis` metres along drivable d, written into out[o..o+2]. */
+  positionAt(d: number, dis: number, out: Float32Array | Float64Array, o: number): void {
+    const s = this.ptStart[d], e = this.ptStart[d + 1];
+    const xs = this.ptX, ys = this.ptY;
+    let remain = dis < 0 ? 0 : dis;
+    for (let p = s; p + 1 < e; p++) {
+      const dx = xs[p + 1] - xs[p], dy = ys[p + 1] - ys[p];
+      const len = Math.sqrt(dx * dx + dy * dy);
+      if (remain <= len || p + 2 === e) {
+        const a = len === 0 ? 0 : Math.min(remain / len, 1);
+        out[o] = xs[p] + dx * a;
+        out[o + 1] = ys[p] + dy * a;
+        out[o + 2] = Math.atan2(dy, dx);
+        return;
+      }
+      remain -= len;
+    }
+    out[o] = xs[s];
+    out[o + 1] = ys[s];
+    out[o + 2] = 0;
+  }
+
+  /** Lanes entering intersection i (distinct start lanes of its laneLinks). */
+  incomingLanes(i: number): number[] {
+    const set = new Set<number>();
+    for (let d = this.interLinkStart[i]; d < this.interLinkStart[i + 1]; d++) set.add(this.linkStartLane[d - this.nLanes]);
+    return [...set];
+  }
+}
+
+function plen(p: readonly XY[]): number {
+  let l = 0;
+  for (let i = 0; i + 1 < p.length; i++) l += Math.hypot(p[i + 1].x - p[i].x, p[i + 1].y - p[i].y);
+  return l;
+}

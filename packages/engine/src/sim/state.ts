@@ -1,0 +1,208 @@
+/**
+ * All mutable simulation state, as typed arrays indexed by integer ids, so
+ * that a fork is a handful of memcpy's (`clone`).
+ *
+ * Vehicle slots are recycled through a free list; `vState` says what a slot
+ * holds. Vehicles on a drivable form a doubly linked list from the front
+ * (head, furthest along) to the back (tail): vPrev points to the vehicle
+ * ahead, vNext to the one behind. Waiting vehicles reuse vNext as their queue.
+ */
+
+export const FREE = 0;
+export const WAITING = 1;
+export const RUNNING = 2;
+/** finished this step; freed once the step's buffers are applied */
+export const ENDED = 3;
+
+export const NO_LINK_STEP = 0x7fffffff;
+
+/** buffered-update flags (bFlags), CityFlow's two-phase step */
+export const B_END = 1;
+export const B_BLOCKER = 2;
+
+export class SimState {
+  step = 0;
+  generated = 0;
+  finished = 0;
+  running = 0;
+  waiting = 0;
+  cumulativeTravelTime = 0;
+  /** vehicle-seconds lost against free-flow speed */
+  cumulativeDelay = 0;
+  spawnCounter = 0;
+  rng: Uint32Array;
+
+  // ---- vehicles (capacity = vState.length)
+  nextFree = -1;
+  highWater = 0;
+  vState: Uint8Array;
+  vFlow: Int32Array;
+  vSerial: Int32Array;
+  vPriority: Int32Array;
+  vDis: Float64Array;
+  vSpeed: Float64Array;
+  vEnter: Float64Array;
+  vLen: Float64Array;
+  vMaxPosAcc: Float64Array;
+  vMaxNegAcc: Float64Array;
+  vUsualPosAcc: Float64Array;
+  vUsualNegAcc: Float64Array;
+  vMinGap: Float64Array;
+  vMaxSpeed: Float64Array;
+  vHeadway: Float64Array;
+  vTurnSpeed: Float64Array;
+  vYieldDist: Float64Array;
+  vApproach: Float64Array;
+  vDrv: Int32Array;
+  vPrevDrv: Int32Array;
+  vPathOff: Int32Array;
+  vPathLen: Int32Array;
+  vPathPos: Int32Array;
+  vNext: Int32Array;
+  vPrev: Int32Array;
+  vLeader: Int32Array;
+  vGap: Float64Array;
+  vBlocker: Int32Array;
+  vEnterLinkStep: Int32Array;
+  vRunIdx: Int32Array;
+  bSpeed: Float64Array;
+  bDis: Float64Array;
+  bPathPos: Int32Array;
+  bBlocker: Int32Array;
+  bFlags: Uint8Array;
+
+  /** dense list of running vehicles (order is irrelevant: updates are buffered) */
+  runList: Int32Array;
+
+  // ---- drivables and lanes
+  dHead: Int32Array;
+  dTail: Int32Array;
+  dCount: Int32Array;
+  wHead: Int32Array;
+  wTail: Int32Array;
+  wCount: Int32Array;
+
+  // ---- signals
+  iPhase: Int32Array;
+  iRemain: Float64Array;
+  /** 1 when a controller holds the intersection; 0 when its built-in plan cycles */
+  iExternal: Uint8Array;
+  linkAvail: Uint8Array;
+
+  // ---- conflict points, rebuilt every step
+  cVeh: Int32Array;
+  cDist: Float64Array;
+  touched: Int32Array;
+  nTouched = 0;
+
+  // ---- flows
+  fNow: Float64Array;
+  /** vehicles generated per flow, for CityFlow-style ids flow_{f}_{n} */
+  fSerial: Int32Array;
+  fActive: Int32Array;
+  nActive = 0;
+  nextFlow = 0;
+
+  // ---- routes: the flows' precomputed paths, then paths of vehicles added at run time
+  path: Int32Array;
+  pathUsed: number;
+
+  /** ids of vehicles added through the API (vFlow = -1, vSerial indexes this) */
+  extraIds: string[] = [];
+  /** enter and finish times of API-added vehicles that have left, by id */
+  extraFinished = new Map<string, { enterTime: number; finishTime: number }>();
+
+  constructor(sizes: { vehicles: number; drivables: number; lanes: number; inters: number; links: number; crosses: number; flows: number; path: Int32Array }) {
+    const c = sizes.vehicles;
+    this.rng = new Uint32Array(4);
+    this.vState = new Uint8Array(c);
+    this.vFlow = new Int32Array(c);
+    this.vSerial = new Int32Array(c);
+    this.vPriority = new Int32Array(c);
+    this.vDis = new Float64Array(c);
+    this.vSpeed = new Float64Array(c);
+    this.vEnter = new Float64Array(c);
+    this.vLen = new Float64Array(c);
+    this.vMaxPosAcc = new Float64Array(c);
+    this.vMaxNegAcc = new Float64Array(c);
+    this.vUsualPosAcc = new Float64Array(c);
+    this.vUsualNegAcc = new Float64Array(c);
+    this.vMinGap = new Float64Array(c);
+    this.vMaxSpeed = new Float64Array(c);
+    this.vHeadway = new Float64Array(c);
+    this.vTurnSpeed = new Float64Array(c);
+    this.vYieldDist = new Float64Array(c);
+    this.vApproach = new Float64Array(c);
+    this.vDrv = new Int32Array(c);
+    this.vPrevDrv = new Int32Array(c);
+    this.vPathOff = new Int32Array(c);
+    this.vPathLen = new Int32Array(c);
+    this.vPathPos = new Int32Array(c);
+    this.vNext = new Int32Array(c);
+    this.vPrev = new Int32Array(c);
+    this.vLeader = new Int32Array(c);
+    this.vGap = new Float64Array(c);
+    this.vBlocker = new Int32Array(c);
+    this.vEnterLinkStep = new Int32Array(c);
+    this.vRunIdx = new Int32Array(c);
+    this.bSpeed = new Float64Array(c);
+    this.bDis = new Float64Array(c);
+    this.bPathPos = new Int32Array(c);
+    this.bBlocker = new Int32Array(c);
+    this.bFlags = new Uint8Array(c);
+    this.runList = new Int32Array(c);
+
+    this.dHead = new Int32Array(sizes.drivables).fill(-1);
+    this.dTail = new Int32Array(sizes.drivables).fill(-1);
+    this.dCount = new Int32Array(sizes.drivables);
+    this.wHead = new Int32Array(sizes.lanes).fill(-1);
+    this.wTail = new Int32Array(sizes.lanes).fill(-1);
+    this.wCount = new Int32Array(sizes.lanes);
+    this.iPhase = new Int32Array(sizes.inters);
+    this.iRemain = new Float64Array(sizes.inters);
+    this.iExternal = new Uint8Array(sizes.inters);
+    this.linkAvail = new Uint8Array(sizes.links);
+    this.cVeh = new Int32Array(2 * sizes.crosses).fill(-1);
+    this.cDist = new Float64Array(2 * sizes.crosses);
+    this.touched = new Int32Array(2 * sizes.crosses);
+    this.fNow = new Float64Array(sizes.flows);
+    this.fSerial = new Int32Array(sizes.flows);
+    this.fActive = new Int32Array(sizes.flows);
+    // room for paths of vehicles added at run time
+    this.path = new Int32Array(sizes.path.length + 1024);
+    this.path.set(sizes.path);
+    this.pathUsed = sizes.path.length;
+  }
+
+  get capacity(): number {
+    return this.vState.length;
+  }
+
+  /** Doubles vehicle capacity, keeping every slot's contents. */
+  grow(): void {
+    const c = this.capacity * 2;
+    for (const key of Object.keys(this) as (keyof this)[]) {
+      const a = this[key];
+      if (typeof key === 'string' && (key.startsWith('v') || key.startsWith('b') || key === 'runList') && ArrayBuffer.isView(a)) {
+        const Ctor = (a as unknown as { constructor: new (n: number) => Float64Array | Int32Array | Uint8Array }).constructor;
+        const next = new Ctor(c);
+        next.set(a as unknown as ArrayLike<number>);
+        (this as Record<string, unknown>)[key as string] = next;
+      }
+    }
+  }
+
+  /** A deep copy: typed arrays are copied, maps and id lists too. */
+  clone(): SimState {
+    const copy = Object.create(SimState.prototype) as SimState;
+    for (const key of Object.keys(this) as (keyof SimState)[]) {
+      const v = this[key] as unknown;
+      let out: unknown = v;
+      if (ArrayBuffer.isView(v)) out = (v as Int32Array).slice();
+      else if (Array.isArray(v)) out = v.slice();
+      else if (v instanceof Map) out = new Map(v);
+      (copy as unknown as Record<string, unknown>)[key] = out;
+    }
+    return copy;
+  }
+}
