@@ -1,2 +1,713 @@
-// being written: see the helper working on loaders/sumo
-export {};
+/**
+ * SUMO loader: a SUMO network (`.net.xml`) and routes file (`.rou.xml`) as a
+ * CityFlow scenario. Pure: takes XML text plus a source label for errors.
+ *
+ * Geometry: CityFlow draws lane k of a road at (sum of inner lane widths +
+ * own width / 2) to the right of the road polyline and trims the polyline by
+ * the end intersections' `width`. So the road polyline is the leftmost lane's
+ * SUMO shape shifted left by half its width, and intersection width is 0: the
+ * offset lanes then land on SUMO's lane shapes and internal (`via`) lane shapes
+ * join them exactly.
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { ScenarioError } from '../errors.js';
+import type {
+  FlowJson,
+  IntersectionJson,
+  LaneJson,
+  LaneLinkJson,
+  LightPhaseJson,
+  Point,
+  RoadJson,
+  RoadLinkJson,
+  RoadLinkType,
+  RoadnetJson,
+  Scenario,
+  VehicleJson,
+} from '../format/cityflow.js';
+
+// ---------------------------------------------------------------- XML access
+
+type El = Record<string, unknown>;
+
+const REPEATED = new Set([
+  'edge', 'lane', 'junction', 'connection', 'tlLogic', 'phase',
+  'vType', 'vehicle', 'trip', 'flow', 'route', 'routeDistribution', 'vTypeDistribution',
+]);
+const PREFIX = '@_';
+
+function parseXml(xml: string, source: string): El {
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) {
+    const { msg, line, col } = valid.err;
+    throw new ScenarioError(source, col === undefined ? `line ${line}` : `line ${line}, column ${col}`, `malformed XML: ${msg}`);
+  }
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: PREFIX,
+    parseAttributeValue: false,
+    parseTagValue: false,
+    ignoreDeclaration: true,
+    ignorePiTags: true,
+    isArray: (name: string, _jPath: unknown, _leaf: boolean, isAttribute: boolean) =>
+      !isAttribute && REPEATED.has(name),
+  });
+  return parser.parse(xml) as El;
+}
+
+/** Child elements with a tag (always an array; `<x/>` parses as '' so normalise to {}). */
+function children(el: El, tag: string): El[] {
+  const v = el[tag];
+  if (v === undefined) return [];
+  const arr = Array.isArray(v) ? v : [v];
+  return arr.map((c) => (typeof c === 'object' && c !== null ? (c as El) : {}));
+}
+
+function attr(el: El, name: string): string | undefined {
+  const v = el[PREFIX + name];
+  return v === undefined ? undefined : String(v);
+}
+
+/** `<edge id="e1">`: an element as the user wrote it, for error paths. */
+function tagDesc(tag: string, el: El, key = 'id'): string {
+  const v = attr(el, key);
+  return v === undefined ? `<${tag}>` : `<${tag} ${key}="${v}">`;
+}
+
+/** Reads attributes of one element, raising ScenarioError that names it. */
+class Reader {
+  constructor(readonly source: string, readonly path: string, readonly el: El) {}
+
+  err(problem: string): ScenarioError {
+    return new ScenarioError(this.source, this.path, problem);
+  }
+  opt(name: string): string | undefined {
+    return attr(this.el, name);
+  }
+  str(name: string): string {
+    const v = attr(this.el, name);
+    if (v === undefined) throw this.err(`missing attribute "${name}"`);
+    return v;
+  }
+  num(name: string, fallback?: number): number {
+    const v = attr(this.el, name);
+    if (v === undefined) {
+      if (fallback === undefined) throw this.err(`missing attribute "${name}"`);
+      return fallback;
+    }
+    const n = v.trim() === '' ? NaN : Number(v);
+    if (!Number.isFinite(n)) throw this.err(`attribute "${name}" expected a number, got "${v}"`);
+    return n;
+  }
+  int(name: string, fallback?: number): number {
+    const n = this.num(name, fallback);
+    if (!Number.isInteger(n)) throw this.err(`attribute "${name}" expected an integer, got "${attr(this.el, name)}"`);
+    return n;
+  }
+  shape(name: string): Point[] {
+    const v = this.str(name);
+    const pts: Point[] = [];
+    for (const tok of v.trim().split(/\s+/)) {
+      const [x, y] = tok.split(',').map(Number);
+      if (!Number.isFinite(x) || !Number.isFinite(y)) throw this.err(`attribute "${name}" expected "x,y x,y ...", got "${v}"`);
+      pts.push({ x, y });
+    }
+    if (pts.length < 2) throw this.err(`attribute "${name}" needs at least two points, got "${v}"`);
+    return pts;
+  }
+}
+
+// ---------------------------------------------------------------- geometry
+
+function dedupe(points: Point[]): Point[] {
+  const out: Point[] = [];
+  for (const p of points) {
+    const q = out[out.length - 1];
+    if (!q || Math.hypot(p.x - q.x, p.y - q.y) > 1e-6) out.push(p);
+  }
+  return out;
+}
+
+function unit(dx: number, dy: number): Point {
+  const l = Math.hypot(dx, dy);
+  return l > 0 ? { x: dx / l, y: dy / l } : { x: 0, y: 0 };
+}
+
+/** Shift a polyline to its left by d, using CityFlow's per-vertex direction (mean of adjacent segments) so its right-offset inverts this. */
+function shiftLeft(pts: Point[], d: number): Point[] {
+  const n = pts.length;
+  return pts.map((p, j) => {
+    let u: Point;
+    if (j === 0) u = unit(pts[1].x - p.x, pts[1].y - p.y);
+    else if (j === n - 1) u = unit(p.x - pts[j - 1].x, p.y - pts[j - 1].y);
+    else {
+      const a = unit(pts[j + 1].x - p.x, pts[j + 1].y - p.y);
+      const b = unit(p.x - pts[j - 1].x, p.y - pts[j - 1].y);
+      u = unit(a.x + b.x, a.y + b.y);
+      if (u.x === 0 && u.y === 0) u = a; // hairpin
+    }
+    // left normal of (ux, uy) is (-uy, ux)
+    return { x: p.x - u.y * d, y: p.y + u.x * d };
+  });
+}
+
+function polylineLength(pts: Point[]): number {
+  let s = 0;
+  for (let i = 1; i < pts.length; i++) s += Math.hypot(pts[i].x - pts[i - 1].x, pts[i].y - pts[i - 1].y);
+  return s;
+}
+
+// ---------------------------------------------------------------- network
+
+const DEFAULT_LANE_WIDTH = 3.2;
+/** phase time for junctions without a tlLogic: one phase, every link always green */
+const UNSIGNALISED_PHASE_TIME = 30;
+const SKIPPED_FUNCTIONS = new Set(['internal', 'crossing', 'walkingarea']);
+const AVAILABLE_STATES = new Set(['G', 'g', 'O', 'o']);
+
+function roadLinkType(dir: string | undefined): RoadLinkType {
+  switch (dir) {
+    case 'l': case 'L': case 't': return 'turn_left';
+    case 'r': case 'R': return 'turn_right';
+    default: return 'go_straight';
+  }
+}
+
+/** Whether a lane carries cars: pedestrian, bicycle or rail lanes are not CityFlow lanes. */
+function carsAllowed(lane: El): boolean {
+  const allow = attr(lane, 'allow');
+  const disallow = attr(lane, 'disallow');
+  const has = (list: string | undefined, ...v: string[]) => list !== undefined && list.split(/\s+/).some((c) => v.includes(c));
+  if (allow !== undefined) return has(allow, 'all', 'passenger');
+  return !has(disallow, 'all', 'passenger');
+}
+
+interface NetEdge {
+  id: string;
+  from: string;
+  to: string;
+  /** SUMO lane index → CityFlow lane index (kept lanes only, reversed) */
+  laneMap: Map<number, number>;
+  road: RoadJson;
+}
+
+interface Conn {
+  reader: Reader;
+  from: NetEdge;
+  to: NetEdge;
+  fromLane: number;
+  toLane: number;
+  dir: string | undefined;
+  tl: string | undefined;
+  linkIndex: number;
+  points: Point[];
+}
+
+/**
+ * Parse a SUMO `.net.xml` into a CityFlow roadnet.
+ *
+ * - roads: edges except internal/crossing/walkingarea; lanes that allow
+ *   passenger cars, reversed (SUMO lane 0 is rightmost, CityFlow's innermost).
+ * - intersections: non-internal junctions touching a road. Virtual when no
+ *   connection other than a turnaround (`dir="t"`) passes through: SUMO's
+ *   boundary nodes often carry only a U-turn.
+ * - roadLinks: connections grouped by (from edge, to edge, signal state in
+ *   every phase); laneLink points = the chained `via` internal lane shapes.
+ * - trafficLight: one lightphase per `<phase>` of the connections' tlLogic
+ *   (indexed by linkIndex, so a tlLogic may drive several junctions); G/g/O/o
+ *   are green. Without a tlLogic: one phase with every roadLink.
+ */
+export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
+  const doc = parseXml(xml, source);
+  const net = doc.net as El | undefined;
+  if (typeof net !== 'object' || net === null) throw new ScenarioError(source, '', 'expected a <net> root element');
+
+  // Lanes by "edge#index" (normal and internal), edges we keep as roads.
+  const internalShape = new Map<string, Point[]>();
+  const edges = new Map<string, NetEdge>();
+  for (const e of children(net, 'edge')) {
+    const er = new Reader(source, tagDesc('edge', e), e);
+    const id = er.str('id');
+    const fn = er.opt('function') ?? 'normal';
+    const lanes = children(e, 'lane').map((l) => {
+      const lr = new Reader(source, `${er.path} ${tagDesc('lane', l, 'index')}`, l);
+      return { el: l, r: lr, index: lr.int('index') };
+    });
+    if (fn === 'internal') {
+      for (const l of lanes) internalShape.set(`${id}#${l.index}`, l.r.shape('shape'));
+      continue;
+    }
+    if (SKIPPED_FUNCTIONS.has(fn)) continue;
+    // Highest SUMO index is leftmost: CityFlow index 0.
+    const kept = lanes.filter((l) => carsAllowed(l.el)).sort((a, b) => b.index - a.index);
+    if (kept.length === 0) continue;
+    const laneJson: LaneJson[] = kept.map((l) => ({
+      width: l.r.num('width', DEFAULT_LANE_WIDTH),
+      maxSpeed: l.r.num('speed'),
+    }));
+    const leftShape = dedupe(kept[0].r.shape('shape'));
+    if (leftShape.length < 2) throw kept[0].r.err('attribute "shape" has zero length');
+    const from = er.str('from');
+    const to = er.str('to');
+    edges.set(id, {
+      id,
+      from,
+      to,
+      laneMap: new Map(kept.map((l, i) => [l.index, i])),
+      road: {
+        id,
+        points: shiftLeft(leftShape, laneJson[0].width / 2),
+        lanes: laneJson,
+        startIntersection: from,
+        endIntersection: to,
+      },
+    });
+  }
+
+  // Traffic-light programs; with several programs per id SUMO runs the last loaded.
+  const tlLogics = new Map<string, { time: number; state: string }[]>();
+  for (const t of children(net, 'tlLogic')) {
+    const tr = new Reader(source, tagDesc('tlLogic', t), t);
+    const phases = children(t, 'phase').map((p, i) => {
+      const pr = new Reader(source, `${tr.path} <phase> #${i}`, p);
+      return { time: pr.num('duration'), state: pr.str('state') };
+    });
+    tlLogics.set(tr.str('id'), phases);
+  }
+
+  // Connections: internal → internal chains give the via path; normal → normal are links.
+  const conns: Conn[] = [];
+  const nextVia = new Map<string, string>();
+  const viaKey = (via: string, r: Reader): string => {
+    const m = /^(.*)_(\d+)$/.exec(via);
+    if (!m) throw r.err(`attribute "via" expected a lane id, got "${via}"`);
+    return `${m[1]}#${m[2]}`;
+  };
+  const pending: { r: Reader; from: NetEdge; to: NetEdge; via: string | undefined }[] = [];
+  for (const c of children(net, 'connection')) {
+    const r = new Reader(
+      source,
+      `<connection from="${attr(c, 'from')}" to="${attr(c, 'to')}" fromLane="${attr(c, 'fromLane')}" toLane="${attr(c, 'toLane')}">`,
+      c,
+    );
+    const fromId = r.str('from');
+    const via = r.opt('via');
+    if (fromId.startsWith(':')) {
+      if (via !== undefined) nextVia.set(`${fromId}#${r.int('fromLane')}`, viaKey(via, r));
+      continue;
+    }
+    const from = edges.get(fromId);
+    const to = edges.get(r.str('to'));
+    if (!from || !to) continue; // internal target or a skipped (non-car) edge
+    pending.push({ r, from, to, via });
+  }
+  for (const { r, from, to, via } of pending) {
+    const fl = from.laneMap.get(r.int('fromLane'));
+    const tl = to.laneMap.get(r.int('toLane'));
+    if (fl === undefined || tl === undefined) continue; // non-car lane
+    let points: Point[] = [];
+    if (via !== undefined) {
+      const seen = new Set<string>();
+      for (let k: string | undefined = viaKey(via, r); k !== undefined && !seen.has(k); k = nextVia.get(k)) {
+        seen.add(k);
+        const shape = internalShape.get(k);
+        if (!shape) throw r.err(`unknown internal lane "${via}"`);
+        points = points.concat(shape);
+      }
+      points = dedupe(points);
+    }
+    const tlId = r.opt('tl');
+    conns.push({
+      reader: r, from, to, fromLane: fl, toLane: tl, dir: r.opt('dir'),
+      tl: tlId, linkIndex: tlId === undefined ? -1 : r.int('linkIndex'), points,
+    });
+  }
+
+  // Junctions.
+  const roadsAt = new Map<string, { in: string[]; out: string[] }>();
+  for (const e of edges.values()) {
+    for (const [j, side] of [[e.to, 'in'], [e.from, 'out']] as const) {
+      let s = roadsAt.get(j);
+      if (!s) roadsAt.set(j, (s = { in: [], out: [] }));
+      s[side].push(e.id);
+    }
+  }
+  const connsAt = new Map<string, Conn[]>();
+  for (const c of conns) {
+    const list = connsAt.get(c.from.to) ?? [];
+    list.push(c);
+    connsAt.set(c.from.to, list);
+  }
+
+  const intersections: IntersectionJson[] = [];
+  const junctionIds = new Set<string>();
+  for (const j of children(net, 'junction')) {
+    const jr = new Reader(source, tagDesc('junction', j), j);
+    const id = jr.str('id');
+    if (jr.opt('type') === 'internal') continue;
+    junctionIds.add(id);
+    const roads = roadsAt.get(id);
+    if (!roads) continue; // touches no car road
+    const jc = connsAt.get(id) ?? [];
+    // Boundary nodes often carry only a turnaround: still a network boundary.
+    const virtual = !jc.some((c) => c.dir !== 't');
+    intersections.push({
+      id,
+      point: { x: jr.num('x'), y: jr.num('y') },
+      width: 0,
+      roads: [...roads.in, ...roads.out],
+      virtual,
+      ...(virtual ? { roadLinks: [], trafficLight: { roadLinkIndices: [], lightphases: [] } } : signalised(jc, tlLogics)),
+    });
+  }
+  for (const e of edges.values()) {
+    for (const j of [e.from, e.to]) {
+      if (!junctionIds.has(j)) throw new ScenarioError(source, `<edge id="${e.id}">`, `unknown junction "${j}"`);
+    }
+  }
+  return { intersections, roads: [...edges.values()].map((e) => e.road) };
+}
+
+/** roadLinks and trafficLight of a non-virtual junction. */
+function signalised(
+  conns: Conn[],
+  tlLogics: Map<string, { time: number; state: string }[]>,
+): Pick<IntersectionJson, 'roadLinks' | 'trafficLight'> {
+  const tlIds = new Set(conns.flatMap((c) => (c.tl === undefined ? [] : [c.tl])));
+  if (tlIds.size > 1) throw conns[0].reader.err(`junction is controlled by several tlLogics: ${[...tlIds].join(', ')}`);
+  const tlId = [...tlIds][0];
+  const phases = tlId === undefined ? undefined : tlLogics.get(tlId);
+  if (tlId !== undefined && !phases) throw conns.find((c) => c.tl === tlId)!.reader.err(`unknown tlLogic "${tlId}"`);
+
+  // One roadLink per (from, to, signal states over all phases); '' = not signal-controlled.
+  const roadLinks: RoadLinkJson[] = [];
+  const signatures: string[] = [];
+  const byKey = new Map<string, RoadLinkJson>();
+  for (const c of conns) {
+    let sig = '';
+    if (phases && c.tl !== undefined) {
+      sig = phases.map((p) => p.state[c.linkIndex] ?? '').join('');
+      if (sig.length !== phases.length) throw c.reader.err(`linkIndex ${c.linkIndex} is outside tlLogic "${c.tl}" states`);
+    }
+    const key = `${c.from.id}\u0000${c.to.id}\u0000${sig}`;
+    let rl = byKey.get(key);
+    if (!rl) {
+      rl = { type: roadLinkType(c.dir), startRoad: c.from.id, endRoad: c.to.id, laneLinks: [] };
+      byKey.set(key, rl);
+      roadLinks.push(rl);
+      signatures.push(sig);
+    }
+    if (!rl.laneLinks.some((l) => l.startLaneIndex === c.fromLane && l.endLaneIndex === c.toLane)) {
+      const ll: LaneLinkJson = { startLaneIndex: c.fromLane, endLaneIndex: c.toLane, points: c.points };
+      rl.laneLinks.push(ll);
+    }
+  }
+  const all = roadLinks.map((_, i) => i);
+  const lightphases: LightPhaseJson[] = phases
+    ? phases.map((p, k) => ({
+        time: p.time,
+        availableRoadLinks: all.filter((i) => signatures[i] === '' || AVAILABLE_STATES.has(signatures[i][k])),
+      }))
+    : [{ time: UNSIGNALISED_PHASE_TIME, availableRoadLinks: all }];
+  return { roadLinks, trafficLight: { roadLinkIndices: all, lightphases } };
+}
+
+// ---------------------------------------------------------------- routes
+
+/** SUMO's defaults for the passenger class (DEFAULT_VEHTYPE). */
+const SUMO_VTYPE_DEFAULTS = {
+  accel: 2.6, decel: 4.5, emergencyDecel: 9, length: 5, minGap: 2.5, maxSpeed: 55.56, tau: 1, width: 1.8,
+};
+const MAX_SPEED = 55.56;
+/** SUMO's default flow end when neither end nor number is given (24 h). */
+const SUMO_DEFAULT_FLOW_END = 86400;
+/**
+ * SUMO's flow `end` is exclusive, CityFlow's `endTime` inclusive: stop just
+ * before `end` so a vehicle due exactly at `end` is not emitted.
+ */
+const END_EPSILON = 1e-3;
+
+/**
+ * maxNegAcc = decel, not emergencyDecel: CityFlow uses maxNegAcc as the
+ * braking bound of its collision-free speed, and the CityFlow data this
+ * project calibrates against has maxNegAcc = usualNegAcc (both 4.5).
+ */
+function vehicleJson(r: Reader): VehicleJson {
+  const d = SUMO_VTYPE_DEFAULTS;
+  const accel = r.num('accel', d.accel);
+  const decel = r.num('decel', d.decel);
+  r.num('emergencyDecel', d.emergencyDecel); // validated, unused (see above)
+  return {
+    length: r.num('length', d.length),
+    width: r.num('width', d.width),
+    maxPosAcc: accel,
+    maxNegAcc: decel,
+    usualPosAcc: accel,
+    usualNegAcc: decel,
+    minGap: r.num('minGap', d.minGap),
+    maxSpeed: Math.min(r.num('maxSpeed', d.maxSpeed), MAX_SPEED),
+    headwayTime: r.num('tau', d.tau),
+  };
+}
+
+/** SUMO time: seconds or [[[d:]h:]m:]s. */
+function time(r: Reader, name: string, fallback?: number): number {
+  const v = r.opt(name);
+  if (v !== undefined && v.includes(':')) {
+    const parts = v.split(':').map(Number);
+    if (parts.some((p) => !Number.isFinite(p))) throw r.err(`attribute "${name}" expected a time, got "${v}"`);
+    const mult = [86400, 3600, 60, 1].slice(-parts.length);
+    return parts.reduce((s, p, i) => s + p * mult[i], 0);
+  }
+  return r.num(name, fallback);
+}
+
+function departTime(r: Reader): number {
+  const v = r.str('depart');
+  if (v === 'now' || v === 'begin') return 0;
+  if (v === 'triggered' || v === 'containerTriggered' || v === 'split') {
+    throw r.err(`depart="${v}" is not supported: vehicles must depart at a time`);
+  }
+  return Math.floor(time(r, 'depart'));
+}
+
+interface RouteOption {
+  edges: string[];
+  prob: number;
+}
+
+class RoadGraph {
+  readonly next = new Map<string, Set<string>>();
+  readonly length = new Map<string, number>();
+  constructor(roadnet: RoadnetJson) {
+    for (const road of roadnet.roads) {
+      this.length.set(road.id, polylineLength(road.points));
+      this.next.set(road.id, new Set());
+    }
+    for (const it of roadnet.intersections) {
+      for (const rl of it.roadLinks) this.next.get(rl.startRoad)?.add(rl.endRoad);
+    }
+  }
+
+  /** Dijkstra over roads; cost = length of the roads entered. */
+  shortest(from: string, to: string): string[] | undefined {
+    if (from === to) return [from];
+    const dist = new Map<string, number>([[from, 0]]);
+    const prev = new Map<string, string>();
+    const heap: [number, string][] = [[0, from]];
+    const push = (item: [number, string]) => {
+      heap.push(item);
+      for (let i = heap.length - 1; i > 0; ) {
+        const p = (i - 1) >> 1;
+        if (heap[p][0] <= heap[i][0]) break;
+        [heap[p], heap[i]] = [heap[i], heap[p]];
+        i = p;
+      }
+    };
+    const pop = (): [number, string] => {
+      const top = heap[0];
+      const last = heap.pop()!;
+      if (heap.length > 0) {
+        heap[0] = last;
+        for (let i = 0; ; ) {
+          const l = 2 * i + 1, r = l + 1;
+          let m = i;
+          if (l < heap.length && heap[l][0] < heap[m][0]) m = l;
+          if (r < heap.length && heap[r][0] < heap[m][0]) m = r;
+          if (m === i) break;
+          [heap[m], heap[i]] = [heap[i], heap[m]];
+          i = m;
+        }
+      }
+      return top;
+    };
+    while (heap.length > 0) {
+      const [d, u] = pop();
+      if (d > (dist.get(u) ?? Infinity)) continue;
+      if (u === to) break;
+      for (const v of this.next.get(u) ?? []) {
+        const nd = d + (this.length.get(v) ?? 0);
+        if (nd < (dist.get(v) ?? Infinity)) {
+          dist.set(v, nd);
+          prev.set(v, u);
+          push([nd, v]);
+        }
+      }
+    }
+    if (!prev.has(to)) return undefined;
+    const path = [to];
+    for (let v = to; v !== from; ) path.push((v = prev.get(v)!));
+    return path.reverse();
+  }
+}
+
+/**
+ * Parse a SUMO routes file into CityFlow flows over `roadnet` (the result of
+ * parseSumoNet). `opts.end` is the end of flows that give neither `end` nor
+ * `number` (SUMO's default: 24 h).
+ *
+ * - `<vehicle>`/`<trip>`: one flow with startTime = endTime = floor(depart).
+ * - `<flow>`: interval = period | 3600/vehsPerHour | 1/probability (the
+ *   random per-second insertion approximated by its mean headway) |
+ *   (end-begin)/number; `period="exp(r)"` likewise by 1/r.
+ * - a route distribution: a flow is split into one flow per route (interval
+ *   scaled by the route's share); a vehicle takes the most probable route.
+ * - vehicles without `type` use DEFAULT_VEHTYPE (SUMO's defaults unless the
+ *   file redefines it), as SUMO does.
+ */
+export function parseSumoRoutes(
+  xml: string,
+  roadnet: RoadnetJson,
+  source = 'rou.xml',
+  opts?: { end?: number },
+): FlowJson[] {
+  const doc = parseXml(xml, source);
+  const root = (doc.routes ?? doc.additional) as El | undefined;
+  if (typeof root !== 'object' || root === null) throw new ScenarioError(source, '', 'expected a <routes> root element');
+  const graph = new RoadGraph(roadnet);
+
+  const vTypes = new Map<string, VehicleJson>([['DEFAULT_VEHTYPE', vehicleJson(new Reader(source, '', {}))]]);
+  for (const t of children(root, 'vType')) {
+    const r = new Reader(source, tagDesc('vType', t), t);
+    vTypes.set(r.str('id'), vehicleJson(r));
+  }
+  const vTypeDists = new Set(children(root, 'vTypeDistribution').map((d) => attr(d, 'id')));
+  const vehicleType = (r: Reader): VehicleJson => {
+    const id = r.opt('type') ?? 'DEFAULT_VEHTYPE';
+    const v = vTypes.get(id);
+    if (v) return v;
+    if (vTypeDists.has(id)) throw r.err(`vTypeDistribution "${id}" is not supported`);
+    throw r.err(`unknown vType "${id}"`);
+  };
+
+  const checkEdges = (r: Reader, edges: string[]): string[] => {
+    if (edges.length === 0) throw r.err('route has no edges');
+    edges.forEach((e, i) => {
+      if (!graph.next.has(e)) throw r.err(`unknown edge "${e}"`);
+      if (i > 0 && !graph.next.get(edges[i - 1])!.has(e)) throw r.err(`edges "${edges[i - 1]}" and "${e}" are not connected`);
+    });
+    return edges;
+  };
+  const routeEdges = (r: Reader): string[] =>
+    checkEdges(r, r.str('edges').trim().split(/\s+/).filter((s) => s !== ''));
+
+  const routes = new Map<string, string[]>();
+  for (const rt of children(root, 'route')) {
+    const r = new Reader(source, tagDesc('route', rt), rt);
+    routes.set(r.str('id'), routeEdges(r));
+  }
+  const parseDist = (d: El, path: string): RouteOption[] => {
+    const opts = children(d, 'route').map((rt, i): RouteOption => {
+      const r = new Reader(source, `${path} <route> #${i}`, rt);
+      const ref = r.opt('refId');
+      let edges: string[] | undefined;
+      if (ref !== undefined) {
+        edges = routes.get(ref);
+        if (!edges) throw r.err(`unknown route "${ref}"`);
+      } else edges = routeEdges(r);
+      const prob = r.num('probability', 1);
+      if (prob < 0) throw r.err(`attribute "probability" must be >= 0, got ${prob}`);
+      return { edges, prob };
+    });
+    const total = opts.reduce((s, o) => s + o.prob, 0);
+    if (opts.length === 0 || total <= 0) throw new ScenarioError(source, path, 'route distribution has no routes with positive probability');
+    return opts.map((o) => ({ edges: o.edges, prob: o.prob / total }));
+  };
+  const dists = new Map<string, RouteOption[]>();
+  for (const d of children(root, 'routeDistribution')) {
+    const path = tagDesc('routeDistribution', d);
+    const id = new Reader(source, path, d).str('id');
+    const opts = parseDist(d, path);
+    dists.set(id, opts);
+  }
+
+  const routeOptions = (r: Reader): RouteOption[] => {
+    const ref = r.opt('route');
+    if (ref !== undefined) {
+      const edges = routes.get(ref);
+      if (edges) return [{ edges, prob: 1 }];
+      const dist = dists.get(ref);
+      if (dist) return dist;
+      throw r.err(`unknown route "${ref}"`);
+    }
+    const inline = children(r.el, 'route');
+    if (inline.length > 0) return [{ edges: routeEdges(new Reader(source, `${r.path} <route>`, inline[0])), prob: 1 }];
+    const dist = children(r.el, 'routeDistribution');
+    if (dist.length > 0) return parseDist(dist[0], `${r.path} <routeDistribution>`);
+    const from = r.opt('from');
+    const to = r.opt('to');
+    if (from === undefined || to === undefined) {
+      throw r.err('needs a route: attribute "route", a <route> child, or attributes "from" and "to"');
+    }
+    const stops = [from, ...(r.opt('via')?.trim().split(/\s+/).filter((s) => s !== '') ?? []), to];
+    for (const e of stops) if (!graph.next.has(e)) throw r.err(`unknown edge "${e}"`);
+    const edges = [from];
+    for (let i = 1; i < stops.length; i++) {
+      const leg = graph.shortest(stops[i - 1], stops[i]);
+      if (!leg) throw r.err(`no path from edge "${stops[i - 1]}" to edge "${stops[i]}"`);
+      edges.push(...leg.slice(1));
+    }
+    return [{ edges, prob: 1 }];
+  };
+
+  const flows: FlowJson[] = [];
+  for (const tag of ['vehicle', 'trip'] as const) {
+    for (const v of children(root, tag)) {
+      const r = new Reader(source, tagDesc(tag, v), v);
+      const vehicle = vehicleType(r);
+      const t = departTime(r);
+      const best = routeOptions(r).reduce((a, b) => (b.prob > a.prob ? b : a));
+      flows.push({ vehicle, route: best.edges, interval: 1, startTime: t, endTime: t });
+    }
+  }
+  for (const f of children(root, 'flow')) {
+    const r = new Reader(source, tagDesc('flow', f), f);
+    const vehicle = vehicleType(r);
+    const begin = time(r, 'begin', 0);
+    let end = r.opt('end') === undefined ? undefined : time(r, 'end');
+    const number = r.opt('number') === undefined ? undefined : r.int('number');
+    if (number !== undefined && number < 0) throw r.err(`attribute "number" must be >= 0, got ${number}`);
+    let interval: number;
+    const period = r.opt('period');
+    const positive = (name: string, v: number) => {
+      if (!(v > 0)) throw r.err(`attribute "${name}" must be positive, got "${r.opt(name)}"`);
+      return v;
+    };
+    if (period !== undefined) {
+      const exp = /^exp\((.*)\)$/.exec(period.trim());
+      const rate = exp ? Number(exp[1]) : NaN;
+      if (exp && !(rate > 0)) throw r.err(`attribute "period" expected a number or exp(rate), got "${period}"`);
+      interval = exp ? 1 / rate : positive('period', r.num('period'));
+    } else if (r.opt('vehsPerHour') !== undefined) interval = 3600 / positive('vehsPerHour', r.num('vehsPerHour'));
+    else if (r.opt('probability') !== undefined) {
+      const p = r.num('probability');
+      if (!(p > 0 && p <= 1)) throw r.err(`attribute "probability" must be in (0, 1], got "${r.opt('probability')}"`);
+      interval = 1 / p;
+    } else if (number !== undefined) {
+      if (end === undefined) throw r.err('a flow with only "number" needs attribute "end"');
+      interval = (end - begin) / Math.max(number, 1);
+    } else {
+      throw r.err('needs one of attributes "period", "vehsPerHour", "probability" or "number"');
+    }
+    if (number !== undefined) end = Math.min(end ?? Infinity, begin + number * interval);
+    end ??= opts?.end ?? SUMO_DEFAULT_FLOW_END;
+    if (end < begin) throw r.err(`end (${end}) is before begin (${begin})`);
+    if (end === begin) continue; // no vehicle
+    for (const o of routeOptions(r)) {
+      flows.push({ vehicle, route: o.edges, interval: interval / o.prob, startTime: begin, endTime: end - END_EPSILON });
+    }
+  }
+  // SUMO inserts by time; keep file order among equal times (stable sort).
+  return flows.sort((a, b) => a.startTime - b.startTime);
+}
+
+/** A SUMO network plus routes as a scenario. */
+export function loadSumoScenario(files: {
+  net: string;
+  routes: string;
+  netSource?: string;
+  routesSource?: string;
+}): Scenario {
+  const roadnet = parseSumoNet(files.net, files.netSource ?? 'net.xml');
+  return { roadnet, flows: parseSumoRoutes(files.routes, roadnet, files.routesSource ?? 'rou.xml') };
+}

@@ -1,0 +1,409 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as engine from '@citybrain/engine';
+import { loadSumoScenario, parseSumoNet, parseSumoRoutes, ScenarioError } from '@citybrain/engine';
+import type { FlowJson, Point, RoadJson, RoadnetJson } from '@citybrain/engine';
+
+// ---------------------------------------------------------------- helpers
+
+/** Lane polylines as CityFlow derives them: offset right of the road polyline (intersection width 0: no trim). */
+function lanePolylines(road: RoadJson): Point[][] {
+  const pts = road.points;
+  const n = pts.length;
+  const unit = (x: number, y: number): Point => {
+    const l = Math.hypot(x, y);
+    return { x: x / l, y: y / l };
+  };
+  const dirs = pts.map((p, j) => {
+    if (j === 0) return unit(pts[1].x - p.x, pts[1].y - p.y);
+    if (j === n - 1) return unit(p.x - pts[j - 1].x, p.y - pts[j - 1].y);
+    const a = unit(pts[j + 1].x - p.x, pts[j + 1].y - p.y);
+    const b = unit(p.x - pts[j - 1].x, p.y - pts[j - 1].y);
+    return unit(a.x + b.x, a.y + b.y);
+  });
+  let dsum = 0;
+  return road.lanes.map((lane) => {
+    const d = dsum + lane.width / 2;
+    dsum += lane.width;
+    // right normal of (ux, uy) is (uy, -ux)
+    return pts.map((p, j) => ({ x: p.x + dirs[j].y * d, y: p.y - dirs[j].x * d }));
+  });
+}
+
+function length(pts: Point[]): number {
+  let s = 0;
+  for (let i = 1; i < pts.length; i++) s += Math.hypot(pts[i].x - pts[i - 1].x, pts[i].y - pts[i - 1].y);
+  return s;
+}
+
+const close = (a: Point, b: Point, eps = 1e-6) => Math.hypot(a.x - b.x, a.y - b.y) <= eps;
+
+function assertRoutesConnected(roadnet: RoadnetJson, flows: FlowJson[]): void {
+  const roads = new Set(roadnet.roads.map((r) => r.id));
+  const next = new Set(roadnet.intersections.flatMap((i) => i.roadLinks.map((l) => `${l.startRoad}>${l.endRoad}`)));
+  for (const f of flows) {
+    for (const [k, r] of f.route.entries()) {
+      assert.ok(roads.has(r), `unknown road ${r}`);
+      if (k > 0) assert.ok(next.has(`${f.route[k - 1]}>${r}`), `${f.route[k - 1]} -> ${r} not connected`);
+    }
+  }
+}
+
+function assertScenarioError(fn: () => unknown, source: string, path: RegExp | string, problem: RegExp): ScenarioError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof ScenarioError, `expected ScenarioError, got ${String(e)}`);
+    assert.equal(e.source, source);
+    if (typeof path === 'string') assert.equal(e.path, path);
+    else assert.match(e.path, path);
+    assert.match(e.problem, problem);
+    return e;
+  }
+  assert.fail('expected a ScenarioError');
+}
+
+// ---------------------------------------------------------------- a tiny net
+
+/*
+ * W(0,0) --wb (2 lanes)--> B(100,0) --be--> E(200,0); N(100,200) --nb--> B --bn--> N.
+ * B is signalised; W, E, N are dead ends.
+ * links: 0 wb_0→be_0 (s), 1 wb_1→bn_0 (l, through two chained internal lanes),
+ *        2 nb_0→be_0 (l, no internal lane), 3 wb_1→be_0 (s, same states as 0).
+ */
+const NET = `<?xml version="1.0" encoding="UTF-8"?>
+<!-- tiny test net -->
+<net version="1.9">
+  <location netOffset="0.00,0.00" convBoundary="0,0,200,200"/>
+  <edge id=":B_0" function="internal">
+    <lane id=":B_0_0" index="0" speed="13.89" length="16.32" shape="92,-4.8 108,-1.6"/>
+  </edge>
+  <edge id=":B_1" function="internal">
+    <lane id=":B_1_0" index="0" speed="8" length="6" shape="92,-1.6 98,-1.6"/>
+  </edge>
+  <edge id=":B_2" function="internal">
+    <lane id=":B_2_0" index="0" speed="8" length="10" shape="98,-1.6 101.6,2 101.6,8"/>
+  </edge>
+  <edge id="wb" from="W" to="B" priority="1">
+    <lane id="wb_0" index="0" speed="13.89" length="92" shape="0,-4.8 92,-4.8"/>
+    <lane id="wb_1" index="1" speed="13.89" length="92" shape="0,-1.6 92,-1.6"/>
+  </edge>
+  <edge id="be" from="B" to="E" priority="1">
+    <lane id="be_0" index="0" speed="13.89" length="92" width="3.5" shape="108,-1.75 200,-1.75"/>
+  </edge>
+  <edge id="bn" from="B" to="N" priority="1">
+    <lane id="bn_0" index="0" speed="11.11" length="192" shape="101.6,8 101.6,200"/>
+  </edge>
+  <edge id="nb" from="N" to="B" priority="1">
+    <lane id="nb_0" index="0" speed="11.11" length="192" shape="98.4,200 98.4,8"/>
+  </edge>
+  <tlLogic id="B" type="static" programID="0" offset="0">
+    <phase duration="30" state="GGrG"/>
+    <phase duration="3"  state="yyry"/>
+    <phase duration="20" state="rrGr"/>
+    <phase duration="3"  state="rryr"/>
+  </tlLogic>
+  <junction id="W" type="dead_end" x="0" y="0" incLanes="" intLanes="" shape="0,0 0,-6.4"/>
+  <junction id="B" type="traffic_light" x="100" y="0" incLanes="wb_0 wb_1 nb_0" intLanes=":B_0_0 :B_1_0 :B_2_0" shape="92,0 108,0"/>
+  <junction id="E" type="dead_end" x="200" y="0" incLanes="be_0" intLanes="" shape="200,0 200,-3.5"/>
+  <junction id="N" type="dead_end" x="100" y="200" incLanes="bn_0" intLanes="" shape="100,200 103.2,200"/>
+  <junction id=":B_2_0" type="internal" x="98" y="-1.6" incLanes=":B_1_0" intLanes=""/>
+  <connection from="wb" to="be" fromLane="0" toLane="0" via=":B_0_0" tl="B" linkIndex="0" dir="s" state="O"/>
+  <connection from="wb" to="bn" fromLane="1" toLane="0" via=":B_1_0" tl="B" linkIndex="1" dir="l" state="o"/>
+  <connection from="nb" to="be" fromLane="0" toLane="0" tl="B" linkIndex="2" dir="l" state="o"/>
+  <connection from="wb" to="be" fromLane="1" toLane="0" tl="B" linkIndex="3" dir="s" state="o"/>
+  <connection from=":B_0" to="be" fromLane="0" toLane="0" dir="s" state="M"/>
+  <connection from=":B_1" to="bn" fromLane="0" toLane="0" via=":B_2_0" dir="l" state="M"/>
+  <connection from=":B_2" to="bn" fromLane="0" toLane="0" dir="l" state="M"/>
+</net>
+`;
+
+const ROUTES = `<?xml version="1.0" encoding="UTF-8"?>
+<routes>
+  <vType id="car" accel="3" decel="5" emergencyDecel="8" length="4.5" minGap="2" maxSpeed="70" tau="1.5"/>
+  <route id="r1" edges="wb be"/>
+  <vehicle id="v0" type="car" depart="3.7" route="r1"/>
+  <vehicle id="v1" depart="5">
+    <route edges="wb bn"/>
+  </vehicle>
+  <flow id="f1" type="car" begin="0" end="100" period="10" route="r1"/>
+  <flow id="f2" begin="10" end="70" vehsPerHour="360">
+    <route edges="nb be"/>
+  </flow>
+  <flow id="f3" begin="0" end="50" number="5" from="wb" to="bn"/>
+  <flow id="f4" begin="0" end="60" probability="0.25" from="nb" to="be"/>
+</routes>
+`;
+
+test('tiny net: roads, lanes reversed, geometry on SUMO lane shapes', () => {
+  const net = parseSumoNet(NET, 'tiny.net.xml');
+  assert.deepEqual(net.roads.map((r) => r.id), ['wb', 'be', 'bn', 'nb']);
+  const wb = net.roads[0];
+  assert.equal(wb.startIntersection, 'W');
+  assert.equal(wb.endIntersection, 'B');
+  assert.deepEqual(wb.lanes, [{ width: 3.2, maxSpeed: 13.89 }, { width: 3.2, maxSpeed: 13.89 }]);
+  // leftmost lane (SUMO 1, y=-1.6) shifted left by 1.6: the centre line y=0
+  assert.ok(close(wb.points[0], { x: 0, y: 0 }) && close(wb.points[1], { x: 92, y: 0 }), JSON.stringify(wb.points));
+  // CityFlow's lane 1 lands on SUMO's lane 0
+  const [l0, l1] = lanePolylines(wb);
+  assert.ok(close(l0[0], { x: 0, y: -1.6 }) && close(l1[1], { x: 92, y: -4.8 }));
+  const be = net.roads[1];
+  assert.equal(be.lanes[0].width, 3.5);
+  assert.ok(close(lanePolylines(be)[0][0], { x: 108, y: -1.75 }));
+  const bn = lanePolylines(net.roads[2])[0];
+  assert.ok(close(bn[0], { x: 101.6, y: 8 }) && close(bn[1], { x: 101.6, y: 200 }), JSON.stringify(bn));
+});
+
+test('tiny net: intersections, roadLinks, laneLinks and signal phases', () => {
+  const net = parseSumoNet(NET);
+  assert.deepEqual(net.intersections.map((i) => [i.id, i.virtual]), [['W', true], ['B', false], ['E', true], ['N', true]]);
+  const b = net.intersections[1];
+  assert.equal(b.width, 0);
+  assert.deepEqual(b.point, { x: 100, y: 0 });
+  assert.deepEqual(b.roads, ['wb', 'nb', 'be', 'bn']);
+  assert.deepEqual(
+    b.roadLinks.map((l) => [l.type, l.startRoad, l.endRoad, l.laneLinks.map((ll) => [ll.startLaneIndex, ll.endLaneIndex])]),
+    [
+      ['go_straight', 'wb', 'be', [[1, 0], [0, 0]]], // links 0 and 3 share their states: one roadLink
+      ['turn_left', 'wb', 'bn', [[0, 0]]],
+      ['turn_left', 'nb', 'be', [[0, 0]]],
+    ],
+  );
+  const [straight, left, nbLeft] = b.roadLinks;
+  assert.deepEqual(straight.laneLinks[0].points, [{ x: 92, y: -4.8 }, { x: 108, y: -1.6 }]);
+  assert.deepEqual(straight.laneLinks[1].points, []);
+  // chained internal lanes joined, shared point once
+  assert.deepEqual(left.laneLinks[0].points, [{ x: 92, y: -1.6 }, { x: 98, y: -1.6 }, { x: 101.6, y: 2 }, { x: 101.6, y: 8 }]);
+  assert.deepEqual(nbLeft.laneLinks[0].points, []);
+  assert.deepEqual(b.trafficLight.lightphases, [
+    { time: 30, availableRoadLinks: [0, 1] },
+    { time: 3, availableRoadLinks: [] },
+    { time: 20, availableRoadLinks: [2] },
+    { time: 3, availableRoadLinks: [] },
+  ]);
+  const w = net.intersections[0];
+  assert.deepEqual(w.roads, ['wb']);
+  assert.deepEqual(w.roadLinks, []);
+});
+
+test('tiny net: a junction without tlLogic gets one phase with every link', () => {
+  const unsignalised = NET.replace(/ tl="B" linkIndex="\d"/g, '').replace(/<tlLogic[\s\S]*<\/tlLogic>/, '');
+  const b = parseSumoNet(unsignalised).intersections[1];
+  assert.equal(b.roadLinks.length, 3);
+  assert.deepEqual(b.trafficLight.lightphases.map((p) => p.availableRoadLinks), [[0, 1, 2]]);
+});
+
+test('tiny net: pedestrian lanes and sidewalk-only edges are not CityFlow lanes', () => {
+  const withSidewalk = NET
+    .replace('<lane id="wb_0"', '<lane id="wb_s" index="0" allow="pedestrian" speed="2" length="92" shape="0,-8 92,-8"/>\n    <lane id="wb_0"')
+    .replace(/id="wb_0" index="0"/, 'id="wb_0" index="1"')
+    .replace(/id="wb_1" index="1"/, 'id="wb_1" index="2"')
+    .replace(/(from="wb" to="\w+" fromLane=")(\d)/g, (_m, p: string, i: string) => `${p}${Number(i) + 1}`);
+  const net = parseSumoNet(withSidewalk);
+  const wb = net.roads.find((r) => r.id === 'wb')!;
+  assert.equal(wb.lanes.length, 2);
+  const links = net.intersections[1].roadLinks;
+  assert.deepEqual(links[0].laneLinks.map((l) => [l.startLaneIndex, l.endLaneIndex]), [[1, 0], [0, 0]]);
+});
+
+test('tiny routes: vType, vehicle, route by id, flows by period, vehsPerHour, number and probability, from/to', () => {
+  const { roadnet, flows } = loadSumoScenario({ net: NET, routes: ROUTES });
+  assert.equal(roadnet.roads.length, 4);
+  const car = {
+    length: 4.5, width: 1.8, maxPosAcc: 3, maxNegAcc: 5, usualPosAcc: 3, usualNegAcc: 5,
+    minGap: 2, maxSpeed: 55.56, headwayTime: 1.5,
+  };
+  const dflt = {
+    length: 5, width: 1.8, maxPosAcc: 2.6, maxNegAcc: 4.5, usualPosAcc: 2.6, usualNegAcc: 4.5,
+    minGap: 2.5, maxSpeed: 55.56, headwayTime: 1,
+  };
+  const eps = 1e-3; // SUMO's end is exclusive
+  assert.deepEqual(flows, [
+    { vehicle: car, route: ['wb', 'be'], interval: 10, startTime: 0, endTime: 100 - eps },
+    { vehicle: dflt, route: ['wb', 'bn'], interval: 10, startTime: 0, endTime: 50 - eps },
+    { vehicle: dflt, route: ['nb', 'be'], interval: 4, startTime: 0, endTime: 60 - eps },
+    { vehicle: car, route: ['wb', 'be'], interval: 1, startTime: 3, endTime: 3 },
+    { vehicle: dflt, route: ['wb', 'bn'], interval: 1, startTime: 5, endTime: 5 },
+    { vehicle: dflt, route: ['nb', 'be'], interval: 10, startTime: 10, endTime: 70 - eps },
+  ]);
+  assertRoutesConnected(roadnet, flows);
+});
+
+test('routes: route distributions, trips, depart "now", default end', () => {
+  const net = parseSumoNet(NET);
+  const flows = parseSumoRoutes(`<routes>
+    <routeDistribution id="d">
+      <route id="a" edges="wb be" probability="3"/>
+      <route id="b" edges="wb bn" probability="1"/>
+    </routeDistribution>
+    <flow id="f" begin="0" period="8" route="d"/>
+    <vehicle id="v" depart="now" route="d"/>
+    <trip id="t" depart="12.9" from="nb" to="be"/>
+  </routes>`, net, 'rou.xml', { end: 3600 });
+  assert.deepEqual(flows.map((f) => [f.route.join(' '), f.interval, f.startTime, f.endTime]), [
+    ['wb be', 1, 0, 0],
+    ['wb be', 8 / 0.75, 0, 3600 - 1e-3],
+    ['wb bn', 32, 0, 3600 - 1e-3],
+    ['nb be', 1, 12, 12],
+  ]);
+});
+
+// ---------------------------------------------------------------- errors
+
+test('errors: malformed XML names line and column', () => {
+  const xml = '<net>\n  <edge id="a">\n    <lane id="a_0" index="0"\n  </edge>\n</net>';
+  const e = assertScenarioError(() => parseSumoNet(xml, 'bad.net.xml'), 'bad.net.xml', /^line 4, column \d+$/, /malformed XML/);
+  assert.match(e.message, /^bad\.net\.xml: line 4, column \d+: malformed XML: /);
+  assertScenarioError(() => parseSumoNet('<net><edge id="x"></net>'), 'net.xml', /^line 1, column \d+$/, /closing tag/);
+  assertScenarioError(() => parseSumoNet(''), 'net.xml', /^line 1/, /malformed XML/);
+});
+
+test('errors: bad number, missing attribute, unknown junction', () => {
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('id="wb_1" index="1" speed="13.89"', 'id="wb_1" index="1" speed="fast"')),
+    'net.xml', '<edge id="wb"> <lane index="1">', /attribute "speed" expected a number, got "fast"/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('<phase duration="20"', '<phase duration="abc"')),
+    'net.xml', '<tlLogic id="B"> <phase> #2', /attribute "duration" expected a number, got "abc"/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace(' x="100" y="0"', ' x="100"')),
+    'net.xml', '<junction id="B">', /missing attribute "y"/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('from="N" to="B"', 'from="Q" to="B"')),
+    'net.xml', '<edge id="nb">', /unknown junction "Q"/,
+  );
+});
+
+test('errors: unknown edge, unconnected edges, unknown vType, bad depart and numbers in routes', () => {
+  const net = parseSumoNet(NET);
+  const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');
+  assertScenarioError(routes('<vehicle id="x" depart="0"><route edges="wb zz"/></vehicle>'),
+    'r.rou.xml', '<vehicle id="x"> <route>', /unknown edge "zz"/);
+  assertScenarioError(routes('<route id="r" edges="wb nb"/>'), 'r.rou.xml', '<route id="r">', /edges "wb" and "nb" are not connected/);
+  assertScenarioError(routes('<flow id="f" period="2" from="wb" to="nope"/>'), 'r.rou.xml', '<flow id="f">', /unknown edge "nope"/);
+  assertScenarioError(routes('<flow id="f" period="2" from="be" to="wb"/>'), 'r.rou.xml', '<flow id="f">', /no path from edge "be" to edge "wb"/);
+  assertScenarioError(routes('<vehicle id="x" type="truck" depart="0" route="r"/>'),
+    'r.rou.xml', '<vehicle id="x">', /unknown vType "truck"/);
+  assertScenarioError(routes('<vehicle id="x" depart="0" route="r9"/>'), 'r.rou.xml', '<vehicle id="x">', /unknown route "r9"/);
+  assertScenarioError(routes('<vType id="t" accel="abc"/>'), 'r.rou.xml', '<vType id="t">', /attribute "accel" expected a number, got "abc"/);
+  assertScenarioError(routes('<vehicle id="x" depart="triggered"><route edges="wb be"/></vehicle>'),
+    'r.rou.xml', '<vehicle id="x">', /depart="triggered" is not supported/);
+  assertScenarioError(routes('<vehicle id="x"><route edges="wb be"/></vehicle>'), 'r.rou.xml', '<vehicle id="x">', /missing attribute "depart"/);
+  assertScenarioError(routes('<flow id="f" begin="0" end="10" from="wb" to="be"/>'),
+    'r.rou.xml', '<flow id="f">', /needs one of attributes "period"/);
+  assertScenarioError(routes('<flow id="f" period="-3" from="wb" to="be"/>'), 'r.rou.xml', '<flow id="f">', /"period" must be positive/);
+  assertScenarioError(() => parseSumoRoutes('<net/>', net), 'rou.xml', '', /<routes> root/);
+});
+
+// ---------------------------------------------------------------- real data: Hangzhou 4x4
+
+const DATA = new URL('../../../../shared/data/', import.meta.url);
+const SUMO_DIR = new URL('hangzhou_4x4/sumo/', DATA);
+const NET_FILE = fileURLToPath(new URL('hangzhou_4x4_gudang_18041610_1h.net.xml', SUMO_DIR));
+const ROU_FILE = fileURLToPath(new URL('hangzhou_4x4_gudang_18041610_1h.rou.xml', SUMO_DIR));
+const TWIN_FILE = fileURLToPath(new URL('hangzhou_4x4/roadnet_4_4.json', DATA));
+const skipReal = existsSync(NET_FILE) && existsSync(ROU_FILE) ? false : 'Hangzhou SUMO data absent';
+
+test('Hangzhou 4x4: network', { skip: skipReal }, (t) => {
+  const xml = readFileSync(NET_FILE, 'utf8');
+  const t0 = performance.now();
+  const net = parseSumoNet(xml, 'hangzhou.net.xml');
+  const ms = performance.now() - t0;
+  t.diagnostic(`parsed ${(xml.length / 1e6).toFixed(2)} MB net in ${ms.toFixed(0)} ms`);
+  assert.ok(ms < 1000, `parse took ${ms} ms`);
+
+  assert.equal(net.roads.length, 80);
+  assert.equal(net.intersections.length, 32);
+  const real = net.intersections.filter((i) => !i.virtual);
+  assert.equal(real.length, 16);
+  for (const i of real) {
+    assert.equal(i.roads.length, 8, i.id);
+    assert.equal(i.roadLinks.length, 12, i.id); // 4 approaches x (left, straight, right), as in the CityFlow twin
+    assert.equal(i.trafficLight.lightphases.length, 16, i.id);
+    for (const p of i.trafficLight.lightphases) {
+      if (p.time === 5) assert.deepEqual(p.availableRoadLinks, [], 'the 5 s "s" phases are all-red');
+      else assert.ok(p.availableRoadLinks.length > 0);
+    }
+  }
+  for (const i of net.intersections.filter((i) => i.virtual)) assert.equal(i.roads.length, 2, i.id);
+
+  // Lane lengths as CityFlow computes them vs SUMO's lane lengths.
+  const sumoLength = new Map<string, number>();
+  for (const m of xml.matchAll(/<lane id="([^":]+)" index="\d+"[^>]*? length="([\d.]+)"/g)) sumoLength.set(m[1], Number(m[2]));
+  let sumRel = 0;
+  let count = 0;
+  const laneEnd = new Map<string, Point>();
+  const laneStart = new Map<string, Point>();
+  for (const road of net.roads) {
+    lanePolylines(road).forEach((pts, k) => {
+      const sumoId = `${road.id}_${road.lanes.length - 1 - k}`;
+      const expected = sumoLength.get(sumoId);
+      assert.ok(expected !== undefined, sumoId);
+      sumRel += Math.abs(length(pts) - expected) / expected;
+      count++;
+      laneStart.set(`${road.id}#${k}`, pts[0]);
+      laneEnd.set(`${road.id}#${k}`, pts[pts.length - 1]);
+    });
+  }
+  assert.equal(count, 240);
+  const meanRel = sumRel / count;
+  t.diagnostic(`mean relative lane length error ${(meanRel * 100).toFixed(3)}%`);
+  assert.ok(meanRel < 0.03, `mean relative error ${meanRel}`);
+
+  // Internal-lane paths join the lanes they connect.
+  for (const i of real) {
+    for (const rl of i.roadLinks) {
+      for (const ll of rl.laneLinks) {
+        assert.ok(ll.points.length >= 2);
+        assert.ok(close(ll.points[0], laneEnd.get(`${rl.startRoad}#${ll.startLaneIndex}`)!, 0.05));
+        assert.ok(close(ll.points[ll.points.length - 1], laneStart.get(`${rl.endRoad}#${ll.endLaneIndex}`)!, 0.05));
+      }
+    }
+  }
+
+  if (existsSync(TWIN_FILE)) {
+    const twin = JSON.parse(readFileSync(TWIN_FILE, 'utf8')) as RoadnetJson;
+    assert.deepEqual(net.roads.map((r) => r.id).sort(), twin.roads.map((r) => r.id).sort());
+    const key = (i: RoadnetJson['intersections'][number]) =>
+      `${i.id} ${i.virtual} ${i.roadLinks.map((l) => `${l.type}:${l.startRoad}>${l.endRoad}`).sort().join(',')}`;
+    assert.deepEqual(net.intersections.map(key).sort(), twin.intersections.map(key).sort());
+  }
+});
+
+test('Hangzhou 4x4: routes', { skip: skipReal }, (t) => {
+  const t0 = performance.now();
+  const { roadnet, flows } = loadSumoScenario({
+    net: readFileSync(NET_FILE, 'utf8'),
+    routes: readFileSync(ROU_FILE, 'utf8'),
+    netSource: 'hangzhou.net.xml',
+    routesSource: 'hangzhou.rou.xml',
+  });
+  t.diagnostic(`net + 2,983 routes loaded in ${(performance.now() - t0).toFixed(0)} ms`);
+  assert.equal(flows.length, 2983);
+  assertRoutesConnected(roadnet, flows);
+  assert.deepEqual(flows[0].route, ['road_4_0_1', 'road_4_1_1', 'road_4_2_0']);
+  assert.equal(flows[flows.length - 1].startTime, 3599);
+  for (const f of flows) assert.ok(f.startTime === f.endTime && f.interval === 1);
+  // no `type` on the vehicles: SUMO runs them as DEFAULT_VEHTYPE
+  assert.equal(flows[0].vehicle.usualPosAcc, 2.6);
+
+  // from/to: shortest path over the real net
+  const [ft] = parseSumoRoutes('<routes><flow id="f" begin="0" end="60" period="6" from="road_0_1_0" to="road_3_1_3"/></routes>', roadnet);
+  assert.deepEqual(ft.route, ['road_0_1_0', 'road_1_1_0', 'road_2_1_0', 'road_3_1_3']);
+
+  // The converted scenario passes the CityFlow loader's validation, when present.
+  const validators = engine as unknown as Record<string, unknown>;
+  const validateRoadnet = validators.validateRoadnet as ((v: unknown, s: string) => RoadnetJson) | undefined;
+  const validateFlows = validators.validateFlows as ((v: unknown, s: string, r?: RoadnetJson) => FlowJson[]) | undefined;
+  if (validateRoadnet && validateFlows) {
+    const checked = validateRoadnet(JSON.parse(JSON.stringify(roadnet)), 'converted roadnet');
+    validateFlows(JSON.parse(JSON.stringify(flows)), 'converted flows', checked);
+  } else {
+    t.diagnostic('validateRoadnet/validateFlows not available: skipped');
+  }
+});
