@@ -275,59 +275,109 @@ export class Network {
     for (let k = 0; k < nLinks; k++) this.laneOutList[fill[linkStart[k]]++] = nLanes + k;
 
     // ---- conflict points ("crosses") between laneLinks of the same intersection
-    const crossLink: number[] = [];
-    const crossDist: number[] = [];
-    const perLink: { c: number; s: number; d: number }[][] = Array.from({ length: nLinks }, () => []);
-    const bx0 = new Float64Array(nLinks), bx1 = new Float64Array(nLinks), by0 = new Float64Array(nLinks), by1 = new Float64Array(nLinks);
+    const cr = this.computeCrosses(inters.length);
+    this.nCrosses = cr.n;
+    this.crossLink = cr.link;
+    this.crossDist = cr.dist;
+    // per link, its crosses sorted by distance along it (CSR)
+    const perLink = new Int32Array(nLinks + 1);
+    for (let s2 = 0; s2 < 2 * cr.n; s2++) perLink[cr.link[s2] - nLanes + 1]++;
+    for (let k = 0; k < nLinks; k++) perLink[k + 1] += perLink[k];
+    this.linkCrossStart = perLink;
+    const slots = new Int32Array(2 * cr.n);
+    const fillAt = perLink.slice(0, nLinks);
+    for (let s2 = 0; s2 < 2 * cr.n; s2++) slots[fillAt[cr.link[s2] - nLanes]++] = s2;
     for (let k = 0; k < nLinks; k++) {
-      const d = nLanes + k;
-      let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-      for (let p = this.ptStart[d]; p < this.ptStart[d + 1]; p++) {
-        x0 = Math.min(x0, this.ptX[p]); x1 = Math.max(x1, this.ptX[p]);
-        y0 = Math.min(y0, this.ptY[p]); y1 = Math.max(y1, this.ptY[p]);
-      }
-      bx0[k] = x0 - 1e-6; bx1[k] = x1 + 1e-6; by0[k] = y0 - 1e-6; by1[k] = y1 + 1e-6;
-    }
-    for (let i = 0; i < nInter; i++) {
-      const a0 = this.interLinkStart[i] - nLanes;
-      const a1 = this.interLinkStart[i + 1] - nLanes;
-      for (let a = a0; a < a1; a++) {
-        for (let b = a + 1; b < a1; b++) {
-          if (bx0[a] > bx1[b] || bx0[b] > bx1[a] || by0[a] > by1[b] || by0[b] > by1[a]) continue;
-          const da = nLanes + a, db = nLanes + b;
-          const hit = firstCrossing(
-            this.ptX, this.ptY, this.ptStart[da], this.ptStart[da + 1],
-            this.ptX, this.ptY, this.ptStart[db], this.ptStart[db + 1],
-          );
-          if (!hit) continue;
-          const c = crossLink.length / 2;
-          crossLink.push(da, db);
-          crossDist.push(hit[0], hit[1]);
-          perLink[a].push({ c, s: 0, d: hit[0] });
-          perLink[b].push({ c, s: 1, d: hit[1] });
+      const a = perLink[k], b = perLink[k + 1];
+      // insertion sort: a link has few crosses
+      for (let x = a + 1; x < b; x++) {
+        const sv = slots[x];
+        const dv = cr.dist[sv];
+        let y = x - 1;
+        while (y >= a && cr.dist[slots[y]] > dv) {
+          slots[y + 1] = slots[y];
+          y--;
         }
+        slots[y + 1] = sv;
       }
     }
-    this.nCrosses = crossLink.length / 2;
-    this.crossLink = Int32Array.from(crossLink);
-    this.crossDist = Float64Array.from(crossDist);
-    this.linkCrossStart = new Int32Array(nLinks + 1);
-    let nc = 0;
-    for (let k = 0; k < nLinks; k++) {
-      this.linkCrossStart[k] = nc;
-      nc += perLink[k].length;
+    this.linkCrossList = new Int32Array(2 * cr.n);
+    this.linkCrossSide = new Uint8Array(2 * cr.n);
+    for (let x = 0; x < 2 * cr.n; x++) {
+      this.linkCrossList[x] = slots[x] >> 1;
+      this.linkCrossSide[x] = slots[x] & 1;
     }
-    this.linkCrossStart[nLinks] = nc;
-    this.linkCrossList = new Int32Array(nc);
-    this.linkCrossSide = new Uint8Array(nc);
-    for (let k = 0; k < nLinks; k++) {
-      const list = perLink[k].sort((p, q) => p.d - q.d);
-      let o = this.linkCrossStart[k];
-      for (const e of list) {
-        this.linkCrossList[o] = e.c;
-        this.linkCrossSide[o++] = e.s;
+  }
+
+  /**
+   * Every pair of laneLinks of an intersection that cross, with the distance
+   * along each to the conflict point. Intersections with the same geometry
+   * relative to their centre (every node of a grid) are computed once.
+   */
+  private computeCrosses(nInter: number): { n: number; link: Int32Array; dist: Float64Array } {
+    const nLanes = this.nLanes;
+    let link = new Int32Array(1024);
+    let dist = new Float64Array(1024);
+    let n = 0;
+    const cache = new Map<string, { a: Int32Array; b: Int32Array; da: Float64Array; db: Float64Array }>();
+    for (let i = 0; i < nInter; i++) {
+      const d0 = this.interLinkStart[i];
+      const d1 = this.interLinkStart[i + 1];
+      if (d1 - d0 < 2) continue;
+      const key = this.shapeKey(i, d0, d1);
+      let hit = cache.get(key);
+      if (!hit) {
+        const a: number[] = [], b: number[] = [], da: number[] = [], db: number[] = [];
+        const bb = new Float64Array(4 * (d1 - d0));
+        for (let d = d0; d < d1; d++) {
+          let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+          for (let p = this.ptStart[d]; p < this.ptStart[d + 1]; p++) {
+            x0 = Math.min(x0, this.ptX[p]); x1 = Math.max(x1, this.ptX[p]);
+            y0 = Math.min(y0, this.ptY[p]); y1 = Math.max(y1, this.ptY[p]);
+          }
+          bb.set([x0 - 1e-6, x1 + 1e-6, y0 - 1e-6, y1 + 1e-6], 4 * (d - d0));
+        }
+        for (let p = d0; p < d1; p++) {
+          for (let q = p + 1; q < d1; q++) {
+            const P = 4 * (p - d0), Q = 4 * (q - d0);
+            if (bb[P] > bb[Q + 1] || bb[Q] > bb[P + 1] || bb[P + 2] > bb[Q + 3] || bb[Q + 2] > bb[P + 3]) continue;
+            const c = firstCrossing(
+              this.ptX, this.ptY, this.ptStart[p], this.ptStart[p + 1],
+              this.ptX, this.ptY, this.ptStart[q], this.ptStart[q + 1],
+            );
+            if (!c) continue;
+            a.push(p - d0); b.push(q - d0); da.push(c[0]); db.push(c[1]);
+          }
+        }
+        hit = { a: Int32Array.from(a), b: Int32Array.from(b), da: Float64Array.from(da), db: Float64Array.from(db) };
+        cache.set(key, hit);
+      }
+      while (2 * (n + hit.a.length) > link.length) {
+        const l2 = new Int32Array(link.length * 2); l2.set(link); link = l2;
+        const t2 = new Float64Array(dist.length * 2); t2.set(dist); dist = t2;
+      }
+      for (let k = 0; k < hit.a.length; k++) {
+        link[2 * n] = d0 + hit.a[k];
+        link[2 * n + 1] = d0 + hit.b[k];
+        dist[2 * n] = hit.da[k];
+        dist[2 * n + 1] = hit.db[k];
+        n++;
       }
     }
+    return { n, link: link.slice(0, 2 * n), dist: dist.slice(0, 2 * n) };
+  }
+
+  /** The intersection's laneLink polylines relative to its centre, rounded to 0.1 mm. */
+  private shapeKey(i: number, d0: number, d1: number): string {
+    const cx = this.interX[i], cy = this.interY[i];
+    const parts: number[] = [];
+    for (let d = d0; d < d1; d++) {
+      parts.push(this.ptStart[d + 1] - this.ptStart[d]);
+      for (let p = this.ptStart[d]; p < this.ptStart[d + 1]; p++) {
+        parts.push(Math.round((this.ptX[p] - cx) * 1e4), Math.round((this.ptY[p] - cy) * 1e4));
+      }
+    }
+    return parts.join(',');
   }
 
   isLink(d: number): boolean {

@@ -1,0 +1,76 @@
+import { parseArgs } from 'node:util';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateGrid } from '@citybrain/engine';
+import { intOption, numOption, UsageError } from '../usage.js';
+
+export const generateHelp = `citybrain generate grid --rows R --cols C --out DIR [options]
+
+Writes roadnet.json and flow.json (CityFlow format) for a grid of signalised
+intersections. Defaults match CityFlow's own grid generator.
+
+  --rows R, --cols C         signalised intersections per column and row (1..200)
+  --out DIR                  output folder (created if missing)
+  --block-length M           metres between intersections; default 300
+  --lanes L,S,R              lanes per approach for left, straight, right; default 1,1,1
+  --speed-limit MS           lane speed limit in m/s; default 16.67
+  --intersection-width M     default 30
+  --demand VPS               vehicles per second on each route; default 1
+  --no-turns                 only straight routes (default adds CityFlow's turning routes)
+  --end-time S               last second a flow emits vehicles; default: no end`;
+
+export function generateCommand(argv: string[]): void {
+  const [kind, ...rest] = argv;
+  if (kind === '--help' || kind === '-h' || kind === undefined) return void console.log(generateHelp);
+  if (kind !== 'grid') throw new UsageError(`unknown scenario kind "${kind}"; only "grid" exists (see citybrain generate --help)`);
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      rows: { type: 'string' },
+      cols: { type: 'string' },
+      out: { type: 'string' },
+      'block-length': { type: 'string' },
+      lanes: { type: 'string' },
+      'speed-limit': { type: 'string' },
+      'intersection-width': { type: 'string' },
+      demand: { type: 'string' },
+      'no-turns': { type: 'boolean', default: false },
+      'end-time': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void console.log(generateHelp);
+  if (!values.rows || !values.cols || !values.out) throw new UsageError('generate grid needs --rows, --cols and --out (see citybrain generate --help)');
+  let lanesPerMovement: { left: number; straight: number; right: number } | undefined;
+  if (values.lanes !== undefined) {
+    const parts = values.lanes.split(',').map((x) => Number(x));
+    if (parts.length !== 3 || parts.some((x) => !Number.isInteger(x) || x < 0 || x > 5)) {
+      throw new UsageError(`--lanes expects three whole numbers 0..5 as L,S,R, got "${values.lanes}"`);
+    }
+    lanesPerMovement = { left: parts[0], straight: parts[1], right: parts[2] };
+  }
+  let scenario;
+  try {
+    scenario = generateGrid({
+      rows: intOption(values.rows, 'rows', 0, 1, 200),
+      cols: intOption(values.cols, 'cols', 0, 1, 200),
+      blockLength: values['block-length'] === undefined ? undefined : numOption(values['block-length'], 'block-length', 300, 1),
+      lanesPerMovement,
+      speedLimit: values['speed-limit'] === undefined ? undefined : numOption(values['speed-limit'], 'speed-limit', 16.67, 0.1, 55.6),
+      intersectionWidth: values['intersection-width'] === undefined ? undefined : numOption(values['intersection-width'], 'intersection-width', 30, 0),
+      demand: values.demand === undefined ? undefined : numOption(values.demand, 'demand', 1, 1e-6, 100),
+      turnRoutes: !values['no-turns'],
+      endTime: values['end-time'] === undefined ? undefined : numOption(values['end-time'], 'end-time', -1, 0),
+    });
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
+  mkdirSync(values.out, { recursive: true });
+  writeFileSync(join(values.out, 'roadnet.json'), JSON.stringify(scenario.roadnet));
+  writeFileSync(join(values.out, 'flow.json'), JSON.stringify(scenario.flows, null, 1));
+  const signalised = scenario.roadnet.intersections.filter((i) => !i.virtual).length;
+  console.log(
+    `wrote ${join(values.out, 'roadnet.json')} (${signalised} signalised intersections, ${scenario.roadnet.roads.length} roads) and ${join(values.out, 'flow.json')} (${scenario.flows.length} routes)`,
+  );
+}

@@ -1,0 +1,137 @@
+import { parseArgs } from 'node:util';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ReplayRecorder, Simulation, replayRoadnet, type Scenario } from '@citybrain/engine';
+import { controllers, createController, runControlled } from '@citybrain/control';
+import { readScenario } from '../scenario-files.js';
+import { intOption, numOption, UsageError } from '../usage.js';
+import { progress } from '../progress.js';
+
+export const simulateHelp = `citybrain simulate --roadnet FILE --flow FILE [options]
+
+Runs a scenario (CityFlow .json or SUMO .net.xml/.rou.xml) and prints its results.
+
+  --roadnet FILE        roadnet (CityFlow JSON) or network (SUMO .net.xml)
+  --flow FILE           flows (CityFlow JSON) or routes (SUMO .rou.xml)
+  --controller NAME     ${Object.keys(controllers).join(' | ')} | plan (the network's own signal programs); default fixed
+  --steps N             simulated steps; default 3600
+  --interval S          seconds per step; default 1
+  --seed N              random seed; default 0
+  --replay DIR          write replay_roadnet.json and replay.txt (CityFlow's replay format) into DIR
+  --json                print one JSON object instead of a summary`;
+
+export interface SimulateResult {
+  scenario: string;
+  controller: string;
+  averageTravelTime: number;
+  enteredVehicles: number;
+  finishedVehicles: number;
+  vehiclesInNetwork: number;
+  waitingToEnter: number;
+  totalDelay: number;
+  simulatedSeconds: number;
+  wallSeconds: number;
+  loadSeconds: number;
+  vehicleUpdates: number;
+  vehicleUpdatesPerSecond: number;
+  realTimeFactor: number;
+  peakRssMB: number;
+}
+
+export function simulateCommand(argv: string[]): void {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      roadnet: { type: 'string' },
+      flow: { type: 'string' },
+      controller: { type: 'string', default: 'fixed' },
+      steps: { type: 'string' },
+      interval: { type: 'string' },
+      seed: { type: 'string' },
+      replay: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void console.log(simulateHelp);
+  if (!values.roadnet || !values.flow) throw new UsageError('simulate needs --roadnet FILE and --flow FILE (see citybrain simulate --help)');
+  const steps = intOption(values.steps, 'steps', 3600, 1, 10_000_000);
+  const interval = numOption(values.interval, 'interval', 1, 0.1, 10);
+  const seed = intOption(values.seed, 'seed', 0, 0, 2 ** 32 - 1);
+  if (values.controller !== 'plan') createController(values.controller!); // fail before loading
+
+  const t0 = performance.now();
+  const scenario = readScenario(values.roadnet, values.flow);
+  const readSeconds = (performance.now() - t0) / 1000;
+  const result = simulate(scenario, {
+    controller: values.controller!, steps, interval, seed, replayDir: values.replay, showProgress: !values.json, label: values.roadnet,
+  });
+  // loading = reading and validating the files + compiling the network
+  result.loadSeconds = round(result.loadSeconds + readSeconds, 3);
+  if (values.json) console.log(JSON.stringify(result));
+  else printSummary(result);
+}
+
+export function simulate(
+  scenario: Scenario,
+  o: { controller: string; steps: number; interval?: number; seed?: number; replayDir?: string; showProgress?: boolean; label?: string },
+): SimulateResult {
+  const t0 = performance.now();
+  const sim = new Simulation(scenario, { interval: o.interval ?? 1, seed: o.seed ?? 0 });
+  const loadSeconds = (performance.now() - t0) / 1000;
+  let onStep: ((s: Simulation, k: number) => void) | undefined;
+  let closeReplay = () => {};
+  const bar = progress(o.steps, 'simulating', o.showProgress ?? false);
+  if (o.replayDir) {
+    mkdirSync(o.replayDir, { recursive: true });
+    writeFileSync(join(o.replayDir, 'replay_roadnet.json'), JSON.stringify(replayRoadnet(sim)));
+    const out = createWriteStream(join(o.replayDir, 'replay.txt'));
+    const rec = new ReplayRecorder(sim);
+    onStep = (_s, k) => {
+      out.write(rec.frame() + '\n');
+      bar.update(k + 1);
+    };
+    closeReplay = () => out.end();
+  } else onStep = (_s, k) => bar.update(k + 1);
+  const t1 = performance.now();
+  const run = runControlled(sim, o.controller === 'plan' ? 'plan' : createController(o.controller), o.steps, { onStep });
+  const wall = (performance.now() - t1) / 1000;
+  bar.stop();
+  closeReplay();
+  const m = run.metrics;
+  return {
+    scenario: o.label ?? '',
+    controller: o.controller,
+    averageTravelTime: round(m.averageTravelTime, 2),
+    enteredVehicles: m.enteredVehicles,
+    finishedVehicles: m.finishedVehicles,
+    vehiclesInNetwork: m.vehiclesInNetwork,
+    waitingToEnter: m.waitingToEnter,
+    totalDelay: round(m.totalDelay, 1),
+    simulatedSeconds: m.time,
+    wallSeconds: round(wall, 3),
+    loadSeconds: round(loadSeconds, 3),
+    vehicleUpdates: run.vehicleUpdates,
+    vehicleUpdatesPerSecond: Math.round(run.vehicleUpdates / wall),
+    realTimeFactor: round(m.time / wall, 1),
+    peakRssMB: round(process.resourceUsage().maxRSS / 1024, 1),
+  };
+}
+
+export function printSummary(r: SimulateResult): void {
+  const lines = [
+    `scenario            ${r.scenario}`,
+    `controller          ${r.controller}`,
+    `simulated           ${r.simulatedSeconds} s in ${r.wallSeconds} s wall (${r.realTimeFactor}x real time), load ${r.loadSeconds} s`,
+    `average travel time ${r.averageTravelTime} s`,
+    `vehicles            ${r.enteredVehicles} entered, ${r.finishedVehicles} finished, ${r.vehiclesInNetwork} in network, ${r.waitingToEnter} waiting to enter`,
+    `total delay         ${r.totalDelay} vehicle-seconds`,
+    `throughput          ${r.vehicleUpdatesPerSecond.toLocaleString('en-US')} vehicle updates/s, peak memory ${r.peakRssMB} MB`,
+  ];
+  console.log(lines.join('\n'));
+}
+
+export function round(x: number, d: number): number {
+  const f = 10 ** d;
+  return Math.round(x * f) / f;
+}

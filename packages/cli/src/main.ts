@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+import { ScenarioError } from '@citybrain/engine';
+import { simulateCommand, simulateHelp } from './commands/simulate.js';
+import { generateCommand } from './commands/generate.js';
+import { benchCommand } from './commands/bench.js';
+import { demoCommand } from './commands/demo.js';
+import { UsageError } from './usage.js';
+
+const help = `citybrain <command> [options]
+
+Commands:
+  demo        run a generated city under two controllers and compare them
+  simulate    run a scenario (CityFlow JSON or SUMO XML) and print its results
+  generate    write a generated scenario (grid) in CityFlow format
+  bench       fidelity and speed benchmarks against the peer simulators
+
+Run citybrain <command> --help for its options.
+
+${simulateHelp.split('\n')[0]}`;
+
+const commands: Record<string, (argv: string[]) => void> = {
+  demo: demoCommand,
+  simulate: simulateCommand,
+  generate: generateCommand,
+  bench: benchCommand,
+};
+
+function main(argv: string[]): void {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') return void console.log(help);
+  const run = commands[cmd];
+  if (!run) throw new UsageError(`unknown command "${cmd}"; commands: ${Object.keys(commands).join(', ')}`);
+  run(rest);
+}
+
+try {
+  main(process.argv.slice(2));
+} catch (e) {
+  // user mistakes and bad input files get a one-line message; real bugs keep their stack
+  const known = e instanceof UsageError || e instanceof ScenarioError || (e instanceof TypeError && (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') ||
+    (e as NodeJS.ErrnoException)?.code?.startsWith?.('ERR_PARSE_ARGS');
+  if (!known) throw e;
+  console.error(`citybrain: ${(e as Error).message}`);
+  process.exitCode = 2;
+}
