@@ -18,23 +18,23 @@ Run citybrain <command> --help for its options.
 
 ${simulateHelp.split('\n')[0]}`;
 
-const commands: Record<string, (argv: string[]) => void> = {
+const commands: Record<string, (argv: string[]) => void | Promise<void>> = {
   demo: demoCommand,
   simulate: simulateCommand,
   generate: generateCommand,
   bench: benchCommand,
 };
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') return void console.log(help);
   const run = commands[cmd];
   if (!run) throw new UsageError(`unknown command "${cmd}"; commands: ${Object.keys(commands).join(', ')}`);
-  run(rest);
+  await run(rest);
 }
 
 try {
-  main(process.argv.slice(2));
+  await main(process.argv.slice(2));
 } catch (e) {
   // user mistakes and bad input files get a one-line message; real bugs keep their stack
   const known = e instanceof UsageError || e instanceof ScenarioError || (e instanceof TypeError && (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') ||

@@ -60,8 +60,12 @@ export interface Controller {
   readonly name: string;
   /** called once before the first decision */
   init?(env: ControlEnv): void;
-  /** called once per step before the decisions of that step */
-  beginStep?(env: ControlEnv): void;
+  /**
+   * Called once per step before that step's decisions: the place for work
+   * shared by all intersections (counting lanes, rollouts on worker threads).
+   * May be async; the supervisor waits for it within its time budget.
+   */
+  beginStep?(env: ControlEnv): void | Promise<void>;
   decide(ix: IntersectionPhases, status: SignalStatus, env: ControlEnv): number;
 }
 

@@ -13,16 +13,18 @@ export interface RunResult {
  * Runs `steps` steps under `controller`, or under the roadnet's own built-in
  * plans when it is 'plan'. `onStep` sees the simulation after every step.
  */
-export function runControlled(
+export async function runControlled(
   sim: Simulation,
   controller: Controller | 'plan',
   steps: number,
   opts: SupervisorOptions & { onStep?: (sim: Simulation, step: number) => void } = {},
-): RunResult {
+): Promise<RunResult> {
   const supervisor = controller === 'plan' ? undefined : new SignalSupervisor(sim, controller, opts);
   let updates = 0;
   for (let k = 0; k < steps; k++) {
-    supervisor?.tick();
+    const pending = supervisor?.tick();
+    // only async controllers pay for an await; the synchronous path stays a tight loop
+    if (pending) await pending;
     sim.step();
     updates += sim.runningCount;
     opts.onStep?.(sim, k);

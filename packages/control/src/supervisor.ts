@@ -8,6 +8,8 @@ export interface SupervisorOptions {
   minGreen?: number;
   /** green phase every intersection starts in; default 1 */
   initialGreen?: number;
+  /** wall-clock milliseconds a step's decisions may take before the controller is declared failed; default 1000 */
+  budgetMs?: number;
   /** called when a controller fails at an intersection; the intersection then runs its fixed plan */
   onFault?: (fault: ControllerFault) => void;
 }
@@ -33,11 +35,13 @@ export class SignalSupervisor {
   /** intersections handed back to their fixed plan after a fault */
   readonly fallen = new Set<number>();
   private readonly onFault?: (f: ControllerFault) => void;
+  private readonly budgetMs: number;
 
   constructor(readonly sim: Simulation, readonly controller: Controller, opts: SupervisorOptions = {}) {
     const intersections = intersectionPhases(sim);
     this.env = { sim, net: sim.net, intersections, yellowTime: opts.yellowTime ?? 5, minGreen: opts.minGreen ?? 5 };
     this.onFault = opts.onFault;
+    this.budgetMs = opts.budgetMs ?? 1000;
     const first = opts.initialGreen ?? 1;
     this.status = intersections.map((ix) => {
       const g = ix.greens.includes(first) ? first : ix.greens[0];
@@ -47,16 +51,40 @@ export class SignalSupervisor {
     controller.init?.(this.env);
   }
 
-  /** Decides and sets every controlled intersection's phase for the coming step. Call before `sim.step()`. */
-  tick(): void {
+  /**
+   * Decides and sets every controlled intersection's phase for the coming
+   * step. Call before `sim.step()`. Returns a promise only when the
+   * controller's beginStep is async.
+   */
+  tick(): void | Promise<void> {
+    const t0 = now();
+    let pending: void | Promise<void>;
+    try {
+      pending = this.controller.beginStep?.(this.env);
+    } catch (e) {
+      return this.failAll(e);
+    }
+    if (pending && typeof (pending as Promise<void>).then === 'function') {
+      let timer: unknown;
+      const timeout = new Promise<'timeout'>((res) => (timer = timers.setTimeout(() => res('timeout'), this.budgetMs)));
+      return Promise.race([(pending as Promise<void>).then(() => 'ok' as const), timeout]).then(
+        (r) => {
+          timers.clearTimeout(timer);
+          if (r === 'timeout') this.failAll(new Error(`no decision within ${this.budgetMs} ms`));
+          else this.decideAll(t0);
+        },
+        (e) => {
+          timers.clearTimeout(timer);
+          this.failAll(e);
+        },
+      );
+    }
+    this.decideAll(t0);
+  }
+
+  private decideAll(t0: number): void {
     const { sim, controller, env } = this;
     const yellowSteps = Math.round(env.yellowTime / sim.interval);
-    try {
-      controller.beginStep?.(env);
-    } catch (e) {
-      for (const ix of env.intersections) this.fail(ix, e);
-      return;
-    }
     const ixs = env.intersections;
     for (let k = 0; k < ixs.length; k++) {
       const ix = ixs[k];
@@ -77,6 +105,10 @@ export class SignalSupervisor {
         this.fail(ix, e);
         continue;
       }
+      if (now() - t0 > this.budgetMs) {
+        this.fail(ix, new Error(`decisions took over ${this.budgetMs} ms`));
+        continue;
+      }
       if (!ix.greens.includes(want)) {
         this.fail(ix, new Error(`answered phase ${String(want)}, not one of ${ix.greens.join(', ')}`));
         continue;
@@ -93,6 +125,10 @@ export class SignalSupervisor {
     }
   }
 
+  private failAll(e: unknown): void {
+    for (const ix of this.env.intersections) if (!this.fallen.has(ix.intersection)) this.fail(ix, e);
+  }
+
   private fail(ix: IntersectionPhases, e: unknown): void {
     const fault: ControllerFault = {
       controller: this.controller.name,
@@ -106,4 +142,12 @@ export class SignalSupervisor {
     this.sim.resumePlan(ix.intersection, 0);
     this.onFault?.(fault);
   }
+}
+
+/** Timers exist in every JS runtime but not in the ES library types this pure package compiles against. */
+const timers = globalThis as unknown as { setTimeout(f: () => void, ms: number): unknown; clearTimeout(h: unknown): void };
+
+/** Wall-clock milliseconds; `performance` exists in Node, workers and browsers. */
+function now(): number {
+  return (globalThis as unknown as { performance: { now(): number } }).performance.now();
 }

@@ -11,7 +11,7 @@ import { CITYFLOW_GRID36, REFERENCE_SCENARIOS, SUMO_CFG, SUMO_DIR, SUMO_HANGZHOU
 import { intOption, UsageError } from '../usage.js';
 import { table } from '../table.js';
 
-export const benchHelp = `citybrain bench fidelity|speed [--data DIR] [--json]
+export const benchHelp = `citybrain bench fidelity|speed|control|emergency [--data DIR] [--json]
 
   fidelity   our average travel time beside CityFlow's on HZ1, HZ2, JN1, JN2, JN3
              under the fixed-time and max-pressure protocols; exits 1 if any
@@ -19,12 +19,15 @@ export const benchHelp = `citybrain bench fidelity|speed [--data DIR] [--json]
   speed      wall time, vehicle updates per second and peak memory for HZ1
              (3600 s, fixed-time) and a generated 36 x 36 grid (900 s, built-in
              plans); with Debian's sumo installed, SUMO on the Hangzhou SUMO files
+  control    every controller's average travel time on the five real scenarios,
+             against CityFlow's max-pressure and the learned state of the art
+  emergency  emergency vehicles' travel time with and without signal priority
 
   --data DIR    the real-data folder (default ../shared/data)
   --grid N      grid size for the speed benchmark (default 36)
   --json        machine-readable output`;
 
-export function benchCommand(argv: string[]): void {
+export async function benchCommand(argv: string[]): Promise<void> {
   const [kind, ...rest] = argv;
   if (kind === undefined || kind === '--help' || kind === '-h') return void console.log(benchHelp);
   const { values } = parseArgs({
@@ -34,8 +37,10 @@ export function benchCommand(argv: string[]): void {
   if (values.help) return void console.log(benchHelp);
   const data = resolve(values.data!);
   if (kind === 'fidelity') return benchFidelity(data, values.json!);
+  if (kind === 'control') return (await import('./bench-control.js')).benchControl(data, values.json!);
+  if (kind === 'emergency') return (await import('./bench-emergency.js')).benchEmergency(data, values.json!);
   if (kind === 'speed') return benchSpeed(data, values.json!, intOption(values.grid, 'grid', 36, 1, 100));
-  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity or speed (more come with the control and server packages)`);
+  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control or emergency`);
 }
 
 function requireData(data: string, rel: string): string {
@@ -44,13 +49,13 @@ function requireData(data: string, rel: string): string {
   return p;
 }
 
-function benchFidelity(data: string, json: boolean): void {
+async function benchFidelity(data: string, json: boolean): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   let worst = 0;
   for (const ref of REFERENCE_SCENARIOS) {
     const scenario = readScenario(requireData(data, join(ref.dir, ref.roadnet)), requireData(data, join(ref.dir, ref.flow)));
     for (const [controller, refAtt] of [['fixed', ref.fixed], ['max-pressure', ref.maxPressure]] as const) {
-      const r = simulate(scenario, { controller, steps: 3600 });
+      const r = await simulate(scenario, { controller, steps: 3600 });
       const dev = (r.averageTravelTime - refAtt) / refAtt;
       worst = Math.max(worst, Math.abs(dev));
       rows.push({

@@ -7,11 +7,12 @@ export const demoHelp = `citybrain demo
 Generates a 4 x 4 city grid, runs one simulated hour under fixed-time and
 under max-pressure control in the digital twin, and prints what the brain saves.`;
 
-export function demoCommand(argv: string[]): void {
+export async function demoCommand(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) return void console.log(demoHelp);
   const scenario = generateGrid({ rows: 4, cols: 4, demand: 0.05 });
   console.log(`CityBrain demo: a generated 4 x 4 grid, ${scenario.flows.length} routes, one simulated hour.\n`);
-  const rows = ['fixed', 'max-pressure'].map((controller) => simulate(scenario, { controller, steps: 3600, showProgress: true, label: 'grid 4x4' }));
+  const rows = [];
+  for (const controller of ['fixed', 'max-pressure']) rows.push(await simulate(scenario, { controller, steps: 3600, showProgress: true, label: 'grid 4x4' }));
   console.log(table(
     ['controller', 'avg travel time s', 'entered', 'finished', 'in network', 'wall s', 'x real time'],
     rows.map((r) => [r.controller, r.averageTravelTime, r.enteredVehicles, r.finishedVehicles, r.vehiclesInNetwork, r.wallSeconds, r.realTimeFactor]),

@@ -38,7 +38,7 @@ export interface SimulateResult {
   peakRssMB: number;
 }
 
-export function simulateCommand(argv: string[]): void {
+export async function simulateCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -63,7 +63,7 @@ export function simulateCommand(argv: string[]): void {
   const t0 = performance.now();
   const scenario = readScenario(values.roadnet, values.flow);
   const readSeconds = (performance.now() - t0) / 1000;
-  const result = simulate(scenario, {
+  const result = await simulate(scenario, {
     controller: values.controller!, steps, interval, seed, replayDir: values.replay, showProgress: !values.json, label: values.roadnet,
   });
   // loading = reading and validating the files + compiling the network
@@ -72,10 +72,10 @@ export function simulateCommand(argv: string[]): void {
   else printSummary(result);
 }
 
-export function simulate(
+export async function simulate(
   scenario: Scenario,
   o: { controller: string; steps: number; interval?: number; seed?: number; replayDir?: string; showProgress?: boolean; label?: string },
-): SimulateResult {
+): Promise<SimulateResult> {
   const t0 = performance.now();
   const sim = new Simulation(scenario, { interval: o.interval ?? 1, seed: o.seed ?? 0 });
   const loadSeconds = (performance.now() - t0) / 1000;
@@ -94,7 +94,7 @@ export function simulate(
     closeReplay = () => out.end();
   } else onStep = (_s, k) => bar.update(k + 1);
   const t1 = performance.now();
-  const run = runControlled(sim, o.controller === 'plan' ? 'plan' : createController(o.controller), o.steps, { onStep });
+  const run = await runControlled(sim, o.controller === 'plan' ? 'plan' : createController(o.controller), o.steps, { onStep });
   const wall = (performance.now() - t1) / 1000;
   bar.stop();
   closeReplay();
