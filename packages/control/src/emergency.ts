@@ -1,0 +1,2 @@
+// emergency-vehicle priority: being written by a helper; replaced wholesale
+export {};
