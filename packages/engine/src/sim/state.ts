@@ -20,6 +20,14 @@ export const NO_LINK_STEP = 0x7fffffff;
 export const B_END = 1;
 export const B_BLOCKER = 2;
 
+/** The per-vehicle arrays, all of length `capacity`. */
+const VEHICLE_ARRAYS = [
+  'vState', 'vFlow', 'vSerial', 'vPriority', 'vDis', 'vSpeed', 'vEnter', 'vLen', 'vMaxPosAcc', 'vMaxNegAcc', 'vUsualPosAcc',
+  'vUsualNegAcc', 'vMinGap', 'vMaxSpeed', 'vHeadway', 'vTurnSpeed', 'vYieldDist', 'vApproach', 'vDrv', 'vPrevDrv', 'vPathOff',
+  'vPathLen', 'vPathPos', 'vNext', 'vPrev', 'vLeader', 'vGap', 'vBlocker', 'vEnterLinkStep', 'vRunIdx', 'bSpeed', 'bDis',
+  'bPathPos', 'bBlocker', 'bFlags', 'runList',
+] as const satisfies readonly (keyof SimState)[];
+
 export class SimState {
   step = 0;
   generated = 0;
@@ -181,14 +189,12 @@ export class SimState {
   /** Doubles vehicle capacity, keeping every slot's contents. */
   grow(): void {
     const c = this.capacity * 2;
-    for (const key of Object.keys(this) as (keyof this)[]) {
-      const a = this[key];
-      if (typeof key === 'string' && (key.startsWith('v') || key.startsWith('b') || key === 'runList') && ArrayBuffer.isView(a)) {
-        const Ctor = (a as unknown as { constructor: new (n: number) => Float64Array | Int32Array | Uint8Array }).constructor;
-        const next = new Ctor(c);
-        next.set(a as unknown as ArrayLike<number>);
-        (this as Record<string, unknown>)[key as string] = next;
-      }
+    const self = this as unknown as Record<string, Float64Array | Int32Array | Uint8Array>;
+    for (const key of VEHICLE_ARRAYS) {
+      const a = self[key];
+      const next = new (a.constructor as new (n: number) => typeof a)(c);
+      next.set(a);
+      self[key] = next;
     }
   }
 
