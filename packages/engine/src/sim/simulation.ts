@@ -87,6 +87,10 @@ export class Simulation {
   private readonly flows: FlowTable;
   private st: SimState;
   private pushBuf: Int32Array = new Int32Array(64);
+  /** stop-line crossings of the last step: vehicle handles and the lanes they left */
+  private exitVeh: Int32Array = new Int32Array(64);
+  private exitLane: Int32Array = new Int32Array(64);
+  private nExits = 0;
 
   constructor(scenario: Scenario, options: SimulationOptions = {}) {
     this.interval = options.interval ?? 1;
@@ -133,6 +137,8 @@ export class Simulation {
     Object.assign(copy, this);
     copy.st = this.st.clone();
     copy.pushBuf = new Int32Array(this.pushBuf.length);
+    copy.exitVeh = this.exitVeh.slice();
+    copy.exitLane = this.exitLane.slice();
     return copy;
   }
 
@@ -253,6 +259,19 @@ export class Simulation {
   /** Whether laneLink drivable d currently has green. */
   linkGreen(d: number): boolean {
     return this.st.linkAvail[d - this.net.nLanes] === 1;
+  }
+
+  /** Vehicles that have crossed lane `lane`'s stop line since the start (a loop detector's count). */
+  laneCrossings(lane: number): number {
+    return this.st.lExits[lane];
+  }
+
+  /**
+   * The stop-line crossings of the last step, as a camera at the stop line sees
+   * them: calls `fn(vehicleHandle, lane)` for each. Allocation-free.
+   */
+  forEachCrossing(fn: (vehicle: number, lane: number) => void): void {
+    for (let k = 0; k < this.nExits; k++) fn(this.exitVeh[k], this.exitLane[k]);
   }
 
   /** Number of vehicles driving. */
@@ -813,7 +832,12 @@ export class Simulation {
     const now = this.time;
     const dt = this.interval;
     let nPush = 0;
-    if (this.pushBuf.length < st.running) this.pushBuf = new Int32Array(st.capacity);
+    if (this.pushBuf.length < st.running) {
+      this.pushBuf = new Int32Array(st.capacity);
+      this.exitVeh = new Int32Array(st.capacity);
+      this.exitLane = new Int32Array(st.capacity);
+    }
+    let nExits = 0;
     const buf = this.pushBuf;
     let ended = 0;
     for (let r = 0; r < st.running; r++) {
@@ -826,10 +850,17 @@ export class Simulation {
         if (st.vFlow[v] === -1) st.extraFinished.set(st.extraIds[st.vSerial[v]], { enterTime: st.vEnter[v], finishTime: now });
         ended++;
       } else if (st.bPathPos[v] !== st.vPathPos[v]) {
-        this.unlink(v, st.vDrv[v]);
+        const from = st.vDrv[v];
+        this.unlink(v, from);
         buf[nPush++] = v;
+        if (from < net.nLanes) {
+          st.lExits[from]++;
+          this.exitVeh[nExits] = v;
+          this.exitLane[nExits++] = from;
+        }
       }
     }
+    this.nExits = nExits;
     if (nPush > 1) {
       const bDis = st.bDis;
       buf.subarray(0, nPush).sort((a, b) => bDis[b] - bDis[a]);

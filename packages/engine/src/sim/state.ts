@@ -90,6 +90,9 @@ export class SimState {
   wTail: Int32Array;
   wCount: Int32Array;
 
+  /** vehicles that have crossed each lane's stop line since the start (detector counts) */
+  lExits: Int32Array;
+
   // ---- signals
   iPhase: Int32Array;
   iRemain: Float64Array;
@@ -166,6 +169,7 @@ export class SimState {
     this.wHead = new Int32Array(sizes.lanes).fill(-1);
     this.wTail = new Int32Array(sizes.lanes).fill(-1);
     this.wCount = new Int32Array(sizes.lanes);
+    this.lExits = new Int32Array(sizes.lanes);
     this.iPhase = new Int32Array(sizes.inters);
     this.iRemain = new Float64Array(sizes.inters);
     this.iExternal = new Uint8Array(sizes.inters);
