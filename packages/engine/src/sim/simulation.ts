@@ -261,6 +261,27 @@ export class Simulation {
     return this.st.linkAvail[d - this.net.nLanes] === 1;
   }
 
+  /**
+   * What a video detector over the whole lane sees, written into out[0..3]:
+   * vehicles on the lane, of which stopped (< 0.1 m/s), their mean speed (m/s,
+   * the lane's limit when empty) and occupancy (share of the lane's length covered).
+   */
+  laneStats(lane: number, out: Float64Array): Float64Array {
+    const st = this.st;
+    let n = 0, stopped = 0, speed = 0, occupied = 0;
+    for (let v = st.dHead[lane]; v >= 0; v = st.vNext[v]) {
+      n++;
+      if (st.vSpeed[v] < WAITING_SPEED) stopped++;
+      speed += st.vSpeed[v];
+      occupied += st.vLen[v];
+    }
+    out[0] = n;
+    out[1] = stopped;
+    out[2] = n > 0 ? speed / n : this.net.maxSpeed[lane];
+    out[3] = Math.min(1, occupied / this.net.length[lane]);
+    return out;
+  }
+
   /** Vehicles that have crossed lane `lane`'s stop line since the start (a loop detector's count). */
   laneCrossings(lane: number): number {
     return this.st.lExits[lane];
