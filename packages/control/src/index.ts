@@ -11,3 +11,4 @@ export * from './green-wave.js';
 export * from './pressure-plus.js';
 export * from './predictive.js';
 export * from './emergency.js';
+export * from './assignment.js';
