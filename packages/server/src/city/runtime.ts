@@ -1,0 +1,258 @@
+import type { Scenario } from '@citybrain/engine';
+import { ControllerAssignment, SignalSupervisor, controllers, type Controller, type ControllerFault } from '@citybrain/control';
+import { VirtualCity, type FieldEvent, type VirtualCityOptions } from './virtual-city.js';
+
+/** One KPI sample of the whole city or a region. */
+export interface KpiSample {
+  /** simulated seconds */
+  t: number;
+  /** epoch ms */
+  ts: number;
+  averageTravelTime: number;
+  vehiclesInNetwork: number;
+  finishedVehicles: number;
+  /** vehicles leaving the network per hour over the last window */
+  throughput: number;
+  /** vehicles stopped on lanes */
+  queued: number;
+  /** travel time over free-flow travel time in the last window (1 = free flow) */
+  congestionIndex: number;
+  /** share of parking bays occupied */
+  parkingOccupancy: number;
+  activeIncidents: number;
+  regions: Record<string, { queued: number; vehicles: number; meanSpeed: number }>;
+}
+
+export interface Region {
+  id: string;
+  intersections: number[];
+}
+
+export interface PhaseChange {
+  t: number;
+  phase: number;
+}
+
+export interface CityRuntimeOptions extends VirtualCityOptions {
+  /** controller in charge of every intersection at start; default max-pressure */
+  controller?: string;
+  /** simulated seconds per wall-clock second; default 1 (real time) */
+  speed?: number;
+  /** seconds between KPI samples; default 10 */
+  kpiPeriod?: number;
+  /** KPI samples kept in memory; default 8640 (a day at 10 s) */
+  kpiHistory?: number;
+  /** where the field devices' events go (the ingestion pipeline); may apply backpressure by rejecting */
+  sink?: (events: FieldEvent[]) => Promise<unknown>;
+  /** extra controllers on top of the registry (third-party plug-ins) */
+  extraControllers?: Record<string, () => Controller>;
+}
+
+type Listener = (rt: CityRuntime) => void;
+
+/**
+ * The City Brain loop over a virtual city: every step the supervisor decides
+ * the signal plans (safety enforced), the street advances, field devices
+ * report, and their events go to ingestion. Runs in real time or accelerated.
+ */
+export class CityRuntime {
+  readonly city: VirtualCity;
+  readonly assignment: ControllerAssignment;
+  readonly supervisor: SignalSupervisor;
+  readonly regions: Region[];
+  readonly kpis: KpiSample[] = [];
+  readonly phaseLog = new Map<number, PhaseChange[]>();
+  readonly faults: ControllerFault[] = [];
+  readonly factories: Record<string, () => Controller>;
+  speed: number;
+  private readonly kpiPeriod: number;
+  private readonly kpiHistory: number;
+  private readonly sink?: (events: FieldEvent[]) => Promise<unknown>;
+  private backlog: FieldEvent[] = [];
+  private flushing = false;
+  private timer?: ReturnType<typeof setTimeout>;
+  private running = false;
+  private lastWall = 0;
+  private stepDebt = 0;
+  private lastDelay = 0;
+  private vehicleSeconds = 0;
+  private lastFinished = 0;
+  private readonly listeners = new Set<Listener>();
+  private readonly stats = new Float64Array(4);
+  /** events dropped nowhere: counted while waiting for the sink to accept them */
+  eventsDelivered = 0;
+  eventsRetried = 0;
+  decisionMs = 0;
+
+  constructor(scenario: Scenario, opts: CityRuntimeOptions = {}) {
+    this.city = new VirtualCity(scenario, opts);
+    this.factories = { ...controllers, ...opts.extraControllers };
+    this.assignment = new ControllerAssignment(this.factories, opts.controller ?? 'max-pressure');
+    this.supervisor = new SignalSupervisor(this.city.sim, this.assignment, {
+      onFault: (f) => this.faults.push(f),
+    });
+    this.speed = opts.speed ?? 1;
+    this.kpiPeriod = opts.kpiPeriod ?? 10;
+    this.kpiHistory = opts.kpiHistory ?? 8640;
+    this.sink = opts.sink;
+    this.regions = quadrants(this.city);
+    for (const ix of this.supervisor.env.intersections) this.phaseLog.set(ix.intersection, [{ t: 0, phase: this.city.sim.phase(ix.intersection) }]);
+  }
+
+  get sim() {
+    return this.city.sim;
+  }
+
+  /** Starts the loop; returns at once. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.lastWall = performance.now();
+    const loop = () => {
+      if (!this.running) return;
+      const now = performance.now();
+      this.stepDebt += ((now - this.lastWall) / 1000) * this.speed / this.sim.interval;
+      this.lastWall = now;
+      // catch up in bounded chunks so a slow tick never freezes the server
+      let budget = 2000;
+      const work = async () => {
+        while (this.stepDebt >= 1 && budget-- > 0 && this.running) {
+          await this.stepOnce();
+          this.stepDebt -= 1;
+        }
+        if (this.stepDebt > 50) this.stepDebt = 50;
+      };
+      work().then(
+        () => {
+          if (this.running) this.timer = setTimeout(loop, 20);
+        },
+        (e) => {
+          this.running = false;
+          throw e;
+        },
+      );
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Called after every step (for live streams). */
+  onStep(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** One step of the whole loop: decide, advance the street, report, ingest. */
+  async stepOnce(): Promise<void> {
+    const sim = this.sim;
+    const before = this.supervisor.env.intersections.map((ix) => sim.phase(ix.intersection));
+    const t0 = performance.now();
+    const pending = this.supervisor.tick();
+    if (pending) await pending;
+    this.decisionMs = performance.now() - t0;
+    const events = this.city.step();
+    this.supervisor.env.intersections.forEach((ix, k) => {
+      const p = sim.phase(ix.intersection);
+      if (p !== before[k]) {
+        const log = this.phaseLog.get(ix.intersection)!;
+        log.push({ t: sim.time, phase: p });
+        if (log.length > 500) log.splice(0, log.length - 500);
+        events.push(this.city.signalReport(ix.intersection));
+      }
+    });
+    this.vehicleSeconds += sim.runningCount * sim.interval;
+    if (Math.round(sim.time / sim.interval) % Math.round(this.kpiPeriod / sim.interval) === 0) this.sampleKpis();
+    if (events.length > 0) this.deliver(events);
+    for (const fn of this.listeners) fn(this);
+  }
+
+  /** Hands events to the sink; a rejection (backpressure) keeps them for the next try, so nothing is lost. */
+  private deliver(events: FieldEvent[]): void {
+    if (!this.sink) return;
+    for (const e of events) this.backlog.push(e);
+    if (this.flushing) return;
+    this.flushing = true;
+    const batch = this.backlog;
+    this.backlog = [];
+    this.sink(batch).then(
+      () => {
+        this.eventsDelivered += batch.length;
+        this.flushing = false;
+      },
+      () => {
+        this.eventsRetried += batch.length;
+        this.backlog = batch.concat(this.backlog);
+        this.flushing = false;
+      },
+    );
+  }
+
+  private sampleKpis(): void {
+    const sim = this.sim;
+    const m = sim.metrics();
+    const delay = m.totalDelay - this.lastDelay;
+    const vs = this.vehicleSeconds;
+    this.lastDelay = m.totalDelay;
+    this.vehicleSeconds = 0;
+    const finished = m.finishedVehicles - this.lastFinished;
+    this.lastFinished = m.finishedVehicles;
+    const regions: KpiSample['regions'] = {};
+    for (const r of this.regions) regions[r.id] = this.regionStats(r);
+    const bays = this.city.bays;
+    const sample: KpiSample = {
+      t: m.time,
+      ts: this.city.ts,
+      averageTravelTime: round(m.averageTravelTime, 1),
+      vehiclesInNetwork: m.vehiclesInNetwork,
+      finishedVehicles: m.finishedVehicles,
+      throughput: Math.round((finished / this.kpiPeriod) * 3600),
+      queued: m.queuedVehicles,
+      congestionIndex: vs > delay && vs > 0 ? round(vs / (vs - delay), 3) : 1,
+      parkingOccupancy: bays.length ? round(bays.filter((b) => b.occupied).length / bays.length, 3) : 0,
+      activeIncidents: 0,
+      regions,
+    };
+    this.kpis.push(sample);
+    if (this.kpis.length > this.kpiHistory) this.kpis.splice(0, this.kpis.length - this.kpiHistory);
+  }
+
+  regionStats(r: Region): { queued: number; vehicles: number; meanSpeed: number } {
+    let queued = 0, vehicles = 0, speed = 0;
+    for (const i of r.intersections) {
+      for (const lane of this.sim.net.incomingLanes(i)) {
+        this.sim.laneStats(lane, this.stats);
+        vehicles += this.stats[0];
+        queued += this.stats[1];
+        speed += this.stats[2] * this.stats[0];
+      }
+    }
+    return { queued, vehicles, meanSpeed: vehicles ? round(speed / vehicles, 2) : 0 };
+  }
+}
+
+/** Regions by default: the signalised intersections split into four quadrants around the median point. */
+function quadrants(city: VirtualCity): Region[] {
+  const net = city.sim.net;
+  const sig = [...net.signalised];
+  if (sig.length < 4) return [{ id: 'city', intersections: sig }];
+  const med = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const mx = med(sig.map((i) => net.interX[i]));
+  const my = med(sig.map((i) => net.interY[i]));
+  const names = ['south-west', 'south-east', 'north-west', 'north-east'];
+  const groups: number[][] = [[], [], [], []];
+  for (const i of sig) groups[(net.interX[i] >= mx ? 1 : 0) + (net.interY[i] >= my ? 2 : 0)].push(i);
+  return groups.map((g, k) => ({ id: names[k], intersections: g })).filter((r) => r.intersections.length > 0);
+}
+
+function round(x: number, d: number): number {
+  const f = 10 ** d;
+  return Math.round(x * f) / f;
+}

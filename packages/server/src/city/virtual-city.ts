@@ -1,0 +1,222 @@
+import { Simulation, type Scenario } from '@citybrain/engine';
+
+/**
+ * The virtual city: the twin running as if it were the street, with the field
+ * devices a real deployment has. Its detectors and cameras emit the same
+ * events real ones send (per-lane counts, queues, occupancy and speed every
+ * few seconds; a plate read per vehicle crossing a stop line; parking-bay
+ * changes), and its signal heads accept plans and report the phase they show.
+ * A user sees the whole City Brain work with nothing else installed.
+ */
+
+export interface LaneEvent {
+  kind: 'lane';
+  id: string;
+  device: string;
+  ts: number;
+  intersection: string;
+  lane: string;
+  /** vehicles that crossed the stop line during the interval */
+  count: number;
+  /** vehicles on the lane at the end of the interval */
+  vehicles: number;
+  /** of which stopped (< 0.1 m/s) */
+  queue: number;
+  /** share of the lane's length covered by vehicles, 0..1 */
+  occupancy: number;
+  /** mean speed of vehicles on the lane, m/s */
+  speed: number;
+  /** seconds the counts cover */
+  interval: number;
+}
+
+export interface PlateEvent {
+  kind: 'plate';
+  id: string;
+  device: string;
+  ts: number;
+  intersection: string;
+  lane: string;
+  plate: string;
+  confidence: number;
+}
+
+export interface ParkingEvent {
+  kind: 'parking';
+  id: string;
+  device: string;
+  ts: number;
+  bay: string;
+  occupied: boolean;
+}
+
+export interface SignalEvent {
+  kind: 'signal';
+  id: string;
+  device: string;
+  ts: number;
+  intersection: string;
+  phase: number;
+}
+
+export type FieldEvent = LaneEvent | PlateEvent | ParkingEvent | SignalEvent;
+
+export interface ParkingBay {
+  id: string;
+  intersection: string;
+  x: number;
+  y: number;
+  occupied: boolean;
+}
+
+export interface VirtualCityOptions {
+  seed?: number;
+  /** seconds between two detector reports; default 5 */
+  detectorPeriod?: number;
+  /** parking bays near each signalised intersection; default 8 */
+  baysPerIntersection?: number;
+  /** wall-clock epoch (ms) of simulated second 0; default now */
+  epochMs?: number;
+  /** share of vehicles whose plate is not in the registry; default 0.005 */
+  unregisteredShare?: number;
+}
+
+const LANE_STATS = new Float64Array(4);
+
+export class VirtualCity {
+  readonly sim: Simulation;
+  readonly bays: ParkingBay[] = [];
+  readonly detectorPeriod: number;
+  readonly epochMs: number;
+  private readonly unregisteredShare: number;
+  /** incoming lanes of each signalised intersection, as (intersection id, lane) pairs */
+  private readonly detected: { inter: string; lane: number; laneId: string; device: string }[] = [];
+  private readonly lastCrossings: Int32Array;
+  private readonly seq = new Map<string, number>();
+  private rng: number;
+
+  constructor(scenario: Scenario, opts: VirtualCityOptions = {}) {
+    this.sim = new Simulation(scenario, { seed: opts.seed ?? 0 });
+    this.detectorPeriod = opts.detectorPeriod ?? 5;
+    this.epochMs = opts.epochMs ?? Date.now();
+    this.unregisteredShare = opts.unregisteredShare ?? 0.005;
+    this.rng = ((opts.seed ?? 0) ^ 0x2545f491) >>> 0 || 1;
+    const net = this.sim.net;
+    this.lastCrossings = new Int32Array(net.nLanes);
+    const perIntersection = opts.baysPerIntersection ?? 8;
+    for (const i of net.signalised) {
+      const id = net.interIds[i];
+      for (const lane of net.incomingLanes(i)) this.detected.push({ inter: id, lane, laneId: net.laneId(lane), device: `det-${id}` });
+      for (let k = 0; k < perIntersection; k++) {
+        // bays on a ring around the junction, kerbside
+        const a = (2 * Math.PI * k) / perIntersection;
+        const r = (net.interWidth[i] || 15) + 25;
+        this.bays.push({ id: `bay-${id}-${k}`, intersection: id, x: net.interX[i] + r * Math.cos(a), y: net.interY[i] + r * Math.sin(a), occupied: this.random() < 0.6 });
+      }
+    }
+  }
+
+  /** Simulated seconds since the city started. */
+  get time(): number {
+    return this.sim.time;
+  }
+
+  /** Wall-clock timestamp (epoch ms) of the current simulated instant. */
+  get ts(): number {
+    return this.epochMs + Math.round(this.sim.time * 1000);
+  }
+
+  /** Advances the street by one step and returns what the field devices reported during it. */
+  step(): FieldEvent[] {
+    this.sim.step();
+    const events: FieldEvent[] = [];
+    const ts = this.ts;
+    const net = this.sim.net;
+    // cameras at the stop lines: one plate read per crossing
+    this.sim.forEachCrossing((vehicle, lane) => {
+      const inter = net.interIds[net.roadEndInter[net.laneRoad[lane]]];
+      const device = `cam-${inter}`;
+      events.push({
+        kind: 'plate', id: this.nextId(device), device, ts, intersection: inter, lane: net.laneId(lane),
+        plate: plateOf(this.sim.vehicleId(vehicle)), confidence: 0.9 + 0.1 * this.random(),
+      });
+    });
+    // parking bays: Poisson arrivals (mean 10 min free) and departures (mean 30 min parked)
+    const dt = this.sim.interval;
+    for (const bay of this.bays) {
+      const rate = bay.occupied ? 1 / 1800 : 1 / 600;
+      if (this.random() < rate * dt) {
+        bay.occupied = !bay.occupied;
+        const device = `park-${bay.intersection}`;
+        events.push({ kind: 'parking', id: this.nextId(device), device, ts, bay: bay.id, occupied: bay.occupied });
+      }
+    }
+    // lane detectors report every detectorPeriod seconds
+    const stepsPerReport = Math.max(1, Math.round(this.detectorPeriod / dt));
+    if (this.sim.stepCount % stepsPerReport === 0) {
+      for (const d of this.detected) {
+        this.sim.laneStats(d.lane, LANE_STATS);
+        const crossed = this.sim.laneCrossings(d.lane);
+        events.push({
+          kind: 'lane', id: this.nextId(d.device), device: d.device, ts, intersection: d.inter, lane: d.laneId,
+          count: crossed - this.lastCrossings[d.lane], vehicles: LANE_STATS[0], queue: LANE_STATS[1],
+          occupancy: round3(LANE_STATS[3]), speed: round3(LANE_STATS[2]), interval: this.detectorPeriod,
+        });
+        this.lastCrossings[d.lane] = crossed;
+      }
+    }
+    return events;
+  }
+
+  /** The signal head of an intersection reports the phase it now shows (after a plan command). */
+  signalReport(intersection: number): SignalEvent {
+    const id = this.sim.net.interIds[intersection];
+    const device = `sig-${id}`;
+    return { kind: 'signal', id: this.nextId(device), device, ts: this.ts, intersection: id, phase: this.sim.phase(intersection) };
+  }
+
+  /** Whether a plate belongs to a registered vehicle (the vehicle registry of the city's data bureau). */
+  isRegistered(plate: string): boolean {
+    return hash(plate) % 10_000 >= this.unregisteredShare * 10_000;
+  }
+
+  private nextId(device: string): string {
+    const n = (this.seq.get(device) ?? 0) + 1;
+    this.seq.set(device, n);
+    return `${device}:${this.epochMs}:${n}`;
+  }
+
+  /** xorshift32: the field's own randomness, separate from the simulation's */
+  private random(): number {
+    let x = this.rng;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.rng = x >>> 0;
+    return this.rng / 4294967296;
+  }
+}
+
+const PLATE_CHARS = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789';
+
+/** A stable synthetic Hangzhou plate for a vehicle id: 浙A followed by five characters. */
+export function plateOf(vehicleId: string): string {
+  let h = hash(vehicleId);
+  let s = '';
+  for (let k = 0; k < 5; k++) {
+    s += PLATE_CHARS[h % PLATE_CHARS.length];
+    h = Math.floor(h / PLATE_CHARS.length) ^ Math.imul(h, 0x9e3779b1) >>> 7;
+    h >>>= 0;
+  }
+  return `浙A${s}`;
+}
+
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
