@@ -125,6 +125,21 @@ export class SignalSupervisor {
     }
   }
 
+  /**
+   * Hands an intersection that fell back to its fixed plan to the controller
+   * again (after an operator fixed or replaced it). It goes through the
+   * yellow first, like any change.
+   */
+  reinstate(i: number): void {
+    if (!this.fallen.delete(i)) return;
+    const k = this.env.intersections.findIndex((ix) => ix.intersection === i);
+    const ix = this.env.intersections[k];
+    const yellowSteps = Math.round(this.env.yellowTime / this.sim.interval);
+    const green = this.status[k].green;
+    this.status[k] = { green, greenSince: this.sim.time, yellowLeft: yellowSteps };
+    this.sim.setPhase(i, yellowSteps > 0 ? ix.yellow : green);
+  }
+
   private failAll(e: unknown): void {
     for (const ix of this.env.intersections) if (!this.fallen.has(ix.intersection)) this.fail(ix, e);
   }

@@ -1,0 +1,231 @@
+// swagger's schema fields (tags, summary) for the OpenAPI document
+import type {} from '@fastify/swagger';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { CityRuntime } from '../city/runtime.js';
+import { networkView, type NetworkView } from './network-view.js';
+
+export type Role = 'viewer' | 'operator' | 'device' | 'app';
+
+/** What the city API needs from the security layer. */
+export interface CityAccess {
+  /** a preHandler admitting only callers with one of `roles` (401 without a valid token, 403 with another role) */
+  require(...roles: Role[]): preHandlerHookHandler;
+  /** who made the request, for the audit log */
+  actor(req: FastifyRequest): string;
+}
+
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  target: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface CityRoutesOptions {
+  runtime: CityRuntime;
+  access: CityAccess;
+  audit: (entry: AuditEntry) => Promise<void>;
+}
+
+const READ: Role[] = ['viewer', 'operator', 'app'];
+const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, error: { type: 'string' }, message: { type: 'string' } } };
+
+/**
+ * The live city: network, signals, controllers, KPIs and the simulation clock.
+ * Reads are open to viewers, operators and third-party apps; changes are the
+ * operators' and land in the audit log with the state before and after.
+ */
+export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions): Promise<void> {
+  const { runtime: rt, access, audit } = opts;
+  const net = rt.sim.net;
+  const intersections = rt.supervisor.env.intersections;
+  let view: NetworkView | undefined;
+  const ixById = new Map(intersections.map((ix) => [ix.id, ix]));
+  const regionOf = new Map<number, string>();
+  for (const r of rt.regions) for (const i of r.intersections) regionOf.set(i, r.id);
+
+  const findIntersection = (id: string, reply: FastifyReply) => {
+    const ix = ixById.get(id);
+    if (!ix) {
+      reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no signalised intersection "${id}"` });
+      return undefined;
+    }
+    return ix;
+  };
+
+  app.get('/api/v1/network', {
+    preHandler: access.require(...READ),
+    schema: { tags: ['city'], summary: 'Road network geometry, intersections, phases and regions', response: { 200: { type: 'object', additionalProperties: true } } },
+  }, async () => (view ??= networkView(net, intersections, rt.regions)));
+
+  app.get('/api/v1/controllers', {
+    preHandler: access.require(...READ),
+    schema: { tags: ['control'], summary: 'Controllers that can be put in charge of an intersection', response: { 200: { type: 'array', items: { type: 'string' } } } },
+  }, async () => Object.keys(rt.factories));
+
+  app.get('/api/v1/intersections', {
+    preHandler: access.require(...READ),
+    schema: {
+      tags: ['city'], summary: 'Every signalised intersection with its live signal state',
+      response: {
+        200: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              id: { type: 'string' }, phase: { type: 'integer' }, green: { type: 'integer' }, yellow: { type: 'boolean' },
+              controller: { type: 'string' }, fallback: { type: 'boolean' }, region: { type: 'string' }, queue: { type: 'integer' },
+            },
+          },
+        },
+      },
+    },
+  }, async () =>
+    intersections.map((ix, k) => {
+      const s = rt.supervisor.status[k];
+      let queue = 0;
+      for (const lane of ix.inLanes) queue += rt.sim.laneWaitingCount(lane);
+      return {
+        id: ix.id, phase: rt.sim.phase(ix.intersection), green: s.green, yellow: s.yellowLeft > 0,
+        controller: rt.assignment.controllerOf(ix.intersection), fallback: rt.supervisor.fallen.has(ix.intersection),
+        region: regionOf.get(ix.intersection) ?? '', queue,
+      };
+    }));
+
+  app.get<{ Params: { id: string } }>('/api/v1/intersections/:id', {
+    preHandler: access.require(...READ),
+    schema: {
+      tags: ['city'], summary: 'One intersection: phase timeline, queue per approach, controller in charge',
+      params: { type: 'object', properties: { id: { type: 'string', maxLength: 200 } }, required: ['id'] },
+      response: { 200: { type: 'object', additionalProperties: true }, 404: errorSchema },
+    },
+  }, async (req, reply) => {
+    const ix = findIntersection(req.params.id, reply);
+    if (!ix) return;
+    const k = intersections.indexOf(ix);
+    const s = rt.supervisor.status[k];
+    const stats = new Float64Array(4);
+    const approaches = new Map<string, { road: string; queue: number; vehicles: number; speedSum: number }>();
+    for (const lane of ix.inLanes) {
+      rt.sim.laneStats(lane, stats);
+      const road = net.roadIds[net.laneRoad[lane]];
+      const a = approaches.get(road) ?? { road, queue: 0, vehicles: 0, speedSum: 0 };
+      a.queue += stats[1];
+      a.vehicles += stats[0];
+      a.speedSum += stats[2] * stats[0];
+      approaches.set(road, a);
+    }
+    return {
+      id: ix.id,
+      phase: rt.sim.phase(ix.intersection),
+      green: s.green,
+      yellow: s.yellowLeft > 0,
+      greenSince: s.greenSince,
+      greens: ix.greens,
+      controller: rt.assignment.controllerOf(ix.intersection),
+      fallback: rt.supervisor.fallen.has(ix.intersection),
+      region: regionOf.get(ix.intersection) ?? '',
+      time: rt.sim.time,
+      phaseLog: rt.phaseLog.get(ix.intersection) ?? [],
+      approaches: [...approaches.values()].map((a) => ({ road: a.road, queue: a.queue, vehicles: a.vehicles, meanSpeed: a.vehicles ? a.speedSum / a.vehicles : null })),
+    };
+  });
+
+  const controllerBody = {
+    type: 'object',
+    properties: { controller: { type: 'string', minLength: 1, maxLength: 64 } },
+    required: ['controller'],
+    additionalProperties: false,
+  };
+
+  const switchController = async (req: FastifyRequest, reply: FastifyReply, targets: number[], target: string, name: string) => {
+    if (!rt.factories[name]) {
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `unknown controller "${name}"; choose one of: ${Object.keys(rt.factories).join(', ')}` });
+    }
+    const before = rt.assignment.assign(targets, name);
+    // an intersection that had fallen back to its plan is handed to the new controller
+    for (const i of targets) if (rt.supervisor.fallen.has(i)) rt.supervisor.reinstate(i);
+    await audit({ actor: access.actor(req), action: 'set-controller', target, before: before.length === 1 ? before[0] : before, after: name });
+    return { target, controller: name, before };
+  };
+
+  app.put<{ Params: { id: string }; Body: { controller: string } }>('/api/v1/intersections/:id/controller', {
+    preHandler: access.require('operator'),
+    schema: {
+      tags: ['control'], summary: 'Put a controller in charge of one intersection (operators; audited)',
+      params: { type: 'object', properties: { id: { type: 'string', maxLength: 200 } }, required: ['id'] },
+      body: controllerBody,
+      response: { 200: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema },
+    },
+  }, async (req, reply) => {
+    const ix = findIntersection(req.params.id, reply);
+    if (!ix) return;
+    return switchController(req, reply, [ix.intersection], `intersection:${ix.id}`, req.body.controller);
+  });
+
+  app.put<{ Params: { id: string }; Body: { controller: string } }>('/api/v1/regions/:id/controller', {
+    preHandler: access.require('operator'),
+    schema: {
+      tags: ['control'], summary: 'Put a controller in charge of every intersection of a region (operators; audited)',
+      params: { type: 'object', properties: { id: { type: 'string', maxLength: 200 } }, required: ['id'] },
+      body: controllerBody,
+      response: { 200: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema },
+    },
+  }, async (req, reply) => {
+    const region = req.params.id === 'city' ? { id: 'city', intersections: [...net.signalised] } : rt.regions.find((r) => r.id === req.params.id);
+    if (!region) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no region "${req.params.id}"; regions: city, ${rt.regions.map((r) => r.id).join(', ')}` });
+    return switchController(req, reply, region.intersections, `region:${region.id}`, req.body.controller);
+  });
+
+  app.get<{ Querystring: { from?: number; to?: number; limit?: number } }>('/api/v1/kpis', {
+    preHandler: access.require(...READ),
+    schema: {
+      tags: ['city'], summary: 'KPI samples over time (simulated seconds), city-wide and per region',
+      querystring: {
+        type: 'object',
+        properties: { from: { type: 'number', minimum: 0 }, to: { type: 'number', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10000, default: 360 } },
+        additionalProperties: false,
+      },
+      response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } },
+    },
+  }, async (req) => {
+    const { from = 0, to = Infinity, limit = 360 } = req.query;
+    const rows = rt.kpis.filter((k) => k.t >= from && k.t <= to);
+    return rows.slice(Math.max(0, rows.length - limit));
+  });
+
+  app.get('/api/v1/faults', {
+    preHandler: access.require(...READ),
+    schema: { tags: ['control'], summary: 'Controller faults: the intersections that fell back to their fixed plan, and why', response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } } },
+  }, async () => rt.faults);
+
+  app.get('/api/v1/simulation', {
+    preHandler: access.require(...READ),
+    schema: {
+      tags: ['city'], summary: 'The virtual city clock',
+      response: { 200: { type: 'object', properties: { time: { type: 'number' }, speed: { type: 'number' }, running: { type: 'boolean' }, vehicles: { type: 'integer' } } } },
+    },
+  }, async () => ({ time: rt.sim.time, speed: rt.speed, running: rt.isRunning, vehicles: rt.sim.runningCount }));
+
+  app.put<{ Body: { speed?: number; running?: boolean } }>('/api/v1/simulation', {
+    preHandler: access.require('operator'),
+    schema: {
+      tags: ['city'], summary: 'Set the virtual city speed (simulated seconds per second) or pause it (operators; audited)',
+      body: {
+        type: 'object',
+        properties: { speed: { type: 'number', exclusiveMinimum: 0, maximum: 1000 }, running: { type: 'boolean' } },
+        additionalProperties: false,
+      },
+      response: { 200: { type: 'object', additionalProperties: true }, 400: errorSchema },
+    },
+  }, async (req) => {
+    const before = { speed: rt.speed, running: rt.isRunning };
+    if (req.body.speed !== undefined) rt.speed = req.body.speed;
+    if (req.body.running === true) rt.start();
+    if (req.body.running === false) rt.stop();
+    const after = { speed: rt.speed, running: rt.isRunning };
+    await audit({ actor: access.actor(req), action: 'set-simulation', target: 'simulation', before, after });
+    return after;
+  });
+}

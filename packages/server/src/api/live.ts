@@ -1,0 +1,90 @@
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from '@fastify/websocket';
+import type { CityRuntime } from '../city/runtime.js';
+import type { CityAccess } from './city-routes.js';
+
+export interface LiveOptions {
+  runtime: CityRuntime;
+  access: CityAccess;
+  /** wall-clock milliseconds between two state messages; default 500 */
+  periodMs?: number;
+  /** extra live fields (emergency vehicles, incidents) merged into each state message */
+  extras?: () => Record<string, unknown>;
+}
+
+/**
+ * `GET /api/v1/live` (WebSocket): the city's live state for the dashboard.
+ *
+ * Server → client, every period, a JSON text message
+ *   { type: 'state', t, speed, phases: number[] (in /network intersection order, -1 when unsignalised),
+ *     lanes: { queue: number[], vehicles: number[], speed: number[] } (in /network laneOrder), kpi }
+ * and, to clients that asked for vehicles, right after it a binary message:
+ *   Float32Array [t, n, x0, y0, heading0, speed0, x1, …].
+ * Client → server: { type: 'subscribe', vehicles: boolean }.
+ */
+export async function liveRoutes(app: FastifyInstance, opts: LiveOptions): Promise<void> {
+  const { runtime: rt, access } = opts;
+  const period = opts.periodMs ?? 500;
+  const net = rt.sim.net;
+  const clients = new Map<WebSocket, { vehicles: boolean }>();
+  const stats = new Float64Array(4);
+  const buf = { xyhs: new Float32Array(0), ids: new Int32Array(0) };
+
+  const timer = setInterval(() => {
+    if (clients.size === 0) return;
+    const phases = net.interIds.map((_, i) => (rt.sim.phaseCount(i) > 1 ? rt.sim.phase(i) : -1));
+    const queue: number[] = new Array(net.nLanes);
+    const vehicles: number[] = new Array(net.nLanes);
+    const speed: number[] = new Array(net.nLanes);
+    for (let l = 0; l < net.nLanes; l++) {
+      rt.sim.laneStats(l, stats);
+      vehicles[l] = stats[0];
+      queue[l] = stats[1];
+      speed[l] = Math.round(stats[2] * 10) / 10;
+    }
+    const text = JSON.stringify({
+      type: 'state', t: rt.sim.time, speed: rt.speed, running: rt.isRunning, phases, lanes: { queue, vehicles, speed },
+      kpi: rt.kpis.at(-1) ?? null, ...opts.extras?.(),
+    });
+    let binary: Buffer | undefined;
+    for (const [ws, sub] of clients) {
+      if (ws.readyState !== ws.OPEN) continue;
+      // a client that cannot keep up skips frames instead of growing our memory
+      if (ws.bufferedAmount > 4 * 1024 * 1024) continue;
+      ws.send(text);
+      if (sub.vehicles) {
+        if (!binary) {
+          const n = rt.sim.vehicleStates(buf);
+          const out = new Float32Array(2 + 4 * n);
+          out[0] = rt.sim.time;
+          out[1] = n;
+          out.set(buf.xyhs.subarray(0, 4 * n), 2);
+          binary = Buffer.from(out.buffer);
+        }
+        ws.send(binary);
+      }
+    }
+  }, period);
+  app.addHook('onClose', async () => clearInterval(timer));
+
+  app.get('/api/v1/live', {
+    websocket: true,
+    preHandler: access.require('viewer', 'operator', 'app'),
+    schema: { tags: ['city'], summary: 'Live city state over WebSocket (see the description in live.ts)', hide: false },
+  }, (socket) => {
+    clients.set(socket, { vehicles: false });
+    socket.on('message', (raw: Buffer, isBinary: boolean) => {
+      if (isBinary || raw.length > 1024) return void socket.close(1003, 'expected a short JSON text message');
+      let msg: unknown;
+      try {
+        msg = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return void socket.send(JSON.stringify({ type: 'error', message: 'message is not JSON' }));
+      }
+      const m = msg as { type?: unknown; vehicles?: unknown };
+      if (m.type === 'subscribe' && typeof m.vehicles === 'boolean') clients.set(socket, { vehicles: m.vehicles });
+      else socket.send(JSON.stringify({ type: 'error', message: 'expected {"type":"subscribe","vehicles":true|false}' }));
+    });
+    socket.on('close', () => clients.delete(socket));
+  });
+}
