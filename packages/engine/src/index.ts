@@ -7,3 +7,4 @@ export { Network } from './sim/network.js';
 export { Simulation, type SimulationOptions, type Metrics, type AddVehicleOptions, type VehicleStatus } from './sim/simulation.js';
 export type { SimState } from './sim/state.js';
 export { ReplayRecorder, replayRoadnet } from './sim/replay.js';
+export { RoadGraph, polylineLength } from './routing.js';

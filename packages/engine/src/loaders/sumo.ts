@@ -11,6 +11,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ScenarioError } from '../errors.js';
+import { RoadGraph } from '../routing.js';
 import type {
   FlowJson,
   IntersectionJson,
@@ -149,12 +150,6 @@ function shiftLeft(pts: Point[], d: number): Point[] {
     // left normal of (ux, uy) is (-uy, ux)
     return { x: p.x - u.y * d, y: p.y + u.x * d };
   });
-}
-
-function polylineLength(pts: Point[]): number {
-  let s = 0;
-  for (let i = 1; i < pts.length; i++) s += Math.hypot(pts[i].x - pts[i - 1].x, pts[i].y - pts[i - 1].y);
-  return s;
 }
 
 // ---------------------------------------------------------------- network
@@ -474,71 +469,6 @@ function departTime(r: Reader): number {
 interface RouteOption {
   edges: string[];
   prob: number;
-}
-
-class RoadGraph {
-  readonly next = new Map<string, Set<string>>();
-  readonly length = new Map<string, number>();
-  constructor(roadnet: RoadnetJson) {
-    for (const road of roadnet.roads) {
-      this.length.set(road.id, polylineLength(road.points));
-      this.next.set(road.id, new Set());
-    }
-    for (const it of roadnet.intersections) {
-      for (const rl of it.roadLinks) this.next.get(rl.startRoad)?.add(rl.endRoad);
-    }
-  }
-
-  /** Dijkstra over roads; cost = length of the roads entered. */
-  shortest(from: string, to: string): string[] | undefined {
-    if (from === to) return [from];
-    const dist = new Map<string, number>([[from, 0]]);
-    const prev = new Map<string, string>();
-    const heap: [number, string][] = [[0, from]];
-    const push = (item: [number, string]) => {
-      heap.push(item);
-      for (let i = heap.length - 1; i > 0; ) {
-        const p = (i - 1) >> 1;
-        if (heap[p][0] <= heap[i][0]) break;
-        [heap[p], heap[i]] = [heap[i], heap[p]];
-        i = p;
-      }
-    };
-    const pop = (): [number, string] => {
-      const top = heap[0];
-      const last = heap.pop()!;
-      if (heap.length > 0) {
-        heap[0] = last;
-        for (let i = 0; ; ) {
-          const l = 2 * i + 1, r = l + 1;
-          let m = i;
-          if (l < heap.length && heap[l][0] < heap[m][0]) m = l;
-          if (r < heap.length && heap[r][0] < heap[m][0]) m = r;
-          if (m === i) break;
-          [heap[m], heap[i]] = [heap[i], heap[m]];
-          i = m;
-        }
-      }
-      return top;
-    };
-    while (heap.length > 0) {
-      const [d, u] = pop();
-      if (d > (dist.get(u) ?? Infinity)) continue;
-      if (u === to) break;
-      for (const v of this.next.get(u) ?? []) {
-        const nd = d + (this.length.get(v) ?? 0);
-        if (nd < (dist.get(v) ?? Infinity)) {
-          dist.set(v, nd);
-          prev.set(v, u);
-          push([nd, v]);
-        }
-      }
-    }
-    if (!prev.has(to)) return undefined;
-    const path = [to];
-    for (let v = to; v !== from; ) path.push((v = prev.get(v)!));
-    return path.reverse();
-  }
 }
 
 /**
