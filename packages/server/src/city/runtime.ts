@@ -1,5 +1,5 @@
 import type { Scenario } from '@citybrain/engine';
-import { ControllerAssignment, SignalSupervisor, controllers, type Controller, type ControllerFault } from '@citybrain/control';
+import { ControllerAssignment, EmergencyPriority, SignalSupervisor, controllers, type Controller, type ControllerFault } from '@citybrain/control';
 import { VirtualCity, type FieldEvent, type VirtualCityOptions } from './virtual-city.js';
 
 /** One KPI sample of the whole city or a region. */
@@ -58,6 +58,8 @@ type Listener = (rt: CityRuntime) => void;
 export class CityRuntime {
   readonly city: VirtualCity;
   readonly assignment: ControllerAssignment;
+  /** emergency-vehicle priority over whatever controllers are assigned */
+  readonly emergency: EmergencyPriority;
   readonly supervisor: SignalSupervisor;
   readonly regions: Region[];
   readonly kpis: KpiSample[] = [];
@@ -88,7 +90,8 @@ export class CityRuntime {
     this.city = new VirtualCity(scenario, opts);
     this.factories = { ...controllers, ...opts.extraControllers };
     this.assignment = new ControllerAssignment(this.factories, opts.controller ?? 'max-pressure');
-    this.supervisor = new SignalSupervisor(this.city.sim, this.assignment, {
+    this.emergency = new EmergencyPriority(this.assignment);
+    this.supervisor = new SignalSupervisor(this.city.sim, this.emergency, {
       onFault: (f) => this.faults.push(f),
     });
     this.speed = opts.speed ?? 1;

@@ -1,0 +1,99 @@
+import type {} from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import { RoadGraph, type RoadnetJson } from '@citybrain/engine';
+import type { CityRuntime } from '../city/runtime.js';
+import type { AuditEntry, CityAccess } from './city-routes.js';
+
+export interface EmergencyRoutesOptions {
+  runtime: CityRuntime;
+  roadnet: RoadnetJson;
+  access: CityAccess;
+  audit: (entry: AuditEntry) => Promise<void>;
+}
+
+const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, error: { type: 'string' }, message: { type: 'string' } } };
+const point = { type: 'object', properties: { x: { type: 'number' }, y: { type: 'number' } }, required: ['x', 'y'], additionalProperties: false };
+
+/**
+ * Emergency dispatch: an operator sends an emergency vehicle from one point of
+ * the map to another (or along given roads); the brain clears a green
+ * corridor ahead of it and restores normal control behind it.
+ */
+export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoutesOptions): Promise<void> {
+  const { runtime: rt, access, audit } = opts;
+  const graph = new RoadGraph(opts.roadnet);
+  const net = rt.sim.net;
+  let seq = 0;
+  const active = () => emergencyView(rt);
+
+  app.post<{ Body: { id?: string; from?: { x: number; y: number }; to?: { x: number; y: number }; route?: string[] } }>('/api/v1/emergency', {
+    preHandler: access.require('operator'),
+    schema: {
+      tags: ['emergency'], summary: 'Dispatch an emergency vehicle from `from` to `to` (map points, metres) or along `route` (road ids); operators; audited',
+      body: {
+        type: 'object',
+        properties: {
+          id: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' },
+          from: point,
+          to: point,
+          route: { type: 'array', items: { type: 'string', maxLength: 200 }, minItems: 1, maxItems: 500 },
+        },
+        additionalProperties: false,
+      },
+      response: { 201: { type: 'object', additionalProperties: true }, 400: errorSchema, 409: errorSchema },
+    },
+  }, async (req, reply) => {
+    const b = req.body;
+    let route = b.route;
+    if (!route) {
+      if (!b.from || !b.to) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'give either route (road ids) or both from and to ({x, y} in metres)' });
+      const o = RoadGraph.nearestRoad(opts.roadnet, b.from);
+      const d = RoadGraph.nearestRoad(opts.roadnet, b.to);
+      if (!o || !d) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'the network has no roads' });
+      route = graph.shortest(o.road, d.road);
+      if (!route) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `no route from road "${o.road}" to road "${d.road}"` });
+    } else {
+      const unknown = route.find((r) => !net.roadIndex.has(r));
+      if (unknown) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `route: unknown road "${unknown}"` });
+    }
+    const id = b.id ?? `ev-${++seq}`;
+    if (rt.sim.vehicleStatus(id).state !== 'unknown') return reply.code(409).send({ statusCode: 409, error: 'Conflict', message: `vehicle "${id}" exists already` });
+    try {
+      rt.emergency.dispatch({ id, route });
+    } catch (e) {
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: (e as Error).message });
+    }
+    await audit({ actor: access.actor(req), action: 'dispatch-emergency', target: `vehicle:${id}`, before: null, after: { route } });
+    const view = active().find((e) => e.id === id);
+    return reply.code(201).send({ id, route, corridor: view?.corridor ?? [], eta: view?.eta ?? null });
+  });
+
+  app.get('/api/v1/emergency', {
+    preHandler: access.require('viewer', 'operator', 'app'),
+    schema: { tags: ['emergency'], summary: 'Emergency vehicles with priority now: position, corridor, ETA', response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } } },
+  }, async () => active());
+
+  app.delete<{ Params: { id: string } }>('/api/v1/emergency/:id', {
+    preHandler: access.require('operator'),
+    schema: {
+      tags: ['emergency'], summary: 'Cancel the priority of an emergency vehicle (operators; audited)',
+      params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
+      response: { 204: { type: 'null' }, 404: errorSchema },
+    },
+  }, async (req, reply) => {
+    if (!rt.emergency.cancel(req.params.id)) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no emergency vehicle "${req.params.id}" with priority` });
+    await audit({ actor: access.actor(req), action: 'cancel-emergency', target: `vehicle:${req.params.id}`, before: 'priority', after: 'none' });
+    return reply.code(204).send();
+  });
+}
+
+/** Active emergency vehicles with their position on the map (x, y in metres; null while waiting to enter). */
+export function emergencyView(rt: CityRuntime) {
+  const pos = new Float64Array(3);
+  return rt.emergency.active().map((e) => {
+    const h = rt.sim.vehicleHandle(e.id);
+    const running = h >= 0 && e.state === 'running';
+    if (running) rt.sim.net.positionAt(rt.sim.vehicleDrivable(h), rt.sim.vehicleDistance(h), pos, 0);
+    return { ...e, x: running ? Math.round(pos[0] * 10) / 10 : null, y: running ? Math.round(pos[1] * 10) / 10 : null };
+  });
+}
