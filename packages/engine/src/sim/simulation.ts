@@ -54,6 +54,11 @@ export interface AddVehicleOptions {
   /** road ids, origin to destination */
   route: string[];
   vehicle?: Partial<VehicleJson>;
+  /**
+   * Drive up to the vehicle's own maxSpeed regardless of lane speed limits,
+   * as emergency vehicles on duty may (turn speed and car following still apply).
+   */
+  ignoreSpeedLimits?: boolean;
 }
 
 export type VehicleStatus =
@@ -377,6 +382,7 @@ export class Simulation {
     const pv = new Float64Array(PARAM_KEYS.map((k) => params[k]));
     this.initVehicle(v, pv, 0, -1, st.extraIds.length, st.pathUsed, p.length);
     st.pathUsed += p.length;
+    st.vExempt[v] = opts.ignoreSpeedLimits ? 1 : 0;
     st.extraIds.push(opts.id);
     this.enqueue(v, lane);
     return opts.id;
@@ -492,6 +498,7 @@ export class Simulation {
     st.vBlocker[v] = -1;
     st.vEnterLinkStep[v] = NO_LINK_STEP;
     st.bFlags[v] = 0;
+    st.vExempt[v] = 0;
     st.generated++;
   }
 
@@ -663,7 +670,7 @@ export class Simulation {
       let nv = st.vMaxSpeed[v];
       const acc = s + st.vMaxPosAcc[v] * dt;
       if (acc < nv) nv = acc;
-      if (net.maxSpeed[drv] < nv) nv = net.maxSpeed[drv];
+      if (net.maxSpeed[drv] < nv && st.vExempt[v] === 0) nv = net.maxSpeed[drv];
       const cf = this.carFollowSpeed(v, dt);
       if (cf < nv) nv = cf;
       if (this.isIntersectionRelated(v, drv)) {

@@ -25,7 +25,7 @@ const VEHICLE_ARRAYS = [
   'vState', 'vFlow', 'vSerial', 'vPriority', 'vDis', 'vSpeed', 'vEnter', 'vLen', 'vMaxPosAcc', 'vMaxNegAcc', 'vUsualPosAcc',
   'vUsualNegAcc', 'vMinGap', 'vMaxSpeed', 'vHeadway', 'vTurnSpeed', 'vYieldDist', 'vApproach', 'vDrv', 'vPrevDrv', 'vPathOff',
   'vPathLen', 'vPathPos', 'vNext', 'vPrev', 'vLeader', 'vGap', 'vBlocker', 'vEnterLinkStep', 'vRunIdx', 'bSpeed', 'bDis',
-  'bPathPos', 'bBlocker', 'bFlags', 'runList',
+  'bPathPos', 'bBlocker', 'bFlags', 'runList', 'vExempt',
 ] as const satisfies readonly (keyof SimState)[];
 
 export class SimState {
@@ -73,6 +73,8 @@ export class SimState {
   vBlocker: Int32Array;
   vEnterLinkStep: Int32Array;
   vRunIdx: Int32Array;
+  /** 1 for a vehicle allowed above the lanes' speed limits (an emergency vehicle on duty) */
+  vExempt: Uint8Array;
   bSpeed: Float64Array;
   bDis: Float64Array;
   bPathPos: Int32Array;
@@ -156,6 +158,7 @@ export class SimState {
     this.vBlocker = new Int32Array(c);
     this.vEnterLinkStep = new Int32Array(c);
     this.vRunIdx = new Int32Array(c);
+    this.vExempt = new Uint8Array(c);
     this.bSpeed = new Float64Array(c);
     this.bDis = new Float64Array(c);
     this.bPathPos = new Int32Array(c);
