@@ -4,9 +4,10 @@ import type { Controller, ControlEnv, IntersectionPhases, SignalStatus } from '.
 /**
  * The emergency vehicle dispatched by default: CityFlow's default car (same
  * car-following model and dimensions) with a desired speed of 16.7 m/s
- * (60 km/h). Lane speed limits still cap it (11.1 m/s on the Hangzhou and
- * Jinan roadnets), and in this model no vehicle overtakes, so what priority
- * buys is green lights and flushed queues ahead of it, not speed.
+ * (60 km/h). On duty it is exempt from lane speed limits (as the law allows
+ * emergency vehicles), unless the dispatch says otherwise; turn speeds and car
+ * following still apply, and in this model no vehicle overtakes, so what
+ * priority buys is green lights and flushed queues ahead of it.
  */
 export const EMERGENCY_VEHICLE: Readonly<VehicleJson> = Object.freeze({
   length: 5,
@@ -51,6 +52,8 @@ export interface EmergencyDispatch {
   route: string[];
   /** overrides of EMERGENCY_VEHICLE */
   vehicle?: Partial<VehicleJson>;
+  /** drive above lane speed limits, as emergency vehicles on duty may; default true */
+  ignoreSpeedLimits?: boolean;
 }
 
 /**
@@ -89,6 +92,8 @@ interface Tracked {
   seq: number;
   dispatchedAt: number;
   maxSpeed: number;
+  /** exempt from lane speed limits */
+  exempt: boolean;
 }
 
 /** A request for one intersection from one vehicle, before conflicts are settled. */
@@ -177,8 +182,9 @@ export class EmergencyPriority implements Controller {
     }
     if (this.tracked.has(d.id)) throw new RangeError(`emergency vehicle "${d.id}" is already active`);
     const vehicle: VehicleJson = { ...EMERGENCY_VEHICLE, ...d.vehicle };
-    env.sim.addVehicle({ id: d.id, route: d.route, vehicle });
-    this.tracked.set(d.id, { id: d.id, seq: this.seq++, dispatchedAt: env.sim.time, maxSpeed: vehicle.maxSpeed });
+    const exempt = d.ignoreSpeedLimits ?? true;
+    env.sim.addVehicle({ id: d.id, route: d.route, vehicle, ignoreSpeedLimits: exempt });
+    this.tracked.set(d.id, { id: d.id, seq: this.seq++, dispatchedAt: env.sim.time, maxSpeed: vehicle.maxSpeed, exempt });
     return d.id;
   }
 
@@ -221,7 +227,7 @@ export class EmergencyPriority implements Controller {
         if (k > 0 && d >= net.nLanes) this.claim(net, t, d - net.nLanes, eta, queue, corridor, claims);
         const left = net.length[d] - (k === 0 ? sim.vehicleDistance(h) : 0);
         if (d < net.nLanes) queue = k > 0 ? sim.laneVehicleCount(d) : st === 'running' ? sim.laneApproachingCount(d, left) - 1 : sim.laneVehicleCount(d);
-        eta += Math.max(0, left) / freeSpeed(net, d, t.maxSpeed);
+        eta += Math.max(0, left) / freeSpeed(net, d, t.maxSpeed, t.exempt);
       }
       views.push({ id: t.id, dispatchedAt: t.dispatchedAt, state: st, drivable: net.drivableId(path[0]), corridor, eta: round1(eta) });
     }
@@ -271,8 +277,8 @@ export class EmergencyPriority implements Controller {
 }
 
 /** Free-flow speed of a vehicle on drivable d: lane limit, or the turn speed on turning laneLinks. */
-function freeSpeed(net: Network, d: number, vmax: number): number {
-  let v = Math.min(vmax, net.maxSpeed[d]);
+function freeSpeed(net: Network, d: number, vmax: number, exempt: boolean): number {
+  let v = exempt ? vmax : Math.min(vmax, net.maxSpeed[d]);
   if (d >= net.nLanes && net.linkPriority[d - net.nLanes] !== STRAIGHT) v = Math.min(v, TURN_SPEED);
   return v;
 }

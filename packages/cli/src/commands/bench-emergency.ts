@@ -154,7 +154,7 @@ async function run(scenario: Scenario, base: string, evs: EvRoute[], priority: b
     for (const ev of evs) {
       if (ev.dispatchAt !== t) continue;
       if (ep) ep.dispatch({ id: ev.id, route: ev.route });
-      else sim.addVehicle({ id: ev.id, route: ev.route, vehicle: EMERGENCY_VEHICLE });
+      else sim.addVehicle({ id: ev.id, route: ev.route, vehicle: EMERGENCY_VEHICLE, ignoreSpeedLimits: true });
     }
     if (t === HOUR) others = othersAtt(sim, evs);
     if (t >= HOUR && evs.every((ev) => sim.vehicleStatus(ev.id).state === 'finished')) break;
