@@ -1,0 +1,258 @@
+/**
+ * The field-device event model: TypeScript types, the JSON Schemas Fastify
+ * validates with (and OpenAPI documents), normalisation, and the messages a
+ * device developer sees when an event is refused.
+ *
+ * Every event has a client-chosen `id`; (device, id) is the idempotency key,
+ * so a device that retries a batch has each event stored once, and one
+ * device can never shadow another's events by reusing its ids.
+ */
+
+export const EVENT_KINDS = ['lane', 'plate', 'parking', 'signal'] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** Milliseconds since the epoch: 1e11 is March 1973, 1e13 is the year 2286. */
+export const MIN_TS_MS = 1e11;
+export const MAX_TS_MS = 1e13;
+
+interface Common {
+  /** client-chosen, unique per device, at most 128 characters */
+  id: string;
+  /** the publishing device; must match the device of the token */
+  device: string;
+  /** epoch milliseconds (after normalisation; on the wire also an ISO 8601 string) */
+  ts: number;
+}
+
+export interface LaneEvent extends Common {
+  kind: 'lane';
+  intersection: string;
+  lane: string;
+  /** vehicles that passed during the interval */
+  count: number;
+  /** fraction of the interval the detector was occupied, 0..1 */
+  occupancy: number;
+  /** mean speed in metres per second (0 when no vehicle passed) */
+  speed: number;
+  /** length of the counting interval in seconds */
+  interval: number;
+}
+
+export interface PlateEvent extends Common {
+  kind: 'plate';
+  plate: string;
+  camera: string;
+  intersection: string;
+  lane?: string;
+  /** recognition confidence, 0..1 */
+  confidence: number;
+}
+
+export interface ParkingEvent extends Common {
+  kind: 'parking';
+  bay: string;
+  occupied: boolean;
+}
+
+export interface SignalEvent extends Common {
+  kind: 'signal';
+  intersection: string;
+  /** index of the phase the controller is showing */
+  phase: number;
+}
+
+export type Event = LaneEvent | PlateEvent | ParkingEvent | SignalEvent;
+
+/** An event as a device may send it: `ts` may still be an ISO 8601 string. */
+export type EventInput = { [K in Event['kind']]: Omit<Extract<Event, { kind: K }>, 'ts'> & { ts: number | string } }[Event['kind']];
+
+/** The intersection an event is about, if any. */
+export function eventIntersection(e: Event): string | undefined {
+  return e.kind === 'parking' ? undefined : e.intersection;
+}
+
+/** The parking bay an event is about, if any. */
+export function eventBay(e: Event): string | undefined {
+  return e.kind === 'parking' ? e.bay : undefined;
+}
+
+// ---------------------------------------------------------------- schemas
+
+const name = (description: string) => ({ type: 'string', minLength: 1, maxLength: 128, description }) as const;
+
+const commonProperties = {
+  id: name('Client-chosen event id, unique per device (the idempotency key is the pair device + id): a retried event is stored once.'),
+  device: {
+    type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$',
+    description: 'Id of the publishing device (letters, digits, . _ : -); must be the device the token was issued to.',
+  },
+  ts: {
+    description: 'When the event was observed: epoch MILLISECONDS (an integer from 1e11 to 1e13) or an ISO 8601 date-time with a time zone. Seconds since the epoch are refused.',
+    anyOf: [
+      { type: 'integer', minimum: MIN_TS_MS, maximum: MAX_TS_MS },
+      { type: 'string', format: 'date-time', maxLength: 40 },
+    ],
+  },
+} as const;
+
+const commonRequired = ['id', 'device', 'ts', 'kind'] as const;
+
+function kindSchema(kind: EventKind, description: string, properties: Record<string, object>, required: string[]) {
+  return {
+    type: 'object',
+    title: `${kind} event`,
+    description,
+    required: [...commonRequired, ...required],
+    additionalProperties: false,
+    properties: { ...commonProperties, kind: { type: 'string', const: kind }, ...properties },
+  } as const;
+}
+
+export const laneEventSchema = kindSchema('lane', 'Per-lane detector report (loop or video) for one counting interval.', {
+  intersection: name('Intersection id.'),
+  lane: name('Lane id (the roadnet lane id, e.g. road_1_0_1_0).'),
+  count: { type: 'integer', minimum: 0, maximum: 100000, description: 'Vehicles that passed during the interval.' },
+  occupancy: { type: 'number', minimum: 0, maximum: 1, description: 'Fraction of the interval the detector was occupied, 0..1 (not percent).' },
+  speed: { type: 'number', minimum: 0, maximum: 100, description: 'Mean speed in metres per second (not km/h); 0 when no vehicle passed.' },
+  interval: { type: 'number', exclusiveMinimum: 0, maximum: 3600, description: 'Length of the counting interval in seconds.' },
+}, ['intersection', 'lane', 'count', 'occupancy', 'speed', 'interval']);
+
+export const plateEventSchema = kindSchema('plate', 'A licence plate read by a camera.', {
+  plate: { type: 'string', minLength: 1, maxLength: 16, description: 'The plate as read.' },
+  camera: name('Camera id.'),
+  intersection: name('Intersection the camera watches.'),
+  lane: name('Lane id, when the camera resolves lanes.'),
+  confidence: { type: 'number', minimum: 0, maximum: 1, description: 'Recognition confidence, 0..1.' },
+}, ['plate', 'camera', 'intersection', 'confidence']);
+
+export const parkingEventSchema = kindSchema('parking', 'Occupancy change of one parking bay.', {
+  bay: name('Parking bay id.'),
+  occupied: { type: 'boolean', description: 'Whether the bay is now occupied.' },
+}, ['bay', 'occupied']);
+
+export const signalEventSchema = kindSchema('signal', 'State report of a signal controller.', {
+  intersection: name('Intersection id.'),
+  phase: { type: 'integer', minimum: 0, maximum: 255, description: 'Index of the phase now shown (the roadnet phase index).' },
+}, ['intersection', 'phase']);
+
+export const eventSchema = {
+  type: 'object',
+  description: 'One field-device event; `kind` selects the fields.',
+  required: ['kind'],
+  discriminator: { propertyName: 'kind' },
+  oneOf: [laneEventSchema, plateEventSchema, parkingEventSchema, signalEventSchema],
+} as const;
+
+export const MAX_EVENTS_PER_BATCH = 10000;
+
+/** Body of POST /api/v1/events (a bare array or a single event is accepted too and wrapped). */
+export const eventBatchSchema = {
+  type: 'object',
+  required: ['events'],
+  additionalProperties: false,
+  properties: {
+    events: { type: 'array', minItems: 1, maxItems: MAX_EVENTS_PER_BATCH, items: eventSchema, description: `1 to ${MAX_EVENTS_PER_BATCH} events; stored all or nothing.` },
+  },
+} as const;
+
+export const appendResultSchema = {
+  type: 'object',
+  required: ['accepted', 'duplicates'],
+  properties: {
+    accepted: { type: 'integer', description: 'Events newly stored (durably) by this request.' },
+    duplicates: { type: 'integer', description: 'Events already stored earlier (same device and id): retries are harmless.' },
+  },
+} as const;
+
+// ---------------------------------------------------------- normalisation
+
+/**
+ * Converts a schema-valid event to its stored form (ts in epoch ms).
+ * Returns an error message naming the field when a check the schema cannot
+ * express fails.
+ */
+export function normalizeEvent(e: EventInput, path: string): Event | string {
+  let ts: number;
+  if (typeof e.ts === 'number') ts = e.ts;
+  else {
+    ts = Date.parse(e.ts);
+    if (!Number.isFinite(ts)) return `${path}.ts: "${e.ts}" is not a valid ISO 8601 date-time`;
+    if (ts < MIN_TS_MS || ts > MAX_TS_MS) return `${path}.ts: "${e.ts}" is outside 1973..2286`;
+  }
+  return { ...e, ts } as Event;
+}
+
+// ------------------------------------------------------- error messages
+
+/** The subset of an Ajv error the messages need (Fastify's FastifySchemaValidationError has it). */
+export interface SchemaError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** `/events/3/occupancy` → `events[3].occupancy` */
+export function jsonPath(instancePath: string): string {
+  let out = '';
+  for (const raw of instancePath.split('/').slice(1)) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(seg) ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  }
+  return out;
+}
+
+function valueAt(data: unknown, instancePath: string): unknown {
+  let v = data;
+  for (const raw of instancePath.split('/').slice(1)) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[raw.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return v;
+}
+
+/** Why a numeric ts is refused, with the likely unit mistake spelled out. */
+export function describeBadTs(v: unknown): string {
+  // Ajv's type coercion may have turned a refused number into a string by now
+  if (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v)) v = Number(v);
+  if (typeof v === 'number' && Number.isFinite(v)) {
+    if (v >= 1e8 && v < MIN_TS_MS) return `${v} looks like seconds since the epoch; send milliseconds (${Math.round(v * 1000)}) or an ISO 8601 string`;
+    if (v >= 1e14 && v < 1e17) return `${v} looks like microseconds since the epoch; send milliseconds (${Math.round(v / 1000)})`;
+    if (v >= 1e17) return `${v} looks like nanoseconds since the epoch; send milliseconds (${Math.round(v / 1e6)})`;
+    if (!Number.isInteger(v)) return `${v} must be whole milliseconds since the epoch`;
+    return `${v} is not epoch milliseconds between ${MIN_TS_MS} and ${MAX_TS_MS}`;
+  }
+  if (typeof v === 'string') return `"${v.slice(0, 40)}" is not an ISO 8601 date-time with a time zone (e.g. 2024-05-01T08:00:00Z)`;
+  return 'must be epoch milliseconds (integer) or an ISO 8601 date-time string';
+}
+
+/**
+ * One clear sentence for the first schema error, naming the JSON path of the
+ * bad field, e.g. `events[3].occupancy: must be <= 1`.
+ */
+export function describeSchemaErrors(errors: readonly SchemaError[], data: unknown): string {
+  // anyOf/oneOf report every branch; ts has its own message, the rest use the first error
+  const tsErr = errors.find((e) => /\/ts$/.test(e.instancePath));
+  if (tsErr) return `${jsonPath(tsErr.instancePath)}: ${describeBadTs(valueAt(data, tsErr.instancePath))}`;
+  const e = errors[0];
+  if (!e) return 'invalid request body';
+  const at = jsonPath(e.instancePath);
+  const prefix = (field: string) => (at ? `${at}.${field}` : field);
+  switch (e.keyword) {
+    case 'required':
+      return `${prefix(String(e.params.missingProperty))}: is required`;
+    case 'additionalProperties':
+      return `${prefix(String(e.params.additionalProperty))}: unknown field`;
+    case 'discriminator': {
+      const v = valueAt(data, `${e.instancePath}/kind`);
+      return `${prefix('kind')}: must be one of ${EVENT_KINDS.join(', ')}${v === undefined ? '' : ` (got ${JSON.stringify(v).slice(0, 40)})`}`;
+    }
+    case 'type': {
+      const v = valueAt(data, e.instancePath);
+      const got = v === null || typeof v !== 'object' ? ` (got ${String(JSON.stringify(v)).slice(0, 40)})` : Array.isArray(v) ? ' (got an array)' : ' (got an object)';
+      return `${at || 'body'}: must be ${e.params.type}${got}`;
+    }
+    default:
+      return `${at || 'body'}: ${e.message ?? e.keyword}`;
+  }
+}

@@ -1,0 +1,234 @@
+import pg from 'pg';
+import { eventBay, eventIntersection, type Event } from '../events.js';
+import { GroupCommitter } from './group-commit.js';
+import { auditWhere, eventWhere, orderDir } from './sql.js';
+import {
+  clampLimit, splitResult, StoreError, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener, type EventFilter,
+  type EventQuery, type EventStore, type StoredEvent, type TokenRecord,
+} from './store.js';
+
+export interface PostgresStoreOptions {
+  /** schema holding the tables; default 'citybrain' (tests use one per run) */
+  schema?: string;
+  /** pool size; default 8 */
+  poolSize?: number;
+  /** concurrent group commits; default 3 */
+  commitsInFlight?: number;
+}
+
+// bigint (int8) columns hold epoch ms, which fit a double exactly
+const types = {
+  getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
+};
+
+interface AppendOp {
+  events: readonly Event[];
+  received: number;
+}
+
+/**
+ * PostgreSQL for production. Appends from concurrent requests are grouped
+ * into one multi-row INSERT (unnest of column arrays) with ON CONFLICT
+ * (device, id) DO NOTHING; RETURNING tells which rows were new. A statement
+ * resolves after its commit, which PostgreSQL flushes (synchronous_commit on).
+ */
+export class PostgresStore implements EventStore {
+  readonly backend = 'postgres';
+  private readonly committer: GroupCommitter<AppendOp, Uint8Array>;
+  private readonly listeners = new Set<CommitListener>();
+  private readonly t: { events: string; audit: string; tokens: string };
+  private closed = false;
+
+  private constructor(private readonly pool: pg.Pool, readonly schema: string, commitsInFlight: number) {
+    const q = `"${schema}"`;
+    this.t = { events: `${q}.events`, audit: `${q}.audit`, tokens: `${q}.tokens` };
+    this.committer = new GroupCommitter((ops) => this.insertGroup(ops), {
+      maxInFlight: commitsInFlight, maxGroupWeight: 20000, weight: (op) => op.events.length,
+    });
+  }
+
+  static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const schema = opts.schema ?? 'citybrain';
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new StoreError(`PostgreSQL schema name "${schema}" must be lower-case letters, digits and _`);
+    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 8, types });
+    // an idle client's error (e.g. the server restarting) must not crash the process
+    pool.on('error', () => {});
+    try {
+      await PostgresStore.migrate(pool, schema);
+    } catch (e) {
+      await pool.end();
+      throw new StoreError(`cannot open PostgreSQL store at ${redact(url)}: ${(e as Error).message}`);
+    }
+    return new PostgresStore(pool, schema, opts.commitsInFlight ?? 3);
+  }
+
+  private static async migrate(pool: pg.Pool, schema: string): Promise<void> {
+    const c = await pool.connect();
+    const s = `"${schema}"`;
+    try {
+      await c.query('BEGIN');
+      // serialise concurrent first starts: CREATE ... IF NOT EXISTS is not race-free
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`citybrain:${schema}`]);
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.events (
+        seq bigserial PRIMARY KEY, device text NOT NULL, id text NOT NULL, kind text NOT NULL, ts bigint NOT NULL,
+        intersection text, bay text, received bigint NOT NULL, body jsonb NOT NULL, UNIQUE (device, id))`);
+      await c.query(`CREATE INDEX IF NOT EXISTS events_ts ON ${s}.events (ts)`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.audit (
+        seq bigserial PRIMARY KEY, at bigint NOT NULL, actor text NOT NULL, role text NOT NULL, action text NOT NULL,
+        target text NOT NULL, before jsonb, after jsonb)`);
+      await c.query(`CREATE INDEX IF NOT EXISTS audit_at ON ${s}.audit (at)`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.tokens (
+        hash text PRIMARY KEY, id text NOT NULL UNIQUE, name text NOT NULL, role text NOT NULL, device text,
+        intersections jsonb NOT NULL, bays jsonb NOT NULL, created_at bigint NOT NULL, revoked_at bigint)`);
+      await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  private async insertGroup(ops: AppendOp[]): Promise<Uint8Array[]> {
+    const t0 = performance.now();
+    const cols: unknown[][] = [[], [], [], [], [], [], [], []];
+    for (const op of ops) {
+      for (const e of op.events) {
+        cols[0].push(e.device); cols[1].push(e.id); cols[2].push(e.kind); cols[3].push(e.ts);
+        cols[4].push(eventIntersection(e) ?? null); cols[5].push(eventBay(e) ?? null); cols[6].push(op.received); cols[7].push(JSON.stringify(e));
+      }
+    }
+    let res: pg.QueryResult<{ device: string; id: string }>;
+    try {
+      res = await this.pool.query(
+        `INSERT INTO ${this.t.events} (device, id, kind, ts, intersection, bay, received, body)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::jsonb[])
+         ON CONFLICT (device, id) DO NOTHING RETURNING device, id`,
+        cols,
+      );
+    } catch (e) {
+      throw new StoreError(`PostgreSQL insert failed: ${(e as Error).message}`);
+    }
+    // a key returned was inserted by its first occurrence in the group; later repeats are duplicates
+    const fresh = new Set(res.rows.map((r) => `${r.device}\u0000${r.id}`));
+    const out = ops.map((op) => {
+      const flags = new Uint8Array(op.events.length);
+      op.events.forEach((e, i) => {
+        const k = `${e.device}\u0000${e.id}`;
+        if (fresh.delete(k)) flags[i] = 1;
+      });
+      return flags;
+    });
+    const info = { events: cols[0].length, seconds: (performance.now() - t0) / 1000 };
+    for (const l of this.listeners) l(info);
+    return out;
+  }
+
+  async append(events: readonly Event[]): Promise<AppendResult> {
+    if (this.closed) throw new StoreError('store is closed');
+    if (events.length === 0) return { accepted: [], duplicates: [] };
+    return splitResult(events, await this.committer.submit({ events, received: Date.now() }));
+  }
+
+  async query(q: EventQuery = {}): Promise<StoredEvent[]> {
+    const w = eventWhere(q, (n) => `$${n}`);
+    const dir = orderDir(q.order);
+    const r = await this.pool.query<{ body: Event; received: number }>(
+      `SELECT body, received FROM ${this.t.events}${w.sql} ORDER BY ts ${dir}, seq ${dir} LIMIT $${w.params.length + 1}`,
+      [...w.params, clampLimit(q.limit)],
+    );
+    return r.rows.map((row) => ({ ...row.body, receivedAt: row.received }));
+  }
+
+  async count(f: EventFilter = {}): Promise<number> {
+    const w = eventWhere(f, (n) => `$${n}`);
+    const r = await this.pool.query<{ n: number }>(`SELECT count(*)::int8 AS n FROM ${this.t.events}${w.sql}`, w.params);
+    return r.rows[0].n;
+  }
+
+  async purgeOlderThan(cutoffMs: number): Promise<number> {
+    if (!Number.isFinite(cutoffMs)) throw new RangeError(`cutoff must be epoch milliseconds, got ${cutoffMs}`);
+    let total = 0;
+    for (;;) {
+      const r = await this.pool.query(
+        `DELETE FROM ${this.t.events} WHERE seq IN (SELECT seq FROM ${this.t.events} WHERE ts < $1 LIMIT 10000)`, [Math.floor(cutoffMs)],
+      );
+      total += r.rowCount ?? 0;
+      if ((r.rowCount ?? 0) < 10000) return total;
+    }
+  }
+
+  async appendAudit(e: AuditInput): Promise<AuditEntry> {
+    const at = e.at ?? Date.now();
+    const r = await this.pool.query<{ seq: number }>(
+      `INSERT INTO ${this.t.audit} (at, actor, role, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`,
+      [at, e.actor, e.role, e.action, e.target, e.before === undefined ? null : JSON.stringify(e.before), e.after === undefined ? null : JSON.stringify(e.after)],
+    );
+    return { seq: r.rows[0].seq, at, actor: e.actor, role: e.role, action: e.action, target: e.target, before: e.before ?? null, after: e.after ?? null };
+  }
+
+  async queryAudit(q: AuditQuery = {}): Promise<AuditEntry[]> {
+    const w = auditWhere(q, (n) => `$${n}`);
+    const r = await this.pool.query<AuditEntry>(
+      `SELECT seq, at, actor, role, action, target, before, after FROM ${this.t.audit}${w.sql} ORDER BY seq ${orderDir(q.order)} LIMIT $${w.params.length + 1}`,
+      [...w.params, clampLimit(q.limit)],
+    );
+    return r.rows;
+  }
+
+  async putToken(t: TokenRecord): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.t.tokens} (hash, id, name, role, device, intersections, bays, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (hash) DO UPDATE SET id = excluded.id, name = excluded.name, role = excluded.role, device = excluded.device,
+       intersections = excluded.intersections, bays = excluded.bays, created_at = excluded.created_at, revoked_at = excluded.revoked_at`,
+      [t.hash, t.id, t.name, t.role, t.device ?? null, JSON.stringify(t.intersections), JSON.stringify(t.bays), t.createdAt, t.revokedAt ?? null],
+    );
+  }
+
+  private static token(r: Record<string, unknown>): TokenRecord {
+    const t: TokenRecord = {
+      id: r.id as string, hash: r.hash as string, name: r.name as string, role: r.role as TokenRecord['role'],
+      intersections: r.intersections as string[], bays: r.bays as string[], createdAt: r.created_at as number,
+    };
+    if (r.device !== null) t.device = r.device as string;
+    if (r.revoked_at !== null) t.revokedAt = r.revoked_at as number;
+    return t;
+  }
+
+  async findToken(hash: string): Promise<TokenRecord | undefined> {
+    const r = await this.pool.query(`SELECT * FROM ${this.t.tokens} WHERE hash = $1`, [hash]);
+    return r.rows[0] && PostgresStore.token(r.rows[0]);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (await this.pool.query(`SELECT * FROM ${this.t.tokens} ORDER BY created_at, id`)).rows.map(PostgresStore.token);
+  }
+
+  async revokeToken(id: string, at: number): Promise<boolean> {
+    const r = await this.pool.query(`UPDATE ${this.t.tokens} SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, [at, id]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  onCommit(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Drops this store's schema and everything in it (tests and benchmarks). */
+  async dropSchema(): Promise<void> {
+    await this.pool.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.committer.idle();
+    await this.pool.end();
+  }
+}
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}

@@ -1,0 +1,71 @@
+import type { TokenRecord } from './store.js';
+
+/** The SQLite tables; shared by the writer (worker thread) and the reader. */
+export const SQLITE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY,
+  device TEXT NOT NULL,
+  id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  intersection TEXT,
+  bay TEXT,
+  received INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  UNIQUE (device, id)
+);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  role TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  before TEXT,
+  after TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
+CREATE TABLE IF NOT EXISTS tokens (
+  hash TEXT PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  device TEXT,
+  intersections TEXT NOT NULL,
+  bays TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+`;
+
+/** One event row: device, id, kind, ts, intersection, bay, received, body (JSON). */
+export type EventRow = [string, string, string, number, string | null, string | null, number, string];
+
+export type WriteOp =
+  | { t: 'append'; rows: EventRow[] }
+  | { t: 'audit'; row: [number, string, string, string, string, string | null, string | null] }
+  | { t: 'token'; rec: TokenRecord }
+  | { t: 'revoke'; id: string; at: number }
+  | { t: 'purge'; cutoff: number; limit: number };
+
+/** Result per op: append → Uint8Array of inserted flags; audit → seq; revoke → changed; purge → deleted. */
+export type WriteResult = Uint8Array | number | boolean | null;
+
+export type WorkerRequest = { id: number; ops: WriteOp[] } | { id: number; close: true };
+export type WorkerReply = { id: number; results: WriteResult[] } | { id: number; error: string } | { ready: true } | { fatal: string };
+
+export interface TokenRow {
+  hash: string; id: string; name: string; role: string; device: string | null;
+  intersections: string; bays: string; created_at: number; revoked_at: number | null;
+}
+
+export function tokenFromRow(r: TokenRow): TokenRecord {
+  const t: TokenRecord = {
+    id: r.id, hash: r.hash, name: r.name, role: r.role as TokenRecord['role'],
+    intersections: JSON.parse(r.intersections) as string[], bays: JSON.parse(r.bays) as string[], createdAt: Number(r.created_at),
+  };
+  if (r.device !== null) t.device = r.device;
+  if (r.revoked_at !== null) t.revokedAt = Number(r.revoked_at);
+  return t;
+}
