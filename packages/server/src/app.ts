@@ -1,0 +1,123 @@
+import { STATUS_CODES } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Auth } from './auth.js';
+import { describeSchemaErrors } from './events.js';
+import { IngestPipeline } from './ingest.js';
+import { DEFAULT_INGEST_BODY_LIMIT, ingestHttpPlugin } from './plugins/ingest-http.js';
+import { StoreError, type EventStore } from './store/store.js';
+
+export interface AppLimits {
+  /** largest ingestion request body, bytes; default 1 MiB (other routes: Fastify's default 1 MiB) */
+  ingestBodyLimit?: number;
+  /** events admitted but not yet durable before ingestion answers 429; default 100000 */
+  maxQueuedEvents?: number;
+  /** ms a request may take to arrive and be answered; default 30000 (slow-client guard) */
+  requestTimeoutMs?: number;
+}
+
+export interface AppOptions {
+  store: EventStore;
+  auth: Auth;
+  /** a pino logger, pino options, or false for none; default pino at info */
+  logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
+  limits?: AppLimits;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    store: EventStore;
+    auth: Auth;
+    ingest: IngestPipeline;
+    /** the Prometheus registry /metrics serves; plugins add their metrics here */
+    metrics: Registry;
+  }
+}
+
+function isLogger(l: unknown): l is FastifyBaseLogger {
+  return typeof l === 'object' && l !== null && typeof (l as FastifyBaseLogger).child === 'function' && typeof (l as FastifyBaseLogger).info === 'function';
+}
+
+/**
+ * The operations server as a Fastify app: OpenAPI at /docs/json (UI at
+ * /docs), Prometheus metrics at /metrics, /healthz, and device ingestion at
+ * POST /api/v1/events. Register more plugins on it before `listen`; they find
+ * the store, auth (`app.auth.requireRole(...)`), ingestion pipeline and
+ * metrics registry as decorations. Closing the app does not close the store.
+ */
+export function buildApp(opts: AppOptions): FastifyInstance {
+  const limits = opts.limits ?? {};
+  const logger = opts.logger ?? { level: process.env.CITYBRAIN_LOG_LEVEL ?? 'info' };
+  const app = Fastify({
+    ...(isLogger(logger) ? { loggerInstance: logger } : { logger }),
+    // unknown body fields are refused by name rather than silently dropped (a typo'd field is a bug to report)
+    ajv: { customOptions: { discriminator: true, removeAdditional: false } },
+    requestTimeout: limits.requestTimeoutMs ?? 30000,
+    return503OnClosing: true,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  }) as unknown as FastifyInstance;
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'citybrain_' });
+  const pipeline = new IngestPipeline(opts.store, { registry, maxQueuedEvents: limits.maxQueuedEvents });
+  app.decorate('store', opts.store);
+  app.decorate('auth', opts.auth);
+  app.decorate('ingest', pipeline);
+  app.decorate('metrics', registry);
+  app.addHook('onClose', async () => pipeline.close());
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    let status = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500;
+    let message = err.message;
+    let code = err.code ?? 'CB_ERROR';
+    if (err.validation) {
+      const ctx = err.validationContext ?? 'body';
+      const data = ctx === 'body' ? req.body : ctx === 'querystring' ? req.query : ctx === 'params' ? req.params : req.headers;
+      message = describeSchemaErrors(err.validation, data);
+      if (ctx !== 'body') message = `${ctx}${message.startsWith('body') ? message.slice(4) : `.${message}`}`;
+      code = 'CB_INVALID_REQUEST';
+      status = 400;
+    } else if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      message = `request body is larger than the ${req.routeOptions.bodyLimit ?? DEFAULT_INGEST_BODY_LIMIT}-byte limit; send smaller batches`;
+    } else if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      message = `Content-Type "${req.headers['content-type'] ?? ''}" is not supported; send application/json`;
+    } else if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (status === 400 && err instanceof SyntaxError)) {
+      message = `request body is not valid JSON: ${err.message}`;
+    } else if (err instanceof StoreError) {
+      status = 503;
+      code = 'CB_STORE_UNAVAILABLE';
+      reply.header('retry-after', '5');
+    }
+    if (status >= 500) {
+      req.log.error({ err }, 'request failed');
+      if (!(err instanceof StoreError)) message = 'internal server error';
+    }
+    reply.status(status).send({ statusCode: status, code, error: STATUS_CODES[status] ?? 'Error', message });
+  });
+
+  app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'CityBrain operations server',
+        version: '0.1.0',
+        description: 'Device ingestion, storage and control API. Authenticate with `Authorization: Bearer <token>`.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An opaque CityBrain token (cbt_...).' } } },
+    },
+  });
+  app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness: the process answers and the store is open' } }, async () => ({
+    status: 'ok', store: opts.store.backend, ingestQueueEvents: pipeline.depth,
+  }));
+  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format)' } }, async (_req, reply) => {
+    reply.type(registry.contentType);
+    return registry.metrics();
+  });
+
+  app.register(ingestHttpPlugin, { pipeline, auth: opts.auth, bodyLimit: limits.ingestBodyLimit });
+  return app;
+}

@@ -1,0 +1,238 @@
+/**
+ * Tokens and roles.
+ *
+ * A token is an opaque random string (`cbt_` + 43 base64url characters) sent
+ * as `Authorization: Bearer <token>`. Only its sha256 is stored, in the
+ * store's `tokens` table, so a leaked database does not leak credentials; the
+ * public token id (`tok_` + the first 12 hex digits of the hash) is what the
+ * audit log records. Roles:
+ * - viewer: reads state and history;
+ * - operator: viewer + control actions (audited);
+ * - app: a third-party application, read access through the public API;
+ * - device: publishes events, only as its own device id and only for the
+ *   intersections and parking bays listed in its token.
+ * Lookups are cached for `cacheMs` (default 5 s), which bounds how long a
+ * revocation made by another server instance takes to apply.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { eventBay, eventIntersection, type Event } from './events.js';
+import { ROLES, type EventStore, type Role, type TokenRecord } from './store/store.js';
+
+export { ROLES, type Role, type TokenRecord } from './store/store.js';
+
+export interface Principal {
+  tokenId: string;
+  name: string;
+  role: Role;
+  device?: string;
+  intersections: ReadonlySet<string>;
+  bays: ReadonlySet<string>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** set by Auth.requireRole once the bearer token is verified */
+    principal?: Principal;
+  }
+}
+
+export interface TokenSpec {
+  name: string;
+  role: Role;
+  /** device role: the device id the token speaks for */
+  device?: string;
+  intersections?: string[];
+  bays?: string[];
+  /** a secret chosen by the administrator (CITYBRAIN_TOKENS); default: random */
+  token?: string;
+}
+
+export interface AuthOptions {
+  /** per-token request rate limit (token bucket); false disables it */
+  rateLimit?: { perSecond: number; burst: number } | false;
+  /** how long a token lookup is cached, ms; default 5000 */
+  cacheMs?: number;
+}
+
+/** An error with an HTTP status that the app's error handler returns as is. */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  constructor(readonly statusCode: number, message: string, readonly code = `CB_HTTP_${statusCode}`) {
+    super(message);
+  }
+}
+
+export const DEFAULT_RATE_LIMIT = { perSecond: 200, burst: 400 };
+const DEVICE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const MAX_CACHE = 10000;
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function tokenIdOf(hash: string): string {
+  return `tok_${hash.slice(0, 12)}`;
+}
+
+function principalOf(t: TokenRecord): Principal {
+  const p: Principal = { tokenId: t.id, name: t.name, role: t.role, intersections: new Set(t.intersections), bays: new Set(t.bays) };
+  if (t.device !== undefined) p.device = t.device;
+  return p;
+}
+
+export class Auth {
+  private readonly cache = new Map<string, { p: Principal | undefined; until: number }>();
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly rate: { perSecond: number; burst: number } | false;
+  private readonly cacheMs: number;
+
+  constructor(readonly store: EventStore, opts: AuthOptions = {}) {
+    this.rate = opts.rateLimit === undefined ? DEFAULT_RATE_LIMIT : opts.rateLimit;
+    this.cacheMs = opts.cacheMs ?? 5000;
+  }
+
+  /** Issues a token; the secret is returned once and only its hash is kept. */
+  async createToken(spec: TokenSpec): Promise<{ token: string; record: TokenRecord }> {
+    const problem = checkSpec(spec);
+    if (problem) throw new RangeError(`token "${spec.name}": ${problem}`);
+    const token = spec.token ?? `cbt_${randomBytes(32).toString('base64url')}`;
+    const hash = hashToken(token);
+    const record: TokenRecord = {
+      id: tokenIdOf(hash), hash, name: spec.name, role: spec.role,
+      intersections: [...(spec.intersections ?? [])], bays: [...(spec.bays ?? [])], createdAt: Date.now(),
+    };
+    if (spec.device !== undefined) record.device = spec.device;
+    await this.store.putToken(record);
+    this.cache.delete(hash);
+    return { token, record };
+  }
+
+  async revoke(tokenId: string): Promise<boolean> {
+    const ok = await this.store.revokeToken(tokenId, Date.now());
+    for (const [h, c] of this.cache) if (c.p?.tokenId === tokenId) this.cache.delete(h);
+    return ok;
+  }
+
+  /** The principal a token stands for, or undefined when unknown or revoked. */
+  async authenticate(token: string): Promise<Principal | undefined> {
+    const hash = hashToken(token);
+    const now = Date.now();
+    const c = this.cache.get(hash);
+    if (c && c.until > now) return c.p;
+    const rec = await this.store.findToken(hash);
+    const p = rec && rec.revokedAt === undefined ? principalOf(rec) : undefined;
+    if (this.cache.size >= MAX_CACHE) this.cache.clear();
+    this.cache.set(hash, { p, until: now + this.cacheMs });
+    return p;
+  }
+
+  /** 0 when the token may make a request now, else the seconds to wait. */
+  takeRate(tokenId: string): number {
+    if (!this.rate) return 0;
+    const now = performance.now();
+    let b = this.buckets.get(tokenId);
+    if (!b) this.buckets.set(tokenId, (b = { tokens: this.rate.burst, at: now }));
+    b.tokens = Math.min(this.rate.burst, b.tokens + ((now - b.at) / 1000) * this.rate.perSecond);
+    b.at = now;
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - b.tokens) / this.rate.perSecond));
+  }
+
+  /**
+   * A hook (onRequest or preHandler) that lets the request through only with a
+   * valid bearer token of one of `roles` within its rate limit: 401 without a
+   * valid token, 429 over the limit, 403 for another role.
+   */
+  requireRole(...roles: Role[]): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
+    return async (req, reply) => {
+      const p = await this.fromHeader(req.headers.authorization, reply);
+      const wait = this.takeRate(p.tokenId);
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        throw new HttpError(429, `rate limit of ${this.rate && this.rate.perSecond} requests/s for token ${p.tokenId} exceeded; retry after ${wait} s`, 'CB_RATE_LIMITED');
+      }
+      if (!roles.includes(p.role)) throw new HttpError(403, `role "${p.role}" may not do this; it needs ${roles.join(' or ')}`, 'CB_FORBIDDEN');
+      req.principal = p;
+    };
+  }
+
+  private async fromHeader(h: string | undefined, reply: FastifyReply): Promise<Principal> {
+    reply.header('www-authenticate', 'Bearer realm="citybrain"');
+    if (!h) throw new HttpError(401, 'missing Authorization header: send "Authorization: Bearer <token>"', 'CB_UNAUTHENTICATED');
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+    if (!m) throw new HttpError(401, 'Authorization header must be "Bearer <token>"', 'CB_UNAUTHENTICATED');
+    const p = await this.authenticate(m[1]);
+    if (!p) throw new HttpError(401, 'unknown or revoked token', 'CB_UNAUTHENTICATED');
+    reply.removeHeader('www-authenticate');
+    return p;
+  }
+}
+
+/**
+ * Why a principal may not publish these events (naming the first offending
+ * event's field), or undefined when it may: only device tokens publish, as
+ * their own device, for their own intersections and bays.
+ */
+export function checkDeviceScope(p: Principal, events: readonly Event[]): string | undefined {
+  if (p.role !== 'device' || p.device === undefined) return `role "${p.role}" may not publish events; only device tokens do`;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    if (e.device !== p.device) return `events[${i}].device: this token publishes for device "${p.device}", not "${e.device}"`;
+    const ix = eventIntersection(e);
+    if (ix !== undefined && !p.intersections.has(ix)) return `events[${i}].intersection: device "${p.device}" may not publish for intersection "${ix}"`;
+    const bay = eventBay(e);
+    if (bay !== undefined && !p.bays.has(bay)) return `events[${i}].bay: device "${p.device}" may not publish for parking bay "${bay}"`;
+  }
+  return undefined;
+}
+
+function checkSpec(s: TokenSpec): string | undefined {
+  if (typeof s.name !== 'string' || s.name.length === 0 || s.name.length > 128) return 'name must be 1 to 128 characters';
+  if (!(ROLES as readonly string[]).includes(s.role)) return `role must be one of ${ROLES.join(', ')}, got "${String(s.role)}"`;
+  if (s.token !== undefined && (typeof s.token !== 'string' || s.token.length < 16 || /\s/.test(s.token))) return 'token must be at least 16 characters without spaces';
+  const scoped = (s.intersections?.length ?? 0) + (s.bays?.length ?? 0);
+  if (s.role === 'device') {
+    if (s.device === undefined || !DEVICE_ID.test(s.device)) return 'a device token needs device: an id of letters, digits, . _ : - (at most 128)';
+    if (scoped === 0) return 'a device token needs at least one intersection or bay it may report on';
+  } else if (s.device !== undefined || scoped > 0) return `only device tokens carry a device, intersections or bays (role is "${s.role}")`;
+  for (const x of [...(s.intersections ?? []), ...(s.bays ?? [])]) if (typeof x !== 'string' || x.length === 0 || x.length > 128) return 'intersection and bay ids must be 1 to 128 characters';
+  return undefined;
+}
+
+/**
+ * First-start token setup. With CITYBRAIN_TOKENS set (a JSON array of
+ * TokenSpec, each with its `token` secret), those tokens are (re)installed on
+ * every start. Otherwise, when the token table is empty, one operator token is
+ * created and printed once through `print`: it cannot be shown again.
+ */
+export async function bootstrapTokens(
+  auth: Auth, opts: { env?: string; print?: (line: string) => void } = {},
+): Promise<{ created: { name: string; role: Role; token: string }[] }> {
+  const env = opts.env ?? process.env.CITYBRAIN_TOKENS;
+  if (env !== undefined && env.trim() !== '') {
+    let specs: unknown;
+    try {
+      specs = JSON.parse(env);
+    } catch (e) {
+      throw new RangeError(`CITYBRAIN_TOKENS is not JSON: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(specs)) throw new RangeError('CITYBRAIN_TOKENS must be a JSON array of {name, role, token, device?, intersections?, bays?}');
+    const created = [];
+    for (const [i, s] of (specs as TokenSpec[]).entries()) {
+      if (typeof s?.token !== 'string') throw new RangeError(`CITYBRAIN_TOKENS[${i}].token is required`);
+      const { token, record } = await auth.createToken(s);
+      created.push({ name: record.name, role: record.role, token });
+    }
+    return { created };
+  }
+  if ((await auth.store.listTokens()).length > 0) return { created: [] };
+  const { token } = await auth.createToken({ name: 'admin', role: 'operator' });
+  (opts.print ?? ((l: string) => console.error(l)))(
+    `citybrain: created the first operator token (shown once, store it now):\n  ${token}\nIssue more with the API or CITYBRAIN_TOKENS.`,
+  );
+  return { created: [{ name: 'admin', role: 'operator', token }] };
+}

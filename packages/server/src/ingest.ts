@@ -1,0 +1,149 @@
+/**
+ * The ingestion pipeline between the transports (HTTP, MQTT) and the store:
+ * a bounded count of events admitted but not yet durable. A batch that would
+ * exceed it is refused at once (HTTP 429 + Retry-After; MQTT holds its
+ * PUBACK), never dropped after acceptance. Also the ingestion metrics.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { checkDeviceScope, HttpError, type Principal } from './auth.js';
+import { describeSchemaErrors, normalizeEvent, type Event, type EventInput, type SchemaError } from './events.js';
+import type { AppendResult, EventStore } from './store/store.js';
+
+export type RejectReason =
+  | 'invalid' | 'unauthenticated' | 'forbidden' | 'too_large' | 'unsupported_media_type' | 'rate_limited' | 'backpressure' | 'store_error';
+
+export interface IngestOptions {
+  /** events admitted and not yet committed before new batches are refused; default 100000 */
+  maxQueuedEvents?: number;
+  /** where the metrics go; required, so two apps in one process do not clash */
+  registry: Registry;
+}
+
+/** The queue is full: retry later. */
+export class BackpressureError extends Error {
+  override readonly name = 'BackpressureError';
+  constructor(readonly retryAfterSeconds: number) {
+    super(`ingestion queue is full; retry after ${retryAfterSeconds} s`);
+  }
+}
+
+/** A compiled validator for the batch body ({events: [...]}), as Fastify's Ajv builds it. */
+export type BatchValidator = ((data: unknown) => boolean) & { errors?: SchemaError[] | null };
+
+/**
+ * Normalises schema-valid events and checks the principal may publish them.
+ * Throws HttpError 400/403 naming the first offending event; all or nothing.
+ */
+export function prepareBatch(p: Principal, input: readonly EventInput[]): Event[] {
+  const events: Event[] = new Array(input.length);
+  for (let i = 0; i < input.length; i++) {
+    const e = normalizeEvent(input[i], `events[${i}]`);
+    if (typeof e === 'string') throw new HttpError(400, e, 'CB_INVALID_EVENT');
+    events[i] = e;
+  }
+  const denied = checkDeviceScope(p, events);
+  if (denied) throw new HttpError(403, denied, 'CB_OUT_OF_SCOPE');
+  return events;
+}
+
+export class IngestPipeline {
+  private validator: BatchValidator | undefined;
+  readonly maxQueuedEvents: number;
+  private queued = 0;
+  private waiters: { n: number; resolve: () => void }[] = [];
+  private readonly m: {
+    accepted: Counter<'source'>; duplicates: Counter<'source'>; rejected: Counter<'source' | 'reason'>;
+    requestSize: Histogram; commitSize: Histogram; commitSeconds: Histogram; ackSeconds: Histogram<'source'>; depth: Gauge;
+  };
+  private readonly unsubscribe: () => void;
+
+  constructor(readonly store: EventStore, opts: IngestOptions) {
+    this.maxQueuedEvents = opts.maxQueuedEvents ?? 100000;
+    const registers = [opts.registry];
+    const depthOf = () => this.queued;
+    this.m = {
+      accepted: new Counter({ name: 'citybrain_ingest_events_accepted_total', help: 'Events stored durably', labelNames: ['source'], registers }),
+      duplicates: new Counter({ name: 'citybrain_ingest_events_duplicate_total', help: 'Events already stored (retries), acknowledged without a second copy', labelNames: ['source'], registers }),
+      rejected: new Counter({ name: 'citybrain_ingest_rejected_total', help: 'Ingestion requests or messages refused, by reason', labelNames: ['source', 'reason'], registers }),
+      requestSize: new Histogram({ name: 'citybrain_ingest_batch_events', help: 'Events per accepted request or message', buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000], registers }),
+      commitSize: new Histogram({ name: 'citybrain_store_commit_events', help: 'Events per group commit', buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000, 20000], registers }),
+      commitSeconds: new Histogram({ name: 'citybrain_store_commit_seconds', help: 'Duration of a group commit (until durable)', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers }),
+      ackSeconds: new Histogram({ name: 'citybrain_ingest_ack_seconds', help: 'From admission to durable acknowledgement of a batch', labelNames: ['source'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers }),
+      depth: new Gauge({ name: 'citybrain_ingest_queue_events', help: 'Events admitted and not yet durable', registers, collect() { this.set(depthOf()); } }),
+    };
+    this.unsubscribe = store.onCommit((c) => {
+      this.m.commitSize.observe(c.events);
+      this.m.commitSeconds.observe(c.seconds);
+    });
+  }
+
+  /** Set by the HTTP ingestion plugin once Fastify has compiled the schema, so every transport validates alike. */
+  setValidator(v: BatchValidator): void {
+    this.validator = v;
+  }
+
+  /**
+   * Validates a body ({events}, a bare array or one event) against the event
+   * schema, normalises and scope-checks it: the HTTP route's rules for
+   * transports that do not go through Fastify (MQTT).
+   */
+  admit(p: Principal, body: unknown): Event[] {
+    if (!this.validator) throw new Error('the ingestion schema is not compiled yet: await app.ready() first');
+    const wrapped = Array.isArray(body) ? { events: body } : body !== null && typeof body === 'object' && !('events' in body) && 'kind' in body ? { events: [body] } : body;
+    if (!this.validator(wrapped)) throw new HttpError(400, describeSchemaErrors(this.validator.errors ?? [], wrapped), 'CB_INVALID_REQUEST');
+    return prepareBatch(p, (wrapped as { events: EventInput[] }).events);
+  }
+
+  /** Events admitted and not yet durable. */
+  get depth(): number {
+    return this.queued;
+  }
+
+  /**
+   * Stores a validated, authorised batch; resolves once it is durable.
+   * Throws BackpressureError at once when the queue cannot take it.
+   */
+  async ingest(events: readonly Event[], source: string): Promise<AppendResult> {
+    if (this.queued > 0 && this.queued + events.length > this.maxQueuedEvents) throw new BackpressureError(1);
+    return this.run(events, source);
+  }
+
+  /** Like ingest, but waits for room instead of refusing (MQTT: the broker holds further messages meanwhile). */
+  async ingestWhenRoom(events: readonly Event[], source: string): Promise<AppendResult> {
+    while (this.queued > 0 && this.queued + events.length > this.maxQueuedEvents) {
+      await new Promise<void>((resolve) => this.waiters.push({ n: events.length, resolve }));
+    }
+    return this.run(events, source);
+  }
+
+  private async run(events: readonly Event[], source: string): Promise<AppendResult> {
+    this.queued += events.length;
+    const t0 = performance.now();
+    try {
+      const r = await this.store.append(events);
+      this.m.accepted.inc({ source }, r.accepted.length);
+      if (r.duplicates.length) this.m.duplicates.inc({ source }, r.duplicates.length);
+      this.m.requestSize.observe(events.length);
+      this.m.ackSeconds.observe({ source }, (performance.now() - t0) / 1000);
+      return r;
+    } finally {
+      this.queued -= events.length;
+      this.wake();
+    }
+  }
+
+  private wake(): void {
+    while (this.waiters.length > 0 && (this.queued === 0 || this.queued + this.waiters[0].n <= this.maxQueuedEvents)) {
+      this.waiters.shift()!.resolve();
+    }
+  }
+
+  /** Counts a refused request or message (the transports call this; nothing here counts twice). */
+  reject(source: string, reason: RejectReason): void {
+    this.m.rejected.inc({ source, reason });
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * MQTT ingestion. Devices publish with QoS 1 to
+ * `{prefix}/devices/{deviceId}/events`; the payload is JSON
+ * `{"token": "<device token>", "events": [...]}` (or `"event": {...}` for one).
+ *
+ * Authentication is by the device token in the payload, checked exactly as
+ * over HTTP, plus: the token's device must be the topic's deviceId. (A broker
+ * ACL restricting each device to its own topic is good defence in depth, but
+ * the server does not rely on it.)
+ *
+ * Durability: MQTT acknowledges hop by hop. The broker acknowledges the
+ * device; this adapter holds a persistent session (clean start off, session
+ * expiry one day, fixed client id) and sends the broker its PUBACK only after
+ * the store committed, so a crash before the commit makes the broker deliver
+ * the message again, and the (device, id) key stores it once. When the queue
+ * is full the PUBACK is held, the broker stops sending (its in-flight window
+ * fills) and keeps further messages queued. Messages that are malformed, not
+ * authorised, out of scope or over the rate limit are logged, counted, acked
+ * with an MQTT 5 reason code and not stored. mqtt.js hands over one message
+ * at a time, so put many events in a message for throughput.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Auth } from './auth.js';
+import { HttpError } from './auth.js';
+import type { IngestPipeline, RejectReason } from './ingest.js';
+import { DEFAULT_INGEST_BODY_LIMIT } from './plugins/ingest-http.js';
+
+export interface MqttIngestOptions {
+  /** broker URL, e.g. mqtt://127.0.0.1:1883 */
+  url: string;
+  pipeline: IngestPipeline;
+  auth: Auth;
+  /** topic prefix; default 'citybrain' */
+  topicPrefix?: string;
+  /** client id of the persistent session; default 'citybrain-ingest' (one per server) */
+  clientId?: string;
+  username?: string;
+  password?: string;
+  /** largest payload, bytes; default 1 MiB like HTTP */
+  maxPayloadBytes?: number;
+  logger?: FastifyBaseLogger;
+  /** default 5000 */
+  connectTimeoutMs?: number;
+}
+
+// MQTT 5 PUBACK reason codes
+const RC = { ok: 0, unauthorized: 0x87, quota: 0x97, badPayload: 0x99 } as const;
+
+const reasonCode: Record<RejectReason, number> = {
+  invalid: RC.badPayload, too_large: RC.badPayload, unsupported_media_type: RC.badPayload,
+  unauthenticated: RC.unauthorized, forbidden: RC.unauthorized, rate_limited: RC.quota, backpressure: RC.quota, store_error: RC.quota,
+};
+
+export class MqttIngest {
+  private closing = false;
+
+  private constructor(readonly client: MqttClient, readonly topic: string) {}
+
+  static async start(opts: MqttIngestOptions): Promise<MqttIngest> {
+    const prefix = opts.topicPrefix ?? 'citybrain';
+    const topic = `${prefix}/devices/+/events`;
+    const topicRe = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/devices/([^/]+)/events$`);
+    const maxBytes = opts.maxPayloadBytes ?? DEFAULT_INGEST_BODY_LIMIT;
+    const log = opts.logger;
+    let self: MqttIngest | undefined;
+
+    const refuse = (device: string, reason: RejectReason, message: string, done: (code: number) => void) => {
+      opts.pipeline.reject('mqtt', reason);
+      log?.warn({ device, reason }, `MQTT message refused: ${message}`);
+      done(reasonCode[reason]);
+    };
+
+    const handle = async (t: string, payload: Buffer, done: (code: number) => void): Promise<void> => {
+      const device = topicRe.exec(t)?.[1];
+      if (device === undefined) return refuse('?', 'invalid', `unexpected topic ${t}`, done);
+      if (payload.length > maxBytes) return refuse(device, 'too_large', `payload of ${payload.length} bytes is over the ${maxBytes}-byte limit`, done);
+      let msg: unknown;
+      try {
+        msg = JSON.parse(payload.toString('utf8'));
+      } catch (e) {
+        return refuse(device, 'invalid', `payload is not valid JSON: ${(e as Error).message}`, done);
+      }
+      if (msg === null || typeof msg !== 'object' || Array.isArray(msg) || typeof (msg as { token?: unknown }).token !== 'string') {
+        return refuse(device, 'invalid', 'payload must be an object {"token": "...", "events": [...]} or {"token": "...", "event": {...}}', done);
+      }
+      const { token, events, event } = msg as { token: string; events?: unknown; event?: unknown };
+      const principal = await opts.auth.authenticate(token);
+      if (!principal) return refuse(device, 'unauthenticated', 'unknown or revoked token', done);
+      if (principal.device !== device) {
+        return refuse(device, 'forbidden', `token ${principal.tokenId} is for device "${principal.device ?? principal.role}", not the topic's "${device}"`, done);
+      }
+      if (opts.auth.takeRate(principal.tokenId) > 0) return refuse(device, 'rate_limited', `token ${principal.tokenId} is over its rate limit`, done);
+      let batch;
+      try {
+        batch = opts.pipeline.admit(principal, events !== undefined ? { events } : event);
+      } catch (e) {
+        if (!(e instanceof HttpError)) throw e;
+        return refuse(device, e.statusCode === 403 ? 'forbidden' : 'invalid', e.message, done);
+      }
+      // store failures are retried: the PUBACK waits, so nothing acknowledged is lost
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await opts.pipeline.ingestWhenRoom(batch, 'mqtt');
+          return done(RC.ok);
+        } catch (e) {
+          if (self?.closing) return; // no PUBACK: the broker redelivers to the next session
+          log?.error({ err: e, device, attempt }, 'MQTT batch not stored; retrying');
+          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+        }
+      }
+    };
+
+    const client = mqtt.connect(opts.url, {
+      clientId: opts.clientId ?? 'citybrain-ingest',
+      protocolVersion: 5,
+      clean: false,
+      properties: { sessionExpiryInterval: 86400 },
+      username: opts.username,
+      password: opts.password,
+      reconnectPeriod: 1000,
+      connectTimeout: opts.connectTimeoutMs ?? 5000,
+      customHandleAcks: (t, payload, _packet, done) => {
+        handle(t, payload, (code) => done(code)).catch((e: unknown) => {
+          log?.error({ err: e }, 'MQTT message handling failed');
+          done(RC.badPayload);
+        });
+      },
+    });
+    client.on('error', (e) => log?.error({ err: e }, 'MQTT client error'));
+
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no answer within ${opts.connectTimeoutMs ?? 5000} ms`)), opts.connectTimeoutMs ?? 5000);
+        client.once('connect', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        client.once('error', (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+      });
+      await client.subscribeAsync(topic, { qos: 1 });
+    } catch (e) {
+      await client.endAsync(true);
+      throw new Error(`cannot start MQTT ingestion from ${opts.url}: ${(e as Error).message}`);
+    }
+    log?.info({ url: opts.url, topic }, 'MQTT ingestion subscribed');
+    self = new MqttIngest(client, topic);
+    return self;
+  }
+
+  /** Disconnects; messages not yet acknowledged are redelivered to the next session. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.client.endAsync();
+  }
+}

@@ -1,0 +1,100 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { HttpError, type Auth } from '../auth.js';
+import { appendResultSchema, eventBatchSchema, MAX_EVENTS_PER_BATCH, type EventInput } from '../events.js';
+import { BackpressureError, prepareBatch, type BatchValidator, type IngestPipeline, type RejectReason } from '../ingest.js';
+
+export interface IngestHttpOptions {
+  pipeline: IngestPipeline;
+  auth: Auth;
+  /** bytes; default 1 MiB */
+  bodyLimit?: number;
+}
+
+export const DEFAULT_INGEST_BODY_LIMIT = 1 << 20;
+
+export const errorSchema = {
+  type: 'object',
+  properties: { statusCode: { type: 'integer' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } },
+} as const;
+
+const REASON_BY_STATUS: Record<number, RejectReason> = {
+  400: 'invalid', 401: 'unauthenticated', 403: 'forbidden', 413: 'too_large', 415: 'unsupported_media_type',
+};
+
+/**
+ * POST /api/v1/events: devices publish batches over HTTP. A batch is all or
+ * nothing: one invalid or out-of-scope event refuses the whole request and
+ * stores nothing. 200 means every event is durable (newly or from an earlier
+ * try); on 429 retry the same batch after Retry-After: retries are harmless.
+ */
+export const ingestHttpPlugin: FastifyPluginAsync<IngestHttpOptions> = async (app, opts) => {
+  const { pipeline, auth } = opts;
+  const reasons = new WeakMap<FastifyRequest, RejectReason>();
+
+  // our own JSON parser, so a syntax error says where it is (Fastify's says only "not valid JSON").
+  // __proto__ keys cannot pollute anything: JSON.parse makes them own properties, and the
+  // schema refuses unknown fields
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    if (body.length === 0) return done(new HttpError(400, 'request body is empty; send a JSON batch', 'CB_EMPTY_BODY'), undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (e) {
+      done(new HttpError(400, `request body is not valid JSON: ${(e as Error).message}`, 'CB_INVALID_JSON'), undefined);
+    }
+  });
+
+  // MQTT validates with the very validator this route uses
+  app.addHook('onReady', async function () {
+    const compile = this.validatorCompiler;
+    if (!compile) throw new Error('Fastify built no validator compiler for the ingestion route');
+    pipeline.setValidator(compile({ schema: eventBatchSchema, method: 'POST', url: '/api/v1/events', httpPart: 'body' }) as BatchValidator);
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    if (reply.statusCode < 400) return;
+    const reason = reasons.get(req) ?? REASON_BY_STATUS[reply.statusCode] ?? (reply.statusCode >= 500 ? 'store_error' : 'invalid');
+    pipeline.reject('http', reason);
+  });
+
+  // rate-limited 429s come from the auth hook; mark them so the metric says why
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (reply.statusCode === 429 && !reasons.has(req)) reasons.set(req, 'rate_limited');
+    return payload;
+  });
+
+  app.post('/api/v1/events', {
+    bodyLimit: opts.bodyLimit ?? DEFAULT_INGEST_BODY_LIMIT,
+    // before the body is read: an unauthenticated client's upload is not parsed
+    onRequest: auth.requireRole('device'),
+    preValidation: async (req) => {
+      // a bare array or a single event is wrapped, so error paths always read events[i]...
+      const b = req.body;
+      if (Array.isArray(b)) req.body = { events: b };
+      else if (b !== null && typeof b === 'object' && !('events' in b) && 'kind' in b) req.body = { events: [b] };
+    },
+    schema: {
+      tags: ['ingestion'],
+      summary: 'Publish a batch of device events',
+      description:
+        `Body: {"events": [...]} (or a bare array, or one event), 1 to ${MAX_EVENTS_PER_BATCH} events, at most ${opts.bodyLimit ?? DEFAULT_INGEST_BODY_LIMIT} bytes. ` +
+        'Needs a device token; every event must name that device and only its intersections and bays. ' +
+        'All or nothing: 200 only once every event is durable; the idempotency key is (device, id), so retrying a batch stores nothing twice. ' +
+        '429 with Retry-After when the server is saturated or the token is over its rate limit: retry the same batch.',
+      security: [{ bearerAuth: [] }],
+      body: eventBatchSchema,
+      response: { 200: appendResultSchema, '4xx': errorSchema, '5xx': errorSchema },
+    },
+  }, async (req, reply) => {
+    const events = prepareBatch(req.principal!, (req.body as { events: EventInput[] }).events);
+    try {
+      const r = await pipeline.ingest(events, 'http');
+      return { accepted: r.accepted.length, duplicates: r.duplicates.length };
+    } catch (e) {
+      if (!(e instanceof BackpressureError)) throw e;
+      reasons.set(req, 'backpressure');
+      reply.header('retry-after', String(e.retryAfterSeconds));
+      throw new HttpError(429, `${e.message}; nothing of this batch was stored`, 'CB_BACKPRESSURE');
+    }
+  });
+};
