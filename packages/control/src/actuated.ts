@@ -1,6 +1,71 @@
 import type { Controller } from './controller.js';
+import { approaching, checkOption, intersectionSlots, phaseLaneSets } from './phase-lanes.js';
 
-// being written by a helper; replaced wholesale
-export function actuated(): Controller {
-  throw new Error('actuated is not written yet');
+export interface ActuatedOptions {
+  /** metres upstream of the stop line a lane's presence detector covers; default 30 */
+  detectorLength?: number;
+  /** seconds without a detection on the green's lanes that end the green (gap-out); default 3 */
+  gap?: number;
+  /** seconds after which a green ends when another phase has demand (max-out); default 60 */
+  maxGreen?: number;
+}
+
+/**
+ * Fully actuated control with stop-line presence detectors on every
+ * incoming lane. After minGreen, the green is extended while its lanes keep
+ * detecting vehicles, and ends once no vehicle has been detected for `gap`
+ * seconds (gap-out) or it has lasted `maxGreen` (max-out). It then goes to
+ * the next phase, in the roadnet's order, whose detectors hold a vehicle
+ * (phases without demand are skipped); with no demand anywhere else the
+ * green rests where it is.
+ */
+export function actuated(opts: ActuatedOptions = {}): Controller {
+  const name = 'actuated';
+  const zone = checkOption(name, 'detectorLength', opts.detectorLength ?? 30, 0);
+  const gap = checkOption(name, 'gap', opts.gap ?? 3, 0);
+  const maxGreen = checkOption(name, 'maxGreen', opts.maxGreen ?? 60, 0);
+
+  let slot = new Int32Array(0);
+  let served: Int32Array[][] = [];
+  /** phase shown at each intersection at the previous step, to see greens start */
+  let shown = new Int32Array(0);
+  /** simulated second of the last detection on the green's lanes (or the green's start) */
+  let lastSeen = new Float64Array(0);
+
+  return {
+    name,
+    init(env) {
+      slot = intersectionSlots(env);
+      served = env.intersections.map((ix) => phaseLaneSets(ix).served);
+      shown = new Int32Array(served.length).fill(-1);
+      lastSeen = new Float64Array(served.length);
+    },
+    beginStep(env) {
+      // detectors are read every step, also during minGreen, so the gap is known when decisions start
+      const { sim, intersections } = env;
+      const t = sim.time;
+      for (let k = 0; k < intersections.length; k++) {
+        const ix = intersections[k];
+        const p = sim.phase(ix.intersection);
+        if (p !== shown[k]) {
+          shown[k] = p;
+          lastSeen[k] = t;
+        }
+        const g = ix.greens.indexOf(p);
+        if (g >= 0 && approaching(sim, served[k][g], zone) > 0) lastSeen[k] = t;
+      }
+    },
+    decide(ix, s, env) {
+      const k = slot[ix.intersection];
+      const t = env.sim.time;
+      if (t - lastSeen[k] < gap && t - s.greenSince < maxGreen) return s.green;
+      const n = ix.greens.length;
+      const g = ix.greens.indexOf(s.green);
+      for (let j = 1; j < n; j++) {
+        const h = (g + j) % n;
+        if (approaching(env.sim, served[k][h], zone) > 0) return ix.greens[h];
+      }
+      return s.green;
+    },
+  };
 }

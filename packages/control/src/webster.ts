@@ -1,6 +1,128 @@
-import type { Controller } from './controller.js';
+import type { Controller, ControlEnv } from './controller.js';
+import { checkOption, FlowRatioMeter, intersectionSlots, phaseLaneSets, splitGreen } from './phase-lanes.js';
 
-// being written by a helper; replaced wholesale
-export function webster(): Controller {
-  throw new Error('webster is not written yet');
+export interface WebsterOptions {
+  /** saturation flow per lane, vehicles per second; default 0.5 (1800 veh/h/lane) */
+  saturationFlow?: number;
+  /** cycle bounds in seconds; defaults 40 and 180 */
+  minCycle?: number;
+  maxCycle?: number;
+  /** seconds of measurement before the first flow-based plan; default 300 */
+  warmup?: number;
+  /** seconds between re-plans, each from the flows of the window just ended; default 900 */
+  period?: number;
+  /** cycle of the equal-split plan run before the first measurement; default 80 */
+  initialCycle?: number;
+  /** highest total flow ratio Y used in the cycle formula (keeps 1 - Y away from 0); default 0.9 */
+  maxFlowRatio?: number;
+}
+
+/** One intersection's current fixed-time plan, as `webster().plans()` reports it. */
+export interface WebsterPlan {
+  intersection: string;
+  cycle: number;
+  /** green seconds per phase of `greens` */
+  greens: number[];
+  /** critical flow ratio y per phase of `greens` */
+  flowRatios: number[];
+}
+
+export interface WebsterController extends Controller {
+  /** the plans in force, in `env.intersections` order (empty before init) */
+  plans(): WebsterPlan[];
+}
+
+/**
+ * Webster's (1958) fixed-time plan, re-estimated from the flows the twin observes.
+ *
+ * Estimation: every step, an ArrivalCounter follows each vehicle's lane, so it
+ * counts the vehicles entering every lane. At the end of each window (the
+ * warm-up, then every `period`) the arrival rate q_l of each lane is its count
+ * over the window's length. For each green phase, y_i = max over the lanes it
+ * serves (movements green in every phase, e.g. right turns, excluded) of
+ * q_l / s. With lost time L = yellow × number of phases and Y = Σ y_i
+ * (capped at `maxFlowRatio`), the cycle is C0 = (1.5 L + 5) / (1 − Y) clamped
+ * to [minCycle, maxCycle], and its green time C − L is split in proportion
+ * to y_i; a phase below minGreen is raised to it, lengthening the cycle as
+ * Webster's method does, except that past maxCycle the long greens give the
+ * excess back (the cycle exceeds maxCycle only if the minGreens and yellows
+ * alone do).
+ * Phases are shown cyclically in the roadnet's order. Arrivals measured
+ * under congestion are capped by what upstream signals let through, so the
+ * plan follows served demand, as a traffic engineer's counts would.
+ */
+export function webster(opts: WebsterOptions = {}): WebsterController {
+  const name = 'webster';
+  const sat = checkOption(name, 'saturationFlow', opts.saturationFlow ?? 0.5, 1e-3);
+  const minCycle = checkOption(name, 'minCycle', opts.minCycle ?? 40, 1);
+  const maxCycle = checkOption(name, 'maxCycle', opts.maxCycle ?? 180, minCycle);
+  const warmup = checkOption(name, 'warmup', opts.warmup ?? 300, 1);
+  const period = checkOption(name, 'period', opts.period ?? 900, 1);
+  const initialCycle = checkOption(name, 'initialCycle', opts.initialCycle ?? 80, 1);
+  const maxY = checkOption(name, 'maxFlowRatio', opts.maxFlowRatio ?? 0.9, 0, 0.99);
+
+  let ids: string[] = [];
+  let slot = new Int32Array(0);
+  let served: Int32Array[][] = [];
+  let green: Float64Array[] = [];
+  let ratios: Float64Array[] = [];
+  let cycle = new Float64Array(0);
+  let meter: FlowRatioMeter;
+  let nextPlan = warmup;
+
+  /** Sets intersection k's plan from its flow ratios, or the initial equal split before any measurement. */
+  function plan(k: number, env: ControlEnv, measured: boolean): void {
+    const y = ratios[k];
+    const n = y.length;
+    const lost = n * env.yellowTime;
+    let Y = 0;
+    for (let g = 0; g < n; g++) Y += y[g];
+    const c = measured ? Math.min(maxCycle, Math.max(minCycle, websterCycle(Y, lost, maxY))) : initialCycle;
+    const g = green[k];
+    splitGreen(y, Y, c - lost, env.minGreen, g);
+    let total = lost;
+    for (let j = 0; j < n; j++) total += g[j];
+    // raising short greens to minGreen lengthens the cycle; past maxCycle, take it back from the long ones
+    if (total > maxCycle) splitGreen(y, Y, maxCycle - lost, env.minGreen, g, true);
+    total = lost;
+    for (let j = 0; j < n; j++) total += g[j];
+    cycle[k] = total;
+  }
+
+  return {
+    name,
+    plans() {
+      return served.map((_, k) => ({ intersection: ids[k], cycle: cycle[k], greens: [...green[k]], flowRatios: [...ratios[k]] }));
+    },
+    init(env) {
+      ids = env.intersections.map((ix) => ix.id);
+      slot = intersectionSlots(env);
+      served = env.intersections.map((ix) => phaseLaneSets(ix).served);
+      green = env.intersections.map((ix) => new Float64Array(ix.greens.length));
+      ratios = env.intersections.map((ix) => new Float64Array(ix.greens.length));
+      cycle = new Float64Array(env.intersections.length);
+      meter = new FlowRatioMeter(env, served, sat);
+      nextPlan = env.sim.time + warmup;
+      for (let k = 0; k < served.length; k++) plan(k, env, false);
+    },
+    beginStep(env) {
+      const sim = env.sim;
+      meter.sample(sim);
+      if (sim.time < nextPlan) return;
+      nextPlan = sim.time + period;
+      meter.measure(sim.time, ratios);
+      for (let k = 0; k < served.length; k++) plan(k, env, true);
+    },
+    decide(ix, s, env) {
+      const k = slot[ix.intersection];
+      const g = ix.greens.indexOf(s.green);
+      if (env.sim.time - s.greenSince < green[k][g]) return s.green;
+      return ix.greens[(g + 1) % ix.greens.length];
+    },
+  };
+}
+
+/** Webster's optimum cycle (1.5 L + 5) / (1 − Y) for total flow ratio Y and lost time L, with Y capped at maxY. */
+export function websterCycle(Y: number, lostTime: number, maxY = 0.9): number {
+  return (1.5 * lostTime + 5) / (1 - Math.min(Math.max(Y, 0), maxY));
 }
