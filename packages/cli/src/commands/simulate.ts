@@ -58,7 +58,7 @@ export async function simulateCommand(argv: string[]): Promise<void> {
   const steps = intOption(values.steps, 'steps', 3600, 1, 10_000_000);
   const interval = numOption(values.interval, 'interval', 1, 0.1, 10);
   const seed = intOption(values.seed, 'seed', 0, 0, 2 ** 32 - 1);
-  if (values.controller !== 'plan') createController(values.controller!); // fail before loading
+  if (values.controller !== 'plan' && !Object.hasOwn(controllers, values.controller!)) throw new UsageError(`unknown controller "${values.controller}"; choose one of: plan, ${Object.keys(controllers).join(', ')}`);
 
   const t0 = performance.now();
   const scenario = readScenario(values.roadnet, values.flow);
