@@ -1,0 +1,162 @@
+/**
+ * The citybrain command end to end: spawns the compiled CLI as a user would
+ * and checks its files, its JSON and its handling of bad input (exit code 2,
+ * one line naming the problem, no stack trace).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateGrid, loadSumoScenario, parseFlows, parseRoadnet, Simulation } from '@citybrain/engine';
+import { fixedTime, runControlled } from '@citybrain/control';
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'citybrain-cli-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function citybrain(...args: string[]) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// a small grid for the simulate tests, written in-process so they do not depend on `generate`
+const roadnetPath = join(tmp, 'roadnet.json');
+const flowPath = join(tmp, 'flow.json');
+before(() => {
+  const s = generateGrid({ rows: 2, cols: 2 });
+  writeFileSync(roadnetPath, JSON.stringify(s.roadnet));
+  writeFileSync(flowPath, JSON.stringify(s.flows));
+});
+
+test('generate grid writes a roadnet and flows that the loaders accept, equal to generateGrid()', () => {
+  const out = join(tmp, 'generated');
+  const r = citybrain('generate', 'grid', '--rows', '2', '--cols', '2', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /4 signalised intersections/);
+  const roadnet = parseRoadnet(readFileSync(join(out, 'roadnet.json'), 'utf8'), 'roadnet.json');
+  const flows = parseFlows(readFileSync(join(out, 'flow.json'), 'utf8'), 'flow.json', roadnet);
+  assert.equal(roadnet.intersections.filter((i) => !i.virtual).length, 4);
+  assert.equal(flows.length, 2 * (2 + 2) + 8);
+  const expected = generateGrid({ rows: 2, cols: 2 });
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'roadnet.json'), 'utf8')), JSON.parse(JSON.stringify(expected.roadnet)));
+  assert.deepEqual(flows, expected.flows);
+});
+
+interface SimulateJson {
+  averageTravelTime: number;
+  enteredVehicles: number;
+  finishedVehicles: number;
+  vehiclesInNetwork: number;
+  waitingToEnter: number;
+  simulatedSeconds: number;
+  wallSeconds: number;
+  vehicleUpdatesPerSecond: number;
+  peakRssMB: number;
+}
+
+function parseOneJsonLine(stdout: string): SimulateJson {
+  const lines = stdout.split('\n').filter((l) => l.trim() !== '');
+  assert.equal(lines.length, 1, `one line of output, got:\n${stdout}`);
+  return JSON.parse(lines[0]) as SimulateJson;
+}
+
+function assertSane(o: SimulateJson, steps: number): void {
+  for (const k of ['averageTravelTime', 'enteredVehicles', 'finishedVehicles', 'vehiclesInNetwork', 'simulatedSeconds', 'wallSeconds', 'vehicleUpdatesPerSecond', 'peakRssMB'] as const) {
+    assert.equal(typeof o[k], 'number', k);
+    assert.ok(Number.isFinite(o[k]), `${k} = ${o[k]}`);
+  }
+  assert.equal(o.simulatedSeconds, steps);
+  assert.equal(o.enteredVehicles, o.finishedVehicles + o.vehiclesInNetwork + o.waitingToEnter);
+  assert.ok(o.enteredVehicles > 0 && o.finishedVehicles > 0);
+  assert.ok(o.averageTravelTime > 0 && o.averageTravelTime <= steps, `ATT ${o.averageTravelTime}`);
+  assert.ok(o.wallSeconds > 0 && o.wallSeconds < 60, `wall ${o.wallSeconds}`);
+  assert.ok(o.vehicleUpdatesPerSecond > 1000, `${o.vehicleUpdatesPerSecond} updates/s`);
+  assert.ok(o.peakRssMB > 10 && o.peakRssMB < 4096, `${o.peakRssMB} MB`);
+}
+
+test('simulate --json prints one JSON object whose figures match the library run', async () => {
+  const r = citybrain('simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '300', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const o = parseOneJsonLine(r.stdout);
+  assertSane(o, 300);
+  // the default controller is fixed-time: the same run in-process gives the same figures
+  const scenario = generateGrid({ rows: 2, cols: 2 });
+  const { metrics } = await runControlled(new Simulation(scenario), fixedTime(), 300);
+  assert.deepEqual(
+    [o.enteredVehicles, o.finishedVehicles, o.vehiclesInNetwork, o.waitingToEnter, o.averageTravelTime],
+    [metrics.enteredVehicles, metrics.finishedVehicles, metrics.vehiclesInNetwork, metrics.waitingToEnter, Math.round(metrics.averageTravelTime * 100) / 100],
+  );
+});
+
+test('simulate --replay DIR writes the roadnet log and one frame per step', () => {
+  const dir = join(tmp, 'replay');
+  const r = citybrain('simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '50', '--controller', 'max-pressure', '--replay', dir, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  parseOneJsonLine(r.stdout);
+  const log = JSON.parse(readFileSync(join(dir, 'replay_roadnet.json'), 'utf8')) as { static: { nodes: unknown[]; edges: unknown[] } };
+  const roadnet = parseRoadnet(readFileSync(roadnetPath, 'utf8'));
+  assert.equal(log.static.nodes.length, roadnet.intersections.length);
+  assert.equal(log.static.edges.length, roadnet.roads.length);
+  const frames = readFileSync(join(dir, 'replay.txt'), 'utf8').split('\n').filter((l) => l !== '');
+  assert.equal(frames.length, 50);
+  for (const f of frames) assert.equal(f.split(';').length, 2);
+  assert.ok(frames.at(-1)!.split(';')[0].includes('flow_'), 'vehicles appear in the last frame');
+});
+
+/** Runs a command that must fail as a user error: exit code 2, one line on stderr, no stack. */
+function assertUserError(args: string[], mention: RegExp): string {
+  const r = citybrain(...args);
+  const msg = r.stderr.trim();
+  assert.equal(r.code, 2, `exit code for ${args.join(' ')}: ${r.code}\n${r.stderr}`);
+  assert.equal(msg.split('\n').length, 1, `one line: ${msg}`);
+  assert.doesNotMatch(msg, /\bat .*\.js:\d+|Error:/, 'no stack trace');
+  assert.match(msg, /^citybrain: /);
+  assert.match(msg, mention);
+  assert.equal(r.stdout, '');
+  return msg;
+}
+
+test('bad input exits with code 2 and one line naming the problem', () => {
+  const bad = join(tmp, 'bad.json');
+  writeFileSync(bad, '{\n  "intersections": [],\n  "roads": [,]\n}\n');
+  const net = join(tmp, 'city.net.xml');
+  writeFileSync(net, '<net></net>\n');
+  const sim = ['simulate', '--roadnet', roadnetPath, '--flow', flowPath];
+
+  assertUserError(['simulate', '--roadnet', join(tmp, 'missing.json'), '--flow', flowPath], /missing\.json: no such file/);
+  assertUserError(['simulate', '--roadnet', bad, '--flow', flowPath], /bad\.json: line 3, column \d+: invalid JSON/);
+  assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', bad], /bad\.json: line 3, column \d+/);
+  assertUserError([...sim, '--steps', 'abc'], /--steps .*"abc"/);
+  assertUserError([...sim, '--bogus'], /--bogus/);
+  assertUserError(['simulate', '--roadnet', net, '--flow', flowPath], /both be CityFlow JSON or both SUMO XML/);
+  assertUserError(['simulate', '--roadnet', roadnetPath], /needs --roadnet FILE and --flow FILE/);
+  assertUserError(['teleport'], /unknown command "teleport"/);
+  // a flow file given as the roadnet is recognised as such
+  assertUserError(['simulate', '--roadnet', flowPath, '--flow', flowPath], /is this a flow file\?/);
+});
+
+test('an unknown controller is a user error naming the choices', () => {
+  const msg = assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--controller', 'magic'], /unknown controller "magic"/);
+  assert.match(msg, /fixed/);
+  assert.match(msg, /max-pressure/);
+});
+
+const sumoDir = '/work/shared/data/hangzhou_4x4/sumo';
+const sumoNet = join(sumoDir, 'hangzhou_4x4_gudang_18041610_1h.net.xml');
+const sumoRoutes = join(sumoDir, 'hangzhou_4x4_gudang_18041610_1h.rou.xml');
+
+test('simulate runs the Hangzhou SUMO files under their own signal programs', { skip: !existsSync(sumoNet) && 'shared data not present' }, async () => {
+  const r = citybrain('simulate', '--roadnet', sumoNet, '--flow', sumoRoutes, '--controller', 'plan', '--steps', '600', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const o = parseOneJsonLine(r.stdout);
+  assertSane(o, 600);
+  const scenario = loadSumoScenario({
+    net: readFileSync(sumoNet, 'utf8'), routes: readFileSync(sumoRoutes, 'utf8'),
+    netSource: 'net.xml', routesSource: 'rou.xml',
+  });
+  const { metrics } = await runControlled(new Simulation(scenario), 'plan', 600);
+  assert.deepEqual([o.enteredVehicles, o.finishedVehicles], [metrics.enteredVehicles, metrics.finishedVehicles]);
+});
