@@ -74,7 +74,7 @@ function start(c: Case): { sim: Simulation; tick: () => void } {
 }
 
 /** Runs per property; raise it for a deeper local search, e.g. PROPERTY_RUNS=500. */
-const NUM_RUNS = Number(process.env.PROPERTY_RUNS ?? 20);
+const NUM_RUNS = Number(process.env.PROPERTY_RUNS ?? 40);
 
 test('after every step: vehicle accounting, speed bounds, braking bound and spacing hold', () => {
   fc.assert(
