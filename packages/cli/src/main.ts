@@ -4,11 +4,13 @@ import { simulateCommand, simulateHelp } from './commands/simulate.js';
 import { generateCommand } from './commands/generate.js';
 import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
+import { serveCommand } from './commands/serve.js';
 import { UsageError } from './usage.js';
 
 const help = `citybrain <command> [options]
 
 Commands:
+  serve       start the operations server with a virtual city (the main job)
   demo        run a generated city under two controllers and compare them
   simulate    run a scenario (CityFlow JSON or SUMO XML) and print its results
   generate    write a generated scenario (grid) in CityFlow format
@@ -19,6 +21,7 @@ Run citybrain <command> --help for its options.
 ${simulateHelp.split('\n')[0]}`;
 
 const commands: Record<string, (argv: string[]) => void | Promise<void>> = {
+  serve: serveCommand,
   demo: demoCommand,
   simulate: simulateCommand,
   generate: generateCommand,

@@ -36,6 +36,10 @@ export interface LaneEvent extends Common {
   speed: number;
   /** length of the counting interval in seconds */
   interval: number;
+  /** video detectors: vehicles on the lane at the end of the interval */
+  vehicles?: number;
+  /** video detectors: of which stopped (the queue) */
+  queue?: number;
 }
 
 export interface PlateEvent extends Common {
@@ -115,6 +119,8 @@ export const laneEventSchema = kindSchema('lane', 'Per-lane detector report (loo
   occupancy: { type: 'number', minimum: 0, maximum: 1, description: 'Fraction of the interval the detector was occupied, 0..1 (not percent).' },
   speed: { type: 'number', minimum: 0, maximum: 100, description: 'Mean speed in metres per second (not km/h); 0 when no vehicle passed.' },
   interval: { type: 'number', exclusiveMinimum: 0, maximum: 3600, description: 'Length of the counting interval in seconds.' },
+  vehicles: { type: 'integer', minimum: 0, maximum: 10000, description: 'Video detectors: vehicles on the lane at the end of the interval.' },
+  queue: { type: 'integer', minimum: 0, maximum: 10000, description: 'Video detectors: vehicles stopped (slower than 0.1 m/s) on the lane, the queue.' },
 }, ['intersection', 'lane', 'count', 'occupancy', 'speed', 'interval']);
 
 export const plateEventSchema = kindSchema('plate', 'A licence plate read by a camera.', {

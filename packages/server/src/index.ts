@@ -9,3 +9,6 @@ export { DEFAULT_STORE_URL, openStore } from './store/open.js';
 export { PostgresStore, type PostgresStoreOptions } from './store/postgres.js';
 export { SqliteStore } from './store/sqlite.js';
 export * from './store/store.js';
+export { startServer, type ServerOptions, type RunningServer } from './serve.js';
+export { CityRuntime, type CityRuntimeOptions, type KpiSample } from './city/runtime.js';
+export { VirtualCity, type FieldEvent } from './city/virtual-city.js';

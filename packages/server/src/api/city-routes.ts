@@ -11,11 +11,12 @@ export interface CityAccess {
   /** a preHandler admitting only callers with one of `roles` (401 without a valid token, 403 with another role) */
   require(...roles: Role[]): preHandlerHookHandler;
   /** who made the request, for the audit log */
-  actor(req: FastifyRequest): string;
+  who(req: FastifyRequest): { actor: string; role: string };
 }
 
 export interface AuditEntry {
   actor: string;
+  role: string;
   action: string;
   target: string;
   before: unknown;
@@ -146,7 +147,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
     const before = rt.assignment.assign(targets, name);
     // an intersection that had fallen back to its plan is handed to the new controller
     for (const i of targets) if (rt.supervisor.fallen.has(i)) rt.supervisor.reinstate(i);
-    await audit({ actor: access.actor(req), action: 'set-controller', target, before: before.length === 1 ? before[0] : before, after: name });
+    await audit({ ...access.who(req), action: 'set-controller', target, before: before.length === 1 ? before[0] : before, after: name });
     return { target, controller: name, before };
   };
 
@@ -225,7 +226,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
     if (req.body.running === true) rt.start();
     if (req.body.running === false) rt.stop();
     const after = { speed: rt.speed, running: rt.isRunning };
-    await audit({ actor: access.actor(req), action: 'set-simulation', target: 'simulation', before, after });
+    await audit({ ...access.who(req), action: 'set-simulation', target: 'simulation', before, after });
     return after;
   });
 }

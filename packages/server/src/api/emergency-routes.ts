@@ -63,7 +63,7 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
     } catch (e) {
       return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: (e as Error).message });
     }
-    await audit({ actor: access.actor(req), action: 'dispatch-emergency', target: `vehicle:${id}`, before: null, after: { route } });
+    await audit({ ...access.who(req), action: 'dispatch-emergency', target: `vehicle:${id}`, before: null, after: { route } });
     const view = active().find((e) => e.id === id);
     return reply.code(201).send({ id, route, corridor: view?.corridor ?? [], eta: view?.eta ?? null });
   });
@@ -82,7 +82,7 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
     },
   }, async (req, reply) => {
     if (!rt.emergency.cancel(req.params.id)) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no emergency vehicle "${req.params.id}" with priority` });
-    await audit({ actor: access.actor(req), action: 'cancel-emergency', target: `vehicle:${req.params.id}`, before: 'priority', after: 'none' });
+    await audit({ ...access.who(req), action: 'cancel-emergency', target: `vehicle:${req.params.id}`, before: 'priority', after: 'none' });
     return reply.code(204).send();
   });
 }

@@ -143,6 +143,11 @@ export class CityRuntime {
     if (this.timer) clearTimeout(this.timer);
   }
 
+  /** field events waiting for ingestion to accept them (backpressure) */
+  get pendingEvents(): number {
+    return this.backlog.length;
+  }
+
   get isRunning(): boolean {
     return this.running;
   }

@@ -22,9 +22,9 @@ export interface LaneEvent {
   vehicles: number;
   /** of which stopped (< 0.1 m/s) */
   queue: number;
-  /** share of the lane's length covered by vehicles, 0..1 */
+  /** share of the lane covered by vehicles, 0..1 (a video detector's space occupancy) */
   occupancy: number;
-  /** mean speed of vehicles on the lane, m/s */
+  /** mean speed of vehicles on the lane, m/s; 0 when empty */
   speed: number;
   /** seconds the counts cover */
   interval: number;
@@ -37,6 +37,8 @@ export interface PlateEvent {
   ts: number;
   intersection: string;
   lane: string;
+  /** the camera watching the approach the lane belongs to */
+  camera: string;
   plate: string;
   confidence: number;
 }
@@ -138,7 +140,7 @@ export class VirtualCity {
       const device = `cam-${inter}`;
       events.push({
         kind: 'plate', id: this.nextId(device), device, ts, intersection: inter, lane: net.laneId(lane),
-        plate: plateOf(this.sim.vehicleId(vehicle)), confidence: 0.9 + 0.1 * this.random(),
+        camera: `${device}-${net.roadIds[net.laneRoad[lane]]}`, plate: plateOf(this.sim.vehicleId(vehicle)), confidence: 0.9 + 0.1 * this.random(),
       });
     });
     // parking bays: Poisson arrivals (mean 10 min free) and departures (mean 30 min parked)
@@ -160,7 +162,7 @@ export class VirtualCity {
         events.push({
           kind: 'lane', id: this.nextId(d.device), device: d.device, ts, intersection: d.inter, lane: d.laneId,
           count: crossed - this.lastCrossings[d.lane], vehicles: LANE_STATS[0], queue: LANE_STATS[1],
-          occupancy: round3(LANE_STATS[3]), speed: round3(LANE_STATS[2]), interval: this.detectorPeriod,
+          occupancy: round3(LANE_STATS[3]), speed: LANE_STATS[0] > 0 ? round3(LANE_STATS[2]) : 0, interval: this.detectorPeriod,
         });
         this.lastCrossings[d.lane] = crossed;
       }

@@ -1,0 +1,81 @@
+import { parseArgs } from 'node:util';
+import { generateGrid, type Scenario } from '@citybrain/engine';
+import { controllers } from '@citybrain/control';
+import { DEFAULT_STORE_URL, parseRetention, startServer } from '@citybrain/server';
+import { readScenario } from '../scenario-files.js';
+import { intOption, numOption, UsageError } from '../usage.js';
+
+export const serveHelp = `citybrain serve [options]
+
+Starts the operations server with a virtual city: the twin runs as the street,
+its detectors, cameras, parking bays and signal heads report like field
+devices, and the brain controls the signals. Dashboard at /, OpenAPI at /docs,
+Prometheus metrics at /metrics. On first start an operator token is printed.
+
+  --port N             HTTP port; default 8080
+  --host H             listen address; default 127.0.0.1
+  --db URL             sqlite:PATH (default ${DEFAULT_STORE_URL}) or postgres://...
+  --grid RxC           the generated city to run; default 4x4
+  --demand VPS         vehicles per second per route of the generated city; default 0.05
+  --roadnet F --flow F run this scenario instead (CityFlow JSON or SUMO XML)
+  --controller NAME    ${Object.keys(controllers).join(' | ')}; default max-pressure
+  --speed X            simulated seconds per second; default 1 (real time)
+  --mqtt URL           also ingest field devices from this MQTT broker (mqtt://127.0.0.1:1883)
+  --retention T        keep events for T (e.g. 30d, 12h); default forever
+  --paused             start with the city's clock stopped
+
+Tokens can also be given in CITYBRAIN_TOKENS (a JSON array of {name, role, token, device?, intersections?, bays?}).`;
+
+export async function serveCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, grid: { type: 'string' }, demand: { type: 'string' },
+      roadnet: { type: 'string' }, flow: { type: 'string' }, controller: { type: 'string', default: 'max-pressure' },
+      speed: { type: 'string' }, mqtt: { type: 'string' }, retention: { type: 'string' }, paused: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void console.log(serveHelp);
+  if (!controllers[values.controller!]) throw new UsageError(`unknown controller "${values.controller}"; choose one of: ${Object.keys(controllers).join(', ')}`);
+  let scenario: Scenario;
+  if (values.roadnet || values.flow) {
+    if (!values.roadnet || !values.flow) throw new UsageError('--roadnet and --flow go together');
+    scenario = readScenario(values.roadnet, values.flow);
+  } else {
+    const m = /^(\d+)x(\d+)$/.exec(values.grid ?? '4x4');
+    if (!m) throw new UsageError(`--grid expects RxC, e.g. 4x4, got "${values.grid}"`);
+    scenario = generateGrid({ rows: intOption(m[1], 'grid rows', 4, 1, 60), cols: intOption(m[2], 'grid cols', 4, 1, 60), demand: numOption(values.demand, 'demand', 0.05, 0.001, 5) });
+  }
+  let retentionMs: number | undefined;
+  if (values.retention) {
+    try {
+      retentionMs = parseRetention(values.retention);
+    } catch (e) {
+      throw new UsageError(`--retention: ${(e as Error).message}`);
+    }
+  }
+  const server = await startServer({
+    scenario,
+    storeUrl: values.db,
+    host: values.host,
+    port: intOption(values.port, 'port', 8080, 0, 65535),
+    controller: values.controller,
+    speed: numOption(values.speed, 'speed', 1, 0.01, 1000),
+    mqttUrl: values.mqtt,
+    retentionMs,
+    run: !values.paused,
+    printToken: (line: string) => console.error(line),
+  });
+  console.error(`CityBrain is running at ${server.url}  (dashboard ${server.url}/, API docs ${server.url}/docs, metrics ${server.url}/metrics)`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`citybrain: ${signal}, shutting down`);
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

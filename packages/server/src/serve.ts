@@ -1,0 +1,162 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import websocket from '@fastify/websocket';
+import fastifyStatic from '@fastify/static';
+import { Gauge, Counter } from 'prom-client';
+import type { Scenario } from '@citybrain/engine';
+import type { Controller } from '@citybrain/control';
+import { buildApp } from './app.js';
+import { Auth, bootstrapTokens, type AuthOptions } from './auth.js';
+import { openStore, DEFAULT_STORE_URL } from './store/open.js';
+import type { EventStore } from './store/store.js';
+import { MqttIngest } from './mqtt.js';
+import { startRetention } from './retention.js';
+import type { Event } from './events.js';
+import { CityRuntime } from './city/runtime.js';
+import type { FieldEvent } from './city/virtual-city.js';
+import { cityRoutes, type AuditEntry, type CityAccess, type Role } from './api/city-routes.js';
+import { liveRoutes } from './api/live.js';
+import { compareRoutes } from './api/compare-routes.js';
+import { emergencyRoutes, emergencyView } from './api/emergency-routes.js';
+import { dataRoutes } from './api/data-routes.js';
+
+export interface ServerOptions {
+  /** the city the virtual city runs */
+  scenario: Scenario;
+  /** `sqlite:PATH` (default `sqlite:./citybrain-data/citybrain.db`) or `postgres://…` */
+  storeUrl?: string;
+  host?: string;
+  /** 0 picks a free port */
+  port?: number;
+  /** controller in charge at start; default max-pressure */
+  controller?: string;
+  /** simulated seconds per second; default 1 */
+  speed?: number;
+  /** start the virtual city's clock at once; default true */
+  run?: boolean;
+  /** MQTT broker to ingest field devices from, e.g. mqtt://127.0.0.1:1883 */
+  mqttUrl?: string;
+  /** keep events this many ms; default: forever */
+  retentionMs?: number;
+  /** pino options or false */
+  logger?: false | { level: string };
+  auth?: AuthOptions;
+  /** where the first operator token is printed; default stderr */
+  printToken?: (line: string) => void;
+  /** third-party controllers offered beside the built-in ones */
+  extraControllers?: Record<string, () => Controller>;
+  /** the dashboard build to serve at `/`; default packages/web/dist when it exists */
+  webRoot?: string | false;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  runtime: CityRuntime;
+  store: EventStore;
+  auth: Auth;
+  url: string;
+  /** tokens created at first start (shown once) */
+  createdTokens: { name: string; role: Role; token: string }[];
+  close(): Promise<void>;
+}
+
+const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+
+/**
+ * Starts the operations server: the store, tokens, device ingestion (HTTP and
+ * optionally MQTT), the virtual city under the brain's control, the REST and
+ * WebSocket API with its OpenAPI document, Prometheus metrics and the dashboard.
+ */
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const store = await openStore(opts.storeUrl ?? DEFAULT_STORE_URL);
+  const auth = new Auth(store, opts.auth);
+  const { created } = await bootstrapTokens(auth, { print: opts.printToken });
+  const app = buildApp({ store, auth, logger: opts.logger });
+
+  // the field: the virtual city's devices report through the same pipeline as real ones
+  const pipeline = app.ingest;
+  const runtime = new CityRuntime(opts.scenario, {
+    controller: opts.controller,
+    speed: opts.speed,
+    extraControllers: opts.extraControllers,
+    sink: (events: FieldEvent[]) => pipeline.ingest(events as unknown as Event[], 'virtual-city'),
+  });
+
+  const access: CityAccess = {
+    require: (...roles: Role[]) => auth.requireRole(...roles),
+    who: (req: FastifyRequest) => ({
+      actor: req.principal ? `${req.principal.name} (${req.principal.tokenId})` : 'anonymous',
+      role: req.principal?.role ?? 'none',
+    }),
+  };
+  const audit = async (e: AuditEntry) => {
+    await store.appendAudit(e);
+  };
+
+  registerCityMetrics(app, runtime);
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // browsers cannot set headers on a WebSocket: accept ?token= there only
+  const liveAccess: CityAccess = {
+    ...access,
+    require: (...roles: Role[]) => {
+      const check = auth.requireRole(...roles);
+      return async (req: FastifyRequest, reply: FastifyReply) => {
+        const token = (req.query as { token?: unknown }).token;
+        if (!req.headers.authorization && typeof token === 'string') req.headers.authorization = `Bearer ${token}`;
+        return check(req, reply);
+      };
+    },
+  };
+  await app.register(cityRoutes, { runtime, access, audit });
+  await app.register(emergencyRoutes, { runtime, roadnet: opts.scenario.roadnet, access, audit });
+  await app.register(compareRoutes, { runtime, scenario: opts.scenario, access });
+  await app.register(dataRoutes, { store, auth, access, audit });
+  await app.register(liveRoutes, { runtime, access: liveAccess, extras: () => ({ emergency: emergencyView(runtime) }) });
+
+  const webRoot = opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot;
+  if (webRoot && existsSync(webRoot)) {
+    await app.register(fastifyStatic, { root: webRoot, prefix: '/', index: 'index.html' });
+  } else {
+    app.get('/', { schema: { hide: true } }, async (_req, reply) =>
+      reply.type('text/html').send('<!doctype html><title>CityBrain</title><p>CityBrain operations server is running. The dashboard is not built (run <code>npm run build</code>); the API is documented at <a href="/docs">/docs</a>.</p>'));
+  }
+
+  let mqtt: MqttIngest | undefined;
+  if (opts.mqttUrl) mqtt = await MqttIngest.start({ url: opts.mqttUrl, pipeline, auth, logger: app.log });
+  const retention = opts.retentionMs ? startRetention(store, { retentionMs: opts.retentionMs, logger: app.log }) : undefined;
+
+  const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
+  if (opts.run ?? true) runtime.start();
+  app.log.info({ url: address, store: store.backend, controller: opts.controller ?? 'max-pressure', speed: runtime.speed }, 'CityBrain is running');
+
+  let closed = false;
+  return {
+    app, runtime, store, auth, url: address, createdTokens: created,
+    async close() {
+      if (closed) return;
+      closed = true;
+      runtime.stop();
+      retention?.stop();
+      await mqtt?.close();
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+/** The brain's own figures on /metrics beside ingestion's. */
+function registerCityMetrics(app: FastifyInstance, rt: CityRuntime): void {
+  const registers = [app.metrics];
+  new Gauge({ name: 'citybrain_sim_time_seconds', help: 'Simulated seconds since the virtual city started', registers, collect() { this.set(rt.sim.time); } });
+  new Gauge({ name: 'citybrain_vehicles_in_network', help: 'Vehicles driving in the virtual city', registers, collect() { this.set(rt.sim.runningCount); } });
+  new Gauge({ name: 'citybrain_average_travel_time_seconds', help: 'Average travel time so far (CityFlow definition)', registers, collect() { this.set(rt.kpis.at(-1)?.averageTravelTime ?? 0); } });
+  new Gauge({ name: 'citybrain_decision_seconds', help: 'Wall time of the last control decision for all intersections', registers, collect() { this.set(rt.decisionMs / 1000); } });
+  new Gauge({ name: 'citybrain_intersections_fallen_back', help: 'Intersections running their fixed plan after a controller fault', registers, collect() { this.set(rt.supervisor.fallen.size); } });
+  new Gauge({ name: 'citybrain_field_events_waiting', help: 'Virtual-city events waiting for ingestion to accept them (backpressure)', registers, collect() { this.set(rt.pendingEvents); } });
+  const faults = new Counter({ name: 'citybrain_controller_faults_total', help: 'Controller faults (each hands an intersection back to its fixed plan)', labelNames: ['controller'], registers });
+  let seen = 0;
+  rt.onStep(() => {
+    for (; seen < rt.faults.length; seen++) faults.inc({ controller: rt.faults[seen].controller });
+  });
+}
