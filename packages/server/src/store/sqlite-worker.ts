@@ -18,6 +18,9 @@ try {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
+  // checkpoints run in their own thread (sqlite-checkpointer); the WAL file is cut back after each reset
+  db.pragma('wal_autocheckpoint = 0');
+  db.pragma('journal_size_limit = 67108864');
   db.exec(SQLITE_SCHEMA);
 } catch (e) {
   reply({ fatal: (e as Error).message });

@@ -29,7 +29,9 @@ export class SqliteStore implements EventStore {
   private dead: Error | undefined;
   private closed = false;
 
-  private constructor(readonly path: string, private readonly worker: Worker, private readonly reader: Database.Database) {
+  private constructor(
+    readonly path: string, private readonly worker: Worker, private readonly checkpointer: Worker, private readonly reader: Database.Database,
+  ) {
     this.committer = new GroupCommitter<WriteOp, WriteResult>((ops) => this.send(ops), {
       maxInFlight: 1,
       maxGroupWeight: 20000,
@@ -66,9 +68,10 @@ export class SqliteStore implements EventStore {
       worker.on('message', onMsg);
       worker.once('error', fail);
     });
+    const checkpointer = new Worker(new URL('./sqlite-checkpointer.js', import.meta.url), { workerData: { path: file, intervalMs: 200, restartBytes: 32 << 20 } });
     const reader = new Database(file, { readonly: true, fileMustExist: true });
     reader.pragma('busy_timeout = 5000');
-    return new SqliteStore(file, worker, reader);
+    return new SqliteStore(file, worker, checkpointer, reader);
   }
 
   private send(ops: WriteOp[]): Promise<WriteResult[]> {
@@ -176,6 +179,9 @@ export class SqliteStore implements EventStore {
     if (this.closed) return;
     this.closed = true;
     await this.committer.idle();
+    const checkpointerExited = new Promise<void>((r) => this.checkpointer.once('exit', () => r()));
+    this.checkpointer.postMessage('close');
+    await checkpointerExited;
     if (!this.dead) {
       const id = this.nextId++;
       const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
