@@ -30,6 +30,7 @@ export const benchHelp = `citybrain bench fidelity|speed|control|emergency [--da
 export async function benchCommand(argv: string[]): Promise<void> {
   const [kind, ...rest] = argv;
   if (kind === undefined || kind === '--help' || kind === '-h') return void console.log(benchHelp);
+  if (kind === 'ingest') return (await import('./bench-ingest.js')).benchIngest(rest);
   const { values } = parseArgs({
     args: rest,
     options: { data: { type: 'string', default: '../shared/data' }, json: { type: 'boolean', default: false }, grid: { type: 'string' }, help: { type: 'boolean', short: 'h' } },

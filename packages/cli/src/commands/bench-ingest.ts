@@ -1,0 +1,188 @@
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Auth, buildApp, openStore, PostgresStore, type EventStore } from '@citybrain/server';
+import { table } from '../table.js';
+import { intOption, UsageError } from '../usage.js';
+import type { LoadDevice, LoadJob, LoadResult } from './bench-ingest-load.js';
+
+export const benchIngestHelp = `citybrain bench ingest [--json] [options]
+
+Drives the operations server's HTTP ingestion on loopback from a separate
+load-generator process with lane-detector events from thousands of devices
+(Hangzhou: about 4,500 cameras at about 2 events/s each), durability on (an
+event is acknowledged once committed and fsynced). For the embedded store
+(SQLite, temp file) and PostgreSQL (skipped with a note when unreachable):
+
+  sustained   events/s acknowledged with --concurrency requests of --batch
+              events in flight (closed loop), after a 1 s warm-up
+  latency     p50/p99 acknowledgement latency at a fixed offered load of
+              --rate events/s (open loop, --latency-batch events a request,
+              latency measured from each request's scheduled send time)
+
+Targets: >= 50,000 events/s sustained with SQLite; p99 < 50 ms at 10,000 events/s.
+
+  --seconds N         measured seconds per phase (default 10)
+  --batch N           events per request, sustained phase (default 100: an edge
+                      gateway's buffered batch)
+  --concurrency N     requests in flight, sustained phase (default 32)
+  --rate N            offered events/s, latency phase (default 10000)
+  --latency-batch N   events per request, latency phase (default 20: one
+                      intersection cabinet's ~2 s of detector reports)
+  --devices N         device tokens, each scoped to one intersection (default 4500)
+  --postgres URL      PostgreSQL to compare (default postgres://postgres@127.0.0.1:5432/test)
+  --no-postgres       SQLite only
+  --json              machine-readable output`;
+
+interface BackendResult {
+  store: string;
+  skipped?: string;
+  sustainedEventsPerSecond?: number;
+  sustained?: Omit<LoadResult, 'latenciesMs'>;
+  latency?: { offeredEventsPerSecond: number; achievedEventsPerSecond: number; batch: number; p50Ms: number; p99Ms: number; maxMs: number; errors: number; throttled: number };
+  /** events the store holds after the run == events acknowledged: nothing acknowledged was lost */
+  storedEqualsAcknowledged?: boolean;
+  stored?: number;
+  acknowledged?: number;
+}
+
+export async function benchIngest(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      json: { type: 'boolean', default: false }, seconds: { type: 'string' }, batch: { type: 'string' }, concurrency: { type: 'string' },
+      rate: { type: 'string' }, 'latency-batch': { type: 'string' }, devices: { type: 'string' },
+      postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' }, 'no-postgres': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void console.log(benchIngestHelp);
+  const o = {
+    seconds: intOption(values.seconds, 'seconds', 10, 1, 600),
+    batch: intOption(values.batch, 'batch', 100, 1, 10000),
+    concurrency: intOption(values.concurrency, 'concurrency', 32, 1, 1024),
+    rate: intOption(values.rate, 'rate', 10000, 1, 1_000_000),
+    latencyBatch: intOption(values['latency-batch'], 'latency-batch', 20, 1, 10000),
+    devices: intOption(values.devices, 'devices', 4500, 1, 100000),
+  };
+  const json = values.json!;
+  const say = (s: string) => void (json || console.error(s));
+
+  const results: BackendResult[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'citybrain-bench-ingest-'));
+  try {
+    say('SQLite (embedded, temp file) ...');
+    results.push(await runBackend('sqlite', () => openStore(`sqlite:${join(dir, 'bench.db')}`), o));
+    if (values['no-postgres']) results.push({ store: 'postgres', skipped: 'not run (--no-postgres)' });
+    else {
+      const schema = `cb_bench_${process.pid}_${Date.now()}`;
+      const sep = values.postgres!.includes('?') ? '&' : '?';
+      let pgStore: EventStore | undefined;
+      try {
+        pgStore = await openStore(`${values.postgres}${sep}schema=${schema}`);
+      } catch (e) {
+        results.push({ store: 'postgres', skipped: `unreachable: ${(e as Error).message}` });
+      }
+      if (pgStore) {
+        const opened = pgStore;
+        say('PostgreSQL ...');
+        try {
+          results.push(await runBackend('postgres', async () => opened, o, async () => {
+            if (opened instanceof PostgresStore) await opened.dropSchema();
+          }));
+        } finally {
+          await opened.close().catch(() => {});
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  if (json) return void console.log(JSON.stringify({ options: o, results }));
+  console.log(`\nIngest benchmark: HTTP/1.1 keep-alive on loopback, load generator in its own process, ${o.devices} device tokens, lane events, durable acknowledgements\n`);
+  console.log(table(
+    ['store', 'sustained ev/s', `p50 ms @${o.rate}/s`, `p99 ms @${o.rate}/s`, 'achieved ev/s', 'errors', '429s', 'stored = acked'],
+    results.map((r) => r.skipped ? [r.store, `skipped: ${r.skipped}`, '', '', '', '', '', ''] : [
+      r.store, Math.round(r.sustainedEventsPerSecond!).toLocaleString('en-US'), r.latency!.p50Ms.toFixed(1), r.latency!.p99Ms.toFixed(1),
+      Math.round(r.latency!.achievedEventsPerSecond).toLocaleString('en-US'), r.sustained!.errors + r.latency!.errors, r.sustained!.throttled + r.latency!.throttled,
+      r.storedEqualsAcknowledged ? `yes (${r.stored})` : `NO (${r.stored} stored, ${r.acknowledged} acked)`,
+    ]),
+  ));
+  console.log(`\nsustained: ${o.concurrency} requests of ${o.batch} events in flight, ${o.seconds} s; latency: open loop, ${o.latencyBatch} events a request, ${o.seconds} s`);
+  const sq = results.find((r) => r.store === 'sqlite');
+  if (sq && !sq.skipped) {
+    console.log(`targets: sustained >= 50,000 ev/s (SQLite): ${sq.sustainedEventsPerSecond! >= 50000 ? 'PASS' : 'FAIL'}; p99 < 50 ms at ${o.rate} ev/s: ${sq.latency!.p99Ms < 50 ? 'PASS' : 'FAIL'}`);
+  }
+}
+
+async function runBackend(
+  name: string, open: () => Promise<EventStore>, o: { seconds: number; batch: number; concurrency: number; rate: number; latencyBatch: number; devices: number },
+  cleanup?: () => Promise<void>,
+): Promise<BackendResult> {
+  const store = await open();
+  try {
+    const auth = new Auth(store);
+    const devices: LoadDevice[] = [];
+    // 4 cameras/detector cabinets per intersection, each token scoped to its intersection
+    const specs = Array.from({ length: o.devices }, (_, i) => ({ device: `cam-${i}`, intersection: `int-${Math.floor(i / 4)}` }));
+    for (let i = 0; i < specs.length; i += 500) {
+      const chunk = await Promise.all(specs.slice(i, i + 500).map(async (s) => {
+        const { token } = await auth.createToken({ name: s.device, role: 'device', device: s.device, intersections: [s.intersection] });
+        return { token, ...s };
+      }));
+      devices.push(...chunk);
+    }
+    const app = buildApp({ store, auth, logger: false });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const tag = `r${Date.now().toString(36)}`;
+      const sustained = await load({ mode: 'closed', url, devices, batch: o.batch, concurrency: o.concurrency, warmupSeconds: 1, seconds: o.seconds, tag: `${tag}s` });
+      const lat = await load({ mode: 'open', url, devices, batch: o.latencyBatch, rate: o.rate, warmupSeconds: 1, seconds: o.seconds, tag: `${tag}l` });
+      const ms = (lat.latenciesMs ?? []).sort((a, b) => a - b);
+      const q = (p: number) => (ms.length ? ms[Math.min(ms.length - 1, Math.floor(p * ms.length))] : NaN);
+      const stored = await store.count();
+      const acknowledged = sustained.totalAcked + lat.totalAcked;
+      const { latenciesMs: _, ...sustainedSummary } = sustained;
+      return {
+        store: name,
+        sustainedEventsPerSecond: sustained.events / sustained.seconds,
+        sustained: sustainedSummary,
+        latency: {
+          offeredEventsPerSecond: o.rate, achievedEventsPerSecond: lat.events / lat.seconds, batch: o.latencyBatch,
+          p50Ms: round(q(0.5)), p99Ms: round(q(0.99)), maxMs: round(ms[ms.length - 1] ?? NaN), errors: lat.errors, throttled: lat.throttled,
+        },
+        storedEqualsAcknowledged: stored === acknowledged,
+        stored,
+        acknowledged,
+      };
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await cleanup?.();
+    await store.close();
+  }
+}
+
+function load(job: LoadJob): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(new URL('./bench-ingest-load.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let settled = false;
+    child.once('message', (m: { ok: true; res: LoadResult } | { ok: false; error: string }) => {
+      settled = true;
+      if (m.ok) resolve(m.res);
+      else reject(new Error(`load generator failed: ${m.error}`));
+    });
+    child.once('exit', (code) => {
+      if (!settled) reject(new UsageError(`load generator exited with code ${code} before reporting`));
+    });
+    child.send(job);
+  });
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
