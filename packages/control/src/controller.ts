@@ -69,7 +69,15 @@ export interface Controller {
   decide(ix: IntersectionPhases, status: SignalStatus, env: ControlEnv): number;
 }
 
-/** Derives each signalised intersection's phases, following the CityFlow convention: phase 0 is yellow, 1..4 are the greens. */
+/**
+ * Derives each signalised intersection's phases. Roadnets in the CityFlow
+ * convention (the benchmark data, CityFlow's generator: phase 0 carries only
+ * what every phase carries, then at least four greens) use phase 0 as yellow
+ * and 1..4 as the greens, as the benchmark protocol says. Other programs
+ * (SUMO's, with their own yellow and all-red phases) get as greens the phases
+ * no other phase contains, and as yellow the smallest phase contained in all
+ * of them.
+ */
 export function intersectionPhases(sim: Simulation): IntersectionPhases[] {
   const net = sim.net;
   const out: IntersectionPhases[] = [];
@@ -93,9 +101,28 @@ export function intersectionPhases(sim: Simulation): IntersectionPhases[] {
       }
       movements.push(list);
     }
-    const greens: number[] = [];
-    for (let p = 1; p < Math.min(nPhases, 5); p++) greens.push(p);
-    out.push({ intersection: i, id: net.interIds[i], yellow: 0, greens, movements, inLanes: net.incomingLanes(i) });
+    const sets = movements.map((ms) => new Set(ms.map((m) => m.roadLink)));
+    const { yellow, greens } = classifyPhases(sets);
+    out.push({ intersection: i, id: net.interIds[i], yellow, greens, movements, inLanes: net.incomingLanes(i) });
   }
   return out;
+}
+
+function classifyPhases(sets: Set<number>[]): { yellow: number; greens: number[] } {
+  const n = sets.length;
+  const within = (a: Set<number>, b: Set<number>) => [...a].every((x) => b.has(x));
+  if (n >= 5 && sets.slice(1).every((t) => within(sets[0], t))) return { yellow: 0, greens: [1, 2, 3, 4] };
+  // maximal phases; of equal ones the first
+  const greens = sets.flatMap((a, i) => (sets.some((b, j) => j !== i && within(a, b) && (!within(b, a) || j < i)) ? [] : [i]));
+  let yellow = -1;
+  sets.forEach((a, i) => {
+    if (!greens.includes(i) && greens.every((g) => within(a, sets[g])) && (yellow < 0 || a.size < sets[yellow].size)) yellow = i;
+  });
+  if (yellow < 0) {
+    // no phase fits between every two greens: the emptiest one serves as the clearance phase
+    sets.forEach((a, i) => {
+      if (yellow < 0 || a.size < sets[yellow].size) yellow = i;
+    });
+  }
+  return { yellow, greens: greens.filter((g) => g !== yellow) };
 }

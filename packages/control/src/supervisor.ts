@@ -1,5 +1,6 @@
 import type { Simulation } from '@citybrain/engine';
 import { intersectionPhases, type ControlEnv, type Controller, type IntersectionPhases, type SignalStatus } from './controller.js';
+import { fixedTime } from './fixed-time.js';
 
 export interface SupervisorOptions {
   /** seconds of yellow between two greens; default 5 (the CityFlow benchmark protocol) */
@@ -10,7 +11,7 @@ export interface SupervisorOptions {
   initialGreen?: number;
   /** wall-clock milliseconds a step's decisions may take before the controller is declared failed; default 1000 */
   budgetMs?: number;
-  /** called when a controller fails at an intersection; the intersection then runs its fixed plan */
+  /** called when a controller fails at an intersection; the intersection then runs the fixed-time fallback */
   onFault?: (fault: ControllerFault) => void;
 }
 
@@ -25,15 +26,18 @@ export interface ControllerFault {
  * Runs a controller against the twin and enforces the safety rules whatever
  * the controller answers: only the roadnet's own (conflict-free) phases are
  * shown, a yellow separates every change, a green lasts at least minGreen,
- * and an intersection whose controller throws or answers nonsense falls back
- * to its built-in fixed plan, with the fault reported.
+ * and an intersection whose controller throws, answers nonsense or runs out
+ * of time falls back to a fixed-time plan (under the same rules: it keeps
+ * what it shows, then cycles its greens with yellows between), with the fault
+ * reported. `reinstate` hands it back to the controller.
  */
 export class SignalSupervisor {
   readonly env: ControlEnv;
   readonly status: SignalStatus[];
   readonly faults: ControllerFault[] = [];
-  /** intersections handed back to their fixed plan after a fault */
+  /** intersections running the fixed-time fallback after a fault */
   readonly fallen = new Set<number>();
+  private readonly fallback: Controller = fixedTime();
   private readonly onFault?: (f: ControllerFault) => void;
   private readonly budgetMs: number;
 
@@ -48,7 +52,12 @@ export class SignalSupervisor {
       sim.setPhase(ix.intersection, g);
       return { green: g, greenSince: sim.time, yellowLeft: 0 };
     });
-    controller.init?.(this.env);
+    this.fallback.init?.(this.env);
+    try {
+      controller.init?.(this.env);
+    } catch (e) {
+      this.failAll(e);
+    }
   }
 
   /**
@@ -62,7 +71,9 @@ export class SignalSupervisor {
     try {
       pending = this.controller.beginStep?.(this.env);
     } catch (e) {
-      return this.failAll(e);
+      // the step still runs: the fallback decides, yellows count down
+      this.failAll(e);
+      return this.decideAll(t0);
     }
     if (pending && typeof (pending as Promise<void>).then === 'function') {
       let timer: unknown;
@@ -71,11 +82,12 @@ export class SignalSupervisor {
         (r) => {
           timers.clearTimeout(timer);
           if (r === 'timeout') this.failAll(new Error(`no decision within ${this.budgetMs} ms`));
-          else this.decideAll(t0);
+          this.decideAll(t0);
         },
         (e) => {
           timers.clearTimeout(timer);
           this.failAll(e);
+          this.decideAll(t0);
         },
       );
     }
@@ -88,7 +100,7 @@ export class SignalSupervisor {
     const ixs = env.intersections;
     for (let k = 0; k < ixs.length; k++) {
       const ix = ixs[k];
-      if (this.fallen.has(ix.intersection)) continue;
+      const fallen = this.fallen.has(ix.intersection);
       const s = this.status[k];
       if (s.yellowLeft > 0) {
         if (--s.yellowLeft === 0) {
@@ -99,19 +111,22 @@ export class SignalSupervisor {
       }
       if (sim.time - s.greenSince < env.minGreen) continue;
       let want: number;
-      try {
-        want = controller.decide(ix, s, env);
-      } catch (e) {
-        this.fail(ix, e);
-        continue;
-      }
-      if (now() - t0 > this.budgetMs) {
-        this.fail(ix, new Error(`decisions took over ${this.budgetMs} ms`));
-        continue;
-      }
-      if (!ix.greens.includes(want)) {
-        this.fail(ix, new Error(`answered phase ${String(want)}, not one of ${ix.greens.join(', ')}`));
-        continue;
+      if (fallen) want = this.fallback.decide(ix, s, env);
+      else {
+        try {
+          want = controller.decide(ix, s, env);
+        } catch (e) {
+          this.fail(ix, e);
+          continue;
+        }
+        if (now() - t0 > this.budgetMs) {
+          this.fail(ix, new Error(`decisions took over ${this.budgetMs} ms`));
+          continue;
+        }
+        if (!ix.greens.includes(want)) {
+          this.fail(ix, new Error(`answered phase ${String(want)}, not one of ${ix.greens.join(', ')}`));
+          continue;
+        }
       }
       if (want === s.green) continue;
       s.green = want;
@@ -126,18 +141,13 @@ export class SignalSupervisor {
   }
 
   /**
-   * Hands an intersection that fell back to its fixed plan to the controller
-   * again (after an operator fixed or replaced it). It goes through the
-   * yellow first, like any change.
+   * Hands an intersection that fell back to the fixed-time plan to the
+   * controller again (after an operator fixed or replaced it). Nothing
+   * changes on the street at once: the controller decides from the next step,
+   * under the same yellow and minimum-green rules.
    */
   reinstate(i: number): void {
-    if (!this.fallen.delete(i)) return;
-    const k = this.env.intersections.findIndex((ix) => ix.intersection === i);
-    const ix = this.env.intersections[k];
-    const yellowSteps = Math.round(this.env.yellowTime / this.sim.interval);
-    const green = this.status[k].green;
-    this.status[k] = { green, greenSince: this.sim.time, yellowLeft: yellowSteps };
-    this.sim.setPhase(i, yellowSteps > 0 ? ix.yellow : green);
+    this.fallen.delete(i);
   }
 
   private failAll(e: unknown): void {
@@ -152,9 +162,8 @@ export class SignalSupervisor {
       error: e instanceof Error ? e.message : String(e),
     };
     this.faults.push(fault);
+    // the fallback takes over from what the intersection shows now: no abrupt change on the street
     this.fallen.add(ix.intersection);
-    // the built-in plan starts with its yellow phase, so the change is safe
-    this.sim.resumePlan(ix.intersection, 0);
     this.onFault?.(fault);
   }
 }

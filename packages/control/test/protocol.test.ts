@@ -17,17 +17,6 @@ function fixedProtocol(t: number): number {
   return t % 35 < 30 ? 1 + Math.floor((t % 140) / 35) : 0;
 }
 
-/** Phase of a built-in plan with phase times `times` that started phase `from` at time t0. */
-function planPhase(times: number[], from: number, t0: number, t: number): number {
-  let u = (t - t0) % times.reduce((a, b) => a + b, 0);
-  let p = from;
-  while (u >= times[p]) {
-    u -= times[p];
-    p = (p + 1) % times.length;
-  }
-  return p;
-}
-
 test('fixedTime() under the supervisor reproduces the baseline fixed-time schedule exactly', () => {
   const sim = new Simulation(generateGrid({ rows: 1, cols: 1, demand: 0.3 }));
   const sup = new SignalSupervisor(sim, fixedTime());
@@ -161,7 +150,7 @@ test('maxPressure() ties keep the lowest phase index, not the current one', () =
   assert.equal(bestPhase(ix, env, (lane) => (loaded.has(lane) ? 1 : 0)), 2);
 });
 
-test('a controller that throws hands its intersections back to the plan and records faults', () => {
+test('a controller that throws hands its intersections to the fixed-time fallback and records faults', () => {
   const s = generateGrid({ rows: 2, cols: 2, demand: 0.2 });
   const sim = new Simulation(s);
   const seen: ControllerFault[] = [];
@@ -172,14 +161,13 @@ test('a controller that throws hands its intersections back to the plan and reco
   const ids = [...sim.net.signalised].map((i) => sim.net.interIds[i]);
   assert.deepEqual(sup.faults.map((f) => [f.controller, f.intersection, f.time, f.error]), ids.map((id) => ['broken', id, 5, 'boom']));
   assert.deepEqual(seen, sup.faults);
-  const times = s.roadnet.intersections.find((x) => !x.virtual)!.trafficLight.lightphases.map((p) => p.time);
+  // the fixed-time fallback takes over from what is shown (phase 1 since t=0): the protocol's own schedule
   for (let t = 5; t < 400; t++) {
+    if (t > 5) sup.tick(); // t = 5 was decided by the faulting tick above
     for (const i of sim.net.signalised) {
-      assert.equal(sim.isExternallyControlled(i), false);
-      // the plan restarts at its yellow phase 0 at the fault and cycles its lightphases
-      assert.equal(sim.phase(i), planPhase(times, 0, 5, t), `intersection ${i} at t=${t}`);
+      assert.equal(sim.isExternallyControlled(i), true, 'the supervisor keeps the signal');
+      assert.equal(sim.phase(i), fixedProtocol(t), `intersection ${i} at t=${t}`);
     }
-    sup.tick();
     sim.step();
   }
   assert.equal(sup.faults.length, ids.length, 'a fallen intersection is not asked again');
@@ -204,8 +192,13 @@ test('a fault at one intersection leaves the others under control', () => {
     sim.step();
   }
   assert.deepEqual(sup.faults.map((f) => [f.intersection, f.time, f.error]), [[badId, 40, 'sensor offline']]);
-  assert.equal(sim.isExternallyControlled(a), false);
-  assert.equal(sim.isExternallyControlled(b), true);
+  assert.deepEqual([...sup.fallen], [a]);
+  // the fallback continues the same fixed cycle at the faulty intersection
+  for (let t = 200; t < 400; t++) {
+    sup.tick();
+    assert.equal(sim.phase(a), fixedProtocol(t), `fallen intersection at t=${t}`);
+    sim.step();
+  }
 });
 
 test('an answer outside the green phases is a fault', () => {
@@ -217,8 +210,8 @@ test('an answer outside the green phases is a fault', () => {
     sup.tick();
     assert.equal(sup.faults.length, 1, `answer ${answer}`);
     assert.match(sup.faults[0].error, /answered phase .*not one of 1, 2, 3, 4/);
-    assert.equal(sim.isExternallyControlled(i), false);
-    assert.equal(sim.phase(i), 0, 'the plan resumes from its yellow phase');
+    assert.ok(sup.fallen.has(i));
+    assert.equal(sim.phase(i), 1, 'the fallback keeps what is shown: no abrupt change');
   }
 });
 
@@ -238,5 +231,5 @@ test('a failing or too slow beginStep fails every intersection', async () => {
   await sup2.tick();
   assert.equal(sup2.faults.length, 1);
   assert.match(sup2.faults[0].error, /no decision within 20 ms/);
-  assert.equal(sim2.isExternallyControlled(sim2.net.signalised[0]), false);
+  assert.ok(sup2.fallen.has(sim2.net.signalised[0]));
 });
