@@ -132,7 +132,7 @@ test('roads into an intersection without a signal plan are marked i', () => {
   assert.deepEqual(parseFrame(new ReplayRecorder(sim).frame()).roads, [{ id: 'in', lanes: ['i', 'i'] }]);
 });
 
-test('frames carry each vehicle\'s own length and width, as CityFlow writes them', { todo: 'ReplayRecorder.frame() writes a constant "0 5 2" (see replay.ts)' }, () => {
+test('frames carry each vehicle\'s own length and width, as CityFlow writes them', () => {
   const s = generateGrid({ rows: 1, cols: 1, vehicle: { length: 8, width: 2.5 } });
   const sim = new Simulation(s);
   sim.step(5);

@@ -80,7 +80,7 @@ interface FlowTable {
   candPathLen: Int32Array;
 }
 
-const P_LEN = 0, P_MAXPOS = 2, P_MAXNEG = 3, P_USUALPOS = 4, P_USUALNEG = 5, P_MINGAP = 6, P_MAXSPEED = 7, P_HEADWAY = 8;
+const P_LEN = 0, P_WIDTH = 1, P_MAXPOS = 2, P_MAXNEG = 3, P_USUALPOS = 4, P_USUALNEG = 5, P_MINGAP = 6, P_MAXSPEED = 7, P_HEADWAY = 8;
 const PARAM_KEYS: (keyof VehicleJson)[] = ['length', 'width', 'maxPosAcc', 'maxNegAcc', 'usualPosAcc', 'usualNegAcc', 'minGap', 'maxSpeed', 'headwayTime'];
 const DEFAULT_VEHICLE: VehicleJson = {
   length: 5, width: 2, maxPosAcc: 2, maxNegAcc: 4.5, usualPosAcc: 2, usualNegAcc: 4.5, minGap: 2.5, maxSpeed: 11.111, headwayTime: 2,
@@ -340,6 +340,16 @@ export class Simulation {
     return this.st.runList.slice(0, this.st.running);
   }
 
+  /** Length of a vehicle, metres. */
+  vehicleLength(handle: number): number {
+    return this.st.vLen[handle];
+  }
+
+  /** Width of a vehicle, metres (for drawing). */
+  vehicleWidth(handle: number): number {
+    return this.st.vWidth[handle];
+  }
+
   vehicleSpeed(handle: number): number {
     return this.st.vSpeed[handle];
   }
@@ -474,6 +484,7 @@ export class Simulation {
     // a bijective scramble of a counter: unique, pseudo-random tie-break priorities
     st.vPriority[v] = Math.imul(st.spawnCounter++ ^ 0x5bd1e995, 0x9e3779b1) | 0;
     st.vLen[v] = params[o + P_LEN];
+    st.vWidth[v] = params[o + P_WIDTH];
     st.vMaxPosAcc[v] = params[o + P_MAXPOS];
     st.vMaxNegAcc[v] = params[o + P_MAXNEG];
     st.vUsualPosAcc[v] = params[o + P_USUALPOS];

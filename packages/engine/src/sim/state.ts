@@ -25,7 +25,7 @@ const VEHICLE_ARRAYS = [
   'vState', 'vFlow', 'vSerial', 'vPriority', 'vDis', 'vSpeed', 'vEnter', 'vLen', 'vMaxPosAcc', 'vMaxNegAcc', 'vUsualPosAcc',
   'vUsualNegAcc', 'vMinGap', 'vMaxSpeed', 'vHeadway', 'vTurnSpeed', 'vYieldDist', 'vApproach', 'vDrv', 'vPrevDrv', 'vPathOff',
   'vPathLen', 'vPathPos', 'vNext', 'vPrev', 'vLeader', 'vGap', 'vBlocker', 'vEnterLinkStep', 'vRunIdx', 'bSpeed', 'bDis',
-  'bPathPos', 'bBlocker', 'bFlags', 'runList', 'vExempt',
+  'bPathPos', 'bBlocker', 'bFlags', 'runList', 'vExempt', 'vWidth',
 ] as const satisfies readonly (keyof SimState)[];
 
 export class SimState {
@@ -51,6 +51,8 @@ export class SimState {
   vSpeed: Float64Array;
   vEnter: Float64Array;
   vLen: Float64Array;
+  /** drawn width, metres (not used by the model) */
+  vWidth: Float32Array;
   vMaxPosAcc: Float64Array;
   vMaxNegAcc: Float64Array;
   vUsualPosAcc: Float64Array;
@@ -136,6 +138,7 @@ export class SimState {
     this.vSpeed = new Float64Array(c);
     this.vEnter = new Float64Array(c);
     this.vLen = new Float64Array(c);
+    this.vWidth = new Float32Array(c);
     this.vMaxPosAcc = new Float64Array(c);
     this.vMaxNegAcc = new Float64Array(c);
     this.vUsualPosAcc = new Float64Array(c);
