@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import pg from 'pg';
+import { openStore, PostgresStore, type EventStore, type LaneEvent, type Event } from '@citybrain/server';
+
+export const PG_URL = process.env.CITYBRAIN_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const MQTT_URL = process.env.CITYBRAIN_TEST_MQTT ?? 'mqtt://127.0.0.1:1883';
+
+/** Why PostgreSQL cannot be used, or undefined when it can. */
+export async function pgUnavailable(): Promise<string | undefined> {
+  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+    return undefined;
+  } catch (e) {
+    return `PostgreSQL unreachable at ${PG_URL} (${(e as Error).message}): PostgreSQL store tests skipped`;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/** Why the MQTT broker cannot be used, or undefined when it can. */
+export async function mqttUnavailable(): Promise<string | undefined> {
+  const u = new URL(MQTT_URL);
+  return new Promise((resolve) => {
+    const s = net.connect({ host: u.hostname, port: Number(u.port || 1883) });
+    s.setTimeout(2000);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(undefined);
+    });
+    const fail = (why: string) => {
+      s.destroy();
+      resolve(`MQTT broker unreachable at ${MQTT_URL} (${why}): MQTT tests skipped`);
+    };
+    s.once('error', (e) => fail(e.message));
+    s.once('timeout', () => fail('timeout'));
+  });
+}
+
+export const uid = () => `${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+
+export interface TestStore {
+  store: EventStore;
+  url: string;
+  /** closes the store and removes its data (temp dir or schema) */
+  cleanup(): Promise<void>;
+}
+
+export async function openTestStore(backend: 'sqlite' | 'postgres'): Promise<TestStore> {
+  if (backend === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'citybrain-test-'));
+    const url = `sqlite:${join(dir, 'test.db')}`;
+    const t: TestStore = {
+      store: await openStore(url), url,
+      cleanup: async () => {
+        await t.store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+    return t;
+  }
+  const url = `${PG_URL}?schema=cb_test_${uid()}`;
+  const t: TestStore = {
+    store: await openStore(url), url,
+    cleanup: async () => {
+      if (t.store instanceof PostgresStore) await t.store.dropSchema();
+      await t.store.close();
+    },
+  };
+  return t;
+}
+
+export function lane(id: string, o: Partial<LaneEvent> = {}): LaneEvent {
+  return {
+    id, device: 'cam-1', ts: Date.UTC(2024, 4, 1, 8, 0, 0), kind: 'lane', intersection: 'i1', lane: 'i1_N_0',
+    count: 4, occupancy: 0.25, speed: 9.5, interval: 60, ...o,
+  };
+}
+
+export function events(n: number, prefix: string, o: Partial<LaneEvent> = {}): Event[] {
+  return Array.from({ length: n }, (_, i) => lane(`${prefix}-${i}`, o));
+}
+
+export async function until(cond: () => Promise<boolean> | boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A store whose appends wait until opened: lets a test hold the ingestion queue full. */
+export function gated(s: EventStore): { store: EventStore; open(): void } {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  const store: EventStore = {
+    backend: s.backend,
+    append: async (e) => {
+      await opened;
+      return s.append(e);
+    },
+    query: (q) => s.query(q), count: (f) => s.count(f), purgeOlderThan: (c) => s.purgeOlderThan(c),
+    appendAudit: (e) => s.appendAudit(e), queryAudit: (q) => s.queryAudit(q), putToken: (t) => s.putToken(t), findToken: (h) => s.findToken(h),
+    listTokens: () => s.listTokens(), revokeToken: (id, at) => s.revokeToken(id, at), onCommit: (l) => s.onCommit(l), close: () => s.close(),
+  };
+  return { store, open };
+}
