@@ -20,7 +20,7 @@ export interface GreenWaveOptions {
   speedFactor?: number;
   /** in weight-split plans (with `cycle`, and before the first estimate), the through phase's green weight, the others weighing 1; default 2 */
   arterialWeight?: number;
-  /** as in webster(): saturation flow per lane (veh/s, default 0.5), cycle bounds (40..180 s), first estimate after `warmup` (300 s), then every `period` (900 s) */
+  /** as in webster(): saturation flow per lane (veh/s, default 0.5), cycle bounds (40..180 s), first estimate after `warmup` (300 s), then every `period` (300 s) */
   saturationFlow?: number;
   minCycle?: number;
   maxCycle?: number;
@@ -155,7 +155,7 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
   const minCycle = checkOption(name, 'minCycle', opts.minCycle ?? 40, 1);
   const maxCycle = checkOption(name, 'maxCycle', opts.maxCycle ?? 180, minCycle);
   const warmup = checkOption(name, 'warmup', opts.warmup ?? 300, 1);
-  const period = checkOption(name, 'period', opts.period ?? 900, 1);
+  const period = checkOption(name, 'period', opts.period ?? 300, 1);
 
   let slot = new Int32Array(0);
   let ids: string[] = [];

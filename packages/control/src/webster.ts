@@ -9,7 +9,7 @@ export interface WebsterOptions {
   maxCycle?: number;
   /** seconds of measurement before the first flow-based plan; default 300 */
   warmup?: number;
-  /** seconds between re-plans, each from the flows of the window just ended; default 900 */
+  /** seconds between re-plans, each from the flows of the window just ended; default 300 (900 reacts too slowly on the public HZ/JN scenarios) */
   period?: number;
   /** cycle of the equal-split plan run before the first measurement; default 80 */
   initialCycle?: number;
@@ -57,7 +57,7 @@ export function webster(opts: WebsterOptions = {}): WebsterController {
   const minCycle = checkOption(name, 'minCycle', opts.minCycle ?? 40, 1);
   const maxCycle = checkOption(name, 'maxCycle', opts.maxCycle ?? 180, minCycle);
   const warmup = checkOption(name, 'warmup', opts.warmup ?? 300, 1);
-  const period = checkOption(name, 'period', opts.period ?? 900, 1);
+  const period = checkOption(name, 'period', opts.period ?? 300, 1);
   const initialCycle = checkOption(name, 'initialCycle', opts.initialCycle ?? 80, 1);
   const maxY = checkOption(name, 'maxFlowRatio', opts.maxFlowRatio ?? 0.9, 0, 0.99);
 

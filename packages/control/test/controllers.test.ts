@@ -178,7 +178,7 @@ test('webster: measured flow ratios match the demand; the cycle grows with deman
 
 test('webster: an over-saturated intersection gets the maximum cycle, and the plan is what the signal shows', async () => {
   const sim = new Simulation(grid({ rows: 1, cols: 1, demand: 1 }));
-  const w = webster({ warmup: 200, maxCycle: 150 });
+  const w = webster({ warmup: 200, maxCycle: 150, period: 900 });
   const history: number[] = [];
   await drive(sim, w, 700, {}, () => history.push(sim.phase(sim.net.signalised[0])));
   const p = w.plans()[0];
