@@ -1,0 +1,212 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { generateGrid } from '@citybrain/engine';
+import { startServer, type RunningServer } from '@citybrain/server';
+
+// One server on a temp SQLite store, the virtual city paused so each test moves the clock itself.
+let server: RunningServer;
+let dir: string;
+let operator: string;
+let viewer: string;
+let app: string;
+let device: string;
+
+async function call(method: string, path: string, token?: string, body?: unknown) {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const r = await fetch(server.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function advance(steps: number) {
+  for (let k = 0; k < steps; k++) await server.runtime.stepOnce();
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'citybrain-city-'));
+  server = await startServer({
+    scenario: generateGrid({ rows: 2, cols: 2, demand: 0.1 }),
+    storeUrl: `sqlite:${join(dir, 'city.db')}`,
+    port: 0,
+    run: false,
+    logger: false,
+    printToken: () => {},
+    webRoot: false,
+    auth: { rateLimit: false },
+  });
+  operator = server.createdTokens[0].token;
+  viewer = (await server.auth.createToken({ name: 'wall screen', role: 'viewer' })).token;
+  app = (await server.auth.createToken({ name: 'partner app', role: 'app' })).token;
+  device = (await server.auth.createToken({ name: 'det', role: 'device', device: 'det-x', intersections: ['intersection_1_1'] })).token;
+  await advance(60);
+});
+
+after(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('reads: network, intersections, KPIs and the caller, for viewers and apps', async () => {
+  const net = await call('GET', '/api/v1/network', viewer);
+  assert.equal(net.status, 200);
+  assert.equal(net.body.intersections.filter((i: { signalised: boolean }) => i.signalised).length, 4);
+  assert.equal(net.body.laneOrder.length, server.runtime.sim.net.nLanes);
+  const ints = await call('GET', '/api/v1/intersections', app);
+  assert.equal(ints.status, 200);
+  assert.deepEqual(ints.body.map((i: { id: string }) => i.id).sort(), ['intersection_1_1', 'intersection_1_2', 'intersection_2_1', 'intersection_2_2']);
+  for (const i of ints.body) assert.equal(i.phase, server.runtime.sim.phase(server.runtime.sim.net.interIndex.get(i.id)!));
+  const one = await call('GET', '/api/v1/intersections/intersection_1_1', viewer);
+  assert.equal(one.status, 200);
+  assert.equal(one.body.controller, 'max-pressure');
+  assert.ok(one.body.approaches.length === 4 && one.body.phaseLog.length >= 1);
+  const kpis = await call('GET', '/api/v1/kpis', viewer);
+  assert.equal(kpis.status, 200);
+  assert.equal(kpis.body.at(-1).t, 60);
+  assert.equal(kpis.body.at(-1).vehiclesInNetwork, server.runtime.sim.metrics().vehiclesInNetwork);
+  const me = await call('GET', '/api/v1/me', viewer);
+  assert.deepEqual([me.body.name, me.body.role], ['wall screen', 'viewer']);
+  assert.equal((await call('GET', '/api/v1/intersections/nowhere', viewer)).status, 404);
+});
+
+test('switching a controller: only operators, audited with before and after, refusals change nothing', async () => {
+  const target = '/api/v1/intersections/intersection_2_2/controller';
+  const i = server.runtime.sim.net.interIndex.get('intersection_2_2')!;
+  const auditBefore = (await call('GET', '/api/v1/audit', operator)).body.length;
+  for (const [token, status] of [[undefined, 401], ['cbt_not-a-token', 401], [viewer, 403], [app, 403], [device, 403]] as const) {
+    const r = await call('PUT', target, token, { controller: 'actuated' });
+    assert.equal(r.status, status, `token ${token}`);
+    assert.equal(server.runtime.assignment.controllerOf(i), 'max-pressure', 'a refused request changes nothing');
+  }
+  assert.equal((await call('GET', '/api/v1/audit', operator)).body.length, auditBefore, 'refusals are not control actions');
+  const bad = await call('PUT', target, operator, { controller: 'magic' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.message, /unknown controller "magic"/);
+  const extra = await call('PUT', target, operator, { controller: 'actuated', force: true });
+  assert.equal(extra.status, 400, 'unknown fields are refused by name');
+  assert.equal(server.runtime.assignment.controllerOf(i), 'max-pressure');
+
+  const ok = await call('PUT', target, operator, { controller: 'actuated' });
+  assert.equal(ok.status, 200);
+  assert.deepEqual(ok.body.before, ['max-pressure']);
+  assert.equal((await call('GET', '/api/v1/intersections/intersection_2_2', viewer)).body.controller, 'actuated');
+  const [last] = (await call('GET', '/api/v1/audit?limit=1', operator)).body;
+  assert.equal(last.action, 'set-controller');
+  assert.equal(last.target, 'intersection:intersection_2_2');
+  assert.equal(last.before, 'max-pressure');
+  assert.equal(last.after, 'actuated');
+  assert.equal(last.role, 'operator');
+  assert.match(last.actor, /^admin \(tok_/);
+  await advance(30);
+  assert.equal(server.runtime.faults.length, 0);
+
+  const region = await call('PUT', '/api/v1/regions/city/controller', operator, { controller: 'sotl' });
+  assert.equal(region.status, 200);
+  for (const j of server.runtime.sim.net.signalised) assert.equal(server.runtime.assignment.controllerOf(j), 'sotl');
+  assert.equal((await call('PUT', '/api/v1/regions/atlantis/controller', operator, { controller: 'sotl' })).status, 404);
+});
+
+test('emergency dispatch: a corridor ahead of the vehicle, audited, cancellable; viewers refused', async () => {
+  const body = { from: { x: -250, y: 0 }, to: { x: 600, y: 300 } };
+  assert.equal((await call('POST', '/api/v1/emergency', viewer, body)).status, 403);
+  assert.equal((await call('GET', '/api/v1/emergency', viewer)).body.length, 0, 'the refused dispatch added nothing');
+  assert.equal((await call('POST', '/api/v1/emergency', operator, { from: { x: 'west' } })).status, 400);
+  assert.equal((await call('POST', '/api/v1/emergency', operator, { route: ['road_nowhere'] })).status, 400);
+
+  const r = await call('POST', '/api/v1/emergency', operator, body);
+  assert.equal(r.status, 201);
+  assert.ok(r.body.route.length >= 2);
+  assert.ok(r.body.corridor.length >= 1, 'signalised intersections ahead');
+  const id = r.body.id;
+  await advance(5);
+  const live = (await call('GET', '/api/v1/emergency', viewer)).body;
+  assert.equal(live.length, 1);
+  assert.equal(live[0].id, id);
+  assert.equal(live[0].state, 'running');
+  assert.equal(typeof live[0].x, 'number');
+  // the first intersection is requested in a phase serving the vehicle, then shows it once yellow is over
+  await advance(15);
+  const first = (await call('GET', '/api/v1/emergency', viewer)).body[0]?.corridor[0];
+  if (first && first.state === 'requested') {
+    assert.equal(server.runtime.sim.phase(server.runtime.sim.net.interIndex.get(first.intersection)!), first.phase);
+  }
+  const [audit] = (await call('GET', '/api/v1/audit?limit=1', operator)).body;
+  assert.equal(audit.action, 'dispatch-emergency');
+  assert.equal((await call('DELETE', `/api/v1/emergency/${id}`, viewer)).status, 403);
+  assert.equal((await call('DELETE', `/api/v1/emergency/${id}`, operator)).status, 204);
+  assert.equal((await call('GET', '/api/v1/emergency', viewer)).body.length, 0);
+  assert.equal((await call('DELETE', `/api/v1/emergency/${id}`, operator)).status, 404);
+});
+
+test('comparison: two controllers side by side on the same demand, with replay frames', async () => {
+  assert.equal((await call('POST', '/api/v1/compare', viewer, { controllers: ['fixed', 'max-pressure'] })).status, 403);
+  assert.equal((await call('POST', '/api/v1/compare', app, { controllers: ['fixed'] })).status, 400, 'needs two');
+  assert.equal((await call('POST', '/api/v1/compare', app, { controllers: ['fixed', 'nope'] })).status, 400);
+  const r = await call('POST', '/api/v1/compare', app, { controllers: ['fixed', 'max-pressure'], duration: 600 });
+  assert.equal(r.status, 202);
+  let s;
+  for (let k = 0; k < 200; k++) {
+    s = (await call('GET', `/api/v1/compare/${r.body.id}`, viewer)).body;
+    if (s.done) break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  assert.ok(s.done, 'finished');
+  assert.equal(s.series.fixed.length, 60);
+  assert.equal(s.series['max-pressure'].at(-1).t, 600);
+  const replay = (await call('GET', `/api/v1/compare/${r.body.id}/replay/fixed?from=100&to=200`, viewer)).body;
+  assert.deepEqual(replay.frames.map((f: { t: number }) => f.t), [100, 110, 120, 130, 140, 150, 160, 170, 180, 190, 200]);
+  assert.equal(replay.frames[5].vehicles.length % 4, 0);
+  assert.equal((await call('GET', `/api/v1/compare/${r.body.id}/replay/sotl`, viewer)).status, 404);
+});
+
+test('live stream: state messages and binary vehicle frames, token in the query; no token, no stream', async () => {
+  const url = server.url.replace('http', 'ws') + '/api/v1/live';
+  await new Promise<void>((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.on('unexpected-response', (_req, res) => {
+      assert.equal(res.statusCode, 401);
+      resolve();
+    });
+    ws.on('open', () => reject(new Error('opened without a token')));
+  });
+  const ws = new WebSocket(`${url}?token=${viewer}`);
+  const got = await new Promise<{ state: { type: string; t: number; phases: number[]; lanes: { queue: number[] } }; frame: Float32Array }>((resolve, reject) => {
+    let state: { type: string; t: number; phases: number[]; lanes: { queue: number[] } } | undefined;
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'subscribe', vehicles: true })));
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) state = JSON.parse(data.toString());
+      else if (state) resolve({ state, frame: new Float32Array(new Uint8Array(data).buffer) });
+    });
+    ws.on('error', reject);
+    setTimeout(() => reject(new Error('no frames within 5 s')), 5000);
+  });
+  ws.close();
+  const sim = server.runtime.sim;
+  assert.equal(got.state.type, 'state');
+  assert.equal(got.state.phases.length, sim.net.interIds.length);
+  assert.equal(got.state.lanes.queue.length, sim.net.nLanes);
+  assert.equal(got.frame[1], sim.runningCount);
+  assert.equal(got.frame.length, 2 + 4 * sim.runningCount);
+});
+
+test('field events of the virtual city are stored and queryable; metrics expose the brain', async () => {
+  await advance(10);
+  // ingestion is asynchronous: give the group commit a moment
+  await new Promise((res) => setTimeout(res, 300));
+  const lanes = await call('GET', '/api/v1/events?kind=lane&limit=5', viewer);
+  assert.equal(lanes.status, 200);
+  assert.equal(lanes.body.length, 5);
+  assert.ok(lanes.body.every((e: { kind: string; queue: number }) => e.kind === 'lane' && typeof e.queue === 'number'));
+  const plates = await call('GET', '/api/v1/events?kind=plate&limit=1', viewer);
+  assert.match(plates.body[0].plate, /^浙A[A-Z0-9]{5}$/);
+  assert.equal((await call('GET', '/api/v1/events?kind=weather', viewer)).status, 400);
+  const m = await (await fetch(server.url + '/metrics')).text();
+  assert.match(m, /^citybrain_sim_time_seconds \d+/m);
+  assert.match(m, /^citybrain_vehicles_in_network \d+/m);
+  assert.match(m, /^citybrain_ingest_events_accepted_total\{source="virtual-city"\} \d+/m);
+});
