@@ -3,6 +3,7 @@ import { generateGrid, type Scenario } from '@citybrain/engine';
 import { controllers } from '@citybrain/control';
 import { DEFAULT_STORE_URL, parseRetention, startServer } from '@citybrain/server';
 import { readScenario } from '../scenario-files.js';
+import { loadControllerPlugins } from '../plugins.js';
 import { intOption, numOption, UsageError } from '../usage.js';
 
 export const serveHelp = `citybrain serve [options]
@@ -20,6 +21,7 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
   --roadnet F --flow F run this scenario instead (CityFlow JSON or SUMO XML)
   --controller NAME    ${Object.keys(controllers).join(' | ')}; default max-pressure
   --speed X            simulated seconds per second; default 1 (real time)
+  --plugin FILE        offer a third-party controller module (repeatable; see examples/longest-queue.mjs)
   --mqtt URL           also ingest field devices from this MQTT broker (mqtt://127.0.0.1:1883)
   --retention T        keep events for T (e.g. 30d, 12h); default forever
   --paused             start with the city's clock stopped
@@ -32,12 +34,14 @@ export async function serveCommand(argv: string[]): Promise<void> {
     options: {
       port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, grid: { type: 'string' }, demand: { type: 'string' },
       roadnet: { type: 'string' }, flow: { type: 'string' }, controller: { type: 'string', default: 'max-pressure' },
-      speed: { type: 'string' }, mqtt: { type: 'string' }, retention: { type: 'string' }, paused: { type: 'boolean', default: false },
+      speed: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, retention: { type: 'string' }, paused: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(serveHelp);
-  if (!controllers[values.controller!]) throw new UsageError(`unknown controller "${values.controller}"; choose one of: ${Object.keys(controllers).join(', ')}`);
+  const extraControllers = await loadControllerPlugins(values.plugin ?? []);
+  const available = { ...controllers, ...extraControllers };
+  if (!Object.hasOwn(available, values.controller!)) throw new UsageError(`unknown controller "${values.controller}"; choose one of: ${Object.keys(available).join(', ')}`);
   let scenario: Scenario;
   if (values.roadnet || values.flow) {
     if (!values.roadnet || !values.flow) throw new UsageError('--roadnet and --flow go together');
@@ -61,6 +65,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     host: values.host,
     port: intOption(values.port, 'port', 8080, 0, 65535),
     controller: values.controller,
+    extraControllers,
     speed: numOption(values.speed, 'speed', 1, 0.01, 1000),
     mqttUrl: values.mqtt,
     retentionMs,

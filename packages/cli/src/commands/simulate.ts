@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ReplayRecorder, Simulation, replayRoadnet, type Scenario } from '@citybrain/engine';
-import { controllers, createController, runControlled } from '@citybrain/control';
+import { controllers, runControlled, type Controller } from '@citybrain/control';
+import { loadControllerPlugins } from '../plugins.js';
 import { readScenario } from '../scenario-files.js';
 import { intOption, numOption, UsageError } from '../usage.js';
 import { progress } from '../progress.js';
@@ -17,6 +18,7 @@ Runs a scenario (CityFlow .json or SUMO .net.xml/.rou.xml) and prints its result
   --steps N             simulated steps; default 3600
   --interval S          seconds per step; default 1
   --seed N              random seed; default 0
+  --plugin FILE         load a third-party controller module (repeatable; see examples/longest-queue.mjs)
   --replay DIR          write replay_roadnet.json and replay.txt (CityFlow's replay format) into DIR
   --json                print one JSON object instead of a summary`;
 
@@ -49,6 +51,7 @@ export async function simulateCommand(argv: string[]): Promise<void> {
       interval: { type: 'string' },
       seed: { type: 'string' },
       replay: { type: 'string' },
+      plugin: { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -58,13 +61,14 @@ export async function simulateCommand(argv: string[]): Promise<void> {
   const steps = intOption(values.steps, 'steps', 3600, 1, 10_000_000);
   const interval = numOption(values.interval, 'interval', 1, 0.1, 10);
   const seed = intOption(values.seed, 'seed', 0, 0, 2 ** 32 - 1);
-  if (values.controller !== 'plan' && !Object.hasOwn(controllers, values.controller!)) throw new UsageError(`unknown controller "${values.controller}"; choose one of: plan, ${Object.keys(controllers).join(', ')}`);
+  const available = { ...controllers, ...(await loadControllerPlugins(values.plugin ?? [])) };
+  if (values.controller !== 'plan' && !Object.hasOwn(available, values.controller!)) throw new UsageError(`unknown controller "${values.controller}"; choose one of: plan, ${Object.keys(available).join(', ')}`);
 
   const t0 = performance.now();
   const scenario = readScenario(values.roadnet, values.flow);
   const readSeconds = (performance.now() - t0) / 1000;
   const result = await simulate(scenario, {
-    controller: values.controller!, steps, interval, seed, replayDir: values.replay, showProgress: !values.json, label: values.roadnet,
+    controller: values.controller!, steps, interval, seed, replayDir: values.replay, showProgress: !values.json, label: values.roadnet, available,
   });
   // loading = reading and validating the files + compiling the network
   result.loadSeconds = round(result.loadSeconds + readSeconds, 3);
@@ -74,7 +78,11 @@ export async function simulateCommand(argv: string[]): Promise<void> {
 
 export async function simulate(
   scenario: Scenario,
-  o: { controller: string; steps: number; interval?: number; seed?: number; replayDir?: string; showProgress?: boolean; label?: string },
+  o: {
+    controller: string; steps: number; interval?: number; seed?: number; replayDir?: string; showProgress?: boolean; label?: string;
+    /** controllers by name; default the built-in registry */
+    available?: Record<string, () => Controller>;
+  },
 ): Promise<SimulateResult> {
   const t0 = performance.now();
   const sim = new Simulation(scenario, { interval: o.interval ?? 1, seed: o.seed ?? 0 });
@@ -94,7 +102,9 @@ export async function simulate(
     closeReplay = () => out.end();
   } else onStep = (_s, k) => bar.update(k + 1);
   const t1 = performance.now();
-  const run = await runControlled(sim, o.controller === 'plan' ? 'plan' : createController(o.controller), o.steps, { onStep });
+  const make = (o.available ?? controllers)[o.controller];
+  if (o.controller !== 'plan' && !make) throw new UsageError(`unknown controller "${o.controller}"`);
+  const run = await runControlled(sim, o.controller === 'plan' ? 'plan' : make(), o.steps, { onStep });
   const wall = (performance.now() - t1) / 1000;
   bar.stop();
   closeReplay();

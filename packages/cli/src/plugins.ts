@@ -1,0 +1,28 @@
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import type { Controller } from '@citybrain/control';
+import { UsageError } from './usage.js';
+
+/**
+ * Loads third-party controllers: each module's default export is a factory
+ * `() => Controller`; the controller's `name` is how it is chosen.
+ */
+export async function loadControllerPlugins(paths: string[]): Promise<Record<string, () => Controller>> {
+  const out: Record<string, () => Controller> = {};
+  for (const p of paths) {
+    let mod: { default?: unknown };
+    try {
+      mod = (await import(pathToFileURL(resolve(p)).href)) as { default?: unknown };
+    } catch (e) {
+      throw new UsageError(`--plugin ${p}: cannot load it: ${(e as Error).message}`);
+    }
+    const factory = mod.default;
+    if (typeof factory !== 'function') throw new UsageError(`--plugin ${p}: its default export must be a function returning a Controller`);
+    const probe = (factory as () => Controller)();
+    if (!probe || typeof probe.name !== 'string' || typeof probe.decide !== 'function') {
+      throw new UsageError(`--plugin ${p}: the factory must return an object with a string "name" and a "decide" function`);
+    }
+    out[probe.name] = factory as () => Controller;
+  }
+  return out;
+}
