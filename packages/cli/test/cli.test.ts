@@ -46,6 +46,7 @@ test('generate grid writes a roadnet and flows that the loaders accept, equal to
 });
 
 interface SimulateJson {
+  controller: string;
   averageTravelTime: number;
   enteredVehicles: number;
   finishedVehicles: number;
@@ -144,7 +145,8 @@ test('an unknown controller is a user error naming the choices', () => {
   assert.match(msg, /max-pressure/);
 });
 
-const sumoDir = '/work/shared/data/hangzhou_4x4/sumo';
+// the shared data sits beside the repository (../shared), wherever it is cloned
+const sumoDir = fileURLToPath(new URL('../../../../shared/data/hangzhou_4x4/sumo', import.meta.url));
 const sumoNet = join(sumoDir, 'hangzhou_4x4_gudang_18041610_1h.net.xml');
 const sumoRoutes = join(sumoDir, 'hangzhou_4x4_gudang_18041610_1h.rou.xml');
 
@@ -159,4 +161,18 @@ test('simulate runs the Hangzhou SUMO files under their own signal programs', { 
   });
   const { metrics } = await runControlled(new Simulation(scenario), 'plan', 600);
   assert.deepEqual([o.enteredVehicles, o.finishedVehicles], [metrics.enteredVehicles, metrics.finishedVehicles]);
+});
+
+const EXAMPLE_PLUGIN = fileURLToPath(new URL('../../../examples/longest-queue.mjs', import.meta.url));
+
+test('a third-party controller plugs in with --plugin and runs under the supervisor', () => {
+  const r = citybrain('simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '300', '--plugin', EXAMPLE_PLUGIN, '--controller', 'longest-queue', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const o = parseOneJsonLine(r.stdout);
+  assert.equal(o.controller, 'longest-queue');
+  assertSane(o, 300);
+  assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--plugin', join(tmp, 'missing.mjs')], /--plugin .*missing\.mjs: cannot load it/);
+  const notController = join(tmp, 'not-a-controller.mjs');
+  writeFileSync(notController, 'export default () => ({ hello: 1 });\n');
+  assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--plugin', notController], /must return an object with a string "name" and a "decide" function/);
 });
