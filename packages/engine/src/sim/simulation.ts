@@ -2,7 +2,7 @@ import type { FlowJson, Scenario, VehicleJson } from '../format/cityflow.js';
 import { ScenarioError } from '../errors.js';
 import { Network } from './network.js';
 import { nextU32, seedRng } from './rng.js';
-import { B_BLOCKER, B_END, ENDED, FREE, NO_LINK_STEP, RUNNING, SimState, WAITING } from './state.js';
+import { B_BLOCKER, B_END, ENDED, FREE, NO_LINK_STEP, RUNNING, SimState, WAITING, type SimStateData } from './state.js';
 
 /**
  * The microscopic simulation: CityFlow's car-following and intersection model
@@ -154,6 +154,37 @@ export class Simulation {
 
   restore(state: SimState): void {
     this.st = state.clone();
+  }
+
+  /**
+   * The whole mutable state as structured-clone-able data (typed arrays,
+   * arrays, a Map, numbers), e.g. to post to a worker thread that holds a
+   * Simulation of the same scenario and continues from it with `importState`.
+   */
+  exportState(): SimStateData {
+    return this.st.clone();
+  }
+
+  /**
+   * Continues from a copy of state exported by a Simulation of the same
+   * scenario (same roadnet, flows and interval). The last step's stop-line
+   * crossings (`forEachCrossing`) are not part of the state and read as none.
+   */
+  importState(data: SimStateData): void {
+    const net = this.net;
+    const expect: [string, ArrayLike<number> | undefined, number][] = [
+      ['dHead (drivables)', data?.dHead, net.nDrivables],
+      ['wHead (lanes)', data?.wHead, net.nLanes],
+      ['iPhase (intersections)', data?.iPhase, net.interIds.length],
+      ['linkAvail (laneLinks)', data?.linkAvail, net.nLinks],
+      ['cVeh (conflict points)', data?.cVeh, 2 * net.nCrosses],
+      ['fNow (flows)', data?.fNow, this.flows.n],
+    ];
+    for (const [what, arr, n] of expect) {
+      if (!arr || arr.length !== n) throw new RangeError(`importState: ${what} has length ${arr?.length ?? 'none'}, this scenario needs ${n}: state of another scenario`);
+    }
+    this.st = SimState.fromData(data);
+    this.nExits = 0;
   }
 
   metrics(): Metrics {

@@ -28,6 +28,12 @@ const VEHICLE_ARRAYS = [
   'bPathPos', 'bBlocker', 'bFlags', 'runList', 'vExempt', 'vWidth',
 ] as const satisfies readonly (keyof SimState)[];
 
+/**
+ * SimState's own fields as plain data (numbers, typed arrays, arrays, a Map):
+ * what `Simulation.exportState` returns and structuredClone / postMessage carry.
+ */
+export type SimStateData = { [K in Exclude<keyof SimState, 'capacity' | 'grow' | 'clone'>]: SimState[K] };
+
 export class SimState {
   step = 0;
   generated = 0;
@@ -220,5 +226,10 @@ export class SimState {
       (copy as unknown as Record<string, unknown>)[key] = out;
     }
     return copy;
+  }
+
+  /** A SimState holding a copy of `data` (exported state, possibly posted from another thread). */
+  static fromData(data: SimStateData): SimState {
+    return SimState.prototype.clone.call(data as SimState);
   }
 }
