@@ -1,0 +1,1 @@
+export { RolloutWorkerPool, workerPool, type WorkerPoolOptions } from './pool.js';
