@@ -36,7 +36,7 @@ export interface LoadResult {
 
 const LANES = ['N_0', 'N_1', 'N_2', 'E_0', 'E_1', 'E_2', 'S_0', 'S_1', 'S_2', 'W_0', 'W_1', 'W_2'];
 
-/** A realistic 5-second lane report: counts, occupancy and speed that go together. */
+/** A device's buffered 5-second lane reports: counts, occupancy and speed that go together. */
 function laneEvents(d: LoadDevice, n: number, seq: { v: number }, tag: string): string {
   const now = Date.now();
   const events = new Array(n);
@@ -45,7 +45,8 @@ function laneEvents(d: LoadDevice, n: number, seq: { v: number }, tag: string): 
     const count = (s * 7919) % 9;
     const occupancy = Math.min(1, count * 0.045 + ((s * 31) % 10) / 200);
     events[i] = {
-      id: `${tag}-${s}`, device: d.device, ts: now - ((n - i) % 12) * 5000, kind: 'lane', intersection: d.intersection,
+      // 12 lanes report every 5 s: the batch's last 12 events are the latest interval, and so on back
+      id: `${tag}-${s}`, device: d.device, ts: now - Math.floor((n - 1 - i) / 12) * 5000, kind: 'lane', intersection: d.intersection,
       lane: `${d.intersection}_${LANES[s % LANES.length]}`, count, occupancy: Math.round(occupancy * 1000) / 1000,
       speed: count === 0 ? 0 : Math.round((13.9 - occupancy * 10) * 10) / 10, interval: 5,
     };
