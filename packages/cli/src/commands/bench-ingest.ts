@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Auth, buildApp, openStore, PostgresStore, type EventStore } from '@citybrain/server';
@@ -71,6 +71,8 @@ export async function benchIngest(args: string[]): Promise<void> {
   const json = values.json!;
   const say = (s: string) => void (json || console.error(s));
 
+  // other work on the machine skews every figure here: record how busy it was
+  const load1 = Math.round(loadavg()[0] * 100) / 100;
   const results: BackendResult[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'citybrain-bench-ingest-'));
   try {
@@ -102,7 +104,7 @@ export async function benchIngest(args: string[]): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  if (json) return void console.log(JSON.stringify({ options: o, results }));
+  if (json) return void console.log(JSON.stringify({ options: o, cores: cpus().length, loadAverageAtStart: load1, results }));
   console.log(`\nIngest benchmark: HTTP/1.1 keep-alive on loopback, load generator in its own process, ${o.devices} device tokens, lane events, durable acknowledgements\n`);
   console.log(table(
     ['store', 'sustained ev/s', `p50 ms @${o.rate}/s`, `p99 ms @${o.rate}/s`, 'achieved ev/s', 'errors', '429s', 'stored = acked'],
@@ -112,7 +114,8 @@ export async function benchIngest(args: string[]): Promise<void> {
       r.storedEqualsAcknowledged ? `yes (${r.stored})` : `NO (${r.stored} stored, ${r.acknowledged} acked)`,
     ]),
   ));
-  console.log(`\nsustained: ${o.concurrency} requests of ${o.batch} events in flight, ${o.seconds} s after 1 s warm-up; latency: open loop, ${o.latencyBatch} events a request, ${o.seconds} s after 3 s warm-up, same store`);
+  console.log(`\nmachine: ${cpus().length} cores, load average ${load1} at start (other processes compete for the same cores)`);
+  console.log(`sustained: ${o.concurrency} requests of ${o.batch} events in flight, ${o.seconds} s after 1 s warm-up; latency: open loop, ${o.latencyBatch} events a request, ${o.seconds} s after 3 s warm-up, same store`);
   const sq = results.find((r) => r.store === 'sqlite');
   if (sq && !sq.skipped) {
     console.log(`targets: sustained >= 50,000 ev/s (SQLite): ${sq.sustainedEventsPerSecond! >= 50000 ? 'PASS' : 'FAIL'}; p99 < 50 ms at ${o.rate} ev/s: ${sq.latency!.p99Ms < 50 ? 'PASS' : 'FAIL'}`);
