@@ -58,6 +58,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     return503OnClosing: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // a logger instance and logger options pick different Fastify overloads; both give this shape
   }) as unknown as FastifyInstance;
 
   const registry = new Registry();
