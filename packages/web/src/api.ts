@@ -1,0 +1,167 @@
+// Every call the dashboard makes to the server lives here (REST + the live WebSocket).
+import type {
+  CompareRun, ControllerFault, EmergencyDispatch, EmergencyVehicle, IntersectionDetail, IntersectionSummary,
+  KpiSample, LiveState, Me, NetworkView, Point, ReplayFramesResponse, SimulationClock, VehicleFrame,
+} from './types.js';
+
+/** A refused or failed API call; `status` 0 means the server could not be reached. */
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export type LiveStatus = 'connecting' | 'open' | 'closed';
+
+export interface LiveHandlers {
+  onState(state: LiveState): void;
+  onVehicles(frame: VehicleFrame): void;
+  onStatus(status: LiveStatus): void;
+}
+
+export interface LiveConnection {
+  subscribeVehicles(on: boolean): void;
+  close(): void;
+}
+
+/** The server as the dashboard uses it; implemented over HTTP here and in-browser by the dev fixture. */
+export interface CityApi {
+  me(): Promise<Me>;
+  network(): Promise<NetworkView>;
+  intersections(): Promise<IntersectionSummary[]>;
+  intersection(id: string): Promise<IntersectionDetail>;
+  setIntersectionController(id: string, controller: string): Promise<void>;
+  /** region id, or `city` for every signalised intersection */
+  setRegionController(region: string, controller: string): Promise<void>;
+  controllers(): Promise<string[]>;
+  kpis(query?: { from?: number; to?: number; limit?: number }): Promise<KpiSample[]>;
+  faults(): Promise<ControllerFault[]>;
+  simulation(): Promise<SimulationClock>;
+  setSimulation(change: { speed?: number; running?: boolean }): Promise<SimulationClock>;
+  dispatchEmergency(from: Point, to: Point): Promise<EmergencyDispatch>;
+  emergencies(): Promise<EmergencyVehicle[]>;
+  cancelEmergency(id: string): Promise<void>;
+  startCompare(controllers: [string, string], duration: number): Promise<{ id: string }>;
+  compare(id: string): Promise<CompareRun>;
+  compareReplay(id: string, controller: string, from: number, to: number): Promise<ReplayFramesResponse>;
+  live(handlers: LiveHandlers): LiveConnection;
+}
+
+/** Reads a binary live frame [t, n, x0, y0, heading0, speed0, …]. */
+export function decodeVehicleFrame(buf: ArrayBuffer): VehicleFrame {
+  if (buf.byteLength < 8 || buf.byteLength % 4 !== 0) throw new Error(`vehicle frame of ${buf.byteLength} bytes is not a Float32Array [t, n, …]`);
+  const data = new Float32Array(buf);
+  const n = data[1];
+  if (!Number.isInteger(n) || n < 0 || data.length < 2 + 4 * n) {
+    throw new Error(`vehicle frame claims ${n} vehicles but holds ${(data.length - 2) / 4}`);
+  }
+  return { t: data[0], n, data };
+}
+
+const q = (params: Record<string, number | undefined>): string => {
+  const s = Object.entries(params).filter(([, v]) => v !== undefined && Number.isFinite(v)).map(([k, v]) => `${k}=${v}`).join('&');
+  return s ? `?${s}` : '';
+};
+const enc = encodeURIComponent;
+
+export class HttpApi implements CityApi {
+  /** `base` is the server origin ('' = the page's own), `token` the bearer token */
+  constructor(private readonly token: string, private readonly base = '') {}
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(this.base + path, {
+        method,
+        headers: { Authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new ApiError(0, `${method} ${path}: ${(e as Error).message}`);
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      let message = text || res.statusText;
+      try {
+        const j = JSON.parse(text) as { message?: unknown };
+        if (typeof j.message === 'string') message = j.message;
+      } catch { /* not JSON: keep the text */ }
+      throw new ApiError(res.status, message);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  me = () => this.request<Me>('GET', '/api/v1/me');
+  network = () => this.request<NetworkView>('GET', '/api/v1/network');
+  intersections = () => this.request<IntersectionSummary[]>('GET', '/api/v1/intersections');
+  intersection = (id: string) => this.request<IntersectionDetail>('GET', `/api/v1/intersections/${enc(id)}`);
+  setIntersectionController = async (id: string, controller: string) => {
+    await this.request('PUT', `/api/v1/intersections/${enc(id)}/controller`, { controller });
+  };
+  setRegionController = async (region: string, controller: string) => {
+    await this.request('PUT', `/api/v1/regions/${enc(region)}/controller`, { controller });
+  };
+  controllers = () => this.request<string[]>('GET', '/api/v1/controllers');
+  kpis = (query: { from?: number; to?: number; limit?: number } = {}) => this.request<KpiSample[]>('GET', `/api/v1/kpis${q(query)}`);
+  faults = () => this.request<ControllerFault[]>('GET', '/api/v1/faults');
+  simulation = () => this.request<SimulationClock>('GET', '/api/v1/simulation');
+  setSimulation = (change: { speed?: number; running?: boolean }) => this.request<SimulationClock>('PUT', '/api/v1/simulation', change);
+  dispatchEmergency = (from: Point, to: Point) => this.request<EmergencyDispatch>('POST', '/api/v1/emergency', { from, to });
+  emergencies = () => this.request<EmergencyVehicle[]>('GET', '/api/v1/emergency');
+  cancelEmergency = async (id: string) => {
+    await this.request('DELETE', `/api/v1/emergency/${enc(id)}`);
+  };
+  startCompare = (controllers: [string, string], duration: number) => this.request<{ id: string }>('POST', '/api/v1/compare', { controllers, duration });
+  compare = (id: string) => this.request<CompareRun>('GET', `/api/v1/compare/${enc(id)}`);
+  compareReplay = (id: string, controller: string, from: number, to: number) =>
+    this.request<ReplayFramesResponse>('GET', `/api/v1/compare/${enc(id)}/replay/${enc(controller)}${q({ from, to })}`);
+
+  live(h: LiveHandlers): LiveConnection {
+    // browsers cannot set headers on a WebSocket, so the token travels in the query
+    const origin = this.base || location.origin;
+    const url = `${origin.replace(/^http/, 'ws')}/api/v1/live?token=${enc(this.token)}`;
+    let ws: WebSocket | undefined;
+    let vehicles = false;
+    let closed = false;
+    let retry = 500;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const open = () => {
+      h.onStatus('connecting');
+      const sock = new WebSocket(url);
+      ws = sock;
+      sock.binaryType = 'arraybuffer';
+      sock.onopen = () => {
+        retry = 500;
+        h.onStatus('open');
+        if (vehicles) sock.send(JSON.stringify({ type: 'subscribe', vehicles: true }));
+      };
+      sock.onmessage = (ev: MessageEvent<string | ArrayBuffer>) => {
+        if (typeof ev.data === 'string') {
+          const msg = JSON.parse(ev.data) as LiveState | { type: 'error'; message: string };
+          if (msg.type === 'state') h.onState(msg);
+          else console.warn('live:', msg.message);
+        } else {
+          h.onVehicles(decodeVehicleFrame(ev.data));
+        }
+      };
+      sock.onclose = () => {
+        h.onStatus('closed');
+        // reconnect with backoff: the server may be restarting
+        if (!closed) timer = setTimeout(open, (retry = Math.min(retry * 2, 10_000)));
+      };
+    };
+    open();
+    return {
+      subscribeVehicles(on: boolean) {
+        vehicles = on;
+        if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'subscribe', vehicles: on }));
+      },
+      close() {
+        closed = true;
+        clearTimeout(timer);
+        ws?.close();
+      },
+    };
+  }
+}

@@ -1,0 +1,153 @@
+// The server's API contract as the dashboard sees it (mirrors packages/server/src/api).
+
+export type Role = 'viewer' | 'operator' | 'device' | 'app';
+
+export interface Me {
+  name: string;
+  role: Role;
+}
+
+export type MovementType = 'go_straight' | 'turn_left' | 'turn_right';
+
+/** `GET /api/v1/network`: metres in a local plane, x east, y north. */
+export interface NetworkView {
+  bounds: { minX: number; minY: number; maxX: number; maxY: number };
+  intersections: {
+    id: string;
+    x: number;
+    y: number;
+    width: number;
+    virtual: boolean;
+    signalised: boolean;
+    greens: number[];
+    yellow: number | null;
+    phases: { index: number; movements: { from: string; to: string; type: MovementType }[] }[];
+  }[];
+  roads: {
+    id: string;
+    from: string;
+    to: string;
+    lanes: { id: string; width: number; maxSpeed: number; length: number; points: [number, number][] }[];
+  }[];
+  laneOrder: string[];
+  regions: { id: string; intersections: string[] }[];
+}
+
+export interface IntersectionSummary {
+  id: string;
+  phase: number;
+  green: number;
+  yellow: boolean;
+  controller: string;
+  fallback: boolean;
+  region: string;
+  queue: number;
+}
+
+export interface PhaseChange {
+  t: number;
+  phase: number;
+}
+
+export interface IntersectionDetail extends IntersectionSummary {
+  greenSince: number;
+  greens: number[];
+  time: number;
+  phaseLog: PhaseChange[];
+  approaches: { road: string; queue: number; vehicles: number; meanSpeed: number | null }[];
+}
+
+export interface KpiSample {
+  t: number;
+  ts: number;
+  averageTravelTime: number;
+  vehiclesInNetwork: number;
+  finishedVehicles: number;
+  throughput: number;
+  queued: number;
+  congestionIndex: number;
+  parkingOccupancy: number;
+  activeIncidents: number;
+  regions: Record<string, { queued: number; vehicles: number; meanSpeed: number }>;
+}
+
+export interface ControllerFault {
+  controller: string;
+  intersection: string;
+  time: number;
+  error: string;
+}
+
+export interface SimulationClock {
+  time: number;
+  speed: number;
+  running: boolean;
+  vehicles?: number;
+}
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+/** One intersection of a green corridor and the phase it is held at. */
+export interface CorridorStep {
+  intersection: string;
+  phase: number;
+}
+
+/** `POST /api/v1/emergency` answer. */
+export interface EmergencyDispatch {
+  id: string;
+  route: string[];
+  corridor: CorridorStep[];
+  eta: number;
+}
+
+/** `GET /api/v1/emergency` item (and live `emergency` field). */
+export interface EmergencyVehicle {
+  id: string;
+  x: number;
+  y: number;
+  corridor: CorridorStep[];
+  /** simulated seconds to arrival */
+  eta: number;
+  state: string;
+  route?: string[];
+}
+
+/** `GET /api/v1/live` JSON message. */
+export interface LiveState {
+  type: 'state';
+  t: number;
+  speed: number;
+  running: boolean;
+  phases: number[];
+  lanes: { queue: number[]; vehicles: number[]; speed: number[] };
+  kpi: KpiSample | null;
+  emergency?: EmergencyVehicle[];
+}
+
+/** A binary live frame: `data` = [t, n, x0, y0, heading0, speed0, x1, …]. */
+export interface VehicleFrame {
+  t: number;
+  n: number;
+  data: Float32Array;
+}
+
+export interface CompareRun {
+  controllers: string[];
+  series: Record<string, { t: number; averageTravelTime: number }[]>;
+  done: boolean;
+}
+
+/**
+ * `GET /api/v1/compare/:id/replay/:controller?from&to`: the twin's recorded
+ * steps, in the live network's intersection order; vehicles flat as
+ * [x, y, heading, speed, …] like the live binary frames.
+ */
+export interface ReplayFramesResponse {
+  frames: { t: number; phases: number[]; vehicles: number[] }[];
+  /** last recorded time, so the client knows the slider's range */
+  end: number;
+}
