@@ -1,0 +1,123 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { HttpApi, type CityApi } from './api.js';
+import { CompareView } from './components/CompareView.js';
+import { LangSwitcher } from './components/LangSwitcher.js';
+import { LiveView } from './components/LiveView.js';
+import { Login } from './components/Login.js';
+import { ReplayView, type CompareReplayRef } from './components/ReplayView.js';
+import { I18nContext, SessionContext, errorText, type I18n, type Session } from './context.js';
+import { isLang, translate, type Lang } from './i18n.js';
+
+type Tab = 'live' | 'compare' | 'replay';
+const TOKEN_KEY = 'citybrain.token';
+const LANG_KEY = 'citybrain.lang';
+
+function initialLang(): Lang {
+  const saved = localStorage.getItem(LANG_KEY);
+  if (isLang(saved)) return saved;
+  const nav = navigator.language.slice(0, 2);
+  return isLang(nav) ? nav : 'en';
+}
+
+export interface AppProps {
+  /** in-browser synthetic city instead of the server */
+  fixture: string | null;
+  /** live period of the fixture, ms */
+  fixturePeriodMs?: number;
+}
+
+export function App({ fixture, fixturePeriodMs }: AppProps) {
+  const [lang, setLangState] = useState<Lang>(initialLang);
+  const i18n = useMemo<I18n>(() => {
+    const formats = new Map<number, Intl.NumberFormat>();
+    return {
+      lang,
+      setLang: (l) => {
+        localStorage.setItem(LANG_KEY, l);
+        setLangState(l);
+      },
+      t: (key, params) => translate(lang, key, params),
+      num: (x, digits = 0) => {
+        let f = formats.get(digits);
+        if (!f) formats.set(digits, (f = new Intl.NumberFormat(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits })));
+        return f.format(x);
+      },
+    };
+  }, [lang]);
+  useEffect(() => {
+    document.documentElement.lang = lang;
+    document.title = `${i18n.t('appTitle')} · ${i18n.t('appSubtitle')}`;
+  }, [lang, i18n]);
+
+  const [session, setSession] = useState<Session | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [tab, setTab] = useState<Tab>('live');
+  const [replayRef, setReplayRef] = useState<CompareReplayRef | null>(null);
+
+  const signOut = useCallback(() => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    setSession(null);
+  }, []);
+  const signIn = useCallback(async (token: string) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const api: CityApi = fixture
+        ? (await import('./fixture/fixture-api.js')).createFixtureApi(fixture, token, { periodMs: fixturePeriodMs })
+        : new HttpApi(token);
+      const me = await api.me();
+      sessionStorage.setItem(TOKEN_KEY, token);
+      setSession({ api, me, canOperate: me.role === 'operator', fixture, signOut });
+    } catch (e) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  }, [fixture, fixturePeriodMs, signOut]);
+  // a reload keeps the session of this tab
+  useEffect(() => {
+    const saved = sessionStorage.getItem(TOKEN_KEY);
+    if (saved) void signIn(saved);
+  }, [signIn]);
+
+  const t = i18n.t;
+  return (
+    <I18nContext.Provider value={i18n}>
+      {!session ? (
+        <Login fixture={fixture} busy={busy} error={error} onSignIn={signIn} />
+      ) : (
+        <SessionContext.Provider value={session}>
+          <div className="app">
+            <header className="top">
+              <div className="brand">
+                <b>{t('appTitle')}</b>
+                <span className="muted">{t('appSubtitle')}</span>
+              </div>
+              <nav className="tabs main-tabs" role="tablist">
+                {(['live', 'compare', 'replay'] as Tab[]).map((k) => (
+                  <button type="button" role="tab" key={k} data-tab={k} aria-selected={tab === k} className={tab === k ? 'on' : ''} onClick={() => setTab(k)}>
+                    {t(k === 'live' ? 'tabLive' : k === 'compare' ? 'tabCompare' : 'tabReplay')}
+                  </button>
+                ))}
+              </nav>
+              <div className="user">
+                <LangSwitcher />
+                <span className="name">{session.me.name}</span>
+                <span className={`role role-${session.me.role}`} data-testid="role">{t(`role_${session.me.role}`)}</span>
+                {!session.canOperate && <span className="badge">{t('readOnly')}</span>}
+                <button type="button" name="sign-out" onClick={signOut}>{t('signOut')}</button>
+              </div>
+            </header>
+            <main>
+              {tab === 'live' && <LiveView />}
+              {tab === 'compare' && <CompareView onReplay={(r) => (setReplayRef(r), setTab('replay'))} />}
+              {tab === 'replay' && <ReplayView compare={replayRef} />}
+            </main>
+          </div>
+        </SessionContext.Provider>
+      )}
+    </I18nContext.Provider>
+  );
+}

@@ -1,0 +1,79 @@
+import { useEffect, useMemo, useState } from 'react';
+import { Chart, timeSeriesOption } from '../charts/Chart.js';
+import { errorText, formatClock, useI18n, useSession } from '../context.js';
+import type { MessageKey } from '../i18n.js';
+import type { ControllerFault, KpiSample } from '../types.js';
+
+interface KpiDef {
+  key: MessageKey;
+  value(k: KpiSample): number;
+  unit: MessageKey | null;
+  digits: number;
+  colour: string;
+}
+
+const KPIS: KpiDef[] = [
+  { key: 'kpiAtt', value: (k) => k.averageTravelTime, unit: 'unitSeconds', digits: 1, colour: '#38bdf8' },
+  { key: 'kpiThroughput', value: (k) => k.throughput, unit: 'unitPerHour', digits: 0, colour: '#a78bfa' },
+  { key: 'kpiCongestion', value: (k) => k.congestionIndex, unit: null, digits: 2, colour: '#f59e0b' },
+  { key: 'kpiQueued', value: (k) => k.queued, unit: 'unitVehicles', digits: 0, colour: '#fb7185' },
+  { key: 'kpiIncidents', value: (k) => k.activeIncidents, unit: null, digits: 0, colour: '#ef4444' },
+  { key: 'kpiParking', value: (k) => k.parkingOccupancy * 100, unit: 'unitPercent', digits: 1, colour: '#2dd4bf' },
+];
+
+function KpiChart({ def, kpis }: { def: KpiDef; kpis: KpiSample[] }) {
+  const { t, num } = useI18n();
+  const option = useMemo(() => timeSeriesOption([{ name: t(def.key), data: kpis.map((k) => [k.t, def.value(k)]), colour: def.colour }], { min: 0 }), [kpis, def, t]);
+  const last = kpis.at(-1);
+  return (
+    <section className="kpi" data-kpi={def.key}>
+      <header>
+        <h3>{t(def.key)}</h3>
+        <span className="kpi-value">
+          {last ? num(def.value(last), def.digits) : '–'}
+          {def.unit && <small> {t(def.unit)}</small>}
+        </span>
+      </header>
+      <Chart option={option} height={86} label={t(def.key)} />
+    </section>
+  );
+}
+
+export function KpiPanel({ kpis }: { kpis: KpiSample[] }) {
+  const { api } = useSession();
+  const { t, num } = useI18n();
+  const [faults, setFaults] = useState<ControllerFault[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    const load = () => api.faults().then((f) => live && (setFaults(f), setError(null)), (e) => live && setError(errorText(e)));
+    load();
+    const timer = setInterval(load, 5000);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [api]);
+  const last = kpis.at(-1);
+  return (
+    <div className="kpis">
+      <p className="muted">
+        {t('kpiVehicles')}: <b>{last ? num(last.vehiclesInNetwork, 0) : '–'}</b>
+      </p>
+      {kpis.length === 0 && <p className="muted">{t('noData')}</p>}
+      {KPIS.map((def) => <KpiChart key={def.key} def={def} kpis={kpis} />)}
+      <section className="faults">
+        <h3>{t('faultsTitle')}</h3>
+        {error && <p className="error">{t('errorMessage', { message: error })}</p>}
+        {faults && faults.length === 0 && <p className="muted">{t('noFaults')}</p>}
+        <ul>
+          {faults?.slice(-8).reverse().map((f, i) => (
+            <li key={i}>
+              <code>{formatClock(f.time)}</code> {f.intersection} · {f.controller}: {f.error}
+            </li>
+          ))}
+        </ul>
+      </section>
+    </div>
+  );
+}

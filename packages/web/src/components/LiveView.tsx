@@ -1,0 +1,340 @@
+import type { PickingInfo } from '@deck.gl/core';
+import { ScatterplotLayer } from '@deck.gl/layers';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { LiveConnection, LiveStatus } from '../api.js';
+import { errorText, formatClock, isMissing, useI18n, useSession } from '../context.js';
+import {
+  EMPTY_LANE, QUEUE_FULL, SIGNAL_COLOURS, SIGNAL_GREEN, SIGNAL_RED, SIGNAL_YELLOW, SignalMap, VEHICLE_MIN_ZOOM, css, laneShapes,
+  phaseColour, queueColour, speedColour, vehicleColours, type LaneShape, type Path,
+} from '../map/geometry.js';
+import { corridorLayer, laneLayer, stopBarLayer, vehicleLayer } from '../map/layers.js';
+import { MapCanvas } from '../map/MapCanvas.js';
+import type { EmergencyDispatch, EmergencyVehicle, KpiSample, LiveState, NetworkView, Point, SimulationClock, VehicleFrame } from '../types.js';
+import { EmergencyPanel, type PickMode } from './EmergencyPanel.js';
+import { IntersectionPanel } from './IntersectionPanel.js';
+import { KpiPanel } from './KpiPanel.js';
+
+type Panel = 'kpis' | 'intersection' | 'emergency';
+type ColourBy = 'speed' | 'queue';
+type InterDatum = { i: number; ix: NetworkView['intersections'][number] };
+
+const KPI_KEEP = 2000;
+
+function SimControls({ live, status }: { live: LiveState | null; status: LiveStatus }) {
+  const { api, canOperate } = useSession();
+  const { t } = useI18n();
+  const [clock, setClock] = useState<SimulationClock | null>(null);
+  useEffect(() => void api.simulation().then(setClock, () => undefined), [api]);
+  const running = live?.running ?? clock?.running ?? true;
+  const speed = live?.speed ?? clock?.speed ?? 1;
+  const change = (c: { speed?: number; running?: boolean }) => void api.setSimulation(c).then(setClock, () => undefined);
+  return (
+    <div className="sim-controls">
+      <span className={`status ${status}`} title={t(`live_${status}`)}>● {t(`live_${status}`)}</span>
+      <span title={t('simTime')} data-testid="sim-time">{t('simTime')} {formatClock(live?.t ?? clock?.time ?? 0)}</span>
+      {canOperate ? (
+        <>
+          <button type="button" onClick={() => change({ running: !running })}>{running ? t('pause') : t('resume')}</button>
+          <label>
+            {t('speedLabel')}{' '}
+            <select value={speed} onChange={(e) => change({ speed: Number(e.target.value) })}>
+              {[...new Set([1, 2, 5, 10, 30, 60, speed])].sort((a, b) => a - b).map((s) => <option key={s} value={s}>{s}×</option>)}
+            </select>
+          </label>
+        </>
+      ) : (
+        <span className="muted">{speed}×</span>
+      )}
+    </div>
+  );
+}
+
+function Legend({ colourBy }: { colourBy: ColourBy }) {
+  const { t } = useI18n();
+  const stops = colourBy === 'speed' ? [0, 0.25, 0.5, 0.75, 1].map((r) => speedColour(r)) : [0, 3, 6, 9, 12].map((q) => queueColour(q));
+  return (
+    <div className="legend">
+      <div>{t(colourBy === 'speed' ? 'legendSpeed' : 'legendQueue')}</div>
+      <div className="ramp" style={{ background: `linear-gradient(to right, ${stops.map(css).join(',')})` }} />
+      <div className="ramp-labels">
+        <span>{colourBy === 'speed' ? '0' : '0'}</span>
+        <span>{colourBy === 'speed' ? '100%' : `${QUEUE_FULL}+`}</span>
+      </div>
+      <div className="legend-row">
+        <span><i className="swatch" style={{ background: css(EMPTY_LANE) }} /> {t('legendEmpty')}</span>
+      </div>
+      <div className="legend-row">
+        {t('legendSignal')}:{' '}
+        <span><i className="swatch" style={{ background: css(SIGNAL_COLOURS[SIGNAL_GREEN]) }} /> {t('green')}</span>
+        <span><i className="swatch" style={{ background: css(SIGNAL_COLOURS[SIGNAL_YELLOW]) }} /> {t('yellow')}</span>
+        <span><i className="swatch" style={{ background: css(SIGNAL_COLOURS[SIGNAL_RED]) }} /> {t('red')}</span>
+      </div>
+      <div className="legend-row">
+        <span><i className="swatch" style={{ background: 'rgba(56,189,248,0.6)' }} /> {t('corridorLegend')}</span>
+      </div>
+    </div>
+  );
+}
+
+export function LiveView() {
+  const { api, canOperate } = useSession();
+  const { t, num } = useI18n();
+  const [view, setView] = useState<NetworkView | null>(null);
+  const [controllers, setControllers] = useState<string[]>([]);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [live, setLive] = useState<LiveState | null>(null);
+  const [status, setStatus] = useState<LiveStatus>('connecting');
+  const [frame, setFrame] = useState<VehicleFrame | null>(null);
+  const [kpis, setKpis] = useState<KpiSample[]>([]);
+  const [colourBy, setColourBy] = useState<ColourBy>('speed');
+  const [showVehicles, setShowVehicles] = useState(true);
+  // zoom in half steps: lanes are re-widened per step, vehicles hidden when far out
+  const [zoom, setZoom] = useState(0);
+  const zoomedIn = zoom >= VEHICLE_MIN_ZOOM;
+  const [panel, setPanel] = useState<Panel>('kpis');
+  const [selected, setSelected] = useState<string | null>(null);
+  const [pick, setPick] = useState<PickMode>(null);
+  const [picks, setPicks] = useState<Point[]>([]);
+  const [polled, setPolled] = useState<EmergencyVehicle[]>([]);
+  const [emergencyMissing, setEmergencyMissing] = useState(false);
+  const [lastDispatch, setLastDispatch] = useState<EmergencyDispatch | null>(null);
+  const [dispatchBusy, setDispatchBusy] = useState(false);
+  const [dispatchError, setDispatchError] = useState<string | null>(null);
+  const conn = useRef<LiveConnection | null>(null);
+
+  useEffect(() => {
+    let alive = true;
+    Promise.all([api.network(), api.controllers(), api.kpis({ limit: 360 })]).then(
+      ([v, c, k]) => alive && (setView(v), setControllers(c), setKpis(k)),
+      (e) => alive && setLoadError(errorText(e)),
+    );
+    return () => void (alive = false);
+  }, [api]);
+
+  useEffect(() => {
+    const c = api.live({
+      onState: (s) => {
+        setLive(s);
+        const k = s.kpi;
+        if (k) setKpis((old) => (old.length && old[old.length - 1].t >= k.t ? old : [...old.slice(-(KPI_KEEP - 1)), k]));
+      },
+      onVehicles: setFrame,
+      onStatus: setStatus,
+    });
+    conn.current = c;
+    return () => c.close();
+  }, [api]);
+  useEffect(() => conn.current?.subscribeVehicles(showVehicles), [showVehicles, status]);
+
+  // emergency vehicles: from the live feed once the server sends them, else polled
+  const liveHasEmergency = live?.emergency !== undefined;
+  useEffect(() => {
+    if (liveHasEmergency || emergencyMissing || !view) return;
+    let alive = true;
+    const poll = () =>
+      api.emergencies().then((l) => alive && setPolled(l), (e) => alive && isMissing(e) && setEmergencyMissing(true));
+    poll();
+    const timer = setInterval(poll, 2000);
+    return () => {
+      alive = false;
+      clearInterval(timer);
+    };
+  }, [api, liveHasEmergency, emergencyMissing, view]);
+  const emergencies = live?.emergency ?? polled;
+
+  const lanes = useMemo(() => (view ? laneShapes(view) : []), [view]);
+  const signalMap = useMemo(() => (view ? new SignalMap(view, lanes) : null), [view, lanes]);
+  const signals = useMemo(() => (signalMap && live ? signalMap.states(live.phases) : new Uint8Array(lanes.length)), [signalMap, live, lanes]);
+  const inters = useMemo<InterDatum[]>(() => (view ? view.intersections.map((ix, i) => ({ i, ix })).filter((d) => !d.ix.virtual) : []), [view]);
+  const roadPath = useMemo(() => {
+    const m = new Map<string, Path>();
+    for (const r of view?.roads ?? []) m.set(r.id, r.lanes[Math.floor(r.lanes.length / 2)].points);
+    return m;
+  }, [view]);
+
+  // the green corridors of vehicles en route, and the one just dispatched
+  const corridor = useMemo(() => {
+    const routes: string[][] = [];
+    const holds = new Map<string, number>();
+    const active = emergencies.filter((e) => e.state === 'en-route');
+    for (const e of active) {
+      if (e.route) routes.push(e.route);
+      for (const c of e.corridor) holds.set(c.intersection, c.phase);
+    }
+    if (lastDispatch && !emergencies.some((e) => e.id === lastDispatch.id && e.state !== 'en-route')) {
+      routes.push(lastDispatch.route);
+      for (const c of lastDispatch.corridor) holds.set(c.intersection, c.phase);
+    }
+    const paths = [...new Set(routes.flat())].map((r) => roadPath.get(r)).filter((p): p is Path => p !== undefined);
+    return { paths, holds };
+  }, [emergencies, lastDispatch, roadPath]);
+
+  const vehicleColourBuf = useMemo(() => (frame ? vehicleColours(frame.data, 2, frame.n) : new Uint8Array(0)), [frame]);
+  const vehiclesVisible = showVehicles && zoomedIn && frame !== null;
+  const onZoom = useCallback((z: number) => setZoom(Math.floor(z * 2) / 2), []);
+
+  const layers = useMemo(() => {
+    if (!view) return [];
+    const laneColour = (l: LaneShape) => {
+      if (!live || !live.lanes.vehicles[l.index]) return EMPTY_LANE;
+      return colourBy === 'speed' ? speedColour(live.lanes.speed[l.index] / (l.maxSpeed || 1)) : queueColour(live.lanes.queue[l.index]);
+    };
+    return [
+      corridorLayer(corridor.paths),
+      laneLayer(lanes, laneColour, [live?.t, colourBy], zoom),
+      stopBarLayer(signalMap?.stopBars ?? [], signals, live?.t, zoom),
+      vehicleLayer('vehicles', frame?.data ?? new Float32Array(0), 2, frame?.n ?? 0, vehicleColourBuf, vehiclesVisible),
+      new ScatterplotLayer<InterDatum>({
+        id: 'intersections',
+        data: inters,
+        getPosition: (d) => [d.ix.x, d.ix.y],
+        getRadius: (d) => Math.max(d.ix.width * 0.8, 8),
+        radiusUnits: 'common',
+        radiusMinPixels: 4,
+        getFillColor: (d) => phaseColour(live?.phases[d.i] ?? -1, d.ix.yellow),
+        stroked: true,
+        lineWidthUnits: 'pixels',
+        getLineWidth: (d) => (d.ix.id === selected ? 3 : corridor.holds.has(d.ix.id) ? 3 : 1),
+        getLineColor: (d) => (d.ix.id === selected ? [255, 255, 255, 255] : corridor.holds.has(d.ix.id) ? [56, 189, 248, 255] : [15, 23, 42, 255]),
+        pickable: true,
+        updateTriggers: { getFillColor: live?.t, getLineWidth: [selected, corridor], getLineColor: [selected, corridor] },
+      }),
+      new ScatterplotLayer<EmergencyVehicle>({
+        id: 'emergency',
+        data: emergencies.filter((e) => e.state === 'en-route'),
+        getPosition: (d) => [d.x, d.y],
+        getRadius: 8,
+        radiusUnits: 'common',
+        radiusMinPixels: 7,
+        getFillColor: [239, 68, 68, 255],
+        stroked: true,
+        getLineColor: [255, 255, 255, 255],
+        lineWidthMinPixels: 2,
+      }),
+      new ScatterplotLayer<Point>({
+        id: 'picks',
+        data: picks,
+        getPosition: (d) => [d.x, d.y],
+        getRadius: 10,
+        radiusUnits: 'common',
+        radiusMinPixels: 7,
+        getFillColor: (_d, { index }) => (index === 0 ? [34, 197, 94, 255] : [239, 68, 68, 255]),
+        stroked: true,
+        getLineColor: [255, 255, 255, 255],
+        lineWidthMinPixels: 2,
+      }),
+    ];
+  }, [view, lanes, live, colourBy, signalMap, signals, frame, vehicleColourBuf, vehiclesVisible, inters, selected, corridor, emergencies, picks, zoom]);
+
+  const onClick = useCallback((info: PickingInfo) => {
+    if (pick && info.coordinate) {
+      const p = { x: info.coordinate[0], y: info.coordinate[1] };
+      if (pick === 'origin') {
+        setPicks([p]);
+        setPick('destination');
+      } else {
+        setPicks((old) => [old[0], p]);
+        setPick(null);
+      }
+      return;
+    }
+    if (info.layer?.id === 'intersections' && info.object) {
+      setSelected((info.object as InterDatum).ix.id);
+      setPanel('intersection');
+    }
+  }, [pick]);
+
+  const getTooltip = useCallback((info: PickingInfo) => {
+    if (!info.object || !live) return null;
+    if (info.layer?.id === 'intersections') {
+      const d = info.object as InterDatum;
+      const phase = live.phases[d.i];
+      return `${t('tooltipIntersection', { id: d.ix.id })}\n${phase === d.ix.yellow ? t('tooltipYellow') : t('tooltipPhase', { phase })}`;
+    }
+    if (info.layer?.id === 'lanes') {
+      const l = info.object as LaneShape;
+      return t('tooltipLane', { id: l.id, vehicles: live.lanes.vehicles[l.index], queue: live.lanes.queue[l.index], speed: num(live.lanes.speed[l.index], 1) });
+    }
+    return null;
+  }, [live, t, num]);
+
+  const dispatch = async () => {
+    if (picks.length < 2) return;
+    setDispatchBusy(true);
+    setDispatchError(null);
+    try {
+      setLastDispatch(await api.dispatchEmergency(picks[0], picks[1]));
+      setPicks([]);
+      if (!liveHasEmergency) setPolled(await api.emergencies());
+    } catch (e) {
+      if (isMissing(e)) setEmergencyMissing(true);
+      else setDispatchError(errorText(e));
+    } finally {
+      setDispatchBusy(false);
+    }
+  };
+  const recall = (id: string) =>
+    void api.cancelEmergency(id).then(
+      () => (liveHasEmergency ? undefined : api.emergencies().then(setPolled)),
+      (e) => setDispatchError(errorText(e)),
+    );
+
+  const stats = useMemo(() => ({
+    lanes: lanes.length, intersections: inters.length, vehicles: vehiclesVisible ? frame?.n ?? 0 : 0,
+    corridor: corridor.paths.length, emergency: emergencies.filter((e) => e.state === 'en-route').length,
+  }), [lanes, inters, vehiclesVisible, frame, corridor, emergencies]);
+
+  if (loadError) return <p className="error page-error">{t('errorMessage', { message: loadError })}</p>;
+  if (!view) return <p className="muted page-error">{t('loading')}</p>;
+  return (
+    <div className="live">
+      <div className="map-column">
+        <div className="toolbar">
+          <SimControls live={live} status={status} />
+          <div className="segmented" role="group" aria-label={t('colourBy')}>
+            <span>{t('colourBy')}:</span>
+            {(['speed', 'queue'] as ColourBy[]).map((c) => (
+              <button type="button" key={c} className={colourBy === c ? 'on' : ''} aria-pressed={colourBy === c} onClick={() => setColourBy(c)}>
+                {t(c === 'speed' ? 'bySpeed' : 'byQueue')}
+              </button>
+            ))}
+          </div>
+          <label className="check">
+            <input type="checkbox" checked={showVehicles} onChange={(e) => setShowVehicles(e.target.checked)} /> {t('showVehicles')}
+            <span className="muted" data-testid="vehicle-count">
+              {' '}{showVehicles && (zoomedIn ? (frame ? t('vehiclesShown', { n: num(frame.n, 0) }) : '') : t('zoomForVehicles'))}
+            </span>
+          </label>
+        </div>
+        <MapCanvas bounds={view.bounds} layers={layers} onClick={onClick} getTooltip={getTooltip} onZoom={onZoom} stats={stats} cursor={pick ? 'crosshair' : undefined}>
+          {pick && <div className="pick-banner" role="status">{t(pick === 'origin' ? 'pickOrigin' : 'pickDestination')}</div>}
+          <Legend colourBy={colourBy} />
+        </MapCanvas>
+      </div>
+      <aside className="sidebar">
+        <nav className="tabs" role="tablist">
+          {(['kpis', 'intersection', 'emergency'] as Panel[]).map((p) => (
+            <button type="button" role="tab" key={p} aria-selected={panel === p} className={panel === p ? 'on' : ''} onClick={() => setPanel(p)} data-panel={p}>
+              {t(p === 'kpis' ? 'panelKpis' : p === 'intersection' ? 'panelIntersection' : 'panelEmergency')}
+            </button>
+          ))}
+        </nav>
+        <div className="panel-body">
+          {panel === 'kpis' && <KpiPanel kpis={kpis} />}
+          {panel === 'intersection' && (
+            <IntersectionPanel id={selected} view={view} controllers={controllers} tick={live?.t ?? 0} onClose={() => setSelected(null)} />
+          )}
+          {panel === 'emergency' && (
+            <EmergencyPanel
+              pick={pick} picks={picks} vehicles={emergencies} lastDispatch={lastDispatch} unavailable={emergencyMissing}
+              busy={dispatchBusy} error={dispatchError}
+              onStartPick={() => canOperate && (setPicks([]), setPick('origin'))}
+              onCancelPick={() => (setPick(null), setPicks([]))}
+              onDispatch={dispatch} onRecall={recall}
+            />
+          )}
+        </div>
+      </aside>
+    </div>
+  );
+}
