@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, Simulation } from '@citybrain/engine';
-import { bestPhase, LaneLoad, pressurePlus, SignalSupervisor, type ControlEnv, type SignalStatus } from '@citybrain/control';
+import { bestPhase, LaneLoad, pressurePlus, SignalSupervisor, type Controller, type ControlEnv, type SignalStatus } from '@citybrain/control';
 
 // One signalised intersection (intersection_1_1); roads named road_{x}_{y}_{dir}, dir 0 east 1 north 2 west 3 south.
 const WEST_TO_EAST = ['road_0_1_0', 'road_1_1_0'];
@@ -80,9 +80,9 @@ test('LaneLoad counts moving vehicles within range of the stop line apart from q
   assert.equal(weLanes.reduce((n, l) => n + load.moving[l], 0), 0);
 });
 
-test('pressure-plus decides only every period and otherwise keeps the green', () => {
+test('pressure-plus decides only every period and otherwise keeps the green (gap-out off)', () => {
   const { sim, env } = platoonAgainstQueue(false);
-  const pp = pressurePlus({ period: 10 });
+  const pp = pressurePlus({ period: 10, gapOut: 0 });
   pp.init?.(env);
   const s: SignalStatus = { green: PHASE_WE, greenSince: 0, yellowLeft: 0 };
   if (sim.stepCount % 10 === 0) sim.step(5);
@@ -91,7 +91,25 @@ test('pressure-plus decides only every period and otherwise keeps the green', ()
   assert.equal(pp.decide(env.intersections[0], s, env), PHASE_NS);
 });
 
+test('pressure-plus gaps out between decisions: an unused green goes to the queue at once', () => {
+  const s: SignalStatus = { green: PHASE_WE, greenSince: 0, yellowLeft: 0 };
+  const idle = platoonAgainstQueue(false);
+  if (idle.sim.stepCount % 10 === 0) idle.sim.step(5);
+  assert.equal(started(pressurePlus({ period: 10 }), idle.env).decide(idle.env.intersections[0], s, idle.env), PHASE_NS);
+  // once the platoon is within 50 m of the stop line the green is not gapped out
+  const busy = platoonAgainstQueue(true);
+  const we = busy.env.intersections[0].movements[PHASE_WE].flatMap((m) => m.inLanes);
+  stepUntil(busy.sim, () => we.some((l) => busy.sim.laneApproachingCount(l, 50) > 0) && busy.sim.stepCount % 10 !== 0);
+  assert.equal(started(pressurePlus({ period: 10 }), busy.env).decide(busy.env.intersections[0], s, busy.env), PHASE_WE);
+});
+
+function started(c: Controller, env: ControlEnv): Controller {
+  c.init?.(env);
+  return c;
+}
+
 test('pressure-plus rejects a bad period or range', () => {
   assert.throws(() => pressurePlus({ period: 0 }), /period must be > 0/);
   assert.throws(() => pressurePlus({ range: -1 }), /range must be >= 0/);
+  assert.throws(() => pressurePlus({ gapOut: -1 }), /gapOut must be >= 0/);
 });
