@@ -1,5 +1,5 @@
 import type { Controller, ControlEnv, IntersectionPhases } from './controller.js';
-import { LaneLoad, phasePressure } from './pressure-plus.js';
+import { LaneLoad, phasePressure, type PressurePlusOptions } from './pressure-plus.js';
 import { inProcessExecutor, type RolloutExecutor } from './predictive/executor.js';
 import type { Plan, RolloutParams } from './predictive/rollout.js';
 import { copySignals, eligible, newSignals, type SignalRules, type SignalSnapshot } from './predictive/signals.js';
@@ -19,8 +19,8 @@ export interface PredictiveOptions {
   hold?: number;
   /** alternatives to the current phase tried per intersection, by decreasing pressure; default 2 */
   alternatives?: number;
-  /** the base policy (pressure-plus) the rollouts follow besides the candidates */
-  base?: { period?: number; range?: number; keepWeight?: number; entryQueue?: boolean };
+  /** the base policy the rollouts follow besides the candidates: pressure-plus, with its defaults */
+  base?: PressurePlusOptions;
 }
 
 export interface PredictiveController extends Controller {
@@ -84,7 +84,7 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
       index = new Map(env.intersections.map((ix, k) => [ix, k]));
       params = {
         horizon: steps(horizon, dt),
-        base: { period: basePeriod, periodSteps: steps(basePeriod, dt), range: opts.base?.range ?? null, keepWeight: opts.base?.keepWeight ?? 2, entryQueue: opts.base?.entryQueue ?? false },
+        base: { period: basePeriod, periodSteps: steps(basePeriod, dt), range: opts.base?.range ?? null, keepWeight: opts.base?.keepWeight ?? 2, entryQueue: opts.base?.entryQueue ?? false, gapOut: opts.base?.gapOut === 0 ? null : opts.base?.gapOut ?? 50 },
         rules,
         yellowTime: env.yellowTime,
       };
@@ -116,6 +116,7 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
       const k = index.get(ix)!;
       let want = s.green;
       if (decidedAt === env.sim.stepCount && decision[k] >= 0) want = decision[k];
+
       // keep the replica of the supervisor's state exact
       signals.green[k] = want;
       signals.greenSince[k] = s.greenSince;

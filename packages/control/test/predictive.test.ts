@@ -30,7 +30,7 @@ function queueAtRed(n: number): Simulation {
 
 const params: RolloutParams = {
   horizon: 40,
-  base: { period: 5, periodSteps: 5, range: null, keepWeight: 2, entryQueue: false },
+  base: { period: 5, periodSteps: 5, range: null, keepWeight: 2, entryQueue: false, gapOut: null },
   rules: { yellowSteps: 5, minGreen: 5 },
   yellowTime: 5,
 };

@@ -1,6 +1,6 @@
 import type { Network, Simulation } from '@citybrain/engine';
 import type { IntersectionPhases } from '../controller.js';
-import { choosePhase, LaneLoad } from '../pressure-plus.js';
+import { choosePhase, gappedOut, LaneLoad } from '../pressure-plus.js';
 import { copySignals, tickSignals, type SignalRules, type SignalSnapshot } from './signals.js';
 
 /** How a rollout runs; plain data, so it can be posted to a worker. */
@@ -8,7 +8,7 @@ export interface RolloutParams {
   /** steps simulated ahead */
   horizon: number;
   /** the base policy the other intersections (and everyone after `hold`) follow: pressure-plus */
-  base: { period: number; periodSteps: number; range: number | null; keepWeight: number; entryQueue: boolean };
+  base: { period: number; periodSteps: number; range: number | null; keepWeight: number; entryQueue: boolean; gapOut: number | null };
   rules: SignalRules;
   /** seconds of yellow (the base policy's default approach range depends on it) */
   yellowTime: number;
@@ -63,7 +63,7 @@ export class RolloutRunner {
     const sig = copySignals(signals0);
     const cost = new Float64Array(ixs.length + 1);
     const t0 = sim.stepCount;
-    const { periodSteps, keepWeight } = params.base;
+    const { periodSteps, keepWeight, gapOut } = params.base;
     load.invalidate();
     for (let h = 0; h < params.horizon; h++) {
       const step = sim.stepCount;
@@ -72,8 +72,10 @@ export class RolloutRunner {
       if (baseDue) load.refresh(sim, params.base.entryQueue);
       tickSignals(sim, ixs, sig, params.rules, (k) => {
         if (plan.phase[k] >= 0 && elapsed < plan.hold[k]) return plan.phase[k];
-        if (!baseDue) return sig.green[k];
-        return choosePhase(ixs[k], sig.green[k], load.queue, load.moving, keepWeight);
+        if (baseDue) return choosePhase(ixs[k], sig.green[k], load.queue, load.moving, keepWeight);
+        if (gapOut === null || !gappedOut(sim, ixs[k], sig.green[k], gapOut)) return sig.green[k];
+        load.refresh(sim, params.base.entryQueue);
+        return choosePhase(ixs[k], sig.green[k], load.queue, load.moving, 0);
       });
       sim.step();
       sim.laneWaitingCounts(waiting);
