@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { Scenario, Simulation, SimulationOptions } from '@citybrain/engine';
-import type { IntersectionPhases, Plan, RolloutBatch, RolloutCost, RolloutExecutor } from '@citybrain/control';
+import { RunnerCache, type IntersectionPhases, type Plan, type RolloutBatch, type RolloutCost, type RolloutExecutor } from '@citybrain/control';
 import type { EvaluateRequest, StateData, WorkerInit, WorkerReply } from './protocol.js';
 
 export interface WorkerPoolOptions {
@@ -9,6 +9,8 @@ export interface WorkerPoolOptions {
   size?: number;
   /** options the twin's Simulation was built with (its interval must match) */
   simulation?: SimulationOptions;
+  /** the calling thread runs a share of the plans too while it waits for the workers; default true */
+  mainThread?: boolean;
 }
 
 interface Pending {
@@ -24,14 +26,17 @@ interface Slot {
 /**
  * A RolloutExecutor on worker threads. Each worker holds its own Simulation
  * of the scenario; `evaluate` posts the twin's exported state and a share of
- * the plans to each worker and gathers the costs in plan order. Idle workers
- * do not keep the process alive; `close()` terminates them.
+ * the plans to each worker, runs the first share itself on forks of the twin
+ * (the calling thread would otherwise only wait), and gathers the costs in
+ * plan order. Idle workers do not keep the process alive; `close()`
+ * terminates them.
  */
 export class RolloutWorkerPool implements RolloutExecutor {
   readonly size: number;
   private readonly slots: Slot[];
   private readonly interval: number;
   private readonly readyAll: Promise<void>;
+  private readonly local: RunnerCache | null;
   private nextId = 0;
   private failure: Error | null = null;
   private closed = false;
@@ -41,6 +46,7 @@ export class RolloutWorkerPool implements RolloutExecutor {
     if (!(Number.isInteger(size) && size >= 1)) throw new RangeError(`worker pool: size must be an integer >= 1, got ${opts.size}`);
     this.size = size;
     this.interval = opts.simulation?.interval ?? 1;
+    this.local = opts.mainThread === false ? null : new RunnerCache();
     const init: WorkerInit = { scenario, simulation: opts.simulation ?? {} };
     const url = new URL('./worker.js', import.meta.url);
     const ready: Promise<void>[] = [];
@@ -90,19 +96,29 @@ export class RolloutWorkerPool implements RolloutExecutor {
     const plans = batch.plans;
     if (plans.length === 0) return [];
     const state = sim.exportState();
-    const n = Math.min(this.size, plans.length);
+    // the calling thread takes the first and largest share: it needs no copy of the state
+    const parties = Math.min(this.size + (this.local ? 1 : 0), plans.length);
+    const localCount = this.local ? Math.ceil(plans.length / parties) : 0;
+    const remote = plans.slice(localCount);
+    const nw = Math.min(this.size, remote.length);
     const parts: Promise<Float64Array[]>[] = [];
-    for (let w = 0; w < n; w++) {
-      const chunk: Plan[] = plans.slice(Math.floor((w * plans.length) / n), Math.floor(((w + 1) * plans.length) / n));
+    for (let w = 0; w < nw; w++) {
+      const chunk: Plan[] = remote.slice(Math.floor((w * remote.length) / nw), Math.floor(((w + 1) * remote.length) / nw));
       // postMessage copies synchronously, so the last worker can take the buffers themselves
-      parts.push(this.request(this.slots[w], { id: this.nextId++, intersections: ixs.length, state, signals: batch.signals, plans: chunk, params: batch.params }, w === n - 1 ? buffersOf(state) : []));
+      parts.push(this.request(this.slots[w], { id: this.nextId++, intersections: ixs.length, state, signals: batch.signals, plans: chunk, params: batch.params }, w === nw - 1 ? buffersOf(state) : []));
     }
-    return (await Promise.all(parts)).flat();
+    const mine: Float64Array[] = [];
+    if (localCount > 0) {
+      const runner = this.local!.get(sim, ixs, batch.params);
+      for (let j = 0; j < localCount; j++) mine.push(runner.run(sim.fork(), batch.signals, plans[j]));
+    }
+    return [...mine, ...(await Promise.all(parts)).flat()];
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.local?.clear();
     const err = new Error('worker pool closed');
     for (const s of this.slots) {
       for (const p of s.pending.values()) p.reject(err);

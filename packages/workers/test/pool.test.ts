@@ -18,7 +18,7 @@ const scenario: Scenario = generateGrid({ rows: 2, cols: 2, demand: 0.3 });
 
 const params: RolloutParams = {
   horizon: 25,
-  base: { period: 5, periodSteps: 5, range: null, keepWeight: 2, entryQueue: false },
+  base: { period: 5, periodSteps: 5, range: null, keepWeight: 2, entryQueue: false, gapOut: null },
   rules: { yellowSteps: 5, minGreen: 5 },
   yellowTime: 5,
 };
@@ -45,15 +45,17 @@ async function twinAndBatch(): Promise<{ sim: Simulation; sup: SignalSupervisor;
 test('worker pool and in-process executor give identical costs for the same state', async () => {
   const { sim, sup, batch } = await twinAndBatch();
   const local = await inProcessExecutor().evaluate(sim, sup.env.intersections, batch);
-  const pool = workerPool(scenario, { size: 2 });
-  try {
-    const remote = await pool.evaluate(sim, sup.env.intersections, batch);
-    assert.equal(remote.length, batch.plans.length);
-    assert.deepEqual(remote.map((c) => Array.from(c)), local.map((c) => Array.from(c)));
-    // the plans differ, so do their costs: the comparison is not vacuous
-    assert.ok(new Set(local.map((c) => c[c.length - 1])).size > 1);
-  } finally {
-    await pool.close();
+  // the plans differ, so do their costs: the comparison is not vacuous
+  assert.ok(new Set(local.map((c) => c[c.length - 1])).size > 1);
+  for (const mainThread of [true, false]) {
+    const pool = workerPool(scenario, { size: 2, mainThread });
+    try {
+      const remote = await pool.evaluate(sim, sup.env.intersections, batch);
+      assert.equal(remote.length, batch.plans.length);
+      assert.deepEqual(remote.map((c) => Array.from(c)), local.map((c) => Array.from(c)), `mainThread ${mainThread}`);
+    } finally {
+      await pool.close();
+    }
   }
 });
 
