@@ -90,10 +90,17 @@ export interface Point {
   y: number;
 }
 
-/** One intersection of a green corridor and the phase it is held at. */
+/**
+ * One signalised intersection ahead of an emergency vehicle and the green
+ * phase that serves it: `ahead` not requested yet, `requested` held for it,
+ * `yielding` held for an earlier vehicle, `free` (a right turn) nothing to ask.
+ */
 export interface CorridorStep {
   intersection: string;
   phase: number;
+  /** seconds until the vehicle reaches it */
+  eta?: number;
+  state?: 'ahead' | 'requested' | 'yielding' | 'free';
 }
 
 /** `POST /api/v1/emergency` answer. */
@@ -101,19 +108,23 @@ export interface EmergencyDispatch {
   id: string;
   route: string[];
   corridor: CorridorStep[];
-  eta: number;
+  /** seconds to the destination; null until the server can estimate it */
+  eta: number | null;
 }
 
-/** `GET /api/v1/emergency` item (and live `emergency` field). */
+/** `GET /api/v1/emergency` item (and live `emergency` field): vehicles with priority now. */
 export interface EmergencyVehicle {
   id: string;
-  x: number;
-  y: number;
+  /** position in metres; null while waiting to enter the network */
+  x: number | null;
+  y: number | null;
+  /** intersections still ahead, in route order */
   corridor: CorridorStep[];
   /** simulated seconds to arrival */
   eta: number;
+  /** `waiting` to enter, or `running` */
   state: string;
-  route?: string[];
+  dispatchedAt?: number;
 }
 
 /** `GET /api/v1/live` JSON message. */
@@ -135,19 +146,24 @@ export interface VehicleFrame {
   data: Float32Array;
 }
 
+/** `GET /api/v1/compare/:id`: each controller's ATT series so far. */
 export interface CompareRun {
   controllers: string[];
   series: Record<string, { t: number; averageTravelTime: number }[]>;
   done: boolean;
+  /** simulated seconds run so far, and the run's length */
+  time?: number;
+  duration?: number;
+  error?: string | null;
 }
 
 /**
  * `GET /api/v1/compare/:id/replay/:controller?from&to`: the twin's recorded
- * steps, in the live network's intersection order; vehicles flat as
- * [x, y, heading, speed, …] like the live binary frames.
+ * instants (both ends inclusive), phases in the live network's intersection
+ * order, vehicles flat as [x, y, heading, speed, …] like the live binary frames.
  */
 export interface ReplayFramesResponse {
   frames: { t: number; phases: number[]; vehicles: number[] }[];
-  /** last recorded time, so the client knows the slider's range */
-  end: number;
+  /** simulated seconds between frames */
+  every?: number;
 }

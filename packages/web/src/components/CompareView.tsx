@@ -61,7 +61,7 @@ export function CompareView({ onReplay }: { onReplay(ref: CompareReplayRef): voi
     { legend: true, yName: t('attSeries'), xName: t('timeAxis') },
   ), [run, names, t]);
   const last = names.map((n) => run?.series[n]?.at(-1));
-  const progress = last[0]?.t ?? 0;
+  const progress = run?.time ?? last[0]?.t ?? 0;
   let verdict: string | null = null;
   if (last[0] && last[1] && last[0].averageTravelTime > 0) {
     const pct = ((last[0].averageTravelTime - last[1].averageTravelTime) / last[0].averageTravelTime) * 100;
@@ -91,6 +91,7 @@ export function CompareView({ onReplay }: { onReplay(ref: CompareReplayRef): voi
         {canOperate && <button type="button" className="primary" name="start-compare" disabled={!a || !b || a === b} onClick={start}>{t('start')}</button>}
       </div>
       {error && <p className="error">{t('errorMessage', { message: error })}</p>}
+      {run?.error && <p className="error">{t('errorMessage', { message: run.error })}</p>}
       {run && (
         <>
           <p data-testid="compare-status" className={run.done ? 'ok' : 'muted'}>

@@ -18,7 +18,8 @@ export interface EmergencyPanelProps {
   onRecall(id: string): void;
 }
 
-const STATE_KEYS: Record<string, MessageKey> = { 'en-route': 'state_en_route', arrived: 'state_arrived', cancelled: 'state_cancelled' };
+const STATE_KEYS: Record<string, MessageKey> = { waiting: 'state_waiting', running: 'state_running' };
+const STOP_KEYS: Record<string, MessageKey> = { ahead: 'stop_ahead', requested: 'stop_requested', yielding: 'stop_yielding', free: 'stop_free' };
 
 export function EmergencyPanel(p: EmergencyPanelProps) {
   const { canOperate } = useSession();
@@ -60,7 +61,7 @@ export function EmergencyPanel(p: EmergencyPanelProps) {
       )}
       {p.lastDispatch && (
         <section className="last-dispatch" data-testid="last-dispatch">
-          <p className="ok">{t('dispatched', { id: p.lastDispatch.id, eta: num(p.lastDispatch.eta, 0) })}</p>
+          <p className="ok">{t('dispatched', { id: p.lastDispatch.id, eta: p.lastDispatch.eta === null ? '–' : num(p.lastDispatch.eta, 0) })}</p>
           <p className="muted">{t('routeRoads', { n: p.lastDispatch.route.length })}</p>
           <h3>{t('corridor')}</h3>
           <ol className="corridor" data-testid="corridor">
@@ -76,18 +77,24 @@ export function EmergencyPanel(p: EmergencyPanelProps) {
           {p.vehicles.length === 0 && <p className="muted">{t('noneActive')}</p>}
           <table className="vehicles-table">
             <tbody>
-              {p.vehicles.map((v) => (
-                <tr key={v.id} data-vehicle={v.id}>
-                  <td><b>{v.id}</b></td>
-                  <td>{STATE_KEYS[v.state] ? t(STATE_KEYS[v.state]) : v.state}</td>
-                  <td>{t('eta')}: <span className="eta">{t('etaSeconds', { eta: num(v.eta, 0) })}</span></td>
-                  <td>
-                    {canOperate && v.state === 'en-route' && (
-                      <button type="button" onClick={() => p.onRecall(v.id)}>{t('recall')}</button>
-                    )}
-                  </td>
-                </tr>
-              ))}
+              {p.vehicles.map((v) => {
+                const next = v.corridor[0];
+                return (
+                  <tr key={v.id} data-vehicle={v.id}>
+                    <td><b>{v.id}</b></td>
+                    <td>
+                      {STATE_KEYS[v.state] ? t(STATE_KEYS[v.state]) : v.state}
+                      {next && (
+                        <div className="muted small">
+                          {t('nextStop', { intersection: next.intersection, state: next.state && STOP_KEYS[next.state] ? t(STOP_KEYS[next.state]) : t('phaseN', { n: next.phase }) })}
+                        </div>
+                      )}
+                    </td>
+                    <td>{t('eta')}: <span className="eta">{t('etaSeconds', { eta: num(v.eta, 0) })}</span></td>
+                    <td>{canOperate && <button type="button" onClick={() => p.onRecall(v.id)}>{t('recall')}</button>}</td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </section>

@@ -98,6 +98,7 @@ export function LiveView() {
   const [polled, setPolled] = useState<EmergencyVehicle[]>([]);
   const [emergencyMissing, setEmergencyMissing] = useState(false);
   const [lastDispatch, setLastDispatch] = useState<EmergencyDispatch | null>(null);
+  const [routes, setRoutes] = useState<ReadonlyMap<string, string[]>>(new Map());
   const [dispatchBusy, setDispatchBusy] = useState(false);
   const [dispatchError, setDispatchError] = useState<string | null>(null);
   const conn = useRef<LiveConnection | null>(null);
@@ -146,28 +147,38 @@ export function LiveView() {
   const signalMap = useMemo(() => (view ? new SignalMap(view, lanes) : null), [view, lanes]);
   const signals = useMemo(() => (signalMap && live ? signalMap.states(live.phases) : new Uint8Array(lanes.length)), [signalMap, live, lanes]);
   const inters = useMemo<InterDatum[]>(() => (view ? view.intersections.map((ix, i) => ({ i, ix })).filter((d) => !d.ix.virtual) : []), [view]);
-  const roadPath = useMemo(() => {
-    const m = new Map<string, Path>();
-    for (const r of view?.roads ?? []) m.set(r.id, r.lanes[Math.floor(r.lanes.length / 2)].points);
-    return m;
+  const roads = useMemo(() => {
+    const path = new Map<string, Path>(), to = new Map<string, string>(), between = new Map<string, string>();
+    for (const r of view?.roads ?? []) {
+      path.set(r.id, r.lanes[Math.floor(r.lanes.length / 2)].points);
+      to.set(r.id, r.to);
+      between.set(`${r.from}>${r.to}`, r.id);
+    }
+    return { path, to, between };
   }, [view]);
 
-  // the green corridors of vehicles en route, and the one just dispatched
+  // green corridors: the rest of each vehicle's route (known for the ones
+  // dispatched here), else the roads linking the intersections still ahead
   const corridor = useMemo(() => {
-    const routes: string[][] = [];
+    const ahead = new Set<string>();
     const holds = new Map<string, number>();
-    const active = emergencies.filter((e) => e.state === 'en-route');
-    for (const e of active) {
-      if (e.route) routes.push(e.route);
+    for (const e of emergencies) {
       for (const c of e.corridor) holds.set(c.intersection, c.phase);
+      const route = routes.get(e.id);
+      if (route) {
+        const k = e.corridor.length ? route.findIndex((r) => roads.to.get(r) === e.corridor[0].intersection) : route.length - 1;
+        for (const r of route.slice(Math.max(0, k))) ahead.add(r);
+      } else {
+        for (let i = 1; i < e.corridor.length; i++) {
+          const r = roads.between.get(`${e.corridor[i - 1].intersection}>${e.corridor[i].intersection}`);
+          if (r) ahead.add(r);
+        }
+      }
     }
-    if (lastDispatch && !emergencies.some((e) => e.id === lastDispatch.id && e.state !== 'en-route')) {
-      routes.push(lastDispatch.route);
-      for (const c of lastDispatch.corridor) holds.set(c.intersection, c.phase);
-    }
-    const paths = [...new Set(routes.flat())].map((r) => roadPath.get(r)).filter((p): p is Path => p !== undefined);
+    const paths = [...ahead].map((r) => roads.path.get(r)).filter((p): p is Path => p !== undefined);
     return { paths, holds };
-  }, [emergencies, lastDispatch, roadPath]);
+  }, [emergencies, routes, roads]);
+  const onMap = useMemo(() => emergencies.filter((e): e is EmergencyVehicle & { x: number; y: number } => e.x !== null && e.y !== null), [emergencies]);
 
   const vehicleColourBuf = useMemo(() => (frame ? vehicleColours(frame.data, 2, frame.n) : new Uint8Array(0)), [frame]);
   const vehiclesVisible = showVehicles && zoomedIn && frame !== null;
@@ -199,9 +210,9 @@ export function LiveView() {
         pickable: true,
         updateTriggers: { getFillColor: live?.t, getLineWidth: [selected, corridor], getLineColor: [selected, corridor] },
       }),
-      new ScatterplotLayer<EmergencyVehicle>({
+      new ScatterplotLayer<EmergencyVehicle & { x: number; y: number }>({
         id: 'emergency',
-        data: emergencies.filter((e) => e.state === 'en-route'),
+        data: onMap,
         getPosition: (d) => [d.x, d.y],
         getRadius: 8,
         radiusUnits: 'common',
@@ -224,7 +235,7 @@ export function LiveView() {
         lineWidthMinPixels: 2,
       }),
     ];
-  }, [view, lanes, live, colourBy, signalMap, signals, frame, vehicleColourBuf, vehiclesVisible, inters, selected, corridor, emergencies, picks, zoom]);
+  }, [view, lanes, live, colourBy, signalMap, signals, frame, vehicleColourBuf, vehiclesVisible, inters, selected, corridor, onMap, picks, zoom]);
 
   const onClick = useCallback((info: PickingInfo) => {
     if (pick && info.coordinate) {
@@ -263,7 +274,9 @@ export function LiveView() {
     setDispatchBusy(true);
     setDispatchError(null);
     try {
-      setLastDispatch(await api.dispatchEmergency(picks[0], picks[1]));
+      const d = await api.dispatchEmergency(picks[0], picks[1]);
+      setLastDispatch(d);
+      setRoutes((old) => new Map(old).set(d.id, d.route));
       setPicks([]);
       if (!liveHasEmergency) setPolled(await api.emergencies());
     } catch (e) {
@@ -281,8 +294,8 @@ export function LiveView() {
 
   const stats = useMemo(() => ({
     lanes: lanes.length, intersections: inters.length, vehicles: vehiclesVisible ? frame?.n ?? 0 : 0,
-    corridor: corridor.paths.length, emergency: emergencies.filter((e) => e.state === 'en-route').length,
-  }), [lanes, inters, vehiclesVisible, frame, corridor, emergencies]);
+    corridor: corridor.paths.length, emergency: onMap.length,
+  }), [lanes, inters, vehiclesVisible, frame, corridor, onMap]);
 
   if (loadError) return <p className="error page-error">{t('errorMessage', { message: loadError })}</p>;
   if (!view) return <p className="muted page-error">{t('loading')}</p>;

@@ -17,14 +17,14 @@ const LANE_COLOUR = EMPTY_LANE;
 const CHUNK_SECONDS = 120;
 
 async function loadCompare(api: ReturnType<typeof useSession>['api'], ref: CompareReplayRef): Promise<ReplaySource> {
-  const view = await api.network();
+  const [view, run] = await Promise.all([api.network(), api.compare(ref.id)]);
+  const end = run.time ?? Math.max(0, ...(run.series[ref.controller] ?? []).map((p) => p.t));
   const frames: ReplayFramesResponse['frames'] = [];
   // in chunks, so a long run never becomes one huge response
-  for (let from = 0; ; from += CHUNK_SECONDS) {
-    const r = await api.compareReplay(ref.id, ref.controller, from, from + CHUNK_SECONDS);
+  for (let from = 0; from <= end; from += CHUNK_SECONDS) {
+    const r = await api.compareReplay(ref.id, ref.controller, from, Math.min(from + CHUNK_SECONDS, end));
     // both ends are inclusive: skip the frame the previous chunk ended with
     for (const f of r.frames) if (!frames.length || f.t > frames[frames.length - 1].t) frames.push(f);
-    if (from + CHUNK_SECONDS > r.end) break;
   }
   return framesReplay(view, frames, `${ref.id} · ${ref.controller}`);
 }
