@@ -1,0 +1,269 @@
+// End-to-end: the built dashboard in real headless Chromium against the real
+// CityBrain server (a 4x4 grid city, SQLite store in a temporary folder).
+// Screenshots land in packages/web/test-artifacts/.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { dictionaries } from '../src/i18n.js';
+import type {} from '../src/debug.js';
+import type { EmergencyVehicle, IntersectionDetail, NetworkView } from '../src/types.js';
+import { generateGrid } from '@citybrain/engine';
+import { startServer } from '@citybrain/server';
+
+const WEB = new URL('../../', import.meta.url).pathname; // packages/web
+const ROOT = join(WEB, '../..');
+const DIST = join(WEB, 'dist');
+const ARTIFACTS = join(WEB, 'test-artifacts');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+export interface RunningCity {
+  url: string;
+  tokens: { operator: string; viewer: string };
+  close(): Promise<void>;
+}
+
+/** The server under test, serving the built dashboard, with an operator's and a viewer's token. */
+export async function startCity(): Promise<RunningCity> {
+  const dir = mkdtempSync(join(tmpdir(), 'citybrain-web-e2e-'));
+  const server = await startServer({
+    scenario: generateGrid({ rows: 4, cols: 4 }), storeUrl: `sqlite:${join(dir, 'e2e.db')}`, port: 0, speed: 4,
+    logger: false, printToken: () => undefined, webRoot: DIST,
+  });
+  try {
+    const operator = server.createdTokens.find((t) => t.role === 'operator')?.token;
+    if (!operator) throw new Error('the server created no operator token (is CITYBRAIN_TOKENS set without one?)');
+    const res = await fetch(`${server.url}/api/v1/tokens`, {
+      method: 'POST', headers: { Authorization: `Bearer ${operator}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'e2e viewer', role: 'viewer' }),
+    });
+    if (res.status !== 201) throw new Error(`issuing a viewer token answered ${res.status}: ${await res.text()}`);
+    const { token: viewer } = (await res.json()) as { token: string };
+    return {
+      url: server.url, tokens: { operator, viewer },
+      async close() {
+        await server.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
+}
+
+const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`;
+
+describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
+  let city: RunningCity;
+  let browser: Browser;
+  let net: NetworkView;
+  const errors: string[] = [];
+
+  const api = async <T>(path: string, token = city.tokens.operator): Promise<T> => {
+    const res = await fetch(city.url + path, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200, `${path} answered ${res.status}`);
+    return (await res.json()) as T;
+  };
+
+  const open = async (token: string): Promise<Page> => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => m.type() === 'error' && errors.push(`console: ${m.text()}`));
+    await page.goto(city.url);
+    await page.fill('input[name=token]', token);
+    await page.click('button[name=sign-in]');
+    await page.waitForSelector('[data-testid=role]');
+    // the map is drawn once deck.gl can place network points on the page
+    await page.waitForFunction(() => (window.__citybrain?.stats.lanes ?? 0) > 0 && window.__citybrain?.project(0, 0) !== null);
+    return page;
+  };
+
+  const screenPoint = async (page: Page, x: number, y: number): Promise<[number, number]> => {
+    const p = await page.evaluate(([x, y]) => window.__citybrain!.project(x, y), [x, y] as const);
+    assert.ok(p, 'the map projects network points');
+    return p;
+  };
+
+  const clickNetwork = async (page: Page, x: number, y: number) => {
+    const [px, py] = await screenPoint(page, x, y);
+    await page.mouse.click(px, py);
+  };
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+
+  before(async () => {
+    assert.ok(existsSync(join(DIST, 'index.html')), 'packages/web/dist is missing: run `npm run build -w @citybrain/web`');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    city = await startCity();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    net = await api<NetworkView>('/api/v1/network');
+  });
+
+  after(async () => {
+    await browser?.close();
+    await city?.close();
+  });
+
+  const signalised = () => net.intersections.filter((i) => i.signalised);
+
+  test('a viewer signs in, sees every intersection and cannot change anything', async () => {
+    const page = await open(city.tokens.viewer);
+    assert.equal(await page.textContent('[data-testid=role]'), dictionaries.en.role_viewer);
+    await page.waitForFunction((n) => window.__citybrain!.stats.intersections === n, signalised().length);
+    await page.waitForSelector('.kpi[data-kpi=kpiAtt] canvas');
+
+    // clicking an intersection's place on the map opens that intersection
+    const ix = signalised()[0];
+    await clickNetwork(page, ix.x, ix.y);
+    await page.waitForSelector(`.intersection[data-intersection="${ix.id}"] [data-testid=controller]`);
+    await page.waitForSelector('[data-testid=phase-timeline] .segment');
+    assert.equal(await page.locator('button[name=apply-controller]').count(), 0, 'no controller switch for viewers');
+    assert.equal(await page.locator('.readonly-note').textContent(), dictionaries.en.viewerCannotSwitch);
+    await shot(page, 'viewer-intersection');
+
+    await page.click('[data-panel=emergency]');
+    await page.waitForSelector('.emergency .readonly-note');
+    assert.equal(await page.locator('button[name=pick-points]').count(), 0, 'no dispatch for viewers');
+    await page.click('[data-tab=compare]');
+    assert.equal(await page.locator('button[name=start-compare]').count(), 0, 'no comparison runs for viewers');
+    assert.ok(await page.locator('select[name=controller-a]').isDisabled());
+    await page.context().close();
+  });
+
+  test('an operator switches an intersection to another controller and the API shows it', async () => {
+    const page = await open(city.tokens.operator);
+    assert.equal(await page.textContent('[data-testid=role]'), dictionaries.en.role_operator);
+    const ix = signalised()[3];
+    const before = await api<IntersectionDetail>(`/api/v1/intersections/${ix.id}`);
+    const neighbour = await api<IntersectionDetail>(`/api/v1/intersections/${signalised()[0].id}`);
+    const target = before.controller === 'fixed' ? 'sotl' : 'fixed';
+    await clickNetwork(page, ix.x, ix.y);
+    await page.waitForSelector(`.intersection[data-intersection="${ix.id}"] button[name=apply-controller]`);
+    await page.selectOption('select[name=controller]', target);
+    await page.click('button[name=apply-controller]');
+    await page.waitForSelector('.switch .ok');
+    const after = await api<IntersectionDetail>(`/api/v1/intersections/${ix.id}`);
+    assert.equal(after.controller, target);
+    await page.waitForFunction((c) => document.querySelector('[data-testid=controller]')?.textContent?.startsWith(c), target);
+    // only that intersection changed
+    assert.equal((await api<IntersectionDetail>(`/api/v1/intersections/${neighbour.id}`)).controller, neighbour.controller);
+    await shot(page, 'operator-controller-switched');
+    await page.context().close();
+  });
+
+  test('an operator dispatches an emergency vehicle and sees its green corridor and ETA', async () => {
+    const page = await open(city.tokens.operator);
+    // from the middle of a western entry road to the middle of an eastern exit road
+    const mid = (roadId: string) => {
+      const road = net.roads.find((r) => r.id === roadId);
+      assert.ok(road, `road ${roadId} in the network`);
+      const pts = road.lanes[1].points;
+      return { x: (pts[0][0] + pts[pts.length - 1][0]) / 2, y: (pts[0][1] + pts[pts.length - 1][1]) / 2 };
+    };
+    const from = mid('road_0_1_0'), to = mid('road_4_4_0');
+    await page.click('[data-panel=emergency]');
+    await page.click('button[name=pick-points]');
+    await clickNetwork(page, from.x, from.y);
+    await page.waitForSelector('[data-testid=origin]');
+    await clickNetwork(page, to.x, to.y);
+    await page.waitForSelector('[data-testid=destination]');
+    await page.click('button[name=dispatch]');
+    await page.waitForSelector('[data-testid=corridor] li');
+    const steps = await page.locator('[data-testid=corridor] li').count();
+    assert.ok(steps >= 3, `a corridor through several intersections (got ${steps})`);
+    await page.waitForFunction(() => window.__citybrain!.stats.corridor > 0 && window.__citybrain!.stats.emergency === 1);
+
+    const dispatched = await page.locator('[data-testid=corridor] li').allTextContents();
+    const list = await api<EmergencyVehicle[]>('/api/v1/emergency');
+    assert.equal(list.length, 1, 'the API lists the vehicle with priority');
+    const ev = list[0];
+    assert.ok(ev.corridor.length > 0 && ev.corridor.length <= steps);
+    for (const c of ev.corridor) assert.ok(dispatched.some((d) => d.startsWith(`${c.intersection}:`)), `${c.intersection} was on the dispatched corridor`);
+    // the ETA counts down as the vehicle moves
+    const eta = page.locator(`tr[data-vehicle="${ev.id}"] .eta`);
+    const first = await eta.textContent();
+    await page.waitForFunction(([id, text]) => document.querySelector(`tr[data-vehicle="${id}"] .eta`)?.textContent !== text, [ev.id, first] as const, { timeout: 20_000 });
+    const later = (await api<EmergencyVehicle[]>('/api/v1/emergency')).find((e) => e.id === ev.id);
+    assert.ok(!later || later.eta < ev.eta, 'ETA decreases (or the vehicle has arrived)');
+    await shot(page, 'emergency-corridor');
+    await page.context().close();
+  });
+
+  test('every label follows the language: Chinese and Korean', async () => {
+    const page = await open(city.tokens.operator);
+    const ix = signalised()[1];
+    await clickNetwork(page, ix.x, ix.y);
+    await page.waitForSelector('[data-testid=phase-timeline]');
+    for (const lang of ['zh', 'ko'] as const) {
+      await page.selectOption('select[name=language]', lang);
+      await page.waitForFunction((text) => document.querySelector('[data-tab=live]')?.textContent === text, dictionaries[lang].tabLive);
+      const text = await page.evaluate(() => document.body.innerText);
+      // no English label is left on screen (labels the languages share are skipped;
+      // whole words only, so a controller named green-wave is not the label "green")
+      const word = (v: string) => new RegExp(`(?<![\\w-])${v.replace(/[.*+?^$()|[\]\\]/g, '\\$&')}(?![\\w-])`);
+      const english = Object.entries(dictionaries.en)
+        .filter(([k, v]) => !v.includes('{') && v.length >= 4 && dictionaries[lang][k as keyof typeof dictionaries.en] !== v)
+        .map(([, v]) => v)
+        .filter((v) => word(v).test(text));
+      assert.deepEqual(english, [], `English labels left in ${lang}: ${english.map((e) => text.slice(Math.max(0, text.indexOf(e) - 80), text.indexOf(e) + 80)).join(' | ')}`);
+      assert.ok(text.includes(dictionaries[lang].phaseTimeline.replace('{s}', '300')));
+      await shot(page, `labels-${lang}`);
+    }
+    await page.context().close();
+  });
+
+  test('two controllers compared on the same demand, then one run replayed', async () => {
+    const page = await open(city.tokens.operator);
+    await page.click('[data-tab=compare]');
+    await page.waitForSelector('select[name=controller-a] option', { state: 'attached' });
+    await page.selectOption('select[name=controller-a]', 'fixed');
+    await page.selectOption('select[name=controller-b]', 'max-pressure');
+    await page.fill('input[name=duration]', '600');
+    await page.click('button[name=start-compare]');
+    await page.waitForFunction((done) => document.querySelector('[data-testid=compare-status]')?.textContent === done, dictionaries.en.compareDone, { timeout: 60_000 });
+    assert.match((await page.textContent('[data-testid=verdict]')) ?? '', /max-pressure .* fixed/);
+    await page.waitForSelector('.compare .chart canvas');
+    await shot(page, 'compare');
+
+    await page.click('button[name=replay-fixed]');
+    await page.waitForSelector('[data-testid=replay-step]');
+    const steps = Number((await page.getAttribute('input[name=replay-slider]', 'max')) ?? 0) + 1;
+    assert.ok(steps >= 20, `a 600 s run has its recorded frames (got ${steps})`);
+    await page.fill('input[name=replay-slider]', String(Math.floor(steps / 2)));
+    await page.waitForFunction((i) => window.__citybrain!.stats.step === i && window.__citybrain!.stats.vehicles > 0, Math.floor(steps / 2));
+    await shot(page, 'compare-replay');
+    await page.context().close();
+  });
+
+  const cli = join(ROOT, 'packages/cli/dist/main.js');
+  test('a replay written by `citybrain simulate --replay` plays from disk', { skip: existsSync(cli) ? false : 'packages/cli is not built' }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'citybrain-replay-'));
+    try {
+      const run = (...args: string[]) => {
+        const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+        assert.equal(r.status, 0, `citybrain ${args.join(' ')}: ${r.stderr}`);
+      };
+      run('generate', 'grid', '--rows', '2', '--cols', '2', '--out', dir);
+      run('simulate', '--roadnet', join(dir, 'roadnet.json'), '--flow', join(dir, 'flow.json'), '--steps', '120', '--replay', join(dir, 'replay'), '--json');
+      const page = await open(city.tokens.viewer);
+      await page.click('[data-tab=replay]');
+      await page.setInputFiles('input[name=replay-files]', [join(dir, 'replay', 'replay_roadnet.json'), join(dir, 'replay', 'replay.txt')]);
+      await page.waitForSelector('[data-testid=replay-step]');
+      assert.equal(await page.getAttribute('input[name=replay-slider]', 'max'), '119');
+      await page.fill('input[name=replay-slider]', '100');
+      await page.waitForFunction(() => window.__citybrain!.stats.step === 100 && window.__citybrain!.stats.vehicles > 0);
+      await shot(page, 'replay-files');
+      await page.context().close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('no page errors along the way', () => {
+    assert.deepEqual(errors, []);
+  });
+});

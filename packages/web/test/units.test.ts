@@ -1,0 +1,119 @@
+// The dashboard's pure parts, in Node: dictionaries, frame decoding, signal
+// colours, the CityFlow replay reader and the fixture city's contract.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decodeVehicleFrame } from '../src/api.js';
+import { FixtureCity } from '../src/fixture/city.js';
+import { dictionaries, translate, type MessageKey } from '../src/i18n.js';
+import { SIGNAL_GREEN, SIGNAL_NONE, SIGNAL_RED, SIGNAL_YELLOW, SignalMap, laneShapes, ribbon, tail } from '../src/map/geometry.js';
+import { cityflowReplay } from '../src/replay/source.js';
+
+const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+test('every language has every label, none empty, with the same placeholders', () => {
+  const keys = Object.keys(dictionaries.en).sort();
+  for (const lang of ['zh', 'ko'] as const) {
+    assert.deepEqual(Object.keys(dictionaries[lang]).sort(), keys, `${lang} keys`);
+    for (const k of keys as MessageKey[]) {
+      assert.ok(dictionaries[lang][k].trim(), `${lang}.${k} is empty`);
+      assert.deepEqual(placeholders(dictionaries[lang][k]), placeholders(dictionaries.en[k]), `${lang}.${k} placeholders`);
+    }
+  }
+  assert.equal(translate('zh', 'stepOf', { i: 3, n: 10 }), '第 3 / 10 步');
+  assert.equal(translate('ko', 'etaSeconds', { eta: 42 }), '42초');
+});
+
+test('binary live frames decode, and malformed ones are refused with the reason', () => {
+  const f = new Float32Array([12, 2, 1, 2, 0, 5, 3, 4, 1, 0]);
+  const d = decodeVehicleFrame(f.buffer);
+  assert.equal(d.t, 12);
+  assert.equal(d.n, 2);
+  assert.deepEqual(Array.from(d.data.subarray(6, 8)), [3, 4]);
+  assert.throws(() => decodeVehicleFrame(new Float32Array([0, 3, 1, 2, 3, 4]).buffer), /claims 3 vehicles but holds 1/);
+  assert.throws(() => decodeVehicleFrame(new ArrayBuffer(6)), /6 bytes is not a Float32Array/);
+});
+
+test('lane signals follow the phases: green movements, red others, yellow, none when unsignalised', () => {
+  const city = new FixtureCity({ rows: 1, cols: 1, spacing: 200, vehicles: 0 });
+  const view = city.view;
+  const map = new SignalMap(view, laneShapes(view));
+  const centre = view.intersections.findIndex((i) => i.signalised);
+  const lane = (id: string) => view.laneOrder.indexOf(id);
+  const phases: number[] = view.intersections.map((_, i) => (i === centre ? 1 : -1));
+  // phase 1: east-west straight; road_0_1_0 runs east into the centre, road_1_0_1 north
+  let s = map.states(phases);
+  assert.equal(s[lane('road_0_1_0_1')], SIGNAL_GREEN);
+  assert.equal(s[lane('road_1_0_1_1')], SIGNAL_RED);
+  assert.equal(s[lane('road_1_1_0_1')], SIGNAL_NONE, 'a lane leaving the city has no signal');
+  phases[centre] = 0;
+  s = map.states(phases);
+  assert.equal(s[lane('road_0_1_0_1')], SIGNAL_YELLOW);
+  assert.equal(map.stopBars.length, 12, 'four approaches of three lanes');
+});
+
+test('ribbons and tails keep to the polyline', () => {
+  assert.deepEqual(ribbon([[0, 0], [10, 0]], 1), [[0, 1], [10, 1], [10, -1], [0, -1]]);
+  assert.deepEqual(tail([[0, 0], [30, 0]], 6), [[24, 0], [30, 0]]);
+  assert.deepEqual(tail([[0, 0], [9, 0]], 6), [[6, 0], [9, 0]], 'at most a third of a short lane');
+});
+
+const roadnet = {
+  static: {
+    nodes: [],
+    edges: [
+      { id: 'r1', from: 'a', to: 'b', points: [[0, 0], [100, 0]], nLane: 2, laneWidths: [4, 4] },
+      { id: 'r2', from: 'b', to: 'c', points: [[100, 0], [100, 100]], nLane: 1, laneWidths: [3] },
+    ],
+  },
+};
+
+test('a CityFlow replay reads lanes to the right of the road axis, vehicles and lane signals', () => {
+  const text = '10 -2 0 car1 0 5 2,50 -6 0 car2 0 5 2,;r1 g r,r2 i,\n12 -2 0 car1 0 5 2,;r1 r r,\n';
+  const r = cityflowReplay(JSON.stringify(roadnet), new TextEncoder().encode(text), 'test');
+  assert.equal(r.length, 2);
+  assert.deepEqual(r.lanes[0].path, [[0, -2], [100, -2]]);
+  assert.deepEqual(r.lanes[1].path, [[0, -6], [100, -6]]);
+  assert.deepEqual(r.lanes[2].path, [[101.5, 0], [101.5, 100]], 'heading north, right is east');
+  const f0 = r.frame(0);
+  assert.equal(f0.n, 2);
+  assert.deepEqual(Array.from(f0.vehicles.subarray(4, 6)), [50, -6]);
+  assert.ok(Number.isNaN(f0.vehicles[3]), 'replays carry no speed');
+  assert.deepEqual(Array.from(f0.signals), [1, 2, 0]);
+  assert.deepEqual(Array.from(r.frame(1).signals), [2, 2, 0]);
+});
+
+test('a broken replay is refused with what and where', () => {
+  const bad = structuredClone(roadnet);
+  bad.static.edges[1].laneWidths = [3, 3];
+  assert.throws(() => cityflowReplay(JSON.stringify(bad), new Uint8Array([10]), 'x'), /static\.edges\[1\]\.laneWidths must hold 1 positive widths/);
+  assert.throws(() => cityflowReplay('{"static":{}}', new Uint8Array([10]), 'x'), /static\.edges is missing/);
+  assert.throws(() => cityflowReplay('nope', new Uint8Array([10]), 'x'), /replay_roadnet\.json is not JSON/);
+  const r = cityflowReplay(JSON.stringify(roadnet), new TextEncoder().encode('1 2 0 a 0 5 2,;r9 g,\nx y 0 a 0 5 2,;\n'), 'x');
+  assert.throws(() => r.frame(0), /line 1: road "r9" is not in replay_roadnet\.json/);
+  assert.throws(() => r.frame(1), /line 2: vehicle 1 has no x y/);
+});
+
+test('the fixture city answers the contract: a dispatched corridor holds the phases its route needs', () => {
+  const city = new FixtureCity({ rows: 3, cols: 3, spacing: 200, vehicles: 300, seed: 7 });
+  for (let i = 0; i < 30; i++) city.step();
+  const view = city.view;
+  const road = (id: string) => view.roads.find((r) => r.id === id)!;
+  const start = road('road_0_1_0').lanes[1].points[0], end = road('road_3_3_0').lanes[1].points[1];
+  const d = city.dispatch({ x: start[0] + 20, y: start[1] }, { x: end[0] - 20, y: end[1] });
+  assert.equal(d.route[0], 'road_0_1_0');
+  assert.equal(d.route.at(-1), 'road_3_3_0');
+  assert.equal(d.corridor.length, d.route.length - 1);
+  d.corridor.forEach((c, j) => {
+    const ix = view.intersections.find((i) => i.id === c.intersection)!;
+    const phase = ix.phases[c.phase];
+    assert.ok(phase.movements.some((m) => m.from === d.route[j] && m.to === d.route[j + 1]), `${c.intersection} phase ${c.phase} lets ${d.route[j]} into ${d.route[j + 1]}`);
+  });
+  // the vehicle moves and the first corridor intersection turns to its phase
+  const eta0 = d.eta ?? Infinity;
+  for (let i = 0; i < 8; i++) city.step();
+  const ev = city.emergencyList()[0];
+  assert.ok(ev.eta < eta0);
+  const first = view.intersections.findIndex((i) => i.id === d.corridor[0].intersection);
+  assert.equal(city.liveState().phases[first], d.corridor[0].phase);
+  assert.throws(() => city.dispatch({ x: Number.NaN, y: 0 }, { x: 0, y: 0 }), /from must be \{x, y\}/);
+});
