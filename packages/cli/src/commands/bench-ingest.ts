@@ -1,6 +1,8 @@
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Auth, buildApp, openStore, PostgresStore, type EventStore } from '@citybrain/server';
@@ -42,7 +44,13 @@ interface BackendResult {
   skipped?: string;
   sustainedEventsPerSecond?: number;
   sustained?: Omit<LoadResult, 'latenciesMs'>;
-  latency?: { offeredEventsPerSecond: number; achievedEventsPerSecond: number; batch: number; p50Ms: number; p99Ms: number; maxMs: number; errors: number; throttled: number };
+  latency?: {
+    offeredEventsPerSecond: number; achievedEventsPerSecond: number; batch: number; p50Ms: number; p99Ms: number; maxMs: number; errors: number; throttled: number;
+    /** where a slow acknowledgement came from: the store's group commits, or the server's event loop waiting for a core */
+    commitP99Ms: number; serverLoopDelayP99Ms: number; serverLoopDelayMaxMs: number;
+    /** Linux PSI: % of the time some runnable task waited for a core during the phase (other work on the machine) */
+    cpuPressurePercent?: number;
+  };
   /** events the store holds after the run == events acknowledged: nothing acknowledged was lost */
   storedEqualsAcknowledged?: boolean;
   stored?: number;
@@ -107,14 +115,15 @@ export async function benchIngest(args: string[]): Promise<void> {
   if (json) return void console.log(JSON.stringify({ options: o, cores: cpus().length, loadAverageAtStart: load1, results }));
   console.log(`\nIngest benchmark: HTTP/1.1 keep-alive on loopback, load generator in its own process, ${o.devices} device tokens, lane events, durable acknowledgements\n`);
   console.log(table(
-    ['store', 'sustained ev/s', `p50 ms @${o.rate}/s`, `p99 ms @${o.rate}/s`, 'achieved ev/s', 'errors', '429s', 'stored = acked'],
-    results.map((r) => r.skipped ? [r.store, `skipped: ${r.skipped}`, '', '', '', '', '', ''] : [
+    ['store', 'sustained ev/s', `p50 ms @${o.rate}/s`, `p99 ms @${o.rate}/s`, 'commit p99 ms', 'loop delay p99/max ms', 'CPU wait %', 'achieved ev/s', 'errors', '429s', 'stored = acked'],
+    results.map((r) => r.skipped ? [r.store, `skipped: ${r.skipped}`, '', '', '', '', '', '', '', '', ''] : [
       r.store, Math.round(r.sustainedEventsPerSecond!).toLocaleString('en-US'), r.latency!.p50Ms.toFixed(1), r.latency!.p99Ms.toFixed(1),
+      r.latency!.commitP99Ms.toFixed(1), `${r.latency!.serverLoopDelayP99Ms.toFixed(0)}/${r.latency!.serverLoopDelayMaxMs.toFixed(0)}`, r.latency!.cpuPressurePercent ?? 'n/a',
       Math.round(r.latency!.achievedEventsPerSecond).toLocaleString('en-US'), r.sustained!.errors + r.latency!.errors, r.sustained!.throttled + r.latency!.throttled,
       r.storedEqualsAcknowledged ? `yes (${r.stored})` : `NO (${r.stored} stored, ${r.acknowledged} acked)`,
     ]),
   ));
-  console.log(`\nmachine: ${cpus().length} cores, load average ${load1} at start (other processes compete for the same cores)`);
+  console.log(`\nmachine: ${cpus().length} cores, load average ${load1} at start; CPU wait %: share of the latency phase in which some task waited for a core (Linux PSI), i.e. how much other work competed`);
   console.log(`sustained: ${o.concurrency} requests of ${o.batch} events in flight, ${o.seconds} s after 1 s warm-up; latency: open loop, ${o.latencyBatch} events a request, ${o.seconds} s after 3 s warm-up, same store`);
   const sq = results.find((r) => r.store === 'sqlite');
   if (sq && !sq.skipped) {
@@ -146,7 +155,24 @@ async function runBackend(
       const sustained = await load({ mode: 'closed', url, devices, batch: o.batch, concurrency: o.concurrency, warmupSeconds: 1, seconds: o.seconds, tag: `${tag}s` });
       // 3 s at the offered load before measuring: steady state, after the sustained phase's
       // checkpoint backlog (hundreds of MB of WAL) has drained
-      const lat = await load({ mode: 'open', url, devices, batch: o.latencyBatch, rate: o.rate, warmupSeconds: 3, seconds: o.seconds, tag: `${tag}l` });
+      const commits: number[] = [];
+      let off: (() => void) | undefined;
+      const loop = monitorEventLoopDelay({ resolution: 5 });
+      const psi0 = cpuPressureMicros();
+      const t0 = performance.now();
+      const lat = await load({
+        mode: 'open', url, devices, batch: o.latencyBatch, rate: o.rate, warmupSeconds: 3, seconds: o.seconds, tag: `${tag}l`,
+      }, () => {
+        // the measured window starts after the warm-up
+        setTimeout(() => {
+          loop.enable();
+          off = store.onCommit((c) => commits.push(c.seconds * 1000));
+        }, 3000);
+      });
+      loop.disable();
+      off?.();
+      const psi1 = cpuPressureMicros();
+      commits.sort((a, b) => a - b);
       const ms = (lat.latenciesMs ?? []).sort((a, b) => a - b);
       const q = (p: number) => (ms.length ? ms[Math.min(ms.length - 1, Math.floor(p * ms.length))] : NaN);
       const stored = await store.count();
@@ -159,6 +185,9 @@ async function runBackend(
         latency: {
           offeredEventsPerSecond: o.rate, achievedEventsPerSecond: lat.events / lat.seconds, batch: o.latencyBatch,
           p50Ms: round(q(0.5)), p99Ms: round(q(0.99)), maxMs: round(ms[ms.length - 1] ?? NaN), errors: lat.errors, throttled: lat.throttled,
+          commitP99Ms: round(commits[Math.floor(0.99 * commits.length)] ?? NaN),
+          serverLoopDelayP99Ms: round(loop.percentile(99) / 1e6), serverLoopDelayMaxMs: round(loop.max / 1e6),
+          ...(psi0 !== undefined && psi1 !== undefined ? { cpuPressurePercent: round(((psi1 - psi0) / ((performance.now() - t0) * 1000)) * 100) } : {}),
         },
         storedEqualsAcknowledged: stored === acknowledged,
         stored,
@@ -173,9 +202,20 @@ async function runBackend(
   }
 }
 
-function load(job: LoadJob): Promise<LoadResult> {
+/** Total µs some task waited for a CPU (Linux pressure stall information), if available. */
+function cpuPressureMicros(): number | undefined {
+  try {
+    const m = /some .*total=(\d+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function load(job: LoadJob, onStart?: () => void): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = fork(new URL('./bench-ingest-load.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.once('spawn', () => onStart?.());
     let settled = false;
     child.once('message', (m: { ok: true; res: LoadResult } | { ok: false; error: string }) => {
       settled = true;
