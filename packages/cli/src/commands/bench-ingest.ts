@@ -116,13 +116,14 @@ export async function benchIngest(args: string[]): Promise<void> {
   console.log(`\nIngest benchmark: HTTP/1.1 keep-alive on loopback, load generator in its own process, ${o.devices} device tokens, lane events, durable acknowledgements\n`);
   console.log(table(
     ['store', 'sustained ev/s', `p50 ms @${o.rate}/s`, `p99 ms @${o.rate}/s`, 'commit p99 ms', 'loop delay p99/max ms', 'CPU wait %', 'achieved ev/s', 'errors', '429s', 'stored = acked'],
-    results.map((r) => r.skipped ? [r.store, `skipped: ${r.skipped}`, '', '', '', '', '', '', '', '', ''] : [
+    results.map((r) => r.skipped ? [r.store, 'skipped', '', '', '', '', '', '', '', '', ''] : [
       r.store, Math.round(r.sustainedEventsPerSecond!).toLocaleString('en-US'), r.latency!.p50Ms.toFixed(1), r.latency!.p99Ms.toFixed(1),
       r.latency!.commitP99Ms.toFixed(1), `${r.latency!.serverLoopDelayP99Ms.toFixed(0)}/${r.latency!.serverLoopDelayMaxMs.toFixed(0)}`, r.latency!.cpuPressurePercent ?? 'n/a',
       Math.round(r.latency!.achievedEventsPerSecond).toLocaleString('en-US'), r.sustained!.errors + r.latency!.errors, r.sustained!.throttled + r.latency!.throttled,
       r.storedEqualsAcknowledged ? `yes (${r.stored})` : `NO (${r.stored} stored, ${r.acknowledged} acked)`,
     ]),
   ));
+  for (const r of results) if (r.skipped) console.log(`\n${r.store} skipped: ${r.skipped}`);
   console.log(`\nmachine: ${cpus().length} cores, load average ${load1} at start; CPU wait %: share of the latency phase in which some task waited for a core (Linux PSI), i.e. how much other work competed`);
   console.log(`sustained: ${o.concurrency} requests of ${o.batch} events in flight, ${o.seconds} s after 1 s warm-up; latency: open loop, ${o.latencyBatch} events a request, ${o.seconds} s after 3 s warm-up, same store`);
   const sq = results.find((r) => r.store === 'sqlite');
