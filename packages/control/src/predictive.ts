@@ -2,7 +2,7 @@ import type { Controller, ControlEnv, IntersectionPhases } from './controller.js
 import { LaneLoad, phasePressure, type PressurePlusOptions } from './pressure-plus.js';
 import { inProcessExecutor, type RolloutExecutor } from './predictive/executor.js';
 import type { Plan, RolloutParams } from './predictive/rollout.js';
-import { copySignals, eligible, newSignals, type SignalRules, type SignalSnapshot } from './predictive/signals.js';
+import { copySignals, mayChange, newSignals, type SignalRules, type SignalSnapshot } from './predictive/signals.js';
 
 export * from './predictive/signals.js';
 export * from './predictive/rollout.js';
@@ -69,6 +69,7 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
   let signals: SignalSnapshot = newSignals(0);
   let decision = new Int32Array(0);
   let decidedAt = -1;
+  let busy = false;
   let params: RolloutParams | null = null;
   let index = new Map<IntersectionPhases, number>();
   const load = new LaneLoad();
@@ -108,9 +109,17 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
             signals.greenSince[k] = t;
             continue;
           }
-          if (eligible(signals, k, t, rules)) free.push(k);
+          if (mayChange(signals, k, t, rules)) free.push(k);
         }
-        if (free.length > 0) await decideByRollouts(env, free);
+        // after a timeout the supervisor moves on while rollouts may still run: never start a second batch
+        if (free.length > 0 && !busy) {
+          busy = true;
+          try {
+            await decideByRollouts(env, free);
+          } finally {
+            busy = false;
+          }
+        }
       }
       // what the supervisor is about to do to the yellows this tick
       for (let k = 0; k < signals.green.length; k++) {
@@ -121,7 +130,6 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
       const k = index.get(ix)!;
       let want = s.green;
       if (decidedAt === env.sim.stepCount && decision[k] >= 0) want = decision[k];
-
       // keep the replica of the supervisor's state exact
       signals.green[k] = want;
       signals.greenSince[k] = s.greenSince;

@@ -27,7 +27,7 @@ export function copySignals(s: SignalSnapshot): SignalSnapshot {
 }
 
 /** Whether intersection k may change phase at this tick (the supervisor would ask its controller). */
-export function eligible(s: SignalSnapshot, k: number, time: number, rules: SignalRules): boolean {
+export function mayChange(s: SignalSnapshot, k: number, time: number, rules: SignalRules): boolean {
   return s.yellowLeft[k] === 0 && time - s.greenSince[k] >= rules.minGreen;
 }
 
