@@ -63,10 +63,13 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
     setBusy(true);
     setError(null);
     try {
+      // a token revoked mid-session sends the user back to the log-in
+      let signedIn = false;
       const api: CityApi = fixture
         ? (await import('./fixture/fixture-api.js')).createFixtureApi(fixture, token, { periodMs: fixturePeriodMs })
-        : new HttpApi(token);
+        : new HttpApi(token, '', () => signedIn && signOut());
       const me = await api.me();
+      signedIn = true;
       sessionStorage.setItem(TOKEN_KEY, token);
       setSession({ api, me, canOperate: me.role === 'operator', fixture, signOut });
     } catch (e) {

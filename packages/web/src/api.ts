@@ -66,8 +66,11 @@ const q = (params: Record<string, number | undefined>): string => {
 const enc = encodeURIComponent;
 
 export class HttpApi implements CityApi {
-  /** `base` is the server origin ('' = the page's own), `token` the bearer token */
-  constructor(private readonly token: string, private readonly base = '') {}
+  /**
+   * `token` is the bearer token, `base` the server origin ('' = the page's own);
+   * `onUnauthorized` hears of a 401 (the token was revoked or expired).
+   */
+  constructor(private readonly token: string, private readonly base = '', private readonly onUnauthorized?: () => void) {}
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
@@ -81,6 +84,7 @@ export class HttpApi implements CityApi {
       throw new ApiError(0, `${method} ${path}: ${(e as Error).message}`);
     }
     const text = await res.text();
+    if (res.status === 401) this.onUnauthorized?.();
     if (!res.ok) {
       let message = text || res.statusText;
       try {
