@@ -11,7 +11,7 @@ import { CITYFLOW_GRID36, REFERENCE_SCENARIOS, SUMO_CFG, SUMO_DIR, SUMO_HANGZHOU
 import { intOption, UsageError } from '../usage.js';
 import { table } from '../table.js';
 
-export const benchHelp = `citybrain bench fidelity|speed|control|emergency [--data DIR] [--json]
+export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest [--data DIR] [--json]
 
   fidelity   our average travel time beside CityFlow's on HZ1, HZ2, JN1, JN2, JN3
              under the fixed-time and max-pressure protocols; exits 1 if any
@@ -22,6 +22,9 @@ export const benchHelp = `citybrain bench fidelity|speed|control|emergency [--da
   control    every controller's average travel time on the five real scenarios,
              against CityFlow's max-pressure and the learned state of the art
   emergency  emergency vehicles' travel time with and without signal priority
+  ingest     the operations server's durable ingestion: sustained events/s and
+             acknowledgement latency at 10,000 events/s, SQLite and PostgreSQL
+             (citybrain bench ingest --help for its options)
 
   --data DIR    the real-data folder (default ../shared/data)
   --grid N      grid size for the speed benchmark (default 36)
@@ -41,7 +44,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (kind === 'control') return (await import('./bench-control.js')).benchControl(data, values.json!);
   if (kind === 'emergency') return (await import('./bench-emergency.js')).benchEmergency(data, values.json!);
   if (kind === 'speed') return benchSpeed(data, values.json!, intOption(values.grid, 'grid', 36, 1, 100));
-  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control or emergency`);
+  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency or ingest`);
 }
 
 function requireData(data: string, rel: string): string {
