@@ -9,29 +9,9 @@ export interface Me {
 
 export type MovementType = 'go_straight' | 'turn_left' | 'turn_right';
 
-/** `GET /api/v1/network`: metres in a local plane, x east, y north. */
-export interface NetworkView {
-  bounds: { minX: number; minY: number; maxX: number; maxY: number };
-  intersections: {
-    id: string;
-    x: number;
-    y: number;
-    width: number;
-    virtual: boolean;
-    signalised: boolean;
-    greens: number[];
-    yellow: number | null;
-    phases: { index: number; movements: { from: string; to: string; type: MovementType }[] }[];
-  }[];
-  roads: {
-    id: string;
-    from: string;
-    to: string;
-    lanes: { id: string; width: number; maxSpeed: number; length: number; points: [number, number][] }[];
-  }[];
-  laneOrder: string[];
-  regions: { id: string; intersections: string[] }[];
-}
+// the shapes the server declares itself come from its contract module: one definition for both ends
+import type { KpiSample, PhaseChange } from '@citybrain/server/contract';
+export type { KpiSample, NetworkView, PhaseChange } from '@citybrain/server/contract';
 
 export interface IntersectionSummary {
   id: string;
@@ -44,10 +24,6 @@ export interface IntersectionSummary {
   queue: number;
 }
 
-export interface PhaseChange {
-  t: number;
-  phase: number;
-}
 
 export interface IntersectionDetail extends IntersectionSummary {
   greenSince: number;
@@ -57,19 +33,6 @@ export interface IntersectionDetail extends IntersectionSummary {
   approaches: { road: string; queue: number; vehicles: number; meanSpeed: number | null }[];
 }
 
-export interface KpiSample {
-  t: number;
-  ts: number;
-  averageTravelTime: number;
-  vehiclesInNetwork: number;
-  finishedVehicles: number;
-  throughput: number;
-  queued: number;
-  congestionIndex: number;
-  parkingOccupancy: number;
-  activeIncidents: number;
-  regions: Record<string, { queued: number; vehicles: number; meanSpeed: number }>;
-}
 
 export interface ControllerFault {
   controller: string;

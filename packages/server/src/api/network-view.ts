@@ -1,32 +1,8 @@
 import type { Network } from '@citybrain/engine';
 import type { IntersectionPhases } from '@citybrain/control';
+import type { NetworkView } from './contract.js';
 
-/** The network as the API and the dashboard see it: string ids, geometry, phases. */
-export interface NetworkView {
-  bounds: { minX: number; minY: number; maxX: number; maxY: number };
-  intersections: {
-    id: string;
-    x: number;
-    y: number;
-    width: number;
-    virtual: boolean;
-    signalised: boolean;
-    /** green phases a controller may choose, and the yellow between them */
-    greens: number[];
-    yellow: number | null;
-    /** per phase index: the movements with green */
-    phases: { index: number; movements: { from: string; to: string; type: 'go_straight' | 'turn_left' | 'turn_right' }[] }[];
-  }[];
-  roads: {
-    id: string;
-    from: string;
-    to: string;
-    lanes: { id: string; width: number; maxSpeed: number; length: number; points: [number, number][] }[];
-  }[];
-  /** lane ids in the order live frames list lane figures */
-  laneOrder: string[];
-  regions: { id: string; intersections: string[] }[];
-}
+export type { NetworkView } from './contract.js';
 
 const TYPES = ['go_straight', 'turn_right', 'turn_left', 'go_straight'] as const;
 

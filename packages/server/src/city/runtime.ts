@@ -1,37 +1,15 @@
 import type { Scenario } from '@citybrain/engine';
 import { ControllerAssignment, EmergencyPriority, SignalSupervisor, controllers, type Controller, type ControllerFault } from '@citybrain/control';
 import { VirtualCity, type FieldEvent, type VirtualCityOptions } from './virtual-city.js';
+import type { KpiSample, PhaseChange } from '../api/contract.js';
 
-/** One KPI sample of the whole city or a region. */
-export interface KpiSample {
-  /** simulated seconds */
-  t: number;
-  /** epoch ms */
-  ts: number;
-  averageTravelTime: number;
-  vehiclesInNetwork: number;
-  finishedVehicles: number;
-  /** vehicles leaving the network per hour over the last window */
-  throughput: number;
-  /** vehicles stopped on lanes */
-  queued: number;
-  /** travel time over free-flow travel time in the last window (1 = free flow) */
-  congestionIndex: number;
-  /** share of parking bays occupied */
-  parkingOccupancy: number;
-  activeIncidents: number;
-  regions: Record<string, { queued: number; vehicles: number; meanSpeed: number }>;
-}
+export type { KpiSample, PhaseChange } from '../api/contract.js';
 
 export interface Region {
   id: string;
   intersections: number[];
 }
 
-export interface PhaseChange {
-  t: number;
-  phase: number;
-}
 
 export interface CityRuntimeOptions extends VirtualCityOptions {
   /** controller in charge of every intersection at start; default max-pressure */

@@ -1,0 +1,58 @@
+/**
+ * The API's response types that the dashboard and third-party clients share
+ * with the server: pure types, no runtime code and no Node imports, exported
+ * as `@citybrain/server/contract`.
+ */
+
+/** The network as the API and the dashboard see it: string ids, geometry, phases. */
+export interface NetworkView {
+  bounds: { minX: number; minY: number; maxX: number; maxY: number };
+  intersections: {
+    id: string;
+    x: number;
+    y: number;
+    width: number;
+    virtual: boolean;
+    signalised: boolean;
+    /** green phases a controller may choose, and the yellow between them */
+    greens: number[];
+    yellow: number | null;
+    /** per phase index: the movements with green */
+    phases: { index: number; movements: { from: string; to: string; type: 'go_straight' | 'turn_left' | 'turn_right' }[] }[];
+  }[];
+  roads: {
+    id: string;
+    from: string;
+    to: string;
+    lanes: { id: string; width: number; maxSpeed: number; length: number; points: [number, number][] }[];
+  }[];
+  /** lane ids in the order live frames list lane figures */
+  laneOrder: string[];
+  regions: { id: string; intersections: string[] }[];
+}
+
+/** One KPI sample of the whole city or a region. */
+export interface KpiSample {
+  /** simulated seconds */
+  t: number;
+  /** epoch ms */
+  ts: number;
+  averageTravelTime: number;
+  vehiclesInNetwork: number;
+  finishedVehicles: number;
+  /** vehicles leaving the network per hour over the last window */
+  throughput: number;
+  /** vehicles stopped on lanes */
+  queued: number;
+  /** travel time over free-flow travel time in the last window (1 = free flow) */
+  congestionIndex: number;
+  /** share of parking bays occupied */
+  parkingOccupancy: number;
+  activeIncidents: number;
+  regions: Record<string, { queued: number; vehicles: number; meanSpeed: number }>;
+}
+
+export interface PhaseChange {
+  t: number;
+  phase: number;
+}
