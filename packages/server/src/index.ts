@@ -12,3 +12,4 @@ export * from './store/store.js';
 export { startServer, type ServerOptions, type RunningServer } from './serve.js';
 export { CityRuntime, type CityRuntimeOptions, type KpiSample } from './city/runtime.js';
 export { VirtualCity, type FieldEvent } from './city/virtual-city.js';
+export { LaneEstimate, estimatedView } from './city/lane-estimate.js';

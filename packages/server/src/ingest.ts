@@ -56,6 +56,7 @@ export class IngestPipeline {
     requestSize: Histogram; commitSize: Histogram; commitSeconds: Histogram; ackSeconds: Histogram<'source'>; depth: Gauge;
   };
   private readonly unsubscribe: () => void;
+  private readonly acceptedListeners = new Set<(events: readonly Event[]) => void>();
 
   constructor(readonly store: EventStore, opts: IngestOptions) {
     this.maxQueuedEvents = opts.maxQueuedEvents ?? 100000;
@@ -121,6 +122,11 @@ export class IngestPipeline {
     const t0 = performance.now();
     try {
       const r = await this.store.append(events);
+      if (this.acceptedListeners.size > 0 && r.accepted.length > 0) {
+        // consumers (the brain's state estimate) see each event once, after it is durable
+        const fresh = r.duplicates.length === 0 ? events : events.filter((e) => !r.duplicates.includes(e.id));
+        for (const fn of this.acceptedListeners) fn(fresh);
+      }
       this.m.accepted.inc({ source }, r.accepted.length);
       if (r.duplicates.length) this.m.duplicates.inc({ source }, r.duplicates.length);
       this.m.requestSize.observe(events.length);
@@ -136,6 +142,12 @@ export class IngestPipeline {
     while (this.waiters.length > 0 && (this.queued === 0 || this.queued + this.waiters[0].n <= this.maxQueuedEvents)) {
       this.waiters.shift()!.resolve();
     }
+  }
+
+  /** Called with each batch's newly stored events once they are durable; returns an unsubscribe function. */
+  onAccepted(fn: (events: readonly Event[]) => void): () => void {
+    this.acceptedListeners.add(fn);
+    return () => this.acceptedListeners.delete(fn);
   }
 
   /** Counts a refused request or message (the transports call this; nothing here counts twice). */

@@ -83,6 +83,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     sink: (events: FieldEvent[]) => pipeline.ingest(events as unknown as Event[], 'virtual-city'),
   });
 
+  // the brain's lane-state estimate learns from every durable lane event, the virtual city's and real devices' alike
+  pipeline.onAccepted((events) => runtime.estimate.apply(events));
+
   const access: CityAccess = {
     require: (...roles: Role[]) => auth.requireRole(...roles),
     who: (req: FastifyRequest) => ({

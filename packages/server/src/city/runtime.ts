@@ -1,6 +1,8 @@
 import type { Scenario } from '@citybrain/engine';
 import { ControllerAssignment, EmergencyPriority, SignalSupervisor, controllers, type Controller, type ControllerFault } from '@citybrain/control';
 import { VirtualCity, type FieldEvent, type VirtualCityOptions } from './virtual-city.js';
+import { LaneEstimate, estimatedView } from './lane-estimate.js';
+import type { Event } from '../events.js';
 import type { KpiSample, PhaseChange } from '../api/contract.js';
 
 export type { KpiSample, PhaseChange } from '../api/contract.js';
@@ -24,6 +26,13 @@ export interface CityRuntimeOptions extends VirtualCityOptions {
   sink?: (events: FieldEvent[]) => Promise<unknown>;
   /** extra controllers on top of the registry (third-party plug-ins) */
   extraControllers?: Record<string, () => Controller>;
+  /**
+   * What the controllers know of the lanes: 'detectors' (default), the
+   * estimate built from the lane events field devices report (fed by
+   * `estimate.apply`, e.g. from ingestion); or 'twin', the twin's own state
+   * (perfect observation, for what-if studies).
+   */
+  laneState?: 'detectors' | 'twin';
 }
 
 type Listener = (rt: CityRuntime) => void;
@@ -39,6 +48,8 @@ export class CityRuntime {
   /** emergency-vehicle priority over whatever controllers are assigned */
   readonly emergency: EmergencyPriority;
   readonly supervisor: SignalSupervisor;
+  /** lane states estimated from detector reports */
+  readonly estimate: LaneEstimate;
   readonly regions: Region[];
   readonly kpis: KpiSample[] = [];
   readonly phaseLog = new Map<number, PhaseChange[]>();
@@ -69,7 +80,9 @@ export class CityRuntime {
     this.factories = { ...controllers, ...opts.extraControllers };
     this.assignment = new ControllerAssignment(this.factories, opts.controller ?? 'max-pressure');
     this.emergency = new EmergencyPriority(this.assignment);
-    this.supervisor = new SignalSupervisor(this.city.sim, this.emergency, {
+    this.estimate = new LaneEstimate(this.city.sim.net);
+    const view = opts.laneState === 'twin' ? this.city.sim : estimatedView(this.city.sim, this.estimate);
+    this.supervisor = new SignalSupervisor(view, this.emergency, {
       onFault: (f) => this.faults.push(f),
     });
     this.speed = opts.speed ?? 1;
@@ -162,7 +175,8 @@ export class CityRuntime {
 
   /** Hands events to the sink; a rejection (backpressure) keeps them for the next try, so nothing is lost. */
   private deliver(events: FieldEvent[]): void {
-    if (!this.sink) return;
+    // without an ingestion pipeline the detectors report straight to the estimate
+    if (!this.sink) return this.estimate.apply(events as unknown as Event[]);
     for (const e of events) this.backlog.push(e);
     if (this.flushing) return;
     this.flushing = true;

@@ -1,0 +1,79 @@
+import type { Network, Simulation } from '@citybrain/engine';
+import type { Event } from '../events.js';
+
+/**
+ * The brain's estimate of every detected lane, built only from the lane
+ * events field devices report (through ingestion, once durable): vehicles on
+ * the lane and how many of them are stopped, as video detectors count them.
+ * Between two reports the last one holds; a lane never reported counts as empty.
+ */
+export class LaneEstimate {
+  readonly vehicles: Int32Array;
+  readonly queue: Int32Array;
+  /** epoch ms of each lane's last report; 0 when never reported */
+  readonly reportedAt: Float64Array;
+  reports = 0;
+  /** lane events naming a lane this network does not have */
+  unknownLanes = 0;
+  private readonly laneIndex = new Map<string, number>();
+
+  constructor(readonly net: Network) {
+    this.vehicles = new Int32Array(net.nLanes);
+    this.queue = new Int32Array(net.nLanes);
+    this.reportedAt = new Float64Array(net.nLanes);
+    for (let l = 0; l < net.nLanes; l++) this.laneIndex.set(net.laneId(l), l);
+  }
+
+  /** Takes in a batch of stored events; only lane events with video counts change the estimate. */
+  apply(events: readonly Event[]): void {
+    for (const e of events) {
+      if (e.kind !== 'lane') continue;
+      const l = this.laneIndex.get(e.lane);
+      if (l === undefined) {
+        this.unknownLanes++;
+        continue;
+      }
+      // an older report arriving late does not overwrite a newer one
+      if (e.ts < this.reportedAt[l]) continue;
+      this.reportedAt[l] = e.ts;
+      // a loop detector reports no counts on the lane: its occupancy over the interval stands in
+      this.vehicles[l] = e.vehicles ?? Math.round(e.occupancy * this.net.length[l] / 7.5);
+      this.queue[l] = e.queue ?? (e.speed < 1 ? this.vehicles[l] : 0);
+      this.reports++;
+    }
+  }
+}
+
+/**
+ * The city as the brain's controllers see it: lane states from the detector
+ * estimate, everything else (the network, the clock, the signals they set,
+ * forks for look-ahead) from the twin. Signal plans go to the twin, which in
+ * the virtual city is the street's signal heads.
+ */
+export function estimatedView(twin: Simulation, est: LaneEstimate): Simulation {
+  const overrides: Partial<Record<keyof Simulation, unknown>> = {
+    laneWaitingCounts: (out: Int32Array) => {
+      out.set(est.queue);
+      return out;
+    },
+    laneCounts: (out: Int32Array) => {
+      out.set(est.vehicles);
+      return out;
+    },
+    laneWaitingCount: (lane: number) => est.queue[lane],
+    laneVehicleCount: (lane: number) => est.vehicles[lane],
+    // a detector sees the whole lane: every moving vehicle on it is approaching the stop line
+    laneApproachingCount: (lane: number) => est.vehicles[lane],
+  };
+  const bound = new Map<PropertyKey, unknown>();
+  return new Proxy(twin, {
+    get(target, prop) {
+      if (prop in overrides) return overrides[prop as keyof Simulation];
+      const v = Reflect.get(target, prop, target);
+      if (typeof v !== 'function') return v;
+      let b = bound.get(prop);
+      if (!b) bound.set(prop, (b = (v as (...a: unknown[]) => unknown).bind(target)));
+      return b;
+    },
+  });
+}
