@@ -4,7 +4,6 @@ import { simulateCommand, simulateHelp } from './commands/simulate.js';
 import { generateCommand } from './commands/generate.js';
 import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
-import { serveCommand } from './commands/serve.js';
 import { UsageError } from './usage.js';
 
 const help = `citybrain <command> [options]
@@ -21,7 +20,8 @@ Run citybrain <command> --help for its options.
 ${simulateHelp.split('\n')[0]}`;
 
 const commands: Record<string, (argv: string[]) => void | Promise<void>> = {
-  serve: serveCommand,
+  // loaded on demand: the server's dependencies are not needed by the other commands
+  serve: async (argv) => (await import('./commands/serve.js')).serveCommand(argv),
   demo: demoCommand,
   simulate: simulateCommand,
   generate: generateCommand,
