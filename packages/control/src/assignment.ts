@@ -24,6 +24,10 @@ export class ControllerAssignment implements Controller {
     return this.byIntersection.get(i) ?? this.defaultName;
   }
 
+  nameAt(i: number): string {
+    return this.instances.get(this.controllerOf(i))?.nameAt?.(i) ?? this.controllerOf(i);
+  }
+
   /** Puts `name` in charge of the given intersections; returns the names they had before. */
   assign(intersections: readonly number[], name: string): string[] {
     this.instance(name);

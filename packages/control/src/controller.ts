@@ -67,6 +67,8 @@ export interface Controller {
    */
   beginStep?(env: ControlEnv): void | Promise<void>;
   decide(ix: IntersectionPhases, status: SignalStatus, env: ControlEnv): number;
+  /** composite controllers: the name of the one deciding at intersection i (fault reports name it) */
+  nameAt?(i: number): string;
 }
 
 /**

@@ -162,6 +162,10 @@ export class EmergencyPriority implements Controller {
     return this.base.beginStep?.(env);
   }
 
+  nameAt(i: number): string {
+    return this.base.nameAt?.(i) ?? this.base.name;
+  }
+
   decide(ix: IntersectionPhases, status: SignalStatus, env: ControlEnv): number {
     // the base always decides, so a stateful controller sees every step as usual
     const wanted = this.base.decide(ix, status, env);

@@ -156,7 +156,7 @@ export class SignalSupervisor {
 
   private fail(ix: IntersectionPhases, e: unknown): void {
     const fault: ControllerFault = {
-      controller: this.controller.name,
+      controller: this.controller.nameAt?.(ix.intersection) ?? this.controller.name,
       intersection: ix.id,
       time: this.sim.time,
       error: e instanceof Error ? e.message : String(e),
