@@ -3,6 +3,7 @@ import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type { CityRuntime } from '../city/runtime.js';
 import { networkView, type NetworkView } from './network-view.js';
+import type { AuditInput } from '../store/store.js';
 
 export type Role = 'viewer' | 'operator' | 'device' | 'app';
 
@@ -14,14 +15,8 @@ export interface CityAccess {
   who(req: FastifyRequest): { actor: string; role: string };
 }
 
-export interface AuditEntry {
-  actor: string;
-  role: string;
-  action: string;
-  target: string;
-  before: unknown;
-  after: unknown;
-}
+/** An audit-log entry as the routes record it: the store's own input type. */
+export type AuditEntry = AuditInput;
 
 export interface CityRoutesOptions {
   runtime: CityRuntime;
