@@ -69,6 +69,9 @@ test('reads: network, intersections, KPIs and the caller, for viewers and apps',
   assert.equal(kpis.status, 200);
   assert.equal(kpis.body.at(-1).t, 60);
   assert.equal(kpis.body.at(-1).vehiclesInNetwork, server.runtime.sim.metrics().vehiclesInNetwork);
+  const regions = Object.values(kpis.body.at(-1).regions) as { congestionIndex: number; queued: number; vehicles: number }[];
+  assert.equal(regions.length, 4, 'one entry per quadrant');
+  for (const r of regions) assert.ok(r.congestionIndex >= 1 && r.congestionIndex <= 10 && r.queued <= r.vehicles);
   const me = await call('GET', '/api/v1/me', viewer);
   assert.deepEqual([me.body.name, me.body.role], ['wall screen', 'viewer']);
   assert.equal((await call('GET', '/api/v1/intersections/nowhere', viewer)).status, 404);

@@ -49,7 +49,8 @@ export interface KpiSample {
   /** share of parking bays occupied */
   parkingOccupancy: number;
   activeIncidents: number;
-  regions: Record<string, { queued: number; vehicles: number; meanSpeed: number }>;
+  /** per region: vehicles and queued vehicles on its approaches, their mean speed, and its congestion index */
+  regions: Record<string, { queued: number; vehicles: number; meanSpeed: number; congestionIndex: number }>;
 }
 
 export interface PhaseChange {

@@ -224,17 +224,27 @@ export class CityRuntime {
     if (this.kpis.length > this.kpiHistory) this.kpis.splice(0, this.kpis.length - this.kpiHistory);
   }
 
-  regionStats(r: Region): { queued: number; vehicles: number; meanSpeed: number } {
-    let queued = 0, vehicles = 0, speed = 0;
+  /**
+   * A region's figures from its approach lanes: vehicles, queued vehicles,
+   * mean speed, and the congestion index (free-flow speed over actual speed
+   * of the vehicles there, so 1 is free flow, 2 twice the free-flow travel time; capped at 10).
+   */
+  regionStats(r: Region): { queued: number; vehicles: number; meanSpeed: number; congestionIndex: number } {
+    let queued = 0, vehicles = 0, speed = 0, free = 0;
+    const net = this.sim.net;
     for (const i of r.intersections) {
-      for (const lane of this.sim.net.incomingLanes(i)) {
+      for (const lane of net.incomingLanes(i)) {
         this.sim.laneStats(lane, this.stats);
         vehicles += this.stats[0];
         queued += this.stats[1];
         speed += this.stats[2] * this.stats[0];
+        free += net.maxSpeed[lane] * this.stats[0];
       }
     }
-    return { queued, vehicles, meanSpeed: vehicles ? round(speed / vehicles, 2) : 0 };
+    return {
+      queued, vehicles, meanSpeed: vehicles ? round(speed / vehicles, 2) : 0,
+      congestionIndex: vehicles ? round(Math.min(10, free / Math.max(speed, free / 10)), 3) : 1,
+    };
   }
 }
 
