@@ -119,17 +119,11 @@ type Made = { controller: Controller; close: () => Promise<void> } | { skip: str
 
 /**
  * A fresh controller by registry name; predictive runs on a worker pool for
- * `scenario` (`shared`, left open, or its own, closed with it). Factories
- * still being written are skipped.
+ * `scenario` (`shared`, left open, or its own, closed with it), and is skipped
+ * with the reason when worker threads cannot start here.
  */
 async function make(name: string, scenario: Scenario, shared?: RolloutWorkerPool): Promise<Made> {
-  let controller: Controller;
-  try {
-    controller = controllers[name]();
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    return { skip: /not written yet/.test(msg) ? msg : `factory failed: ${msg}` };
-  }
+  const controller: Controller = controllers[name]();
   if (name !== 'predictive') return { controller, close: async () => {} };
   let pool = shared ?? null;
   try {
