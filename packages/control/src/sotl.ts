@@ -6,7 +6,7 @@ export interface SotlOptions {
   threshold?: number;
   /** d: metres from the stop line within which vehicles count as demand (approaching or queued); default 100 */
   range?: number;
-  /** mu: a platoon of at most this many vehicles about to cross on green holds the switch; default 4 (better than Gershenson's 3 on all five public HZ/JN scenarios) */
+  /** mu: a platoon of at most this many vehicles about to cross on green holds the switch; default 6 (better than Gershenson's 3 on all five public HZ/JN scenarios; a 25 m zone holds about three vehicles a lane, so larger changes nothing) */
   platoonSize?: number;
   /** r: metres from the stop line in which that platoon is looked for; default 25 */
   platoonRange?: number;
@@ -32,7 +32,7 @@ export function sotl(opts: SotlOptions = {}): Controller {
   const name = 'sotl';
   const theta = checkOption(name, 'threshold', opts.threshold ?? 40, 0);
   const range = checkOption(name, 'range', opts.range ?? 100, 0);
-  const mu = checkOption(name, 'platoonSize', opts.platoonSize ?? 4, 0);
+  const mu = checkOption(name, 'platoonSize', opts.platoonSize ?? 6, 0);
   const r = checkOption(name, 'platoonRange', opts.platoonRange ?? 25, 0);
   const maxGreen = checkOption(name, 'maxGreen', opts.maxGreen ?? 90, 0);
 
