@@ -81,6 +81,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     speed: opts.speed,
     extraControllers: opts.extraControllers,
     sink: (events: FieldEvent[]) => pipeline.ingest(events as unknown as Event[], 'virtual-city'),
+    onError: (e) => app.log.error({ err: e }, 'the virtual city stopped on an error'),
   });
 
   // the brain's lane-state estimate learns from every durable lane event, the virtual city's and real devices' alike

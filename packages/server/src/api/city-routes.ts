@@ -200,9 +200,17 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
     preHandler: access.require(...READ),
     schema: {
       tags: ['city'], summary: 'The virtual city clock',
-      response: { 200: { type: 'object', properties: { time: { type: 'number' }, speed: { type: 'number' }, running: { type: 'boolean' }, vehicles: { type: 'integer' } } } },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            time: { type: 'number' }, speed: { type: 'number' }, running: { type: 'boolean' }, vehicles: { type: 'integer' },
+            error: { type: ['string', 'null'], description: 'why the city loop stopped, when an unexpected error stopped it' },
+          },
+        },
+      },
     },
-  }, async () => ({ time: rt.sim.time, speed: rt.speed, running: rt.isRunning, vehicles: rt.sim.runningCount }));
+  }, async () => ({ time: rt.sim.time, speed: rt.speed, running: rt.isRunning, vehicles: rt.sim.runningCount, error: rt.error ?? null }));
 
   app.put<{ Body: { speed?: number; running?: boolean } }>('/api/v1/simulation', {
     preHandler: access.require('operator'),

@@ -26,6 +26,8 @@ export interface CityRuntimeOptions extends VirtualCityOptions {
   sink?: (events: FieldEvent[]) => Promise<unknown>;
   /** extra controllers on top of the registry (third-party plug-ins) */
   extraControllers?: Record<string, () => Controller>;
+  /** told when the loop stops on an unexpected error (the server logs it; the API stays up) */
+  onError?: (e: unknown) => void;
   /**
    * What the controllers know of the lanes: 'detectors' (default), the
    * estimate built from the lane events field devices report (fed by
@@ -74,6 +76,9 @@ export class CityRuntime {
   eventsDelivered = 0;
   eventsRetried = 0;
   decisionMs = 0;
+  /** why the loop stopped, when an unexpected error stopped it */
+  error?: string;
+  private readonly onError?: (e: unknown) => void;
 
   constructor(scenario: Scenario, opts: CityRuntimeOptions = {}) {
     this.city = new VirtualCity(scenario, opts);
@@ -89,6 +94,7 @@ export class CityRuntime {
     this.kpiPeriod = opts.kpiPeriod ?? 10;
     this.kpiHistory = opts.kpiHistory ?? 8640;
     this.sink = opts.sink;
+    this.onError = opts.onError;
     this.regions = quadrants(this.city);
     for (const ix of this.supervisor.env.intersections) this.phaseLog.set(ix.intersection, [{ t: 0, phase: this.city.sim.phase(ix.intersection) }]);
   }
@@ -120,9 +126,10 @@ export class CityRuntime {
         () => {
           if (this.running) this.timer = setTimeout(loop, 20);
         },
-        (e) => {
+        (e: unknown) => {
           this.running = false;
-          throw e;
+          this.error = e instanceof Error ? e.message : String(e);
+          this.onError?.(e);
         },
       );
     };
