@@ -425,6 +425,7 @@ export class Simulation {
     st.pathUsed += p.length;
     st.vExempt[v] = opts.ignoreSpeedLimits ? 1 : 0;
     st.extraIds.push(opts.id);
+    st.extraHandles.push(v);
     this.enqueue(v, lane);
     return opts.id;
   }
@@ -433,18 +434,14 @@ export class Simulation {
   vehicleStatus(id: string): VehicleStatus {
     const st = this.st;
     const fin = st.extraFinished.get(id);
-    const serial = st.extraIds.indexOf(id);
-    if (serial < 0) return { state: 'unknown' };
-    for (let v = 0; v < st.highWater; v++) {
-      if (st.vFlow[v] !== -1 || st.vSerial[v] !== serial) continue;
-      if (st.vState[v] === WAITING) return { state: 'waiting', enterTime: st.vEnter[v] };
-      if (st.vState[v] === RUNNING) {
-        const d = st.vDrv[v];
-        return {
-          state: 'running', enterTime: st.vEnter[v], drivable: this.net.drivableId(d), distance: st.vDis[v], speed: st.vSpeed[v],
-          roadIndex: d < this.net.nLanes ? this.net.laneRoad[d] : -1,
-        };
-      }
+    const v = this.vehicleHandle(id);
+    if (v >= 0 && st.vState[v] === WAITING) return { state: 'waiting', enterTime: st.vEnter[v] };
+    if (v >= 0) {
+      const d = st.vDrv[v];
+      return {
+        state: 'running', enterTime: st.vEnter[v], drivable: this.net.drivableId(d), distance: st.vDis[v], speed: st.vSpeed[v],
+        roadIndex: d < this.net.nLanes ? this.net.laneRoad[d] : -1,
+      };
     }
     if (fin !== undefined) return { state: 'finished', ...fin };
     return { state: 'unknown' };
@@ -454,11 +451,7 @@ export class Simulation {
   vehicleHandle(id: string): number {
     const st = this.st;
     const serial = st.extraIds.indexOf(id);
-    if (serial < 0) return -1;
-    for (let v = 0; v < st.highWater; v++) {
-      if (st.vFlow[v] === -1 && st.vSerial[v] === serial && (st.vState[v] === RUNNING || st.vState[v] === WAITING)) return v;
-    }
-    return -1;
+    return serial < 0 ? -1 : st.extraHandles[serial];
   }
 
   // ------------------------------------------------------------------ the step
@@ -917,7 +910,10 @@ export class Simulation {
         st.vState[v] = ENDED;
         st.finished++;
         st.cumulativeTravelTime += now - st.vEnter[v];
-        if (st.vFlow[v] === -1) st.extraFinished.set(st.extraIds[st.vSerial[v]], { enterTime: st.vEnter[v], finishTime: now });
+        if (st.vFlow[v] === -1) {
+          st.extraFinished.set(st.extraIds[st.vSerial[v]], { enterTime: st.vEnter[v], finishTime: now });
+          st.extraHandles[st.vSerial[v]] = -1;
+        }
         ended++;
       } else if (st.bPathPos[v] !== st.vPathPos[v]) {
         const from = st.vDrv[v];

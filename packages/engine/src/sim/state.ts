@@ -133,6 +133,8 @@ export class SimState {
 
   /** ids of vehicles added through the API (vFlow = -1, vSerial indexes this) */
   extraIds: string[] = [];
+  /** vehicle slot of each API-added vehicle, by serial; -1 once it has left */
+  extraHandles: number[] = [];
   /** enter and finish times of API-added vehicles that have left, by id */
   extraFinished = new Map<string, { enterTime: number; finishTime: number }>();
 
