@@ -7,4 +7,5 @@ export { Network } from './sim/network.js';
 export { Simulation, type SimulationOptions, type Metrics, type AddVehicleOptions, type VehicleStatus } from './sim/simulation.js';
 export type { SimState } from './sim/state.js';
 export { ReplayRecorder, replayRoadnet } from './sim/replay.js';
-export { RoadGraph, polylineLength } from './routing.js';
+export { RoadGraph } from './routing.js';
+export { polylineLength } from './sim/geometry.js';

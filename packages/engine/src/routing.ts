@@ -1,4 +1,5 @@
 import type { Point, RoadnetJson } from './format/cityflow.js';
+import { polylineLength } from './sim/geometry.js';
 
 /**
  * Roads and the roadLinks between them as a graph: shortest routes by length
@@ -87,10 +88,4 @@ function segmentDistance(p: Point, a: Point, b: Point): number {
   const len2 = dx * dx + dy * dy;
   const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((p.x - a.x) * dx + (p.y - a.y) * dy) / len2));
   return Math.hypot(p.x - (a.x + t * dx), p.y - (a.y + t * dy));
-}
-
-export function polylineLength(points: readonly Point[]): number {
-  let l = 0;
-  for (let i = 0; i + 1 < points.length; i++) l += Math.hypot(points[i + 1].x - points[i].x, points[i + 1].y - points[i].y);
-  return l;
 }

@@ -7,9 +7,9 @@ export function sign(x: number): number {
   return (x + EPS > 0 ? 1 : 0) - (x < EPS ? 1 : 0);
 }
 
-export function polylineLength(xs: ArrayLike<number>, ys: ArrayLike<number>, from: number, to: number): number {
+export function polylineLength(points: readonly XY[]): number {
   let len = 0;
-  for (let i = from; i + 1 < to; i++) len += Math.hypot(xs[i + 1] - xs[i], ys[i + 1] - ys[i]);
+  for (let i = 0; i + 1 < points.length; i++) len += Math.hypot(points[i + 1].x - points[i].x, points[i + 1].y - points[i].y);
   return len;
 }
 

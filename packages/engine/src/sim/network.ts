@@ -1,6 +1,6 @@
 import type { RoadnetJson, RoadLinkType } from '../format/cityflow.js';
 import { ScenarioError } from '../errors.js';
-import { defaultLaneLinkCurve, directionAlong, firstCrossing, lanePolylines, pointAlong, type XY } from './geometry.js';
+import { defaultLaneLinkCurve, directionAlong, firstCrossing, lanePolylines, pointAlong, polylineLength, type XY } from './geometry.js';
 
 /** Movement priority at conflict points, CityFlow's order: straight beats left beats right. */
 export const LINK_PRIORITY: Record<RoadLinkType, number> = { turn_right: 1, turn_left: 2, go_straight: 3 };
@@ -183,7 +183,7 @@ export class Network {
           else {
             const sp = lanePts[sl];
             const ep = lanePts[el];
-            const sLen = plen(sp);
+            const sLen = polylineLength(sp);
             // CityFlow measures from the lane's end back by the intersection width; our lanes are already trimmed
             pts = defaultLaneLinkCurve(
               pointAlong(sp, sLen), directionAlong(sp, sLen - 1e-9),
@@ -259,7 +259,7 @@ export class Network {
         this.ptX[o + k] = p.x;
         this.ptY[o + k] = p.y;
       });
-      this.length[d] = plen(all[d]);
+      this.length[d] = polylineLength(all[d]);
       // laneLinks do not limit speed themselves (CityFlow: 10000); turns are limited by turnSpeed
       this.maxSpeed[d] = d < nLanes ? laneSpeed[d] : 10000;
       this.width[d] = d < nLanes ? laneWidth[d] : 4;
@@ -423,10 +423,4 @@ export class Network {
     for (let d = this.interLinkStart[i]; d < this.interLinkStart[i + 1]; d++) set.add(this.linkStartLane[d - this.nLanes]);
     return [...set];
   }
-}
-
-function plen(p: readonly XY[]): number {
-  let l = 0;
-  for (let i = 0; i + 1 < p.length; i++) l += Math.hypot(p[i + 1].x - p[i].x, p[i + 1].y - p[i].y);
-  return l;
 }
