@@ -72,6 +72,8 @@ export class CityRuntime {
   private lastFinished = 0;
   private readonly listeners = new Set<Listener>();
   private readonly stats = new Float64Array(4);
+  /** incoming lanes per signalised intersection, as the supervisor derived them */
+  private readonly inLanes: Map<number, number[]>;
   /** events dropped nowhere: counted while waiting for the sink to accept them */
   eventsDelivered = 0;
   eventsRetried = 0;
@@ -96,6 +98,7 @@ export class CityRuntime {
     this.sink = opts.sink;
     this.onError = opts.onError;
     this.regions = quadrants(this.city);
+    this.inLanes = new Map(this.supervisor.env.intersections.map((ix) => [ix.intersection, ix.inLanes]));
     for (const ix of this.supervisor.env.intersections) this.phaseLog.set(ix.intersection, [{ t: 0, phase: this.city.sim.phase(ix.intersection) }]);
   }
 
@@ -240,7 +243,7 @@ export class CityRuntime {
     let queued = 0, vehicles = 0, speed = 0, free = 0;
     const net = this.sim.net;
     for (const i of r.intersections) {
-      for (const lane of net.incomingLanes(i)) {
+      for (const lane of this.inLanes.get(i) ?? []) {
         this.sim.laneStats(lane, this.stats);
         vehicles += this.stats[0];
         queued += this.stats[1];
