@@ -346,13 +346,9 @@ export class Simulation {
     const n = st.running;
     if (out.xyhs.length < n * 4) out.xyhs = new Float32Array(Math.max(n * 4, out.xyhs.length * 2));
     if (out.ids.length < n) out.ids = new Int32Array(Math.max(n, out.ids.length * 2));
-    const tmp = new Float64Array(3);
     for (let r = 0; r < n; r++) {
       const v = st.runList[r];
-      this.net.positionAt(st.vDrv[v], st.vDis[v], tmp, 0);
-      out.xyhs[r * 4] = tmp[0];
-      out.xyhs[r * 4 + 1] = tmp[1];
-      out.xyhs[r * 4 + 2] = tmp[2];
+      this.net.positionAt(st.vDrv[v], st.vDis[v], out.xyhs, r * 4);
       out.xyhs[r * 4 + 3] = st.vSpeed[v];
       out.ids[r] = v;
     }
