@@ -336,6 +336,16 @@ export class Simulation {
     return this.st.running;
   }
 
+  /** Vehicles generated but still waiting at the boundary for room on their entry lane (Metrics.waitingToEnter, without the scan). */
+  get waitingCount(): number {
+    return this.st.waiting;
+  }
+
+  /** Vehicle-seconds lost against free-flow speed so far (Metrics.totalDelay, without the scan). */
+  get totalDelay(): number {
+    return this.st.cumulativeDelay;
+  }
+
   /**
    * Writes every running vehicle as (x, y, heading, speed) into `out`
    * (grown if too small) and their numeric handles into `ids`; returns the count.
