@@ -1,4 +1,5 @@
-import type { Controller } from './controller.js';
+import type { Simulation } from '@citybrain/engine';
+import type { Controller, IntersectionPhases } from './controller.js';
 import { approaching, checkOption, intersectionSlots, phaseLaneSets } from './phase-lanes.js';
 
 export interface SotlOptions {
@@ -14,6 +15,28 @@ export interface SotlOptions {
   maxGreen?: number;
 }
 
+/** SotlOptions resolved and checked: plain data, so it can be posted to a worker. */
+export type SotlParams = Required<SotlOptions>;
+
+export function sotlParams(opts: SotlOptions = {}): SotlParams {
+  const name = 'sotl';
+  return {
+    threshold: checkOption(name, 'threshold', opts.threshold ?? 40, 0),
+    range: checkOption(name, 'range', opts.range ?? 100, 0),
+    platoonSize: checkOption(name, 'platoonSize', opts.platoonSize ?? 6, 0),
+    platoonRange: checkOption(name, 'platoonRange', opts.platoonRange ?? 25, 0),
+    maxGreen: checkOption(name, 'maxGreen', opts.maxGreen ?? 90, 0),
+  };
+}
+
+/** SOTL's whole memory: copied into rollouts, posted to workers. */
+export interface SotlState {
+  /** kappa per intersection and green slot, flattened */
+  kappa: Float64Array;
+  /** phase each intersection showed at the last accumulation, -1 before the first */
+  shown: Int32Array;
+}
+
 /**
  * Self-organising traffic lights, Gershenson's "sotl-platoon" rules (2005;
  * Cools, Gershenson & D'Hooghe 2008) for several phases:
@@ -27,69 +50,103 @@ export interface SotlOptions {
  * 4. when no vehicle approaches the green within `range` and some red phase
  *    has demand, switch to it at once;
  * and a `maxGreen` cap on top.
+ *
+ * The rules over plain typed-array state, indexed like the intersection list
+ * the policy was built for: the sotl controller runs them, and so do the
+ * predictive controller's rollouts when SOTL is their base.
  */
+export class SotlPolicy {
+  private readonly served: Int32Array[][];
+  /** kappa of intersection k, green slot g is at kappa[offset[k] + g] */
+  private readonly offset: Int32Array;
+  private readonly state: SotlState;
+
+  constructor(
+    private readonly ixs: readonly IntersectionPhases[],
+    readonly params: SotlParams,
+  ) {
+    this.served = ixs.map((ix) => phaseLaneSets(ix).served);
+    this.offset = new Int32Array(ixs.length + 1);
+    for (let k = 0; k < ixs.length; k++) this.offset[k + 1] = this.offset[k] + this.served[k].length;
+    this.state = { kappa: new Float64Array(this.offset[ixs.length]), shown: new Int32Array(ixs.length).fill(-1) };
+  }
+
+  /** Rule 1: once per step, before that step's decisions. */
+  accumulate(sim: Simulation): void {
+    const { kappa, shown } = this.state;
+    const dt = sim.interval;
+    const range = this.params.range;
+    for (let k = 0; k < this.ixs.length; k++) {
+      const ix = this.ixs[k];
+      const p = sim.phase(ix.intersection);
+      const cur = ix.greens.indexOf(p);
+      const o = this.offset[k];
+      if (p !== shown[k]) {
+        shown[k] = p;
+        if (cur >= 0) kappa[o + cur] = 0;
+      }
+      // during a yellow every green slot is red
+      const lanes = this.served[k];
+      for (let g = 0; g < lanes.length; g++) if (g !== cur) kappa[o + g] += approaching(sim, lanes[g], range) * dt;
+    }
+  }
+
+  /** Rules 2-4 and maxGreen: the green wanted at intersection k, which shows `green` since `greenSince`. */
+  choose(k: number, green: number, greenSince: number, sim: Simulation): number {
+    const { threshold, range, platoonSize, platoonRange, maxGreen } = this.params;
+    const ix = this.ixs[k];
+    const kappa = this.state.kappa;
+    const o = this.offset[k];
+    const cur = ix.greens.indexOf(green);
+    let best = -1;
+    let bestKappa = 0;
+    for (let g = 0; g < ix.greens.length; g++) {
+      const kg = kappa[o + g];
+      if (g !== cur && kg > bestKappa) {
+        bestKappa = kg;
+        best = g;
+      }
+    }
+    if (best < 0) return green; // no demand on red
+    if (sim.time - greenSince >= maxGreen) return ix.greens[best];
+    const lanes = this.served[k][cur];
+    if (approaching(sim, lanes, range) === 0) return ix.greens[best]; // rule 4
+    if (bestKappa < threshold) return green;
+    const near = approaching(sim, lanes, platoonRange);
+    if (near > 0 && near <= platoonSize) return green; // rule 3
+    return ix.greens[best];
+  }
+
+  copyState(): SotlState {
+    return { kappa: this.state.kappa.slice(), shown: this.state.shown.slice() };
+  }
+
+  /** Continues from `s` (copied), e.g. the state of another policy on the same intersections. */
+  setState(s: SotlState): void {
+    if (s.kappa.length !== this.state.kappa.length || s.shown.length !== this.state.shown.length) {
+      throw new RangeError(`sotl: a state for ${s.shown.length} intersections (${s.kappa.length} counters), this policy has ${this.state.shown.length} (${this.state.kappa.length})`);
+    }
+    this.state.kappa.set(s.kappa);
+    this.state.shown.set(s.shown);
+  }
+}
+
+/** The SOTL controller: SotlPolicy on the supervisor's intersections. */
 export function sotl(opts: SotlOptions = {}): Controller {
-  const name = 'sotl';
-  const theta = checkOption(name, 'threshold', opts.threshold ?? 40, 0);
-  const range = checkOption(name, 'range', opts.range ?? 100, 0);
-  const mu = checkOption(name, 'platoonSize', opts.platoonSize ?? 6, 0);
-  const r = checkOption(name, 'platoonRange', opts.platoonRange ?? 25, 0);
-  const maxGreen = checkOption(name, 'maxGreen', opts.maxGreen ?? 90, 0);
-
+  const params = sotlParams(opts);
   let slot = new Int32Array(0);
-  let served: Int32Array[][] = [];
-  /** kappa per intersection and green slot, flattened with `base` */
-  let kappa = new Float64Array(0);
-  let base = new Int32Array(0);
-  let shown = new Int32Array(0);
-
+  let policy: SotlPolicy | null = null;
   return {
-    name,
+    name: 'sotl',
     init(env) {
       slot = intersectionSlots(env);
-      served = env.intersections.map((ix) => phaseLaneSets(ix).served);
-      base = new Int32Array(served.length + 1);
-      for (let k = 0; k < served.length; k++) base[k + 1] = base[k] + served[k].length;
-      kappa = new Float64Array(base[served.length]);
-      shown = new Int32Array(served.length).fill(-1);
+      policy = new SotlPolicy(env.intersections, params);
     },
     beginStep(env) {
-      const { sim, intersections } = env;
-      const dt = sim.interval;
-      for (let k = 0; k < intersections.length; k++) {
-        const ix = intersections[k];
-        const p = sim.phase(ix.intersection);
-        const cur = ix.greens.indexOf(p);
-        if (p !== shown[k]) {
-          shown[k] = p;
-          if (cur >= 0) kappa[base[k] + cur] = 0;
-        }
-        // during a yellow every green slot is red
-        const lanes = served[k];
-        for (let g = 0; g < lanes.length; g++) if (g !== cur) kappa[base[k] + g] += approaching(sim, lanes[g], range) * dt;
-      }
+      policy!.accumulate(env.sim);
     },
     decide(ix, s, env) {
-      const k = slot[ix.intersection];
-      const sim = env.sim;
-      const cur = ix.greens.indexOf(s.green);
-      let best = -1;
-      let bestKappa = 0;
-      for (let g = 0; g < ix.greens.length; g++) {
-        const kg = kappa[base[k] + g];
-        if (g !== cur && kg > bestKappa) {
-          bestKappa = kg;
-          best = g;
-        }
-      }
-      if (best < 0) return s.green; // no demand on red
-      if (sim.time - s.greenSince >= maxGreen) return ix.greens[best];
-      const lanes = served[k][cur];
-      if (approaching(sim, lanes, range) === 0) return ix.greens[best]; // rule 4
-      if (bestKappa < theta) return s.green;
-      const near = approaching(sim, lanes, r);
-      if (near > 0 && near <= mu) return s.green; // rule 3
-      return ix.greens[best];
+      return policy!.choose(slot[ix.intersection], s.green, s.greenSince, env.sim);
     },
   };
 }
