@@ -18,6 +18,7 @@ export const controllers: Record<string, () => Controller> = {
   'green-wave': () => greenWave(),
   'pressure-plus': () => pressurePlus(),
   predictive: () => predictive(),
+  'predictive-sequential': () => predictive({ search: 'sequential' }),
 };
 
 export function createController(name: string): Controller {

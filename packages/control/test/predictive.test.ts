@@ -4,11 +4,17 @@ import { generateGrid, Simulation } from '@citybrain/engine';
 import {
   inProcessExecutor,
   intersectionPhases,
+  networkDelay,
   predictive,
+  RolloutRunner,
   SignalSupervisor,
+  SotlPolicy,
+  sotlParams,
   type Plan,
+  type RolloutExecutor,
   type RolloutParams,
   type SignalSnapshot,
+  type SotlState,
 } from '@citybrain/control';
 
 const SOUTH_TO_NORTH = ['road_1_0_1', 'road_1_1_1'];
@@ -30,7 +36,7 @@ function queueAtRed(n: number): Simulation {
 
 const params: RolloutParams = {
   horizon: 40,
-  base: { period: 5, periodSteps: 5, range: null, keepWeight: 2, entryQueue: false, gapOut: null },
+  base: { kind: 'pressure-plus', period: 5, periodSteps: 5, range: null, keepWeight: 2, entryQueue: false, gapOut: null },
   rules: { yellowSteps: 5, minGreen: 5 },
   yellowTime: 5,
 };
@@ -96,4 +102,107 @@ test('predictive rejects bad options', () => {
   assert.throws(() => predictive({ period: 0 }), /period must be > 0/);
   assert.throws(() => predictive({ horizon: -5 }), /horizon must be > 0/);
   assert.throws(() => predictive({ alternatives: 0 }), /alternatives must be an integer >= 1/);
+  assert.throws(() => predictive({ search: 'greedy' as never }), /search must be "parallel" or "sequential"/);
+  assert.throws(() => predictive({ base: { policy: 'webster' } as never }), /base policy must be "sotl" or "pressure-plus"/);
+});
+
+test("a rollout's network delay is the delay the fork accrues plus the time vehicles wait to enter", async () => {
+  const sim = queueAtRed(6);
+  const ixs = intersectionPhases(sim);
+  const signals: SignalSnapshot = { green: Int32Array.of(PHASE_WE), greenSince: Float64Array.of(0), yellowLeft: Int32Array.of(0) };
+  const plan = (phase: number): Plan => ({ phase: Int32Array.of(phase), hold: Int32Array.of(params.horizon) });
+  const exec = inProcessExecutor();
+  const [keep, serve] = await exec.evaluate(sim, ixs, { signals, plans: [plan(PHASE_WE), plan(PHASE_NS)], params });
+  await exec.close();
+  // the same horizon by hand: six vehicles standing at the red the whole time, nobody waiting to enter
+  const fork = sim.fork();
+  fork.step(params.horizon);
+  assert.equal(networkDelay(keep), fork.totalDelay - sim.totalDelay);
+  assert.equal(networkDelay(keep), 6 * params.horizon);
+  assert.ok(networkDelay(serve) < networkDelay(keep) / 2, `serve ${networkDelay(serve)} vs keep ${networkDelay(keep)}`);
+});
+
+test('a rollout on the SOTL base, from the SOTL controller\'s state, replays what that controller does', async () => {
+  const sim = new Simulation(generateGrid({ rows: 2, cols: 2, demand: 0.3 }));
+  const ixs = intersectionPhases(sim);
+  const sotlBase = { kind: 'sotl', sotl: sotlParams() } as const;
+  const policy = new SotlPolicy(ixs, sotlBase.sotl);
+  const FROM = 150;
+  let start: { fork: Simulation; sotl: SotlState; signals: SignalSnapshot } | undefined;
+  const sup: SignalSupervisor = new SignalSupervisor(sim, {
+    name: 'sotl-by-hand',
+    beginStep(env) {
+      policy.accumulate(env.sim);
+      // the state a predictive controller hands its rollouts at this step
+      if (env.sim.stepCount === FROM) {
+        start = {
+          fork: env.sim.fork(),
+          sotl: policy.copyState(),
+          signals: { green: Int32Array.from(sup.status, (s) => s.green), greenSince: Float64Array.from(sup.status, (s) => s.greenSince), yellowLeft: Int32Array.from(sup.status, (s) => s.yellowLeft) },
+        };
+      }
+    },
+    decide: (ix, s, env) => policy.choose(ixs.findIndex((x) => x.intersection === ix.intersection), s.green, s.greenSince, env.sim),
+  });
+  for (let k = 0; k < FROM + params.horizon; k++) {
+    await sup.tick();
+    sim.step();
+  }
+  assert.ok(start, 'the state was taken');
+  const runner = new RolloutRunner(sim.net, ixs, { ...params, base: sotlBase });
+  const none: Plan = { phase: new Int32Array(ixs.length).fill(-1), hold: new Int32Array(ixs.length) };
+  runner.run(start.fork, start.signals, none, start.sotl);
+  assert.ok(sim.metrics().finishedVehicles > 0, 'traffic moved');
+  assert.deepEqual(start.fork.metrics(), sim.metrics());
+  for (const ix of ixs) assert.equal(start.fork.phase(ix.intersection), sim.phase(ix.intersection));
+});
+
+test('sequential search: each decision starts from the base plan and keeps a candidate only where it lowers the network delay', async () => {
+  const sim = new Simulation(generateGrid({ rows: 2, cols: 2, demand: 0.3 }));
+  const inner = inProcessExecutor();
+  const calls: { step: number; phase: Int32Array; delay: number }[] = [];
+  const spy: RolloutExecutor = {
+    async evaluate(s, ixs, batch) {
+      const costs = await inner.evaluate(s, ixs, batch);
+      batch.plans.forEach((p, j) => calls.push({ step: s.stepCount, phase: p.phase.slice(), delay: networkDelay(costs[j]) }));
+      return costs;
+    },
+    close: () => inner.close(),
+  };
+  const c = predictive({ search: 'sequential', executor: spy, horizon: 20 });
+  assert.equal(c.name, 'predictive-sequential');
+  const sup = new SignalSupervisor(sim, c);
+  let decisions = 0, changed = 0;
+  for (let k = 0; k < 300; k++) {
+    const before = calls.length;
+    await sup.tick();
+    const mine = calls.slice(before);
+    if (mine.length > 0) {
+      decisions++;
+      assert.ok(mine[0].phase.every((p) => p === -1), `step ${k}: the first rollout is the base policy's`);
+      // replay the acceptance: every later rollout is the accepted plan with one intersection changed
+      const accepted = mine[0].phase.slice();
+      let best = mine[0].delay;
+      for (const call of mine.slice(1)) {
+        const diff = [...call.phase.keys()].filter((i) => call.phase[i] !== accepted[i]);
+        assert.ok(diff.length <= 1, `step ${k}: a rollout changes ${diff.length} intersections at once`);
+        if (call.delay < best) {
+          best = call.delay;
+          if (diff.length === 1) accepted[diff[0]] = call.phase[diff[0]];
+        }
+      }
+      // what the supervisor now shows, or is switching to, is what was accepted
+      accepted.forEach((p, j) => {
+        if (p < 0) return;
+        changed++;
+        assert.equal(sup.status[j].green, p, `step ${k}: intersection ${j}`);
+      });
+    }
+    sim.step();
+  }
+  await c.close();
+  assert.equal(sup.faults.length, 0);
+  // every 5 s, unless every intersection is in a yellow or its minimum green
+  assert.ok(decisions > 300 / 5 / 2, `${decisions} decisions`);
+  assert.ok(changed > 0, 'some candidate beat the base policy');
 });

@@ -105,12 +105,12 @@ export class RolloutWorkerPool implements RolloutExecutor {
     for (let w = 0; w < nw; w++) {
       const chunk: Plan[] = remote.slice(Math.floor((w * remote.length) / nw), Math.floor(((w + 1) * remote.length) / nw));
       // postMessage copies synchronously, so the last worker can take the buffers themselves
-      parts.push(this.request(this.slots[w], { id: this.nextId++, intersections: ixs.length, state, signals: batch.signals, plans: chunk, params: batch.params }, w === nw - 1 ? buffersOf(state) : []));
+      parts.push(this.request(this.slots[w], { id: this.nextId++, intersections: ixs.length, state, signals: batch.signals, plans: chunk, params: batch.params, sotl: batch.sotl }, w === nw - 1 ? buffersOf(state) : []));
     }
     const mine: Float64Array[] = [];
     if (localCount > 0) {
       const runner = this.local!.get(sim, ixs, batch.params);
-      for (let j = 0; j < localCount; j++) mine.push(runner.run(sim.fork(), batch.signals, plans[j]));
+      for (let j = 0; j < localCount; j++) mine.push(runner.run(sim.fork(), batch.signals, plans[j], batch.sotl));
     }
     return [...mine, ...(await Promise.all(parts)).flat()];
   }

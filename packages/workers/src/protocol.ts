@@ -1,5 +1,5 @@
 import type { Scenario, Simulation, SimulationOptions } from '@citybrain/engine';
-import type { Plan, RolloutParams, SignalSnapshot } from '@citybrain/control';
+import type { Plan, RolloutParams, SignalSnapshot, SotlState } from '@citybrain/control';
 
 /** What every worker is started with: it builds its own Simulation of the scenario. */
 export interface WorkerInit {
@@ -17,6 +17,7 @@ export interface EvaluateRequest {
   signals: SignalSnapshot;
   plans: Plan[];
   params: RolloutParams;
+  sotl?: SotlState;
 }
 
 export type WorkerReply =

@@ -18,7 +18,7 @@ const scenario: Scenario = generateGrid({ rows: 2, cols: 2, demand: 0.3 });
 
 const params: RolloutParams = {
   horizon: 25,
-  base: { period: 5, periodSteps: 5, range: null, keepWeight: 2, entryQueue: false, gapOut: null },
+  base: { kind: 'pressure-plus', period: 5, periodSteps: 5, range: null, keepWeight: 2, entryQueue: false, gapOut: null },
   rules: { yellowSteps: 5, minGreen: 5 },
   yellowTime: 5,
 };
@@ -59,20 +59,23 @@ test('worker pool and in-process executor give identical costs for the same stat
   }
 });
 
-test('predictive on the worker pool runs exactly as in process', async () => {
-  const att = async (exec?: ReturnType<typeof workerPool>) => {
+test('predictive on the worker pool runs exactly as in process, with either search and base', async () => {
+  const att = async (search: 'parallel' | 'sequential', exec?: ReturnType<typeof workerPool>) => {
     const sim = new Simulation(scenario);
-    const c = predictive({ horizon: 20, ...(exec ? { executor: exec } : {}) });
+    // sequential search defaults to the SOTL base, whose counters travel with each batch
+    const c = predictive({ search, horizon: 20, ...(exec ? { executor: exec } : {}) });
     const r = await runControlled(sim, c, 200, { budgetMs: 60_000 });
     await c.close();
     assert.equal(r.supervisor!.faults.length, 0);
     return r.metrics;
   };
-  const pool = workerPool(scenario, { size: 1 });
-  const remote = await att(pool);
-  const local = await att();
-  assert.deepEqual(remote, local);
-  await assert.rejects(pool.evaluate(new Simulation(scenario), [], { signals: { green: new Int32Array(0), greenSince: new Float64Array(0), yellowLeft: new Int32Array(0) }, plans: [], params }), /closed/);
+  for (const search of ['parallel', 'sequential'] as const) {
+    const pool = workerPool(scenario, { size: 1, mainThread: false });
+    const remote = await att(search, pool);
+    const local = await att(search);
+    assert.deepEqual(remote, local, search);
+    await assert.rejects(pool.evaluate(new Simulation(scenario), [], { signals: { green: new Int32Array(0), greenSince: new Float64Array(0), yellowLeft: new Int32Array(0) }, plans: [], params }), /closed/);
+  }
 });
 
 test('a pool of another scenario refuses the state with a clear error', async () => {

@@ -2,12 +2,15 @@ import type { Simulation } from '@citybrain/engine';
 import type { IntersectionPhases } from '../controller.js';
 import { RolloutRunner, type Plan, type RolloutCost, type RolloutParams } from './rollout.js';
 import type { SignalSnapshot } from './signals.js';
+import type { SotlState } from '../sotl.js';
 
 /** Rollouts to score from one state: every plan starts from the same twin and signal state. */
 export interface RolloutBatch {
   signals: SignalSnapshot;
   plans: Plan[];
   params: RolloutParams;
+  /** the SOTL base policy's counters, when params.base is SOTL */
+  sotl?: SotlState;
 }
 
 /**
@@ -28,7 +31,7 @@ export function inProcessExecutor(): RolloutExecutor {
   return {
     async evaluate(sim, ixs, batch) {
       const runner = runners.get(sim, ixs, batch.params);
-      return batch.plans.map((plan) => runner.run(sim.fork(), batch.signals, plan));
+      return batch.plans.map((plan) => runner.run(sim.fork(), batch.signals, plan, batch.sotl));
     },
     async close() {
       runners.clear();

@@ -1,18 +1,24 @@
 import type { Network, Simulation } from '@citybrain/engine';
 import type { IntersectionPhases } from '../controller.js';
 import { choosePhase, gappedOut, LaneLoad } from '../pressure-plus.js';
+import { SotlPolicy, type SotlParams, type SotlState } from '../sotl.js';
 import { copySignals, tickSignals, type SignalRules, type SignalSnapshot } from './signals.js';
 
 /** How a rollout runs; plain data, so it can be posted to a worker. */
 export interface RolloutParams {
   /** steps simulated ahead */
   horizon: number;
-  /** the base policy the other intersections (and everyone after `hold`) follow: pressure-plus */
-  base: { period: number; periodSteps: number; range: number | null; keepWeight: number; entryQueue: boolean; gapOut: number | null };
+  /** the base policy the other intersections (and everyone after `hold`) follow */
+  base: RolloutBase;
   rules: SignalRules;
   /** seconds of yellow (the base policy's default approach range depends on it) */
   yellowTime: number;
 }
+
+/** The rollouts' base policy: pressure-plus, or SOTL (whose counters the batch carries). */
+export type RolloutBase =
+  | { kind: 'pressure-plus'; period: number; periodSteps: number; range: number | null; keepWeight: number; entryQueue: boolean; gapOut: number | null }
+  | { kind: 'sotl'; sotl: SotlParams };
 
 /**
  * A phase plan: for each intersection k (indexed like ControlEnv.intersections)
@@ -25,17 +31,25 @@ export interface Plan {
 }
 
 /**
- * Cost of one rollout: entry k is intersection k's local cost, the
- * vehicle-seconds spent queued (slower than 0.1 m/s) on its incoming lanes or
- * waiting at the boundary to enter them; the last entry is the sum over all.
- * Queued time is the part of travel time signals can change, so the lower the
- * better.
+ * Cost of one rollout, n + 2 entries for n intersections, the lower the better:
+ * - entry k < n is intersection k's local cost: the vehicle-seconds spent
+ *   queued (slower than 0.1 m/s) on its incoming lanes or waiting at the
+ *   boundary to enter them, the part of travel time its signal changes most;
+ * - entry n is the sum of those;
+ * - entry n + 1 (networkDelay) is the network-wide delay: vehicle-seconds lost
+ *   against free-flow speed by every vehicle, plus those spent waiting to enter,
+ *   i.e. what the rollout adds to the total travel time beyond driving freely.
  */
 export type RolloutCost = Float64Array;
 
+/** The network-wide delay of a rollout (see RolloutCost). */
+export function networkDelay(cost: RolloutCost): number {
+  return cost[cost.length - 1];
+}
+
 /** Reusable per-thread buffers for rollouts on one network. */
 export class RolloutRunner {
-  private readonly load = new LaneLoad();
+  private readonly base: BasePolicy;
   private readonly waiting: Int32Array;
   private readonly inStart: Int32Array;
   private readonly inList: Int32Array;
@@ -45,7 +59,7 @@ export class RolloutRunner {
     readonly ixs: readonly IntersectionPhases[],
     private readonly params: RolloutParams,
   ) {
-    this.load.init({ net, intersections: ixs, yellowTime: params.yellowTime }, params.base.range, params.base.period);
+    this.base = new BasePolicy(net, ixs, params.base, params.yellowTime);
     this.waiting = new Int32Array(net.nLanes);
     const start = [0];
     const list: number[] = [];
@@ -57,26 +71,27 @@ export class RolloutRunner {
     this.inList = Int32Array.from(list);
   }
 
-  /** Runs `plan` on `sim` (a fork: it is stepped) from the signal state `signals0`. */
-  run(sim: Simulation, signals0: SignalSnapshot, plan: Plan): RolloutCost {
-    const { ixs, params, load, waiting, inStart, inList } = this;
+  /**
+   * Runs `plan` on `sim` (a fork: it is stepped) from the signal state
+   * `signals0`; a SOTL base starts from `sotl0`, its counters as observed
+   * at this step (BasePolicy.state()).
+   */
+  run(sim: Simulation, signals0: SignalSnapshot, plan: Plan, sotl0?: SotlState): RolloutCost {
+    const { ixs, params, base, waiting, inStart, inList } = this;
     const sig = copySignals(signals0);
-    const cost = new Float64Array(ixs.length + 1);
+    const cost = new Float64Array(ixs.length + 2);
     const t0 = sim.stepCount;
-    const { periodSteps, keepWeight, gapOut } = params.base;
-    load.invalidate();
+    const delay0 = sim.totalDelay;
+    let entering = 0;
+    base.restart(sotl0);
+    const want = (k: number) => {
+      const elapsed = sim.stepCount - t0;
+      return plan.phase[k] >= 0 && elapsed < plan.hold[k] ? plan.phase[k] : base.want(k, sig.green[k], sig.greenSince[k], sim);
+    };
     for (let h = 0; h < params.horizon; h++) {
-      const step = sim.stepCount;
-      const elapsed = step - t0;
-      const baseDue = step % periodSteps === 0;
-      if (baseDue) load.refresh(sim, params.base.entryQueue);
-      tickSignals(sim, ixs, sig, params.rules, (k) => {
-        if (plan.phase[k] >= 0 && elapsed < plan.hold[k]) return plan.phase[k];
-        if (baseDue) return choosePhase(ixs[k], sig.green[k], load.queue, load.moving, keepWeight);
-        if (gapOut === null || !gappedOut(sim, ixs[k], sig.green[k], gapOut)) return sig.green[k];
-        load.refresh(sim, params.base.entryQueue);
-        return choosePhase(ixs[k], sig.green[k], load.queue, load.moving, 0);
-      });
+      // the starting step was observed before the state was taken
+      if (h > 0) base.observe(sim);
+      tickSignals(sim, ixs, sig, params.rules, want);
       sim.step();
       sim.laneWaitingCounts(waiting);
       let total = 0;
@@ -90,7 +105,61 @@ export class RolloutRunner {
         total += c;
       }
       cost[ixs.length] += total;
+      entering += sim.waitingCount;
     }
+    cost[ixs.length + 1] = sim.totalDelay - delay0 + entering * sim.interval;
     return cost;
+  }
+}
+
+/**
+ * The base policy: what an intersection does when no candidate holds it, in
+ * the rollouts and in the predictive controller itself between its
+ * decisions. Call `observe` once per step before that step's decisions;
+ * `want` is the base's choice at intersection k (indexed like the list it was
+ * built for) when the supervisor asks.
+ */
+export class BasePolicy {
+  private readonly load = new LaneLoad();
+  private readonly sotl: SotlPolicy | null;
+
+  constructor(
+    net: Network,
+    private readonly ixs: readonly IntersectionPhases[],
+    private readonly base: RolloutBase,
+    yellowTime: number,
+  ) {
+    if (base.kind === 'pressure-plus') this.load.init({ net, intersections: ixs, yellowTime }, base.range, base.period);
+    this.sotl = base.kind === 'sotl' ? new SotlPolicy(ixs, base.sotl) : null;
+  }
+
+  /** Starts over on another simulation (a fork), from SOTL counters `sotl0` when the base is SOTL. */
+  restart(sotl0: SotlState | undefined): void {
+    this.load.invalidate();
+    if (!this.sotl) return;
+    if (!sotl0) throw new Error('rollout: a SOTL base needs the SOTL state to start from');
+    this.sotl.setState(sotl0);
+  }
+
+  observe(sim: Simulation): void {
+    this.sotl?.accumulate(sim);
+  }
+
+  want(k: number, green: number, greenSince: number, sim: Simulation): number {
+    if (this.sotl) return this.sotl.choose(k, green, greenSince, sim);
+    const b = this.base as Extract<RolloutBase, { kind: 'pressure-plus' }>;
+    const ix = this.ixs[k];
+    if (sim.stepCount % b.periodSteps === 0) {
+      this.load.refresh(sim, b.entryQueue);
+      return choosePhase(ix, green, this.load.queue, this.load.moving, b.keepWeight);
+    }
+    if (b.gapOut === null || !gappedOut(sim, ix, green, b.gapOut)) return green;
+    this.load.refresh(sim, b.entryQueue);
+    return choosePhase(ix, green, this.load.queue, this.load.moving, 0);
+  }
+
+  /** A copy of the SOTL counters (undefined for another base): what a rollout from now starts from. */
+  state(): SotlState | undefined {
+    return this.sotl?.copyState();
   }
 }
