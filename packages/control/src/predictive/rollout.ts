@@ -121,16 +121,20 @@ export class RolloutRunner {
  */
 export class BasePolicy {
   private readonly load = new LaneLoad();
-  private readonly sotl: SotlPolicy | null;
+  /** exactly one of the two is set, by the base's kind */
+  private readonly pp: Extract<RolloutBase, { kind: 'pressure-plus' }> | null = null;
+  private readonly sotl: SotlPolicy | null = null;
 
   constructor(
     net: Network,
     private readonly ixs: readonly IntersectionPhases[],
-    private readonly base: RolloutBase,
+    base: RolloutBase,
     yellowTime: number,
   ) {
-    if (base.kind === 'pressure-plus') this.load.init({ net, intersections: ixs, yellowTime }, base.range, base.period);
-    this.sotl = base.kind === 'sotl' ? new SotlPolicy(ixs, base.sotl) : null;
+    if (base.kind === 'pressure-plus') {
+      this.pp = base;
+      this.load.init({ net, intersections: ixs, yellowTime }, base.range, base.period);
+    } else this.sotl = new SotlPolicy(ixs, base.sotl);
   }
 
   /** Starts over on another simulation (a fork), from SOTL counters `sotl0` when the base is SOTL. */
@@ -147,7 +151,7 @@ export class BasePolicy {
 
   want(k: number, green: number, greenSince: number, sim: Simulation): number {
     if (this.sotl) return this.sotl.choose(k, green, greenSince, sim);
-    const b = this.base as Extract<RolloutBase, { kind: 'pressure-plus' }>;
+    const b = this.pp!;
     const ix = this.ixs[k];
     if (sim.stepCount % b.periodSteps === 0) {
       this.load.refresh(sim, b.entryQueue);
