@@ -225,9 +225,9 @@ function bestOf(res: ScenarioResult, ref: ScenarioRef): ScenarioResult['best'] {
  * other traffic can only add to each vehicle's time, so no controller can go
  * below this. (Strictly, members of a group whose routes cross again later
  * yield to each other here where signals could separate them; having left
- * by one approach they rarely do.) Without boundary queues it is every
- * vehicle alone with green everywhere: 268.7 s on HZ2 grouping by whole
- * route, which splits each lane's admissions and so misses the queue.
+ * by one approach they rarely do. Grouping by whole route would be strict,
+ * but splits each lane's admissions and misses the queue: 268.7 s on HZ2.)
+ * Without boundary queues it equals every vehicle alone with green everywhere.
  */
 function floorAtt3600(scenario: Scenario): number {
   const roadnet = structuredClone(scenario.roadnet);
