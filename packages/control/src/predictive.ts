@@ -129,13 +129,13 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
       let base: RolloutBase;
       if (baseOpts.policy === 'sotl') {
         base = { kind: 'sotl', sotl: sotlParams(baseOpts) };
-        load.init(env, null, 5);
       } else {
         const b = baseOpts;
         const period = b.period ?? 5;
         base = { kind: 'pressure-plus', period, periodSteps: steps(period, dt), range: b.range ?? null, keepWeight: b.keepWeight ?? 2, entryQueue: b.entryQueue ?? true, gapOut: b.gapOut === 0 ? null : b.gapOut ?? 50 };
-        load.init(env, base.range, period);
       }
+      // the ranking reads only the queues, so the approach range is pressure-plus's default whatever the base
+      load.init(env, null, 5);
       params = { horizon: steps(horizon, dt), base, rules, yellowTime: env.yellowTime };
       basePolicy = new BasePolicy(env.net, env.intersections, base, env.yellowTime);
       holdUntil = new Float64Array(n).fill(-1);
@@ -205,20 +205,24 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
     if (sequential) {
       // multi-agent rollout: the base plan, then each free intersection's candidates on top of the choices before it
       const plan: Plan = { phase: new Int32Array(ixs.length).fill(-1), hold: new Int32Array(ixs.length) };
-      const cost = async () => networkDelay((await executor.evaluate(env.sim, ixs, { signals, plans: [plan], params: p, sotl }))[0]);
-      let best = await cost();
+      const costs = async (plans: Plan[]) => (await executor.evaluate(env.sim, ixs, { signals, plans, params: p, sotl })).map(networkDelay);
+      let [best] = await costs([plan]);
       for (let f = 0; f < free.length; f++) {
         const k = free[f];
+        // one batch per intersection: an executor with workers runs its candidates side by side
+        const tries = cands[f].map((g, j) => {
+          const t: Plan = { phase: plan.phase.slice(), hold: plan.hold.slice() };
+          t.phase[k] = g;
+          t.hold[k] = holdOf(j);
+          return t;
+        });
         let chosen = -1;
-        for (let j = 0; j < cands[f].length; j++) {
-          plan.phase[k] = cands[f][j];
-          plan.hold[k] = holdOf(j);
-          const c = await cost();
+        (await costs(tries)).forEach((c, j) => {
           if (c < best) {
             best = c;
             chosen = j;
           }
-        }
+        });
         plan.phase[k] = chosen < 0 ? -1 : cands[f][chosen];
         plan.hold[k] = chosen < 0 ? 0 : holdOf(chosen);
         decision[k] = plan.phase[k];
