@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -36,6 +37,23 @@ declare module 'fastify' {
   }
 }
 
+type ValidatorFactory = ReturnType<typeof AjvCompiler>;
+const ajvPool = AjvCompiler();
+
+/**
+ * Fastify's validators, except that bodies are checked without Ajv's type
+ * coercion: a JSON body already has types, and coercing them would store
+ * `null` as 0 or false, `true` as 1 and `[5]` as 5. Query strings and path
+ * parameters are text and keep coercion, so `?limit=5` is a number.
+ */
+const buildValidator: ValidatorFactory = (externalSchemas, options) => {
+  const coercing = ajvPool(externalSchemas, options);
+  const customOptions: AjvCompiler.Options = { ...(options?.customOptions as AjvCompiler.Options | undefined), coerceTypes: false };
+  const strict = ajvPool(externalSchemas, { plugins: options?.plugins, onCreate: options?.onCreate, customOptions });
+  // Fastify calls the compiler with the route's schema definition, httpPart included (the typings say schema)
+  return (def, meta) => ((def as { httpPart?: string }).httpPart === 'body' ? strict : coercing)(def, meta);
+};
+
 function isLogger(l: unknown): l is FastifyBaseLogger {
   return typeof l === 'object' && l !== null && typeof (l as FastifyBaseLogger).child === 'function' && typeof (l as FastifyBaseLogger).info === 'function';
 }
@@ -54,6 +72,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     ...(isLogger(logger) ? { loggerInstance: logger } : { logger }),
     // unknown body fields are refused by name rather than silently dropped (a typo'd field is a bug to report)
     ajv: { customOptions: { discriminator: true, removeAdditional: false } },
+    schemaController: { compilersFactory: { buildValidator } },
     requestTimeout: limits.requestTimeoutMs ?? 30000,
     return503OnClosing: true,
     onProtoPoisoning: 'error',

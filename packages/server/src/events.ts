@@ -219,8 +219,8 @@ function valueAt(data: unknown, instancePath: string): unknown {
 
 /** Why a numeric ts is refused, with the likely unit mistake spelled out. */
 export function describeBadTs(v: unknown): string {
-  // Ajv's type coercion may have turned a refused number into a string by now
-  if (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v)) v = Number(v);
+  // bodies are validated without type coercion, so a string of digits is what the device sent
+  if (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v)) return `"${v.slice(0, 40)}" is a string of digits; send epoch milliseconds as a JSON number or an ISO 8601 date-time`;
   if (typeof v === 'number' && Number.isFinite(v)) {
     if (v >= 1e8 && v < MIN_TS_MS) return `${v} looks like seconds since the epoch; send milliseconds (${Math.round(v * 1000)}) or an ISO 8601 string`;
     if (v >= 1e14 && v < 1e17) return `${v} looks like microseconds since the epoch; send milliseconds (${Math.round(v / 1000)})`;

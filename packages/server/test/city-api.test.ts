@@ -213,3 +213,22 @@ test('field events of the virtual city are stored and queryable; metrics expose 
   assert.match(m, /^citybrain_vehicles_in_network \d+/m);
   assert.match(m, /^citybrain_ingest_events_accepted_total\{source="virtual-city"\} \d+/m);
 });
+
+test('control bodies of the wrong JSON type are refused, not coerced, and change nothing', async () => {
+  const before = (await call('GET', '/api/v1/simulation', viewer)).body;
+  const paused = await call('PUT', '/api/v1/simulation', operator, { running: 0 });
+  assert.equal(paused.status, 400);
+  assert.match(paused.body.message, /^running: must be boolean \(got 0\)$/);
+  const speed = await call('PUT', '/api/v1/simulation', operator, { speed: '5' });
+  assert.equal(speed.status, 400);
+  assert.match(speed.body.message, /^speed: must be number \(got "5"\)$/);
+  assert.deepEqual((await call('GET', '/api/v1/simulation', viewer)).body, before);
+  const ctl = await call('PUT', '/api/v1/intersections/intersection_1_2/controller', operator, { controller: ['fixed'] });
+  assert.equal(ctl.status, 400);
+  assert.match(ctl.body.message, /^controller: must be string \(got an array\)$/);
+  const tok = await call('POST', '/api/v1/tokens', operator, { name: ['x'], role: 'viewer' });
+  assert.equal(tok.status, 400);
+  assert.match(tok.body.message, /^name: must be string \(got an array\)$/);
+  // query strings are text: their numbers are still read as numbers
+  assert.equal((await call('GET', '/api/v1/events?limit=2', viewer)).status, 200);
+});

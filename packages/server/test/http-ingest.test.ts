@@ -86,6 +86,28 @@ describe('HTTP ingestion', () => {
     assert.equal(({} as Record<string, unknown>).admin, undefined, 'no prototype pollution');
   });
 
+  it('400: a field of the wrong JSON type is refused, not coerced (null is not 0 or false, true is not 1)', async () => {
+    const parking = (id: string, occupied: unknown) => ({ id, device: 'cam-1', ts: Date.UTC(2024, 4, 1), kind: 'parking', bay: 'bay-1', occupied });
+    const cases: [unknown, RegExp][] = [
+      [[parking('w1', null)], /^events\[0\]\.occupied: must be boolean \(got null\)$/],
+      [[parking('w2', 'false')], /^events\[0\]\.occupied: must be boolean \(got "false"\)$/],
+      [[parking('w3', 1)], /^events\[0\]\.occupied: must be boolean \(got 1\)$/],
+      [[{ ...lane('w4'), count: null }], /^events\[0\]\.count: must be integer \(got null\)$/],
+      [[{ ...lane('w5'), speed: true }], /^events\[0\]\.speed: must be number \(got true\)$/],
+      [[{ ...lane('w6'), occupancy: [0.5] }], /^events\[0\]\.occupancy: must be number \(got an array\)$/],
+      [[{ ...lane('w7'), count: '7' }], /^events\[0\]\.count: must be integer \(got "7"\)$/],
+      [[{ ...lane('w8'), id: 8 }], /^events\[0\]\.id: must be string \(got 8\)$/],
+      [[{ ...lane('w9'), ts: String(Date.UTC(2024, 4, 1)) }], /^events\[0\]\.ts: "1714521600000" is a string of digits; send epoch milliseconds as a JSON number or an ISO 8601 date-time/],
+    ];
+    for (const [body, want] of cases) {
+      await storesNothing(async () => {
+        const r = await post(app, cam, body);
+        assert.equal(r.status, 400, `${JSON.stringify(body).slice(0, 120)} → ${r.status} ${JSON.stringify(r.body)}`);
+        assert.match(r.body.message!, want);
+      });
+    }
+  });
+
   it('401: without a token, with a malformed header, an unknown or a revoked token; nothing stored', async () => {
     const revoked = await auth.createToken({ name: 'old camera', role: 'device', device: 'cam-1', intersections: ['i1'] });
     assert.equal(await auth.revoke(revoked.record.id), true);
