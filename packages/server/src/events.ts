@@ -7,6 +7,7 @@
  * so a device that retries a batch has each event stored once, and one
  * device can never shadow another's events by reusing its ids.
  */
+import { unstorable } from './text.js';
 
 export const EVENT_KINDS = ['lane', 'plate', 'parking', 'signal'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
@@ -178,6 +179,11 @@ export const appendResultSchema = {
  * express fails.
  */
 export function normalizeEvent(e: EventInput, path: string): Event | string {
+  for (const [field, v] of Object.entries(e)) {
+    if (typeof v !== 'string') continue;
+    const bad = unstorable(v);
+    if (bad) return `${path}.${field}: ${bad}`;
+  }
   let ts: number;
   if (typeof e.ts === 'number') ts = e.ts;
   else {

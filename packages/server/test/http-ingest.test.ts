@@ -108,6 +108,23 @@ describe('HTTP ingestion', () => {
     }
   });
 
+  it('400: a string with a NUL character or an unpaired surrogate is refused by field (PostgreSQL cannot store it)', async () => {
+    const cases: [unknown, RegExp][] = [
+      [[...events(2, 'nul'), lane('nul-\u0000')], /^events\[2\]\.id: must not contain the NUL character \(\\u0000\)$/],
+      [[lane('nul-lane', { lane: 'i1_N\u0000' })], /^events\[0\]\.lane: must not contain the NUL character/],
+      [[lane('sur-\ud800')], /^events\[0\]\.id: must be valid Unicode: it has an unpaired surrogate \(\\ud800\)$/],
+      [[lane('sur-2', { lane: '\udc00x' })], /^events\[0\]\.lane: must be valid Unicode/],
+    ];
+    for (const [body, want] of cases) {
+      await storesNothing(async () => {
+        const r = await post(app, cam, body);
+        assert.equal(r.status, 400, `${JSON.stringify(body).slice(0, 120)} → ${r.status} ${JSON.stringify(r.body)}`);
+        assert.match(r.body.message!, want);
+      });
+    }
+    assert.equal((await post(app, cam, [lane('emoji-\ud83d\ude97', { lane: '浙A' })])).status, 200, 'paired surrogates (an emoji) and CJK are fine');
+  });
+
   it('401: without a token, with a malformed header, an unknown or a revoked token; nothing stored', async () => {
     const revoked = await auth.createToken({ name: 'old camera', role: 'device', device: 'cam-1', intersections: ['i1'] });
     assert.equal(await auth.revoke(revoked.record.id), true);
@@ -257,6 +274,13 @@ describe('HTTP ingestion on PostgreSQL', { skip: pgSkip }, () => {
       const r = await post(app, token, [...events(3, 'pg3'), lane('pg3-x', { intersection: 'i2' })]);
       assert.equal(r.status, 403);
       assert.equal(await t.store.count(), 55);
+      // a NUL would fail the whole group commit (503, forever on retry): it is refused before the store
+      const [poison, good] = await Promise.all([post(app, token, [...events(2, 'pg4'), lane('pg4-\u0000')]), post(app, token, events(2, 'pg5'))]);
+      assert.equal(poison.status, 400, JSON.stringify(poison.body));
+      assert.match(poison.body.message!, /^events\[2\]\.id: must not contain the NUL character/);
+      assert.equal((await post(app, token, [lane('pg6-\ud800')])).status, 400);
+      assert.deepEqual(good.body, { accepted: 2, duplicates: 0 });
+      assert.equal(await t.store.count(), 57);
     } finally {
       await app.close();
       await t.cleanup();
