@@ -4,11 +4,12 @@ import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { Auth } from './auth.js';
+import { HttpError, type Auth } from './auth.js';
 import { describeSchemaErrors } from './events.js';
 import { IngestPipeline } from './ingest.js';
 import { DEFAULT_INGEST_BODY_LIMIT, ingestHttpPlugin } from './plugins/ingest-http.js';
 import { StoreError, type EventStore } from './store/store.js';
+import { unstorable } from './text.js';
 
 export interface AppLimits {
   /** largest ingestion request body, bytes; default 1 MiB (other routes: Fastify's default 1 MiB) */
@@ -116,6 +117,19 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       if (!(err instanceof StoreError)) message = 'internal server error';
     }
     reply.status(status).send({ statusCode: status, code, error: STATUS_CODES[status] ?? 'Error', message });
+  });
+
+  // PostgreSQL cannot compare text with a NUL in it (a 500 for ?device=a%00b): refuse such query and path strings by name
+  app.addHook('preValidation', async (req) => {
+    for (const [part, data] of [['querystring', req.query], ['params', req.params]] as const) {
+      if (data === null || typeof data !== 'object') continue;
+      for (const [k, v] of Object.entries(data)) {
+        for (const s of Array.isArray(v) ? v : [v]) {
+          const bad = typeof s === 'string' ? unstorable(s) : undefined;
+          if (bad) throw new HttpError(400, `${part}.${k}: ${bad}`, 'CB_INVALID_REQUEST');
+        }
+      }
+    }
   });
 
   app.register(swagger, {

@@ -18,6 +18,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { eventBay, eventIntersection, type Event } from './events.js';
 import { ROLES, type EventStore, type Role, type TokenRecord } from './store/store.js';
+import { unstorable } from './text.js';
 
 export { ROLES, type Role, type TokenRecord } from './store/store.js';
 
@@ -200,6 +201,12 @@ function checkSpec(s: TokenSpec): string | undefined {
     if (scoped === 0) return 'a device token needs at least one intersection or bay it may report on';
   } else if (s.device !== undefined || scoped > 0) return `only device tokens carry a device, intersections or bays (role is "${s.role}")`;
   for (const x of [...(s.intersections ?? []), ...(s.bays ?? [])]) if (typeof x !== 'string' || x.length === 0 || x.length > 128) return 'intersection and bay ids must be 1 to 128 characters';
+  // what every store can keep (PostgreSQL refuses NUL and unpaired surrogates)
+  const texts: [string, unknown][] = [['name', s.name], ...(s.intersections ?? []).map((x, i): [string, unknown] => [`intersections[${i}]`, x]), ...(s.bays ?? []).map((x, i): [string, unknown] => [`bays[${i}]`, x])];
+  for (const [field, x] of texts) {
+    const bad = typeof x === 'string' ? unstorable(x) : undefined;
+    if (bad) return `${field} ${bad}`;
+  }
   return undefined;
 }
 

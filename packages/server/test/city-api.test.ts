@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { generateGrid } from '@citybrain/engine';
-import { startServer, type RunningServer } from '@citybrain/server';
+import { PostgresStore, startServer, type RunningServer } from '@citybrain/server';
+import { PG_URL, pgUnavailable, uid } from './helpers.js';
 
 // One server on a temp SQLite store, the virtual city paused so each test moves the clock itself.
 let server: RunningServer;
@@ -231,4 +232,51 @@ test('control bodies of the wrong JSON type are refused, not coerced, and change
   assert.match(tok.body.message, /^name: must be string \(got an array\)$/);
   // query strings are text: their numbers are still read as numbers
   assert.equal((await call('GET', '/api/v1/events?limit=2', viewer)).status, 200);
+});
+
+/** Requests PostgreSQL cannot run as asked (NUL in text, beyond bigint): each must be a 400 naming the field, on every backend. */
+async function unstorableInputs(base: string, operator: string) {
+  const send = async (method: string, path: string, body?: unknown) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${operator}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const r = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: r.status, body: (await r.json()) as { message: string } };
+  };
+  const cases: [string, string, unknown, RegExp][] = [
+    ['GET', '/api/v1/events?device=cam%00x', undefined, /^querystring\.device: must not contain the NUL character/],
+    ['GET', '/api/v1/events?intersection=%00', undefined, /^querystring\.intersection: must not contain the NUL character/],
+    ['GET', '/api/v1/events?to=100000000000000000000', undefined, /^querystring\.to: must be <= 9007199254740991$/],
+    ['GET', '/api/v1/events?from=9223372036854775808', undefined, /^querystring\.from: must be <= 9007199254740991$/],
+    ['GET', '/api/v1/audit?actor=a%00', undefined, /^querystring\.actor: must not contain the NUL character/],
+    ['DELETE', '/api/v1/tokens/tok_%00', undefined, /^params\.id: must not contain the NUL character/],
+    ['POST', '/api/v1/tokens', { name: 'nul\u0000name', role: 'viewer' }, /^token "nul.name": name must not contain the NUL character/],
+    ['POST', '/api/v1/tokens', { name: 'half \ud800', role: 'viewer' }, /^token "half .": name must be valid Unicode/],
+    ['POST', '/api/v1/tokens', { name: 'cab', role: 'device', device: 'cab-9', intersections: ['i1\u0000'] }, /^token "cab": intersections\[0\] must not contain the NUL character/],
+    ['POST', '/api/v1/tokens', { name: 'cab', role: 'device', device: 'cab-9', bays: ['\udc00'] }, /^token "cab": bays\[0\] must be valid Unicode/],
+  ];
+  for (const [method, path, body, want] of cases) {
+    const r = await send(method, path, body);
+    assert.equal(r.status, 400, `${method} ${path} ${JSON.stringify(body) ?? ''} → ${r.status} ${JSON.stringify(r.body)}`);
+    assert.match(r.body.message, want);
+  }
+  assert.equal((await send('GET', '/api/v1/events?to=9007199254740991')).status, 200, 'the largest bound is fine');
+}
+
+test('NUL characters and out-of-range times in queries, paths and token specs are 400s naming the field', async () => {
+  await unstorableInputs(server.url, operator);
+});
+
+const pgSkip = await pgUnavailable();
+test('on PostgreSQL too: those inputs are 400s, not 500s', { skip: pgSkip }, async () => {
+  const pgServer = await startServer({
+    scenario: generateGrid({ rows: 1, cols: 1, demand: 0.1 }),
+    storeUrl: `${PG_URL}?schema=cb_test_${uid()}`,
+    port: 0, run: false, logger: false, printToken: () => {}, webRoot: false, auth: { rateLimit: false },
+  });
+  try {
+    await unstorableInputs(pgServer.url, pgServer.createdTokens[0].token);
+  } finally {
+    if (pgServer.store instanceof PostgresStore) await pgServer.store.dropSchema();
+    await pgServer.close();
+  }
 });

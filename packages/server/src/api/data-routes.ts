@@ -40,8 +40,9 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
           device: { type: 'string', maxLength: 128 },
           intersection: { type: 'string', maxLength: 128 },
           bay: { type: 'string', maxLength: 128 },
-          from: { type: 'integer', minimum: 0 },
-          to: { type: 'integer', minimum: 0 },
+          // event times are stored as bigint; beyond the safe integers a bound means nothing more
+          from: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+          to: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
           limit: { type: 'integer', minimum: 1, maximum: MAX_QUERY_LIMIT, default: 100 },
           order: { type: 'string', enum: ['asc', 'desc'], default: 'desc' },
         },
