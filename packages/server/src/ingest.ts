@@ -41,9 +41,34 @@ export function prepareBatch(p: Principal, input: readonly EventInput[]): Event[
     if (typeof e === 'string') throw new HttpError(400, e, 'CB_INVALID_EVENT');
     events[i] = e;
   }
+  const repeated = findConflictingRepeat(events);
+  if (repeated) throw new HttpError(400, repeated, 'CB_INVALID_EVENT');
   const denied = checkDeviceScope(p, events);
   if (denied) throw new HttpError(403, denied, 'CB_OUT_OF_SCOPE');
   return events;
+}
+
+/**
+ * An id given twice in one batch to events that differ: the store would keep
+ * the first and call the second a duplicate, losing a reading. An exact
+ * repeat (a gateway resending) is harmless and stays a duplicate.
+ */
+function findConflictingRepeat(events: readonly Event[]): string | undefined {
+  const first = new Map<string, number>();
+  for (let i = 0; i < events.length; i++) {
+    const key = `${events[i].device}\u0000${events[i].id}`;
+    const j = first.get(key);
+    if (j === undefined) first.set(key, i);
+    else if (canonical(events[i]) !== canonical(events[j])) {
+      return `events[${i}].id: "${events[i].id}" is also the id of events[${j}], with other fields; ids must be unique per device`;
+    }
+  }
+  return undefined;
+}
+
+/** An event as JSON with its (flat) fields in a fixed order. */
+function canonical(e: Event): string {
+  return JSON.stringify(e, Object.keys(e).sort());
 }
 
 export class IngestPipeline {

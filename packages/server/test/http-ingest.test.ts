@@ -188,6 +188,26 @@ describe('HTTP ingestion', () => {
 });
 
 describe('HTTP ingestion limits', () => {
+  it('400: one id twice in a batch with different fields is refused (the second reading is not a retry); an exact repeat is a duplicate', async () => {
+    const t = await openTestStore('sqlite');
+    const auth = new Auth(t.store, { rateLimit: false });
+    const { token } = await auth.createToken({ name: 'cam', role: 'device', device: 'cam-1', intersections: ['i1'] });
+    const app = buildApp({ store: t.store, auth, logger: false });
+    try {
+      const r = await post(app, token, [lane('dup-1'), lane('dup-2'), lane('dup-1', { count: 9, ts: Date.UTC(2024, 4, 1, 8, 1) })]);
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.match(r.body.message!, /^events\[2\]\.id: "dup-1" is also the id of events\[0\], with other fields; ids must be unique per device$/);
+      assert.equal(await t.store.count(), 0);
+      // the same event twice (fields in another order, ts as ISO) is a harmless repeat
+      const again = { ...lane('dup-3'), ts: '2024-05-01T08:00:00Z' };
+      const reordered = Object.fromEntries(Object.entries(lane('dup-3')).reverse());
+      assert.deepEqual((await post(app, token, [lane('dup-3'), again, reordered])).body, { accepted: 1, duplicates: 2 });
+    } finally {
+      await app.close();
+      await t.cleanup();
+    }
+  });
+
   it('429 with Retry-After over the per-token rate limit; the refused request stores nothing', async () => {
     const t = await openTestStore('sqlite');
     const auth = new Auth(t.store, { rateLimit: { perSecond: 1, burst: 2 } });
