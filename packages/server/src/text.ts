@@ -12,3 +12,9 @@ export function unstorable(v: string): string | undefined {
   if (m) return `must be valid Unicode: it has an unpaired surrogate (\\u${m[0].charCodeAt(0).toString(16)})`;
   return undefined;
 }
+
+/**
+ * Strict UTF-8, JSON's encoding: throws on bytes that are not UTF-8 instead of
+ * replacing them with U+FFFD. A byte order mark is kept, so JSON.parse refuses it as before.
+ */
+export const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

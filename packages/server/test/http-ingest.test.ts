@@ -125,6 +125,22 @@ describe('HTTP ingestion', () => {
     assert.equal((await post(app, cam, [lane('emoji-\ud83d\ude97', { lane: '浙A' })])).status, 200, 'paired surrogates (an emoji) and CJK are fine');
   });
 
+  it('400: a body that is not valid UTF-8 (e.g. Latin-1) is refused, not stored with its letters replaced', async () => {
+    const latin1 = Buffer.from(JSON.stringify([{ id: 'enc-1', device: 'cam-1', ts: Date.UTC(2024, 4, 1), kind: 'plate', plate: 'ÄB123', camera: 'c1', intersection: 'i1', confidence: 0.9 }]), 'latin1');
+    for (const contentType of ['application/json', 'application/json; charset=iso-8859-1']) {
+      await storesNothing(async () => {
+        const r = await app.inject({ method: 'POST', url: '/api/v1/events', headers: { 'content-type': contentType, authorization: `Bearer ${cam}` }, payload: latin1 });
+        assert.equal(r.statusCode, 400, r.body);
+        assert.match(r.json<{ message: string }>().message, /^request body is not valid UTF-8/);
+      });
+    }
+    const utf8 = Buffer.from(latin1.toString('latin1'), 'utf8');
+    const ok = await app.inject({ method: 'POST', url: '/api/v1/events', headers: { 'content-type': 'application/json', authorization: `Bearer ${cam}` }, payload: utf8 });
+    assert.equal(ok.statusCode, 200, ok.body);
+    const stored = (await t.store.query({ kind: 'plate', device: 'cam-1' })).find((e) => e.id === 'enc-1');
+    assert.equal(stored?.kind === 'plate' && stored.plate, 'ÄB123');
+  });
+
   it('401: without a token, with a malformed header, an unknown or a revoked token; nothing stored', async () => {
     const revoked = await auth.createToken({ name: 'old camera', role: 'device', device: 'cam-1', intersections: ['i1'] });
     assert.equal(await auth.revoke(revoked.record.id), true);

@@ -68,6 +68,8 @@ describe('MQTT ingestion with the real broker', { skip }, () => {
     await publish('cam-1', { token, events: [lane('m3-bad', { occupancy: 7 })] });
     // a NUL that PostgreSQL could not store would otherwise hold every later message behind its retried commit
     await publish('cam-1', { token, events: [lane('m3-nul\u0000')] });
+    // Latin-1 bytes are not UTF-8: refused rather than stored with U+FFFD in place of the letter
+    await device.publishAsync(`${prefix}/devices/cam-1/events`, Buffer.from(JSON.stringify({ token, events: [lane('m3-latin1', { lane: 'Ä' })] }), 'latin1'), { qos: 1 });
     await publish('cam-1', { token: 'cbt_wrong', events: events(2, 'm3-wrongtoken') });
     await publish('cam-2', { token, events: events(2, 'm3-othertopic') });
     await publish('cam-1', { token, events: [lane('m3-ok'), lane('m3-scope', { intersection: 'i2' })] });
@@ -75,7 +77,7 @@ describe('MQTT ingestion with the real broker', { skip }, () => {
     // one subscriber handles messages in order: once the marker is in, the others were handled
     await until(async () => (await t.store.count()) === n + 1, 5000, 'marker stored');
     assert.deepEqual((await t.store.query({ device: 'cam-1', order: 'desc', limit: 1 })).map((e) => e.id), ['m3-marker']);
-    assert.equal(await rejected('invalid'), before.invalid + 4);
+    assert.equal(await rejected('invalid'), before.invalid + 5);
     assert.equal(await rejected('unauthenticated'), before.unauthenticated + 1);
     assert.equal(await rejected('forbidden'), before.forbidden + 2);
   });

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { HttpError, type Auth } from '../auth.js';
 import { appendResultSchema, eventBatchSchema, MAX_EVENTS_PER_BATCH, type EventInput } from '../events.js';
 import { BackpressureError, prepareBatch, type BatchValidator, type IngestPipeline, type RejectReason } from '../ingest.js';
+import { utf8 } from '../text.js';
 
 export interface IngestHttpOptions {
   pipeline: IngestPipeline;
@@ -35,10 +36,17 @@ export const ingestHttpPlugin: FastifyPluginAsync<IngestHttpOptions> = async (ap
   // __proto__ keys cannot pollute anything: JSON.parse makes them own properties, and the
   // schema refuses unknown fields
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+  // read as bytes: decoding as a string would replace bytes that are not UTF-8 (a Latin-1 "Ä") with U+FFFD and store that
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
     if (body.length === 0) return done(new HttpError(400, 'request body is empty; send a JSON batch', 'CB_EMPTY_BODY'), undefined);
+    let text: string;
     try {
-      done(null, JSON.parse(body as string));
+      text = utf8.decode(body as Buffer);
+    } catch {
+      return done(new HttpError(400, 'request body is not valid UTF-8; send JSON encoded as UTF-8', 'CB_INVALID_JSON'), undefined);
+    }
+    try {
+      done(null, JSON.parse(text));
     } catch (e) {
       done(new HttpError(400, `request body is not valid JSON: ${(e as Error).message}`, 'CB_INVALID_JSON'), undefined);
     }
