@@ -1,5 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { Auth, buildApp } from '@citybrain/server';
 import { events, gated, lane, openTestStore, pgUnavailable, type TestStore } from './helpers.js';
@@ -178,6 +179,14 @@ describe('HTTP ingestion', () => {
       const r = await post(app, cam, big);
       assert.equal(r.status, 413);
       assert.match(r.body.message!, /larger than the 1048576-byte limit/);
+    });
+    await storesNothing(async () => {
+      const r = await app.inject({
+        method: 'POST', url: '/api/v1/events', payload: gzipSync(JSON.stringify(events(2, 'gz'))),
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: `Bearer ${cam}` },
+      });
+      assert.equal(r.statusCode, 415, r.body);
+      assert.match(r.json<{ message: string }>().message, /^Content-Encoding "gzip" is not supported; send the JSON uncompressed$/);
     });
     await storesNothing(async () => {
       const r = await post(app, cam, 'id=1', 'application/x-www-form-urlencoded');

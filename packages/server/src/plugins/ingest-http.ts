@@ -37,7 +37,12 @@ export const ingestHttpPlugin: FastifyPluginAsync<IngestHttpOptions> = async (ap
   // schema refuses unknown fields
   app.removeAllContentTypeParsers();
   // read as bytes: decoding as a string would replace bytes that are not UTF-8 (a Latin-1 "Ä") with U+FFFD and store that
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    // bodies are not decompressed: say so rather than fail on the compressed bytes as "not valid JSON"
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      return done(new HttpError(415, `Content-Encoding "${encoding}" is not supported; send the JSON uncompressed`, 'CB_UNSUPPORTED_ENCODING'), undefined);
+    }
     if (body.length === 0) return done(new HttpError(400, 'request body is empty; send a JSON batch', 'CB_EMPTY_BODY'), undefined);
     let text: string;
     try {
