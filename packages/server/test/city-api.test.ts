@@ -121,6 +121,11 @@ test('emergency dispatch: a corridor ahead of the vehicle, audited, cancellable;
   assert.equal((await call('GET', '/api/v1/emergency', viewer)).body.length, 0, 'the refused dispatch added nothing');
   assert.equal((await call('POST', '/api/v1/emergency', operator, { from: { x: 'west' } })).status, 400);
   assert.equal((await call('POST', '/api/v1/emergency', operator, { route: ['road_nowhere'] })).status, 400);
+  // a point far off the map (another unit, another city) is not silently snapped to the nearest road
+  const far = await call('POST', '/api/v1/emergency', operator, { from: { x: -250, y: 0 }, to: { x: 6e7, y: 3e7 } });
+  assert.equal(far.status, 400);
+  assert.match(far.body.message, /^to: \(60000000, 30000000\) is \d+ m from the nearest road; give a point on the map, in metres$/);
+  assert.equal((await call('GET', '/api/v1/emergency', viewer)).body.length, 0, 'nothing was dispatched');
 
   const r = await call('POST', '/api/v1/emergency', operator, body);
   assert.equal(r.status, 201);

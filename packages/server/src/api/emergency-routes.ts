@@ -12,6 +12,8 @@ export interface EmergencyRoutesOptions {
 }
 
 const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, error: { type: 'string' }, message: { type: 'string' } } };
+/** A map point farther than this from every road is not snapped to one: it is in another unit or another city. */
+const MAX_SNAP_METRES = 1000;
 const point = { type: 'object', properties: { x: { type: 'number' }, y: { type: 'number' } }, required: ['x', 'y'], additionalProperties: false };
 
 /**
@@ -29,7 +31,7 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
   app.post<{ Body: { id?: string; from?: { x: number; y: number }; to?: { x: number; y: number }; route?: string[] } }>('/api/v1/emergency', {
     preHandler: access.require('operator'),
     schema: {
-      tags: ['emergency'], summary: 'Dispatch an emergency vehicle from `from` to `to` (map points, metres) or along `route` (road ids); operators; audited',
+      tags: ['emergency'], summary: 'Dispatch an emergency vehicle from `from` to `to` (map points, metres, each within 1 km of a road) or along `route` (road ids); operators; audited',
       body: {
         type: 'object',
         properties: {
@@ -50,6 +52,11 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
       const o = RoadGraph.nearestRoad(opts.roadnet, b.from);
       const d = RoadGraph.nearestRoad(opts.roadnet, b.to);
       if (!o || !d) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'the network has no roads' });
+      for (const [field, p, near] of [['from', b.from, o], ['to', b.to, d]] as const) {
+        if (near.distance > MAX_SNAP_METRES) {
+          return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `${field}: (${p.x}, ${p.y}) is ${Math.round(near.distance)} m from the nearest road; give a point on the map, in metres` });
+        }
+      }
       route = graph.shortest(o.road, d.road);
       if (!route) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `no route from road "${o.road}" to road "${d.road}"` });
     } else {
