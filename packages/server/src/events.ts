@@ -261,7 +261,9 @@ export function describeSchemaErrors(errors: readonly SchemaError[], data: unkno
     }
     case 'type': {
       const v = valueAt(data, e.instancePath);
-      const got = v === null || typeof v !== 'object' ? ` (got ${String(JSON.stringify(v)).slice(0, 40)})` : Array.isArray(v) ? ' (got an array)' : ' (got an object)';
+      // JSON.parse reads 1e400 as Infinity, which JSON.stringify would show as null
+      const got = typeof v === 'number' && !Number.isFinite(v) ? ' (got a number too large for a double)'
+        : v === null || typeof v !== 'object' ? ` (got ${String(JSON.stringify(v)).slice(0, 40)})` : Array.isArray(v) ? ' (got an array)' : ' (got an object)';
       return `${at || 'body'}: must be ${e.params.type}${got}`;
     }
     default:

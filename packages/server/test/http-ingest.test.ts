@@ -98,6 +98,7 @@ describe('HTTP ingestion', () => {
       [[{ ...lane('w6'), occupancy: [0.5] }], /^events\[0\]\.occupancy: must be number \(got an array\)$/],
       [[{ ...lane('w7'), count: '7' }], /^events\[0\]\.count: must be integer \(got "7"\)$/],
       [[{ ...lane('w8'), id: 8 }], /^events\[0\]\.id: must be string \(got 8\)$/],
+      ['[' + JSON.stringify(lane('w10')).replace('"count":4', '"count":1e400') + ']', /^events\[0\]\.count: must be integer \(got a number too large for a double\)$/],
       [[{ ...lane('w9'), ts: String(Date.UTC(2024, 4, 1)) }], /^events\[0\]\.ts: "1714521600000" is a string of digits; send epoch milliseconds as a JSON number or an ISO 8601 date-time/],
     ];
     for (const [body, want] of cases) {
