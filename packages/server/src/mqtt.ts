@@ -92,7 +92,18 @@ export class MqttIngest {
         return refuse(device, 'invalid', 'payload must be an object {"token": "...", "events": [...]} or {"token": "...", "event": {...}}', done);
       }
       const { token, events, event } = msg as { token: string; events?: unknown; event?: unknown };
-      const principal = await opts.auth.authenticate(token);
+      // a failed lookup is the store's fault, not the message's: retry it like a failed commit, the PUBACK waiting
+      let principal;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          principal = await opts.auth.authenticate(token);
+          break;
+        } catch (e) {
+          if (self?.closing) return; // no PUBACK: the broker redelivers to the next session
+          log?.error({ err: e, device, attempt }, 'MQTT token lookup failed; retrying');
+          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+        }
+      }
       if (!principal) return refuse(device, 'unauthenticated', 'unknown or revoked token', done);
       if (principal.device !== device) {
         return refuse(device, 'forbidden', `token ${principal.tokenId} is for device "${principal.device ?? principal.role}", not the topic's "${device}"`, done);

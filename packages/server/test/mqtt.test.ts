@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { FastifyInstance } from 'fastify';
-import { Auth, buildApp, MqttIngest } from '@citybrain/server';
+import { Auth, buildApp, MqttIngest, StoreError } from '@citybrain/server';
 import { events, gated, lane, MQTT_URL, mqttUnavailable, openTestStore, uid, until, type TestStore } from './helpers.js';
 
 const skip = await mqttUnavailable();
@@ -107,5 +107,35 @@ describe('MQTT ingestion with the real broker', { skip }, () => {
     assert.equal(await t.store.count(), n);
     await start();
     await until(async () => (await t.store.count()) === n + 10, 5000, 'the redelivered message stored');
+  });
+
+  it('a token lookup that fails (store unreachable) is retried, not acknowledged as a bad payload and lost', async () => {
+    await ingest!.close();
+    ingest = undefined;
+    let failures = 3;
+    const flaky = new Proxy(t.store, {
+      get(target, prop) {
+        if (prop === 'findToken') {
+          return async (hash: string) => {
+            if (failures-- > 0) throw new StoreError('database unreachable');
+            return target.findToken(hash);
+          };
+        }
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const lookingUp = await MqttIngest.start({ url: MQTT_URL, pipeline: app.ingest, auth: new Auth(flaky, { rateLimit: false }), topicPrefix: prefix, clientId });
+    try {
+      const n = await t.store.count();
+      const invalid = await rejected('invalid');
+      await publish('cam-1', { token, events: events(3, 'm6-lookup') });
+      await until(async () => (await t.store.count()) === n + 3, 5000, 'the message stored once the lookup succeeds');
+      assert.equal(failures, -1, 'three failed lookups, then one that worked');
+      assert.equal(await rejected('invalid'), invalid, 'not refused as a bad payload');
+    } finally {
+      await lookingUp.close();
+      await start();
+    }
   });
 });
