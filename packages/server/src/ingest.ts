@@ -108,6 +108,11 @@ export class IngestPipeline {
     this.validator = v;
   }
 
+  /** Whether the schema is compiled (the app is ready), so `admit` can run. */
+  get ready(): boolean {
+    return this.validator !== undefined;
+  }
+
   /**
    * Validates a body ({events}, a bare array or one event) against the event
    * schema, normalises and scope-checks it: the HTTP route's rules for

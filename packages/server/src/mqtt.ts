@@ -59,6 +59,8 @@ export class MqttIngest {
   private constructor(readonly client: MqttClient, readonly topic: string) {}
 
   static async start(opts: MqttIngestOptions): Promise<MqttIngest> {
+    // the broker hands over the messages queued for the session at once: they could not be validated yet and would be refused and lost
+    if (!opts.pipeline.ready) throw new Error('cannot start MQTT ingestion before the app is ready: await app.ready() before MqttIngest.start');
     const prefix = opts.topicPrefix ?? 'citybrain';
     const topic = `${prefix}/devices/+/events`;
     const topicRe = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/devices/([^/]+)/events$`);

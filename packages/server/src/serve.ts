@@ -126,6 +126,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       reply.type('text/html').send('<!doctype html><title>CityBrain</title><p>CityBrain operations server is running. The dashboard is not built (run <code>npm run build</code>); the API is documented at <a href="/docs">/docs</a>.</p>'));
   }
 
+  // MQTT hands over queued messages as soon as it connects: the ingestion schema must be compiled by then
+  await app.ready();
   let mqtt: MqttIngest | undefined;
   if (opts.mqttUrl) mqtt = await MqttIngest.start({ url: opts.mqttUrl, pipeline, auth, logger: app.log });
   const retention = opts.retentionMs ? startRetention(store, { retentionMs: opts.retentionMs, logger: app.log }) : undefined;

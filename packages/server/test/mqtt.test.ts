@@ -109,6 +109,24 @@ describe('MQTT ingestion with the real broker', { skip }, () => {
     await until(async () => (await t.store.count()) === n + 10, 5000, 'the redelivered message stored');
   });
 
+  it('the adapter refuses to start before the app is ready, so messages queued at the broker are not refused and lost', async () => {
+    await ingest!.close();
+    ingest = undefined;
+    const n = await t.store.count();
+    await publish('cam-1', { token, events: events(5, 'm7-early') });
+    // as INGESTION.md showed it: MqttIngest.start({url, pipeline: app.ingest, auth}), here before app.ready() (startServer did so too)
+    const early = buildApp({ store: t.store, auth, logger: false });
+    try {
+      const started = MqttIngest.start({ url: MQTT_URL, pipeline: early.ingest, auth, topicPrefix: prefix, clientId });
+      // an adapter that did start (and so refused the queued message) is closed, so the session is free again
+      await assert.rejects(started.then(async (a) => a.close()), /await app\.ready\(\) before MqttIngest\.start/);
+    } finally {
+      await early.close();
+    }
+    await start();
+    await until(async () => (await t.store.count()) === n + 5, 5000, 'the queued message stored by a ready adapter');
+  });
+
   it('a token lookup that fails (store unreachable) is retried, not acknowledged as a bad payload and lost', async () => {
     await ingest!.close();
     ingest = undefined;
