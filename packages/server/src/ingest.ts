@@ -27,6 +27,15 @@ export class BackpressureError extends Error {
   }
 }
 
+/**
+ * Whether a body is one event rather than a batch: an object without `events`
+ * that has an event's fields, so an event missing its `kind` is told so (and
+ * not that `events` is missing).
+ */
+export function isSingleEvent(body: unknown): body is object {
+  return body !== null && typeof body === 'object' && !Array.isArray(body) && !('events' in body) && ['kind', 'id', 'device', 'ts'].some((k) => k in body);
+}
+
 /** A compiled validator for the batch body ({events: [...]}), as Fastify's Ajv builds it. */
 export type BatchValidator = ((data: unknown) => boolean) & { errors?: SchemaError[] | null };
 
@@ -120,7 +129,7 @@ export class IngestPipeline {
    */
   admit(p: Principal, body: unknown): Event[] {
     if (!this.validator) throw new Error('the ingestion schema is not compiled yet: await app.ready() first');
-    const wrapped = Array.isArray(body) ? { events: body } : body !== null && typeof body === 'object' && !('events' in body) && 'kind' in body ? { events: [body] } : body;
+    const wrapped = Array.isArray(body) ? { events: body } : isSingleEvent(body) ? { events: [body] } : body;
     if (!this.validator(wrapped)) throw new HttpError(400, describeSchemaErrors(this.validator.errors ?? [], wrapped), 'CB_INVALID_REQUEST');
     return prepareBatch(p, (wrapped as { events: EventInput[] }).events);
   }

@@ -71,6 +71,10 @@ describe('HTTP ingestion', () => {
       [[lane('x'.repeat(129))], /^events\[0\]\.id: must NOT have more than 128 characters$/],
       [[lane('b9', { device: 'cam/1' })], /^events\[0\]\.device: must match pattern/],
       [{ events: [] }, /^events: must NOT have fewer than 1 items$/],
+      // a single event without its kind is told so, not that "events" is missing
+      [{ id: 'b10', device: 'cam-1', ts: Date.now(), bay: 'bay-1', occupied: true }, /^events\[0\]\.kind: is required$/],
+      [{ id: 'b11', device: 'cam-1', ts: Date.now(), knd: 'parking', bay: 'bay-1', occupied: true }, /^events\[0\]\.kind: is required$/],
+      [{ evnts: [lane('b12')] }, /^events: is required$/],
       ['{"events": [', /^request body is not valid JSON: /],
       ['', /^request body is empty/],
       ['42', /^body: must be object \(got 42\)$/],

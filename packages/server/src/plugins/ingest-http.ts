@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { HttpError, type Auth } from '../auth.js';
 import { appendResultSchema, eventBatchSchema, MAX_EVENTS_PER_BATCH, type EventInput } from '../events.js';
-import { BackpressureError, prepareBatch, type BatchValidator, type IngestPipeline, type RejectReason } from '../ingest.js';
+import { BackpressureError, isSingleEvent, prepareBatch, type BatchValidator, type IngestPipeline, type RejectReason } from '../ingest.js';
 import { utf8 } from '../text.js';
 
 export interface IngestHttpOptions {
@@ -84,7 +84,7 @@ export const ingestHttpPlugin: FastifyPluginAsync<IngestHttpOptions> = async (ap
       // a bare array or a single event is wrapped, so error paths always read events[i]...
       const b = req.body;
       if (Array.isArray(b)) req.body = { events: b };
-      else if (b !== null && typeof b === 'object' && !('events' in b) && 'kind' in b) req.body = { events: [b] };
+      else if (isSingleEvent(b)) req.body = { events: [b] };
     },
     schema: {
       tags: ['ingestion'],
