@@ -266,6 +266,11 @@ export function describeSchemaErrors(errors: readonly SchemaError[], data: unkno
         : v === null || typeof v !== 'object' ? ` (got ${String(JSON.stringify(v)).slice(0, 40)})` : Array.isArray(v) ? ' (got an array)' : ' (got an object)';
       return `${at || 'body'}: must be ${e.params.type}${got}`;
     }
+    case 'enum': {
+      // Ajv says only "must be equal to one of the allowed values"
+      const allowed = Array.isArray(e.params.allowedValues) ? e.params.allowedValues.map(String).join(', ') : '';
+      return `${at || 'body'}: must be one of ${allowed} (got ${String(JSON.stringify(valueAt(data, e.instancePath))).slice(0, 40)})`;
+    }
     default:
       return `${at || 'body'}: ${e.message ?? e.keyword}`;
   }

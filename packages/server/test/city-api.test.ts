@@ -213,7 +213,11 @@ test('field events of the virtual city are stored and queryable; metrics expose 
   assert.ok(lanes.body.every((e: { kind: string; queue: number }) => e.kind === 'lane' && typeof e.queue === 'number'));
   const plates = await call('GET', '/api/v1/events?kind=plate&limit=1', viewer);
   assert.match(plates.body[0].plate, /^浙A[A-Z0-9]{5}$/);
-  assert.equal((await call('GET', '/api/v1/events?kind=weather', viewer)).status, 400);
+  const weather = await call('GET', '/api/v1/events?kind=weather', viewer);
+  assert.equal(weather.status, 400);
+  assert.equal(weather.body.message, 'querystring.kind: must be one of lane, plate, parking, signal (got "weather")');
+  const root = await call('POST', '/api/v1/tokens', operator, { name: 'x', role: 'root' });
+  assert.equal(root.body.message, 'role: must be one of viewer, operator, device, app (got "root")');
   const m = await (await fetch(server.url + '/metrics')).text();
   assert.match(m, /^citybrain_sim_time_seconds \d+/m);
   assert.match(m, /^citybrain_vehicles_in_network \d+/m);
