@@ -2,8 +2,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import { Auth, buildApp } from '@citybrain/server';
-import { events, gated, lane, openTestStore, pgUnavailable, type TestStore } from './helpers.js';
+import net from 'node:net';
+import { Auth, buildApp, PostgresStore } from '@citybrain/server';
+import { events, gated, lane, openTestStore, PG_URL, pgUnavailable, uid, type TestStore } from './helpers.js';
 
 const pgSkip = await pgUnavailable();
 
@@ -312,6 +313,46 @@ describe('HTTP ingestion limits', () => {
 });
 
 describe('HTTP ingestion on PostgreSQL', { skip: pgSkip }, () => {
+  it('503 with Retry-After, as documented, when the database goes away, also while looking up a token', async () => {
+    // the store reaches PostgreSQL through a proxy that the test then shuts
+    const sockets = new Set<net.Socket>();
+    const target = new URL(PG_URL);
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port || 5432), target.hostname);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => {});
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const via = new URL(PG_URL);
+    via.hostname = '127.0.0.1';
+    via.port = String((proxy.address() as net.AddressInfo).port);
+    const schema = `cb_test_${uid()}`;
+    const store = await PostgresStore.open(via.toString(), { schema });
+    const auth = new Auth(store, { rateLimit: false });
+    const cached = (await auth.createToken({ name: 'cam', role: 'device', device: 'cam-1', intersections: ['i1'] })).token;
+    const app = buildApp({ store, auth, logger: false });
+    try {
+      assert.equal((await post(app, cached, events(1, 'down0'))).status, 200);
+      proxy.close();
+      for (const s of sockets) s.destroy();
+      for (const token of [cached, 'cbt_a-token-not-looked-up-yet-0001']) {
+        const r = await post(app, token, events(1, 'down1'));
+        assert.equal(r.status, 503, JSON.stringify(r.body));
+        assert.equal(r.headers['retry-after'], '5');
+        assert.equal(r.body.code, 'CB_STORE_UNAVAILABLE');
+      }
+    } finally {
+      await app.close();
+      await store.close().catch(() => {});
+      const cleanup = await PostgresStore.open(PG_URL, { schema });
+      await cleanup.dropSchema();
+      await cleanup.close();
+    }
+  });
+
   it('acknowledges durable batches, deduplicates retries and stores nothing of a refused batch', async () => {
     const t = await openTestStore('postgres');
     const auth = new Auth(t.store, { rateLimit: false });

@@ -197,7 +197,13 @@ export class PostgresStore implements EventStore {
   }
 
   async findToken(hash: string): Promise<TokenRecord | undefined> {
-    const r = await this.pool.query(`SELECT * FROM ${this.t.tokens} WHERE hash = $1`, [hash]);
+    let r: pg.QueryResult;
+    try {
+      r = await this.pool.query(`SELECT * FROM ${this.t.tokens} WHERE hash = $1`, [hash]);
+    } catch (e) {
+      // every authenticated request looks its token up here: a database that is down is a 503 to retry, not a 500
+      throw new StoreError(`PostgreSQL token lookup failed: ${(e as Error).message}`);
+    }
     return r.rows[0] && PostgresStore.token(r.rows[0]);
   }
 
