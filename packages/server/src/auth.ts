@@ -195,9 +195,11 @@ function checkSpec(s: TokenSpec): string | undefined {
   if (typeof s.name !== 'string' || s.name.length === 0 || s.name.length > 128) return 'name must be 1 to 128 characters';
   if (!(ROLES as readonly string[]).includes(s.role)) return `role must be one of ${ROLES.join(', ')}, got "${String(s.role)}"`;
   if (s.token !== undefined && (typeof s.token !== 'string' || s.token.length < 16 || /\s/.test(s.token))) return 'token must be at least 16 characters without spaces';
+  // CITYBRAIN_TOKENS is not schema-checked: "intersections": "i1" would be read as the ids "i" and "1"
+  for (const k of ['intersections', 'bays'] as const) if (s[k] !== undefined && !Array.isArray(s[k])) return `${k} must be an array of ids, got ${JSON.stringify(s[k])}`;
   const scoped = (s.intersections?.length ?? 0) + (s.bays?.length ?? 0);
   if (s.role === 'device') {
-    if (s.device === undefined || !DEVICE_ID.test(s.device)) return 'a device token needs device: an id of letters, digits, . _ : - (at most 128)';
+    if (typeof s.device !== 'string' || !DEVICE_ID.test(s.device)) return 'a device token needs device: an id of letters, digits, . _ : - (at most 128)';
     if (scoped === 0) return 'a device token needs at least one intersection or bay it may report on';
   } else if (s.device !== undefined || scoped > 0) return `only device tokens carry a device, intersections or bays (role is "${s.role}")`;
   for (const x of [...(s.intersections ?? []), ...(s.bays ?? [])]) if (typeof x !== 'string' || x.length === 0 || x.length > 128) return 'intersection and bay ids must be 1 to 128 characters';

@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Auth, bootstrapTokens, hashToken, type Principal } from '@citybrain/server';
+import { Auth, bootstrapTokens, hashToken, type Principal, type TokenSpec } from '@citybrain/server';
 import { openTestStore, type TestStore } from './helpers.js';
 
 describe('tokens and roles', () => {
@@ -60,6 +60,11 @@ describe('tokens and roles', () => {
     await assert.rejects(auth.createToken({ name: 'v', role: 'viewer', intersections: ['i1'] }), /only device tokens carry/);
     await assert.rejects(auth.createToken({ name: 'x', role: 'admin' as 'viewer' }), /role must be one of viewer, operator, device, app/);
     await assert.rejects(auth.createToken({ name: 'x', role: 'viewer', token: 'short' }), /at least 16 characters/);
+    // as CITYBRAIN_TOKENS may give them (no schema there): a string is not a list of its characters, a number is not a device id
+    const spec = (o: object) => JSON.parse(JSON.stringify({ name: 'cab', role: 'device', device: 'cab-1', token: 'cbt_cabinet-secret-00000001', ...o })) as TokenSpec;
+    await assert.rejects(bootstrapTokens(auth, { env: JSON.stringify([spec({ intersections: 'i1' })]) }), /token "cab": intersections must be an array of ids, got "i1"/);
+    await assert.rejects(bootstrapTokens(auth, { env: JSON.stringify([spec({ intersections: ['i1'], bays: 'bay-1' })]) }), /token "cab": bays must be an array of ids/);
+    await assert.rejects(bootstrapTokens(auth, { env: JSON.stringify([spec({ device: 12, intersections: ['i1'] })]) }), /a device token needs device: an id of letters/);
   });
 
   it('a revoked token stops working at once on this instance', async () => {
