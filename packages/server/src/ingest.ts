@@ -40,14 +40,23 @@ export function isSingleEvent(body: unknown): body is object {
 export type BatchValidator = ((data: unknown) => boolean) & { errors?: SchemaError[] | null };
 
 /**
+ * A check of a schema-valid event against what the server knows besides the
+ * schema (startServer: the network's lanes): why it is refused, naming the
+ * field under `path`, or undefined.
+ */
+export type EventCheck = (e: Event, path: string) => string | undefined;
+
+/**
  * Normalises schema-valid events and checks the principal may publish them.
  * Throws HttpError 400/403 naming the first offending event; all or nothing.
  */
-export function prepareBatch(p: Principal, input: readonly EventInput[]): Event[] {
+export function prepareBatch(p: Principal, input: readonly EventInput[], check?: EventCheck): Event[] {
   const events: Event[] = new Array(input.length);
   for (let i = 0; i < input.length; i++) {
     const e = normalizeEvent(input[i], `events[${i}]`);
     if (typeof e === 'string') throw new HttpError(400, e, 'CB_INVALID_EVENT');
+    const bad = check?.(e, `events[${i}]`);
+    if (bad) throw new HttpError(400, bad, 'CB_INVALID_EVENT');
     events[i] = e;
   }
   const repeated = findConflictingRepeat(events);
@@ -82,6 +91,7 @@ function canonical(e: Event): string {
 
 export class IngestPipeline {
   private validator: BatchValidator | undefined;
+  private eventCheck: EventCheck | undefined;
   readonly maxQueuedEvents: number;
   private queued = 0;
   private waiters: { n: number; resolve: () => void }[] = [];
@@ -117,6 +127,16 @@ export class IngestPipeline {
     this.validator = v;
   }
 
+  /** Adds a check every event from a transport must pass (HTTP and MQTT alike), e.g. against the network. */
+  setEventCheck(check: EventCheck): void {
+    this.eventCheck = check;
+  }
+
+  /** prepareBatch with this pipeline's event check: what the transports admit. */
+  prepare(p: Principal, input: readonly EventInput[]): Event[] {
+    return prepareBatch(p, input, this.eventCheck);
+  }
+
   /** Whether the schema is compiled (the app is ready), so `admit` can run. */
   get ready(): boolean {
     return this.validator !== undefined;
@@ -131,7 +151,7 @@ export class IngestPipeline {
     if (!this.validator) throw new Error('the ingestion schema is not compiled yet: await app.ready() first');
     const wrapped = Array.isArray(body) ? { events: body } : isSingleEvent(body) ? { events: [body] } : body;
     if (!this.validator(wrapped)) throw new HttpError(400, describeSchemaErrors(this.validator.errors ?? [], wrapped), 'CB_INVALID_REQUEST');
-    return prepareBatch(p, (wrapped as { events: EventInput[] }).events);
+    return this.prepare(p, (wrapped as { events: EventInput[] }).events);
   }
 
   /** Events admitted and not yet durable. */

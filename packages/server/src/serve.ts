@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import { Gauge, Counter } from 'prom-client';
-import type { Scenario } from '@citybrain/engine';
+import type { Network, Scenario } from '@citybrain/engine';
 import type { Controller } from '@citybrain/control';
 import { buildApp } from './app.js';
 import { Auth, bootstrapTokens, type AuthOptions } from './auth.js';
@@ -13,6 +13,7 @@ import type { EventStore } from './store/store.js';
 import { MqttIngest } from './mqtt.js';
 import { startRetention } from './retention.js';
 import type { Event } from './events.js';
+import type { EventCheck } from './ingest.js';
 import { CityRuntime } from './city/runtime.js';
 import type { FieldEvent } from './city/virtual-city.js';
 import { cityRoutes, type AuditEntry, type CityAccess, type Role } from './api/city-routes.js';
@@ -86,6 +87,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   // the brain's lane-state estimate learns from every durable lane event, the virtual city's and real devices' alike
   pipeline.onAccepted((events) => runtime.estimate.apply(events));
+  // so a device reports only lanes of this network at the intersections it may report on: the estimate trusts the lane id
+  pipeline.setEventCheck(laneCheck(runtime.sim.net));
 
   const access: CityAccess = {
     require: (...roles: Role[]) => auth.requireRole(...roles),
@@ -148,6 +151,28 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await app.close();
       await store.close();
     },
+  };
+}
+
+/**
+ * Refuses a lane event whose lane the network does not have, or whose lane is
+ * not on a road into or out of the event's intersection (which is what the
+ * token's scope allows): otherwise the estimate would take a report for any
+ * lane of the city from a device scoped to one intersection.
+ */
+function laneCheck(net: Network): EventCheck {
+  const laneByName = new Map<string, number>();
+  for (let l = 0; l < net.nLanes; l++) laneByName.set(net.laneId(l), l);
+  return (e, path) => {
+    if (e.kind !== 'lane') return undefined;
+    const l = laneByName.get(e.lane);
+    if (l === undefined) return `${path}.lane: the network has no lane "${e.lane}"`;
+    const road = net.laneRoad[l];
+    const ix = net.interIndex.get(e.intersection);
+    if (ix !== net.roadEndInter[road] && ix !== net.roadStartInter[road]) {
+      return `${path}.lane: lane "${e.lane}" is not on a road into or out of intersection "${e.intersection}"`;
+    }
+    return undefined;
   };
 }
 

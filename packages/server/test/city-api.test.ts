@@ -289,3 +289,28 @@ test('on PostgreSQL too: those inputs are 400s, not 500s', { skip: pgSkip }, asy
     await pgServer.close();
   }
 });
+
+test('a lane event must name a lane of the network on a road at its intersection: the brain does not take another lane from a scoped device', async () => {
+  const net = server.runtime.sim.net;
+  const ix = net.interIndex.get('intersection_1_1')!;
+  const lanes = Array.from({ length: net.nLanes }, (_, l) => l);
+  const at = (l: number) => [net.roadStartInter[net.laneRoad[l]], net.roadEndInter[net.laneRoad[l]]];
+  const own = lanes.find((l) => at(l)[1] === ix)!;
+  const far = lanes.find((l) => !at(l).includes(ix))!;
+  const report = (id: string, lane: string) => ({
+    // newer than the virtual city's last report of the lane, which the estimate would otherwise keep
+    id, device: 'det-x', ts: Math.max(...server.runtime.estimate.reportedAt) + 1000, kind: 'lane', intersection: 'intersection_1_1', lane, count: 5, occupancy: 0.9, speed: 0, interval: 5, vehicles: 37, queue: 37,
+  });
+  const stored = await server.store.count({ device: 'det-x' });
+  const unknown = await call('POST', '/api/v1/events', device, [report('lx-1', 'road_nowhere_0')]);
+  assert.equal(unknown.status, 400);
+  assert.equal(unknown.body.message, 'events[0].lane: the network has no lane "road_nowhere_0"');
+  const elsewhere = await call('POST', '/api/v1/events', device, [report('lx-2', net.laneId(own)), report('lx-3', net.laneId(far))]);
+  assert.equal(elsewhere.status, 400);
+  assert.equal(elsewhere.body.message, `events[1].lane: lane "${net.laneId(far)}" is not on a road into or out of intersection "intersection_1_1"`);
+  assert.equal(server.runtime.estimate.queue[far] === 37, false, 'the far lane was not taken into the estimate');
+  assert.equal(await server.store.count({ device: 'det-x' }), stored, 'all or nothing');
+  const ok = await call('POST', '/api/v1/events', device, [report('lx-4', net.laneId(own))]);
+  assert.equal(ok.status, 200);
+  assert.equal(server.runtime.estimate.queue[own], 37);
+});

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { HttpError, type Auth } from '../auth.js';
 import { appendResultSchema, eventBatchSchema, MAX_EVENTS_PER_BATCH, type EventInput } from '../events.js';
-import { BackpressureError, isSingleEvent, prepareBatch, type BatchValidator, type IngestPipeline, type RejectReason } from '../ingest.js';
+import { BackpressureError, isSingleEvent, type BatchValidator, type IngestPipeline, type RejectReason } from '../ingest.js';
 import { utf8 } from '../text.js';
 
 export interface IngestHttpOptions {
@@ -99,7 +99,7 @@ export const ingestHttpPlugin: FastifyPluginAsync<IngestHttpOptions> = async (ap
       response: { 200: appendResultSchema, '4xx': errorSchema, '5xx': errorSchema },
     },
   }, async (req, reply) => {
-    const events = prepareBatch(req.principal!, (req.body as { events: EventInput[] }).events);
+    const events = pipeline.prepare(req.principal!, (req.body as { events: EventInput[] }).events);
     try {
       const r = await pipeline.ingest(events, 'http');
       return { accepted: r.accepted.length, duplicates: r.duplicates.length };
