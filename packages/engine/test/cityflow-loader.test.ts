@@ -162,6 +162,20 @@ test('availableRoadLinks out of range', () => {
     'roadLink index 2 is out of range: intersection "C" has 2 roadLinks (0..1)');
 });
 
+test('a signal plan whose phases add up to (almost) no time is rejected: it would never advance', () => {
+  const o = roadnet();
+  for (const p of o.intersections[1].trafficLight.lightphases) p.time = 0;
+  throwsAt(() => rn(o), 'intersections[1].trafficLight.lightphases', 'add up to 0 s');
+  const tiny = roadnet();
+  for (const p of tiny.intersections[1].trafficLight.lightphases) p.time = 1e-20;
+  throwsAt(() => rn(tiny), 'intersections[1].trafficLight.lightphases', 'at least 1 s');
+  // one phase of 0 s (skipped) is fine, and so is a boundary's light
+  const one = roadnet();
+  one.intersections[1].trafficLight.lightphases[0].time = 0;
+  one.intersections[2].trafficLight.lightphases[0].time = 0;
+  assert.equal(rn(one).intersections[1].trafficLight.lightphases[0].time, 0);
+});
+
 test('km/h speeds and implausible vehicles', () => {
   const o = roadnet();
   o.roads[0].lanes[0].maxSpeed = 60;

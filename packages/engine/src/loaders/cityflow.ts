@@ -30,6 +30,8 @@ const MAX_SPEED = 55.6;
 const MAX_VEHICLE_LENGTH = 30;
 /** m/s²; hard braking is ~9, so anything above 15 is a unit error */
 const MAX_ACC = 15;
+/** seconds; the shortest cycle (sum of phase times) of a signal with two or more phases */
+const MIN_CYCLE = 1;
 const LINK_TYPES: ReadonlySet<string> = new Set<RoadLinkType>(['go_straight', 'turn_left', 'turn_right']);
 
 type Obj = Record<string, unknown>;
@@ -197,6 +199,14 @@ function intersection(c: Check, o: Obj, at: string, roads: Map<string, RoadJson>
         availableRoadLinks: c.indices(ph.availableRoadLinks, `${pa}[${p}]`, 'availableRoadLinks', n, `intersection "${id}"`, 'roadLink'),
       };
     });
+    // The built-in plan steps through the phases by their times: a signal's cycle of (almost) no time never ends.
+    if (!virtual && lightphases.length >= 2) {
+      let cycle = 0;
+      for (const ph of lightphases) cycle += ph.time;
+      if (!(cycle >= MIN_CYCLE)) {
+        c.fail(pa, `the phases' times add up to ${cycle} s; a signal plan needs a cycle of at least ${MIN_CYCLE} s`);
+      }
+    }
     trafficLight = { lightphases };
     if (t.roadLinkIndices !== undefined) {
       trafficLight.roadLinkIndices = c.indices(t.roadLinkIndices, ta, 'roadLinkIndices', n, `intersection "${id}"`, 'roadLink');
