@@ -279,6 +279,23 @@ test('errors: bad number, missing attribute, unknown junction', () => {
   );
 });
 
+test('errors: a tlLogic without phases, with a negative duration or a cycle of (almost) no time', () => {
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('<phase duration="20"', '<phase duration="-20"')),
+    'net.xml', '<tlLogic id="B"> <phase> #2', /attribute "duration" must be >= 0, got -20/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace(/<phase [^>]*>/g, '')),
+    'net.xml', '<tlLogic id="B">', /has no <phase>/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace(/duration="\d+"/g, 'duration="0"')),
+    'net.xml', '<tlLogic id="B">', /durations add up to 0 s/,
+  );
+  // a phase of 0 s alone is fine
+  assert.equal(parseSumoNet(NET.replace('duration="3"', 'duration="0"')).intersections.find((i) => i.id === 'B')!.trafficLight.lightphases[1].time, 0);
+});
+
 test('errors: unknown edge, unconnected edges, unknown vType, bad depart and numbers in routes', () => {
   const net = parseSumoNet(NET);
   const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');

@@ -100,6 +100,12 @@ class Reader {
     if (!Number.isFinite(n)) throw this.err(`attribute "${name}" expected a number, got "${v}"`);
     return n;
   }
+  /** a number >= 0 */
+  nonNegative(name: string, fallback?: number): number {
+    const n = this.num(name, fallback);
+    if (n < 0) throw this.err(`attribute "${name}" must be >= 0, got ${n}`);
+    return n;
+  }
   int(name: string, fallback?: number): number {
     const n = this.num(name, fallback);
     if (!Number.isInteger(n)) throw this.err(`attribute "${name}" expected an integer, got "${attr(this.el, name)}"`);
@@ -155,6 +161,8 @@ function shiftLeft(pts: Point[], d: number): Point[] {
 // ---------------------------------------------------------------- network
 
 const DEFAULT_LANE_WIDTH = 3.2;
+/** seconds; the shortest cycle of a program with two or more phases (as the CityFlow loader) */
+const MIN_CYCLE = 1;
 /** phase time for junctions without a tlLogic: one phase, every link always green */
 const UNSIGNALISED_PHASE_TIME = 30;
 const SKIPPED_FUNCTIONS = new Set(['internal', 'crossing', 'walkingarea']);
@@ -265,8 +273,14 @@ export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
     const tr = new Reader(source, tagDesc('tlLogic', t), t);
     const phases = children(t, 'phase').map((p, i) => {
       const pr = new Reader(source, `${tr.path} <phase> #${i}`, p);
-      return { time: pr.num('duration'), state: pr.str('state') };
+      return { time: pr.nonNegative('duration'), state: pr.str('state') };
     });
+    if (phases.length === 0) throw tr.err('has no <phase>: a traffic light program needs at least one');
+    // The built-in plan steps through the phases by their durations: a cycle of (almost) no time never ends.
+    const cycle = phases.reduce((s, p) => s + p.time, 0);
+    if (phases.length >= 2 && !(cycle >= MIN_CYCLE)) {
+      throw tr.err(`the phases' durations add up to ${cycle} s; a signal program needs a cycle of at least ${MIN_CYCLE} s`);
+    }
     tlLogics.set(tr.str('id'), phases);
   }
 
