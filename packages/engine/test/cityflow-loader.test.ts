@@ -155,6 +155,19 @@ test('disconnected route', () => {
   assert.equal(fl([flow(['W_C', 'C_W'])]).length, 1);
 });
 
+test('a route through a roadLink vehicles cannot drive is rejected', () => {
+  // a roadLink without laneLinks joins no lane to the next road
+  const empty = roadnet();
+  empty.intersections[1].roadLinks[0].laneLinks = [];
+  throwsAt(() => fl([flow(['W_C', 'C_E'])], empty), 'flows[0].route[1]',
+    'road "C_E" is not reachable from "W_C" (its roadLink at C has no laneLinks)');
+  // a virtual intersection is a boundary: its roadLinks are not simulated
+  const virt = roadnet();
+  virt.intersections[1].virtual = true;
+  throwsAt(() => fl([flow(['E_C', 'C_W'])], virt), 'flows[0].route[1]',
+    'road "C_W" is not reachable from "E_C" (C is virtual, a network boundary: its roadLinks are not simulated)');
+});
+
 test('availableRoadLinks out of range', () => {
   const o = roadnet();
   o.intersections[1].trafficLight.lightphases[1].availableRoadLinks = [0, 2];

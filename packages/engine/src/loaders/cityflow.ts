@@ -135,14 +135,22 @@ export function validateFlows(value: unknown, source: string, roadnet?: RoadnetJ
   return flows;
 }
 
-/** Cross-file checks: every route road exists and consecutive roads are joined by a roadLink. */
+/** Cross-file checks: every route road exists and consecutive roads are joined by a roadLink the simulation drives. */
 export function validateScenario(roadnet: RoadnetJson, flows: FlowJson[], source: string): void {
   const roads = new Map<string, RoadJson>();
   for (const r of roadnet.roads) roads.set(r.id, r);
   // startRoad -> endRoads; a roadLink sits where its startRoad ends, so the road id implies the intersection.
   const next = new Map<string, Set<string>>();
+  // roadLinks the simulation cannot drive: a virtual intersection's (not simulated) and those without laneLinks
+  const unusable = new Map<string, string>();
   for (const inter of roadnet.intersections) {
     for (const l of inter.roadLinks) {
+      if (inter.virtual || l.laneLinks.length === 0) {
+        unusable.set(`${l.startRoad}\u0000${l.endRoad}`, inter.virtual
+          ? `${inter.id} is virtual, a network boundary: its roadLinks are not simulated`
+          : `its roadLink at ${inter.id} has no laneLinks`);
+        continue;
+      }
       let s = next.get(l.startRoad);
       if (!s) next.set(l.startRoad, (s = new Set()));
       s.add(l.endRoad);
@@ -155,9 +163,9 @@ export function validateScenario(roadnet: RoadnetJson, flows: FlowJson[], source
       const road = roads.get(route[k]);
       if (!road) throw new ScenarioError(source, `flows[${i}].route[${k}]`, `unknown road ${show(route[k])} (not in the roadnet)`);
       if (prev && !next.get(prev.id)?.has(road.id)) {
-        const why = prev.endIntersection === road.startIntersection
+        const why = unusable.get(`${prev.id}\u0000${road.id}`) ?? (prev.endIntersection === road.startIntersection
           ? `no roadLink at ${prev.endIntersection}`
-          : `"${prev.id}" ends at ${prev.endIntersection} but "${road.id}" starts at ${road.startIntersection}`;
+          : `"${prev.id}" ends at ${prev.endIntersection} but "${road.id}" starts at ${road.startIntersection}`);
         throw new ScenarioError(source, `flows[${i}].route[${k}]`, `road "${road.id}" is not reachable from "${prev.id}" (${why})`);
       }
       prev = road;
