@@ -210,6 +210,19 @@ test('km/h speeds and implausible vehicles', () => {
   throwsAt(() => fl([flow([])]), 'flows[0].route', 'at least 1 item');
 });
 
+test('a road of zero length, or no longer than the intersection widths its lanes stop short of', () => {
+  const zero = roadnet();
+  zero.roads[0].points[1] = { x: -300, y: 0 };
+  throwsAt(() => rn(zero), 'roads[0].points', 'zero length');
+  // C is 20 m wide: a 15 m road from C to E leaves no lane
+  const short = roadnet();
+  short.roads[2].points[1] = { x: 15, y: 0 };
+  throwsAt(() => rn(short), 'roads[2].points', 'the road is 15 m long, no longer than the widths of its intersections (20 m at C + 0 m at E)');
+  const fits = roadnet();
+  fits.roads[2].points[1] = { x: 25, y: 0 };
+  assert.equal(rn(fits).roads[2].points[1].x, 25);
+});
+
 test('duplicate road id', () => {
   const o = roadnet();
   o.roads[3].id = 'W_C';

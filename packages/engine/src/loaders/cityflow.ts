@@ -94,6 +94,23 @@ export function validateRoadnet(value: unknown, source: string): RoadnetJson {
   const roadById = new Map<string, RoadJson>();
   for (const r of roads) roadById.set(r.id, r);
   const intersections = rawInters.map((v, i) => intersection(c, v as Obj, `intersections[${i}]`, roadById));
+
+  // Lanes stop a signalised intersection's width short of it (virtual ones: 0), so a road must be longer than that.
+  const trim = new Map<string, number>();
+  for (const it of intersections) trim.set(it.id, it.virtual ? 0 : it.width);
+  for (let i = 0; i < roads.length; i++) {
+    const r = roads[i];
+    let length = 0;
+    for (let k = 1; k < r.points.length; k++) length += Math.hypot(r.points[k].x - r.points[k - 1].x, r.points[k].y - r.points[k - 1].y);
+    const ts = trim.get(r.startIntersection)!;
+    const te = trim.get(r.endIntersection)!;
+    if (!(length > ts + te)) {
+      c.fail(`roads[${i}].points`, length === 0
+        ? 'the road has zero length: its points coincide'
+        : `the road is ${Number(length.toPrecision(6))} m long, no longer than the widths of its intersections ` +
+          `(${ts} m at ${r.startIntersection} + ${te} m at ${r.endIntersection}), which its lanes stop short of`);
+    }
+  }
   return { intersections, roads };
 }
 
