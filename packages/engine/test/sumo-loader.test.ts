@@ -296,6 +296,21 @@ test('errors: a tlLogic without phases, with a negative duration or a cycle of (
   assert.equal(parseSumoNet(NET.replace('duration="3"', 'duration="0"')).intersections.find((i) => i.id === 'B')!.trafficLight.lightphases[1].time, 0);
 });
 
+test('errors: a lane speed or width that is not positive', () => {
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('id="wb_1" index="1" speed="13.89"', 'id="wb_1" index="1" speed="-13.89"')),
+    'net.xml', '<edge id="wb"> <lane index="1">', /attribute "speed" must be > 0, got -13.89/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('id="bn_0" index="0" speed="11.11"', 'id="bn_0" index="0" speed="0"')),
+    'net.xml', '<edge id="bn"> <lane index="0">', /attribute "speed" must be > 0, got 0/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('width="3.5"', 'width="-3.5"')),
+    'net.xml', '<edge id="be"> <lane index="0">', /attribute "width" must be > 0, got -3.5/,
+  );
+});
+
 test('errors: unknown edge, unconnected edges, unknown vType, bad depart and numbers in routes', () => {
   const net = parseSumoNet(NET);
   const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');

@@ -100,6 +100,12 @@ class Reader {
     if (!Number.isFinite(n)) throw this.err(`attribute "${name}" expected a number, got "${v}"`);
     return n;
   }
+  /** a number > 0 */
+  positive(name: string, fallback?: number): number {
+    const n = this.num(name, fallback);
+    if (!(n > 0)) throw this.err(`attribute "${name}" must be > 0, got ${n}`);
+    return n;
+  }
   /** a number >= 0 */
   nonNegative(name: string, fallback?: number): number {
     const n = this.num(name, fallback);
@@ -245,8 +251,8 @@ export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
     const kept = lanes.filter((l) => carsAllowed(l.el)).sort((a, b) => b.index - a.index);
     if (kept.length === 0) continue;
     const laneJson: LaneJson[] = kept.map((l) => ({
-      width: l.r.num('width', DEFAULT_LANE_WIDTH),
-      maxSpeed: l.r.num('speed'),
+      width: l.r.positive('width', DEFAULT_LANE_WIDTH),
+      maxSpeed: l.r.positive('speed'),
     }));
     const leftShape = dedupe(kept[0].r.shape('shape'));
     if (leftShape.length < 2) throw kept[0].r.err('attribute "shape" has zero length');
