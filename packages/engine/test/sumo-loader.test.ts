@@ -311,6 +311,19 @@ test('errors: a lane speed or width that is not positive', () => {
   );
 });
 
+test('errors: vType values out of range', () => {
+  const net = parseSumoNet(NET);
+  const vType = (attrs: string) => () => parseSumoRoutes(`<routes><vType id="t" ${attrs}/></routes>`, net, 'r.rou.xml');
+  assertScenarioError(vType('length="-4.5"'), 'r.rou.xml', '<vType id="t">', /attribute "length" must be > 0, got -4.5/);
+  assertScenarioError(vType('accel="0"'), 'r.rou.xml', '<vType id="t">', /attribute "accel" must be > 0, got 0/);
+  assertScenarioError(vType('decel="-5"'), 'r.rou.xml', '<vType id="t">', /attribute "decel" must be > 0, got -5/);
+  assertScenarioError(vType('maxSpeed="-70"'), 'r.rou.xml', '<vType id="t">', /attribute "maxSpeed" must be > 0, got -70/);
+  assertScenarioError(vType('width="0"'), 'r.rou.xml', '<vType id="t">', /attribute "width" must be > 0, got 0/);
+  assertScenarioError(vType('minGap="-2"'), 'r.rou.xml', '<vType id="t">', /attribute "minGap" must be >= 0, got -2/);
+  assertScenarioError(vType('tau="-1.5"'), 'r.rou.xml', '<vType id="t">', /attribute "tau" must be >= 0, got -1.5/);
+  assert.doesNotThrow(vType('minGap="0" tau="0"'));
+});
+
 test('errors: unknown edge, unconnected edges, unknown vType, bad depart and numbers in routes', () => {
   const net = parseSumoNet(NET);
   const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');

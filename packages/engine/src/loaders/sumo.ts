@@ -449,19 +449,19 @@ const END_EPSILON = 1e-3;
  */
 function vehicleJson(r: Reader): VehicleJson {
   const d = SUMO_VTYPE_DEFAULTS;
-  const accel = r.num('accel', d.accel);
-  const decel = r.num('decel', d.decel);
+  const accel = r.positive('accel', d.accel);
+  const decel = r.positive('decel', d.decel);
   r.num('emergencyDecel', d.emergencyDecel); // validated, unused (see above)
   return {
-    length: r.num('length', d.length),
-    width: r.num('width', d.width),
+    length: r.positive('length', d.length),
+    width: r.positive('width', d.width),
     maxPosAcc: accel,
     maxNegAcc: decel,
     usualPosAcc: accel,
     usualNegAcc: decel,
-    minGap: r.num('minGap', d.minGap),
-    maxSpeed: Math.min(r.num('maxSpeed', d.maxSpeed), MAX_SPEED),
-    headwayTime: r.num('tau', d.tau),
+    minGap: r.nonNegative('minGap', d.minGap),
+    maxSpeed: Math.min(r.positive('maxSpeed', d.maxSpeed), MAX_SPEED),
+    headwayTime: r.nonNegative('tau', d.tau),
   };
 }
 
