@@ -324,6 +324,21 @@ test('errors: vType values out of range', () => {
   assert.doesNotThrow(vType('minGap="0" tau="0"'));
 });
 
+test('errors: a negative depart and malformed times', () => {
+  const net = parseSumoNet(NET);
+  const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');
+  assertScenarioError(routes('<vehicle id="x" depart="-5"><route edges="wb be"/></vehicle>'),
+    'r.rou.xml', '<vehicle id="x">', /attribute "depart" must be >= 0, got -5/);
+  assertScenarioError(routes('<vehicle id="x" depart="1::"><route edges="wb be"/></vehicle>'),
+    'r.rou.xml', '<vehicle id="x">', /attribute "depart" expected a time, got "1::"/);
+  assertScenarioError(routes('<flow id="f" begin="0" end="1:" period="2" from="wb" to="be"/>'),
+    'r.rou.xml', '<flow id="f">', /attribute "end" expected a time, got "1:"/);
+  assertScenarioError(routes('<vehicle id="x" depart="1:2:3:4:5"><route edges="wb be"/></vehicle>'),
+    'r.rou.xml', '<vehicle id="x">', /expected a time, got "1:2:3:4:5"/);
+  const [v] = routes('<vehicle id="x" depart="1:02:03"><route edges="wb be"/></vehicle>')();
+  assert.equal(v.startTime, 3723);
+});
+
 test('errors: unknown edge, unconnected edges, unknown vType, bad depart and numbers in routes', () => {
   const net = parseSumoNet(NET);
   const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');

@@ -469,8 +469,9 @@ function vehicleJson(r: Reader): VehicleJson {
 function time(r: Reader, name: string, fallback?: number): number {
   const v = r.opt(name);
   if (v !== undefined && v.includes(':')) {
-    const parts = v.split(':').map(Number);
-    if (parts.some((p) => !Number.isFinite(p))) throw r.err(`attribute "${name}" expected a time, got "${v}"`);
+    // Number('') is 0: an empty field ("1::") is a typo, not zero
+    const parts = v.split(':').map((p) => (p.trim() === '' ? NaN : Number(p)));
+    if (parts.length > 4 || parts.some((p) => !Number.isFinite(p))) throw r.err(`attribute "${name}" expected a time, got "${v}"`);
     const mult = [86400, 3600, 60, 1].slice(-parts.length);
     return parts.reduce((s, p, i) => s + p * mult[i], 0);
   }
@@ -483,7 +484,10 @@ function departTime(r: Reader): number {
   if (v === 'triggered' || v === 'containerTriggered' || v === 'split') {
     throw r.err(`depart="${v}" is not supported: vehicles must depart at a time`);
   }
-  return Math.floor(time(r, 'depart'));
+  const t = time(r, 'depart');
+  // a flow starting before 0 would silently never emit the vehicle
+  if (t < 0) throw r.err(`attribute "depart" must be >= 0, got ${v}`);
+  return Math.floor(t);
 }
 
 interface RouteOption {
