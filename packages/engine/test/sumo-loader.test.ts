@@ -339,6 +339,17 @@ test('errors: a negative depart and malformed times', () => {
   assert.equal(v.startTime, 3723);
 });
 
+test('errors: duplicate edge and junction ids', () => {
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('<edge id="be"', '<edge id="wb" from="B" to="E"><lane id="x_0" index="0" speed="10" shape="108,-1.75 200,-1.75"/></edge><edge id="be"')),
+    'net.xml', '<edge id="wb">', /duplicate edge id "wb"/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('<junction id="E"', '<junction id="B" type="dead_end" x="999" y="0"/><junction id="E"')),
+    'net.xml', '<junction id="B">', /duplicate junction id "B"/,
+  );
+});
+
 test('errors: unknown edge, unconnected edges, unknown vType, bad depart and numbers in routes', () => {
   const net = parseSumoNet(NET);
   const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');

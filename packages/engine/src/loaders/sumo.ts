@@ -234,9 +234,12 @@ export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
   // Lanes by "edge#index" (normal and internal), edges we keep as roads.
   const internalShape = new Map<string, Point[]>();
   const edges = new Map<string, NetEdge>();
+  const edgeIds = new Set<string>();
   for (const e of children(net, 'edge')) {
     const er = new Reader(source, tagDesc('edge', e), e);
     const id = er.str('id');
+    if (edgeIds.has(id)) throw er.err(`duplicate edge id "${id}"`);
+    edgeIds.add(id);
     const fn = er.opt('function') ?? 'normal';
     const lanes = children(e, 'lane').map((l) => {
       const lr = new Reader(source, `${er.path} ${tagDesc('lane', l, 'index')}`, l);
@@ -356,9 +359,12 @@ export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
 
   const intersections: IntersectionJson[] = [];
   const junctionIds = new Set<string>();
+  const allJunctionIds = new Set<string>();
   for (const j of children(net, 'junction')) {
     const jr = new Reader(source, tagDesc('junction', j), j);
     const id = jr.str('id');
+    if (allJunctionIds.has(id)) throw jr.err(`duplicate junction id "${id}"`);
+    allJunctionIds.add(id);
     if (jr.opt('type') === 'internal') continue;
     junctionIds.add(id);
     const roads = roadsAt.get(id);
