@@ -350,6 +350,21 @@ test('errors: duplicate edge and junction ids', () => {
   );
 });
 
+test('errors: a connection to an unknown edge or lane', () => {
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('<connection from="wb" to="be" fromLane="0"', '<connection from="zz" to="be" fromLane="0"')),
+    'net.xml', '<connection from="zz" to="be" fromLane="0" toLane="0">', /unknown edge "zz"/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('<connection from="wb" to="be" fromLane="0"', '<connection from="wb" to="be" fromLane="7"')),
+    'net.xml', '<connection from="wb" to="be" fromLane="7" toLane="0">', /edge "wb" has no lane 7/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('<connection from="nb" to="be" fromLane="0" toLane="0"', '<connection from="nb" to="be" fromLane="0" toLane="2"')),
+    'net.xml', '<connection from="nb" to="be" fromLane="0" toLane="2">', /edge "be" has no lane 2/,
+  );
+});
+
 test('errors: unknown edge, unconnected edges, unknown vType, bad depart and numbers in routes', () => {
   const net = parseSumoNet(NET);
   const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');

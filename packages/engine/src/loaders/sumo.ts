@@ -197,6 +197,8 @@ interface NetEdge {
   to: string;
   /** SUMO lane index → CityFlow lane index (kept lanes only, reversed) */
   laneMap: Map<number, number>;
+  /** every SUMO lane index of the edge, kept or not */
+  laneIndexes: Set<number>;
   road: RoadJson;
 }
 
@@ -266,6 +268,7 @@ export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
       from,
       to,
       laneMap: new Map(kept.map((l, i) => [l.index, i])),
+      laneIndexes: new Set(lanes.map((l) => l.index)),
       road: {
         id,
         points: shiftLeft(leftShape, laneJson[0].width / 2),
@@ -314,14 +317,20 @@ export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
       if (via !== undefined) nextVia.set(`${fromId}#${r.int('fromLane')}`, viaKey(via, r));
       continue;
     }
+    const toId = r.str('to');
+    for (const id of [fromId, toId]) if (!edgeIds.has(id)) throw r.err(`unknown edge "${id}"`);
     const from = edges.get(fromId);
-    const to = edges.get(r.str('to'));
+    const to = edges.get(toId);
     if (!from || !to) continue; // internal target or a skipped (non-car) edge
     pending.push({ r, from, to, via });
   }
   for (const { r, from, to, via } of pending) {
-    const fl = from.laneMap.get(r.int('fromLane'));
-    const tl = to.laneMap.get(r.int('toLane'));
+    const fromLane = r.int('fromLane');
+    const toLane = r.int('toLane');
+    if (!from.laneIndexes.has(fromLane)) throw r.err(`edge "${from.id}" has no lane ${fromLane}`);
+    if (!to.laneIndexes.has(toLane)) throw r.err(`edge "${to.id}" has no lane ${toLane}`);
+    const fl = from.laneMap.get(fromLane);
+    const tl = to.laneMap.get(toLane);
     if (fl === undefined || tl === undefined) continue; // non-car lane
     let points: Point[] = [];
     if (via !== undefined) {
