@@ -365,6 +365,18 @@ test('errors: a connection to an unknown edge or lane', () => {
   );
 });
 
+test('errors: duplicate vType and route ids', () => {
+  const net = parseSumoNet(NET);
+  const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');
+  assertScenarioError(routes('<vType id="car" length="4"/><vType id="car" length="40"/>'),
+    'r.rou.xml', '<vType id="car">', /duplicate vType id "car"/);
+  assertScenarioError(routes('<route id="r" edges="wb be"/><route id="r" edges="wb bn"/>'),
+    'r.rou.xml', '<route id="r">', /duplicate route id "r"/);
+  // redefining SUMO's default type once is allowed
+  const [f] = routes('<vType id="DEFAULT_VEHTYPE" length="4"/><vehicle id="x" depart="0"><route edges="wb be"/></vehicle>')();
+  assert.equal(f.vehicle.length, 4);
+});
+
 test('errors: unknown edge, unconnected edges, unknown vType, bad depart and numbers in routes', () => {
   const net = parseSumoNet(NET);
   const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');

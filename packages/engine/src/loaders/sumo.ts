@@ -536,9 +536,13 @@ export function parseSumoRoutes(
   const graph = new RoadGraph(roadnet);
 
   const vTypes = new Map<string, VehicleJson>([['DEFAULT_VEHTYPE', vehicleJson(new Reader(source, '', {}))]]);
+  const vTypeIds = new Set<string>(); // the file may redefine DEFAULT_VEHTYPE, once
   for (const t of children(root, 'vType')) {
     const r = new Reader(source, tagDesc('vType', t), t);
-    vTypes.set(r.str('id'), vehicleJson(r));
+    const id = r.str('id');
+    if (vTypeIds.has(id)) throw r.err(`duplicate vType id "${id}"`);
+    vTypeIds.add(id);
+    vTypes.set(id, vehicleJson(r));
   }
   const vTypeDists = new Set(children(root, 'vTypeDistribution').map((d) => attr(d, 'id')));
   const vehicleType = (r: Reader): VehicleJson => {
@@ -563,7 +567,9 @@ export function parseSumoRoutes(
   const routes = new Map<string, string[]>();
   for (const rt of children(root, 'route')) {
     const r = new Reader(source, tagDesc('route', rt), rt);
-    routes.set(r.str('id'), routeEdges(r));
+    const id = r.str('id');
+    if (routes.has(id)) throw r.err(`duplicate route id "${id}"`);
+    routes.set(id, routeEdges(r));
   }
   const parseDist = (d: El, path: string): RouteOption[] => {
     const opts = children(d, 'route').map((rt, i): RouteOption => {
