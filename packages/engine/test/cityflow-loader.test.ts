@@ -223,6 +223,13 @@ test('a road of zero length, or no longer than the intersection widths its lanes
   assert.equal(rn(fits).roads[2].points[1].x, 25);
 });
 
+test('a flow interval too small to be seconds between two vehicles', () => {
+  // one flow at 1e-9 s spawned a billion vehicles a step: the process grew until the system killed it
+  throwsAt(() => fl([flow(['W_C'], { interval: 1e-9 })]), 'flows[0].interval',
+    '1e-9 s between two vehicles is implausible (more than 100 vehicles per second from one flow)');
+  assert.equal(fl([flow(['W_C'], { interval: 0.01 })])[0].interval, 0.01);
+});
+
 test('duplicate road id', () => {
   const o = roadnet();
   o.roads[3].id = 'W_C';

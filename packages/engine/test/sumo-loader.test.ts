@@ -377,6 +377,18 @@ test('errors: duplicate vType and route ids', () => {
   assert.equal(f.vehicle.length, 4);
 });
 
+test('errors: a flow of more than 100 vehicles per second', () => {
+  const net = parseSumoNet(NET);
+  const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');
+  assertScenarioError(routes('<flow id="f" period="1e-9" from="wb" to="be"/>'), 'r.rou.xml', '<flow id="f">',
+    /attribute "period" gives 1e-9 s between two vehicles: implausible \(more than 100 vehicles per second from one flow\)/);
+  assertScenarioError(routes('<flow id="f" vehsPerHour="1e12" from="wb" to="be"/>'), 'r.rou.xml', '<flow id="f">', /attribute "vehsPerHour" gives/);
+  assertScenarioError(routes('<flow id="f" begin="0" end="50" number="1000000000000" from="wb" to="be"/>'), 'r.rou.xml', '<flow id="f">', /attribute "number" gives/);
+  assert.equal(routes('<flow id="f" end="10" vehsPerHour="360000" from="wb" to="be"/>')()[0].interval, 0.01);
+  // an empty window emits nothing, whatever its number
+  assert.deepEqual(routes('<flow id="f" begin="5" end="5" number="3" from="wb" to="be"/>')(), []);
+});
+
 test('errors: unknown edge, unconnected edges, unknown vType, bad depart and numbers in routes', () => {
   const net = parseSumoNet(NET);
   const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');

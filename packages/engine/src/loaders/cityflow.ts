@@ -30,6 +30,11 @@ const MAX_SPEED = 55.6;
 const MAX_VEHICLE_LENGTH = 30;
 /** m/s²; hard braking is ~9, so anything above 15 is a unit error */
 const MAX_ACC = 15;
+/**
+ * seconds between two vehicles of one flow: 100 vehicles per second (the grid generator's highest demand).
+ * Every vehicle is created, so a smaller interval only fills memory.
+ */
+const MIN_FLOW_INTERVAL = 0.01;
 /** seconds; the shortest cycle (sum of phase times) of a signal with two or more phases */
 const MIN_CYCLE = 1;
 const LINK_TYPES: ReadonlySet<string> = new Set<RoadLinkType>(['go_straight', 'turn_left', 'turn_right']);
@@ -141,6 +146,10 @@ export function validateFlows(value: unknown, source: string, roadnet?: RoadnetJ
     const ra = `${at}.route`;
     for (let k = 0; k < route.length; k++) c.str(route[k], ra, k);
     const interval = c.positive(f.interval, at, 'interval');
+    if (interval < MIN_FLOW_INTERVAL) {
+      c.fail(`${at}.interval`, `${interval} s between two vehicles is implausible (more than ${1 / MIN_FLOW_INTERVAL} vehicles per second ` +
+        'from one flow); interval is the seconds from one vehicle to the next');
+    }
     const startTime = f.startTime === undefined ? 0 : c.nonNegative(f.startTime, at, 'startTime');
     const endTime = f.endTime === undefined ? -1 : c.num(f.endTime, at, 'endTime');
     if (endTime !== -1 && endTime < startTime) {

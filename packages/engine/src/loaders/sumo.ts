@@ -449,6 +449,8 @@ const SUMO_VTYPE_DEFAULTS = {
   accel: 2.6, decel: 4.5, emergencyDecel: 9, length: 5, minGap: 2.5, maxSpeed: 55.56, tau: 1, width: 1.8,
 };
 const MAX_SPEED = 55.56;
+/** seconds between two vehicles of a flow, at least: 100 vehicles per second, as the CityFlow loader */
+const MIN_FLOW_INTERVAL = 0.01;
 /** SUMO's default flow end when neither end nor number is given (24 h). */
 const SUMO_DEFAULT_FLOW_END = 86400;
 /**
@@ -643,6 +645,7 @@ export function parseSumoRoutes(
     const number = r.opt('number') === undefined ? undefined : r.int('number');
     if (number !== undefined && number < 0) throw r.err(`attribute "number" must be >= 0, got ${number}`);
     let interval: number;
+    let by: string; // the attribute the interval comes from
     const period = r.opt('period');
     const positive = (name: string, v: number) => {
       if (!(v > 0)) throw r.err(`attribute "${name}" must be positive, got "${r.opt(name)}"`);
@@ -653,14 +656,19 @@ export function parseSumoRoutes(
       const rate = exp ? Number(exp[1]) : NaN;
       if (exp && !(rate > 0)) throw r.err(`attribute "period" expected a number or exp(rate), got "${period}"`);
       interval = exp ? 1 / rate : positive('period', r.num('period'));
-    } else if (r.opt('vehsPerHour') !== undefined) interval = 3600 / positive('vehsPerHour', r.num('vehsPerHour'));
-    else if (r.opt('probability') !== undefined) {
+      by = 'period';
+    } else if (r.opt('vehsPerHour') !== undefined) {
+      interval = 3600 / positive('vehsPerHour', r.num('vehsPerHour'));
+      by = 'vehsPerHour';
+    } else if (r.opt('probability') !== undefined) {
       const p = r.num('probability');
       if (!(p > 0 && p <= 1)) throw r.err(`attribute "probability" must be in (0, 1], got "${r.opt('probability')}"`);
       interval = 1 / p;
+      by = 'probability';
     } else if (number !== undefined) {
       if (end === undefined) throw r.err('a flow with only "number" needs attribute "end"');
       interval = (end - begin) / Math.max(number, 1);
+      by = 'number';
     } else {
       throw r.err('needs one of attributes "period", "vehsPerHour", "probability" or "number"');
     }
@@ -668,6 +676,10 @@ export function parseSumoRoutes(
     end ??= opts?.end ?? SUMO_DEFAULT_FLOW_END;
     if (end < begin) throw r.err(`end (${end}) is before begin (${begin})`);
     if (end === begin) continue; // no vehicle
+    // every vehicle is created: a flow much denser than any road only fills memory
+    if (interval < MIN_FLOW_INTERVAL) {
+      throw r.err(`attribute "${by}" gives ${interval} s between two vehicles: implausible (more than ${1 / MIN_FLOW_INTERVAL} vehicles per second from one flow)`);
+    }
     for (const o of routeOptions(r)) {
       flows.push({ vehicle, route: o.edges, interval: interval / o.prob, startTime: begin, endTime: end - END_EPSILON });
     }
