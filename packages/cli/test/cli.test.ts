@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,6 +137,19 @@ test('bad input exits with code 2 and one line naming the problem', () => {
   assertUserError(['teleport'], /unknown command "teleport"/);
   // a flow file given as the roadnet is recognised as such
   assertUserError(['simulate', '--roadnet', flowPath, '--flow', flowPath], /is this a flow file\?/);
+});
+
+test('an output folder that cannot be made is a user error naming the option', () => {
+  const file = join(tmp, 'a-file');
+  writeFileSync(file, 'not a folder\n');
+  assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '5', '--replay', file], /--replay .*a-file: /);
+  assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '5', '--replay', join(file, 'sub')], /--replay .*a-file\/sub: /);
+  assertUserError(['generate', 'grid', '--rows', '1', '--cols', '1', '--out', file], /--out .*a-file: /);
+  assertUserError(['generate', 'grid', '--rows', '1', '--cols', '1', '--out', join(file, 'sub')], /--out .*a-file\/sub: /);
+  // a folder where replay.txt should go
+  const dir = join(tmp, 'replay-clash');
+  mkdirSync(join(dir, 'replay.txt'), { recursive: true });
+  assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '5', '--replay', dir], /replay\.txt: /);
 });
 
 test('an unknown controller is a user error naming the choices', () => {

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateGrid } from '@citybrain/engine';
 import { intOption, numOption, UsageError } from '../usage.js';
+import { makeOutputDir, writeOutput } from '../scenario-files.js';
 
 export const generateHelp = `citybrain generate grid --rows R --cols C --out DIR [options]
 
@@ -66,9 +66,9 @@ export function generateCommand(argv: string[]): void {
     if (e instanceof RangeError) throw new UsageError(e.message);
     throw e;
   }
-  mkdirSync(values.out, { recursive: true });
-  writeFileSync(join(values.out, 'roadnet.json'), JSON.stringify(scenario.roadnet));
-  writeFileSync(join(values.out, 'flow.json'), JSON.stringify(scenario.flows, null, 1));
+  makeOutputDir(values.out, '--out');
+  writeOutput(join(values.out, 'roadnet.json'), JSON.stringify(scenario.roadnet), '--out');
+  writeOutput(join(values.out, 'flow.json'), JSON.stringify(scenario.flows, null, 1), '--out');
   const signalised = scenario.roadnet.intersections.filter((i) => !i.virtual).length;
   console.log(
     `wrote ${join(values.out, 'roadnet.json')} (${signalised} signalised intersections, ${scenario.roadnet.roads.length} roads) and ${join(values.out, 'flow.json')} (${scenario.flows.length} routes)`,
