@@ -152,6 +152,24 @@ test('an output folder that cannot be made is a user error naming the option', (
   assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '5', '--replay', dir], /replay\.txt: /);
 });
 
+test('serve: a store, broker or address it cannot use is a user error naming the option', () => {
+  const file = join(tmp, 'not-a-folder');
+  writeFileSync(file, 'x\n');
+  const serve = ['serve', '--paused', '--grid', '1x1', '--port', '0'];
+  assertUserError([...serve, '--db', 'nope:thing'], /--db: unknown store URL "nope:thing"/);
+  assertUserError([...serve, '--db', `sqlite:${join(file, 'city.db')}`], /--db sqlite:.*not-a-folder\/city\.db: /);
+  assertUserError([...serve, '--db', 'postgres://127.0.0.1:1/none'], /--db: cannot open PostgreSQL store/);
+  // these fail once the store is open and the first operator token printed: the error is the last line
+  const lastLine = (args: string[], mention: RegExp) => {
+    const r = citybrain(...args);
+    assert.equal(r.code, 2, `exit code for ${args.join(' ')}: ${r.code}\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+/, 'no stack trace');
+    assert.match(r.stderr.trim().split('\n').at(-1)!, mention);
+  };
+  lastLine([...serve, '--db', `sqlite:${join(tmp, 'mqtt.db')}`, '--mqtt', 'mqtt://127.0.0.1:1'], /^citybrain: --mqtt: cannot start MQTT ingestion/);
+  lastLine([...serve, '--db', `sqlite:${join(tmp, 'host.db')}`, '--host', '999.1.1.1'], /^citybrain: --host 999\.1\.1\.1 --port 0: cannot listen: /);
+});
+
 test('an unknown controller is a user error naming the choices', () => {
   const msg = assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--controller', 'magic'], /unknown controller "magic"/);
   assert.match(msg, /fixed/);
