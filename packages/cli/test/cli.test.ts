@@ -132,6 +132,8 @@ test('bad input exits with code 2 and one line naming the problem', () => {
   assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', bad], /bad\.json: line 3, column \d+/);
   assertUserError([...sim, '--steps', 'abc'], /--steps .*"abc"/);
   assertUserError([...sim, '--bogus'], /--bogus/);
+  // node's parseArgs explains this one over three lines
+  assertUserError([...sim, '--steps', '-5'], /--steps' argument is ambiguous\. .*'--steps=-XYZ'/);
   assertUserError(['simulate', '--roadnet', net, '--flow', flowPath], /both be CityFlow JSON or both SUMO XML/);
   assertUserError(['simulate', '--roadnet', roadnetPath], /needs --roadnet FILE and --flow FILE/);
   assertUserError(['teleport'], /unknown command "teleport"/);
