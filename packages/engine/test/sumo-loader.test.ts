@@ -389,6 +389,14 @@ test('errors: a flow of more than 100 vehicles per second', () => {
   assert.deepEqual(routes('<flow id="f" begin="5" end="5" number="3" from="wb" to="be"/>')(), []);
 });
 
+test('errors: two lanes of an edge with the same index', () => {
+  // it used to surface in the routes file as "edges wb and bn are not connected"
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('id="wb_1" index="1"', 'id="wb_1" index="0"')),
+    'net.xml', '<edge id="wb"> <lane index="0">', /duplicate lane index 0/,
+  );
+});
+
 test('errors: unknown edge, unconnected edges, unknown vType, bad depart and numbers in routes', () => {
   const net = parseSumoNet(NET);
   const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');

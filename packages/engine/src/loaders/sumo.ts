@@ -243,9 +243,13 @@ export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
     if (edgeIds.has(id)) throw er.err(`duplicate edge id "${id}"`);
     edgeIds.add(id);
     const fn = er.opt('function') ?? 'normal';
+    const seenLanes = new Set<number>();
     const lanes = children(e, 'lane').map((l) => {
       const lr = new Reader(source, `${er.path} ${tagDesc('lane', l, 'index')}`, l);
-      return { el: l, r: lr, index: lr.int('index') };
+      const index = lr.int('index');
+      if (seenLanes.has(index)) throw lr.err(`duplicate lane index ${index}`);
+      seenLanes.add(index);
+      return { el: l, r: lr, index };
     });
     if (fn === 'internal') {
       for (const l of lanes) internalShape.set(`${id}#${l.index}`, l.r.shape('shape'));
