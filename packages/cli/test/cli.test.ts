@@ -208,4 +208,7 @@ test('a third-party controller plugs in with --plugin and runs under the supervi
   const notController = join(tmp, 'not-a-controller.mjs');
   writeFileSync(notController, 'export default () => ({ hello: 1 });\n');
   assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--plugin', notController], /must return an object with a string "name" and a "decide" function/);
+  const throwing = join(tmp, 'throwing.mjs');
+  writeFileSync(throwing, 'export default () => { throw new Error("no licence key"); };\n');
+  assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--plugin', throwing], /--plugin .*throwing\.mjs: its factory failed: no licence key/);
 });
