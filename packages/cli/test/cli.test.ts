@@ -172,6 +172,13 @@ test('serve: a store, broker or address it cannot use is a user error naming the
   lastLine([...serve, '--db', `sqlite:${join(tmp, 'host.db')}`, '--host', '999.1.1.1'], /^citybrain: --host 999\.1\.1\.1 --port 0: cannot listen: /);
 });
 
+test('generate grid --lanes with an empty field is a user error, not 0 lanes', () => {
+  const out = join(tmp, 'lanes');
+  assertUserError(['generate', 'grid', '--rows', '1', '--cols', '1', '--out', out, '--lanes', '1,1,', '--no-turns'], /--lanes expects three whole numbers 0\.\.5 as L,S,R, got "1,1,"/);
+  assertUserError(['generate', 'grid', '--rows', '1', '--cols', '1', '--out', out, '--lanes', ',1,1'], /--lanes .*got ",1,1"/);
+  assert.equal(existsSync(out), false);
+});
+
 test('an unknown controller is a user error naming the choices', () => {
   const msg = assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--controller', 'magic'], /unknown controller "magic"/);
   assert.match(msg, /fixed/);

@@ -43,7 +43,8 @@ export function generateCommand(argv: string[]): void {
   if (!values.rows || !values.cols || !values.out) throw new UsageError('generate grid needs --rows, --cols and --out (see citybrain generate --help)');
   let lanesPerMovement: { left: number; straight: number; right: number } | undefined;
   if (values.lanes !== undefined) {
-    const parts = values.lanes.split(',').map((x) => Number(x));
+    // Number('') is 0: an empty field ("1,1,") is a typo, not zero lanes
+    const parts = values.lanes.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
     if (parts.length !== 3 || parts.some((x) => !Number.isInteger(x) || x < 0 || x > 5)) {
       throw new UsageError(`--lanes expects three whole numbers 0..5 as L,S,R, got "${values.lanes}"`);
     }
