@@ -131,6 +131,9 @@ test('bad input exits with code 2 and one line naming the problem', () => {
   assertUserError(['simulate', '--roadnet', bad, '--flow', flowPath], /bad\.json: line 3, column \d+: invalid JSON/);
   assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', bad], /bad\.json: line 3, column \d+/);
   assertUserError([...sim, '--steps', 'abc'], /--steps .*"abc"/);
+  // Number('') is 0: an empty value (an unset shell variable) is not a number
+  assertUserError([...sim, '--seed', ''], /--seed expects a whole number from 0 to \d+, got ""/);
+  assertUserError(['generate', 'grid', '--rows', '1', '--cols', '1', '--out', join(tmp, 'end'), '--end-time', ' '], /--end-time expects a number .*got " "/);
   assertUserError([...sim, '--bogus'], /--bogus/);
   // node's parseArgs explains this one over three lines
   assertUserError([...sim, '--steps', '-5'], /--steps' argument is ambiguous\. .*'--steps=-XYZ'/);
