@@ -23,12 +23,18 @@ export function readScenario(roadnetPath: string, flowPath: string): Scenario {
 }
 
 function readText(path: string, option: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(`${option} ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
   }
+  // gzip's magic number: SUMO tools write .net.xml.gz, which would otherwise read as garbage JSON
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    throw new UsageError(`${option} ${path}: the file is gzip-compressed; decompress it first (gunzip -k ${path})`);
+  }
+  return bytes.toString('utf8');
 }
 
 /** Creates an output folder (and its parents) named by `option`; failing that, a one-line usage error. */

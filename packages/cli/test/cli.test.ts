@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { generateGrid, loadSumoScenario, parseFlows, parseRoadnet, Simulation } from '@citybrain/engine';
 import { fixedTime, runControlled } from '@citybrain/control';
 
@@ -180,6 +181,15 @@ test('generate grid --lanes with an empty field is a user error, not 0 lanes', (
   assertUserError(['generate', 'grid', '--rows', '1', '--cols', '1', '--out', out, '--lanes', '1,1,', '--no-turns'], /--lanes expects three whole numbers 0\.\.5 as L,S,R, got "1,1,"/);
   assertUserError(['generate', 'grid', '--rows', '1', '--cols', '1', '--out', out, '--lanes', ',1,1'], /--lanes .*got ",1,1"/);
   assert.equal(existsSync(out), false);
+});
+
+test('a gzip-compressed scenario file (SUMO writes .net.xml.gz) is named as such', () => {
+  const gz = join(tmp, 'city.net.xml.gz');
+  writeFileSync(gz, gzipSync('<net></net>\n'));
+  const rou = join(tmp, 'city.rou.xml.gz');
+  writeFileSync(rou, gzipSync('<routes></routes>\n'));
+  assertUserError(['simulate', '--roadnet', gz, '--flow', rou], /--roadnet .*city\.net\.xml\.gz: the file is gzip-compressed; decompress it first/);
+  assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', rou], /--flow .*city\.rou\.xml\.gz: the file is gzip-compressed/);
 });
 
 test('an unknown controller is a user error naming the choices', () => {
