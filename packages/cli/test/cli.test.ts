@@ -141,6 +141,8 @@ test('bad input exits with code 2 and one line naming the problem', () => {
   assertUserError(['simulate', '--roadnet', net, '--flow', flowPath], /both be CityFlow JSON or both SUMO XML/);
   assertUserError(['simulate', '--roadnet', roadnetPath], /needs --roadnet FILE and --flow FILE/);
   assertUserError(['teleport'], /unknown command "teleport"/);
+  // demo takes no options: one meant for simulate is not silently ignored
+  assertUserError(['demo', '--controller', 'sotl'], /Unknown option '--controller'/);
   // a flow file given as the roadnet is recognised as such
   assertUserError(['simulate', '--roadnet', flowPath, '--flow', flowPath], /is this a flow file\?/);
 });
