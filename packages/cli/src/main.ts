@@ -43,6 +43,7 @@ try {
   const known = e instanceof UsageError || e instanceof ScenarioError || (e instanceof TypeError && (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') ||
     (e as NodeJS.ErrnoException)?.code?.startsWith?.('ERR_PARSE_ARGS');
   if (!known) throw e;
-  console.error(`citybrain: ${(e as Error).message}`);
+  // one line: node's parseArgs spreads some of its messages over several
+  console.error(`citybrain: ${(e as Error).message.replace(/\s*\n\s*/g, ' ')}`);
   process.exitCode = 2;
 }

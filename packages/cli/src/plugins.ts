@@ -18,7 +18,12 @@ export async function loadControllerPlugins(paths: string[]): Promise<Record<str
     }
     const factory = mod.default;
     if (typeof factory !== 'function') throw new UsageError(`--plugin ${p}: its default export must be a function returning a Controller`);
-    const probe = (factory as () => Controller)();
+    let probe: Controller;
+    try {
+      probe = (factory as () => Controller)();
+    } catch (e) {
+      throw new UsageError(`--plugin ${p}: its factory failed: ${(e as Error)?.message ?? String(e)}`);
+    }
     if (!probe || typeof probe.name !== 'string' || typeof probe.decide !== 'function') {
       throw new UsageError(`--plugin ${p}: the factory must return an object with a string "name" and a "decide" function`);
     }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { loadSumoScenario, parseFlows, parseRoadnet, type Scenario } from '@citybrain/engine';
 import { UsageError } from './usage.js';
@@ -23,10 +23,55 @@ export function readScenario(roadnetPath: string, flowPath: string): Scenario {
 }
 
 function readText(path: string, option: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(`${option} ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
+  }
+  // gzip's magic number: SUMO tools write .net.xml.gz, which would otherwise read as garbage JSON
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    throw new UsageError(`${option} ${path}: the file is gzip-compressed; decompress it first (gunzip -k ${path})`);
+  }
+  return bytes.toString('utf8');
+}
+
+/** Creates an output folder (and its parents) named by `option`; failing that, a one-line usage error. */
+export function makeOutputDir(dir: string, option: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`${option} ${dir}: cannot create the folder: ${ioProblem(e)}`);
+  }
+}
+
+/** Writes an output file of `option`'s folder; failing that, a one-line usage error. */
+export function writeOutput(path: string, text: string, option: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (e) {
+    throw new UsageError(`${option}: cannot write ${path}: ${ioProblem(e)}`);
+  }
+}
+
+/** Opens an output file for a stream, so that failing to open it is a usage error now rather than a crash later. */
+export function openOutput(path: string, option: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (e) {
+    throw new UsageError(`${option}: cannot write ${path}: ${ioProblem(e)}`);
+  }
+}
+
+function ioProblem(e: unknown): string {
+  switch ((e as NodeJS.ErrnoException).code) {
+    case 'EEXIST': return 'a file of that name is in the way';
+    case 'ENOTDIR': return 'part of the path is a file, not a folder';
+    case 'EISDIR': return 'it is a folder';
+    case 'EACCES': case 'EPERM': return 'permission denied';
+    case 'EROFS': return 'read-only file system';
+    case 'ENOSPC': return 'no space left on the device';
+    default: return (e as Error).message;
   }
 }

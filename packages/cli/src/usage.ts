@@ -5,14 +5,14 @@ export class UsageError extends Error {
 
 export function intOption(v: string | undefined, name: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return def;
-  const n = Number(v);
+  const n = v.trim() === '' ? NaN : Number(v); // Number('') is 0
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} expects a whole number from ${min} to ${max}, got "${v}"`);
   return n;
 }
 
 export function numOption(v: string | undefined, name: string, def: number, min = 0, max = Number.MAX_VALUE): number {
   if (v === undefined) return def;
-  const n = Number(v);
+  const n = v.trim() === '' ? NaN : Number(v); // Number('') is 0
   if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} expects a number from ${min} to ${max}, got "${v}"`);
   return n;
 }

@@ -6,10 +6,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { generateGrid, loadSumoScenario, parseFlows, parseRoadnet, Simulation } from '@citybrain/engine';
 import { fixedTime, runControlled } from '@citybrain/control';
 
@@ -131,12 +132,66 @@ test('bad input exits with code 2 and one line naming the problem', () => {
   assertUserError(['simulate', '--roadnet', bad, '--flow', flowPath], /bad\.json: line 3, column \d+: invalid JSON/);
   assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', bad], /bad\.json: line 3, column \d+/);
   assertUserError([...sim, '--steps', 'abc'], /--steps .*"abc"/);
+  // Number('') is 0: an empty value (an unset shell variable) is not a number
+  assertUserError([...sim, '--seed', ''], /--seed expects a whole number from 0 to \d+, got ""/);
+  assertUserError(['generate', 'grid', '--rows', '1', '--cols', '1', '--out', join(tmp, 'end'), '--end-time', ' '], /--end-time expects a number .*got " "/);
   assertUserError([...sim, '--bogus'], /--bogus/);
+  // node's parseArgs explains this one over three lines
+  assertUserError([...sim, '--steps', '-5'], /--steps' argument is ambiguous\. .*'--steps=-XYZ'/);
   assertUserError(['simulate', '--roadnet', net, '--flow', flowPath], /both be CityFlow JSON or both SUMO XML/);
   assertUserError(['simulate', '--roadnet', roadnetPath], /needs --roadnet FILE and --flow FILE/);
   assertUserError(['teleport'], /unknown command "teleport"/);
+  // demo takes no options: one meant for simulate is not silently ignored
+  assertUserError(['demo', '--controller', 'sotl'], /Unknown option '--controller'/);
   // a flow file given as the roadnet is recognised as such
   assertUserError(['simulate', '--roadnet', flowPath, '--flow', flowPath], /is this a flow file\?/);
+});
+
+test('an output folder that cannot be made is a user error naming the option', () => {
+  const file = join(tmp, 'a-file');
+  writeFileSync(file, 'not a folder\n');
+  assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '5', '--replay', file], /--replay .*a-file: /);
+  assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '5', '--replay', join(file, 'sub')], /--replay .*a-file\/sub: /);
+  assertUserError(['generate', 'grid', '--rows', '1', '--cols', '1', '--out', file], /--out .*a-file: /);
+  assertUserError(['generate', 'grid', '--rows', '1', '--cols', '1', '--out', join(file, 'sub')], /--out .*a-file\/sub: /);
+  // a folder where replay.txt should go
+  const dir = join(tmp, 'replay-clash');
+  mkdirSync(join(dir, 'replay.txt'), { recursive: true });
+  assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '5', '--replay', dir], /replay\.txt: /);
+});
+
+test('serve: a store, broker or address it cannot use is a user error naming the option', () => {
+  const file = join(tmp, 'not-a-folder');
+  writeFileSync(file, 'x\n');
+  const serve = ['serve', '--paused', '--grid', '1x1', '--port', '0'];
+  assertUserError([...serve, '--db', 'nope:thing'], /--db: unknown store URL "nope:thing"/);
+  assertUserError([...serve, '--db', `sqlite:${join(file, 'city.db')}`], /--db sqlite:.*not-a-folder\/city\.db: /);
+  assertUserError([...serve, '--db', 'postgres://127.0.0.1:1/none'], /--db: cannot open PostgreSQL store/);
+  // these fail once the store is open and the first operator token printed: the error is the last line
+  const lastLine = (args: string[], mention: RegExp) => {
+    const r = citybrain(...args);
+    assert.equal(r.code, 2, `exit code for ${args.join(' ')}: ${r.code}\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+/, 'no stack trace');
+    assert.match(r.stderr.trim().split('\n').at(-1)!, mention);
+  };
+  lastLine([...serve, '--db', `sqlite:${join(tmp, 'mqtt.db')}`, '--mqtt', 'mqtt://127.0.0.1:1'], /^citybrain: --mqtt: cannot start MQTT ingestion/);
+  lastLine([...serve, '--db', `sqlite:${join(tmp, 'host.db')}`, '--host', '999.1.1.1'], /^citybrain: --host 999\.1\.1\.1 --port 0: cannot listen: /);
+});
+
+test('generate grid --lanes with an empty field is a user error, not 0 lanes', () => {
+  const out = join(tmp, 'lanes');
+  assertUserError(['generate', 'grid', '--rows', '1', '--cols', '1', '--out', out, '--lanes', '1,1,', '--no-turns'], /--lanes expects three whole numbers 0\.\.5 as L,S,R, got "1,1,"/);
+  assertUserError(['generate', 'grid', '--rows', '1', '--cols', '1', '--out', out, '--lanes', ',1,1'], /--lanes .*got ",1,1"/);
+  assert.equal(existsSync(out), false);
+});
+
+test('a gzip-compressed scenario file (SUMO writes .net.xml.gz) is named as such', () => {
+  const gz = join(tmp, 'city.net.xml.gz');
+  writeFileSync(gz, gzipSync('<net></net>\n'));
+  const rou = join(tmp, 'city.rou.xml.gz');
+  writeFileSync(rou, gzipSync('<routes></routes>\n'));
+  assertUserError(['simulate', '--roadnet', gz, '--flow', rou], /--roadnet .*city\.net\.xml\.gz: the file is gzip-compressed; decompress it first/);
+  assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', rou], /--flow .*city\.rou\.xml\.gz: the file is gzip-compressed/);
 });
 
 test('an unknown controller is a user error naming the choices', () => {
@@ -175,4 +230,7 @@ test('a third-party controller plugs in with --plugin and runs under the supervi
   const notController = join(tmp, 'not-a-controller.mjs');
   writeFileSync(notController, 'export default () => ({ hello: 1 });\n');
   assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--plugin', notController], /must return an object with a string "name" and a "decide" function/);
+  const throwing = join(tmp, 'throwing.mjs');
+  writeFileSync(throwing, 'export default () => { throw new Error("no licence key"); };\n');
+  assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--plugin', throwing], /--plugin .*throwing\.mjs: its factory failed: no licence key/);
 });

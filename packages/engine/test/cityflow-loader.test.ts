@@ -155,11 +155,38 @@ test('disconnected route', () => {
   assert.equal(fl([flow(['W_C', 'C_W'])]).length, 1);
 });
 
+test('a route through a roadLink vehicles cannot drive is rejected', () => {
+  // a roadLink without laneLinks joins no lane to the next road
+  const empty = roadnet();
+  empty.intersections[1].roadLinks[0].laneLinks = [];
+  throwsAt(() => fl([flow(['W_C', 'C_E'])], empty), 'flows[0].route[1]',
+    'road "C_E" is not reachable from "W_C" (its roadLink at C has no laneLinks)');
+  // a virtual intersection is a boundary: its roadLinks are not simulated
+  const virt = roadnet();
+  virt.intersections[1].virtual = true;
+  throwsAt(() => fl([flow(['E_C', 'C_W'])], virt), 'flows[0].route[1]',
+    'road "C_W" is not reachable from "E_C" (C is virtual, a network boundary: its roadLinks are not simulated)');
+});
+
 test('availableRoadLinks out of range', () => {
   const o = roadnet();
   o.intersections[1].trafficLight.lightphases[1].availableRoadLinks = [0, 2];
   throwsAt(() => rn(o), 'intersections[1].trafficLight.lightphases[1].availableRoadLinks[1]',
     'roadLink index 2 is out of range: intersection "C" has 2 roadLinks (0..1)');
+});
+
+test('a signal plan whose phases add up to (almost) no time is rejected: it would never advance', () => {
+  const o = roadnet();
+  for (const p of o.intersections[1].trafficLight.lightphases) p.time = 0;
+  throwsAt(() => rn(o), 'intersections[1].trafficLight.lightphases', 'add up to 0 s');
+  const tiny = roadnet();
+  for (const p of tiny.intersections[1].trafficLight.lightphases) p.time = 1e-20;
+  throwsAt(() => rn(tiny), 'intersections[1].trafficLight.lightphases', 'at least 1 s');
+  // one phase of 0 s (skipped) is fine, and so is a boundary's light
+  const one = roadnet();
+  one.intersections[1].trafficLight.lightphases[0].time = 0;
+  one.intersections[2].trafficLight.lightphases[0].time = 0;
+  assert.equal(rn(one).intersections[1].trafficLight.lightphases[0].time, 0);
 });
 
 test('km/h speeds and implausible vehicles', () => {
@@ -181,6 +208,26 @@ test('km/h speeds and implausible vehicles', () => {
   throwsAt(() => fl([gap]), 'flows[0].vehicle.minGap', 'must be >= 0, got -1');
   throwsAt(() => fl([flow(['W_C'], { interval: 0 })]), 'flows[0].interval', 'must be > 0, got 0');
   throwsAt(() => fl([flow([])]), 'flows[0].route', 'at least 1 item');
+});
+
+test('a road of zero length, or no longer than the intersection widths its lanes stop short of', () => {
+  const zero = roadnet();
+  zero.roads[0].points[1] = { x: -300, y: 0 };
+  throwsAt(() => rn(zero), 'roads[0].points', 'zero length');
+  // C is 20 m wide: a 15 m road from C to E leaves no lane
+  const short = roadnet();
+  short.roads[2].points[1] = { x: 15, y: 0 };
+  throwsAt(() => rn(short), 'roads[2].points', 'the road is 15 m long, no longer than the widths of its intersections (20 m at C + 0 m at E)');
+  const fits = roadnet();
+  fits.roads[2].points[1] = { x: 25, y: 0 };
+  assert.equal(rn(fits).roads[2].points[1].x, 25);
+});
+
+test('a flow interval too small to be seconds between two vehicles', () => {
+  // one flow at 1e-9 s spawned a billion vehicles a step: the process grew until the system killed it
+  throwsAt(() => fl([flow(['W_C'], { interval: 1e-9 })]), 'flows[0].interval',
+    '1e-9 s between two vehicles is implausible (more than 100 vehicles per second from one flow)');
+  assert.equal(fl([flow(['W_C'], { interval: 0.01 })])[0].interval, 0.01);
 });
 
 test('duplicate road id', () => {

@@ -279,6 +279,124 @@ test('errors: bad number, missing attribute, unknown junction', () => {
   );
 });
 
+test('errors: a tlLogic without phases, with a negative duration or a cycle of (almost) no time', () => {
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('<phase duration="20"', '<phase duration="-20"')),
+    'net.xml', '<tlLogic id="B"> <phase> #2', /attribute "duration" must be >= 0, got -20/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace(/<phase [^>]*>/g, '')),
+    'net.xml', '<tlLogic id="B">', /has no <phase>/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace(/duration="\d+"/g, 'duration="0"')),
+    'net.xml', '<tlLogic id="B">', /durations add up to 0 s/,
+  );
+  // a phase of 0 s alone is fine
+  assert.equal(parseSumoNet(NET.replace('duration="3"', 'duration="0"')).intersections.find((i) => i.id === 'B')!.trafficLight.lightphases[1].time, 0);
+});
+
+test('errors: a lane speed or width that is not positive', () => {
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('id="wb_1" index="1" speed="13.89"', 'id="wb_1" index="1" speed="-13.89"')),
+    'net.xml', '<edge id="wb"> <lane index="1">', /attribute "speed" must be > 0, got -13.89/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('id="bn_0" index="0" speed="11.11"', 'id="bn_0" index="0" speed="0"')),
+    'net.xml', '<edge id="bn"> <lane index="0">', /attribute "speed" must be > 0, got 0/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('width="3.5"', 'width="-3.5"')),
+    'net.xml', '<edge id="be"> <lane index="0">', /attribute "width" must be > 0, got -3.5/,
+  );
+});
+
+test('errors: vType values out of range', () => {
+  const net = parseSumoNet(NET);
+  const vType = (attrs: string) => () => parseSumoRoutes(`<routes><vType id="t" ${attrs}/></routes>`, net, 'r.rou.xml');
+  assertScenarioError(vType('length="-4.5"'), 'r.rou.xml', '<vType id="t">', /attribute "length" must be > 0, got -4.5/);
+  assertScenarioError(vType('accel="0"'), 'r.rou.xml', '<vType id="t">', /attribute "accel" must be > 0, got 0/);
+  assertScenarioError(vType('decel="-5"'), 'r.rou.xml', '<vType id="t">', /attribute "decel" must be > 0, got -5/);
+  assertScenarioError(vType('maxSpeed="-70"'), 'r.rou.xml', '<vType id="t">', /attribute "maxSpeed" must be > 0, got -70/);
+  assertScenarioError(vType('width="0"'), 'r.rou.xml', '<vType id="t">', /attribute "width" must be > 0, got 0/);
+  assertScenarioError(vType('minGap="-2"'), 'r.rou.xml', '<vType id="t">', /attribute "minGap" must be >= 0, got -2/);
+  assertScenarioError(vType('tau="-1.5"'), 'r.rou.xml', '<vType id="t">', /attribute "tau" must be >= 0, got -1.5/);
+  assert.doesNotThrow(vType('minGap="0" tau="0"'));
+});
+
+test('errors: a negative depart and malformed times', () => {
+  const net = parseSumoNet(NET);
+  const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');
+  assertScenarioError(routes('<vehicle id="x" depart="-5"><route edges="wb be"/></vehicle>'),
+    'r.rou.xml', '<vehicle id="x">', /attribute "depart" must be >= 0, got -5/);
+  assertScenarioError(routes('<vehicle id="x" depart="1::"><route edges="wb be"/></vehicle>'),
+    'r.rou.xml', '<vehicle id="x">', /attribute "depart" expected a time, got "1::"/);
+  assertScenarioError(routes('<flow id="f" begin="0" end="1:" period="2" from="wb" to="be"/>'),
+    'r.rou.xml', '<flow id="f">', /attribute "end" expected a time, got "1:"/);
+  assertScenarioError(routes('<vehicle id="x" depart="1:2:3:4:5"><route edges="wb be"/></vehicle>'),
+    'r.rou.xml', '<vehicle id="x">', /expected a time, got "1:2:3:4:5"/);
+  const [v] = routes('<vehicle id="x" depart="1:02:03"><route edges="wb be"/></vehicle>')();
+  assert.equal(v.startTime, 3723);
+});
+
+test('errors: duplicate edge and junction ids', () => {
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('<edge id="be"', '<edge id="wb" from="B" to="E"><lane id="x_0" index="0" speed="10" shape="108,-1.75 200,-1.75"/></edge><edge id="be"')),
+    'net.xml', '<edge id="wb">', /duplicate edge id "wb"/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('<junction id="E"', '<junction id="B" type="dead_end" x="999" y="0"/><junction id="E"')),
+    'net.xml', '<junction id="B">', /duplicate junction id "B"/,
+  );
+});
+
+test('errors: a connection to an unknown edge or lane', () => {
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('<connection from="wb" to="be" fromLane="0"', '<connection from="zz" to="be" fromLane="0"')),
+    'net.xml', '<connection from="zz" to="be" fromLane="0" toLane="0">', /unknown edge "zz"/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('<connection from="wb" to="be" fromLane="0"', '<connection from="wb" to="be" fromLane="7"')),
+    'net.xml', '<connection from="wb" to="be" fromLane="7" toLane="0">', /edge "wb" has no lane 7/,
+  );
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('<connection from="nb" to="be" fromLane="0" toLane="0"', '<connection from="nb" to="be" fromLane="0" toLane="2"')),
+    'net.xml', '<connection from="nb" to="be" fromLane="0" toLane="2">', /edge "be" has no lane 2/,
+  );
+});
+
+test('errors: duplicate vType and route ids', () => {
+  const net = parseSumoNet(NET);
+  const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');
+  assertScenarioError(routes('<vType id="car" length="4"/><vType id="car" length="40"/>'),
+    'r.rou.xml', '<vType id="car">', /duplicate vType id "car"/);
+  assertScenarioError(routes('<route id="r" edges="wb be"/><route id="r" edges="wb bn"/>'),
+    'r.rou.xml', '<route id="r">', /duplicate route id "r"/);
+  // redefining SUMO's default type once is allowed
+  const [f] = routes('<vType id="DEFAULT_VEHTYPE" length="4"/><vehicle id="x" depart="0"><route edges="wb be"/></vehicle>')();
+  assert.equal(f.vehicle.length, 4);
+});
+
+test('errors: a flow of more than 100 vehicles per second', () => {
+  const net = parseSumoNet(NET);
+  const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');
+  assertScenarioError(routes('<flow id="f" period="1e-9" from="wb" to="be"/>'), 'r.rou.xml', '<flow id="f">',
+    /attribute "period" gives 1e-9 s between two vehicles: implausible \(more than 100 vehicles per second from one flow\)/);
+  assertScenarioError(routes('<flow id="f" vehsPerHour="1e12" from="wb" to="be"/>'), 'r.rou.xml', '<flow id="f">', /attribute "vehsPerHour" gives/);
+  assertScenarioError(routes('<flow id="f" begin="0" end="50" number="1000000000000" from="wb" to="be"/>'), 'r.rou.xml', '<flow id="f">', /attribute "number" gives/);
+  assert.equal(routes('<flow id="f" end="10" vehsPerHour="360000" from="wb" to="be"/>')()[0].interval, 0.01);
+  // an empty window emits nothing, whatever its number
+  assert.deepEqual(routes('<flow id="f" begin="5" end="5" number="3" from="wb" to="be"/>')(), []);
+});
+
+test('errors: two lanes of an edge with the same index', () => {
+  // it used to surface in the routes file as "edges wb and bn are not connected"
+  assertScenarioError(
+    () => parseSumoNet(NET.replace('id="wb_1" index="1"', 'id="wb_1" index="0"')),
+    'net.xml', '<edge id="wb"> <lane index="0">', /duplicate lane index 0/,
+  );
+});
+
 test('errors: unknown edge, unconnected edges, unknown vType, bad depart and numbers in routes', () => {
   const net = parseSumoNet(NET);
   const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');

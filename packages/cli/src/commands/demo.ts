@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { generateGrid } from '@citybrain/engine';
 import { simulate, round } from './simulate.js';
 import { table } from '../table.js';
@@ -8,7 +9,9 @@ Generates a 4 x 4 city grid, runs one simulated hour under fixed-time and
 under max-pressure control in the digital twin, and prints what the brain saves.`;
 
 export async function demoCommand(argv: string[]): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) return void console.log(demoHelp);
+  // no options but --help: anything else is refused rather than ignored
+  const { values } = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' } } });
+  if (values.help) return void console.log(demoHelp);
   const scenario = generateGrid({ rows: 4, cols: 4, demand: 0.05 });
   console.log(`CityBrain demo: a generated 4 x 4 grid, ${scenario.flows.length} routes, one simulated hour.\n`);
   const rows = [];

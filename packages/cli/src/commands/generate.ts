@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateGrid } from '@citybrain/engine';
 import { intOption, numOption, UsageError } from '../usage.js';
+import { makeOutputDir, writeOutput } from '../scenario-files.js';
 
 export const generateHelp = `citybrain generate grid --rows R --cols C --out DIR [options]
 
@@ -43,7 +43,8 @@ export function generateCommand(argv: string[]): void {
   if (!values.rows || !values.cols || !values.out) throw new UsageError('generate grid needs --rows, --cols and --out (see citybrain generate --help)');
   let lanesPerMovement: { left: number; straight: number; right: number } | undefined;
   if (values.lanes !== undefined) {
-    const parts = values.lanes.split(',').map((x) => Number(x));
+    // Number('') is 0: an empty field ("1,1,") is a typo, not zero lanes
+    const parts = values.lanes.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
     if (parts.length !== 3 || parts.some((x) => !Number.isInteger(x) || x < 0 || x > 5)) {
       throw new UsageError(`--lanes expects three whole numbers 0..5 as L,S,R, got "${values.lanes}"`);
     }
@@ -66,9 +67,9 @@ export function generateCommand(argv: string[]): void {
     if (e instanceof RangeError) throw new UsageError(e.message);
     throw e;
   }
-  mkdirSync(values.out, { recursive: true });
-  writeFileSync(join(values.out, 'roadnet.json'), JSON.stringify(scenario.roadnet));
-  writeFileSync(join(values.out, 'flow.json'), JSON.stringify(scenario.flows, null, 1));
+  makeOutputDir(values.out, '--out');
+  writeOutput(join(values.out, 'roadnet.json'), JSON.stringify(scenario.roadnet), '--out');
+  writeOutput(join(values.out, 'flow.json'), JSON.stringify(scenario.flows, null, 1), '--out');
   const signalised = scenario.roadnet.intersections.filter((i) => !i.virtual).length;
   console.log(
     `wrote ${join(values.out, 'roadnet.json')} (${signalised} signalised intersections, ${scenario.roadnet.roads.length} roads) and ${join(values.out, 'flow.json')} (${scenario.flows.length} routes)`,

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { generateGrid, type Scenario } from '@citybrain/engine';
 import { controllers } from '@citybrain/control';
-import { DEFAULT_STORE_URL, parseRetention, startServer } from '@citybrain/server';
+import { DEFAULT_STORE_URL, parseRetention, startServer, StoreError, type RunningServer } from '@citybrain/server';
 import { readScenario } from '../scenario-files.js';
 import { loadControllerPlugins } from '../plugins.js';
 import { intOption, numOption, UsageError } from '../usage.js';
@@ -59,19 +59,29 @@ export async function serveCommand(argv: string[]): Promise<void> {
       throw new UsageError(`--retention: ${(e as Error).message}`);
     }
   }
-  const server = await startServer({
-    scenario,
-    storeUrl: values.db,
-    host: values.host,
-    port: intOption(values.port, 'port', 8080, 0, 65535),
-    controller: values.controller,
-    extraControllers,
-    speed: numOption(values.speed, 'speed', 1, 0.01, 1000),
-    mqttUrl: values.mqtt,
-    retentionMs,
-    run: !values.paused,
-    printToken: (line: string) => console.error(line),
-  });
+  const port = intOption(values.port, 'port', 8080, 0, 65535);
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      scenario,
+      storeUrl: values.db,
+      host: values.host,
+      port,
+      controller: values.controller,
+      extraControllers,
+      speed: numOption(values.speed, 'speed', 1, 0.01, 1000),
+      mqttUrl: values.mqtt,
+      retentionMs,
+      run: !values.paused,
+      printToken: (line: string) => console.error(line),
+    });
+  } catch (e) {
+    const usage = startupProblem(e, { db: values.db ?? DEFAULT_STORE_URL, host: values.host ?? '127.0.0.1', port, mqtt: values.mqtt });
+    if (!usage) throw e;
+    // what started before the failure (store writer, city clock) would keep the process alive
+    console.error(`citybrain: ${usage.message}`);
+    process.exit(2);
+  }
   console.error(`CityBrain is running at ${server.url}  (dashboard ${server.url}/, API docs ${server.url}/docs, metrics ${server.url}/metrics)`);
   let stopping = false;
   const stop = async (signal: string) => {
@@ -83,4 +93,19 @@ export async function serveCommand(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/**
+ * A start-up failure that the options or the machine explain (a store URL it
+ * cannot open, a broker it cannot reach, an address it cannot listen on), as a
+ * usage error naming the option; anything else is a bug and keeps its stack.
+ */
+function startupProblem(e: unknown, o: { db: string; host: string; port: number; mqtt?: string }): UsageError | undefined {
+  const err = e as NodeJS.ErrnoException;
+  if (e instanceof StoreError) return new UsageError(`--db: ${err.message}`);
+  if (o.mqtt !== undefined && err.message?.startsWith('cannot start MQTT ingestion')) return new UsageError(`--mqtt: ${err.message}`);
+  if (err.syscall === 'listen' || err.syscall === 'getaddrinfo') return new UsageError(`--host ${o.host} --port ${o.port}: cannot listen: ${err.message}`);
+  // the embedded store creates its file's folder
+  if (err.syscall === 'mkdir' && o.db.startsWith('sqlite:')) return new UsageError(`--db ${o.db}: cannot create the folder: ${err.message}`);
+  return undefined;
 }

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { ReplayRecorder, Simulation, replayRoadnet, type Scenario } from '@citybrain/engine';
 import { controllers, runControlled, type Controller } from '@citybrain/control';
 import { loadControllerPlugins } from '../plugins.js';
-import { readScenario } from '../scenario-files.js';
+import { makeOutputDir, openOutput, readScenario, writeOutput } from '../scenario-files.js';
 import { intOption, numOption, UsageError } from '../usage.js';
 import { progress } from '../progress.js';
 
@@ -91,9 +91,10 @@ export async function simulate(
   let closeReplay = () => {};
   const bar = progress(o.steps, 'simulating', o.showProgress ?? false);
   if (o.replayDir) {
-    mkdirSync(o.replayDir, { recursive: true });
-    writeFileSync(join(o.replayDir, 'replay_roadnet.json'), JSON.stringify(replayRoadnet(sim)));
-    const out = createWriteStream(join(o.replayDir, 'replay.txt'));
+    makeOutputDir(o.replayDir, '--replay');
+    writeOutput(join(o.replayDir, 'replay_roadnet.json'), JSON.stringify(replayRoadnet(sim)), '--replay');
+    const replayPath = join(o.replayDir, 'replay.txt');
+    const out = createWriteStream(replayPath, { fd: openOutput(replayPath, '--replay') });
     const rec = new ReplayRecorder(sim);
     onStep = (_s, k) => {
       out.write(rec.frame() + '\n');

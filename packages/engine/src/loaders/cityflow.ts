@@ -30,6 +30,13 @@ const MAX_SPEED = 55.6;
 const MAX_VEHICLE_LENGTH = 30;
 /** m/s²; hard braking is ~9, so anything above 15 is a unit error */
 const MAX_ACC = 15;
+/**
+ * seconds between two vehicles of one flow: 100 vehicles per second (the grid generator's highest demand).
+ * Every vehicle is created, so a smaller interval only fills memory.
+ */
+const MIN_FLOW_INTERVAL = 0.01;
+/** seconds; the shortest cycle (sum of phase times) of a signal with two or more phases */
+const MIN_CYCLE = 1;
 const LINK_TYPES: ReadonlySet<string> = new Set<RoadLinkType>(['go_straight', 'turn_left', 'turn_right']);
 
 type Obj = Record<string, unknown>;
@@ -92,6 +99,23 @@ export function validateRoadnet(value: unknown, source: string): RoadnetJson {
   const roadById = new Map<string, RoadJson>();
   for (const r of roads) roadById.set(r.id, r);
   const intersections = rawInters.map((v, i) => intersection(c, v as Obj, `intersections[${i}]`, roadById));
+
+  // Lanes stop a signalised intersection's width short of it (virtual ones: 0), so a road must be longer than that.
+  const trim = new Map<string, number>();
+  for (const it of intersections) trim.set(it.id, it.virtual ? 0 : it.width);
+  for (let i = 0; i < roads.length; i++) {
+    const r = roads[i];
+    let length = 0;
+    for (let k = 1; k < r.points.length; k++) length += Math.hypot(r.points[k].x - r.points[k - 1].x, r.points[k].y - r.points[k - 1].y);
+    const ts = trim.get(r.startIntersection)!;
+    const te = trim.get(r.endIntersection)!;
+    if (!(length > ts + te)) {
+      c.fail(`roads[${i}].points`, length === 0
+        ? 'the road has zero length: its points coincide'
+        : `the road is ${Number(length.toPrecision(6))} m long, no longer than the widths of its intersections ` +
+          `(${ts} m at ${r.startIntersection} + ${te} m at ${r.endIntersection}), which its lanes stop short of`);
+    }
+  }
   return { intersections, roads };
 }
 
@@ -122,6 +146,10 @@ export function validateFlows(value: unknown, source: string, roadnet?: RoadnetJ
     const ra = `${at}.route`;
     for (let k = 0; k < route.length; k++) c.str(route[k], ra, k);
     const interval = c.positive(f.interval, at, 'interval');
+    if (interval < MIN_FLOW_INTERVAL) {
+      c.fail(`${at}.interval`, `${interval} s between two vehicles is implausible (more than ${1 / MIN_FLOW_INTERVAL} vehicles per second ` +
+        'from one flow); interval is the seconds from one vehicle to the next');
+    }
     const startTime = f.startTime === undefined ? 0 : c.nonNegative(f.startTime, at, 'startTime');
     const endTime = f.endTime === undefined ? -1 : c.num(f.endTime, at, 'endTime');
     if (endTime !== -1 && endTime < startTime) {
@@ -133,14 +161,22 @@ export function validateFlows(value: unknown, source: string, roadnet?: RoadnetJ
   return flows;
 }
 
-/** Cross-file checks: every route road exists and consecutive roads are joined by a roadLink. */
+/** Cross-file checks: every route road exists and consecutive roads are joined by a roadLink the simulation drives. */
 export function validateScenario(roadnet: RoadnetJson, flows: FlowJson[], source: string): void {
   const roads = new Map<string, RoadJson>();
   for (const r of roadnet.roads) roads.set(r.id, r);
   // startRoad -> endRoads; a roadLink sits where its startRoad ends, so the road id implies the intersection.
   const next = new Map<string, Set<string>>();
+  // roadLinks the simulation cannot drive: a virtual intersection's (not simulated) and those without laneLinks
+  const unusable = new Map<string, string>();
   for (const inter of roadnet.intersections) {
     for (const l of inter.roadLinks) {
+      if (inter.virtual || l.laneLinks.length === 0) {
+        unusable.set(`${l.startRoad}\u0000${l.endRoad}`, inter.virtual
+          ? `${inter.id} is virtual, a network boundary: its roadLinks are not simulated`
+          : `its roadLink at ${inter.id} has no laneLinks`);
+        continue;
+      }
       let s = next.get(l.startRoad);
       if (!s) next.set(l.startRoad, (s = new Set()));
       s.add(l.endRoad);
@@ -153,9 +189,9 @@ export function validateScenario(roadnet: RoadnetJson, flows: FlowJson[], source
       const road = roads.get(route[k]);
       if (!road) throw new ScenarioError(source, `flows[${i}].route[${k}]`, `unknown road ${show(route[k])} (not in the roadnet)`);
       if (prev && !next.get(prev.id)?.has(road.id)) {
-        const why = prev.endIntersection === road.startIntersection
+        const why = unusable.get(`${prev.id}\u0000${road.id}`) ?? (prev.endIntersection === road.startIntersection
           ? `no roadLink at ${prev.endIntersection}`
-          : `"${prev.id}" ends at ${prev.endIntersection} but "${road.id}" starts at ${road.startIntersection}`;
+          : `"${prev.id}" ends at ${prev.endIntersection} but "${road.id}" starts at ${road.startIntersection}`);
         throw new ScenarioError(source, `flows[${i}].route[${k}]`, `road "${road.id}" is not reachable from "${prev.id}" (${why})`);
       }
       prev = road;
@@ -197,6 +233,14 @@ function intersection(c: Check, o: Obj, at: string, roads: Map<string, RoadJson>
         availableRoadLinks: c.indices(ph.availableRoadLinks, `${pa}[${p}]`, 'availableRoadLinks', n, `intersection "${id}"`, 'roadLink'),
       };
     });
+    // The built-in plan steps through the phases by their times: a signal's cycle of (almost) no time never ends.
+    if (!virtual && lightphases.length >= 2) {
+      let cycle = 0;
+      for (const ph of lightphases) cycle += ph.time;
+      if (!(cycle >= MIN_CYCLE)) {
+        c.fail(pa, `the phases' times add up to ${cycle} s; a signal plan needs a cycle of at least ${MIN_CYCLE} s`);
+      }
+    }
     trafficLight = { lightphases };
     if (t.roadLinkIndices !== undefined) {
       trafficLight.roadLinkIndices = c.indices(t.roadLinkIndices, ta, 'roadLinkIndices', n, `intersection "${id}"`, 'roadLink');

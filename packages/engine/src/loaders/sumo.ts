@@ -100,6 +100,18 @@ class Reader {
     if (!Number.isFinite(n)) throw this.err(`attribute "${name}" expected a number, got "${v}"`);
     return n;
   }
+  /** a number > 0 */
+  positive(name: string, fallback?: number): number {
+    const n = this.num(name, fallback);
+    if (!(n > 0)) throw this.err(`attribute "${name}" must be > 0, got ${n}`);
+    return n;
+  }
+  /** a number >= 0 */
+  nonNegative(name: string, fallback?: number): number {
+    const n = this.num(name, fallback);
+    if (n < 0) throw this.err(`attribute "${name}" must be >= 0, got ${n}`);
+    return n;
+  }
   int(name: string, fallback?: number): number {
     const n = this.num(name, fallback);
     if (!Number.isInteger(n)) throw this.err(`attribute "${name}" expected an integer, got "${attr(this.el, name)}"`);
@@ -155,6 +167,8 @@ function shiftLeft(pts: Point[], d: number): Point[] {
 // ---------------------------------------------------------------- network
 
 const DEFAULT_LANE_WIDTH = 3.2;
+/** seconds; the shortest cycle of a program with two or more phases (as the CityFlow loader) */
+const MIN_CYCLE = 1;
 /** phase time for junctions without a tlLogic: one phase, every link always green */
 const UNSIGNALISED_PHASE_TIME = 30;
 const SKIPPED_FUNCTIONS = new Set(['internal', 'crossing', 'walkingarea']);
@@ -183,6 +197,8 @@ interface NetEdge {
   to: string;
   /** SUMO lane index → CityFlow lane index (kept lanes only, reversed) */
   laneMap: Map<number, number>;
+  /** every SUMO lane index of the edge, kept or not */
+  laneIndexes: Set<number>;
   road: RoadJson;
 }
 
@@ -220,13 +236,20 @@ export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
   // Lanes by "edge#index" (normal and internal), edges we keep as roads.
   const internalShape = new Map<string, Point[]>();
   const edges = new Map<string, NetEdge>();
+  const edgeIds = new Set<string>();
   for (const e of children(net, 'edge')) {
     const er = new Reader(source, tagDesc('edge', e), e);
     const id = er.str('id');
+    if (edgeIds.has(id)) throw er.err(`duplicate edge id "${id}"`);
+    edgeIds.add(id);
     const fn = er.opt('function') ?? 'normal';
+    const seenLanes = new Set<number>();
     const lanes = children(e, 'lane').map((l) => {
       const lr = new Reader(source, `${er.path} ${tagDesc('lane', l, 'index')}`, l);
-      return { el: l, r: lr, index: lr.int('index') };
+      const index = lr.int('index');
+      if (seenLanes.has(index)) throw lr.err(`duplicate lane index ${index}`);
+      seenLanes.add(index);
+      return { el: l, r: lr, index };
     });
     if (fn === 'internal') {
       for (const l of lanes) internalShape.set(`${id}#${l.index}`, l.r.shape('shape'));
@@ -237,8 +260,8 @@ export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
     const kept = lanes.filter((l) => carsAllowed(l.el)).sort((a, b) => b.index - a.index);
     if (kept.length === 0) continue;
     const laneJson: LaneJson[] = kept.map((l) => ({
-      width: l.r.num('width', DEFAULT_LANE_WIDTH),
-      maxSpeed: l.r.num('speed'),
+      width: l.r.positive('width', DEFAULT_LANE_WIDTH),
+      maxSpeed: l.r.positive('speed'),
     }));
     const leftShape = dedupe(kept[0].r.shape('shape'));
     if (leftShape.length < 2) throw kept[0].r.err('attribute "shape" has zero length');
@@ -249,6 +272,7 @@ export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
       from,
       to,
       laneMap: new Map(kept.map((l, i) => [l.index, i])),
+      laneIndexes: new Set(lanes.map((l) => l.index)),
       road: {
         id,
         points: shiftLeft(leftShape, laneJson[0].width / 2),
@@ -265,8 +289,14 @@ export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
     const tr = new Reader(source, tagDesc('tlLogic', t), t);
     const phases = children(t, 'phase').map((p, i) => {
       const pr = new Reader(source, `${tr.path} <phase> #${i}`, p);
-      return { time: pr.num('duration'), state: pr.str('state') };
+      return { time: pr.nonNegative('duration'), state: pr.str('state') };
     });
+    if (phases.length === 0) throw tr.err('has no <phase>: a traffic light program needs at least one');
+    // The built-in plan steps through the phases by their durations: a cycle of (almost) no time never ends.
+    const cycle = phases.reduce((s, p) => s + p.time, 0);
+    if (phases.length >= 2 && !(cycle >= MIN_CYCLE)) {
+      throw tr.err(`the phases' durations add up to ${cycle} s; a signal program needs a cycle of at least ${MIN_CYCLE} s`);
+    }
     tlLogics.set(tr.str('id'), phases);
   }
 
@@ -291,14 +321,20 @@ export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
       if (via !== undefined) nextVia.set(`${fromId}#${r.int('fromLane')}`, viaKey(via, r));
       continue;
     }
+    const toId = r.str('to');
+    for (const id of [fromId, toId]) if (!edgeIds.has(id)) throw r.err(`unknown edge "${id}"`);
     const from = edges.get(fromId);
-    const to = edges.get(r.str('to'));
+    const to = edges.get(toId);
     if (!from || !to) continue; // internal target or a skipped (non-car) edge
     pending.push({ r, from, to, via });
   }
   for (const { r, from, to, via } of pending) {
-    const fl = from.laneMap.get(r.int('fromLane'));
-    const tl = to.laneMap.get(r.int('toLane'));
+    const fromLane = r.int('fromLane');
+    const toLane = r.int('toLane');
+    if (!from.laneIndexes.has(fromLane)) throw r.err(`edge "${from.id}" has no lane ${fromLane}`);
+    if (!to.laneIndexes.has(toLane)) throw r.err(`edge "${to.id}" has no lane ${toLane}`);
+    const fl = from.laneMap.get(fromLane);
+    const tl = to.laneMap.get(toLane);
     if (fl === undefined || tl === undefined) continue; // non-car lane
     let points: Point[] = [];
     if (via !== undefined) {
@@ -336,9 +372,12 @@ export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
 
   const intersections: IntersectionJson[] = [];
   const junctionIds = new Set<string>();
+  const allJunctionIds = new Set<string>();
   for (const j of children(net, 'junction')) {
     const jr = new Reader(source, tagDesc('junction', j), j);
     const id = jr.str('id');
+    if (allJunctionIds.has(id)) throw jr.err(`duplicate junction id "${id}"`);
+    allJunctionIds.add(id);
     if (jr.opt('type') === 'internal') continue;
     junctionIds.add(id);
     const roads = roadsAt.get(id);
@@ -414,6 +453,8 @@ const SUMO_VTYPE_DEFAULTS = {
   accel: 2.6, decel: 4.5, emergencyDecel: 9, length: 5, minGap: 2.5, maxSpeed: 55.56, tau: 1, width: 1.8,
 };
 const MAX_SPEED = 55.56;
+/** seconds between two vehicles of a flow, at least: 100 vehicles per second, as the CityFlow loader */
+const MIN_FLOW_INTERVAL = 0.01;
 /** SUMO's default flow end when neither end nor number is given (24 h). */
 const SUMO_DEFAULT_FLOW_END = 86400;
 /**
@@ -429,19 +470,19 @@ const END_EPSILON = 1e-3;
  */
 function vehicleJson(r: Reader): VehicleJson {
   const d = SUMO_VTYPE_DEFAULTS;
-  const accel = r.num('accel', d.accel);
-  const decel = r.num('decel', d.decel);
+  const accel = r.positive('accel', d.accel);
+  const decel = r.positive('decel', d.decel);
   r.num('emergencyDecel', d.emergencyDecel); // validated, unused (see above)
   return {
-    length: r.num('length', d.length),
-    width: r.num('width', d.width),
+    length: r.positive('length', d.length),
+    width: r.positive('width', d.width),
     maxPosAcc: accel,
     maxNegAcc: decel,
     usualPosAcc: accel,
     usualNegAcc: decel,
-    minGap: r.num('minGap', d.minGap),
-    maxSpeed: Math.min(r.num('maxSpeed', d.maxSpeed), MAX_SPEED),
-    headwayTime: r.num('tau', d.tau),
+    minGap: r.nonNegative('minGap', d.minGap),
+    maxSpeed: Math.min(r.positive('maxSpeed', d.maxSpeed), MAX_SPEED),
+    headwayTime: r.nonNegative('tau', d.tau),
   };
 }
 
@@ -449,8 +490,9 @@ function vehicleJson(r: Reader): VehicleJson {
 function time(r: Reader, name: string, fallback?: number): number {
   const v = r.opt(name);
   if (v !== undefined && v.includes(':')) {
-    const parts = v.split(':').map(Number);
-    if (parts.some((p) => !Number.isFinite(p))) throw r.err(`attribute "${name}" expected a time, got "${v}"`);
+    // Number('') is 0: an empty field ("1::") is a typo, not zero
+    const parts = v.split(':').map((p) => (p.trim() === '' ? NaN : Number(p)));
+    if (parts.length > 4 || parts.some((p) => !Number.isFinite(p))) throw r.err(`attribute "${name}" expected a time, got "${v}"`);
     const mult = [86400, 3600, 60, 1].slice(-parts.length);
     return parts.reduce((s, p, i) => s + p * mult[i], 0);
   }
@@ -463,7 +505,10 @@ function departTime(r: Reader): number {
   if (v === 'triggered' || v === 'containerTriggered' || v === 'split') {
     throw r.err(`depart="${v}" is not supported: vehicles must depart at a time`);
   }
-  return Math.floor(time(r, 'depart'));
+  const t = time(r, 'depart');
+  // a flow starting before 0 would silently never emit the vehicle
+  if (t < 0) throw r.err(`attribute "depart" must be >= 0, got ${v}`);
+  return Math.floor(t);
 }
 
 interface RouteOption {
@@ -497,9 +542,13 @@ export function parseSumoRoutes(
   const graph = new RoadGraph(roadnet);
 
   const vTypes = new Map<string, VehicleJson>([['DEFAULT_VEHTYPE', vehicleJson(new Reader(source, '', {}))]]);
+  const vTypeIds = new Set<string>(); // the file may redefine DEFAULT_VEHTYPE, once
   for (const t of children(root, 'vType')) {
     const r = new Reader(source, tagDesc('vType', t), t);
-    vTypes.set(r.str('id'), vehicleJson(r));
+    const id = r.str('id');
+    if (vTypeIds.has(id)) throw r.err(`duplicate vType id "${id}"`);
+    vTypeIds.add(id);
+    vTypes.set(id, vehicleJson(r));
   }
   const vTypeDists = new Set(children(root, 'vTypeDistribution').map((d) => attr(d, 'id')));
   const vehicleType = (r: Reader): VehicleJson => {
@@ -524,7 +573,9 @@ export function parseSumoRoutes(
   const routes = new Map<string, string[]>();
   for (const rt of children(root, 'route')) {
     const r = new Reader(source, tagDesc('route', rt), rt);
-    routes.set(r.str('id'), routeEdges(r));
+    const id = r.str('id');
+    if (routes.has(id)) throw r.err(`duplicate route id "${id}"`);
+    routes.set(id, routeEdges(r));
   }
   const parseDist = (d: El, path: string): RouteOption[] => {
     const opts = children(d, 'route').map((rt, i): RouteOption => {
@@ -598,6 +649,7 @@ export function parseSumoRoutes(
     const number = r.opt('number') === undefined ? undefined : r.int('number');
     if (number !== undefined && number < 0) throw r.err(`attribute "number" must be >= 0, got ${number}`);
     let interval: number;
+    let by: string; // the attribute the interval comes from
     const period = r.opt('period');
     const positive = (name: string, v: number) => {
       if (!(v > 0)) throw r.err(`attribute "${name}" must be positive, got "${r.opt(name)}"`);
@@ -608,14 +660,19 @@ export function parseSumoRoutes(
       const rate = exp ? Number(exp[1]) : NaN;
       if (exp && !(rate > 0)) throw r.err(`attribute "period" expected a number or exp(rate), got "${period}"`);
       interval = exp ? 1 / rate : positive('period', r.num('period'));
-    } else if (r.opt('vehsPerHour') !== undefined) interval = 3600 / positive('vehsPerHour', r.num('vehsPerHour'));
-    else if (r.opt('probability') !== undefined) {
+      by = 'period';
+    } else if (r.opt('vehsPerHour') !== undefined) {
+      interval = 3600 / positive('vehsPerHour', r.num('vehsPerHour'));
+      by = 'vehsPerHour';
+    } else if (r.opt('probability') !== undefined) {
       const p = r.num('probability');
       if (!(p > 0 && p <= 1)) throw r.err(`attribute "probability" must be in (0, 1], got "${r.opt('probability')}"`);
       interval = 1 / p;
+      by = 'probability';
     } else if (number !== undefined) {
       if (end === undefined) throw r.err('a flow with only "number" needs attribute "end"');
       interval = (end - begin) / Math.max(number, 1);
+      by = 'number';
     } else {
       throw r.err('needs one of attributes "period", "vehsPerHour", "probability" or "number"');
     }
@@ -623,6 +680,10 @@ export function parseSumoRoutes(
     end ??= opts?.end ?? SUMO_DEFAULT_FLOW_END;
     if (end < begin) throw r.err(`end (${end}) is before begin (${begin})`);
     if (end === begin) continue; // no vehicle
+    // every vehicle is created: a flow much denser than any road only fills memory
+    if (interval < MIN_FLOW_INTERVAL) {
+      throw r.err(`attribute "${by}" gives ${interval} s between two vehicles: implausible (more than ${1 / MIN_FLOW_INTERVAL} vehicles per second from one flow)`);
+    }
     for (const o of routeOptions(r)) {
       flows.push({ vehicle, route: o.edges, interval: interval / o.prob, startTime: begin, endTime: end - END_EPSILON });
     }
