@@ -53,6 +53,11 @@ const reasonCode: Record<RejectReason, number> = {
   unauthenticated: RC.unauthorized, forbidden: RC.unauthorized, rate_limited: RC.quota, backpressure: RC.quota, store_error: RC.quota,
 };
 
+/** The broker could not be reached or refused the subscription: a problem of the --mqtt option or the network, not a bug. */
+export class MqttStartError extends Error {
+  override readonly name = 'MqttStartError';
+}
+
 export class MqttIngest {
   private closing = false;
 
@@ -164,7 +169,7 @@ export class MqttIngest {
       await client.subscribeAsync(topic, { qos: 1 });
     } catch (e) {
       await client.endAsync(true);
-      throw new Error(`cannot start MQTT ingestion from ${opts.url}: ${(e as Error).message}`);
+      throw new MqttStartError(`cannot start MQTT ingestion from ${opts.url}: ${(e as Error).message}`);
     }
     log?.info({ url: opts.url, topic }, 'MQTT ingestion subscribed');
     self = new MqttIngest(client, topic);

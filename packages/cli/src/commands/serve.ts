@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { generateGrid, type Scenario } from '@citybrain/engine';
 import { controllers } from '@citybrain/control';
-import { DEFAULT_STORE_URL, parseRetention, startServer, StoreError, type RunningServer } from '@citybrain/server';
+import { DEFAULT_STORE_URL, parseRetention, startServer, StoreError, MqttStartError, type RunningServer } from '@citybrain/server';
 import { readScenario } from '../scenario-files.js';
 import { loadControllerPlugins } from '../plugins.js';
 import { intOption, numOption, UsageError } from '../usage.js';
@@ -103,7 +103,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
 function startupProblem(e: unknown, o: { db: string; host: string; port: number; mqtt?: string }): UsageError | undefined {
   const err = e as NodeJS.ErrnoException;
   if (e instanceof StoreError) return new UsageError(`--db: ${err.message}`);
-  if (o.mqtt !== undefined && err.message?.startsWith('cannot start MQTT ingestion')) return new UsageError(`--mqtt: ${err.message}`);
+  if (e instanceof MqttStartError) return new UsageError(`--mqtt: ${err.message}`);
   if (err.syscall === 'listen' || err.syscall === 'getaddrinfo') return new UsageError(`--host ${o.host} --port ${o.port}: cannot listen: ${err.message}`);
   // the embedded store creates its file's folder
   if (err.syscall === 'mkdir' && o.db.startsWith('sqlite:')) return new UsageError(`--db ${o.db}: cannot create the folder: ${err.message}`);
