@@ -103,6 +103,15 @@ test('a queue behind a red light stops before the stop line, each follower at le
   }
 });
 
+test('addVehicle refuses an id taken by another added vehicle or reserved for the flows', () => {
+  const sim = new Simulation(straightRoad({ flows: [flow(['r'])] }));
+  sim.addVehicle({ id: 'ambulance', route: ['r'] });
+  assert.throws(() => sim.addVehicle({ id: 'ambulance', route: ['r'] }), /vehicle "ambulance" already exists/);
+  // flow_0_5 is not generated yet, but will be
+  assert.throws(() => sim.addVehicle({ id: 'flow_0_5', route: ['r'] }), /vehicle id "flow_0_5" is reserved/);
+  sim.addVehicle({ id: 'flow_ambulance', route: ['r'] });
+});
+
 test('a fast follower catching a slow leader never overlaps it and settles at the leader speed', () => {
   const sim = new Simulation(straightRoad({ length: 3000, lanes: 1, maxSpeed: 30 }));
   sim.addVehicle({ id: 'slow', route: ['r'], vehicle: { maxSpeed: 4 } });
