@@ -54,7 +54,9 @@ export class SignalSupervisor {
     });
     this.fallback.init?.(this.env);
     try {
-      controller.init?.(this.env);
+      const r: unknown = controller.init?.(this.env);
+      // an async init is not waited for, but its failure is a fault, not an unhandled rejection
+      if (isThenable(r)) r.then(undefined, (e: unknown) => this.failAll(e));
     } catch (e) {
       this.failAll(e);
     }
@@ -119,6 +121,16 @@ export class SignalSupervisor {
           this.fail(ix, e);
           continue;
         }
+        if (isThenable(want)) {
+          // its rejection would otherwise end the process
+          try {
+            want.then(undefined, () => {});
+          } catch {
+            // a thenable whose then throws has nothing left to reject
+          }
+          this.fail(ix, new Error('decide returned a Promise: it must answer a phase number synchronously (asynchronous work belongs in beginStep)'));
+          continue;
+        }
         if (now() - t0 > this.budgetMs) {
           this.fail(ix, new Error(`decisions took over ${this.budgetMs} ms`));
           continue;
@@ -165,6 +177,15 @@ export class SignalSupervisor {
     // the fallback takes over from what the intersection shows now: no abrupt change on the street
     this.fallen.add(ix.intersection);
     this.onFault?.(fault);
+  }
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  if ((typeof x !== 'object' && typeof x !== 'function') || x === null) return false;
+  try {
+    return typeof (x as { then?: unknown }).then === 'function';
+  } catch {
+    return false;
   }
 }
 
