@@ -43,7 +43,9 @@ export class SignalSupervisor {
 
   constructor(readonly sim: Simulation, readonly controller: Controller, opts: SupervisorOptions = {}) {
     const intersections = intersectionPhases(sim);
-    this.env = { sim, net: sim.net, intersections, yellowTime: opts.yellowTime ?? 5, minGreen: opts.minGreen ?? 5 };
+    // frozen: the rules the supervisor enforces are read from here, so a controller must not be able to rewrite them
+    for (const ix of intersections) freezeIntersection(ix);
+    this.env = Object.freeze({ sim, net: sim.net, intersections: Object.freeze(intersections), yellowTime: opts.yellowTime ?? 5, minGreen: opts.minGreen ?? 5 });
     this.onFault = opts.onFault;
     this.budgetMs = opts.budgetMs ?? 1000;
     const first = opts.initialGreen ?? 1;
@@ -178,6 +180,21 @@ export class SignalSupervisor {
     this.fallen.add(ix.intersection);
     this.onFault?.(fault);
   }
+}
+
+function freezeIntersection(ix: IntersectionPhases): void {
+  for (const list of ix.movements) {
+    for (const m of list) {
+      Object.freeze(m.inLanes);
+      Object.freeze(m.outLanes);
+      Object.freeze(m);
+    }
+    Object.freeze(list);
+  }
+  Object.freeze(ix.movements);
+  Object.freeze(ix.greens);
+  Object.freeze(ix.inLanes);
+  Object.freeze(ix);
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {

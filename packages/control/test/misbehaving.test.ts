@@ -49,3 +49,81 @@ test('an async init that rejects hands every intersection to the fallback, and d
   assert.equal(sup!.fallen.size, 2);
   assert.deepEqual(sup!.faults.map((f) => f.error), ['licence server unreachable', 'licence server unreachable']);
 });
+
+/**
+ * Runs `c` for `steps` steps on a 2x2 grid and returns the safety violations
+ * seen on the street: a green giving way to anything but the yellow, a green
+ * shorter than minGreen, a yellow not lasting yellowTime, a phase that is
+ * neither yellow nor green.
+ */
+async function violations(c: Controller, steps = 120, yellowTime = 5, minGreen = 5) {
+  const sim = new Simulation(generateGrid({ rows: 2, cols: 2, demand: 0.2 }));
+  const sup = new SignalSupervisor(sim, c, { yellowTime, minGreen, budgetMs: 100 });
+  const ixs = sup.env.intersections.map((ix) => ({ i: ix.intersection, yellow: ix.yellow, greens: [...ix.greens] }));
+  const shown = ixs.map((ix) => sim.phase(ix.i));
+  const since = ixs.map(() => 0);
+  const out: string[] = [];
+  for (let k = 0; k < steps; k++) {
+    const p = sup.tick();
+    if (p) await p;
+    ixs.forEach((ix, x) => {
+      const now = sim.phase(ix.i);
+      if (now !== ix.yellow && !ix.greens.includes(now)) out.push(`${ix.i}@${sim.time}: phase ${now}`);
+      if (now === shown[x]) return;
+      const lasted = sim.time - since[x];
+      if (shown[x] === ix.yellow) {
+        if (lasted !== yellowTime) out.push(`${ix.i}@${sim.time}: yellow lasted ${lasted} s`);
+      } else {
+        if (now !== ix.yellow) out.push(`${ix.i}@${sim.time}: green ${shown[x]} -> ${now} without yellow`);
+        if (lasted < minGreen) out.push(`${ix.i}@${sim.time}: green lasted ${lasted} s`);
+      }
+      shown[x] = now;
+      since[x] = sim.time;
+    });
+    sim.step();
+  }
+  return { out, sup };
+}
+
+const nextGreen = (ix: { greens: readonly number[] }, s: { green: number }) => ix.greens[(ix.greens.indexOf(s.green) + 1) % ix.greens.length];
+
+test('a controller cannot loosen the rules by writing to env or to the intersections it is shown', async () => {
+  const rules: Controller = {
+    name: 'rules',
+    init(env) {
+      (env as { yellowTime: number; minGreen: number }).yellowTime = 0;
+      (env as { yellowTime: number; minGreen: number }).minGreen = 0;
+    },
+    decide: nextGreen,
+  };
+  const yellowAsGreen: Controller = {
+    name: 'yellow-as-green',
+    decide(ix, s) {
+      if (!ix.greens.includes(ix.yellow)) (ix.greens as number[]).push(ix.yellow);
+      return s.green === ix.yellow ? ix.greens[0] : ix.yellow;
+    },
+  };
+  const swapYellow: Controller = {
+    name: 'swap-yellow',
+    decide(ix, s) {
+      (ix as { yellow: number }).yellow = nextGreen(ix, s);
+      return nextGreen(ix, s);
+    },
+  };
+  for (const c of [rules, yellowAsGreen, swapYellow]) {
+    const { out, sup } = await violations(c);
+    assert.deepEqual(out.slice(0, 3), [], c.name);
+    assert.equal(sup.fallen.size, 4, `${c.name}: the writes are faults`);
+  }
+  // a phase the roadnet does not have, smuggled into greens, does not crash the run
+  const phantom: Controller = {
+    name: 'phantom',
+    decide(ix) {
+      if (!ix.greens.includes(99)) (ix.greens as number[]).push(99);
+      return 99;
+    },
+  };
+  const { out, sup } = await violations(phantom);
+  assert.deepEqual(out, []);
+  assert.equal(sup.fallen.size, 4);
+});
