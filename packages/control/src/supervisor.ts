@@ -118,7 +118,8 @@ export class SignalSupervisor {
       if (fallen) want = this.fallback.decide(ix, s, env);
       else {
         try {
-          want = controller.decide(ix, s, env);
+          // a frozen copy: the supervisor's own status must not be writable by the controller (yellow and minimum green are counted on it)
+          want = controller.decide(ix, Object.freeze({ green: s.green, greenSince: s.greenSince, yellowLeft: s.yellowLeft }), env);
         } catch (e) {
           this.fail(ix, e);
           continue;

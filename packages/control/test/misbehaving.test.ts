@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, Simulation } from '@citybrain/engine';
-import { SignalSupervisor, type Controller } from '@citybrain/control';
+import { SignalSupervisor, type Controller, type SignalStatus } from '@citybrain/control';
 
 /** Runs `fn` and returns the promise rejections nobody handled meanwhile (each would end the process). */
 async function unhandledDuring(fn: () => Promise<void>): Promise<unknown[]> {
@@ -126,4 +126,23 @@ test('a controller cannot loosen the rules by writing to env or to the intersect
   const { out, sup } = await violations(phantom);
   assert.deepEqual(out, []);
   assert.equal(sup.fallen.size, 4);
+});
+
+test('a controller cannot shorten a yellow or a minimum green by writing to the signal status it is shown', async () => {
+  const kept: SignalStatus[] = [];
+  const c: Controller = {
+    name: 'status-writer',
+    beginStep() {
+      for (const s of kept) {
+        if (s.yellowLeft > 1) s.yellowLeft = 1;
+        s.greenSince = -1e9;
+      }
+    },
+    decide(ix, s) {
+      kept.push(s);
+      return nextGreen(ix, s);
+    },
+  };
+  const { out } = await violations(c);
+  assert.deepEqual(out.slice(0, 3), []);
 });
