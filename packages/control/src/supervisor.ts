@@ -153,6 +153,16 @@ export class SignalSupervisor {
         sim.setPhase(ix.intersection, want);
       }
     }
+    // env.sim is the twin (under serve, the street): a phase a controller set on it itself is undone before the step runs
+    for (let k = 0; k < ixs.length; k++) {
+      const ix = ixs[k];
+      const s = this.status[k];
+      const shown = s.yellowLeft > 0 ? ix.yellow : s.green;
+      const set = sim.phase(ix.intersection);
+      if (set === shown) continue;
+      sim.setPhase(ix.intersection, shown);
+      if (!this.fallen.has(ix.intersection)) this.fail(ix, new Error(`its phase was set to ${set} behind the supervisor (a controller must not call sim.setPhase); ${shown} restored`));
+    }
   }
 
   /**

@@ -146,3 +146,26 @@ test('a controller cannot shorten a yellow or a minimum green by writing to the 
   const { out } = await violations(c);
   assert.deepEqual(out.slice(0, 3), []);
 });
+
+test('a controller that sets phases on the twin itself is a fault, and what it set never reaches the street', async () => {
+  const inDecide: Controller = {
+    name: 'sets-phases',
+    decide(ix, s, env) {
+      env.sim.setPhase(ix.intersection, nextGreen(ix, s));
+      return s.green;
+    },
+  };
+  const inBeginStep: Controller = {
+    name: 'sets-phases-early',
+    beginStep(env) {
+      for (const ix of env.intersections) env.sim.setPhase(ix.intersection, ix.greens[env.sim.stepCount % ix.greens.length]);
+    },
+    decide: (_ix, s) => s.green,
+  };
+  for (const c of [inDecide, inBeginStep]) {
+    const { out, sup } = await violations(c);
+    assert.deepEqual(out.slice(0, 3), [], c.name);
+    assert.equal(sup.fallen.size, 4, c.name);
+    assert.match(sup.faults[0].error, /phase was set to .* behind the supervisor/, c.name);
+  }
+});
