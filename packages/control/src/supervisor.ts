@@ -79,6 +79,11 @@ export class SignalSupervisor {
       this.failAll(e);
       return this.decideAll(t0);
     }
+    if (pending && typeof (pending as Promise<void>).then === 'function' && this.fallen.size === this.env.intersections.length) {
+      // every intersection runs the fallback: nothing waits for the controller's step work (it may never finish)
+      (pending as Promise<void>).then(undefined, () => {});
+      return this.decideAll(t0);
+    }
     if (pending && typeof (pending as Promise<void>).then === 'function') {
       let timer: unknown;
       const timeout = new Promise<'timeout'>((res) => (timer = timers.setTimeout(() => res('timeout'), this.budgetMs)));

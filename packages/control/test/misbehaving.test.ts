@@ -169,3 +169,19 @@ test('a controller that sets phases on the twin itself is a fault, and what it s
     assert.match(sup.faults[0].error, /phase was set to .* behind the supervisor/, c.name);
   }
 });
+
+test('a beginStep that never settles costs one time budget, not one per step for the rest of the run', async () => {
+  const sim = new Simulation(generateGrid({ rows: 1, cols: 2 }));
+  const c: Controller = { name: 'stuck', beginStep: () => new Promise<void>(() => {}), decide: (_ix, s) => s.green };
+  const sup = new SignalSupervisor(sim, c, { budgetMs: 100 });
+  const t0 = performance.now();
+  for (let k = 0; k < 30; k++) {
+    const p = sup.tick();
+    if (p) await p;
+    sim.step();
+  }
+  const ms = performance.now() - t0;
+  assert.equal(sup.fallen.size, 2);
+  assert.match(sup.faults[0].error, /no decision within 100 ms/);
+  assert.ok(ms < 1000, `30 steps took ${Math.round(ms)} ms`);
+});
