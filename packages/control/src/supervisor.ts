@@ -79,28 +79,28 @@ export class SignalSupervisor {
       this.failAll(e);
       return this.decideAll(t0);
     }
-    if (pending && typeof (pending as Promise<void>).then === 'function' && this.fallen.size === this.env.intersections.length) {
+    if (!isThenable(pending)) return this.decideAll(t0);
+    // a thenable as well as a promise: its then is called once, safely, and it is held to the budget
+    const settled = Promise.resolve(pending);
+    if (this.fallen.size === this.env.intersections.length) {
       // every intersection runs the fallback: nothing waits for the controller's step work (it may never finish)
-      (pending as Promise<void>).then(undefined, () => {});
+      settled.then(undefined, () => {});
       return this.decideAll(t0);
     }
-    if (pending && typeof (pending as Promise<void>).then === 'function') {
-      let timer: unknown;
-      const timeout = new Promise<'timeout'>((res) => (timer = timers.setTimeout(() => res('timeout'), this.budgetMs)));
-      return Promise.race([(pending as Promise<void>).then(() => 'ok' as const), timeout]).then(
-        (r) => {
-          timers.clearTimeout(timer);
-          if (r === 'timeout') this.failAll(new Error(`no decision within ${this.budgetMs} ms`));
-          this.decideAll(t0);
-        },
-        (e) => {
-          timers.clearTimeout(timer);
-          this.failAll(e);
-          this.decideAll(t0);
-        },
-      );
-    }
-    this.decideAll(t0);
+    let timer: unknown;
+    const timeout = new Promise<'timeout'>((res) => (timer = timers.setTimeout(() => res('timeout'), this.budgetMs)));
+    return Promise.race([settled.then(() => 'ok' as const), timeout]).then(
+      (r) => {
+        timers.clearTimeout(timer);
+        if (r === 'timeout') this.failAll(new Error(`no decision within ${this.budgetMs} ms`));
+        this.decideAll(t0);
+      },
+      (e) => {
+        timers.clearTimeout(timer);
+        this.failAll(e);
+        this.decideAll(t0);
+      },
+    );
   }
 
   private decideAll(t0: number): void {

@@ -185,3 +185,23 @@ test('a beginStep that never settles costs one time budget, not one per step for
   assert.match(sup.faults[0].error, /no decision within 100 ms/);
   assert.ok(ms < 1000, `30 steps took ${Math.round(ms)} ms`);
 });
+
+test('a beginStep that answers a thenable is held to the same budget as a promise, and a throwing then is a fault', async () => {
+  const never: Controller = { name: 'never', beginStep: () => ({ then() {} }) as unknown as Promise<void>, decide: (_ix, s) => s.green };
+  const throwing: Controller = {
+    name: 'throwing-then',
+    beginStep: () => ({ then() { throw new Error('then failed'); } }) as unknown as Promise<void>,
+    decide: (_ix, s) => s.green,
+  };
+  for (const [c, error] of [[never, /no decision within 50 ms/], [throwing, /then failed/]] as const) {
+    const sim = new Simulation(generateGrid({ rows: 1, cols: 2 }));
+    const sup = new SignalSupervisor(sim, c, { budgetMs: 50 });
+    for (let k = 0; k < 3; k++) {
+      const p = sup.tick();
+      if (p) await p;
+      sim.step();
+    }
+    assert.equal(sup.fallen.size, 2, c.name);
+    assert.match(sup.faults[0].error, error, c.name);
+  }
+});
