@@ -144,7 +144,7 @@ export class SignalSupervisor {
           continue;
         }
         if (!ix.greens.includes(want)) {
-          this.fail(ix, new Error(`answered phase ${String(want)}, not one of ${ix.greens.join(', ')}`));
+          this.fail(ix, new Error(`answered phase ${describe(want)}, not one of ${ix.greens.join(', ')}`));
           continue;
         }
       }
@@ -189,12 +189,21 @@ export class SignalSupervisor {
       controller: this.controller.nameAt?.(ix.intersection) ?? this.controller.name,
       intersection: ix.id,
       time: this.sim.time,
-      error: e instanceof Error ? e.message : String(e),
+      error: describe(e),
     };
     this.faults.push(fault);
     // the fallback takes over from what the intersection shows now: no abrupt change on the street
     this.fallen.add(ix.intersection);
     this.onFault?.(fault);
+  }
+}
+
+/** What was thrown or answered, as text; never throws itself (a controller may throw or answer anything). */
+function describe(x: unknown): string {
+  try {
+    return x instanceof Error ? String(x.message) : String(x);
+  } catch {
+    return '(a value that cannot be printed)';
   }
 }
 

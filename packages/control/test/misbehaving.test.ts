@@ -205,3 +205,24 @@ test('a beginStep that answers a thenable is held to the same budget as a promis
     assert.match(sup.faults[0].error, error, c.name);
   }
 });
+
+test('a controller that throws or answers something that cannot be printed is still a fault, not an exception out of tick()', () => {
+  const unprintable = Object.create(null) as object;
+  const badMessage = new Error('hidden');
+  Object.defineProperty(badMessage, 'message', { get() { throw new Error('no message'); } });
+  const cases: Controller[] = [
+    { name: 'throws-bare-object', decide() { throw unprintable; } },
+    { name: 'throws-bad-message', decide() { throw badMessage; } },
+    { name: 'answers-bare-object', decide: () => unprintable as unknown as number },
+  ];
+  for (const c of cases) {
+    const sim = new Simulation(generateGrid({ rows: 1, cols: 2 }));
+    const sup = new SignalSupervisor(sim, c);
+    for (let k = 0; k < 10; k++) {
+      assert.doesNotThrow(() => sup.tick(), c.name);
+      sim.step();
+    }
+    assert.equal(sup.fallen.size, 2, c.name);
+    assert.equal(typeof sup.faults[0].error, 'string', c.name);
+  }
+});
