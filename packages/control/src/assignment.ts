@@ -10,7 +10,7 @@ export class ControllerAssignment implements Controller {
   readonly name = 'assignment';
   private readonly byIntersection = new Map<number, string>();
   private readonly instances = new Map<string, Controller>();
-  /** controllers that could not start when put in charge (factory or init failed): their intersections fail at their next decision */
+  /** controllers that could not start when put in charge (factory or init failed) or whose beginStep failed: their intersections fail at their next decision */
   private readonly broken = new Map<string, unknown>();
   private env?: ControlEnv;
 
@@ -47,8 +47,14 @@ export class ControllerAssignment implements Controller {
     const pending: Promise<void>[] = [];
     for (const name of this.inUse(env)) {
       if (this.broken.has(name)) continue;
-      const r = this.instances.get(name)!.beginStep?.(env);
-      if (r) pending.push(r);
+      const c = this.instances.get(name)!;
+      // one controller's failure is a fault of its own intersections (decide throws it there), not of the others'
+      try {
+        const r = c.beginStep?.(env);
+        if (r) pending.push(Promise.resolve(r).then(undefined, (e: unknown) => this.failed(name, c, e)));
+      } catch (e) {
+        this.failed(name, c, e);
+      }
     }
     if (pending.length > 0) return Promise.all(pending).then(() => undefined);
   }
@@ -91,8 +97,10 @@ export class ControllerAssignment implements Controller {
   /** An async init is not waited for; its rejection marks the controller as one that could not start. */
   private whenInitFails(name: string, c: Controller, started: unknown): void {
     if (typeof (started as PromiseLike<void> | undefined)?.then !== 'function') return;
-    Promise.resolve(started).then(undefined, (e: unknown) => {
-      if (this.instances.get(name) === c) this.broken.set(name, e);
-    });
+    Promise.resolve(started).then(undefined, (e: unknown) => this.failed(name, c, e));
+  }
+
+  private failed(name: string, c: Controller, e: unknown): void {
+    if (this.instances.get(name) === c) this.broken.set(name, e);
   }
 }
