@@ -75,7 +75,7 @@ export class ControllerAssignment implements Controller {
   private instance(name: string): void {
     // one that could not start is started again: it never decides without a successful init
     if (this.instances.has(name) && !this.broken.has(name)) return;
-    const make = this.factories[name];
+    const make = Object.hasOwn(this.factories, name) ? this.factories[name] : undefined;
     if (!make) throw new RangeError(`unknown controller "${name}"; choose one of: ${Object.keys(this.factories).join(', ')}`);
     this.broken.delete(name);
     this.instances.delete(name);
