@@ -234,3 +234,17 @@ test('a third-party controller plugs in with --plugin and runs under the supervi
   writeFileSync(throwing, 'export default () => { throw new Error("no licence key"); };\n');
   assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--plugin', throwing], /--plugin .*throwing\.mjs: its factory failed: no licence key/);
 });
+
+test('a plugin cannot take the name of a built-in controller, of plan, or of another plugin, nor an empty one', () => {
+  const plugin = (file: string, name: string) => {
+    const path = join(tmp, file);
+    writeFileSync(path, `export default () => ({ name: ${JSON.stringify(name)}, decide: (ix, s) => s.green });\n`);
+    return path;
+  };
+  const sim = ['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '60'];
+  assertUserError([...sim, '--plugin', plugin('my-fixed.mjs', 'fixed'), '--controller', 'fixed'], /--plugin .*my-fixed\.mjs: .*"fixed".*built-in/);
+  assertUserError([...sim, '--plugin', plugin('my-plan.mjs', 'plan'), '--controller', 'plan'], /--plugin .*my-plan\.mjs: .*"plan"/);
+  assertUserError([...sim, '--plugin', plugin('a.mjs', 'mine'), '--plugin', plugin('b.mjs', 'mine'), '--controller', 'mine'], /--plugin .*b\.mjs: .*"mine".*a\.mjs/);
+  assertUserError([...sim, '--plugin', plugin('unnamed.mjs', ''), '--controller', ''], /--plugin .*unnamed\.mjs: .*name is empty/);
+  assertUserError(['serve', '--port', '0', '--paused', '--db', `sqlite:${join(tmp, 'serve.db')}`, '--plugin', join(tmp, 'my-fixed.mjs')], /--plugin .*my-fixed\.mjs: .*"fixed".*built-in/);
+});
