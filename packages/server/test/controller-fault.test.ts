@@ -119,3 +119,32 @@ test("a controller whose beginStep throws or rejects loses only its own intersec
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a comparison reports the faults of a controller that fell back to the fixed plan', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'citybrain-fault-'));
+  const server = await startServer({
+    scenario: generateGrid({ rows: 1, cols: 2, demand: 0.1 }),
+    storeUrl: `sqlite:${join(dir, 'f.db')}`, port: 0, run: false, logger: false, printToken: () => {}, webRoot: false,
+    extraControllers: { broken: () => ({ name: 'broken', decide: () => 0 }) },
+  });
+  try {
+    const h = { authorization: `Bearer ${server.createdTokens[0].token}`, 'content-type': 'application/json' };
+    const start = await fetch(`${server.url}/api/v1/compare`, { method: 'POST', headers: h, body: JSON.stringify({ controllers: ['fixed', 'broken'], duration: 60 }) });
+    assert.equal(start.status, 202);
+    const { id } = (await start.json()) as { id: string };
+    let summary: { done: boolean; faults?: Record<string, { intersection: string; error: string }[]> } = { done: false };
+    for (let k = 0; k < 200 && !summary.done; k++) {
+      await new Promise((r) => setTimeout(r, 25));
+      summary = (await (await fetch(`${server.url}/api/v1/compare/${id}`, { headers: h })).json()) as typeof summary;
+    }
+    assert.ok(summary.done);
+    assert.deepEqual(summary.faults?.fixed, []);
+    assert.deepEqual(summary.faults?.broken.map((f) => [f.intersection, f.error]), [
+      ['intersection_1_1', 'answered phase 0, not one of 1, 2, 3, 4'],
+      ['intersection_2_1', 'answered phase 0, not one of 1, 2, 3, 4'],
+    ]);
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
