@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import type { Controller } from '@citybrain/control';
+import { controllers, type Controller } from '@citybrain/control';
 import { UsageError } from './usage.js';
 
 /**
@@ -9,6 +9,7 @@ import { UsageError } from './usage.js';
  */
 export async function loadControllerPlugins(paths: string[]): Promise<Record<string, () => Controller>> {
   const out: Record<string, () => Controller> = {};
+  const from = new Map<string, string>();
   for (const p of paths) {
     let mod: { default?: unknown };
     try {
@@ -27,7 +28,14 @@ export async function loadControllerPlugins(paths: string[]): Promise<Record<str
     if (!probe || typeof probe.name !== 'string' || typeof probe.decide !== 'function') {
       throw new UsageError(`--plugin ${p}: the factory must return an object with a string "name" and a "decide" function`);
     }
-    out[probe.name] = factory as () => Controller;
+    // a name is how the controller is chosen: one that is empty or already taken would silently hide a controller
+    const name = probe.name;
+    if (name === '') throw new UsageError(`--plugin ${p}: its controller's name is empty`);
+    if (Object.hasOwn(controllers, name)) throw new UsageError(`--plugin ${p}: its controller is named "${name}", like a built-in controller; give it a name of its own`);
+    if (name === 'plan') throw new UsageError(`--plugin ${p}: its controller is named "plan", which chooses the network's own signal programs; give it a name of its own`);
+    if (from.has(name)) throw new UsageError(`--plugin ${p}: its controller is named "${name}", like the one of --plugin ${from.get(name)}`);
+    from.set(name, p);
+    out[name] = factory as () => Controller;
   }
   return out;
 }

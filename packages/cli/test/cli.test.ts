@@ -234,3 +234,35 @@ test('a third-party controller plugs in with --plugin and runs under the supervi
   writeFileSync(throwing, 'export default () => { throw new Error("no licence key"); };\n');
   assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--plugin', throwing], /--plugin .*throwing\.mjs: its factory failed: no licence key/);
 });
+
+test('simulate reports the faults of a plugin that fell back to the fixed plan, in the summary and in --json', () => {
+  const broken = join(tmp, 'broken-init.mjs');
+  writeFileSync(broken, 'export default () => ({ name: "broken-init", init() { throw new Error("no licence key"); }, decide: (ix, s) => s.green });\n');
+  const sim = ['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '60', '--plugin', broken, '--controller', 'broken-init'];
+  const j = citybrain(...sim, '--json');
+  assert.equal(j.code, 0, j.stderr);
+  const o = parseOneJsonLine(j.stdout) as SimulateJson & { faults: { controller: string; intersection: string; time: number; error: string }[] };
+  assert.equal(o.faults.length, 4);
+  assert.deepEqual(o.faults[0], { controller: 'broken-init', intersection: 'intersection_1_1', time: 0, error: 'no licence key' });
+  const r = citybrain(...sim);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /faults +4 of 4 intersections fell back to the fixed-time plan; first: intersection_1_1 at 0 s: no licence key/);
+  // a healthy run says nothing of faults in its summary, and has none in its JSON
+  const ok = citybrain('simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '60', '--plugin', EXAMPLE_PLUGIN, '--controller', 'longest-queue');
+  assert.doesNotMatch(ok.stdout, /faults/);
+  assert.deepEqual((parseOneJsonLine(citybrain('simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '60', '--json').stdout) as unknown as { faults: unknown[] }).faults, []);
+});
+
+test('a plugin cannot take the name of a built-in controller, of plan, or of another plugin, nor an empty one', () => {
+  const plugin = (file: string, name: string) => {
+    const path = join(tmp, file);
+    writeFileSync(path, `export default () => ({ name: ${JSON.stringify(name)}, decide: (ix, s) => s.green });\n`);
+    return path;
+  };
+  const sim = ['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '60'];
+  assertUserError([...sim, '--plugin', plugin('my-fixed.mjs', 'fixed'), '--controller', 'fixed'], /--plugin .*my-fixed\.mjs: .*"fixed".*built-in/);
+  assertUserError([...sim, '--plugin', plugin('my-plan.mjs', 'plan'), '--controller', 'plan'], /--plugin .*my-plan\.mjs: .*"plan"/);
+  assertUserError([...sim, '--plugin', plugin('a.mjs', 'mine'), '--plugin', plugin('b.mjs', 'mine'), '--controller', 'mine'], /--plugin .*b\.mjs: .*"mine".*a\.mjs/);
+  assertUserError([...sim, '--plugin', plugin('unnamed.mjs', ''), '--controller', ''], /--plugin .*unnamed\.mjs: .*name is empty/);
+  assertUserError(['serve', '--port', '0', '--paused', '--db', `sqlite:${join(tmp, 'serve.db')}`, '--plugin', join(tmp, 'my-fixed.mjs')], /--plugin .*my-fixed\.mjs: .*"fixed".*built-in/);
+});

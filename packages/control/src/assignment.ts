@@ -10,6 +10,8 @@ export class ControllerAssignment implements Controller {
   readonly name = 'assignment';
   private readonly byIntersection = new Map<number, string>();
   private readonly instances = new Map<string, Controller>();
+  /** controllers that could not start when put in charge (factory or init failed) or whose beginStep failed: their intersections fail at their next decision */
+  private readonly broken = new Map<string, unknown>();
   private env?: ControlEnv;
 
   constructor(
@@ -38,20 +40,30 @@ export class ControllerAssignment implements Controller {
 
   init(env: ControlEnv): void {
     this.env = env;
-    for (const c of this.instances.values()) c.init?.(env);
+    for (const [name, c] of this.instances) this.whenInitFails(name, c, c.init?.(env));
   }
 
   beginStep(env: ControlEnv): void | Promise<void> {
     const pending: Promise<void>[] = [];
     for (const name of this.inUse(env)) {
-      const r = this.instances.get(name)!.beginStep?.(env);
-      if (r) pending.push(r);
+      if (this.broken.has(name)) continue;
+      const c = this.instances.get(name)!;
+      // one controller's failure is a fault of its own intersections (decide throws it there), not of the others'
+      try {
+        const r = c.beginStep?.(env);
+        if (r) pending.push(Promise.resolve(r).then(undefined, (e: unknown) => this.failed(name, c, e)));
+      } catch (e) {
+        this.failed(name, c, e);
+      }
     }
     if (pending.length > 0) return Promise.all(pending).then(() => undefined);
   }
 
   decide(ix: IntersectionPhases, status: SignalStatus, env: ControlEnv): number {
-    return this.instances.get(this.controllerOf(ix.intersection))!.decide(ix, status, env);
+    const name = this.controllerOf(ix.intersection);
+    // the supervisor hands the intersection to its fallback and reports why
+    if (this.broken.has(name)) throw this.broken.get(name);
+    return this.instances.get(name)!.decide(ix, status, env);
   }
 
   private inUse(env: ControlEnv): Set<string> {
@@ -60,15 +72,35 @@ export class ControllerAssignment implements Controller {
     return names;
   }
 
-  private instance(name: string): Controller {
-    let c = this.instances.get(name);
-    if (!c) {
-      const make = this.factories[name];
-      if (!make) throw new RangeError(`unknown controller "${name}"; choose one of: ${Object.keys(this.factories).join(', ')}`);
+  private instance(name: string): void {
+    // one that could not start is started again: it never decides without a successful init
+    if (this.instances.has(name) && !this.broken.has(name)) return;
+    const make = Object.hasOwn(this.factories, name) ? this.factories[name] : undefined;
+    if (!make) throw new RangeError(`unknown controller "${name}"; choose one of: ${Object.keys(this.factories).join(', ')}`);
+    this.broken.delete(name);
+    this.instances.delete(name);
+    // before the supervisor runs (no env yet), a failure is the caller's; afterwards it is a fault of the intersections put in its charge
+    if (!this.env) {
+      this.instances.set(name, make());
+      return;
+    }
+    let c: Controller;
+    try {
       c = make();
       this.instances.set(name, c);
-      if (this.env) c.init?.(this.env);
+      this.whenInitFails(name, c, c.init?.(this.env));
+    } catch (e) {
+      this.broken.set(name, e);
     }
-    return c;
+  }
+
+  /** An async init is not waited for; its rejection marks the controller as one that could not start. */
+  private whenInitFails(name: string, c: Controller, started: unknown): void {
+    if (typeof (started as PromiseLike<void> | undefined)?.then !== 'function') return;
+    Promise.resolve(started).then(undefined, (e: unknown) => this.failed(name, c, e));
+  }
+
+  private failed(name: string, c: Controller, e: unknown): void {
+    if (this.instances.get(name) === c) this.broken.set(name, e);
   }
 }

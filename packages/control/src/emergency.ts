@@ -171,6 +171,11 @@ export class EmergencyPriority implements Controller {
     const wanted = this.base.decide(ix, status, env);
     const req = this.requests.get(ix.intersection);
     if (!req) return wanted;
+    // overridden here, a promise answered by mistake (an async decide) must not reject unobserved: that would end the process
+    const answered = wanted as unknown;
+    if (typeof answered === 'object' && answered !== null && typeof (answered as PromiseLike<unknown>).then === 'function') {
+      Promise.resolve(answered).then(undefined, () => {});
+    }
     if (req.phases.includes(status.green)) return status.green;
     return req.phase;
   }

@@ -43,7 +43,9 @@ export class SignalSupervisor {
 
   constructor(readonly sim: Simulation, readonly controller: Controller, opts: SupervisorOptions = {}) {
     const intersections = intersectionPhases(sim);
-    this.env = { sim, net: sim.net, intersections, yellowTime: opts.yellowTime ?? 5, minGreen: opts.minGreen ?? 5 };
+    // frozen: the rules the supervisor enforces are read from here, so a controller must not be able to rewrite them
+    for (const ix of intersections) freezeIntersection(ix);
+    this.env = Object.freeze({ sim, net: sim.net, intersections: Object.freeze(intersections), yellowTime: opts.yellowTime ?? 5, minGreen: opts.minGreen ?? 5 });
     this.onFault = opts.onFault;
     this.budgetMs = opts.budgetMs ?? 1000;
     const first = opts.initialGreen ?? 1;
@@ -54,7 +56,9 @@ export class SignalSupervisor {
     });
     this.fallback.init?.(this.env);
     try {
-      controller.init?.(this.env);
+      const r: unknown = controller.init?.(this.env);
+      // an async init is not waited for, but its failure is a fault, not an unhandled rejection
+      if (isThenable(r)) r.then(undefined, (e: unknown) => this.failAll(e));
     } catch (e) {
       this.failAll(e);
     }
@@ -75,23 +79,28 @@ export class SignalSupervisor {
       this.failAll(e);
       return this.decideAll(t0);
     }
-    if (pending && typeof (pending as Promise<void>).then === 'function') {
-      let timer: unknown;
-      const timeout = new Promise<'timeout'>((res) => (timer = timers.setTimeout(() => res('timeout'), this.budgetMs)));
-      return Promise.race([(pending as Promise<void>).then(() => 'ok' as const), timeout]).then(
-        (r) => {
-          timers.clearTimeout(timer);
-          if (r === 'timeout') this.failAll(new Error(`no decision within ${this.budgetMs} ms`));
-          this.decideAll(t0);
-        },
-        (e) => {
-          timers.clearTimeout(timer);
-          this.failAll(e);
-          this.decideAll(t0);
-        },
-      );
+    if (!isThenable(pending)) return this.decideAll(t0);
+    // a thenable as well as a promise: its then is called once, safely, and it is held to the budget
+    const settled = Promise.resolve(pending);
+    if (this.fallen.size === this.env.intersections.length) {
+      // every intersection runs the fallback: nothing waits for the controller's step work (it may never finish)
+      settled.then(undefined, () => {});
+      return this.decideAll(t0);
     }
-    this.decideAll(t0);
+    let timer: unknown;
+    const timeout = new Promise<'timeout'>((res) => (timer = timers.setTimeout(() => res('timeout'), this.budgetMs)));
+    return Promise.race([settled.then(() => 'ok' as const), timeout]).then(
+      (r) => {
+        timers.clearTimeout(timer);
+        if (r === 'timeout') this.failAll(new Error(`no decision within ${this.budgetMs} ms`));
+        this.decideAll(t0);
+      },
+      (e) => {
+        timers.clearTimeout(timer);
+        this.failAll(e);
+        this.decideAll(t0);
+      },
+    );
   }
 
   private decideAll(t0: number): void {
@@ -114,9 +123,20 @@ export class SignalSupervisor {
       if (fallen) want = this.fallback.decide(ix, s, env);
       else {
         try {
-          want = controller.decide(ix, s, env);
+          // a frozen copy: the supervisor's own status must not be writable by the controller (yellow and minimum green are counted on it)
+          want = controller.decide(ix, Object.freeze({ green: s.green, greenSince: s.greenSince, yellowLeft: s.yellowLeft }), env);
         } catch (e) {
           this.fail(ix, e);
+          continue;
+        }
+        if (isThenable(want)) {
+          // its rejection would otherwise end the process
+          try {
+            want.then(undefined, () => {});
+          } catch {
+            // a thenable whose then throws has nothing left to reject
+          }
+          this.fail(ix, new Error('decide returned a Promise: it must answer a phase number synchronously (asynchronous work belongs in beginStep)'));
           continue;
         }
         if (now() - t0 > this.budgetMs) {
@@ -124,7 +144,7 @@ export class SignalSupervisor {
           continue;
         }
         if (!ix.greens.includes(want)) {
-          this.fail(ix, new Error(`answered phase ${String(want)}, not one of ${ix.greens.join(', ')}`));
+          this.fail(ix, new Error(`answered phase ${describe(want)}, not one of ${ix.greens.join(', ')}`));
           continue;
         }
       }
@@ -137,6 +157,16 @@ export class SignalSupervisor {
         s.greenSince = sim.time;
         sim.setPhase(ix.intersection, want);
       }
+    }
+    // env.sim is the twin (under serve, the street): a phase a controller set on it itself is undone before the step runs
+    for (let k = 0; k < ixs.length; k++) {
+      const ix = ixs[k];
+      const s = this.status[k];
+      const shown = s.yellowLeft > 0 ? ix.yellow : s.green;
+      const set = sim.phase(ix.intersection);
+      if (set === shown) continue;
+      sim.setPhase(ix.intersection, shown);
+      if (!this.fallen.has(ix.intersection)) this.fail(ix, new Error(`its phase was set to ${set} behind the supervisor (a controller must not call sim.setPhase); ${shown} restored`));
     }
   }
 
@@ -159,12 +189,45 @@ export class SignalSupervisor {
       controller: this.controller.nameAt?.(ix.intersection) ?? this.controller.name,
       intersection: ix.id,
       time: this.sim.time,
-      error: e instanceof Error ? e.message : String(e),
+      error: describe(e),
     };
     this.faults.push(fault);
     // the fallback takes over from what the intersection shows now: no abrupt change on the street
     this.fallen.add(ix.intersection);
     this.onFault?.(fault);
+  }
+}
+
+/** What was thrown or answered, as text; never throws itself (a controller may throw or answer anything). */
+function describe(x: unknown): string {
+  try {
+    return x instanceof Error ? String(x.message) : String(x);
+  } catch {
+    return '(a value that cannot be printed)';
+  }
+}
+
+function freezeIntersection(ix: IntersectionPhases): void {
+  for (const list of ix.movements) {
+    for (const m of list) {
+      Object.freeze(m.inLanes);
+      Object.freeze(m.outLanes);
+      Object.freeze(m);
+    }
+    Object.freeze(list);
+  }
+  Object.freeze(ix.movements);
+  Object.freeze(ix.greens);
+  Object.freeze(ix.inLanes);
+  Object.freeze(ix);
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  if ((typeof x !== 'object' && typeof x !== 'function') || x === null) return false;
+  try {
+    return typeof (x as { then?: unknown }).then === 'function';
+  } catch {
+    return false;
   }
 }
 

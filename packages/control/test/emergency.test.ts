@@ -202,3 +202,30 @@ test('without emergency vehicles the decorator changes nothing', () => {
   }
   assert.deepEqual(sim.metrics(), plain.metrics());
 });
+
+test('while priority holds an intersection, a base decide that answers a rejected promise does not end the process, and is a fault once priority ends', async () => {
+  const seen: unknown[] = [];
+  const listener = (e: unknown) => void seen.push(e);
+  process.on('unhandledRejection', listener);
+  try {
+    const base: Controller = {
+      name: 'async-later',
+      decide(_ix, s, env) {
+        if (env.sim.time < 12) return s.green;
+        return (async () => { throw new Error('model not loaded'); })() as unknown as number;
+      },
+    };
+    const { sim, ep, sup, step } = setup(empty(), base);
+    ep.dispatch({ id: 'amb', route: NORTH });
+    for (let k = 0; k < 120; k++) {
+      step();
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(sim.vehicleStatus('amb').state, 'finished');
+    assert.deepEqual(seen, []);
+    assert.equal(sup.fallen.size, sim.net.signalised.length);
+    assert.ok(sup.faults.every((f) => /decide returned a Promise/.test(f.error)));
+  } finally {
+    process.off('unhandledRejection', listener);
+  }
+});

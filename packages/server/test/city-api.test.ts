@@ -314,3 +314,16 @@ test('a lane event must name a lane of the network on a road at its intersection
   assert.equal(ok.status, 200);
   assert.equal(server.runtime.estimate.queue[own], 37);
 });
+
+test('names of Object.prototype members are unknown controllers, for an intersection, a region and a comparison', async () => {
+  const i = server.runtime.sim.net.interIndex.get('intersection_2_2')!;
+  const before = server.runtime.assignment.controllerOf(i);
+  for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+    const one = await call('PUT', '/api/v1/intersections/intersection_2_2/controller', operator, { controller: name });
+    assert.equal(one.status, 400, `${name}: ${JSON.stringify(one.body)}`);
+    assert.match(one.body.message, new RegExp(`unknown controller "${name}"`));
+    assert.equal((await call('PUT', '/api/v1/regions/city/controller', operator, { controller: name })).status, 400, name);
+    assert.equal((await call('POST', '/api/v1/compare', operator, { controllers: ['fixed', name], duration: 60 })).status, 400, name);
+  }
+  assert.equal(server.runtime.assignment.controllerOf(i), before);
+});

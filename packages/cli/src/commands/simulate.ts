@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { ReplayRecorder, Simulation, replayRoadnet, type Scenario } from '@citybrain/engine';
-import { controllers, runControlled, type Controller } from '@citybrain/control';
+import { controllers, runControlled, type Controller, type ControllerFault } from '@citybrain/control';
 import { loadControllerPlugins } from '../plugins.js';
 import { makeOutputDir, openOutput, readScenario, writeOutput } from '../scenario-files.js';
 import { intOption, numOption, UsageError } from '../usage.js';
@@ -38,6 +38,10 @@ export interface SimulateResult {
   vehicleUpdatesPerSecond: number;
   realTimeFactor: number;
   peakRssMB: number;
+  /** intersections the controller lost to the fixed-time fallback, and why */
+  faults: ControllerFault[];
+  /** signalised intersections of the scenario */
+  signalised: number;
 }
 
 export async function simulateCommand(argv: string[]): Promise<void> {
@@ -126,6 +130,8 @@ export async function simulate(
     vehicleUpdatesPerSecond: Math.round(run.vehicleUpdates / wall),
     realTimeFactor: round(m.time / wall, 1),
     peakRssMB: round(process.resourceUsage().maxRSS / 1024, 1),
+    faults: run.supervisor?.faults ?? [],
+    signalised: sim.net.signalised.length,
   };
 }
 
@@ -139,6 +145,9 @@ export function printSummary(r: SimulateResult): void {
     `total delay         ${r.totalDelay} vehicle-seconds`,
     `throughput          ${r.vehicleUpdatesPerSecond.toLocaleString('en-US')} vehicle updates/s, peak memory ${r.peakRssMB} MB`,
   ];
+  // the figures above are then partly the fallback's, not the controller's
+  const f = r.faults[0];
+  if (f) lines.push(`faults              ${r.faults.length} of ${r.signalised} intersections fell back to the fixed-time plan; first: ${f.intersection} at ${f.time} s: ${f.error}`);
   console.log(lines.join('\n'));
 }
 

@@ -136,7 +136,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
   };
 
   const switchController = async (req: FastifyRequest, reply: FastifyReply, targets: number[], target: string, name: string) => {
-    if (!rt.factories[name]) {
+    if (!Object.hasOwn(rt.factories, name)) {
       return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `unknown controller "${name}"; choose one of: ${Object.keys(rt.factories).join(', ')}` });
     }
     const before = rt.assignment.assign(targets, name);

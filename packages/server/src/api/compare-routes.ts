@@ -44,7 +44,7 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
       response: { 202: { type: 'object', properties: { id: { type: 'string' } } }, 400: errorSchema, 429: errorSchema },
     },
   }, async (req, reply) => {
-    const unknown = req.body.controllers.filter((c) => !rt.factories[c]);
+    const unknown = req.body.controllers.filter((c) => !Object.hasOwn(rt.factories, c));
     if (unknown.length) {
       return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `unknown controller ${unknown.map((c) => `"${c}"`).join(', ')}; choose from: ${Object.keys(rt.factories).join(', ')}` });
     }

@@ -101,6 +101,8 @@ export class ComparisonRun {
       error: this.error,
       time: this.lanes[0].sim.time,
       series: Object.fromEntries(this.lanes.map((l) => [l.name, l.series])),
+      /** per controller, the intersections it lost to the fixed-time fallback (its series is then partly the fallback's) */
+      faults: Object.fromEntries(this.lanes.map((l) => [l.name, l.supervisor.faults])),
     };
   }
 
