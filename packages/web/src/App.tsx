@@ -52,6 +52,8 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
   const [session, setSession] = useState<Session | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // signed out by the server (a 401 mid-session), not by the user: the log-in says so
+  const [ended, setEnded] = useState(false);
   const [tab, setTab] = useState<Tab>('live');
   const [replayRef, setReplayRef] = useState<CompareReplayRef | null>(null);
 
@@ -62,12 +64,13 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
   const signIn = useCallback(async (token: string) => {
     setBusy(true);
     setError(null);
+    setEnded(false);
     try {
       // a token revoked mid-session sends the user back to the log-in
       let signedIn = false;
       const api: CityApi = fixture
         ? (await import('./fixture/fixture-api.js')).createFixtureApi(fixture, token, { periodMs: fixturePeriodMs })
-        : new HttpApi(token, '', () => signedIn && signOut());
+        : new HttpApi(token, '', () => signedIn && (signOut(), setEnded(true)));
       const me = await api.me();
       signedIn = true;
       sessionStorage.setItem(TOKEN_KEY, token);
@@ -89,7 +92,7 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
   return (
     <I18nContext.Provider value={i18n}>
       {!session ? (
-        <Login fixture={fixture} busy={busy} error={error} onSignIn={signIn} />
+        <Login fixture={fixture} busy={busy} error={error} ended={ended} onSignIn={signIn} />
       ) : (
         <SessionContext.Provider value={session}>
           <div className="app">

@@ -226,6 +226,8 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
     const revoked = await fetch(`${city.url}/api/v1/tokens/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${city.tokens.operator}` } });
     assert.equal(revoked.status, 204);
     await page.waitForSelector('input[name=token]', { timeout: 15_000 });
+    // and says why: the operator did not sign out
+    assert.equal(await page.textContent('[data-testid=session-ended]'), dictionaries.en.sessionEnded);
     await page.context().close();
   });
 
