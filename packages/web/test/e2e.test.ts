@@ -231,6 +231,42 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
     await page.context().close();
   });
 
+  test('after the server restarts, the KPIs are the new city\'s, not the old one\'s frozen', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'citybrain-web-restart-'));
+    const serve = (port: number, run: boolean) => startServer({
+      scenario: generateGrid({ rows: 2, cols: 2, demand: 0.3 }), storeUrl: `sqlite:${join(dir, 'e2e.db')}`, port, speed: 30, run,
+      logger: false, printToken: () => undefined, webRoot: DIST,
+    });
+    let server = await serve(0, true);
+    try {
+      const token = server.createdTokens[0].token;
+      const port = Number(new URL(server.url).port);
+      const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+      const page = await context.newPage();
+      page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+      await page.goto(server.url);
+      await page.fill('input[name=token]', token);
+      await page.click('button[name=sign-in]');
+      await page.waitForSelector('[data-testid=role]');
+      // the first city runs a while: its travel times grow
+      await page.waitForFunction(() => /0:0[4-9]:/.test(document.querySelector('[data-testid=sim-time]')?.textContent ?? ''), null, { timeout: 60_000 });
+      await server.close();
+      // the same server comes back (same port, same store and tokens), its city from the start
+      server = await serve(port, false);
+      for (let k = 0; k < 30; k++) await server.runtime.stepOnce();
+      const last = server.runtime.kpis.at(-1);
+      assert.ok(last && last.t === 30);
+      const att = new Intl.NumberFormat('en', { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(last.averageTravelTime);
+      await page.waitForFunction(() => document.querySelector('[data-testid=sim-time]')?.textContent?.endsWith('0:00:30'), null, { timeout: 30_000 });
+      await page.waitForFunction((v) => document.querySelector('.kpi[data-kpi=kpiAtt] .kpi-value')?.textContent?.startsWith(v), att, { timeout: 10_000 })
+        .catch(async () => assert.fail(`ATT shows ${await page.textContent('.kpi[data-kpi=kpiAtt] .kpi-value')}, the server's is ${att} s`));
+      await context.close();
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('every label follows the language: Chinese and Korean', async () => {
     const page = await open(city.tokens.operator);
     await openIntersection(page, signalised()[1]);

@@ -113,8 +113,18 @@ export function LiveView() {
   }, [api]);
 
   useEffect(() => {
+    let lastT = -Infinity;
     const c = api.live({
       onState: (s) => {
+        // the city's clock went back: the server restarted, and the KPI history shown is the old city's
+        if (s.t < lastT) {
+          setKpis([]);
+          api.kpis({ limit: 360 }).then((hist) => setKpis((now) => {
+            const end = hist.at(-1)?.t ?? -Infinity;
+            return [...hist, ...now.filter((x) => x.t > end)];
+          }), () => undefined);
+        }
+        lastT = s.t;
         setLive(s);
         const k = s.kpi;
         if (k) setKpis((old) => (old.length && old[old.length - 1].t >= k.t ? old : [...old.slice(-(KPI_KEEP - 1)), k]));
