@@ -152,6 +152,31 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
     await page.context().close();
   });
 
+  test('a paused city shows as paused, not live, to a viewer and to an operator', async () => {
+    const setRunning = async (running: boolean) => {
+      const res = await fetch(`${city.url}/api/v1/simulation`, {
+        method: 'PUT', headers: { Authorization: `Bearer ${city.tokens.operator}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ running }),
+      });
+      assert.equal(res.status, 200);
+    };
+    const viewer = await open(city.tokens.viewer);
+    await viewer.waitForFunction((s) => document.querySelector('[data-testid=live-status]')?.textContent?.endsWith(s), dictionaries.en.live_open);
+    await setRunning(false);
+    try {
+      await viewer.waitForFunction((s) => document.querySelector('[data-testid=live-status]')?.textContent?.endsWith(s), dictionaries.en.simPaused, { timeout: 10_000 });
+      const operator = await open(city.tokens.operator);
+      await operator.waitForFunction((s) => document.querySelector('[data-testid=live-status]')?.textContent?.endsWith(s), dictionaries.en.simPaused, { timeout: 10_000 });
+      await shot(operator, 'operator-paused');
+      // resumed from the dashboard: live again
+      await operator.click(`.sim-controls button:text-is("${dictionaries.en.resume}")`);
+      await viewer.waitForFunction((s) => document.querySelector('[data-testid=live-status]')?.textContent?.endsWith(s), dictionaries.en.live_open, { timeout: 10_000 });
+      await operator.context().close();
+    } finally {
+      await setRunning(true);
+    }
+    await viewer.context().close();
+  });
+
   test('an operator switches an intersection to another controller and the API shows it', async () => {
     const page = await open(city.tokens.operator);
     assert.equal(await page.textContent('[data-testid=role]'), dictionaries.en.role_operator);

@@ -28,9 +28,11 @@ function SimControls({ live, status }: { live: LiveState | null; status: LiveSta
   const running = live?.running ?? clock?.running ?? true;
   const speed = live?.speed ?? clock?.speed ?? 1;
   const change = (c: { speed?: number; running?: boolean }) => void api.setSimulation(c).then(setClock, () => undefined);
+  // connected to a city whose clock is stopped: not "live"
+  const state = status === 'open' && !running ? t('simPaused') : t(`live_${status}`);
   return (
     <div className="sim-controls">
-      <span className={`status ${status}`} title={t(`live_${status}`)}>● {t(`live_${status}`)}</span>
+      <span className={`status ${status === 'open' && !running ? 'paused' : status}`} title={state} data-testid="live-status">● {state}</span>
       <span title={t('simTime')} data-testid="sim-time">{t('simTime')} {formatClock(live?.t ?? clock?.time ?? 0)}</span>
       {canOperate ? (
         <>
