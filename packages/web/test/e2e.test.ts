@@ -336,6 +336,27 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
     await page.context().close();
   });
 
+  test('a running comparison counts to the length it was started with, not to what the form says since', async () => {
+    const page = await open(city.tokens.operator);
+    await page.click('[data-tab=compare]');
+    await page.waitForSelector('select[name=controller-a] option', { state: 'attached' });
+    await page.fill('input[name=duration]', '7200');
+    await page.click('button[name=start-compare]');
+    await page.waitForSelector('[data-testid=compare-status]');
+    const runs = await api<{ id: string; duration: number; done: boolean }[]>('/api/v1/compare');
+    const run = runs.find((r) => r.duration === 7200 && !r.done);
+    assert.ok(run, 'the 7200 s run is running');
+    try {
+      await page.fill('input[name=duration]', '300');
+      await page.waitForTimeout(1500); // a poll of the run
+      const status = (await page.textContent('[data-testid=compare-status]')) ?? '';
+      assert.match(status, new RegExp(`^${dictionaries.en.compareRunning.replace('{t}', '[\\d,]+').replace('{d}', '7,200')}$`));
+    } finally {
+      await fetch(`${city.url}/api/v1/compare/${run.id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${city.tokens.operator}` } });
+    }
+    await page.context().close();
+  });
+
   const cli = join(ROOT, 'packages/cli/dist/main.js');
   test('a replay written by `citybrain simulate --replay` plays from disk', { skip: existsSync(cli) ? false : 'packages/cli is not built' }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'citybrain-replay-'));

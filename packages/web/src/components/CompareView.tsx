@@ -14,6 +14,8 @@ export function CompareView({ onReplay }: { onReplay(ref: CompareReplayRef): voi
   const [b, setB] = useState('');
   const [duration, setDuration] = useState(600);
   const [runId, setRunId] = useState<string | null>(null);
+  // the length the run was started with (the field may be edited while it runs)
+  const [runDuration, setRunDuration] = useState(0);
   const [run, setRun] = useState<CompareRun | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [unavailable, setUnavailable] = useState(false);
@@ -48,7 +50,9 @@ export function CompareView({ onReplay }: { onReplay(ref: CompareReplayRef): voi
     setError(null);
     setRun(null);
     try {
-      setRunId((await api.startCompare([a, b], duration)).id);
+      const { id } = await api.startCompare([a, b], duration);
+      setRunDuration(duration);
+      setRunId(id);
     } catch (e) {
       if (isMissing(e)) setUnavailable(true);
       else setError(errorText(e));
@@ -95,7 +99,7 @@ export function CompareView({ onReplay }: { onReplay(ref: CompareReplayRef): voi
       {run && (
         <>
           <p data-testid="compare-status" className={run.done ? 'ok' : 'muted'}>
-            {run.done ? t('compareDone') : t('compareRunning', { t: num(progress, 0), d: num(duration, 0) })}
+            {run.done ? t('compareDone') : t('compareRunning', { t: num(progress, 0), d: num(run.duration ?? runDuration, 0) })}
           </p>
           <div className="compare-figures">
             {names.map((n, k) => (
