@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { HttpApi, type CityApi } from './api.js';
-import { CompareView } from './components/CompareView.js';
+import { CompareView, type CompareRunRef } from './components/CompareView.js';
 import { LangSwitcher } from './components/LangSwitcher.js';
 import { LiveView } from './components/LiveView.js';
 import { Login } from './components/Login.js';
@@ -56,10 +56,12 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
   const [ended, setEnded] = useState(false);
   const [tab, setTab] = useState<Tab>('live');
   const [replayRef, setReplayRef] = useState<CompareReplayRef | null>(null);
+  const [compareRun, setCompareRun] = useState<CompareRunRef | null>(null);
 
   const signOut = useCallback(() => {
     sessionStorage.removeItem(TOKEN_KEY);
     setSession(null);
+    setCompareRun(null);
   }, []);
   const signIn = useCallback(async (token: string) => {
     setBusy(true);
@@ -118,7 +120,7 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
             </header>
             <main>
               {tab === 'live' && <LiveView />}
-              {tab === 'compare' && <CompareView onReplay={(r) => (setReplayRef(r), setTab('replay'))} />}
+              {tab === 'compare' && <CompareView current={compareRun} onStarted={setCompareRun} onReplay={(r) => (setReplayRef(r), setTab('replay'))} />}
               {tab === 'replay' && <ReplayView compare={replayRef} />}
             </main>
           </div>

@@ -333,6 +333,13 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
     await page.fill('input[name=replay-slider]', String(Math.floor(steps / 2)));
     await page.waitForFunction((i) => window.__citybrain!.stats.step === i && window.__citybrain!.stats.vehicles > 0, Math.floor(steps / 2));
     await shot(page, 'compare-replay');
+
+    // back to the comparison (the run is the server's still): its results and the other replay are there
+    await page.click('[data-tab=compare]');
+    await page.waitForFunction((done) => document.querySelector('[data-testid=compare-status]')?.textContent === done, dictionaries.en.compareDone, { timeout: 10_000 });
+    assert.match((await page.textContent('[data-testid=verdict]')) ?? '', /max-pressure .* fixed/);
+    await page.click('button[name=replay-max-pressure]');
+    await page.waitForFunction(() => /max-pressure/.test(document.querySelector('.replay .player')?.textContent ?? ''));
     await page.context().close();
   });
 

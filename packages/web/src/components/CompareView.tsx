@@ -6,16 +6,21 @@ import type { CompareReplayRef } from './ReplayView.js';
 
 const COLOURS = ['#f59e0b', '#38bdf8'];
 
-export function CompareView({ onReplay }: { onReplay(ref: CompareReplayRef): void }) {
+/** The comparison this session started last: kept by the app, so leaving the tab does not lose it. */
+export interface CompareRunRef {
+  id: string;
+  /** the length it was started with (the field may be edited while it runs) */
+  duration: number;
+}
+
+export function CompareView({ current, onStarted, onReplay }: { current: CompareRunRef | null; onStarted(ref: CompareRunRef): void; onReplay(ref: CompareReplayRef): void }) {
   const { api, canOperate } = useSession();
   const { t, num } = useI18n();
   const [controllers, setControllers] = useState<string[]>([]);
   const [a, setA] = useState('');
   const [b, setB] = useState('');
   const [duration, setDuration] = useState(600);
-  const [runId, setRunId] = useState<string | null>(null);
-  // the length the run was started with (the field may be edited while it runs)
-  const [runDuration, setRunDuration] = useState(0);
+  const runId = current?.id ?? null;
   const [run, setRun] = useState<CompareRun | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [unavailable, setUnavailable] = useState(false);
@@ -51,8 +56,7 @@ export function CompareView({ onReplay }: { onReplay(ref: CompareReplayRef): voi
     setRun(null);
     try {
       const { id } = await api.startCompare([a, b], duration);
-      setRunDuration(duration);
-      setRunId(id);
+      onStarted({ id, duration });
     } catch (e) {
       if (isMissing(e)) setUnavailable(true);
       else setError(errorText(e));
@@ -99,7 +103,7 @@ export function CompareView({ onReplay }: { onReplay(ref: CompareReplayRef): voi
       {run && (
         <>
           <p data-testid="compare-status" className={run.done ? 'ok' : 'muted'}>
-            {run.done ? t('compareDone') : t('compareRunning', { t: num(progress, 0), d: num(run.duration ?? runDuration, 0) })}
+            {run.done ? t('compareDone') : t('compareRunning', { t: num(progress, 0), d: num(run.duration ?? current?.duration ?? duration, 0) })}
           </p>
           <div className="compare-figures">
             {names.map((n, k) => (
