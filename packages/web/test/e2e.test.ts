@@ -238,6 +238,31 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
     await page.context().close();
   });
 
+  test('a refused dispatch\'s error goes once the operator cancels it', async () => {
+    const page = await open(city.tokens.operator, /\b400\b/);
+    const mid = (roadId: string) => {
+      const road = net.roads.find((r) => r.id === roadId);
+      assert.ok(road, `road ${roadId} in the network`);
+      const pts = road.lanes[1].points;
+      return { x: (pts[0][0] + pts[pts.length - 1][0]) / 2, y: (pts[0][1] + pts[pts.length - 1][1]) / 2 };
+    };
+    await page.click('[data-panel=emergency]');
+    await page.click('button[name=pick-points]');
+    // from a road leaving the city to one entering it: no route
+    const from = mid('road_4_4_0'), to = mid('road_0_1_0');
+    await clickNetwork(page, from.x, from.y);
+    await page.waitForSelector('[data-testid=origin]');
+    await clickNetwork(page, to.x, to.y);
+    await page.waitForSelector('[data-testid=destination]');
+    await page.click('button[name=dispatch]');
+    await page.waitForSelector('.dispatch .error');
+    await page.click(`.dispatch button:text-is("${dictionaries.en.cancel}")`);
+    assert.equal(await page.locator('.dispatch .error').count(), 0, 'the error of a dispatch the operator cancelled is gone');
+    await page.click('button[name=pick-points]');
+    assert.equal(await page.locator('.dispatch .error').count(), 0, 'no old error while picking new points');
+    await page.context().close();
+  });
+
   test('revoking a token signs its dashboard out, even when only the live stream talks to the server', async () => {
     const issued = await fetch(`${city.url}/api/v1/tokens`, {
       method: 'POST', headers: { Authorization: `Bearer ${city.tokens.operator}`, 'Content-Type': 'application/json' },

@@ -354,7 +354,7 @@ export function LiveView() {
               pick={pick} picks={picks} vehicles={emergencies} lastDispatch={lastDispatch} unavailable={emergencyMissing}
               busy={dispatchBusy} error={dispatchError}
               onStartPick={() => canOperate && (setPicks([]), setPick('origin'))}
-              onCancelPick={() => (setPick(null), setPicks([]))}
+              onCancelPick={() => (setPick(null), setPicks([]), setDispatchError(null))}
               onDispatch={dispatch} onRecall={recall}
             />
           )}
