@@ -281,7 +281,7 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
     await page.context().close();
   });
 
-  test('after the server restarts, the KPIs are the new city\'s, not the old one\'s frozen', async () => {
+  test('after the server restarts, the KPIs and the emergency corridors are the new city\'s, not the old one\'s', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'citybrain-web-restart-'));
     const serve = (port: number, run: boolean) => startServer({
       scenario: generateGrid({ rows: 2, cols: 2, demand: 0.3 }), storeUrl: `sqlite:${join(dir, 'e2e.db')}`, port, speed: 30, run,
@@ -298,12 +298,42 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
       await page.fill('input[name=token]', token);
       await page.click('button[name=sign-in]');
       await page.waitForSelector('[data-testid=role]');
+      await page.waitForFunction(() => (window.__citybrain?.stats.lanes ?? 0) > 0 && window.__citybrain?.project(0, 0) !== null);
+      // an emergency vehicle dispatched here in the first city: ev-1, west entry to the north-east exit
+      const small = (await (await fetch(`${server.url}/api/v1/network`, { headers: { Authorization: `Bearer ${token}` } })).json()) as NetworkView;
+      const mid = (roadId: string) => {
+        const pts = small.roads.find((r) => r.id === roadId)!.lanes[0].points;
+        return { x: (pts[0][0] + pts[pts.length - 1][0]) / 2, y: (pts[0][1] + pts[pts.length - 1][1]) / 2 };
+      };
+      await page.click('[data-panel=emergency]');
+      await page.click('button[name=pick-points]');
+      const from = mid('road_0_1_0'), to = mid('road_2_2_0');
+      await clickNetwork(page, from.x, from.y);
+      await page.waitForSelector('[data-testid=origin]');
+      await clickNetwork(page, to.x, to.y);
+      await page.waitForSelector('[data-testid=destination]');
+      await page.click('button[name=dispatch]');
+      await page.waitForSelector('[data-testid=last-dispatch]');
       // the first city runs a while: its travel times grow
       await page.waitForFunction(() => /0:0[4-9]:/.test(document.querySelector('[data-testid=sim-time]')?.textContent ?? ''), null, { timeout: 60_000 });
       await server.close();
       // the same server comes back (same port, same store and tokens), its city from the start
       server = await serve(port, false);
+      // where someone else sends the new city's ev-1 along another route, straight east
+      const sent = await fetch(`${server.url}/api/v1/emergency`, {
+        method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ route: ['road_0_1_0', 'road_1_1_0', 'road_2_1_0'] }),
+      });
+      assert.equal(((await sent.json()) as { id: string }).id, 'ev-1');
       for (let k = 0; k < 30; k++) await server.runtime.stepOnce();
+      // the map draws the new ev-1's corridor (the roads between the intersections it holds), not the old ev-1's route
+      const [ev] = (await (await fetch(`${server.url}/api/v1/emergency`, { headers: { Authorization: `Bearer ${token}` } })).json()) as EmergencyVehicle[];
+      const links = ev.corridor.slice(1).filter((c, i) => small.roads.some((r) => r.from === ev.corridor[i].intersection && r.to === c.intersection)).length;
+      await page.waitForFunction(() => document.querySelector('[data-testid=sim-time]')?.textContent?.endsWith('0:00:30'), null, { timeout: 30_000 });
+      await page.waitForFunction((n) => window.__citybrain!.stats.corridor === n, links, { timeout: 5_000 })
+        .catch(async () => assert.fail(`the map draws ${await page.evaluate(() => window.__citybrain!.stats.corridor)} corridor roads, the new ev-1 holds ${links}`));
+      assert.equal(await page.locator('[data-testid=last-dispatch]').count(), 0, 'the old city\'s dispatch is not shown as the new ev-1\'s');
+      await page.click('[data-panel=kpis]');
       const last = server.runtime.kpis.at(-1);
       assert.ok(last && last.t === 30);
       const att = new Intl.NumberFormat('en', { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(last.averageTravelTime);

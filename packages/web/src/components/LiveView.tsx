@@ -120,6 +120,9 @@ export function LiveView() {
       onState: (s) => {
         // the city's clock went back: the server restarted, and the KPI history shown is the old city's
         if (s.t < lastT) {
+          // so are the routes of the vehicles dispatched here: the new city reuses their ids (ev-1, …)
+          setRoutes(new Map());
+          setLastDispatch(null);
           setKpis([]);
           api.kpis({ limit: 360 }).then((hist) => setKpis((now) => {
             const end = hist.at(-1)?.t ?? -Infinity;
