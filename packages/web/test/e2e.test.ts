@@ -281,24 +281,58 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
     await page.context().close();
   });
 
-  test('after the server restarts, the KPIs and the emergency corridors are the new city\'s, not the old one\'s', async () => {
+  /**
+   * A server of its own (a 2x2 grid, fast) that a test stops and starts again
+   * on the same port and store, and a page signed in to it (its console errors
+   * are not collected: an outage makes some on purpose).
+   */
+  const restartable = () => {
     const dir = mkdtempSync(join(tmpdir(), 'citybrain-web-restart-'));
     const serve = (port: number, run: boolean) => startServer({
       scenario: generateGrid({ rows: 2, cols: 2, demand: 0.3 }), storeUrl: `sqlite:${join(dir, 'e2e.db')}`, port, speed: 30, run,
       logger: false, printToken: () => undefined, webRoot: DIST,
     });
-    let server = await serve(0, true);
-    try {
-      const token = server.createdTokens[0].token;
-      const port = Number(new URL(server.url).port);
+    const signedIn = async (url: string, token: string) => {
       const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
       const page = await context.newPage();
       page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-      await page.goto(server.url);
+      await page.goto(url);
       await page.fill('input[name=token]', token);
       await page.click('button[name=sign-in]');
       await page.waitForSelector('[data-testid=role]');
       await page.waitForFunction(() => (window.__citybrain?.stats.lanes ?? 0) > 0 && window.__citybrain?.project(0, 0) !== null);
+      return page;
+    };
+    return { dir, serve, signedIn };
+  };
+
+  test('the Live tab opened while the server is away loads by itself once it is back', async () => {
+    const { dir, serve, signedIn } = restartable();
+    let server = await serve(0, true);
+    try {
+      const token = server.createdTokens[0].token;
+      const port = Number(new URL(server.url).port);
+      const page = await signedIn(server.url, token);
+      await server.close();
+      await page.click('[data-tab=compare]');
+      await page.click('[data-tab=live]');
+      await page.waitForSelector('.page-error.error');
+      server = await serve(port, true);
+      await page.waitForFunction(() => (window.__citybrain?.stats.lanes ?? 0) > 0 && document.querySelector('.page-error') === null, null, { timeout: 20_000 });
+      await page.context().close();
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('after the server restarts, the KPIs and the emergency corridors are the new city\'s, not the old one\'s', async () => {
+    const { dir, serve, signedIn } = restartable();
+    let server = await serve(0, true);
+    try {
+      const token = server.createdTokens[0].token;
+      const port = Number(new URL(server.url).port);
+      const page = await signedIn(server.url, token);
       // an emergency vehicle dispatched here in the first city: ev-1, west entry to the north-east exit
       const small = (await (await fetch(`${server.url}/api/v1/network`, { headers: { Authorization: `Bearer ${token}` } })).json()) as NetworkView;
       const mid = (roadId: string) => {
@@ -340,7 +374,7 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
       await page.waitForFunction(() => document.querySelector('[data-testid=sim-time]')?.textContent?.endsWith('0:00:30'), null, { timeout: 30_000 });
       await page.waitForFunction((v) => document.querySelector('.kpi[data-kpi=kpiAtt] .kpi-value')?.textContent?.startsWith(v), att, { timeout: 10_000 })
         .catch(async () => assert.fail(`ATT shows ${await page.textContent('.kpi[data-kpi=kpiAtt] .kpi-value')}, the server's is ${att} s`));
-      await context.close();
+      await page.context().close();
     } finally {
       await server.close();
       rmSync(dir, { recursive: true, force: true });

@@ -19,6 +19,8 @@ type ColourBy = 'speed' | 'queue';
 type InterDatum = { i: number; ix: NetworkView['intersections'][number] };
 
 const KPI_KEEP = 2000;
+/** wall-clock ms between two tries to load the map when the server could not be reached */
+const LOAD_RETRY_MS = 3000;
 
 function SimControls({ live, status }: { live: LiveState | null; status: LiveStatus }) {
   const { api, canOperate } = useSession();
@@ -107,11 +109,17 @@ export function LiveView() {
 
   useEffect(() => {
     let alive = true;
-    Promise.all([api.network(), api.controllers(), api.kpis({ limit: 360 })]).then(
-      ([v, c, k]) => alive && (setView(v), setControllers(c), setKpis(k)),
-      (e) => alive && setLoadError(errorText(e)),
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // until it loads: the server may be restarting, so try again rather than show the error for good
+    const load = () => Promise.all([api.network(), api.controllers(), api.kpis({ limit: 360 })]).then(
+      ([v, c, k]) => alive && (setView(v), setControllers(c), setKpis(k), setLoadError(null)),
+      (e) => alive && (setLoadError(errorText(e)), (timer = setTimeout(load, LOAD_RETRY_MS))),
     );
-    return () => void (alive = false);
+    void load();
+    return () => {
+      alive = false;
+      clearTimeout(timer);
+    };
   }, [api]);
 
   useEffect(() => {
