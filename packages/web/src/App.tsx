@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { HttpApi, type CityApi } from './api.js';
 import { CompareView, type CompareRunRef } from './components/CompareView.js';
 import { LangSwitcher } from './components/LangSwitcher.js';
@@ -7,6 +7,7 @@ import { Login } from './components/Login.js';
 import { ReplayView, type CompareReplayRef } from './components/ReplayView.js';
 import { I18nContext, SessionContext, errorText, type I18n, type Session } from './context.js';
 import { isLang, translate, type Lang } from './i18n.js';
+import type { Role } from './types.js';
 
 type Tab = 'live' | 'compare' | 'replay';
 const TOKEN_KEY = 'citybrain.token';
@@ -17,6 +18,13 @@ function initialLang(): Lang {
   if (isLang(saved)) return saved;
   const nav = navigator.language.slice(0, 2);
   return isLang(nav) ? nav : 'en';
+}
+
+/** A valid token whose role cannot use the dashboard. */
+class RoleRefused extends Error {
+  constructor(readonly role: Role) {
+    super(`role ${role} cannot use the dashboard`);
+  }
 }
 
 export interface AppProps {
@@ -44,6 +52,9 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
       },
     };
   }, [lang]);
+  // read by signIn without depending on the language (a change of language must not sign in again)
+  const i18nNow = useRef(i18n);
+  useEffect(() => void (i18nNow.current = i18n), [i18n]);
   useEffect(() => {
     document.documentElement.lang = lang;
     document.title = `${i18n.t('appTitle')} · ${i18n.t('appSubtitle')}`;
@@ -74,12 +85,15 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
         ? (await import('./fixture/fixture-api.js')).createFixtureApi(fixture, token, { periodMs: fixturePeriodMs })
         : new HttpApi(token, '', () => signedIn && (signOut(), setEnded(true)));
       const me = await api.me();
+      // a device's token is valid but may read nothing the dashboard shows: say so here, not with a page of 403s
+      if (me.role === 'device') throw new RoleRefused(me.role);
       signedIn = true;
       sessionStorage.setItem(TOKEN_KEY, token);
       setSession({ api, me, canOperate: me.role === 'operator', fixture, signOut });
     } catch (e) {
       sessionStorage.removeItem(TOKEN_KEY);
-      setError(errorText(e));
+      const { t } = i18nNow.current;
+      setError(e instanceof RoleRefused ? t('roleCannotSignIn', { role: t(`role_${e.role}`) }) : errorText(e));
     } finally {
       setBusy(false);
     }

@@ -177,6 +177,27 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
     await viewer.context().close();
   });
 
+  test('a device\'s token is refused at sign-in with the reason, not let in to a page of 403s', async () => {
+    const issued = await fetch(`${city.url}/api/v1/tokens`, {
+      method: 'POST', headers: { Authorization: `Bearer ${city.tokens.operator}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'loop detector 7', role: 'device', device: 'det-7', intersections: [signalised()[0].id] }),
+    });
+    const { token } = (await issued.json()) as { token: string };
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    const forbidden: string[] = [];
+    page.on('response', (r) => r.status() === 403 && forbidden.push(r.url()));
+    await page.goto(city.url);
+    await page.fill('input[name=token]', token);
+    await page.click('button[name=sign-in]');
+    await page.waitForSelector('.login .error');
+    const reason = dictionaries.en.roleCannotSignIn.replace('{role}', dictionaries.en.role_device);
+    assert.equal(await page.textContent('.login .error'), dictionaries.en.signInFailed.replace('{message}', reason));
+    assert.equal(await page.locator('[data-testid=role]').count(), 0);
+    assert.deepEqual(forbidden, []);
+    await context.close();
+  });
+
   test('an operator switches an intersection to another controller and the API shows it', async () => {
     const page = await open(city.tokens.operator);
     assert.equal(await page.textContent('[data-testid=role]'), dictionaries.en.role_operator);
