@@ -327,7 +327,7 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
     return { dir, serve, signedIn };
   };
 
-  test('the Live tab opened while the server is away loads by itself once it is back', async () => {
+  test('the Live and Compare tabs opened while the server is away load by themselves once it is back', async () => {
     const { dir, serve, signedIn } = restartable();
     let server = await serve(0, true);
     try {
@@ -340,6 +340,13 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
       await page.waitForSelector('.page-error.error');
       server = await serve(port, true);
       await page.waitForFunction(() => (window.__citybrain?.stats.lanes ?? 0) > 0 && document.querySelector('.page-error') === null, null, { timeout: 20_000 });
+      // the same with the Compare tab: its controllers load, the error goes
+      await server.close();
+      await page.click('[data-tab=compare]');
+      await page.waitForSelector('.compare .error');
+      server = await serve(port, true);
+      await page.waitForFunction(() => document.querySelectorAll('select[name=controller-a] option').length > 1 && document.querySelector('.compare .error') === null, null, { timeout: 20_000 });
+      assert.equal(await page.locator('select[name=controller-a]').inputValue(), 'fixed');
       await page.context().close();
     } finally {
       await server.close();

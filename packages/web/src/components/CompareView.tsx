@@ -5,6 +5,8 @@ import type { CompareRun } from '../types.js';
 import type { CompareReplayRef } from './ReplayView.js';
 
 const COLOURS = ['#f59e0b', '#38bdf8'];
+/** wall-clock ms between two tries to load the controllers when the server could not be reached */
+const LOAD_RETRY_MS = 3000;
 
 /** The comparison this session started last: kept by the app, so leaving the tab does not lose it. */
 export interface CompareRunRef {
@@ -26,12 +28,22 @@ export function CompareView({ current, onStarted, onReplay }: { current: Compare
   const [unavailable, setUnavailable] = useState(false);
 
   useEffect(() => {
-    api.controllers().then((c) => {
+    let alive = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // until they load: the server may be restarting, so try again rather than leave the form empty
+    const load = () => api.controllers().then((c) => {
+      if (!alive) return;
+      setError(null);
       setControllers(c);
       // default: the fixed plan against the city's adaptive default
       setA(c.includes('fixed') ? 'fixed' : c[0] ?? '');
       setB(c.find((x) => x !== (c.includes('fixed') ? 'fixed' : c[0])) ?? '');
-    }, (e) => setError(errorText(e)));
+    }, (e) => alive && (setError(errorText(e)), (timer = setTimeout(load, LOAD_RETRY_MS))));
+    void load();
+    return () => {
+      alive = false;
+      clearTimeout(timer);
+    };
   }, [api]);
 
   useEffect(() => {
