@@ -119,7 +119,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await app.register(emergencyRoutes, { runtime, roadnet: opts.scenario.roadnet, access, audit });
   await app.register(compareRoutes, { runtime, scenario: opts.scenario, access });
   await app.register(dataRoutes, { store, auth, access, audit });
-  await app.register(liveRoutes, { runtime, access: liveAccess, extras: () => ({ emergency: emergencyView(runtime) }) });
+  // a stream opened with a token that is revoked since is closed (the token is in the header liveAccess set)
+  const stillValid = async (req: FastifyRequest) => {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    return m !== null && (await auth.authenticate(m[1])) !== undefined;
+  };
+  await app.register(liveRoutes, { runtime, access: liveAccess, stillValid, extras: () => ({ emergency: emergencyView(runtime) }) });
 
   const webRoot = opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot;
   if (webRoot && existsSync(webRoot)) {

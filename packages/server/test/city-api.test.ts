@@ -203,6 +203,36 @@ test('live stream: state messages and binary vehicle frames, token in the query;
   assert.equal(got.frame.length, 2 + 4 * sim.runningCount);
 });
 
+test('live stream: revoking its token closes an open stream (code 4401), it does not stream on', async () => {
+  const { token, record } = await server.auth.createToken({ name: 'wall screen to revoke', role: 'viewer' });
+  const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/live?token=${token}`);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('message', () => resolve());
+    ws.on('error', reject);
+    setTimeout(() => reject(new Error('no state within 5 s')), 5000);
+  });
+  let afterClose = 0;
+  const closed = new Promise<{ code: number; reason: string }>((resolve, reject) => {
+    ws.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() }));
+    setTimeout(() => reject(new Error('the stream of a revoked token was still open 8 s later')), 8000);
+  });
+  ws.on('message', () => void afterClose++);
+  assert.ok(await server.auth.revoke(record.id));
+  const c = await closed;
+  assert.equal(c.code, 4401);
+  assert.equal(c.reason, 'unknown or revoked token');
+  // a stream of a token still valid goes on
+  const other = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/live?token=${viewer}`);
+  await new Promise<void>((resolve, reject) => {
+    let n = 0;
+    other.on('message', () => ++n === 6 && resolve());
+    other.on('close', () => reject(new Error('a valid stream was closed')));
+    setTimeout(() => reject(new Error('the valid stream stopped')), 8000);
+  });
+  other.close();
+  assert.ok(afterClose <= 5, `a revoked stream stops within the recheck period (${afterClose} messages after revoking)`);
+});
+
 test('field events of the virtual city are stored and queryable; metrics expose the brain', async () => {
   await advance(10);
   // ingestion is asynchronous: give the group commit a moment

@@ -1,12 +1,13 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { HttpApi, type CityApi } from './api.js';
-import { CompareView } from './components/CompareView.js';
+import { CompareView, type CompareRunRef } from './components/CompareView.js';
 import { LangSwitcher } from './components/LangSwitcher.js';
 import { LiveView } from './components/LiveView.js';
 import { Login } from './components/Login.js';
 import { ReplayView, type CompareReplayRef } from './components/ReplayView.js';
 import { I18nContext, SessionContext, errorText, type I18n, type Session } from './context.js';
 import { isLang, translate, type Lang } from './i18n.js';
+import type { Role } from './types.js';
 
 type Tab = 'live' | 'compare' | 'replay';
 const TOKEN_KEY = 'citybrain.token';
@@ -17,6 +18,13 @@ function initialLang(): Lang {
   if (isLang(saved)) return saved;
   const nav = navigator.language.slice(0, 2);
   return isLang(nav) ? nav : 'en';
+}
+
+/** A valid token whose role cannot use the dashboard. */
+class RoleRefused extends Error {
+  constructor(readonly role: Role) {
+    super(`role ${role} cannot use the dashboard`);
+  }
 }
 
 export interface AppProps {
@@ -44,6 +52,9 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
       },
     };
   }, [lang]);
+  // read by signIn without depending on the language (a change of language must not sign in again)
+  const i18nNow = useRef(i18n);
+  useEffect(() => void (i18nNow.current = i18n), [i18n]);
   useEffect(() => {
     document.documentElement.lang = lang;
     document.title = `${i18n.t('appTitle')} · ${i18n.t('appSubtitle')}`;
@@ -52,29 +63,37 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
   const [session, setSession] = useState<Session | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // signed out by the server (a 401 mid-session), not by the user: the log-in says so
+  const [ended, setEnded] = useState(false);
   const [tab, setTab] = useState<Tab>('live');
   const [replayRef, setReplayRef] = useState<CompareReplayRef | null>(null);
+  const [compareRun, setCompareRun] = useState<CompareRunRef | null>(null);
 
   const signOut = useCallback(() => {
     sessionStorage.removeItem(TOKEN_KEY);
     setSession(null);
+    setCompareRun(null);
   }, []);
   const signIn = useCallback(async (token: string) => {
     setBusy(true);
     setError(null);
+    setEnded(false);
     try {
       // a token revoked mid-session sends the user back to the log-in
       let signedIn = false;
       const api: CityApi = fixture
         ? (await import('./fixture/fixture-api.js')).createFixtureApi(fixture, token, { periodMs: fixturePeriodMs })
-        : new HttpApi(token, '', () => signedIn && signOut());
+        : new HttpApi(token, '', () => signedIn && (signOut(), setEnded(true)));
       const me = await api.me();
+      // a device's token is valid but may read nothing the dashboard shows: say so here, not with a page of 403s
+      if (me.role === 'device') throw new RoleRefused(me.role);
       signedIn = true;
       sessionStorage.setItem(TOKEN_KEY, token);
       setSession({ api, me, canOperate: me.role === 'operator', fixture, signOut });
     } catch (e) {
       sessionStorage.removeItem(TOKEN_KEY);
-      setError(errorText(e));
+      const { t } = i18nNow.current;
+      setError(e instanceof RoleRefused ? t('roleCannotSignIn', { role: t(`role_${e.role}`) }) : errorText(e));
     } finally {
       setBusy(false);
     }
@@ -89,7 +108,7 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
   return (
     <I18nContext.Provider value={i18n}>
       {!session ? (
-        <Login fixture={fixture} busy={busy} error={error} onSignIn={signIn} />
+        <Login fixture={fixture} busy={busy} error={error} ended={ended} onSignIn={signIn} />
       ) : (
         <SessionContext.Provider value={session}>
           <div className="app">
@@ -115,7 +134,7 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
             </header>
             <main>
               {tab === 'live' && <LiveView />}
-              {tab === 'compare' && <CompareView onReplay={(r) => (setReplayRef(r), setTab('replay'))} />}
+              {tab === 'compare' && <CompareView current={compareRun} onStarted={setCompareRun} onReplay={(r) => (setReplayRef(r), setTab('replay'))} />}
               {tab === 'replay' && <ReplayView compare={replayRef} />}
             </main>
           </div>

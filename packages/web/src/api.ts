@@ -59,6 +59,9 @@ export function decodeVehicleFrame(buf: ArrayBuffer): VehicleFrame {
   return { t: data[0], n, data };
 }
 
+/** Close code of a live stream whose token was revoked (packages/server/src/api/live.ts). */
+const LIVE_CLOSE_UNAUTHORIZED = 4401;
+
 const q = (params: Record<string, number | undefined>): string => {
   const s = Object.entries(params).filter(([, v]) => v !== undefined && Number.isFinite(v)).map(([k, v]) => `${k}=${v}`).join('&');
   return s ? `?${s}` : '';
@@ -135,7 +138,9 @@ export class HttpApi implements CityApi {
       const sock = new WebSocket(url);
       ws = sock;
       sock.binaryType = 'arraybuffer';
+      let opened = false;
       sock.onopen = () => {
+        opened = true;
         retry = 500;
         h.onStatus('open');
         if (vehicles) sock.send(JSON.stringify({ type: 'subscribe', vehicles: true }));
@@ -149,10 +154,15 @@ export class HttpApi implements CityApi {
           h.onVehicles(decodeVehicleFrame(ev.data));
         }
       };
-      sock.onclose = () => {
+      sock.onclose = (ev) => {
         h.onStatus('closed');
+        if (closed) return;
+        // the server closes a stream whose token was revoked
+        if (ev.code === LIVE_CLOSE_UNAUTHORIZED) return void this.onUnauthorized?.();
+        // a refused upgrade does not say why: ask with a request, whose 401 signs out
+        if (!opened) void this.me().catch(() => undefined);
         // reconnect with backoff: the server may be restarting
-        if (!closed) timer = setTimeout(open, (retry = Math.min(retry * 2, 10_000)));
+        timer = setTimeout(open, (retry = Math.min(retry * 2, 10_000)));
       };
     };
     open();

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
 import type { CityRuntime } from '../city/runtime.js';
 import type { CityAccess } from './city-routes.js';
@@ -10,7 +10,17 @@ export interface LiveOptions {
   periodMs?: number;
   /** extra live fields (emergency vehicles, incidents) merged into each state message */
   extras?: () => Record<string, unknown>;
+  /**
+   * Whether the credentials a stream was opened with still hold (the token
+   * was not revoked since); asked every `recheckMs` for each open stream.
+   */
+  stillValid?: (req: FastifyRequest) => Promise<boolean>;
+  /** wall-clock milliseconds between two checks of `stillValid`; default 2000 */
+  recheckMs?: number;
 }
+
+/** Close code of a stream whose token was revoked while it was open (4000–4999: application codes). */
+export const LIVE_CLOSE_UNAUTHORIZED = 4401;
 
 /**
  * `GET /api/v1/live` (WebSocket): the city's live state for the dashboard.
@@ -21,12 +31,13 @@ export interface LiveOptions {
  * and, to clients that asked for vehicles, right after it a binary message:
  *   Float32Array [t, n, x0, y0, heading0, speed0, x1, …].
  * Client → server: { type: 'subscribe', vehicles: boolean }.
+ * A stream whose token is revoked is closed with code 4401.
  */
 export async function liveRoutes(app: FastifyInstance, opts: LiveOptions): Promise<void> {
   const { runtime: rt, access } = opts;
   const period = opts.periodMs ?? 500;
   const net = rt.sim.net;
-  const clients = new Map<WebSocket, { vehicles: boolean }>();
+  const clients = new Map<WebSocket, { vehicles: boolean; req: FastifyRequest }>();
   const stats = new Float64Array(4);
   const buf = { xyhs: new Float32Array(0), ids: new Int32Array(0) };
 
@@ -65,14 +76,26 @@ export async function liveRoutes(app: FastifyInstance, opts: LiveOptions): Promi
       }
     }
   }, period);
-  app.addHook('onClose', async () => clearInterval(timer));
+  // a revoked token stops streaming: the upgrade checked it once, not since
+  const stillValid = opts.stillValid;
+  const recheck = stillValid && setInterval(() => {
+    for (const [ws, { req }] of clients) {
+      stillValid(req).then((ok) => {
+        if (!ok && clients.delete(ws)) ws.close(LIVE_CLOSE_UNAUTHORIZED, 'unknown or revoked token');
+      }, () => undefined);
+    }
+  }, opts.recheckMs ?? 2000);
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    if (recheck) clearInterval(recheck);
+  });
 
   app.get('/api/v1/live', {
     websocket: true,
     preHandler: access.require('viewer', 'operator', 'app'),
     schema: { tags: ['city'], summary: 'Live city state over WebSocket (see the description in live.ts)', hide: false },
-  }, (socket) => {
-    clients.set(socket, { vehicles: false });
+  }, (socket, req) => {
+    clients.set(socket, { vehicles: false, req });
     socket.on('message', (raw: Buffer, isBinary: boolean) => {
       if (isBinary || raw.length > 1024) return void socket.close(1003, 'expected a short JSON text message');
       let msg: unknown;
@@ -82,8 +105,13 @@ export async function liveRoutes(app: FastifyInstance, opts: LiveOptions): Promi
         return void socket.send(JSON.stringify({ type: 'error', message: 'message is not JSON' }));
       }
       const m = msg as { type?: unknown; vehicles?: unknown };
-      if (m.type === 'subscribe' && typeof m.vehicles === 'boolean') clients.set(socket, { vehicles: m.vehicles });
-      else socket.send(JSON.stringify({ type: 'error', message: 'expected {"type":"subscribe","vehicles":true|false}' }));
+      if (m.type === 'subscribe' && typeof m.vehicles === 'boolean') {
+        // (a stream closed for a revoked token is not taken back in)
+        const client = clients.get(socket);
+        if (client) client.vehicles = m.vehicles;
+      } else {
+        socket.send(JSON.stringify({ type: 'error', message: 'expected {"type":"subscribe","vehicles":true|false}' }));
+      }
     });
     socket.on('close', () => clients.delete(socket));
   });

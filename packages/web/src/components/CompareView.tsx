@@ -5,26 +5,45 @@ import type { CompareRun } from '../types.js';
 import type { CompareReplayRef } from './ReplayView.js';
 
 const COLOURS = ['#f59e0b', '#38bdf8'];
+/** wall-clock ms between two tries to load the controllers when the server could not be reached */
+const LOAD_RETRY_MS = 3000;
 
-export function CompareView({ onReplay }: { onReplay(ref: CompareReplayRef): void }) {
+/** The comparison this session started last: kept by the app, so leaving the tab does not lose it. */
+export interface CompareRunRef {
+  id: string;
+  /** the length it was started with (the field may be edited while it runs) */
+  duration: number;
+}
+
+export function CompareView({ current, onStarted, onReplay }: { current: CompareRunRef | null; onStarted(ref: CompareRunRef): void; onReplay(ref: CompareReplayRef): void }) {
   const { api, canOperate } = useSession();
   const { t, num } = useI18n();
   const [controllers, setControllers] = useState<string[]>([]);
   const [a, setA] = useState('');
   const [b, setB] = useState('');
   const [duration, setDuration] = useState(600);
-  const [runId, setRunId] = useState<string | null>(null);
+  const runId = current?.id ?? null;
   const [run, setRun] = useState<CompareRun | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [unavailable, setUnavailable] = useState(false);
 
   useEffect(() => {
-    api.controllers().then((c) => {
+    let alive = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // until they load: the server may be restarting, so try again rather than leave the form empty
+    const load = () => api.controllers().then((c) => {
+      if (!alive) return;
+      setError(null);
       setControllers(c);
       // default: the fixed plan against the city's adaptive default
       setA(c.includes('fixed') ? 'fixed' : c[0] ?? '');
       setB(c.find((x) => x !== (c.includes('fixed') ? 'fixed' : c[0])) ?? '');
-    }, (e) => setError(errorText(e)));
+    }, (e) => alive && (setError(errorText(e)), (timer = setTimeout(load, LOAD_RETRY_MS))));
+    void load();
+    return () => {
+      alive = false;
+      clearTimeout(timer);
+    };
   }, [api]);
 
   useEffect(() => {
@@ -48,7 +67,8 @@ export function CompareView({ onReplay }: { onReplay(ref: CompareReplayRef): voi
     setError(null);
     setRun(null);
     try {
-      setRunId((await api.startCompare([a, b], duration)).id);
+      const { id } = await api.startCompare([a, b], duration);
+      onStarted({ id, duration });
     } catch (e) {
       if (isMissing(e)) setUnavailable(true);
       else setError(errorText(e));
@@ -95,7 +115,7 @@ export function CompareView({ onReplay }: { onReplay(ref: CompareReplayRef): voi
       {run && (
         <>
           <p data-testid="compare-status" className={run.done ? 'ok' : 'muted'}>
-            {run.done ? t('compareDone') : t('compareRunning', { t: num(progress, 0), d: num(duration, 0) })}
+            {run.done ? t('compareDone') : t('compareRunning', { t: num(progress, 0), d: num(run.duration ?? current?.duration ?? duration, 0) })}
           </p>
           <div className="compare-figures">
             {names.map((n, k) => (

@@ -19,6 +19,8 @@ type ColourBy = 'speed' | 'queue';
 type InterDatum = { i: number; ix: NetworkView['intersections'][number] };
 
 const KPI_KEEP = 2000;
+/** wall-clock ms between two tries to load the map when the server could not be reached */
+const LOAD_RETRY_MS = 3000;
 
 function SimControls({ live, status }: { live: LiveState | null; status: LiveStatus }) {
   const { api, canOperate } = useSession();
@@ -28,9 +30,11 @@ function SimControls({ live, status }: { live: LiveState | null; status: LiveSta
   const running = live?.running ?? clock?.running ?? true;
   const speed = live?.speed ?? clock?.speed ?? 1;
   const change = (c: { speed?: number; running?: boolean }) => void api.setSimulation(c).then(setClock, () => undefined);
+  // connected to a city whose clock is stopped: not "live"
+  const state = status === 'open' && !running ? t('simPaused') : t(`live_${status}`);
   return (
     <div className="sim-controls">
-      <span className={`status ${status}`} title={t(`live_${status}`)}>● {t(`live_${status}`)}</span>
+      <span className={`status ${status === 'open' && !running ? 'paused' : status}`} title={state} data-testid="live-status">● {state}</span>
       <span title={t('simTime')} data-testid="sim-time">{t('simTime')} {formatClock(live?.t ?? clock?.time ?? 0)}</span>
       {canOperate ? (
         <>
@@ -105,16 +109,35 @@ export function LiveView() {
 
   useEffect(() => {
     let alive = true;
-    Promise.all([api.network(), api.controllers(), api.kpis({ limit: 360 })]).then(
-      ([v, c, k]) => alive && (setView(v), setControllers(c), setKpis(k)),
-      (e) => alive && setLoadError(errorText(e)),
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // until it loads: the server may be restarting, so try again rather than show the error for good
+    const load = () => Promise.all([api.network(), api.controllers(), api.kpis({ limit: 360 })]).then(
+      ([v, c, k]) => alive && (setView(v), setControllers(c), setKpis(k), setLoadError(null)),
+      (e) => alive && (setLoadError(errorText(e)), (timer = setTimeout(load, LOAD_RETRY_MS))),
     );
-    return () => void (alive = false);
+    void load();
+    return () => {
+      alive = false;
+      clearTimeout(timer);
+    };
   }, [api]);
 
   useEffect(() => {
+    let lastT = -Infinity;
     const c = api.live({
       onState: (s) => {
+        // the city's clock went back: the server restarted, and the KPI history shown is the old city's
+        if (s.t < lastT) {
+          // so are the routes of the vehicles dispatched here: the new city reuses their ids (ev-1, …)
+          setRoutes(new Map());
+          setLastDispatch(null);
+          setKpis([]);
+          api.kpis({ limit: 360 }).then((hist) => setKpis((now) => {
+            const end = hist.at(-1)?.t ?? -Infinity;
+            return [...hist, ...now.filter((x) => x.t > end)];
+          }), () => undefined);
+        }
+        lastT = s.t;
         setLive(s);
         const k = s.kpi;
         if (k) setKpis((old) => (old.length && old[old.length - 1].t >= k.t ? old : [...old.slice(-(KPI_KEEP - 1)), k]));
@@ -342,7 +365,7 @@ export function LiveView() {
               pick={pick} picks={picks} vehicles={emergencies} lastDispatch={lastDispatch} unavailable={emergencyMissing}
               busy={dispatchBusy} error={dispatchError}
               onStartPick={() => canOperate && (setPicks([]), setPick('origin'))}
-              onCancelPick={() => (setPick(null), setPicks([]))}
+              onCancelPick={() => (setPick(null), setPicks([]), setDispatchError(null))}
               onDispatch={dispatch} onRecall={recall}
             />
           )}
