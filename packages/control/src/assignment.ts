@@ -14,10 +14,22 @@ export class ControllerAssignment implements Controller {
   private readonly broken = new Map<string, unknown>();
   private env?: ControlEnv;
 
+  private readonly stepBudgetMs: number;
+
+  /**
+   * `stepBudgetMs`: how long one controller's beginStep may take before that
+   * controller alone is failed (its intersections go to the fallback). Keep it
+   * below the supervisor's budgetMs (1000 by default), which otherwise fails
+   * every intersection for one slow controller. Default 800.
+   */
   constructor(
     private readonly factories: Record<string, () => Controller>,
     private readonly defaultName: string,
+    opts: { stepBudgetMs?: number } = {},
   ) {
+    const budget = opts.stepBudgetMs ?? 800;
+    if (!(Number.isFinite(budget) && budget > 0)) throw new RangeError(`controller assignment: stepBudgetMs must be a positive number of milliseconds, got ${String(opts.stepBudgetMs)}`);
+    this.stepBudgetMs = budget;
     this.instance(defaultName);
   }
 
@@ -51,7 +63,7 @@ export class ControllerAssignment implements Controller {
       // one controller's failure is a fault of its own intersections (decide throws it there), not of the others'
       try {
         const r = c.beginStep?.(env);
-        if (r) pending.push(Promise.resolve(r).then(undefined, (e: unknown) => this.failed(name, c, e)));
+        if (r) pending.push(this.withinBudget(name, c, Promise.resolve(r)));
       } catch (e) {
         this.failed(name, c, e);
       }
@@ -100,7 +112,29 @@ export class ControllerAssignment implements Controller {
     Promise.resolve(started).then(undefined, (e: unknown) => this.failed(name, c, e));
   }
 
+  /** The controller's step work, failed (it alone) if it rejects or outlasts stepBudgetMs. */
+  private withinBudget(name: string, c: Controller, work: Promise<unknown>): Promise<void> {
+    let timer: unknown;
+    const timeout = new Promise<void>((res) => {
+      timer = timers.setTimeout(() => {
+        this.failed(name, c, new Error(`beginStep did not finish within ${this.stepBudgetMs} ms`));
+        res();
+      }, this.stepBudgetMs);
+    });
+    const done = work.then(
+      () => timers.clearTimeout(timer),
+      (e: unknown) => {
+        timers.clearTimeout(timer);
+        this.failed(name, c, e);
+      },
+    );
+    return Promise.race([done, timeout]);
+  }
+
   private failed(name: string, c: Controller, e: unknown): void {
     if (this.instances.get(name) === c) this.broken.set(name, e);
   }
 }
+
+/** Timers exist in every JS runtime but not in the ES library types this pure package compiles against. */
+const timers = globalThis as unknown as { setTimeout(f: () => void, ms: number): unknown; clearTimeout(h: unknown): void };
