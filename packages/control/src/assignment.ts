@@ -20,14 +20,14 @@ export class ControllerAssignment implements Controller {
    * `stepBudgetMs`: how long one controller's beginStep may take before that
    * controller alone is failed (its intersections go to the fallback). Keep it
    * below the supervisor's budgetMs (1000 by default), which otherwise fails
-   * every intersection for one slow controller. Default 800.
+   * every intersection for one slow controller. Default 900 (the supervisor keeps 100 ms for its own pass).
    */
   constructor(
     private readonly factories: Record<string, () => Controller>,
     private readonly defaultName: string,
     opts: { stepBudgetMs?: number } = {},
   ) {
-    const budget = opts.stepBudgetMs ?? 800;
+    const budget = opts.stepBudgetMs ?? 900;
     if (!(Number.isFinite(budget) && budget > 0)) throw new RangeError(`controller assignment: stepBudgetMs must be a positive number of milliseconds, got ${String(opts.stepBudgetMs)}`);
     this.stepBudgetMs = budget;
     this.instance(defaultName);

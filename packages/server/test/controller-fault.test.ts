@@ -112,7 +112,7 @@ test("a controller whose beginStep throws, rejects or never finishes loses only 
     const faults = (await (await fetch(`${server.url}/api/v1/faults`, { headers: h })).json()) as { controller: string; intersection: string; error: string }[];
     assert.deepEqual(
       faults.map((f) => [f.intersection, f.controller, f.error]).sort(),
-      [['intersection_1_1', 'step-throws', 'gpu lost'], ['intersection_2_1', 'step-rejects', 'upstream 503'], ['intersection_3_1', 'step-hangs', 'beginStep did not finish within 800 ms']],
+      [['intersection_1_1', 'step-throws', 'gpu lost'], ['intersection_2_1', 'step-rejects', 'upstream 503'], ['intersection_3_1', 'step-hangs', 'beginStep did not finish within 900 ms']],
     );
     const fallen = [...server.runtime.supervisor.fallen].map((i) => server.runtime.sim.net.interIds[i]).sort();
     assert.deepEqual(fallen, ['intersection_1_1', 'intersection_2_1', 'intersection_3_1']);
