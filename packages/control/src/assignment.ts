@@ -1,3 +1,4 @@
+import { now, timers } from './clock.js';
 import type { ControlEnv, Controller, IntersectionPhases, SignalStatus } from './controller.js';
 
 /**
@@ -18,7 +19,8 @@ export class ControllerAssignment implements Controller {
 
   /**
    * `stepBudgetMs`: how long one controller's beginStep may take before that
-   * controller alone is failed (its intersections go to the fallback). Keep it
+   * controller alone is failed (its intersections go to the fallback; a
+   * synchronous one that overran is failed after it returns). Keep it
    * below the supervisor's budgetMs (1000 by default), which otherwise fails
    * every intersection for one slow controller. Default 900 (the supervisor keeps 100 ms for its own pass).
    */
@@ -62,8 +64,11 @@ export class ControllerAssignment implements Controller {
       const c = this.instances.get(name)!;
       // one controller's failure is a fault of its own intersections (decide throws it there), not of the others'
       try {
+        const t0 = now();
         const r = c.beginStep?.(env);
         if (r) pending.push(this.withinBudget(name, c, Promise.resolve(r)));
+        // synchronous work cannot be cut short, but a controller that overran is not called again
+        else if (now() - t0 > this.stepBudgetMs) this.failed(name, c, new Error(`beginStep took ${Math.round(now() - t0)} ms, over ${this.stepBudgetMs} ms`));
       } catch (e) {
         this.failed(name, c, e);
       }
@@ -135,6 +140,3 @@ export class ControllerAssignment implements Controller {
     if (this.instances.get(name) === c) this.broken.set(name, e);
   }
 }
-
-/** Timers exist in every JS runtime but not in the ES library types this pure package compiles against. */
-const timers = globalThis as unknown as { setTimeout(f: () => void, ms: number): unknown; clearTimeout(h: unknown): void };

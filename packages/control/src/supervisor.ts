@@ -1,6 +1,7 @@
 import type { Simulation } from '@citybrain/engine';
 import { intersectionPhases, type ControlEnv, type Controller, type IntersectionPhases, type SignalStatus } from './controller.js';
 import { fixedTime } from './fixed-time.js';
+import { now, timers } from './clock.js';
 
 export interface SupervisorOptions {
   /** seconds of yellow between two greens; default 5 (the CityFlow benchmark protocol) */
@@ -229,12 +230,4 @@ function isThenable(x: unknown): x is PromiseLike<unknown> {
   } catch {
     return false;
   }
-}
-
-/** Timers exist in every JS runtime but not in the ES library types this pure package compiles against. */
-const timers = globalThis as unknown as { setTimeout(f: () => void, ms: number): unknown; clearTimeout(h: unknown): void };
-
-/** Wall-clock milliseconds; `performance` exists in Node, workers and browsers. */
-function now(): number {
-  return (globalThis as unknown as { performance: { now(): number } }).performance.now();
 }

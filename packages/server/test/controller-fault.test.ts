@@ -91,7 +91,7 @@ test('putting in charge a controller that cannot start (its factory or init thro
   }
 });
 
-test("a controller whose beginStep throws, rejects or never finishes loses only its own intersections, not the other controllers'", async () => {
+test("a controller whose beginStep throws, rejects, never finishes or overruns loses only its own intersections, not the other controllers'", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'citybrain-fault-'));
   const server = await startServer({
     scenario: generateGrid({ rows: 1, cols: 4, demand: 0.1 }),
@@ -100,6 +100,19 @@ test("a controller whose beginStep throws, rejects or never finishes loses only 
       'step-throws': () => ({ name: 'step-throws', beginStep: () => { throw new Error('gpu lost'); }, decide: (_ix, s) => s.green }),
       'step-rejects': () => ({ name: 'step-rejects', beginStep: async () => { throw new Error('upstream 503'); }, decide: (_ix, s) => s.green }),
       'step-hangs': () => ({ name: 'step-hangs', beginStep: () => new Promise<void>(() => {}), decide: (_ix, s) => s.green }),
+      'step-spins': () => {
+        let calls = 0;
+        return {
+          name: 'step-spins',
+          // synchronous and too slow, once: after that it must not be called again
+          beginStep: () => {
+            assert.equal(++calls, 1, 'a controller that overran is not called again');
+            const t0 = performance.now();
+            while (performance.now() - t0 < 950);
+          },
+          decide: (_ix, s) => s.green,
+        };
+      },
     },
   });
   try {
@@ -108,14 +121,15 @@ test("a controller whose beginStep throws, rejects or never finishes loses only 
     assert.equal((await put('intersection_1_1', 'step-throws')).status, 200);
     assert.equal((await put('intersection_2_1', 'step-rejects')).status, 200);
     assert.equal((await put('intersection_3_1', 'step-hangs')).status, 200);
+    assert.equal((await put('intersection_4_1', 'step-spins')).status, 200);
     for (let k = 0; k < 20; k++) await server.runtime.stepOnce();
     const faults = (await (await fetch(`${server.url}/api/v1/faults`, { headers: h })).json()) as { controller: string; intersection: string; error: string }[];
     assert.deepEqual(
-      faults.map((f) => [f.intersection, f.controller, f.error]).sort(),
-      [['intersection_1_1', 'step-throws', 'gpu lost'], ['intersection_2_1', 'step-rejects', 'upstream 503'], ['intersection_3_1', 'step-hangs', 'beginStep did not finish within 900 ms']],
+      faults.map((f) => [f.intersection, f.controller, f.error.replace(/took \d+ ms/, 'took N ms')]).sort(),
+      [['intersection_1_1', 'step-throws', 'gpu lost'], ['intersection_2_1', 'step-rejects', 'upstream 503'], ['intersection_3_1', 'step-hangs', 'beginStep did not finish within 900 ms'], ['intersection_4_1', 'step-spins', 'beginStep took N ms, over 900 ms']],
     );
     const fallen = [...server.runtime.supervisor.fallen].map((i) => server.runtime.sim.net.interIds[i]).sort();
-    assert.deepEqual(fallen, ['intersection_1_1', 'intersection_2_1', 'intersection_3_1']);
+    assert.deepEqual(fallen, ['intersection_1_1', 'intersection_2_1', 'intersection_3_1', 'intersection_4_1']);
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
