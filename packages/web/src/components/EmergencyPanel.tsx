@@ -62,7 +62,7 @@ export function EmergencyPanel(p: EmergencyPanelProps) {
       {p.lastDispatch && (
         <section className="last-dispatch" data-testid="last-dispatch">
           <p className="ok">{t('dispatched', { id: p.lastDispatch.id, eta: p.lastDispatch.eta === null ? '–' : num(p.lastDispatch.eta, 0) })}</p>
-          <p className="muted">{t('routeRoads', { n: p.lastDispatch.route.length })}</p>
+          <p className="muted">{p.lastDispatch.route.length === 1 ? t('routeRoad') : t('routeRoads', { n: p.lastDispatch.route.length })}</p>
           <h3>{t('corridor')}</h3>
           <ol className="corridor" data-testid="corridor">
             {p.lastDispatch.corridor.map((c) => (
