@@ -40,6 +40,12 @@ interface ControllerRun {
   p95DecisionStepMs: number;
   maxDecisionStepMs: number;
   decisionSteps: number;
+  /** share of the signalised intersections' time spent showing the yellow, in which only right turns move */
+  yellowSharePercent: number;
+  /** vehicle-seconds stopped (< 0.1 m/s) on the signalised intersections' incoming lanes, per vehicle entered */
+  stoppedSecondsPerVehicle: number;
+  /** the part of those spent while their intersection showed the yellow */
+  stoppedAtYellowSecondsPerVehicle: number;
 }
 
 interface ScenarioResult {
@@ -174,6 +180,8 @@ async function runHour(sim: Simulation, controller: Controller): Promise<Control
   const n = { asked: 0 };
   const sup = new SignalSupervisor(sim, counting(controller, n));
   const stepMs: number[] = [];
+  const ixs = sup.env.intersections;
+  let yellowSeconds = 0, stopped = 0, stoppedAtYellow = 0;
   const t0 = performance.now();
   for (let k = 0; k < HOUR / sim.interval; k++) {
     n.asked = 0;
@@ -183,8 +191,19 @@ async function runHour(sim: Simulation, controller: Controller): Promise<Control
     const ms = performance.now() - s0;
     if (n.asked > 0) stepMs.push(ms);
     sim.step();
+    // where the time goes: the yellows every change costs, and the stops at the lights
+    for (const ix of ixs) {
+      const inYellow = sim.phase(ix.intersection) === ix.yellow;
+      if (inYellow) yellowSeconds += sim.interval;
+      for (const lane of ix.inLanes) {
+        const w = sim.laneWaitingCount(lane) * sim.interval;
+        stopped += w;
+        if (inYellow) stoppedAtYellow += w;
+      }
+    }
   }
   const m = sim.metrics();
+  const perVehicle = (x: number) => round(m.enteredVehicles ? x / m.enteredVehicles : 0, 1);
   stepMs.sort((a, b) => a - b);
   const decisionSteps = stepMs.length;
   return {
@@ -196,6 +215,9 @@ async function runHour(sim: Simulation, controller: Controller): Promise<Control
     p95DecisionStepMs: round(decisionSteps ? stepMs[Math.floor(0.95 * (decisionSteps - 1))] : 0, 2),
     maxDecisionStepMs: round(decisionSteps ? stepMs[decisionSteps - 1] : 0, 1),
     decisionSteps,
+    yellowSharePercent: round(ixs.length ? (yellowSeconds / (ixs.length * HOUR)) * 100 : 0, 1),
+    stoppedSecondsPerVehicle: perVehicle(stopped),
+    stoppedAtYellowSecondsPerVehicle: perVehicle(stoppedAtYellow),
   };
 }
 
@@ -344,6 +366,11 @@ function print(results: ScenarioResult[], grid: GridResult): void {
     `${r.best ? pct(r.best.floorGapRemovedPercent) : '-'} / ${pct(r.targetShareOfFloorGapPercent)}${r.targetShareOfFloorGapPercent > 100 ? ' (below the floor)' : ''}`,
   ])));
   console.log('\nGap to floor: CityFlow max-pressure\'s ATT minus the ATT floor, the most any controller could remove; the target asks for the share shown.');
+  console.log('\nWhere the time goes: share of time the intersections show the yellow (only right turns move) / seconds each vehicle stands (< 0.1 m/s) at the lights / of which in front of a yellow\n');
+  console.log(table(['controller', ...keys], names.map((n) => [n, ...results.map((r) => {
+    const c = r.controllers[n];
+    return c ? `${c.yellowSharePercent.toFixed(1)}% / ${c.stoppedSecondsPerVehicle.toFixed(1)} / ${c.stoppedAtYellowSecondsPerVehicle.toFixed(1)}` : '-';
+  })])));
   console.log('\nDecision time: wall ms per step in which the supervisor asked the controller (mean / 95th percentile / worst)\n');
   console.log(table(['controller', ...keys], names.map((n) => [n, ...results.map((r) => {
     const c = r.controllers[n];
