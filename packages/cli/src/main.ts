@@ -13,7 +13,7 @@ Commands:
   demo        run a generated city under two controllers and compare them
   simulate    run a scenario (CityFlow JSON or SUMO XML) and print its results
   generate    write a generated scenario (grid) in CityFlow format
-  bench       fidelity and speed benchmarks against the peer simulators
+  bench       benchmarks: fidelity, speed, control, emergency, ingest
 
 Run citybrain <command> --help for its options.
 
