@@ -183,7 +183,17 @@ export class IngestPipeline {
       const r = await this.store.append(events);
       if (this.acceptedListeners.size > 0 && r.accepted.length > 0) {
         // consumers (the brain's state estimate) see each event once, after it is durable
-        const fresh = r.duplicates.length === 0 ? events : events.filter((e) => !r.duplicates.includes(e.id));
+        // (an exact repeat inside the batch is a duplicate of its first copy, which was stored: keep that one)
+        let fresh = events;
+        if (r.duplicates.length > 0) {
+          const left = new Map<string, number>();
+          for (const id of r.accepted) left.set(id, (left.get(id) ?? 0) + 1);
+          fresh = events.filter((e) => {
+            const n = left.get(e.id) ?? 0;
+            if (n > 0) left.set(e.id, n - 1);
+            return n > 0;
+          });
+        }
         for (const fn of this.acceptedListeners) fn(fresh);
       }
       this.m.accepted.inc({ source }, r.accepted.length);

@@ -345,6 +345,24 @@ test('a lane event must name a lane of the network on a road at its intersection
   assert.equal(server.runtime.estimate.queue[own], 37);
 });
 
+test('a lane event repeated exactly inside one batch (a gateway resending) is stored once and reaches the brain\'s estimate', async () => {
+  const net = server.runtime.sim.net;
+  const ix = net.interIndex.get('intersection_1_1')!;
+  const own = net.incomingLanes(ix)[1];
+  const e = {
+    id: 'rep-1', device: 'det-x', ts: Math.max(...server.runtime.estimate.reportedAt) + 1000, kind: 'lane', intersection: 'intersection_1_1',
+    lane: net.laneId(own), count: 2, occupancy: 0.5, speed: 0, interval: 5, vehicles: 23, queue: 21,
+  };
+  const r = await call('POST', '/api/v1/events', device, [e, e]);
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body, { accepted: 1, duplicates: 1 });
+  assert.deepEqual([server.runtime.estimate.vehicles[own], server.runtime.estimate.queue[own]], [23, 21]);
+  // a plain retry of the same batch changes nothing more
+  const again = await call('POST', '/api/v1/events', device, [e, e]);
+  assert.deepEqual(again.body, { accepted: 0, duplicates: 2 });
+  assert.deepEqual([server.runtime.estimate.vehicles[own], server.runtime.estimate.queue[own]], [23, 21]);
+});
+
 test('names of Object.prototype members are unknown controllers, for an intersection, a region and a comparison', async () => {
   const i = server.runtime.sim.net.interIndex.get('intersection_2_2')!;
   const before = server.runtime.assignment.controllerOf(i);

@@ -188,7 +188,11 @@ export class CityRuntime {
     // without an ingestion pipeline the detectors report straight to the estimate
     if (!this.sink) return this.estimate.apply(events as unknown as Event[]);
     for (const e of events) this.backlog.push(e);
-    if (this.flushing) return;
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.flushing || this.backlog.length === 0 || !this.sink) return;
     this.flushing = true;
     const batch = this.backlog;
     this.backlog = [];
@@ -196,6 +200,8 @@ export class CityRuntime {
       () => {
         this.eventsDelivered += batch.length;
         this.flushing = false;
+        // what the steps reported meanwhile goes now, not with the next step's events (there may be none: the city paused)
+        this.flush();
       },
       () => {
         this.eventsRetried += batch.length;
