@@ -1,4 +1,5 @@
 import { now, timers } from './clock.js';
+import { isThenable } from './thenable.js';
 import type { ControlEnv, Controller, IntersectionPhases, SignalStatus } from './controller.js';
 
 /**
@@ -113,7 +114,7 @@ export class ControllerAssignment implements Controller {
 
   /** An async init is not waited for; its rejection marks the controller as one that could not start. */
   private whenInitFails(name: string, c: Controller, started: unknown): void {
-    if (typeof (started as PromiseLike<void> | undefined)?.then !== 'function') return;
+    if (!isThenable(started)) return;
     Promise.resolve(started).then(undefined, (e: unknown) => this.failed(name, c, e));
   }
 

@@ -1,5 +1,6 @@
 import type { Network, Simulation, VehicleJson } from '@citybrain/engine';
 import type { Controller, ControlEnv, IntersectionPhases, SignalStatus } from './controller.js';
+import { isThenable } from './thenable.js';
 
 /**
  * The emergency vehicle dispatched by default: CityFlow's default car (same
@@ -172,10 +173,8 @@ export class EmergencyPriority implements Controller {
     const req = this.requests.get(ix.intersection);
     if (!req) return wanted;
     // overridden here, a promise answered by mistake (an async decide) must not reject unobserved: that would end the process
-    const answered = wanted as unknown;
-    if (typeof answered === 'object' && answered !== null && typeof (answered as PromiseLike<unknown>).then === 'function') {
-      Promise.resolve(answered).then(undefined, () => {});
-    }
+    const answered: unknown = wanted;
+    if (isThenable(answered)) Promise.resolve(answered).then(undefined, () => {});
     if (req.phases.includes(status.green)) return status.green;
     return req.phase;
   }

@@ -2,6 +2,7 @@ import type { Simulation } from '@citybrain/engine';
 import { intersectionPhases, type ControlEnv, type Controller, type IntersectionPhases, type SignalStatus } from './controller.js';
 import { fixedTime } from './fixed-time.js';
 import { now, timers } from './clock.js';
+import { isThenable } from './thenable.js';
 
 export interface SupervisorOptions {
   /** seconds of yellow between two greens; default 5 (the CityFlow benchmark protocol) */
@@ -131,12 +132,8 @@ export class SignalSupervisor {
           continue;
         }
         if (isThenable(want)) {
-          // its rejection would otherwise end the process
-          try {
-            want.then(undefined, () => {});
-          } catch {
-            // a thenable whose then throws has nothing left to reject
-          }
+          // its rejection would otherwise end the process (Promise.resolve turns a then that throws into a rejection too)
+          Promise.resolve(want).then(undefined, () => {});
           this.fail(ix, new Error('decide returned a Promise: it must answer a phase number synchronously (asynchronous work belongs in beginStep)'));
           continue;
         }
@@ -221,13 +218,4 @@ function freezeIntersection(ix: IntersectionPhases): void {
   Object.freeze(ix.greens);
   Object.freeze(ix.inLanes);
   Object.freeze(ix);
-}
-
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  if ((typeof x !== 'object' && typeof x !== 'function') || x === null) return false;
-  try {
-    return typeof (x as { then?: unknown }).then === 'function';
-  } catch {
-    return false;
-  }
 }
