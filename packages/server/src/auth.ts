@@ -164,13 +164,18 @@ export class Auth {
   private async fromHeader(h: string | undefined, reply: FastifyReply): Promise<Principal> {
     reply.header('www-authenticate', 'Bearer realm="citybrain"');
     if (!h) throw new HttpError(401, 'missing Authorization header: send "Authorization: Bearer <token>"', 'CB_UNAUTHENTICATED');
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
-    if (!m) throw new HttpError(401, 'Authorization header must be "Bearer <token>"', 'CB_UNAUTHENTICATED');
-    const p = await this.authenticate(m[1]);
+    const token = bearerToken(h);
+    if (token === undefined) throw new HttpError(401, 'Authorization header must be "Bearer <token>"', 'CB_UNAUTHENTICATED');
+    const p = await this.authenticate(token);
     if (!p) throw new HttpError(401, 'unknown or revoked token', 'CB_UNAUTHENTICATED');
     reply.removeHeader('www-authenticate');
     return p;
   }
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined when the header is not of that form. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
 }
 
 /**

@@ -32,8 +32,13 @@ export class BackpressureError extends Error {
  * that has an event's fields, so an event missing its `kind` is told so (and
  * not that `events` is missing).
  */
-export function isSingleEvent(body: unknown): body is object {
+function isSingleEvent(body: unknown): body is object {
   return body !== null && typeof body === 'object' && !Array.isArray(body) && !('events' in body) && ['kind', 'id', 'device', 'ts'].some((k) => k in body);
+}
+
+/** A bare array or a single event wrapped as a batch ({events}), so error paths always read events[i]; anything else as it is. */
+export function asBatch(body: unknown): unknown {
+  return Array.isArray(body) ? { events: body } : isSingleEvent(body) ? { events: [body] } : body;
 }
 
 /** A compiled validator for the batch body ({events: [...]}), as Fastify's Ajv builds it. */
@@ -149,7 +154,7 @@ export class IngestPipeline {
    */
   admit(p: Principal, body: unknown): Event[] {
     if (!this.validator) throw new Error('the ingestion schema is not compiled yet: await app.ready() first');
-    const wrapped = Array.isArray(body) ? { events: body } : isSingleEvent(body) ? { events: [body] } : body;
+    const wrapped = asBatch(body);
     if (!this.validator(wrapped)) throw new HttpError(400, describeSchemaErrors(this.validator.errors ?? [], wrapped), 'CB_INVALID_REQUEST');
     return this.prepare(p, (wrapped as { events: EventInput[] }).events);
   }

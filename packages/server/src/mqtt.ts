@@ -25,7 +25,7 @@ import type { Auth } from './auth.js';
 import { HttpError } from './auth.js';
 import type { IngestPipeline, RejectReason } from './ingest.js';
 import { DEFAULT_INGEST_BODY_LIMIT } from './plugins/ingest-http.js';
-import { utf8 } from './text.js';
+import { parseJsonBytes } from './text.js';
 
 export interface MqttIngestOptions {
   /** broker URL, e.g. mqtt://127.0.0.1:1883 */
@@ -83,18 +83,9 @@ export class MqttIngest {
       const device = topicRe.exec(t)?.[1];
       if (device === undefined) return refuse('?', 'invalid', `unexpected topic ${t}`, done);
       if (payload.length > maxBytes) return refuse(device, 'too_large', `payload of ${payload.length} bytes is over the ${maxBytes}-byte limit`, done);
-      let text: string;
-      try {
-        text = utf8.decode(payload);
-      } catch {
-        return refuse(device, 'invalid', 'payload is not valid UTF-8; send JSON encoded as UTF-8', done);
-      }
-      let msg: unknown;
-      try {
-        msg = JSON.parse(text);
-      } catch (e) {
-        return refuse(device, 'invalid', `payload is not valid JSON: ${(e as Error).message}`, done);
-      }
+      const parsed = parseJsonBytes(payload);
+      if ('error' in parsed) return refuse(device, 'invalid', `payload is ${parsed.error}`, done);
+      const msg = parsed.value;
       if (msg === null || typeof msg !== 'object' || Array.isArray(msg) || typeof (msg as { token?: unknown }).token !== 'string') {
         return refuse(device, 'invalid', 'payload must be an object {"token": "...", "events": [...]} or {"token": "...", "event": {...}}', done);
       }

@@ -7,7 +7,7 @@ import { Gauge, Counter } from 'prom-client';
 import type { Network, Scenario } from '@citybrain/engine';
 import type { Controller } from '@citybrain/control';
 import { buildApp } from './app.js';
-import { Auth, bootstrapTokens, type AuthOptions } from './auth.js';
+import { Auth, bearerToken, bootstrapTokens, type AuthOptions } from './auth.js';
 import { openStore, DEFAULT_STORE_URL } from './store/open.js';
 import type { EventStore } from './store/store.js';
 import { MqttIngest } from './mqtt.js';
@@ -121,8 +121,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await app.register(dataRoutes, { store, auth, access, audit });
   // a stream opened with a token that is revoked since is closed (the token is in the header liveAccess set)
   const stillValid = async (req: FastifyRequest) => {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    return m !== null && (await auth.authenticate(m[1])) !== undefined;
+    const token = bearerToken(req.headers.authorization);
+    return token !== undefined && (await auth.authenticate(token)) !== undefined;
   };
   await app.register(liveRoutes, { runtime, access: liveAccess, stillValid, extras: () => ({ emergency: emergencyView(runtime) }) });
 

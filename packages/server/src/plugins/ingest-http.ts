@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { HttpError, type Auth } from '../auth.js';
 import { appendResultSchema, eventBatchSchema, MAX_EVENTS_PER_BATCH, type EventInput } from '../events.js';
-import { BackpressureError, isSingleEvent, type BatchValidator, type IngestPipeline, type RejectReason } from '../ingest.js';
-import { utf8 } from '../text.js';
+import { asBatch, BackpressureError, type BatchValidator, type IngestPipeline, type RejectReason } from '../ingest.js';
+import { parseJsonBytes } from '../text.js';
 
 export interface IngestHttpOptions {
   pipeline: IngestPipeline;
@@ -44,17 +44,9 @@ export const ingestHttpPlugin: FastifyPluginAsync<IngestHttpOptions> = async (ap
       return done(new HttpError(415, `Content-Encoding "${encoding}" is not supported; send the JSON uncompressed`, 'CB_UNSUPPORTED_ENCODING'), undefined);
     }
     if (body.length === 0) return done(new HttpError(400, 'request body is empty; send a JSON batch', 'CB_EMPTY_BODY'), undefined);
-    let text: string;
-    try {
-      text = utf8.decode(body as Buffer);
-    } catch {
-      return done(new HttpError(400, 'request body is not valid UTF-8; send JSON encoded as UTF-8', 'CB_INVALID_JSON'), undefined);
-    }
-    try {
-      done(null, JSON.parse(text));
-    } catch (e) {
-      done(new HttpError(400, `request body is not valid JSON: ${(e as Error).message}`, 'CB_INVALID_JSON'), undefined);
-    }
+    const parsed = parseJsonBytes(body as Buffer);
+    if ('error' in parsed) return done(new HttpError(400, `request body is ${parsed.error}`, 'CB_INVALID_JSON'), undefined);
+    done(null, parsed.value);
   });
 
   // MQTT validates with the very validator this route uses
@@ -81,10 +73,7 @@ export const ingestHttpPlugin: FastifyPluginAsync<IngestHttpOptions> = async (ap
     // before the body is read: an unauthenticated client's upload is not parsed
     onRequest: auth.requireRole('device'),
     preValidation: async (req) => {
-      // a bare array or a single event is wrapped, so error paths always read events[i]...
-      const b = req.body;
-      if (Array.isArray(b)) req.body = { events: b };
-      else if (isSingleEvent(b)) req.body = { events: [b] };
+      req.body = asBatch(req.body);
     },
     schema: {
       tags: ['ingestion'],
