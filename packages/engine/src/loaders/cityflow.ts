@@ -9,6 +9,7 @@
  * objects, never per number, and point arrays are checked in place, not copied.
  */
 import { ScenarioError } from '../errors.js';
+import { MIN_CYCLE, MIN_FLOW_INTERVAL } from './bounds.js';
 import type {
   FlowJson,
   IntersectionJson,
@@ -30,13 +31,6 @@ const MAX_SPEED = 55.6;
 const MAX_VEHICLE_LENGTH = 30;
 /** m/s²; hard braking is ~9, so anything above 15 is a unit error */
 const MAX_ACC = 15;
-/**
- * seconds between two vehicles of one flow: 100 vehicles per second (the grid generator's highest demand).
- * Every vehicle is created, so a smaller interval only fills memory.
- */
-const MIN_FLOW_INTERVAL = 0.01;
-/** seconds; the shortest cycle (sum of phase times) of a signal with two or more phases */
-const MIN_CYCLE = 1;
 const LINK_TYPES: ReadonlySet<string> = new Set<RoadLinkType>(['go_straight', 'turn_left', 'turn_right']);
 
 type Obj = Record<string, unknown>;

@@ -12,6 +12,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ScenarioError } from '../errors.js';
 import { RoadGraph } from '../routing.js';
+import { MIN_CYCLE, MIN_FLOW_INTERVAL } from './bounds.js';
 import type {
   FlowJson,
   IntersectionJson,
@@ -167,8 +168,6 @@ function shiftLeft(pts: Point[], d: number): Point[] {
 // ---------------------------------------------------------------- network
 
 const DEFAULT_LANE_WIDTH = 3.2;
-/** seconds; the shortest cycle of a program with two or more phases (as the CityFlow loader) */
-const MIN_CYCLE = 1;
 /** phase time for junctions without a tlLogic: one phase, every link always green */
 const UNSIGNALISED_PHASE_TIME = 30;
 const SKIPPED_FUNCTIONS = new Set(['internal', 'crossing', 'walkingarea']);
@@ -453,8 +452,6 @@ const SUMO_VTYPE_DEFAULTS = {
   accel: 2.6, decel: 4.5, emergencyDecel: 9, length: 5, minGap: 2.5, maxSpeed: 55.56, tau: 1, width: 1.8,
 };
 const MAX_SPEED = 55.56;
-/** seconds between two vehicles of a flow, at least: 100 vehicles per second, as the CityFlow loader */
-const MIN_FLOW_INTERVAL = 0.01;
 /** SUMO's default flow end when neither end nor number is given (24 h). */
 const SUMO_DEFAULT_FLOW_END = 86400;
 /**
