@@ -3,16 +3,21 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** A number typed on the command line; NaN for an empty field, which Number('') would read as 0. */
+export function cliNumber(v: string): number {
+  return v.trim() === '' ? NaN : Number(v);
+}
+
 export function intOption(v: string | undefined, name: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return def;
-  const n = v.trim() === '' ? NaN : Number(v); // Number('') is 0
+  const n = cliNumber(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} expects a whole number from ${min} to ${max}, got "${v}"`);
   return n;
 }
 
 export function numOption(v: string | undefined, name: string, def: number, min = 0, max = Number.MAX_VALUE): number {
   if (v === undefined) return def;
-  const n = v.trim() === '' ? NaN : Number(v); // Number('') is 0
+  const n = cliNumber(v);
   if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} expects a number from ${min} to ${max}, got "${v}"`);
   return n;
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { generateGrid } from '@citybrain/engine';
-import { intOption, numOption, UsageError } from '../usage.js';
+import { cliNumber, intOption, numOption, UsageError } from '../usage.js';
 import { makeOutputDir, writeOutput } from '../scenario-files.js';
 
 export const generateHelp = `citybrain generate grid --rows R --cols C --out DIR [options]
@@ -43,8 +43,8 @@ export function generateCommand(argv: string[]): void {
   if (!values.rows || !values.cols || !values.out) throw new UsageError('generate grid needs --rows, --cols and --out (see citybrain generate --help)');
   let lanesPerMovement: { left: number; straight: number; right: number } | undefined;
   if (values.lanes !== undefined) {
-    // Number('') is 0: an empty field ("1,1,") is a typo, not zero lanes
-    const parts = values.lanes.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
+    // an empty field ("1,1,") is a typo, not zero lanes
+    const parts = values.lanes.split(',').map(cliNumber);
     if (parts.length !== 3 || parts.some((x) => !Number.isInteger(x) || x < 0 || x > 5)) {
       throw new UsageError(`--lanes expects three whole numbers 0..5 as L,S,R, got "${values.lanes}"`);
     }
