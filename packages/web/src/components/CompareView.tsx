@@ -1,12 +1,11 @@
 import { useEffect, useMemo, useState } from 'react';
 import { Chart, timeSeriesOption } from '../charts/Chart.js';
 import { errorText, isMissing, useI18n, useSession } from '../context.js';
+import { useLoadUntilDone } from '../retry.js';
 import type { CompareRun } from '../types.js';
 import type { CompareReplayRef } from './ReplayView.js';
 
 const COLOURS = ['#f59e0b', '#38bdf8'];
-/** wall-clock ms between two tries to load the controllers when the server could not be reached */
-const LOAD_RETRY_MS = 3000;
 
 /** The comparison this session started last: kept by the app, so leaving the tab does not lose it. */
 export interface CompareRunRef {
@@ -27,24 +26,13 @@ export function CompareView({ current, onStarted, onReplay }: { current: Compare
   const [error, setError] = useState<string | null>(null);
   const [unavailable, setUnavailable] = useState(false);
 
-  useEffect(() => {
-    let alive = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    // until they load: the server may be restarting, so try again rather than leave the form empty
-    const load = () => api.controllers().then((c) => {
-      if (!alive) return;
-      setError(null);
-      setControllers(c);
-      // default: the fixed plan against the city's adaptive default
-      setA(c.includes('fixed') ? 'fixed' : c[0] ?? '');
-      setB(c.find((x) => x !== (c.includes('fixed') ? 'fixed' : c[0])) ?? '');
-    }, (e) => alive && (setError(errorText(e)), (timer = setTimeout(load, LOAD_RETRY_MS))));
-    void load();
-    return () => {
-      alive = false;
-      clearTimeout(timer);
-    };
-  }, [api]);
+  useLoadUntilDone(() => api.controllers(), (c) => {
+    setError(null);
+    setControllers(c);
+    // default: the fixed plan against the city's adaptive default
+    setA(c.includes('fixed') ? 'fixed' : c[0] ?? '');
+    setB(c.find((x) => x !== (c.includes('fixed') ? 'fixed' : c[0])) ?? '');
+  }, (e) => setError(errorText(e)), [api]);
 
   useEffect(() => {
     if (!runId) return;

@@ -7,6 +7,7 @@ import {
   EMPTY_LANE, QUEUE_FULL, SIGNAL_COLOURS, SIGNAL_GREEN, SIGNAL_RED, SIGNAL_YELLOW, SignalMap, VEHICLE_MIN_ZOOM, css, laneShapes,
   phaseColour, queueColour, speedColour, vehicleColours, type LaneShape, type Path,
 } from '../map/geometry.js';
+import { useLoadUntilDone } from '../retry.js';
 import { corridorLayer, laneLayer, stopBarLayer, vehicleLayer } from '../map/layers.js';
 import { MapCanvas } from '../map/MapCanvas.js';
 import type { EmergencyDispatch, EmergencyVehicle, KpiSample, LiveState, NetworkView, Point, SimulationClock, VehicleFrame } from '../types.js';
@@ -19,8 +20,6 @@ type ColourBy = 'speed' | 'queue';
 type InterDatum = { i: number; ix: NetworkView['intersections'][number] };
 
 const KPI_KEEP = 2000;
-/** wall-clock ms between two tries to load the map when the server could not be reached */
-const LOAD_RETRY_MS = 3000;
 
 function SimControls({ live, status }: { live: LiveState | null; status: LiveStatus }) {
   const { api, canOperate } = useSession();
@@ -107,20 +106,12 @@ export function LiveView() {
   const [dispatchError, setDispatchError] = useState<string | null>(null);
   const conn = useRef<LiveConnection | null>(null);
 
-  useEffect(() => {
-    let alive = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    // until it loads: the server may be restarting, so try again rather than show the error for good
-    const load = () => Promise.all([api.network(), api.controllers(), api.kpis({ limit: 360 })]).then(
-      ([v, c, k]) => alive && (setView(v), setControllers(c), setKpis(k), setLoadError(null)),
-      (e) => alive && (setLoadError(errorText(e)), (timer = setTimeout(load, LOAD_RETRY_MS))),
-    );
-    void load();
-    return () => {
-      alive = false;
-      clearTimeout(timer);
-    };
-  }, [api]);
+  useLoadUntilDone(
+    () => Promise.all([api.network(), api.controllers(), api.kpis({ limit: 360 })]),
+    ([v, c, k]) => (setView(v), setControllers(c), setKpis(k), setLoadError(null)),
+    (e) => setLoadError(errorText(e)),
+    [api],
+  );
 
   useEffect(() => {
     let lastT = -Infinity;
