@@ -10,6 +10,7 @@
  */
 import { ScenarioError } from '../errors.js';
 import { MIN_CYCLE, MIN_FLOW_INTERVAL } from './bounds.js';
+import { polylineLength } from '../sim/geometry.js';
 import type {
   FlowJson,
   IntersectionJson,
@@ -99,8 +100,7 @@ export function validateRoadnet(value: unknown, source: string): RoadnetJson {
   for (const it of intersections) trim.set(it.id, it.virtual ? 0 : it.width);
   for (let i = 0; i < roads.length; i++) {
     const r = roads[i];
-    let length = 0;
-    for (let k = 1; k < r.points.length; k++) length += Math.hypot(r.points[k].x - r.points[k - 1].x, r.points[k].y - r.points[k - 1].y);
+    const length = polylineLength(r.points);
     const ts = trim.get(r.startIntersection)!;
     const te = trim.get(r.endIntersection)!;
     if (!(length > ts + te)) {
