@@ -96,6 +96,25 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
 
   const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 
+  /** The middle of lane `lane` of a road, in map metres. */
+  const roadMiddle = (view: NetworkView, roadId: string, lane: number) => {
+    const road = view.roads.find((r) => r.id === roadId);
+    assert.ok(road, `road ${roadId} in the network`);
+    const pts = road.lanes[lane].points;
+    return { x: (pts[0][0] + pts[pts.length - 1][0]) / 2, y: (pts[0][1] + pts[pts.length - 1][1]) / 2 };
+  };
+
+  /** In the emergency panel: picks an origin and a destination on the map, then presses Dispatch. */
+  const pickAndDispatch = async (page: Page, from: { x: number; y: number }, to: { x: number; y: number }) => {
+    await page.click('[data-panel=emergency]');
+    await page.click('button[name=pick-points]');
+    await clickNetwork(page, from.x, from.y);
+    await page.waitForSelector('[data-testid=origin]');
+    await clickNetwork(page, to.x, to.y);
+    await page.waitForSelector('[data-testid=destination]');
+    await page.click('button[name=dispatch]');
+  };
+
   /**
    * Clicks an intersection on the map until its panel opens: on a loaded
    * machine with software WebGL, a press and release can arrive too far apart
@@ -221,20 +240,7 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
   test('an operator dispatches an emergency vehicle and sees its green corridor and ETA', async () => {
     const page = await open(city.tokens.operator);
     // from the middle of a western entry road to the middle of an eastern exit road
-    const mid = (roadId: string) => {
-      const road = net.roads.find((r) => r.id === roadId);
-      assert.ok(road, `road ${roadId} in the network`);
-      const pts = road.lanes[1].points;
-      return { x: (pts[0][0] + pts[pts.length - 1][0]) / 2, y: (pts[0][1] + pts[pts.length - 1][1]) / 2 };
-    };
-    const from = mid('road_0_1_0'), to = mid('road_4_4_0');
-    await page.click('[data-panel=emergency]');
-    await page.click('button[name=pick-points]');
-    await clickNetwork(page, from.x, from.y);
-    await page.waitForSelector('[data-testid=origin]');
-    await clickNetwork(page, to.x, to.y);
-    await page.waitForSelector('[data-testid=destination]');
-    await page.click('button[name=dispatch]');
+    await pickAndDispatch(page, roadMiddle(net, 'road_0_1_0', 1), roadMiddle(net, 'road_4_4_0', 1));
     await page.waitForSelector('[data-testid=corridor] li');
     const steps = await page.locator('[data-testid=corridor] li').count();
     assert.ok(steps >= 3, `a corridor through several intersections (got ${steps})`);
@@ -261,21 +267,8 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
 
   test('a refused dispatch\'s error goes once the operator cancels it', async () => {
     const page = await open(city.tokens.operator, /\b400\b/);
-    const mid = (roadId: string) => {
-      const road = net.roads.find((r) => r.id === roadId);
-      assert.ok(road, `road ${roadId} in the network`);
-      const pts = road.lanes[1].points;
-      return { x: (pts[0][0] + pts[pts.length - 1][0]) / 2, y: (pts[0][1] + pts[pts.length - 1][1]) / 2 };
-    };
-    await page.click('[data-panel=emergency]');
-    await page.click('button[name=pick-points]');
     // from a road leaving the city to one entering it: no route
-    const from = mid('road_4_4_0'), to = mid('road_0_1_0');
-    await clickNetwork(page, from.x, from.y);
-    await page.waitForSelector('[data-testid=origin]');
-    await clickNetwork(page, to.x, to.y);
-    await page.waitForSelector('[data-testid=destination]');
-    await page.click('button[name=dispatch]');
+    await pickAndDispatch(page, roadMiddle(net, 'road_4_4_0', 1), roadMiddle(net, 'road_0_1_0', 1));
     await page.waitForSelector('.dispatch .error');
     await page.click(`.dispatch button:text-is("${dictionaries.en.cancel}")`);
     assert.equal(await page.locator('.dispatch .error').count(), 0, 'the error of a dispatch the operator cancelled is gone');
@@ -363,18 +356,7 @@ describe('dashboard end to end', { skip, timeout: 300_000 }, () => {
       const page = await signedIn(server.url, token);
       // an emergency vehicle dispatched here in the first city: ev-1, west entry to the north-east exit
       const small = (await (await fetch(`${server.url}/api/v1/network`, { headers: { Authorization: `Bearer ${token}` } })).json()) as NetworkView;
-      const mid = (roadId: string) => {
-        const pts = small.roads.find((r) => r.id === roadId)!.lanes[0].points;
-        return { x: (pts[0][0] + pts[pts.length - 1][0]) / 2, y: (pts[0][1] + pts[pts.length - 1][1]) / 2 };
-      };
-      await page.click('[data-panel=emergency]');
-      await page.click('button[name=pick-points]');
-      const from = mid('road_0_1_0'), to = mid('road_2_2_0');
-      await clickNetwork(page, from.x, from.y);
-      await page.waitForSelector('[data-testid=origin]');
-      await clickNetwork(page, to.x, to.y);
-      await page.waitForSelector('[data-testid=destination]');
-      await page.click('button[name=dispatch]');
+      await pickAndDispatch(page, roadMiddle(small, 'road_0_1_0', 0), roadMiddle(small, 'road_2_2_0', 0));
       await page.waitForSelector('[data-testid=last-dispatch]');
       // the first city runs a while: its travel times grow
       await page.waitForFunction(() => /0:0[4-9]:/.test(document.querySelector('[data-testid=sim-time]')?.textContent ?? ''), null, { timeout: 60_000 });
