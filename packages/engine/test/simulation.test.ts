@@ -342,3 +342,50 @@ test('a red light spills the queue back to the boundary; on green every waiting 
   assert.equal(end.enteredVehicles, departuresBy(f, 749));
   assert.deepEqual([end.waitingToEnter, end.vehiclesInNetwork, end.finishedVehicles], [0, 0, end.enteredVehicles]);
 });
+
+// ------------------------------------------------------------------ breakdowns (incidents)
+
+test('a broken-down vehicle brakes at maxNegAcc, stands its time while the one behind queues, then drives on; a fork carries it', () => {
+  const sim = new Simulation(straightRoad({ length: 800, lanes: 1 }));
+  sim.addVehicle({ id: 'a', route: ['r'] });
+  sim.step(3);
+  sim.addVehicle({ id: 'b', route: ['r'] });
+  sim.step(20);
+  const a = sim.vehicleHandle('a');
+  const b = sim.vehicleHandle('b');
+  const v0 = sim.vehicleSpeed(a);
+  assert.ok(v0 > 5, `the first vehicle is at speed (${v0} m/s)`);
+  sim.breakDown(a, 60);
+  sim.step();
+  // CityFlow's hardest braking: maxNegAcc (4.5 m/s² by default) per step, never below 0
+  assert.ok(Math.abs(sim.vehicleSpeed(a) - Math.max(0, v0 - CITYFLOW_VEHICLE.maxNegAcc)) < EPS, 'brakes as hard as it can');
+  sim.step(10);
+  assert.equal(sim.vehicleSpeed(a), 0);
+  assert.ok(sim.isBrokenDown(a));
+  const at = sim.vehicleDistance(a);
+  const fork = sim.fork();
+  sim.step(40);
+  assert.equal(sim.vehicleDistance(a), at, 'stands still');
+  assert.equal(sim.vehicleSpeed(b), 0, 'the one behind has queued');
+  assert.ok(sim.vehicleDistance(b) < at);
+  sim.step(12);
+  // 60 s after the breakdown: moving again
+  assert.ok(!sim.isBrokenDown(a));
+  sim.step(5);
+  assert.ok(sim.vehicleDistance(a) > at && sim.vehicleSpeed(b) > 0, 'both drive on');
+  fork.step(57);
+  assert.equal(fork.vehicleDistance(a), sim.vehicleDistance(a), 'the fork broke down and recovered the same way');
+  assert.equal(fork.vehicleDistance(b), sim.vehicleDistance(b));
+});
+
+test('breakDown refuses what is not a running vehicle on a lane, and a bad duration, by name', () => {
+  const sim = new Simulation(straightRoad({ length: 800, lanes: 1 }));
+  sim.addVehicle({ id: 'a', route: ['r'] });
+  assert.throws(() => sim.breakDown(sim.vehicleHandle('a'), 30), /vehicle handle \d+ is not a running vehicle/, 'still waiting to enter');
+  sim.step(5);
+  const a = sim.vehicleHandle('a');
+  assert.throws(() => sim.breakDown(99, 30), /vehicle handle 99 is not a running vehicle/);
+  assert.throws(() => sim.breakDown(-1, 30), /not a running vehicle/);
+  for (const s of [0, -5, NaN, Infinity]) assert.throws(() => sim.breakDown(a, s), /seconds must be a positive number/);
+  assert.equal(sim.isBrokenDown(a), false, 'a refused breakdown changes nothing');
+});

@@ -441,6 +441,26 @@ export class Simulation {
     return opts.id;
   }
 
+  /**
+   * Breaks a running vehicle down on the lane it drives: it brakes as hard as
+   * it can, then stands for `seconds` (from now) before driving on. With no
+   * lane changing, everything behind it queues: a lane-blocking incident.
+   * A vehicle crossing an intersection (on a lane link) cannot break down here.
+   */
+  breakDown(handle: number, seconds: number): void {
+    const st = this.st;
+    if (!(Number.isInteger(handle) && handle >= 0 && handle < st.highWater && st.vState[handle] === RUNNING)) throw new RangeError(`breakDown: vehicle handle ${handle} is not a running vehicle`);
+    if (st.vDrv[handle] >= this.net.nLanes) throw new RangeError(`breakDown: vehicle ${this.vehicleId(handle)} is crossing an intersection, not on a lane`);
+    if (!(Number.isFinite(seconds) && seconds > 0)) throw new RangeError(`breakDown: seconds must be a positive number, got ${seconds}`);
+    st.vStallUntil[handle] = st.step + Math.max(1, Math.round(seconds / this.interval));
+  }
+
+  /** Whether a vehicle (by handle) is broken down at this step. */
+  isBrokenDown(handle: number): boolean {
+    const st = this.st;
+    return st.vState[handle] === RUNNING && st.vStallUntil[handle] > st.step;
+  }
+
   /** Status of a vehicle added with addVehicle. */
   vehicleStatus(id: string): VehicleStatus {
     const st = this.st;
@@ -545,6 +565,7 @@ export class Simulation {
     st.vEnterLinkStep[v] = NO_LINK_STEP;
     st.bFlags[v] = 0;
     st.vExempt[v] = 0;
+    st.vStallUntil[v] = 0;
     st.generated++;
   }
 
@@ -719,6 +740,8 @@ export class Simulation {
       if (net.maxSpeed[drv] < nv && st.vExempt[v] === 0) nv = net.maxSpeed[drv];
       const cf = this.carFollowSpeed(v, dt);
       if (cf < nv) nv = cf;
+      // broken down: brakes as hard as it can and stays put
+      if (st.vStallUntil[v] > st.step) nv = 0;
       if (this.isIntersectionRelated(v, drv)) {
         const ir = this.intersectionRelatedSpeed(v, drv, dt);
         if (ir < nv) nv = ir;

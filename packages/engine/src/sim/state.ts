@@ -25,7 +25,7 @@ const VEHICLE_ARRAYS = [
   'vState', 'vFlow', 'vSerial', 'vPriority', 'vDis', 'vSpeed', 'vEnter', 'vLen', 'vMaxPosAcc', 'vMaxNegAcc', 'vUsualPosAcc',
   'vUsualNegAcc', 'vMinGap', 'vMaxSpeed', 'vHeadway', 'vTurnSpeed', 'vYieldDist', 'vApproach', 'vDrv', 'vPrevDrv', 'vPathOff',
   'vPathLen', 'vPathPos', 'vNext', 'vPrev', 'vLeader', 'vGap', 'vBlocker', 'vEnterLinkStep', 'vRunIdx', 'bSpeed', 'bDis',
-  'bPathPos', 'bBlocker', 'bFlags', 'runList', 'vExempt', 'vWidth',
+  'bPathPos', 'bBlocker', 'bFlags', 'runList', 'vExempt', 'vWidth', 'vStallUntil',
 ] as const satisfies readonly (keyof SimState)[];
 
 /**
@@ -86,6 +86,8 @@ export class SimState {
   vRunIdx: Int32Array;
   /** 1 for a vehicle allowed above the lanes' speed limits (an emergency vehicle on duty) */
   vExempt: Uint8Array;
+  /** step before which the vehicle is broken down (stands still whatever is ahead); 0: never */
+  vStallUntil: Int32Array;
   bSpeed: Float64Array;
   bDis: Float64Array;
   bPathPos: Int32Array;
@@ -173,6 +175,7 @@ export class SimState {
     this.vEnterLinkStep = new Int32Array(c);
     this.vRunIdx = new Int32Array(c);
     this.vExempt = new Uint8Array(c);
+    this.vStallUntil = new Int32Array(c);
     this.bSpeed = new Float64Array(c);
     this.bDis = new Float64Array(c);
     this.bPathPos = new Int32Array(c);
