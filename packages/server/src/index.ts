@@ -11,5 +11,6 @@ export { SqliteStore } from './store/sqlite.js';
 export * from './store/store.js';
 export { startServer, type ServerOptions, type RunningServer } from './serve.js';
 export { CityRuntime, type CityRuntimeOptions, type KpiSample } from './city/runtime.js';
-export { VirtualCity, type FieldEvent } from './city/virtual-city.js';
+export { VirtualCity, type Breakdown, type FieldEvent } from './city/virtual-city.js';
 export { LaneEstimate, estimatedView } from './city/lane-estimate.js';
+export { IncidentDetector, type Incident, type IncidentDetectorOptions, type GreenSeconds } from './city/incidents.js';

@@ -61,7 +61,17 @@ export class MqttStartError extends Error {
 export class MqttIngest {
   private closing = false;
 
-  private constructor(readonly client: MqttClient, readonly topic: string) {}
+  private constructor(readonly client: MqttClient, readonly topic: string, private readonly prefix: string) {}
+
+  /**
+   * Publishes what the brain tells the field (e.g. incidents to the traffic
+   * police's systems) on `{prefix}/{suffix}`, JSON, QoS 1, over the same
+   * connection; while the broker is away mqtt.js queues it and sends it on
+   * reconnection.
+   */
+  async publish(suffix: string, message: unknown): Promise<void> {
+    await this.client.publishAsync(`${this.prefix}/${suffix}`, JSON.stringify(message), { qos: 1 });
+  }
 
   static async start(opts: MqttIngestOptions): Promise<MqttIngest> {
     // the broker hands over the messages queued for the session at once: they could not be validated yet and would be refused and lost
@@ -163,7 +173,7 @@ export class MqttIngest {
       throw new MqttStartError(`cannot start MQTT ingestion from ${opts.url}: ${(e as Error).message}`);
     }
     log?.info({ url: opts.url, topic }, 'MQTT ingestion subscribed');
-    self = new MqttIngest(client, topic);
+    self = new MqttIngest(client, topic, prefix);
     return self;
   }
 

@@ -21,6 +21,7 @@ import { liveRoutes } from './api/live.js';
 import { compareRoutes } from './api/compare-routes.js';
 import { emergencyRoutes, emergencyView } from './api/emergency-routes.js';
 import { dataRoutes } from './api/data-routes.js';
+import { activeIncidents, incidentRoutes } from './api/incident-routes.js';
 
 export interface ServerOptions {
   /** the city the virtual city runs */
@@ -36,8 +37,10 @@ export interface ServerOptions {
   speed?: number;
   /** start the virtual city's clock at once; default true */
   run?: boolean;
-  /** MQTT broker to ingest field devices from, e.g. mqtt://127.0.0.1:1883 */
+  /** MQTT broker to ingest field devices from, e.g. mqtt://127.0.0.1:1883; detected incidents are published there too */
   mqttUrl?: string;
+  /** vehicles breaking down in the virtual city per simulated hour, for the incident detection to find; default 0 */
+  breakdownsPerHour?: number;
   /** keep events this many ms; default: forever */
   retentionMs?: number;
   /** pino options or false */
@@ -80,13 +83,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const runtime = new CityRuntime(opts.scenario, {
     controller: opts.controller,
     speed: opts.speed,
+    breakdownsPerHour: opts.breakdownsPerHour,
     extraControllers: opts.extraControllers,
     sink: (events: FieldEvent[]) => pipeline.ingest(events as unknown as Event[], 'virtual-city'),
     onError: (e) => app.log.error({ err: e }, 'the virtual city stopped on an error'),
   });
 
-  // the brain's lane-state estimate learns from every durable lane event, the virtual city's and real devices' alike
-  pipeline.onAccepted((events) => runtime.estimate.apply(events));
+  // the brain's lane-state estimate and incident detection learn from every durable lane event, the virtual city's and real devices' alike
+  pipeline.onAccepted((events) => runtime.ingested(events));
   // so a device reports only lanes of this network at the intersections it may report on: the estimate trusts the lane id
   pipeline.setEventCheck(laneCheck(runtime.sim.net));
 
@@ -117,6 +121,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
   await app.register(cityRoutes, { runtime, access, audit });
   await app.register(emergencyRoutes, { runtime, roadnet: opts.scenario.roadnet, access, audit });
+  await app.register(incidentRoutes, { runtime, access, audit });
   await app.register(compareRoutes, { runtime, scenario: opts.scenario, access });
   await app.register(dataRoutes, { store, auth, access, audit });
   // a stream opened with a token that is revoked since is closed (the token is in the header liveAccess set)
@@ -124,7 +129,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const token = bearerToken(req.headers.authorization);
     return token !== undefined && (await auth.authenticate(token)) !== undefined;
   };
-  await app.register(liveRoutes, { runtime, access: liveAccess, stillValid, extras: () => ({ emergency: emergencyView(runtime) }) });
+  await app.register(liveRoutes, { runtime, access: liveAccess, stillValid, extras: () => ({ emergency: emergencyView(runtime), incidents: activeIncidents(runtime) }) });
 
   const webRoot = opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot;
   if (webRoot && existsSync(webRoot)) {
@@ -138,6 +143,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await app.ready();
   let mqtt: MqttIngest | undefined;
   if (opts.mqttUrl) mqtt = await MqttIngest.start({ url: opts.mqttUrl, pipeline, auth, logger: app.log });
+  // an incident goes out the moment it is detected or cleared: to the log, and to the police's systems over MQTT
+  const stopIncidentNews = runtime.incidents.onChange((incident, change) => {
+    app.log.warn({ incident: incident.id, lane: incident.lane, intersection: incident.intersection, change }, `incident ${change}`);
+    mqtt?.publish(`incidents/${incident.intersection}`, { type: `incident.${change}`, incident }).catch((e: unknown) => app.log.error({ err: e, incident: incident.id }, 'incident not published over MQTT'));
+  });
   const retention = opts.retentionMs ? startRetention(store, { retentionMs: opts.retentionMs, logger: app.log }) : undefined;
 
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
@@ -151,6 +161,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (closed) return;
       closed = true;
       runtime.stop();
+      stopIncidentNews();
       retention?.stop();
       await mqtt?.close();
       await app.close();

@@ -21,6 +21,9 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
   --roadnet F --flow F run this scenario instead (CityFlow JSON or SUMO XML)
   --controller NAME    ${Object.keys(controllers).join(' | ')}; default max-pressure
   --speed X            simulated seconds per second; default 1 (real time)
+  --breakdowns N       vehicles breaking down in the virtual city per simulated hour, each
+                       blocking its lane for 5-15 min, for the incident detection to find
+                       (GET /api/v1/incidents); default 2, 0 for none
   --plugin FILE        offer a third-party controller module (repeatable; see examples/longest-queue.mjs)
   --mqtt URL           also ingest field devices from this MQTT broker (mqtt://127.0.0.1:1883)
   --retention T        keep events for T (e.g. 30d, 12h); default forever
@@ -34,7 +37,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     options: {
       port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, grid: { type: 'string' }, demand: { type: 'string' },
       roadnet: { type: 'string' }, flow: { type: 'string' }, controller: { type: 'string', default: 'max-pressure' },
-      speed: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, retention: { type: 'string' }, paused: { type: 'boolean', default: false },
+      speed: { type: 'string' }, breakdowns: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, retention: { type: 'string' }, paused: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -70,6 +73,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       controller: values.controller,
       extraControllers,
       speed: numOption(values.speed, 'speed', 1, 0.01, 1000),
+      breakdownsPerHour: numOption(values.breakdowns, 'breakdowns', 2, 0, 3600),
       mqttUrl: values.mqtt,
       retentionMs,
       run: !values.paused,

@@ -24,7 +24,7 @@ export interface CityRoutesOptions {
   audit: (entry: AuditEntry) => Promise<void>;
 }
 
-const READ: Role[] = ['viewer', 'operator', 'app'];
+export const READ: Role[] = ['viewer', 'operator', 'app'];
 const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, error: { type: 'string' }, message: { type: 'string' } } };
 
 /**

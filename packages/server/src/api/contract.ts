@@ -48,6 +48,7 @@ export interface KpiSample {
   congestionIndex: number;
   /** share of parking bays occupied */
   parkingOccupancy: number;
+  /** incidents detected and not cleared yet (see Incident) */
   activeIncidents: number;
   /** per region: vehicles and queued vehicles on its approaches, their mean speed, and its congestion index */
   regions: Record<string, { queued: number; vehicles: number; meanSpeed: number; congestionIndex: number }>;
@@ -56,4 +57,32 @@ export interface KpiSample {
 export interface PhaseChange {
   t: number;
   phase: number;
+}
+
+/**
+ * A lane-blocking incident the brain detected from lane detector reports:
+ * green shown, vehicles standing on the lane, none crossing its stop line.
+ */
+export interface Incident {
+  id: string;
+  /** 'active' until the lane discharges again */
+  status: 'active' | 'cleared';
+  lane: string;
+  road: string;
+  /** the intersection the lane leads to */
+  intersection: string;
+  /** where on the lane, in map metres, as far as a whole-lane detector tells (where the standing vehicles end) */
+  x: number;
+  y: number;
+  /** simulated second the evidence started (the last report with a crossing or an empty lane before it) */
+  since: number;
+  /** simulated second and epoch ms of the report that tipped it */
+  detectedAt: number;
+  detectedTs: number;
+  clearedAt: number | null;
+  clearedTs: number | null;
+  /** at detection: seconds of green without a crossing, and vehicles standing on the lane */
+  evidence: { greenSeconds: number; queue: number };
+  /** who confirmed it (police dispatched), and when (epoch ms) */
+  acknowledged: { by: string; ts: number } | null;
 }

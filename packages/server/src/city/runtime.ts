@@ -2,6 +2,7 @@ import type { Scenario } from '@citybrain/engine';
 import { ControllerAssignment, EmergencyPriority, SignalSupervisor, controllers, type Controller, type ControllerFault } from '@citybrain/control';
 import { VirtualCity, type FieldEvent, type VirtualCityOptions } from './virtual-city.js';
 import { LaneEstimate, estimatedView } from './lane-estimate.js';
+import { IncidentDetector, type IncidentDetectorOptions } from './incidents.js';
 import type { Event } from '../events.js';
 import type { KpiSample, PhaseChange } from '../api/contract.js';
 
@@ -31,10 +32,12 @@ export interface CityRuntimeOptions extends VirtualCityOptions {
   /**
    * What the controllers know of the lanes: 'detectors' (default), the
    * estimate built from the lane events field devices report (fed by
-   * `estimate.apply`, e.g. from ingestion); or 'twin', the twin's own state
+   * `ingested`, e.g. from ingestion); or 'twin', the twin's own state
    * (perfect observation, for what-if studies).
    */
   laneState?: 'detectors' | 'twin';
+  /** the automatic incident detection's settings */
+  incidents?: IncidentDetectorOptions;
 }
 
 type Listener = (rt: CityRuntime) => void;
@@ -52,6 +55,8 @@ export class CityRuntime {
   readonly supervisor: SignalSupervisor;
   /** lane states estimated from detector reports */
   readonly estimate: LaneEstimate;
+  /** lane-blocking incidents detected from the same reports */
+  readonly incidents: IncidentDetector;
   readonly regions: Region[];
   readonly kpis: KpiSample[] = [];
   readonly phaseLog = new Map<number, PhaseChange[]>();
@@ -99,6 +104,7 @@ export class CityRuntime {
     this.onError = opts.onError;
     this.regions = quadrants(this.city);
     this.inLanes = new Map(this.supervisor.env.intersections.map((ix) => [ix.intersection, ix.inLanes]));
+    this.incidents = new IncidentDetector(this.sim.net, this.supervisor.env.intersections, this.estimate, this.laneGreenSeconds(), (ts) => (ts - this.city.epochMs) / 1000, opts.incidents);
     for (const ix of this.supervisor.env.intersections) this.phaseLog.set(ix.intersection, [{ t: 0, phase: this.city.sim.phase(ix.intersection) }]);
   }
 
@@ -183,10 +189,48 @@ export class CityRuntime {
     for (const fn of this.listeners) fn(this);
   }
 
+  /** What the brain learns from durable field events: the lane estimate, then incident detection on top of it. */
+  ingested(events: readonly Event[]): void {
+    this.estimate.apply(events);
+    this.incidents.apply(events);
+  }
+
+  /**
+   * Seconds of green for a lane between two simulated instants, from the
+   * phases the brain had its intersection show (the phase log): green when
+   * every movement from the lane is.
+   */
+  private laneGreenSeconds(): (lane: number, t0: number, t1: number) => number {
+    const net = this.sim.net;
+    const phasesOf: (number[] | undefined)[] = new Array(net.nLanes);
+    for (const ix of this.supervisor.env.intersections) {
+      const links = new Map<number, Set<number>>();
+      for (const p of ix.greens) for (const m of ix.movements[p]) for (const l of m.inLanes) (links.get(l) ?? links.set(l, new Set()).get(l)!).add(m.roadLink);
+      for (const [l, all] of links) {
+        phasesOf[l] = ix.greens.filter((p) => [...all].every((rl) => ix.movements[p].some((m) => m.roadLink === rl)));
+      }
+    }
+    const dt = this.sim.interval;
+    return (lane, t0, t1) => {
+      const phases = phasesOf[lane];
+      const log = this.phaseLog.get(net.roadEndInter[net.laneRoad[lane]]);
+      if (!phases || !log) return 0;
+      let green = 0;
+      let end = t1;
+      // an entry logged at t shows from the step that ended at t, i.e. from t - dt
+      for (let k = log.length - 1; k >= 0 && end > t0; k--) {
+        const start = Math.max(t0, log[k].t - dt);
+        if (start < end && phases.includes(log[k].phase)) green += end - start;
+        end = Math.min(end, start);
+      }
+      return green;
+    };
+  }
+
   /** Hands events to the sink; a rejection (backpressure) keeps them for the next try, so nothing is lost. */
   private deliver(events: FieldEvent[]): void {
-    // without an ingestion pipeline the detectors report straight to the estimate
-    if (!this.sink) return this.estimate.apply(events as unknown as Event[]);
+    // without an ingestion pipeline the detectors report straight to the brain
+    if (!this.sink) return this.ingested(events as unknown as Event[]);
     for (const e of events) this.backlog.push(e);
     this.flush();
   }
@@ -233,7 +277,7 @@ export class CityRuntime {
       queued: m.queuedVehicles,
       congestionIndex: vs > delay && vs > 0 ? round(vs / (vs - delay), 3) : 1,
       parkingOccupancy: bays.length ? round(bays.filter((b) => b.occupied).length / bays.length, 3) : 0,
-      activeIncidents: 0,
+      activeIncidents: this.incidents.activeCount,
       regions,
     };
     this.kpis.push(sample);

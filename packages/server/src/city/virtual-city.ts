@@ -81,6 +81,23 @@ export interface VirtualCityOptions {
   epochMs?: number;
   /** share of vehicles whose plate is not in the registry; default 0.005 */
   unregisteredShare?: number;
+  /**
+   * vehicles breaking down on the detected lanes (approaches of signalised
+   * intersections) per simulated hour, at random times; default 0. Nothing
+   * reports them: the brain has to detect them from the lane detectors.
+   */
+  breakdownsPerHour?: number;
+  /** how long a breakdown blocks its lane, simulated seconds, drawn uniformly in [min, max]; default [300, 900] */
+  breakdownSeconds?: [number, number];
+}
+
+/** A breakdown the virtual city caused: the ground truth incident detection is measured against. */
+export interface Breakdown {
+  vehicle: string;
+  lane: string;
+  /** simulated seconds it started and ends */
+  t: number;
+  until: number;
 }
 
 const LANE_STATS = new Float64Array(4);
@@ -91,6 +108,11 @@ export class VirtualCity {
   readonly detectorPeriod: number;
   readonly epochMs: number;
   private readonly unregisteredShare: number;
+  private readonly breakdownRate: number;
+  private readonly breakdownSeconds: [number, number];
+  private readonly detectedLane: Uint8Array;
+  /** every breakdown so far, oldest first */
+  readonly breakdowns: Breakdown[] = [];
   /** incoming lanes of each signalised intersection, as (intersection id, lane) pairs */
   private readonly detected: { inter: string; lane: number; laneId: string; device: string }[] = [];
   private readonly lastCrossings: Int32Array;
@@ -104,11 +126,20 @@ export class VirtualCity {
     this.unregisteredShare = opts.unregisteredShare ?? 0.005;
     this.rng = ((opts.seed ?? 0) ^ 0x2545f491) >>> 0 || 1;
     const net = this.sim.net;
+    this.breakdownRate = opts.breakdownsPerHour ?? 0;
+    if (!(Number.isFinite(this.breakdownRate) && this.breakdownRate >= 0)) throw new RangeError(`virtual city: breakdownsPerHour must be a number >= 0, got ${this.breakdownRate}`);
+    this.breakdownSeconds = opts.breakdownSeconds ?? [300, 900];
+    const [bMin, bMax] = this.breakdownSeconds;
+    if (!(bMin > 0 && bMax >= bMin && Number.isFinite(bMax))) throw new RangeError(`virtual city: breakdownSeconds must be [min, max] with 0 < min <= max, got [${bMin}, ${bMax}]`);
     this.lastCrossings = new Int32Array(net.nLanes);
+    this.detectedLane = new Uint8Array(net.nLanes);
     const perIntersection = opts.baysPerIntersection ?? 8;
     for (const i of net.signalised) {
       const id = net.interIds[i];
-      for (const lane of net.incomingLanes(i)) this.detected.push({ inter: id, lane, laneId: net.laneId(lane), device: `det-${id}` });
+      for (const lane of net.incomingLanes(i)) {
+        this.detected.push({ inter: id, lane, laneId: net.laneId(lane), device: `det-${id}` });
+        this.detectedLane[lane] = 1;
+      }
       for (let k = 0; k < perIntersection; k++) {
         // bays on a ring around the junction, kerbside
         const a = (2 * Math.PI * k) / perIntersection;
@@ -130,6 +161,7 @@ export class VirtualCity {
 
   /** Advances the street by one step and returns what the field devices reported during it. */
   step(): FieldEvent[] {
+    if (this.breakdownRate > 0 && this.random() < (this.breakdownRate / 3600) * this.sim.interval) this.breakDownOne();
     this.sim.step();
     const events: FieldEvent[] = [];
     const ts = this.ts;
@@ -168,6 +200,23 @@ export class VirtualCity {
       }
     }
     return events;
+  }
+
+  /** A vehicle on a detected lane, before its stop line, breaks down (none when no vehicle is there). */
+  private breakDownOne(): void {
+    const sim = this.sim;
+    const running = sim.runningVehicles();
+    for (let attempt = 0; attempt < 50 && running.length > 0; attempt++) {
+      const v = running[Math.floor(this.random() * running.length)];
+      const lane = sim.vehicleDrivable(v);
+      // on the lane itself, with room to stop before the junction (braking from 40 km/h takes some 13 m): not in the junction's box
+      if (lane >= sim.net.nLanes || !this.detectedLane[lane] || sim.vehicleDistance(v) > sim.net.length[lane] - 20 || sim.isBrokenDown(v)) continue;
+      const [lo, hi] = this.breakdownSeconds;
+      const seconds = Math.round(lo + (hi - lo) * this.random());
+      sim.breakDown(v, seconds);
+      this.breakdowns.push({ vehicle: sim.vehicleId(v), lane: sim.net.laneId(lane), t: sim.time, until: sim.time + seconds });
+      return;
+    }
   }
 
   /** The signal head of an intersection reports the phase it now shows (after a plan command). */

@@ -1,0 +1,78 @@
+import type {} from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import type { CityRuntime } from '../city/runtime.js';
+import type { Incident } from './contract.js';
+import { READ, type AuditEntry, type CityAccess } from './city-routes.js';
+
+export interface IncidentRoutesOptions {
+  runtime: CityRuntime;
+  access: CityAccess;
+  audit: (entry: AuditEntry) => Promise<void>;
+}
+
+const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, error: { type: 'string' }, message: { type: 'string' } } };
+const incidentSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' }, status: { type: 'string', enum: ['active', 'cleared'] }, lane: { type: 'string' }, road: { type: 'string' }, intersection: { type: 'string' },
+    x: { type: 'number' }, y: { type: 'number' }, since: { type: 'number' }, detectedAt: { type: 'number' }, detectedTs: { type: 'number' },
+    clearedAt: { type: ['number', 'null'] }, clearedTs: { type: ['number', 'null'] },
+    evidence: { type: 'object', properties: { greenSeconds: { type: 'number' }, queue: { type: 'number' } } },
+    acknowledged: { anyOf: [{ type: 'null' }, { type: 'object', properties: { by: { type: 'string' }, ts: { type: 'number' } } }] },
+  },
+};
+
+/**
+ * Incidents the brain detected on its own (see IncidentDetector): the list,
+ * newest first, and the operators' acknowledgement (police on the way),
+ * which is audited. New and cleared incidents also go out at once on the
+ * live stream and, when the server has a broker, over MQTT.
+ */
+export async function incidentRoutes(app: FastifyInstance, opts: IncidentRoutesOptions): Promise<void> {
+  const { runtime: rt, access, audit } = opts;
+
+  app.get<{ Querystring: { status?: 'active' | 'cleared' | 'all'; limit?: number } }>('/api/v1/incidents', {
+    preHandler: access.require(...READ),
+    schema: {
+      tags: ['incidents'], summary: 'Detected lane-blocking incidents, newest first',
+      querystring: {
+        type: 'object',
+        properties: {
+          status: { type: 'string', enum: ['active', 'cleared', 'all'], default: 'all', description: 'active: not cleared yet' },
+          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+        },
+        additionalProperties: false,
+      },
+      response: { 200: { type: 'array', items: incidentSchema } },
+    },
+  }, async (req) => {
+    const { status = 'all', limit = 100 } = req.query;
+    const out: Incident[] = [];
+    const all = rt.incidents.incidents;
+    for (let k = all.length - 1; k >= 0 && out.length < limit; k--) if (status === 'all' || all[k].status === status) out.push(all[k]);
+    return out;
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/incidents/:id/acknowledge', {
+    preHandler: access.require('operator'),
+    schema: {
+      tags: ['incidents'], summary: 'Acknowledge an incident (police dispatched); operators; audited. Acknowledging twice keeps the first.',
+      params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
+      response: { 200: incidentSchema, 404: errorSchema },
+    },
+  }, async (req, reply) => {
+    const { actor } = access.who(req);
+    const known = rt.incidents.incidents.find((i) => i.id === req.params.id);
+    if (!known) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no incident "${req.params.id}" (it may have been cleared long ago and dropped from the history)` });
+    const first = known.acknowledged === null;
+    // on the city's clock, like the incident's own times: acknowledged minus detected is the response time
+    const inc = rt.incidents.acknowledge(req.params.id, actor, rt.city.ts)!;
+    if (first) await audit({ ...access.who(req), action: 'acknowledge-incident', target: `incident:${inc.id}`, before: null, after: { lane: inc.lane, intersection: inc.intersection } });
+    return inc;
+  });
+}
+
+/** The live stream's view: the active incidents. */
+export function activeIncidents(rt: CityRuntime): Incident[] {
+  return rt.incidents.incidents.filter((i) => i.status === 'active');
+}

@@ -1,0 +1,248 @@
+import type { Network } from '@citybrain/engine';
+import type { IntersectionPhases } from '@citybrain/control';
+import type { Event } from '../events.js';
+import type { Incident } from '../api/contract.js';
+import type { LaneEstimate } from './lane-estimate.js';
+
+export type { Incident } from '../api/contract.js';
+
+export interface IncidentDetectorOptions {
+  /**
+   * seconds of green a lane must show, with vehicles stopped on it and not one
+   * crossing its stop line, before it is declared blocked; default 20. A queue
+   * in front of a green starts moving within a few seconds (start-up lost time
+   * is about 2 s a lane), so 20 s of green without a single crossing is a
+   * blockage, not a queue.
+   */
+  greenSeconds?: number;
+  /**
+   * a downstream lane at least this full (vehicles x 7.5 m over its length)
+   * explains a lane that does not discharge (spillback), so it is not an
+   * incident there; default 0.8
+   */
+  spillback?: number;
+  /** incidents kept, active or cleared; default 1000 */
+  history?: number;
+}
+
+/** How the detector learns the signals the brain has shown: seconds of green for `lane` between two simulated instants. */
+export type GreenSeconds = (lane: number, t0: number, t1: number) => number;
+
+type Listener = (incident: Incident, change: 'detected' | 'cleared' | 'acknowledged') => void;
+
+/** Metres a stopped vehicle takes in a queue (a 5 m car and its 2.5 m gap). */
+const JAM_SPACING = 7.5;
+
+/**
+ * Automatic incident detection from lane detector reports: a lane whose
+ * movements were green for `greenSeconds` in all, while vehicles stood on it
+ * and none crossed its stop line, is blocked (a breakdown, a crash), unless
+ * a lane it leads to is full (then the cause is downstream: spillback, or an
+ * incident there). Evidence starts over at every crossing and whenever the
+ * lane is empty; an incident clears at the lane's first crossing after it.
+ *
+ * Fed with the same durable lane events as the lane estimate (after it), and
+ * told by the runtime how long each lane had green (the brain's own signal
+ * plans). No I/O: listeners publish.
+ */
+export class IncidentDetector {
+  /** active and recent incidents, oldest first */
+  readonly incidents: Incident[] = [];
+  /** green seconds without a crossing while vehicles stood on the lane, per lane */
+  readonly evidence: Float64Array;
+  private readonly active: Int32Array;
+  private readonly since: Float64Array;
+  /** simulated second each lane's last report covers up to; -1 before the first */
+  private readonly reportedTo: Float64Array;
+  /** per lane, the lanes its movements lead to */
+  private readonly downstream: number[][] = [];
+  /** per lane, every lane leaving the intersection it leads to */
+  private readonly leaving: number[][] = [];
+  /** per lane, every lane entering the intersection it leaves */
+  private readonly entering: number[][] = [];
+  private readonly laneIndex = new Map<string, number>();
+  private readonly greenNeeded: number;
+  private readonly spillback: number;
+  private readonly history: number;
+  private readonly listeners = new Set<Listener>();
+  private serial = 0;
+
+  constructor(
+    private readonly net: Network,
+    intersections: readonly IntersectionPhases[],
+    private readonly estimate: LaneEstimate,
+    private readonly greenSeconds: GreenSeconds,
+    /** simulated second of an event's epoch-ms timestamp */
+    private readonly simTime: (ts: number) => number,
+    opts: IncidentDetectorOptions = {},
+  ) {
+    this.greenNeeded = positive('greenSeconds', opts.greenSeconds ?? 20);
+    this.spillback = positive('spillback', opts.spillback ?? 0.8);
+    this.history = positive('history', opts.history ?? 1000);
+    const n = net.nLanes;
+    this.evidence = new Float64Array(n);
+    this.active = new Int32Array(n).fill(-1);
+    this.since = new Float64Array(n);
+    this.reportedTo = new Float64Array(n).fill(-1);
+    for (let l = 0; l < n; l++) {
+      this.downstream.push([]);
+      this.laneIndex.set(net.laneId(l), l);
+    }
+    for (const ix of intersections) {
+      const out = new Set<number>();
+      for (const p of ix.greens) {
+        for (const m of ix.movements[p]) {
+          for (const o of m.outLanes) out.add(o);
+          for (const l of m.inLanes) for (const o of m.outLanes) if (!this.downstream[l].includes(o)) this.downstream[l].push(o);
+        }
+      }
+      for (const l of ix.inLanes) this.leaving[l] = [...out];
+      for (const o of out) this.entering[o] = ix.inLanes;
+    }
+  }
+
+  /** Told of every detection, clearance and acknowledgement. */
+  onChange(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  get activeCount(): number {
+    let n = 0;
+    for (const i of this.incidents) if (i.status === 'active') n++;
+    return n;
+  }
+
+  /** Takes in a batch of durable events (after the lane estimate took them); lane events are the evidence. */
+  apply(events: readonly Event[]): void {
+    for (const e of events) {
+      if (e.kind !== 'lane') continue;
+      const l = this.laneIndex.get(e.lane);
+      if (l === undefined) continue;
+      const t1 = this.simTime(e.ts);
+      // a report older than one already taken adds nothing (and would count its green twice)
+      if (t1 <= this.reportedTo[l]) continue;
+      const t0 = Math.max(t1 - e.interval, this.reportedTo[l]);
+      this.reportedTo[l] = t1;
+      this.observe(l, e.count, t0, t1, e.ts);
+    }
+  }
+
+  /** Operator (or police) confirmation; returns the incident, or undefined for an unknown id. */
+  acknowledge(id: string, by: string, ts: number): Incident | undefined {
+    const inc = this.incidents.find((i) => i.id === id);
+    if (!inc) return undefined;
+    if (!inc.acknowledged) {
+      inc.acknowledged = { by, ts };
+      this.emit(inc, 'acknowledged');
+    }
+    return inc;
+  }
+
+  private observe(l: number, crossed: number, t0: number, t1: number, ts: number): void {
+    const queued = this.estimate.queue[l] > 0;
+    const k = this.active[l];
+    if (crossed > 0 || !queued) {
+      this.evidence[l] = 0;
+      if (k >= 0) this.clear(l, t1, ts);
+      return;
+    }
+    if (k >= 0) return;
+    if (this.downstreamFull(l)) {
+      this.evidence[l] = 0;
+      return;
+    }
+    const green = this.greenSeconds(l, t0, t1);
+    if (green <= 0) return;
+    if (this.evidence[l] === 0) this.since[l] = t0;
+    this.evidence[l] += green;
+    // a lane leaving the junction that is itself stuck is where the blockage is: the queue here is its tail,
+    // or the vehicles waiting in the junction to enter it block this lane's way across
+    if (this.evidence[l] >= this.greenNeeded && !this.leavingStuck(l)) this.detect(l, t1, ts);
+  }
+
+  private downstreamFull(l: number): boolean {
+    for (const o of this.downstream[l]) {
+      if (this.estimate.vehicles[o] * JAM_SPACING >= this.spillback * this.net.length[o]) return true;
+    }
+    return false;
+  }
+
+  /**
+   * A lane leaving this lane's junction that is blocked (an incident), or
+   * was stuck before this one: the blockage is there. (Not one stuck since:
+   * on a two-way street each lane leaves the junction the other enters, and
+   * the lane stuck first is the cause.)
+   */
+  private leavingStuck(l: number): boolean {
+    for (const o of this.leaving[l] ?? []) if (this.active[o] >= 0 || (this.evidence[o] > 0 && this.since[o] <= this.since[l])) return true;
+    return false;
+  }
+
+  private detect(l: number, t: number, ts: number): void {
+    const net = this.net;
+    const road = net.laneRoad[l];
+    const p = new Float64Array(2);
+    // where it is, as far as a whole-lane detector can tell: along the lane, where the standing vehicles end
+    const at = Math.max(0, net.length[l] - Math.min(net.length[l], this.estimate.vehicles[l] * JAM_SPACING) / 2);
+    net.positionAt(l, at, p, 0);
+    const inc: Incident = {
+      id: `inc-${++this.serial}`,
+      status: 'active',
+      lane: net.laneId(l),
+      road: net.roadIds[road],
+      intersection: net.interIds[net.roadEndInter[road]],
+      x: round(p[0], 1),
+      y: round(p[1], 1),
+      since: this.since[l],
+      detectedAt: t,
+      detectedTs: ts,
+      clearedAt: null,
+      clearedTs: null,
+      evidence: { greenSeconds: round(this.evidence[l], 1), queue: this.estimate.queue[l] },
+      acknowledged: null,
+    };
+    this.active[l] = this.incidents.length;
+    this.incidents.push(inc);
+    this.trim();
+    this.emit(inc, 'detected');
+  }
+
+  private clear(l: number, t: number, ts: number): void {
+    const inc = this.incidents[this.active[l]];
+    this.active[l] = -1;
+    inc.status = 'cleared';
+    inc.clearedAt = t;
+    inc.clearedTs = ts;
+    // what stood still at the junction behind it waited for it: that evidence goes with it
+    for (const u of this.entering[l] ?? []) this.evidence[u] = 0;
+    this.emit(inc, 'cleared');
+  }
+
+  /** Drops the oldest cleared incidents beyond `history` (active ones stay). */
+  private trim(): void {
+    let excess = this.incidents.length - this.history;
+    if (excess <= 0) return;
+    const kept = this.incidents.filter((i) => i.status === 'active' || excess-- <= 0);
+    this.incidents.length = 0;
+    this.incidents.push(...kept);
+    this.active.fill(-1);
+    this.incidents.forEach((i, k) => {
+      if (i.status === 'active') this.active[this.laneIndex.get(i.lane)!] = k;
+    });
+  }
+
+  private emit(inc: Incident, change: 'detected' | 'cleared' | 'acknowledged'): void {
+    for (const fn of this.listeners) fn(inc, change);
+  }
+}
+
+function positive(name: string, v: number): number {
+  if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new RangeError(`incident detector: ${name} must be a positive number, got ${String(v)}`);
+  return v;
+}
+
+function round(x: number, d: number): number {
+  const f = 10 ** d;
+  return Math.round(x * f) / f;
+}
