@@ -266,3 +266,16 @@ test('a plugin cannot take the name of a built-in controller, of plan, or of ano
   assertUserError([...sim, '--plugin', plugin('unnamed.mjs', ''), '--controller', ''], /--plugin .*unnamed\.mjs: .*name is empty/);
   assertUserError(['serve', '--port', '0', '--paused', '--db', `sqlite:${join(tmp, 'serve.db')}`, '--plugin', join(tmp, 'my-fixed.mjs')], /--plugin .*my-fixed\.mjs: .*"fixed".*built-in/);
 });
+
+test('bench incidents --json: breakdowns caused, detected and scored against the truth; bad options named', () => {
+  const r = citybrain('bench', 'incidents', '--grid', '3x3', '--hours', '1', '--breakdowns', '6', '--seeds', '1', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { breakdowns: number; detected: number; alarms: number; rightAlarms: number; detectionRatePercent: number; runs: { seed: number; cleanAlarms: number }[] };
+  assert.ok(out.breakdowns > 0, 'the city broke some vehicles down');
+  assert.ok(out.detected <= out.breakdowns && out.rightAlarms <= out.alarms);
+  assert.equal(out.detectionRatePercent, Math.round((1000 * out.detected) / out.breakdowns) / 10);
+  assert.deepEqual(out.runs.map((x) => x.seed), [0]);
+  assertUserError(['bench', 'incidents', '--grid', '3'], /--grid expects RxC/);
+  assertUserError(['bench', 'incidents', '--breakdowns', '0'], /--breakdowns expects a number from 0.1/);
+  assertUserError(['serve', '--breakdowns=-1'], /--breakdowns expects a number from 0 to 3600, got "-1"/);
+});

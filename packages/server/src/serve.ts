@@ -39,6 +39,8 @@ export interface ServerOptions {
   run?: boolean;
   /** MQTT broker to ingest field devices from, e.g. mqtt://127.0.0.1:1883; detected incidents are published there too */
   mqttUrl?: string;
+  /** the MQTT session's topic prefix (default 'citybrain') and client id (default 'citybrain-ingest', one per server) */
+  mqttSession?: { topicPrefix?: string; clientId?: string };
   /** vehicles breaking down in the virtual city per simulated hour, for the incident detection to find; default 0 */
   breakdownsPerHour?: number;
   /** keep events this many ms; default: forever */
@@ -142,7 +144,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // MQTT hands over queued messages as soon as it connects: the ingestion schema must be compiled by then
   await app.ready();
   let mqtt: MqttIngest | undefined;
-  if (opts.mqttUrl) mqtt = await MqttIngest.start({ url: opts.mqttUrl, pipeline, auth, logger: app.log });
+  if (opts.mqttUrl) mqtt = await MqttIngest.start({ url: opts.mqttUrl, ...opts.mqttSession, pipeline, auth, logger: app.log });
   // an incident goes out the moment it is detected or cleared: to the log, and to the police's systems over MQTT
   const stopIncidentNews = runtime.incidents.onChange((incident, change) => {
     app.log.warn({ incident: incident.id, lane: incident.lane, intersection: incident.intersection, change }, `incident ${change}`);

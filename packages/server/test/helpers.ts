@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import pg from 'pg';
+import type { Simulation } from '@citybrain/engine';
 import { openStore, PostgresStore, type EventStore, type LaneEvent, type Event } from '@citybrain/server';
 
 export const PG_URL = process.env.CITYBRAIN_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -108,4 +109,19 @@ export function gated(s: EventStore): { store: EventStore; open(): void } {
     listTokens: () => s.listTokens(), revokeToken: (id, at) => s.revokeToken(id, at), onCommit: (l) => s.onCommit(l), close: () => s.close(),
   };
   return { store, open };
+}
+
+/**
+ * A running vehicle in the middle third of an approach of a signalised
+ * intersection: room to stop before the junction, and a queue behind it
+ * takes a while to reach the junction before.
+ */
+export function vehicleOnApproach(sim: Simulation): number {
+  const approach = new Set([...sim.net.signalised].flatMap((i) => sim.net.incomingLanes(i)));
+  for (const v of sim.runningVehicles()) {
+    const d = sim.vehicleDrivable(v);
+    const at = sim.vehicleDistance(v) / sim.net.length[d];
+    if (approach.has(d) && at > 1 / 3 && at < 2 / 3) return v;
+  }
+  throw new Error('no vehicle in the middle of an approach');
 }

@@ -1,17 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateGrid, type Simulation } from '@citybrain/engine';
+import { generateGrid } from '@citybrain/engine';
 import { CityRuntime, IncidentDetector, LaneEstimate, type Event } from '@citybrain/server';
-
-/** A running vehicle on an approach of a signalised intersection, at least `room` metres before its stop line. */
-export function vehicleOnApproach(sim: Simulation, room = 60): number {
-  const approach = new Set([...sim.net.signalised].flatMap((i) => sim.net.incomingLanes(i)));
-  for (const v of sim.runningVehicles()) {
-    const d = sim.vehicleDrivable(v);
-    if (approach.has(d) && sim.vehicleDistance(v) > 20 && sim.vehicleDistance(v) < sim.net.length[d] - room) return v;
-  }
-  throw new Error('no vehicle on an approach');
-}
+import { vehicleOnApproach } from './helpers.js';
 
 test('a broken-down vehicle is detected on its own lane, counted in the KPIs, and cleared once it drives on; nothing is flagged before', async () => {
   const rt = new CityRuntime(generateGrid({ rows: 3, cols: 3, demand: 0.05 }), { epochMs: 0 });

@@ -11,7 +11,7 @@ import { CITYFLOW_GRID36, REFERENCE_SCENARIOS, SUMO_CFG, SUMO_DIR, SUMO_HANGZHOU
 import { intOption, UsageError } from '../usage.js';
 import { table } from '../table.js';
 
-export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest [--data DIR] [--json]
+export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest|incidents [--data DIR] [--json]
 
   fidelity   our average travel time beside CityFlow's on HZ1, HZ2, JN1, JN2, JN3
              under the fixed-time and max-pressure protocols; exits 1 if any
@@ -25,6 +25,9 @@ export const benchHelp = `citybrain bench fidelity|speed|control|emergency|inges
   ingest     the operations server's durable ingestion: sustained events/s and
              acknowledgement latency at 10,000 events/s, SQLite and PostgreSQL
              (citybrain bench ingest --help for its options)
+  incidents  automatic incident detection against breakdowns the virtual city
+             causes: detection rate, precision, time to detect, false alarms
+             (citybrain bench incidents --help for its options)
 
   --data DIR    the real-data folder (default ../shared/data)
   --grid N      grid size for the speed benchmark (default 36)
@@ -34,6 +37,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const [kind, ...rest] = argv;
   if (kind === undefined || kind === '--help' || kind === '-h') return void console.log(benchHelp);
   if (kind === 'ingest') return (await import('./bench-ingest.js')).benchIngest(rest);
+  if (kind === 'incidents') return (await import('./bench-incidents.js')).benchIncidents(rest);
   const { values } = parseArgs({
     args: rest,
     options: { data: { type: 'string', default: '../shared/data' }, json: { type: 'boolean', default: false }, grid: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -44,7 +48,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (kind === 'control') return (await import('./bench-control.js')).benchControl(data, values.json!);
   if (kind === 'emergency') return (await import('./bench-emergency.js')).benchEmergency(data, values.json!);
   if (kind === 'speed') return benchSpeed(data, values.json!, intOption(values.grid, 'grid', 36, 1, 100));
-  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency or ingest`);
+  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency, ingest or incidents`);
 }
 
 function requireData(data: string, rel: string): string {

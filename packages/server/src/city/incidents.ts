@@ -16,6 +16,11 @@ export interface IncidentDetectorOptions {
    */
   greenSeconds?: number;
   /**
+   * the same for a lane green in every phase (CityFlow's right turns), whose
+   * vehicles yield to the cross traffic and may wait on green; default 60
+   */
+  yieldingGreenSeconds?: number;
+  /**
    * a downstream lane at least this full (vehicles x 7.5 m over its length)
    * explains a lane that does not discharge (spillback), so it is not an
    * incident there; default 0.8
@@ -61,7 +66,8 @@ export class IncidentDetector {
   /** per lane, every lane entering the intersection it leaves */
   private readonly entering: number[][] = [];
   private readonly laneIndex = new Map<string, number>();
-  private readonly greenNeeded: number;
+  /** per lane, the green seconds without a crossing that make an incident */
+  private readonly needed: Float64Array;
   private readonly spillback: number;
   private readonly history: number;
   private readonly listeners = new Set<Listener>();
@@ -76,11 +82,13 @@ export class IncidentDetector {
     private readonly simTime: (ts: number) => number,
     opts: IncidentDetectorOptions = {},
   ) {
-    this.greenNeeded = positive('greenSeconds', opts.greenSeconds ?? 20);
+    const needed = positive('greenSeconds', opts.greenSeconds ?? 20);
+    const yielding = positive('yieldingGreenSeconds', opts.yieldingGreenSeconds ?? 60);
     this.spillback = positive('spillback', opts.spillback ?? 0.8);
     this.history = positive('history', opts.history ?? 1000);
     const n = net.nLanes;
     this.evidence = new Float64Array(n);
+    this.needed = new Float64Array(n).fill(needed);
     this.active = new Int32Array(n).fill(-1);
     this.since = new Float64Array(n);
     this.reportedTo = new Float64Array(n).fill(-1);
@@ -97,6 +105,12 @@ export class IncidentDetector {
         }
       }
       for (const l of ix.inLanes) this.leaving[l] = [...out];
+      // a lane whose every movement is green in every phase never gets a green of its own: its vehicles yield
+      const greenIn = new Map<number, number>();
+      for (const p of ix.greens) for (const m of ix.movements[p]) greenIn.set(m.roadLink, (greenIn.get(m.roadLink) ?? 0) + 1);
+      const restricted = new Set<number>();
+      for (const p of ix.greens) for (const m of ix.movements[p]) if (greenIn.get(m.roadLink)! < ix.greens.length) for (const l of m.inLanes) restricted.add(l);
+      for (const l of ix.inLanes) if (!restricted.has(l)) this.needed[l] = yielding;
       for (const o of out) this.entering[o] = ix.inLanes;
     }
   }
@@ -158,7 +172,7 @@ export class IncidentDetector {
     this.evidence[l] += green;
     // a lane leaving the junction that is itself stuck is where the blockage is: the queue here is its tail,
     // or the vehicles waiting in the junction to enter it block this lane's way across
-    if (this.evidence[l] >= this.greenNeeded && !this.leavingStuck(l)) this.detect(l, t1, ts);
+    if (this.evidence[l] >= this.needed[l] && !this.leavingStuck(l)) this.detect(l, t1, ts);
   }
 
   private downstreamFull(l: number): boolean {
