@@ -70,6 +70,11 @@ test('reads: network, intersections, KPIs and the caller, for viewers and apps',
   assert.equal(kpis.status, 200);
   assert.equal(kpis.body.at(-1).t, 60);
   assert.equal(kpis.body.at(-1).vehiclesInNetwork, server.runtime.sim.metrics().vehiclesInNetwork);
+  // paging: without from, the latest samples; with it, the first ones from there
+  const all = kpis.body.map((k: { t: number }) => k.t);
+  assert.deepEqual((await call('GET', '/api/v1/kpis?limit=2', viewer)).body.map((k: { t: number }) => k.t), all.slice(-2));
+  assert.deepEqual((await call('GET', `/api/v1/kpis?from=${all[1]}&limit=2`, viewer)).body.map((k: { t: number }) => k.t), all.slice(1, 3));
+  assert.deepEqual((await call('GET', `/api/v1/kpis?from=${all[2] + 1}&to=${all[4]}`, viewer)).body.map((k: { t: number }) => k.t), all.slice(3, 5));
   const regions = Object.values(kpis.body.at(-1).regions) as { congestionIndex: number; queued: number; vehicles: number }[];
   assert.equal(regions.length, 4, 'one entry per quadrant');
   for (const r of regions) assert.ok(r.congestionIndex >= 1 && r.congestionIndex <= 10 && r.queued <= r.vehicles);

@@ -177,18 +177,22 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
   app.get<{ Querystring: { from?: number; to?: number; limit?: number } }>('/api/v1/kpis', {
     preHandler: access.require(...READ),
     schema: {
-      tags: ['city'], summary: 'KPI samples over time (simulated seconds), city-wide and per region',
+      tags: ['city'], summary: 'KPI samples over time (simulated seconds), city-wide and per region, oldest first',
       querystring: {
         type: 'object',
-        properties: { from: { type: 'number', minimum: 0 }, to: { type: 'number', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10000, default: 360 } },
+        properties: {
+          from: { type: 'number', minimum: 0, description: 'simulated second; with it, the first `limit` samples from there (page forward with the last t + 1)' },
+          to: { type: 'number', minimum: 0 },
+          limit: { type: 'integer', minimum: 1, maximum: 10000, default: 360, description: 'without `from`, the latest samples (what a live chart wants)' },
+        },
         additionalProperties: false,
       },
       response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } },
     },
   }, async (req) => {
-    const { from = 0, to = Infinity, limit = 360 } = req.query;
-    const rows = rt.kpis.filter((k) => k.t >= from && k.t <= to);
-    return rows.slice(Math.max(0, rows.length - limit));
+    const { from, to = Infinity, limit = 360 } = req.query;
+    const rows = rt.kpis.filter((k) => k.t >= (from ?? 0) && k.t <= to);
+    return from === undefined ? rows.slice(Math.max(0, rows.length - limit)) : rows.slice(0, limit);
   });
 
   app.get('/api/v1/faults', {
