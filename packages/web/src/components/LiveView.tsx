@@ -84,7 +84,7 @@ function Legend({ colourBy }: { colourBy: ColourBy }) {
         <span><i className="swatch" style={{ background: 'rgba(56,189,248,0.6)' }} /> {t('corridorLegend')}</span>
       </div>
       <div className="legend-row">
-        <span><i className="swatch incident" /> {t('incidentLegend')}</span>
+        <span><i className="swatch incident-mark" /> {t('incidentLegend')}</span>
       </div>
     </div>
   );
