@@ -10,9 +10,9 @@ import { after, before, describe, test as nodeTest, type TestContext } from 'nod
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { dictionaries } from '../src/i18n.js';
 import type {} from '../src/debug.js';
-import type { EmergencyVehicle, IntersectionDetail, NetworkView } from '../src/types.js';
-import { generateGrid } from '@citybrain/engine';
-import { startServer } from '@citybrain/server';
+import type { EmergencyVehicle, Incident, IntersectionDetail, Me, NetworkView } from '../src/types.js';
+import { generateGrid, type Simulation } from '@citybrain/engine';
+import { startServer, type RunningServer } from '@citybrain/server';
 
 const WEB = new URL('../../', import.meta.url).pathname; // packages/web
 const ROOT = join(WEB, '../..');
@@ -23,7 +23,26 @@ const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export interface RunningCity {
   url: string;
   tokens: { operator: string; viewer: string };
+  /** the city itself, for what no API does (a vehicle breaking down on purpose) */
+  runtime: RunningServer['runtime'];
   close(): Promise<void>;
+}
+
+/**
+ * Breaks down a running vehicle on an approach of a signalised intersection,
+ * with room before its stop line, for `seconds`; returns its handle and lane.
+ * (Breaking it down again for a second tows it: it drives on.)
+ */
+export function breakDownOnApproach(sim: Simulation, seconds: number): { vehicle: number; lane: string } {
+  const approach = new Set([...sim.net.signalised].flatMap((i) => sim.net.incomingLanes(i)));
+  for (const v of sim.runningVehicles()) {
+    const d = sim.vehicleDrivable(v);
+    if (approach.has(d) && sim.vehicleDistance(v) > 20 && sim.vehicleDistance(v) < sim.net.length[d] - 60) {
+      sim.breakDown(v, seconds);
+      return { vehicle: v, lane: sim.net.laneId(d) };
+    }
+  }
+  throw new Error('no running vehicle on an approach lane to break down');
 }
 
 /** The server under test, serving the built dashboard, with an operator's and a viewer's token. */
@@ -42,7 +61,7 @@ export async function startCity(): Promise<RunningCity> {
     if (res.status !== 201) throw new Error(`issuing a viewer token answered ${res.status}: ${await res.text()}`);
     const { token: viewer } = (await res.json()) as { token: string };
     return {
-      url: server.url, tokens: { operator, viewer },
+      url: server.url, tokens: { operator, viewer }, runtime: server.runtime,
       async close() {
         await server.close();
         rmSync(dir, { recursive: true, force: true });
@@ -401,23 +420,140 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     }
   });
 
+  /** The vehicle broken down for the incident tests, and what the brain made of it. */
+  let broken: { vehicle: number; lane: string; incident: Incident } | undefined;
+
+  /** Polls `GET /api/v1/incidents` until `match` finds one (the brain reads its detectors every few simulated seconds). */
+  const waitForIncident = async (what: string, match: (i: Incident) => boolean, timeoutMs = 120_000): Promise<Incident> => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const found = (await api<Incident[]>('/api/v1/incidents?status=all')).find(match);
+      if (found) return found;
+      if (Date.now() > until) assert.fail(`no incident ${what} within ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+
+  /** The incident's marker, hovered on the map: its tooltip. */
+  const hoverIncident = async (page: Page, inc: Incident): Promise<string> => {
+    const [px, py] = await screenPoint(page, inc.x, inc.y);
+    await page.mouse.move(px - 3, py - 3);
+    await page.mouse.move(px, py);
+    await page.waitForFunction((lane) => document.querySelector('.map-overlay .tooltip')?.textContent?.includes(lane), inc.lane, { timeout: 10_000 });
+    return (await page.textContent('.map-overlay .tooltip')) ?? '';
+  };
+
+  test('an operator sees a broken-down vehicle on the map and in the incidents panel, and acknowledges it', async () => {
+    const page = await open(city.tokens.operator);
+    await page.click('[data-panel=incidents]');
+    await page.waitForSelector('[data-testid=incidents-active]');
+    // a vehicle breaks down on an approach lane: the brain sees green, vehicles standing, none crossing
+    const { vehicle, lane } = breakDownOnApproach(city.runtime.sim, 3600);
+    const incident = await waitForIncident(`on ${lane}`, (i) => i.lane === lane && i.status === 'active');
+    broken = { vehicle, lane, incident };
+
+    // in the panel: its lane, intersection, how long and the evidence; the tab counts it
+    const item = page.locator(`[data-testid=incidents-active] li.incident[data-incident="${incident.id}"]`);
+    await item.waitFor({ timeout: 10_000 });
+    const text = (await item.textContent()) ?? '';
+    assert.ok(text.includes(dictionaries.en.incidentLane.replace('{lane}', lane)), text);
+    assert.ok(text.includes(dictionaries.en.incidentAt.replace('{intersection}', incident.intersection)), text);
+    assert.ok(text.includes(dictionaries.en.incidentEvidence.replace('{green}', String(incident.evidence.greenSeconds)).replace('{queue}', String(incident.evidence.queue))), text);
+    assert.match((await item.locator('[data-testid=incident-time]').textContent()) ?? '', /^blocked for \d+:\d\d · since \d+:\d\d:\d\d$/);
+    await page.waitForFunction(() => {
+      const n = document.querySelectorAll('[data-testid=incidents-active] li.incident').length;
+      return n > 0 && document.querySelector('[data-testid=incident-count]')?.textContent === String(n);
+    });
+
+    // on the map: a marker whose tooltip tells the lane and the intersection
+    await page.waitForFunction(() => window.__citybrain!.stats.incidents >= 1);
+    const tip = await hoverIncident(page, incident);
+    assert.ok(tip.includes(dictionaries.en.incidentAt.replace('{intersection}', incident.intersection)), tip);
+    assert.ok(tip.includes(dictionaries.en.incidentUnacknowledged), tip);
+
+    // clicking it in the list centres the map on it
+    await item.locator('.incident-main').click();
+    await page.waitForSelector(`li.incident.selected[data-incident="${incident.id}"]`);
+    await page.waitForFunction(([x, y]) => {
+      const p = window.__citybrain!.project(x, y);
+      const box = document.querySelector('.map')!.getBoundingClientRect();
+      return p !== null && Math.hypot(p[0] - (box.left + box.width / 2), p[1] - (box.top + box.height / 2)) < 4;
+    }, [incident.x, incident.y] as const, { timeout: 5_000 });
+    await shot(page, 'incident-operator');
+
+    // acknowledged (police on the way): the button goes, the panel and the API say who
+    await item.locator('button[name=acknowledge]').click();
+    await item.locator('.incident-ack.ok').waitFor({ timeout: 5_000 });
+    assert.equal(await item.locator('button[name=acknowledge]').count(), 0, 'acknowledged once');
+    const me = await api<Me>('/api/v1/me');
+    const listed = (await api<Incident[]>('/api/v1/incidents')).find((i) => i.id === incident.id);
+    assert.ok(listed?.acknowledged, 'the API lists it acknowledged');
+    assert.ok(listed.acknowledged.by.startsWith(me.name), `acknowledged by ${listed.acknowledged.by}`);
+    assert.ok((await item.textContent())?.includes(`acknowledged by ${me.name},`));
+    assert.equal(listed.status, 'active', 'acknowledging does not clear it');
+    await page.context().close();
+  });
+
+  test('a viewer sees the incident, opens it from the map, cannot acknowledge it, and sees it cleared once the vehicle is towed', async (t) => {
+    if (!broken) return t.skip('the operator\'s incident test did not get as far as an incident');
+    const { vehicle, incident } = broken;
+    const page = await open(city.tokens.viewer);
+    await page.waitForSelector('[data-testid=incident-count]');
+    await page.waitForFunction(() => window.__citybrain!.stats.incidents >= 1);
+    // clicking its marker opens the panel on it (retried: see openIntersection)
+    for (let attempt = 1; ; attempt++) {
+      await clickNetwork(page, incident.x, incident.y);
+      try {
+        await page.waitForSelector(`li.incident.selected[data-incident="${incident.id}"]`, { timeout: 5000 });
+        break;
+      } catch (e) {
+        if (attempt === 3) throw e;
+      }
+    }
+    assert.equal(await page.locator('button[name=acknowledge]').count(), 0, 'no acknowledging for viewers');
+    assert.equal(await page.textContent('.incidents .readonly-note'), dictionaries.en.viewerCannotAcknowledge);
+    await page.waitForSelector(`li.incident[data-incident="${incident.id}"] .incident-ack.ok`);
+    await shot(page, 'incident-viewer');
+
+    // towed away: the vehicle drives on, the lane discharges, the incident clears and moves to the history
+    city.runtime.sim.breakDown(vehicle, 1);
+    const cleared = await waitForIncident(`${incident.id} cleared`, (i) => i.id === incident.id && i.status === 'cleared');
+    await page.waitForSelector(`[data-testid=incidents-cleared] li.incident[data-incident="${incident.id}"]`, { timeout: 15_000 });
+    assert.equal(await page.locator(`[data-testid=incidents-active] li.incident[data-incident="${incident.id}"]`).count(), 0);
+    const time = dictionaries.en.incidentClearedAt.split('{time}')[0];
+    assert.ok((await page.textContent(`[data-testid=incidents-cleared] li.incident[data-incident="${incident.id}"] [data-testid=incident-time]`))?.startsWith(time));
+    assert.ok(cleared.acknowledged, 'still acknowledged');
+    await page.context().close();
+  });
+
   test('every label follows the language: Chinese and Korean', async () => {
     const page = await open(city.tokens.operator);
     await openIntersection(page, signalised()[1]);
-    for (const lang of ['zh', 'ko'] as const) {
-      await page.selectOption('select[name=language]', lang);
-      await page.waitForFunction((text) => document.querySelector('[data-tab=live]')?.textContent === text, dictionaries[lang].tabLive);
+    /** no English label is left on screen (labels the languages share are skipped;
+     * whole words only, so a controller named green-wave is not the label "green") */
+    const noEnglish = async (lang: 'zh' | 'ko', where: string) => {
       const text = await page.evaluate(() => document.body.innerText);
-      // no English label is left on screen (labels the languages share are skipped;
-      // whole words only, so a controller named green-wave is not the label "green")
       const word = (v: string) => new RegExp(`(?<![\\w-])${v.replace(/[.*+?^$()|[\]\\]/g, '\\$&')}(?![\\w-])`);
       const english = Object.entries(dictionaries.en)
         .filter(([k, v]) => !v.includes('{') && v.length >= 4 && dictionaries[lang][k as keyof typeof dictionaries.en] !== v)
         .map(([, v]) => v)
         .filter((v) => word(v).test(text));
-      assert.deepEqual(english, [], `English labels left in ${lang}: ${english.map((e) => text.slice(Math.max(0, text.indexOf(e) - 80), text.indexOf(e) + 80)).join(' | ')}`);
+      assert.deepEqual(english, [], `English labels left in ${lang} (${where}): ${english.map((e) => text.slice(Math.max(0, text.indexOf(e) - 80), text.indexOf(e) + 80)).join(' | ')}`);
+      return text;
+    };
+    for (const lang of ['zh', 'ko'] as const) {
+      await page.selectOption('select[name=language]', lang);
+      await page.waitForFunction((text) => document.querySelector('[data-tab=live]')?.textContent === text, dictionaries[lang].tabLive);
+      await page.click('[data-panel=intersection]');
+      await page.waitForSelector('[data-testid=phase-timeline]');
+      const text = await noEnglish(lang, 'intersection');
       assert.ok(text.includes(dictionaries[lang].phaseTimeline.replace('{s}', '300')));
       await shot(page, `labels-${lang}`);
+      // the incidents panel (the incident of the tests before, cleared by now, in its history)
+      await page.click('[data-panel=incidents]');
+      await page.waitForSelector('[data-testid=incidents-cleared]');
+      assert.ok((await noEnglish(lang, 'incidents')).includes(dictionaries[lang].incidentsCleared));
+      await shot(page, `labels-incidents-${lang}`);
     }
     await page.context().close();
   });
