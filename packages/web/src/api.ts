@@ -1,6 +1,6 @@
 // Every call the dashboard makes to the server lives here (REST + the live WebSocket).
 import type {
-  CompareRun, ControllerFault, EmergencyDispatch, EmergencyVehicle, IntersectionDetail, IntersectionSummary,
+  CompareRun, ControllerFault, EmergencyDispatch, EmergencyVehicle, Incident, IncidentStatusFilter, IntersectionDetail, IntersectionSummary,
   KpiSample, LiveState, Me, NetworkView, Point, ReplayFramesResponse, SimulationClock, VehicleFrame,
 } from './types.js';
 
@@ -42,6 +42,10 @@ export interface CityApi {
   dispatchEmergency(from: Point, to: Point): Promise<EmergencyDispatch>;
   emergencies(): Promise<EmergencyVehicle[]>;
   cancelEmergency(id: string): Promise<void>;
+  /** detected lane-blocking incidents, newest first */
+  incidents(query?: { status?: IncidentStatusFilter; limit?: number }): Promise<Incident[]>;
+  /** marks an incident acknowledged (police dispatched); operators only */
+  acknowledgeIncident(id: string): Promise<Incident>;
   startCompare(controllers: [string, string], duration: number): Promise<{ id: string }>;
   compare(id: string): Promise<CompareRun>;
   compareReplay(id: string, controller: string, from: number, to: number): Promise<ReplayFramesResponse>;
@@ -62,8 +66,11 @@ export function decodeVehicleFrame(buf: ArrayBuffer): VehicleFrame {
 /** Close code of a live stream whose token was revoked (packages/server/src/api/live.ts). */
 const LIVE_CLOSE_UNAUTHORIZED = 4401;
 
-const q = (params: Record<string, number | undefined>): string => {
-  const s = Object.entries(params).filter(([, v]) => v !== undefined && Number.isFinite(v)).map(([k, v]) => `${k}=${v}`).join('&');
+const q = (params: Record<string, number | string | undefined>): string => {
+  const s = Object.entries(params)
+    .filter(([, v]) => (typeof v === 'number' ? Number.isFinite(v) : v !== undefined))
+    .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`)
+    .join('&');
   return s ? `?${s}` : '';
 };
 const enc = encodeURIComponent;
@@ -119,6 +126,8 @@ export class HttpApi implements CityApi {
   cancelEmergency = async (id: string) => {
     await this.request('DELETE', `/api/v1/emergency/${enc(id)}`);
   };
+  incidents = (query: { status?: IncidentStatusFilter; limit?: number } = {}) => this.request<Incident[]>('GET', `/api/v1/incidents${q(query)}`);
+  acknowledgeIncident = (id: string) => this.request<Incident>('POST', `/api/v1/incidents/${enc(id)}/acknowledge`);
   startCompare = (controllers: [string, string], duration: number) => this.request<{ id: string }>('POST', '/api/v1/compare', { controllers, duration });
   compare = (id: string) => this.request<CompareRun>('GET', `/api/v1/compare/${enc(id)}`);
   compareReplay = (id: string, controller: string, from: number, to: number) =>

@@ -10,8 +10,8 @@ export interface Me {
 export type MovementType = 'go_straight' | 'turn_left' | 'turn_right';
 
 // the shapes the server declares itself come from its contract module: one definition for both ends
-import type { KpiSample, PhaseChange } from '@citybrain/server/contract';
-export type { KpiSample, NetworkView, PhaseChange } from '@citybrain/server/contract';
+import type { Incident, KpiSample, PhaseChange } from '@citybrain/server/contract';
+export type { Incident, KpiSample, NetworkView, PhaseChange } from '@citybrain/server/contract';
 
 export interface IntersectionSummary {
   id: string;
@@ -100,7 +100,12 @@ export interface LiveState {
   lanes: { queue: number[]; vehicles: number[]; speed: number[] };
   kpi: KpiSample | null;
   emergency?: EmergencyVehicle[];
+  /** the incidents not cleared yet (servers before incident detection send none) */
+  incidents?: Incident[];
 }
+
+/** `GET /api/v1/incidents?status=`: which incidents to list. */
+export type IncidentStatusFilter = 'active' | 'cleared' | 'all';
 
 /** A binary live frame: `data` = [t, n, x0, y0, heading0, speed0, x1, …]. */
 export interface VehicleFrame {

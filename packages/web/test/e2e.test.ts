@@ -10,9 +10,9 @@ import { after, before, describe, test as nodeTest, type TestContext } from 'nod
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { dictionaries } from '../src/i18n.js';
 import type {} from '../src/debug.js';
-import type { EmergencyVehicle, IntersectionDetail, NetworkView } from '../src/types.js';
-import { generateGrid } from '@citybrain/engine';
-import { startServer } from '@citybrain/server';
+import type { EmergencyVehicle, Incident, IntersectionDetail, Me, NetworkView } from '../src/types.js';
+import { generateGrid, type Simulation } from '@citybrain/engine';
+import { startServer, type RunningServer } from '@citybrain/server';
 
 const WEB = new URL('../../', import.meta.url).pathname; // packages/web
 const ROOT = join(WEB, '../..');
@@ -23,14 +23,42 @@ const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export interface RunningCity {
   url: string;
   tokens: { operator: string; viewer: string };
+  /** the city itself, for what no API does (a vehicle breaking down on purpose) */
+  runtime: RunningServer['runtime'];
   close(): Promise<void>;
 }
 
+/**
+ * Breaks down a running vehicle on an approach of a signalised intersection,
+ * with room before its stop line, for `seconds`; returns its handle and lane.
+ * (Breaking it down again for a second tows it: it drives on.)
+ */
+export function breakDownOnApproach(sim: Simulation, seconds: number): { vehicle: number; lane: string } {
+  const approach = new Set([...sim.net.signalised].flatMap((i) => sim.net.incomingLanes(i)));
+  for (const v of sim.runningVehicles()) {
+    const d = sim.vehicleDrivable(v);
+    if (approach.has(d) && sim.vehicleDistance(v) > 20 && sim.vehicleDistance(v) < sim.net.length[d] - 60) {
+      sim.breakDown(v, seconds);
+      return { vehicle: v, lane: sim.net.laneId(d) };
+    }
+  }
+  throw new Error('no running vehicle on an approach lane to break down');
+}
+
+export interface CityOptions {
+  /** a grid of rows x cols intersections at `demand`; default 4 x 4 at 0.3 */
+  rows?: number;
+  cols?: number;
+  demand?: number;
+  /** false: the city's clock stands until the test steps it (server.runtime.stepOnce()) */
+  run?: boolean;
+}
+
 /** The server under test, serving the built dashboard, with an operator's and a viewer's token. */
-export async function startCity(): Promise<RunningCity> {
+export async function startCity({ rows = 4, cols = 4, demand = 0.3, run = true }: CityOptions = {}): Promise<RunningCity> {
   const dir = mkdtempSync(join(tmpdir(), 'citybrain-web-e2e-'));
   const server = await startServer({
-    scenario: generateGrid({ rows: 4, cols: 4, demand: 0.3 }), storeUrl: `sqlite:${join(dir, 'e2e.db')}`, port: 0, speed: 4,
+    scenario: generateGrid({ rows, cols, demand }), storeUrl: `sqlite:${join(dir, 'e2e.db')}`, port: 0, speed: 4, run,
     logger: false, printToken: () => undefined, webRoot: DIST,
   });
   try {
@@ -42,7 +70,7 @@ export async function startCity(): Promise<RunningCity> {
     if (res.status !== 201) throw new Error(`issuing a viewer token answered ${res.status}: ${await res.text()}`);
     const { token: viewer } = (await res.json()) as { token: string };
     return {
-      url: server.url, tokens: { operator, viewer },
+      url: server.url, tokens: { operator, viewer }, runtime: server.runtime,
       async close() {
         await server.close();
         rmSync(dir, { recursive: true, force: true });
@@ -53,6 +81,10 @@ export async function startCity(): Promise<RunningCity> {
     throw e;
   }
 }
+
+/** Simulated seconds as the dashboard's clock shows them, h:mm:ss. */
+const formatSimClock = (t: number): string =>
+  `${Math.floor(t / 3600)}:${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}:${String(Math.floor(t % 60)).padStart(2, '0')}`;
 
 const noChromium = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`;
 
@@ -71,19 +103,19 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
   let net: NetworkView;
   const errors: string[] = [];
 
-  const api = async <T>(path: string, token = city.tokens.operator): Promise<T> => {
-    const res = await fetch(city.url + path, { headers: { Authorization: `Bearer ${token}` } });
+  const api = async <T>(path: string, token = city.tokens.operator, base = city.url): Promise<T> => {
+    const res = await fetch(base + path, { headers: { Authorization: `Bearer ${token}` } });
     assert.equal(res.status, 200, `${path} answered ${res.status}`);
     return (await res.json()) as T;
   };
 
   /** `expected`: console errors this test causes on purpose (e.g. the 401s of a revoked token) */
-  const open = async (token: string, expected?: RegExp): Promise<Page> => {
+  const open = async (token: string, expected?: RegExp, url = city.url): Promise<Page> => {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     const page = await context.newPage();
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     page.on('console', (m) => m.type() === 'error' && !expected?.test(m.text()) && errors.push(`console: ${m.text()}`));
-    await page.goto(city.url);
+    await page.goto(url);
     await page.fill('input[name=token]', token);
     await page.click('button[name=sign-in]');
     await page.waitForSelector('[data-testid=role]');
@@ -401,23 +433,188 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     }
   });
 
+  /**
+   * No English label left on the page in `lang` (labels the languages share are
+   * skipped; whole words only, so a controller named green-wave is not the label "green").
+   * Returns the page's text.
+   */
+  const noEnglish = async (page: Page, lang: 'zh' | 'ko', where: string): Promise<string> => {
+    const text = await page.evaluate(() => document.body.innerText);
+    const word = (v: string) => new RegExp(`(?<![\\w-])${v.replace(/[.*+?^$()|[\]\\]/g, '\\$&')}(?![\\w-])`);
+    const english = Object.entries(dictionaries.en)
+      .filter(([k, v]) => !v.includes('{') && v.length >= 4 && dictionaries[lang][k as keyof typeof dictionaries.en] !== v)
+      .map(([, v]) => v)
+      .filter((v) => word(v).test(text));
+    assert.deepEqual(english, [], `English labels left in ${lang} (${where}): ${english.map((e) => text.slice(Math.max(0, text.indexOf(e) - 80), text.indexOf(e) + 80)).join(' | ')}`);
+    return text;
+  };
+
+  /**
+   * The incident tests' own city: 3 x 3 at light demand, its clock stepped by
+   * the tests, so what the brain detects and when is the same on every run
+   * (on the busy 4 x 4 city it takes minutes, if it comes at all).
+   */
+  let incidentCity: RunningCity | undefined;
+  /** The vehicle broken down there, and what the brain made of it. */
+  let broken: { vehicle: number; lane: string; incident: Incident } | undefined;
+  after(async () => {
+    await incidentCity?.close();
+  });
+
+  /**
+   * One simulated second of a city whose clock the test drives, and the time
+   * for ingestion to take in what its detectors reported (the brain reads
+   * them from there: a city stepped faster than it ingests sees nothing).
+   */
+  const step = async (c: RunningCity) => {
+    await c.runtime.stepOnce();
+    while (c.runtime.pendingEvents > 0) await new Promise((r) => setTimeout(r, 2));
+  };
+
+  /** Steps the incident city until `match` finds an incident (at most `seconds` simulated seconds). */
+  const stepUntilIncident = async (c: RunningCity, what: string, match: (i: Incident) => boolean, seconds = 600): Promise<Incident> => {
+    for (let k = 0; k < seconds; k++) {
+      const found = c.runtime.incidents.incidents.find(match);
+      if (found) return { ...found };
+      await step(c);
+    }
+    return assert.fail(`no incident ${what} within ${seconds} simulated seconds`);
+  };
+
+  /** The incident's marker, hovered on the map: its tooltip. */
+  const hoverIncident = async (page: Page, inc: Incident): Promise<string> => {
+    const [px, py] = await screenPoint(page, inc.x, inc.y);
+    await page.mouse.move(px - 3, py - 3);
+    await page.mouse.move(px, py);
+    await page.waitForFunction((lane) => document.querySelector('.map-overlay .tooltip')?.textContent?.includes(lane), inc.lane, { timeout: 10_000 });
+    return (await page.textContent('.map-overlay .tooltip')) ?? '';
+  };
+
+  test('an operator sees a broken-down vehicle on the map and in the incidents panel, and acknowledges it', async () => {
+    const c = (incidentCity = await startCity({ rows: 3, cols: 3, demand: 0.05, run: false }));
+    for (let k = 0; k < 600; k++) await step(c);
+    assert.deepEqual(c.runtime.incidents.incidents, [], 'no false alarm in ten minutes of light traffic');
+    const page = await open(c.tokens.operator, undefined, c.url);
+    await page.click('[data-panel=incidents]');
+    await page.waitForSelector(`[data-testid=incidents-active] >> text=${dictionaries.en.noActiveIncidents}`);
+    assert.equal(await page.locator('[data-testid=incident-count]').count(), 0, 'no badge without incidents');
+    // a vehicle breaks down on an approach lane: the brain sees green, vehicles standing, none crossing
+    const { vehicle, lane } = breakDownOnApproach(c.runtime.sim, 3600);
+    const incident = await stepUntilIncident(c, `on ${lane}`, (i) => i.lane === lane && i.status === 'active');
+    broken = { vehicle, lane, incident };
+
+    // in the panel: its lane, intersection, how long and the evidence; the tab counts it
+    const item = page.locator(`[data-testid=incidents-active] li.incident[data-incident="${incident.id}"]`);
+    await item.waitFor({ timeout: 10_000 });
+    const text = (await item.textContent()) ?? '';
+    assert.ok(text.includes(dictionaries.en.incidentLane.replace('{lane}', lane)), text);
+    assert.ok(text.includes(dictionaries.en.incidentAt.replace('{intersection}', incident.intersection)), text);
+    assert.ok(text.includes(dictionaries.en.incidentEvidence.replace('{green}', String(incident.evidence.greenSeconds)).replace('{queue}', String(incident.evidence.queue))), text);
+    const blocked = c.runtime.sim.time - incident.since;
+    assert.equal(
+      await item.locator('[data-testid=incident-time]').textContent(),
+      `blocked for ${Math.floor(blocked / 60)}:${String(Math.floor(blocked % 60)).padStart(2, '0')} · since ${formatSimClock(incident.since)}`,
+    );
+    assert.equal(await page.textContent('[data-testid=incident-count]'), '1');
+
+    // on the map: a marker whose tooltip tells the lane, the intersection and that nobody has acknowledged it
+    await page.waitForFunction(() => window.__citybrain!.stats.incidents === 1);
+    const tip = await hoverIncident(page, incident);
+    assert.ok(tip.includes(dictionaries.en.incidentAt.replace('{intersection}', incident.intersection)), tip);
+    assert.ok(tip.includes(dictionaries.en.incidentUnacknowledged), tip);
+
+    // clicking it in the list centres the map on it
+    await item.locator('.incident-main').click();
+    await page.waitForSelector(`li.incident.selected[data-incident="${incident.id}"]`);
+    await page.waitForFunction(([x, y]) => {
+      const p = window.__citybrain!.project(x, y);
+      const box = document.querySelector('.map')!.getBoundingClientRect();
+      return p !== null && Math.hypot(p[0] - (box.left + box.width / 2), p[1] - (box.top + box.height / 2)) < 4;
+    }, [incident.x, incident.y] as const, { timeout: 5_000 });
+    await shot(page, 'incident-operator');
+
+    // acknowledged (police on the way): the button goes, the panel and the API say who
+    await item.locator('button[name=acknowledge]').click();
+    await item.locator('.incident-ack.ok').waitFor({ timeout: 5_000 });
+    assert.equal(await item.locator('button[name=acknowledge]').count(), 0, 'acknowledged once');
+    const me = await api<Me>('/api/v1/me', c.tokens.operator, c.url);
+    const listed = (await api<Incident[]>('/api/v1/incidents', c.tokens.operator, c.url)).find((i) => i.id === incident.id);
+    assert.ok(listed?.acknowledged, 'the API lists it acknowledged');
+    assert.ok(listed.acknowledged.by.startsWith(me.name), `acknowledged by ${listed.acknowledged.by}`);
+    assert.ok((await item.textContent())?.includes(`acknowledged by ${me.name},`));
+    assert.equal(listed.status, 'active', 'acknowledging does not clear it');
+    await page.context().close();
+  });
+
+  test('a viewer sees the incident, opens it from the map, cannot acknowledge it, and sees it cleared once the vehicle is towed', async (t) => {
+    const c = incidentCity;
+    if (!c || !broken) return t.skip('the operator\'s incident test did not get as far as an incident');
+    const { vehicle, incident } = broken;
+    const page = await open(c.tokens.viewer, undefined, c.url);
+    await page.waitForSelector('[data-testid=incident-count]');
+    await page.waitForFunction(() => window.__citybrain!.stats.incidents === 1);
+    // clicking its marker opens the panel on it (retried: see openIntersection)
+    for (let attempt = 1; ; attempt++) {
+      await clickNetwork(page, incident.x, incident.y);
+      try {
+        await page.waitForSelector(`li.incident.selected[data-incident="${incident.id}"]`, { timeout: 5000 });
+        break;
+      } catch (e) {
+        if (attempt === 3) throw e;
+      }
+    }
+    assert.equal(await page.locator('button[name=acknowledge]').count(), 0, 'no acknowledging for viewers');
+    assert.equal(await page.textContent('.incidents .readonly-note'), dictionaries.en.viewerCannotAcknowledge);
+    await page.waitForSelector(`li.incident[data-incident="${incident.id}"] .incident-ack.ok`);
+    await shot(page, 'incident-viewer');
+
+    // towed away: the vehicle drives on, the lane discharges, the incident clears and moves to the history
+    c.runtime.sim.breakDown(vehicle, 1);
+    const cleared = await stepUntilIncident(c, `${incident.id} cleared`, (i) => i.id === incident.id && i.status === 'cleared');
+    const row = `[data-testid=incidents-cleared] li.incident[data-incident="${incident.id}"]`;
+    await page.waitForSelector(row, { timeout: 15_000 });
+    assert.equal(await page.locator(`[data-testid=incidents-active] li.incident[data-incident="${incident.id}"]`).count(), 0);
+    assert.equal(await page.locator('[data-testid=incident-count]').count(), 0, 'no badge once none is active');
+    await page.waitForFunction(() => window.__citybrain!.stats.incidents === 0);
+    const lasted = cleared.clearedAt! - cleared.since;
+    assert.equal(
+      await page.textContent(`${row} [data-testid=incident-time]`),
+      `cleared at ${formatSimClock(cleared.clearedAt!)} after ${Math.floor(lasted / 60)}:${String(Math.floor(lasted % 60)).padStart(2, '0')}`,
+    );
+    assert.ok(cleared.acknowledged, 'still acknowledged');
+
+    await page.context().close();
+
+    // the panel with its history in Chinese and Korean: no English left (on an operator's page:
+    // the viewer's token is named "e2e viewer", and a name is not a label)
+    const operator = await open(c.tokens.operator, undefined, c.url);
+    await operator.click('[data-panel=incidents]');
+    await operator.waitForSelector(row);
+    for (const lang of ['zh', 'ko'] as const) {
+      await operator.selectOption('select[name=language]', lang);
+      await operator.waitForFunction((text) => document.querySelector('[data-panel=incidents]')?.textContent === text, dictionaries[lang].panelIncidents);
+      assert.ok((await noEnglish(operator, lang, 'incidents')).includes(dictionaries[lang].incidentsCleared));
+      await shot(operator, `incidents-${lang}`);
+    }
+    await operator.context().close();
+  });
+
   test('every label follows the language: Chinese and Korean', async () => {
     const page = await open(city.tokens.operator);
     await openIntersection(page, signalised()[1]);
     for (const lang of ['zh', 'ko'] as const) {
       await page.selectOption('select[name=language]', lang);
       await page.waitForFunction((text) => document.querySelector('[data-tab=live]')?.textContent === text, dictionaries[lang].tabLive);
-      const text = await page.evaluate(() => document.body.innerText);
-      // no English label is left on screen (labels the languages share are skipped;
-      // whole words only, so a controller named green-wave is not the label "green")
-      const word = (v: string) => new RegExp(`(?<![\\w-])${v.replace(/[.*+?^$()|[\]\\]/g, '\\$&')}(?![\\w-])`);
-      const english = Object.entries(dictionaries.en)
-        .filter(([k, v]) => !v.includes('{') && v.length >= 4 && dictionaries[lang][k as keyof typeof dictionaries.en] !== v)
-        .map(([, v]) => v)
-        .filter((v) => word(v).test(text));
-      assert.deepEqual(english, [], `English labels left in ${lang}: ${english.map((e) => text.slice(Math.max(0, text.indexOf(e) - 80), text.indexOf(e) + 80)).join(' | ')}`);
+      await page.click('[data-panel=intersection]');
+      await page.waitForSelector('[data-testid=phase-timeline]');
+      const text = await noEnglish(page, lang, 'intersection');
       assert.ok(text.includes(dictionaries[lang].phaseTimeline.replace('{s}', '300')));
       await shot(page, `labels-${lang}`);
+      // and the incidents panel
+      await page.click('[data-panel=incidents]');
+      await page.waitForSelector('[data-testid=incidents-cleared]');
+      assert.ok((await noEnglish(page, lang, 'incidents')).includes(dictionaries[lang].incidentsActive));
+      await shot(page, `labels-incidents-${lang}`);
     }
     await page.context().close();
   });

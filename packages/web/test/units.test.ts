@@ -1,12 +1,14 @@
 // The dashboard's pure parts, in Node: dictionaries, frame decoding, signal
-// colours, the CityFlow replay reader and the fixture city's contract.
+// colours, the incident board, the CityFlow replay reader and the fixture city's contract.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeVehicleFrame } from '../src/api.js';
 import { FixtureCity } from '../src/fixture/city.js';
 import { dictionaries, translate, type MessageKey } from '../src/i18n.js';
+import { CLEARED_SHOWN, acknowledgerName, activeSetKey, blockedSeconds, formatDuration, incidentBoard, responseSeconds } from '../src/incidents.js';
 import { SIGNAL_GREEN, SIGNAL_NONE, SIGNAL_RED, SIGNAL_YELLOW, SignalMap, laneShapes, ribbon, tail } from '../src/map/geometry.js';
 import { cityflowReplay } from '../src/replay/source.js';
+import type { Incident } from '../src/types.js';
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -116,4 +118,61 @@ test('the fixture city answers the contract: a dispatched corridor holds the pha
   const first = view.intersections.findIndex((i) => i.id === d.corridor[0].intersection);
   assert.equal(city.liveState().phases[first], d.corridor[0].phase);
   assert.throws(() => city.dispatch({ x: Number.NaN, y: 0 }, { x: 0, y: 0 }), /from must be \{x, y\}/);
+});
+
+const incident = (id: string, o: Partial<Incident> = {}): Incident => ({
+  id, status: 'active', lane: `lane-${id}`, road: 'r', intersection: 'i', x: 0, y: 0, since: 100, detectedAt: 120, detectedTs: 1_000_120_000,
+  clearedAt: null, clearedTs: null, evidence: { greenSeconds: 20, queue: 3 }, acknowledged: null, ...o,
+});
+
+test('the incident board: the live set is the truth for active ones, the history gives the cleared, newest first', () => {
+  const a = incident('inc-1', { detectedAt: 100 }), b = incident('inc-2', { detectedAt: 300 }), c = incident('inc-3', { detectedAt: 300 });
+  const old = incident('inc-0', { status: 'cleared', detectedAt: 50, clearedAt: 90 });
+  const late = incident('inc-4', { status: 'cleared', detectedAt: 60, clearedAt: 400 });
+  // inc-1 is active in the (older) history, but the stream no longer has it: cleared since, shown once the history is read again
+  const board = incidentBoard([a, c, b], [incident('inc-5'), old, late, { ...a }], new Map());
+  assert.deepEqual(board.active.map((i) => i.id), ['inc-2', 'inc-3', 'inc-1'], 'newest detection first, ties by id');
+  assert.deepEqual(board.cleared.map((i) => i.id), ['inc-4', 'inc-0'], 'most recently cleared first, no active ones');
+  const many = Array.from({ length: CLEARED_SHOWN + 5 }, (_, k) => incident(`c${k}`, { status: 'cleared', clearedAt: k }));
+  assert.equal(incidentBoard([], many).cleared.length, CLEARED_SHOWN);
+  assert.equal(incidentBoard([], many).cleared[0].id, `c${CLEARED_SHOWN + 4}`);
+});
+
+test('an acknowledgement answered by the server shows before the stream carries it, and the stream\'s own wins after', () => {
+  const ack = { by: 'alice (tok-1)', ts: 1_000_162_000 };
+  const answered = new Map([['inc-1', incident('inc-1', { acknowledged: ack })]]);
+  const [shown] = incidentBoard([incident('inc-1')], [], answered).active;
+  assert.deepEqual(shown.acknowledged, ack);
+  assert.equal(responseSeconds(shown), 42, 'acknowledged minus detected, in (simulated) seconds');
+  const other = { by: 'bob (tok-2)', ts: 1_000_130_000 };
+  assert.deepEqual(incidentBoard([incident('inc-1', { acknowledged: other })], [], answered).active[0].acknowledged, other);
+  assert.equal(responseSeconds(incident('inc-9')), null);
+  assert.equal(acknowledgerName(ack.by), 'alice');
+  assert.equal(acknowledgerName('admin'), 'admin');
+});
+
+test('incident durations: blocked from the start of the evidence, until now or the clearing; the active-set key ignores order', () => {
+  assert.equal(blockedSeconds(incident('a'), 250), 150);
+  assert.equal(blockedSeconds(incident('a', { status: 'cleared', clearedAt: 160 }), 999), 60);
+  assert.equal(blockedSeconds(incident('a'), 50), 0, 'never negative');
+  assert.equal(formatDuration(0), '0:00');
+  assert.equal(formatDuration(75.9), '1:15');
+  assert.equal(formatDuration(3600 + 62), '1:01:02');
+  assert.equal(activeSetKey([incident('b'), incident('a')]), activeSetKey([incident('a'), incident('b')]));
+  assert.notEqual(activeSetKey([incident('a')]), activeSetKey([incident('a'), incident('b')]));
+});
+
+test('the fixture city scripts incidents that clear, and acknowledges them once', () => {
+  const city = new FixtureCity({ rows: 2, cols: 2, spacing: 250, vehicles: 50 });
+  while (city.time < 151) city.step();
+  const [inc] = city.incidents('active');
+  assert.ok(inc, 'an incident at t = 150');
+  assert.deepEqual(city.liveState().incidents?.map((i) => i.id), [inc.id]);
+  assert.ok(city.view.laneOrder.includes(inc.lane));
+  const first = city.acknowledgeIncident(inc.id, 'op');
+  assert.equal(city.acknowledgeIncident(inc.id, 'other').acknowledged?.by, first.acknowledged?.by, 'the first acknowledgement stays');
+  assert.throws(() => city.acknowledgeIncident('inc-99', 'op'), /no incident "inc-99"/);
+  while (city.time < 460) city.step();
+  assert.deepEqual(city.incidents('active'), []);
+  assert.equal(city.incidents('cleared')[0].clearedAt, 450);
 });

@@ -7,15 +7,23 @@ import {
   EMPTY_LANE, QUEUE_FULL, SIGNAL_COLOURS, SIGNAL_GREEN, SIGNAL_RED, SIGNAL_YELLOW, SignalMap, VEHICLE_MIN_ZOOM, css, laneShapes,
   phaseColour, queueColour, speedColour, vehicleColours, type LaneShape, type Path,
 } from '../map/geometry.js';
+import type { MessageKey } from '../i18n.js';
+import { acknowledgerName, blockedSeconds, formatDuration, responseSeconds } from '../incidents.js';
 import { useLoadUntilDone } from '../retry.js';
-import { corridorLayer, laneLayer, stopBarLayer, vehicleLayer } from '../map/layers.js';
-import { MapCanvas } from '../map/MapCanvas.js';
-import type { EmergencyDispatch, EmergencyVehicle, KpiSample, LiveState, NetworkView, Point, SimulationClock, VehicleFrame } from '../types.js';
+import { corridorLayer, incidentLayers, laneLayer, stopBarLayer, vehicleLayer } from '../map/layers.js';
+import { MapCanvas, type MapFocus } from '../map/MapCanvas.js';
+import type { EmergencyDispatch, EmergencyVehicle, Incident, KpiSample, LiveState, NetworkView, Point, SimulationClock, VehicleFrame } from '../types.js';
 import { EmergencyPanel, type PickMode } from './EmergencyPanel.js';
+import { IncidentsPanel } from './IncidentsPanel.js';
 import { IntersectionPanel } from './IntersectionPanel.js';
 import { KpiPanel } from './KpiPanel.js';
+import { useActiveIncidents } from './useActiveIncidents.js';
 
-type Panel = 'kpis' | 'intersection' | 'emergency';
+type Panel = 'kpis' | 'intersection' | 'emergency' | 'incidents';
+const PANELS: Panel[] = ['kpis', 'intersection', 'emergency', 'incidents'];
+const PANEL_LABELS: Record<Panel, MessageKey> = { kpis: 'panelKpis', intersection: 'panelIntersection', emergency: 'panelEmergency', incidents: 'panelIncidents' };
+/** zoom (log2 px per metre) a click on an incident in the list zooms in to, at least: its lane and vehicles show */
+const INCIDENT_FOCUS_ZOOM = 0;
 type ColourBy = 'speed' | 'queue';
 type InterDatum = { i: number; ix: NetworkView['intersections'][number] };
 
@@ -75,6 +83,9 @@ function Legend({ colourBy }: { colourBy: ColourBy }) {
       <div className="legend-row">
         <span><i className="swatch" style={{ background: 'rgba(56,189,248,0.6)' }} /> {t('corridorLegend')}</span>
       </div>
+      <div className="legend-row">
+        <span><i className="swatch incident-mark" /> {t('incidentLegend')}</span>
+      </div>
     </div>
   );
 }
@@ -104,6 +115,10 @@ export function LiveView() {
   const [routes, setRoutes] = useState<ReadonlyMap<string, string[]>>(new Map());
   const [dispatchBusy, setDispatchBusy] = useState(false);
   const [dispatchError, setDispatchError] = useState<string | null>(null);
+  // bumped when the server's city starts over (its clock went back)
+  const [epoch, setEpoch] = useState(0);
+  const [selectedIncident, setSelectedIncident] = useState<string | null>(null);
+  const [focus, setFocus] = useState<MapFocus | null>(null);
   const conn = useRef<LiveConnection | null>(null);
 
   useLoadUntilDone(
@@ -122,6 +137,9 @@ export function LiveView() {
           // so are the routes of the vehicles dispatched here: the new city reuses their ids (ev-1, …)
           setRoutes(new Map());
           setLastDispatch(null);
+          // and its incidents' ids (inc-1, …)
+          setEpoch((e) => e + 1);
+          setSelectedIncident(null);
           setKpis([]);
           api.kpis({ limit: 360 }).then((hist) => setKpis((now) => {
             const end = hist.at(-1)?.t ?? -Infinity;
@@ -156,6 +174,7 @@ export function LiveView() {
     };
   }, [api, liveHasEmergency, emergencyMissing, view]);
   const emergencies = live?.emergency ?? polled;
+  const incidents = useActiveIncidents(api, live);
 
   const lanes = useMemo(() => (view ? laneShapes(view) : []), [view]);
   const signalMap = useMemo(() => (view ? new SignalMap(view, lanes) : null), [view, lanes]);
@@ -192,6 +211,10 @@ export function LiveView() {
     const paths = [...ahead].map((r) => roads.path.get(r)).filter((p): p is Path => p !== undefined);
     return { paths, holds };
   }, [emergencies, routes, roads]);
+  const blockedLanes = useMemo(() => {
+    const byId = new Map(lanes.map((l) => [l.id, l.path]));
+    return incidents.active.map((i) => byId.get(i.lane)).filter((p): p is Path => p !== undefined);
+  }, [lanes, incidents.active]);
   const onMap = useMemo(() => emergencies.filter((e): e is EmergencyVehicle & { x: number; y: number } => e.x !== null && e.y !== null), [emergencies]);
 
   const vehicleColourBuf = useMemo(() => (frame ? vehicleColours(frame.data, 2, frame.n) : new Uint8Array(0)), [frame]);
@@ -236,6 +259,7 @@ export function LiveView() {
         getLineColor: [255, 255, 255, 255],
         lineWidthMinPixels: 2,
       }),
+      ...incidentLayers(incidents.active, blockedLanes, selectedIncident),
       new ScatterplotLayer<Point>({
         id: 'picks',
         data: picks,
@@ -249,7 +273,7 @@ export function LiveView() {
         lineWidthMinPixels: 2,
       }),
     ];
-  }, [view, lanes, live, colourBy, signalMap, signals, frame, vehicleColourBuf, vehiclesVisible, inters, selected, corridor, onMap, picks, zoom]);
+  }, [view, lanes, live, colourBy, signalMap, signals, frame, vehicleColourBuf, vehiclesVisible, inters, selected, corridor, onMap, incidents.active, blockedLanes, selectedIncident, picks, zoom]);
 
   const onClick = useCallback((info: PickingInfo) => {
     if (pick && info.coordinate) {
@@ -263,11 +287,20 @@ export function LiveView() {
       }
       return;
     }
+    if (info.layer?.id === 'incidents' && info.object) {
+      setSelectedIncident((info.object as Incident).id);
+      setPanel('incidents');
+      return;
+    }
     if (info.layer?.id === 'intersections' && info.object) {
       setSelected((info.object as InterDatum).ix.id);
       setPanel('intersection');
     }
   }, [pick]);
+  const selectIncident = useCallback((i: Incident) => {
+    setSelectedIncident(i.id);
+    setFocus({ x: i.x, y: i.y, minZoom: INCIDENT_FOCUS_ZOOM });
+  }, []);
 
   const getTooltip = useCallback((info: PickingInfo) => {
     if (!info.object || !live) return null;
@@ -275,6 +308,16 @@ export function LiveView() {
       const d = info.object as InterDatum;
       const phase = live.phases[d.i];
       return `${t('tooltipIntersection', { id: d.ix.id })}\n${phase === d.ix.yellow ? t('tooltipYellow') : t('tooltipPhase', { phase })}`;
+    }
+    if (info.layer?.id === 'incidents') {
+      const i = info.object as Incident;
+      return [
+        t('tooltipIncident', { lane: i.lane }),
+        t('incidentAt', { intersection: i.intersection }),
+        `${t('incidentBlockedFor', { duration: formatDuration(blockedSeconds(i, live.t)) })} · ${t('incidentSince', { time: formatClock(i.since) })}`,
+        t('incidentEvidence', { green: i.evidence.greenSeconds, queue: i.evidence.queue }),
+        i.acknowledged ? t('incidentAcknowledged', { by: acknowledgerName(i.acknowledged.by), s: responseSeconds(i) ?? 0 }) : t('incidentUnacknowledged'),
+      ].join('\n');
     }
     if (info.layer?.id === 'lanes') {
       const l = info.object as LaneShape;
@@ -308,8 +351,8 @@ export function LiveView() {
 
   const stats = useMemo(() => ({
     lanes: lanes.length, intersections: inters.length, vehicles: vehiclesVisible ? frame?.n ?? 0 : 0,
-    corridor: corridor.paths.length, emergency: onMap.length,
-  }), [lanes, inters, vehiclesVisible, frame, corridor, onMap]);
+    corridor: corridor.paths.length, emergency: onMap.length, incidents: incidents.active.length,
+  }), [lanes, inters, vehiclesVisible, frame, corridor, onMap, incidents.active]);
 
   if (loadError) return <p className="error page-error">{t('errorMessage', { message: loadError })}</p>;
   if (!view) return <p className="muted page-error">{t('loading')}</p>;
@@ -333,16 +376,19 @@ export function LiveView() {
             </span>
           </label>
         </div>
-        <MapCanvas bounds={view.bounds} layers={layers} onClick={onClick} getTooltip={getTooltip} onZoom={onZoom} stats={stats} cursor={pick ? 'crosshair' : undefined}>
+        <MapCanvas bounds={view.bounds} layers={layers} onClick={onClick} getTooltip={getTooltip} onZoom={onZoom} stats={stats} cursor={pick ? 'crosshair' : undefined} focus={focus}>
           {pick && <div className="pick-banner" role="status">{t(pick === 'origin' ? 'pickOrigin' : 'pickDestination')}</div>}
           <Legend colourBy={colourBy} />
         </MapCanvas>
       </div>
       <aside className="sidebar">
         <nav className="tabs" role="tablist">
-          {(['kpis', 'intersection', 'emergency'] as Panel[]).map((p) => (
+          {PANELS.map((p) => (
             <button type="button" role="tab" key={p} aria-selected={panel === p} className={panel === p ? 'on' : ''} onClick={() => setPanel(p)} data-panel={p}>
-              {t(p === 'kpis' ? 'panelKpis' : p === 'intersection' ? 'panelIntersection' : 'panelEmergency')}
+              {t(PANEL_LABELS[p])}
+              {p === 'incidents' && incidents.active.length > 0 && (
+                <span className="count-badge" data-testid="incident-count">{num(incidents.active.length, 0)}</span>
+              )}
             </button>
           ))}
         </nav>
@@ -358,6 +404,12 @@ export function LiveView() {
               onStartPick={() => canOperate && (setPicks([]), setPick('origin'))}
               onCancelPick={() => (setPick(null), setPicks([]), setDispatchError(null))}
               onDispatch={dispatch} onRecall={recall}
+            />
+          )}
+          {panel === 'incidents' && (
+            <IncidentsPanel
+              active={incidents.active} now={live?.t ?? 0} epoch={epoch} unavailable={incidents.unavailable} error={incidents.error}
+              selected={selectedIncident} onSelect={selectIncident}
             />
           )}
         </div>

@@ -28,6 +28,14 @@ function softwareWebGL(): boolean {
 }
 const DEVICE_PROPS = { type: 'webgl' as const, webgl: { antialias: !softwareWebGL() } };
 
+/** A point to centre the map on; a new object each time (the same point twice centres twice). */
+export interface MapFocus {
+  x: number;
+  y: number;
+  /** zoom in to at least this (log2 pixels per metre); a closer view is kept */
+  minZoom: number;
+}
+
 export interface MapCanvasProps {
   bounds: Bounds;
   layers: LayersList;
@@ -36,19 +44,24 @@ export interface MapCanvasProps {
   onZoom?: (zoom: number) => void;
   stats?: Record<string, number>;
   cursor?: string;
+  focus?: MapFocus | null;
   /** overlay controls (legend, toggles) drawn over the map */
   children?: ReactNode;
 }
 
-export function MapCanvas({ bounds, layers, onClick, getTooltip, onZoom, stats, cursor, children }: MapCanvasProps) {
+export function MapCanvas({ bounds, layers, onClick, getTooltip, onZoom, stats, cursor, focus, children }: MapCanvasProps) {
   const { t } = useI18n();
   const box = useRef<HTMLDivElement>(null);
   const deck = useRef<DeckGLRef<OrthographicView>>(null);
   const [size, setSize] = useState<{ w: number; h: number } | null>(null);
   const [viewState, setViewState] = useState<OrthographicViewState | null>(null);
+  // the camera's zoom now (the view is deck's own once drawn) and the limits the fit set
+  const zoomNow = useRef(0);
+  const fitZoomRef = useRef(0);
 
   const fit = useCallback((w: number, h: number, animate: boolean) => {
     const zoom = fitZoom(bounds, w, h);
+    zoomNow.current = fitZoomRef.current = zoom;
     setViewState({
       target: [(bounds.minX + bounds.maxX) / 2, (bounds.minY + bounds.maxY) / 2, 0], zoom, minZoom: zoom - 3, maxZoom: 6,
       ...(animate ? { transitionDuration: 300 } : {}),
@@ -71,6 +84,15 @@ export function MapCanvas({ bounds, layers, onClick, getTooltip, onZoom, stats, 
     }
   }, [size, bounds, fit]);
 
+  useEffect(() => {
+    if (!focus) return;
+    const zoom = Math.min(6, Math.max(zoomNow.current, focus.minZoom));
+    zoomNow.current = zoom;
+    setViewState({ target: [focus.x, focus.y, 0], zoom, minZoom: fitZoomRef.current - 3, maxZoom: 6, transitionDuration: 300 });
+    onZoom?.(zoom);
+    // only a new focus moves the camera
+  }, [focus]);
+
   const onZoomRef = useRef(onZoom);
   onZoomRef.current = onZoom;
   const debug = useRef<MapDebug>({ project: () => null, setView: () => undefined, renders: 0, stats: {} });
@@ -83,6 +105,7 @@ export function MapCanvas({ bounds, layers, onClick, getTooltip, onZoom, stats, 
       return [r.left + px, r.top + py];
     };
     debug.current.setView = (x, y, zoom) => {
+      zoomNow.current = zoom;
       onZoomRef.current?.(zoom);
       deck.current?.deck?.setProps({ initialViewState: { target: [x, y, 0], zoom, minZoom: zoom - 3, maxZoom: 6 } });
     };
@@ -110,7 +133,10 @@ export function MapCanvas({ bounds, layers, onClick, getTooltip, onZoom, stats, 
           getCursor={({ isDragging, isHovering }) => cursor ?? (isDragging ? 'grabbing' : isHovering ? 'pointer' : 'grab')}
           onViewStateChange={({ viewState: vs }) => {
             const z = (vs as OrthographicViewState).zoom;
-            if (typeof z === 'number') onZoom?.(z);
+            if (typeof z === 'number') {
+              zoomNow.current = z;
+              onZoom?.(z);
+            }
           }}
           onAfterRender={() => void debug.current.renders++}
         />

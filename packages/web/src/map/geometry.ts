@@ -117,6 +117,9 @@ export const SIGNAL_COLOURS: Record<number, RGBA> = {
 
 export const EMPTY_LANE: RGBA = [71, 85, 105, 200];
 
+/** Incident markers and the lanes they block. */
+export const INCIDENT_COLOUR: RGBA = [220, 38, 38, 255];
+
 /** 0 (stopped) red → 0.5 amber → 1 (free flow) green. */
 export function speedColour(ratio: number): RGBA {
   const r = Math.max(0, Math.min(1, ratio));

@@ -1,7 +1,7 @@
 // deck.gl layers shared by the live map and the replay.
-import { PathLayer, SolidPolygonLayer } from '@deck.gl/layers';
+import { PathLayer, ScatterplotLayer, SolidPolygonLayer } from '@deck.gl/layers';
 import { VehiclePointsLayer } from './vehicle-points-layer.js';
-import { SIGNAL_COLOURS, minHalfWidth, ribbon, type Path, type RGBA, type StopBar } from './geometry.js';
+import { INCIDENT_COLOUR, SIGNAL_COLOURS, minHalfWidth, ribbon, type Path, type RGBA, type StopBar } from './geometry.js';
 
 // Lanes and stop bars are filled ribbons, not PathLayers: a SolidPolygonLayer
 // fill is one non-instanced draw, which software WebGL renders far faster than
@@ -70,4 +70,60 @@ export function corridorLayer(paths: Path[]): PathLayer<Path> {
     capRounded: true,
     jointRounded: true,
   });
+}
+
+/** What an incident marker needs: where, and which lane it blocks. */
+export interface IncidentMarker {
+  id: string;
+  x: number;
+  y: number;
+}
+
+const WHITE: RGBA = [255, 255, 255, 255];
+
+/**
+ * Active incidents: the blocked lane tinted red, a wide red ring (the pickable
+ * target, a clear mark from afar and unlike the emergency vehicles' dots) and
+ * a red core; the selected one ringed in white.
+ */
+export function incidentLayers<T extends IncidentMarker>(incidents: T[], blockedLanes: Path[], selected: string | null) {
+  const [r, g, b] = INCIDENT_COLOUR;
+  return [
+    new PathLayer<Path>({
+      id: 'incident-lanes',
+      data: blockedLanes,
+      getPath: (d) => d,
+      getWidth: 5,
+      widthUnits: 'common',
+      widthMinPixels: 3,
+      getColor: [r, g, b, 150],
+    }),
+    new ScatterplotLayer<T>({
+      id: 'incidents',
+      data: incidents,
+      getPosition: (d) => [d.x, d.y],
+      getRadius: 22,
+      radiusUnits: 'common',
+      radiusMinPixels: 13,
+      getFillColor: [r, g, b, 60],
+      stroked: true,
+      lineWidthUnits: 'pixels',
+      getLineWidth: (d) => (d.id === selected ? 4 : 3),
+      getLineColor: (d) => (d.id === selected ? WHITE : INCIDENT_COLOUR),
+      pickable: true,
+      updateTriggers: { getLineWidth: selected, getLineColor: selected },
+    }),
+    new ScatterplotLayer<T>({
+      id: 'incident-cores',
+      data: incidents,
+      getPosition: (d) => [d.x, d.y],
+      getRadius: 6,
+      radiusUnits: 'common',
+      radiusMinPixels: 5,
+      getFillColor: INCIDENT_COLOUR,
+      stroked: true,
+      getLineColor: WHITE,
+      lineWidthMinPixels: 1.5,
+    }),
+  ];
 }
