@@ -149,29 +149,31 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
   const pickAndDispatch = async (page: Page, from: { x: number; y: number }, to: { x: number; y: number }) => {
     await page.click('[data-panel=emergency]');
     await page.click('button[name=pick-points]');
-    await clickNetwork(page, from.x, from.y);
-    await page.waitForSelector('[data-testid=origin]');
-    await clickNetwork(page, to.x, to.y);
-    await page.waitForSelector('[data-testid=destination]');
+    await clickNetworkUntil(page, from, '[data-testid=origin]');
+    await clickNetworkUntil(page, to, '[data-testid=destination]');
     await page.click('button[name=dispatch]');
   };
 
   /**
-   * Clicks an intersection on the map until its panel opens: on a loaded
-   * machine with software WebGL, a press and release can arrive too far apart
-   * for the map's click recogniser, which then (rightly) sees no click.
+   * Clicks a network point until `selector` shows: on a loaded machine with
+   * software WebGL, a press and release can arrive too far apart for the
+   * map's click recogniser, which then (rightly) sees no click.
    */
-  const openIntersection = async (page: Page, ix: NetworkView['intersections'][number]) => {
+  const clickNetworkUntil = async (page: Page, at: { x: number; y: number }, selector: string) => {
     for (let attempt = 1; ; attempt++) {
-      await clickNetwork(page, ix.x, ix.y);
+      await clickNetwork(page, at.x, at.y);
       try {
-        await page.waitForSelector(`.intersection[data-intersection="${ix.id}"] [data-testid=phase-timeline]`, { timeout: 5000 });
+        await page.waitForSelector(selector, { timeout: 5000 });
         return;
       } catch (e) {
         if (attempt === 3) throw e;
       }
     }
   };
+
+  /** Clicks an intersection on the map until its panel opens. */
+  const openIntersection = (page: Page, ix: NetworkView['intersections'][number]) =>
+    clickNetworkUntil(page, ix, `.intersection[data-intersection="${ix.id}"] [data-testid=phase-timeline]`);
 
 
   before(async () => {
