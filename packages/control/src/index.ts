@@ -1,4 +1,5 @@
 export * from './controller.js';
+export { phaseLaneSets, type PhaseLaneSets } from './phase-lanes.js';
 export * from './supervisor.js';
 export * from './run.js';
 export * from './registry.js';

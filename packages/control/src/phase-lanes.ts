@@ -3,7 +3,8 @@ import type { ControlEnv, IntersectionPhases } from './controller.js';
 
 /**
  * Lane sets shared by the classic controllers (webster, actuated, sotl,
- * green-wave). Internal to the package.
+ * green-wave). Internal to the package, but for phaseLaneSets, which the
+ * server's incident detection reads too.
  */
 
 /** Per green phase slot (index into `ix.greens`), the incoming lanes it serves. */

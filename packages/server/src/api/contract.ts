@@ -71,7 +71,7 @@ export interface Incident {
   road: string;
   /** the intersection the lane leads to */
   intersection: string;
-  /** where on the lane, in map metres, as far as a whole-lane detector tells (where the standing vehicles end) */
+  /** where on the lane, in map metres, as far as a whole-lane detector tells (the middle of the stretch its standing vehicles take back from the stop line) */
   x: number;
   y: number;
   /** simulated second the evidence started (the last report with a crossing or an empty lane before it) */

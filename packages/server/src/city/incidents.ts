@@ -1,5 +1,5 @@
 import type { Network } from '@citybrain/engine';
-import type { IntersectionPhases } from '@citybrain/control';
+import { phaseLaneSets, type IntersectionPhases } from '@citybrain/control';
 import type { Event } from '../events.js';
 import type { Incident } from '../api/contract.js';
 import type { LaneEstimate } from './lane-estimate.js';
@@ -43,8 +43,10 @@ const JAM_SPACING = 7.5;
  * movements were green for `greenSeconds` in all, while vehicles stood on it
  * and none crossed its stop line, is blocked (a breakdown, a crash), unless
  * a lane it leads to is full (then the cause is downstream: spillback, or an
- * incident there). Evidence starts over at every crossing and whenever the
- * lane is empty; an incident clears at the lane's first crossing after it.
+ * incident there) or a lane leaving its junction is blocked or stood still
+ * first (the cause is there). Evidence starts over at every crossing and
+ * whenever the lane is empty; an incident clears at the lane's first
+ * crossing after it.
  *
  * Fed with the same durable lane events as the lane estimate (after it), and
  * told by the runtime how long each lane had green (the brain's own signal
@@ -105,12 +107,9 @@ export class IncidentDetector {
         }
       }
       for (const l of ix.inLanes) this.leaving[l] = [...out];
-      // a lane whose every movement is green in every phase never gets a green of its own: its vehicles yield
-      const greenIn = new Map<number, number>();
-      for (const p of ix.greens) for (const m of ix.movements[p]) greenIn.set(m.roadLink, (greenIn.get(m.roadLink) ?? 0) + 1);
-      const restricted = new Set<number>();
-      for (const p of ix.greens) for (const m of ix.movements[p]) if (greenIn.get(m.roadLink)! < ix.greens.length) for (const l of m.inLanes) restricted.add(l);
-      for (const l of ix.inLanes) if (!restricted.has(l)) this.needed[l] = yielding;
+      // a lane served by no phase of its own (every movement green in every phase) never gets a green of its own: its vehicles yield
+      const served = new Set(phaseLaneSets(ix).served.flatMap((lanes) => [...lanes]));
+      for (const l of ix.inLanes) if (!served.has(l)) this.needed[l] = yielding;
       for (const o of out) this.entering[o] = ix.inLanes;
     }
   }
@@ -197,7 +196,7 @@ export class IncidentDetector {
     const net = this.net;
     const road = net.laneRoad[l];
     const p = new Float64Array(2);
-    // where it is, as far as a whole-lane detector can tell: along the lane, where the standing vehicles end
+    // where it is, as far as a whole-lane detector can tell: the middle of the stretch its standing vehicles take back from the stop line
     const at = Math.max(0, net.length[l] - Math.min(net.length[l], this.estimate.vehicles[l] * JAM_SPACING) / 2);
     net.positionAt(l, at, p, 0);
     const inc: Incident = {
