@@ -116,74 +116,130 @@ export class LaneLoad {
   }
 }
 
+/**
+ * An intersection's movements flattened into typed arrays, built once per
+ * IntersectionPhases object: the rules below run for every intersection at
+ * every step of every rollout, where walking the object graph cost as much as
+ * the simulation itself. Sums keep the order of the plain definition
+ * (movement by movement, each mean its own sum over its lanes), so results
+ * are bit for bit those of the object walk.
+ */
+interface Flat {
+  /** movements of phase p: [phaseStart[p], phaseStart[p + 1]) */
+  phaseStart: Int32Array;
+  /** per movement: its incoming lanes in lanes[inStart[m], inStart[m + 1]) and outgoing in lanes[outStart[m], outStart[m + 1]) */
+  inStart: Int32Array;
+  outStart: Int32Array;
+  lanes: Int32Array;
+  /** per movement: 1 when it is green in the yellow phase too (a right turn) */
+  always: Uint8Array;
+  /** lanes phase p serves beyond the always-green movements: served[servedStart[p], servedStart[p + 1]) */
+  servedStart: Int32Array;
+  served: Int32Array;
+  greens: Int32Array;
+}
+
+const flatCache = new WeakMap<IntersectionPhases, Flat>();
+
+function flat(ix: IntersectionPhases): Flat {
+  let f = flatCache.get(ix);
+  if (f) return f;
+  const always = new Set(ix.movements[ix.yellow]?.map((m) => m.roadLink) ?? []);
+  const phaseStart = [0], inStart: number[] = [], outStart: number[] = [], lanes: number[] = [], alw: number[] = [];
+  const servedStart = [0], served: number[] = [];
+  for (const ms of ix.movements) {
+    const mine = new Set<number>();
+    for (const m of ms) {
+      inStart.push(lanes.length);
+      lanes.push(...m.inLanes);
+      outStart.push(lanes.length);
+      lanes.push(...m.outLanes);
+      alw.push(always.has(m.roadLink) ? 1 : 0);
+      if (!always.has(m.roadLink)) for (const l of m.inLanes) mine.add(l);
+    }
+    phaseStart.push(inStart.length);
+    served.push(...mine);
+    servedStart.push(served.length);
+  }
+  // each movement's out lanes end where the next movement's in lanes start
+  inStart.push(lanes.length);
+  f = {
+    phaseStart: Int32Array.from(phaseStart), inStart: Int32Array.from(inStart), outStart: Int32Array.from(outStart),
+    lanes: Int32Array.from(lanes), always: Uint8Array.from(alw),
+    servedStart: Int32Array.from(servedStart), served: Int32Array.from(served), greens: Int32Array.from(ix.greens),
+  };
+  flatCache.set(ix, f);
+  return f;
+}
+
+/** Mean of `load` over lanes[from, to), 0 for none. */
+function meanOf(lanes: Int32Array, from: number, to: number, load: ArrayLike<number>): number {
+  if (to === from) return 0;
+  let s = 0;
+  for (let j = from; j < to; j++) s += load[lanes[j]];
+  return s / (to - from);
+}
+
+function pressureOf(f: Flat, p: number, queue: ArrayLike<number>): number {
+  let pressure = 0;
+  for (let m = f.phaseStart[p]; m < f.phaseStart[p + 1]; m++) {
+    pressure += meanOf(f.lanes, f.inStart[m], f.outStart[m], queue) - meanOf(f.lanes, f.outStart[m], f.inStart[m + 1], queue);
+  }
+  return pressure;
+}
+
 /** Pressure of phase p: Σ movements (mean queue in − mean queue out). */
 export function phasePressure(ix: IntersectionPhases, p: number, queue: ArrayLike<number>): number {
-  let pressure = 0;
-  for (const m of ix.movements[p]) pressure += mean(m.inLanes, queue) - mean(m.outLanes, queue);
-  return pressure;
+  return p < 0 || p >= ix.movements.length ? 0 : pressureOf(flat(ix), p, queue);
+}
+
+function demandOf(f: Flat, p: number, load: ArrayLike<number>): number {
+  let d = 0;
+  for (let m = f.phaseStart[p]; m < f.phaseStart[p + 1]; m++) if (!f.always[m]) d += meanOf(f.lanes, f.inStart[m], f.outStart[m], load);
+  return d;
 }
 
 /** Demand of phase p: Σ movements mean of `load` over the incoming lanes. */
 export function phaseDemand(ix: IntersectionPhases, p: number, load: ArrayLike<number>): number {
-  let d = 0;
-  const always = alwaysGreen(ix);
-  for (const m of ix.movements[p]) if (!always.has(m.roadLink)) d += mean(m.inLanes, load);
-  return d;
+  return p < 0 || p >= ix.movements.length ? 0 : demandOf(flat(ix), p, load);
 }
 
 /** Whether no vehicle is within `range` of the stop lines the green `p` serves (its queue is gone and nothing follows). */
 export function gappedOut(sim: Simulation, ix: IntersectionPhases, p: number, range: number): boolean {
-  for (const l of servedLanes(ix, p)) if (sim.laneApproachingCount(l, range) > 0) return false;
+  if (p < 0 || p >= ix.movements.length) return true;
+  const f = flat(ix);
+  for (let j = f.servedStart[p]; j < f.servedStart[p + 1]; j++) if (sim.laneApproachingCount(f.served[j], range) > 0) return false;
   return true;
 }
 
-const servedCache = new WeakMap<IntersectionPhases, number[][]>();
-
 /** Incoming lanes of the movements phase p serves beyond the always-green ones. */
 export function servedLanes(ix: IntersectionPhases, p: number): number[] {
-  let all = servedCache.get(ix);
-  if (!all) {
-    const always = alwaysGreen(ix);
-    all = ix.movements.map((ms) => [...new Set(ms.filter((m) => !always.has(m.roadLink)).flatMap((m) => m.inLanes))]);
-    servedCache.set(ix, all);
-  }
-  return all[p] ?? [];
-}
-
-const alwaysCache = new WeakMap<IntersectionPhases, Set<number>>();
-
-/** Movements green in the yellow phase too (right turns): no phase choice serves them more than another. */
-function alwaysGreen(ix: IntersectionPhases): Set<number> {
-  let s = alwaysCache.get(ix);
-  if (!s) {
-    s = new Set(ix.movements[ix.yellow]?.map((m) => m.roadLink) ?? []);
-    alwaysCache.set(ix, s);
-  }
-  return s;
+  if (p < 0 || p >= ix.movements.length) return [];
+  const f = flat(ix);
+  return Array.from(f.served.subarray(f.servedStart[p], f.servedStart[p + 1]));
 }
 
 /** The pressure-plus rule: keep `current` while its demand holds up against the best other pressure. */
 export function choosePhase(ix: IntersectionPhases, current: number, queue: ArrayLike<number>, moving: ArrayLike<number>, keepWeight: number): number {
-  let best = ix.greens[0];
+  const f = flat(ix);
+  const greens = f.greens;
+  let best = greens[0];
   let bestP = -Infinity;
   let bestOther = -Infinity;
   let curP = 0;
-  for (const p of ix.greens) {
-    const pr = phasePressure(ix, p, queue);
+  let served = false;
+  for (let g = 0; g < greens.length; g++) {
+    const p = greens[g];
+    const pr = pressureOf(f, p, queue);
     if (pr > bestP) {
       bestP = pr;
       best = p;
     }
-    if (p === current) curP = pr;
-    else if (pr > bestOther) bestOther = pr;
+    if (p === current) {
+      curP = pr;
+      served = true;
+    } else if (pr > bestOther) bestOther = pr;
   }
-  if (ix.greens.includes(current) && keepWeight * (phaseDemand(ix, current, moving) + curP) >= bestOther) return current;
+  if (served && keepWeight * (demandOf(f, current, moving) + curP) >= bestOther) return current;
   return best;
-}
-
-function mean(lanes: number[], load: ArrayLike<number>): number {
-  if (lanes.length === 0) return 0;
-  let s = 0;
-  for (const l of lanes) s += load[l];
-  return s / lanes.length;
 }
