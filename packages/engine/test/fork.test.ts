@@ -111,3 +111,39 @@ test('snapshot/restore returns to the same state and replays the same future', (
   assertSame(other, future, 'restored into another simulation of the same scenario');
   assert.equal(other.vehicleStatus('probe').state, future.vehicleStatus('probe').state);
 });
+
+test('forkInto reuses a spent fork\'s memory (grown past the original\'s) and gives the same copy as fork, even after the original grows', () => {
+  const sim = new Simulation(generateGrid({ rows: 3, cols: 3, demand: 1 }), { seed: 2 });
+  sim.step(30);
+  const scratch = sim.fork();
+  drive(scratch, 40); // spent: stepped on its own, out of date
+  const speeds = (s: Simulation) => (s as unknown as { st: { vSpeed: Float64Array } }).st.vSpeed;
+  const buffer = speeds(scratch);
+  assert.ok(buffer.length > speeds(sim).length, 'the spent fork grew its tables past the original\'s');
+  sim.step(5);
+  assert.equal(sim.forkInto(scratch), scratch);
+  assert.equal(speeds(scratch).buffer, buffer.buffer, 'the same memory, overwritten');
+  assertSame(sim, scratch, 'right after forkInto');
+  const fresh = sim.fork();
+  drive(scratch, 60);
+  drive(fresh, 60);
+  assertSame(scratch, fresh, 'forkInto and fork evolve alike');
+
+  // the original grows its tables past the scratch's: the copy still matches
+  sim.step(200);
+  const m = sim.metrics();
+  assert.ok(m.vehiclesInNetwork + m.waitingToEnter > 1024, 'the vehicle tables grew');
+  sim.forkInto(scratch);
+  const fresh2 = sim.fork();
+  sim.step(40);
+  scratch.step(40);
+  fresh2.step(40);
+  assertSame(sim, scratch, 'after growth: original and forkInto');
+  assertSame(fresh2, scratch, 'after growth: fork and forkInto');
+
+  // and the scratch's stepping never reached the original
+  const twin = new Simulation(generateGrid({ rows: 3, cols: 3, demand: 1 }), { seed: 2 });
+  twin.step(275);
+  assertSame(sim, twin, 'the original, untouched by its forks');
+  assert.throws(() => sim.forkInto(new Simulation(grid)), /not a fork of the same simulation/);
+});

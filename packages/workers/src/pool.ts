@@ -110,7 +110,7 @@ export class RolloutWorkerPool implements RolloutExecutor {
     const mine: Float64Array[] = [];
     if (localCount > 0) {
       const runner = this.local!.get(sim, ixs, batch.params);
-      for (let j = 0; j < localCount; j++) mine.push(runner.run(sim.fork(), batch.signals, plans[j], batch.sotl));
+      for (let j = 0; j < localCount; j++) mine.push(runner.run(runner.copyOf(sim), batch.signals, plans[j], batch.sotl));
     }
     return [...mine, ...(await Promise.all(parts)).flat()];
   }

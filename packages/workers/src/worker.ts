@@ -22,7 +22,7 @@ port.on('message', (req: EvaluateRequest) => {
     sim.importState(req.state);
     const runner = runners.get(sim, ixs, req.params);
     // the imported state is this worker's own: the last plan may run on it, the others on forks
-    const costs = req.plans.map((plan, j) => runner.run(j === req.plans.length - 1 ? sim : sim.fork(), req.signals, plan, req.sotl));
+    const costs = req.plans.map((plan, j) => runner.run(j === req.plans.length - 1 ? sim : runner.copyOf(sim), req.signals, plan, req.sotl));
     for (const c of costs) transfer.push(c.buffer as ArrayBuffer);
     reply = { id: req.id, costs };
   } catch (e) {

@@ -31,7 +31,7 @@ export function inProcessExecutor(): RolloutExecutor {
   return {
     async evaluate(sim, ixs, batch) {
       const runner = runners.get(sim, ixs, batch.params);
-      return batch.plans.map((plan) => runner.run(sim.fork(), batch.signals, plan, batch.sotl));
+      return batch.plans.map((plan) => runner.run(runner.copyOf(sim), batch.signals, plan, batch.sotl));
     },
     async close() {
       runners.clear();

@@ -71,6 +71,19 @@ export class RolloutRunner {
     this.inList = Int32Array.from(list);
   }
 
+  /** the fork the last copyOf returned, whose buffers the next one reuses */
+  private scratch: Simulation | null = null;
+
+  /**
+   * A fork of `sim` to run a plan on, in the buffers of the one this runner
+   * returned last (which it overwrites): rollout after rollout without
+   * allocating a whole network state each time.
+   */
+  copyOf(sim: Simulation): Simulation {
+    this.scratch = this.scratch && this.scratch !== sim && this.scratch.net === sim.net ? sim.forkInto(this.scratch) : sim.fork();
+    return this.scratch;
+  }
+
   /**
    * Runs `plan` on `sim` (a fork: it is stepped) from the signal state
    * `signals0`; a SOTL base starts from `sotl0`, its counters as observed

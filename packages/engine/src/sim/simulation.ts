@@ -150,6 +150,35 @@ export class Simulation {
     return copy;
   }
 
+  /**
+   * Like fork(), into `target`, a fork of this simulation (or of its origin)
+   * that is no longer needed: its buffers are overwritten and reused, so a
+   * rollout loop forking the twin again and again allocates nothing once the
+   * sizes have settled. Returns `target`.
+   */
+  forkInto(target: Simulation): Simulation {
+    if (target === this) return this;
+    if (target.net !== this.net || target.flows !== this.flows) throw new Error('forkInto: the target is not a fork of the same simulation');
+    const st = target.st;
+    const { pushBuf, exitVeh, exitLane } = target;
+    Object.assign(target, this);
+    this.st.copyInto(st);
+    target.st = st;
+    if (pushBuf.length >= this.pushBuf.length) {
+      // the three buffers grow together, so the target's exits have room for this step's
+      target.pushBuf = pushBuf;
+      exitVeh.set(this.exitVeh.subarray(0, this.nExits));
+      exitLane.set(this.exitLane.subarray(0, this.nExits));
+      target.exitVeh = exitVeh;
+      target.exitLane = exitLane;
+    } else {
+      target.pushBuf = new Int32Array(this.pushBuf.length);
+      target.exitVeh = this.exitVeh.slice();
+      target.exitLane = this.exitLane.slice();
+    }
+    return target;
+  }
+
   /** The whole mutable state; restore it with `restore` (on this or a fork of the same scenario). */
   snapshot(): SimState {
     return this.st.clone();

@@ -222,6 +222,31 @@ export class SimState {
     }
   }
 
+  /**
+   * Makes `dst` a deep copy of this state, copying into the memory of its
+   * typed arrays wherever it is large enough (a rollout's fork often has
+   * grown its vehicle tables past the twin's): then only a view is made, at
+   * the source's length, so the copy is exact. Other arrays are replaced.
+   */
+  copyInto(dst: SimState): void {
+    const to = dst as unknown as Record<string, unknown>;
+    for (const key of Object.keys(this) as (keyof SimState)[]) {
+      const v = this[key] as unknown;
+      const d = to[key];
+      if (ArrayBuffer.isView(v)) {
+        const src = v as Int32Array;
+        if (ArrayBuffer.isView(d) && d.constructor === src.constructor && d.byteOffset === 0 && d.buffer.byteLength >= src.byteLength) {
+          const Ctor = src.constructor as new (b: ArrayBufferLike, off: number, n: number) => Int32Array;
+          const into = (d as Int32Array).length === src.length ? (d as Int32Array) : new Ctor(d.buffer, 0, src.length);
+          into.set(src);
+          to[key] = into;
+        } else to[key] = src.slice();
+      } else if (Array.isArray(v)) to[key] = v.slice();
+      else if (v instanceof Map) to[key] = new Map(v);
+      else to[key] = v;
+    }
+  }
+
   /** A deep copy: typed arrays are copied, maps and id lists too. */
   clone(): SimState {
     // built by the constructor, not Object.create: ~90 properties added to a bare
