@@ -96,7 +96,11 @@ export class LaneLoad {
     const yellow = env.yellowTime;
     for (let l = 0; l < n; l++) this.range[l] = range ?? env.net.maxSpeed[l] * (period + yellow);
     const set = new Set<number>();
-    for (const ix of env.intersections) for (const l of ix.inLanes) set.add(l);
+    for (const ix of env.intersections) {
+      for (const l of ix.inLanes) set.add(l);
+      // the rules' tables, built here rather than in the first decision
+      flat(ix);
+    }
     this.inLanes = Int32Array.from(set);
     this.countedAt = -1;
   }
