@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { generateGrid, GRID_VEHICLE, validateFlows, validateRoadnet } from '@citybrain/engine';
+import { generateGrid, GRID_VEHICLE, Network, validateFlows, validateRoadnet } from '@citybrain/engine';
 import type { GridOptions, IntersectionJson, RoadLinkJson, RoadnetJson, Scenario } from '@citybrain/engine';
 
 /** Expected sizes of CityFlow's grid for rows x cols signalised intersections, 1/1/1 lanes. */
@@ -263,3 +263,11 @@ for (const [dir, file, rows, cols] of [['hangzhou_4x4', 'roadnet_4_4.json', 4, 4
     assert.deepEqual(ends(gen), ends(real));
   });
 }
+
+test('Network.laneIndex finds every lane by its id, and nothing else', () => {
+  const net = new Network(generateGrid({ rows: 2, cols: 3, lanesPerMovement: { left: 1, straight: 2, right: 1 } }).roadnet);
+  assert.equal(net.laneIndex.size, net.nLanes);
+  for (let l = 0; l < net.nLanes; l++) assert.equal(net.laneIndex.get(net.laneId(l)), l);
+  assert.equal(net.laneIndex.get('road_0_1_0_9'), undefined);
+  assert.equal(net.laneIndex.get('no such lane'), undefined);
+});

@@ -179,11 +179,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
  * lane of the city from a device scoped to one intersection.
  */
 function laneCheck(net: Network): EventCheck {
-  const laneByName = new Map<string, number>();
-  for (let l = 0; l < net.nLanes; l++) laneByName.set(net.laneId(l), l);
   return (e, path) => {
     if (e.kind !== 'lane') return undefined;
-    const l = laneByName.get(e.lane);
+    const l = net.laneIndex.get(e.lane);
     if (l === undefined) return `${path}.lane: the network has no lane "${e.lane}"`;
     const road = net.laneRoad[l];
     const ix = net.interIndex.get(e.intersection);

@@ -114,16 +114,14 @@ export async function benchIncidents(argv: string[]): Promise<void> {
 
 /** Matches alarms to breakdowns (see the help); breakdowns in the last 5 min are left out, they may not have shown yet. */
 function score(net: Network, truth: readonly Breakdown[], alarms: readonly Incident[], seconds: number) {
-  const laneIndex = new Map<string, number>();
-  for (let l = 0; l < net.nLanes; l++) laneIndex.set(net.laneId(l), l);
   const junctionsOf = (lane: string) => {
-    const road = net.laneRoad[laneIndex.get(lane)!];
+    const road = net.laneRoad[net.laneIndex.get(lane)!];
     return [net.roadStartInter[road], net.roadEndInter[road]];
   };
   const matches = (b: Breakdown, a: Incident) => {
     if (a.detectedAt < b.t || a.detectedAt > b.until + GRACE) return false;
     if (a.lane === b.lane) return true;
-    const end = net.roadEndInter[net.laneRoad[laneIndex.get(a.lane)!]];
+    const end = net.roadEndInter[net.laneRoad[net.laneIndex.get(a.lane)!]];
     return junctionsOf(b.lane).includes(end);
   };
   const counted = truth.filter((b) => b.t <= seconds - 300);

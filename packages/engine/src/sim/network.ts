@@ -388,6 +388,17 @@ export class Network {
     return `${this.roadIds[this.laneRoad[lane]]}_${this.laneIndexInRoad[lane]}`;
   }
 
+  private laneNumbers: Map<string, number> | null = null;
+
+  /** Lane number by lane id (laneId's inverse), like roadIndex for roads; built on first use. */
+  get laneIndex(): ReadonlyMap<string, number> {
+    if (!this.laneNumbers) {
+      this.laneNumbers = new Map();
+      for (let l = 0; l < this.nLanes; l++) this.laneNumbers.set(this.laneId(l), l);
+    }
+    return this.laneNumbers;
+  }
+
   /** Id of any drivable: a lane id, or `start->end` lane ids for a laneLink. */
   drivableId(d: number): string {
     if (d < this.nLanes) return this.laneId(d);

@@ -67,7 +67,6 @@ export class IncidentDetector {
   private readonly leaving: number[][] = [];
   /** per lane, every lane entering the intersection it leaves */
   private readonly entering: number[][] = [];
-  private readonly laneIndex = new Map<string, number>();
   /** per lane, the green seconds without a crossing that make an incident */
   private readonly needed: Float64Array;
   private readonly spillback: number;
@@ -94,10 +93,7 @@ export class IncidentDetector {
     this.active = new Int32Array(n).fill(-1);
     this.since = new Float64Array(n);
     this.reportedTo = new Float64Array(n).fill(-1);
-    for (let l = 0; l < n; l++) {
-      this.downstream.push([]);
-      this.laneIndex.set(net.laneId(l), l);
-    }
+    for (let l = 0; l < n; l++) this.downstream.push([]);
     for (const ix of intersections) {
       const out = new Set<number>();
       for (const p of ix.greens) {
@@ -130,7 +126,7 @@ export class IncidentDetector {
   apply(events: readonly Event[]): void {
     for (const e of events) {
       if (e.kind !== 'lane') continue;
-      const l = this.laneIndex.get(e.lane);
+      const l = this.net.laneIndex.get(e.lane);
       if (l === undefined) continue;
       const t1 = this.simTime(e.ts);
       // a report older than one already taken adds nothing (and would count its green twice)
@@ -241,7 +237,7 @@ export class IncidentDetector {
     this.incidents.push(...kept);
     this.active.fill(-1);
     this.incidents.forEach((i, k) => {
-      if (i.status === 'active') this.active[this.laneIndex.get(i.lane)!] = k;
+      if (i.status === 'active') this.active[this.net.laneIndex.get(i.lane)!] = k;
     });
   }
 

@@ -15,20 +15,18 @@ export class LaneEstimate {
   reports = 0;
   /** lane events naming a lane this network does not have */
   unknownLanes = 0;
-  private readonly laneIndex = new Map<string, number>();
 
   constructor(readonly net: Network) {
     this.vehicles = new Int32Array(net.nLanes);
     this.queue = new Int32Array(net.nLanes);
     this.reportedAt = new Float64Array(net.nLanes);
-    for (let l = 0; l < net.nLanes; l++) this.laneIndex.set(net.laneId(l), l);
   }
 
   /** Takes in a batch of stored events; only lane events with video counts change the estimate. */
   apply(events: readonly Event[]): void {
     for (const e of events) {
       if (e.kind !== 'lane') continue;
-      const l = this.laneIndex.get(e.lane);
+      const l = this.net.laneIndex.get(e.lane);
       if (l === undefined) {
         this.unknownLanes++;
         continue;
