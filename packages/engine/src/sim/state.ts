@@ -229,22 +229,7 @@ export class SimState {
    * the source's length, so the copy is exact. Other arrays are replaced.
    */
   copyInto(dst: SimState): void {
-    const to = dst as unknown as Record<string, unknown>;
-    for (const key of Object.keys(this) as (keyof SimState)[]) {
-      const v = this[key] as unknown;
-      const d = to[key];
-      if (ArrayBuffer.isView(v)) {
-        const src = v as Int32Array;
-        if (ArrayBuffer.isView(d) && d.constructor === src.constructor && d.byteOffset === 0 && d.buffer.byteLength >= src.byteLength) {
-          const Ctor = src.constructor as new (b: ArrayBufferLike, off: number, n: number) => Int32Array;
-          const into = (d as Int32Array).length === src.length ? (d as Int32Array) : new Ctor(d.buffer, 0, src.length);
-          into.set(src);
-          to[key] = into;
-        } else to[key] = src.slice();
-      } else if (Array.isArray(v)) to[key] = v.slice();
-      else if (v instanceof Map) to[key] = new Map(v);
-      else to[key] = v;
-    }
+    copyFields(this, dst);
   }
 
   /** A deep copy: typed arrays are copied, maps and id lists too. */
@@ -252,19 +237,35 @@ export class SimState {
     // built by the constructor, not Object.create: ~90 properties added to a bare
     // object put it in V8's slow dictionary mode, and a fork then stepped ~5x slower
     const copy = new SimState(NO_SIZES);
-    for (const key of Object.keys(this) as (keyof SimState)[]) {
-      const v = this[key] as unknown;
-      let out: unknown = v;
-      if (ArrayBuffer.isView(v)) out = (v as Int32Array).slice();
-      else if (Array.isArray(v)) out = v.slice();
-      else if (v instanceof Map) out = new Map(v);
-      (copy as unknown as Record<string, unknown>)[key] = out;
-    }
+    copyFields(this, copy);
     return copy;
   }
 
   /** A SimState holding a copy of `data` (exported state, possibly posted from another thread). */
   static fromData(data: SimStateData): SimState {
-    return SimState.prototype.clone.call(data as SimState);
+    const copy = new SimState(NO_SIZES);
+    copyFields(data, copy);
+    return copy;
+  }
+}
+
+/** SimState.copyInto's loop, over a SimState or its plain-data form (fromData). */
+function copyFields(src: object, dst: SimState): void {
+  const from = src as Record<string, unknown>;
+  const to = dst as unknown as Record<string, unknown>;
+  for (const key of Object.keys(from)) {
+    const v = from[key];
+    const d = to[key];
+    if (ArrayBuffer.isView(v)) {
+      const a = v as Int32Array;
+      if (ArrayBuffer.isView(d) && d.constructor === a.constructor && d.byteOffset === 0 && d.buffer.byteLength >= a.byteLength) {
+        const Ctor = a.constructor as new (b: ArrayBufferLike, off: number, n: number) => Int32Array;
+        const into = (d as Int32Array).length === a.length ? (d as Int32Array) : new Ctor(d.buffer, 0, a.length);
+        into.set(a);
+        to[key] = into;
+      } else to[key] = a.slice();
+    } else if (Array.isArray(v)) to[key] = v.slice();
+    else if (v instanceof Map) to[key] = new Map(v);
+    else to[key] = v;
   }
 }
