@@ -65,12 +65,14 @@ export function attDistanceBound(scenario: Scenario, horizon: number): number {
     let tt = 0;
     for (const r of roads) {
       let best = Infinity;
-      for (let l = 0; l < net.nLanes; l++) if (net.laneRoad[l] === r) best = Math.min(best, cross(l, v));
+      for (let l = net.roadFirstLane[r]; l < net.roadFirstLane[r] + net.roadLaneCount[r]; l++) best = Math.min(best, cross(l, v));
       tt += best;
     }
     for (let i = 0; i + 1 < roads.length; i++) {
+      // the movement from one road to the next is a roadLink of the junction between them
+      const at = net.roadEndInter[roads[i]];
       let best = Infinity;
-      for (let rl = 0; rl < net.nRoadLinks; rl++) {
+      for (let rl = net.interRoadLinkStart[at]; rl < net.interRoadLinkStart[at + 1]; rl++) {
         if (net.roadLinkStartRoad[rl] !== roads[i] || net.roadLinkEndRoad[rl] !== roads[i + 1]) continue;
         for (let d = net.roadLinkLinkStart[rl]; d < net.roadLinkLinkStart[rl + 1]; d++) best = Math.min(best, cross(d, v));
       }
