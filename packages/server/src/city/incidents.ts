@@ -2,7 +2,7 @@ import type { Network } from '@citybrain/engine';
 import { phaseLaneSets, type IntersectionPhases } from '@citybrain/control';
 import type { Event } from '../events.js';
 import type { Incident } from '../api/contract.js';
-import type { LaneEstimate } from './lane-estimate.js';
+import { JAM_SPACING, type LaneEstimate } from './lane-estimate.js';
 
 export type { Incident } from '../api/contract.js';
 
@@ -34,9 +34,6 @@ export interface IncidentDetectorOptions {
 export type GreenSeconds = (lane: number, t0: number, t1: number) => number;
 
 type Listener = (incident: Incident, change: 'detected' | 'cleared' | 'acknowledged') => void;
-
-/** Metres a stopped vehicle takes in a queue (a 5 m car and its 2.5 m gap). */
-const JAM_SPACING = 7.5;
 
 /**
  * Automatic incident detection from lane detector reports: a lane whose

@@ -1,6 +1,9 @@
 import type { Network, Simulation } from '@citybrain/engine';
 import type { Event } from '../events.js';
 
+/** Metres a stopped vehicle takes in a queue (a 5 m car and its 2.5 m gap). */
+export const JAM_SPACING = 7.5;
+
 /**
  * The brain's estimate of every detected lane, built only from the lane
  * events field devices report (through ingestion, once durable): vehicles on
@@ -35,7 +38,7 @@ export class LaneEstimate {
       if (e.ts < this.reportedAt[l]) continue;
       this.reportedAt[l] = e.ts;
       // a loop detector reports no counts on the lane: its occupancy over the interval stands in
-      this.vehicles[l] = e.vehicles ?? Math.round(e.occupancy * this.net.length[l] / 7.5);
+      this.vehicles[l] = e.vehicles ?? Math.round(e.occupancy * this.net.length[l] / JAM_SPACING);
       this.queue[l] = e.queue ?? (e.speed < 1 ? this.vehicles[l] : 0);
       this.reports++;
     }
