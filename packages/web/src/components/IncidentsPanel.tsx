@@ -1,12 +1,10 @@
 import { useEffect, useMemo, useState } from 'react';
 import { errorText, formatClock, isMissing, useI18n, useSession } from '../context.js';
+import { useLoadUntilDone } from '../retry.js';
 import {
   CLEARED_SHOWN, acknowledgerName, activeSetKey, blockedSeconds, formatDuration, incidentBoard, responseSeconds,
 } from '../incidents.js';
 import type { Incident } from '../types.js';
-
-/** wall-clock ms before reading a history that failed again */
-const HISTORY_RETRY_MS = 5000;
 
 export interface IncidentsPanelProps {
   /** the incidents not cleared yet (live) */
@@ -28,24 +26,18 @@ function useClearedHistory(activeKey: string, epoch: number) {
   const [history, setHistory] = useState<Incident[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [missing, setMissing] = useState(false);
-  useEffect(() => {
-    let alive = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const load = () => api.incidents({ status: 'cleared', limit: CLEARED_SHOWN }).then(
-      (h) => alive && (setHistory(h), setError(null)),
-      (e: unknown) => {
-        if (!alive) return;
-        if (isMissing(e)) return setMissing(true);
-        setError(errorText(e));
-        timer = setTimeout(load, HISTORY_RETRY_MS);
-      },
-    );
-    void load();
-    return () => {
-      alive = false;
-      clearTimeout(timer);
-    };
-  }, [api, activeKey, epoch]);
+  useLoadUntilDone(
+    () => api.incidents({ status: 'cleared', limit: CLEARED_SHOWN }),
+    (h) => (setHistory(h), setError(null)),
+    (e) => {
+      if (isMissing(e)) {
+        setMissing(true);
+        return 'stop';
+      }
+      setError(errorText(e));
+    },
+    [api, activeKey, epoch],
+  );
   return { history, error, missing };
 }
 
