@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -9,6 +9,7 @@ import { describeSchemaErrors } from './events.js';
 import { IngestPipeline } from './ingest.js';
 import { DEFAULT_INGEST_BODY_LIMIT, ingestHttpPlugin } from './plugins/ingest-http.js';
 import { StoreError, type EventStore } from './store/store.js';
+import { redactingDestination, type LogDestination } from './redact.js';
 import { unstorable } from './text.js';
 
 export interface AppLimits {
@@ -20,11 +21,19 @@ export interface AppLimits {
   requestTimeoutMs?: number;
 }
 
+/** The structured JSON log (pino). Every line goes through redactSecrets before it is written. */
+export interface LogOptions {
+  /** default CITYBRAIN_LOG_LEVEL, else info */
+  level?: string;
+  /** where lines go; default stdout */
+  destination?: LogDestination;
+}
+
 export interface AppOptions {
   store: EventStore;
   auth: Auth;
-  /** a pino logger, pino options, or false for none; default pino at info */
-  logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
+  /** log options, or false for no log; default JSON lines at info to stdout */
+  logger?: LogOptions | false;
   limits?: AppLimits;
 }
 
@@ -55,10 +64,6 @@ const buildValidator: ValidatorFactory = (externalSchemas, options) => {
   return (def, meta) => ((def as { httpPart?: string }).httpPart === 'body' ? strict : coercing)(def, meta);
 };
 
-function isLogger(l: unknown): l is FastifyBaseLogger {
-  return typeof l === 'object' && l !== null && typeof (l as FastifyBaseLogger).child === 'function' && typeof (l as FastifyBaseLogger).info === 'function';
-}
-
 /**
  * The operations server as a Fastify app: OpenAPI at /docs/json (UI at
  * /docs), Prometheus metrics at /metrics, /healthz, and device ingestion at
@@ -68,9 +73,10 @@ function isLogger(l: unknown): l is FastifyBaseLogger {
  */
 export function buildApp(opts: AppOptions): FastifyInstance {
   const limits = opts.limits ?? {};
-  const logger = opts.logger ?? { level: process.env.CITYBRAIN_LOG_LEVEL ?? 'info' };
+  const log = opts.logger ?? {};
   const app = Fastify({
-    ...(isLogger(logger) ? { loggerInstance: logger } : { logger }),
+    // redacted line by line: tokens in URLs (?token=, ?ticket=), authorization headers and URL passwords never reach the log
+    logger: log && { level: log.level ?? process.env.CITYBRAIN_LOG_LEVEL ?? 'info', stream: redactingDestination(log.destination) },
     // unknown body fields are refused by name rather than silently dropped (a typo'd field is a bug to report)
     ajv: { customOptions: { discriminator: true, removeAdditional: false } },
     schemaController: { compilersFactory: { buildValidator } },
@@ -78,8 +84,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     return503OnClosing: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    // a logger instance and logger options pick different Fastify overloads; both give this shape
-  }) as unknown as FastifyInstance;
+  });
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'citybrain_' });

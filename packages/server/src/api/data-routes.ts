@@ -12,7 +12,7 @@ export interface DataRoutesOptions {
   audit: (entry: AuditEntry) => Promise<void>;
 }
 
-const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, error: { type: 'string' }, message: { type: 'string' } } };
+const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } } };
 
 /** Who am I, the raw events, the audit log, and token management. */
 export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions): Promise<void> {
@@ -99,9 +99,9 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
   app.delete<{ Params: { id: string } }>('/api/v1/tokens/:id', {
     preHandler: access.require('operator'),
     schema: {
-      tags: ['auth'], summary: 'Revoke a token (operators; audited)',
+      tags: ['auth'], summary: 'Revoke a token (operators; audited). The last active operator token cannot be revoked (409 CB_LAST_OPERATOR): issue another first.',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
-      response: { 204: { type: 'null' }, 404: errorSchema },
+      response: { 204: { type: 'null' }, 404: errorSchema, 409: errorSchema },
     },
   }, async (req, reply) => {
     if (!(await auth.revoke(req.params.id))) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no active token "${req.params.id}"` });
