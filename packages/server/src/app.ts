@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type RouteOptions } from 'fastify';
 import AjvCompiler from '@fastify/ajv-compiler';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
@@ -36,6 +36,8 @@ export interface AppOptions {
   /** log options, or false for no log; default JSON lines at info to stdout */
   logger?: LogOptions | false;
   limits?: AppLimits;
+  /** hears of every route as it is registered, the server's own included (e.g. to check the route table) */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 declare module 'fastify' {
@@ -108,6 +110,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   });
+  if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'citybrain_' });

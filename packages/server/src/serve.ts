@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import { Gauge, Counter } from 'prom-client';
@@ -47,6 +47,8 @@ export interface ServerOptions {
   retentionMs?: number;
   /** log options (level, destination) or false for none */
   logger?: false | LogOptions;
+  /** hears of every route as it is registered (e.g. to check the route table) */
+  onRoute?: (route: RouteOptions) => void;
   auth?: AuthOptions;
   /** where the first operator token is printed; default stderr */
   printToken?: (line: string) => void;
@@ -85,7 +87,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await store.close();
     throw e;
   }
-  const app = buildApp({ store, auth, logger: opts.logger });
+  const app = buildApp({ store, auth, logger: opts.logger, onRoute: opts.onRoute });
 
   // the field: the virtual city's devices report through the same pipeline as real ones
   const pipeline = app.ingest;
