@@ -10,6 +10,7 @@ const help = `citybrain <command> [options]
 
 Commands:
   serve       start the operations server with a virtual city (the main job)
+  token       issue a token straight into the store (e.g. an operator token when none is left)
   demo        run a generated city under two controllers and compare them
   simulate    run a scenario (CityFlow JSON or SUMO XML) and print its results
   generate    write a generated scenario (grid) in CityFlow format
@@ -22,6 +23,7 @@ ${simulateHelp.split('\n')[0]}`;
 const commands: Record<string, (argv: string[]) => void | Promise<void>> = {
   // loaded on demand: the server's dependencies are not needed by the other commands
   serve: async (argv) => (await import('./commands/serve.js')).serveCommand(argv),
+  token: async (argv) => (await import('./commands/token.js')).tokenCommand(argv),
   demo: demoCommand,
   simulate: simulateCommand,
   generate: generateCommand,

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type RouteOptions } from 'fastify';
 import AjvCompiler from '@fastify/ajv-compiler';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -9,6 +10,7 @@ import { describeSchemaErrors } from './events.js';
 import { IngestPipeline } from './ingest.js';
 import { DEFAULT_INGEST_BODY_LIMIT, ingestHttpPlugin } from './plugins/ingest-http.js';
 import { StoreError, type EventStore } from './store/store.js';
+import { redactingDestination, type LogDestination } from './redact.js';
 import { unstorable } from './text.js';
 
 export interface AppLimits {
@@ -20,12 +22,22 @@ export interface AppLimits {
   requestTimeoutMs?: number;
 }
 
+/** The structured JSON log (pino). Every line goes through redactSecrets before it is written. */
+export interface LogOptions {
+  /** default CITYBRAIN_LOG_LEVEL, else info */
+  level?: string;
+  /** where lines go; default stdout */
+  destination?: LogDestination;
+}
+
 export interface AppOptions {
   store: EventStore;
   auth: Auth;
-  /** a pino logger, pino options, or false for none; default pino at info */
-  logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
+  /** log options, or false for no log; default JSON lines at info to stdout */
+  logger?: LogOptions | false;
   limits?: AppLimits;
+  /** hears of every route as it is registered, the server's own included (e.g. to check the route table) */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 declare module 'fastify' {
@@ -55,9 +67,27 @@ const buildValidator: ValidatorFactory = (externalSchemas, options) => {
   return (def, meta) => ((def as { httpPart?: string }).httpPart === 'body' ? strict : coercing)(def, meta);
 };
 
-function isLogger(l: unknown): l is FastifyBaseLogger {
-  return typeof l === 'object' && l !== null && typeof (l as FastifyBaseLogger).child === 'function' && typeof (l as FastifyBaseLogger).info === 'function';
-}
+/**
+ * Content-Security-Policy of every response, the dashboard's and /docs' pages
+ * included: scripts and connections (the live WebSocket) from this origin
+ * only; inline styles, as React, deck.gl, ECharts and Swagger UI set styles
+ * on elements; images from data: and blob: URLs (icons, canvases); blob:
+ * workers (deck.gl's loaders). No framing (clickjacking).
+ */
+const CSP_DIRECTIVES = {
+  'default-src': ["'self'"],
+  'base-uri': ["'self'"],
+  'script-src': ["'self'"],
+  'script-src-attr': ["'none'"],
+  'style-src': ["'self'", "'unsafe-inline'"],
+  'img-src': ["'self'", 'data:', 'blob:'],
+  'font-src': ["'self'", 'data:'],
+  'connect-src': ["'self'"],
+  'worker-src': ["'self'", 'blob:'],
+  'object-src': ["'none'"],
+  'form-action': ["'self'"],
+  'frame-ancestors': ["'none'"],
+};
 
 /**
  * The operations server as a Fastify app: OpenAPI at /docs/json (UI at
@@ -68,9 +98,10 @@ function isLogger(l: unknown): l is FastifyBaseLogger {
  */
 export function buildApp(opts: AppOptions): FastifyInstance {
   const limits = opts.limits ?? {};
-  const logger = opts.logger ?? { level: process.env.CITYBRAIN_LOG_LEVEL ?? 'info' };
+  const log = opts.logger ?? {};
   const app = Fastify({
-    ...(isLogger(logger) ? { loggerInstance: logger } : { logger }),
+    // redacted line by line: tokens in URLs (?token=, ?ticket=), authorization headers and URL passwords never reach the log
+    logger: log && { level: log.level ?? process.env.CITYBRAIN_LOG_LEVEL ?? 'info', stream: redactingDestination(log.destination) },
     // unknown body fields are refused by name rather than silently dropped (a typo'd field is a bug to report)
     ajv: { customOptions: { discriminator: true, removeAdditional: false } },
     schemaController: { compilersFactory: { buildValidator } },
@@ -78,8 +109,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     return503OnClosing: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    // a logger instance and logger options pick different Fastify overloads; both give this shape
-  }) as unknown as FastifyInstance;
+  });
+  if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'citybrain_' });
@@ -132,6 +163,13 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     }
   });
 
+  app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    // a plain-HTTP server must not ask browsers to upgrade to HTTPS; HSTS belongs to whatever terminates TLS
+    strictTransportSecurity: false,
+  });
   app.register(swagger, {
     openapi: {
       info: {

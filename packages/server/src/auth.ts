@@ -13,6 +13,11 @@
  *   intersections and parking bays listed in its token.
  * Lookups are cached for `cacheMs` (default 5 s), which bounds how long a
  * revocation made by another server instance takes to apply.
+ *
+ * Browsers cannot set headers on a WebSocket, and a token in a URL ends up in
+ * logs and histories: the live stream takes a stream ticket instead, issued
+ * to a bearer token by `POST /api/v1/live/ticket`, single use, valid
+ * TICKET_TTL_MS, and bound to the token (revoking the token voids it).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -64,7 +69,14 @@ export class HttpError extends Error {
   }
 }
 
+/** Thrown for a bad CITYBRAIN_TOKENS: the message names the entry and field. */
+export class TokenConfigError extends Error {
+  override readonly name = 'TokenConfigError';
+}
+
 export const DEFAULT_RATE_LIMIT = { perSecond: 200, burst: 400 };
+/** How long a live-stream ticket may wait to be used, ms. */
+export const TICKET_TTL_MS = 30_000;
 const DEVICE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_CACHE = 10000;
 
@@ -76,14 +88,14 @@ export function tokenIdOf(hash: string): string {
   return `tok_${hash.slice(0, 12)}`;
 }
 
-function principalOf(t: TokenRecord): Principal {
-  const p: Principal = { tokenId: t.id, name: t.name, role: t.role, intersections: new Set(t.intersections), bays: new Set(t.bays) };
-  if (t.device !== undefined) p.device = t.device;
-  return p;
-}
-
 export class Auth {
   private readonly cache = new Map<string, { p: Principal | undefined; until: number }>();
+  /** the token hash each principal was authenticated from (for rechecks and tickets; not on the principal, which routes see) */
+  private readonly hashes = new WeakMap<Principal, string>();
+  /** unused stream tickets: ticket → the token hash it stands for, and until when */
+  private readonly tickets = new Map<string, { hash: string; until: number }>();
+  /** revocations one at a time, so two of them cannot both pass the last-operator check */
+  private revoking: Promise<unknown> = Promise.resolve();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly rate: { perSecond: number; burst: number } | false;
   private readonly cacheMs: number;
@@ -109,23 +121,65 @@ export class Auth {
     return { token, record };
   }
 
+  /**
+   * Revokes a token: false when there is no such active token. Refuses (409)
+   * to revoke the last active operator token, which would leave nobody able to
+   * issue tokens or control the city (recovery: `citybrain token create`).
+   */
   async revoke(tokenId: string): Promise<boolean> {
-    const ok = await this.store.revokeToken(tokenId, Date.now());
+    const run = this.revoking.then(async () => {
+      const tokens = await this.store.listTokens();
+      const target = tokens.find((t) => t.id === tokenId && t.revokedAt === undefined);
+      if (target?.role === 'operator' && !tokens.some((t) => t !== target && t.role === 'operator' && t.revokedAt === undefined)) {
+        throw new HttpError(409, `token ${tokenId} is the last active operator token: issue another operator token before revoking it, or nobody could manage tokens or control the city`, 'CB_LAST_OPERATOR');
+      }
+      return this.store.revokeToken(tokenId, Date.now());
+    });
+    this.revoking = run.catch(() => undefined);
+    const ok = await run;
     for (const [h, c] of this.cache) if (c.p?.tokenId === tokenId) this.cache.delete(h);
     return ok;
   }
 
   /** The principal a token stands for, or undefined when unknown or revoked. */
-  async authenticate(token: string): Promise<Principal | undefined> {
-    const hash = hashToken(token);
+  authenticate(token: string): Promise<Principal | undefined> {
+    return this.byHash(hashToken(token));
+  }
+
+  private async byHash(hash: string): Promise<Principal | undefined> {
     const now = Date.now();
     const c = this.cache.get(hash);
     if (c && c.until > now) return c.p;
     const rec = await this.store.findToken(hash);
-    const p = rec && rec.revokedAt === undefined ? principalOf(rec) : undefined;
+    let p: Principal | undefined;
+    if (rec && rec.revokedAt === undefined) {
+      p = { tokenId: rec.id, name: rec.name, role: rec.role, intersections: new Set(rec.intersections), bays: new Set(rec.bays) };
+      if (rec.device !== undefined) p.device = rec.device;
+      this.hashes.set(p, hash);
+    }
     if (this.cache.size >= MAX_CACHE) this.cache.clear();
     this.cache.set(hash, { p, until: now + this.cacheMs });
     return p;
+  }
+
+  /** Whether the token a principal was authenticated from still holds (not revoked since). */
+  async stillValid(p: Principal): Promise<boolean> {
+    const hash = this.hashes.get(p);
+    return hash !== undefined && (await this.byHash(hash)) !== undefined;
+  }
+
+  /** A single-use ticket that opens one live stream as `p`'s token within TICKET_TTL_MS. */
+  issueTicket(p: Principal): { ticket: string; expiresAt: number } {
+    const hash = this.hashes.get(p);
+    if (hash === undefined) throw new Error(`principal ${p.tokenId} was not authenticated by this Auth`);
+    const now = Date.now();
+    for (const [t, v] of this.tickets) if (v.until <= now) this.tickets.delete(t);
+    // a flood of unused tickets drops the oldest first (they are a rate-limited token's, and single use)
+    while (this.tickets.size >= MAX_CACHE) this.tickets.delete(this.tickets.keys().next().value!);
+    const ticket = `cbk_${randomBytes(24).toString('base64url')}`;
+    const expiresAt = now + TICKET_TTL_MS;
+    this.tickets.set(ticket, { hash, until: expiresAt });
+    return { ticket, expiresAt };
   }
 
   /** 0 when the token may make a request now, else the seconds to wait. */
@@ -149,8 +203,21 @@ export class Auth {
    * valid token, 429 over the limit, 403 for another role.
    */
   requireRole(...roles: Role[]): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
+    return this.guard(roles, (req, reply) => this.fromHeader(req.headers.authorization, reply));
+  }
+
+  /**
+   * requireRole for the live WebSocket, which browsers open without headers:
+   * the bearer header, or else a `?ticket=` from issueTicket (used up here).
+   * A token in the URL (`?token=`) is refused: it would be written to logs.
+   */
+  requireStreamRole(...roles: Role[]): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
+    return this.guard(roles, (req, reply) => (req.headers.authorization ? this.fromHeader(req.headers.authorization, reply) : this.fromTicket(req.query, reply)));
+  }
+
+  private guard(roles: Role[], identify: (req: FastifyRequest, reply: FastifyReply) => Promise<Principal>): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
     return async (req, reply) => {
-      const p = await this.fromHeader(req.headers.authorization, reply);
+      const p = await identify(req, reply);
       const wait = this.takeRate(p.tokenId);
       if (wait > 0) {
         reply.header('retry-after', String(wait));
@@ -168,6 +235,20 @@ export class Auth {
     if (token === undefined) throw new HttpError(401, 'Authorization header must be "Bearer <token>"', 'CB_UNAUTHENTICATED');
     const p = await this.authenticate(token);
     if (!p) throw new HttpError(401, 'unknown or revoked token', 'CB_UNAUTHENTICATED');
+    reply.removeHeader('www-authenticate');
+    return p;
+  }
+
+  private async fromTicket(query: unknown, reply: FastifyReply): Promise<Principal> {
+    reply.header('www-authenticate', 'Bearer realm="citybrain"');
+    const q = (query ?? {}) as { ticket?: unknown; token?: unknown };
+    if (q.token !== undefined) throw new HttpError(401, 'a token in the URL (?token=) is not accepted, as URLs are logged: send "Authorization: Bearer <token>", or a ticket from POST /api/v1/live/ticket as ?ticket=', 'CB_UNAUTHENTICATED');
+    if (typeof q.ticket !== 'string') throw new HttpError(401, 'missing credentials: send "Authorization: Bearer <token>", or a ticket from POST /api/v1/live/ticket as ?ticket=', 'CB_UNAUTHENTICATED');
+    const t = this.tickets.get(q.ticket);
+    this.tickets.delete(q.ticket);
+    if (!t || t.until <= Date.now()) throw new HttpError(401, `unknown, used or expired ticket: tickets are single use and valid ${TICKET_TTL_MS / 1000} s; ask POST /api/v1/live/ticket for another`, 'CB_UNAUTHENTICATED');
+    const p = await this.byHash(t.hash);
+    if (!p) throw new HttpError(401, 'the ticket\'s token is unknown or revoked', 'CB_UNAUTHENTICATED');
     reply.removeHeader('www-authenticate');
     return p;
   }
@@ -219,25 +300,40 @@ function checkSpec(s: TokenSpec): string | undefined {
 
 /**
  * First-start token setup. With CITYBRAIN_TOKENS set (a JSON array of
- * TokenSpec, each with its `token` secret), those tokens are (re)installed on
- * every start. Otherwise, when the token table is empty, one operator token is
- * created and printed once through `print`: it cannot be shown again.
+ * TokenSpec, each with its `token` secret), those tokens are installed on
+ * every start (name, role and scope as given), except that a token revoked
+ * through the API stays revoked: it is reported through `print`, not revived.
+ * Otherwise, when the token table is empty, one operator token is created and
+ * printed once through `print`: it cannot be shown again. A bad
+ * CITYBRAIN_TOKENS throws a TokenConfigError naming the entry and field.
  */
 export async function bootstrapTokens(
   auth: Auth, opts: { env?: string; print?: (line: string) => void } = {},
 ): Promise<{ created: { name: string; role: Role; token: string }[] }> {
   const env = opts.env ?? process.env.CITYBRAIN_TOKENS;
+  const print = opts.print ?? ((l: string) => console.error(l));
   if (env !== undefined && env.trim() !== '') {
     let specs: unknown;
     try {
       specs = JSON.parse(env);
     } catch (e) {
-      throw new RangeError(`CITYBRAIN_TOKENS is not JSON: ${(e as Error).message}`);
+      throw new TokenConfigError(`CITYBRAIN_TOKENS is not JSON: ${(e as Error).message}`);
     }
-    if (!Array.isArray(specs)) throw new RangeError('CITYBRAIN_TOKENS must be a JSON array of {name, role, token, device?, intersections?, bays?}');
+    if (!Array.isArray(specs)) throw new TokenConfigError('CITYBRAIN_TOKENS must be a JSON array of {name, role, token, device?, intersections?, bays?}');
+    // every entry is checked before any is installed: a bad entry leaves the store as it was
+    for (const [i, s] of specs.entries()) {
+      if (s === null || typeof s !== 'object' || Array.isArray(s)) throw new TokenConfigError(`CITYBRAIN_TOKENS[${i}] must be an object {name, role, token, device?, intersections?, bays?}, got ${JSON.stringify(s)}`);
+      if (typeof s.token !== 'string') throw new TokenConfigError(`CITYBRAIN_TOKENS[${i}].token is required (the secret its clients send)`);
+      const problem = checkSpec(s as TokenSpec);
+      if (problem) throw new TokenConfigError(`CITYBRAIN_TOKENS[${i}]: token "${String(s.name)}": ${problem}`);
+    }
     const created = [];
     for (const [i, s] of (specs as TokenSpec[]).entries()) {
-      if (typeof s?.token !== 'string') throw new RangeError(`CITYBRAIN_TOKENS[${i}].token is required`);
+      const known = await auth.store.findToken(hashToken(s.token!));
+      if (known?.revokedAt !== undefined) {
+        print(`citybrain: CITYBRAIN_TOKENS[${i}] ("${s.name}", ${known.id}) was revoked on ${new Date(known.revokedAt).toISOString()} and stays revoked; remove it from CITYBRAIN_TOKENS, or give it a new secret`);
+        continue;
+      }
       const { token, record } = await auth.createToken(s);
       created.push({ name: record.name, role: record.role, token });
     }
@@ -245,8 +341,6 @@ export async function bootstrapTokens(
   }
   if ((await auth.store.listTokens()).length > 0) return { created: [] };
   const { token } = await auth.createToken({ name: 'admin', role: 'operator' });
-  (opts.print ?? ((l: string) => console.error(l)))(
-    `citybrain: created the first operator token (shown once, store it now):\n  ${token}\nIssue more with the API or CITYBRAIN_TOKENS.`,
-  );
+  print(`citybrain: created the first operator token (shown once, store it now):\n  ${token}\nIssue more with the API or CITYBRAIN_TOKENS.`);
   return { created: [{ name: 'admin', role: 'operator', token }] };
 }

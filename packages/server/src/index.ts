@@ -1,5 +1,6 @@
-export { buildApp, type AppOptions, type AppLimits } from './app.js';
-export { Auth, bootstrapTokens, checkDeviceScope, hashToken, HttpError, ROLES, type AuthOptions, type Principal, type Role, type TokenSpec } from './auth.js';
+export { buildApp, type AppOptions, type AppLimits, type LogOptions } from './app.js';
+export { Auth, bootstrapTokens, checkDeviceScope, hashToken, HttpError, ROLES, TICKET_TTL_MS, TokenConfigError, type AuthOptions, type Principal, type Role, type TokenSpec } from './auth.js';
+export { redactSecrets, redactingDestination, type LogDestination } from './redact.js';
 export * from './events.js';
 export { BackpressureError, IngestPipeline, prepareBatch, type IngestOptions, type RejectReason } from './ingest.js';
 export { MqttIngest, MqttStartError, type MqttIngestOptions } from './mqtt.js';

@@ -25,7 +25,9 @@ import type { Auth } from './auth.js';
 import { HttpError } from './auth.js';
 import type { IngestPipeline, RejectReason } from './ingest.js';
 import { DEFAULT_INGEST_BODY_LIMIT } from './plugins/ingest-http.js';
+import { redactSecrets } from './redact.js';
 import { parseJsonBytes } from './text.js';
+
 
 export interface MqttIngestOptions {
   /** broker URL, e.g. mqtt://127.0.0.1:1883 */
@@ -170,9 +172,9 @@ export class MqttIngest {
       await client.subscribeAsync(topic, { qos: 1 });
     } catch (e) {
       await client.endAsync(true);
-      throw new MqttStartError(`cannot start MQTT ingestion from ${opts.url}: ${(e as Error).message}`);
+      throw new MqttStartError(redactSecrets(`cannot start MQTT ingestion from ${opts.url}: ${(e as Error).message}`));
     }
-    log?.info({ url: opts.url, topic }, 'MQTT ingestion subscribed');
+    log?.info({ url: redactSecrets(opts.url), topic }, 'MQTT ingestion subscribed');
     self = new MqttIngest(client, topic, prefix);
     return self;
   }

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import { Gauge, Counter } from 'prom-client';
 import type { Network, Scenario } from '@citybrain/engine';
 import type { Controller } from '@citybrain/control';
-import { buildApp } from './app.js';
-import { Auth, bearerToken, bootstrapTokens, type AuthOptions } from './auth.js';
+import { buildApp, type LogOptions } from './app.js';
+import { Auth, bootstrapTokens, type AuthOptions } from './auth.js';
 import { openStore, DEFAULT_STORE_URL } from './store/open.js';
 import type { EventStore } from './store/store.js';
 import { MqttIngest } from './mqtt.js';
@@ -45,8 +45,10 @@ export interface ServerOptions {
   breakdownsPerHour?: number;
   /** keep events this many ms; default: forever */
   retentionMs?: number;
-  /** pino options or false */
-  logger?: false | { level: string };
+  /** log options (level, destination) or false for none */
+  logger?: false | LogOptions;
+  /** hears of every route as it is registered (e.g. to check the route table) */
+  onRoute?: (route: RouteOptions) => void;
   auth?: AuthOptions;
   /** where the first operator token is printed; default stderr */
   printToken?: (line: string) => void;
@@ -77,8 +79,15 @@ const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.ur
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const store = await openStore(opts.storeUrl ?? DEFAULT_STORE_URL);
   const auth = new Auth(store, opts.auth);
-  const { created } = await bootstrapTokens(auth, { print: opts.printToken });
-  const app = buildApp({ store, auth, logger: opts.logger });
+  let created: Awaited<ReturnType<typeof bootstrapTokens>>['created'];
+  try {
+    ({ created } = await bootstrapTokens(auth, { print: opts.printToken }));
+  } catch (e) {
+    // a bad CITYBRAIN_TOKENS: the store's threads would keep the process alive
+    await store.close();
+    throw e;
+  }
+  const app = buildApp({ store, auth, logger: opts.logger, onRoute: opts.onRoute });
 
   // the field: the virtual city's devices report through the same pipeline as real ones
   const pipeline = app.ingest;
@@ -109,29 +118,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   registerCityMetrics(app, runtime);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
-  // browsers cannot set headers on a WebSocket: accept ?token= there only
-  const liveAccess: CityAccess = {
-    ...access,
-    require: (...roles: Role[]) => {
-      const check = auth.requireRole(...roles);
-      return async (req: FastifyRequest, reply: FastifyReply) => {
-        const token = (req.query as { token?: unknown }).token;
-        if (!req.headers.authorization && typeof token === 'string') req.headers.authorization = `Bearer ${token}`;
-        return check(req, reply);
-      };
-    },
-  };
   await app.register(cityRoutes, { runtime, access, audit });
   await app.register(emergencyRoutes, { runtime, roadnet: opts.scenario.roadnet, access, audit });
   await app.register(incidentRoutes, { runtime, access, audit });
   await app.register(compareRoutes, { runtime, scenario: opts.scenario, access });
   await app.register(dataRoutes, { store, auth, access, audit });
-  // a stream opened with a token that is revoked since is closed (the token is in the header liveAccess set)
-  const stillValid = async (req: FastifyRequest) => {
-    const token = bearerToken(req.headers.authorization);
-    return token !== undefined && (await auth.authenticate(token)) !== undefined;
-  };
-  await app.register(liveRoutes, { runtime, access: liveAccess, stillValid, extras: () => ({ emergency: emergencyView(runtime), incidents: activeIncidents(runtime) }) });
+  await app.register(liveRoutes, { runtime, auth, extras: () => ({ emergency: emergencyView(runtime), incidents: activeIncidents(runtime) }) });
 
   const webRoot = opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot;
   if (webRoot && existsSync(webRoot)) {

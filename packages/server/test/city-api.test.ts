@@ -178,7 +178,14 @@ test('comparison: two controllers side by side on the same demand, with replay f
   assert.equal((await call('GET', `/api/v1/compare/${r.body.id}/replay/sotl`, viewer)).status, 404);
 });
 
-test('live stream: state messages and binary vehicle frames, token in the query; no token, no stream', async () => {
+/** A single-use live-stream ticket for a token (what the dashboard does before each connection). */
+async function ticket(token: string): Promise<string> {
+  const r = await call('POST', '/api/v1/live/ticket', token);
+  assert.equal(r.status, 200);
+  return r.body.ticket;
+}
+
+test('live stream: state messages and binary vehicle frames, opened with a ticket; no ticket, no stream', async () => {
   const url = server.url.replace('http', 'ws') + '/api/v1/live';
   await new Promise<void>((resolve, reject) => {
     const ws = new WebSocket(url);
@@ -188,7 +195,7 @@ test('live stream: state messages and binary vehicle frames, token in the query;
     });
     ws.on('open', () => reject(new Error('opened without a token')));
   });
-  const ws = new WebSocket(`${url}?token=${viewer}`);
+  const ws = new WebSocket(`${url}?ticket=${await ticket(viewer)}`);
   const got = await new Promise<{ state: { type: string; t: number; phases: number[]; lanes: { queue: number[] } }; frame: Float32Array }>((resolve, reject) => {
     let state: { type: string; t: number; phases: number[]; lanes: { queue: number[] } } | undefined;
     ws.on('open', () => ws.send(JSON.stringify({ type: 'subscribe', vehicles: true })));
@@ -210,7 +217,7 @@ test('live stream: state messages and binary vehicle frames, token in the query;
 
 test('live stream: revoking its token closes an open stream (code 4401), it does not stream on', async () => {
   const { token, record } = await server.auth.createToken({ name: 'wall screen to revoke', role: 'viewer' });
-  const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/live?token=${token}`);
+  const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/live?ticket=${await ticket(token)}`);
   await new Promise<void>((resolve, reject) => {
     ws.once('message', () => resolve());
     ws.on('error', reject);
@@ -227,7 +234,7 @@ test('live stream: revoking its token closes an open stream (code 4401), it does
   assert.equal(c.code, 4401);
   assert.equal(c.reason, 'unknown or revoked token');
   // a stream of a token still valid goes on
-  const other = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/live?token=${viewer}`);
+  const other = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/live?ticket=${await ticket(viewer)}`);
   await new Promise<void>((resolve, reject) => {
     let n = 0;
     other.on('message', () => ++n === 6 && resolve());

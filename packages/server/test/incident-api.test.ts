@@ -81,7 +81,8 @@ test('a breakdown is detected through ingestion, listed, streamed live, publishe
   assert.equal((await call('GET', '/api/v1/incidents')).status, 401);
 
   // the live stream carries the active incidents
-  const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/live?token=${viewer}`);
+  const { ticket } = (await call('POST', '/api/v1/live/ticket', viewer)).body;
+  const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/live?ticket=${ticket}`);
   const state = await new Promise<{ incidents: Incident[] }>((resolve, reject) => {
     ws.once('message', (data: Buffer) => resolve(JSON.parse(data.toString())));
     ws.on('error', reject);

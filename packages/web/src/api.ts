@@ -134,22 +134,34 @@ export class HttpApi implements CityApi {
     this.request<ReplayFramesResponse>('GET', `/api/v1/compare/${enc(id)}/replay/${enc(controller)}${q({ from, to })}`);
 
   live(h: LiveHandlers): LiveConnection {
-    // browsers cannot set headers on a WebSocket, so the token travels in the query
-    const origin = this.base || location.origin;
-    const url = `${origin.replace(/^http/, 'ws')}/api/v1/live?token=${enc(this.token)}`;
+    // browsers cannot set headers on a WebSocket, and a token in the URL would be logged:
+    // each (re)connection opens with a single-use ticket that the bearer token buys
+    const origin = (this.base || location.origin).replace(/^http/, 'ws');
     let ws: WebSocket | undefined;
     let vehicles = false;
     let closed = false;
     let retry = 500;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const open = () => {
+    const reconnect = () => {
+      // with backoff: the server may be restarting
+      timer = setTimeout(() => void open(), (retry = Math.min(retry * 2, 10_000)));
+    };
+    const open = async () => {
       h.onStatus('connecting');
-      const sock = new WebSocket(url);
+      let ticket: string;
+      try {
+        ({ ticket } = await this.request<{ ticket: string }>('POST', '/api/v1/live/ticket'));
+      } catch (e) {
+        h.onStatus('closed');
+        // a 401 has signed out (onUnauthorized): no point in asking again
+        if (!closed && !(e instanceof ApiError && e.status === 401)) reconnect();
+        return;
+      }
+      if (closed) return;
+      const sock = new WebSocket(`${origin}/api/v1/live?ticket=${enc(ticket)}`);
       ws = sock;
       sock.binaryType = 'arraybuffer';
-      let opened = false;
       sock.onopen = () => {
-        opened = true;
         retry = 500;
         h.onStatus('open');
         if (vehicles) sock.send(JSON.stringify({ type: 'subscribe', vehicles: true }));
@@ -168,13 +180,11 @@ export class HttpApi implements CityApi {
         if (closed) return;
         // the server closes a stream whose token was revoked
         if (ev.code === LIVE_CLOSE_UNAUTHORIZED) return void this.onUnauthorized?.();
-        // a refused upgrade does not say why: ask with a request, whose 401 signs out
-        if (!opened) void this.me().catch(() => undefined);
-        // reconnect with backoff: the server may be restarting
-        timer = setTimeout(open, (retry = Math.min(retry * 2, 10_000)));
+        // a refused upgrade does not say why: the next ticket request tells (its 401 signs out)
+        reconnect();
       };
     };
-    open();
+    void open();
     return {
       subscribeVehicles(on: boolean) {
         vehicles = on;

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { generateGrid, type Scenario } from '@citybrain/engine';
 import { controllers } from '@citybrain/control';
-import { DEFAULT_STORE_URL, parseRetention, startServer, StoreError, MqttStartError, type RunningServer } from '@citybrain/server';
+import { DEFAULT_STORE_URL, parseRetention, redactSecrets, startServer, StoreError, MqttStartError, TokenConfigError, type RunningServer } from '@citybrain/server';
 import { readScenario } from '../scenario-files.js';
 import { loadControllerPlugins } from '../plugins.js';
 import { intOption, numOption, UsageError } from '../usage.js';
@@ -29,7 +29,8 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
   --retention T        keep events for T (e.g. 30d, 12h); default forever
   --paused             start with the city's clock stopped
 
-Tokens can also be given in CITYBRAIN_TOKENS (a JSON array of {name, role, token, device?, intersections?, bays?}).`;
+Tokens can also be given in CITYBRAIN_TOKENS (a JSON array of {name, role, token, device?, intersections?, bays?});
+a token revoked through the API stays revoked. Locked out (no operator token)? citybrain token create --role operator --db URL.`;
 
 export async function serveCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -83,7 +84,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     const usage = startupProblem(e, { db: values.db ?? DEFAULT_STORE_URL, host: values.host ?? '127.0.0.1', port, mqtt: values.mqtt });
     if (!usage) throw e;
     // what started before the failure (store writer, city clock) would keep the process alive
-    console.error(`citybrain: ${usage.message}`);
+    console.error(`citybrain: ${redactSecrets(usage.message)}`);
     process.exit(2);
   }
   console.error(`CityBrain is running at ${server.url}  (dashboard ${server.url}/, API docs ${server.url}/docs, metrics ${server.url}/metrics)`);
@@ -101,11 +102,13 @@ export async function serveCommand(argv: string[]): Promise<void> {
 
 /**
  * A start-up failure that the options or the machine explain (a store URL it
- * cannot open, a broker it cannot reach, an address it cannot listen on), as a
+ * cannot open, a broker it cannot reach, an address it cannot listen on, a bad
+ * CITYBRAIN_TOKENS), as a
  * usage error naming the option; anything else is a bug and keeps its stack.
  */
 function startupProblem(e: unknown, o: { db: string; host: string; port: number; mqtt?: string }): UsageError | undefined {
   const err = e as NodeJS.ErrnoException;
+  if (e instanceof TokenConfigError) return new UsageError(err.message);
   if (e instanceof StoreError) return new UsageError(`--db: ${err.message}`);
   if (e instanceof MqttStartError) return new UsageError(`--mqtt: ${err.message}`);
   if (err.syscall === 'listen' || err.syscall === 'getaddrinfo') return new UsageError(`--host ${o.host} --port ${o.port}: cannot listen: ${err.message}`);

@@ -1,6 +1,6 @@
 // swagger's schema fields (tags, summary) for the OpenAPI document
 import type {} from '@fastify/swagger';
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { CityRuntime } from '../city/runtime.js';
 import { networkView, type NetworkView } from './network-view.js';
 import type { AuditInput } from '../store/store.js';
@@ -9,8 +9,11 @@ export type Role = 'viewer' | 'operator' | 'device' | 'app';
 
 /** What the city API needs from the security layer. */
 export interface CityAccess {
-  /** a preHandler admitting only callers with one of `roles` (401 without a valid token, 403 with another role) */
-  require(...roles: Role[]): preHandlerHookHandler;
+  /**
+   * An onRequest hook admitting only callers with one of `roles` (401 without a valid token, 403 with another role).
+   * onRequest, before the body is parsed and validated: a caller without access learns nothing of the route's schema.
+   */
+  require(...roles: Role[]): onRequestHookHandler;
   /** who made the request, for the audit log */
   who(req: FastifyRequest): { actor: string; role: string };
 }
@@ -51,17 +54,17 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
   };
 
   app.get('/api/v1/network', {
-    preHandler: access.require(...READ),
+    onRequest: access.require(...READ),
     schema: { tags: ['city'], summary: 'Road network geometry, intersections, phases and regions', response: { 200: { type: 'object', additionalProperties: true } } },
   }, async () => (view ??= networkView(net, intersections, rt.regions)));
 
   app.get('/api/v1/controllers', {
-    preHandler: access.require(...READ),
+    onRequest: access.require(...READ),
     schema: { tags: ['control'], summary: 'Controllers that can be put in charge of an intersection', response: { 200: { type: 'array', items: { type: 'string' } } } },
   }, async () => Object.keys(rt.factories));
 
   app.get('/api/v1/intersections', {
-    preHandler: access.require(...READ),
+    onRequest: access.require(...READ),
     schema: {
       tags: ['city'], summary: 'Every signalised intersection with its live signal state',
       response: {
@@ -90,7 +93,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
     }));
 
   app.get<{ Params: { id: string } }>('/api/v1/intersections/:id', {
-    preHandler: access.require(...READ),
+    onRequest: access.require(...READ),
     schema: {
       tags: ['city'], summary: 'One intersection: phase timeline, queue per approach, controller in charge',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 200 } }, required: ['id'] },
@@ -147,7 +150,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
   };
 
   app.put<{ Params: { id: string }; Body: { controller: string } }>('/api/v1/intersections/:id/controller', {
-    preHandler: access.require('operator'),
+    onRequest: access.require('operator'),
     schema: {
       tags: ['control'], summary: 'Put a controller in charge of one intersection (operators; audited)',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 200 } }, required: ['id'] },
@@ -161,7 +164,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
   });
 
   app.put<{ Params: { id: string }; Body: { controller: string } }>('/api/v1/regions/:id/controller', {
-    preHandler: access.require('operator'),
+    onRequest: access.require('operator'),
     schema: {
       tags: ['control'], summary: 'Put a controller in charge of every intersection of a region (operators; audited)',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 200 } }, required: ['id'] },
@@ -175,7 +178,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
   });
 
   app.get<{ Querystring: { from?: number; to?: number; limit?: number } }>('/api/v1/kpis', {
-    preHandler: access.require(...READ),
+    onRequest: access.require(...READ),
     schema: {
       tags: ['city'], summary: 'KPI samples over time (simulated seconds), city-wide and per region, oldest first',
       querystring: {
@@ -196,12 +199,12 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
   });
 
   app.get('/api/v1/faults', {
-    preHandler: access.require(...READ),
+    onRequest: access.require(...READ),
     schema: { tags: ['control'], summary: 'Controller faults: the intersections that fell back to their fixed plan, and why', response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } } },
   }, async () => rt.faults);
 
   app.get('/api/v1/simulation', {
-    preHandler: access.require(...READ),
+    onRequest: access.require(...READ),
     schema: {
       tags: ['city'], summary: 'The virtual city clock',
       response: {
@@ -217,7 +220,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
   }, async () => ({ time: rt.sim.time, speed: rt.speed, running: rt.isRunning, vehicles: rt.sim.runningCount, error: rt.error ?? null }));
 
   app.put<{ Body: { speed?: number; running?: boolean } }>('/api/v1/simulation', {
-    preHandler: access.require('operator'),
+    onRequest: access.require('operator'),
     schema: {
       tags: ['city'], summary: 'Set the virtual city speed (simulated seconds per second) or pause it (operators; audited)',
       body: {

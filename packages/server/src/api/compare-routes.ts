@@ -29,7 +29,7 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
   });
 
   app.post<{ Body: { controllers: string[]; duration?: number } }>('/api/v1/compare', {
-    preHandler: access.require('operator', 'app'),
+    onRequest: access.require('operator', 'app'),
     schema: {
       tags: ['compare'], summary: 'Start a side-by-side run of 2–4 controllers on the same demand, from an empty network',
       body: {
@@ -60,12 +60,12 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
   });
 
   app.get('/api/v1/compare', {
-    preHandler: access.require('viewer', 'operator', 'app'),
+    onRequest: access.require('viewer', 'operator', 'app'),
     schema: { tags: ['compare'], summary: 'Comparison runs', response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } } },
   }, async () => [...runs.values()].map((r) => ({ id: r.id, controllers: r.controllers, duration: r.duration, done: r.done, time: r.lanes[0].sim.time })));
 
   app.get<{ Params: { id: string } }>('/api/v1/compare/:id', {
-    preHandler: access.require('viewer', 'operator', 'app'),
+    onRequest: access.require('viewer', 'operator', 'app'),
     schema: {
       tags: ['compare'], summary: 'A comparison: each controller\'s ATT series so far',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
@@ -78,7 +78,7 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
   });
 
   app.get<{ Params: { id: string; controller: string }; Querystring: { from?: number; to?: number } }>('/api/v1/compare/:id/replay/:controller', {
-    preHandler: access.require('viewer', 'operator', 'app'),
+    onRequest: access.require('viewer', 'operator', 'app'),
     schema: {
       tags: ['compare'], summary: 'Replay frames (vehicles as x, y, heading, speed; phases) of one controller\'s run',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 }, controller: { type: 'string', maxLength: 64 } }, required: ['id', 'controller'] },
@@ -93,7 +93,7 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/compare/:id', {
-    preHandler: access.require('operator', 'app'),
+    onRequest: access.require('operator', 'app'),
     schema: { tags: ['compare'], summary: 'Stop and forget a comparison', params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] }, response: { 204: { type: 'null' }, 404: errorSchema } },
   }, async (req, reply) => {
     const run = runs.get(req.params.id);

@@ -12,14 +12,14 @@ export interface DataRoutesOptions {
   audit: (entry: AuditEntry) => Promise<void>;
 }
 
-const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, error: { type: 'string' }, message: { type: 'string' } } };
+const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } } };
 
 /** Who am I, the raw events, the audit log, and token management. */
 export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions): Promise<void> {
   const { store, auth, access, audit } = opts;
 
   app.get('/api/v1/me', {
-    preHandler: access.require(...ROLES),
+    onRequest: access.require(...ROLES),
     schema: {
       tags: ['auth'], summary: 'The caller: token name, role and device scope',
       response: { 200: { type: 'object', properties: { name: { type: 'string' }, role: { type: 'string' }, tokenId: { type: 'string' }, device: { type: 'string' }, intersections: { type: 'array', items: { type: 'string' } }, bays: { type: 'array', items: { type: 'string' } } } } },
@@ -30,7 +30,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
   });
 
   app.get<{ Querystring: { kind?: EventKind; device?: string; intersection?: string; bay?: string; from?: number; to?: number; limit?: number; order?: 'asc' | 'desc' } }>('/api/v1/events', {
-    preHandler: access.require('viewer', 'operator', 'app'),
+    onRequest: access.require('viewer', 'operator', 'app'),
     schema: {
       tags: ['data'], summary: 'Raw field events as stored (event time in epoch ms)',
       querystring: {
@@ -53,7 +53,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
   }, async (req) => store.query(req.query));
 
   app.get<{ Querystring: { actor?: string; action?: string; target?: string; limit?: number } }>('/api/v1/audit', {
-    preHandler: access.require('operator'),
+    onRequest: access.require('operator'),
     schema: {
       tags: ['auth'], summary: 'The audit log of control actions: who, what, when, before and after (operators)',
       querystring: {
@@ -66,7 +66,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
   }, async (req) => store.queryAudit({ ...req.query, order: 'desc' }));
 
   app.post<{ Body: { name: string; role: Role; device?: string; intersections?: string[]; bays?: string[] } }>('/api/v1/tokens', {
-    preHandler: access.require('operator'),
+    onRequest: access.require('operator'),
     schema: {
       tags: ['auth'], summary: 'Issue a token (operators; audited). The secret is returned once.',
       body: {
@@ -97,11 +97,11 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/tokens/:id', {
-    preHandler: access.require('operator'),
+    onRequest: access.require('operator'),
     schema: {
-      tags: ['auth'], summary: 'Revoke a token (operators; audited)',
+      tags: ['auth'], summary: 'Revoke a token (operators; audited). The last active operator token cannot be revoked (409 CB_LAST_OPERATOR): issue another first.',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
-      response: { 204: { type: 'null' }, 404: errorSchema },
+      response: { 204: { type: 'null' }, 404: errorSchema, 409: errorSchema },
     },
   }, async (req, reply) => {
     if (!(await auth.revoke(req.params.id))) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no active token "${req.params.id}"` });

@@ -29,7 +29,7 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
   const active = () => emergencyView(rt);
 
   app.post<{ Body: { id?: string; from?: { x: number; y: number }; to?: { x: number; y: number }; route?: string[] } }>('/api/v1/emergency', {
-    preHandler: access.require('operator'),
+    onRequest: access.require('operator'),
     schema: {
       tags: ['emergency'], summary: 'Dispatch an emergency vehicle from `from` to `to` (map points, metres, each within 1 km of a road) or along `route` (road ids); operators; audited',
       body: {
@@ -76,12 +76,12 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
   });
 
   app.get('/api/v1/emergency', {
-    preHandler: access.require('viewer', 'operator', 'app'),
+    onRequest: access.require('viewer', 'operator', 'app'),
     schema: { tags: ['emergency'], summary: 'Emergency vehicles with priority now: position, corridor, ETA', response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } } },
   }, async () => active());
 
   app.delete<{ Params: { id: string } }>('/api/v1/emergency/:id', {
-    preHandler: access.require('operator'),
+    onRequest: access.require('operator'),
     schema: {
       tags: ['emergency'], summary: 'Cancel the priority of an emergency vehicle (operators; audited)',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },

@@ -32,7 +32,7 @@ export async function incidentRoutes(app: FastifyInstance, opts: IncidentRoutesO
   const { runtime: rt, access, audit } = opts;
 
   app.get<{ Querystring: { status?: 'active' | 'cleared' | 'all'; limit?: number } }>('/api/v1/incidents', {
-    preHandler: access.require(...READ),
+    onRequest: access.require(...READ),
     schema: {
       tags: ['incidents'], summary: 'Detected lane-blocking incidents, newest first',
       querystring: {
@@ -54,7 +54,7 @@ export async function incidentRoutes(app: FastifyInstance, opts: IncidentRoutesO
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/incidents/:id/acknowledge', {
-    preHandler: access.require('operator'),
+    onRequest: access.require('operator'),
     schema: {
       tags: ['incidents'], summary: 'Acknowledge an incident (police dispatched); operators; audited. Acknowledging twice keeps the first.',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },

@@ -1,29 +1,34 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
+import { TICKET_TTL_MS, type Auth, type Role } from '../auth.js';
 import type { CityRuntime } from '../city/runtime.js';
-import type { CityAccess } from './city-routes.js';
 
 export interface LiveOptions {
   runtime: CityRuntime;
-  access: CityAccess;
+  /** checks the stream's credentials (bearer header or ticket), issues tickets and rechecks open streams */
+  auth: Auth;
   /** wall-clock milliseconds between two state messages; default 500 */
   periodMs?: number;
   /** extra live fields (emergency vehicles, incidents) merged into each state message */
   extras?: () => Record<string, unknown>;
-  /**
-   * Whether the credentials a stream was opened with still hold (the token
-   * was not revoked since); asked every `recheckMs` for each open stream.
-   */
-  stillValid?: (req: FastifyRequest) => Promise<boolean>;
-  /** wall-clock milliseconds between two checks of `stillValid`; default 2000 */
+  /** wall-clock milliseconds between two checks that each open stream's token still holds (not revoked); default 2000 */
   recheckMs?: number;
 }
+
+/** Who may watch the live stream. */
+const LIVE_ROLES: Role[] = ['viewer', 'operator', 'app'];
 
 /** Close code of a stream whose token was revoked while it was open (4000–4999: application codes). */
 export const LIVE_CLOSE_UNAUTHORIZED = 4401;
 
 /**
  * `GET /api/v1/live` (WebSocket): the city's live state for the dashboard.
+ *
+ * Credentials: `Authorization: Bearer <token>` where the client can set
+ * headers, else `?ticket=` from `POST /api/v1/live/ticket` (browsers): a
+ * token is never put in the URL, which proxies and logs keep. Tickets live in
+ * the memory of the instance that issued them: behind a load balancer, the
+ * ticket request and the stream must reach the same instance (sticky sessions).
  *
  * Server → client, every period, a JSON text message
  *   { type: 'state', t, speed, phases: number[] (in /network intersection order, -1 when unsignalised),
@@ -34,7 +39,7 @@ export const LIVE_CLOSE_UNAUTHORIZED = 4401;
  * A stream whose token is revoked is closed with code 4401.
  */
 export async function liveRoutes(app: FastifyInstance, opts: LiveOptions): Promise<void> {
-  const { runtime: rt, access } = opts;
+  const { runtime: rt, auth } = opts;
   const period = opts.periodMs ?? 500;
   const net = rt.sim.net;
   const clients = new Map<WebSocket, { vehicles: boolean; req: FastifyRequest }>();
@@ -77,23 +82,34 @@ export async function liveRoutes(app: FastifyInstance, opts: LiveOptions): Promi
     }
   }, period);
   // a revoked token stops streaming: the upgrade checked it once, not since
-  const stillValid = opts.stillValid;
-  const recheck = stillValid && setInterval(() => {
+  const recheck = setInterval(() => {
     for (const [ws, { req }] of clients) {
-      stillValid(req).then((ok) => {
+      (req.principal ? auth.stillValid(req.principal) : Promise.resolve(false)).then((ok) => {
         if (!ok && clients.delete(ws)) ws.close(LIVE_CLOSE_UNAUTHORIZED, 'unknown or revoked token');
       }, () => undefined);
     }
   }, opts.recheckMs ?? 2000);
   app.addHook('onClose', async () => {
     clearInterval(timer);
-    if (recheck) clearInterval(recheck);
+    clearInterval(recheck);
   });
+
+  app.post('/api/v1/live/ticket', {
+    onRequest: auth.requireRole(...LIVE_ROLES),
+    schema: {
+      tags: ['city'],
+      summary: `A single-use ticket to open the live stream as ?ticket= (browsers cannot send headers on a WebSocket), valid ${TICKET_TTL_MS / 1000} s, bound to the caller's token`,
+      response: { 200: { type: 'object', properties: { ticket: { type: 'string' }, expiresAt: { type: 'number', description: 'epoch ms' } }, required: ['ticket', 'expiresAt'] } },
+    },
+  }, async (req) => auth.issueTicket(req.principal!));
 
   app.get('/api/v1/live', {
     websocket: true,
-    preHandler: access.require('viewer', 'operator', 'app'),
-    schema: { tags: ['city'], summary: 'Live city state over WebSocket (see the description in live.ts)', hide: false },
+    onRequest: auth.requireStreamRole(...LIVE_ROLES),
+    schema: {
+      tags: ['city'], summary: 'Live city state over WebSocket (see the description in live.ts)', hide: false,
+      querystring: { type: 'object', properties: { ticket: { type: 'string', maxLength: 64, description: 'from POST /api/v1/live/ticket (or send Authorization: Bearer)' } } },
+    },
   }, (socket, req) => {
     clients.set(socket, { vehicles: false, req });
     socket.on('message', (raw: Buffer, isBinary: boolean) => {

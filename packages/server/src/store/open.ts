@@ -1,4 +1,5 @@
-import { PostgresStore, redact } from './postgres.js';
+import { PostgresStore } from './postgres.js';
+import { redactSecrets } from '../redact.js';
 import { SqliteStore } from './sqlite.js';
 import { StoreError, type EventStore } from './store.js';
 
@@ -24,12 +25,12 @@ export async function openStore(url: string = DEFAULT_STORE_URL): Promise<EventS
     try {
       u = new URL(url);
     } catch {
-      throw new StoreError(`cannot parse PostgreSQL URL ${redact(url)}`);
+      throw new StoreError(`cannot parse PostgreSQL URL ${redactSecrets(url)}`);
     }
     // `schema` is ours, not a libpq parameter: take it out before pg sees the URL
     const schema = u.searchParams.get('schema') ?? undefined;
     u.searchParams.delete('schema');
     return PostgresStore.open(u.toString(), { schema });
   }
-  throw new StoreError(`unknown store URL "${redact(url)}": use sqlite:PATH (embedded) or postgres://user@host:5432/database`);
+  throw new StoreError(`unknown store URL "${redactSecrets(url)}": use sqlite:PATH (embedded) or postgres://user@host:5432/database`);
 }

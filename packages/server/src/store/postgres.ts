@@ -2,6 +2,7 @@ import pg from 'pg';
 import { eventBay, eventIntersection, type Event } from '../events.js';
 import { GroupCommitter } from './group-commit.js';
 import { auditWhere, eventWhere, orderDir } from './sql.js';
+import { redactSecrets } from '../redact.js';
 import {
   clampLimit, splitResult, StoreError, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener, type EventFilter,
   type EventQuery, type EventStore, type StoredEvent, type TokenRecord,
@@ -57,7 +58,7 @@ export class PostgresStore implements EventStore {
       await PostgresStore.migrate(pool, schema);
     } catch (e) {
       await pool.end();
-      throw new StoreError(`cannot open PostgreSQL store at ${redact(url)}: ${(e as Error).message}`);
+      throw new StoreError(`cannot open PostgreSQL store at ${redactSecrets(url)}: ${(e as Error).message}`);
     }
     return new PostgresStore(pool, schema, opts.commitsInFlight ?? 3);
   }
@@ -179,9 +180,10 @@ export class PostgresStore implements EventStore {
 
   async putToken(t: TokenRecord): Promise<void> {
     await this.pool.query(
-      `INSERT INTO ${this.t.tokens} (hash, id, name, role, device, intersections, bays, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+      // a revoked token stays revoked: reinstalling it (CITYBRAIN_TOKENS at each start) must not clear revoked_at
+      `INSERT INTO ${this.t.tokens} AS t (hash, id, name, role, device, intersections, bays, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (hash) DO UPDATE SET id = excluded.id, name = excluded.name, role = excluded.role, device = excluded.device,
-       intersections = excluded.intersections, bays = excluded.bays, created_at = excluded.created_at, revoked_at = excluded.revoked_at`,
+       intersections = excluded.intersections, bays = excluded.bays, created_at = excluded.created_at, revoked_at = coalesce(t.revoked_at, excluded.revoked_at)`,
       [t.hash, t.id, t.name, t.role, t.device ?? null, JSON.stringify(t.intersections), JSON.stringify(t.bays), t.createdAt, t.revokedAt ?? null],
     );
   }
@@ -232,9 +234,4 @@ export class PostgresStore implements EventStore {
     await this.committer.idle();
     await this.pool.end();
   }
-}
-
-/** The URL without its password, for messages. */
-export function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 }

@@ -31,10 +31,12 @@ const insertEvent = db.prepare(
   'INSERT INTO events (device, id, kind, ts, intersection, bay, received, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device, id) DO NOTHING',
 );
 const insertAudit = db.prepare('INSERT INTO audit (at, actor, role, action, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)');
+// a revoked token stays revoked: reinstalling it (CITYBRAIN_TOKENS at each start) must not clear revoked_at
 const putToken = db.prepare(
   `INSERT INTO tokens (hash, id, name, role, device, intersections, bays, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
    ON CONFLICT (hash) DO UPDATE SET id = excluded.id, name = excluded.name, role = excluded.role, device = excluded.device,
-   intersections = excluded.intersections, bays = excluded.bays, created_at = excluded.created_at, revoked_at = excluded.revoked_at`,
+   intersections = excluded.intersections, bays = excluded.bays, created_at = excluded.created_at,
+   revoked_at = coalesce(tokens.revoked_at, excluded.revoked_at)`,
 );
 const revoke = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
 const purge = db.prepare('DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ? LIMIT ?)');

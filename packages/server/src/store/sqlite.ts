@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { eventBay, eventIntersection, type Event } from '../events.js';
@@ -53,10 +53,21 @@ export class SqliteStore implements EventStore {
     worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
   }
 
-  /** Opens (creating if needed) the database file and its directory. */
+  /**
+   * Opens (creating if needed) the database file and its directory. They hold
+   * plates and the audit log: a directory it creates is 0700, the file (and
+   * with it SQLite's -wal and -shm, which take the file's mode) 0600.
+   */
   static async open(path: string): Promise<SqliteStore> {
     const file = resolve(path);
-    mkdirSync(dirname(file), { recursive: true });
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    try {
+      closeSync(openSync(file, 'a', 0o600));
+      // files an older version created readable by all are closed now (those of another owner are left as they are)
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f) && statSync(f).uid === process.getuid?.()) chmodSync(f, 0o600);
+    } catch (e) {
+      throw new StoreError(`cannot open SQLite database ${file}: ${(e as Error).message}`);
+    }
     const worker = new Worker(new URL('./sqlite-worker.js', import.meta.url), { workerData: { path: file } });
     await new Promise<void>((ok, fail) => {
       const onMsg = (m: WorkerReply) => {

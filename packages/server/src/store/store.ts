@@ -21,7 +21,7 @@ export interface EventStore {
   appendAudit(entry: AuditInput): Promise<AuditEntry>;
   queryAudit(q?: AuditQuery): Promise<AuditEntry[]>;
 
-  /** Inserts or replaces the token with this hash. */
+  /** Inserts the token with this hash, or updates its name, role and scope; never clears a revocation. */
   putToken(t: TokenRecord): Promise<void>;
   findToken(hash: string): Promise<TokenRecord | undefined>;
   listTokens(): Promise<TokenRecord[]>;
