@@ -3,8 +3,8 @@ import { eventBay, eventIntersection, type Event } from '../events.js';
 import { GroupCommitter } from './group-commit.js';
 import { auditWhere, eventWhere, orderDir } from './sql.js';
 import {
-  clampLimit, splitResult, StoreError, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener, type EventFilter,
-  type EventQuery, type EventStore, type StoredEvent, type TokenRecord,
+  clampLimit, splitResult, StoreError, withTimeout, type ActionChange, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery,
+  type CommitListener, type EventFilter, type EventQuery, type EventStore, type Snapshot, type StoredEvent, type TokenRecord,
 } from './store.js';
 
 export interface PostgresStoreOptions {
@@ -36,12 +36,12 @@ export class PostgresStore implements EventStore {
   readonly backend = 'postgres';
   private readonly committer: GroupCommitter<AppendOp, Uint8Array>;
   private readonly listeners = new Set<CommitListener>();
-  private readonly t: { events: string; audit: string; tokens: string };
+  private readonly t: { events: string; audit: string; tokens: string; state: string; snapshots: string };
   private closed = false;
 
   private constructor(private readonly pool: pg.Pool, readonly schema: string, commitsInFlight: number) {
     const q = `"${schema}"`;
-    this.t = { events: `${q}.events`, audit: `${q}.audit`, tokens: `${q}.tokens` };
+    this.t = { events: `${q}.events`, audit: `${q}.audit`, tokens: `${q}.tokens`, state: `${q}.state`, snapshots: `${q}.snapshots` };
     this.committer = new GroupCommitter((ops) => this.insertGroup(ops), {
       maxInFlight: commitsInFlight, maxGroupWeight: 20000, weight: (op) => op.events.length,
     });
@@ -81,6 +81,8 @@ export class PostgresStore implements EventStore {
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.tokens (
         hash text PRIMARY KEY, id text NOT NULL UNIQUE, name text NOT NULL, role text NOT NULL, device text,
         intersections jsonb NOT NULL, bays jsonb NOT NULL, created_at bigint NOT NULL, revoked_at bigint)`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.state (key text PRIMARY KEY, value jsonb NOT NULL, at bigint NOT NULL)`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.snapshots (name text PRIMARY KEY, fingerprint text NOT NULL, at bigint NOT NULL, data bytea NOT NULL)`);
       await c.query('COMMIT');
     } catch (e) {
       await c.query('ROLLBACK').catch(() => {});
@@ -160,8 +162,12 @@ export class PostgresStore implements EventStore {
   }
 
   async appendAudit(e: AuditInput): Promise<AuditEntry> {
+    return this.insertAudit(this.pool, e);
+  }
+
+  private async insertAudit(db: pg.Pool | pg.PoolClient, e: AuditInput): Promise<AuditEntry> {
     const at = e.at ?? Date.now();
-    const r = await this.pool.query<{ seq: number }>(
+    const r = await db.query<{ seq: number }>(
       `INSERT INTO ${this.t.audit} (at, actor, role, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`,
       [at, e.actor, e.role, e.action, e.target, e.before === undefined ? null : JSON.stringify(e.before), e.after === undefined ? null : JSON.stringify(e.after)],
     );
@@ -178,7 +184,11 @@ export class PostgresStore implements EventStore {
   }
 
   async putToken(t: TokenRecord): Promise<void> {
-    await this.pool.query(
+    await this.upsertToken(this.pool, t);
+  }
+
+  private async upsertToken(db: pg.Pool | pg.PoolClient, t: TokenRecord): Promise<void> {
+    await db.query(
       `INSERT INTO ${this.t.tokens} (hash, id, name, role, device, intersections, bays, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (hash) DO UPDATE SET id = excluded.id, name = excluded.name, role = excluded.role, device = excluded.device,
        intersections = excluded.intersections, bays = excluded.bays, created_at = excluded.created_at, revoked_at = excluded.revoked_at`,
@@ -214,6 +224,93 @@ export class PostgresStore implements EventStore {
   async revokeToken(id: string, at: number): Promise<boolean> {
     const r = await this.pool.query(`UPDATE ${this.t.tokens} SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, [at, id]);
     return (r.rowCount ?? 0) > 0;
+  }
+
+  // ------------------------------------------ audited actions, operator state, snapshots
+
+  async recordAction(e: AuditInput, change?: ActionChange): Promise<AuditEntry | undefined> {
+    if (this.closed) throw new StoreError('store is closed');
+    let c: pg.PoolClient;
+    try {
+      c = await this.pool.connect();
+    } catch (err) {
+      throw new StoreError(`PostgreSQL unavailable: ${(err as Error).message}`);
+    }
+    try {
+      await c.query('BEGIN');
+      // the change first: a revoke that changes nothing records nothing
+      if (change?.t === 'revoke') {
+        const r = await c.query(`UPDATE ${this.t.tokens} SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, [change.at, change.id]);
+        if ((r.rowCount ?? 0) === 0) {
+          await c.query('ROLLBACK');
+          return undefined;
+        }
+      }
+      if (change?.t === 'token') await this.upsertToken(c, change.rec);
+      const entry = await this.insertAudit(c, e);
+      if (change?.t === 'state') {
+        for (const [k, v] of Object.entries(change.set)) {
+          if (v === null) await c.query(`DELETE FROM ${this.t.state} WHERE key = $1`, [k]);
+          else {
+            await c.query(
+              `INSERT INTO ${this.t.state} (key, value, at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = excluded.value, at = excluded.at`,
+              [k, JSON.stringify(v), entry.at],
+            );
+          }
+        }
+      }
+      await c.query('COMMIT');
+      return entry;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw new StoreError(`PostgreSQL write failed: ${(err as Error).message}`);
+    } finally {
+      c.release();
+    }
+  }
+
+  async readState(prefix = ''): Promise<Map<string, unknown>> {
+    const r = await this.pool.query<{ key: string; value: unknown }>(
+      `SELECT key, value FROM ${this.t.state} WHERE starts_with(key, $1) ORDER BY key`, [prefix],
+    );
+    return new Map(r.rows.map((row) => [row.key, row.value]));
+  }
+
+  async putSnapshot(s: Snapshot): Promise<void> {
+    try {
+      await this.pool.query(
+        `INSERT INTO ${this.t.snapshots} (name, fingerprint, at, data) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, at = excluded.at, data = excluded.data`,
+        [s.name, s.fingerprint, s.at, Buffer.from(s.data.buffer, s.data.byteOffset, s.data.byteLength)],
+      );
+    } catch (e) {
+      throw new StoreError(`PostgreSQL snapshot write failed: ${(e as Error).message}`);
+    }
+  }
+
+  async getSnapshot(name: string): Promise<Snapshot | undefined> {
+    const r = await this.pool.query<{ name: string; fingerprint: string; at: number; data: Buffer }>(
+      `SELECT name, fingerprint, at, data FROM ${this.t.snapshots} WHERE name = $1`, [name],
+    );
+    const row = r.rows[0];
+    return row && { name: row.name, fingerprint: row.fingerprint, at: row.at, data: new Uint8Array(row.data) };
+  }
+
+  async ping(timeoutMs = 2000): Promise<void> {
+    if (this.closed) throw new StoreError('store is closed');
+    try {
+      await withTimeout(this.pool.query('SELECT 1'), timeoutMs, 'PostgreSQL ping');
+    } catch (e) {
+      throw e instanceof StoreError ? e : new StoreError(`PostgreSQL unavailable: ${(e as Error).message}`);
+    }
+  }
+
+  async footprint(): Promise<{ location: string; bytes: number }> {
+    const r = await this.pool.query<{ db: string; bytes: number }>(
+      `SELECT current_database() AS db, coalesce(sum(pg_total_relation_size(c.oid)), 0)::int8 AS bytes
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`, [this.schema],
+    );
+    return { location: `PostgreSQL database "${r.rows[0].db}", schema "${this.schema}"`, bytes: r.rows[0].bytes };
   }
 
   onCommit(listener: CommitListener): () => void {
