@@ -17,7 +17,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { eventBay, eventIntersection, type Event } from './events.js';
-import { ROLES, type EventStore, type Role, type TokenRecord } from './store/store.js';
+import { ROLES, type AuditInput, type EventStore, type Role, type TokenRecord } from './store/store.js';
 import { unstorable } from './text.js';
 
 export { ROLES, type Role, type TokenRecord } from './store/store.js';
@@ -93,8 +93,11 @@ export class Auth {
     this.cacheMs = opts.cacheMs ?? 5000;
   }
 
-  /** Issues a token; the secret is returned once and only its hash is kept. */
-  async createToken(spec: TokenSpec): Promise<{ token: string; record: TokenRecord }> {
+  /**
+   * Issues a token; the secret is returned once and only its hash is kept.
+   * With `audit`, the token and its audit entry are stored in one transaction.
+   */
+  async createToken(spec: TokenSpec, audit?: (record: TokenRecord) => AuditInput): Promise<{ token: string; record: TokenRecord }> {
     const problem = checkSpec(spec);
     if (problem) throw new RangeError(`token "${spec.name}": ${problem}`);
     const token = spec.token ?? `cbt_${randomBytes(32).toString('base64url')}`;
@@ -104,13 +107,16 @@ export class Auth {
       intersections: [...(spec.intersections ?? [])], bays: [...(spec.bays ?? [])], createdAt: Date.now(),
     };
     if (spec.device !== undefined) record.device = spec.device;
-    await this.store.putToken(record);
+    if (audit) await this.store.recordAction(audit(record), { t: 'token', rec: record });
+    else await this.store.putToken(record);
     this.cache.delete(hash);
     return { token, record };
   }
 
-  async revoke(tokenId: string): Promise<boolean> {
-    const ok = await this.store.revokeToken(tokenId, Date.now());
+  /** Revokes a token; with `audit`, the revocation and its audit entry are stored in one transaction (nothing when no such token). */
+  async revoke(tokenId: string, audit?: AuditInput): Promise<boolean> {
+    const at = Date.now();
+    const ok = audit ? (await this.store.recordAction(audit, { t: 'revoke', id: tokenId, at })) !== undefined : await this.store.revokeToken(tokenId, at);
     for (const [h, c] of this.cache) if (c.p?.tokenId === tokenId) this.cache.delete(h);
     return ok;
   }

@@ -16,7 +16,8 @@ import type { Event } from './events.js';
 import type { EventCheck } from './ingest.js';
 import { CityRuntime } from './city/runtime.js';
 import type { FieldEvent } from './city/virtual-city.js';
-import { cityRoutes, type AuditEntry, type CityAccess, type Role } from './api/city-routes.js';
+import { cityRoutes, type CityAccess, type Role } from './api/city-routes.js';
+import { auditedActions } from './api/audited.js';
 import { liveRoutes } from './api/live.js';
 import { compareRoutes } from './api/compare-routes.js';
 import { emergencyRoutes, emergencyView } from './api/emergency-routes.js';
@@ -28,6 +29,8 @@ export interface ServerOptions {
   scenario: Scenario;
   /** `sqlite:PATH` (default `sqlite:./citybrain-data/citybrain.db`) or `postgres://…` */
   storeUrl?: string;
+  /** an open store to use instead of storeUrl (the server closes it on close) */
+  store?: EventStore;
   host?: string;
   /** 0 picks a free port */
   port?: number;
@@ -75,7 +78,7 @@ const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.ur
  * WebSocket API with its OpenAPI document, Prometheus metrics and the dashboard.
  */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const store = await openStore(opts.storeUrl ?? DEFAULT_STORE_URL);
+  const store = opts.store ?? (await openStore(opts.storeUrl ?? DEFAULT_STORE_URL));
   const auth = new Auth(store, opts.auth);
   const { created } = await bootstrapTokens(auth, { print: opts.printToken });
   const app = buildApp({ store, auth, logger: opts.logger });
@@ -103,9 +106,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       role: req.principal?.role ?? 'none',
     }),
   };
-  const audit = async (e: AuditEntry) => {
-    await store.appendAudit(e);
-  };
+  // every operator action: audited and applied together, or neither (503 while the store is down)
+  const audited = auditedActions(store);
 
   registerCityMetrics(app, runtime);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
@@ -121,11 +123,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       };
     },
   };
-  await app.register(cityRoutes, { runtime, access, audit });
-  await app.register(emergencyRoutes, { runtime, roadnet: opts.scenario.roadnet, access, audit });
-  await app.register(incidentRoutes, { runtime, access, audit });
+  await app.register(cityRoutes, { runtime, access, audited });
+  await app.register(emergencyRoutes, { runtime, roadnet: opts.scenario.roadnet, access, audited });
+  await app.register(incidentRoutes, { runtime, access, audited });
   await app.register(compareRoutes, { runtime, scenario: opts.scenario, access });
-  await app.register(dataRoutes, { store, auth, access, audit });
+  await app.register(dataRoutes, { store, auth, access });
   // a stream opened with a token that is revoked since is closed (the token is in the header liveAccess set)
   const stillValid = async (req: FastifyRequest) => {
     const token = bearerToken(req.headers.authorization);
