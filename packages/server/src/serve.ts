@@ -15,6 +15,7 @@ import { startRetention } from './retention.js';
 import type { Event } from './events.js';
 import type { EventCheck } from './ingest.js';
 import { CityRuntime } from './city/runtime.js';
+import { CityPersistence, restoreOperatorState, scenarioFingerprint } from './city/persistence.js';
 import type { FieldEvent } from './city/virtual-city.js';
 import { cityRoutes, type CityAccess, type Role } from './api/city-routes.js';
 import { auditedActions } from './api/audited.js';
@@ -48,6 +49,8 @@ export interface ServerOptions {
   breakdownsPerHour?: number;
   /** keep events this many ms; default: forever */
   retentionMs?: number;
+  /** ms between two snapshots of the virtual city in the store (one is also taken on close); default 60000 */
+  snapshotIntervalMs?: number;
   /** pino options or false */
   logger?: false | { level: string };
   auth?: AuthOptions;
@@ -98,6 +101,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   pipeline.onAccepted((events) => runtime.ingested(events));
   // so a device reports only lanes of this network at the intersections it may report on: the estimate trusts the lane id
   pipeline.setEventCheck(laneCheck(runtime.sim.net));
+
+  // the city resumes where it stood (when the stored snapshot is of this scenario), with what operators set
+  const persistence = new CityPersistence(store, runtime, scenarioFingerprint(opts.scenario, {
+    interval: runtime.sim.interval, detectorPeriod: runtime.city.detectorPeriod, bays: runtime.city.bays.length,
+  }), app.log);
+  await persistence.restore();
+  const operatorSet = await restoreOperatorState(store, runtime, app.log);
 
   const access: CityAccess = {
     require: (...roles: Role[]) => auth.requireRole(...roles),
@@ -155,7 +165,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const retention = opts.retentionMs ? startRetention(store, { retentionMs: opts.retentionMs, logger: app.log }) : undefined;
 
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
-  if (opts.run ?? true) runtime.start();
+  if (operatorSet.running ?? opts.run ?? true) runtime.start();
+  persistence.start(opts.snapshotIntervalMs ?? 60_000);
   app.log.info({ url: address, store: store.backend, controller: opts.controller ?? 'max-pressure', speed: runtime.speed }, 'CityBrain is running');
 
   let closed = false;
@@ -165,10 +176,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (closed) return;
       closed = true;
       runtime.stop();
+      persistence.stop();
       stopIncidentNews();
       retention?.stop();
       await mqtt?.close();
       await app.close();
+      // after ingestion drained: events it could not store are in the snapshot, to be sent again
+      await persistence.save().catch((e: unknown) => app.log.error({ err: e }, 'virtual city snapshot on shutdown failed'));
       await store.close();
     },
   };
