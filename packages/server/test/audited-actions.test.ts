@@ -112,3 +112,15 @@ test('concurrent actions are audited in the order they are applied, each with th
   for (let k = 1; k < log.length; k++) assert.equal(log[k].before, log[k - 1].after, 'each before is the previous after');
   assert.equal(server.runtime.assignment.controllerOf(server.runtime.sim.net.interIndex.get('intersection_2_2')!), log.at(-1)!.after);
 });
+
+test('/healthz answers 503 naming the store\'s error while the store is down, 200 once it is back', async () => {
+  store.fail(true);
+  const down = await fetch(`${server.url}/healthz`);
+  store.fail(false);
+  assert.equal(down.status, 503);
+  assert.ok(Number(down.headers.get('retry-after')) > 0);
+  assert.deepEqual(await down.json(), { status: 'store-unavailable', store: 'sqlite', ingestQueueEvents: 0, error: 'test: the store is down' });
+  const up = await fetch(`${server.url}/healthz`);
+  assert.equal(up.status, 200);
+  assert.equal(((await up.json()) as { status: string }).status, 'ok');
+});
