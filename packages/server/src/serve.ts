@@ -11,7 +11,7 @@ import { Auth, bearerToken, bootstrapTokens, type AuthOptions } from './auth.js'
 import { openStore, DEFAULT_STORE_URL } from './store/open.js';
 import type { EventStore } from './store/store.js';
 import { MqttIngest } from './mqtt.js';
-import { startRetention } from './retention.js';
+import { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, startRetention, type DownsampleOptions } from './retention.js';
 import type { Event } from './events.js';
 import type { EventCheck } from './ingest.js';
 import { CityRuntime } from './city/runtime.js';
@@ -47,8 +47,10 @@ export interface ServerOptions {
   mqttSession?: { topicPrefix?: string; clientId?: string };
   /** vehicles breaking down in the virtual city per simulated hour, for the incident detection to find; default 0 */
   breakdownsPerHour?: number;
-  /** keep events this many ms; default: forever */
+  /** keep events this many ms (by observation time); default a day (DEFAULT_RETENTION_MS); Infinity keeps them forever */
   retentionMs?: number;
+  /** merge old lane reports; default DEFAULT_DOWNSAMPLE (after an hour, one per lane per 5 minutes), none when retentionMs is Infinity; false for none */
+  downsample?: DownsampleOptions | false;
   /** ms between two snapshots of the virtual city in the store (one is also taken on close); default 60000 */
   snapshotIntervalMs?: number;
   /** pino options or false */
@@ -162,12 +164,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     app.log.warn({ incident: incident.id, lane: incident.lane, intersection: incident.intersection, change }, `incident ${change}`);
     mqtt?.publish(`incidents/${incident.intersection}`, { type: `incident.${change}`, incident }).catch((e: unknown) => app.log.error({ err: e, incident: incident.id }, 'incident not published over MQTT'));
   });
-  const retention = opts.retentionMs ? startRetention(store, { retentionMs: opts.retentionMs, logger: app.log }) : undefined;
+  const retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
+  const downsample = opts.downsample ?? (Number.isFinite(retentionMs) ? DEFAULT_DOWNSAMPLE : false);
+  const retention = Number.isFinite(retentionMs) || downsample ? startRetention(store, {
+    retentionMs, downsample: downsample || undefined, logger: app.log,
+    // ages count on the virtual city's clock too: accelerated, it runs ahead of the wall clock
+    now: () => Math.max(Date.now(), runtime.city.ts),
+  }) : undefined;
 
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
   if (operatorSet.running ?? opts.run ?? true) runtime.start();
   persistence.start(opts.snapshotIntervalMs ?? 60_000);
-  app.log.info({ url: address, store: store.backend, controller: opts.controller ?? 'max-pressure', speed: runtime.speed }, 'CityBrain is running');
+  const data = await store.footprint();
+  app.log.info({
+    url: address, store: store.backend, data: data.location, dataBytes: data.bytes, retention: Number.isFinite(retentionMs) ? `${retentionMs / 3_600_000} h` : 'forever',
+    controller: opts.controller ?? 'max-pressure', speed: runtime.speed,
+  }, 'CityBrain is running');
 
   let closed = false;
   return {

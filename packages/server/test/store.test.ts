@@ -124,6 +124,13 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(await store.getSnapshot('city'), { name: 'city', fingerprint: 'b', at: 2, data: new Uint8Array([0, 255, 0, 7]) });
     });
 
+    it('replaces events by others in one write, with a state row', async () => {
+      await store.append([lane('rep-a', { device: 'cam-Repl' }), lane('rep-b', { device: 'cam-Repl' })]);
+      await store.replaceEvents([{ device: 'cam-Repl', id: 'rep-a' }, { device: 'cam-Repl', id: 'rep-b' }], [lane('rep-ab', { device: 'cam-Repl', count: 8 })], { 'test:mark': 42 });
+      assert.deepEqual((await store.query({ device: 'cam-Repl' })).map((e) => [e.id, (e as { count: number }).count]), [['rep-ab', 8]]);
+      assert.equal((await store.readState('test:')).get('test:mark'), 42);
+    });
+
     it('answers a ping and tells where its data is and how big it is', async () => {
       await store.ping();
       const f = await store.footprint();

@@ -4,7 +4,7 @@ import { GroupCommitter } from './group-commit.js';
 import { auditWhere, eventWhere, orderDir } from './sql.js';
 import {
   clampLimit, splitResult, StoreError, withTimeout, type ActionChange, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery,
-  type CommitListener, type EventFilter, type EventQuery, type EventStore, type Snapshot, type StoredEvent, type TokenRecord,
+  type CommitListener, type EventFilter, type EventKey, type EventQuery, type EventStore, type Snapshot, type StoredEvent, type TokenRecord,
 } from './store.js';
 
 export interface PostgresStoreOptions {
@@ -92,8 +92,13 @@ export class PostgresStore implements EventStore {
     }
   }
 
-  private async insertGroup(ops: AppendOp[]): Promise<Uint8Array[]> {
-    const t0 = performance.now();
+  private insertSql(): string {
+    return `INSERT INTO ${this.t.events} (device, id, kind, ts, intersection, bay, received, body)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::jsonb[])
+      ON CONFLICT (device, id) DO NOTHING RETURNING device, id`;
+  }
+
+  private static columns(ops: readonly AppendOp[]): unknown[][] {
     const cols: unknown[][] = [[], [], [], [], [], [], [], []];
     for (const op of ops) {
       for (const e of op.events) {
@@ -101,14 +106,15 @@ export class PostgresStore implements EventStore {
         cols[4].push(eventIntersection(e) ?? null); cols[5].push(eventBay(e) ?? null); cols[6].push(op.received); cols[7].push(JSON.stringify(e));
       }
     }
+    return cols;
+  }
+
+  private async insertGroup(ops: AppendOp[]): Promise<Uint8Array[]> {
+    const t0 = performance.now();
+    const cols = PostgresStore.columns(ops);
     let res: pg.QueryResult<{ device: string; id: string }>;
     try {
-      res = await this.pool.query(
-        `INSERT INTO ${this.t.events} (device, id, kind, ts, intersection, bay, received, body)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::jsonb[])
-         ON CONFLICT (device, id) DO NOTHING RETURNING device, id`,
-        cols,
-      );
+      res = await this.pool.query(this.insertSql(), cols);
     } catch (e) {
       throw new StoreError(`PostgreSQL insert failed: ${(e as Error).message}`);
     }
@@ -311,6 +317,26 @@ export class PostgresStore implements EventStore {
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`, [this.schema],
     );
     return { location: `PostgreSQL database "${r.rows[0].db}", schema "${this.schema}"`, bytes: r.rows[0].bytes };
+  }
+
+  async replaceEvents(removed: readonly EventKey[], added: readonly Event[], state: Record<string, unknown> = {}): Promise<void> {
+    if (this.closed) throw new StoreError('store is closed');
+    const at = Date.now();
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(`DELETE FROM ${this.t.events} WHERE (device, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, [removed.map((k) => k.device), removed.map((k) => k.id)]);
+      if (added.length) await c.query(this.insertSql(), PostgresStore.columns([{ events: added, received: at }]));
+      for (const [k, v] of Object.entries(state)) {
+        await c.query(`INSERT INTO ${this.t.state} (key, value, at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = excluded.value, at = excluded.at`, [k, JSON.stringify(v), at]);
+      }
+      await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw new StoreError(`PostgreSQL write failed: ${(e as Error).message}`);
+    } finally {
+      c.release();
+    }
   }
 
   onCommit(listener: CommitListener): () => void {

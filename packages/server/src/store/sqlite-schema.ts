@@ -61,6 +61,7 @@ export type WriteOp =
   | { t: 'audit'; row: AuditRow }
   | { t: 'action'; row: AuditRow; change?: ActionChange }
   | { t: 'snapshot'; s: Snapshot }
+  | { t: 'replace'; remove: [string, string][]; rows: EventRow[]; state: [string, string][]; at: number }
   | { t: 'token'; rec: TokenRecord }
   | { t: 'revoke'; id: string; at: number }
   | { t: 'purge'; cutoff: number; limit: number };

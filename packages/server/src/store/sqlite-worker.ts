@@ -43,6 +43,7 @@ const deleteState = db.prepare('DELETE FROM state WHERE key = ?');
 const putSnapshot = db.prepare(
   'INSERT INTO snapshots (name, fingerprint, at, data) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, at = excluded.at, data = excluded.data',
 );
+const deleteEvent = db.prepare('DELETE FROM events WHERE device = ? AND id = ?');
 const purge = db.prepare('DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ? LIMIT ?)');
 
 function storeToken(r: TokenRecord): void {
@@ -76,6 +77,11 @@ function apply(op: WriteOp): WriteResult {
       }
       return Number(insertAudit.run(op.row).lastInsertRowid);
     }
+    case 'replace':
+      for (const k of op.remove) deleteEvent.run(k);
+      for (const r of op.rows) insertEvent.run(r);
+      for (const [k, v] of op.state) putState.run(k, v, op.at);
+      return null;
     case 'snapshot':
       putSnapshot.run(op.s.name, op.s.fingerprint, op.s.at, Buffer.from(op.s.data.buffer, op.s.data.byteOffset, op.s.data.byteLength));
       return null;

@@ -8,7 +8,7 @@ import { auditWhere, eventWhere, orderDir } from './sql.js';
 import { tokenFromRow, type AuditRow, type EventRow, type TokenRow, type WorkerReply, type WorkerRequest, type WriteOp, type WriteResult } from './sqlite-schema.js';
 import {
   clampLimit, splitResult, StoreError, type ActionChange, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener,
-  type EventFilter, type EventQuery, type EventStore, type Snapshot, type StoredEvent, type TokenRecord,
+  type EventFilter, type EventKey, type EventQuery, type EventStore, type Snapshot, type StoredEvent, type TokenRecord,
 } from './store.js';
 
 const PURGE_CHUNK = 10000;
@@ -98,8 +98,7 @@ export class SqliteStore implements EventStore {
 
   async append(events: readonly Event[]): Promise<AppendResult> {
     if (events.length === 0) return { accepted: [], duplicates: [] };
-    const now = Date.now();
-    const rows = events.map((e): EventRow => [e.device, e.id, e.kind, e.ts, eventIntersection(e) ?? null, eventBay(e) ?? null, now, JSON.stringify(e)]);
+    const rows = eventRows(events, Date.now());
     const flags = (await this.write({ t: 'append', rows })) as Uint8Array;
     return splitResult(events, flags);
   }
@@ -206,6 +205,14 @@ export class SqliteStore implements EventStore {
     return { location: this.path, bytes };
   }
 
+  async replaceEvents(removed: readonly EventKey[], added: readonly Event[], state: Record<string, unknown> = {}): Promise<void> {
+    const at = Date.now();
+    await this.write({
+      t: 'replace', remove: removed.map((k) => [k.device, k.id]), rows: eventRows(added, at),
+      state: Object.entries(state).map(([k, v]) => [k, JSON.stringify(v)]), at,
+    });
+  }
+
   onCommit(listener: CommitListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -229,6 +236,10 @@ export class SqliteStore implements EventStore {
     }
     this.reader.close();
   }
+}
+
+function eventRows(events: readonly Event[], received: number): EventRow[] {
+  return events.map((e) => [e.device, e.id, e.kind, e.ts, eventIntersection(e) ?? null, eventBay(e) ?? null, received, JSON.stringify(e)]);
 }
 
 function auditRow(e: AuditInput): { row: AuditRow; entry: Omit<AuditEntry, 'seq'> } {

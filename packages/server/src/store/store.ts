@@ -48,6 +48,17 @@ export interface EventStore {
   ping(timeoutMs?: number): Promise<void>;
   /** Where the data lives (a file path, or the database and schema) and its size on disk in bytes. */
   footprint(): Promise<{ location: string; bytes: number }>;
+  /**
+   * Replaces stored events by others in one transaction (downsampling:
+   * reports merged into one), setting state rows with it (e.g. how far it got).
+   */
+  replaceEvents(removed: readonly EventKey[], added: readonly Event[], state?: Record<string, unknown>): Promise<void>;
+}
+
+/** An event's identity in the store. */
+export interface EventKey {
+  device: string;
+  id: string;
 }
 
 export interface AppendResult {
