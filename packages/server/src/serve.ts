@@ -32,6 +32,8 @@ export interface ServerOptions {
   storeUrl?: string;
   /** an open store to use instead of storeUrl (the server closes it on close) */
   store?: EventStore;
+  /** create the PostgreSQL database storeUrl names when it does not exist */
+  createDatabase?: boolean;
   host?: string;
   /** 0 picks a free port */
   port?: number;
@@ -83,7 +85,7 @@ const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.ur
  * WebSocket API with its OpenAPI document, Prometheus metrics and the dashboard.
  */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const store = opts.store ?? (await openStore(opts.storeUrl ?? DEFAULT_STORE_URL));
+  const store = opts.store ?? (await openStore(opts.storeUrl ?? DEFAULT_STORE_URL, { createDatabase: opts.createDatabase }));
   const auth = new Auth(store, opts.auth);
   const { created } = await bootstrapTokens(auth, { print: opts.printToken });
   const app = buildApp({ store, auth, logger: opts.logger });

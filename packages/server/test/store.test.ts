@@ -1,7 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openStore, StoreError, type EventStore, type ParkingEvent, type SignalEvent } from '@citybrain/server';
-import { events, lane, openTestStore, pgUnavailable, type TestStore } from './helpers.js';
+import pg from 'pg';
+import { events, lane, openTestStore, PG_URL, pgUnavailable, uid, type TestStore } from './helpers.js';
 
 const pgSkip = await pgUnavailable();
 if (pgSkip) console.log(pgSkip);
@@ -170,6 +171,25 @@ describe('openStore', () => {
     await t.store.close();
     await assert.rejects(t.store.ping(), (e: Error) => e instanceof StoreError && /closed/.test(e.message));
     await t.cleanup();
+  });
+
+  it('names a missing PostgreSQL database with the command that creates it, and creates it when asked', { skip: pgSkip }, async () => {
+    const name = `cb_test_db_${uid()}`;
+    const url = new URL(PG_URL);
+    url.pathname = `/${name}`;
+    await assert.rejects(openStore(url.toString()), (e: Error) => e instanceof StoreError
+      && e.message.includes(`database "${name}" does not exist; create it with \`createdb -h ${url.hostname} -p ${url.port || 5432} -U ${url.username} ${name}\`, or start with --create-db`));
+    const store = await openStore(url.toString(), { createDatabase: true });
+    try {
+      await store.append([lane('in-new-db')]);
+      assert.equal(await store.count(), 1);
+    } finally {
+      await store.close();
+      const admin = new pg.Client({ connectionString: PG_URL });
+      await admin.connect();
+      await admin.query(`DROP DATABASE "${name}"`);
+      await admin.end();
+    }
   });
 
   it('names an unreachable PostgreSQL without its password', async () => {

@@ -14,6 +14,8 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** concurrent group commits; default 3 */
   commitsInFlight?: number;
+  /** create the database the URL names when it does not exist (connecting to the server's `postgres` database to do so) */
+  createDatabase?: boolean;
 }
 
 // bigint (int8) columns hold epoch ms, which fit a double exactly
@@ -50,16 +52,23 @@ export class PostgresStore implements EventStore {
   static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
     const schema = opts.schema ?? 'citybrain';
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new StoreError(`PostgreSQL schema name "${schema}" must be lower-case letters, digits and _`);
-    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 8, types });
-    // an idle client's error (e.g. the server restarting) must not crash the process
-    pool.on('error', () => {});
-    try {
-      await PostgresStore.migrate(pool, schema);
-    } catch (e) {
-      await pool.end();
-      throw new StoreError(`cannot open PostgreSQL store at ${redact(url)}: ${(e as Error).message}`);
+    for (let attempt = 0; ; attempt++) {
+      const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 8, types });
+      // an idle client's error (e.g. the server restarting) must not crash the process
+      pool.on('error', () => {});
+      try {
+        await PostgresStore.migrate(pool, schema);
+        return new PostgresStore(pool, schema, opts.commitsInFlight ?? 3);
+      } catch (e) {
+        await pool.end();
+        const code = (e as { code?: string }).code;
+        if (code === NO_SUCH_DATABASE && opts.createDatabase && attempt === 0) {
+          await createDatabase(url);
+          continue;
+        }
+        throw new StoreError(`cannot open PostgreSQL store at ${redact(url)}: ${(e as Error).message}${hint(url, code)}`);
+      }
     }
-    return new PostgresStore(pool, schema, opts.commitsInFlight ?? 3);
   }
 
   private static async migrate(pool: pg.Pool, schema: string): Promise<void> {
@@ -354,6 +363,37 @@ export class PostgresStore implements EventStore {
     this.closed = true;
     await this.committer.idle();
     await this.pool.end();
+  }
+}
+
+const NO_SUCH_DATABASE = '3D000';
+const NO_SUCH_ROLE = '28000';
+
+/** What a new user can do about a missing database or an unnamed user, as the rest of the message. */
+function hint(url: string, code: string | undefined): string {
+  const u = new URL(url);
+  const db = decodeURIComponent(u.pathname.slice(1)) || u.username || process.env.USER || '';
+  const user = u.username ? ` -U ${decodeURIComponent(u.username)}` : '';
+  if (code === NO_SUCH_DATABASE) return `; create it with \`createdb -h ${u.hostname} -p ${u.port || 5432}${user} ${db}\`, or start with --create-db`;
+  if (code === NO_SUCH_ROLE && !u.username) return `; the URL names no user: name one, e.g. postgres://postgres@${u.host}${u.pathname}`;
+  return '';
+}
+
+/** Creates the database a URL names, through the server's `postgres` maintenance database. */
+async function createDatabase(url: string): Promise<void> {
+  const u = new URL(url);
+  const name = decodeURIComponent(u.pathname.slice(1));
+  if (!name) throw new StoreError(`cannot create a database: ${redact(url)} names none`);
+  u.pathname = '/postgres';
+  const c = new pg.Client({ connectionString: u.toString() });
+  try {
+    await c.connect();
+    await c.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+  } catch (e) {
+    // another server created it meanwhile: fine
+    if ((e as { code?: string }).code !== '42P04') throw new StoreError(`cannot create PostgreSQL database "${name}" at ${redact(url)}: ${(e as Error).message}`);
+  } finally {
+    await c.end().catch(() => {});
   }
 }
 
