@@ -127,3 +127,15 @@ test('a snapshot of another scenario is ignored with a log line naming why', asy
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('field events the store had not taken when the state was saved are sent again after a restore', async () => {
+  const a = new CityRuntime(grid(), { epochMs: 0, sink: async () => Promise.reject(new Error('store down')) });
+  for (let k = 0; k < 30; k++) await a.stepOnce();
+  await until(() => a.pendingEvents > 0 && a.eventsRetried > 0, 2000, 'events waiting');
+  const waiting = a.exportState().pending.map((e) => e.id);
+  const got: string[] = [];
+  const b = new CityRuntime(grid(), { epochMs: 0, sink: async (events) => void got.push(...events.map((e) => e.id)) });
+  b.importState(a.exportState());
+  await until(() => got.length >= waiting.length, 2000, 'events sent again');
+  assert.deepEqual(got, waiting);
+});

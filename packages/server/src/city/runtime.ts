@@ -321,17 +321,19 @@ export class CityRuntime {
    * yet durable. Controllers are not in it: they start afresh from it.
    */
   exportState(): CityRuntimeState {
-    return structuredClone({
+    return {
       city: this.city.exportState(),
-      signals: this.supervisor.status.map((s) => ({ green: s.green, greenSince: s.greenSince, yellowLeft: s.yellowLeft })),
-      fallen: [...this.supervisor.fallen],
-      kpis: this.kpis, phaseLog: [...this.phaseLog], faults: this.faults,
-      counters: { lastDelay: this.lastDelay, vehicleSeconds: this.vehicleSeconds, lastFinished: this.lastFinished },
-      estimate: { vehicles: this.estimate.vehicles, queue: this.estimate.queue, reportedAt: this.estimate.reportedAt },
-      incidents: this.incidents.exportState(),
-      // already durable or not, they are sent again: the store keeps an event once
-      pending: [...this.inflight, ...this.backlog],
-    });
+      ...structuredClone({
+        signals: this.supervisor.status.map((s) => ({ green: s.green, greenSince: s.greenSince, yellowLeft: s.yellowLeft })),
+        fallen: [...this.supervisor.fallen],
+        kpis: this.kpis, phaseLog: [...this.phaseLog], faults: this.faults,
+        counters: { lastDelay: this.lastDelay, vehicleSeconds: this.vehicleSeconds, lastFinished: this.lastFinished },
+        estimate: { vehicles: this.estimate.vehicles, queue: this.estimate.queue, reportedAt: this.estimate.reportedAt },
+        incidents: this.incidents.exportState(),
+        // already durable or not, they are sent again: the store keeps an event once
+        pending: [...this.inflight, ...this.backlog],
+      }),
+    };
   }
 
   /** Continues from exported state of a runtime of the same scenario (before start). */
