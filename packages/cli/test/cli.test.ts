@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,6 +176,19 @@ test('serve: a store, broker or address it cannot use is a user error naming the
   };
   lastLine([...serve, '--db', `sqlite:${join(tmp, 'mqtt.db')}`, '--mqtt', 'mqtt://127.0.0.1:1'], /^citybrain: --mqtt: cannot start MQTT ingestion/);
   lastLine([...serve, '--db', `sqlite:${join(tmp, 'host.db')}`, '--host', '999.1.1.1'], /^citybrain: --host 999\.1\.1\.1 --port 0: cannot listen: /);
+});
+
+test('serve: prints where the data lives, how big it is and how long events are kept, and stops on SIGTERM', async () => {
+  const db = join(tmp, 'data-line.db');
+  const child = spawn(process.execPath, [MAIN, 'serve', '--paused', '--grid', '1x1', '--port', '0', '--db', `sqlite:${db}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', r));
+  const end = Date.now() + 30_000;
+  while (!/^Data: /m.test(err) && Date.now() < end && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, err);
+  assert.match(err, new RegExp(`^Data: ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, \\d+\\.\\d MB; events kept 1d \\(the default; see --retention\\)$`, 'm'));
 });
 
 test('generate grid --lanes with an empty field is a user error, not 0 lanes', () => {

@@ -182,9 +182,23 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   });
   app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness: the process answers and the store is open' } }, async () => ({
-    status: 'ok', store: opts.store.backend, ingestQueueEvents: pipeline.depth,
-  }));
+  app.get('/healthz', {
+    schema: {
+      tags: ['operations'], summary: 'Health: 200 when the process answers and the store does; 503 (with the store\'s error) when the store does not, as every other request then fails',
+      response: {
+        200: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] }, store: { type: 'string' }, ingestQueueEvents: { type: 'integer' } } },
+        503: { type: 'object', properties: { status: { type: 'string', enum: ['store-unavailable'] }, store: { type: 'string' }, ingestQueueEvents: { type: 'integer' }, error: { type: 'string' } } },
+      },
+    },
+  }, async (_req, reply) => {
+    try {
+      await opts.store.ping();
+    } catch (e) {
+      reply.header('retry-after', '5');
+      return reply.code(503).send({ status: 'store-unavailable', store: opts.store.backend, ingestQueueEvents: pipeline.depth, error: (e as Error).message });
+    }
+    return { status: 'ok', store: opts.store.backend, ingestQueueEvents: pipeline.depth };
+  });
   app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format)' } }, async (_req, reply) => {
     reply.type(registry.contentType);
     return registry.metrics();

@@ -22,7 +22,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { eventBay, eventIntersection, type Event } from './events.js';
-import { ROLES, type EventStore, type Role, type TokenRecord } from './store/store.js';
+import { ROLES, type AuditInput, type EventStore, type Role, type TokenRecord } from './store/store.js';
 import { unstorable } from './text.js';
 
 export { ROLES, type Role, type TokenRecord } from './store/store.js';
@@ -105,8 +105,11 @@ export class Auth {
     this.cacheMs = opts.cacheMs ?? 5000;
   }
 
-  /** Issues a token; the secret is returned once and only its hash is kept. */
-  async createToken(spec: TokenSpec): Promise<{ token: string; record: TokenRecord }> {
+  /**
+   * Issues a token; the secret is returned once and only its hash is kept.
+   * With `audit`, the token and its audit entry are stored in one transaction.
+   */
+  async createToken(spec: TokenSpec, audit?: (record: TokenRecord) => AuditInput): Promise<{ token: string; record: TokenRecord }> {
     const problem = checkSpec(spec);
     if (problem) throw new RangeError(`token "${spec.name}": ${problem}`);
     const token = spec.token ?? `cbt_${randomBytes(32).toString('base64url')}`;
@@ -116,7 +119,8 @@ export class Auth {
       intersections: [...(spec.intersections ?? [])], bays: [...(spec.bays ?? [])], createdAt: Date.now(),
     };
     if (spec.device !== undefined) record.device = spec.device;
-    await this.store.putToken(record);
+    if (audit) await this.store.recordAction(audit(record), { t: 'token', rec: record });
+    else await this.store.putToken(record);
     this.cache.delete(hash);
     return { token, record };
   }
@@ -125,15 +129,18 @@ export class Auth {
    * Revokes a token: false when there is no such active token. Refuses (409)
    * to revoke the last active operator token, which would leave nobody able to
    * issue tokens or control the city (recovery: `citybrain token create`).
+   * With `audit`, the revocation and its audit entry are stored in one
+   * transaction (nothing when no such token).
    */
-  async revoke(tokenId: string): Promise<boolean> {
+  async revoke(tokenId: string, audit?: AuditInput): Promise<boolean> {
     const run = this.revoking.then(async () => {
       const tokens = await this.store.listTokens();
       const target = tokens.find((t) => t.id === tokenId && t.revokedAt === undefined);
       if (target?.role === 'operator' && !tokens.some((t) => t !== target && t.role === 'operator' && t.revokedAt === undefined)) {
         throw new HttpError(409, `token ${tokenId} is the last active operator token: issue another operator token before revoking it, or nobody could manage tokens or control the city`, 'CB_LAST_OPERATOR');
       }
-      return this.store.revokeToken(tokenId, Date.now());
+      const at = Date.now();
+      return audit ? (await this.store.recordAction(audit, { t: 'revoke', id: tokenId, at })) !== undefined : this.store.revokeToken(tokenId, at);
     });
     this.revoking = run.catch(() => undefined);
     const ok = await run;

@@ -11,12 +11,14 @@ import { Auth, bootstrapTokens, type AuthOptions } from './auth.js';
 import { openStore, DEFAULT_STORE_URL } from './store/open.js';
 import type { EventStore } from './store/store.js';
 import { MqttIngest } from './mqtt.js';
-import { startRetention } from './retention.js';
+import { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, startRetention, type DownsampleOptions } from './retention.js';
 import type { Event } from './events.js';
 import type { EventCheck } from './ingest.js';
 import { CityRuntime } from './city/runtime.js';
+import { CityPersistence, restoreOperatorState, scenarioFingerprint } from './city/persistence.js';
 import type { FieldEvent } from './city/virtual-city.js';
-import { cityRoutes, type AuditEntry, type CityAccess, type Role } from './api/city-routes.js';
+import { cityRoutes, type CityAccess, type Role } from './api/city-routes.js';
+import { auditedActions } from './api/audited.js';
 import { liveRoutes } from './api/live.js';
 import { compareRoutes } from './api/compare-routes.js';
 import { emergencyRoutes, emergencyView } from './api/emergency-routes.js';
@@ -28,6 +30,10 @@ export interface ServerOptions {
   scenario: Scenario;
   /** `sqlite:PATH` (default `sqlite:./citybrain-data/citybrain.db`) or `postgres://…` */
   storeUrl?: string;
+  /** an open store to use instead of storeUrl (the server closes it on close) */
+  store?: EventStore;
+  /** create the PostgreSQL database storeUrl names when it does not exist */
+  createDatabase?: boolean;
   host?: string;
   /** 0 picks a free port */
   port?: number;
@@ -43,10 +49,14 @@ export interface ServerOptions {
   mqttSession?: { topicPrefix?: string; clientId?: string };
   /** vehicles breaking down in the virtual city per simulated hour, for the incident detection to find; default 0 */
   breakdownsPerHour?: number;
-  /** keep events this many ms; default: forever */
+  /** keep events this many ms (by observation time); default a day (DEFAULT_RETENTION_MS); Infinity keeps them forever */
   retentionMs?: number;
   /** log options (level, destination) or false for none */
   logger?: false | LogOptions;
+  /** merge old lane reports; default DEFAULT_DOWNSAMPLE (after an hour, one per lane per 5 minutes), none when retentionMs is Infinity; false for none */
+  downsample?: DownsampleOptions | false;
+  /** ms between two snapshots of the virtual city in the store (one is also taken on close); default 60000 */
+  snapshotIntervalMs?: number;
   /** hears of every route as it is registered (e.g. to check the route table) */
   onRoute?: (route: RouteOptions) => void;
   auth?: AuthOptions;
@@ -77,7 +87,7 @@ const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.ur
  * WebSocket API with its OpenAPI document, Prometheus metrics and the dashboard.
  */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const store = await openStore(opts.storeUrl ?? DEFAULT_STORE_URL);
+  const store = opts.store ?? (await openStore(opts.storeUrl ?? DEFAULT_STORE_URL, { createDatabase: opts.createDatabase }));
   const auth = new Auth(store, opts.auth);
   let created: Awaited<ReturnType<typeof bootstrapTokens>>['created'];
   try {
@@ -105,6 +115,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // so a device reports only lanes of this network at the intersections it may report on: the estimate trusts the lane id
   pipeline.setEventCheck(laneCheck(runtime.sim.net));
 
+  // the city resumes where it stood (when the stored snapshot is of this scenario), with what operators set
+  const persistence = new CityPersistence(store, runtime, scenarioFingerprint(opts.scenario, {
+    interval: runtime.sim.interval, detectorPeriod: runtime.city.detectorPeriod, bays: runtime.city.bays.length,
+  }), app.log);
+  await persistence.restore();
+  const operatorSet = await restoreOperatorState(store, runtime, app.log);
+
   const access: CityAccess = {
     require: (...roles: Role[]) => auth.requireRole(...roles),
     who: (req: FastifyRequest) => ({
@@ -112,17 +129,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       role: req.principal?.role ?? 'none',
     }),
   };
-  const audit = async (e: AuditEntry) => {
-    await store.appendAudit(e);
-  };
+  // every operator action: audited and applied together, or neither (503 while the store is down)
+  const audited = auditedActions(store);
 
   registerCityMetrics(app, runtime);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
-  await app.register(cityRoutes, { runtime, access, audit });
-  await app.register(emergencyRoutes, { runtime, roadnet: opts.scenario.roadnet, access, audit });
-  await app.register(incidentRoutes, { runtime, access, audit });
+  await app.register(cityRoutes, { runtime, access, audited });
+  await app.register(emergencyRoutes, { runtime, roadnet: opts.scenario.roadnet, access, audited });
+  await app.register(incidentRoutes, { runtime, access, audited });
   await app.register(compareRoutes, { runtime, scenario: opts.scenario, access });
-  await app.register(dataRoutes, { store, auth, access, audit });
+  await app.register(dataRoutes, { store, auth, access });
   await app.register(liveRoutes, { runtime, auth, extras: () => ({ emergency: emergencyView(runtime), incidents: activeIncidents(runtime) }) });
 
   const webRoot = opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot;
@@ -142,11 +158,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     app.log.warn({ incident: incident.id, lane: incident.lane, intersection: incident.intersection, change }, `incident ${change}`);
     mqtt?.publish(`incidents/${incident.intersection}`, { type: `incident.${change}`, incident }).catch((e: unknown) => app.log.error({ err: e, incident: incident.id }, 'incident not published over MQTT'));
   });
-  const retention = opts.retentionMs ? startRetention(store, { retentionMs: opts.retentionMs, logger: app.log }) : undefined;
+  const retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
+  const downsample = opts.downsample ?? (Number.isFinite(retentionMs) ? DEFAULT_DOWNSAMPLE : false);
+  const retention = Number.isFinite(retentionMs) || downsample ? startRetention(store, {
+    retentionMs, downsample: downsample || undefined, logger: app.log,
+    // ages count on the virtual city's clock too: accelerated, it runs ahead of the wall clock
+    now: () => Math.max(Date.now(), runtime.city.ts),
+  }) : undefined;
 
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
-  if (opts.run ?? true) runtime.start();
-  app.log.info({ url: address, store: store.backend, controller: opts.controller ?? 'max-pressure', speed: runtime.speed }, 'CityBrain is running');
+  if (operatorSet.running ?? opts.run ?? true) runtime.start();
+  persistence.start(opts.snapshotIntervalMs ?? 60_000);
+  const data = await store.footprint();
+  app.log.info({
+    url: address, store: store.backend, data: data.location, dataBytes: data.bytes, retention: Number.isFinite(retentionMs) ? `${retentionMs / 3_600_000} h` : 'forever',
+    controller: opts.controller ?? 'max-pressure', speed: runtime.speed,
+  }, 'CityBrain is running');
 
   let closed = false;
   return {
@@ -155,10 +182,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (closed) return;
       closed = true;
       runtime.stop();
+      persistence.stop();
       stopIncidentNews();
       retention?.stop();
       await mqtt?.close();
       await app.close();
+      // after ingestion drained: events it could not store are in the snapshot, to be sent again
+      await persistence.save().catch((e: unknown) => app.log.error({ err: e }, 'virtual city snapshot on shutdown failed'));
       await store.close();
     },
   };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import pg from 'pg';
 import type { Simulation } from '@citybrain/engine';
-import { openStore, PostgresStore, type EventStore, type LaneEvent, type Event } from '@citybrain/server';
+import { openStore, PostgresStore, StoreError, type EventStore, type LaneEvent, type Event } from '@citybrain/server';
 
 export const PG_URL = process.env.CITYBRAIN_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const MQTT_URL = process.env.CITYBRAIN_TEST_MQTT ?? 'mqtt://127.0.0.1:1883';
@@ -98,17 +98,45 @@ export async function until(cond: () => Promise<boolean> | boolean, ms = 5000, w
 export function gated(s: EventStore): { store: EventStore; open(): void } {
   let open!: () => void;
   const opened = new Promise<void>((r) => (open = r));
-  const store: EventStore = {
-    backend: s.backend,
+  const store = wrapStore(s, {
     append: async (e) => {
       await opened;
       return s.append(e);
     },
-    query: (q) => s.query(q), count: (f) => s.count(f), purgeOlderThan: (c) => s.purgeOlderThan(c),
-    appendAudit: (e) => s.appendAudit(e), queryAudit: (q) => s.queryAudit(q), putToken: (t) => s.putToken(t), findToken: (h) => s.findToken(h),
-    listTokens: () => s.listTokens(), revokeToken: (id, at) => s.revokeToken(id, at), onCommit: (l) => s.onCommit(l), close: () => s.close(),
-  };
+  });
   return { store, open };
+}
+
+/** `s` with some of its methods replaced (every other one, present and future, passes through). */
+export function wrapStore(s: EventStore, overrides: Partial<EventStore>): EventStore {
+  return new Proxy(s, {
+    get(target, prop) {
+      if (Object.hasOwn(overrides, prop)) return overrides[prop as keyof EventStore];
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/**
+ * A store that can be switched to fail every write and ping (a disk that is
+ * full, a database that is down) while reads still answer.
+ */
+export function failing(s: EventStore): { store: EventStore; fail(on: boolean): void } {
+  let down = false;
+  const check = () => {
+    if (down) throw new StoreError('test: the store is down');
+  };
+  const store = wrapStore(s, {
+    append: async (e) => (check(), s.append(e)),
+    appendAudit: async (e) => (check(), s.appendAudit(e)),
+    recordAction: async (e, c) => (check(), s.recordAction(e, c)),
+    putToken: async (t) => (check(), s.putToken(t)),
+    revokeToken: async (id, at) => (check(), s.revokeToken(id, at)),
+    putSnapshot: async (x) => (check(), s.putSnapshot(x)),
+    ping: async () => (check(), s.ping()),
+  });
+  return { store, fail: (on) => void (down = on) };
 }
 
 /**

@@ -1,7 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openStore, StoreError, type EventStore, type ParkingEvent, type SignalEvent } from '@citybrain/server';
-import { events, lane, openTestStore, pgUnavailable, type TestStore } from './helpers.js';
+import pg from 'pg';
+import { events, lane, openTestStore, PG_URL, pgUnavailable, uid, type TestStore } from './helpers.js';
 
 const pgSkip = await pgUnavailable();
 if (pgSkip) console.log(pgSkip);
@@ -97,6 +98,47 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal((await store.findToken(rec.hash))?.revokedAt, 99);
     });
 
+    it('records an audited action and the state it sets in one write, and a revoke of no token as nothing', async () => {
+      const who = { actor: 'ops (tok_1)', role: 'operator' };
+      const a = await store.recordAction({ ...who, action: 'set-controller', target: 'region:nw', before: 'fixed', after: 'sotl', at: 5000 },
+        { t: 'state', set: { 'controller:i1': 'sotl', 'controller:i2': 'sotl', 'other:x': { n: 1 } } });
+      assert.ok(a && a.seq > 0 && a.after === 'sotl');
+      assert.deepEqual([...(await store.readState('controller:'))], [['controller:i1', 'sotl'], ['controller:i2', 'sotl']]);
+      await store.recordAction({ ...who, action: 'set-controller', target: 'intersection:i2', after: 'fixed' }, { t: 'state', set: { 'controller:i2': null } });
+      assert.deepEqual([...(await store.readState('controller:'))], [['controller:i1', 'sotl']]);
+      assert.deepEqual((await store.readState()).get('other:x'), { n: 1 });
+
+      const rec = { id: 'tok_act', hash: 'e'.repeat(64), name: 'issued', role: 'viewer' as const, intersections: [], bays: [], createdAt: 1 };
+      assert.ok(await store.recordAction({ ...who, action: 'issue-token', target: 'token:tok_act' }, { t: 'token', rec }));
+      assert.equal((await store.findToken(rec.hash))?.name, 'issued');
+      assert.ok(await store.recordAction({ ...who, action: 'revoke-token', target: 'token:tok_act' }, { t: 'revoke', id: 'tok_act', at: 7 }));
+      assert.equal((await store.findToken(rec.hash))?.revokedAt, 7);
+      const audits = await store.queryAudit({ target: 'token:tok_act' });
+      assert.equal(await store.recordAction({ ...who, action: 'revoke-token', target: 'token:tok_act' }, { t: 'revoke', id: 'tok_act', at: 8 }), undefined);
+      assert.equal((await store.queryAudit({ target: 'token:tok_act' })).length, audits.length, 'a revoke that changed nothing is not audited');
+    });
+
+    it('keeps one snapshot per name, replaced whole', async () => {
+      assert.equal(await store.getSnapshot('city'), undefined);
+      await store.putSnapshot({ name: 'city', fingerprint: 'a', at: 1, data: new Uint8Array([1, 2, 3]) });
+      await store.putSnapshot({ name: 'city', fingerprint: 'b', at: 2, data: new Uint8Array([0, 255, 0, 7]) });
+      assert.deepEqual(await store.getSnapshot('city'), { name: 'city', fingerprint: 'b', at: 2, data: new Uint8Array([0, 255, 0, 7]) });
+    });
+
+    it('replaces events by others in one write, with a state row', async () => {
+      await store.append([lane('rep-a', { device: 'cam-Repl' }), lane('rep-b', { device: 'cam-Repl' })]);
+      await store.replaceEvents([{ device: 'cam-Repl', id: 'rep-a' }, { device: 'cam-Repl', id: 'rep-b' }], [lane('rep-ab', { device: 'cam-Repl', count: 8 })], { 'test:mark': 42 });
+      assert.deepEqual((await store.query({ device: 'cam-Repl' })).map((e) => [e.id, (e as { count: number }).count]), [['rep-ab', 8]]);
+      assert.equal((await store.readState('test:')).get('test:mark'), 42);
+    });
+
+    it('answers a ping and tells where its data is and how big it is', async () => {
+      await store.ping();
+      const f = await store.footprint();
+      assert.ok(f.bytes > 0, `${f.bytes} bytes`);
+      assert.match(f.location, backend === 'sqlite' ? /test\.db$/ : /schema "cb_test_/);
+    });
+
     it('keeps everything across a close and reopen', async () => {
       const url = t.url;
       const n = await store.count();
@@ -122,6 +164,32 @@ describe('openStore', () => {
   it('refuses an unknown scheme with the accepted forms', async () => {
     await assert.rejects(openStore('mysql://x'), (e: Error) => e instanceof StoreError && /use sqlite:PATH .* or postgres:\/\//.test(e.message));
     await assert.rejects(openStore('sqlite:'), /needs a file path/);
+  });
+
+  it('fails a ping once the store is closed', async () => {
+    const t = await openTestStore('sqlite');
+    await t.store.close();
+    await assert.rejects(t.store.ping(), (e: Error) => e instanceof StoreError && /closed/.test(e.message));
+    await t.cleanup();
+  });
+
+  it('names a missing PostgreSQL database with the command that creates it, and creates it when asked', { skip: pgSkip }, async () => {
+    const name = `cb_test_db_${uid()}`;
+    const url = new URL(PG_URL);
+    url.pathname = `/${name}`;
+    await assert.rejects(openStore(url.toString()), (e: Error) => e instanceof StoreError
+      && e.message.includes(`database "${name}" does not exist; create it with \`createdb -h ${url.hostname} -p ${url.port || 5432} -U ${url.username} ${name}\`, or start with --create-db`));
+    const store = await openStore(url.toString(), { createDatabase: true });
+    try {
+      await store.append([lane('in-new-db')]);
+      assert.equal(await store.count(), 1);
+    } finally {
+      await store.close();
+      const admin = new pg.Client({ connectionString: PG_URL });
+      await admin.connect();
+      await admin.query(`DROP DATABASE "${name}"`);
+      await admin.end();
+    }
   });
 
   it('names an unreachable PostgreSQL without its password', async () => {

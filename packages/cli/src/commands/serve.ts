@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { generateGrid, type Scenario } from '@citybrain/engine';
 import { controllers } from '@citybrain/control';
-import { DEFAULT_STORE_URL, parseRetention, redactSecrets, startServer, StoreError, MqttStartError, TokenConfigError, type RunningServer } from '@citybrain/server';
+import { DEFAULT_RETENTION_MS, DEFAULT_STORE_URL, parseRetention, redactSecrets, startServer, StoreError, MqttStartError, TokenConfigError, type RunningServer } from '@citybrain/server';
 import { readScenario } from '../scenario-files.js';
 import { loadControllerPlugins } from '../plugins.js';
 import { intOption, numOption, UsageError } from '../usage.js';
@@ -15,7 +15,8 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
 
   --port N             HTTP port; default 8080
   --host H             listen address; default 127.0.0.1
-  --db URL             sqlite:PATH (default ${DEFAULT_STORE_URL}) or postgres://...
+  --db URL             sqlite:PATH (default ${DEFAULT_STORE_URL}) or postgres://USER@HOST:5432/DATABASE
+  --create-db          create the PostgreSQL database --db names when it does not exist
   --grid RxC           the generated city to run; default 4x4
   --demand VPS         vehicles per second per route of the generated city; default 0.05
   --roadnet F --flow F run this scenario instead (CityFlow JSON or SUMO XML)
@@ -26,7 +27,9 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
                        (GET /api/v1/incidents); default 2, 0 for none
   --plugin FILE        offer a third-party controller module (repeatable; see examples/longest-queue.mjs)
   --mqtt URL           also ingest field devices from this MQTT broker (mqtt://127.0.0.1:1883)
-  --retention T        keep events for T (e.g. 30d, 12h); default forever
+  --retention T        keep events for T (e.g. 30d, 12h), lane reports older than an hour merged to one per
+                       lane per 5 minutes; default 1d (the default city then holds about 0.2 GB);
+                       forever keeps every event as it came
   --paused             start with the city's clock stopped
 
 Tokens can also be given in CITYBRAIN_TOKENS (a JSON array of {name, role, token, device?, intersections?, bays?});
@@ -39,6 +42,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, grid: { type: 'string' }, demand: { type: 'string' },
       roadnet: { type: 'string' }, flow: { type: 'string' }, controller: { type: 'string', default: 'max-pressure' },
       speed: { type: 'string' }, breakdowns: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, retention: { type: 'string' }, paused: { type: 'boolean', default: false },
+      'create-db': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -69,6 +73,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     server = await startServer({
       scenario,
       storeUrl: values.db,
+      createDatabase: values['create-db'],
       host: values.host,
       port,
       controller: values.controller,
@@ -88,6 +93,9 @@ export async function serveCommand(argv: string[]): Promise<void> {
     process.exit(2);
   }
   console.error(`CityBrain is running at ${server.url}  (dashboard ${server.url}/, API docs ${server.url}/docs, metrics ${server.url}/metrics)`);
+  const data = await server.store.footprint();
+  const kept = retentionMs === undefined ? `${formatAge(DEFAULT_RETENTION_MS)} (the default; see --retention)` : Number.isFinite(retentionMs) ? formatAge(retentionMs) : 'forever';
+  console.error(`Data: ${data.location}, ${(data.bytes / 1e6).toFixed(1)} MB; events kept ${kept}`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -115,4 +123,9 @@ function startupProblem(e: unknown, o: { db: string; host: string; port: number;
   // the embedded store creates its file's folder
   if (err.syscall === 'mkdir' && o.db.startsWith('sqlite:')) return new UsageError(`--db ${o.db}: cannot create the folder: ${err.message}`);
   return undefined;
+}
+
+function formatAge(ms: number): string {
+  for (const [unit, n] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) if (ms % n === 0) return `${ms / n}${unit}`;
+  return `${ms / 1000}s`;
 }

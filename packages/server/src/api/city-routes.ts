@@ -4,6 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandle
 import type { CityRuntime } from '../city/runtime.js';
 import { networkView, type NetworkView } from './network-view.js';
 import type { AuditInput } from '../store/store.js';
+import { STATE_KEYS } from '../city/persistence.js';
+import type { Audited } from './audited.js';
 
 export type Role = 'viewer' | 'operator' | 'device' | 'app';
 
@@ -24,11 +26,11 @@ export type AuditEntry = AuditInput;
 export interface CityRoutesOptions {
   runtime: CityRuntime;
   access: CityAccess;
-  audit: (entry: AuditEntry) => Promise<void>;
+  audited: Audited;
 }
 
 export const READ: Role[] = ['viewer', 'operator', 'app'];
-const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, error: { type: 'string' }, message: { type: 'string' } } };
+const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } } };
 
 /**
  * The live city: network, signals, controllers, KPIs and the simulation clock.
@@ -36,7 +38,7 @@ const errorSchema = { type: 'object', properties: { statusCode: { type: 'number'
  * operators' and land in the audit log with the state before and after.
  */
 export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions): Promise<void> {
-  const { runtime: rt, access, audit } = opts;
+  const { runtime: rt, access, audited } = opts;
   const net = rt.sim.net;
   const intersections = rt.supervisor.env.intersections;
   let view: NetworkView | undefined;
@@ -142,11 +144,19 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
     if (!Object.hasOwn(rt.factories, name)) {
       return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `unknown controller "${name}"; choose one of: ${Object.keys(rt.factories).join(', ')}` });
     }
-    const before = rt.assignment.assign(targets, name);
-    // an intersection that had fallen back to its plan is handed to the new controller
-    for (const i of targets) if (rt.supervisor.fallen.has(i)) rt.supervisor.reinstate(i);
-    await audit({ ...access.who(req), action: 'set-controller', target, before: before.length === 1 ? before[0] : before, after: name });
-    return { target, controller: name, before };
+    return audited(() => {
+      const before = targets.map((i) => rt.assignment.controllerOf(i));
+      return {
+        entry: { ...access.who(req), action: 'set-controller', target, before: before.length === 1 ? before[0] : before, after: name },
+        change: { t: 'state', set: Object.fromEntries(targets.map((i) => [STATE_KEYS.controller(net.interIds[i]), name])) },
+        apply: () => {
+          rt.assignment.assign(targets, name);
+          // an intersection that had fallen back to its plan is handed to the new controller
+          for (const i of targets) if (rt.supervisor.fallen.has(i)) rt.supervisor.reinstate(i);
+          return { target, controller: name, before };
+        },
+      };
+    });
   };
 
   app.put<{ Params: { id: string }; Body: { controller: string } }>('/api/v1/intersections/:id/controller', {
@@ -155,7 +165,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
       tags: ['control'], summary: 'Put a controller in charge of one intersection (operators; audited)',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 200 } }, required: ['id'] },
       body: controllerBody,
-      response: { 200: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema },
+      response: { 200: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema, 503: errorSchema },
     },
   }, async (req, reply) => {
     const ix = findIntersection(req.params.id, reply);
@@ -169,7 +179,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
       tags: ['control'], summary: 'Put a controller in charge of every intersection of a region (operators; audited)',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 200 } }, required: ['id'] },
       body: controllerBody,
-      response: { 200: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema },
+      response: { 200: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema, 503: errorSchema },
     },
   }, async (req, reply) => {
     const region = req.params.id === 'city' ? { id: 'city', intersections: [...net.signalised] } : rt.regions.find((r) => r.id === req.params.id);
@@ -228,15 +238,20 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
         properties: { speed: { type: 'number', exclusiveMinimum: 0, maximum: 1000 }, running: { type: 'boolean' } },
         additionalProperties: false,
       },
-      response: { 200: { type: 'object', additionalProperties: true }, 400: errorSchema },
+      response: { 200: { type: 'object', additionalProperties: true }, 400: errorSchema, 503: errorSchema },
     },
-  }, async (req) => {
+  }, async (req) => audited(() => {
     const before = { speed: rt.speed, running: rt.isRunning };
-    if (req.body.speed !== undefined) rt.speed = req.body.speed;
-    if (req.body.running === true) rt.start();
-    if (req.body.running === false) rt.stop();
-    const after = { speed: rt.speed, running: rt.isRunning };
-    await audit({ ...access.who(req), action: 'set-simulation', target: 'simulation', before, after });
-    return after;
-  });
+    const after = { speed: req.body.speed ?? rt.speed, running: req.body.running ?? rt.isRunning };
+    return {
+      entry: { ...access.who(req), action: 'set-simulation', target: 'simulation', before, after },
+      change: { t: 'state', set: { [STATE_KEYS.simulation]: after } },
+      apply: () => {
+        if (req.body.speed !== undefined) rt.speed = req.body.speed;
+        if (req.body.running === true) rt.start();
+        if (req.body.running === false) rt.stop();
+        return { speed: rt.speed, running: rt.isRunning };
+      },
+    };
+  }));
 }

@@ -3,20 +3,19 @@ import type { FastifyInstance } from 'fastify';
 import type { Auth } from '../auth.js';
 import { EVENT_KINDS, type EventKind } from '../events.js';
 import { MAX_QUERY_LIMIT, ROLES, type EventStore, type Role } from '../store/store.js';
-import type { AuditEntry, CityAccess } from './city-routes.js';
+import type { CityAccess } from './city-routes.js';
 
 export interface DataRoutesOptions {
   store: EventStore;
   auth: Auth;
   access: CityAccess;
-  audit: (entry: AuditEntry) => Promise<void>;
 }
 
 const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } } };
 
 /** Who am I, the raw events, the audit log, and token management. */
 export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions): Promise<void> {
-  const { store, auth, access, audit } = opts;
+  const { store, auth, access } = opts;
 
   app.get('/api/v1/me', {
     onRequest: access.require(...ROLES),
@@ -86,13 +85,16 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
   }, async (req, reply) => {
     let created;
     try {
-      created = await auth.createToken(req.body);
+      // the token and its audit entry are stored together or not at all (a store down is a 503)
+      created = await auth.createToken(req.body, (record) => ({
+        ...access.who(req), action: 'issue-token', target: `token:${record.id}`, before: null,
+        after: { name: record.name, role: record.role, device: record.device, intersections: record.intersections, bays: record.bays },
+      }));
     } catch (e) {
       if (e instanceof RangeError) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: e.message });
       throw e;
     }
     const { record, token } = created;
-    await audit({ ...access.who(req), action: 'issue-token', target: `token:${record.id}`, before: null, after: { name: record.name, role: record.role, device: record.device, intersections: record.intersections, bays: record.bays } });
     return reply.code(201).send({ id: record.id, token, name: record.name, role: record.role });
   });
 
@@ -104,8 +106,8 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
       response: { 204: { type: 'null' }, 404: errorSchema, 409: errorSchema },
     },
   }, async (req, reply) => {
-    if (!(await auth.revoke(req.params.id))) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no active token "${req.params.id}"` });
-    await audit({ ...access.who(req), action: 'revoke-token', target: `token:${req.params.id}`, before: 'active', after: 'revoked' });
+    const revoked = await auth.revoke(req.params.id, { ...access.who(req), action: 'revoke-token', target: `token:${req.params.id}`, before: 'active', after: 'revoked' });
+    if (!revoked) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no active token "${req.params.id}"` });
     return reply.code(204).send();
   });
 }

@@ -2,16 +2,18 @@ import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { RoadGraph, type RoadnetJson } from '@citybrain/engine';
 import type { CityRuntime } from '../city/runtime.js';
-import type { AuditEntry, CityAccess } from './city-routes.js';
+import { HttpError } from '../auth.js';
+import type { CityAccess } from './city-routes.js';
+import type { Audited } from './audited.js';
 
 export interface EmergencyRoutesOptions {
   runtime: CityRuntime;
   roadnet: RoadnetJson;
   access: CityAccess;
-  audit: (entry: AuditEntry) => Promise<void>;
+  audited: Audited;
 }
 
-const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, error: { type: 'string' }, message: { type: 'string' } } };
+const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } } };
 /** A map point farther than this from every road is not snapped to one: it is in another unit or another city. */
 const MAX_SNAP_METRES = 1000;
 const point = { type: 'object', properties: { x: { type: 'number' }, y: { type: 'number' } }, required: ['x', 'y'], additionalProperties: false };
@@ -22,7 +24,7 @@ const point = { type: 'object', properties: { x: { type: 'number' }, y: { type: 
  * corridor ahead of it and restores normal control behind it.
  */
 export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoutesOptions): Promise<void> {
-  const { runtime: rt, access, audit } = opts;
+  const { runtime: rt, access, audited } = opts;
   const graph = new RoadGraph(opts.roadnet);
   const net = rt.sim.net;
   let seq = 0;
@@ -42,7 +44,7 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
         },
         additionalProperties: false,
       },
-      response: { 201: { type: 'object', additionalProperties: true }, 400: errorSchema, 409: errorSchema },
+      response: { 201: { type: 'object', additionalProperties: true }, 400: errorSchema, 409: errorSchema, 503: errorSchema },
     },
   }, async (req, reply) => {
     const b = req.body;
@@ -63,14 +65,21 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
       const unknown = route.find((r) => !net.roadIndex.has(r));
       if (unknown) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `route: unknown road "${unknown}"` });
     }
-    const id = b.id ?? `ev-${++seq}`;
-    if (rt.sim.vehicleStatus(id).state !== 'unknown') return reply.code(409).send({ statusCode: 409, error: 'Conflict', message: `vehicle "${id}" exists already` });
-    try {
-      rt.emergency.dispatch({ id, route });
-    } catch (e) {
-      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: (e as Error).message });
-    }
-    await audit({ ...access.who(req), action: 'dispatch-emergency', target: `vehicle:${id}`, before: null, after: { route } });
+    const path = route;
+    const id = await audited(() => {
+      const id = b.id ?? `ev-${++seq}`;
+      if (rt.sim.vehicleStatus(id).state !== 'unknown') throw new HttpError(409, `vehicle "${id}" exists already`, 'CB_CONFLICT');
+      // tried on a copy of the twin first: the dispatch is audited before it happens, so it must not fail afterwards
+      try {
+        rt.sim.fork().addVehicle({ id, route: path });
+      } catch (e) {
+        throw new HttpError(400, (e as Error).message, 'CB_INVALID_REQUEST');
+      }
+      return {
+        entry: { ...access.who(req), action: 'dispatch-emergency', target: `vehicle:${id}`, before: null, after: { route: path } },
+        apply: () => rt.emergency.dispatch({ id, route: path }),
+      };
+    });
     const view = active().find((e) => e.id === id);
     return reply.code(201).send({ id, route, corridor: view?.corridor ?? [], eta: view?.eta ?? null });
   });
@@ -85,11 +94,17 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
     schema: {
       tags: ['emergency'], summary: 'Cancel the priority of an emergency vehicle (operators; audited)',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
-      response: { 204: { type: 'null' }, 404: errorSchema },
+      response: { 204: { type: 'null' }, 404: errorSchema, 503: errorSchema },
     },
   }, async (req, reply) => {
-    if (!rt.emergency.cancel(req.params.id)) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no emergency vehicle "${req.params.id}" with priority` });
-    await audit({ ...access.who(req), action: 'cancel-emergency', target: `vehicle:${req.params.id}`, before: 'priority', after: 'none' });
+    const { id } = req.params;
+    await audited(() => {
+      if (!rt.emergency.active().some((e) => e.id === id)) throw new HttpError(404, `no emergency vehicle "${id}" with priority`, 'CB_NOT_FOUND');
+      return {
+        entry: { ...access.who(req), action: 'cancel-emergency', target: `vehicle:${id}`, before: 'priority', after: 'none' },
+        apply: () => rt.emergency.cancel(id),
+      };
+    });
     return reply.code(204).send();
   });
 }

@@ -2,15 +2,17 @@ import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { CityRuntime } from '../city/runtime.js';
 import type { Incident } from './contract.js';
-import { READ, type AuditEntry, type CityAccess } from './city-routes.js';
+import { READ, type CityAccess } from './city-routes.js';
+import type { Audited } from './audited.js';
+import { STATE_KEYS } from '../city/persistence.js';
 
 export interface IncidentRoutesOptions {
   runtime: CityRuntime;
   access: CityAccess;
-  audit: (entry: AuditEntry) => Promise<void>;
+  audited: Audited;
 }
 
-const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, error: { type: 'string' }, message: { type: 'string' } } };
+const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } } };
 const incidentSchema = {
   type: 'object',
   properties: {
@@ -29,7 +31,7 @@ const incidentSchema = {
  * live stream and, when the server has a broker, over MQTT.
  */
 export async function incidentRoutes(app: FastifyInstance, opts: IncidentRoutesOptions): Promise<void> {
-  const { runtime: rt, access, audit } = opts;
+  const { runtime: rt, access, audited } = opts;
 
   app.get<{ Querystring: { status?: 'active' | 'cleared' | 'all'; limit?: number } }>('/api/v1/incidents', {
     onRequest: access.require(...READ),
@@ -58,17 +60,23 @@ export async function incidentRoutes(app: FastifyInstance, opts: IncidentRoutesO
     schema: {
       tags: ['incidents'], summary: 'Acknowledge an incident (police dispatched); operators; audited. Acknowledging twice keeps the first.',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
-      response: { 200: incidentSchema, 404: errorSchema },
+      response: { 200: incidentSchema, 404: errorSchema, 503: errorSchema },
     },
   }, async (req, reply) => {
     const { actor } = access.who(req);
     const known = rt.incidents.incidents.find((i) => i.id === req.params.id);
     if (!known) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no incident "${req.params.id}" (it may have been cleared long ago and dropped from the history)` });
-    const first = known.acknowledged === null;
-    // on the city's clock, like the incident's own times: acknowledged minus detected is the response time
-    const inc = rt.incidents.acknowledge(req.params.id, actor, rt.city.ts)!;
-    if (first) await audit({ ...access.who(req), action: 'acknowledge-incident', target: `incident:${inc.id}`, before: null, after: { lane: inc.lane, intersection: inc.intersection } });
-    return inc;
+    return audited(() => {
+      const apply = () => rt.incidents.acknowledge(known.id, actor, ack.ts) ?? known;
+      // on the city's clock, like the incident's own times: acknowledged minus detected is the response time
+      const ack = known.acknowledged ?? { by: actor, ts: rt.city.ts };
+      if (known.acknowledged !== null) return { apply };
+      return {
+        entry: { ...access.who(req), action: 'acknowledge-incident', target: `incident:${known.id}`, before: null, after: { lane: known.lane, intersection: known.intersection } },
+        change: { t: 'state', set: { [STATE_KEYS.acknowledgement(known)]: ack } },
+        apply,
+      };
+    });
   });
 }
 

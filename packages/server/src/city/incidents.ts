@@ -241,6 +241,44 @@ export class IncidentDetector {
   private emit(inc: Incident, change: 'detected' | 'cleared' | 'acknowledged'): void {
     for (const fn of this.listeners) fn(inc, change);
   }
+
+  // ---- persistence: what the detector knows, for a snapshot, and restored from one
+
+  exportState(): IncidentDetectorState {
+    return {
+      incidents: structuredClone(this.incidents), serial: this.serial,
+      evidence: this.evidence.slice(), since: this.since.slice(), reportedTo: this.reportedTo.slice(),
+    };
+  }
+
+  /** Continues from exported state of a detector on the same network (no listener is told: nothing changed). */
+  importState(s: IncidentDetectorState): void {
+    const n = this.net.nLanes;
+    for (const [name, a] of [['evidence', s.evidence], ['since', s.since], ['reportedTo', s.reportedTo]] as const) {
+      if (a.length !== n) throw new RangeError(`incident detector state: ${name} has ${a.length} lanes, this network ${n}`);
+    }
+    const unknown = s.incidents.find((i) => !this.net.laneIndex.has(i.lane));
+    if (unknown) throw new RangeError(`incident detector state: incident ${unknown.id} is on lane "${unknown.lane}", which this network does not have`);
+    this.incidents.length = 0;
+    this.incidents.push(...structuredClone(s.incidents));
+    this.serial = s.serial;
+    this.evidence.set(s.evidence);
+    this.since.set(s.since);
+    this.reportedTo.set(s.reportedTo);
+    this.active.fill(-1);
+    this.incidents.forEach((i, k) => {
+      if (i.status === 'active') this.active[this.net.laneIndex.get(i.lane)!] = k;
+    });
+  }
+}
+
+/** An IncidentDetector's state as plain data (structured-cloneable). */
+export interface IncidentDetectorState {
+  incidents: Incident[];
+  serial: number;
+  evidence: Float64Array;
+  since: Float64Array;
+  reportedTo: Float64Array;
 }
 
 function positive(name: string, v: number): number {

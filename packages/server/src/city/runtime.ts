@@ -1,8 +1,8 @@
 import type { Scenario } from '@citybrain/engine';
 import { ControllerAssignment, EmergencyPriority, SignalSupervisor, controllers, type Controller, type ControllerFault } from '@citybrain/control';
-import { VirtualCity, type FieldEvent, type VirtualCityOptions } from './virtual-city.js';
+import { VirtualCity, type FieldEvent, type VirtualCityOptions, type VirtualCityState } from './virtual-city.js';
 import { LaneEstimate, estimatedView } from './lane-estimate.js';
-import { IncidentDetector, type IncidentDetectorOptions } from './incidents.js';
+import { IncidentDetector, type IncidentDetectorOptions, type IncidentDetectorState } from './incidents.js';
 import type { Event } from '../events.js';
 import type { KpiSample, PhaseChange } from '../api/contract.js';
 
@@ -67,6 +67,8 @@ export class CityRuntime {
   private readonly kpiHistory: number;
   private readonly sink?: (events: FieldEvent[]) => Promise<unknown>;
   private backlog: FieldEvent[] = [];
+  /** the batch the sink holds now (not yet durable): a snapshot keeps it with the backlog */
+  private inflight: FieldEvent[] = [];
   private flushing = false;
   private timer?: ReturnType<typeof setTimeout>;
   private running = false;
@@ -240,14 +242,17 @@ export class CityRuntime {
     this.flushing = true;
     const batch = this.backlog;
     this.backlog = [];
+    this.inflight = batch;
     this.sink(batch).then(
       () => {
+        this.inflight = [];
         this.eventsDelivered += batch.length;
         this.flushing = false;
         // what the steps reported meanwhile goes now, not with the next step's events (there may be none: the city paused)
         this.flush();
       },
       () => {
+        this.inflight = [];
         this.eventsRetried += batch.length;
         this.backlog = batch.concat(this.backlog);
         this.flushing = false;
@@ -306,6 +311,50 @@ export class CityRuntime {
       congestionIndex: vehicles ? round(Math.min(10, free / Math.max(speed, free / 10)), 3) : 1,
     };
   }
+
+  // ---- persistence: the whole loop's state for a snapshot, and continued from one (see city/persistence.ts)
+
+  /**
+   * Everything the brain and its street know, as plain data: the twin and its
+   * field devices, the signals as the supervisor holds them, KPI history,
+   * phase log, faults, the lane estimate, incidents, and the field events not
+   * yet durable. Controllers are not in it: they start afresh from it.
+   */
+  exportState(): CityRuntimeState {
+    return {
+      city: this.city.exportState(),
+      ...structuredClone({
+        signals: this.supervisor.status.map((s) => ({ green: s.green, greenSince: s.greenSince, yellowLeft: s.yellowLeft })),
+        fallen: [...this.supervisor.fallen],
+        kpis: this.kpis, phaseLog: [...this.phaseLog], faults: this.faults,
+        counters: { lastDelay: this.lastDelay, vehicleSeconds: this.vehicleSeconds, lastFinished: this.lastFinished },
+        estimate: { vehicles: this.estimate.vehicles, queue: this.estimate.queue, reportedAt: this.estimate.reportedAt },
+        incidents: this.incidents.exportState(),
+        // already durable or not, they are sent again: the store keeps an event once
+        pending: [...this.inflight, ...this.backlog],
+      }),
+    };
+  }
+
+  /** Continues from exported state of a runtime of the same scenario (before start). */
+  importState(s: CityRuntimeState): void {
+    const ixs = this.supervisor.env.intersections;
+    if (s.signals.length !== ixs.length) throw new RangeError(`city state: ${s.signals.length} signalised intersections, this city has ${ixs.length}`);
+    this.city.importState(s.city);
+    s.signals.forEach((sig, k) => Object.assign(this.supervisor.status[k], sig));
+    this.supervisor.fallen.clear();
+    for (const i of s.fallen) this.supervisor.fallen.add(i);
+    this.kpis.splice(0, this.kpis.length, ...s.kpis);
+    this.phaseLog.clear();
+    for (const [i, log] of s.phaseLog) this.phaseLog.set(i, log);
+    this.faults.splice(0, this.faults.length, ...s.faults);
+    ({ lastDelay: this.lastDelay, vehicleSeconds: this.vehicleSeconds, lastFinished: this.lastFinished } = s.counters);
+    this.estimate.vehicles.set(s.estimate.vehicles);
+    this.estimate.queue.set(s.estimate.queue);
+    this.estimate.reportedAt.set(s.estimate.reportedAt);
+    this.incidents.importState(s.incidents);
+    if (s.pending.length > 0) this.deliver(s.pending);
+  }
 }
 
 /** Regions by default: the signalised intersections split into four quadrants around the median point. */
@@ -325,4 +374,18 @@ function quadrants(city: VirtualCity): Region[] {
 function round(x: number, d: number): number {
   const f = 10 ** d;
   return Math.round(x * f) / f;
+}
+
+/** A CityRuntime's state as plain data (structured-cloneable; see exportState). */
+export interface CityRuntimeState {
+  city: VirtualCityState;
+  signals: { green: number; greenSince: number; yellowLeft: number }[];
+  fallen: number[];
+  kpis: KpiSample[];
+  phaseLog: [number, PhaseChange[]][];
+  faults: ControllerFault[];
+  counters: { lastDelay: number; vehicleSeconds: number; lastFinished: number };
+  estimate: { vehicles: Int32Array; queue: Int32Array; reportedAt: Float64Array };
+  incidents: IncidentDetectorState;
+  pending: FieldEvent[];
 }

@@ -100,13 +100,29 @@ export interface Breakdown {
   until: number;
 }
 
+/** A VirtualCity's state as plain data (structured-cloneable). */
+export interface VirtualCityState {
+  sim: ReturnType<Simulation['exportState']>;
+  epochMs: number;
+  rng: number;
+  occupied: boolean[];
+  lastCrossings: Int32Array;
+  breakdowns: Breakdown[];
+}
+
 const LANE_STATS = new Float64Array(4);
 
 export class VirtualCity {
   readonly sim: Simulation;
   readonly bays: ParkingBay[] = [];
   readonly detectorPeriod: number;
-  readonly epochMs: number;
+  /** wall-clock epoch (ms) of simulated second 0 (moved forward by importState when the city resumes after a pause) */
+  get epochMs(): number {
+    return this.epoch;
+  }
+  private epoch: number;
+  /** the event ids' middle part: the epoch at first, a fresh one after importState (the ids of a resumed city never repeat stored ones) */
+  private idBase: number;
   private readonly unregisteredShare: number;
   private readonly breakdownRate: number;
   private readonly breakdownSeconds: [number, number];
@@ -122,7 +138,8 @@ export class VirtualCity {
   constructor(scenario: Scenario, opts: VirtualCityOptions = {}) {
     this.sim = new Simulation(scenario, { seed: opts.seed ?? 0 });
     this.detectorPeriod = opts.detectorPeriod ?? 5;
-    this.epochMs = opts.epochMs ?? Date.now();
+    this.epoch = opts.epochMs ?? Date.now();
+    this.idBase = this.epoch;
     this.unregisteredShare = opts.unregisteredShare ?? 0.005;
     this.rng = ((opts.seed ?? 0) ^ 0x2545f491) >>> 0 || 1;
     const net = this.sim.net;
@@ -234,7 +251,34 @@ export class VirtualCity {
   private nextId(device: string): string {
     const n = (this.seq.get(device) ?? 0) + 1;
     this.seq.set(device, n);
-    return `${device}:${this.epochMs}:${n}`;
+    return `${device}:${this.idBase}:${n}`;
+  }
+
+  // ---- persistence: the street as plain data for a snapshot, and continued from one
+
+  exportState(): VirtualCityState {
+    return {
+      sim: this.sim.exportState(), epochMs: this.epoch, rng: this.rng, occupied: this.bays.map((b) => b.occupied),
+      lastCrossings: this.lastCrossings.slice(), breakdowns: structuredClone(this.breakdowns),
+    };
+  }
+
+  /**
+   * Continues from exported state of a city of the same scenario. The clock
+   * resumes where it stood; its wall-clock epoch moves forward so that it
+   * resumes at `nowMs` (never backwards: a city ahead of the wall clock stays ahead).
+   */
+  importState(s: VirtualCityState, nowMs = Date.now()): void {
+    if (s.occupied.length !== this.bays.length) throw new RangeError(`virtual city state: ${s.occupied.length} parking bays, this city has ${this.bays.length}`);
+    if (s.lastCrossings.length !== this.lastCrossings.length) throw new RangeError(`virtual city state: ${s.lastCrossings.length} lanes, this city has ${this.lastCrossings.length}`);
+    this.sim.importState(s.sim);
+    this.epoch = Math.max(s.epochMs, nowMs - Math.round(this.sim.time * 1000));
+    this.idBase = Math.max(nowMs, this.idBase + 1);
+    this.rng = s.rng;
+    s.occupied.forEach((o, k) => (this.bays[k].occupied = o));
+    this.lastCrossings.set(s.lastCrossings);
+    this.breakdowns.length = 0;
+    this.breakdowns.push(...structuredClone(s.breakdowns));
   }
 
   /** xorshift32: the field's own randomness, separate from the simulation's */

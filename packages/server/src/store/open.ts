@@ -10,9 +10,9 @@ export const DEFAULT_STORE_URL = 'sqlite:./citybrain-data/citybrain.db';
  * - `sqlite:PATH` (relative to the working directory; `sqlite:///abs/path` also works),
  *   the embedded default, no server needed; the directory is created;
  * - `postgres://user:pass@host:port/db[?schema=NAME]` (or `postgresql://`), tables in
- *   schema NAME (default `citybrain`), created on first start.
+ *   schema NAME (default `citybrain`), created on first start; the database too with `createDatabase`.
  */
-export async function openStore(url: string = DEFAULT_STORE_URL): Promise<EventStore> {
+export async function openStore(url: string = DEFAULT_STORE_URL, opts: { createDatabase?: boolean } = {}): Promise<EventStore> {
   if (url.startsWith('sqlite:')) {
     let path = url.slice('sqlite:'.length);
     if (path.startsWith('///')) path = path.slice(2);
@@ -30,7 +30,7 @@ export async function openStore(url: string = DEFAULT_STORE_URL): Promise<EventS
     // `schema` is ours, not a libpq parameter: take it out before pg sees the URL
     const schema = u.searchParams.get('schema') ?? undefined;
     u.searchParams.delete('schema');
-    return PostgresStore.open(u.toString(), { schema });
+    return PostgresStore.open(u.toString(), { schema, createDatabase: opts.createDatabase });
   }
   throw new StoreError(`unknown store URL "${redactSecrets(url)}": use sqlite:PATH (embedded) or postgres://user@host:5432/database`);
 }

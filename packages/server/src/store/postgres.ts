@@ -4,8 +4,8 @@ import { GroupCommitter } from './group-commit.js';
 import { auditWhere, eventWhere, orderDir } from './sql.js';
 import { redactSecrets } from '../redact.js';
 import {
-  clampLimit, splitResult, StoreError, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener, type EventFilter,
-  type EventQuery, type EventStore, type StoredEvent, type TokenRecord,
+  clampLimit, splitResult, StoreError, withTimeout, type ActionChange, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery,
+  type CommitListener, type EventFilter, type EventKey, type EventQuery, type EventStore, type Snapshot, type StoredEvent, type TokenRecord,
 } from './store.js';
 
 export interface PostgresStoreOptions {
@@ -15,6 +15,8 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** concurrent group commits; default 3 */
   commitsInFlight?: number;
+  /** create the database the URL names when it does not exist (connecting to the server's `postgres` database to do so) */
+  createDatabase?: boolean;
 }
 
 // bigint (int8) columns hold epoch ms, which fit a double exactly
@@ -37,12 +39,12 @@ export class PostgresStore implements EventStore {
   readonly backend = 'postgres';
   private readonly committer: GroupCommitter<AppendOp, Uint8Array>;
   private readonly listeners = new Set<CommitListener>();
-  private readonly t: { events: string; audit: string; tokens: string };
+  private readonly t: { events: string; audit: string; tokens: string; state: string; snapshots: string };
   private closed = false;
 
   private constructor(private readonly pool: pg.Pool, readonly schema: string, commitsInFlight: number) {
     const q = `"${schema}"`;
-    this.t = { events: `${q}.events`, audit: `${q}.audit`, tokens: `${q}.tokens` };
+    this.t = { events: `${q}.events`, audit: `${q}.audit`, tokens: `${q}.tokens`, state: `${q}.state`, snapshots: `${q}.snapshots` };
     this.committer = new GroupCommitter((ops) => this.insertGroup(ops), {
       maxInFlight: commitsInFlight, maxGroupWeight: 20000, weight: (op) => op.events.length,
     });
@@ -51,16 +53,23 @@ export class PostgresStore implements EventStore {
   static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
     const schema = opts.schema ?? 'citybrain';
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new StoreError(`PostgreSQL schema name "${schema}" must be lower-case letters, digits and _`);
-    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 8, types });
-    // an idle client's error (e.g. the server restarting) must not crash the process
-    pool.on('error', () => {});
-    try {
-      await PostgresStore.migrate(pool, schema);
-    } catch (e) {
-      await pool.end();
-      throw new StoreError(`cannot open PostgreSQL store at ${redactSecrets(url)}: ${(e as Error).message}`);
+    for (let attempt = 0; ; attempt++) {
+      const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 8, types });
+      // an idle client's error (e.g. the server restarting) must not crash the process
+      pool.on('error', () => {});
+      try {
+        await PostgresStore.migrate(pool, schema);
+        return new PostgresStore(pool, schema, opts.commitsInFlight ?? 3);
+      } catch (e) {
+        await pool.end();
+        const code = (e as { code?: string }).code;
+        if (code === NO_SUCH_DATABASE && opts.createDatabase && attempt === 0) {
+          await createDatabase(url);
+          continue;
+        }
+        throw new StoreError(`cannot open PostgreSQL store at ${redactSecrets(url)}: ${(e as Error).message}${hint(url, code)}`);
+      }
     }
-    return new PostgresStore(pool, schema, opts.commitsInFlight ?? 3);
   }
 
   private static async migrate(pool: pg.Pool, schema: string): Promise<void> {
@@ -82,6 +91,8 @@ export class PostgresStore implements EventStore {
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.tokens (
         hash text PRIMARY KEY, id text NOT NULL UNIQUE, name text NOT NULL, role text NOT NULL, device text,
         intersections jsonb NOT NULL, bays jsonb NOT NULL, created_at bigint NOT NULL, revoked_at bigint)`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.state (key text PRIMARY KEY, value jsonb NOT NULL, at bigint NOT NULL)`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.snapshots (name text PRIMARY KEY, fingerprint text NOT NULL, at bigint NOT NULL, data bytea NOT NULL)`);
       await c.query('COMMIT');
     } catch (e) {
       await c.query('ROLLBACK').catch(() => {});
@@ -91,8 +102,13 @@ export class PostgresStore implements EventStore {
     }
   }
 
-  private async insertGroup(ops: AppendOp[]): Promise<Uint8Array[]> {
-    const t0 = performance.now();
+  private insertSql(): string {
+    return `INSERT INTO ${this.t.events} (device, id, kind, ts, intersection, bay, received, body)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::jsonb[])
+      ON CONFLICT (device, id) DO NOTHING RETURNING device, id`;
+  }
+
+  private static columns(ops: readonly AppendOp[]): unknown[][] {
     const cols: unknown[][] = [[], [], [], [], [], [], [], []];
     for (const op of ops) {
       for (const e of op.events) {
@@ -100,14 +116,15 @@ export class PostgresStore implements EventStore {
         cols[4].push(eventIntersection(e) ?? null); cols[5].push(eventBay(e) ?? null); cols[6].push(op.received); cols[7].push(JSON.stringify(e));
       }
     }
+    return cols;
+  }
+
+  private async insertGroup(ops: AppendOp[]): Promise<Uint8Array[]> {
+    const t0 = performance.now();
+    const cols = PostgresStore.columns(ops);
     let res: pg.QueryResult<{ device: string; id: string }>;
     try {
-      res = await this.pool.query(
-        `INSERT INTO ${this.t.events} (device, id, kind, ts, intersection, bay, received, body)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::jsonb[])
-         ON CONFLICT (device, id) DO NOTHING RETURNING device, id`,
-        cols,
-      );
+      res = await this.pool.query(this.insertSql(), cols);
     } catch (e) {
       throw new StoreError(`PostgreSQL insert failed: ${(e as Error).message}`);
     }
@@ -161,8 +178,12 @@ export class PostgresStore implements EventStore {
   }
 
   async appendAudit(e: AuditInput): Promise<AuditEntry> {
+    return this.insertAudit(this.pool, e);
+  }
+
+  private async insertAudit(db: pg.Pool | pg.PoolClient, e: AuditInput): Promise<AuditEntry> {
     const at = e.at ?? Date.now();
-    const r = await this.pool.query<{ seq: number }>(
+    const r = await db.query<{ seq: number }>(
       `INSERT INTO ${this.t.audit} (at, actor, role, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`,
       [at, e.actor, e.role, e.action, e.target, e.before === undefined ? null : JSON.stringify(e.before), e.after === undefined ? null : JSON.stringify(e.after)],
     );
@@ -179,8 +200,12 @@ export class PostgresStore implements EventStore {
   }
 
   async putToken(t: TokenRecord): Promise<void> {
-    await this.pool.query(
-      // a revoked token stays revoked: reinstalling it (CITYBRAIN_TOKENS at each start) must not clear revoked_at
+    await this.upsertToken(this.pool, t);
+  }
+
+  private async upsertToken(db: pg.Pool | pg.PoolClient, t: TokenRecord): Promise<void> {
+    // a revoked token stays revoked: reinstalling it (CITYBRAIN_TOKENS at each start) must not clear revoked_at
+    await db.query(
       `INSERT INTO ${this.t.tokens} AS t (hash, id, name, role, device, intersections, bays, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (hash) DO UPDATE SET id = excluded.id, name = excluded.name, role = excluded.role, device = excluded.device,
        intersections = excluded.intersections, bays = excluded.bays, created_at = excluded.created_at, revoked_at = coalesce(t.revoked_at, excluded.revoked_at)`,
@@ -218,6 +243,113 @@ export class PostgresStore implements EventStore {
     return (r.rowCount ?? 0) > 0;
   }
 
+  // ------------------------------------------ audited actions, operator state, snapshots
+
+  async recordAction(e: AuditInput, change?: ActionChange): Promise<AuditEntry | undefined> {
+    if (this.closed) throw new StoreError('store is closed');
+    let c: pg.PoolClient;
+    try {
+      c = await this.pool.connect();
+    } catch (err) {
+      throw new StoreError(`PostgreSQL unavailable: ${(err as Error).message}`);
+    }
+    try {
+      await c.query('BEGIN');
+      // the change first: a revoke that changes nothing records nothing
+      if (change?.t === 'revoke') {
+        const r = await c.query(`UPDATE ${this.t.tokens} SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, [change.at, change.id]);
+        if ((r.rowCount ?? 0) === 0) {
+          await c.query('ROLLBACK');
+          return undefined;
+        }
+      }
+      if (change?.t === 'token') await this.upsertToken(c, change.rec);
+      const entry = await this.insertAudit(c, e);
+      if (change?.t === 'state') {
+        for (const [k, v] of Object.entries(change.set)) {
+          if (v === null) await c.query(`DELETE FROM ${this.t.state} WHERE key = $1`, [k]);
+          else {
+            await c.query(
+              `INSERT INTO ${this.t.state} (key, value, at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = excluded.value, at = excluded.at`,
+              [k, JSON.stringify(v), entry.at],
+            );
+          }
+        }
+      }
+      await c.query('COMMIT');
+      return entry;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw new StoreError(`PostgreSQL write failed: ${(err as Error).message}`);
+    } finally {
+      c.release();
+    }
+  }
+
+  async readState(prefix = ''): Promise<Map<string, unknown>> {
+    const r = await this.pool.query<{ key: string; value: unknown }>(
+      `SELECT key, value FROM ${this.t.state} WHERE starts_with(key, $1) ORDER BY key`, [prefix],
+    );
+    return new Map(r.rows.map((row) => [row.key, row.value]));
+  }
+
+  async putSnapshot(s: Snapshot): Promise<void> {
+    try {
+      await this.pool.query(
+        `INSERT INTO ${this.t.snapshots} (name, fingerprint, at, data) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, at = excluded.at, data = excluded.data`,
+        [s.name, s.fingerprint, s.at, Buffer.from(s.data.buffer, s.data.byteOffset, s.data.byteLength)],
+      );
+    } catch (e) {
+      throw new StoreError(`PostgreSQL snapshot write failed: ${(e as Error).message}`);
+    }
+  }
+
+  async getSnapshot(name: string): Promise<Snapshot | undefined> {
+    const r = await this.pool.query<{ name: string; fingerprint: string; at: number; data: Buffer }>(
+      `SELECT name, fingerprint, at, data FROM ${this.t.snapshots} WHERE name = $1`, [name],
+    );
+    const row = r.rows[0];
+    return row && { name: row.name, fingerprint: row.fingerprint, at: row.at, data: new Uint8Array(row.data) };
+  }
+
+  async ping(timeoutMs = 2000): Promise<void> {
+    if (this.closed) throw new StoreError('store is closed');
+    try {
+      await withTimeout(this.pool.query('SELECT 1'), timeoutMs, 'PostgreSQL ping');
+    } catch (e) {
+      throw e instanceof StoreError ? e : new StoreError(`PostgreSQL unavailable: ${(e as Error).message}`);
+    }
+  }
+
+  async footprint(): Promise<{ location: string; bytes: number }> {
+    const r = await this.pool.query<{ db: string; bytes: number }>(
+      `SELECT current_database() AS db, coalesce(sum(pg_total_relation_size(c.oid)), 0)::int8 AS bytes
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`, [this.schema],
+    );
+    return { location: `PostgreSQL database "${r.rows[0].db}", schema "${this.schema}"`, bytes: r.rows[0].bytes };
+  }
+
+  async replaceEvents(removed: readonly EventKey[], added: readonly Event[], state: Record<string, unknown> = {}): Promise<void> {
+    if (this.closed) throw new StoreError('store is closed');
+    const at = Date.now();
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(`DELETE FROM ${this.t.events} WHERE (device, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, [removed.map((k) => k.device), removed.map((k) => k.id)]);
+      if (added.length) await c.query(this.insertSql(), PostgresStore.columns([{ events: added, received: at }]));
+      for (const [k, v] of Object.entries(state)) {
+        await c.query(`INSERT INTO ${this.t.state} (key, value, at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = excluded.value, at = excluded.at`, [k, JSON.stringify(v), at]);
+      }
+      await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw new StoreError(`PostgreSQL write failed: ${(e as Error).message}`);
+    } finally {
+      c.release();
+    }
+  }
+
   onCommit(listener: CommitListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -233,5 +365,36 @@ export class PostgresStore implements EventStore {
     this.closed = true;
     await this.committer.idle();
     await this.pool.end();
+  }
+}
+
+const NO_SUCH_DATABASE = '3D000';
+const NO_SUCH_ROLE = '28000';
+
+/** What a new user can do about a missing database or an unnamed user, as the rest of the message. */
+function hint(url: string, code: string | undefined): string {
+  const u = new URL(url);
+  const db = decodeURIComponent(u.pathname.slice(1)) || u.username || process.env.USER || '';
+  const user = u.username ? ` -U ${decodeURIComponent(u.username)}` : '';
+  if (code === NO_SUCH_DATABASE) return `; create it with \`createdb -h ${u.hostname} -p ${u.port || 5432}${user} ${db}\`, or start with --create-db`;
+  if (code === NO_SUCH_ROLE && !u.username) return `; the URL names no user: name one, e.g. postgres://postgres@${u.host}${u.pathname}`;
+  return '';
+}
+
+/** Creates the database a URL names, through the server's `postgres` maintenance database. */
+async function createDatabase(url: string): Promise<void> {
+  const u = new URL(url);
+  const name = decodeURIComponent(u.pathname.slice(1));
+  if (!name) throw new StoreError(`cannot create a database: ${redactSecrets(url)} names none`);
+  u.pathname = '/postgres';
+  const c = new pg.Client({ connectionString: u.toString() });
+  try {
+    await c.connect();
+    await c.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+  } catch (e) {
+    // another server created it meanwhile: fine
+    if ((e as { code?: string }).code !== '42P04') throw new StoreError(`cannot create PostgreSQL database "${name}" at ${redactSecrets(url)}: ${(e as Error).message}`);
+  } finally {
+    await c.end().catch(() => {});
   }
 }

@@ -1,4 +1,4 @@
-import type { TokenRecord } from './store.js';
+import type { ActionChange, Snapshot, TokenRecord } from './store.js';
 
 /** The SQLite tables; shared by the writer (worker thread) and the reader. */
 export const SQLITE_SCHEMA = `
@@ -37,19 +37,36 @@ CREATE TABLE IF NOT EXISTS tokens (
   created_at INTEGER NOT NULL,
   revoked_at INTEGER
 );
+CREATE TABLE IF NOT EXISTS state (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+  name TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
 `;
+
+/** One audit row: at, actor, role, action, target, before (JSON), after (JSON). */
+export type AuditRow = [number, string, string, string, string, string | null, string | null];
 
 /** One event row: device, id, kind, ts, intersection, bay, received, body (JSON). */
 export type EventRow = [string, string, string, number, string | null, string | null, number, string];
 
 export type WriteOp =
   | { t: 'append'; rows: EventRow[] }
-  | { t: 'audit'; row: [number, string, string, string, string, string | null, string | null] }
+  | { t: 'audit'; row: AuditRow }
+  | { t: 'action'; row: AuditRow; change?: ActionChange }
+  | { t: 'snapshot'; s: Snapshot }
+  | { t: 'replace'; remove: [string, string][]; rows: EventRow[]; state: [string, string][]; at: number }
   | { t: 'token'; rec: TokenRecord }
   | { t: 'revoke'; id: string; at: number }
   | { t: 'purge'; cutoff: number; limit: number };
 
-/** Result per op: append → Uint8Array of inserted flags; audit → seq; revoke → changed; purge → deleted. */
+/** Result per op: append → Uint8Array of inserted flags; audit → seq; action → seq, or null when nothing was written; revoke → changed; purge → deleted. */
 export type WriteResult = Uint8Array | number | boolean | null;
 
 export type WorkerRequest = { id: number; ops: WriteOp[] } | { id: number; close: true };

@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import type { TokenRecord } from './store.js';
 import { SQLITE_SCHEMA, type WorkerReply, type WorkerRequest, type WriteOp, type WriteResult } from './sqlite-schema.js';
 
 const port = parentPort!;
@@ -39,7 +40,17 @@ const putToken = db.prepare(
    revoked_at = coalesce(tokens.revoked_at, excluded.revoked_at)`,
 );
 const revoke = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+const putState = db.prepare('INSERT INTO state (key, value, at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, at = excluded.at');
+const deleteState = db.prepare('DELETE FROM state WHERE key = ?');
+const putSnapshot = db.prepare(
+  'INSERT INTO snapshots (name, fingerprint, at, data) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, at = excluded.at, data = excluded.data',
+);
+const deleteEvent = db.prepare('DELETE FROM events WHERE device = ? AND id = ?');
 const purge = db.prepare('DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ? LIMIT ?)');
+
+function storeToken(r: TokenRecord): void {
+  putToken.run(r.hash, r.id, r.name, r.role, r.device ?? null, JSON.stringify(r.intersections), JSON.stringify(r.bays), r.createdAt, r.revokedAt ?? null);
+}
 
 function apply(op: WriteOp): WriteResult {
   switch (op.t) {
@@ -50,13 +61,32 @@ function apply(op: WriteOp): WriteResult {
     }
     case 'audit':
       return Number(insertAudit.run(op.row).lastInsertRowid);
-    case 'token': {
-      const r = op.rec;
-      putToken.run(r.hash, r.id, r.name, r.role, r.device ?? null, JSON.stringify(r.intersections), JSON.stringify(r.bays), r.createdAt, r.revokedAt ?? null);
+    case 'token':
+      storeToken(op.rec);
       return null;
-    }
     case 'revoke':
       return revoke.run(op.at, op.id).changes > 0;
+    case 'action': {
+      // the change first: a revoke that changes nothing records nothing
+      const c = op.change;
+      if (c?.t === 'revoke' && revoke.run(c.at, c.id).changes === 0) return null;
+      if (c?.t === 'token') storeToken(c.rec);
+      if (c?.t === 'state') {
+        for (const [k, v] of Object.entries(c.set)) {
+          if (v === null) deleteState.run(k);
+          else putState.run(k, JSON.stringify(v), op.row[0]);
+        }
+      }
+      return Number(insertAudit.run(op.row).lastInsertRowid);
+    }
+    case 'replace':
+      for (const k of op.remove) deleteEvent.run(k);
+      for (const r of op.rows) insertEvent.run(r);
+      for (const [k, v] of op.state) putState.run(k, v, op.at);
+      return null;
+    case 'snapshot':
+      putSnapshot.run(op.s.name, op.s.fingerprint, op.s.at, Buffer.from(op.s.data.buffer, op.s.data.byteOffset, op.s.data.byteLength));
+      return null;
     case 'purge':
       return purge.run(op.cutoff, op.limit).changes;
   }

@@ -5,10 +5,10 @@ import Database from 'better-sqlite3';
 import { eventBay, eventIntersection, type Event } from '../events.js';
 import { GroupCommitter } from './group-commit.js';
 import { auditWhere, eventWhere, orderDir } from './sql.js';
-import { tokenFromRow, type EventRow, type TokenRow, type WorkerReply, type WorkerRequest, type WriteOp, type WriteResult } from './sqlite-schema.js';
+import { tokenFromRow, type AuditRow, type EventRow, type TokenRow, type WorkerReply, type WorkerRequest, type WriteOp, type WriteResult } from './sqlite-schema.js';
 import {
-  clampLimit, splitResult, StoreError, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener, type EventFilter,
-  type EventQuery, type EventStore, type StoredEvent, type TokenRecord,
+  clampLimit, splitResult, StoreError, type ActionChange, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener,
+  type EventFilter, type EventKey, type EventQuery, type EventStore, type Snapshot, type StoredEvent, type TokenRecord,
 } from './store.js';
 
 const PURGE_CHUNK = 10000;
@@ -109,8 +109,7 @@ export class SqliteStore implements EventStore {
 
   async append(events: readonly Event[]): Promise<AppendResult> {
     if (events.length === 0) return { accepted: [], duplicates: [] };
-    const now = Date.now();
-    const rows = events.map((e): EventRow => [e.device, e.id, e.kind, e.ts, eventIntersection(e) ?? null, eventBay(e) ?? null, now, JSON.stringify(e)]);
+    const rows = eventRows(events, Date.now());
     const flags = (await this.write({ t: 'append', rows })) as Uint8Array;
     return splitResult(events, flags);
   }
@@ -145,12 +144,9 @@ export class SqliteStore implements EventStore {
   }
 
   async appendAudit(e: AuditInput): Promise<AuditEntry> {
-    const at = e.at ?? Date.now();
-    const row: [number, string, string, string, string, string | null, string | null] = [
-      at, e.actor, e.role, e.action, e.target, e.before === undefined ? null : JSON.stringify(e.before), e.after === undefined ? null : JSON.stringify(e.after),
-    ];
+    const { row, entry } = auditRow(e);
     const seq = (await this.write({ t: 'audit', row })) as number;
-    return { seq, at, actor: e.actor, role: e.role, action: e.action, target: e.target, before: e.before ?? null, after: e.after ?? null };
+    return { seq, ...entry };
   }
 
   async queryAudit(q: AuditQuery = {}): Promise<AuditEntry[]> {
@@ -181,6 +177,53 @@ export class SqliteStore implements EventStore {
     return (await this.write({ t: 'revoke', id, at })) as boolean;
   }
 
+  // ------------------------------------------ audited actions, operator state, snapshots
+
+  async recordAction(e: AuditInput, change?: ActionChange): Promise<AuditEntry | undefined> {
+    const { row, entry } = auditRow(e);
+    const seq = (await this.write({ t: 'action', row, change })) as number | null;
+    return seq === null ? undefined : { seq, ...entry };
+  }
+
+  async readState(prefix = ''): Promise<Map<string, unknown>> {
+    // the prefix as a range, not LIKE: keys may hold % and _
+    const rows = this.stmt('SELECT key, value FROM state WHERE key >= ? AND key < ? ORDER BY key').all(prefix, `${prefix}\uffff`) as { key: string; value: string }[];
+    return new Map(rows.map((r) => [r.key, JSON.parse(r.value)]));
+  }
+
+  async putSnapshot(s: Snapshot): Promise<void> {
+    await this.write({ t: 'snapshot', s });
+  }
+
+  async getSnapshot(name: string): Promise<Snapshot | undefined> {
+    const r = this.stmt('SELECT name, fingerprint, at, data FROM snapshots WHERE name = ?').get(name) as Snapshot | undefined;
+    return r && { name: r.name, fingerprint: r.fingerprint, at: Number(r.at), data: new Uint8Array(r.data) };
+  }
+
+  async ping(): Promise<void> {
+    if (this.closed) throw new StoreError('store is closed');
+    if (this.dead) throw this.dead;
+    try {
+      this.stmt('SELECT 1').get();
+    } catch (e) {
+      throw new StoreError(`SQLite read failed: ${(e as Error).message}`);
+    }
+  }
+
+  async footprint(): Promise<{ location: string; bytes: number }> {
+    let bytes = 0;
+    for (const f of [this.path, `${this.path}-wal`, `${this.path}-shm`]) bytes += statSync(f, { throwIfNoEntry: false })?.size ?? 0;
+    return { location: this.path, bytes };
+  }
+
+  async replaceEvents(removed: readonly EventKey[], added: readonly Event[], state: Record<string, unknown> = {}): Promise<void> {
+    const at = Date.now();
+    await this.write({
+      t: 'replace', remove: removed.map((k) => [k.device, k.id]), rows: eventRows(added, at),
+      state: Object.entries(state).map(([k, v]) => [k, JSON.stringify(v)]), at,
+    });
+  }
+
   onCommit(listener: CommitListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -204,4 +247,17 @@ export class SqliteStore implements EventStore {
     }
     this.reader.close();
   }
+}
+
+function eventRows(events: readonly Event[], received: number): EventRow[] {
+  return events.map((e) => [e.device, e.id, e.kind, e.ts, eventIntersection(e) ?? null, eventBay(e) ?? null, received, JSON.stringify(e)]);
+}
+
+function auditRow(e: AuditInput): { row: AuditRow; entry: Omit<AuditEntry, 'seq'> } {
+  const at = e.at ?? Date.now();
+  const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+  return {
+    row: [at, e.actor, e.role, e.action, e.target, json(e.before), json(e.after)],
+    entry: { at, actor: e.actor, role: e.role, action: e.action, target: e.target, before: e.before ?? null, after: e.after ?? null },
+  };
 }

@@ -31,6 +31,34 @@ export interface EventStore {
   /** Called after each group commit of events; returns an unsubscribe function. */
   onCommit(listener: CommitListener): () => void;
   close(): Promise<void>;
+
+  // ---- audited actions, operator state, snapshots, health (see the section below)
+  /**
+   * Writes an audit entry and the change it records in one transaction: both
+   * are durable or neither is (StoreError). Resolves to undefined, writing
+   * nothing, for a revoke of a token that is unknown or revoked already.
+   */
+  recordAction(entry: AuditInput, change?: ActionChange): Promise<AuditEntry | undefined>;
+  /** The operator state rows (key → JSON value), every key starting with `prefix`. */
+  readState(prefix?: string): Promise<Map<string, unknown>>;
+  /** Stores the named snapshot, replacing the one of that name. */
+  putSnapshot(s: Snapshot): Promise<void>;
+  getSnapshot(name: string): Promise<Snapshot | undefined>;
+  /** Resolves when the store answers a trivial query within timeoutMs (default 2000); else rejects with a StoreError. */
+  ping(timeoutMs?: number): Promise<void>;
+  /** Where the data lives (a file path, or the database and schema) and its size on disk in bytes. */
+  footprint(): Promise<{ location: string; bytes: number }>;
+  /**
+   * Replaces stored events by others in one transaction (downsampling:
+   * reports merged into one), setting state rows with it (e.g. how far it got).
+   */
+  replaceEvents(removed: readonly EventKey[], added: readonly Event[], state?: Record<string, unknown>): Promise<void>;
+}
+
+/** An event's identity in the store. */
+export interface EventKey {
+  device: string;
+  id: string;
 }
 
 export interface AppendResult {
@@ -127,6 +155,36 @@ export interface TokenRecord {
   bays: string[];
   createdAt: number;
   revokedAt?: number;
+}
+
+// ------------------------------------------ audited actions, operator state, snapshots
+
+/**
+ * What an audited action changes in the store, written in the same transaction
+ * as its audit entry: operator state rows (key → JSON value; null deletes the
+ * row), a token issued, or a token revoked.
+ */
+export type ActionChange =
+  | { t: 'state'; set: Record<string, unknown> }
+  | { t: 'token'; rec: TokenRecord }
+  | { t: 'revoke'; id: string; at: number };
+
+/** A binary snapshot (e.g. of the virtual city), valid only for the input whose fingerprint it carries. */
+export interface Snapshot {
+  name: string;
+  fingerprint: string;
+  /** epoch ms it was taken */
+  at: number;
+  data: Uint8Array;
+}
+
+/** Runs `p` but rejects with a StoreError after `ms` (a database that does not answer is down). */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreError(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** Thrown when a store cannot take a write (closed, disk full, database down). */
