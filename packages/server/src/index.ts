@@ -8,7 +8,9 @@ export { parseRetention, startRetention, type RetentionOptions } from './retenti
 export { DEFAULT_STORE_URL, openStore } from './store/open.js';
 export { PostgresStore, type PostgresStoreOptions } from './store/postgres.js';
 export { SqliteStore } from './store/sqlite.js';
+export { MAX_WAITING_READS } from './store/sqlite-reads.js';
 export * from './store/store.js';
+export { CursorError, MAX_PAGE_BYTES, type Page, type PageLimits } from './store/page.js';
 export { startServer, type ServerOptions, type RunningServer } from './serve.js';
 export { CityRuntime, type CityRuntimeOptions, type KpiSample } from './city/runtime.js';
 export { VirtualCity, type Breakdown, type FieldEvent } from './city/virtual-city.js';

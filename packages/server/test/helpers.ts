@@ -105,6 +105,7 @@ export function gated(s: EventStore): { store: EventStore; open(): void } {
       return s.append(e);
     },
     query: (q) => s.query(q), count: (f) => s.count(f), purgeOlderThan: (c) => s.purgeOlderThan(c),
+    queryPage: (q) => s.queryPage(q), queryAuditPage: (q) => s.queryAuditPage(q),
     appendAudit: (e) => s.appendAudit(e), queryAudit: (q) => s.queryAudit(q), putToken: (t) => s.putToken(t), findToken: (h) => s.findToken(h),
     listTokens: () => s.listTokens(), revokeToken: (id, at) => s.revokeToken(id, at), onCommit: (l) => s.onCommit(l), close: () => s.close(),
   };
