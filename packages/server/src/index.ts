@@ -11,6 +11,7 @@ export { SqliteStore } from './store/sqlite.js';
 export { MAX_WAITING_READS } from './store/sqlite-reads.js';
 export * from './store/store.js';
 export { CursorError, MAX_PAGE_BYTES, type Page, type PageLimits } from './store/page.js';
+export { PERSONAL_DATA_ROLES, PERSONAL_KINDS } from './api/data-routes.js';
 export { startServer, type ServerOptions, type RunningServer } from './serve.js';
 export { CityRuntime, type CityRuntimeOptions, type KpiSample } from './city/runtime.js';
 export { VirtualCity, type Breakdown, type FieldEvent } from './city/virtual-city.js';

@@ -15,6 +15,14 @@ export interface DataRoutesOptions {
 
 const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } } };
 
+/**
+ * Licence plates are personal data: plate events (the plate, and the camera,
+ * lane and time of each vehicle's passage) are for the roles that need them.
+ * Other readers are refused kind=plate and find no plate events in other reads.
+ */
+export const PERSONAL_KINDS: readonly EventKind[] = ['plate'];
+export const PERSONAL_DATA_ROLES: readonly Role[] = ['operator'];
+
 const PAGING = `At most \`limit\` rows and about ${MAX_PAGE_BYTES / (1 << 20)} MiB per response; when more match, the \`Link\` header gives the next page ` +
   '(`<…&after=CURSOR>; rel="next"`): follow it until a response has no such link. A page continues after the last row of the previous one, ' +
   'so rows stored meanwhile never shift it.';
@@ -60,7 +68,9 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     preHandler: access.require('viewer', 'operator', 'app'),
     schema: {
       tags: ['data'], summary: 'Raw field events as stored (event time in epoch ms)',
-      description: `Events in event-time order (then arrival order), newest first by default. ${PAGING}`,
+      description: `Events in event-time order (then arrival order), newest first by default. ${PAGING}\n\n` +
+        `Licence plates are personal data: only ${PERSONAL_DATA_ROLES.join(', ')} tokens read ${PERSONAL_KINDS.join(', ')} events. ` +
+        `Other roles are refused \`kind=${PERSONAL_KINDS[0]}\` (403) and other reads leave those events out.`,
       querystring: {
         type: 'object',
         properties: {
@@ -77,9 +87,17 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         },
         additionalProperties: false,
       },
-      response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } }, 400: errorSchema },
+      response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } }, 400: errorSchema, 403: errorSchema },
     },
-  }, async (req, reply) => sendPage(req, reply, await read(store.queryPage({ ...req.query, maxBytes: MAX_PAGE_BYTES }))));
+  }, async (req, reply) => {
+    const { role } = req.principal!;
+    const personal = PERSONAL_DATA_ROLES.includes(role);
+    if (!personal && req.query.kind !== undefined && PERSONAL_KINDS.includes(req.query.kind)) {
+      throw new HttpError(403, `role "${role}" may not read ${req.query.kind} events: licence plates are personal data, for ${PERSONAL_DATA_ROLES.join(', ')} tokens only`, 'CB_FORBIDDEN');
+    }
+    const kinds = personal ? undefined : EVENT_KINDS.filter((k) => !PERSONAL_KINDS.includes(k));
+    return sendPage(req, reply, await read(store.queryPage({ ...req.query, kinds, maxBytes: MAX_PAGE_BYTES })));
+  });
 
   app.get<{ Querystring: { actor?: string; action?: string; target?: string; limit?: number; after?: string } }>('/api/v1/audit', {
     preHandler: access.require('operator'),
