@@ -1,4 +1,4 @@
-import { describe, it, before, after } from 'node:test';
+import { test, describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,8 @@ import { startServer, type RunningServer } from '@citybrain/server';
 
 /**
  * Who reads what: licence plates only for the roles that need them, on no
- * route and not in the live stream for the others.
+ * route and not in the live stream for the others; and numeric query
+ * parameters of every route that are no finite number are 400s, not 500s.
  * One server on a temp SQLite store, the virtual city paused so the tests move its clock.
  */
 let server: RunningServer;
@@ -54,6 +55,8 @@ async function allPages(first: string, token: string): Promise<{ pages: unknown[
   }
   return { pages, bytes };
 }
+
+const T0 = Date.UTC(2024, 4, 1, 8);
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'citybrain-reads-access-'));
@@ -146,3 +149,29 @@ describe('licence plates: operators only', () => {
     assert.deepEqual(leaks(text), [], 'the live stream shows plates');
   });
 });
+
+test('numeric query parameters of every route refuse non-finite and non-decimal values with a 400 naming them', async () => {
+  const doc = (await get('/docs/json')).body as { paths: Record<string, Record<string, { parameters?: { in: string; name: string; schema?: { type?: string } }[] }>> };
+  const cases: string[] = [];
+  for (const [p, ops] of Object.entries(doc.paths)) {
+    const params = ops.get?.parameters ?? [];
+    for (const q of params) if (q.in === 'query' && (q.schema?.type === 'number' || q.schema?.type === 'integer')) cases.push(`${p.replace(/\{\w+\}/g, 'x')}?${q.name}=`);
+  }
+  for (const want of ['/api/v1/events?from=', '/api/v1/events?to=', '/api/v1/events?limit=', '/api/v1/audit?limit=', '/api/v1/kpis?from=', '/api/v1/kpis?to=', '/api/v1/incidents?limit=', '/api/v1/compare/x/replay/x?from=']) {
+    assert.ok(cases.includes(want), `${want} is among the numeric parameters found (${cases.join(' ')})`);
+  }
+  for (const c of cases) {
+    const name = /\?(\w+)=$/.exec(c)![1];
+    for (const v of ['Infinity', '1e309', '-Infinity', '-1e999', ' ', '0x10', 'NaN']) {
+      const a = await get(c + encodeURIComponent(v), tokens.operator);
+      assert.equal(a.status, 400, `GET ${c}${v} → ${a.status} ${a.text.slice(0, 200)}`);
+      assert.match((a.body as { message: string }).message, new RegExp(`^querystring\\.${name}: `), `${c}${v}`);
+    }
+    const inf = await get(`${c}Infinity`, tokens.operator);
+    assert.equal((inf.body as { message: string }).message, `querystring.${name}: must be a finite decimal number (got "Infinity")`);
+  }
+  // ordinary numbers still pass
+  assert.equal((await get(`/api/v1/events?from=${T0}&to=1e13&limit=5`, tokens.operator)).status, 200);
+  assert.equal((await get('/api/v1/kpis?from=0.5&limit=3', tokens.operator)).status, 200);
+});
+
