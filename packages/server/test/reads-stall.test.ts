@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { generateGrid } from '@citybrain/engine';
-import { startServer, type Event } from '@citybrain/server';
-import { lane } from './helpers.js';
+import { openStore, PostgresStore, startServer, type Event } from '@citybrain/server';
+import { lane, PG_URL, pgUnavailable, uid } from './helpers.js';
 
 /**
  * Issue #12 item 8: two viewers reading the largest pages of raw events must
@@ -47,11 +47,15 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-test('two readers of 10,000-event pages do not stall ingestion acknowledgements (SQLite)', { timeout: 120_000 }, async () => {
+const pgSkip = await pgUnavailable();
+
+for (const backend of ['sqlite', 'postgres'] as const) test(`two readers of 10,000-event pages do not stall ingestion acknowledgements (${backend})`, {
+  timeout: 120_000, skip: backend === 'postgres' ? pgSkip : undefined,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'citybrain-reads-'));
   const server = await startServer({
     scenario: generateGrid({ rows: 1, cols: 1, demand: 0.1 }),
-    storeUrl: `sqlite:${join(dir, 'reads.db')}`,
+    storeUrl: backend === 'sqlite' ? `sqlite:${join(dir, 'reads.db')}` : `${PG_URL}?schema=cb_test_${uid()}`,
     port: 0, run: false, logger: false, printToken: () => {}, webRoot: false, auth: { rateLimit: false },
   });
   try {
@@ -98,15 +102,21 @@ test('two readers of 10,000-event pages do not stall ingestion acknowledgements 
     const read = await readStats;
     await readers.terminate();
 
-    console.log(`ingestion alone:        ${figures(alone)}`);
-    console.log(`beside two readers:     ${figures(beside)}`);
-    console.log(`readers: ${read.pages} pages, ${(read.bytes / 1e6).toFixed(1)} MB, ${read.failures} failures`);
+    console.log(`${backend}: ingestion alone:        ${figures(alone)}`);
+    console.log(`${backend}: beside two readers:     ${figures(beside)}`);
+    console.log(`${backend}: readers: ${read.pages} pages, ${(read.bytes / 1e6).toFixed(1)} MB, ${read.failures} failures`);
     assert.equal(read.failures, 0);
     assert.ok(read.pages >= 4, `the readers were served (${read.pages} pages)`);
     assert.ok(percentile(beside, 50) < P50_BOUND_MS, `ingestion p50 beside readers ${percentile(beside, 50).toFixed(1)} ms must stay under ${P50_BOUND_MS} ms`);
     assert.ok(percentile(beside, 99) < P99_BOUND_MS, `ingestion p99 beside readers ${percentile(beside, 99).toFixed(1)} ms must stay under ${P99_BOUND_MS} ms`);
   } finally {
+    const store = server.store;
     await server.close();
+    if (store instanceof PostgresStore) {
+      const again = await openStore(`${PG_URL}?schema=${store.schema}`);
+      await (again as PostgresStore).dropSchema();
+      await again.close();
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -142,10 +142,20 @@ export class PostgresStore implements EventStore {
     const dir = orderDir(order);
     const limit = clampLimit(q.limit);
     // bodies as text (not parsed jsonb): the page is spliced together as text; one row more tells whether a next page exists
-    const r = await this.pool.query<[number, number, string, number]>({
-      text: `SELECT ts, seq, body::text, received FROM ${this.t.events}${w.sql} ORDER BY ts ${dir}, seq ${dir} LIMIT $${w.params.length + 1}`,
-      values: [...w.params, limit + 1], rowMode: 'array',
-    });
+    const page = `SELECT ts, seq, body::text AS body, received FROM ${this.t.events}${w.sql} ORDER BY ts ${dir}, seq ${dir} LIMIT $${w.params.length + 1}`;
+    const values: unknown[] = [...w.params, limit + 1];
+    let text = page;
+    if (q.maxBytes !== undefined && Number.isFinite(q.maxBytes)) {
+      // only the rows that start within the byte bound cross the wire (collectPage's size of a row, computed here),
+      // and always two: a page holds at least one row, and the next tells whether there is more
+      const size = 'octet_length(body) + length(received::text) + 15';
+      const sorted = `ORDER BY ts ${dir}, seq ${dir}`;
+      values.push(q.maxBytes);
+      text = `SELECT ts, seq, body, received FROM (
+        SELECT *, sum(${size}) OVER (${sorted} ROWS UNBOUNDED PRECEDING) - (${size}) AS before, row_number() OVER (${sorted}) AS n FROM (${page}) r
+      ) p WHERE before < $${values.length} OR n <= 2 ${sorted}`;
+    }
+    const r = await this.pool.query<[number, number, string, number]>({ text, values, rowMode: 'array' });
     function* rows(): Iterable<PageRow> {
       for (const [ts, seq, body, received] of r.rows) yield { key: [ts, seq], json: eventJson(body, received) };
     }
