@@ -107,6 +107,11 @@ describe('licence plates: operators only', () => {
     });
   }
 
+  it('the OpenAPI description of the events read says so', async () => {
+    const doc = (await get('/docs/json')).body as { paths: Record<string, { get: { description: string } }> };
+    assert.match(doc.paths['/api/v1/events'].get.description, /Licence plates are personal data: only operator tokens read plate events\. Other roles are refused `kind=plate` \(403\)/);
+  });
+
   it('devices and anonymous callers read no events at all', async () => {
     assert.equal((await get('/api/v1/events?kind=plate', tokens.device)).status, 403);
     assert.equal((await get('/api/v1/events?kind=plate')).status, 401);

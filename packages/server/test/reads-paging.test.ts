@@ -132,6 +132,15 @@ describe('GET /api/v1/events pages with a cursor', () => {
   });
 });
 
+test('the OpenAPI document tells clients how to page and what a page holds', async () => {
+  const doc = (await get('/docs/json')).body as { paths: Record<string, { get: { description: string; responses: Record<string, { headers?: Record<string, unknown> }> } }> };
+  for (const path of ['/api/v1/events', '/api/v1/audit']) {
+    const op = doc.paths[path].get;
+    assert.ok(op.responses['200'].headers?.link, `${path} documents the Link header`);
+    assert.match(op.description, /At most `limit` rows and about 1 MiB per response; when more match, the `Link` header gives the next page/);
+  }
+});
+
 test('GET /api/v1/audit pages newest first with the same cursor links', async () => {
   const written = [];
   for (let i = 0; i < 25; i++) written.push(await server.store.appendAudit({ actor: 'pager', role: 'operator', action: 'test.page', target: `t${i}`, after: { i } }));

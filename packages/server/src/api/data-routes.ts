@@ -27,6 +27,12 @@ const PAGING = `At most \`limit\` rows and about ${MAX_PAGE_BYTES / (1 << 20)} M
   '(`<…&after=CURSOR>; rel="next"`): follow it until a response has no such link. A page continues after the last row of the previous one, ' +
   'so rows stored meanwhile never shift it.';
 
+/** A page's answer: a JSON array, and the next page's link while more rows match. */
+const pageSchema = {
+  type: 'array', items: { type: 'object', additionalProperties: true },
+  headers: { link: { type: 'string', description: '`<URL of the next page>; rel="next"`; absent on the last page' } },
+};
+
 const afterSchema = { type: 'string', maxLength: 200, description: 'where to continue: the cursor of the previous page\'s `Link: rel="next"` URL (opaque)' };
 
 /** Sends a page as it is (JSON text built by the store), with the next page's link when there is one. */
@@ -87,7 +93,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         },
         additionalProperties: false,
       },
-      response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } }, 400: errorSchema, 403: errorSchema },
+      response: { 200: pageSchema, 400: errorSchema, 403: errorSchema },
     },
   }, async (req, reply) => {
     const { role } = req.principal!;
@@ -112,7 +118,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         },
         additionalProperties: false,
       },
-      response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } }, 400: errorSchema },
+      response: { 200: pageSchema, 400: errorSchema },
     },
   }, async (req, reply) => sendPage(req, reply, await read(store.queryAuditPage({ ...req.query, order: 'desc', maxBytes: MAX_PAGE_BYTES }))));
 
