@@ -21,7 +21,12 @@ const INGEST_CLIENTS = 4;
 const BATCH = 20;
 const PACE_MS = 25;
 
-/** Bounds with a wide margin for a loaded 2-core machine: before the fix p50 was over a second. */
+/**
+ * Bounds with a wide margin for a loaded 2-core machine, plus what the same
+ * machine shows without readers (other work on it slows ingestion alone too).
+ * Before the fix, on a quiet machine: p50 430–580 ms, p99 0.7–1.6 s beside the
+ * readers, against 4 ms and 40 ms alone.
+ */
 const P50_BOUND_MS = 100;
 const P99_BOUND_MS = 750;
 
@@ -107,8 +112,11 @@ for (const backend of ['sqlite', 'postgres'] as const) test(`two readers of 10,0
     console.log(`${backend}: readers: ${read.pages} pages, ${(read.bytes / 1e6).toFixed(1)} MB, ${read.failures} failures`);
     assert.equal(read.failures, 0);
     assert.ok(read.pages >= 4, `the readers were served (${read.pages} pages)`);
-    assert.ok(percentile(beside, 50) < P50_BOUND_MS, `ingestion p50 beside readers ${percentile(beside, 50).toFixed(1)} ms must stay under ${P50_BOUND_MS} ms`);
-    assert.ok(percentile(beside, 99) < P99_BOUND_MS, `ingestion p99 beside readers ${percentile(beside, 99).toFixed(1)} ms must stay under ${P99_BOUND_MS} ms`);
+    const p50Bound = P50_BOUND_MS + 2 * percentile(alone, 50);
+    const p99Bound = P99_BOUND_MS + percentile(alone, 99);
+    console.log(`${backend}: bounds: p50 ${p50Bound.toFixed(1)} ms, p99 ${p99Bound.toFixed(1)} ms`);
+    assert.ok(percentile(beside, 50) < p50Bound, `ingestion p50 beside readers ${percentile(beside, 50).toFixed(1)} ms must stay under ${p50Bound.toFixed(1)} ms`);
+    assert.ok(percentile(beside, 99) < p99Bound, `ingestion p99 beside readers ${percentile(beside, 99).toFixed(1)} ms must stay under ${p99Bound.toFixed(1)} ms`);
   } finally {
     const store = server.store;
     await server.close();
