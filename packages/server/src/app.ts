@@ -89,6 +89,34 @@ const CSP_DIRECTIVES = {
   'frame-ancestors': ["'none'"],
 };
 
+type PartSchemas = { querystring?: unknown; params?: unknown } | undefined;
+const numericCache = new WeakMap<object, Record<'querystring' | 'params', Set<string>>>();
+const NO_NUMERIC = { querystring: new Set<string>(), params: new Set<string>() };
+
+/** The query and path parameters a route's schema declares as numbers. */
+function numericFields(schema: PartSchemas): Record<'querystring' | 'params', Set<string>> {
+  if (!schema) return NO_NUMERIC;
+  let f = numericCache.get(schema);
+  if (!f) {
+    const of = (part: unknown) => {
+      const props = (part as { properties?: Record<string, { type?: unknown }> } | undefined)?.properties ?? {};
+      return new Set(Object.keys(props).filter((k) => [props[k].type].flat().some((t) => t === 'number' || t === 'integer')));
+    };
+    numericCache.set(schema, (f = { querystring: of(schema.querystring), params: of(schema.params) }));
+  }
+  return f;
+}
+
+/**
+ * Why a numeric query or path parameter's text is not a number, or undefined.
+ * Ajv's coercion reads "Infinity" and "1e309" as Infinity and then skips
+ * minimum/maximum (they check finite numbers only), and reads " " as 0.
+ */
+function notDecimal(s: string): string | undefined {
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s) && Number.isFinite(Number(s))) return undefined;
+  return `must be a finite decimal number (got ${JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s)})`;
+}
+
 /**
  * The operations server as a Fastify app: OpenAPI at /docs/json (UI at
  * /docs), Prometheus metrics at /metrics, /healthz, and device ingestion at
@@ -152,11 +180,12 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   // PostgreSQL cannot compare text with a NUL in it (a 500 for ?device=a%00b): refuse such query and path strings by name
   app.addHook('preValidation', async (req) => {
+    const numeric = numericFields(req.routeOptions.schema);
     for (const [part, data] of [['querystring', req.query], ['params', req.params]] as const) {
       if (data === null || typeof data !== 'object') continue;
       for (const [k, v] of Object.entries(data)) {
         for (const s of Array.isArray(v) ? v : [v]) {
-          const bad = typeof s === 'string' ? unstorable(s) : undefined;
+          const bad = typeof s !== 'string' ? undefined : unstorable(s) ?? (numeric[part].has(k) ? notDecimal(s) : undefined);
           if (bad) throw new HttpError(400, `${part}.${k}: ${bad}`, 'CB_INVALID_REQUEST');
         }
       }

@@ -9,7 +9,10 @@ export { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, DOWNSAMPLED_UNTIL, downsample
 export { DEFAULT_STORE_URL, openStore } from './store/open.js';
 export { PostgresStore, type PostgresStoreOptions } from './store/postgres.js';
 export { SqliteStore } from './store/sqlite.js';
+export { MAX_WAITING_READS } from './store/sqlite-reads.js';
 export * from './store/store.js';
+export { CursorError, MAX_PAGE_BYTES, type Page, type PageLimits } from './store/page.js';
+export { PERSONAL_DATA_ROLES, PERSONAL_KINDS } from './api/data-routes.js';
 export { startServer, type ServerOptions, type RunningServer } from './serve.js';
 export { CityRuntime, type CityRuntimeOptions, type CityRuntimeState, type KpiSample } from './city/runtime.js';
 export { CityPersistence, CITY_SNAPSHOT, restoreOperatorState, scenarioFingerprint, STATE_KEYS } from './city/persistence.js';

@@ -95,7 +95,9 @@ test('with the store down, every operator action answers 503 with Retry-After an
   const afterwards = await observed();
   assert.equal(afterwards.audit, before.audit + actions.length, 'each action audited once');
   assert.deepEqual(afterwards.controllers, before.controllers.map(() => 'fixed'));
-  assert.deepEqual([afterwards.speed, afterwards.emergency, afterwards.vehicles], [7, ['ev-down'], 'waiting']);
+  assert.deepEqual([afterwards.speed, afterwards.emergency], [7, ['ev-down']]);
+  // the city runs at 7x meanwhile: the dispatched vehicle may have entered already
+  assert.ok(['waiting', 'running'].includes(afterwards.vehicles), `ev-down is ${afterwards.vehicles}`);
   assert.ok(afterwards.acknowledged[0]);
   // what the actions set is stored with their audit entries
   const state = new Map(afterwards.state);

@@ -1,7 +1,8 @@
 import type {} from '@fastify/swagger';
-import type { FastifyInstance } from 'fastify';
-import type { Auth } from '../auth.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HttpError, type Auth } from '../auth.js';
 import { EVENT_KINDS, type EventKind } from '../events.js';
+import { CursorError, MAX_PAGE_BYTES, type Page } from '../store/page.js';
 import { MAX_QUERY_LIMIT, ROLES, type EventStore, type Role } from '../store/store.js';
 import type { CityAccess } from './city-routes.js';
 
@@ -12,6 +13,46 @@ export interface DataRoutesOptions {
 }
 
 const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } } };
+
+/**
+ * Licence plates are personal data: plate events (the plate, and the camera,
+ * lane and time of each vehicle's passage) are for the roles that need them.
+ * Other readers are refused kind=plate and find no plate events in other reads.
+ */
+export const PERSONAL_KINDS: readonly EventKind[] = ['plate'];
+export const PERSONAL_DATA_ROLES: readonly Role[] = ['operator'];
+
+const PAGING = `At most \`limit\` rows and about ${MAX_PAGE_BYTES / (1 << 20)} MiB per response; when more match, the \`Link\` header gives the next page ` +
+  '(`<…&after=CURSOR>; rel="next"`): follow it until a response has no such link. A page continues after the last row of the previous one, ' +
+  'so rows stored meanwhile never shift it.';
+
+/** A page's answer: a JSON array, and the next page's link while more rows match. */
+const pageSchema = {
+  type: 'array', items: { type: 'object', additionalProperties: true },
+  headers: { link: { type: 'string', description: '`<URL of the next page>; rel="next"`; absent on the last page' } },
+};
+
+const afterSchema = { type: 'string', maxLength: 200, description: 'where to continue: the cursor of the previous page\'s `Link: rel="next"` URL (opaque)' };
+
+/** Sends a page as it is (JSON text built by the store), with the next page's link when there is one. */
+function sendPage(req: FastifyRequest, reply: FastifyReply, page: Page): FastifyReply {
+  if (page.next !== undefined) {
+    const url = new URL(req.url, 'http://x');
+    url.searchParams.set('after', page.next);
+    reply.header('link', `<${url.pathname}${url.search}>; rel="next"`);
+  }
+  return reply.type('application/json; charset=utf-8').send(page.json);
+}
+
+/** A store read, with a cursor that is not this listing's answered 400 naming the parameter. */
+async function read(p: Promise<Page>): Promise<Page> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof CursorError) throw new HttpError(400, `querystring.after: ${e.message}`, 'CB_INVALID_REQUEST');
+    throw e;
+  }
+}
 
 /** Who am I, the raw events, the audit log, and token management. */
 export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions): Promise<void> {
@@ -28,10 +69,13 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     return { name: p.name, role: p.role, tokenId: p.tokenId, device: p.device, intersections: [...p.intersections], bays: [...p.bays] };
   });
 
-  app.get<{ Querystring: { kind?: EventKind; device?: string; intersection?: string; bay?: string; from?: number; to?: number; limit?: number; order?: 'asc' | 'desc' } }>('/api/v1/events', {
+  app.get<{ Querystring: { kind?: EventKind; device?: string; intersection?: string; bay?: string; from?: number; to?: number; limit?: number; order?: 'asc' | 'desc'; after?: string } }>('/api/v1/events', {
     onRequest: access.require('viewer', 'operator', 'app'),
     schema: {
       tags: ['data'], summary: 'Raw field events as stored (event time in epoch ms)',
+      description: `Events in event-time order (then arrival order), newest first by default. ${PAGING}\n\n` +
+        `Licence plates are personal data: only ${PERSONAL_DATA_ROLES.join(', ')} tokens read ${PERSONAL_KINDS.join(', ')} events. ` +
+        `Other roles are refused \`kind=${PERSONAL_KINDS[0]}\` (403) and other reads leave those events out.`,
       querystring: {
         type: 'object',
         properties: {
@@ -44,25 +88,38 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
           to: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
           limit: { type: 'integer', minimum: 1, maximum: MAX_QUERY_LIMIT, default: 100 },
           order: { type: 'string', enum: ['asc', 'desc'], default: 'desc' },
+          after: afterSchema,
         },
         additionalProperties: false,
       },
-      response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } },
+      response: { 200: pageSchema, 400: errorSchema, 403: errorSchema },
     },
-  }, async (req) => store.query(req.query));
+  }, async (req, reply) => {
+    const { role } = req.principal!;
+    const personal = PERSONAL_DATA_ROLES.includes(role);
+    if (!personal && req.query.kind !== undefined && PERSONAL_KINDS.includes(req.query.kind)) {
+      throw new HttpError(403, `role "${role}" may not read ${req.query.kind} events: licence plates are personal data, for ${PERSONAL_DATA_ROLES.join(', ')} tokens only`, 'CB_FORBIDDEN');
+    }
+    const kinds = personal ? undefined : EVENT_KINDS.filter((k) => !PERSONAL_KINDS.includes(k));
+    return sendPage(req, reply, await read(store.queryPage({ ...req.query, kinds, maxBytes: MAX_PAGE_BYTES })));
+  });
 
-  app.get<{ Querystring: { actor?: string; action?: string; target?: string; limit?: number } }>('/api/v1/audit', {
+  app.get<{ Querystring: { actor?: string; action?: string; target?: string; limit?: number; after?: string } }>('/api/v1/audit', {
     onRequest: access.require('operator'),
     schema: {
       tags: ['auth'], summary: 'The audit log of control actions: who, what, when, before and after (operators)',
+      description: `Newest first. ${PAGING}`,
       querystring: {
         type: 'object',
-        properties: { actor: { type: 'string', maxLength: 200 }, action: { type: 'string', maxLength: 64 }, target: { type: 'string', maxLength: 200 }, limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 } },
+        properties: {
+          actor: { type: 'string', maxLength: 200 }, action: { type: 'string', maxLength: 64 }, target: { type: 'string', maxLength: 200 },
+          limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 }, after: afterSchema,
+        },
         additionalProperties: false,
       },
-      response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } },
+      response: { 200: pageSchema, 400: errorSchema },
     },
-  }, async (req) => store.queryAudit({ ...req.query, order: 'desc' }));
+  }, async (req, reply) => sendPage(req, reply, await read(store.queryAuditPage({ ...req.query, order: 'desc', maxBytes: MAX_PAGE_BYTES }))));
 
   app.post<{ Body: { name: string; role: Role; device?: string; intersections?: string[]; bays?: string[] } }>('/api/v1/tokens', {
     onRequest: access.require('operator'),

@@ -1,11 +1,12 @@
 import pg from 'pg';
 import { eventBay, eventIntersection, type Event } from '../events.js';
 import { GroupCommitter } from './group-commit.js';
-import { auditWhere, eventWhere, orderDir } from './sql.js';
+import { auditJson, collectPage, decodeCursor, eventJson, type Page, type PageRow } from './page.js';
+import { auditWhere, eventWhere, orderDir, orderOf } from './sql.js';
 import { redactSecrets } from '../redact.js';
 import {
   clampLimit, splitResult, StoreError, withTimeout, type ActionChange, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery,
-  type CommitListener, type EventFilter, type EventKey, type EventQuery, type EventStore, type Snapshot, type StoredEvent, type TokenRecord,
+  type CommitListener, type EventFilter, type EventKey, type EventQuery, type EventStore, type PageBound, type Snapshot, type StoredEvent, type TokenRecord,
 } from './store.js';
 
 export interface PostgresStoreOptions {
@@ -150,13 +151,33 @@ export class PostgresStore implements EventStore {
   }
 
   async query(q: EventQuery = {}): Promise<StoredEvent[]> {
-    const w = eventWhere(q, (n) => `$${n}`);
-    const dir = orderDir(q.order);
-    const r = await this.pool.query<{ body: Event; received: number }>(
-      `SELECT body, received FROM ${this.t.events}${w.sql} ORDER BY ts ${dir}, seq ${dir} LIMIT $${w.params.length + 1}`,
-      [...w.params, clampLimit(q.limit)],
-    );
-    return r.rows.map((row) => ({ ...row.body, receivedAt: row.received }));
+    return JSON.parse((await this.queryPage(q)).json) as StoredEvent[];
+  }
+
+  async queryPage(q: EventQuery & PageBound = {}): Promise<Page> {
+    const order = orderOf(q.order);
+    const w = eventWhere(q, (n) => `$${n}`, q.after === undefined ? undefined : { key: decodeCursor(q.after, 'events', order), order });
+    const dir = orderDir(order);
+    const limit = clampLimit(q.limit);
+    // bodies as text (not parsed jsonb): the page is spliced together as text; one row more tells whether a next page exists
+    const page = `SELECT ts, seq, body::text AS body, received FROM ${this.t.events}${w.sql} ORDER BY ts ${dir}, seq ${dir} LIMIT $${w.params.length + 1}`;
+    const values: unknown[] = [...w.params, limit + 1];
+    let text = page;
+    if (q.maxBytes !== undefined && Number.isFinite(q.maxBytes)) {
+      // only the rows that start within the byte bound cross the wire (collectPage's size of a row, computed here),
+      // and always two: a page holds at least one row, and the next tells whether there is more
+      const size = 'octet_length(body) + length(received::text) + 15';
+      const sorted = `ORDER BY ts ${dir}, seq ${dir}`;
+      values.push(q.maxBytes);
+      text = `SELECT ts, seq, body, received FROM (
+        SELECT *, sum(${size}) OVER (${sorted} ROWS UNBOUNDED PRECEDING) - (${size}) AS before, row_number() OVER (${sorted}) AS n FROM (${page}) r
+      ) p WHERE before < $${values.length} OR n <= 2 ${sorted}`;
+    }
+    const r = await this.pool.query<[number, number, string, number]>({ text, values, rowMode: 'array' });
+    function* rows(): Iterable<PageRow> {
+      for (const [ts, seq, body, received] of r.rows) yield { key: [ts, seq], json: eventJson(body, received) };
+    }
+    return collectPage(rows(), 'events', order, { limit, maxBytes: q.maxBytes });
   }
 
   async count(f: EventFilter = {}): Promise<number> {
@@ -191,12 +212,19 @@ export class PostgresStore implements EventStore {
   }
 
   async queryAudit(q: AuditQuery = {}): Promise<AuditEntry[]> {
-    const w = auditWhere(q, (n) => `$${n}`);
-    const r = await this.pool.query<AuditEntry>(
-      `SELECT seq, at, actor, role, action, target, before, after FROM ${this.t.audit}${w.sql} ORDER BY seq ${orderDir(q.order)} LIMIT $${w.params.length + 1}`,
-      [...w.params, clampLimit(q.limit)],
+    return JSON.parse((await this.queryAuditPage(q)).json) as AuditEntry[];
+  }
+
+  async queryAuditPage(q: AuditQuery & PageBound = {}): Promise<Page> {
+    const order = orderOf(q.order);
+    const w = auditWhere(q, (n) => `$${n}`, q.after === undefined ? undefined : { key: decodeCursor(q.after, 'audit', order), order });
+    const limit = clampLimit(q.limit);
+    const r = await this.pool.query<Parameters<typeof auditJson>[0]>(
+      `SELECT seq, at, actor, role, action, target, before::text AS before, after::text AS after FROM ${this.t.audit}${w.sql}
+       ORDER BY seq ${orderDir(order)} LIMIT $${w.params.length + 1}`,
+      [...w.params, limit + 1],
     );
-    return r.rows;
+    return collectPage(r.rows.map((row) => ({ key: [row.seq], json: auditJson(row) })), 'audit', order, { limit, maxBytes: q.maxBytes });
   }
 
   async putToken(t: TokenRecord): Promise<void> {

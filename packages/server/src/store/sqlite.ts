@@ -4,11 +4,13 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { eventBay, eventIntersection, type Event } from '../events.js';
 import { GroupCommitter } from './group-commit.js';
-import { auditWhere, eventWhere, orderDir } from './sql.js';
+import { decodeCursor, type Page } from './page.js';
+import { auditWhere, eventWhere, orderDir, orderOf } from './sql.js';
+import { ReaderThread } from './sqlite-reads.js';
 import { tokenFromRow, type AuditRow, type EventRow, type TokenRow, type WorkerReply, type WorkerRequest, type WriteOp, type WriteResult } from './sqlite-schema.js';
 import {
   clampLimit, splitResult, StoreError, type ActionChange, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener,
-  type EventFilter, type EventKey, type EventQuery, type EventStore, type Snapshot, type StoredEvent, type TokenRecord,
+  type EventFilter, type EventKey, type EventQuery, type EventStore, type PageBound, type Snapshot, type StoredEvent, type TokenRecord,
 } from './store.js';
 
 const PURGE_CHUNK = 10000;
@@ -16,8 +18,10 @@ const PURGE_CHUNK = 10000;
 /**
  * The embedded store: one SQLite file in WAL mode. Writes go to a single
  * writer thread with group commit (synchronous=FULL, so a resolved write is
- * on disk); reads use a separate read-only connection on the caller's thread,
- * which WAL lets run beside the writer.
+ * on disk). Event and audit reads, which may scan many rows, run in a reader
+ * thread of their own (WAL lets it read beside the writer); token lookups,
+ * one indexed row each and needed by every request, use a read-only
+ * connection on the caller's thread so they never wait behind a large read.
  */
 export class SqliteStore implements EventStore {
   readonly backend = 'sqlite';
@@ -31,6 +35,7 @@ export class SqliteStore implements EventStore {
 
   private constructor(
     readonly path: string, private readonly worker: Worker, private readonly checkpointer: Worker, private readonly reader: Database.Database,
+    private readonly reads: ReaderThread,
   ) {
     this.committer = new GroupCommitter<WriteOp, WriteResult>((ops) => this.send(ops), {
       maxInFlight: 1,
@@ -82,7 +87,7 @@ export class SqliteStore implements EventStore {
     const checkpointer = new Worker(new URL('./sqlite-checkpointer.js', import.meta.url), { workerData: { path: file, intervalMs: 200, restartBytes: 32 << 20 } });
     const reader = new Database(file, { readonly: true, fileMustExist: true });
     reader.pragma('busy_timeout = 5000');
-    return new SqliteStore(file, worker, checkpointer, reader);
+    return new SqliteStore(file, worker, checkpointer, reader, await ReaderThread.start(file));
   }
 
   private send(ops: WriteOp[]): Promise<WriteResult[]> {
@@ -121,15 +126,22 @@ export class SqliteStore implements EventStore {
   }
 
   async query(q: EventQuery = {}): Promise<StoredEvent[]> {
-    const w = eventWhere(q, () => '?');
-    const rows = this.stmt(`SELECT body, received FROM events${w.sql} ORDER BY ts ${orderDir(q.order)}, seq ${orderDir(q.order)} LIMIT ?`)
-      .all(...w.params, clampLimit(q.limit)) as { body: string; received: number }[];
-    return rows.map((r) => ({ ...(JSON.parse(r.body) as Event), receivedAt: r.received }));
+    return JSON.parse((await this.queryPage(q)).json) as StoredEvent[];
+  }
+
+  async queryPage(q: EventQuery & PageBound = {}): Promise<Page> {
+    const order = orderOf(q.order);
+    const w = eventWhere(q, () => '?', q.after === undefined ? undefined : { key: decodeCursor(q.after, 'events', order), order });
+    const limit = clampLimit(q.limit);
+    const dir = orderDir(order);
+    // one row more than the page holds tells whether a next page exists
+    const sql = `SELECT ts, seq, body, received FROM events${w.sql} ORDER BY ts ${dir}, seq ${dir} LIMIT ?`;
+    return this.reads.page({ t: 'events', sql, params: [...w.params, limit + 1], order, bound: { limit, maxBytes: q.maxBytes } });
   }
 
   async count(f: EventFilter = {}): Promise<number> {
     const w = eventWhere(f, () => '?');
-    return (this.stmt(`SELECT count(*) AS n FROM events${w.sql}`).get(...w.params) as { n: number }).n;
+    return this.reads.count({ t: 'count', sql: `SELECT count(*) AS n FROM events${w.sql}`, params: w.params });
   }
 
   async purgeOlderThan(cutoffMs: number): Promise<number> {
@@ -150,14 +162,15 @@ export class SqliteStore implements EventStore {
   }
 
   async queryAudit(q: AuditQuery = {}): Promise<AuditEntry[]> {
-    const w = auditWhere(q, () => '?');
-    const rows = this.stmt(`SELECT * FROM audit${w.sql} ORDER BY seq ${orderDir(q.order)} LIMIT ?`).all(...w.params, clampLimit(q.limit)) as {
-      seq: number; at: number; actor: string; role: string; action: string; target: string; before: string | null; after: string | null;
-    }[];
-    return rows.map((r) => ({
-      seq: r.seq, at: r.at, actor: r.actor, role: r.role, action: r.action, target: r.target,
-      before: r.before === null ? null : JSON.parse(r.before), after: r.after === null ? null : JSON.parse(r.after),
-    }));
+    return JSON.parse((await this.queryAuditPage(q)).json) as AuditEntry[];
+  }
+
+  async queryAuditPage(q: AuditQuery & PageBound = {}): Promise<Page> {
+    const order = orderOf(q.order);
+    const w = auditWhere(q, () => '?', q.after === undefined ? undefined : { key: decodeCursor(q.after, 'audit', order), order });
+    const limit = clampLimit(q.limit);
+    const sql = `SELECT seq, at, actor, role, action, target, before, after FROM audit${w.sql} ORDER BY seq ${orderDir(order)} LIMIT ?`;
+    return this.reads.page({ t: 'audit', sql, params: [...w.params, limit + 1], order, bound: { limit, maxBytes: q.maxBytes } });
   }
 
   async putToken(t: TokenRecord): Promise<void> {
@@ -245,6 +258,7 @@ export class SqliteStore implements EventStore {
       });
       await exited;
     }
+    await this.reads.close();
     this.reader.close();
   }
 }

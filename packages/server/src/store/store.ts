@@ -1,4 +1,5 @@
 import type { Event, EventKind } from '../events.js';
+import type { Page } from './page.js';
 
 /**
  * Storage behind one interface: events (idempotent on device + id), the
@@ -14,12 +15,20 @@ export interface EventStore {
    */
   append(events: readonly Event[]): Promise<AppendResult>;
   query(q?: EventQuery): Promise<StoredEvent[]>;
+  /**
+   * The same read as a page of JSON text, built off the API thread where the
+   * store can (SQLite reads run in a reader thread), with the cursor of the
+   * next page: what the HTTP API serves.
+   */
+  queryPage(q?: EventQuery & PageBound): Promise<Page>;
   count(q?: EventFilter): Promise<number>;
   /** Deletes events observed (ts) before cutoffMs; returns how many. The audit log is never purged. */
   purgeOlderThan(cutoffMs: number): Promise<number>;
 
   appendAudit(entry: AuditInput): Promise<AuditEntry>;
   queryAudit(q?: AuditQuery): Promise<AuditEntry[]>;
+  /** The audit read as a page of JSON text with the cursor of the next page (see queryPage). */
+  queryAuditPage(q?: AuditQuery & PageBound): Promise<Page>;
 
   /** Inserts the token with this hash, or updates its name, role and scope; never clears a revocation. */
   putToken(t: TokenRecord): Promise<void>;
@@ -77,13 +86,23 @@ export interface EventFilter {
   from?: number;
   /** exclusive, epoch ms (event time) */
   to?: number;
+  /** only events of these kinds (those the reader may see) */
+  kinds?: readonly EventKind[];
 }
 
 export interface EventQuery extends EventFilter {
   /** default 1000, at most MAX_QUERY_LIMIT */
   limit?: number;
-  /** by event time; default 'asc' */
+  /** by event time, then by arrival; default 'asc' */
   order?: 'asc' | 'desc';
+  /** continue after this cursor (a page's `next`), in the same order; a malformed one is a CursorError */
+  after?: string;
+}
+
+/** How large a page may grow besides its row limit. */
+export interface PageBound {
+  /** bytes of JSON; at least one row is returned whatever its size; default no bound */
+  maxBytes?: number;
 }
 
 export const MAX_QUERY_LIMIT = 10000;
@@ -133,6 +152,8 @@ export interface AuditQuery {
   limit?: number;
   /** by sequence; default 'asc' */
   order?: 'asc' | 'desc';
+  /** continue after this cursor (a page's `next`), in the same order */
+  after?: string;
 }
 
 // ---------------------------------------------------------------- tokens
