@@ -260,6 +260,41 @@ test('errors: malformed XML names line and column', () => {
   assertScenarioError(() => parseSumoNet(''), 'net.xml', /^line 1/, /malformed XML/);
 });
 
+test('errors: a DOCTYPE declaring entities is refused by name, before anything expands', () => {
+  // an external entity would read another file into the network's ids; a huge one would fill memory
+  const body = NET.replace('<?xml version="1.0" encoding="UTF-8"?>\n', '').replace('<edge id="wb"', '<edge id="&x;wb"');
+  const withDoctype = (subset: string) => `<?xml version="1.0"?>\n<!DOCTYPE net [\n  ${subset}\n]>\n${body}`;
+  assertScenarioError(() => parseSumoNet(withDoctype('<!ENTITY x SYSTEM "file:///etc/passwd">'), 'x.net.xml'),
+    'x.net.xml', 'line 3', /the DOCTYPE declares entity "x": entities are not supported/);
+  assertScenarioError(() => parseSumoNet(withDoctype(`<!ENTITY x "${'a'.repeat(50_000)}">`), 'x.net.xml'),
+    'x.net.xml', 'line 3', /declares entity "x"/);
+  assertScenarioError(() => parseSumoNet(withDoctype('<!ENTITY x "">'), 'x.net.xml'), 'x.net.xml', 'line 3', /declares entity "x"/);
+  assertScenarioError(() => parseSumoNet(withDoctype('<!ENTITY % p SYSTEM "http://example.org/p.dtd"> %p;'), 'x.net.xml'),
+    'x.net.xml', 'line 3', /declares parameter entity "p"/);
+  // a quoted ">" in the external id does not hide the declarations that follow
+  assertScenarioError(() => parseSumoNet(`<!DOCTYPE net PUBLIC "a>b" "c" [<!ENTITY x "y">]>\n${body}`, 'x.net.xml'),
+    'x.net.xml', 'line 1', /declares entity "x"/);
+  assertScenarioError(
+    () => parseSumoRoutes(`<!DOCTYPE routes [<!ENTITY e SYSTEM "/dev/zero">]><routes/>`, parseSumoNet(NET), 'r.rou.xml'),
+    'r.rou.xml', 'line 1', /declares entity "e"/,
+  );
+  // a DOCTYPE without entities, and the built-in entities, are fine
+  const net = parseSumoNet(`<?xml version="1.0"?>\n<!DOCTYPE net>\n${NET.replace('<?xml version="1.0" encoding="UTF-8"?>\n', '').replace(/"wb"/g, '"w&amp;b"').replace(/"wb_/g, '"w&amp;b_')}`);
+  assert.ok(net.roads.some((r) => r.id === 'w&b'));
+});
+
+test('errors: the parser\'s limits (nesting, reserved names) are one-line scenario errors', () => {
+  const deep = (n: number) => `<net>${'<param>'.repeat(n)}${'</param>'.repeat(n)}</net>`;
+  assertScenarioError(() => parseSumoNet(deep(150), 'd.net.xml'), 'd.net.xml', '', /cannot read the XML: elements nested more than 100 deep/);
+  assertScenarioError(() => parseSumoNet(deep(100_000), 'd.net.xml'), 'd.net.xml', '', /nested more than 100 deep/);
+  assert.deepEqual(parseSumoNet(deep(90)), { intersections: [], roads: [] });
+  assertScenarioError(() => parseSumoNet('<net><__proto__ id="x"/></net>', 'p.net.xml'), 'p.net.xml', '', /cannot read the XML: .*"__proto__"/);
+  // a value quoted from the file keeps the message on one line
+  const e = assertScenarioError(() => parseSumoNet(NET.replace('id="wb_1" index="1" speed="13.89"', 'id="wb_1" index="1" speed="1\n3"')),
+    'net.xml', '<edge id="wb"> <lane index="1">', /expected a number/);
+  assert.doesNotMatch(e.message, /\n/);
+});
+
 test('errors: bad number, missing attribute, unknown junction', () => {
   assertScenarioError(
     () => parseSumoNet(NET.replace('id="wb_1" index="1" speed="13.89"', 'id="wb_1" index="1" speed="fast"')),
@@ -375,6 +410,24 @@ test('errors: duplicate vType and route ids', () => {
   // redefining SUMO's default type once is allowed
   const [f] = routes('<vType id="DEFAULT_VEHTYPE" length="4"/><vehicle id="x" depart="0"><route edges="wb be"/></vehicle>')();
   assert.equal(f.vehicle.length, 4);
+});
+
+test('errors: duplicate vehicle, flow and route-distribution ids (SUMO refuses them)', () => {
+  const net = parseSumoNet(NET);
+  const routes = (body: string) => () => parseSumoRoutes(`<routes>\n<route id="r" edges="wb be"/>\n${body}\n</routes>`, net, 'r.rou.xml');
+  assertScenarioError(routes('<vehicle id="v" depart="0" route="r"/><vehicle id="v" depart="5" route="r"/>'),
+    'r.rou.xml', '<vehicle id="v">', /duplicate vehicle id "v"/);
+  assertScenarioError(routes('<vehicle id="v" depart="0" route="r"/><trip id="v" depart="5" from="wb" to="be"/>'),
+    'r.rou.xml', '<trip id="v">', /duplicate vehicle id "v" \(vehicles and trips share their ids\)/);
+  assertScenarioError(routes('<flow id="f" period="5" route="r"/><flow id="f" period="9" route="r"/>'),
+    'r.rou.xml', '<flow id="f">', /duplicate flow id "f"/);
+  assertScenarioError(routes('<vehicle depart="0" route="r"/>'), 'r.rou.xml', '<vehicle>', /missing attribute "id"/);
+  assertScenarioError(routes('<routeDistribution id="r"><route refId="r"/></routeDistribution>'),
+    'r.rou.xml', '<routeDistribution id="r">', /duplicate route or routeDistribution id "r"/);
+  assertScenarioError(routes('<routeDistribution id="d"><route refId="r"/></routeDistribution><routeDistribution id="d"><route refId="r"/></routeDistribution>'),
+    'r.rou.xml', '<routeDistribution id="d">', /duplicate route or routeDistribution id "d"/);
+  // a flow's vehicles are named "f.0", "f.1", ...: a vehicle may share the flow's id
+  assert.equal(routes('<vehicle id="f" depart="0" route="r"/><flow id="f" period="5" end="20" route="r"/>')().length, 2);
 });
 
 test('errors: a flow of more than 100 vehicles per second', () => {
