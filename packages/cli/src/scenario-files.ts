@@ -1,4 +1,5 @@
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:buffer';
+import { mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { loadSumoScenario, parseFlows, parseRoadnet, type Scenario } from '@citybrain/engine';
 import { UsageError } from './usage.js';
@@ -22,11 +23,28 @@ export function readScenario(roadnetPath: string, flowPath: string): Scenario {
   return { roadnet, flows };
 }
 
+/**
+ * The largest scenario file the loaders read, in bytes: the loaders take text, and a JavaScript string holds at
+ * most this many characters (512 MB on 64-bit Node); a UTF-8 file has at least as many bytes as characters.
+ */
+export const MAX_SCENARIO_FILE_BYTES = constants.MAX_STRING_LENGTH;
+
+/** "537 MB" */
+export function megabytes(bytes: number): string {
+  return `${Math.round(bytes / 2 ** 20)} MB`;
+}
+
 function readText(path: string, option: string): string {
   let bytes: Buffer;
   try {
+    // checked before reading: reading would take the whole file into memory only to fail
+    const size = statSync(path).size;
+    if (size > MAX_SCENARIO_FILE_BYTES) {
+      throw new UsageError(`${option} ${path}: the file is too large (${megabytes(size)}); the loaders read files of at most ${megabytes(MAX_SCENARIO_FILE_BYTES)}`);
+    }
     bytes = readFileSync(path);
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(`${option} ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
   }

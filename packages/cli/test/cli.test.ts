@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -192,6 +192,27 @@ test('a gzip-compressed scenario file (SUMO writes .net.xml.gz) is named as such
   writeFileSync(rou, gzipSync('<routes></routes>\n'));
   assertUserError(['simulate', '--roadnet', gz, '--flow', rou], /--roadnet .*city\.net\.xml\.gz: the file is gzip-compressed; decompress it first/);
   assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', rou], /--flow .*city\.rou\.xml\.gz: the file is gzip-compressed/);
+});
+
+test('hostile or oversized scenario files: exit 2 and one line, from simulate and from serve', () => {
+  const rou = join(tmp, 'ok.rou.xml');
+  writeFileSync(rou, '<routes/>\n');
+  const xxe = join(tmp, 'xxe.net.xml');
+  writeFileSync(xxe, '<?xml version="1.0"?>\n<!DOCTYPE net [<!ENTITY secret SYSTEM "file:///etc/hostname">]>\n<net><edge id="&secret;"/></net>\n');
+  const deep = join(tmp, 'deep.net.xml');
+  writeFileSync(deep, `<net>${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</net>\n`);
+  // sparse: 600 MB on paper, nothing on disk
+  const huge = join(tmp, 'huge.json');
+  const fd = openSync(huge, 'w');
+  ftruncateSync(fd, 600 * 2 ** 20);
+  closeSync(fd);
+  const serve = ['serve', '--paused', '--port', '0', '--db', `sqlite:${join(tmp, 'hostile.db')}`];
+  for (const cmd of [['simulate', '--steps', '1'], serve]) {
+    assertUserError([...cmd, '--roadnet', xxe, '--flow', rou], /^citybrain: xxe\.net\.xml: line 2: the DOCTYPE declares entity "secret": entities are not supported/);
+    assertUserError([...cmd, '--roadnet', deep, '--flow', rou], /^citybrain: deep\.net\.xml: cannot read the XML: elements nested more than 100 deep$/);
+    assertUserError([...cmd, '--roadnet', huge, '--flow', flowPath], /--roadnet .*huge\.json: the file is too large \(600 MB\); the loaders read files of at most 512 MB$/);
+    assertUserError([...cmd, '--roadnet', roadnetPath, '--flow', huge], /--flow .*huge\.json: the file is too large/);
+  }
 });
 
 test('an unknown controller is a user error naming the choices', () => {
