@@ -1,5 +1,6 @@
 import { constants } from 'node:buffer';
-import { mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { basename } from 'node:path';
 import { loadSumoScenario, parseFlows, parseRoadnet, type Scenario } from '@citybrain/engine';
 import { UsageError } from './usage.js';
@@ -73,6 +74,81 @@ export function writeOutput(path: string, text: string, option: string): void {
   }
 }
 
+/** One file of writeOutputFiles: `write` sends its text piece by piece to `out`. */
+export interface OutputFile {
+  name: string;
+  write(out: (text: string) => void): void;
+}
+
+/** Text gathered before each write: big enough for few system calls, far below the longest string. */
+const WRITE_CHUNK = 1 << 20;
+
+/**
+ * Writes files into the folder `dir` of `option` all or nothing, streaming each
+ * (so no file's text must fit in one string): each goes to a temporary name and
+ * all are renamed into place once every one is written. On a failure the
+ * temporaries are removed, and the folder too if this call created it, so no
+ * half-written output is left; an I/O failure is a one-line usage error.
+ * Returns each file's size in bytes.
+ */
+export function writeOutputFiles(dir: string, option: string, files: OutputFile[]): number[] {
+  let created: string | undefined;
+  try {
+    created = mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`${option} ${dir}: cannot create the folder: ${ioProblem(e)}`);
+  }
+  const temporaries: string[] = [];
+  let current = '';
+  try {
+    for (const f of files) {
+      current = join(dir, f.name);
+      // a folder in the way would fail the rename after other files had been replaced
+      if (statSync(current, { throwIfNoEntry: false })?.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+    }
+    const sizes = files.map((f) => {
+      current = join(dir, f.name);
+      const temp = join(dir, `.${f.name}.${process.pid}.partial`);
+      temporaries.push(temp);
+      const fd = openSync(temp, 'w');
+      let size = 0;
+      try {
+        let pending: string[] = [];
+        let pendingLength = 0;
+        const flush = () => {
+          const buf = Buffer.from(pending.join(''));
+          for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
+          size += buf.length;
+          pending = [];
+          pendingLength = 0;
+        };
+        f.write((text) => {
+          pending.push(text);
+          pendingLength += text.length;
+          if (pendingLength >= WRITE_CHUNK) flush();
+        });
+        flush();
+      } finally {
+        closeSync(fd);
+      }
+      return size;
+    });
+    files.forEach((f, i) => renameSync(temporaries[i], join(dir, f.name)));
+    return sizes;
+  } catch (e) {
+    for (const t of temporaries) {
+      try {
+        unlinkSync(t);
+      } catch {
+        // already renamed or never created
+      }
+    }
+    if (created !== undefined) rmSync(created, { recursive: true, force: true });
+    if (typeof (e as NodeJS.ErrnoException).code === 'string') throw new UsageError(`${option}: cannot write ${current}: ${ioProblem(e)}`);
+    throw e;
+  }
+}
+
 /** Opens an output file for a stream, so that failing to open it is a usage error now rather than a crash later. */
 export function openOutput(path: string, option: string): number {
   try {
@@ -90,6 +166,7 @@ function ioProblem(e: unknown): string {
     case 'EACCES': case 'EPERM': return 'permission denied';
     case 'EROFS': return 'read-only file system';
     case 'ENOSPC': return 'no space left on the device';
+    case 'EFBIG': return 'the file is larger than the system allows';
     default: return (e as Error).message;
   }
 }

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,44 @@ test('generate grid writes a roadnet and flows that the loaders accept, equal to
   const expected = generateGrid({ rows: 2, cols: 2 });
   assert.deepEqual(JSON.parse(readFileSync(join(out, 'roadnet.json'), 'utf8')), JSON.parse(JSON.stringify(expected.roadnet)));
   assert.deepEqual(flows, expected.flows);
+});
+
+test('generate grid streams its output: a grid whose scenario outgrows the heap is written in full', () => {
+  // a 60 x 60 grid's laneLinks take some 300 MB as objects; streamed, the command needs a fraction of that
+  const out = join(tmp, 'grid60');
+  const r = spawnSync(process.execPath, ['--max-old-space-size=64', MAIN, 'generate', 'grid', '--rows', '60', '--cols', '60', '--out', out],
+    { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr.slice(0, 2000));
+  assert.match(r.stdout, /^wrote .*roadnet\.json \(3600 signalised intersections, 14640 roads\) and .*flow\.json \(248 routes\)\n$/);
+  assert.deepEqual(readdirSync(out).sort(), ['flow.json', 'roadnet.json']);
+  // the streamed text is JSON.stringify's: check its frame, one intersection and its length (parsing 60 MB here would be slow)
+  const text = readFileSync(join(out, 'roadnet.json'), 'utf8');
+  assert.ok(text.startsWith('{"intersections":[{"id":"intersection_1_0",'));
+  assert.ok(text.endsWith('"startIntersection":"intersection_60_61","endIntersection":"intersection_60_60"}]}'));
+  const expected = generateGrid({ rows: 60, cols: 60 });
+  assert.ok(text.includes(`,${JSON.stringify(expected.roadnet.intersections.find((i) => i.id === 'intersection_30_30'))},`));
+  assert.equal(text.length, JSON.stringify(expected.roadnet).length);
+});
+
+test('generate grid: a failure to write leaves no half-written folder and prints one line', () => {
+  // the shell's file-size limit makes the writes fail part-way (EFBIG; node ignores SIGXFSZ)
+  const limited = (out: string) => spawnSync('/bin/sh', ['-c', 'ulimit -f 1024; exec "$0" "$@"', process.execPath, MAIN,
+    'generate', 'grid', '--rows', '20', '--cols', '20', '--out', out], { encoding: 'utf8', timeout: 60_000 });
+  const fresh = join(tmp, 'fsize', 'fresh');
+  let r = limited(fresh);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^citybrain: --out: cannot write .*roadnet\.json: the file is larger than the system allows\n$/);
+  assert.equal(r.stdout, '');
+  assert.equal(existsSync(join(tmp, 'fsize')), false, 'the folders it created are gone');
+  // an existing folder keeps its files as they were, and gains no temporary ones
+  const kept = join(tmp, 'kept');
+  mkdirSync(kept);
+  writeFileSync(join(kept, 'roadnet.json'), 'old roadnet');
+  writeFileSync(join(kept, 'notes.txt'), 'mine');
+  r = limited(kept);
+  assert.equal(r.status, 2, r.stderr);
+  assert.deepEqual(readdirSync(kept).sort(), ['notes.txt', 'roadnet.json']);
+  assert.equal(readFileSync(join(kept, 'roadnet.json'), 'utf8'), 'old roadnet');
 });
 
 interface SimulateJson {
