@@ -11,8 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { generateGrid, loadSumoScenario, parseFlows, parseRoadnet, Simulation } from '@citybrain/engine';
+import { generateGrid, loadSumoScenario, parseFlows, parseRoadnet, ScenarioError, Simulation } from '@citybrain/engine';
 import { fixedTime, runControlled } from '@citybrain/control';
+import fc from 'fast-check';
+import { fuzzTargets, mutants } from '../../engine/dist-test/loader-fuzz.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'citybrain-cli-'));
@@ -250,6 +252,32 @@ test('hostile or oversized scenario files: exit 2 and one line, from simulate an
     assertUserError([...cmd, '--roadnet', deep, '--flow', rou], /^citybrain: deep\.net\.xml: cannot read the XML: elements nested more than 100 deep$/);
     assertUserError([...cmd, '--roadnet', huge, '--flow', flowPath], /--roadnet .*huge\.json: the file is too large \(600 MB\); the loaders read files of at most 512 MB$/);
     assertUserError([...cmd, '--roadnet', roadnetPath, '--flow', huge], /--flow .*huge\.json: the file is too large/);
+  }
+});
+
+test('fuzzed scenario files the loaders refuse: simulate exits 2 with the loader\'s one line', () => {
+  // the loaders' fuzz mutants (fixed seed): the first three of each file that the loader refuses in-process
+  for (const t of fuzzTargets()) {
+    const refused = fc.sample(mutants(t.seed, t.syntax), { seed: 7, numRuns: 60 }).flatMap((text) => {
+      try {
+        t.load(text);
+        return [];
+      } catch (e) {
+        return e instanceof ScenarioError ? [{ text, message: e.message }] : [];
+      }
+    }).slice(0, 3);
+    assert.equal(refused.length, 3, t.name);
+    for (const [k, m] of refused.entries()) {
+      const dir = join(tmp, 'fuzz', `${t.syntax}-${t.role}-${k}`);
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, t.sources[0]);
+      const partner = join(dir, t.partner.source);
+      writeFileSync(file, m.text);
+      writeFileSync(partner, t.partner.text);
+      const [roadnet, flow] = t.role === 'roadnet' ? [file, partner] : [partner, file];
+      const msg = assertUserError(['simulate', '--roadnet', roadnet, '--flow', flow, '--steps', '1'], /./);
+      assert.equal(msg, `citybrain: ${m.message}`);
+    }
   }
 });
 
