@@ -214,12 +214,16 @@ test('errors: a DOCTYPE declaring entities is refused by name, before anything e
   assert.ok(net.roads.some((r) => r.id === 'w&b'));
 });
 
-test('errors: the parser\'s limits (nesting, reserved names) are one-line scenario errors', () => {
-  const deep = (n: number) => `<net>${'<param>'.repeat(n)}${'</param>'.repeat(n)}</net>`;
-  assertScenarioError(() => parseSumoNet(deep(150), 'd.net.xml'), 'd.net.xml', '', /cannot read the XML: elements nested more than 100 deep/);
-  assertScenarioError(() => parseSumoNet(deep(100_000), 'd.net.xml'), 'd.net.xml', '', /nested more than 100 deep/);
+test('errors: the parser\'s limits (nesting, reserved names, a second DOCTYPE) are one-line scenario errors with a line', () => {
+  const deep = (n: number) => `<net>\n${'<param>\n'.repeat(n)}${'</param>'.repeat(n)}</net>`;
+  // <net> is the first level, the 100th <param> on line 101 the 101st
+  assertScenarioError(() => parseSumoNet(deep(150), 'd.net.xml'), 'd.net.xml', 'line 101', /^cannot read the XML: elements nested more than 100 deep$/);
+  assertScenarioError(() => parseSumoNet(deep(100_000), 'd.net.xml'), 'd.net.xml', 'line 101', /nested more than 100 deep/);
   assert.deepEqual(parseSumoNet(deep(90)), { intersections: [], roads: [] });
-  assertScenarioError(() => parseSumoNet('<net><__proto__ id="x"/></net>', 'p.net.xml'), 'p.net.xml', '', /cannot read the XML: .*"__proto__"/);
+  // comments, CDATA and empty elements do not count as levels
+  assert.deepEqual(parseSumoNet(`<net>${'<!-- <a> --><![CDATA[<a>]]><a/><p>'.repeat(99)}${'</p>'.repeat(99)}</net>`), { intersections: [], roads: [] });
+  assertScenarioError(() => parseSumoNet('<net>\n\n<__proto__ id="x"/></net>', 'p.net.xml'), 'p.net.xml', 'line 3', /^cannot read the XML: Invalid name: "__proto__"/);
+  assertScenarioError(() => parseSumoNet('<!DOCTYPE net>\n<!DOCTYPE net>\n<net/>', 'p.net.xml'), 'p.net.xml', 'line 2', /Multiple DOCTYPE/);
   // a value quoted from the file keeps the message on one line
   const e = assertScenarioError(() => parseSumoNet(NET.replace('id="wb_1" index="1" speed="13.89"', 'id="wb_1" index="1" speed="1\n3"')),
     'net.xml', '<edge id="wb"> <lane index="1">', /expected a number/);

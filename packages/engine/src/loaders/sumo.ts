@@ -57,9 +57,7 @@ function parseXml(xml: string, source: string): El {
     ENTITY_DECL.lastIndex = doctype;
     const entity = ENTITY_DECL.exec(xml);
     if (entity) {
-      let line = 1;
-      for (let i = xml.indexOf('\n'); i !== -1 && i < entity.index; i = xml.indexOf('\n', i + 1)) line++;
-      throw new ScenarioError(source, `line ${line}`,
+      throw new ScenarioError(source, lineAt(xml, entity.index),
         `the DOCTYPE declares ${entity[1] ? 'parameter ' : ''}entity "${entity[2].slice(0, 60)}": entities are not supported (SUMO files use none)`);
     }
   }
@@ -85,8 +83,46 @@ function parseXml(xml: string, source: string): El {
     // The validator passed, so this is one of the parser's own limits (nesting depth, a reserved name such as
     // __proto__): bad input, reported like any other. The parser gives no position.
     const msg = (e instanceof Error ? e.message : String(e)).replace(/^\[SECURITY\] /, '');
-    throw new ScenarioError(source, '', `cannot read the XML: ${/nested tags/i.test(msg) ? `elements nested more than ${MAX_DEPTH} deep` : msg}`);
+    const nested = /nested tags/i.test(msg);
+    throw new ScenarioError(source, parserErrorPlace(xml, msg), `cannot read the XML: ${nested ? `elements nested more than ${MAX_DEPTH} deep` : msg}`);
   }
+}
+
+/** "line N" of offset `at` (1-based). */
+function lineAt(xml: string, at: number): string {
+  let line = 1;
+  for (let i = xml.indexOf('\n'); i !== -1 && i < at; i = xml.indexOf('\n', i + 1)) line++;
+  return `line ${line}`;
+}
+
+/** Markup of a well-formed document, one piece per match: comments, CDATA, PIs and DOCTYPEs, then end, empty and start tags. */
+const MARKUP = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<!(?:"[^"]*"|'[^']*'|\[[\s\S]*?\]|[^"'[>])*>|<\/[^>]*>|<(?:"[^"]*"|'[^']*'|[^"'>])*>/g;
+
+/**
+ * Where the parser's own error lies, which it does not say: the element past the depth limit, the reserved name,
+ * the second DOCTYPE, the unclosed processing instruction; '' when it cannot be told.
+ */
+function parserErrorPlace(xml: string, msg: string): string {
+  let at = -1;
+  if (/nested tags/i.test(msg)) {
+    let depth = 0;
+    for (const m of xml.matchAll(MARKUP)) {
+      const t = m[0];
+      if (t[1] === '/') depth--;
+      else if (t[1] !== '!' && t[1] !== '?' && !t.endsWith('/>') && ++depth > MAX_DEPTH) {
+        at = m.index;
+        break;
+      }
+    }
+  } else if (/DOCTYPE/.test(msg)) {
+    at = xml.indexOf('<!DOCTYPE', xml.indexOf('<!DOCTYPE') + 1);
+  } else if (/Pi Tag/i.test(msg)) {
+    at = xml.indexOf('<?');
+  } else {
+    const name = /name: "([^"]*)"/.exec(msg)?.[1];
+    if (name) at = new RegExp(`[<\\s]${name.replace(/[^\w]/g, '\\$&')}[\\s=/>]`).exec(xml)?.index ?? -1;
+  }
+  return at < 0 ? '' : lineAt(xml, at);
 }
 
 /** Child elements with a tag (always an array; `<x/>` parses as '' so normalise to {}). */
