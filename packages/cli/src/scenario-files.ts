@@ -74,10 +74,10 @@ export function writeOutput(path: string, text: string, option: string): void {
   }
 }
 
-/** One file of writeOutputFiles: `write` sends its text piece by piece to `out`. */
+/** One file of writeOutputFiles: its name and its text, in pieces. */
 export interface OutputFile {
   name: string;
-  write(out: (text: string) => void): void;
+  chunks: Iterable<string>;
 }
 
 /** Text gathered before each write: big enough for few system calls, far below the longest string. */
@@ -86,18 +86,23 @@ const WRITE_CHUNK = 1 << 20;
 /**
  * Writes files into the folder `dir` of `option` all or nothing, streaming each
  * (so no file's text must fit in one string): each goes to a temporary name and
- * all are renamed into place once every one is written. On a failure the
- * temporaries are removed, and the folder too if this call created it, so no
- * half-written output is left; an I/O failure is a one-line usage error.
- * Returns each file's size in bytes.
+ * all are renamed into place once every one is written. On a failure, or a
+ * SIGINT or SIGTERM while writing, the temporaries are removed, and the folder
+ * too if this call created it, so no half-written output is left; an I/O
+ * failure is then a one-line usage error, and a signal ends the process as it
+ * would have. Resolves to each file's size in bytes.
  */
-export function writeOutputFiles(dir: string, option: string, files: OutputFile[]): number[] {
+export async function writeOutputFiles(dir: string, option: string, files: OutputFile[]): Promise<number[]> {
   let created: string | undefined;
   try {
     created = mkdirSync(dir, { recursive: true });
   } catch (e) {
     throw new UsageError(`${option} ${dir}: cannot create the folder: ${ioProblem(e)}`);
   }
+  // the writes yield to the event loop after each chunk, so that a signal is seen (and the output removed) mid-way
+  let signal: NodeJS.Signals | undefined;
+  const onSignal = (s: NodeJS.Signals) => void (signal = s);
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   const temporaries: string[] = [];
   let current = '';
   try {
@@ -106,7 +111,8 @@ export function writeOutputFiles(dir: string, option: string, files: OutputFile[
       // a folder in the way would fail the rename after other files had been replaced
       if (statSync(current, { throwIfNoEntry: false })?.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
     }
-    const sizes = files.map((f) => {
+    const sizes: number[] = [];
+    for (const f of files) {
       current = join(dir, f.name);
       const temp = join(dir, `.${f.name}.${process.pid}.partial`);
       temporaries.push(temp);
@@ -115,24 +121,26 @@ export function writeOutputFiles(dir: string, option: string, files: OutputFile[
       try {
         let pending: string[] = [];
         let pendingLength = 0;
-        const flush = () => {
+        const flush = async () => {
           const buf = Buffer.from(pending.join(''));
           for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
           size += buf.length;
           pending = [];
           pendingLength = 0;
+          await new Promise(setImmediate);
+          if (signal) throw new Interrupted();
         };
-        f.write((text) => {
+        for (const text of f.chunks) {
           pending.push(text);
           pendingLength += text.length;
-          if (pendingLength >= WRITE_CHUNK) flush();
-        });
-        flush();
+          if (pendingLength >= WRITE_CHUNK) await flush();
+        }
+        await flush();
       } finally {
         closeSync(fd);
       }
-      return size;
-    });
+      sizes.push(size);
+    }
     files.forEach((f, i) => renameSync(temporaries[i], join(dir, f.name)));
     return sizes;
   } catch (e) {
@@ -144,10 +152,20 @@ export function writeOutputFiles(dir: string, option: string, files: OutputFile[
       }
     }
     if (created !== undefined) rmSync(created, { recursive: true, force: true });
+    if (e instanceof Interrupted) {
+      // the default action, now that nothing is left behind: exit as killed by the signal
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      process.kill(process.pid, signal);
+      await new Promise(() => {}); // the signal ends the process
+    }
     if (typeof (e as NodeJS.ErrnoException).code === 'string') throw new UsageError(`${option}: cannot write ${current}: ${ioProblem(e)}`);
     throw e;
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
 }
+
+class Interrupted extends Error {}
 
 /** Opens an output file for a stream, so that failing to open it is a usage error now rather than a crash later. */
 export function openOutput(path: string, option: string): number {

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,21 @@ test('generate grid: a failure to write leaves no half-written folder and prints
   assert.equal(r.status, 2, r.stderr);
   assert.deepEqual(readdirSync(kept).sort(), ['notes.txt', 'roadnet.json']);
   assert.equal(readFileSync(join(kept, 'roadnet.json'), 'utf8'), 'old roadnet');
+});
+
+test('generate grid: Ctrl-C while writing removes the partial output and ends as interrupted', async () => {
+  const out = join(tmp, 'interrupted', 'grid');
+  const child = spawn(process.execPath, [MAIN, 'generate', 'grid', '--rows', '120', '--cols', '120', '--out', out], { stdio: 'ignore' });
+  const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  // interrupt once the first temporary file is being written
+  const deadline = Date.now() + 30_000;
+  while (!(existsSync(out) && readdirSync(out).some((f) => f.endsWith('.partial')))) {
+    assert.ok(Date.now() < deadline, 'the roadnet is being written');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill('SIGINT');
+  assert.equal(await ended, 'SIGINT');
+  assert.equal(existsSync(join(tmp, 'interrupted')), false, 'the folders it created are gone');
 });
 
 interface SimulateJson {

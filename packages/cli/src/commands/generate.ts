@@ -20,7 +20,7 @@ intersections. Defaults match CityFlow's own grid generator.
   --no-turns                 only straight routes (default adds CityFlow's turning routes)
   --end-time S               last second a flow emits vehicles; default: no end`;
 
-export function generateCommand(argv: string[]): void {
+export async function generateCommand(argv: string[]): Promise<void> {
   const [kind, ...rest] = argv;
   if (kind === '--help' || kind === '-h' || kind === undefined) return void console.log(generateHelp);
   if (kind !== 'grid') throw new UsageError(`unknown scenario kind "${kind}"; only "grid" exists (see citybrain generate --help)`);
@@ -70,9 +70,9 @@ export function generateCommand(argv: string[]): void {
   }
   const out = values.out;
   // streamed: a large grid's roadnet is more text than one string holds (a 200 x 200 grid's is about 660 MB)
-  const [roadnetBytes] = writeOutputFiles(out, '--out', [
-    { name: 'roadnet.json', write: (w) => writeRoadnet(grid, w) },
-    { name: 'flow.json', write: (w) => w(JSON.stringify(grid.flows, null, 1)) },
+  const [roadnetBytes] = await writeOutputFiles(out, '--out', [
+    { name: 'roadnet.json', chunks: roadnetText(grid) },
+    { name: 'flow.json', chunks: [JSON.stringify(grid.flows, null, 1)] },
   ]);
   console.log(
     `wrote ${join(out, 'roadnet.json')} (${grid.signalisedCount} signalised intersections, ${grid.roads.length} roads) and ${join(out, 'flow.json')} (${grid.flows.length} routes)`,
@@ -83,18 +83,18 @@ export function generateCommand(argv: string[]): void {
 }
 
 /** The text JSON.stringify(roadnet) gives, an intersection or road at a time. */
-function writeRoadnet(grid: GridParts, w: (text: string) => void): void {
-  w('{"intersections":[');
+function* roadnetText(grid: GridParts): Generator<string> {
+  yield '{"intersections":[';
   let sep = '';
   for (const i of grid.intersections()) {
-    w(sep + JSON.stringify(i));
+    yield sep + JSON.stringify(i);
     sep = ',';
   }
-  w('],"roads":[');
+  yield '],"roads":[';
   sep = '';
   for (const r of grid.roads) {
-    w(sep + JSON.stringify(r));
+    yield sep + JSON.stringify(r);
     sep = ',';
   }
-  w(']}');
+  yield ']}';
 }
