@@ -264,7 +264,7 @@ test('hostile or oversized scenario files: exit 2 and one line, from simulate an
   const serve = ['serve', '--paused', '--port', '0', '--db', `sqlite:${join(tmp, 'hostile.db')}`];
   for (const cmd of [['simulate', '--steps', '1'], serve]) {
     assertUserError([...cmd, '--roadnet', xxe, '--flow', rou], /^citybrain: xxe\.net\.xml: line 2: the DOCTYPE declares entity "secret": entities are not supported/);
-    assertUserError([...cmd, '--roadnet', deep, '--flow', rou], /^citybrain: deep\.net\.xml: cannot read the XML: elements nested more than 100 deep$/);
+    assertUserError([...cmd, '--roadnet', deep, '--flow', rou], /^citybrain: deep\.net\.xml: line 1: cannot read the XML: elements nested more than 100 deep$/);
     assertUserError([...cmd, '--roadnet', huge, '--flow', flowPath], /--roadnet .*huge\.json: the file is too large \(600 MB\); the loaders read files of at most 512 MB$/);
     assertUserError([...cmd, '--roadnet', roadnetPath, '--flow', huge], /--flow .*huge\.json: the file is too large/);
   }
