@@ -1,7 +1,6 @@
 import { constants } from 'node:buffer';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { loadSumoScenario, parseFlows, parseRoadnet, type Scenario } from '@citybrain/engine';
 import { UsageError } from './usage.js';
 
