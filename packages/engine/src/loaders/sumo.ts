@@ -81,7 +81,7 @@ function parseXml(xml: string, source: string): El {
     return parser.parse(xml) as El;
   } catch (e) {
     // The validator passed, so this is one of the parser's own limits (nesting depth, a reserved name such as
-    // __proto__): bad input, reported like any other. The parser gives no position.
+    // __proto__): bad input, reported like any other. The parser gives no position: parserErrorPlace looks for it.
     const msg = (e instanceof Error ? e.message : String(e)).replace(/^\[SECURITY\] /, '');
     const nested = /nested tags/i.test(msg);
     throw new ScenarioError(source, parserErrorPlace(xml, msg), `cannot read the XML: ${nested ? `elements nested more than ${MAX_DEPTH} deep` : msg}`);
