@@ -1,5 +1,6 @@
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { constants } from 'node:buffer';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { loadSumoScenario, parseFlows, parseRoadnet, type Scenario } from '@citybrain/engine';
 import { UsageError } from './usage.js';
 
@@ -22,11 +23,28 @@ export function readScenario(roadnetPath: string, flowPath: string): Scenario {
   return { roadnet, flows };
 }
 
+/**
+ * The largest scenario file the loaders read, in bytes: the loaders take text, and a JavaScript string holds at
+ * most this many characters (512 MB on 64-bit Node); a UTF-8 file has at least as many bytes as characters.
+ */
+export const MAX_SCENARIO_FILE_BYTES = constants.MAX_STRING_LENGTH;
+
+/** "537 MB" */
+export function megabytes(bytes: number): string {
+  return `${Math.round(bytes / 2 ** 20)} MB`;
+}
+
 function readText(path: string, option: string): string {
   let bytes: Buffer;
   try {
+    // checked before reading: reading would take the whole file into memory only to fail
+    const size = statSync(path).size;
+    if (size > MAX_SCENARIO_FILE_BYTES) {
+      throw new UsageError(`${option} ${path}: the file is too large (${megabytes(size)}); the loaders read files of at most ${megabytes(MAX_SCENARIO_FILE_BYTES)}`);
+    }
     bytes = readFileSync(path);
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(`${option} ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
   }
@@ -55,6 +73,99 @@ export function writeOutput(path: string, text: string, option: string): void {
   }
 }
 
+/** One file of writeOutputFiles: its name and its text, in pieces. */
+export interface OutputFile {
+  name: string;
+  chunks: Iterable<string>;
+}
+
+/** Text gathered before each write: big enough for few system calls, far below the longest string. */
+const WRITE_CHUNK = 1 << 20;
+
+/**
+ * Writes files into the folder `dir` of `option` all or nothing, streaming each
+ * (so no file's text must fit in one string): each goes to a temporary name and
+ * all are renamed into place once every one is written. On a failure, or a
+ * SIGINT or SIGTERM while writing, the temporaries are removed, and the folder
+ * too if this call created it, so no half-written output is left; an I/O
+ * failure is then a one-line usage error, and a signal ends the process as it
+ * would have. Resolves to each file's size in bytes.
+ */
+export async function writeOutputFiles(dir: string, option: string, files: OutputFile[]): Promise<number[]> {
+  let created: string | undefined;
+  try {
+    created = mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`${option} ${dir}: cannot create the folder: ${ioProblem(e)}`);
+  }
+  // the writes yield to the event loop after each chunk, so that a signal is seen (and the output removed) mid-way
+  let signal: NodeJS.Signals | undefined;
+  const onSignal = (s: NodeJS.Signals) => void (signal = s);
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  const temporaries: string[] = [];
+  let current = '';
+  try {
+    for (const f of files) {
+      current = join(dir, f.name);
+      // a folder in the way would fail the rename after other files had been replaced
+      if (statSync(current, { throwIfNoEntry: false })?.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+    }
+    const sizes: number[] = [];
+    for (const f of files) {
+      current = join(dir, f.name);
+      const temp = join(dir, `.${f.name}.${process.pid}.partial`);
+      temporaries.push(temp);
+      const fd = openSync(temp, 'w');
+      let size = 0;
+      try {
+        let pending: string[] = [];
+        let pendingLength = 0;
+        const flush = async () => {
+          const buf = Buffer.from(pending.join(''));
+          for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
+          size += buf.length;
+          pending = [];
+          pendingLength = 0;
+          await new Promise(setImmediate);
+          if (signal) throw new Interrupted();
+        };
+        for (const text of f.chunks) {
+          pending.push(text);
+          pendingLength += text.length;
+          if (pendingLength >= WRITE_CHUNK) await flush();
+        }
+        await flush();
+      } finally {
+        closeSync(fd);
+      }
+      sizes.push(size);
+    }
+    files.forEach((f, i) => renameSync(temporaries[i], join(dir, f.name)));
+    return sizes;
+  } catch (e) {
+    for (const t of temporaries) {
+      try {
+        unlinkSync(t);
+      } catch {
+        // already renamed or never created
+      }
+    }
+    if (created !== undefined) rmSync(created, { recursive: true, force: true });
+    if (e instanceof Interrupted) {
+      // the default action, now that nothing is left behind: exit as killed by the signal
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      process.kill(process.pid, signal);
+      await new Promise(() => {}); // the signal ends the process
+    }
+    if (typeof (e as NodeJS.ErrnoException).code === 'string') throw new UsageError(`${option}: cannot write ${current}: ${ioProblem(e)}`);
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  }
+}
+
+class Interrupted extends Error {}
+
 /** Opens an output file for a stream, so that failing to open it is a usage error now rather than a crash later. */
 export function openOutput(path: string, option: string): number {
   try {
@@ -72,6 +183,7 @@ function ioProblem(e: unknown): string {
     case 'EACCES': case 'EPERM': return 'permission denied';
     case 'EROFS': return 'read-only file system';
     case 'ENOSPC': return 'no space left on the device';
+    case 'EFBIG': return 'the file is larger than the system allows';
     default: return (e as Error).message;
   }
 }

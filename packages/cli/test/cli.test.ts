@@ -6,13 +6,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { generateGrid, loadSumoScenario, parseFlows, parseRoadnet, Simulation } from '@citybrain/engine';
+import { generateGrid, loadSumoScenario, parseFlows, parseRoadnet, ScenarioError, Simulation } from '@citybrain/engine';
 import { fixedTime, runControlled } from '@citybrain/control';
+import fc from 'fast-check';
+import { fuzzTargets, mutants } from '../../engine/dist-test/loader-fuzz.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'citybrain-cli-'));
@@ -44,6 +46,59 @@ test('generate grid writes a roadnet and flows that the loaders accept, equal to
   const expected = generateGrid({ rows: 2, cols: 2 });
   assert.deepEqual(JSON.parse(readFileSync(join(out, 'roadnet.json'), 'utf8')), JSON.parse(JSON.stringify(expected.roadnet)));
   assert.deepEqual(flows, expected.flows);
+});
+
+test('generate grid streams its output: a grid whose scenario outgrows the heap is written in full', () => {
+  // a 60 x 60 grid's laneLinks take some 300 MB as objects; streamed, the command needs a fraction of that
+  const out = join(tmp, 'grid60');
+  const r = spawnSync(process.execPath, ['--max-old-space-size=64', MAIN, 'generate', 'grid', '--rows', '60', '--cols', '60', '--out', out],
+    { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr.slice(0, 2000));
+  assert.match(r.stdout, /^wrote .*roadnet\.json \(3600 signalised intersections, 14640 roads\) and .*flow\.json \(248 routes\)\n$/);
+  assert.deepEqual(readdirSync(out).sort(), ['flow.json', 'roadnet.json']);
+  // the streamed text is JSON.stringify's: check its frame, one intersection and its length (parsing 60 MB here would be slow)
+  const text = readFileSync(join(out, 'roadnet.json'), 'utf8');
+  assert.ok(text.startsWith('{"intersections":[{"id":"intersection_1_0",'));
+  assert.ok(text.endsWith('"startIntersection":"intersection_60_61","endIntersection":"intersection_60_60"}]}'));
+  const expected = generateGrid({ rows: 60, cols: 60 });
+  assert.ok(text.includes(`,${JSON.stringify(expected.roadnet.intersections.find((i) => i.id === 'intersection_30_30'))},`));
+  assert.equal(text.length, JSON.stringify(expected.roadnet).length);
+});
+
+test('generate grid: a failure to write leaves no half-written folder and prints one line', () => {
+  // the shell's file-size limit makes the writes fail part-way (EFBIG; node ignores SIGXFSZ)
+  const limited = (out: string) => spawnSync('/bin/sh', ['-c', 'ulimit -f 1024; exec "$0" "$@"', process.execPath, MAIN,
+    'generate', 'grid', '--rows', '20', '--cols', '20', '--out', out], { encoding: 'utf8', timeout: 60_000 });
+  const fresh = join(tmp, 'fsize', 'fresh');
+  let r = limited(fresh);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^citybrain: --out: cannot write .*roadnet\.json: the file is larger than the system allows\n$/);
+  assert.equal(r.stdout, '');
+  assert.equal(existsSync(join(tmp, 'fsize')), false, 'the folders it created are gone');
+  // an existing folder keeps its files as they were, and gains no temporary ones
+  const kept = join(tmp, 'kept');
+  mkdirSync(kept);
+  writeFileSync(join(kept, 'roadnet.json'), 'old roadnet');
+  writeFileSync(join(kept, 'notes.txt'), 'mine');
+  r = limited(kept);
+  assert.equal(r.status, 2, r.stderr);
+  assert.deepEqual(readdirSync(kept).sort(), ['notes.txt', 'roadnet.json']);
+  assert.equal(readFileSync(join(kept, 'roadnet.json'), 'utf8'), 'old roadnet');
+});
+
+test('generate grid: Ctrl-C while writing removes the partial output and ends as interrupted', async () => {
+  const out = join(tmp, 'interrupted', 'grid');
+  const child = spawn(process.execPath, [MAIN, 'generate', 'grid', '--rows', '120', '--cols', '120', '--out', out], { stdio: 'ignore' });
+  const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  // interrupt once the first temporary file is being written
+  const deadline = Date.now() + 30_000;
+  while (!(existsSync(out) && readdirSync(out).some((f) => f.endsWith('.partial')))) {
+    assert.ok(Date.now() < deadline, 'the roadnet is being written');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill('SIGINT');
+  assert.equal(await ended, 'SIGINT');
+  assert.equal(existsSync(join(tmp, 'interrupted')), false, 'the folders it created are gone');
 });
 
 interface SimulateJson {
@@ -205,6 +260,53 @@ test('a gzip-compressed scenario file (SUMO writes .net.xml.gz) is named as such
   writeFileSync(rou, gzipSync('<routes></routes>\n'));
   assertUserError(['simulate', '--roadnet', gz, '--flow', rou], /--roadnet .*city\.net\.xml\.gz: the file is gzip-compressed; decompress it first/);
   assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', rou], /--flow .*city\.rou\.xml\.gz: the file is gzip-compressed/);
+});
+
+test('hostile or oversized scenario files: exit 2 and one line, from simulate and from serve', () => {
+  const rou = join(tmp, 'ok.rou.xml');
+  writeFileSync(rou, '<routes/>\n');
+  const xxe = join(tmp, 'xxe.net.xml');
+  writeFileSync(xxe, '<?xml version="1.0"?>\n<!DOCTYPE net [<!ENTITY secret SYSTEM "file:///etc/hostname">]>\n<net><edge id="&secret;"/></net>\n');
+  const deep = join(tmp, 'deep.net.xml');
+  writeFileSync(deep, `<net>${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</net>\n`);
+  // sparse: 600 MB on paper, nothing on disk
+  const huge = join(tmp, 'huge.json');
+  const fd = openSync(huge, 'w');
+  ftruncateSync(fd, 600 * 2 ** 20);
+  closeSync(fd);
+  const serve = ['serve', '--paused', '--port', '0', '--db', `sqlite:${join(tmp, 'hostile.db')}`];
+  for (const cmd of [['simulate', '--steps', '1'], serve]) {
+    assertUserError([...cmd, '--roadnet', xxe, '--flow', rou], /^citybrain: xxe\.net\.xml: line 2: the DOCTYPE declares entity "secret": entities are not supported/);
+    assertUserError([...cmd, '--roadnet', deep, '--flow', rou], /^citybrain: deep\.net\.xml: line 1: cannot read the XML: elements nested more than 100 deep$/);
+    assertUserError([...cmd, '--roadnet', huge, '--flow', flowPath], /--roadnet .*huge\.json: the file is too large \(600 MB\); the loaders read files of at most 512 MB$/);
+    assertUserError([...cmd, '--roadnet', roadnetPath, '--flow', huge], /--flow .*huge\.json: the file is too large/);
+  }
+});
+
+test('fuzzed scenario files the loaders refuse: simulate exits 2 with the loader\'s one line', () => {
+  // the loaders' fuzz mutants (fixed seed): the first three of each file that the loader refuses in-process
+  for (const t of fuzzTargets()) {
+    const refused = fc.sample(mutants(t.seed, t.syntax), { seed: 7, numRuns: 60 }).flatMap((text) => {
+      try {
+        t.load(text);
+        return [];
+      } catch (e) {
+        return e instanceof ScenarioError ? [{ text, message: e.message }] : [];
+      }
+    }).slice(0, 3);
+    assert.equal(refused.length, 3, t.name);
+    for (const [k, m] of refused.entries()) {
+      const dir = join(tmp, 'fuzz', `${t.syntax}-${t.role}-${k}`);
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, t.sources[0]);
+      const partner = join(dir, t.partner.source);
+      writeFileSync(file, m.text);
+      writeFileSync(partner, t.partner.text);
+      const [roadnet, flow] = t.role === 'roadnet' ? [file, partner] : [partner, file];
+      const msg = assertUserError(['simulate', '--roadnet', roadnet, '--flow', flow, '--steps', '1'], /./);
+      assert.equal(msg, `citybrain: ${m.message}`);
+    }
+  }
 });
 
 test('an unknown controller is a user error naming the choices', () => {

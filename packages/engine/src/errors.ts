@@ -13,6 +13,7 @@ export class ScenarioError extends Error {
     /** what was expected or what is wrong */
     readonly problem: string,
   ) {
-    super(`${source}: ${path ? `${path}: ` : ''}${problem}`);
+    // one line: a value quoted from the file may hold line breaks
+    super(`${source}: ${path ? `${path}: ` : ''}${problem}`.replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' '));
   }
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { generateGrid, GRID_VEHICLE, Network, validateFlows, validateRoadnet } from '@citybrain/engine';
+import { generateGrid, generateGridParts, GRID_VEHICLE, Network, validateFlows, validateRoadnet } from '@citybrain/engine';
 import type { GridOptions, IntersectionJson, RoadLinkJson, RoadnetJson, Scenario } from '@citybrain/engine';
 
 /** Expected sizes of CityFlow's grid for rows x cols signalised intersections, 1/1/1 lanes. */
@@ -270,4 +270,20 @@ test('Network.laneIndex finds every lane by its id, and nothing else', () => {
   for (let l = 0; l < net.nLanes; l++) assert.equal(net.laneIndex.get(net.laneId(l)), l);
   assert.equal(net.laneIndex.get('road_0_1_0_9'), undefined);
   assert.equal(net.laneIndex.get('no such lane'), undefined);
+});
+
+test('generateGridParts makes the same scenario as generateGrid, its intersections on demand and anew on each pass', () => {
+  const o: GridOptions = { rows: 3, cols: 4, lanesPerMovement: { left: 1, straight: 2, right: 1 } };
+  const parts = generateGridParts(o);
+  const whole = generateGrid(o);
+  const first = [...parts.intersections()];
+  assert.deepEqual({ intersections: first, roads: parts.roads }, whole.roadnet);
+  assert.deepEqual(parts.flows, whole.flows);
+  assert.equal(parts.intersectionCount, first.length);
+  assert.equal(parts.signalisedCount, first.filter((i) => !i.virtual).length);
+  // a second pass makes new objects: a writer may drop each one once written
+  const second = [...parts.intersections()];
+  assert.deepEqual(second, first);
+  assert.notEqual(second[5], first[5]);
+  assert.throws(() => generateGridParts({ rows: 0, cols: 1 }), /grid option rows must be an integer in 1\.\.200, got 0/);
 });

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as engine from '@citybrain/engine';
 import { loadSumoScenario, parseSumoNet, parseSumoRoutes, ScenarioError } from '@citybrain/engine';
 import type { FlowJson, Point, RoadJson, RoadnetJson } from '@citybrain/engine';
+import { NET, ROUTES } from './sumo-fixtures.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -65,77 +66,7 @@ function assertScenarioError(fn: () => unknown, source: string, path: RegExp | s
   assert.fail('expected a ScenarioError');
 }
 
-// ---------------------------------------------------------------- a tiny net
-
-/*
- * W(0,0) --wb (2 lanes)--> B(100,0) --be--> E(200,0); N(100,200) --nb--> B --bn--> N.
- * B is signalised; W, E, N are dead ends.
- * links: 0 wb_0→be_0 (s), 1 wb_1→bn_0 (l, through two chained internal lanes),
- *        2 nb_0→be_0 (l, no internal lane), 3 wb_1→be_0 (s, same states as 0).
- */
-const NET = `<?xml version="1.0" encoding="UTF-8"?>
-<!-- tiny test net -->
-<net version="1.9">
-  <location netOffset="0.00,0.00" convBoundary="0,0,200,200"/>
-  <edge id=":B_0" function="internal">
-    <lane id=":B_0_0" index="0" speed="13.89" length="16.32" shape="92,-4.8 108,-1.6"/>
-  </edge>
-  <edge id=":B_1" function="internal">
-    <lane id=":B_1_0" index="0" speed="8" length="6" shape="92,-1.6 98,-1.6"/>
-  </edge>
-  <edge id=":B_2" function="internal">
-    <lane id=":B_2_0" index="0" speed="8" length="10" shape="98,-1.6 101.6,2 101.6,8"/>
-  </edge>
-  <edge id="wb" from="W" to="B" priority="1">
-    <lane id="wb_0" index="0" speed="13.89" length="92" shape="0,-4.8 92,-4.8"/>
-    <lane id="wb_1" index="1" speed="13.89" length="92" shape="0,-1.6 92,-1.6"/>
-  </edge>
-  <edge id="be" from="B" to="E" priority="1">
-    <lane id="be_0" index="0" speed="13.89" length="92" width="3.5" shape="108,-1.75 200,-1.75"/>
-  </edge>
-  <edge id="bn" from="B" to="N" priority="1">
-    <lane id="bn_0" index="0" speed="11.11" length="192" shape="101.6,8 101.6,200"/>
-  </edge>
-  <edge id="nb" from="N" to="B" priority="1">
-    <lane id="nb_0" index="0" speed="11.11" length="192" shape="98.4,200 98.4,8"/>
-  </edge>
-  <tlLogic id="B" type="static" programID="0" offset="0">
-    <phase duration="30" state="GGrG"/>
-    <phase duration="3"  state="yyry"/>
-    <phase duration="20" state="rrGr"/>
-    <phase duration="3"  state="rryr"/>
-  </tlLogic>
-  <junction id="W" type="dead_end" x="0" y="0" incLanes="" intLanes="" shape="0,0 0,-6.4"/>
-  <junction id="B" type="traffic_light" x="100" y="0" incLanes="wb_0 wb_1 nb_0" intLanes=":B_0_0 :B_1_0 :B_2_0" shape="92,0 108,0"/>
-  <junction id="E" type="dead_end" x="200" y="0" incLanes="be_0" intLanes="" shape="200,0 200,-3.5"/>
-  <junction id="N" type="dead_end" x="100" y="200" incLanes="bn_0" intLanes="" shape="100,200 103.2,200"/>
-  <junction id=":B_2_0" type="internal" x="98" y="-1.6" incLanes=":B_1_0" intLanes=""/>
-  <connection from="wb" to="be" fromLane="0" toLane="0" via=":B_0_0" tl="B" linkIndex="0" dir="s" state="O"/>
-  <connection from="wb" to="bn" fromLane="1" toLane="0" via=":B_1_0" tl="B" linkIndex="1" dir="l" state="o"/>
-  <connection from="nb" to="be" fromLane="0" toLane="0" tl="B" linkIndex="2" dir="l" state="o"/>
-  <connection from="wb" to="be" fromLane="1" toLane="0" tl="B" linkIndex="3" dir="s" state="o"/>
-  <connection from=":B_0" to="be" fromLane="0" toLane="0" dir="s" state="M"/>
-  <connection from=":B_1" to="bn" fromLane="0" toLane="0" via=":B_2_0" dir="l" state="M"/>
-  <connection from=":B_2" to="bn" fromLane="0" toLane="0" dir="l" state="M"/>
-</net>
-`;
-
-const ROUTES = `<?xml version="1.0" encoding="UTF-8"?>
-<routes>
-  <vType id="car" accel="3" decel="5" emergencyDecel="8" length="4.5" minGap="2" maxSpeed="70" tau="1.5"/>
-  <route id="r1" edges="wb be"/>
-  <vehicle id="v0" type="car" depart="3.7" route="r1"/>
-  <vehicle id="v1" depart="5">
-    <route edges="wb bn"/>
-  </vehicle>
-  <flow id="f1" type="car" begin="0" end="100" period="10" route="r1"/>
-  <flow id="f2" begin="10" end="70" vehsPerHour="360">
-    <route edges="nb be"/>
-  </flow>
-  <flow id="f3" begin="0" end="50" number="5" from="wb" to="bn"/>
-  <flow id="f4" begin="0" end="60" probability="0.25" from="nb" to="be"/>
-</routes>
-`;
+// ---------------------------------------------------------------- a tiny net: NET and ROUTES in sumo-fixtures.ts
 
 test('tiny net: roads, lanes reversed, geometry on SUMO lane shapes', () => {
   const net = parseSumoNet(NET, 'tiny.net.xml');
@@ -260,6 +191,45 @@ test('errors: malformed XML names line and column', () => {
   assertScenarioError(() => parseSumoNet(''), 'net.xml', /^line 1/, /malformed XML/);
 });
 
+test('errors: a DOCTYPE declaring entities is refused by name, before anything expands', () => {
+  // an external entity would read another file into the network's ids; a huge one would fill memory
+  const body = NET.replace('<?xml version="1.0" encoding="UTF-8"?>\n', '').replace('<edge id="wb"', '<edge id="&x;wb"');
+  const withDoctype = (subset: string) => `<?xml version="1.0"?>\n<!DOCTYPE net [\n  ${subset}\n]>\n${body}`;
+  assertScenarioError(() => parseSumoNet(withDoctype('<!ENTITY x SYSTEM "file:///etc/passwd">'), 'x.net.xml'),
+    'x.net.xml', 'line 3', /the DOCTYPE declares entity "x": entities are not supported/);
+  assertScenarioError(() => parseSumoNet(withDoctype(`<!ENTITY x "${'a'.repeat(50_000)}">`), 'x.net.xml'),
+    'x.net.xml', 'line 3', /declares entity "x"/);
+  assertScenarioError(() => parseSumoNet(withDoctype('<!ENTITY x "">'), 'x.net.xml'), 'x.net.xml', 'line 3', /declares entity "x"/);
+  assertScenarioError(() => parseSumoNet(withDoctype('<!ENTITY % p SYSTEM "http://example.org/p.dtd"> %p;'), 'x.net.xml'),
+    'x.net.xml', 'line 3', /declares parameter entity "p"/);
+  // a quoted ">" in the external id does not hide the declarations that follow
+  assertScenarioError(() => parseSumoNet(`<!DOCTYPE net PUBLIC "a>b" "c" [<!ENTITY x "y">]>\n${body}`, 'x.net.xml'),
+    'x.net.xml', 'line 1', /declares entity "x"/);
+  assertScenarioError(
+    () => parseSumoRoutes(`<!DOCTYPE routes [<!ENTITY e SYSTEM "/dev/zero">]><routes/>`, parseSumoNet(NET), 'r.rou.xml'),
+    'r.rou.xml', 'line 1', /declares entity "e"/,
+  );
+  // a DOCTYPE without entities, and the built-in entities, are fine
+  const net = parseSumoNet(`<?xml version="1.0"?>\n<!DOCTYPE net>\n${NET.replace('<?xml version="1.0" encoding="UTF-8"?>\n', '').replace(/"wb"/g, '"w&amp;b"').replace(/"wb_/g, '"w&amp;b_')}`);
+  assert.ok(net.roads.some((r) => r.id === 'w&b'));
+});
+
+test('errors: the parser\'s limits (nesting, reserved names, a second DOCTYPE) are one-line scenario errors with a line', () => {
+  const deep = (n: number) => `<net>\n${'<param>\n'.repeat(n)}${'</param>'.repeat(n)}</net>`;
+  // <net> is the first level, the 100th <param> on line 101 the 101st
+  assertScenarioError(() => parseSumoNet(deep(150), 'd.net.xml'), 'd.net.xml', 'line 101', /^cannot read the XML: elements nested more than 100 deep$/);
+  assertScenarioError(() => parseSumoNet(deep(100_000), 'd.net.xml'), 'd.net.xml', 'line 101', /nested more than 100 deep/);
+  assert.deepEqual(parseSumoNet(deep(90)), { intersections: [], roads: [] });
+  // comments, CDATA and empty elements do not count as levels
+  assert.deepEqual(parseSumoNet(`<net>${'<!-- <a> --><![CDATA[<a>]]><a/><p>'.repeat(99)}${'</p>'.repeat(99)}</net>`), { intersections: [], roads: [] });
+  assertScenarioError(() => parseSumoNet('<net>\n\n<__proto__ id="x"/></net>', 'p.net.xml'), 'p.net.xml', 'line 3', /^cannot read the XML: Invalid name: "__proto__"/);
+  assertScenarioError(() => parseSumoNet('<!DOCTYPE net>\n<!DOCTYPE net>\n<net/>', 'p.net.xml'), 'p.net.xml', 'line 2', /Multiple DOCTYPE/);
+  // a value quoted from the file keeps the message on one line
+  const e = assertScenarioError(() => parseSumoNet(NET.replace('id="wb_1" index="1" speed="13.89"', 'id="wb_1" index="1" speed="1\n3"')),
+    'net.xml', '<edge id="wb"> <lane index="1">', /expected a number/);
+  assert.doesNotMatch(e.message, /\n/);
+});
+
 test('errors: bad number, missing attribute, unknown junction', () => {
   assertScenarioError(
     () => parseSumoNet(NET.replace('id="wb_1" index="1" speed="13.89"', 'id="wb_1" index="1" speed="fast"')),
@@ -375,6 +345,24 @@ test('errors: duplicate vType and route ids', () => {
   // redefining SUMO's default type once is allowed
   const [f] = routes('<vType id="DEFAULT_VEHTYPE" length="4"/><vehicle id="x" depart="0"><route edges="wb be"/></vehicle>')();
   assert.equal(f.vehicle.length, 4);
+});
+
+test('errors: duplicate vehicle, flow and route-distribution ids (SUMO refuses them)', () => {
+  const net = parseSumoNet(NET);
+  const routes = (body: string) => () => parseSumoRoutes(`<routes>\n<route id="r" edges="wb be"/>\n${body}\n</routes>`, net, 'r.rou.xml');
+  assertScenarioError(routes('<vehicle id="v" depart="0" route="r"/><vehicle id="v" depart="5" route="r"/>'),
+    'r.rou.xml', '<vehicle id="v">', /duplicate vehicle id "v"/);
+  assertScenarioError(routes('<vehicle id="v" depart="0" route="r"/><trip id="v" depart="5" from="wb" to="be"/>'),
+    'r.rou.xml', '<trip id="v">', /duplicate vehicle id "v" \(vehicles and trips share their ids\)/);
+  assertScenarioError(routes('<flow id="f" period="5" route="r"/><flow id="f" period="9" route="r"/>'),
+    'r.rou.xml', '<flow id="f">', /duplicate flow id "f"/);
+  assertScenarioError(routes('<vehicle depart="0" route="r"/>'), 'r.rou.xml', '<vehicle>', /missing attribute "id"/);
+  assertScenarioError(routes('<routeDistribution id="r"><route refId="r"/></routeDistribution>'),
+    'r.rou.xml', '<routeDistribution id="r">', /duplicate route or routeDistribution id "r"/);
+  assertScenarioError(routes('<routeDistribution id="d"><route refId="r"/></routeDistribution><routeDistribution id="d"><route refId="r"/></routeDistribution>'),
+    'r.rou.xml', '<routeDistribution id="d">', /duplicate route or routeDistribution id "d"/);
+  // a flow's vehicles are named "f.0", "f.1", ...: a vehicle may share the flow's id
+  assert.equal(routes('<vehicle id="f" depart="0" route="r"/><flow id="f" period="5" end="20" route="r"/>')().length, 2);
 });
 
 test('errors: a flow of more than 100 vehicles per second', () => {

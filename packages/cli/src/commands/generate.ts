@@ -1,15 +1,16 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { generateGrid } from '@citybrain/engine';
+import { generateGridParts, type GridParts } from '@citybrain/engine';
 import { cliNumber, intOption, numOption, UsageError } from '../usage.js';
-import { makeOutputDir, writeOutput } from '../scenario-files.js';
+import { MAX_SCENARIO_FILE_BYTES, megabytes, writeOutputFiles } from '../scenario-files.js';
 
 export const generateHelp = `citybrain generate grid --rows R --cols C --out DIR [options]
 
 Writes roadnet.json and flow.json (CityFlow format) for a grid of signalised
 intersections. Defaults match CityFlow's own grid generator.
 
-  --rows R, --cols C         signalised intersections per column and row (1..200)
+  --rows R, --cols C         signalised intersections per column and row (1..200); with the default
+                             lanes, over about 175 x 175 the roadnet outgrows the 512 MB simulate reads
   --out DIR                  output folder (created if missing)
   --block-length M           metres between intersections; default 300
   --lanes L,S,R              lanes per approach for left, straight, right; default 1,1,1
@@ -19,7 +20,7 @@ intersections. Defaults match CityFlow's own grid generator.
   --no-turns                 only straight routes (default adds CityFlow's turning routes)
   --end-time S               last second a flow emits vehicles; default: no end`;
 
-export function generateCommand(argv: string[]): void {
+export async function generateCommand(argv: string[]): Promise<void> {
   const [kind, ...rest] = argv;
   if (kind === '--help' || kind === '-h' || kind === undefined) return void console.log(generateHelp);
   if (kind !== 'grid') throw new UsageError(`unknown scenario kind "${kind}"; only "grid" exists (see citybrain generate --help)`);
@@ -50,9 +51,9 @@ export function generateCommand(argv: string[]): void {
     }
     lanesPerMovement = { left: parts[0], straight: parts[1], right: parts[2] };
   }
-  let scenario;
+  let grid: GridParts;
   try {
-    scenario = generateGrid({
+    grid = generateGridParts({
       rows: intOption(values.rows, 'rows', 0, 1, 200),
       cols: intOption(values.cols, 'cols', 0, 1, 200),
       blockLength: values['block-length'] === undefined ? undefined : numOption(values['block-length'], 'block-length', 300, 1),
@@ -67,11 +68,33 @@ export function generateCommand(argv: string[]): void {
     if (e instanceof RangeError) throw new UsageError(e.message);
     throw e;
   }
-  makeOutputDir(values.out, '--out');
-  writeOutput(join(values.out, 'roadnet.json'), JSON.stringify(scenario.roadnet), '--out');
-  writeOutput(join(values.out, 'flow.json'), JSON.stringify(scenario.flows, null, 1), '--out');
-  const signalised = scenario.roadnet.intersections.filter((i) => !i.virtual).length;
+  const out = values.out;
+  // streamed: a large grid's roadnet is more text than one string holds (a 200 x 200 grid's is about 660 MB)
+  const [roadnetBytes] = await writeOutputFiles(out, '--out', [
+    { name: 'roadnet.json', chunks: roadnetText(grid) },
+    { name: 'flow.json', chunks: [JSON.stringify(grid.flows, null, 1)] },
+  ]);
   console.log(
-    `wrote ${join(values.out, 'roadnet.json')} (${signalised} signalised intersections, ${scenario.roadnet.roads.length} roads) and ${join(values.out, 'flow.json')} (${scenario.flows.length} routes)`,
+    `wrote ${join(out, 'roadnet.json')} (${grid.signalisedCount} signalised intersections, ${grid.roads.length} roads) and ${join(out, 'flow.json')} (${grid.flows.length} routes)`,
   );
+  if (roadnetBytes > MAX_SCENARIO_FILE_BYTES) {
+    console.log(`note: roadnet.json is ${megabytes(roadnetBytes)}, more than the ${megabytes(MAX_SCENARIO_FILE_BYTES)} simulate and serve read`);
+  }
+}
+
+/** The text JSON.stringify(roadnet) gives, an intersection or road at a time. */
+function* roadnetText(grid: GridParts): Generator<string> {
+  yield '{"intersections":[';
+  let sep = '';
+  for (const i of grid.intersections()) {
+    yield sep + JSON.stringify(i);
+    sep = ',';
+  }
+  yield '],"roads":[';
+  sep = '';
+  for (const r of grid.roads) {
+    yield sep + JSON.stringify(r);
+    sep = ',';
+  }
+  yield ']}';
 }

@@ -131,7 +131,28 @@ function resolve(o: GridOptions) {
     left, straight, right, startTime, endTime, vehicle };
 }
 
+/**
+ * A grid scenario whose intersections are made on demand, one at a time: a
+ * 200 x 200 grid's laneLink points take gigabytes as objects and more than the
+ * longest JavaScript string as JSON, so a writer streams them out instead
+ * (generateGrid collects them).
+ */
+export interface GridParts {
+  roads: RoadJson[];
+  /** the intersections in roadnet order, made anew on each call */
+  intersections(): IterableIterator<IntersectionJson>;
+  /** how many intersections() yields, and how many of them are signalised */
+  intersectionCount: number;
+  signalisedCount: number;
+  flows: FlowJson[];
+}
+
 export function generateGrid(opts: GridOptions): Scenario {
+  const parts = generateGridParts(opts);
+  return { roadnet: { intersections: [...parts.intersections()], roads: parts.roads }, flows: parts.flows };
+}
+
+export function generateGridParts(opts: GridOptions): GridParts {
   const o = resolve(opts);
   const { rows, cols, blockLength: L, laneWidth, intersectionWidth } = o;
   const W = cols + 2; // lattice width (x = 0..cols+1)
@@ -184,55 +205,56 @@ export function generateGrid(opts: GridOptions): Scenario {
     turn_right: span(o.left + o.straight, o.right),
   };
 
-  const intersections: IntersectionJson[] = [];
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      if ((x === 0 || x === W - 1) && (y === 0 || y === H - 1)) continue; // corners are dropped
-      const p = pos(x, y);
-      const isSig = signalised(x, y);
-      const width = isSig ? intersectionWidth : 0;
-      // Incoming road of direction d comes from (x - DX[d], y - DY[d]).
-      const inDirs = [0, 1, 2, 3].filter((d) => inside(x - DX[d], y - DY[d]) && hasRoad(x - DX[d], y - DY[d], d));
-      const outDirs = [0, 1, 2, 3].filter((d) => hasRoad(x, y, d));
-      const roadLinks: RoadLinkJson[] = [];
-      for (const da of inDirs) {
-        for (const db of outDirs) {
-          const type: RoadLinkType | undefined =
-            (da + 1) % 4 === db ? 'turn_left' : (db + 1) % 4 === da ? 'turn_right' : da === db ? 'go_straight' : undefined;
-          if (!type) continue; // U-turn
-          const laneLinks: LaneLinkJson[] = [];
-          for (const c of lanesOf[type]) {
-            // Exit of lane c of the incoming road, `width` before the centre, offset to its right.
-            const pxa = p.x - DX[da] * width + DY[da] * shift[c], pya = p.y - DY[da] * width - DX[da] * shift[c];
-            const tax = DX[da] * width, tay = DY[da] * width;
-            const tbx = DX[db] * width, tby = DY[db] * width;
-            for (let e = 0; e < nLanes; e++) {
-              const pxb = p.x + DX[db] * width + DY[db] * shift[e], pyb = p.y + DY[db] * width - DX[db] * shift[e];
-              laneLinks.push({
-                startLaneIndex: c,
-                endLaneIndex: e,
-                points: basis.map(([k1, k2, k3, k4]) => ({
-                  x: k1 * pxa + k2 * tax + k3 * pxb + k4 * tbx,
-                  y: k1 * pya + k2 * tay + k3 * pyb + k4 * tby,
-                })),
-              });
+  function* intersections(): IterableIterator<IntersectionJson> {
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        if ((x === 0 || x === W - 1) && (y === 0 || y === H - 1)) continue; // corners are dropped
+        const p = pos(x, y);
+        const isSig = signalised(x, y);
+        const width = isSig ? intersectionWidth : 0;
+        // Incoming road of direction d comes from (x - DX[d], y - DY[d]).
+        const inDirs = [0, 1, 2, 3].filter((d) => inside(x - DX[d], y - DY[d]) && hasRoad(x - DX[d], y - DY[d], d));
+        const outDirs = [0, 1, 2, 3].filter((d) => hasRoad(x, y, d));
+        const roadLinks: RoadLinkJson[] = [];
+        for (const da of inDirs) {
+          for (const db of outDirs) {
+            const type: RoadLinkType | undefined =
+              (da + 1) % 4 === db ? 'turn_left' : (db + 1) % 4 === da ? 'turn_right' : da === db ? 'go_straight' : undefined;
+            if (!type) continue; // U-turn
+            const laneLinks: LaneLinkJson[] = [];
+            for (const c of lanesOf[type]) {
+              // Exit of lane c of the incoming road, `width` before the centre, offset to its right.
+              const pxa = p.x - DX[da] * width + DY[da] * shift[c], pya = p.y - DY[da] * width - DX[da] * shift[c];
+              const tax = DX[da] * width, tay = DY[da] * width;
+              const tbx = DX[db] * width, tby = DY[db] * width;
+              for (let e = 0; e < nLanes; e++) {
+                const pxb = p.x + DX[db] * width + DY[db] * shift[e], pyb = p.y + DY[db] * width - DX[db] * shift[e];
+                laneLinks.push({
+                  startLaneIndex: c,
+                  endLaneIndex: e,
+                  points: basis.map(([k1, k2, k3, k4]) => ({
+                    x: k1 * pxa + k2 * tax + k3 * pxb + k4 * tbx,
+                    y: k1 * pya + k2 * tay + k3 * pyb + k4 * tby,
+                  })),
+                });
+              }
             }
+            if (laneLinks.length === 0) continue; // movement without lanes (e.g. left: 0)
+            roadLinks.push({
+              type, startRoad: roadId(x - DX[da], y - DY[da], da), endRoad: roadId(x, y, db), direction: da, laneLinks,
+            });
           }
-          if (laneLinks.length === 0) continue; // movement without lanes (e.g. left: 0)
-          roadLinks.push({
-            type, startRoad: roadId(x - DX[da], y - DY[da], da), endRoad: roadId(x, y, db), direction: da, laneLinks,
-          });
         }
+        yield {
+          id: interId(x, y),
+          point: p,
+          width,
+          roads: [...inDirs.map((d) => roadId(x - DX[d], y - DY[d], d)), ...outDirs.map((d) => roadId(x, y, d))],
+          roadLinks,
+          trafficLight: { roadLinkIndices: roadLinks.map((_, i) => i), lightphases: phases(roadLinks) },
+          virtual: !isSig,
+        };
       }
-      intersections.push({
-        id: interId(x, y),
-        point: p,
-        width,
-        roads: [...inDirs.map((d) => roadId(x - DX[d], y - DY[d], d)), ...outDirs.map((d) => roadId(x, y, d))],
-        roadLinks,
-        trafficLight: { roadLinkIndices: roadLinks.map((_, i) => i), lightphases: phases(roadLinks) },
-        virtual: !isSig,
-      });
     }
   }
 
@@ -243,7 +265,7 @@ export function generateGrid(opts: GridOptions): Scenario {
     startTime: o.startTime,
     endTime: o.endTime,
   }));
-  return { roadnet: { intersections, roads }, flows };
+  return { roads, intersections, intersectionCount: W * H - 4, signalisedCount: rows * cols, flows };
 }
 
 /** CityFlow's 9 default phases; virtual intersections get them too, empty. */

@@ -38,7 +38,29 @@ const REPEATED = new Set([
 ]);
 const PREFIX = '@_';
 
+/** Elements nested deeper than this are refused (SUMO files nest four deep: net, edge, lane, param). */
+const MAX_DEPTH = 100;
+
+/**
+ * A DOCTYPE that declares entities is refused: an entity could expand from
+ * outside the file (`SYSTEM "file:///..."`) or grow a small file into a huge
+ * one, and SUMO's own files never declare any. Only XML's five built-in
+ * entities (`&amp;` ...) and character references are read.
+ */
+const ENTITY_DECL = /<!ENTITY\s+(%\s*)?([^\s>]*)/g;
+
 function parseXml(xml: string, source: string): El {
+  // Any declaration after the DOCTYPE's start counts: where the DOCTYPE ends depends on its quoting, and in the
+  // document proper "<!ENTITY" can only stand in a comment, so a false alarm costs a clear refusal at worst.
+  const doctype = xml.indexOf('<!DOCTYPE');
+  if (doctype >= 0) {
+    ENTITY_DECL.lastIndex = doctype;
+    const entity = ENTITY_DECL.exec(xml);
+    if (entity) {
+      throw new ScenarioError(source, lineAt(xml, entity.index),
+        `the DOCTYPE declares ${entity[1] ? 'parameter ' : ''}entity "${entity[2].slice(0, 60)}": entities are not supported (SUMO files use none)`);
+    }
+  }
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     const { msg, line, col } = valid.err;
@@ -51,10 +73,56 @@ function parseXml(xml: string, source: string): El {
     parseTagValue: false,
     ignoreDeclaration: true,
     ignorePiTags: true,
+    maxNestedTags: MAX_DEPTH,
     isArray: (name: string, _jPath: unknown, _leaf: boolean, isAttribute: boolean) =>
       !isAttribute && REPEATED.has(name),
   });
-  return parser.parse(xml) as El;
+  try {
+    return parser.parse(xml) as El;
+  } catch (e) {
+    // The validator passed, so this is one of the parser's own limits (nesting depth, a reserved name such as
+    // __proto__): bad input, reported like any other. The parser gives no position: parserErrorPlace looks for it.
+    const msg = (e instanceof Error ? e.message : String(e)).replace(/^\[SECURITY\] /, '');
+    const nested = /nested tags/i.test(msg);
+    throw new ScenarioError(source, parserErrorPlace(xml, msg), `cannot read the XML: ${nested ? `elements nested more than ${MAX_DEPTH} deep` : msg}`);
+  }
+}
+
+/** "line N" of offset `at` (1-based). */
+function lineAt(xml: string, at: number): string {
+  let line = 1;
+  for (let i = xml.indexOf('\n'); i !== -1 && i < at; i = xml.indexOf('\n', i + 1)) line++;
+  return `line ${line}`;
+}
+
+/** Markup of a well-formed document, one piece per match: comments, CDATA, PIs and DOCTYPEs, then end, empty and start tags. */
+const MARKUP = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<!(?:"[^"]*"|'[^']*'|\[[\s\S]*?\]|[^"'[>])*>|<\/[^>]*>|<(?:"[^"]*"|'[^']*'|[^"'>])*>/g;
+
+/**
+ * Where the parser's own error lies, which it does not say: the element past the depth limit, the reserved name,
+ * the second DOCTYPE, the unclosed processing instruction; '' when it cannot be told.
+ */
+function parserErrorPlace(xml: string, msg: string): string {
+  let at = -1;
+  if (/nested tags/i.test(msg)) {
+    let depth = 0;
+    for (const m of xml.matchAll(MARKUP)) {
+      const t = m[0];
+      if (t[1] === '/') depth--;
+      else if (t[1] !== '!' && t[1] !== '?' && !t.endsWith('/>') && ++depth > MAX_DEPTH) {
+        at = m.index;
+        break;
+      }
+    }
+  } else if (/DOCTYPE/.test(msg)) {
+    at = xml.indexOf('<!DOCTYPE', xml.indexOf('<!DOCTYPE') + 1);
+  } else if (/Pi Tag/i.test(msg)) {
+    at = xml.indexOf('<?');
+  } else {
+    const name = /name: "([^"]*)"/.exec(msg)?.[1];
+    if (name) at = new RegExp(`[<\\s]${name.replace(/[^\w]/g, '\\$&')}[\\s=/>]`).exec(xml)?.index ?? -1;
+  }
+  return at < 0 ? '' : lineAt(xml, at);
 }
 
 /** Child elements with a tag (always an array; `<x/>` parses as '' so normalise to {}). */
@@ -594,7 +662,10 @@ export function parseSumoRoutes(
   const dists = new Map<string, RouteOption[]>();
   for (const d of children(root, 'routeDistribution')) {
     const path = tagDesc('routeDistribution', d);
-    const id = new Reader(source, path, d).str('id');
+    const r = new Reader(source, path, d);
+    const id = r.str('id');
+    // SUMO: "Another route (or distribution) with the id ... exists."
+    if (routes.has(id) || dists.has(id)) throw r.err(`duplicate route or routeDistribution id "${id}"`);
     const opts = parseDist(d, path);
     dists.set(id, opts);
   }
@@ -629,17 +700,26 @@ export function parseSumoRoutes(
   };
 
   const flows: FlowJson[] = [];
+  // SUMO refuses a second vehicle (or trip) with an id, and a second flow with an id: both name the vehicles it reports on
+  const vehicleIds = new Set<string>();
   for (const tag of ['vehicle', 'trip'] as const) {
     for (const v of children(root, tag)) {
       const r = new Reader(source, tagDesc(tag, v), v);
+      const id = r.str('id');
+      if (vehicleIds.has(id)) throw r.err(`duplicate vehicle id "${id}" (vehicles and trips share their ids)`);
+      vehicleIds.add(id);
       const vehicle = vehicleType(r);
       const t = departTime(r);
       const best = routeOptions(r).reduce((a, b) => (b.prob > a.prob ? b : a));
       flows.push({ vehicle, route: best.edges, interval: 1, startTime: t, endTime: t });
     }
   }
+  const flowIds = new Set<string>();
   for (const f of children(root, 'flow')) {
     const r = new Reader(source, tagDesc('flow', f), f);
+    const id = r.str('id');
+    if (flowIds.has(id)) throw r.err(`duplicate flow id "${id}"`);
+    flowIds.add(id);
     const vehicle = vehicleType(r);
     const begin = time(r, 'begin', 0);
     let end = r.opt('end') === undefined ? undefined : time(r, 'end');
