@@ -295,10 +295,20 @@ export class CityRuntime {
     for (const fn of this.listeners) fn(this);
   }
 
-  /** What the brain learns from durable field events: the lane estimate, then incident detection on top of it. */
+  /**
+   * What the brain learns from durable field events: the lane estimate, then
+   * incident detection on top of it, report by report. A batch may hold
+   * several reports of a lane (ingestion behind the city): each is judged on
+   * the estimate as it stood at that report, not on the batch's last one
+   * (which flagged incidents and cleared them within the same batch).
+   */
   ingested(events: readonly Event[]): void {
-    this.estimate.apply(events);
-    this.incidents.apply(events);
+    const one: Event[] = [];
+    for (const e of events) {
+      one[0] = e;
+      this.estimate.apply(one);
+      this.incidents.apply(one);
+    }
   }
 
   /**
