@@ -107,6 +107,7 @@ export function gated(s: EventStore): { store: EventStore; open(): void } {
     query: (q) => s.query(q), count: (f) => s.count(f), purgeOlderThan: (c) => s.purgeOlderThan(c),
     appendAudit: (e) => s.appendAudit(e), queryAudit: (q) => s.queryAudit(q), putToken: (t) => s.putToken(t), findToken: (h) => s.findToken(h),
     listTokens: () => s.listTokens(), revokeToken: (id, at) => s.revokeToken(id, at), onCommit: (l) => s.onCommit(l), close: () => s.close(),
+    putComparison: (c) => s.putComparison(c), listComparisons: () => s.listComparisons(), deleteComparison: (id) => s.deleteComparison(id),
   };
   return { store, open };
 }

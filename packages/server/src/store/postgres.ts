@@ -3,7 +3,7 @@ import { eventBay, eventIntersection, type Event } from '../events.js';
 import { GroupCommitter } from './group-commit.js';
 import { auditWhere, eventWhere, orderDir } from './sql.js';
 import {
-  clampLimit, splitResult, StoreError, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener, type EventFilter,
+  clampLimit, splitResult, StoreError, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener, type ComparisonRecord, type EventFilter,
   type EventQuery, type EventStore, type StoredEvent, type TokenRecord,
 } from './store.js';
 
@@ -36,12 +36,12 @@ export class PostgresStore implements EventStore {
   readonly backend = 'postgres';
   private readonly committer: GroupCommitter<AppendOp, Uint8Array>;
   private readonly listeners = new Set<CommitListener>();
-  private readonly t: { events: string; audit: string; tokens: string };
+  private readonly t: { events: string; audit: string; tokens: string; comparisons: string };
   private closed = false;
 
   private constructor(private readonly pool: pg.Pool, readonly schema: string, commitsInFlight: number) {
     const q = `"${schema}"`;
-    this.t = { events: `${q}.events`, audit: `${q}.audit`, tokens: `${q}.tokens` };
+    this.t = { events: `${q}.events`, audit: `${q}.audit`, tokens: `${q}.tokens`, comparisons: `${q}.comparisons` };
     this.committer = new GroupCommitter((ops) => this.insertGroup(ops), {
       maxInFlight: commitsInFlight, maxGroupWeight: 20000, weight: (op) => op.events.length,
     });
@@ -81,6 +81,7 @@ export class PostgresStore implements EventStore {
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.tokens (
         hash text PRIMARY KEY, id text NOT NULL UNIQUE, name text NOT NULL, role text NOT NULL, device text,
         intersections jsonb NOT NULL, bays jsonb NOT NULL, created_at bigint NOT NULL, revoked_at bigint)`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.comparisons (id text PRIMARY KEY, created_at bigint NOT NULL, body jsonb NOT NULL)`);
       await c.query('COMMIT');
     } catch (e) {
       await c.query('ROLLBACK').catch(() => {});
@@ -213,6 +214,24 @@ export class PostgresStore implements EventStore {
 
   async revokeToken(id: string, at: number): Promise<boolean> {
     const r = await this.pool.query(`UPDATE ${this.t.tokens} SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, [at, id]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  // ----------------------------------------------------- comparison runs
+
+  async putComparison(c: ComparisonRecord): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.t.comparisons} (id, created_at, body) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET body = excluded.body`,
+      [c.id, c.createdAt, JSON.stringify(c)],
+    );
+  }
+
+  async listComparisons(): Promise<ComparisonRecord[]> {
+    return (await this.pool.query(`SELECT body FROM ${this.t.comparisons} ORDER BY created_at, id`)).rows.map((r: { body: ComparisonRecord }) => r.body);
+  }
+
+  async deleteComparison(id: string): Promise<boolean> {
+    const r = await this.pool.query(`DELETE FROM ${this.t.comparisons} WHERE id = $1`, [id]);
     return (r.rowCount ?? 0) > 0;
   }
 

@@ -37,6 +37,11 @@ CREATE TABLE IF NOT EXISTS tokens (
   created_at INTEGER NOT NULL,
   revoked_at INTEGER
 );
+CREATE TABLE IF NOT EXISTS comparisons (
+  id TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
 `;
 
 /** One event row: device, id, kind, ts, intersection, bay, received, body (JSON). */
@@ -47,9 +52,11 @@ export type WriteOp =
   | { t: 'audit'; row: [number, string, string, string, string, string | null, string | null] }
   | { t: 'token'; rec: TokenRecord }
   | { t: 'revoke'; id: string; at: number }
-  | { t: 'purge'; cutoff: number; limit: number };
+  | { t: 'purge'; cutoff: number; limit: number }
+  | { t: 'comparison'; id: string; createdAt: number; body: string }
+  | { t: 'comparison-delete'; id: string };
 
-/** Result per op: append → Uint8Array of inserted flags; audit → seq; revoke → changed; purge → deleted. */
+/** Result per op: append → Uint8Array of inserted flags; audit → seq; revoke, comparison-delete → changed; purge → deleted. */
 export type WriteResult = Uint8Array | number | boolean | null;
 
 export type WorkerRequest = { id: number; ops: WriteOp[] } | { id: number; close: true };

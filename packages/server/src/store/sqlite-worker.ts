@@ -38,6 +38,8 @@ const putToken = db.prepare(
 );
 const revoke = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
 const purge = db.prepare('DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ? LIMIT ?)');
+const putComparison = db.prepare('INSERT INTO comparisons (id, created_at, body) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body');
+const deleteComparison = db.prepare('DELETE FROM comparisons WHERE id = ?');
 
 function apply(op: WriteOp): WriteResult {
   switch (op.t) {
@@ -57,6 +59,11 @@ function apply(op: WriteOp): WriteResult {
       return revoke.run(op.at, op.id).changes > 0;
     case 'purge':
       return purge.run(op.cutoff, op.limit).changes;
+    case 'comparison':
+      putComparison.run(op.id, op.createdAt, op.body);
+      return null;
+    case 'comparison-delete':
+      return deleteComparison.run(op.id).changes > 0;
   }
 }
 

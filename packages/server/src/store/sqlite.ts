@@ -7,7 +7,7 @@ import { GroupCommitter } from './group-commit.js';
 import { auditWhere, eventWhere, orderDir } from './sql.js';
 import { tokenFromRow, type EventRow, type TokenRow, type WorkerReply, type WorkerRequest, type WriteOp, type WriteResult } from './sqlite-schema.js';
 import {
-  clampLimit, splitResult, StoreError, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener, type EventFilter,
+  clampLimit, splitResult, StoreError, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener, type ComparisonRecord, type EventFilter,
   type EventQuery, type EventStore, type StoredEvent, type TokenRecord,
 } from './store.js';
 
@@ -168,6 +168,20 @@ export class SqliteStore implements EventStore {
 
   async revokeToken(id: string, at: number): Promise<boolean> {
     return (await this.write({ t: 'revoke', id, at })) as boolean;
+  }
+
+  // ----------------------------------------------------- comparison runs
+
+  async putComparison(c: ComparisonRecord): Promise<void> {
+    await this.write({ t: 'comparison', id: c.id, createdAt: c.createdAt, body: JSON.stringify(c) });
+  }
+
+  async listComparisons(): Promise<ComparisonRecord[]> {
+    return (this.stmt('SELECT body FROM comparisons ORDER BY created_at, id').all() as { body: string }[]).map((r) => JSON.parse(r.body) as ComparisonRecord);
+  }
+
+  async deleteComparison(id: string): Promise<boolean> {
+    return (await this.write({ t: 'comparison-delete', id })) as boolean;
   }
 
   onCommit(listener: CommitListener): () => void {
