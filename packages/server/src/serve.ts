@@ -124,7 +124,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await app.register(cityRoutes, { runtime, access, audit });
   await app.register(emergencyRoutes, { runtime, roadnet: opts.scenario.roadnet, access, audit });
   await app.register(incidentRoutes, { runtime, access, audit });
-  await app.register(compareRoutes, { runtime, scenario: opts.scenario, access });
+  await app.register(compareRoutes, { runtime, scenario: opts.scenario, access, audit });
   await app.register(dataRoutes, { store, auth, access, audit });
   // a stream opened with a token that is revoked since is closed (the token is in the header liveAccess set)
   const stillValid = async (req: FastifyRequest) => {
