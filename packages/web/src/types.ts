@@ -128,6 +128,8 @@ export interface CompareRun {
   time?: number;
   duration?: number;
   error?: string | null;
+  /** whether replay frames are kept (not for a run listed from before the server's restart; older servers send nothing) */
+  replay?: boolean;
 }
 
 /**
