@@ -42,6 +42,8 @@ export class ControllerHost {
   private nextId = 0;
   private nextSlot = 0;
   private closed = false;
+  /** controllers still starting in the worker (the worker itself may be starting) */
+  private readonly initialising = new Set<Promise<unknown>>();
   // a proxy the assignment replaced (after a fault) and dropped: its controller in the worker goes too
   private readonly slots = new FinalizationRegistry<{ worker: Worker; slot: number }>(({ worker, slot }) => {
     if (worker === this.worker) worker.postMessage({ kind: 'drop', slot } satisfies ControllerRequest);
@@ -64,7 +66,11 @@ export class ControllerHost {
         index = new Map(env.intersections.map((ix, k) => [ix.intersection, k]));
         const worker = this.start();
         this.slots.register(proxy, { worker, slot });
-        return this.request({ kind: 'init', id: this.nextId++, slot, name, view: this.sources.view(), yellowTime: env.yellowTime, minGreen: env.minGreen }).then(() => undefined);
+        const started = this.request({ kind: 'init', id: this.nextId++, slot, name, view: this.sources.view(), yellowTime: env.yellowTime, minGreen: env.minGreen });
+        const settled = started.then(() => undefined, () => undefined);
+        this.initialising.add(settled);
+        void settled.then(() => this.initialising.delete(settled));
+        return started.then(() => undefined);
       },
       beginStep: async () => {
         answer = null;
@@ -87,6 +93,19 @@ export class ControllerHost {
       },
     };
     return proxy;
+  }
+
+  /**
+   * Settles once every hosted controller put in charge has started (the
+   * worker may be starting too: a second or more on a busy machine);
+   * undefined when none is starting. In the main thread a controller's init
+   * is over before its first step: the runtime waits for this before a step,
+   * so that the worker's start-up is not taken for a controller over its
+   * time budget.
+   */
+  starting(): Promise<void> | undefined {
+    if (this.initialising.size === 0) return undefined;
+    return Promise.all(this.initialising).then(() => undefined);
   }
 
   /** Terminates the worker; hosted controllers fail from then on. */

@@ -2,7 +2,7 @@
 // so their decisions never hold the server's event loop. The main thread keeps the supervisor and the street.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Simulation } from '@citybrain/engine';
-import { controllers, intersectionPhases, type ControlEnv, type Controller, type IntersectionPhases } from '@citybrain/control';
+import { controllers, intersectionPhases, warmUpRollouts, type ControlEnv, type Controller, type IntersectionPhases } from '@citybrain/control';
 import { LaneEstimate, estimatedView } from './lane-estimate.js';
 import type { ControllerReply, ControllerRequest, ControllerWorkerInit, ViewData } from './controller-protocol.js';
 
@@ -73,6 +73,8 @@ port.on('message', (req: ControllerRequest) => {
     if (reply) port.postMessage(reply);
   });
 });
+// the first decision must not pay for compiling the simulation code
+warmUpRollouts(twin, intersections);
 port.postMessage({ ready: true } satisfies ControllerReply);
 
 function deepFreeze(ix: IntersectionPhases): IntersectionPhases {

@@ -53,6 +53,8 @@ export interface CityRuntimeOptions extends VirtualCityOptions {
 const SLICE_MS = 15;
 /** Wall-clock seconds of steps the loop may owe; beyond that it drops them and runs slower than asked (lagging). */
 const MAX_LAG_S = 1;
+/** Field events handed to ingestion at once, at most. */
+const FLUSH_BATCH = 1000;
 /** Wall-clock milliseconds over which the achieved speed is measured. */
 const SPEED_WINDOW_MS = 5000;
 
@@ -78,7 +80,7 @@ export class CityRuntime {
   readonly phaseLog = new Map<number, PhaseChange[]>();
   readonly faults: ControllerFault[] = [];
   readonly factories: Record<string, () => Controller>;
-  speed: number;
+  private requestedSpeed: number;
   private readonly kpiPeriod: number;
   private readonly kpiHistory: number;
   private readonly sink?: (events: FieldEvent[]) => Promise<unknown>;
@@ -141,7 +143,7 @@ export class CityRuntime {
     this.supervisor = new SignalSupervisor(view, this.emergency, {
       onFault: (f) => this.faults.push(f),
     });
-    this.speed = opts.speed ?? 1;
+    this.requestedSpeed = opts.speed ?? 1;
     this.kpiPeriod = opts.kpiPeriod ?? 10;
     this.kpiHistory = opts.kpiHistory ?? 8640;
     this.sink = opts.sink;
@@ -237,18 +239,39 @@ export class CityRuntime {
     await this.host.close();
   }
 
-  /** Simulated seconds per wall-clock second over the last few seconds; the requested speed until a second is measured; 0 while paused. */
-  get achievedSpeed(): number {
-    if (!this.running) return 0;
-    const a = this.progress[0];
-    const b = this.progress.at(-1);
-    if (!a || !b || b.wall - a.wall < 1000) return this.speed;
-    return Math.round(((b.sim - a.sim) / ((b.wall - a.wall) / 1000)) * 100) / 100;
+  /** Simulated seconds per wall-clock second asked for. */
+  get speed(): number {
+    return this.requestedSpeed;
   }
 
-  /** Whether the city runs slower than asked: within the last few seconds the loop dropped steps it owed. */
+  set speed(x: number) {
+    this.requestedSpeed = x;
+    // what was achieved at the speed before says nothing of this one
+    this.progress.length = 0;
+    this.lastDrop = -Infinity;
+  }
+
+  /** Simulated seconds per wall-clock second over the last few seconds; the requested speed until a second is measured; 0 while paused. */
+  get achievedSpeed(): number {
+    return this.running ? (this.measuredSpeed() ?? this.speed) : 0;
+  }
+
+  /**
+   * Whether the city runs slower than asked: within the last few seconds the
+   * loop dropped steps it owed, or it achieved less than 95% of the speed.
+   */
   get lagging(): boolean {
-    return this.running && performance.now() - this.lastDrop < SPEED_WINDOW_MS;
+    if (!this.running) return false;
+    const measured = this.measuredSpeed();
+    return performance.now() - this.lastDrop < SPEED_WINDOW_MS || (measured !== undefined && measured < 0.95 * this.speed);
+  }
+
+  /** Simulated seconds per wall-clock second over the progress window; undefined under a second of it. */
+  private measuredSpeed(): number | undefined {
+    const a = this.progress[0];
+    const b = this.progress.at(-1);
+    if (!a || !b || b.wall - a.wall < 1000) return undefined;
+    return Math.round(((b.sim - a.sim) / ((b.wall - a.wall) / 1000)) * 100) / 100;
   }
 
   private noteProgress(wall: number): void {
@@ -273,6 +296,9 @@ export class CityRuntime {
 
   /** One step of the whole loop: decide, advance the street, report, ingest. */
   async stepOnce(): Promise<void> {
+    // a controller just put in charge in the controller worker decides from its first step, as one in this thread does
+    const starting = this.host.starting();
+    if (starting) await starting;
     const sim = this.sim;
     const before = this.supervisor.env.intersections.map((ix) => sim.phase(ix.intersection));
     const t0 = performance.now();
@@ -354,8 +380,8 @@ export class CityRuntime {
   private flush(): void {
     if (this.flushing || this.backlog.length === 0 || !this.sink) return;
     this.flushing = true;
-    const batch = this.backlog;
-    this.backlog = [];
+    // in bounded batches: a device's event committed in the same group waits for the whole batch
+    const batch = this.backlog.splice(0, FLUSH_BATCH);
     this.sink(batch).then(
       () => {
         this.eventsDelivered += batch.length;
