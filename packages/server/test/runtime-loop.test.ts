@@ -33,8 +33,8 @@ test('a slow controller in this thread: the loop lets timers and I/O in between 
   try {
     const lag = await timerLag(3000);
     console.log(`# worst timer lateness ${lag.toFixed(1)} ms; achieved ${rt.achievedSpeed}x of ${rt.speed}x; ${rt.sim.time} s simulated`);
-    // one slice (15 ms) plus the step that overran it (20 ms), and a wide margin for a shared 2-core machine (before: seconds)
-    assert.ok(lag < 250, `the event loop was held ${lag.toFixed(0)} ms`);
+    // one slice (15 ms) plus the step that overran it (20 ms): ~35 ms of work, ~100 ms of wall time on a shared 2-core machine at load 7 (before: seconds)
+    assert.ok(lag < 400, `the event loop was held ${lag.toFixed(0)} ms`);
     assert.equal(rt.lagging, true);
     assert.ok(rt.achievedSpeed > 10 && rt.achievedSpeed < 100, `achieved ${rt.achievedSpeed}`);
     assert.equal(rt.faults.length, 0);

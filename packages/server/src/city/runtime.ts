@@ -87,7 +87,8 @@ export class CityRuntime {
   private backlog: FieldEvent[] = [];
   private flushing = false;
   private readonly maxPendingEvents: number;
-  private timer?: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate>;
+  /** cancels the loop's next slice, scheduled as a timer or an immediate */
+  private cancelNext?: () => void;
   private running = false;
   /** the loop that runs now; a loop from before a stop/start ends at its next check */
   private loopGen = 0;
@@ -210,9 +211,12 @@ export class CityRuntime {
       slice().then(
         () => {
           if (!live()) return;
+          if (this.backlog.length >= this.maxPendingEvents) return this.after(20, next);
           // behind: on at once, after pending I/O; on time: sleep until the next step is due (50 ms at most, so a new speed applies soon)
-          if (this.stepDebt >= 1 && this.backlog.length < this.maxPendingEvents) this.timer = setImmediate(next);
-          else this.timer = setTimeout(next, Math.min(50, Math.max(1, ((1 - this.stepDebt) * this.sim.interval * 1000) / this.speed)));
+          if (this.stepDebt >= 1) {
+            const h = setImmediate(next);
+            this.cancelNext = () => clearImmediate(h);
+          } else this.after(Math.min(50, Math.max(1, ((1 - this.stepDebt) * this.sim.interval * 1000) / this.speed)), next);
         },
         (e: unknown) => {
           if (this.loopGen !== gen) return;
@@ -222,15 +226,19 @@ export class CityRuntime {
         },
       );
     };
-    this.timer = setTimeout(next, 0);
+    this.after(0, next);
+  }
+
+  private after(ms: number, fn: () => void): void {
+    const h = setTimeout(fn, ms);
+    this.cancelNext = () => clearTimeout(h);
   }
 
   stop(): void {
     this.running = false;
     this.loopGen++;
-    clearTimeout(this.timer as ReturnType<typeof setTimeout>);
-    clearImmediate(this.timer as ReturnType<typeof setImmediate>);
-    this.timer = undefined;
+    this.cancelNext?.();
+    this.cancelNext = undefined;
   }
 
   /** Stops the loop and the controller worker (hosted controllers fail from then on). */
