@@ -63,12 +63,12 @@ test('a city that keeps its speed is not lagging and reports what it achieves; p
   await rt.close();
 });
 
-test('ingestion slower than the city: field events waiting stay bounded, the city waits and says it lags, and nothing is lost', async () => {
+test('ingestion slower than the city: field events waiting stay bounded in number, the city waits and says it lags, and nothing is lost', async () => {
   let open = false;
   let delivered = 0;
   let produced = 0;
   const rt = new CityRuntime(generateGrid({ rows: 2, cols: 2, demand: 0.3 }), {
-    speed: 1000, detectorPeriod: 1, maxPendingEvents: 300,
+    speed: 1000, detectorPeriod: 1, maxPendingEvents: 300, maxIngestLag: 1e9,
     // a store that takes nothing until it is opened (as a full ingestion queue refuses), then takes everything
     sink: async (events) => {
       if (!open) throw new Error('queue full');
@@ -87,7 +87,8 @@ test('ingestion slower than the city: field events waiting stay bounded, the cit
   rt.start();
   try {
     let worst = 0;
-    for (let k = 0; k < 40; k++) {
+    // over a second: long enough to be measured as lagging
+    for (let k = 0; k < 60; k++) {
       await sleep(25);
       worst = Math.max(worst, rt.pendingEvents);
     }
@@ -110,4 +111,35 @@ test('ingestion slower than the city: field events waiting stay bounded, the cit
   assert.equal(delivered, rt.eventsDelivered);
   assert.equal(delivered, produced);
   await rt.close();
+});
+
+test('the city does not run ahead of what ingestion took in by more than maxIngestLag simulated seconds', async () => {
+  let open = true;
+  let oldestRefused = Infinity;
+  const rt = new CityRuntime(generateGrid({ rows: 2, cols: 2, demand: 0.3 }), {
+    speed: 1000, epochMs: 0,
+    sink: async (events) => {
+      if (!open) {
+        oldestRefused = Math.min(oldestRefused, events[0].ts / 1000);
+        throw new Error('queue full');
+      }
+    },
+  });
+  rt.start();
+  try {
+    await sleep(300);
+    open = false;
+    const closedAt = rt.sim.time;
+    // over a second: long enough to be measured as lagging
+    await sleep(1500);
+    // the controllers decide from what ingestion took in: the street never got more than 10 s (and a step) ahead of it
+    assert.ok(rt.sim.time - oldestRefused <= 11, `the city at ${rt.sim.time} s, the oldest event waiting from ${oldestRefused} s`);
+    assert.ok(rt.sim.time >= closedAt, 'it ran until the bound');
+    assert.equal(rt.lagging, true);
+    open = true;
+    await sleep(300);
+    assert.ok(rt.sim.time > closedAt + 11, 'ingestion takes events again: the city moves on');
+  } finally {
+    await rt.close();
+  }
 });

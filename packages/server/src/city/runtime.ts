@@ -47,6 +47,14 @@ export interface CityRuntimeOptions extends VirtualCityOptions {
   hostedControllers?: readonly string[];
   /** field events waiting for ingestion beyond which the city waits for it instead of stepping on; default 20000 */
   maxPendingEvents?: number;
+  /**
+   * simulated seconds a field event may wait for ingestion before the city
+   * waits for it instead of stepping on; default 10 (two detector periods).
+   * The controllers decide from what ingestion took in: a city far ahead of
+   * it is controlled blind (at 1000x with this unbounded, the demo city
+   * jammed solid).
+   */
+  maxIngestLag?: number;
 }
 
 /** Wall-clock milliseconds the loop steps before it lets the event loop in (I/O, timers). */
@@ -87,6 +95,9 @@ export class CityRuntime {
   private backlog: FieldEvent[] = [];
   private flushing = false;
   private readonly maxPendingEvents: number;
+  private readonly maxIngestLagMs: number;
+  /** epoch ms (simulated instant) of the oldest event in the batch ingestion is taking in */
+  private inFlightTs?: number;
   /** cancels the loop's next slice, scheduled as a timer or an immediate */
   private cancelNext?: () => void;
   private running = false;
@@ -149,6 +160,7 @@ export class CityRuntime {
     this.kpiHistory = opts.kpiHistory ?? 8640;
     this.sink = opts.sink;
     this.maxPendingEvents = opts.maxPendingEvents ?? 20000;
+    this.maxIngestLagMs = (opts.maxIngestLag ?? 10) * 1000;
     this.onError = opts.onError;
     this.regions = quadrants(this.city);
     this.inLanes = new Map(this.supervisor.env.intersections.map((ix) => [ix.intersection, ix.inLanes]));
@@ -167,8 +179,9 @@ export class CityRuntime {
    * decides, the event loop is free anyway. It owes steps as wall time passes,
    * at most MAX_LAG_S worth: beyond that it drops them, so a city that cannot
    * keep the requested speed runs slower and says so (`achievedSpeed`,
-   * `lagging`) instead of piling up work. While `maxPendingEvents` field
-   * events wait for ingestion it waits for ingestion instead of stepping.
+   * `lagging`) instead of piling up work. It waits for ingestion instead of
+   * stepping while `maxPendingEvents` field events wait for it or one has
+   * waited `maxIngestLag` simulated seconds.
    */
   start(): void {
     if (this.running) return;
@@ -191,7 +204,7 @@ export class CityRuntime {
       }
       while (live() && this.stepDebt >= 1 && performance.now() - t0 < SLICE_MS) {
         // ingestion is behind: nothing accepted is dropped and memory stays bounded, so the city waits
-        if (this.backlog.length >= this.maxPendingEvents) {
+        if (this.ingestionBehind()) {
           this.flush();
           break;
         }
@@ -211,7 +224,7 @@ export class CityRuntime {
       slice().then(
         () => {
           if (!live()) return;
-          if (this.backlog.length >= this.maxPendingEvents) return this.after(20, next);
+          if (this.ingestionBehind()) return this.after(20, next);
           // behind: on at once, after pending I/O; on time: sleep until the next step is due (50 ms at most, so a new speed applies soon)
           if (this.stepDebt >= 1) {
             const h = setImmediate(next);
@@ -227,6 +240,12 @@ export class CityRuntime {
       );
     };
     this.after(0, next);
+  }
+
+  /** Whether the city must wait for ingestion: too many events waiting, or one waiting too long. */
+  private ingestionBehind(): boolean {
+    const oldest = this.inFlightTs ?? this.backlog[0]?.ts;
+    return this.backlog.length >= this.maxPendingEvents || (oldest !== undefined && this.city.ts - oldest > this.maxIngestLagMs);
   }
 
   private after(ms: number, fn: () => void): void {
@@ -390,10 +409,12 @@ export class CityRuntime {
     this.flushing = true;
     // in bounded batches: a device's event committed in the same group waits for the whole batch
     const batch = this.backlog.splice(0, FLUSH_BATCH);
+    this.inFlightTs = batch[0].ts;
     this.sink(batch).then(
       () => {
         this.eventsDelivered += batch.length;
         this.flushing = false;
+        this.inFlightTs = undefined;
         // what the steps reported meanwhile goes now, not with the next step's events (there may be none: the city paused)
         this.flush();
       },
@@ -401,6 +422,7 @@ export class CityRuntime {
         this.eventsRetried += batch.length;
         this.backlog = batch.concat(this.backlog);
         this.flushing = false;
+        this.inFlightTs = undefined;
       },
     );
   }
