@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateGrid } from '@citybrain/engine';
-import { startServer, type ComparisonRecord, type RunningServer } from '@citybrain/server';
+import { openStore, startServer, type ComparisonRecord, type RunningServer } from '@citybrain/server';
 import { openTestStore, pgUnavailable } from './helpers.js';
 
 const pgSkip = await pgUnavailable();
@@ -115,7 +115,7 @@ test('a heavy comparison runs on a worker thread: the server\'s event loop stays
 });
 
 // Issue #12, item 10: comparisons came back empty after a restart.
-test('comparisons outlive a restart: a finished one with its results, a running one marked interrupted', async () => {
+test('comparisons outlive a restart: a finished one with its results, a running one marked interrupted, also after a crash', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'citybrain-cmp-'));
   const url = `sqlite:${join(dir, 'c.db')}`;
   let server = await serverOn(url);
@@ -130,26 +130,35 @@ test('comparisons outlive a restart: a finished one with its results, a running 
     assert.equal(finished.series.fixed.length, 30);
     const r = await call('POST', '/api/v1/compare', operator, { controllers: ['fixed', 'sotl'], duration: 7200 });
     running = r.body.id;
-    await until(() => call('GET', `/api/v1/compare/${running}`, operator), (x) => x.body.time > 0);
+    await until(() => call('GET', `/api/v1/compare/${running}`, operator), (x) => x.body.series.fixed.length > 0);
   } finally {
     await server.close();
   }
+  // a server that died while a run computed (no shutdown to mark it) left it "running" with what it saved last
+  const crashed = await openStore(url);
+  const { controllers, duration, owner, series, faults } = finished;
+  await crashed.putComparison({ id: 'cmp-90', controllers, duration, sampleEvery: 10, owner, createdAt: finished.createdAt + 1, status: 'running', time: 120, error: null, series, faults });
+  await crashed.close();
   server = await serverOn(url);
   call = client(server);
   try {
     const operator = (await server.auth.createToken({ name: 'op2', role: 'operator' })).token;
     const list = (await call('GET', '/api/v1/compare', operator)).body;
-    assert.deepEqual(list.map((x: { id: string; status: string }) => [x.id, x.status]), [[finished.id, 'done'], [running, 'interrupted']]);
+    assert.deepEqual(list.map((x: { id: string; status: string }) => [x.id, x.status]), [[finished.id, 'done'], ['cmp-90', 'interrupted'], [running, 'interrupted']]);
+    const afterCrash = (await call('GET', '/api/v1/compare/cmp-90', operator)).body;
+    assert.deepEqual([afterCrash.time, afterCrash.series, afterCrash.error], [120, finished.series, 'the server stopped while this comparison ran; start it again to complete it']);
     const back = (await call('GET', `/api/v1/compare/${finished.id}`, operator)).body;
     assert.deepEqual([back.series, back.faults, back.owner, back.controllers, back.duration], [finished.series, finished.faults, finished.owner, finished.controllers, finished.duration]);
     const cut = (await call('GET', `/api/v1/compare/${running}`, operator)).body;
     assert.equal(cut.error, 'the server stopped while this comparison ran; start it again to complete it');
+    // what it had computed when the server stopped is kept
+    assert.ok(cut.series.fixed.length >= 1 && cut.series.fixed.at(-1).t <= cut.time, `kept up to ${cut.time} s: ${JSON.stringify(cut.series.fixed.at(-1))}`);
     const replay = await call('GET', `/api/v1/compare/${finished.id}/replay/fixed`, operator);
     assert.equal(replay.status, 404);
     assert.equal(replay.body.message, `no replay of "fixed" in comparison "${finished.id}": its replay frames were not kept across the server's restart`);
     // numbering goes on after the stored runs
     const next = await call('POST', '/api/v1/compare', operator, { controllers: ['fixed', 'sotl'], duration: 60 });
-    assert.equal(next.body.id, `cmp-${Number(running.slice(4)) + 1}`);
+    assert.equal(next.body.id, 'cmp-91');
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });

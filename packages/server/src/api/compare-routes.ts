@@ -19,6 +19,7 @@ export interface CompareRoutesOptions {
   appQuota?: number;
 }
 
+const INTERRUPTED = 'the server stopped while this comparison ran; start it again to complete it';
 const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, error: { type: 'string' }, message: { type: 'string' } } };
 const idParam = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] };
 
@@ -44,17 +45,26 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
   for (const record of await store.listComparisons()) {
     // the server stopped while it ran: what it had computed is kept, and it says so
     if (record.status === 'running') {
-      record.status = 'interrupted';
-      record.error = 'the server stopped while this comparison ran; start it again to complete it';
+      Object.assign(record, { status: 'interrupted', error: INTERRUPTED });
       await store.putComparison(record);
     }
     runs.set(record.id, new Comparison(record));
     seq = Math.max(seq, Number(/^cmp-(\d+)$/.exec(record.id)?.[1] ?? 0));
   }
-  app.addHook('onClose', async () => {
-    for (const r of runs.values()) r.stop();
-  });
   const save = (c: Comparison) => store.putComparison(c.record).catch((e: unknown) => app.log.error({ err: e, comparison: c.id }, 'comparison not saved'));
+  // what a running comparison computed survives a crash up to its last save, and a shutdown whole
+  const saving = setInterval(() => {
+    for (const r of runs.values()) if (!r.done) void save(r);
+  }, 30_000).unref();
+  app.addHook('onClose', async () => {
+    clearInterval(saving);
+    const cut = [...runs.values()].filter((r) => !r.done);
+    for (const r of cut) {
+      r.stop();
+      Object.assign(r.record, { status: 'interrupted', error: INTERRUPTED });
+    }
+    await Promise.all(cut.map(save));
+  });
   const notFound = (id: string) => new HttpError(404, `no comparison "${id}"`, 'CB_NOT_FOUND');
 
   app.post<{ Body: { controllers: string[]; duration?: number } }>('/api/v1/compare', {

@@ -143,7 +143,9 @@ export class Comparison {
     };
     if (r.controllers.every((name) => Object.hasOwn(builtIn, name) && factories[name] === builtIn[name])) {
       const init: CompareWorkerInit = { scenario, controllers: r.controllers, duration: r.duration, sampleEvery: r.sampleEvery };
-      const worker = new Worker(new URL('./compare-worker.js', import.meta.url), { workerData: init });
+      // flags that apply only to the main script (e.g. --input-type with -e) would stop a file worker from starting
+      const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+      const worker = new Worker(new URL('./compare-worker.js', import.meta.url), { workerData: init, execArgv });
       // a comparison does not keep a server that is shutting down alive
       worker.unref();
       worker.on('message', (m: CompareWorkerMessage) => {
