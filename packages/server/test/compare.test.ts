@@ -16,7 +16,6 @@ function client(server: RunningServer) {
     if (body !== undefined) headers['content-type'] = 'application/json';
     const r = await fetch(server.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
     const text = await r.text();
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     return { status: r.status, body: (text ? JSON.parse(text) : undefined) as any };
   };
 }
