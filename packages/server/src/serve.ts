@@ -137,7 +137,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await app.register(cityRoutes, { runtime, access, audited });
   await app.register(emergencyRoutes, { runtime, roadnet: opts.scenario.roadnet, access, audited });
   await app.register(incidentRoutes, { runtime, access, audited });
-  await app.register(compareRoutes, { runtime, scenario: opts.scenario, access });
+  await app.register(compareRoutes, { runtime, scenario: opts.scenario, access, audited });
   await app.register(dataRoutes, { store, auth, access });
   await app.register(liveRoutes, { runtime, auth, extras: () => ({ emergency: emergencyView(runtime), incidents: activeIncidents(runtime) }) });
 
@@ -220,6 +220,9 @@ function registerCityMetrics(app: FastifyInstance, rt: CityRuntime): void {
   new Gauge({ name: 'citybrain_sim_time_seconds', help: 'Simulated seconds since the virtual city started', registers, collect() { this.set(rt.sim.time); } });
   new Gauge({ name: 'citybrain_vehicles_in_network', help: 'Vehicles driving in the virtual city', registers, collect() { this.set(rt.sim.runningCount); } });
   new Gauge({ name: 'citybrain_average_travel_time_seconds', help: 'Average travel time so far (CityFlow definition)', registers, collect() { this.set(rt.kpis.at(-1)?.averageTravelTime ?? 0); } });
+  new Gauge({ name: 'citybrain_sim_speed', help: 'Simulated seconds per wall-clock second the operator asked for', registers, collect() { this.set(rt.speed); } });
+  new Gauge({ name: 'citybrain_sim_achieved_speed', help: 'Simulated seconds per wall-clock second the city achieved over the last seconds (below citybrain_sim_speed when it cannot keep up; 0 paused)', registers, collect() { this.set(rt.achievedSpeed); } });
+  new Gauge({ name: 'citybrain_sim_lagging', help: '1 when the city cannot keep the requested speed and runs slower', registers, collect() { this.set(rt.lagging ? 1 : 0); } });
   new Gauge({ name: 'citybrain_decision_seconds', help: 'Wall time of the last control decision for all intersections', registers, collect() { this.set(rt.decisionMs / 1000); } });
   new Gauge({ name: 'citybrain_intersections_fallen_back', help: 'Intersections running their fixed plan after a controller fault', registers, collect() { this.set(rt.supervisor.fallen.size); } });
   new Gauge({ name: 'citybrain_field_events_waiting', help: 'Virtual-city events waiting for ingestion to accept them (backpressure)', registers, collect() { this.set(rt.pendingEvents); } });

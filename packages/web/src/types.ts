@@ -45,6 +45,9 @@ export interface SimulationClock {
   time: number;
   speed: number;
   running: boolean;
+  /** simulated seconds per second achieved lately, and whether that is short of `speed` (servers before issue #12 send neither) */
+  achievedSpeed?: number;
+  lagging?: boolean;
   vehicles?: number;
 }
 
@@ -95,6 +98,8 @@ export interface LiveState {
   type: 'state';
   t: number;
   speed: number;
+  achievedSpeed?: number;
+  lagging?: boolean;
   running: boolean;
   phases: number[];
   lanes: { queue: number[]; vehicles: number[]; speed: number[] };
@@ -123,6 +128,8 @@ export interface CompareRun {
   time?: number;
   duration?: number;
   error?: string | null;
+  /** whether replay frames are kept (not for a run listed from before the server's restart; older servers send nothing) */
+  replay?: boolean;
 }
 
 /**

@@ -1,7 +1,7 @@
 // Worker-thread entry: holds one Simulation of the scenario and scores rollouts from states the main thread posts.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Simulation } from '@citybrain/engine';
-import { intersectionPhases, RolloutRunner, RunnerCache, type RolloutParams } from '@citybrain/control';
+import { intersectionPhases, RolloutRunner, RunnerCache, warmUpRollouts } from '@citybrain/control';
 import type { EvaluateRequest, WorkerInit, WorkerReply } from './protocol.js';
 
 const port = parentPort;
@@ -10,7 +10,7 @@ const init = workerData as WorkerInit;
 const sim = new Simulation(init.scenario, init.simulation);
 const ixs = intersectionPhases(sim);
 const runners = new RunnerCache();
-warmUp();
+warmUpRollouts(sim, ixs);
 
 port.on('message', (req: EvaluateRequest) => {
   let reply: WorkerReply;
@@ -31,23 +31,3 @@ port.on('message', (req: EvaluateRequest) => {
   port.postMessage(reply, transfer);
 });
 port.postMessage({ ready: true } satisfies WorkerReply);
-
-/**
- * One short rollout from the scenario's start before reporting ready, so the
- * first real decision does not pay for compiling the simulation code (on a
- * 36 x 36 grid that first decision took over a second, past the supervisor's
- * default budget).
- */
-function warmUp(): void {
-  const n = ixs.length;
-  const params: RolloutParams = {
-    horizon: 60,
-    base: { kind: 'pressure-plus', period: 5, periodSteps: 5, range: null, keepWeight: 2, entryQueue: true, gapOut: 50 },
-    rules: { yellowSteps: 5, minGreen: 5 },
-    yellowTime: 5,
-  };
-  const signals = { green: Int32Array.from(ixs, (ix) => ix.greens[0] ?? 0), greenSince: new Float64Array(n), yellowLeft: new Int32Array(n) };
-  const fork = sim.fork();
-  for (const ix of ixs) fork.setPhase(ix.intersection, ix.greens[0] ?? 0);
-  new RolloutRunner(sim.net, ixs, params).run(fork, signals, { phase: new Int32Array(n).fill(-1), hold: new Int32Array(n) });
-}

@@ -98,9 +98,15 @@ export async function serveCommand(argv: string[]): Promise<void> {
   console.error(`Data: ${data.location}, ${(data.bytes / 1e6).toFixed(1)} MB; events kept ${kept}`);
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    // a second signal, or a close that hangs (a store or broker not answering), ends the process at once:
+    // every acknowledged event is durable already
+    if (stopping) process.exit(1);
     stopping = true;
     console.error(`citybrain: ${signal}, shutting down`);
+    setTimeout(() => {
+      console.error('citybrain: shutdown took over 5 s; exiting without waiting for it');
+      process.exit(1);
+    }, 5000).unref();
     await server.close();
     process.exit(0);
   };

@@ -180,3 +180,24 @@ export class BasePolicy {
     return this.sotl?.copyState();
   }
 }
+
+/**
+ * One short rollout from the scenario's start, for a thread that will score
+ * rollouts to run before its first real decision, so that decision does not
+ * pay for compiling the simulation code (on a 36 x 36 grid that first
+ * decision took over a second, past the supervisor's default budget).
+ * `sim` is not modified.
+ */
+export function warmUpRollouts(sim: Simulation, ixs: readonly IntersectionPhases[]): void {
+  const n = ixs.length;
+  const params: RolloutParams = {
+    horizon: 60,
+    base: { kind: 'pressure-plus', period: 5, periodSteps: 5, range: null, keepWeight: 2, entryQueue: true, gapOut: 50 },
+    rules: { yellowSteps: 5, minGreen: 5 },
+    yellowTime: 5,
+  };
+  const signals = { green: Int32Array.from(ixs, (ix) => ix.greens[0] ?? 0), greenSince: new Float64Array(n), yellowLeft: new Int32Array(n) };
+  const fork = sim.fork();
+  for (const ix of ixs) fork.setPhase(ix.intersection, ix.greens[0] ?? 0);
+  new RolloutRunner(sim.net, ixs, params).run(fork, signals, { phase: new Int32Array(n).fill(-1), hold: new Int32Array(n) });
+}

@@ -221,13 +221,15 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
         200: {
           type: 'object',
           properties: {
-            time: { type: 'number' }, speed: { type: 'number' }, running: { type: 'boolean' }, vehicles: { type: 'integer' },
+            time: { type: 'number' }, speed: { type: 'number', description: 'simulated seconds per second asked for' }, running: { type: 'boolean' }, vehicles: { type: 'integer' },
+            achievedSpeed: { type: 'number', description: 'simulated seconds per second achieved over the last few seconds; 0 while paused' },
+            lagging: { type: 'boolean', description: 'the city cannot keep `speed` (controllers or ingestion too slow) and runs at `achievedSpeed` instead' },
             error: { type: ['string', 'null'], description: 'why the city loop stopped, when an unexpected error stopped it' },
           },
         },
       },
     },
-  }, async () => ({ time: rt.sim.time, speed: rt.speed, running: rt.isRunning, vehicles: rt.sim.runningCount, error: rt.error ?? null }));
+  }, async () => ({ time: rt.sim.time, speed: rt.speed, running: rt.isRunning, achievedSpeed: rt.achievedSpeed, lagging: rt.lagging, vehicles: rt.sim.runningCount, error: rt.error ?? null }));
 
   app.put<{ Body: { speed?: number; running?: boolean } }>('/api/v1/simulation', {
     onRequest: access.require('operator'),

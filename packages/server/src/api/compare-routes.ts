@@ -1,37 +1,82 @@
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { Scenario } from '@citybrain/engine';
-import { ComparisonRun } from '../city/compare.js';
+import { Comparison } from '../city/compare.js';
 import type { CityRuntime } from '../city/runtime.js';
+import { HttpError } from '../auth.js';
 import type { CityAccess } from './city-routes.js';
+import type { Audited } from './audited.js';
+import type { AuditInput } from '../store/store.js';
 
 export interface CompareRoutesOptions {
   runtime: CityRuntime;
   scenario: Scenario;
   access: CityAccess;
-  /** runs kept (finished ones are dropped oldest first); default 8 */
+  /** the server's one path for audited actions (one at a time, 503 when the store cannot record) */
+  audited: Audited;
+  /** finished runs kept (dropped oldest first, from the store too); default 8 */
   keep?: number;
-  /** runs computing at once; default 2 */
+  /** runs computing at once, each on a worker thread of its own; default 2 */
   concurrent?: number;
+  /** comparisons an app may keep (running or finished) before it deletes one of its own; default 2 */
+  appQuota?: number;
 }
 
+const INTERRUPTED = 'the server stopped while this comparison ran; start it again to complete it';
 const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, error: { type: 'string' }, message: { type: 'string' } } };
+const idParam = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] };
 
-/** What-if runs: controllers side by side in copies of the twin, with replay frames. */
+/**
+ * What-if runs: controllers side by side in copies of the twin, with replay
+ * frames. Each runs on a worker thread of its own (a run with a plug-in
+ * controller, which exists only in the server's thread, runs there in
+ * slices), at most `concurrent` at once. Viewers, operators and apps read
+ * every run. Operators start runs and delete any; an app starts its own, one
+ * at a time and `appQuota` kept, and deletes only its own. Starting and
+ * deleting are audited. Runs are kept in the store: after a restart they are
+ * listed with their results (without replay frames), and one that was running
+ * is marked `interrupted`.
+ */
 export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOptions): Promise<void> {
   const { runtime: rt, access } = opts;
+  // audited before it takes effect; what follows the record (starting, deleting) is done by the caller
+  const audit = (entry: AuditInput) => opts.audited(() => ({ entry, apply: () => undefined }));
+  const store = app.store;
   const keep = opts.keep ?? 8;
   const concurrent = opts.concurrent ?? 2;
-  const runs = new Map<string, ComparisonRun>();
+  const appQuota = opts.appQuota ?? 2;
+  const runs = new Map<string, Comparison>();
   let seq = 0;
+  for (const record of await store.listComparisons()) {
+    // the server stopped while it ran: what it had computed is kept, and it says so
+    if (record.status === 'running') {
+      Object.assign(record, { status: 'interrupted', error: INTERRUPTED });
+      await store.putComparison(record);
+    }
+    runs.set(record.id, new Comparison(record));
+    seq = Math.max(seq, Number(/^cmp-(\d+)$/.exec(record.id)?.[1] ?? 0));
+  }
+  const save = (c: Comparison) => store.putComparison(c.record).catch((e: unknown) => app.log.error({ err: e, comparison: c.id }, 'comparison not saved'));
+  // what a running comparison computed survives a crash up to its last save, and a shutdown whole
+  const saving = setInterval(() => {
+    for (const r of runs.values()) if (!r.done) void save(r);
+  }, 30_000).unref();
   app.addHook('onClose', async () => {
-    for (const r of runs.values()) r.cancel();
+    clearInterval(saving);
+    const cut = [...runs.values()].filter((r) => !r.done);
+    for (const r of cut) {
+      r.stop();
+      Object.assign(r.record, { status: 'interrupted', error: INTERRUPTED });
+    }
+    await Promise.all(cut.map(save));
   });
+  const notFound = (id: string) => new HttpError(404, `no comparison "${id}"`, 'CB_NOT_FOUND');
 
   app.post<{ Body: { controllers: string[]; duration?: number } }>('/api/v1/compare', {
     onRequest: access.require('operator', 'app'),
     schema: {
-      tags: ['compare'], summary: 'Start a side-by-side run of 2–4 controllers on the same demand, from an empty network',
+      tags: ['compare'],
+      summary: 'Start a side-by-side run of 2–4 controllers on the same demand, from an empty network (operators; apps: their own, one at a time; audited)',
       body: {
         type: 'object',
         properties: {
@@ -46,60 +91,96 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
   }, async (req, reply) => {
     const unknown = req.body.controllers.filter((c) => !Object.hasOwn(rt.factories, c));
     if (unknown.length) {
-      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `unknown controller ${unknown.map((c) => `"${c}"`).join(', ')}; choose from: ${Object.keys(rt.factories).join(', ')}` });
+      throw new HttpError(400, `body.controllers: unknown controller ${unknown.map((c) => `"${c}"`).join(', ')}; choose from: ${Object.keys(rt.factories).join(', ')}`, 'CB_INVALID_REQUEST');
+    }
+    const owner = access.who(req);
+    if (owner.role === 'app') {
+      const mine = [...runs.values()].filter((r) => r.record.owner.actor === owner.actor);
+      if (mine.some((r) => !r.done)) {
+        throw new HttpError(429, 'an app runs one comparison at a time; try again when yours finishes', 'CB_COMPARE_QUOTA');
+      }
+      if (mine.length >= appQuota) {
+        throw new HttpError(429, `an app keeps at most ${appQuota} comparisons; delete one of yours (${mine.map((r) => r.id).join(', ')}) first`, 'CB_COMPARE_QUOTA');
+      }
     }
     if ([...runs.values()].filter((r) => !r.done).length >= concurrent) {
-      return reply.code(429).header('retry-after', '30').send({ statusCode: 429, error: 'Too Many Requests', message: `${concurrent} comparisons are already running; try again when one finishes` });
+      reply.header('retry-after', '30');
+      throw new HttpError(429, `${concurrent} comparisons are already running; try again when one finishes`, 'CB_COMPARE_BUSY');
     }
     const id = `cmp-${++seq}`;
-    const run = new ComparisonRun(id, opts.scenario, rt.factories, req.body.controllers, req.body.duration ?? 1800);
+    const duration = req.body.duration ?? 1800;
+    const controllers = req.body.controllers;
+    // audited and stored before it starts: a run nobody can account for never starts
+    await audit({ ...owner, action: 'start-comparison', target: `comparison:${id}`, after: { controllers, duration } });
+    const run = new Comparison({
+      id, controllers, duration, sampleEvery: 10, owner, createdAt: Date.now(), status: 'running', time: 0, error: null,
+      series: Object.fromEntries(controllers.map((c) => [c, []])), faults: Object.fromEntries(controllers.map((c) => [c, []])),
+    });
+    await store.putComparison(run.record);
     runs.set(id, run);
-    for (const [k, r] of runs) if (runs.size > keep && r.done) runs.delete(k);
-    void run.run();
+    run.start(opts.scenario, rt.factories, save);
+    for (const [k, r] of runs) {
+      if (runs.size <= keep) break;
+      if (!r.done) continue;
+      runs.delete(k);
+      await store.deleteComparison(k);
+    }
     return reply.code(202).send({ id });
   });
 
   app.get('/api/v1/compare', {
     onRequest: access.require('viewer', 'operator', 'app'),
-    schema: { tags: ['compare'], summary: 'Comparison runs', response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } } },
-  }, async () => [...runs.values()].map((r) => ({ id: r.id, controllers: r.controllers, duration: r.duration, done: r.done, time: r.lanes[0].sim.time })));
+    schema: { tags: ['compare'], summary: 'Comparison runs, oldest first (status: running, done, failed, or interrupted by a restart)', response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } } },
+  }, async () => [...runs.values()].map((r) => r.listing()));
 
   app.get<{ Params: { id: string } }>('/api/v1/compare/:id', {
     onRequest: access.require('viewer', 'operator', 'app'),
     schema: {
       tags: ['compare'], summary: 'A comparison: each controller\'s ATT series so far',
-      params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
+      params: idParam,
       response: { 200: { type: 'object', additionalProperties: true }, 404: errorSchema },
     },
-  }, async (req, reply) => {
+  }, async (req) => {
     const run = runs.get(req.params.id);
-    if (!run) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no comparison "${req.params.id}"` });
+    if (!run) throw notFound(req.params.id);
     return run.summary();
   });
 
   app.get<{ Params: { id: string; controller: string }; Querystring: { from?: number; to?: number } }>('/api/v1/compare/:id/replay/:controller', {
     onRequest: access.require('viewer', 'operator', 'app'),
     schema: {
-      tags: ['compare'], summary: 'Replay frames (vehicles as x, y, heading, speed; phases) of one controller\'s run',
+      tags: ['compare'], summary: 'Replay frames (vehicles as x, y, heading, speed; phases) of one controller\'s run (kept in memory: none after a restart)',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 }, controller: { type: 'string', maxLength: 64 } }, required: ['id', 'controller'] },
       querystring: { type: 'object', properties: { from: { type: 'number', minimum: 0 }, to: { type: 'number', minimum: 0 } }, additionalProperties: false },
       response: { 200: { type: 'object', additionalProperties: true }, 404: errorSchema },
     },
-  }, async (req, reply) => {
-    const run = runs.get(req.params.id);
-    const frames = run?.frames(req.params.controller, req.query.from ?? 0, req.query.to ?? Infinity);
-    if (!run || !frames) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no run of "${req.params.controller}" in comparison "${req.params.id}"` });
-    return { id: run.id, controller: req.params.controller, every: run.sampleEvery, frames };
+  }, async (req) => {
+    const { id, controller } = req.params;
+    const run = runs.get(id);
+    if (!run) throw notFound(id);
+    const frames = run.frames(controller, req.query.from ?? 0, req.query.to ?? Infinity);
+    if (!frames) {
+      const why = run.record.controllers.includes(controller) ? 'its replay frames were not kept across the server\'s restart' : `it compares ${run.record.controllers.join(', ')}`;
+      throw new HttpError(404, `no replay of "${controller}" in comparison "${id}": ${why}`, 'CB_NOT_FOUND');
+    }
+    return { id, controller, every: run.record.sampleEvery, frames };
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/compare/:id', {
     onRequest: access.require('operator', 'app'),
-    schema: { tags: ['compare'], summary: 'Stop and forget a comparison', params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] }, response: { 204: { type: 'null' }, 404: errorSchema } },
+    schema: { tags: ['compare'], summary: 'Stop and forget a comparison (operators: any; apps: their own; audited)', params: idParam, response: { 204: { type: 'null' }, 403: errorSchema, 404: errorSchema } },
   }, async (req, reply) => {
     const run = runs.get(req.params.id);
-    if (!run) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no comparison "${req.params.id}"` });
-    run.cancel();
-    runs.delete(req.params.id);
+    if (!run) throw notFound(req.params.id);
+    const who = access.who(req);
+    if (who.role !== 'operator' && run.record.owner.actor !== who.actor) {
+      throw new HttpError(403, `comparison "${run.id}" was started by ${run.record.owner.actor}; an app deletes only its own`, 'CB_FORBIDDEN');
+    }
+    const r = run.record;
+    await audit({ ...who, action: 'delete-comparison', target: `comparison:${run.id}`, before: { controllers: r.controllers, duration: r.duration, status: r.status, owner: r.owner.actor } });
+    run.stop();
+    runs.delete(run.id);
+    await store.deleteComparison(run.id);
     return reply.code(204).send();
   });
 }

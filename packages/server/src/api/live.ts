@@ -31,7 +31,7 @@ export const LIVE_CLOSE_UNAUTHORIZED = 4401;
  * ticket request and the stream must reach the same instance (sticky sessions).
  *
  * Server → client, every period, a JSON text message
- *   { type: 'state', t, speed, phases: number[] (in /network intersection order, -1 when unsignalised),
+ *   { type: 'state', t, speed, achievedSpeed, lagging (see GET /api/v1/simulation), running, phases: number[] (in /network intersection order, -1 when unsignalised),
  *     lanes: { queue: number[], vehicles: number[], speed: number[] } (in /network laneOrder), kpi }
  * and, to clients that asked for vehicles, right after it a binary message:
  *   Float32Array [t, n, x0, y0, heading0, speed0, x1, …].
@@ -59,7 +59,7 @@ export async function liveRoutes(app: FastifyInstance, opts: LiveOptions): Promi
       speed[l] = Math.round(stats[2] * 10) / 10;
     }
     const text = JSON.stringify({
-      type: 'state', t: rt.sim.time, speed: rt.speed, running: rt.isRunning, phases, lanes: { queue, vehicles, speed },
+      type: 'state', t: rt.sim.time, speed: rt.speed, achievedSpeed: rt.achievedSpeed, lagging: rt.lagging, running: rt.isRunning, phases, lanes: { queue, vehicles, speed },
       kpi: rt.kpis.at(-1) ?? null, ...opts.extras?.(),
     });
     let binary: Buffer | undefined;

@@ -1,12 +1,9 @@
+import { Worker } from 'node:worker_threads';
 import { Simulation, type Scenario } from '@citybrain/engine';
-import { SignalSupervisor, type Controller } from '@citybrain/control';
+import { SignalSupervisor, controllers as builtIn, type Controller, type ControllerFault } from '@citybrain/control';
+import type { ComparisonPoint, ComparisonRecord, ComparisonStatus } from '../store/store.js';
 
-export interface ComparisonPoint {
-  t: number;
-  averageTravelTime: number;
-  vehiclesInNetwork: number;
-  finishedVehicles: number;
-}
+export type { ComparisonPoint, ComparisonRecord, ComparisonStatus } from '../store/store.js';
 
 /** Vehicle positions and signal phases at one instant, for the replay slider. */
 export interface ReplayFrame {
@@ -17,52 +14,47 @@ export interface ReplayFrame {
   phases: Int16Array;
 }
 
-interface Lane {
-  name: string;
-  sim: Simulation;
-  supervisor: SignalSupervisor;
-  series: ComparisonPoint[];
-  frames: ReplayFrame[];
-}
-
 /**
- * Two (or more) controllers run side by side in copies of the twin on the same
- * demand, from an empty network, so the saving can be seen as it builds up.
- * Runs in slices on the event loop so the server stays responsive.
+ * The engine side of a comparison: controllers side by side in copies of the
+ * twin on the same demand, from an empty network. Runs in the comparison
+ * worker, or in the server's thread in slices for plug-in controllers (which
+ * exist only there).
  */
 export class ComparisonRun {
-  readonly lanes: Lane[];
-  done = false;
-  error?: string;
+  private readonly lanes: { name: string; sim: Simulation; supervisor: SignalSupervisor }[];
   private cancelled = false;
+  private finished = false;
   private readonly buf = { xyhs: new Float32Array(0), ids: new Int32Array(0) };
 
   constructor(
-    readonly id: string,
     scenario: Scenario,
     factories: Record<string, () => Controller>,
-    readonly controllers: string[],
-    readonly duration: number,
-    /** simulated seconds between two samples and replay frames */
-    readonly sampleEvery = 10,
+    controllers: readonly string[],
+    private readonly duration: number,
+    private readonly sampleEvery: number,
+    private readonly onSample: (lane: number, point: ComparisonPoint, frame: ReplayFrame) => void,
   ) {
     this.lanes = controllers.map((name) => {
       const sim = new Simulation(scenario);
-      return { name, sim, supervisor: new SignalSupervisor(sim, factories[name]()), series: [], frames: [] };
+      return { name, sim, supervisor: new SignalSupervisor(sim, factories[name]()) };
     });
   }
 
-  /** Runs to the end in slices of `sliceMs` of wall time. */
-  async run(sliceMs = 30): Promise<void> {
-    try {
-      while (!this.done && !this.cancelled) {
-        const t0 = performance.now();
-        while (performance.now() - t0 < sliceMs && !this.done) await this.stepAll();
-        await new Promise((r) => setImmediate(r));
-      }
-    } catch (e) {
-      this.error = e instanceof Error ? e.message : String(e);
-      this.done = true;
+  get time(): number {
+    return this.lanes[0].sim.time;
+  }
+
+  faults(): Record<string, ControllerFault[]> {
+    return Object.fromEntries(this.lanes.map((l) => [l.name, l.supervisor.faults]));
+  }
+
+  /** Runs to the end (or cancel) in slices of `sliceMs` of wall time, letting the event loop in between. */
+  async run(sliceMs: number, onSlice?: () => void): Promise<void> {
+    while (!this.finished && !this.cancelled) {
+      const t0 = performance.now();
+      while (performance.now() - t0 < sliceMs && !this.finished) await this.stepAll();
+      onSlice?.();
+      await new Promise((r) => setImmediate(r));
     }
   }
 
@@ -71,46 +63,138 @@ export class ComparisonRun {
   }
 
   private async stepAll(): Promise<void> {
-    for (const lane of this.lanes) {
+    for (let k = 0; k < this.lanes.length; k++) {
+      const lane = this.lanes[k];
       const p = lane.supervisor.tick();
       if (p) await p;
       lane.sim.step();
-      if (Math.round(lane.sim.time) % this.sampleEvery === 0) this.sample(lane);
+      if (Math.round(lane.sim.time) % this.sampleEvery === 0) this.sample(k);
     }
-    if (this.lanes[0].sim.time >= this.duration) this.done = true;
+    if (this.lanes[0].sim.time >= this.duration) this.finished = true;
   }
 
-  private sample(lane: Lane): void {
-    const m = lane.sim.metrics();
-    lane.series.push({ t: m.time, averageTravelTime: Math.round(m.averageTravelTime * 10) / 10, vehiclesInNetwork: m.vehiclesInNetwork, finishedVehicles: m.finishedVehicles });
-    const n = lane.sim.vehicleStates(this.buf);
-    const net = lane.sim.net;
-    lane.frames.push({
-      t: m.time,
-      vehicles: this.buf.xyhs.slice(0, 4 * n),
-      phases: Int16Array.from(net.interIds, (_, i) => (lane.sim.phaseCount(i) > 1 ? lane.sim.phase(i) : -1)),
-    });
+  private sample(k: number): void {
+    const sim = this.lanes[k].sim;
+    const m = sim.metrics();
+    const n = sim.vehicleStates(this.buf);
+    this.onSample(
+      k,
+      { t: m.time, averageTravelTime: Math.round(m.averageTravelTime * 10) / 10, vehiclesInNetwork: m.vehiclesInNetwork, finishedVehicles: m.finishedVehicles },
+      { t: m.time, vehicles: this.buf.xyhs.slice(0, 4 * n), phases: Int16Array.from(sim.net.interIds, (_, i) => (sim.phaseCount(i) > 1 ? sim.phase(i) : -1)) },
+    );
+  }
+}
+
+/** What the comparison worker posts. */
+export type CompareWorkerMessage =
+  | { kind: 'sample'; lane: number; point: ComparisonPoint; frame: ReplayFrame }
+  | { kind: 'progress'; time: number; faults: Record<string, ControllerFault[]> }
+  | { kind: 'end'; time: number; faults: Record<string, ControllerFault[]>; error: string | null };
+
+export interface CompareWorkerInit {
+  scenario: Scenario;
+  controllers: string[];
+  duration: number;
+  sampleEvery: number;
+}
+
+/**
+ * A comparison as the server keeps it: its record (what the store keeps) and
+ * replay frames, fed by a run in a worker thread (built-in controllers) or in
+ * this thread (a plug-in among them). `onEnd` is told once it stops.
+ */
+export class Comparison {
+  readonly record: ComparisonRecord;
+  private readonly replay = new Map<string, ReplayFrame[]>();
+  private stopRun?: () => void;
+  private stopped = false;
+
+  constructor(record: ComparisonRecord) {
+    this.record = record;
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  get done(): boolean {
+    return this.record.status !== 'running';
+  }
+
+  /**
+   * Starts the run. Built-in controllers run in a worker thread of their own,
+   * off the event loop; a comparison with a plug-in controller runs here, in
+   * slices of 30 ms.
+   */
+  start(scenario: Scenario, factories: Record<string, () => Controller>, onEnd: (c: Comparison) => void): void {
+    const r = this.record;
+    for (const name of r.controllers) this.replay.set(name, []);
+    const sample = (lane: number, point: ComparisonPoint, frame: ReplayFrame) => {
+      const name = r.controllers[lane];
+      r.series[name].push(point);
+      this.replay.get(name)!.push(frame);
+      r.time = point.t;
+    };
+    const end = (status: ComparisonStatus, time: number, faults: Record<string, ControllerFault[]>, error: string | null) => {
+      if (this.done || this.stopped) return;
+      Object.assign(r, { status, time, faults, error });
+      this.stopRun = undefined;
+      onEnd(this);
+    };
+    if (r.controllers.every((name) => Object.hasOwn(builtIn, name) && factories[name] === builtIn[name])) {
+      const init: CompareWorkerInit = { scenario, controllers: r.controllers, duration: r.duration, sampleEvery: r.sampleEvery };
+      // flags that apply only to the main script (e.g. --input-type with -e) would stop a file worker from starting
+      const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+      const worker = new Worker(new URL('./compare-worker.js', import.meta.url), { workerData: init, execArgv });
+      // a comparison does not keep a server that is shutting down alive
+      worker.unref();
+      worker.on('message', (m: CompareWorkerMessage) => {
+        if (m.kind === 'sample') sample(m.lane, m.point, m.frame);
+        else if (m.kind === 'progress') Object.assign(r, { time: m.time, faults: m.faults });
+        else {
+          end(m.error === null ? 'done' : 'failed', m.time, m.faults, m.error);
+          void worker.terminate();
+        }
+      });
+      worker.on('error', (e) => end('failed', r.time, r.faults, `comparison worker failed: ${e.message}`));
+      worker.on('exit', (code) => end('failed', r.time, r.faults, `comparison worker exited with code ${code}`));
+      this.stopRun = () => {
+        worker.removeAllListeners();
+        void worker.terminate();
+      };
+      return;
+    }
+    const run = new ComparisonRun(scenario, factories, r.controllers, r.duration, r.sampleEvery, sample);
+    this.stopRun = () => run.cancel();
+    run.run(30, () => Object.assign(r, { time: run.time, faults: run.faults() })).then(
+      () => end('done', run.time, run.faults(), null),
+      (e: unknown) => end('failed', run.time, run.faults(), e instanceof Error ? e.message : String(e)),
+    );
+  }
+
+  /** Stops the run (if running) without telling onEnd: the comparison is being deleted, or the server stops. */
+  stop(): void {
+    this.stopped = true;
+    this.stopRun?.();
+    this.stopRun = undefined;
+  }
+
+  /** The listing's line. */
+  listing() {
+    const r = this.record;
+    return { id: r.id, controllers: r.controllers, duration: r.duration, done: this.done, status: r.status, time: r.time, owner: r.owner, createdAt: r.createdAt };
   }
 
   summary() {
-    return {
-      id: this.id,
-      controllers: this.controllers,
-      duration: this.duration,
-      done: this.done,
-      error: this.error,
-      time: this.lanes[0].sim.time,
-      series: Object.fromEntries(this.lanes.map((l) => [l.name, l.series])),
-      /** per controller, the intersections it lost to the fixed-time fallback (its series is then partly the fallback's) */
-      faults: Object.fromEntries(this.lanes.map((l) => [l.name, l.supervisor.faults])),
-    };
+    const r = this.record;
+    return { ...this.listing(), error: r.error ?? undefined, series: r.series, faults: r.faults, replay: this.replay.size > 0 };
   }
 
-  /** Replay frames of one controller's run between two simulated instants. */
+  /** Replay frames of one controller's run between two simulated instants; undefined when it has none (unknown, or from before a restart). */
   frames(controller: string, from: number, to: number): { t: number; phases: number[]; vehicles: number[] }[] | undefined {
-    const lane = this.lanes.find((l) => l.name === controller);
-    if (!lane) return undefined;
-    return lane.frames
+    const frames = this.replay.get(controller);
+    if (!frames) return undefined;
+    return frames
       .filter((f) => f.t >= from && f.t <= to)
       .map((f) => ({ t: f.t, phases: Array.from(f.phases), vehicles: Array.from(f.vehicles, (v) => Math.round(v * 10) / 10) }));
   }

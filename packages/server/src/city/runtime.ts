@@ -3,6 +3,7 @@ import { ControllerAssignment, EmergencyPriority, SignalSupervisor, controllers,
 import { VirtualCity, type FieldEvent, type VirtualCityOptions, type VirtualCityState } from './virtual-city.js';
 import { LaneEstimate, estimatedView } from './lane-estimate.js';
 import { IncidentDetector, type IncidentDetectorOptions, type IncidentDetectorState } from './incidents.js';
+import { ControllerHost, HOSTED_CONTROLLERS } from './controller-host.js';
 import type { Event } from '../events.js';
 import type { KpiSample, PhaseChange } from '../api/contract.js';
 
@@ -38,7 +39,32 @@ export interface CityRuntimeOptions extends VirtualCityOptions {
   laneState?: 'detectors' | 'twin';
   /** the automatic incident detection's settings */
   incidents?: IncidentDetectorOptions;
+  /**
+   * built-in controllers whose decisions run in a worker thread, off the
+   * event loop; default the rollout-based ones (HOSTED_CONTROLLERS), [] to
+   * run every controller in this thread
+   */
+  hostedControllers?: readonly string[];
+  /** field events waiting for ingestion beyond which the city waits for it instead of stepping on; default 20000 */
+  maxPendingEvents?: number;
+  /**
+   * simulated seconds a field event may wait for ingestion before the city
+   * waits for it instead of stepping on; default 10 (two detector periods).
+   * The controllers decide from what ingestion took in: a city far ahead of
+   * it is controlled blind (at 1000x with this unbounded, the demo city
+   * jammed solid).
+   */
+  maxIngestLag?: number;
 }
+
+/** Wall-clock milliseconds the loop steps before it lets the event loop in (I/O, timers). */
+const SLICE_MS = 15;
+/** Wall-clock seconds of steps the loop may owe; beyond that it drops them and runs slower than asked (lagging). */
+const MAX_LAG_S = 1;
+/** Field events handed to ingestion at once, at most. */
+const FLUSH_BATCH = 1000;
+/** Wall-clock milliseconds over which the achieved speed is measured. */
+const SPEED_WINDOW_MS = 5000;
 
 type Listener = (rt: CityRuntime) => void;
 
@@ -62,7 +88,7 @@ export class CityRuntime {
   readonly phaseLog = new Map<number, PhaseChange[]>();
   readonly faults: ControllerFault[] = [];
   readonly factories: Record<string, () => Controller>;
-  speed: number;
+  private requestedSpeed: number;
   private readonly kpiPeriod: number;
   private readonly kpiHistory: number;
   private readonly sink?: (events: FieldEvent[]) => Promise<unknown>;
@@ -70,10 +96,24 @@ export class CityRuntime {
   /** the batch the sink holds now (not yet durable): a snapshot keeps it with the backlog */
   private inflight: FieldEvent[] = [];
   private flushing = false;
-  private timer?: ReturnType<typeof setTimeout>;
+  private readonly maxPendingEvents: number;
+  private readonly maxIngestLagMs: number;
+  /** epoch ms (simulated instant) of the oldest event in the batch ingestion is taking in */
+  private inFlightTs?: number;
+  /** cancels the loop's next slice, scheduled as a timer or an immediate */
+  private cancelNext?: () => void;
   private running = false;
+  /** the loop that runs now; a loop from before a stop/start ends at its next check */
+  private loopGen = 0;
+  /** the step in progress, which a restarted loop waits for (two ticks must never interleave) */
+  private inFlight?: Promise<void>;
   private lastWall = 0;
   private stepDebt = 0;
+  /** (wall ms, simulated s) once per slice over the last SPEED_WINDOW_MS */
+  private readonly progress: { wall: number; sim: number }[] = [];
+  /** wall ms the loop last dropped steps it owed */
+  private lastDrop = -Infinity;
+  private readonly host: ControllerHost;
   private lastDelay = 0;
   private vehicleSeconds = 0;
   private lastFinished = 0;
@@ -92,17 +132,37 @@ export class CityRuntime {
   constructor(scenario: Scenario, opts: CityRuntimeOptions = {}) {
     this.city = new VirtualCity(scenario, opts);
     this.factories = { ...controllers, ...opts.extraControllers };
-    this.assignment = new ControllerAssignment(this.factories, opts.controller ?? 'max-pressure');
+    const twinView = opts.laneState === 'twin';
+    this.host = new ControllerHost({ scenario, seed: opts.seed ?? 0, laneState: twinView ? 'twin' : 'detectors' }, {
+      view: () => ({ state: this.sim.exportState(), ...(twinView ? {} : { vehicles: this.estimate.vehicles, queue: this.estimate.queue }) }),
+      status: (name) => {
+        const st = this.supervisor.status;
+        return {
+          green: Int32Array.from(st, (s) => s.green),
+          greenSince: Float64Array.from(st, (s) => s.greenSince),
+          yellowLeft: Int32Array.from(st, (s) => s.yellowLeft),
+          inCharge: Uint8Array.from(this.supervisor.env.intersections, (ix) => (this.assignment.controllerOf(ix.intersection) === name && !this.supervisor.fallen.has(ix.intersection) ? 1 : 0)),
+        };
+      },
+    });
+    // the assignment makes the hosted ones in the worker (a plug-in of the same name stays a plug-in, in this thread)
+    const inAssignment = { ...this.factories };
+    for (const name of opts.hostedControllers ?? HOSTED_CONTROLLERS) {
+      if (Object.hasOwn(controllers, name) && inAssignment[name] === controllers[name]) inAssignment[name] = () => this.host.controller(name);
+    }
+    this.assignment = new ControllerAssignment(inAssignment, opts.controller ?? 'max-pressure');
     this.emergency = new EmergencyPriority(this.assignment);
     this.estimate = new LaneEstimate(this.city.sim.net);
     const view = opts.laneState === 'twin' ? this.city.sim : estimatedView(this.city.sim, this.estimate);
     this.supervisor = new SignalSupervisor(view, this.emergency, {
       onFault: (f) => this.faults.push(f),
     });
-    this.speed = opts.speed ?? 1;
+    this.requestedSpeed = opts.speed ?? 1;
     this.kpiPeriod = opts.kpiPeriod ?? 10;
     this.kpiHistory = opts.kpiHistory ?? 8640;
     this.sink = opts.sink;
+    this.maxPendingEvents = opts.maxPendingEvents ?? 20000;
+    this.maxIngestLagMs = (opts.maxIngestLag ?? 10) * 1000;
     this.onError = opts.onError;
     this.regions = quadrants(this.city);
     this.inLanes = new Map(this.supervisor.env.intersections.map((ix) => [ix.intersection, ix.inLanes]));
@@ -114,42 +174,138 @@ export class CityRuntime {
     return this.city.sim;
   }
 
-  /** Starts the loop; returns at once. */
+  /**
+   * Starts the loop; returns at once. The loop steps in slices of at most
+   * SLICE_MS of wall time and yields to the event loop between them (a
+   * macrotask: I/O, timers and shutdown get in); while a hosted controller
+   * decides, the event loop is free anyway. It owes steps as wall time passes,
+   * at most MAX_LAG_S worth: beyond that it drops them, so a city that cannot
+   * keep the requested speed runs slower and says so (`achievedSpeed`,
+   * `lagging`) instead of piling up work. It waits for ingestion instead of
+   * stepping while `maxPendingEvents` field events wait for it or one has
+   * waited `maxIngestLag` simulated seconds.
+   */
   start(): void {
     if (this.running) return;
     this.running = true;
+    const gen = ++this.loopGen;
+    const live = () => this.running && this.loopGen === gen;
     this.lastWall = performance.now();
-    const loop = () => {
-      if (!this.running) return;
-      const now = performance.now();
-      this.stepDebt += ((now - this.lastWall) / 1000) * this.speed / this.sim.interval;
-      this.lastWall = now;
-      // catch up in bounded chunks so a slow tick never freezes the server
-      let budget = 2000;
-      const work = async () => {
-        while (this.stepDebt >= 1 && budget-- > 0 && this.running) {
-          await this.stepOnce();
-          this.stepDebt -= 1;
+    this.stepDebt = 0;
+    this.progress.length = 0;
+    const slice = async () => {
+      // a step of the loop before a stop/start may still be deciding
+      if (this.inFlight) await this.inFlight;
+      const t0 = performance.now();
+      this.stepDebt += ((t0 - this.lastWall) / 1000) * this.speed / this.sim.interval;
+      this.lastWall = t0;
+      const maxDebt = Math.max(1, (MAX_LAG_S * this.speed) / this.sim.interval);
+      if (this.stepDebt > maxDebt) {
+        this.stepDebt = maxDebt;
+        this.lastDrop = t0;
+      }
+      while (live() && this.stepDebt >= 1 && performance.now() - t0 < SLICE_MS) {
+        // ingestion is behind: nothing accepted is dropped and memory stays bounded, so the city waits
+        if (this.ingestionBehind()) {
+          this.flush();
+          break;
         }
-        if (this.stepDebt > 50) this.stepDebt = 50;
-      };
-      work().then(
+        const step = this.stepOnce();
+        this.inFlight = step;
+        try {
+          await step;
+        } finally {
+          this.inFlight = undefined;
+        }
+        this.stepDebt -= 1;
+      }
+      this.noteProgress(performance.now());
+    };
+    const next = () => {
+      if (!live()) return;
+      slice().then(
         () => {
-          if (this.running) this.timer = setTimeout(loop, 20);
+          if (!live()) return;
+          if (this.ingestionBehind()) return this.after(20, next);
+          // behind: on at once, after pending I/O; on time: sleep until the next step is due (50 ms at most, so a new speed applies soon)
+          if (this.stepDebt >= 1) {
+            const h = setImmediate(next);
+            this.cancelNext = () => clearImmediate(h);
+          } else this.after(Math.min(50, Math.max(1, ((1 - this.stepDebt) * this.sim.interval * 1000) / this.speed)), next);
         },
         (e: unknown) => {
+          if (this.loopGen !== gen) return;
           this.running = false;
           this.error = e instanceof Error ? e.message : String(e);
           this.onError?.(e);
         },
       );
     };
-    this.timer = setTimeout(loop, 0);
+    this.after(0, next);
+  }
+
+  /** Whether the city must wait for ingestion: too many events waiting, or one waiting too long. */
+  private ingestionBehind(): boolean {
+    const oldest = this.inFlightTs ?? this.backlog[0]?.ts;
+    return this.backlog.length >= this.maxPendingEvents || (oldest !== undefined && this.city.ts - oldest > this.maxIngestLagMs);
+  }
+
+  private after(ms: number, fn: () => void): void {
+    const h = setTimeout(fn, ms);
+    this.cancelNext = () => clearTimeout(h);
   }
 
   stop(): void {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
+    this.loopGen++;
+    this.cancelNext?.();
+    this.cancelNext = undefined;
+  }
+
+  /** Stops the loop and the controller worker (hosted controllers fail from then on). */
+  async close(): Promise<void> {
+    this.stop();
+    await this.host.close();
+  }
+
+  /** Simulated seconds per wall-clock second asked for. */
+  get speed(): number {
+    return this.requestedSpeed;
+  }
+
+  set speed(x: number) {
+    this.requestedSpeed = x;
+    // what was achieved at the speed before says nothing of this one
+    this.progress.length = 0;
+    this.lastDrop = -Infinity;
+  }
+
+  /** Simulated seconds per wall-clock second over the last few seconds; the requested speed until a second is measured; 0 while paused. */
+  get achievedSpeed(): number {
+    return this.running ? (this.measuredSpeed() ?? this.speed) : 0;
+  }
+
+  /**
+   * Whether the city runs slower than asked: within the last few seconds the
+   * loop dropped steps it owed, or it achieved less than 95% of the speed.
+   */
+  get lagging(): boolean {
+    if (!this.running) return false;
+    const measured = this.measuredSpeed();
+    return performance.now() - this.lastDrop < SPEED_WINDOW_MS || (measured !== undefined && measured < 0.95 * this.speed);
+  }
+
+  /** Simulated seconds per wall-clock second over the progress window; undefined under a second of it. */
+  private measuredSpeed(): number | undefined {
+    const a = this.progress[0];
+    const b = this.progress.at(-1);
+    if (!a || !b || b.wall - a.wall < 1000) return undefined;
+    return Math.round(((b.sim - a.sim) / ((b.wall - a.wall) / 1000)) * 100) / 100;
+  }
+
+  private noteProgress(wall: number): void {
+    this.progress.push({ wall, sim: this.sim.time });
+    while (this.progress.length > 2 && wall - this.progress[1].wall > SPEED_WINDOW_MS) this.progress.shift();
   }
 
   /** field events waiting for ingestion to accept them (backpressure) */
@@ -169,6 +325,9 @@ export class CityRuntime {
 
   /** One step of the whole loop: decide, advance the street, report, ingest. */
   async stepOnce(): Promise<void> {
+    // a controller just put in charge in the controller worker decides from its first step, as one in this thread does
+    const starting = this.host.starting();
+    if (starting) await starting;
     const sim = this.sim;
     const before = this.supervisor.env.intersections.map((ix) => sim.phase(ix.intersection));
     const t0 = performance.now();
@@ -191,10 +350,20 @@ export class CityRuntime {
     for (const fn of this.listeners) fn(this);
   }
 
-  /** What the brain learns from durable field events: the lane estimate, then incident detection on top of it. */
+  /**
+   * What the brain learns from durable field events: the lane estimate, then
+   * incident detection on top of it, report by report. A batch may hold
+   * several reports of a lane (ingestion behind the city): each is judged on
+   * the estimate as it stood at that report, not on the batch's last one
+   * (which flagged incidents and cleared them within the same batch).
+   */
   ingested(events: readonly Event[]): void {
-    this.estimate.apply(events);
-    this.incidents.apply(events);
+    const one: Event[] = [];
+    for (const e of events) {
+      one[0] = e;
+      this.estimate.apply(one);
+      this.incidents.apply(one);
+    }
   }
 
   /**
@@ -240,14 +409,16 @@ export class CityRuntime {
   private flush(): void {
     if (this.flushing || this.backlog.length === 0 || !this.sink) return;
     this.flushing = true;
-    const batch = this.backlog;
-    this.backlog = [];
+    // in bounded batches: a device's event committed in the same group waits for the whole batch
+    const batch = this.backlog.splice(0, FLUSH_BATCH);
+    this.inFlightTs = batch[0].ts;
     this.inflight = batch;
     this.sink(batch).then(
       () => {
         this.inflight = [];
         this.eventsDelivered += batch.length;
         this.flushing = false;
+        this.inFlightTs = undefined;
         // what the steps reported meanwhile goes now, not with the next step's events (there may be none: the city paused)
         this.flush();
       },
@@ -256,6 +427,7 @@ export class CityRuntime {
         this.eventsRetried += batch.length;
         this.backlog = batch.concat(this.backlog);
         this.flushing = false;
+        this.inFlightTs = undefined;
       },
     );
   }

@@ -6,7 +6,7 @@ import { auditWhere, eventWhere, orderDir, orderOf } from './sql.js';
 import { redactSecrets } from '../redact.js';
 import {
   clampLimit, splitResult, StoreError, withTimeout, type ActionChange, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery,
-  type CommitListener, type EventFilter, type EventKey, type EventQuery, type EventStore, type PageBound, type Snapshot, type StoredEvent, type TokenRecord,
+  type CommitListener, type ComparisonRecord, type EventFilter, type EventKey, type EventQuery, type EventStore, type PageBound, type Snapshot, type StoredEvent, type TokenRecord,
 } from './store.js';
 
 export interface PostgresStoreOptions {
@@ -40,12 +40,12 @@ export class PostgresStore implements EventStore {
   readonly backend = 'postgres';
   private readonly committer: GroupCommitter<AppendOp, Uint8Array>;
   private readonly listeners = new Set<CommitListener>();
-  private readonly t: { events: string; audit: string; tokens: string; state: string; snapshots: string };
+  private readonly t: { events: string; audit: string; tokens: string; state: string; snapshots: string; comparisons: string };
   private closed = false;
 
   private constructor(private readonly pool: pg.Pool, readonly schema: string, commitsInFlight: number) {
     const q = `"${schema}"`;
-    this.t = { events: `${q}.events`, audit: `${q}.audit`, tokens: `${q}.tokens`, state: `${q}.state`, snapshots: `${q}.snapshots` };
+    this.t = { events: `${q}.events`, audit: `${q}.audit`, tokens: `${q}.tokens`, state: `${q}.state`, snapshots: `${q}.snapshots`, comparisons: `${q}.comparisons` };
     this.committer = new GroupCommitter((ops) => this.insertGroup(ops), {
       maxInFlight: commitsInFlight, maxGroupWeight: 20000, weight: (op) => op.events.length,
     });
@@ -94,6 +94,7 @@ export class PostgresStore implements EventStore {
         intersections jsonb NOT NULL, bays jsonb NOT NULL, created_at bigint NOT NULL, revoked_at bigint)`);
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.state (key text PRIMARY KEY, value jsonb NOT NULL, at bigint NOT NULL)`);
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.snapshots (name text PRIMARY KEY, fingerprint text NOT NULL, at bigint NOT NULL, data bytea NOT NULL)`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.comparisons (id text PRIMARY KEY, created_at bigint NOT NULL, body jsonb NOT NULL)`);
       await c.query('COMMIT');
     } catch (e) {
       await c.query('ROLLBACK').catch(() => {});
@@ -376,6 +377,24 @@ export class PostgresStore implements EventStore {
     } finally {
       c.release();
     }
+  }
+
+  // ----------------------------------------------------- comparison runs
+
+  async putComparison(c: ComparisonRecord): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.t.comparisons} (id, created_at, body) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET body = excluded.body`,
+      [c.id, c.createdAt, JSON.stringify(c)],
+    );
+  }
+
+  async listComparisons(): Promise<ComparisonRecord[]> {
+    return (await this.pool.query(`SELECT body FROM ${this.t.comparisons} ORDER BY created_at, id`)).rows.map((r: { body: ComparisonRecord }) => r.body);
+  }
+
+  async deleteComparison(id: string): Promise<boolean> {
+    const r = await this.pool.query(`DELETE FROM ${this.t.comparisons} WHERE id = $1`, [id]);
+    return (r.rowCount ?? 0) > 0;
   }
 
   onCommit(listener: CommitListener): () => void {

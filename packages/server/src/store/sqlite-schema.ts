@@ -48,6 +48,11 @@ CREATE TABLE IF NOT EXISTS snapshots (
   at INTEGER NOT NULL,
   data BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS comparisons (
+  id TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
 `;
 
 /** One audit row: at, actor, role, action, target, before (JSON), after (JSON). */
@@ -64,9 +69,11 @@ export type WriteOp =
   | { t: 'replace'; remove: [string, string][]; rows: EventRow[]; state: [string, string][]; at: number }
   | { t: 'token'; rec: TokenRecord }
   | { t: 'revoke'; id: string; at: number }
-  | { t: 'purge'; cutoff: number; limit: number };
+  | { t: 'purge'; cutoff: number; limit: number }
+  | { t: 'comparison'; id: string; createdAt: number; body: string }
+  | { t: 'comparison-delete'; id: string };
 
-/** Result per op: append → Uint8Array of inserted flags; audit → seq; action → seq, or null when nothing was written; revoke → changed; purge → deleted. */
+/** Result per op: append → Uint8Array of inserted flags; audit → seq; action → seq, or null when nothing was written; revoke, comparison-delete → changed; purge → deleted. */
 export type WriteResult = Uint8Array | number | boolean | null;
 
 export type WorkerRequest = { id: number; ops: WriteOp[] } | { id: number; close: true };

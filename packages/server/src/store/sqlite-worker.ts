@@ -47,6 +47,8 @@ const putSnapshot = db.prepare(
 );
 const deleteEvent = db.prepare('DELETE FROM events WHERE device = ? AND id = ?');
 const purge = db.prepare('DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ? LIMIT ?)');
+const putComparison = db.prepare('INSERT INTO comparisons (id, created_at, body) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body');
+const deleteComparison = db.prepare('DELETE FROM comparisons WHERE id = ?');
 
 function storeToken(r: TokenRecord): void {
   putToken.run(r.hash, r.id, r.name, r.role, r.device ?? null, JSON.stringify(r.intersections), JSON.stringify(r.bays), r.createdAt, r.revokedAt ?? null);
@@ -89,6 +91,11 @@ function apply(op: WriteOp): WriteResult {
       return null;
     case 'purge':
       return purge.run(op.cutoff, op.limit).changes;
+    case 'comparison':
+      putComparison.run(op.id, op.createdAt, op.body);
+      return null;
+    case 'comparison-delete':
+      return deleteComparison.run(op.id).changes > 0;
   }
 }
 

@@ -10,7 +10,7 @@ import { ReaderThread } from './sqlite-reads.js';
 import { tokenFromRow, type AuditRow, type EventRow, type TokenRow, type WorkerReply, type WorkerRequest, type WriteOp, type WriteResult } from './sqlite-schema.js';
 import {
   clampLimit, splitResult, StoreError, type ActionChange, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener,
-  type EventFilter, type EventKey, type EventQuery, type EventStore, type PageBound, type Snapshot, type StoredEvent, type TokenRecord,
+  type ComparisonRecord, type EventFilter, type EventKey, type EventQuery, type EventStore, type PageBound, type Snapshot, type StoredEvent, type TokenRecord,
 } from './store.js';
 
 const PURGE_CHUNK = 10000;
@@ -235,6 +235,20 @@ export class SqliteStore implements EventStore {
       t: 'replace', remove: removed.map((k) => [k.device, k.id]), rows: eventRows(added, at),
       state: Object.entries(state).map(([k, v]) => [k, JSON.stringify(v)]), at,
     });
+  }
+
+  // ----------------------------------------------------- comparison runs
+
+  async putComparison(c: ComparisonRecord): Promise<void> {
+    await this.write({ t: 'comparison', id: c.id, createdAt: c.createdAt, body: JSON.stringify(c) });
+  }
+
+  async listComparisons(): Promise<ComparisonRecord[]> {
+    return (this.stmt('SELECT body FROM comparisons ORDER BY created_at, id').all() as { body: string }[]).map((r) => JSON.parse(r.body) as ComparisonRecord);
+  }
+
+  async deleteComparison(id: string): Promise<boolean> {
+    return (await this.write({ t: 'comparison-delete', id })) as boolean;
   }
 
   onCommit(listener: CommitListener): () => void {

@@ -1,3 +1,4 @@
+import type { ControllerFault } from '@citybrain/control';
 import type { Event, EventKind } from '../events.js';
 import type { Page } from './page.js';
 
@@ -36,6 +37,14 @@ export interface EventStore {
   listTokens(): Promise<TokenRecord[]>;
   /** Marks a token revoked; false when no such token (or already revoked). */
   revokeToken(id: string, at: number): Promise<boolean>;
+
+  // comparison runs (what-if runs of controllers side by side), so they outlive a restart
+  /** Inserts or replaces a comparison run, by id. */
+  putComparison(c: ComparisonRecord): Promise<void>;
+  /** Every comparison run kept, oldest first. */
+  listComparisons(): Promise<ComparisonRecord[]>;
+  /** Deletes a comparison run; false when there is none by that id. */
+  deleteComparison(id: string): Promise<boolean>;
 
   /** Called after each group commit of events; returns an unsubscribe function. */
   onCommit(listener: CommitListener): () => void;
@@ -206,6 +215,44 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
     timer = setTimeout(() => reject(new StoreError(`${what}: no answer within ${ms} ms`)), ms);
   });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+// ------------------------------------------------------- comparison runs
+
+export interface ComparisonPoint {
+  t: number;
+  averageTravelTime: number;
+  vehiclesInNetwork: number;
+  finishedVehicles: number;
+}
+
+/**
+ * - running: computing now
+ * - done: ran to its duration
+ * - failed: stopped on an error (`error` says which)
+ * - interrupted: the server stopped while it ran (its results up to then are kept)
+ */
+export type ComparisonStatus = 'running' | 'done' | 'failed' | 'interrupted';
+
+/** A comparison run as the store keeps it: definition, owner, status and results (not its replay frames). */
+export interface ComparisonRecord {
+  id: string;
+  controllers: string[];
+  /** simulated seconds */
+  duration: number;
+  /** simulated seconds between two samples */
+  sampleEvery: number;
+  /** who started it: the audit log's actor (token name and id) and role */
+  owner: { actor: string; role: string };
+  /** epoch ms */
+  createdAt: number;
+  status: ComparisonStatus;
+  /** simulated seconds computed */
+  time: number;
+  error: string | null;
+  series: Record<string, ComparisonPoint[]>;
+  /** per controller, the intersections it lost to the fixed-time fallback (its series is then partly the fallback's) */
+  faults: Record<string, ControllerFault[]>;
 }
 
 /** Thrown when a store cannot take a write (closed, disk full, database down). */

@@ -102,7 +102,7 @@ export function CompareView({ current, onStarted, onReplay }: { current: Compare
       {run?.error && <p className="error">{t('errorMessage', { message: run.error })}</p>}
       {run && (
         <>
-          <p data-testid="compare-status" className={run.done ? 'ok' : 'muted'}>
+          <p data-testid="compare-status" className={run.done && !run.error ? 'ok' : 'muted'}>
             {run.done ? t('compareDone') : t('compareRunning', { t: num(progress, 0), d: num(run.duration ?? current?.duration ?? duration, 0) })}
           </p>
           <div className="compare-figures">
@@ -110,7 +110,7 @@ export function CompareView({ current, onStarted, onReplay }: { current: Compare
               <div key={n} className="figure" style={{ borderColor: COLOURS[k % 2] }}>
                 <div className="muted">{n}</div>
                 <div className="kpi-value">{last[k] ? num(last[k]!.averageTravelTime, 1) : '–'} <small>{t('unitSeconds')}</small></div>
-                {run.done && <button type="button" name={`replay-${n}`} onClick={() => runId && onReplay({ id: runId, controller: n })}>{t('replayOf', { controller: n })}</button>}
+                {run.done && run.replay !== false && <button type="button" name={`replay-${n}`} onClick={() => runId && onReplay({ id: runId, controller: n })}>{t('replayOf', { controller: n })}</button>}
               </div>
             ))}
           </div>

@@ -36,6 +36,12 @@ function SimControls({ live, status }: { live: LiveState | null; status: LiveSta
   useEffect(() => void api.simulation().then(setClock, () => undefined), [api]);
   const running = live?.running ?? clock?.running ?? true;
   const speed = live?.speed ?? clock?.speed ?? 1;
+  const lagging = live ? live.lagging : clock?.lagging;
+  const achieved = live?.achievedSpeed ?? clock?.achievedSpeed;
+  // the city cannot keep the speed asked for: say what it does keep, beside the control
+  const lag = running && lagging && achieved !== undefined ? (
+    <span className="lagging" title={t('speedLaggingHint')} data-testid="sim-lagging">{t('speedAchieved', { speed: achieved.toFixed(achieved < 10 ? 1 : 0) })}</span>
+  ) : null;
   const change = (c: { speed?: number; running?: boolean }) => void api.setSimulation(c).then(setClock, () => undefined);
   // connected to a city whose clock is stopped: not "live"
   const state = status === 'open' && !running ? t('simPaused') : t(`live_${status}`);
@@ -52,9 +58,10 @@ function SimControls({ live, status }: { live: LiveState | null; status: LiveSta
               {[...new Set([1, 2, 5, 10, 30, 60, speed])].sort((a, b) => a - b).map((s) => <option key={s} value={s}>{s}×</option>)}
             </select>
           </label>
+          {lag}
         </>
       ) : (
-        <span className="muted">{speed}×</span>
+        <span className="muted">{speed}× {lag}</span>
       )}
     </div>
   );

@@ -1,0 +1,89 @@
+// Worker-thread entry: hosts the city's heavy controllers (their rollouts take tens to hundreds of ms a decision),
+// so their decisions never hold the server's event loop. The main thread keeps the supervisor and the street.
+import { parentPort, workerData } from 'node:worker_threads';
+import { Simulation } from '@citybrain/engine';
+import { controllers, intersectionPhases, warmUpRollouts, type ControlEnv, type Controller, type IntersectionPhases } from '@citybrain/control';
+import { LaneEstimate, estimatedView } from './lane-estimate.js';
+import type { ControllerReply, ControllerRequest, ControllerWorkerInit, ViewData } from './controller-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('controller-worker.js runs only as a worker thread');
+const init = workerData as ControllerWorkerInit;
+const twin = new Simulation(init.scenario, { seed: init.seed });
+const estimate = new LaneEstimate(twin.net);
+const view = init.laneState === 'twin' ? twin : estimatedView(twin, estimate);
+// the same list, in the same order, as the main thread's supervisor derives (and frozen, as it hands them out)
+const intersections: readonly IntersectionPhases[] = Object.freeze(intersectionPhases(twin).map(deepFreeze));
+const slots = new Map<number, { controller: Controller; env: ControlEnv }>();
+
+function load(v: ViewData): void {
+  twin.importState(v.state);
+  if (v.vehicles) estimate.vehicles.set(v.vehicles);
+  if (v.queue) estimate.queue.set(v.queue);
+}
+
+async function handle(req: ControllerRequest): Promise<ControllerReply | undefined> {
+  if (req.kind === 'drop') {
+    slots.delete(req.slot);
+    return undefined;
+  }
+  load(req.view);
+  if (req.kind === 'init') {
+    const make = Object.hasOwn(controllers, req.name) ? controllers[req.name] : undefined;
+    if (!make) throw new Error(`the controller worker has no controller "${req.name}"`);
+    const env: ControlEnv = Object.freeze({ sim: view, net: twin.net, intersections, yellowTime: req.yellowTime, minGreen: req.minGreen });
+    const controller = make();
+    slots.set(req.slot, { controller, env });
+    await controller.init?.(env);
+    return { id: req.id, ok: true };
+  }
+  const slot = slots.get(req.slot);
+  if (!slot) throw new Error(`no controller in slot ${req.slot} (it failed to start)`);
+  const { controller, env } = slot;
+  await controller.beginStep?.(env);
+  // the decisions the supervisor is about to ask for: its own rule (SignalSupervisor.decideAll), on its own status
+  const s = req.status;
+  const n = intersections.length;
+  const wants = new Float64Array(n).fill(NaN);
+  const errors: (string | null)[] = new Array<string | null>(n).fill(null);
+  for (let k = 0; k < n; k++) {
+    if (!s.inCharge[k] || s.yellowLeft[k] > 0 || twin.time - s.greenSince[k] < env.minGreen) continue;
+    try {
+      const want: unknown = controller.decide(intersections[k], Object.freeze({ green: s.green[k], greenSince: s.greenSince[k], yellowLeft: s.yellowLeft[k] }), env);
+      // the supervisor judges a number; anything else cannot be posted as one, so it is refused here in the supervisor's words
+      if (typeof want === 'number') wants[k] = want;
+      else errors[k] = `answered phase ${String(want)}, not one of ${intersections[k].greens.join(', ')}`;
+    } catch (e) {
+      errors[k] = e instanceof Error ? e.message : String(e);
+    }
+  }
+  return { id: req.id, wants, errors };
+}
+
+// one request at a time, in order: a controller's steps must not interleave
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (req: ControllerRequest) => {
+  queue = queue.then(async () => {
+    let reply: ControllerReply | undefined;
+    try {
+      reply = await handle(req);
+    } catch (e) {
+      if (req.kind !== 'drop') reply = { id: req.id, error: e instanceof Error ? e.message : String(e) };
+    }
+    if (reply) port.postMessage(reply);
+  });
+});
+// the first decision must not pay for compiling the simulation code
+warmUpRollouts(twin, intersections);
+port.postMessage({ ready: true } satisfies ControllerReply);
+
+function deepFreeze(ix: IntersectionPhases): IntersectionPhases {
+  for (const list of ix.movements) {
+    for (const m of list) Object.freeze(m);
+    Object.freeze(list);
+  }
+  Object.freeze(ix.movements);
+  Object.freeze(ix.greens);
+  Object.freeze(ix.inLanes);
+  return Object.freeze(ix);
+}
