@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { HttpError, type Auth } from './auth.js';
-import { describeSchemaErrors } from './events.js';
+import { describeSchemaErrors, type ClockSkew } from './events.js';
 import { IngestPipeline } from './ingest.js';
 import { DEFAULT_INGEST_BODY_LIMIT, ingestHttpPlugin } from './plugins/ingest-http.js';
 import { StoreError, type EventStore } from './store/store.js';
@@ -18,6 +18,8 @@ export interface AppLimits {
   maxQueuedEvents?: number;
   /** ms a request may take to arrive and be answered; default 30000 (slow-client guard) */
   requestTimeoutMs?: number;
+  /** how far a device's event `ts` may be from the server clock; default 5 min ahead, 7 days behind; false accepts any */
+  clockSkew?: ClockSkew | false;
 }
 
 export interface AppOptions {
@@ -83,7 +85,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'citybrain_' });
-  const pipeline = new IngestPipeline(opts.store, { registry, maxQueuedEvents: limits.maxQueuedEvents });
+  const pipeline = new IngestPipeline(opts.store, { registry, maxQueuedEvents: limits.maxQueuedEvents, clockSkew: limits.clockSkew });
   app.decorate('store', opts.store);
   app.decorate('auth', opts.auth);
   app.decorate('ingest', pipeline);

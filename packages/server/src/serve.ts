@@ -12,7 +12,7 @@ import { openStore, DEFAULT_STORE_URL } from './store/open.js';
 import type { EventStore } from './store/store.js';
 import { MqttIngest } from './mqtt.js';
 import { startRetention } from './retention.js';
-import type { Event } from './events.js';
+import type { ClockSkew, Event } from './events.js';
 import type { EventCheck } from './ingest.js';
 import { CityRuntime } from './city/runtime.js';
 import type { FieldEvent } from './city/virtual-city.js';
@@ -43,6 +43,13 @@ export interface ServerOptions {
   mqttSession?: { topicPrefix?: string; clientId?: string };
   /** vehicles breaking down in the virtual city per simulated hour, for the incident detection to find; default 0 */
   breakdownsPerHour?: number;
+  /**
+   * how far a device's event ts may be from this server's clock: default 5 min
+   * ahead, 7 days behind; false accepts any. The virtual city's own events
+   * are not checked: they carry its simulated clock, ahead of the server's
+   * when it runs faster than real time.
+   */
+  clockSkew?: ClockSkew | false;
   /** keep events this many ms; default: forever */
   retentionMs?: number;
   /** pino options or false */
@@ -78,7 +85,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const store = await openStore(opts.storeUrl ?? DEFAULT_STORE_URL);
   const auth = new Auth(store, opts.auth);
   const { created } = await bootstrapTokens(auth, { print: opts.printToken });
-  const app = buildApp({ store, auth, logger: opts.logger });
+  const app = buildApp({ store, auth, logger: opts.logger, limits: { clockSkew: opts.clockSkew } });
 
   // the field: the virtual city's devices report through the same pipeline as real ones
   const pipeline = app.ingest;
@@ -95,6 +102,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   pipeline.onAccepted((events) => runtime.ingested(events));
   // so a device reports only lanes of this network at the intersections it may report on: the estimate trusts the lane id
   pipeline.setEventCheck(laneCheck(runtime.sim.net));
+  // a revoked device's reports stop counting at once, not when genuine reports outdate them (one dated ahead would hold its lanes)
+  const stopRevokeNews = auth.onRevoke((tokenId) => {
+    store.listTokens().then((tokens) => {
+      const device = tokens.find((t) => t.id === tokenId)?.device;
+      if (device === undefined) return;
+      const lanes = runtime.estimate.forgetDevice(device);
+      runtime.incidents.forget(lanes);
+      if (lanes.length > 0) app.log.warn({ device, token: tokenId, lanes: lanes.length }, 'revoked device: its lane reports are dropped from the estimate');
+    }).catch((e: unknown) => app.log.error({ err: e, token: tokenId }, 'revoked device: its lane reports could not be dropped'));
+  });
 
   const access: CityAccess = {
     require: (...roles: Role[]) => auth.requireRole(...roles),
@@ -164,6 +181,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       closed = true;
       runtime.stop();
       stopIncidentNews();
+      stopRevokeNews();
       retention?.stop();
       await mqtt?.close();
       await app.close();
@@ -173,20 +191,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 }
 
 /**
- * Refuses a lane event whose lane the network does not have, or whose lane is
- * not on a road into or out of the event's intersection (which is what the
- * token's scope allows): otherwise the estimate would take a report for any
- * lane of the city from a device scoped to one intersection.
+ * Refuses a lane or plate event whose lane the network does not have, or
+ * whose lane is not on a road into the event's intersection (which is what
+ * the token's scope allows): otherwise the estimate would take a report for
+ * any lane of the city, a neighbour's approaches included (the roads leaving
+ * an intersection are its neighbours' approach lanes), from a device scoped
+ * to one intersection.
  */
-function laneCheck(net: Network): EventCheck {
+export function laneCheck(net: Network): EventCheck {
   return (e, path) => {
-    if (e.kind !== 'lane') return undefined;
-    const l = net.laneIndex.get(e.lane);
-    if (l === undefined) return `${path}.lane: the network has no lane "${e.lane}"`;
-    const road = net.laneRoad[l];
-    const ix = net.interIndex.get(e.intersection);
-    if (ix !== net.roadEndInter[road] && ix !== net.roadStartInter[road]) {
-      return `${path}.lane: lane "${e.lane}" is not on a road into or out of intersection "${e.intersection}"`;
+    if (e.kind !== 'lane' && !(e.kind === 'plate' && e.lane !== undefined)) return undefined;
+    const lane = e.lane!;
+    const l = net.laneIndex.get(lane);
+    if (l === undefined) return `${path}.lane: the network has no lane "${lane}"`;
+    if (net.interIndex.get(e.intersection) !== net.roadEndInter[net.laneRoad[l]]) {
+      return `${path}.lane: lane "${lane}" is not on a road into intersection "${e.intersection}"`;
     }
     return undefined;
   };

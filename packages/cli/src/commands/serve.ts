@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { generateGrid, type Scenario } from '@citybrain/engine';
 import { controllers } from '@citybrain/control';
-import { DEFAULT_STORE_URL, parseRetention, startServer, StoreError, MqttStartError, type RunningServer } from '@citybrain/server';
+import { DEFAULT_CLOCK_SKEW, DEFAULT_STORE_URL, parseRetention, type ClockSkew, startServer, StoreError, MqttStartError, type RunningServer } from '@citybrain/server';
 import { readScenario } from '../scenario-files.js';
 import { loadControllerPlugins } from '../plugins.js';
 import { intOption, numOption, UsageError } from '../usage.js';
@@ -27,6 +27,9 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
   --plugin FILE        offer a third-party controller module (repeatable; see examples/longest-queue.mjs)
   --mqtt URL           also ingest field devices from this MQTT broker (mqtt://127.0.0.1:1883)
   --retention T        keep events for T (e.g. 30d, 12h); default forever
+  --clock-skew A[:B]   refuse device events dated more than A ahead of this server's clock or
+                       more than B behind it; default 5m:7d, "off" accepts any (the virtual
+                       city's own events run on its simulated clock and are never refused)
   --paused             start with the city's clock stopped
 
 Tokens can also be given in CITYBRAIN_TOKENS (a JSON array of {name, role, token, device?, intersections?, bays?}).`;
@@ -37,7 +40,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     options: {
       port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, grid: { type: 'string' }, demand: { type: 'string' },
       roadnet: { type: 'string' }, flow: { type: 'string' }, controller: { type: 'string', default: 'max-pressure' },
-      speed: { type: 'string' }, breakdowns: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, retention: { type: 'string' }, paused: { type: 'boolean', default: false },
+      speed: { type: 'string' }, breakdowns: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, retention: { type: 'string' }, 'clock-skew': { type: 'string' }, paused: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -62,6 +65,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       throw new UsageError(`--retention: ${(e as Error).message}`);
     }
   }
+  const clockSkew = parseClockSkew(values['clock-skew']);
   const port = intOption(values.port, 'port', 8080, 0, 65535);
   let server: RunningServer;
   try {
@@ -76,6 +80,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       breakdownsPerHour: numOption(values.breakdowns, 'breakdowns', 2, 0, 3600),
       mqttUrl: values.mqtt,
       retentionMs,
+      clockSkew,
       run: !values.paused,
       printToken: (line: string) => console.error(line),
     });
@@ -97,6 +102,19 @@ export async function serveCommand(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** `--clock-skew 5m:7d` (ahead:behind; one value sets ahead only), or "off". */
+function parseClockSkew(v: string | undefined): ClockSkew | false | undefined {
+  if (v === undefined) return undefined;
+  if (v.trim() === 'off') return false;
+  const [ahead, behind, extra] = v.split(':');
+  if (extra !== undefined) throw new UsageError(`--clock-skew expects AHEAD[:BEHIND], e.g. 5m:7d, got "${v}"`);
+  try {
+    return { aheadMs: parseRetention(ahead), behindMs: behind === undefined ? DEFAULT_CLOCK_SKEW.behindMs : parseRetention(behind) };
+  } catch (e) {
+    throw new UsageError(`--clock-skew: ${(e as Error).message.replace(/^retention /, '')}`);
+  }
 }
 
 /**
