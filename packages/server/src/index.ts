@@ -2,7 +2,7 @@ export { buildApp, type AppOptions, type AppLimits } from './app.js';
 export { Auth, bootstrapTokens, checkDeviceScope, hashToken, HttpError, ROLES, type AuthOptions, type Principal, type Role, type TokenSpec } from './auth.js';
 export * from './events.js';
 export { BackpressureError, IngestPipeline, prepareBatch, type IngestOptions, type RejectReason } from './ingest.js';
-export { MqttIngest, MqttStartError, type MqttIngestOptions } from './mqtt.js';
+export { MqttIngest, MqttStartError, sessionClientId, type MqttIngestOptions } from './mqtt.js';
 export { ingestHttpPlugin, DEFAULT_INGEST_BODY_LIMIT, type IngestHttpOptions } from './plugins/ingest-http.js';
 export { parseRetention, startRetention, type RetentionOptions } from './retention.js';
 export { DEFAULT_STORE_URL, openStore } from './store/open.js';

@@ -39,8 +39,12 @@ export interface ServerOptions {
   run?: boolean;
   /** MQTT broker to ingest field devices from, e.g. mqtt://127.0.0.1:1883; detected incidents are published there too */
   mqttUrl?: string;
-  /** the MQTT session's topic prefix (default 'citybrain') and client id (default 'citybrain-ingest', one per server) */
-  mqttSession?: { topicPrefix?: string; clientId?: string };
+  /**
+   * the MQTT session's topic prefix (default 'citybrain'), client id (default
+   * this server's own, kept across restarts: see sessionClientId) and shared
+   * subscription group (servers in one group share the device messages)
+   */
+  mqttSession?: { topicPrefix?: string; clientId?: string; shareGroup?: string };
   /** vehicles breaking down in the virtual city per simulated hour, for the incident detection to find; default 0 */
   breakdownsPerHour?: number;
   /**

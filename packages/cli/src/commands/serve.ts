@@ -26,6 +26,10 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
                        (GET /api/v1/incidents); default 2, 0 for none
   --plugin FILE        offer a third-party controller module (repeatable; see examples/longest-queue.mjs)
   --mqtt URL           also ingest field devices from this MQTT broker (mqtt://127.0.0.1:1883)
+  --mqtt-client-id ID  the persistent MQTT session's client id; default this server's own, kept
+                       across restarts (beside a SQLite store; from host name and schema with PostgreSQL)
+  --mqtt-share GROUP   servers started with the same GROUP share the device messages between them
+                       (an MQTT shared subscription); by default each server gets them all
   --retention T        keep events for T (e.g. 30d, 12h); default forever
   --clock-skew A[:B]   refuse device events dated more than A ahead of this server's clock or
                        more than B behind it; default 5m:7d, "off" accepts any (the virtual
@@ -40,7 +44,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     options: {
       port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, grid: { type: 'string' }, demand: { type: 'string' },
       roadnet: { type: 'string' }, flow: { type: 'string' }, controller: { type: 'string', default: 'max-pressure' },
-      speed: { type: 'string' }, breakdowns: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, retention: { type: 'string' }, 'clock-skew': { type: 'string' }, paused: { type: 'boolean', default: false },
+      speed: { type: 'string' }, breakdowns: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, 'mqtt-client-id': { type: 'string' }, 'mqtt-share': { type: 'string' }, retention: { type: 'string' }, 'clock-skew': { type: 'string' }, paused: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -79,6 +83,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       speed: numOption(values.speed, 'speed', 1, 0.01, 1000),
       breakdownsPerHour: numOption(values.breakdowns, 'breakdowns', 2, 0, 3600),
       mqttUrl: values.mqtt,
+      mqttSession: { clientId: values['mqtt-client-id'], shareGroup: values['mqtt-share'] },
       retentionMs,
       clockSkew,
       run: !values.paused,
