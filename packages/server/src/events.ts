@@ -215,6 +215,16 @@ export const appendResultSchema = {
 // ---------------------------------------------------------- normalisation
 
 /**
+ * An event (as stored, ts in ms) as JSON with its flat fields in a fixed
+ * order: two events are the same reading when these are equal, whatever
+ * order a retry sends the fields in (the idempotency check of the stores
+ * and of a batch).
+ */
+export function canonicalEvent(e: object): string {
+  return JSON.stringify(e, Object.keys(e).sort());
+}
+
+/**
  * Converts a schema-valid event to its stored form (ts in epoch ms).
  * Returns an error message naming the field when a check the schema cannot
  * express fails.

@@ -6,11 +6,11 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { checkDeviceScope, HttpError, type Principal } from './auth.js';
-import { checkClockSkew, DEFAULT_CLOCK_SKEW, describeSchemaErrors, normalizeEvent, type ClockSkew, type Event, type EventInput, type SchemaError } from './events.js';
+import { canonicalEvent, checkClockSkew, DEFAULT_CLOCK_SKEW, describeSchemaErrors, normalizeEvent, type ClockSkew, type Event, type EventInput, type SchemaError } from './events.js';
 import type { AppendResult, EventStore } from './store/store.js';
 
 export type RejectReason =
-  | 'invalid' | 'unauthenticated' | 'forbidden' | 'too_large' | 'unsupported_media_type' | 'rate_limited' | 'backpressure' | 'store_error';
+  | 'invalid' | 'conflict' | 'unauthenticated' | 'forbidden' | 'too_large' | 'unsupported_media_type' | 'rate_limited' | 'backpressure' | 'store_error';
 
 export interface IngestOptions {
   /** events admitted and not yet committed before new batches are refused; default 100000 */
@@ -87,17 +87,13 @@ function findConflictingRepeat(events: readonly Event[]): string | undefined {
     const key = `${events[i].device}\u0000${events[i].id}`;
     const j = first.get(key);
     if (j === undefined) first.set(key, i);
-    else if (canonical(events[i]) !== canonical(events[j])) {
+    else if (canonicalEvent(events[i]) !== canonicalEvent(events[j])) {
       return `events[${i}].id: "${events[i].id}" is also the id of events[${j}], with other fields; ids must be unique per device`;
     }
   }
   return undefined;
 }
 
-/** An event as JSON with its (flat) fields in a fixed order. */
-function canonical(e: Event): string {
-  return JSON.stringify(e, Object.keys(e).sort());
-}
 
 export class IngestPipeline {
   private validator: BatchValidator | undefined;

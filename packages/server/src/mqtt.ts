@@ -35,7 +35,7 @@ import type { IngestPipeline, RejectReason } from './ingest.js';
 import { DEFAULT_INGEST_BODY_LIMIT } from './plugins/ingest-http.js';
 import { parseJsonBytes } from './text.js';
 import { SqliteStore } from './store/sqlite.js';
-import type { EventStore } from './store/store.js';
+import { EventConflictError, type EventStore } from './store/store.js';
 
 export interface MqttIngestOptions {
   /** broker URL, e.g. mqtt://127.0.0.1:1883 */
@@ -91,7 +91,7 @@ export function sessionClientId(store: EventStore, topicPrefix = 'citybrain'): s
 const RC = { ok: 0, unauthorized: 0x87, quota: 0x97, badPayload: 0x99 } as const;
 
 const reasonCode: Record<RejectReason, number> = {
-  invalid: RC.badPayload, too_large: RC.badPayload, unsupported_media_type: RC.badPayload,
+  invalid: RC.badPayload, conflict: RC.badPayload, too_large: RC.badPayload, unsupported_media_type: RC.badPayload,
   unauthenticated: RC.unauthorized, forbidden: RC.unauthorized, rate_limited: RC.quota, backpressure: RC.quota, store_error: RC.quota,
 };
 
@@ -179,6 +179,8 @@ export class MqttIngest {
           await opts.pipeline.ingestWhenRoom(batch, 'mqtt');
           return done(RC.ok);
         } catch (e) {
+          // a second reading under a stored id is the message's fault: retrying it would hold every later message
+          if (e instanceof EventConflictError) return refuse(device, 'conflict', e.message, done);
           if (self?.closing) return; // no PUBACK: the broker redelivers to the next session
           log?.error({ err: e, device, attempt }, 'MQTT batch not stored; retrying');
           await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));

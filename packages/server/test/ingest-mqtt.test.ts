@@ -69,21 +69,25 @@ describe('MQTT refusals reach the device on its errors topic, in MQTT 5 and 3.1.
           await publish('cam-1', { token, events: [lane(`e${v}-2`, { ts: Math.round(Date.now() / 1000) })] }),
           await publish('cam-2', { token, events: [lane(`e${v}-3`)] }),
           await publish('cam-1', { token, events: [lane(`e${v}-4`, { ts: Date.now() + 3_600_000 })] }),
+          await publish('cam-1', { token, event: lane(`e${v}-ok`) }),
+          // a second reading under a stored id
+          await publish('cam-1', { token, event: lane(`e${v}-ok`, { count: 9 }) }),
         ];
-        await until(() => got.length === 5, 5000, 'five refusals on the errors topics');
+        await until(() => got.length === 6, 5000, 'six refusals on the errors topics');
         got.sort((a, b) => a.body.at - b.body.at);
-        assert.deepEqual(got.map((g) => g.topic), ['cam-1', 'cam-1', 'cam-1', 'cam-2', 'cam-1'].map((d) => `${prefix}/devices/${d}/errors`));
-        assert.deepEqual(got.map((g) => [g.body.reason, g.body.reasonCode]), [['invalid', 0x99], ['invalid', 0x99], ['invalid', 0x99], ['forbidden', 0x87], ['invalid', 0x99]]);
+        assert.deepEqual(got.map((g) => g.topic), ['cam-1', 'cam-1', 'cam-1', 'cam-2', 'cam-1', 'cam-1'].map((d) => `${prefix}/devices/${d}/errors`));
+        assert.deepEqual(got.map((g) => [g.body.reason, g.body.reasonCode]), [['invalid', 0x99], ['invalid', 0x99], ['invalid', 0x99], ['forbidden', 0x87], ['invalid', 0x99], ['conflict', 0x99]]);
         assert.match(got[0].body.message, /^payload is not valid JSON/);
         assert.equal(got[1].body.message, 'events[0].occupncy: unknown field');
         assert.match(got[2].body.message, /^events\[0\]\.ts: \d+ looks like seconds since the epoch; send milliseconds/);
         assert.match(got[3].body.message, /^token tok_\w+ is for device "cam-1", not the topic's "cam-2"$/);
         assert.match(got[4].body.message, /^events\[0\]\.ts: .* ahead of the server clock/);
+        assert.equal(got[5].body.message, `events[0].id: "e${v}-ok" was stored earlier with other fields; ids must be unique per device (a retry must resend the same event)`);
         // the server answers the broker with the failure reason code ...
-        assert.deepEqual(pubacks, [0x99, 0x99, 0x99, 0x87, 0x99]);
+        assert.deepEqual(pubacks, [0x99, 0x99, 0x99, 0x87, 0x99, 0, 0x99]);
         // ... but Mosquitto acknowledged the device itself on receipt: the code does not reach it (INGESTION.md says so)
         if (protocolVersion === 5) for (const a of acks) assert.equal((a as { reasonCode?: number } | undefined)?.reasonCode ?? 0, 0);
-        assert.equal(await s.t.store.count(), 0);
+        assert.deepEqual((await s.t.store.query({ limit: 100 })).map((e) => e.id).filter((id) => id.startsWith(`e${v}`)), [`e${v}-ok`]);
       } finally {
         await dev.endAsync();
       }

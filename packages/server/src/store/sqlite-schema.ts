@@ -49,8 +49,11 @@ export type WriteOp =
   | { t: 'revoke'; id: string; at: number }
   | { t: 'purge'; cutoff: number; limit: number };
 
-/** Result per op: append → Uint8Array of inserted flags; audit → seq; revoke → changed; purge → deleted. */
-export type WriteResult = Uint8Array | number | boolean | null;
+/**
+ * Result per op: append → Uint8Array of inserted flags, or the index of the first row whose id is stored with
+ * other fields (then nothing of it was written); audit → seq; revoke → changed; purge → deleted.
+ */
+export type WriteResult = Uint8Array | { conflict: number } | number | boolean | null;
 
 export type WorkerRequest = { id: number; ops: WriteOp[] } | { id: number; close: true };
 export type WorkerReply = { id: number; results: WriteResult[] } | { id: number; error: string } | { ready: true } | { fatal: string };

@@ -7,7 +7,7 @@ import { GroupCommitter } from './group-commit.js';
 import { auditWhere, eventWhere, orderDir } from './sql.js';
 import { tokenFromRow, type EventRow, type TokenRow, type WorkerReply, type WorkerRequest, type WriteOp, type WriteResult } from './sqlite-schema.js';
 import {
-  clampLimit, splitResult, StoreError, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener, type EventFilter,
+  clampLimit, EventConflictError, splitResult, StoreError, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener, type EventFilter,
   type EventQuery, type EventStore, type StoredEvent, type TokenRecord,
 } from './store.js';
 
@@ -100,8 +100,9 @@ export class SqliteStore implements EventStore {
     if (events.length === 0) return { accepted: [], duplicates: [] };
     const now = Date.now();
     const rows = events.map((e): EventRow => [e.device, e.id, e.kind, e.ts, eventIntersection(e) ?? null, eventBay(e) ?? null, now, JSON.stringify(e)]);
-    const flags = (await this.write({ t: 'append', rows })) as Uint8Array;
-    return splitResult(events, flags);
+    const r = (await this.write({ t: 'append', rows })) as Uint8Array | { conflict: number };
+    if ('conflict' in r) throw new EventConflictError(r.conflict, events[r.conflict].device, events[r.conflict].id);
+    return splitResult(events, r);
   }
 
   private stmt(sql: string): Database.Statement {
