@@ -16,7 +16,7 @@ export interface AppLimits {
   ingestBodyLimit?: number;
   /** events admitted but not yet durable before ingestion answers 429; default 100000 */
   maxQueuedEvents?: number;
-  /** ms a request may take to arrive and be answered; default 30000 (slow-client guard) */
+  /** ms a request (headers and body) may take to arrive; default 30000 (slow-client guard: then 408 and the connection is closed) */
   requestTimeoutMs?: number;
   /** how far a device's event `ts` may be from the server clock; default 5 min ahead, 7 days behind; false accepts any */
   clockSkew?: ClockSkew | false;
@@ -71,12 +71,18 @@ function isLogger(l: unknown): l is FastifyBaseLogger {
 export function buildApp(opts: AppOptions): FastifyInstance {
   const limits = opts.limits ?? {};
   const logger = opts.logger ?? { level: process.env.CITYBRAIN_LOG_LEVEL ?? 'info' };
+  const requestTimeout = limits.requestTimeoutMs ?? 30000;
   const app = Fastify({
     ...(isLogger(logger) ? { loggerInstance: logger } : { logger }),
     // unknown body fields are refused by name rather than silently dropped (a typo'd field is a bug to report)
     ajv: { customOptions: { discriminator: true, removeAdditional: false } },
     schemaController: { compilersFactory: { buildValidator } },
-    requestTimeout: limits.requestTimeoutMs ?? 30000,
+    requestTimeout,
+    // Fastify sets server.requestTimeout after creating the server, which leaves Node's headersTimeout at 60 s,
+    // and a body trickling in is closed by that one (measured on Node 20: requestTimeout alone never fires),
+    // checked only every connectionsCheckingInterval (30 s): 60-90 s instead of the 30 s guard. Both at
+    // construction, and checked often enough that the guard holds to within a second.
+    http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(100, requestTimeout / 20)) },
     return503OnClosing: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
