@@ -260,9 +260,15 @@ export function jsonPath(instancePath: string): string {
   let out = '';
   for (const raw of instancePath.split('/').slice(1)) {
     const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    out += /^\d+$/.test(seg) ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+    out = /^\d+$/.test(seg) ? `${out}[${seg}]` : fieldPath(out, seg);
   }
   return out;
+}
+
+/** `events[0]` + `occupancy` → `events[0].occupancy`; a name that is not an identifier is quoted: `events[0][""]`, `events[0]["a b"]` */
+export function fieldPath(at: string, field: string): string {
+  if (!/^[A-Za-z_$][\w$]*$/.test(field)) return `${at}[${JSON.stringify(field).slice(0, 60)}]`;
+  return at === '' ? field : `${at}.${field}`;
 }
 
 function valueAt(data: unknown, instancePath: string): unknown {
@@ -300,7 +306,7 @@ export function describeSchemaErrors(errors: readonly SchemaError[], data: unkno
   const e = errors[0];
   if (!e) return 'invalid request body';
   const at = jsonPath(e.instancePath);
-  const prefix = (field: string) => (at ? `${at}.${field}` : field);
+  const prefix = (field: string) => fieldPath(at, field);
   switch (e.keyword) {
     case 'required':
       return `${prefix(String(e.params.missingProperty))}: is required`;
