@@ -202,7 +202,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
  * an intersection are its neighbours' approach lanes), from a device scoped
  * to one intersection.
  */
-export function laneCheck(net: Network): EventCheck {
+function laneCheck(net: Network): EventCheck {
   return (e, path) => {
     if (e.kind !== 'lane' && !(e.kind === 'plate' && e.lane !== undefined)) return undefined;
     const lane = e.lane!;

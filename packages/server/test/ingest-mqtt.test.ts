@@ -144,6 +144,26 @@ describe('two servers on one broker', { skip }, () => {
     adapters.splice(adapters.indexOf(again), 1);
   });
 
+  it('without a share group both servers keep their sessions and each stores every event', async () => {
+    const [a, b] = servers;
+    const before = [await a.t.store.count(), await b.t.store.count()];
+    const [sa, sb] = [await start(a), await start(b)];
+    let dropped = 0;
+    for (const x of [sa, sb]) x.client.on('offline', () => dropped++);
+    const dev = await mqtt.connectAsync(MQTT_URL, { clientId: `cbtest-dev-${uid()}` });
+    try {
+      for (let k = 0; k < 5; k++) await dev.publishAsync(`${prefix}/devices/cam-1/events`, JSON.stringify({ token, event: lane(`both-${k}`) }), { qos: 1 });
+    } finally {
+      await dev.endAsync();
+    }
+    await until(async () => (await a.t.store.count()) === before[0] + 5 && (await b.t.store.count()) === before[1] + 5, 5000, 'five events in each store');
+    assert.equal(dropped, 0, 'neither server was disconnected by the other');
+    for (const x of [sa, sb]) {
+      await x.close();
+      adapters.splice(adapters.indexOf(x), 1);
+    }
+  });
+
   it('with a shared subscription the servers split the messages: every event is stored once, by one of them', async () => {
     const [a, b] = servers;
     const before = [await a.t.store.count(), await b.t.store.count()];
