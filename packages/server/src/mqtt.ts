@@ -34,6 +34,7 @@ import { HttpError } from './auth.js';
 import type { IngestPipeline, RejectReason } from './ingest.js';
 import { DEFAULT_INGEST_BODY_LIMIT } from './plugins/ingest-http.js';
 import { parseJsonBytes } from './text.js';
+import { PostgresStore } from './store/postgres.js';
 import { SqliteStore } from './store/sqlite.js';
 import { EventConflictError, type EventStore } from './store/store.js';
 
@@ -83,7 +84,7 @@ export function sessionClientId(store: EventStore, topicPrefix = 'citybrain'): s
     writeFileSync(file, `${id}\n`);
     return id;
   }
-  const schema = (store as { schema?: string }).schema ?? '';
+  const schema = store instanceof PostgresStore ? store.schema : '';
   return `citybrain-${createHash('sha256').update(`${hostname()}\0${store.backend}\0${schema}\0${topicPrefix}`).digest('hex').slice(0, 12)}`;
 }
 
