@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { HttpError, type Auth } from './auth.js';
-import { describeSchemaErrors } from './events.js';
+import { describeSchemaErrors, type ClockSkew } from './events.js';
 import { IngestPipeline } from './ingest.js';
 import { DEFAULT_INGEST_BODY_LIMIT, ingestHttpPlugin } from './plugins/ingest-http.js';
 import { StoreError, type EventStore } from './store/store.js';
@@ -18,8 +18,10 @@ export interface AppLimits {
   ingestBodyLimit?: number;
   /** events admitted but not yet durable before ingestion answers 429; default 100000 */
   maxQueuedEvents?: number;
-  /** ms a request may take to arrive and be answered; default 30000 (slow-client guard) */
+  /** ms a request (headers and body) may take to arrive; default 30000 (slow-client guard: then 408 and the connection is closed) */
   requestTimeoutMs?: number;
+  /** how far a device's event `ts` may be from the server clock; default 5 min ahead, 7 days behind; false accepts any */
+  clockSkew?: ClockSkew | false;
 }
 
 /** The structured JSON log (pino). Every line goes through redactSecrets before it is written. */
@@ -127,13 +129,19 @@ function notDecimal(s: string): string | undefined {
 export function buildApp(opts: AppOptions): FastifyInstance {
   const limits = opts.limits ?? {};
   const log = opts.logger ?? {};
+  const requestTimeout = limits.requestTimeoutMs ?? 30000;
   const app = Fastify({
     // redacted line by line: tokens in URLs (?token=, ?ticket=), authorization headers and URL passwords never reach the log
     logger: log && { level: log.level ?? process.env.CITYBRAIN_LOG_LEVEL ?? 'info', stream: redactingDestination(log.destination) },
     // unknown body fields are refused by name rather than silently dropped (a typo'd field is a bug to report)
     ajv: { customOptions: { discriminator: true, removeAdditional: false } },
     schemaController: { compilersFactory: { buildValidator } },
-    requestTimeout: limits.requestTimeoutMs ?? 30000,
+    requestTimeout,
+    // Fastify sets server.requestTimeout after creating the server, which leaves Node's headersTimeout at 60 s,
+    // and a body trickling in is closed by that one (measured on Node 20: requestTimeout alone never fires),
+    // checked only every connectionsCheckingInterval (30 s): 60-90 s instead of the 30 s guard. Both at
+    // construction, and checked often enough that the guard holds to within a second.
+    http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(100, requestTimeout / 20)) },
     return503OnClosing: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -142,7 +150,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'citybrain_' });
-  const pipeline = new IngestPipeline(opts.store, { registry, maxQueuedEvents: limits.maxQueuedEvents });
+  const pipeline = new IngestPipeline(opts.store, { registry, maxQueuedEvents: limits.maxQueuedEvents, clockSkew: limits.clockSkew });
   app.decorate('store', opts.store);
   app.decorate('auth', opts.auth);
   app.decorate('ingest', pipeline);

@@ -99,6 +99,7 @@ export class Auth {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly rate: { perSecond: number; burst: number } | false;
   private readonly cacheMs: number;
+  private readonly revokeListeners = new Set<(tokenId: string) => void>();
 
   constructor(readonly store: EventStore, opts: AuthOptions = {}) {
     this.rate = opts.rateLimit === undefined ? DEFAULT_RATE_LIMIT : opts.rateLimit;
@@ -145,7 +146,14 @@ export class Auth {
     this.revoking = run.catch(() => undefined);
     const ok = await run;
     for (const [h, c] of this.cache) if (c.p?.tokenId === tokenId) this.cache.delete(h);
+    if (ok) for (const fn of this.revokeListeners) fn(tokenId);
     return ok;
+  }
+
+  /** Told of each token this instance revokes (e.g. to drop what a revoked device reported); returns an unsubscribe function. */
+  onRevoke(listener: (tokenId: string) => void): () => void {
+    this.revokeListeners.add(listener);
+    return () => this.revokeListeners.delete(listener);
   }
 
   /** The principal a token stands for, or undefined when unknown or revoked. */

@@ -16,6 +16,47 @@ export type EventKind = (typeof EVENT_KINDS)[number];
 export const MIN_TS_MS = 1e11;
 export const MAX_TS_MS = 1e13;
 
+/**
+ * How far from the server clock an event's `ts` may be. Ahead is the danger:
+ * the lane estimate and incident detection keep the newest report per lane,
+ * so one far-future report would outrank every genuine one. Far behind means
+ * a clock that is off (a cabinet's RTC reset to 2000 after a power cut).
+ */
+export interface ClockSkew {
+  /** ms an event may be ahead of the server clock */
+  aheadMs: number;
+  /** ms an event may be behind it (a device replaying its buffer after an outage) */
+  behindMs: number;
+}
+
+export const DEFAULT_CLOCK_SKEW: Readonly<ClockSkew> = { aheadMs: 5 * 60_000, behindMs: 7 * 86_400_000 };
+
+/** Why `ts` is refused under `skew` at server time `now` (naming the field), or undefined when it is accepted. */
+export function checkClockSkew(ts: number, now: number, skew: Readonly<ClockSkew>, path: string): string | undefined {
+  const off = ts - now;
+  if (off > skew.aheadMs) {
+    return `${path}.ts: ${new Date(ts).toISOString()} is ${duration(off)} ahead of the server clock (${new Date(now).toISOString()}); at most ${duration(skew.aheadMs)} ahead is accepted: check the device's clock`;
+  }
+  if (-off > skew.behindMs) {
+    return `${path}.ts: ${new Date(ts).toISOString()} is ${duration(-off)} behind the server clock (${new Date(now).toISOString()}); at most ${duration(skew.behindMs)} behind is accepted: check the device's clock`;
+  }
+  return undefined;
+}
+
+/** 300000 → "5 min", 90061000 → "1 d 1 h" (the two largest units) */
+function duration(ms: number): string {
+  let s = Math.round(ms / 1000);
+  if (s === 0) return `${Math.round(ms)} ms`;
+  const parts: string[] = [];
+  for (const [unit, n] of [['d', 86400], ['h', 3600], ['min', 60], ['s', 1]] as const) {
+    if (s >= n) {
+      parts.push(`${Math.floor(s / n)} ${unit}`);
+      s %= n;
+    }
+  }
+  return parts.slice(0, 2).join(' ');
+}
+
 interface Common {
   /** client-chosen, unique per device, at most 128 characters */
   id: string;
@@ -92,7 +133,7 @@ const commonProperties = {
     description: 'Id of the publishing device (letters, digits, . _ : -); must be the device the token was issued to.',
   },
   ts: {
-    description: 'When the event was observed: epoch MILLISECONDS (an integer from 1e11 to 1e13) or an ISO 8601 date-time with a time zone. Seconds since the epoch are refused.',
+    description: 'When the event was observed: epoch MILLISECONDS (an integer) or an ISO 8601 date-time with a time zone. Seconds since the epoch are refused, and so is a time more than the server\'s clock skew (default 5 min) ahead of its clock or more than 7 days behind it.',
     anyOf: [
       { type: 'integer', minimum: MIN_TS_MS, maximum: MAX_TS_MS },
       { type: 'string', format: 'date-time', maxLength: 40 },
@@ -174,6 +215,16 @@ export const appendResultSchema = {
 // ---------------------------------------------------------- normalisation
 
 /**
+ * An event (as stored, ts in ms) as JSON with its flat fields in a fixed
+ * order: two events are the same reading when these are equal, whatever
+ * order a retry sends the fields in (the idempotency check of the stores
+ * and of a batch).
+ */
+export function canonicalEvent(e: object): string {
+  return JSON.stringify(e, Object.keys(e).sort());
+}
+
+/**
  * Converts a schema-valid event to its stored form (ts in epoch ms).
  * Returns an error message naming the field when a check the schema cannot
  * express fails.
@@ -209,9 +260,15 @@ export function jsonPath(instancePath: string): string {
   let out = '';
   for (const raw of instancePath.split('/').slice(1)) {
     const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    out += /^\d+$/.test(seg) ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+    out = /^\d+$/.test(seg) ? `${out}[${seg}]` : fieldPath(out, seg);
   }
   return out;
+}
+
+/** `events[0]` + `occupancy` → `events[0].occupancy`; a name that is not an identifier is quoted: `events[0][""]`, `events[0]["a b"]` */
+export function fieldPath(at: string, field: string): string {
+  if (!/^[A-Za-z_$][\w$]*$/.test(field)) return `${at}[${JSON.stringify(field).slice(0, 60)}]`;
+  return at === '' ? field : `${at}.${field}`;
 }
 
 function valueAt(data: unknown, instancePath: string): unknown {
@@ -249,7 +306,7 @@ export function describeSchemaErrors(errors: readonly SchemaError[], data: unkno
   const e = errors[0];
   if (!e) return 'invalid request body';
   const at = jsonPath(e.instancePath);
-  const prefix = (field: string) => (at ? `${at}.${field}` : field);
+  const prefix = (field: string) => fieldPath(at, field);
   switch (e.keyword) {
     case 'required':
       return `${prefix(String(e.params.missingProperty))}: is required`;

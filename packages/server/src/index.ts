@@ -3,7 +3,7 @@ export { Auth, bootstrapTokens, checkDeviceScope, hashToken, HttpError, ROLES, T
 export { redactSecrets, redactingDestination, type LogDestination } from './redact.js';
 export * from './events.js';
 export { BackpressureError, IngestPipeline, prepareBatch, type IngestOptions, type RejectReason } from './ingest.js';
-export { MqttIngest, MqttStartError, type MqttIngestOptions } from './mqtt.js';
+export { MqttIngest, MqttStartError, sessionClientId, type MqttIngestOptions } from './mqtt.js';
 export { ingestHttpPlugin, DEFAULT_INGEST_BODY_LIMIT, type IngestHttpOptions } from './plugins/ingest-http.js';
 export { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, DOWNSAMPLED_UNTIL, downsampleLaneReports, mergeLaneReports, parseRetention, startRetention, type DownsampleOptions, type RetentionOptions } from './retention.js';
 export { DEFAULT_STORE_URL, openStore } from './store/open.js';

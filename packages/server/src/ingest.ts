@@ -6,17 +6,19 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { checkDeviceScope, HttpError, type Principal } from './auth.js';
-import { describeSchemaErrors, normalizeEvent, type Event, type EventInput, type SchemaError } from './events.js';
+import { canonicalEvent, checkClockSkew, DEFAULT_CLOCK_SKEW, describeSchemaErrors, normalizeEvent, type ClockSkew, type Event, type EventInput, type SchemaError } from './events.js';
 import type { AppendResult, EventStore } from './store/store.js';
 
 export type RejectReason =
-  | 'invalid' | 'unauthenticated' | 'forbidden' | 'too_large' | 'unsupported_media_type' | 'rate_limited' | 'backpressure' | 'store_error';
+  | 'invalid' | 'conflict' | 'unauthenticated' | 'forbidden' | 'too_large' | 'unsupported_media_type' | 'rate_limited' | 'backpressure' | 'store_error';
 
 export interface IngestOptions {
   /** events admitted and not yet committed before new batches are refused; default 100000 */
   maxQueuedEvents?: number;
   /** where the metrics go; required, so two apps in one process do not clash */
   registry: Registry;
+  /** how far from the server clock a device's `ts` may be; default DEFAULT_CLOCK_SKEW (5 min ahead, 7 days behind); false accepts any */
+  clockSkew?: ClockSkew | false;
 }
 
 /** The queue is full: retry later. */
@@ -52,14 +54,17 @@ export type BatchValidator = ((data: unknown) => boolean) & { errors?: SchemaErr
 export type EventCheck = (e: Event, path: string) => string | undefined;
 
 /**
- * Normalises schema-valid events and checks the principal may publish them.
+ * Normalises schema-valid events and checks the principal may publish them
+ * (and, given `clock`, that their timestamps are within its skew of `now`).
  * Throws HttpError 400/403 naming the first offending event; all or nothing.
  */
-export function prepareBatch(p: Principal, input: readonly EventInput[], check?: EventCheck): Event[] {
+export function prepareBatch(p: Principal, input: readonly EventInput[], check?: EventCheck, clock?: { now: number; skew: Readonly<ClockSkew> }): Event[] {
   const events: Event[] = new Array(input.length);
   for (let i = 0; i < input.length; i++) {
     const e = normalizeEvent(input[i], `events[${i}]`);
     if (typeof e === 'string') throw new HttpError(400, e, 'CB_INVALID_EVENT');
+    const skewed = clock && checkClockSkew(e.ts, clock.now, clock.skew, `events[${i}]`);
+    if (skewed) throw new HttpError(400, skewed, 'CB_CLOCK_SKEW');
     const bad = check?.(e, `events[${i}]`);
     if (bad) throw new HttpError(400, bad, 'CB_INVALID_EVENT');
     events[i] = e;
@@ -82,22 +87,20 @@ function findConflictingRepeat(events: readonly Event[]): string | undefined {
     const key = `${events[i].device}\u0000${events[i].id}`;
     const j = first.get(key);
     if (j === undefined) first.set(key, i);
-    else if (canonical(events[i]) !== canonical(events[j])) {
+    else if (canonicalEvent(events[i]) !== canonicalEvent(events[j])) {
       return `events[${i}].id: "${events[i].id}" is also the id of events[${j}], with other fields; ids must be unique per device`;
     }
   }
   return undefined;
 }
 
-/** An event as JSON with its (flat) fields in a fixed order. */
-function canonical(e: Event): string {
-  return JSON.stringify(e, Object.keys(e).sort());
-}
 
 export class IngestPipeline {
   private validator: BatchValidator | undefined;
   private eventCheck: EventCheck | undefined;
   readonly maxQueuedEvents: number;
+  /** what a device's ts may differ from the server clock (the virtual city, which calls `ingest` directly, runs on its own clock) */
+  readonly clockSkew: Readonly<ClockSkew> | false;
   private queued = 0;
   private waiters: { n: number; resolve: () => void }[] = [];
   private readonly m: {
@@ -109,6 +112,13 @@ export class IngestPipeline {
 
   constructor(readonly store: EventStore, opts: IngestOptions) {
     this.maxQueuedEvents = opts.maxQueuedEvents ?? 100000;
+    this.clockSkew = opts.clockSkew ?? DEFAULT_CLOCK_SKEW;
+    if (this.clockSkew) {
+      for (const k of ['aheadMs', 'behindMs'] as const) {
+        const v = this.clockSkew[k];
+        if (!(typeof v === 'number' && v >= 0)) throw new RangeError(`ingestion: clockSkew.${k} must be a number of ms >= 0, got ${String(v)}`);
+      }
+    }
     const registers = [opts.registry];
     const depthOf = () => this.queued;
     this.m = {
@@ -137,9 +147,9 @@ export class IngestPipeline {
     this.eventCheck = check;
   }
 
-  /** prepareBatch with this pipeline's event check: what the transports admit. */
+  /** prepareBatch with this pipeline's event check and clock skew: what the transports admit. */
   prepare(p: Principal, input: readonly EventInput[]): Event[] {
-    return prepareBatch(p, input, this.eventCheck);
+    return prepareBatch(p, input, this.eventCheck, this.clockSkew ? { now: Date.now(), skew: this.clockSkew } : undefined);
   }
 
   /** Whether the schema is compiled (the app is ready), so `admit` can run. */

@@ -10,15 +10,23 @@
  *
  * Durability: MQTT acknowledges hop by hop. The broker acknowledges the
  * device; this adapter holds a persistent session (clean start off, session
- * expiry one day, fixed client id) and sends the broker its PUBACK only after
+ * expiry one day, a client id of its own that a restart reuses: see
+ * `sessionClientId`) and sends the broker its PUBACK only after
  * the store committed, so a crash before the commit makes the broker deliver
  * the message again, and the (device, id) key stores it once. When the queue
  * is full the PUBACK is held, the broker stops sending (its in-flight window
  * fills) and keeps further messages queued. Messages that are malformed, not
  * authorised, out of scope or over the rate limit are logged, counted, acked
- * with an MQTT 5 reason code and not stored. mqtt.js hands over one message
- * at a time, so put many events in a message for throughput.
+ * with an MQTT 5 reason code and not stored; the reason is published to the
+ * device's `{prefix}/devices/{deviceId}/errors` (a broker acknowledges the
+ * publisher itself, so that code never reaches the device). mqtt.js hands
+ * over one message at a time, so put many events in a message for throughput.
+ * Several servers share the device topics with `shareGroup` (an MQTT shared
+ * subscription): each message goes to one of them.
  */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Auth } from './auth.js';
@@ -27,6 +35,9 @@ import type { IngestPipeline, RejectReason } from './ingest.js';
 import { DEFAULT_INGEST_BODY_LIMIT } from './plugins/ingest-http.js';
 import { redactSecrets } from './redact.js';
 import { parseJsonBytes } from './text.js';
+import { PostgresStore } from './store/postgres.js';
+import { SqliteStore } from './store/sqlite.js';
+import { EventConflictError, type EventStore } from './store/store.js';
 
 
 export interface MqttIngestOptions {
@@ -36,8 +47,14 @@ export interface MqttIngestOptions {
   auth: Auth;
   /** topic prefix; default 'citybrain' */
   topicPrefix?: string;
-  /** client id of the persistent session; default 'citybrain-ingest' (one per server) */
+  /** client id of the persistent session; default `sessionClientId(store, topicPrefix)`, this server's own */
   clientId?: string;
+  /**
+   * share the device topics with the other servers subscribed under this
+   * group name (`$share/{group}/...`): each message goes to one of them; by
+   * default every server gets every message
+   */
+  shareGroup?: string;
   username?: string;
   password?: string;
   /** largest payload, bytes; default 1 MiB like HTTP */
@@ -47,11 +64,37 @@ export interface MqttIngestOptions {
   connectTimeoutMs?: number;
 }
 
+/**
+ * The persistent session's default client id: unique to this server's data,
+ * and the same after a restart, so the session (and what the broker queued
+ * for it while the server was away) is resumed, and two servers on one
+ * broker do not take each other's session. With SQLite, a random id kept in
+ * a file beside the database (`<db>.mqtt-client-id`), so it moves with the
+ * data; with PostgreSQL, whose data several servers may share, derived from
+ * this host's name, the schema and the topic prefix (give each server a
+ * `clientId` of its own when host names are not stable, e.g. in containers).
+ */
+export function sessionClientId(store: EventStore, topicPrefix = 'citybrain'): string {
+  if (store instanceof SqliteStore) {
+    const file = `${store.path}.mqtt-client-id`;
+    if (existsSync(file)) {
+      const id = readFileSync(file, 'utf8').trim();
+      if (/^[A-Za-z0-9-]{1,23}$/.test(id)) return id;
+    }
+    // 23 characters: the longest id every MQTT 3.1.1 broker must accept
+    const id = `citybrain-${randomBytes(6).toString('hex')}`;
+    writeFileSync(file, `${id}\n`);
+    return id;
+  }
+  const schema = store instanceof PostgresStore ? store.schema : '';
+  return `citybrain-${createHash('sha256').update(`${hostname()}\0${store.backend}\0${schema}\0${topicPrefix}`).digest('hex').slice(0, 12)}`;
+}
+
 // MQTT 5 PUBACK reason codes
 const RC = { ok: 0, unauthorized: 0x87, quota: 0x97, badPayload: 0x99 } as const;
 
 const reasonCode: Record<RejectReason, number> = {
-  invalid: RC.badPayload, too_large: RC.badPayload, unsupported_media_type: RC.badPayload,
+  invalid: RC.badPayload, conflict: RC.badPayload, too_large: RC.badPayload, unsupported_media_type: RC.badPayload,
   unauthenticated: RC.unauthorized, forbidden: RC.unauthorized, rate_limited: RC.quota, backpressure: RC.quota, store_error: RC.quota,
 };
 
@@ -79,7 +122,9 @@ export class MqttIngest {
     // the broker hands over the messages queued for the session at once: they could not be validated yet and would be refused and lost
     if (!opts.pipeline.ready) throw new Error('cannot start MQTT ingestion before the app is ready: await app.ready() before MqttIngest.start');
     const prefix = opts.topicPrefix ?? 'citybrain';
-    const topic = `${prefix}/devices/+/events`;
+    if (opts.shareGroup !== undefined && !/^[^/+#]+$/.test(opts.shareGroup)) throw new MqttStartError(`MQTT share group "${opts.shareGroup}" must be a non-empty name without / + #`);
+    const topic = `${opts.shareGroup !== undefined ? `$share/${opts.shareGroup}/` : ''}${prefix}/devices/+/events`;
+    const clientId = opts.clientId ?? sessionClientId(opts.pipeline.store, prefix);
     const topicRe = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/devices/([^/]+)/events$`);
     const maxBytes = opts.maxPayloadBytes ?? DEFAULT_INGEST_BODY_LIMIT;
     const log = opts.logger;
@@ -89,6 +134,11 @@ export class MqttIngest {
       opts.pipeline.reject('mqtt', reason);
       log?.warn({ device, reason }, `MQTT message refused: ${message}`);
       done(reasonCode[reason]);
+      // the broker acknowledged the device already (whatever code the PUBACK above carries): tell it on its own reply topic
+      if (device === '?') return;
+      const refusal = { reason, reasonCode: reasonCode[reason], message, at: Date.now() };
+      client.publishAsync(`${prefix}/devices/${device}/errors`, JSON.stringify(refusal), { qos: 1 })
+        .catch((e: unknown) => log?.error({ err: e, device }, 'MQTT refusal not published to the device'));
     };
 
     const handle = async (t: string, payload: Buffer, done: (code: number) => void): Promise<void> => {
@@ -132,6 +182,8 @@ export class MqttIngest {
           await opts.pipeline.ingestWhenRoom(batch, 'mqtt');
           return done(RC.ok);
         } catch (e) {
+          // a second reading under a stored id is the message's fault: retrying it would hold every later message
+          if (e instanceof EventConflictError) return refuse(device, 'conflict', e.message, done);
           if (self?.closing) return; // no PUBACK: the broker redelivers to the next session
           log?.error({ err: e, device, attempt }, 'MQTT batch not stored; retrying');
           await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
@@ -140,7 +192,7 @@ export class MqttIngest {
     };
 
     const client = mqtt.connect(opts.url, {
-      clientId: opts.clientId ?? 'citybrain-ingest',
+      clientId,
       protocolVersion: 5,
       clean: false,
       properties: { sessionExpiryInterval: 86400 },
@@ -169,6 +221,8 @@ export class MqttIngest {
           reject(e);
         });
       });
+      // the session keeps its subscriptions: a server joining a share group must also leave the plain one, or it still gets every message
+      if (opts.shareGroup !== undefined) await client.unsubscribeAsync(`${prefix}/devices/+/events`);
       await client.subscribeAsync(topic, { qos: 1 });
     } catch (e) {
       await client.endAsync(true);

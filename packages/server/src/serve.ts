@@ -12,7 +12,7 @@ import { openStore, DEFAULT_STORE_URL } from './store/open.js';
 import type { EventStore } from './store/store.js';
 import { MqttIngest } from './mqtt.js';
 import { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, startRetention, type DownsampleOptions } from './retention.js';
-import type { Event } from './events.js';
+import type { ClockSkew, Event } from './events.js';
 import type { EventCheck } from './ingest.js';
 import { CityRuntime } from './city/runtime.js';
 import { CityPersistence, restoreOperatorState, scenarioFingerprint } from './city/persistence.js';
@@ -45,10 +45,21 @@ export interface ServerOptions {
   run?: boolean;
   /** MQTT broker to ingest field devices from, e.g. mqtt://127.0.0.1:1883; detected incidents are published there too */
   mqttUrl?: string;
-  /** the MQTT session's topic prefix (default 'citybrain') and client id (default 'citybrain-ingest', one per server) */
-  mqttSession?: { topicPrefix?: string; clientId?: string };
+  /**
+   * the MQTT session's topic prefix (default 'citybrain'), client id (default
+   * this server's own, kept across restarts: see sessionClientId) and shared
+   * subscription group (servers in one group share the device messages)
+   */
+  mqttSession?: { topicPrefix?: string; clientId?: string; shareGroup?: string };
   /** vehicles breaking down in the virtual city per simulated hour, for the incident detection to find; default 0 */
   breakdownsPerHour?: number;
+  /**
+   * how far a device's event ts may be from this server's clock: default 5 min
+   * ahead, 7 days behind; false accepts any. The virtual city's own events
+   * are not checked: they carry its simulated clock, ahead of the server's
+   * when it runs faster than real time.
+   */
+  clockSkew?: ClockSkew | false;
   /** keep events this many ms (by observation time); default a day (DEFAULT_RETENTION_MS); Infinity keeps them forever */
   retentionMs?: number;
   /** log options (level, destination) or false for none */
@@ -97,7 +108,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await store.close();
     throw e;
   }
-  const app = buildApp({ store, auth, logger: opts.logger, onRoute: opts.onRoute });
+  const app = buildApp({ store, auth, logger: opts.logger, onRoute: opts.onRoute, limits: { clockSkew: opts.clockSkew } });
 
   // the field: the virtual city's devices report through the same pipeline as real ones
   const pipeline = app.ingest;
@@ -114,6 +125,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   pipeline.onAccepted((events) => runtime.ingested(events));
   // so a device reports only lanes of this network at the intersections it may report on: the estimate trusts the lane id
   pipeline.setEventCheck(laneCheck(runtime.sim.net));
+  // a revoked device's reports stop counting at once, not when genuine reports outdate them (one dated ahead would hold its lanes)
+  const stopRevokeNews = auth.onRevoke((tokenId) => {
+    store.listTokens().then((tokens) => {
+      const device = tokens.find((t) => t.id === tokenId)?.device;
+      if (device === undefined) return;
+      const lanes = runtime.estimate.forgetDevice(device);
+      runtime.incidents.forget(lanes);
+      if (lanes.length > 0) app.log.warn({ device, token: tokenId, lanes: lanes.length }, 'revoked device: its lane reports are dropped from the estimate');
+    }).catch((e: unknown) => app.log.error({ err: e, token: tokenId }, 'revoked device: its lane reports could not be dropped'));
+  });
 
   // the city resumes where it stood (when the stored snapshot is of this scenario), with what operators set
   const persistence = new CityPersistence(store, runtime, scenarioFingerprint(opts.scenario, {
@@ -184,6 +205,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       runtime.stop();
       persistence.stop();
       stopIncidentNews();
+      stopRevokeNews();
       retention?.stop();
       await mqtt?.close();
       await app.close();
@@ -195,20 +217,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 }
 
 /**
- * Refuses a lane event whose lane the network does not have, or whose lane is
- * not on a road into or out of the event's intersection (which is what the
- * token's scope allows): otherwise the estimate would take a report for any
- * lane of the city from a device scoped to one intersection.
+ * Refuses a lane or plate event whose lane the network does not have, or
+ * whose lane is not on a road into the event's intersection (which is what
+ * the token's scope allows): otherwise the estimate would take a report for
+ * any lane of the city, a neighbour's approaches included (the roads leaving
+ * an intersection are its neighbours' approach lanes), from a device scoped
+ * to one intersection.
  */
 function laneCheck(net: Network): EventCheck {
   return (e, path) => {
-    if (e.kind !== 'lane') return undefined;
-    const l = net.laneIndex.get(e.lane);
-    if (l === undefined) return `${path}.lane: the network has no lane "${e.lane}"`;
-    const road = net.laneRoad[l];
-    const ix = net.interIndex.get(e.intersection);
-    if (ix !== net.roadEndInter[road] && ix !== net.roadStartInter[road]) {
-      return `${path}.lane: lane "${e.lane}" is not on a road into or out of intersection "${e.intersection}"`;
+    if (e.kind !== 'lane' && !(e.kind === 'plate' && e.lane !== undefined)) return undefined;
+    const lane = e.lane!;
+    const l = net.laneIndex.get(lane);
+    if (l === undefined) return `${path}.lane: the network has no lane "${lane}"`;
+    if (net.interIndex.get(e.intersection) !== net.roadEndInter[net.laneRoad[l]]) {
+      return `${path}.lane: lane "${lane}" is not on a road into intersection "${e.intersection}"`;
     }
     return undefined;
   };

@@ -333,7 +333,7 @@ test('on PostgreSQL too: those inputs are 400s, not 500s', { skip: pgSkip }, asy
   }
 });
 
-test('a lane event must name a lane of the network on a road at its intersection: the brain does not take another lane from a scoped device', async () => {
+test('a lane event must name a lane of the network on a road into its intersection: the brain does not take another lane from a scoped device', async () => {
   const net = server.runtime.sim.net;
   const ix = net.interIndex.get('intersection_1_1')!;
   const lanes = Array.from({ length: net.nLanes }, (_, l) => l);
@@ -350,7 +350,7 @@ test('a lane event must name a lane of the network on a road at its intersection
   assert.equal(unknown.body.message, 'events[0].lane: the network has no lane "road_nowhere_0"');
   const elsewhere = await call('POST', '/api/v1/events', device, [report('lx-2', net.laneId(own)), report('lx-3', net.laneId(far))]);
   assert.equal(elsewhere.status, 400);
-  assert.equal(elsewhere.body.message, `events[1].lane: lane "${net.laneId(far)}" is not on a road into or out of intersection "intersection_1_1"`);
+  assert.equal(elsewhere.body.message, `events[1].lane: lane "${net.laneId(far)}" is not on a road into intersection "intersection_1_1"`);
   assert.equal(server.runtime.estimate.queue[far] === 37, false, 'the far lane was not taken into the estimate');
   assert.equal(await server.store.count({ device: 'det-x' }), stored, 'all or nothing');
   const ok = await call('POST', '/api/v1/events', device, [report('lx-4', net.laneId(own))]);

@@ -75,9 +75,12 @@ export async function openTestStore(backend: 'sqlite' | 'postgres'): Promise<Tes
   return t;
 }
 
+/** A whole minute an hour before the tests started: recent, as ingestion accepts only times near its clock. */
+export const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+
 export function lane(id: string, o: Partial<LaneEvent> = {}): LaneEvent {
   return {
-    id, device: 'cam-1', ts: Date.UTC(2024, 4, 1, 8, 0, 0), kind: 'lane', intersection: 'i1', lane: 'i1_N_0',
+    id, device: 'cam-1', ts: T0, kind: 'lane', intersection: 'i1', lane: 'i1_N_0',
     count: 4, occupancy: 0.25, speed: 9.5, interval: 60, ...o,
   };
 }

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import net from 'node:net';
 import { Auth, buildApp, PostgresStore } from '@citybrain/server';
-import { events, gated, lane, openTestStore, PG_URL, pgUnavailable, uid, type TestStore } from './helpers.js';
+import { events, gated, lane, openTestStore, T0, PG_URL, pgUnavailable, uid, type TestStore } from './helpers.js';
 
 const pgSkip = await pgUnavailable();
 
@@ -54,8 +54,10 @@ describe('HTTP ingestion', () => {
     assert.deepEqual(r.body, { accepted: 3, duplicates: 0 });
     assert.deepEqual((await t.store.query({ device: 'cam-1' })).filter((e) => e.id.startsWith('h200')).map((e) => e.id), batch.map((e) => e.id));
     assert.deepEqual((await post(app, cam, batch)).body, { accepted: 0, duplicates: 3 }, 'a bare array is accepted too');
-    assert.deepEqual((await post(app, cam, lane('h200-single', { ts: '2024-05-01T08:00:00+08:00' as unknown as number }))).body, { accepted: 1, duplicates: 0 });
-    const [single] = await t.store.query({ device: 'cam-1', from: Date.UTC(2024, 4, 1, 0), to: Date.UTC(2024, 4, 1, 0, 0, 1) });
+    // T0's wall-clock time read in UTC+8 is 8 h before T0
+    const inUtc8 = `${new Date(T0).toISOString().slice(0, 19)}+08:00`;
+    assert.deepEqual((await post(app, cam, lane('h200-single', { ts: inUtc8 as unknown as number }))).body, { accepted: 1, duplicates: 0 });
+    const [single] = await t.store.query({ device: 'cam-1', from: T0 - 8 * 3_600_000, to: T0 - 8 * 3_600_000 + 1000 });
     assert.equal(single.id, 'h200-single', 'an ISO timestamp is stored as epoch ms');
   });
 
@@ -93,7 +95,7 @@ describe('HTTP ingestion', () => {
   });
 
   it('400: a field of the wrong JSON type is refused, not coerced (null is not 0 or false, true is not 1)', async () => {
-    const parking = (id: string, occupied: unknown) => ({ id, device: 'cam-1', ts: Date.UTC(2024, 4, 1), kind: 'parking', bay: 'bay-1', occupied });
+    const parking = (id: string, occupied: unknown) => ({ id, device: 'cam-1', ts: T0, kind: 'parking', bay: 'bay-1', occupied });
     const cases: [unknown, RegExp][] = [
       [[parking('w1', null)], /^events\[0\]\.occupied: must be boolean \(got null\)$/],
       [[parking('w2', 'false')], /^events\[0\]\.occupied: must be boolean \(got "false"\)$/],
@@ -133,7 +135,7 @@ describe('HTTP ingestion', () => {
   });
 
   it('400: a body that is not valid UTF-8 (e.g. Latin-1) is refused, not stored with its letters replaced', async () => {
-    const latin1 = Buffer.from(JSON.stringify([{ id: 'enc-1', device: 'cam-1', ts: Date.UTC(2024, 4, 1), kind: 'plate', plate: 'ÄB123', camera: 'c1', intersection: 'i1', confidence: 0.9 }]), 'latin1');
+    const latin1 = Buffer.from(JSON.stringify([{ id: 'enc-1', device: 'cam-1', ts: T0, kind: 'plate', plate: 'ÄB123', camera: 'c1', intersection: 'i1', confidence: 0.9 }]), 'latin1');
     for (const contentType of ['application/json', 'application/json; charset=iso-8859-1']) {
       await storesNothing(async () => {
         const r = await app.inject({ method: 'POST', url: '/api/v1/events', headers: { 'content-type': contentType, authorization: `Bearer ${cam}` }, payload: latin1 });
@@ -225,12 +227,12 @@ describe('HTTP ingestion limits', () => {
     const { token } = await auth.createToken({ name: 'cam', role: 'device', device: 'cam-1', intersections: ['i1'] });
     const app = buildApp({ store: t.store, auth, logger: false });
     try {
-      const r = await post(app, token, [lane('dup-1'), lane('dup-2'), lane('dup-1', { count: 9, ts: Date.UTC(2024, 4, 1, 8, 1) })]);
+      const r = await post(app, token, [lane('dup-1'), lane('dup-2'), lane('dup-1', { count: 9, ts: T0 + 60_000 })]);
       assert.equal(r.status, 400, JSON.stringify(r.body));
       assert.match(r.body.message!, /^events\[2\]\.id: "dup-1" is also the id of events\[0\], with other fields; ids must be unique per device$/);
       assert.equal(await t.store.count(), 0);
       // the same event twice (fields in another order, ts as ISO) is a harmless repeat
-      const again = { ...lane('dup-3'), ts: '2024-05-01T08:00:00Z' };
+      const again = { ...lane('dup-3'), ts: new Date(T0).toISOString() };
       const reordered = Object.fromEntries(Object.entries(lane('dup-3')).reverse());
       assert.deepEqual((await post(app, token, [lane('dup-3'), again, reordered])).body, { accepted: 1, duplicates: 2 });
     } finally {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { generateGrid, type Scenario } from '@citybrain/engine';
 import { controllers } from '@citybrain/control';
-import { DEFAULT_RETENTION_MS, DEFAULT_STORE_URL, parseRetention, redactSecrets, startServer, StoreError, MqttStartError, TokenConfigError, type RunningServer } from '@citybrain/server';
+import { DEFAULT_CLOCK_SKEW, DEFAULT_RETENTION_MS, DEFAULT_STORE_URL, parseRetention, redactSecrets, type ClockSkew, startServer, StoreError, MqttStartError, TokenConfigError, type RunningServer } from '@citybrain/server';
 import { readScenario } from '../scenario-files.js';
 import { loadControllerPlugins } from '../plugins.js';
 import { intOption, numOption, UsageError } from '../usage.js';
@@ -27,9 +27,16 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
                        (GET /api/v1/incidents); default 2, 0 for none
   --plugin FILE        offer a third-party controller module (repeatable; see examples/longest-queue.mjs)
   --mqtt URL           also ingest field devices from this MQTT broker (mqtt://127.0.0.1:1883)
+  --mqtt-client-id ID  the persistent MQTT session's client id; default this server's own, kept
+                       across restarts (beside a SQLite store; from host name and schema with PostgreSQL)
+  --mqtt-share GROUP   servers started with the same GROUP share the device messages between them
+                       (an MQTT shared subscription); by default each server gets them all
   --retention T        keep events for T (e.g. 30d, 12h), lane reports older than an hour merged to one per
                        lane per 5 minutes; default 1d (the default city then holds about 0.2 GB);
                        forever keeps every event as it came
+  --clock-skew A[:B]   refuse device events dated more than A ahead of this server's clock or
+                       more than B behind it; default 5m:7d, "off" accepts any (the virtual
+                       city's own events run on its simulated clock and are never refused)
   --paused             start with the city's clock stopped
 
 Tokens can also be given in CITYBRAIN_TOKENS (a JSON array of {name, role, token, device?, intersections?, bays?});
@@ -41,7 +48,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     options: {
       port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, grid: { type: 'string' }, demand: { type: 'string' },
       roadnet: { type: 'string' }, flow: { type: 'string' }, controller: { type: 'string', default: 'max-pressure' },
-      speed: { type: 'string' }, breakdowns: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, retention: { type: 'string' }, paused: { type: 'boolean', default: false },
+      speed: { type: 'string' }, breakdowns: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, 'mqtt-client-id': { type: 'string' }, 'mqtt-share': { type: 'string' }, retention: { type: 'string' }, 'clock-skew': { type: 'string' }, paused: { type: 'boolean', default: false },
       'create-db': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -67,6 +74,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       throw new UsageError(`--retention: ${(e as Error).message}`);
     }
   }
+  const clockSkew = parseClockSkew(values['clock-skew']);
   const port = intOption(values.port, 'port', 8080, 0, 65535);
   let server: RunningServer;
   try {
@@ -81,7 +89,9 @@ export async function serveCommand(argv: string[]): Promise<void> {
       speed: numOption(values.speed, 'speed', 1, 0.01, 1000),
       breakdownsPerHour: numOption(values.breakdowns, 'breakdowns', 2, 0, 3600),
       mqttUrl: values.mqtt,
+      mqttSession: { clientId: values['mqtt-client-id'], shareGroup: values['mqtt-share'] },
       retentionMs,
+      clockSkew,
       run: !values.paused,
       printToken: (line: string) => console.error(line),
     });
@@ -112,6 +122,19 @@ export async function serveCommand(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** `--clock-skew 5m:7d` (ahead:behind; one value sets ahead only), or "off". */
+function parseClockSkew(v: string | undefined): ClockSkew | false | undefined {
+  if (v === undefined) return undefined;
+  if (v.trim() === 'off') return false;
+  const [ahead, behind, extra] = v.split(':');
+  if (extra !== undefined) throw new UsageError(`--clock-skew expects AHEAD[:BEHIND], e.g. 5m:7d, got "${v}"`);
+  try {
+    return { aheadMs: parseRetention(ahead), behindMs: behind === undefined ? DEFAULT_CLOCK_SKEW.behindMs : parseRetention(behind) };
+  } catch (e) {
+    throw new UsageError(`--clock-skew: ${(e as Error).message.replace(/^retention /, '')}`);
+  }
 }
 
 /**

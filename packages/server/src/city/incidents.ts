@@ -134,6 +134,18 @@ export class IncidentDetector {
     }
   }
 
+  /**
+   * Forgets what these lanes' reports so far told (their device was revoked):
+   * the next report is taken whatever its timestamp, and the evidence starts
+   * over. An incident already detected stays until a crossing clears it.
+   */
+  forget(lanes: readonly number[]): void {
+    for (const l of lanes) {
+      this.reportedTo[l] = -1;
+      this.evidence[l] = 0;
+    }
+  }
+
   /** Operator (or police) confirmation; returns the incident, or undefined for an unknown id. */
   acknowledge(id: string, by: string, ts: number): Incident | undefined {
     const inc = this.incidents.find((i) => i.id === id);

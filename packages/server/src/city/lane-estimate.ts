@@ -15,6 +15,8 @@ export class LaneEstimate {
   readonly queue: Int32Array;
   /** epoch ms of each lane's last report; 0 when never reported */
   readonly reportedAt: Float64Array;
+  /** the device whose report each lane holds (so revoking it can take that back) */
+  readonly reportedBy: (string | undefined)[];
   reports = 0;
   /** lane events naming a lane this network does not have */
   unknownLanes = 0;
@@ -23,6 +25,7 @@ export class LaneEstimate {
     this.vehicles = new Int32Array(net.nLanes);
     this.queue = new Int32Array(net.nLanes);
     this.reportedAt = new Float64Array(net.nLanes);
+    this.reportedBy = new Array<string | undefined>(net.nLanes);
   }
 
   /** Takes in a batch of stored events; only lane events with video counts change the estimate. */
@@ -37,11 +40,31 @@ export class LaneEstimate {
       // an older report arriving late does not overwrite a newer one
       if (e.ts < this.reportedAt[l]) continue;
       this.reportedAt[l] = e.ts;
+      this.reportedBy[l] = e.device;
       // a loop detector reports no counts on the lane: its occupancy over the interval stands in
       this.vehicles[l] = e.vehicles ?? Math.round(e.occupancy * this.net.length[l] / JAM_SPACING);
       this.queue[l] = e.queue ?? (e.speed < 1 ? this.vehicles[l] : 0);
       this.reports++;
     }
+  }
+
+  /**
+   * Drops what `device` contributed (its device token was revoked): each lane
+   * whose last report is its goes back to never reported, so the next genuine
+   * report counts whatever its timestamp (a report dated in the future would
+   * otherwise outrank every later one). Returns those lanes.
+   */
+  forgetDevice(device: string): number[] {
+    const lanes: number[] = [];
+    for (let l = 0; l < this.reportedBy.length; l++) {
+      if (this.reportedBy[l] !== device) continue;
+      this.reportedBy[l] = undefined;
+      this.reportedAt[l] = 0;
+      this.vehicles[l] = 0;
+      this.queue[l] = 0;
+      lanes.push(l);
+    }
+    return lanes;
   }
 }
 

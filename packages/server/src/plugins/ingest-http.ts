@@ -3,6 +3,7 @@ import { HttpError, type Auth } from '../auth.js';
 import { appendResultSchema, eventBatchSchema, MAX_EVENTS_PER_BATCH, type EventInput } from '../events.js';
 import { asBatch, BackpressureError, type BatchValidator, type IngestPipeline, type RejectReason } from '../ingest.js';
 import { parseJsonBytes } from '../text.js';
+import { EventConflictError } from '../store/store.js';
 
 export interface IngestHttpOptions {
   pipeline: IngestPipeline;
@@ -19,7 +20,7 @@ export const errorSchema = {
 } as const;
 
 const REASON_BY_STATUS: Record<number, RejectReason> = {
-  400: 'invalid', 401: 'unauthenticated', 403: 'forbidden', 413: 'too_large', 415: 'unsupported_media_type',
+  400: 'invalid', 401: 'unauthenticated', 403: 'forbidden', 409: 'conflict', 413: 'too_large', 415: 'unsupported_media_type',
 };
 
 /**
@@ -82,6 +83,7 @@ export const ingestHttpPlugin: FastifyPluginAsync<IngestHttpOptions> = async (ap
         `Body: {"events": [...]} (or a bare array, or one event), 1 to ${MAX_EVENTS_PER_BATCH} events, at most ${opts.bodyLimit ?? DEFAULT_INGEST_BODY_LIMIT} bytes. ` +
         'Needs a device token; every event must name that device and only its intersections and bays. ' +
         'All or nothing: 200 only once every event is durable; the idempotency key is (device, id), so retrying a batch stores nothing twice. ' +
+        '409 when an event reuses the id of an event stored earlier with other fields (nothing of the batch is stored). ' +
         '429 with Retry-After when the server is saturated or the token is over its rate limit: retry the same batch.',
       security: [{ bearerAuth: [] }],
       body: eventBatchSchema,
@@ -93,6 +95,7 @@ export const ingestHttpPlugin: FastifyPluginAsync<IngestHttpOptions> = async (ap
       const r = await pipeline.ingest(events, 'http');
       return { accepted: r.accepted.length, duplicates: r.duplicates.length };
     } catch (e) {
+      if (e instanceof EventConflictError) throw new HttpError(409, `${e.message}; nothing of this batch was stored`, 'CB_ID_CONFLICT');
       if (!(e instanceof BackpressureError)) throw e;
       reasons.set(req, 'backpressure');
       reply.header('retry-after', String(e.retryAfterSeconds));

@@ -1,11 +1,11 @@
 import pg from 'pg';
-import { eventBay, eventIntersection, type Event } from '../events.js';
+import { canonicalEvent, eventBay, eventIntersection, type Event } from '../events.js';
 import { GroupCommitter } from './group-commit.js';
 import { auditJson, collectPage, decodeCursor, eventJson, type Page, type PageRow } from './page.js';
 import { auditWhere, eventWhere, orderDir, orderOf } from './sql.js';
 import { redactSecrets } from '../redact.js';
 import {
-  clampLimit, splitResult, StoreError, withTimeout, type ActionChange, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery,
+  clampLimit, EventConflictError, splitResult, StoreError, withTimeout, type ActionChange, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery,
   type CommitListener, type ComparisonRecord, type EventFilter, type EventKey, type EventQuery, type EventStore, type PageBound, type Snapshot, type StoredEvent, type TokenRecord,
 } from './store.js';
 
@@ -30,6 +30,9 @@ interface AppendOp {
   received: number;
 }
 
+/** per batch: inserted flags, or the index of the first event whose id is stored with other fields (nothing of it stored) */
+type AppendOutcome = Uint8Array | { conflict: number };
+
 /**
  * PostgreSQL for production. Appends from concurrent requests are grouped
  * into one multi-row INSERT (unnest of column arrays) with ON CONFLICT
@@ -38,7 +41,7 @@ interface AppendOp {
  */
 export class PostgresStore implements EventStore {
   readonly backend = 'postgres';
-  private readonly committer: GroupCommitter<AppendOp, Uint8Array>;
+  private readonly committer: GroupCommitter<AppendOp, AppendOutcome>;
   private readonly listeners = new Set<CommitListener>();
   private readonly t: { events: string; audit: string; tokens: string; state: string; snapshots: string; comparisons: string };
   private closed = false;
@@ -121,34 +124,82 @@ export class PostgresStore implements EventStore {
     return cols;
   }
 
-  private async insertGroup(ops: AppendOp[]): Promise<Uint8Array[]> {
+  /**
+   * One transaction for the group: insert, and when some rows were there
+   * already, compare them with what is stored; a batch naming a stored id with
+   * other fields is taken out (the transaction rolled back and run again
+   * without it), so each batch is all or nothing and the others commit.
+   */
+  private async insertGroup(ops: AppendOp[]): Promise<AppendOutcome[]> {
     const t0 = performance.now();
-    const cols = PostgresStore.columns(ops);
-    let res: pg.QueryResult<{ device: string; id: string }>;
-    try {
-      res = await this.pool.query(this.insertSql(), cols);
-    } catch (e) {
-      throw new StoreError(`PostgreSQL insert failed: ${(e as Error).message}`);
+    const out: AppendOutcome[] = new Array(ops.length);
+    let live = ops.map((_, k) => k);
+    while (live.length > 0) {
+      const cols = PostgresStore.columns(live.map((k) => ops[k]));
+      let c: pg.PoolClient | undefined;
+      let conflicted = false;
+      let broken: Error | undefined;
+      // a connection lost mid-transaction is reported on the client too: without a listener that would crash the process
+      const lost = (e: Error) => (broken = e);
+      try {
+        c = await this.pool.connect();
+        c.on('error', lost);
+        await c.query('BEGIN');
+        const res = await c.query<{ device: string; id: string }>(this.insertSql(), cols);
+        // a key returned was inserted by its first occurrence in the group; later repeats are duplicates
+        const fresh = new Set(res.rows.map((r) => `${r.device}\u0000${r.id}`));
+        const flags = live.map((k) => {
+          const f = new Uint8Array(ops[k].events.length);
+          ops[k].events.forEach((e, i) => {
+            if (fresh.delete(`${e.device}\u0000${e.id}`)) f[i] = 1;
+          });
+          return f;
+        });
+        if (res.rows.length < cols[0].length) {
+          // rows there already (stored before, or by an earlier batch of this group): a retry only if the same event
+          const again = live.flatMap((k, j) => ops[k].events.filter((_, i) => !flags[j][i]));
+          const stored = await c.query<{ device: string; id: string; body: object }>(
+            `SELECT device, id, body FROM ${this.t.events} WHERE (device, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+            [again.map((e) => e.device), again.map((e) => e.id)],
+          );
+          const bodies = new Map(stored.rows.map((r) => [`${r.device}\u0000${r.id}`, canonicalEvent(r.body)]));
+          live.forEach((k, j) => {
+            const i = ops[k].events.findIndex((e, i) => !flags[j][i] && bodies.get(`${e.device}\u0000${e.id}`) !== canonicalEvent(e));
+            if (i >= 0) {
+              out[k] = { conflict: i };
+              conflicted = true;
+            }
+          });
+        }
+        if (conflicted) {
+          await c.query('ROLLBACK');
+          live = live.filter((k) => out[k] === undefined);
+          continue;
+        }
+        await c.query('COMMIT');
+        live.forEach((k, j) => (out[k] = flags[j]));
+        live = [];
+      } catch (e) {
+        broken ??= e as Error;
+        await c?.query('ROLLBACK').catch(() => {});
+        throw new StoreError(`PostgreSQL insert failed: ${(e as Error).message}`);
+      } finally {
+        c?.off('error', lost);
+        // a client whose query failed is not handed out again
+        c?.release(broken);
+      }
+      const info = { events: cols[0].length, seconds: (performance.now() - t0) / 1000 };
+      for (const l of this.listeners) l(info);
     }
-    // a key returned was inserted by its first occurrence in the group; later repeats are duplicates
-    const fresh = new Set(res.rows.map((r) => `${r.device}\u0000${r.id}`));
-    const out = ops.map((op) => {
-      const flags = new Uint8Array(op.events.length);
-      op.events.forEach((e, i) => {
-        const k = `${e.device}\u0000${e.id}`;
-        if (fresh.delete(k)) flags[i] = 1;
-      });
-      return flags;
-    });
-    const info = { events: cols[0].length, seconds: (performance.now() - t0) / 1000 };
-    for (const l of this.listeners) l(info);
     return out;
   }
 
   async append(events: readonly Event[]): Promise<AppendResult> {
     if (this.closed) throw new StoreError('store is closed');
     if (events.length === 0) return { accepted: [], duplicates: [] };
-    return splitResult(events, await this.committer.submit({ events, received: Date.now() }));
+    const r = await this.committer.submit({ events, received: Date.now() });
+    if ('conflict' in r) throw new EventConflictError(r.conflict, events[r.conflict].device, events[r.conflict].id);
+    return splitResult(events, r);
   }
 
   async query(q: EventQuery = {}): Promise<StoredEvent[]> {

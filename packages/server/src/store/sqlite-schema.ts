@@ -73,8 +73,12 @@ export type WriteOp =
   | { t: 'comparison'; id: string; createdAt: number; body: string }
   | { t: 'comparison-delete'; id: string };
 
-/** Result per op: append → Uint8Array of inserted flags; audit → seq; action → seq, or null when nothing was written; revoke, comparison-delete → changed; purge → deleted. */
-export type WriteResult = Uint8Array | number | boolean | null;
+/**
+ * Result per op: append → Uint8Array of inserted flags, or the index of the first row whose id is stored with
+ * other fields (then nothing of it was written); audit → seq; action → seq, or null when nothing was written;
+ * revoke, comparison-delete → changed; purge → deleted.
+ */
+export type WriteResult = Uint8Array | { conflict: number } | number | boolean | null;
 
 export type WorkerRequest = { id: number; ops: WriteOp[] } | { id: number; close: true };
 export type WorkerReply = { id: number; results: WriteResult[] } | { id: number; error: string } | { ready: true } | { fatal: string };

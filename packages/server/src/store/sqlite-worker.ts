@@ -6,7 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { TokenRecord } from './store.js';
-import { SQLITE_SCHEMA, type WorkerReply, type WorkerRequest, type WriteOp, type WriteResult } from './sqlite-schema.js';
+import { SQLITE_SCHEMA, type EventRow, type WorkerReply, type WorkerRequest, type WriteOp, type WriteResult } from './sqlite-schema.js';
+import { canonicalEvent } from '../events.js';
 
 const port = parentPort!;
 const reply = (m: WorkerReply) => port.postMessage(m);
@@ -31,6 +32,7 @@ try {
 const insertEvent = db.prepare(
   'INSERT INTO events (device, id, kind, ts, intersection, bay, received, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device, id) DO NOTHING',
 );
+const storedBody = db.prepare('SELECT body FROM events WHERE device = ? AND id = ?').pluck();
 const insertAudit = db.prepare('INSERT INTO audit (at, actor, role, action, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)');
 // a revoked token stays revoked: reinstalling it (CITYBRAIN_TOKENS at each start) must not clear revoked_at
 const putToken = db.prepare(
@@ -54,13 +56,32 @@ function storeToken(r: TokenRecord): void {
   putToken.run(r.hash, r.id, r.name, r.role, r.device ?? null, JSON.stringify(r.intersections), JSON.stringify(r.bays), r.createdAt, r.revokedAt ?? null);
 }
 
+class Conflict {
+  constructor(readonly index: number) {}
+}
+
+/** One batch, all or nothing: nested in the group's transaction, so a conflict rolls back to its savepoint and the other batches stay. */
+const appendBatch = db.transaction((rows: EventRow[]): Uint8Array => {
+  const flags = new Uint8Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    flags[i] = insertEvent.run(rows[i]).changes;
+    if (flags[i]) continue;
+    // already stored: a retry when it is the same event, else a second reading under one id
+    const body = storedBody.get(rows[i][0], rows[i][1]) as string;
+    if (canonicalEvent(JSON.parse(body)) !== canonicalEvent(JSON.parse(rows[i][7]))) throw new Conflict(i);
+  }
+  return flags;
+});
+
 function apply(op: WriteOp): WriteResult {
   switch (op.t) {
-    case 'append': {
-      const flags = new Uint8Array(op.rows.length);
-      for (let i = 0; i < op.rows.length; i++) flags[i] = insertEvent.run(op.rows[i]).changes;
-      return flags;
-    }
+    case 'append':
+      try {
+        return appendBatch(op.rows);
+      } catch (e) {
+        if (e instanceof Conflict) return { conflict: e.index };
+        throw e;
+      }
     case 'audit':
       return Number(insertAudit.run(op.row).lastInsertRowid);
     case 'token':

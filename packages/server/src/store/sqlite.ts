@@ -9,7 +9,7 @@ import { auditWhere, eventWhere, orderDir, orderOf } from './sql.js';
 import { ReaderThread } from './sqlite-reads.js';
 import { tokenFromRow, type AuditRow, type EventRow, type TokenRow, type WorkerReply, type WorkerRequest, type WriteOp, type WriteResult } from './sqlite-schema.js';
 import {
-  clampLimit, splitResult, StoreError, type ActionChange, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener,
+  clampLimit, EventConflictError, splitResult, StoreError, type ActionChange, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener,
   type ComparisonRecord, type EventFilter, type EventKey, type EventQuery, type EventStore, type PageBound, type Snapshot, type StoredEvent, type TokenRecord,
 } from './store.js';
 
@@ -115,8 +115,9 @@ export class SqliteStore implements EventStore {
   async append(events: readonly Event[]): Promise<AppendResult> {
     if (events.length === 0) return { accepted: [], duplicates: [] };
     const rows = eventRows(events, Date.now());
-    const flags = (await this.write({ t: 'append', rows })) as Uint8Array;
-    return splitResult(events, flags);
+    const r = (await this.write({ t: 'append', rows })) as Uint8Array | { conflict: number };
+    if ('conflict' in r) throw new EventConflictError(r.conflict, events[r.conflict].device, events[r.conflict].id);
+    return splitResult(events, r);
   }
 
   private stmt(sql: string): Database.Statement {

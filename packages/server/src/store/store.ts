@@ -255,6 +255,18 @@ export interface ComparisonRecord {
   faults: Record<string, ControllerFault[]>;
 }
 
+/**
+ * A batch names an event id stored earlier (or by an earlier batch of the
+ * same group commit) with other fields: a second reading under one id, not a
+ * retry. Nothing of the batch is stored.
+ */
+export class EventConflictError extends Error {
+  override readonly name = 'EventConflictError';
+  constructor(readonly index: number, readonly device: string, readonly id: string) {
+    super(`events[${index}].id: "${id}" was stored earlier with other fields; ids must be unique per device (a retry must resend the same event)`);
+  }
+}
+
 /** Thrown when a store cannot take a write (closed, disk full, database down). */
 export class StoreError extends Error {
   override readonly name = 'StoreError';
