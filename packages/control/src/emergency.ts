@@ -87,7 +87,8 @@ export interface ActiveEmergency {
   eta: number;
 }
 
-interface Tracked {
+/** An emergency vehicle with priority, as the registry keeps it (and exportState hands it out). */
+export interface Tracked {
   id: string;
   /** dispatch order: breaks ties between equal arrival estimates */
   seq: number;
@@ -202,6 +203,23 @@ export class EmergencyPriority implements Controller {
     // drop its claims now, so decisions made before the next step already ignore it
     if (had && this.env) this.requests = this.plan(this.env.sim).requests;
     return had;
+  }
+
+  /**
+   * The registry of vehicles with priority, as plain data: with the twin's own
+   * exported state (which holds the vehicles themselves) it lets a restarted
+   * brain carry on giving them priority.
+   */
+  exportState(): { tracked: Tracked[]; seq: number } {
+    return { tracked: [...this.tracked.values()].map((t) => ({ ...t })), seq: this.seq };
+  }
+
+  /** Takes over a registry from exportState; the vehicles must be in the twin (a vehicle that is not is dropped at the next step). */
+  importState(s: { tracked: readonly Tracked[]; seq: number }): void {
+    this.tracked.clear();
+    for (const t of s.tracked) this.tracked.set(t.id, { ...t });
+    this.seq = s.seq;
+    this.requests = this.env ? this.plan(this.env.sim).requests : new Map();
   }
 
   /** Emergency vehicles with priority now, their corridors and arrival estimates. */

@@ -53,6 +53,12 @@ test('a restart continues the city where it stood, with its KPI history, inciden
     assert.equal((await call(a, 'PUT', '/api/v1/regions/south-east/controller', { controller: 'actuated' })).status, 200);
     assert.equal((await call(a, 'PUT', '/api/v1/simulation', { speed: 4 })).status, 200);
     assert.equal((await call(a, 'POST', '/api/v1/incidents/inc-1/acknowledge')).status, 200);
+    const road = rt.sim.net.roadIds[0];
+    assert.equal((await call(a, 'POST', '/api/v1/emergency', { id: 'amb-1', route: [road] })).status, 201);
+    // one KPI period on (the test below counts KPI samples from a whole period)
+    for (let k = 0; k < 10; k++) await a.runtime.stepOnce();
+    const emergency = (await call(a, 'GET', '/api/v1/emergency')).body as unknown[];
+    assert.equal(emergency.length, 1);
     const before = seen(a);
     assert.ok(before.kpis.length >= 40 && before.metrics.vehiclesInNetwork > 0);
     const events = await a.store.count();
@@ -66,6 +72,8 @@ test('a restart continues the city where it stood, with its KPI history, inciden
       assert.deepEqual({ ...after, running: before.running }, before);
       assert.equal(after.running, false, 'paused as it was (the operator never ran it)');
       assert.equal(after.speed, 4);
+      // the ambulance keeps its priority: the same corridor and arrival estimate as before the restart
+      assert.deepEqual((await call(b, 'GET', '/api/v1/emergency')).body, emergency);
       // the resumed city's events are new ones: none is taken for a stored duplicate
       for (let k = 0; k < 20; k++) await b.runtime.stepOnce();
       await until(() => b.runtime.pendingEvents === 0 && b.runtime.eventsDelivered > 0, 5000, 'events delivered');

@@ -500,7 +500,8 @@ export class CityRuntime {
         fallen: [...this.supervisor.fallen],
         kpis: this.kpis, phaseLog: [...this.phaseLog], faults: this.faults,
         counters: { lastDelay: this.lastDelay, vehicleSeconds: this.vehicleSeconds, lastFinished: this.lastFinished },
-        estimate: { vehicles: this.estimate.vehicles, queue: this.estimate.queue, reportedAt: this.estimate.reportedAt },
+        estimate: { vehicles: this.estimate.vehicles, queue: this.estimate.queue, reportedAt: this.estimate.reportedAt, reportedBy: this.estimate.reportedBy },
+        emergency: this.emergency.exportState(),
         incidents: this.incidents.exportState(),
         // already durable or not, they are sent again: the store keeps an event once
         pending: [...this.inflight, ...this.backlog],
@@ -524,6 +525,8 @@ export class CityRuntime {
     this.estimate.vehicles.set(s.estimate.vehicles);
     this.estimate.queue.set(s.estimate.queue);
     this.estimate.reportedAt.set(s.estimate.reportedAt);
+    this.estimate.reportedBy.splice(0, this.estimate.reportedBy.length, ...s.estimate.reportedBy);
+    this.emergency.importState(s.emergency);
     this.incidents.importState(s.incidents);
     if (s.pending.length > 0) this.deliver(s.pending);
   }
@@ -557,7 +560,9 @@ export interface CityRuntimeState {
   phaseLog: [number, PhaseChange[]][];
   faults: ControllerFault[];
   counters: { lastDelay: number; vehicleSeconds: number; lastFinished: number };
-  estimate: { vehicles: Int32Array; queue: Int32Array; reportedAt: Float64Array };
+  estimate: { vehicles: Int32Array; queue: Int32Array; reportedAt: Float64Array; reportedBy: (string | undefined)[] };
+  /** the emergency vehicles with priority (the vehicles themselves are in the twin's state) */
+  emergency: ReturnType<EmergencyPriority['exportState']>;
   incidents: IncidentDetectorState;
   pending: FieldEvent[];
 }
