@@ -55,6 +55,13 @@ test('a city that keeps its speed is not lagging and reports what it achieves; p
     const t = rt.sim.time;
     await sleep(1000);
     assert.ok(rt.sim.time - t <= 2, `${rt.sim.time - t} s simulated in 1 s at 1x`);
+    // at 1x the clock moves a whole step a second: measured over windows that end between steps, a city on time
+    // must not read as slower than asked (4 steps in 4.6 s is not 0.87x)
+    for (let k = 0; k < 8; k++) {
+      await sleep(430);
+      assert.equal(rt.lagging, false, `lagging at 1x with ${rt.achievedSpeed}x achieved`);
+      assert.ok(Math.abs(rt.achievedSpeed - 1) < 0.1, `achieved ${rt.achievedSpeed}x of 1x`);
+    }
   } finally {
     rt.stop();
   }
