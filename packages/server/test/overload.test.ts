@@ -65,9 +65,11 @@ test('predictive-sequential everywhere at 60x: /healthz and ingestion keep answe
       `ingestion p50 ${pct(ingest, 50).toFixed(1)} ms, p99 ${pct(ingest, 99).toFixed(1)} ms, max ${Math.max(...ingest).toFixed(1)} ms; ` +
       `simulation ${JSON.stringify(sim)}, measured ${measured.toFixed(1)}x; ${server.runtime.faults.length} controller faults ${JSON.stringify(server.runtime.faults.slice(0, 2))}`);
     assert.ok(health.length >= 50, `only ${health.length} probes answered in 10 s`);
-    // a loaded 2-core machine (other tests, the controller worker) answers in a few ms; 250 ms leaves a wide margin
+    // before the fix every request timed out (5 s here). A quiet machine answers /healthz in a few ms and ingestion
+    // (a durable commit while the city floods the store) in tens; a 2-core machine running other test files beside
+    // this one has shown p99s up to 140 and 240 ms: the bounds leave room for that and still catch a starved loop
     assert.ok(pct(health, 99) < 250, `/healthz p99 ${pct(health, 99).toFixed(1)} ms`);
-    assert.ok(pct(ingest, 99) < 250, `ingestion p99 ${pct(ingest, 99).toFixed(1)} ms`);
+    assert.ok(pct(ingest, 99) < 500, `ingestion p99 ${pct(ingest, 99).toFixed(1)} ms`);
     assert.equal(sim.speed, 60);
     // whether it keeps up depends on the machine (and on faults handing intersections to the cheap fixed plan): what
     // the API says must match what the city did
