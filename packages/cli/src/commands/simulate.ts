@@ -7,6 +7,7 @@ import { loadControllerPlugins } from '../plugins.js';
 import { makeOutputDir, openOutput, readScenario, writeOutput } from '../scenario-files.js';
 import { intOption, numOption, UsageError } from '../usage.js';
 import { progress } from '../progress.js';
+import { round } from '../round.js';
 
 export const simulateHelp = `citybrain simulate --roadnet FILE --flow FILE [options]
 
@@ -149,9 +150,4 @@ export function printSummary(r: SimulateResult): void {
   const f = r.faults[0];
   if (f) lines.push(`faults              ${r.faults.length} of ${r.signalised} intersections fell back to the fixed-time plan; first: ${f.intersection} at ${f.time} s: ${f.error}`);
   console.log(lines.join('\n'));
-}
-
-export function round(x: number, d: number): number {
-  const f = 10 ** d;
-  return Math.round(x * f) / f;
 }

@@ -4,7 +4,7 @@ import { CityRuntime, type Breakdown, type Incident } from '@citybrain/server';
 import { intOption, numOption, UsageError } from '../usage.js';
 import { progress } from '../progress.js';
 import { table } from '../table.js';
-import { round } from './simulate.js';
+import { round } from '../round.js';
 
 export const benchIncidentsHelp = `citybrain bench incidents [options]
 

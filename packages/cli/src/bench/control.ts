@@ -1,14 +1,11 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { generateGrid, Simulation, type Scenario } from '@citybrain/engine';
 import { controllers, predictive, SignalSupervisor, type Controller } from '@citybrain/control';
 import { workerPool, type RolloutWorkerPool } from '@citybrain/workers';
-import { readScenario } from '../scenario-files.js';
-import { attDistanceBound, attFloor } from './att-bounds.js';
-import { REFERENCE_SCENARIOS, type ScenarioRef } from './reference.js';
-import { round } from './simulate.js';
+import { round } from '../round.js';
 import { table } from '../table.js';
-import { UsageError } from '../usage.js';
+import { attDistanceBound, attFloor } from './att-bounds.js';
+import { readReference } from './data.js';
+import { REFERENCE_SCENARIOS, type ScenarioRef } from './reference.js';
 
 /** The issue's target: the best controller at least this much below CityFlow's max-pressure. */
 const TARGET_REDUCTION = 0.153;
@@ -111,7 +108,7 @@ export async function benchControl(data: string, json: boolean): Promise<void> {
   };
   const results: ScenarioResult[] = [];
   for (const ref of REFERENCE_SCENARIOS) {
-    const scenario = readScenario(requireData(data, join(ref.dir, ref.roadnet)), requireData(data, join(ref.dir, ref.flow)));
+    const scenario = readReference(data, ref);
     say(`${ref.key}: ATT floor ... `);
     const floorAtt = round(attFloor(scenario, HOUR), 1);
     const distanceBoundAtt = round(attDistanceBound(scenario, HOUR), 1);
@@ -142,12 +139,6 @@ export async function benchControl(data: string, json: boolean): Promise<void> {
   const grid = await gridDecision(say);
   if (json) return void console.log(JSON.stringify({ scenarios: results, grid36: grid }));
   print(results, grid);
-}
-
-function requireData(data: string, rel: string): string {
-  const p = join(data, rel);
-  if (!existsSync(p)) throw new UsageError(`${p} not found: point --data at the shared real-data folder`);
-  return p;
 }
 
 type Made = { controller: Controller; close: () => Promise<void> } | { skip: string };
