@@ -1,5 +1,5 @@
 import { generateGrid, Simulation, type Scenario } from '@citybrain/engine';
-import { controllers, predictive, SignalSupervisor, type Controller } from '@citybrain/control';
+import { controllers, intersectionPhases, predictive, runControlled, type Controller } from '@citybrain/control';
 import { workerPool, type RolloutWorkerPool } from '@citybrain/workers';
 import { round } from '../round.js';
 import { table } from '../table.js';
@@ -179,38 +179,36 @@ function counting(c: Controller, n: { asked: number }): Controller {
 /** One hour under the protocol, timing each step's decisions. */
 async function runHour(sim: Simulation, controller: Controller): Promise<ControllerRun> {
   const n = { asked: 0 };
-  const sup = new SignalSupervisor(sim, counting(controller, n));
   const stepMs: number[] = [];
-  const ixs = sup.env.intersections;
+  // the signalised intersections the supervisor runs, with their yellow phase and incoming lanes
+  const ixs = intersectionPhases(sim);
   let yellowSeconds = 0, stopped = 0, stoppedAtYellow = 0;
   const t0 = performance.now();
-  for (let k = 0; k < HOUR / sim.interval; k++) {
-    n.asked = 0;
-    const s0 = performance.now();
-    const pending = sup.tick();
-    if (pending) await pending;
-    const ms = performance.now() - s0;
-    if (n.asked > 0) stepMs.push(ms);
-    sim.step();
+  const { metrics: m, supervisor: sup } = await runControlled(sim, counting(controller, n), HOUR / sim.interval, {
+    onTick(ms) {
+      if (n.asked > 0) stepMs.push(ms);
+      n.asked = 0;
+    },
     // where the time goes: the yellows every change costs, and the stops at the lights
-    for (const ix of ixs) {
-      const inYellow = sim.phase(ix.intersection) === ix.yellow;
-      if (inYellow) yellowSeconds += sim.interval;
-      for (const lane of ix.inLanes) {
-        const w = sim.laneWaitingCount(lane) * sim.interval;
-        stopped += w;
-        if (inYellow) stoppedAtYellow += w;
+    onStep() {
+      for (const ix of ixs) {
+        const inYellow = sim.phase(ix.intersection) === ix.yellow;
+        if (inYellow) yellowSeconds += sim.interval;
+        for (const lane of ix.inLanes) {
+          const w = sim.laneWaitingCount(lane) * sim.interval;
+          stopped += w;
+          if (inYellow) stoppedAtYellow += w;
+        }
       }
-    }
-  }
-  const m = sim.metrics();
+    },
+  });
   const perVehicle = (x: number) => round(m.enteredVehicles ? x / m.enteredVehicles : 0, 1);
   stepMs.sort((a, b) => a - b);
   const decisionSteps = stepMs.length;
   return {
     att: round(m.averageTravelTime, 1),
     finished: m.finishedVehicles,
-    faults: sup.faults.length,
+    faults: sup!.faults.length,
     wallSeconds: round((performance.now() - t0) / 1000, 1),
     msPerDecisionStep: round(decisionSteps ? stepMs.reduce((a, b) => a + b, 0) / decisionSteps : 0, 2),
     p95DecisionStepMs: round(decisionSteps ? stepMs[Math.floor(0.95 * (decisionSteps - 1))] : 0, 2),
@@ -272,13 +270,8 @@ async function gridDecision(say: (s: string) => void): Promise<GridResult> {
         try {
           const sim = warm.fork();
           const n = { asked: 0 };
-          const sup = new SignalSupervisor(sim, counting(made.controller, n), { minGreen, budgetMs: 60_000 });
+          const sup = (await runControlled(sim, counting(made.controller, n), minGreen, { minGreen, budgetMs: 60_000 })).supervisor!;
           out.intersections = sup.env.intersections.length;
-          for (let k = 0; k < minGreen; k++) {
-            const p = sup.tick();
-            if (p) await p;
-            sim.step();
-          }
           out.vehiclesInNetwork = sim.runningCount;
           n.asked = 0;
           const t0 = performance.now();
