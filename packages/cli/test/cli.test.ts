@@ -382,6 +382,14 @@ test('a plugin cannot take the name of a built-in controller, of plan, or of ano
   assertUserError(['serve', '--port', '0', '--paused', '--db', `sqlite:${join(tmp, 'serve.db')}`, '--plugin', join(tmp, 'my-fixed.mjs')], /--plugin .*my-fixed\.mjs: .*"fixed".*built-in/);
 });
 
+test('--grid is RxC with 1 to 60 rows and columns, in serve and bench incidents alike', () => {
+  for (const [cmd, example] of [[['serve', '--paused', '--port', '0'], '4x4'], [['bench', 'incidents'], '8x8']] as const) {
+    assertUserError([...cmd, '--grid', '4'], new RegExp(`--grid expects RxC, e\\.g\\. ${example}, got "4"`));
+    assertUserError([...cmd, '--grid', '0x3'], /--grid rows expects a whole number from 1 to 60, got "0"/);
+    assertUserError([...cmd, '--grid', '3x61'], /--grid cols expects a whole number from 1 to 60, got "61"/);
+  }
+});
+
 test('bench incidents --json: breakdowns caused, detected and scored against the truth; bad options named', () => {
   const r = citybrain('bench', 'incidents', '--grid', '3x3', '--hours', '1', '--breakdowns', '6', '--seeds', '1', '--json');
   assert.equal(r.code, 0, r.stderr);
