@@ -5,11 +5,10 @@ import { round } from '../round.js';
 import { table } from '../table.js';
 import { attDistanceBound, attFloor } from './att-bounds.js';
 import { readReference } from './data.js';
-import { REFERENCE_SCENARIOS, type ScenarioRef } from './reference.js';
+import { HOUR, REFERENCE_SCENARIOS, type ScenarioRef } from './reference.js';
 
 /** The target: the best controller at least this much below CityFlow's max-pressure. */
 const TARGET_REDUCTION = 0.153;
-const HOUR = 3600;
 /** the city-scale decision: a generated grid this size, warmed up under its built-in plans */
 const GRID = 36;
 const GRID_WARMUP = 300;

@@ -1,7 +1,7 @@
 import { Simulation, type Scenario } from '@citybrain/engine';
 import { EMERGENCY_VEHICLE, EmergencyPriority, SignalSupervisor, createController } from '@citybrain/control';
 import { readReference } from './data.js';
-import { REFERENCE_SCENARIOS } from './reference.js';
+import { HOUR, REFERENCE_SCENARIOS } from './reference.js';
 import { round } from '../round.js';
 import { table } from '../table.js';
 import { UsageError } from '../usage.js';
@@ -14,7 +14,6 @@ const BASES = ['max-pressure', 'pressure-plus', 'fixed'];
 const COUNT = 10;
 const FIRST = 300;
 const EVERY = 300;
-const HOUR = 3600;
 /** late vehicles on long routes finish after the hour: the run goes on until they do, at most this long */
 const LIMIT = 7200;
 /** targets from the issue */

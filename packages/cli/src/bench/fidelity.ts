@@ -2,7 +2,7 @@ import { simulate } from '../commands/simulate.js';
 import { round } from '../round.js';
 import { table } from '../table.js';
 import { readReference } from './data.js';
-import { REFERENCE_SCENARIOS } from './reference.js';
+import { HOUR, REFERENCE_SCENARIOS } from './reference.js';
 
 /**
  * Our average travel time beside CityFlow's on the five reference scenarios
@@ -15,7 +15,7 @@ export async function benchFidelity(data: string, json: boolean): Promise<void> 
   for (const ref of REFERENCE_SCENARIOS) {
     const scenario = readReference(data, ref);
     for (const [controller, refAtt] of [['fixed', ref.fixed], ['max-pressure', ref.maxPressure]] as const) {
-      const r = await simulate(scenario, { controller, steps: 3600 });
+      const r = await simulate(scenario, { controller, steps: HOUR });
       const dev = (r.averageTravelTime - refAtt) / refAtt;
       worst = Math.max(worst, Math.abs(dev));
       rows.push({
