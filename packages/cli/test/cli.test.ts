@@ -390,6 +390,14 @@ test('--grid is RxC with 1 to 60 rows and columns, in serve and bench incidents 
   }
 });
 
+test('the benchmarks on the real data name the file a wrong --data folder lacks', () => {
+  const nowhere = join(tmp, 'no-data');
+  for (const kind of ['fidelity', 'speed', 'control', 'emergency']) {
+    const msg = assertUserError(['bench', kind, '--data', nowhere], /not found: point --data at the shared real-data folder$/);
+    assert.ok(msg.includes(join(nowhere, 'hangzhou_4x4', 'roadnet_4_4.json')), `${kind}: ${msg}`);
+  }
+});
+
 test('bench incidents --json: breakdowns caused, detected and scored against the truth; bad options named', () => {
   const r = citybrain('bench', 'incidents', '--grid', '3x3', '--hours', '1', '--breakdowns', '6', '--seeds', '1', '--json');
   assert.equal(r.code, 0, r.stderr);
