@@ -313,6 +313,10 @@ test('an unknown controller is a user error naming the choices', () => {
   const msg = assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--controller', 'magic'], /unknown controller "magic"/);
   assert.match(msg, /fixed/);
   assert.match(msg, /max-pressure/);
+  // the same rule in serve, where the network's own plans are no choice
+  const served = assertUserError(['serve', '--paused', '--port', '0', '--controller', 'magic'], /unknown controller "magic"; choose one of: fixed, /);
+  assert.match(msg, /choose one of: plan, fixed, /);
+  assert.doesNotMatch(served, /\bplan\b/);
 });
 
 // the shared data sits beside the repository (../shared), wherever it is cloned

@@ -3,7 +3,7 @@ import { generateGrid, type Scenario } from '@citybrain/engine';
 import { controllers } from '@citybrain/control';
 import { DEFAULT_RETENTION_MS, DEFAULT_STORE_URL, parseRetention, redactSecrets, startServer, StoreError, MqttStartError, TokenConfigError, type RunningServer } from '@citybrain/server';
 import { readScenario } from '../scenario-files.js';
-import { loadControllerPlugins } from '../plugins.js';
+import { chooseController } from '../plugins.js';
 import { gridOption, intOption, numOption, UsageError } from '../usage.js';
 
 export const serveHelp = `citybrain serve [options]
@@ -47,9 +47,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     },
   });
   if (values.help) return void console.log(serveHelp);
-  const extraControllers = await loadControllerPlugins(values.plugin ?? []);
-  const available = { ...controllers, ...extraControllers };
-  if (!Object.hasOwn(available, values.controller!)) throw new UsageError(`unknown controller "${values.controller}"; choose one of: ${Object.keys(available).join(', ')}`);
+  const { plugins: extraControllers } = await chooseController(values.plugin ?? [], values.controller!);
   let scenario: Scenario;
   if (values.roadnet || values.flow) {
     if (!values.roadnet || !values.flow) throw new UsageError('--roadnet and --flow go together');

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { ReplayRecorder, Simulation, replayRoadnet, type Scenario } from '@citybrain/engine';
 import { controllers, runControlled, type Controller, type ControllerFault } from '@citybrain/control';
-import { loadControllerPlugins } from '../plugins.js';
+import { chooseController } from '../plugins.js';
 import { makeOutputDir, openOutput, readScenario, writeOutput } from '../scenario-files.js';
 import { intOption, numOption, UsageError } from '../usage.js';
 import { progress } from '../progress.js';
@@ -66,8 +66,7 @@ export async function simulateCommand(argv: string[]): Promise<void> {
   const steps = intOption(values.steps, 'steps', 3600, 1, 10_000_000);
   const interval = numOption(values.interval, 'interval', 1, 0.1, 10);
   const seed = intOption(values.seed, 'seed', 0, 0, 2 ** 32 - 1);
-  const available = { ...controllers, ...(await loadControllerPlugins(values.plugin ?? [])) };
-  if (values.controller !== 'plan' && !Object.hasOwn(available, values.controller!)) throw new UsageError(`unknown controller "${values.controller}"; choose one of: plan, ${Object.keys(available).join(', ')}`);
+  const { available } = await chooseController(values.plugin ?? [], values.controller!, ['plan']);
 
   const t0 = performance.now();
   const scenario = readScenario(values.roadnet, values.flow);
