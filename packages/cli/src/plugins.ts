@@ -4,6 +4,23 @@ import { controllers, type Controller } from '@citybrain/control';
 import { UsageError } from './usage.js';
 
 /**
+ * The controllers --controller chooses from: the built-in ones and those of
+ * the --plugin modules at `paths` (`plugins`: those alone). `chosen` must name
+ * one of them or of `also`, names the command itself understands (simulate's
+ * plan); otherwise a usage error lists the choices.
+ */
+export async function chooseController(
+  paths: string[], chosen: string, also: readonly string[] = [],
+): Promise<{ plugins: Record<string, () => Controller>; available: Record<string, () => Controller> }> {
+  const plugins = await loadControllerPlugins(paths);
+  const available = { ...controllers, ...plugins };
+  if (!also.includes(chosen) && !Object.hasOwn(available, chosen)) {
+    throw new UsageError(`unknown controller "${chosen}"; choose one of: ${[...also, ...Object.keys(available)].join(', ')}`);
+  }
+  return { plugins, available };
+}
+
+/**
  * Loads third-party controllers: each module's default export is a factory
  * `() => Controller`; the controller's `name` is how it is chosen.
  */

@@ -21,3 +21,10 @@ export function numOption(v: string | undefined, name: string, def: number, min 
   if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} expects a number from ${min} to ${max}, got "${v}"`);
   return n;
 }
+
+/** A generated city's --grid, typed RxC: rows and columns of 1 to 60 each; `def` when not given. */
+export function gridOption(v: string | undefined, def: string): { rows: number; cols: number } {
+  const m = /^(\d+)x(\d+)$/.exec(v ?? def);
+  if (!m) throw new UsageError(`--grid expects RxC, e.g. ${def}, got "${v}"`);
+  return { rows: intOption(m[1], 'grid rows', 0, 1, 60), cols: intOption(m[2], 'grid cols', 0, 1, 60) };
+}

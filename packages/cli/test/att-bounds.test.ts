@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, Simulation, type Scenario } from '@citybrain/engine';
 import { controllers, runControlled } from '@citybrain/control';
-import { attDistanceBound, attFloor } from '../dist/commands/att-bounds.js';
+import { attDistanceBound, attFloor } from '../dist/bench/att-bounds.js';
 
 test('the distance bound of one vehicle is its shortest lanes and lane links at top speed', () => {
   const s = generateGrid({ rows: 1, cols: 1, turnRoutes: false, startTime: 0, endTime: 0 });

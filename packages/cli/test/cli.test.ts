@@ -313,6 +313,10 @@ test('an unknown controller is a user error naming the choices', () => {
   const msg = assertUserError(['simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--controller', 'magic'], /unknown controller "magic"/);
   assert.match(msg, /fixed/);
   assert.match(msg, /max-pressure/);
+  // the same rule in serve, where the network's own plans are no choice
+  const served = assertUserError(['serve', '--paused', '--port', '0', '--controller', 'magic'], /unknown controller "magic"; choose one of: fixed, /);
+  assert.match(msg, /choose one of: plan, fixed, /);
+  assert.doesNotMatch(served, /\bplan\b/);
 });
 
 // the shared data sits beside the repository (../shared), wherever it is cloned
@@ -380,6 +384,22 @@ test('a plugin cannot take the name of a built-in controller, of plan, or of ano
   assertUserError([...sim, '--plugin', plugin('a.mjs', 'mine'), '--plugin', plugin('b.mjs', 'mine'), '--controller', 'mine'], /--plugin .*b\.mjs: .*"mine".*a\.mjs/);
   assertUserError([...sim, '--plugin', plugin('unnamed.mjs', ''), '--controller', ''], /--plugin .*unnamed\.mjs: .*name is empty/);
   assertUserError(['serve', '--port', '0', '--paused', '--db', `sqlite:${join(tmp, 'serve.db')}`, '--plugin', join(tmp, 'my-fixed.mjs')], /--plugin .*my-fixed\.mjs: .*"fixed".*built-in/);
+});
+
+test('--grid is RxC with 1 to 60 rows and columns, in serve and bench incidents alike', () => {
+  for (const [cmd, example] of [[['serve', '--paused', '--port', '0'], '4x4'], [['bench', 'incidents'], '8x8']] as const) {
+    assertUserError([...cmd, '--grid', '4'], new RegExp(`--grid expects RxC, e\\.g\\. ${example}, got "4"`));
+    assertUserError([...cmd, '--grid', '0x3'], /--grid rows expects a whole number from 1 to 60, got "0"/);
+    assertUserError([...cmd, '--grid', '3x61'], /--grid cols expects a whole number from 1 to 60, got "61"/);
+  }
+});
+
+test('the benchmarks on the real data name the file a wrong --data folder lacks', () => {
+  const nowhere = join(tmp, 'no-data');
+  for (const kind of ['fidelity', 'speed', 'control', 'emergency']) {
+    const msg = assertUserError(['bench', kind, '--data', nowhere], /not found: point --data at the shared real-data folder$/);
+    assert.ok(msg.includes(join(nowhere, 'hangzhou_4x4', 'roadnet_4_4.json')), `${kind}: ${msg}`);
+  }
 });
 
 test('bench incidents --json: breakdowns caused, detected and scored against the truth; bad options named', () => {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { generateGrid } from '@citybrain/engine';
-import { simulate, round } from './simulate.js';
+import { simulate } from './simulate.js';
+import { round } from '../round.js';
 import { table } from '../table.js';
 
 export const demoHelp = `citybrain demo

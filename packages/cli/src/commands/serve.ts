@@ -3,8 +3,8 @@ import { generateGrid, type Scenario } from '@citybrain/engine';
 import { controllers } from '@citybrain/control';
 import { DEFAULT_CLOCK_SKEW, DEFAULT_RETENTION_MS, DEFAULT_STORE_URL, parseRetention, redactSecrets, type ClockSkew, startServer, StoreError, MqttStartError, TokenConfigError, type RunningServer } from '@citybrain/server';
 import { readScenario } from '../scenario-files.js';
-import { loadControllerPlugins } from '../plugins.js';
-import { intOption, numOption, UsageError } from '../usage.js';
+import { chooseController } from '../plugins.js';
+import { gridOption, intOption, numOption, UsageError } from '../usage.js';
 
 export const serveHelp = `citybrain serve [options]
 
@@ -54,17 +54,13 @@ export async function serveCommand(argv: string[]): Promise<void> {
     },
   });
   if (values.help) return void console.log(serveHelp);
-  const extraControllers = await loadControllerPlugins(values.plugin ?? []);
-  const available = { ...controllers, ...extraControllers };
-  if (!Object.hasOwn(available, values.controller!)) throw new UsageError(`unknown controller "${values.controller}"; choose one of: ${Object.keys(available).join(', ')}`);
+  const { plugins: extraControllers } = await chooseController(values.plugin ?? [], values.controller!);
   let scenario: Scenario;
   if (values.roadnet || values.flow) {
     if (!values.roadnet || !values.flow) throw new UsageError('--roadnet and --flow go together');
     scenario = readScenario(values.roadnet, values.flow);
   } else {
-    const m = /^(\d+)x(\d+)$/.exec(values.grid ?? '4x4');
-    if (!m) throw new UsageError(`--grid expects RxC, e.g. 4x4, got "${values.grid}"`);
-    scenario = generateGrid({ rows: intOption(m[1], 'grid rows', 4, 1, 60), cols: intOption(m[2], 'grid cols', 4, 1, 60), demand: numOption(values.demand, 'demand', 0.05, 0.001, 5) });
+    scenario = generateGrid({ ...gridOption(values.grid, '4x4'), demand: numOption(values.demand, 'demand', 0.05, 0.001, 5) });
   }
   let retentionMs: number | undefined;
   if (values.retention) {

@@ -3,10 +3,11 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { ReplayRecorder, Simulation, replayRoadnet, type Scenario } from '@citybrain/engine';
 import { controllers, runControlled, type Controller, type ControllerFault } from '@citybrain/control';
-import { loadControllerPlugins } from '../plugins.js';
+import { chooseController } from '../plugins.js';
 import { makeOutputDir, openOutput, readScenario, writeOutput } from '../scenario-files.js';
 import { intOption, numOption, UsageError } from '../usage.js';
 import { progress } from '../progress.js';
+import { round } from '../round.js';
 
 export const simulateHelp = `citybrain simulate --roadnet FILE --flow FILE [options]
 
@@ -65,8 +66,7 @@ export async function simulateCommand(argv: string[]): Promise<void> {
   const steps = intOption(values.steps, 'steps', 3600, 1, 10_000_000);
   const interval = numOption(values.interval, 'interval', 1, 0.1, 10);
   const seed = intOption(values.seed, 'seed', 0, 0, 2 ** 32 - 1);
-  const available = { ...controllers, ...(await loadControllerPlugins(values.plugin ?? [])) };
-  if (values.controller !== 'plan' && !Object.hasOwn(available, values.controller!)) throw new UsageError(`unknown controller "${values.controller}"; choose one of: plan, ${Object.keys(available).join(', ')}`);
+  const { available } = await chooseController(values.plugin ?? [], values.controller!, ['plan']);
 
   const t0 = performance.now();
   const scenario = readScenario(values.roadnet, values.flow);
@@ -149,9 +149,4 @@ export function printSummary(r: SimulateResult): void {
   const f = r.faults[0];
   if (f) lines.push(`faults              ${r.faults.length} of ${r.signalised} intersections fell back to the fixed-time plan; first: ${f.intersection} at ${f.time} s: ${f.error}`);
   console.log(lines.join('\n'));
-}
-
-export function round(x: number, d: number): number {
-  const f = 10 ** d;
-  return Math.round(x * f) / f;
 }

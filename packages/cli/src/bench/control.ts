@@ -1,18 +1,14 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { generateGrid, Simulation, type Scenario } from '@citybrain/engine';
-import { controllers, predictive, SignalSupervisor, type Controller } from '@citybrain/control';
+import { controllers, intersectionPhases, predictive, runControlled, type Controller } from '@citybrain/control';
 import { workerPool, type RolloutWorkerPool } from '@citybrain/workers';
-import { readScenario } from '../scenario-files.js';
-import { attDistanceBound, attFloor } from './att-bounds.js';
-import { REFERENCE_SCENARIOS, type ScenarioRef } from './reference.js';
-import { round } from './simulate.js';
+import { round } from '../round.js';
 import { table } from '../table.js';
-import { UsageError } from '../usage.js';
+import { attDistanceBound, attFloor } from './att-bounds.js';
+import { readReference } from './data.js';
+import { HOUR, REFERENCE_SCENARIOS, type ScenarioRef } from './reference.js';
 
 /** The issue's target: the best controller at least this much below CityFlow's max-pressure. */
 const TARGET_REDUCTION = 0.153;
-const HOUR = 3600;
 /** the city-scale decision: a generated grid this size, warmed up under its built-in plans */
 const GRID = 36;
 const GRID_WARMUP = 300;
@@ -111,7 +107,7 @@ export async function benchControl(data: string, json: boolean): Promise<void> {
   };
   const results: ScenarioResult[] = [];
   for (const ref of REFERENCE_SCENARIOS) {
-    const scenario = readScenario(requireData(data, join(ref.dir, ref.roadnet)), requireData(data, join(ref.dir, ref.flow)));
+    const scenario = readReference(data, ref);
     say(`${ref.key}: ATT floor ... `);
     const floorAtt = round(attFloor(scenario, HOUR), 1);
     const distanceBoundAtt = round(attDistanceBound(scenario, HOUR), 1);
@@ -142,12 +138,6 @@ export async function benchControl(data: string, json: boolean): Promise<void> {
   const grid = await gridDecision(say);
   if (json) return void console.log(JSON.stringify({ scenarios: results, grid36: grid }));
   print(results, grid);
-}
-
-function requireData(data: string, rel: string): string {
-  const p = join(data, rel);
-  if (!existsSync(p)) throw new UsageError(`${p} not found: point --data at the shared real-data folder`);
-  return p;
 }
 
 type Made = { controller: Controller; close: () => Promise<void> } | { skip: string };
@@ -188,38 +178,36 @@ function counting(c: Controller, n: { asked: number }): Controller {
 /** One hour under the protocol, timing each step's decisions. */
 async function runHour(sim: Simulation, controller: Controller): Promise<ControllerRun> {
   const n = { asked: 0 };
-  const sup = new SignalSupervisor(sim, counting(controller, n));
   const stepMs: number[] = [];
-  const ixs = sup.env.intersections;
+  // the signalised intersections the supervisor runs, with their yellow phase and incoming lanes
+  const ixs = intersectionPhases(sim);
   let yellowSeconds = 0, stopped = 0, stoppedAtYellow = 0;
   const t0 = performance.now();
-  for (let k = 0; k < HOUR / sim.interval; k++) {
-    n.asked = 0;
-    const s0 = performance.now();
-    const pending = sup.tick();
-    if (pending) await pending;
-    const ms = performance.now() - s0;
-    if (n.asked > 0) stepMs.push(ms);
-    sim.step();
+  const { metrics: m, supervisor: sup } = await runControlled(sim, counting(controller, n), HOUR / sim.interval, {
+    onTick(ms) {
+      if (n.asked > 0) stepMs.push(ms);
+      n.asked = 0;
+    },
     // where the time goes: the yellows every change costs, and the stops at the lights
-    for (const ix of ixs) {
-      const inYellow = sim.phase(ix.intersection) === ix.yellow;
-      if (inYellow) yellowSeconds += sim.interval;
-      for (const lane of ix.inLanes) {
-        const w = sim.laneWaitingCount(lane) * sim.interval;
-        stopped += w;
-        if (inYellow) stoppedAtYellow += w;
+    onStep() {
+      for (const ix of ixs) {
+        const inYellow = sim.phase(ix.intersection) === ix.yellow;
+        if (inYellow) yellowSeconds += sim.interval;
+        for (const lane of ix.inLanes) {
+          const w = sim.laneWaitingCount(lane) * sim.interval;
+          stopped += w;
+          if (inYellow) stoppedAtYellow += w;
+        }
       }
-    }
-  }
-  const m = sim.metrics();
+    },
+  });
   const perVehicle = (x: number) => round(m.enteredVehicles ? x / m.enteredVehicles : 0, 1);
   stepMs.sort((a, b) => a - b);
   const decisionSteps = stepMs.length;
   return {
     att: round(m.averageTravelTime, 1),
     finished: m.finishedVehicles,
-    faults: sup.faults.length,
+    faults: sup!.faults.length,
     wallSeconds: round((performance.now() - t0) / 1000, 1),
     msPerDecisionStep: round(decisionSteps ? stepMs.reduce((a, b) => a + b, 0) / decisionSteps : 0, 2),
     p95DecisionStepMs: round(decisionSteps ? stepMs[Math.floor(0.95 * (decisionSteps - 1))] : 0, 2),
@@ -281,13 +269,8 @@ async function gridDecision(say: (s: string) => void): Promise<GridResult> {
         try {
           const sim = warm.fork();
           const n = { asked: 0 };
-          const sup = new SignalSupervisor(sim, counting(made.controller, n), { minGreen, budgetMs: 60_000 });
+          const sup = (await runControlled(sim, counting(made.controller, n), minGreen, { minGreen, budgetMs: 60_000 })).supervisor!;
           out.intersections = sup.env.intersections.length;
-          for (let k = 0; k < minGreen; k++) {
-            const p = sup.tick();
-            if (p) await p;
-            sim.step();
-          }
           out.vehiclesInNetwork = sim.runningCount;
           n.asked = 0;
           const t0 = performance.now();

@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Simulation, type Scenario } from '@citybrain/engine';
 import { EMERGENCY_VEHICLE, EmergencyPriority, SignalSupervisor, createController } from '@citybrain/control';
-import { readScenario } from '../scenario-files.js';
-import { REFERENCE_SCENARIOS } from './reference.js';
-import { round } from './simulate.js';
+import { readReference } from './data.js';
+import { HOUR, REFERENCE_SCENARIOS } from './reference.js';
+import { round } from '../round.js';
 import { table } from '../table.js';
 import { UsageError } from '../usage.js';
 import { progress } from '../progress.js';
@@ -16,7 +14,6 @@ const BASES = ['max-pressure', 'pressure-plus', 'fixed'];
 const COUNT = 10;
 const FIRST = 300;
 const EVERY = 300;
-const HOUR = 3600;
 /** late vehicles on long routes finish after the hour: the run goes on until they do, at most this long */
 const LIMIT = 7200;
 /** targets from the issue */
@@ -61,10 +58,7 @@ interface CaseResult {
 export async function benchEmergency(data: string, json: boolean): Promise<void> {
   for (const key of SCENARIOS) {
     const ref = REFERENCE_SCENARIOS.find((r) => r.key === key)!;
-    const roadnet = join(data, ref.dir, ref.roadnet);
-    const flow = join(data, ref.dir, ref.flow);
-    for (const p of [roadnet, flow]) if (!existsSync(p)) throw new UsageError(`${p} not found: point --data at the shared real-data folder`);
-    const scenario = readScenario(roadnet, flow);
+    const scenario = readReference(data, ref);
     const evs = emergencyRoutes(scenario, COUNT).map((route, k) => ({ id: `ev${k + 1}`, dispatchAt: FIRST + k * EVERY, ...route }));
     const free = await freeFlowTimes(scenario, evs);
     const freeMean = mean(free);

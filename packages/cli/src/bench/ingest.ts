@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { Auth, buildApp, openStore, PostgresStore, type EventStore } from '@citybrain/server';
 import { table } from '../table.js';
 import { intOption, UsageError } from '../usage.js';
-import type { LoadDevice, LoadJob, LoadResult } from './bench-ingest-load.js';
+import { round } from '../round.js';
+import type { LoadDevice, LoadJob, LoadResult } from './ingest-load.js';
 
 export const benchIngestHelp = `citybrain bench ingest [--json] [options]
 
@@ -80,7 +81,7 @@ export async function benchIngest(args: string[]): Promise<void> {
   const say = (s: string) => void (json || console.error(s));
 
   // other work on the machine skews every figure here: record how busy it was
-  const load1 = Math.round(loadavg()[0] * 100) / 100;
+  const load1 = round(loadavg()[0], 2);
   const results: BackendResult[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'citybrain-bench-ingest-'));
   try {
@@ -185,10 +186,10 @@ async function runBackend(
         sustained: sustainedSummary,
         latency: {
           offeredEventsPerSecond: o.rate, achievedEventsPerSecond: lat.events / lat.seconds, batch: o.latencyBatch,
-          p50Ms: round(q(0.5)), p99Ms: round(q(0.99)), maxMs: round(ms[ms.length - 1] ?? NaN), errors: lat.errors, throttled: lat.throttled,
-          commitP99Ms: round(commits[Math.floor(0.99 * commits.length)] ?? NaN),
-          serverLoopDelayP99Ms: round(loop.percentile(99) / 1e6), serverLoopDelayMaxMs: round(loop.max / 1e6),
-          ...(psi0 !== undefined && psi1 !== undefined ? { cpuPressurePercent: round(((psi1 - psi0) / ((performance.now() - t0) * 1000)) * 100) } : {}),
+          p50Ms: round(q(0.5), 2), p99Ms: round(q(0.99), 2), maxMs: round(ms[ms.length - 1] ?? NaN, 2), errors: lat.errors, throttled: lat.throttled,
+          commitP99Ms: round(commits[Math.floor(0.99 * commits.length)] ?? NaN, 2),
+          serverLoopDelayP99Ms: round(loop.percentile(99) / 1e6, 2), serverLoopDelayMaxMs: round(loop.max / 1e6, 2),
+          ...(psi0 !== undefined && psi1 !== undefined ? { cpuPressurePercent: round(((psi1 - psi0) / ((performance.now() - t0) * 1000)) * 100, 2) } : {}),
         },
         storedEqualsAcknowledged: stored === acknowledged,
         stored,
@@ -215,7 +216,7 @@ function cpuPressureMicros(): number | undefined {
 
 function load(job: LoadJob, onStart?: () => void): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(new URL('./bench-ingest-load.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(new URL('./ingest-load.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('spawn', () => onStart?.());
     let settled = false;
     child.once('message', (m: { ok: true; res: LoadResult } | { ok: false; error: string }) => {
@@ -228,8 +229,4 @@ function load(job: LoadJob, onStart?: () => void): Promise<LoadResult> {
     });
     child.send(job);
   });
-}
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
 }

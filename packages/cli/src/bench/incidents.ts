@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { generateGrid, type Network } from '@citybrain/engine';
 import { CityRuntime, type Breakdown, type Incident } from '@citybrain/server';
-import { intOption, numOption, UsageError } from '../usage.js';
+import { gridOption, intOption, numOption } from '../usage.js';
 import { progress } from '../progress.js';
 import { table } from '../table.js';
-import { round } from './simulate.js';
+import { round } from '../round.js';
 
 export const benchIncidentsHelp = `citybrain bench incidents [options]
 
@@ -50,15 +50,12 @@ export async function benchIncidents(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      grid: { type: 'string', default: '8x8' }, demand: { type: 'string' }, hours: { type: 'string' }, breakdowns: { type: 'string' },
+      grid: { type: 'string' }, demand: { type: 'string' }, hours: { type: 'string' }, breakdowns: { type: 'string' },
       seeds: { type: 'string' }, controller: { type: 'string', default: 'max-pressure' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(benchIncidentsHelp);
-  const m = /^(\d+)x(\d+)$/.exec(values.grid!);
-  if (!m) throw new UsageError(`--grid expects RxC, e.g. 8x8, got "${values.grid}"`);
-  const rows = intOption(m[1], 'grid rows', 8, 1, 60);
-  const cols = intOption(m[2], 'grid cols', 8, 1, 60);
+  const { rows, cols } = gridOption(values.grid, '8x8');
   const demand = numOption(values.demand, 'demand', 0.05, 0.001, 5);
   const hours = numOption(values.hours, 'hours', 6, 0.25, 48);
   const rate = numOption(values.breakdowns, 'breakdowns', 4, 0.1, 3600);

@@ -15,6 +15,9 @@ export interface ScenarioRef {
   learnedSota?: number;
 }
 
+/** The protocol's run, in simulated seconds: every reference figure is for the first hour from t = 0. */
+export const HOUR = 3600;
+
 export const REFERENCE_SCENARIOS: ScenarioRef[] = [
   { key: 'HZ1', dir: 'hangzhou_4x4', roadnet: 'roadnet_4_4.json', flow: 'anon_4_4_hangzhou_real.json', vehicles: 2983, fixed: 580.9, maxPressure: 330.1, cityflowWallFixed: 2.11, learnedSota: 270 },
   { key: 'HZ2', dir: 'hangzhou_4x4', roadnet: 'roadnet_4_4.json', flow: 'anon_4_4_hangzhou_real_5816.json', vehicles: 6984, fixed: 565.8, maxPressure: 428.1, cityflowWallFixed: 2.59, learnedSota: 297 },

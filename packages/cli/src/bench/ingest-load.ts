@@ -7,6 +7,7 @@
  * one device's batch, HTTP/1.1 keep-alive on loopback.
  */
 import http from 'node:http';
+import { round } from '../round.js';
 
 export interface LoadDevice {
   token: string;
@@ -47,8 +48,8 @@ function laneEvents(d: LoadDevice, n: number, seq: { v: number }, tag: string): 
     events[i] = {
       // 12 lanes report every 5 s: the batch's last 12 events are the latest interval, and so on back
       id: `${tag}-${s}`, device: d.device, ts: now - Math.floor((n - 1 - i) / 12) * 5000, kind: 'lane', intersection: d.intersection,
-      lane: `${d.intersection}_${LANES[s % LANES.length]}`, count, occupancy: Math.round(occupancy * 1000) / 1000,
-      speed: count === 0 ? 0 : Math.round((13.9 - occupancy * 10) * 10) / 10, interval: 5,
+      lane: `${d.intersection}_${LANES[s % LANES.length]}`, count, occupancy: round(occupancy, 3),
+      speed: count === 0 ? 0 : round(13.9 - occupancy * 10, 1), interval: 5,
     };
   }
   return JSON.stringify({ events });
