@@ -23,7 +23,7 @@ function SandboxForm() {
         {field('cols', t('sandboxCols'))}
         {field('spacing', t('sandboxSpacing'))}
         {field('vehicles', t('sandboxVehicles'))}
-        <button type="submit" name="open-sandbox">{t('sandboxOpen')}</button>
+        <button type="submit" data-testid="open-sandbox">{t('sandboxOpen')}</button>
       </form>
     </details>
   );
