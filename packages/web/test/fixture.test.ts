@@ -55,7 +55,7 @@ test('the fixture host answers the dashboard\'s calls from the twin: controllers
   assert.equal(host.live(false).frame, null);
   assert.deepEqual(host.kpis({}).map((k) => k.t), [10, 20, 30, 40, 50, 60]);
   assert.equal(host.setSimulation({ speed: 5 }).speed, 5);
-  assert.throws(() => host.setSimulation({ speed: -1 }), /speed must be a number in \(0, 100\], got -1/);
+  assert.throws(() => host.setSimulation({ speed: -1 }), /speed must be a number in \(0, 1000\], got -1/);
 
   const { id } = host.startCompare(['fixed', 'max-pressure'], 60);
   for (let i = 0; i < 200 && !host.compare(id).done; i++) await new Promise((r) => setTimeout(r, 20));
