@@ -3,11 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { RoadGraph, type RoadnetJson } from '@citybrain/engine';
 import type { CityRuntime } from '../city/runtime.js';
 import { emergencyView } from '../city/views.js';
-
-export { emergencyView } from '../city/views.js';
 import { HttpError } from '../auth.js';
 import type { CityAccess } from './city-routes.js';
 import type { Audited } from './audited.js';
+
+// serve.ts takes it from here for the live stream
+export { emergencyView } from '../city/views.js';
 
 export interface EmergencyRoutesOptions {
   runtime: CityRuntime;
