@@ -3,7 +3,7 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App.js';
 import './styles.css';
 
-// `?fixture=demo|vehicles20k|small` runs the dashboard on an in-browser synthetic city (no server)
+// `?fixture=demo|vehicles20k|small|sandbox` runs the dashboard on the twin in the browser (no server; see README)
 const params = new URLSearchParams(location.search);
 const period = Number(params.get('period'));
 createRoot(document.getElementById('root')!).render(

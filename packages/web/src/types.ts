@@ -10,20 +10,8 @@ export interface Me {
 export type MovementType = 'go_straight' | 'turn_left' | 'turn_right';
 
 // the shapes the server declares itself come from its contract module: one definition for both ends
-import type { Incident, KpiSample, PhaseChange } from '@citybrain/server/contract';
-export type { Incident, KpiSample, NetworkView, PhaseChange } from '@citybrain/server/contract';
-
-export interface IntersectionSummary {
-  id: string;
-  phase: number;
-  green: number;
-  yellow: boolean;
-  controller: string;
-  fallback: boolean;
-  region: string;
-  queue: number;
-}
-
+import type { Incident, IntersectionSummary, KpiSample, PhaseChange } from '@citybrain/server/contract';
+export type { Incident, IntersectionSummary, KpiSample, NetworkView, PhaseChange } from '@citybrain/server/contract';
 
 export interface IntersectionDetail extends IntersectionSummary {
   greenSince: number;

@@ -372,8 +372,8 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
    */
   const restartable = () => {
     const dir = mkdtempSync(join(tmpdir(), 'citybrain-web-restart-'));
-    const serve = (port: number, run: boolean) => startServer({
-      scenario: generateGrid({ rows: 2, cols: 2, demand: 0.3 }), storeUrl: `sqlite:${join(dir, 'e2e.db')}`, port, speed: 30, run,
+    const serve = (port: number, run: boolean, demand = 0.3) => startServer({
+      scenario: generateGrid({ rows: 2, cols: 2, demand }), storeUrl: `sqlite:${join(dir, 'e2e.db')}`, port, speed: 30, run,
       logger: false, printToken: () => undefined, webRoot: DIST,
     });
     const signedIn = async (url: string, token: string) => {
@@ -431,8 +431,9 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       // the first city runs a while: its travel times grow
       await page.waitForFunction(() => /0:0[4-9]:/.test(document.querySelector('[data-testid=sim-time]')?.textContent ?? ''), null, { timeout: 60_000 });
       await server.close();
-      // the same server comes back (same port, same store and tokens), its city from the start
-      server = await serve(port, false);
+      // the same server comes back (same port, same store and tokens) on other demand: the store's snapshot is another
+      // scenario's, so its city starts from the beginning (on the same scenario it would resume where it stood)
+      server = await serve(port, false, 0.25);
       // where someone else sends the new city's ev-1 along another route, straight east
       const sent = await fetch(`${server.url}/api/v1/emergency`, {
         method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },

@@ -3,6 +3,7 @@ import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { CityRuntime } from '../city/runtime.js';
 import { networkView, type NetworkView } from './network-view.js';
+import { intersectionDetail, intersectionSummaries, regionOf as regionsOf } from '../city/views.js';
 import type { AuditInput } from '../store/store.js';
 import { STATE_KEYS } from '../city/persistence.js';
 import type { Audited } from './audited.js';
@@ -43,8 +44,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
   const intersections = rt.supervisor.env.intersections;
   let view: NetworkView | undefined;
   const ixById = new Map(intersections.map((ix) => [ix.id, ix]));
-  const regionOf = new Map<number, string>();
-  for (const r of rt.regions) for (const i of r.intersections) regionOf.set(i, r.id);
+  const regionOf = regionsOf(rt);
 
   const findIntersection = (id: string, reply: FastifyReply) => {
     const ix = ixById.get(id);
@@ -82,17 +82,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
         },
       },
     },
-  }, async () =>
-    intersections.map((ix, k) => {
-      const s = rt.supervisor.status[k];
-      let queue = 0;
-      for (const lane of ix.inLanes) queue += rt.sim.laneWaitingCount(lane);
-      return {
-        id: ix.id, phase: rt.sim.phase(ix.intersection), green: s.green, yellow: s.yellowLeft > 0,
-        controller: rt.assignment.controllerOf(ix.intersection), fallback: rt.supervisor.fallen.has(ix.intersection),
-        region: regionOf.get(ix.intersection) ?? '', queue,
-      };
-    }));
+  }, async () => intersectionSummaries(rt, regionOf));
 
   app.get<{ Params: { id: string } }>('/api/v1/intersections/:id', {
     onRequest: access.require(...READ),
@@ -104,33 +94,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
   }, async (req, reply) => {
     const ix = findIntersection(req.params.id, reply);
     if (!ix) return;
-    const k = intersections.indexOf(ix);
-    const s = rt.supervisor.status[k];
-    const stats = new Float64Array(4);
-    const approaches = new Map<string, { road: string; queue: number; vehicles: number; speedSum: number }>();
-    for (const lane of ix.inLanes) {
-      rt.sim.laneStats(lane, stats);
-      const road = net.roadIds[net.laneRoad[lane]];
-      const a = approaches.get(road) ?? { road, queue: 0, vehicles: 0, speedSum: 0 };
-      a.queue += stats[1];
-      a.vehicles += stats[0];
-      a.speedSum += stats[2] * stats[0];
-      approaches.set(road, a);
-    }
-    return {
-      id: ix.id,
-      phase: rt.sim.phase(ix.intersection),
-      green: s.green,
-      yellow: s.yellowLeft > 0,
-      greenSince: s.greenSince,
-      greens: ix.greens,
-      controller: rt.assignment.controllerOf(ix.intersection),
-      fallback: rt.supervisor.fallen.has(ix.intersection),
-      region: regionOf.get(ix.intersection) ?? '',
-      time: rt.sim.time,
-      phaseLog: rt.phaseLog.get(ix.intersection) ?? [],
-      approaches: [...approaches.values()].map((a) => ({ road: a.road, queue: a.queue, vehicles: a.vehicles, meanSpeed: a.vehicles ? a.speedSum / a.vehicles : null })),
-    };
+    return intersectionDetail(rt, ix.id, regionOf);
   });
 
   const controllerBody = {

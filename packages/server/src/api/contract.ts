@@ -86,3 +86,19 @@ export interface Incident {
   /** who confirmed it (police dispatched), and when (epoch ms) */
   acknowledged: { by: string; ts: number } | null;
 }
+
+/** `GET /api/v1/intersections` item: a signalised intersection and its live signal state. */
+export interface IntersectionSummary {
+  id: string;
+  /** the phase shown now (the yellow one during a change) */
+  phase: number;
+  /** the green phase held, or being changed to */
+  green: number;
+  yellow: boolean;
+  controller: string;
+  /** handed to the fixed-time fallback after a controller fault */
+  fallback: boolean;
+  region: string;
+  /** vehicles standing on its approach lanes */
+  queue: number;
+}

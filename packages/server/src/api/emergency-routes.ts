@@ -2,9 +2,13 @@ import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { RoadGraph, type RoadnetJson } from '@citybrain/engine';
 import type { CityRuntime } from '../city/runtime.js';
+import { emergencyView } from '../city/views.js';
 import { HttpError } from '../auth.js';
 import type { CityAccess } from './city-routes.js';
 import type { Audited } from './audited.js';
+
+// serve.ts takes it from here for the live stream
+export { emergencyView } from '../city/views.js';
 
 export interface EmergencyRoutesOptions {
   runtime: CityRuntime;
@@ -106,16 +110,5 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
       };
     });
     return reply.code(204).send();
-  });
-}
-
-/** Active emergency vehicles with their position on the map (x, y in metres; null while waiting to enter). */
-export function emergencyView(rt: CityRuntime) {
-  const pos = new Float64Array(3);
-  return rt.emergency.active().map((e) => {
-    const h = rt.sim.vehicleHandle(e.id);
-    const running = h >= 0 && e.state === 'running';
-    if (running) rt.sim.net.positionAt(rt.sim.vehicleDrivable(h), rt.sim.vehicleDistance(h), pos, 0);
-    return { ...e, x: running ? Math.round(pos[0] * 10) / 10 : null, y: running ? Math.round(pos[1] * 10) / 10 : null };
   });
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
 import { TICKET_TTL_MS, type Auth, type Role } from '../auth.js';
 import type { CityRuntime } from '../city/runtime.js';
+import { liveStateView, vehicleFrame } from '../city/views.js';
 
 export interface LiveOptions {
   runtime: CityRuntime;
@@ -41,27 +42,12 @@ export const LIVE_CLOSE_UNAUTHORIZED = 4401;
 export async function liveRoutes(app: FastifyInstance, opts: LiveOptions): Promise<void> {
   const { runtime: rt, auth } = opts;
   const period = opts.periodMs ?? 500;
-  const net = rt.sim.net;
   const clients = new Map<WebSocket, { vehicles: boolean; req: FastifyRequest }>();
-  const stats = new Float64Array(4);
   const buf = { xyhs: new Float32Array(0), ids: new Int32Array(0) };
 
   const timer = setInterval(() => {
     if (clients.size === 0) return;
-    const phases = net.interIds.map((_, i) => (rt.sim.phaseCount(i) > 1 ? rt.sim.phase(i) : -1));
-    const queue: number[] = new Array(net.nLanes);
-    const vehicles: number[] = new Array(net.nLanes);
-    const speed: number[] = new Array(net.nLanes);
-    for (let l = 0; l < net.nLanes; l++) {
-      rt.sim.laneStats(l, stats);
-      vehicles[l] = stats[0];
-      queue[l] = stats[1];
-      speed[l] = Math.round(stats[2] * 10) / 10;
-    }
-    const text = JSON.stringify({
-      type: 'state', t: rt.sim.time, speed: rt.speed, achievedSpeed: rt.achievedSpeed, lagging: rt.lagging, running: rt.isRunning, phases, lanes: { queue, vehicles, speed },
-      kpi: rt.kpis.at(-1) ?? null, ...opts.extras?.(),
-    });
+    const text = JSON.stringify({ ...liveStateView(rt), ...opts.extras?.() });
     let binary: Buffer | undefined;
     for (const [ws, sub] of clients) {
       if (ws.readyState !== ws.OPEN) continue;
@@ -69,14 +55,7 @@ export async function liveRoutes(app: FastifyInstance, opts: LiveOptions): Promi
       if (ws.bufferedAmount > 4 * 1024 * 1024) continue;
       ws.send(text);
       if (sub.vehicles) {
-        if (!binary) {
-          const n = rt.sim.vehicleStates(buf);
-          const out = new Float32Array(2 + 4 * n);
-          out[0] = rt.sim.time;
-          out[1] = n;
-          out.set(buf.xyhs.subarray(0, 4 * n), 2);
-          binary = Buffer.from(out.buffer);
-        }
+        binary ??= Buffer.from(vehicleFrame(rt, buf).buffer);
         ws.send(binary);
       }
     }

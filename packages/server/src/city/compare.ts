@@ -1,89 +1,11 @@
 import { Worker } from 'node:worker_threads';
-import { Simulation, type Scenario } from '@citybrain/engine';
-import { SignalSupervisor, controllers as builtIn, type Controller, type ControllerFault } from '@citybrain/control';
+import type { Scenario } from '@citybrain/engine';
+import { controllers as builtIn, type Controller, type ControllerFault } from '@citybrain/control';
+import { ComparisonRun, type ReplayFrame } from './comparison-run.js';
 import type { ComparisonPoint, ComparisonRecord, ComparisonStatus } from '../store/store.js';
 
 export type { ComparisonPoint, ComparisonRecord, ComparisonStatus } from '../store/store.js';
-
-/** Vehicle positions and signal phases at one instant, for the replay slider. */
-export interface ReplayFrame {
-  t: number;
-  /** x, y, heading, speed per vehicle */
-  vehicles: Float32Array;
-  /** phase per intersection, in network order */
-  phases: Int16Array;
-}
-
-/**
- * The engine side of a comparison: controllers side by side in copies of the
- * twin on the same demand, from an empty network. Runs in the comparison
- * worker, or in the server's thread in slices for plug-in controllers (which
- * exist only there).
- */
-export class ComparisonRun {
-  private readonly lanes: { name: string; sim: Simulation; supervisor: SignalSupervisor }[];
-  private cancelled = false;
-  private finished = false;
-  private readonly buf = { xyhs: new Float32Array(0), ids: new Int32Array(0) };
-
-  constructor(
-    scenario: Scenario,
-    factories: Record<string, () => Controller>,
-    controllers: readonly string[],
-    private readonly duration: number,
-    private readonly sampleEvery: number,
-    private readonly onSample: (lane: number, point: ComparisonPoint, frame: ReplayFrame) => void,
-  ) {
-    this.lanes = controllers.map((name) => {
-      const sim = new Simulation(scenario);
-      return { name, sim, supervisor: new SignalSupervisor(sim, factories[name]()) };
-    });
-  }
-
-  get time(): number {
-    return this.lanes[0].sim.time;
-  }
-
-  faults(): Record<string, ControllerFault[]> {
-    return Object.fromEntries(this.lanes.map((l) => [l.name, l.supervisor.faults]));
-  }
-
-  /** Runs to the end (or cancel) in slices of `sliceMs` of wall time, letting the event loop in between. */
-  async run(sliceMs: number, onSlice?: () => void): Promise<void> {
-    while (!this.finished && !this.cancelled) {
-      const t0 = performance.now();
-      while (performance.now() - t0 < sliceMs && !this.finished) await this.stepAll();
-      onSlice?.();
-      await new Promise((r) => setImmediate(r));
-    }
-  }
-
-  cancel(): void {
-    this.cancelled = true;
-  }
-
-  private async stepAll(): Promise<void> {
-    for (let k = 0; k < this.lanes.length; k++) {
-      const lane = this.lanes[k];
-      const p = lane.supervisor.tick();
-      if (p) await p;
-      lane.sim.step();
-      if (Math.round(lane.sim.time) % this.sampleEvery === 0) this.sample(k);
-    }
-    if (this.lanes[0].sim.time >= this.duration) this.finished = true;
-  }
-
-  private sample(k: number): void {
-    const sim = this.lanes[k].sim;
-    const m = sim.metrics();
-    const n = sim.vehicleStates(this.buf);
-    this.onSample(
-      k,
-      { t: m.time, averageTravelTime: Math.round(m.averageTravelTime * 10) / 10, vehiclesInNetwork: m.vehiclesInNetwork, finishedVehicles: m.finishedVehicles },
-      { t: m.time, vehicles: this.buf.xyhs.slice(0, 4 * n), phases: Int16Array.from(sim.net.interIds, (_, i) => (sim.phaseCount(i) > 1 ? sim.phase(i) : -1)) },
-    );
-  }
-}
+export { ComparisonRun, type ReplayFrame } from './comparison-run.js';
 
 /** What the comparison worker posts. */
 export type CompareWorkerMessage =

@@ -1,34 +1,26 @@
 import type { PickingInfo } from '@deck.gl/core';
-import { ScatterplotLayer } from '@deck.gl/layers';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { LiveConnection, LiveStatus } from '../api.js';
-import { errorText, formatClock, isMissing, useI18n, useSession } from '../context.js';
-import {
-  EMPTY_LANE, QUEUE_FULL, SIGNAL_COLOURS, SIGNAL_GREEN, SIGNAL_RED, SIGNAL_YELLOW, SignalMap, VEHICLE_MIN_ZOOM, css, laneShapes,
-  phaseColour, queueColour, speedColour, vehicleColours, type LaneShape, type Path,
-} from '../map/geometry.js';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { LiveStatus } from '../api.js';
+import { formatClock, useI18n, useSession } from '../context.js';
+import { EMPTY_LANE, QUEUE_FULL, SIGNAL_COLOURS, SIGNAL_GREEN, SIGNAL_RED, SIGNAL_YELLOW, VEHICLE_MIN_ZOOM, css, queueColour, speedColour, type LaneShape } from '../map/geometry.js';
 import type { MessageKey } from '../i18n.js';
 import { acknowledgerName, blockedSeconds, formatDuration, responseSeconds } from '../incidents.js';
-import { useLoadUntilDone } from '../retry.js';
-import { corridorLayer, incidentLayers, laneLayer, stopBarLayer, vehicleLayer } from '../map/layers.js';
+import { useLiveLayers, type ColourBy, type InterDatum } from '../map/live-layers.js';
 import { MapCanvas, type MapFocus } from '../map/MapCanvas.js';
-import type { EmergencyDispatch, EmergencyVehicle, Incident, KpiSample, LiveState, NetworkView, Point, SimulationClock, VehicleFrame } from '../types.js';
-import { EmergencyPanel, type PickMode } from './EmergencyPanel.js';
+import type { Incident, LiveState, SimulationClock } from '../types.js';
+import { EmergencyPanel } from './EmergencyPanel.js';
 import { IncidentsPanel } from './IncidentsPanel.js';
 import { IntersectionPanel } from './IntersectionPanel.js';
 import { KpiPanel } from './KpiPanel.js';
 import { useActiveIncidents } from './useActiveIncidents.js';
+import { useEmergency } from './useEmergency.js';
+import { useLiveFeed } from './useLiveFeed.js';
 
 type Panel = 'kpis' | 'intersection' | 'emergency' | 'incidents';
 const PANELS: Panel[] = ['kpis', 'intersection', 'emergency', 'incidents'];
 const PANEL_LABELS: Record<Panel, MessageKey> = { kpis: 'panelKpis', intersection: 'panelIntersection', emergency: 'panelEmergency', incidents: 'panelIncidents' };
 /** zoom (log2 px per metre) a click on an incident in the list zooms in to, at least: its lane and vehicles show */
 const INCIDENT_FOCUS_ZOOM = 0;
-type ColourBy = 'speed' | 'queue';
-type InterDatum = { i: number; ix: NetworkView['intersections'][number] };
-
-const KPI_KEEP = 2000;
-
 function SimControls({ live, status }: { live: LiveState | null; status: LiveStatus }) {
   const { api, canOperate } = useSession();
   const { t } = useI18n();
@@ -97,16 +89,10 @@ function Legend({ colourBy }: { colourBy: ColourBy }) {
   );
 }
 
+/** The live view: the map and its toolbar, and the side panels (KPIs, intersection, emergency, incidents). */
 export function LiveView() {
   const { api, canOperate } = useSession();
   const { t, num } = useI18n();
-  const [view, setView] = useState<NetworkView | null>(null);
-  const [controllers, setControllers] = useState<string[]>([]);
-  const [loadError, setLoadError] = useState<string | null>(null);
-  const [live, setLive] = useState<LiveState | null>(null);
-  const [status, setStatus] = useState<LiveStatus>('connecting');
-  const [frame, setFrame] = useState<VehicleFrame | null>(null);
-  const [kpis, setKpis] = useState<KpiSample[]>([]);
   const [colourBy, setColourBy] = useState<ColourBy>('speed');
   const [showVehicles, setShowVehicles] = useState(true);
   // zoom in half steps: lanes are re-widened per step, vehicles hidden when far out
@@ -114,186 +100,25 @@ export function LiveView() {
   const zoomedIn = zoom >= VEHICLE_MIN_ZOOM;
   const [panel, setPanel] = useState<Panel>('kpis');
   const [selected, setSelected] = useState<string | null>(null);
-  const [pick, setPick] = useState<PickMode>(null);
-  const [picks, setPicks] = useState<Point[]>([]);
-  const [polled, setPolled] = useState<EmergencyVehicle[]>([]);
-  const [emergencyMissing, setEmergencyMissing] = useState(false);
-  const [lastDispatch, setLastDispatch] = useState<EmergencyDispatch | null>(null);
-  const [routes, setRoutes] = useState<ReadonlyMap<string, string[]>>(new Map());
-  const [dispatchBusy, setDispatchBusy] = useState(false);
-  const [dispatchError, setDispatchError] = useState<string | null>(null);
-  // bumped when the server's city starts over (its clock went back)
-  const [epoch, setEpoch] = useState(0);
   const [selectedIncident, setSelectedIncident] = useState<string | null>(null);
   const [focus, setFocus] = useState<MapFocus | null>(null);
-  const conn = useRef<LiveConnection | null>(null);
-
-  useLoadUntilDone(
-    () => Promise.all([api.network(), api.controllers(), api.kpis({ limit: 360 })]),
-    ([v, c, k]) => (setView(v), setControllers(c), setKpis(k), setLoadError(null)),
-    (e) => setLoadError(errorText(e)),
-    [api],
-  );
-
-  useEffect(() => {
-    let lastT = -Infinity;
-    const c = api.live({
-      onState: (s) => {
-        // the city's clock went back: the server restarted, and the KPI history shown is the old city's
-        if (s.t < lastT) {
-          // so are the routes of the vehicles dispatched here: the new city reuses their ids (ev-1, …)
-          setRoutes(new Map());
-          setLastDispatch(null);
-          // and its incidents' ids (inc-1, …)
-          setEpoch((e) => e + 1);
-          setSelectedIncident(null);
-          setKpis([]);
-          api.kpis({ limit: 360 }).then((hist) => setKpis((now) => {
-            const end = hist.at(-1)?.t ?? -Infinity;
-            return [...hist, ...now.filter((x) => x.t > end)];
-          }), () => undefined);
-        }
-        lastT = s.t;
-        setLive(s);
-        const k = s.kpi;
-        if (k) setKpis((old) => (old.length && old[old.length - 1].t >= k.t ? old : [...old.slice(-(KPI_KEEP - 1)), k]));
-      },
-      onVehicles: setFrame,
-      onStatus: setStatus,
-    });
-    conn.current = c;
-    return () => c.close();
-  }, [api]);
-  useEffect(() => conn.current?.subscribeVehicles(showVehicles), [showVehicles, status]);
-
-  // emergency vehicles: from the live feed once the server sends them, else polled
-  const liveHasEmergency = live?.emergency !== undefined;
-  useEffect(() => {
-    if (liveHasEmergency || emergencyMissing || !view) return;
-    let alive = true;
-    const poll = () =>
-      api.emergencies().then((l) => alive && setPolled(l), (e) => alive && isMissing(e) && setEmergencyMissing(true));
-    poll();
-    const timer = setInterval(poll, 2000);
-    return () => {
-      alive = false;
-      clearInterval(timer);
-    };
-  }, [api, liveHasEmergency, emergencyMissing, view]);
-  const emergencies = live?.emergency ?? polled;
+  // what is tied to a city that started over goes with it: the dispatches made here, the incident selected
+  const resetEmergency = useRef<() => void>(() => undefined);
+  const onRestart = useCallback(() => (resetEmergency.current(), setSelectedIncident(null)), []);
+  const { view, controllers, loadError, live, status, frame, kpis, epoch } = useLiveFeed(api, showVehicles, onRestart);
+  const emergency = useEmergency(api, live, view, canOperate);
+  useEffect(() => void (resetEmergency.current = emergency.reset), [emergency.reset]);
   const incidents = useActiveIncidents(api, live);
-
-  const lanes = useMemo(() => (view ? laneShapes(view) : []), [view]);
-  const signalMap = useMemo(() => (view ? new SignalMap(view, lanes) : null), [view, lanes]);
-  const signals = useMemo(() => (signalMap && live ? signalMap.states(live.phases) : new Uint8Array(lanes.length)), [signalMap, live, lanes]);
-  const inters = useMemo<InterDatum[]>(() => (view ? view.intersections.map((ix, i) => ({ i, ix })).filter((d) => !d.ix.virtual) : []), [view]);
-  const roads = useMemo(() => {
-    const path = new Map<string, Path>(), to = new Map<string, string>(), between = new Map<string, string>();
-    for (const r of view?.roads ?? []) {
-      path.set(r.id, r.lanes[Math.floor(r.lanes.length / 2)].points);
-      to.set(r.id, r.to);
-      between.set(`${r.from}>${r.to}`, r.id);
-    }
-    return { path, to, between };
-  }, [view]);
-
-  // green corridors: the rest of each vehicle's route (known for the ones
-  // dispatched here), else the roads linking the intersections still ahead
-  const corridor = useMemo(() => {
-    const ahead = new Set<string>();
-    const holds = new Map<string, number>();
-    for (const e of emergencies) {
-      for (const c of e.corridor) holds.set(c.intersection, c.phase);
-      const route = routes.get(e.id);
-      if (route) {
-        const k = e.corridor.length ? route.findIndex((r) => roads.to.get(r) === e.corridor[0].intersection) : route.length - 1;
-        for (const r of route.slice(Math.max(0, k))) ahead.add(r);
-      } else {
-        for (let i = 1; i < e.corridor.length; i++) {
-          const r = roads.between.get(`${e.corridor[i - 1].intersection}>${e.corridor[i].intersection}`);
-          if (r) ahead.add(r);
-        }
-      }
-    }
-    const paths = [...ahead].map((r) => roads.path.get(r)).filter((p): p is Path => p !== undefined);
-    return { paths, holds };
-  }, [emergencies, routes, roads]);
-  const blockedLanes = useMemo(() => {
-    const byId = new Map(lanes.map((l) => [l.id, l.path]));
-    return incidents.active.map((i) => byId.get(i.lane)).filter((p): p is Path => p !== undefined);
-  }, [lanes, incidents.active]);
-  const onMap = useMemo(() => emergencies.filter((e): e is EmergencyVehicle & { x: number; y: number } => e.x !== null && e.y !== null), [emergencies]);
-
-  const vehicleColourBuf = useMemo(() => (frame ? vehicleColours(frame.data, 2, frame.n) : new Uint8Array(0)), [frame]);
   const vehiclesVisible = showVehicles && zoomedIn && frame !== null;
+  const { layers, stats } = useLiveLayers({
+    view, live, frame, colourBy, zoom, vehiclesVisible, selected, emergencies: emergency.vehicles, routes: emergency.routes,
+    incidents: incidents.active, selectedIncident, picks: emergency.picks,
+  });
   const onZoom = useCallback((z: number) => setZoom(Math.floor(z * 2) / 2), []);
 
-  const layers = useMemo(() => {
-    if (!view) return [];
-    const laneColour = (l: LaneShape) => {
-      if (!live || !live.lanes.vehicles[l.index]) return EMPTY_LANE;
-      return colourBy === 'speed' ? speedColour(live.lanes.speed[l.index] / (l.maxSpeed || 1)) : queueColour(live.lanes.queue[l.index]);
-    };
-    return [
-      corridorLayer(corridor.paths),
-      laneLayer(lanes, laneColour, [live?.t, colourBy], zoom),
-      stopBarLayer(signalMap?.stopBars ?? [], signals, live?.t, zoom),
-      vehicleLayer('vehicles', frame?.data ?? new Float32Array(0), 2, frame?.n ?? 0, vehicleColourBuf, vehiclesVisible),
-      new ScatterplotLayer<InterDatum>({
-        id: 'intersections',
-        data: inters,
-        getPosition: (d) => [d.ix.x, d.ix.y],
-        getRadius: (d) => Math.max(d.ix.width * 0.8, 8),
-        radiusUnits: 'common',
-        radiusMinPixels: 4,
-        getFillColor: (d) => phaseColour(live?.phases[d.i] ?? -1, d.ix.yellow),
-        stroked: true,
-        lineWidthUnits: 'pixels',
-        getLineWidth: (d) => (d.ix.id === selected ? 3 : corridor.holds.has(d.ix.id) ? 3 : 1),
-        getLineColor: (d) => (d.ix.id === selected ? [255, 255, 255, 255] : corridor.holds.has(d.ix.id) ? [56, 189, 248, 255] : [15, 23, 42, 255]),
-        pickable: true,
-        updateTriggers: { getFillColor: live?.t, getLineWidth: [selected, corridor], getLineColor: [selected, corridor] },
-      }),
-      new ScatterplotLayer<EmergencyVehicle & { x: number; y: number }>({
-        id: 'emergency',
-        data: onMap,
-        getPosition: (d) => [d.x, d.y],
-        getRadius: 8,
-        radiusUnits: 'common',
-        radiusMinPixels: 7,
-        getFillColor: [239, 68, 68, 255],
-        stroked: true,
-        getLineColor: [255, 255, 255, 255],
-        lineWidthMinPixels: 2,
-      }),
-      ...incidentLayers(incidents.active, blockedLanes, selectedIncident),
-      new ScatterplotLayer<Point>({
-        id: 'picks',
-        data: picks,
-        getPosition: (d) => [d.x, d.y],
-        getRadius: 10,
-        radiusUnits: 'common',
-        radiusMinPixels: 7,
-        getFillColor: (_d, { index }) => (index === 0 ? [34, 197, 94, 255] : [239, 68, 68, 255]),
-        stroked: true,
-        getLineColor: [255, 255, 255, 255],
-        lineWidthMinPixels: 2,
-      }),
-    ];
-  }, [view, lanes, live, colourBy, signalMap, signals, frame, vehicleColourBuf, vehiclesVisible, inters, selected, corridor, onMap, incidents.active, blockedLanes, selectedIncident, picks, zoom]);
-
+  const { pickAt } = emergency;
   const onClick = useCallback((info: PickingInfo) => {
-    if (pick && info.coordinate) {
-      const p = { x: info.coordinate[0], y: info.coordinate[1] };
-      if (pick === 'origin') {
-        setPicks([p]);
-        setPick('destination');
-      } else {
-        setPicks((old) => [old[0], p]);
-        setPick(null);
-      }
-      return;
-    }
+    if (info.coordinate && pickAt({ x: info.coordinate[0], y: info.coordinate[1] })) return;
     if (info.layer?.id === 'incidents' && info.object) {
       setSelectedIncident((info.object as Incident).id);
       setPanel('incidents');
@@ -303,7 +128,7 @@ export function LiveView() {
       setSelected((info.object as InterDatum).ix.id);
       setPanel('intersection');
     }
-  }, [pick]);
+  }, [pickAt]);
   const selectIncident = useCallback((i: Incident) => {
     setSelectedIncident(i.id);
     setFocus({ x: i.x, y: i.y, minZoom: INCIDENT_FOCUS_ZOOM });
@@ -333,34 +158,6 @@ export function LiveView() {
     return null;
   }, [live, t, num]);
 
-  const dispatch = async () => {
-    if (picks.length < 2) return;
-    setDispatchBusy(true);
-    setDispatchError(null);
-    try {
-      const d = await api.dispatchEmergency(picks[0], picks[1]);
-      setLastDispatch(d);
-      setRoutes((old) => new Map(old).set(d.id, d.route));
-      setPicks([]);
-      if (!liveHasEmergency) setPolled(await api.emergencies());
-    } catch (e) {
-      if (isMissing(e)) setEmergencyMissing(true);
-      else setDispatchError(errorText(e));
-    } finally {
-      setDispatchBusy(false);
-    }
-  };
-  const recall = (id: string) =>
-    void api.cancelEmergency(id).then(
-      () => (liveHasEmergency ? undefined : api.emergencies().then(setPolled)),
-      (e) => setDispatchError(errorText(e)),
-    );
-
-  const stats = useMemo(() => ({
-    lanes: lanes.length, intersections: inters.length, vehicles: vehiclesVisible ? frame?.n ?? 0 : 0,
-    corridor: corridor.paths.length, emergency: onMap.length, incidents: incidents.active.length,
-  }), [lanes, inters, vehiclesVisible, frame, corridor, onMap, incidents.active]);
-
   if (loadError) return <p className="error page-error">{t('errorMessage', { message: loadError })}</p>;
   if (!view) return <p className="muted page-error">{t('loading')}</p>;
   return (
@@ -383,8 +180,8 @@ export function LiveView() {
             </span>
           </label>
         </div>
-        <MapCanvas bounds={view.bounds} layers={layers} onClick={onClick} getTooltip={getTooltip} onZoom={onZoom} stats={stats} cursor={pick ? 'crosshair' : undefined} focus={focus}>
-          {pick && <div className="pick-banner" role="status">{t(pick === 'origin' ? 'pickOrigin' : 'pickDestination')}</div>}
+        <MapCanvas bounds={view.bounds} layers={layers} onClick={onClick} getTooltip={getTooltip} onZoom={onZoom} stats={stats} cursor={emergency.pick ? 'crosshair' : undefined} focus={focus}>
+          {emergency.pick && <div className="pick-banner" role="status">{t(emergency.pick === 'origin' ? 'pickOrigin' : 'pickDestination')}</div>}
           <Legend colourBy={colourBy} />
         </MapCanvas>
       </div>
@@ -406,11 +203,11 @@ export function LiveView() {
           )}
           {panel === 'emergency' && (
             <EmergencyPanel
-              pick={pick} picks={picks} vehicles={emergencies} lastDispatch={lastDispatch} unavailable={emergencyMissing}
-              busy={dispatchBusy} error={dispatchError}
-              onStartPick={() => canOperate && (setPicks([]), setPick('origin'))}
-              onCancelPick={() => (setPick(null), setPicks([]), setDispatchError(null))}
-              onDispatch={dispatch} onRecall={recall}
+              pick={emergency.pick} picks={emergency.picks} vehicles={emergency.vehicles} lastDispatch={emergency.lastDispatch} unavailable={emergency.unavailable}
+              busy={emergency.busy} error={emergency.error}
+              onStartPick={emergency.startPick}
+              onCancelPick={emergency.cancelPick}
+              onDispatch={emergency.dispatch} onRecall={emergency.recall}
             />
           )}
           {panel === 'incidents' && (

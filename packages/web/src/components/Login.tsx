@@ -1,6 +1,33 @@
 import { useState, type FormEvent } from 'react';
 import { useI18n } from '../context.js';
+import { FIXTURE_PRESETS, SANDBOX_LIMITS } from '../fixture/presets.js';
 import { LangSwitcher } from './LangSwitcher.js';
+
+/** A link to the in-browser sandbox (`?fixture=sandbox&rows=…`): a plain GET form, the page reloads into it. */
+function SandboxForm() {
+  const { t } = useI18n();
+  const demo = FIXTURE_PRESETS.demo;
+  const field = (name: keyof typeof SANDBOX_LIMITS, label: string) => (
+    <label>
+      {label}
+      <input type="number" name={name} min={SANDBOX_LIMITS[name][0]} max={SANDBOX_LIMITS[name][1]} defaultValue={demo[name]} required />
+    </label>
+  );
+  return (
+    <details className="sandbox">
+      <summary>{t('sandboxTitle')}</summary>
+      <form method="get" name="sandbox">
+        <p className="muted small">{t('sandboxHint')}</p>
+        <input type="hidden" name="fixture" value="sandbox" />
+        {field('rows', t('sandboxRows'))}
+        {field('cols', t('sandboxCols'))}
+        {field('spacing', t('sandboxSpacing'))}
+        {field('vehicles', t('sandboxVehicles'))}
+        <button type="submit" data-testid="open-sandbox">{t('sandboxOpen')}</button>
+      </form>
+    </details>
+  );
+}
 
 export function Login({ fixture, busy, error, ended, onSignIn }: { fixture: string | null; busy: boolean; error: string | null; ended: boolean; onSignIn(token: string): void }) {
   const { t } = useI18n();
@@ -25,6 +52,7 @@ export function Login({ fixture, busy, error, ended, onSignIn }: { fixture: stri
         {fixture && <p className="muted small">{t('fixtureHint')}</p>}
         <LangSwitcher />
       </form>
+      <SandboxForm />
     </div>
   );
 }

@@ -1,0 +1,100 @@
+// The API's read models of a running city: what the routes and the live
+// stream answer, built from the runtime alone. Pure (engine + control only),
+// so the dashboard's in-browser twin (packages/web/src/fixture) answers with
+// the very same shapes as the server.
+import type { CityRuntime } from './runtime.js';
+import type { IntersectionSummary } from '../api/contract.js';
+
+/** The region each signalised intersection belongs to. */
+export function regionOf(rt: CityRuntime): Map<number, string> {
+  const m = new Map<number, string>();
+  for (const r of rt.regions) for (const i of r.intersections) m.set(i, r.id);
+  return m;
+}
+
+/** `GET /api/v1/intersections`: every signalised intersection with its live signal state. */
+export function intersectionSummaries(rt: CityRuntime, regions = regionOf(rt)): IntersectionSummary[] {
+  return rt.supervisor.env.intersections.map((ix, k) => {
+    const s = rt.supervisor.status[k];
+    let queue = 0;
+    for (const lane of ix.inLanes) queue += rt.sim.laneWaitingCount(lane);
+    return {
+      id: ix.id, phase: rt.sim.phase(ix.intersection), green: s.green, yellow: s.yellowLeft > 0,
+      controller: rt.assignment.controllerOf(ix.intersection), fallback: rt.supervisor.fallen.has(ix.intersection),
+      region: regions.get(ix.intersection) ?? '', queue,
+    };
+  });
+}
+
+/** `GET /api/v1/intersections/:id`: phase timeline, queue per approach, controller in charge; undefined for no signalised intersection of that id. */
+export function intersectionDetail(rt: CityRuntime, id: string, regions = regionOf(rt)) {
+  const intersections = rt.supervisor.env.intersections;
+  const k = intersections.findIndex((ix) => ix.id === id);
+  if (k < 0) return undefined;
+  const ix = intersections[k];
+  const net = rt.sim.net;
+  const s = rt.supervisor.status[k];
+  const stats = new Float64Array(4);
+  const approaches = new Map<string, { road: string; queue: number; vehicles: number; speedSum: number }>();
+  for (const lane of ix.inLanes) {
+    rt.sim.laneStats(lane, stats);
+    const road = net.roadIds[net.laneRoad[lane]];
+    const a = approaches.get(road) ?? { road, queue: 0, vehicles: 0, speedSum: 0 };
+    a.queue += stats[1];
+    a.vehicles += stats[0];
+    a.speedSum += stats[2] * stats[0];
+    approaches.set(road, a);
+  }
+  return {
+    id: ix.id,
+    phase: rt.sim.phase(ix.intersection),
+    green: s.green,
+    yellow: s.yellowLeft > 0,
+    greenSince: s.greenSince,
+    greens: ix.greens,
+    controller: rt.assignment.controllerOf(ix.intersection),
+    fallback: rt.supervisor.fallen.has(ix.intersection),
+    region: regions.get(ix.intersection) ?? '',
+    time: rt.sim.time,
+    phaseLog: rt.phaseLog.get(ix.intersection) ?? [],
+    approaches: [...approaches.values()].map((a) => ({ road: a.road, queue: a.queue, vehicles: a.vehicles, meanSpeed: a.vehicles ? a.speedSum / a.vehicles : null })),
+  };
+}
+
+/** The live stream's state message without its extras: phases per intersection (-1 unsignalised), lane figures in network lane order, the last KPI sample. */
+export function liveStateView(rt: CityRuntime) {
+  const net = rt.sim.net;
+  const stats = new Float64Array(4);
+  const phases = net.interIds.map((_, i) => (rt.sim.phaseCount(i) > 1 ? rt.sim.phase(i) : -1));
+  const queue: number[] = new Array(net.nLanes);
+  const vehicles: number[] = new Array(net.nLanes);
+  const speed: number[] = new Array(net.nLanes);
+  for (let l = 0; l < net.nLanes; l++) {
+    rt.sim.laneStats(l, stats);
+    vehicles[l] = stats[0];
+    queue[l] = stats[1];
+    speed[l] = Math.round(stats[2] * 10) / 10;
+  }
+  return { type: 'state' as const, t: rt.sim.time, speed: rt.speed, achievedSpeed: rt.achievedSpeed, lagging: rt.lagging, running: rt.isRunning, phases, lanes: { queue, vehicles, speed }, kpi: rt.kpis.at(-1) ?? null };
+}
+
+/** The live binary frame: Float32Array [t, n, x0, y0, heading0, speed0, …] of the vehicles driving now. */
+export function vehicleFrame(rt: CityRuntime, buf = { xyhs: new Float32Array(0), ids: new Int32Array(0) }): Float32Array {
+  const n = rt.sim.vehicleStates(buf);
+  const out = new Float32Array(2 + 4 * n);
+  out[0] = rt.sim.time;
+  out[1] = n;
+  out.set(buf.xyhs.subarray(0, 4 * n), 2);
+  return out;
+}
+
+/** Active emergency vehicles with their position on the map (x, y in metres; null while waiting to enter). */
+export function emergencyView(rt: CityRuntime) {
+  const pos = new Float64Array(3);
+  return rt.emergency.active().map((e) => {
+    const h = rt.sim.vehicleHandle(e.id);
+    const running = h >= 0 && e.state === 'running';
+    if (running) rt.sim.net.positionAt(rt.sim.vehicleDrivable(h), rt.sim.vehicleDistance(h), pos, 0);
+    return { ...e, x: running ? Math.round(pos[0] * 10) / 10 : null, y: running ? Math.round(pos[1] * 10) / 10 : null };
+  });
+}

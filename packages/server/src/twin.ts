@@ -1,0 +1,9 @@
+// The browser-safe part of the server: the City Brain loop over the twin and
+// the API's read models, with no Node API and no I/O (engine + control only).
+// The dashboard runs it in a Web Worker for its serverless sandbox
+// (packages/web/src/fixture), so both answer from the same code.
+export { CityRuntime, type CityRuntimeOptions, type Region } from './city/runtime.js';
+export { ComparisonRun, type ReplayFrame } from './city/comparison-run.js';
+export type { ComparisonPoint } from './store/store.js';
+export { networkView } from './api/network-view.js';
+export { emergencyView, intersectionDetail, intersectionSummaries, liveStateView, regionOf, vehicleFrame } from './city/views.js';

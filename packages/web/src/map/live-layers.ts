@@ -1,0 +1,140 @@
+// The live map's layers: lanes coloured by speed or queue, stop bars, vehicles,
+// intersections by phase, green corridors, emergency vehicles, incidents and
+// the dispatch picks, from the live feed.
+import { ScatterplotLayer } from '@deck.gl/layers';
+import { useMemo } from 'react';
+import {
+  EMPTY_LANE, SignalMap, laneShapes, phaseColour, queueColour, speedColour, vehicleColours, type LaneShape, type Path,
+} from './geometry.js';
+import { corridorLayer, incidentLayers, laneLayer, stopBarLayer, vehicleLayer } from './layers.js';
+import type { EmergencyVehicle, Incident, LiveState, NetworkView, Point, VehicleFrame } from '../types.js';
+
+export type ColourBy = 'speed' | 'queue';
+export type InterDatum = { i: number; ix: NetworkView['intersections'][number] };
+
+export interface LiveLayersInput {
+  view: NetworkView | null;
+  live: LiveState | null;
+  frame: VehicleFrame | null;
+  colourBy: ColourBy;
+  /** zoom in half steps: lanes are re-widened per step */
+  zoom: number;
+  /** vehicles drawn (subscribed and zoomed in far enough) */
+  vehiclesVisible: boolean;
+  /** the intersection selected */
+  selected: string | null;
+  emergencies: EmergencyVehicle[];
+  /** routes of the emergency vehicles dispatched here, by id */
+  routes: ReadonlyMap<string, string[]>;
+  incidents: Incident[];
+  selectedIncident: string | null;
+  /** dispatch origin and destination picked so far */
+  picks: Point[];
+}
+
+export function useLiveLayers(p: LiveLayersInput) {
+  const { view, live, frame, colourBy, zoom, vehiclesVisible, selected, emergencies, routes, incidents, selectedIncident, picks } = p;
+  const lanes = useMemo(() => (view ? laneShapes(view) : []), [view]);
+  const signalMap = useMemo(() => (view ? new SignalMap(view, lanes) : null), [view, lanes]);
+  const signals = useMemo(() => (signalMap && live ? signalMap.states(live.phases) : new Uint8Array(lanes.length)), [signalMap, live, lanes]);
+  const inters = useMemo<InterDatum[]>(() => (view ? view.intersections.map((ix, i) => ({ i, ix })).filter((d) => !d.ix.virtual) : []), [view]);
+  const roads = useMemo(() => {
+    const path = new Map<string, Path>(), to = new Map<string, string>(), between = new Map<string, string>();
+    for (const r of view?.roads ?? []) {
+      path.set(r.id, r.lanes[Math.floor(r.lanes.length / 2)].points);
+      to.set(r.id, r.to);
+      between.set(`${r.from}>${r.to}`, r.id);
+    }
+    return { path, to, between };
+  }, [view]);
+
+  // green corridors: the rest of each vehicle's route (known for the ones
+  // dispatched here), else the roads linking the intersections still ahead
+  const corridor = useMemo(() => {
+    const ahead = new Set<string>();
+    const holds = new Map<string, number>();
+    for (const e of emergencies) {
+      for (const c of e.corridor) holds.set(c.intersection, c.phase);
+      const route = routes.get(e.id);
+      if (route) {
+        const k = e.corridor.length ? route.findIndex((r) => roads.to.get(r) === e.corridor[0].intersection) : route.length - 1;
+        for (const r of route.slice(Math.max(0, k))) ahead.add(r);
+      } else {
+        for (let i = 1; i < e.corridor.length; i++) {
+          const r = roads.between.get(`${e.corridor[i - 1].intersection}>${e.corridor[i].intersection}`);
+          if (r) ahead.add(r);
+        }
+      }
+    }
+    const paths = [...ahead].map((r) => roads.path.get(r)).filter((p): p is Path => p !== undefined);
+    return { paths, holds };
+  }, [emergencies, routes, roads]);
+  const blockedLanes = useMemo(() => {
+    const byId = new Map(lanes.map((l) => [l.id, l.path]));
+    return incidents.map((i) => byId.get(i.lane)).filter((p): p is Path => p !== undefined);
+  }, [lanes, incidents]);
+  const onMap = useMemo(() => emergencies.filter((e): e is EmergencyVehicle & { x: number; y: number } => e.x !== null && e.y !== null), [emergencies]);
+  const vehicleColourBuf = useMemo(() => (frame ? vehicleColours(frame.data, 2, frame.n) : new Uint8Array(0)), [frame]);
+
+  const layers = useMemo(() => {
+    if (!view) return [];
+    const laneColour = (l: LaneShape) => {
+      if (!live || !live.lanes.vehicles[l.index]) return EMPTY_LANE;
+      return colourBy === 'speed' ? speedColour(live.lanes.speed[l.index] / (l.maxSpeed || 1)) : queueColour(live.lanes.queue[l.index]);
+    };
+    return [
+      corridorLayer(corridor.paths),
+      laneLayer(lanes, laneColour, [live?.t, colourBy], zoom),
+      stopBarLayer(signalMap?.stopBars ?? [], signals, live?.t, zoom),
+      vehicleLayer('vehicles', frame?.data ?? new Float32Array(0), 2, frame?.n ?? 0, vehicleColourBuf, vehiclesVisible),
+      new ScatterplotLayer<InterDatum>({
+        id: 'intersections',
+        data: inters,
+        getPosition: (d) => [d.ix.x, d.ix.y],
+        getRadius: (d) => Math.max(d.ix.width * 0.8, 8),
+        radiusUnits: 'common',
+        radiusMinPixels: 4,
+        getFillColor: (d) => phaseColour(live?.phases[d.i] ?? -1, d.ix.yellow),
+        stroked: true,
+        lineWidthUnits: 'pixels',
+        getLineWidth: (d) => (d.ix.id === selected ? 3 : corridor.holds.has(d.ix.id) ? 3 : 1),
+        getLineColor: (d) => (d.ix.id === selected ? [255, 255, 255, 255] : corridor.holds.has(d.ix.id) ? [56, 189, 248, 255] : [15, 23, 42, 255]),
+        pickable: true,
+        updateTriggers: { getFillColor: live?.t, getLineWidth: [selected, corridor], getLineColor: [selected, corridor] },
+      }),
+      new ScatterplotLayer<EmergencyVehicle & { x: number; y: number }>({
+        id: 'emergency',
+        data: onMap,
+        getPosition: (d) => [d.x, d.y],
+        getRadius: 8,
+        radiusUnits: 'common',
+        radiusMinPixels: 7,
+        getFillColor: [239, 68, 68, 255],
+        stroked: true,
+        getLineColor: [255, 255, 255, 255],
+        lineWidthMinPixels: 2,
+      }),
+      ...incidentLayers(incidents, blockedLanes, selectedIncident),
+      new ScatterplotLayer<Point>({
+        id: 'picks',
+        data: picks,
+        getPosition: (d) => [d.x, d.y],
+        getRadius: 10,
+        radiusUnits: 'common',
+        radiusMinPixels: 7,
+        getFillColor: (_d, { index }) => (index === 0 ? [34, 197, 94, 255] : [239, 68, 68, 255]),
+        stroked: true,
+        getLineColor: [255, 255, 255, 255],
+        lineWidthMinPixels: 2,
+      }),
+    ];
+  }, [view, lanes, live, colourBy, signalMap, signals, frame, vehicleColourBuf, vehiclesVisible, inters, selected, corridor, onMap, incidents, blockedLanes, selectedIncident, picks, zoom]);
+
+  /** items per layer, for window.__citybrain (tests, the frame-rate probe) */
+  const stats = useMemo(() => ({
+    lanes: lanes.length, intersections: inters.length, vehicles: vehiclesVisible ? frame?.n ?? 0 : 0,
+    corridor: corridor.paths.length, emergency: onMap.length, incidents: incidents.length,
+  }), [lanes, inters, vehiclesVisible, frame, corridor, onMap, incidents]);
+
+  return { layers, stats };
+}
