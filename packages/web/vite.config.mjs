@@ -1,14 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 // The dashboard is served by the CityBrain server (same origin as the API), so
 // asset URLs are relative and the build works under any path prefix.
 export default defineConfig({
   base: './',
-  resolve: {
-    // the server's runtime hosts the predictive controllers in a Node worker thread: in the browser's twin, nothing is hosted
-    alias: [{ find: /^\.\/controller-host\.js$/, replacement: fileURLToPath(new URL('./src/fixture/no-controller-host.ts', import.meta.url)) }],
-  },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -14,6 +14,7 @@ import { MqttIngest } from './mqtt.js';
 import { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, startRetention, type DownsampleOptions } from './retention.js';
 import type { ClockSkew, Event } from './events.js';
 import type { EventCheck } from './ingest.js';
+import { nodeControllerHost } from './city/controller-host.js';
 import { CityRuntime } from './city/runtime.js';
 import { CityPersistence, restoreOperatorState, scenarioFingerprint } from './city/persistence.js';
 import type { FieldEvent } from './city/virtual-city.js';
@@ -113,6 +114,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // the field: the virtual city's devices report through the same pipeline as real ones
   const pipeline = app.ingest;
   const runtime = new CityRuntime(opts.scenario, {
+    // the rollout-based controllers decide in a worker thread: the API, ingestion and shutdown never wait for them
+    controllerHost: nodeControllerHost,
     controller: opts.controller,
     speed: opts.speed,
     breakdownsPerHour: opts.breakdownsPerHour,

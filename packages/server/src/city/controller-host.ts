@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ControlEnv, Controller, IntersectionPhases } from '@citybrain/control';
 import type { ControllerReply, ControllerRequest, ControllerWorkerInit, StatusData, TwinState, ViewData } from './controller-protocol.js';
+import type { ControllerHostFactory, ControllerHosting } from './runtime.js';
 
 /**
  * Controllers whose decisions run in the controller worker: the rollout-based
@@ -35,7 +36,9 @@ interface Pending {
  * decides. The worker starts with the first hosted controller and does not
  * keep the process alive.
  */
-export class ControllerHost {
+export class ControllerHost implements ControllerHosting {
+  readonly hosted = HOSTED_CONTROLLERS;
+
   private worker?: Worker;
   private ready?: Promise<void>;
   private readonly pending = new Map<number, Pending>();
@@ -177,3 +180,6 @@ function buffersOf(state: TwinState): ArrayBuffer[] {
   return [...out];
 }
 
+
+/** The Node host for CityRuntime's `controllerHost`: the rollout-based controllers decide in a worker thread. */
+export const nodeControllerHost: ControllerHostFactory = (init, sources) => new ControllerHost(init, sources);

@@ -3,7 +3,8 @@ import { ControllerAssignment, EmergencyPriority, SignalSupervisor, controllers,
 import { VirtualCity, type FieldEvent, type VirtualCityOptions, type VirtualCityState } from './virtual-city.js';
 import { LaneEstimate, estimatedView } from './lane-estimate.js';
 import { IncidentDetector, type IncidentDetectorOptions, type IncidentDetectorState } from './incidents.js';
-import { ControllerHost, HOSTED_CONTROLLERS } from './controller-host.js';
+import type { HostSources } from './controller-host.js';
+import type { ControllerWorkerInit } from './controller-protocol.js';
 import type { Event } from '../events.js';
 import type { KpiSample, PhaseChange } from '../api/contract.js';
 
@@ -40,10 +41,13 @@ export interface CityRuntimeOptions extends VirtualCityOptions {
   /** the automatic incident detection's settings */
   incidents?: IncidentDetectorOptions;
   /**
-   * built-in controllers whose decisions run in a worker thread, off the
-   * event loop; default the rollout-based ones (HOSTED_CONTROLLERS), [] to
-   * run every controller in this thread
+   * Where heavy controllers decide off the event loop. The runtime itself is
+   * pure (it runs in Node, a worker and the browser): the server passes the
+   * Node worker-thread host (controller-host.ts, nodeControllerHost); without
+   * one every controller decides in this thread.
    */
+  controllerHost?: ControllerHostFactory;
+  /** built-in controllers the host runs; default the host's own list (`hosted`), [] for none */
   hostedControllers?: readonly string[];
   /** field events waiting for ingestion beyond which the city waits for it instead of stepping on; default 20000 */
   maxPendingEvents?: number;
@@ -65,6 +69,19 @@ const MAX_LAG_S = 1;
 const FLUSH_BATCH = 1000;
 /** Wall-clock milliseconds over which the achieved speed is measured. */
 const SPEED_WINDOW_MS = 5000;
+
+/** Controllers deciding somewhere else than the event loop's thread, behind the ordinary Controller interface. */
+export interface ControllerHosting {
+  /** the built-in controllers it runs by default */
+  readonly hosted: readonly string[];
+  /** a controller deciding like the built-in `name` */
+  controller(name: string): Controller;
+  /** a controller just put in charge that is still starting, for the next step to wait for */
+  starting(): Promise<void> | undefined;
+  close(): Promise<void>;
+}
+
+export type ControllerHostFactory = (init: ControllerWorkerInit, sources: HostSources) => ControllerHosting;
 
 type Listener = (rt: CityRuntime) => void;
 
@@ -113,7 +130,7 @@ export class CityRuntime {
   private readonly progress: { wall: number; sim: number }[] = [];
   /** wall ms the loop last dropped steps it owed */
   private lastDrop = -Infinity;
-  private readonly host: ControllerHost;
+  private readonly host?: ControllerHosting;
   private lastDelay = 0;
   private vehicleSeconds = 0;
   private lastFinished = 0;
@@ -133,7 +150,7 @@ export class CityRuntime {
     this.city = new VirtualCity(scenario, opts);
     this.factories = { ...controllers, ...opts.extraControllers };
     const twinView = opts.laneState === 'twin';
-    this.host = new ControllerHost({ scenario, seed: opts.seed ?? 0, laneState: twinView ? 'twin' : 'detectors' }, {
+    this.host = opts.controllerHost?.({ scenario, seed: opts.seed ?? 0, laneState: twinView ? 'twin' : 'detectors' }, {
       view: () => ({ state: this.sim.exportState(), ...(twinView ? {} : { vehicles: this.estimate.vehicles, queue: this.estimate.queue }) }),
       status: (name) => {
         const st = this.supervisor.status;
@@ -147,8 +164,9 @@ export class CityRuntime {
     });
     // the assignment makes the hosted ones in the worker (a plug-in of the same name stays a plug-in, in this thread)
     const inAssignment = { ...this.factories };
-    for (const name of opts.hostedControllers ?? HOSTED_CONTROLLERS) {
-      if (Object.hasOwn(controllers, name) && inAssignment[name] === controllers[name]) inAssignment[name] = () => this.host.controller(name);
+    const host = this.host;
+    for (const name of host ? (opts.hostedControllers ?? host.hosted) : []) {
+      if (Object.hasOwn(controllers, name) && inAssignment[name] === controllers[name]) inAssignment[name] = () => host!.controller(name);
     }
     this.assignment = new ControllerAssignment(inAssignment, opts.controller ?? 'max-pressure');
     this.emergency = new EmergencyPriority(this.assignment);
@@ -266,7 +284,7 @@ export class CityRuntime {
   /** Stops the loop and the controller worker (hosted controllers fail from then on). */
   async close(): Promise<void> {
     this.stop();
-    await this.host.close();
+    await this.host?.close();
   }
 
   /** Simulated seconds per wall-clock second asked for. */
@@ -329,7 +347,7 @@ export class CityRuntime {
   /** One step of the whole loop: decide, advance the street, report, ingest. */
   async stepOnce(): Promise<void> {
     // a controller just put in charge in the controller worker decides from its first step, as one in this thread does
-    const starting = this.host.starting();
+    const starting = this.host?.starting();
     if (starting) await starting;
     const sim = this.sim;
     const before = this.supervisor.env.intersections.map((ix) => sim.phase(ix.intersection));
