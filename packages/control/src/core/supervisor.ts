@@ -1,6 +1,6 @@
 import type { Simulation } from '@citybrain/engine';
 import { intersectionPhases, type ControlEnv, type Controller, type IntersectionPhases, type SignalStatus } from './controller.js';
-import { fixedTime } from './fixed-time.js';
+import { fixedTime } from '../controllers/fixed-time.js';
 import { now, timers } from './clock.js';
 import { isThenable } from './thenable.js';
 

@@ -1,5 +1,5 @@
 import type { Simulation } from '@citybrain/engine';
-import type { IntersectionPhases } from '../controller.js';
+import type { IntersectionPhases } from '../../core/controller.js';
 
 /**
  * The supervisor's view of every controlled intersection, as plain typed

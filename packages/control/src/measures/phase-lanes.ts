@@ -1,5 +1,5 @@
 import type { Simulation } from '@citybrain/engine';
-import type { ControlEnv, IntersectionPhases } from './controller.js';
+import type { ControlEnv, IntersectionPhases } from '../core/controller.js';
 
 /**
  * Lane sets shared by the classic controllers (webster, actuated, sotl,

@@ -1,5 +1,5 @@
 import type { Simulation } from '@citybrain/engine';
-import type { Controller, ControlEnv, IntersectionPhases } from './controller.js';
+import type { Controller, ControlEnv, IntersectionPhases } from '../core/controller.js';
 
 export interface PressurePlusOptions {
   /** seconds between decisions; default 5 */

@@ -1,4 +1,4 @@
-import type { Controller, ControlEnv, IntersectionPhases } from './controller.js';
+import type { Controller, ControlEnv, IntersectionPhases } from '../core/controller.js';
 
 export interface MaxPressureOptions {
   /** seconds between decisions; default 15 (the benchmark protocol) */

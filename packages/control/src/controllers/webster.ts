@@ -1,5 +1,5 @@
-import type { Controller, ControlEnv } from './controller.js';
-import { checkOption, FlowRatioMeter, intersectionSlots, phaseLaneSets, splitGreen } from './phase-lanes.js';
+import type { Controller, ControlEnv } from '../core/controller.js';
+import { checkOption, FlowRatioMeter, intersectionSlots, phaseLaneSets, splitGreen } from '../measures/phase-lanes.js';
 
 export interface WebsterOptions {
   /** saturation flow per lane, vehicles per second; default 0.5 (1800 veh/h/lane) */

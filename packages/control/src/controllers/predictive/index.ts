@@ -1,13 +1,13 @@
-import type { Controller, ControlEnv, IntersectionPhases } from './controller.js';
-import { LaneLoad, phasePressure, type PressurePlusOptions } from './pressure-plus.js';
-import { inProcessExecutor, type RolloutExecutor } from './predictive/executor.js';
-import { BasePolicy, networkDelay, type Plan, type RolloutBase, type RolloutParams } from './predictive/rollout.js';
-import { sotlParams, type SotlOptions } from './sotl.js';
-import { copySignals, mayChange, newSignals, type SignalRules, type SignalSnapshot } from './predictive/signals.js';
+import type { Controller, ControlEnv, IntersectionPhases } from '../../core/controller.js';
+import { LaneLoad, phasePressure, type PressurePlusOptions } from '../pressure-plus.js';
+import { inProcessExecutor, type RolloutExecutor } from './executor.js';
+import { BasePolicy, networkDelay, type Plan, type RolloutBase, type RolloutParams } from './rollout.js';
+import { sotlParams, type SotlOptions } from '../sotl.js';
+import { copySignals, mayChange, newSignals, type SignalRules, type SignalSnapshot } from './signals.js';
 
-export * from './predictive/signals.js';
-export * from './predictive/rollout.js';
-export * from './predictive/executor.js';
+export * from './signals.js';
+export * from './rollout.js';
+export * from './executor.js';
 
 export interface PredictiveOptions {
   /** where rollouts run; default in this thread. The controller's close() closes it. */

@@ -1,5 +1,5 @@
 import type { Network, Simulation } from '@citybrain/engine';
-import type { IntersectionPhases } from '../controller.js';
+import type { IntersectionPhases } from '../../core/controller.js';
 import { choosePhase, gappedOut, LaneLoad } from '../pressure-plus.js';
 import { SotlPolicy, type SotlParams, type SotlState } from '../sotl.js';
 import { copySignals, tickSignals, type SignalRules, type SignalSnapshot } from './signals.js';

@@ -1,6 +1,6 @@
 import type { Network } from '@citybrain/engine';
-import type { Controller, ControlEnv, IntersectionPhases } from './controller.js';
-import { checkOption, FlowRatioMeter, intersectionSlots, phaseLaneSets, splitGreen } from './phase-lanes.js';
+import type { Controller, ControlEnv, IntersectionPhases } from '../core/controller.js';
+import { checkOption, FlowRatioMeter, intersectionSlots, phaseLaneSets, splitGreen } from '../measures/phase-lanes.js';
 import { websterCycle } from './webster.js';
 
 /** roadLinkType of go_straight (CityFlow's priority order: right 1, left 2, straight 3) */
