@@ -1,6 +1,5 @@
 // core/: the framework every controller runs in (interface, supervisor, assignment, emergency priority, registry, run)
 export * from './core/controller.js';
-export { phaseLaneSets, type PhaseLaneSets } from './measures/phase-lanes.js';
 export * from './core/supervisor.js';
 export * from './core/run.js';
 export * from './core/registry.js';
@@ -11,7 +10,11 @@ export * from './controllers/webster.js';
 export * from './controllers/actuated.js';
 export * from './controllers/sotl.js';
 export * from './controllers/green-wave.js';
-export * from './controllers/pressure-plus.js';
+export { pressurePlus, choosePhase, type PressurePlusOptions } from './controllers/pressure-plus.js';
 export * from './controllers/predictive/index.js';
 export * from './core/emergency.js';
 export * from './core/assignment.js';
+// measures/: what controllers read of the traffic
+export { phaseLaneSets, type PhaseLaneSets } from './measures/phase-lanes.js';
+export { bestPhase, gappedOut, phaseDemand, phasePressure, servedLanes } from './measures/pressure.js';
+export { LaneLoad } from './measures/lane-load.js';

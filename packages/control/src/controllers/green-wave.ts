@@ -1,6 +1,10 @@
 import type { Network } from '@citybrain/engine';
 import type { Controller, ControlEnv, IntersectionPhases } from '../core/controller.js';
-import { checkOption, FlowRatioMeter, intersectionSlots, phaseLaneSets, splitGreen } from '../measures/phase-lanes.js';
+import { checkOption } from './options.js';
+import { intersectionSlots } from '../core/slots.js';
+import { FlowRatioMeter } from '../measures/arrivals.js';
+import { phaseLaneSets } from '../measures/phase-lanes.js';
+import { splitGreen } from './green-split.js';
 import { websterCycle } from './webster.js';
 
 /** roadLinkType of go_straight (CityFlow's priority order: right 1, left 2, straight 3) */

@@ -1,4 +1,5 @@
-import type { Controller, ControlEnv, IntersectionPhases } from '../core/controller.js';
+import type { Controller } from '../core/controller.js';
+import { maxPressurePhase } from '../measures/pressure.js';
 
 export interface MaxPressureOptions {
   /** seconds between decisions; default 15 (the benchmark protocol) */
@@ -7,9 +8,10 @@ export interface MaxPressureOptions {
 
 /**
  * Max-pressure (Varaiya 2013) as the CityFlow benchmarks run it: every period,
- * choose the phase whose movements have the largest sum of
- * (mean waiting vehicles on the movement's incoming lanes − mean on its outgoing lanes);
- * ties keep the lowest phase index.
+ * choose the phase of maximal pressure (measures/pressure.ts) counting waiting
+ * vehicles: the largest sum over its movements of (mean waiting vehicles on the
+ * movement's incoming lanes − mean on its outgoing lanes); ties keep the
+ * lowest phase index.
  */
 export function maxPressure(opts: MaxPressureOptions = {}): Controller {
   const period = opts.period ?? 15;
@@ -27,28 +29,7 @@ export function maxPressure(opts: MaxPressureOptions = {}): Controller {
         env.sim.laneWaitingCounts(waiting);
         countedAt = t;
       }
-      return bestPhase(ix, env, (lane) => waiting[lane]);
+      return maxPressurePhase(ix, waiting);
     },
   };
-}
-
-/** The green phase with the highest pressure under `load`; ties keep the lowest index. */
-export function bestPhase(ix: IntersectionPhases, _env: ControlEnv, load: (lane: number) => number): number {
-  let best = ix.greens[0];
-  let bestP = -Infinity;
-  for (const p of ix.greens) {
-    let pressure = 0;
-    for (const m of ix.movements[p]) {
-      let a = 0;
-      for (const l of m.inLanes) a += load(l);
-      let b = 0;
-      for (const l of m.outLanes) b += load(l);
-      pressure += a / m.inLanes.length - b / m.outLanes.length;
-    }
-    if (pressure > bestP) {
-      bestP = pressure;
-      best = p;
-    }
-  }
-  return best;
 }

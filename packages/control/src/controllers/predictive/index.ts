@@ -1,5 +1,7 @@
 import type { Controller, ControlEnv, IntersectionPhases } from '../../core/controller.js';
-import { LaneLoad, phasePressure, type PressurePlusOptions } from '../pressure-plus.js';
+import { LaneLoad } from '../../measures/lane-load.js';
+import { phasePressure } from '../../measures/pressure.js';
+import { pressurePlusParams, type PressurePlusOptions } from '../pressure-plus.js';
 import { inProcessExecutor, type RolloutExecutor } from './executor.js';
 import { BasePolicy, networkDelay, type Plan, type RolloutBase, type RolloutParams } from './rollout.js';
 import { sotlParams, type SotlOptions } from '../sotl.js';
@@ -130,9 +132,8 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
       if (baseOpts.policy === 'sotl') {
         base = { kind: 'sotl', sotl: sotlParams(baseOpts) };
       } else {
-        const b = baseOpts;
-        const period = b.period ?? 5;
-        base = { kind: 'pressure-plus', period, periodSteps: steps(period, dt), range: b.range ?? null, keepWeight: b.keepWeight ?? 2, entryQueue: b.entryQueue ?? true, gapOut: b.gapOut === 0 ? null : b.gapOut ?? 50 };
+        // vehicles waiting to enter count as queued here (see PredictiveOptions.base)
+        base = { kind: 'pressure-plus', ...pressurePlusParams(baseOpts, dt, true) };
       }
       // the ranking reads only the queues, so the approach range is pressure-plus's default whatever the base
       load.init(env, null, 5);
