@@ -5,9 +5,10 @@ import { pressurePlusParams, type PressurePlusOptions } from '../pressure-plus.j
 import { inProcessExecutor, type RolloutExecutor } from './executor.js';
 import { BasePolicy, networkDelay, type Plan, type RolloutBase, type RolloutParams } from './rollout.js';
 import { sotlParams, type SotlOptions } from '../sotl.js';
-import { copySignals, mayChange, newSignals, type SignalRules, type SignalSnapshot } from './signals.js';
+import { copySignals, mayChange, newSignals, SignalCursor, type SignalSnapshot } from './signals.js';
+import { countDownYellow, signalRules, switchGreen, type SignalRules } from '../../core/signal-rules.js';
 
-export * from './signals.js';
+export { copySignals, mayChange, newSignals, tickSignals, type SignalRules, type SignalSnapshot } from './signals.js';
 export * from './rollout.js';
 export * from './executor.js';
 
@@ -103,6 +104,8 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
 
   let rules: SignalRules = { yellowSteps: 0, minGreen: 0 };
   let signals: SignalSnapshot = newSignals(0);
+  /** one intersection of `signals` at a time, for the signal rules */
+  const replica = new SignalCursor();
   let decision = new Int32Array(0);
   let busy = false;
   let params: RolloutParams | null = null;
@@ -119,7 +122,7 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
     name: sequential ? 'predictive-sequential' : 'predictive',
     init(env) {
       const dt = env.sim.interval;
-      rules = { yellowSteps: Math.round(env.yellowTime / dt), minGreen: env.minGreen };
+      rules = signalRules(env);
       const n = env.intersections.length;
       signals = newSignals(n);
       env.intersections.forEach((ix, k) => {
@@ -169,17 +172,20 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
       }
       // what the supervisor is about to do to the yellows this tick
       for (let k = 0; k < signals.green.length; k++) {
-        if (signals.yellowLeft[k] > 0 && --signals.yellowLeft[k] === 0) signals.greenSince[k] = t;
+        if (signals.yellowLeft[k] === 0) continue;
+        countDownYellow(replica.load(signals, k), t);
+        replica.store(signals, k);
       }
     },
     decide(ix, s, env) {
       const k = index.get(ix)!;
       const want = env.sim.stepCount < holdUntil[k] ? decision[k] : basePolicy!.want(k, s.green, s.greenSince, env.sim);
-      // keep the replica of the supervisor's state exact
-      signals.green[k] = want;
-      signals.greenSince[k] = s.greenSince;
-      signals.yellowLeft[k] = want !== s.green ? rules.yellowSteps : 0;
-      if (want !== s.green && rules.yellowSteps === 0) signals.greenSince[k] = env.sim.time;
+      // keep the replica of the supervisor's state exact: what the supervisor does with this answer
+      replica.green = s.green;
+      replica.greenSince = s.greenSince;
+      replica.yellowLeft = 0;
+      switchGreen(replica, want, env.sim.time, rules, ix.yellow);
+      replica.store(signals, k);
       return want;
     },
     close: () => executor.close(),

@@ -1,5 +1,8 @@
 import type { Simulation } from '@citybrain/engine';
-import type { IntersectionPhases } from '../../core/controller.js';
+import type { IntersectionPhases, SignalStatus } from '../../core/controller.js';
+import { advanceSignal, minGreenServed, NO_CHANGE, type SignalRules } from '../../core/signal-rules.js';
+
+export type { SignalRules };
 
 /**
  * The supervisor's view of every controlled intersection, as plain typed
@@ -12,12 +15,6 @@ export interface SignalSnapshot {
   yellowLeft: Int32Array;
 }
 
-export interface SignalRules {
-  /** steps of yellow between two different greens */
-  yellowSteps: number;
-  minGreen: number;
-}
-
 export function newSignals(n: number): SignalSnapshot {
   return { green: new Int32Array(n), greenSince: new Float64Array(n), yellowLeft: new Int32Array(n) };
 }
@@ -28,12 +25,32 @@ export function copySignals(s: SignalSnapshot): SignalSnapshot {
 
 /** Whether intersection k may change phase at this tick (the supervisor would ask its controller). */
 export function mayChange(s: SignalSnapshot, k: number, time: number, rules: SignalRules): boolean {
-  return s.yellowLeft[k] === 0 && time - s.greenSince[k] >= rules.minGreen;
+  return s.yellowLeft[k] === 0 && minGreenServed(s.greenSince[k], time, rules);
+}
+
+/** One slot of a snapshot as a SignalStatus, so the rules of core/signal-rules.ts run on it: `load`, apply, `store`. */
+export class SignalCursor implements SignalStatus {
+  green = 0;
+  greenSince = 0;
+  yellowLeft = 0;
+
+  load(s: SignalSnapshot, k: number): this {
+    this.green = s.green[k];
+    this.greenSince = s.greenSince[k];
+    this.yellowLeft = s.yellowLeft[k];
+    return this;
+  }
+
+  store(s: SignalSnapshot, k: number): void {
+    s.green[k] = this.green;
+    s.greenSince[k] = this.greenSince;
+    s.yellowLeft[k] = this.yellowLeft;
+  }
 }
 
 /**
- * One tick of SignalSupervisor.decideAll on a fork: the same yellow insertion
- * and minimum green, with `want(k)` standing for the controller.
+ * One tick of SignalSupervisor.decideAll on a fork: advanceSignal at every
+ * intersection, with `want(k)` standing for the controller.
  */
 export function tickSignals(
   sim: Simulation,
@@ -43,25 +60,10 @@ export function tickSignals(
   want: (k: number) => number,
 ): void {
   const t = sim.time;
+  const c = new SignalCursor();
   for (let k = 0; k < ixs.length; k++) {
-    const i = ixs[k].intersection;
-    if (s.yellowLeft[k] > 0) {
-      if (--s.yellowLeft[k] === 0) {
-        s.greenSince[k] = t;
-        sim.setPhase(i, s.green[k]);
-      }
-      continue;
-    }
-    if (t - s.greenSince[k] < rules.minGreen) continue;
-    const w = want(k);
-    if (w === s.green[k]) continue;
-    s.green[k] = w;
-    if (rules.yellowSteps > 0) {
-      s.yellowLeft[k] = rules.yellowSteps;
-      sim.setPhase(i, ixs[k].yellow);
-    } else {
-      s.greenSince[k] = t;
-      sim.setPhase(i, w);
-    }
+    const show = advanceSignal(c.load(s, k), k, t, rules, ixs[k].yellow, want);
+    c.store(s, k);
+    if (show !== NO_CHANGE) sim.setPhase(ixs[k].intersection, show);
   }
 }
