@@ -1,4 +1,4 @@
-import type { Network } from '@citybrain/engine';
+import { LINK_PRIORITY, type Network } from '@citybrain/engine';
 import type { Controller, ControlEnv, IntersectionPhases } from '../core/controller.js';
 import { checkOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';
@@ -7,8 +7,8 @@ import { phaseLaneSets } from '../measures/phase-lanes.js';
 import { splitGreen } from './green-split.js';
 import { websterCycle } from './webster.js';
 
-/** roadLinkType of go_straight (CityFlow's priority order: right 1, left 2, straight 3) */
-const STRAIGHT = 3;
+/** roadLinkType of go_straight (the engine stores a roadLink's type as its priority) */
+const STRAIGHT = LINK_PRIORITY.go_straight;
 
 export interface GreenWaveOptions {
   /**

@@ -1,4 +1,4 @@
-import type { Network, Simulation, VehicleJson } from '@citybrain/engine';
+import { LINK_PRIORITY, TURN_SPEED, type Network, type Simulation, type VehicleJson } from '@citybrain/engine';
 import type { Controller, ControlEnv, IntersectionPhases, SignalStatus } from './controller.js';
 import { isThenable } from './thenable.js';
 
@@ -22,12 +22,8 @@ export const EMERGENCY_VEHICLE: Readonly<VehicleJson> = Object.freeze({
   headwayTime: 2,
 });
 
-/** The engine's speed on turning laneLinks (CityFlow's default); used only for arrival estimates. */
-const TURN_SPEED = 8.3333;
 /** seconds a queue needs to start moving once its light turns green */
 const STARTUP = 3;
-/** linkPriority of a straight-through laneLink */
-const STRAIGHT = 3;
 
 export interface EmergencyOptions {
   /**
@@ -287,7 +283,8 @@ export class EmergencyPriority implements Controller {
 /** Free-flow speed of a vehicle on drivable d: lane limit, or the turn speed on turning laneLinks. */
 function freeSpeed(net: Network, d: number, vmax: number, exempt: boolean): number {
   let v = exempt ? vmax : Math.min(vmax, net.maxSpeed[d]);
-  if (d >= net.nLanes && net.linkPriority[d - net.nLanes] !== STRAIGHT) v = Math.min(v, TURN_SPEED);
+  // the engine's turn speed (CityFlow's default) on a laneLink that does not go straight
+  if (d >= net.nLanes && net.linkPriority[d - net.nLanes] !== LINK_PRIORITY.go_straight) v = Math.min(v, TURN_SPEED);
   return v;
 }
 
