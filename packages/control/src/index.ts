@@ -1,8 +1,10 @@
-// core/: the framework every controller runs in (interface, supervisor, assignment, emergency priority, registry, run)
+// core/: the framework every controller runs in
 export * from './core/controller.js';
 export * from './core/supervisor.js';
 export * from './core/run.js';
 export * from './core/registry.js';
+export * from './core/emergency.js';
+export * from './core/assignment.js';
 // controllers/: the algorithms
 export * from './controllers/fixed-time.js';
 export * from './controllers/max-pressure.js';
@@ -12,8 +14,6 @@ export * from './controllers/sotl.js';
 export * from './controllers/green-wave.js';
 export { pressurePlus, choosePhase, type PressurePlusOptions } from './controllers/pressure-plus.js';
 export * from './controllers/predictive/index.js';
-export * from './core/emergency.js';
-export * from './core/assignment.js';
 // measures/: what controllers read of the traffic
 export { phaseLaneSets, type PhaseLaneSets } from './measures/phase-lanes.js';
 export { bestPhase, gappedOut, phaseDemand, phasePressure, servedLanes } from './measures/pressure.js';
