@@ -1,5 +1,5 @@
 import type { Controller } from '../core/controller.js';
-import { maxPressurePhase } from '../measures/pressure.js';
+import { buildPhaseTables, maxPressurePhase } from '../measures/pressure.js';
 
 export interface MaxPressureOptions {
   /** seconds between decisions; default 15 (the benchmark protocol) */
@@ -21,6 +21,7 @@ export function maxPressure(opts: MaxPressureOptions = {}): Controller {
     name: 'max-pressure',
     init(env) {
       waiting = new Int32Array(env.net.nLanes);
+      buildPhaseTables(env.intersections);
     },
     decide(ix, s, env) {
       const t = env.sim.time;

@@ -1,6 +1,6 @@
 import type { Simulation } from '@citybrain/engine';
 import type { ControlEnv } from '../core/controller.js';
-import { phaseTables } from './pressure.js';
+import { buildPhaseTables } from './pressure.js';
 
 /** Per-lane queued and approaching-moving counts, recounted at most once per step. */
 export class LaneLoad {
@@ -22,12 +22,9 @@ export class LaneLoad {
     const yellow = env.yellowTime;
     for (let l = 0; l < n; l++) this.range[l] = range ?? env.net.maxSpeed[l] * (period + yellow);
     const set = new Set<number>();
-    for (const ix of env.intersections) {
-      for (const l of ix.inLanes) set.add(l);
-      // the measures' tables, built here rather than in the first decision
-      phaseTables(ix);
-    }
+    for (const ix of env.intersections) for (const l of ix.inLanes) set.add(l);
     this.inLanes = Int32Array.from(set);
+    buildPhaseTables(env.intersections);
     this.countedAt = -1;
   }
 

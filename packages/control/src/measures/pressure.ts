@@ -70,6 +70,11 @@ export function phaseTables(ix: IntersectionPhases): PhaseTables {
   return f;
 }
 
+/** Builds the tables of every intersection in `ixs` now (a controller's init), rather than in its first decision. */
+export function buildPhaseTables(ixs: readonly IntersectionPhases[]): void {
+  for (const ix of ixs) phaseTables(ix);
+}
+
 /** Mean of `load` over lanes[from, to), 0 for none. */
 function meanOf(lanes: Int32Array, from: number, to: number, load: ArrayLike<number>): number {
   if (to === from) return 0;
