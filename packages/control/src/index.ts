@@ -1,15 +1,20 @@
-export * from './controller.js';
-export { phaseLaneSets, type PhaseLaneSets } from './phase-lanes.js';
-export * from './supervisor.js';
-export * from './run.js';
-export * from './registry.js';
-export * from './fixed-time.js';
-export * from './max-pressure.js';
-export * from './webster.js';
-export * from './actuated.js';
-export * from './sotl.js';
-export * from './green-wave.js';
-export * from './pressure-plus.js';
-export * from './predictive.js';
-export * from './emergency.js';
-export * from './assignment.js';
+// core/: the framework every controller runs in
+export * from './core/controller.js';
+export * from './core/supervisor.js';
+export * from './core/run.js';
+export * from './core/registry.js';
+export * from './core/emergency.js';
+export * from './core/assignment.js';
+// controllers/: the algorithms
+export * from './controllers/fixed-time.js';
+export * from './controllers/max-pressure.js';
+export * from './controllers/webster.js';
+export * from './controllers/actuated.js';
+export * from './controllers/sotl.js';
+export * from './controllers/green-wave.js';
+export { pressurePlus, choosePhase, type PressurePlusOptions } from './controllers/pressure-plus.js';
+export * from './controllers/predictive/index.js';
+// measures/: what controllers read of the traffic
+export { phaseLaneSets, type PhaseLaneSets } from './measures/phase-lanes.js';
+export { bestPhase, gappedOut, phaseDemand, phasePressure, servedLanes } from './measures/pressure.js';
+export { LaneLoad } from './measures/lane-load.js';

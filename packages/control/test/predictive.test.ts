@@ -6,6 +6,7 @@ import {
   intersectionPhases,
   networkDelay,
   predictive,
+  pressurePlus,
   RolloutRunner,
   SignalSupervisor,
   SotlPolicy,
@@ -152,6 +153,43 @@ test('a rollout on the SOTL base, from the SOTL controller\'s state, replays wha
   const runner = new RolloutRunner(sim.net, ixs, { ...params, base: sotlBase });
   const none: Plan = { phase: new Int32Array(ixs.length).fill(-1), hold: new Int32Array(ixs.length) };
   runner.run(start.fork, start.signals, none, start.sotl);
+  assert.ok(sim.metrics().finishedVehicles > 0, 'traffic moved');
+  assert.deepEqual(start.fork.metrics(), sim.metrics());
+  for (const ix of ixs) assert.equal(start.fork.phase(ix.intersection), sim.phase(ix.intersection));
+});
+
+test('a rollout on the pressure-plus base replays what the pressure-plus controller does', async () => {
+  const sim = new Simulation(generateGrid({ rows: 2, cols: 2, demand: 0.3 }));
+  const ixs = intersectionPhases(sim);
+  // pressurePlus()'s defaults, as the base policy runs them
+  const ppBase = { kind: 'pressure-plus', period: 5, periodSteps: 5, range: null, keepWeight: 2, entryQueue: false, gapOut: 50 } as const;
+  const pp = pressurePlus();
+  const FROM = 150;
+  let start: { fork: Simulation; signals: SignalSnapshot } | undefined;
+  const sup: SignalSupervisor = new SignalSupervisor(sim, {
+    name: 'pressure-plus-watched',
+    init: (env) => pp.init?.(env),
+    beginStep(env) {
+      if (env.sim.stepCount === FROM) {
+        start = {
+          fork: env.sim.fork(),
+          signals: { green: Int32Array.from(sup.status, (s) => s.green), greenSince: Float64Array.from(sup.status, (s) => s.greenSince), yellowLeft: Int32Array.from(sup.status, (s) => s.yellowLeft) },
+        };
+      }
+    },
+    decide: (ix, s, env) => pp.decide(ix, s, env),
+  });
+  // long enough for gap-outs between decisions as well as the periodic decisions
+  const horizon = 120;
+  for (let k = 0; k < FROM + horizon; k++) {
+    await sup.tick();
+    sim.step();
+  }
+  assert.ok(start, 'the state was taken');
+  assert.equal(sup.faults.length, 0);
+  const runner = new RolloutRunner(sim.net, ixs, { ...params, horizon, base: ppBase });
+  const none: Plan = { phase: new Int32Array(ixs.length).fill(-1), hold: new Int32Array(ixs.length) };
+  runner.run(start.fork, start.signals, none);
   assert.ok(sim.metrics().finishedVehicles > 0, 'traffic moved');
   assert.deepEqual(start.fork.metrics(), sim.metrics());
   for (const ix of ixs) assert.equal(start.fork.phase(ix.intersection), sim.phase(ix.intersection));

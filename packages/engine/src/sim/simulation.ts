@@ -23,7 +23,8 @@ export interface SimulationOptions {
 }
 
 /** Defaults CityFlow applies to every vehicle (not in the flow file). */
-const TURN_SPEED = 8.3333;
+/** m/s at most on turning laneLinks (exported: emergency priority's arrival estimates use it) */
+export const TURN_SPEED = 8.3333;
 const YIELD_DISTANCE = 5;
 const EPS = 1e-8;
 const WAITING_SPEED = 0.1;

@@ -1,10 +1,14 @@
-import type { Network } from '@citybrain/engine';
-import type { Controller, ControlEnv, IntersectionPhases } from './controller.js';
-import { checkOption, FlowRatioMeter, intersectionSlots, phaseLaneSets, splitGreen } from './phase-lanes.js';
+import { LINK_PRIORITY, type Network } from '@citybrain/engine';
+import type { Controller, ControlEnv, IntersectionPhases } from '../core/controller.js';
+import { checkOption } from './options.js';
+import { intersectionSlots } from '../core/slots.js';
+import { FlowRatioMeter } from '../measures/arrivals.js';
+import { phaseLaneSets } from '../measures/phase-lanes.js';
+import { splitGreen } from './green-split.js';
 import { websterCycle } from './webster.js';
 
-/** roadLinkType of go_straight (CityFlow's priority order: right 1, left 2, straight 3) */
-const STRAIGHT = 3;
+/** roadLinkType of go_straight (the engine stores a roadLink's type as its priority) */
+const STRAIGHT = LINK_PRIORITY.go_straight;
 
 export interface GreenWaveOptions {
   /**

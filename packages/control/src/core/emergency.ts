@@ -1,33 +1,20 @@
-import type { Network, Simulation, VehicleJson } from '@citybrain/engine';
+import { GRID_VEHICLE, LINK_PRIORITY, TURN_SPEED, type Network, type Simulation, type VehicleJson } from '@citybrain/engine';
 import type { Controller, ControlEnv, IntersectionPhases, SignalStatus } from './controller.js';
 import { isThenable } from './thenable.js';
 
 /**
- * The emergency vehicle dispatched by default: CityFlow's default car (same
- * car-following model and dimensions) with a desired speed of 16.7 m/s
- * (60 km/h). On duty it is exempt from lane speed limits (as the law allows
- * emergency vehicles), unless the dispatch says otherwise; turn speeds and car
- * following still apply, and in this model no vehicle overtakes, so what
- * priority buys is green lights and flushed queues ahead of it.
+ * The emergency vehicle dispatched by default: CityFlow's default car (the
+ * grid generator's: same car-following model and dimensions) with a desired
+ * speed of 16.7 m/s (60 km/h) and a 2 s headway. On duty it is exempt from
+ * lane speed limits (as the law allows emergency vehicles), unless the
+ * dispatch says otherwise; turn speeds and car following still apply, and in
+ * this model no vehicle overtakes, so what priority buys is green lights and
+ * flushed queues ahead of it.
  */
-export const EMERGENCY_VEHICLE: Readonly<VehicleJson> = Object.freeze({
-  length: 5,
-  width: 2,
-  maxPosAcc: 2,
-  maxNegAcc: 4.5,
-  usualPosAcc: 2,
-  usualNegAcc: 4.5,
-  minGap: 2.5,
-  maxSpeed: 16.7,
-  headwayTime: 2,
-});
+export const EMERGENCY_VEHICLE: Readonly<VehicleJson> = Object.freeze({ ...GRID_VEHICLE, maxSpeed: 16.7, headwayTime: 2 });
 
-/** The engine's speed on turning laneLinks (CityFlow's default); used only for arrival estimates. */
-const TURN_SPEED = 8.3333;
 /** seconds a queue needs to start moving once its light turns green */
 const STARTUP = 3;
-/** linkPriority of a straight-through laneLink */
-const STRAIGHT = 3;
 
 export interface EmergencyOptions {
   /**
@@ -305,7 +292,8 @@ export class EmergencyPriority implements Controller {
 /** Free-flow speed of a vehicle on drivable d: lane limit, or the turn speed on turning laneLinks. */
 function freeSpeed(net: Network, d: number, vmax: number, exempt: boolean): number {
   let v = exempt ? vmax : Math.min(vmax, net.maxSpeed[d]);
-  if (d >= net.nLanes && net.linkPriority[d - net.nLanes] !== STRAIGHT) v = Math.min(v, TURN_SPEED);
+  // the engine's turn speed (CityFlow's default) on a laneLink that does not go straight
+  if (d >= net.nLanes && net.linkPriority[d - net.nLanes] !== LINK_PRIORITY.go_straight) v = Math.min(v, TURN_SPEED);
   return v;
 }
 

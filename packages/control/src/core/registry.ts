@@ -1,12 +1,12 @@
 import type { Controller } from './controller.js';
-import { fixedTime } from './fixed-time.js';
-import { maxPressure } from './max-pressure.js';
-import { webster } from './webster.js';
-import { actuated } from './actuated.js';
-import { sotl } from './sotl.js';
-import { greenWave } from './green-wave.js';
-import { pressurePlus } from './pressure-plus.js';
-import { predictive } from './predictive.js';
+import { fixedTime } from '../controllers/fixed-time.js';
+import { maxPressure } from '../controllers/max-pressure.js';
+import { webster } from '../controllers/webster.js';
+import { actuated } from '../controllers/actuated.js';
+import { sotl } from '../controllers/sotl.js';
+import { greenWave } from '../controllers/green-wave.js';
+import { pressurePlus } from '../controllers/pressure-plus.js';
+import { predictive } from '../controllers/predictive/index.js';
 
 /** Controllers by name, as the CLI, the benchmarks and the server offer them. */
 export const controllers: Record<string, () => Controller> = {

@@ -1,8 +1,9 @@
 import type { Simulation } from '@citybrain/engine';
 import { intersectionPhases, type ControlEnv, type Controller, type IntersectionPhases, type SignalStatus } from './controller.js';
-import { fixedTime } from './fixed-time.js';
+import { fixedTime } from '../controllers/fixed-time.js';
 import { now, timers } from './clock.js';
 import { isThenable } from './thenable.js';
+import { advanceSignal, NO_CHANGE, signalRules, type SignalRules } from './signal-rules.js';
 
 export interface SupervisorOptions {
   /** seconds of yellow between two greens; default 5 (the CityFlow benchmark protocol) */
@@ -42,6 +43,9 @@ export class SignalSupervisor {
   private readonly fallback: Controller = fixedTime();
   private readonly onFault?: (f: ControllerFault) => void;
   private readonly budgetMs: number;
+  private readonly rules: SignalRules;
+  /** wall-clock start of the current tick: the budget counts from it */
+  private t0 = 0;
 
   constructor(readonly sim: Simulation, readonly controller: Controller, opts: SupervisorOptions = {}) {
     const intersections = intersectionPhases(sim);
@@ -50,6 +54,7 @@ export class SignalSupervisor {
     this.env = Object.freeze({ sim, net: sim.net, intersections: Object.freeze(intersections), yellowTime: opts.yellowTime ?? 5, minGreen: opts.minGreen ?? 5 });
     this.onFault = opts.onFault;
     this.budgetMs = opts.budgetMs ?? 1000;
+    this.rules = signalRules(this.env);
     const first = opts.initialGreen ?? 1;
     this.status = intersections.map((ix) => {
       const g = ix.greens.includes(first) ? first : ix.greens[0];
@@ -106,55 +111,12 @@ export class SignalSupervisor {
   }
 
   private decideAll(t0: number): void {
-    const { sim, controller, env } = this;
-    const yellowSteps = Math.round(env.yellowTime / sim.interval);
+    const { sim, env } = this;
     const ixs = env.intersections;
+    this.t0 = t0;
     for (let k = 0; k < ixs.length; k++) {
-      const ix = ixs[k];
-      const fallen = this.fallen.has(ix.intersection);
-      const s = this.status[k];
-      if (s.yellowLeft > 0) {
-        if (--s.yellowLeft === 0) {
-          s.greenSince = sim.time;
-          sim.setPhase(ix.intersection, s.green);
-        }
-        continue;
-      }
-      if (sim.time - s.greenSince < env.minGreen) continue;
-      let want: number;
-      if (fallen) want = this.fallback.decide(ix, s, env);
-      else {
-        try {
-          // a frozen copy: the supervisor's own status must not be writable by the controller (yellow and minimum green are counted on it)
-          want = controller.decide(ix, Object.freeze({ green: s.green, greenSince: s.greenSince, yellowLeft: s.yellowLeft }), env);
-        } catch (e) {
-          this.fail(ix, e);
-          continue;
-        }
-        if (isThenable(want)) {
-          // its rejection would otherwise end the process (Promise.resolve turns a then that throws into a rejection too)
-          Promise.resolve(want).then(undefined, () => {});
-          this.fail(ix, new Error('decide returned a Promise: it must answer a phase number synchronously (asynchronous work belongs in beginStep)'));
-          continue;
-        }
-        if (now() - t0 > this.budgetMs) {
-          this.fail(ix, new Error(`decisions took over ${this.budgetMs} ms`));
-          continue;
-        }
-        if (!ix.greens.includes(want)) {
-          this.fail(ix, new Error(`answered phase ${describe(want)}, not one of ${ix.greens.join(', ')}`));
-          continue;
-        }
-      }
-      if (want === s.green) continue;
-      s.green = want;
-      if (yellowSteps > 0) {
-        s.yellowLeft = yellowSteps;
-        sim.setPhase(ix.intersection, ix.yellow);
-      } else {
-        s.greenSince = sim.time;
-        sim.setPhase(ix.intersection, want);
-      }
+      const show = advanceSignal(this.status[k], k, sim.time, this.rules, ixs[k].yellow, this.ask);
+      if (show !== NO_CHANGE) sim.setPhase(ixs[k].intersection, show);
     }
     // env.sim is the twin (under serve, the street): a phase a controller set on it itself is undone before the step runs
     for (let k = 0; k < ixs.length; k++) {
@@ -167,6 +129,42 @@ export class SignalSupervisor {
       if (!this.fallen.has(ix.intersection)) this.fail(ix, new Error(`its phase was set to ${set} behind the supervisor (a controller must not call sim.setPhase); ${shown} restored`));
     }
   }
+
+  /**
+   * The green wanted at intersection k (status `s`): the controller's answer,
+   * or the fallback's where the controller failed. A controller that throws,
+   * answers a promise or a phase that is not a green, or has run past the
+   * budget loses the intersection to the fallback, and its green stays for
+   * this tick.
+   */
+  private readonly ask = (k: number, s: Readonly<SignalStatus>): number => {
+    const { controller, env } = this;
+    const ix = env.intersections[k];
+    if (this.fallen.has(ix.intersection)) return this.fallback.decide(ix, s, env);
+    let want: number;
+    try {
+      // a frozen copy: the supervisor's own status must not be writable by the controller (yellow and minimum green are counted on it)
+      want = controller.decide(ix, Object.freeze({ green: s.green, greenSince: s.greenSince, yellowLeft: s.yellowLeft }), env);
+    } catch (e) {
+      this.fail(ix, e);
+      return s.green;
+    }
+    if (isThenable(want)) {
+      // its rejection would otherwise end the process (Promise.resolve turns a then that throws into a rejection too)
+      Promise.resolve(want).then(undefined, () => {});
+      this.fail(ix, new Error('decide returned a Promise: it must answer a phase number synchronously (asynchronous work belongs in beginStep)'));
+      return s.green;
+    }
+    if (now() - this.t0 > this.budgetMs) {
+      this.fail(ix, new Error(`decisions took over ${this.budgetMs} ms`));
+      return s.green;
+    }
+    if (!ix.greens.includes(want)) {
+      this.fail(ix, new Error(`answered phase ${describe(want)}, not one of ${ix.greens.join(', ')}`));
+      return s.green;
+    }
+    return want;
+  };
 
   /**
    * Hands an intersection that fell back to the fixed-time plan to the

@@ -1,5 +1,7 @@
-import type { Controller } from './controller.js';
-import { approaching, checkOption, intersectionSlots, phaseLaneSets } from './phase-lanes.js';
+import type { Controller } from '../core/controller.js';
+import { checkOption } from './options.js';
+import { intersectionSlots } from '../core/slots.js';
+import { approaching, phaseLaneSets } from '../measures/phase-lanes.js';
 
 export interface ActuatedOptions {
   /** metres upstream of the stop line a lane's presence detector covers; default 30 */

@@ -1,6 +1,7 @@
 import type { Network, Simulation } from '@citybrain/engine';
-import type { IntersectionPhases } from '../controller.js';
-import { choosePhase, gappedOut, LaneLoad } from '../pressure-plus.js';
+import type { IntersectionPhases } from '../../core/controller.js';
+import { LaneLoad } from '../../measures/lane-load.js';
+import { pressurePlusDecision, type PressurePlusParams } from '../pressure-plus.js';
 import { SotlPolicy, type SotlParams, type SotlState } from '../sotl.js';
 import { copySignals, tickSignals, type SignalRules, type SignalSnapshot } from './signals.js';
 
@@ -17,7 +18,7 @@ export interface RolloutParams {
 
 /** The rollouts' base policy: pressure-plus, or SOTL (whose counters the batch carries). */
 export type RolloutBase =
-  | { kind: 'pressure-plus'; period: number; periodSteps: number; range: number | null; keepWeight: number; entryQueue: boolean; gapOut: number | null }
+  | ({ kind: 'pressure-plus' } & PressurePlusParams)
   | { kind: 'sotl'; sotl: SotlParams };
 
 /**
@@ -164,15 +165,7 @@ export class BasePolicy {
 
   want(k: number, green: number, greenSince: number, sim: Simulation): number {
     if (this.sotl) return this.sotl.choose(k, green, greenSince, sim);
-    const b = this.pp!;
-    const ix = this.ixs[k];
-    if (sim.stepCount % b.periodSteps === 0) {
-      this.load.refresh(sim, b.entryQueue);
-      return choosePhase(ix, green, this.load.queue, this.load.moving, b.keepWeight);
-    }
-    if (b.gapOut === null || !gappedOut(sim, ix, green, b.gapOut)) return green;
-    this.load.refresh(sim, b.entryQueue);
-    return choosePhase(ix, green, this.load.queue, this.load.moving, 0);
+    return pressurePlusDecision(this.pp!, this.load, this.ixs[k], green, sim);
   }
 
   /** A copy of the SOTL counters (undefined for another base): what a rollout from now starts from. */

@@ -1,4 +1,4 @@
-import type { Controller } from './controller.js';
+import type { Controller } from '../core/controller.js';
 
 export interface FixedTimeOptions {
   /** seconds of green per phase; default 30 (the benchmark protocol: 30 s green + 5 s yellow) */

@@ -1,6 +1,8 @@
 import type { Simulation } from '@citybrain/engine';
-import type { Controller, IntersectionPhases } from './controller.js';
-import { approaching, checkOption, intersectionSlots, phaseLaneSets } from './phase-lanes.js';
+import type { Controller, IntersectionPhases } from '../core/controller.js';
+import { checkOption } from './options.js';
+import { intersectionSlots } from '../core/slots.js';
+import { approaching, phaseLaneSets } from '../measures/phase-lanes.js';
 
 export interface SotlOptions {
   /** theta: vehicle-seconds of demand a red phase accumulates before it may take the green; default 40 */

@@ -1,5 +1,9 @@
-import type { Controller, ControlEnv } from './controller.js';
-import { checkOption, FlowRatioMeter, intersectionSlots, phaseLaneSets, splitGreen } from './phase-lanes.js';
+import type { Controller, ControlEnv } from '../core/controller.js';
+import { checkOption } from './options.js';
+import { intersectionSlots } from '../core/slots.js';
+import { FlowRatioMeter } from '../measures/arrivals.js';
+import { phaseLaneSets } from '../measures/phase-lanes.js';
+import { splitGreen } from './green-split.js';
 
 export interface WebsterOptions {
   /** saturation flow per lane, vehicles per second; default 0.5 (1800 veh/h/lane) */

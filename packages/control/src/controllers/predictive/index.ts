@@ -1,13 +1,16 @@
-import type { Controller, ControlEnv, IntersectionPhases } from './controller.js';
-import { LaneLoad, phasePressure, type PressurePlusOptions } from './pressure-plus.js';
-import { inProcessExecutor, type RolloutExecutor } from './predictive/executor.js';
-import { BasePolicy, networkDelay, type Plan, type RolloutBase, type RolloutParams } from './predictive/rollout.js';
-import { sotlParams, type SotlOptions } from './sotl.js';
-import { copySignals, mayChange, newSignals, type SignalRules, type SignalSnapshot } from './predictive/signals.js';
+import type { Controller, ControlEnv, IntersectionPhases } from '../../core/controller.js';
+import { LaneLoad } from '../../measures/lane-load.js';
+import { phasePressure } from '../../measures/pressure.js';
+import { pressurePlusParams, type PressurePlusOptions } from '../pressure-plus.js';
+import { inProcessExecutor, type RolloutExecutor } from './executor.js';
+import { BasePolicy, networkDelay, type Plan, type RolloutBase, type RolloutParams } from './rollout.js';
+import { sotlParams, type SotlOptions } from '../sotl.js';
+import { copySignals, mayChange, newSignals, SignalCursor, type SignalSnapshot } from './signals.js';
+import { countDownYellow, signalRules, switchGreen, type SignalRules } from '../../core/signal-rules.js';
 
-export * from './predictive/signals.js';
-export * from './predictive/rollout.js';
-export * from './predictive/executor.js';
+export { copySignals, mayChange, newSignals, tickSignals, type SignalRules, type SignalSnapshot } from './signals.js';
+export * from './rollout.js';
+export * from './executor.js';
 
 export interface PredictiveOptions {
   /** where rollouts run; default in this thread. The controller's close() closes it. */
@@ -101,6 +104,8 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
 
   let rules: SignalRules = { yellowSteps: 0, minGreen: 0 };
   let signals: SignalSnapshot = newSignals(0);
+  /** one intersection of `signals` at a time, for the signal rules */
+  const replica = new SignalCursor();
   let decision = new Int32Array(0);
   let busy = false;
   let params: RolloutParams | null = null;
@@ -117,7 +122,7 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
     name: sequential ? 'predictive-sequential' : 'predictive',
     init(env) {
       const dt = env.sim.interval;
-      rules = { yellowSteps: Math.round(env.yellowTime / dt), minGreen: env.minGreen };
+      rules = signalRules(env);
       const n = env.intersections.length;
       signals = newSignals(n);
       env.intersections.forEach((ix, k) => {
@@ -130,9 +135,8 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
       if (baseOpts.policy === 'sotl') {
         base = { kind: 'sotl', sotl: sotlParams(baseOpts) };
       } else {
-        const b = baseOpts;
-        const period = b.period ?? 5;
-        base = { kind: 'pressure-plus', period, periodSteps: steps(period, dt), range: b.range ?? null, keepWeight: b.keepWeight ?? 2, entryQueue: b.entryQueue ?? true, gapOut: b.gapOut === 0 ? null : b.gapOut ?? 50 };
+        // vehicles waiting to enter count as queued here (see PredictiveOptions.base)
+        base = { kind: 'pressure-plus', ...pressurePlusParams(baseOpts, dt, true) };
       }
       // the ranking reads only the queues, so the approach range is pressure-plus's default whatever the base
       load.init(env, null, 5);
@@ -168,17 +172,20 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
       }
       // what the supervisor is about to do to the yellows this tick
       for (let k = 0; k < signals.green.length; k++) {
-        if (signals.yellowLeft[k] > 0 && --signals.yellowLeft[k] === 0) signals.greenSince[k] = t;
+        if (signals.yellowLeft[k] === 0) continue;
+        countDownYellow(replica.load(signals, k), t);
+        replica.store(signals, k);
       }
     },
     decide(ix, s, env) {
       const k = index.get(ix)!;
       const want = env.sim.stepCount < holdUntil[k] ? decision[k] : basePolicy!.want(k, s.green, s.greenSince, env.sim);
-      // keep the replica of the supervisor's state exact
-      signals.green[k] = want;
-      signals.greenSince[k] = s.greenSince;
-      signals.yellowLeft[k] = want !== s.green ? rules.yellowSteps : 0;
-      if (want !== s.green && rules.yellowSteps === 0) signals.greenSince[k] = env.sim.time;
+      // keep the replica of the supervisor's state exact: what the supervisor does with this answer
+      replica.green = s.green;
+      replica.greenSince = s.greenSince;
+      replica.yellowLeft = 0;
+      switchGreen(replica, want, env.sim.time, rules, ix.yellow);
+      replica.store(signals, k);
       return want;
     },
     close: () => executor.close(),

@@ -1,5 +1,5 @@
 import type { Simulation } from '@citybrain/engine';
-import type { IntersectionPhases } from '../controller.js';
+import type { IntersectionPhases } from '../../core/controller.js';
 import { RolloutRunner, type Plan, type RolloutCost, type RolloutParams } from './rollout.js';
 import type { SignalSnapshot } from './signals.js';
 import type { SotlState } from '../sotl.js';

@@ -1,0 +1,9 @@
+/** Option checks the controllers share: a bad option fails at construction, naming itself. */
+
+/** Throws a RangeError naming the option unless `v` is a finite number within [lo, hi]. */
+export function checkOption(controller: string, name: string, v: number, lo: number, hi = Infinity): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) {
+    throw new RangeError(`${controller}: option ${name} must be a number in [${lo}, ${hi}], got ${String(v)}`);
+  }
+  return v;
+}
