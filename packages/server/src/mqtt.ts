@@ -30,9 +30,8 @@ import { hostname } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Auth } from './auth.js';
-import { HttpError } from './auth.js';
-import type { IngestPipeline, RejectReason } from './ingest.js';
-import { DEFAULT_INGEST_BODY_LIMIT } from './plugins/ingest-http.js';
+import { HttpError } from './errors.js';
+import { DEFAULT_INGEST_BODY_LIMIT, type IngestPipeline, type RejectReason } from './ingest.js';
 import { redactSecrets } from './redact.js';
 import { parseJsonBytes } from './text.js';
 import { PostgresStore } from './store/postgres.js';
@@ -119,7 +118,7 @@ export class MqttIngest {
   }
 
   static async start(opts: MqttIngestOptions): Promise<MqttIngest> {
-    // the broker hands over the messages queued for the session at once: they could not be validated yet and would be refused and lost
+    // the broker hands over the messages queued for the session at once: before the app is ready they would be judged without the server's event checks
     if (!opts.pipeline.ready) throw new Error('cannot start MQTT ingestion before the app is ready: await app.ready() before MqttIngest.start');
     const prefix = opts.topicPrefix ?? 'citybrain';
     if (opts.shareGroup !== undefined && !/^[^/+#]+$/.test(opts.shareGroup)) throw new MqttStartError(`MQTT share group "${opts.shareGroup}" must be a non-empty name without / + #`);
