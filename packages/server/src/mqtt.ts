@@ -97,6 +97,11 @@ const reasonCode: Record<RejectReason, number> = {
   unauthenticated: RC.unauthorized, forbidden: RC.unauthorized, rate_limited: RC.quota, backpressure: RC.quota, store_error: RC.quota,
 };
 
+/** Waits before retry `attempt` (0, 1, …) of what failed through no fault of the message: 0.1 s, doubling, at most 5 s. */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+}
+
 /** The broker could not be reached or refused the subscription: a problem of the --mqtt option or the network, not a bug. */
 export class MqttStartError extends Error {
   override readonly name = 'MqttStartError';
@@ -160,7 +165,7 @@ export class MqttIngest {
         } catch (e) {
           if (self?.closing) return; // no PUBACK: the broker redelivers to the next session
           log?.error({ err: e, device, attempt }, 'MQTT token lookup failed; retrying');
-          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+          await backoff(attempt);
         }
       }
       if (!principal) return refuse(device, 'unauthenticated', 'unknown or revoked token', done);
@@ -185,7 +190,7 @@ export class MqttIngest {
           if (e instanceof EventConflictError) return refuse(device, 'conflict', e.message, done);
           if (self?.closing) return; // no PUBACK: the broker redelivers to the next session
           log?.error({ err: e, device, attempt }, 'MQTT batch not stored; retrying');
-          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+          await backoff(attempt);
         }
       }
     };
