@@ -167,9 +167,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     }
     reply.status(status).send(errorBody(status, code, message));
   });
-  // Fastify's own 404 has no code
+  // Fastify's own 404, with a code (its log line and message as they were)
   app.setNotFoundHandler(async (req) => {
-    throw new HttpError('CB_NOT_FOUND', `Route ${req.method}:${req.url} not found`);
+    const { method, url } = req.raw;
+    req.log.info(`Route ${method}:${url} not found`);
+    throw new HttpError('CB_NOT_FOUND', `Route ${method}:${url} not found`);
   });
 
   // PostgreSQL cannot compare text with a NUL in it (a 500 for ?device=a%00b): refuse such query and path strings by name
