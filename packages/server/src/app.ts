@@ -1,17 +1,17 @@
-import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type RouteOptions } from 'fastify';
-import AjvCompiler from '@fastify/ajv-compiler';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { HttpError, type Auth } from './auth.js';
+import type { Auth } from './auth.js';
+import { classify, errorBody, ERRORS, HttpError } from './errors.js';
 import { describeSchemaErrors, type ClockSkew } from './events.js';
-import { IngestPipeline } from './ingest.js';
-import { DEFAULT_INGEST_BODY_LIMIT, ingestHttpPlugin } from './plugins/ingest-http.js';
+import { DEFAULT_INGEST_BODY_LIMIT, IngestPipeline } from './ingest.js';
+import { ingestHttpPlugin } from './plugins/ingest-http.js';
 import { StoreError, type EventStore } from './store/store.js';
 import { redactingDestination, type LogDestination } from './redact.js';
 import { unstorable } from './text.js';
+import { AJV_OPTIONS, buildValidator } from './validation.js';
 
 export interface AppLimits {
   /** largest ingestion request body, bytes; default 1 MiB (other routes: Fastify's default 1 MiB) */
@@ -51,23 +51,6 @@ declare module 'fastify' {
     metrics: Registry;
   }
 }
-
-type ValidatorFactory = ReturnType<typeof AjvCompiler>;
-const ajvPool = AjvCompiler();
-
-/**
- * Fastify's validators, except that bodies are checked without Ajv's type
- * coercion: a JSON body already has types, and coercing them would store
- * `null` as 0 or false, `true` as 1 and `[5]` as 5. Query strings and path
- * parameters are text and keep coercion, so `?limit=5` is a number.
- */
-const buildValidator: ValidatorFactory = (externalSchemas, options) => {
-  const coercing = ajvPool(externalSchemas, options);
-  const customOptions: AjvCompiler.Options = { ...(options?.customOptions as AjvCompiler.Options | undefined), coerceTypes: false };
-  const strict = ajvPool(externalSchemas, { plugins: options?.plugins, onCreate: options?.onCreate, customOptions });
-  // Fastify calls the compiler with the route's schema definition, httpPart included (the typings say schema)
-  return (def, meta) => ((def as { httpPart?: string }).httpPart === 'body' ? strict : coercing)(def, meta);
-};
 
 /**
  * Content-Security-Policy of every response, the dashboard's and /docs' pages
@@ -133,8 +116,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const app = Fastify({
     // redacted line by line: tokens in URLs (?token=, ?ticket=), authorization headers and URL passwords never reach the log
     logger: log && { level: log.level ?? process.env.CITYBRAIN_LOG_LEVEL ?? 'info', stream: redactingDestination(log.destination) },
-    // unknown body fields are refused by name rather than silently dropped (a typo'd field is a bug to report)
-    ajv: { customOptions: { discriminator: true, removeAdditional: false } },
+    ajv: { customOptions: { ...AJV_OPTIONS } },
     schemaController: { compilersFactory: { buildValidator } },
     requestTimeout,
     // Fastify sets server.requestTimeout after creating the server, which leaves Node's headersTimeout at 60 s,
@@ -155,19 +137,19 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.decorate('auth', opts.auth);
   app.decorate('ingest', pipeline);
   app.decorate('metrics', registry);
+  app.addHook('onReady', async () => pipeline.open());
   app.addHook('onClose', async () => pipeline.close());
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    let status = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500;
+    let { status, code } = classify(err);
     let message = err.message;
-    let code = err.code ?? 'CB_ERROR';
     if (err.validation) {
       const ctx = err.validationContext ?? 'body';
       const data = ctx === 'body' ? req.body : ctx === 'querystring' ? req.query : ctx === 'params' ? req.params : req.headers;
       message = describeSchemaErrors(err.validation, data);
       if (ctx !== 'body') message = `${ctx}${message.startsWith('body') ? message.slice(4) : `.${message}`}`;
       code = 'CB_INVALID_REQUEST';
-      status = 400;
+      status = ERRORS.CB_INVALID_REQUEST.status;
     } else if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       message = `request body is larger than the ${req.routeOptions.bodyLimit ?? DEFAULT_INGEST_BODY_LIMIT}-byte limit; send smaller batches`;
     } else if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
@@ -175,15 +157,21 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     } else if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (status === 400 && err instanceof SyntaxError)) {
       message = `request body is not valid JSON: ${err.message}`;
     } else if (err instanceof StoreError) {
-      status = 503;
       code = 'CB_STORE_UNAVAILABLE';
+      status = ERRORS.CB_STORE_UNAVAILABLE.status;
       reply.header('retry-after', '5');
     }
     if (status >= 500) {
       req.log.error({ err }, 'request failed');
       if (!(err instanceof StoreError)) message = 'internal server error';
     }
-    reply.status(status).send({ statusCode: status, code, error: STATUS_CODES[status] ?? 'Error', message });
+    reply.status(status).send(errorBody(status, code, message));
+  });
+  // Fastify's own 404, with a code (its log line and message as they were)
+  app.setNotFoundHandler(async (req) => {
+    const { method, url } = req.raw;
+    req.log.info(`Route ${method}:${url} not found`);
+    throw new HttpError('CB_NOT_FOUND', `Route ${method}:${url} not found`);
   });
 
   // PostgreSQL cannot compare text with a NUL in it (a 500 for ?device=a%00b): refuse such query and path strings by name
@@ -194,7 +182,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       for (const [k, v] of Object.entries(data)) {
         for (const s of Array.isArray(v) ? v : [v]) {
           const bad = typeof s !== 'string' ? undefined : unstorable(s) ?? (numeric[part].has(k) ? notDecimal(s) : undefined);
-          if (bad) throw new HttpError(400, `${part}.${k}: ${bad}`, 'CB_INVALID_REQUEST');
+          if (bad) throw new HttpError('CB_INVALID_REQUEST', `${part}.${k}: ${bad}`);
         }
       }
     }

@@ -24,8 +24,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { eventBay, eventIntersection, type Event } from './events.js';
 import { ROLES, type AuditInput, type EventStore, type Role, type TokenRecord } from './store/store.js';
 import { unstorable } from './text.js';
+import { HttpError } from './errors.js';
 
 export { ROLES, type Role, type TokenRecord } from './store/store.js';
+
+/** The roles that read the city's state and history (devices only publish). */
+export const READ_ROLES: readonly Role[] = ['viewer', 'operator', 'app'];
 
 export interface Principal {
   tokenId: string;
@@ -59,14 +63,6 @@ export interface AuthOptions {
   rateLimit?: { perSecond: number; burst: number } | false;
   /** how long a token lookup is cached, ms; default 5000 */
   cacheMs?: number;
-}
-
-/** An error with an HTTP status that the app's error handler returns as is. */
-export class HttpError extends Error {
-  override readonly name = 'HttpError';
-  constructor(readonly statusCode: number, message: string, readonly code = `CB_HTTP_${statusCode}`) {
-    super(message);
-  }
 }
 
 /** Thrown for a bad CITYBRAIN_TOKENS: the message names the entry and field. */
@@ -138,7 +134,7 @@ export class Auth {
       const tokens = await this.store.listTokens();
       const target = tokens.find((t) => t.id === tokenId && t.revokedAt === undefined);
       if (target?.role === 'operator' && !tokens.some((t) => t !== target && t.role === 'operator' && t.revokedAt === undefined)) {
-        throw new HttpError(409, `token ${tokenId} is the last active operator token: issue another operator token before revoking it, or nobody could manage tokens or control the city`, 'CB_LAST_OPERATOR');
+        throw new HttpError('CB_LAST_OPERATOR', `token ${tokenId} is the last active operator token: issue another operator token before revoking it, or nobody could manage tokens or control the city`);
       }
       const at = Date.now();
       return audit ? (await this.store.recordAction(audit, { t: 'revoke', id: tokenId, at })) !== undefined : this.store.revokeToken(tokenId, at);
@@ -236,20 +232,20 @@ export class Auth {
       const wait = this.takeRate(p.tokenId);
       if (wait > 0) {
         reply.header('retry-after', String(wait));
-        throw new HttpError(429, `rate limit of ${this.rate && this.rate.perSecond} requests/s for token ${p.tokenId} exceeded; retry after ${wait} s`, 'CB_RATE_LIMITED');
+        throw new HttpError('CB_RATE_LIMITED', `rate limit of ${this.rate && this.rate.perSecond} requests/s for token ${p.tokenId} exceeded; retry after ${wait} s`);
       }
-      if (!roles.includes(p.role)) throw new HttpError(403, `role "${p.role}" may not do this; it needs ${roles.join(' or ')}`, 'CB_FORBIDDEN');
+      if (!roles.includes(p.role)) throw new HttpError('CB_FORBIDDEN', `role "${p.role}" may not do this; it needs ${roles.join(' or ')}`);
       req.principal = p;
     };
   }
 
   private async fromHeader(h: string | undefined, reply: FastifyReply): Promise<Principal> {
     reply.header('www-authenticate', 'Bearer realm="citybrain"');
-    if (!h) throw new HttpError(401, 'missing Authorization header: send "Authorization: Bearer <token>"', 'CB_UNAUTHENTICATED');
+    if (!h) throw new HttpError('CB_UNAUTHENTICATED', 'missing Authorization header: send "Authorization: Bearer <token>"');
     const token = bearerToken(h);
-    if (token === undefined) throw new HttpError(401, 'Authorization header must be "Bearer <token>"', 'CB_UNAUTHENTICATED');
+    if (token === undefined) throw new HttpError('CB_UNAUTHENTICATED', 'Authorization header must be "Bearer <token>"');
     const p = await this.authenticate(token);
-    if (!p) throw new HttpError(401, 'unknown or revoked token', 'CB_UNAUTHENTICATED');
+    if (!p) throw new HttpError('CB_UNAUTHENTICATED', 'unknown or revoked token');
     reply.removeHeader('www-authenticate');
     return p;
   }
@@ -257,13 +253,13 @@ export class Auth {
   private async fromTicket(query: unknown, reply: FastifyReply): Promise<Principal> {
     reply.header('www-authenticate', 'Bearer realm="citybrain"');
     const q = (query ?? {}) as { ticket?: unknown; token?: unknown };
-    if (q.token !== undefined) throw new HttpError(401, 'a token in the URL (?token=) is not accepted, as URLs are logged: send "Authorization: Bearer <token>", or a ticket from POST /api/v1/live/ticket as ?ticket=', 'CB_UNAUTHENTICATED');
-    if (typeof q.ticket !== 'string') throw new HttpError(401, 'missing credentials: send "Authorization: Bearer <token>", or a ticket from POST /api/v1/live/ticket as ?ticket=', 'CB_UNAUTHENTICATED');
+    if (q.token !== undefined) throw new HttpError('CB_UNAUTHENTICATED', 'a token in the URL (?token=) is not accepted, as URLs are logged: send "Authorization: Bearer <token>", or a ticket from POST /api/v1/live/ticket as ?ticket=');
+    if (typeof q.ticket !== 'string') throw new HttpError('CB_UNAUTHENTICATED', 'missing credentials: send "Authorization: Bearer <token>", or a ticket from POST /api/v1/live/ticket as ?ticket=');
     const t = this.tickets.get(q.ticket);
     this.tickets.delete(q.ticket);
-    if (!t || t.until <= Date.now()) throw new HttpError(401, `unknown, used or expired ticket: tickets are single use and valid ${TICKET_TTL_MS / 1000} s; ask POST /api/v1/live/ticket for another`, 'CB_UNAUTHENTICATED');
+    if (!t || t.until <= Date.now()) throw new HttpError('CB_UNAUTHENTICATED', `unknown, used or expired ticket: tickets are single use and valid ${TICKET_TTL_MS / 1000} s; ask POST /api/v1/live/ticket for another`);
     const p = await this.byHash(t.hash);
-    if (!p) throw new HttpError(401, 'the ticket\'s token is unknown or revoked', 'CB_UNAUTHENTICATED');
+    if (!p) throw new HttpError('CB_UNAUTHENTICATED', 'the ticket\'s token is unknown or revoked');
     reply.removeHeader('www-authenticate');
     return p;
   }

@@ -1,10 +1,11 @@
 export { buildApp, type AppOptions, type AppLimits, type LogOptions } from './app.js';
-export { Auth, bootstrapTokens, checkDeviceScope, hashToken, HttpError, ROLES, TICKET_TTL_MS, TokenConfigError, type AuthOptions, type Principal, type Role, type TokenSpec } from './auth.js';
+export { Auth, bootstrapTokens, checkDeviceScope, hashToken, ROLES, TICKET_TTL_MS, TokenConfigError, type AuthOptions, type Principal, type Role, type TokenSpec } from './auth.js';
+export { classify, ERRORS, errorBody, errorSchema, errorTable, FASTIFY_ERRORS, HttpError, type ErrorBody, type ErrorCode } from './errors.js';
 export { redactSecrets, redactingDestination, type LogDestination } from './redact.js';
 export * from './events.js';
-export { BackpressureError, IngestPipeline, prepareBatch, type IngestOptions, type RejectReason } from './ingest.js';
+export { BackpressureError, DEFAULT_INGEST_BODY_LIMIT, IngestPipeline, prepareBatch, type IngestOptions, type RejectReason } from './ingest.js';
 export { MqttIngest, MqttStartError, sessionClientId, type MqttIngestOptions } from './mqtt.js';
-export { ingestHttpPlugin, DEFAULT_INGEST_BODY_LIMIT, type IngestHttpOptions } from './plugins/ingest-http.js';
+export { ingestHttpPlugin, type IngestHttpOptions } from './plugins/ingest-http.js';
 export { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, DOWNSAMPLED_UNTIL, downsampleLaneReports, mergeLaneReports, parseRetention, startRetention, type DownsampleOptions, type RetentionOptions } from './retention.js';
 export { DEFAULT_STORE_URL, openStore } from './store/open.js';
 export { PostgresStore, type PostgresStoreOptions } from './store/postgres.js';

@@ -5,9 +5,14 @@
  * PUBACK), never dropped after acceptance. Also the ingestion metrics.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { checkDeviceScope, HttpError, type Principal } from './auth.js';
-import { canonicalEvent, checkClockSkew, DEFAULT_CLOCK_SKEW, describeSchemaErrors, normalizeEvent, type ClockSkew, type Event, type EventInput, type SchemaError } from './events.js';
+import { checkDeviceScope, type Principal } from './auth.js';
+import { HttpError } from './errors.js';
+import { canonicalEvent, checkClockSkew, DEFAULT_CLOCK_SKEW, describeSchemaErrors, eventBatchSchema, normalizeEvent, type ClockSkew, type Event, type EventInput, type SchemaError } from './events.js';
 import type { AppendResult, EventStore } from './store/store.js';
+import { compileBodyValidator } from './validation.js';
+
+/** Largest batch a transport takes, bytes (an HTTP body, an MQTT payload); default of both. */
+export const DEFAULT_INGEST_BODY_LIMIT = 1 << 20;
 
 export type RejectReason =
   | 'invalid' | 'conflict' | 'unauthenticated' | 'forbidden' | 'too_large' | 'unsupported_media_type' | 'rate_limited' | 'backpressure' | 'store_error';
@@ -43,8 +48,8 @@ export function asBatch(body: unknown): unknown {
   return Array.isArray(body) ? { events: body } : isSingleEvent(body) ? { events: [body] } : body;
 }
 
-/** A compiled validator for the batch body ({events: [...]}), as Fastify's Ajv builds it. */
-export type BatchValidator = ((data: unknown) => boolean) & { errors?: SchemaError[] | null };
+/** A compiled validator for the batch body ({events: [...]}), as Fastify's Ajv would build it for a route. */
+export type BatchValidator = ((data: unknown) => boolean) & { errors?: (SchemaError & { schemaPath: string })[] | null };
 
 /**
  * A check of a schema-valid event against what the server knows besides the
@@ -62,17 +67,17 @@ export function prepareBatch(p: Principal, input: readonly EventInput[], check?:
   const events: Event[] = new Array(input.length);
   for (let i = 0; i < input.length; i++) {
     const e = normalizeEvent(input[i], `events[${i}]`);
-    if (typeof e === 'string') throw new HttpError(400, e, 'CB_INVALID_EVENT');
+    if (typeof e === 'string') throw new HttpError('CB_INVALID_EVENT', e);
     const skewed = clock && checkClockSkew(e.ts, clock.now, clock.skew, `events[${i}]`);
-    if (skewed) throw new HttpError(400, skewed, 'CB_CLOCK_SKEW');
+    if (skewed) throw new HttpError('CB_CLOCK_SKEW', skewed);
     const bad = check?.(e, `events[${i}]`);
-    if (bad) throw new HttpError(400, bad, 'CB_INVALID_EVENT');
+    if (bad) throw new HttpError('CB_INVALID_EVENT', bad);
     events[i] = e;
   }
   const repeated = findConflictingRepeat(events);
-  if (repeated) throw new HttpError(400, repeated, 'CB_INVALID_EVENT');
+  if (repeated) throw new HttpError('CB_INVALID_EVENT', repeated);
   const denied = checkDeviceScope(p, events);
-  if (denied) throw new HttpError(403, denied, 'CB_OUT_OF_SCOPE');
+  if (denied) throw new HttpError('CB_OUT_OF_SCOPE', denied);
   return events;
 }
 
@@ -96,7 +101,9 @@ function findConflictingRepeat(events: readonly Event[]): string | undefined {
 
 
 export class IngestPipeline {
-  private validator: BatchValidator | undefined;
+  /** the batch schema's one validator: the HTTP route validates with it, and `admit` (MQTT) does */
+  readonly validator: BatchValidator = compileBodyValidator(eventBatchSchema) as BatchValidator;
+  private opened = false;
   private eventCheck: EventCheck | undefined;
   readonly maxQueuedEvents: number;
   /** what a device's ts may differ from the server clock (the virtual city, which calls `ingest` directly, runs on its own clock) */
@@ -137,9 +144,13 @@ export class IngestPipeline {
     });
   }
 
-  /** Set by the HTTP ingestion plugin once Fastify has compiled the schema, so every transport validates alike. */
-  setValidator(v: BatchValidator): void {
-    this.validator = v;
+  /**
+   * Called by the app once it is ready: by then every event check the server
+   * adds (startServer: the network's lanes) is in place, so a transport's
+   * first messages (those a broker queued meanwhile) are judged like later ones.
+   */
+  open(): void {
+    this.opened = true;
   }
 
   /** Adds a check every event from a transport must pass (HTTP and MQTT alike), e.g. against the network. */
@@ -152,9 +163,9 @@ export class IngestPipeline {
     return prepareBatch(p, input, this.eventCheck, this.clockSkew ? { now: Date.now(), skew: this.clockSkew } : undefined);
   }
 
-  /** Whether the schema is compiled (the app is ready), so `admit` can run. */
+  /** Whether the app is ready, so transports may take messages. */
   get ready(): boolean {
-    return this.validator !== undefined;
+    return this.opened;
   }
 
   /**
@@ -163,9 +174,9 @@ export class IngestPipeline {
    * transports that do not go through Fastify (MQTT).
    */
   admit(p: Principal, body: unknown): Event[] {
-    if (!this.validator) throw new Error('the ingestion schema is not compiled yet: await app.ready() first');
+    if (!this.opened) throw new Error('the ingestion pipeline is not open yet: await app.ready() first');
     const wrapped = asBatch(body);
-    if (!this.validator(wrapped)) throw new HttpError(400, describeSchemaErrors(this.validator.errors ?? [], wrapped), 'CB_INVALID_REQUEST');
+    if (!this.validator(wrapped)) throw new HttpError('CB_INVALID_REQUEST', describeSchemaErrors(this.validator.errors ?? [], wrapped));
     return this.prepare(p, (wrapped as { events: EventInput[] }).events);
   }
 

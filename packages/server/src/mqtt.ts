@@ -30,9 +30,8 @@ import { hostname } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Auth } from './auth.js';
-import { HttpError } from './auth.js';
-import type { IngestPipeline, RejectReason } from './ingest.js';
-import { DEFAULT_INGEST_BODY_LIMIT } from './plugins/ingest-http.js';
+import { HttpError } from './errors.js';
+import { DEFAULT_INGEST_BODY_LIMIT, type IngestPipeline, type RejectReason } from './ingest.js';
 import { redactSecrets } from './redact.js';
 import { parseJsonBytes } from './text.js';
 import { PostgresStore } from './store/postgres.js';
@@ -98,6 +97,11 @@ const reasonCode: Record<RejectReason, number> = {
   unauthenticated: RC.unauthorized, forbidden: RC.unauthorized, rate_limited: RC.quota, backpressure: RC.quota, store_error: RC.quota,
 };
 
+/** Waits before retry `attempt` (0, 1, …) of what failed through no fault of the message: 0.1 s, doubling, at most 5 s. */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+}
+
 /** The broker could not be reached or refused the subscription: a problem of the --mqtt option or the network, not a bug. */
 export class MqttStartError extends Error {
   override readonly name = 'MqttStartError';
@@ -119,7 +123,7 @@ export class MqttIngest {
   }
 
   static async start(opts: MqttIngestOptions): Promise<MqttIngest> {
-    // the broker hands over the messages queued for the session at once: they could not be validated yet and would be refused and lost
+    // the broker hands over the messages queued for the session at once: before the app is ready they would be judged without the server's event checks
     if (!opts.pipeline.ready) throw new Error('cannot start MQTT ingestion before the app is ready: await app.ready() before MqttIngest.start');
     const prefix = opts.topicPrefix ?? 'citybrain';
     if (opts.shareGroup !== undefined && !/^[^/+#]+$/.test(opts.shareGroup)) throw new MqttStartError(`MQTT share group "${opts.shareGroup}" must be a non-empty name without / + #`);
@@ -161,7 +165,7 @@ export class MqttIngest {
         } catch (e) {
           if (self?.closing) return; // no PUBACK: the broker redelivers to the next session
           log?.error({ err: e, device, attempt }, 'MQTT token lookup failed; retrying');
-          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+          await backoff(attempt);
         }
       }
       if (!principal) return refuse(device, 'unauthenticated', 'unknown or revoked token', done);
@@ -186,7 +190,7 @@ export class MqttIngest {
           if (e instanceof EventConflictError) return refuse(device, 'conflict', e.message, done);
           if (self?.closing) return; // no PUBACK: the broker redelivers to the next session
           log?.error({ err: e, device, attempt }, 'MQTT batch not stored; retrying');
-          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+          await backoff(attempt);
         }
       }
     };

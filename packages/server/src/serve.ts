@@ -4,21 +4,21 @@ import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import { Gauge, Counter } from 'prom-client';
-import type { Network, Scenario } from '@citybrain/engine';
+import type { Scenario } from '@citybrain/engine';
 import type { Controller } from '@citybrain/control';
 import { buildApp, type LogOptions } from './app.js';
-import { Auth, bootstrapTokens, type AuthOptions } from './auth.js';
+import { Auth, bootstrapTokens, type AuthOptions, type Role } from './auth.js';
 import { openStore, DEFAULT_STORE_URL } from './store/open.js';
 import type { EventStore } from './store/store.js';
 import { MqttIngest } from './mqtt.js';
 import { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, startRetention, type DownsampleOptions } from './retention.js';
 import type { ClockSkew, Event } from './events.js';
-import type { EventCheck } from './ingest.js';
 import { nodeControllerHost } from './city/controller-host.js';
+import { laneCheck } from './city/lane-check.js';
 import { CityRuntime } from './city/runtime.js';
 import { CityPersistence, restoreOperatorState, scenarioFingerprint } from './city/persistence.js';
 import type { FieldEvent } from './city/virtual-city.js';
-import { cityRoutes, type CityAccess, type Role } from './api/city-routes.js';
+import { cityRoutes, type CityAccess } from './api/city-routes.js';
 import { auditedActions } from './api/audited.js';
 import { liveRoutes } from './api/live.js';
 import { compareRoutes } from './api/compare-routes.js';
@@ -173,7 +173,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       reply.type('text/html').send('<!doctype html><title>CityBrain</title><p>CityBrain operations server is running. The dashboard is not built (run <code>npm run build</code>); the API is documented at <a href="/docs">/docs</a>.</p>'));
   }
 
-  // MQTT hands over queued messages as soon as it connects: the ingestion schema must be compiled by then
+  // MQTT hands over queued messages as soon as it connects: the pipeline opens (with its event checks in place) once the app is ready
   await app.ready();
   let mqtt: MqttIngest | undefined;
   if (opts.mqttUrl) mqtt = await MqttIngest.start({ url: opts.mqttUrl, ...opts.mqttSession, pipeline, auth, logger: app.log });
@@ -216,27 +216,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await persistence.save().catch((e: unknown) => app.log.error({ err: e }, 'virtual city snapshot on shutdown failed'));
       await store.close();
     },
-  };
-}
-
-/**
- * Refuses a lane or plate event whose lane the network does not have, or
- * whose lane is not on a road into the event's intersection (which is what
- * the token's scope allows): otherwise the estimate would take a report for
- * any lane of the city, a neighbour's approaches included (the roads leaving
- * an intersection are its neighbours' approach lanes), from a device scoped
- * to one intersection.
- */
-function laneCheck(net: Network): EventCheck {
-  return (e, path) => {
-    if (e.kind !== 'lane' && !(e.kind === 'plate' && e.lane !== undefined)) return undefined;
-    const lane = e.lane!;
-    const l = net.laneIndex.get(lane);
-    if (l === undefined) return `${path}.lane: the network has no lane "${lane}"`;
-    if (net.interIndex.get(e.intersection) !== net.roadEndInter[net.laneRoad[l]]) {
-      return `${path}.lane: lane "${lane}" is not on a road into intersection "${e.intersection}"`;
-    }
-    return undefined;
   };
 }
 

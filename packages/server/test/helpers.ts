@@ -1,10 +1,11 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import pg from 'pg';
-import type { Simulation } from '@citybrain/engine';
-import { openStore, PostgresStore, StoreError, type EventStore, type LaneEvent, type Event } from '@citybrain/server';
+import type { Scenario, Simulation } from '@citybrain/engine';
+import { openStore, PostgresStore, startServer, StoreError, type EventStore, type LaneEvent, type Event, type RunningServer, type ServerOptions } from '@citybrain/server';
 
 export const PG_URL = process.env.CITYBRAIN_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const MQTT_URL = process.env.CITYBRAIN_TEST_MQTT ?? 'mqtt://127.0.0.1:1883';
@@ -155,4 +156,82 @@ export function vehicleOnApproach(sim: Simulation): number {
     if (approach.has(d) && at > 1 / 3 && at < 2 / 3) return v;
   }
   throw new Error('no vehicle in the middle of an approach');
+}
+
+export interface Answer {
+  status: number;
+  text: string;
+  body: unknown;
+  link: string | null;
+}
+
+/** The next page's path from a `Link: <…>; rel="next"` header, or undefined on the last page. */
+export function nextOf(link: string | null): string | undefined {
+  return link === null ? undefined : /^<([^>]+)>; rel="next"$/.exec(link)?.[1];
+}
+
+/**
+ * GETs against a running server whose URL `url()` gives at call time (the
+ * tests start it in before()): `get` one path, or `allPages` of a listing,
+ * following its next links.
+ */
+export function pageReader(url: () => string) {
+  async function get(path: string, token?: string): Promise<Answer> {
+    const r = await fetch(url() + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const text = await r.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    return { status: r.status, text, body, link: r.headers.get('link') };
+  }
+
+  async function allPages(first: string, token: string): Promise<{ pages: unknown[][]; bytes: number[] }> {
+    const pages: unknown[][] = [];
+    const bytes: number[] = [];
+    for (let path: string | undefined = first; path !== undefined;) {
+      const a = await get(path, token);
+      assert.equal(a.status, 200, `${path} → ${a.status} ${a.text.slice(0, 200)}`);
+      pages.push(a.body as unknown[]);
+      bytes.push(Buffer.byteLength(a.text));
+      path = nextOf(a.link);
+      assert.ok(pages.length < 1000, 'paging ends');
+    }
+    return { pages, bytes };
+  }
+
+  return { get, allPages };
+}
+
+export interface TestServer {
+  server: RunningServer;
+  /** closes the server and removes its data */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A server for API tests on a temp SQLite store: the virtual city paused (the
+ * test moves its clock), no log, no dashboard, no rate limit; `opts` adds to
+ * or overrides that.
+ */
+export async function startTestServer(name: string, scenario: Scenario, opts: Partial<ServerOptions> = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), `citybrain-${name}-`));
+  try {
+    const server = await startServer({
+      scenario, storeUrl: `sqlite:${join(dir, 'city.db')}`,
+      port: 0, run: false, logger: false, printToken: () => {}, webRoot: false, auth: { rateLimit: false }, ...opts,
+    });
+    return {
+      server,
+      async cleanup() {
+        await server.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
 }

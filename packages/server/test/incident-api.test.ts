@@ -1,13 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import { generateGrid } from '@citybrain/engine';
-import { startServer, type Incident, type RunningServer } from '@citybrain/server';
-import { MQTT_URL, mqttUnavailable, uid, until, vehicleOnApproach } from './helpers.js';
+import type { Incident, RunningServer } from '@citybrain/server';
+import { MQTT_URL, mqttUnavailable, startTestServer, uid, until, vehicleOnApproach } from './helpers.js';
 
 // One server on a temp SQLite store, its clock paused so the test moves it; the real broker when there is one.
 const noBroker = await mqttUnavailable();
@@ -15,7 +12,7 @@ if (noBroker) console.log(`${noBroker} (the MQTT publication of incidents is not
 const prefix = `cbtest_${uid()}`;
 const clientId = `cbtest-incidents-${uid()}`;
 let server: RunningServer;
-let dir: string;
+let cleanup: () => Promise<void>;
 let operator: string;
 let viewer: string;
 let police: MqttClient | undefined;
@@ -28,13 +25,7 @@ async function call(method: string, path: string, token?: string) {
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'citybrain-incidents-'));
-  server = await startServer({
-    scenario: generateGrid({ rows: 3, cols: 3, demand: 0.05 }),
-    storeUrl: `sqlite:${join(dir, 'city.db')}`,
-    port: 0, run: false, logger: false, printToken: () => {}, webRoot: false, auth: { rateLimit: false },
-    ...(noBroker ? {} : { mqttUrl: MQTT_URL, mqttSession: { topicPrefix: prefix, clientId } }),
-  });
+  ({ server, cleanup } = await startTestServer('incidents', generateGrid({ rows: 3, cols: 3, demand: 0.05 }), noBroker ? {} : { mqttUrl: MQTT_URL, mqttSession: { topicPrefix: prefix, clientId } }));
   operator = server.createdTokens[0].token;
   viewer = (await server.auth.createToken({ name: 'wall screen', role: 'viewer' })).token;
   if (!noBroker) {
@@ -47,9 +38,8 @@ before(async () => {
 
 after(async () => {
   await police?.endAsync();
-  await server.close();
+  await cleanup?.();
   if (!noBroker) await (await mqtt.connectAsync(MQTT_URL, { clientId, clean: true, protocolVersion: 5 }).catch(() => undefined))?.endAsync();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('a breakdown is detected through ingestion, listed, streamed live, published to the police over MQTT, and acknowledged by an operator', async () => {

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateGrid } from '@citybrain/engine';
 import { startServer, type RunningServer } from '@citybrain/server';
-import { until } from './helpers.js';
+import { startTestServer, until } from './helpers.js';
 
 // Issue #12 item 3 and the plate lane: one event must not seize an intersection.
 let server: RunningServer;
-let dir: string;
+let cleanup: () => Promise<void>;
 let device: string;
 let deviceTokenId: string;
 let operator: string;
@@ -23,12 +23,7 @@ async function call(method: string, path: string, token: string, body?: unknown)
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'citybrain-ingest-scope-'));
-  server = await startServer({
-    scenario: generateGrid({ rows: 2, cols: 2, demand: 0.1 }),
-    storeUrl: `sqlite:${join(dir, 'city.db')}`,
-    port: 0, run: false, logger: false, printToken: () => {}, webRoot: false, auth: { rateLimit: false },
-  });
+  ({ server, cleanup } = await startTestServer('ingest-scope', generateGrid({ rows: 2, cols: 2, demand: 0.1 })));
   operator = server.createdTokens[0].token;
   const created = await server.auth.createToken({ name: 'det', role: 'device', device: 'det-x', intersections: ['intersection_1_1'] });
   device = created.token;
@@ -36,8 +31,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await cleanup?.();
 });
 
 function lanes() {

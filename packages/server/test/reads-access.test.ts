@@ -1,11 +1,9 @@
 import { test, describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import WebSocket from 'ws';
 import { generateGrid } from '@citybrain/engine';
-import { startServer, type RunningServer } from '@citybrain/server';
+import type { RunningServer } from '@citybrain/server';
+import { pageReader, startTestServer } from './helpers.js';
 
 /**
  * Who reads what: licence plates only for the roles that need them, on no
@@ -14,57 +12,15 @@ import { startServer, type RunningServer } from '@citybrain/server';
  * One server on a temp SQLite store, the virtual city paused so the tests move its clock.
  */
 let server: RunningServer;
-let dir: string;
+let cleanup: () => Promise<void>;
 const tokens: Record<'operator' | 'viewer' | 'app' | 'device', string> = { operator: '', viewer: '', app: '', device: '' };
 
-interface Answer {
-  status: number;
-  text: string;
-  body: unknown;
-  link: string | null;
-}
-
-async function get(path: string, token?: string): Promise<Answer> {
-  const r = await fetch(server.url + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  const text = await r.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: r.status, text, body, link: r.headers.get('link') };
-}
-
-/** The next page's path from a `Link: <…>; rel="next"` header, or undefined on the last page. */
-function nextOf(link: string | null): string | undefined {
-  return link === null ? undefined : /^<([^>]+)>; rel="next"$/.exec(link)?.[1];
-}
-
-/** Every page of a listing, following the next links. */
-async function allPages(first: string, token: string): Promise<{ pages: unknown[][]; bytes: number[] }> {
-  const pages: unknown[][] = [];
-  const bytes: number[] = [];
-  for (let path: string | undefined = first; path !== undefined;) {
-    const a = await get(path, token);
-    assert.equal(a.status, 200, `${path} → ${a.status} ${a.text.slice(0, 200)}`);
-    pages.push(a.body as unknown[]);
-    bytes.push(Buffer.byteLength(a.text));
-    path = nextOf(a.link);
-    assert.ok(pages.length < 1000, 'paging ends');
-  }
-  return { pages, bytes };
-}
+const { get, allPages } = pageReader(() => server.url);
 
 const T0 = Date.UTC(2024, 4, 1, 8);
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'citybrain-reads-access-'));
-  server = await startServer({
-    scenario: generateGrid({ rows: 2, cols: 2, demand: 0.3 }),
-    storeUrl: `sqlite:${join(dir, 'city.db')}`,
-    port: 0, run: false, logger: false, printToken: () => {}, webRoot: false, auth: { rateLimit: false },
-  });
+  ({ server, cleanup } = await startTestServer('reads-access', generateGrid({ rows: 2, cols: 2, demand: 0.3 })));
   tokens.operator = server.createdTokens[0].token;
   tokens.viewer = (await server.auth.createToken({ name: 'wall screen', role: 'viewer' })).token;
   tokens.app = (await server.auth.createToken({ name: 'partner app', role: 'app' })).token;
@@ -76,8 +32,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
+  await cleanup?.();
 });
 
 describe('licence plates: operators only', () => {

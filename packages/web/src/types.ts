@@ -1,6 +1,7 @@
 // The server's API contract as the dashboard sees it (mirrors packages/server/src/api).
 
-export type Role = 'viewer' | 'operator' | 'device' | 'app';
+import type { Role } from '@citybrain/server/contract';
+export type { Role };
 
 export interface Me {
   name: string;

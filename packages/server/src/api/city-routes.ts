@@ -1,14 +1,16 @@
 // swagger's schema fields (tags, summary) for the OpenAPI document
 import type {} from '@fastify/swagger';
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { CityRuntime } from '../city/runtime.js';
 import { networkView, type NetworkView } from './network-view.js';
 import { intersectionDetail, intersectionSummaries, regionOf as regionsOf } from '../city/views.js';
 import type { AuditInput } from '../store/store.js';
 import { STATE_KEYS } from '../city/persistence.js';
 import type { Audited } from './audited.js';
+import { errorSchema, HttpError } from '../errors.js';
 
-export type Role = 'viewer' | 'operator' | 'device' | 'app';
+import type { Role } from './contract.js';
+import { READ_ROLES } from '../auth.js';
 
 /** What the city API needs from the security layer. */
 export interface CityAccess {
@@ -30,8 +32,6 @@ export interface CityRoutesOptions {
   audited: Audited;
 }
 
-export const READ: Role[] = ['viewer', 'operator', 'app'];
-const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } } };
 
 /**
  * The live city: network, signals, controllers, KPIs and the simulation clock.
@@ -46,27 +46,24 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
   const ixById = new Map(intersections.map((ix) => [ix.id, ix]));
   const regionOf = regionsOf(rt);
 
-  const findIntersection = (id: string, reply: FastifyReply) => {
+  const findIntersection = (id: string) => {
     const ix = ixById.get(id);
-    if (!ix) {
-      reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no signalised intersection "${id}"` });
-      return undefined;
-    }
+    if (!ix) throw new HttpError('CB_NOT_FOUND', `no signalised intersection "${id}"`);
     return ix;
   };
 
   app.get('/api/v1/network', {
-    onRequest: access.require(...READ),
+    onRequest: access.require(...READ_ROLES),
     schema: { tags: ['city'], summary: 'Road network geometry, intersections, phases and regions', response: { 200: { type: 'object', additionalProperties: true } } },
   }, async () => (view ??= networkView(net, intersections, rt.regions)));
 
   app.get('/api/v1/controllers', {
-    onRequest: access.require(...READ),
+    onRequest: access.require(...READ_ROLES),
     schema: { tags: ['control'], summary: 'Controllers that can be put in charge of an intersection', response: { 200: { type: 'array', items: { type: 'string' } } } },
   }, async () => Object.keys(rt.factories));
 
   app.get('/api/v1/intersections', {
-    onRequest: access.require(...READ),
+    onRequest: access.require(...READ_ROLES),
     schema: {
       tags: ['city'], summary: 'Every signalised intersection with its live signal state',
       response: {
@@ -85,15 +82,14 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
   }, async () => intersectionSummaries(rt, regionOf));
 
   app.get<{ Params: { id: string } }>('/api/v1/intersections/:id', {
-    onRequest: access.require(...READ),
+    onRequest: access.require(...READ_ROLES),
     schema: {
       tags: ['city'], summary: 'One intersection: phase timeline, queue per approach, controller in charge',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 200 } }, required: ['id'] },
       response: { 200: { type: 'object', additionalProperties: true }, 404: errorSchema },
     },
-  }, async (req, reply) => {
-    const ix = findIntersection(req.params.id, reply);
-    if (!ix) return;
+  }, async (req) => {
+    const ix = findIntersection(req.params.id);
     return intersectionDetail(rt, ix.id, regionOf);
   });
 
@@ -104,9 +100,9 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
     additionalProperties: false,
   };
 
-  const switchController = async (req: FastifyRequest, reply: FastifyReply, targets: number[], target: string, name: string) => {
+  const switchController = async (req: FastifyRequest, targets: number[], target: string, name: string) => {
     if (!Object.hasOwn(rt.factories, name)) {
-      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `unknown controller "${name}"; choose one of: ${Object.keys(rt.factories).join(', ')}` });
+      throw new HttpError('CB_INVALID_REQUEST', `unknown controller "${name}"; choose one of: ${Object.keys(rt.factories).join(', ')}`);
     }
     return audited(() => {
       const before = targets.map((i) => rt.assignment.controllerOf(i));
@@ -131,10 +127,9 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
       body: controllerBody,
       response: { 200: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema, 503: errorSchema },
     },
-  }, async (req, reply) => {
-    const ix = findIntersection(req.params.id, reply);
-    if (!ix) return;
-    return switchController(req, reply, [ix.intersection], `intersection:${ix.id}`, req.body.controller);
+  }, async (req) => {
+    const ix = findIntersection(req.params.id);
+    return switchController(req, [ix.intersection], `intersection:${ix.id}`, req.body.controller);
   });
 
   app.put<{ Params: { id: string }; Body: { controller: string } }>('/api/v1/regions/:id/controller', {
@@ -145,14 +140,14 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
       body: controllerBody,
       response: { 200: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema, 503: errorSchema },
     },
-  }, async (req, reply) => {
+  }, async (req) => {
     const region = req.params.id === 'city' ? { id: 'city', intersections: [...net.signalised] } : rt.regions.find((r) => r.id === req.params.id);
-    if (!region) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no region "${req.params.id}"; regions: city, ${rt.regions.map((r) => r.id).join(', ')}` });
-    return switchController(req, reply, region.intersections, `region:${region.id}`, req.body.controller);
+    if (!region) throw new HttpError('CB_NOT_FOUND', `no region "${req.params.id}"; regions: city, ${rt.regions.map((r) => r.id).join(', ')}`);
+    return switchController(req, region.intersections, `region:${region.id}`, req.body.controller);
   });
 
   app.get<{ Querystring: { from?: number; to?: number; limit?: number } }>('/api/v1/kpis', {
-    onRequest: access.require(...READ),
+    onRequest: access.require(...READ_ROLES),
     schema: {
       tags: ['city'], summary: 'KPI samples over time (simulated seconds), city-wide and per region, oldest first',
       querystring: {
@@ -173,12 +168,12 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
   });
 
   app.get('/api/v1/faults', {
-    onRequest: access.require(...READ),
+    onRequest: access.require(...READ_ROLES),
     schema: { tags: ['control'], summary: 'Controller faults: the intersections that fell back to their fixed plan, and why', response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } } },
   }, async () => rt.faults);
 
   app.get('/api/v1/simulation', {
-    onRequest: access.require(...READ),
+    onRequest: access.require(...READ_ROLES),
     schema: {
       tags: ['city'], summary: 'The virtual city clock',
       response: {

@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Scenario } from '@citybrain/engine';
 import { Comparison } from '../city/compare.js';
 import type { CityRuntime } from '../city/runtime.js';
-import { HttpError } from '../auth.js';
+import { errorSchema, HttpError } from '../errors.js';
+import { READ_ROLES } from '../auth.js';
 import type { CityAccess } from './city-routes.js';
 import type { Audited } from './audited.js';
 import type { AuditInput } from '../store/store.js';
@@ -23,7 +24,6 @@ export interface CompareRoutesOptions {
 }
 
 const INTERRUPTED = 'the server stopped while this comparison ran; start it again to complete it';
-const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, error: { type: 'string' }, message: { type: 'string' } } };
 const idParam = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] };
 
 /**
@@ -70,7 +70,7 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
     }
     await Promise.all(cut.map(save));
   });
-  const notFound = (id: string) => new HttpError(404, `no comparison "${id}"`, 'CB_NOT_FOUND');
+  const notFound = (id: string) => new HttpError('CB_NOT_FOUND', `no comparison "${id}"`);
 
   app.post<{ Body: { controllers: string[]; duration?: number } }>('/api/v1/compare', {
     onRequest: access.require('operator', 'app'),
@@ -91,21 +91,21 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
   }, async (req, reply) => {
     const unknown = req.body.controllers.filter((c) => !Object.hasOwn(rt.factories, c));
     if (unknown.length) {
-      throw new HttpError(400, `body.controllers: unknown controller ${unknown.map((c) => `"${c}"`).join(', ')}; choose from: ${Object.keys(rt.factories).join(', ')}`, 'CB_INVALID_REQUEST');
+      throw new HttpError('CB_INVALID_REQUEST', `body.controllers: unknown controller ${unknown.map((c) => `"${c}"`).join(', ')}; choose from: ${Object.keys(rt.factories).join(', ')}`);
     }
     const owner = access.who(req);
     if (owner.role === 'app') {
       const mine = [...runs.values()].filter((r) => r.record.owner.actor === owner.actor);
       if (mine.some((r) => !r.done)) {
-        throw new HttpError(429, 'an app runs one comparison at a time; try again when yours finishes', 'CB_COMPARE_QUOTA');
+        throw new HttpError('CB_COMPARE_QUOTA', 'an app runs one comparison at a time; try again when yours finishes');
       }
       if (mine.length >= appQuota) {
-        throw new HttpError(429, `an app keeps at most ${appQuota} comparisons; delete one of yours (${mine.map((r) => r.id).join(', ')}) first`, 'CB_COMPARE_QUOTA');
+        throw new HttpError('CB_COMPARE_QUOTA', `an app keeps at most ${appQuota} comparisons; delete one of yours (${mine.map((r) => r.id).join(', ')}) first`);
       }
     }
     if ([...runs.values()].filter((r) => !r.done).length >= concurrent) {
       reply.header('retry-after', '30');
-      throw new HttpError(429, `${concurrent} comparisons are already running; try again when one finishes`, 'CB_COMPARE_BUSY');
+      throw new HttpError('CB_COMPARE_BUSY', `${concurrent} comparisons are already running; try again when one finishes`);
     }
     const id = `cmp-${++seq}`;
     const duration = req.body.duration ?? 1800;
@@ -129,12 +129,12 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
   });
 
   app.get('/api/v1/compare', {
-    onRequest: access.require('viewer', 'operator', 'app'),
+    onRequest: access.require(...READ_ROLES),
     schema: { tags: ['compare'], summary: 'Comparison runs, oldest first (status: running, done, failed, or interrupted by a restart)', response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } } },
   }, async () => [...runs.values()].map((r) => r.listing()));
 
   app.get<{ Params: { id: string } }>('/api/v1/compare/:id', {
-    onRequest: access.require('viewer', 'operator', 'app'),
+    onRequest: access.require(...READ_ROLES),
     schema: {
       tags: ['compare'], summary: 'A comparison: each controller\'s ATT series so far',
       params: idParam,
@@ -147,7 +147,7 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
   });
 
   app.get<{ Params: { id: string; controller: string }; Querystring: { from?: number; to?: number } }>('/api/v1/compare/:id/replay/:controller', {
-    onRequest: access.require('viewer', 'operator', 'app'),
+    onRequest: access.require(...READ_ROLES),
     schema: {
       tags: ['compare'], summary: 'Replay frames (vehicles as x, y, heading, speed; phases) of one controller\'s run (kept in memory: none after a restart)',
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 }, controller: { type: 'string', maxLength: 64 } }, required: ['id', 'controller'] },
@@ -161,7 +161,7 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
     const frames = run.frames(controller, req.query.from ?? 0, req.query.to ?? Infinity);
     if (!frames) {
       const why = run.record.controllers.includes(controller) ? 'its replay frames were not kept across the server\'s restart' : `it compares ${run.record.controllers.join(', ')}`;
-      throw new HttpError(404, `no replay of "${controller}" in comparison "${id}": ${why}`, 'CB_NOT_FOUND');
+      throw new HttpError('CB_NOT_FOUND', `no replay of "${controller}" in comparison "${id}": ${why}`);
     }
     return { id, controller, every: run.record.sampleEvery, frames };
   });
@@ -174,7 +174,7 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
     if (!run) throw notFound(req.params.id);
     const who = access.who(req);
     if (who.role !== 'operator' && run.record.owner.actor !== who.actor) {
-      throw new HttpError(403, `comparison "${run.id}" was started by ${run.record.owner.actor}; an app deletes only its own`, 'CB_FORBIDDEN');
+      throw new HttpError('CB_FORBIDDEN', `comparison "${run.id}" was started by ${run.record.owner.actor}; an app deletes only its own`);
     }
     const r = run.record;
     await audit({ ...who, action: 'delete-comparison', target: `comparison:${run.id}`, before: { controllers: r.controllers, duration: r.duration, status: r.status, owner: r.owner.actor } });

@@ -4,6 +4,14 @@
  * as `@citybrain/server/contract`.
  */
 
+/**
+ * A token's role: viewer reads state and history; operator also controls
+ * the city (audited) and manages tokens; app is a third-party application
+ * reading through the public API (and running its own comparisons); device
+ * publishes events for its own intersections and bays.
+ */
+export type Role = 'viewer' | 'operator' | 'device' | 'app';
+
 /** The network as the API and the dashboard see it: string ids, geometry, phases. */
 export interface NetworkView {
   bounds: { minX: number; minY: number; maxX: number; maxY: number };

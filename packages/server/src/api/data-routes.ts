@@ -1,6 +1,7 @@
 import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { HttpError, type Auth } from '../auth.js';
+import { READ_ROLES, type Auth } from '../auth.js';
+import { errorSchema, HttpError } from '../errors.js';
 import { EVENT_KINDS, type EventKind } from '../events.js';
 import { CursorError, MAX_PAGE_BYTES, type Page } from '../store/page.js';
 import { MAX_QUERY_LIMIT, ROLES, type EventStore, type Role } from '../store/store.js';
@@ -12,7 +13,6 @@ export interface DataRoutesOptions {
   access: CityAccess;
 }
 
-const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } } };
 
 /**
  * Licence plates are personal data: plate events (the plate, and the camera,
@@ -49,7 +49,7 @@ async function read(p: Promise<Page>): Promise<Page> {
   try {
     return await p;
   } catch (e) {
-    if (e instanceof CursorError) throw new HttpError(400, `querystring.after: ${e.message}`, 'CB_INVALID_REQUEST');
+    if (e instanceof CursorError) throw new HttpError('CB_INVALID_REQUEST', `querystring.after: ${e.message}`);
     throw e;
   }
 }
@@ -70,7 +70,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
   });
 
   app.get<{ Querystring: { kind?: EventKind; device?: string; intersection?: string; bay?: string; from?: number; to?: number; limit?: number; order?: 'asc' | 'desc'; after?: string } }>('/api/v1/events', {
-    onRequest: access.require('viewer', 'operator', 'app'),
+    onRequest: access.require(...READ_ROLES),
     schema: {
       tags: ['data'], summary: 'Raw field events as stored (event time in epoch ms)',
       description: `Events in event-time order (then arrival order), newest first by default. ${PAGING}\n\n` +
@@ -98,7 +98,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     const { role } = req.principal!;
     const personal = PERSONAL_DATA_ROLES.includes(role);
     if (!personal && req.query.kind !== undefined && PERSONAL_KINDS.includes(req.query.kind)) {
-      throw new HttpError(403, `role "${role}" may not read ${req.query.kind} events: licence plates are personal data, for ${PERSONAL_DATA_ROLES.join(', ')} tokens only`, 'CB_FORBIDDEN');
+      throw new HttpError('CB_FORBIDDEN', `role "${role}" may not read ${req.query.kind} events: licence plates are personal data, for ${PERSONAL_DATA_ROLES.join(', ')} tokens only`);
     }
     const kinds = personal ? undefined : EVENT_KINDS.filter((k) => !PERSONAL_KINDS.includes(k));
     return sendPage(req, reply, await read(store.queryPage({ ...req.query, kinds, maxBytes: MAX_PAGE_BYTES })));
@@ -148,7 +148,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         after: { name: record.name, role: record.role, device: record.device, intersections: record.intersections, bays: record.bays },
       }));
     } catch (e) {
-      if (e instanceof RangeError) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: e.message });
+      if (e instanceof RangeError) throw new HttpError('CB_INVALID_REQUEST', e.message);
       throw e;
     }
     const { record, token } = created;
@@ -164,7 +164,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     },
   }, async (req, reply) => {
     const revoked = await auth.revoke(req.params.id, { ...access.who(req), action: 'revoke-token', target: `token:${req.params.id}`, before: 'active', after: 'revoked' });
-    if (!revoked) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no active token "${req.params.id}"` });
+    if (!revoked) throw new HttpError('CB_NOT_FOUND', `no active token "${req.params.id}"`);
     return reply.code(204).send();
   });
 }

@@ -1,9 +1,11 @@
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { RoadGraph, type RoadnetJson } from '@citybrain/engine';
+import type { RoadnetJson } from '@citybrain/engine';
+import { EmergencyRoutePlanner } from '../city/emergency-route.js';
 import type { CityRuntime } from '../city/runtime.js';
 import { emergencyView } from '../city/views.js';
-import { HttpError } from '../auth.js';
+import { errorSchema, HttpError } from '../errors.js';
+import { READ_ROLES } from '../auth.js';
 import type { CityAccess } from './city-routes.js';
 import type { Audited } from './audited.js';
 
@@ -17,9 +19,6 @@ export interface EmergencyRoutesOptions {
   audited: Audited;
 }
 
-const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } } };
-/** A map point farther than this from every road is not snapped to one: it is in another unit or another city. */
-const MAX_SNAP_METRES = 1000;
 const point = { type: 'object', properties: { x: { type: 'number' }, y: { type: 'number' } }, required: ['x', 'y'], additionalProperties: false };
 
 /**
@@ -29,8 +28,7 @@ const point = { type: 'object', properties: { x: { type: 'number' }, y: { type: 
  */
 export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoutesOptions): Promise<void> {
   const { runtime: rt, access, audited } = opts;
-  const graph = new RoadGraph(opts.roadnet);
-  const net = rt.sim.net;
+  const planner = new EmergencyRoutePlanner(opts.roadnet, rt.sim.net);
   let seq = 0;
   const active = () => emergencyView(rt);
 
@@ -52,36 +50,21 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
     },
   }, async (req, reply) => {
     const b = req.body;
-    let route = b.route;
-    if (!route) {
-      if (!b.from || !b.to) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'give either route (road ids) or both from and to ({x, y} in metres)' });
-      const o = RoadGraph.nearestRoad(opts.roadnet, b.from);
-      const d = RoadGraph.nearestRoad(opts.roadnet, b.to);
-      if (!o || !d) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'the network has no roads' });
-      for (const [field, p, near] of [['from', b.from, o], ['to', b.to, d]] as const) {
-        if (near.distance > MAX_SNAP_METRES) {
-          return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `${field}: (${p.x}, ${p.y}) is ${Math.round(near.distance)} m from the nearest road; give a point on the map, in metres` });
-        }
-      }
-      route = graph.shortest(o.road, d.road);
-      if (!route) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `no route from road "${o.road}" to road "${d.road}"` });
-    } else {
-      const unknown = route.find((r) => !net.roadIndex.has(r));
-      if (unknown) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `route: unknown road "${unknown}"` });
-    }
-    const path = route;
+    const planned = planner.plan(b);
+    if ('error' in planned) throw new HttpError('CB_INVALID_REQUEST', planned.error);
+    const { route } = planned;
     const id = await audited(() => {
       const id = b.id ?? `ev-${++seq}`;
-      if (rt.sim.vehicleStatus(id).state !== 'unknown') throw new HttpError(409, `vehicle "${id}" exists already`, 'CB_CONFLICT');
+      if (rt.sim.vehicleStatus(id).state !== 'unknown') throw new HttpError('CB_CONFLICT', `vehicle "${id}" exists already`);
       // tried on a copy of the twin first: the dispatch is audited before it happens, so it must not fail afterwards
       try {
-        rt.sim.fork().addVehicle({ id, route: path });
+        rt.sim.fork().addVehicle({ id, route });
       } catch (e) {
-        throw new HttpError(400, (e as Error).message, 'CB_INVALID_REQUEST');
+        throw new HttpError('CB_INVALID_REQUEST', (e as Error).message);
       }
       return {
-        entry: { ...access.who(req), action: 'dispatch-emergency', target: `vehicle:${id}`, before: null, after: { route: path } },
-        apply: () => rt.emergency.dispatch({ id, route: path }),
+        entry: { ...access.who(req), action: 'dispatch-emergency', target: `vehicle:${id}`, before: null, after: { route } },
+        apply: () => rt.emergency.dispatch({ id, route }),
       };
     });
     const view = active().find((e) => e.id === id);
@@ -89,7 +72,7 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
   });
 
   app.get('/api/v1/emergency', {
-    onRequest: access.require('viewer', 'operator', 'app'),
+    onRequest: access.require(...READ_ROLES),
     schema: { tags: ['emergency'], summary: 'Emergency vehicles with priority now: position, corridor, ETA', response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } } },
   }, async () => active());
 
@@ -103,7 +86,7 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
   }, async (req, reply) => {
     const { id } = req.params;
     await audited(() => {
-      if (!rt.emergency.active().some((e) => e.id === id)) throw new HttpError(404, `no emergency vehicle "${id}" with priority`, 'CB_NOT_FOUND');
+      if (!rt.emergency.active().some((e) => e.id === id)) throw new HttpError('CB_NOT_FOUND', `no emergency vehicle "${id}" with priority`);
       return {
         entry: { ...access.who(req), action: 'cancel-emergency', target: `vehicle:${id}`, before: 'priority', after: 'none' },
         apply: () => rt.emergency.cancel(id),

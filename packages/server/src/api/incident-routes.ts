@@ -2,9 +2,11 @@ import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { CityRuntime } from '../city/runtime.js';
 import type { Incident } from './contract.js';
-import { READ, type CityAccess } from './city-routes.js';
+import type { CityAccess } from './city-routes.js';
+import { READ_ROLES } from '../auth.js';
 import type { Audited } from './audited.js';
 import { STATE_KEYS } from '../city/persistence.js';
+import { errorSchema, HttpError } from '../errors.js';
 
 export interface IncidentRoutesOptions {
   runtime: CityRuntime;
@@ -12,7 +14,6 @@ export interface IncidentRoutesOptions {
   audited: Audited;
 }
 
-const errorSchema = { type: 'object', properties: { statusCode: { type: 'number' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } } };
 const incidentSchema = {
   type: 'object',
   properties: {
@@ -34,7 +35,7 @@ export async function incidentRoutes(app: FastifyInstance, opts: IncidentRoutesO
   const { runtime: rt, access, audited } = opts;
 
   app.get<{ Querystring: { status?: 'active' | 'cleared' | 'all'; limit?: number } }>('/api/v1/incidents', {
-    onRequest: access.require(...READ),
+    onRequest: access.require(...READ_ROLES),
     schema: {
       tags: ['incidents'], summary: 'Detected lane-blocking incidents, newest first',
       querystring: {
@@ -62,10 +63,10 @@ export async function incidentRoutes(app: FastifyInstance, opts: IncidentRoutesO
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
       response: { 200: incidentSchema, 404: errorSchema, 503: errorSchema },
     },
-  }, async (req, reply) => {
+  }, async (req) => {
     const { actor } = access.who(req);
     const known = rt.incidents.incidents.find((i) => i.id === req.params.id);
-    if (!known) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no incident "${req.params.id}" (it may have been cleared long ago and dropped from the history)` });
+    if (!known) throw new HttpError('CB_NOT_FOUND', `no incident "${req.params.id}" (it may have been cleared long ago and dropped from the history)`);
     return audited(() => {
       const apply = () => rt.incidents.acknowledge(known.id, actor, ack.ts) ?? known;
       // on the city's clock, like the incident's own times: acknowledged minus detected is the response time

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
-import { TICKET_TTL_MS, type Auth, type Role } from '../auth.js';
+import { READ_ROLES, TICKET_TTL_MS, type Auth } from '../auth.js';
 import type { CityRuntime } from '../city/runtime.js';
 import { liveStateView, vehicleFrame } from '../city/views.js';
 
@@ -17,7 +17,6 @@ export interface LiveOptions {
 }
 
 /** Who may watch the live stream. */
-const LIVE_ROLES: Role[] = ['viewer', 'operator', 'app'];
 
 /** Close code of a stream whose token was revoked while it was open (4000–4999: application codes). */
 export const LIVE_CLOSE_UNAUTHORIZED = 4401;
@@ -74,7 +73,7 @@ export async function liveRoutes(app: FastifyInstance, opts: LiveOptions): Promi
   });
 
   app.post('/api/v1/live/ticket', {
-    onRequest: auth.requireRole(...LIVE_ROLES),
+    onRequest: auth.requireRole(...READ_ROLES),
     schema: {
       tags: ['city'],
       summary: `A single-use ticket to open the live stream as ?ticket= (browsers cannot send headers on a WebSocket), valid ${TICKET_TTL_MS / 1000} s, bound to the caller's token`,
@@ -84,7 +83,7 @@ export async function liveRoutes(app: FastifyInstance, opts: LiveOptions): Promi
 
   app.get('/api/v1/live', {
     websocket: true,
-    onRequest: auth.requireStreamRole(...LIVE_ROLES),
+    onRequest: auth.requireStreamRole(...READ_ROLES),
     schema: {
       tags: ['city'], summary: 'Live city state over WebSocket (see the description in live.ts)', hide: false,
       querystring: { type: 'object', properties: { ticket: { type: 'string', maxLength: 64, description: 'from POST /api/v1/live/ticket (or send Authorization: Bearer)' } } },

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { HttpError, type Auth } from '../auth.js';
+import type { Auth } from '../auth.js';
+import { errorSchema, HttpError } from '../errors.js';
 import { appendResultSchema, eventBatchSchema, MAX_EVENTS_PER_BATCH, type EventInput } from '../events.js';
-import { asBatch, BackpressureError, type BatchValidator, type IngestPipeline, type RejectReason } from '../ingest.js';
+import { asBatch, BackpressureError, DEFAULT_INGEST_BODY_LIMIT, type IngestPipeline, type RejectReason } from '../ingest.js';
 import { parseJsonBytes } from '../text.js';
 import { EventConflictError } from '../store/store.js';
 
@@ -11,13 +12,6 @@ export interface IngestHttpOptions {
   /** bytes; default 1 MiB */
   bodyLimit?: number;
 }
-
-export const DEFAULT_INGEST_BODY_LIMIT = 1 << 20;
-
-export const errorSchema = {
-  type: 'object',
-  properties: { statusCode: { type: 'integer' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } },
-} as const;
 
 const REASON_BY_STATUS: Record<number, RejectReason> = {
   400: 'invalid', 401: 'unauthenticated', 403: 'forbidden', 409: 'conflict', 413: 'too_large', 415: 'unsupported_media_type',
@@ -42,19 +36,12 @@ export const ingestHttpPlugin: FastifyPluginAsync<IngestHttpOptions> = async (ap
     // bodies are not decompressed: say so rather than fail on the compressed bytes as "not valid JSON"
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-      return done(new HttpError(415, `Content-Encoding "${encoding}" is not supported; send the JSON uncompressed`, 'CB_UNSUPPORTED_ENCODING'), undefined);
+      return done(new HttpError('CB_UNSUPPORTED_ENCODING', `Content-Encoding "${encoding}" is not supported; send the JSON uncompressed`), undefined);
     }
-    if (body.length === 0) return done(new HttpError(400, 'request body is empty; send a JSON batch', 'CB_EMPTY_BODY'), undefined);
+    if (body.length === 0) return done(new HttpError('CB_EMPTY_BODY', 'request body is empty; send a JSON batch'), undefined);
     const parsed = parseJsonBytes(body as Buffer);
-    if ('error' in parsed) return done(new HttpError(400, `request body is ${parsed.error}`, 'CB_INVALID_JSON'), undefined);
+    if ('error' in parsed) return done(new HttpError('CB_INVALID_JSON', `request body is ${parsed.error}`), undefined);
     done(null, parsed.value);
-  });
-
-  // MQTT validates with the very validator this route uses
-  app.addHook('onReady', async function () {
-    const compile = this.validatorCompiler;
-    if (!compile) throw new Error('Fastify built no validator compiler for the ingestion route');
-    pipeline.setValidator(compile({ schema: eventBatchSchema, method: 'POST', url: '/api/v1/events', httpPart: 'body' }) as BatchValidator);
   });
 
   app.addHook('onResponse', async (req, reply) => {
@@ -76,6 +63,8 @@ export const ingestHttpPlugin: FastifyPluginAsync<IngestHttpOptions> = async (ap
     preValidation: async (req) => {
       req.body = asBatch(req.body);
     },
+    // the pipeline's validator, the one MQTT's messages pass too (the schema below documents it)
+    validatorCompiler: () => pipeline.validator,
     schema: {
       tags: ['ingestion'],
       summary: 'Publish a batch of device events',
@@ -95,11 +84,11 @@ export const ingestHttpPlugin: FastifyPluginAsync<IngestHttpOptions> = async (ap
       const r = await pipeline.ingest(events, 'http');
       return { accepted: r.accepted.length, duplicates: r.duplicates.length };
     } catch (e) {
-      if (e instanceof EventConflictError) throw new HttpError(409, `${e.message}; nothing of this batch was stored`, 'CB_ID_CONFLICT');
+      if (e instanceof EventConflictError) throw new HttpError('CB_ID_CONFLICT', `${e.message}; nothing of this batch was stored`);
       if (!(e instanceof BackpressureError)) throw e;
       reasons.set(req, 'backpressure');
       reply.header('retry-after', String(e.retryAfterSeconds));
-      throw new HttpError(429, `${e.message}; nothing of this batch was stored`, 'CB_BACKPRESSURE');
+      throw new HttpError('CB_BACKPRESSURE', `${e.message}; nothing of this batch was stored`);
     }
   });
 };

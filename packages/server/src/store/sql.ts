@@ -8,17 +8,26 @@ export interface After {
   order: Order;
 }
 
+/** A WHERE clause under construction: `add('col = #', v)` puts v in the next placeholder. */
+function where(ph: (n: number) => string) {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  return {
+    parts, params,
+    add(clause: string, v: unknown) {
+      params.push(v);
+      parts.push(clause.replace('#', ph(params.length)));
+    },
+    sql: () => (parts.length ? ` WHERE ${parts.join(' AND ')}` : ''),
+  };
+}
+
 /**
  * Builds a WHERE clause; `ph(n)` renders the n-th placeholder (`?` for SQLite, `$n` for PostgreSQL).
  * With `after`, only the events past that (ts, seq) key in the listing's order.
  */
 export function eventWhere(f: EventFilter, ph: (n: number) => string, after?: After): { sql: string; params: unknown[] } {
-  const parts: string[] = [];
-  const params: unknown[] = [];
-  const add = (clause: string, v: unknown) => {
-    params.push(v);
-    parts.push(clause.replace('#', ph(params.length)));
-  };
+  const { parts, params, add, sql } = where(ph);
   const checkKind = (k: string) => {
     if (!(EVENT_KINDS as readonly string[]).includes(k)) throw new RangeError(`kind must be one of ${EVENT_KINDS.join(', ')}, got "${k}"`);
     return k;
@@ -45,24 +54,19 @@ export function eventWhere(f: EventFilter, ph: (n: number) => string, after?: Af
     params.push(ts, seq);
     parts.push(`(ts, seq) ${op} (${ph(params.length - 1)}, ${ph(params.length)})`);
   }
-  return { sql: parts.length ? ` WHERE ${parts.join(' AND ')}` : '', params };
+  return { sql: sql(), params };
 }
 
 /** The audit log's WHERE clause; with `after`, only the entries past that seq in the listing's order. */
 export function auditWhere(q: AuditQuery, ph: (n: number) => string, after?: After): { sql: string; params: unknown[] } {
-  const parts: string[] = [];
-  const params: unknown[] = [];
-  const add = (clause: string, v: unknown) => {
-    params.push(v);
-    parts.push(clause.replace('#', ph(params.length)));
-  };
+  const { params, add, sql } = where(ph);
   if (q.actor !== undefined) add('actor = #', q.actor);
   if (q.action !== undefined) add('action = #', q.action);
   if (q.target !== undefined) add('target = #', q.target);
   if (q.from !== undefined) add('at >= #', checkMs(q.from, 'from'));
   if (q.to !== undefined) add('at < #', checkMs(q.to, 'to'));
   if (after) add(`seq ${after.order === 'asc' ? '>' : '<'} #`, after.key[0]);
-  return { sql: parts.length ? ` WHERE ${parts.join(' AND ')}` : '', params };
+  return { sql: sql(), params };
 }
 
 function checkMs(v: number, name: string): number {

@@ -1,3 +1,4 @@
+import type { Role } from '../api/contract.js';
 import type { ControllerFault } from '@citybrain/control';
 import type { Event, EventKind } from '../events.js';
 import type { Page } from './page.js';
@@ -167,8 +168,10 @@ export interface AuditQuery {
 
 // ---------------------------------------------------------------- tokens
 
-export const ROLES = ['viewer', 'operator', 'device', 'app'] as const;
-export type Role = (typeof ROLES)[number];
+export type { Role } from '../api/contract.js';
+/** every role once (a Record, so a role added to the contract's Role must be added here) */
+const ROLE_SET = { viewer: true, operator: true, device: true, app: true } as const satisfies Record<Role, true>;
+export const ROLES = Object.keys(ROLE_SET) as readonly Role[];
 
 export interface TokenRecord {
   /** public id (appears in the audit log), e.g. tok_3f9a... */

@@ -1,0 +1,23 @@
+import type { Network } from '@citybrain/engine';
+import type { EventCheck } from '../ingest.js';
+
+/**
+ * Refuses a lane or plate event whose lane the network does not have, or
+ * whose lane is not on a road into the event's intersection (which is what
+ * the token's scope allows): otherwise the estimate would take a report for
+ * any lane of the city, a neighbour's approaches included (the roads leaving
+ * an intersection are its neighbours' approach lanes), from a device scoped
+ * to one intersection.
+ */
+export function laneCheck(net: Network): EventCheck {
+  return (e, path) => {
+    if (e.kind !== 'lane' && !(e.kind === 'plate' && e.lane !== undefined)) return undefined;
+    const lane = e.lane!;
+    const l = net.laneIndex.get(lane);
+    if (l === undefined) return `${path}.lane: the network has no lane "${lane}"`;
+    if (net.interIndex.get(e.intersection) !== net.roadEndInter[net.laneRoad[l]]) {
+      return `${path}.lane: lane "${lane}" is not on a road into intersection "${e.intersection}"`;
+    }
+    return undefined;
+  };
+}
