@@ -52,6 +52,8 @@ try {
   await page.fill('input[name=token]', 'viewer');
   await page.click('button[name=sign-in]');
   await page.waitForFunction(() => (window.__citybrain?.stats.vehicles ?? 0) >= 20000, null, { timeout: 60_000 });
+  // the twin fills the city in its worker first (about two seconds of stepping): measure the page once it has settled
+  await page.waitForTimeout(3000);
   const gl = await page.evaluate(() => {
     const c = document.querySelector('.map canvas');
     const ctx = c?.getContext('webgl2');
