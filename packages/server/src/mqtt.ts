@@ -82,7 +82,7 @@ export function sessionClientId(store: EventStore, topicPrefix = 'citybrain'): s
     }
     // 23 characters: the longest id every MQTT 3.1.1 broker must accept
     const id = `citybrain-${randomBytes(6).toString('hex')}`;
-    writeFileSync(file, `${id}\n`);
+    writeFileSync(file, `${id}\n`, { mode: 0o600 });
     return id;
   }
   const schema = store instanceof PostgresStore ? store.schema : '';
