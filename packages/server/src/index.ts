@@ -18,6 +18,6 @@ export { startServer, type ServerOptions, type RunningServer } from './serve.js'
 export { CityRuntime, type CityRuntimeOptions, type CityRuntimeState, type ControllerHostFactory, type ControllerHosting, type KpiSample } from './city/runtime.js';
 export { ControllerHost, HOSTED_CONTROLLERS, nodeControllerHost } from './city/controller-host.js';
 export { CityPersistence, CITY_SNAPSHOT, restoreOperatorState, scenarioFingerprint, STATE_KEYS } from './city/persistence.js';
-export { VirtualCity, type Breakdown, type FieldEvent } from './city/virtual-city.js';
+export { VirtualCity, type Breakdown, type FieldDevice } from './city/virtual-city.js';
 export { LaneEstimate, estimatedView } from './city/lane-estimate.js';
 export { IncidentDetector, type Incident, type IncidentDetectorOptions, type GreenSeconds } from './city/incidents.js';

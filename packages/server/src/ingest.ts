@@ -48,6 +48,14 @@ export function asBatch(body: unknown): unknown {
   return Array.isArray(body) ? { events: body } : isSingleEvent(body) ? { events: [body] } : body;
 }
 
+/**
+ * Whose clock an event's `ts` is on: a device's, held to the server clock's
+ * skew; or the virtual city's simulated clock, ahead of the server's when it
+ * runs faster than real time: the one exception to the skew rule (every other
+ * check applies to it).
+ */
+export type EventClock = 'device' | 'simulated';
+
 /** A compiled validator for the batch body ({events: [...]}), as Fastify's Ajv would build it for a route. */
 export type BatchValidator = ((data: unknown) => boolean) & { errors?: (SchemaError & { schemaPath: string })[] | null };
 
@@ -106,7 +114,7 @@ export class IngestPipeline {
   private opened = false;
   private eventCheck: EventCheck | undefined;
   readonly maxQueuedEvents: number;
-  /** what a device's ts may differ from the server clock (the virtual city, which calls `ingest` directly, runs on its own clock) */
+  /** what a device's ts may differ from the server clock (not the virtual city's: it runs on its own clock, see EventClock) */
   readonly clockSkew: Readonly<ClockSkew> | false;
   private queued = 0;
   private waiters: { n: number; resolve: () => void }[] = [];
@@ -158,9 +166,9 @@ export class IngestPipeline {
     this.eventCheck = check;
   }
 
-  /** prepareBatch with this pipeline's event check and clock skew: what the transports admit. */
-  prepare(p: Principal, input: readonly EventInput[]): Event[] {
-    return prepareBatch(p, input, this.eventCheck, this.clockSkew ? { now: Date.now(), skew: this.clockSkew } : undefined);
+  /** prepareBatch with this pipeline's event check and clock skew (for a device's clock): what the transports admit. */
+  prepare(p: Principal, input: readonly EventInput[], clock: EventClock = 'device'): Event[] {
+    return prepareBatch(p, input, this.eventCheck, this.clockSkew && clock === 'device' ? { now: Date.now(), skew: this.clockSkew } : undefined);
   }
 
   /** Whether the app is ready, so transports may take messages. */
@@ -171,13 +179,14 @@ export class IngestPipeline {
   /**
    * Validates a body ({events}, a bare array or one event) against the event
    * schema, normalises and scope-checks it: the HTTP route's rules for
-   * transports that do not go through Fastify (MQTT).
+   * transports that do not go through Fastify (MQTT) and the virtual city's
+   * devices (city/field-admission.ts, on their simulated clock).
    */
-  admit(p: Principal, body: unknown): Event[] {
+  admit(p: Principal, body: unknown, clock: EventClock = 'device'): Event[] {
     if (!this.opened) throw new Error('the ingestion pipeline is not open yet: await app.ready() first');
     const wrapped = asBatch(body);
     if (!this.validator(wrapped)) throw new HttpError('CB_INVALID_REQUEST', describeSchemaErrors(this.validator.errors ?? [], wrapped));
-    return this.prepare(p, (wrapped as { events: EventInput[] }).events);
+    return this.prepare(p, (wrapped as { events: EventInput[] }).events, clock);
   }
 
   /** Events admitted and not yet durable. */

@@ -12,12 +12,12 @@ import { openStore, DEFAULT_STORE_URL } from './store/open.js';
 import type { EventStore } from './store/store.js';
 import { MqttIngest } from './mqtt.js';
 import { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, startRetention, type DownsampleOptions } from './retention.js';
-import type { ClockSkew, Event } from './events.js';
+import type { ClockSkew } from './events.js';
 import { nodeControllerHost } from './city/controller-host.js';
 import { laneCheck } from './city/lane-check.js';
 import { CityRuntime } from './city/runtime.js';
 import { CityPersistence, restoreOperatorState, scenarioFingerprint } from './city/persistence.js';
-import type { FieldEvent } from './city/virtual-city.js';
+import { FIELD_SOURCE, fieldAdmission } from './city/field-admission.js';
 import { cityRoutes, type CityAccess } from './api/city-routes.js';
 import { auditedActions } from './api/audited.js';
 import { liveRoutes } from './api/live.js';
@@ -57,8 +57,8 @@ export interface ServerOptions {
   /**
    * how far a device's event ts may be from this server's clock: default 5 min
    * ahead, 7 days behind; false accepts any. The virtual city's own events
-   * are not checked: they carry its simulated clock, ahead of the server's
-   * when it runs faster than real time.
+   * are not held to it (every other check applies to them): they carry its
+   * simulated clock, ahead of the server's when it runs faster than real time.
    */
   clockSkew?: ClockSkew | false;
   /** keep events this many ms (by observation time); default a day (DEFAULT_RETENTION_MS); Infinity keeps them forever */
@@ -120,9 +120,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     speed: opts.speed,
     breakdownsPerHour: opts.breakdownsPerHour,
     extraControllers: opts.extraControllers,
-    sink: (events: FieldEvent[]) => pipeline.ingest(events as unknown as Event[], 'virtual-city'),
+    // its devices' events pass the same admission as any device's, each under its own device's scope (not the clock skew: see EventClock)
+    admit: (events) => admitField(events),
+    sink: (events) => pipeline.ingest(events, FIELD_SOURCE),
     onError: (e) => app.log.error({ err: e }, 'the virtual city stopped on an error'),
   });
+
+  // a refusal is a bug of the virtual city: loud (an error in the log, counted in citybrain_ingest_rejected_total), never silent
+  const admitField = fieldAdmission(pipeline, runtime.city.devices, ({ event, reason, message }) =>
+    app.log.error({ device: event.device, event: event.id, reason }, `virtual-city event refused: ${message}`));
 
   // the brain's lane-state estimate and incident detection learn from every durable lane event, the virtual city's and real devices' alike
   pipeline.onAccepted((events) => runtime.ingested(events));

@@ -12,7 +12,7 @@ test('incident detection gives the same incidents whether ingestion hands it the
   const opts = { epochMs: 0, laneState: 'twin' as const, breakdownsPerHour: 20 };
   const prompt = new CityRuntime(scenario, opts);
   const held: Event[] = [];
-  const late = new CityRuntime(scenario, { ...opts, sink: async (events) => void held.push(...(events as unknown as Event[])) });
+  const late = new CityRuntime(scenario, { ...opts, sink: async (events) => void held.push(...events) });
   for (let k = 1; k <= 3600; k++) {
     await prompt.stepOnce();
     await late.stepOnce();

@@ -1,6 +1,6 @@
 import type { Scenario } from '@citybrain/engine';
 import { ControllerAssignment, EmergencyPriority, SignalSupervisor, controllers, type Controller, type ControllerFault } from '@citybrain/control';
-import { VirtualCity, type FieldEvent, type VirtualCityOptions, type VirtualCityState } from './virtual-city.js';
+import { VirtualCity, type VirtualCityOptions, type VirtualCityState } from './virtual-city.js';
 import { LaneEstimate, estimatedView } from './lane-estimate.js';
 import { IncidentDetector, type IncidentDetectorOptions, type IncidentDetectorState } from './incidents.js';
 import type { HostSources } from './controller-host.js';
@@ -26,7 +26,14 @@ export interface CityRuntimeOptions extends VirtualCityOptions {
   /** KPI samples kept in memory; default 8640 (a day at 10 s) */
   kpiHistory?: number;
   /** where the field devices' events go (the ingestion pipeline); may apply backpressure by rejecting */
-  sink?: (events: FieldEvent[]) => Promise<unknown>;
+  sink?: (events: Event[]) => Promise<unknown>;
+  /**
+   * The admission of the field devices' events as they report, before they
+   * wait for the sink (the server: the ingestion pipeline's validation, network
+   * and scope checks, city/field-admission.ts): the events it returns go on,
+   * the others are refused (it reports them). Default: all go on.
+   */
+  admit?: (events: readonly Event[]) => Event[];
   /** extra controllers on top of the registry (third-party plug-ins) */
   extraControllers?: Record<string, () => Controller>;
   /** told when the loop stops on an unexpected error (the server logs it; the API stays up) */
@@ -108,10 +115,11 @@ export class CityRuntime {
   private requestedSpeed: number;
   private readonly kpiPeriod: number;
   private readonly kpiHistory: number;
-  private readonly sink?: (events: FieldEvent[]) => Promise<unknown>;
-  private backlog: FieldEvent[] = [];
+  private readonly sink?: (events: Event[]) => Promise<unknown>;
+  private readonly admit?: (events: readonly Event[]) => Event[];
+  private backlog: Event[] = [];
   /** the batch the sink holds now (not yet durable): a snapshot keeps it with the backlog */
-  private inflight: FieldEvent[] = [];
+  private inflight: Event[] = [];
   private flushing = false;
   private readonly maxPendingEvents: number;
   private readonly maxIngestLagMs: number;
@@ -179,6 +187,7 @@ export class CityRuntime {
     this.kpiPeriod = opts.kpiPeriod ?? 10;
     this.kpiHistory = opts.kpiHistory ?? 8640;
     this.sink = opts.sink;
+    this.admit = opts.admit;
     this.maxPendingEvents = opts.maxPendingEvents ?? 20000;
     this.maxIngestLagMs = (opts.maxIngestLag ?? 10) * 1000;
     this.onError = opts.onError;
@@ -420,9 +429,14 @@ export class CityRuntime {
   }
 
   /** Hands events to the sink; a rejection (backpressure) keeps them for the next try, so nothing is lost. */
-  private deliver(events: FieldEvent[]): void {
+  private deliver(reported: Event[]): void {
+    const events = this.admit ? this.admit(reported) : reported;
     // without an ingestion pipeline the detectors report straight to the brain
-    if (!this.sink) return this.ingested(events as unknown as Event[]);
+    if (!this.sink) return this.ingested(events);
+    this.queue(events);
+  }
+
+  private queue(events: readonly Event[]): void {
     for (const e of events) this.backlog.push(e);
     this.flush();
   }
@@ -549,7 +563,11 @@ export class CityRuntime {
     this.estimate.reportedBy.splice(0, this.estimate.reportedBy.length, ...s.estimate.reportedBy);
     this.emergency.importState(s.emergency);
     this.incidents.importState(s.incidents);
-    if (s.pending.length > 0) this.deliver(s.pending);
+    // admitted when they were reported (the snapshot keeps only those): not judged twice
+    if (s.pending.length > 0) {
+      if (this.sink) this.queue(s.pending);
+      else this.ingested(s.pending);
+    }
   }
 }
 
@@ -585,5 +603,5 @@ export interface CityRuntimeState {
   /** the emergency vehicles with priority (the vehicles themselves are in the twin's state) */
   emergency: ReturnType<EmergencyPriority['exportState']>;
   incidents: IncidentDetectorState;
-  pending: FieldEvent[];
+  pending: Event[];
 }

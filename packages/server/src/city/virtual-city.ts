@@ -1,4 +1,5 @@
-import { Simulation, type Scenario } from '@citybrain/engine';
+import { Simulation, type Network, type Scenario } from '@citybrain/engine';
+import type { Event, SignalEvent } from '../events.js';
 
 /**
  * The virtual city: the twin running as if it were the street, with the field
@@ -7,61 +8,19 @@ import { Simulation, type Scenario } from '@citybrain/engine';
  * few seconds; a plate read per vehicle crossing a stop line; parking-bay
  * changes), and its signal heads accept plans and report the phase they show.
  * A user sees the whole City Brain work with nothing else installed.
+ * Its events are the protocol's own (`Event`, events.ts), nothing more.
  */
 
-export interface LaneEvent {
-  kind: 'lane';
-  id: string;
+/**
+ * A field device of the virtual city and what it may report on: its token's
+ * scope, were it a real device. Its events are admitted under that scope
+ * like any device's (serve.ts, city/field-admission.ts).
+ */
+export interface FieldDevice {
   device: string;
-  ts: number;
-  intersection: string;
-  lane: string;
-  /** vehicles that crossed the stop line during the interval */
-  count: number;
-  /** vehicles on the lane at the end of the interval */
-  vehicles: number;
-  /** of which stopped (< 0.1 m/s) */
-  queue: number;
-  /** share of the lane covered by vehicles, 0..1 (a video detector's space occupancy) */
-  occupancy: number;
-  /** mean speed of vehicles on the lane, m/s; 0 when empty */
-  speed: number;
-  /** seconds the counts cover */
-  interval: number;
+  intersections: readonly string[];
+  bays: readonly string[];
 }
-
-export interface PlateEvent {
-  kind: 'plate';
-  id: string;
-  device: string;
-  ts: number;
-  intersection: string;
-  lane: string;
-  /** the camera watching the approach the lane belongs to */
-  camera: string;
-  plate: string;
-  confidence: number;
-}
-
-export interface ParkingEvent {
-  kind: 'parking';
-  id: string;
-  device: string;
-  ts: number;
-  bay: string;
-  occupied: boolean;
-}
-
-export interface SignalEvent {
-  kind: 'signal';
-  id: string;
-  device: string;
-  ts: number;
-  intersection: string;
-  phase: number;
-}
-
-export type FieldEvent = LaneEvent | PlateEvent | ParkingEvent | SignalEvent;
 
 export interface ParkingBay {
   id: string;
@@ -115,6 +74,8 @@ const LANE_STATS = new Float64Array(4);
 export class VirtualCity {
   readonly sim: Simulation;
   readonly bays: ParkingBay[] = [];
+  /** every device that reports, with what it reports on (the scope its token would carry) */
+  readonly devices: readonly FieldDevice[];
   readonly detectorPeriod: number;
   /** wall-clock epoch (ms) of simulated second 0 (moved forward by importState when the city resumes after a pause) */
   get epochMs(): number {
@@ -164,6 +125,7 @@ export class VirtualCity {
         this.bays.push({ id: `bay-${id}-${k}`, intersection: id, x: net.interX[i] + r * Math.cos(a), y: net.interY[i] + r * Math.sin(a), occupied: this.random() < 0.6 });
       }
     }
+    this.devices = fieldDevices(net, this.bays);
   }
 
   /** Simulated seconds since the city started. */
@@ -177,10 +139,10 @@ export class VirtualCity {
   }
 
   /** Advances the street by one step and returns what the field devices reported during it. */
-  step(): FieldEvent[] {
+  step(): Event[] {
     if (this.breakdownRate > 0 && this.random() < (this.breakdownRate / 3600) * this.sim.interval) this.breakDownOne();
     this.sim.step();
-    const events: FieldEvent[] = [];
+    const events: Event[] = [];
     const ts = this.ts;
     const net = this.sim.net;
     // cameras at the stop lines: one plate read per crossing
@@ -290,6 +252,26 @@ export class VirtualCity {
     this.rng = x >>> 0;
     return this.rng / 4294967296;
   }
+}
+
+/**
+ * The devices `step` and `signalReport` report as: a lane detector (`det-`)
+ * and a signal head (`sig-`) per signalised intersection, parking sensors
+ * (`park-`) for its bays, and a camera (`cam-`) at every intersection a lane
+ * ends at (plates are read wherever vehicles cross a stop line).
+ */
+function fieldDevices(net: Network, bays: readonly ParkingBay[]): FieldDevice[] {
+  const devices: FieldDevice[] = [];
+  for (const i of net.signalised) {
+    const id = net.interIds[i];
+    devices.push({ device: `det-${id}`, intersections: [id], bays: [] }, { device: `sig-${id}`, intersections: [id], bays: [] });
+    const own = bays.filter((b) => b.intersection === id).map((b) => b.id);
+    if (own.length > 0) devices.push({ device: `park-${id}`, intersections: [], bays: own });
+  }
+  const watched = new Set<number>();
+  for (let l = 0; l < net.nLanes; l++) watched.add(net.roadEndInter[net.laneRoad[l]]);
+  for (const i of [...watched].sort((a, b) => a - b)) devices.push({ device: `cam-${net.interIds[i]}`, intersections: [net.interIds[i]], bays: [] });
+  return devices;
 }
 
 const PLATE_CHARS = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789';
