@@ -21,7 +21,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { eventBay, eventIntersection, type Event } from './events.js';
+import { DEVICE_ID, eventBay, eventIntersection, type Event } from './events.js';
 import { ROLES, type AuditInput, type EventStore, type Role, type TokenRecord } from './store/store.js';
 import { unstorable } from './text.js';
 import { HttpError } from './errors.js';
@@ -73,7 +73,6 @@ export class TokenConfigError extends Error {
 export const DEFAULT_RATE_LIMIT = { perSecond: 200, burst: 400 };
 /** How long a live-stream ticket may wait to be used, ms. */
 export const TICKET_TTL_MS = 30_000;
-const DEVICE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_CACHE = 10000;
 
 export function hashToken(token: string): string {

@@ -126,10 +126,13 @@ export function eventBay(e: Event): string | undefined {
 
 const name = (description: string) => ({ type: 'string', minLength: 1, maxLength: 128, description }) as const;
 
+/** A device id: letters, digits, . _ : - (at most 128). The event schema's rule, and the device tokens'. */
+export const DEVICE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 const commonProperties = {
   id: name('Client-chosen event id, unique per device (the idempotency key is the pair device + id): a retried event is stored once.'),
   device: {
-    type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$',
+    type: 'string', minLength: 1, maxLength: 128, pattern: DEVICE_ID.source,
     description: 'Id of the publishing device (letters, digits, . _ : -); must be the device the token was issued to.',
   },
   ts: {

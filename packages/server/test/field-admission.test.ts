@@ -106,3 +106,25 @@ test('an invalid or out-of-scope event from a virtual-city device is refused wit
     await t.cleanup();
   }
 });
+
+test('an imported network whose junction ids are no valid device ids still reports: its devices take ids by index', async () => {
+  // SUMO and OpenStreetMap junction ids may hold characters a device id may not (here '#' and a space)
+  const scenario = generateGrid({ rows: 2, cols: 2, demand: 0.05 });
+  const renamed = new Map(scenario.roadnet.intersections.filter((i) => !i.virtual).map((i, k) => [i.id, `junction #${k} (imported)`]));
+  for (const i of scenario.roadnet.intersections) i.id = renamed.get(i.id) ?? i.id;
+  for (const r of scenario.roadnet.roads) {
+    r.startIntersection = renamed.get(r.startIntersection) ?? r.startIntersection;
+    r.endIntersection = renamed.get(r.endIntersection) ?? r.endIntersection;
+  }
+  const t = await startTestServer('field-ids', scenario, { breakdownsPerHour: 0 });
+  try {
+    const { server } = t;
+    await run(server, 120);
+    for (const reason of ['invalid', 'forbidden']) assert.equal(await refused(server, reason), 0, reason);
+    const devices = new Set((await server.store.query({ kind: 'lane', limit: 10000 })).map((e) => e.device));
+    assert.ok([...devices].every((d) => /^det:\d+$/.test(d)), `lane detectors report as ${[...devices].join(', ')}`);
+    assert.equal(devices.size, renamed.size, 'one detector per signalised junction');
+  } finally {
+    await t.cleanup();
+  }
+});

@@ -1,5 +1,5 @@
 import { Simulation, type Network, type Scenario } from '@citybrain/engine';
-import type { Event, SignalEvent } from '../events.js';
+import { DEVICE_ID, type Event, type SignalEvent } from '../events.js';
 
 /**
  * The virtual city: the twin running as if it were the street, with the field
@@ -92,6 +92,8 @@ export class VirtualCity {
   readonly breakdowns: Breakdown[] = [];
   /** incoming lanes of each signalised intersection, as (intersection id, lane) pairs */
   private readonly detected: { inter: string; lane: number; laneId: string; device: string }[] = [];
+  /** the camera device at each intersection (plates are read per crossing: no id built per read) */
+  private readonly cameraOf: string[];
   private readonly lastCrossings: Int32Array;
   private readonly seq = new Map<string, number>();
   private rng: number;
@@ -111,11 +113,12 @@ export class VirtualCity {
     if (!(bMin > 0 && bMax >= bMin && Number.isFinite(bMax))) throw new RangeError(`virtual city: breakdownSeconds must be [min, max] with 0 < min <= max, got [${bMin}, ${bMax}]`);
     this.lastCrossings = new Int32Array(net.nLanes);
     this.detectedLane = new Uint8Array(net.nLanes);
+    this.cameraOf = net.interIds.map((_, i) => deviceId('cam', net, i));
     const perIntersection = opts.baysPerIntersection ?? 8;
     for (const i of net.signalised) {
       const id = net.interIds[i];
       for (const lane of net.incomingLanes(i)) {
-        this.detected.push({ inter: id, lane, laneId: net.laneId(lane), device: `det-${id}` });
+        this.detected.push({ inter: id, lane, laneId: net.laneId(lane), device: deviceId('det', net, i) });
         this.detectedLane[lane] = 1;
       }
       for (let k = 0; k < perIntersection; k++) {
@@ -147,8 +150,9 @@ export class VirtualCity {
     const net = this.sim.net;
     // cameras at the stop lines: one plate read per crossing
     this.sim.forEachCrossing((vehicle, lane) => {
-      const inter = net.interIds[net.roadEndInter[net.laneRoad[lane]]];
-      const device = `cam-${inter}`;
+      const ix = net.roadEndInter[net.laneRoad[lane]];
+      const inter = net.interIds[ix];
+      const device = this.cameraOf[ix];
       events.push({
         kind: 'plate', id: this.nextId(device), device, ts, intersection: inter, lane: net.laneId(lane),
         camera: `${device}-${net.roadIds[net.laneRoad[lane]]}`, plate: plateOf(this.sim.vehicleId(vehicle)), confidence: 0.9 + 0.1 * this.random(),
@@ -160,7 +164,7 @@ export class VirtualCity {
       const rate = bay.occupied ? 1 / 1800 : 1 / 600;
       if (this.random() < rate * dt) {
         bay.occupied = !bay.occupied;
-        const device = `park-${bay.intersection}`;
+        const device = deviceId('park', net, net.interIndex.get(bay.intersection)!);
         events.push({ kind: 'parking', id: this.nextId(device), device, ts, bay: bay.id, occupied: bay.occupied });
       }
     }
@@ -201,7 +205,7 @@ export class VirtualCity {
   /** The signal head of an intersection reports the phase it now shows (after a plan command). */
   signalReport(intersection: number): SignalEvent {
     const id = this.sim.net.interIds[intersection];
-    const device = `sig-${id}`;
+    const device = deviceId('sig', this.sim.net, intersection);
     return { kind: 'signal', id: this.nextId(device), device, ts: this.ts, intersection: id, phase: this.sim.phase(intersection) };
   }
 
@@ -264,13 +268,13 @@ function fieldDevices(net: Network, bays: readonly ParkingBay[]): FieldDevice[] 
   const devices: FieldDevice[] = [];
   for (const i of net.signalised) {
     const id = net.interIds[i];
-    devices.push({ device: `det-${id}`, intersections: [id], bays: [] }, { device: `sig-${id}`, intersections: [id], bays: [] });
+    devices.push({ device: deviceId('det', net, i), intersections: [id], bays: [] }, { device: deviceId('sig', net, i), intersections: [id], bays: [] });
     const own = bays.filter((b) => b.intersection === id).map((b) => b.id);
-    if (own.length > 0) devices.push({ device: `park-${id}`, intersections: [], bays: own });
+    if (own.length > 0) devices.push({ device: deviceId('park', net, i), intersections: [], bays: own });
   }
   const watched = new Set<number>();
   for (let l = 0; l < net.nLanes; l++) watched.add(net.roadEndInter[net.laneRoad[l]]);
-  for (const i of [...watched].sort((a, b) => a - b)) devices.push({ device: `cam-${net.interIds[i]}`, intersections: [net.interIds[i]], bays: [] });
+  for (const i of [...watched].sort((a, b) => a - b)) devices.push({ device: deviceId('cam', net, i), intersections: [net.interIds[i]], bays: [] });
   return devices;
 }
 
@@ -296,4 +300,14 @@ function hash(s: string): number {
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/**
+ * The id a field device of intersection `i` reports as: `det-<intersection id>`
+ * (and `sig-`, `cam-`, `park-`), or `det:<index>` when that is no valid device
+ * id (an imported network's junction ids may hold other characters).
+ */
+export function deviceId(kind: 'det' | 'sig' | 'cam' | 'park', net: Network, i: number): string {
+  const id = `${kind}-${net.interIds[i]}`;
+  return DEVICE_ID.test(id) ? id : `${kind}:${i}`;
 }
