@@ -21,3 +21,4 @@ export { CityPersistence, CITY_SNAPSHOT, restoreOperatorState, scenarioFingerpri
 export { VirtualCity, type Breakdown, type FieldDevice } from './city/virtual-city.js';
 export { LaneEstimate, estimatedView } from './city/lane-estimate.js';
 export { IncidentDetector, type Incident, type IncidentDetectorOptions, type GreenSeconds } from './city/incidents.js';
+export { citySpat, intersectionSpat, moyOf, signalGroupOf, timeMark, TIME_MARK_UNKNOWN, type Spat, type SpatClock, type SpatEventState, type SpatIntersectionState, type SpatMovementState, type SpatSignalInput, type SpatStatus, type SpatTiming } from './city/spat.js';

@@ -116,10 +116,10 @@ export class MqttIngest {
    * Publishes what the brain tells the field (e.g. incidents to the traffic
    * police's systems) on `{prefix}/{suffix}`, JSON, QoS 1, over the same
    * connection; while the broker is away mqtt.js queues it and sends it on
-   * reconnection.
+   * reconnection. `qos` 0 for messages the next one supersedes (SPaT).
    */
-  async publish(suffix: string, message: unknown): Promise<void> {
-    await this.client.publishAsync(`${this.prefix}/${suffix}`, JSON.stringify(message), { qos: 1 });
+  async publish(suffix: string, message: unknown, qos: 0 | 1 = 1): Promise<void> {
+    await this.client.publishAsync(`${this.prefix}/${suffix}`, JSON.stringify(message), { qos });
   }
 
   static async start(opts: MqttIngestOptions): Promise<MqttIngest> {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import { Gauge, Counter } from 'prom-client';
@@ -19,6 +19,8 @@ import { CityRuntime } from './city/runtime.js';
 import { CityPersistence, restoreOperatorState, scenarioFingerprint } from './city/persistence.js';
 import { FIELD_SOURCE, fieldAdmission } from './city/field-admission.js';
 import { cityRoutes, type CityAccess } from './api/city-routes.js';
+import { spatRoutes } from './api/spat-routes.js';
+import { citySpat } from './city/spat.js';
 import { auditedActions } from './api/audited.js';
 import { liveRoutes } from './api/live.js';
 import { compareRoutes } from './api/compare-routes.js';
@@ -165,6 +167,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerCityMetrics(app, runtime);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(cityRoutes, { runtime, access, audited });
+  await app.register(spatRoutes, { runtime, access });
   await app.register(emergencyRoutes, { runtime, roadnet: opts.scenario.roadnet, access, audited });
   await app.register(incidentRoutes, { runtime, access, audited });
   await app.register(compareRoutes, { runtime, scenario: opts.scenario, access, audited });
@@ -188,6 +191,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     app.log.warn({ incident: incident.id, lane: incident.lane, intersection: incident.intersection, change }, `incident ${change}`);
     mqtt?.publish(`incidents/${incident.intersection}`, { type: `incident.${change}`, incident }).catch((e: unknown) => app.log.error({ err: e, incident: incident.id }, 'incident not published over MQTT'));
   });
+  const stopSpat = mqtt ? publishSpat(runtime, mqtt, app.log) : () => {};
   const retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
   const downsample = opts.downsample ?? (Number.isFinite(retentionMs) ? DEFAULT_DOWNSAMPLE : false);
   const retention = Number.isFinite(retentionMs) || downsample ? startRetention(store, {
@@ -214,6 +218,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       runtime.stop();
       persistence.stop();
       stopIncidentNews();
+      stopSpat();
       stopRevokeNews();
       retention?.stop();
       await mqtt?.close();
@@ -224,6 +229,34 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
   };
 }
+
+/**
+ * SPaT out: once a wall-clock second, each intersection's SPaT (its time on the
+ * city's clock) to `citybrain/intersections/{id}/spat` (the id percent-encoded:
+ * an imported junction's id may hold MQTT's / + #). Wall seconds, not
+ * simulated ones: at 100x a simulated second would flood subscribers, and a
+ * paused city still shows its signals. QoS 0, not retained: each message
+ * supersedes the last, so a lost one is replaced within a second, and neither
+ * a redelivered nor a retained one should tell a vehicle of a stale light.
+ */
+function publishSpat(rt: CityRuntime, mqtt: MqttIngest, log: FastifyBaseLogger): () => void {
+  let failing = false;
+  const timer = setInterval(() => {
+    for (const ix of citySpat(rt).intersections) {
+      const spat = { timeStamp: ix.moy, name: 'citybrain', intersections: [ix] };
+      mqtt.publish(`intersections/${encodeURIComponent(ix.name)}/spat`, spat, 0).then(() => { failing = false; }, (e: unknown) => {
+        // once per outage, not once per intersection and second
+        if (!failing) log.error({ err: e }, 'SPaT not published over MQTT');
+        failing = true;
+      });
+    }
+  }, SPAT_PERIOD_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** Wall-clock ms between two SPaT publications of an intersection. */
+export const SPAT_PERIOD_MS = 1000;
 
 /** The brain's own figures on /metrics beside ingestion's. */
 function registerCityMetrics(app: FastifyInstance, rt: CityRuntime): void {
