@@ -3,6 +3,7 @@
 import { Simulation, type Scenario } from '@citybrain/engine';
 import { SignalSupervisor, type Controller, type ControllerFault } from '@citybrain/control';
 import type { ComparisonPoint } from '../store/store.js';
+import { yieldToEventLoop } from './yield.js';
 
 /** Vehicle positions and signal phases at one instant, for the replay slider. */
 export interface ReplayFrame {
@@ -53,7 +54,7 @@ export class ComparisonRun {
       const t0 = performance.now();
       while (performance.now() - t0 < sliceMs && !this.finished) await this.stepAll();
       onSlice?.();
-      await new Promise((r) => setImmediate(r));
+      await yieldToEventLoop();
     }
   }
 

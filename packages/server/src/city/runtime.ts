@@ -4,6 +4,7 @@ import { VirtualCity, type VirtualCityOptions, type VirtualCityState } from './v
 import { LaneEstimate, estimatedView } from './lane-estimate.js';
 import { IncidentDetector, type IncidentDetectorOptions, type IncidentDetectorState } from './incidents.js';
 import type { HostSources } from './controller-host.js';
+import { soon } from './yield.js';
 import type { ControllerWorkerInit } from './controller-protocol.js';
 import type { Event } from '../events.js';
 import type { KpiSample, PhaseChange } from '../api/contract.js';
@@ -257,8 +258,7 @@ export class CityRuntime {
           if (this.ingestionBehind()) return this.after(20, next);
           // behind: on at once, after pending I/O; on time: sleep until the next step is due (50 ms at most, so a new speed applies soon)
           if (this.stepDebt >= 1) {
-            const h = setImmediate(next);
-            this.cancelNext = () => clearImmediate(h);
+            this.cancelNext = soon(next);
           } else this.after(Math.min(50, Math.max(1, ((1 - this.stepDebt) * this.sim.interval * 1000) / this.speed)), next);
         },
         (e: unknown) => {
