@@ -94,7 +94,7 @@ export class Auth {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly rate: { perSecond: number; burst: number } | false;
   private readonly cacheMs: number;
-  private readonly revokeListeners = new Set<(tokenId: string) => void>();
+  private readonly revokeListeners = new Set<(token: TokenRecord) => void>();
 
   constructor(readonly store: EventStore, opts: AuthOptions = {}) {
     this.rate = opts.rateLimit === undefined ? DEFAULT_RATE_LIMIT : opts.rateLimit;
@@ -136,17 +136,18 @@ export class Auth {
         throw new HttpError('CB_LAST_OPERATOR', `token ${tokenId} is the last active operator token: issue another operator token before revoking it, or nobody could manage tokens or control the city`);
       }
       const at = Date.now();
-      return audit ? (await this.store.recordAction(audit, { t: 'revoke', id: tokenId, at })) !== undefined : this.store.revokeToken(tokenId, at);
+      const ok = audit ? (await this.store.recordAction(audit, { t: 'revoke', id: tokenId, at })) !== undefined : await this.store.revokeToken(tokenId, at);
+      return { ok, target };
     });
     this.revoking = run.catch(() => undefined);
-    const ok = await run;
+    const { ok, target } = await run;
     for (const [h, c] of this.cache) if (c.p?.tokenId === tokenId) this.cache.delete(h);
-    if (ok) for (const fn of this.revokeListeners) fn(tokenId);
+    if (ok && target) for (const fn of this.revokeListeners) fn(target);
     return ok;
   }
 
-  /** Told of each token this instance revokes (e.g. to drop what a revoked device reported); returns an unsubscribe function. */
-  onRevoke(listener: (tokenId: string) => void): () => void {
+  /** Told of each token this instance revokes, with its record (e.g. to drop what a revoked device reported); returns an unsubscribe function. */
+  onRevoke(listener: (token: TokenRecord) => void): () => void {
     this.revokeListeners.add(listener);
     return () => this.revokeListeners.delete(listener);
   }

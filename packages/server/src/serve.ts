@@ -137,14 +137,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // so a device reports only lanes of this network at the intersections it may report on: the estimate trusts the lane id
   pipeline.setEventCheck(laneCheck(runtime.sim.net));
   // a revoked device's reports stop counting at once, not when genuine reports outdate them (one dated ahead would hold its lanes)
-  const stopRevokeNews = auth.onRevoke((tokenId) => {
-    store.listTokens().then((tokens) => {
-      const device = tokens.find((t) => t.id === tokenId)?.device;
-      if (device === undefined) return;
-      const lanes = runtime.estimate.forgetDevice(device);
-      runtime.incidents.forget(lanes);
-      if (lanes.length > 0) app.log.warn({ device, token: tokenId, lanes: lanes.length }, 'revoked device: its lane reports are dropped from the estimate');
-    }).catch((e: unknown) => app.log.error({ err: e, token: tokenId }, 'revoked device: its lane reports could not be dropped'));
+  const stopRevokeNews = auth.onRevoke(({ id, device }) => {
+    if (device === undefined) return;
+    const lanes = runtime.estimate.forgetDevice(device);
+    runtime.incidents.forget(lanes);
+    if (lanes.length > 0) app.log.warn({ device, token: id, lanes: lanes.length }, 'revoked device: its lane reports are dropped from the estimate');
   });
 
   // the city resumes where it stood (when the stored snapshot is of this scenario), with what operators set
