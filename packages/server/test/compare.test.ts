@@ -87,6 +87,23 @@ test('comparison rights: an app starts its own (one at a time, two kept) and del
   }
 });
 
+test('an app starting two comparisons at the same moment gets one: the quota is checked under the audit lock', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'citybrain-cmp-race-'));
+  const server = await serverOn(`sqlite:${join(dir, 'c.db')}`);
+  const call = client(server);
+  try {
+    const app = (await server.auth.createToken({ name: 'partner', role: 'app' })).token;
+    const def = { controllers: ['fixed', 'max-pressure'], duration: 3600 };
+    const replies = await Promise.all([1, 2, 3].map(() => call('POST', '/api/v1/compare', app, def)));
+    assert.deepEqual(replies.map((r) => r.status).sort(), [202, 429, 429]);
+    assert.equal((await server.store.queryAudit({ action: 'start-comparison' })).length, 1, 'one start audited');
+    assert.equal((await call('GET', '/api/v1/compare', app)).body.length, 1);
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a heavy comparison runs on a worker thread: the server\'s event loop stays free', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'citybrain-cmp-'));
   const server = await serverOn(`sqlite:${join(dir, 'c.db')}`, generateGrid({ rows: 4, cols: 4, demand: 0.3 }));

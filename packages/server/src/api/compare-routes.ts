@@ -7,7 +7,6 @@ import { errorSchema, HttpError } from '../errors.js';
 import { READ_ROLES } from '../auth.js';
 import type { CityAccess } from './city-routes.js';
 import type { Audited } from './audited.js';
-import type { AuditInput } from '../store/store.js';
 
 export interface CompareRoutesOptions {
   runtime: CityRuntime;
@@ -38,9 +37,7 @@ const idParam = { type: 'object', properties: { id: { type: 'string', maxLength:
  * is marked `interrupted`.
  */
 export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOptions): Promise<void> {
-  const { runtime: rt, access } = opts;
-  // audited before it takes effect; what follows the record (starting, deleting) is done by the caller
-  const audit = (entry: AuditInput) => opts.audited(() => ({ entry, apply: () => undefined }));
+  const { runtime: rt, access, audited } = opts;
   const store = app.store;
   const keep = opts.keep ?? 8;
   const concurrent = opts.concurrent ?? 2;
@@ -94,30 +91,44 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
       throw new HttpError('CB_INVALID_REQUEST', `body.controllers: unknown controller ${unknown.map((c) => `"${c}"`).join(', ')}; choose from: ${Object.keys(rt.factories).join(', ')}`);
     }
     const owner = access.who(req);
-    if (owner.role === 'app') {
-      const mine = [...runs.values()].filter((r) => r.record.owner.actor === owner.actor);
-      if (mine.some((r) => !r.done)) {
-        throw new HttpError('CB_COMPARE_QUOTA', 'an app runs one comparison at a time; try again when yours finishes');
-      }
-      if (mine.length >= appQuota) {
-        throw new HttpError('CB_COMPARE_QUOTA', `an app keeps at most ${appQuota} comparisons; delete one of yours (${mine.map((r) => r.id).join(', ')}) first`);
-      }
-    }
-    if ([...runs.values()].filter((r) => !r.done).length >= concurrent) {
-      reply.header('retry-after', '30');
-      throw new HttpError('CB_COMPARE_BUSY', `${concurrent} comparisons are already running; try again when one finishes`);
-    }
-    const id = `cmp-${++seq}`;
     const duration = req.body.duration ?? 1800;
     const controllers = req.body.controllers;
-    // audited and stored before it starts: a run nobody can account for never starts
-    await audit({ ...owner, action: 'start-comparison', target: `comparison:${id}`, after: { controllers, duration } });
-    const run = new Comparison({
-      id, controllers, duration, sampleEvery: 10, owner, createdAt: Date.now(), status: 'running', time: 0, error: null,
-      series: Object.fromEntries(controllers.map((c) => [c, []])), faults: Object.fromEntries(controllers.map((c) => [c, []])),
+    // the quota and the running count are checked, and the run takes its place, under the audited actions' lock:
+    // two requests at once cannot both pass the checks
+    const run = await audited(() => {
+      if (owner.role === 'app') {
+        const mine = [...runs.values()].filter((r) => r.record.owner.actor === owner.actor);
+        if (mine.some((r) => !r.done)) {
+          throw new HttpError('CB_COMPARE_QUOTA', 'an app runs one comparison at a time; try again when yours finishes');
+        }
+        if (mine.length >= appQuota) {
+          throw new HttpError('CB_COMPARE_QUOTA', `an app keeps at most ${appQuota} comparisons; delete one of yours (${mine.map((r) => r.id).join(', ')}) first`);
+        }
+      }
+      if ([...runs.values()].filter((r) => !r.done).length >= concurrent) {
+        reply.header('retry-after', '30');
+        throw new HttpError('CB_COMPARE_BUSY', `${concurrent} comparisons are already running; try again when one finishes`);
+      }
+      const id = `cmp-${++seq}`;
+      const created = new Comparison({
+        id, controllers, duration, sampleEvery: 10, owner, createdAt: Date.now(), status: 'running', time: 0, error: null,
+        series: Object.fromEntries(controllers.map((c) => [c, []])), faults: Object.fromEntries(controllers.map((c) => [c, []])),
+      });
+      return {
+        entry: { ...owner, action: 'start-comparison', target: `comparison:${id}`, after: { controllers, duration } },
+        apply: () => {
+          runs.set(id, created);
+          return created;
+        },
+      };
     });
-    await store.putComparison(run.record);
-    runs.set(id, run);
+    // audited, then stored before it starts: a run nobody can account for never starts
+    try {
+      await store.putComparison(run.record);
+    } catch (e) {
+      runs.delete(run.id);
+      throw e;
+    }
     run.start(opts.scenario, rt.factories, save);
     for (const [k, r] of runs) {
       if (runs.size <= keep) break;
@@ -125,7 +136,7 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
       runs.delete(k);
       await store.deleteComparison(k);
     }
-    return reply.code(202).send({ id });
+    return reply.code(202).send({ id: run.id });
   });
 
   app.get('/api/v1/compare', {
@@ -170,17 +181,24 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
     onRequest: access.require('operator', 'app'),
     schema: { tags: ['compare'], summary: 'Stop and forget a comparison (operators: any; apps: their own; audited)', params: idParam, response: { 204: { type: 'null' }, 403: errorSchema, 404: errorSchema } },
   }, async (req, reply) => {
-    const run = runs.get(req.params.id);
-    if (!run) throw notFound(req.params.id);
     const who = access.who(req);
-    if (who.role !== 'operator' && run.record.owner.actor !== who.actor) {
-      throw new HttpError('CB_FORBIDDEN', `comparison "${run.id}" was started by ${run.record.owner.actor}; an app deletes only its own`);
-    }
-    const r = run.record;
-    await audit({ ...who, action: 'delete-comparison', target: `comparison:${run.id}`, before: { controllers: r.controllers, duration: r.duration, status: r.status, owner: r.owner.actor } });
-    run.stop();
-    runs.delete(run.id);
-    await store.deleteComparison(run.id);
+    const id = req.params.id;
+    await audited(() => {
+      const run = runs.get(id);
+      if (!run) throw notFound(id);
+      if (who.role !== 'operator' && run.record.owner.actor !== who.actor) {
+        throw new HttpError('CB_FORBIDDEN', `comparison "${run.id}" was started by ${run.record.owner.actor}; an app deletes only its own`);
+      }
+      const r = run.record;
+      return {
+        entry: { ...who, action: 'delete-comparison', target: `comparison:${run.id}`, before: { controllers: r.controllers, duration: r.duration, status: r.status, owner: r.owner.actor } },
+        apply: () => {
+          run.stop();
+          runs.delete(run.id);
+        },
+      };
+    });
+    await store.deleteComparison(id);
     return reply.code(204).send();
   });
 }
