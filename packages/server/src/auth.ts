@@ -265,6 +265,14 @@ export class Auth {
   }
 }
 
+/** The audit entry of issuing a token, by `who` (the API's caller, or the offline `citybrain token create`): for createToken. */
+export function issueTokenAudit(who: { actor: string; role: string }): (record: TokenRecord) => AuditInput {
+  return (record) => ({
+    ...who, action: 'issue-token', target: `token:${record.id}`, before: null,
+    after: { name: record.name, role: record.role, device: record.device, intersections: record.intersections, bays: record.bays },
+  });
+}
+
 /** The token of an `Authorization: Bearer <token>` header, or undefined when the header is not of that form. */
 export function bearerToken(header: string | undefined): string | undefined {
   return /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];

@@ -1,5 +1,5 @@
 export { buildApp, type AppOptions, type AppLimits, type LogOptions } from './app.js';
-export { Auth, bootstrapTokens, checkDeviceScope, hashToken, ROLES, TICKET_TTL_MS, TokenConfigError, type AuthOptions, type Principal, type Role, type TokenSpec } from './auth.js';
+export { Auth, bootstrapTokens, checkDeviceScope, hashToken, issueTokenAudit, ROLES, TICKET_TTL_MS, TokenConfigError, type AuthOptions, type Principal, type Role, type TokenSpec } from './auth.js';
 export { classify, ERRORS, errorBody, errorSchema, errorTable, FASTIFY_ERRORS, HttpError, type ErrorBody, type ErrorCode } from './errors.js';
 export { redactSecrets, redactingDestination, type LogDestination } from './redact.js';
 export * from './events.js';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
-import { Auth, DEFAULT_STORE_URL, openStore, redactSecrets, ROLES, StoreError, type Role, type TokenSpec } from '@citybrain/server';
+import { Auth, DEFAULT_STORE_URL, issueTokenAudit, openStore, redactSecrets, ROLES, StoreError, type Role, type TokenSpec } from '@citybrain/server';
 import { UsageError } from '../usage.js';
 
 export const tokenHelp = `citybrain token create --role ROLE [options]
@@ -53,16 +53,13 @@ export async function tokenCommand(argv: string[]): Promise<void> {
     const auth = new Auth(store);
     let created;
     try {
-      created = await auth.createToken(spec);
+      // the token and its audit entry in one write, as the API issues them
+      created = await auth.createToken(spec, issueTokenAudit({ actor: `citybrain token create (${userInfo().username})`, role: 'offline' }));
     } catch (e) {
       if (e instanceof RangeError) throw new UsageError(e.message);
       throw e;
     }
     const { token, record } = created;
-    await store.appendAudit({
-      actor: `citybrain token create (${userInfo().username})`, role: 'offline', action: 'issue-token', target: `token:${record.id}`,
-      before: null, after: { name: record.name, role: record.role, device: record.device, intersections: record.intersections, bays: record.bays },
-    });
     console.error(`citybrain: issued ${record.role} token "${record.name}" (${record.id}) in ${redactSecrets(url)}; it is shown once, store it now:`);
     console.log(token);
   } finally {

@@ -1,6 +1,6 @@
 import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { READ_ROLES, type Auth } from '../auth.js';
+import { issueTokenAudit, READ_ROLES, type Auth } from '../auth.js';
 import { errorSchema, HttpError } from '../errors.js';
 import { EVENT_KINDS, type EventKind } from '../events.js';
 import { CursorError, MAX_PAGE_BYTES, type Page } from '../store/page.js';
@@ -143,10 +143,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     let created;
     try {
       // the token and its audit entry are stored together or not at all (a store down is a 503)
-      created = await auth.createToken(req.body, (record) => ({
-        ...access.who(req), action: 'issue-token', target: `token:${record.id}`, before: null,
-        after: { name: record.name, role: record.role, device: record.device, intersections: record.intersections, bays: record.bays },
-      }));
+      created = await auth.createToken(req.body, issueTokenAudit(access.who(req)));
     } catch (e) {
       if (e instanceof RangeError) throw new HttpError('CB_INVALID_REQUEST', e.message);
       throw e;
