@@ -5,6 +5,7 @@ export * from './core/run.js';
 export * from './core/registry.js';
 export * from './core/emergency.js';
 export * from './core/assignment.js';
+export { signalRules, minGreenServed } from './core/signal-rules.js';
 // controllers/: the algorithms
 export * from './controllers/fixed-time.js';
 export * from './controllers/max-pressure.js';

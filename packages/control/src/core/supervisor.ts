@@ -203,7 +203,8 @@ function describe(x: unknown): string {
   }
 }
 
-function freezeIntersection(ix: IntersectionPhases): void {
+/** Freezes an intersection's phases deeply, as the supervisor hands them to controllers (a controller cannot change them). */
+export function freezeIntersection(ix: IntersectionPhases): void {
   for (const list of ix.movements) {
     for (const m of list) {
       Object.freeze(m.inLanes);

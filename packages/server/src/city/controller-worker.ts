@@ -2,7 +2,9 @@
 // so their decisions never hold the server's event loop. The main thread keeps the supervisor and the street.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Simulation } from '@citybrain/engine';
-import { controllers, intersectionPhases, warmUpRollouts, type ControlEnv, type Controller, type IntersectionPhases } from '@citybrain/control';
+import {
+  controllers, freezeIntersection, intersectionPhases, mayChange, signalRules, warmUpRollouts, type ControlEnv, type Controller, type IntersectionPhases, type SignalRules,
+} from '@citybrain/control';
 import { LaneEstimate, estimatedView } from './lane-estimate.js';
 import type { ControllerReply, ControllerRequest, ControllerWorkerInit, ViewData } from './controller-protocol.js';
 
@@ -13,8 +15,10 @@ const twin = new Simulation(init.scenario, { seed: init.seed });
 const estimate = new LaneEstimate(twin.net);
 const view = init.laneState === 'twin' ? twin : estimatedView(twin, estimate);
 // the same list, in the same order, as the main thread's supervisor derives (and frozen, as it hands them out)
-const intersections: readonly IntersectionPhases[] = Object.freeze(intersectionPhases(twin).map(deepFreeze));
-const slots = new Map<number, { controller: Controller; env: ControlEnv }>();
+const phases = intersectionPhases(twin);
+for (const ix of phases) freezeIntersection(ix);
+const intersections: readonly IntersectionPhases[] = Object.freeze(phases);
+const slots = new Map<number, { controller: Controller; env: ControlEnv; rules: SignalRules }>();
 
 function load(v: ViewData): void {
   twin.importState(v.state);
@@ -33,13 +37,13 @@ async function handle(req: ControllerRequest): Promise<ControllerReply | undefin
     if (!make) throw new Error(`the controller worker has no controller "${req.name}"`);
     const env: ControlEnv = Object.freeze({ sim: view, net: twin.net, intersections, yellowTime: req.yellowTime, minGreen: req.minGreen });
     const controller = make();
-    slots.set(req.slot, { controller, env });
+    slots.set(req.slot, { controller, env, rules: signalRules(env) });
     await controller.init?.(env);
     return { id: req.id, ok: true };
   }
   const slot = slots.get(req.slot);
   if (!slot) throw new Error(`no controller in slot ${req.slot} (it failed to start)`);
-  const { controller, env } = slot;
+  const { controller, env, rules } = slot;
   await controller.beginStep?.(env);
   // the decisions the supervisor is about to ask for: its own rule (SignalSupervisor.decideAll), on its own status
   const s = req.status;
@@ -47,7 +51,7 @@ async function handle(req: ControllerRequest): Promise<ControllerReply | undefin
   const wants = new Float64Array(n).fill(NaN);
   const errors: (string | null)[] = new Array<string | null>(n).fill(null);
   for (let k = 0; k < n; k++) {
-    if (!s.inCharge[k] || s.yellowLeft[k] > 0 || twin.time - s.greenSince[k] < env.minGreen) continue;
+    if (!s.inCharge[k] || !mayChange(s, k, twin.time, rules)) continue;
     try {
       const want: unknown = controller.decide(intersections[k], Object.freeze({ green: s.green[k], greenSince: s.greenSince[k], yellowLeft: s.yellowLeft[k] }), env);
       // the supervisor judges a number; anything else cannot be posted as one, so it is refused here in the supervisor's words
@@ -77,13 +81,3 @@ port.on('message', (req: ControllerRequest) => {
 warmUpRollouts(twin, intersections);
 port.postMessage({ ready: true } satisfies ControllerReply);
 
-function deepFreeze(ix: IntersectionPhases): IntersectionPhases {
-  for (const list of ix.movements) {
-    for (const m of list) Object.freeze(m);
-    Object.freeze(list);
-  }
-  Object.freeze(ix.movements);
-  Object.freeze(ix.greens);
-  Object.freeze(ix.inLanes);
-  return Object.freeze(ix);
-}
