@@ -24,7 +24,8 @@ import { citySpat } from './city/spat.js';
 import { auditedActions } from './api/audited.js';
 import { liveRoutes } from './api/live.js';
 import { compareRoutes } from './api/compare-routes.js';
-import { emergencyRoutes, emergencyView } from './api/emergency-routes.js';
+import { emergencyRoutes } from './api/emergency-routes.js';
+import { emergencyView } from './city/views.js';
 import { dataRoutes } from './api/data-routes.js';
 import { activeIncidents, incidentRoutes } from './api/incident-routes.js';
 

@@ -1,7 +1,7 @@
 // Worker-thread entry: holds one Simulation of the scenario and scores rollouts from states the main thread posts.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Simulation } from '@citybrain/engine';
-import { intersectionPhases, RolloutRunner, RunnerCache, warmUpRollouts } from '@citybrain/control';
+import { intersectionPhases, RunnerCache, warmUpRollouts } from '@citybrain/control';
 import type { EvaluateRequest, WorkerInit, WorkerReply } from './protocol.js';
 
 const port = parentPort;

@@ -4,7 +4,6 @@ import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fast
 import type { CityRuntime } from '../city/runtime.js';
 import { networkView, type NetworkView } from './network-view.js';
 import { intersectionDetail, intersectionSummaries, regionOf as regionsOf } from '../city/views.js';
-import type { AuditInput } from '../store/store.js';
 import { STATE_KEYS } from '../city/persistence.js';
 import type { Audited } from './audited.js';
 import { errorSchema, HttpError } from '../errors.js';
@@ -22,9 +21,6 @@ export interface CityAccess {
   /** who made the request, for the audit log */
   who(req: FastifyRequest): { actor: string; role: string };
 }
-
-/** An audit-log entry as the routes record it: the store's own input type. */
-export type AuditEntry = AuditInput;
 
 export interface CityRoutesOptions {
   runtime: CityRuntime;

@@ -10,7 +10,6 @@ import type { CityAccess } from './city-routes.js';
 import type { Audited } from './audited.js';
 
 // serve.ts takes it from here for the live stream
-export { emergencyView } from '../city/views.js';
 
 export interface EmergencyRoutesOptions {
   runtime: CityRuntime;

@@ -16,8 +16,6 @@ export interface LiveOptions {
   recheckMs?: number;
 }
 
-/** Who may watch the live stream. */
-
 /** Close code of a stream whose token was revoked while it was open (4000–4999: application codes). */
 export const LIVE_CLOSE_UNAUTHORIZED = 4401;
 
