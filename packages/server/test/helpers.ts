@@ -138,7 +138,11 @@ export function failing(s: EventStore): { store: EventStore; fail(on: boolean): 
     putToken: async (t) => (check(), s.putToken(t)),
     revokeToken: async (id, at) => (check(), s.revokeToken(id, at)),
     putSnapshot: async (x) => (check(), s.putSnapshot(x)),
-    ping: async () => (check(), s.ping()),
+    purgeOlderThan: async (c) => (check(), s.purgeOlderThan(c)),
+    replaceEvents: async (r, a, st) => (check(), s.replaceEvents(r, a, st)),
+    putComparison: async (c) => (check(), s.putComparison(c)),
+    deleteComparison: async (id) => (check(), s.deleteComparison(id)),
+    ping: async (ms) => (check(), s.ping(ms)),
   });
   return { store, fail: (on) => void (down = on) };
 }
