@@ -6,4 +6,5 @@ export { CityRuntime, type CityRuntimeOptions, type Region } from './city/runtim
 export { ComparisonRun, type ReplayFrame } from './city/comparison-run.js';
 export type { ComparisonPoint } from './store/store.js';
 export { networkView } from './api/network-view.js';
+export { EmergencyRoutePlanner } from './city/emergency-route.js';
 export { emergencyView, intersectionDetail, intersectionSummaries, liveStateView, regionOf, vehicleFrame } from './city/views.js';

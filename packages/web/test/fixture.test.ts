@@ -67,3 +67,19 @@ test('the fixture host answers the dashboard\'s calls from the twin: controllers
   assert.throws(() => host.compare('cmp-9'), /no comparison "cmp-9"/);
   assert.throws(() => host.startCompare(['fixed', 'fixed'], 60), /two different controllers/);
 });
+
+test('switching a controller hands an intersection that fell back to its fixed plan to the new one, as the server does', () => {
+  const city = new FixtureCity({ rows: 2, cols: 2, spacing: 250, vehicles: 50 });
+  const rt = city.runtime;
+  const ix = rt.supervisor.env.intersections[0];
+  // a controller fault hands the intersection to its plan
+  rt.supervisor.fallen.add(ix.intersection);
+  city.setController({ intersection: ix.id }, 'sotl');
+  assert.equal(rt.supervisor.fallen.has(ix.intersection), false);
+  assert.equal(rt.assignment.controllerOf(ix.intersection), 'sotl');
+});
+
+test('an emergency dispatch from a point far off the map is refused naming the field, as the API refuses it', () => {
+  const city = new FixtureCity({ rows: 2, cols: 2, spacing: 250, vehicles: 50 });
+  assert.throws(() => city.dispatch({ x: 1e6, y: 0 }, { x: 0, y: 0 }), (e: unknown) => e instanceof FixtureError && /^from: \(1000000, 0\) is \d+ m from the nearest road/.test(e.message));
+});

@@ -106,9 +106,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
         entry: { ...access.who(req), action: 'set-controller', target, before: before.length === 1 ? before[0] : before, after: name },
         change: { t: 'state', set: Object.fromEntries(targets.map((i) => [STATE_KEYS.controller(net.interIds[i]), name])) },
         apply: () => {
-          rt.assignment.assign(targets, name);
-          // an intersection that had fallen back to its plan is handed to the new controller
-          for (const i of targets) if (rt.supervisor.fallen.has(i)) rt.supervisor.reinstate(i);
+          rt.setController(targets, name);
           return { target, controller: name, before };
         },
       };

@@ -203,6 +203,17 @@ export class CityRuntime {
   }
 
   /**
+   * Puts controller `name` in charge of `intersections`; an intersection that
+   * had fallen back to its fixed plan is handed to it too. Returns the
+   * controllers before, in the same order.
+   */
+  setController(intersections: readonly number[], name: string): string[] {
+    const before = this.assignment.assign(intersections, name);
+    for (const i of intersections) if (this.supervisor.fallen.has(i)) this.supervisor.reinstate(i);
+    return before;
+  }
+
+  /**
    * Starts the loop; returns at once. The loop steps in slices of at most
    * SLICE_MS of wall time and yields to the event loop between them (a
    * macrotask: I/O, timers and shutdown get in); while a hosted controller
