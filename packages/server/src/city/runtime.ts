@@ -119,20 +119,17 @@ export class CityRuntime {
   private readonly sink?: (events: Event[]) => Promise<unknown>;
   private readonly admit?: (events: readonly Event[]) => Event[];
   private backlog: Event[] = [];
-  /** the batch the sink holds now (not yet durable): a snapshot keeps it with the backlog */
-  private inflight: Event[] = [];
-  private flushing = false;
+  /** the batch the sink holds now (not yet durable; empty when none): a snapshot keeps it with the backlog */
+  private sinkBatch: Event[] = [];
   private readonly maxPendingEvents: number;
   private readonly maxIngestLagMs: number;
-  /** epoch ms (simulated instant) of the oldest event in the batch ingestion is taking in */
-  private inFlightTs?: number;
   /** cancels the loop's next slice, scheduled as a timer or an immediate */
   private cancelNext?: () => void;
   private running = false;
   /** the loop that runs now; a loop from before a stop/start ends at its next check */
   private loopGen = 0;
   /** the step in progress, which a restarted loop waits for (two ticks must never interleave) */
-  private inFlight?: Promise<void>;
+  private stepping?: Promise<void>;
   private lastWall = 0;
   private stepDebt = 0;
   /** (wall ms, simulated s) once per slice over the last SPEED_WINDOW_MS */
@@ -234,7 +231,7 @@ export class CityRuntime {
     this.progress.length = 0;
     const slice = async () => {
       // a step of the loop before a stop/start may still be deciding
-      if (this.inFlight) await this.inFlight;
+      if (this.stepping) await this.stepping;
       const t0 = performance.now();
       this.stepDebt += ((t0 - this.lastWall) / 1000) * this.speed / this.sim.interval;
       this.lastWall = t0;
@@ -251,11 +248,11 @@ export class CityRuntime {
           break;
         }
         const step = this.stepOnce();
-        this.inFlight = step;
+        this.stepping = step;
         try {
           await step;
         } finally {
-          this.inFlight = undefined;
+          this.stepping = undefined;
         }
         this.stepDebt -= 1;
       }
@@ -285,7 +282,7 @@ export class CityRuntime {
 
   /** Whether the city must wait for ingestion: too many events waiting, or one waiting too long. */
   private ingestionBehind(): boolean {
-    const oldest = this.inFlightTs ?? this.backlog[0]?.ts;
+    const oldest = this.sinkBatch[0]?.ts ?? this.backlog[0]?.ts;
     return this.backlog.length >= this.maxPendingEvents || (oldest !== undefined && this.city.ts - oldest > this.maxIngestLagMs);
   }
 
@@ -453,27 +450,21 @@ export class CityRuntime {
   }
 
   private flush(): void {
-    if (this.flushing || this.backlog.length === 0 || !this.sink) return;
-    this.flushing = true;
+    if (this.sinkBatch.length > 0 || this.backlog.length === 0 || !this.sink) return;
     // in bounded batches: a device's event committed in the same group waits for the whole batch
     const batch = this.backlog.splice(0, FLUSH_BATCH);
-    this.inFlightTs = batch[0].ts;
-    this.inflight = batch;
+    this.sinkBatch = batch;
     this.sink(batch).then(
       () => {
-        this.inflight = [];
+        this.sinkBatch = [];
         this.eventsDelivered += batch.length;
-        this.flushing = false;
-        this.inFlightTs = undefined;
         // what the steps reported meanwhile goes now, not with the next step's events (there may be none: the city paused)
         this.flush();
       },
       () => {
-        this.inflight = [];
+        this.sinkBatch = [];
         this.eventsRetried += batch.length;
         this.backlog = batch.concat(this.backlog);
-        this.flushing = false;
-        this.inFlightTs = undefined;
       },
     );
   }
@@ -550,7 +541,7 @@ export class CityRuntime {
         emergency: this.emergency.exportState(),
         incidents: this.incidents.exportState(),
         // already durable or not, they are sent again: the store keeps an event once
-        pending: [...this.inflight, ...this.backlog],
+        pending: [...this.sinkBatch, ...this.backlog],
       }),
     };
   }
