@@ -33,30 +33,49 @@ export interface FieldRefusal {
  * each under its device's principal. The one exception: their `ts` is the
  * simulated clock, so the clock-skew rule does not apply (EventClock).
  *
- * Each event is admitted on its own, so a bad one costs only itself. A refusal
- * is a bug of the virtual city: it is counted (citybrain_ingest_rejected_total,
- * source virtual-city) and handed to `onRefused` (the server logs it as an
- * error); the rest go on. Errors other than a refusal (the pipeline not open
- * yet) are thrown.
+ * Each device's events of a call are admitted as one batch; when a batch is
+ * refused, its events are admitted one by one, so a bad one costs only itself
+ * (and its message names it as events[0]). The events keep their order. A
+ * refusal is a bug of the virtual city: it is counted
+ * (citybrain_ingest_rejected_total, source virtual-city) and handed to
+ * `onRefused` (the server logs it as an error); the rest go on. Errors other
+ * than a refusal (the pipeline not open yet) are thrown.
  */
 export function fieldAdmission(pipeline: IngestPipeline, devices: readonly FieldDevice[], onRefused: (r: FieldRefusal) => void): (events: readonly Event[]) => Event[] {
   const principals = new Map(devices.map((d) => [d.device, fieldPrincipal(d)]));
-  const batch = { events: [] as Event[] };
+  /** the admitted event, or why not (an HttpError); other errors are thrown */
+  const admit = (p: Principal | undefined, device: string, batch: Event[]): Event[] => {
+    if (!p) throw new HttpError('CB_OUT_OF_SCOPE', `events[0].device: "${device}" is not a device of the virtual city`);
+    return pipeline.admit(p, { events: batch }, 'simulated');
+  };
   return (events) => {
-    const admitted: Event[] = [];
-    for (const e of events) {
-      const p = principals.get(e.device);
+    const byDevice = new Map<string, number[]>();
+    for (let i = 0; i < events.length; i++) {
+      const list = byDevice.get(events[i].device);
+      if (list) list.push(i);
+      else byDevice.set(events[i].device, [i]);
+    }
+    const admitted: (Event | undefined)[] = new Array(events.length);
+    for (const [device, idx] of byDevice) {
+      const p = principals.get(device);
       try {
-        if (!p) throw new HttpError('CB_OUT_OF_SCOPE', `events[0].device: "${String(e.device)}" is not a device of the virtual city`);
-        batch.events[0] = e;
-        admitted.push(pipeline.admit(p, batch, 'simulated')[0]);
+        const ok = admit(p, device, idx.map((i) => events[i]));
+        idx.forEach((i, j) => (admitted[i] = ok[j]));
+        continue;
       } catch (err) {
         if (!(err instanceof HttpError)) throw err;
-        const reason: RejectReason = err.statusCode === 403 ? 'forbidden' : 'invalid';
-        pipeline.reject(FIELD_SOURCE, reason);
-        onRefused({ event: e, reason, message: err.message });
+      }
+      for (const i of idx) {
+        try {
+          admitted[i] = admit(p, device, [events[i]])[0];
+        } catch (err) {
+          if (!(err instanceof HttpError)) throw err;
+          const reason: RejectReason = err.statusCode === 403 ? 'forbidden' : 'invalid';
+          pipeline.reject(FIELD_SOURCE, reason);
+          onRefused({ event: events[i], reason, message: err.message });
+        }
       }
     }
-    return admitted;
+    return admitted.filter((e): e is Event => e !== undefined);
   };
 }
