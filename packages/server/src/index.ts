@@ -6,7 +6,7 @@ export * from './events.js';
 export { BackpressureError, DEFAULT_INGEST_BODY_LIMIT, IngestPipeline, prepareBatch, type IngestOptions, type RejectReason } from './ingest.js';
 export { MqttIngest, MqttStartError, sessionClientId, type MqttIngestOptions } from './mqtt.js';
 export { ingestHttpPlugin, type IngestHttpOptions } from './plugins/ingest-http.js';
-export { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, DOWNSAMPLED_UNTIL, downsampleLaneReports, mergeLaneReports, parseRetention, startRetention, type DownsampleOptions, type RetentionOptions } from './retention.js';
+export { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, DOWNSAMPLED_UNTIL, downsampleLaneReports, mergeLaneReports, formatDuration, parseDuration, parseRetention, startRetention, type DownsampleOptions, type RetentionOptions } from './retention.js';
 export { DEFAULT_STORE_URL, openStore } from './store/open.js';
 export { PostgresStore, type PostgresStoreOptions } from './store/postgres.js';
 export { SqliteStore } from './store/sqlite.js';

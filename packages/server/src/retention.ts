@@ -147,8 +147,25 @@ function round(x: number, d: number): number {
 
 /** Parses a retention like "30d", "12h", "90m", "3600s" or plain days ("30") into ms; "forever" is Infinity. */
 export function parseRetention(s: string): number {
+  return parseDuration(s, 'retention');
+}
+
+const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 } as const;
+
+/**
+ * A duration as options give it: a positive number with a unit d, h, m or s
+ * (no unit: days), or forever (Infinity). `what` names it in the error.
+ */
+export function parseDuration(s: string, what: string): number {
   if (s.trim() === 'forever') return Infinity;
   const m = /^(\d+(?:\.\d+)?)\s*(d|h|m|s)?$/.exec(s.trim());
-  if (!m || Number(m[1]) <= 0) throw new RangeError(`retention "${s}" must be a positive number with a unit d, h, m or s (e.g. 30d), or forever`);
-  return Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 }[(m[2] ?? 'd') as 'd' | 'h' | 'm' | 's'];
+  if (!m || Number(m[1]) <= 0) throw new RangeError(`${what} "${s}" must be a positive number with a unit d, h, m or s (e.g. 30d), or forever`);
+  return Number(m[1]) * UNIT_MS[(m[2] ?? 'd') as keyof typeof UNIT_MS];
+}
+
+/** A duration in the largest unit that divides it (1d, 12h, 5m, 30s), or forever. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return 'forever';
+  for (const [unit, n] of [['d', UNIT_MS.d], ['h', UNIT_MS.h], ['m', UNIT_MS.m]] as const) if (ms % n === 0) return `${ms / n}${unit}`;
+  return `${ms / 1000}s`;
 }

@@ -11,7 +11,7 @@ import { Auth, bootstrapTokens, type AuthOptions, type Role } from './auth.js';
 import { openStore, DEFAULT_STORE_URL } from './store/open.js';
 import type { EventStore } from './store/store.js';
 import { MqttIngest } from './mqtt.js';
-import { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, startRetention, type DownsampleOptions } from './retention.js';
+import { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, formatDuration, startRetention, type DownsampleOptions } from './retention.js';
 import type { ClockSkew } from './events.js';
 import { nodeControllerHost } from './city/controller-host.js';
 import { laneCheck } from './city/lane-check.js';
@@ -91,6 +91,10 @@ export interface RunningServer {
   url: string;
   /** tokens created at first start (shown once) */
   createdTokens: { name: string; role: Role; token: string }[];
+  /** where the data lives and its size at start */
+  data: { location: string; bytes: number };
+  /** how long events are kept, ms (Infinity: forever) */
+  retentionMs: number;
   close(): Promise<void>;
 }
 
@@ -203,13 +207,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   persistence.start(opts.snapshotIntervalMs ?? 60_000);
   const data = await store.footprint();
   app.log.info({
-    url: address, store: store.backend, data: data.location, dataBytes: data.bytes, retention: Number.isFinite(retentionMs) ? `${retentionMs / 3_600_000} h` : 'forever',
+    url: address, store: store.backend, data: data.location, dataBytes: data.bytes, retention: formatDuration(retentionMs),
     controller: opts.controller ?? 'max-pressure', speed: runtime.speed,
   }, 'CityBrain is running');
 
   let closed = false;
   return {
-    app, runtime, store, auth, url: address, createdTokens: created,
+    app, runtime, store, auth, url: address, createdTokens: created, data, retentionMs,
     async close() {
       if (closed) return;
       closed = true;

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { generateGrid, type Scenario } from '@citybrain/engine';
 import { controllers } from '@citybrain/control';
-import { DEFAULT_CLOCK_SKEW, DEFAULT_RETENTION_MS, DEFAULT_STORE_URL, parseRetention, redactSecrets, type ClockSkew, startServer, StoreError, MqttStartError, TokenConfigError, type RunningServer } from '@citybrain/server';
+import { DEFAULT_CLOCK_SKEW, DEFAULT_STORE_URL, formatDuration, parseDuration, parseRetention, redactSecrets, type ClockSkew, startServer, StoreError, MqttStartError, TokenConfigError, type RunningServer } from '@citybrain/server';
 import { readScenario } from '../scenario-files.js';
 import { chooseController } from '../plugins.js';
 import { gridOption, intOption, numOption, UsageError } from '../usage.js';
@@ -99,8 +99,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
     process.exit(2);
   }
   console.error(`CityBrain is running at ${server.url}  (dashboard ${server.url}/, API docs ${server.url}/docs, metrics ${server.url}/metrics)`);
-  const data = await server.store.footprint();
-  const kept = retentionMs === undefined ? `${formatAge(DEFAULT_RETENTION_MS)} (the default; see --retention)` : Number.isFinite(retentionMs) ? formatAge(retentionMs) : 'forever';
+  const { data } = server;
+  const kept = `${formatDuration(server.retentionMs)}${retentionMs === undefined ? ' (the default; see --retention)' : ''}`;
   console.error(`Data: ${data.location}, ${(data.bytes / 1e6).toFixed(1)} MB; events kept ${kept}`);
   let stopping = false;
   const stop = async (signal: string) => {
@@ -127,9 +127,9 @@ function parseClockSkew(v: string | undefined): ClockSkew | false | undefined {
   const [ahead, behind, extra] = v.split(':');
   if (extra !== undefined) throw new UsageError(`--clock-skew expects AHEAD[:BEHIND], e.g. 5m:7d, got "${v}"`);
   try {
-    return { aheadMs: parseRetention(ahead), behindMs: behind === undefined ? DEFAULT_CLOCK_SKEW.behindMs : parseRetention(behind) };
+    return { aheadMs: parseDuration(ahead, 'ahead'), behindMs: behind === undefined ? DEFAULT_CLOCK_SKEW.behindMs : parseDuration(behind, 'behind') };
   } catch (e) {
-    throw new UsageError(`--clock-skew: ${(e as Error).message.replace(/^retention /, '')}`);
+    throw new UsageError(`--clock-skew: ${(e as Error).message}`);
   }
 }
 
@@ -148,9 +148,4 @@ function startupProblem(e: unknown, o: { db: string; host: string; port: number;
   // the embedded store creates its file's folder
   if (err.syscall === 'mkdir' && o.db.startsWith('sqlite:')) return new UsageError(`--db ${o.db}: cannot create the folder: ${err.message}`);
   return undefined;
-}
-
-function formatAge(ms: number): string {
-  for (const [unit, n] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) if (ms % n === 0) return `${ms / n}${unit}`;
-  return `${ms / 1000}s`;
 }
