@@ -3,8 +3,8 @@
 // The dashboard runs it in a Web Worker for its serverless sandbox
 // (packages/web/src/fixture), so both answer from the same code.
 export { CityRuntime, type CityRuntimeOptions, type Region } from './city/runtime.js';
-export { ComparisonRun, type ReplayFrame } from './city/comparison-run.js';
+export { ComparisonRun, replaySlice, type ReplayFrame } from './city/comparison-run.js';
 export type { ComparisonPoint } from './store/store.js';
 export { networkView } from './api/network-view.js';
 export { EmergencyRoutePlanner } from './city/emergency-route.js';
-export { emergencyView, intersectionDetail, intersectionSummaries, liveStateView, regionOf, vehicleFrame } from './city/views.js';
+export { emergencyView, intersectionDetail, intersectionSummaries, kpiRange, liveStateView, regionOf, simulationView, vehicleFrame } from './city/views.js';

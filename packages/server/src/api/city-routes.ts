@@ -3,7 +3,7 @@ import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { CityRuntime } from '../city/runtime.js';
 import { networkView, type NetworkView } from './network-view.js';
-import { intersectionDetail, intersectionSummaries, regionOf as regionsOf } from '../city/views.js';
+import { intersectionDetail, intersectionSummaries, kpiRange, regionOf as regionsOf, simulationView } from '../city/views.js';
 import { STATE_KEYS } from '../city/persistence.js';
 import type { Audited } from './audited.js';
 import { errorSchema, HttpError } from '../errors.js';
@@ -156,9 +156,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
       response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } },
     },
   }, async (req) => {
-    const { from, to = Infinity, limit = 360 } = req.query;
-    const rows = rt.kpis.filter((k) => k.t >= (from ?? 0) && k.t <= to);
-    return from === undefined ? rows.slice(Math.max(0, rows.length - limit)) : rows.slice(0, limit);
+    return kpiRange(rt.kpis, req.query);
   });
 
   app.get('/api/v1/faults', {
@@ -182,7 +180,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
         },
       },
     },
-  }, async () => ({ time: rt.sim.time, speed: rt.speed, running: rt.isRunning, achievedSpeed: rt.achievedSpeed, lagging: rt.lagging, vehicles: rt.sim.runningCount, error: rt.error ?? null }));
+  }, async () => simulationView(rt));
 
   app.put<{ Body: { speed?: number; running?: boolean } }>('/api/v1/simulation', {
     onRequest: access.require('operator'),

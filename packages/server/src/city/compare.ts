@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Scenario } from '@citybrain/engine';
 import { controllers as builtIn, type Controller, type ControllerFault } from '@citybrain/control';
-import { ComparisonRun, type ReplayFrame } from './comparison-run.js';
+import { ComparisonRun, replaySlice, type ReplayFrame } from './comparison-run.js';
 import type { ComparisonPoint, ComparisonRecord, ComparisonStatus } from '../store/store.js';
 
 export type { ComparisonPoint, ComparisonRecord, ComparisonStatus } from '../store/store.js';
@@ -116,8 +116,6 @@ export class Comparison {
   frames(controller: string, from: number, to: number): { t: number; phases: number[]; vehicles: number[] }[] | undefined {
     const frames = this.replay.get(controller);
     if (!frames) return undefined;
-    return frames
-      .filter((f) => f.t >= from && f.t <= to)
-      .map((f) => ({ t: f.t, phases: Array.from(f.phases), vehicles: Array.from(f.vehicles, (v) => Math.round(v * 10) / 10) }));
+    return replaySlice(frames, from, to);
   }
 }

@@ -84,3 +84,10 @@ export class ComparisonRun {
     );
   }
 }
+
+/** A comparison's replay frames between two instants, as the API answers them (vehicle figures to 0.1). */
+export function replaySlice(frames: readonly ReplayFrame[], from: number, to: number): { t: number; phases: number[]; vehicles: number[] }[] {
+  return frames
+    .filter((f) => f.t >= from && f.t <= to)
+    .map((f) => ({ t: f.t, phases: Array.from(f.phases), vehicles: Array.from(f.vehicles, (v) => Math.round(v * 10) / 10) }));
+}

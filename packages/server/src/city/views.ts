@@ -98,3 +98,19 @@ export function emergencyView(rt: CityRuntime) {
     return { ...e, x: running ? Math.round(pos[0] * 10) / 10 : null, y: running ? Math.round(pos[1] * 10) / 10 : null };
   });
 }
+
+/** GET /api/v1/simulation: the clock, the speed asked for and achieved, and why the loop stopped if it did. */
+export function simulationView(rt: CityRuntime) {
+  return { time: rt.sim.time, speed: rt.speed, running: rt.isRunning, achievedSpeed: rt.achievedSpeed, lagging: rt.lagging, vehicles: rt.sim.runningCount, error: rt.error ?? null };
+}
+
+/**
+ * GET /api/v1/kpis: the samples between `from` and `to` (simulated seconds);
+ * with `from`, the first `limit` from there (paging forward), without it the
+ * latest `limit` (what a live chart wants).
+ */
+export function kpiRange<T extends { t: number }>(kpis: readonly T[], q: { from?: number; to?: number; limit?: number }): T[] {
+  const { from, to = Infinity, limit = 360 } = q;
+  const rows = kpis.filter((k) => k.t >= (from ?? 0) && k.t <= to);
+  return from === undefined ? rows.slice(Math.max(0, rows.length - limit)) : rows.slice(0, limit);
+}
