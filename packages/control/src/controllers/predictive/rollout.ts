@@ -1,7 +1,8 @@
 import type { Network, Simulation } from '@citybrain/engine';
 import type { IntersectionPhases } from '../../core/controller.js';
+import { signalRules } from '../../core/signal-rules.js';
 import { LaneLoad } from '../../measures/lane-load.js';
-import { pressurePlusDecision, type PressurePlusParams } from '../pressure-plus.js';
+import { pressurePlusDecision, pressurePlusParams, type PressurePlusParams } from '../pressure-plus.js';
 import { SotlPolicy, type SotlParams, type SotlState } from '../sotl.js';
 import { copySignals, tickSignals, type SignalRules, type SignalSnapshot } from './signals.js';
 
@@ -183,10 +184,11 @@ export class BasePolicy {
  */
 export function warmUpRollouts(sim: Simulation, ixs: readonly IntersectionPhases[]): void {
   const n = ixs.length;
+  // a default predictive controller's rollout under the protocol's 5 s yellow and minimum green
   const params: RolloutParams = {
-    horizon: 60,
-    base: { kind: 'pressure-plus', period: 5, periodSteps: 5, range: null, keepWeight: 2, entryQueue: true, gapOut: 50 },
-    rules: { yellowSteps: 5, minGreen: 5 },
+    horizon: Math.max(1, Math.round(60 / sim.interval)),
+    base: { kind: 'pressure-plus', ...pressurePlusParams({}, sim.interval, true) },
+    rules: signalRules({ sim, yellowTime: 5, minGreen: 5 }),
     yellowTime: 5,
   };
   const signals = { green: Int32Array.from(ixs, (ix) => ix.greens[0] ?? 0), greenSince: new Float64Array(n), yellowLeft: new Int32Array(n) };
