@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import type { Scenario, Simulation, SimulationOptions } from '@citybrain/engine';
+import { Simulation, type Scenario, type SimulationOptions } from '@citybrain/engine';
 import { RunnerCache, type IntersectionPhases, type Plan, type RolloutBatch, type RolloutCost, type RolloutExecutor } from '@citybrain/control';
-import type { EvaluateRequest, StateData, WorkerInit, WorkerReply } from './protocol.js';
+import type { EvaluateRequest, WorkerInit, WorkerReply } from './protocol.js';
 
 export interface WorkerPoolOptions {
   /** worker threads; default os.availableParallelism() - 1, at least 1 */
@@ -105,7 +105,7 @@ export class RolloutWorkerPool implements RolloutExecutor {
     for (let w = 0; w < nw; w++) {
       const chunk: Plan[] = remote.slice(Math.floor((w * remote.length) / nw), Math.floor(((w + 1) * remote.length) / nw));
       // postMessage copies synchronously, so the last worker can take the buffers themselves
-      parts.push(this.request(this.slots[w], { id: this.nextId++, intersections: ixs.length, state, signals: batch.signals, plans: chunk, params: batch.params, sotl: batch.sotl }, w === nw - 1 ? buffersOf(state) : []));
+      parts.push(this.request(this.slots[w], { id: this.nextId++, intersections: ixs.length, state, signals: batch.signals, plans: chunk, params: batch.params, sotl: batch.sotl }, w === nw - 1 ? Simulation.stateBuffers(state) : []));
     }
     const mine: Float64Array[] = [];
     if (localCount > 0) {
@@ -161,8 +161,3 @@ export function workerPool(scenario: Scenario, opts: WorkerPoolOptions = {}): Ro
   return new RolloutWorkerPool(scenario, opts);
 }
 
-function buffersOf(state: StateData): ArrayBuffer[] {
-  const out: ArrayBuffer[] = [];
-  for (const v of Object.values(state)) if (ArrayBuffer.isView(v)) out.push(v.buffer as ArrayBuffer);
-  return out;
-}

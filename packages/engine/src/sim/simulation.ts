@@ -198,6 +198,13 @@ export class Simulation {
     return this.st.clone();
   }
 
+  /** The buffers of an exported state, each once: what postMessage may transfer instead of copying. */
+  static stateBuffers(state: SimStateData): ArrayBuffer[] {
+    const out = new Set<ArrayBuffer>();
+    for (const v of Object.values(state)) if (ArrayBuffer.isView(v)) out.add(v.buffer as ArrayBuffer);
+    return [...out];
+  }
+
   /**
    * Continues from a copy of state exported by a Simulation of the same
    * scenario (same roadnet, flows and interval). The last step's stop-line

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { fileWorker } from './file-worker.js';
 import type { Scenario } from '@citybrain/engine';
 import { controllers as builtIn, type Controller, type ControllerFault } from '@citybrain/control';
 import { ComparisonRun, replaySlice, type ReplayFrame } from './comparison-run.js';
@@ -65,11 +65,7 @@ export class Comparison {
     };
     if (r.controllers.every((name) => Object.hasOwn(builtIn, name) && factories[name] === builtIn[name])) {
       const init: CompareWorkerInit = { scenario, controllers: r.controllers, duration: r.duration, sampleEvery: r.sampleEvery };
-      // flags that apply only to the main script (e.g. --input-type with -e) would stop a file worker from starting
-      const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-      const worker = new Worker(new URL('./compare-worker.js', import.meta.url), { workerData: init, execArgv });
-      // a comparison does not keep a server that is shutting down alive
-      worker.unref();
+      const worker = fileWorker(new URL('./compare-worker.js', import.meta.url), init);
       worker.on('message', (m: CompareWorkerMessage) => {
         if (m.kind === 'sample') sample(m.lane, m.point, m.frame);
         else if (m.kind === 'progress') Object.assign(r, { time: m.time, faults: m.faults });

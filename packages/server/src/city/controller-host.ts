@@ -1,6 +1,8 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { fileWorker } from './file-worker.js';
+import { Simulation } from '@citybrain/engine';
 import type { ControlEnv, Controller, IntersectionPhases } from '@citybrain/control';
-import type { ControllerReply, ControllerRequest, ControllerWorkerInit, StatusData, TwinState, ViewData } from './controller-protocol.js';
+import type { ControllerReply, ControllerRequest, ControllerWorkerInit, StatusData, ViewData } from './controller-protocol.js';
 import type { ControllerHostFactory, ControllerHosting } from './runtime.js';
 
 /**
@@ -126,11 +128,8 @@ export class ControllerHost implements ControllerHosting {
   private start(): Worker {
     if (this.closed) throw new Error('the controller worker was closed');
     if (this.worker) return this.worker;
-    // flags that apply only to the main script (e.g. --input-type with -e) would stop a file worker from starting
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const worker = new Worker(new URL('./controller-worker.js', import.meta.url), { workerData: this.init, execArgv });
+    const worker = fileWorker(new URL('./controller-worker.js', import.meta.url), this.init);
     this.worker = worker;
-    worker.unref();
     this.ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (m: ControllerReply) => {
         if ('ready' in m) return resolve();
@@ -161,7 +160,7 @@ export class ControllerHost implements ControllerHosting {
       this.pending.set(req.id, { resolve, reject });
       // keep the process alive only while a decision is outstanding
       worker.ref();
-      worker.postMessage(req, buffersOf(req.view.state));
+      worker.postMessage(req, Simulation.stateBuffers(req.view.state));
     });
     if ('error' in reply) throw new Error(reply.error);
     return reply;
@@ -174,11 +173,6 @@ export class ControllerHost implements ControllerHosting {
 }
 
 /** The exported state's own buffers (a fresh copy): moved to the worker, not copied again. */
-function buffersOf(state: TwinState): ArrayBuffer[] {
-  const out = new Set<ArrayBuffer>();
-  for (const v of Object.values(state)) if (ArrayBuffer.isView(v)) out.add(v.buffer as ArrayBuffer);
-  return [...out];
-}
 
 
 /** The Node host for CityRuntime's `controllerHost`: the rollout-based controllers decide in a worker thread. */
