@@ -20,6 +20,8 @@ export interface DataRoutesOptions {
  * Other readers are refused kind=plate and find no plate events in other reads.
  */
 export const PERSONAL_KINDS: readonly EventKind[] = ['plate'];
+/** what roles without personal data read */
+const NON_PERSONAL_KINDS = EVENT_KINDS.filter((k) => !PERSONAL_KINDS.includes(k));
 export const PERSONAL_DATA_ROLES: readonly Role[] = ['operator'];
 
 const PAGING = `At most \`limit\` rows and about ${MAX_PAGE_BYTES / (1 << 20)} MiB per response; when more match, the \`Link\` header gives the next page ` +
@@ -100,7 +102,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     if (!personal && req.query.kind !== undefined && PERSONAL_KINDS.includes(req.query.kind)) {
       throw new HttpError('CB_FORBIDDEN', `role "${role}" may not read ${req.query.kind} events: licence plates are personal data, for ${PERSONAL_DATA_ROLES.join(', ')} tokens only`);
     }
-    const kinds = personal ? undefined : EVENT_KINDS.filter((k) => !PERSONAL_KINDS.includes(k));
+    const kinds = personal ? undefined : NON_PERSONAL_KINDS;
     return sendPage(req, reply, await read(store.queryPage({ ...req.query, kinds, maxBytes: MAX_PAGE_BYTES })));
   });
 

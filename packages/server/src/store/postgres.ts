@@ -348,12 +348,7 @@ export class PostgresStore implements EventStore {
       if (change?.t === 'state') {
         for (const [k, v] of Object.entries(change.set)) {
           if (v === null) await c.query(`DELETE FROM ${this.t.state} WHERE key = $1`, [k]);
-          else {
-            await c.query(
-              `INSERT INTO ${this.t.state} (key, value, at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = excluded.value, at = excluded.at`,
-              [k, JSON.stringify(v), entry.at],
-            );
-          }
+          else await this.putState(c, k, v, entry.at);
         }
       }
       await c.query('COMMIT');
@@ -364,6 +359,14 @@ export class PostgresStore implements EventStore {
     } finally {
       c.release();
     }
+  }
+
+  /** Sets an operator state row, inside the caller's transaction. */
+  private async putState(c: pg.PoolClient, key: string, value: unknown, at: number): Promise<void> {
+    await c.query(
+      `INSERT INTO ${this.t.state} (key, value, at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = excluded.value, at = excluded.at`,
+      [key, JSON.stringify(value), at],
+    );
   }
 
   async readState(prefix = ''): Promise<Map<string, unknown>> {
@@ -419,7 +422,7 @@ export class PostgresStore implements EventStore {
       await c.query(`DELETE FROM ${this.t.events} WHERE (device, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, [removed.map((k) => k.device), removed.map((k) => k.id)]);
       if (added.length) await c.query(this.insertSql(), PostgresStore.columns([{ events: added, received: at }]));
       for (const [k, v] of Object.entries(state)) {
-        await c.query(`INSERT INTO ${this.t.state} (key, value, at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = excluded.value, at = excluded.at`, [k, JSON.stringify(v), at]);
+        await this.putState(c, k, v, at);
       }
       await c.query('COMMIT');
     } catch (e) {
