@@ -5,12 +5,12 @@ import swaggerUi from '@fastify/swagger-ui';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Auth } from './auth.js';
 import { classify, errorBody, ERRORS, HttpError } from './errors.js';
-import { describeSchemaErrors, type ClockSkew } from './events.js';
+import { describeSchemaErrors, type ClockSkew } from '@citybrain/brain';
 import { DEFAULT_INGEST_BODY_LIMIT, IngestPipeline } from './ingest.js';
 import { ingestHttpPlugin } from './plugins/ingest-http.js';
 import { StoreError, type EventStore } from './store/store.js';
 import { redactingDestination, type LogDestination } from './redact.js';
-import { unstorable } from './text.js';
+import { unstorable } from '@citybrain/brain';
 import { AJV_OPTIONS, buildValidator } from './validation.js';
 
 export interface AppLimits {

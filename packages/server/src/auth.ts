@@ -21,9 +21,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DEVICE_ID, eventBay, eventIntersection, type Event } from './events.js';
+import { DEVICE_ID, eventBay, eventIntersection, type Event } from '@citybrain/brain';
 import { ROLES, type AuditInput, type EventStore, type Role, type TokenRecord } from './store/store.js';
-import { unstorable } from './text.js';
+import { unstorable } from '@citybrain/brain';
 import { HttpError } from './errors.js';
 
 export { ROLES, type Role, type TokenRecord } from './store/store.js';

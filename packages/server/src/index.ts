@@ -2,7 +2,6 @@ export { buildApp, type AppOptions, type AppLimits, type LogOptions } from './ap
 export { Auth, bootstrapTokens, checkDeviceScope, hashToken, issueTokenAudit, ROLES, TICKET_TTL_MS, TokenConfigError, type AuthOptions, type Principal, type Role, type TokenSpec } from './auth.js';
 export { classify, ERRORS, errorBody, errorSchema, errorTable, FASTIFY_ERRORS, HttpError, type ErrorBody, type ErrorCode } from './errors.js';
 export { redactSecrets, redactingDestination, type LogDestination } from './redact.js';
-export * from './events.js';
 export { BackpressureError, DEFAULT_INGEST_BODY_LIMIT, IngestPipeline, prepareBatch, type IngestOptions, type RejectReason } from './ingest.js';
 export { MqttIngest, MqttStartError, sessionClientId, type MqttIngestOptions } from './mqtt.js';
 export { ingestHttpPlugin, type IngestHttpOptions } from './plugins/ingest-http.js';
@@ -18,7 +17,4 @@ export { startServer, type ServerOptions, type RunningServer } from './serve.js'
 export { CityRuntime, type CityRuntimeOptions, type CityRuntimeState, type ControllerHostFactory, type ControllerHosting, type KpiSample } from './city/runtime.js';
 export { ControllerHost, HOSTED_CONTROLLERS, nodeControllerHost } from './city/controller-host.js';
 export { CityPersistence, CITY_SNAPSHOT, restoreOperatorState, scenarioFingerprint, STATE_KEYS } from './city/persistence.js';
-export { VirtualCity, type Breakdown, type FieldDevice } from './city/virtual-city.js';
-export { LaneEstimate, estimatedView } from './city/lane-estimate.js';
-export { IncidentDetector, type Incident, type IncidentDetectorOptions, type GreenSeconds } from './city/incidents.js';
 export { citySpat, intersectionSpat, moyOf, signalGroupOf, timeMark, TIME_MARK_UNKNOWN, type Spat, type SpatClock, type SpatEventState, type SpatIntersectionState, type SpatMovementState, type SpatSignalInput, type SpatStatus, type SpatTiming } from './city/spat.js';

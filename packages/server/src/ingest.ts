@@ -7,7 +7,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { checkDeviceScope, type Principal } from './auth.js';
 import { HttpError } from './errors.js';
-import { canonicalEvent, checkClockSkew, DEFAULT_CLOCK_SKEW, describeSchemaErrors, eventBatchSchema, normalizeEvent, type ClockSkew, type Event, type EventInput, type SchemaError } from './events.js';
+import { canonicalEvent, checkClockSkew, DEFAULT_CLOCK_SKEW, describeSchemaErrors, eventBatchSchema, normalizeEvent, type ClockSkew, type Event, type EventInput, type SchemaError } from '@citybrain/brain';
 import type { AppendResult, EventStore } from './store/store.js';
 import { compileBodyValidator } from './validation.js';
 

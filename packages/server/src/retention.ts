@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Event, LaneEvent } from './events.js';
+import type { Event, LaneEvent } from '@citybrain/brain';
 import { MAX_QUERY_LIMIT, type EventKey, type EventStore } from './store/store.js';
 
 /** Keep a day of events by default: the default 4x4 city then holds about 0.2 GB (README, "Storage"). */

@@ -12,7 +12,7 @@ import { openStore, DEFAULT_STORE_URL } from './store/open.js';
 import type { EventStore } from './store/store.js';
 import { MqttIngest } from './mqtt.js';
 import { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, formatDuration, startRetention, type DownsampleOptions } from './retention.js';
-import type { ClockSkew } from './events.js';
+import type { ClockSkew } from '@citybrain/brain';
 import { nodeControllerHost } from './city/controller-host.js';
 import { laneCheck } from './city/lane-check.js';
 import { CityRuntime } from './city/runtime.js';

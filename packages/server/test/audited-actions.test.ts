@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateGrid } from '@citybrain/engine';
-import { openStore, startServer, type Incident, type RunningServer } from '@citybrain/server';
+import { type Incident } from '@citybrain/brain';
+import { openStore, startServer, type RunningServer } from '@citybrain/server';
 import { failing } from './helpers.js';
 
 // A server whose store can be made to fail every write: an operator action must then change nothing and answer 503.

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid } from '@citybrain/engine';
-import type { Event, LaneEvent, RunningServer } from '@citybrain/server';
+import type { Event, LaneEvent } from '@citybrain/brain';
+import type { RunningServer } from '@citybrain/server';
 import { startTestServer, until } from './helpers.js';
 
 // Issue #14: the virtual city's events skipped validation (a second FieldEvent type, cast to Event, handed straight to

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import net from 'node:net';
 import pg from 'pg';
 import type { Scenario, Simulation } from '@citybrain/engine';
-import { openStore, PostgresStore, startServer, StoreError, type EventStore, type LaneEvent, type Event, type RunningServer, type ServerOptions } from '@citybrain/server';
+import { type LaneEvent, type Event } from '@citybrain/brain';
+import { openStore, PostgresStore, startServer, StoreError, type EventStore, type RunningServer, type ServerOptions } from '@citybrain/server';
 
 export const PG_URL = process.env.CITYBRAIN_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const MQTT_URL = process.env.CITYBRAIN_TEST_MQTT ?? 'mqtt://127.0.0.1:1883';

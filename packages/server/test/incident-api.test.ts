@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import { generateGrid } from '@citybrain/engine';
-import type { Incident, RunningServer } from '@citybrain/server';
+import type { Incident } from '@citybrain/brain';
+import type { RunningServer } from '@citybrain/server';
 import { MQTT_URL, mqttUnavailable, startTestServer, uid, until, vehicleOnApproach } from './helpers.js';
 
 // One server on a temp SQLite store, its clock paused so the test moves it; the real broker when there is one.

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid } from '@citybrain/engine';
-import { CityRuntime, type Event } from '@citybrain/server';
+import { type Event } from '@citybrain/brain';
+import { CityRuntime } from '@citybrain/server';
 
 // Issue #12, item 4: under overload an incident storm went to the police feed, most "cleared" within 50 ms. Ingestion
 // behind the city hands the brain batches holding several reports of each lane, and each report was judged on the

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid } from '@citybrain/engine';
-import { CityRuntime, IncidentDetector, LaneEstimate, type Event } from '@citybrain/server';
+import { IncidentDetector, LaneEstimate, type Event } from '@citybrain/brain';
+import { CityRuntime } from '@citybrain/server';
 import { vehicleOnApproach } from './helpers.js';
 
 test('a broken-down vehicle is detected on its own lane, counted in the KPIs, and cleared once it drives on; nothing is flagged before', async () => {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Auth, buildApp, canonicalEvent } from '@citybrain/server';
+import { canonicalEvent } from '@citybrain/brain';
+import { Auth, buildApp } from '@citybrain/server';
 import { openTestStore } from './helpers.js';
 
 // Issue #12: a bounded fuzz test of POST /api/v1/events. 300 mutants of valid batches (fixed seed): every answer

@@ -4,9 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateGrid } from '@citybrain/engine';
-import {
-  CITY_SNAPSHOT, CityPersistence, CityRuntime, openStore, scenarioFingerprint, startServer, type Incident, type RunningServer, type ServerOptions,
-} from '@citybrain/server';
+import { type Incident } from '@citybrain/brain';
+import { CITY_SNAPSHOT, CityPersistence, CityRuntime, openStore, scenarioFingerprint, startServer, type RunningServer, type ServerOptions } from '@citybrain/server';
 import { until } from './helpers.js';
 
 const grid = () => generateGrid({ rows: 2, cols: 2, demand: 0.1 });

@@ -1,7 +1,8 @@
 import { test, describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid } from '@citybrain/engine';
-import { MAX_PAGE_BYTES, MAX_WAITING_READS, StoreError, type Event, type EventStore, type RunningServer } from '@citybrain/server';
+import { type Event } from '@citybrain/brain';
+import { MAX_PAGE_BYTES, MAX_WAITING_READS, StoreError, type EventStore, type RunningServer } from '@citybrain/server';
 import { lane, nextOf, openTestStore, pageReader, pgUnavailable, startTestServer, type TestStore } from './helpers.js';
 
 /**

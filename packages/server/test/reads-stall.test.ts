@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { generateGrid } from '@citybrain/engine';
-import { openStore, PostgresStore, startServer, type Event } from '@citybrain/server';
+import { type Event } from '@citybrain/brain';
+import { openStore, PostgresStore, startServer } from '@citybrain/server';
 import { lane, PG_URL, pgUnavailable, uid } from './helpers.js';
 
 /**

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateGrid } from '@citybrain/engine';
-import { downsampleLaneReports, mergeLaneReports, openStore, parseRetention, startRetention, startServer, type LaneEvent } from '@citybrain/server';
+import { type LaneEvent } from '@citybrain/brain';
+import { downsampleLaneReports, mergeLaneReports, openStore, parseRetention, startRetention, startServer } from '@citybrain/server';
 import { events, lane, openTestStore, until } from './helpers.js';
 
 it('parses retention periods and refuses nonsense', () => {

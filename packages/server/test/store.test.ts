@@ -1,6 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openStore, StoreError, type EventStore, type ParkingEvent, type SignalEvent } from '@citybrain/server';
+import { type ParkingEvent, type SignalEvent } from '@citybrain/brain';
+import { openStore, StoreError, type EventStore } from '@citybrain/server';
 import pg from 'pg';
 import { events, lane, openTestStore, PG_URL, pgUnavailable, uid, type TestStore } from './helpers.js';
 

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { generateGrid, type Network } from '@citybrain/engine';
-import { CityRuntime, type Breakdown, type Incident } from '@citybrain/server';
+import { type Incident } from '@citybrain/brain';
+import { type Breakdown } from '@citybrain/field';
+import { CityRuntime } from '@citybrain/server';
 import { gridOption, intOption, numOption } from '../usage.js';
 import { progress } from '../progress.js';
 import { table } from '../table.js';

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { generateGrid, type Scenario } from '@citybrain/engine';
 import { controllers } from '@citybrain/control';
-import { DEFAULT_CLOCK_SKEW, DEFAULT_STORE_URL, formatDuration, parseDuration, parseRetention, redactSecrets, type ClockSkew, startServer, StoreError, MqttStartError, TokenConfigError, type RunningServer } from '@citybrain/server';
+import { DEFAULT_CLOCK_SKEW, type ClockSkew } from '@citybrain/brain';
+import { DEFAULT_STORE_URL, formatDuration, parseDuration, parseRetention, redactSecrets, startServer, StoreError, MqttStartError, TokenConfigError, type RunningServer } from '@citybrain/server';
 import { readScenario } from '../scenario-files.js';
 import { chooseController } from '../plugins.js';
 import { gridOption, intOption, numOption, UsageError } from '../usage.js';

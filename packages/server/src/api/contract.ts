@@ -67,33 +67,7 @@ export interface PhaseChange {
   phase: number;
 }
 
-/**
- * A lane-blocking incident the brain detected from lane detector reports:
- * green shown, vehicles standing on the lane, none crossing its stop line.
- */
-export interface Incident {
-  id: string;
-  /** 'active' until the lane discharges again */
-  status: 'active' | 'cleared';
-  lane: string;
-  road: string;
-  /** the intersection the lane leads to */
-  intersection: string;
-  /** where on the lane, in map metres, as far as a whole-lane detector tells (the middle of the stretch its standing vehicles take back from the stop line) */
-  x: number;
-  y: number;
-  /** simulated second the evidence started (the last report with a crossing or an empty lane before it) */
-  since: number;
-  /** simulated second and epoch ms of the report that tipped it */
-  detectedAt: number;
-  detectedTs: number;
-  clearedAt: number | null;
-  clearedTs: number | null;
-  /** at detection: seconds of green without a crossing, and vehicles standing on the lane */
-  evidence: { greenSeconds: number; queue: number };
-  /** who confirmed it (police dispatched), and when (epoch ms) */
-  acknowledged: { by: string; ts: number } | null;
-}
+export type { Incident } from '@citybrain/brain';
 
 /** `GET /api/v1/intersections` item: a signalised intersection and its live signal state. */
 export interface IntersectionSummary {

@@ -2,7 +2,7 @@ import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { issueTokenAudit, READ_ROLES, type Auth } from '../auth.js';
 import { errorSchema, HttpError } from '../errors.js';
-import { EVENT_KINDS, type EventKind } from '../events.js';
+import { EVENT_KINDS, type EventKind } from '@citybrain/brain';
 import { CursorError, MAX_PAGE_BYTES, type Page } from '../store/page.js';
 import { MAX_QUERY_LIMIT, ROLES, type EventStore, type Role } from '../store/store.js';
 import type { CityAccess } from './city-routes.js';

@@ -5,7 +5,7 @@ import { Simulation } from '@citybrain/engine';
 import {
   controllers, freezeIntersection, intersectionPhases, mayChange, signalRules, warmUpRollouts, type ControlEnv, type Controller, type IntersectionPhases, type SignalRules,
 } from '@citybrain/control';
-import { LaneEstimate, estimatedView } from './lane-estimate.js';
+import { LaneEstimate, estimatedView } from '@citybrain/brain';
 import type { ControllerReply, ControllerRequest, ControllerWorkerInit, ViewData } from './controller-protocol.js';
 
 const port = parentPort;

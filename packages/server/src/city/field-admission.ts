@@ -1,8 +1,8 @@
 import type { Principal } from '../auth.js';
 import { HttpError } from '../errors.js';
-import type { Event } from '../events.js';
+import type { Event } from '@citybrain/brain';
 import type { IngestPipeline, RejectReason } from '../ingest.js';
-import type { FieldDevice } from './virtual-city.js';
+import type { FieldDevice } from '@citybrain/field';
 
 /** The `source` label of the virtual city's events in the ingestion metrics. */
 export const FIELD_SOURCE = 'virtual-city';

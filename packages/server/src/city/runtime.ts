@@ -1,12 +1,10 @@
 import type { Scenario } from '@citybrain/engine';
 import { ControllerAssignment, EmergencyPriority, SignalSupervisor, controllers, type Controller, type ControllerFault } from '@citybrain/control';
-import { VirtualCity, type VirtualCityOptions, type VirtualCityState } from './virtual-city.js';
-import { LaneEstimate, estimatedView } from './lane-estimate.js';
-import { IncidentDetector, type IncidentDetectorOptions, type IncidentDetectorState } from './incidents.js';
+import { VirtualCity, type VirtualCityOptions, type VirtualCityState } from '@citybrain/field';
+import { IncidentDetector, LaneEstimate, estimatedView, type Event, type IncidentDetectorOptions, type IncidentDetectorState } from '@citybrain/brain';
 import type { HostSources } from './controller-host.js';
 import { soon } from './yield.js';
 import type { ControllerWorkerInit } from './controller-protocol.js';
-import type { Event } from '../events.js';
 import type { KpiSample, PhaseChange } from '../api/contract.js';
 
 export type { KpiSample, PhaseChange } from '../api/contract.js';

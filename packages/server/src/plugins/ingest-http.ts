@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Auth } from '../auth.js';
 import { errorSchema, HttpError } from '../errors.js';
-import { appendResultSchema, eventBatchSchema, MAX_EVENTS_PER_BATCH, type EventInput } from '../events.js';
+import { appendResultSchema, eventBatchSchema, MAX_EVENTS_PER_BATCH, type EventInput } from '@citybrain/brain';
 import { asBatch, BackpressureError, DEFAULT_INGEST_BODY_LIMIT, type IngestPipeline, type RejectReason } from '../ingest.js';
 import { parseJsonBytes } from '../text.js';
 import { EventConflictError } from '../store/store.js';

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { canonicalEvent, eventBay, eventIntersection, type Event } from '../events.js';
+import { canonicalEvent, eventBay, eventIntersection, type Event } from '@citybrain/brain';
 import { GroupCommitter } from './group-commit.js';
 import { auditJson, collectPage, decodeCursor, eventJson, type Page, type PageRow } from './page.js';
 import { auditWhere, eventWhere, orderDir, orderOf } from './sql.js';

@@ -1,4 +1,4 @@
-import { EVENT_KINDS } from '../events.js';
+import { EVENT_KINDS } from '@citybrain/brain';
 import type { CursorKey, Order } from './page.js';
 import type { AuditQuery, EventFilter } from './store.js';
 

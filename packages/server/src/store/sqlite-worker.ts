@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { TokenRecord } from './store.js';
 import { SQLITE_SCHEMA, type EventRow, type WorkerReply, type WorkerRequest, type WriteOp, type WriteResult } from './sqlite-schema.js';
-import { canonicalEvent } from '../events.js';
+import { canonicalEvent } from '@citybrain/brain';
 
 const port = parentPort!;
 const reply = (m: WorkerReply) => port.postMessage(m);

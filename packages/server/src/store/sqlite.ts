@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { eventBay, eventIntersection, type Event } from '../events.js';
+import { eventBay, eventIntersection, type Event } from '@citybrain/brain';
 import { GroupCommitter } from './group-commit.js';
 import { decodeCursor, type Page } from './page.js';
 import { auditWhere, eventWhere, orderDir, orderOf } from './sql.js';

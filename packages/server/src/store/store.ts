@@ -1,6 +1,6 @@
 import type { Role } from '../api/contract.js';
 import type { ControllerFault } from '@citybrain/control';
-import type { Event, EventKind } from '../events.js';
+import type { Event, EventKind } from '@citybrain/brain';
 import type { Page } from './page.js';
 
 /**

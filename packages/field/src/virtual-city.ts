@@ -1,5 +1,6 @@
+import { structuredClone } from './clone.js';
 import { Simulation, type Network, type Scenario } from '@citybrain/engine';
-import { DEVICE_ID, type Event, type SignalEvent } from '../events.js';
+import { DEVICE_ID, type Event, type SignalEvent } from '@citybrain/brain';
 
 /**
  * The virtual city: the twin running as if it were the street, with the field
