@@ -92,7 +92,16 @@ export interface PlateEvent extends Common {
   lane?: string;
   /** recognition confidence, 0..1 */
   confidence: number;
+  /**
+   * where on the lane the camera reads: at its stop line (the default), at
+   * its start where vehicles enter the network, or at its end where they
+   * leave it (checkpoint cameras at the city's edge)
+   */
+  position?: PlatePosition;
 }
+
+export const PLATE_POSITIONS = ['stop-line', 'entry', 'exit'] as const;
+export type PlatePosition = (typeof PLATE_POSITIONS)[number];
 
 export interface ParkingEvent extends Common {
   kind: 'parking';
@@ -174,6 +183,7 @@ export const plateEventSchema = kindSchema('plate', 'A licence plate read by a c
   intersection: name('Intersection the camera watches.'),
   lane: name('Lane id, when the camera resolves lanes.'),
   confidence: { type: 'number', minimum: 0, maximum: 1, description: 'Recognition confidence, 0..1.' },
+  position: { type: 'string', enum: PLATE_POSITIONS, description: 'Where on the lane the camera reads: `stop-line` (the default), `entry` (the lane\'s start, where vehicles enter the network) or `exit` (its end, where they leave it).' },
 }, ['plate', 'camera', 'intersection', 'confidence']);
 
 export const parkingEventSchema = kindSchema('parking', 'Occupancy change of one parking bay.', {
