@@ -14,7 +14,7 @@ export default function longestQueue() {
       let most = -1;
       for (const phase of ix.greens) {
         let queued = 0;
-        for (const m of ix.movements[phase]) for (const lane of m.inLanes) queued += env.sim.laneWaitingCount(lane);
+        for (const m of ix.movements[phase]) for (const lane of m.inLanes) queued += env.twin.laneWaitingCount(lane);
         if (queued > most) {
           most = queued;
           best = phase;

@@ -13,7 +13,7 @@ const empty = (): Scenario => ({ ...generateGrid({ rows: 3, cols: 3 }), flows: [
 
 function setup(scenario: Scenario, base: Controller = fixedTime()) {
   const sim = new Simulation(scenario);
-  const ep = new EmergencyPriority(base);
+  const ep = new EmergencyPriority(base, { addVehicle: (v) => sim.addVehicle(v) });
   const sup = new SignalSupervisor(sim, ep);
   const inter = (id: string) => sim.net.interIndex.get(id)!;
   const step = (n = 1) => {
@@ -211,7 +211,7 @@ test('while priority holds an intersection, a base decide that answers a rejecte
     const base: Controller = {
       name: 'async-later',
       decide(_ix, s, env) {
-        if (env.sim.time < 12) return s.green;
+        if (env.twin.time < 12) return s.green;
         return (async () => { throw new Error('model not loaded'); })() as unknown as number;
       },
     };

@@ -133,17 +133,17 @@ test('a rollout on the SOTL base, from the SOTL controller\'s state, replays wha
   const sup: SignalSupervisor = new SignalSupervisor(sim, {
     name: 'sotl-by-hand',
     beginStep(env) {
-      policy.accumulate(env.sim);
+      policy.accumulate(env.twin);
       // the state a predictive controller hands its rollouts at this step
-      if (env.sim.stepCount === FROM) {
+      if (env.twin.stepCount === FROM) {
         start = {
-          fork: env.sim.fork(),
+          fork: env.twin.fork(),
           sotl: policy.copyState(),
           signals: { green: Int32Array.from(sup.status, (s) => s.green), greenSince: Float64Array.from(sup.status, (s) => s.greenSince), yellowLeft: Int32Array.from(sup.status, (s) => s.yellowLeft) },
         };
       }
     },
-    decide: (ix, s, env) => policy.choose(ixs.findIndex((x) => x.intersection === ix.intersection), s.green, s.greenSince, env.sim),
+    decide: (ix, s, env) => policy.choose(ixs.findIndex((x) => x.intersection === ix.intersection), s.green, s.greenSince, env.twin),
   });
   for (let k = 0; k < FROM + params.horizon; k++) {
     await sup.tick();
@@ -170,9 +170,9 @@ test('a rollout on the pressure-plus base replays what the pressure-plus control
     name: 'pressure-plus-watched',
     init: (env) => pp.init?.(env),
     beginStep(env) {
-      if (env.sim.stepCount === FROM) {
+      if (env.twin.stepCount === FROM) {
         start = {
-          fork: env.sim.fork(),
+          fork: env.twin.fork(),
           signals: { green: Int32Array.from(sup.status, (s) => s.green), greenSince: Float64Array.from(sup.status, (s) => s.greenSince), yellowLeft: Int32Array.from(sup.status, (s) => s.yellowLeft) },
         };
       }

@@ -89,8 +89,8 @@ test('maxPressure() decides every 15 s by the protocol\'s pressure, with 5 s of 
     init: (env) => mp.init?.(env),
     decide(ix, st, env) {
       const want = mp.decide(ix, st, env);
-      decisions.push({ t: env.sim.time, inter: ix.id, want, current: st.green });
-      if (env.sim.time % 15 === 0) assert.equal(want, protocolChoice(sim, s, ix.id), `${ix.id} at t=${env.sim.time}`);
+      decisions.push({ t: env.twin.time, inter: ix.id, want, current: st.green });
+      if (env.twin.time % 15 === 0) assert.equal(want, protocolChoice(sim, s, ix.id), `${ix.id} at t=${env.twin.time}`);
       return want;
     },
   };
@@ -181,7 +181,7 @@ test('a fault at one intersection leaves the others under control', () => {
   const picky: Controller = {
     name: 'picky',
     decide(ix, st, env) {
-      if (ix.id === badId && env.sim.time >= 40) throw new Error('sensor offline');
+      if (ix.id === badId && env.twin.time >= 40) throw new Error('sensor offline');
       return fixed.decide(ix, st, env);
     },
   };

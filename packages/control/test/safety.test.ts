@@ -195,8 +195,8 @@ function chaotic(base: Controller, kind: ChaosKind, at: number, target: number, 
     name: base.name,
     init: (env) => base.init?.(env),
     beginStep(env) {
-      if (fired.step < 0 && env.sim.stepCount >= at && (kind === 'beginThrow' || kind === 'beginTimeout')) {
-        fired.step = env.sim.stepCount;
+      if (fired.step < 0 && env.twin.stepCount >= at && (kind === 'beginThrow' || kind === 'beginTimeout')) {
+        fired.step = env.twin.stepCount;
         if (kind === 'beginThrow') throw new Error('chaos in beginStep');
         return new Promise<void>((res) => setTimeout(res, 3 * budgetMs));
       }
@@ -204,9 +204,9 @@ function chaotic(base: Controller, kind: ChaosKind, at: number, target: number, 
     },
     decide(ix, s, env) {
       const slot = env.intersections.indexOf(ix);
-      if (fired.step < 0 && env.sim.stepCount >= at && slot === target % env.intersections.length) {
+      if (fired.step < 0 && env.twin.stepCount >= at && slot === target % env.intersections.length) {
         if (kind === 'throw' || kind === 'invalid' || kind === 'slow') {
-          fired.step = env.sim.stepCount;
+          fired.step = env.twin.stepCount;
           fired.slot = slot;
           if (kind === 'throw') throw new Error('chaos in decide');
           if (kind === 'invalid') return -7;

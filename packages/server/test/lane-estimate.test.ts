@@ -5,7 +5,7 @@ import { CityRuntime } from '@citybrain/server';
 
 test('the brain\'s controllers see lanes as the detectors last reported them, not the twin\'s live state', async () => {
   const rt = new CityRuntime(generateGrid({ rows: 2, cols: 2, demand: 0.3 }), { detectorPeriod: 5 });
-  const view = rt.supervisor.env.sim;
+  const view = rt.supervisor.env.twin;
   const sim = rt.sim;
   for (let k = 0; k < 120; k++) await rt.stepOnce();
   // t = 120: a report just came in, so estimate and twin agree on every detected lane

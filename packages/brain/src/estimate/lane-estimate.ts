@@ -1,4 +1,5 @@
 import type { Network, Simulation } from '@citybrain/engine';
+import type { Observed } from '@citybrain/control';
 import type { Event } from '../events.js';
 
 /** Metres a stopped vehicle takes in a queue (a 5 m car and its 2.5 m gap). */
@@ -10,13 +11,17 @@ export const JAM_SPACING = 7.5;
  * the lane and how many of them are stopped, as video detectors count them.
  * Between two reports the last one holds; a lane never reported counts as empty.
  */
-export class LaneEstimate {
+export class LaneEstimate implements Observed {
   readonly vehicles: Int32Array;
   readonly queue: Int32Array;
   /** epoch ms of each lane's last report; 0 when never reported */
   readonly reportedAt: Float64Array;
   /** the device whose report each lane holds (so revoking it can take that back) */
   readonly reportedBy: (string | undefined)[];
+  /** the phase each intersection's signal controller last confirmed (by intersection index); -1 unknown */
+  readonly confirmedPhase: Int32Array;
+  /** epoch ms of each intersection's last confirmation */
+  readonly confirmedAt: Float64Array;
   reports = 0;
   /** lane events naming a lane this network does not have */
   unknownLanes = 0;
@@ -26,11 +31,22 @@ export class LaneEstimate {
     this.queue = new Int32Array(net.nLanes);
     this.reportedAt = new Float64Array(net.nLanes);
     this.reportedBy = new Array<string | undefined>(net.nLanes);
+    this.confirmedPhase = new Int32Array(net.interIds.length).fill(-1);
+    this.confirmedAt = new Float64Array(net.interIds.length);
   }
 
-  /** Takes in a batch of stored events; only lane events with video counts change the estimate. */
+  /** Takes in a batch of stored events: lane reports, and the phases signal controllers confirm. */
   apply(events: readonly Event[]): void {
     for (const e of events) {
+      if (e.kind === 'signal') {
+        const i = this.net.interIndex.get(e.intersection);
+        // a late confirmation does not overwrite a newer one
+        if (i !== undefined && e.ts >= this.confirmedAt[i]) {
+          this.confirmedAt[i] = e.ts;
+          this.confirmedPhase[i] = e.phase;
+        }
+        continue;
+      }
       if (e.kind !== 'lane') continue;
       const l = this.net.laneIndex.get(e.lane);
       if (l === undefined) {

@@ -138,7 +138,7 @@ function print(key: string, results: CaseResult[], skipped: { controller: string
 async function run(scenario: Scenario, base: string, evs: EvRoute[], priority: boolean, label: string, show: boolean): Promise<RunOutcome> {
   const sim = new Simulation(scenario);
   const controller = createController(base);
-  const ep = priority ? new EmergencyPriority(controller) : undefined;
+  const ep = priority ? new EmergencyPriority(controller, { addVehicle: (v) => sim.addVehicle(v) }) : undefined;
   const sup = new SignalSupervisor(sim, ep ?? controller);
   const bar = progress(LIMIT, label, show);
   let others: { att: number; n: number } | undefined;
@@ -177,7 +177,7 @@ async function freeFlowTimes(scenario: Scenario, evs: EvRoute[]): Promise<number
   const out: number[] = [];
   for (const ev of evs) {
     const sim = new Simulation({ ...scenario, flows: [] });
-    const ep = new EmergencyPriority(createController('fixed'));
+    const ep = new EmergencyPriority(createController('fixed'), { addVehicle: (v) => sim.addVehicle(v) });
     const sup = new SignalSupervisor(sim, ep);
     ep.dispatch({ id: ev.id, route: ev.route });
     for (let k = 0; k < LIMIT && sim.vehicleStatus(ev.id).state !== 'finished'; k++) {

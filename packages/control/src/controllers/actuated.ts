@@ -44,7 +44,7 @@ export function actuated(opts: ActuatedOptions = {}): Controller {
     },
     beginStep(env) {
       // detectors are read every step, also during minGreen, so the gap is known when decisions start
-      const { sim, intersections } = env;
+      const { twin: sim, intersections } = env;
       const t = sim.time;
       for (let k = 0; k < intersections.length; k++) {
         const ix = intersections[k];
@@ -59,13 +59,13 @@ export function actuated(opts: ActuatedOptions = {}): Controller {
     },
     decide(ix, s, env) {
       const k = slot[ix.intersection];
-      const t = env.sim.time;
+      const t = env.twin.time;
       if (t - lastSeen[k] < gap && t - s.greenSince < maxGreen) return s.green;
       const n = ix.greens.length;
       const g = ix.greens.indexOf(s.green);
       for (let j = 1; j < n; j++) {
         const h = (g + j) % n;
-        if (approaching(env.sim, served[k][h], zone) > 0) return ix.greens[h];
+        if (approaching(env.twin, served[k][h], zone) > 0) return ix.greens[h];
       }
       return s.green;
     },

@@ -11,7 +11,7 @@ export function fixedTime(opts: FixedTimeOptions = {}): Controller {
   return {
     name: 'fixed',
     decide(ix, s, env) {
-      if (env.sim.time - s.greenSince < green) return s.green;
+      if (env.twin.time - s.greenSince < green) return s.green;
       const k = ix.greens.indexOf(s.green);
       return ix.greens[(k + 1) % ix.greens.length];
     },

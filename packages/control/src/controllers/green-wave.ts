@@ -262,22 +262,22 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
           return [...order[x]].map((p) => sets[ix.greens.indexOf(p)]);
         });
         meter = new FlowRatioMeter(env, served, sat);
-        nextPlan = env.sim.time + warmup;
+        nextPlan = env.twin.time + warmup;
       }
       plan(env, false);
     },
     beginStep(env) {
       if (!meter) return;
-      meter.sample(env.sim);
-      if (env.sim.time < nextPlan) return;
-      nextPlan = env.sim.time + period;
-      meter.measure(env.sim.time, ratios);
+      meter.sample(env.twin);
+      if (env.twin.time < nextPlan) return;
+      nextPlan = env.twin.time + period;
+      meter.measure(env.twin.time, ratios);
       plan(env, true);
     },
     decide(ix, _s, env) {
       const x = slot[ix.intersection];
       // position in this intersection's cycle; each phase's window is its yellow, then its green
-      const tau = (((env.sim.time - offset[x]) % cycle) + cycle) % cycle;
+      const tau = (((env.twin.time - offset[x]) % cycle) + cycle) % cycle;
       const ends = greenEnd[x];
       for (let j = 0; j < ends.length; j++) if (tau < ends[j]) return order[x][j];
       return order[x][0]; // the yellow before the first phase

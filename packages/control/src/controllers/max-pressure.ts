@@ -24,10 +24,10 @@ export function maxPressure(opts: MaxPressureOptions = {}): Controller {
       buildPhaseTables(env.intersections);
     },
     decide(ix, s, env) {
-      const t = env.sim.time;
-      if (Math.round(t / env.sim.interval) % Math.round(period / env.sim.interval) !== 0) return s.green;
+      const t = env.twin.time;
+      if (Math.round(t / env.twin.interval) % Math.round(period / env.twin.interval) !== 0) return s.green;
       if (countedAt !== t) {
-        env.sim.laneWaitingCounts(waiting);
+        env.twin.laneWaitingCounts(waiting);
         countedAt = t;
       }
       return maxPressurePhase(ix, waiting);

@@ -1,5 +1,4 @@
-import type { Simulation } from '@citybrain/engine';
-import type { Controller, IntersectionPhases } from '../core/controller.js';
+import type { Controller, IntersectionPhases, SimReader } from '../core/controller.js';
 import { LaneLoad } from '../measures/lane-load.js';
 import { demandOf, gappedOut, phaseTables, pressureOf } from '../measures/pressure.js';
 
@@ -62,11 +61,11 @@ export function pressurePlus(opts: PressurePlusOptions = {}): Controller {
   return {
     name: 'pressure-plus',
     init(env) {
-      params = pressurePlusParams(opts, env.sim.interval);
+      params = pressurePlusParams(opts, env.twin.interval);
       lanes.init(env, params.range, params.period);
     },
     decide(ix, s, env) {
-      return pressurePlusDecision(params, lanes, ix, s.green, env.sim);
+      return pressurePlusDecision(params, lanes, ix, s.green, env.twin);
     },
   };
 }
@@ -103,7 +102,7 @@ export function pressurePlusParams(opts: PressurePlusOptions, interval: number, 
  * controller decides with it, and so does the predictive controller's
  * pressure-plus base policy, in its rollouts and between its decisions.
  */
-export function pressurePlusDecision(params: PressurePlusParams, load: LaneLoad, ix: IntersectionPhases, green: number, sim: Simulation): number {
+export function pressurePlusDecision(params: PressurePlusParams, load: LaneLoad, ix: IntersectionPhases, green: number, sim: SimReader): number {
   if (sim.stepCount % params.periodSteps === 0) {
     load.refresh(sim, params.entryQueue);
     return choosePhase(ix, green, load.queue, load.moving, params.keepWeight);

@@ -1,5 +1,4 @@
-import type { Simulation } from '@citybrain/engine';
-import type { Controller, IntersectionPhases } from '../core/controller.js';
+import type { Controller, IntersectionPhases, SimReader } from '../core/controller.js';
 import { checkOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';
 import { approaching, phaseLaneSets } from '../measures/phase-lanes.js';
@@ -74,7 +73,7 @@ export class SotlPolicy {
   }
 
   /** Rule 1: once per step, before that step's decisions. */
-  accumulate(sim: Simulation): void {
+  accumulate(sim: SimReader): void {
     const { kappa, shown } = this.state;
     const dt = sim.interval;
     const range = this.params.range;
@@ -94,7 +93,7 @@ export class SotlPolicy {
   }
 
   /** Rules 2-4 and maxGreen: the green wanted at intersection k, which shows `green` since `greenSince`. */
-  choose(k: number, green: number, greenSince: number, sim: Simulation): number {
+  choose(k: number, green: number, greenSince: number, sim: SimReader): number {
     const { threshold, range, platoonSize, platoonRange, maxGreen } = this.params;
     const ix = this.ixs[k];
     const kappa = this.state.kappa;
@@ -145,10 +144,10 @@ export function sotl(opts: SotlOptions = {}): Controller {
       policy = new SotlPolicy(env.intersections, params);
     },
     beginStep(env) {
-      policy!.accumulate(env.sim);
+      policy!.accumulate(env.twin);
     },
     decide(ix, s, env) {
-      return policy!.choose(slot[ix.intersection], s.green, s.greenSince, env.sim);
+      return policy!.choose(slot[ix.intersection], s.green, s.greenSince, env.twin);
     },
   };
 }

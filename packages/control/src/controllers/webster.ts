@@ -106,11 +106,11 @@ export function webster(opts: WebsterOptions = {}): WebsterController {
       ratios = env.intersections.map((ix) => new Float64Array(ix.greens.length));
       cycle = new Float64Array(env.intersections.length);
       meter = new FlowRatioMeter(env, served, sat);
-      nextPlan = env.sim.time + warmup;
+      nextPlan = env.twin.time + warmup;
       for (let k = 0; k < served.length; k++) plan(k, env, false);
     },
     beginStep(env) {
-      const sim = env.sim;
+      const sim = env.twin;
       meter.sample(sim);
       if (sim.time < nextPlan) return;
       nextPlan = sim.time + period;
@@ -120,7 +120,7 @@ export function webster(opts: WebsterOptions = {}): WebsterController {
     decide(ix, s, env) {
       const k = slot[ix.intersection];
       const g = ix.greens.indexOf(s.green);
-      if (env.sim.time - s.greenSince < green[k][g]) return s.green;
+      if (env.twin.time - s.greenSince < green[k][g]) return s.green;
       return ix.greens[(g + 1) % ix.greens.length];
     },
   };

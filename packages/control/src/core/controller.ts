@@ -25,15 +25,130 @@ export interface IntersectionPhases {
   inLanes: number[];
 }
 
-/** Everything a controller may use. `sim` is the twin: read its state, fork it to look ahead; never step or set phases on it. */
+/**
+ * The read side of a simulation: what measures and controllers read, on the
+ * brain's twin and on their own forks of it alike.
+ */
+export type SimReader = Pick<
+  Simulation,
+  | 'net' | 'time' | 'stepCount' | 'interval' | 'runningCount' | 'phase' | 'phaseCount'
+  | 'laneVehicleCount' | 'laneWaitingCount' | 'laneApproachingCount' | 'laneEntryQueue' | 'laneCounts' | 'laneWaitingCounts' | 'laneStats'
+  | 'vehicleStates' | 'vehicleId' | 'vehicleDrivable' | 'vehicleDistance' | 'vehicleSpeed' | 'vehicleRemainingPath' | 'vehicleHandle' | 'vehicleStatus'
+  | 'metrics'
+>;
+
+/** The brand of a TwinView: what keeps the twin in step with the city. */
+export const TWIN_SOURCE: unique symbol = Symbol('citybrain.twin-source');
+
+/**
+ * The city as a controller sees it: a twin to read and to fork for
+ * look-ahead, never to step or to set phases on (it has no such methods).
+ * Its source says what keeps it in step: 'brain', the brain's own twin,
+ * corrected towards what the detectors report (a real city: the only kind
+ * the server runs); 'ground-truth', the simulated street itself, for the
+ * benchmarks and tests that score a controller with perfect observation.
+ * A Simulation is not a TwinView (it lacks the brand), so handing a
+ * controller the street by mistake is a type error; `twinView` makes one.
+ */
+export interface TwinView extends Forkable {
+  readonly [TWIN_SOURCE]: 'brain' | 'ground-truth';
+}
+
+/** A simulation to read and to copy: a TwinView, or a rollout's own fork. `fork` gives a copy the caller owns (rollouts step it and set its phases). */
+export type Forkable = SimReader & Pick<Simulation, 'fork' | 'forkInto' | 'exportState'>;
+
+/**
+ * What the devices last told the brain: per lane, the newest detector report
+ * (arrays indexed by lane); per signalised intersection, the phase its field
+ * controller confirmed it shows. Read-only for controllers.
+ */
+export interface Observed {
+  /** epoch ms of each lane's newest detector report; 0 when never reported */
+  readonly reportedAt: ArrayLike<number>;
+  /** vehicles on the lane at that report (a loop detector's lane: estimated from its occupancy) */
+  readonly vehicles: ArrayLike<number>;
+  /** of which stopped (the queue) */
+  readonly queue: ArrayLike<number>;
+  /** phase each intersection (by intersection index) last confirmed; -1 when unknown */
+  readonly confirmedPhase: ArrayLike<number>;
+}
+
+/** Everything a controller may use: the network, the phases, what devices reported, and the twin kept in step with them. */
 export interface ControlEnv {
-  readonly sim: Simulation;
+  readonly twin: TwinView;
+  readonly observed: Observed;
   readonly net: Network;
   readonly intersections: readonly IntersectionPhases[];
   /** seconds the yellow phase lasts between two greens */
   readonly yellowTime: number;
   /** seconds a green lasts at least before a controller may change it */
   readonly minGreen: number;
+}
+
+/**
+ * A TwinView of `sim`: its read methods and forks, nothing that changes it.
+ * `source` says what `sim` is (see TwinView); the view holds `sim` only in
+ * closures, so walking a controller's environment never reaches it.
+ */
+export function twinView(sim: Simulation, source: TwinView[typeof TWIN_SOURCE]): TwinView {
+  const view = {
+    [TWIN_SOURCE]: source,
+    net: sim.net,
+    interval: sim.interval,
+    get time() { return sim.time; },
+    get stepCount() { return sim.stepCount; },
+    get runningCount() { return sim.runningCount; },
+    phase: (i: number) => sim.phase(i),
+    phaseCount: (i: number) => sim.phaseCount(i),
+    laneVehicleCount: (l: number) => sim.laneVehicleCount(l),
+    laneWaitingCount: (l: number) => sim.laneWaitingCount(l),
+    laneApproachingCount: (l: number, range: number) => sim.laneApproachingCount(l, range),
+    laneEntryQueue: (l: number) => sim.laneEntryQueue(l),
+    laneCounts: (out: Int32Array) => sim.laneCounts(out),
+    laneWaitingCounts: (out: Int32Array) => sim.laneWaitingCounts(out),
+    laneStats: (l: number, out: Float64Array) => sim.laneStats(l, out),
+    vehicleStates: (out: { xyhs: Float32Array; ids: Int32Array }) => sim.vehicleStates(out),
+    vehicleId: (h: number) => sim.vehicleId(h),
+    vehicleDrivable: (h: number) => sim.vehicleDrivable(h),
+    vehicleDistance: (h: number) => sim.vehicleDistance(h),
+    vehicleSpeed: (h: number) => sim.vehicleSpeed(h),
+    vehicleRemainingPath: (h: number) => sim.vehicleRemainingPath(h),
+    vehicleHandle: (id: string) => sim.vehicleHandle(id),
+    vehicleStatus: (id: string) => sim.vehicleStatus(id),
+    metrics: () => sim.metrics(),
+    fork: () => sim.fork(),
+    forkInto: (target: Simulation) => sim.forkInto(target),
+    exportState: () => sim.exportState(),
+  } satisfies TwinView;
+  return Object.freeze(view);
+}
+
+/**
+ * Observations read from a simulation itself: perfect detectors, for the
+ * ground-truth runs of benchmarks and tests (the server's brain observes
+ * through its devices only). Recounted at most once per step.
+ */
+export function perfectObservations(sim: Simulation): Observed {
+  const n = sim.net.nLanes;
+  const vehicles = new Int32Array(n);
+  const queue = new Int32Array(n);
+  const reportedAt = new Float64Array(n);
+  const confirmedPhase = new Int32Array(sim.net.interIds.length).fill(-1);
+  let at = -1;
+  const fresh = () => {
+    if (at === sim.stepCount) return;
+    at = sim.stepCount;
+    sim.laneCounts(vehicles);
+    sim.laneWaitingCounts(queue);
+    reportedAt.fill(sim.time * 1000);
+    for (const i of sim.net.signalised) confirmedPhase[i] = sim.phase(i);
+  };
+  return Object.freeze({
+    get reportedAt() { fresh(); return reportedAt; },
+    get vehicles() { fresh(); return vehicles; },
+    get queue() { fresh(); return queue; },
+    get confirmedPhase() { fresh(); return confirmedPhase; },
+  });
 }
 
 /** One intersection's signal as the supervisor keeps it. */
@@ -80,7 +195,7 @@ export interface Controller {
  * no other phase contains, and as yellow the smallest phase contained in all
  * of them.
  */
-export function intersectionPhases(sim: Simulation): IntersectionPhases[] {
+export function intersectionPhases(sim: SimReader): IntersectionPhases[] {
   const net = sim.net;
   const out: IntersectionPhases[] = [];
   for (const i of net.signalised) {

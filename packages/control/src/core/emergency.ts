@@ -1,5 +1,5 @@
-import { GRID_VEHICLE, LINK_PRIORITY, TURN_SPEED, type Network, type Simulation, type VehicleJson } from '@citybrain/engine';
-import type { Controller, ControlEnv, IntersectionPhases, SignalStatus } from './controller.js';
+import { GRID_VEHICLE, LINK_PRIORITY, TURN_SPEED, type AddVehicleOptions, type Network, type VehicleJson } from '@citybrain/engine';
+import type { Controller, ControlEnv, IntersectionPhases, SignalStatus, SimReader } from './controller.js';
 import { isThenable } from './thenable.js';
 
 /**
@@ -17,6 +17,12 @@ export const EMERGENCY_VEHICLE: Readonly<VehicleJson> = Object.freeze({ ...GRID_
 const STARTUP = 3;
 
 export interface EmergencyOptions {
+  /**
+   * Puts a dispatched vehicle on the road: in the server, the street (the
+   * ambulance sets off) and the brain's twin (which follows it from then on);
+   * in a benchmark, the simulation itself. Without it, dispatch is refused.
+   */
+  addVehicle?: (v: AddVehicleOptions) => void;
   /**
    * Seconds of look-ahead at most: intersections farther than this (at
    * free-flow speed) are never requested, however long their queue. Default
@@ -121,6 +127,7 @@ export class EmergencyPriority implements Controller {
   readonly name: string;
   private readonly horizon: number;
   private readonly headway: number;
+  private readonly addVehicle?: (v: AddVehicleOptions) => void;
   private env?: ControlEnv;
   private readonly ixOf = new Map<number, IntersectionPhases>();
   /** green phases serving each roadLink, filled lazily */
@@ -136,6 +143,7 @@ export class EmergencyPriority implements Controller {
     const headway = opts.dischargeHeadway ?? 2.5;
     if (!(Number.isFinite(headway) && headway >= 0)) throw new RangeError(`emergency priority: dischargeHeadway must be a number of seconds >= 0, got ${String(opts.dischargeHeadway)}`);
     this.headway = headway;
+    this.addVehicle = opts.addVehicle;
     this.name = `${base.name}+emergency`;
   }
 
@@ -147,7 +155,7 @@ export class EmergencyPriority implements Controller {
   }
 
   beginStep(env: ControlEnv): void | Promise<void> {
-    this.refresh(env.sim);
+    this.refresh(env.twin);
     return this.base.beginStep?.(env);
   }
 
@@ -167,10 +175,11 @@ export class EmergencyPriority implements Controller {
     return req.phase;
   }
 
-  /** Adds an emergency vehicle to the twin (entering at the next step) and gives it priority. Returns its id. */
+  /** Puts an emergency vehicle on the road (`addVehicle`: it enters at the next step) and gives it priority. Returns its id. */
   dispatch(d: EmergencyDispatch): string {
     const env = this.env;
     if (!env) throw new Error('emergency priority: dispatch needs the controller running under a SignalSupervisor (init has not been called)');
+    if (!this.addVehicle) throw new Error('emergency priority: dispatch needs the addVehicle option (where a dispatched vehicle is put on the road)');
     if (d === null || typeof d !== 'object') throw new TypeError('emergency dispatch must be an object { id, route, vehicle? }');
     if (typeof d.id !== 'string' || d.id === '') throw new TypeError(`emergency dispatch: id must be a non-empty string, got ${JSON.stringify(d.id)}`);
     if (!Array.isArray(d.route) || d.route.length === 0 || d.route.some((r) => typeof r !== 'string')) {
@@ -179,8 +188,8 @@ export class EmergencyPriority implements Controller {
     if (this.tracked.has(d.id)) throw new RangeError(`emergency vehicle "${d.id}" is already active`);
     const vehicle: VehicleJson = { ...EMERGENCY_VEHICLE, ...d.vehicle };
     const exempt = d.ignoreSpeedLimits ?? true;
-    env.sim.addVehicle({ id: d.id, route: d.route, vehicle, ignoreSpeedLimits: exempt });
-    this.tracked.set(d.id, { id: d.id, seq: this.seq++, dispatchedAt: env.sim.time, maxSpeed: vehicle.maxSpeed, exempt });
+    this.addVehicle({ id: d.id, route: d.route, vehicle, ignoreSpeedLimits: exempt });
+    this.tracked.set(d.id, { id: d.id, seq: this.seq++, dispatchedAt: env.twin.time, maxSpeed: vehicle.maxSpeed, exempt });
     return d.id;
   }
 
@@ -188,7 +197,7 @@ export class EmergencyPriority implements Controller {
   cancel(id: string): boolean {
     const had = this.tracked.delete(id);
     // drop its claims now, so decisions made before the next step already ignore it
-    if (had && this.env) this.requests = this.plan(this.env.sim).requests;
+    if (had && this.env) this.requests = this.plan(this.env.twin).requests;
     return had;
   }
 
@@ -206,22 +215,22 @@ export class EmergencyPriority implements Controller {
     this.tracked.clear();
     for (const t of s.tracked) this.tracked.set(t.id, { ...t });
     this.seq = s.seq;
-    this.requests = this.env ? this.plan(this.env.sim).requests : new Map();
+    this.requests = this.env ? this.plan(this.env.twin).requests : new Map();
   }
 
   /** Emergency vehicles with priority now, their corridors and arrival estimates. */
   active(): ActiveEmergency[] {
-    return this.env ? this.plan(this.env.sim).views : [];
+    return this.env ? this.plan(this.env.twin).views : [];
   }
 
-  private refresh(sim: Simulation): void {
+  private refresh(sim: SimReader): void {
     // finished vehicles leave the registry; everything they held is released
     for (const t of [...this.tracked.values()]) if (sim.vehicleHandle(t.id) < 0) this.tracked.delete(t.id);
     this.requests = this.plan(sim).requests;
   }
 
   /** Pure: the corridors and requests implied by the twin's current state. */
-  private plan(sim: Simulation): Plan {
+  private plan(sim: SimReader): Plan {
     const net = sim.net;
     const views: ActiveEmergency[] = [];
     const claims = new Map<number, Claim[]>();

@@ -8,8 +8,8 @@ export interface SignalRules {
 }
 
 /** The rules of `env`: its yellow in whole steps of its simulation. */
-export function signalRules(env: Pick<ControlEnv, 'sim' | 'yellowTime' | 'minGreen'>): SignalRules {
-  return { yellowSteps: Math.round(env.yellowTime / env.sim.interval), minGreen: env.minGreen };
+export function signalRules(env: Pick<ControlEnv, 'yellowTime' | 'minGreen'> & { twin: { readonly interval: number } }): SignalRules {
+  return { yellowSteps: Math.round(env.yellowTime / env.twin.interval), minGreen: env.minGreen };
 }
 
 /** advanceSignal's (countDownYellow's, switchGreen's) answer when the phase shown stays as it is. */

@@ -1,5 +1,5 @@
 import type { Simulation } from '@citybrain/engine';
-import { intersectionPhases, type ControlEnv, type Controller, type IntersectionPhases, type SignalStatus } from './controller.js';
+import { intersectionPhases, perfectObservations, twinView, type ControlEnv, type Controller, type IntersectionPhases, type Observed, type SignalStatus } from './controller.js';
 import { fixedTime } from '../controllers/fixed-time.js';
 import { now, timers } from './clock.js';
 import { isThenable } from './thenable.js';
@@ -16,6 +16,12 @@ export interface SupervisorOptions {
   budgetMs?: number;
   /** called when a controller fails at an intersection; the intersection then runs the fixed-time fallback */
   onFault?: (fault: ControllerFault) => void;
+  /**
+   * What the devices reported. Given, the supervisor's simulation is the
+   * brain's own twin, kept in step with these observations (the server);
+   * omitted, it is the street itself, observed perfectly (benchmarks, tests).
+   */
+  observed?: Observed;
 }
 
 export interface ControllerFault {
@@ -26,7 +32,7 @@ export interface ControllerFault {
 }
 
 /**
- * Runs a controller against the twin and enforces the safety rules whatever
+ * Runs a controller and enforces the safety rules whatever
  * the controller answers: only the roadnet's own (conflict-free) phases are
  * shown, a yellow separates every change, a green lasts at least minGreen,
  * and an intersection whose controller throws, answers nonsense or runs out
@@ -47,11 +53,20 @@ export class SignalSupervisor {
   /** wall-clock start of the current tick: the budget counts from it */
   private t0 = 0;
 
+  /**
+   * `sim` is the simulation whose signals the supervisor sets: the brain's
+   * twin under the server (its plans then go out to the field controllers),
+   * the street itself in benchmarks. Controllers get a read-only view of it
+   * (`env.twin`) and never `sim` itself.
+   */
   constructor(readonly sim: Simulation, readonly controller: Controller, opts: SupervisorOptions = {}) {
     const intersections = intersectionPhases(sim);
     // frozen: the rules the supervisor enforces are read from here, so a controller must not be able to rewrite them
     for (const ix of intersections) freezeIntersection(ix);
-    this.env = Object.freeze({ sim, net: sim.net, intersections: Object.freeze(intersections), yellowTime: opts.yellowTime ?? 5, minGreen: opts.minGreen ?? 5 });
+    this.env = Object.freeze({
+      twin: twinView(sim, opts.observed ? 'brain' : 'ground-truth'), observed: opts.observed ?? perfectObservations(sim),
+      net: sim.net, intersections: Object.freeze(intersections), yellowTime: opts.yellowTime ?? 5, minGreen: opts.minGreen ?? 5,
+    });
     this.onFault = opts.onFault;
     this.budgetMs = opts.budgetMs ?? 1000;
     this.rules = signalRules(this.env);
@@ -117,16 +132,6 @@ export class SignalSupervisor {
     for (let k = 0; k < ixs.length; k++) {
       const show = advanceSignal(this.status[k], k, sim.time, this.rules, ixs[k].yellow, this.ask);
       if (show !== NO_CHANGE) sim.setPhase(ixs[k].intersection, show);
-    }
-    // env.sim is the twin (under serve, the street): a phase a controller set on it itself is undone before the step runs
-    for (let k = 0; k < ixs.length; k++) {
-      const ix = ixs[k];
-      const s = this.status[k];
-      const shown = s.yellowLeft > 0 ? ix.yellow : s.green;
-      const set = sim.phase(ix.intersection);
-      if (set === shown) continue;
-      sim.setPhase(ix.intersection, shown);
-      if (!this.fallen.has(ix.intersection)) this.fail(ix, new Error(`its phase was set to ${set} behind the supervisor (a controller must not call sim.setPhase); ${shown} restored`));
     }
   }
 

@@ -1,5 +1,4 @@
-import type { Simulation } from '@citybrain/engine';
-import type { ControlEnv } from '../core/controller.js';
+import type { ControlEnv, SimReader } from '../core/controller.js';
 
 /**
  * Counts vehicles entering each lane, by following every running vehicle's
@@ -22,7 +21,7 @@ export class ArrivalCounter {
     this.arrivals = new Float64Array(nLanes);
   }
 
-  sample(sim: Simulation): void {
+  sample(sim: SimReader): void {
     if (sim.stepCount === this.sampledStep) return;
     this.sampledStep = sim.stepCount;
     const n = sim.vehicleStates(this.buf);
@@ -67,12 +66,12 @@ export class FlowRatioMeter {
     private readonly saturationFlow: number,
   ) {
     this.counter = new ArrivalCounter(env.net.nLanes);
-    this.counter.since = env.sim.time;
+    this.counter.since = env.twin.time;
     this.rates = new Float64Array(env.net.nLanes);
   }
 
   /** Call every step. */
-  sample(sim: Simulation): void {
+  sample(sim: SimReader): void {
     this.counter.sample(sim);
   }
 

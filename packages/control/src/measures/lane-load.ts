@@ -1,5 +1,4 @@
-import type { Simulation } from '@citybrain/engine';
-import type { ControlEnv } from '../core/controller.js';
+import type { ControlEnv, SimReader } from '../core/controller.js';
 import { buildPhaseTables } from './pressure.js';
 
 /** Per-lane queued and approaching-moving counts, recounted at most once per step. */
@@ -34,7 +33,7 @@ export class LaneLoad {
   }
 
   /** queue: vehicles slower than 0.1 m/s (with `entryQueue`, plus those waiting at the boundary to enter); moving: the others within range. */
-  refresh(sim: Simulation, entryQueue: boolean): void {
+  refresh(sim: SimReader, entryQueue: boolean): void {
     if (this.countedAt === sim.stepCount) return;
     this.countedAt = sim.stepCount;
     sim.laneWaitingCounts(this.waiting);

@@ -1,5 +1,4 @@
-import type { Simulation } from '@citybrain/engine';
-import type { IntersectionPhases } from '../core/controller.js';
+import type { IntersectionPhases, SimReader } from '../core/controller.js';
 
 /**
  * Which lanes a phase serves, and how many vehicles approach them: what the
@@ -31,7 +30,7 @@ export function phaseLaneSets(ix: IntersectionPhases): PhaseLaneSets {
 }
 
 /** Vehicles on `lanes` within `range` metres of their stop lines. */
-export function approaching(sim: Simulation, lanes: Int32Array, range: number): number {
+export function approaching(sim: SimReader, lanes: Int32Array, range: number): number {
   let n = 0;
   for (let k = 0; k < lanes.length; k++) n += sim.laneApproachingCount(lanes[k], range);
   return n;

@@ -1,5 +1,4 @@
-import type { Simulation } from '@citybrain/engine';
-import type { ControlEnv, IntersectionPhases } from '../core/controller.js';
+import type { ControlEnv, IntersectionPhases, SimReader } from '../core/controller.js';
 
 /**
  * Pressure and demand of a phase, the one definition max-pressure,
@@ -136,7 +135,7 @@ export function bestPhase(ix: IntersectionPhases, _env: ControlEnv, load: (lane:
 }
 
 /** Whether no vehicle is within `range` of the stop lines the green `p` serves (its queue is gone and nothing follows). */
-export function gappedOut(sim: Simulation, ix: IntersectionPhases, p: number, range: number): boolean {
+export function gappedOut(sim: SimReader, ix: IntersectionPhases, p: number, range: number): boolean {
   if (p < 0 || p >= ix.movements.length) return true;
   const f = phaseTables(ix);
   for (let j = f.servedStart[p]; j < f.servedStart[p + 1]; j++) if (sim.laneApproachingCount(f.served[j], range) > 0) return false;

@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Simulation } from '@citybrain/engine';
 import {
-  controllers, freezeIntersection, intersectionPhases, mayChange, signalRules, warmUpRollouts, type ControlEnv, type Controller, type IntersectionPhases, type SignalRules,
+  controllers, freezeIntersection, intersectionPhases, mayChange, perfectObservations, signalRules, twinView, warmUpRollouts, type ControlEnv, type Controller, type IntersectionPhases, type SignalRules,
 } from '@citybrain/control';
 import { LaneEstimate, estimatedView } from '@citybrain/brain';
 import type { ControllerReply, ControllerRequest, ControllerWorkerInit, ViewData } from './controller-protocol.js';
@@ -35,7 +35,10 @@ async function handle(req: ControllerRequest): Promise<ControllerReply | undefin
   if (req.kind === 'init') {
     const make = Object.hasOwn(controllers, req.name) ? controllers[req.name] : undefined;
     if (!make) throw new Error(`the controller worker has no controller "${req.name}"`);
-    const env: ControlEnv = Object.freeze({ sim: view, net: twin.net, intersections, yellowTime: req.yellowTime, minGreen: req.minGreen });
+    const env: ControlEnv = Object.freeze({
+      twin: twinView(view, init.laneState === 'twin' ? 'ground-truth' : 'brain'), observed: init.laneState === 'twin' ? perfectObservations(twin) : estimate,
+      net: twin.net, intersections, yellowTime: req.yellowTime, minGreen: req.minGreen,
+    });
     const controller = make();
     slots.set(req.slot, { controller, env, rules: signalRules(env) });
     await controller.init?.(env);

@@ -173,11 +173,12 @@ export class CityRuntime {
       if (Object.hasOwn(controllers, name) && inAssignment[name] === controllers[name]) inAssignment[name] = () => host!.controller(name);
     }
     this.assignment = new ControllerAssignment(inAssignment, opts.controller ?? 'max-pressure');
-    this.emergency = new EmergencyPriority(this.assignment);
+    this.emergency = new EmergencyPriority(this.assignment, { addVehicle: (v) => this.city.sim.addVehicle(v) });
     this.estimate = new LaneEstimate(this.city.sim.net);
     const view = opts.laneState === 'twin' ? this.city.sim : estimatedView(this.city.sim, this.estimate);
     this.supervisor = new SignalSupervisor(view, this.emergency, {
       onFault: (f) => this.faults.push(f),
+      ...(opts.laneState === 'twin' ? {} : { observed: this.estimate }),
     });
     this.requestedSpeed = opts.speed ?? 1;
     this.kpiPeriod = opts.kpiPeriod ?? 10;

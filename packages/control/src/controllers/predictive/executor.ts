@@ -1,5 +1,5 @@
 import type { Simulation } from '@citybrain/engine';
-import type { IntersectionPhases } from '../../core/controller.js';
+import type { Forkable, IntersectionPhases } from '../../core/controller.js';
 import { RolloutRunner, type Plan, type RolloutCost, type RolloutParams } from './rollout.js';
 import type { SignalSnapshot } from './signals.js';
 import type { SotlState } from '../sotl.js';
@@ -20,7 +20,7 @@ export interface RolloutBatch {
  */
 export interface RolloutExecutor {
   /** Costs of each plan of `batch`, in order, from the current state of `sim` (which is not modified). */
-  evaluate(sim: Simulation, ixs: readonly IntersectionPhases[], batch: RolloutBatch): Promise<RolloutCost[]>;
+  evaluate(sim: Forkable, ixs: readonly IntersectionPhases[], batch: RolloutBatch): Promise<RolloutCost[]>;
   /** Releases threads or other resources; the executor is unusable afterwards. */
   close(): Promise<void>;
 }
@@ -43,9 +43,9 @@ export function inProcessExecutor(): RolloutExecutor {
 export class RunnerCache {
   private key = '';
   private runner: RolloutRunner | null = null;
-  private sim: Simulation['net'] | null = null;
+  private sim: Forkable['net'] | null = null;
 
-  get(sim: Simulation, ixs: readonly IntersectionPhases[], params: RolloutParams): RolloutRunner {
+  get(sim: Forkable, ixs: readonly IntersectionPhases[], params: RolloutParams): RolloutRunner {
     const key = JSON.stringify(params);
     if (!this.runner || this.key !== key || this.sim !== sim.net) {
       this.runner = new RolloutRunner(sim.net, ixs, params);

@@ -121,13 +121,13 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
   return {
     name: sequential ? 'predictive-sequential' : 'predictive',
     init(env) {
-      const dt = env.sim.interval;
+      const dt = env.twin.interval;
       rules = signalRules(env);
       const n = env.intersections.length;
       signals = newSignals(n);
       env.intersections.forEach((ix, k) => {
-        signals.green[k] = env.sim.phase(ix.intersection);
-        signals.greenSince[k] = env.sim.time;
+        signals.green[k] = env.twin.phase(ix.intersection);
+        signals.greenSince[k] = env.twin.time;
       });
       decision = new Int32Array(n).fill(-1);
       index = new Map(env.intersections.map((ix, k) => [ix, k]));
@@ -145,7 +145,7 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
       holdUntil = new Float64Array(n).fill(-1);
     },
     async beginStep(env) {
-      const sim = env.sim;
+      const sim = env.twin;
       const t = sim.time;
       basePolicy!.observe(sim);
       if (sim.stepCount % steps(period, sim.interval) === 0) {
@@ -179,12 +179,12 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
     },
     decide(ix, s, env) {
       const k = index.get(ix)!;
-      const want = env.sim.stepCount < holdUntil[k] ? decision[k] : basePolicy!.want(k, s.green, s.greenSince, env.sim);
+      const want = env.twin.stepCount < holdUntil[k] ? decision[k] : basePolicy!.want(k, s.green, s.greenSince, env.twin);
       // keep the replica of the supervisor's state exact: what the supervisor does with this answer
       replica.green = s.green;
       replica.greenSince = s.greenSince;
       replica.yellowLeft = 0;
-      switchGreen(replica, want, env.sim.time, rules, ix.yellow);
+      switchGreen(replica, want, env.twin.time, rules, ix.yellow);
       replica.store(signals, k);
       return want;
     },
@@ -195,11 +195,11 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
   async function decideByRollouts(env: ControlEnv, free: number[]): Promise<void> {
     const ixs = env.intersections;
     const p = params!;
-    const at = env.sim.stepCount;
+    const at = env.twin.stepCount;
     load.invalidate();
-    load.refresh(env.sim, p.base.kind === 'sotl' || p.base.entryQueue);
+    load.refresh(env.twin, p.base.kind === 'sotl' || p.base.entryQueue);
     // per free intersection: keep, then the other greens by decreasing pressure
-    const keepSteps = steps(hold, env.sim.interval);
+    const keepSteps = steps(hold, env.twin.interval);
     const cands = free.map((k) => {
       const ix = ixs[k];
       const cur = signals.green[k];
@@ -212,7 +212,7 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
     if (sequential) {
       // multi-agent rollout: the base plan, then each free intersection's candidates on top of the choices before it
       const plan: Plan = { phase: new Int32Array(ixs.length).fill(-1), hold: new Int32Array(ixs.length) };
-      const costs = async (plans: Plan[]) => (await executor.evaluate(env.sim, ixs, { signals, plans, params: p, sotl })).map(networkDelay);
+      const costs = async (plans: Plan[]) => (await executor.evaluate(env.twin, ixs, { signals, plans, params: p, sotl })).map(networkDelay);
       let [best] = await costs([plan]);
       for (let f = 0; f < free.length; f++) {
         const k = free[f];
@@ -249,7 +249,7 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
       });
       plans.push(plan);
     }
-    const costs = await executor.evaluate(env.sim, ixs, { signals, plans, params: p, sotl });
+    const costs = await executor.evaluate(env.twin, ixs, { signals, plans, params: p, sotl });
     free.forEach((k, f) => {
       let best = 0;
       for (let j = 1; j < cands[f].length; j++) if (costs[j][k] < costs[best][k]) best = j;

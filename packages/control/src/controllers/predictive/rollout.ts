@@ -1,5 +1,5 @@
 import type { Network, Simulation } from '@citybrain/engine';
-import type { IntersectionPhases } from '../../core/controller.js';
+import type { Forkable, IntersectionPhases } from '../../core/controller.js';
 import { signalRules } from '../../core/signal-rules.js';
 import { LaneLoad } from '../../measures/lane-load.js';
 import { pressurePlusDecision, pressurePlusParams, type PressurePlusParams } from '../pressure-plus.js';
@@ -81,7 +81,7 @@ export class RolloutRunner {
    * returned last (which it overwrites): rollout after rollout without
    * allocating a whole network state each time.
    */
-  copyOf(sim: Simulation): Simulation {
+  copyOf(sim: Forkable): Simulation {
     this.scratch = this.scratch && this.scratch !== sim && this.scratch.net === sim.net ? sim.forkInto(this.scratch) : sim.fork();
     return this.scratch;
   }
@@ -160,11 +160,11 @@ export class BasePolicy {
     this.sotl.setState(sotl0);
   }
 
-  observe(sim: Simulation): void {
+  observe(sim: Forkable): void {
     this.sotl?.accumulate(sim);
   }
 
-  want(k: number, green: number, greenSince: number, sim: Simulation): number {
+  want(k: number, green: number, greenSince: number, sim: Forkable): number {
     if (this.sotl) return this.sotl.choose(k, green, greenSince, sim);
     return pressurePlusDecision(this.pp!, this.load, this.ixs[k], green, sim);
   }
@@ -182,13 +182,13 @@ export class BasePolicy {
  * decision took over a second, past the supervisor's default budget).
  * `sim` is not modified.
  */
-export function warmUpRollouts(sim: Simulation, ixs: readonly IntersectionPhases[]): void {
+export function warmUpRollouts(sim: Forkable, ixs: readonly IntersectionPhases[]): void {
   const n = ixs.length;
   // a default predictive controller's rollout under the protocol's 5 s yellow and minimum green
   const params: RolloutParams = {
     horizon: Math.max(1, Math.round(60 / sim.interval)),
     base: { kind: 'pressure-plus', ...pressurePlusParams({}, sim.interval, true) },
-    rules: signalRules({ sim, yellowTime: 5, minGreen: 5 }),
+    rules: signalRules({ twin: sim, yellowTime: 5, minGreen: 5 }),
     yellowTime: 5,
   };
   const signals = { green: Int32Array.from(ixs, (ix) => ix.greens[0] ?? 0), greenSince: new Float64Array(n), yellowLeft: new Int32Array(n) };

@@ -1,4 +1,5 @@
 import type { Simulation } from '@citybrain/engine';
+import type { SimReader } from '../../core/controller.js';
 import type { IntersectionPhases, SignalStatus } from '../../core/controller.js';
 import { advanceSignal, minGreenServed, NO_CHANGE, type SignalRules } from '../../core/signal-rules.js';
 
