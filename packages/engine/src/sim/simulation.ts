@@ -1146,7 +1146,8 @@ export class Simulation {
     const brake = ((s + next) * dt) / 2 + (next * next) / st.vUsualNegAcc[v] / 2;
     if (brake < distance) return next;
     const take = (2 * distance) / (s + EPS) / dt;
-    return take >= 1 ? s - s / Math.trunc(take) : s - s / take;
+    // standing exactly at the line (a vehicle placed there): 0 - 0 / 0 would be NaN, and NaN runs the red
+    return take >= 1 ? s - s / Math.trunc(take) : s === 0 ? 0 : s - s / take;
   }
 
   private canYield(v: number, dist: number): boolean {
