@@ -118,6 +118,7 @@ test('removing a stalled leader lets its follower drive on; removal is not a fin
   assert.deepEqual(lane(sim), [follow]);
   const m = sim.metrics();
   assert.deepEqual([m.enteredVehicles, m.finishedVehicles, m.vehiclesInNetwork, sim.removedCount], [1, 0, 1, 1]);
+  assert.ok(m.totalDelay > 0 && m.averageDelay === m.totalDelay / 2, 'the removed one\'s delay stays, and so does it in the count');
   sim.step();
   assert.equal(sim.vehicleSpeed(follow), CITYFLOW_VEHICLE.maxPosAcc, 'it starts at once: it no longer follows the removed one');
   sim.step(9);
