@@ -45,7 +45,7 @@ after(async () => {
 
 test('a breakdown is detected through ingestion, listed, streamed live, published to the police over MQTT, and acknowledged by an operator', async () => {
   const rt = server.runtime;
-  const sim = rt.sim;
+  const sim = rt.city.sim;
   for (let k = 0; k < 600; k++) await rt.stepOnce();
   const v = vehicleOnApproach(sim);
   const lane = sim.vehicleDrivable(v);

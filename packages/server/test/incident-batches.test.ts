@@ -9,8 +9,8 @@ import { CityRuntime } from '@citybrain/server';
 // estimate of the batch's last one (a queue that formed later, a lane downstream that filled later).
 test('incident detection gives the same incidents whether ingestion hands it the reports step by step or in large late batches', async () => {
   const scenario = generateGrid({ rows: 3, cols: 3, demand: 0.08 });
-  // the controllers read the twin, so both cities are the same whatever their estimates
-  const opts = { epochMs: 0, laneState: 'twin' as const, breakdownsPerHour: 20 };
+  // a fixed-time plan ignores what the brain sees, so both streets are the same whatever their estimates
+  const opts = { epochMs: 0, controller: 'fixed', breakdownsPerHour: 20 };
   const prompt = new CityRuntime(scenario, opts);
   const held: Event[] = [];
   const late = new CityRuntime(scenario, { ...opts, sink: async (events) => void held.push(...events) });

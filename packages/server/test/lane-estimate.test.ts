@@ -1,35 +1,63 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid } from '@citybrain/engine';
+import { TWIN_SOURCE, type ControlEnv, type Controller } from '@citybrain/control';
 import { CityRuntime } from '@citybrain/server';
 
-test('the brain\'s controllers see lanes as the detectors last reported them, not the twin\'s live state', async () => {
-  const rt = new CityRuntime(generateGrid({ rows: 2, cols: 2, demand: 0.3 }), { detectorPeriod: 5 });
-  const view = rt.supervisor.env.twin;
-  const sim = rt.sim;
-  for (let k = 0; k < 120; k++) await rt.stepOnce();
-  // t = 120: a report just came in, so estimate and twin agree on every detected lane
-  const est = rt.estimate;
-  const detected = [...sim.net.signalised].flatMap((i) => sim.net.incomingLanes(i));
-  for (const l of detected) {
-    assert.equal(view.laneWaitingCount(l), sim.laneWaitingCount(l));
-    assert.equal(view.laneVehicleCount(l), sim.laneVehicleCount(l));
+/** Every object reachable from `root` through properties, array items and map/set entries (closures are not walked: nothing can read them). */
+function reachable(root: unknown): Set<object> {
+  const seen = new Set<object>();
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (x === null || (typeof x !== 'object' && typeof x !== 'function') || seen.has(x)) continue;
+    seen.add(x);
+    if (ArrayBuffer.isView(x)) continue;
+    if (x instanceof Map) for (const [k, v] of x) stack.push(k, v);
+    if (x instanceof Set) for (const v of x) stack.push(v);
+    for (const key of Reflect.ownKeys(x)) {
+      const d = Object.getOwnPropertyDescriptor(x, key);
+      // getters are not called: a getter's value comes from a closure, walked by calling it would be the same as reading it
+      if (d && 'value' in d) stack.push(d.value);
+    }
+    stack.push(Object.getPrototypeOf(x));
   }
-  const reportedAt = est.reportedAt.slice();
-  const queues = Int32Array.from(detected, (l) => view.laneWaitingCount(l));
-  // between reports the estimate holds while the street moves on
-  await rt.stepOnce();
-  await rt.stepOnce();
-  assert.deepEqual(Int32Array.from(detected, (l) => view.laneWaitingCount(l)), queues);
-  assert.deepEqual(est.reportedAt, reportedAt);
-  assert.ok(detected.some((l) => sim.laneWaitingCount(l) !== view.laneWaitingCount(l) || sim.laneVehicleCount(l) !== view.laneVehicleCount(l)),
-    'two steps later some lane differs from its last report');
-  // the bulk query controllers use agrees with the per-lane one
-  const all = view.laneWaitingCounts(new Int32Array(sim.net.nLanes));
-  for (const l of detected) assert.equal(all[l], view.laneWaitingCount(l));
-  // signal plans still reach the street
-  const i = sim.net.signalised[0];
-  assert.equal(view.phase(i), sim.phase(i));
+  return seen;
+}
+
+test('controllers see the brain\'s own twin, never the street: nothing of the street is reachable from what a controller is given, and the twin follows the detectors', async () => {
+  const seenEnvs: ControlEnv[] = [];
+  const spy = (): Controller => ({ name: 'spy', init: (env) => void seenEnvs.push(env), decide: (_ix, s, env) => (seenEnvs.push(env), s.green) });
+  const rt = new CityRuntime(generateGrid({ rows: 2, cols: 2, demand: 0.3 }), { detectorPeriod: 5, controller: 'spy', extraControllers: { spy }, epochMs: 0 });
+  const street = rt.city.sim;
+  assert.notEqual(rt.sim, street);
+  assert.equal(rt.supervisor.sim, rt.twin.sim);
+  const net = rt.sim.net;
+  const detected = [...net.signalised].flatMap((i) => net.incomingLanes(i));
+  let err = 0, n = 0;
+  for (let k = 1; k <= 600; k++) {
+    await rt.stepOnce();
+    if (k > 120 && k % 5 === 0) {
+      // a report just came in: each lane's twin count is near the street's
+      for (const l of detected) {
+        err += Math.abs(rt.sim.laneVehicleCount(l) - street.laneVehicleCount(l));
+        n++;
+      }
+    }
+  }
+  assert.ok(seenEnvs.length > 100);
+  const env = seenEnvs[0];
+  assert.equal(env.twin[TWIN_SOURCE], 'brain');
+  const objects = reachable(seenEnvs);
+  for (const forbidden of [street, rt.city, rt, rt.supervisor]) assert.ok(!objects.has(forbidden), 'the street is reachable from a controller\'s env');
+  // forks are the brain's twin's, not the street's
+  const fork = env.twin.fork();
+  assert.equal(fork.metrics().enteredVehicles, rt.sim.metrics().enteredVehicles);
+  assert.notEqual(fork.metrics().enteredVehicles, street.metrics().enteredVehicles);
+  const mae = err / n;
+  assert.ok(mae < 1.5, `the twin's vehicles per detected lane are off the street's by ${mae.toFixed(2)} on average just after a report`);
+  // the brain's plans reach the street's signals
+  for (const i of net.signalised) assert.equal(street.phase(i), rt.sim.phase(i));
 });
 
 test('late or unknown reports do not corrupt the estimate; loop detectors without counts are estimated from occupancy', () => {

@@ -1,21 +1,20 @@
 import type { Scenario, Simulation } from '@citybrain/engine';
 
-/** What the controller worker is started with: it builds its own Simulation of the scenario. */
+/** What the controller worker is started with: it builds its own copy of the brain's twin (the network, no flows). */
 export interface ControllerWorkerInit {
   scenario: Scenario;
   seed: number;
-  /** what the controllers see of the lanes: the detector estimate (overridden counts) or the twin itself */
-  laneState: 'detectors' | 'twin';
 }
 
 export type TwinState = ReturnType<Simulation['exportState']>;
 
-/** The twin as the controllers see it at one instant: its exported state and the lane estimate over it. */
+/** The city as the controllers see it at one instant: the brain's twin (its exported state) and what the devices reported (env.observed). */
 export interface ViewData {
   state: TwinState;
-  /** the lane estimate's vehicles and queue per lane (absent when the controllers see the twin) */
-  vehicles?: Int32Array;
-  queue?: Int32Array;
+  vehicles: Int32Array;
+  queue: Int32Array;
+  reportedAt: Float64Array;
+  confirmedPhase: Int32Array;
 }
 
 /** The supervisor's signal state of every intersection, as the controller's decide sees it. */

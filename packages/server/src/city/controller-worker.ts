@@ -3,17 +3,19 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Simulation } from '@citybrain/engine';
 import {
-  controllers, freezeIntersection, intersectionPhases, mayChange, perfectObservations, signalRules, twinView, warmUpRollouts, type ControlEnv, type Controller, type IntersectionPhases, type SignalRules,
+  controllers, freezeIntersection, intersectionPhases, mayChange, signalRules, twinView, warmUpRollouts, type ControlEnv, type Controller, type IntersectionPhases, type Observed, type SignalRules,
 } from '@citybrain/control';
-import { LaneEstimate, estimatedView } from '@citybrain/brain';
 import type { ControllerReply, ControllerRequest, ControllerWorkerInit, ViewData } from './controller-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('controller-worker.js runs only as a worker thread');
 const init = workerData as ControllerWorkerInit;
-const twin = new Simulation(init.scenario, { seed: init.seed });
-const estimate = new LaneEstimate(twin.net);
-const view = init.laneState === 'twin' ? twin : estimatedView(twin, estimate);
+// a copy of the brain's twin, loaded from its exported state at each request
+const twin = new Simulation({ ...init.scenario, flows: [] }, { seed: init.seed });
+const view = twinView(twin, 'brain');
+const nLanes = twin.net.nLanes;
+const observed = { vehicles: new Int32Array(nLanes), queue: new Int32Array(nLanes), reportedAt: new Float64Array(nLanes), confirmedPhase: new Int32Array(twin.net.interIds.length) };
+const observedView: Observed = Object.freeze({ ...observed });
 // the same list, in the same order, as the main thread's supervisor derives (and frozen, as it hands them out)
 const phases = intersectionPhases(twin);
 for (const ix of phases) freezeIntersection(ix);
@@ -22,8 +24,10 @@ const slots = new Map<number, { controller: Controller; env: ControlEnv; rules: 
 
 function load(v: ViewData): void {
   twin.importState(v.state);
-  if (v.vehicles) estimate.vehicles.set(v.vehicles);
-  if (v.queue) estimate.queue.set(v.queue);
+  observed.vehicles.set(v.vehicles);
+  observed.queue.set(v.queue);
+  observed.reportedAt.set(v.reportedAt);
+  observed.confirmedPhase.set(v.confirmedPhase);
 }
 
 async function handle(req: ControllerRequest): Promise<ControllerReply | undefined> {
@@ -35,10 +39,7 @@ async function handle(req: ControllerRequest): Promise<ControllerReply | undefin
   if (req.kind === 'init') {
     const make = Object.hasOwn(controllers, req.name) ? controllers[req.name] : undefined;
     if (!make) throw new Error(`the controller worker has no controller "${req.name}"`);
-    const env: ControlEnv = Object.freeze({
-      twin: twinView(view, init.laneState === 'twin' ? 'ground-truth' : 'brain'), observed: init.laneState === 'twin' ? perfectObservations(twin) : estimate,
-      net: twin.net, intersections, yellowTime: req.yellowTime, minGreen: req.minGreen,
-    });
+    const env: ControlEnv = Object.freeze({ twin: view, observed: observedView, net: twin.net, intersections, yellowTime: req.yellowTime, minGreen: req.minGreen });
     const controller = make();
     slots.set(req.slot, { controller, env, rules: signalRules(env) });
     await controller.init?.(env);

@@ -1,7 +1,7 @@
 import type { Scenario } from '@citybrain/engine';
 import { ControllerAssignment, EmergencyPriority, SignalSupervisor, controllers, type Controller, type ControllerFault } from '@citybrain/control';
 import { VirtualCity, type VirtualCityOptions, type VirtualCityState } from '@citybrain/field';
-import { IncidentDetector, LaneEstimate, estimatedView, type Event, type IncidentDetectorOptions, type IncidentDetectorState } from '@citybrain/brain';
+import { BrainTwin, IncidentDetector, LaneEstimate, type BrainTwinState, type Event, type IncidentDetectorOptions, type IncidentDetectorState } from '@citybrain/brain';
 import type { HostSources } from './controller-host.js';
 import { soon } from './yield.js';
 import type { ControllerWorkerInit } from './controller-protocol.js';
@@ -37,13 +37,6 @@ export interface CityRuntimeOptions extends VirtualCityOptions {
   extraControllers?: Record<string, () => Controller>;
   /** told when the loop stops on an unexpected error (the server logs it; the API stays up) */
   onError?: (e: unknown) => void;
-  /**
-   * What the controllers know of the lanes: 'detectors' (default), the
-   * estimate built from the lane events field devices report (fed by
-   * `ingested`, e.g. from ingestion); or 'twin', the twin's own state
-   * (perfect observation, for what-if studies).
-   */
-  laneState?: 'detectors' | 'twin';
   /** the automatic incident detection's settings */
   incidents?: IncidentDetectorOptions;
   /**
@@ -102,8 +95,15 @@ export class CityRuntime {
   /** emergency-vehicle priority over whatever controllers are assigned */
   readonly emergency: EmergencyPriority;
   readonly supervisor: SignalSupervisor;
-  /** lane states estimated from detector reports */
+  /** what the devices last reported: lane states and confirmed phases (the controllers' env.observed) */
   readonly estimate: LaneEstimate;
+  /**
+   * The brain's own twin of the city, kept in step with the devices' reports:
+   * what the controllers read and fork, the supervisor sets signals on (its
+   * plans then go to the street's signal controllers), and the API shows.
+   * The street (`city`) is reached only through device protocols.
+   */
+  readonly twin: BrainTwin;
   /** lane-blocking incidents detected from the same reports */
   readonly incidents: IncidentDetector;
   readonly regions: Region[];
@@ -152,10 +152,14 @@ export class CityRuntime {
 
   constructor(scenario: Scenario, opts: CityRuntimeOptions = {}) {
     this.city = new VirtualCity(scenario, opts);
+    // the brain's twin has its own randomness: it knows the street's neither
+    this.twin = new BrainTwin(scenario, { seed: (opts.seed ?? 0) + 1 });
     this.factories = { ...controllers, ...opts.extraControllers };
-    const twinView = opts.laneState === 'twin';
-    this.host = opts.controllerHost?.({ scenario, seed: opts.seed ?? 0, laneState: twinView ? 'twin' : 'detectors' }, {
-      view: () => ({ state: this.sim.exportState(), ...(twinView ? {} : { vehicles: this.estimate.vehicles, queue: this.estimate.queue }) }),
+    this.host = opts.controllerHost?.({ scenario, seed: (opts.seed ?? 0) + 1 }, {
+      view: () => ({
+        state: this.sim.exportState(), vehicles: this.estimate.vehicles, queue: this.estimate.queue,
+        reportedAt: this.estimate.reportedAt, confirmedPhase: this.estimate.confirmedPhase,
+      }),
       status: (name) => {
         const st = this.supervisor.status;
         return {
@@ -173,13 +177,16 @@ export class CityRuntime {
       if (Object.hasOwn(controllers, name) && inAssignment[name] === controllers[name]) inAssignment[name] = () => host!.controller(name);
     }
     this.assignment = new ControllerAssignment(inAssignment, opts.controller ?? 'max-pressure');
-    this.emergency = new EmergencyPriority(this.assignment, { addVehicle: (v) => this.city.sim.addVehicle(v) });
-    this.estimate = new LaneEstimate(this.city.sim.net);
-    const view = opts.laneState === 'twin' ? this.city.sim : estimatedView(this.city.sim, this.estimate);
-    this.supervisor = new SignalSupervisor(view, this.emergency, {
-      onFault: (f) => this.faults.push(f),
-      ...(opts.laneState === 'twin' ? {} : { observed: this.estimate }),
+    // a dispatched ambulance sets off in the street, and the brain's twin follows it along the route it was given
+    this.emergency = new EmergencyPriority(this.assignment, {
+      addVehicle: (v) => {
+        // the twin checks the request first (it has the street's network and the same dispatched vehicles)
+        this.twin.sim.addVehicle(v);
+        this.city.sim.addVehicle(v);
+      },
     });
+    this.estimate = new LaneEstimate(this.twin.net);
+    this.supervisor = new SignalSupervisor(this.twin.sim, this.emergency, { onFault: (f) => this.faults.push(f), observed: this.estimate });
     this.requestedSpeed = opts.speed ?? 1;
     this.kpiPeriod = opts.kpiPeriod ?? 10;
     this.kpiHistory = opts.kpiHistory ?? 8640;
@@ -191,11 +198,13 @@ export class CityRuntime {
     this.regions = quadrants(this.city);
     this.inLanes = new Map(this.supervisor.env.intersections.map((ix) => [ix.intersection, ix.inLanes]));
     this.incidents = new IncidentDetector(this.sim.net, this.supervisor.env.intersections, this.estimate, this.laneGreenSeconds(), (ts) => (ts - this.city.epochMs) / 1000, opts.incidents);
-    for (const ix of this.supervisor.env.intersections) this.phaseLog.set(ix.intersection, [{ t: 0, phase: this.city.sim.phase(ix.intersection) }]);
+    for (const ix of this.supervisor.env.intersections) this.phaseLog.set(ix.intersection, [{ t: 0, phase: this.sim.phase(ix.intersection) }]);
+    this.sendPlans();
   }
 
+  /** The brain's twin: what the API and the dashboard show of the city (the street's ground truth is `city.sim`, for the demo's labelled overlay and benchmarks). */
   get sim() {
-    return this.city.sim;
+    return this.twin.sim;
   }
 
   /**
@@ -360,26 +369,35 @@ export class CityRuntime {
     return () => this.listeners.delete(fn);
   }
 
-  /** One step of the whole loop: decide, advance the street, report, ingest. */
+  /**
+   * One step of the whole loop: the brain decides on its twin, its plans go
+   * to the street's signal controllers, the street and the twin advance, the
+   * street's devices report, and their events go to ingestion.
+   */
   async stepOnce(): Promise<void> {
     // a controller just put in charge in the controller worker decides from its first step, as one in this thread does
     const starting = this.host?.starting();
     if (starting) await starting;
     const sim = this.sim;
-    const before = this.supervisor.env.intersections.map((ix) => sim.phase(ix.intersection));
+    const street = this.city.sim;
+    const ixs = this.supervisor.env.intersections;
+    const before = ixs.map((ix) => street.phase(ix.intersection));
     const t0 = performance.now();
     const pending = this.supervisor.tick();
     if (pending) await pending;
     this.decisionMs = performance.now() - t0;
+    this.sendPlans();
     const events = this.city.step();
-    this.supervisor.env.intersections.forEach((ix, k) => {
+    this.twin.step();
+    ixs.forEach((ix, k) => {
       const p = sim.phase(ix.intersection);
-      if (p !== before[k]) {
-        const log = this.phaseLog.get(ix.intersection)!;
+      const log = this.phaseLog.get(ix.intersection)!;
+      if (p !== log.at(-1)!.phase) {
         log.push({ t: sim.time, phase: p });
         if (log.length > 500) log.splice(0, log.length - 500);
-        events.push(this.city.signalReport(ix.intersection));
       }
+      // the signal controller confirms the phase it shows
+      if (street.phase(ix.intersection) !== before[k]) events.push(this.city.signalReport(ix.intersection));
     });
     this.vehicleSeconds += sim.runningCount * sim.interval;
     if (Math.round(sim.time / sim.interval) % Math.round(this.kpiPeriod / sim.interval) === 0) this.sampleKpis();
@@ -401,6 +419,13 @@ export class CityRuntime {
       this.estimate.apply(one);
       this.incidents.apply(one);
     }
+    this.twin.observe(events);
+  }
+
+  /** The brain's plans to the street's signal controllers: the phase each intersection is to show, as set on the twin. */
+  private sendPlans(): void {
+    const street = this.city.sim;
+    for (const ix of this.supervisor.env.intersections) street.setPhase(ix.intersection, this.sim.phase(ix.intersection));
   }
 
   /**
@@ -531,12 +556,16 @@ export class CityRuntime {
   exportState(): CityRuntimeState {
     return {
       city: this.city.exportState(),
+      twin: this.twin.exportState(),
       ...structuredClone({
         signals: this.supervisor.status.map((s) => ({ green: s.green, greenSince: s.greenSince, yellowLeft: s.yellowLeft })),
         fallen: [...this.supervisor.fallen],
         kpis: this.kpis, phaseLog: [...this.phaseLog], faults: this.faults,
         counters: { lastDelay: this.lastDelay, vehicleSeconds: this.vehicleSeconds, lastFinished: this.lastFinished },
-        estimate: { vehicles: this.estimate.vehicles, queue: this.estimate.queue, reportedAt: this.estimate.reportedAt, reportedBy: this.estimate.reportedBy },
+        estimate: {
+          vehicles: this.estimate.vehicles, queue: this.estimate.queue, reportedAt: this.estimate.reportedAt, reportedBy: this.estimate.reportedBy,
+          confirmedPhase: this.estimate.confirmedPhase, confirmedAt: this.estimate.confirmedAt,
+        },
         emergency: this.emergency.exportState(),
         incidents: this.incidents.exportState(),
         // already durable or not, they are sent again: the store keeps an event once
@@ -550,6 +579,7 @@ export class CityRuntime {
     const ixs = this.supervisor.env.intersections;
     if (s.signals.length !== ixs.length) throw new RangeError(`city state: ${s.signals.length} signalised intersections, this city has ${ixs.length}`);
     this.city.importState(s.city);
+    this.twin.importState(s.twin);
     s.signals.forEach((sig, k) => Object.assign(this.supervisor.status[k], sig));
     this.supervisor.fallen.clear();
     for (const i of s.fallen) this.supervisor.fallen.add(i);
@@ -562,6 +592,8 @@ export class CityRuntime {
     this.estimate.queue.set(s.estimate.queue);
     this.estimate.reportedAt.set(s.estimate.reportedAt);
     this.estimate.reportedBy.splice(0, this.estimate.reportedBy.length, ...s.estimate.reportedBy);
+    this.estimate.confirmedPhase.set(s.estimate.confirmedPhase);
+    this.estimate.confirmedAt.set(s.estimate.confirmedAt);
     this.emergency.importState(s.emergency);
     this.incidents.importState(s.incidents);
     // admitted when they were reported (the snapshot keeps only those): not judged twice
@@ -594,13 +626,14 @@ function round(x: number, d: number): number {
 /** A CityRuntime's state as plain data (structured-cloneable; see exportState). */
 export interface CityRuntimeState {
   city: VirtualCityState;
+  twin: BrainTwinState;
   signals: { green: number; greenSince: number; yellowLeft: number }[];
   fallen: number[];
   kpis: KpiSample[];
   phaseLog: [number, PhaseChange[]][];
   faults: ControllerFault[];
   counters: { lastDelay: number; vehicleSeconds: number; lastFinished: number };
-  estimate: { vehicles: Int32Array; queue: Int32Array; reportedAt: Float64Array; reportedBy: (string | undefined)[] };
+  estimate: { vehicles: Int32Array; queue: Int32Array; reportedAt: Float64Array; reportedBy: (string | undefined)[]; confirmedPhase: Int32Array; confirmedAt: Float64Array };
   /** the emergency vehicles with priority (the vehicles themselves are in the twin's state) */
   emergency: ReturnType<EmergencyPriority['exportState']>;
   incidents: IncidentDetectorState;
