@@ -134,7 +134,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
 
   // a refusal is a bug of the virtual city: loud (an error in the log, counted in citybrain_ingest_rejected_total), never silent
-  const admitField = fieldAdmission(pipeline, runtime.city.devices, ({ event, reason, message }) =>
+  const admitField = fieldAdmission(pipeline, runtime.street?.devices ?? [], ({ event, reason, message }) =>
     app.log.error({ device: event.device, event: event.id, reason }, `virtual-city event refused: ${message}`));
 
   // the brain's lane-state estimate and incident detection learn from every durable lane event, the virtual city's and real devices' alike
@@ -151,7 +151,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   // the city resumes where it stood (when the stored snapshot is of this scenario), with what operators set
   const persistence = new CityPersistence(store, runtime, scenarioFingerprint(opts.scenario, {
-    interval: runtime.sim.interval, detectorPeriod: runtime.city.detectorPeriod, bays: runtime.city.bays.length,
+    interval: runtime.sim.interval, detectorPeriod: runtime.street?.detectorPeriod ?? 0, bays: runtime.street?.bays.length ?? 0,
   }), app.log);
   await persistence.restore();
   const operatorSet = await restoreOperatorState(store, runtime, app.log);
@@ -199,7 +199,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const retention = Number.isFinite(retentionMs) || downsample ? startRetention(store, {
     retentionMs, downsample: downsample || undefined, logger: app.log,
     // ages count on the virtual city's clock too: accelerated, it runs ahead of the wall clock
-    now: () => Math.max(Date.now(), runtime.city.ts),
+    now: () => Math.max(Date.now(), runtime.ts),
   }) : undefined;
 
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });

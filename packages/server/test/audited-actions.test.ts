@@ -59,7 +59,7 @@ test('with the store down, every operator action answers 503 with Retry-After an
   // an active emergency vehicle and a detected incident to act on, and a token to revoke
   assert.equal((await call('POST', '/api/v1/emergency', { id: 'ev-up', route: [road] })).status, 201);
   const inc: Incident = {
-    id: 'inc-1', status: 'active', lane: rt.sim.net.laneId(0), road, intersection: rt.sim.net.interIds[0], x: 0, y: 0, since: 1, detectedAt: 20, detectedTs: rt.city.ts,
+    id: 'inc-1', status: 'active', lane: rt.sim.net.laneId(0), road, intersection: rt.sim.net.interIds[0], x: 0, y: 0, since: 1, detectedAt: 20, detectedTs: rt.ts,
     clearedAt: null, clearedTs: null, evidence: { greenSeconds: 20, queue: 3 }, acknowledged: null,
   };
   const detector = rt.incidents.exportState();

@@ -45,7 +45,7 @@ after(async () => {
 
 test('a breakdown is detected through ingestion, listed, streamed live, published to the police over MQTT, and acknowledged by an operator', async () => {
   const rt = server.runtime;
-  const sim = rt.city.sim;
+  const sim = rt.street!.sim;
   for (let k = 0; k < 600; k++) await rt.stepOnce();
   const v = vehicleOnApproach(sim);
   const lane = sim.vehicleDrivable(v);
@@ -92,7 +92,7 @@ test('a breakdown is detected through ingestion, listed, streamed live, publishe
   const ok = await call('POST', ack, operator);
   assert.equal(ok.status, 200);
   assert.ok(ok.body.acknowledged.by.startsWith(`${server.createdTokens[0].name} (`), ok.body.acknowledged.by);
-  assert.equal(ok.body.acknowledged.ts, server.runtime.city.ts);
+  assert.equal(ok.body.acknowledged.ts, server.runtime.ts);
   const again = await call('POST', ack, operator);
   assert.deepEqual(again.body.acknowledged, ok.body.acknowledged, 'the first acknowledgement stays');
   const audit = (await call('GET', '/api/v1/audit?action=acknowledge-incident', operator)).body;

@@ -22,7 +22,7 @@ test('incident detection gives the same incidents whether ingestion hands it the
   }
   late.ingested(held.splice(0));
   const seen = (rt: CityRuntime) => rt.incidents.incidents.map((i) => `${i.lane} ${i.since}-${i.detectedAt}-${i.clearedAt}`);
-  assert.ok(prompt.city.breakdowns.length >= 5, `breakdowns: ${prompt.city.breakdowns.length}`);
+  assert.ok(prompt.street!.breakdowns.length >= 5, `breakdowns: ${prompt.street!.breakdowns.length}`);
   assert.ok(prompt.incidents.incidents.length >= 1, 'some breakdowns were detected');
   assert.deepEqual(seen(late), seen(prompt));
 });

@@ -7,7 +7,7 @@ import { vehicleOnApproach } from './helpers.js';
 
 test('a broken-down vehicle is detected on its own lane, counted in the KPIs, and cleared once it drives on; nothing is flagged before', async () => {
   const rt = new CityRuntime(generateGrid({ rows: 3, cols: 3, demand: 0.05 }), { epochMs: 0 });
-  const sim = rt.city.sim;
+  const sim = rt.street!.sim;
   const changes: string[] = [];
   rt.incidents.onChange((i, change) => changes.push(`${change} ${i.lane}`));
   // an hour of ordinary traffic under max-pressure: no alarm

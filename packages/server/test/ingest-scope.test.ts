@@ -122,7 +122,7 @@ test('the virtual city\'s own events carry its simulated clock and are never ref
     port: 0, logger: false, printToken: () => {}, webRoot: false,
   });
   try {
-    await until(() => fast.runtime.city.ts > Date.now() + 30_000, 10_000, 'the simulated clock to run 30 s ahead');
+    await until(() => fast.runtime.ts > Date.now() + 30_000, 10_000, 'the simulated clock to run 30 s ahead');
     await until(async () => (await fast.store.query({ from: Date.now() + 10_000, limit: 1 })).length > 0, 5000, 'events dated ahead to be stored');
     assert.equal(fast.runtime.eventsRetried, 0, 'no virtual-city batch was refused');
   } finally {

@@ -29,7 +29,7 @@ test('controllers see the brain\'s own twin, never the street: nothing of the st
   const seenEnvs: ControlEnv[] = [];
   const spy = (): Controller => ({ name: 'spy', init: (env) => void seenEnvs.push(env), decide: (_ix, s, env) => (seenEnvs.push(env), s.green) });
   const rt = new CityRuntime(generateGrid({ rows: 2, cols: 2, demand: 0.3 }), { detectorPeriod: 5, controller: 'spy', extraControllers: { spy }, epochMs: 0 });
-  const street = rt.city.sim;
+  const street = rt.street!.sim;
   assert.notEqual(rt.sim, street);
   assert.equal(rt.supervisor.sim, rt.twin.sim);
   const net = rt.sim.net;
@@ -49,7 +49,7 @@ test('controllers see the brain\'s own twin, never the street: nothing of the st
   const env = seenEnvs[0];
   assert.equal(env.twin[TWIN_SOURCE], 'brain');
   const objects = reachable(seenEnvs);
-  for (const forbidden of [street, rt.city, rt, rt.supervisor]) assert.ok(!objects.has(forbidden), 'the street is reachable from a controller\'s env');
+  for (const forbidden of [street, rt.street!, rt, rt.supervisor]) assert.ok(!objects.has(forbidden), 'the street is reachable from a controller\'s env');
   // forks are the brain's twin's, not the street's
   const fork = env.twin.fork();
   assert.equal(fork.metrics().enteredVehicles, rt.sim.metrics().enteredVehicles);

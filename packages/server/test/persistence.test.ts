@@ -32,7 +32,7 @@ function seen(s: RunningServer) {
     time: rt.sim.time, metrics: rt.sim.metrics(), phases: [...rt.sim.net.signalised].map((i) => rt.sim.phase(i)),
     signals: rt.supervisor.status.map((x) => ({ ...x })), kpis: rt.kpis, incidents: rt.incidents.incidents,
     controllers: [...rt.sim.net.signalised].map((i) => rt.assignment.controllerOf(i)), speed: rt.speed, running: rt.isRunning,
-    breakdowns: rt.city.breakdowns, bays: rt.city.bays.map((b) => b.occupied),
+    breakdowns: rt.street!.breakdowns, bays: rt.street!.bays.map((b) => b.occupied),
   };
 }
 
@@ -45,7 +45,7 @@ test('a restart continues the city where it stood, with its KPI history, inciden
     const rt = a.runtime;
     const inc: Incident = {
       id: 'inc-1', status: 'active', lane: rt.sim.net.laneId(0), road: rt.sim.net.roadIds[0], intersection: rt.sim.net.interIds[0], x: 0, y: 0, since: 1,
-      detectedAt: 300, detectedTs: rt.city.ts, clearedAt: null, clearedTs: null, evidence: { greenSeconds: 20, queue: 3 }, acknowledged: null,
+      detectedAt: 300, detectedTs: rt.ts, clearedAt: null, clearedTs: null, evidence: { greenSeconds: 20, queue: 3 }, acknowledged: null,
     };
     rt.incidents.importState({ ...rt.incidents.exportState(), incidents: [inc], serial: 1 });
     assert.equal((await call(a, 'PUT', '/api/v1/intersections/intersection_1_1/controller', { controller: 'sotl' })).status, 200);

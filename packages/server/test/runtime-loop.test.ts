@@ -82,15 +82,16 @@ test('ingestion slower than the city: field events waiting stay bounded in numbe
       delivered += events.length;
     },
   });
+  const street = rt.street!;
   // every event the field devices produce, counted where they are made
-  const step = rt.city.step.bind(rt.city);
-  const signalReport = rt.city.signalReport.bind(rt.city);
-  rt.city.step = () => {
+  const step = street.step.bind(street);
+  const signalReport = street.signalReport.bind(street);
+  street.step = () => {
     const events = step();
     produced += events.length;
     return events;
   };
-  rt.city.signalReport = (i) => (produced++, signalReport(i));
+  street.signalReport = (i) => (produced++, signalReport(i));
   rt.start();
   try {
     let worst = 0;

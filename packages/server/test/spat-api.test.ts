@@ -40,7 +40,7 @@ test('GET /api/v1/spat: every intersection, on the city clock, its shown green p
   const spat = body as Spat;
   const ixs = rt.supervisor.env.intersections;
   assert.deepEqual(spat.intersections.map((s) => s.name), ixs.map((ix) => ix.id));
-  const now = moyOf(rt.city.epochMs + rt.sim.time * 1000);
+  const now = moyOf(rt.epochMs + rt.sim.time * 1000);
   assert.equal(spat.timeStamp, now.moy);
   ixs.forEach((ix, k) => {
     const s = spat.intersections[k];

@@ -534,7 +534,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     await page.waitForSelector(`[data-testid=incidents-active] >> text=${dictionaries.en.noActiveIncidents}`);
     assert.equal(await page.locator('[data-testid=incident-count]').count(), 0, 'no badge without incidents');
     // a vehicle breaks down on an approach lane: the brain sees green, vehicles standing, none crossing
-    const { vehicle, lane } = breakDownOnApproach(c.runtime.city.sim, 3600);
+    const { vehicle, lane } = breakDownOnApproach(c.runtime.street!.sim, 3600);
     const incident = await stepUntilIncident(c, `on ${lane}`, (i) => i.lane === lane && i.status === 'active');
     broken = { vehicle, lane, incident };
 
@@ -604,7 +604,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     await shot(page, 'incident-viewer');
 
     // towed away: the vehicle drives on, the lane discharges, the incident clears and moves to the history
-    c.runtime.city.sim.breakDown(vehicle, 1);
+    c.runtime.street!.sim.breakDown(vehicle, 1);
     const cleared = await stepUntilIncident(c, `${incident.id} cleared`, (i) => i.id === incident.id && i.status === 'cleared');
     const row = `[data-testid=incidents-cleared] li.incident[data-incident="${incident.id}"]`;
     await page.waitForSelector(row, { timeout: 15_000 });

@@ -81,7 +81,7 @@ export async function benchIncidents(argv: string[]): Promise<void> {
     };
     const withBreakdowns = await run(rate);
     const clean = await run(0);
-    results.push({ seed, ...score(withBreakdowns.sim.net, withBreakdowns.city.breakdowns, withBreakdowns.incidents.incidents, seconds), cleanAlarms: clean.incidents.incidents.length, averageTravelTime: withBreakdowns.kpis.at(-1)?.averageTravelTime ?? 0, wallSeconds: round((performance.now() - t0) / 1000, 1) });
+    results.push({ seed, ...score(withBreakdowns.sim.net, withBreakdowns.street!.breakdowns, withBreakdowns.incidents.incidents, seconds), cleanAlarms: clean.incidents.incidents.length, averageTravelTime: withBreakdowns.kpis.at(-1)?.averageTravelTime ?? 0, wallSeconds: round((performance.now() - t0) / 1000, 1) });
     if (!json) process.stderr.write(`seed ${seed}: ${results.at(-1)!.detected}/${results.at(-1)!.breakdowns} detected, ${results.at(-1)!.rightAlarms}/${results.at(-1)!.alarms} alarms right\n`);
   }
 

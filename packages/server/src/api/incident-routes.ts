@@ -70,7 +70,7 @@ export async function incidentRoutes(app: FastifyInstance, opts: IncidentRoutesO
     return audited(() => {
       const apply = () => rt.incidents.acknowledge(known.id, actor, ack.ts) ?? known;
       // on the city's clock, like the incident's own times: acknowledged minus detected is the response time
-      const ack = known.acknowledged ?? { by: actor, ts: rt.city.ts };
+      const ack = known.acknowledged ?? { by: actor, ts: rt.ts };
       if (known.acknowledged !== null) return { apply };
       return {
         entry: { ...access.who(req), action: 'acknowledge-incident', target: `incident:${known.id}`, before: null, after: { lane: known.lane, intersection: known.intersection } },

@@ -1,4 +1,4 @@
-import type { Scenario } from '@citybrain/engine';
+import type { Network, Scenario } from '@citybrain/engine';
 import { ControllerAssignment, EmergencyPriority, SignalSupervisor, controllers, type Controller, type ControllerFault } from '@citybrain/control';
 import { VirtualCity, type VirtualCityOptions, type VirtualCityState } from '@citybrain/field';
 import { BrainTwin, IncidentDetector, LaneEstimate, type BrainTwinState, type Event, type IncidentDetectorOptions, type IncidentDetectorState } from '@citybrain/brain';
@@ -16,6 +16,16 @@ export interface Region {
 
 
 export interface CityRuntimeOptions extends VirtualCityOptions {
+  /**
+   * Whether the brain runs a virtual street in this process (default true:
+   * `npm start` is a whole City Brain with nothing else installed). false:
+   * the devices are real, or `citybrain field` in another process; their
+   * events come in through ingestion (`ingested`) and the plans go out
+   * through `plans`.
+   */
+  street?: boolean;
+  /** where the brain's plans go when there is no virtual street: each step, the phase each signalised intersection is to show */
+  plans?: (plans: readonly PlanCommand[]) => void;
   /** controller in charge of every intersection at start; default max-pressure */
   controller?: string;
   /** simulated seconds per wall-clock second; default 1 (real time) */
@@ -84,13 +94,27 @@ export type ControllerHostFactory = (init: ControllerWorkerInit, sources: HostSo
 
 type Listener = (rt: CityRuntime) => void;
 
+/** One intersection's plan for the coming step: the phase it is to show (yellows included). */
+export interface PlanCommand {
+  intersection: string;
+  phase: number;
+}
+
 /**
  * The City Brain loop over a virtual city: every step the supervisor decides
  * the signal plans (safety enforced), the street advances, field devices
  * report, and their events go to ingestion. Runs in real time or accelerated.
  */
 export class CityRuntime {
-  readonly city: VirtualCity;
+  /**
+   * The virtual street, when this process runs one: the brain reaches it only
+   * through device protocols (its events through `admit` and the sink, its
+   * signal controllers through plans). Benchmarks and tests score the brain
+   * against its ground truth; the brain never reads it.
+   */
+  readonly street?: VirtualCity;
+  /** wall-clock epoch (ms) of the brain's second 0 */
+  readonly epochMs: number;
   readonly assignment: ControllerAssignment;
   /** emergency-vehicle priority over whatever controllers are assigned */
   readonly emergency: EmergencyPriority;
@@ -149,9 +173,12 @@ export class CityRuntime {
   /** why the loop stopped, when an unexpected error stopped it */
   error?: string;
   private readonly onError?: (e: unknown) => void;
+  private readonly planSink?: (plans: readonly PlanCommand[]) => void;
 
   constructor(scenario: Scenario, opts: CityRuntimeOptions = {}) {
-    this.city = new VirtualCity(scenario, opts);
+    if (opts.street ?? true) this.street = new VirtualCity(scenario, opts);
+    this.epochMs = this.street?.epochMs ?? opts.epochMs ?? Date.now();
+    this.planSink = opts.plans;
     // the brain's twin has its own randomness: it knows the street's neither
     this.twin = new BrainTwin(scenario, { seed: (opts.seed ?? 0) + 1 });
     this.factories = { ...controllers, ...opts.extraControllers };
@@ -182,7 +209,7 @@ export class CityRuntime {
       addVehicle: (v) => {
         // the twin checks the request first (it has the street's network and the same dispatched vehicles)
         this.twin.sim.addVehicle(v);
-        this.city.sim.addVehicle(v);
+        this.street?.sim.addVehicle(v);
       },
     });
     this.estimate = new LaneEstimate(this.twin.net);
@@ -195,9 +222,9 @@ export class CityRuntime {
     this.maxPendingEvents = opts.maxPendingEvents ?? 20000;
     this.maxIngestLagMs = (opts.maxIngestLag ?? 10) * 1000;
     this.onError = opts.onError;
-    this.regions = quadrants(this.city);
+    this.regions = quadrants(this.twin.net);
     this.inLanes = new Map(this.supervisor.env.intersections.map((ix) => [ix.intersection, ix.inLanes]));
-    this.incidents = new IncidentDetector(this.sim.net, this.supervisor.env.intersections, this.estimate, this.laneGreenSeconds(), (ts) => (ts - this.city.epochMs) / 1000, opts.incidents);
+    this.incidents = new IncidentDetector(this.sim.net, this.supervisor.env.intersections, this.estimate, this.laneGreenSeconds(), (ts) => (ts - this.epochMs) / 1000, opts.incidents);
     for (const ix of this.supervisor.env.intersections) this.phaseLog.set(ix.intersection, [{ t: 0, phase: this.sim.phase(ix.intersection) }]);
     this.sendPlans();
   }
@@ -291,7 +318,7 @@ export class CityRuntime {
   /** Whether the city must wait for ingestion: too many events waiting, or one waiting too long. */
   private ingestionBehind(): boolean {
     const oldest = this.sinkBatch[0]?.ts ?? this.backlog[0]?.ts;
-    return this.backlog.length >= this.maxPendingEvents || (oldest !== undefined && this.city.ts - oldest > this.maxIngestLagMs);
+    return this.backlog.length >= this.maxPendingEvents || (oldest !== undefined && this.ts - oldest > this.maxIngestLagMs);
   }
 
   private after(ms: number, fn: () => void): void {
@@ -379,15 +406,15 @@ export class CityRuntime {
     const starting = this.host?.starting();
     if (starting) await starting;
     const sim = this.sim;
-    const street = this.city.sim;
+    const street = this.street;
     const ixs = this.supervisor.env.intersections;
-    const before = ixs.map((ix) => street.phase(ix.intersection));
+    const before = street ? ixs.map((ix) => street.sim.phase(ix.intersection)) : [];
     const t0 = performance.now();
     const pending = this.supervisor.tick();
     if (pending) await pending;
     this.decisionMs = performance.now() - t0;
     this.sendPlans();
-    const events = this.city.step();
+    const events = street ? street.step() : [];
     this.twin.step();
     ixs.forEach((ix, k) => {
       const p = sim.phase(ix.intersection);
@@ -397,7 +424,7 @@ export class CityRuntime {
         if (log.length > 500) log.splice(0, log.length - 500);
       }
       // the signal controller confirms the phase it shows
-      if (street.phase(ix.intersection) !== before[k]) events.push(this.city.signalReport(ix.intersection));
+      if (street && street.sim.phase(ix.intersection) !== before[k]) events.push(street.signalReport(ix.intersection));
     });
     this.vehicleSeconds += sim.runningCount * sim.interval;
     if (Math.round(sim.time / sim.interval) % Math.round(this.kpiPeriod / sim.interval) === 0) this.sampleKpis();
@@ -422,10 +449,19 @@ export class CityRuntime {
     this.twin.observe(events);
   }
 
-  /** The brain's plans to the street's signal controllers: the phase each intersection is to show, as set on the twin. */
+  /** The brain's plans to the signal controllers: the phase each intersection is to show, as set on the twin. */
   private sendPlans(): void {
-    const street = this.city.sim;
-    for (const ix of this.supervisor.env.intersections) street.setPhase(ix.intersection, this.sim.phase(ix.intersection));
+    const ixs = this.supervisor.env.intersections;
+    if (this.street) {
+      for (const ix of ixs) this.street.sim.setPhase(ix.intersection, this.sim.phase(ix.intersection));
+      return;
+    }
+    this.planSink?.(ixs.map((ix) => ({ intersection: ix.id, phase: this.sim.phase(ix.intersection) })));
+  }
+
+  /** Wall-clock timestamp (epoch ms) of the brain's current instant. */
+  get ts(): number {
+    return this.epochMs + Math.round(this.sim.time * 1000);
   }
 
   /**
@@ -504,10 +540,10 @@ export class CityRuntime {
     this.lastFinished = m.finishedVehicles;
     const regions: KpiSample['regions'] = {};
     for (const r of this.regions) regions[r.id] = this.regionStats(r);
-    const bays = this.city.bays;
+    const bays = this.street?.bays ?? [];
     const sample: KpiSample = {
       t: m.time,
-      ts: this.city.ts,
+      ts: this.ts,
       averageTravelTime: round(m.averageTravelTime, 1),
       vehiclesInNetwork: m.vehiclesInNetwork,
       finishedVehicles: m.finishedVehicles,
@@ -555,7 +591,7 @@ export class CityRuntime {
    */
   exportState(): CityRuntimeState {
     return {
-      city: this.city.exportState(),
+      street: this.street?.exportState(),
       twin: this.twin.exportState(),
       ...structuredClone({
         signals: this.supervisor.status.map((s) => ({ green: s.green, greenSince: s.greenSince, yellowLeft: s.yellowLeft })),
@@ -578,7 +614,8 @@ export class CityRuntime {
   importState(s: CityRuntimeState): void {
     const ixs = this.supervisor.env.intersections;
     if (s.signals.length !== ixs.length) throw new RangeError(`city state: ${s.signals.length} signalised intersections, this city has ${ixs.length}`);
-    this.city.importState(s.city);
+    if (!this.street !== !s.street) throw new RangeError(`city state: ${s.street ? 'made with' : 'made without'} a virtual street, this runtime has ${this.street ? 'one' : 'none'}`);
+    if (this.street && s.street) this.street.importState(s.street);
     this.twin.importState(s.twin);
     s.signals.forEach((sig, k) => Object.assign(this.supervisor.status[k], sig));
     this.supervisor.fallen.clear();
@@ -605,8 +642,7 @@ export class CityRuntime {
 }
 
 /** Regions by default: the signalised intersections split into four quadrants around the median point. */
-function quadrants(city: VirtualCity): Region[] {
-  const net = city.sim.net;
+function quadrants(net: Network): Region[] {
   const sig = [...net.signalised];
   if (sig.length < 4) return [{ id: 'city', intersections: sig }];
   const med = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -625,7 +661,7 @@ function round(x: number, d: number): number {
 
 /** A CityRuntime's state as plain data (structured-cloneable; see exportState). */
 export interface CityRuntimeState {
-  city: VirtualCityState;
+  street?: VirtualCityState;
   twin: BrainTwinState;
   signals: { green: number; greenSince: number; yellowLeft: number }[];
   fallen: number[];

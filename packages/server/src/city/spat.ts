@@ -192,7 +192,7 @@ function clearedGreen(rt: CityRuntime, ix: IntersectionPhases): number {
 /** The city's SPaT now: every signalised intersection, or only the one at supervisor index `k`. */
 export function citySpat(rt: CityRuntime, k?: number): Spat {
   const sup = rt.supervisor;
-  const clock: SpatClock = { time: rt.sim.time, interval: rt.sim.interval, epochMs: rt.city.epochMs, yellowTime: sup.env.yellowTime, minGreen: sup.env.minGreen };
+  const clock: SpatClock = { time: rt.sim.time, interval: rt.sim.interval, epochMs: rt.epochMs, yellowTime: sup.env.yellowTime, minGreen: sup.env.minGreen };
   const ks = k === undefined ? sup.env.intersections.map((_, j) => j) : [k];
   const intersections = ks.map((j) => {
     const ix = sup.env.intersections[j];
