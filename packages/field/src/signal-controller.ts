@@ -172,12 +172,17 @@ export class FieldSignalController {
    * mode changed, or confirmEvery seconds passed since the last.
    */
   tick(now: number): SignalEvent | undefined {
+    const was = this.current;
     this.current = now - this.heardAt < this.holdFor ? 'central' : 'local';
     if (this.current === 'central') {
       this.show(this.commanded, now);
-      // the local plan starts afresh from the phase shown when the brain falls silent
-      this.stepEnds = NaN;
     } else {
+      if (was === 'central') {
+        // the brain fell silent: the local plan goes on from the phase shown (for that step's full time), when it has it
+        const k = this.localPlan.findIndex((s) => s.phase === this.shown);
+        if (k >= 0) this.step = k;
+        this.stepEnds = NaN;
+      }
       this.runLocal(now);
     }
     if (this.shown === this.confirmedPhase && this.current === this.confirmedMode && now - this.confirmedAt < this.confirmEvery) return undefined;
@@ -192,11 +197,6 @@ export class FieldSignalController {
 
   private runLocal(now: number): void {
     const plan = this.localPlan;
-    if (Number.isNaN(this.stepEnds) && !this.showing(plan[this.step].phase)) {
-      // taking over from the brain: from the step of the phase shown, when the plan has it
-      const k = plan.findIndex((s) => s.phase === this.shown);
-      if (k >= 0) this.step = k;
-    }
     if (this.showing(plan[this.step].phase)) {
       if (Number.isNaN(this.stepEnds)) this.stepEnds = now + plan[this.step].seconds;
       else if (now >= this.stepEnds) {
