@@ -10,7 +10,7 @@
  * `canonicalPlan`; a controller verifies it before it obeys (a plan from anyone
  * but the brain is refused). Pure: the signing is the server's.
  */
-import { canonicalEvent, MAX_TS_MS, MIN_TS_MS, type SignalEvent } from './events.js';
+import { canonicalEvent, MAX_TS_MS, MIN_TS_MS, type SignalEvent, type SignalMode } from './events.js';
 import { unstorable } from './text.js';
 
 export interface Plan {
@@ -30,9 +30,6 @@ export interface Plan {
 }
 
 export type UnsignedPlan = Omit<Plan, 'sig'>;
-
-/** Whether the brain's plans (`central`) or the controller's own local plan (`local`) run an intersection. */
-export type SignalMode = 'central' | 'local';
 
 const PLAN_FIELDS = ['intersection', 'seq', 'ts', 'phase', 'validFor', 'issuer', 'sig'] as const;
 const MAX_VALID_FOR = 3600;

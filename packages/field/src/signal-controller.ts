@@ -55,6 +55,8 @@ export interface FieldSignalControllerOptions {
   confirmEvery?: number;
   /** epoch ms of simulated second 0: the confirmations' ts; default now */
   epochMs?: number;
+  /** the confirmations' ids' middle part; default now (a restarted controller's ids never repeat stored ones) */
+  idBase?: number;
   /** the phase it shows at start; default its local plan's first */
   initialPhase?: number;
 }
@@ -72,6 +74,7 @@ export class FieldSignalController {
   /** needsYellow[a * n + b]: leaving phase a for b stops a movement of a */
   private readonly needsYellow: Uint8Array;
   private readonly epochMs: number;
+  private readonly idBase: number;
   private shown: number;
   private current: SignalMode = 'local';
   /** a yellow runs (shown is the yellow) and may end at yellowUntil */
@@ -112,6 +115,7 @@ export class FieldSignalController {
     if (!(this.yellowTime >= 0 && Number.isFinite(this.yellowTime))) throw new RangeError(`${where}: yellowTime must be seconds >= 0, got ${opts.yellowTime}`);
     if (!(this.confirmEvery > 0)) throw new RangeError(`${where}: confirmEvery must be seconds > 0, got ${opts.confirmEvery}`);
     this.epochMs = opts.epochMs ?? Date.now();
+    this.idBase = opts.idBase ?? Date.now();
     const n = this.nPhases;
     this.needsYellow = new Uint8Array(n * n);
     const served = phases.movements.map((ms) => new Set(ms.map((m) => m.roadLink)));
@@ -190,7 +194,7 @@ export class FieldSignalController {
     this.confirmedMode = this.current;
     this.confirmedAt = now;
     return {
-      kind: 'signal', id: `${this.device}:${this.epochMs}:${++this.idSeq}`, device: this.device, ts: Math.round(this.epochMs + now * 1000),
+      kind: 'signal', id: `${this.device}:c${this.idBase}:${++this.idSeq}`, device: this.device, ts: Math.round(this.epochMs + now * 1000),
       intersection: this.phases.id, phase: this.shown, mode: this.current,
     };
   }

@@ -69,6 +69,8 @@ test('follows the brain\'s plans, and confirms each change of phase or mode and 
   assert.equal(e.device, 'sig-intersection_1_1');
   assert.equal(e.intersection, ix.id);
   assert.equal(new Set(confs.map((x) => x.id)).size, confs.length, 'each confirmation has its own id');
+  assert.match(e.id, /^sig-intersection_1_1:c\d+:1$/, 'not the shape of the virtual city\'s signal reports (device:epoch:n): the two never collide');
+  assert.notEqual(controller({ idBase: 1 }).tick(0)?.id, controller({ idBase: 2 }).tick(0)?.id, 'a restarted controller (another idBase) does not repeat ids');
 });
 
 test('refuses, counts and ignores a plan that is invalid, forged, another intersection\'s, names a phase it does not have, or replays an old seq', () => {

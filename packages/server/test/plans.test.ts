@@ -249,6 +249,14 @@ test('confirmations: signal events may carry mode central or local, admitted lik
     });
     return { status: r.status, body: (await r.json()) as { code?: string; message?: string } };
   };
+  // a field controller's own confirmation, as it sends it
+  const c = new FieldSignalController(IX, roadnetPlan(sim.net, IX.intersection), () => false, { device: `sig-${IX.id}` });
+  const conf = c.tick(0);
+  assert.equal(conf?.mode, 'local', 'no plan yet: local');
+  const r = await fetch(`${server.url}/api/v1/events`, {
+    method: 'POST', headers: { authorization: `Bearer ${tokens.own}`, 'content-type': 'application/json' }, body: JSON.stringify({ events: [conf] }),
+  });
+  assert.equal(r.status, 200, await r.text());
   assert.equal((await post('local', 'c1')).status, 200);
   assert.equal((await post('central', 'c2')).status, 200);
   const bad = await post('manual', 'c3');
