@@ -36,11 +36,13 @@ test('citybrain token brain-key prints the public key of the store\'s brain key 
   }
 });
 
-test('citybrain token brain-key: a broken --brain-key file is a user error naming it', () => {
+test('a broken --brain-key file is a user error naming it, in token brain-key and in serve', () => {
   const bad = join(tmp, 'bad.pem');
   writeFileSync(bad, 'garbage');
-  const r = citybrain('token', 'brain-key', '--db', `sqlite:${join(tmp, 'other.db')}`, '--brain-key', bad);
-  assert.equal(r.code, 2);
-  assert.match(r.stderr, new RegExp(`brain key in ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-  assert.ok(!/\n\s+at /.test(r.stderr), 'no stack trace');
+  for (const args of [['token', 'brain-key'], ['serve', '--paused', '--grid', '1x1', '--port', '0']]) {
+    const r = citybrain(...args, '--db', `sqlite:${join(tmp, 'other.db')}`, '--brain-key', bad);
+    assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
+    assert.ok(r.stderr.includes(`--brain-key: brain key in ${bad}`), r.stderr);
+    assert.ok(!/\n\s+at /.test(r.stderr), 'no stack trace');
+  }
 });

@@ -117,10 +117,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const store = opts.store ?? (await openStore(opts.storeUrl ?? DEFAULT_STORE_URL, { createDatabase: opts.createDatabase }));
   const auth = new Auth(store, opts.auth);
   let created: Awaited<ReturnType<typeof bootstrapTokens>>['created'];
+  let brainKey: BrainKey;
   try {
     ({ created } = await bootstrapTokens(auth, { print: opts.printToken }));
+    brainKey = await loadBrainKey(store, { keyFile: opts.brainKeyFile });
   } catch (e) {
-    // a bad CITYBRAIN_TOKENS: the store's threads would keep the process alive
+    // a bad CITYBRAIN_TOKENS or key file: the store's threads would keep the process alive
     await store.close();
     throw e;
   }
@@ -178,7 +180,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(cityRoutes, { runtime, access, audited });
   await app.register(spatRoutes, { runtime, access });
-  const plans = { board: new PlanBoard(runtime.supervisor.env.intersections.map((ix) => ix.id)), key: await loadBrainKey(store, { keyFile: opts.brainKeyFile }) };
+  const plans = { board: new PlanBoard(runtime.supervisor.env.intersections.map((ix) => ix.id)), key: brainKey };
   await app.register(planRoutes, { ...plans, access });
   await app.register(emergencyRoutes, { runtime, roadnet: opts.scenario.roadnet, access, audited });
   await app.register(incidentRoutes, { runtime, access, audited });

@@ -16,7 +16,7 @@ import { intersectionPhases } from '@citybrain/control';
 import { PlanBoard, type Plan } from '@citybrain/brain';
 import { FieldSignalController, roadnetPlan } from '@citybrain/field';
 import {
-  BRAIN_KEY_STATE, BrainKey, loadBrainKey, planRoutes, PlanPublisher, planTopic, planVerifier, type Principal, type RunningServer,
+  BRAIN_KEY_STATE, BrainKey, BrainKeyError, loadBrainKey, planRoutes, PlanPublisher, planTopic, planVerifier, type Principal, type RunningServer,
 } from '@citybrain/server';
 import { MQTT_URL, mqttUnavailable, openTestStore, pgUnavailable, startTestServer, uid } from './helpers.js';
 
@@ -79,7 +79,8 @@ test('the brain key of a SQLite store: made on first start in <db>.brain-key.pem
     const k3 = await loadBrainKey(t.store, { keyFile: other });
     assert.notEqual(k3.publicPem(), k1.publicPem(), 'keyFile: a key of its own');
     writeFileSync(other, 'not a key');
-    await assert.rejects(loadBrainKey(t.store, { keyFile: other }), (e: Error) => e instanceof RangeError && e.message.includes(`brain key in ${other}`));
+    await assert.rejects(loadBrainKey(t.store, { keyFile: other }), (e: Error) => e instanceof BrainKeyError && e.message.includes(`brain key in ${other}`));
+    await assert.rejects(loadBrainKey(t.store, { keyFile: join(other, 'no-such-dir', 'k.pem') }), (e: Error) => e instanceof BrainKeyError && /cannot keep the brain key in/.test(e.message));
     rmSync(other);
   } finally {
     await t.cleanup();

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { generateGrid, type Scenario } from '@citybrain/engine';
 import { controllers } from '@citybrain/control';
 import { DEFAULT_CLOCK_SKEW, type ClockSkew } from '@citybrain/brain';
-import { DEFAULT_STORE_URL, formatDuration, parseDuration, parseRetention, redactSecrets, startServer, StoreError, MqttStartError, TokenConfigError, type RunningServer } from '@citybrain/server';
+import { DEFAULT_STORE_URL, formatDuration, parseDuration, parseRetention, redactSecrets, startServer, StoreError, MqttStartError, BrainKeyError, TokenConfigError, type RunningServer } from '@citybrain/server';
 import { readScenario } from '../scenario-files.js';
 import { chooseController } from '../plugins.js';
 import { gridOption, intOption, numOption, UsageError } from '../usage.js';
@@ -148,6 +148,7 @@ function startupProblem(e: unknown, o: { db: string; host: string; port: number;
   if (e instanceof TokenConfigError) return new UsageError(err.message);
   if (e instanceof StoreError) return new UsageError(`--db: ${err.message}`);
   if (e instanceof MqttStartError) return new UsageError(`--mqtt: ${err.message}`);
+  if (e instanceof BrainKeyError) return new UsageError(`--brain-key: ${err.message}`);
   if (err.syscall === 'listen' || err.syscall === 'getaddrinfo') return new UsageError(`--host ${o.host} --port ${o.port}: cannot listen: ${err.message}`);
   // the embedded store creates its file's folder
   if (err.syscall === 'mkdir' && o.db.startsWith('sqlite:')) return new UsageError(`--db ${o.db}: cannot create the folder: ${err.message}`);

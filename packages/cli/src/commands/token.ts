@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
-import { Auth, DEFAULT_STORE_URL, issueTokenAudit, loadBrainKey, openStore, redactSecrets, ROLES, StoreError, type EventStore, type Role, type TokenSpec } from '@citybrain/server';
+import { Auth, BrainKeyError, DEFAULT_STORE_URL, issueTokenAudit, loadBrainKey, openStore, redactSecrets, ROLES, StoreError, type EventStore, type Role, type TokenSpec } from '@citybrain/server';
 import { UsageError } from '../usage.js';
 
 export const tokenHelp = `citybrain token create --role ROLE [options]
@@ -82,8 +82,7 @@ async function withStore<T>(url: string | undefined, f: (store: EventStore) => P
   try {
     return await f(store);
   } catch (e) {
-    // a broken key file
-    if (e instanceof RangeError) throw new UsageError(e.message);
+    if (e instanceof BrainKeyError) throw new UsageError(`--brain-key: ${e.message}`);
     throw e;
   } finally {
     await store.close();

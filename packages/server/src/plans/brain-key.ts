@@ -15,6 +15,11 @@ import { canonicalPlan, type Plan, type UnsignedPlan } from '@citybrain/brain';
 import { SqliteStore } from '../store/sqlite.js';
 import type { EventStore } from '../store/store.js';
 
+/** The brain key cannot be read or kept (a broken or unwritable key file): a problem of the data or of --brain-key, not a bug. */
+export class BrainKeyError extends Error {
+  override readonly name = 'BrainKeyError';
+}
+
 /** The state row holding the key when no file does (PostgreSQL). */
 export const BRAIN_KEY_STATE = 'brain-key';
 
@@ -99,7 +104,7 @@ export async function loadBrainKey(store: EventStore, opts: LoadBrainKeyOptions 
       writeFileSync(file, key.privatePem(), { mode: 0o600, flag: 'wx' });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') return fromPemWhere(readFileSync(file, 'utf8'), file);
-      throw e;
+      throw new BrainKeyError(`cannot keep the brain key in ${file}: ${(e as Error).message}`);
     }
     return key;
   }
@@ -119,6 +124,6 @@ function fromPemWhere(pem: string, where: string): BrainKey {
   try {
     return BrainKey.fromPem(pem);
   } catch (e) {
-    throw new RangeError(`brain key in ${where}: ${(e as Error).message} (it must be an Ed25519 private key in PKCS#8 PEM; remove it to have a new one made, and give field controllers the new public key)`);
+    throw new BrainKeyError(`brain key in ${where}: ${(e as Error).message} (it must be an Ed25519 private key in PKCS#8 PEM; remove it to have a new one made, and give field controllers the new public key)`);
   }
 }
