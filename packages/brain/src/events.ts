@@ -114,7 +114,13 @@ export interface SignalEvent extends Common {
   intersection: string;
   /** index of the phase the controller is showing */
   phase: number;
+  /** whether it runs the brain's plans (`central`) or its own local plan (`local`: its watchdog found the brain silent) */
+  mode?: SignalMode;
 }
+
+export const SIGNAL_MODES = ['central', 'local'] as const;
+/** Whether the brain's plans (`central`) or a signal controller's own local plan (`local`) run an intersection. */
+export type SignalMode = (typeof SIGNAL_MODES)[number];
 
 export type Event = LaneEvent | PlateEvent | ParkingEvent | SignalEvent;
 
@@ -194,6 +200,7 @@ export const parkingEventSchema = kindSchema('parking', 'Occupancy change of one
 export const signalEventSchema = kindSchema('signal', 'State report of a signal controller.', {
   intersection: name('Intersection id.'),
   phase: { type: 'integer', minimum: 0, maximum: 255, description: 'Index of the phase now shown (the roadnet phase index).' },
+  mode: { type: 'string', enum: SIGNAL_MODES, description: 'Who runs the signal: `central` (the brain\'s plans) or `local` (the controller\'s own plan, after its watchdog found the brain silent).' },
 }, ['intersection', 'phase']);
 
 export const eventSchema = {

@@ -10,7 +10,8 @@ const help = `citybrain <command> [options]
 
 Commands:
   serve       start the operations server with a virtual city (the main job)
-  token       issue a token straight into the store (e.g. an operator token when none is left)
+  token       issue a token straight into the store (e.g. an operator token when none is left),
+              or print the brain's plan-signing public key (token brain-key)
   demo        run a generated city under two controllers and compare them
   simulate    run a scenario (CityFlow JSON or SUMO XML) and print its results
   generate    write a generated scenario (grid) in CityFlow format

@@ -20,6 +20,10 @@ import { CityPersistence, restoreOperatorState, scenarioFingerprint } from './ci
 import { FIELD_SOURCE, fieldAdmission } from './city/field-admission.js';
 import { cityRoutes, type CityAccess } from './api/city-routes.js';
 import { spatRoutes } from './api/spat-routes.js';
+import { planRoutes } from './api/plan-routes.js';
+import { loadBrainKey, type BrainKey } from './plans/brain-key.js';
+import { PlanPublisher } from './plans/plan-publisher.js';
+import { PlanBoard } from '@citybrain/brain';
 import { citySpat } from './city/spat.js';
 import { auditedActions } from './api/audited.js';
 import { liveRoutes } from './api/live.js';
@@ -81,6 +85,8 @@ export interface ServerOptions {
   extraControllers?: Record<string, () => Controller>;
   /** the dashboard build to serve at `/`; default packages/web/dist when it exists */
   webRoot?: string | false;
+  /** the PEM file of the brain's plan-signing key (made on first start); default beside a SQLite database, in PostgreSQL's state table */
+  brainKeyFile?: string;
 }
 
 export interface RunningServer {
@@ -95,6 +101,8 @@ export interface RunningServer {
   data: { location: string; bytes: number };
   /** how long events are kept, ms (Infinity: forever) */
   retentionMs: number;
+  /** plans out to the field controllers: each intersection's latest plan and confirmation, and the key that signs the plans */
+  plans: { board: PlanBoard; key: BrainKey };
   close(): Promise<void>;
 }
 
@@ -109,10 +117,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const store = opts.store ?? (await openStore(opts.storeUrl ?? DEFAULT_STORE_URL, { createDatabase: opts.createDatabase }));
   const auth = new Auth(store, opts.auth);
   let created: Awaited<ReturnType<typeof bootstrapTokens>>['created'];
+  let brainKey: BrainKey;
   try {
     ({ created } = await bootstrapTokens(auth, { print: opts.printToken }));
+    brainKey = await loadBrainKey(store, { keyFile: opts.brainKeyFile });
   } catch (e) {
-    // a bad CITYBRAIN_TOKENS: the store's threads would keep the process alive
+    // a bad CITYBRAIN_TOKENS or key file: the store's threads would keep the process alive
     await store.close();
     throw e;
   }
@@ -170,6 +180,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(cityRoutes, { runtime, access, audited });
   await app.register(spatRoutes, { runtime, access });
+  const plans = { board: new PlanBoard(runtime.supervisor.env.intersections.map((ix) => ix.id)), key: brainKey };
+  await app.register(planRoutes, { ...plans, access });
   await app.register(emergencyRoutes, { runtime, roadnet: opts.scenario.roadnet, access, audited });
   await app.register(incidentRoutes, { runtime, access, audited });
   await app.register(compareRoutes, { runtime, scenario: opts.scenario, access, audited });
@@ -194,6 +206,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     mqtt?.publish(`incidents/${incident.intersection}`, { type: `incident.${change}`, incident }).catch((e: unknown) => app.log.error({ err: e, incident: incident.id }, 'incident not published over MQTT'));
   });
   const stopSpat = mqtt ? publishSpat(runtime, mqtt, app.log) : () => {};
+  const planOut = mqtt && new PlanPublisher(mqtt.client, { topicPrefix: opts.mqttSession?.topicPrefix });
+  const stopPlans = planOut ? plans.board.onPlan((plan) => {
+    planOut.publish(plan).catch((e: unknown) => app.log.error({ err: e, intersection: plan.intersection }, 'plan not published over MQTT'));
+  }) : () => {};
   const retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
   const downsample = opts.downsample ?? (Number.isFinite(retentionMs) ? DEFAULT_DOWNSAMPLE : false);
   const retention = Number.isFinite(retentionMs) || downsample ? startRetention(store, {
@@ -213,7 +229,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   let closed = false;
   return {
-    app, runtime, store, auth, url: address, createdTokens: created, data, retentionMs,
+    app, runtime, store, auth, url: address, createdTokens: created, data, retentionMs, plans,
     async close() {
       if (closed) return;
       closed = true;
@@ -221,6 +237,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       persistence.stop();
       stopIncidentNews();
       stopSpat();
+      stopPlans();
       stopRevokeNews();
       retention?.stop();
       await mqtt?.close();

@@ -121,3 +121,13 @@ test('the live WebSocket itself opens exactly for the roles ACCESS.md gives it',
     assert.equal(outcome, want, `live stream as ${caller}`);
   }
 });
+
+test('a device reads the plans of the intersections it may report on only (ACCESS.md: the device row of /api/v1/intersections/:id/plan)', async () => {
+  const headers = { authorization: `Bearer ${tokens.get('device')}` };
+  const own = await fetch(`${server.url}/api/v1/intersections/intersection_1_1/plan`, { headers });
+  await own.arrayBuffer();
+  assert.equal(own.status, 204, 'its own intersection: allowed (no plan issued yet)');
+  const other = await fetch(`${server.url}/api/v1/intersections/intersection_1_2/plan`, { headers });
+  assert.equal(other.status, 403);
+  assert.equal(((await other.json()) as { code: string }).code, 'CB_OUT_OF_SCOPE');
+});

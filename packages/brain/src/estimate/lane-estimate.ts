@@ -1,4 +1,4 @@
-import type { Network, Simulation } from '@citybrain/engine';
+import type { Network } from '@citybrain/engine';
 import type { Observed } from '@citybrain/control';
 import type { Event } from '../events.js';
 
@@ -82,38 +82,4 @@ export class LaneEstimate implements Observed {
     }
     return lanes;
   }
-}
-
-/**
- * The city as the brain's controllers see it: lane states from the detector
- * estimate, everything else (the network, the clock, the signals they set,
- * forks for look-ahead) from the twin. Signal plans go to the twin, which in
- * the virtual city is the street's signal heads.
- */
-export function estimatedView(twin: Simulation, est: LaneEstimate): Simulation {
-  const overrides: Partial<Record<keyof Simulation, unknown>> = {
-    laneWaitingCounts: (out: Int32Array) => {
-      out.set(est.queue);
-      return out;
-    },
-    laneCounts: (out: Int32Array) => {
-      out.set(est.vehicles);
-      return out;
-    },
-    laneWaitingCount: (lane: number) => est.queue[lane],
-    laneVehicleCount: (lane: number) => est.vehicles[lane],
-    // a detector sees the whole lane: every moving vehicle on it is approaching the stop line
-    laneApproachingCount: (lane: number) => est.vehicles[lane],
-  };
-  const bound = new Map<PropertyKey, unknown>();
-  return new Proxy(twin, {
-    get(target, prop) {
-      if (prop in overrides) return overrides[prop as keyof Simulation];
-      const v = Reflect.get(target, prop, target);
-      if (typeof v !== 'function') return v;
-      let b = bound.get(prop);
-      if (!b) bound.set(prop, (b = (v as (...a: unknown[]) => unknown).bind(target)));
-      return b;
-    },
-  });
 }

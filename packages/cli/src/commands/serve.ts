@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { generateGrid, type Scenario } from '@citybrain/engine';
 import { controllers } from '@citybrain/control';
 import { DEFAULT_CLOCK_SKEW, type ClockSkew } from '@citybrain/brain';
-import { DEFAULT_STORE_URL, formatDuration, parseDuration, parseRetention, redactSecrets, startServer, StoreError, MqttStartError, TokenConfigError, type RunningServer } from '@citybrain/server';
+import { DEFAULT_STORE_URL, formatDuration, parseDuration, parseRetention, redactSecrets, startServer, StoreError, MqttStartError, BrainKeyError, TokenConfigError, type RunningServer } from '@citybrain/server';
 import { readScenario } from '../scenario-files.js';
 import { chooseController } from '../plugins.js';
 import { gridOption, intOption, numOption, UsageError } from '../usage.js';
@@ -39,6 +39,8 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
                        more than B behind it; default 5m:7d, "off" accepts any (the virtual
                        city's own events run on its simulated clock and are never refused)
   --paused             start with the city's clock stopped
+  --brain-key FILE     the PEM file of the key the brain signs signal plans with (made on first start);
+                       default beside a SQLite store, in PostgreSQL's state table (citybrain token brain-key)
 
 Tokens can also be given in CITYBRAIN_TOKENS (a JSON array of {name, role, token, device?, intersections?, bays?});
 a token revoked through the API stays revoked. Locked out (no operator token)? citybrain token create --role operator --db URL.`;
@@ -49,7 +51,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     options: {
       port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, grid: { type: 'string' }, demand: { type: 'string' },
       roadnet: { type: 'string' }, flow: { type: 'string' }, controller: { type: 'string', default: 'max-pressure' },
-      speed: { type: 'string' }, breakdowns: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, 'mqtt-client-id': { type: 'string' }, 'mqtt-share': { type: 'string' }, retention: { type: 'string' }, 'clock-skew': { type: 'string' }, paused: { type: 'boolean', default: false },
+      speed: { type: 'string' }, breakdowns: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, 'mqtt-client-id': { type: 'string' }, 'mqtt-share': { type: 'string' }, retention: { type: 'string' }, 'clock-skew': { type: 'string' }, paused: { type: 'boolean', default: false }, 'brain-key': { type: 'string' },
       'create-db': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -89,6 +91,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       mqttSession: { clientId: values['mqtt-client-id'], shareGroup: values['mqtt-share'] },
       retentionMs,
       clockSkew,
+      brainKeyFile: values['brain-key'],
       run: !values.paused,
       printToken: (line: string) => console.error(line),
     });
@@ -145,6 +148,7 @@ function startupProblem(e: unknown, o: { db: string; host: string; port: number;
   if (e instanceof TokenConfigError) return new UsageError(err.message);
   if (e instanceof StoreError) return new UsageError(`--db: ${err.message}`);
   if (e instanceof MqttStartError) return new UsageError(`--mqtt: ${err.message}`);
+  if (e instanceof BrainKeyError) return new UsageError(`--brain-key: ${err.message}`);
   if (err.syscall === 'listen' || err.syscall === 'getaddrinfo') return new UsageError(`--host ${o.host} --port ${o.port}: cannot listen: ${err.message}`);
   // the embedded store creates its file's folder
   if (err.syscall === 'mkdir' && o.db.startsWith('sqlite:')) return new UsageError(`--db ${o.db}: cannot create the folder: ${err.message}`);

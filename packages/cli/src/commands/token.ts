@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
-import { Auth, DEFAULT_STORE_URL, issueTokenAudit, openStore, redactSecrets, ROLES, StoreError, type Role, type TokenSpec } from '@citybrain/server';
+import { Auth, BrainKeyError, DEFAULT_STORE_URL, issueTokenAudit, loadBrainKey, openStore, redactSecrets, ROLES, StoreError, type EventStore, type Role, type TokenSpec } from '@citybrain/server';
 import { UsageError } from '../usage.js';
 
 export const tokenHelp = `citybrain token create --role ROLE [options]
+citybrain token brain-key [--db URL] [--brain-key FILE]
 
 Issues a token straight into the store, without the server or another token:
 the way back in when no operator token is left (lost or revoked). The token is
@@ -16,7 +17,13 @@ runs; it accepts the new token within 5 s.
   --db URL             the server's store: sqlite:PATH (default ${DEFAULT_STORE_URL}) or postgres://...
   --device ID          device tokens: the device it speaks for
   --intersections IDS  device tokens: comma-separated intersections it may report on
-  --bays IDS           device tokens: comma-separated parking bays it may report on`;
+  --bays IDS           device tokens: comma-separated parking bays it may report on
+
+"brain-key" prints the brain's public key (PEM) on stdout: field signal
+controllers verify the plans they receive with it, and refuse any that do not
+verify. The key pair is made on first use and kept beside the data (a SQLite
+store's <db>.brain-key.pem; PostgreSQL's state table), or in --brain-key FILE
+(give serve the same --brain-key). GET /api/v1/brain/key serves it too.`;
 
 const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((x) => x.trim()).filter((x) => x !== ''));
 
@@ -26,11 +33,16 @@ export async function tokenCommand(argv: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       role: { type: 'string' }, name: { type: 'string' }, db: { type: 'string' }, device: { type: 'string' },
-      intersections: { type: 'string' }, bays: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      intersections: { type: 'string' }, bays: { type: 'string' }, 'brain-key': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(tokenHelp);
-  if (positionals.length !== 1 || positionals[0] !== 'create') throw new UsageError(`expected "citybrain token create --role ROLE ...", got "citybrain token ${positionals.join(' ')}"`);
+  if (positionals.length === 1 && positionals[0] === 'brain-key') {
+    const key = await withStore(values.db, (store) => loadBrainKey(store, { keyFile: values['brain-key'] }));
+    console.error(`citybrain: the brain's public key (issuer ${key.issuer}); field controllers verify plans with it:`);
+    return void process.stdout.write(key.publicPem());
+  }
+  if (positionals.length !== 1 || positionals[0] !== 'create') throw new UsageError(`expected "citybrain token create --role ROLE ..." or "citybrain token brain-key", got "citybrain token ${positionals.join(' ')}"`);
   const role = values.role;
   if (role === undefined) throw new UsageError(`--role is required: ${ROLES.join(', ')}`);
   if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}, got "${role}"`);
@@ -42,14 +54,7 @@ export async function tokenCommand(argv: string[]): Promise<void> {
   if (bays) spec.bays = bays;
 
   const url = values.db ?? DEFAULT_STORE_URL;
-  let store;
-  try {
-    store = await openStore(url);
-  } catch (e) {
-    if (e instanceof StoreError) throw new UsageError(`--db: ${redactSecrets(e.message)}`);
-    throw e;
-  }
-  try {
+  await withStore(url, async (store) => {
     const auth = new Auth(store);
     let created;
     try {
@@ -62,6 +67,23 @@ export async function tokenCommand(argv: string[]): Promise<void> {
     const { token, record } = created;
     console.error(`citybrain: issued ${record.role} token "${record.name}" (${record.id}) in ${redactSecrets(url)}; it is shown once, store it now:`);
     console.log(token);
+  });
+}
+
+/** Runs `f` on the store at `url` (default the server's), closing it after; a store it cannot open is a user error naming --db. */
+async function withStore<T>(url: string | undefined, f: (store: EventStore) => Promise<T>): Promise<T> {
+  let store;
+  try {
+    store = await openStore(url ?? DEFAULT_STORE_URL);
+  } catch (e) {
+    if (e instanceof StoreError) throw new UsageError(`--db: ${redactSecrets(e.message)}`);
+    throw e;
+  }
+  try {
+    return await f(store);
+  } catch (e) {
+    if (e instanceof BrainKeyError) throw new UsageError(`--brain-key: ${e.message}`);
+    throw e;
   } finally {
     await store.close();
   }
