@@ -1,8 +1,22 @@
 import type { Network, Simulation } from '@citybrain/engine';
-import type { Event } from '../events.js';
+import type { Event, LaneEvent } from '../events.js';
 
 /** Metres a stopped vehicle takes in a queue (a 5 m car and its 2.5 m gap). */
 export const JAM_SPACING = 7.5;
+
+/**
+ * Vehicles on the lane a report stands for: a video detector counts them; a
+ * loop detector reports no counts on the lane, so its occupancy over the
+ * interval stands in (that share of the lane's `length` at jam spacing).
+ */
+export function reportedVehicles(e: LaneEvent, length: number): number {
+  return e.vehicles ?? Math.round((e.occupancy * length) / JAM_SPACING);
+}
+
+/** Of those, how many stand in the queue: a video detector counts them; on a loop-detected lane crawling (< 1 m/s) all do. */
+export function reportedQueue(e: LaneEvent, vehicles: number): number {
+  return e.queue ?? (e.speed < 1 ? vehicles : 0);
+}
 
 /**
  * The brain's estimate of every detected lane, built only from the lane
@@ -41,9 +55,8 @@ export class LaneEstimate {
       if (e.ts < this.reportedAt[l]) continue;
       this.reportedAt[l] = e.ts;
       this.reportedBy[l] = e.device;
-      // a loop detector reports no counts on the lane: its occupancy over the interval stands in
-      this.vehicles[l] = e.vehicles ?? Math.round(e.occupancy * this.net.length[l] / JAM_SPACING);
-      this.queue[l] = e.queue ?? (e.speed < 1 ? this.vehicles[l] : 0);
+      this.vehicles[l] = reportedVehicles(e, this.net.length[l]);
+      this.queue[l] = reportedQueue(e, this.vehicles[l]);
       this.reports++;
     }
   }
