@@ -304,6 +304,8 @@ test('road travel times from consecutive reads: entry to stop line, stop line to
   assert.equal(rt.seconds[r('road_2_1_0')], 25);
   assert.deepEqual([rt.samples[r('road_0_1_0')], rt.samples[r('road_1_1_0')], rt.samples[r('road_2_1_0')]], [2, 2, 2]);
   assert.ok(Number.isNaN(rt.seconds[r('road_2_1_3')]));
+  const none = new ObservedKpis(net).roadTravelTimes();
+  assert.ok(none.seconds.every(Number.isNaN) && none.samples.every((n) => n === 0), 'nothing timed before any event');
   assert.equal(k.stats.segments, 6);
   assert.equal(k.memory().lastReads, 1, 'exits end a plate\'s passages');
   // out of the window ten minutes later
@@ -349,6 +351,7 @@ test('bad options and sample times are refused by name', () => {
 
 test('time buckets sum a sliding window in fixed memory and refuse what is older than they reach', () => {
   const b = new TimeBuckets(1000, 10);
+  assert.equal(b.sum(-Infinity, Infinity), 0, 'empty before the first value');
   assert.ok(b.add(at(0), 0, 1));
   assert.ok(b.add(at(5.5), 0, 2));
   assert.equal(b.sum(at(-1), at(10)), 3);

@@ -314,9 +314,12 @@ export class ObservedKpis {
     return [this.exits, this.trips, this.roads, this.unmatched];
   }
 
-  /** Matched trips over exit reads since the start (0 before the first exit read). */
+  /** Matched trips over exit reads since the start, of those matched yet (not waiting settleSeconds); 0 before the first. */
   get matchRate(): number {
-    return this.counters.exitReads > 0 ? this.counters.matched / this.counters.exitReads : 0;
+    let waiting = 0;
+    for (const e of this.buffer) if (e.position === 'exit') waiting++;
+    const exits = this.counters.exitReads - waiting;
+    return exits > 0 ? this.counters.matched / exits : 0;
   }
 
   get stats(): Readonly<ObservedKpisStats> {

@@ -40,8 +40,7 @@ export class TimeBuckets {
 
   /** Sum `key` over the buckets of (fromTs, toTs] (to the bucket: the ones holding fromTs and older are left out). */
   sum(fromTs: number, toTs: number, key = 0): number {
-    const lo = Math.max(Math.floor(fromTs / this.bucketMs) + 1, this.head - this.buckets + 1);
-    const hi = Math.min(Math.floor(toTs / this.bucketMs), this.head);
+    const [lo, hi] = this.range(fromTs, toTs);
     let s = 0;
     for (let b = lo; b <= hi; b++) s += this.data[this.slot(b) * this.width + key];
     return s;
@@ -50,8 +49,7 @@ export class TimeBuckets {
   /** Every key's sum over (fromTs, toTs], into `out` (width long). */
   sums(fromTs: number, toTs: number, out: Float64Array): Float64Array {
     out.fill(0);
-    const lo = Math.max(Math.floor(fromTs / this.bucketMs) + 1, this.head - this.buckets + 1);
-    const hi = Math.min(Math.floor(toTs / this.bucketMs), this.head);
+    const [lo, hi] = this.range(fromTs, toTs);
     for (let b = lo; b <= hi; b++) {
       const o = this.slot(b) * this.width;
       for (let k = 0; k < this.width; k++) out[k] += this.data[o + k];
@@ -72,6 +70,13 @@ export class TimeBuckets {
     this.assertFits(s, what);
     this.head = s.head;
     this.data.set(s.data);
+  }
+
+  /** The bucket numbers of (fromTs, toTs] the ring holds; an empty range before the first value or for a time that is no number. */
+  private range(fromTs: number, toTs: number): [number, number] {
+    const lo = Math.max(Math.floor(fromTs / this.bucketMs) + 1, this.head - this.buckets + 1);
+    const hi = Math.min(Math.floor(toTs / this.bucketMs), this.head);
+    return Number.isFinite(lo) && Number.isFinite(hi) ? [lo, hi] : [0, -1];
   }
 
   private slot(b: number): number {
