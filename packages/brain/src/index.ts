@@ -1,6 +1,6 @@
 export * from './events.js';
 export { unstorable } from './text.js';
-export { JAM_SPACING, LaneEstimate, estimatedView, reportedQueue, reportedVehicles } from './estimate/lane-estimate.js';
+export { JAM_SPACING, MOVING_SPEED_SHARE, LaneEstimate, estimatedView, reportedQueue, reportedVehicles } from './estimate/lane-estimate.js';
 export { IncidentDetector, type Incident, type IncidentDetectorOptions, type IncidentDetectorState, type GreenSeconds } from './incidents/incidents.js';
 export { congestionIndex, type KpiSample, type RegionKpis } from './kpis/kpi-sample.js';
 export {

@@ -13,9 +13,21 @@ export function reportedVehicles(e: LaneEvent, length: number): number {
   return e.vehicles ?? Math.round((e.occupancy * length) / JAM_SPACING);
 }
 
-/** Of those, how many stand in the queue: a video detector counts them; on a loop-detected lane crawling (< 1 m/s) all do. */
-export function reportedQueue(e: LaneEvent, vehicles: number): number {
-  return e.queue ?? (e.speed < 1 ? vehicles : 0);
+/**
+ * Vehicles on an approach that are not standing move, on average, at about
+ * this share of its speed limit (accelerating from the stop line or braking
+ * for it): what a lane's mean speed says about how many stand.
+ */
+export const MOVING_SPEED_SHARE = 0.7;
+
+/**
+ * Of those, how many stand in the queue: a video detector counts them; for a
+ * loop detector the reported speed tells the share standing, taking the
+ * vehicles as either stopped or moving at MOVING_SPEED_SHARE of `speedLimit`
+ * (all when nothing moves, none at that speed or faster).
+ */
+export function reportedQueue(e: LaneEvent, vehicles: number, speedLimit: number): number {
+  return e.queue ?? Math.round(vehicles * Math.min(1, Math.max(0, 1 - e.speed / (MOVING_SPEED_SHARE * speedLimit))));
 }
 
 /**
@@ -56,7 +68,7 @@ export class LaneEstimate {
       this.reportedAt[l] = e.ts;
       this.reportedBy[l] = e.device;
       this.vehicles[l] = reportedVehicles(e, this.net.length[l]);
-      this.queue[l] = reportedQueue(e, this.vehicles[l]);
+      this.queue[l] = reportedQueue(e, this.vehicles[l], this.net.maxSpeed[l]);
       this.reports++;
     }
   }

@@ -129,7 +129,7 @@ const SWEEP_MS = 10_000;
  *   than the detectors see on their lanes; with no checkpoint camera, what the detectors see.
  * - finishedVehicles: exit reads since the start.
  * - throughput: exit reads per hour over the sample period.
- * - queued: the detectors' stopped vehicles on their lanes (a loop's, estimated: all its vehicles when the lane crawls below 1 m/s).
+ * - queued: the detectors' stopped vehicles on their lanes (a loop's estimated from its occupancy and speed: reportedQueue()).
  * - congestionIndex: sum of vehicles x speed limit over sum of vehicles x reported speed on the detected lanes (congestionIndex()).
  * - parkingOccupancy: occupied bays over the bays parking events have named.
  * - activeIncidents: passed in (IncidentDetector).
@@ -348,7 +348,7 @@ export class ObservedKpis {
     this.laneReportedAt[l] = e.ts;
     const v = reportedVehicles(e, this.net.length[l]);
     this.laneVehicles[l] = v;
-    this.laneQueue[l] = reportedQueue(e, v);
+    this.laneQueue[l] = reportedQueue(e, v, this.net.maxSpeed[l]);
     this.laneSpeed[l] = e.speed;
     this.counters.laneReports++;
   }
