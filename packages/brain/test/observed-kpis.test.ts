@@ -61,7 +61,7 @@ test('an exit read one confusable character away from a unique open entry is mat
 
 test('ambiguous candidates are not matched; a candidate outside the trip window is no candidate', () => {
   const k = new ObservedKpis(net, { maxTripSeconds: 1000 });
-  // 浙A8D000 is one confusable character from both 浙AB D000 and 浙A80000
+  // 浙A8D000 is one confusable character from both 浙ABD000 and 浙A80000
   k.apply([read('浙ABD000', 'entry', 0), read('浙A80000', 'entry', 10), read('浙A8D000', 'exit', 100)]);
   k.sample(at(110));
   assert.equal(k.stats.matched, 0);

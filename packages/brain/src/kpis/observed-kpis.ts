@@ -146,6 +146,7 @@ export class ObservedKpis {
   private readonly confusions: Map<string, string>;
   private readonly o: Required<Omit<ObservedKpisOptions, 'regions' | 'confusions' | 'epochMs'>>;
   private readonly regions: { id: string; lanes: Int32Array }[];
+  private readonly allLanes: Int32Array;
   // lanes: the last report of each
   private readonly laneVehicles: Float64Array;
   private readonly laneQueue: Float64Array;
@@ -212,6 +213,7 @@ export class ObservedKpis {
       }
       return { id: r.id, lanes: Int32Array.from(r.intersections.flatMap((i) => net.incomingLanes(i))) };
     });
+    this.allLanes = Int32Array.from({ length: net.nLanes }, (_, l) => l);
     this.laneVehicles = new Float64Array(net.nLanes);
     this.laneQueue = new Float64Array(net.nLanes);
     this.laneSpeed = new Float64Array(net.nLanes);
@@ -249,17 +251,9 @@ export class ObservedKpis {
     this.catchUp(nowTs);
 
     const fresh = nowTs - this.o.staleSeconds * 1000;
-    let queued = 0, seen = 0, free = 0, moving = 0;
-    for (let l = 0; l < this.net.nLanes; l++) {
-      if (this.laneReportedAt[l] === 0 || this.laneReportedAt[l] < fresh) continue;
-      const v = this.laneVehicles[l];
-      queued += this.laneQueue[l];
-      seen += v;
-      free += v * this.net.maxSpeed[l];
-      moving += v * this.laneSpeed[l];
-    }
+    const city = this.laneKpis(this.allLanes, fresh);
     const regions: Record<string, RegionKpis> = {};
-    for (const r of this.regions) regions[r.id] = this.regionKpis(r.lanes, fresh);
+    for (const r of this.regions) regions[r.id] = this.laneKpis(r.lanes, fresh);
 
     const period = Number.isNaN(this.lastSampleTs) || nowTs <= this.lastSampleTs
       ? this.o.samplePeriodSeconds * 1000 : Math.min(3_600_000, nowTs - this.lastSampleTs);
@@ -273,11 +267,11 @@ export class ObservedKpis {
       t: extra.t ?? Math.round(nowTs - this.epoch) / 1000,
       ts: nowTs,
       averageTravelTime: round(meanTrip, 1),
-      vehiclesInNetwork: this.vehiclesInNetwork(nowTs, Math.round(seen), meanTrip, tripCount),
+      vehiclesInNetwork: this.vehiclesInNetwork(nowTs, city.vehicles, meanTrip, tripCount),
       finishedVehicles: this.counters.exitReads,
       throughput: Math.round((this.exits.sum(nowTs - period, nowTs) * 3_600_000) / period),
-      queued: Math.round(queued),
-      congestionIndex: round(congestionIndex(free, moving), 3),
+      queued: city.queued,
+      congestionIndex: city.congestionIndex,
       parkingOccupancy: this.parking.size > 0 ? round(occupied / this.parking.size, 3) : 0,
       activeIncidents: extra.activeIncidents ?? 0,
       regions,
@@ -359,7 +353,8 @@ export class ObservedKpis {
     this.parking.set(e.bay, { occupied: e.occupied, ts: e.ts });
   }
 
-  private regionKpis(lanes: Int32Array, fresh: number): RegionKpis {
+  /** The detector figures over `lanes`, from reports fresher than `fresh`. */
+  private laneKpis(lanes: Int32Array, fresh: number): RegionKpis {
     let queued = 0, vehicles = 0, free = 0, moving = 0;
     for (const l of lanes) {
       if (this.laneReportedAt[l] === 0 || this.laneReportedAt[l] < fresh) continue;
