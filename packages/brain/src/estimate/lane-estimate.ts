@@ -1,9 +1,35 @@
 import type { Network } from '@citybrain/engine';
 import type { Observed } from '@citybrain/control';
-import type { Event } from '../events.js';
+import type { Event, LaneEvent } from '../events.js';
 
 /** Metres a stopped vehicle takes in a queue (a 5 m car and its 2.5 m gap). */
 export const JAM_SPACING = 7.5;
+
+/**
+ * Vehicles on the lane a report stands for: a video detector counts them; a
+ * loop detector reports no counts on the lane, so its occupancy over the
+ * interval stands in (that share of the lane's `length` at jam spacing).
+ */
+export function reportedVehicles(e: LaneEvent, length: number): number {
+  return e.vehicles ?? Math.round((e.occupancy * length) / JAM_SPACING);
+}
+
+/**
+ * Vehicles on an approach that are not standing move, on average, at about
+ * this share of its speed limit (accelerating from the stop line or braking
+ * for it): what a lane's mean speed says about how many stand.
+ */
+export const MOVING_SPEED_SHARE = 0.7;
+
+/**
+ * Of those, how many stand in the queue: a video detector counts them; for a
+ * loop detector the reported speed tells the share standing, taking the
+ * vehicles as either stopped or moving at MOVING_SPEED_SHARE of `speedLimit`
+ * (all when nothing moves, none at that speed or faster).
+ */
+export function reportedQueue(e: LaneEvent, vehicles: number, speedLimit: number): number {
+  return e.queue ?? Math.round(vehicles * Math.min(1, Math.max(0, 1 - e.speed / (MOVING_SPEED_SHARE * speedLimit))));
+}
 
 /**
  * The brain's estimate of every detected lane, built only from the lane
@@ -57,9 +83,8 @@ export class LaneEstimate implements Observed {
       if (e.ts < this.reportedAt[l]) continue;
       this.reportedAt[l] = e.ts;
       this.reportedBy[l] = e.device;
-      // a loop detector reports no counts on the lane: its occupancy over the interval stands in
-      this.vehicles[l] = e.vehicles ?? Math.round(e.occupancy * this.net.length[l] / JAM_SPACING);
-      this.queue[l] = e.queue ?? (e.speed < 1 ? this.vehicles[l] : 0);
+      this.vehicles[l] = reportedVehicles(e, this.net.length[l]);
+      this.queue[l] = reportedQueue(e, this.vehicles[l], this.net.maxSpeed[l]);
       this.reports++;
     }
   }

@@ -40,27 +40,7 @@ export interface NetworkView {
 }
 
 /** One KPI sample of the whole city or a region. */
-export interface KpiSample {
-  /** simulated seconds */
-  t: number;
-  /** epoch ms */
-  ts: number;
-  averageTravelTime: number;
-  vehiclesInNetwork: number;
-  finishedVehicles: number;
-  /** vehicles leaving the network per hour over the last window */
-  throughput: number;
-  /** vehicles stopped on lanes */
-  queued: number;
-  /** travel time over free-flow travel time in the last window (1 = free flow) */
-  congestionIndex: number;
-  /** share of parking bays occupied */
-  parkingOccupancy: number;
-  /** incidents detected and not cleared yet (see Incident) */
-  activeIncidents: number;
-  /** per region: vehicles and queued vehicles on its approaches, their mean speed, and its congestion index */
-  regions: Record<string, { queued: number; vehicles: number; meanSpeed: number; congestionIndex: number }>;
-}
+export type { KpiSample } from '@citybrain/brain';
 
 export interface PhaseChange {
   t: number;
