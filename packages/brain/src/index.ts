@@ -3,7 +3,7 @@ export { unstorable } from './text.js';
 export { JAM_SPACING, MOVING_SPEED_SHARE, LaneEstimate, reportedQueue, reportedVehicles } from './estimate/lane-estimate.js';
 export { IncidentDetector, type Incident, type IncidentDetectorOptions, type IncidentDetectorState, type GreenSeconds } from './incidents/incidents.js';
 export { BrainTwin, type BrainTwinOptions, type BrainTwinState, type BrainTwinStats } from './twin/brain-twin.js';
-export { canonicalPlan, checkPlan, planSchema, PlanBoard, type Plan, type PlanBoardOptions, type UnsignedPlan } from './plans.js';
+export { canonicalPlan, checkPlan, inProcessPlanSigner, planSchema, PlanBoard, type Plan, type PlanBoardOptions, type PlanSigner, type UnsignedPlan } from './plans.js';
 export { congestionIndex, type KpiSample, type RegionKpis } from './kpis/kpi-sample.js';
 export {
   ObservedKpis, type KpiRegion, type ObservedKpisMemory, type ObservedKpisOptions, type ObservedKpisState, type ObservedKpisStats, type RoadTravelTimes,

@@ -177,3 +177,27 @@ export class PlanBoard {
     return this.intersections.filter((id) => this.mode(id, nowMs) === 'local');
   }
 }
+
+/** What signs the brain's plans, and checks that a plan is one of them (the street's controllers verify with it). */
+export interface PlanSigner {
+  /** a plan of `p`'s fields, issued and signed by this signer */
+  sign(p: Omit<UnsignedPlan, 'issuer'>): Plan;
+  /** whether `plan` is this signer's */
+  verify(plan: Plan): boolean;
+}
+
+/**
+ * A signer for a brain and a street in one process with no key at hand (the
+ * dashboard's in-browser sandbox, tests): the signature is a random token
+ * the two share, unrelated to the plan's content, so it proves nothing once
+ * copied: its plans must never leave the process. The server signs with
+ * its Ed25519 brain key instead.
+ */
+export function inProcessPlanSigner(): PlanSigner {
+  const token = Array.from({ length: 4 }, () => Math.floor(Math.random() * 2 ** 32).toString(36)).join('') + '0';
+  const issuer = 'in-process';
+  return {
+    sign: (p) => ({ intersection: p.intersection, seq: p.seq, ts: p.ts, phase: p.phase, validFor: p.validFor, issuer, sig: token }),
+    verify: (plan) => plan.issuer === issuer && plan.sig === token,
+  };
+}

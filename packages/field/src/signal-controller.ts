@@ -63,6 +63,24 @@ export interface FieldSignalControllerOptions {
 
 const ACCEPTED: PlanVerdict = Object.freeze({ accepted: true });
 
+/** A FieldSignalController's running state as plain data. */
+export interface FieldSignalControllerState {
+  shown: number;
+  current: SignalMode;
+  inYellow: boolean;
+  yellowUntil: number;
+  commanded: number;
+  lastSeq: number;
+  heardAt: number;
+  holdFor: number;
+  step: number;
+  stepEnds: number;
+  confirmedPhase: number;
+  confirmedMode: SignalMode | undefined;
+  confirmedAt: number;
+  refused: Record<PlanRefusal, number>;
+}
+
 export class FieldSignalController {
   readonly device: string;
   readonly watchdog: number;
@@ -239,6 +257,26 @@ export class FieldSignalController {
       return;
     }
     this.shown = want;
+  }
+
+  /** Its running state as plain data (structured-cloneable), for a snapshot of the street. */
+  exportState(): FieldSignalControllerState {
+    return {
+      shown: this.shown, current: this.current, inYellow: this.inYellow, yellowUntil: this.yellowUntil, commanded: this.commanded, lastSeq: this.lastSeq,
+      heardAt: this.heardAt, holdFor: this.holdFor, step: this.step, stepEnds: this.stepEnds, confirmedPhase: this.confirmedPhase,
+      confirmedMode: this.confirmedMode, confirmedAt: this.confirmedAt, refused: { ...this.refused },
+    };
+  }
+
+  /** Continues from exportState of a controller of the same intersection (its confirmations' ids carry on under this one's idBase). */
+  importState(s: FieldSignalControllerState): void {
+    if (!(Number.isInteger(s.shown) && s.shown >= 0 && s.shown < this.nPhases)) throw new RangeError(`field signal controller ${this.phases.id}: state shows phase ${s.shown}, not one of its ${this.nPhases}`);
+    ({
+      shown: this.shown, current: this.current, inYellow: this.inYellow, yellowUntil: this.yellowUntil, commanded: this.commanded, lastSeq: this.lastSeq,
+      heardAt: this.heardAt, holdFor: this.holdFor, step: this.step, stepEnds: this.stepEnds, confirmedPhase: this.confirmedPhase,
+      confirmedMode: this.confirmedMode, confirmedAt: this.confirmedAt,
+    } = s);
+    Object.assign(this.refused, s.refused);
   }
 
   private refuse(reason: PlanRefusal, message: string): PlanVerdict {

@@ -1,6 +1,9 @@
 import { structuredClone } from './clone.js';
 import { Simulation, type Network, type Scenario } from '@citybrain/engine';
-import { DEVICE_ID, type Event, type SignalEvent } from '@citybrain/brain';
+import type { Event, Plan, SignalEvent } from '@citybrain/brain';
+import { deviceId } from './device-id.js';
+import { FieldSignals } from './signals.js';
+import type { FieldSignalControllerState, PlanVerdict } from './signal-controller.js';
 
 /**
  * The virtual city: the twin running as if it were the street, with the field
@@ -49,6 +52,14 @@ export interface VirtualCityOptions {
   breakdownsPerHour?: number;
   /** how long a breakdown blocks its lane, simulated seconds, drawn uniformly in [min, max]; default [300, 900] */
   breakdownSeconds?: [number, number];
+  /**
+   * Whether a plan message is the brain's (its signature verifies against
+   * the brain's public key); default: none is, and the signal controllers
+   * run their local plans.
+   */
+  planVerify?: (plan: Plan) => boolean;
+  /** seconds a signal controller holds the brain's last plan before running its local plan; default 10 */
+  watchdog?: number;
 }
 
 /** A breakdown the virtual city caused: the ground truth incident detection is measured against. */
@@ -68,6 +79,7 @@ export interface VirtualCityState {
   occupied: boolean[];
   lastCrossings: Int32Array;
   breakdowns: Breakdown[];
+  signals: FieldSignalControllerState[];
 }
 
 const LANE_STATS = new Float64Array(4);
@@ -78,6 +90,12 @@ export class VirtualCity {
   /** every device that reports, with what it reports on (the scope its token would carry) */
   readonly devices: readonly FieldDevice[];
   readonly detectorPeriod: number;
+  /** the signal controllers: they take the brain's plans and set what the street shows */
+  get signals(): FieldSignals {
+    return this.heads;
+  }
+  private heads: FieldSignals;
+  private readonly signalOptions: { verify?: (plan: Plan) => boolean; watchdog?: number };
   /** wall-clock epoch (ms) of simulated second 0 (moved forward by importState when the city resumes after a pause) */
   get epochMs(): number {
     return this.epoch;
@@ -130,6 +148,13 @@ export class VirtualCity {
       }
     }
     this.devices = fieldDevices(net, this.bays);
+    this.signalOptions = { verify: opts.planVerify, watchdog: opts.watchdog };
+    this.heads = new FieldSignals(this.sim, { ...this.signalOptions, epochMs: this.epoch, idBase: this.idBase });
+  }
+
+  /** A plan message for one of its signal controllers arrives (checked, verified; the verdict says why one is refused). */
+  receivePlan(plan: unknown): PlanVerdict {
+    return this.signals.receive(plan);
   }
 
   /** Simulated seconds since the city started. */
@@ -144,9 +169,11 @@ export class VirtualCity {
 
   /** Advances the street by one step and returns what the field devices reported during it. */
   step(): Event[] {
+    const events: Event[] = [];
+    // the signal controllers set what the street shows for this step, and confirm it
+    this.signals.tick(events as SignalEvent[]);
     if (this.breakdownRate > 0 && this.random() < (this.breakdownRate / 3600) * this.sim.interval) this.breakDownOne();
     this.sim.step();
-    const events: Event[] = [];
     const ts = this.ts;
     const net = this.sim.net;
     // cameras at the stop lines: one plate read per crossing
@@ -203,13 +230,6 @@ export class VirtualCity {
     }
   }
 
-  /** The signal head of an intersection reports the phase it now shows (after a plan command). */
-  signalReport(intersection: number): SignalEvent {
-    const id = this.sim.net.interIds[intersection];
-    const device = deviceId('sig', this.sim.net, intersection);
-    return { kind: 'signal', id: this.nextId(device), device, ts: this.ts, intersection: id, phase: this.sim.phase(intersection) };
-  }
-
   /** Whether a plate belongs to a registered vehicle (the vehicle registry of the city's data bureau). */
   isRegistered(plate: string): boolean {
     return hash(plate) % 10_000 >= this.unregisteredShare * 10_000;
@@ -226,7 +246,7 @@ export class VirtualCity {
   exportState(): VirtualCityState {
     return {
       sim: this.sim.exportState(), epochMs: this.epoch, rng: this.rng, occupied: this.bays.map((b) => b.occupied),
-      lastCrossings: this.lastCrossings.slice(), breakdowns: structuredClone(this.breakdowns),
+      lastCrossings: this.lastCrossings.slice(), breakdowns: structuredClone(this.breakdowns), signals: this.signals.exportState(),
     };
   }
 
@@ -246,6 +266,9 @@ export class VirtualCity {
     this.lastCrossings.set(s.lastCrossings);
     this.breakdowns.length = 0;
     this.breakdowns.push(...structuredClone(s.breakdowns));
+    // the controllers confirm on the resumed clock, with ids of their own
+    this.heads = new FieldSignals(this.sim, { ...this.signalOptions, epochMs: this.epoch, idBase: this.idBase });
+    this.heads.importState(s.signals);
   }
 
   /** xorshift32: the field's own randomness, separate from the simulation's */
@@ -301,14 +324,4 @@ function hash(s: string): number {
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-/**
- * The id a field device of intersection `i` reports as: `det-<intersection id>`
- * (and `sig-`, `cam-`, `park-`), or `det:<index>` when that is no valid device
- * id (an imported network's junction ids may hold other characters).
- */
-export function deviceId(kind: 'det' | 'sig' | 'cam' | 'park', net: Network, i: number): string {
-  const id = `${kind}-${net.interIds[i]}`;
-  return DEVICE_ID.test(id) ? id : `${kind}:${i}`;
 }

@@ -22,8 +22,8 @@ import { cityRoutes, type CityAccess } from './api/city-routes.js';
 import { spatRoutes } from './api/spat-routes.js';
 import { planRoutes } from './api/plan-routes.js';
 import { loadBrainKey, type BrainKey } from './plans/brain-key.js';
+import type { PlanBoard } from '@citybrain/brain';
 import { PlanPublisher } from './plans/plan-publisher.js';
-import { PlanBoard } from '@citybrain/brain';
 import { citySpat } from './city/spat.js';
 import { auditedActions } from './api/audited.js';
 import { liveRoutes } from './api/live.js';
@@ -133,6 +133,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const runtime = new CityRuntime(opts.scenario, {
     // the rollout-based controllers decide in a worker thread: the API, ingestion and shutdown never wait for them
     controllerHost: nodeControllerHost,
+    // the plans are signed with the brain's key: the street's signal controllers, here or elsewhere, obey only those
+    planSigner: brainKey,
     controller: opts.controller,
     speed: opts.speed,
     breakdownsPerHour: opts.breakdownsPerHour,
@@ -180,7 +182,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(cityRoutes, { runtime, access, audited });
   await app.register(spatRoutes, { runtime, access });
-  const plans = { board: new PlanBoard(runtime.supervisor.env.intersections.map((ix) => ix.id)), key: brainKey };
+  const plans = { board: runtime.plans, key: brainKey };
   await app.register(planRoutes, { ...plans, access });
   await app.register(emergencyRoutes, { runtime, roadnet: opts.scenario.roadnet, access, audited });
   await app.register(incidentRoutes, { runtime, access, audited });
@@ -280,9 +282,11 @@ export const SPAT_PERIOD_MS = 1000;
 /** The brain's own figures on /metrics beside ingestion's. */
 function registerCityMetrics(app: FastifyInstance, rt: CityRuntime): void {
   const registers = [app.metrics];
-  new Gauge({ name: 'citybrain_sim_time_seconds', help: 'Simulated seconds since the virtual city started', registers, collect() { this.set(rt.sim.time); } });
-  new Gauge({ name: 'citybrain_vehicles_in_network', help: 'Vehicles driving in the virtual city', registers, collect() { this.set(rt.sim.runningCount); } });
-  new Gauge({ name: 'citybrain_average_travel_time_seconds', help: 'Average travel time so far (CityFlow definition)', registers, collect() { this.set(rt.kpis.at(-1)?.averageTravelTime ?? 0); } });
+  new Gauge({ name: 'citybrain_sim_time_seconds', help: 'Seconds on the brain\'s clock since it started (simulated seconds)', registers, collect() { this.set(rt.sim.time); } });
+  new Gauge({ name: 'citybrain_vehicles_in_network', help: 'Vehicles in the network, as the latest KPI sample estimates them from the devices', registers, collect() { this.set(rt.kpis.at(-1)?.vehiclesInNetwork ?? 0); } });
+  new Gauge({ name: 'citybrain_intersections_local', help: 'Signalised intersections whose field controller runs its local plan (no plan heard for its watchdog time, or no confirmation for twice that)', registers, collect() { this.set(rt.plans.localIntersections(rt.ts).length); } });
+  new Gauge({ name: 'citybrain_plans_refused_total', help: 'Plans the virtual street\'s signal controllers refused (a bug when above 0)', registers, collect() { this.set(rt.plansRefused); } });
+  new Gauge({ name: 'citybrain_average_travel_time_seconds', help: 'Average travel time of the trips matched between entry and exit cameras in the last window', registers, collect() { this.set(rt.kpis.at(-1)?.averageTravelTime ?? 0); } });
   new Gauge({ name: 'citybrain_sim_speed', help: 'Simulated seconds per wall-clock second the operator asked for', registers, collect() { this.set(rt.speed); } });
   new Gauge({ name: 'citybrain_sim_achieved_speed', help: 'Simulated seconds per wall-clock second the city achieved over the last seconds (below citybrain_sim_speed when it cannot keep up; 0 paused)', registers, collect() { this.set(rt.achievedSpeed); } });
   new Gauge({ name: 'citybrain_sim_lagging', help: '1 when the city cannot keep the requested speed and runs slower', registers, collect() { this.set(rt.lagging ? 1 : 0); } });

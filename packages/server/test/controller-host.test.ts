@@ -18,8 +18,8 @@ async function run(rt: CityRuntime, warm: number, steps: number, controller: str
 for (const controller of ['predictive-sequential', 'predictive']) {
   test(`${controller} decides in the controller worker exactly as in the main thread (same phases every step, same city)`, async () => {
     const scenario = generateGrid({ rows: 3, cols: 3, demand: 0.05 });
-    const inline = new CityRuntime(scenario, { epochMs: 0, hostedControllers: [] });
-    const hosted = new CityRuntime(scenario, { epochMs: 0, controllerHost: nodeControllerHost });
+    const inline = new CityRuntime(scenario, { epochMs: 1_767_225_600_000, hostedControllers: [] });
+    const hosted = new CityRuntime(scenario, { epochMs: 1_767_225_600_000, controllerHost: nodeControllerHost });
     try {
       const a = await run(inline, 300, 300, controller);
       const b = await run(hosted, 300, 300, controller);
@@ -37,7 +37,7 @@ for (const controller of ['predictive-sequential', 'predictive']) {
 }
 
 test('a hosted controller whose worker is gone faults its intersections to the fixed plan; the city goes on', async () => {
-  const rt = new CityRuntime(generateGrid({ rows: 2, cols: 2, demand: 0.05 }), { epochMs: 0, controller: 'predictive', controllerHost: nodeControllerHost });
+  const rt = new CityRuntime(generateGrid({ rows: 2, cols: 2, demand: 0.05 }), { epochMs: 1_767_225_600_000, controller: 'predictive', controllerHost: nodeControllerHost });
   try {
     for (let k = 0; k < 10; k++) await rt.stepOnce();
     assert.equal(rt.faults.length, 0);

@@ -10,7 +10,7 @@ import { CityRuntime } from '@citybrain/server';
 test('incident detection gives the same incidents whether ingestion hands it the reports step by step or in large late batches', async () => {
   const scenario = generateGrid({ rows: 3, cols: 3, demand: 0.08 });
   // a fixed-time plan ignores what the brain sees, so both streets are the same whatever their estimates
-  const opts = { epochMs: 0, controller: 'fixed', breakdownsPerHour: 20 };
+  const opts = { epochMs: 1_767_225_600_000, controller: 'fixed', breakdownsPerHour: 20 };
   const prompt = new CityRuntime(scenario, opts);
   const held: Event[] = [];
   const late = new CityRuntime(scenario, { ...opts, sink: async (events) => void held.push(...events) });

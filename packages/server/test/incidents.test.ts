@@ -6,7 +6,7 @@ import { CityRuntime } from '@citybrain/server';
 import { vehicleOnApproach } from './helpers.js';
 
 test('a broken-down vehicle is detected on its own lane, counted in the KPIs, and cleared once it drives on; nothing is flagged before', async () => {
-  const rt = new CityRuntime(generateGrid({ rows: 3, cols: 3, demand: 0.05 }), { epochMs: 0 });
+  const rt = new CityRuntime(generateGrid({ rows: 3, cols: 3, demand: 0.05 }), { epochMs: 1_767_225_600_000 });
   const sim = rt.street!.sim;
   const changes: string[] = [];
   rt.incidents.onChange((i, change) => changes.push(`${change} ${i.lane}`));

@@ -111,7 +111,7 @@ test('a snapshot of another scenario is ignored with a log line naming why', asy
   const dir = mkdtempSync(join(tmpdir(), 'citybrain-persist-'));
   const store = await openStore(`sqlite:${join(dir, 'city.db')}`);
   try {
-    const small = new CityRuntime(grid(), { epochMs: 0 });
+    const small = new CityRuntime(grid(), { epochMs: 1_767_225_600_000 });
     for (let k = 0; k < 50; k++) await small.stepOnce();
     const fp = (s: ReturnType<typeof grid>) => scenarioFingerprint(s, { interval: 1 });
     const warned: string[] = [];
@@ -120,12 +120,12 @@ test('a snapshot of another scenario is ignored with a log line naming why', asy
 
     const other = generateGrid({ rows: 3, cols: 3, demand: 0.1 });
     assert.notEqual(fp(other), fp(grid()));
-    const big = new CityRuntime(other, { epochMs: 0 });
+    const big = new CityRuntime(other, { epochMs: 1_767_225_600_000 });
     assert.equal(await new CityPersistence(store, big, fp(other), log).restore(), false);
     assert.equal(big.sim.time, 0);
     assert.match(warned.join('\n'), /another scenario .*ignored, the city starts afresh/);
 
-    const same = new CityRuntime(grid(), { epochMs: 0 });
+    const same = new CityRuntime(grid(), { epochMs: 1_767_225_600_000 });
     assert.equal(await new CityPersistence(store, same, fp(grid()), log).restore(), true);
     assert.equal(same.sim.time, 50);
     assert.deepEqual(same.sim.metrics(), small.sim.metrics());
@@ -136,12 +136,12 @@ test('a snapshot of another scenario is ignored with a log line naming why', asy
 });
 
 test('field events the store had not taken when the state was saved are sent again after a restore', async () => {
-  const a = new CityRuntime(grid(), { epochMs: 0, sink: async () => Promise.reject(new Error('store down')) });
+  const a = new CityRuntime(grid(), { epochMs: 1_767_225_600_000, sink: async () => Promise.reject(new Error('store down')) });
   for (let k = 0; k < 30; k++) await a.stepOnce();
   await until(() => a.pendingEvents > 0 && a.eventsRetried > 0, 2000, 'events waiting');
   const waiting = a.exportState().pending.map((e) => e.id);
   const got: string[] = [];
-  const b = new CityRuntime(grid(), { epochMs: 0, sink: async (events) => void got.push(...events.map((e) => e.id)) });
+  const b = new CityRuntime(grid(), { epochMs: 1_767_225_600_000, sink: async (events) => void got.push(...events.map((e) => e.id)) });
   b.importState(a.exportState());
   await until(() => got.length >= waiting.length, 2000, 'events sent again');
   assert.deepEqual(got, waiting);

@@ -70,7 +70,7 @@ export async function benchIncidents(argv: string[]): Promise<void> {
   for (let seed = 0; seed < seeds; seed++) {
     const t0 = performance.now();
     const run = async (breakdownsPerHour: number) => {
-      const rt = new CityRuntime(scenario, { seed, epochMs: 0, controller: values.controller, breakdownsPerHour });
+      const rt = new CityRuntime(scenario, { seed, epochMs: 1_767_225_600_000, controller: values.controller, breakdownsPerHour });
       const bar = progress(seconds, `seed ${seed}, ${breakdownsPerHour ? 'breakdowns' : 'ordinary traffic'}`, !json);
       for (let k = 1; k <= seconds; k++) {
         await rt.stepOnce();

@@ -60,6 +60,12 @@ export interface IntersectionSummary {
   controller: string;
   /** handed to the fixed-time fallback after a controller fault */
   fallback: boolean;
+  /**
+   * 'central' while its field controller obeys the brain's plans; 'local'
+   * while it runs its own plan (it heard no plan for its watchdog time, or
+   * it has not confirmed for twice that)
+   */
+  mode: 'central' | 'local';
   region: string;
   /** vehicles standing on its approach lanes */
   queue: number;

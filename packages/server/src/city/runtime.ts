@@ -1,7 +1,7 @@
 import type { Network, Scenario } from '@citybrain/engine';
 import { ControllerAssignment, EmergencyPriority, SignalSupervisor, controllers, type Controller, type ControllerFault } from '@citybrain/control';
 import { VirtualCity, type VirtualCityOptions, type VirtualCityState } from '@citybrain/field';
-import { BrainTwin, IncidentDetector, LaneEstimate, type BrainTwinState, type Event, type IncidentDetectorOptions, type IncidentDetectorState } from '@citybrain/brain';
+import { BrainTwin, IncidentDetector, inProcessPlanSigner, LaneEstimate, ObservedKpis, PlanBoard, type ObservedKpisState, type BrainTwinState, type Event, type IncidentDetectorOptions, type IncidentDetectorState, type PlanSigner, type SignalEvent } from '@citybrain/brain';
 import type { HostSources } from './controller-host.js';
 import { soon } from './yield.js';
 import type { ControllerWorkerInit } from './controller-protocol.js';
@@ -21,11 +21,16 @@ export interface CityRuntimeOptions extends VirtualCityOptions {
    * `npm start` is a whole City Brain with nothing else installed). false:
    * the devices are real, or `citybrain field` in another process; their
    * events come in through ingestion (`ingested`) and the plans go out
-   * through `plans`.
+   * through `plans` (its listeners: MQTT, the HTTP route).
    */
   street?: boolean;
-  /** where the brain's plans go when there is no virtual street: each step, the phase each signalised intersection is to show */
-  plans?: (plans: readonly PlanCommand[]) => void;
+  /**
+   * What signs the brain's plans (the server: its Ed25519 brain key); the
+   * virtual street's signal controllers obey only plans it verifies.
+   * Default: an in-process signer, for a brain and street in one process
+   * whose plans never leave it (the browser sandbox, tests).
+   */
+  planSigner?: PlanSigner;
   /** controller in charge of every intersection at start; default max-pressure */
   controller?: string;
   /** simulated seconds per wall-clock second; default 1 (real time) */
@@ -94,11 +99,8 @@ export type ControllerHostFactory = (init: ControllerWorkerInit, sources: HostSo
 
 type Listener = (rt: CityRuntime) => void;
 
-/** One intersection's plan for the coming step: the phase it is to show (yellows included). */
-export interface PlanCommand {
-  intersection: string;
-  phase: number;
-}
+/** Simulated seconds between two plans to an intersection whose phase does not change (a change goes at once). */
+const PLAN_HEARTBEAT = 1;
 
 /**
  * The City Brain loop over a virtual city: every step the supervisor decides
@@ -130,6 +132,8 @@ export class CityRuntime {
   readonly twin: BrainTwin;
   /** lane-blocking incidents detected from the same reports */
   readonly incidents: IncidentDetector;
+  /** the KPIs as the devices' events tell them (plate-matched trips, detector queues and speeds, parking sensors) */
+  readonly observed: ObservedKpis;
   readonly regions: Region[];
   readonly kpis: KpiSample[] = [];
   readonly phaseLog = new Map<number, PhaseChange[]>();
@@ -159,13 +163,7 @@ export class CityRuntime {
   /** wall ms the loop last dropped steps it owed */
   private lastDrop = -Infinity;
   private readonly host?: ControllerHosting;
-  private lastDelay = 0;
-  private vehicleSeconds = 0;
-  private lastFinished = 0;
   private readonly listeners = new Set<Listener>();
-  private readonly stats = new Float64Array(4);
-  /** incoming lanes per signalised intersection, as the supervisor derived them */
-  private readonly inLanes: Map<number, number[]>;
   /** events dropped nowhere: counted while waiting for the sink to accept them */
   eventsDelivered = 0;
   eventsRetried = 0;
@@ -173,12 +171,24 @@ export class CityRuntime {
   /** why the loop stopped, when an unexpected error stopped it */
   error?: string;
   private readonly onError?: (e: unknown) => void;
-  private readonly planSink?: (plans: readonly PlanCommand[]) => void;
+  private readonly signer: PlanSigner;
+  /**
+   * The brain's side of its plans: each signalised intersection's latest
+   * signed plan (what MQTT and the HTTP plan route hand out) and the phase
+   * its field controller confirms it shows, and in which mode: an
+   * intersection whose controller runs its local plan is 'local'.
+   */
+  readonly plans: PlanBoard;
+  /** the phase last planned per intersection, and when (simulated s) */
+  private readonly planned: Int32Array;
+  private readonly plannedAt: Float64Array;
+  /** plans the virtual street's controllers refused (a bug when it is not 0) */
+  plansRefused = 0;
 
   constructor(scenario: Scenario, opts: CityRuntimeOptions = {}) {
-    if (opts.street ?? true) this.street = new VirtualCity(scenario, opts);
+    this.signer = opts.planSigner ?? inProcessPlanSigner();
+    if (opts.street ?? true) this.street = new VirtualCity(scenario, { ...opts, planVerify: this.signer.verify });
     this.epochMs = this.street?.epochMs ?? opts.epochMs ?? Date.now();
-    this.planSink = opts.plans;
     // the brain's twin has its own randomness: it knows the street's neither
     this.twin = new BrainTwin(scenario, { seed: (opts.seed ?? 0) + 1 });
     this.factories = { ...controllers, ...opts.extraControllers };
@@ -223,10 +233,12 @@ export class CityRuntime {
     this.maxIngestLagMs = (opts.maxIngestLag ?? 10) * 1000;
     this.onError = opts.onError;
     this.regions = quadrants(this.twin.net);
-    this.inLanes = new Map(this.supervisor.env.intersections.map((ix) => [ix.intersection, ix.inLanes]));
+    this.observed = new ObservedKpis(this.twin.net, { regions: this.regions, epochMs: this.epochMs, samplePeriodSeconds: this.kpiPeriod });
+    this.plans = new PlanBoard(this.supervisor.env.intersections.map((ix) => ix.id), { watchdog: opts.watchdog, startMs: this.epochMs });
+    this.planned = new Int32Array(this.supervisor.env.intersections.length).fill(-1);
+    this.plannedAt = new Float64Array(this.supervisor.env.intersections.length).fill(-Infinity);
     this.incidents = new IncidentDetector(this.sim.net, this.supervisor.env.intersections, this.estimate, this.laneGreenSeconds(), (ts) => (ts - this.epochMs) / 1000, opts.incidents);
     for (const ix of this.supervisor.env.intersections) this.phaseLog.set(ix.intersection, [{ t: 0, phase: this.sim.phase(ix.intersection) }]);
-    this.sendPlans();
   }
 
   /** The brain's twin: what the API and the dashboard show of the city (the street's ground truth is `city.sim`, for the demo's labelled overlay and benchmarks). */
@@ -406,27 +418,23 @@ export class CityRuntime {
     const starting = this.host?.starting();
     if (starting) await starting;
     const sim = this.sim;
-    const street = this.street;
-    const ixs = this.supervisor.env.intersections;
-    const before = street ? ixs.map((ix) => street.sim.phase(ix.intersection)) : [];
     const t0 = performance.now();
     const pending = this.supervisor.tick();
     if (pending) await pending;
     this.decisionMs = performance.now() - t0;
+    this.followLocal();
     this.sendPlans();
-    const events = street ? street.step() : [];
+    // the street's devices (its signal controllers' confirmations among them) report what happened in its step
+    const events = this.street ? this.street.step() : [];
     this.twin.step();
-    ixs.forEach((ix, k) => {
+    for (const ix of this.supervisor.env.intersections) {
       const p = sim.phase(ix.intersection);
       const log = this.phaseLog.get(ix.intersection)!;
       if (p !== log.at(-1)!.phase) {
         log.push({ t: sim.time, phase: p });
         if (log.length > 500) log.splice(0, log.length - 500);
       }
-      // the signal controller confirms the phase it shows
-      if (street && street.sim.phase(ix.intersection) !== before[k]) events.push(street.signalReport(ix.intersection));
-    });
-    this.vehicleSeconds += sim.runningCount * sim.interval;
+    }
     if (Math.round(sim.time / sim.interval) % Math.round(this.kpiPeriod / sim.interval) === 0) this.sampleKpis();
     if (events.length > 0) this.deliver(events);
     for (const fn of this.listeners) fn(this);
@@ -445,18 +453,62 @@ export class CityRuntime {
       one[0] = e;
       this.estimate.apply(one);
       this.incidents.apply(one);
+      if (e.kind === 'signal') this.plans.confirm(e as SignalEvent);
     }
     this.twin.observe(events);
+    this.observed.apply(events);
   }
 
-  /** The brain's plans to the signal controllers: the phase each intersection is to show, as set on the twin. */
+  /**
+   * The brain's plans to the signal controllers, signed: the phase each
+   * intersection is to show, as the supervisor set it on the twin, sent when
+   * it changes and at least every PLAN_HEARTBEAT seconds (the controllers'
+   * watchdog hears the brain is alive). They go to the board (MQTT, HTTP)
+   * and to the virtual street's controllers, which check them like any.
+   */
   private sendPlans(): void {
     const ixs = this.supervisor.env.intersections;
-    if (this.street) {
-      for (const ix of ixs) this.street.sim.setPhase(ix.intersection, this.sim.phase(ix.intersection));
-      return;
+    const t = this.sim.time;
+    const ts = this.ts;
+    for (let k = 0; k < ixs.length; k++) {
+      const ix = ixs[k];
+      const phase = this.sim.phase(ix.intersection);
+      if (phase === this.planned[k] && t - this.plannedAt[k] < PLAN_HEARTBEAT) continue;
+      this.planned[k] = phase;
+      this.plannedAt[k] = t;
+      const plan = this.signer.sign({ intersection: ix.id, seq: this.plans.nextSeq(ix.id, ts), ts, phase, validFor: this.plans.watchdog });
+      this.plans.publish(plan);
+      if (this.street && !this.street.receivePlan(plan).accepted) this.plansRefused++;
     }
-    this.planSink?.(ixs.map((ix) => ({ intersection: ix.id, phase: this.sim.phase(ix.intersection) })));
+  }
+
+  /**
+   * An intersection whose field controller runs its local plan shows what it
+   * confirms, not what the brain plans: the twin follows the confirmation,
+   * and the supervisor holds that green from the confirmed moment, so that on
+   * the controller's return it starts from what the street shows (the
+   * controller itself puts the yellow first). Under the brain again, the twin
+   * shows what the supervisor holds. (The board also calls an intersection
+   * local when its controller has not confirmed for long; the brain cannot
+   * follow what it has not heard, and its plans keep going.)
+   */
+  private followLocal(): void {
+    const ixs = this.supervisor.env.intersections;
+    for (let k = 0; k < ixs.length; k++) {
+      const ix = ixs[k];
+      // only what the controller says counts here: a confirmation delayed (ingestion behind) is no reason to follow a stale phase
+      const said = this.plans.confirmation(ix.id);
+      const shown = said?.mode === 'local' ? said.phase : -1;
+      if (shown < 0) {
+        const st = this.supervisor.status[k];
+        const held = st.yellowLeft > 0 ? ix.yellow : st.green;
+        if (this.sim.phase(ix.intersection) !== held) this.sim.setPhase(ix.intersection, held);
+        continue;
+      }
+      this.sim.setPhase(ix.intersection, shown);
+      const s = this.supervisor.status[k];
+      if (ix.greens.includes(shown) && (s.green !== shown || s.yellowLeft > 0)) Object.assign(s, { green: shown, greenSince: this.sim.time, yellowLeft: 0 });
+    }
   }
 
   /** Wall-clock timestamp (epoch ms) of the brain's current instant. */
@@ -529,56 +581,10 @@ export class CityRuntime {
     );
   }
 
+  /** A KPI sample, from the devices' events only (ObservedKpis); the street's ground truth scores it in benchmarks and tests. */
   private sampleKpis(): void {
-    const sim = this.sim;
-    const m = sim.metrics();
-    const delay = m.totalDelay - this.lastDelay;
-    const vs = this.vehicleSeconds;
-    this.lastDelay = m.totalDelay;
-    this.vehicleSeconds = 0;
-    const finished = m.finishedVehicles - this.lastFinished;
-    this.lastFinished = m.finishedVehicles;
-    const regions: KpiSample['regions'] = {};
-    for (const r of this.regions) regions[r.id] = this.regionStats(r);
-    const bays = this.street?.bays ?? [];
-    const sample: KpiSample = {
-      t: m.time,
-      ts: this.ts,
-      averageTravelTime: round(m.averageTravelTime, 1),
-      vehiclesInNetwork: m.vehiclesInNetwork,
-      finishedVehicles: m.finishedVehicles,
-      throughput: Math.round((finished / this.kpiPeriod) * 3600),
-      queued: m.queuedVehicles,
-      congestionIndex: vs > delay && vs > 0 ? round(vs / (vs - delay), 3) : 1,
-      parkingOccupancy: bays.length ? round(bays.filter((b) => b.occupied).length / bays.length, 3) : 0,
-      activeIncidents: this.incidents.activeCount,
-      regions,
-    };
-    this.kpis.push(sample);
+    this.kpis.push(this.observed.sample(this.ts, { t: this.sim.time, activeIncidents: this.incidents.activeCount }));
     if (this.kpis.length > this.kpiHistory) this.kpis.splice(0, this.kpis.length - this.kpiHistory);
-  }
-
-  /**
-   * A region's figures from its approach lanes: vehicles, queued vehicles,
-   * mean speed, and the congestion index (free-flow speed over actual speed
-   * of the vehicles there, so 1 is free flow, 2 twice the free-flow travel time; capped at 10).
-   */
-  regionStats(r: Region): { queued: number; vehicles: number; meanSpeed: number; congestionIndex: number } {
-    let queued = 0, vehicles = 0, speed = 0, free = 0;
-    const net = this.sim.net;
-    for (const i of r.intersections) {
-      for (const lane of this.inLanes.get(i) ?? []) {
-        this.sim.laneStats(lane, this.stats);
-        vehicles += this.stats[0];
-        queued += this.stats[1];
-        speed += this.stats[2] * this.stats[0];
-        free += net.maxSpeed[lane] * this.stats[0];
-      }
-    }
-    return {
-      queued, vehicles, meanSpeed: vehicles ? round(speed / vehicles, 2) : 0,
-      congestionIndex: vehicles ? round(Math.min(10, free / Math.max(speed, free / 10)), 3) : 1,
-    };
   }
 
   // ---- persistence: the whole loop's state for a snapshot, and continued from one (see city/persistence.ts)
@@ -597,7 +603,7 @@ export class CityRuntime {
         signals: this.supervisor.status.map((s) => ({ green: s.green, greenSince: s.greenSince, yellowLeft: s.yellowLeft })),
         fallen: [...this.supervisor.fallen],
         kpis: this.kpis, phaseLog: [...this.phaseLog], faults: this.faults,
-        counters: { lastDelay: this.lastDelay, vehicleSeconds: this.vehicleSeconds, lastFinished: this.lastFinished },
+        observed: this.observed.exportState(),
         estimate: {
           vehicles: this.estimate.vehicles, queue: this.estimate.queue, reportedAt: this.estimate.reportedAt, reportedBy: this.estimate.reportedBy,
           confirmedPhase: this.estimate.confirmedPhase, confirmedAt: this.estimate.confirmedAt,
@@ -624,7 +630,7 @@ export class CityRuntime {
     this.phaseLog.clear();
     for (const [i, log] of s.phaseLog) this.phaseLog.set(i, log);
     this.faults.splice(0, this.faults.length, ...s.faults);
-    ({ lastDelay: this.lastDelay, vehicleSeconds: this.vehicleSeconds, lastFinished: this.lastFinished } = s.counters);
+    this.observed.importState(s.observed);
     this.estimate.vehicles.set(s.estimate.vehicles);
     this.estimate.queue.set(s.estimate.queue);
     this.estimate.reportedAt.set(s.estimate.reportedAt);
@@ -668,7 +674,7 @@ export interface CityRuntimeState {
   kpis: KpiSample[];
   phaseLog: [number, PhaseChange[]][];
   faults: ControllerFault[];
-  counters: { lastDelay: number; vehicleSeconds: number; lastFinished: number };
+  observed: ObservedKpisState;
   estimate: { vehicles: Int32Array; queue: Int32Array; reportedAt: Float64Array; reportedBy: (string | undefined)[]; confirmedPhase: Int32Array; confirmedAt: Float64Array };
   /** the emergency vehicles with priority (the vehicles themselves are in the twin's state) */
   emergency: ReturnType<EmergencyPriority['exportState']>;

@@ -21,7 +21,7 @@ export function intersectionSummaries(rt: CityRuntime, regions = regionOf(rt)): 
     return {
       id: ix.id, phase: rt.sim.phase(ix.intersection), green: s.green, yellow: s.yellowLeft > 0,
       controller: rt.assignment.controllerOf(ix.intersection), fallback: rt.supervisor.fallen.has(ix.intersection),
-      region: regions.get(ix.intersection) ?? '', queue,
+      mode: rt.plans.mode(ix.id, rt.ts), region: regions.get(ix.intersection) ?? '', queue,
     };
   });
 }
@@ -54,6 +54,7 @@ export function intersectionDetail(rt: CityRuntime, id: string, regions = region
     greens: ix.greens,
     controller: rt.assignment.controllerOf(ix.intersection),
     fallback: rt.supervisor.fallen.has(ix.intersection),
+    mode: rt.plans.mode(ix.id, rt.ts),
     region: regions.get(ix.intersection) ?? '',
     time: rt.sim.time,
     phaseLog: rt.phaseLog.get(ix.intersection) ?? [],

@@ -11,7 +11,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { canonicalPlan, type Plan, type UnsignedPlan } from '@citybrain/brain';
+import { canonicalPlan, type Plan, type PlanSigner, type UnsignedPlan } from '@citybrain/brain';
 import { SqliteStore } from '../store/sqlite.js';
 import type { EventStore } from '../store/store.js';
 
@@ -23,15 +23,19 @@ export class BrainKeyError extends Error {
 /** The state row holding the key when no file does (PostgreSQL). */
 export const BRAIN_KEY_STATE = 'brain-key';
 
-export class BrainKey {
+export class BrainKey implements PlanSigner {
   /** the key's id, a plan's `issuer`: `brain-` and the first 16 hex digits of the sha256 of its public key (DER) */
   readonly issuer: string;
   readonly publicKey: KeyObject;
+
+  /** whether a plan verifies against this key's public half (what a field controller checks) */
+  readonly verify: (plan: Plan) => boolean;
 
   constructor(private readonly privateKey: KeyObject) {
     if (privateKey.asymmetricKeyType !== 'ed25519') throw new RangeError(`brain key: must be an Ed25519 private key, got ${privateKey.asymmetricKeyType ?? privateKey.type}`);
     this.publicKey = createPublicKey(privateKey);
     this.issuer = keyIssuer(this.publicKey);
+    this.verify = planVerifier(this.publicKey);
   }
 
   static generate(): BrainKey {
