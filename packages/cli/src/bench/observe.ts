@@ -37,7 +37,7 @@ citybrain bench incidents --sensing default.
 
   --data DIR          the shared real-data folder (HZ1, JN1); without it, the generated grid only
   --scenarios LIST    comma-separated, of HZ1, JN1, grid; default all available
-  --grid RxC          the generated grid; default 4x4 (demand 0.06 veh/s per route, seed 5)
+  --grid RxC          the generated grid; default 4x4 (demand 0.06 veh/s per route)
   --controllers LIST  default max-pressure,predictive (the best of bench control)
   --sensing LIST      default default,loop
   --seconds S         simulated seconds per run; default 3600
@@ -90,7 +90,7 @@ export async function benchObserve(argv: string[]): Promise<void> {
   const scenarios: { key: string; scenario: Scenario }[] = [];
   for (const key of wanted) {
     if (key === 'grid') {
-      scenarios.push({ key: `grid ${rows}x${cols}`, scenario: generateGrid({ rows, cols, demand: 0.06, seed: 5, endTime: seconds }) });
+      scenarios.push({ key: `grid ${rows}x${cols}`, scenario: generateGrid({ rows, cols, demand: 0.06, endTime: seconds }) });
       continue;
     }
     const ref = REFERENCE_SCENARIOS.find((r) => r.key === key);
