@@ -9,14 +9,14 @@ import { B_BLOCKER, B_END, ENDED, FREE, NO_LINK_STEP, RUNNING, SimState, WAITING
  * (safe-speed car following, stop-before-red, yielding at conflict points),
  * stepped in CityFlow's order so figures are comparable with the literature.
  *
- * Per step: generate vehicles from flows; admit waiting vehicles where the
+ * Per step: generate vehicles from flows and entry rates; admit waiting vehicles where the
  * entry lane has room; notify conflict points; every vehicle chooses its next
  * speed from the previous state (buffered, so order does not matter); move;
  * recompute leaders; advance built-in signal plans.
  */
 
 export interface SimulationOptions {
-  /** random seed: first-lane choice at entry; default 0 */
+  /** random seed: first-lane choice at entry, routes drawn from the turning weights; default 0 */
   seed?: number;
   /** seconds per step; default 1 */
   interval?: number;
@@ -141,6 +141,7 @@ export class Simulation {
   private aheadGap = 0;
   /** length of the flows' precomputed paths at the start of the path buffer; run-time paths follow */
   private readonly pathBase: number;
+  /** roads a route drawn from the turning weights has at most (SimulationOptions.maxRouteRoads) */
   readonly maxRouteRoads: number;
   /** scratch of a drawn route (roads) and of its path: used within one call, so forks may share them */
   private readonly routeBuf: Int32Array;
