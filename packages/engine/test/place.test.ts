@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, Simulation, type Scenario } from '@citybrain/engine';
-import { CITYFLOW_VEHICLE, SIGNAL, drivableIndex, flow, interIndex, oneSignal, stateDifference, straightRoad, vehicleRows } from './twin-helpers.js';
+import { CITYFLOW_VEHICLE, SIGNAL, assertSame, drivableIndex, flow, interIndex, oneSignal, stateDifference, straightRoad, vehicleRows } from './twin-helpers.js';
 
 const { length: LEN, minGap: MIN_GAP } = CITYFLOW_VEHICLE;
 
@@ -269,13 +269,6 @@ test('placements on one lane and route share one stored path: assimilating many 
   assert.equal(sim.laneVehicleCount(0), 500);
   assert.equal(sim.vehicleId(sim.placeVehicle({ lane: 0, distance: 5, speed: 0, route })), 'placed_500');
 });
-
-/** Asserts two simulations are in the same state: metrics, vehicles through the API, and every state byte. */
-function assertSame(a: Simulation, b: Simulation, what: string): void {
-  assert.deepEqual(a.metrics(), b.metrics(), `${what}: metrics`);
-  assert.deepEqual(vehicleRows(a), vehicleRows(b), `${what}: vehicles`);
-  assert.equal(stateDifference(a.snapshot(), b.snapshot()), null, `${what}: state`);
-}
 
 /** Places a vehicle, along each flow's route, on every lane and at every distance from `distances` with room; removes every third running vehicle. */
 function assimilate(sim: Simulation, scenario: Scenario, distances: number[]): number {

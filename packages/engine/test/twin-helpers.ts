@@ -3,6 +3,7 @@
  * tests. Everything here is plain CityFlow JSON, so the scenarios also pass the
  * loaders' validation (checked in simulation.test.ts).
  */
+import assert from 'node:assert/strict';
 import type { FlowJson, IntersectionJson, LightPhaseJson, RoadJson, Scenario, Simulation, SimState, VehicleJson } from '@citybrain/engine';
 
 /** CityFlow's default vehicle (the one its flow files and our addVehicle use). */
@@ -130,6 +131,13 @@ export function stateDifference(a: SimState, b: SimState): string | null {
     } else if (!Object.is(x, y)) return `${k}: ${String(x)} vs ${String(y)}`;
   }
   return null;
+}
+
+/** Asserts two simulations are in the same state: metrics, vehicles through the API, and every state byte. */
+export function assertSame(a: Simulation, b: Simulation, what: string): void {
+  assert.deepEqual(a.metrics(), b.metrics(), `${what}: metrics`);
+  assert.deepEqual(vehicleRows(a), vehicleRows(b), `${what}: vehicles`);
+  assert.equal(stateDifference(a.snapshot(), b.snapshot()), null, `${what}: state`);
 }
 
 /** Index of an intersection or road by id, failing loudly on a typo. */

@@ -11,22 +11,26 @@ import { structuredClone } from '../clone.js';
  * never reachable from it.
  *
  * Three corrections keep it in step (data assimilation):
- * - demand: on each lane entering the network, vehicles are injected at the
- *   arrival rate its detector measures (departures at the stop line plus the
- *   change in vehicles on the lane), smoothed over the last reports;
- * - turning: each injected or added vehicle drives a route drawn from the
+ * - demand: each lane entering the network gets, as the simulation's entry
+ *   rate (Simulation.setEntryRate), the arrival rate its detector measures
+ *   (departures at the stop line plus the change in vehicles on the lane),
+ *   smoothed over the last reports;
+ * - turning: the simulation's turning weights (setTurnWeights) are the
  *   turning counts plate reads give (a plate read at one stop line and next
  *   at the following intersection is one vehicle making that movement),
- *   starting from a uniform prior;
+ *   starting from a uniform prior; every arriving or added vehicle drives a
+ *   route drawn from them;
  * - lanes: each video report of a lane's vehicles and queue moves the twin's
  *   lane towards it: vehicles the twin lacks are added (stopped at the back
  *   of its queue, or moving upstream of it), vehicles it has in excess are
  *   taken off from the back. A stop-line loop (no vehicle count) says only
  *   whether a queue stands over it: a queue the loop does not see is taken off,
  *   one it sees and the twin lacks is started.
+ * Demand and turning weights are thus the simulation's own state: a fork of
+ * the twin (a predictive controller's rollout) keeps receiving the arrivals.
  */
 export interface BrainTwinOptions {
-  /** seed of the twin's own randomness (routes, placements) */
+  /** seed of the twin's simulation: the routes it draws for arriving and added vehicles */
   seed?: number;
   /**
    * share of a lane's vehicle-count mismatch corrected at each report, in
@@ -36,16 +40,14 @@ export interface BrainTwinOptions {
   gain?: number;
   /** weight of the newest report in a lane's arrival rate, in (0, 1]; default 0.25 (some 20 s at 5 s reports) */
   rateSmoothing?: number;
-  /** roads a drawn route has at most (it ends earlier where the network does); default 40 */
+  /** roads a drawn route has at most (it ends earlier where the network does); default 40 (SimulationOptions.maxRouteRoads) */
   maxRouteRoads?: number;
 }
 
 /** The twin's state as plain data (structured-cloneable). */
 export interface BrainTwinState {
+  /** the simulation, with the entry rates and turning weights */
   sim: ReturnType<Simulation['exportState']>;
-  rng: number;
-  rate: Float64Array;
-  credit: Float64Array;
   lastVehicles: Int32Array;
   lastTs: Float64Array;
   turns: Float64Array;
@@ -55,7 +57,7 @@ export interface BrainTwinState {
 
 /** What assimilation did so far (for metrics and the benchmark). */
 export interface BrainTwinStats {
-  /** vehicles injected at the network's entries */
+  /** vehicles that arrived at the network's entries (drawn from the entry rates: Simulation.drawnCount) */
   injected: number;
   /** vehicles added to lanes whose detectors saw more than the twin had */
   added: number;
@@ -69,6 +71,8 @@ export interface BrainTwinStats {
 const MAX_PLATES = 50_000;
 /** A plate not read again within this many ms has left the area watched. */
 const PLATE_TTL_MS = 15 * 60_000;
+/** The twin's own vehicles: placed by assimilation or drawn from the entry rates. */
+const TWIN_VEHICLE = /^(placed|drawn)_/;
 /** Metres a vehicle takes in a moving stream (kept free in front of a placed one). */
 const MOVING_SPACING = 15;
 
@@ -78,44 +82,36 @@ export class BrainTwin {
   readonly stats: BrainTwinStats = { injected: 0, added: 0, removed: 0, turnsObserved: 0 };
   private readonly gain: number;
   private readonly alpha: number;
-  private readonly maxRoads: number;
   /** lanes of roads no lane link leads onto: vehicles appear there from outside */
   readonly entryLane: Uint8Array;
-  /** arrivals per second measured on each entry lane, and injection owed */
-  private readonly rate: Float64Array;
-  private readonly credit: Float64Array;
   /** the previous report's vehicles (-1 none) and ts, per lane */
   private readonly lastVehicles: Int32Array;
   private readonly lastTs: Float64Array;
-  /** turning counts per (lane, out link): turns[laneOutStart[l] + j] for the j-th link out of lane l, prior 1 */
+  /** turning counts per laneLink k (drivable nLanes + k), prior 1: the simulation's turning weights */
   private readonly turns: Float64Array;
+  /** turns changed since they were last handed to the simulation */
+  private turnsChanged = false;
   /** last stop-line read per plate: [lane, ts] */
   private readonly plates = new Map<string, [number, number]>();
-  private rng: number;
   private readonly laneBuf: Int32Array;
 
   constructor(scenario: Pick<Scenario, 'roadnet'> & Partial<Scenario>, opts: BrainTwinOptions = {}) {
     // the network only: what the city's demand is, the devices say
-    this.sim = new Simulation({ ...scenario, flows: [] } as Scenario, { seed: opts.seed ?? 0 });
+    this.sim = new Simulation({ ...scenario, flows: [] } as Scenario, { seed: opts.seed ?? 0, maxRouteRoads: opts.maxRouteRoads });
     const net = (this.net = this.sim.net);
     this.gain = opts.gain ?? 0.7;
     if (!(this.gain > 0 && this.gain <= 1)) throw new RangeError(`brain twin: gain must be in (0, 1], got ${opts.gain}`);
     this.alpha = opts.rateSmoothing ?? 0.25;
     if (!(this.alpha > 0 && this.alpha <= 1)) throw new RangeError(`brain twin: rateSmoothing must be in (0, 1], got ${opts.rateSmoothing}`);
-    this.maxRoads = opts.maxRouteRoads ?? 40;
-    if (!(Number.isInteger(this.maxRoads) && this.maxRoads >= 1)) throw new RangeError(`brain twin: maxRouteRoads must be a whole number >= 1, got ${opts.maxRouteRoads}`);
-    this.rng = ((opts.seed ?? 0) ^ 0x6a09e667) >>> 0 || 1;
     const fed = new Uint8Array(net.nLanes);
     for (let d = 0; d < net.nLinks; d++) fed[net.linkEndLane[d]] = 1;
     const onRoad = new Uint8Array(net.roadIds.length);
     for (let l = 0; l < net.nLanes; l++) if (fed[l]) onRoad[net.laneRoad[l]] = 1;
     this.entryLane = new Uint8Array(net.nLanes);
     for (let l = 0; l < net.nLanes; l++) this.entryLane[l] = onRoad[net.laneRoad[l]] ? 0 : 1;
-    this.rate = new Float64Array(net.nLanes);
-    this.credit = new Float64Array(net.nLanes);
     this.lastVehicles = new Int32Array(net.nLanes).fill(-1);
     this.lastTs = new Float64Array(net.nLanes);
-    this.turns = new Float64Array(net.laneOutStart[net.nLanes]).fill(1);
+    this.turns = new Float64Array(net.nLinks).fill(1);
     this.laneBuf = new Int32Array(256);
   }
 
@@ -127,21 +123,15 @@ export class BrainTwin {
     }
   }
 
-  /** Injects the demand owed on the entry lanes, then advances one step (set the phases before). */
+  /** Advances one step (set the phases before): the simulation brings the arrivals itself, by its entry rates. */
   step(): void {
-    const sim = this.sim;
-    const net = this.net;
-    const dt = sim.interval;
-    for (let l = 0; l < net.nLanes; l++) {
-      if (!this.entryLane[l] || this.rate[l] <= 0) continue;
-      this.credit[l] = Math.min(this.credit[l] + this.rate[l] * dt, 10);
-      // a vehicle that finds no room waits, like one at the boundary
-      while (this.credit[l] >= 1 && this.place(l, 0, net.maxSpeed[l] * 0.8)) {
-        this.credit[l] -= 1;
-        this.stats.injected++;
-      }
+    // plate reads of a step are handed over together, once
+    if (this.turnsChanged) {
+      this.sim.setTurnWeights(this.turns);
+      this.turnsChanged = false;
     }
-    sim.step();
+    this.sim.step();
+    this.stats.injected = this.sim.drawnCount;
   }
 
   private laneReport(e: LaneEvent): void {
@@ -154,7 +144,7 @@ export class BrainTwin {
       let arrivals = e.count;
       if (e.vehicles !== undefined && this.lastVehicles[l] >= 0 && fresh) arrivals += e.vehicles - this.lastVehicles[l];
       const r = Math.max(0, arrivals) / e.interval;
-      this.rate[l] = this.lastTs[l] === 0 ? r : (1 - this.alpha) * this.rate[l] + this.alpha * r;
+      this.sim.setEntryRate(l, this.lastTs[l] === 0 ? r : (1 - this.alpha) * this.sim.entryRate(l) + this.alpha * r);
     }
     if (!fresh) return;
     this.lastTs[l] = e.ts;
@@ -228,7 +218,7 @@ export class BrainTwin {
     for (let j = m - 1; j >= 0 && removed < n; j--) {
       const v = this.laneBuf[j];
       // vehicles added by others (an emergency vehicle the brain follows) are not the twin's to drop
-      if (!sim.vehicleId(v).startsWith('placed_')) continue;
+      if (!TWIN_VEHICLE.test(sim.vehicleId(v))) continue;
       if (stoppedOnly && sim.vehicleSpeed(v) > 0.1) continue;
       sim.removeVehicle(v);
       removed++;
@@ -247,42 +237,15 @@ export class BrainTwin {
     return n > 0 ? this.laneBuf[n - 1] : -1;
   }
 
-  /** Places one vehicle with a drawn route; false when there is no room there. */
+  /** Places one vehicle, its route drawn by the simulation from the turning weights; false when there is no room there. */
   private place(l: number, distance: number, speed: number): boolean {
     try {
-      this.sim.placeVehicle({ lane: l, distance, speed, route: this.route(l) });
+      this.sim.placeVehicle({ lane: l, distance, speed });
       return true;
     } catch (e) {
       if (e instanceof RangeError && /no room/.test(e.message)) return false;
       throw e;
     }
-  }
-
-  /** A route from lane l's road: each next road drawn from the turning counts, to the network's edge. */
-  private route(l: number): number[] {
-    const net = this.net;
-    const roads = [net.laneRoad[l]];
-    let lane = l;
-    while (roads.length < this.maxRoads) {
-      const o0 = net.laneOutStart[lane];
-      const o1 = net.laneOutStart[lane + 1];
-      if (o1 === o0) break;
-      let total = 0;
-      for (let o = o0; o < o1; o++) total += this.turns[o];
-      let x = this.random() * total;
-      let pick = o1 - 1;
-      for (let o = o0; o < o1; o++) {
-        x -= this.turns[o];
-        if (x < 0) {
-          pick = o;
-          break;
-        }
-      }
-      const next = net.linkEndLane[net.laneOutList[pick] - net.nLanes];
-      roads.push(net.laneRoad[next]);
-      lane = next;
-    }
-    return roads;
   }
 
   private plateRead(e: PlateEvent): void {
@@ -296,8 +259,10 @@ export class BrainTwin {
       // the next road of that vehicle is this lane's road: count the movement on the link that leads there
       const road = net.laneRoad[l];
       for (let o = net.laneOutStart[from]; o < net.laneOutStart[from + 1]; o++) {
-        if (net.laneRoad[net.linkEndLane[net.laneOutList[o] - net.nLanes]] === road) {
-          this.turns[o] += 1;
+        const k = net.laneOutList[o] - net.nLanes;
+        if (net.laneRoad[net.linkEndLane[k]] === road) {
+          this.turns[k] += 1;
+          this.turnsChanged = true;
           this.stats.turnsObserved++;
           break;
         }
@@ -316,35 +281,27 @@ export class BrainTwin {
     }
   }
 
-  /** xorshift32, the twin's own */
-  private random(): number {
-    let x = this.rng;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.rng = x >>> 0;
-    return this.rng / 4294967296;
-  }
-
   exportState(): BrainTwinState {
     return {
-      sim: this.sim.exportState(), rng: this.rng, rate: this.rate.slice(), credit: this.credit.slice(), lastVehicles: this.lastVehicles.slice(),
-      lastTs: this.lastTs.slice(), turns: this.turns.slice(), plates: [...this.plates].map(([p, [l, ts]]) => [p, l, ts]), stats: structuredClone(this.stats),
+      sim: this.sim.exportState(), lastVehicles: this.lastVehicles.slice(), lastTs: this.lastTs.slice(), turns: this.turns.slice(),
+      plates: [...this.plates].map(([p, [l, ts]]) => [p, l, ts]), stats: structuredClone(this.stats),
     };
   }
 
   /** Continues from exported state of a twin of the same network. */
   importState(s: BrainTwinState): void {
-    if (s.rate.length !== this.rate.length || s.turns.length !== this.turns.length) throw new RangeError(`brain twin state: made for another network (${s.rate.length} lanes, this one has ${this.rate.length})`);
+    if (s.lastVehicles?.length !== this.lastVehicles.length || s.turns?.length !== this.turns.length) {
+      throw new RangeError(`brain twin state: made for another network (${s.lastVehicles?.length} lanes and ${s.turns?.length} lane links, this one has ${this.lastVehicles.length} and ${this.turns.length})`);
+    }
     this.sim.importState(s.sim);
-    this.rng = s.rng;
-    this.rate.set(s.rate);
-    this.credit.set(s.credit);
     this.lastVehicles.set(s.lastVehicles);
     this.lastTs.set(s.lastTs);
     this.turns.set(s.turns);
+    // counts read after the last step were not in the simulation's weights yet: hand them over at the next step
+    this.turnsChanged = true;
     this.plates.clear();
     for (const [p, l, ts] of s.plates) this.plates.set(p, [l, ts]);
     Object.assign(this.stats, s.stats);
+    this.stats.injected = this.sim.drawnCount;
   }
 }

@@ -59,7 +59,7 @@ export class SimState {
   nextFree = -1;
   highWater = 0;
   vState: Uint8Array;
-  /** the vehicle's flow; -1: added by addVehicle (vSerial indexes extraIds); -2: placed (vSerial is its n) */
+  /** the vehicle's flow; -1: added by addVehicle (vSerial indexes extraIds); -2: placed, -3: drawn from an entry rate (vSerial is its n) */
   vFlow: Int32Array;
   vSerial: Int32Array;
   vPriority: Int32Array;
@@ -147,6 +147,21 @@ export class SimState {
    */
   placedPaths = new Map<string, number>();
 
+  // ---- demand as entry rates and turning weights (Simulation.setEntryRate, setTurnWeights)
+  /** arrivals per second on each lane; 0: none */
+  entryRate: Float64Array;
+  /** arrivals owed on each lane: each whole one is a vehicle drawn into its boundary queue */
+  entryCredit: Float64Array;
+  /** the lanes with a rate, ascending: the first nRated entries */
+  ratedLanes: Int32Array;
+  nRated = 0;
+  /** weight of each laneLink (by link index k) when a route is drawn; all 1 by default */
+  turnWeight: Float64Array;
+  /** vehicles drawn from the entry rates so far: the n of their ids drawn_{n} */
+  drawn = 0;
+  /** paths of drawn routes by a hash of (lane, roads), as in placedPaths (a hit is checked against the path) */
+  drawnPaths = new Map<number, number>();
+
   /** ids of vehicles added through the API (vFlow = -1, vSerial indexes this) */
   extraIds: string[] = [];
   /** vehicle slot of each API-added vehicle, by serial; -1 once it has left */
@@ -211,6 +226,10 @@ export class SimState {
     this.cVeh = new Int32Array(2 * sizes.crosses).fill(-1);
     this.cDist = new Float64Array(2 * sizes.crosses);
     this.touched = new Int32Array(2 * sizes.crosses);
+    this.entryRate = new Float64Array(sizes.lanes);
+    this.entryCredit = new Float64Array(sizes.lanes);
+    this.ratedLanes = new Int32Array(sizes.lanes);
+    this.turnWeight = new Float64Array(sizes.links).fill(1);
     this.fNow = new Float64Array(sizes.flows);
     this.fSerial = new Int32Array(sizes.flows);
     this.fActive = new Int32Array(sizes.flows);

@@ -1,0 +1,91 @@
+/**
+ * BrainTwin keeps the demand in its simulation's state (entry rates and
+ * turning weights), so forks of the twin, the predictive controllers'
+ * rollouts, keep receiving arrivals.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateGrid, type Scenario } from '@citybrain/engine';
+import { BrainTwin, type LaneEvent, type PlateEvent } from '@citybrain/brain';
+
+const scenario: Scenario = generateGrid({ rows: 2, cols: 2, blockLength: 200 });
+
+/** A detector's report on a lane: `count` vehicles passed in `interval` s; a video detector's also `vehicles` on it at `ts`. */
+function report(twin: BrainTwin, lane: number, ts: number, count: number, vehicles?: number, interval = 5): LaneEvent {
+  const net = twin.net;
+  const inter = net.interIds[net.roadEndInter[net.laneRoad[lane]]];
+  return { kind: 'lane', id: `r${lane}_${ts}`, device: 'd', ts, intersection: inter, lane: net.drivableId(lane), count, occupancy: 0.2, speed: 8, interval, ...(vehicles === undefined ? {} : { vehicles, queue: 0 }) };
+}
+
+function plate(twin: BrainTwin, lane: number, ts: number, id: string): PlateEvent {
+  const net = twin.net;
+  return { kind: 'plate', id: `p${id}_${ts}`, device: 'cam', ts, plate: id, camera: 'cam', intersection: net.interIds[net.roadEndInter[net.laneRoad[lane]]], lane: net.drivableId(lane), confidence: 1 };
+}
+
+function entryLanes(twin: BrainTwin): number[] {
+  return [...twin.entryLane].flatMap((e, l) => (e ? [l] : []));
+}
+
+test('the twin\'s arrivals are its simulation\'s entry rates: a fork of the twin keeps receiving them', () => {
+  const twin = new BrainTwin(scenario, { seed: 3 });
+  const entries = entryLanes(twin);
+  assert.ok(entries.length >= 8);
+  // a loop on every entry lane counts 1 vehicle per 5 s: 0.2 veh/s
+  for (let t = 1; t <= 12; t++) {
+    twin.observe(entries.map((l) => report(twin, l, t * 5000, 1)));
+    for (let k = 0; k < 5; k++) twin.step();
+  }
+  for (const l of entries) assert.ok(Math.abs(twin.sim.entryRate(l) - 0.2) < 1e-9, `lane ${l}: ${twin.sim.entryRate(l)}`);
+  const arrived = twin.sim.metrics().enteredVehicles;
+  assert.ok(Math.abs(arrived - entries.length * 60 * 0.2) <= 2 * entries.length, `${arrived} vehicles came in 60 s`);
+  assert.equal(twin.stats.injected, twin.sim.drawnCount);
+  // a rollout forks the twin and steps it on its own: the arrivals go on
+  const fork = twin.sim.fork();
+  const before = fork.metrics().enteredVehicles;
+  fork.step(60);
+  const more = fork.metrics().enteredVehicles - before;
+  assert.ok(Math.abs(more - entries.length * 60 * 0.2) <= 2 * entries.length, `the fork received ${more} vehicles in 60 s`);
+});
+
+test('plate-read turning counts become the simulation\'s turning weights at the next step, once', () => {
+  const twin = new BrainTwin(scenario, { seed: 1 });
+  const net = twin.net;
+  // a lane with a link onto a road that goes on: a vehicle read there, then at the next stop line
+  const k = [...Array(net.nLinks).keys()].find((j) => net.laneOutStart[net.linkEndLane[j] + 1] > net.laneOutStart[net.linkEndLane[j]])!;
+  const from = net.linkStartLane[k], to = net.linkEndLane[k];
+  twin.observe([plate(twin, from, 1000, 'AB123'), plate(twin, to, 30_000, 'AB123')]);
+  assert.equal(twin.stats.turnsObserved, 1);
+  assert.equal(twin.sim.turnWeights()[k], 1, 'not yet: weights are handed over at the step');
+  // exported in between, the count is not lost
+  const copy = new BrainTwin(scenario);
+  copy.importState(twin.exportState());
+  copy.step();
+  assert.equal(copy.sim.turnWeights()[k], 2, 'the imported twin hands the count over too');
+  twin.step();
+  assert.equal(twin.sim.turnWeights()[k], 2);
+  const others = twin.sim.turnWeights().filter((_, j) => j !== k);
+  assert.ok(others.every((w) => w === 1), 'the other links keep the prior');
+});
+
+test('exported and imported, the twin goes on exactly as the original: rates, weights and counts came along', () => {
+  const a = new BrainTwin(scenario, { seed: 5 });
+  const entries = entryLanes(a);
+  const feed = (twin: BrainTwin, t: number) => twin.observe(entries.map((l, i) => report(twin, l, t * 5000, (t + i) % 3, i % 2)));
+  for (let t = 1; t <= 10; t++) {
+    feed(a, t);
+    for (let k = 0; k < 5; k++) a.step();
+  }
+  const b = new BrainTwin(scenario, { seed: 99 });
+  b.importState(structuredClone(a.exportState()));
+  assert.deepEqual(b.stats, a.stats);
+  for (let t = 11; t <= 20; t++) {
+    for (const twin of [a, b]) {
+      feed(twin, t);
+      for (let k = 0; k < 5; k++) twin.step();
+    }
+  }
+  assert.deepEqual(b.sim.metrics(), a.sim.metrics());
+  assert.deepEqual(b.stats, a.stats);
+  assert.ok(a.stats.injected > 50);
+  assert.throws(() => new BrainTwin(generateGrid({ rows: 1, cols: 2 })).importState(a.exportState()), /brain twin state: made for another network/);
+});
