@@ -158,24 +158,27 @@ export class BrainTwin {
 
   /** Moves the twin's lane towards `vehicles` on it, `queue` of them stopped. */
   private correctCount(l: number, vehicles: number, queue: number): void {
+    // stopped and moving vehicles apart: a queue the twin lacks is added at its tail, moving vehicles upstream; an excess of either goes from the back
     const sim = this.sim;
-    const have = sim.laneVehicleCount(l);
-    const diff = vehicles - have;
-    if (diff === 0) return;
-    const k = Math.sign(diff) * Math.max(1, Math.round(this.gain * Math.abs(diff)));
-    if (k < 0) {
-      this.stats.removed += this.removeFromBack(l, -k, false);
-      return;
-    }
-    const stopped = Math.max(0, Math.min(k, queue - sim.laneWaitingCount(l)));
-    this.stats.added += this.addQueued(l, stopped) + this.addMoving(l, k - stopped);
+    const stopped = sim.laneWaitingCount(l);
+    const dq = this.share(queue - stopped);
+    const dm = this.share(vehicles - queue - (sim.laneVehicleCount(l) - stopped));
+    if (dq < 0) this.stats.removed += this.removeFromBack(l, -dq, 'stopped');
+    if (dm < 0) this.stats.removed += this.removeFromBack(l, -dm, 'moving');
+    if (dq > 0) this.stats.added += this.addQueued(l, dq);
+    if (dm > 0) this.stats.added += this.addMoving(l, dm);
+  }
+
+  /** The part of a mismatch corrected at once: `gain` of it, at least one vehicle. */
+  private share(diff: number): number {
+    return diff === 0 ? 0 : Math.sign(diff) * Math.max(1, Math.round(this.gain * Math.abs(diff)));
   }
 
   /** A stop-line loop: occupied and slow means a queue stands over it; empty over a whole interval means none does. */
   private correctFromLoop(l: number, e: LaneEvent): void {
     const sim = this.sim;
     if (e.occupancy < 0.05 && e.count === 0) {
-      this.stats.removed += this.removeFromBack(l, sim.laneWaitingCount(l), true);
+      this.stats.removed += this.removeFromBack(l, sim.laneWaitingCount(l), 'stopped');
     } else if (e.occupancy > 0.7 && e.speed < 2 && sim.laneWaitingCount(l) === 0) {
       this.stats.added += this.addQueued(l, 2);
     }
@@ -210,8 +213,8 @@ export class BrainTwin {
     return added;
   }
 
-  /** Takes up to n of the twin's own vehicles off the lane, from the back; `stoppedOnly`: only those standing. */
-  private removeFromBack(l: number, n: number, stoppedOnly: boolean): number {
+  /** Takes up to n of the twin's own vehicles, stopped or moving, off the lane, from the back. */
+  private removeFromBack(l: number, n: number, which: 'stopped' | 'moving'): number {
     const sim = this.sim;
     const m = this.lane(l);
     let removed = 0;
@@ -219,7 +222,7 @@ export class BrainTwin {
       const v = this.laneBuf[j];
       // vehicles added by others (an emergency vehicle the brain follows) are not the twin's to drop
       if (!TWIN_VEHICLE.test(sim.vehicleId(v))) continue;
-      if (stoppedOnly && sim.vehicleSpeed(v) > 0.1) continue;
+      if ((sim.vehicleSpeed(v) < 0.1) !== (which === 'stopped')) continue;
       sim.removeVehicle(v);
       removed++;
     }
