@@ -109,10 +109,14 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     return (await res.json()) as T;
   };
 
-  /** `expected`: console errors this test causes on purpose (e.g. the 401s of a revoked token) */
-  const open = async (token: string, expected?: RegExp, url = city.url): Promise<Page> => {
+  /**
+   * `expected`: console errors this test causes on purpose (e.g. the 401s of a revoked token);
+   * `prepare`: runs on the page before it loads (e.g. to route its WebSocket)
+   */
+  const open = async (token: string, expected?: RegExp, url = city.url, prepare?: (page: Page) => Promise<void>): Promise<Page> => {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     const page = await context.newPage();
+    await prepare?.(page);
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     page.on('console', (m) => m.type() === 'error' && !expected?.test(m.text()) && errors.push(`console: ${m.text()}`));
     await page.goto(url);
@@ -254,6 +258,21 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     } finally {
       await setRunning(true);
     }
+    await page.context().close();
+  });
+
+  test('a server without a virtual street: no ground-truth toggle, and the dashboard never asks for the truth', async () => {
+    // this server's state messages, as one running the brain alone sends them
+    const sent: string[] = [];
+    const page = await open(city.tokens.viewer, undefined, city.url, (p) => p.routeWebSocket(/\/api\/v1\/live/, (ws) => {
+      const server = ws.connectToServer();
+      server.onMessage((m) => ws.send(typeof m === 'string' ? JSON.stringify({ ...JSON.parse(m), virtualStreet: false }) : m));
+      ws.onMessage((m) => (sent.push(String(m)), server.send(m)));
+    }));
+    await page.waitForFunction(() => (window.__citybrain?.stats.vehicles ?? 0) > 0, null, { timeout: 10_000 });
+    assert.equal((await page.textContent('[data-testid=legend-brain]'))?.trim(), dictionaries.en.legendBrainView);
+    assert.equal(await page.locator('input[name=show-truth]').count(), 0, 'no toggle');
+    assert.ok(sent.length > 0 && sent.every((m) => !/"truth":true/.test(m)), `asked: ${sent.join(' ')}`);
     await page.context().close();
   });
 
