@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { FIXTURE_CONTROLLERS, FixtureCity, FixtureError } from '../src/fixture/city.js';
 import { FixtureHost } from '../src/fixture/host.js';
 import { decodeVehicleFrame } from '../src/api.js';
+import { TRUTH_FRAME_TAG } from '@citybrain/server/twin';
 import { FIXTURE_PRESETS, sandboxOptions } from '../src/fixture/presets.js';
 
 test('the sandbox reads its city from the URL, defaults to the demo city, and names a bad parameter', () => {
@@ -60,6 +61,7 @@ test('the fixture host answers the dashboard\'s calls from the twin: controllers
   assert.equal(host.live(true).truth, null, 'no truth not asked for');
   const truth = decodeVehicleFrame(both.truth!.buffer as ArrayBuffer);
   assert.equal(truth.truth, true);
+  assert.equal(both.truth![1], TRUTH_FRAME_TAG, 'the server\'s tag, which the dashboard\'s decoder knows');
   assert.equal(truth.n, street.runningCount, 'every vehicle driving in the street');
   const brain = decodeVehicleFrame(both.frame!.buffer as ArrayBuffer);
   assert.deepEqual({ truth: brain.truth, n: brain.n }, { truth: false, n: host.city.runtime.sim.runningCount }, 'the brain\'s frame is its twin\'s');
