@@ -14,6 +14,7 @@ export * from './store/store.js';
 export { CursorError, MAX_PAGE_BYTES, type Page, type PageLimits } from './store/page.js';
 export { PERSONAL_DATA_ROLES, PERSONAL_KINDS } from './api/data-routes.js';
 export { startServer, type ServerOptions, type RunningServer } from './serve.js';
+export { LIVE_CLOSE_UNAUTHORIZED, liveRoutes, type LiveOptions } from './api/live.js';
 export { CityRuntime, type CityRuntimeOptions, type CityRuntimeState, type ControllerHostFactory, type ControllerHosting, type KpiSample } from './city/runtime.js';
 export { ControllerHost, HOSTED_CONTROLLERS, nodeControllerHost } from './city/controller-host.js';
 export { CityPersistence, CITY_SNAPSHOT, restoreOperatorState, scenarioFingerprint, STATE_KEYS } from './city/persistence.js';

@@ -7,4 +7,4 @@ export { ComparisonRun, replaySlice, type ReplayFrame } from './city/comparison-
 export type { ComparisonPoint } from './store/store.js';
 export { networkView } from './api/network-view.js';
 export { EmergencyRoutePlanner } from './city/emergency-route.js';
-export { emergencyView, intersectionDetail, intersectionSummaries, kpiRange, liveStateView, regionOf, simulationView, vehicleFrame } from './city/views.js';
+export { emergencyView, intersectionDetail, intersectionSummaries, kpiRange, liveStateView, regionOf, simulationView, TRUTH_FRAME_TAG, truthFrame, vehicleFrame } from './city/views.js';

@@ -16,12 +16,17 @@ export type LiveStatus = 'connecting' | 'open' | 'closed';
 
 export interface LiveHandlers {
   onState(state: LiveState): void;
+  /** the brain's view: its twin's vehicles */
   onVehicles(frame: VehicleFrame): void;
+  /** the virtual street's ground truth, while subscribed (the demo's overlay) */
+  onTruth?(frame: VehicleFrame): void;
   onStatus(status: LiveStatus): void;
 }
 
 export interface LiveConnection {
   subscribeVehicles(on: boolean): void;
+  /** asks for the virtual street's ground truth too (only offered when the state says `virtualStreet`) */
+  subscribeTruth(on: boolean): void;
   close(): void;
 }
 
@@ -52,15 +57,20 @@ export interface CityApi {
   live(handlers: LiveHandlers): LiveConnection;
 }
 
-/** Reads a binary live frame [t, n, x0, y0, heading0, speed0, …]. */
+/** Where a ground-truth frame has this, a brain frame has its count (the server's TRUTH_FRAME_TAG, packages/server/src/city/views.ts). */
+const TRUTH_FRAME_TAG = -1;
+
+/** Reads a binary live frame: the brain's [t, n, x0, y0, heading0, speed0, …] or the street's ground truth [t, -1, n, x0, …]. */
 export function decodeVehicleFrame(buf: ArrayBuffer): VehicleFrame {
   if (buf.byteLength < 8 || buf.byteLength % 4 !== 0) throw new Error(`vehicle frame of ${buf.byteLength} bytes is not a Float32Array [t, n, …]`);
   const data = new Float32Array(buf);
-  const n = data[1];
-  if (!Number.isInteger(n) || n < 0 || data.length < 2 + 4 * n) {
-    throw new Error(`vehicle frame claims ${n} vehicles but holds ${(data.length - 2) / 4}`);
+  const truth = data[1] === TRUTH_FRAME_TAG;
+  const offset = truth ? 3 : 2;
+  const n = data[offset - 1];
+  if (!Number.isInteger(n) || n < 0 || data.length < offset + 4 * n) {
+    throw new Error(`${truth ? 'ground-truth' : 'vehicle'} frame claims ${n} vehicles but holds ${(data.length - offset) / 4}`);
   }
-  return { t: data[0], n, data };
+  return { t: data[0], n, data, offset, truth };
 }
 
 /** Close code of a live stream whose token was revoked (packages/server/src/api/live.ts). */
@@ -139,6 +149,7 @@ export class HttpApi implements CityApi {
     const origin = (this.base || location.origin).replace(/^http/, 'ws');
     let ws: WebSocket | undefined;
     let vehicles = false;
+    let truth = false;
     let closed = false;
     let retry = 500;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -164,7 +175,7 @@ export class HttpApi implements CityApi {
       sock.onopen = () => {
         retry = 500;
         h.onStatus('open');
-        if (vehicles) sock.send(JSON.stringify({ type: 'subscribe', vehicles: true }));
+        if (vehicles || truth) sock.send(JSON.stringify({ type: 'subscribe', vehicles, truth }));
       };
       sock.onmessage = (ev: MessageEvent<string | ArrayBuffer>) => {
         if (typeof ev.data === 'string') {
@@ -172,7 +183,9 @@ export class HttpApi implements CityApi {
           if (msg.type === 'state') h.onState(msg);
           else console.warn('live:', msg.message);
         } else {
-          h.onVehicles(decodeVehicleFrame(ev.data));
+          const frame = decodeVehicleFrame(ev.data);
+          if (frame.truth) h.onTruth?.(frame);
+          else h.onVehicles(frame);
         }
       };
       sock.onclose = (ev) => {
@@ -189,6 +202,11 @@ export class HttpApi implements CityApi {
       subscribeVehicles(on: boolean) {
         vehicles = on;
         if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'subscribe', vehicles: on }));
+      },
+      subscribeTruth(on: boolean) {
+        if (on === truth) return;
+        truth = on;
+        if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'subscribe', truth: on }));
       },
       close() {
         closed = true;

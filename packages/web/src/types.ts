@@ -38,6 +38,8 @@ export interface SimulationClock {
   achievedSpeed?: number;
   lagging?: boolean;
   vehicles?: number;
+  /** the server runs a virtual street (the demo) */
+  virtualStreet?: boolean;
 }
 
 export interface Point {
@@ -96,16 +98,25 @@ export interface LiveState {
   emergency?: EmergencyVehicle[];
   /** the incidents not cleared yet (servers before incident detection send none) */
   incidents?: Incident[];
+  /** the server runs a virtual street (the demo), whose ground truth the stream gives on request (servers before issue #14 send none) */
+  virtualStreet?: boolean;
 }
 
 /** `GET /api/v1/incidents?status=`: which incidents to list. */
 export type IncidentStatusFilter = 'active' | 'cleared' | 'all';
 
-/** A binary live frame: `data` = [t, n, x0, y0, heading0, speed0, x1, …]. */
+/**
+ * A binary live frame: the brain's view, `data` = [t, n, x0, y0, heading0,
+ * speed0, x1, …], or the virtual street's ground truth, [t, -1, n, x0, …].
+ */
 export interface VehicleFrame {
   t: number;
   n: number;
   data: Float32Array;
+  /** floats before the first vehicle's record: 2, or 3 in a truth frame */
+  offset: number;
+  /** the virtual street's ground truth (the demo's overlay), not the brain's view */
+  truth: boolean;
 }
 
 /** `GET /api/v1/compare/:id`: each controller's ATT series so far. */

@@ -109,10 +109,14 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     return (await res.json()) as T;
   };
 
-  /** `expected`: console errors this test causes on purpose (e.g. the 401s of a revoked token) */
-  const open = async (token: string, expected?: RegExp, url = city.url): Promise<Page> => {
+  /**
+   * `expected`: console errors this test causes on purpose (e.g. the 401s of a revoked token);
+   * `prepare`: runs on the page before it loads (e.g. to route its WebSocket)
+   */
+  const open = async (token: string, expected?: RegExp, url = city.url, prepare?: (page: Page) => Promise<void>): Promise<Page> => {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     const page = await context.newPage();
+    await prepare?.(page);
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     page.on('console', (m) => m.type() === 'error' && !expected?.test(m.text()) && errors.push(`console: ${m.text()}`));
     await page.goto(url);
@@ -212,6 +216,73 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     await page.click('[data-tab=compare]');
     assert.equal(await page.locator('button[name=start-compare]').count(), 0, 'no comparison runs for viewers');
     assert.ok(await page.locator('select[name=controller-a]').isDisabled());
+    await page.context().close();
+  });
+
+  test('the map is the brain\'s view, so labelled; the virtual street\'s ground truth is an overlay asked for, labelled, counted from the street', async () => {
+    const setRunning = async (running: boolean) => {
+      const res = await fetch(`${city.url}/api/v1/simulation`, {
+        method: 'PUT', headers: { Authorization: `Bearer ${city.tokens.operator}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ running }),
+      });
+      assert.equal(res.status, 200);
+    };
+    const page = await open(city.tokens.viewer);
+    assert.equal((await page.textContent('[data-testid=legend-brain]'))?.trim(), dictionaries.en.legendBrainView);
+    assert.equal(await page.locator('[data-testid=legend-truth]').count(), 0, 'no ground truth until asked for');
+    // the clock stands, so the counts on the page and in the city are of the same moment
+    await setRunning(false);
+    try {
+      const rt = city.runtime;
+      const street = rt.street!.sim.runningCount, twin = rt.sim.runningCount;
+      assert.ok(street > 0);
+      // close enough for vehicles to be drawn
+      const ix = signalised()[0];
+      await page.evaluate(([x, y]) => window.__citybrain!.setView(x, y, 0), [ix.x, ix.y] as const);
+      await page.waitForFunction((n) => window.__citybrain!.stats.vehicles === n, twin, { timeout: 10_000 })
+        .catch(async () => assert.fail(`the map draws ${await page.evaluate(() => window.__citybrain!.stats.vehicles)} vehicles, the brain's twin has ${twin}`));
+      assert.equal(await page.evaluate(() => window.__citybrain!.stats.truth), 0);
+      assert.equal((await page.textContent('.truth-toggle'))?.trim(), dictionaries.en.showTruth);
+      await page.check('input[name=show-truth]');
+      await page.waitForSelector('[data-testid=legend-truth]');
+      assert.ok((await page.textContent('[data-testid=legend-truth]'))?.includes(dictionaries.en.legendTruth));
+      await page.waitForFunction((n) => document.querySelector('[data-testid=truth-count]')?.getAttribute('data-count') === String(n), street, { timeout: 10_000 })
+        .catch(async () => assert.fail(`the overlay counts ${await page.getAttribute('[data-testid=truth-count]', 'data-count')}, the street has ${street} (the twin ${twin})`));
+      assert.equal(await page.textContent('[data-testid=truth-count]'), dictionaries.en.truthShown.replace('{n}', String(street)));
+      await page.waitForFunction((n) => window.__citybrain!.stats.truth === n, street, { timeout: 10_000 });
+      // the brain's vehicles are still its twin's, beside the overlay
+      assert.equal(await page.evaluate(() => window.__citybrain!.stats.vehicles), twin);
+      await shot(page, 'ground-truth-overlay');
+      await page.uncheck('input[name=show-truth]');
+      await page.waitForSelector('[data-testid=legend-truth]', { state: 'detached' });
+      assert.equal(await page.evaluate(() => window.__citybrain!.stats.truth), 0);
+    } finally {
+      await setRunning(true);
+    }
+    await page.context().close();
+  });
+
+  test('a server without a virtual street: no ground-truth toggle, and the dashboard never asks for the truth', async () => {
+    // this server's state messages, as one running the brain alone sends them
+    const sent: string[] = [];
+    const page = await open(city.tokens.viewer, undefined, city.url, (p) => p.routeWebSocket(/\/api\/v1\/live/, (ws) => {
+      const server = ws.connectToServer();
+      server.onMessage((m) => ws.send(typeof m === 'string' ? JSON.stringify({ ...JSON.parse(m), virtualStreet: false }) : m));
+      ws.onMessage((m) => (sent.push(String(m)), server.send(m)));
+    }));
+    await page.waitForFunction(() => (window.__citybrain?.stats.vehicles ?? 0) > 0, null, { timeout: 10_000 });
+    assert.equal((await page.textContent('[data-testid=legend-brain]'))?.trim(), dictionaries.en.legendBrainView);
+    assert.equal(await page.locator('input[name=show-truth]').count(), 0, 'no toggle');
+    assert.ok(sent.length > 0 && sent.every((m) => !/"truth":true/.test(m)), `asked: ${sent.join(' ')}`);
+    await page.context().close();
+  });
+
+  test('the in-browser sandbox offers the ground-truth overlay too, from its own street', async () => {
+    const page = await open('viewer', undefined, `${city.url}/?fixture=sandbox&rows=2&cols=2&vehicles=80`);
+    assert.equal((await page.textContent('[data-testid=legend-brain]'))?.trim(), dictionaries.en.legendBrainView);
+    await page.check('input[name=show-truth]');
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=truth-count]')?.getAttribute('data-count')) > 0, null, { timeout: 20_000 });
+    // what the legend counts is what the overlay draws (the map is zoomed in enough on so small a city)
+    await page.waitForFunction(() => window.__citybrain!.stats.truth > 0 && window.__citybrain!.stats.truth === Number(document.querySelector('[data-testid=truth-count]')?.getAttribute('data-count')), null, { timeout: 10_000 });
     await page.context().close();
   });
 

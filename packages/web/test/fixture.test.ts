@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FIXTURE_CONTROLLERS, FixtureCity, FixtureError } from '../src/fixture/city.js';
 import { FixtureHost } from '../src/fixture/host.js';
+import { decodeVehicleFrame } from '../src/api.js';
+import { TRUTH_FRAME_TAG } from '@citybrain/server/twin';
 import { FIXTURE_PRESETS, sandboxOptions } from '../src/fixture/presets.js';
 
 test('the sandbox reads its city from the URL, defaults to the demo city, and names a bad parameter', () => {
@@ -53,6 +55,18 @@ test('the fixture host answers the dashboard\'s calls from the twin: controllers
   assert.equal(frame![1], host.city.vehicleCount, 'every driving vehicle in the frame');
   assert.equal(state.lanes.vehicles.length, host.network().laneOrder.length, 'lane figures in network lane order');
   assert.equal(host.live(false).frame, null);
+  // the virtual street's ground truth, asked for apart: the street's vehicles, tagged, decoded as the truth
+  const street = host.city.runtime.street!.sim;
+  const both = host.live(true, true);
+  assert.equal(host.live(true).truth, null, 'no truth not asked for');
+  const truth = decodeVehicleFrame(both.truth!.buffer as ArrayBuffer);
+  assert.equal(truth.truth, true);
+  assert.equal(both.truth![1], TRUTH_FRAME_TAG, 'the server\'s tag, which the dashboard\'s decoder knows');
+  assert.equal(truth.n, street.runningCount, 'every vehicle driving in the street');
+  const brain = decodeVehicleFrame(both.frame!.buffer as ArrayBuffer);
+  assert.deepEqual({ truth: brain.truth, n: brain.n }, { truth: false, n: host.city.runtime.sim.runningCount }, 'the brain\'s frame is its twin\'s');
+  assert.notDeepEqual(Array.from(truth.data.subarray(truth.offset)), Array.from(brain.data.subarray(brain.offset)), 'two views of the city, not one');
+  assert.equal(state.virtualStreet, true);
   assert.deepEqual(host.kpis({}).map((k) => k.t), [10, 20, 30, 40, 50, 60]);
   assert.equal(host.setSimulation({ speed: 5 }).speed, 5);
   assert.throws(() => host.setSimulation({ speed: -1 }), /speed must be a number in \(0, 1000\], got -1/);

@@ -33,6 +33,15 @@ test('binary live frames decode, and malformed ones are refused with the reason'
   assert.deepEqual(Array.from(d.data.subarray(6, 8)), [3, 4]);
   assert.throws(() => decodeVehicleFrame(new Float32Array([0, 3, 1, 2, 3, 4]).buffer), /claims 3 vehicles but holds 1/);
   assert.throws(() => decodeVehicleFrame(new ArrayBuffer(6)), /6 bytes is not a Float32Array/);
+  assert.equal(d.truth, false);
+  assert.equal(d.offset, 2);
+});
+
+test('a ground-truth frame decodes as the street\'s, apart from the brain\'s, and a malformed one is refused', () => {
+  const d = decodeVehicleFrame(new Float32Array([12, -1, 2, 1, 2, 0, 5, 3, 4, 1, 0]).buffer);
+  assert.deepEqual({ t: d.t, n: d.n, offset: d.offset, truth: d.truth }, { t: 12, n: 2, offset: 3, truth: true });
+  assert.deepEqual(Array.from(d.data.subarray(d.offset + 4, d.offset + 6)), [3, 4]);
+  assert.throws(() => decodeVehicleFrame(new Float32Array([0, -1, 3, 1, 2, 3, 4]).buffer), /ground-truth frame claims 3 vehicles but holds 1/);
 });
 
 test('lane signals follow the phases: green movements, red others, yellow, none when unsignalised', () => {

@@ -176,6 +176,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
             achievedSpeed: { type: 'number', description: 'simulated seconds per second achieved over the last few seconds; 0 while paused' },
             lagging: { type: 'boolean', description: 'the city cannot keep `speed` (controllers or ingestion too slow) and runs at `achievedSpeed` instead' },
             error: { type: ['string', 'null'], description: 'why the city loop stopped, when an unexpected error stopped it' },
+            virtualStreet: { type: 'boolean', description: 'this server runs a virtual street (the demo): the live stream offers its ground truth on request (`truth`)' },
           },
         },
       },

@@ -2,6 +2,7 @@
 // stream answer, built from the runtime alone. Pure (engine + control only),
 // so the dashboard's in-browser twin (packages/web/src/fixture) answers with
 // the very same shapes as the server.
+import type { Simulation } from '@citybrain/engine';
 import type { CityRuntime } from './runtime.js';
 import type { IntersectionSummary } from '../api/contract.js';
 
@@ -76,17 +77,45 @@ export function liveStateView(rt: CityRuntime) {
     queue[l] = stats[1];
     speed[l] = Math.round(stats[2] * 10) / 10;
   }
-  return { type: 'state' as const, t: rt.sim.time, speed: rt.speed, achievedSpeed: rt.achievedSpeed, lagging: rt.lagging, running: rt.isRunning, phases, lanes: { queue, vehicles, speed }, kpi: rt.kpis.at(-1) ?? null };
+  return {
+    type: 'state' as const, t: rt.sim.time, speed: rt.speed, achievedSpeed: rt.achievedSpeed, lagging: rt.lagging, running: rt.isRunning, phases, lanes: { queue, vehicles, speed },
+    kpi: rt.kpis.at(-1) ?? null, virtualStreet: rt.street !== undefined,
+  };
 }
 
-/** The live binary frame: Float32Array [t, n, x0, y0, heading0, speed0, …] of the vehicles driving now. */
-export function vehicleFrame(rt: CityRuntime, buf = { xyhs: new Float32Array(0), ids: new Int32Array(0) }): Float32Array {
-  const n = rt.sim.vehicleStates(buf);
-  const out = new Float32Array(2 + 4 * n);
-  out[0] = rt.sim.time;
-  out[1] = n;
-  out.set(buf.xyhs.subarray(0, 4 * n), 2);
+/**
+ * The second float of a ground-truth frame. A brain frame holds its vehicle
+ * count (>= 0) there, so a client that knows only brain frames refuses a
+ * truth frame (a count of -1) instead of drawing the street as the brain's view.
+ */
+export const TRUTH_FRAME_TAG = -1;
+
+type FrameBuf = { xyhs: Float32Array; ids: Int32Array };
+
+/** [t, (tag,) n, x0, y0, heading0, speed0, …] of the vehicles driving in `sim` now. */
+function frame(sim: Simulation, buf: FrameBuf, tag?: number): Float32Array {
+  const n = sim.vehicleStates(buf);
+  const head = tag === undefined ? 2 : 3;
+  const out = new Float32Array(head + 4 * n);
+  out[0] = sim.time;
+  if (tag !== undefined) out[1] = tag;
+  out[head - 1] = n;
+  out.set(buf.xyhs.subarray(0, 4 * n), head);
   return out;
+}
+
+/** The live binary frame of the brain's view: Float32Array [t, n, x0, y0, heading0, speed0, …] of the vehicles driving in its twin now. */
+export function vehicleFrame(rt: CityRuntime, buf: FrameBuf = { xyhs: new Float32Array(0), ids: new Int32Array(0) }): Float32Array {
+  return frame(rt.sim, buf);
+}
+
+/**
+ * The live ground-truth frame: Float32Array [t, TRUTH_FRAME_TAG, n, x0, y0,
+ * heading0, speed0, …] of the vehicles driving in the virtual street now (the
+ * demo's overlay; the brain never sees it); undefined without a virtual street.
+ */
+export function truthFrame(rt: CityRuntime, buf: FrameBuf = { xyhs: new Float32Array(0), ids: new Int32Array(0) }): Float32Array | undefined {
+  return rt.street && frame(rt.street.sim, buf, TRUTH_FRAME_TAG);
 }
 
 /** Active emergency vehicles with their position on the map (x, y in metres; null while waiting to enter). */
@@ -100,9 +129,12 @@ export function emergencyView(rt: CityRuntime) {
   });
 }
 
-/** GET /api/v1/simulation: the clock, the speed asked for and achieved, and why the loop stopped if it did. */
+/** GET /api/v1/simulation: the clock, the speed asked for and achieved, why the loop stopped if it did, and whether a virtual street runs here. */
 export function simulationView(rt: CityRuntime) {
-  return { time: rt.sim.time, speed: rt.speed, running: rt.isRunning, achievedSpeed: rt.achievedSpeed, lagging: rt.lagging, vehicles: rt.sim.runningCount, error: rt.error ?? null };
+  return {
+    time: rt.sim.time, speed: rt.speed, running: rt.isRunning, achievedSpeed: rt.achievedSpeed, lagging: rt.lagging, vehicles: rt.sim.runningCount, error: rt.error ?? null,
+    virtualStreet: rt.street !== undefined,
+  };
 }
 
 /**

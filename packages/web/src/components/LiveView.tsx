@@ -2,7 +2,7 @@ import type { PickingInfo } from '@deck.gl/core';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { LiveStatus } from '../api.js';
 import { formatClock, useI18n, useSession } from '../context.js';
-import { EMPTY_LANE, QUEUE_FULL, SIGNAL_COLOURS, SIGNAL_GREEN, SIGNAL_RED, SIGNAL_YELLOW, VEHICLE_MIN_ZOOM, css, queueColour, speedColour, type LaneShape } from '../map/geometry.js';
+import { EMPTY_LANE, QUEUE_FULL, SIGNAL_COLOURS, SIGNAL_GREEN, SIGNAL_RED, SIGNAL_YELLOW, TRUTH_COLOUR, VEHICLE_MIN_ZOOM, css, queueColour, speedColour, type LaneShape } from '../map/geometry.js';
 import type { MessageKey } from '../i18n.js';
 import { acknowledgerName, blockedSeconds, formatDuration, responseSeconds } from '../incidents.js';
 import { useLiveLayers, type ColourBy, type InterDatum } from '../map/live-layers.js';
@@ -59,15 +59,27 @@ function SimControls({ live, status }: { live: LiveState | null; status: LiveSta
   );
 }
 
-function Legend({ colourBy }: { colourBy: ColourBy }) {
-  const { t } = useI18n();
+/** `truth`: the street's ground truth is drawn, with this many vehicles (null: not drawn) */
+function Legend({ colourBy, truth }: { colourBy: ColourBy; truth: number | null }) {
+  const { t, num } = useI18n();
   const stops = colourBy === 'speed' ? [0, 0.25, 0.5, 0.75, 1].map((r) => speedColour(r)) : [0, 3, 6, 9, 12].map((q) => queueColour(q));
   return (
     <div className="legend">
-      <div>{t(colourBy === 'speed' ? 'legendSpeed' : 'legendQueue')}</div>
+      {/* what the map shows is the brain's estimate, as an operations centre sees it */}
+      <div className="legend-row legend-view" data-testid="legend-brain">
+        <span><i className="swatch vehicle-dot" style={{ background: css(speedColour(1)) }} /> {t('legendBrainView')}</span>
+      </div>
+      {truth !== null && (
+        <div className="legend-row legend-truth" data-testid="legend-truth">
+          <span><i className="swatch truth-ring" style={{ borderColor: css(TRUTH_COLOUR) }} /> {t('legendTruth')}</span>
+          <span className="muted" data-testid="truth-count" data-count={truth}>{t('truthShown', { n: num(truth, 0) })}</span>
+        </div>
+      )}
       <div className="ramp" style={{ background: `linear-gradient(to right, ${stops.map(css).join(',')})` }} />
+      {/* the ramp's title between its ends: the legend keeps its height (it sits over the map) */}
       <div className="ramp-labels">
-        <span>{colourBy === 'speed' ? '0' : '0'}</span>
+        <span>0</span>
+        <span>{t(colourBy === 'speed' ? 'legendSpeed' : 'legendQueue')}</span>
         <span>{colourBy === 'speed' ? '100%' : `${QUEUE_FULL}+`}</span>
       </div>
       <div className="legend-row">
@@ -95,6 +107,8 @@ export function LiveView() {
   const { t, num } = useI18n();
   const [colourBy, setColourBy] = useState<ColourBy>('speed');
   const [showVehicles, setShowVehicles] = useState(true);
+  // the demo's overlay: the virtual street's ground truth, which the brain does not see
+  const [showTruth, setShowTruth] = useState(false);
   // zoom in half steps: lanes are re-widened per step, vehicles hidden when far out
   const [zoom, setZoom] = useState(0);
   const zoomedIn = zoom >= VEHICLE_MIN_ZOOM;
@@ -105,13 +119,15 @@ export function LiveView() {
   // what is tied to a city that started over goes with it: the dispatches made here, the incident selected
   const resetEmergency = useRef<() => void>(() => undefined);
   const onRestart = useCallback(() => (resetEmergency.current(), setSelectedIncident(null)), []);
-  const { view, controllers, loadError, live, status, frame, kpis, epoch } = useLiveFeed(api, showVehicles, onRestart);
+  const { view, controllers, loadError, live, status, frame, truthFrame, kpis, epoch } = useLiveFeed(api, showVehicles, showTruth, onRestart);
+  const street = live?.virtualStreet === true;
   const emergency = useEmergency(api, live, view, canOperate);
   useEffect(() => void (resetEmergency.current = emergency.reset), [emergency.reset]);
   const incidents = useActiveIncidents(api, live);
   const vehiclesVisible = showVehicles && zoomedIn && frame !== null;
+  const truthShown = showTruth && street && truthFrame !== null;
   const { layers, stats } = useLiveLayers({
-    view, live, frame, colourBy, zoom, vehiclesVisible, selected, emergencies: emergency.vehicles, routes: emergency.routes,
+    view, live, frame, colourBy, zoom, vehiclesVisible, truthFrame, truthVisible: truthShown && zoomedIn, selected, emergencies: emergency.vehicles, routes: emergency.routes,
     incidents: incidents.active, selectedIncident, picks: emergency.picks,
   });
   const onZoom = useCallback((z: number) => setZoom(Math.floor(z * 2) / 2), []);
@@ -182,7 +198,13 @@ export function LiveView() {
         </div>
         <MapCanvas bounds={view.bounds} layers={layers} onClick={onClick} getTooltip={getTooltip} onZoom={onZoom} stats={stats} cursor={emergency.pick ? 'crosshair' : undefined} focus={focus}>
           {emergency.pick && <div className="pick-banner" role="status">{t(emergency.pick === 'origin' ? 'pickOrigin' : 'pickDestination')}</div>}
-          <Legend colourBy={colourBy} />
+          {/* only a server running a virtual street (the demo) has a ground truth to show; over the map, so the map keeps its size */}
+          {street && (
+            <label className="check truth-toggle">
+              <input type="checkbox" name="show-truth" checked={showTruth} onChange={(e) => setShowTruth(e.target.checked)} /> {t('showTruth')}
+            </label>
+          )}
+          <Legend colourBy={colourBy} truth={truthShown && truthFrame ? truthFrame.n : null} />
         </MapCanvas>
       </div>
       <aside className="sidebar">

@@ -13,8 +13,10 @@ export interface LiveFeed {
   loadError: string | null;
   live: LiveState | null;
   status: LiveStatus;
-  /** the last vehicle frame (while vehicles are subscribed) */
+  /** the last vehicle frame of the brain's view (while vehicles are subscribed) */
   frame: VehicleFrame | null;
+  /** the last frame of the virtual street's ground truth (while it is subscribed; null otherwise) */
+  truthFrame: VehicleFrame | null;
   /** KPI history, then the live feed's samples */
   kpis: KpiSample[];
   /** bumped when the server's city starts over (its clock went back) */
@@ -24,16 +26,19 @@ export interface LiveFeed {
 /**
  * The city as the live view shows it: the network, controllers and KPI
  * history (loaded until they answer), then the live stream's state and
- * vehicle frames. `vehicles` subscribes to the frames; `onRestart` hears
- * that the city started over, so that what was tied to the old one is dropped.
+ * vehicle frames. `vehicles` subscribes to the brain's frames, `truth` to the
+ * virtual street's ground truth (the demo's overlay; asked for only while the
+ * server says it runs a street); `onRestart` hears that the city started
+ * over, so that what was tied to the old one is dropped.
  */
-export function useLiveFeed(api: CityApi, vehicles: boolean, onRestart: () => void): LiveFeed {
+export function useLiveFeed(api: CityApi, vehicles: boolean, truth: boolean, onRestart: () => void): LiveFeed {
   const [view, setView] = useState<NetworkView | null>(null);
   const [controllers, setControllers] = useState<string[]>([]);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [live, setLive] = useState<LiveState | null>(null);
   const [status, setStatus] = useState<LiveStatus>('connecting');
   const [frame, setFrame] = useState<VehicleFrame | null>(null);
+  const [truthFrame, setTruthFrame] = useState<VehicleFrame | null>(null);
   const [kpis, setKpis] = useState<KpiSample[]>([]);
   const [epoch, setEpoch] = useState(0);
   const conn = useRef<LiveConnection | null>(null);
@@ -68,12 +73,20 @@ export function useLiveFeed(api: CityApi, vehicles: boolean, onRestart: () => vo
         if (k) setKpis((old) => (old.length && old[old.length - 1].t >= k.t ? old : [...old.slice(-(KPI_KEEP - 1)), k]));
       },
       onVehicles: setFrame,
+      onTruth: setTruthFrame,
       onStatus: setStatus,
     });
     conn.current = c;
     return () => c.close();
   }, [api]);
   useEffect(() => conn.current?.subscribeVehicles(vehicles), [vehicles, status]);
+  // a server without a street (or one restarted without) is not asked: it would refuse
+  const street = live?.virtualStreet === true;
+  const wantTruth = truth && street;
+  useEffect(() => {
+    conn.current?.subscribeTruth(wantTruth);
+    if (!wantTruth) setTruthFrame(null);
+  }, [wantTruth, status]);
 
-  return { view, controllers, loadError, live, status, frame, kpis, epoch };
+  return { view, controllers, loadError, live, status, frame, truthFrame, kpis, epoch };
 }

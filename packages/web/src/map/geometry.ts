@@ -158,6 +158,17 @@ export function css(c: RGBA): string {
   return `rgba(${c[0]},${c[1]},${c[2]},${(c[3] / 255).toFixed(2)})`;
 }
 
+/** The virtual street's ground truth (the demo's overlay): rings of a colour no vehicle, signal or lane has. */
+export const TRUTH_COLOUR: RGBA = [217, 70, 239, 255];
+
+/** `n` vehicles all of `colour`, for the binary vehicle layer (reuses `out` when it is large enough). */
+export function solidColours(n: number, colour: RGBA, out?: Uint8Array): Uint8Array {
+  if (out && out.length >= 4 * n) return out;
+  const c = new Uint8Array(4 * Math.max(n, 64));
+  for (let v = 0; v < c.length; v += 4) c.set(colour, v);
+  return c;
+}
+
 /** Vehicle colours by speed, for the binary vehicle layer (speed NaN = unknown). */
 export function vehicleColours(data: Float32Array, offset: number, n: number, fullSpeed = 13.9, out?: Uint8Array): Uint8Array {
   const c = out && out.length >= 4 * n ? out : new Uint8Array(4 * n);

@@ -38,9 +38,10 @@ export function stopBarLayer(bars: StopBar[], signals: Uint8Array, trigger: unkn
 
 /**
  * Vehicles straight from a Float32Array of [x, y, heading, speed] records
- * (binary attributes: no per-vehicle JavaScript objects), `offset` floats in.
+ * (binary attributes: no per-vehicle JavaScript objects), `offset` floats in;
+ * `ring` > 0 draws outlines (see VehiclePointsLayer) instead of discs.
  */
-export function vehicleLayer(id: string, data: Float32Array, offset: number, n: number, colours: Uint8Array, visible: boolean, radius = 2.2): VehiclePointsLayer {
+export function vehicleLayer(id: string, data: Float32Array, offset: number, n: number, colours: Uint8Array, visible: boolean, radius = 2.2, ring = 0): VehiclePointsLayer {
   return new VehiclePointsLayer({
     id,
     data: {
@@ -51,7 +52,8 @@ export function vehicleLayer(id: string, data: Float32Array, offset: number, n: 
       },
     },
     radius,
-    radiusMinPixels: 1.2,
+    radiusMinPixels: ring > 0 ? 2.5 : 1.2,
+    ring,
     parameters: { depthWriteEnabled: false, depthCompare: 'always', blend: false },
     visible,
     pickable: false,

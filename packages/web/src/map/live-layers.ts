@@ -2,9 +2,9 @@
 // intersections by phase, green corridors, emergency vehicles, incidents and
 // the dispatch picks, from the live feed.
 import { ScatterplotLayer } from '@deck.gl/layers';
-import { useMemo } from 'react';
+import { useMemo, useRef } from 'react';
 import {
-  EMPTY_LANE, SignalMap, laneShapes, phaseColour, queueColour, speedColour, vehicleColours, type LaneShape, type Path,
+  EMPTY_LANE, SignalMap, TRUTH_COLOUR, laneShapes, phaseColour, queueColour, solidColours, speedColour, vehicleColours, type LaneShape, type Path,
 } from './geometry.js';
 import { corridorLayer, incidentLayers, laneLayer, stopBarLayer, vehicleLayer } from './layers.js';
 import type { EmergencyVehicle, Incident, LiveState, NetworkView, Point, VehicleFrame } from '../types.js';
@@ -21,6 +21,9 @@ export interface LiveLayersInput {
   zoom: number;
   /** vehicles drawn (subscribed and zoomed in far enough) */
   vehiclesVisible: boolean;
+  /** the virtual street's ground truth (the demo's overlay, never the brain's view), and whether it is drawn */
+  truthFrame: VehicleFrame | null;
+  truthVisible: boolean;
   /** the intersection selected */
   selected: string | null;
   emergencies: EmergencyVehicle[];
@@ -33,7 +36,7 @@ export interface LiveLayersInput {
 }
 
 export function useLiveLayers(p: LiveLayersInput) {
-  const { view, live, frame, colourBy, zoom, vehiclesVisible, selected, emergencies, routes, incidents, selectedIncident, picks } = p;
+  const { view, live, frame, colourBy, zoom, vehiclesVisible, truthFrame, truthVisible, selected, emergencies, routes, incidents, selectedIncident, picks } = p;
   const lanes = useMemo(() => (view ? laneShapes(view) : []), [view]);
   const signalMap = useMemo(() => (view ? new SignalMap(view, lanes) : null), [view, lanes]);
   const signals = useMemo(() => (signalMap && live ? signalMap.states(live.phases) : new Uint8Array(lanes.length)), [signalMap, live, lanes]);
@@ -74,7 +77,9 @@ export function useLiveLayers(p: LiveLayersInput) {
     return incidents.map((i) => byId.get(i.lane)).filter((p): p is Path => p !== undefined);
   }, [lanes, incidents]);
   const onMap = useMemo(() => emergencies.filter((e): e is EmergencyVehicle & { x: number; y: number } => e.x !== null && e.y !== null), [emergencies]);
-  const vehicleColourBuf = useMemo(() => (frame ? vehicleColours(frame.data, 2, frame.n) : new Uint8Array(0)), [frame]);
+  const vehicleColourBuf = useMemo(() => (frame ? vehicleColours(frame.data, frame.offset, frame.n) : new Uint8Array(0)), [frame]);
+  const truthColours = useRef<Uint8Array | undefined>(undefined);
+  const truthColourBuf = useMemo(() => (truthColours.current = solidColours(truthFrame?.n ?? 0, TRUTH_COLOUR, truthColours.current)), [truthFrame]);
 
   const layers = useMemo(() => {
     if (!view) return [];
@@ -86,7 +91,9 @@ export function useLiveLayers(p: LiveLayersInput) {
       corridorLayer(corridor.paths),
       laneLayer(lanes, laneColour, [live?.t, colourBy], zoom),
       stopBarLayer(signalMap?.stopBars ?? [], signals, live?.t, zoom),
-      vehicleLayer('vehicles', frame?.data ?? new Float32Array(0), 2, frame?.n ?? 0, vehicleColourBuf, vehiclesVisible),
+      vehicleLayer('vehicles', frame?.data ?? new Float32Array(0), frame?.offset ?? 2, frame?.n ?? 0, vehicleColourBuf, vehiclesVisible),
+      // over the brain's vehicles: rings, so a vehicle the twin has where the street has one shows as a dot in its ring
+      vehicleLayer('truth', truthFrame?.data ?? new Float32Array(0), truthFrame?.offset ?? 3, truthFrame?.n ?? 0, truthColourBuf, truthVisible, 3.6, 0.6),
       new ScatterplotLayer<InterDatum>({
         id: 'intersections',
         data: inters,
@@ -128,13 +135,13 @@ export function useLiveLayers(p: LiveLayersInput) {
         lineWidthMinPixels: 2,
       }),
     ];
-  }, [view, lanes, live, colourBy, signalMap, signals, frame, vehicleColourBuf, vehiclesVisible, inters, selected, corridor, onMap, incidents, blockedLanes, selectedIncident, picks, zoom]);
+  }, [view, lanes, live, colourBy, signalMap, signals, frame, vehicleColourBuf, vehiclesVisible, truthFrame, truthColourBuf, truthVisible, inters, selected, corridor, onMap, incidents, blockedLanes, selectedIncident, picks, zoom]);
 
   /** items per layer, for window.__citybrain (tests, the frame-rate probe) */
   const stats = useMemo(() => ({
-    lanes: lanes.length, intersections: inters.length, vehicles: vehiclesVisible ? frame?.n ?? 0 : 0,
+    lanes: lanes.length, intersections: inters.length, vehicles: vehiclesVisible ? frame?.n ?? 0 : 0, truth: truthVisible ? truthFrame?.n ?? 0 : 0,
     corridor: corridor.paths.length, emergency: onMap.length, incidents: incidents.length,
-  }), [lanes, inters, vehiclesVisible, frame, corridor, onMap, incidents]);
+  }), [lanes, inters, vehiclesVisible, frame, truthVisible, truthFrame, corridor, onMap, incidents]);
 
   return { layers, stats };
 }

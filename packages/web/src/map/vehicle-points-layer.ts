@@ -11,6 +11,7 @@ const uniformBlock = /* glsl */ `\
 layout(std140) uniform vehiclesUniforms {
   float radius;
   float radiusMinPixels;
+  float ring;
 } vehicles;
 `;
 
@@ -18,7 +19,7 @@ const vehiclesUniforms = {
   name: 'vehicles',
   vs: uniformBlock,
   fs: uniformBlock,
-  uniformTypes: { radius: 'f32', radiusMinPixels: 'f32' },
+  uniformTypes: { radius: 'f32', radiusMinPixels: 'f32', ring: 'f32' },
 } as const;
 
 const vs = /* glsl */ `\
@@ -45,7 +46,8 @@ in vec4 vColor;
 out vec4 fragColor;
 void main(void) {
   vec2 c = gl_PointCoord * 2.0 - 1.0;
-  if (dot(c, c) > 1.0) discard;
+  float d = dot(c, c);
+  if (d > 1.0 || d < vehicles.ring * vehicles.ring) discard;
   fragColor = vColor;
 }
 `;
@@ -56,6 +58,8 @@ interface _VehiclePointsProps<D> {
   /** radius in world units (metres on the city map) */
   radius?: number;
   radiusMinPixels?: number;
+  /** 0: a filled disc; else a ring whose hole is this share of the radius (an outline drawn over other points) */
+  ring?: number;
 }
 
 export type VehiclePointsLayerProps<D = unknown> = _VehiclePointsProps<D> & LayerProps;
@@ -67,6 +71,7 @@ export class VehiclePointsLayer<D = unknown> extends Layer<Required<_VehiclePoin
     getFillColor: { type: 'accessor', value: [0, 0, 0, 255] },
     radius: { type: 'number', min: 0, value: 2 },
     radiusMinPixels: { type: 'number', min: 0, value: 1 },
+    ring: { type: 'number', min: 0, max: 1, value: 0 },
   };
   declare state: { model?: Model };
 
@@ -99,9 +104,9 @@ export class VehiclePointsLayer<D = unknown> extends Layer<Required<_VehiclePoin
   override draw(): void {
     const model = this.state.model;
     if (!model) return;
-    const { radius, radiusMinPixels } = this.props;
+    const { radius, radiusMinPixels, ring } = this.props;
     model.setVertexCount(this.getNumInstances());
-    model.shaderInputs.setProps({ vehicles: { radius, radiusMinPixels } });
+    model.shaderInputs.setProps({ vehicles: { radius, radiusMinPixels, ring } });
     model.draw(this.context.renderPass);
   }
 }
