@@ -19,9 +19,9 @@ test('the sandbox reads its city from the URL, defaults to the demo city, and na
   assert.throws(() => new FixtureCity({ ...FIXTURE_PRESETS.small, controller: 'nope' }), /unknown controller "nope"; choose one of: .*max-pressure/);
 });
 
-test('a scripted incident is a real breakdown in the twin: the vehicle stands, traffic queues behind it, and it drives on once cleared', () => {
+test('a scripted incident is a real breakdown in the street: the vehicle stands, traffic queues behind it, and it drives on once cleared', () => {
   const city = new FixtureCity({ rows: 2, cols: 2, spacing: 250, vehicles: 50 });
-  const sim = city.runtime.sim;
+  const sim = city.runtime.street!.sim;
   while (city.time < 150) city.step();
   const [inc] = city.incidents('active');
   assert.equal(inc.detectedAt, 150);
@@ -52,7 +52,7 @@ test('the fixture host answers the dashboard\'s calls from the twin: controllers
   assert.throws(() => host.setController({ intersection: 'intersection_1_1' }, 'nope'), (e: unknown) => e instanceof FixtureError && e.status === 400);
   const { state, frame } = host.live(true);
   assert.equal(state.t, 60);
-  assert.equal(frame![1], host.city.vehicleCount, 'every driving vehicle in the frame');
+  assert.equal(frame![1], host.city.runtime.sim.runningCount, 'every vehicle of the brain\'s twin in the frame');
   assert.equal(state.lanes.vehicles.length, host.network().laneOrder.length, 'lane figures in network lane order');
   assert.equal(host.live(false).frame, null);
   // the virtual street's ground truth, asked for apart: the street's vehicles, tagged, decoded as the truth
