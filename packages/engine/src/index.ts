@@ -4,7 +4,7 @@ export * from './loaders/cityflow.js';
 export * from './loaders/sumo.js';
 export * from './generate/grid.js';
 export { Network, LINK_PRIORITY } from './sim/network.js';
-export { Simulation, TURN_SPEED, type SimulationOptions, type Metrics, type AddVehicleOptions, type VehicleStatus } from './sim/simulation.js';
+export { Simulation, TURN_SPEED, type SimulationOptions, type Metrics, type AddVehicleOptions, type PlaceVehicleOptions, type VehicleStatus } from './sim/simulation.js';
 export type { SimState } from './sim/state.js';
 export { ReplayRecorder, replayRoadnet } from './sim/replay.js';
 export { RoadGraph } from './routing.js';

@@ -47,12 +47,19 @@ export class SimState {
   /** vehicle-seconds lost against free-flow speed */
   cumulativeDelay = 0;
   spawnCounter = 0;
+  /** vehicles put on a lane by placeVehicle so far: the n of their ids placed_{n} */
+  placed = 0;
+  /** vehicles taken off by removeVehicle (no longer in generated/ATT, still in averageDelay's denominator) */
+  removed = 0;
+  /** 1 after a place/remove: every leader is recomputed before the next step's car following */
+  leadersStale = 0;
   rng: Uint32Array;
 
   // ---- vehicles (capacity = vState.length)
   nextFree = -1;
   highWater = 0;
   vState: Uint8Array;
+  /** the vehicle's flow; -1: added by addVehicle (vSerial indexes extraIds); -2: placed (vSerial is its n) */
   vFlow: Int32Array;
   vSerial: Int32Array;
   vPriority: Int32Array;
@@ -132,6 +139,13 @@ export class SimState {
   // ---- routes: the flows' precomputed paths, then paths of vehicles added at run time
   path: Int32Array;
   pathUsed: number;
+
+  /**
+   * Paths of placed vehicles by "lane:road,road,...": offset * 2^16 + length in
+   * `path`. Placed vehicles share one copy per (lane, route), so assimilating
+   * thousands of vehicles does not grow the path buffer each fork copies.
+   */
+  placedPaths = new Map<string, number>();
 
   /** ids of vehicles added through the API (vFlow = -1, vSerial indexes this) */
   extraIds: string[] = [];
