@@ -267,11 +267,15 @@ export class FieldSensors {
       this.speedN[k] = 0;
       return { kind: 'lane', id, device, ts, intersection, lane, count, occupancy, speed, interval };
     }
-    const st = this.videoStats(this.lanes[k]);
+    const l = this.lanes[k];
+    const st = this.videoStats(l);
     const vehicles = Math.round(this.noisy(st[0], s.vehicleNoise));
     const queue = Math.min(vehicles, Math.round(this.noisy(st[1], s.vehicleNoise)));
     // in the order the fields always had (a perfect city's reports are byte for byte what they were)
-    return { kind: 'lane', id, device, ts, intersection, lane, count, vehicles, queue, occupancy: round3(st[3]), speed: st[0] > 0 ? round3(this.noisy(st[2], s.speedNoise)) : 0, interval };
+    const report: LaneEvent = { kind: 'lane', id, device, ts, intersection, lane, count, vehicles, queue, occupancy: round3(st[3]), speed: st[0] > 0 ? round3(this.noisy(st[2], s.speedNoise)) : 0, interval };
+    // a camera seeing part of the lane says how much
+    if (s.videoRangeM < this.sim.net.length[l]) report.range = s.videoRangeM;
+    return report;
   }
 
   /** What a video detector sees of the lane: laneStats within videoRangeM of the stop line. */

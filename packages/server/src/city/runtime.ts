@@ -119,6 +119,13 @@ export class CityRuntime {
   private backlog: Event[] = [];
   /** the batch the sink holds now (not yet durable; empty when none): a snapshot keeps it with the backlog */
   private sinkBatch: Event[] = [];
+  /**
+   * the city's ts when each backlog event was handed over, and when the sink's
+   * batch was: how long one has waited (a device's late report carries an old
+   * ts, but has not waited for ingestion any longer than the others)
+   */
+  private backlogAt: number[] = [];
+  private sinkBatchAt = 0;
   private readonly maxPendingEvents: number;
   private readonly maxIngestLagMs: number;
   /** cancels the loop's next slice, scheduled as a timer or an immediate */
@@ -280,7 +287,7 @@ export class CityRuntime {
 
   /** Whether the city must wait for ingestion: too many events waiting, or one waiting too long. */
   private ingestionBehind(): boolean {
-    const oldest = this.sinkBatch[0]?.ts ?? this.backlog[0]?.ts;
+    const oldest = this.sinkBatch.length > 0 ? this.sinkBatchAt : this.backlogAt[0];
     return this.backlog.length >= this.maxPendingEvents || (oldest !== undefined && this.city.ts - oldest > this.maxIngestLagMs);
   }
 
@@ -443,7 +450,11 @@ export class CityRuntime {
   }
 
   private queue(events: readonly Event[]): void {
-    for (const e of events) this.backlog.push(e);
+    const at = this.city.ts;
+    for (const e of events) {
+      this.backlog.push(e);
+      this.backlogAt.push(at);
+    }
     this.flush();
   }
 
@@ -451,7 +462,9 @@ export class CityRuntime {
     if (this.sinkBatch.length > 0 || this.backlog.length === 0 || !this.sink) return;
     // in bounded batches: a device's event committed in the same group waits for the whole batch
     const batch = this.backlog.splice(0, FLUSH_BATCH);
+    const batchAt = this.backlogAt.splice(0, FLUSH_BATCH);
     this.sinkBatch = batch;
+    this.sinkBatchAt = batchAt[0];
     this.sink(batch).then(
       () => {
         this.sinkBatch = [];
@@ -463,6 +476,7 @@ export class CityRuntime {
         this.sinkBatch = [];
         this.eventsRetried += batch.length;
         this.backlog = batch.concat(this.backlog);
+        this.backlogAt = batchAt.concat(this.backlogAt);
       },
     );
   }
@@ -535,7 +549,7 @@ export class CityRuntime {
         fallen: [...this.supervisor.fallen],
         kpis: this.kpis, phaseLog: [...this.phaseLog], faults: this.faults,
         counters: { lastDelay: this.lastDelay, vehicleSeconds: this.vehicleSeconds, lastFinished: this.lastFinished },
-        estimate: { vehicles: this.estimate.vehicles, queue: this.estimate.queue, reportedAt: this.estimate.reportedAt, reportedBy: this.estimate.reportedBy },
+        estimate: { vehicles: this.estimate.vehicles, queue: this.estimate.queue, reportedAt: this.estimate.reportedAt, reportedBy: this.estimate.reportedBy, arrivals: this.estimate.arrivals, loopQueue: this.estimate.loopQueue },
         emergency: this.emergency.exportState(),
         incidents: this.incidents.exportState(),
         // already durable or not, they are sent again: the store keeps an event once
@@ -561,6 +575,8 @@ export class CityRuntime {
     this.estimate.queue.set(s.estimate.queue);
     this.estimate.reportedAt.set(s.estimate.reportedAt);
     this.estimate.reportedBy.splice(0, this.estimate.reportedBy.length, ...s.estimate.reportedBy);
+    if (s.estimate.arrivals) this.estimate.arrivals.set(s.estimate.arrivals);
+    if (s.estimate.loopQueue) this.estimate.loopQueue.set(s.estimate.loopQueue);
     this.emergency.importState(s.emergency);
     this.incidents.importState(s.incidents);
     // admitted when they were reported (the snapshot keeps only those): not judged twice
@@ -599,7 +615,8 @@ export interface CityRuntimeState {
   phaseLog: [number, PhaseChange[]][];
   faults: ControllerFault[];
   counters: { lastDelay: number; vehicleSeconds: number; lastFinished: number };
-  estimate: { vehicles: Int32Array; queue: Int32Array; reportedAt: Float64Array; reportedBy: (string | undefined)[] };
+  /** (arrivals and loopQueue: absent in a snapshot from before the loop detectors' model) */
+  estimate: { vehicles: Int32Array; queue: Int32Array; reportedAt: Float64Array; reportedBy: (string | undefined)[]; arrivals?: Float64Array; loopQueue?: Float64Array };
   /** the emergency vehicles with priority (the vehicles themselves are in the twin's state) */
   emergency: ReturnType<EmergencyPriority['exportState']>;
   incidents: IncidentDetectorState;
