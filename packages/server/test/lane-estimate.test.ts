@@ -75,6 +75,13 @@ test('a stop-line loop\'s time occupancy is no queue length: the queue is kept b
   // a vehicle standing on the loop is a queue of at least one
   loop(0, 0.9, 0);
   assert.ok(est.queue[lane] >= 1);
+  // the same report delivered twice is taken once
+  const twice = { kind: 'lane' as const, id: 'dup', device: 'det-1', ts: t + 5000, intersection: 'intersection_1_1', lane: net.laneId(lane), count: 0, occupancy: 1, speed: 0, interval: 5 };
+  est.apply([twice]);
+  const once = [est.loopQueue[lane], est.arrivals[lane], est.reports];
+  est.apply([{ ...twice }]);
+  assert.deepEqual([est.loopQueue[lane], est.arrivals[lane], est.reports], once);
+  t += 5000;
   // nothing on the loop and nothing passing: no one waits at the line
   loop(0, 0, 0);
   assert.equal(est.queue[lane], 0);

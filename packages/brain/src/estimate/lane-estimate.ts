@@ -63,8 +63,8 @@ export class LaneEstimate {
         this.unknownLanes++;
         continue;
       }
-      // an older report arriving late does not overwrite a newer one
-      if (e.ts < this.reportedAt[l]) continue;
+      // an older report arriving late does not overwrite a newer one, and one delivered twice is taken once
+      if (e.ts <= this.reportedAt[l]) continue;
       this.reportedAt[l] = e.ts;
       this.reportedBy[l] = e.device;
       this.arrivals[l] += (1 - Math.exp(-e.interval / RATE_SECONDS)) * (e.count / e.interval - this.arrivals[l]);
