@@ -104,7 +104,8 @@ type Listener = (incident: Incident, change: 'detected' | 'cleared' | 'acknowled
  * flow would have brought `starvedArrivals` vehicles, for `starvedSeconds`,
  * and vehicles counted onto its road meanwhile neither left it nor are seen
  * on it (`vanished`), unless a lane feeding it was in trouble meanwhile (the
- * cause is there). It clears when the lane sees a vehicle again.
+ * cause is there) or another lane of its road went quiet too (the road gets
+ * less: a blockage closes one lane). It clears when the lane sees a vehicle again.
  *
  * Fed with the same durable lane events as the lane estimate (after it), and
  * told by the runtime how long each lane had green (the brain's own signal
@@ -274,6 +275,9 @@ export class IncidentDetector {
     if (this.roadIn[road] - this.roadOut[road] - this.onRoad(road) - this.balance0[l] < this.vanishedNeeded) return;
     // a lane feeding it was in trouble while it went quiet: the cause is there (also for a while after that cleared: what it holds back takes time to come)
     for (const u of this.upstream[l]) if (this.troubleAt[u] >= this.silentSince[l]) return;
+    // a blockage closes one lane (vehicles do not change lanes): another lane of its road gone quiet too says the road gets less, not that it is blocked
+    const first = this.net.roadFirstLane[road];
+    for (let m = first; m < first + this.net.roadLaneCount[road]; m++) if (m !== l && this.missing[m] >= this.starvedArrivals / 2) return;
     this.since[l] = this.silentSince[l];
     this.detect(l, t1, ts, { range });
   }
