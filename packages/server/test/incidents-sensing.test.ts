@@ -96,6 +96,20 @@ test('a lane quiet because nothing came its way, or because what feeds it stands
     assert.deepEqual(det.incidents.map((i) => i.lane), [net.laneId(feeder)], 'only the feeder');
   }
   {
+    // another lane of its road went quiet too: the road gets less (a blockage closes one lane)
+    const { det, lane, feeder, report, warmUp, net } = setup();
+    const first = net.roadFirstLane[net.laneRoad[lane]];
+    const sibling = first === lane ? first + 1 : first;
+    warmUp();
+    for (let t = 5; t <= 600; t += 5) report(sibling, t, { count: t % 10 === 0 ? 1 : 0, vehicles: 1 });
+    for (let t = 605; t <= 1500; t += 5) {
+      report(feeder, t, { count: 1, vehicles: 1 });
+      report(lane, t, { count: 0, vehicles: 0 });
+      report(sibling, t, { count: 0, vehicles: 0 });
+    }
+    assert.equal(det.incidents.length, 0, 'two lanes of a road quiet at once');
+  }
+  {
     // a few vanishing are within the counts' errors: below `vanished`, no alarm
     const { det, lane, feeder, report, warmUp } = setup({ vanished: 1000 });
     warmUp();
