@@ -76,14 +76,15 @@ test('a lane blocked beyond its detector\'s view: it goes quiet while vehicles c
 
 test('a lane quiet because nothing came its way, or because what feeds it stands, is no incident', () => {
   {
-    // nothing counted onto its road either: the traffic stopped upstream
-    const { det, lane, feeder, report, warmUp } = setup();
+    // nothing counted onto its road either: the traffic stopped upstream, where the feeder (on a road entering the network) is the one flagged
+    const { det, lane, feeder, report, warmUp, net } = setup();
+    assert.equal(net.interVirtual[net.roadStartInter[net.laneRoad[feeder]]], 1);
     warmUp();
     for (let t = 605; t <= 1500; t += 5) {
       report(feeder, t, { count: 0, vehicles: 0 });
       report(lane, t, { count: 0, vehicles: 0 });
     }
-    assert.equal(det.incidents.length, 0, 'no vehicle vanished');
+    assert.deepEqual(det.incidents.map((i) => i.lane), [net.laneId(feeder)], 'no vehicle vanished on the lane\'s road');
   }
   {
     // the feeder stands on green without a crossing: it is the one blocked
@@ -119,6 +120,14 @@ test('a lane quiet because nothing came its way, or because what feeds it stands
     }
     assert.equal(det.incidents.length, 0);
   }
+});
+
+test('a lane of a road entering the network gone quiet is blocked where vehicles enter: nothing watched comes before it', () => {
+  const { det, report, net } = setup();
+  const edge = [...net.signalised].flatMap((i) => net.incomingLanes(i)).find((l) => net.interVirtual[net.roadStartInter[net.laneRoad[l]]] === 1)!;
+  for (let t = 5; t <= 600; t += 5) report(edge, t, { count: t % 10 === 0 ? 1 : 0, vehicles: 1 });
+  for (let t = 605; t <= 800; t += 5) report(edge, t, { count: 0, vehicles: 0 });
+  assert.deepEqual(det.incidents.map((i) => [i.lane, i.since]), [[net.laneId(edge), 600]]);
 });
 
 test('the detector\'s flow state survives a snapshot', () => {

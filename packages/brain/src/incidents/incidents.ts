@@ -103,7 +103,8 @@ type Listener = (incident: Incident, change: 'detected' | 'cleared' | 'acknowled
  * when it has seen nothing (no crossing, nothing in view) while its usual
  * flow would have brought `starvedArrivals` vehicles, for `starvedSeconds`,
  * and vehicles counted onto its road meanwhile neither left it nor are seen
- * on it (`vanished`), unless a lane feeding it was in trouble meanwhile (the
+ * on it (`vanished`; on a road entering the network, where nothing watched
+ * comes before it, the quiet is enough), unless a lane feeding it was in trouble meanwhile (the
  * cause is there) or another lane of its road went quiet too (the road gets
  * less: a blockage closes one lane). It clears when the lane sees a vehicle again.
  *
@@ -146,6 +147,8 @@ export class IncidentDetector {
   private readonly roadOut: Float64Array;
   /** per lane, the one road every movement from it leads to (its counts are that road's inflow), else -1 */
   private readonly feeds: Int32Array;
+  /** per road, whether a detected lane leads onto it (a road entering the network has none) */
+  private readonly fed: Uint8Array;
   /** per lane, at the start of its silence: its road's in and out counts and the vehicles the estimate had on it */
   private readonly balance0: Float64Array;
   private readonly listeners = new Set<Listener>();
@@ -170,6 +173,7 @@ export class IncidentDetector {
     this.roadIn = new Float64Array(net.roadIds.length);
     this.roadOut = new Float64Array(net.roadIds.length);
     this.feeds = new Int32Array(net.nLanes).fill(-1);
+    this.fed = new Uint8Array(net.roadIds.length);
     this.balance0 = new Float64Array(net.nLanes);
     const n = net.nLanes;
     this.rate = new Float64Array(n);
@@ -203,6 +207,7 @@ export class IncidentDetector {
       for (const o of outs) this.upstream[o].push(l);
       const roads = new Set(outs.map((o) => net.laneRoad[o]));
       if (roads.size === 1) this.feeds[l] = net.laneRoad[outs[0]];
+      for (const r of roads) this.fed[r] = 1;
     });
   }
 
@@ -272,7 +277,9 @@ export class IncidentDetector {
     }
     this.missing[l] += this.rate[l] * interval;
     if (this.missing[l] < this.starvedArrivals || t1 - this.silentSince[l] < this.starvedSeconds) return;
-    if (this.roadIn[road] - this.roadOut[road] - this.onRoad(road) - this.balance0[l] < this.vanishedNeeded) return;
+    // on a road entering the network nothing the brain watches comes before it, so nothing there can have held the traffic back:
+    // the blockage may be where vehicles enter (they then never enter, and none vanish)
+    if (this.fed[road] && this.roadIn[road] - this.roadOut[road] - this.onRoad(road) - this.balance0[l] < this.vanishedNeeded) return;
     // a lane feeding it was in trouble while it went quiet: the cause is there (also for a while after that cleared: what it holds back takes time to come)
     for (const u of this.upstream[l]) if (this.troubleAt[u] >= this.silentSince[l]) return;
     // a blockage closes one lane (vehicles do not change lanes): another lane of its road gone quiet too says the road gets less, not that it is blocked
