@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { generateGrid, type Network } from '@citybrain/engine';
 import { type Incident } from '@citybrain/brain';
-import { SENSING_PRESETS, type Breakdown, type SensingPreset } from '@citybrain/field';
+import { type Breakdown } from '@citybrain/field';
 import { CityRuntime } from '@citybrain/server';
-import { UsageError, gridOption, intOption, numOption } from '../usage.js';
+import { gridOption, intOption, numOption, sensingOption } from '../usage.js';
 import { progress } from '../progress.js';
 import { table } from '../table.js';
 import { round } from '../round.js';
@@ -57,12 +57,11 @@ export async function benchIncidents(argv: string[]): Promise<void> {
     args: argv,
     options: {
       grid: { type: 'string' }, demand: { type: 'string' }, hours: { type: 'string' }, breakdowns: { type: 'string' },
-      seeds: { type: 'string' }, controller: { type: 'string', default: 'max-pressure' }, sensing: { type: 'string', default: 'default' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      seeds: { type: 'string' }, controller: { type: 'string', default: 'max-pressure' }, sensing: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(benchIncidentsHelp);
-  const sensing = values.sensing!;
-  if (!Object.hasOwn(SENSING_PRESETS, sensing)) throw new UsageError(`--sensing: must be one of ${Object.keys(SENSING_PRESETS).join(', ')}, got "${sensing}"`);
+  const sensing = sensingOption(values.sensing);
   const { rows, cols } = gridOption(values.grid, '8x8');
   const demand = numOption(values.demand, 'demand', 0.05, 0.001, 5);
   const hours = numOption(values.hours, 'hours', 6, 0.25, 48);
@@ -76,7 +75,7 @@ export async function benchIncidents(argv: string[]): Promise<void> {
   for (let seed = 0; seed < seeds; seed++) {
     const t0 = performance.now();
     const run = async (breakdownsPerHour: number) => {
-      const rt = new CityRuntime(scenario, { seed, epochMs: 0, controller: values.controller, breakdownsPerHour, sensing: sensing as SensingPreset });
+      const rt = new CityRuntime(scenario, { seed, epochMs: 0, controller: values.controller, breakdownsPerHour, sensing });
       const bar = progress(seconds, `seed ${seed}, ${breakdownsPerHour ? 'breakdowns' : 'ordinary traffic'}`, !json);
       for (let k = 1; k <= seconds; k++) {
         await rt.stepOnce();
