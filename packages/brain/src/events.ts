@@ -82,6 +82,8 @@ export interface LaneEvent extends Common {
   vehicles?: number;
   /** video detectors: of which stopped (the queue) */
   queue?: number;
+  /** video detectors: metres upstream of the stop line `vehicles` and `queue` cover (absent: the whole lane) */
+  range?: number;
 }
 
 export interface PlateEvent extends Common {
@@ -181,6 +183,7 @@ export const laneEventSchema = kindSchema('lane', 'Per-lane detector report (loo
   interval: { type: 'number', exclusiveMinimum: 0, maximum: 3600, description: 'Length of the counting interval in seconds.' },
   vehicles: { type: 'integer', minimum: 0, maximum: 10000, description: 'Video detectors: vehicles on the lane at the end of the interval.' },
   queue: { type: 'integer', minimum: 0, maximum: 10000, description: 'Video detectors: vehicles stopped (slower than 0.1 m/s) on the lane, the queue.' },
+  range: { type: 'number', exclusiveMinimum: 0, maximum: 100000, description: 'Video detectors: metres upstream of the stop line that vehicles and queue cover, when the camera sees less than the whole lane.' },
 }, ['intersection', 'lane', 'count', 'occupancy', 'speed', 'interval']);
 
 export const plateEventSchema = kindSchema('plate', 'A licence plate read by a camera.', {

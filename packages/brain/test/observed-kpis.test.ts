@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Network, generateGrid } from '@citybrain/engine';
-import { ObservedKpis, TimeBuckets, reportedQueue, reportedVehicles, type Event, type LaneEvent, type PlateEvent, type PlatePosition } from '@citybrain/brain';
+import { LaneEstimate, ObservedKpis, TimeBuckets, type Event, type LaneEvent, type PlateEvent, type PlatePosition } from '@citybrain/brain';
 
 // a 1 x 2 grid: road_0_1_0 enters at the west, crosses intersection_1_1, road_1_1_0, intersection_2_1, and road_2_1_0 leaves at the east
 const net = new Network(generateGrid({ rows: 1, cols: 2 }).roadnet);
@@ -364,14 +364,20 @@ test('time buckets sum a sliding window in fixed memory and refuse what is older
   assert.equal(b.sum(at(-100), at(100)), 0);
 });
 
-test('a loop detector\'s queue is the share of its vehicles its speed says stand', () => {
+test('the KPIs count what the lane estimate makes of a report: one rule, whether they read the brain\'s estimate or keep their own', () => {
   const id = 'road_1_1_0_0';
   const l = net.laneIndex.get(id)!;
-  const e = lane(id, 0, { occupancy: 0.25, speed: 0.35 * net.maxSpeed[l] });
-  // 0.25 of 240 m at 7.5 m: 8 vehicles; at half of the moving speed (0.7 of the limit) half of them stand
-  assert.equal(reportedVehicles(e, net.length[l]), 8);
-  assert.equal(reportedQueue(e, 8, net.maxSpeed[l]), 4);
-  assert.equal(reportedQueue({ ...e, speed: 0 }, 8, net.maxSpeed[l]), 8);
-  assert.equal(reportedQueue({ ...e, speed: net.maxSpeed[l] }, 8, net.maxSpeed[l]), 0);
-  assert.equal(reportedQueue({ ...e, queue: 3, vehicles: 8 }, 8, net.maxSpeed[l]), 3, 'a video detector counts it');
+  const events = [lane(id, 0, { occupancy: 0.9, speed: 0.5 }), lane(id, 5, { occupancy: 0.9, speed: 0.5, count: 0 })];
+  const estimate = new LaneEstimate(net);
+  estimate.apply(events);
+  const shared = new ObservedKpis(net, { estimate });
+  shared.apply(events);
+  const own = new ObservedKpis(net);
+  own.apply(events);
+  const a = shared.sample(T0 + 6000), b = own.sample(T0 + 6000);
+  assert.ok(estimate.queue[l] >= 1, 'a loop occupied and slow: a queue stands over it');
+  assert.equal(a.queued, estimate.queue[l]);
+  assert.equal(b.queued, a.queued);
+  assert.deepEqual(b.regions, a.regions);
+  assert.throws(() => new ObservedKpis(net, { estimate: new LaneEstimate(new Network(generateGrid({ rows: 2, cols: 2 }).roadnet)) }), /another network/);
 });

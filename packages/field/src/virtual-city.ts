@@ -1,16 +1,19 @@
 import { structuredClone } from './clone.js';
 import { Simulation, type Network, type Scenario } from '@citybrain/engine';
-import type { Event, Plan, SignalEvent } from '@citybrain/brain';
+import type { Event, Plan, PlatePosition, SignalEvent } from '@citybrain/brain';
 import { deviceId } from './device-id.js';
 import { FieldSignals } from './signals.js';
 import type { FieldSignalControllerState, PlanVerdict } from './signal-controller.js';
+import { FieldSensors, resolveSensing, type Sensing, type SensingOptions, type SensingPreset, type SensorsState } from './sensing.js';
 
 /**
  * The virtual city: the twin running as if it were the street, with the field
  * devices a real deployment has. Its detectors and cameras emit the same
  * events real ones send (per-lane counts, queues, occupancy and speed every
- * few seconds; a plate read per vehicle crossing a stop line; parking-bay
- * changes), and its signal heads accept plans and report the phase they show.
+ * few seconds; a plate read per vehicle crossing a stop line, entering or
+ * leaving the network; parking-bay changes), and its signal heads accept plans
+ * and report the phase they show. The devices err, lose and delay reports as
+ * real ones do (sensing.ts) unless `sensing: 'perfect'`.
  * A user sees the whole City Brain work with nothing else installed.
  * Its events are the protocol's own (`Event`, events.ts), nothing more.
  */
@@ -36,7 +39,9 @@ export interface ParkingBay {
 
 export interface VirtualCityOptions {
   seed?: number;
-  /** seconds between two detector reports; default 5 */
+  /** the devices' models (sensing.ts): a preset ('perfect', 'default', 'loop') or settings over DEFAULT_SENSING; default DEFAULT_SENSING */
+  sensing?: SensingOptions | SensingPreset;
+  /** seconds between two detector reports: sensing.period under its older name (sensing.period wins) */
   detectorPeriod?: number;
   /** parking bays near each signalised intersection; default 8 */
   baysPerIntersection?: number;
@@ -80,9 +85,9 @@ export interface VirtualCityState {
   lastCrossings: Int32Array;
   breakdowns: Breakdown[];
   signals: FieldSignalControllerState[];
+  /** absent in a snapshot from before the device models: they start afresh */
+  sensors?: SensorsState;
 }
-
-const LANE_STATS = new Float64Array(4);
 
 export class VirtualCity {
   readonly sim: Simulation;
@@ -96,6 +101,10 @@ export class VirtualCity {
   }
   private heads: FieldSignals;
   private readonly signalOptions: { verify?: (plan: Plan) => boolean; watchdog?: number };
+  /** the device models' settings in force */
+  readonly sensing: Sensing;
+  /** the device models (which detector each lane has, what each device is doing) */
+  readonly sensors: FieldSensors;
   /** wall-clock epoch (ms) of simulated second 0 (moved forward by importState when the city resumes after a pause) */
   get epochMs(): number {
     return this.epoch;
@@ -110,16 +119,23 @@ export class VirtualCity {
   /** every breakdown so far, oldest first */
   readonly breakdowns: Breakdown[] = [];
   /** incoming lanes of each signalised intersection, as (intersection id, lane) pairs */
-  private readonly detected: { inter: string; lane: number; laneId: string; device: string }[] = [];
-  /** the camera device at each intersection (plates are read per crossing: no id built per read) */
+  private readonly detected: { inter: string; lane: number; laneId: string; device: string; dev: number }[] = [];
+  /** the camera device at each intersection (plates are read per crossing: no id built per read), and its index in `devices` */
   private readonly cameraOf: string[];
+  private readonly cameraDev: Int32Array;
+  /** per bay, its parking sensor's device index */
+  private readonly bayDev: Int32Array;
+  /** this step's events while the simulation's callbacks run */
+  private out: Event[] = [];
   private readonly lastCrossings: Int32Array;
   private readonly seq = new Map<string, number>();
   private rng: number;
 
   constructor(scenario: Scenario, opts: VirtualCityOptions = {}) {
     this.sim = new Simulation(scenario, { seed: opts.seed ?? 0 });
-    this.detectorPeriod = opts.detectorPeriod ?? 5;
+    const sensing = resolveSensing(opts.sensing);
+    this.sensing = opts.detectorPeriod !== undefined && !(typeof opts.sensing === 'object' && opts.sensing.period !== undefined) ? resolveSensing({ ...sensing, period: opts.detectorPeriod }) : sensing;
+    this.detectorPeriod = this.sensing.period;
     this.epoch = opts.epochMs ?? Date.now();
     this.idBase = this.epoch;
     this.unregisteredShare = opts.unregisteredShare ?? 0.005;
@@ -137,7 +153,7 @@ export class VirtualCity {
     for (const i of net.signalised) {
       const id = net.interIds[i];
       for (const lane of net.incomingLanes(i)) {
-        this.detected.push({ inter: id, lane, laneId: net.laneId(lane), device: deviceId('det', net, i) });
+        this.detected.push({ inter: id, lane, laneId: net.laneId(lane), device: deviceId('det', net, i), dev: -1 });
         this.detectedLane[lane] = 1;
       }
       for (let k = 0; k < perIntersection; k++) {
@@ -148,6 +164,11 @@ export class VirtualCity {
       }
     }
     this.devices = fieldDevices(net, this.bays);
+    const devIndex = new Map(this.devices.map((d, k) => [d.device, k]));
+    for (const d of this.detected) d.dev = devIndex.get(d.device)!;
+    this.cameraDev = Int32Array.from(this.cameraOf, (c) => devIndex.get(c) ?? -1);
+    this.bayDev = Int32Array.from(this.bays, (b) => devIndex.get(deviceId('park', net, net.interIndex.get(b.intersection)!))!);
+    this.sensors = new FieldSensors(this.sensing, this.sim, this.detected.map((d) => d.lane), this.devices.length, opts.seed ?? 0);
     this.signalOptions = { verify: opts.planVerify, watchdog: opts.watchdog };
     this.heads = new FieldSignals(this.sim, { ...this.signalOptions, epochMs: this.epoch, idBase: this.idBase });
   }
@@ -167,50 +188,78 @@ export class VirtualCity {
     return this.epochMs + Math.round(this.sim.time * 1000);
   }
 
-  /** Advances the street by one step and returns what the field devices reported during it. */
+  /** Advances the street by one step and returns what the field devices reported during it (and what reached the brain late). */
   step(): Event[] {
-    const events: Event[] = [];
+    const events: Event[] = (this.out = []);
     // the signal controllers set what the street shows for this step, and confirm it
     this.signals.tick(events as SignalEvent[]);
     if (this.breakdownRate > 0 && this.random() < (this.breakdownRate / 3600) * this.sim.interval) this.breakDownOne();
     this.sim.step();
+    const sensors = this.sensors;
+    sensors.due(events);
     const ts = this.ts;
+    const t = this.sim.time;
     const net = this.sim.net;
-    // cameras at the stop lines: one plate read per crossing
-    this.sim.forEachCrossing((vehicle, lane) => {
-      const ix = net.roadEndInter[net.laneRoad[lane]];
-      const inter = net.interIds[ix];
-      const device = this.cameraOf[ix];
-      events.push({
-        kind: 'plate', id: this.nextId(device), device, ts, intersection: inter, lane: net.laneId(lane),
-        camera: `${device}-${net.roadIds[net.laneRoad[lane]]}`, plate: plateOf(this.sim.vehicleId(vehicle)), confidence: 0.9 + 0.1 * this.random(),
-      });
-    });
+    // cameras at the stop lines: one plate read per crossing (stop-line loops time the same crossings)
+    this.sim.forEachCrossing(this.onCrossing);
+    if (this.sensing.checkpoints) {
+      this.sim.forEachEntry(this.onEntry);
+      this.sim.forEachExit(this.onExit);
+    }
     // parking bays: Poisson arrivals (mean 10 min free) and departures (mean 30 min parked)
     const dt = this.sim.interval;
-    for (const bay of this.bays) {
+    for (let b = 0; b < this.bays.length; b++) {
+      const bay = this.bays[b];
       const rate = bay.occupied ? 1 / 1800 : 1 / 600;
       if (this.random() < rate * dt) {
         bay.occupied = !bay.occupied;
-        const device = deviceId('park', net, net.interIndex.get(bay.intersection)!);
-        events.push({ kind: 'parking', id: this.nextId(device), device, ts, bay: bay.id, occupied: bay.occupied });
+        const device = this.devices[this.bayDev[b]].device;
+        sensors.send(events, { kind: 'parking', id: this.nextId(device), device, ts, bay: bay.id, occupied: bay.occupied }, this.bayDev[b], t);
       }
     }
+    sensors.afterStep();
     // lane detectors report every detectorPeriod seconds
     const stepsPerReport = Math.max(1, Math.round(this.detectorPeriod / dt));
     if (this.sim.stepCount % stepsPerReport === 0) {
-      for (const d of this.detected) {
-        this.sim.laneStats(d.lane, LANE_STATS);
+      for (let k = 0; k < this.detected.length; k++) {
+        const d = this.detected[k];
         const crossed = this.sim.laneCrossings(d.lane);
-        events.push({
-          kind: 'lane', id: this.nextId(d.device), device: d.device, ts, intersection: d.inter, lane: d.laneId,
-          count: crossed - this.lastCrossings[d.lane], vehicles: LANE_STATS[0], queue: LANE_STATS[1],
-          occupancy: round3(LANE_STATS[3]), speed: LANE_STATS[0] > 0 ? round3(LANE_STATS[2]) : 0, interval: this.detectorPeriod,
-        });
+        const e = sensors.laneReport(k, crossed - this.lastCrossings[d.lane], { id: this.nextId(d.device), device: d.device, ts, intersection: d.inter, lane: d.laneId, interval: this.detectorPeriod });
+        sensors.send(events, e, d.dev, t);
         this.lastCrossings[d.lane] = crossed;
       }
     }
+    sensors.endStep();
+    this.out = [];
     return events;
+  }
+
+  private readonly onCrossing = (vehicle: number, lane: number): void => {
+    this.sensors.crossing(vehicle, lane);
+    // the street's randomness is drawn whatever the camera reads: it unfolds the same under any sensing
+    this.read(vehicle, lane, 'stop-line', 0.9 + 0.1 * this.random());
+  };
+
+  private readonly onEntry = (vehicle: number, lane: number): void => this.read(vehicle, lane, 'entry', this.sensors.cleanConfidence());
+
+  private readonly onExit = (vehicle: number, lane: number): void => this.read(vehicle, lane, 'exit', this.sensors.cleanConfidence());
+
+  /**
+   * A camera reads a vehicle on `lane`: at its stop line, its start (entering
+   * the network) or its end (leaving it). The camera is that of the
+   * intersection the lane leads to, which is where a lane event's lane is checked against.
+   */
+  private read(vehicle: number, lane: number, position: PlatePosition, confidence: number): void {
+    const net = this.sim.net;
+    const road = net.laneRoad[lane];
+    const ix = net.roadEndInter[road];
+    const plate = this.sensors.readPlate(plateOf(this.sim.vehicleId(vehicle)), confidence);
+    if (plate === undefined) return;
+    const device = this.cameraOf[ix];
+    const e: Event = position === 'stop-line'
+      ? { kind: 'plate', id: this.nextId(device), device, ts: this.ts, intersection: net.interIds[ix], lane: net.laneId(lane), camera: `${device}-${net.roadIds[road]}`, plate, confidence: this.sensors.confidence }
+      : { kind: 'plate', id: this.nextId(device), device, ts: this.ts, intersection: net.interIds[ix], lane: net.laneId(lane), camera: `${device}-${net.roadIds[road]}-${position}`, plate, confidence: this.sensors.confidence, position };
+    this.sensors.send(this.out, e, this.cameraDev[ix], this.sim.time);
   }
 
   /** A vehicle on a detected lane, before its stop line, breaks down (none when no vehicle is there). */
@@ -246,7 +295,7 @@ export class VirtualCity {
   exportState(): VirtualCityState {
     return {
       sim: this.sim.exportState(), epochMs: this.epoch, rng: this.rng, occupied: this.bays.map((b) => b.occupied),
-      lastCrossings: this.lastCrossings.slice(), breakdowns: structuredClone(this.breakdowns), signals: this.signals.exportState(),
+      lastCrossings: this.lastCrossings.slice(), breakdowns: structuredClone(this.breakdowns), signals: this.signals.exportState(), sensors: this.sensors.exportState(),
     };
   }
 
@@ -269,6 +318,7 @@ export class VirtualCity {
     // the controllers confirm on the resumed clock, with ids of their own
     this.heads = new FieldSignals(this.sim, { ...this.signalOptions, epochMs: this.epoch, idBase: this.idBase });
     this.heads.importState(s.signals);
+    if (s.sensors) this.sensors.importState(s.sensors);
   }
 
   /** xorshift32: the field's own randomness, separate from the simulation's */

@@ -13,6 +13,7 @@ import type { EventStore } from './store/store.js';
 import { MqttIngest } from './mqtt.js';
 import { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, formatDuration, startRetention, type DownsampleOptions } from './retention.js';
 import type { ClockSkew } from '@citybrain/brain';
+import type { SensingOptions, SensingPreset } from '@citybrain/field';
 import { nodeControllerHost } from './city/controller-host.js';
 import { laneCheck } from './city/lane-check.js';
 import { CityRuntime } from './city/runtime.js';
@@ -61,6 +62,8 @@ export interface ServerOptions {
   mqttSession?: { topicPrefix?: string; clientId?: string; shareGroup?: string };
   /** vehicles breaking down in the virtual city per simulated hour, for the incident detection to find; default 0 */
   breakdownsPerHour?: number;
+  /** the virtual city's device models (README, "Sensing"); default DEFAULT_SENSING */
+  sensing?: SensingOptions | SensingPreset;
   /**
    * how far a device's event ts may be from this server's clock: default 5 min
    * ahead, 7 days behind; false accepts any. The virtual city's own events
@@ -138,6 +141,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     controller: opts.controller,
     speed: opts.speed,
     breakdownsPerHour: opts.breakdownsPerHour,
+    sensing: opts.sensing,
     extraControllers: opts.extraControllers,
     // its devices' events pass the same admission as any device's, each under its own device's scope (not the clock skew: see EventClock)
     admit: (events) => admitField(events),

@@ -28,7 +28,7 @@ function reachable(root: unknown): Set<object> {
 test('controllers see the brain\'s own twin, never the street: nothing of the street is reachable from what a controller is given, and the twin follows the detectors', async () => {
   const seenEnvs: ControlEnv[] = [];
   const spy = (): Controller => ({ name: 'spy', init: (env) => void seenEnvs.push(env), decide: (_ix, s, env) => (seenEnvs.push(env), s.green) });
-  const rt = new CityRuntime(generateGrid({ rows: 2, cols: 2, demand: 0.3 }), { detectorPeriod: 5, controller: 'spy', extraControllers: { spy }, epochMs: 1_767_225_600_000 });
+  const rt = new CityRuntime(generateGrid({ rows: 2, cols: 2, demand: 0.3 }), { detectorPeriod: 5, controller: 'spy', extraControllers: { spy }, epochMs: 1_767_225_600_000, sensing: 'perfect' });
   const street = rt.street!.sim;
   assert.notEqual(rt.sim, street);
   assert.equal(rt.supervisor.sim, rt.twin.sim);
@@ -60,7 +60,7 @@ test('controllers see the brain\'s own twin, never the street: nothing of the st
   for (const i of net.signalised) assert.equal(street.phase(i), rt.sim.phase(i));
 });
 
-test('late or unknown reports do not corrupt the estimate; loop detectors without counts are estimated from occupancy', () => {
+test('late or unknown reports do not corrupt the estimate', () => {
   const rt = new CityRuntime(generateGrid({ rows: 1, cols: 1 }), {});
   const net = rt.sim.net;
   const lane = net.incomingLanes(net.signalised[0])[0];
@@ -72,7 +72,49 @@ test('late or unknown reports do not corrupt the estimate; loop detectors withou
   assert.deepEqual([rt.estimate.vehicles[lane], rt.estimate.queue[lane]], [9, 4], 'an older report arriving late is ignored');
   rt.estimate.apply([{ ...base, id: 'c', ts: 2_000_000_001_000, lane: 'road_nowhere_0', vehicles: 1, queue: 1 }]);
   assert.equal(rt.estimate.unknownLanes, 1);
-  rt.estimate.apply([{ ...base, id: 'd', ts: 2_000_000_002_000, occupancy: 0.3, speed: 0.5 }]);
-  assert.equal(rt.estimate.vehicles[lane], Math.round((0.3 * net.length[lane]) / 7.5));
-  assert.equal(rt.estimate.queue[lane], rt.estimate.vehicles[lane], 'a crawling loop-detected lane counts as queued');
+});
+
+test('a stop-line loop\'s time occupancy is no queue length: the queue is kept by input and output, standing at red, draining at green, none on a free loop', () => {
+  const rt = new CityRuntime(generateGrid({ rows: 1, cols: 1 }), {});
+  const net = rt.sim.net;
+  const lane = net.incomingLanes(net.signalised[0])[0];
+  const est = rt.estimate;
+  let t = 2_000_000_000_000;
+  let seq = 0;
+  const loop = (count: number, occupancy: number, speed: number) => {
+    t += 5000;
+    est.apply([{ kind: 'lane', id: `r${++seq}`, device: 'det-1', ts: t, intersection: 'intersection_1_1', lane: net.laneId(lane), count, occupancy, speed, interval: 5 }]);
+  };
+  // ten minutes of a 60 s cycle (30 s red, 30 s green discharging 6 vehicles): an arrival rate of 0.1 veh/s
+  for (let cycle = 0; cycle < 10; cycle++) {
+    for (let k = 0; k < 6; k++) loop(0, 1, 0);
+    for (let k = 0; k < 6; k++) loop(1, 0.3, 6);
+  }
+  assert.ok(Math.abs(est.arrivals[lane] - 0.1) < 0.04, `arrival rate ${est.arrivals[lane]} veh/s, truth 0.1`);
+  // the old rule read a fully occupied loop as a lane full end to end (length / 7.5 m): here 30 s of red queue some 3 vehicles
+  for (let k = 0; k < 6; k++) loop(0, 1, 0);
+  assert.ok(est.queue[lane] >= 1 && est.queue[lane] <= 5, `queue after a red: ${est.queue[lane]}`);
+  assert.ok(est.vehicles[lane] >= est.queue[lane] && est.vehicles[lane] < net.length[lane] / 7.5 / 2, `vehicles ${est.vehicles[lane]}`);
+  const atRed = est.queue[lane];
+  // green: the loop counts them away
+  loop(3, 0.4, 4);
+  loop(3, 0.3, 6);
+  assert.ok(est.queue[lane] < atRed, `drains at green: ${atRed} -> ${est.queue[lane]}`);
+  // a vehicle standing on the loop is a queue of at least one
+  loop(0, 0.9, 0);
+  assert.ok(est.queue[lane] >= 1);
+  // the same report delivered twice is taken once
+  const twice = { kind: 'lane' as const, id: 'dup', device: 'det-1', ts: t + 5000, intersection: 'intersection_1_1', lane: net.laneId(lane), count: 0, occupancy: 1, speed: 0, interval: 5 };
+  est.apply([twice]);
+  const once = [est.loopQueue[lane], est.arrivals[lane], est.reports];
+  est.apply([{ ...twice }]);
+  assert.deepEqual([est.loopQueue[lane], est.arrivals[lane], est.reports], once);
+  t += 5000;
+  // nothing on the loop and nothing passing: no one waits at the line
+  loop(0, 0, 0);
+  assert.equal(est.queue[lane], 0);
+  // a video report sets the lane as it is seen, and the loop model continues from there
+  t += 5000;
+  est.apply([{ kind: 'lane', id: 'v', device: 'det-1', ts: t, intersection: 'intersection_1_1', lane: net.laneId(lane), count: 0, occupancy: 0.5, speed: 0, interval: 5, vehicles: 7, queue: 6 }]);
+  assert.deepEqual([est.vehicles[lane], est.queue[lane]], [7, 6]);
 });

@@ -123,7 +123,8 @@ test('the city does not run ahead of what ingestion took in by more than maxInge
   let open = true;
   let oldestRefused = Infinity;
   const rt = new CityRuntime(generateGrid({ rows: 2, cols: 2, demand: 0.3 }), {
-    speed: 1000, epochMs: 1_767_225_600_000,
+    // exact devices: an event's ts is when it was handed over (a late report's is older: incidents-sensing.test.ts)
+    speed: 1000, epochMs: 1_767_225_600_000, sensing: 'perfect',
     sink: async (events) => {
       if (!open) {
         oldestRefused = Math.min(oldestRefused, events[0].ts / 1000);

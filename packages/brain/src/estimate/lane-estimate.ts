@@ -5,37 +5,32 @@ import type { Event, LaneEvent } from '../events.js';
 /** Metres a stopped vehicle takes in a queue (a 5 m car and its 2.5 m gap). */
 export const JAM_SPACING = 7.5;
 
-/**
- * Vehicles on the lane a report stands for: a video detector counts them; a
- * loop detector reports no counts on the lane, so its occupancy over the
- * interval stands in (that share of the lane's `length` at jam spacing).
- */
-export function reportedVehicles(e: LaneEvent, length: number): number {
-  return e.vehicles ?? Math.round((e.occupancy * length) / JAM_SPACING);
-}
-
-/**
- * Vehicles on an approach that are not standing move, on average, at about
- * this share of its speed limit (accelerating from the stop line or braking
- * for it): what a lane's mean speed says about how many stand.
- */
-export const MOVING_SPEED_SHARE = 0.7;
-
-/**
- * Of those, how many stand in the queue: a video detector counts them; for a
- * loop detector the reported speed tells the share standing, taking the
- * vehicles as either stopped or moving at MOVING_SPEED_SHARE of `speedLimit`
- * (all when nothing moves, none at that speed or faster).
- */
-export function reportedQueue(e: LaneEvent, vehicles: number, speedLimit: number): number {
-  return e.queue ?? Math.round(vehicles * Math.min(1, Math.max(0, 1 - e.speed / (MOVING_SPEED_SHARE * speedLimit))));
-}
+/** Seconds over which a lane's arrival rate is averaged from its counts: a few signal cycles. */
+export const RATE_SECONDS = 300;
+/** A stop-line loop occupied at least this share of an interval ... */
+export const LOOP_STANDING_OCCUPANCY = 0.5;
+/** ... by vehicles passing slower than this (m/s), or by none passing: a vehicle stands at the line. */
+export const LOOP_STANDING_SPEED = 3;
+/** A loop occupied less than this share of an interval in which none passed: nobody waits at the line. */
+export const LOOP_FREE_OCCUPANCY = 0.1;
+/** A queue over this share of a video detector's range fills its view. */
+const VIEW_FULL = 0.8;
 
 /**
  * The brain's estimate of every detected lane, built only from the lane
  * events field devices report (through ingestion, once durable): vehicles on
  * the lane and how many of them are stopped, as video detectors count them.
  * Between two reports the last one holds; a lane never reported counts as empty.
+ *
+ * A stop-line loop reports no vehicles or queue, only its count and the share
+ * of the interval it was occupied (time occupancy: a vehicle standing on it
+ * at red makes it 1, whatever the queue behind). Its lane's queue is kept by
+ * input and output: vehicles arrive at the lane's mean rate (the rate its
+ * loop counts over a few cycles: what a lane discharges is what arrived) and
+ * leave as the loop counts them; it is at least one while a vehicle stands on
+ * the loop and none when the loop is free and nothing passed. Its vehicles
+ * are that queue and, by Little's law, those driving down the lane at the
+ * arrival rate (arrivals x the lane's free travel time).
  */
 export class LaneEstimate implements Observed {
   readonly vehicles: Int32Array;
@@ -48,6 +43,9 @@ export class LaneEstimate implements Observed {
   readonly confirmedPhase: Int32Array;
   /** epoch ms of each intersection's last confirmation */
   readonly confirmedAt: Float64Array;
+  /** every lane's arrival rate (vehicles/s: what it discharges, over RATE_SECONDS); loop-detected lanes' queue (fractional) by input and output */
+  readonly arrivals: Float64Array;
+  readonly loopQueue: Float64Array;
   reports = 0;
   /** lane events naming a lane this network does not have */
   unknownLanes = 0;
@@ -59,9 +57,11 @@ export class LaneEstimate implements Observed {
     this.reportedBy = new Array<string | undefined>(net.nLanes);
     this.confirmedPhase = new Int32Array(net.interIds.length).fill(-1);
     this.confirmedAt = new Float64Array(net.interIds.length);
+    this.arrivals = new Float64Array(net.nLanes);
+    this.loopQueue = new Float64Array(net.nLanes);
   }
 
-  /** Takes in a batch of stored events: lane reports, and the phases signal controllers confirm. */
+  /** Takes in a batch of stored events: lane reports change the estimate; signal controllers' confirmations say what they show. */
   apply(events: readonly Event[]): void {
     for (const e of events) {
       if (e.kind === 'signal') {
@@ -79,14 +79,55 @@ export class LaneEstimate implements Observed {
         this.unknownLanes++;
         continue;
       }
-      // an older report arriving late does not overwrite a newer one
-      if (e.ts < this.reportedAt[l]) continue;
+      // an older report arriving late does not overwrite a newer one, and one delivered twice is taken once
+      if (e.ts <= this.reportedAt[l]) continue;
       this.reportedAt[l] = e.ts;
       this.reportedBy[l] = e.device;
-      this.vehicles[l] = reportedVehicles(e, this.net.length[l]);
-      this.queue[l] = reportedQueue(e, this.vehicles[l], this.net.maxSpeed[l]);
+      this.arrivals[l] += (1 - Math.exp(-e.interval / RATE_SECONDS)) * (e.count / e.interval - this.arrivals[l]);
+      if (e.vehicles === undefined) this.fromLoop(l, e.count, e.occupancy, e.speed, e.interval);
+      else {
+        this.fromVideo(l, e.vehicles, e.queue ?? (e.speed < 1 ? e.vehicles : 0), e.range);
+        this.loopQueue[l] = this.queue[l];
+      }
       this.reports++;
     }
+  }
+
+  /**
+   * A video detector's report. One that sees `range` metres of a longer lane
+   * misses the vehicles beyond: a queue filling its view goes on beyond it
+   * as dense; otherwise the vehicles driving in its view (outside the queue)
+   * are as dense beyond it.
+   */
+  private fromVideo(l: number, vehicles: number, queue: number, range: number | undefined): void {
+    const len = this.net.length[l];
+    if (range === undefined || range >= len) {
+      this.vehicles[l] = vehicles;
+      this.queue[l] = queue;
+      return;
+    }
+    const capacity = Math.floor(len / JAM_SPACING);
+    if (queue * JAM_SPACING >= VIEW_FULL * range) {
+      this.queue[l] = Math.min(capacity, Math.round((queue * len) / range));
+      this.vehicles[l] = Math.min(capacity, Math.max(this.queue[l], Math.round((vehicles * len) / range)));
+      return;
+    }
+    const driving = (vehicles - queue) / Math.max(JAM_SPACING, range - queue * JAM_SPACING);
+    this.queue[l] = queue;
+    this.vehicles[l] = Math.min(capacity, Math.round(vehicles + driving * (len - range)));
+  }
+
+  /** A stop-line loop's report (see the class comment). */
+  private fromLoop(l: number, count: number, occupancy: number, speed: number, interval: number): void {
+    const net = this.net;
+    let q = this.loopQueue[l] + this.arrivals[l] * interval - count;
+    if (occupancy >= LOOP_STANDING_OCCUPANCY && (count === 0 || speed < LOOP_STANDING_SPEED)) q = Math.max(1, q);
+    else if (count === 0 && occupancy < LOOP_FREE_OCCUPANCY) q = 0;
+    const capacity = net.length[l] / JAM_SPACING;
+    q = Math.min(capacity, Math.max(0, q));
+    this.loopQueue[l] = q;
+    this.queue[l] = Math.round(q);
+    this.vehicles[l] = Math.round(Math.min(capacity, q + (this.arrivals[l] * net.length[l]) / net.maxSpeed[l]));
   }
 
   /**
@@ -103,6 +144,8 @@ export class LaneEstimate implements Observed {
       this.reportedAt[l] = 0;
       this.vehicles[l] = 0;
       this.queue[l] = 0;
+      this.arrivals[l] = 0;
+      this.loopQueue[l] = 0;
       lanes.push(l);
     }
     return lanes;

@@ -1,7 +1,7 @@
 import { structuredClone } from '../clone.js';
 import type { Network } from '@citybrain/engine';
 import type { Event, LaneEvent, ParkingEvent, PlateEvent, PlatePosition } from '../events.js';
-import { reportedQueue, reportedVehicles } from '../estimate/lane-estimate.js';
+import { LaneEstimate } from '../estimate/lane-estimate.js';
 import { congestionIndex, type KpiSample, type RegionKpis } from './kpi-sample.js';
 import { OCR_CONFUSIONS, confusionTable, forEachConfusable } from './plates.js';
 import { TimeBuckets, type TimeBucketsState } from './time-buckets.js';
@@ -15,6 +15,12 @@ export interface KpiRegion {
 export interface ObservedKpisOptions {
   /** regions reported in `regions`; default one, `city`, of every signalised intersection */
   regions?: readonly KpiRegion[];
+  /**
+   * the lane estimate whose vehicles and queues the KPIs count (the brain's
+   * own, fed the same events before this: one rule for what a report says of
+   * its lane); default one of its own, fed here
+   */
+  estimate?: LaneEstimate;
   /**
    * plate reads below this confidence are never matched (a wrong match costs
    * more than a lost one) and count for the vehicle balance as reads missed;
@@ -93,7 +99,8 @@ export interface ObservedKpisState {
   nLanes: number;
   nRoads: number;
   clock: { watermark: number; settledTo: number; lastSweep: number; lastSampleTs: number; epoch: number };
-  lanes: { vehicles: Float64Array; queue: Float64Array; speed: Float64Array; reportedAt: Float64Array };
+  /** (vehicles and queue: its own lane estimate's, absent when it reads the brain's) */
+  lanes: { vehicles?: Int32Array; queue?: Int32Array; speed: Float64Array; reportedAt: Float64Array };
   parking: [bay: string, occupied: boolean, ts: number][];
   seen: [key: string, ts: number][];
   buffer: PlateEvent[];
@@ -144,12 +151,13 @@ const SWEEP_MS = 10_000;
  */
 export class ObservedKpis {
   private readonly confusions: Map<string, string>;
-  private readonly o: Required<Omit<ObservedKpisOptions, 'regions' | 'confusions' | 'epochMs'>>;
+  private readonly o: Required<Omit<ObservedKpisOptions, 'regions' | 'confusions' | 'epochMs' | 'estimate'>>;
   private readonly regions: { id: string; lanes: Int32Array }[];
   private readonly allLanes: Int32Array;
   // lanes: the last report of each
-  private readonly laneVehicles: Float64Array;
-  private readonly laneQueue: Float64Array;
+  private readonly est: LaneEstimate;
+  private readonly ownEstimate: boolean;
+  private readonly one: LaneEvent[] = [];
   private readonly laneSpeed: Float64Array;
   private readonly laneReportedAt: Float64Array;
   private readonly parking = new Map<string, { occupied: boolean; ts: number }>();
@@ -214,8 +222,9 @@ export class ObservedKpis {
       return { id: r.id, lanes: Int32Array.from(r.intersections.flatMap((i) => net.incomingLanes(i))) };
     });
     this.allLanes = Int32Array.from({ length: net.nLanes }, (_, l) => l);
-    this.laneVehicles = new Float64Array(net.nLanes);
-    this.laneQueue = new Float64Array(net.nLanes);
+    this.ownEstimate = opts.estimate === undefined;
+    this.est = opts.estimate ?? new LaneEstimate(net);
+    if (this.est.net !== net) throw new RangeError('observed KPIs: the lane estimate is of another network');
     this.laneSpeed = new Float64Array(net.nLanes);
     this.laneReportedAt = new Float64Array(net.nLanes);
     this.trips = new TimeBuckets(10_000, Math.ceil(this.o.travelTimeWindowSeconds / 10) + 1, 2);
@@ -340,9 +349,10 @@ export class ObservedKpis {
     }
     if (e.ts <= this.laneReportedAt[l]) return;
     this.laneReportedAt[l] = e.ts;
-    const v = reportedVehicles(e, this.net.length[l]);
-    this.laneVehicles[l] = v;
-    this.laneQueue[l] = reportedQueue(e, v, this.net.maxSpeed[l]);
+    if (this.ownEstimate) {
+      this.one[0] = e;
+      this.est.apply(this.one);
+    }
     this.laneSpeed[l] = e.speed;
     this.counters.laneReports++;
   }
@@ -358,9 +368,9 @@ export class ObservedKpis {
     let queued = 0, vehicles = 0, free = 0, moving = 0;
     for (const l of lanes) {
       if (this.laneReportedAt[l] === 0 || this.laneReportedAt[l] < fresh) continue;
-      const v = this.laneVehicles[l];
+      const v = this.est.vehicles[l];
       vehicles += v;
-      queued += this.laneQueue[l];
+      queued += this.est.queue[l];
       free += v * this.net.maxSpeed[l];
       moving += v * this.laneSpeed[l];
     }
@@ -581,7 +591,7 @@ export class ObservedKpis {
       nLanes: this.net.nLanes,
       nRoads: this.net.roadIds.length,
       clock: { watermark: this.watermark, settledTo: this.settledTo, lastSweep: this.lastSweep, lastSampleTs: this.lastSampleTs, epoch: this.epoch },
-      lanes: { vehicles: this.laneVehicles, queue: this.laneQueue, speed: this.laneSpeed, reportedAt: this.laneReportedAt },
+      lanes: { ...(this.ownEstimate ? { vehicles: this.est.vehicles, queue: this.est.queue } : {}), speed: this.laneSpeed, reportedAt: this.laneReportedAt },
       parking: [...this.parking].map(([bay, b]): [string, boolean, number] => [bay, b.occupied, b.ts]),
       seen: [...this.seen],
       buffer: this.buffer,
@@ -608,8 +618,10 @@ export class ObservedKpis {
     this.rings().forEach((r, k) => r.assertFits(rings[k], `observed KPIs state: ${names[k]}`));
     this.rings().forEach((r, k) => r.importState(rings[k], `observed KPIs state: ${names[k]}`));
     ({ watermark: this.watermark, settledTo: this.settledTo, lastSweep: this.lastSweep, lastSampleTs: this.lastSampleTs, epoch: this.epoch } = s.clock);
-    this.laneVehicles.set(s.lanes.vehicles);
-    this.laneQueue.set(s.lanes.queue);
+    if (this.ownEstimate && s.lanes.vehicles && s.lanes.queue) {
+      this.est.vehicles.set(s.lanes.vehicles);
+      this.est.queue.set(s.lanes.queue);
+    }
     this.laneSpeed.set(s.lanes.speed);
     this.laneReportedAt.set(s.lanes.reportedAt);
     this.parking.clear();

@@ -1,6 +1,6 @@
 import { Simulation, type Network, type Scenario } from '@citybrain/engine';
 import type { Event, LaneEvent, PlateEvent } from '../events.js';
-import { JAM_SPACING } from '../estimate/lane-estimate.js';
+import { JAM_SPACING, LOOP_FREE_OCCUPANCY, LOOP_STANDING_OCCUPANCY, LOOP_STANDING_SPEED } from '../estimate/lane-estimate.js';
 import { structuredClone } from '../clone.js';
 
 /**
@@ -73,6 +73,8 @@ const MAX_PLATES = 50_000;
 const PLATE_TTL_MS = 15 * 60_000;
 /** The twin's own vehicles: placed by assimilation or drawn from the entry rates. */
 const TWIN_VEHICLE = /^(placed|drawn)_/;
+/** m/s below which a vehicle stands (the engine's and the detectors' rule). */
+const STOPPED = 0.1;
 /** Metres a vehicle takes in a moving stream (kept free in front of a placed one). */
 const MOVING_SPACING = 15;
 
@@ -150,23 +152,31 @@ export class BrainTwin {
     this.lastTs[l] = e.ts;
     if (e.vehicles !== undefined) {
       this.lastVehicles[l] = e.vehicles;
-      this.correctCount(l, e.vehicles, e.queue ?? 0);
+      // a video detector that sees only the last `range` metres says nothing of the lane beyond
+      const from = e.range !== undefined && e.range < net.length[l] ? net.length[l] - e.range : 0;
+      this.correctCount(l, e.vehicles, e.queue ?? 0, from);
     } else {
       this.correctFromLoop(l, e);
     }
   }
 
-  /** Moves the twin's lane towards `vehicles` on it, `queue` of them stopped. */
-  private correctCount(l: number, vehicles: number, queue: number): void {
+  /** Moves the twin's lane, from `from` metres to its stop line, towards `vehicles` there, `queue` of them stopped. */
+  private correctCount(l: number, vehicles: number, queue: number, from: number): void {
     // stopped and moving vehicles apart: a queue the twin lacks is added at its tail, moving vehicles upstream; an excess of either goes from the back
-    const sim = this.sim;
-    const stopped = sim.laneWaitingCount(l);
+    const n = this.lane(l);
+    let have = 0, stopped = 0;
+    for (let j = 0; j < n; j++) {
+      const v = this.laneBuf[j];
+      if (this.sim.vehicleDistance(v) < from) break;
+      have++;
+      if (this.sim.vehicleSpeed(v) < STOPPED) stopped++;
+    }
     const dq = this.share(queue - stopped);
-    const dm = this.share(vehicles - queue - (sim.laneVehicleCount(l) - stopped));
-    if (dq < 0) this.stats.removed += this.removeFromBack(l, -dq, 'stopped');
-    if (dm < 0) this.stats.removed += this.removeFromBack(l, -dm, 'moving');
-    if (dq > 0) this.stats.added += this.addQueued(l, dq);
-    if (dm > 0) this.stats.added += this.addMoving(l, dm);
+    const dm = this.share(vehicles - queue - (have - stopped));
+    if (dq < 0) this.stats.removed += this.removeFromBack(l, -dq, 'stopped', from);
+    if (dm < 0) this.stats.removed += this.removeFromBack(l, -dm, 'moving', from);
+    if (dq > 0) this.stats.added += this.addQueued(l, dq, from);
+    if (dm > 0) this.stats.added += this.addMoving(l, dm, from);
   }
 
   /** The part of a mismatch corrected at once: `gain` of it, at least one vehicle. */
@@ -174,55 +184,58 @@ export class BrainTwin {
     return diff === 0 ? 0 : Math.sign(diff) * Math.max(1, Math.round(this.gain * Math.abs(diff)));
   }
 
-  /** A stop-line loop: occupied and slow means a queue stands over it; empty over a whole interval means none does. */
+  /** A stop-line loop (the lane estimate's rule): occupied and slow means a vehicle stands over it; free with none passing means none waits at the line. */
   private correctFromLoop(l: number, e: LaneEvent): void {
     const sim = this.sim;
-    if (e.occupancy < 0.05 && e.count === 0) {
-      this.stats.removed += this.removeFromBack(l, sim.laneWaitingCount(l), 'stopped');
-    } else if (e.occupancy > 0.7 && e.speed < 2 && sim.laneWaitingCount(l) === 0) {
-      this.stats.added += this.addQueued(l, 2);
+    if (e.count === 0 && e.occupancy < LOOP_FREE_OCCUPANCY) {
+      this.stats.removed += this.removeFromBack(l, sim.laneWaitingCount(l), 'stopped', 0);
+    } else if (e.occupancy >= LOOP_STANDING_OCCUPANCY && (e.count === 0 || e.speed < LOOP_STANDING_SPEED) && sim.laneWaitingCount(l) === 0) {
+      this.stats.added += this.addQueued(l, 1, 0);
     }
   }
 
-  /** Adds up to n stopped vehicles at the back of the lane's queue (at the stop line when there is none). */
-  private addQueued(l: number, n: number): number {
+  /** Adds up to n stopped vehicles at the back of the lane's queue (at the stop line when there is none), not beyond `from`. */
+  private addQueued(l: number, n: number, from: number): number {
     const sim = this.sim;
     let added = 0;
     for (let j = 0; j < n; j++) {
       const back = this.back(l);
       // the front of a stopped vehicle behind the back one: its length and gap further upstream
       const at = back < 0 ? this.net.length[l] - 0.5 : sim.vehicleDistance(back) - JAM_SPACING;
-      if (at < 0 || (back >= 0 && sim.vehicleSpeed(back) > 0.1 && j === 0 && sim.laneWaitingCount(l) === 0)) break;
+      if (at < from || (back >= 0 && sim.vehicleSpeed(back) >= STOPPED && j === 0 && sim.laneWaitingCount(l) === 0)) break;
       if (!this.place(l, at, 0)) break;
       added++;
     }
     return added;
   }
 
-  /** Adds up to n vehicles moving upstream of everything on the lane, spaced along the free stretch. */
-  private addMoving(l: number, n: number): number {
+  /** Adds up to n vehicles moving upstream of everything on the lane's watched stretch (from `from`), spaced along its free part. */
+  private addMoving(l: number, n: number, from: number): number {
     const sim = this.sim;
-    const back = this.back(l);
-    const free = back < 0 ? this.net.length[l] : sim.vehicleDistance(back) - MOVING_SPACING;
+    const m = this.lane(l);
+    let end = this.net.length[l];
+    for (let j = 0; j < m && sim.vehicleDistance(this.laneBuf[j]) >= from; j++) end = sim.vehicleDistance(this.laneBuf[j]) - MOVING_SPACING;
+    const free = end - from;
     let added = 0;
     for (let j = 0; j < n; j++) {
-      const at = free - (j + 0.5) * Math.max(MOVING_SPACING, free / n);
-      if (at < 0) break;
+      const at = end - (j + 0.5) * Math.max(MOVING_SPACING, free / n);
+      if (at < from) break;
       if (this.place(l, at, this.net.maxSpeed[l] * 0.8)) added++;
     }
     return added;
   }
 
-  /** Takes up to n of the twin's own vehicles, stopped or moving, off the lane, from the back. */
-  private removeFromBack(l: number, n: number, which: 'stopped' | 'moving'): number {
+  /** Takes up to n of the twin's own vehicles, stopped or moving, off the lane's watched stretch (from `from`), from its back. */
+  private removeFromBack(l: number, n: number, which: 'stopped' | 'moving', from: number): number {
     const sim = this.sim;
     const m = this.lane(l);
     let removed = 0;
     for (let j = m - 1; j >= 0 && removed < n; j--) {
       const v = this.laneBuf[j];
+      if (sim.vehicleDistance(v) < from) continue;
       // vehicles added by others (an emergency vehicle the brain follows) are not the twin's to drop
       if (!TWIN_VEHICLE.test(sim.vehicleId(v))) continue;
-      if ((sim.vehicleSpeed(v) < 0.1) !== (which === 'stopped')) continue;
+      if ((sim.vehicleSpeed(v) < STOPPED) !== (which === 'stopped')) continue;
       sim.removeVehicle(v);
       removed++;
     }

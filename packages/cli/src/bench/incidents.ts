@@ -3,7 +3,7 @@ import { generateGrid, type Network } from '@citybrain/engine';
 import { type Incident } from '@citybrain/brain';
 import { type Breakdown } from '@citybrain/field';
 import { CityRuntime } from '@citybrain/server';
-import { gridOption, intOption, numOption } from '../usage.js';
+import { gridOption, intOption, numOption, sensingOption } from '../usage.js';
 import { progress } from '../progress.js';
 import { table } from '../table.js';
 import { round } from '../round.js';
@@ -14,19 +14,23 @@ Automatic incident detection, measured against the truth: the virtual city
 (a generated grid under the brain's control) makes vehicles break down at
 random on the detected lanes, each blocking its lane for 5-15 min; the brain
 sees only the lane detectors' reports (every 5 s: crossings, vehicles,
-stopped vehicles) and flags incidents. Per seed, a run with breakdowns and
-the same hour(s) without any (false alarms in ordinary traffic).
+stopped vehicles, as the devices of --sensing measure and deliver them) and
+flags incidents. Per seed, a run with breakdowns and the same hour(s)
+without any (false alarms in ordinary traffic).
 
 A breakdown counts as detected when an alarm names its lane, or a lane into
 one of its two junctions (where the police are sent), while it lasts (60 s
 grace after). An alarm is right when it is so for some breakdown.
 
-  --grid RxC        the city; default 8x8
+  --grid RxC        the city (1xN: an arterial); default 8x8
   --demand VPS      vehicles per second per route; default 0.05
   --hours H         simulated hours per run; default 6
   --breakdowns N    per simulated hour; default 4
   --seeds N         runs with seeds 0..N-1; default 3
   --controller C    the controller in charge; default max-pressure
+  --sensing S       the devices: default (video with its errors, losses and
+                    delays; README "Sensing"), perfect (exact video counts),
+                    loop (stop-line loops only, 20% of reports lost); default default
   --json            machine-readable output`;
 
 /** The brief: incidents detected at over 92% accuracy. */
@@ -53,10 +57,11 @@ export async function benchIncidents(argv: string[]): Promise<void> {
     args: argv,
     options: {
       grid: { type: 'string' }, demand: { type: 'string' }, hours: { type: 'string' }, breakdowns: { type: 'string' },
-      seeds: { type: 'string' }, controller: { type: 'string', default: 'max-pressure' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      seeds: { type: 'string' }, controller: { type: 'string', default: 'max-pressure' }, sensing: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(benchIncidentsHelp);
+  const sensing = sensingOption(values.sensing);
   const { rows, cols } = gridOption(values.grid, '8x8');
   const demand = numOption(values.demand, 'demand', 0.05, 0.001, 5);
   const hours = numOption(values.hours, 'hours', 6, 0.25, 48);
@@ -70,7 +75,7 @@ export async function benchIncidents(argv: string[]): Promise<void> {
   for (let seed = 0; seed < seeds; seed++) {
     const t0 = performance.now();
     const run = async (breakdownsPerHour: number) => {
-      const rt = new CityRuntime(scenario, { seed, epochMs: 1_767_225_600_000, controller: values.controller, breakdownsPerHour });
+      const rt = new CityRuntime(scenario, { seed, epochMs: 1_767_225_600_000, controller: values.controller, breakdownsPerHour, sensing });
       const bar = progress(seconds, `seed ${seed}, ${breakdownsPerHour ? 'breakdowns' : 'ordinary traffic'}`, !json);
       for (let k = 1; k <= seconds; k++) {
         await rt.stepOnce();
@@ -95,14 +100,14 @@ export async function benchIncidents(argv: string[]): Promise<void> {
   const detectedTimes = results.filter((r) => r.detected > 0);
   const meanToDetect = detected ? detectedTimes.reduce((a, r) => a + r.meanSecondsToDetect * r.detected, 0) / detected : 0;
   const summary = {
-    grid: `${rows}x${cols}`, demand, hours, breakdownsPerHour: rate, controller: values.controller, seeds,
+    grid: `${rows}x${cols}`, sensing, demand, hours, breakdownsPerHour: rate, controller: values.controller, seeds,
     breakdowns, detected, detectionRatePercent: round(detectionRate, 1), alarms, rightAlarms: right, precisionPercent: round(precision, 1),
     meanSecondsToDetect: round(meanToDetect, 1), maxSecondsToDetect: Math.max(0, ...results.map((r) => r.maxSecondsToDetect)),
     falseAlarmsPerHourOrdinaryTraffic: round(sum('cleanAlarms') / (hours * seeds), 2),
     targetPercent: TARGET, pass: detectionRate >= TARGET && precision >= TARGET,
   };
   if (json) return void console.log(JSON.stringify({ ...summary, runs: results }));
-  console.log(`Incident detection: ${rows}x${cols} grid, demand ${demand} veh/s per route, ${values.controller}, ${hours} h per run, ${rate} breakdowns per hour (5-15 min each)\n`);
+  console.log(`Incident detection: ${rows}x${cols} grid, ${sensing} sensing, demand ${demand} veh/s per route, ${values.controller}, ${hours} h per run, ${rate} breakdowns per hour (5-15 min each)\n`);
   console.log(table(
     ['seed', 'breakdowns', 'detected', 'on its lane', 'time to detect (mean / max)', 'alarms', 'right', 'alarms without breakdowns', 'ATT', 'wall s'],
     results.map((r) => [r.seed, r.breakdowns, r.detected, r.detectedOnLane, `${r.meanSecondsToDetect.toFixed(0)} / ${r.maxSecondsToDetect} s`, r.alarms, r.rightAlarms, r.cleanAlarms, r.averageTravelTime.toFixed(1), r.wallSeconds.toFixed(1)]),

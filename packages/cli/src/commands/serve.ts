@@ -5,7 +5,7 @@ import { DEFAULT_CLOCK_SKEW, type ClockSkew } from '@citybrain/brain';
 import { DEFAULT_STORE_URL, formatDuration, parseDuration, parseRetention, redactSecrets, startServer, StoreError, MqttStartError, BrainKeyError, TokenConfigError, type RunningServer } from '@citybrain/server';
 import { readScenario } from '../scenario-files.js';
 import { chooseController } from '../plugins.js';
-import { gridOption, intOption, numOption, UsageError } from '../usage.js';
+import { gridOption, intOption, numOption, sensingOption, UsageError } from '../usage.js';
 
 export const serveHelp = `citybrain serve [options]
 
@@ -26,6 +26,8 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
   --breakdowns N       vehicles breaking down in the virtual city per simulated hour, each
                        blocking its lane for 5-15 min, for the incident detection to find
                        (GET /api/v1/incidents); default 2, 0 for none
+  --sensing S          the virtual city's devices: default (video with its errors, losses and
+                       delays; README "Sensing"), perfect (exact), loop (stop-line loops only)
   --plugin FILE        offer a third-party controller module (repeatable; see examples/longest-queue.mjs)
   --mqtt URL           also ingest field devices from this MQTT broker (mqtt://127.0.0.1:1883)
   --mqtt-client-id ID  the persistent MQTT session's client id; default this server's own, kept
@@ -51,7 +53,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     options: {
       port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, grid: { type: 'string' }, demand: { type: 'string' },
       roadnet: { type: 'string' }, flow: { type: 'string' }, controller: { type: 'string', default: 'max-pressure' },
-      speed: { type: 'string' }, breakdowns: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, 'mqtt-client-id': { type: 'string' }, 'mqtt-share': { type: 'string' }, retention: { type: 'string' }, 'clock-skew': { type: 'string' }, paused: { type: 'boolean', default: false }, 'brain-key': { type: 'string' },
+      speed: { type: 'string' }, breakdowns: { type: 'string' }, sensing: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, 'mqtt-client-id': { type: 'string' }, 'mqtt-share': { type: 'string' }, retention: { type: 'string' }, 'clock-skew': { type: 'string' }, paused: { type: 'boolean', default: false }, 'brain-key': { type: 'string' },
       'create-db': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -87,6 +89,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       extraControllers,
       speed: numOption(values.speed, 'speed', 1, 0.01, 1000),
       breakdownsPerHour: numOption(values.breakdowns, 'breakdowns', 2, 0, 3600),
+      sensing: sensingOption(values.sensing),
       mqttUrl: values.mqtt,
       mqttSession: { clientId: values['mqtt-client-id'], shareGroup: values['mqtt-share'] },
       retentionMs,

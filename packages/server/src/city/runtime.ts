@@ -147,6 +147,13 @@ export class CityRuntime {
   private backlog: Event[] = [];
   /** the batch the sink holds now (not yet durable; empty when none): a snapshot keeps it with the backlog */
   private sinkBatch: Event[] = [];
+  /**
+   * the city's ts when each backlog event was handed over, and when the sink's
+   * batch was: how long one has waited (a device's late report carries an old
+   * ts, but has not waited for ingestion any longer than the others)
+   */
+  private backlogAt: number[] = [];
+  private sinkBatchAt = 0;
   private readonly maxPendingEvents: number;
   private readonly maxIngestLagMs: number;
   /** cancels the loop's next slice, scheduled as a timer or an immediate */
@@ -233,7 +240,7 @@ export class CityRuntime {
     this.maxIngestLagMs = (opts.maxIngestLag ?? 10) * 1000;
     this.onError = opts.onError;
     this.regions = quadrants(this.twin.net);
-    this.observed = new ObservedKpis(this.twin.net, { regions: this.regions, epochMs: this.epochMs, samplePeriodSeconds: this.kpiPeriod });
+    this.observed = new ObservedKpis(this.twin.net, { regions: this.regions, epochMs: this.epochMs, samplePeriodSeconds: this.kpiPeriod, estimate: this.estimate });
     this.plans = new PlanBoard(this.supervisor.env.intersections.map((ix) => ix.id), { watchdog: opts.watchdog, startMs: this.epochMs });
     this.planned = new Int32Array(this.supervisor.env.intersections.length).fill(-1);
     this.plannedAt = new Float64Array(this.supervisor.env.intersections.length).fill(-Infinity);
@@ -329,7 +336,7 @@ export class CityRuntime {
 
   /** Whether the city must wait for ingestion: too many events waiting, or one waiting too long. */
   private ingestionBehind(): boolean {
-    const oldest = this.sinkBatch[0]?.ts ?? this.backlog[0]?.ts;
+    const oldest = this.sinkBatch.length > 0 ? this.sinkBatchAt : this.backlogAt[0];
     return this.backlog.length >= this.maxPendingEvents || (oldest !== undefined && this.ts - oldest > this.maxIngestLagMs);
   }
 
@@ -557,7 +564,11 @@ export class CityRuntime {
   }
 
   private queue(events: readonly Event[]): void {
-    for (const e of events) this.backlog.push(e);
+    const at = this.ts;
+    for (const e of events) {
+      this.backlog.push(e);
+      this.backlogAt.push(at);
+    }
     this.flush();
   }
 
@@ -565,7 +576,9 @@ export class CityRuntime {
     if (this.sinkBatch.length > 0 || this.backlog.length === 0 || !this.sink) return;
     // in bounded batches: a device's event committed in the same group waits for the whole batch
     const batch = this.backlog.splice(0, FLUSH_BATCH);
+    const batchAt = this.backlogAt.splice(0, FLUSH_BATCH);
     this.sinkBatch = batch;
+    this.sinkBatchAt = batchAt[0];
     this.sink(batch).then(
       () => {
         this.sinkBatch = [];
@@ -577,6 +590,7 @@ export class CityRuntime {
         this.sinkBatch = [];
         this.eventsRetried += batch.length;
         this.backlog = batch.concat(this.backlog);
+        this.backlogAt = batchAt.concat(this.backlogAt);
       },
     );
   }
@@ -606,7 +620,7 @@ export class CityRuntime {
         observed: this.observed.exportState(),
         estimate: {
           vehicles: this.estimate.vehicles, queue: this.estimate.queue, reportedAt: this.estimate.reportedAt, reportedBy: this.estimate.reportedBy,
-          confirmedPhase: this.estimate.confirmedPhase, confirmedAt: this.estimate.confirmedAt,
+          confirmedPhase: this.estimate.confirmedPhase, confirmedAt: this.estimate.confirmedAt, arrivals: this.estimate.arrivals, loopQueue: this.estimate.loopQueue,
         },
         emergency: this.emergency.exportState(),
         incidents: this.incidents.exportState(),
@@ -637,6 +651,8 @@ export class CityRuntime {
     this.estimate.reportedBy.splice(0, this.estimate.reportedBy.length, ...s.estimate.reportedBy);
     this.estimate.confirmedPhase.set(s.estimate.confirmedPhase);
     this.estimate.confirmedAt.set(s.estimate.confirmedAt);
+    this.estimate.arrivals.set(s.estimate.arrivals);
+    this.estimate.loopQueue.set(s.estimate.loopQueue);
     this.emergency.importState(s.emergency);
     this.incidents.importState(s.incidents);
     // admitted when they were reported (the snapshot keeps only those): not judged twice
@@ -675,7 +691,10 @@ export interface CityRuntimeState {
   phaseLog: [number, PhaseChange[]][];
   faults: ControllerFault[];
   observed: ObservedKpisState;
-  estimate: { vehicles: Int32Array; queue: Int32Array; reportedAt: Float64Array; reportedBy: (string | undefined)[]; confirmedPhase: Int32Array; confirmedAt: Float64Array };
+  estimate: {
+    vehicles: Int32Array; queue: Int32Array; reportedAt: Float64Array; reportedBy: (string | undefined)[];
+    confirmedPhase: Int32Array; confirmedAt: Float64Array; arrivals: Float64Array; loopQueue: Float64Array;
+  };
   /** the emergency vehicles with priority (the vehicles themselves are in the twin's state) */
   emergency: ReturnType<EmergencyPriority['exportState']>;
   incidents: IncidentDetectorState;
