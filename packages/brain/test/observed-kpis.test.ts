@@ -234,29 +234,35 @@ test('open trips beyond maxOpenTrips drop the oldest', () => {
   assert.equal(k.stats.matched, 1, 'the newest is still open');
 });
 
-test('queues, vehicles and the congestion index come from the detectors: video counts, loop estimates, stale reports dropped', () => {
+test('queues, vehicles and the congestion index come from the detectors: video counts, loop estimates (the lane estimate\'s), stale reports dropped', () => {
   const k = new ObservedKpis(net, { staleSeconds: 30 });
   const limit = net.maxSpeed[net.laneIndex.get('road_0_1_0_0')!];
-  k.apply([
+  const reports = [
     // video: 6 vehicles, 4 stopped, moving at a quarter of the limit
     lane('road_0_1_0_0', 0, { vehicles: 6, queue: 4, speed: limit / 4, occupancy: 0.2 }),
-    // loop: crawling, occupancy 0.25 of 270 m at 7.5 m: 9 vehicles, all queued
-    lane('road_0_1_0_1', 0, { occupancy: 0.25, speed: 0.5 }),
-    // loop: moving freely, occupancy 0.1: 4 vehicles, none queued
+    // a stop-line loop held by a standing vehicle, nothing passing
+    lane('road_0_1_0_1', 0, { occupancy: 0.9, speed: 0, count: 0 }),
+    // a loop passing vehicles freely
     lane('road_2_1_0_0', 0, { occupancy: 1 / 9, speed: limit, count: 3 }),
-  ]);
+  ];
+  k.apply(reports);
+  const est = new LaneEstimate(net);
+  est.apply(reports);
+  const [v, l1, l2] = ['road_0_1_0_0', 'road_0_1_0_1', 'road_2_1_0_0'].map((id) => net.laneIndex.get(id)!);
+  assert.ok(est.queue[l1] >= 1 && est.queue[l2] === 0, 'a standing loop has a queue, a free one none');
   const s = k.sample(at(5));
-  assert.equal(s.queued, 4 + 9);
-  assert.equal(s.vehiclesInNetwork, 6 + 9 + 4, 'no checkpoint camera: what the detectors see');
-  const free = (6 + 9 + 4) * limit, moving = 6 * (limit / 4) + 9 * 0.5 + 4 * limit;
-  assert.equal(s.congestionIndex, Math.round((free / moving) * 1000) / 1000);
+  assert.equal(s.queued, 4 + est.queue[l1] + est.queue[l2]);
+  assert.equal(s.vehiclesInNetwork, 6 + est.vehicles[l1] + est.vehicles[l2], 'no checkpoint camera: what the detectors see');
+  const n1 = est.vehicles[l1], n2 = est.vehicles[l2];
+  const free = (6 + n1 + n2) * limit, moving = 6 * (limit / 4) + n1 * 0 + n2 * limit;
+  assert.equal(s.congestionIndex, Math.round(Math.min(10, free / Math.max(moving, free / 10)) * 1000) / 1000);
   // regions: by default one, the signalised intersections' approaches; road_2_1_0 leaves the city and is no approach
   assert.deepEqual(Object.keys(s.regions), ['city']);
-  assert.equal(s.regions.city.vehicles, 15);
-  assert.equal(s.regions.city.queued, 13);
-  assert.equal(s.regions.city.meanSpeed, Math.round(((6 * limit) / 4 + 9 * 0.5) / 15 * 100) / 100);
+  assert.equal(s.regions.city.vehicles, 6 + n1);
+  assert.equal(s.regions.city.queued, 4 + est.queue[l1]);
+  assert.equal(est.vehicles[v], 6);
   // an older report arriving late does not replace a newer one; a stale one no longer counts
-  k.apply([lane('road_0_1_0_0', -5, { vehicles: 30, queue: 30 }), lane('road_0_1_0_1', 20, { occupancy: 0, speed: 0 })]);
+  k.apply([lane('road_0_1_0_0', -5, { vehicles: 30, queue: 30 }), lane('road_0_1_0_1', 20, { occupancy: 0, speed: 0, count: 0 })]);
   assert.equal(k.sample(at(25)).queued, 4);
   assert.equal(k.sample(at(45)).queued, 0, 'road_0_1_0_0 last reported 45 s ago');
   k.apply([lane('road_nowhere_0', 46, { vehicles: 3 })]);
