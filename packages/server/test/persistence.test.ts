@@ -56,6 +56,8 @@ test('a restart continues the city where it stood, with its KPI history, inciden
     assert.equal((await call(a, 'POST', '/api/v1/emergency', { id: 'amb-1', route: [road] })).status, 201);
     // one KPI period on (the test below counts KPI samples from a whole period)
     for (let k = 0; k < 10; k++) await a.runtime.stepOnce();
+    // what the street reported is in the brain before it is compared (the twin takes reports in as they become durable)
+    await a.runtime.whenIngested();
     const emergency = (await call(a, 'GET', '/api/v1/emergency')).body as unknown[];
     assert.equal(emergency.length, 1);
     const before = seen(a);

@@ -140,8 +140,10 @@ export class BrainTwin {
     const net = this.net;
     const l = net.laneIndex.get(e.lane);
     if (l === undefined) return;
+    // one delivered again (a retry, a restart re-sending what was pending) is taken once
+    if (e.ts === this.lastTs[l]) return;
     // a late report is older than what the twin already followed: the demand still counts it, the lane is not corrected
-    const fresh = e.ts >= this.lastTs[l];
+    const fresh = e.ts > this.lastTs[l];
     if (this.entryLane[l]) {
       let arrivals = e.count;
       if (e.vehicles !== undefined && this.lastVehicles[l] >= 0 && fresh) arrivals += e.vehicles - this.lastVehicles[l];

@@ -405,6 +405,14 @@ export class CityRuntime {
     return this.backlog.length;
   }
 
+  /** Resolves once every field event reported so far is durable and the brain has taken it in (tests, a clean stop). */
+  async whenIngested(): Promise<void> {
+    while (this.backlog.length > 0 || this.sinkBatch.length > 0) {
+      this.flush();
+      await new Promise<void>((res) => setTimeout(res, 5));
+    }
+  }
+
   get isRunning(): boolean {
     return this.running;
   }
