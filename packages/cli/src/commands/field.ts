@@ -4,7 +4,7 @@ import { VirtualCity } from '@citybrain/field';
 import { planVerifier } from '@citybrain/server';
 import { chooseScenario } from '../scenario-files.js';
 import { intOption, numOption, UsageError } from '../usage.js';
-import { FieldLoop, type FieldTransport } from '../field/loop.js';
+import { FieldLoop, signalDevices, type FieldTransport } from '../field/loop.js';
 import { fetchBrainKey, HttpTransport } from '../field/http.js';
 import { MqttTransport } from '../field/mqtt.js';
 
@@ -97,9 +97,7 @@ export async function fieldCommand(argv: string[]): Promise<void> {
         throw new UsageError(`--server ${values.server}: ${(e as Error).message}`);
       }
     }
-    const street = new VirtualCity(scenario);
-    const signals = street.signals.controllers.map((c) => ({ device: c.device, intersection: c.phases.id }));
-    transport = new HttpTransport({ server: values.server!, tokens, signals, log });
+    transport = new HttpTransport({ server: values.server!, tokens, signals: signalDevices(scenario), log });
   }
   const loop = new FieldLoop({ scenario, transport, verify, seed, speed, watchdog, clock: speed > 1 ? 'brain' : 'wall', log });
   try {

@@ -333,6 +333,11 @@ export class FieldLoop {
   }
 }
 
+/** The street's signal controllers: the device whose token reads each intersection's plans. */
+export function signalDevices(scenario: Scenario): { device: string; intersection: string }[] {
+  return new VirtualCity(scenario).signals.controllers.map((c) => ({ device: c.device, intersection: c.phases.id }));
+}
+
 function isVerified(plan: unknown, verify: (p: Plan) => boolean): boolean {
   if (plan === null || typeof plan !== 'object') return false;
   try {
