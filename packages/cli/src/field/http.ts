@@ -3,7 +3,10 @@
  * POST /api/v1/events per batch under the device's own Bearer token, and each
  * signal controller long-polling its intersection's plan
  * (GET /api/v1/intersections/{id}/plan?after=<seq>) with its own token.
+ * Events go by Node's fetch; each long poll on a connection of its own (see longGet).
  */
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import type { Event } from '@citybrain/brain';
 import { BatchRefused, RetryLater, type FieldTransport } from './loop.js';
 
@@ -30,12 +33,15 @@ export function retryAfterMs(header: string | null): number | undefined {
 
 /** An error body's one-line message: `409 CB_ID_CONFLICT: events[1].id: ...`. */
 async function problem(res: Response): Promise<string> {
-  const text = await res.text().catch(() => '');
+  return problemText(res.status, await res.text().catch(() => ''));
+}
+
+function problemText(status: number, text: string): string {
   try {
     const b = JSON.parse(text) as { code?: string; message?: string };
-    return `${res.status} ${b.code ?? ''}: ${b.message ?? text}`.replace(' :', ':');
+    return `${status} ${b.code ?? ''}: ${b.message ?? text}`.replace(' :', ':');
   } catch {
-    return `${res.status}: ${text.slice(0, 200)}`;
+    return `${status}: ${text.slice(0, 200)}`;
   }
 }
 
@@ -50,7 +56,9 @@ export class HttpTransport implements FieldTransport {
   readonly name: string;
   private readonly base: string;
   private readonly timeoutMs: number;
-  private readonly closing = new AbortController();
+  private closed = false;
+  /** what close() ends: requests in flight, pauses (a set, not listeners on one signal: there are many at once) */
+  private readonly enders = new Set<() => void>();
   private readonly polls: Promise<void>[] = [];
 
   constructor(private readonly opts: HttpTransportOptions) {
@@ -66,23 +74,33 @@ export class HttpTransport implements FieldTransport {
   }
 
   async send(device: string, events: readonly Event[]): Promise<void> {
+    const token = this.token(device);
+    const ac = new AbortController();
+    const end = () => ac.abort(new Error('closed'));
+    const timer = setTimeout(() => ac.abort(Object.assign(new Error('no answer in time'), { name: 'TimeoutError' })), this.timeoutMs);
+    this.enders.add(end);
     let res: Response;
+    let why: string;
     try {
-      res = await fetch(`${this.base}/api/v1/events`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${this.token(device)}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ events }),
-        signal: AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.timeoutMs)]),
-      });
-    } catch (e) {
-      if (e instanceof BatchRefused) throw e;
-      throw new RetryLater(`${this.base} unreachable: ${fetchFailure(e)}`);
+      try {
+        res = await fetch(`${this.base}/api/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ events }),
+          signal: ac.signal,
+        });
+        if (res.ok) {
+          await res.arrayBuffer();
+          return;
+        }
+        why = await problem(res);
+      } catch (e) {
+        throw new RetryLater(`${this.base} unreachable: ${fetchFailure(e)}`);
+      }
+    } finally {
+      clearTimeout(timer);
+      this.enders.delete(end);
     }
-    if (res.ok) {
-      await res.arrayBuffer();
-      return;
-    }
-    const why = await problem(res);
     // the server's queue, rate limit or store: the same batch again later (stored events come back as duplicates)
     if (res.status === 429 || res.status === 408 || res.status >= 500) throw new RetryLater(why, retryAfterMs(res.headers.get('retry-after')));
     throw new BatchRefused(why);
@@ -97,50 +115,81 @@ export class HttpTransport implements FieldTransport {
     const url = `${this.base}/api/v1/intersections/${encodeURIComponent(intersection)}/plan`;
     let after = 0;
     let failing = 0;
-    while (!this.closing.signal.aborted) {
-      let res: Response;
+    while (!this.closed) {
+      let res: { status: number; body: string; retryAfter: string | null };
       try {
-        res = await fetch(`${url}?after=${after}`, {
-          headers: { authorization: `Bearer ${this.token(device)}` },
-          signal: AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.timeoutMs + 25_000)]),
-        });
+        res = await this.longGet(`${url}?after=${after}`, this.token(device));
       } catch (e) {
-        if (this.closing.signal.aborted) return;
+        if (this.closed) return;
         if (failing++ === 0) this.opts.log?.(`field: ${device}: cannot read the plans of ${intersection}: ${fetchFailure(e)}; trying again`);
         await this.pause(Math.min(5000, 200 * 2 ** failing));
         continue;
       }
       if (res.status === 200) {
-        const plan = (await res.json().catch(() => undefined)) as { seq?: unknown } | undefined;
+        let plan: unknown;
+        try {
+          plan = JSON.parse(res.body);
+        } catch {
+          plan = res.body;
+        }
         failing = 0;
         // the controller judges it; only a higher seq moves the poll on
-        if (typeof plan?.seq === 'number' && plan.seq > after) after = plan.seq;
+        const seq = (plan as { seq?: unknown } | null)?.seq;
+        if (typeof seq === 'number' && seq > after) after = seq;
         onPlan(plan);
         continue;
       }
       if (res.status === 204) {
-        await res.arrayBuffer();
         failing = 0;
         continue;
       }
-      const why = await problem(res);
+      const why = problemText(res.status, res.body);
       if (failing++ === 0) this.opts.log?.(`field: ${device}: reading the plans of ${intersection} failed: ${why}; trying again`);
-      await this.pause(retryAfterMs(res.headers.get('retry-after')) ?? Math.min(5000, 200 * 2 ** failing));
+      await this.pause(retryAfterMs(res.retryAfter) ?? Math.min(5000, 200 * 2 ** failing));
     }
+  }
+
+  /**
+   * One long poll, on a connection of its own (node:http, not fetch): closing
+   * the transport destroys it, so the server sees the controller gone (an
+   * aborted fetch leaves its keep-alive socket behind, and a server closing
+   * later waits out its keep-alive timeout for it).
+   */
+  private longGet(url: string, token: string): Promise<{ status: number; body: string; retryAfter: string | null }> {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    return new Promise((resolve, reject) => {
+      const req = get(url, { headers: { authorization: `Bearer ${token}` }, agent: false, timeout: this.timeoutMs + 25_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const h = res.headers['retry-after'];
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfter: typeof h === 'string' ? h : null });
+        });
+        res.on('error', reject);
+      });
+      const abort = () => req.destroy(new Error('closed'));
+      this.enders.add(abort);
+      req.on('close', () => this.enders.delete(abort));
+      req.on('timeout', () => req.destroy(Object.assign(new Error('no answer in time'), { name: 'TimeoutError' })));
+      req.on('error', reject);
+    });
   }
 
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.closing.signal.addEventListener('abort', () => {
+      const done = () => {
         clearTimeout(timer);
+        this.enders.delete(done);
         resolve();
-      }, { once: true });
+      };
+      const timer = setTimeout(done, ms);
+      this.enders.add(done);
     });
   }
 
   async close(): Promise<void> {
-    this.closing.abort();
+    this.closed = true;
+    for (const end of [...this.enders]) end();
     await Promise.all(this.polls);
   }
 }
