@@ -10,7 +10,9 @@ import { generateGrid, type Scenario } from '@citybrain/engine';
 import { VirtualCity } from '@citybrain/field';
 import { BrainKey, openStore, planVerifier, startServer, type RunningServer } from '@citybrain/server';
 import { FieldLoop, signalDevices, type FieldTransport } from '../dist/field/loop.js';
-import { fetchBrainKey, HttpTransport } from '../dist/field/http.js';
+import { fetchBrainKey, HttpTransport, retryAfterMs } from '../dist/field/http.js';
+import { BatchRefused, RetryLater } from '../dist/field/loop.js';
+import http from 'node:http';
 import { MqttTransport } from '../dist/field/mqtt.js';
 import { fieldCommand } from '../dist/commands/field.js';
 
@@ -49,6 +51,15 @@ async function brainAlone(mqtt?: { url: string; prefix: string }) {
   };
   const allCentral = async () => (await modes()).every((m) => m === 'central');
   return { scenario, server, tokens, modes, allCentral };
+}
+
+/** The URL of a port nothing listens on. */
+async function nobodyThere(): Promise<string> {
+  const free = net.createServer();
+  await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
+  const port = (free.address() as net.AddressInfo).port;
+  await new Promise((r) => free.close(r));
+  return `http://127.0.0.1:${port}`;
 }
 
 async function countEvents(server: RunningServer): Promise<number> {
@@ -229,15 +240,10 @@ test('citybrain field: an unknown token file, a token file missing a device, an 
   const all = join(tmp, 'all.json');
   writeFileSync(all, JSON.stringify(Object.fromEntries(devices.map((d) => [d, 'cbt_x']))));
   const run = (...args: string[]) => fieldCommand([...args, '--grid', '1x2']);
-  // a port nothing listens on
-  const free = net.createServer();
-  await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
-  const port = (free.address() as net.AddressInfo).port;
-  await new Promise((r) => free.close(r));
-  const away = `http://127.0.0.1:${port}`;
+  const away = await nobodyThere();
   await assert.rejects(run('--server', 'http://127.0.0.1:1', '--tokens', join(tmp, 'nope.json')), /--tokens .*nope\.json: no such file \(make it with citybrain token field --out FILE\)/);
   await assert.rejects(run('--server', 'http://127.0.0.1:1', '--tokens', some), new RegExp(`--tokens .*some\\.json: no token for device "${devices[0]}" of this street`));
-  await assert.rejects(run('--server', away, '--tokens', all), new RegExp(`--server ${away}: cannot reach ${away}/api/v1/brain/key: ECONNREFUSED`));
+  await assert.rejects(run('--server', away, '--tokens', all), new RegExp(`--server ${away}: cannot reach ${away}/api/v1/brain/key: connect ECONNREFUSED`));
   await assert.rejects(run('--tokens', all), /give --server URL \(HTTP\) or --mqtt URL/);
   await assert.rejects(run('--mqtt', MQTT_URL, '--tokens', all), /--brain-key FILE is needed with --mqtt alone/);
   await assert.rejects(run('--server', 'http://127.0.0.1:1', '--tokens', all, '--brain-key', join(tmp, 'nokey.pem')), /--brain-key .*nokey\.pem: no such file/);
@@ -246,5 +252,58 @@ test('citybrain field: an unknown token file, a token file missing a device, an 
   // the CLI prints it on one line, exit code 2
   const r = spawnSync(process.execPath, [MAIN, 'field', '--server', away, '--tokens', all, '--grid', '1x2'], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.status, 2);
-  assert.match(r.stderr, new RegExp(`^citybrain: --server ${away}: cannot reach .*ECONNREFUSED\n$`));
+  assert.match(r.stderr, new RegExp(`^citybrain: --server ${away}: cannot reach ${away}/api/v1/brain/key: connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+\n$`));
+});
+
+test('the HTTP transport: 429 and 503 are "send the same batch later" with their Retry-After, a network error too; 401 and 409 are refusals for good', async () => {
+  const answers: { status: number; headers?: Record<string, string>; body?: unknown }[] = [
+    { status: 429, headers: { 'retry-after': '2' }, body: { statusCode: 429, code: 'CB_BACKPRESSURE', error: 'Too Many Requests', message: 'ingestion queue full' } },
+    { status: 503, headers: { 'retry-after': '1' }, body: { statusCode: 503, code: 'CB_STORE_UNAVAILABLE', error: 'Service Unavailable', message: 'store down' } },
+    { status: 409, body: { statusCode: 409, code: 'CB_ID_CONFLICT', error: 'Conflict', message: 'events[0].id: "x" was stored earlier with other fields' } },
+    { status: 401, body: { statusCode: 401, code: 'CB_UNAUTHENTICATED', error: 'Unauthorized', message: 'unknown or revoked token' } },
+    { status: 200, body: { accepted: 1, duplicates: 0 } },
+  ];
+  const seen: { auth?: string; body: string }[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      seen.push({ auth: req.headers.authorization, body });
+      const a = answers.shift()!;
+      res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers });
+      res.end(JSON.stringify(a.body));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const t = new HttpTransport({ server: url, tokens: { 'det-a': 'cbt_det' }, signals: [] });
+  const batch = [{ kind: 'parking', id: 'p1', device: 'det-a', ts: 1, bay: 'b', occupied: true }] as const;
+  try {
+    await assert.rejects(t.send('det-a', batch), (e: unknown) => e instanceof RetryLater && e.retryAfterMs === 2000 && /^429 CB_BACKPRESSURE: ingestion queue full$/.test(e.message));
+    await assert.rejects(t.send('det-a', batch), (e: unknown) => e instanceof RetryLater && e.retryAfterMs === 1000 && /^503 CB_STORE_UNAVAILABLE/.test(e.message));
+    await assert.rejects(t.send('det-a', batch), (e: unknown) => e instanceof BatchRefused && /^409 CB_ID_CONFLICT: events\[0\]\.id/.test(e.message));
+    await assert.rejects(t.send('det-a', batch), (e: unknown) => e instanceof BatchRefused && /^401 CB_UNAUTHENTICATED/.test(e.message));
+    await t.send('det-a', batch);
+    assert.ok(seen.every((s) => s.auth === 'Bearer cbt_det'), 'under the device\'s own token');
+    assert.ok(seen.every((s) => s.body === JSON.stringify({ events: batch })), 'the same batch each time');
+    await assert.rejects(t.send('det-b', batch), (e: unknown) => e instanceof BatchRefused && /no token for device "det-b"/.test(e.message));
+  } finally {
+    await t.close();
+    await new Promise((r) => server.close(r));
+  }
+  const away = await nobodyThere();
+  await assert.rejects(new HttpTransport({ server: away, tokens: { 'det-a': 'x' }, signals: [] }).send('det-a', batch), (e: unknown) => e instanceof RetryLater && e.retryAfterMs === undefined && e.message === `${away} unreachable: connect ECONNREFUSED ${away.slice(7)}`);
+  assert.equal(retryAfterMs('3'), 3000);
+  assert.equal(retryAfterMs(null), undefined);
+  assert.ok(Math.abs(retryAfterMs(new Date(Date.now() + 10_000).toUTCString())! - 10_000) < 1500);
+});
+
+test('serve --no-street is in its help, and --breakdowns with it is a clear error', () => {
+  const help = spawnSync(process.execPath, [MAIN, 'serve', '--help'], { encoding: 'utf8', timeout: 30_000 });
+  assert.match(help.stdout, /--no-street {10}the brain alone/);
+  const r = spawnSync(process.execPath, [MAIN, 'serve', '--no-street', '--breakdowns', '2', '--port', '0', '--db', `sqlite:${join(tmp, 'x.db')}`], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^citybrain: --breakdowns is for the virtual street; with --no-street give it to the street's process \(citybrain field\)\n$/);
+  const field = spawnSync(process.execPath, [MAIN, 'field', '--help'], { encoding: 'utf8', timeout: 30_000 });
+  assert.match(field.stdout, /Above 1 the events'\n\s+timestamps run ahead of the server's clock/);
 });

@@ -49,7 +49,7 @@ function problemText(status: number, text: string): string {
 export function fetchFailure(e: unknown): string {
   const err = e as Error & { cause?: { code?: string; message?: string } };
   if (err.name === 'TimeoutError') return 'no answer in time';
-  return err.cause?.code ?? err.cause?.message ?? err.message;
+  return err.cause?.message ?? err.cause?.code ?? err.message;
 }
 
 export class HttpTransport implements FieldTransport {

@@ -170,6 +170,8 @@ export class FieldLoop {
       if (timedOut) throw new RangeError(`field: no plan from the brain within ${wait / 1000} s to take its clock from (is the server running, and sending plans?)`);
       this.log(`field: the street's clock follows the brain's (its first plan: ${new Date(first!.ts).toISOString()})`);
     }
+    // on the wall clock, second 0 is now (not when the loop was made: the key fetch, the broker took time)
+    if (!brainClock && this.streetNow.time === 0) this.streetNow = this.newStreet(Date.now());
     this.running = true;
     this.wallStart = performance.now();
     this.simStart = this.streetNow.time;
