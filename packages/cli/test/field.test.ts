@@ -100,8 +100,12 @@ async function joinedOver(brain: Awaited<ReturnType<typeof brainAlone>>, transpo
   const again = field(transport());
   const t0 = performance.now();
   await again.start();
-  await until(async () => again.stats.plansAccepted > 0 && again.localIntersections === 0 && again.street.time > 2 && (await allCentral()), 5000, 'the restarted street central');
+  // central again: its controllers under the brain's plans, and the brain hearing them say so (their confirmations, not the old street's last ones)
+  const heard = () => server.runtime.supervisor.env.intersections.every((ix) => server.runtime.plans.confirmation(ix.id)?.id.includes(`:c${again.street.epochMs}:`));
+  await until(async () => again.stats.plansAccepted > 0 && again.localIntersections === 0 && heard() && (await allCentral()), 5000, 'the restarted street central');
   const ms = performance.now() - t0;
+  // on the wall clock its confirmations would be dated behind the old street's last ones, ignored until its clock caught up (seconds at 20x)
+  assert.ok(ms < 2000, `central again after ${ms.toFixed(0)} ms`);
   await until(() => again.street.time >= 20, 10_000, '20 simulated seconds of the restarted street');
   assert.deepEqual(await again.stop(5000), { unsent: 0 });
   assert.equal(again.stats.refused, 0, `no batch refused (a 409 would be): ${lines.filter((l) => /refused/.test(l)).join('\n')}`);

@@ -36,7 +36,7 @@ plans when none come for the watchdog time.
 
 Every 10 s it logs a status line (simulated time, events sent and waiting, plans accepted
 and refused, intersections running their local plan). Ctrl-C or SIGTERM stops it: what
-the server takes within 5 s is sent, the rest is counted as not sent.`;
+the server takes within 5 s is sent, the rest is counted as not sent (exit code 1 then).`;
 
 export async function fieldCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
