@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -209,6 +209,14 @@ test('citybrain field against citybrain serve --no-street: token field provision
   } finally {
     await store.close();
   }
+
+  const unwritable = spawnSync(process.execPath, [MAIN, 'token', 'field', '--grid', '2x2', '--db', db, '--out', join(dir, 'no', 'such', 'dir.json')], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(unwritable.status, 2);
+  assert.match(unwritable.stderr, /^citybrain: --out .*dir\.json: cannot write it: ENOENT/);
+  const badDb = spawnSync(process.execPath, [MAIN, 'token', 'field', '--grid', '2x2', '--db', 'mysql://x', '--out', join(dir, 'never.json')], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(badDb.status, 2, badDb.stderr);
+  assert.match(badDb.stderr, /^citybrain: --db: /);
+  assert.ok(!existsSync(join(dir, 'never.json')), 'no empty token file left behind');
 
   const serve = await startCli(['serve', '--no-street', '--grid', '2x2', '--port', '0', '--db', db], /CityBrain is running at (http:\/\/\S+)/);
   let field: ChildProcess | undefined;

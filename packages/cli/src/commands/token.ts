@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
-import { chmodSync, closeSync, openSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { VirtualCity } from '@citybrain/field';
 import { chooseScenario } from '../scenario-files.js';
 import { Auth, BrainKeyError, DEFAULT_STORE_URL, issueTokenAudit, loadBrainKey, openStore, redactSecrets, ROLES, StoreError, type EventStore, type Role, type TokenSpec } from '@citybrain/server';
@@ -96,13 +96,19 @@ async function fieldTokens(values: { grid?: string; demand?: string; roadnet?: s
     }
   }
   const tokens: Record<string, string> = {};
-  await withStore(url, async (store) => {
-    const auth = new Auth(store);
-    for (const d of devices) {
-      const { token } = await issue(auth, { name: `field ${d.device}`, role: 'device', device: d.device, intersections: [...d.intersections], bays: [...d.bays] }, 'field');
-      tokens[d.device] = token;
-    }
-  });
+  try {
+    await withStore(url, async (store) => {
+      const auth = new Auth(store);
+      for (const d of devices) {
+        const { token } = await issue(auth, { name: `field ${d.device}`, role: 'device', device: d.device, intersections: [...d.intersections], bays: [...d.bays] }, 'field');
+        tokens[d.device] = token;
+      }
+    });
+  } catch (e) {
+    // no empty token file left behind to be mistaken for one
+    if (values.out !== undefined) rmSync(values.out, { force: true });
+    throw e;
+  }
   const json = `${JSON.stringify(tokens, null, 2)}\n`;
   if (values.out === undefined) process.stdout.write(json);
   else {
