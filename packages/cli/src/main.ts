@@ -10,8 +10,11 @@ const help = `citybrain <command> [options]
 
 Commands:
   serve       start the operations server with a virtual city (the main job)
+  field       run the virtual street as its own process, reporting to a brain started with
+              serve --no-street (over HTTP or MQTT) and taking its signed plans
   token       issue a token straight into the store (e.g. an operator token when none is left),
-              or print the brain's plan-signing public key (token brain-key)
+              or print the brain's plan-signing public key (token brain-key),
+              or one per device of the virtual street for citybrain field (token field)
   demo        run a generated city under two controllers and compare them
   simulate    run a scenario (CityFlow JSON or SUMO XML) and print its results
   generate    write a generated scenario (grid) in CityFlow format
@@ -25,6 +28,7 @@ const commands: Record<string, (argv: string[]) => void | Promise<void>> = {
   // loaded on demand: the server's dependencies are not needed by the other commands
   serve: async (argv) => (await import('./commands/serve.js')).serveCommand(argv),
   token: async (argv) => (await import('./commands/token.js')).tokenCommand(argv),
+  field: async (argv) => (await import('./commands/field.js')).fieldCommand(argv),
   demo: demoCommand,
   simulate: simulateCommand,
   generate: generateCommand,

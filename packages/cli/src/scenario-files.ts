@@ -1,8 +1,8 @@
 import { constants } from 'node:buffer';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { loadSumoScenario, parseFlows, parseRoadnet, type Scenario } from '@citybrain/engine';
-import { UsageError } from './usage.js';
+import { generateGrid, loadSumoScenario, parseFlows, parseRoadnet, type Scenario } from '@citybrain/engine';
+import { gridOption, numOption, UsageError } from './usage.js';
 
 /**
  * Reads a scenario from disk: CityFlow JSON (roadnet + flow) or SUMO
@@ -21,6 +21,19 @@ export function readScenario(roadnetPath: string, flowPath: string): Scenario {
   const roadnet = parseRoadnet(roadnetText, basename(roadnetPath));
   const flows = parseFlows(flowText, basename(flowPath), roadnet);
   return { roadnet, flows };
+}
+
+/**
+ * The city a command runs, as serve, field and token field choose it: --roadnet and --flow
+ * (together), else the generated --grid (default 4x4) with --demand vehicles per second per route
+ * (default 0.05). The brain and its field process must be given the same.
+ */
+export function chooseScenario(v: { grid?: string; demand?: string; roadnet?: string; flow?: string }): Scenario {
+  if (v.roadnet || v.flow) {
+    if (!v.roadnet || !v.flow) throw new UsageError('--roadnet and --flow go together');
+    return readScenario(v.roadnet, v.flow);
+  }
+  return generateGrid({ ...gridOption(v.grid, '4x4'), demand: numOption(v.demand, 'demand', 0.05, 0.001, 5) });
 }
 
 /**

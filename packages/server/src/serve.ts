@@ -37,6 +37,12 @@ import { activeIncidents, incidentRoutes } from './api/incident-routes.js';
 export interface ServerOptions {
   /** the city the virtual city runs */
   scenario: Scenario;
+  /**
+   * run a virtual street in this process; default true. false: the brain
+   * alone, its devices elsewhere (`citybrain field`, or real ones) reporting
+   * through ingestion and reading its plans over MQTT or HTTP
+   */
+  street?: boolean;
   /** `sqlite:PATH` (default `sqlite:./citybrain-data/citybrain.db`) or `postgres://…` */
   storeUrl?: string;
   /** an open store to use instead of storeUrl (the server closes it on close) */
@@ -64,6 +70,8 @@ export interface ServerOptions {
   breakdownsPerHour?: number;
   /** the virtual city's device models (README, "Sensing"); default DEFAULT_SENSING */
   sensing?: SensingOptions | SensingPreset;
+  /** seconds a signal controller holds the brain's last plan before it runs its local plan; default 10 */
+  watchdog?: number;
   /**
    * how far a device's event ts may be from this server's clock: default 5 min
    * ahead, 7 days behind; false accepts any. The virtual city's own events
@@ -134,6 +142,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // the field: the virtual city's devices report through the same pipeline as real ones
   const pipeline = app.ingest;
   const runtime = new CityRuntime(opts.scenario, {
+    street: opts.street,
     // the rollout-based controllers decide in a worker thread: the API, ingestion and shutdown never wait for them
     controllerHost: nodeControllerHost,
     // the plans are signed with the brain's key: the street's signal controllers, here or elsewhere, obey only those
@@ -142,15 +151,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     speed: opts.speed,
     breakdownsPerHour: opts.breakdownsPerHour,
     sensing: opts.sensing,
+    watchdog: opts.watchdog,
     extraControllers: opts.extraControllers,
-    // its devices' events pass the same admission as any device's, each under its own device's scope (not the clock skew: see EventClock)
-    admit: (events) => admitField(events),
+    // its devices' events pass the same admission as any device's, each under its own device's scope (not the clock skew: see EventClock);
+    // without a street there are none: every event comes through ingestion under a real token
+    admit: (events) => admitField!(events),
     sink: (events) => pipeline.ingest(events, FIELD_SOURCE),
     onError: (e) => app.log.error({ err: e }, 'the virtual city stopped on an error'),
   });
 
   // a refusal is a bug of the virtual city: loud (an error in the log, counted in citybrain_ingest_rejected_total), never silent
-  const admitField = fieldAdmission(pipeline, runtime.street?.devices ?? [], ({ event, reason, message }) =>
+  const admitField = runtime.street && fieldAdmission(pipeline, runtime.street.devices, ({ event, reason, message }) =>
     app.log.error({ device: event.device, event: event.id, reason }, `virtual-city event refused: ${message}`));
 
   // the brain's lane-state estimate and incident detection learn from every durable lane event, the virtual city's and real devices' alike

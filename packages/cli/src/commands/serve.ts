@@ -1,11 +1,10 @@
 import { parseArgs } from 'node:util';
-import { generateGrid, type Scenario } from '@citybrain/engine';
 import { controllers } from '@citybrain/control';
 import { DEFAULT_CLOCK_SKEW, type ClockSkew } from '@citybrain/brain';
 import { DEFAULT_STORE_URL, formatDuration, parseDuration, parseRetention, redactSecrets, startServer, StoreError, MqttStartError, BrainKeyError, TokenConfigError, type RunningServer } from '@citybrain/server';
-import { readScenario } from '../scenario-files.js';
+import { chooseScenario } from '../scenario-files.js';
 import { chooseController } from '../plugins.js';
-import { gridOption, intOption, numOption, sensingOption, UsageError } from '../usage.js';
+import { intOption, numOption, sensingOption, UsageError } from '../usage.js';
 
 export const serveHelp = `citybrain serve [options]
 
@@ -28,6 +27,10 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
                        (GET /api/v1/incidents); default 2, 0 for none
   --sensing S          the virtual city's devices: default (video with its errors, losses and
                        delays; README "Sensing"), perfect (exact), loop (stop-line loops only)
+  --watchdog S         seconds a signal controller holds the brain's last plan before it runs its local
+                       plan (the street's controllers here; give citybrain field the same); the brain
+                       calls an intersection local when its controller says so, or is silent twice as long;
+                       default 10
   --plugin FILE        offer a third-party controller module (repeatable; see examples/longest-queue.mjs)
   --mqtt URL           also ingest field devices from this MQTT broker (mqtt://127.0.0.1:1883)
   --mqtt-client-id ID  the persistent MQTT session's client id; default this server's own, kept
@@ -41,6 +44,11 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
                        more than B behind it; default 5m:7d, "off" accepts any (the virtual
                        city's own events run on its simulated clock and are never refused)
   --paused             start with the city's clock stopped
+  --no-street          the brain alone, without a virtual street in this process: its devices are
+                       real ones, or the street's own process (citybrain field --server URL), reporting
+                       with device tokens (citybrain token field) and reading the plans over MQTT
+                       (--mqtt) or HTTP; it runs on the wall clock (keep --speed 1, or give field the
+                       same --speed and this server --clock-skew off)
   --brain-key FILE     the PEM file of the key the brain signs signal plans with (made on first start);
                        default beside a SQLite store, in PostgreSQL's state table (citybrain token brain-key)
 
@@ -53,20 +61,16 @@ export async function serveCommand(argv: string[]): Promise<void> {
     options: {
       port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, grid: { type: 'string' }, demand: { type: 'string' },
       roadnet: { type: 'string' }, flow: { type: 'string' }, controller: { type: 'string', default: 'max-pressure' },
-      speed: { type: 'string' }, breakdowns: { type: 'string' }, sensing: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, 'mqtt-client-id': { type: 'string' }, 'mqtt-share': { type: 'string' }, retention: { type: 'string' }, 'clock-skew': { type: 'string' }, paused: { type: 'boolean', default: false }, 'brain-key': { type: 'string' },
-      'create-db': { type: 'boolean', default: false },
+      speed: { type: 'string' }, breakdowns: { type: 'string' }, sensing: { type: 'string' }, watchdog: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, 'mqtt-client-id': { type: 'string' }, 'mqtt-share': { type: 'string' }, retention: { type: 'string' }, 'clock-skew': { type: 'string' }, paused: { type: 'boolean', default: false }, 'brain-key': { type: 'string' },
+      'create-db': { type: 'boolean', default: false }, 'no-street': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(serveHelp);
   const { plugins: extraControllers } = await chooseController(values.plugin ?? [], values.controller!);
-  let scenario: Scenario;
-  if (values.roadnet || values.flow) {
-    if (!values.roadnet || !values.flow) throw new UsageError('--roadnet and --flow go together');
-    scenario = readScenario(values.roadnet, values.flow);
-  } else {
-    scenario = generateGrid({ ...gridOption(values.grid, '4x4'), demand: numOption(values.demand, 'demand', 0.05, 0.001, 5) });
-  }
+  const scenario = chooseScenario(values);
+  const street = !values['no-street'];
+  if (!street && values.breakdowns !== undefined) throw new UsageError('--breakdowns is for the virtual street; with --no-street give it to the street\'s process (citybrain field)');
   let retentionMs: number | undefined;
   if (values.retention) {
     try {
@@ -81,6 +85,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   try {
     server = await startServer({
       scenario,
+      street,
       storeUrl: values.db,
       createDatabase: values['create-db'],
       host: values.host,
@@ -90,6 +95,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       speed: numOption(values.speed, 'speed', 1, 0.01, 1000),
       breakdownsPerHour: numOption(values.breakdowns, 'breakdowns', 2, 0, 3600),
       sensing: sensingOption(values.sensing),
+      watchdog: numOption(values.watchdog, 'watchdog', 10, 1, 3600),
       mqttUrl: values.mqtt,
       mqttSession: { clientId: values['mqtt-client-id'], shareGroup: values['mqtt-share'] },
       retentionMs,

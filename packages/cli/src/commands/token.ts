@@ -1,9 +1,13 @@
 import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
+import { chmodSync, closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { VirtualCity } from '@citybrain/field';
+import { chooseScenario } from '../scenario-files.js';
 import { Auth, BrainKeyError, DEFAULT_STORE_URL, issueTokenAudit, loadBrainKey, openStore, redactSecrets, ROLES, StoreError, type EventStore, type Role, type TokenSpec } from '@citybrain/server';
 import { UsageError } from '../usage.js';
 
 export const tokenHelp = `citybrain token create --role ROLE [options]
+citybrain token field [--grid RxC | --roadnet F --flow F] [--db URL] [--out FILE]
 citybrain token brain-key [--db URL] [--brain-key FILE]
 
 Issues a token straight into the store, without the server or another token:
@@ -18,6 +22,12 @@ runs; it accepts the new token within 5 s.
   --device ID          device tokens: the device it speaks for
   --intersections IDS  device tokens: comma-separated intersections it may report on
   --bays IDS           device tokens: comma-separated parking bays it may report on
+
+"field" provisions the virtual street's process (citybrain field): one device token per
+device of the street of that scenario (give the same --grid or --roadnet/--flow as serve and
+field), each scoped to the intersections and bays that device reports on, each issue audited
+as "create" does. It writes {"<device>": "<token>", ...} as JSON to --out FILE (mode 0600)
+or to stdout.
 
 "brain-key" prints the brain's public key (PEM) on stdout: field signal
 controllers verify the plans they receive with it, and refuse any that do not
@@ -34,6 +44,7 @@ export async function tokenCommand(argv: string[]): Promise<void> {
     options: {
       role: { type: 'string' }, name: { type: 'string' }, db: { type: 'string' }, device: { type: 'string' },
       intersections: { type: 'string' }, bays: { type: 'string' }, 'brain-key': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      grid: { type: 'string' }, demand: { type: 'string' }, roadnet: { type: 'string' }, flow: { type: 'string' }, out: { type: 'string' },
     },
   });
   if (values.help) return void console.log(tokenHelp);
@@ -42,7 +53,8 @@ export async function tokenCommand(argv: string[]): Promise<void> {
     console.error(`citybrain: the brain's public key (issuer ${key.issuer}); field controllers verify plans with it:`);
     return void process.stdout.write(key.publicPem());
   }
-  if (positionals.length !== 1 || positionals[0] !== 'create') throw new UsageError(`expected "citybrain token create --role ROLE ..." or "citybrain token brain-key", got "citybrain token ${positionals.join(' ')}"`);
+  if (positionals.length === 1 && positionals[0] === 'field') return fieldTokens(values);
+  if (positionals.length !== 1 || positionals[0] !== 'create') throw new UsageError(`expected "citybrain token create --role ROLE ...", "citybrain token field" or "citybrain token brain-key", got "citybrain token ${positionals.join(' ')}"`);
   const role = values.role;
   if (role === undefined) throw new UsageError(`--role is required: ${ROLES.join(', ')}`);
   if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}, got "${role}"`);
@@ -55,19 +67,56 @@ export async function tokenCommand(argv: string[]): Promise<void> {
 
   const url = values.db ?? DEFAULT_STORE_URL;
   await withStore(url, async (store) => {
-    const auth = new Auth(store);
-    let created;
-    try {
-      // the token and its audit entry in one write, as the API issues them
-      created = await auth.createToken(spec, issueTokenAudit({ actor: `citybrain token create (${userInfo().username})`, role: 'offline' }));
-    } catch (e) {
-      if (e instanceof RangeError) throw new UsageError(e.message);
-      throw e;
-    }
-    const { token, record } = created;
+    const { token, record } = await issue(new Auth(store), spec, 'create');
     console.error(`citybrain: issued ${record.role} token "${record.name}" (${record.id}) in ${redactSecrets(url)}; it is shown once, store it now:`);
     console.log(token);
   });
+}
+
+/** One token and its audit entry in one write, as the API issues them; a spec the store refuses is a usage error. */
+async function issue(auth: Auth, spec: TokenSpec, how: 'create' | 'field') {
+  try {
+    return await auth.createToken(spec, issueTokenAudit({ actor: `citybrain token ${how} (${userInfo().username})`, role: 'offline' }));
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** `token field`: a device token for every device of the scenario's virtual street, as JSON {device: token}. */
+async function fieldTokens(values: { grid?: string; demand?: string; roadnet?: string; flow?: string; db?: string; out?: string }): Promise<void> {
+  const { devices } = new VirtualCity(chooseScenario(values));
+  const url = values.db ?? DEFAULT_STORE_URL;
+  if (values.out !== undefined) {
+    // a file we cannot write is found before any token is issued
+    try {
+      closeSync(openSync(values.out, 'w', 0o600));
+    } catch (e) {
+      throw new UsageError(`--out ${values.out}: cannot write it: ${(e as Error).message}`);
+    }
+  }
+  const tokens: Record<string, string> = {};
+  try {
+    await withStore(url, async (store) => {
+      const auth = new Auth(store);
+      for (const d of devices) {
+        const { token } = await issue(auth, { name: `field ${d.device}`, role: 'device', device: d.device, intersections: [...d.intersections], bays: [...d.bays] }, 'field');
+        tokens[d.device] = token;
+      }
+    });
+  } catch (e) {
+    // no empty token file left behind to be mistaken for one
+    if (values.out !== undefined) rmSync(values.out, { force: true });
+    throw e;
+  }
+  const json = `${JSON.stringify(tokens, null, 2)}\n`;
+  if (values.out === undefined) process.stdout.write(json);
+  else {
+    writeFileSync(values.out, json, { mode: 0o600 });
+    // an existing file keeps its mode on write: the tokens are secrets
+    chmodSync(values.out, 0o600);
+  }
+  console.error(`citybrain: issued ${devices.length} device tokens for the virtual street in ${redactSecrets(url)}${values.out !== undefined ? `, written to ${values.out}` : ''}; give them to citybrain field --tokens FILE`);
 }
 
 /** Runs `f` on the store at `url` (default the server's), closing it after; a store it cannot open is a user error naming --db. */
