@@ -74,7 +74,8 @@ async function countEvents(server: RunningServer): Promise<number> {
 async function joinedOver(brain: Awaited<ReturnType<typeof brainAlone>>, transport: () => FieldTransport, verify: ReturnType<typeof planVerifier>) {
   const { scenario, server, allCentral, modes } = brain;
   const lines: string[] = [];
-  const field = (t: FieldTransport) => new FieldLoop({ scenario, transport: t, verify, speed: SPEED, clock: 'brain', log: (l) => lines.push(l) });
+  // exact devices: every event sent is one stored (the default sensing's devices resend some: duplicates)
+  const field = (t: FieldTransport) => new FieldLoop({ scenario, transport: t, verify, speed: SPEED, clock: 'brain', sensing: 'perfect', log: (l) => lines.push(l) });
   const first = field(transport());
   await first.start();
   await until(() => first.street.time >= 60, 30_000, '60 simulated seconds');
@@ -222,7 +223,7 @@ test('citybrain field against citybrain serve --no-street: token field provision
   let field: ChildProcess | undefined;
   try {
     const url = serve.match[1];
-    const f = await startCli(['field', '--server', url, '--tokens', tokensFile, '--grid', '2x2'], /field: the virtual street runs at 1x over HTTP/);
+    const f = await startCli(['field', '--server', url, '--tokens', tokensFile, '--grid', '2x2', '--sensing', 'perfect'], /field: the virtual street runs at 1x over HTTP/);
     field = f.child;
     assert.match(f.err(), new RegExp(`the brain's key from ${url}/api/v1/brain/key`));
     await new Promise((r) => setTimeout(r, 7000));

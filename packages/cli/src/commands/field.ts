@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { VirtualCity } from '@citybrain/field';
 import { planVerifier } from '@citybrain/server';
 import { chooseScenario } from '../scenario-files.js';
-import { intOption, numOption, UsageError } from '../usage.js';
+import { intOption, numOption, sensingOption, UsageError } from '../usage.js';
 import { FieldLoop, signalDevices, type FieldTransport } from '../field/loop.js';
 import { fetchBrainKey, HttpTransport } from '../field/http.js';
 import { MqttTransport } from '../field/mqtt.js';
@@ -33,6 +33,8 @@ plans when none come for the watchdog time.
   --brain-key FILE     the brain's public key (PEM; citybrain token brain-key); default fetched
                        once from GET /api/v1/brain/key with a device token (needs --server)
   --watchdog S         seconds a signal controller holds the last plan before its local plan; default 10
+  --sensing S          its devices: default (video with its errors, losses and delays; README
+                       "Sensing"), perfect (exact), loop (stop-line loops only)
 
 Every 10 s it logs a status line (simulated time, events sent and waiting, plans accepted
 and refused, intersections running their local plan). Ctrl-C or SIGTERM stops it: what
@@ -44,7 +46,7 @@ export async function fieldCommand(argv: string[]): Promise<void> {
     options: {
       server: { type: 'string' }, mqtt: { type: 'string' }, tokens: { type: 'string' }, grid: { type: 'string' }, demand: { type: 'string' },
       roadnet: { type: 'string' }, flow: { type: 'string' }, seed: { type: 'string' }, speed: { type: 'string' }, 'brain-key': { type: 'string' },
-      watchdog: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      watchdog: { type: 'string' }, sensing: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(fieldHelp);
@@ -99,7 +101,7 @@ export async function fieldCommand(argv: string[]): Promise<void> {
     }
     transport = new HttpTransport({ server: values.server!, tokens, signals: signalDevices(scenario), log });
   }
-  const loop = new FieldLoop({ scenario, transport, verify, seed, speed, watchdog, clock: speed > 1 ? 'brain' : 'wall', log });
+  const loop = new FieldLoop({ scenario, transport, verify, seed, speed, watchdog, sensing: sensingOption(values.sensing), clock: speed > 1 ? 'brain' : 'wall', log });
   try {
     await loop.start();
   } catch (e) {

@@ -9,7 +9,7 @@
  */
 import type { Scenario } from '@citybrain/engine';
 import type { Event, Plan } from '@citybrain/brain';
-import { VirtualCity, type PlanRefusal } from '@citybrain/field';
+import { VirtualCity, type PlanRefusal, type SensingOptions, type SensingPreset } from '@citybrain/field';
 
 /** The server cannot take a batch now (429, 503, a network error, the broker away): send the same batch again after `retryAfterMs` (default: backoff). */
 export class RetryLater extends Error {
@@ -44,6 +44,8 @@ export interface FieldLoopOptions {
   speed?: number;
   /** the signal controllers' watchdog, seconds; default 10 */
   watchdog?: number;
+  /** the street's devices (README "Sensing"); default 'default' */
+  sensing?: SensingOptions | SensingPreset;
   /**
    * 'wall' (default): the street's clock is the wall clock, as a real
    * device's (NTP). 'brain': it starts at the first genuine plan's ts, the
@@ -138,7 +140,7 @@ export class FieldLoop {
   }
 
   private newStreet(epochMs: number): VirtualCity {
-    return new VirtualCity(this.opts.scenario, { seed: this.opts.seed, epochMs, watchdog: this.opts.watchdog, planVerify: this.opts.verify });
+    return new VirtualCity(this.opts.scenario, { seed: this.opts.seed, epochMs, watchdog: this.opts.watchdog, planVerify: this.opts.verify, sensing: this.opts.sensing });
   }
 
   /**
