@@ -1,5 +1,6 @@
 import type { Simulation } from '@citybrain/engine';
 import type { Event, LaneEvent } from '@citybrain/brain';
+import { xorshift32 } from './random.js';
 
 /**
  * The virtual city's device models: what its detectors, cameras and parking
@@ -430,13 +431,9 @@ export class FieldSensors {
 
   // ---------------------------------------------------------------- randomness
 
-  /** xorshift32 */
+  /** xorshift32 (random.ts) */
   private random(): number {
-    let x = this.rng;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.rng = x >>> 0;
+    this.rng = xorshift32(this.rng);
     return this.rng / 4294967296;
   }
 

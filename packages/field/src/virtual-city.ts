@@ -5,6 +5,7 @@ import { deviceId } from './device-id.js';
 import { FieldSignals } from './signals.js';
 import type { FieldSignalControllerState, PlanVerdict } from './signal-controller.js';
 import { FieldSensors, resolveSensing, type Sensing, type SensingOptions, type SensingPreset, type SensorsState } from './sensing.js';
+import { xorshift32 } from './random.js';
 
 /**
  * The virtual city: the twin running as if it were the street, with the field
@@ -321,13 +322,9 @@ export class VirtualCity {
     if (s.sensors) this.sensors.importState(s.sensors);
   }
 
-  /** xorshift32: the field's own randomness, separate from the simulation's */
+  /** xorshift32 (random.ts): the field's own randomness, separate from the simulation's */
   private random(): number {
-    let x = this.rng;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.rng = x >>> 0;
+    this.rng = xorshift32(this.rng);
     return this.rng / 4294967296;
   }
 }

@@ -3,7 +3,7 @@ export { Auth, bootstrapTokens, checkDeviceScope, hashToken, issueTokenAudit, RO
 export { classify, ERRORS, errorBody, errorSchema, errorTable, FASTIFY_ERRORS, HttpError, type ErrorBody, type ErrorCode } from './errors.js';
 export { redactSecrets, redactingDestination, type LogDestination } from './redact.js';
 export { BackpressureError, DEFAULT_INGEST_BODY_LIMIT, IngestPipeline, prepareBatch, type IngestOptions, type RejectReason } from './ingest.js';
-export { MqttIngest, MqttStartError, sessionClientId, type MqttIngestOptions } from './mqtt.js';
+export { connected, MqttIngest, MqttStartError, sessionClientId, type MqttIngestOptions } from './mqtt.js';
 export { ingestHttpPlugin, type IngestHttpOptions } from './plugins/ingest-http.js';
 export { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, DOWNSAMPLED_UNTIL, downsampleLaneReports, mergeLaneReports, formatDuration, parseDuration, parseRetention, startRetention, type DownsampleOptions, type RetentionOptions } from './retention.js';
 export { DEFAULT_STORE_URL, openStore } from './store/open.js';

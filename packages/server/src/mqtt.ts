@@ -103,6 +103,21 @@ function backoff(attempt: number): Promise<void> {
 }
 
 /** The broker could not be reached or refused the subscription: a problem of the --mqtt option or the network, not a bug. */
+/** Resolves when `client` connects, rejects on its first error or after `timeoutMs` ("no answer within ..."). */
+export function connected(client: MqttClient, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    client.once('connect', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
 export class MqttStartError extends Error {
   override readonly name = 'MqttStartError';
 }
@@ -214,17 +229,7 @@ export class MqttIngest {
     client.on('error', (e) => log?.error({ err: e }, 'MQTT client error'));
 
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no answer within ${opts.connectTimeoutMs ?? 5000} ms`)), opts.connectTimeoutMs ?? 5000);
-        client.once('connect', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        client.once('error', (e) => {
-          clearTimeout(timer);
-          reject(e);
-        });
-      });
+      await connected(client, opts.connectTimeoutMs ?? 5000);
       // the session keeps its subscriptions: a server joining a share group must also leave the plain one, or it still gets every message
       if (opts.shareGroup !== undefined) await client.unsubscribeAsync(`${prefix}/devices/+/events`);
       await client.subscribeAsync(topic, { qos: 1 });

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Event } from '@citybrain/brain';
-import { redactSecrets } from '@citybrain/server';
+import { connected, redactSecrets } from '@citybrain/server';
 import { BatchRefused, RetryLater, type FieldTransport } from './loop.js';
 
 export interface MqttTransportOptions {
@@ -42,17 +42,7 @@ export class MqttTransport implements FieldTransport {
       protocolVersion: 5, clean: true, reconnectPeriod: 1000, connectTimeout: timeout,
     });
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout);
-        client.once('connect', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        client.once('error', (e) => {
-          clearTimeout(timer);
-          reject(e);
-        });
-      });
+      await connected(client, timeout);
     } catch (e) {
       await client.endAsync(true);
       throw new Error(redactSecrets(`cannot connect to the MQTT broker ${opts.url}: ${(e as Error).message}`));

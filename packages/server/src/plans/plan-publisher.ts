@@ -10,6 +10,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Plan } from '@citybrain/brain';
 import { redactSecrets } from '../redact.js';
+import { connected } from '../mqtt.js';
 
 export interface PlanPublisherOptions {
   /** topic prefix; default 'citybrain' */
@@ -34,17 +35,7 @@ export class PlanPublisher {
     const timeout = opts.connectTimeoutMs ?? 5000;
     const client = mqtt.connect(url, { clientId: opts.clientId, username: opts.username, password: opts.password, protocolVersion: 5, reconnectPeriod: 1000, connectTimeout: timeout });
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout);
-        client.once('connect', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        client.once('error', (e) => {
-          clearTimeout(timer);
-          reject(e);
-        });
-      });
+      await connected(client, timeout);
     } catch (e) {
       await client.endAsync(true);
       throw new Error(redactSecrets(`cannot publish plans to ${url}: ${(e as Error).message}`));
