@@ -103,9 +103,10 @@ type Listener = (rt: CityRuntime) => void;
 const PLAN_HEARTBEAT = 1;
 
 /**
- * The City Brain loop over a virtual city: every step the supervisor decides
- * the signal plans (safety enforced), the street advances, field devices
- * report, and their events go to ingestion. Runs in real time or accelerated.
+ * The City Brain loop: every step the supervisor decides on the brain's twin
+ * (safety enforced), its signed plans go to the signal controllers, the twin
+ * advances and, when this process runs one, the virtual street too, whose
+ * devices report through ingestion like any. Runs in real time or accelerated.
  */
 export class CityRuntime {
   /**
@@ -612,10 +613,11 @@ export class CityRuntime {
   // ---- persistence: the whole loop's state for a snapshot, and continued from one (see city/persistence.ts)
 
   /**
-   * Everything the brain and its street know, as plain data: the twin and its
-   * field devices, the signals as the supervisor holds them, KPI history,
-   * phase log, faults, the lane estimate, incidents, and the field events not
-   * yet durable. Controllers are not in it: they start afresh from it.
+   * Everything the brain and its street know, as plain data: the street (when
+   * this process runs one) and the brain's twin, the signals as the supervisor
+   * holds them, KPI history and the observed KPIs' state, phase log, faults,
+   * the lane estimate, incidents, and the field events not yet durable.
+   * Controllers are not in it: they start afresh from it.
    */
   exportState(): CityRuntimeState {
     return {
