@@ -358,7 +358,9 @@ export async function bootstrapTokens(
     }
     return { created };
   }
-  if ((await auth.store.listTokens()).length > 0) return { created: [] };
+  // the first start is the first with no operator token ever issued: a store provisioned with device tokens first
+  // (citybrain token field) still gets one; a revoked operator token was issued (citybrain token create is the way back in)
+  if ((await auth.store.listTokens()).some((t) => t.role === 'operator')) return { created: [] };
   const { token } = await auth.createToken({ name: 'admin', role: 'operator' });
   print(`citybrain: created the first operator token (shown once, store it now):\n  ${token}\nIssue more with the API or CITYBRAIN_TOKENS.`);
   return { created: [{ name: 'admin', role: 'operator', token }] };

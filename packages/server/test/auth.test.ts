@@ -26,6 +26,22 @@ describe('tokens and roles', () => {
     assert.equal(p?.role, 'operator');
   });
 
+  it('a store provisioned with device tokens first (citybrain token field) still gets its operator token on the first start, once', async () => {
+    const s = await openTestStore('sqlite');
+    try {
+      const auth = new Auth(s.store);
+      await auth.createToken({ name: 'det', role: 'device', device: 'det-1', intersections: ['intersection_1_1'] });
+      const printed: string[] = [];
+      const first = await bootstrapTokens(auth, { env: '', print: (l) => printed.push(l) });
+      assert.deepEqual(first.created.map((c) => c.role), ['operator']);
+      assert.equal(printed.length, 1);
+      assert.deepEqual((await bootstrapTokens(auth, { env: '', print: (l) => printed.push(l) })).created, [], 'an operator token was issued: none again');
+      assert.equal(printed.length, 1);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
   it('keeps only the sha256 of a token, never the token', async () => {
     const auth = new Auth(t.store);
     const { token, record } = await auth.createToken({ name: 'v', role: 'viewer' });
