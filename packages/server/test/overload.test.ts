@@ -75,7 +75,9 @@ test('predictive-sequential everywhere at 60x: /healthz and ingestion keep answe
     // the API says must match what the city did
     if (measured < 0.8 * 60) assert.equal(sim.lagging, true, `the city ran at ${measured.toFixed(1)}x of 60x and must say it lags`);
     if (!sim.lagging) assert.ok(sim.achievedSpeed >= 0.95 * 60, `not lagging at an achieved ${sim.achievedSpeed}x`);
-    assert.ok(sim.achievedSpeed > 0 && sim.achievedSpeed <= 63, `achieved speed ${sim.achievedSpeed}`);
+    // a loop catching up runs ahead of the speed for a while: it owes at most a second of steps (runtime MAX_LAG_S), so over
+    // the 5 s it measures on it achieves at most (5 + 1) / 5 of the speed (65x was seen after a slow decision at 60x)
+    assert.ok(sim.achievedSpeed > 0 && sim.achievedSpeed <= 60 * 1.2, `achieved speed ${sim.achievedSpeed}`);
     assert.ok(Math.abs(sim.achievedSpeed - measured) < 0.5 * measured, `achieved speed ${sim.achievedSpeed}x reported, ${measured.toFixed(1)}x measured`);
     const metrics = await (await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     assert.match(metrics, /^citybrain_sim_achieved_speed [0-9.e+-]+$/m);
