@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, type Scenario } from '@citybrain/engine';
-import { BrainTwin, type LaneEvent, type PlateEvent } from '@citybrain/brain';
+import { BrainTwin, ObservedKpis, type LaneEvent, type PlateEvent } from '@citybrain/brain';
 
 const scenario: Scenario = generateGrid({ rows: 2, cols: 2, blockLength: 200 });
 
@@ -47,13 +47,16 @@ test('the twin\'s arrivals are its simulation\'s entry rates: a fork of the twin
   assert.ok(Math.abs(more - entries.length * 60 * 0.2) <= 2 * entries.length, `the fork received ${more} vehicles in 60 s`);
 });
 
-test('plate-read turning counts become the simulation\'s turning weights at the next step, once', () => {
+test('plate-read turning counts (ObservedKpis pairs the reads) become the simulation\'s turning weights at the next step, once', () => {
   const twin = new BrainTwin(scenario, { seed: 1 });
   const net = twin.net;
   // a lane with a link onto a road that goes on: a vehicle read there, then at the next stop line
   const k = [...Array(net.nLinks).keys()].find((j) => net.laneOutStart[net.linkEndLane[j] + 1] > net.laneOutStart[net.linkEndLane[j]])!;
   const from = net.linkStartLane[k], to = net.linkEndLane[k];
-  twin.observe([plate(twin, from, 1000, 'AB123'), plate(twin, to, 30_000, 'AB123')]);
+  // the runtime's wiring: ObservedKpis pairs the reads, the twin counts the movement
+  const kpis = new ObservedKpis(net, { onMovement: (a, b) => twin.movement(a, b) });
+  kpis.apply([plate(twin, from, 1000, 'AB123'), plate(twin, to, 30_000, 'AB123')]);
+  kpis.sample(40_000);
   assert.equal(twin.stats.turnsObserved, 1);
   assert.equal(twin.sim.turnWeights()[k], 1, 'not yet: weights are handed over at the step');
   // exported in between, the count is not lost

@@ -22,6 +22,12 @@ export interface ObservedKpisOptions {
    */
   estimate?: LaneEstimate;
   /**
+   * told of each vehicle seen making a movement: read at the stop line of
+   * `fromLane`, then next on `toLane`, on a road leaving that intersection
+   * (the brain's twin counts its turns from these)
+   */
+  onMovement?: (fromLane: number, toLane: number) => void;
+  /**
    * plate reads below this confidence are never matched (a wrong match costs
    * more than a lost one) and count for the vehicle balance as reads missed;
    * their exits still count as finished vehicles; default 0.5
@@ -151,7 +157,8 @@ const SWEEP_MS = 10_000;
  */
 export class ObservedKpis {
   private readonly confusions: Map<string, string>;
-  private readonly o: Required<Omit<ObservedKpisOptions, 'regions' | 'confusions' | 'epochMs' | 'estimate'>>;
+  private readonly o: Required<Omit<ObservedKpisOptions, 'regions' | 'confusions' | 'epochMs' | 'estimate' | 'onMovement'>>;
+  private readonly onMovement?: (fromLane: number, toLane: number) => void;
   private readonly regions: { id: string; lanes: Int32Array }[];
   private readonly allLanes: Int32Array;
   // lanes: the last report of each
@@ -198,6 +205,7 @@ export class ObservedKpis {
     };
     const minConfidence = seconds('minConfidence', 0.5);
     if (minConfidence > 1) throw new RangeError(`observed KPIs: minConfidence must be in 0..1, got ${minConfidence}`);
+    this.onMovement = opts.onMovement;
     this.o = {
       minConfidence,
       maxTripSeconds: seconds('maxTripSeconds', 7200, 1),
@@ -535,6 +543,7 @@ export class ObservedKpis {
         this.roads.add(ts, 2 * road, (ts - prev.ts) / 1000);
         this.roads.add(ts, 2 * road + 1, 1);
         this.counters.segments++;
+        if (prev.position === 'stop-line') this.onMovement?.(prev.lane, lane);
       }
     }
     if (position === 'exit') this.lastRead.delete(plate);

@@ -1,5 +1,5 @@
 import { Simulation, type Network, type Scenario } from '@citybrain/engine';
-import type { Event, LaneEvent, PlateEvent } from '../events.js';
+import type { Event, LaneEvent } from '../events.js';
 import { JAM_SPACING, LOOP_FREE_OCCUPANCY, LOOP_STANDING_OCCUPANCY, LOOP_STANDING_SPEED } from '../estimate/lane-estimate.js';
 import { structuredClone } from '../clone.js';
 
@@ -17,8 +17,8 @@ import { structuredClone } from '../clone.js';
  *   smoothed over the last reports;
  * - turning: the simulation's turning weights (setTurnWeights) are the
  *   turning counts plate reads give (a plate read at one stop line and next
- *   at the following intersection is one vehicle making that movement),
- *   starting from a uniform prior; every arriving or added vehicle drives a
+ *   at the following intersection is one vehicle making that movement: the
+ *   pairs ObservedKpis makes, handed to `movement`), starting from a uniform prior; every arriving or added vehicle drives a
  *   route drawn from them;
  * - lanes: each video report of a lane's vehicles and queue moves the twin's
  *   lane towards it: vehicles the twin lacks are added (stopped at the back
@@ -51,7 +51,6 @@ export interface BrainTwinState {
   lastVehicles: Int32Array;
   lastTs: Float64Array;
   turns: Float64Array;
-  plates: [string, number, number][];
   stats: BrainTwinStats;
 }
 
@@ -67,10 +66,6 @@ export interface BrainTwinStats {
   turnsObserved: number;
 }
 
-/** Plate reads kept for matching the next read of the same vehicle, at most. */
-const MAX_PLATES = 50_000;
-/** A plate not read again within this many ms has left the area watched. */
-const PLATE_TTL_MS = 15 * 60_000;
 /** The twin's own vehicles: placed by assimilation or drawn from the entry rates. */
 const TWIN_VEHICLE = /^(placed|drawn)_/;
 /** m/s below which a vehicle stands (the engine's and the detectors' rule). */
@@ -93,8 +88,6 @@ export class BrainTwin {
   private readonly turns: Float64Array;
   /** turns changed since they were last handed to the simulation */
   private turnsChanged = false;
-  /** last stop-line read per plate: [lane, ts] */
-  private readonly plates = new Map<string, [number, number]>();
   private readonly laneBuf: Int32Array;
 
   constructor(scenario: Pick<Scenario, 'roadnet'> & Partial<Scenario>, opts: BrainTwinOptions = {}) {
@@ -117,11 +110,23 @@ export class BrainTwin {
     this.laneBuf = new Int32Array(256);
   }
 
-  /** Takes device events as they become durable: lane reports correct the lanes and the demand, plate reads teach the turns. */
+  /** Takes device events as they become durable: lane reports correct the lanes and the demand (plate reads teach the turns through `movement`). */
   observe(events: readonly Event[]): void {
-    for (const e of events) {
-      if (e.kind === 'lane') this.laneReport(e);
-      else if (e.kind === 'plate') this.plateRead(e);
+    for (const e of events) if (e.kind === 'lane') this.laneReport(e);
+  }
+
+  /** A vehicle was seen leaving lane `fromLane`'s stop line onto lane `toLane` (two plate reads, ObservedKpis' onMovement): one more on that movement. */
+  movement(fromLane: number, toLane: number): void {
+    const net = this.net;
+    const road = net.laneRoad[toLane];
+    for (let o = net.laneOutStart[fromLane]; o < net.laneOutStart[fromLane + 1]; o++) {
+      const k = net.laneOutList[o] - net.nLanes;
+      if (net.laneRoad[net.linkEndLane[k]] === road) {
+        this.turns[k] += 1;
+        this.turnsChanged = true;
+        this.stats.turnsObserved++;
+        return;
+      }
     }
   }
 
@@ -266,43 +271,9 @@ export class BrainTwin {
     }
   }
 
-  private plateRead(e: PlateEvent): void {
-    if (e.lane === undefined || (e.position ?? 'stop-line') === 'entry') return;
-    const net = this.net;
-    const l = net.laneIndex.get(e.lane);
-    if (l === undefined) return;
-    const prev = this.plates.get(e.plate);
-    if (prev && e.ts > prev[1] && e.ts - prev[1] < PLATE_TTL_MS) {
-      const [from] = prev;
-      // the next road of that vehicle is this lane's road: count the movement on the link that leads there
-      const road = net.laneRoad[l];
-      for (let o = net.laneOutStart[from]; o < net.laneOutStart[from + 1]; o++) {
-        const k = net.laneOutList[o] - net.nLanes;
-        if (net.laneRoad[net.linkEndLane[k]] === road) {
-          this.turns[k] += 1;
-          this.turnsChanged = true;
-          this.stats.turnsObserved++;
-          break;
-        }
-      }
-    }
-    if (e.position === 'exit') {
-      this.plates.delete(e.plate);
-      return;
-    }
-    this.plates.delete(e.plate);
-    this.plates.set(e.plate, [l, e.ts]);
-    // oldest first (insertion order): bounded, and reads past their time go
-    for (const [p, [, ts]] of this.plates) {
-      if (this.plates.size <= MAX_PLATES && e.ts - ts < PLATE_TTL_MS) break;
-      this.plates.delete(p);
-    }
-  }
-
   exportState(): BrainTwinState {
     return {
-      sim: this.sim.exportState(), lastVehicles: this.lastVehicles.slice(), lastTs: this.lastTs.slice(), turns: this.turns.slice(),
-      plates: [...this.plates].map(([p, [l, ts]]) => [p, l, ts]), stats: structuredClone(this.stats),
+      sim: this.sim.exportState(), lastVehicles: this.lastVehicles.slice(), lastTs: this.lastTs.slice(), turns: this.turns.slice(), stats: structuredClone(this.stats),
     };
   }
 
@@ -317,8 +288,6 @@ export class BrainTwin {
     this.turns.set(s.turns);
     // counts read after the last step were not in the simulation's weights yet: hand them over at the next step
     this.turnsChanged = true;
-    this.plates.clear();
-    for (const [p, l, ts] of s.plates) this.plates.set(p, [l, ts]);
     Object.assign(this.stats, s.stats);
     this.stats.injected = this.sim.drawnCount;
   }

@@ -241,7 +241,11 @@ export class CityRuntime {
     this.maxIngestLagMs = (opts.maxIngestLag ?? 10) * 1000;
     this.onError = opts.onError;
     this.regions = quadrants(this.twin.net);
-    this.observed = new ObservedKpis(this.twin.net, { regions: this.regions, epochMs: this.epochMs, samplePeriodSeconds: this.kpiPeriod, estimate: this.estimate });
+    this.observed = new ObservedKpis(this.twin.net, {
+      regions: this.regions, epochMs: this.epochMs, samplePeriodSeconds: this.kpiPeriod, estimate: this.estimate,
+      // one pairing of a vehicle's plate reads serves the road travel times and the twin's turning counts
+      onMovement: (from, to) => this.twin.movement(from, to),
+    });
     this.plans = new PlanBoard(this.supervisor.env.intersections.map((ix) => ix.id), { watchdog: opts.watchdog, startMs: this.epochMs });
     this.planned = new Int32Array(this.supervisor.env.intersections.length).fill(-1);
     this.plannedAt = new Float64Array(this.supervisor.env.intersections.length).fill(-Infinity);
