@@ -84,7 +84,20 @@ export interface LaneEvent extends Common {
   queue?: number;
   /** video detectors: metres upstream of the stop line `vehicles` and `queue` cover (absent: the whole lane) */
   range?: number;
+  /** video detectors that track vehicles: each vehicle seen (within `range`) at the end of the interval, in any order */
+  objects?: LaneObject[];
 }
+
+/** One vehicle a tracking detector sees on its lane. */
+export interface LaneObject {
+  /** metres from the vehicle's front to the stop line (0 at the line) */
+  distance: number;
+  /** metres per second */
+  speed: number;
+}
+
+/** Objects one lane report may list: more than a lane of stopped cars holds. */
+export const MAX_LANE_OBJECTS = 500;
 
 export interface PlateEvent extends Common {
   kind: 'plate';
@@ -184,6 +197,17 @@ export const laneEventSchema = kindSchema('lane', 'Per-lane detector report (loo
   vehicles: { type: 'integer', minimum: 0, maximum: 10000, description: 'Video detectors: vehicles on the lane at the end of the interval.' },
   queue: { type: 'integer', minimum: 0, maximum: 10000, description: 'Video detectors: vehicles stopped (slower than 0.1 m/s) on the lane, the queue.' },
   range: { type: 'number', exclusiveMinimum: 0, maximum: 100000, description: 'Video detectors: metres upstream of the stop line that vehicles and queue cover, when the camera sees less than the whole lane.' },
+  objects: {
+    type: 'array', maxItems: MAX_LANE_OBJECTS,
+    description: `Video detectors that track vehicles (an object list, as tracking video and radar detectors give): each vehicle seen within range at the end of the interval, at most ${MAX_LANE_OBJECTS}, in any order.`,
+    items: {
+      type: 'object', additionalProperties: false, required: ['distance', 'speed'],
+      properties: {
+        distance: { type: 'number', minimum: 0, maximum: 100000, description: 'Metres from the vehicle\'s front to the stop line (not from the lane\'s start; not feet).' },
+        speed: { type: 'number', minimum: 0, maximum: 100, description: 'Metres per second (not km/h).' },
+      },
+    },
+  },
 }, ['intersection', 'lane', 'count', 'occupancy', 'speed', 'interval']);
 
 export const plateEventSchema = kindSchema('plate', 'A licence plate read by a camera.', {

@@ -36,7 +36,8 @@ test('the twin\'s arrivals are its simulation\'s entry rates: a fork of the twin
     for (let k = 0; k < 5; k++) twin.step();
   }
   for (const l of entries) assert.ok(Math.abs(twin.sim.entryRate(l) - 0.2) < 1e-9, `lane ${l}: ${twin.sim.entryRate(l)}`);
-  const arrived = twin.sim.metrics().enteredVehicles;
+  // arrivals drawn (entered counts them less those the departure correction took off the front: these reports count departures the twin's new arrivals cannot have made yet)
+  const arrived = twin.stats.injected;
   assert.ok(Math.abs(arrived - entries.length * 60 * 0.2) <= 2 * entries.length, `${arrived} vehicles came in 60 s`);
   assert.equal(twin.stats.injected, twin.sim.drawnCount);
   // a rollout forks the twin and steps it on its own: the arrivals go on
@@ -91,4 +92,43 @@ test('exported and imported, the twin goes on exactly as the original: rates, we
   assert.deepEqual(b.stats, a.stats);
   assert.ok(a.stats.injected > 50);
   assert.throws(() => new BrainTwin(generateGrid({ rows: 1, cols: 2 })).importState(a.exportState()), /brain twin state: made for another network/);
+});
+
+test('a tracking detector\'s vehicles replace the twin\'s own on the stretch it sees, moved on by the report\'s age; beyond it the twin keeps its own', () => {
+  const twin = new BrainTwin(scenario, { seed: 2 });
+  const net = twin.net;
+  // an approach lane longer than the detector's 100 m view
+  const l = [...Array(net.nLanes).keys()].find((j) => net.length[j] > 150 && !twin.entryLane[j])!;
+  const len = net.length[l];
+  // the twin's own guesses: one far upstream (unseen), one at 60 m from the stop line
+  twin.sim.placeVehicle({ lane: l, distance: 20, speed: 5 });
+  twin.sim.placeVehicle({ lane: l, distance: len - 60, speed: 5 });
+  const seen = [{ distance: 0.5, speed: 0 }, { distance: 40, speed: 10 }, { distance: 8.2, speed: 0 }];
+  const e = { ...report(twin, l, 10_000, 0, 3), queue: 2, range: 100, objects: seen };
+  // delivered 1 s after it was taken
+  twin.observe([e], 11_000);
+  const buf = new Int32Array(16);
+  const n = twin.sim.laneVehicles(l, buf);
+  const at = Array.from(buf.subarray(0, n), (v) => [Math.round((len - twin.sim.vehicleDistance(v)) * 10) / 10, twin.sim.vehicleSpeed(v)]);
+  // front first: the two stopped where seen, the moving one 10 m on, and the unseen guess kept
+  assert.deepEqual(at.slice(0, 3), [[0.5, 0], [8.2, 0], [30, 10]]);
+  assert.equal(n, 4);
+  assert.equal(Math.round(twin.sim.vehicleDistance(buf[3])), 20);
+});
+
+test('counts only: a twin that let fewer vehicles go than the detector counted takes them off the front, not the back', () => {
+  const twin = new BrainTwin(scenario, { seed: 4 });
+  const net = twin.net;
+  const l = [...Array(net.nLanes).keys()].find((j) => net.length[j] > 150 && !twin.entryLane[j])!;
+  const len = net.length[l];
+  twin.sim.placeVehicle({ lane: l, distance: len - 1, speed: 0 });
+  twin.sim.placeVehicle({ lane: l, distance: len - 9, speed: 0 });
+  twin.sim.placeVehicle({ lane: l, distance: 30, speed: 8 });
+  const buf = new Int32Array(16);
+  const ids = () => Array.from(buf.subarray(0, twin.sim.laneVehicles(l, buf)), (v) => twin.sim.vehicleId(v));
+  const [front, second, back] = ids();
+  twin.observe([{ ...report(twin, l, 5_000, 0, 3), queue: 2 }]);
+  // the street let one go in the next 5 s, the twin none (its light is red): the front one is gone, and the vehicles the detector sees are two
+  twin.observe([{ ...report(twin, l, 10_000, 1, 2), queue: 1 }]);
+  assert.deepEqual(ids(), [second, back], `front ${front} taken off`);
 });

@@ -1,5 +1,5 @@
 import type { Simulation } from '@citybrain/engine';
-import type { Event, LaneEvent } from '@citybrain/brain';
+import type { Event, LaneEvent, LaneObject } from '@citybrain/brain';
 import { xorshift32 } from './random.js';
 
 /**
@@ -26,6 +26,10 @@ export interface SensingOptions {
   speedNoise?: number;
   /** video: metres upstream of the stop line it sees; vehicles beyond are not counted */
   videoRangeM?: number;
+  /** video: it tracks vehicles and reports each one it sees (`objects`: distance to the stop line, speed), missing each with countMissRate */
+  objects?: boolean;
+  /** video: standard deviation of a tracked vehicle's reported distance, metres */
+  positionNoiseM?: number;
   /** loop: its length along the lane, metres, just before the stop line */
   loopLengthM?: number;
   /** every report reaches the brain after a delay drawn uniformly in [0, jitterS] seconds */
@@ -62,6 +66,8 @@ export const DEFAULT_SENSING: Sensing = Object.freeze({
   vehicleNoise: 0.1,
   speedNoise: 0.05,
   videoRangeM: 150,
+  objects: true,
+  positionNoiseM: 1.5,
   loopLengthM: 2,
   jitterS: 1,
   dropoutRate: 0.01,
@@ -83,6 +89,7 @@ export const PERFECT_SENSING: Sensing = Object.freeze({
   vehicleNoise: 0,
   speedNoise: 0,
   videoRangeM: Infinity,
+  positionNoiseM: 0,
   jitterS: 0,
   dropoutRate: 0,
   lateRate: 0,
@@ -96,8 +103,11 @@ export const PERFECT_SENSING: Sensing = Object.freeze({
 /** Stop-line loops only, and one report in five lost: the degraded case of the benchmarks. */
 export const LOOP_SENSING: Sensing = Object.freeze({ ...DEFAULT_SENSING, detectors: 'loop', dropoutRate: 0.2 });
 
+/** The default devices, but video that only counts (vehicles and queue, no tracked objects): an older video detector. */
+export const COUNTS_SENSING: Sensing = Object.freeze({ ...DEFAULT_SENSING, objects: false });
+
 /** Named sensing presets (`--sensing` of the benchmarks). */
-export const SENSING_PRESETS = { perfect: PERFECT_SENSING, default: DEFAULT_SENSING, loop: LOOP_SENSING } as const;
+export const SENSING_PRESETS = { perfect: PERFECT_SENSING, default: DEFAULT_SENSING, counts: COUNTS_SENSING, loop: LOOP_SENSING } as const;
 export type SensingPreset = keyof typeof SENSING_PRESETS;
 
 /** The settings in force: a preset by name, or options over the defaults; a bad value is a RangeError naming it. */
@@ -118,12 +128,14 @@ export function resolveSensing(opts: SensingOptions | SensingPreset = {}): Sensi
   for (const k of ['vehicleNoise', 'speedNoise'] as const) check(k, s[k] >= 0 && s[k] <= 1, 'a relative standard deviation in [0, 1]');
   check('period', s.period > 0 && s.period <= 3600, 'seconds in (0, 3600]');
   check('videoRangeM', s.videoRangeM > 0, 'metres > 0 (Infinity: the whole lane)');
+  check('positionNoiseM', s.positionNoiseM >= 0 && s.positionNoiseM <= 100, 'metres in [0, 100]');
   check('loopLengthM', s.loopLengthM > 0 && s.loopLengthM <= 50, 'metres in (0, 50]');
   check('jitterS', s.jitterS >= 0 && s.jitterS <= 60, 'seconds in [0, 60]');
   check('silencesPerDeviceHour', s.silencesPerDeviceHour >= 0 && s.silencesPerDeviceHour < Infinity, 'a rate >= 0');
   check('lateS', isRange(s.lateS, 0, 600), '[min, max] seconds with 0 <= min <= max <= 600');
   check('silenceS', isRange(s.silenceS, 1, 7 * 86400), '[min, max] seconds with 1 <= min <= max <= 604800');
   check('checkpoints', typeof s.checkpoints === 'boolean', 'true or false');
+  check('objects', typeof s.objects === 'boolean', 'true or false');
   return s;
 }
 
@@ -276,7 +288,29 @@ export class FieldSensors {
     const report: LaneEvent = { kind: 'lane', id, device, ts, intersection, lane, count, vehicles, queue, occupancy: round3(st[3]), speed: st[0] > 0 ? round3(this.noisy(st[2], s.speedNoise)) : 0, interval };
     // a camera seeing part of the lane says how much
     if (s.videoRangeM < this.sim.net.length[l]) report.range = s.videoRangeM;
+    if (s.objects) report.objects = this.tracked(l);
     return report;
+  }
+
+  /** What a tracking video detector reports of lane l: each vehicle within range, front first, missed with countMissRate, its distance and speed noisy. */
+  private tracked(l: number): LaneObject[] {
+    const sim = this.sim;
+    const s = this.s;
+    const len = sim.net.length[l];
+    const seen = Math.min(len, s.videoRangeM);
+    const on = sim.laneVehicleCount(l);
+    if (this.scratch.length < on) this.scratch = new Int32Array(Math.max(on, 2 * this.scratch.length));
+    const m = sim.laneVehicles(l, this.scratch);
+    const out: LaneObject[] = [];
+    for (let j = 0; j < m; j++) {
+      const v = this.scratch[j];
+      const d = len - sim.vehicleDistance(v);
+      if (d > seen) break;
+      if (s.countMissRate > 0 && this.random() < s.countMissRate) continue;
+      const noisyD = s.positionNoiseM > 0 ? d + s.positionNoiseM * this.gaussian() : d;
+      out.push({ distance: round1(Math.min(seen, Math.max(0, noisyD))), speed: round3(this.noisy(sim.vehicleSpeed(v), s.speedNoise)) });
+    }
+    return out;
   }
 
   /** What a video detector sees of the lane: laneStats within videoRangeM of the stop line. */
@@ -453,4 +487,8 @@ const RETRY_S = [1, 5] as const;
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
 }

@@ -32,7 +32,9 @@ test('perfect sensing reports byte for byte what it reported when recorded: exac
   let n = 0;
   for (let k = 0; k < 900; k++) {
     for (const e of city.step()) {
-      h.update(JSON.stringify(e));
+      // tracked vehicles came later (a report's `objects`); everything else is as recorded
+      const { objects: _, ...rest } = e as LaneEvent;
+      h.update(JSON.stringify(e.kind === 'lane' ? rest : e));
       n++;
     }
   }

@@ -355,6 +355,15 @@ test('a lane event must name a lane of the network on a road into its intersecti
   assert.equal(elsewhere.body.message, `events[1].lane: lane "${net.laneId(far)}" is not on a road into intersection "intersection_1_1"`);
   assert.equal(server.runtime.estimate.queue[far] === 37, false, 'the far lane was not taken into the estimate');
   assert.equal(await server.store.count({ device: 'det-x' }), stored, 'all or nothing');
+  // a tracked vehicle further from the stop line than the lane is long: measured from the lane's start, or in feet
+  const len = net.length[own];
+  const feet = await call('POST', '/api/v1/events', device, [{ ...report('lx-5', net.laneId(own)), objects: [{ distance: 3, speed: 0 }, { distance: len * 3.28, speed: 4 }] }]);
+  assert.equal(feet.status, 400);
+  assert.equal(feet.body.message, `events[0].objects[1].distance: ${len * 3.28} m is beyond lane "${net.laneId(own)}", which is ${Math.round(len * 10) / 10} m long (distance is metres to the stop line)`);
+  const kmh = await call('POST', '/api/v1/events', device, [{ ...report('lx-6', net.laneId(own)), objects: [{ distance: 3, speed: 120 }] }]);
+  assert.equal(kmh.status, 400);
+  assert.match(kmh.body.message, /events\[0\]\.objects\[0\]\.speed: must be <= 100/);
+  assert.equal(await server.store.count({ device: 'det-x' }), stored, 'nothing of a refused batch');
   const ok = await call('POST', '/api/v1/events', device, [report('lx-4', net.laneId(own))]);
   assert.equal(ok.status, 200);
   assert.equal(server.runtime.estimate.queue[own], 37);

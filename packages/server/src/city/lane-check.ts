@@ -2,7 +2,8 @@ import type { Network } from '@citybrain/engine';
 import type { EventCheck } from '../ingest.js';
 
 /**
- * Refuses a lane or plate event whose lane the network does not have, or
+ * Refuses a lane or plate event whose lane the network does not have, a
+ * tracked object further from the stop line than the lane is long, or
  * whose lane is not on a road into the event's intersection (which is what
  * the token's scope allows): otherwise the estimate would take a report for
  * any lane of the city, a neighbour's approaches included (the roads leaving
@@ -17,6 +18,12 @@ export function laneCheck(net: Network): EventCheck {
     if (l === undefined) return `${path}.lane: the network has no lane "${lane}"`;
     if (net.interIndex.get(e.intersection) !== net.roadEndInter[net.laneRoad[l]]) {
       return `${path}.lane: lane "${lane}" is not on a road into intersection "${e.intersection}"`;
+    }
+    // a distance past the lane's start is measured from the wrong end, or in feet
+    const far = e.kind === 'lane' ? e.objects?.findIndex((o) => o.distance > net.length[l]) ?? -1 : -1;
+    if (far >= 0) {
+      const d = (e as Extract<typeof e, { kind: 'lane' }>).objects![far].distance;
+      return `${path}.objects[${far}].distance: ${d} m is beyond lane "${lane}", which is ${Math.round(net.length[l] * 10) / 10} m long (distance is metres to the stop line)`;
     }
     return undefined;
   };

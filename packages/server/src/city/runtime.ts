@@ -475,7 +475,7 @@ export class CityRuntime {
       this.incidents.apply(one);
       if (e.kind === 'signal') this.plans.confirm(e as SignalEvent);
     }
-    this.twin.observe(events);
+    this.twin.observe(events, this.ts);
     this.observed.apply(events);
   }
 
