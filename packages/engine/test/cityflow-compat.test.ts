@@ -68,6 +68,15 @@ test('a route\'s gaps are filled with the shortest path by length, as CityFlow\'
   assert.equal(sim.metrics().finishedVehicles, 1);
 });
 
+test('between equally short paths the router takes the one CityFlow takes: its end intersection\'s roads in order', () => {
+  // P to Q over M1 or over M2: both 2 x 190 m (200 m less the 5 m intersections at each end)
+  const nodes = { S: [-200, 0, true], P: [0, 0, false], M1: [0, 200, false], M2: [200, 0, false], Q: [200, 200, false], T: [400, 200, true] } as Record<string, [number, number, boolean]>;
+  const viaM1 = roadnet(nodes, [['S', 'P', 1], ['P', 'M1', 1], ['M1', 'Q', 1], ['P', 'M2', 1], ['M2', 'Q', 1], ['Q', 'T', 1]]);
+  assert.deepEqual(load(viaM1, [flow(['S_P', 'Q_T'])]).scenario.flows[0].route, ['S_P', 'P_M1', 'M1_Q', 'Q_T']);
+  const viaM2 = roadnet(nodes, [['S', 'P', 1], ['P', 'M2', 1], ['M2', 'Q', 1], ['P', 'M1', 1], ['M1', 'Q', 1], ['Q', 'T', 1]]);
+  assert.deepEqual(load(viaM2, [flow(['S_P', 'Q_T'])]).scenario.flows[0].route, ['S_P', 'P_M2', 'M2_Q', 'Q_T']);
+});
+
 test('dropped flows generate nothing, and the others keep their index and CityFlow\'s vehicle ids', () => {
   const { scenario, warnings } = load(diamond(), [flow(['Q_T', 'S_P']), flow(['S_P']), flow(['S_P', 'Q_T'], { interval: 10 })]);
   assert.equal(warnings.length, 2);
