@@ -1747,7 +1747,6 @@ export class Simulation {
   }
 }
 
-/** CityFlow's collision-free speed given a leader braking at dL. */
 /** `a` copied into one twice as long (a scratch buffer that ran out of room). */
 function growInt32(a: Int32Array): Int32Array {
   const b = new Int32Array(a.length * 2);
@@ -1755,6 +1754,7 @@ function growInt32(a: Int32Array): Int32Array {
   return b;
 }
 
+/** CityFlow's collision-free speed given a leader braking at dL. */
 function noCollisionSpeed(vL: number, dL: number, vF: number, dF: number, gap: number, interval: number, targetGap: number): number {
   const c = (vF * interval) / 2 + targetGap - (0.5 * vL * vL) / dL - gap;
   const a = 0.5 / dF;
