@@ -308,6 +308,10 @@ export class Simulation {
     for (const [what, arr, n] of expect) {
       if (!arr || arr.length !== n) throw new RangeError(`importState: ${what} has length ${arr?.length ?? 'none'}, this scenario needs ${n}: state of another scenario`);
     }
+    // the generator comes with the state (random: 'cityflow' or not): its length says which it is
+    if (!(data.rng instanceof Uint32Array && (data.rng.length === 4 || isMt19937(data.rng)))) {
+      throw new RangeError(`importState: rng must be a Uint32Array of 4 words (xoshiro128**) or 625 (mt19937), got ${data.rng?.length ?? 'none'}`);
+    }
     this.st = SimState.fromData(data);
     this.nExits = 0;
     this.nEntries = 0;
