@@ -1,14 +1,19 @@
 import { constants } from 'node:buffer';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { generateGrid, loadSumoScenario, parseFlows, parseRoadnet, type Scenario } from '@citybrain/engine';
+import { generateGrid, loadCityflowScenario, loadSumoScenario, type Scenario } from '@citybrain/engine';
 import { gridOption, numOption, UsageError } from './usage.js';
+
+/** Where a command puts the loader's warnings (flows CityFlow drops): by default, stderr. */
+export type Warn = (warning: string) => void;
+const warnOnStderr: Warn = (w) => console.error(`citybrain: warning: ${w}`);
 
 /**
  * Reads a scenario from disk: CityFlow JSON (roadnet + flow) or SUMO
- * (.net.xml + .rou.xml), chosen by the files' extensions.
+ * (.net.xml + .rou.xml), chosen by the files' extensions. CityFlow files run as
+ * CityFlow runs them: the flows it drops are dropped, each with a warning to `warn`.
  */
-export function readScenario(roadnetPath: string, flowPath: string): Scenario {
+export function readScenario(roadnetPath: string, flowPath: string, warn: Warn = warnOnStderr): Scenario {
   const roadnetText = readText(roadnetPath, '--roadnet');
   const flowText = readText(flowPath, '--flow');
   const isXml = (p: string) => p.toLowerCase().endsWith('.xml');
@@ -18,9 +23,11 @@ export function readScenario(roadnetPath: string, flowPath: string): Scenario {
   if (isXml(roadnetPath)) {
     return loadSumoScenario({ net: roadnetText, routes: flowText, netSource: basename(roadnetPath), routesSource: basename(flowPath) });
   }
-  const roadnet = parseRoadnet(roadnetText, basename(roadnetPath));
-  const flows = parseFlows(flowText, basename(flowPath), roadnet);
-  return { roadnet, flows };
+  const { scenario, warnings } = loadCityflowScenario({
+    roadnet: roadnetText, flow: flowText, roadnetSource: basename(roadnetPath), flowSource: basename(flowPath),
+  });
+  for (const w of warnings) warn(w);
+  return scenario;
 }
 
 /**
@@ -28,10 +35,10 @@ export function readScenario(roadnetPath: string, flowPath: string): Scenario {
  * (together), else the generated --grid (default 4x4) with --demand vehicles per second per route
  * (default 0.05). The brain and its field process must be given the same.
  */
-export function chooseScenario(v: { grid?: string; demand?: string; roadnet?: string; flow?: string }): Scenario {
+export function chooseScenario(v: { grid?: string; demand?: string; roadnet?: string; flow?: string }, warn?: Warn): Scenario {
   if (v.roadnet || v.flow) {
     if (!v.roadnet || !v.flow) throw new UsageError('--roadnet and --flow go together');
-    return readScenario(v.roadnet, v.flow);
+    return readScenario(v.roadnet, v.flow, warn);
   }
   return generateGrid({ ...gridOption(v.grid, '4x4'), demand: numOption(v.demand, 'demand', 0.05, 0.001, 5) });
 }

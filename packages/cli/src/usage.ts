@@ -1,3 +1,4 @@
+import type { RandomKind } from '@citybrain/engine';
 import { SENSING_PRESETS, type SensingPreset } from '@citybrain/field';
 
 /** A mistake in how the command was called: printed without a stack trace, exit code 2. */
@@ -36,4 +37,10 @@ export function sensingOption(v: string | undefined): SensingPreset {
   const name = v ?? 'default';
   if (!Object.hasOwn(SENSING_PRESETS, name)) throw new UsageError(`--sensing: must be one of ${Object.keys(SENSING_PRESETS).join(', ')}, got "${name}"`);
   return name as SensingPreset;
+}
+
+/** --random: which random stream the simulation draws (SimulationOptions.random) */
+export function randomOption(v: string | undefined): RandomKind {
+  if (v === undefined || v === 'xoshiro' || v === 'cityflow') return v ?? 'xoshiro';
+  throw new UsageError(`--random must be xoshiro or cityflow (CityFlow's std::mt19937 stream), got "${v}"`);
 }

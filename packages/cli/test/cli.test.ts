@@ -148,6 +148,22 @@ test('simulate --json prints one JSON object whose figures match the library run
   );
 });
 
+test('simulate warns of each flow CityFlow drops and runs the rest; --random cityflow runs CityFlow\'s stream', async () => {
+  const scenario = generateGrid({ rows: 2, cols: 2 });
+  const flows = [{ ...scenario.flows[0], route: [scenario.flows[0].route[0]] }, ...scenario.flows];
+  const dropPath = join(tmp, 'flow-drop.json');
+  writeFileSync(dropPath, JSON.stringify(flows));
+  const r = citybrain('simulate', '--roadnet', roadnetPath, '--flow', dropPath, '--steps', '300', '--random', 'cityflow', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, `citybrain: warning: flow-drop.json: flows[0] (route "${flows[0].route[0]}"): dropped, as CityFlow drops it: its route is one road, "${flows[0].route[0]}" (CityFlow routes have at least two)\n`);
+  const o = parseOneJsonLine(r.stdout);
+  const { metrics } = await runControlled(new Simulation({ roadnet: scenario.roadnet, flows: [{ ...flows[0], route: [] }, ...scenario.flows] }, { random: 'cityflow' }), fixedTime(), 300);
+  assert.deepEqual([o.enteredVehicles, o.averageTravelTime], [metrics.enteredVehicles, Math.round(metrics.averageTravelTime * 100) / 100]);
+  const bad = citybrain('simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--random', 'mt');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--random must be xoshiro or cityflow/);
+});
+
 test('simulate --replay DIR writes the roadnet log and one frame per step', () => {
   const dir = join(tmp, 'replay');
   const r = citybrain('simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '50', '--controller', 'max-pressure', '--replay', dir, '--json');

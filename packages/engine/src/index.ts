@@ -6,6 +6,7 @@ export * from './generate/grid.js';
 export { Network, LINK_PRIORITY } from './sim/network.js';
 export { Simulation, TURN_SPEED, type SimulationOptions, type Metrics, type AddVehicleOptions, type PlaceVehicleOptions, type VehicleStatus } from './sim/simulation.js';
 export type { SimState } from './sim/state.js';
+export { seedRng, seedMt19937, nextU32, type RandomKind } from './sim/rng.js';
 export { ReplayRecorder, replayRoadnet } from './sim/replay.js';
 export { RoadGraph } from './routing.js';
 export { polylineLength } from './sim/geometry.js';

@@ -146,26 +146,56 @@ test('unknown road in route', () => {
   throwsAt(() => fl([flow(['W_C', 'C_E']), flow(['W_C', 'C_N'])], roadnet()), 'flows[1].route[1]', 'unknown road "C_N"');
 });
 
-test('disconnected route', () => {
-  throwsAt(() => fl([flow(['W_C', 'C_W'])], roadnet()), 'flows[0].route[1]',
-    'road "C_W" is not reachable from "W_C" (no roadLink at C)');
-  throwsAt(() => fl([flow(['W_C', 'E_C'])], roadnet()), 'flows[0].route[1]',
-    '"W_C" ends at C but "E_C" starts at E');
+/** flows parsed against the roadnet, and the loader's warnings */
+function routed(flows: J[], net: J): { flows: ReturnType<typeof parseFlows>; warnings: string[] } {
+  const warnings: string[] = [];
+  return { flows: parseFlows(JSON.stringify(flows), 'flow.json', validateRoadnet(net, 'roadnet.json'), warnings), warnings };
+}
+
+test('a flow whose route cannot be driven is dropped with a warning naming it, as CityFlow drops it; the others stay', () => {
+  const { flows, warnings } = routed([flow(['W_C', 'C_E']), flow(['W_C', 'C_W']), flow(['W_C', 'E_C']), flow(['W_C']), flow(['E_C', 'C_W'])], roadnet());
+  // every flow keeps its index (CityFlow names vehicles flow_{index}_{n}); a dropped one has an empty route
+  assert.deepEqual(flows.map((f) => f.route), [['W_C', 'C_E'], [], [], [], ['E_C', 'C_W']]);
+  assert.deepEqual(warnings, [
+    'flow.json: flows[1] (route "W_C", "C_W"): dropped, as CityFlow drops it: road "C_W" is not reachable from "W_C" (no roadLink at C joins them, nor does a path through other roads)',
+    'flow.json: flows[2] (route "W_C", "E_C"): dropped, as CityFlow drops it: road "E_C" is not reachable from "W_C" (no path of roadLinks leads from "W_C" to "E_C")',
+    'flow.json: flows[3] (route "W_C"): dropped, as CityFlow drops it: its route is one road, "W_C" (CityFlow routes have at least two)',
+  ]);
+  // the same road twice in a row counts once (Router::updateShortestPath), so this is one road too
+  assert.match(routed([flow(['W_C', 'W_C'])], roadnet()).warnings[0], /flows\[0\].*its route is one road/);
   // Without a roadnet only the structure is checked.
   assert.equal(fl([flow(['W_C', 'C_W'])]).length, 1);
 });
 
-test('a route through a roadLink vehicles cannot drive is rejected', () => {
+test('a route through a roadLink vehicles cannot drive is dropped', () => {
   // a roadLink without laneLinks joins no lane to the next road
   const empty = roadnet();
   empty.intersections[1].roadLinks[0].laneLinks = [];
-  throwsAt(() => fl([flow(['W_C', 'C_E'])], empty), 'flows[0].route[1]',
-    'road "C_E" is not reachable from "W_C" (its roadLink at C has no laneLinks)');
-  // a virtual intersection is a boundary: its roadLinks are not simulated
+  assert.match(routed([flow(['W_C', 'C_E'])], empty).warnings[0],
+    /flows\[0\].*road "C_E" is not reachable from "W_C" \(its roadLink at C has no laneLinks\)/);
+  // a virtual intersection is a boundary: CityFlow reads no roadLinks there
   const virt = roadnet();
   virt.intersections[1].virtual = true;
-  throwsAt(() => fl([flow(['E_C', 'C_W'])], virt), 'flows[0].route[1]',
-    'road "C_W" is not reachable from "E_C" (C is virtual, a network boundary: its roadLinks are not simulated)');
+  const { flows, warnings } = routed([flow(['E_C', 'C_W'])], virt);
+  assert.deepEqual(flows[0].route, []);
+  assert.match(warnings[0], /road "C_W" is not reachable from "E_C" \(C is virtual, a network boundary: CityFlow drives no roadLink there\)/);
+});
+
+test('a virtual intersection\'s trafficLight and roadLinks are ignored, as CityFlow never reads them', () => {
+  const o = roadnet();
+  // roadLinkIndices pointing at roadLinks it does not have (issue #15), and links that could not even be parsed
+  o.intersections[2].trafficLight = { roadLinkIndices: [0, 1, 2, 3], lightphases: [{ time: 5, availableRoadLinks: [0, 7] }] };
+  o.intersections[0].roadLinks = [{ type: 'u_turn' }];
+  o.intersections[0].trafficLight = 'none';
+  const net = rn(o);
+  for (const k of [0, 2]) {
+    assert.deepEqual(net.intersections[k].roadLinks, []);
+    assert.deepEqual(net.intersections[k].trafficLight, { lightphases: [] });
+  }
+  // a signalised one is still checked
+  const c = roadnet();
+  c.intersections[1].trafficLight.roadLinkIndices = [0, 2];
+  throwsAt(() => rn(c), 'intersections[1].trafficLight.roadLinkIndices[1]', 'roadLink index 2 is out of range');
 });
 
 test('availableRoadLinks out of range', () => {

@@ -1,5 +1,5 @@
 import { structuredClone } from './clone.js';
-import { Simulation, type Network, type Scenario } from '@citybrain/engine';
+import { Simulation, type Network, type RandomKind, type Scenario } from '@citybrain/engine';
 import type { Event, Plan, PlatePosition, SignalEvent } from '@citybrain/brain';
 import { deviceId } from './device-id.js';
 import { FieldSignals } from './signals.js';
@@ -40,6 +40,8 @@ export interface ParkingBay {
 
 export interface VirtualCityOptions {
   seed?: number;
+  /** the street simulation's random stream (SimulationOptions.random); default 'xoshiro' */
+  random?: RandomKind;
   /** the devices' models (sensing.ts): a preset ('perfect', 'default', 'loop') or settings over DEFAULT_SENSING; default DEFAULT_SENSING */
   sensing?: SensingOptions | SensingPreset;
   /** seconds between two detector reports: sensing.period under its older name (sensing.period wins) */
@@ -133,7 +135,7 @@ export class VirtualCity {
   private rng: number;
 
   constructor(scenario: Scenario, opts: VirtualCityOptions = {}) {
-    this.sim = new Simulation(scenario, { seed: opts.seed ?? 0 });
+    this.sim = new Simulation(scenario, { seed: opts.seed ?? 0, random: opts.random });
     const sensing = resolveSensing(opts.sensing);
     this.sensing = opts.detectorPeriod !== undefined && !(typeof opts.sensing === 'object' && opts.sensing.period !== undefined) ? resolveSensing({ ...sensing, period: opts.detectorPeriod }) : sensing;
     this.detectorPeriod = this.sensing.period;

@@ -37,6 +37,8 @@ import { activeIncidents, incidentRoutes } from './api/incident-routes.js';
 export interface ServerOptions {
   /** the city the virtual city runs */
   scenario: Scenario;
+  /** what the scenario's loader warned about (e.g. flows CityFlow drops, from loadCityflowScenario): logged at start */
+  scenarioWarnings?: readonly string[];
   /**
    * run a virtual street in this process; default true. false: the brain
    * alone, its devices elsewhere (`citybrain field`, or real ones) reporting
@@ -235,6 +237,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     now: () => Math.max(Date.now(), runtime.ts),
   }) : undefined;
 
+  for (const w of opts.scenarioWarnings ?? []) app.log.warn(`scenario: ${w}`);
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
   if (operatorSet.running ?? opts.run ?? true) runtime.start();
   persistence.start(opts.snapshotIntervalMs ?? 60_000);

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { intOption, UsageError } from '../usage.js';
+import { intOption, randomOption, UsageError } from '../usage.js';
 
 export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest|incidents|observe [--data DIR] [--json]
 
@@ -26,6 +26,7 @@ export const benchHelp = `citybrain bench fidelity|speed|control|emergency|inges
 
   --data DIR    the real-data folder (default ../shared/data)
   --grid N      grid size for the speed benchmark (default 36)
+  --random R    fidelity's random stream: xoshiro (default) or cityflow (CityFlow's mt19937, as CityFlow draws it)
   --json        machine-readable output`;
 
 export async function benchCommand(argv: string[]): Promise<void> {
@@ -37,11 +38,11 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (kind === 'observe') return (await import('../bench/observe.js')).benchObserve(rest);
   const { values } = parseArgs({
     args: rest,
-    options: { data: { type: 'string', default: '../shared/data' }, json: { type: 'boolean', default: false }, grid: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { data: { type: 'string', default: '../shared/data' }, json: { type: 'boolean', default: false }, grid: { type: 'string' }, random: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return void console.log(benchHelp);
   const data = resolve(values.data!);
-  if (kind === 'fidelity') return (await import('../bench/fidelity.js')).benchFidelity(data, values.json!);
+  if (kind === 'fidelity') return (await import('../bench/fidelity.js')).benchFidelity(data, values.json!, randomOption(values.random));
   if (kind === 'control') return (await import('../bench/control.js')).benchControl(data, values.json!);
   if (kind === 'emergency') return (await import('../bench/emergency.js')).benchEmergency(data, values.json!);
   if (kind === 'speed') return (await import('../bench/speed.js')).benchSpeed(data, values.json!, intOption(values.grid, 'grid', 36, 1, 100));

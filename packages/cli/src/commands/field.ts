@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { VirtualCity } from '@citybrain/field';
 import { planVerifier } from '@citybrain/server';
 import { chooseScenario } from '../scenario-files.js';
-import { intOption, numOption, sensingOption, UsageError } from '../usage.js';
+import { intOption, numOption, randomOption, sensingOption, UsageError } from '../usage.js';
 import { FieldLoop, signalDevices, type FieldTransport } from '../field/loop.js';
 import { fetchBrainKey, HttpTransport } from '../field/http.js';
 import { MqttTransport } from '../field/mqtt.js';
@@ -26,6 +26,8 @@ plans when none come for the watchdog time.
   --demand VPS         its vehicles per second per route; default 0.05
   --roadnet F --flow F this scenario instead (CityFlow JSON or SUMO XML)
   --seed N             the street's randomness; default 0
+  --random R           xoshiro (default) | cityflow: the street's traffic draws CityFlow's std::mt19937
+                       stream as CityFlow draws it
   --speed X            simulated seconds per second; default 1 (real time). Above 1 the events'
                        timestamps run ahead of the server's clock: run the server at the same
                        --speed with --clock-skew off; the street then takes its clock from the
@@ -45,7 +47,7 @@ export async function fieldCommand(argv: string[]): Promise<void> {
     args: argv,
     options: {
       server: { type: 'string' }, mqtt: { type: 'string' }, tokens: { type: 'string' }, grid: { type: 'string' }, demand: { type: 'string' },
-      roadnet: { type: 'string' }, flow: { type: 'string' }, seed: { type: 'string' }, speed: { type: 'string' }, 'brain-key': { type: 'string' },
+      roadnet: { type: 'string' }, flow: { type: 'string' }, seed: { type: 'string' }, random: { type: 'string' }, speed: { type: 'string' }, 'brain-key': { type: 'string' },
       watchdog: { type: 'string' }, sensing: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -55,6 +57,7 @@ export async function fieldCommand(argv: string[]): Promise<void> {
   const scenario = chooseScenario(values);
   const speed = numOption(values.speed, 'speed', 1, 0.01, 1000);
   const seed = intOption(values.seed, 'seed', 0);
+  const random = randomOption(values.random);
   const watchdog = numOption(values.watchdog, 'watchdog', 10, 0.1, 3600);
   const devices = new VirtualCity(scenario).devices;
   const tokens = readTokens(values.tokens, devices.map((d) => d.device));
@@ -101,7 +104,7 @@ export async function fieldCommand(argv: string[]): Promise<void> {
     }
     transport = new HttpTransport({ server: values.server!, tokens, signals: signalDevices(scenario), log });
   }
-  const loop = new FieldLoop({ scenario, transport, verify, seed, speed, watchdog, sensing: sensingOption(values.sensing), clock: speed > 1 ? 'brain' : 'wall', log });
+  const loop = new FieldLoop({ scenario, transport, verify, seed, random, speed, watchdog, sensing: sensingOption(values.sensing), clock: speed > 1 ? 'brain' : 'wall', log });
   try {
     await loop.start();
   } catch (e) {

@@ -68,7 +68,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
   });
   if (values.help) return void console.log(serveHelp);
   const { plugins: extraControllers } = await chooseController(values.plugin ?? [], values.controller!);
-  const scenario = chooseScenario(values);
+  const scenarioWarnings: string[] = [];
+  const scenario = chooseScenario(values, (w) => scenarioWarnings.push(w)); // the server logs them
   const street = !values['no-street'];
   if (!street && values.breakdowns !== undefined) throw new UsageError('--breakdowns is for the virtual street; with --no-street give it to the street\'s process (citybrain field)');
   let retentionMs: number | undefined;
@@ -85,6 +86,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   try {
     server = await startServer({
       scenario,
+      scenarioWarnings,
       street,
       storeUrl: values.db,
       createDatabase: values['create-db'],

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { ReplayRecorder, Simulation, replayRoadnet, type Scenario } from '@citybrain/engine';
+import { ReplayRecorder, Simulation, replayRoadnet, type RandomKind, type Scenario } from '@citybrain/engine';
 import { controllers, runControlled, type Controller, type ControllerFault } from '@citybrain/control';
 import { chooseController } from '../plugins.js';
 import { makeOutputDir, openOutput, readScenario, writeOutput } from '../scenario-files.js';
-import { intOption, numOption, UsageError } from '../usage.js';
+import { intOption, numOption, randomOption, UsageError } from '../usage.js';
 import { progress } from '../progress.js';
 import { round } from '../round.js';
 
@@ -19,6 +19,8 @@ Runs a scenario (CityFlow .json or SUMO .net.xml/.rou.xml) and prints its result
   --steps N             simulated steps; default 3600
   --interval S          seconds per step; default 1
   --seed N              random seed; default 0
+  --random R            xoshiro (default) | cityflow: CityFlow's std::mt19937 stream, drawn as CityFlow
+                        draws it, so a run with CityFlow's seed takes the lanes CityFlow's takes
   --plugin FILE         load a third-party controller module (repeatable; see examples/longest-queue.mjs)
   --replay DIR          write replay_roadnet.json and replay.txt (CityFlow's replay format) into DIR
   --json                print one JSON object instead of a summary`;
@@ -55,6 +57,7 @@ export async function simulateCommand(argv: string[]): Promise<void> {
       steps: { type: 'string' },
       interval: { type: 'string' },
       seed: { type: 'string' },
+      random: { type: 'string' },
       replay: { type: 'string' },
       plugin: { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
@@ -66,13 +69,14 @@ export async function simulateCommand(argv: string[]): Promise<void> {
   const steps = intOption(values.steps, 'steps', 3600, 1, 10_000_000);
   const interval = numOption(values.interval, 'interval', 1, 0.1, 10);
   const seed = intOption(values.seed, 'seed', 0, 0, 2 ** 32 - 1);
+  const random = randomOption(values.random);
   const { available } = await chooseController(values.plugin ?? [], values.controller!, ['plan']);
 
   const t0 = performance.now();
   const scenario = readScenario(values.roadnet, values.flow);
   const readSeconds = (performance.now() - t0) / 1000;
   const result = await simulate(scenario, {
-    controller: values.controller!, steps, interval, seed, replayDir: values.replay, showProgress: !values.json, label: values.roadnet, available,
+    controller: values.controller!, steps, interval, seed, random, replayDir: values.replay, showProgress: !values.json, label: values.roadnet, available,
   });
   // loading = reading and validating the files + compiling the network
   result.loadSeconds = round(result.loadSeconds + readSeconds, 3);
@@ -83,13 +87,13 @@ export async function simulateCommand(argv: string[]): Promise<void> {
 export async function simulate(
   scenario: Scenario,
   o: {
-    controller: string; steps: number; interval?: number; seed?: number; replayDir?: string; showProgress?: boolean; label?: string;
+    controller: string; steps: number; interval?: number; seed?: number; random?: RandomKind; replayDir?: string; showProgress?: boolean; label?: string;
     /** controllers by name; default the built-in registry */
     available?: Record<string, () => Controller>;
   },
 ): Promise<SimulateResult> {
   const t0 = performance.now();
-  const sim = new Simulation(scenario, { interval: o.interval ?? 1, seed: o.seed ?? 0 });
+  const sim = new Simulation(scenario, { interval: o.interval ?? 1, seed: o.seed ?? 0, random: o.random });
   const loadSeconds = (performance.now() - t0) / 1000;
   let onStep: ((s: Simulation, k: number) => void) | undefined;
   let closeReplay = () => {};

@@ -7,7 +7,7 @@
  * device, at most `concurrency` in all, a batch the server could not take now
  * sent again unchanged until it is taken, and a bounded backlog.
  */
-import type { Scenario } from '@citybrain/engine';
+import type { RandomKind, Scenario } from '@citybrain/engine';
 import type { Event, Plan } from '@citybrain/brain';
 import { VirtualCity, type PlanRefusal, type SensingOptions, type SensingPreset } from '@citybrain/field';
 
@@ -40,6 +40,8 @@ export interface FieldLoopOptions {
   /** whether a plan is the brain's (planVerifier of the brain's public key) */
   verify: (plan: Plan) => boolean;
   seed?: number;
+  /** the street's random stream (SimulationOptions.random); default 'xoshiro' */
+  random?: RandomKind;
   /** simulated seconds per wall-clock second; default 1 */
   speed?: number;
   /** the signal controllers' watchdog, seconds; default 10 */
@@ -140,7 +142,7 @@ export class FieldLoop {
   }
 
   private newStreet(epochMs: number): VirtualCity {
-    return new VirtualCity(this.opts.scenario, { seed: this.opts.seed, epochMs, watchdog: this.opts.watchdog, planVerify: this.opts.verify, sensing: this.opts.sensing });
+    return new VirtualCity(this.opts.scenario, { seed: this.opts.seed, random: this.opts.random, epochMs, watchdog: this.opts.watchdog, planVerify: this.opts.verify, sensing: this.opts.sensing });
   }
 
   /**

@@ -67,7 +67,7 @@ export interface IntersectionJson {
   roads: string[];
   roadLinks: RoadLinkJson[];
   trafficLight: TrafficLightJson;
-  /** a virtual intersection is a network boundary: no signal, no links */
+  /** a virtual intersection is a network boundary: no signal, no links (the CityFlow loader ignores any it has, as CityFlow does) */
   virtual: boolean;
 }
 
@@ -90,7 +90,12 @@ export interface VehicleJson {
 
 export interface FlowJson {
   vehicle: VehicleJson;
-  /** road ids from origin to destination, consecutive roads connected by a roadLink */
+  /**
+   * road ids from origin to destination, consecutive roads connected by a roadLink
+   * (the CityFlow loader fills in the roads between a file's anchor roads, as
+   * CityFlow's router does). Empty: a flow CityFlow drops (its route cannot be
+   * driven); it generates no vehicle, and is kept so later flows keep their index.
+   */
   route: string[];
   /** seconds between two vehicles of this flow */
   interval: number;

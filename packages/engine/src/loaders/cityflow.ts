@@ -10,7 +10,7 @@
  */
 import { ScenarioError } from '../errors.js';
 import { MIN_CYCLE, MIN_FLOW_INTERVAL } from './bounds.js';
-import { polylineLength } from '../sim/geometry.js';
+import { lanePolylines, polylineLength, type XY } from '../sim/geometry.js';
 import type {
   FlowJson,
   IntersectionJson,
@@ -22,6 +22,7 @@ import type {
   RoadLinkJson,
   RoadLinkType,
   RoadnetJson,
+  Scenario,
   TrafficLightJson,
   VehicleJson,
 } from '../format/cityflow.js';
@@ -44,9 +45,28 @@ export function parseRoadnet(text: string, source = 'roadnet.json'): RoadnetJson
   return validateRoadnet(parseJson(text, source), source);
 }
 
-/** Parses and validates a CityFlow flow file's text; with `roadnet`, routes are checked against it too. */
-export function parseFlows(text: string, source = 'flow.json', roadnet?: RoadnetJson): FlowJson[] {
-  return validateFlows(parseJson(text, source), source, roadnet);
+/**
+ * Parses and validates a CityFlow flow file's text. With `roadnet`, routes are
+ * routed against it as CityFlow routes them (validateScenario): the flows CityFlow
+ * drops come back with an empty route, and why goes into `warnings`.
+ */
+export function parseFlows(text: string, source = 'flow.json', roadnet?: RoadnetJson, warnings?: string[]): FlowJson[] {
+  return validateFlows(parseJson(text, source), source, roadnet, warnings);
+}
+
+/** A CityFlow scenario as loaded, and what CityFlow would have warned about (flows it drops). */
+export interface LoadedScenario {
+  scenario: Scenario;
+  /** one line per flow dropped, naming its index, its roads and why */
+  warnings: string[];
+}
+
+/** Loads a CityFlow roadnet and flow file's text as CityFlow runs them (parseRoadnet, then parseFlows against it). */
+export function loadCityflowScenario(input: { roadnet: string; flow: string; roadnetSource?: string; flowSource?: string }): LoadedScenario {
+  const roadnet = parseRoadnet(input.roadnet, input.roadnetSource);
+  const warnings: string[] = [];
+  const flows = parseFlows(input.flow, input.flowSource, roadnet, warnings);
+  return { scenario: { roadnet, flows }, warnings };
 }
 
 export function validateRoadnet(value: unknown, source: string): RoadnetJson {
@@ -113,7 +133,7 @@ export function validateRoadnet(value: unknown, source: string): RoadnetJson {
   return { intersections, roads };
 }
 
-export function validateFlows(value: unknown, source: string, roadnet?: RoadnetJson): FlowJson[] {
+export function validateFlows(value: unknown, source: string, roadnet?: RoadnetJson, warnings?: string[]): FlowJson[] {
   const c = new Check(source);
   if (!Array.isArray(value)) {
     return c.fail('', `expected a JSON array of flows at the top level, got ${kind(value)}` +
@@ -151,46 +171,244 @@ export function validateFlows(value: unknown, source: string, roadnet?: RoadnetJ
     }
     flows[i] = { vehicle, route: route as string[], interval, startTime, endTime };
   }
-  if (roadnet) validateScenario(roadnet, flows, source);
-  return flows;
+  if (!roadnet) return flows;
+  const routed = validateScenario(roadnet, flows, source);
+  warnings?.push(...routed.warnings);
+  return routed.flows;
 }
 
-/** Cross-file checks: every route road exists and consecutive roads are joined by a roadLink the simulation drives. */
-export function validateScenario(roadnet: RoadnetJson, flows: FlowJson[], source: string): void {
-  const roads = new Map<string, RoadJson>();
-  for (const r of roadnet.roads) roads.set(r.id, r);
-  // startRoad -> endRoads; a roadLink sits where its startRoad ends, so the road id implies the intersection.
-  const next = new Map<string, Set<string>>();
-  // roadLinks the simulation cannot drive: a virtual intersection's (not simulated) and those without laneLinks
-  const unusable = new Map<string, string>();
-  for (const inter of roadnet.intersections) {
-    for (const l of inter.roadLinks) {
-      if (inter.virtual || l.laneLinks.length === 0) {
-        unusable.set(`${l.startRoad}\u0000${l.endRoad}`, inter.virtual
-          ? `${inter.id} is virtual, a network boundary: its roadLinks are not simulated`
-          : `its roadLink at ${inter.id} has no laneLinks`);
-        continue;
-      }
-      let s = next.get(l.startRoad);
-      if (!s) next.set(l.startRoad, (s = new Set()));
-      s.add(l.endRoad);
-    }
-  }
+/** Flows routed against a roadnet (validateScenario). */
+export interface RoutedFlows {
+  /**
+   * The flows in file order, each route the whole road sequence CityFlow drives;
+   * a flow CityFlow drops has an empty route (kept, so later flows keep their
+   * index, and their vehicles CityFlow's ids flow_{index}_{n}).
+   */
+  flows: FlowJson[];
+  /** one line per dropped flow: its index, its roads and why */
+  warnings: string[];
+}
+
+/**
+ * Cross-file checks and routing, as CityFlow's Router does it. Every route road
+ * must exist (else a ScenarioError). A route lists anchor roads: between two
+ * consecutive ones CityFlow drives the shortest path (the sum of each next
+ * road's average lane length, Router::dijkstra with RouterType::LENGTH) through
+ * roads joined by laneLinks, so a gap is filled in and a road already joined
+ * to the next stays as it is. A flow whose route cannot be driven (no path
+ * between two anchors, or a single road) CityFlow drops, running the rest: so
+ * do we, with a warning.
+ */
+export function validateScenario(roadnet: RoadnetJson, flows: FlowJson[], source: string): RoutedFlows {
+  const graph = new CityflowRouter(roadnet);
+  const warnings: string[] = [];
+  const routes = new Map<string, string[] | string>(); // anchors -> road ids, or why the flow is dropped
+  const out: FlowJson[] = new Array(flows.length);
   for (let i = 0; i < flows.length; i++) {
-    const route = flows[i].route;
-    let prev: RoadJson | undefined;
-    for (let k = 0; k < route.length; k++) {
-      const road = roads.get(route[k]);
-      if (!road) throw new ScenarioError(source, `flows[${i}].route[${k}]`, `unknown road ${show(route[k])} (not in the roadnet)`);
-      if (prev && !next.get(prev.id)?.has(road.id)) {
-        const why = unusable.get(`${prev.id}\u0000${road.id}`) ?? (prev.endIntersection === road.startIntersection
-          ? `no roadLink at ${prev.endIntersection}`
-          : `"${prev.id}" ends at ${prev.endIntersection} but "${road.id}" starts at ${road.startIntersection}`);
-        throw new ScenarioError(source, `flows[${i}].route[${k}]`, `road "${road.id}" is not reachable from "${prev.id}" (${why})`);
-      }
-      prev = road;
+    const anchors = flows[i].route;
+    for (let k = 0; k < anchors.length; k++) {
+      if (!graph.index.has(anchors[k])) throw new ScenarioError(source, `flows[${i}].route[${k}]`, `unknown road ${show(anchors[k])} (not in the roadnet)`);
     }
+    const key = anchors.join('\u0000');
+    let routed = routes.get(key);
+    if (routed === undefined) routes.set(key, (routed = graph.route(anchors)));
+    if (typeof routed === 'string') {
+      warnings.push(`${source}: flows[${i}] (route ${anchors.map((r) => show(r)).join(', ')}): dropped, as CityFlow drops it: ${routed}`);
+      out[i] = { ...flows[i], route: [] };
+    } else out[i] = routed.length === anchors.length ? flows[i] : { ...flows[i], route: routed };
   }
+  return { flows: out, warnings };
+}
+
+/** The roads as CityFlow's Router sees them: which road follows which, and at what cost. */
+class CityflowRouter {
+  readonly index = new Map<string, number>();
+  private readonly ids: string[];
+  /** per road, the roads it leads to by laneLinks, in its end intersection's `roads` order (Dijkstra's order) */
+  private readonly next: number[][];
+  /** per road, its average lane length (Road::averageLength, the cost of entering it) */
+  private readonly cost: Float64Array;
+  /** why a direct step is not drivable, for the warnings */
+  private readonly unusable = new Map<string, string>();
+  private readonly roads: RoadJson[];
+  private readonly virtual = new Set<string>();
+
+  constructor(roadnet: RoadnetJson) {
+    const roads = (this.roads = roadnet.roads);
+    this.ids = roads.map((r) => r.id);
+    roads.forEach((r, i) => this.index.set(r.id, i));
+    const inters = new Map<string, IntersectionJson>();
+    for (const it of roadnet.intersections) {
+      inters.set(it.id, it);
+      if (it.virtual) this.virtual.add(it.id);
+    }
+    const trim = (id: string) => {
+      const it = inters.get(id)!;
+      return it.virtual ? 0 : it.width;
+    };
+    this.cost = Float64Array.from(roads, (r) => {
+      const lanes = lanePolylines(r.points, r.lanes.map((l) => l.width), trim(r.startIntersection), trim(r.endIntersection));
+      let sum = 0;
+      for (const pts of lanes) sum += cityflowLength(pts);
+      return sum / lanes.length;
+    });
+    // Road::connectedToRoad: some lane of the road has a laneLink into the other
+    const linked = new Set<string>();
+    for (const it of roadnet.intersections) {
+      for (const l of it.roadLinks) {
+        const key = `${l.startRoad}\u0000${l.endRoad}`;
+        if (l.laneLinks.length > 0) linked.add(key);
+        else if (!linked.has(key)) this.unusable.set(key, `its roadLink at ${it.id} has no laneLinks`);
+      }
+    }
+    this.next = roads.map((r) => {
+      const out: number[] = [];
+      for (const id of inters.get(r.endIntersection)!.roads) if (linked.has(`${r.id}\u0000${id}`)) out.push(this.index.get(id)!);
+      return out;
+    });
+  }
+
+  /** The road ids CityFlow drives for these anchor roads (Router::updateShortestPath), or why it drops them. */
+  route(anchors: string[]): string[] | string {
+    const route = [this.index.get(anchors[0])!];
+    for (let k = 1; k < anchors.length; k++) {
+      const from = this.index.get(anchors[k - 1])!;
+      const to = this.index.get(anchors[k])!;
+      if (from === to) continue;
+      // a road joined to the next directly: the shortest path (any other passes more roads, each of positive length)
+      if (this.next[from].includes(to)) route.push(to);
+      else if (!this.shortestPath(from, to, route)) return `road ${show(anchors[k])} is not reachable from ${show(anchors[k - 1])} (${this.whyNot(from, to)})`;
+    }
+    if (route.length < 2) return `its route is one road, ${show(anchors[0])} (CityFlow routes have at least two)`;
+    return route.map((r) => this.ids[r]);
+  }
+
+  private whyNot(from: number, to: number): string {
+    const a = this.roads[from];
+    const b = this.roads[to];
+    if (a.endIntersection !== b.startIntersection) return `no path of roadLinks leads from "${a.id}" to "${b.id}"`;
+    if (this.virtual.has(a.endIntersection)) return `${a.endIntersection} is virtual, a network boundary: CityFlow drives no roadLink there`;
+    return this.unusable.get(`${a.id}\u0000${b.id}`) ?? `no roadLink at ${a.endIntersection} joins them, nor does a path through other roads`;
+  }
+
+  /**
+   * Router::dijkstra from `start` to `end`, appending the roads after `start` to
+   * `out`; false if `end` cannot be reached. Ties between equally long paths
+   * fall as in CityFlow: the queue is a binary heap kept as libstdc++'s
+   * std::priority_queue keeps it, and neighbours come in the intersection's order.
+   */
+  private shortestPath(start: number, end: number, out: number[]): boolean {
+    const dis = new Map<number, number>([[start, 0]]);
+    const from = new Map<number, number>();
+    const visited = new Set<number>();
+    const heap = new StdHeap();
+    heap.push(start, 0);
+    let found = false;
+    while (heap.size > 0) {
+      const cur = heap.topRoad();
+      if (cur === end) {
+        found = true;
+        break;
+      }
+      heap.pop();
+      if (visited.has(cur)) continue;
+      visited.add(cur);
+      const curDis = dis.get(cur)!;
+      for (const adj of this.next[cur]) {
+        const d = curDis + this.cost[adj];
+        const old = dis.get(adj);
+        if (old === undefined || d < old) {
+          from.set(adj, cur);
+          dis.set(adj, d);
+          heap.push(adj, d);
+        }
+      }
+    }
+    if (!found) return false;
+    const path = [end];
+    for (let r = from.get(end); r !== undefined && r !== start; r = from.get(r)) path.push(r);
+    for (let k = path.length - 1; k >= 0; k--) out.push(path[k]);
+    return true;
+  }
+}
+
+/**
+ * std::priority_queue<pair<Road*, double>> ordered by the smaller distance, with
+ * libstdc++'s push_heap and pop_heap moves, so that equal distances leave in CityFlow's order.
+ */
+class StdHeap {
+  private road: number[] = [];
+  private dist: number[] = [];
+
+  get size(): number {
+    return this.road.length;
+  }
+
+  topRoad(): number {
+    return this.road[0];
+  }
+
+  push(road: number, dist: number): void {
+    this.road.push(road);
+    this.dist.push(dist);
+    this.siftUp(this.road.length - 1, 0, road, dist);
+  }
+
+  pop(): void {
+    const n = this.road.length;
+    if (n > 1) {
+      // __pop_heap: the last element is re-inserted from the root's hole (__adjust_heap)
+      const road = this.road[n - 1];
+      const dist = this.dist[n - 1];
+      this.road[n - 1] = this.road[0];
+      this.dist[n - 1] = this.dist[0];
+      const len = n - 1;
+      let hole = 0;
+      let child = 0;
+      while (child < ((len - 1) >> 1)) {
+        child = 2 * (child + 1);
+        if (this.dist[child] > this.dist[child - 1]) child--;
+        this.move(child, hole);
+        hole = child;
+      }
+      if ((len & 1) === 0 && child === (len - 2) >> 1) {
+        child = 2 * (child + 1);
+        this.move(child - 1, hole);
+        hole = child - 1;
+      }
+      this.siftUp(hole, 0, road, dist);
+    }
+    this.road.pop();
+    this.dist.pop();
+  }
+
+  /** __push_heap: moves the hole up while its parent is farther than `dist` */
+  private siftUp(hole: number, top: number, road: number, dist: number): void {
+    let parent = (hole - 1) >> 1;
+    while (hole > top && this.dist[parent] > dist) {
+      this.move(parent, hole);
+      hole = parent;
+      parent = (hole - 1) >> 1;
+    }
+    this.road[hole] = road;
+    this.dist[hole] = dist;
+  }
+
+  private move(from: number, to: number): void {
+    this.road[to] = this.road[from];
+    this.dist[to] = this.dist[from];
+  }
+}
+
+/** A polyline's length as CityFlow sums it (sqrt(dx² + dy²) per segment; Math.hypot can round differently). */
+function cityflowLength(points: readonly XY[]): number {
+  let len = 0;
+  for (let i = 0; i + 1 < points.length; i++) {
+    const dx = points[i + 1].x - points[i].x;
+    const dy = points[i + 1].y - points[i].y;
+    len += Math.sqrt(dx * dx + dy * dy);
+  }
+  return len;
 }
 
 // ---------------------------------------------------------------- roadnet parts
@@ -199,46 +417,44 @@ function intersection(c: Check, o: Obj, at: string, roads: Map<string, RoadJson>
   const id = o.id as string; // checked in the id pass
   const virtual = c.bool(o.virtual, at, 'virtual');
   const point = c.point(o.point, at, 'point');
-  // Virtual (boundary) intersections have no geometry, links or signal: defaults instead of errors.
-  const width = o.width === undefined && virtual ? 0 : c.nonNegative(o.width, at, 'width');
   const roadIds = c.arr(o.roads, at, 'roads');
   for (let k = 0; k < roadIds.length; k++) c.ref(roadIds[k], `${at}.roads`, k, roads, 'road');
+  // A virtual intersection is a network boundary: CityFlow reads nothing of it past its roads
+  // (no width, roadLinks or trafficLight), so whatever else it holds is ignored, not refused.
+  if (virtual) {
+    const width = typeof o.width === 'number' && o.width >= 0 && o.width < Infinity ? o.width : 0; // kept for display only
+    return { id, point, width, roads: roadIds as string[], roadLinks: [], trafficLight: { lightphases: [] }, virtual };
+  }
+  const width = c.nonNegative(o.width, at, 'width');
   const linksAt = `${at}.roadLinks`;
-  const roadLinks = o.roadLinks === undefined && virtual
-    ? []
-    : c.arr(o.roadLinks, at, 'roadLinks').map((v, k) => roadLink(c, c.obj(v, linksAt, k), `${linksAt}[${k}]`, id, roads));
+  const roadLinks = c.arr(o.roadLinks, at, 'roadLinks').map((v, k) => roadLink(c, c.obj(v, linksAt, k), `${linksAt}[${k}]`, id, roads));
 
-  let trafficLight: TrafficLightJson;
   if (o.trafficLight === undefined) {
-    if (!virtual) {
-      c.fail(`${at}.trafficLight`, 'missing: a non-virtual (signalised) intersection needs a trafficLight with lightphases ' +
-        '(set "virtual": true for a network boundary)');
+    c.fail(`${at}.trafficLight`, 'missing: a non-virtual (signalised) intersection needs a trafficLight with lightphases ' +
+      '(set "virtual": true for a network boundary)');
+  }
+  const t = c.obj(o.trafficLight, at, 'trafficLight');
+  const ta = `${at}.trafficLight`;
+  const pa = `${ta}.lightphases`;
+  const n = roadLinks.length;
+  const lightphases = c.arr(t.lightphases, ta, 'lightphases', 1).map((v, p): LightPhaseJson => {
+    const ph = c.obj(v, pa, p);
+    return {
+      time: c.nonNegative(ph.time, `${pa}[${p}]`, 'time'),
+      availableRoadLinks: c.indices(ph.availableRoadLinks, `${pa}[${p}]`, 'availableRoadLinks', n, `intersection "${id}"`, 'roadLink'),
+    };
+  });
+  // The built-in plan steps through the phases by their times: a signal's cycle of (almost) no time never ends.
+  if (lightphases.length >= 2) {
+    let cycle = 0;
+    for (const ph of lightphases) cycle += ph.time;
+    if (!(cycle >= MIN_CYCLE)) {
+      c.fail(pa, `the phases' times add up to ${cycle} s; a signal plan needs a cycle of at least ${MIN_CYCLE} s`);
     }
-    trafficLight = { lightphases: [] };
-  } else {
-    const t = c.obj(o.trafficLight, at, 'trafficLight');
-    const ta = `${at}.trafficLight`;
-    const pa = `${ta}.lightphases`;
-    const n = roadLinks.length;
-    const lightphases = c.arr(t.lightphases, ta, 'lightphases', virtual ? 0 : 1).map((v, p): LightPhaseJson => {
-      const ph = c.obj(v, pa, p);
-      return {
-        time: c.nonNegative(ph.time, `${pa}[${p}]`, 'time'),
-        availableRoadLinks: c.indices(ph.availableRoadLinks, `${pa}[${p}]`, 'availableRoadLinks', n, `intersection "${id}"`, 'roadLink'),
-      };
-    });
-    // The built-in plan steps through the phases by their times: a signal's cycle of (almost) no time never ends.
-    if (!virtual && lightphases.length >= 2) {
-      let cycle = 0;
-      for (const ph of lightphases) cycle += ph.time;
-      if (!(cycle >= MIN_CYCLE)) {
-        c.fail(pa, `the phases' times add up to ${cycle} s; a signal plan needs a cycle of at least ${MIN_CYCLE} s`);
-      }
-    }
-    trafficLight = { lightphases };
-    if (t.roadLinkIndices !== undefined) {
-      trafficLight.roadLinkIndices = c.indices(t.roadLinkIndices, ta, 'roadLinkIndices', n, `intersection "${id}"`, 'roadLink');
-    }
+  }
+  const trafficLight: TrafficLightJson = { lightphases };
+  if (t.roadLinkIndices !== undefined) {
+    trafficLight.roadLinkIndices = c.indices(t.roadLinkIndices, ta, 'roadLinkIndices', n, `intersection "${id}"`, 'roadLink');
   }
   return { id, point, width, roads: roadIds as string[], roadLinks, trafficLight, virtual };
 }

@@ -1,7 +1,7 @@
 import type { FlowJson, Scenario, VehicleJson } from '../format/cityflow.js';
 import { ScenarioError } from '../errors.js';
 import { Network } from './network.js';
-import { nextU32, seedRng } from './rng.js';
+import { isMt19937, nextU32, seedRng, type RandomKind } from './rng.js';
 import { B_BLOCKER, B_END, ENDED, FREE, NO_LINK_STEP, RUNNING, SimState, WAITING, type SimStateData } from './state.js';
 
 /**
@@ -18,6 +18,13 @@ import { B_BLOCKER, B_END, ENDED, FREE, NO_LINK_STEP, RUNNING, SimState, WAITING
 export interface SimulationOptions {
   /** random seed: first-lane choice at entry, routes drawn from the turning weights; default 0 */
   seed?: number;
+  /**
+   * The random stream: 'xoshiro' (default) or 'cityflow', CityFlow's std::mt19937
+   * seeded with `seed` and drawn as CityFlow draws it (per generated vehicle its
+   * priority and its thread; then, per step, the first lanes in road order), so
+   * with the same seed the same vehicles take the same lanes and tie-breaks as in CityFlow.
+   */
+  random?: RandomKind;
   /** seconds per step; default 1 */
   interval?: number;
   /** roads a route drawn from the turning weights has at most (it ends earlier at the network's edge); default 40 */
@@ -80,6 +87,8 @@ interface FlowTable {
   start: Float64Array;
   end: Float64Array;
   order: Int32Array; // by start time
+  /** the first road of each flow's route; -1: a flow CityFlow drops (its route is empty) */
+  firstRoad: Int32Array;
   candStart: Int32Array; // CSR of candidate first lanes
   candPathOff: Int32Array;
   candPathLen: Int32Array;
@@ -146,6 +155,8 @@ export class Simulation {
   /** scratch of a drawn route (roads) and of its path: used within one call, so forks may share them */
   private readonly routeBuf: Int32Array;
   private readonly pathBuf: Int32Array;
+  /** random: 'cityflow': the vehicles generated this step whose first lane is still to draw, in generation order (scratch) */
+  private pending: Int32Array = new Int32Array(64);
 
   constructor(scenario: Scenario, options: SimulationOptions = {}) {
     this.interval = options.interval ?? 1;
@@ -173,7 +184,9 @@ export class Simulation {
       flows: table.n,
       path,
     });
-    this.st.rng = seedRng(options.seed ?? 0);
+    const random = options.random ?? 'xoshiro';
+    if (random !== 'xoshiro' && random !== 'cityflow') throw new RangeError(`random must be 'xoshiro' or 'cityflow', got ${String(options.random)}`);
+    this.st.rng = seedRng(options.seed ?? 0, random);
     for (let f = 0; f < table.n; f++) this.st.fNow[f] = table.interval[f];
     for (let i = 0; i < net.interIds.length; i++) this.applyPhase(i, 0);
     for (let i = 0; i < net.interIds.length; i++) this.st.iRemain[i] = this.phaseCount(i) > 0 ? net.phaseTime[net.interPhaseStart[i]] : 0;
@@ -294,6 +307,10 @@ export class Simulation {
     ];
     for (const [what, arr, n] of expect) {
       if (!arr || arr.length !== n) throw new RangeError(`importState: ${what} has length ${arr?.length ?? 'none'}, this scenario needs ${n}: state of another scenario`);
+    }
+    // the generator comes with the state (random: 'cityflow' or not): its length says which it is
+    if (!(data.rng instanceof Uint32Array && (data.rng.length === 4 || isMt19937(data.rng)))) {
+      throw new RangeError(`importState: rng must be a Uint32Array of 4 words (xoshiro128**) or 625 (mt19937), got ${data.rng?.length ?? 'none'}`);
     }
     this.st = SimState.fromData(data);
     this.nExits = 0;
@@ -582,12 +599,17 @@ export class Simulation {
     const roads = routeRoads(this.net, flow, `vehicle "${opts.id}"`);
     const cands = firstLanes(this.net, roads);
     if (cands.length === 0) throw new ScenarioError(`vehicle "${opts.id}"`, 'route', 'no lane of the first road leads to the second');
+    const v = this.alloc();
+    const pv = new Float64Array(PARAM_KEYS.map((k) => params[k]));
+    // CityFlow's order (random: 'cityflow'): the priority and thread as the vehicle is pushed, then its first lane
+    // (CityFlow draws that one at the next step's planRoute, after the flows' vehicles: here at once)
+    this.initVehicle(v, pv, 0, ADDED, st.extraIds.length, 0, 0);
     const lane = cands[nextU32(st.rng) % cands.length];
     const p = buildPath(this.net, roads, lane);
     const off = this.storePath(p, p.length);
-    const v = this.alloc();
-    const pv = new Float64Array(PARAM_KEYS.map((k) => params[k]));
-    this.initVehicle(v, pv, 0, ADDED, st.extraIds.length, off, p.length);
+    st.vPathOff[v] = off;
+    st.vPathLen[v] = p.length;
+    st.vDrv[v] = lane;
     st.vExempt[v] = opts.ignoreSpeedLimits ? 1 : 0;
     st.extraIds.push(opts.id);
     st.extraHandles.push(v);
@@ -689,6 +711,7 @@ export class Simulation {
     if (!(speed >= 0 && speed < Infinity)) throw new RangeError(`placeVehicle: speed must be a finite number >= 0 m/s, got ${speed}`);
     const rng = st.rng;
     const r0 = rng[0], r1 = rng[1], r2 = rng[2], r3 = rng[3];
+    const mt = isMt19937(rng) ? rng.slice() : undefined; // CityFlow's generator: its 625 words
     const code = route === undefined ? this.drawnPath(lane) : this.placedPath(lane, laneId, route);
     const pathOff = Math.floor(code / PATH_CODE), pathLen = code % PATH_CODE;
     // room: where the vehicle goes in the lane's list, and the gaps to the vehicles ahead and behind
@@ -711,7 +734,8 @@ export class Simulation {
       refusal = `vehicle ${this.vehicleId(behind)} is ${(distance - len - st.vDis[behind]).toFixed(2)} m behind, ${st.vMinGap[behind]} m needed`;
     }
     if (refusal) {
-      rng[0] = r0, rng[1] = r1, rng[2] = r2, rng[3] = r3;
+      if (mt) rng.set(mt);
+      else rng[0] = r0, rng[1] = r1, rng[2] = r2, rng[3] = r3;
       throw new RangeError(`placeVehicle: no room on lane ${laneId} at ${distance} m: ${refusal}`);
     }
     const v = this.alloc();
@@ -1019,21 +1043,42 @@ export class Simulation {
     const st = this.st;
     const F = this.flows;
     const now = this.time;
-    while (st.nextFlow < F.n && F.start[F.order[st.nextFlow]] <= now) st.fActive[st.nActive++] = F.order[st.nextFlow++];
+    const active = st.fActive;
+    // the active flows stay in index order, the order CityFlow steps its flows in: it fixes
+    // the order of same-step vehicles in a lane's queue and of their random draws
+    while (st.nextFlow < F.n && F.start[F.order[st.nextFlow]] <= now) {
+      const f = F.order[st.nextFlow++];
+      let a = st.nActive++;
+      for (; a > 0 && active[a - 1] > f; a--) active[a] = active[a - 1];
+      active[a] = f;
+    }
+    const cityflow = isMt19937(st.rng);
+    let nPending = 0;
     for (let a = 0; a < st.nActive; a++) {
-      const f = st.fActive[a];
+      const f = active[a];
       const end = F.end[f];
       if (end !== -1 && now > end) {
-        st.fActive[a--] = st.fActive[--st.nActive];
+        active.copyWithin(a, a + 1, st.nActive--);
+        a--;
         continue;
       }
       const interval = F.interval[f];
       while (st.fNow[f] >= interval) {
-        this.spawn(f, now);
+        if (F.firstRoad[f] < 0) this.dropped();
+        else if (cityflow) {
+          if (nPending === this.pending.length) this.pending = growInt32(this.pending);
+          this.pending[nPending++] = this.spawnUnplaced(f, now);
+        } else this.spawn(f, now);
         st.fNow[f] -= interval;
       }
       st.fNow[f] += this.interval;
+      // CityFlow generates a dropped flow's vehicles in its first step, finds no route for them and stops the flow
+      if (F.firstRoad[f] < 0) {
+        active.copyWithin(a, a + 1, st.nActive--);
+        a--;
+      }
     }
+    if (nPending > 0) this.placePending(nPending);
     // demand as entry rates: a vehicle for each whole arrival owed
     for (let i = 0; i < st.nRated; i++) {
       const lane = st.ratedLanes[i];
@@ -1061,12 +1106,82 @@ export class Simulation {
     this.enqueue(v, st.path[F.candPathOff[k]]);
   }
 
+  /**
+   * random: 'cityflow': a vehicle of flow f, generated as CityFlow's Flow::nextStep
+   * generates it (its priority and thread drawn now), its first lane drawn later
+   * by placePending, as CityFlow's planRoute does. Returns its handle.
+   */
+  private spawnUnplaced(f: number, now: number): number {
+    const st = this.st;
+    const F = this.flows;
+    const c0 = F.candStart[f];
+    const v = this.alloc();
+    this.initVehicle(v, F.params, f * 9, f, st.fSerial[f]++, F.candPathOff[c0], F.candPathLen[c0]);
+    st.vEnter[v] = now;
+    st.vState[v] = WAITING; // in CityFlow's vehicle pool: later priorities must differ from its
+    return v;
+  }
+
+  /** A vehicle of a flow CityFlow drops: it draws what CityFlow's would, and is never on the road. */
+  private dropped(): void {
+    if (isMt19937(this.st.rng)) {
+      this.uniquePriority();
+      nextU32(this.st.rng); // its thread
+    }
+  }
+
+  /**
+   * CityFlow's planRoute: the vehicles generated this step take their first lanes
+   * by road (in roadnet order), each road's in the order generated, each drawing
+   * rnd() % (the lanes that lead on), even from one lane.
+   */
+  private placePending(n: number): void {
+    const st = this.st;
+    const F = this.flows;
+    const pending = this.pending;
+    // stable insertion sort by first road: a step generates few vehicles
+    for (let i = 1; i < n; i++) {
+      const v = pending[i];
+      const r = F.firstRoad[st.vFlow[v]];
+      let j = i;
+      for (; j > 0 && F.firstRoad[st.vFlow[pending[j - 1]]] > r; j--) pending[j] = pending[j - 1];
+      pending[j] = v;
+    }
+    for (let i = 0; i < n; i++) {
+      const v = pending[i];
+      const f = st.vFlow[v];
+      const c0 = F.candStart[f];
+      const k = c0 + (nextU32(st.rng) % (F.candStart[f + 1] - c0));
+      st.vPathOff[v] = F.candPathOff[k];
+      st.vPathLen[v] = F.candPathLen[k];
+      st.vDrv[v] = st.path[F.candPathOff[k]];
+      this.enqueue(v, st.vDrv[v]);
+    }
+  }
+
+  /** A priority no vehicle present has, drawn as CityFlow draws it (rnd() again while taken). */
+  private uniquePriority(): number {
+    const st = this.st;
+    for (;;) {
+      const p = nextU32(st.rng) | 0;
+      let taken = false;
+      for (let v = 0; v < st.highWater && !taken; v++) taken = st.vState[v] !== FREE && st.vPriority[v] === p;
+      if (!taken) return p;
+    }
+  }
+
   private initVehicle(v: number, params: Float64Array, o: number, flow: number, serial: number, pathOff: number, pathLen: number): void {
     const st = this.st;
     st.vFlow[v] = flow;
     st.vSerial[v] = serial;
-    // a bijective scramble of a counter: unique, pseudo-random tie-break priorities
-    st.vPriority[v] = Math.imul(st.spawnCounter++ ^ 0x5bd1e995, 0x9e3779b1) | 0;
+    if (isMt19937(st.rng)) {
+      // CityFlow's Vehicle constructor draws the priority, then Engine::pushVehicle its thread (rnd() % threads)
+      st.vPriority[v] = this.uniquePriority();
+      nextU32(st.rng);
+    } else {
+      // a bijective scramble of a counter: unique, pseudo-random tie-break priorities
+      st.vPriority[v] = Math.imul(st.spawnCounter++ ^ 0x5bd1e995, 0x9e3779b1) | 0;
+    }
     st.vLen[v] = params[o + P_LEN];
     st.vWidth[v] = params[o + P_WIDTH];
     st.vMaxPosAcc[v] = params[o + P_MAXPOS];
@@ -1636,6 +1751,13 @@ export class Simulation {
   }
 }
 
+/** `a` copied into one twice as long (a scratch buffer that ran out of room). */
+function growInt32(a: Int32Array): Int32Array {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
 /** CityFlow's collision-free speed given a leader braking at dL. */
 function noCollisionSpeed(vL: number, dL: number, vF: number, dF: number, gap: number, interval: number, targetGap: number): number {
   const c = (vF * interval) / 2 + targetGap - (0.5 * vL * vL) / dL - gap;
@@ -1721,6 +1843,7 @@ function compileFlows(net: Network, flows: FlowJson[]): { table: FlowTable; path
   const start = new Float64Array(n);
   const end = new Float64Array(n);
   const candStart = new Int32Array(n + 1);
+  const firstRoad = new Int32Array(n);
   const candOff: number[] = [];
   const candLen: number[] = [];
   const pool: number[] = [];
@@ -1738,7 +1861,8 @@ function compileFlows(net: Network, flows: FlowJson[]): { table: FlowTable; path
     if (!entry) {
       const roads = routeRoads(net, fl, `flows[${f}]`);
       entry = { off: [], len: [] };
-      for (const lane of firstLanes(net, roads)) {
+      // an empty route: a flow the CityFlow loader dropped (kept so that later flows keep their indexes and ids)
+      if (roads.length > 0) for (const lane of firstLanes(net, roads)) {
         const p = buildPath(net, roads, lane);
         entry.off.push(pool.length);
         entry.len.push(p.length);
@@ -1748,11 +1872,13 @@ function compileFlows(net: Network, flows: FlowJson[]): { table: FlowTable; path
     }
     candOff.push(...entry.off);
     candLen.push(...entry.len);
+    // no lane to start from: generates nothing, as a flow CityFlow drops
+    firstRoad[f] = entry.off.length === 0 ? -1 : net.roadIndex.get(fl.route[0])!;
   }
   candStart[n] = candOff.length;
   const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => start[a] - start[b] || a - b);
   const table: FlowTable = {
-    n, params, interval, start, end, order, candStart,
+    n, params, interval, start, end, order, firstRoad, candStart,
     candPathOff: Int32Array.from(candOff), candPathLen: Int32Array.from(candLen),
   };
   return { table, path: Int32Array.from(pool) };
