@@ -6,9 +6,15 @@ import { gridOption, numOption, UsageError } from './usage.js';
 
 /**
  * Reads a scenario from disk: CityFlow JSON (roadnet + flow) or SUMO
- * (.net.xml + .rou.xml), chosen by the files' extensions.
+ * (.net.xml + .rou.xml), chosen by the files' extensions. The loader's
+ * warnings (what the files say that the model does not take) go to `warn`,
+ * by default stderr.
  */
-export function readScenario(roadnetPath: string, flowPath: string): Scenario {
+export function readScenario(
+  roadnetPath: string,
+  flowPath: string,
+  warn: (line: string) => void = (line) => console.error(`citybrain: warning: ${line}`),
+): Scenario {
   const roadnetText = readText(roadnetPath, '--roadnet');
   const flowText = readText(flowPath, '--flow');
   const isXml = (p: string) => p.toLowerCase().endsWith('.xml');
@@ -16,7 +22,11 @@ export function readScenario(roadnetPath: string, flowPath: string): Scenario {
     throw new UsageError(`--roadnet and --flow must both be CityFlow JSON or both SUMO XML (got ${basename(roadnetPath)} and ${basename(flowPath)})`);
   }
   if (isXml(roadnetPath)) {
-    return loadSumoScenario({ net: roadnetText, routes: flowText, netSource: basename(roadnetPath), routesSource: basename(flowPath) });
+    const { roadnet, flows, warnings } = loadSumoScenario({
+      net: roadnetText, routes: flowText, netSource: basename(roadnetPath), routesSource: basename(flowPath),
+    });
+    warnings.forEach(warn);
+    return { roadnet, flows };
   }
   const roadnet = parseRoadnet(roadnetText, basename(roadnetPath));
   const flows = parseFlows(flowText, basename(flowPath), roadnet);
