@@ -191,6 +191,17 @@ test('a vType\'s supported attributes are applied; what the model ignores is nam
   assert.doesNotMatch(w, /best|free|base|passenger/);
 });
 
+/** a (2 lanes) -> m (2 lanes) only lane 0 to lane 0; m -> x only from m's lane 1: a m x needs a lane change on m. */
+const LANE_CHANGE = `<net version="1.9">
+  <edge id="a" from="A" to="B"><lane id="a_0" index="0" speed="10" length="100" shape="0,-4.8 100,-4.8"/><lane id="a_1" index="1" speed="10" length="100" shape="0,-1.6 100,-1.6"/></edge>
+  <edge id="m" from="B" to="C"><lane id="m_0" index="0" speed="10" length="100" shape="100,-4.8 200,-4.8"/><lane id="m_1" index="1" speed="10" length="100" shape="100,-1.6 200,-1.6"/></edge>
+  <edge id="x" from="C" to="D"><lane id="x_0" index="0" speed="10" length="100" shape="200,-1.6 300,-1.6"/></edge>
+  <junction id="A" type="dead_end" x="0" y="0"/><junction id="B" type="priority" x="100" y="0"/>
+  <junction id="C" type="priority" x="200" y="0"/><junction id="D" type="dead_end" x="300" y="0"/>
+  <connection from="a" to="m" fromLane="0" toLane="0" dir="s" state="M"/>
+  <connection from="m" to="x" fromLane="1" toLane="0" dir="s" state="M"/>
+</net>`;
+
 test('routes that need a lane change (which the model does not do) are counted in a warning', () => {
   // a two-lane road whose left lane only goes left and right lane only right; the next road's single lane only straight
   const net = `<net version="1.9">
@@ -205,18 +216,8 @@ test('routes that need a lane change (which the model does not do) are counted i
   const ok = loadSumoScenario({ net, routes: '<routes><vehicle id="v" depart="0"><route edges="a l"/></vehicle></routes>' });
   assert.deepEqual(ok.warnings, [], 'a lane of a leads to l: drivable');
 
-  // a (2 lanes) -> m (2 lanes) only lane 0 to lane 0; m -> x only from m's lane 1: a m x needs a lane change on m
-  const net2 = `<net version="1.9">
-    <edge id="a" from="A" to="B"><lane id="a_0" index="0" speed="10" length="100" shape="0,-4.8 100,-4.8"/><lane id="a_1" index="1" speed="10" length="100" shape="0,-1.6 100,-1.6"/></edge>
-    <edge id="m" from="B" to="C"><lane id="m_0" index="0" speed="10" length="100" shape="100,-4.8 200,-4.8"/><lane id="m_1" index="1" speed="10" length="100" shape="100,-1.6 200,-1.6"/></edge>
-    <edge id="x" from="C" to="D"><lane id="x_0" index="0" speed="10" length="100" shape="200,-1.6 300,-1.6"/></edge>
-    <junction id="A" type="dead_end" x="0" y="0"/><junction id="B" type="priority" x="100" y="0"/>
-    <junction id="C" type="priority" x="200" y="0"/><junction id="D" type="dead_end" x="300" y="0"/>
-    <connection from="a" to="m" fromLane="0" toLane="0" dir="s" state="M"/>
-    <connection from="m" to="x" fromLane="1" toLane="0" dir="s" state="M"/>
-  </net>`;
   const routes = '<routes><vehicle id="v" depart="0"><route edges="a m x"/></vehicle><vehicle id="w" depart="0"><route edges="m x"/></vehicle></routes>';
-  const stuck = loadSumoScenario({ net: net2, routes, routesSource: 'l.rou.xml' });
+  const stuck = loadSumoScenario({ net: LANE_CHANGE, routes, routesSource: 'l.rou.xml' });
   assert.equal(stuck.warnings.length, 1);
   assert.match(stuck.warnings[0], /^l\.rou\.xml: 1 of 2 routes \(vehicles or flows\) cannot be driven without changing lanes on a road, .*\(first: edge "a" to "m"\)$/);
 });
@@ -278,4 +279,24 @@ test('a net netconvert writes (dead ends with turnarounds) carries a route throu
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('vehicles enter on a lane from which their route can be driven to its end, when one exists (they do not change lanes)', () => {
+  // a (2 lanes) -> m: lane 0 to m_0, lane 1 to m_1; only m_1 leads on to x. Entering on a_0 would end the trip at m.
+  const net = LANE_CHANGE.replace('<connection from="a" to="m" fromLane="0" toLane="0" dir="s" state="M"/>',
+    '<connection from="a" to="m" fromLane="0" toLane="0" dir="s" state="M"/><connection from="a" to="m" fromLane="1" toLane="1" dir="s" state="M"/>');
+  const s = loadSumoScenario({ net, routes: '<routes><flow id="f" begin="0" end="60" period="6" route="r"/><route id="r" edges="a m x"/></routes>' });
+  assert.deepEqual(s.warnings, []);
+  const sim = new Simulation(s, { seed: 3 });
+  const x = sim.net.roadFirstLane[sim.net.roadIndex.get('x')!];
+  const onX = new Set<string>();
+  const out = new Int32Array(64);
+  for (let t = 0; t < 200; t++) {
+    sim.step();
+    const n = sim.laneVehicles(x, out);
+    for (let k = 0; k < n; k++) onX.add(sim.vehicleId(out[k]));
+  }
+  const m = sim.metrics();
+  assert.equal(m.finishedVehicles, 10);
+  assert.equal(onX.size, 10, 'every vehicle drove its route to x');
 });
