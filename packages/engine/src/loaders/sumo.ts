@@ -698,9 +698,16 @@ class RouteDraw {
  *   random per-second insertion approximated by its mean headway) |
  *   (end-begin)/number; `period="exp(r)"` likewise by 1/r.
  * - a route distribution: a flow is split into one flow per route (interval
- *   scaled by the route's share); a vehicle takes the most probable route.
+ *   scaled by the route's share); the vehicles referencing it take its routes
+ *   in their shares, by a deterministic rule (RouteDraw).
+ * - `from`/`to` (and `via`): the fastest route at the speed limits (travel
+ *   time = length / the road's fastest lane's speed; duarouter's default).
  * - vehicles without `type` use DEFAULT_VEHTYPE (SUMO's defaults unless the
  *   file redefines it), as SUMO does.
+ * - vType: length, width, accel, decel, minGap, maxSpeed, tau are applied;
+ *   departLane random/best/allowed/free, departSpeed 0 and departPos base are
+ *   what the engine does. Any other attribute or element is counted in the
+ *   warning loadSumoScenario returns (this function drops them: use that one).
  */
 export function parseSumoRoutes(
   xml: string,
