@@ -636,8 +636,8 @@ const ROUTE_KIDS = new Set(['route', 'routeDistribution']);
 const ROUTE_FILE_ELEMENTS = new Set(['vType', 'vTypeDistribution', 'route', 'routeDistribution', 'vehicle', 'trip', 'flow']);
 /**
  * departLane values that the engine's admission honours: it queues each
- * vehicle on a lane of its first road drawn (seeded RNG) among those with a
- * link towards its second road, i.e. SUMO's "random" within "best".
+ * vehicle on a lane of its first road drawn by the simulation's seeded RNG
+ * among those from which its route can be driven (SUMO's "random" within "best").
  */
 const DEPART_LANES = new Set(['random', 'best', 'allowed', 'free']);
 
