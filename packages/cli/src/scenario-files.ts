@@ -11,7 +11,8 @@ const warnOnStderr: Warn = (w) => console.error(`citybrain: warning: ${w}`);
 /**
  * Reads a scenario from disk: CityFlow JSON (roadnet + flow) or SUMO
  * (.net.xml + .rou.xml), chosen by the files' extensions. CityFlow files run as
- * CityFlow runs them: the flows it drops are dropped, each with a warning to `warn`.
+ * CityFlow runs them: the flows it drops are dropped, each with a warning to
+ * `warn`; SUMO files warn of what they say that the model does not take.
  */
 export function readScenario(roadnetPath: string, flowPath: string, warn: Warn = warnOnStderr): Scenario {
   const roadnetText = readText(roadnetPath, '--roadnet');
@@ -21,7 +22,11 @@ export function readScenario(roadnetPath: string, flowPath: string, warn: Warn =
     throw new UsageError(`--roadnet and --flow must both be CityFlow JSON or both SUMO XML (got ${basename(roadnetPath)} and ${basename(flowPath)})`);
   }
   if (isXml(roadnetPath)) {
-    return loadSumoScenario({ net: roadnetText, routes: flowText, netSource: basename(roadnetPath), routesSource: basename(flowPath) });
+    const { roadnet, flows, warnings } = loadSumoScenario({
+      net: roadnetText, routes: flowText, netSource: basename(roadnetPath), routesSource: basename(flowPath),
+    });
+    warnings.forEach(warn);
+    return { roadnet, flows };
   }
   const { scenario, warnings } = loadCityflowScenario({
     roadnet: roadnetText, flow: flowText, roadnetSource: basename(roadnetPath), flowSource: basename(flowPath),

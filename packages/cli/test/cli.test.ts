@@ -353,6 +353,32 @@ test('simulate runs the Hangzhou SUMO files under their own signal programs', { 
   assert.deepEqual([o.enteredVehicles, o.finishedVehicles], [metrics.enteredVehicles, metrics.finishedVehicles]);
 });
 
+test('simulate prints the SUMO loader\'s warnings on stderr, one line each, and still runs', () => {
+  // W -- B -- E both ways, E a dead end whose only link is a turnaround (as OSM nets have): the route turns there
+  const net = join(tmp, 'dead-end.net.xml');
+  writeFileSync(net, `<net version="1.9">
+    <edge id=":E_0" function="internal"><lane id=":E_0_0" index="0" speed="5" length="5" shape="200,-1.6 200,1.6"/></edge>
+    <edge id="wb" from="W" to="B"><lane id="wb_0" index="0" speed="13.89" length="100" shape="0,-1.6 100,-1.6"/></edge>
+    <edge id="be" from="B" to="E"><lane id="be_0" index="0" speed="13.89" length="100" shape="100,-1.6 200,-1.6"/></edge>
+    <edge id="eb" from="E" to="B"><lane id="eb_0" index="0" speed="13.89" length="100" shape="200,1.6 100,1.6"/></edge>
+    <edge id="bw" from="B" to="W"><lane id="bw_0" index="0" speed="13.89" length="100" shape="100,1.6 0,1.6"/></edge>
+    <junction id="W" type="dead_end" x="0" y="0"/><junction id="B" type="priority" x="100" y="0"/><junction id="E" type="priority" x="200" y="0"/>
+    <connection from="wb" to="be" fromLane="0" toLane="0" dir="s" state="M"/>
+    <connection from="eb" to="bw" fromLane="0" toLane="0" dir="s" state="M"/>
+    <connection from="be" to="eb" fromLane="0" toLane="0" via=":E_0_0" dir="t" state="M"/>
+  </net>`);
+  const routes = join(tmp, 'dead-end.rou.xml');
+  writeFileSync(routes, `<routes>
+    <vType id="t" sigma="0.5"/>
+    <trip id="a" type="t" depart="0" departSpeed="max" from="wb" to="bw"/>
+  </routes>`);
+  const r = citybrain('simulate', '--roadnet', net, '--flow', routes, '--steps', '120', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr.trim(), 'citybrain: warning: dead-end.rou.xml: ignored (not modelled): <vType> sigma (0.5) on 1 vTypes; <trip> departSpeed (max) on 1 trips');
+  const o = parseOneJsonLine(r.stdout);
+  assert.deepEqual([o.enteredVehicles, o.finishedVehicles], [1, 1], 'the trip turned at the dead end and left');
+});
+
 const EXAMPLE_PLUGIN = fileURLToPath(new URL('../../../examples/longest-queue.mjs', import.meta.url));
 
 test('a third-party controller plugs in with --plugin and runs under the supervisor', () => {

@@ -2,15 +2,22 @@ import type { Point, RoadnetJson } from './format/cityflow.js';
 import { polylineLength } from './sim/geometry.js';
 
 /**
- * Roads and the roadLinks between them as a graph: shortest routes by length
- * (SUMO from/to trips, emergency dispatch) and the road nearest a point.
+ * Roads and the roadLinks between them as a graph: shortest routes (SUMO
+ * from/to trips, emergency dispatch) and the road nearest a point.
+ *
+ * `metric` is what a road costs to enter: its length (default), or its
+ * travel time at the speed limit (length / fastest lane's maxSpeed), which is
+ * duarouter's default for trips.
  */
 export class RoadGraph {
   readonly next = new Map<string, Set<string>>();
+  /** the cost of entering each road (metres or seconds, by `metric`) */
   readonly length = new Map<string, number>();
-  constructor(roadnet: RoadnetJson) {
+  constructor(roadnet: RoadnetJson, opts?: { metric?: 'length' | 'time' }) {
+    const byTime = opts?.metric === 'time';
     for (const road of roadnet.roads) {
-      this.length.set(road.id, polylineLength(road.points));
+      const len = polylineLength(road.points);
+      this.length.set(road.id, byTime ? len / Math.max(...road.lanes.map((l) => l.maxSpeed)) : len);
       this.next.set(road.id, new Set());
     }
     for (const it of roadnet.intersections) {
@@ -18,7 +25,7 @@ export class RoadGraph {
     }
   }
 
-  /** Dijkstra over roads; cost = length of the roads entered. */
+  /** Dijkstra over roads; cost = the metric of the roads entered. */
   shortest(from: string, to: string): string[] | undefined {
     if (from === to) return [from];
     const dist = new Map<string, number>([[from, 0]]);

@@ -288,7 +288,9 @@ interface Conn {
  *   passenger cars, reversed (SUMO lane 0 is rightmost, CityFlow's innermost).
  * - intersections: non-internal junctions touching a road. Virtual when no
  *   connection other than a turnaround (`dir="t"`) passes through: SUMO's
- *   boundary nodes often carry only a U-turn.
+ *   boundary nodes often carry only a U-turn. loadSumoScenario makes such a
+ *   junction an unsignalised intersection again when a route turns there
+ *   (OSM dead ends: duarouter's routes do).
  * - roadLinks: connections grouped by (from edge, to edge, signal state in
  *   every phase); laneLink points = the chained `via` internal lane shapes.
  * - trafficLight: one lightphase per `<phase>` of the connections' tlLogic
@@ -296,6 +298,14 @@ interface Conn {
  *   are green. Without a tlLogic: one phase with every roadLink.
  */
 export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
+  return readSumoNet(xml, source).roadnet;
+}
+
+/** A boundary junction's turnaround links: kept aside, a route may use them (see loadSumoScenario). */
+type Turnarounds = Map<string, Pick<IntersectionJson, 'roadLinks' | 'trafficLight'>>;
+
+/** parseSumoNet, plus the turnarounds of the junctions it made virtual. */
+function readSumoNet(xml: string, source: string): { roadnet: RoadnetJson; turnarounds: Turnarounds } {
   const doc = parseXml(xml, source);
   const net = doc.net as El | undefined;
   if (typeof net !== 'object' || net === null) throw new ScenarioError(source, '', 'expected a <net> root element');
@@ -438,6 +448,7 @@ export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
   }
 
   const intersections: IntersectionJson[] = [];
+  const turnarounds: Turnarounds = new Map();
   const junctionIds = new Set<string>();
   const allJunctionIds = new Set<string>();
   for (const j of children(net, 'junction')) {
@@ -452,6 +463,7 @@ export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
     const jc = connsAt.get(id) ?? [];
     // Boundary nodes often carry only a turnaround: still a network boundary.
     const virtual = !jc.some((c) => c.dir !== 't');
+    if (virtual && jc.length > 0) turnarounds.set(id, signalised(jc, tlLogics));
     intersections.push({
       id,
       point: { x: jr.num('x'), y: jr.num('y') },
@@ -466,7 +478,7 @@ export function parseSumoNet(xml: string, source = 'net.xml'): RoadnetJson {
       if (!junctionIds.has(j)) throw new ScenarioError(source, `<edge id="${e.id}">`, `unknown junction "${j}"`);
     }
   }
-  return { intersections, roads: [...edges.values()].map((e) => e.road) };
+  return { roadnet: { intersections, roads: [...edges.values()].map((e) => e.road) }, turnarounds };
 }
 
 /** roadLinks and trafficLight of a non-virtual junction. */
@@ -576,9 +588,104 @@ function departTime(r: Reader): number {
   return Math.floor(t);
 }
 
+/**
+ * What a routes file says that the model does not take, counted so it is named
+ * once in a warning rather than dropped in silence.
+ */
+class Ignored {
+  private readonly items = new Map<string, { n: number; noun: string; values: Set<string> }>();
+
+  add(what: string, noun: string, value?: string): void {
+    let it = this.items.get(what);
+    if (!it) this.items.set(what, (it = { n: 0, noun, values: new Set() }));
+    it.n++;
+    if (value !== undefined && it.values.size < 4) it.values.add(value);
+  }
+
+  /** Attributes of `r`'s element outside `known`, and child elements outside `kids`. */
+  check(r: Reader, tag: string, noun: string, known: ReadonlySet<string>, kids: ReadonlySet<string> = NO_KIDS): void {
+    for (const key of Object.keys(r.el)) {
+      if (key.startsWith(PREFIX)) {
+        const name = key.slice(PREFIX.length);
+        if (!known.has(name)) this.add(`<${tag}> ${name}`, noun, String(r.el[key]));
+      } else if (key !== '#text' && !kids.has(key)) this.add(`<${tag}> child <${key}>`, noun);
+    }
+  }
+
+  /** One line: "<vType> sigma (0.5) on 3 vTypes; <vehicle> departPos (random) on 12 vehicles", or undefined. */
+  line(): string | undefined {
+    if (this.items.size === 0) return undefined;
+    return [...this.items].map(([what, { n, noun, values }]) => {
+      const shown = values.size === 0 ? '' : ` (${[...values].slice(0, 3).join(', ')}${values.size > 3 ? ', ...' : ''})`;
+      return `${what}${shown} on ${n} ${noun}`;
+    }).join('; ');
+  }
+}
+
+const NO_KIDS: ReadonlySet<string> = new Set();
+/** vType attributes the vehicle model takes (vehicleJson); vClass only as "passenger", checked apart. */
+const VTYPE_ATTRS = new Set(['id', 'vClass', 'length', 'width', 'accel', 'decel', 'minGap', 'maxSpeed', 'tau']);
+/** Attributes of a vehicle, trip or flow that are read; departLane/departSpeed/departPos only for some values, checked apart. */
+const VEHICLE_ATTRS = new Set([
+  'id', 'type', 'depart', 'route', 'from', 'to', 'via',
+  'departLane', 'departSpeed', 'departPos', 'arrivalLane', 'arrivalPos', 'arrivalSpeed',
+]);
+const FLOW_ATTRS = new Set([...VEHICLE_ATTRS, 'begin', 'end', 'period', 'vehsPerHour', 'probability', 'number']);
+const ROUTE_KIDS = new Set(['route', 'routeDistribution']);
+/** Top-level elements of a routes file that are read. */
+const ROUTE_FILE_ELEMENTS = new Set(['vType', 'vTypeDistribution', 'route', 'routeDistribution', 'vehicle', 'trip', 'flow']);
+/**
+ * departLane values that the engine's admission honours: it queues each
+ * vehicle on a lane of its first road drawn by the simulation's seeded RNG
+ * among those from which its route can be driven (SUMO's "random" within "best").
+ */
+const DEPART_LANES = new Set(['random', 'best', 'allowed', 'free']);
+
+/** departLane, departSpeed, departPos, arrival*: what the engine does with them, or counted as ignored. */
+function checkDepart(r: Reader, tag: string, noun: string, ignored: Ignored): void {
+  const lane = r.opt('departLane');
+  if (lane !== undefined && !DEPART_LANES.has(lane)) ignored.add(`<${tag}> departLane`, noun, lane);
+  // vehicles enter at rest at the start of their first lane
+  const speed = r.opt('departSpeed');
+  if (speed !== undefined && speed !== '0' && Number(speed) !== 0) ignored.add(`<${tag}> departSpeed`, noun, speed);
+  const pos = r.opt('departPos');
+  if (pos !== undefined && pos !== 'base' && Number(pos) !== 0) ignored.add(`<${tag}> departPos`, noun, pos);
+  for (const name of ['arrivalLane', 'arrivalPos', 'arrivalSpeed']) {
+    const v = r.opt(name);
+    // vehicles leave at the end of their last road, at whatever speed and lane
+    if (v !== undefined && !(name === 'arrivalPos' && v === 'max') && v !== 'current') ignored.add(`<${tag}> ${name}`, noun, v);
+  }
+}
+
 interface RouteOption {
   edges: string[];
   prob: number;
+}
+
+/**
+ * Which route of a distribution the next vehicle takes: the one furthest
+ * behind its share (largest prob * (n + 1) - taken), first on ties. A
+ * deterministic rule: after n vehicles each route has had its share to within
+ * one vehicle, and the first vehicle takes the most probable route.
+ */
+class RouteDraw {
+  private readonly taken = new Map<RouteOption[], number[]>();
+  next(dist: RouteOption[]): RouteOption {
+    let taken = this.taken.get(dist);
+    if (!taken) this.taken.set(dist, (taken = dist.map(() => 0)));
+    const n = taken.reduce((a, b) => a + b, 0);
+    let best = 0;
+    let bestDeficit = -Infinity;
+    dist.forEach((o, k) => {
+      const deficit = o.prob * (n + 1) - taken[k];
+      if (deficit > bestDeficit + 1e-12) {
+        bestDeficit = deficit;
+        best = k;
+      }
+    });
+    taken[best]++;
+    return dist[best];
+  }
 }
 
 /**
@@ -591,9 +698,16 @@ interface RouteOption {
  *   random per-second insertion approximated by its mean headway) |
  *   (end-begin)/number; `period="exp(r)"` likewise by 1/r.
  * - a route distribution: a flow is split into one flow per route (interval
- *   scaled by the route's share); a vehicle takes the most probable route.
+ *   scaled by the route's share); the vehicles referencing it take its routes
+ *   in their shares, by a deterministic rule (RouteDraw).
+ * - `from`/`to` (and `via`): the fastest route at the speed limits (travel
+ *   time = length / the road's fastest lane's speed; duarouter's default).
  * - vehicles without `type` use DEFAULT_VEHTYPE (SUMO's defaults unless the
  *   file redefines it), as SUMO does.
+ * - vType: length, width, accel, decel, minGap, maxSpeed, tau are applied;
+ *   departLane random/best/allowed/free, departSpeed 0 and departPos base are
+ *   what the engine does. Any other attribute or element is counted in the
+ *   warning loadSumoScenario returns (this function drops them: use that one).
  */
 export function parseSumoRoutes(
   xml: string,
@@ -601,10 +715,34 @@ export function parseSumoRoutes(
   source = 'rou.xml',
   opts?: { end?: number },
 ): FlowJson[] {
+  return readSumoRoutes(xml, roadnet, new Map(), source, opts).flows;
+}
+
+/**
+ * parseSumoRoutes over a net whose boundary turnarounds a route may use, with
+ * the junctions whose turnaround a route takes and the warnings.
+ */
+function readSumoRoutes(
+  xml: string,
+  roadnet: RoadnetJson,
+  turnarounds: Turnarounds,
+  source: string,
+  opts?: { end?: number },
+): { flows: FlowJson[]; turned: Set<string>; warnings: string[] } {
   const doc = parseXml(xml, source);
   const root = (doc.routes ?? doc.additional) as El | undefined;
   if (typeof root !== 'object' || root === null) throw new ScenarioError(source, '', 'expected a <routes> root element');
-  const graph = new RoadGraph(roadnet);
+  const ignored = new Ignored();
+  for (const key of Object.keys(root)) {
+    if (!key.startsWith(PREFIX) && key !== '#text' && !ROUTE_FILE_ELEMENTS.has(key)) {
+      for (let k = children(root, key).length; k > 0; k--) ignored.add(`element <${key}>`, 'elements');
+    }
+  }
+  // the graph routes and checks over: the net's links plus the boundary turnarounds
+  const graph = new RoadGraph({
+    roads: roadnet.roads,
+    intersections: [...roadnet.intersections, ...[...turnarounds].map(([id, t]) => ({ ...t, id, point: { x: 0, y: 0 }, width: 0, roads: [], virtual: false }))],
+  }, { metric: 'time' });
 
   const vTypes = new Map<string, VehicleJson>([['DEFAULT_VEHTYPE', vehicleJson(new Reader(source, '', {}))]]);
   const vTypeIds = new Set<string>(); // the file may redefine DEFAULT_VEHTYPE, once
@@ -614,6 +752,9 @@ export function parseSumoRoutes(
     if (vTypeIds.has(id)) throw r.err(`duplicate vType id "${id}"`);
     vTypeIds.add(id);
     vTypes.set(id, vehicleJson(r));
+    ignored.check(r, 'vType', 'vTypes', VTYPE_ATTRS);
+    const vClass = r.opt('vClass');
+    if (vClass !== undefined && vClass !== 'passenger') ignored.add('<vType> vClass', 'vTypes', vClass);
   }
   const vTypeDists = new Set(children(root, 'vTypeDistribution').map((d) => attr(d, 'id')));
   const vehicleType = (r: Reader): VehicleJson => {
@@ -700,6 +841,7 @@ export function parseSumoRoutes(
   };
 
   const flows: FlowJson[] = [];
+  const draw = new RouteDraw();
   // SUMO refuses a second vehicle (or trip) with an id, and a second flow with an id: both name the vehicles it reports on
   const vehicleIds = new Set<string>();
   for (const tag of ['vehicle', 'trip'] as const) {
@@ -710,8 +852,11 @@ export function parseSumoRoutes(
       vehicleIds.add(id);
       const vehicle = vehicleType(r);
       const t = departTime(r);
-      const best = routeOptions(r).reduce((a, b) => (b.prob > a.prob ? b : a));
-      flows.push({ vehicle, route: best.edges, interval: 1, startTime: t, endTime: t });
+      ignored.check(r, tag, `${tag}s`, VEHICLE_ATTRS, ROUTE_KIDS);
+      checkDepart(r, tag, `${tag}s`, ignored);
+      const opts = routeOptions(r);
+      const route = opts.length === 1 ? opts[0] : draw.next(opts);
+      flows.push({ vehicle, route: route.edges, interval: 1, startTime: t, endTime: t });
     }
   }
   const flowIds = new Set<string>();
@@ -721,6 +866,8 @@ export function parseSumoRoutes(
     if (flowIds.has(id)) throw r.err(`duplicate flow id "${id}"`);
     flowIds.add(id);
     const vehicle = vehicleType(r);
+    ignored.check(r, 'flow', 'flows', FLOW_ATTRS, ROUTE_KIDS);
+    checkDepart(r, 'flow', 'flows', ignored);
     const begin = time(r, 'begin', 0);
     let end = r.opt('end') === undefined ? undefined : time(r, 'end');
     const number = r.opt('number') === undefined ? undefined : r.int('number');
@@ -766,16 +913,95 @@ export function parseSumoRoutes(
     }
   }
   // SUMO inserts by time; keep file order among equal times (stable sort).
-  return flows.sort((a, b) => a.startTime - b.startTime);
+  flows.sort((a, b) => a.startTime - b.startTime);
+
+  // the boundary junctions whose turnaround some route takes
+  const plain = new Set(roadnet.intersections.flatMap((i) => i.roadLinks.map((l) => `${l.startRoad}\u0000${l.endRoad}`)));
+  const endOf = new Map(roadnet.roads.map((r) => [r.id, r.endIntersection]));
+  const turned = new Set<string>();
+  const seenRoutes = new Set<string[]>();
+  for (const f of flows) {
+    if (seenRoutes.has(f.route)) continue;
+    seenRoutes.add(f.route);
+    for (let k = 1; k < f.route.length; k++) {
+      if (!plain.has(`${f.route[k - 1]}\u0000${f.route[k]}`)) turned.add(endOf.get(f.route[k - 1])!);
+    }
+  }
+  const line = ignored.line();
+  return { flows, turned, warnings: line === undefined ? [] : [`${source}: ignored (not modelled): ${line}`] };
 }
 
-/** A SUMO network plus routes as a scenario. */
+/**
+ * A SUMO network plus routes as a scenario, with warnings: one line per file
+ * naming what it says that the model does not take (never dropped in silence).
+ *
+ * A boundary junction (virtual: only turnarounds pass through it) whose
+ * turnaround some route takes becomes an unsignalised intersection with those
+ * links, as in SUMO; the others stay network boundaries, as CityFlow has them.
+ */
 export function loadSumoScenario(files: {
   net: string;
   routes: string;
   netSource?: string;
   routesSource?: string;
-}): Scenario {
-  const roadnet = parseSumoNet(files.net, files.netSource ?? 'net.xml');
-  return { roadnet, flows: parseSumoRoutes(files.routes, roadnet, files.routesSource ?? 'rou.xml') };
+}): Scenario & { warnings: string[] } {
+  const { roadnet, turnarounds } = readSumoNet(files.net, files.netSource ?? 'net.xml');
+  const { flows, turned, warnings } = readSumoRoutes(files.routes, roadnet, turnarounds, files.routesSource ?? 'rou.xml');
+  const intersections = roadnet.intersections.map((i) =>
+    turned.has(i.id) ? { ...i, ...turnarounds.get(i.id)!, virtual: false } : i);
+  const net: RoadnetJson = { intersections, roads: roadnet.roads };
+  const stuck = needLaneChange(net, flows);
+  if (stuck.flows > 0) {
+    warnings.push(`${files.routesSource ?? 'rou.xml'}: ${stuck.flows} of ${flows.length} routes (vehicles or flows) cannot be driven ` +
+      `without changing lanes on a road, which the model does not do: their vehicles leave the network where their lane ` +
+      `has no link onwards (first: edge "${stuck.first![0]}" to "${stuck.first![1]}")`);
+  }
+  return { roadnet: net, flows, warnings };
+}
+
+/**
+ * The flows whose route no lane sequence follows to its end: vehicles stay in
+ * the lane they enter on along a road (no lane changes), so at some junction
+ * every lane they can be in lacks a link onto the next road.
+ */
+function needLaneChange(roadnet: RoadnetJson, flows: FlowJson[]): { flows: number; first?: [string, string] } {
+  const lanes = new Map(roadnet.roads.map((r) => [r.id, r.lanes.length]));
+  const links = new Map<string, [string, number][]>(); // "road#lane" -> (road, lane) onwards
+  for (const i of roadnet.intersections) {
+    if (i.virtual) continue;
+    for (const rl of i.roadLinks) {
+      for (const ll of rl.laneLinks) {
+        const k = `${rl.startRoad}#${ll.startLaneIndex}`;
+        const list = links.get(k) ?? [];
+        list.push([rl.endRoad, ll.endLaneIndex]);
+        links.set(k, list);
+      }
+    }
+  }
+  const verdict = new Map<string[], [string, string] | null>(); // route -> where it breaks, null when drivable
+  let n = 0;
+  let first: [string, string] | undefined;
+  for (const f of flows) {
+    let broken = verdict.get(f.route);
+    if (broken === undefined) {
+      broken = null;
+      // backwards: the lanes of road k from which the rest of the route can be driven
+      const r = f.route;
+      let ok = new Set(Array.from({ length: lanes.get(r[r.length - 1])! }, (_, l) => l));
+      for (let k = r.length - 2; k >= 0 && broken === null; k--) {
+        const next = ok;
+        ok = new Set();
+        for (let l = 0; l < lanes.get(r[k])!; l++) {
+          if (links.get(`${r[k]}#${l}`)?.some(([road, lane]) => road === r[k + 1] && next.has(lane))) ok.add(l);
+        }
+        if (ok.size === 0) broken = [r[k], r[k + 1]];
+      }
+      verdict.set(f.route, broken);
+    }
+    if (broken !== null) {
+      n++;
+      first ??= broken;
+    }
+  }
+  return { flows: n, first };
 }

@@ -1862,8 +1862,11 @@ function compileFlows(net: Network, flows: FlowJson[]): { table: FlowTable; path
       const roads = routeRoads(net, fl, `flows[${f}]`);
       entry = { off: [], len: [] };
       // an empty route: a flow the CityFlow loader dropped (kept so that later flows keep their indexes and ids)
-      if (roads.length > 0) for (const lane of firstLanes(net, roads)) {
-        const p = buildPath(net, roads, lane);
+      const paths = roads.length > 0 ? firstLanes(net, roads).map((lane) => buildPath(net, roads, lane)) : [];
+      // vehicles do not change lanes: enter only on lanes whose path drives the whole route, when there are any
+      // (in SUMO nets a lane often serves one turn only); otherwise the path stops early and the vehicle leaves there
+      const whole = paths.filter((p) => p.length === 2 * roads.length - 1);
+      for (const p of whole.length > 0 ? whole : paths) {
         entry.off.push(pool.length);
         entry.len.push(p.length);
         for (const d of p) pool.push(d);
