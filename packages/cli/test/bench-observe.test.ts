@@ -42,7 +42,7 @@ test('bench observe: per scenario and sensing, the queue and KPI errors and each
 test('bench observe refuses what it cannot run, naming the option', () => {
   const a = citybrain('bench', 'observe', '--sensing', 'telepathy');
   assert.equal(a.code, 2);
-  assert.match(a.stderr, /--sensing: unknown sensing "telepathy"; choose from perfect, default, loop/);
+  assert.match(a.stderr, /--sensing: unknown sensing "telepathy"; choose from perfect, default, counts, loop/);
   const b = citybrain('bench', 'observe', '--scenarios', 'HZ1');
   assert.equal(b.code, 2);
   assert.match(b.stderr, /--scenarios HZ1 needs --data DIR/);

@@ -455,8 +455,8 @@ test('bench incidents --json: breakdowns caused, detected and scored against the
   // it says which devices the brain saw: the default ones unless told
   assert.equal((out as unknown as { sensing: string }).sensing, 'default');
   assert.match(citybrain('bench', 'incidents', '--grid', '2x2', '--hours', '0.25', '--seeds', '1', '--sensing', 'perfect').stdout, /2x2 grid, perfect sensing/);
-  assertUserError(['bench', 'incidents', '--sensing', 'fuzzy'], /--sensing: must be one of perfect, default, loop, got "fuzzy"/);
-  assertUserError(['serve', '--sensing', 'fuzzy'], /--sensing: must be one of perfect, default, loop, got "fuzzy"/);
+  assertUserError(['bench', 'incidents', '--sensing', 'fuzzy'], /--sensing: must be one of perfect, default, counts, loop, got "fuzzy"/);
+  assertUserError(['serve', '--sensing', 'fuzzy'], /--sensing: must be one of perfect, default, counts, loop, got "fuzzy"/);
   assertUserError(['bench', 'incidents', '--grid', '3'], /--grid expects RxC/);
   assertUserError(['bench', 'incidents', '--breakdowns', '0'], /--breakdowns expects a number from 0.1/);
   assertUserError(['serve', '--breakdowns=-1'], /--breakdowns expects a number from 0 to 3600, got "-1"/);

@@ -46,7 +46,7 @@ citybrain bench incidents --sensing default.
   --seconds S         simulated seconds per run; default 3600
   --json              machine-readable output`;
 
-const SENSINGS: readonly SensingPreset[] = ['perfect', 'default', 'loop'];
+const SENSINGS: readonly SensingPreset[] = ['perfect', 'default', 'counts', 'loop'];
 /** The issue's targets. */
 const ATT_TOLERANCE = 0.03;
 const KPI_TOLERANCE = 0.05;
