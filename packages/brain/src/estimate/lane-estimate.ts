@@ -1,6 +1,6 @@
 import type { Network } from '@citybrain/engine';
 import type { Observed } from '@citybrain/control';
-import type { Event, LaneEvent } from '../events.js';
+import type { Event } from '../events.js';
 
 /** Metres a stopped vehicle takes in a queue (a 5 m car and its 2.5 m gap). */
 export const JAM_SPACING = 7.5;
@@ -31,6 +31,10 @@ const VIEW_FULL = 0.8;
  * the loop and none when the loop is free and nothing passed. Its vehicles
  * are that queue and, by Little's law, those driving down the lane at the
  * arrival rate (arrivals x the lane's free travel time).
+ *
+ * Every report's count adds to its lane's `counted`, a late one too (it
+ * arrives after a newer one: its vehicles passed all the same), a report
+ * delivered twice once.
  */
 export class LaneEstimate implements Observed {
   readonly vehicles: Int32Array;
@@ -39,6 +43,15 @@ export class LaneEstimate implements Observed {
   readonly reportedAt: Float64Array;
   /** the device whose report each lane holds (so revoking it can take that back) */
   readonly reportedBy: (string | undefined)[];
+  /** vehicles each lane's detector counted, over all its reports taken */
+  readonly counted: Float64Array;
+  /**
+   * the reports of each lane counted, as bits: bit k is the report k
+   * intervals before the newest (bit 0), so a late one delivered twice is
+   * counted once (within 32 intervals; the field's retries and delays are
+   * far shorter)
+   */
+  readonly countedSlots: Uint32Array;
   /** the phase each intersection's signal controller last confirmed (by intersection index); -1 unknown */
   readonly confirmedPhase: Int32Array;
   /** epoch ms of each intersection's last confirmation */
@@ -55,6 +68,8 @@ export class LaneEstimate implements Observed {
     this.queue = new Int32Array(net.nLanes);
     this.reportedAt = new Float64Array(net.nLanes);
     this.reportedBy = new Array<string | undefined>(net.nLanes);
+    this.counted = new Float64Array(net.nLanes);
+    this.countedSlots = new Uint32Array(net.nLanes);
     this.confirmedPhase = new Int32Array(net.interIds.length).fill(-1);
     this.confirmedAt = new Float64Array(net.interIds.length);
     this.arrivals = new Float64Array(net.nLanes);
@@ -79,8 +94,19 @@ export class LaneEstimate implements Observed {
         this.unknownLanes++;
         continue;
       }
-      // an older report arriving late does not overwrite a newer one, and one delivered twice is taken once
-      if (e.ts <= this.reportedAt[l]) continue;
+      const newest = this.reportedAt[l];
+      const slots = this.countedSlots[l];
+      if (e.ts <= newest) {
+        // late: counted once (its slot, k intervals before the newest, not taken yet), but it does not overwrite the newer one
+        const k = Math.round((newest - e.ts) / (e.interval * 1000));
+        if (k < 32 && (slots >>> k) & 1) continue;
+        if (k < 32) this.countedSlots[l] = (slots | (1 << k)) >>> 0;
+        this.counted[l] += e.count;
+        continue;
+      }
+      const k = newest === 0 ? 32 : Math.round((e.ts - newest) / (e.interval * 1000));
+      this.countedSlots[l] = k >= 32 ? 1 : ((slots << k) | 1) >>> 0;
+      this.counted[l] += e.count;
       this.reportedAt[l] = e.ts;
       this.reportedBy[l] = e.device;
       this.arrivals[l] += (1 - Math.exp(-e.interval / RATE_SECONDS)) * (e.count / e.interval - this.arrivals[l]);
@@ -134,7 +160,8 @@ export class LaneEstimate implements Observed {
    * Drops what `device` contributed (its device token was revoked): each lane
    * whose last report is its goes back to never reported, so the next genuine
    * report counts whatever its timestamp (a report dated in the future would
-   * otherwise outrank every later one). Returns those lanes.
+   * otherwise outrank every later one). What it counted stays counted.
+   * Returns those lanes.
    */
   forgetDevice(device: string): number[] {
     const lanes: number[] = [];
@@ -142,6 +169,7 @@ export class LaneEstimate implements Observed {
       if (this.reportedBy[l] !== device) continue;
       this.reportedBy[l] = undefined;
       this.reportedAt[l] = 0;
+      this.countedSlots[l] = 0;
       this.vehicles[l] = 0;
       this.queue[l] = 0;
       this.arrivals[l] = 0;

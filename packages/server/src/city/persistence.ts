@@ -20,7 +20,7 @@ export const STATE_KEYS = {
 /** The snapshot's name in the store (one virtual city per store). */
 export const CITY_SNAPSHOT = 'virtual-city';
 /** Bumped when CityRuntimeState changes shape: an older snapshot is then ignored like another scenario's. */
-const FORMAT = 3;
+const FORMAT = 4;
 
 type Log = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
 

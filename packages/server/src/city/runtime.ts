@@ -203,7 +203,7 @@ export class CityRuntime {
     this.host = opts.controllerHost?.({ scenario, seed: (opts.seed ?? 0) + 1 }, {
       view: () => ({
         state: this.sim.exportState(), vehicles: this.estimate.vehicles, queue: this.estimate.queue,
-        reportedAt: this.estimate.reportedAt, confirmedPhase: this.estimate.confirmedPhase,
+        reportedAt: this.estimate.reportedAt, counted: this.estimate.counted, confirmedPhase: this.estimate.confirmedPhase,
       }),
       status: (name) => {
         const st = this.supervisor.status;
@@ -634,7 +634,8 @@ export class CityRuntime {
         observed: this.observed.exportState(),
         estimate: {
           vehicles: this.estimate.vehicles, queue: this.estimate.queue, reportedAt: this.estimate.reportedAt, reportedBy: this.estimate.reportedBy,
-          confirmedPhase: this.estimate.confirmedPhase, confirmedAt: this.estimate.confirmedAt, arrivals: this.estimate.arrivals, loopQueue: this.estimate.loopQueue,
+          counted: this.estimate.counted, countedSlots: this.estimate.countedSlots, confirmedPhase: this.estimate.confirmedPhase, confirmedAt: this.estimate.confirmedAt,
+          arrivals: this.estimate.arrivals, loopQueue: this.estimate.loopQueue,
         },
         emergency: this.emergency.exportState(),
         incidents: this.incidents.exportState(),
@@ -663,6 +664,8 @@ export class CityRuntime {
     this.estimate.queue.set(s.estimate.queue);
     this.estimate.reportedAt.set(s.estimate.reportedAt);
     this.estimate.reportedBy.splice(0, this.estimate.reportedBy.length, ...s.estimate.reportedBy);
+    this.estimate.counted.set(s.estimate.counted);
+    this.estimate.countedSlots.set(s.estimate.countedSlots);
     this.estimate.confirmedPhase.set(s.estimate.confirmedPhase);
     this.estimate.confirmedAt.set(s.estimate.confirmedAt);
     this.estimate.arrivals.set(s.estimate.arrivals);
@@ -707,7 +710,7 @@ export interface CityRuntimeState {
   observed: ObservedKpisState;
   estimate: {
     vehicles: Int32Array; queue: Int32Array; reportedAt: Float64Array; reportedBy: (string | undefined)[];
-    confirmedPhase: Int32Array; confirmedAt: Float64Array; arrivals: Float64Array; loopQueue: Float64Array;
+    counted: Float64Array; countedSlots: Uint32Array; confirmedPhase: Int32Array; confirmedAt: Float64Array; arrivals: Float64Array; loopQueue: Float64Array;
   };
   /** the emergency vehicles with priority (the vehicles themselves are in the twin's state) */
   emergency: ReturnType<EmergencyPriority['exportState']>;
