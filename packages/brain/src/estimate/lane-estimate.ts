@@ -1,6 +1,6 @@
 import type { Network } from '@citybrain/engine';
 import type { Observed } from '@citybrain/control';
-import type { Event } from '../events.js';
+import type { Event, SignalEvent } from '../events.js';
 
 /** Metres a stopped vehicle takes in a queue (a 5 m car and its 2.5 m gap). */
 export const JAM_SPACING = 7.5;
@@ -35,6 +35,10 @@ const VIEW_FULL = 0.8;
  * Every report's count adds to its lane's `counted`, a late one too (it
  * arrives after a newer one: its vehicles passed all the same), a report
  * delivered twice once.
+ *
+ * It is also the brain's one store of what the signal controllers confirm
+ * (signal events): the controllers' `confirmedPhase`, and the PlanBoard's
+ * modes (it reads `confirmation`).
  */
 export class LaneEstimate implements Observed {
   readonly vehicles: Int32Array;
@@ -52,10 +56,10 @@ export class LaneEstimate implements Observed {
    * far shorter)
    */
   readonly countedSlots: Uint32Array;
-  /** the phase each intersection's signal controller last confirmed (by intersection index); -1 unknown */
+  /** each intersection's latest confirmation (by intersection index): what its signal controller shows, and in which mode */
+  readonly confirmations: (SignalEvent | undefined)[];
+  /** the phase of each one; -1 unknown */
   readonly confirmedPhase: Int32Array;
-  /** epoch ms of each intersection's last confirmation */
-  readonly confirmedAt: Float64Array;
   /** every lane's arrival rate (vehicles/s: what it discharges, over RATE_SECONDS); loop-detected lanes' queue (fractional) by input and output */
   readonly arrivals: Float64Array;
   readonly loopQueue: Float64Array;
@@ -70,8 +74,8 @@ export class LaneEstimate implements Observed {
     this.reportedBy = new Array<string | undefined>(net.nLanes);
     this.counted = new Float64Array(net.nLanes);
     this.countedSlots = new Uint32Array(net.nLanes);
+    this.confirmations = new Array<SignalEvent | undefined>(net.interIds.length);
     this.confirmedPhase = new Int32Array(net.interIds.length).fill(-1);
-    this.confirmedAt = new Float64Array(net.interIds.length);
     this.arrivals = new Float64Array(net.nLanes);
     this.loopQueue = new Float64Array(net.nLanes);
   }
@@ -82,8 +86,8 @@ export class LaneEstimate implements Observed {
       if (e.kind === 'signal') {
         const i = this.net.interIndex.get(e.intersection);
         // a late confirmation does not overwrite a newer one
-        if (i !== undefined && e.ts >= this.confirmedAt[i]) {
-          this.confirmedAt[i] = e.ts;
+        if (i !== undefined && e.ts >= (this.confirmations[i]?.ts ?? -Infinity)) {
+          this.confirmations[i] = e;
           this.confirmedPhase[i] = e.phase;
         }
         continue;
@@ -117,6 +121,12 @@ export class LaneEstimate implements Observed {
       }
       this.reports++;
     }
+  }
+
+  /** The latest confirmation of an intersection (by id), if its signal controller sent one. */
+  confirmation(intersection: string): SignalEvent | undefined {
+    const i = this.net.interIndex.get(intersection);
+    return i === undefined ? undefined : this.confirmations[i];
   }
 
   /**
