@@ -3,8 +3,8 @@
  * once per step (`citybrain/intersections/{id}/plan` over MQTT, or
  * `GET /api/v1/intersections/{id}/plan`), its schema and validation, the
  * bytes its signature covers, and the PlanBoard: each intersection's latest
- * plan and confirmation, and whether the brain or the controller's own local
- * plan is in charge there.
+ * plan, and whether the brain or the controller's own local plan is in
+ * charge there.
  *
  * A plan is signed by the brain (Ed25519, server/src/plans/brain-key.ts) over
  * `canonicalPlan`; a controller verifies it before it obeys (a plan from anyone
@@ -94,22 +94,26 @@ export interface PlanBoardOptions {
   startMs?: number;
 }
 
+/** Each intersection's latest confirmation (the signal event its controller sent): the brain's one store of them is its LaneEstimate. */
+export interface Confirmations {
+  confirmation(intersection: string): SignalEvent | undefined;
+}
+
 /**
  * The brain's side of the plans: each intersection's latest plan (what the
- * transports serve and publish) and latest confirmation (the signal event its
- * controller sent), and from these whether it runs `central` (the brain's
- * plans) or `local` (its controller said so, or has not confirmed for more
- * than 2 x watchdog). The API and the metrics read it.
+ * transports serve and publish), and from its latest confirmation (read
+ * from `confirmations`, which takes the signal events) whether it runs
+ * `central` (the brain's plans) or `local` (its controller said so, or has
+ * not confirmed for more than 2 x watchdog). The API and the metrics read it.
  */
 export class PlanBoard {
   readonly watchdog: number;
   private readonly plans = new Map<string, Plan>();
-  private readonly confirmations = new Map<string, SignalEvent>();
   private readonly listeners = new Set<(plan: Plan) => void>();
   private readonly startMs: number;
   private readonly known: ReadonlySet<string>;
 
-  constructor(readonly intersections: readonly string[], opts: PlanBoardOptions = {}) {
+  constructor(readonly intersections: readonly string[], private readonly confirmations: Confirmations, opts: PlanBoardOptions = {}) {
     this.watchdog = opts.watchdog ?? 10;
     if (!(this.watchdog > 0 && Number.isFinite(this.watchdog))) throw new RangeError(`plan board: watchdog must be seconds > 0, got ${opts.watchdog}`);
     this.startMs = opts.startMs ?? Date.now();
@@ -149,16 +153,9 @@ export class PlanBoard {
     return () => this.listeners.delete(listener);
   }
 
-  /** Takes a controller's confirmation (an admitted signal event); an older one than the last kept is ignored. */
-  confirm(e: SignalEvent): void {
-    if (!this.known.has(e.intersection)) return;
-    const last = this.confirmations.get(e.intersection);
-    if (!last || e.ts >= last.ts) this.confirmations.set(e.intersection, e);
-  }
-
-  /** The latest confirmation of an intersection. */
+  /** The latest confirmation of a signalised intersection. */
   confirmation(intersection: string): SignalEvent | undefined {
-    return this.confirmations.get(intersection);
+    return this.known.has(intersection) ? this.confirmations.confirmation(intersection) : undefined;
   }
 
   /**
@@ -167,7 +164,7 @@ export class PlanBoard {
    * watchdog (it may have lost the brain, or be gone); else `central`.
    */
   mode(intersection: string, nowMs: number): SignalMode {
-    const c = this.confirmations.get(intersection);
+    const c = this.confirmation(intersection);
     if (c?.mode === 'local') return 'local';
     return nowMs - (c?.ts ?? this.startMs) > 2 * this.watchdog * 1000 ? 'local' : 'central';
   }

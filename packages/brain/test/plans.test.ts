@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalPlan, checkPlan, PlanBoard, type Plan, type SignalEvent } from '@citybrain/brain';
+import { generateGrid, Network } from '@citybrain/engine';
+import { canonicalPlan, checkPlan, LaneEstimate, PlanBoard, type Plan, type SignalEvent } from '@citybrain/brain';
 
 const T0 = 1_760_000_000_000;
 const plan = (over: Partial<Plan> = {}): Plan => ({ intersection: 'i1', seq: 1, ts: T0, phase: 2, validFor: 10, issuer: 'brain-x', sig: 'c2ln', ...over });
@@ -36,7 +37,7 @@ test('canonicalPlan: the fields but sig, keys sorted, whatever order they came i
 });
 
 test('PlanBoard keeps the latest plan per intersection, refuses a seq not above the last and an unknown intersection, and tells listeners', () => {
-  const board = new PlanBoard(['i1', 'i2'], { startMs: T0 });
+  const board = new PlanBoard(['i1', 'i2'], { confirmation: () => undefined }, { startMs: T0 });
   const heard: Plan[] = [];
   const off = board.onPlan((p) => heard.push(p));
   assert.equal(board.latest('i1'), undefined);
@@ -54,20 +55,27 @@ test('PlanBoard keeps the latest plan per intersection, refuses a seq not above 
   assert.deepEqual(heard.map((p) => p.seq), [seq, seq + 1]);
 });
 
-test('PlanBoard mode: central while confirmed central, local when confirmed local or silent for more than 2 x watchdog', () => {
-  const board = new PlanBoard(['i1'], { watchdog: 10, startMs: T0 });
-  const sig = (ts: number, mode?: 'central' | 'local'): SignalEvent => ({ kind: 'signal', id: `s${ts}`, device: 'sig-i1', ts, intersection: 'i1', phase: 1, ...(mode ? { mode } : {}) });
-  assert.equal(board.mode('i1', T0 + 20_000), 'central', 'a new board gives its controllers 2 x watchdog to confirm');
-  assert.equal(board.mode('i1', T0 + 20_001), 'local');
-  board.confirm(sig(T0 + 30_000, 'central'));
-  assert.equal(board.mode('i1', T0 + 31_000), 'central');
-  board.confirm(sig(T0 + 32_000, 'local'));
-  assert.equal(board.mode('i1', T0 + 32_500), 'local');
-  assert.deepEqual(board.localIntersections(T0 + 32_500), ['i1']);
-  board.confirm(sig(T0 + 31_500, 'central'));
-  assert.equal(board.confirmation('i1')?.ts, T0 + 32_000, 'an older confirmation arriving late does not replace a newer one');
-  board.confirm(sig(T0 + 40_000));
-  assert.equal(board.mode('i1', T0 + 50_000), 'central', 'a confirmation without mode counts as central');
-  assert.equal(board.mode('i1', T0 + 60_001), 'local', 'silent for more than 20 s');
-  assert.throws(() => new PlanBoard(['i1'], { watchdog: 0 }), /watchdog must be seconds > 0, got 0/);
+test('PlanBoard mode: central while confirmed central, local when confirmed local or silent for more than 2 x watchdog; the confirmations are the lane estimate\'s', () => {
+  const net = new Network(generateGrid({ rows: 1, cols: 2 }).roadnet);
+  const [i1, i2] = [...net.signalised].map((i) => net.interIds[i]);
+  const estimate = new LaneEstimate(net);
+  const board = new PlanBoard([i1], estimate, { watchdog: 10, startMs: T0 });
+  const sig = (ts: number, mode?: 'central' | 'local', intersection = i1): SignalEvent => ({ kind: 'signal', id: `s${ts}`, device: `sig-${intersection}`, ts, intersection, phase: 1 + (ts % 3), ...(mode ? { mode } : {}) });
+  const confirm = (e: SignalEvent) => estimate.apply([e]);
+  assert.equal(board.mode(i1, T0 + 20_000), 'central', 'a new board gives its controllers 2 x watchdog to confirm');
+  assert.equal(board.mode(i1, T0 + 20_001), 'local');
+  confirm(sig(T0 + 30_000, 'central'));
+  assert.equal(board.mode(i1, T0 + 31_000), 'central');
+  confirm(sig(T0 + 32_000, 'local'));
+  assert.equal(board.mode(i1, T0 + 32_500), 'local');
+  assert.deepEqual(board.localIntersections(T0 + 32_500), [i1]);
+  confirm(sig(T0 + 31_500, 'central'));
+  assert.equal(board.confirmation(i1)?.ts, T0 + 32_000, 'an older confirmation arriving late does not replace a newer one');
+  assert.equal(estimate.confirmedPhase[net.interIndex.get(i1)!], sig(T0 + 32_000).phase, 'what the controllers read (env.observed) is the same confirmation');
+  confirm(sig(T0 + 40_000));
+  assert.equal(board.mode(i1, T0 + 50_000), 'central', 'a confirmation without mode counts as central');
+  assert.equal(board.mode(i1, T0 + 60_001), 'local', 'silent for more than 20 s');
+  confirm(sig(T0 + 60_000, 'local', i2));
+  assert.equal(board.confirmation(i2), undefined, 'the board speaks of its own intersections only');
+  assert.throws(() => new PlanBoard([i1], estimate, { watchdog: 0 }), /watchdog must be seconds > 0, got 0/);
 });

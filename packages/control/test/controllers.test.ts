@@ -6,10 +6,12 @@ import {
   findArterials,
   greenWave,
   intersectionPhases,
+  perfectObservations,
   sotl,
   SignalSupervisor,
   webster,
   type Controller,
+  type Observed,
   type SupervisorOptions,
 } from '@citybrain/control';
 
@@ -174,6 +176,49 @@ test('webster: measured flow ratios match the demand; the cycle grows with deman
     // the two through phases above minGreen share green in proportion to their flow ratios
     if (p.greens[0] > 5 && p.greens[1] > 5) assert.ok(Math.abs(p.greens[0] / p.greens[1] - p.flowRatios[0] / p.flowRatios[1]) < 1e-9);
   }
+});
+
+test('webster and green-wave read flows from the detectors (env.observed: counts, and the growth of the vehicles reported), not from the twin\'s vehicles', async () => {
+  // a twin with no vehicles at all, and detectors reporting every 5 s: 0.2 veh/s crossing each incoming lane's stop line, its queue growing by 0.1 veh/s
+  const scenario = { ...grid({ rows: 1, cols: 1 }), flows: [] };
+  const epochMs = 1_767_225_600_000;
+  const run = async (c: Controller) => {
+    const sim = new Simulation(scenario);
+    const n = sim.net.nLanes;
+    const observed = { counted: new Float64Array(n), vehicles: new Int32Array(n), queue: new Int32Array(n), reportedAt: new Float64Array(n), confirmedPhase: new Int32Array(sim.net.interIds.length).fill(-1) };
+    const lanes = sim.net.incomingLanes(sim.net.signalised[0]);
+    const report = (k: number) => {
+      if (k % 5 !== 0) return;
+      for (const l of lanes) {
+        observed.counted[l] = 0.2 * k;
+        observed.vehicles[l] = observed.queue[l] = Math.round(0.1 * k);
+        observed.reportedAt[l] = epochMs + k * 1000;
+      }
+    };
+    report(0);
+    await drive(sim, c, 302, { observed: observed satisfies Observed }, (k) => report(k + 1));
+    assert.equal(sim.runningCount, 0);
+  };
+  const w = webster({ warmup: 300 });
+  await run(w);
+  // every phase serves some of those lanes: y = (0.2 + 0.1) / 0.5
+  for (const y of w.plans()[0].flowRatios) assert.ok(Math.abs(y - 0.6) < 1e-9, `y = ${y}`);
+  const gw = greenWave({ warmup: 300 });
+  await run(gw);
+  assert.equal(gw.plans()[0].cycle, 180, 'Y over 0.9: the longest cycle (an empty twin would give the shortest, 40 s)');
+});
+
+test('perfect observations count every stop-line crossing of the street (ground truth for the count-based controllers)', async () => {
+  const sim = new Simulation(grid({ rows: 2, cols: 2, demand: 0.2 }));
+  const observed = perfectObservations(sim);
+  await drive(sim, webster(), 300);
+  let total = 0;
+  for (let l = 0; l < sim.net.nLanes; l++) {
+    assert.equal(observed.counted[l], sim.laneCrossings(l), `lane ${sim.net.laneId(l)}`);
+    total += observed.counted[l];
+  }
+  assert.ok(total > 100, `${total} crossings`);
+  assert.equal(observed.reportedAt[0], sim.time * 1000);
 });
 
 test('webster: an over-saturated intersection gets the maximum cycle, and the plan is what the signal shows', async () => {

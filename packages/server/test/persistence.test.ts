@@ -25,7 +25,7 @@ function serve(dir: string, o: Partial<ServerOptions> = {}) {
   });
 }
 
-/** What a restart must not lose: the clock and the twin, KPIs, incidents, what operators set. */
+/** What a restart must not lose: the clock and the twin, KPIs, incidents, what operators set, what the devices said. */
 function seen(s: RunningServer) {
   const rt = s.runtime;
   return {
@@ -33,6 +33,9 @@ function seen(s: RunningServer) {
     signals: rt.supervisor.status.map((x) => ({ ...x })), kpis: rt.kpis, incidents: rt.incidents.incidents,
     controllers: [...rt.sim.net.signalised].map((i) => rt.assignment.controllerOf(i)), speed: rt.speed, running: rt.isRunning,
     breakdowns: rt.street!.breakdowns, bays: rt.street!.bays.map((b) => b.occupied),
+    // what the detectors counted, and what the signal controllers confirmed (the board's modes read it)
+    counted: [...rt.estimate.counted], confirmed: [...rt.sim.net.signalised].map((i) => rt.plans.confirmation(rt.sim.net.interIds[i])),
+    modes: [...rt.sim.net.signalised].map((i) => rt.plans.mode(rt.sim.net.interIds[i], rt.ts)),
   };
 }
 
@@ -62,6 +65,7 @@ test('a restart continues the city where it stood, with its KPI history, inciden
     assert.equal(emergency.length, 1);
     const before = seen(a);
     assert.ok(before.kpis.length >= 40 && before.metrics.vehiclesInNetwork > 0);
+    assert.ok(before.counted.some((n) => n > 0) && before.modes.every((m) => m === 'central'));
     const events = await a.store.count();
     await a.close();
 

@@ -2,14 +2,15 @@
  * The plan parts together, as the lead's loop will join them: the brain's
  * supervisor decides on its twin, each decision goes out as a signed plan
  * (through JSON, as over MQTT or HTTP) to the street's field controllers,
- * whose phase the street shows and whose confirmations the PlanBoard reads.
+ * whose phase the street shows and whose confirmations the lane estimate takes
+ * and the PlanBoard reads.
  * The brain is stopped mid-run and started again.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, Simulation } from '@citybrain/engine';
 import { fixedTime, SignalSupervisor } from '@citybrain/control';
-import { PlanBoard } from '@citybrain/brain';
+import { LaneEstimate, PlanBoard } from '@citybrain/brain';
 import { FieldSignalController, roadnetPlan } from '@citybrain/field';
 import { BrainKey, planVerifier } from '@citybrain/server';
 
@@ -21,7 +22,8 @@ test('brain stopped mid-run: every controller goes local within its watchdog, th
   const ixs = supervisor.env.intersections;
   const epoch = 1_760_000_000_000;
   const key = BrainKey.generate();
-  const board = new PlanBoard(ixs.map((ix) => ix.id), { watchdog: 10, startMs: epoch });
+  const estimate = new LaneEstimate(twin.net);
+  const board = new PlanBoard(ixs.map((ix) => ix.id), estimate, { watchdog: 10, startMs: epoch });
   const verify = planVerifier(key.publicPem());
   const field = ixs.map((ix, k) => new FieldSignalController(ix, roadnetPlan(street.net, ix.intersection), verify, {
     device: `sig-${ix.id}`, epochMs: epoch, initialPhase: supervisor.status[k].green,
@@ -42,7 +44,7 @@ test('brain stopped mid-run: every controller goes local within its watchdog, th
     }
     ixs.forEach((ix, k) => {
       const conf = field[k].tick(t);
-      if (conf) board.confirm(conf);
+      if (conf) estimate.apply([conf]);
       street.setPhase(ix.intersection, field[k].phase());
       trace[k].push(street.phase(ix.intersection));
       brainTrace[k].push(twin.phase(ix.intersection));

@@ -221,7 +221,7 @@ test('long poll: ?after=<seq> answers a newer plan at once, or waits for the nex
 });
 
 test('long poll: 204 when nothing newer comes within the wait, and at once when the server closes', async () => {
-  const board = new PlanBoard(['x']);
+  const board = new PlanBoard(['x'], { confirmation: () => undefined });
   const app = Fastify();
   const viewer: Principal = { tokenId: 'tok_v', name: 'v', role: 'viewer', intersections: new Set(), bays: new Set() };
   await app.register(planRoutes, {

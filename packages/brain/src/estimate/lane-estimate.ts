@@ -1,6 +1,6 @@
 import type { Network } from '@citybrain/engine';
 import type { Observed } from '@citybrain/control';
-import type { Event, LaneEvent } from '../events.js';
+import type { Event, SignalEvent } from '../events.js';
 
 /** Metres a stopped vehicle takes in a queue (a 5 m car and its 2.5 m gap). */
 export const JAM_SPACING = 7.5;
@@ -31,6 +31,14 @@ const VIEW_FULL = 0.8;
  * the loop and none when the loop is free and nothing passed. Its vehicles
  * are that queue and, by Little's law, those driving down the lane at the
  * arrival rate (arrivals x the lane's free travel time).
+ *
+ * Every report's count adds to its lane's `counted`, a late one too (it
+ * arrives after a newer one: its vehicles passed all the same), a report
+ * delivered twice once.
+ *
+ * It is also the brain's one store of what the signal controllers confirm
+ * (signal events): the controllers' `confirmedPhase`, and the PlanBoard's
+ * modes (it reads `confirmation`).
  */
 export class LaneEstimate implements Observed {
   readonly vehicles: Int32Array;
@@ -39,10 +47,19 @@ export class LaneEstimate implements Observed {
   readonly reportedAt: Float64Array;
   /** the device whose report each lane holds (so revoking it can take that back) */
   readonly reportedBy: (string | undefined)[];
-  /** the phase each intersection's signal controller last confirmed (by intersection index); -1 unknown */
+  /** vehicles each lane's detector counted, over all its reports taken */
+  readonly counted: Float64Array;
+  /**
+   * the reports of each lane counted, as bits: bit k is the report k
+   * intervals before the newest (bit 0), so a late one delivered twice is
+   * counted once (within 32 intervals; the field's retries and delays are
+   * far shorter)
+   */
+  readonly countedSlots: Uint32Array;
+  /** each intersection's latest confirmation (by intersection index): what its signal controller shows, and in which mode */
+  readonly confirmations: (SignalEvent | undefined)[];
+  /** the phase of each one; -1 unknown */
   readonly confirmedPhase: Int32Array;
-  /** epoch ms of each intersection's last confirmation */
-  readonly confirmedAt: Float64Array;
   /** every lane's arrival rate (vehicles/s: what it discharges, over RATE_SECONDS); loop-detected lanes' queue (fractional) by input and output */
   readonly arrivals: Float64Array;
   readonly loopQueue: Float64Array;
@@ -55,8 +72,10 @@ export class LaneEstimate implements Observed {
     this.queue = new Int32Array(net.nLanes);
     this.reportedAt = new Float64Array(net.nLanes);
     this.reportedBy = new Array<string | undefined>(net.nLanes);
+    this.counted = new Float64Array(net.nLanes);
+    this.countedSlots = new Uint32Array(net.nLanes);
+    this.confirmations = new Array<SignalEvent | undefined>(net.interIds.length);
     this.confirmedPhase = new Int32Array(net.interIds.length).fill(-1);
-    this.confirmedAt = new Float64Array(net.interIds.length);
     this.arrivals = new Float64Array(net.nLanes);
     this.loopQueue = new Float64Array(net.nLanes);
   }
@@ -67,8 +86,8 @@ export class LaneEstimate implements Observed {
       if (e.kind === 'signal') {
         const i = this.net.interIndex.get(e.intersection);
         // a late confirmation does not overwrite a newer one
-        if (i !== undefined && e.ts >= this.confirmedAt[i]) {
-          this.confirmedAt[i] = e.ts;
+        if (i !== undefined && e.ts >= (this.confirmations[i]?.ts ?? -Infinity)) {
+          this.confirmations[i] = e;
           this.confirmedPhase[i] = e.phase;
         }
         continue;
@@ -79,8 +98,19 @@ export class LaneEstimate implements Observed {
         this.unknownLanes++;
         continue;
       }
-      // an older report arriving late does not overwrite a newer one, and one delivered twice is taken once
-      if (e.ts <= this.reportedAt[l]) continue;
+      const newest = this.reportedAt[l];
+      const slots = this.countedSlots[l];
+      if (e.ts <= newest) {
+        // late: counted once (its slot, k intervals before the newest, not taken yet), but it does not overwrite the newer one
+        const k = Math.round((newest - e.ts) / (e.interval * 1000));
+        if (k < 32 && (slots >>> k) & 1) continue;
+        if (k < 32) this.countedSlots[l] = (slots | (1 << k)) >>> 0;
+        this.counted[l] += e.count;
+        continue;
+      }
+      const k = newest === 0 ? 32 : Math.round((e.ts - newest) / (e.interval * 1000));
+      this.countedSlots[l] = k >= 32 ? 1 : ((slots << k) | 1) >>> 0;
+      this.counted[l] += e.count;
       this.reportedAt[l] = e.ts;
       this.reportedBy[l] = e.device;
       this.arrivals[l] += (1 - Math.exp(-e.interval / RATE_SECONDS)) * (e.count / e.interval - this.arrivals[l]);
@@ -91,6 +121,12 @@ export class LaneEstimate implements Observed {
       }
       this.reports++;
     }
+  }
+
+  /** The latest confirmation of an intersection (by id), if its signal controller sent one. */
+  confirmation(intersection: string): SignalEvent | undefined {
+    const i = this.net.interIndex.get(intersection);
+    return i === undefined ? undefined : this.confirmations[i];
   }
 
   /**
@@ -134,7 +170,8 @@ export class LaneEstimate implements Observed {
    * Drops what `device` contributed (its device token was revoked): each lane
    * whose last report is its goes back to never reported, so the next genuine
    * report counts whatever its timestamp (a report dated in the future would
-   * otherwise outrank every later one). Returns those lanes.
+   * otherwise outrank every later one). What it counted stays counted.
+   * Returns those lanes.
    */
   forgetDevice(device: string): number[] {
     const lanes: number[] = [];
@@ -142,6 +179,7 @@ export class LaneEstimate implements Observed {
       if (this.reportedBy[l] !== device) continue;
       this.reportedBy[l] = undefined;
       this.reportedAt[l] = 0;
+      this.countedSlots[l] = 0;
       this.vehicles[l] = 0;
       this.queue[l] = 0;
       this.arrivals[l] = 0;

@@ -2,7 +2,7 @@ import { LINK_PRIORITY, type Network } from '@citybrain/engine';
 import type { Controller, ControlEnv, IntersectionPhases } from '../core/controller.js';
 import { checkOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';
-import { FlowRatioMeter } from '../measures/arrivals.js';
+import { FlowRatioMeter } from '../measures/flow-ratios.js';
 import { phaseLaneSets } from '../measures/phase-lanes.js';
 import { splitGreen } from './green-split.js';
 import { websterCycle } from './webster.js';
@@ -15,7 +15,7 @@ export interface GreenWaveOptions {
    * Common cycle in seconds. When set, the plan is fixed: green split by
    * weight (through phase `arterialWeight`, others 1). When omitted (default),
    * the cycle starts at `initialCycle` and is re-estimated Webster-style from
-   * observed flows (see greenWave).
+   * detector counts (see greenWave).
    */
   cycle?: number;
   /** common cycle before the first flow estimate; default 80 */
@@ -143,8 +143,8 @@ function travelTime(net: Network, rl: number, road: number, speedFactor: number)
  * the green time is shared by weight, the through phase weighing
  * `arterialWeight` and the others 1. Without it (the default), plans start
  * that way with `initialCycle`, then are re-estimated like webster()'s from
- * observed arrivals: each intersection's own Webster cycle from its phases'
- * critical flow ratios y, the common cycle the longest of them (the critical
+ * detector counts (FlowRatioMeter): each intersection's own Webster cycle
+ * from its phases' critical flow ratios y, the common cycle the longest of them (the critical
  * intersection sets it), and each intersection's own Webster split, the
  * slack between the common and its own cycle going to the arterial's through
  * phase (to all phases in proportion to y off the arterials).
@@ -268,7 +268,6 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
     },
     beginStep(env) {
       if (!meter) return;
-      meter.sample(env.twin);
       if (env.twin.time < nextPlan) return;
       nextPlan = env.twin.time + period;
       meter.measure(env.twin.time, ratios);

@@ -1,7 +1,7 @@
 import type { Controller, ControlEnv } from '../core/controller.js';
 import { checkOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';
-import { FlowRatioMeter } from '../measures/arrivals.js';
+import { FlowRatioMeter } from '../measures/flow-ratios.js';
 import { phaseLaneSets } from '../measures/phase-lanes.js';
 import { splitGreen } from './green-split.js';
 
@@ -37,23 +37,25 @@ export interface WebsterController extends Controller {
 }
 
 /**
- * Webster's (1958) fixed-time plan, re-estimated from the flows the twin observes.
+ * Webster's (1958) fixed-time plan, re-estimated from detector counts.
  *
- * Estimation: every step, an ArrivalCounter follows each vehicle's lane, so it
- * counts the vehicles entering every lane. At the end of each window (the
- * warm-up, then every `period`) the arrival rate q_l of each lane is its count
- * over the window's length. For each green phase, y_i = max over the lanes it
- * serves (movements green in every phase, e.g. right turns, excluded) of
- * q_l / s. With lost time L = yellow × number of phases and Y = Σ y_i
+ * Estimation: at the end of each window (the warm-up, then every `period`)
+ * the arrival flow q_l of each lane is, per second of the window, what its
+ * stop-line detector counted plus the growth of the queue it reports
+ * (FlowRatioMeter, from `env.observed`). For each
+ * green phase, y_i = max over the lanes it serves (movements green in every
+ * phase, e.g. right turns, excluded) of q_l / s. With lost time L = yellow × number of phases and Y = Σ y_i
  * (capped at `maxFlowRatio`), the cycle is C0 = (1.5 L + 5) / (1 − Y) clamped
  * to [minCycle, maxCycle], and its green time C − L is split in proportion
  * to y_i; a phase below minGreen is raised to it, lengthening the cycle as
  * Webster's method does, except that past maxCycle the long greens give the
  * excess back (the cycle exceeds maxCycle only if the minGreens and yellows
  * alone do).
- * Phases are shown cyclically in the roadnet's order. Arrivals measured
- * under congestion are capped by what upstream signals let through, so the
- * plan follows served demand, as a traffic engineer's counts would.
+ * Phases are shown cyclically in the roadnet's order. Counts at the stop
+ * line under saturation are capped by the green the lane got; the queue's
+ * growth adds the demand held back. Arrivals upstream are still capped by
+ * what upstream signals let through, so the plan follows served demand, as
+ * a traffic engineer's counts would.
  */
 export function webster(opts: WebsterOptions = {}): WebsterController {
   const name = 'webster';
@@ -110,11 +112,10 @@ export function webster(opts: WebsterOptions = {}): WebsterController {
       for (let k = 0; k < served.length; k++) plan(k, env, false);
     },
     beginStep(env) {
-      const sim = env.twin;
-      meter.sample(sim);
-      if (sim.time < nextPlan) return;
-      nextPlan = sim.time + period;
-      meter.measure(sim.time, ratios);
+      const t = env.twin.time;
+      if (t < nextPlan) return;
+      nextPlan = t + period;
+      meter.measure(t, ratios);
       for (let k = 0; k < served.length; k++) plan(k, env, true);
     },
     decide(ix, s, env) {

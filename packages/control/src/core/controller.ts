@@ -59,8 +59,9 @@ export type Forkable = SimReader & Pick<Simulation, 'fork' | 'forkInto' | 'expor
 
 /**
  * What the devices last told the brain: per lane, the newest detector report
- * (arrays indexed by lane); per signalised intersection, the phase its field
- * controller confirmed it shows. Read-only for controllers.
+ * and the detector's running count (arrays indexed by lane); per signalised
+ * intersection, the phase its field controller confirmed it shows.
+ * Read-only for controllers.
  */
 export interface Observed {
   /** epoch ms of each lane's newest detector report; 0 when never reported */
@@ -69,6 +70,13 @@ export interface Observed {
   readonly vehicles: ArrayLike<number>;
   /** of which stopped (the queue) */
   readonly queue: ArrayLike<number>;
+  /**
+   * vehicles the lane's detector counted crossing its stop line, summed over
+   * every report taken so far (the newest at `reportedAt`): the increase over
+   * a window is the lane's flow, as count-based controllers (Webster, SCATS)
+   * read it
+   */
+  readonly counted: ArrayLike<number>;
   /** phase each intersection (by intersection index) last confirmed; -1 when unknown */
   readonly confirmedPhase: ArrayLike<number>;
 }
@@ -126,12 +134,14 @@ export function twinView(sim: Simulation, source: TwinView[typeof TWIN_SOURCE]):
 /**
  * Observations read from a simulation itself: perfect detectors, for the
  * ground-truth runs of benchmarks and tests (the server's brain observes
- * through its devices only). Recounted at most once per step.
+ * through its devices only); `counted` is every stop-line crossing since the
+ * start. Recounted at most once per step.
  */
 export function perfectObservations(sim: Simulation): Observed {
   const n = sim.net.nLanes;
   const vehicles = new Int32Array(n);
   const queue = new Int32Array(n);
+  const counted = new Float64Array(n);
   const reportedAt = new Float64Array(n);
   const confirmedPhase = new Int32Array(sim.net.interIds.length).fill(-1);
   let at = -1;
@@ -140,6 +150,7 @@ export function perfectObservations(sim: Simulation): Observed {
     at = sim.stepCount;
     sim.laneCounts(vehicles);
     sim.laneWaitingCounts(queue);
+    for (let l = 0; l < n; l++) counted[l] = sim.laneCrossings(l);
     reportedAt.fill(sim.time * 1000);
     for (const i of sim.net.signalised) confirmedPhase[i] = sim.phase(i);
   };
@@ -147,6 +158,7 @@ export function perfectObservations(sim: Simulation): Observed {
     get reportedAt() { fresh(); return reportedAt; },
     get vehicles() { fresh(); return vehicles; },
     get queue() { fresh(); return queue; },
+    get counted() { fresh(); return counted; },
     get confirmedPhase() { fresh(); return confirmedPhase; },
   });
 }

@@ -14,6 +14,7 @@ export interface ViewData {
   vehicles: Int32Array;
   queue: Int32Array;
   reportedAt: Float64Array;
+  counted: Float64Array;
   confirmedPhase: Int32Array;
 }
 

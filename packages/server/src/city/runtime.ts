@@ -182,9 +182,9 @@ export class CityRuntime {
   private readonly signer: PlanSigner;
   /**
    * The brain's side of its plans: each signalised intersection's latest
-   * signed plan (what MQTT and the HTTP plan route hand out) and the phase
-   * its field controller confirms it shows, and in which mode: an
-   * intersection whose controller runs its local plan is 'local'.
+   * signed plan (what MQTT and the HTTP plan route hand out), and in which
+   * mode it runs, from what its field controller confirms (kept by the lane
+   * estimate): an intersection whose controller runs its local plan is 'local'.
    */
   readonly plans: PlanBoard;
   /** the phase last planned per intersection, and when (simulated s) */
@@ -203,7 +203,7 @@ export class CityRuntime {
     this.host = opts.controllerHost?.({ scenario, seed: (opts.seed ?? 0) + 1 }, {
       view: () => ({
         state: this.sim.exportState(), vehicles: this.estimate.vehicles, queue: this.estimate.queue,
-        reportedAt: this.estimate.reportedAt, confirmedPhase: this.estimate.confirmedPhase,
+        reportedAt: this.estimate.reportedAt, counted: this.estimate.counted, confirmedPhase: this.estimate.confirmedPhase,
       }),
       status: (name) => {
         const st = this.supervisor.status;
@@ -246,7 +246,8 @@ export class CityRuntime {
       // one pairing of a vehicle's plate reads serves the road travel times and the twin's turning counts
       onMovement: (from, to) => this.twin.movement(from, to),
     });
-    this.plans = new PlanBoard(this.supervisor.env.intersections.map((ix) => ix.id), { watchdog: opts.watchdog, startMs: this.epochMs });
+    // the confirmations are the lane estimate's (it takes the signal events): the board reads them
+    this.plans = new PlanBoard(this.supervisor.env.intersections.map((ix) => ix.id), this.estimate, { watchdog: opts.watchdog, startMs: this.epochMs });
     this.planned = new Int32Array(this.supervisor.env.intersections.length).fill(-1);
     this.plannedAt = new Float64Array(this.supervisor.env.intersections.length).fill(-Infinity);
     this.incidents = new IncidentDetector(this.sim.net, this.supervisor.env.intersections, this.estimate, this.laneGreenSeconds(), (ts) => (ts - this.epochMs) / 1000, opts.incidents);
@@ -473,7 +474,6 @@ export class CityRuntime {
       one[0] = e;
       this.estimate.apply(one);
       this.incidents.apply(one);
-      if (e.kind === 'signal') this.plans.confirm(e as SignalEvent);
     }
     this.twin.observe(events, this.ts);
     this.observed.apply(events);
@@ -634,7 +634,8 @@ export class CityRuntime {
         observed: this.observed.exportState(),
         estimate: {
           vehicles: this.estimate.vehicles, queue: this.estimate.queue, reportedAt: this.estimate.reportedAt, reportedBy: this.estimate.reportedBy,
-          confirmedPhase: this.estimate.confirmedPhase, confirmedAt: this.estimate.confirmedAt, arrivals: this.estimate.arrivals, loopQueue: this.estimate.loopQueue,
+          counted: this.estimate.counted, countedSlots: this.estimate.countedSlots, confirmations: this.estimate.confirmations,
+          arrivals: this.estimate.arrivals, loopQueue: this.estimate.loopQueue,
         },
         emergency: this.emergency.exportState(),
         incidents: this.incidents.exportState(),
@@ -663,8 +664,10 @@ export class CityRuntime {
     this.estimate.queue.set(s.estimate.queue);
     this.estimate.reportedAt.set(s.estimate.reportedAt);
     this.estimate.reportedBy.splice(0, this.estimate.reportedBy.length, ...s.estimate.reportedBy);
-    this.estimate.confirmedPhase.set(s.estimate.confirmedPhase);
-    this.estimate.confirmedAt.set(s.estimate.confirmedAt);
+    this.estimate.counted.set(s.estimate.counted);
+    this.estimate.countedSlots.set(s.estimate.countedSlots);
+    // the confirmations through the one place that takes them
+    this.estimate.apply(s.estimate.confirmations.filter((c) => c !== undefined));
     this.estimate.arrivals.set(s.estimate.arrivals);
     this.estimate.loopQueue.set(s.estimate.loopQueue);
     this.emergency.importState(s.emergency);
@@ -707,7 +710,7 @@ export interface CityRuntimeState {
   observed: ObservedKpisState;
   estimate: {
     vehicles: Int32Array; queue: Int32Array; reportedAt: Float64Array; reportedBy: (string | undefined)[];
-    confirmedPhase: Int32Array; confirmedAt: Float64Array; arrivals: Float64Array; loopQueue: Float64Array;
+    counted: Float64Array; countedSlots: Uint32Array; confirmations: (SignalEvent | undefined)[]; arrivals: Float64Array; loopQueue: Float64Array;
   };
   /** the emergency vehicles with priority (the vehicles themselves are in the twin's state) */
   emergency: ReturnType<EmergencyPriority['exportState']>;
