@@ -140,6 +140,8 @@ export class VirtualCity {
   private rng: number;
   /** the vehicles fitted with an AVL unit (emergency vehicles), by id, with their unit's device id */
   private readonly avl = new Map<string, string>();
+  /** AVL units fitted so far (the n of a unit named `avl:<n>`) */
+  private avlFitted = 0;
   private readonly avlPos = new Float64Array(3);
 
   constructor(scenario: Scenario, opts: VirtualCityOptions = {}) {
@@ -187,11 +189,11 @@ export class VirtualCity {
   /**
    * An emergency vehicle sets off (Simulation.addVehicle), fitted with an AVL
    * unit that reports its position every AVL_PERIOD seconds while it drives
-   * (device `avl-<vehicle id>`, scoped to that vehicle: `device`).
+   * (device `avl-<vehicle id>`, whose scope is that vehicle: `device`).
    */
   addEmergencyVehicle(v: AddVehicleOptions): string {
     const id = this.sim.addVehicle(v);
-    this.avl.set(id, avlDeviceId(id, this.avl.size));
+    this.avl.set(id, avlDeviceId(id, this.avlFitted++));
     return id;
   }
 
@@ -382,7 +384,7 @@ export class VirtualCity {
     this.heads.importState(s.signals);
     if (s.sensors) this.sensors.importState(s.sensors);
     this.avl.clear();
-    for (const v of s.avl ?? []) this.avl.set(v, avlDeviceId(v, this.avl.size));
+    for (const v of s.avl ?? []) this.avl.set(v, avlDeviceId(v, this.avlFitted++));
   }
 
   /** xorshift32 (random.ts): the field's own randomness, separate from the simulation's */
