@@ -9,7 +9,7 @@
  */
 import { unstorable } from './text.js';
 
-export const EVENT_KINDS = ['lane', 'plate', 'parking', 'signal'] as const;
+export const EVENT_KINDS = ['lane', 'plate', 'parking', 'signal', 'avl'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** Milliseconds since the epoch: 1e11 is March 1973, 1e13 is the year 2286. */
@@ -137,19 +137,49 @@ export const SIGNAL_MODES = ['central', 'local'] as const;
 /** Whether the brain's plans (`central`) or a signal controller's own local plan (`local`) run an intersection. */
 export type SignalMode = (typeof SIGNAL_MODES)[number];
 
-export type Event = LaneEvent | PlateEvent | ParkingEvent | SignalEvent;
+/**
+ * A vehicle's position from its automatic vehicle location (AVL) unit (an
+ * emergency vehicle's, every second or so), by linear referencing on the
+ * network: a lane of a road and the metres from the lane's start. What the
+ * brain's twin and the emergency corridor follow.
+ */
+export interface AvlEvent extends Common {
+  kind: 'avl';
+  /** the vehicle's id (an emergency vehicle's: the id it was dispatched with) */
+  vehicle: string;
+  /** road id */
+  road: string;
+  /** lane index on the road (the n of lane id `<road>_<n>`) */
+  lane: number;
+  /** metres from the lane's start to the vehicle's front, in [0, the lane's length] */
+  distance: number;
+  /** metres per second */
+  speed: number;
+  /** degrees clockwise from north, [0, 360) */
+  heading?: number;
+  /** WGS84, for display only: the position is road, lane and distance */
+  lat?: number;
+  lng?: number;
+}
+
+export type Event = LaneEvent | PlateEvent | ParkingEvent | SignalEvent | AvlEvent;
 
 /** An event as a device may send it: `ts` may still be an ISO 8601 string. */
 export type EventInput = { [K in Event['kind']]: Omit<Extract<Event, { kind: K }>, 'ts'> & { ts: number | string } }[Event['kind']];
 
 /** The intersection an event is about, if any. */
 export function eventIntersection(e: Event): string | undefined {
-  return e.kind === 'parking' ? undefined : e.intersection;
+  return e.kind === 'parking' || e.kind === 'avl' ? undefined : e.intersection;
 }
 
 /** The parking bay an event is about, if any. */
 export function eventBay(e: Event): string | undefined {
   return e.kind === 'parking' ? e.bay : undefined;
+}
+
+/** The vehicle an event is about (an AVL position), if any. */
+export function eventVehicle(e: Event): string | undefined {
+  return e.kind === 'avl' ? e.vehicle : undefined;
 }
 
 // ---------------------------------------------------------------- schemas
@@ -230,12 +260,23 @@ export const signalEventSchema = kindSchema('signal', 'State report of a signal 
   mode: { type: 'string', enum: SIGNAL_MODES, description: 'Who runs the signal: `central` (the brain\'s plans) or `local` (the controller\'s own plan, after its watchdog found the brain silent).' },
 }, ['intersection', 'phase']);
 
+export const avlEventSchema = kindSchema('avl', 'A vehicle\'s position from its AVL unit (automatic vehicle location), by linear referencing: road, lane and metres from the lane\'s start.', {
+  vehicle: name('Vehicle id (an emergency vehicle: the id it was dispatched with).'),
+  road: name('Road id (the roadnet road id, e.g. road_1_0_1).'),
+  lane: { type: 'integer', minimum: 0, maximum: 255, description: 'Lane index on the road: the n of the lane id `<road>_<n>`.' },
+  distance: { type: 'number', minimum: 0, maximum: 100000, description: 'Metres from the lane\'s start to the vehicle\'s front; at most the lane\'s length.' },
+  speed: { type: 'number', minimum: 0, maximum: 100, description: 'Metres per second (not km/h).' },
+  heading: { type: 'number', minimum: 0, exclusiveMaximum: 360, description: 'Degrees clockwise from north, for display.' },
+  lat: { type: 'number', minimum: -90, maximum: 90, description: 'WGS84 latitude, for display (with lng); the brain uses road, lane and distance.' },
+  lng: { type: 'number', minimum: -180, maximum: 180, description: 'WGS84 longitude, for display (with lat).' },
+}, ['vehicle', 'road', 'lane', 'distance', 'speed']);
+
 export const eventSchema = {
   type: 'object',
   description: 'One field-device event; `kind` selects the fields.',
   required: ['kind'],
   discriminator: { propertyName: 'kind' },
-  oneOf: [laneEventSchema, plateEventSchema, parkingEventSchema, signalEventSchema],
+  oneOf: [laneEventSchema, plateEventSchema, parkingEventSchema, signalEventSchema, avlEventSchema],
 } as const;
 
 export const MAX_EVENTS_PER_BATCH = 10000;
@@ -282,6 +323,7 @@ export function normalizeEvent(e: EventInput, path: string): Event | string {
     const bad = unstorable(v);
     if (bad) return `${path}.${field}: ${bad}`;
   }
+  if (e.kind === 'avl' && (e.lat === undefined) !== (e.lng === undefined)) return `${path}.${e.lat === undefined ? 'lat' : 'lng'}: is required with ${e.lat === undefined ? 'lng' : 'lat'} (both or neither)`;
   let ts: number;
   if (typeof e.ts === 'number') ts = e.ts;
   else {

@@ -132,3 +132,40 @@ test('counts only: a twin that let fewer vehicles go than the detector counted t
   twin.observe([{ ...report(twin, l, 10_000, 1, 2), queue: 1 }]);
   assert.deepEqual(ids(), [second, back], `front ${front} taken off`);
 });
+
+test('AVL: a report moves the twin\'s vehicle (projected over its age); a late, duplicate, unknown-vehicle or off-route one does not; the twin\'s guesses in the way go', () => {
+  const twin = new BrainTwin(scenario, { seed: 3 });
+  const net = twin.net;
+  const route = ['road_0_1_0', 'road_1_1_0', 'road_2_1_0'];
+  twin.sim.addVehicle({ id: 'amb', route, ignoreSpeedLimits: true });
+  const h = twin.sim.vehicleHandle('amb');
+  const road = net.roadIndex.get('road_1_1_0')!;
+  // the straight-through lane of road_1_1_0 (the one leading on to road_2_1_0)
+  const k = [...Array(net.roadLaneCount[road]).keys()].find((j) => {
+    const l = net.roadFirstLane[road] + j;
+    for (let o = net.laneOutStart[l]; o < net.laneOutStart[l + 1]; o++) if (net.laneRoad[net.linkEndLane[net.laneOutList[o] - net.nLanes]] === net.roadIndex.get('road_2_1_0')) return true;
+    return false;
+  })!;
+  const lane = net.roadFirstLane[road] + k;
+  // a guess of the twin's own where the report puts the ambulance
+  twin.sim.placeVehicle({ lane, distance: 67, speed: 0 });
+  const avl = (id: string, ts: number, distance: number, o: object = {}) => ({ kind: 'avl' as const, id, device: 'avl-amb', ts, vehicle: 'amb', road: 'road_1_1_0', lane: k, distance, speed: 10, ...o });
+  // made 1.5 s before the twin's present: projected 15 m on
+  twin.observe([avl('a1', 10_000, 50)], 11_500);
+  assert.equal(twin.sim.vehicleDrivable(h), lane);
+  assert.equal(twin.sim.vehicleDistance(h), 65);
+  assert.equal(twin.sim.vehicleSpeed(h), 10);
+  assert.equal(twin.stats.removed, 1, 'the guess in its way was taken off');
+  assert.deepEqual(twin.avlTrack('amb'), { ts: 10_000, at: 0, lane, distance: 50, held: false });
+  // older (late), the same again, another vehicle, a lane off its route: not followed
+  twin.observe([avl('a0', 9_000, 10), avl('a1', 10_000, 50), avl('b1', 12_000, 80, { vehicle: 'bus-3' }), avl('a2', 12_000, 30, { road: 'road_1_1_1', lane: 0 })]);
+  assert.equal(twin.sim.vehicleDistance(h), 65);
+  assert.deepEqual(twin.stats, { ...twin.stats, avlApplied: 1, avlIgnored: 4 });
+  // projected no further than the lane's end
+  twin.observe([avl('a3', 13_000, net.length[lane] - 5)], 23_000);
+  assert.equal(twin.sim.vehicleDistance(h), net.length[lane]);
+  // exported and imported with the twin
+  const copy = new BrainTwin(scenario, { seed: 3 });
+  copy.importState(twin.exportState());
+  assert.deepEqual(copy.avlTrack('amb'), twin.avlTrack('amb'));
+});

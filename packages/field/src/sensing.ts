@@ -404,17 +404,20 @@ export class FieldSensors {
   }
 
   /**
-   * Sends report `e` of device `dev` (an index into the city's devices),
-   * made at simulated second `t`: into `out` now, later, twice, or not at all.
+   * Sends report `e` of device `dev` (an index into the city's devices; -1:
+   * a device without the silence model), made at simulated second `t`: into
+   * `out` now, later, twice, or not at all.
    */
   send(out: Event[], e: Event, dev: number, t: number): void {
     if (this.direct) return void out.push(e);
     const s = this.s;
-    if (t >= this.nextSilence[dev]) {
+    if (dev < 0) {
+      // no silence, and no draw for it: a device of the fixed list is silenced as it was without this one
+    } else if (t >= this.nextSilence[dev]) {
       this.silentUntil[dev] = t + s.silenceS[0] + (s.silenceS[1] - s.silenceS[0]) * this.random();
       this.nextSilence[dev] = this.silentUntil[dev] + this.exponential(3600 / s.silencesPerDeviceHour);
     }
-    if (t < this.silentUntil[dev]) return;
+    if (dev >= 0 && t < this.silentUntil[dev]) return;
     if (s.dropoutRate > 0 && this.random() < s.dropoutRate) return;
     let delay = s.jitterS > 0 ? s.jitterS * this.random() : 0;
     if (s.lateRate > 0 && this.random() < s.lateRate) delay += s.lateS[0] + (s.lateS[1] - s.lateS[0]) * this.random();

@@ -1,6 +1,6 @@
 import { structuredClone } from './clone.js';
-import { Simulation, type Network, type RandomKind, type Scenario } from '@citybrain/engine';
-import type { Event, Plan, PlatePosition, SignalEvent } from '@citybrain/brain';
+import { DEVICE_ID, type AvlEvent, type Event, type Plan, type PlatePosition, type SignalEvent } from '@citybrain/brain';
+import { Simulation, type AddVehicleOptions, type Network, type RandomKind, type Scenario } from '@citybrain/engine';
 import { deviceId } from './device-id.js';
 import { FieldSignals } from './signals.js';
 import type { FieldSignalControllerState, PlanVerdict } from './signal-controller.js';
@@ -28,7 +28,12 @@ export interface FieldDevice {
   device: string;
   intersections: readonly string[];
   bays: readonly string[];
+  /** an AVL unit: the vehicle whose position it reports */
+  vehicles?: readonly string[];
 }
+
+/** Seconds between two position reports of a vehicle's AVL unit. */
+export const AVL_PERIOD = 1;
 
 export interface ParkingBay {
   id: string;
@@ -90,6 +95,8 @@ export interface VirtualCityState {
   signals: FieldSignalControllerState[];
   /** absent in a snapshot from before the device models: they start afresh */
   sensors?: SensorsState;
+  /** the vehicles with an AVL unit (emergency vehicles); absent in a snapshot from before AVL: none */
+  avl?: string[];
 }
 
 export class VirtualCity {
@@ -133,6 +140,11 @@ export class VirtualCity {
   private readonly lastCrossings: Int32Array;
   private readonly seq = new Map<string, number>();
   private rng: number;
+  /** the vehicles fitted with an AVL unit (emergency vehicles), by id, with their unit's device id */
+  private readonly avl = new Map<string, string>();
+  /** AVL units fitted so far (the n of a unit named `avl:<n>`) */
+  private avlFitted = 0;
+  private readonly avlPos = new Float64Array(3);
 
   constructor(scenario: Scenario, opts: VirtualCityOptions = {}) {
     this.sim = new Simulation(scenario, { seed: opts.seed ?? 0, random: opts.random });
@@ -174,6 +186,23 @@ export class VirtualCity {
     this.sensors = new FieldSensors(this.sensing, this.sim, this.detected.map((d) => d.lane), this.devices.length, opts.seed ?? 0);
     this.signalOptions = { verify: opts.planVerify, watchdog: opts.watchdog };
     this.heads = new FieldSignals(this.sim, { ...this.signalOptions, epochMs: this.epoch, idBase: this.idBase });
+  }
+
+  /**
+   * An emergency vehicle sets off (Simulation.addVehicle), fitted with an AVL
+   * unit that reports its position every AVL_PERIOD seconds while it drives
+   * (device `avl-<vehicle id>`, whose scope is that vehicle: `device`).
+   */
+  addEmergencyVehicle(v: AddVehicleOptions): string {
+    const id = this.sim.addVehicle(v);
+    this.avl.set(id, avlDeviceId(id, this.avlFitted++));
+    return id;
+  }
+
+  /** A device reporting now: one of `devices`, or the AVL unit of a vehicle it carries (they come and go). */
+  device(id: string): FieldDevice | undefined {
+    for (const [vehicle, device] of this.avl) if (device === id) return { device, intersections: [], bays: [], vehicles: [vehicle] };
+    return this.devices.find((d) => d.device === id);
   }
 
   /** A plan message for one of its signal controllers arrives (checked, verified; the verdict says why one is refused). */
@@ -221,6 +250,7 @@ export class VirtualCity {
       }
     }
     sensors.afterStep();
+    if (this.avl.size > 0 && this.sim.stepCount % Math.max(1, Math.round(AVL_PERIOD / dt)) === 0) this.reportPositions(events, ts, t);
     // lane detectors report every detectorPeriod seconds
     const stepsPerReport = Math.max(1, Math.round(this.detectorPeriod / dt));
     if (this.sim.stepCount % stepsPerReport === 0) {
@@ -235,6 +265,38 @@ export class VirtualCity {
     sensors.endStep();
     this.out = [];
     return events;
+  }
+
+  /**
+   * Each AVL unit reports its vehicle's position: its lane (road and lane
+   * index) and the metres along it. Inside a junction (on a lane link) a unit
+   * map-matched to lanes has none to give, and a vehicle not yet entered has
+   * no position: no report then. A vehicle gone ends its unit.
+   */
+  private reportPositions(out: Event[], ts: number, t: number): void {
+    const sim = this.sim;
+    const net = sim.net;
+    const pos = this.avlPos;
+    for (const [vehicle, device] of this.avl) {
+      const h = sim.vehicleHandle(vehicle);
+      if (h < 0) {
+        this.avl.delete(vehicle);
+        continue;
+      }
+      const status = sim.vehicleStatus(vehicle).state;
+      const d = sim.vehicleDrivable(h);
+      if (status !== 'running' || d >= net.nLanes) continue;
+      const distance = sim.vehicleDistance(h);
+      net.positionAt(d, distance, pos, 0);
+      // the network's angle is from east, counter-clockwise; a heading is from north, clockwise
+      const heading = round3((((90 - (pos[2] * 180) / Math.PI) % 360) + 360) % 360) % 360;
+      const e: AvlEvent = {
+        kind: 'avl', id: this.nextId(device), device, ts, vehicle, road: net.roadIds[net.laneRoad[d]], lane: net.laneIndexInRoad[d],
+        distance: round3(Math.min(distance, net.length[d])), speed: round3(sim.vehicleSpeed(h)), heading,
+      };
+      // lost, late or twice as any report; AVL units have no silence model of their own (-1)
+      this.sensors.send(out, e, -1, t);
+    }
   }
 
   private readonly onCrossing = (vehicle: number, lane: number): void => {
@@ -299,6 +361,7 @@ export class VirtualCity {
     return {
       sim: this.sim.exportState(), epochMs: this.epoch, rng: this.rng, occupied: this.bays.map((b) => b.occupied),
       lastCrossings: this.lastCrossings.slice(), breakdowns: structuredClone(this.breakdowns), signals: this.signals.exportState(), sensors: this.sensors.exportState(),
+      avl: [...this.avl.keys()],
     };
   }
 
@@ -322,6 +385,8 @@ export class VirtualCity {
     this.heads = new FieldSignals(this.sim, { ...this.signalOptions, epochMs: this.epoch, idBase: this.idBase });
     this.heads.importState(s.signals);
     if (s.sensors) this.sensors.importState(s.sensors);
+    this.avl.clear();
+    for (const v of s.avl ?? []) this.avl.set(v, avlDeviceId(v, this.avlFitted++));
   }
 
   /** xorshift32 (random.ts): the field's own randomness, separate from the simulation's */
@@ -349,6 +414,12 @@ function fieldDevices(net: Network, bays: readonly ParkingBay[]): FieldDevice[] 
   for (let l = 0; l < net.nLanes; l++) watched.add(net.roadEndInter[net.laneRoad[l]]);
   for (const i of [...watched].sort((a, b) => a - b)) devices.push({ device: deviceId('cam', net, i), intersections: [net.interIds[i]], bays: [] });
   return devices;
+}
+
+/** The AVL unit of vehicle `id`: `avl-<id>`, or `avl:<n>` when that is no valid device id. */
+function avlDeviceId(vehicle: string, n: number): string {
+  const id = `avl-${vehicle}`;
+  return DEVICE_ID.test(id) ? id : `avl:${n}`;
 }
 
 const PLATE_CHARS = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789';

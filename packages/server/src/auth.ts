@@ -10,7 +10,8 @@
  * - operator: viewer + control actions (audited);
  * - app: a third-party application, read access through the public API;
  * - device: publishes events, only as its own device id and only for the
- *   intersections and parking bays listed in its token.
+ *   intersections and parking bays listed in its token, and positions (AVL)
+ *   only of the vehicles listed in it.
  * Lookups are cached for `cacheMs` (default 5 s), which bounds how long a
  * revocation made by another server instance takes to apply.
  *
@@ -21,7 +22,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DEVICE_ID, eventBay, eventIntersection, type Event } from '@citybrain/brain';
+import { DEVICE_ID, eventBay, eventIntersection, eventVehicle, type Event } from '@citybrain/brain';
 import { ROLES, type AuditInput, type EventStore, type Role, type TokenRecord } from './store/store.js';
 import { unstorable } from '@citybrain/brain';
 import { HttpError } from './errors.js';
@@ -38,6 +39,8 @@ export interface Principal {
   device?: string;
   intersections: ReadonlySet<string>;
   bays: ReadonlySet<string>;
+  /** vehicles whose positions (AVL events) it may publish */
+  vehicles: ReadonlySet<string>;
 }
 
 declare module 'fastify' {
@@ -54,6 +57,8 @@ export interface TokenSpec {
   device?: string;
   intersections?: string[];
   bays?: string[];
+  /** device role: the vehicles whose positions it publishes (an AVL unit: its vehicle) */
+  vehicles?: string[];
   /** a secret chosen by the administrator (CITYBRAIN_TOKENS); default: random */
   token?: string;
 }
@@ -112,7 +117,7 @@ export class Auth {
     const hash = hashToken(token);
     const record: TokenRecord = {
       id: tokenIdOf(hash), hash, name: spec.name, role: spec.role,
-      intersections: [...(spec.intersections ?? [])], bays: [...(spec.bays ?? [])], createdAt: Date.now(),
+      intersections: [...(spec.intersections ?? [])], bays: [...(spec.bays ?? [])], vehicles: [...(spec.vehicles ?? [])], createdAt: Date.now(),
     };
     if (spec.device !== undefined) record.device = spec.device;
     if (audit) await this.store.recordAction(audit(record), { t: 'token', rec: record });
@@ -164,7 +169,7 @@ export class Auth {
     const rec = await this.store.findToken(hash);
     let p: Principal | undefined;
     if (rec && rec.revokedAt === undefined) {
-      p = { tokenId: rec.id, name: rec.name, role: rec.role, intersections: new Set(rec.intersections), bays: new Set(rec.bays) };
+      p = { tokenId: rec.id, name: rec.name, role: rec.role, intersections: new Set(rec.intersections), bays: new Set(rec.bays), vehicles: new Set(rec.vehicles) };
       if (rec.device !== undefined) p.device = rec.device;
       this.hashes.set(p, hash);
     }
@@ -269,7 +274,7 @@ export class Auth {
 export function issueTokenAudit(who: { actor: string; role: string }): (record: TokenRecord) => AuditInput {
   return (record) => ({
     ...who, action: 'issue-token', target: `token:${record.id}`, before: null,
-    after: { name: record.name, role: record.role, device: record.device, intersections: record.intersections, bays: record.bays },
+    after: { name: record.name, role: record.role, device: record.device, intersections: record.intersections, bays: record.bays, vehicles: record.vehicles },
   });
 }
 
@@ -281,7 +286,7 @@ export function bearerToken(header: string | undefined): string | undefined {
 /**
  * Why a principal may not publish these events (naming the first offending
  * event's field), or undefined when it may: only device tokens publish, as
- * their own device, for their own intersections and bays.
+ * their own device, for their own intersections, bays and vehicles.
  */
 export function checkDeviceScope(p: Principal, events: readonly Event[]): string | undefined {
   if (p.role !== 'device' || p.device === undefined) return `role "${p.role}" may not publish events; only device tokens do`;
@@ -292,6 +297,8 @@ export function checkDeviceScope(p: Principal, events: readonly Event[]): string
     if (ix !== undefined && !p.intersections.has(ix)) return `events[${i}].intersection: device "${p.device}" may not publish for intersection "${ix}"`;
     const bay = eventBay(e);
     if (bay !== undefined && !p.bays.has(bay)) return `events[${i}].bay: device "${p.device}" may not publish for parking bay "${bay}"`;
+    const vehicle = eventVehicle(e);
+    if (vehicle !== undefined && !p.vehicles.has(vehicle)) return `events[${i}].vehicle: device "${p.device}" may not publish positions of vehicle "${vehicle}"${p.vehicles.size === 0 ? ' (its token lists no vehicles)' : ''}`;
   }
   return undefined;
 }
@@ -301,15 +308,15 @@ function checkSpec(s: TokenSpec): string | undefined {
   if (!(ROLES as readonly string[]).includes(s.role)) return `role must be one of ${ROLES.join(', ')}, got "${String(s.role)}"`;
   if (s.token !== undefined && (typeof s.token !== 'string' || s.token.length < 16 || /\s/.test(s.token))) return 'token must be at least 16 characters without spaces';
   // CITYBRAIN_TOKENS is not schema-checked: "intersections": "i1" would be read as the ids "i" and "1"
-  for (const k of ['intersections', 'bays'] as const) if (s[k] !== undefined && !Array.isArray(s[k])) return `${k} must be an array of ids, got ${JSON.stringify(s[k])}`;
-  const scoped = (s.intersections?.length ?? 0) + (s.bays?.length ?? 0);
+  for (const k of ['intersections', 'bays', 'vehicles'] as const) if (s[k] !== undefined && !Array.isArray(s[k])) return `${k} must be an array of ids, got ${JSON.stringify(s[k])}`;
+  const scoped = (s.intersections?.length ?? 0) + (s.bays?.length ?? 0) + (s.vehicles?.length ?? 0);
   if (s.role === 'device') {
     if (typeof s.device !== 'string' || !DEVICE_ID.test(s.device)) return 'a device token needs device: an id of letters, digits, . _ : - (at most 128)';
-    if (scoped === 0) return 'a device token needs at least one intersection or bay it may report on';
-  } else if (s.device !== undefined || scoped > 0) return `only device tokens carry a device, intersections or bays (role is "${s.role}")`;
-  for (const x of [...(s.intersections ?? []), ...(s.bays ?? [])]) if (typeof x !== 'string' || x.length === 0 || x.length > 128) return 'intersection and bay ids must be 1 to 128 characters';
+    if (scoped === 0) return 'a device token needs at least one intersection, bay or vehicle it may report on';
+  } else if (s.device !== undefined || scoped > 0) return `only device tokens carry a device, intersections, bays or vehicles (role is "${s.role}")`;
+  for (const x of [...(s.intersections ?? []), ...(s.bays ?? []), ...(s.vehicles ?? [])]) if (typeof x !== 'string' || x.length === 0 || x.length > 128) return 'intersection, bay and vehicle ids must be 1 to 128 characters';
   // what every store can keep (PostgreSQL refuses NUL and unpaired surrogates)
-  const texts: [string, unknown][] = [['name', s.name], ...(s.intersections ?? []).map((x, i): [string, unknown] => [`intersections[${i}]`, x]), ...(s.bays ?? []).map((x, i): [string, unknown] => [`bays[${i}]`, x])];
+  const texts: [string, unknown][] = [['name', s.name], ...(['intersections', 'bays', 'vehicles'] as const).flatMap((k) => (s[k] ?? []).map((x, i): [string, unknown] => [`${k}[${i}]`, x]))];
   for (const [field, x] of texts) {
     const bad = typeof x === 'string' ? unstorable(x) : undefined;
     if (bad) return `${field} ${bad}`;
@@ -338,10 +345,10 @@ export async function bootstrapTokens(
     } catch (e) {
       throw new TokenConfigError(`CITYBRAIN_TOKENS is not JSON: ${(e as Error).message}`);
     }
-    if (!Array.isArray(specs)) throw new TokenConfigError('CITYBRAIN_TOKENS must be a JSON array of {name, role, token, device?, intersections?, bays?}');
+    if (!Array.isArray(specs)) throw new TokenConfigError('CITYBRAIN_TOKENS must be a JSON array of {name, role, token, device?, intersections?, bays?, vehicles?}');
     // every entry is checked before any is installed: a bad entry leaves the store as it was
     for (const [i, s] of specs.entries()) {
-      if (s === null || typeof s !== 'object' || Array.isArray(s)) throw new TokenConfigError(`CITYBRAIN_TOKENS[${i}] must be an object {name, role, token, device?, intersections?, bays?}, got ${JSON.stringify(s)}`);
+      if (s === null || typeof s !== 'object' || Array.isArray(s)) throw new TokenConfigError(`CITYBRAIN_TOKENS[${i}] must be an object {name, role, token, device?, intersections?, bays?, vehicles?}, got ${JSON.stringify(s)}`);
       if (typeof s.token !== 'string') throw new TokenConfigError(`CITYBRAIN_TOKENS[${i}].token is required (the secret its clients send)`);
       const problem = checkSpec(s as TokenSpec);
       if (problem) throw new TokenConfigError(`CITYBRAIN_TOKENS[${i}]: token "${String(s.name)}": ${problem}`);

@@ -24,7 +24,7 @@ export const ERRORS = {
   CB_CLOCK_SKEW: { status: 400, when: 'an event\'s `ts` is too far ahead of or behind the server clock' },
   CB_UNAUTHENTICATED: { status: 401, when: 'no, malformed, unknown or revoked token (or stream ticket)' },
   CB_FORBIDDEN: { status: 403, when: 'the token\'s role may not do this, or an app acts on another\'s comparison' },
-  CB_OUT_OF_SCOPE: { status: 403, when: 'a device token publishes for another device, intersection or bay, or reads another intersection\'s plan' },
+  CB_OUT_OF_SCOPE: { status: 403, when: 'a device token publishes for another device, intersection, bay or vehicle, or reads another intersection\'s plan' },
   CB_NOT_FOUND: { status: 404, when: 'no such route, intersection, region, incident, emergency vehicle, comparison, replay or active token' },
   CB_CONFLICT: { status: 409, when: 'an emergency vehicle id is taken' },
   CB_ID_CONFLICT: { status: 409, when: 'an event reuses the id of an event stored earlier with other fields; nothing of the batch is stored' },

@@ -163,8 +163,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
 
   // a refusal is a bug of the virtual city: loud (an error in the log, counted in citybrain_ingest_rejected_total), never silent
-  const admitField = runtime.street && fieldAdmission(pipeline, runtime.street.devices, ({ event, reason, message }) =>
-    app.log.error({ device: event.device, event: event.id, reason }, `virtual-city event refused: ${message}`));
+  const street = runtime.street;
+  const admitField = street && fieldAdmission(pipeline, street.devices, ({ event, reason, message }) =>
+    app.log.error({ device: event.device, event: event.id, reason }, `virtual-city event refused: ${message}`), (id) => street.device(id));
 
   // the brain's lane-state estimate and incident detection learn from every durable lane event, the virtual city's and real devices' alike
   pipeline.onAccepted((events) => runtime.ingested(events));

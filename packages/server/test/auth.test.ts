@@ -72,7 +72,7 @@ describe('tokens and roles', () => {
   it('refuses token specs that make no sense, naming the problem', async () => {
     const auth = new Auth(t.store);
     await assert.rejects(auth.createToken({ name: 'd', role: 'device', intersections: ['i1'] }), /a device token needs device/);
-    await assert.rejects(auth.createToken({ name: 'd', role: 'device', device: 'cam-9' }), /needs at least one intersection or bay/);
+    await assert.rejects(auth.createToken({ name: 'd', role: 'device', device: 'cam-9' }), /needs at least one intersection, bay or vehicle/);
     await assert.rejects(auth.createToken({ name: 'v', role: 'viewer', intersections: ['i1'] }), /only device tokens carry/);
     await assert.rejects(auth.createToken({ name: 'x', role: 'admin' as 'viewer' }), /role must be one of viewer, operator, device, app/);
     await assert.rejects(auth.createToken({ name: 'x', role: 'viewer', token: 'short' }), /at least 16 characters/);

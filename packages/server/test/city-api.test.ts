@@ -260,7 +260,7 @@ test('field events of the virtual city are stored and queryable; metrics expose 
   assert.match(plates.body[0].plate, /^浙A[A-Z0-9]{5}$/);
   const weather = await call('GET', '/api/v1/events?kind=weather', viewer);
   assert.equal(weather.status, 400);
-  assert.equal(weather.body.message, 'querystring.kind: must be one of lane, plate, parking, signal (got "weather")');
+  assert.equal(weather.body.message, 'querystring.kind: must be one of lane, plate, parking, signal, avl (got "weather")');
   const root = await call('POST', '/api/v1/tokens', operator, { name: 'x', role: 'root' });
   assert.equal(root.body.message, 'role: must be one of viewer, operator, device, app (got "root")');
   const m = await (await fetch(server.url + '/metrics')).text();

@@ -62,7 +62,7 @@ test('errors that routes answered without a code now carry the catalogue\'s code
     ['PUT', '/api/v1/regions/atlantis/controller', { controller: 'sotl' }, 'CB_NOT_FOUND', /^no region "atlantis"; regions: city/],
     ['POST', '/api/v1/incidents/inc-404/acknowledge', undefined, 'CB_NOT_FOUND', /^no incident "inc-404"/],
     ['DELETE', '/api/v1/tokens/tok_000000000000', undefined, 'CB_NOT_FOUND', /^no active token "tok_000000000000"$/],
-    ['POST', '/api/v1/tokens', { name: 'unscoped', role: 'device', device: 'det-9' }, 'CB_INVALID_REQUEST', /^token "unscoped": a device token needs at least one intersection or bay/],
+    ['POST', '/api/v1/tokens', { name: 'unscoped', role: 'device', device: 'det-9' }, 'CB_INVALID_REQUEST', /^token "unscoped": a device token needs at least one intersection, bay or vehicle/],
     ['POST', '/api/v1/emergency', { from: { x: 0, y: 0 } }, 'CB_INVALID_REQUEST', /^give either route \(road ids\) or both from and to/],
     ['POST', '/api/v1/emergency', { route: ['road_nowhere'] }, 'CB_INVALID_REQUEST', /^route: unknown road "road_nowhere"$/],
     ['POST', '/api/v1/emergency', { from: { x: 0, y: 0 }, to: { x: 1e7, y: 0 } }, 'CB_INVALID_REQUEST', /^to: \(10000000, 0\) is \d+ m from the nearest road/],

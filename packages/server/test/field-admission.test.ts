@@ -46,19 +46,23 @@ test('every event the default city reports over ten simulated minutes passes the
   try {
     const { server } = t;
     // stepped as fast as it goes: ten simulated minutes end well ahead of the wall clock, beyond the 5 min skew devices get
-    await run(server, 600);
+    await run(server, 60);
+    // an ambulance's AVL unit is a device that comes with it: admitted under its own vehicle scope
+    server.runtime.emergency.dispatch({ id: 'amb-1', route: ['road_0_1_0', 'road_1_1_0', 'road_2_1_0', 'road_3_1_0', 'road_4_1_0'] });
+    await run(server, 540);
     assert.ok(server.runtime.ts - Date.now() > 5 * 60_000, 'the city ran ahead of the server clock');
     assert.deepEqual(lines.filter((l) => l.includes('virtual-city event refused')), []);
     for (const reason of ['invalid', 'forbidden']) assert.equal(await refused(server, reason), 0, reason);
     const stored = await server.store.count();
     assert.ok(stored > 1000, `stored ${stored}`);
     assert.equal(stored, server.runtime.eventsDelivered - (await ingestedCount(server, 'duplicate')), 'every event delivered stored once');
-    for (const kind of ['lane', 'plate', 'parking', 'signal'] as const) assert.ok((await server.store.count({ kind })) > 0, `${kind} events stored`);
+    for (const kind of ['lane', 'plate', 'parking', 'signal', 'avl'] as const) assert.ok((await server.store.count({ kind })) > 0, `${kind} events stored`);
     // the default devices: checkpoint cameras where vehicles enter and leave, misread plates, and reports delivered twice, all admitted
     const plates = await server.store.query({ kind: 'plate', limit: 10_000 });
     for (const position of ['entry', 'exit'] as const) assert.ok(plates.some((e) => e.kind === 'plate' && e.position === position), `${position} plate reads stored`);
     assert.ok(plates.some((e) => e.kind === 'plate' && e.confidence < 0.9), 'misread plates (lower confidence) stored');
     assert.ok((await ingestedCount(server, 'duplicate')) > 0, 'duplicates delivered and recognised');
+    assert.ok((await server.store.count({ device: 'avl-amb-1' })) > 20, 'the ambulance reported its way');
   } finally {
     await t.cleanup();
   }

@@ -67,7 +67,7 @@ describe('HTTP ingestion', () => {
       [[lane('b2', { ts: 1714550400 })], /^events\[0\]\.ts: 1714550400 looks like seconds since the epoch; send milliseconds \(1714550400000\)/],
       [[lane('b3', { ts: 1714550400000000 })], /^events\[0\]\.ts: .* looks like microseconds/],
       [[lane('b4', { ts: '2024-05-01' as unknown as number })], /^events\[0\]\.ts: "2024-05-01" is not an ISO 8601 date-time with a time zone/],
-      [[{ ...lane('b5'), kind: 'radar' }], /^events\[0\]\.kind: must be one of lane, plate, parking, signal \(got "radar"\)$/],
+      [[{ ...lane('b5'), kind: 'radar' }], /^events\[0\]\.kind: must be one of lane, plate, parking, signal, avl \(got "radar"\)$/],
       [[{ ...lane('b6'), occupancy: undefined }], /^events\[0\]\.occupancy: is required$/],
       [[{ ...lane('b7'), occupncy: 0.2 }], /^events\[0\]\.occupncy: unknown field$/],
       [[lane('b8', { count: -1 })], /^events\[0\]\.count: must be >= 0$/],

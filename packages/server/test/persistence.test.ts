@@ -63,10 +63,13 @@ test('a restart continues the city where it stood, with its KPI history, inciden
     await a.runtime.whenIngested();
     const emergency = (await call(a, 'GET', '/api/v1/emergency')).body as unknown[];
     assert.equal(emergency.length, 1);
+    assert.notEqual((emergency[0] as { avl: unknown }).avl, null, 'the twin follows it by its AVL unit (restored below with the rest)');
     const before = seen(a);
     assert.ok(before.kpis.length >= 40 && before.metrics.vehiclesInNetwork > 0);
     assert.ok(before.counted.some((n) => n > 0) && before.modes.every((m) => m === 'central'));
     const events = await a.store.count();
+    const positions = await a.store.count({ device: 'avl-amb-1' });
+    const onRoad = a.runtime.street!.sim.vehicleStatus('amb-1').state === 'running';
     await a.close();
 
     // started again with other flags: what the store holds wins (the operators set it, audited)
@@ -85,6 +88,8 @@ test('a restart continues the city where it stood, with its KPI history, inciden
       const grown = await b.store.count();
       assert.ok(grown > events, `${grown} events stored after ${events}`);
       assert.equal(b.runtime.sim.time, before.time + 20);
+      // the street's ambulance still has its AVL unit
+      if (onRoad) assert.ok((await b.store.count({ device: 'avl-amb-1' })) > positions, 'it reports on after the restart');
       assert.ok(b.runtime.kpis.at(-1)!.t === before.time + 20, 'KPI sampling goes on');
     } finally {
       await b.close();

@@ -223,7 +223,7 @@ test('long poll: ?after=<seq> answers a newer plan at once, or waits for the nex
 test('long poll: 204 when nothing newer comes within the wait, and at once when the server closes', async () => {
   const board = new PlanBoard(['x'], { confirmation: () => undefined });
   const app = Fastify();
-  const viewer: Principal = { tokenId: 'tok_v', name: 'v', role: 'viewer', intersections: new Set(), bays: new Set() };
+  const viewer: Principal = { tokenId: 'tok_v', name: 'v', role: 'viewer', intersections: new Set(), bays: new Set(), vehicles: new Set() };
   await app.register(planRoutes, {
     board, key: BrainKey.generate(), longPollMs: 150,
     access: { require: () => async (req) => { req.principal = viewer; }, who: () => ({ actor: 'v', role: 'viewer' }) },

@@ -33,7 +33,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     after(async () => t?.cleanup());
 
     it('putToken never clears a revocation', async () => {
-      const rec = { id: 'tok_keep', hash: hashToken('cbt_keep-revoked-0000000'), name: 'kept', role: 'viewer' as const, intersections: [], bays: [], createdAt: 1 };
+      const rec = { id: 'tok_keep', hash: hashToken('cbt_keep-revoked-0000000'), name: 'kept', role: 'viewer' as const, intersections: [], bays: [], vehicles: [], createdAt: 1 };
       await t.store.putToken(rec);
       assert.equal(await t.store.revokeToken('tok_keep', 50), true);
       await t.store.putToken({ ...rec, name: 'kept, renamed' });
@@ -135,8 +135,8 @@ test('a bad CITYBRAIN_TOKENS stops citybrain serve with one line naming the entr
   const cases: [string, string][] = [
     ['[{"name": "x", "role": "boss", "token": "cbt_0123456789abcdef"}]', 'CITYBRAIN_TOKENS[0]: token "x": role must be one of viewer, operator, device, app, got "boss"'],
     ['[{"name": "x", "role": "viewer"}]', 'CITYBRAIN_TOKENS[0].token is required (the secret its clients send)'],
-    ['{"name": "x"}', 'CITYBRAIN_TOKENS must be a JSON array of {name, role, token, device?, intersections?, bays?}'],
-    ['[1]', 'CITYBRAIN_TOKENS[0] must be an object {name, role, token, device?, intersections?, bays?}, got 1'],
+    ['{"name": "x"}', 'CITYBRAIN_TOKENS must be a JSON array of {name, role, token, device?, intersections?, bays?, vehicles?}'],
+    ['[1]', 'CITYBRAIN_TOKENS[0] must be an object {name, role, token, device?, intersections?, bays?, vehicles?}, got 1'],
   ];
   for (const [env, message] of cases) {
     const r = citybrain(['serve', '--port', '0', '--paused', '--db', db], { CITYBRAIN_TOKENS: env });

@@ -89,7 +89,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
 
     it('stores token records by hash and revokes them', async () => {
-      const rec = { id: 'tok_abc', hash: 'f'.repeat(64), name: 'gw', role: 'device' as const, device: 'gw-1', intersections: ['i1'], bays: ['b1'], createdAt: 5 };
+      const rec = { id: 'tok_abc', hash: 'f'.repeat(64), name: 'gw', role: 'device' as const, device: 'gw-1', intersections: ['i1'], bays: ['b1'], vehicles: ['amb-1'], createdAt: 5 };
       await store.putToken(rec);
       assert.deepEqual(await store.findToken(rec.hash), rec);
       assert.equal(await store.findToken('0'.repeat(64)), undefined);
@@ -109,7 +109,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.deepEqual([...(await store.readState('controller:'))], [['controller:i1', 'sotl']]);
       assert.deepEqual((await store.readState()).get('other:x'), { n: 1 });
 
-      const rec = { id: 'tok_act', hash: 'e'.repeat(64), name: 'issued', role: 'viewer' as const, intersections: [], bays: [], createdAt: 1 };
+      const rec = { id: 'tok_act', hash: 'e'.repeat(64), name: 'issued', role: 'viewer' as const, intersections: [], bays: [], vehicles: [], createdAt: 1 };
       assert.ok(await store.recordAction({ ...who, action: 'issue-token', target: 'token:tok_act' }, { t: 'token', rec }));
       assert.equal((await store.findToken(rec.hash))?.name, 'issued');
       assert.ok(await store.recordAction({ ...who, action: 'revoke-token', target: 'token:tok_act' }, { t: 'revoke', id: 'tok_act', at: 7 }));

@@ -1,5 +1,5 @@
 import { Simulation, type Network, type Scenario } from '@citybrain/engine';
-import type { Event, LaneEvent, LaneObject } from '../events.js';
+import type { AvlEvent, Event, LaneEvent, LaneObject } from '../events.js';
 import { JAM_SPACING, LOOP_FREE_OCCUPANCY, LOOP_STANDING_OCCUPANCY, LOOP_STANDING_SPEED } from '../estimate/lane-estimate.js';
 import { structuredClone } from '../clone.js';
 import { EntryDemand, type EntryDemandState } from './entry-demand.js';
@@ -29,6 +29,18 @@ import { EntryDemand, type EntryDemandState } from './entry-demand.js';
  *   one it sees and the twin lacks is started.
  * Demand and turning weights are thus the simulation's own state: a fork of
  * the twin (a predictive controller's rollout) keeps receiving the arrivals.
+ *
+ * A vehicle the twin carries by id (an emergency vehicle, added when it was
+ * dispatched) is moved to where its AVL unit reports it (`avl` events):
+ * its lane and metres along it, projected forward by its speed over the
+ * report's age. Between reports the twin drives it on along its route (dead
+ * reckoning: a lost report or two, the jitter of delivery). After `avlHoldAfter`
+ * seconds without one, the twin puts it back where it was last reported and
+ * holds it there until it reports again: a vehicle that stopped (a patient
+ * picked up, a breakdown) is the likelier cause of a long silence, and
+ * driving it on would take its green corridor past intersections it has yet
+ * to reach, which would then be red when it comes; held, the corridor keeps
+ * its approach green (the operator can cancel the priority).
  */
 export interface BrainTwinOptions {
   /** seed of the twin's simulation: the routes it draws for arriving and added vehicles */
@@ -43,6 +55,21 @@ export interface BrainTwinOptions {
   rateWindow?: number;
   /** roads a drawn route has at most (it ends earlier where the network does); default 40 (SimulationOptions.maxRouteRoads) */
   maxRouteRoads?: number;
+  /** seconds without an AVL report after which a vehicle is held at its last reported position; default 10 (ten missed reports) */
+  avlHoldAfter?: number;
+}
+
+/** What the twin knows of a vehicle from its AVL unit. */
+export interface AvlTrack {
+  /** ts of the report it follows (epoch ms) */
+  ts: number;
+  /** the twin's second it was applied at */
+  at: number;
+  /** where it was reported: lane index, metres from the lane's start */
+  lane: number;
+  distance: number;
+  /** held at that position since the silence began (avlHoldAfter) */
+  held: boolean;
 }
 
 /** The twin's state as plain data (structured-cloneable). */
@@ -55,6 +82,8 @@ export interface BrainTwinState {
   turns: Float64Array;
   demand: EntryDemandState;
   stats: BrainTwinStats;
+  /** the vehicles followed by AVL; absent in a snapshot from before AVL */
+  avl?: [string, AvlTrack][];
 }
 
 /** What assimilation did so far (for metrics and the benchmark). */
@@ -67,6 +96,10 @@ export interface BrainTwinStats {
   removed: number;
   /** movements learnt from plate reads */
   turnsObserved: number;
+  /** AVL positions a vehicle was moved to */
+  avlApplied: number;
+  /** AVL positions not followed: the twin has no such vehicle, the position is off its route, or there is no room there */
+  avlIgnored: number;
 }
 
 /** The twin's own vehicles: placed by assimilation or drawn from the entry rates. */
@@ -81,7 +114,7 @@ const MOVING_SPACING = 15;
 export class BrainTwin {
   readonly sim: Simulation;
   readonly net: Network;
-  readonly stats: BrainTwinStats = { injected: 0, added: 0, removed: 0, turnsObserved: 0 };
+  readonly stats: BrainTwinStats = { injected: 0, added: 0, removed: 0, turnsObserved: 0, avlApplied: 0, avlIgnored: 0 };
   private readonly gain: number;
   private readonly demand: EntryDemand;
   /** lanes of roads no lane link leads onto: vehicles appear there from outside */
@@ -96,6 +129,9 @@ export class BrainTwin {
   /** turns changed since they were last handed to the simulation */
   private turnsChanged = false;
   private readonly laneBuf: Int32Array;
+  private readonly avlHoldAfter: number;
+  /** the vehicles followed by AVL, by id */
+  private readonly avl = new Map<string, AvlTrack>();
 
   constructor(scenario: Pick<Scenario, 'roadnet'> & Partial<Scenario>, opts: BrainTwinOptions = {}) {
     // the network only: what the city's demand is, the devices say
@@ -118,17 +154,102 @@ export class BrainTwin {
     this.departureBalance = new Float64Array(net.nLanes);
     this.turns = new Float64Array(net.nLinks).fill(1);
     this.laneBuf = new Int32Array(256);
+    this.avlHoldAfter = opts.avlHoldAfter ?? 10;
+    if (!(this.avlHoldAfter > 0)) throw new RangeError(`brain twin: avlHoldAfter must be a positive number of seconds, got ${opts.avlHoldAfter}`);
   }
 
   /**
    * Takes device events as they become durable: lane reports correct the
-   * lanes and the demand (plate reads teach the turns through `movement`).
-   * `nowMs`: the twin's present in epoch ms, by which a tracked vehicle
-   * reported at `ts` has moved on (reports reach the brain a second or more
-   * after they were taken); absent, reports are taken as of now.
+   * lanes and the demand (plate reads teach the turns through `movement`),
+   * AVL reports move their vehicles. `nowMs`: the twin's present in epoch
+   * ms, by which a tracked vehicle or an AVL unit reported at `ts` has moved
+   * on (reports reach the brain a second or more after they were taken);
+   * absent, reports are taken as of their own time.
    */
   observe(events: readonly Event[], nowMs?: number): void {
-    for (const e of events) if (e.kind === 'lane') this.laneReport(e, nowMs ?? e.ts);
+    for (const e of events) {
+      if (e.kind === 'lane') this.laneReport(e, nowMs ?? e.ts);
+      else if (e.kind === 'avl') this.avlReport(e, nowMs);
+    }
+  }
+
+  /** What the twin knows of vehicle `id` from its AVL unit (undefined: no report followed yet). */
+  avlTrack(id: string): Readonly<AvlTrack> | undefined {
+    return this.avl.get(id);
+  }
+
+  /**
+   * Moves the vehicle to its reported position (its lane, the metres along
+   * it projected forward by its speed over the report's age, not beyond the
+   * lane's end), clearing the twin's own vehicles that stand in the way. A
+   * report older than the one followed is ignored, and so is one of a vehicle
+   * the twin does not carry, or off its route (the twin keeps its guess).
+   */
+  private avlReport(e: AvlEvent, nowMs: number | undefined): void {
+    const sim = this.sim;
+    const net = this.net;
+    const h = sim.vehicleHandle(e.vehicle);
+    const road = net.roadIndex.get(e.road);
+    const last = this.avl.get(e.vehicle);
+    if (h < 0 || road === undefined || e.lane >= net.roadLaneCount[road] || (last && e.ts <= last.ts)) {
+      this.stats.avlIgnored++;
+      return;
+    }
+    const lane = net.roadFirstLane[road] + e.lane;
+    const age = nowMs === undefined ? 0 : Math.max(0, (nowMs - e.ts) / 1000);
+    const reported = Math.min(e.distance, net.length[lane]);
+    const distance = Math.min(reported + e.speed * age, net.length[lane]);
+    if (!this.relocate(h, lane, distance, e.speed)) {
+      this.stats.avlIgnored++;
+      return;
+    }
+    this.avl.set(e.vehicle, { ts: e.ts, at: sim.time, lane, distance: reported, held: false });
+    this.stats.avlApplied++;
+  }
+
+  /** Moves vehicle h (Simulation.relocateVehicle), taking the twin's own guesses off the spot first when they leave no room; whether it moved. */
+  private relocate(h: number, lane: number, distance: number, speed: number): boolean {
+    const sim = this.sim;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        sim.relocateVehicle(h, { lane, distance, speed });
+        return true;
+      } catch (err) {
+        if (!(err instanceof RangeError)) throw err;
+        if (attempt > 0 || !/no room/.test(err.message)) return false;
+      }
+      // the report is what is there: the twin's guesses overlapping it go (from a vehicle length and gap behind, to one ahead)
+      const lo = distance - sim.vehicleLength(h) - 3, hi = distance + 10;
+      const n = this.lane(lane);
+      for (let j = n - 1; j >= 0; j--) {
+        const v = this.laneBuf[j];
+        const at = sim.vehicleDistance(v);
+        if (v === h || at < lo || at > hi || !TWIN_VEHICLE.test(sim.vehicleId(v))) continue;
+        sim.removeVehicle(v);
+        this.stats.removed++;
+      }
+    }
+    return false;
+  }
+
+  /** Vehicles silent for avlHoldAfter seconds go back to their last reported position and stand there until they report again. */
+  private holdSilent(): void {
+    const sim = this.sim;
+    for (const [id, t] of this.avl) {
+      const h = sim.vehicleHandle(id);
+      if (h < 0) {
+        this.avl.delete(id);
+        continue;
+      }
+      if (sim.time - t.at < this.avlHoldAfter) continue;
+      if (!t.held) {
+        t.held = true;
+        // where it was seen last: if it moved on since, a later report moves it again
+        this.relocate(h, t.lane, t.distance, 0);
+      }
+      // stands this step (not in a junction: there it drives out, and stands at its next lane)
+      if (sim.vehicleStatus(id).state === 'running' && sim.vehicleDrivable(h) < this.net.nLanes) sim.breakDown(h, sim.interval);
+    }
   }
 
   /** A vehicle was seen leaving lane `fromLane`'s stop line onto lane `toLane` (two plate reads, ObservedKpis' onMovement): one more on that movement. */
@@ -153,6 +274,7 @@ export class BrainTwin {
       this.sim.setTurnWeights(this.turns);
       this.turnsChanged = false;
     }
+    if (this.avl.size > 0) this.holdSilent();
     this.sim.step();
     this.stats.injected = this.sim.drawnCount;
   }
@@ -397,6 +519,7 @@ export class BrainTwin {
   exportState(): BrainTwinState {
     return {
       sim: this.sim.exportState(), lastTs: this.lastTs.slice(), crossedAt: this.crossedAt.slice(), departureBalance: this.departureBalance.slice(), turns: this.turns.slice(), demand: this.demand.exportState(), stats: structuredClone(this.stats),
+      avl: structuredClone([...this.avl]),
     };
   }
 
@@ -414,6 +537,8 @@ export class BrainTwin {
     // counts read after the last step were not in the simulation's weights yet: hand them over at the next step
     this.turnsChanged = true;
     Object.assign(this.stats, s.stats);
+    this.avl.clear();
+    for (const [id, t] of s.avl ?? []) this.avl.set(id, { ...t });
     this.stats.injected = this.sim.drawnCount;
   }
 }

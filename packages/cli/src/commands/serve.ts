@@ -52,7 +52,7 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
   --brain-key FILE     the PEM file of the key the brain signs signal plans with (made on first start);
                        default beside a SQLite store, in PostgreSQL's state table (citybrain token brain-key)
 
-Tokens can also be given in CITYBRAIN_TOKENS (a JSON array of {name, role, token, device?, intersections?, bays?});
+Tokens can also be given in CITYBRAIN_TOKENS (a JSON array of {name, role, token, device?, intersections?, bays?, vehicles?});
 a token revoked through the API stays revoked. Locked out (no operator token)? citybrain token create --role operator --db URL.`;
 
 export async function serveCommand(argv: string[]): Promise<void> {

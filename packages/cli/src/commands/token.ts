@@ -22,6 +22,7 @@ runs; it accepts the new token within 5 s.
   --device ID          device tokens: the device it speaks for
   --intersections IDS  device tokens: comma-separated intersections it may report on
   --bays IDS           device tokens: comma-separated parking bays it may report on
+  --vehicles IDS       device tokens: comma-separated vehicles whose positions (AVL) it may report
 
 "field" provisions the virtual street's process (citybrain field): one device token per
 device of the street of that scenario (give the same --grid or --roadnet/--flow as serve and
@@ -43,7 +44,7 @@ export async function tokenCommand(argv: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       role: { type: 'string' }, name: { type: 'string' }, db: { type: 'string' }, device: { type: 'string' },
-      intersections: { type: 'string' }, bays: { type: 'string' }, 'brain-key': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      intersections: { type: 'string' }, bays: { type: 'string' }, vehicles: { type: 'string' }, 'brain-key': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       grid: { type: 'string' }, demand: { type: 'string' }, roadnet: { type: 'string' }, flow: { type: 'string' }, out: { type: 'string' },
     },
   });
@@ -64,6 +65,8 @@ export async function tokenCommand(argv: string[]): Promise<void> {
   if (intersections) spec.intersections = intersections;
   const bays = list(values.bays);
   if (bays) spec.bays = bays;
+  const vehicles = list(values.vehicles);
+  if (vehicles) spec.vehicles = vehicles;
 
   const url = values.db ?? DEFAULT_STORE_URL;
   await withStore(url, async (store) => {

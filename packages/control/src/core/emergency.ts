@@ -19,8 +19,10 @@ const STARTUP = 3;
 export interface EmergencyOptions {
   /**
    * Puts a dispatched vehicle on the road: in the server, the street (the
-   * ambulance sets off) and the brain's twin (which follows it from then on);
-   * in a benchmark, the simulation itself. Without it, dispatch is refused.
+   * ambulance sets off, with its AVL unit) and the brain's twin (which moves
+   * it to each position the unit reports: the corridor is planned from the
+   * vehicle as the twin has it); in a benchmark, the simulation itself.
+   * Without it, dispatch is refused.
    */
   addVehicle?: (v: AddVehicleOptions) => void;
   /**

@@ -759,6 +759,101 @@ export class Simulation {
   }
 
   /**
+   * Moves a running or waiting vehicle to `lane`, its front `distance` m from
+   * the lane's start, driving `speed` m/s (capped at its own maximum, and at
+   * the lane's limit unless it is exempt), keeping its id, parameters and
+   * destination: it drives on along its route from the lane's road (behind
+   * or ahead of where it was). The brain's twin follows an emergency
+   * vehicle's reported position (AVL) with it. Not a crossing, an entry or a
+   * new vehicle in the metrics; a breakdown of it ends. Throws a RangeError when the lane's road is
+   * not on the vehicle's route, the route cannot go on from that lane, or
+   * (as placeVehicle) there is no room: the state is then unchanged.
+   */
+  relocateVehicle(handle: number, opts: { lane: number; distance: number; speed: number }): void {
+    const st = this.st;
+    const net = this.net;
+    const s = Number.isInteger(handle) && handle >= 0 && handle < st.highWater ? st.vState[handle] : FREE;
+    if (s !== RUNNING && s !== WAITING) throw new RangeError(`relocateVehicle: vehicle handle ${handle} is not a running or waiting vehicle`);
+    const { lane, distance, speed } = opts;
+    this.checkLane('relocateVehicle', lane);
+    const laneId = net.drivableId(lane);
+    if (!(distance >= 0 && distance <= net.length[lane])) throw new RangeError(`relocateVehicle: distance ${distance} m is outside lane ${laneId}'s [0, ${net.length[lane]}]`);
+    if (!(speed >= 0 && speed < Infinity)) throw new RangeError(`relocateVehicle: speed must be a finite number >= 0 m/s, got ${speed}`);
+    // the roads of its route, in order (a path alternates lane, laneLink, lane, ...), and where the lane's road is on it
+    const off = st.vPathOff[handle], len = st.vPathLen[handle], pos = st.vPathPos[handle];
+    const roads: number[] = [];
+    for (let j = 0; j < len; j += 2) roads.push(net.laneRoad[st.path[off + j]]);
+    const road = net.laneRoad[lane];
+    // from where it is on, then behind it: a route that passes a road twice is met at its next pass
+    let at = roads.indexOf(road, pos >> 1);
+    if (at < 0) at = roads.indexOf(road);
+    if (at < 0) throw new RangeError(`relocateVehicle: lane ${laneId} is on road ${net.roadIds[road]}, which is not on the route of vehicle ${this.vehicleId(handle)}`);
+    const rest = roads.slice(at);
+    const p = buildPath(net, rest, lane);
+    if (p.length !== 2 * rest.length - 1) throw new RangeError(`relocateVehicle: the route of vehicle ${this.vehicleId(handle)} cannot go on from lane ${laneId} (no lane link leads on to road ${net.roadIds[rest[(p.length + 1) / 2]]})`);
+    // room, as placeVehicle checks it, the vehicle itself not counted
+    const vlen = st.vLen[handle], minGap = st.vMinGap[handle];
+    let ahead = -1, behind = st.dHead[lane];
+    while (behind >= 0 && (behind === handle || st.vDis[behind] >= distance)) {
+      if (behind !== handle) ahead = behind;
+      behind = st.vNext[behind];
+    }
+    let refusal = '';
+    if (ahead >= 0 && st.vDis[ahead] - st.vLen[ahead] - distance < minGap) {
+      refusal = `vehicle ${this.vehicleId(ahead)} is ${(st.vDis[ahead] - st.vLen[ahead] - distance).toFixed(2)} m ahead, ${minGap} m needed`;
+    } else if (behind >= 0 && distance - vlen - st.vDis[behind] < st.vMinGap[behind]) {
+      refusal = `vehicle ${this.vehicleId(behind)} is ${(distance - vlen - st.vDis[behind]).toFixed(2)} m behind, ${st.vMinGap[behind]} m needed`;
+    }
+    if (refusal) throw new RangeError(`relocateVehicle: no room on lane ${laneId} at ${distance} m: ${refusal}`);
+    // off where it was: its drivable's list, or the boundary queue
+    if (s === RUNNING) this.unlink(handle, st.vDrv[handle]);
+    else {
+      const first = st.path[off];
+      let before = -1;
+      for (let w = st.wHead[first]; w !== handle; w = st.vNext[w]) before = w;
+      const after = st.vNext[handle];
+      if (before >= 0) st.vNext[before] = after;
+      else st.wHead[first] = after;
+      if (after < 0) st.wTail[first] = before;
+      st.wCount[first]--;
+      st.waiting--;
+      st.vState[handle] = RUNNING;
+      st.vRunIdx[handle] = st.running;
+      st.runList[st.running++] = handle;
+    }
+    // the list may have changed when the vehicle was on this lane: find its place again
+    ahead = -1;
+    behind = st.dHead[lane];
+    while (behind >= 0 && st.vDis[behind] >= distance) {
+      ahead = behind;
+      behind = st.vNext[behind];
+    }
+    const pathOff = this.storePath(p, p.length);
+    st.vPathOff[handle] = pathOff;
+    st.vPathLen[handle] = p.length;
+    st.vPathPos[handle] = 0;
+    st.vDrv[handle] = lane;
+    st.vPrevDrv[handle] = -1;
+    st.vDis[handle] = distance;
+    const limit = st.vExempt[handle] ? st.vMaxSpeed[handle] : Math.min(st.vMaxSpeed[handle], net.maxSpeed[lane]);
+    st.vSpeed[handle] = Math.min(speed, limit);
+    st.vLeader[handle] = -1;
+    st.vGap[handle] = 0;
+    st.vBlocker[handle] = -1;
+    st.vEnterLinkStep[handle] = NO_LINK_STEP;
+    // it drives at the speed given from now: a breakdown in this simulation ends
+    st.vStallUntil[handle] = 0;
+    st.vPrev[handle] = ahead;
+    st.vNext[handle] = behind;
+    if (ahead >= 0) st.vNext[ahead] = handle;
+    else st.dHead[lane] = handle;
+    if (behind >= 0) st.vPrev[behind] = handle;
+    else st.dTail[lane] = handle;
+    st.dCount[lane]++;
+    st.leadersStale = 1;
+  }
+
+  /**
    * The path of a vehicle placed on `lane` along `route`, validated, as
    * offset * PATH_CODE + length: stored once per (lane, route) in the state.
    */

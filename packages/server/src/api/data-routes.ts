@@ -64,11 +64,11 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     onRequest: access.require(...ROLES),
     schema: {
       tags: ['auth'], summary: 'The caller: token name, role and device scope',
-      response: { 200: { type: 'object', properties: { name: { type: 'string' }, role: { type: 'string' }, tokenId: { type: 'string' }, device: { type: 'string' }, intersections: { type: 'array', items: { type: 'string' } }, bays: { type: 'array', items: { type: 'string' } } } } },
+      response: { 200: { type: 'object', properties: { name: { type: 'string' }, role: { type: 'string' }, tokenId: { type: 'string' }, device: { type: 'string' }, intersections: { type: 'array', items: { type: 'string' } }, bays: { type: 'array', items: { type: 'string' } }, vehicles: { type: 'array', items: { type: 'string' } } } } },
     },
   }, async (req) => {
     const p = req.principal!;
-    return { name: p.name, role: p.role, tokenId: p.tokenId, device: p.device, intersections: [...p.intersections], bays: [...p.bays] };
+    return { name: p.name, role: p.role, tokenId: p.tokenId, device: p.device, intersections: [...p.intersections], bays: [...p.bays], vehicles: [...p.vehicles] };
   });
 
   app.get<{ Querystring: { kind?: EventKind; device?: string; intersection?: string; bay?: string; from?: number; to?: number; limit?: number; order?: 'asc' | 'desc'; after?: string } }>('/api/v1/events', {
@@ -123,7 +123,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     },
   }, async (req, reply) => sendPage(req, reply, await read(store.queryAuditPage({ ...req.query, order: 'desc', maxBytes: MAX_PAGE_BYTES }))));
 
-  app.post<{ Body: { name: string; role: Role; device?: string; intersections?: string[]; bays?: string[] } }>('/api/v1/tokens', {
+  app.post<{ Body: { name: string; role: Role; device?: string; intersections?: string[]; bays?: string[]; vehicles?: string[] } }>('/api/v1/tokens', {
     onRequest: access.require('operator'),
     schema: {
       tags: ['auth'], summary: 'Issue a token (operators; audited). The secret is returned once.',
@@ -135,6 +135,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
           device: { type: 'string', minLength: 1, maxLength: 128 },
           intersections: { type: 'array', items: { type: 'string', maxLength: 128 }, maxItems: 10000 },
           bays: { type: 'array', items: { type: 'string', maxLength: 128 }, maxItems: 10000 },
+          vehicles: { type: 'array', items: { type: 'string', maxLength: 128 }, maxItems: 10000, description: 'device tokens: the vehicles whose positions (AVL) it may publish' },
         },
         required: ['name', 'role'],
         additionalProperties: false,

@@ -16,7 +16,7 @@ export const FIELD_SOURCE = 'virtual-city';
 export function fieldPrincipal(d: FieldDevice): Principal {
   return {
     tokenId: `virtual-city:${d.device}`, name: `virtual city ${d.device}`, role: 'device', device: d.device,
-    intersections: new Set(d.intersections), bays: new Set(d.bays),
+    intersections: new Set(d.intersections), bays: new Set(d.bays), vehicles: new Set(d.vehicles ?? []),
   };
 }
 
@@ -40,9 +40,23 @@ export interface FieldRefusal {
  * (citybrain_ingest_rejected_total, source virtual-city) and handed to
  * `onRefused` (the server logs it as an error); the rest go on. Errors other
  * than a refusal (the pipeline not open yet) are thrown.
+ *
+ * `lookup` finds the devices that come and go (an emergency vehicle's AVL
+ * unit, VirtualCity.device): one not in `devices` is admitted under the
+ * scope it gives, and unknown otherwise.
  */
-export function fieldAdmission(pipeline: IngestPipeline, devices: readonly FieldDevice[], onRefused: (r: FieldRefusal) => void): (events: readonly Event[]) => Event[] {
+export function fieldAdmission(
+  pipeline: IngestPipeline, devices: readonly FieldDevice[], onRefused: (r: FieldRefusal) => void, lookup?: (device: string) => FieldDevice | undefined,
+): (events: readonly Event[]) => Event[] {
   const principals = new Map(devices.map((d) => [d.device, fieldPrincipal(d)]));
+  const principalOf = (device: string): Principal | undefined => {
+    const known = principals.get(device);
+    if (known || !lookup) return known;
+    const d = lookup(device);
+    // a unit's scope does not change while it reports (one vehicle): kept once found
+    if (d) principals.set(device, fieldPrincipal(d));
+    return d && principals.get(device);
+  };
   /** the admitted event, or why not (an HttpError); other errors are thrown */
   const admit = (p: Principal | undefined, device: string, batch: Event[]): Event[] => {
     if (!p) throw new HttpError('CB_OUT_OF_SCOPE', `events[0].device: "${device}" is not a device of the virtual city`);
@@ -57,7 +71,7 @@ export function fieldAdmission(pipeline: IngestPipeline, devices: readonly Field
     }
     const admitted: (Event | undefined)[] = new Array(events.length);
     for (const [device, idx] of byDevice) {
-      const p = principals.get(device);
+      const p = principalOf(device);
       try {
         const ok = admit(p, device, idx.map((i) => events[i]));
         idx.forEach((i, j) => (admitted[i] = ok[j]));

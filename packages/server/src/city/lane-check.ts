@@ -8,10 +8,20 @@ import type { EventCheck } from '../ingest.js';
  * the token's scope allows): otherwise the estimate would take a report for
  * any lane of the city, a neighbour's approaches included (the roads leaving
  * an intersection are its neighbours' approach lanes), from a device scoped
- * to one intersection.
+ * to one intersection. An AVL position is refused alike when the network has
+ * no such road or lane, or the lane is shorter than its distance.
  */
 export function laneCheck(net: Network): EventCheck {
   return (e, path) => {
+    if (e.kind === 'avl') {
+      const r = net.roadIndex.get(e.road);
+      if (r === undefined) return `${path}.road: the network has no road "${e.road}"`;
+      const n = net.roadLaneCount[r];
+      if (e.lane >= n) return `${path}.lane: road "${e.road}" has ${n} lane${n === 1 ? '' : 's'} (0..${n - 1}), not lane ${e.lane}`;
+      const length = net.length[net.roadFirstLane[r] + e.lane];
+      if (e.distance > length) return `${path}.distance: ${e.distance} m is beyond the end of lane ${e.road}_${e.lane} (${Math.round(length * 100) / 100} m long)`;
+      return undefined;
+    }
     if (e.kind !== 'lane' && !(e.kind === 'plate' && e.lane !== undefined)) return undefined;
     const lane = e.lane!;
     const l = net.laneIndex.get(lane);

@@ -222,12 +222,13 @@ export class CityRuntime {
       if (Object.hasOwn(controllers, name) && inAssignment[name] === controllers[name]) inAssignment[name] = () => host!.controller(name);
     }
     this.assignment = new ControllerAssignment(inAssignment, opts.controller ?? 'max-pressure');
-    // a dispatched ambulance sets off in the street, and the brain's twin follows it along the route it was given
+    // a dispatched ambulance sets off in the street with its AVL unit; the brain's twin drives it along the route it was
+    // given, and moves it to where its AVL unit reports it (BrainTwin.observe)
     this.emergency = new EmergencyPriority(this.assignment, {
       addVehicle: (v) => {
         // the twin checks the request first (it has the street's network and the same dispatched vehicles)
         this.twin.sim.addVehicle(v);
-        this.street?.sim.addVehicle(v);
+        this.street?.addEmergencyVehicle(v);
       },
     });
     this.estimate = new LaneEstimate(this.twin.net);

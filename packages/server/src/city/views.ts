@@ -125,7 +125,12 @@ export function emergencyView(rt: CityRuntime) {
     const h = rt.sim.vehicleHandle(e.id);
     const running = h >= 0 && e.state === 'running';
     if (running) rt.sim.net.positionAt(rt.sim.vehicleDrivable(h), rt.sim.vehicleDistance(h), pos, 0);
-    return { ...e, x: running ? Math.round(pos[0] * 10) / 10 : null, y: running ? Math.round(pos[1] * 10) / 10 : null };
+    // where the brain has it from: its AVL unit's last report (and how old), or only its dispatch (null)
+    const avl = rt.twin.avlTrack(e.id);
+    return {
+      ...e, x: running ? Math.round(pos[0] * 10) / 10 : null, y: running ? Math.round(pos[1] * 10) / 10 : null,
+      avl: avl ? { age: Math.round((rt.sim.time - avl.at) * 10) / 10, held: avl.held } : null,
+    };
   });
 }
 

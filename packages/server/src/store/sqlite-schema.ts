@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS tokens (
   device TEXT,
   intersections TEXT NOT NULL,
   bays TEXT NOT NULL,
+  vehicles TEXT NOT NULL DEFAULT '[]',
   created_at INTEGER NOT NULL,
   revoked_at INTEGER
 );
@@ -85,13 +86,19 @@ export type WorkerReply = { id: number; results: WriteResult[] } | { id: number;
 
 export interface TokenRow {
   hash: string; id: string; name: string; role: string; device: string | null;
-  intersections: string; bays: string; created_at: number; revoked_at: number | null;
+  intersections: string; bays: string; vehicles: string; created_at: number; revoked_at: number | null;
 }
+
+/** Columns added to a table after its first release, for a store made before them: table, column, its definition. */
+export const SQLITE_ADDED_COLUMNS: readonly [string, string, string][] = [
+  ['tokens', 'vehicles', "TEXT NOT NULL DEFAULT '[]'"],
+];
 
 export function tokenFromRow(r: TokenRow): TokenRecord {
   const t: TokenRecord = {
     id: r.id, hash: r.hash, name: r.name, role: r.role as TokenRecord['role'],
-    intersections: JSON.parse(r.intersections) as string[], bays: JSON.parse(r.bays) as string[], createdAt: Number(r.created_at),
+    intersections: JSON.parse(r.intersections) as string[], bays: JSON.parse(r.bays) as string[],
+    vehicles: JSON.parse(r.vehicles) as string[], createdAt: Number(r.created_at),
   };
   if (r.device !== null) t.device = r.device;
   if (r.revoked_at !== null) t.revokedAt = Number(r.revoked_at);

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { TokenRecord } from './store.js';
-import { SQLITE_SCHEMA, type EventRow, type WorkerReply, type WorkerRequest, type WriteOp, type WriteResult } from './sqlite-schema.js';
+import { SQLITE_ADDED_COLUMNS, SQLITE_SCHEMA, type EventRow, type WorkerReply, type WorkerRequest, type WriteOp, type WriteResult } from './sqlite-schema.js';
 import { canonicalEvent } from '@citybrain/brain';
 
 const port = parentPort!;
@@ -24,6 +24,11 @@ try {
   db.pragma('wal_autocheckpoint = 0');
   db.pragma('journal_size_limit = 67108864');
   db.exec(SQLITE_SCHEMA);
+  // a store made before a column was added gets it (CREATE TABLE IF NOT EXISTS left its table as it was)
+  for (const [table, column, def] of SQLITE_ADDED_COLUMNS) {
+    const has = (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+    if (!has) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${def}`);
+  }
 } catch (e) {
   reply({ fatal: (e as Error).message });
   process.exit(1);
@@ -36,9 +41,9 @@ const storedBody = db.prepare('SELECT body FROM events WHERE device = ? AND id =
 const insertAudit = db.prepare('INSERT INTO audit (at, actor, role, action, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)');
 // a revoked token stays revoked: reinstalling it (CITYBRAIN_TOKENS at each start) must not clear revoked_at
 const putToken = db.prepare(
-  `INSERT INTO tokens (hash, id, name, role, device, intersections, bays, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+  `INSERT INTO tokens (hash, id, name, role, device, intersections, bays, vehicles, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
    ON CONFLICT (hash) DO UPDATE SET id = excluded.id, name = excluded.name, role = excluded.role, device = excluded.device,
-   intersections = excluded.intersections, bays = excluded.bays, created_at = excluded.created_at,
+   intersections = excluded.intersections, bays = excluded.bays, vehicles = excluded.vehicles, created_at = excluded.created_at,
    revoked_at = coalesce(tokens.revoked_at, excluded.revoked_at)`,
 );
 const revoke = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
@@ -53,7 +58,7 @@ const putComparison = db.prepare('INSERT INTO comparisons (id, created_at, body)
 const deleteComparison = db.prepare('DELETE FROM comparisons WHERE id = ?');
 
 function storeToken(r: TokenRecord): void {
-  putToken.run(r.hash, r.id, r.name, r.role, r.device ?? null, JSON.stringify(r.intersections), JSON.stringify(r.bays), r.createdAt, r.revokedAt ?? null);
+  putToken.run(r.hash, r.id, r.name, r.role, r.device ?? null, JSON.stringify(r.intersections), JSON.stringify(r.bays), JSON.stringify(r.vehicles), r.createdAt, r.revokedAt ?? null);
 }
 
 class Conflict {

@@ -186,6 +186,8 @@ export interface TokenRecord {
   intersections: string[];
   /** device role: parking bays it may report on */
   bays: string[];
+  /** device role: vehicles whose positions (AVL) it may report (the stores read [] for a token from before AVL) */
+  vehicles: string[];
   createdAt: number;
   revokedAt?: number;
 }
