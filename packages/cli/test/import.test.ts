@@ -62,6 +62,17 @@ test('import osm: the Osnabrück extract loads with its signals and runs 300 s w
   assert.equal(watch.verdict(sim).stuck, 0, 'no vehicle stood still for 300 s');
 });
 
+test('import osm: a .osm.pbf goes through osmium to the same network', { skip: skipImport || (!onPath('osmium') && 'osmium absent (Debian package osmium-tool)') }, () => {
+  const pbf = join(tmp, 'martini.osm.pbf');
+  assert.equal(spawnSync('osmium', ['cat', OSM, '-o', pbf, '--overwrite']).status, 0);
+  const fromXml = citybrain(['import', 'osm', OSM, '--out', join(tmp, 'xml'), '--seconds', '60', '--json']);
+  const fromPbf = citybrain(['import', 'osm', pbf, '--out', join(tmp, 'pbf'), '--seconds', '60', '--json']);
+  assert.equal(fromPbf.code, 0, fromPbf.stderr);
+  const figures = (r: { stdout: string }) => { const o = JSON.parse(r.stdout); return [o.ours, o.netconvert, o.vehicles]; };
+  assert.deepEqual(figures(fromPbf), figures(fromXml));
+  assert.match(readFileSync(join(tmp, 'pbf', 'README.txt'), 'utf8'), /osmium cat .*martini\.osm\.pbf -o /);
+});
+
 /** A PATH of symlinks to the tools but `without`, so a missing tool can be played without uninstalling it. */
 function pathWithout(without: string[]): string {
   const bin = join(tmp, `bin-without-${without.join('-')}`);

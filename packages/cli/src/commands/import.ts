@@ -178,7 +178,7 @@ export function importOsm(input: string, outDir: string, opts: { demandPerHour?:
       scratch = mkdtempSync(join(tmpdir(), 'citybrain-osm-'));
       const out = join(scratch, 'extract.osm'); // osmium writes the format its output's extension names
       const cmd = [osmium, 'cat', osmXml, '-o', out];
-      commands.push(shellLine(cmd));
+      commands.push(`${shellLine(cmd)}    # a temporary file, removed after the import`);
       run(cmd, env, `osmium reading ${input}`);
       osmXml = out;
     }
