@@ -18,7 +18,9 @@ Commands:
   demo        run a generated city under two controllers and compare them
   simulate    run a scenario (CityFlow JSON or SUMO XML) and print its results
   generate    write a generated scenario (grid) in CityFlow format
-  bench       benchmarks: fidelity, speed, control, emergency, ingest
+  import      import a real city: import osm FILE.osm|FILE.osm.pbf --out DIR (SUMO's netconvert,
+              random demand)
+  bench       benchmarks: fidelity, speed, control, emergency, ingest, import
 
 Run citybrain <command> --help for its options.
 
@@ -32,6 +34,7 @@ const commands: Record<string, (argv: string[]) => void | Promise<void>> = {
   demo: demoCommand,
   simulate: simulateCommand,
   generate: generateCommand,
+  import: async (argv) => (await import('./commands/import.js')).importCommand(argv),
   bench: benchCommand,
 };
 

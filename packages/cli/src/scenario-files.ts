@@ -22,11 +22,11 @@ export function readScenario(roadnetPath: string, flowPath: string, warn: Warn =
     throw new UsageError(`--roadnet and --flow must both be CityFlow JSON or both SUMO XML (got ${basename(roadnetPath)} and ${basename(flowPath)})`);
   }
   if (isXml(roadnetPath)) {
-    const { roadnet, flows, warnings } = loadSumoScenario({
+    const { scenario, warnings } = loadSumoScenario({
       net: roadnetText, routes: flowText, netSource: basename(roadnetPath), routesSource: basename(flowPath),
     });
     warnings.forEach(warn);
-    return { roadnet, flows };
+    return scenario;
   }
   const { scenario, warnings } = loadCityflowScenario({
     roadnet: roadnetText, flow: flowText, roadnetSource: basename(roadnetPath), flowSource: basename(flowPath),

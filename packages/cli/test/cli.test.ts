@@ -345,7 +345,7 @@ test('simulate runs the Hangzhou SUMO files under their own signal programs', { 
   assert.equal(r.code, 0, r.stderr);
   const o = parseOneJsonLine(r.stdout);
   assertSane(o, 600);
-  const scenario = loadSumoScenario({
+  const { scenario } = loadSumoScenario({
     net: readFileSync(sumoNet, 'utf8'), routes: readFileSync(sumoRoutes, 'utf8'),
     netSource: 'net.xml', routesSource: 'rou.xml',
   });

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSumoScenario, parseSumoNet, ScenarioError, Simulation } from '@citybrain/engine';
+import { loadSumoScenario, parseSumoNet, ScenarioError, Simulation, type Scenario } from '@citybrain/engine';
 
 // ---------------------------------------------------------------- a net written by the test
 
@@ -56,7 +56,7 @@ const TWO_WAYS = sumoNet(
   [['in', 'su', 'l'], ['in', 'sd', 'r'], ['su', 'ut', 'r'], ['sd', 'dt', 'l'], ['ut', 'out', 'r'], ['dt', 'out', 'l']],
 );
 
-function runUntilDone(s: ReturnType<typeof loadSumoScenario>, seconds: number) {
+function runUntilDone(s: Scenario, seconds: number) {
   const sim = new Simulation(s, { seed: 1 });
   sim.step(seconds);
   return sim.metrics();
@@ -68,7 +68,7 @@ test('a turnaround at a dead end (dir="t", through an internal lane) carries a r
   const routes = '<routes><vehicle id="u" depart="0"><route edges="wb be eb bw"/></vehicle></routes>';
   const s = loadSumoScenario({ net: DEAD_END, routes });
   assert.deepEqual(s.warnings, []);
-  const e = s.roadnet.intersections.find((i) => i.id === 'E')!;
+  const e = s.scenario.roadnet.intersections.find((i) => i.id === 'E')!;
   assert.equal(e.virtual, false, 'the dead end a route turns at is an intersection');
   assert.equal(e.roadLinks.length, 1);
   assert.equal(e.roadLinks[0].startRoad, 'be');
@@ -76,9 +76,9 @@ test('a turnaround at a dead end (dir="t", through an internal lane) carries a r
   assert.equal(e.roadLinks[0].type, 'turn_left');
   assert.deepEqual(e.roadLinks[0].laneLinks[0].points, [{ x: 200, y: 0 }, { x: 203, y: 3 }], 'the internal lane is the path');
   assert.equal(e.trafficLight.lightphases.length, 1, 'unsignalised: one phase with every link');
-  assert.ok(s.roadnet.intersections.find((i) => i.id === 'W')!.virtual, 'W stays a boundary');
+  assert.ok(s.scenario.roadnet.intersections.find((i) => i.id === 'W')!.virtual, 'W stays a boundary');
 
-  const m = runUntilDone(s, 200);
+  const m = runUntilDone(s.scenario, 200);
   assert.equal(m.finishedVehicles, 1, 'the vehicle turned at E and left at W');
   // 400 m of road at 13.89 m/s plus the turn: at least 29 s
   assert.ok(m.averageTravelTime > 29, String(m.averageTravelTime));
@@ -87,13 +87,13 @@ test('a turnaround at a dead end (dir="t", through an internal lane) carries a r
 test('a dead end no route turns at stays a network boundary (as CityFlow has them)', () => {
   assert.equal(parseSumoNet(DEAD_END).intersections.find((i) => i.id === 'E')!.virtual, true);
   const s = loadSumoScenario({ net: DEAD_END, routes: '<routes><vehicle id="v" depart="0"><route edges="wb be"/></vehicle></routes>' });
-  assert.equal(s.roadnet.intersections.find((i) => i.id === 'E')!.virtual, true);
+  assert.equal(s.scenario.roadnet.intersections.find((i) => i.id === 'E')!.virtual, true);
 });
 
 test('a trip from/to is routed through a dead end\'s turnaround when that is the way', () => {
   const s = loadSumoScenario({ net: DEAD_END, routes: '<routes><trip id="t" depart="0" from="be" to="bw"/></routes>' });
-  assert.deepEqual(s.flows[0].route, ['be', 'eb', 'bw']);
-  assert.equal(runUntilDone(s, 200).finishedVehicles, 1);
+  assert.deepEqual(s.scenario.flows[0].route, ['be', 'eb', 'bw']);
+  assert.equal(runUntilDone(s.scenario, 200).finishedVehicles, 1);
 });
 
 // ---------------------------------------------------------------- trips and flows by from/to
@@ -114,7 +114,7 @@ test('trips and flows with from/to take the fastest route at the speed limits (d
   const fast = ['in', 'su', 'ut', 'out'];
   const slow = ['in', 'sd', 'dt', 'out'];
   const eps = 1e-3;
-  assert.deepEqual(s.flows.map((f) => [f.route, f.interval, f.startTime, f.endTime]), [
+  assert.deepEqual(s.scenario.flows.map((f) => [f.route, f.interval, f.startTime, f.endTime]), [
     [fast, 1, 0, 0],
     [fast, 10, 0, 100 - eps],
     [slow, 30, 0, 3600 - eps],
@@ -123,7 +123,7 @@ test('trips and flows with from/to take the fastest route at the speed limits (d
     [fast, 10, 10, 50 - eps],
   ]);
   assert.deepEqual(s.warnings, []);
-  const m = runUntilDone(s, 400);
+  const m = runUntilDone(s.scenario, 400);
   assert.equal(m.enteredVehicles, m.finishedVehicles + m.vehiclesInNetwork + m.waitingToEnter);
   assert.ok(m.finishedVehicles >= 10, JSON.stringify(m));
 });
@@ -140,13 +140,13 @@ test('vehicles referencing a routeDistribution take its routes in their shares, 
     <flow id="f" begin="0" end="100" period="4" route="d"/>
   </routes>`;
   const s = loadSumoScenario({ net: TWO_WAYS, routes });
-  const taken = s.flows.filter((f) => f.startTime === f.endTime).map((f) => f.route[1]);
+  const taken = s.scenario.flows.filter((f) => f.startTime === f.endTime).map((f) => f.route[1]);
   assert.deepEqual(taken, ['su', 'su', 'sd', 'su', 'su', 'su', 'sd', 'su'], 'the route furthest behind its share, first on ties');
   // the flow: one flow per route, its interval scaled by the route's share
-  const flowParts = s.flows.filter((f) => f.startTime !== f.endTime).map((f) => [f.route[1], f.interval]);
+  const flowParts = s.scenario.flows.filter((f) => f.startTime !== f.endTime).map((f) => [f.route[1], f.interval]);
   assert.deepEqual(flowParts, [['su', 4 / 0.75], ['sd', 16]]);
   // the same file loads the same way twice
-  assert.deepEqual(loadSumoScenario({ net: TWO_WAYS, routes }).flows, s.flows);
+  assert.deepEqual(loadSumoScenario({ net: TWO_WAYS, routes }).scenario.flows, s.scenario.flows);
 });
 
 // ---------------------------------------------------------------- vTypes, depart attributes, the warnings
@@ -167,7 +167,7 @@ test('a vType\'s supported attributes are applied; what the model ignores is nam
       <route id="r" edges="in su ut out"/>
     </routes>`,
   });
-  const bus = s.flows.find((f) => f.vehicle.length === 12)!.vehicle;
+  const bus = s.scenario.flows.find((f) => f.vehicle.length === 12)!.vehicle;
   assert.deepEqual(bus, {
     length: 12, width: 2.5, maxPosAcc: 1.2, maxNegAcc: 4, usualPosAcc: 1.2, usualNegAcc: 4, minGap: 3, maxSpeed: 20, headwayTime: 1.4,
   });
@@ -273,8 +273,8 @@ test('a net netconvert writes (dead ends with turnarounds) carries a route throu
       net,
       routes: '<routes><vehicle id="u" depart="0"><route edges="ab bc cb bd"/></vehicle><trip id="t" depart="5" from="bc" to="ba"/></routes>',
     });
-    assert.deepEqual(s.flows[1].route, ['bc', 'cb', 'ba']);
-    const m = runUntilDone(s, 300);
+    assert.deepEqual(s.scenario.flows[1].route, ['bc', 'cb', 'ba']);
+    const m = runUntilDone(s.scenario, 300);
     assert.equal(m.finishedVehicles, 2, JSON.stringify(m));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -287,7 +287,7 @@ test('vehicles enter on a lane from which their route can be driven to its end, 
     '<connection from="a" to="m" fromLane="0" toLane="0" dir="s" state="M"/><connection from="a" to="m" fromLane="1" toLane="1" dir="s" state="M"/>');
   const s = loadSumoScenario({ net, routes: '<routes><flow id="f" begin="0" end="60" period="6" route="r"/><route id="r" edges="a m x"/></routes>' });
   assert.deepEqual(s.warnings, []);
-  const sim = new Simulation(s, { seed: 3 });
+  const sim = new Simulation(s.scenario, { seed: 3 });
   const x = sim.net.roadFirstLane[sim.net.roadIndex.get('x')!];
   const onX = new Set<string>();
   const out = new Int32Array(64);

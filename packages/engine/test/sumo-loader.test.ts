@@ -140,7 +140,7 @@ test('tiny net: pedestrian lanes and sidewalk-only edges are not CityFlow lanes'
 });
 
 test('tiny routes: vType, vehicle, route by id, flows by period, vehsPerHour, number and probability, from/to', () => {
-  const { roadnet, flows } = loadSumoScenario({ net: NET, routes: ROUTES });
+  const { scenario: { roadnet, flows } } = loadSumoScenario({ net: NET, routes: ROUTES });
   assert.equal(roadnet.roads.length, 4);
   const car = {
     length: 4.5, width: 1.8, maxPosAcc: 3, maxNegAcc: 5, usualPosAcc: 3, usualNegAcc: 5,
@@ -483,7 +483,7 @@ test('Hangzhou 4x4: network', { skip: skipReal }, (t) => {
 
 test('Hangzhou 4x4: routes', { skip: skipReal }, (t) => {
   const t0 = performance.now();
-  const { roadnet, flows } = loadSumoScenario({
+  const { scenario: { roadnet, flows } } = loadSumoScenario({
     net: readFileSync(NET_FILE, 'utf8'),
     routes: readFileSync(ROU_FILE, 'utf8'),
     netSource: 'hangzhou.net.xml',

@@ -140,14 +140,14 @@ export async function benchControl(data: string, json: boolean): Promise<void> {
   print(results, grid);
 }
 
-type Made = { controller: Controller; close: () => Promise<void> } | { skip: string };
+export type Made = { controller: Controller; close: () => Promise<void> } | { skip: string };
 
 /**
  * A fresh controller by registry name; predictive runs on a worker pool for
  * `scenario` (`shared`, left open, or its own, closed with it), and is skipped
  * with the reason when worker threads cannot start here.
  */
-async function make(name: string, scenario: Scenario, shared?: RolloutWorkerPool): Promise<Made> {
+export async function make(name: string, scenario: Scenario, shared?: RolloutWorkerPool): Promise<Made> {
   const controller: Controller = controllers[name]();
   if (name !== 'predictive') return { controller, close: async () => {} };
   let pool = shared ?? null;

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { intOption, randomOption, UsageError } from '../usage.js';
 
-export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest|incidents|observe [--data DIR] [--json]
+export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest|incidents|observe|import [--data DIR] [--json]
 
   fidelity   our average travel time beside CityFlow's on HZ1, HZ2, JN1, JN2, JN3
              under the fixed-time and max-pressure protocols; exits 1 if any
@@ -23,6 +23,10 @@ export const benchHelp = `citybrain bench fidelity|speed|control|emergency|inges
              travel-time KPI error, controllers' ATT on devices beside ground
              truth, under default and degraded sensing
              (citybrain bench observe --help for its options)
+  import     the OpenStreetMap extract of Osnabrück imported (citybrain import osm)
+             and simulated under every controller: ATT, gridlock, and the
+             network's signals, junctions and lane-km beside netconvert's
+             (citybrain bench import --help for its options)
 
   --data DIR    the real-data folder (default ../shared/data)
   --grid N      grid size for the speed benchmark (default 36)
@@ -36,6 +40,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (kind === 'ingest') return (await import('../bench/ingest.js')).benchIngest(rest);
   if (kind === 'incidents') return (await import('../bench/incidents.js')).benchIncidents(rest);
   if (kind === 'observe') return (await import('../bench/observe.js')).benchObserve(rest);
+  if (kind === 'import') return (await import('../bench/import.js')).benchImport(rest);
   const { values } = parseArgs({
     args: rest,
     options: { data: { type: 'string', default: '../shared/data' }, json: { type: 'boolean', default: false }, grid: { type: 'string' }, random: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -46,5 +51,5 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (kind === 'control') return (await import('../bench/control.js')).benchControl(data, values.json!);
   if (kind === 'emergency') return (await import('../bench/emergency.js')).benchEmergency(data, values.json!);
   if (kind === 'speed') return (await import('../bench/speed.js')).benchSpeed(data, values.json!, intOption(values.grid, 'grid', 36, 1, 100));
-  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency, ingest, incidents or observe`);
+  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency, ingest, incidents, observe or import`);
 }

@@ -54,10 +54,12 @@ export function parseFlows(text: string, source = 'flow.json', roadnet?: Roadnet
   return validateFlows(parseJson(text, source), source, roadnet, warnings);
 }
 
-/** A CityFlow scenario as loaded, and what CityFlow would have warned about (flows it drops). */
+/**
+ * What every loader returns: the scenario, and one line per thing in the files that
+ * the model does not take as written (CityFlow: each flow it drops; SUMO: what is not modelled).
+ */
 export interface LoadedScenario {
   scenario: Scenario;
-  /** one line per flow dropped, naming its index, its roads and why */
   warnings: string[];
 }
 

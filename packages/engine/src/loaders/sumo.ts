@@ -13,6 +13,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ScenarioError } from '../errors.js';
 import { RoadGraph } from '../routing.js';
 import { MIN_CYCLE, MIN_FLOW_INTERVAL } from './bounds.js';
+import type { LoadedScenario } from './cityflow.js';
 import type {
   FlowJson,
   IntersectionJson,
@@ -944,7 +945,7 @@ export function loadSumoScenario(files: {
   routes: string;
   netSource?: string;
   routesSource?: string;
-}): Scenario & { warnings: string[] } {
+}): LoadedScenario {
   const { roadnet, turnarounds } = readSumoNet(files.net, files.netSource ?? 'net.xml');
   const { flows, turned, warnings } = readSumoRoutes(files.routes, roadnet, turnarounds, files.routesSource ?? 'rou.xml');
   const intersections = roadnet.intersections.map((i) =>
@@ -956,7 +957,7 @@ export function loadSumoScenario(files: {
       `without changing lanes on a road, which the model does not do: their vehicles leave the network where their lane ` +
       `has no link onwards (first: edge "${stuck.first![0]}" to "${stuck.first![1]}")`);
   }
-  return { roadnet: net, flows, warnings };
+  return { scenario: { roadnet: net, flows }, warnings };
 }
 
 /**

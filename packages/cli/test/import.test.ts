@@ -1,0 +1,148 @@
+/**
+ * citybrain import osm: the shared Osnabrück extract through SUMO's netconvert
+ * and randomTrips.py into a network that loads and runs; missing tools and bad
+ * input files as one-line errors with exit code 2.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateGrid, loadSumoScenario, Simulation } from '@citybrain/engine';
+import { runControlled } from '@citybrain/control';
+import { netconvertFigures, scenarioFigures } from '../dist/commands/import.js';
+import { GridlockWatch } from '../dist/bench/import.js';
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'citybrain-import-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function citybrain(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 120_000, env });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// the shared data sits beside the repository (../shared), wherever it is cloned; CITYBRAIN_DATA names
+// it elsewhere (a git worktree, whose ../shared is not there)
+const DATA = process.env.CITYBRAIN_DATA ?? fileURLToPath(new URL('../../../../shared/data', import.meta.url));
+const OSM = join(DATA, 'osnabrueck_osm/martini.osm.xml');
+const onPath = (tool: string) => (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, tool)));
+const noNetconvert = !onPath('netconvert') && 'netconvert absent (Debian package sumo)';
+const skipImport = !existsSync(OSM) ? `shared data (${OSM}) not present; CITYBRAIN_DATA=DIR names the folder`
+  : noNetconvert || (!existsSync('/usr/share/sumo/tools/randomTrips.py') && !process.env.SUMO_HOME ? 'randomTrips.py absent (Debian package sumo-tools)' : false);
+if (skipImport) console.log(`# import osm on the Osnabrück extract skipped: ${skipImport}`);
+
+test('import osm: the Osnabrück extract loads with its signals and runs 300 s with vehicles finishing', { skip: skipImport }, async () => {
+  const out = join(tmp, 'osnabrueck');
+  const r = citybrain(['import', 'osm', OSM, '--out', out, '--seconds', '300', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const printed = JSON.parse(r.stdout);
+  for (const f of ['net.net.xml', 'routes.rou.xml', 'README.txt']) assert.ok(existsSync(join(out, f)), f);
+  const readme = readFileSync(join(out, 'README.txt'), 'utf8');
+  assert.match(readme, /OpenStreetMap contributors.*Open Database License \(ODbL\)/);
+  assert.match(readme, /netconvert --osm-files .* --tls\.guess-signals .*--output-file /, 'the exact command');
+  assert.match(readme, /randomTrips\.py --net-file /);
+
+  const netXml = readFileSync(join(out, 'net.net.xml'), 'utf8');
+  const { scenario } = loadSumoScenario({ net: netXml, routes: readFileSync(join(out, 'routes.rou.xml'), 'utf8') });
+  const ours = scenarioFigures(scenario);
+  const nc = netconvertFigures(netXml);
+  assert.deepEqual([printed.ours, printed.netconvert], [ours, nc], 'the figures printed are those of the files written');
+  assert.ok(ours.signals > 0, 'the extract has signals');
+  assert.equal(ours.signals, nc.signals, 'one signalised intersection per netconvert tlLogic (no --tls.join)');
+  assert.ok(ours.laneKm > 0 && ours.laneKm <= nc.laneKm, 'car lanes are part of all lanes');
+
+  const sim = new Simulation(scenario, { seed: 0 });
+  const watch = new GridlockWatch();
+  const { metrics } = await runControlled(sim, 'plan', 300, { onStep: (s) => watch.observe(s) });
+  assert.ok(metrics.enteredVehicles > 20, `entered ${metrics.enteredVehicles}`);
+  assert.ok(metrics.finishedVehicles > metrics.enteredVehicles / 3, `finished ${metrics.finishedVehicles} of ${metrics.enteredVehicles}`);
+  assert.equal(watch.verdict(sim).stuck, 0, 'no vehicle stood still for 300 s');
+});
+
+test('import osm: a .osm.pbf goes through osmium to the same network', { skip: skipImport || (!onPath('osmium') && 'osmium absent (Debian package osmium-tool)') }, () => {
+  const pbf = join(tmp, 'martini.osm.pbf');
+  assert.equal(spawnSync('osmium', ['cat', OSM, '-o', pbf, '--overwrite']).status, 0);
+  const fromXml = citybrain(['import', 'osm', OSM, '--out', join(tmp, 'xml'), '--seconds', '60', '--json']);
+  const fromPbf = citybrain(['import', 'osm', pbf, '--out', join(tmp, 'pbf'), '--seconds', '60', '--json']);
+  assert.equal(fromPbf.code, 0, fromPbf.stderr);
+  const figures = (r: { stdout: string }) => { const o = JSON.parse(r.stdout); return [o.ours, o.netconvert, o.vehicles]; };
+  assert.deepEqual(figures(fromPbf), figures(fromXml));
+  assert.match(readFileSync(join(tmp, 'pbf', 'README.txt'), 'utf8'), /osmium cat .*martini\.osm\.pbf -o /);
+});
+
+/** A PATH of symlinks to the tools but `without`, so a missing tool can be played without uninstalling it. */
+function pathWithout(without: string[]): string {
+  const bin = join(tmp, `bin-without-${without.join('-')}`);
+  mkdirSync(bin, { recursive: true });
+  for (const tool of ['netconvert', 'duarouter', 'python3', 'osmium']) {
+    if (without.includes(tool)) continue;
+    const dir = (process.env.PATH ?? '').split(':').find((d) => d && existsSync(join(d, tool)));
+    if (dir) symlinkSync(join(dir, tool), join(bin, tool));
+  }
+  return bin;
+}
+
+test('import osm: a missing tool exits 2 naming the Debian package that has it', () => {
+  const osm = join(tmp, 'tiny.osm');
+  writeFileSync(osm, '<?xml version="1.0"?>\n<osm version="0.6"></osm>\n');
+  const cases: [string[], string, RegExp][] = [
+    [['netconvert'], osm, /netconvert not found on PATH .*install Debian's package sumo \(apt-get install sumo\)/],
+    [['python3'], osm, /python3 not found on PATH .*install Debian's package python3/],
+    [['osmium'], join(tmp, 'tiny.osm.pbf'), /osmium not found on PATH .*install Debian's package osmium-tool/],
+  ];
+  writeFileSync(join(tmp, 'tiny.osm.pbf'), 'not really pbf');
+  // naming the second or third tool needs the first ones here
+  const haveAll = ['netconvert', 'duarouter', 'python3'].every(onPath);
+  for (const [without, file, message] of haveAll ? cases : []) {
+    // node itself is run by path: only the tools' PATH changes
+    const r = citybrain(['import', 'osm', file, '--out', join(tmp, 'never')], { ...process.env, PATH: pathWithout(without) });
+    assert.equal(r.code, 2, `${without}: ${r.stderr}`);
+    assert.match(r.stderr.trim(), message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+  }
+  // netconvert is looked for first: with an empty PATH it is the one named
+  const empty = join(tmp, 'empty-bin');
+  mkdirSync(empty, { recursive: true });
+  const none = citybrain(['import', 'osm', osm, '--out', join(tmp, 'never')], { ...process.env, PATH: empty });
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /netconvert not found .*package sumo/);
+});
+
+test('import osm: bad input files are one-line errors naming the file', () => {
+  const notOsm = join(tmp, 'roads.osm');
+  writeFileSync(notOsm, '{"this": "is json"}');
+  const broken = join(tmp, 'broken.osm.xml');
+  writeFileSync(broken, '<?xml version="1.0"?>\n<osm version="0.6"><node id="1" lat="52.0" lon="8.0"><way id="2"></osm>\n');
+  const cases: [string, RegExp][] = [
+    [join(tmp, 'missing.osm'), /missing\.osm: no such file/],
+    [join(tmp, 'map.json'), /map\.json: expected an OpenStreetMap file named \.osm, \.osm\.xml or \.osm\.pbf/],
+    [notOsm, /roads\.osm: not OpenStreetMap XML/],
+  ];
+  // a file that passes our checks but netconvert refuses: netconvert's own message
+  if (!noNetconvert) cases.push([broken, /netconvert reading .*broken\.osm\.xml failed \(netconvert exit 1\): .*[Ee]rror/]);
+  for (const [file, message] of cases) {
+    const r = citybrain(['import', 'osm', file, '--out', join(tmp, 'bad-out')]);
+    assert.equal(r.code, 2, `${file}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+  }
+});
+
+test('bench import\'s gridlock: vehicles held at a red for over 300 s are stuck; under the plans nothing is', async () => {
+  const scenario = generateGrid({ rows: 1, cols: 1, demand: 0.05 });
+  const run = async (hold: boolean) => {
+    const sim = new Simulation(scenario, { seed: 0 });
+    const watch = new GridlockWatch();
+    // phase 0 held for ever: the approaches it does not serve queue and never move
+    if (hold) for (const i of sim.net.signalised) sim.setPhase(i, 0);
+    await runControlled(sim, 'plan', 900, { onStep: (s) => watch.observe(s) });
+    return watch.verdict(sim);
+  };
+  const held = await run(true);
+  assert.ok(held.stuck > 0 && held.gridlock, JSON.stringify(held));
+  const planned = await run(false);
+  assert.deepEqual([planned.stuck, planned.gridlock], [0, false], JSON.stringify(planned));
+});
