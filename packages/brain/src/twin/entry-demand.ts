@@ -2,7 +2,11 @@
  * The arrival rate of each lane where vehicles enter the network, from its
  * detector's reports: over a sliding window of W seconds, the vehicles that
  * passed the stop line plus the change in vehicles on the lane,
- *   rate = (counted(now) - counted(now - W) + vehicles(now) - vehicles(now - W)) / W.
+ *   rate = counted / covered + (vehicles(now) - vehicles(now - W)) / W,
+ * where `counted` is what the reports received in the window counted and
+ * `covered` the seconds their intervals cover: a lost report takes its
+ * count and its seconds with it (with one in five lost, counts over the
+ * elapsed time put the demand 20% low).
  * The vehicle counts enter only at the window's two ends, so their noise is
  * divided by W; a rate per report (count + change since the previous report,
  * over 5 s) differentiates that noise instead, and cutting each such rate at
@@ -16,6 +20,8 @@ const SLOTS = 26;
 
 export interface EntryDemandState {
   counted: Float64Array;
+  covered: Float64Array;
+  ringCovered: Float64Array;
   vehicles: Float64Array;
   ts: Float64Array;
   ringTs: Float64Array;
@@ -37,6 +43,8 @@ export class EntryDemand {
     this.spacingMs = this.windowMs / (SLOTS - 2);
     this.s = {
       counted: new Float64Array(entries),
+      covered: new Float64Array(entries),
+      ringCovered: new Float64Array(entries * SLOTS),
       vehicles: new Float64Array(entries).fill(-1),
       ts: new Float64Array(entries),
       ringTs: new Float64Array(entries * SLOTS),
@@ -54,6 +62,7 @@ export class EntryDemand {
     const s = this.s;
     const e = this.slot[l];
     s.counted[e] += count;
+    s.covered[e] += interval;
     if (fresh) {
       s.ts[e] = ts;
       // a loop reports no vehicles: the window is its counts alone
@@ -64,6 +73,7 @@ export class EntryDemand {
         s.head[e] = n;
         s.ringTs[e * SLOTS + n] = ts;
         s.ringCounted[e * SLOTS + n] = s.counted[e];
+        s.ringCovered[e * SLOTS + n] = s.covered[e];
         s.ringVehicles[e * SLOTS + n] = s.vehicles[e];
       }
     }
@@ -78,15 +88,16 @@ export class EntryDemand {
     const span = old < 0 ? 0 : (s.ts[e] - s.ringTs[old]) / 1000;
     // until the window spans a few reports: this report's count alone
     if (span < 2 * interval) return count / interval;
-    let arrivals = s.counted[e] - s.ringCounted[old];
-    if (s.vehicles[e] >= 0 && s.ringVehicles[old] >= 0) arrivals += s.vehicles[e] - s.ringVehicles[old];
-    return Math.max(0, arrivals) / span;
+    const covered = s.covered[e] - s.ringCovered[old];
+    let rate = covered > 0 ? (s.counted[e] - s.ringCounted[old]) / covered : 0;
+    if (s.vehicles[e] >= 0 && s.ringVehicles[old] >= 0) rate += (s.vehicles[e] - s.ringVehicles[old]) / span;
+    return Math.max(0, rate);
   }
 
   exportState(): EntryDemandState {
     const s = this.s;
     return {
-      counted: s.counted.slice(), vehicles: s.vehicles.slice(), ts: s.ts.slice(),
+      counted: s.counted.slice(), covered: s.covered.slice(), ringCovered: s.ringCovered.slice(), vehicles: s.vehicles.slice(), ts: s.ts.slice(),
       ringTs: s.ringTs.slice(), ringCounted: s.ringCounted.slice(), ringVehicles: s.ringVehicles.slice(), head: s.head.slice(),
     };
   }

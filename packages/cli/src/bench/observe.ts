@@ -2,7 +2,6 @@ import { parseArgs } from 'node:util';
 import { cpus, loadavg } from 'node:os';
 import { generateGrid, Simulation, type Scenario } from '@citybrain/engine';
 import { createController, runControlled } from '@citybrain/control';
-import type { SensingPreset } from '@citybrain/field';
 import { CityRuntime } from '@citybrain/server';
 import { gridOption, intOption, UsageError } from '../usage.js';
 import { progress } from '../progress.js';
@@ -31,10 +30,15 @@ Targets: ATT on devices within 3% of ground truth for max-pressure and the
 best controller under the default sensing; KPI travel time within 5%; with
 loop detectors only, better than fixed-time everywhere. Each is judged and
 printed at the end.
-Sensings: default (video with range, noise and misses; plates with misses
-and OCR confusions; checkpoint cameras; jitter, loss, late and duplicate
-reports) and loop (stop-line loops only, 20% of reports lost); README,
-"Sensing", gives every figure. Incident detection under the default sensing:
+Sensings: default (video with range, noise and misses, tracking the vehicles
+it sees; plates with misses and OCR confusions; checkpoint cameras; jitter,
+loss, late and duplicate reports), counts (the same, video counting without
+tracking), loop (stop-line loops only, 20% of reports lost), perfect (exact
+devices) and state (no device: the twin is handed every vehicle's place and
+speed each second, not where it goes nor what demand comes; what a
+controller loses there against ground truth it owed to knowing the future,
+which a fork of the street does and no device can); README, "Sensing",
+gives every figure. Incident detection under the default sensing:
 citybrain bench incidents --sensing default.
 
   --data DIR          the shared real-data folder (HZ1, JN1); without it, the generated grid only
@@ -42,11 +46,21 @@ citybrain bench incidents --sensing default.
   --grid RxC          the generated grid; default 4x4 (demand 0.06 veh/s per route)
   --controllers LIST  default fixed,max-pressure,predictive (fixed-time: the reference loops-only
                       control must beat; predictive: the best of bench control)
-  --sensing LIST      default default,loop
+  --sensing LIST      of default, counts, loop, perfect, state; default default,counts,loop,state
   --seconds S         simulated seconds per run; default 3600
   --json              machine-readable output`;
 
-const SENSINGS: readonly SensingPreset[] = ['perfect', 'default', 'counts', 'loop'];
+/**
+ * The device presets, and 'state': no device but the benchmark itself, which
+ * hands the brain's twin every vehicle on the street (position, speed) after
+ * every step, and nothing of where each goes next or what demand comes: the
+ * most any set of devices could tell. What a controller loses there against
+ * ground truth is what it took from knowing the future (a fork of the street
+ * knows every vehicle's route and every arrival to come), which no device
+ * reports; the gap to 'state' is what the devices cost.
+ */
+const SENSINGS = ['perfect', 'default', 'counts', 'loop', 'state'] as const;
+type ObserveSensing = (typeof SENSINGS)[number];
 /** The issue's targets. */
 const ATT_TOLERANCE = 0.03;
 const KPI_TOLERANCE = 0.05;
@@ -61,7 +75,7 @@ interface ControllerFigures {
 
 export interface ObserveEntry {
   scenario: string;
-  sensing: SensingPreset;
+  sensing: ObserveSensing;
   queueMae: number;
   kpiTravelTimeErrorPercent: number | null;
   /** matched trips over exit reads */
@@ -85,9 +99,9 @@ export async function benchObserve(argv: string[]): Promise<void> {
   const list = (v: string | undefined, def: string) => (v ?? def).split(',').map((x) => x.trim()).filter((x) => x !== '');
   const controllerNames = list(values.controllers, 'fixed,max-pressure,predictive');
   for (const c of controllerNames) createController(c);
-  const sensings = list(values.sensing, 'default,loop').map((s) => {
+  const sensings = list(values.sensing, 'default,counts,loop,state').map((s) => {
     if (!(SENSINGS as readonly string[]).includes(s)) throw new UsageError(`--sensing: unknown sensing "${s}"; choose from ${SENSINGS.join(', ')}`);
-    return s as SensingPreset;
+    return s as ObserveSensing;
   });
   const wanted = list(values.scenarios, values.data ? 'HZ1,JN1,grid' : 'grid');
   const scenarios: { key: string; scenario: Scenario }[] = [];
@@ -175,10 +189,11 @@ interface LoopResult {
  * only here, to score: queues on the detected lanes, and each trip's time
  * from entering to leaving the network (what entry and exit cameras time).
  */
-async function closedLoop(scenario: Scenario, controller: string, sensing: SensingPreset, seconds: number, label: string | false): Promise<LoopResult> {
-  const rt = new CityRuntime(scenario, { controller, sensing, seed: 0, epochMs: EPOCH, hostedControllers: [] });
+async function closedLoop(scenario: Scenario, controller: string, sensing: ObserveSensing, seconds: number, label: string | false): Promise<LoopResult> {
+  const rt = new CityRuntime(scenario, { controller, sensing: sensing === 'state' ? 'perfect' : sensing, seed: 0, epochMs: EPOCH, hostedControllers: [] });
   const street = rt.street!.sim;
   const net = street.net;
+  const handOver = sensing === 'state' ? stateCopier(street, rt.sim) : undefined;
   const detected = [...net.signalised].flatMap((i) => net.incomingLanes(i));
   const window = 600;
   // trips of the truth: handle -> entry time, and the end times and durations of finished trips in the window
@@ -188,6 +203,7 @@ async function closedLoop(scenario: Scenario, controller: string, sensing: Sensi
   const bar = label ? progress(seconds, label, true) : undefined;
   for (let k = 1; k <= seconds; k++) {
     await rt.stepOnce();
+    handOver?.();
     const t = street.time;
     street.forEachEntry((v) => void entered.set(v, t));
     street.forEachExit((v) => {
@@ -215,5 +231,34 @@ async function closedLoop(scenario: Scenario, controller: string, sensing: Sensi
   return {
     att: street.metrics().averageTravelTime, queueMae: queueN ? queueErr / queueN : 0,
     kpiErrorPercent: kpiN ? (kpiErr / kpiN) * 100 : null, matchRate: rt.observed.matchRate,
+  };
+}
+
+/**
+ * The 'state' sensing: a function that puts every vehicle of `street` on the
+ * same lane of `twin`, at the same place and speed, in place of the twin's
+ * own (its routes drawn by the twin: where a vehicle goes is not handed
+ * over). Vehicles the twin did not make itself (an emergency vehicle) stay.
+ */
+function stateCopier(street: Simulation, twin: Simulation): () => void {
+  const net = street.net;
+  let buf = new Int32Array(256);
+  return () => {
+    for (let l = 0; l < net.nLanes; l++) {
+      const n = Math.max(street.laneVehicleCount(l), twin.laneVehicleCount(l));
+      if (buf.length < n) buf = new Int32Array(2 * n);
+      const m = twin.laneVehicles(l, buf);
+      for (let j = 0; j < m; j++) if (/^(placed|drawn)_/.test(twin.vehicleId(buf[j]))) twin.removeVehicle(buf[j]);
+      const k = street.laneVehicles(l, buf);
+      // back to front: each placed behind nothing yet, so only the street's own spacing decides
+      for (let j = k - 1; j >= 0; j--) {
+        const v = buf[j];
+        try {
+          twin.placeVehicle({ lane: l, distance: street.vehicleDistance(v), speed: street.vehicleSpeed(v) });
+        } catch (e) {
+          if (!(e instanceof RangeError)) throw e;
+        }
+      }
+    }
   };
 }
