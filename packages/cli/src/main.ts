@@ -18,7 +18,8 @@ Commands:
   demo        run a generated city under two controllers and compare them
   simulate    run a scenario (CityFlow JSON or SUMO XML) and print its results
   generate    write a generated scenario (grid) in CityFlow format
-  bench       benchmarks: fidelity, speed, control, emergency, ingest
+  calibrate   fit route flows to detector counts (counts.csv), with the GEH of each count
+  bench       benchmarks: fidelity, speed, control, emergency, ingest, calibrate
 
 Run citybrain <command> --help for its options.
 
@@ -32,6 +33,7 @@ const commands: Record<string, (argv: string[]) => void | Promise<void>> = {
   demo: demoCommand,
   simulate: simulateCommand,
   generate: generateCommand,
+  calibrate: async (argv) => (await import('./commands/calibrate.js')).calibrateCommand(argv),
   bench: benchCommand,
 };
 

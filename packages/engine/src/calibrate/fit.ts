@@ -27,7 +27,7 @@ import type { CountRow, TurnCountRow } from './counts.js';
 export interface CalibrationOptions {
   /** candidate routes per entry/exit pair; default 3 */
   routesPerPair?: number;
-  /** seconds a vehicle is assumed to lose at each stop line it passes; default 10 */
+  /** seconds a vehicle is assumed to lose at each stop line it passes (queue and red); default 40 */
   delayPerSignal?: number;
   /** the vehicle of the written flows; default the CityFlow generator's (GRID_VEHICLE) */
   vehicle?: VehicleJson;
@@ -157,7 +157,7 @@ export function calibrateDemand(roadnet: RoadnetJson, counts: readonly CountRow[
   const rows: (CountRow | TurnCountRow)[] = [...counts, ...turns];
   if (rows.length === 0) throw new ScenarioError('counts', '', 'no counts to fit');
   const vehicle = opts.vehicle ?? GRID_VEHICLE;
-  const delay = opts.delayPerSignal ?? 10;
+  const delay = opts.delayPerSignal ?? 40;
   const routes = candidateRoutes(roadnet, opts.routesPerPair ?? 3);
   if (routes.length === 0) throw new ScenarioError('roadnet', '', 'no route leads from an entry road to an exit road');
 
