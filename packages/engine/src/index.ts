@@ -11,4 +11,4 @@ export { ReplayRecorder, replayRoadnet } from './sim/replay.js';
 export { RoadGraph } from './routing.js';
 export { polylineLength } from './sim/geometry.js';
 export { parseCounts, parseTurnCounts, type CountRow, type TurnCountRow } from './calibrate/counts.js';
-export { calibrateDemand, candidateRoutes, geh, type CalibrationOptions, type CalibrationResult, type FittedCount } from './calibrate/fit.js';
+export { calibrateDemand, calibrateDemandByRuns, candidateRoutes, geh, type CalibrationOptions, type CalibrationResult, type CalibrationRun, type FittedCount, type LagTable } from './calibrate/fit.js';
