@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { calibrateDemand, candidateRoutes, generateGrid, geh, parseCounts, parseTurnCounts, ScenarioError, Simulation, type CountRow, type Scenario } from '@citybrain/engine';
+import { calibrateDemand, calibrateDemandByRuns, candidateRoutes, generateGrid, geh, parseCounts, parseTurnCounts, ScenarioError, Simulation, type CountRow, type Scenario } from '@citybrain/engine';
 
 /** Stop-line counts of every lane per 300 s, from a run of the scenario on its built-in signal plans. */
 function laneCounts(s: Scenario, seconds: number): CountRow[] {
@@ -64,6 +64,25 @@ test('calibration on a generated grid recovers its flows from lane counts alone:
   assert.ok(Math.abs(fitted - original) <= 0.05 * original, `${fitted} vehicles fitted, ${original} original`);
   // deterministic
   assert.deepEqual(calibrateDemand(grid.roadnet, counts).flows, fit.flows);
+});
+
+test('calibrateDemandByRuns: times measured by simulating the fit, departures only in the demand window, counts through the drain', async () => {
+  const counts = laneCounts(grid, 2700);
+  let runs = 0;
+  const fit = await calibrateDemandByRuns(grid.roadnet, counts, [], { runs: 1, departUntil: 1800 }, async (s, observe) => {
+    runs++;
+    const sim = new Simulation(s);
+    for (let t = 0; t < 2700; t++) {
+      sim.step();
+      observe(sim);
+    }
+  });
+  assert.equal(runs, 1);
+  assert.equal(fit.runs, 1);
+  assert.ok(fit.flows.every((f) => f.startTime < 1800 && f.endTime < 1800), 'no departure after --until');
+  assert.ok(fit.gehBelow5Percent >= 85, `${fit.gehBelow5Percent}%`);
+  const original = vehicles(grid.flows, 2700), fitted = vehicles(fit.flows, 2700);
+  assert.ok(Math.abs(fitted - original) <= 0.03 * original, `${fitted} vehicles fitted, ${original} original`);
 });
 
 test('road counts and turning counts constrain the fit too', () => {
