@@ -18,11 +18,14 @@ import type { CountRow, TurnCountRow } from './counts.js';
  * The fit: the departures x(route, slice) >= 0 minimise
  * sum over counts of (model - count)^2 / max(count, 1) (the GEH's own
  * weighting: an error matters relative to the square root of the count),
- * with a small ridge term that shares a count evenly among routes that explain
+ * plus each detector's total over its whole span, weighted 50 times (every
+ * counted vehicle is in the demand once, whenever it is assumed to have
+ * passed), with a small ridge term that shares a count evenly among routes that explain
  * it equally; solved by cyclic coordinate descent, deterministic. A vehicle
  * that departs in slice [s0, s1) is taken to cross the stop line of its
  * route's i-th road uniformly in [s0 + t_i, s1 + t_i), t_i its free-flow
- * time to there plus `delayPerSignal` per stop line passed; on road a, bound
+ * time to there plus `delayPerSignal` per stop line passed, or the time
+ * measured by simulating the fit (calibrateDemandByRuns); on road a, bound
  * for road b, it uses the lanes of a that lead to b, spread evenly over them.
  */
 export interface CalibrationOptions {
