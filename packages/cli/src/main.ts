@@ -20,7 +20,8 @@ Commands:
   generate    write a generated scenario (grid) in CityFlow format
   import      import a real city: import osm FILE.osm|FILE.osm.pbf --out DIR (SUMO's netconvert,
               random demand)
-  bench       benchmarks: fidelity, speed, control, emergency, ingest, import
+  calibrate   fit route flows to detector counts (counts.csv), with the GEH of each count
+  bench       benchmarks: fidelity, speed, control, emergency, ingest, incidents, observe, import, calibrate
 
 Run citybrain <command> --help for its options.
 
@@ -35,6 +36,7 @@ const commands: Record<string, (argv: string[]) => void | Promise<void>> = {
   simulate: simulateCommand,
   generate: generateCommand,
   import: async (argv) => (await import('./commands/import.js')).importCommand(argv),
+  calibrate: async (argv) => (await import('./commands/calibrate.js')).calibrateCommand(argv),
   bench: benchCommand,
 };
 

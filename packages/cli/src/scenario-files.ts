@@ -59,7 +59,8 @@ export function megabytes(bytes: number): string {
   return `${Math.round(bytes / 2 ** 20)} MB`;
 }
 
-function readText(path: string, option: string): string {
+/** A file given with `option`, as text; a one-line usage error when it cannot be read or is too large. */
+export function readText(path: string, option: string): string {
   let bytes: Buffer;
   try {
     // checked before reading: reading would take the whole file into memory only to fail

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { intOption, randomOption, UsageError } from '../usage.js';
 
-export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest|incidents|observe|import [--data DIR] [--json]
+export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest|incidents|observe|import|calibrate [--data DIR] [--json]
 
   fidelity   our average travel time beside CityFlow's on HZ1, HZ2, JN1, JN2, JN3
              under the fixed-time and max-pressure protocols; exits 1 if any
@@ -28,6 +28,11 @@ export const benchHelp = `citybrain bench fidelity|speed|control|emergency|inges
              network's signals, junctions and lane-km beside netconvert's
              (citybrain bench import --help for its options)
 
+  calibrate  demand fitted to stop-line counts (every lane, 5-minute intervals,
+             fixed-time) of HZ1, JN1 and a 4 x 4 grid: share of counts with GEH < 5
+             and fixed-time / max-pressure ATT of fitted vs original demand;
+             exits 1 unless GEH < 5 on >= 85% and both ATTs are within 5%
+
   --data DIR    the real-data folder (default ../shared/data)
   --grid N      grid size for the speed benchmark (default 36)
   --random R    fidelity's random stream: xoshiro (default) or cityflow (CityFlow's mt19937, as CityFlow draws it)
@@ -51,5 +56,6 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (kind === 'control') return (await import('../bench/control.js')).benchControl(data, values.json!);
   if (kind === 'emergency') return (await import('../bench/emergency.js')).benchEmergency(data, values.json!);
   if (kind === 'speed') return (await import('../bench/speed.js')).benchSpeed(data, values.json!, intOption(values.grid, 'grid', 36, 1, 100));
-  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency, ingest, incidents, observe or import`);
+  if (kind === 'calibrate') return (await import('../bench/calibration.js')).benchCalibrate(data, values.json!);
+  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency, ingest, incidents, observe, import or calibrate`);
 }

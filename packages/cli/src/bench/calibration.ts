@@ -1,0 +1,121 @@
+import { calibrateDemandByRuns, generateGrid, geh, Simulation, type CalibrationRun, type CountRow, type Scenario } from '@citybrain/engine';
+import { controllers, runControlled } from '@citybrain/control';
+import { simulate } from '../commands/simulate.js';
+import { round } from '../round.js';
+import { table } from '../table.js';
+import { readReference } from './data.js';
+import { HOUR, REFERENCE_SCENARIOS } from './reference.js';
+
+/** One scenario of the calibration benchmark (issue #15's JSON entry, plus timings). */
+export interface CalibrationEntry {
+  scenario: string;
+  /** % of the original's counts the fitted demand's simulated counts meet with GEH < 5 */
+  gehBelow5Percent: number;
+  /** the same, of the fit's own model values (what `citybrain calibrate` reports) */
+  gehBelow5PercentFit: number;
+  attFixedOriginal: number;
+  attFixedFitted: number;
+  attMaxPressureOriginal: number;
+  attMaxPressureFitted: number;
+  vehiclesOriginal: number;
+  vehiclesFitted: number;
+  counts: number;
+  fitSeconds: number;
+}
+
+/** Counts are taken every 300 s, on every lane: the usual 5-minute detector interval. */
+export const COUNT_INTERVAL = 300;
+
+/** Seconds the detectors go on counting after the demand's hour: the vehicles still queued at its end are counted too. */
+export const DRAIN = 1800;
+/** Simulation runs that measure the times from departure to each stop line (calibrateDemandByRuns). */
+export const RUNS = 2;
+
+/** The fitted demand run as the counts were taken: fixed-time. */
+function fixedRun(steps: number): CalibrationRun {
+  return async (scenario, observe) => {
+    const sim = new Simulation(scenario);
+    await runControlled(sim, controllers.fixed(), steps, { onStep: (s) => observe(s) });
+  };
+}
+
+/**
+ * Stop-line counts per lane and interval of a scenario run under the
+ * fixed-time controller: what loop detectors on every lane would report.
+ */
+export async function countsOf(scenario: Scenario, seconds: number, every = COUNT_INTERVAL): Promise<CountRow[]> {
+  const sim = new Simulation(scenario);
+  const lanes = sim.net.nLanes;
+  const before = new Int32Array(lanes);
+  const rows: CountRow[] = [];
+  const flush = (begin: number, end: number) => {
+    for (let l = 0; l < lanes; l++) {
+      const c = sim.laneCrossings(l);
+      rows.push({ begin, end, at: { lane: sim.net.laneId(l) }, count: c - before[l], line: rows.length + 2 });
+      before[l] = c;
+    }
+  };
+  await runControlled(sim, controllers.fixed(), seconds, {
+    onStep: (_s, k) => {
+      const t = k + 1;
+      if (t % every === 0) flush(t - every, t);
+    },
+  });
+  return rows;
+}
+
+/**
+ * Counts taken from HZ1, JN1 and a generated 4 x 4 grid (every lane, 5-minute
+ * intervals, fixed-time), demand fitted from those counts alone, and the
+ * fitted demand run beside the original under fixed-time and max-pressure.
+ */
+export async function benchCalibration(data: string, seconds: number = HOUR): Promise<CalibrationEntry[]> {
+  const scenarios: [string, Scenario][] = [];
+  for (const key of ['HZ1', 'JN1']) scenarios.push([key, readReference(data, REFERENCE_SCENARIOS.find((r) => r.key === key)!)]);
+  scenarios.push(['grid4x4', generateGrid({ rows: 4, cols: 4, demand: 1 / 20, endTime: seconds - 1 })]);
+  const out: CalibrationEntry[] = [];
+  for (const [key, original] of scenarios) {
+    // the detectors count on while the network drains; the demand to fit is the hour's
+    const counts = await countsOf(original, seconds + DRAIN);
+    const t0 = performance.now();
+    const fit = await calibrateDemandByRuns(original.roadnet, counts, [], { vehicle: original.flows[0]?.vehicle, departUntil: seconds, runs: RUNS }, fixedRun(seconds + DRAIN));
+    const fitSeconds = (performance.now() - t0) / 1000;
+    const fitted: Scenario = { roadnet: original.roadnet, flows: fit.flows };
+    const recount = await countsOf(fitted, seconds + DRAIN);
+    const below = counts.filter((c, i) => geh(recount[i].count, c.count, c.end - c.begin) < 5).length;
+    const run = (s: Scenario, controller: string) => simulate(s, { controller, steps: seconds });
+    const [fo, ff, mo, mf] = [await run(original, 'fixed'), await run(fitted, 'fixed'), await run(original, 'max-pressure'), await run(fitted, 'max-pressure')];
+    out.push({
+      scenario: key,
+      gehBelow5Percent: round((100 * below) / counts.length, 1),
+      gehBelow5PercentFit: round(fit.gehBelow5Percent, 1),
+      attFixedOriginal: fo.averageTravelTime, attFixedFitted: ff.averageTravelTime,
+      attMaxPressureOriginal: mo.averageTravelTime, attMaxPressureFitted: mf.averageTravelTime,
+      vehiclesOriginal: fo.enteredVehicles, vehiclesFitted: ff.enteredVehicles,
+      counts: counts.length, fitSeconds: round(fitSeconds, 2),
+    });
+  }
+  return out;
+}
+
+/** Whether an entry meets issue #15's target: GEH < 5 on >= 85% of counts, both ATTs within 5%. */
+export function calibrationPasses(e: CalibrationEntry): boolean {
+  const near = (a: number, b: number) => Math.abs(a - b) <= 0.05 * b;
+  return e.gehBelow5Percent >= 85 && near(e.attFixedFitted, e.attFixedOriginal) && near(e.attMaxPressureFitted, e.attMaxPressureOriginal);
+}
+
+/** `citybrain bench calibrate`: the table (or JSON); exit code 1 when a scenario misses the target. */
+export async function benchCalibrate(data: string, json: boolean): Promise<void> {
+  const entries = await benchCalibration(data, HOUR);
+  const pass = entries.every(calibrationPasses);
+  if (json) console.log(JSON.stringify({ calibration: entries, pass }));
+  else {
+    console.log(`Calibration: demand fitted to fixed-time stop-line counts (every lane, ${COUNT_INTERVAL} s), ${HOUR} s\n`);
+    console.log(table(
+      ['scenario', 'counts', 'GEH<5 sim', 'GEH<5 fit', 'vehicles orig/fit', 'fixed ATT orig/fit', 'max-pressure ATT orig/fit', 'fit s', 'target'],
+      entries.map((e) => [e.scenario, e.counts, `${e.gehBelow5Percent}%`, `${e.gehBelow5PercentFit}%`, `${e.vehiclesOriginal}/${e.vehiclesFitted}`,
+        `${e.attFixedOriginal.toFixed(1)}/${e.attFixedFitted.toFixed(1)}`, `${e.attMaxPressureOriginal.toFixed(1)}/${e.attMaxPressureFitted.toFixed(1)}`, e.fitSeconds, calibrationPasses(e) ? 'PASS' : 'FAIL']),
+    ));
+  }
+  if (!pass) process.exitCode = 1;
+}

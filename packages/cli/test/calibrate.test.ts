@@ -1,0 +1,65 @@
+/** citybrain calibrate end to end: counts.csv in, flow.json out, which simulate runs; bad counts get one line naming it. */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateGrid, Simulation } from '@citybrain/engine';
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'citybrain-calibrate-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function citybrain(...args: string[]) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('calibrate: lane counts of a grid in, flows out that simulate runs, GEH printed per count', () => {
+  const grid = generateGrid({ rows: 2, cols: 2, demand: 1 / 20, endTime: 1199 });
+  const roadnet = join(tmp, 'roadnet.json');
+  writeFileSync(roadnet, JSON.stringify(grid.roadnet));
+  const sim = new Simulation(grid);
+  const lines = ['begin,end,lane,count'];
+  const before = new Int32Array(sim.net.nLanes);
+  for (let t = 300; t <= 1200; t += 300) {
+    sim.step(300);
+    for (let l = 0; l < sim.net.nLanes; l++) {
+      lines.push(`${t - 300},${t},${sim.net.laneId(l)},${sim.laneCrossings(l) - before[l]}`);
+      before[l] = sim.laneCrossings(l);
+    }
+  }
+  const counts = join(tmp, 'counts.csv');
+  writeFileSync(counts, lines.join('\n') + '\n');
+  const out = join(tmp, 'flow.json');
+  const r = citybrain('calibrate', '--roadnet', roadnet, '--counts', counts, '--out', out, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.counts, lines.length - 1);
+  assert.equal(j.perCount.length, j.counts);
+  assert.ok(j.gehBelow5Percent >= 85, `${j.gehBelow5Percent}%`);
+  assert.ok(Array.isArray(JSON.parse(readFileSync(out, 'utf8'))));
+  const s = citybrain('simulate', '--roadnet', roadnet, '--flow', out, '--steps', '1200', '--json');
+  assert.equal(s.code, 0, s.stderr);
+  const entered = JSON.parse(s.stdout).enteredVehicles;
+  assert.ok(Math.abs(entered - j.vehicles) <= 1, `${entered} simulated, ${j.vehicles} written`);
+  const text = citybrain('calibrate', '--roadnet', roadnet, '--counts', counts, '--out', out);
+  assert.match(text.stdout, /^begin\tend\tdetector\tcount\tmodel\tGEH$/m);
+  assert.match(text.stdout, /% of \d+ counts with GEH < 5/);
+});
+
+test('calibrate: a bad counts file is one line naming the file and line; --help documents the format', () => {
+  const roadnet = join(tmp, 'roadnet2.json');
+  writeFileSync(roadnet, JSON.stringify(generateGrid({ rows: 1, cols: 1 }).roadnet));
+  const counts = join(tmp, 'bad.csv');
+  writeFileSync(counts, 'begin,end,road,count\n0,300,road_0_1_0,-3\n');
+  const r = citybrain('calibrate', '--roadnet', roadnet, '--counts', counts, '--out', join(tmp, 'x.json'));
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim(), 'citybrain: bad.csv: line 2: count: -3 is negative');
+  const h = citybrain('calibrate', '--help');
+  assert.match(h.stdout, /begin,end,lane,count/);
+  assert.match(h.stdout, /begin,end,road,count/);
+  assert.equal(citybrain('calibrate', '--roadnet', roadnet).code, 2);
+});

@@ -1,0 +1,429 @@
+import type { FlowJson, RoadnetJson, Scenario, VehicleJson } from '../format/cityflow.js';
+import type { Simulation } from '../sim/simulation.js';
+import { ScenarioError } from '../errors.js';
+import { polylineLength } from '../sim/geometry.js';
+import { GRID_VEHICLE } from '../generate/grid.js';
+import type { CountRow, TurnCountRow } from './counts.js';
+
+/**
+ * Demand from counts, as SUMO's routeSampler does it: route flows per time
+ * slice fitted to detector counts, then written as CityFlow flows.
+ *
+ * Candidate routes: for every pair of an entry road (nothing leads into it)
+ * and an exit road (it leads nowhere), the k shortest loopless routes by
+ * length (Yen). Entry-to-exit because every vehicle a detector sees came in
+ * at the boundary; k alternatives so that counts on parallel roads can be
+ * met without inventing detours.
+ *
+ * The fit: the departures x(route, slice) >= 0 minimise
+ * sum over counts of (model - count)^2 / max(count, 1) (the GEH's own
+ * weighting: an error matters relative to the square root of the count),
+ * plus each detector's total over its whole span, weighted 50 times (every
+ * counted vehicle is in the demand once, whenever it is assumed to have
+ * passed), with a small ridge term that shares a count evenly among routes that explain
+ * it equally; solved by cyclic coordinate descent, deterministic. A vehicle
+ * that departs in slice [s0, s1) is taken to cross the stop line of its
+ * route's i-th road uniformly in [s0 + t_i, s1 + t_i), t_i its free-flow
+ * time to there plus `delayPerSignal` per stop line passed, or the time
+ * measured by simulating the fit (calibrateDemandByRuns); on road a, bound
+ * for road b, it uses the lanes of a that lead to b, spread evenly over them.
+ */
+export interface CalibrationOptions {
+  /** candidate routes per entry/exit pair; default 3 */
+  routesPerPair?: number;
+  /** seconds a vehicle is assumed to lose at each stop line it passes (queue and red); default 40 */
+  delayPerSignal?: number;
+  /** the vehicle of the written flows; default the CityFlow generator's (GRID_VEHICLE) */
+  vehicle?: VehicleJson;
+  /** coordinate-descent sweeps at most; default 400 */
+  maxSweeps?: number;
+  /** no departure at or after this second (counts may go on after the demand ends, while the network drains); default the end of the last count */
+  departUntil?: number;
+}
+
+/** One count beside the fitted model's value for it, and their GEH. */
+export interface FittedCount {
+  row: CountRow | TurnCountRow;
+  /** vehicles in [begin, end) the fitted demand sends past the detector */
+  model: number;
+  geh: number;
+}
+
+export interface CalibrationResult {
+  /** CityFlow flows: one per route and slice with vehicles, whole vehicles (the fractions carried over from slice to slice) */
+  flows: FlowJson[];
+  counts: FittedCount[];
+  /** % of counts with GEH < 5 */
+  gehBelow5Percent: number;
+  candidateRoutes: number;
+  /** coordinate-descent sweeps of the last fit */
+  sweeps: number;
+  /** simulation runs that measured the times to each stop line (calibrateDemandByRuns) */
+  runs: number;
+}
+
+/**
+ * GEH of a model and an observed count over an interval of `seconds`, on
+ * hourly flows: sqrt(2 (M - C)^2 / (M + C)); 0 when both are 0.
+ */
+export function geh(model: number, count: number, seconds: number): number {
+  const m = (model * 3600) / seconds, c = (count * 3600) / seconds;
+  return m + c === 0 ? 0 : Math.sqrt((2 * (m - c) ** 2) / (m + c));
+}
+
+/** The candidate routes (road ids): the k shortest loopless routes by length from each entry road to each exit road. */
+export function candidateRoutes(roadnet: RoadnetJson, k = 3): string[][] {
+  const ids = roadnet.roads.map((r) => r.id);
+  const index = new Map(ids.map((id, i) => [id, i]));
+  const len = roadnet.roads.map((r) => polylineLength(r.points));
+  const next: number[][] = ids.map(() => []);
+  const hasIn = new Uint8Array(ids.length);
+  for (const it of roadnet.intersections) {
+    for (const rl of it.roadLinks) {
+      const a = index.get(rl.startRoad), b = index.get(rl.endRoad);
+      if (a === undefined || b === undefined || next[a].includes(b)) continue;
+      next[a].push(b);
+      hasIn[b] = 1;
+    }
+  }
+  const entries = ids.map((_, i) => i).filter((i) => !hasIn[i] && next[i].length > 0);
+  const exits = ids.map((_, i) => i).filter((i) => next[i].length === 0 && hasIn[i]);
+  const routes: string[][] = [];
+  for (const s of entries) {
+    for (const t of exits) for (const p of yen(next, len, s, t, k)) routes.push(p.map((i) => ids[i]));
+  }
+  return routes;
+}
+
+/** Yen's k shortest loopless paths over roads (cost: the length of each road entered). */
+function yen(next: number[][], len: number[], s: number, t: number, k: number): number[][] {
+  const first = dijkstra(next, len, s, t, new Uint8Array(next.length), new Set());
+  if (!first) return [];
+  const found: number[][] = [first];
+  const cands: { path: number[]; cost: number }[] = [];
+  const cost = (p: number[]) => p.reduce((c, r, i) => c + (i === 0 ? 0 : len[r]), 0);
+  while (found.length < k) {
+    const last = found[found.length - 1];
+    for (let i = 0; i + 1 < last.length; i++) {
+      const root = last.slice(0, i + 1);
+      const bannedEdges = new Set<number>();
+      for (const p of found) if (p.length > i + 1 && root.every((r, j) => p[j] === r)) bannedEdges.add(p[i] * next.length + p[i + 1]);
+      const bannedNodes = new Uint8Array(next.length);
+      for (let j = 0; j < i; j++) bannedNodes[root[j]] = 1;
+      const spur = dijkstra(next, len, root[i], t, bannedNodes, bannedEdges);
+      if (!spur) continue;
+      const path = [...root.slice(0, -1), ...spur];
+      if (!cands.some((c) => sameRoute(c.path, path)) && !found.some((p) => sameRoute(p, path))) cands.push({ path, cost: cost(path) });
+    }
+    if (cands.length === 0) break;
+    // cheapest first; ties by the route's roads, so the choice never depends on search order
+    cands.sort((a, b) => a.cost - b.cost || compareRoutes(a.path, b.path));
+    found.push(cands.shift()!.path);
+  }
+  return found;
+}
+
+function sameRoute(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((r, i) => r === b[i]);
+}
+
+function compareRoutes(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+function dijkstra(next: number[][], len: number[], s: number, t: number, bannedNodes: Uint8Array, bannedEdges: Set<number>): number[] | undefined {
+  const n = next.length;
+  const dist = new Float64Array(n).fill(Infinity);
+  const prev = new Int32Array(n).fill(-1);
+  const done = new Uint8Array(n);
+  dist[s] = 0;
+  for (;;) {
+    let u = -1;
+    for (let i = 0; i < n; i++) if (!done[i] && dist[i] < Infinity && (u < 0 || dist[i] < dist[u])) u = i;
+    if (u < 0) return undefined;
+    if (u === t) break;
+    done[u] = 1;
+    for (const v of next[u]) {
+      if (bannedNodes[v] || done[v] || bannedEdges.has(u * n + v)) continue;
+      const d = dist[u] + len[v];
+      if (d < dist[v]) {
+        dist[v] = d;
+        prev[v] = u;
+      }
+    }
+  }
+  const path = [t];
+  for (let v = t; v !== s; ) path.push((v = prev[v]));
+  return path.reverse();
+}
+
+/** Seconds from departure to the stop line of a route's i-th road, measured per (route, departure slice, i); see measuredLags. */
+export type LagTable = Map<string, number>;
+
+/** how much more a detector's total counts than one of its intervals */
+const TOTAL_WEIGHT = 50;
+
+const lagKey = (route: number, slice: number, i: number) => `${route} ${slice} ${i}`;
+
+/** The fitting problem: rows (counts), candidate routes, departure slices, and what each road's crossing looks like. */
+interface Problem {
+  roadnet: RoadnetJson;
+  /** the counts, then each detector's total over its span (internal) */
+  rows: (CountRow | TurnCountRow)[];
+  /** how many of rows are counts given */
+  real: number;
+  weight: number[];
+  routes: string[][];
+  slices: [number, number][];
+  /** per route, per stop line passed: the detectors that see it (key, share of the vehicles) and the model lag */
+  crossings: { keys: [string, number][]; t: number }[][];
+  rowsAt: Map<string, number[]>;
+  vehicle: VehicleJson;
+}
+
+function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: readonly TurnCountRow[], opts: CalibrationOptions): Problem {
+  const rows: (CountRow | TurnCountRow)[] = [...counts, ...turns];
+  if (rows.length === 0) throw new ScenarioError('counts', '', 'no counts to fit');
+  const vehicle = opts.vehicle ?? GRID_VEHICLE;
+  const delay = opts.delayPerSignal ?? 40;
+  const routes = candidateRoutes(roadnet, opts.routesPerPair ?? 3);
+  if (routes.length === 0) throw new ScenarioError('roadnet', '', 'no route leads from an entry road to an exit road');
+
+  // departure slices: between consecutive count boundaries, up to departUntil
+  const until = opts.departUntil ?? Infinity;
+  const bounds = [...new Set(rows.flatMap((r) => [r.begin, r.end]))].sort((a, b) => a - b);
+  const slices: [number, number][] = [];
+  for (let i = 0; i + 1 < bounds.length && bounds[i] < until; i++) slices.push([bounds[i], Math.min(until, bounds[i + 1])]);
+
+  const roadOf = new Map(roadnet.roads.map((r) => [r.id, r]));
+  const roadLen = new Map(roadnet.roads.map((r) => [r.id, polylineLength(r.points)]));
+  // lanes of road a that lead to road b
+  const laneTo = new Map<string, number[]>();
+  for (const it of roadnet.intersections) {
+    for (const rl of it.roadLinks) {
+      const key = `${rl.startRoad}\u0000${rl.endRoad}`;
+      const set = new Set(laneTo.get(key) ?? []);
+      for (const ll of rl.laneLinks) set.add(ll.startLaneIndex);
+      laneTo.set(key, [...set].sort((x, y) => x - y));
+    }
+  }
+  // the rows of each detector
+  const rowsAt = new Map<string, number[]>();
+  const add = (key: string, i: number) => {
+    const l = rowsAt.get(key);
+    if (l) l.push(i);
+    else rowsAt.set(key, [i]);
+  };
+  rows.forEach((r, i) => {
+    if ('from' in r) add(`turn\u0000${r.from}\u0000${r.to}`, i);
+    else if ('lane' in r.at) add(`lane\u0000${r.at.lane}`, i);
+    else add(`road\u0000${r.at.road}`, i);
+  });
+  const real = rows.length;
+  // each detector's total over its whole (gapless) span, weighted up: every vehicle counted is in the
+  // demand once, whatever time it is assumed to have taken to get there
+  const weight = rows.map((r) => 1 / Math.max(r.count, 1));
+  for (const [key, list] of rowsAt) {
+    if (list.length < 2) continue;
+    const sorted = list.map((i) => rows[i]).sort((a, b) => a.begin - b.begin);
+    if (sorted.some((r, i) => i > 0 && r.begin !== sorted[i - 1].end)) continue;
+    const count = sorted.reduce((n, r) => n + r.count, 0);
+    list.push(rows.length);
+    rows.push({ ...sorted[0], begin: sorted[0].begin, end: sorted[sorted.length - 1].end, count, line: 0 });
+    weight.push(TOTAL_WEIGHT / Math.max(count, 1));
+  }
+  const crossings = routes.map((route) => {
+    const out: { keys: [string, number][]; t: number }[] = [];
+    let t = 0;
+    for (let i = 0; i + 1 < route.length; i++) {
+      const a = route[i], b = route[i + 1];
+      const speed = Math.min(vehicle.maxSpeed, ...roadOf.get(a)!.lanes.map((l) => l.maxSpeed));
+      t += roadLen.get(a)! / speed + delay;
+      const lanes = laneTo.get(`${a}\u0000${b}`) ?? [];
+      const keys: [string, number][] = [[`road\u0000${a}`, 1], [`turn\u0000${a}\u0000${b}`, 1]];
+      for (const l of lanes) keys.push([`lane\u0000${a}_${l}`, 1 / lanes.length]);
+      out.push({ keys, t });
+    }
+    return out;
+  });
+  return { roadnet, rows, real, weight, routes, slices, crossings, rowsAt, vehicle };
+}
+
+interface Columns {
+  start: number[];
+  row: number[];
+  val: number[];
+  route: number[];
+  slice: number[];
+}
+
+/** Sparse columns: for each (route, slice) seen by some detector, the rows its vehicles pass and how much per vehicle. */
+function columns(p: Problem, lags?: LagTable): Columns {
+  const c: Columns = { start: [0], row: [], val: [], route: [], slice: [] };
+  const acc = new Map<number, number>();
+  for (let r = 0; r < p.routes.length; r++) {
+    for (let s = 0; s < p.slices.length; s++) {
+      const [s0, s1] = p.slices[s];
+      acc.clear();
+      p.crossings[r].forEach((x, i) => {
+        const t = lags?.get(lagKey(r, s, i)) ?? x.t;
+        for (const [key, share] of x.keys) {
+          for (const k of p.rowsAt.get(key) ?? []) {
+            const o = Math.min(s1 + t, p.rows[k].end) - Math.max(s0 + t, p.rows[k].begin);
+            if (o > 0) acc.set(k, (acc.get(k) ?? 0) + (share * o) / (s1 - s0));
+          }
+        }
+      });
+      if (acc.size === 0) continue;
+      for (const [k, v] of acc) {
+        c.row.push(k);
+        c.val.push(v);
+      }
+      c.start.push(c.row.length);
+      c.route.push(r);
+      c.slice.push(s);
+    }
+  }
+  return c;
+}
+
+/** Non-negative weighted least squares by cyclic coordinate descent, from x0 (a previous fit's departures, by route and slice). */
+function solve(p: Problem, c: Columns, maxSweeps: number, x0?: Map<string, number>): { x: Float64Array; resid: Float64Array; sweeps: number } {
+  const n = c.route.length;
+  const w = p.weight;
+  const resid = Float64Array.from(p.rows, (r) => -r.count);
+  const x = new Float64Array(n);
+  const h = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    for (let k = c.start[j]; k < c.start[j + 1]; k++) h[j] += w[c.row[k]] * c.val[k] ** 2;
+    x[j] = x0?.get(`${c.route[j]} ${c.slice[j]}`) ?? 0;
+    for (let k = c.start[j]; k < c.start[j + 1]; k++) resid[c.row[k]] += x[j] * c.val[k];
+  }
+  const ridge = (1e-3 * h.reduce((a, b) => a + b, 0)) / Math.max(1, n);
+  let sweeps = 0;
+  while (sweeps < maxSweeps) {
+    sweeps++;
+    let moved = 0;
+    for (let j = 0; j < n; j++) {
+      let g = ridge * x[j];
+      for (let k = c.start[j]; k < c.start[j + 1]; k++) g += w[c.row[k]] * c.val[k] * resid[c.row[k]];
+      const nx = Math.max(0, x[j] - g / (h[j] + ridge));
+      const d = nx - x[j];
+      if (d === 0) continue;
+      x[j] = nx;
+      moved = Math.max(moved, Math.abs(d));
+      for (let k = c.start[j]; k < c.start[j + 1]; k++) resid[c.row[k]] += d * c.val[k];
+    }
+    if (moved < 1e-4) break;
+  }
+  return { x, resid, sweeps };
+}
+
+/** Whole vehicles as CityFlow flows: each route's fractions carried from slice to slice, so its total is kept. */
+function toFlows(p: Problem, c: Columns, x: Float64Array): { flows: FlowJson[]; flowColumn: number[] } {
+  const flows: FlowJson[] = [];
+  const flowColumn: number[] = [];
+  let lastRoute = -1, carry = 0;
+  for (let j = 0; j < x.length; j++) {
+    if (c.route[j] !== lastRoute) {
+      lastRoute = c.route[j];
+      carry = 0;
+    }
+    const want = x[j] + carry;
+    const n = Math.max(0, Math.round(want));
+    carry = want - n;
+    if (n === 0) continue;
+    const [s0, s1] = p.slices[c.slice[j]];
+    const interval = (s1 - s0) / n;
+    // a flow emits its k-th vehicle in the first 1 s step at or after startTime + k interval, while
+    // time <= endTime: end at the step of the n-th, before that of an (n+1)-th
+    const last = Math.ceil((n - 1) * interval - 1e-9);
+    flows.push({ vehicle: { ...p.vehicle }, route: p.routes[c.route[j]], interval, startTime: s0, endTime: s0 + Math.min(last, Math.ceil(n * interval - 1e-9) - 0.5) });
+    flowColumn.push(j);
+  }
+  return { flows, flowColumn };
+}
+
+function result(p: Problem, c: Columns, fit: { x: Float64Array; resid: Float64Array; sweeps: number }, runs: number): CalibrationResult & { flowColumn: number[] } {
+  const { flows, flowColumn } = toFlows(p, c, fit.x);
+  const counts = p.rows.slice(0, p.real).map((row, i) => {
+    const model = Math.max(0, row.count + fit.resid[i]);
+    return { row, model, geh: geh(model, row.count, row.end - row.begin) };
+  });
+  const below = counts.filter((k) => k.geh < 5).length;
+  return { flows, flowColumn, counts, gehBelow5Percent: (100 * below) / counts.length, candidateRoutes: p.routes.length, sweeps: fit.sweeps, runs };
+}
+
+/**
+ * Fits route flows to `counts` (and optional turning counts) and returns them
+ * as CityFlow flows, with each count's fitted value and GEH. Vehicles are
+ * assumed to reach each stop line in free-flow time plus `delayPerSignal` per
+ * stop line (calibrateDemandByRuns measures it instead).
+ */
+export function calibrateDemand(roadnet: RoadnetJson, counts: readonly CountRow[], turns: readonly TurnCountRow[] = [], opts: CalibrationOptions = {}): CalibrationResult {
+  const p = problem(roadnet, counts, turns, opts);
+  const c = columns(p);
+  const { flowColumn: _, ...r } = result(p, c, solve(p, c, opts.maxSweeps ?? 400), 0);
+  return r;
+}
+
+/**
+ * Runs the fitted demand through the simulation: `run` builds and steps a
+ * Simulation of `scenario` (under the signal control the counts were taken
+ * under) and calls `observe(sim)` after each step.
+ */
+export type CalibrationRun = (scenario: Scenario, observe: (sim: Simulation) => void) => Promise<void>;
+
+/**
+ * calibrateDemand, then `runs` times: simulate the fitted demand, measure
+ * how long its vehicles took from departure to each stop line (per route and
+ * departure slice: queues and signals included), and fit again with those
+ * times. Under congestion the free-flow guess puts departures too late and
+ * loses the vehicles still queued when the counts end; the measured times do
+ * not. Deterministic when `run` is.
+ */
+export async function calibrateDemandByRuns(
+  roadnet: RoadnetJson, counts: readonly CountRow[], turns: readonly TurnCountRow[], opts: CalibrationOptions & { runs: number }, run: CalibrationRun,
+): Promise<CalibrationResult> {
+  const p = problem(roadnet, counts, turns, opts);
+  let c = columns(p);
+  let fit = solve(p, c, opts.maxSweeps ?? 400);
+  let r = result(p, c, fit, 0);
+  for (let k = 1; k <= opts.runs; k++) {
+    const lags = await measuredLags(p, c, r.flows, r.flowColumn, run);
+    const x0 = new Map<string, number>();
+    for (let j = 0; j < fit.x.length; j++) x0.set(`${c.route[j]} ${c.slice[j]}`, fit.x[j]);
+    c = columns(p, lags);
+    fit = solve(p, c, opts.maxSweeps ?? 400, x0);
+    r = result(p, c, fit, k);
+  }
+  const { flowColumn: _, ...out } = r;
+  return out;
+}
+
+/** Mean seconds from departure to each stop line of the fitted flows' vehicles, by (route, slice, stop line). */
+async function measuredLags(p: Problem, c: Columns, flows: FlowJson[], flowColumn: number[], run: CalibrationRun): Promise<LagTable> {
+  const sum = new Map<string, [number, number]>();
+  const position = p.routes.map((route) => new Map(route.map((road, i) => [road, i])));
+  await run({ roadnet: p.roadnet, flows }, (sim) => {
+    sim.forEachCrossing((v, lane) => {
+      const m = /^flow_(\d+)_(\d+)$/.exec(sim.vehicleId(v));
+      if (!m) return;
+      const f = Number(m[1]), serial = Number(m[2]);
+      const j = flowColumn[f];
+      const i = position[c.route[j]].get(sim.net.roadIds[sim.net.laneRoad[lane]]);
+      if (i === undefined) return;
+      const fl = flows[f];
+      const departed = fl.startTime + Math.ceil(serial * fl.interval - 1e-9);
+      const key = lagKey(c.route[j], c.slice[j], i);
+      const e = sum.get(key) ?? [0, 0];
+      e[0] += sim.time - departed;
+      e[1]++;
+      sum.set(key, e);
+    });
+  });
+  const lags: LagTable = new Map();
+  for (const [key, [t, n]] of sum) lags.set(key, t / n);
+  return lags;
+}
