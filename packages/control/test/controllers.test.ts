@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { generateGrid, Simulation, type GridOptions, type Scenario } from '@citybrain/engine';
 import {
   actuated,
+  ControllerAssignment,
   findArterials,
   greenWave,
   intersectionPhases,
@@ -185,7 +186,7 @@ test('webster and green-wave read flows from the detectors (env.observed: counts
   const run = async (c: Controller) => {
     const sim = new Simulation(scenario);
     const n = sim.net.nLanes;
-    const observed = { counted: new Float64Array(n), vehicles: new Int32Array(n), queue: new Int32Array(n), reportedAt: new Float64Array(n), confirmedPhase: new Int32Array(sim.net.interIds.length).fill(-1) };
+    const observed = { counted: new Float64Array(n), vehicles: new Int32Array(n), queue: new Int32Array(n), reportedAt: new Float64Array(n), seen: new Float64Array(n), confirmedPhase: new Int32Array(sim.net.interIds.length).fill(-1) };
     const lanes = sim.net.incomingLanes(sim.net.signalised[0]);
     const report = (k: number) => {
       if (k % 5 !== 0) return;
@@ -316,4 +317,48 @@ test('bad options are rejected with the option named', () => {
   assert.throws(() => actuated({ gap: -1 }), /actuated: option gap/);
   assert.throws(() => sotl({ threshold: Number.NaN }), /sotl: option threshold/);
   assert.throws(() => greenWave({ speedFactor: 0 }), /green-wave: option speedFactor/);
+});
+
+test('where an intersection\'s detectors do not see its approaches (loops), a controller that needs them is not asked there: max-pressure decides on the stop-line queues until they do', async () => {
+  const scenario = grid({ rows: 1, cols: 2, demand: 0.3 });
+  const sim = new Simulation(scenario);
+  const [a, b] = [...sim.net.signalised];
+  // intersection b's approaches watched by stop-line loops only; a's by video seeing them whole
+  const seen = Float64Array.from(sim.net.length.subarray(0, sim.net.nLanes));
+  for (const l of sim.net.incomingLanes(b)) seen[l] = 0;
+  /** exact observations of `s`, but seeing only `seen` of each lane */
+  const seeing = (s: Simulation): Observed => {
+    const exact = perfectObservations(s);
+    return {
+      get vehicles() { return exact.vehicles; }, get queue() { return exact.queue; }, get reportedAt() { return exact.reportedAt; },
+      get counted() { return exact.counted; }, get confirmedPhase() { return exact.confirmedPhase; }, seen,
+    };
+  };
+  const asked = new Set<number>();
+  const counting = (): Controller => {
+    const inner = sotl();
+    return { name: 'sotl', needs: 'approach', init: (env) => inner.init?.(env), beginStep: (env) => inner.beginStep?.(env), decide: (ix, s, env) => (asked.add(ix.intersection), inner.decide(ix, s, env)) };
+  };
+  const city = new ControllerAssignment({ sotl: counting, webster: () => webster({ warmup: 60 }) }, 'sotl');
+  const sup = await drive(sim, city, 120, { observed: seeing(sim) });
+  assert.deepEqual([...city.blind], [b]);
+  assert.equal(city.nameAt(b), 'max-pressure');
+  assert.ok(asked.has(a) && !asked.has(b), `asked at ${[...asked]}`);
+  assert.ok(sup.faults.length === 0 && !sup.fallen.has(b), 'degraded, not faulted');
+  // its video comes back: the controller is asked there again from the next step
+  seen.set(sim.net.length.subarray(0, sim.net.nLanes));
+  asked.clear();
+  for (let k = 0; k < 30; k++) {
+    const p = sup.tick();
+    if (p) await p;
+    sim.step();
+  }
+  assert.equal(city.blind.size, 0);
+  assert.ok(asked.has(b));
+  // a controller that needs only the stop line is never degraded
+  for (const l of sim.net.incomingLanes(b)) seen[l] = 0;
+  city.assign([a, b], 'webster');
+  const p = sup.tick();
+  if (p) await p;
+  assert.equal(city.blind.size, 0);
 });

@@ -303,6 +303,7 @@ function registerCityMetrics(app: FastifyInstance, rt: CityRuntime): void {
   const registers = [app.metrics];
   new Gauge({ name: 'citybrain_sim_time_seconds', help: 'Seconds on the brain\'s clock since it started (simulated seconds)', registers, collect() { this.set(rt.sim.time); } });
   new Gauge({ name: 'citybrain_vehicles_in_network', help: 'Vehicles in the network, as the latest KPI sample estimates them from the devices', registers, collect() { this.set(rt.kpis.at(-1)?.vehiclesInNetwork ?? 0); } });
+  new Gauge({ name: 'citybrain_intersections_degraded', help: 'Signalised intersections decided by max-pressure on stop-line queues because their detectors do not see the approaches their controller needs', registers, collect() { this.set(rt.assignment.blind.size); } });
   new Gauge({ name: 'citybrain_intersections_local', help: 'Signalised intersections whose field controller runs its local plan (no plan heard for its watchdog time, or no confirmation for twice that)', registers, collect() { this.set(rt.plans.localIntersections(rt.ts).length); } });
   new Gauge({ name: 'citybrain_plans_refused', help: 'Plans the virtual street\'s signal controllers refused so far (a bug when above 0)', registers, collect() { this.set(rt.plansRefused); } });
   new Gauge({ name: 'citybrain_average_travel_time_seconds', help: 'Average travel time of the trips matched between entry and exit cameras in the last window', registers, collect() { this.set(rt.kpis.at(-1)?.averageTravelTime ?? 0); } });

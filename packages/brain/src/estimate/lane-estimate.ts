@@ -63,6 +63,8 @@ export class LaneEstimate implements Observed {
   /** every lane's arrival rate (vehicles/s: what it discharges, over RATE_SECONDS); loop-detected lanes' queue (fractional) by input and output */
   readonly arrivals: Float64Array;
   readonly loopQueue: Float64Array;
+  /** metres upstream of the stop line each lane's newest report saw vehicles in (Observed.seen): a video detector's view, 0 for a loop */
+  readonly seen: Float64Array;
   reports = 0;
   /** lane events naming a lane this network does not have */
   unknownLanes = 0;
@@ -78,6 +80,7 @@ export class LaneEstimate implements Observed {
     this.confirmedPhase = new Int32Array(net.interIds.length).fill(-1);
     this.arrivals = new Float64Array(net.nLanes);
     this.loopQueue = new Float64Array(net.nLanes);
+    this.seen = new Float64Array(net.nLanes);
   }
 
   /** Takes in a batch of stored events: lane reports change the estimate; signal controllers' confirmations say what they show. */
@@ -114,6 +117,7 @@ export class LaneEstimate implements Observed {
       this.reportedAt[l] = e.ts;
       this.reportedBy[l] = e.device;
       this.arrivals[l] += (1 - Math.exp(-e.interval / RATE_SECONDS)) * (e.count / e.interval - this.arrivals[l]);
+      this.seen[l] = e.vehicles === undefined ? 0 : Math.min(e.range ?? Infinity, this.net.length[l]);
       if (e.vehicles === undefined) this.fromLoop(l, e.count, e.occupancy, e.speed, e.interval);
       else {
         this.fromVideo(l, e.vehicles, e.queue ?? (e.speed < 1 ? e.vehicles : 0), e.range);
@@ -184,6 +188,7 @@ export class LaneEstimate implements Observed {
       this.queue[l] = 0;
       this.arrivals[l] = 0;
       this.loopQueue[l] = 0;
+      this.seen[l] = 0;
       lanes.push(l);
     }
     return lanes;

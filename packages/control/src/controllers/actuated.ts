@@ -36,6 +36,8 @@ export function actuated(opts: ActuatedOptions = {}): Controller {
 
   return {
     name,
+    // gaps in the vehicles approaching
+    needs: 'approach',
     init(env) {
       slot = intersectionSlots(env);
       served = env.intersections.map((ix) => phaseLaneSets(ix).served);

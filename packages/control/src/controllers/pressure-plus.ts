@@ -60,6 +60,8 @@ export function pressurePlus(opts: PressurePlusOptions = {}): Controller {
   let params: PressurePlusParams;
   return {
     name: 'pressure-plus',
+    // approaching vehicles
+    needs: 'approach',
     init(env) {
       params = pressurePlusParams(opts, env.twin.interval);
       lanes.init(env, params.range, params.period);

@@ -139,6 +139,8 @@ export function sotl(opts: SotlOptions = {}): Controller {
   let policy: SotlPolicy | null = null;
   return {
     name: 'sotl',
+    // approaching vehicles
+    needs: 'approach',
     init(env) {
       slot = intersectionSlots(env);
       policy = new SotlPolicy(env.intersections, params);

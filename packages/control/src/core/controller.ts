@@ -79,6 +79,14 @@ export interface Observed {
   readonly counted: ArrayLike<number>;
   /** phase each intersection (by intersection index) last confirmed; -1 when unknown */
   readonly confirmedPhase: ArrayLike<number>;
+  /**
+   * metres upstream of the stop line in which each lane's newest report saw
+   * the vehicles: a video detector's view (the lane's length when it sees it
+   * all), 0 for a stop-line loop (it sees only what stands on it) or a lane
+   * never reported. What a controller needing the approach (Controller.needs)
+   * is given at an intersection depends on it.
+   */
+  readonly seen: ArrayLike<number>;
 }
 
 /** Everything a controller may use: the network, the phases, what devices reported, and the twin kept in step with them. */
@@ -144,6 +152,8 @@ export function perfectObservations(sim: Simulation): Observed {
   const counted = new Float64Array(n);
   const reportedAt = new Float64Array(n);
   const confirmedPhase = new Int32Array(sim.net.interIds.length).fill(-1);
+  // exact devices see every lane whole
+  const seen = Float64Array.from(sim.net.length.subarray(0, n));
   let at = -1;
   const fresh = () => {
     if (at === sim.stepCount) return;
@@ -160,6 +170,7 @@ export function perfectObservations(sim: Simulation): Observed {
     get queue() { fresh(); return queue; },
     get counted() { fresh(); return counted; },
     get confirmedPhase() { fresh(); return confirmedPhase; },
+    seen,
   });
 }
 
@@ -194,6 +205,19 @@ export interface Controller {
    */
   beginStep?(env: ControlEnv): void | Promise<void>;
   decide(ix: IntersectionPhases, status: SignalStatus, env: ControlEnv): number;
+  /**
+   * What the controller needs the detectors to see. 'approach': the vehicles
+   * on each approach, not only what stands at the stop line (it reads
+   * vehicles approaching, or looks ahead on the twin, which only detectors
+   * that see the approach keep in step). Where an intersection's detectors
+   * do not (stop-line loops), the city's ControllerAssignment
+   * decides there by max-pressure on the stop-line queues instead
+   * (ControllerAssignment.blind), until they do. Absent: the stop-line queues
+   * and counts are enough.
+   */
+  readonly needs?: 'approach';
+  /** composite controllers: what the one deciding at intersection i needs (`needs`) */
+  needsAt?(i: number): 'approach' | undefined;
   /** composite controllers: the name of the one deciding at intersection i (fault reports name it) */
   nameAt?(i: number): string;
 }

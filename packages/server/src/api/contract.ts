@@ -60,6 +60,8 @@ export interface IntersectionSummary {
   controller: string;
   /** handed to the fixed-time fallback after a controller fault */
   fallback: boolean;
+  /** decided by max-pressure on the stop-line queues: its detectors do not see the approaches its controller needs (loops only) */
+  degraded: boolean;
   /**
    * 'central' while its field controller obeys the brain's plans; 'local'
    * while it runs its own plan (it heard no plan for its watchdog time, or

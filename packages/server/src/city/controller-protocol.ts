@@ -15,6 +15,7 @@ export interface ViewData {
   queue: Int32Array;
   reportedAt: Float64Array;
   counted: Float64Array;
+  seen: Float64Array;
   confirmedPhase: Int32Array;
 }
 

@@ -14,7 +14,7 @@ const init = workerData as ControllerWorkerInit;
 const twin = new Simulation({ ...init.scenario, flows: [] }, { seed: init.seed });
 const view = twinView(twin, 'brain');
 const nLanes = twin.net.nLanes;
-const observed = { vehicles: new Int32Array(nLanes), queue: new Int32Array(nLanes), reportedAt: new Float64Array(nLanes), counted: new Float64Array(nLanes), confirmedPhase: new Int32Array(twin.net.interIds.length) };
+const observed = { vehicles: new Int32Array(nLanes), queue: new Int32Array(nLanes), reportedAt: new Float64Array(nLanes), counted: new Float64Array(nLanes), seen: new Float64Array(nLanes), confirmedPhase: new Int32Array(twin.net.interIds.length) };
 const observedView: Observed = Object.freeze({ ...observed });
 // the same list, in the same order, as the main thread's supervisor derives (and frozen, as it hands them out)
 const phases = intersectionPhases(twin);
@@ -28,6 +28,7 @@ function load(v: ViewData): void {
   observed.queue.set(v.queue);
   observed.reportedAt.set(v.reportedAt);
   observed.counted.set(v.counted);
+  observed.seen.set(v.seen);
   observed.confirmedPhase.set(v.confirmedPhase);
 }
 

@@ -203,7 +203,7 @@ export class CityRuntime {
     this.host = opts.controllerHost?.({ scenario, seed: (opts.seed ?? 0) + 1 }, {
       view: () => ({
         state: this.sim.exportState(), vehicles: this.estimate.vehicles, queue: this.estimate.queue,
-        reportedAt: this.estimate.reportedAt, counted: this.estimate.counted, confirmedPhase: this.estimate.confirmedPhase,
+        reportedAt: this.estimate.reportedAt, counted: this.estimate.counted, seen: this.estimate.seen, confirmedPhase: this.estimate.confirmedPhase,
       }),
       status: (name) => {
         const st = this.supervisor.status;
@@ -211,7 +211,7 @@ export class CityRuntime {
           green: Int32Array.from(st, (s) => s.green),
           greenSince: Float64Array.from(st, (s) => s.greenSince),
           yellowLeft: Int32Array.from(st, (s) => s.yellowLeft),
-          inCharge: Uint8Array.from(this.supervisor.env.intersections, (ix) => (this.assignment.controllerOf(ix.intersection) === name && !this.supervisor.fallen.has(ix.intersection) ? 1 : 0)),
+          inCharge: Uint8Array.from(this.supervisor.env.intersections, (ix) => (this.assignment.controllerOf(ix.intersection) === name && !this.supervisor.fallen.has(ix.intersection) && !this.assignment.blind.has(ix.intersection) ? 1 : 0)),
         };
       },
     });
@@ -636,7 +636,7 @@ export class CityRuntime {
         estimate: {
           vehicles: this.estimate.vehicles, queue: this.estimate.queue, reportedAt: this.estimate.reportedAt, reportedBy: this.estimate.reportedBy,
           counted: this.estimate.counted, countedSlots: this.estimate.countedSlots, confirmations: this.estimate.confirmations,
-          arrivals: this.estimate.arrivals, loopQueue: this.estimate.loopQueue,
+          arrivals: this.estimate.arrivals, loopQueue: this.estimate.loopQueue, seen: this.estimate.seen,
         },
         emergency: this.emergency.exportState(),
         incidents: this.incidents.exportState(),
@@ -671,6 +671,7 @@ export class CityRuntime {
     this.estimate.apply(s.estimate.confirmations.filter((c) => c !== undefined));
     this.estimate.arrivals.set(s.estimate.arrivals);
     this.estimate.loopQueue.set(s.estimate.loopQueue);
+    this.estimate.seen.set(s.estimate.seen);
     this.emergency.importState(s.emergency);
     this.incidents.importState(s.incidents);
     // admitted when they were reported (the snapshot keeps only those): not judged twice
@@ -711,7 +712,7 @@ export interface CityRuntimeState {
   observed: ObservedKpisState;
   estimate: {
     vehicles: Int32Array; queue: Int32Array; reportedAt: Float64Array; reportedBy: (string | undefined)[];
-    counted: Float64Array; countedSlots: Uint32Array; confirmations: (SignalEvent | undefined)[]; arrivals: Float64Array; loopQueue: Float64Array;
+    counted: Float64Array; countedSlots: Uint32Array; confirmations: (SignalEvent | undefined)[]; arrivals: Float64Array; loopQueue: Float64Array; seen: Float64Array;
   };
   /** the emergency vehicles with priority (the vehicles themselves are in the twin's state) */
   emergency: ReturnType<EmergencyPriority['exportState']>;

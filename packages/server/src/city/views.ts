@@ -22,7 +22,7 @@ export function intersectionSummaries(rt: CityRuntime, regions = regionOf(rt)): 
     return {
       id: ix.id, phase: rt.sim.phase(ix.intersection), green: s.green, yellow: s.yellowLeft > 0,
       controller: rt.assignment.controllerOf(ix.intersection), fallback: rt.supervisor.fallen.has(ix.intersection),
-      mode: rt.plans.mode(ix.id, rt.ts), region: regions.get(ix.intersection) ?? '', queue,
+      degraded: rt.assignment.blind.has(ix.intersection), mode: rt.plans.mode(ix.id, rt.ts), region: regions.get(ix.intersection) ?? '', queue,
     };
   });
 }
@@ -55,6 +55,7 @@ export function intersectionDetail(rt: CityRuntime, id: string, regions = region
     greens: ix.greens,
     controller: rt.assignment.controllerOf(ix.intersection),
     fallback: rt.supervisor.fallen.has(ix.intersection),
+    degraded: rt.assignment.blind.has(ix.intersection),
     mode: rt.plans.mode(ix.id, rt.ts),
     region: regions.get(ix.intersection) ?? '',
     time: rt.sim.time,

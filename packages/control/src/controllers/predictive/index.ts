@@ -120,6 +120,8 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
 
   return {
     name: sequential ? 'predictive-sequential' : 'predictive',
+    // approaching vehicles, and look-ahead on the twin
+    needs: 'approach',
     init(env) {
       const dt = env.twin.interval;
       rules = signalRules(env);

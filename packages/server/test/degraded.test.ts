@@ -1,0 +1,58 @@
+/**
+ * A city watched by stop-line loops only: the controllers that need to see
+ * the approaches (SOTL, pressure-plus, actuated, predictive) are degraded to
+ * max-pressure on the stop-line queues there, and the API and /metrics say
+ * so; under video that sees the approaches nothing is degraded.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateGrid } from '@citybrain/engine';
+import { startServer } from '@citybrain/server';
+
+async function city(sensing: 'loop' | 'perfect', controller: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'citybrain-degraded-'));
+  const server = await startServer({
+    scenario: generateGrid({ rows: 1, cols: 2, demand: 0.2 }), sensing, controller,
+    storeUrl: `sqlite:${join(dir, 'city.db')}`, port: 0, run: false, logger: false, printToken: () => {}, webRoot: false, auth: { rateLimit: false },
+  });
+  const token = server.createdTokens[0].token;
+  const get = async (path: string) => {
+    const r = await fetch(server.url + path, { headers: { authorization: `Bearer ${token}` } });
+    return path === '/metrics' ? r.text() : r.json();
+  };
+  for (let k = 0; k < 30; k++) await server.runtime.stepOnce();
+  await server.runtime.whenIngested();
+  await server.runtime.stepOnce();
+  return { server, get, close: async () => (await server.close(), rmSync(dir, { recursive: true, force: true })) };
+}
+
+test('loops only: SOTL\'s intersections are decided by max-pressure, shown as degraded in the API and /metrics', async () => {
+  const c = await city('loop', 'sotl');
+  try {
+    const ints = (await c.get('/api/v1/intersections')) as { id: string; controller: string; degraded: boolean; fallback: boolean }[];
+    assert.equal(ints.length, 2);
+    for (const i of ints) assert.deepEqual([i.controller, i.degraded, i.fallback], ['sotl', true, false], i.id);
+    const one = (await c.get(`/api/v1/intersections/${ints[0].id}`)) as { degraded: boolean };
+    assert.equal(one.degraded, true);
+    assert.match((await c.get('/metrics')) as string, /^citybrain_intersections_degraded 2$/m);
+    assert.equal(c.server.runtime.supervisor.faults.length, 0, 'degraded, not faulted');
+  } finally {
+    await c.close();
+  }
+});
+
+test('video seeing the approaches: nothing is degraded; max-pressure needs only the stop line and is never degraded', async () => {
+  for (const [sensing, controller] of [['perfect', 'sotl'], ['loop', 'max-pressure']] as const) {
+    const c = await city(sensing, controller);
+    try {
+      const ints = (await c.get('/api/v1/intersections')) as { degraded: boolean }[];
+      assert.ok(ints.every((i) => !i.degraded), `${sensing} ${controller}`);
+      assert.match((await c.get('/metrics')) as string, /^citybrain_intersections_degraded 0$/m);
+    } finally {
+      await c.close();
+    }
+  }
+});
