@@ -2004,13 +2004,15 @@ function buildPath(net: Network, roads: number[], lane: number): number[] {
 }
 
 /**
- * The path from `lane` along `roads` with the fewest lane changes, or null when
- * none drives the whole route. A lane change is a path step from a lane to the
- * adjacent lane of the same road (two lanes in a row), made where the vehicle
- * is along the road; changing over two lanes is two steps. Among equally few
- * changes, the fewest on the road it is on (change late), then, as CityFlow's
- * Router, the link whose end lane is nearest in index. For routes buildPath
- * cannot drive (SUMO nets: a lane often serves one turn only); allocates.
+ * The path from `lane` along `roads` with the cheapest lane changes, or null
+ * when none drives the whole route. A lane change is a path step from a lane to
+ * the adjacent lane of the same road (two lanes in a row), made where the
+ * vehicle is along the road; changing over two lanes is two steps. A change
+ * costs more the shorter its road (changeCost: OSM nets split roads into
+ * stubs a few metres long, where two vehicles wanting each other's lane would
+ * wait for ever). Among equal costs, changing on the road it is on (early), then,
+ * as CityFlow's Router, the link whose end lane is nearest in index. For routes
+ * buildPath cannot drive (SUMO nets: a lane often serves one turn only); allocates.
  */
 function buildPathWithChanges(net: Network, roads: number[], lane: number): number[] | null {
   const n = roads.length;
@@ -2029,7 +2031,8 @@ function buildPathWithChanges(net: Network, roads: number[], lane: number): numb
       }
     }
     const here = (cost[k] = new Float64Array(c).fill(Infinity));
-    for (let i = 0; i < c; i++) for (let j = 0; j < c; j++) here[i] = Math.min(here[i], Math.abs(i - j) + leave[j]);
+    const per = changeCost(net.length[l0]);
+    for (let i = 0; i < c; i++) for (let j = 0; j < c; j++) here[i] = Math.min(here[i], per * Math.abs(i - j) + leave[j]);
   }
   if (net.laneRoad[lane] !== roads[0] || cost[0][net.laneIndexInRoad[lane]] === Infinity) return null;
   const out = [lane];
@@ -2037,16 +2040,17 @@ function buildPathWithChanges(net: Network, roads: number[], lane: number): numb
   for (let k = 0; k + 1 < n; k++) {
     const l0 = net.roadFirstLane[roads[k]];
     const ci = net.laneIndexInRoad[cur];
-    let best = -1, bestCost = Infinity, bestHere = Infinity, bestDiff = Infinity;
+    const per = changeCost(net.length[l0]);
+    let best = -1, bestCost = Infinity, bestHere = -1, bestDiff = Infinity;
     for (let j = 0; j < net.roadLaneCount[roads[k]]; j++) {
       for (let o = net.laneOutStart[l0 + j]; o < net.laneOutStart[l0 + j + 1]; o++) {
         const d = net.laneOutList[o];
         const end = net.linkEndLane[d - nLanes];
         if (net.laneRoad[end] !== roads[k + 1]) continue;
         const here = Math.abs(ci - j);
-        const total = here + cost[k + 1][net.laneIndexInRoad[end]];
+        const total = per * here + cost[k + 1][net.laneIndexInRoad[end]];
         const diff = Math.abs(net.laneIndexInRoad[end] - j);
-        if (total < bestCost || (total === bestCost && (here < bestHere || (here === bestHere && diff < bestDiff)))) {
+        if (total < bestCost || (total === bestCost && (here > bestHere || (here === bestHere && diff < bestDiff)))) {
           best = d;
           bestCost = total;
           bestHere = here;
@@ -2062,6 +2066,11 @@ function buildPathWithChanges(net: Network, roads: number[], lane: number): numb
     out.push(cur);
   }
   return out;
+}
+
+/** What a lane change on a road `length` m long costs a path: 1 on a long road, more on a short one (20 m: 2, 2 m: 11). */
+function changeCost(length: number): number {
+  return 1 + 20 / Math.max(length, 1);
 }
 
 /**
