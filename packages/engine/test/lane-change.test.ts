@@ -137,3 +137,29 @@ test('a fork made while a vehicle waits to change lanes continues exactly as the
   assert.deepEqual(fork.metrics(), sim.metrics());
   assert.deepEqual(fork.exportState(), sim.exportState());
 });
+
+test('two vehicles side by side, each due to change to the other\'s lane, trade places instead of waiting for ever', () => {
+  // p feeds only m's right lane and q only its left one; only the right lane leads to x, only the left one to y
+  const net = `<net version="1.9">
+    <edge id="p" from="P" to="B"><lane id="p_0" index="0" speed="10" length="100" shape="0,-4.8 100,-4.8"/></edge>
+    <edge id="q" from="Q" to="B"><lane id="q_0" index="0" speed="10" length="100" shape="0,-1.6 100,-1.6"/></edge>
+    <edge id="m" from="B" to="C"><lane id="m_0" index="0" speed="10" length="100" shape="100,-4.8 200,-4.8"/><lane id="m_1" index="1" speed="10" length="100" shape="100,-1.6 200,-1.6"/></edge>
+    <edge id="x" from="C" to="X"><lane id="x_0" index="0" speed="10" length="100" shape="200,-4.8 300,-4.8"/></edge>
+    <edge id="y" from="C" to="Y"><lane id="y_0" index="0" speed="10" length="100" shape="200,-1.6 300,-1.6"/></edge>
+    <junction id="P" type="dead_end" x="0" y="-4.8"/><junction id="Q" type="dead_end" x="0" y="-1.6"/>
+    <junction id="B" type="priority" x="100" y="0"/><junction id="C" type="priority" x="200" y="0"/>
+    <junction id="X" type="dead_end" x="300" y="-4.8"/><junction id="Y" type="dead_end" x="300" y="-1.6"/>
+    <connection from="p" to="m" fromLane="0" toLane="0" dir="s" state="M"/>
+    <connection from="q" to="m" fromLane="0" toLane="1" dir="s" state="M"/>
+    <connection from="m" to="x" fromLane="0" toLane="0" dir="s" state="M"/>
+    <connection from="m" to="y" fromLane="1" toLane="0" dir="s" state="M"/>
+  </net>`;
+  const s = loadSumoScenario({ net, routes: '<routes><vehicle id="u" depart="0"><route edges="p m y"/></vehicle><vehicle id="w" depart="0"><route edges="q m x"/></vehicle></routes>' });
+  assert.deepEqual(s.warnings, []);
+  const sim = new Simulation(s.scenario, { seed: 1 });
+  for (let t = 0; t < 120; t++) {
+    sim.step();
+    assertNoOverlap(sim, `t=${t}`);
+  }
+  assert.equal(sim.metrics().finishedVehicles, 2, 'both reached their ends');
+});

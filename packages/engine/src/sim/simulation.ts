@@ -1546,7 +1546,9 @@ export class Simulation {
    * (its distance along the road kept) when the vehicles there leave room ahead
    * and behind: placeVehicle's minimum gap plus the braking distance the
    * follower would lose (speeds differ). Otherwise it waits, stopping before its
-   * lane's end if need be. After the move, before the leaders are recomputed.
+   * lane's end if need be, or trades places with the vehicle in its way when
+   * that one is due to change to its lane (swapLanes). After the move, before
+   * the leaders are recomputed.
    */
   private changeLanes(): void {
     const n = this.nChange;
@@ -1571,12 +1573,18 @@ export class Simulation {
       if (ahead >= 0) {
         const sA = st.vSpeed[ahead];
         const lose = s > sA ? (s * s - sA * sA) / (2 * st.vUsualNegAcc[v]) : 0;
-        if (st.vDis[ahead] - st.vLen[ahead] - x < st.vMinGap[v] + lose) continue;
+        if (st.vDis[ahead] - st.vLen[ahead] - x < st.vMinGap[v] + lose) {
+          this.swapLanes(v, ahead);
+          continue;
+        }
       }
       if (behind >= 0) {
         const sB = st.vSpeed[behind];
         const lose = sB > s ? (sB * sB - s * s) / (2 * st.vUsualNegAcc[behind]) : 0;
-        if (x - st.vLen[v] - st.vDis[behind] < st.vMinGap[behind] + lose) continue;
+        if (x - st.vLen[v] - st.vDis[behind] < st.vMinGap[behind] + lose) {
+          this.swapLanes(v, behind);
+          continue;
+        }
       }
       this.unlink(v, a);
       st.vPrev[v] = ahead;
@@ -1590,6 +1598,42 @@ export class Simulation {
       st.vPathPos[v] = pos + 1;
       st.vDis[v] = x;
     }
+  }
+
+  /**
+   * Vehicle v, due to change lanes, is kept from it by w on the target lane:
+   * when w is due to change to v's lane, each would wait for the other for
+   * ever, so they trade places (each its lane and its distance along the road,
+   * the lists' order kept), unless that puts either over the vehicle behind.
+   */
+  private swapLanes(v: number, w: number): void {
+    const st = this.st;
+    const a = st.vDrv[v], b = st.vDrv[w];
+    const pw = st.vPathPos[w];
+    if (pw + 1 >= st.vPathLen[w] || st.path[st.vPathOff[w] + pw + 1] !== a) return;
+    const xv = st.vDis[v], xw = st.vDis[w];
+    // side by side (a trade, not a leap along the road)
+    if (Math.abs(xv - xw) > st.vLen[v] + st.vMinGap[v]) return;
+    const pa = st.vPrev[v], na = st.vNext[v], pb = st.vPrev[w], nb = st.vNext[w];
+    if ((na >= 0 && xv - st.vLen[w] < st.vDis[na]) || (nb >= 0 && xw - st.vLen[v] < st.vDis[nb])) return;
+    st.vPrev[w] = pa;
+    st.vNext[w] = na;
+    if (pa >= 0) st.vNext[pa] = w;
+    else st.dHead[a] = w;
+    if (na >= 0) st.vPrev[na] = w;
+    else st.dTail[a] = w;
+    st.vPrev[v] = pb;
+    st.vNext[v] = nb;
+    if (pb >= 0) st.vNext[pb] = v;
+    else st.dHead[b] = v;
+    if (nb >= 0) st.vPrev[nb] = v;
+    else st.dTail[b] = v;
+    st.vDrv[v] = b;
+    st.vDis[v] = xw;
+    st.vPathPos[v]++;
+    st.vDrv[w] = a;
+    st.vDis[w] = xv;
+    st.vPathPos[w] = pw + 1;
   }
 
   private carFollowSpeed(v: number, dt: number): number {
