@@ -12,7 +12,8 @@ import { B_BLOCKER, B_END, ENDED, FREE, NO_LINK_STEP, RUNNING, SimState, WAITING
  * Per step: generate vehicles from flows and entry rates; admit waiting vehicles where the
  * entry lane has room; notify conflict points; every vehicle chooses its next
  * speed from the previous state (buffered, so order does not matter); move;
- * recompute leaders; advance built-in signal plans.
+ * make the lane changes due (only on paths that need one: never in CityFlow's
+ * scenarios); recompute leaders; advance built-in signal plans.
  */
 
 export interface SimulationOptions {
@@ -1079,7 +1080,7 @@ export class Simulation {
   /**
    * Breaks a running vehicle down on the lane it drives: it brakes as hard as
    * it can, then stands for `seconds` (from now) before driving on. With no
-   * lane changing, everything behind it queues: a lane-blocking incident.
+   * overtaking (vehicles change lanes only where their route needs it), everything behind it queues: a lane-blocking incident.
    * A vehicle crossing an intersection (on a lane link) cannot break down here.
    */
   breakDown(handle: number, seconds: number): void {
