@@ -111,10 +111,26 @@ test('busy target lane: changes keep the gaps (no overlap), and every vehicle re
   const s = load(`<flow id="f" begin="0" end="600" period="3" from="a" to="x"/><flow id="g" begin="0" end="600" period="3" from="m" to="x"/>`);
   assert.deepEqual(s.warnings, []);
   const sim = new Simulation(s.scenario, { seed: 5 });
+  const [m0, m1] = mLanes(sim);
+  const was = new Map<string, number>();
+  const out = new Int32Array(256);
+  let changes = 0;
   for (let t = 0; t < 900; t++) {
     sim.step();
     assertNoOverlap(sim, `t=${t}`);
+    // a vehicle that has just changed lanes has at least its minimum gap (2.5 m) to the vehicles ahead and behind
+    const n = sim.laneVehicles(m1, out);
+    for (let k = 0; k < n; k++) {
+      const id = sim.vehicleId(out[k]);
+      if (was.get(id) !== m0) continue;
+      changes++;
+      if (k > 0) assert.ok(sim.vehicleDistance(out[k - 1]) - sim.vehicleLength(out[k - 1]) - sim.vehicleDistance(out[k]) >= 2.5 - 1e-9, `${id} ahead gap at ${t}`);
+      if (k + 1 < n) assert.ok(sim.vehicleDistance(out[k]) - sim.vehicleLength(out[k]) - sim.vehicleDistance(out[k + 1]) >= 2.5 - 1e-9, `${id} behind gap at ${t}`);
+    }
+    was.clear();
+    for (const h of sim.runningVehicles()) was.set(sim.vehicleId(h), sim.vehicleDrivable(h));
   }
+  assert.equal(changes, 200, 'every a m x vehicle changed lanes once');
   const m = sim.metrics();
   assert.equal(m.enteredVehicles, 2 * 200);
   assert.equal(m.finishedVehicles, m.enteredVehicles, JSON.stringify(m));
