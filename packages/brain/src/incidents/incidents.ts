@@ -282,7 +282,7 @@ export class IncidentDetector {
     if (this.fed[road] && this.roadIn[road] - this.roadOut[road] - this.onRoad(road) - this.balance0[l] < this.vanishedNeeded) return;
     // a lane feeding it was in trouble while it went quiet: the cause is there (also for a while after that cleared: what it holds back takes time to come)
     for (const u of this.upstream[l]) if (this.troubleAt[u] >= this.silentSince[l]) return;
-    // a blockage closes one lane (vehicles do not change lanes): another lane of its road gone quiet too says the road gets less, not that it is blocked
+    // a blockage closes one lane (vehicles do not change lanes to pass it): another lane of its road gone quiet too says the road gets less, not that it is blocked
     const first = this.net.roadFirstLane[road];
     for (let m = first; m < first + this.net.roadLaneCount[road]; m++) if (m !== l && this.missing[m] >= this.starvedArrivals / 2) return;
     this.since[l] = this.silentSince[l];

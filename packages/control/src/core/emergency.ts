@@ -249,7 +249,9 @@ export class EmergencyPriority implements Controller {
         const d = path[k];
         // k = 0: already on it, so no stop line ahead if it is a laneLink
         if (k > 0 && d >= net.nLanes) this.claim(net, t, d - net.nLanes, eta, queue, corridor, claims);
-        const left = net.length[d] - (k === 0 ? sim.vehicleDistance(h) : 0);
+        // a lane change (a lane after a lane) runs alongside the lane before: no further to go
+        const change = k > 0 && d < net.nLanes && path[k - 1] < net.nLanes;
+        const left = change ? 0 : net.length[d] - (k === 0 ? sim.vehicleDistance(h) : 0);
         if (d < net.nLanes) queue = k > 0 ? sim.laneVehicleCount(d) : st === 'running' ? sim.laneApproachingCount(d, left) - 1 : sim.laneVehicleCount(d);
         eta += Math.max(0, left) / freeSpeed(net, d, t.maxSpeed, t.exempt);
       }

@@ -951,57 +951,33 @@ export function loadSumoScenario(files: {
   const intersections = roadnet.intersections.map((i) =>
     turned.has(i.id) ? { ...i, ...turnarounds.get(i.id)!, virtual: false } : i);
   const net: RoadnetJson = { intersections, roads: roadnet.roads };
-  const stuck = needLaneChange(net, flows);
+  // vehicles change lanes along a road where their route needs it, so a route is driven to its end when a lane
+  // link joins each road to the next (the routes' own check; this one says so should a link be missing in the model)
+  const stuck = undrivable(net, flows);
   if (stuck.flows > 0) {
     warnings.push(`${files.routesSource ?? 'rou.xml'}: ${stuck.flows} of ${flows.length} routes (vehicles or flows) cannot be driven ` +
-      `without changing lanes on a road, which the model does not do: their vehicles leave the network where their lane ` +
-      `has no link onwards (first: edge "${stuck.first![0]}" to "${stuck.first![1]}")`);
+      `to their end: no lane link joins one road to the next, and their vehicles leave the network there ` +
+      `(first: edge "${stuck.first![0]}" to "${stuck.first![1]}")`);
   }
   return { scenario: { roadnet: net, flows }, warnings };
 }
 
-/**
- * The flows whose route no lane sequence follows to its end: vehicles stay in
- * the lane they enter on along a road (no lane changes), so at some junction
- * every lane they can be in lacks a link onto the next road.
- */
-function needLaneChange(roadnet: RoadnetJson, flows: FlowJson[]): { flows: number; first?: [string, string] } {
-  const lanes = new Map(roadnet.roads.map((r) => [r.id, r.lanes.length]));
-  const links = new Map<string, [string, number][]>(); // "road#lane" -> (road, lane) onwards
+/** The flows whose route has two roads in a row that no lane link joins (any lane of a road is reached by lane changes). */
+function undrivable(roadnet: RoadnetJson, flows: FlowJson[]): { flows: number; first?: [string, string] } {
+  const joined = new Set<string>();
   for (const i of roadnet.intersections) {
     if (i.virtual) continue;
-    for (const rl of i.roadLinks) {
-      for (const ll of rl.laneLinks) {
-        const k = `${rl.startRoad}#${ll.startLaneIndex}`;
-        const list = links.get(k) ?? [];
-        list.push([rl.endRoad, ll.endLaneIndex]);
-        links.set(k, list);
-      }
-    }
+    for (const rl of i.roadLinks) if (rl.laneLinks.length > 0) joined.add(`${rl.startRoad}\u0000${rl.endRoad}`);
   }
-  const verdict = new Map<string[], [string, string] | null>(); // route -> where it breaks, null when drivable
   let n = 0;
   let first: [string, string] | undefined;
   for (const f of flows) {
-    let broken = verdict.get(f.route);
-    if (broken === undefined) {
-      broken = null;
-      // backwards: the lanes of road k from which the rest of the route can be driven
-      const r = f.route;
-      let ok = new Set(Array.from({ length: lanes.get(r[r.length - 1])! }, (_, l) => l));
-      for (let k = r.length - 2; k >= 0 && broken === null; k--) {
-        const next = ok;
-        ok = new Set();
-        for (let l = 0; l < lanes.get(r[k])!; l++) {
-          if (links.get(`${r[k]}#${l}`)?.some(([road, lane]) => road === r[k + 1] && next.has(lane))) ok.add(l);
-        }
-        if (ok.size === 0) broken = [r[k], r[k + 1]];
-      }
-      verdict.set(f.route, broken);
-    }
-    if (broken !== null) {
+    const r = f.route;
+    for (let k = 0; k + 1 < r.length; k++) {
+      if (joined.has(`${r[k]}\u0000${r[k + 1]}`)) continue;
       n++;
-      first ??= broken;
+      first ??= [r[k], r[k + 1]];
+      break;
     }
   }
   return { flows: n, first };

@@ -59,7 +59,7 @@ export class ReplayRecorder {
     const parts: string[] = [];
     for (let k = 0; k < n; k++) {
       const v = ids[k];
-      // lane change is always 0: the model has no lane changes
+      // lane change is always 0: a lane change is made within one step, never seen under way
       parts.push(`${r2(xyhs[4 * k])} ${r2(xyhs[4 * k + 1])} ${r2(xyhs[4 * k + 2])} ${sim.vehicleId(v)} 0 ${r2(sim.vehicleLength(v))} ${r2(sim.vehicleWidth(v))},`);
     }
     parts.push(';');

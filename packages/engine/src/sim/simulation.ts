@@ -12,7 +12,8 @@ import { B_BLOCKER, B_END, ENDED, FREE, NO_LINK_STEP, RUNNING, SimState, WAITING
  * Per step: generate vehicles from flows and entry rates; admit waiting vehicles where the
  * entry lane has room; notify conflict points; every vehicle chooses its next
  * speed from the previous state (buffered, so order does not matter); move;
- * recompute leaders; advance built-in signal plans.
+ * make the lane changes due (only on paths that need one: never in CityFlow's
+ * scenarios); recompute leaders; advance built-in signal plans.
  */
 
 export interface SimulationOptions {
@@ -155,6 +156,9 @@ export class Simulation {
   /** scratch of a drawn route (roads) and of its path: used within one call, so forks may share them */
   private readonly routeBuf: Int32Array;
   private readonly pathBuf: Int32Array;
+  /** the vehicles computeActions found with a lane change due, for changeLanes in the same step (scratch: forks may share it) */
+  private changeVeh: Int32Array = new Int32Array(64);
+  private nChange = 0;
   /** random: 'cityflow': the vehicles generated this step whose first lane is still to draw, in generation order (scratch) */
   private pending: Int32Array = new Int32Array(64);
 
@@ -605,7 +609,7 @@ export class Simulation {
     // (CityFlow draws that one at the next step's planRoute, after the flows' vehicles: here at once)
     this.initVehicle(v, pv, 0, ADDED, st.extraIds.length, 0, 0);
     const lane = cands[nextU32(st.rng) % cands.length];
-    const p = buildPath(this.net, roads, lane);
+    const p = routePath(this.net, roads, lane);
     const off = this.storePath(p, p.length);
     st.vPathOff[v] = off;
     st.vPathLen[v] = p.length;
@@ -779,18 +783,18 @@ export class Simulation {
     const laneId = net.drivableId(lane);
     if (!(distance >= 0 && distance <= net.length[lane])) throw new RangeError(`relocateVehicle: distance ${distance} m is outside lane ${laneId}'s [0, ${net.length[lane]}]`);
     if (!(speed >= 0 && speed < Infinity)) throw new RangeError(`relocateVehicle: speed must be a finite number >= 0 m/s, got ${speed}`);
-    // the roads of its route, in order (a path alternates lane, laneLink, lane, ...), and where the lane's road is on it
+    // the roads of its route, in order, and where the lane's road is on it
     const off = st.vPathOff[handle], len = st.vPathLen[handle], pos = st.vPathPos[handle];
-    const roads: number[] = [];
-    for (let j = 0; j < len; j += 2) roads.push(net.laneRoad[st.path[off + j]]);
+    const roads = pathRoads(net, st.path, off, len);
     const road = net.laneRoad[lane];
     // from where it is on, then behind it: a route that passes a road twice is met at its next pass
-    let at = roads.indexOf(road, pos >> 1);
+    let at = roads.indexOf(road, pathRoads(net, st.path, off, pos + 1).length - 1);
     if (at < 0) at = roads.indexOf(road);
     if (at < 0) throw new RangeError(`relocateVehicle: lane ${laneId} is on road ${net.roadIds[road]}, which is not on the route of vehicle ${this.vehicleId(handle)}`);
     const rest = roads.slice(at);
-    const p = buildPath(net, rest, lane);
-    if (p.length !== 2 * rest.length - 1) throw new RangeError(`relocateVehicle: the route of vehicle ${this.vehicleId(handle)} cannot go on from lane ${laneId} (no lane link leads on to road ${net.roadIds[rest[(p.length + 1) / 2]]})`);
+    const p = routePath(net, rest, lane);
+    const driven = pathRoads(net, p, 0, p.length).length;
+    if (driven !== rest.length) throw new RangeError(`relocateVehicle: the route of vehicle ${this.vehicleId(handle)} cannot go on from lane ${laneId} (no lane link leads on to road ${net.roadIds[rest[driven]]})`);
     // room, as placeVehicle checks it, the vehicle itself not counted
     const vlen = st.vLen[handle], minGap = st.vMinGap[handle];
     let ahead = -1, behind = st.dHead[lane];
@@ -877,11 +881,12 @@ export class Simulation {
     if (n > 1 && !reaches(net, lane, roads[1])) {
       throw new RangeError(`placeVehicle: route[1] (road ${net.roadIds[roads[1]]}) is not connected from lane ${laneId}: no lane link leads there`);
     }
-    const p = buildPath(net, roads, lane);
-    if (p.length !== 2 * n - 1) {
-      const k = (p.length + 1) / 2;
+    const p = routePath(net, roads, lane);
+    const k = pathRoads(net, p, 0, p.length).length;
+    if (k !== n) {
       throw new RangeError(`placeVehicle: route is not connected from lane ${laneId}: no chain of lane links goes on from route[${k - 1}] (road ${net.roadIds[roads[k - 1]]}) to route[${k}] (road ${net.roadIds[roads[k]]}) and beyond`);
     }
+    if (p.length >= PATH_CODE) throw new RangeError(`placeVehicle: route's path from lane ${laneId} has ${p.length} drivables with its lane changes, at most ${PATH_CODE - 1}`);
     const code = this.storePath(p, p.length) * PATH_CODE + p.length;
     st.placedPaths.set(key, code);
     return code;
@@ -1075,7 +1080,7 @@ export class Simulation {
   /**
    * Breaks a running vehicle down on the lane it drives: it brakes as hard as
    * it can, then stands for `seconds` (from now) before driving on. With no
-   * lane changing, everything behind it queues: a lane-blocking incident.
+   * overtaking (vehicles change lanes only where their route needs it), everything behind it queues: a lane-blocking incident.
    * A vehicle crossing an intersection (on a lane link) cannot break down here.
    */
   breakDown(handle: number, seconds: number): void {
@@ -1129,6 +1134,7 @@ export class Simulation {
     this.notifyCrosses();
     this.computeActions();
     this.moveVehicles();
+    this.changeLanes();
     this.updateLeaders();
     this.advancePlans();
     this.st.step++;
@@ -1469,7 +1475,11 @@ export class Simulation {
     const net = this.net;
     const dt = this.interval;
     const length = net.length;
+    const nLanes = net.nLanes;
     const path = st.path;
+    if (this.changeVeh.length < st.running) this.changeVeh = new Int32Array(st.capacity);
+    const changeVeh = this.changeVeh;
+    let nChange = 0;
     for (let r = 0; r < st.running; r++) {
       const v = st.runList[r];
       st.bFlags[v] = 0;
@@ -1484,9 +1494,17 @@ export class Simulation {
       if (cf < nv) nv = cf;
       // broken down: brakes as hard as it can and stays put
       if (st.vStallUntil[v] > st.step) nv = 0;
-      if (this.isIntersectionRelated(v, drv)) {
+      // CityFlow's isIntersectionRelated: on a laneLink, or approaching one
+      const next = this.nextDrivable(v);
+      if (drv >= nLanes || (next >= nLanes && length[drv] - st.vDis[v] <= st.vApproach[v])) {
         const ir = this.intersectionRelatedSpeed(v, drv, dt);
         if (ir < nv) nv = ir;
+      } else if (next >= 0 && next < nLanes) {
+        // a lane change due (the next drivable is a lane of this road): made after the move when there is room
+        // (changeLanes); until then the lane's end is a stop line
+        const sb = this.stopBeforeSpeed(v, length[drv] - st.vDis[v], dt);
+        if (sb < nv) nv = sb;
+        changeVeh[nChange++] = v;
       }
       const floor = s - st.vMaxNegAcc[v] * dt;
       if (floor > nv) nv = floor;
@@ -1503,6 +1521,12 @@ export class Simulation {
       const last = st.vPathLen[v] - 1;
       const off = st.vPathOff[v];
       while (dis > length[d]) {
+        // a lane change is made sideways, never past the lane's end: one that cannot stop in time stops there
+        if (d < nLanes && pos < last && path[off + pos + 1] < nLanes) {
+          dis = length[d];
+          st.bSpeed[v] = 0;
+          break;
+        }
         dis -= length[d];
         if (pos === last) {
           st.bFlags[v] |= B_END;
@@ -1513,6 +1537,104 @@ export class Simulation {
       st.bDis[v] = dis;
       st.bPathPos[v] = pos;
     }
+    this.nChange = nChange;
+  }
+
+  /**
+   * The lane changes due this step (vehicles computeActions found with a lane
+   * of the same road next on their path), one by one in run-list order, so each
+   * sees the ones made before it: a vehicle moves to the target lane where it is
+   * (its distance along the road kept) when the vehicles there leave room ahead
+   * and behind: placeVehicle's minimum gap plus the braking distance the
+   * follower would lose (speeds differ). Otherwise it waits, stopping before its
+   * lane's end if need be, or trades places with the vehicle in its way when
+   * that one is due to change to its lane (swapLanes). After the move, before
+   * the leaders are recomputed.
+   */
+  private changeLanes(): void {
+    const n = this.nChange;
+    if (n === 0) return;
+    this.nChange = 0;
+    const st = this.st;
+    const net = this.net;
+    const changeVeh = this.changeVeh;
+    for (let i = 0; i < n; i++) {
+      const v = changeVeh[i];
+      const a = st.vDrv[v];
+      const pos = st.vPathPos[v];
+      const to = pos + 1 < st.vPathLen[v] ? st.path[st.vPathOff[v] + pos + 1] : -1;
+      if (st.vState[v] !== RUNNING || a >= net.nLanes || to < 0 || to >= net.nLanes) continue;
+      const x = st.vDis[v] < net.length[to] ? st.vDis[v] : net.length[to];
+      const s = st.vSpeed[v];
+      let ahead = -1, behind = st.dHead[to];
+      while (behind >= 0 && st.vDis[behind] >= x) {
+        ahead = behind;
+        behind = st.vNext[behind];
+      }
+      if (ahead >= 0) {
+        const sA = st.vSpeed[ahead];
+        const lose = s > sA ? (s * s - sA * sA) / (2 * st.vUsualNegAcc[v]) : 0;
+        if (st.vDis[ahead] - st.vLen[ahead] - x < st.vMinGap[v] + lose) {
+          this.swapLanes(v, ahead);
+          continue;
+        }
+      }
+      if (behind >= 0) {
+        const sB = st.vSpeed[behind];
+        const lose = sB > s ? (sB * sB - s * s) / (2 * st.vUsualNegAcc[behind]) : 0;
+        if (x - st.vLen[v] - st.vDis[behind] < st.vMinGap[behind] + lose) {
+          this.swapLanes(v, behind);
+          continue;
+        }
+      }
+      this.unlink(v, a);
+      st.vPrev[v] = ahead;
+      st.vNext[v] = behind;
+      if (ahead >= 0) st.vNext[ahead] = v;
+      else st.dHead[to] = v;
+      if (behind >= 0) st.vPrev[behind] = v;
+      else st.dTail[to] = v;
+      st.dCount[to]++;
+      st.vDrv[v] = to;
+      st.vPathPos[v] = pos + 1;
+      st.vDis[v] = x;
+    }
+  }
+
+  /**
+   * Vehicle v, due to change lanes, is kept from it by w on the target lane:
+   * when w is due to change to v's lane, each would wait for the other for
+   * ever, so they trade places (each its lane and its distance along the road,
+   * the lists' order kept), unless that puts either over the vehicle behind.
+   */
+  private swapLanes(v: number, w: number): void {
+    const st = this.st;
+    const a = st.vDrv[v], b = st.vDrv[w];
+    const pw = st.vPathPos[w];
+    if (pw + 1 >= st.vPathLen[w] || st.path[st.vPathOff[w] + pw + 1] !== a) return;
+    const xv = st.vDis[v], xw = st.vDis[w];
+    // side by side (a trade, not a leap along the road)
+    if (Math.abs(xv - xw) > st.vLen[v] + st.vMinGap[v]) return;
+    const pa = st.vPrev[v], na = st.vNext[v], pb = st.vPrev[w], nb = st.vNext[w];
+    if ((na >= 0 && xv - st.vLen[w] < st.vDis[na]) || (nb >= 0 && xw - st.vLen[v] < st.vDis[nb])) return;
+    st.vPrev[w] = pa;
+    st.vNext[w] = na;
+    if (pa >= 0) st.vNext[pa] = w;
+    else st.dHead[a] = w;
+    if (na >= 0) st.vPrev[na] = w;
+    else st.dTail[a] = w;
+    st.vPrev[v] = pb;
+    st.vNext[v] = nb;
+    if (pb >= 0) st.vNext[pb] = v;
+    else st.dHead[b] = v;
+    if (nb >= 0) st.vPrev[nb] = v;
+    else st.dTail[b] = v;
+    st.vDrv[v] = b;
+    st.vDis[v] = xw;
+    st.vPathPos[v]++;
+    st.vDrv[w] = a;
+    st.vDis[w] = xv;
+    st.vPathPos[w] = pw + 1;
   }
 
   private carFollowSpeed(v: number, dt: number): number {
@@ -1528,13 +1650,6 @@ export class Simulation {
     if (r2 < r) r = r2;
     const r3 = (gap + (vL + assumeDecel / 2) * dt - (s * dt) / 2) / (st.vHeadway[v] + dt / 2);
     return r3 < r ? r3 : r;
-  }
-
-  private isIntersectionRelated(v: number, drv: number): boolean {
-    const net = this.net;
-    if (drv >= net.nLanes) return true;
-    const next = this.nextDrivable(v);
-    return next >= net.nLanes && net.length[drv] - this.st.vDis[v] <= this.st.vApproach[v];
   }
 
   private intersectionRelatedSpeed(v: number, drv: number, dt: number): number {
@@ -1800,6 +1915,8 @@ export class Simulation {
           return best;
         }
       } else {
+        // a lane change (a lane after a lane) runs alongside, not ahead: beyond it the lane's end is what stops the vehicle
+        if (st.path[off + pos - 1] < nLanes) return -1;
         const c = st.dTail[d];
         if (c >= 0) {
           this.aheadGap = dis + st.vDis[c] - st.vLen[c];
@@ -1931,6 +2048,97 @@ function buildPath(net: Network, roads: number[], lane: number): number[] {
   return Array.from(out.subarray(0, buildPathInto(net, roads, roads.length, lane, out)));
 }
 
+/**
+ * The path from `lane` along `roads` with the cheapest lane changes, or null
+ * when none drives the whole route. A lane change is a path step from a lane to
+ * the adjacent lane of the same road (two lanes in a row), made where the
+ * vehicle is along the road; changing over two lanes is two steps. A change
+ * costs more the shorter its road (changeCost: OSM nets split roads into
+ * stubs a few metres long, where two vehicles wanting each other's lane would
+ * wait for ever). Among equal costs, changing on the road it is on (early), then,
+ * as CityFlow's Router, the link whose end lane is nearest in index. For routes
+ * buildPath cannot drive (SUMO nets: a lane often serves one turn only); allocates.
+ */
+function buildPathWithChanges(net: Network, roads: number[], lane: number): number[] | null {
+  const n = roads.length;
+  const nLanes = net.nLanes;
+  // cost[k][i]: fewest changes that drive roads[k..] from lane i (index in its road) of roads[k]
+  const cost: Float64Array[] = new Array(n);
+  cost[n - 1] = new Float64Array(net.roadLaneCount[roads[n - 1]]);
+  for (let k = n - 2; k >= 0; k--) {
+    const r = roads[k], c = net.roadLaneCount[r], l0 = net.roadFirstLane[r];
+    // fewest changes after leaving from lane j over a link onto roads[k + 1]
+    const leave = new Float64Array(c).fill(Infinity);
+    for (let j = 0; j < c; j++) {
+      for (let o = net.laneOutStart[l0 + j]; o < net.laneOutStart[l0 + j + 1]; o++) {
+        const end = net.linkEndLane[net.laneOutList[o] - nLanes];
+        if (net.laneRoad[end] === roads[k + 1]) leave[j] = Math.min(leave[j], cost[k + 1][net.laneIndexInRoad[end]]);
+      }
+    }
+    const here = (cost[k] = new Float64Array(c).fill(Infinity));
+    const per = changeCost(net.length[l0]);
+    for (let i = 0; i < c; i++) for (let j = 0; j < c; j++) here[i] = Math.min(here[i], per * Math.abs(i - j) + leave[j]);
+  }
+  if (net.laneRoad[lane] !== roads[0] || cost[0][net.laneIndexInRoad[lane]] === Infinity) return null;
+  const out = [lane];
+  let cur = lane;
+  for (let k = 0; k + 1 < n; k++) {
+    const l0 = net.roadFirstLane[roads[k]];
+    const ci = net.laneIndexInRoad[cur];
+    const per = changeCost(net.length[l0]);
+    let best = -1, bestCost = Infinity, bestHere = -1, bestDiff = Infinity;
+    for (let j = 0; j < net.roadLaneCount[roads[k]]; j++) {
+      for (let o = net.laneOutStart[l0 + j]; o < net.laneOutStart[l0 + j + 1]; o++) {
+        const d = net.laneOutList[o];
+        const end = net.linkEndLane[d - nLanes];
+        if (net.laneRoad[end] !== roads[k + 1]) continue;
+        const here = Math.abs(ci - j);
+        const total = per * here + cost[k + 1][net.laneIndexInRoad[end]];
+        const diff = Math.abs(net.laneIndexInRoad[end] - j);
+        if (total < bestCost || (total === bestCost && (here > bestHere || (here === bestHere && diff < bestDiff)))) {
+          best = d;
+          bestCost = total;
+          bestHere = here;
+          bestDiff = diff;
+        }
+      }
+    }
+    // the lane the link leaves from, one adjacent lane at a time
+    const from = net.linkStartLane[best - nLanes];
+    while (cur !== from) out.push((cur += from > cur ? 1 : -1));
+    out.push(best);
+    cur = net.linkEndLane[best - nLanes];
+    out.push(cur);
+  }
+  return out;
+}
+
+/** What a lane change on a road `length` m long costs a path: 1 on a long road, more on a short one (20 m: 2, 2 m: 11). */
+function changeCost(length: number): number {
+  return 1 + 20 / Math.max(length, 1);
+}
+
+/**
+ * The path from `lane` along `roads`: CityFlow's (buildPath) when it drives the
+ * whole route, so CityFlow scenarios stay as CityFlow runs them; else the one
+ * with the fewest lane changes that does; else CityFlow's, cut short.
+ */
+function routePath(net: Network, roads: number[], lane: number): number[] {
+  const p = buildPath(net, roads, lane);
+  if (p.length === 2 * roads.length - 1) return p;
+  return buildPathWithChanges(net, roads, lane) ?? p;
+}
+
+/** The roads a path drives (laneRoad of each lane not reached by a lane change). */
+function pathRoads(net: Network, path: ArrayLike<number>, off: number, len: number): number[] {
+  const roads: number[] = [];
+  for (let j = 0; j < len; j++) {
+    const d = path[off + j];
+    if (d < net.nLanes && (j === 0 || path[off + j - 1] >= net.nLanes)) roads.push(net.laneRoad[d]);
+  }
+  return roads;
+}
+
 function compileFlows(net: Network, flows: FlowJson[]): { table: FlowTable; path: Int32Array } {
   const n = flows.length;
   const params = new Float64Array(n * 9);
@@ -1957,10 +2165,13 @@ function compileFlows(net: Network, flows: FlowJson[]): { table: FlowTable; path
       const roads = routeRoads(net, fl, `flows[${f}]`);
       entry = { off: [], len: [] };
       // an empty route: a flow the CityFlow loader dropped (kept so that later flows keep their indexes and ids)
-      const paths = roads.length > 0 ? firstLanes(net, roads).map((lane) => buildPath(net, roads, lane)) : [];
-      // vehicles do not change lanes: enter only on lanes whose path drives the whole route, when there are any
-      // (in SUMO nets a lane often serves one turn only); otherwise the path stops early and the vehicle leaves there
-      const whole = paths.filter((p) => p.length === 2 * roads.length - 1);
+      const starts = roads.length > 0 ? firstLanes(net, roads) : [];
+      const paths = starts.map((lane) => buildPath(net, roads, lane));
+      // enter only on lanes whose path drives the whole route without a lane change, when there are any (CityFlow's
+      // scenarios: exactly CityFlow's paths); else on those from which it can be driven with changes (SUMO nets: a lane
+      // often serves one turn only); else the path stops early and the vehicle leaves there
+      let whole = paths.filter((p) => p.length === 2 * roads.length - 1);
+      if (whole.length === 0) whole = starts.map((lane) => buildPathWithChanges(net, roads, lane)).filter((p) => p !== null);
       for (const p of whole.length > 0 ? whole : paths) {
         entry.off.push(pool.length);
         entry.len.push(p.length);
