@@ -1,4 +1,4 @@
-import { calibrateDemandByRuns, generateGrid, geh, Simulation, type CalibrationRun, type CountRow, type Scenario } from '@citybrain/engine';
+import { calibrateDemandByRuns, generateGrid, geh, LaneEntries, Simulation, type CalibrationRun, type CountPosition, type CountRow, type Scenario } from '@citybrain/engine';
 import { controllers, runControlled } from '@citybrain/control';
 import { simulate } from '../commands/simulate.js';
 import { round } from '../round.js';
@@ -39,24 +39,33 @@ function fixedRun(steps: number): CalibrationRun {
   };
 }
 
+/** Where the benchmark's detectors count on every lane. */
+export const COUNT_POSITIONS_BENCH: readonly CountPosition[] = ['stop-line', 'entry'];
+
 /**
- * Stop-line counts per lane and interval of a scenario run under the
- * fixed-time controller: what loop detectors on every lane would report.
+ * Counts per lane and interval of a scenario run under the fixed-time
+ * controller, at each of `positions` (stop line: loop detectors at the stop
+ * line; entry: at the lane's upstream end), in that order within an interval.
  */
-export async function countsOf(scenario: Scenario, seconds: number, every = COUNT_INTERVAL): Promise<CountRow[]> {
+export async function countsOf(scenario: Scenario, seconds: number, every = COUNT_INTERVAL, positions: readonly CountPosition[] = COUNT_POSITIONS_BENCH): Promise<CountRow[]> {
   const sim = new Simulation(scenario);
   const lanes = sim.net.nLanes;
-  const before = new Int32Array(lanes);
+  const stop = new Int32Array(lanes), entered = new Int32Array(lanes);
+  const entries = new LaneEntries(sim);
   const rows: CountRow[] = [];
   const flush = (begin: number, end: number) => {
-    for (let l = 0; l < lanes; l++) {
-      const c = sim.laneCrossings(l);
-      rows.push({ begin, end, at: { lane: sim.net.laneId(l) }, count: c - before[l], line: rows.length + 2 });
-      before[l] = c;
+    for (const position of positions) {
+      for (let l = 0; l < lanes; l++) {
+        const c = position === 'entry' ? entered[l] : sim.laneCrossings(l) - stop[l];
+        rows.push({ begin, end, at: { lane: sim.net.laneId(l) }, count: c, position, line: rows.length + 2 });
+      }
     }
+    for (let l = 0; l < lanes; l++) stop[l] = sim.laneCrossings(l);
+    entered.fill(0);
   };
   await runControlled(sim, controllers.fixed(), seconds, {
     onStep: (_s, k) => {
+      entries.forEach((_v, lane) => entered[lane]++);
       const t = k + 1;
       if (t % every === 0) flush(t - every, t);
     },

@@ -158,7 +158,7 @@ function dijkstra(next: number[][], len: number[], s: number, t: number, bannedN
   return path.reverse();
 }
 
-/** Seconds from departure to the stop line of a route's i-th road, measured per (route, departure slice, i); see measuredLags. */
+/** Seconds from departure to a route's i-th detector event (a stop line crossed, a lane entered), measured per (route, departure slice, i); see measuredLags. */
 export type LagTable = Map<string, number>;
 
 /** how much more a detector's total counts than one of its intervals */
@@ -176,8 +176,11 @@ interface Problem {
   weight: number[];
   routes: string[][];
   slices: [number, number][];
-  /** per route, per stop line passed: the detectors that see it (key, share of the vehicles) and the model lag */
+  /** per route, the detector events of its vehicles (each stop line passed, each lane entered): the detectors that see it (key, share of the vehicles) and the model lag */
   crossings: { keys: [string, number][]; t: number }[][];
+  /** per route and road index: the event of crossing that road's stop line, of entering it (-1 none) */
+  stopEvent: number[][];
+  entryEvent: number[][];
   rowsAt: Map<string, number[]>;
   vehicle: VehicleJson;
 }
@@ -198,16 +201,7 @@ function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: reado
 
   const roadOf = new Map(roadnet.roads.map((r) => [r.id, r]));
   const roadLen = new Map(roadnet.roads.map((r) => [r.id, polylineLength(r.points)]));
-  // lanes of road a that lead to road b
-  const laneTo = new Map<string, number[]>();
-  for (const it of roadnet.intersections) {
-    for (const rl of it.roadLinks) {
-      const key = `${rl.startRoad}\u0000${rl.endRoad}`;
-      const set = new Set(laneTo.get(key) ?? []);
-      for (const ll of rl.laneLinks) set.add(ll.startLaneIndex);
-      laneTo.set(key, [...set].sort((x, y) => x - y));
-    }
-  }
+  const lanesOf = laneLinksByLane(roadnet);
   // the rows of each detector
   const rowsAt = new Map<string, number[]>();
   const add = (key: string, i: number) => {
@@ -217,8 +211,11 @@ function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: reado
   };
   rows.forEach((r, i) => {
     if ('from' in r) add(`turn\u0000${r.from}\u0000${r.to}`, i);
-    else if ('lane' in r.at) add(`lane\u0000${r.at.lane}`, i);
-    else add(`road\u0000${r.at.road}`, i);
+    else {
+      const pos = r.position === 'entry' ? '-entry' : '';
+      if ('lane' in r.at) add(`lane${pos}\u0000${r.at.lane}`, i);
+      else add(`road${pos}\u0000${r.at.road}`, i);
+    }
   });
   const real = rows.length;
   // each detector's total over its whole (gapless) span, weighted up: every vehicle counted is in the
@@ -233,21 +230,44 @@ function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: reado
     rows.push({ ...sorted[0], begin: sorted[0].begin, end: sorted[sorted.length - 1].end, count, line: 0 });
     weight.push(TOTAL_WEIGHT / Math.max(count, 1));
   }
+  const stopEvent: number[][] = [], entryEvent: number[][] = [];
   const crossings = routes.map((route) => {
     const out: { keys: [string, number][]; t: number }[] = [];
+    const stops = route.map(() => -1), entries = route.map(() => -1);
+    // each first lane equally likely (the simulation draws one), then the lanes its path takes
+    const paths = lanePaths(route, roadOf.get(route[0])!.lanes.length, lanesOf);
+    const share = 1 / Math.max(1, paths.length);
+    const laneShares = (i: number): [string, number][] => {
+      const m = new Map<number, number>();
+      for (const p of paths) if (i < p.length) m.set(p[i], (m.get(p[i]) ?? 0) + share);
+      return [...m].map(([l, w]) => [`${route[i]}_${l}`, w]);
+    };
     let t = 0;
-    for (let i = 0; i + 1 < route.length; i++) {
+    for (let i = 0; i < route.length; i++) {
       const a = route[i], b = route[i + 1];
+      // entering road a: at departure on the first road, else as it leaves the road before (the laneLink's few metres neglected)
+      const lanes = laneShares(i);
+      const reach = lanes.reduce((n, [, w]) => n + w, 0);
+      if (reach === 0) break;
+      entries[i] = out.length;
+      out.push({ keys: [[`road-entry\u0000${a}`, reach], ...lanes.map(([l, w]): [string, number] => [`lane-entry\u0000${l}`, w])], t });
+      if (b === undefined) break;
       const speed = Math.min(vehicle.maxSpeed, ...roadOf.get(a)!.lanes.map((l) => l.maxSpeed));
       t += roadLen.get(a)! / speed + delay;
-      const lanes = laneTo.get(`${a}\u0000${b}`) ?? [];
-      const keys: [string, number][] = [[`road\u0000${a}`, 1], [`turn\u0000${a}\u0000${b}`, 1]];
-      for (const l of lanes) keys.push([`lane\u0000${a}_${l}`, 1 / lanes.length]);
-      out.push({ keys, t });
+      // past the stop line: the paths that go on to b (a dead end leaves the network at its stop line)
+      const on = paths.filter((p) => i + 1 < p.length);
+      const go = on.length * share;
+      if (go === 0) break;
+      const m = new Map<number, number>();
+      for (const p of on) m.set(p[i], (m.get(p[i]) ?? 0) + share);
+      stops[i] = out.length;
+      out.push({ keys: [[`road\u0000${a}`, go], [`turn\u0000${a}\u0000${b}`, go], ...[...m].map(([l, w]): [string, number] => [`lane\u0000${a}_${l}`, w])], t });
     }
+    stopEvent.push(stops);
+    entryEvent.push(entries);
     return out;
   });
-  return { roadnet, rows, real, weight, routes, slices, crossings, rowsAt, vehicle };
+  return { roadnet, rows, real, weight, routes, slices, crossings, stopEvent, entryEvent, rowsAt, vehicle };
 }
 
 interface Columns {
@@ -286,6 +306,44 @@ function columns(p: Problem, lags?: LagTable): Columns {
     }
   }
   return c;
+}
+
+/** Per road, per lane index: its laneLinks as [end road, end lane index], in the roadnet's order. */
+function laneLinksByLane(roadnet: RoadnetJson): Map<string, [string, number][][]> {
+  const out = new Map(roadnet.roads.map((r) => [r.id, r.lanes.map((): [string, number][] => [])]));
+  for (const it of roadnet.intersections) {
+    for (const rl of it.roadLinks) for (const ll of rl.laneLinks) out.get(rl.startRoad)?.[ll.startLaneIndex]?.push([rl.endRoad, ll.endLaneIndex]);
+  }
+  return out;
+}
+
+/**
+ * The lane indexes a vehicle of `route` takes on each road, one path per
+ * first lane that leads to the route's second road: as the simulation builds
+ * them (at each junction the laneLink whose end lane is nearest in index to
+ * the current lane among those that can go on to the road after, the first
+ * in the roadnet's order on a tie; no lane changes). A path ends early at a
+ * dead end, where the vehicle leaves.
+ */
+function lanePaths(route: string[], firstLanes: number, links: Map<string, [string, number][][]>): number[][] {
+  const reaches = (road: string, lane: number, to: string | undefined) => to === undefined || (links.get(road)?.[lane] ?? []).some(([r]) => r === to);
+  const paths: number[][] = [];
+  for (let l0 = 0; l0 < firstLanes; l0++) {
+    if (route.length > 1 && !reaches(route[0], l0, route[1])) continue;
+    const path = [l0];
+    for (let k = 0; k + 1 < route.length; k++) {
+      const cur = path[k];
+      let best = -1;
+      for (const [r, end] of links.get(route[k])?.[cur] ?? []) {
+        if (r !== route[k + 1] || !reaches(r, end, route[k + 2])) continue;
+        if (best < 0 || Math.abs(end - cur) < Math.abs(best - cur)) best = end;
+      }
+      if (best < 0) break;
+      path.push(best);
+    }
+    paths.push(path);
+  }
+  return paths;
 }
 
 /** Non-negative weighted least squares by cyclic coordinate descent, from x0 (a previous fit's departures, by route and slice). */
@@ -406,24 +464,53 @@ export async function calibrateDemandByRuns(
 async function measuredLags(p: Problem, c: Columns, flows: FlowJson[], flowColumn: number[], run: CalibrationRun): Promise<LagTable> {
   const sum = new Map<string, [number, number]>();
   const position = p.routes.map((route) => new Map(route.map((road, i) => [road, i])));
+  const measure = (sim: Simulation, v: number, lane: number, event: number[][]) => {
+    const m = /^flow_(\d+)_(\d+)$/.exec(sim.vehicleId(v));
+    if (!m) return;
+    const f = Number(m[1]), serial = Number(m[2]);
+    const j = flowColumn[f];
+    const i = position[c.route[j]].get(sim.net.roadIds[sim.net.laneRoad[lane]]);
+    if (i === undefined || event[c.route[j]][i] < 0) return;
+    const fl = flows[f];
+    const departed = fl.startTime + Math.ceil(serial * fl.interval - 1e-9);
+    const key = lagKey(c.route[j], c.slice[j], event[c.route[j]][i]);
+    const e = sum.get(key) ?? [0, 0];
+    e[0] += sim.time - departed;
+    e[1]++;
+    sum.set(key, e);
+  };
+  let entries: LaneEntries | undefined;
   await run({ roadnet: p.roadnet, flows }, (sim) => {
-    sim.forEachCrossing((v, lane) => {
-      const m = /^flow_(\d+)_(\d+)$/.exec(sim.vehicleId(v));
-      if (!m) return;
-      const f = Number(m[1]), serial = Number(m[2]);
-      const j = flowColumn[f];
-      const i = position[c.route[j]].get(sim.net.roadIds[sim.net.laneRoad[lane]]);
-      if (i === undefined) return;
-      const fl = flows[f];
-      const departed = fl.startTime + Math.ceil(serial * fl.interval - 1e-9);
-      const key = lagKey(c.route[j], c.slice[j], i);
-      const e = sum.get(key) ?? [0, 0];
-      e[0] += sim.time - departed;
-      e[1]++;
-      sum.set(key, e);
-    });
+    sim.forEachCrossing((v, lane) => measure(sim, v, lane, p.stopEvent));
+    (entries ??= new LaneEntries(sim)).forEach((v, lane) => measure(sim, v, lane, p.entryEvent));
   });
   const lags: LagTable = new Map();
   for (const [key, [t, n]] of sum) lags.set(key, t / n);
   return lags;
+}
+
+/**
+ * The lane entries of a running simulation, as a detector at each lane's
+ * upstream end counts them: call `forEach` after every step; it reports each
+ * vehicle that entered a lane in that step, from the boundary or from a
+ * laneLink. Built on the public crossings and entries (a vehicle that crossed
+ * a stop line is on a laneLink until its next lane).
+ */
+export class LaneEntries {
+  /** vehicles on a laneLink, between two lanes, in the order they got there */
+  private readonly between = new Set<number>();
+  constructor(private readonly sim: Simulation) {}
+
+  forEach(fn: (vehicle: number, lane: number) => void): void {
+    const sim = this.sim, nLanes = sim.net.nLanes;
+    sim.forEachEntry(fn);
+    sim.forEachCrossing((v) => this.between.add(v));
+    for (const v of this.between) {
+      const d = sim.vehicleDrivable(v);
+      if (d < nLanes) {
+        this.between.delete(v);
+        fn(v, d);
+      }
+    }
+  }
 }
