@@ -29,7 +29,7 @@ export const COUNT_INTERVAL = 300;
 /** Seconds the detectors go on counting after the demand's hour: the vehicles still queued at its end are counted too. */
 export const DRAIN = 1800;
 /** Simulation runs that measure the times from departure to each stop line (calibrateDemandByRuns). */
-export const RUNS = 2;
+export const RUNS = 5;
 
 /** The fitted demand run as the counts were taken: fixed-time. */
 function fixedRun(steps: number): CalibrationRun {
@@ -40,7 +40,7 @@ function fixedRun(steps: number): CalibrationRun {
 }
 
 /** Where the benchmark's detectors count on every lane. */
-export const COUNT_POSITIONS_BENCH: readonly CountPosition[] = ['stop-line', 'entry'];
+export const COUNT_POSITIONS_BENCH: readonly CountPosition[] = ['entry'];
 
 /**
  * Counts per lane and interval of a scenario run under the fixed-time

@@ -14,11 +14,13 @@ Prints the GEH of each count (hourly flows: sqrt(2 (M - C)^2 / (M + C)), M the
 fitted demand's, C the count) and the share below 5.
 
 counts.csv: a header, then one count per line:
-  begin,end,lane,count        begin,end,road,count
-  0,300,road_0_1_0_1,42       0,300,road_0_1_0,97
+  begin,end,lane,count        begin,end,road,count        begin,end,lane,count,position
+  0,300,road_0_1_0_1,42       0,300,road_0_1_0,97         0,300,road_0_1_0_1,45,entry
   begin/end in seconds, the interval [begin, end); lane ids <road id>_<lane index>
-  (0 the innermost lane); a lane count is the vehicles that crossed that lane's
-  stop line, a road count the sum over its lanes. A detector's intervals must not overlap.
+  (0 the innermost lane); position (optional column): stop-line (default), the
+  vehicles that crossed the lane's stop line, or entry, those that entered the
+  lane at its upstream end (not capped by the signal); a road count is the sum
+  over its lanes. A detector's intervals must not overlap.
 turns.csv (optional): begin,end,from,to,count: vehicles that went from road from into road to.
 
   --roadnet FILE        roadnet (CityFlow JSON) or network (SUMO .net.xml)
@@ -26,6 +28,8 @@ turns.csv (optional): begin,end,from,to,count: vehicles that went from road from
   --turns FILE          turning counts (above)
   --out FILE            the flows to write (CityFlow flow JSON)
   --routes K            candidate routes per entry/exit road pair (k shortest by length); default 3
+  --likely-routes       also the K likeliest routes per pair by the turning shares the counts
+                        show (a lane count goes to the roads its lane leads to)
   --until S             no departure at or after S seconds (counts may go on while the network
                         drains); default the end of the last count
   --runs N              times the fitted demand is simulated to measure how long its vehicles
@@ -44,7 +48,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
     args: argv,
     options: {
       roadnet: { type: 'string' }, counts: { type: 'string' }, turns: { type: 'string' }, out: { type: 'string' },
-      routes: { type: 'string' }, delay: { type: 'string' }, until: { type: 'string' }, runs: { type: 'string' }, controller: { type: 'string', default: 'plan' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      routes: { type: 'string' }, 'likely-routes': { type: 'boolean', default: false }, delay: { type: 'string' }, until: { type: 'string' }, runs: { type: 'string' }, controller: { type: 'string', default: 'plan' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(calibrateHelp);
@@ -65,7 +69,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
     const sim = new Simulation(scenario);
     await runControlled(sim, controller === 'plan' ? 'plan' : controllers[controller](), steps, { onStep: (s) => observe(s) });
   };
-  const fit = await calibrateDemandByRuns(roadnet, counts, turns, { routesPerPair, delayPerSignal, departUntil, runs }, run);
+  const fit = await calibrateDemandByRuns(roadnet, counts, turns, { routesPerPair, likelyRoutes: values['likely-routes'], delayPerSignal, departUntil, runs }, run);
   const seconds = (performance.now() - t0) / 1000;
   writeOutput(values.out, JSON.stringify(fit.flows), '--out');
   const vehicles = fit.flows.reduce((n, f) => n + Math.floor((f.endTime - f.startTime) / f.interval + 1e-9) + 1, 0);

@@ -31,6 +31,12 @@ import type { CountRow, TurnCountRow } from './counts.js';
 export interface CalibrationOptions {
   /** candidate routes per entry/exit pair; default 3 */
   routesPerPair?: number;
+  /**
+   * also the routesPerPair likeliest routes by the turning shares the counts
+   * show (turnShares); default false: on the benchmark it brings HZ1 and JN1
+   * within 5% but puts the grid's max-pressure ATT 30% high (README "Calibration")
+   */
+  likelyRoutes?: boolean;
   /** seconds a vehicle is assumed to lose at each stop line it passes (queue and red); default 40 */
   delayPerSignal?: number;
   /** the vehicle of the written flows; default the CityFlow generator's (GRID_VEHICLE) */
@@ -71,8 +77,13 @@ export function geh(model: number, count: number, seconds: number): number {
   return m + c === 0 ? 0 : Math.sqrt((2 * (m - c) ** 2) / (m + c));
 }
 
-/** The candidate routes (road ids): the k shortest loopless routes by length from each entry road to each exit road. */
-export function candidateRoutes(roadnet: RoadnetJson, k = 3): string[][] {
+/**
+ * The candidate routes (road ids): the k shortest loopless routes by length
+ * from each entry road to each exit road; with `turnShare` (the share of road
+ * `from`'s vehicles that turn into road `to`), also the k likeliest by the
+ * product of their turning shares, after the shortest and without repeats.
+ */
+export function candidateRoutes(roadnet: RoadnetJson, k = 3, turnShare?: (from: string, to: string) => number): string[][] {
   const ids = roadnet.roads.map((r) => r.id);
   const index = new Map(ids.map((id, i) => [id, i]));
   const len = roadnet.roads.map((r) => polylineLength(r.points));
@@ -89,19 +100,26 @@ export function candidateRoutes(roadnet: RoadnetJson, k = 3): string[][] {
   const entries = ids.map((_, i) => i).filter((i) => !hasIn[i] && next[i].length > 0);
   const exits = ids.map((_, i) => i).filter((i) => next[i].length === 0 && hasIn[i]);
   const routes: string[][] = [];
+  const byLength = (u: number, v: number) => len[v];
+  // -log of the share, floored: a turn no count saw is unlikely, not impossible
+  const byShare = turnShare && ((u: number, v: number) => -Math.log(Math.max(1e-3, turnShare(ids[u], ids[v]))));
   for (const s of entries) {
-    for (const t of exits) for (const p of yen(next, len, s, t, k)) routes.push(p.map((i) => ids[i]));
+    for (const t of exits) {
+      const short = yen(next, byLength, s, t, k);
+      const likely = byShare ? yen(next, byShare, s, t, k).filter((p) => !short.some((q) => sameRoute(p, q))) : [];
+      for (const p of [...short, ...likely]) routes.push(p.map((i) => ids[i]));
+    }
   }
   return routes;
 }
 
-/** Yen's k shortest loopless paths over roads (cost: the length of each road entered). */
-function yen(next: number[][], len: number[], s: number, t: number, k: number): number[][] {
-  const first = dijkstra(next, len, s, t, new Uint8Array(next.length), new Set());
+/** Yen's k shortest loopless paths over roads (cost: `edge(u, v)` for each road v entered from u, >= 0). */
+function yen(next: number[][], edge: (u: number, v: number) => number, s: number, t: number, k: number): number[][] {
+  const first = dijkstra(next, edge, s, t, new Uint8Array(next.length), new Set());
   if (!first) return [];
   const found: number[][] = [first];
   const cands: { path: number[]; cost: number }[] = [];
-  const cost = (p: number[]) => p.reduce((c, r, i) => c + (i === 0 ? 0 : len[r]), 0);
+  const cost = (p: number[]) => p.reduce((c, r, i) => c + (i === 0 ? 0 : edge(p[i - 1], r)), 0);
   while (found.length < k) {
     const last = found[found.length - 1];
     for (let i = 0; i + 1 < last.length; i++) {
@@ -110,7 +128,7 @@ function yen(next: number[][], len: number[], s: number, t: number, k: number): 
       for (const p of found) if (p.length > i + 1 && root.every((r, j) => p[j] === r)) bannedEdges.add(p[i] * next.length + p[i + 1]);
       const bannedNodes = new Uint8Array(next.length);
       for (let j = 0; j < i; j++) bannedNodes[root[j]] = 1;
-      const spur = dijkstra(next, len, root[i], t, bannedNodes, bannedEdges);
+      const spur = dijkstra(next, edge, root[i], t, bannedNodes, bannedEdges);
       if (!spur) continue;
       const path = [...root.slice(0, -1), ...spur];
       if (!cands.some((c) => sameRoute(c.path, path)) && !found.some((p) => sameRoute(p, path))) cands.push({ path, cost: cost(path) });
@@ -132,7 +150,7 @@ function compareRoutes(a: number[], b: number[]): number {
   return a.length - b.length;
 }
 
-function dijkstra(next: number[][], len: number[], s: number, t: number, bannedNodes: Uint8Array, bannedEdges: Set<number>): number[] | undefined {
+function dijkstra(next: number[][], edge: (u: number, v: number) => number, s: number, t: number, bannedNodes: Uint8Array, bannedEdges: Set<number>): number[] | undefined {
   const n = next.length;
   const dist = new Float64Array(n).fill(Infinity);
   const prev = new Int32Array(n).fill(-1);
@@ -146,7 +164,7 @@ function dijkstra(next: number[][], len: number[], s: number, t: number, bannedN
     done[u] = 1;
     for (const v of next[u]) {
       if (bannedNodes[v] || done[v] || bannedEdges.has(u * n + v)) continue;
-      const d = dist[u] + len[v];
+      const d = dist[u] + edge(u, v);
       if (d < dist[v]) {
         dist[v] = d;
         prev[v] = u;
@@ -156,6 +174,37 @@ function dijkstra(next: number[][], len: number[], s: number, t: number, bannedN
   const path = [t];
   for (let v = t; v !== s; ) path.push((v = prev[v]));
   return path.reverse();
+}
+
+/**
+ * The share of road `from`'s vehicles that turn into road `to`, from the
+ * counts: a turning count is its movement's; a lane count goes to the roads
+ * its lane's laneLinks lead to, evenly (a lane serving one movement gives that
+ * movement's count). Stop-line and entry counts alike; 0 where no count says.
+ */
+function turnShares(roadnet: RoadnetJson, rows: readonly (CountRow | TurnCountRow)[]): (from: string, to: string) => number {
+  const links = laneLinksByLane(roadnet);
+  const moved = new Map<string, Map<string, number>>();
+  const add = (from: string, to: string, n: number) => {
+    const m = moved.get(from) ?? new Map<string, number>();
+    m.set(to, (m.get(to) ?? 0) + n);
+    moved.set(from, m);
+  };
+  for (const r of rows) {
+    if ('from' in r) add(r.from, r.to, r.count);
+    else if ('lane' in r.at) {
+      const m = /^(.*)_(\d+)$/.exec(r.at.lane)!;
+      const to = [...new Set((links.get(m[1])?.[Number(m[2])] ?? []).map(([road]) => road))];
+      for (const b of to) add(m[1], b, r.count / to.length);
+    }
+  }
+  return (from, to) => {
+    const m = moved.get(from);
+    if (!m) return 0;
+    let all = 0;
+    for (const n of m.values()) all += n;
+    return all > 0 ? (m.get(to) ?? 0) / all : 0;
+  };
 }
 
 /** Seconds from departure to a route's i-th detector event (a stop line crossed, a lane entered), measured per (route, departure slice, i); see measuredLags. */
@@ -190,7 +239,7 @@ function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: reado
   if (rows.length === 0) throw new ScenarioError('counts', '', 'no counts to fit');
   const vehicle = opts.vehicle ?? GRID_VEHICLE;
   const delay = opts.delayPerSignal ?? 40;
-  const routes = candidateRoutes(roadnet, opts.routesPerPair ?? 3);
+  const routes = candidateRoutes(roadnet, opts.routesPerPair ?? 3, opts.likelyRoutes ? turnShares(roadnet, rows) : undefined);
   if (routes.length === 0) throw new ScenarioError('roadnet', '', 'no route leads from an entry road to an exit road');
 
   // departure slices: between consecutive count boundaries, up to departUntil
