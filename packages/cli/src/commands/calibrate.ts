@@ -74,7 +74,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
   writeOutput(values.out, JSON.stringify(fit.flows), '--out');
   const vehicles = fit.flows.reduce((n, f) => n + Math.floor((f.endTime - f.startTime) / f.interval + 1e-9) + 1, 0);
   const lines = fit.counts.map((c) => {
-    const at = 'from' in c.row ? `${c.row.from}->${c.row.to}` : 'lane' in c.row.at ? c.row.at.lane : c.row.at.road;
+    const at = 'from' in c.row ? `${c.row.from}->${c.row.to}` : `${'lane' in c.row.at ? c.row.at.lane : c.row.at.road}${c.row.position === 'entry' ? ' (entry)' : ''}`;
     return { line: c.row.line, begin: c.row.begin, end: c.row.end, at, count: c.row.count, model: round(c.model, 2), geh: round(c.geh, 2) };
   });
   const summary = { counts: lines.length, gehBelow5Percent: round(fit.gehBelow5Percent, 1), flows: fit.flows.length, vehicles, candidateRoutes: fit.candidateRoutes, fitSeconds: round(seconds, 3) };
