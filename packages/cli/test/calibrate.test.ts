@@ -50,7 +50,7 @@ test('calibrate: lane counts of a grid in, flows out that simulate runs, GEH pri
   assert.match(text.stdout, /% of \d+ counts with GEH < 5/);
 });
 
-test('calibrate: lane-entry counts (the position column) and --likely-routes', () => {
+test('calibrate: lane-entry counts (the position column); --likely, --sparsity', () => {
   const grid = generateGrid({ rows: 2, cols: 2, demand: 1 / 20, endTime: 1199 });
   const roadnet = join(tmp, 'roadnet-entry.json');
   writeFileSync(roadnet, JSON.stringify(grid.roadnet));
@@ -68,7 +68,7 @@ test('calibrate: lane-entry counts (the position column) and --likely-routes', (
   const counts = join(tmp, 'entry.csv');
   writeFileSync(counts, lines.join('\n') + '\n');
   const out = join(tmp, 'flow-entry.json');
-  const r = citybrain('calibrate', '--roadnet', roadnet, '--counts', counts, '--out', out, '--until', '1200', '--likely-routes', '--runs', '1', '--json');
+  const r = citybrain('calibrate', '--roadnet', roadnet, '--counts', counts, '--out', out, '--until', '1200', '--likely', '2', '--sparsity', '1', '--runs', '1', '--json');
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.ok(j.gehBelow5Percent >= 90, `${j.gehBelow5Percent}%`);
@@ -94,6 +94,7 @@ test('calibrate: a bad counts file is one line naming the file and line; --help 
   assert.match(h.stdout, /begin,end,lane,count/);
   assert.match(h.stdout, /begin,end,road,count/);
   assert.match(h.stdout, /begin,end,lane,count,position/);
-  assert.match(h.stdout, /--likely-routes/);
+  assert.match(h.stdout, /--likely K/);
+  assert.match(h.stdout, /--sparsity X/);
   assert.equal(citybrain('calibrate', '--roadnet', roadnet).code, 2);
 });

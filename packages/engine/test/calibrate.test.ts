@@ -200,8 +200,21 @@ test('likely routes: candidates by the turning shares the counts show come after
     const short = shortest.find((q) => q[0] === r[0] && q.at(-1) === r.at(-1))!;
     assert.ok(lefts(r) <= lefts(short), `the likeliest route turns left no more than the shortest: ${r.join(' ')}`);
   }
-  const fit = calibrateDemand(grid.roadnet, entryCounts(grid, 1800), [], { likelyRoutes: true, departUntil: 1800 });
+  const counts = entryCounts(grid, 1800);
+  const fit = calibrateDemand(grid.roadnet, counts, [], { departUntil: 1800 });
   assert.ok(fit.candidateRoutes > candidateRoutes(grid.roadnet).length && fit.gehBelow5Percent >= 90, `${fit.candidateRoutes} candidates, ${fit.gehBelow5Percent}%`);
+  assert.equal(calibrateDemand(grid.roadnet, counts, [], { departUntil: 1800, likelyRoutesPerPair: 0 }).candidateRoutes, candidateRoutes(grid.roadnet).length);
+});
+
+test('sparsity: of routes that explain the counts alike, fewer carry the demand', () => {
+  const counts = entryCounts(grid, 1800);
+  const routesUsed = (sparsity: number) => {
+    const fit = calibrateDemand(grid.roadnet, counts, [], { departUntil: 1800, sparsity });
+    return { routes: new Set(fit.flows.map((f) => f.route.join())).size, geh: fit.gehBelow5Percent, vehicles: vehicles(fit.flows, 1800) };
+  };
+  const spread = routesUsed(0), sparse = routesUsed(3);
+  assert.ok(sparse.routes < 0.8 * spread.routes, `${sparse.routes} routes with sparsity 3, ${spread.routes} without`);
+  assert.ok(sparse.geh >= 90 && Math.abs(sparse.vehicles - spread.vehicles) <= 0.02 * spread.vehicles, JSON.stringify({ sparse, spread }));
 });
 
 test('counts.csv: the position column (stop-line | entry); bad values refused naming the line', () => {

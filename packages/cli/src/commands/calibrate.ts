@@ -28,12 +28,14 @@ turns.csv (optional): begin,end,from,to,count: vehicles that went from road from
   --turns FILE          turning counts (above)
   --out FILE            the flows to write (CityFlow flow JSON)
   --routes K            candidate routes per entry/exit road pair (k shortest by length); default 3
-  --likely-routes       also the K likeliest routes per pair by the turning shares the counts
-                        show (a lane count goes to the roads its lane leads to)
+  --likely K            also the K likeliest routes per pair by the turning shares the counts
+                        show (a lane count goes to the roads its lane leads to); default 3, 0 none
+  --sparsity X          how strongly few routes are preferred to many that explain the counts
+                        alike (reweighted L1 over each route's total); default 3, 0 not at all
   --until S             no departure at or after S seconds (counts may go on while the network
                         drains); default the end of the last count
   --runs N              times the fitted demand is simulated to measure how long its vehicles
-                        take to each stop line, then fitted again; default 2 (0: free-flow time
+                        take to each detector, then fitted again; default 5 (0: free-flow time
                         plus --delay per stop line)
   --controller NAME     the signal control the counts were taken under, for those runs:
                         plan (the network's own signal programs; default) | ${Object.keys(controllers).join(' | ')}
@@ -48,14 +50,16 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
     args: argv,
     options: {
       roadnet: { type: 'string' }, counts: { type: 'string' }, turns: { type: 'string' }, out: { type: 'string' },
-      routes: { type: 'string' }, 'likely-routes': { type: 'boolean', default: false }, delay: { type: 'string' }, until: { type: 'string' }, runs: { type: 'string' }, controller: { type: 'string', default: 'plan' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      routes: { type: 'string' }, likely: { type: 'string' }, sparsity: { type: 'string' }, delay: { type: 'string' }, until: { type: 'string' }, runs: { type: 'string' }, controller: { type: 'string', default: 'plan' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(calibrateHelp);
   if (!values.roadnet || !values.counts || !values.out) throw new UsageError('calibrate needs --roadnet FILE, --counts FILE and --out FILE (see citybrain calibrate --help)');
   const routesPerPair = intOption(values.routes, 'routes', 3, 1, 50);
+  const likelyRoutesPerPair = intOption(values.likely, 'likely', 3, 0, 50);
+  const sparsity = numOption(values.sparsity, 'sparsity', 3, 0, 1000);
   const delayPerSignal = numOption(values.delay, 'delay', 40, 0, 3600);
-  const runs = intOption(values.runs, 'runs', 2, 0, 20);
+  const runs = intOption(values.runs, 'runs', 5, 0, 20);
   const departUntil = values.until === undefined ? undefined : numOption(values.until, 'until', 0, 1);
   const controller = values.controller!;
   if (controller !== 'plan' && !controllers[controller]) throw new UsageError(`unknown controller "${controller}"; choose plan, ${Object.keys(controllers).join(', ')}`);
@@ -69,7 +73,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
     const sim = new Simulation(scenario);
     await runControlled(sim, controller === 'plan' ? 'plan' : controllers[controller](), steps, { onStep: (s) => observe(s) });
   };
-  const fit = await calibrateDemandByRuns(roadnet, counts, turns, { routesPerPair, likelyRoutes: values['likely-routes'], delayPerSignal, departUntil, runs }, run);
+  const fit = await calibrateDemandByRuns(roadnet, counts, turns, { routesPerPair, likelyRoutesPerPair, sparsity, delayPerSignal, departUntil, runs }, run);
   const seconds = (performance.now() - t0) / 1000;
   writeOutput(values.out, JSON.stringify(fit.flows), '--out');
   const vehicles = fit.flows.reduce((n, f) => n + Math.floor((f.endTime - f.startTime) / f.interval + 1e-9) + 1, 0);

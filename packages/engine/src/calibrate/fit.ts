@@ -32,15 +32,17 @@ export interface CalibrationOptions {
   /** candidate routes per entry/exit pair; default 3 */
   routesPerPair?: number;
   /**
-   * also the routesPerPair likeliest routes by the turning shares the counts
-   * show (turnShares); default false: on the benchmark it brings HZ1 and JN1
-   * within 5% but puts the grid's max-pressure ATT 30% high (README "Calibration")
+   * also this many likeliest routes per pair by the turning shares the counts
+   * show (turnShares): routes that turn where the counts say vehicles turn,
+   * which the shortest miss; default 3, 0 none
    */
-  likelyRoutes?: boolean;
+  likelyRoutesPerPair?: number;
   /** seconds a vehicle is assumed to lose at each stop line it passes (queue and red); default 40 */
   delayPerSignal?: number;
   /** the vehicle of the written flows; default the CityFlow generator's (GRID_VEHICLE) */
   vehicle?: VehicleJson;
+  /** how strongly few routes are preferred to many that explain the counts alike (solveSparse); default 3, 0 not at all */
+  sparsity?: number;
   /** coordinate-descent sweeps at most; default 400 */
   maxSweeps?: number;
   /** no departure at or after this second (counts may go on after the demand ends, while the network drains); default the end of the last count */
@@ -80,10 +82,10 @@ export function geh(model: number, count: number, seconds: number): number {
 /**
  * The candidate routes (road ids): the k shortest loopless routes by length
  * from each entry road to each exit road; with `turnShare` (the share of road
- * `from`'s vehicles that turn into road `to`), also the k likeliest by the
- * product of their turning shares, after the shortest and without repeats.
+ * `from`'s vehicles that turn into road `to`), also the `likelyK` likeliest by
+ * the product of their turning shares, after the shortest and without repeats.
  */
-export function candidateRoutes(roadnet: RoadnetJson, k = 3, turnShare?: (from: string, to: string) => number): string[][] {
+export function candidateRoutes(roadnet: RoadnetJson, k = 3, turnShare?: (from: string, to: string) => number, likelyK = k): string[][] {
   const ids = roadnet.roads.map((r) => r.id);
   const index = new Map(ids.map((id, i) => [id, i]));
   const len = roadnet.roads.map((r) => polylineLength(r.points));
@@ -106,7 +108,7 @@ export function candidateRoutes(roadnet: RoadnetJson, k = 3, turnShare?: (from: 
   for (const s of entries) {
     for (const t of exits) {
       const short = yen(next, byLength, s, t, k);
-      const likely = byShare ? yen(next, byShare, s, t, k).filter((p) => !short.some((q) => sameRoute(p, q))) : [];
+      const likely = byShare ? yen(next, byShare, s, t, likelyK).filter((p) => !short.some((q) => sameRoute(p, q))) : [];
       for (const p of [...short, ...likely]) routes.push(p.map((i) => ids[i]));
     }
   }
@@ -239,7 +241,8 @@ function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: reado
   if (rows.length === 0) throw new ScenarioError('counts', '', 'no counts to fit');
   const vehicle = opts.vehicle ?? GRID_VEHICLE;
   const delay = opts.delayPerSignal ?? 40;
-  const routes = candidateRoutes(roadnet, opts.routesPerPair ?? 3, opts.likelyRoutes ? turnShares(roadnet, rows) : undefined);
+  const likely = opts.likelyRoutesPerPair ?? 3;
+  const routes = candidateRoutes(roadnet, opts.routesPerPair ?? 3, likely > 0 ? turnShares(roadnet, rows) : undefined, likely);
   if (routes.length === 0) throw new ScenarioError('roadnet', '', 'no route leads from an entry road to an exit road');
 
   // departure slices: between consecutive count boundaries, up to departUntil
@@ -396,7 +399,7 @@ function lanePaths(route: string[], firstLanes: number, links: Map<string, [stri
 }
 
 /** Non-negative weighted least squares by cyclic coordinate descent, from x0 (a previous fit's departures, by route and slice). */
-function solve(p: Problem, c: Columns, maxSweeps: number, x0?: Map<string, number>): { x: Float64Array; resid: Float64Array; sweeps: number } {
+function solve(p: Problem, c: Columns, maxSweeps: number, x0?: Map<string, number> | Float64Array, penalty?: Float64Array): { x: Float64Array; resid: Float64Array; sweeps: number } {
   const n = c.route.length;
   const w = p.weight;
   const resid = Float64Array.from(p.rows, (r) => -r.count);
@@ -404,7 +407,7 @@ function solve(p: Problem, c: Columns, maxSweeps: number, x0?: Map<string, numbe
   const h = new Float64Array(n);
   for (let j = 0; j < n; j++) {
     for (let k = c.start[j]; k < c.start[j + 1]; k++) h[j] += w[c.row[k]] * c.val[k] ** 2;
-    x[j] = x0?.get(`${c.route[j]} ${c.slice[j]}`) ?? 0;
+    x[j] = (x0 instanceof Float64Array ? x0[j] : x0?.get(`${c.route[j]} ${c.slice[j]}`)) ?? 0;
     for (let k = c.start[j]; k < c.start[j + 1]; k++) resid[c.row[k]] += x[j] * c.val[k];
   }
   const ridge = (1e-3 * h.reduce((a, b) => a + b, 0)) / Math.max(1, n);
@@ -413,7 +416,7 @@ function solve(p: Problem, c: Columns, maxSweeps: number, x0?: Map<string, numbe
     sweeps++;
     let moved = 0;
     for (let j = 0; j < n; j++) {
-      let g = ridge * x[j];
+      let g = ridge * x[j] + (penalty ? penalty[c.route[j]] : 0);
       for (let k = c.start[j]; k < c.start[j + 1]; k++) g += w[c.row[k]] * c.val[k] * resid[c.row[k]];
       const nx = Math.max(0, x[j] - g / (h[j] + ridge));
       const d = nx - x[j];
@@ -426,6 +429,26 @@ function solve(p: Problem, c: Columns, maxSweeps: number, x0?: Map<string, numbe
   }
   return { x, resid, sweeps };
 }
+
+/**
+ * solve, then `rounds` times again with each departure of a route charged
+ * sparsity / (the route's total + 1) (reweighted L1: about sparsity x the log
+ * of each route's total), so that of routes explaining the counts alike a few
+ * carry the demand rather than all of them a little.
+ */
+function solveSparse(p: Problem, c: Columns, opts: CalibrationOptions, x0?: Map<string, number>): { x: Float64Array; resid: Float64Array; sweeps: number } {
+  const maxSweeps = opts.maxSweeps ?? 400, lambda = opts.sparsity ?? 3;
+  let fit = solve(p, c, maxSweeps, x0);
+  if (lambda <= 0) return fit;
+  for (let k = 0; k < SPARSE_ROUNDS; k++) {
+    const total = new Float64Array(p.routes.length);
+    for (let j = 0; j < fit.x.length; j++) total[c.route[j]] += fit.x[j];
+    fit = solve(p, c, maxSweeps, fit.x, total.map((t) => lambda / (t + 1)));
+  }
+  return fit;
+}
+
+const SPARSE_ROUNDS = 3;
 
 /** Whole vehicles as CityFlow flows: each route's fractions carried from slice to slice, so its total is kept. */
 function toFlows(p: Problem, c: Columns, x: Float64Array): { flows: FlowJson[]; flowColumn: number[] } {
@@ -471,7 +494,7 @@ function result(p: Problem, c: Columns, fit: { x: Float64Array; resid: Float64Ar
 export function calibrateDemand(roadnet: RoadnetJson, counts: readonly CountRow[], turns: readonly TurnCountRow[] = [], opts: CalibrationOptions = {}): CalibrationResult {
   const p = problem(roadnet, counts, turns, opts);
   const c = columns(p);
-  const { flowColumn: _, ...r } = result(p, c, solve(p, c, opts.maxSweeps ?? 400), 0);
+  const { flowColumn: _, ...r } = result(p, c, solveSparse(p, c, opts), 0);
   return r;
 }
 
@@ -495,14 +518,14 @@ export async function calibrateDemandByRuns(
 ): Promise<CalibrationResult> {
   const p = problem(roadnet, counts, turns, opts);
   let c = columns(p);
-  let fit = solve(p, c, opts.maxSweeps ?? 400);
+  let fit = solveSparse(p, c, opts);
   let r = result(p, c, fit, 0);
   for (let k = 1; k <= opts.runs; k++) {
     const lags = await measuredLags(p, c, r.flows, r.flowColumn, run);
     const x0 = new Map<string, number>();
     for (let j = 0; j < fit.x.length; j++) x0.set(`${c.route[j]} ${c.slice[j]}`, fit.x[j]);
     c = columns(p, lags);
-    fit = solve(p, c, opts.maxSweeps ?? 400, x0);
+    fit = solveSparse(p, c, opts, x0);
     r = result(p, c, fit, k);
   }
   const { flowColumn: _, ...out } = r;
