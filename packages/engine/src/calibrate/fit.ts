@@ -11,9 +11,12 @@ import type { CountRow, TurnCountRow } from './counts.js';
  *
  * Candidate routes: for every pair of an entry road (nothing leads into it)
  * and an exit road (it leads nowhere), the k shortest loopless routes by
- * length (Yen). Entry-to-exit because every vehicle a detector sees came in
+ * length (Yen), and the k likeliest by the turning shares the counts show
+ * (turnShares). Entry-to-exit because every vehicle a detector sees came in
  * at the boundary; k alternatives so that counts on parallel roads can be
- * met without inventing detours.
+ * met without inventing detours; the likeliest because a demand that turns
+ * where the shortest routes go straight (the CityFlow generator's staircase
+ * routes) is otherwise met by other routes with the same turning counts.
  *
  * The fit: the departures x(route, slice) >= 0 minimise
  * sum over counts of (model - count)^2 / max(count, 1) (the GEH's own
@@ -21,12 +24,15 @@ import type { CountRow, TurnCountRow } from './counts.js';
  * plus each detector's total over its whole span, weighted 50 times (every
  * counted vehicle is in the demand once, whenever it is assumed to have
  * passed), with a small ridge term that shares a count evenly among routes that explain
- * it equally; solved by cyclic coordinate descent, deterministic. A vehicle
- * that departs in slice [s0, s1) is taken to cross the stop line of its
- * route's i-th road uniformly in [s0 + t_i, s1 + t_i), t_i its free-flow
- * time to there plus `delayPerSignal` per stop line passed, or the time
- * measured by simulating the fit (calibrateDemandByRuns); on road a, bound
- * for road b, it uses the lanes of a that lead to b, spread evenly over them.
+ * it equally, then reweighted L1 over route totals (`sparsity`: of routes that
+ * explain the counts alike, a few carry the demand); solved by cyclic
+ * coordinate descent, deterministic. A vehicle that departs in slice
+ * [s0, s1) is taken to cross the stop line of its route's i-th road
+ * uniformly in [s0 + t_i, s1 + t_i), t_i its free-flow time to there plus
+ * `delayPerSignal` per stop line passed, or the time measured by simulating
+ * the fit (calibrateDemandByRuns), and to enter road i at the time it left
+ * road i - 1 (departure for the first road); its lanes are those the
+ * simulation gives it (lanePaths), each first lane equally likely.
  */
 export interface CalibrationOptions {
   /** candidate routes per entry/exit pair; default 3 */
