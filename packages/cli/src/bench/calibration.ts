@@ -30,7 +30,7 @@ export const COUNT_INTERVAL = 300;
 
 /** Seconds the detectors go on counting after the demand's hour: the vehicles still queued at its end are counted too. */
 export const DRAIN = 1800;
-/** Simulation runs that measure the times from departure to each stop line (calibrateDemandByRuns). */
+/** Simulation runs that measure the times from departure to each detector (calibrateDemandByRuns). */
 export const RUNS = 5;
 
 /** The fitted demand run as the counts were taken: fixed-time. */
