@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateGrid, Simulation } from '@citybrain/engine';
+import { generateGrid, LaneEntries, Simulation } from '@citybrain/engine';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'citybrain-calibrate-'));
@@ -50,6 +50,38 @@ test('calibrate: lane counts of a grid in, flows out that simulate runs, GEH pri
   assert.match(text.stdout, /% of \d+ counts with GEH < 5/);
 });
 
+test('calibrate: lane-entry counts (the position column); --likely, --sparsity', () => {
+  const grid = generateGrid({ rows: 2, cols: 2, demand: 1 / 20, endTime: 1199 });
+  const roadnet = join(tmp, 'roadnet-entry.json');
+  writeFileSync(roadnet, JSON.stringify(grid.roadnet));
+  const sim = new Simulation(grid);
+  const entries = new LaneEntries(sim);
+  const n = new Int32Array(sim.net.nLanes);
+  const lines = ['begin,end,lane,count,position'];
+  for (let t = 1; t <= 1500; t++) {
+    sim.step();
+    entries.forEach((_v, lane) => n[lane]++);
+    if (t % 300 > 0) continue;
+    for (let l = 0; l < sim.net.nLanes; l++) lines.push(`${t - 300},${t},${sim.net.laneId(l)},${n[l]},entry`);
+    n.fill(0);
+  }
+  const counts = join(tmp, 'entry.csv');
+  writeFileSync(counts, lines.join('\n') + '\n');
+  const out = join(tmp, 'flow-entry.json');
+  const r = citybrain('calibrate', '--roadnet', roadnet, '--counts', counts, '--out', out, '--until', '1200', '--likely', '2', '--sparsity', '1', '--runs', '1', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.ok(j.gehBelow5Percent >= 90, `${j.gehBelow5Percent}%`);
+  assert.ok(j.perCount.every((c: { at: string }) => c.at.endsWith(' (entry)')));
+  const original = sim.metrics().enteredVehicles;
+  assert.ok(Math.abs(j.vehicles - original) <= 0.03 * original, `${j.vehicles} vehicles for ${original}`);
+  const bad = join(tmp, 'bad-position.csv');
+  writeFileSync(bad, 'begin,end,lane,count,position\n0,300,road_0_1_0_1,3,upstream\n');
+  const e = citybrain('calibrate', '--roadnet', roadnet, '--counts', bad, '--out', out);
+  assert.equal(e.code, 2);
+  assert.equal(e.stderr.trim(), 'citybrain: bad-position.csv: line 2: position: expected "stop-line" or "entry", got "upstream"');
+});
+
 test('calibrate: a bad counts file is one line naming the file and line; --help documents the format', () => {
   const roadnet = join(tmp, 'roadnet2.json');
   writeFileSync(roadnet, JSON.stringify(generateGrid({ rows: 1, cols: 1 }).roadnet));
@@ -61,5 +93,8 @@ test('calibrate: a bad counts file is one line naming the file and line; --help 
   const h = citybrain('calibrate', '--help');
   assert.match(h.stdout, /begin,end,lane,count/);
   assert.match(h.stdout, /begin,end,road,count/);
+  assert.match(h.stdout, /begin,end,lane,count,position/);
+  assert.match(h.stdout, /--likely K/);
+  assert.match(h.stdout, /--sparsity X/);
   assert.equal(citybrain('calibrate', '--roadnet', roadnet).code, 2);
 });

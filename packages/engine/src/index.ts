@@ -10,5 +10,5 @@ export { seedRng, seedMt19937, nextU32, type RandomKind } from './sim/rng.js';
 export { ReplayRecorder, replayRoadnet } from './sim/replay.js';
 export { RoadGraph } from './routing.js';
 export { polylineLength } from './sim/geometry.js';
-export { parseCounts, parseTurnCounts, type CountRow, type TurnCountRow } from './calibrate/counts.js';
-export { calibrateDemand, calibrateDemandByRuns, candidateRoutes, geh, type CalibrationOptions, type CalibrationResult, type CalibrationRun, type FittedCount, type LagTable } from './calibrate/fit.js';
+export { COUNT_POSITIONS, parseCounts, parseTurnCounts, type CountPosition, type CountRow, type TurnCountRow } from './calibrate/counts.js';
+export { calibrateDemand, calibrateDemandByRuns, candidateRoutes, geh, LaneEntries, type CalibrationOptions, type CalibrationResult, type CalibrationRun, type FittedCount, type LagTable } from './calibrate/fit.js';

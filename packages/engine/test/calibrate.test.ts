@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { calibrateDemand, calibrateDemandByRuns, candidateRoutes, generateGrid, geh, parseCounts, parseTurnCounts, ScenarioError, Simulation, type CountRow, type Scenario } from '@citybrain/engine';
+import { calibrateDemand, calibrateDemandByRuns, candidateRoutes, generateGrid, geh, LaneEntries, parseCounts, parseTurnCounts, ScenarioError, Simulation, type CountRow, type Scenario } from '@citybrain/engine';
 
 /** Stop-line counts of every lane per 300 s, from a run of the scenario on its built-in signal plans. */
 function laneCounts(s: Scenario, seconds: number): CountRow[] {
@@ -109,8 +109,8 @@ test('counts.csv: lane and road files parse; bad rows are refused naming the lin
   const rn = grid.roadnet;
   const road = rn.roads[0].id;
   assert.deepEqual(parseCounts(`begin,end,lane,count\n0,300,${road}_1,12\n300,600,${road}_1,3.5\n`, rn), [
-    { begin: 0, end: 300, at: { lane: `${road}_1` }, count: 12, line: 2 },
-    { begin: 300, end: 600, at: { lane: `${road}_1` }, count: 3.5, line: 3 },
+    { begin: 0, end: 300, at: { lane: `${road}_1` }, count: 12, position: 'stop-line', line: 2 },
+    { begin: 300, end: 600, at: { lane: `${road}_1` }, count: 3.5, position: 'stop-line', line: 3 },
   ]);
   assert.equal(parseCounts(`begin,end,road,count\r\n0,300,${road},7\r\n`, rn)[0].count, 7);
   const bad = (text: string, message: RegExp) => assert.throws(() => parseCounts(text, rn), (e: unknown) => e instanceof ScenarioError && message.test(e.message));
@@ -126,4 +126,108 @@ test('counts.csv: lane and road files parse; bad rows are refused naming the lin
   bad(`begin,end,road,count\n-5,300,${road},1\n`, /line 2: begin: expected seconds >= 0/);
   bad(`begin,end,road,count\n0,300,${road},1\n600,900,${road},1\n200,400,${road},1\n`, /line 4: .*: \[200, 400\) overlaps \[0, 300\) on line 2/);
   assert.throws(() => parseTurnCounts(`begin,end,from,to,count\n0,300,${road},${road},1\n`, rn), /turns\.csv: line 2: no roadLink leads from road/);
+});
+
+/** Lane-entry counts of every lane per 300 s (a detector at each lane's upstream end), from a run on the built-in plans. */
+function entryCounts(s: Scenario, seconds: number): CountRow[] {
+  const sim = new Simulation(s, { seed: 0 });
+  const entries = new LaneEntries(sim);
+  const n = new Int32Array(sim.net.nLanes);
+  const rows: CountRow[] = [];
+  for (let t = 1; t <= seconds; t++) {
+    sim.step();
+    entries.forEach((_v, lane) => n[lane]++);
+    if (t % 300 > 0) continue;
+    for (let l = 0; l < sim.net.nLanes; l++) rows.push({ begin: t - 300, end: t, at: { lane: sim.net.laneId(l) }, count: n[l], position: 'entry', line: rows.length + 2 });
+    n.fill(0);
+  }
+  return rows;
+}
+
+test('LaneEntries: every vehicle is reported entering its first lane and each lane after a stop line it crossed', () => {
+  const sim = new Simulation(grid, { seed: 0 });
+  const entries = new LaneEntries(sim);
+  let entered = 0, boundary = 0, crossed = 0;
+  const seen = new Map<number, number>();
+  for (let t = 0; t < 2400; t++) {
+    sim.step();
+    sim.forEachEntry(() => boundary++);
+    sim.forEachCrossing(() => crossed++);
+    entries.forEach((v, lane) => {
+      entered++;
+      assert.ok(lane < sim.net.nLanes, 'a lane, not a laneLink');
+      assert.equal(sim.vehicleDrivable(v), lane);
+      seen.set(lane, (seen.get(lane) ?? 0) + 1);
+    });
+  }
+  assert.equal(boundary, sim.metrics().enteredVehicles);
+  // all but the few still on a laneLink at the end
+  assert.ok(entered <= boundary + crossed && entered >= boundary + crossed - 20, `${entered} entries, ${boundary} + ${crossed}`);
+});
+
+test('entry counts: the fit recovers the grid demand from lane-entry counts alone', () => {
+  const counts = entryCounts(grid, 2400);
+  const fit = calibrateDemand(grid.roadnet, counts, [], { departUntil: 1800 });
+  assert.ok(fit.gehBelow5Percent >= 90, `fit: ${fit.gehBelow5Percent}% below 5`);
+  const again = entryCounts({ roadnet: grid.roadnet, flows: fit.flows }, 2400);
+  const below = counts.filter((c, i) => geh(again[i].count, c.count, 300) < 5).length / counts.length;
+  assert.ok(below >= 0.9, `simulated: ${(below * 100).toFixed(1)}% below 5`);
+  const original = vehicles(grid.flows, 2400), fitted = vehicles(fit.flows, 2400);
+  assert.ok(Math.abs(fitted - original) <= 0.03 * original, `${fitted} vehicles fitted, ${original} original`);
+  // an entry count is not a stop-line count: read as stop-line counts, the same numbers say something else
+  const asStopLine = calibrateDemand(grid.roadnet, counts.map(({ position: _, ...c }) => c), [], { departUntil: 1800 });
+  assert.notDeepEqual(asStopLine.flows, fit.flows);
+});
+
+test('likely routes: candidates by the turning shares the counts show come after the shortest, without repeats', () => {
+  const shortest = candidateRoutes(grid.roadnet, 1);
+  // every turn equally likely but left turns, which no count saw
+  const links = new Map<string, { startRoad: string; endRoad: string }[]>();
+  const left = new Set<string>();
+  for (const it of grid.roadnet.intersections) {
+    for (const rl of it.roadLinks) {
+      if (rl.type === 'turn_left') left.add(`${rl.startRoad} ${rl.endRoad}`);
+      links.set(rl.startRoad, [...(links.get(rl.startRoad) ?? []), rl]);
+    }
+  }
+  const both = candidateRoutes(grid.roadnet, 1, (from, to) => (left.has(`${from} ${to}`) ? 0 : 1 / 2));
+  assert.deepEqual(both.filter((r) => shortest.some((q) => q.join() === r.join())), shortest, 'the shortest first, all kept');
+  assert.ok(both.length > shortest.length);
+  assert.equal(new Set(both.map((r) => r.join())).size, both.length, 'no repeats');
+  const added = both.filter((r) => !shortest.some((q) => q.join() === r.join()));
+  const lefts = (r: string[]) => r.slice(1).filter((x, i) => left.has(`${r[i]} ${x}`)).length;
+  for (const r of added) {
+    const short = shortest.find((q) => q[0] === r[0] && q.at(-1) === r.at(-1))!;
+    assert.ok(lefts(r) <= lefts(short), `the likeliest route turns left no more than the shortest: ${r.join(' ')}`);
+  }
+  const counts = entryCounts(grid, 1800);
+  const fit = calibrateDemand(grid.roadnet, counts, [], { departUntil: 1800 });
+  assert.ok(fit.candidateRoutes > candidateRoutes(grid.roadnet).length && fit.gehBelow5Percent >= 90, `${fit.candidateRoutes} candidates, ${fit.gehBelow5Percent}%`);
+  assert.equal(calibrateDemand(grid.roadnet, counts, [], { departUntil: 1800, likelyRoutesPerPair: 0 }).candidateRoutes, candidateRoutes(grid.roadnet).length);
+});
+
+test('sparsity: of routes that explain the counts alike, fewer carry the demand', () => {
+  const counts = entryCounts(grid, 1800);
+  const routesUsed = (sparsity: number) => {
+    const fit = calibrateDemand(grid.roadnet, counts, [], { departUntil: 1800, sparsity });
+    return { routes: new Set(fit.flows.map((f) => f.route.join())).size, geh: fit.gehBelow5Percent, vehicles: vehicles(fit.flows, 1800) };
+  };
+  const spread = routesUsed(0), sparse = routesUsed(3);
+  assert.ok(sparse.routes < 0.8 * spread.routes, `${sparse.routes} routes with sparsity 3, ${spread.routes} without`);
+  assert.ok(sparse.geh >= 90 && Math.abs(sparse.vehicles - spread.vehicles) <= 0.02 * spread.vehicles, JSON.stringify({ sparse, spread }));
+});
+
+test('counts.csv: the position column (stop-line | entry); bad values refused naming the line', () => {
+  const rn = grid.roadnet;
+  const road = rn.roads[0].id;
+  const rows = parseCounts(`begin,end,lane,count,position\n0,300,${road}_1,12,entry\n0,300,${road}_1,9,stop-line\n`, rn);
+  assert.deepEqual(rows.map((r) => [r.position, r.count]), [['entry', 12], ['stop-line', 9]], 'an entry and a stop-line detector on one lane do not overlap');
+  assert.equal(parseCounts(`begin,end,road,count,position\n0,300,${road},7,entry\n`, rn)[0].position, 'entry');
+  const bad = (text: string, message: RegExp) => assert.throws(() => parseCounts(text, rn), (e: unknown) => e instanceof ScenarioError && message.test(e.message));
+  bad(`begin,end,lane,count,place\n`, /line 1: expected the header .*optionally followed by ",position", got "begin,end,lane,count,place"/);
+  bad(`begin,end,lane,count,position\n0,300,${road}_1,12,midblock\n`, /counts\.csv: line 2: position: expected "stop-line" or "entry", got "midblock"/);
+  bad(`begin,end,lane,count,position\n0,300,${road}_1,12,\n`, /line 2: position: expected "stop-line" or "entry", got ""/);
+  bad(`begin,end,lane,count,position\n0,300,${road}_1,12\n`, /line 2: expected 5 fields \(begin,end,lane,count,position\), got 4/);
+  bad(`begin,end,lane,count\n0,300,${road}_1,12,entry\n`, /line 2: expected 4 fields \(begin,end,lane,count\), got 5/);
+  bad(`begin,end,lane,count,position\n0,300,${road}_1,1,entry\n200,500,${road}_1,1,entry\n`, /line 3: .*_1 \(entry\): \[200, 500\) overlaps \[0, 300\) on line 2/);
 });

@@ -14,11 +14,13 @@ Prints the GEH of each count (hourly flows: sqrt(2 (M - C)^2 / (M + C)), M the
 fitted demand's, C the count) and the share below 5.
 
 counts.csv: a header, then one count per line:
-  begin,end,lane,count        begin,end,road,count
-  0,300,road_0_1_0_1,42       0,300,road_0_1_0,97
+  begin,end,lane,count        begin,end,road,count        begin,end,lane,count,position
+  0,300,road_0_1_0_1,42       0,300,road_0_1_0,97         0,300,road_0_1_0_1,45,entry
   begin/end in seconds, the interval [begin, end); lane ids <road id>_<lane index>
-  (0 the innermost lane); a lane count is the vehicles that crossed that lane's
-  stop line, a road count the sum over its lanes. A detector's intervals must not overlap.
+  (0 the innermost lane); position (optional column): stop-line (default), the
+  vehicles that crossed the lane's stop line, or entry, those that entered the
+  lane at its upstream end (not capped by the signal); a road count is the sum
+  over its lanes. A detector's intervals must not overlap.
 turns.csv (optional): begin,end,from,to,count: vehicles that went from road from into road to.
 
   --roadnet FILE        roadnet (CityFlow JSON) or network (SUMO .net.xml)
@@ -26,10 +28,14 @@ turns.csv (optional): begin,end,from,to,count: vehicles that went from road from
   --turns FILE          turning counts (above)
   --out FILE            the flows to write (CityFlow flow JSON)
   --routes K            candidate routes per entry/exit road pair (k shortest by length); default 3
+  --likely K            also the K likeliest routes per pair by the turning shares the counts
+                        show (a lane count goes to the roads its lane leads to); default 3, 0 none
+  --sparsity X          how strongly few routes are preferred to many that explain the counts
+                        alike (reweighted L1 over each route's total); default 3, 0 not at all
   --until S             no departure at or after S seconds (counts may go on while the network
                         drains); default the end of the last count
   --runs N              times the fitted demand is simulated to measure how long its vehicles
-                        take to each stop line, then fitted again; default 2 (0: free-flow time
+                        take to each detector, then fitted again; default 5 (0: free-flow time
                         plus --delay per stop line)
   --controller NAME     the signal control the counts were taken under, for those runs:
                         plan (the network's own signal programs; default) | ${Object.keys(controllers).join(' | ')}
@@ -44,14 +50,16 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
     args: argv,
     options: {
       roadnet: { type: 'string' }, counts: { type: 'string' }, turns: { type: 'string' }, out: { type: 'string' },
-      routes: { type: 'string' }, delay: { type: 'string' }, until: { type: 'string' }, runs: { type: 'string' }, controller: { type: 'string', default: 'plan' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      routes: { type: 'string' }, likely: { type: 'string' }, sparsity: { type: 'string' }, delay: { type: 'string' }, until: { type: 'string' }, runs: { type: 'string' }, controller: { type: 'string', default: 'plan' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(calibrateHelp);
   if (!values.roadnet || !values.counts || !values.out) throw new UsageError('calibrate needs --roadnet FILE, --counts FILE and --out FILE (see citybrain calibrate --help)');
   const routesPerPair = intOption(values.routes, 'routes', 3, 1, 50);
+  const likelyRoutesPerPair = intOption(values.likely, 'likely', 3, 0, 50);
+  const sparsity = numOption(values.sparsity, 'sparsity', 3, 0, 1000);
   const delayPerSignal = numOption(values.delay, 'delay', 40, 0, 3600);
-  const runs = intOption(values.runs, 'runs', 2, 0, 20);
+  const runs = intOption(values.runs, 'runs', 5, 0, 20);
   const departUntil = values.until === undefined ? undefined : numOption(values.until, 'until', 0, 1);
   const controller = values.controller!;
   if (controller !== 'plan' && !controllers[controller]) throw new UsageError(`unknown controller "${controller}"; choose plan, ${Object.keys(controllers).join(', ')}`);
@@ -65,12 +73,12 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
     const sim = new Simulation(scenario);
     await runControlled(sim, controller === 'plan' ? 'plan' : controllers[controller](), steps, { onStep: (s) => observe(s) });
   };
-  const fit = await calibrateDemandByRuns(roadnet, counts, turns, { routesPerPair, delayPerSignal, departUntil, runs }, run);
+  const fit = await calibrateDemandByRuns(roadnet, counts, turns, { routesPerPair, likelyRoutesPerPair, sparsity, delayPerSignal, departUntil, runs }, run);
   const seconds = (performance.now() - t0) / 1000;
   writeOutput(values.out, JSON.stringify(fit.flows), '--out');
   const vehicles = fit.flows.reduce((n, f) => n + Math.floor((f.endTime - f.startTime) / f.interval + 1e-9) + 1, 0);
   const lines = fit.counts.map((c) => {
-    const at = 'from' in c.row ? `${c.row.from}->${c.row.to}` : 'lane' in c.row.at ? c.row.at.lane : c.row.at.road;
+    const at = 'from' in c.row ? `${c.row.from}->${c.row.to}` : `${'lane' in c.row.at ? c.row.at.lane : c.row.at.road}${c.row.position === 'entry' ? ' (entry)' : ''}`;
     return { line: c.row.line, begin: c.row.begin, end: c.row.end, at, count: c.row.count, model: round(c.model, 2), geh: round(c.geh, 2) };
   });
   const summary = { counts: lines.length, gehBelow5Percent: round(fit.gehBelow5Percent, 1), flows: fit.flows.length, vehicles, candidateRoutes: fit.candidateRoutes, fitSeconds: round(seconds, 3) };

@@ -4,16 +4,25 @@ import { ScenarioError } from '../errors.js';
 /**
  * Detector counts as `citybrain calibrate` reads them (README "Demand from
  * counts"): CSV with the header `begin,end,lane,count` or `begin,end,road,count`;
- * begin/end in seconds, the interval [begin, end); lane ids `<road>_<index>`.
- * A lane count is the vehicles that crossed that lane's stop line; a road
- * count the sum over its lanes.
+ * begin/end in seconds, the interval [begin, end); lane ids `<road>_<index>`;
+ * an optional fifth column `position`: `stop-line` (the default) or `entry`.
+ * A stop-line count is the vehicles that crossed the lane's stop line; an
+ * entry count the vehicles that entered the lane at its upstream end (a
+ * mid-block or entry detector: on an entry road the demand itself, not capped
+ * by the signal downstream); a road count the sum over its lanes.
  */
+export type CountPosition = 'stop-line' | 'entry';
+
+export const COUNT_POSITIONS: readonly CountPosition[] = ['stop-line', 'entry'];
+
 export interface CountRow {
   begin: number;
   end: number;
   /** which detector: one lane, or all lanes of a road */
   at: { lane: string } | { road: string };
   count: number;
+  /** where along the lane the detector counts; absent: at the stop line */
+  position?: CountPosition;
   /** 1-based line in the file, for messages */
   line: number;
 }
@@ -32,14 +41,16 @@ export interface TurnCountRow {
 export function parseCounts(text: string, roadnet: RoadnetJson, source = 'counts.csv'): CountRow[] {
   const { header, rows } = csvRows(text, source);
   const kind = header[2];
-  if (header.length !== 4 || header[0] !== 'begin' || header[1] !== 'end' || (kind !== 'lane' && kind !== 'road') || header[3] !== 'count') {
-    throw new ScenarioError(source, 'line 1', `expected the header "begin,end,lane,count" or "begin,end,road,count", got "${header.join(',')}"`);
+  const n = header.length;
+  if ((n !== 4 && n !== 5) || header[0] !== 'begin' || header[1] !== 'end' || (kind !== 'lane' && kind !== 'road') || header[3] !== 'count' || (n === 5 && header[4] !== 'position')) {
+    throw new ScenarioError(source, 'line 1', `expected the header "begin,end,lane,count" or "begin,end,road,count", optionally followed by ",position", got "${header.join(',')}"`);
   }
+  const fields = `begin,end,${kind},count${n === 5 ? ',position' : ''}`;
   const roads = new Map(roadnet.roads.map((r) => [r.id, r.lanes.length]));
   const out: CountRow[] = [];
   for (const { line, cells } of rows) {
     const where = `line ${line}`;
-    if (cells.length !== 4) throw new ScenarioError(source, where, `expected 4 fields (begin,end,${kind},count), got ${cells.length}`);
+    if (cells.length !== n) throw new ScenarioError(source, where, `expected ${n} fields (${fields}), got ${cells.length}`);
     const { begin, end } = interval(cells, source, where);
     const id = cells[2];
     if (kind === 'road' && !roads.has(id)) throw new ScenarioError(source, where, `road "${id}" is not in the roadnet`);
@@ -48,9 +59,12 @@ export function parseCounts(text: string, roadnet: RoadnetJson, source = 'counts
       const n = m ? roads.get(m[1]) : undefined;
       if (!m || n === undefined || Number(m[2]) >= n) throw new ScenarioError(source, where, `lane "${id}" is not in the roadnet (lane ids are <road id>_<lane index>)`);
     }
-    out.push({ begin, end, at: kind === 'lane' ? { lane: id } : { road: id }, count: countCell(cells[3], source, where), line });
+    const position = n === 5 ? cells[4] : 'stop-line';
+    if (!isPosition(position)) throw new ScenarioError(source, where, `position: expected ${COUNT_POSITIONS.map((p) => `"${p}"`).join(' or ')}, got "${position}"`);
+    out.push({ begin, end, at: kind === 'lane' ? { lane: id } : { road: id }, count: countCell(cells[3], source, where), position, line });
   }
-  noOverlaps(out, (r) => ('lane' in r.at ? r.at.lane : r.at.road), source);
+  // an entry and a stop-line detector on one lane are two detectors
+  noOverlaps(out, (r) => `${'lane' in r.at ? r.at.lane : r.at.road}${r.position === 'entry' ? ' (entry)' : ''}`, source);
   return out;
 }
 
@@ -73,6 +87,10 @@ export function parseTurnCounts(text: string, roadnet: RoadnetJson, source = 'tu
   }
   noOverlaps(out, (r) => `${r.from} -> ${r.to}`, source);
   return out;
+}
+
+function isPosition(p: string): p is CountPosition {
+  return (COUNT_POSITIONS as readonly string[]).includes(p);
 }
 
 function csvRows(text: string, source: string): { header: string[]; rows: { line: number; cells: string[] }[] } {

@@ -11,9 +11,12 @@ import type { CountRow, TurnCountRow } from './counts.js';
  *
  * Candidate routes: for every pair of an entry road (nothing leads into it)
  * and an exit road (it leads nowhere), the k shortest loopless routes by
- * length (Yen). Entry-to-exit because every vehicle a detector sees came in
+ * length (Yen), and the k likeliest by the turning shares the counts show
+ * (turnShares). Entry-to-exit because every vehicle a detector sees came in
  * at the boundary; k alternatives so that counts on parallel roads can be
- * met without inventing detours.
+ * met without inventing detours; the likeliest because a demand that turns
+ * where the shortest routes go straight (the CityFlow generator's staircase
+ * routes) is otherwise met by other routes with the same turning counts.
  *
  * The fit: the departures x(route, slice) >= 0 minimise
  * sum over counts of (model - count)^2 / max(count, 1) (the GEH's own
@@ -21,20 +24,31 @@ import type { CountRow, TurnCountRow } from './counts.js';
  * plus each detector's total over its whole span, weighted 50 times (every
  * counted vehicle is in the demand once, whenever it is assumed to have
  * passed), with a small ridge term that shares a count evenly among routes that explain
- * it equally; solved by cyclic coordinate descent, deterministic. A vehicle
- * that departs in slice [s0, s1) is taken to cross the stop line of its
- * route's i-th road uniformly in [s0 + t_i, s1 + t_i), t_i its free-flow
- * time to there plus `delayPerSignal` per stop line passed, or the time
- * measured by simulating the fit (calibrateDemandByRuns); on road a, bound
- * for road b, it uses the lanes of a that lead to b, spread evenly over them.
+ * it equally, then reweighted L1 over route totals (`sparsity`: of routes that
+ * explain the counts alike, a few carry the demand); solved by cyclic
+ * coordinate descent, deterministic. A vehicle that departs in slice
+ * [s0, s1) is taken to cross the stop line of its route's i-th road
+ * uniformly in [s0 + t_i, s1 + t_i), t_i its free-flow time to there plus
+ * `delayPerSignal` per stop line passed, or the time measured by simulating
+ * the fit (calibrateDemandByRuns), and to enter road i at the time it left
+ * road i - 1 (departure for the first road); its lanes are those the
+ * simulation gives it (lanePaths), each first lane equally likely.
  */
 export interface CalibrationOptions {
   /** candidate routes per entry/exit pair; default 3 */
   routesPerPair?: number;
+  /**
+   * also this many likeliest routes per pair by the turning shares the counts
+   * show (turnShares): routes that turn where the counts say vehicles turn,
+   * which the shortest miss; default 3, 0 none
+   */
+  likelyRoutesPerPair?: number;
   /** seconds a vehicle is assumed to lose at each stop line it passes (queue and red); default 40 */
   delayPerSignal?: number;
   /** the vehicle of the written flows; default the CityFlow generator's (GRID_VEHICLE) */
   vehicle?: VehicleJson;
+  /** how strongly few routes are preferred to many that explain the counts alike (solveSparse); default 3, 0 not at all */
+  sparsity?: number;
   /** coordinate-descent sweeps at most; default 400 */
   maxSweeps?: number;
   /** no departure at or after this second (counts may go on after the demand ends, while the network drains); default the end of the last count */
@@ -71,8 +85,13 @@ export function geh(model: number, count: number, seconds: number): number {
   return m + c === 0 ? 0 : Math.sqrt((2 * (m - c) ** 2) / (m + c));
 }
 
-/** The candidate routes (road ids): the k shortest loopless routes by length from each entry road to each exit road. */
-export function candidateRoutes(roadnet: RoadnetJson, k = 3): string[][] {
+/**
+ * The candidate routes (road ids): the k shortest loopless routes by length
+ * from each entry road to each exit road; with `turnShare` (the share of road
+ * `from`'s vehicles that turn into road `to`), also the `likelyK` likeliest by
+ * the product of their turning shares, after the shortest and without repeats.
+ */
+export function candidateRoutes(roadnet: RoadnetJson, k = 3, turnShare?: (from: string, to: string) => number, likelyK = k): string[][] {
   const ids = roadnet.roads.map((r) => r.id);
   const index = new Map(ids.map((id, i) => [id, i]));
   const len = roadnet.roads.map((r) => polylineLength(r.points));
@@ -89,19 +108,26 @@ export function candidateRoutes(roadnet: RoadnetJson, k = 3): string[][] {
   const entries = ids.map((_, i) => i).filter((i) => !hasIn[i] && next[i].length > 0);
   const exits = ids.map((_, i) => i).filter((i) => next[i].length === 0 && hasIn[i]);
   const routes: string[][] = [];
+  const byLength = (u: number, v: number) => len[v];
+  // -log of the share, floored: a turn no count saw is unlikely, not impossible
+  const byShare = turnShare && ((u: number, v: number) => -Math.log(Math.max(1e-3, turnShare(ids[u], ids[v]))));
   for (const s of entries) {
-    for (const t of exits) for (const p of yen(next, len, s, t, k)) routes.push(p.map((i) => ids[i]));
+    for (const t of exits) {
+      const short = yen(next, byLength, s, t, k);
+      const likely = byShare ? yen(next, byShare, s, t, likelyK).filter((p) => !short.some((q) => sameRoute(p, q))) : [];
+      for (const p of [...short, ...likely]) routes.push(p.map((i) => ids[i]));
+    }
   }
   return routes;
 }
 
-/** Yen's k shortest loopless paths over roads (cost: the length of each road entered). */
-function yen(next: number[][], len: number[], s: number, t: number, k: number): number[][] {
-  const first = dijkstra(next, len, s, t, new Uint8Array(next.length), new Set());
+/** Yen's k shortest loopless paths over roads (cost: `edge(u, v)` for each road v entered from u, >= 0). */
+function yen(next: number[][], edge: (u: number, v: number) => number, s: number, t: number, k: number): number[][] {
+  const first = dijkstra(next, edge, s, t, new Uint8Array(next.length), new Set());
   if (!first) return [];
   const found: number[][] = [first];
   const cands: { path: number[]; cost: number }[] = [];
-  const cost = (p: number[]) => p.reduce((c, r, i) => c + (i === 0 ? 0 : len[r]), 0);
+  const cost = (p: number[]) => p.reduce((c, r, i) => c + (i === 0 ? 0 : edge(p[i - 1], r)), 0);
   while (found.length < k) {
     const last = found[found.length - 1];
     for (let i = 0; i + 1 < last.length; i++) {
@@ -110,7 +136,7 @@ function yen(next: number[][], len: number[], s: number, t: number, k: number): 
       for (const p of found) if (p.length > i + 1 && root.every((r, j) => p[j] === r)) bannedEdges.add(p[i] * next.length + p[i + 1]);
       const bannedNodes = new Uint8Array(next.length);
       for (let j = 0; j < i; j++) bannedNodes[root[j]] = 1;
-      const spur = dijkstra(next, len, root[i], t, bannedNodes, bannedEdges);
+      const spur = dijkstra(next, edge, root[i], t, bannedNodes, bannedEdges);
       if (!spur) continue;
       const path = [...root.slice(0, -1), ...spur];
       if (!cands.some((c) => sameRoute(c.path, path)) && !found.some((p) => sameRoute(p, path))) cands.push({ path, cost: cost(path) });
@@ -132,7 +158,7 @@ function compareRoutes(a: number[], b: number[]): number {
   return a.length - b.length;
 }
 
-function dijkstra(next: number[][], len: number[], s: number, t: number, bannedNodes: Uint8Array, bannedEdges: Set<number>): number[] | undefined {
+function dijkstra(next: number[][], edge: (u: number, v: number) => number, s: number, t: number, bannedNodes: Uint8Array, bannedEdges: Set<number>): number[] | undefined {
   const n = next.length;
   const dist = new Float64Array(n).fill(Infinity);
   const prev = new Int32Array(n).fill(-1);
@@ -146,7 +172,7 @@ function dijkstra(next: number[][], len: number[], s: number, t: number, bannedN
     done[u] = 1;
     for (const v of next[u]) {
       if (bannedNodes[v] || done[v] || bannedEdges.has(u * n + v)) continue;
-      const d = dist[u] + len[v];
+      const d = dist[u] + edge(u, v);
       if (d < dist[v]) {
         dist[v] = d;
         prev[v] = u;
@@ -158,7 +184,38 @@ function dijkstra(next: number[][], len: number[], s: number, t: number, bannedN
   return path.reverse();
 }
 
-/** Seconds from departure to the stop line of a route's i-th road, measured per (route, departure slice, i); see measuredLags. */
+/**
+ * The share of road `from`'s vehicles that turn into road `to`, from the
+ * counts: a turning count is its movement's; a lane count goes to the roads
+ * its lane's laneLinks lead to, evenly (a lane serving one movement gives that
+ * movement's count). Stop-line and entry counts alike; 0 where no count says.
+ */
+function turnShares(roadnet: RoadnetJson, rows: readonly (CountRow | TurnCountRow)[]): (from: string, to: string) => number {
+  const links = laneLinksByLane(roadnet);
+  const moved = new Map<string, Map<string, number>>();
+  const add = (from: string, to: string, n: number) => {
+    const m = moved.get(from) ?? new Map<string, number>();
+    m.set(to, (m.get(to) ?? 0) + n);
+    moved.set(from, m);
+  };
+  for (const r of rows) {
+    if ('from' in r) add(r.from, r.to, r.count);
+    else if ('lane' in r.at) {
+      const m = /^(.*)_(\d+)$/.exec(r.at.lane)!;
+      const to = [...new Set((links.get(m[1])?.[Number(m[2])] ?? []).map(([road]) => road))];
+      for (const b of to) add(m[1], b, r.count / to.length);
+    }
+  }
+  return (from, to) => {
+    const m = moved.get(from);
+    if (!m) return 0;
+    let all = 0;
+    for (const n of m.values()) all += n;
+    return all > 0 ? (m.get(to) ?? 0) / all : 0;
+  };
+}
+
+/** Seconds from departure to a route's i-th detector event (a stop line crossed, a lane entered), measured per (route, departure slice, i); see measuredLags. */
 export type LagTable = Map<string, number>;
 
 /** how much more a detector's total counts than one of its intervals */
@@ -176,8 +233,11 @@ interface Problem {
   weight: number[];
   routes: string[][];
   slices: [number, number][];
-  /** per route, per stop line passed: the detectors that see it (key, share of the vehicles) and the model lag */
+  /** per route, the detector events of its vehicles (each stop line passed, each lane entered): the detectors that see it (key, share of the vehicles) and the model lag */
   crossings: { keys: [string, number][]; t: number }[][];
+  /** per route and road index: the event of crossing that road's stop line, of entering it (-1 none) */
+  stopEvent: number[][];
+  entryEvent: number[][];
   rowsAt: Map<string, number[]>;
   vehicle: VehicleJson;
 }
@@ -187,7 +247,8 @@ function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: reado
   if (rows.length === 0) throw new ScenarioError('counts', '', 'no counts to fit');
   const vehicle = opts.vehicle ?? GRID_VEHICLE;
   const delay = opts.delayPerSignal ?? 40;
-  const routes = candidateRoutes(roadnet, opts.routesPerPair ?? 3);
+  const likely = opts.likelyRoutesPerPair ?? 3;
+  const routes = candidateRoutes(roadnet, opts.routesPerPair ?? 3, likely > 0 ? turnShares(roadnet, rows) : undefined, likely);
   if (routes.length === 0) throw new ScenarioError('roadnet', '', 'no route leads from an entry road to an exit road');
 
   // departure slices: between consecutive count boundaries, up to departUntil
@@ -198,16 +259,7 @@ function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: reado
 
   const roadOf = new Map(roadnet.roads.map((r) => [r.id, r]));
   const roadLen = new Map(roadnet.roads.map((r) => [r.id, polylineLength(r.points)]));
-  // lanes of road a that lead to road b
-  const laneTo = new Map<string, number[]>();
-  for (const it of roadnet.intersections) {
-    for (const rl of it.roadLinks) {
-      const key = `${rl.startRoad}\u0000${rl.endRoad}`;
-      const set = new Set(laneTo.get(key) ?? []);
-      for (const ll of rl.laneLinks) set.add(ll.startLaneIndex);
-      laneTo.set(key, [...set].sort((x, y) => x - y));
-    }
-  }
+  const lanesOf = laneLinksByLane(roadnet);
   // the rows of each detector
   const rowsAt = new Map<string, number[]>();
   const add = (key: string, i: number) => {
@@ -217,8 +269,11 @@ function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: reado
   };
   rows.forEach((r, i) => {
     if ('from' in r) add(`turn\u0000${r.from}\u0000${r.to}`, i);
-    else if ('lane' in r.at) add(`lane\u0000${r.at.lane}`, i);
-    else add(`road\u0000${r.at.road}`, i);
+    else {
+      const pos = r.position === 'entry' ? '-entry' : '';
+      if ('lane' in r.at) add(`lane${pos}\u0000${r.at.lane}`, i);
+      else add(`road${pos}\u0000${r.at.road}`, i);
+    }
   });
   const real = rows.length;
   // each detector's total over its whole (gapless) span, weighted up: every vehicle counted is in the
@@ -233,21 +288,44 @@ function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: reado
     rows.push({ ...sorted[0], begin: sorted[0].begin, end: sorted[sorted.length - 1].end, count, line: 0 });
     weight.push(TOTAL_WEIGHT / Math.max(count, 1));
   }
+  const stopEvent: number[][] = [], entryEvent: number[][] = [];
   const crossings = routes.map((route) => {
     const out: { keys: [string, number][]; t: number }[] = [];
+    const stops = route.map(() => -1), entries = route.map(() => -1);
+    // each first lane equally likely (the simulation draws one), then the lanes its path takes
+    const paths = lanePaths(route, roadOf.get(route[0])!.lanes.length, lanesOf);
+    const share = 1 / Math.max(1, paths.length);
+    const laneShares = (i: number): [string, number][] => {
+      const m = new Map<number, number>();
+      for (const p of paths) if (i < p.length) m.set(p[i], (m.get(p[i]) ?? 0) + share);
+      return [...m].map(([l, w]) => [`${route[i]}_${l}`, w]);
+    };
     let t = 0;
-    for (let i = 0; i + 1 < route.length; i++) {
+    for (let i = 0; i < route.length; i++) {
       const a = route[i], b = route[i + 1];
+      // entering road a: at departure on the first road, else as it leaves the road before (the laneLink's few metres neglected)
+      const lanes = laneShares(i);
+      const reach = lanes.reduce((n, [, w]) => n + w, 0);
+      if (reach === 0) break;
+      entries[i] = out.length;
+      out.push({ keys: [[`road-entry\u0000${a}`, reach], ...lanes.map(([l, w]): [string, number] => [`lane-entry\u0000${l}`, w])], t });
+      if (b === undefined) break;
       const speed = Math.min(vehicle.maxSpeed, ...roadOf.get(a)!.lanes.map((l) => l.maxSpeed));
       t += roadLen.get(a)! / speed + delay;
-      const lanes = laneTo.get(`${a}\u0000${b}`) ?? [];
-      const keys: [string, number][] = [[`road\u0000${a}`, 1], [`turn\u0000${a}\u0000${b}`, 1]];
-      for (const l of lanes) keys.push([`lane\u0000${a}_${l}`, 1 / lanes.length]);
-      out.push({ keys, t });
+      // past the stop line: the paths that go on to b (a dead end leaves the network at its stop line)
+      const on = paths.filter((p) => i + 1 < p.length);
+      const go = on.length * share;
+      if (go === 0) break;
+      const m = new Map<number, number>();
+      for (const p of on) m.set(p[i], (m.get(p[i]) ?? 0) + share);
+      stops[i] = out.length;
+      out.push({ keys: [[`road\u0000${a}`, go], [`turn\u0000${a}\u0000${b}`, go], ...[...m].map(([l, w]): [string, number] => [`lane\u0000${a}_${l}`, w])], t });
     }
+    stopEvent.push(stops);
+    entryEvent.push(entries);
     return out;
   });
-  return { roadnet, rows, real, weight, routes, slices, crossings, rowsAt, vehicle };
+  return { roadnet, rows, real, weight, routes, slices, crossings, stopEvent, entryEvent, rowsAt, vehicle };
 }
 
 interface Columns {
@@ -288,8 +366,46 @@ function columns(p: Problem, lags?: LagTable): Columns {
   return c;
 }
 
+/** Per road, per lane index: its laneLinks as [end road, end lane index], in the roadnet's order. */
+function laneLinksByLane(roadnet: RoadnetJson): Map<string, [string, number][][]> {
+  const out = new Map(roadnet.roads.map((r) => [r.id, r.lanes.map((): [string, number][] => [])]));
+  for (const it of roadnet.intersections) {
+    for (const rl of it.roadLinks) for (const ll of rl.laneLinks) out.get(rl.startRoad)?.[ll.startLaneIndex]?.push([rl.endRoad, ll.endLaneIndex]);
+  }
+  return out;
+}
+
+/**
+ * The lane indexes a vehicle of `route` takes on each road, one path per
+ * first lane that leads to the route's second road: as the simulation builds
+ * them (at each junction the laneLink whose end lane is nearest in index to
+ * the current lane among those that can go on to the road after, the first
+ * in the roadnet's order on a tie; no lane changes). A path ends early at a
+ * dead end, where the vehicle leaves.
+ */
+function lanePaths(route: string[], firstLanes: number, links: Map<string, [string, number][][]>): number[][] {
+  const reaches = (road: string, lane: number, to: string | undefined) => to === undefined || (links.get(road)?.[lane] ?? []).some(([r]) => r === to);
+  const paths: number[][] = [];
+  for (let l0 = 0; l0 < firstLanes; l0++) {
+    if (route.length > 1 && !reaches(route[0], l0, route[1])) continue;
+    const path = [l0];
+    for (let k = 0; k + 1 < route.length; k++) {
+      const cur = path[k];
+      let best = -1;
+      for (const [r, end] of links.get(route[k])?.[cur] ?? []) {
+        if (r !== route[k + 1] || !reaches(r, end, route[k + 2])) continue;
+        if (best < 0 || Math.abs(end - cur) < Math.abs(best - cur)) best = end;
+      }
+      if (best < 0) break;
+      path.push(best);
+    }
+    paths.push(path);
+  }
+  return paths;
+}
+
 /** Non-negative weighted least squares by cyclic coordinate descent, from x0 (a previous fit's departures, by route and slice). */
-function solve(p: Problem, c: Columns, maxSweeps: number, x0?: Map<string, number>): { x: Float64Array; resid: Float64Array; sweeps: number } {
+function solve(p: Problem, c: Columns, maxSweeps: number, x0?: Map<string, number> | Float64Array, penalty?: Float64Array): { x: Float64Array; resid: Float64Array; sweeps: number } {
   const n = c.route.length;
   const w = p.weight;
   const resid = Float64Array.from(p.rows, (r) => -r.count);
@@ -297,7 +413,7 @@ function solve(p: Problem, c: Columns, maxSweeps: number, x0?: Map<string, numbe
   const h = new Float64Array(n);
   for (let j = 0; j < n; j++) {
     for (let k = c.start[j]; k < c.start[j + 1]; k++) h[j] += w[c.row[k]] * c.val[k] ** 2;
-    x[j] = x0?.get(`${c.route[j]} ${c.slice[j]}`) ?? 0;
+    x[j] = (x0 instanceof Float64Array ? x0[j] : x0?.get(`${c.route[j]} ${c.slice[j]}`)) ?? 0;
     for (let k = c.start[j]; k < c.start[j + 1]; k++) resid[c.row[k]] += x[j] * c.val[k];
   }
   const ridge = (1e-3 * h.reduce((a, b) => a + b, 0)) / Math.max(1, n);
@@ -306,7 +422,7 @@ function solve(p: Problem, c: Columns, maxSweeps: number, x0?: Map<string, numbe
     sweeps++;
     let moved = 0;
     for (let j = 0; j < n; j++) {
-      let g = ridge * x[j];
+      let g = ridge * x[j] + (penalty ? penalty[c.route[j]] : 0);
       for (let k = c.start[j]; k < c.start[j + 1]; k++) g += w[c.row[k]] * c.val[k] * resid[c.row[k]];
       const nx = Math.max(0, x[j] - g / (h[j] + ridge));
       const d = nx - x[j];
@@ -319,6 +435,26 @@ function solve(p: Problem, c: Columns, maxSweeps: number, x0?: Map<string, numbe
   }
   return { x, resid, sweeps };
 }
+
+/**
+ * solve, then `rounds` times again with each departure of a route charged
+ * sparsity / (the route's total + 1) (reweighted L1: about sparsity x the log
+ * of each route's total), so that of routes explaining the counts alike a few
+ * carry the demand rather than all of them a little.
+ */
+function solveSparse(p: Problem, c: Columns, opts: CalibrationOptions, x0?: Map<string, number>): { x: Float64Array; resid: Float64Array; sweeps: number } {
+  const maxSweeps = opts.maxSweeps ?? 400, lambda = opts.sparsity ?? 3;
+  let fit = solve(p, c, maxSweeps, x0);
+  if (lambda <= 0) return fit;
+  for (let k = 0; k < SPARSE_ROUNDS; k++) {
+    const total = new Float64Array(p.routes.length);
+    for (let j = 0; j < fit.x.length; j++) total[c.route[j]] += fit.x[j];
+    fit = solve(p, c, maxSweeps, fit.x, total.map((t) => lambda / (t + 1)));
+  }
+  return fit;
+}
+
+const SPARSE_ROUNDS = 3;
 
 /** Whole vehicles as CityFlow flows: each route's fractions carried from slice to slice, so its total is kept. */
 function toFlows(p: Problem, c: Columns, x: Float64Array): { flows: FlowJson[]; flowColumn: number[] } {
@@ -364,7 +500,7 @@ function result(p: Problem, c: Columns, fit: { x: Float64Array; resid: Float64Ar
 export function calibrateDemand(roadnet: RoadnetJson, counts: readonly CountRow[], turns: readonly TurnCountRow[] = [], opts: CalibrationOptions = {}): CalibrationResult {
   const p = problem(roadnet, counts, turns, opts);
   const c = columns(p);
-  const { flowColumn: _, ...r } = result(p, c, solve(p, c, opts.maxSweeps ?? 400), 0);
+  const { flowColumn: _, ...r } = result(p, c, solveSparse(p, c, opts), 0);
   return r;
 }
 
@@ -388,14 +524,14 @@ export async function calibrateDemandByRuns(
 ): Promise<CalibrationResult> {
   const p = problem(roadnet, counts, turns, opts);
   let c = columns(p);
-  let fit = solve(p, c, opts.maxSweeps ?? 400);
+  let fit = solveSparse(p, c, opts);
   let r = result(p, c, fit, 0);
   for (let k = 1; k <= opts.runs; k++) {
     const lags = await measuredLags(p, c, r.flows, r.flowColumn, run);
     const x0 = new Map<string, number>();
     for (let j = 0; j < fit.x.length; j++) x0.set(`${c.route[j]} ${c.slice[j]}`, fit.x[j]);
     c = columns(p, lags);
-    fit = solve(p, c, opts.maxSweeps ?? 400, x0);
+    fit = solveSparse(p, c, opts, x0);
     r = result(p, c, fit, k);
   }
   const { flowColumn: _, ...out } = r;
@@ -406,24 +542,53 @@ export async function calibrateDemandByRuns(
 async function measuredLags(p: Problem, c: Columns, flows: FlowJson[], flowColumn: number[], run: CalibrationRun): Promise<LagTable> {
   const sum = new Map<string, [number, number]>();
   const position = p.routes.map((route) => new Map(route.map((road, i) => [road, i])));
+  const measure = (sim: Simulation, v: number, lane: number, event: number[][]) => {
+    const m = /^flow_(\d+)_(\d+)$/.exec(sim.vehicleId(v));
+    if (!m) return;
+    const f = Number(m[1]), serial = Number(m[2]);
+    const j = flowColumn[f];
+    const i = position[c.route[j]].get(sim.net.roadIds[sim.net.laneRoad[lane]]);
+    if (i === undefined || event[c.route[j]][i] < 0) return;
+    const fl = flows[f];
+    const departed = fl.startTime + Math.ceil(serial * fl.interval - 1e-9);
+    const key = lagKey(c.route[j], c.slice[j], event[c.route[j]][i]);
+    const e = sum.get(key) ?? [0, 0];
+    e[0] += sim.time - departed;
+    e[1]++;
+    sum.set(key, e);
+  };
+  let entries: LaneEntries | undefined;
   await run({ roadnet: p.roadnet, flows }, (sim) => {
-    sim.forEachCrossing((v, lane) => {
-      const m = /^flow_(\d+)_(\d+)$/.exec(sim.vehicleId(v));
-      if (!m) return;
-      const f = Number(m[1]), serial = Number(m[2]);
-      const j = flowColumn[f];
-      const i = position[c.route[j]].get(sim.net.roadIds[sim.net.laneRoad[lane]]);
-      if (i === undefined) return;
-      const fl = flows[f];
-      const departed = fl.startTime + Math.ceil(serial * fl.interval - 1e-9);
-      const key = lagKey(c.route[j], c.slice[j], i);
-      const e = sum.get(key) ?? [0, 0];
-      e[0] += sim.time - departed;
-      e[1]++;
-      sum.set(key, e);
-    });
+    sim.forEachCrossing((v, lane) => measure(sim, v, lane, p.stopEvent));
+    (entries ??= new LaneEntries(sim)).forEach((v, lane) => measure(sim, v, lane, p.entryEvent));
   });
   const lags: LagTable = new Map();
   for (const [key, [t, n]] of sum) lags.set(key, t / n);
   return lags;
+}
+
+/**
+ * The lane entries of a running simulation, as a detector at each lane's
+ * upstream end counts them: call `forEach` after every step; it reports each
+ * vehicle that entered a lane in that step, from the boundary or from a
+ * laneLink. Built on the public crossings and entries (a vehicle that crossed
+ * a stop line is on a laneLink until its next lane).
+ */
+export class LaneEntries {
+  /** vehicles on a laneLink, between two lanes, in the order they got there */
+  private readonly between = new Set<number>();
+  constructor(private readonly sim: Simulation) {}
+
+  forEach(fn: (vehicle: number, lane: number) => void): void {
+    const sim = this.sim, nLanes = sim.net.nLanes;
+    sim.forEachEntry(fn);
+    sim.forEachCrossing((v) => this.between.add(v));
+    for (const v of this.between) {
+      const d = sim.vehicleDrivable(v);
+      if (d < nLanes) {
+        this.between.delete(v);
+        fn(v, d);
+      }
+    }
+  }
 }
