@@ -1,5 +1,6 @@
 import type { FlowJson, RoadnetJson, Scenario, VehicleJson } from '../format/cityflow.js';
-import type { Simulation } from '../sim/simulation.js';
+import { routeLanePaths, type Simulation } from '../sim/simulation.js';
+import { Network } from '../sim/network.js';
 import { ScenarioError } from '../errors.js';
 import { polylineLength } from '../sim/geometry.js';
 import { GRID_VEHICLE } from '../generate/grid.js';
@@ -259,7 +260,7 @@ function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: reado
 
   const roadOf = new Map(roadnet.roads.map((r) => [r.id, r]));
   const roadLen = new Map(roadnet.roads.map((r) => [r.id, polylineLength(r.points)]));
-  const lanesOf = laneLinksByLane(roadnet);
+  const net = new Network(roadnet);
   // the rows of each detector
   const rowsAt = new Map<string, number[]>();
   const add = (key: string, i: number) => {
@@ -293,11 +294,11 @@ function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: reado
     const out: { keys: [string, number][]; t: number }[] = [];
     const stops = route.map(() => -1), entries = route.map(() => -1);
     // each first lane equally likely (the simulation draws one), then the lanes its path takes
-    const paths = lanePaths(route, roadOf.get(route[0])!.lanes.length, lanesOf);
+    const paths = lanePaths(net, route);
     const share = 1 / Math.max(1, paths.length);
     const laneShares = (i: number): [string, number][] => {
       const m = new Map<number, number>();
-      for (const p of paths) if (i < p.length) m.set(p[i], (m.get(p[i]) ?? 0) + share);
+      for (const p of paths) if (i < p.enter.length) m.set(p.enter[i], (m.get(p.enter[i]) ?? 0) + share);
       return [...m].map(([l, w]) => [`${route[i]}_${l}`, w]);
     };
     let t = 0;
@@ -313,11 +314,11 @@ function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: reado
       const speed = Math.min(vehicle.maxSpeed, ...roadOf.get(a)!.lanes.map((l) => l.maxSpeed));
       t += roadLen.get(a)! / speed + delay;
       // past the stop line: the paths that go on to b (a dead end leaves the network at its stop line)
-      const on = paths.filter((p) => i + 1 < p.length);
+      const on = paths.filter((p) => i + 1 < p.leave.length);
       const go = on.length * share;
       if (go === 0) break;
       const m = new Map<number, number>();
-      for (const p of on) m.set(p[i], (m.get(p[i]) ?? 0) + share);
+      for (const p of on) m.set(p.leave[i], (m.get(p.leave[i]) ?? 0) + share);
       stops[i] = out.length;
       out.push({ keys: [[`road\u0000${a}`, go], [`turn\u0000${a}\u0000${b}`, go], ...[...m].map(([l, w]): [string, number] => [`lane\u0000${a}_${l}`, w])], t });
     }
@@ -376,32 +377,28 @@ function laneLinksByLane(roadnet: RoadnetJson): Map<string, [string, number][][]
 }
 
 /**
- * The lane indexes a vehicle of `route` takes on each road, one path per
- * first lane that leads to the route's second road: as the simulation builds
- * them (at each junction the laneLink whose end lane is nearest in index to
- * the current lane among those that can go on to the road after, the first
- * in the roadnet's order on a tie; no lane changes). A path ends early at a
- * dead end, where the vehicle leaves.
+ * The lanes a vehicle of `route` takes, one path per lane it may start on, as
+ * the simulation admits it (routeLanePaths: the one rule): per road driven,
+ * the lane index it enters on and the one it leaves by (they differ after a
+ * lane change). A path ends early at a dead end, where the vehicle leaves.
  */
-function lanePaths(route: string[], firstLanes: number, links: Map<string, [string, number][][]>): number[][] {
-  const reaches = (road: string, lane: number, to: string | undefined) => to === undefined || (links.get(road)?.[lane] ?? []).some(([r]) => r === to);
-  const paths: number[][] = [];
-  for (let l0 = 0; l0 < firstLanes; l0++) {
-    if (route.length > 1 && !reaches(route[0], l0, route[1])) continue;
-    const path = [l0];
-    for (let k = 0; k + 1 < route.length; k++) {
-      const cur = path[k];
-      let best = -1;
-      for (const [r, end] of links.get(route[k])?.[cur] ?? []) {
-        if (r !== route[k + 1] || !reaches(r, end, route[k + 2])) continue;
-        if (best < 0 || Math.abs(end - cur) < Math.abs(best - cur)) best = end;
+function lanePaths(net: Network, route: string[]): { enter: number[]; leave: number[] }[] {
+  const roads = route.map((id) => net.roadIndex.get(id)!);
+  return routeLanePaths(net, roads).map((path) => {
+    const enter: number[] = [], leave: number[] = [];
+    for (let j = 0; j < path.length; j++) {
+      const d = path[j];
+      if (d >= net.nLanes) continue;
+      const index = d - net.roadFirstLane[net.laneRoad[d]];
+      // a lane right after a lane of the same road is a lane change: the road's lane to leave by
+      if (j > 0 && path[j - 1] < net.nLanes) leave[leave.length - 1] = index;
+      else {
+        enter.push(index);
+        leave.push(index);
       }
-      if (best < 0) break;
-      path.push(best);
     }
-    paths.push(path);
-  }
-  return paths;
+    return { enter, leave };
+  });
 }
 
 /** Non-negative weighted least squares by cyclic coordinate descent, from x0 (a previous fit's departures, by route and slice). */

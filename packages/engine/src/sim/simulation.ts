@@ -1991,6 +1991,23 @@ function routeRoads(net: Network, flow: FlowJson, where: string): number[] {
   });
 }
 
+/**
+ * The paths (drivable indices: lanes and the lane links between them) a
+ * route's vehicles are admitted on, one per lane they may start on: the
+ * lanes whose path drives the whole route without a lane change, when there
+ * are any (CityFlow's scenarios: exactly CityFlow's paths); else those from
+ * which it can be driven with changes (SUMO nets: a lane often serves one
+ * turn only); else every start lane's path, which stops early where the
+ * vehicle leaves. Flows and demand calibration both take their paths from here.
+ */
+export function routeLanePaths(net: Network, roads: number[]): number[][] {
+  const starts = firstLanes(net, roads);
+  const paths = starts.map((lane) => buildPath(net, roads, lane));
+  let whole = paths.filter((p) => p.length === 2 * roads.length - 1);
+  if (whole.length === 0) whole = starts.map((lane) => buildPathWithChanges(net, roads, lane)).filter((p) => p !== null);
+  return whole.length > 0 ? whole : paths;
+}
+
 /** Lanes of the first road from which the second road can be reached (all lanes for a one-road route). */
 function firstLanes(net: Network, roads: number[]): number[] {
   const r0 = roads[0];
@@ -2165,14 +2182,7 @@ function compileFlows(net: Network, flows: FlowJson[]): { table: FlowTable; path
       const roads = routeRoads(net, fl, `flows[${f}]`);
       entry = { off: [], len: [] };
       // an empty route: a flow the CityFlow loader dropped (kept so that later flows keep their indexes and ids)
-      const starts = roads.length > 0 ? firstLanes(net, roads) : [];
-      const paths = starts.map((lane) => buildPath(net, roads, lane));
-      // enter only on lanes whose path drives the whole route without a lane change, when there are any (CityFlow's
-      // scenarios: exactly CityFlow's paths); else on those from which it can be driven with changes (SUMO nets: a lane
-      // often serves one turn only); else the path stops early and the vehicle leaves there
-      let whole = paths.filter((p) => p.length === 2 * roads.length - 1);
-      if (whole.length === 0) whole = starts.map((lane) => buildPathWithChanges(net, roads, lane)).filter((p) => p !== null);
-      for (const p of whole.length > 0 ? whole : paths) {
+      for (const p of roads.length > 0 ? routeLanePaths(net, roads) : []) {
         entry.off.push(pool.length);
         entry.len.push(p.length);
         for (const d of p) pool.push(d);
