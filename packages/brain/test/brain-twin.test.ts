@@ -169,3 +169,31 @@ test('AVL: a report moves the twin\'s vehicle (projected over its age); a late, 
   copy.importState(twin.exportState());
   assert.deepEqual(copy.avlTrack('amb'), twin.avlTrack('amb'));
 });
+
+test('a report delivered one step late is applied to the state of its time and the step run again: the twin ends where it would have with the report on time', () => {
+  const mk = () => new BrainTwin(scenario, { seed: 8 });
+  const net = mk().net;
+  const l = [...Array(net.nLanes).keys()].find((j) => net.length[j] > 150 && !mk().entryLane[j])!;
+  const len = net.length[l];
+  const seen = [{ distance: 2, speed: 0 }, { distance: 60, speed: 9 }, { distance: 100, speed: 11 }];
+  const at = 1_000;
+  const e = { ...report(mk(), l, at, 0, 3), queue: 1, objects: seen };
+  const onTime = mk(), late = mk();
+  // on time: taken after the first step, applied at once, then the next step
+  onTime.step();
+  onTime.observe([e], at);
+  onTime.step();
+  // late: the same report arrives after the next step
+  late.step();
+  late.step();
+  late.observe([e], at + 1000);
+  assert.deepEqual(late.sim.exportState(), onTime.sim.exportState());
+  const buf = new Int32Array(8);
+  const n = late.sim.laneVehicles(l, buf);
+  assert.equal(n, 3);
+  assert.ok(len - late.sim.vehicleDistance(buf[2]) < 100, 'the moving ones drove on from where they were seen');
+  // once corrected after its step, the twin has no earlier state to replay: a later report is moved on by its speed instead
+  const again = { ...report(mk(), l, at + 1000, 0, 3), queue: 1, objects: seen };
+  late.observe([again], at + 2000);
+  assert.equal(late.sim.laneVehicles(l, buf), 3);
+});

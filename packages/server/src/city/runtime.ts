@@ -227,7 +227,7 @@ export class CityRuntime {
     this.emergency = new EmergencyPriority(this.assignment, {
       addVehicle: (v) => {
         // the twin checks the request first (it has the street's network and the same dispatched vehicles)
-        this.twin.sim.addVehicle(v);
+        this.twin.addVehicle(v);
         this.street?.addEmergencyVehicle(v);
       },
     });
