@@ -128,7 +128,13 @@ export async function benchCalibrate(data: string, json: boolean): Promise<void>
   const entries = await benchCalibration(data, HOUR);
   const pass = entries.every(calibrationPasses);
   if (json) console.log(JSON.stringify({ calibration: entries, pass }));
-  else {
+  else printCalibration(entries);
+  if (!pass) process.exitCode = 1;
+}
+
+/** The calibration table, each scenario judged against the target. */
+export function printCalibration(entries: readonly CalibrationEntry[]): void {
+  {
     console.log(`Calibration: demand fitted to fixed-time counts at ${COUNT_POSITIONS_BENCH.join(' and ')} (every lane, ${COUNT_INTERVAL} s), ${HOUR} s; ` +
       `GEH<5 stop line: the fitted demand's stop-line counts, which the fit did not see\n`);
     console.log(table(
@@ -137,5 +143,4 @@ export async function benchCalibrate(data: string, json: boolean): Promise<void>
         `${e.attFixedOriginal.toFixed(1)}/${e.attFixedFitted.toFixed(1)}`, `${e.attMaxPressureOriginal.toFixed(1)}/${e.attMaxPressureFitted.toFixed(1)}`, e.fitSeconds, calibrationPasses(e) ? 'PASS' : 'FAIL']),
     ));
   }
-  if (!pass) process.exitCode = 1;
 }

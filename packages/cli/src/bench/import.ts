@@ -7,9 +7,11 @@ import { controllers, runControlled } from '@citybrain/control';
 import { DEFAULT_DEMAND_PER_HOUR, figuresTable, importOsm, type NetworkFigures } from '../commands/import.js';
 import { round } from '../round.js';
 import { table } from '../table.js';
+import { benchCalibration, printCalibration } from './calibration.js';
 import { intOption, numOption } from '../usage.js';
 import { requireData } from './data.js';
 import { make } from './control.js';
+import { HOUR } from './reference.js';
 
 export const benchImportHelp = `citybrain bench import [--data DIR] [--seconds S] [--demand VEH_PER_HOUR] [--json]
 
@@ -17,7 +19,9 @@ Imports the OpenStreetMap extract of Osnabrück (DIR/osnabrueck_osm/martini.osm.
 with citybrain import osm into a temporary folder, simulates it with the generated
 demand under every controller and reports each one's average travel time and
 whether it gridlocked, with the network's signals, junctions and lane-km beside
-netconvert's own.
+netconvert's own; then demand calibrated to counts (citybrain bench calibrate:
+HZ1, JN1 and a 4x4 grid, their lane counts fitted, the fitted demand's GEH and
+ATT against the original's).
 
 Gridlock: at the end, a vehicle in the network that has not moved for ${300} s, or
 none finished in the last ${600} s while vehicles were in the network or waiting to enter.
@@ -25,7 +29,8 @@ none finished in the last ${600} s while vehicles were in the network or waiting
   --data DIR              the real-data folder (default ../shared/data)
   --seconds S             simulated seconds per controller, and the demand's span; default 3600
   --demand VEH_PER_HOUR   generated trips per hour; default ${DEFAULT_DEMAND_PER_HOUR}
-  --json                  {"osm":{"signals","junctions","laneKm","controllers":{name:{"att","gridlock"}}}} and the rest`;
+  --json                  {"osm":{"signals","junctions","laneKm","controllers":{name:{"att","gridlock"}}},
+                          "calibration":[{"scenario","gehBelow5Percent","attFixedOriginal",...}]} and the rest`;
 
 const OSM_FILE = 'osnabrueck_osm/martini.osm.xml';
 /** a vehicle that has not moved this long is stuck */
@@ -148,6 +153,9 @@ export async function benchImport(argv: string[]): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const { imp, importSeconds, runs, skipped } = result;
+  // the issue's second half: demand fitted to counts (bench calibrate alone runs just this)
+  say('calibration (HZ1, JN1, a 4x4 grid) ...\n');
+  const calibration = await benchCalibration(resolve(values.data!), HOUR);
   const after = { cores: before.cores, load1: round(loadavg()[0], 2) };
   const totalSeconds = round((performance.now() - t0) / 1000, 1);
   const o: NetworkFigures = imp.ours;
@@ -159,6 +167,7 @@ export async function benchImport(argv: string[]): Promise<void> {
         netconvert: imp.netconvert, vehicles: imp.loaded.scenario.flows.length, demandPerHour: demand, seconds,
         details: runs, skipped, warnings: imp.loaded.warnings, importSeconds, totalSeconds,
       },
+      calibration,
       conditions: { before, after },
     }));
   }
@@ -170,4 +179,6 @@ export async function benchImport(argv: string[]): Promise<void> {
     Object.entries(runs).map(([n, r]) => [n, r.att, r.gridlock ? 'YES' : 'no', r.entered, r.finished, r.stuck, r.finishedAtEnd, r.faults, r.wallSeconds])));
   for (const [n, why] of Object.entries(skipped)) console.log(`\n${n}: skipped (${why})`);
   for (const w of imp.loaded.warnings) console.log(`\nloader warning: ${w}`);
+  console.log('');
+  printCalibration(calibration);
 }
