@@ -181,18 +181,23 @@ export class BrainTwin {
     // reports taken one step ago (delivered a second late, as most are): applied to the state of that time, and the step run again from there
     let replayed: Set<Event> | undefined;
     if (nowMs !== undefined && this.pastValid) {
+      // (plate reads and confirmations change nothing here: a batch of them leaves the kept state usable)
       const dt = this.sim.interval * 1000;
       const late = events.filter((e) => (e.kind === 'lane' || e.kind === 'avl') && Math.round((nowMs - e.ts) / dt) === 1);
       if (late.length > 0) {
         this.past!.forkInto(this.sim);
         for (const e of late) this.apply(e, e.ts);
         this.advance();
+        this.pastValid = false;
         replayed = new Set(late);
       }
     }
-    // corrected after the step, the state kept before it is no longer where this one came from
-    this.pastValid = false;
-    for (const e of events) if (!replayed?.has(e)) this.apply(e, nowMs);
+    for (const e of events) {
+      if (replayed?.has(e) || (e.kind !== 'lane' && e.kind !== 'avl')) continue;
+      // corrected after the step, the state kept before it is no longer where this one came from
+      this.pastValid = false;
+      this.apply(e, nowMs);
+    }
   }
 
   private apply(e: Event, nowMs: number | undefined): void {
