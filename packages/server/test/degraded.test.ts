@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateGrid } from '@citybrain/engine';
-import { startServer } from '@citybrain/server';
+import { HOSTED_CONTROLLERS, startServer } from '@citybrain/server';
 
 async function city(sensing: 'loop' | 'perfect', controller: string) {
   const dir = mkdtempSync(join(tmpdir(), 'citybrain-degraded-'));
@@ -39,6 +39,19 @@ test('loops only: SOTL\'s intersections are decided by max-pressure, shown as de
     assert.equal(one.degraded, true);
     assert.match((await c.get('/metrics')) as string, /^citybrain_intersections_degraded 2$/m);
     assert.equal(c.server.runtime.supervisor.faults.length, 0, 'degraded, not faulted');
+  } finally {
+    await c.close();
+  }
+});
+
+test('loops only: the predictive controller, hosted in its worker thread, is degraded the same way', async () => {
+  const c = await city('loop', 'predictive');
+  try {
+    // startServer hosts it in a worker thread (nodeControllerHost; HOSTED_CONTROLLERS): the assignment holds a proxy of it
+    assert.ok(HOSTED_CONTROLLERS.includes('predictive'));
+    const ints = (await c.get('/api/v1/intersections')) as { controller: string; degraded: boolean }[];
+    for (const i of ints) assert.deepEqual([i.controller, i.degraded], ['predictive', true]);
+    assert.equal(c.server.runtime.supervisor.faults.length, 0);
   } finally {
     await c.close();
   }

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { fileWorker } from './file-worker.js';
 import { Simulation } from '@citybrain/engine';
-import type { ControlEnv, Controller, IntersectionPhases } from '@citybrain/control';
+import { controllers, type ControlEnv, type Controller, type IntersectionPhases } from '@citybrain/control';
 import type { ControllerReply, ControllerRequest, ControllerWorkerInit, StatusData, ViewData } from './controller-protocol.js';
 import type { ControllerHostFactory, ControllerHosting } from './runtime.js';
 
@@ -67,6 +67,8 @@ export class ControllerHost implements ControllerHosting {
     let busy = false;
     const proxy: Controller = {
       name,
+      // what the controller in the worker needs its detectors to see, so that the assignment degrades it here as it would in process
+      needs: needsOf(name),
       init: (env: ControlEnv) => {
         index = new Map(env.intersections.map((ix, k) => [ix.intersection, k]));
         const worker = this.start();
@@ -177,3 +179,13 @@ export class ControllerHost implements ControllerHosting {
 
 /** The Node host for CityRuntime's `controllerHost`: the rollout-based controllers decide in a worker thread. */
 export const nodeControllerHost: ControllerHostFactory = (init, sources) => new ControllerHost(init, sources);
+
+/** Controller.needs of a registered controller (an instance made and closed only to read it). */
+function needsOf(name: string): Controller['needs'] {
+  const make = Object.hasOwn(controllers, name) ? controllers[name] : undefined;
+  if (!make) return undefined;
+  const c = make() as Controller & { close?: () => unknown };
+  const needs = c.needs;
+  void Promise.resolve(c.close?.()).catch(() => {});
+  return needs;
+}
