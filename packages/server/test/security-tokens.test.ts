@@ -104,8 +104,13 @@ describe('the last operator token', () => {
     const a = (await call('POST', '/api/v1/tokens', operator, { name: 'a', role: 'operator' })).body;
     const me = (await call('GET', '/api/v1/me', operator)).body;
     const both = await Promise.all([call('DELETE', `/api/v1/tokens/${me.tokenId}`, a.token), call('DELETE', `/api/v1/tokens/${a.id}`, operator)]);
-    assert.deepEqual(both.map((r) => r.status).sort(), [204, 409]);
+    // one revocation goes through; the other is refused: as the last operator (409), or, when the first was done before it
+    // was even authenticated, because the token it came with is revoked (401)
+    const statuses = both.map((r) => r.status).sort();
+    assert.equal(statuses[0], 204);
+    assert.ok(statuses[1] === 409 || statuses[1] === 401, `the other: ${statuses[1]}`);
     operator = both[0].status === 204 ? a.token : operator;
+    assert.equal((await call('GET', '/api/v1/me', operator)).status, 200, 'an operator is left');
   });
 
   it('citybrain token create writes an operator token into the store offline, printed once, audited', async () => {
