@@ -30,7 +30,7 @@ grace after). An alarm is right when it is so for some breakdown.
   --controller C    the controller in charge; default max-pressure
   --sensing S       the devices: default (video with its errors, losses and
                     delays; README "Sensing"), perfect (exact video counts),
-                    loop (stop-line loops only, 20% of reports lost); default default
+                    counts (video without its vehicle list), loop (stop-line loops only, 20% of reports lost); default default
   --json            machine-readable output`;
 
 /** The brief: incidents detected at over 92% accuracy. */

@@ -36,7 +36,8 @@ plans when none come for the watchdog time.
                        once from GET /api/v1/brain/key with a device token (needs --server)
   --watchdog S         seconds a signal controller holds the last plan before its local plan; default 10
   --sensing S          its devices: default (video with its errors, losses and delays; README
-                       "Sensing"), perfect (exact), loop (stop-line loops only)
+                       "Sensing"), counts (video without its vehicle list), perfect (exact),
+                       loop (stop-line loops only)
 
 Every 10 s it logs a status line (simulated time, events sent and waiting, plans accepted
 and refused, intersections running their local plan). Ctrl-C or SIGTERM stops it: what

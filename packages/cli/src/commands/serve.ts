@@ -26,7 +26,8 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
                        blocking its lane for 5-15 min, for the incident detection to find
                        (GET /api/v1/incidents); default 2, 0 for none
   --sensing S          the virtual city's devices: default (video with its errors, losses and
-                       delays; README "Sensing"), perfect (exact), loop (stop-line loops only)
+                       delays; README "Sensing"), counts (video without its vehicle list),
+                       perfect (exact), loop (stop-line loops only)
   --watchdog S         seconds a signal controller holds the brain's last plan before it runs its local
                        plan (the street's controllers here; give citybrain field the same); the brain
                        calls an intersection local when its controller says so, or is silent twice as long;
