@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, type Scenario } from '@citybrain/engine';
-import { BrainTwin, ObservedKpis, type LaneEvent, type PlateEvent } from '@citybrain/brain';
+import { BrainTwin, MAX_LANE_OBJECTS, ObservedKpis, type LaneEvent, type PlateEvent } from '@citybrain/brain';
 
 const scenario: Scenario = generateGrid({ rows: 2, cols: 2, blockLength: 200 });
 
@@ -196,4 +196,20 @@ test('a report delivered one step late is applied to the state of its time and t
   const again = { ...report(mk(), l, at + 1000, 0, 3), queue: 1, objects: seen };
   late.observe([again], at + 2000);
   assert.equal(late.sim.laneVehicles(l, buf), 3);
+});
+
+test('a full object list (MAX_LANE_OBJECTS) ends where its last vehicle is: beyond it, inside the view, the twin keeps its own', () => {
+  const twin = new BrainTwin(generateGrid({ rows: 1, cols: 2, blockLength: 4200 }), { seed: 1 });
+  const net = twin.net;
+  const l = [...Array(net.nLanes).keys()].find((j) => net.length[j] > 4000 && !twin.entryLane[j])!;
+  const len = net.length[l];
+  // the twin's own guess far up the lane, past where a jam of MAX_LANE_OBJECTS stopped vehicles reaches
+  twin.sim.placeVehicle({ lane: l, distance: 100, speed: 5 });
+  const jam = Array.from({ length: MAX_LANE_OBJECTS }, (_, k) => ({ distance: 0.5 + k * 7.5, speed: 0 }));
+  twin.observe([{ ...report(twin, l, 5_000, 0, MAX_LANE_OBJECTS), queue: MAX_LANE_OBJECTS, objects: jam }]);
+  assert.equal(twin.sim.laneVehicleCount(l), MAX_LANE_OBJECTS + 1);
+  const buf = new Int32Array(MAX_LANE_OBJECTS + 8);
+  twin.sim.laneVehicles(l, buf);
+  assert.equal(Math.round(len - twin.sim.vehicleDistance(buf[MAX_LANE_OBJECTS - 1])), Math.round(jam.at(-1)!.distance));
+  assert.equal(twin.sim.vehicleDistance(buf[MAX_LANE_OBJECTS]), 100, 'the guess beyond the list stays');
 });

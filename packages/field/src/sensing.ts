@@ -1,5 +1,5 @@
 import type { Simulation } from '@citybrain/engine';
-import type { Event, LaneEvent, LaneObject } from '@citybrain/brain';
+import { MAX_LANE_OBJECTS, type Event, type LaneEvent, type LaneObject } from '@citybrain/brain';
 import { xorshift32 } from './random.js';
 
 /**
@@ -302,7 +302,8 @@ export class FieldSensors {
     if (this.scratch.length < on) this.scratch = new Int32Array(Math.max(on, 2 * this.scratch.length));
     const m = sim.laneVehicles(l, this.scratch);
     const out: LaneObject[] = [];
-    for (let j = 0; j < m; j++) {
+    // front first, at most what a report may list (a jam longer than that is listed as far as it goes: the twin reads it so)
+    for (let j = 0; j < m && out.length < MAX_LANE_OBJECTS; j++) {
       const v = this.scratch[j];
       const d = len - sim.vehicleDistance(v);
       if (d > seen) break;

@@ -1,5 +1,5 @@
 import { Simulation, type AddVehicleOptions, type Network, type Scenario } from '@citybrain/engine';
-import type { AvlEvent, Event, LaneEvent, LaneObject } from '../events.js';
+import { MAX_LANE_OBJECTS, type AvlEvent, type Event, type LaneEvent, type LaneObject } from '../events.js';
 import { JAM_SPACING, LOOP_FREE_OCCUPANCY, LOOP_STANDING_OCCUPANCY, LOOP_STANDING_SPEED } from '../estimate/lane-estimate.js';
 import { structuredClone } from '../clone.js';
 import { EntryDemand, type EntryDemandState } from './entry-demand.js';
@@ -139,7 +139,7 @@ export class BrainTwin {
   private pastValid = false;
   /** turns changed since they were last handed to the simulation */
   private turnsChanged = false;
-  private readonly laneBuf: Int32Array;
+  private laneBuf: Int32Array;
   private readonly avlHoldAfter: number;
   /** the vehicles followed by AVL, by id */
   private readonly avl = new Map<string, AvlTrack>();
@@ -375,6 +375,9 @@ export class BrainTwin {
   private correctFromObjects(l: number, objects: readonly LaneObject[], from: number, age: number): void {
     const sim = this.sim;
     const len = this.net.length[l];
+    const seen = objects.length <= 1 ? objects : [...objects].sort((a, b) => a.distance - b.distance);
+    // a full list (MAX_LANE_OBJECTS) may end before the view does: beyond its last vehicle the twin keeps its own
+    if (seen.length >= MAX_LANE_OBJECTS) from = Math.max(from, len - seen[seen.length - 1].distance - JAM_SPACING / 2);
     const m = this.lane(l);
     let removed = 0;
     for (let j = 0; j < m; j++) {
@@ -384,7 +387,6 @@ export class BrainTwin {
       sim.removeVehicle(v);
       removed++;
     }
-    const seen = objects.length <= 1 ? objects : [...objects].sort((a, b) => a.distance - b.distance);
     let placed = 0;
     let ahead = Infinity;
     for (const o of seen) {
@@ -541,9 +543,11 @@ export class BrainTwin {
     return removed;
   }
 
+  /** The lane's vehicles into laneBuf, front first (grown to hold them all); returns how many. */
   private lane(l: number): number {
-    const n = this.sim.laneVehicles(l, this.laneBuf);
-    return Math.min(n, this.laneBuf.length);
+    const n = this.sim.laneVehicleCount(l);
+    if (n > this.laneBuf.length) this.laneBuf = new Int32Array(Math.max(n, 2 * this.laneBuf.length));
+    return this.sim.laneVehicles(l, this.laneBuf);
   }
 
   /** The vehicle furthest upstream on the lane, or -1. */
