@@ -747,10 +747,22 @@ export class Simulation {
     st.vDis[v] = distance;
     const limit = net.maxSpeed[lane] < vmax ? net.maxSpeed[lane] : vmax;
     st.vSpeed[v] = speed < limit ? speed : limit;
+    this.addRunning(v);
+    this.linkBetween(v, lane, ahead, behind);
+    return v;
+  }
+
+  /** Puts vehicle v on the running list. */
+  private addRunning(v: number): void {
+    const st = this.st;
     st.vState[v] = RUNNING;
     st.vRunIdx[v] = st.running;
     st.runList[st.running++] = v;
-    // into the lane's list between the vehicles ahead and behind
+  }
+
+  /** Links vehicle v into `lane`'s list between the vehicles `ahead` and `behind` (-1: none). */
+  private linkBetween(v: number, lane: number, ahead: number, behind: number): void {
+    const st = this.st;
     st.vPrev[v] = ahead;
     st.vNext[v] = behind;
     if (ahead >= 0) st.vNext[ahead] = v;
@@ -759,7 +771,20 @@ export class Simulation {
     else st.dTail[lane] = v;
     st.dCount[lane]++;
     st.leadersStale = 1;
-    return v;
+  }
+
+  /** Takes waiting vehicle v out of its first lane's boundary queue (singly linked: the one before it is searched for). */
+  private unqueue(v: number): void {
+    const st = this.st;
+    const lane = st.path[st.vPathOff[v]];
+    let before = -1;
+    for (let w = st.wHead[lane]; w !== v; w = st.vNext[w]) before = w;
+    const after = st.vNext[v];
+    if (before >= 0) st.vNext[before] = after;
+    else st.wHead[lane] = after;
+    if (after < 0) st.wTail[lane] = before;
+    st.wCount[lane]--;
+    st.waiting--;
   }
 
   /**
@@ -812,18 +837,8 @@ export class Simulation {
     // off where it was: its drivable's list, or the boundary queue
     if (s === RUNNING) this.unlink(handle, st.vDrv[handle]);
     else {
-      const first = st.path[off];
-      let before = -1;
-      for (let w = st.wHead[first]; w !== handle; w = st.vNext[w]) before = w;
-      const after = st.vNext[handle];
-      if (before >= 0) st.vNext[before] = after;
-      else st.wHead[first] = after;
-      if (after < 0) st.wTail[first] = before;
-      st.wCount[first]--;
-      st.waiting--;
-      st.vState[handle] = RUNNING;
-      st.vRunIdx[handle] = st.running;
-      st.runList[st.running++] = handle;
+      this.unqueue(handle);
+      this.addRunning(handle);
     }
     // the list may have changed when the vehicle was on this lane: find its place again
     ahead = -1;
@@ -847,14 +862,7 @@ export class Simulation {
     st.vEnterLinkStep[handle] = NO_LINK_STEP;
     // it drives at the speed given from now: a breakdown in this simulation ends
     st.vStallUntil[handle] = 0;
-    st.vPrev[handle] = ahead;
-    st.vNext[handle] = behind;
-    if (ahead >= 0) st.vNext[ahead] = handle;
-    else st.dHead[lane] = handle;
-    if (behind >= 0) st.vPrev[behind] = handle;
-    else st.dTail[lane] = handle;
-    st.dCount[lane]++;
-    st.leadersStale = 1;
+    this.linkBetween(handle, lane, ahead, behind);
   }
 
   /**
@@ -1048,18 +1056,8 @@ export class Simulation {
       st.runList[r] = last;
       st.vRunIdx[last] = r;
       st.leadersStale = 1;
-    } else if (s === WAITING) {
-      // the boundary queue is singly linked: find the one before it
-      const lane = st.path[st.vPathOff[handle]];
-      let before = -1;
-      for (let w = st.wHead[lane]; w !== handle; w = st.vNext[w]) before = w;
-      const after = st.vNext[handle];
-      if (before >= 0) st.vNext[before] = after;
-      else st.wHead[lane] = after;
-      if (after < 0) st.wTail[lane] = before;
-      st.wCount[lane]--;
-      st.waiting--;
-    } else throw new RangeError(`removeVehicle: vehicle handle ${handle} is not a running or waiting vehicle`);
+    } else if (s === WAITING) this.unqueue(handle);
+    else throw new RangeError(`removeVehicle: vehicle handle ${handle} is not a running or waiting vehicle`);
     if (st.vFlow[handle] === ADDED) st.extraHandles[st.vSerial[handle]] = -1;
     st.vBlocker[handle] = -1;
     st.generated--;
