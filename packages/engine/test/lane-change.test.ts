@@ -5,19 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadSumoScenario, Simulation } from '@citybrain/engine';
+import { LANE_CHANGE } from './sumo-fixtures.js';
 
-/** a (2 lanes) -> m (2 lanes) only lane 0 to lane 0; m -> x only from m's lane 1: a m x needs a lane change on m. */
-const NET = `<net version="1.9">
-  <edge id="a" from="A" to="B"><lane id="a_0" index="0" speed="10" length="100" shape="0,-4.8 100,-4.8"/><lane id="a_1" index="1" speed="10" length="100" shape="0,-1.6 100,-1.6"/></edge>
-  <edge id="m" from="B" to="C"><lane id="m_0" index="0" speed="10" length="100" shape="100,-4.8 200,-4.8"/><lane id="m_1" index="1" speed="10" length="100" shape="100,-1.6 200,-1.6"/></edge>
-  <edge id="x" from="C" to="D"><lane id="x_0" index="0" speed="10" length="100" shape="200,-1.6 300,-1.6"/></edge>
-  <junction id="A" type="dead_end" x="0" y="0"/><junction id="B" type="priority" x="100" y="0"/>
-  <junction id="C" type="priority" x="200" y="0"/><junction id="D" type="dead_end" x="300" y="0"/>
-  <connection from="a" to="m" fromLane="0" toLane="0" dir="s" state="M"/>
-  <connection from="m" to="x" fromLane="1" toLane="0" dir="s" state="M"/>
-</net>`;
 
-const load = (routes: string) => loadSumoScenario({ net: NET, routes: `<routes>${routes}</routes>`, routesSource: 'l.rou.xml' });
+const load = (routes: string) => loadSumoScenario({ net: LANE_CHANGE, routes: `<routes>${routes}</routes>`, routesSource: 'l.rou.xml' });
 /** Road m's lanes: [the one a leads onto, the one that leads on to x] (lane indexes are the loader's, not SUMO's). */
 function mLanes(sim: Simulation): [number, number] {
   const net = sim.net;
@@ -66,7 +57,7 @@ test('a route that needs a lane change is driven to its end, and the loader does
 
 test('routes that can be driven without a lane change take none (CityFlow paths unchanged)', () => {
   // a_1 -> m_1 as well: a m x then enters on a_1 and never changes
-  const net = NET.replace('<connection from="m"', '<connection from="a" to="m" fromLane="1" toLane="1" dir="s" state="M"/><connection from="m"');
+  const net = LANE_CHANGE.replace('<connection from="m"', '<connection from="a" to="m" fromLane="1" toLane="1" dir="s" state="M"/><connection from="m"');
   const s = loadSumoScenario({ net, routes: '<routes><flow id="f" begin="0" end="60" period="6" route="r"/><route id="r" edges="a m x"/></routes>' });
   const sim = new Simulation(s.scenario, { seed: 3 });
   for (let t = 0; t < 30; t++) {

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSumoScenario, parseSumoNet, ScenarioError, Simulation, type Scenario } from '@citybrain/engine';
+import { LANE_CHANGE } from './sumo-fixtures.js';
 
 // ---------------------------------------------------------------- a net written by the test
 
@@ -191,16 +192,6 @@ test('a vType\'s supported attributes are applied; what the model ignores is nam
   assert.doesNotMatch(w, /best|free|base|passenger/);
 });
 
-/** a (2 lanes) -> m (2 lanes) only lane 0 to lane 0; m -> x only from m's lane 1: a m x needs a lane change on m. */
-const LANE_CHANGE = `<net version="1.9">
-  <edge id="a" from="A" to="B"><lane id="a_0" index="0" speed="10" length="100" shape="0,-4.8 100,-4.8"/><lane id="a_1" index="1" speed="10" length="100" shape="0,-1.6 100,-1.6"/></edge>
-  <edge id="m" from="B" to="C"><lane id="m_0" index="0" speed="10" length="100" shape="100,-4.8 200,-4.8"/><lane id="m_1" index="1" speed="10" length="100" shape="100,-1.6 200,-1.6"/></edge>
-  <edge id="x" from="C" to="D"><lane id="x_0" index="0" speed="10" length="100" shape="200,-1.6 300,-1.6"/></edge>
-  <junction id="A" type="dead_end" x="0" y="0"/><junction id="B" type="priority" x="100" y="0"/>
-  <junction id="C" type="priority" x="200" y="0"/><junction id="D" type="dead_end" x="300" y="0"/>
-  <connection from="a" to="m" fromLane="0" toLane="0" dir="s" state="M"/>
-  <connection from="m" to="x" fromLane="1" toLane="0" dir="s" state="M"/>
-</net>`;
 
 test('routes that need a lane change are taken without a warning (vehicles change lanes along a road)', () => {
   // a two-lane road whose left lane only goes left and right lane only right; the next road's single lane only straight

@@ -69,3 +69,14 @@ export const ROUTES = `<?xml version="1.0" encoding="UTF-8"?>
   <flow id="f4" begin="0" end="60" probability="0.25" from="nb" to="be"/>
 </routes>
 `;
+
+/** a (2 lanes) -> m (2 lanes) only lane 0 to lane 0; m -> x only from m's lane 1: a m x needs a lane change on m. */
+export const LANE_CHANGE = `<net version="1.9">
+  <edge id="a" from="A" to="B"><lane id="a_0" index="0" speed="10" length="100" shape="0,-4.8 100,-4.8"/><lane id="a_1" index="1" speed="10" length="100" shape="0,-1.6 100,-1.6"/></edge>
+  <edge id="m" from="B" to="C"><lane id="m_0" index="0" speed="10" length="100" shape="100,-4.8 200,-4.8"/><lane id="m_1" index="1" speed="10" length="100" shape="100,-1.6 200,-1.6"/></edge>
+  <edge id="x" from="C" to="D"><lane id="x_0" index="0" speed="10" length="100" shape="200,-1.6 300,-1.6"/></edge>
+  <junction id="A" type="dead_end" x="0" y="0"/><junction id="B" type="priority" x="100" y="0"/>
+  <junction id="C" type="priority" x="200" y="0"/><junction id="D" type="dead_end" x="300" y="0"/>
+  <connection from="a" to="m" fromLane="0" toLane="0" dir="s" state="M"/>
+  <connection from="m" to="x" fromLane="1" toLane="0" dir="s" state="M"/>
+</net>`;
