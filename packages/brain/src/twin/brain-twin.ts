@@ -104,6 +104,11 @@ export interface BrainTwinStats {
 
 /** The twin's own vehicles: placed by assimilation or drawn from the entry rates. */
 const TWIN_VEHICLE = /^(placed|drawn)_/;
+
+/** Whether a vehicle of the twin's simulation is the twin's own guess (placed by assimilation or drawn from the entry rates), not one it follows (a dispatched vehicle). */
+export function isTwinVehicle(id: string): boolean {
+  return TWIN_VEHICLE.test(id);
+}
 /** m/s below which a vehicle stands (the engine's and the detectors' rule). */
 const STOPPED = 0.1;
 /** Seconds a tracked vehicle's report is moved on at most (an older one is as good as lost). */

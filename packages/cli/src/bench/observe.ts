@@ -3,6 +3,7 @@ import { cpus, loadavg } from 'node:os';
 import { generateGrid, Simulation, type Scenario } from '@citybrain/engine';
 import { createController, runControlled } from '@citybrain/control';
 import { CityRuntime } from '@citybrain/server';
+import { isTwinVehicle } from '@citybrain/brain';
 import { gridOption, intOption, UsageError } from '../usage.js';
 import { progress } from '../progress.js';
 import { table } from '../table.js';
@@ -253,7 +254,7 @@ function stateCopier(street: Simulation, twin: Simulation): () => void {
       const n = Math.max(street.laneVehicleCount(l), twin.laneVehicleCount(l));
       if (buf.length < n) buf = new Int32Array(2 * n);
       const m = twin.laneVehicles(l, buf);
-      for (let j = 0; j < m; j++) if (/^(placed|drawn)_/.test(twin.vehicleId(buf[j]))) twin.removeVehicle(buf[j]);
+      for (let j = 0; j < m; j++) if (isTwinVehicle(twin.vehicleId(buf[j]))) twin.removeVehicle(buf[j]);
       const k = street.laneVehicles(l, buf);
       // back to front: each placed behind nothing yet, so only the street's own spacing decides
       for (let j = k - 1; j >= 0; j--) {
