@@ -10,8 +10,9 @@ export const benchHelp = `citybrain bench fidelity|speed|control|emergency|inges
   speed      wall time, vehicle updates per second and peak memory for HZ1
              (3600 s, fixed-time) and a generated 36 x 36 grid (900 s, built-in
              plans); with Debian's sumo installed, SUMO on the Hangzhou SUMO files
-  control    every controller's average travel time on the five real scenarios,
-             against CityFlow's max-pressure and the learned state of the art
+  control    every controller on the five real scenarios or your own (--roadnet,
+             --flow): ATT, the literature's summaryTravelTime and the share of
+             avoidable delay removed (citybrain bench control --help)
   emergency  emergency vehicles' travel time with and without signal priority
   ingest     the operations server's durable ingestion: sustained events/s and
              acknowledgement latency at 10,000 events/s, SQLite and PostgreSQL
@@ -46,6 +47,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (kind === 'incidents') return (await import('../bench/incidents.js')).benchIncidents(rest);
   if (kind === 'observe') return (await import('../bench/observe.js')).benchObserve(rest);
   if (kind === 'import') return (await import('../bench/import.js')).benchImport(rest);
+  if (kind === 'control') return (await import('../bench/control.js')).benchControl(rest);
   const { values } = parseArgs({
     args: rest,
     options: { data: { type: 'string', default: '../shared/data' }, json: { type: 'boolean', default: false }, grid: { type: 'string' }, random: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -53,7 +55,6 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (values.help) return void console.log(benchHelp);
   const data = resolve(values.data!);
   if (kind === 'fidelity') return (await import('../bench/fidelity.js')).benchFidelity(data, values.json!, randomOption(values.random));
-  if (kind === 'control') return (await import('../bench/control.js')).benchControl(data, values.json!);
   if (kind === 'emergency') return (await import('../bench/emergency.js')).benchEmergency(data, values.json!);
   if (kind === 'speed') return (await import('../bench/speed.js')).benchSpeed(data, values.json!, intOption(values.grid, 'grid', 36, 1, 100));
   if (kind === 'calibrate') return (await import('../bench/calibration.js')).benchCalibrate(data, values.json!);
