@@ -84,6 +84,18 @@ test('efficient pressure: entry queue − mean queue over every lane of the exit
   assert.equal(runningDemand(ix, sim.net, PHASE_NS, running), 0);
 });
 
+test('a roadLink without lane links adds no efficient pressure, though its exit road is queued', () => {
+  const scenario = generateGrid({ rows: 1, cols: 1 });
+  const inter = scenario.roadnet.intersections.find((i) => i.id === 'intersection_1_1')!;
+  inter.roadLinks.find((rl) => rl.startRoad === WEST_IN && rl.type === 'go_straight')!.laneLinks = [];
+  const { sim, env } = crossing(scenario);
+  const queue = new Float64Array(sim.net.nLanes);
+  for (let k = 0; k < 3; k++) queue[lane(sim, EAST_OUT, k)] = 4;
+  queue[lane(sim, SOUTH_IN, STRAIGHT)] = 1;
+  assert.equal(efficientPressure(env.intersections[0], sim.net, PHASE_WE, queue), 0);
+  assert.equal(efficientPressure(env.intersections[0], sim.net, PHASE_NS, queue), 1);
+});
+
 test('running demand: vehicles faster than 0.1 m/s within the road\'s last 167 m, centre to centre, as the reference counts them', () => {
   // lanes stop each junction's width (30 m) short of its centre; the boundary's virtual junctions have none
   const g = generateGrid({ rows: 1, cols: 2 });

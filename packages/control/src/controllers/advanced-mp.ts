@@ -1,4 +1,4 @@
-import type { Controller, SignalStatus } from '../core/controller.js';
+import type { Controller } from '../core/controller.js';
 import { checkOption } from './options.js';
 import { efficientTables, maxEfficientPressure, RunningLoad } from '../measures/efficient-pressure.js';
 import { demandOf } from '../measures/pressure.js';
@@ -82,7 +82,7 @@ export function advancedMaxPressure(opts: AdvancedMpOptions = {}): Controller {
     init(env) {
       load.init(env, range);
     },
-    decide(ix, s: SignalStatus, env) {
+    decide(ix, s, env) {
       if (!decisionStep(env.twin.time, env.twin.interval, period)) return s.green;
       load.refresh(env.twin);
       const f = efficientTables(ix, env.net);

@@ -15,7 +15,7 @@ import { demandOf, pressureOf, type PhaseTables } from './pressure.js';
  *   the stop line (RunningLoad says how long);
  * - of a phase: the sum over its movements, leaving out those green in the
  *   yellow phase too (right turns): they are served whatever the phase, so
- *   they say nothing about which phase to show.
+ *   they say nothing about which phase to show, and those without lane links.
  * The reference's movements each have one entry lane (CityFlow's datasets);
  * where one has several, the mean keeps the per-lane scale that the keep
  * rule compares pressure against demand on.
@@ -38,7 +38,8 @@ export function efficientTables(ix: IntersectionPhases, net: Network): PhaseTabl
   for (const ms of ix.movements) {
     const mine = new Set<number>();
     for (const m of ms) {
-      if (always.has(m.roadLink)) continue;
+      // a roadLink without lane links carries no vehicle: its exit road says nothing about it
+      if (always.has(m.roadLink) || m.inLanes.length === 0) continue;
       inStart.push(lanes.length);
       lanes.push(...m.inLanes);
       outStart.push(lanes.length);
