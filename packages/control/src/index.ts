@@ -14,8 +14,10 @@ export * from './controllers/actuated.js';
 export * from './controllers/sotl.js';
 export * from './controllers/green-wave.js';
 export { pressurePlus, choosePhase, type PressurePlusOptions } from './controllers/pressure-plus.js';
+export * from './controllers/advanced-mp.js';
 export * from './controllers/predictive/index.js';
 // measures/: what controllers read of the traffic
 export { phaseLaneSets, type PhaseLaneSets } from './measures/phase-lanes.js';
 export { bestPhase, gappedOut, phaseDemand, phasePressure, servedLanes } from './measures/pressure.js';
 export { LaneLoad } from './measures/lane-load.js';
+export { efficientPressure, runningDemand, RunningLoad } from './measures/efficient-pressure.js';

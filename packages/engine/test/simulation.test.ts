@@ -103,6 +103,22 @@ test('a queue behind a red light stops before the stop line, each follower at le
   }
 });
 
+test('laneMovingCount counts the vehicles faster than 0.1 m/s within range of the stop line, wherever the queue\'s tail is', () => {
+  const sim = new Simulation(oneSignal({ lanes: 1, block: 400 }));
+  sim.setPhase(interIndex(sim, SIGNAL), 0);
+  const lane = drivableIndex(sim, 'in_0');
+  const end = sim.net.length[lane];
+  const route = [sim.net.roadIndex.get('in')!, sim.net.roadIndex.get('out')!];
+  // front first: stopped at the line, two moving within 100 m, one stopped 150 m back, one moving beyond
+  for (const [back, speed] of [[0, 0], [40, 8], [80, 8], [150, 0], [250, 8]]) sim.placeVehicle({ lane, distance: end - back, speed, route });
+  assert.equal(sim.laneMovingCount(lane, 100), 2);
+  // the stopped vehicle beyond 100 m is no reason to count one moving vehicle less
+  assert.equal(sim.laneApproachingCount(lane, 100) - sim.laneWaitingCount(lane), 1);
+  assert.equal(sim.laneMovingCount(lane, 300), 3);
+  assert.equal(sim.laneMovingCount(lane, 30), 0);
+  assert.equal(sim.laneMovingCount(lane, 0), 0);
+});
+
 test('addVehicle refuses an id taken by another added vehicle or reserved for the flows', () => {
   const sim = new Simulation(straightRoad({ flows: [flow(['r'])] }));
   sim.addVehicle({ id: 'ambulance', route: ['r'] });

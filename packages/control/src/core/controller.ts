@@ -32,7 +32,7 @@ export interface IntersectionPhases {
 export type SimReader = Pick<
   Simulation,
   | 'net' | 'time' | 'stepCount' | 'interval' | 'runningCount' | 'phase' | 'phaseCount'
-  | 'laneVehicleCount' | 'laneWaitingCount' | 'laneApproachingCount' | 'laneEntryQueue' | 'laneCounts' | 'laneWaitingCounts' | 'laneStats'
+  | 'laneVehicleCount' | 'laneWaitingCount' | 'laneApproachingCount' | 'laneMovingCount' | 'laneEntryQueue' | 'laneCounts' | 'laneWaitingCounts' | 'laneStats'
   | 'vehicleStates' | 'vehicleId' | 'vehicleDrivable' | 'vehicleDistance' | 'vehicleSpeed' | 'vehicleRemainingPath' | 'vehicleHandle' | 'vehicleStatus'
   | 'metrics'
 >;
@@ -119,6 +119,7 @@ export function twinView(sim: Simulation, source: TwinView[typeof TWIN_SOURCE]):
     laneVehicleCount: (l: number) => sim.laneVehicleCount(l),
     laneWaitingCount: (l: number) => sim.laneWaitingCount(l),
     laneApproachingCount: (l: number, range: number) => sim.laneApproachingCount(l, range),
+    laneMovingCount: (l: number, range: number) => sim.laneMovingCount(l, range),
     laneEntryQueue: (l: number) => sim.laneEntryQueue(l),
     laneCounts: (out: Int32Array) => sim.laneCounts(out),
     laneWaitingCounts: (out: Int32Array) => sim.laneWaitingCounts(out),

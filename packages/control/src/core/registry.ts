@@ -6,6 +6,7 @@ import { actuated } from '../controllers/actuated.js';
 import { sotl } from '../controllers/sotl.js';
 import { greenWave } from '../controllers/green-wave.js';
 import { pressurePlus } from '../controllers/pressure-plus.js';
+import { advancedMaxPressure, efficientMaxPressure } from '../controllers/advanced-mp.js';
 import { predictive } from '../controllers/predictive/index.js';
 
 /** Controllers by name, as the CLI, the benchmarks and the server offer them. */
@@ -17,6 +18,8 @@ export const controllers: Record<string, () => Controller> = {
   sotl: () => sotl(),
   'green-wave': () => greenWave(),
   'pressure-plus': () => pressurePlus(),
+  'advanced-mp': () => advancedMaxPressure(),
+  'efficient-mp': () => efficientMaxPressure(),
   predictive: () => predictive(),
   'predictive-sequential': () => predictive({ search: 'sequential' }),
 };

@@ -405,6 +405,20 @@ export class Simulation {
     return n;
   }
 
+  /**
+   * Vehicles on lane `lane` within `range` metres of its end that are moving
+   * (faster than 0.1 m/s): those approaching the stop line without having
+   * joined its queue. The queue's tail may lie beyond `range`, so this is not
+   * laneApproachingCount less the lane's waiting vehicles.
+   */
+  laneMovingCount(lane: number, range: number): number {
+    const st = this.st;
+    const from = this.net.length[lane] - range;
+    let n = 0;
+    for (let v = st.dHead[lane]; v >= 0 && st.vDis[v] >= from; v = st.vNext[v]) if (st.vSpeed[v] > WAITING_SPEED) n++;
+    return n;
+  }
+
   /** Vehicles queued at the boundary for lane `lane`. */
   laneEntryQueue(lane: number): number {
     return this.st.wCount[lane];
