@@ -12,3 +12,4 @@ export { RoadGraph } from './routing.js';
 export { polylineLength } from './sim/geometry.js';
 export { COUNT_POSITIONS, parseCounts, parseTurnCounts, type CountPosition, type CountRow, type TurnCountRow } from './calibrate/counts.js';
 export { calibrateDemand, calibrateDemandByRuns, candidateRoutes, geh, LaneEntries, type CalibrationOptions, type CalibrationResult, type CalibrationRun, type FittedCount, type LagTable } from './calibrate/fit.js';
+export { RunRecorder, levelOfService, LOS_THRESHOLDS, type RunRecorderOptions, type TripRecord, type ApproachRecord, type IntersectionRecord, type TimeSample, type LevelOfService, type Compass } from './results/run-recorder.js';

@@ -1,13 +1,15 @@
 import { parseArgs } from 'node:util';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { ReplayRecorder, Simulation, replayRoadnet, type RandomKind, type Scenario } from '@citybrain/engine';
+import { ReplayRecorder, RunRecorder, Simulation, replayRoadnet, type ApproachRecord, type IntersectionRecord, type RandomKind, type Scenario, type TimeSample, type TripRecord } from '@citybrain/engine';
 import { controllers, runControlled, type Controller, type ControllerFault } from '@citybrain/control';
 import { chooseController } from '../plugins.js';
 import { makeOutputDir, openOutput, readScenario, writeOutput } from '../scenario-files.js';
 import { intOption, numOption, randomOption, UsageError } from '../usage.js';
 import { progress } from '../progress.js';
+import { meanCi } from '../report/stats.js';
 import { round } from '../round.js';
+import { writeStudy } from '../report/study.js';
 
 export const simulateHelp = `citybrain simulate --roadnet FILE --flow FILE [options]
 
@@ -23,6 +25,13 @@ Runs a scenario (CityFlow .json or SUMO .net.xml/.rou.xml) and prints its result
                         draws it, so a run with CityFlow's seed takes the lanes CityFlow's takes
   --plugin FILE         load a third-party controller module (repeatable; see examples/longest-queue.mjs)
   --replay DIR          write replay_roadnet.json and replay.txt (CityFlow's replay format) into DIR
+  --out DIR             write the study's results into DIR: trips.csv and trips.jsonl (one record per
+                        trip), approaches.csv and intersections.csv (delay, stops, queue percentiles,
+                        HCM level of service), timeseries.csv, summary.json and report.html (a
+                        self-contained report with plots, viewable offline)
+  --seeds N             run N seeds (--seed, --seed + 1, ...) and report each KPI's mean with its
+                        95% confidence interval; default 1
+  --window S            seconds per time-series window in --out; default 300
   --json                print one JSON object instead of a summary`;
 
 export interface SimulateResult {
@@ -45,6 +54,9 @@ export interface SimulateResult {
   faults: ControllerFault[];
   /** signalised intersections of the scenario */
   signalised: number;
+  seed: number;
+  /** with --out: what the run recorded */
+  study?: Study;
 }
 
 export async function simulateCommand(argv: string[]): Promise<void> {
@@ -59,6 +71,9 @@ export async function simulateCommand(argv: string[]): Promise<void> {
       seed: { type: 'string' },
       random: { type: 'string' },
       replay: { type: 'string' },
+      out: { type: 'string' },
+      seeds: { type: 'string' },
+      window: { type: 'string' },
       plugin: { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -72,16 +87,44 @@ export async function simulateCommand(argv: string[]): Promise<void> {
   const random = randomOption(values.random);
   const { available } = await chooseController(values.plugin ?? [], values.controller!, ['plan']);
 
+  const seeds = intOption(values.seeds, 'seeds', 1, 1, 100);
+  const window = intOption(values.window, 'window', 300, 1, 86_400);
+  if (seeds > 1 && values.replay) throw new UsageError('--replay records one run: give it without --seeds');
+  if (values.out) makeOutputDir(values.out, '--out');
+
   const t0 = performance.now();
   const scenario = readScenario(values.roadnet, values.flow);
   const readSeconds = (performance.now() - t0) / 1000;
-  const result = await simulate(scenario, {
-    controller: values.controller!, steps, interval, seed, random, replayDir: values.replay, showProgress: !values.json, label: values.roadnet, available,
-  });
-  // loading = reading and validating the files + compiling the network
-  result.loadSeconds = round(result.loadSeconds + readSeconds, 3);
-  if (values.json) console.log(JSON.stringify(result));
-  else printSummary(result);
+  const runs: SimulateResult[] = [];
+  const studies: Study[] = [];
+  for (let k = 0; k < seeds; k++) {
+    const result = await simulate(scenario, {
+      controller: values.controller!, steps, interval, seed: seed + k, random, replayDir: values.replay, showProgress: !values.json, label: values.roadnet, available,
+      record: values.out ? { window } : undefined,
+    });
+    // loading = reading and validating the files + compiling the network
+    result.loadSeconds = round(result.loadSeconds + readSeconds, 3);
+    runs.push(result);
+    if (result.study) studies.push(result.study);
+  }
+  const written = values.out ? writeStudy(values.out, { scenario, roadnetPath: values.roadnet, flowPath: values.flow, runs, studies, window }) : null;
+  const forJson = runs.map(({ study: _omit, ...r }) => r);
+  if (values.json) {
+    console.log(JSON.stringify(seeds === 1 ? { ...forJson[0], ...(written ? { out: written } : {}) } : { runs: forJson, ...(written ? { out: written } : {}) }));
+    return;
+  }
+  if (seeds === 1) printSummary(runs[0]);
+  else printSeeds(runs);
+  if (written) console.log(`results             ${written.files.join(', ')} in ${values.out}`);
+}
+
+/** What --out records of one run. */
+export interface Study {
+  seed: number;
+  trips: TripRecord[];
+  approaches: ApproachRecord[];
+  intersections: IntersectionRecord[];
+  series: readonly TimeSample[];
 }
 
 export async function simulate(
@@ -90,6 +133,8 @@ export async function simulate(
     controller: string; steps: number; interval?: number; seed?: number; random?: RandomKind; replayDir?: string; showProgress?: boolean; label?: string;
     /** controllers by name; default the built-in registry */
     available?: Record<string, () => Controller>;
+    /** record the study's results (trips, approaches, time series) */
+    record?: { window: number };
   },
 ): Promise<SimulateResult> {
   const t0 = performance.now();
@@ -110,6 +155,14 @@ export async function simulate(
     };
     closeReplay = () => out.end();
   } else onStep = (_s, k) => bar.update(k + 1);
+  const recorder = o.record ? new RunRecorder(sim, { window: o.record.window }) : null;
+  if (recorder) {
+    const inner = onStep;
+    onStep = (s, k) => {
+      recorder.sample();
+      inner(s, k);
+    };
+  }
   const t1 = performance.now();
   const make = (o.available ?? controllers)[o.controller];
   if (o.controller !== 'plan' && !make) throw new UsageError(`unknown controller "${o.controller}"`);
@@ -136,21 +189,50 @@ export async function simulate(
     peakRssMB: round(process.resourceUsage().maxRSS / 1024, 1),
     faults: run.supervisor?.faults ?? [],
     signalised: sim.net.signalised.length,
+    seed: o.seed ?? 0,
+    ...(recorder ? {
+      study: {
+        seed: o.seed ?? 0, trips: recorder.tripRecords(), approaches: recorder.approachRecords(), intersections: recorder.intersectionRecords(), series: recorder.timeSeries(),
+      },
+    } : {}),
   };
 }
 
 export function printSummary(r: SimulateResult): void {
+  // a controller that lost intersections to the fallback did not decide them: say so beside its name
+  const fallen = new Set(r.faults.map((f) => f.intersection)).size;
   const lines = [
     `scenario            ${r.scenario}`,
-    `controller          ${r.controller}`,
+    `controller          ${r.controller}${fallen ? ` (fixed-time fallback at ${fallen} of ${r.signalised} intersections)` : ''}`,
     `simulated           ${r.simulatedSeconds} s in ${r.wallSeconds} s wall (${r.realTimeFactor}x real time), load ${r.loadSeconds} s`,
     `average travel time ${r.averageTravelTime} s`,
     `vehicles            ${r.enteredVehicles} entered, ${r.finishedVehicles} finished, ${r.vehiclesInNetwork} in network, ${r.waitingToEnter} waiting to enter`,
     `total delay         ${r.totalDelay} vehicle-seconds`,
-    `throughput          ${r.vehicleUpdatesPerSecond.toLocaleString('en-US')} vehicle updates/s, peak memory ${r.peakRssMB} MB`,
+    `trips finished/h    ${round((r.finishedVehicles * 3600) / r.simulatedSeconds, 0)}`,
+    `simulator speed     ${r.vehicleUpdatesPerSecond.toLocaleString('en-US')} vehicle updates/s, peak memory ${r.peakRssMB} MB`,
   ];
   // the figures above are then partly the fallback's, not the controller's
   const f = r.faults[0];
   if (f) lines.push(`faults              ${r.faults.length} of ${r.signalised} intersections fell back to the fixed-time plan; first: ${f.intersection} at ${f.time} s: ${f.error}`);
   console.log(lines.join('\n'));
+}
+
+/** Several seeds: each KPI's mean and 95% confidence interval. */
+function printSeeds(runs: SimulateResult[]): void {
+  const kpi = (name: string, unit: string, pick: (r: SimulateResult) => number, digits = 1) => {
+    const m = meanCi(runs.map(pick));
+    return `${name.padEnd(20)}${m.mean.toFixed(digits)}${m.ci95 === null ? '' : ` ± ${m.ci95.toFixed(digits)}`} ${unit}`;
+  };
+  const r = runs[0];
+  const fallen = Math.max(...runs.map((x) => new Set(x.faults.map((f) => f.intersection)).size));
+  console.log([
+    `scenario            ${r.scenario}`,
+    `controller          ${r.controller}${fallen ? ` (fixed-time fallback at up to ${fallen} of ${r.signalised} intersections)` : ''}`,
+    `seeds               ${runs.length} (${runs.map((x) => x.seed).join(', ')}), ${r.simulatedSeconds} s each; mean ± 95% confidence interval`,
+    kpi('average travel time', 's', (x) => x.averageTravelTime, 2),
+    kpi('trips finished', '', (x) => x.finishedVehicles, 0),
+    kpi('trips finished/h', '', (x) => (x.finishedVehicles * 3600) / x.simulatedSeconds, 0),
+    kpi('total delay', 'vehicle-seconds', (x) => x.totalDelay, 0),
+    kpi('in network at end', '', (x) => x.vehiclesInNetwork, 0),
+  ].join('\n'));
 }

@@ -573,6 +573,27 @@ export class Simulation {
     return this.st.runList.slice(0, this.st.running);
   }
 
+  /**
+   * Handles of the running vehicles into `out`, allocation-free: returns how
+   * many there are, and writes them only when `out` holds them all (grow it to
+   * the count and call again).
+   */
+  runningHandles(out: Int32Array): number {
+    const n = this.st.running;
+    if (out.length >= n) out.set(this.st.runList.subarray(0, n));
+    return n;
+  }
+
+  /** When a vehicle (by handle) was generated, seconds: ATT counts its time from here, waiting at the boundary included. */
+  vehicleEnterTime(handle: number): number {
+    return this.st.vEnter[handle];
+  }
+
+  /** A vehicle's own top speed, m/s (its lane's limit may be lower). */
+  vehicleMaxSpeed(handle: number): number {
+    return this.st.vMaxSpeed[handle];
+  }
+
   /** Length of a vehicle, metres. */
   vehicleLength(handle: number): number {
     return this.st.vLen[handle];
