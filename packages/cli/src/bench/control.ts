@@ -297,7 +297,7 @@ async function runOne(sim: Simulation, controller: Controller, seconds: number):
   const stepMs: number[] = [];
   // the signalised intersections the supervisor runs, with their yellow phase and incoming lanes
   const ixs = intersectionPhases(sim);
-  const approach = new ApproachTime(sim, ixs.flatMap((ix) => ix.inLanes));
+  const approach = new ApproachTime(sim, ixs.map((ix) => roadLanes(sim, ix.intersection)));
   let yellowSeconds = 0, stopped = 0, stoppedAtYellow = 0;
   const t0 = performance.now();
   const { metrics: m, supervisor: sup } = await runControlled(sim, counting(controller, n), Math.round(seconds / sim.interval), {
@@ -338,6 +338,20 @@ async function runOne(sim: Simulation, controller: Controller, seconds: number):
     stoppedSecondsPerVehicle: perVehicle(stopped),
     stoppedAtYellowSecondsPerVehicle: perVehicle(stoppedAtYellow),
   };
+}
+
+/** Every lane of the roads into intersection i (entering) and out of it (exiting), as the literature's environments list them. */
+function roadLanes(sim: Simulation, i: number): { entering: number[]; exiting: number[] } {
+  const net = sim.net;
+  const entering: number[] = [], exiting: number[] = [];
+  for (let r = 0; r < net.roadIds.length; r++) {
+    const into = net.roadEndInter[r] === i, outOf = net.roadStartInter[r] === i;
+    for (let k = 0; k < net.roadLaneCount[r]; k++) {
+      if (into) entering.push(net.roadFirstLane[r] + k);
+      if (outOf) exiting.push(net.roadFirstLane[r] + k);
+    }
+  }
+  return { entering, exiting };
 }
 
 /** The controller with the lowest ATT; ties keep the registry's order. */
