@@ -5,6 +5,7 @@ export { IncidentDetector, type Incident, type IncidentDetectorOptions, type Inc
 export { BrainTwin, isTwinVehicle, type AvlTrack, type BrainTwinOptions, type BrainTwinState, type BrainTwinStats } from './twin/brain-twin.js';
 export { canonicalPlan, checkPlan, inProcessPlanSigner, planSchema, PlanBoard, type Confirmations, type Plan, type PlanBoardOptions, type PlanSigner, type UnsignedPlan } from './plans.js';
 export { congestionIndex, type KpiSample, type RegionKpis } from './kpis/kpi-sample.js';
+export { GRIDLOCK_LANES, STANDING_QUEUE, STANDING_SECONDS, StandstillWatch, type GridlockAlarm, type StandstillState } from './kpis/standstill.js';
 export {
   ObservedKpis, type KpiRegion, type ObservedKpisMemory, type ObservedKpisOptions, type ObservedKpisState, type ObservedKpisStats, type RoadTravelTimes,
 } from './kpis/observed-kpis.js';

@@ -274,7 +274,7 @@ test('regions sum their own intersections\' approaches', () => {
   const k = new ObservedKpis(net, { regions: [{ id: 'west', intersections: [w] }, { id: 'east', intersections: [e] }] });
   k.apply([lane('road_0_1_0_0', 0, { vehicles: 5, queue: 5 }), lane('road_1_1_0_0', 0, { vehicles: 2, queue: 0, speed: 10 })]);
   const s = k.sample(at(1));
-  assert.deepEqual(s.regions.west, { queued: 5, vehicles: 5, meanSpeed: 0, congestionIndex: 10 });
+  assert.deepEqual(s.regions.west, { queued: 5, vehicles: 5, meanSpeed: 0, congestionIndex: 10, standingLanes: 0 });
   assert.equal(s.regions.east.vehicles, 2);
   assert.equal(s.regions.east.meanSpeed, 10);
   assert.equal(s.regions.east.congestionIndex, Math.round((16.67 / 10) * 1000) / 1000);
@@ -386,4 +386,57 @@ test('the KPIs count what the lane estimate makes of a report: one rule, whether
   assert.equal(b.queued, a.queued);
   assert.deepEqual(b.regions, a.regions);
   assert.throws(() => new ObservedKpis(net, { estimate: new LaneEstimate(new Network(generateGrid({ rows: 2, cols: 2 }).roadnet)) }), /another network/);
+});
+
+test('the gridlock alarm: three lanes of a region holding stopped vehicles with none crossing for five minutes; not a red light, not a silent detector', () => {
+  const [w, e] = [net.interIndex.get('intersection_1_1')!, net.interIndex.get('intersection_2_1')!];
+  // the brain's lane estimate, which outlives a restart of the KPIs (the runtime's)
+  const estimate = new LaneEstimate(net);
+  const regions = [{ id: 'west', intersections: [w] }, { id: 'east', intersections: [e] }];
+  const k = new ObservedKpis(net, { regions, estimate });
+  const feed = (events: Event[]) => {
+    estimate.apply(events);
+    k.apply(events);
+  };
+  // the west intersection's three approaches from the west, three lanes each: the left, through and right lanes of road_0_1_0
+  const west = ['road_0_1_0_0', 'road_0_1_0_1', 'road_0_1_0_2'];
+  const report = (s: number, counts: number[], queue = 8) => feed(west.map((id, j) => lane(id, s, { vehicles: queue, queue, count: counts[j] })));
+  // a red light: queues stand two minutes, then the green lets them go
+  for (let s = 0; s <= 120; s += 10) {
+    report(s, [0, 0, 0]);
+    assert.equal(k.sample(at(s)).gridlock, null);
+  }
+  report(130, [3, 3, 3]);
+  assert.equal(k.sample(at(130)).gridlock, null);
+  // then nothing moves again: the alarm comes five minutes after the last crossing, naming the region
+  let first = -1;
+  for (let s = 140; s <= 500; s += 10) {
+    report(s, [0, 0, 0]);
+    const g = k.sample(at(s)).gridlock;
+    if (g && first < 0) first = s;
+  }
+  assert.equal(first, 430, 'standing since the sample at 130 s, 300 s on');
+  const s1 = k.sample(at(500));
+  assert.deepEqual(s1.gridlock, { regions: ['west'], standingLanes: 3, queued: 24, since: at(130) });
+  assert.equal(s1.regions.west.standingLanes, 3);
+  assert.equal(s1.regions.east.standingLanes, 0);
+  // the state carries it across a restart
+  const again = new ObservedKpis(net, { regions, estimate });
+  again.importState(k.exportState());
+  assert.deepEqual(again.sample(at(500)).gridlock, s1.gridlock);
+  // one lane moving again leaves two standing: below the three a gridlock needs
+  report(510, [0, 1, 0]);
+  assert.equal(k.sample(at(510)).gridlock, null);
+  assert.equal(k.sample(at(510)).regions.west.standingLanes, 2);
+  // a detector gone silent says nothing about its queue: past staleSeconds its lane no longer stands
+  feed([lane('road_0_1_0_1', 520, { vehicles: 8, queue: 8 }), lane('road_0_1_0_0', 520, { vehicles: 8, queue: 8 })]);
+  assert.equal(k.sample(at(600)).regions.west.standingLanes, 0, 'road_0_1_0_2 last reported at 510 s, the others at 520 s: 80 s ago');
+});
+
+test('a short queue standing still is no gridlock', () => {
+  const k = new ObservedKpis(net);
+  for (let s = 0; s <= 900; s += 10) {
+    k.apply(['road_0_1_0_0', 'road_0_1_0_1', 'road_0_1_0_2'].map((id) => lane(id, s, { vehicles: 2, queue: 2 })));
+    assert.equal(k.sample(at(s)).gridlock, null);
+  }
 });

@@ -313,6 +313,20 @@ function registerCityMetrics(app: FastifyInstance, rt: CityRuntime): void {
   new Gauge({ name: 'citybrain_decision_seconds', help: 'Wall time of the last control decision for all intersections', registers, collect() { this.set(rt.decisionMs / 1000); } });
   new Gauge({ name: 'citybrain_intersections_fallen_back', help: 'Intersections running their fixed plan after a controller fault', registers, collect() { this.set(rt.supervisor.fallen.size); } });
   new Gauge({ name: 'citybrain_field_events_waiting', help: 'Virtual-city events waiting for ingestion to accept them (backpressure)', registers, collect() { this.set(rt.pendingEvents); } });
+  new Gauge({ name: 'citybrain_gridlock', help: '1 while the devices show a gridlock: in some region, lanes holding stopped vehicles with none crossing their stop line for 5 minutes (KpiSample.gridlock)', registers, collect() { this.set(rt.kpis.at(-1)?.gridlock ? 1 : 0); } });
+  new Gauge({ name: 'citybrain_lanes_standing', help: 'Detected lanes holding stopped vehicles with none crossing their stop line for 5 minutes', registers, collect() {
+    const k = rt.kpis.at(-1);
+    this.set(k ? Object.values(k.regions).reduce((a, r) => a + r.standingLanes, 0) : 0);
+  } });
+  // the alarm in the log too, once when it starts and once when it clears
+  let locked = false;
+  rt.onStep(() => {
+    const g = rt.kpis.at(-1)?.gridlock ?? null;
+    if (!!g === locked) return;
+    locked = !!g;
+    if (g) app.log.warn({ gridlock: g }, `gridlock in ${g.regions.join(', ')}: ${g.standingLanes} lanes hold ${g.queued} stopped vehicles and none has crossed its stop line for ${Math.round((rt.ts - g.since) / 1000)} s`);
+    else app.log.info('gridlock cleared: vehicles cross the stop lines again');
+  });
   const faults = new Counter({ name: 'citybrain_controller_faults_total', help: 'Controller faults (each hands an intersection back to its fixed plan)', labelNames: ['controller'], registers });
   let seen = 0;
   rt.onStep(() => {

@@ -86,6 +86,7 @@ const en = {
   unitMetresPerSecond: 'm/s',
   faultsTitle: 'Controller faults',
   noFaults: 'No faults',
+  gridlockAlarm: 'Gridlock in {regions}: {lanes} lanes hold {queued} stopped vehicles and none has crossed its stop line for {minutes} min',
   noData: 'No data yet',
 
   pickIntersectionHint: 'Click an intersection on the map.',
@@ -272,6 +273,7 @@ const zh: Dictionary = {
   unitMetresPerSecond: '米/秒',
   faultsTitle: '控制器故障',
   noFaults: '无故障',
+  gridlockAlarm: '交通死锁：{regions} 有 {lanes} 条车道滞留 {queued} 辆停驶车辆，{minutes} 分钟内无车辆通过停止线',
   noData: '暂无数据',
 
   pickIntersectionHint: '在地图上点击一个路口。',
@@ -455,6 +457,7 @@ const ko: Dictionary = {
   unitMetresPerSecond: 'm/s',
   faultsTitle: '제어기 장애',
   noFaults: '장애 없음',
+  gridlockAlarm: '교통 마비: {regions}에서 {lanes}개 차로에 {queued}대가 멈춰 있고 {minutes}분 동안 정지선을 통과한 차량이 없습니다',
   noData: '아직 데이터가 없습니다',
 
   pickIntersectionHint: '지도에서 교차로를 클릭하세요.',

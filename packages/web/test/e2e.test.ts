@@ -804,6 +804,66 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     }
   });
 
+  test('a city that locks raises the gridlock alarm on the dashboard, in the API and in the metrics', async () => {
+    const c = await startCity({ rows: 2, cols: 2, demand: 0.3, run: false, sensing: 'perfect' });
+    try {
+      for (let k = 0; k < 60; k++) await step(c);
+      // vehicles break down 30-80 m before the stop lines of three approach lanes of one intersection and stay:
+      // behind each a queue grows in the detectors' view, and none crosses
+      const sim = c.runtime.street!.sim;
+      const buf = new Int32Array(256);
+      const blockThree = (): string[] | null => {
+        for (const i of sim.net.signalised) {
+          const picks: [number, number][] = [];
+          for (const lane of sim.net.incomingLanes(i)) {
+            const n = sim.laneVehicles(lane, buf);
+            for (let k = 0; k < n; k++) {
+              const toLine = sim.net.length[lane] - sim.vehicleDistance(buf[k]);
+              if (toLine > 30 && toLine < 80) {
+                picks.push([buf[k], lane]);
+                break;
+              }
+            }
+            if (picks.length === 3) {
+              for (const [v] of picks) sim.breakDown(v, 7200);
+              return picks.map(([, l]) => sim.net.laneId(l));
+            }
+          }
+        }
+        return null;
+      };
+      let blocked: string[] | null = null;
+      for (let k = 0; k < 300 && !blocked; k++) {
+        blocked = blockThree();
+        await step(c);
+      }
+      assert.ok(blocked, 'three approach lanes of one intersection blocked');
+      const kpis = () => api<{ gridlock: { regions: string[]; standingLanes: number } | null }[]>('/api/v1/kpis?limit=1', c.tokens.viewer, c.url);
+      for (let k = 0; k < 200; k++) await step(c);
+      assert.equal((await kpis())[0].gridlock, null, 'no alarm before five minutes of standstill');
+      let alarm = null;
+      for (let k = 0; k < 300 && !alarm; k++) {
+        await step(c);
+        if (k % 10 === 9) alarm = (await kpis())[0].gridlock;
+      }
+      assert.ok(alarm && alarm.standingLanes >= 3, `the API's gridlock alarm: ${JSON.stringify(alarm)}`);
+      const metrics = await (await fetch(`${c.url}/metrics`)).text();
+      assert.match(metrics, /^citybrain_gridlock 1$/m);
+      assert.match(metrics, /^citybrain_lanes_standing [3-9]\d*$/m);
+      // on the dashboard, above whatever panel is open
+      const page = await open(c.tokens.viewer, undefined, c.url);
+      await page.click('[data-panel=incidents]');
+      const banner = page.locator('[data-alarm=gridlock]');
+      await banner.waitFor({ timeout: 10_000 });
+      const text = (await banner.textContent()) ?? '';
+      assert.match(text, new RegExp(`^Gridlock in ${dictionaries.en.regionNamed.replace('{id}', alarm.regions[0])}: \\d+ lanes hold \\d+ stopped vehicles and none has crossed its stop line for \\d+ min$`));
+      await shot(page, 'gridlock-alarm');
+      await page.context().close();
+    } finally {
+      await c.close();
+    }
+  });
+
   test('no page errors along the way', () => {
     assert.deepEqual(errors, []);
   });

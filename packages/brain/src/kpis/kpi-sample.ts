@@ -1,3 +1,5 @@
+import type { GridlockAlarm } from './standstill.js';
+
 /** A region's figures from its approach lanes. */
 export interface RegionKpis {
   queued: number;
@@ -5,6 +7,8 @@ export interface RegionKpis {
   /** m/s, vehicle-weighted */
   meanSpeed: number;
   congestionIndex: number;
+  /** lanes standing: stopped vehicles and no crossing for STANDING_SECONDS (standstill.ts) */
+  standingLanes: number;
 }
 
 /** One KPI sample of the city (`GET /api/v1/kpis` item; the server's contract re-exports it). */
@@ -26,8 +30,10 @@ export interface KpiSample {
   parkingOccupancy: number;
   /** incidents detected and not cleared yet (see Incident) */
   activeIncidents: number;
-  /** per region: vehicles and queued vehicles on its approaches, their mean speed, and its congestion index */
+  /** per region: vehicles and queued vehicles on its approaches, their mean speed, its congestion index and its standing lanes */
   regions: Record<string, RegionKpis>;
+  /** the gridlock alarm: regions where vehicles wait and none leaves (standstill.ts); null when none is */
+  gridlock: GridlockAlarm | null;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Network } from '@citybrain/engine';
 import type { Event, LaneEvent, ParkingEvent, PlateEvent, PlatePosition } from '../events.js';
 import { LaneEstimate } from '../estimate/lane-estimate.js';
 import { congestionIndex, type KpiSample, type RegionKpis } from './kpi-sample.js';
+import { GRIDLOCK_LANES, StandstillWatch, type GridlockAlarm, type StandstillState } from './standstill.js';
 import { OCR_CONFUSIONS, confusionTable, forEachConfusable } from './plates.js';
 import { TimeBuckets, type TimeBucketsState } from './time-buckets.js';
 
@@ -115,6 +116,8 @@ export interface ObservedKpisState {
   lastReads: [plate: string, ts: number, lane: number, position: PlatePosition][];
   rings: Record<'exits' | 'trips' | 'roads' | 'unmatched', TimeBucketsState>;
   stats: ObservedKpisStats;
+  /** since each lane last moved (absent in a state saved before the gridlock alarm: the lanes then start afresh) */
+  standstill?: StandstillState;
 }
 
 interface LastRead {
@@ -163,6 +166,7 @@ export class ObservedKpis {
   private readonly allLanes: Int32Array;
   // lanes: the last report of each
   private readonly est: LaneEstimate;
+  private readonly standstill: StandstillWatch;
   private readonly ownEstimate: boolean;
   private readonly one: LaneEvent[] = [];
   private readonly laneSpeed: Float64Array;
@@ -235,6 +239,7 @@ export class ObservedKpis {
     if (this.est.net !== net) throw new RangeError('observed KPIs: the lane estimate is of another network');
     this.laneSpeed = new Float64Array(net.nLanes);
     this.laneReportedAt = new Float64Array(net.nLanes);
+    this.standstill = new StandstillWatch(this.est, this.laneReportedAt);
     this.trips = new TimeBuckets(10_000, Math.ceil(this.o.travelTimeWindowSeconds / 10) + 1, 2);
     this.roads = new TimeBuckets(10_000, Math.ceil(this.o.roadWindowSeconds / 10) + 1, 2 * net.roadIds.length);
     this.unmatched = new TimeBuckets(60_000, Math.ceil(this.o.maxTripSeconds / 60) + 1);
@@ -268,9 +273,20 @@ export class ObservedKpis {
     this.catchUp(nowTs);
 
     const fresh = nowTs - this.o.staleSeconds * 1000;
-    const city = this.laneKpis(this.allLanes, fresh);
+    this.standstill.update(nowTs, fresh);
+    const city = this.laneKpis(this.allLanes, fresh, nowTs);
     const regions: Record<string, RegionKpis> = {};
-    for (const r of this.regions) regions[r.id] = this.laneKpis(r.lanes, fresh);
+    let gridlock: GridlockAlarm | null = null;
+    for (const r of this.regions) {
+      regions[r.id] = this.laneKpis(r.lanes, fresh, nowTs);
+      const st = this.standstill.standingOf(r.lanes, nowTs);
+      if (st.lanes < GRIDLOCK_LANES) continue;
+      gridlock ??= { regions: [], standingLanes: 0, queued: 0, since: st.since };
+      gridlock.regions.push(r.id);
+      gridlock.standingLanes += st.lanes;
+      gridlock.queued += st.queued;
+      gridlock.since = Math.min(gridlock.since, st.since);
+    }
 
     const period = Number.isNaN(this.lastSampleTs) || nowTs <= this.lastSampleTs
       ? this.o.samplePeriodSeconds * 1000 : Math.min(3_600_000, nowTs - this.lastSampleTs);
@@ -292,6 +308,7 @@ export class ObservedKpis {
       parkingOccupancy: this.parking.size > 0 ? round(occupied / this.parking.size, 3) : 0,
       activeIncidents: extra.activeIncidents ?? 0,
       regions,
+      gridlock,
     };
   }
 
@@ -372,7 +389,7 @@ export class ObservedKpis {
   }
 
   /** The detector figures over `lanes`, from reports fresher than `fresh`. */
-  private laneKpis(lanes: Int32Array, fresh: number): RegionKpis {
+  private laneKpis(lanes: Int32Array, fresh: number, nowTs: number): RegionKpis {
     let queued = 0, vehicles = 0, free = 0, moving = 0;
     for (const l of lanes) {
       if (this.laneReportedAt[l] === 0 || this.laneReportedAt[l] < fresh) continue;
@@ -384,7 +401,7 @@ export class ObservedKpis {
     }
     return {
       queued: Math.round(queued), vehicles: Math.round(vehicles), meanSpeed: vehicles > 0 ? round(moving / vehicles, 2) : 0,
-      congestionIndex: round(congestionIndex(free, moving), 3),
+      congestionIndex: round(congestionIndex(free, moving), 3), standingLanes: this.standstill.standingOf(lanes, nowTs).lanes,
     };
   }
 
@@ -612,6 +629,7 @@ export class ObservedKpis {
         unmatched: this.unmatched.exportState(),
       },
       stats: this.counters,
+      standstill: this.standstill.exportState(),
     });
   }
 
@@ -625,6 +643,10 @@ export class ObservedKpis {
     const names = ['exits', 'trips (travelTimeWindowSeconds differs?)', 'road passages (roadWindowSeconds differs?)', 'unmatched exits (maxTripSeconds differs?)'];
     // all checked before anything changes
     this.rings().forEach((r, k) => r.assertFits(rings[k], `observed KPIs state: ${names[k]}`));
+    if (s.standstill && (s.standstill.movedAt.length !== s.nLanes || s.standstill.counted.length !== s.nLanes)) {
+      throw new RangeError(`observed KPIs state: standstill holds ${s.standstill.movedAt.length} lanes, the state ${s.nLanes}`);
+    }
+    if (s.standstill) this.standstill.importState(s.standstill);
     this.rings().forEach((r, k) => r.importState(rings[k], `observed KPIs state: ${names[k]}`));
     ({ watermark: this.watermark, settledTo: this.settledTo, lastSweep: this.lastSweep, lastSampleTs: this.lastSampleTs, epoch: this.epoch } = s.clock);
     if (this.ownEstimate && s.lanes.vehicles && s.lanes.queue) {

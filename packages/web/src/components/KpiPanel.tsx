@@ -77,3 +77,18 @@ export function KpiPanel({ kpis }: { kpis: KpiSample[] }) {
     </div>
   );
 }
+
+/** The gridlock alarm (KpiSample.gridlock), above every panel: an operator must see it whatever panel is open. */
+export function GridlockAlarm({ kpi }: { kpi: KpiSample | undefined }) {
+  const { t, num } = useI18n();
+  const lock = kpi?.gridlock;
+  if (!kpi || !lock) return null;
+  return (
+    <div className="alarm" role="alert" data-alarm="gridlock">
+      {t('gridlockAlarm', {
+        regions: lock.regions.map((id) => t('regionNamed', { id })).join(', '), lanes: num(lock.standingLanes, 0), queued: num(lock.queued, 0),
+        minutes: num(Math.max(0, (kpi.ts - lock.since) / 60_000), 0),
+      })}
+    </div>
+  );
+}

@@ -11,7 +11,7 @@ import type { Incident, LiveState, SimulationClock } from '../types.js';
 import { EmergencyPanel } from './EmergencyPanel.js';
 import { IncidentsPanel } from './IncidentsPanel.js';
 import { IntersectionPanel } from './IntersectionPanel.js';
-import { KpiPanel } from './KpiPanel.js';
+import { GridlockAlarm, KpiPanel } from './KpiPanel.js';
 import { useActiveIncidents } from './useActiveIncidents.js';
 import { useEmergency } from './useEmergency.js';
 import { useLiveFeed } from './useLiveFeed.js';
@@ -208,6 +208,7 @@ export function LiveView() {
         </MapCanvas>
       </div>
       <aside className="sidebar">
+        <GridlockAlarm kpi={kpis.at(-1)} />
         <nav className="tabs" role="tablist">
           {PANELS.map((p) => (
             <button type="button" role="tab" key={p} aria-selected={panel === p} className={panel === p ? 'on' : ''} onClick={() => setPanel(p)} data-panel={p}>
