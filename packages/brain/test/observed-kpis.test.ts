@@ -22,7 +22,7 @@ function lane(id: string, s: number, more: Partial<LaneEvent>): LaneEvent {
   return { kind: 'lane', id: `l${seq++}`, device: 'det-1', ts: at(s), intersection: 'intersection_1_1', lane: id, count: 0, occupancy: 0, speed: 0, interval: 5, ...more };
 }
 
-test('travel time is the mean of the trips completed in the window; throughput counts exit reads over the sample period', () => {
+test('travel time is the mean of the trips completed in the window; throughput counts exit reads over the last 5 minutes', () => {
   const k = new ObservedKpis(net, { travelTimeWindowSeconds: 600 });
   k.apply([...trip('浙A11111', 0, 100), ...trip('浙A22222', 10, 200), ...trip('浙A33333', 20, 300)]);
   const s1 = k.sample(at(330));
@@ -30,10 +30,10 @@ test('travel time is the mean of the trips completed in the window; throughput c
   assert.equal(s1.finishedVehicles, 3);
   assert.equal(s1.vehiclesInNetwork, 0);
   assert.equal(k.matchRate, 1);
-  // exits at 100, 210, 320; the second sample's period is the 10 s since the first: one exit in (330, 340]
+  // exits at 100, 210, 320 and now 335: four in the 5 minutes to 340 s
   k.apply(trip('浙A44444', 300, 35));
   const s2 = k.sample(at(340));
-  assert.equal(s2.throughput, 360, 'one exit in 10 s is 360 an hour');
+  assert.equal(s2.throughput, 48, 'four exits in 5 min are 48 an hour');
   assert.equal(s2.averageTravelTime, 158.8, '(100 + 200 + 300 + 35) / 4, to 0.1 s');
   // ten minutes on, the first three trips have left the window
   const s3 = k.sample(at(335 + 600));
@@ -439,4 +439,12 @@ test('a short queue standing still is no gridlock', () => {
     k.apply(['road_0_1_0_0', 'road_0_1_0_1', 'road_0_1_0_2'].map((id) => lane(id, s, { vehicles: 2, queue: 2 })));
     assert.equal(k.sample(at(s)).gridlock, null);
   }
+});
+
+test('throughput in the first minutes counts over the time since the first event, then over 5 minutes', () => {
+  const k = new ObservedKpis(net);
+  k.apply([...trip('浙A10001', 0, 10), ...trip('浙A10002', 0, 20), ...trip('浙A10003', 0, 30)]);
+  assert.equal(k.sample(at(30)).throughput, 360, 'three exits in the first 30 s');
+  assert.equal(k.sample(at(600)).throughput, 0, 'none in the 5 minutes to 600 s');
+  assert.throws(() => new ObservedKpis(net, { throughputWindowSeconds: 7200 }), /throughputWindowSeconds must be at most 3600/);
 });

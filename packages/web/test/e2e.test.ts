@@ -204,6 +204,15 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     assert.equal(await page.textContent('[data-testid=role]'), dictionaries.en.role_viewer);
     await page.waitForFunction((n) => window.__citybrain!.stats.intersections === n, signalised().length);
     await page.waitForSelector('.kpi[data-kpi=kpiAtt] canvas');
+    // every KPI says what it means, one click away; the vehicles in the network are counted once
+    for (const [kpi, def] of [['kpiThroughput', 'kpiThroughputDef'], ['kpiCongestion', 'kpiCongestionDef']] as const) {
+      const box = page.locator(`.kpi[data-kpi=${kpi}]`);
+      await box.locator('.kpi-def summary').click();
+      assert.equal(await box.locator('.kpi-def p').textContent(), dictionaries.en[def]);
+      assert.equal(await box.locator('h3').getAttribute('title'), dictionaries.en[def]);
+    }
+    assert.equal(await page.locator('[data-testid=vehicles-in-network]').count(), 1);
+    assert.ok(!/\d/.test((await page.textContent('[data-testid=vehicle-count]')) ?? ''), 'the map toolbar counts no vehicles of its own');
 
     // clicking an intersection's place on the map opens that intersection
     const ix = signalised()[0];

@@ -48,8 +48,10 @@ export interface ObservedKpisOptions {
   lateSeconds?: number;
   /** a detector report older than this no longer counts (a silent device's last report is not the lane now); default 60 */
   staleSeconds?: number;
-  /** the throughput's period before the first sample (afterwards: the time since the previous sample); default 10 */
+  /** seconds between KPI samples (the shortest span the throughput is counted over); default 10 */
   samplePeriodSeconds?: number;
+  /** the throughput counts the exit reads of this many seconds (less in the first ones); default 300, at most 3600 */
+  throughputWindowSeconds?: number;
   /** open trips kept at most (the oldest go first beyond it): memory stays bounded whatever the devices send; default 200000 */
   maxOpenTrips?: number;
   /** characters recognition confuses, one class per string; default OCR_CONFUSIONS */
@@ -144,7 +146,7 @@ const SWEEP_MS = 10_000;
  *   trip time, the two cancel with equal miss rates; the share scales up for the vehicles inside whose entry was missed. Never fewer
  *   than the detectors see on their lanes; with no checkpoint camera, what the detectors see.
  * - finishedVehicles: exit reads since the start.
- * - throughput: exit reads per hour over the sample period.
+ * - throughput: exit reads per hour over the last throughputWindowSeconds (5 min: per 10 s sample it swung by a vehicle's worth, 360/h).
  * - queued: the detectors' stopped vehicles on their lanes (a loop's estimated from its occupancy and speed: reportedQueue()).
  * - congestionIndex: sum of vehicles x speed limit over sum of vehicles x reported speed on the detected lanes (congestionIndex()).
  * - parkingOccupancy: occupied bays over the bays parking events have named.
@@ -220,8 +222,10 @@ export class ObservedKpis {
       lateSeconds: seconds('lateSeconds', 600),
       staleSeconds: seconds('staleSeconds', 60, 1),
       samplePeriodSeconds: seconds('samplePeriodSeconds', 10, 1),
+      throughputWindowSeconds: seconds('throughputWindowSeconds', 300, 1),
       maxOpenTrips: seconds('maxOpenTrips', 200_000, 1),
     };
+    if (this.o.throughputWindowSeconds > 3600) throw new RangeError(`observed KPIs: throughputWindowSeconds must be at most 3600 (the exit reads kept), got ${this.o.throughputWindowSeconds}`);
     if (this.o.samplePeriodSeconds > 3600) throw new RangeError(`observed KPIs: samplePeriodSeconds must be at most 3600, got ${this.o.samplePeriodSeconds}`);
     this.confusions = confusionTable(opts.confusions ?? OCR_CONFUSIONS);
     this.epoch = opts.epochMs ?? NaN;
@@ -288,8 +292,8 @@ export class ObservedKpis {
       gridlock.since = Math.min(gridlock.since, st.since);
     }
 
-    const period = Number.isNaN(this.lastSampleTs) || nowTs <= this.lastSampleTs
-      ? this.o.samplePeriodSeconds * 1000 : Math.min(3_600_000, nowTs - this.lastSampleTs);
+    // the window, or the time since the first event when shorter (never below one sample period)
+    const span = Math.max(this.o.samplePeriodSeconds * 1000, Math.min(this.o.throughputWindowSeconds * 1000, nowTs - this.epoch));
     this.lastSampleTs = nowTs;
     const window = this.o.travelTimeWindowSeconds * 1000;
     const tripCount = this.trips.sum(nowTs - window, nowTs, 1);
@@ -302,7 +306,7 @@ export class ObservedKpis {
       averageTravelTime: round(meanTrip, 1),
       vehiclesInNetwork: this.vehiclesInNetwork(nowTs, city.vehicles, meanTrip, tripCount),
       finishedVehicles: this.counters.exitReads,
-      throughput: Math.round((this.exits.sum(nowTs - period, nowTs) * 3_600_000) / period),
+      throughput: Math.round((this.exits.sum(nowTs - span, nowTs) * 3_600_000) / span),
       queued: city.queued,
       congestionIndex: city.congestionIndex,
       parkingOccupancy: this.parking.size > 0 ? round(occupied / this.parking.size, 3) : 0,

@@ -31,7 +31,7 @@ export function Chart({ option, height, label }: { option: ChartOption; height: 
 }
 
 /** Common look of the dashboard's time-series charts. */
-export function timeSeriesOption(series: { name: string; data: [number, number][]; colour: string }[], opts: { yName?: string; xName?: string; legend?: boolean; min?: number; max?: number } = {}): ChartOption {
+export function timeSeriesOption(series: { name: string; data: [number, number][]; colour: string }[], opts: { yName?: string; xName?: string; legend?: boolean; min?: number; max?: number; integer?: boolean } = {}): ChartOption {
   return {
     backgroundColor: 'transparent',
     animation: false,
@@ -46,6 +46,8 @@ export function timeSeriesOption(series: { name: string; data: [number, number][
     },
     yAxis: {
       type: 'value', name: opts.yName, min: opts.min, max: opts.max, splitNumber: 3,
+      // a count never has a tick at 0.5
+      minInterval: opts.integer ? 1 : undefined,
       axisLabel: { color: '#94a3b8', formatter: (v: number) => compact(v) }, splitLine: { lineStyle: { color: '#1e293b' } },
     },
     series: series.map((s) => ({

@@ -6,34 +6,42 @@ import type { ControllerFault, KpiSample } from '../types.js';
 
 interface KpiDef {
   key: MessageKey;
+  /** what the figure means, shown beside it */
+  definition: MessageKey;
   value(k: KpiSample): number;
   unit: MessageKey | null;
   digits: number;
   colour: string;
+  /** a count: whole-number axis */
+  integer?: boolean;
 }
 
 const KPIS: KpiDef[] = [
-  { key: 'kpiAtt', value: (k) => k.averageTravelTime, unit: 'unitSeconds', digits: 1, colour: '#38bdf8' },
-  { key: 'kpiThroughput', value: (k) => k.throughput, unit: 'unitPerHour', digits: 0, colour: '#a78bfa' },
-  { key: 'kpiCongestion', value: (k) => k.congestionIndex, unit: null, digits: 2, colour: '#f59e0b' },
-  { key: 'kpiQueued', value: (k) => k.queued, unit: 'unitVehicles', digits: 0, colour: '#fb7185' },
-  { key: 'kpiIncidents', value: (k) => k.activeIncidents, unit: null, digits: 0, colour: '#ef4444' },
-  { key: 'kpiParking', value: (k) => k.parkingOccupancy * 100, unit: 'unitPercent', digits: 1, colour: '#2dd4bf' },
+  { key: 'kpiAtt', definition: 'kpiAttDef', value: (k) => k.averageTravelTime, unit: 'unitSeconds', digits: 1, colour: '#38bdf8' },
+  { key: 'kpiThroughput', definition: 'kpiThroughputDef', value: (k) => k.throughput, unit: 'unitPerHour', digits: 0, colour: '#a78bfa', integer: true },
+  { key: 'kpiCongestion', definition: 'kpiCongestionDef', value: (k) => k.congestionIndex, unit: null, digits: 2, colour: '#f59e0b' },
+  { key: 'kpiQueued', definition: 'kpiQueuedDef', value: (k) => k.queued, unit: 'unitVehicles', digits: 0, colour: '#fb7185', integer: true },
+  { key: 'kpiIncidents', definition: 'kpiIncidentsDef', value: (k) => k.activeIncidents, unit: null, digits: 0, colour: '#ef4444', integer: true },
+  { key: 'kpiParking', definition: 'kpiParkingDef', value: (k) => k.parkingOccupancy * 100, unit: 'unitPercent', digits: 1, colour: '#2dd4bf' },
 ];
 
 function KpiChart({ def, kpis }: { def: KpiDef; kpis: KpiSample[] }) {
   const { t, num } = useI18n();
-  const option = useMemo(() => timeSeriesOption([{ name: t(def.key), data: kpis.map((k) => [k.t, def.value(k)]), colour: def.colour }], { min: 0 }), [kpis, def, t]);
+  const option = useMemo(() => timeSeriesOption([{ name: t(def.key), data: kpis.map((k) => [k.t, def.value(k)]), colour: def.colour }], { min: 0, integer: def.integer }), [kpis, def, t]);
   const last = kpis.at(-1);
   return (
     <section className="kpi" data-kpi={def.key}>
       <header>
-        <h3>{t(def.key)}</h3>
+        <h3 title={t(def.definition)}>{t(def.key)}</h3>
         <span className="kpi-value">
           {last ? num(def.value(last), def.digits) : '–'}
           {def.unit && <small> {t(def.unit)}</small>}
         </span>
       </header>
+      <details className="kpi-def">
+        <summary>{t('kpiDefinition')}</summary>
+        <p>{t(def.definition)}</p>
+      </details>
       <Chart option={option} height={86} label={t(def.key)} />
     </section>
   );
@@ -57,8 +65,8 @@ export function KpiPanel({ kpis }: { kpis: KpiSample[] }) {
   const last = kpis.at(-1);
   return (
     <div className="kpis">
-      <p className="muted">
-        {t('kpiVehicles')}: <b>{last ? num(last.vehiclesInNetwork, 0) : '–'}</b>
+      <p className="muted" title={t('kpiVehiclesDef')}>
+        {t('kpiVehicles')}: <b data-testid="vehicles-in-network">{last ? num(last.vehiclesInNetwork, 0) : '–'}</b>
       </p>
       {kpis.length === 0 && <p className="muted">{t('noData')}</p>}
       {KPIS.map((def) => <KpiChart key={def.key} def={def} kpis={kpis} />)}

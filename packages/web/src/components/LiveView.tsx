@@ -192,7 +192,7 @@ export function LiveView() {
           <label className="check">
             <input type="checkbox" checked={showVehicles} onChange={(e) => setShowVehicles(e.target.checked)} /> {t('showVehicles')}
             <span className="muted" data-testid="vehicle-count">
-              {' '}{showVehicles && (zoomedIn ? (frame ? t('vehiclesShown', { n: num(frame.n, 0) }) : '') : t('zoomForVehicles'))}
+              {' '}{showVehicles && !zoomedIn && t('zoomForVehicles')}
             </span>
           </label>
         </div>
