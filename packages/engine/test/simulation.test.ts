@@ -405,3 +405,18 @@ test('breakDown refuses what is not a running vehicle on a lane, and a bad durat
   for (const s of [0, -5, NaN, Infinity]) assert.throws(() => sim.breakDown(a, s), /seconds must be a positive number/);
   assert.equal(sim.isBrokenDown(a), false, 'a refused breakdown changes nothing');
 });
+
+test('demandRemaining: true until every flow has passed its end and no lane draws at an entry rate', () => {
+  const sim = new Simulation(straightRoad({ flows: [flow(['r'], { startTime: 5, endTime: 20, interval: 5 })] }));
+  assert.equal(sim.demandRemaining, true, 'a flow not started yet');
+  sim.step(21);
+  assert.equal(sim.demandRemaining, true, 'its end is passed only after 20 s');
+  sim.step(1);
+  assert.equal(sim.demandRemaining, false);
+  assert.ok(sim.runningCount > 0, 'its last vehicles still drive');
+  sim.setEntryRate(0, 0.1);
+  assert.equal(sim.demandRemaining, true, 'an entry rate is demand');
+  sim.setEntryRate(0, 0);
+  assert.equal(sim.demandRemaining, false);
+  assert.equal(new Simulation(straightRoad({ flows: [flow(['r'], { startTime: 0, endTime: -1 })] })).demandRemaining, true, 'a flow without an end');
+});

@@ -40,7 +40,11 @@ export interface SimulationClock {
   vehicles?: number;
   /** the server runs a virtual street (the demo) */
   virtualStreet?: boolean;
+  /** with a virtual street: its demand runs, has ended, or the scenario has finished (every vehicle arrived) */
+  streetDemand?: StreetDemand;
 }
+
+export type StreetDemand = 'running' | 'ended' | 'finished';
 
 export interface Point {
   x: number;
@@ -100,6 +104,7 @@ export interface LiveState {
   incidents?: Incident[];
   /** the server runs a virtual street (the demo), whose ground truth the stream gives on request (servers before issue #14 send none) */
   virtualStreet?: boolean;
+  streetDemand?: StreetDemand;
 }
 
 /** `GET /api/v1/incidents?status=`: which incidents to list. */

@@ -55,13 +55,15 @@ export interface CityOptions {
   run?: boolean;
   /** the virtual street's devices; default the server's ('default': noisy, lossy, late) */
   sensing?: SensingPreset;
+  /** the last second the flows emit vehicles; default none (demand runs for ever) */
+  endTime?: number;
 }
 
 /** The server under test, serving the built dashboard, with an operator's and a viewer's token. */
-export async function startCity({ rows = 4, cols = 4, demand = 0.3, run = true, sensing }: CityOptions = {}): Promise<RunningCity> {
+export async function startCity({ rows = 4, cols = 4, demand = 0.3, run = true, sensing, endTime }: CityOptions = {}): Promise<RunningCity> {
   const dir = mkdtempSync(join(tmpdir(), 'citybrain-web-e2e-'));
   const server = await startServer({
-    scenario: generateGrid({ rows, cols, demand }), storeUrl: `sqlite:${join(dir, 'e2e.db')}`, port: 0, speed: 4, run, sensing,
+    scenario: generateGrid({ rows, cols, demand, ...(endTime === undefined ? {} : { endTime }) }), storeUrl: `sqlite:${join(dir, 'e2e.db')}`, port: 0, speed: 4, run, sensing,
     logger: false, printToken: () => undefined, webRoot: DIST,
   });
   try {
@@ -478,6 +480,53 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     };
     return { dir, serve, signedIn };
   };
+
+  test('with the server gone the live view greys what it shows and says how old it is; back, it is live again', async () => {
+    const { dir, serve, signedIn } = restartable();
+    let server = await serve(0, true);
+    try {
+      const token = server.createdTokens[0].token;
+      const port = Number(new URL(server.url).port);
+      const page = await signedIn(server.url, token);
+      await page.waitForFunction((live) => document.querySelector('[data-testid=live-status]')?.textContent === `● ${live}`, dictionaries.en.live_open);
+      assert.equal(await page.locator('[data-testid=stale]').count(), 0);
+      await server.close();
+      const banner = page.locator('[data-testid=stale]');
+      await banner.waitFor({ timeout: 10_000 });
+      // the age counts up while it waits
+      await page.waitForFunction(() => /as it was 0:0[2-9] ago/.test(document.querySelector('[data-testid=stale]')?.textContent ?? ''), null, { timeout: 10_000 });
+      assert.match((await banner.textContent()) ?? '', /^Connection lost: showing the city as it was \d+:\d\d ago \(simulated time [\d:]+\)\. Reconnecting…$/);
+      assert.equal(await page.locator('.live.stale').count(), 1, 'map and panels greyed');
+      await shot(page, 'stale-state');
+      server = await serve(port, true);
+      await page.locator('[data-testid=stale]').waitFor({ state: 'detached', timeout: 20_000 });
+      assert.equal(await page.locator('.live.stale').count(), 0);
+      await page.context().close();
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a scenario whose demand has run out says so: demand ended, then finished, not live', async () => {
+    const c = await startCity({ rows: 1, cols: 2, demand: 0.1, endTime: 20, run: false });
+    try {
+      const sim = c.runtime.street!.sim;
+      for (let k = 0; k < 25; k++) await step(c);
+      assert.equal(sim.demandRemaining, false);
+      const page = await open(c.tokens.viewer, undefined, c.url);
+      const status = () => page.textContent('[data-testid=live-status]');
+      await page.waitForFunction((s) => document.querySelector('[data-testid=live-status]')?.textContent === `● ${s}`, dictionaries.en.streetDemandEnded, { timeout: 10_000 });
+      for (let k = 0; k < 600 && (sim.runningCount > 0 || sim.waitingCount > 0); k++) await step(c);
+      await page.waitForFunction((s) => document.querySelector('[data-testid=live-status]')?.textContent === `● ${s}`, dictionaries.en.streetFinished, { timeout: 10_000 })
+        .catch(async () => assert.fail(`the status says ${await status()}`));
+      assert.equal((await api<{ streetDemand: string }>('/api/v1/simulation', c.tokens.viewer, c.url)).streetDemand, 'finished');
+      await shot(page, 'scenario-finished');
+      await page.context().close();
+    } finally {
+      await c.close();
+    }
+  });
 
   test('the Live and Compare tabs opened while the server is away load by themselves once it is back', async () => {
     const { dir, serve, signedIn } = restartable();

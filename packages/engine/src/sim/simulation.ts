@@ -525,6 +525,18 @@ export class Simulation {
     return this.st.running;
   }
 
+  /**
+   * Whether demand remains: a flow not started yet or not ended (one without
+   * an end never ends), or a lane drawing vehicles at an entry rate above 0.
+   * False once every flow has passed its end: what is on the network then is all there will be.
+   */
+  get demandRemaining(): boolean {
+    const st = this.st;
+    if (st.nextFlow < this.flows.n || st.nActive > 0) return true;
+    for (let i = 0; i < st.nRated; i++) if (st.entryRate[st.ratedLanes[i]] > 0) return true;
+    return false;
+  }
+
   /** Vehicles generated but still waiting at the boundary for room on their entry lane (Metrics.waitingToEnter, without the scan). */
   get waitingCount(): number {
     return this.st.waiting;

@@ -177,6 +177,10 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
             lagging: { type: 'boolean', description: 'the city cannot keep `speed` (controllers or ingestion too slow) and runs at `achievedSpeed` instead' },
             error: { type: ['string', 'null'], description: 'why the city loop stopped, when an unexpected error stopped it' },
             virtualStreet: { type: 'boolean', description: 'this server runs a virtual street (the demo): the live stream offers its ground truth on request (`truth`)' },
+            streetDemand: {
+              type: 'string', enum: ['running', 'ended', 'finished'],
+              description: 'with a virtual street: its demand runs, has ended (every flow past its end; vehicles still drive) or the scenario has finished (every vehicle arrived)',
+            },
           },
         },
       },

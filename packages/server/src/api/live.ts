@@ -23,7 +23,7 @@ export const LIVE_CLOSE_UNAUTHORIZED = 4401;
 const NO_VIRTUAL_STREET = 'no virtual street runs here (the brain alone): there is no ground truth to stream';
 
 /** The stream's protocol, in the OpenAPI document as the route's description. */
-const PROTOCOL = `Server to client, every period: a JSON text message {type:'state', t, speed, achievedSpeed, lagging, running, phases, lanes:{queue, vehicles, speed}, kpi, virtualStreet, ...}: \
+const PROTOCOL = `Server to client, every period: a JSON text message {type:'state', t, speed, achievedSpeed, lagging, running, phases, lanes:{queue, vehicles, speed}, kpi, virtualStreet, streetDemand (running | ended | finished, with a virtual street), ...}: \
 the brain's view (its twin, kept in step with the detectors; KPIs from device events). \
 To clients subscribed to vehicles, right after it a binary message Float32Array [t, n, x0, y0, heading0, speed0, ...]: the vehicles of the brain's twin. \
 To clients subscribed to truth (only when virtualStreet is true: the demo's simulated street, not personal data), a second, separate binary message \

@@ -80,8 +80,21 @@ export function liveStateView(rt: CityRuntime) {
   }
   return {
     type: 'state' as const, t: rt.sim.time, speed: rt.speed, achievedSpeed: rt.achievedSpeed, lagging: rt.lagging, running: rt.isRunning, phases, lanes: { queue, vehicles, speed },
-    kpi: rt.kpis.at(-1) ?? null, virtualStreet: rt.street !== undefined,
+    kpi: rt.kpis.at(-1) ?? null, virtualStreet: rt.street !== undefined, ...streetDemand(rt),
   };
+}
+
+/**
+ * Where the virtual street's demand stands (only when this server runs one:
+ * a brain alone does not know the city's demand): `running`, `ended` (every
+ * flow has passed its end; vehicles still drive) or `finished` (and every
+ * vehicle has arrived: the scenario is over and the city will stay empty).
+ */
+export function streetDemand(rt: CityRuntime): { streetDemand?: 'running' | 'ended' | 'finished' } {
+  const sim = rt.street?.sim;
+  if (!sim) return {};
+  if (sim.demandRemaining) return { streetDemand: 'running' };
+  return { streetDemand: sim.runningCount === 0 && sim.waitingCount === 0 ? 'finished' : 'ended' };
 }
 
 /**
@@ -139,7 +152,7 @@ export function emergencyView(rt: CityRuntime) {
 export function simulationView(rt: CityRuntime) {
   return {
     time: rt.sim.time, speed: rt.speed, running: rt.isRunning, achievedSpeed: rt.achievedSpeed, lagging: rt.lagging, vehicles: rt.sim.runningCount, error: rt.error ?? null,
-    virtualStreet: rt.street !== undefined,
+    virtualStreet: rt.street !== undefined, ...streetDemand(rt),
   };
 }
 

@@ -73,7 +73,8 @@ export function KpiPanel({ kpis }: { kpis: KpiSample[] }) {
       <section className="faults">
         <h3>{t('faultsTitle')}</h3>
         {error && <p className="error">{t('errorMessage', { message: error })}</p>}
-        {faults && faults.length === 0 && <p className="muted">{t('noFaults')}</p>}
+        {/* a failed fetch says nothing about faults: no "No faults" under an error */}
+        {!error && faults && faults.length === 0 && <p className="muted">{t('noFaults')}</p>}
         <ul>
           {faults?.slice(-8).reverse().map((f, i) => (
             <li key={i}>

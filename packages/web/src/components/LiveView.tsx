@@ -19,6 +19,19 @@ import { useLiveFeed } from './useLiveFeed.js';
 type Panel = 'kpis' | 'intersection' | 'emergency' | 'incidents';
 const PANELS: Panel[] = ['kpis', 'intersection', 'emergency', 'incidents'];
 const PANEL_LABELS: Record<Panel, MessageKey> = { kpis: 'panelKpis', intersection: 'panelIntersection', emergency: 'panelEmergency', incidents: 'panelIncidents' };
+/** wall ms without a live state (sent every 0.5 s) after which what shows is stale */
+const STALE_MS = 5000;
+
+/** Wall-clock ms, refreshed every `ms`. */
+function useNow(ms: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(id);
+  }, [ms]);
+  return now;
+}
+
 /** zoom (log2 px per metre) a click on an incident in the list zooms in to, at least: its lane and vehicles show */
 const INCIDENT_FOCUS_ZOOM = 0;
 function SimControls({ live, status }: { live: LiveState | null; status: LiveStatus }) {
@@ -36,10 +49,12 @@ function SimControls({ live, status }: { live: LiveState | null; status: LiveSta
   ) : null;
   const change = (c: { speed?: number; running?: boolean }) => void api.setSimulation(c).then(setClock, () => undefined);
   // connected to a city whose clock is stopped: not "live"
-  const state = status === 'open' && !running ? t('simPaused') : t(`live_${status}`);
+  // a scenario whose demand has run out is not "live" either: it says so, and whether vehicles still drive
+  const over = status === 'open' && (live?.streetDemand === 'finished' || live?.streetDemand === 'ended') ? live.streetDemand : null;
+  const state = over ? t(over === 'finished' ? 'streetFinished' : 'streetDemandEnded') : status === 'open' && !running ? t('simPaused') : t(`live_${status}`);
   return (
     <div className="sim-controls">
-      <span className={`status ${status === 'open' && !running ? 'paused' : status}`} title={state} data-testid="live-status">● {state}</span>
+      <span className={`status ${over ?? (status === 'open' && !running ? 'paused' : status)}`} title={state} data-testid="live-status">● {state}</span>
       <span title={t('simTime')} data-testid="sim-time">{t('simTime')} {formatClock(live?.t ?? clock?.time ?? 0)}</span>
       {canOperate ? (
         <>
@@ -119,7 +134,10 @@ export function LiveView() {
   // what is tied to a city that started over goes with it: the dispatches made here, the incident selected
   const resetEmergency = useRef<() => void>(() => undefined);
   const onRestart = useCallback(() => (resetEmergency.current(), setSelectedIncident(null)), []);
-  const { view, controllers, loadError, live, status, frame, truthFrame, kpis, epoch } = useLiveFeed(api, showVehicles, showTruth, onRestart);
+  const { view, controllers, loadError, live, status, frame, truthFrame, kpis, epoch, receivedAt } = useLiveFeed(api, showVehicles, showTruth, onRestart);
+  const now = useNow(1000);
+  // nothing heard for STALE_MS, or the stream is down: what shows is the past, and says how old it is
+  const stale = live !== null && (status !== 'open' || (receivedAt !== null && now - receivedAt > STALE_MS));
   const street = live?.virtualStreet === true;
   const emergency = useEmergency(api, live, view, canOperate);
   useEffect(() => void (resetEmergency.current = emergency.reset), [emergency.reset]);
@@ -177,7 +195,12 @@ export function LiveView() {
   if (loadError) return <p className="error page-error">{t('errorMessage', { message: loadError })}</p>;
   if (!view) return <p className="muted page-error">{t('loading')}</p>;
   return (
-    <div className="live">
+    <div className={stale ? 'live stale' : 'live'}>
+      {stale && (
+        <div className="stale-banner" role="alert" data-testid="stale">
+          {t('staleData', { age: formatDuration(Math.max(0, Math.round((now - (receivedAt ?? now)) / 1000))), time: formatClock(live.t) })}
+        </div>
+      )}
       <div className="map-column">
         <div className="toolbar">
           <SimControls live={live} status={status} />

@@ -21,6 +21,8 @@ export interface LiveFeed {
   kpis: KpiSample[];
   /** bumped when the server's city starts over (its clock went back) */
   epoch: number;
+  /** wall-clock ms when the last live state came (null before the first) */
+  receivedAt: number | null;
 }
 
 /**
@@ -41,6 +43,7 @@ export function useLiveFeed(api: CityApi, vehicles: boolean, truth: boolean, onR
   const [truthFrame, setTruthFrame] = useState<VehicleFrame | null>(null);
   const [kpis, setKpis] = useState<KpiSample[]>([]);
   const [epoch, setEpoch] = useState(0);
+  const [receivedAt, setReceivedAt] = useState<number | null>(null);
   const conn = useRef<LiveConnection | null>(null);
   const restarted = useRef(onRestart);
   useEffect(() => void (restarted.current = onRestart), [onRestart]);
@@ -69,6 +72,7 @@ export function useLiveFeed(api: CityApi, vehicles: boolean, truth: boolean, onR
         }
         lastT = s.t;
         setLive(s);
+        setReceivedAt(Date.now());
         const k = s.kpi;
         if (k) setKpis((old) => (old.length && old[old.length - 1].t >= k.t ? old : [...old.slice(-(KPI_KEEP - 1)), k]));
       },
@@ -88,5 +92,5 @@ export function useLiveFeed(api: CityApi, vehicles: boolean, truth: boolean, onR
     if (!wantTruth) setTruthFrame(null);
   }, [wantTruth, status]);
 
-  return { view, controllers, loadError, live, status, frame, truthFrame, kpis, epoch };
+  return { view, controllers, loadError, live, status, frame, truthFrame, kpis, epoch, receivedAt };
 }
