@@ -114,7 +114,13 @@ export async function benchEmergency(argv: string[]): Promise<void> {
   const list = (v: string | undefined, def: string[]) => (v === undefined ? def : v.split(',').map((x) => x.trim()).filter((x) => x !== ''));
   const names = list(values.controllers, CONTROLLERS);
   if (names.length === 0) throw new UsageError('--controllers: name at least one controller');
-  for (const c of names) createController(c);
+  for (const c of names) {
+    try {
+      createController(c);
+    } catch (e) {
+      throw new UsageError(`--controllers: ${(e as Error).message}`);
+    }
+  }
   const { rows, cols } = gridOption(values.grid, '4x4');
   const scenarios: { key: string; scenario: Scenario }[] = [];
   for (const key of list(values.scenarios, ['HZ1', 'JN1', 'grid'])) {
