@@ -26,6 +26,10 @@ ATT < +3%) met or not, and where the delay left goes.
   --controllers LIST  default max-pressure (the issue's protocol) and
                       predictive-sequential (the lowest ATT of bench control on
                       every real scenario, README "Control")
+  --siren             the emergency vehicles' sirens on, in the runs with and
+                      without priority alike: moving vehicles ahead of one on
+                      its lane give way and it passes them (without, it follows
+                      them at their lane's limit: no vehicle overtakes)
   --json              machine-readable output`;
 
 const COUNT = 10;
@@ -106,11 +110,12 @@ export async function benchEmergency(argv: string[]): Promise<void> {
     args: argv,
     options: {
       data: { type: 'string', default: '../shared/data' }, scenarios: { type: 'string' }, grid: { type: 'string' }, controllers: { type: 'string' },
-      json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      siren: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(benchEmergencyHelp);
   const json = values.json!;
+  const siren = values.siren!;
   const list = (v: string | undefined, def: string[]) => (v === undefined ? def : v.split(',').map((x) => x.trim()).filter((x) => x !== ''));
   const names = list(values.controllers, CONTROLLERS);
   if (names.length === 0) throw new UsageError('--controllers: name at least one controller');
@@ -140,8 +145,8 @@ export async function benchEmergency(argv: string[]): Promise<void> {
     const results: CaseResult[] = [];
     const skipped: { controller: string; reason: string }[] = [];
     for (const base of names) {
-      const without = await run(scenario, base, evs, false, `${key} ${base}, no priority`, !json);
-      const withP = await run(scenario, base, evs, true, `${key} ${base}, priority`, !json);
+      const without = await run(scenario, base, evs, false, siren, `${key} ${base}, no priority`, !json);
+      const withP = await run(scenario, base, evs, true, siren, `${key} ${base}, priority`, !json);
       if ('skip' in without || 'skip' in withP) {
         skipped.push({ controller: base, reason: 'skip' in without ? without.skip : (withP as { skip: string }).skip });
         continue;
@@ -150,12 +155,12 @@ export async function benchEmergency(argv: string[]): Promise<void> {
     }
     const out = {
       scenario: key,
-      protocol: { emergencyVehicles: COUNT, firstAt: FIRST, every: EVERY, vehicle: EMERGENCY_VEHICLE, routes: 'longest loop-free routes of the flow file' },
+      protocol: { emergencyVehicles: COUNT, firstAt: FIRST, every: EVERY, vehicle: EMERGENCY_VEHICLE, siren, routes: 'longest loop-free routes of the flow file' },
       machine: { ...conditions, load1AtEnd: round(loadavg()[0], 2) },
       results, skipped,
     };
     if (json) console.log(JSON.stringify(out));
-    else print(key, results, skipped, evs, out.machine);
+    else print(key, results, skipped, evs, out.machine, siren);
   }
 }
 
@@ -204,9 +209,9 @@ function causes(lost: Omit<Losses, 'other'>, delay: number, n: number): Losses {
   };
 }
 
-function print(key: string, results: CaseResult[], skipped: { controller: string; reason: string }[], evs: EvRoute[], machine: { cores: number; load1: number; load1AtEnd: number }): void {
+function print(key: string, results: CaseResult[], skipped: { controller: string; reason: string }[], evs: EvRoute[], machine: { cores: number; load1: number; load1AtEnd: number }, siren: boolean): void {
   const lens = evs.map((e) => e.route.length);
-  console.log(`\n${key}: ${evs.length} emergency vehicles, one every ${EVERY} s from t = ${FIRST}, on the longest loop-free routes of the flow file (${Math.min(...lens)}-${Math.max(...lens)} roads)`);
+  console.log(`\n${key}: ${evs.length} emergency vehicles, one every ${EVERY} s from t = ${FIRST}, on the longest loop-free routes of the flow file (${Math.min(...lens)}-${Math.max(...lens)} roads); ${siren ? 'sirens on: moving vehicles ahead give way' : 'sirens off: no vehicle overtakes'}`);
   const pct = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`;
   const yn = (b: boolean) => (b ? 'yes' : 'no');
   for (const r of results) {
@@ -242,7 +247,7 @@ function print(key: string, results: CaseResult[], skipped: { controller: string
 }
 
 /** One run of the hour (longer until every emergency vehicle has arrived), with or without priority. */
-async function run(scenario: Scenario, base: string, evs: EvRoute[], priority: boolean, label: string, show: boolean): Promise<RunOutcome | { skip: string }> {
+async function run(scenario: Scenario, base: string, evs: EvRoute[], priority: boolean, siren: boolean, label: string, show: boolean): Promise<RunOutcome | { skip: string }> {
   const made = await make(base, scenario);
   if ('skip' in made) return made;
   const t0 = performance.now();
@@ -259,8 +264,8 @@ async function run(scenario: Scenario, base: string, evs: EvRoute[], priority: b
       // identical vehicles added at identical times in both runs; only the signals differ
       for (const ev of evs) {
         if (ev.dispatchAt !== t) continue;
-        if (ep) ep.dispatch({ id: ev.id, route: ev.route });
-        else sim.addVehicle({ id: ev.id, route: ev.route, vehicle: EMERGENCY_VEHICLE, ignoreSpeedLimits: true });
+        if (ep) ep.dispatch({ id: ev.id, route: ev.route, siren });
+        else sim.addVehicle({ id: ev.id, route: ev.route, vehicle: EMERGENCY_VEHICLE, ignoreSpeedLimits: true, siren });
       }
       if (t === HOUR) others = othersAtt(sim, evs);
       if (t >= HOUR && evs.every((ev) => sim.vehicleStatus(ev.id).state === 'finished')) break;

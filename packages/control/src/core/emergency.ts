@@ -50,6 +50,8 @@ export interface EmergencyDispatch {
   vehicle?: Partial<VehicleJson>;
   /** drive above lane speed limits, as emergency vehicles on duty may; default true */
   ignoreSpeedLimits?: boolean;
+  /** siren on: moving vehicles ahead on its lane give way and it passes them (AddVehicleOptions.siren); default false */
+  siren?: boolean;
 }
 
 /**
@@ -190,7 +192,7 @@ export class EmergencyPriority implements Controller {
     if (this.tracked.has(d.id)) throw new RangeError(`emergency vehicle "${d.id}" is already active`);
     const vehicle: VehicleJson = { ...EMERGENCY_VEHICLE, ...d.vehicle };
     const exempt = d.ignoreSpeedLimits ?? true;
-    this.addVehicle({ id: d.id, route: d.route, vehicle, ignoreSpeedLimits: exempt });
+    this.addVehicle({ id: d.id, route: d.route, vehicle, ignoreSpeedLimits: exempt, ...(d.siren ? { siren: true } : {}) });
     this.tracked.set(d.id, { id: d.id, seq: this.seq++, dispatchedAt: env.twin.time, maxSpeed: vehicle.maxSpeed, exempt });
     return d.id;
   }
