@@ -256,7 +256,7 @@ async function run(scenario: Scenario, base: string, evs: EvRoute[], priority: b
     const controller: Controller = made.controller;
     const ep = priority ? new EmergencyPriority(controller, { addVehicle: (v) => sim.addVehicle(v) }) : undefined;
     const sup = new SignalSupervisor(sim, ep ?? controller);
-    const losses = lossMeter(sim, evs);
+    const losses = lossMeter(sim, evs, siren);
     const bar = progress(LIMIT, label, show);
     let others: { att: number; n: number } | undefined;
     for (let k = 0; k < LIMIT; k++) {
@@ -295,10 +295,11 @@ async function run(scenario: Scenario, base: string, evs: EvRoute[], priority: b
  * (a benchmark's ground truth) once per step with the signals of the step:
  * each second a vehicle drives below its free speed (its top speed, the turn
  * speed on a turn) loses the shortfall, put down to what holds it: a vehicle
- * close ahead on its lane (at that lane's limit, or slower), else its light
- * when red or yellow; waiting at the boundary loses the whole second.
+ * close ahead on its lane (at that lane's limit, or slower; with sirens on,
+ * the first one ahead that does not give way), else its light when red or
+ * yellow; waiting at the boundary loses the whole second.
  */
-function lossMeter(sim: Simulation, evs: EvRoute[]): { measure(): void; lost: Omit<Losses, 'other'> } {
+function lossMeter(sim: Simulation, evs: EvRoute[], siren: boolean): { measure(): void; lost: Omit<Losses, 'other'> } {
   const net = sim.net;
   const lost = { followingAtLimit: 0, queue: 0, signal: 0, entry: 0 };
   let buf = new Int32Array(64);
@@ -325,6 +326,8 @@ function lossMeter(sim: Simulation, evs: EvRoute[]): { measure(): void; lost: Om
         let k = 0;
         while (k < n && buf[k] !== h) k++;
         const dis = sim.vehicleDistance(h);
+        // moving vehicles give way to a siren (the engine's rule: AddVehicleOptions.siren)
+        if (siren && k < n) while (k > 0 && sim.vehicleSpeed(buf[k - 1]) >= 0.1) k--;
         if (k > 0 && k < n) {
           const lead = buf[k - 1];
           if (sim.vehicleDistance(lead) - sim.vehicleLength(lead) - dis < FOLLOW_GAP) {

@@ -7,9 +7,11 @@ import { isThenable } from './thenable.js';
  * grid generator's: same car-following model and dimensions) with a desired
  * speed of 16.7 m/s (60 km/h) and a 2 s headway. On duty it is exempt from
  * lane speed limits (as the law allows emergency vehicles), unless the
- * dispatch says otherwise; turn speeds and car following still apply, and in
- * this model no vehicle overtakes, so what priority buys is green lights and
- * flushed queues ahead of it.
+ * dispatch says otherwise; turn speeds and car following still apply. No
+ * vehicle overtakes unless the dispatch turns its siren on (moving vehicles
+ * ahead on its lane then give way): without, it drives at the limit of the
+ * vehicles ahead of it, which no signal can change, and what priority buys is
+ * green lights and flushed queues ahead of it.
  */
 export const EMERGENCY_VEHICLE: Readonly<VehicleJson> = Object.freeze({ ...GRID_VEHICLE, maxSpeed: 16.7, headwayTime: 2 });
 
