@@ -137,8 +137,8 @@ export async function benchEmergency(argv: string[]): Promise<void> {
     if (!ref) throw new UsageError(`--scenarios: unknown scenario "${key}"; choose from ${REFERENCE_SCENARIOS.map((r) => r.key).join(', ')}, grid`);
     scenarios.push({ key, scenario: readReference(values.data!, ref) });
   }
-  const conditions = { cores: cpus().length, load1: round(loadavg()[0], 2) };
   for (const { key, scenario } of scenarios) {
+    const conditions = { cores: cpus().length, load1: round(loadavg()[0], 2) };
     const evs = emergencyRoutes(scenario, COUNT).map((route, k) => ({ id: `ev${k + 1}`, dispatchAt: FIRST + k * EVERY, ...route }));
     const free = await freeFlowTimes(scenario, evs);
     const freeMean = mean(free);
@@ -223,7 +223,7 @@ function print(key: string, results: CaseResult[], skipped: { controller: string
     const t = r.targets;
     line('targets', `delay removed >= ${t.delayRemoved}%: ${yn(t.delayRemovedMet)} (aim ${t.aim}%: ${yn(t.aimMet)}); others < +${t.othersBelow}%: ${yn(t.othersMet)}`);
     if (r.unfinishedEvs > 0) line('', `${r.unfinishedEvs} runs of an emergency vehicle unfinished at t = ${LIMIT} (time so far counted)`);
-    line('wall time, both runs', `${r.wallSeconds} s (${machine.cores} cores, load average ${machine.load1} at the start of the scenario)`);
+    line('wall time, both runs', `${r.wallSeconds} s (${machine.cores} cores, load average ${machine.load1} at the start of the scenario, ${machine.load1AtEnd} at its end)`);
     console.log('\n  delay per emergency vehicle by cause (s):');
     const row = (label: string, c: Losses) => [label, c.followingAtLimit, c.queue, c.signal, c.entry, c.other];
     console.log(table(
