@@ -314,3 +314,13 @@ test('under a predictive controller, a yellow that priority starts against its a
   assert.equal(sim.vehicleStatus('a').state, 'finished');
   assert.equal(sim.vehicleStatus('b').state, 'finished');
 });
+
+test('dispatch passes the siren on to the vehicle put on the road, off unless asked', () => {
+  const sim = new Simulation(empty());
+  const added: { id: string; siren?: boolean; ignoreSpeedLimits?: boolean }[] = [];
+  const ep = new EmergencyPriority(fixedTime(), { addVehicle: (v) => (added.push(v), sim.addVehicle(v)) });
+  new SignalSupervisor(sim, ep);
+  ep.dispatch({ id: 'quiet', route: NORTH });
+  ep.dispatch({ id: 'loud', route: EAST, siren: true });
+  assert.deepEqual(added.map((v) => [v.id, v.siren === true, v.ignoreSpeedLimits]), [['quiet', false, true], ['loud', true, true]]);
+});
