@@ -444,6 +444,33 @@ test('the benchmarks on the real data name the file a wrong --data folder lacks'
   }
 });
 
+test('bench emergency --json: the share of the emergency vehicles\' delay removed and the targets, per controller; bad options named', () => {
+  const r = citybrain('bench', 'emergency', '--scenarios', 'grid', '--grid', '1x5', '--controllers', 'max-pressure', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as {
+    scenario: string;
+    results: {
+      controller: string; evDelayWithout: number; evDelayWith: number; delayRemovedPercent: number; othersChangePercent: number;
+      targets: { delayRemoved: number; aim: number; othersBelow: number; delayRemovedMet: boolean; aimMet: boolean; othersMet: boolean; met: boolean };
+      delayCausesWith: Record<string, number>; perVehicle: unknown[];
+    }[];
+  };
+  assert.equal(out.scenario, 'grid 1x5');
+  const [res] = out.results;
+  assert.equal(res.controller, 'max-pressure');
+  assert.equal(res.perVehicle.length, 10);
+  assert.ok(Math.abs(res.delayRemovedPercent - (1 - res.evDelayWith / res.evDelayWithout) * 100) < 0.2);
+  assert.deepEqual([res.targets.delayRemoved, res.targets.aim, res.targets.othersBelow], [75, 90, 3]);
+  assert.equal(res.targets.delayRemovedMet, res.delayRemovedPercent >= 75);
+  assert.equal(res.targets.met, res.targets.delayRemovedMet && res.targets.othersMet);
+  // the causes add up to the delay left
+  const sum = Object.values(res.delayCausesWith).reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(sum - res.evDelayWith) < 0.5, `causes ${sum} s, delay ${res.evDelayWith} s`);
+  assertUserError(['bench', 'emergency', '--scenarios', 'XX9'], /--scenarios: unknown scenario "XX9"/);
+  assertUserError(['bench', 'emergency', '--grid', '3'], /--grid expects RxC/);
+  assertUserError(['bench', 'emergency', '--controllers', 'nope'], /--controllers: unknown controller "nope"/);
+});
+
 test('bench incidents --json: breakdowns caused, detected and scored against the truth; bad options named', () => {
   const r = citybrain('bench', 'incidents', '--grid', '3x3', '--hours', '1', '--breakdowns', '6', '--seeds', '1', '--json');
   assert.equal(r.code, 0, r.stderr);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, ScenarioError, Simulation, type Scenario } from '@citybrain/engine';
-import { EMERGENCY_VEHICLE, EmergencyPriority, SignalSupervisor, fixedTime, type Controller } from '@citybrain/control';
+import { EMERGENCY_VEHICLE, EmergencyPriority, SignalSupervisor, createController, fixedTime, type Controller } from '@citybrain/control';
 
 // 3 x 3 grid, 300 m blocks: phase 1 = east/west straight, phase 2 = north/south straight
 const NORTH = ['road_2_0_1', 'road_2_1_1', 'road_2_2_1', 'road_2_3_1']; // column x = 2, crosses intersection_2_1, _2_2, _2_3
@@ -102,8 +102,11 @@ test('the corridor turns green ahead of the vehicle, then the base controller ta
   // at the first intersection the base plan alone would still have shown phase 1
   const p21 = passedAt.get(i21)!;
   assert.equal(refPhases[p21 - 1], 1);
-  // and the request came no earlier than needed: yellow + min green + start-up (13 s) ahead
-  assert.equal(phasesAt.get(i21)![p21 - 16], 1);
+  // and the request came no earlier than needed: yellow + min green + yellow + start-up (18 s) ahead
+  const seq21 = phasesAt.get(i21)!;
+  let lastBase = p21 - 1;
+  while (seq21[lastBase] !== 1) lastBase--;
+  assert.ok(p21 - lastBase <= 18, `the base plan's phase showed until ${p21 - lastBase} s before the vehicle crossed`);
 });
 
 test('with priority the vehicle is much faster through traffic', () => {
@@ -228,4 +231,138 @@ test('while priority holds an intersection, a base decide that answers a rejecte
   } finally {
     process.off('unhandledRejection', listener);
   }
+});
+
+/**
+ * The issue's measure on a generated scenario: the share of an emergency
+ * vehicle's delay (travel time above its route driven alone) that priority
+ * removes under `base`, and the other vehicles' ATT change.
+ */
+async function delayRemoved(scenario: Scenario, base: string, route: string[], at: number): Promise<{ removed: number; othersChange: number; faults: number }> {
+  const alone = new Simulation({ ...scenario, flows: [] });
+  const free = setupWith(alone, fixedTime());
+  free.ep.dispatch({ id: 'amb', route });
+  const freeFlow = travel(alone, free.step, 'amb', 1000);
+  const out: { time: number; others: number }[] = [];
+  let faults = 0;
+  for (const priority of [false, true]) {
+    const sim = new Simulation(scenario);
+    const { ep, sup } = setupWith(sim, createController(base));
+    let time = -1;
+    for (let k = 0; k < 1500 && (time < 0 || sim.time < 900); k++) {
+      if (sim.time === at) {
+        if (priority) ep.dispatch({ id: 'amb', route });
+        else sim.addVehicle({ id: 'amb', route, vehicle: EMERGENCY_VEHICLE, ignoreSpeedLimits: true });
+      }
+      const p = sup.tick();
+      if (p) await p;
+      sim.step();
+      const s = sim.vehicleStatus('amb');
+      if (time < 0 && s.state === 'finished') time = s.finishTime - s.enterTime;
+    }
+    assert.ok(time > 0, `the emergency vehicle finished (${priority ? 'with' : 'without'} priority)`);
+    faults += sup.faults.length;
+    const m = sim.metrics();
+    out.push({ time, others: (m.averageTravelTime * m.enteredVehicles - time) / (m.enteredVehicles - 1) });
+  }
+  const [without, withP] = out;
+  return { removed: 1 - (withP.time - freeFlow) / (without.time - freeFlow), othersChange: withP.others / without.others - 1, faults };
+}
+
+function setupWith(sim: Simulation, base: Controller) {
+  const ep = new EmergencyPriority(base, { addVehicle: (v) => sim.addVehicle(v) });
+  const sup = new SignalSupervisor(sim, ep);
+  const step = () => {
+    sup.tick();
+    sim.step();
+  };
+  return { ep, sup, step };
+}
+
+test('priority removes most of the delay on a busy grid and on an arterial, at a small cost to the others', async () => {
+  // 4 x 4 grid: across it, north then east (a turn at intersection_1_2); the arterial: end to end
+  const grid = generateGrid({ rows: 4, cols: 4, demand: 0.08 });
+  const arterial = generateGrid({ rows: 1, cols: 6, demand: 0.12 });
+  const cases = [
+    { name: '4x4 grid', scenario: grid, route: ['road_1_0_1', 'road_1_1_1', 'road_1_2_0', 'road_2_2_0', 'road_3_2_0', 'road_4_2_0'] },
+    { name: '1x6 arterial', scenario: arterial, route: ['road_0_1_0', 'road_1_1_0', 'road_2_1_0', 'road_3_1_0', 'road_4_1_0', 'road_5_1_0', 'road_6_1_0'] },
+  ];
+  for (const c of cases) {
+    for (const base of ['max-pressure', 'fixed']) {
+      const r = await delayRemoved(c.scenario, base, c.route, 400);
+      assert.equal(r.faults, 0);
+      assert.ok(r.removed >= 0.75, `${c.name}, ${base}: ${(100 * r.removed).toFixed(1)}% of the delay removed`);
+      assert.ok(r.othersChange < 0.03, `${c.name}, ${base}: others' ATT ${(100 * r.othersChange).toFixed(2)}%`);
+    }
+  }
+});
+
+test('under a predictive controller, a yellow that priority starts against its answer is no fault', async () => {
+  // predictive keeps its own copy of each signal from its answers; priority overrides them, so that copy meets yellows it did not start
+  const scenario = generateGrid({ rows: 3, cols: 3, demand: 0.1 });
+  const sim = new Simulation(scenario);
+  const { ep, sup } = setupWith(sim, createController('predictive-sequential'));
+  let switched = 0;
+  for (let k = 0; k < 400; k++) {
+    if (sim.time === 120) ep.dispatch({ id: 'a', route: NORTH });
+    if (sim.time === 150) ep.dispatch({ id: 'b', route: EAST });
+    const before = sim.net.signalised.map((i) => sim.phase(i));
+    const p = sup.tick();
+    if (p) await p;
+    if (ep.active().length > 0) switched += sim.net.signalised.filter((i, n) => sim.phase(i) !== before[n]).length;
+    sim.step();
+  }
+  assert.ok(switched > 0, 'priority changed signals');
+  assert.deepEqual(sup.faults, []);
+  assert.equal(sim.vehicleStatus('a').state, 'finished');
+  assert.equal(sim.vehicleStatus('b').state, 'finished');
+});
+
+test('dispatch passes the siren on to the vehicle put on the road, off unless asked', () => {
+  const sim = new Simulation(empty());
+  const added: { id: string; siren?: boolean; ignoreSpeedLimits?: boolean }[] = [];
+  const ep = new EmergencyPriority(fixedTime(), { addVehicle: (v) => (added.push(v), sim.addVehicle(v)) });
+  new SignalSupervisor(sim, ep);
+  ep.dispatch({ id: 'quiet', route: NORTH });
+  ep.dispatch({ id: 'loud', route: EAST, siren: true });
+  assert.deepEqual(added.map((v) => [v.id, v.siren === true, v.ignoreSpeedLimits]), [['quiet', false, true], ['loud', true, true]]);
+});
+
+test('a base controller that switches away whenever it may never makes the vehicle wait: the request allows for its last switch', () => {
+  // the worst base: at every chance it leaves the green it shows, for the next one in turn
+  const contrary: Controller = { name: 'contrary', decide: (ix, s) => ix.greens[(ix.greens.indexOf(s.green) + 1) % ix.greens.length] };
+  const run = (base: Controller, offset: number) => {
+    const { sim, ep, step } = setup(empty(), base);
+    step(offset);
+    ep.dispatch({ id: 'amb', route: EAST });
+    return travel(sim, step, 'amb', 300);
+  };
+  const free = run(fixedTime(), 0);
+  // set off at every point of its 10 s cycle (5 s yellow, 5 s minimum green)
+  for (let offset = 0; offset < 10; offset++) assert.equal(run(contrary, offset), free, `set off at t=${offset}`);
+});
+
+test('a request holds until the vehicle is past, though its lead shrinks as the queue ahead leaves', () => {
+  const { ep, step } = setup(generateGrid({ rows: 4, cols: 4, demand: 0.2 }));
+  step(300);
+  const routes = [
+    ['road_0_1_0', 'road_1_1_0', 'road_2_1_0', 'road_3_1_0', 'road_4_1_0'],
+    ['road_1_0_1', 'road_1_1_1', 'road_1_2_1', 'road_1_3_1', 'road_1_4_1'],
+    ['road_0_3_0', 'road_1_3_0', 'road_2_3_0', 'road_3_3_0', 'road_4_3_0'],
+  ];
+  const seen = new Map<string, string>();
+  let requested = 0;
+  for (let k = 0; k < 400; k++) {
+    if (k % 100 === 0 && k / 100 < routes.length) ep.dispatch({ id: `amb${k / 100}`, route: routes[k / 100] });
+    step();
+    for (const a of ep.active()) {
+      for (const c of a.corridor) {
+        const key = `${a.id} ${c.intersection}`;
+        if (seen.get(key) === 'requested') assert.notEqual(c.state, 'ahead', `${key} at step ${k}: the request was dropped`);
+        if (c.state === 'requested' && seen.get(key) !== 'requested') requested++;
+        seen.set(key, c.state);
+      }
+    }
+  }
+  assert.ok(requested >= 10, `${requested} requests made`);
 });

@@ -13,7 +13,10 @@ export const benchHelp = `citybrain bench fidelity|speed|control|emergency|inges
   control    every controller on the five real scenarios or your own (--roadnet,
              --flow): ATT, the literature's summaryTravelTime and the share of
              avoidable delay removed (citybrain bench control --help)
-  emergency  emergency vehicles' travel time with and without signal priority
+  emergency  emergency vehicles with and without signal priority under
+             max-pressure and the best controller: share of their delay removed,
+             other vehicles' ATT, where the delay left goes
+             (citybrain bench emergency --help for its options)
   ingest     the operations server's durable ingestion: sustained events/s and
              acknowledgement latency at 10,000 events/s, SQLite and PostgreSQL
              (citybrain bench ingest --help for its options)
@@ -42,12 +45,13 @@ export const benchHelp = `citybrain bench fidelity|speed|control|emergency|inges
 export async function benchCommand(argv: string[]): Promise<void> {
   const [kind, ...rest] = argv;
   if (kind === undefined || kind === '--help' || kind === '-h') return void console.log(benchHelp);
-  // each benchmark is loaded on demand: ingest and incidents need the server, control the worker pool
+  // each benchmark is loaded on demand: ingest and incidents need the server, control and emergency the worker pool
   if (kind === 'ingest') return (await import('../bench/ingest.js')).benchIngest(rest);
   if (kind === 'incidents') return (await import('../bench/incidents.js')).benchIncidents(rest);
   if (kind === 'observe') return (await import('../bench/observe.js')).benchObserve(rest);
   if (kind === 'import') return (await import('../bench/import.js')).benchImport(rest);
   if (kind === 'control') return (await import('../bench/control.js')).benchControl(rest);
+  if (kind === 'emergency') return (await import('../bench/emergency.js')).benchEmergency(rest);
   const { values } = parseArgs({
     args: rest,
     options: { data: { type: 'string', default: '../shared/data' }, json: { type: 'boolean', default: false }, grid: { type: 'string' }, random: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -55,7 +59,6 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (values.help) return void console.log(benchHelp);
   const data = resolve(values.data!);
   if (kind === 'fidelity') return (await import('../bench/fidelity.js')).benchFidelity(data, values.json!, randomOption(values.random));
-  if (kind === 'emergency') return (await import('../bench/emergency.js')).benchEmergency(data, values.json!);
   if (kind === 'speed') return (await import('../bench/speed.js')).benchSpeed(data, values.json!, intOption(values.grid, 'grid', 36, 1, 100));
   if (kind === 'calibrate') return (await import('../bench/calibration.js')).benchCalibrate(data, values.json!);
   throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency, ingest, incidents, observe, import or calibrate`);

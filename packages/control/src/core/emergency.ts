@@ -7,9 +7,11 @@ import { isThenable } from './thenable.js';
  * grid generator's: same car-following model and dimensions) with a desired
  * speed of 16.7 m/s (60 km/h) and a 2 s headway. On duty it is exempt from
  * lane speed limits (as the law allows emergency vehicles), unless the
- * dispatch says otherwise; turn speeds and car following still apply, and in
- * this model no vehicle overtakes, so what priority buys is green lights and
- * flushed queues ahead of it.
+ * dispatch says otherwise; turn speeds and car following still apply. No
+ * vehicle overtakes unless the dispatch turns its siren on (moving vehicles
+ * ahead on its lane then give way): without, it drives at the limit of the
+ * vehicles ahead of it, which no signal can change, and what priority buys is
+ * green lights and flushed queues ahead of it.
  */
 export const EMERGENCY_VEHICLE: Readonly<VehicleJson> = Object.freeze({ ...GRID_VEHICLE, maxSpeed: 16.7, headwayTime: 2 });
 
@@ -35,8 +37,8 @@ export interface EmergencyOptions {
   /**
    * Seconds each vehicle queued ahead of the emergency vehicle on its approach
    * lane needs to clear the stop line. An intersection is requested
-   * yellow + min green + 3 s + this x queue before the vehicle's arrival, so the
-   * switch completes and the queue has left when it arrives, while the base
+   * 2 x yellow + min green + 3 s + this x queue before the vehicle's arrival, so
+   * the switch completes and the queue has left when it arrives, while the base
    * controller keeps the intersection for as long as possible. Default 2.5.
    */
   dischargeHeadway?: number;
@@ -50,6 +52,8 @@ export interface EmergencyDispatch {
   vehicle?: Partial<VehicleJson>;
   /** drive above lane speed limits, as emergency vehicles on duty may; default true */
   ignoreSpeedLimits?: boolean;
+  /** siren on: moving vehicles ahead on its lane give way and it passes them (AddVehicleOptions.siren); default false */
+  siren?: boolean;
 }
 
 /**
@@ -105,6 +109,8 @@ interface Claim {
 
 interface Plan {
   views: ActiveEmergency[];
+  /** the requests to hold on (see EmergencyPriority.held) */
+  held: Set<string>;
   /** per intersection: the phases acceptable to every vehicle granted there, and the one asked for */
   requests: Map<number, { phases: number[]; phase: number }>;
 }
@@ -114,13 +120,17 @@ interface Plan {
  * Every step, each dispatched vehicle's remaining path is scanned for the
  * signalised intersections ahead. One is requested (held in, or switched to, a
  * green phase serving the vehicle's movement) once the vehicle's free-flow
- * arrival is closer than the lead time that intersection needs: yellow + min
- * green (the supervisor still inserts the one and enforces the other, so a
- * switch can take both) + the time to flush the queue ahead of the vehicle on
- * its approach lane, capped at `horizon`. Requesting no earlier than that keeps
- * the cost to other traffic low. Everything else follows the base controller,
- * and so does an intersection once the vehicle is past it, finished or
- * cancelled.
+ * arrival is closer than the lead time that intersection needs: the longest a
+ * switch can take, a yellow + min green + a yellow (the base controller may
+ * start a yellow towards another phase just before the request, and the
+ * supervisor enforces the minimum green of that phase before the yellow back),
+ * + the time to flush the queue ahead of the vehicle on its approach lane,
+ * capped at `horizon`. Requesting no earlier than that keeps the cost to other
+ * traffic low. A request holds until the vehicle is past the intersection,
+ * even when the lead shrinks as the queue leaves (were it dropped, the base
+ * controller could switch away again just before the vehicle arrives).
+ * Everything else follows the base controller, and so does an intersection
+ * once the vehicle is past it, finished or cancelled.
  *
  * Two vehicles claiming one intersection: the earlier arrival (ties: the
  * earlier dispatch) wins; the other is served too when some phase serves both.
@@ -137,6 +147,8 @@ export class EmergencyPriority implements Controller {
   private readonly tracked = new Map<string, Tracked>();
   private seq = 0;
   private requests = new Map<number, { phases: number[]; phase: number }>();
+  /** `${vehicle seq}:${intersection}` of each request made, kept until the vehicle is past the intersection */
+  private held = new Set<string>();
 
   constructor(readonly base: Controller, opts: EmergencyOptions = {}) {
     const horizon = opts.horizon ?? 120;
@@ -190,7 +202,7 @@ export class EmergencyPriority implements Controller {
     if (this.tracked.has(d.id)) throw new RangeError(`emergency vehicle "${d.id}" is already active`);
     const vehicle: VehicleJson = { ...EMERGENCY_VEHICLE, ...d.vehicle };
     const exempt = d.ignoreSpeedLimits ?? true;
-    this.addVehicle({ id: d.id, route: d.route, vehicle, ignoreSpeedLimits: exempt });
+    this.addVehicle({ id: d.id, route: d.route, vehicle, ignoreSpeedLimits: exempt, ...(d.siren ? { siren: true } : {}) });
     this.tracked.set(d.id, { id: d.id, seq: this.seq++, dispatchedAt: env.twin.time, maxSpeed: vehicle.maxSpeed, exempt });
     return d.id;
   }
@@ -199,7 +211,7 @@ export class EmergencyPriority implements Controller {
   cancel(id: string): boolean {
     const had = this.tracked.delete(id);
     // drop its claims now, so decisions made before the next step already ignore it
-    if (had && this.env) this.requests = this.plan(this.env.twin).requests;
+    if (had && this.env) this.adopt(this.plan(this.env.twin));
     return had;
   }
 
@@ -217,7 +229,9 @@ export class EmergencyPriority implements Controller {
     this.tracked.clear();
     for (const t of s.tracked) this.tracked.set(t.id, { ...t });
     this.seq = s.seq;
-    this.requests = this.env ? this.plan(this.env.twin).requests : new Map();
+    this.held.clear();
+    if (this.env) this.adopt(this.plan(this.env.twin));
+    else this.requests = new Map();
   }
 
   /** Emergency vehicles with priority now, their corridors and arrival estimates. */
@@ -228,7 +242,12 @@ export class EmergencyPriority implements Controller {
   private refresh(sim: SimReader): void {
     // finished vehicles leave the registry; everything they held is released
     for (const t of [...this.tracked.values()]) if (sim.vehicleHandle(t.id) < 0) this.tracked.delete(t.id);
-    this.requests = this.plan(sim).requests;
+    this.adopt(this.plan(sim));
+  }
+
+  private adopt(p: Plan): void {
+    this.requests = p.requests;
+    this.held = p.held;
   }
 
   /** Pure: the corridors and requests implied by the twin's current state. */
@@ -236,6 +255,7 @@ export class EmergencyPriority implements Controller {
     const net = sim.net;
     const views: ActiveEmergency[] = [];
     const claims = new Map<number, Claim[]>();
+    const held = new Set<string>();
     for (const t of this.tracked.values()) {
       const st = sim.vehicleStatus(t.id).state;
       if (st !== 'waiting' && st !== 'running') continue;
@@ -248,7 +268,7 @@ export class EmergencyPriority implements Controller {
       for (let k = 0; k < path.length; k++) {
         const d = path[k];
         // k = 0: already on it, so no stop line ahead if it is a laneLink
-        if (k > 0 && d >= net.nLanes) this.claim(net, t, d - net.nLanes, eta, queue, corridor, claims);
+        if (k > 0 && d >= net.nLanes) this.claim(net, t, d - net.nLanes, eta, queue, corridor, claims, held);
         // a lane change (a lane after a lane) runs alongside the lane before: no further to go
         const change = k > 0 && d < net.nLanes && path[k - 1] < net.nLanes;
         const left = change ? 0 : net.length[d] - (k === 0 ? sim.vehicleDistance(h) : 0);
@@ -275,11 +295,11 @@ export class EmergencyPriority implements Controller {
       requests.set(inter, { phases, phase });
       for (const c of list) if (c.stop.state === 'requested') c.stop.phase = phase;
     }
-    return { views, requests };
+    return { views, requests, held };
   }
 
   /** Records the stop at the intersection of laneLink k, and a claim on it once the vehicle is within its lead time. */
-  private claim(net: Network, t: Tracked, k: number, eta: number, queue: number, corridor: CorridorStop[], claims: Map<number, Claim[]>): void {
+  private claim(net: Network, t: Tracked, k: number, eta: number, queue: number, corridor: CorridorStop[], claims: Map<number, Claim[]>, held: Set<string>): void {
     const rl = net.linkRoadLink[k];
     const inter = net.roadLinkInter[rl];
     const ix = this.ixOf.get(inter);
@@ -294,8 +314,12 @@ export class EmergencyPriority implements Controller {
     const stop: CorridorStop = { intersection: ix.id, phase: serving[0], eta: round1(eta), state: free ? 'free' : 'ahead' };
     corridor.push(stop);
     const env = this.env!;
-    const lead = Math.min(this.horizon, env.yellowTime + env.minGreen + STARTUP + this.headway * queue);
-    if (free || eta >= lead) return;
+    // the longest a switch can take (a yellow the base controller has just started towards another phase, its minimum green, the yellow back), the start-up, the queue
+    const lead = Math.min(this.horizon, 2 * env.yellowTime + env.minGreen + STARTUP + this.headway * queue);
+    if (free) return;
+    const key = `${t.seq}:${inter}`;
+    if (eta >= lead && !this.held.has(key)) return;
+    held.add(key);
     let list = claims.get(inter);
     if (!list) claims.set(inter, (list = []));
     list.push({ inter, eta, seq: t.seq, serving, stop });

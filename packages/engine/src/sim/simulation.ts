@@ -38,6 +38,9 @@ export const TURN_SPEED = 8.3333;
 const YIELD_DISTANCE = 5;
 const EPS = 1e-8;
 const WAITING_SPEED = 0.1;
+/** vExempt's bits: above lane speed limits (AddVehicleOptions.ignoreSpeedLimits); siren on (AddVehicleOptions.siren) */
+const EXEMPT = 1;
+const SIREN = 2;
 /** an arrival owed within this of a whole one is due (rate * interval summed in floating point) */
 const CREDIT_EPS = 1e-9;
 
@@ -72,6 +75,15 @@ export interface AddVehicleOptions {
    * as emergency vehicles on duty may (turn speed and car following still apply).
    */
   ignoreSpeedLimits?: boolean;
+  /**
+   * Its siren is on: a vehicle ahead of it on its lane that is moving pulls
+   * aside and lets it pass, as the law asks of drivers. A stopped one (in a
+   * queue, at a red) has no room to and stays in its way, as does any vehicle
+   * inside an intersection or on the next lane; another vehicle with its siren
+   * on does not give way either. Default false: it follows the vehicle ahead,
+   * as every vehicle does.
+   */
+  siren?: boolean;
 }
 
 export type VehicleStatus =
@@ -661,7 +673,7 @@ export class Simulation {
     st.vPathOff[v] = off;
     st.vPathLen[v] = p.length;
     st.vDrv[v] = lane;
-    st.vExempt[v] = opts.ignoreSpeedLimits ? 1 : 0;
+    st.vExempt[v] = (opts.ignoreSpeedLimits ? EXEMPT : 0) | (opts.siren ? SIREN : 0);
     st.extraIds.push(opts.id);
     st.extraHandles.push(v);
     this.enqueue(v, lane);
@@ -901,7 +913,7 @@ export class Simulation {
     st.vDrv[handle] = lane;
     st.vPrevDrv[handle] = -1;
     st.vDis[handle] = distance;
-    const limit = st.vExempt[handle] ? st.vMaxSpeed[handle] : Math.min(st.vMaxSpeed[handle], net.maxSpeed[lane]);
+    const limit = st.vExempt[handle] & EXEMPT ? st.vMaxSpeed[handle] : Math.min(st.vMaxSpeed[handle], net.maxSpeed[lane]);
     st.vSpeed[handle] = Math.min(speed, limit);
     st.vLeader[handle] = -1;
     st.vGap[handle] = 0;
@@ -1179,6 +1191,7 @@ export class Simulation {
     this.notifyCrosses();
     this.computeActions();
     this.moveVehicles();
+    this.overtake();
     this.changeLanes();
     this.updateLeaders();
     this.advancePlans();
@@ -1534,7 +1547,7 @@ export class Simulation {
       let nv = st.vMaxSpeed[v];
       const acc = s + st.vMaxPosAcc[v] * dt;
       if (acc < nv) nv = acc;
-      if (net.maxSpeed[drv] < nv && st.vExempt[v] === 0) nv = net.maxSpeed[drv];
+      if (net.maxSpeed[drv] < nv && (st.vExempt[v] & EXEMPT) === 0) nv = net.maxSpeed[drv];
       const cf = this.carFollowSpeed(v, dt);
       if (cf < nv) nv = cf;
       // broken down: brakes as hard as it can and stays put
@@ -1909,6 +1922,41 @@ export class Simulation {
     }
   }
 
+  /**
+   * A vehicle with its siren on that drove past vehicles giving way to it
+   * (updateLeader let it ignore them) takes its place ahead of them on the
+   * lane, so each lane stays ordered front first. Only vehicles added with
+   * addVehicle have a siren: their handles are the ones looked at.
+   */
+  private overtake(): void {
+    const st = this.st;
+    const handles = st.extraHandles;
+    for (let k = 0; k < handles.length; k++) {
+      const v = handles[k];
+      if (v < 0 || (st.vExempt[v] & SIREN) === 0 || st.vState[v] !== RUNNING) continue;
+      const d = st.vDrv[v];
+      if (d >= this.net.nLanes) continue;
+      for (let p = st.vPrev[v]; p >= 0 && st.vDis[p] < st.vDis[v]; p = st.vPrev[v]) {
+        // swap v and p, p ahead of v: ... a p v b ... becomes ... a v p b ...
+        const a = st.vPrev[p], b = st.vNext[v];
+        st.vPrev[v] = a;
+        st.vNext[v] = p;
+        st.vPrev[p] = v;
+        st.vNext[p] = b;
+        if (a >= 0) st.vNext[a] = v;
+        else st.dHead[d] = v;
+        if (b >= 0) st.vPrev[b] = p;
+        else st.dTail[d] = p;
+      }
+    }
+  }
+
+  /** Whether vehicle p gives way to a vehicle with its siren on behind it on its lane: it is moving, not broken down, and has no siren itself. */
+  private givesWay(p: number): boolean {
+    const st = this.st;
+    return st.vSpeed[p] >= WAITING_SPEED && st.vStallUntil[p] <= st.step && (st.vExempt[p] & SIREN) === 0;
+  }
+
   private updateLeaders(): void {
     const st = this.st;
     for (let r = 0; r < st.running; r++) this.updateLeader(st.runList[r]);
@@ -1917,7 +1965,9 @@ export class Simulation {
   /** CityFlow's updateLeaderAndGap: the vehicle ahead on this drivable, else the nearest one ahead on the path. */
   private updateLeader(v: number): void {
     const st = this.st;
-    const p = st.vPrev[v];
+    let p = st.vPrev[v];
+    // with its siren on, it drives past the vehicles ahead on its lane that give way (overtake reorders the lane)
+    if (st.vExempt[v] & SIREN && st.vDrv[v] < this.net.nLanes) while (p >= 0 && this.givesWay(p)) p = st.vPrev[p];
     if (p >= 0) {
       st.vLeader[v] = p;
       st.vGap[v] = st.vDis[p] - st.vLen[p] - st.vDis[v];

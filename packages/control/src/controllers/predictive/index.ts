@@ -155,9 +155,15 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
         for (let k = 0; k < env.intersections.length; k++) {
           const shown = sim.phase(env.intersections[k].intersection);
           if (signals.yellowLeft[k] === 0 && shown !== signals.green[k]) {
-            // changed behind our back (the supervisor's fault fallback): adopt what is shown
-            signals.green[k] = shown;
-            signals.greenSince[k] = t;
+            if (env.intersections[k].greens.includes(shown)) {
+              // changed behind our back (the supervisor's fault fallback): adopt what is shown
+              signals.green[k] = shown;
+              signals.greenSince[k] = t;
+            } else {
+              // a yellow we did not start (emergency priority answered for us): the green it leads to is
+              // not shown yet, so count a whole yellow on the green we had; the next decide's status corrects it
+              signals.yellowLeft[k] = rules.yellowSteps;
+            }
             continue;
           }
           if (mayChange(signals, k, t, rules)) free.push(k);
