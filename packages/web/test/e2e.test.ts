@@ -777,6 +777,13 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       await page.waitForSelector('[data-testid=phase-timeline]');
       const text = await noEnglish(page, lang, 'intersection');
       assert.ok(text.includes(dictionaries[lang].phaseTimeline.replace('{s}', '300')));
+      // drawn in the bundled Noto Sans (this machine has no CJK font of its own), served by the server itself
+      const family = lang === 'zh' ? 'Noto Sans SC Variable' : 'Noto Sans KR Variable';
+      const loaded = await page.evaluate(async (f) => {
+        await document.fonts.ready;
+        return [...document.fonts].filter((x) => x.family.replaceAll('"', '') === f && x.status === 'loaded').length;
+      }, family);
+      assert.ok(loaded > 0, `no piece of ${family} loaded`);
       await shot(page, `labels-${lang}`);
       // and the incidents panel
       await page.click('[data-panel=incidents]');
