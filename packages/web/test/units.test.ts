@@ -9,6 +9,7 @@ import { CLEARED_SHOWN, acknowledgerName, activeSetKey, blockedSeconds, formatDu
 import { SIGNAL_GREEN, SIGNAL_NONE, SIGNAL_RED, SIGNAL_YELLOW, SignalMap, laneShapes, ribbon, tail } from '../src/map/geometry.js';
 import { cityflowReplay } from '../src/replay/source.js';
 import type { Incident } from '../src/types.js';
+import { approachName, comingFrom, phaseName, regionName } from '../src/names.js';
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -184,4 +185,28 @@ test('the fixture city scripts incidents that clear, and acknowledges them once'
   while (city.time < 460) city.step();
   assert.deepEqual(city.incidents('active'), []);
   assert.equal(city.incidents('cleared')[0].clearedAt, 450);
+});
+
+test('names people use: approaches by the side they come from, phases by the movements only they serve, regions by compass', async () => {
+  const { generateGrid, Simulation } = await import('@citybrain/engine');
+  const { intersectionPhases } = await import('@citybrain/control');
+  const { networkView } = await import('@citybrain/server/twin');
+  const sim = new Simulation(generateGrid({ rows: 1, cols: 1 }));
+  const view = networkView(sim.net, intersectionPhases(sim), []);
+  const t = (lang: 'en' | 'zh' | 'ko') => (key: MessageKey, params?: Record<string, string | number>) => translate(lang, key, params);
+  // road_0_1_0 runs west to east into intersection_1_1: its traffic comes from the west
+  assert.equal(comingFrom(view, 'road_0_1_0'), 'W');
+  assert.equal(comingFrom(view, 'road_1_2_3'), 'N');
+  assert.equal(approachName(view, 'road_1_0_1', t('en')), 'from south');
+  assert.equal(approachName(view, 'no_such_road', t('en')), 'no_such_road');
+  const names = [1, 2, 3, 4].map((p) => phaseName(view, 'intersection_1_1', p, t('en')));
+  assert.deepEqual(names, ['E–W through', 'N–S through', 'E–W left', 'N–S left']);
+  assert.deepEqual([1, 2, 3, 4].map((p) => phaseName(view, 'intersection_1_1', p, t('zh'))), ['东西直行', '南北直行', '东西左转', '南北左转']);
+  assert.equal(phaseName(view, 'intersection_1_1', 2, t('ko')), '남북 직진');
+  // the yellow phase serves only what every phase serves (right turns): nothing of its own
+  assert.equal(phaseName(view, 'intersection_1_1', 0, t('en')), 'Phase 0');
+  assert.equal(regionName('south-west', t('en')), 'region south-west');
+  assert.equal(regionName('north-east', t('zh')), '区域 东北');
+  assert.equal(regionName('city', t('ko')), '도시 전체');
+  assert.equal(regionName('harbour', t('en')), 'region harbour');
 });

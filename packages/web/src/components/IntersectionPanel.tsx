@@ -2,10 +2,11 @@ import { useEffect, useState } from 'react';
 import { errorText, formatClock, useI18n, useSession } from '../context.js';
 import { css, phaseColour } from '../map/geometry.js';
 import type { IntersectionDetail, NetworkView } from '../types.js';
+import { approachName, phaseName, regionName } from '../names.js';
 
 const TIMELINE_SECONDS = 300;
 
-function PhaseTimeline({ detail, yellow }: { detail: IntersectionDetail; yellow: number | null }) {
+function PhaseTimeline({ detail, yellow, view }: { detail: IntersectionDetail; yellow: number | null; view: NetworkView }) {
   const { t } = useI18n();
   const now = detail.time;
   const start = Math.max(0, now - TIMELINE_SECONDS);
@@ -17,7 +18,8 @@ function PhaseTimeline({ detail, yellow }: { detail: IntersectionDetail; yellow:
     const from = Math.max(e.t, start);
     if (to > from) segments.push({ phase: e.phase, from, to });
   });
-  const label = (p: number) => (p === yellow ? t('yellow') : t('phaseN', { n: p }));
+  // a phase by the movements it serves ("N–S through"), not its number
+  const label = (p: number) => (p === yellow ? t('yellow') : phaseName(view, detail.id, p, t));
   return (
     <section>
       <h3>{t('phaseTimeline', { s: TIMELINE_SECONDS })}</h3>
@@ -46,7 +48,7 @@ function PhaseTimeline({ detail, yellow }: { detail: IntersectionDetail; yellow:
   );
 }
 
-function Approaches({ detail }: { detail: IntersectionDetail }) {
+function Approaches({ detail, view }: { detail: IntersectionDetail; view: NetworkView }) {
   const { t, num } = useI18n();
   const max = Math.max(5, ...detail.approaches.map((a) => a.vehicles));
   return (
@@ -56,7 +58,7 @@ function Approaches({ detail }: { detail: IntersectionDetail }) {
         <tbody>
           {detail.approaches.map((a) => (
             <tr key={a.road} data-road={a.road}>
-              <td className="road">{a.road}</td>
+              <td className="road" title={a.road}>{approachName(view, a.road, t)} <small className="muted">{a.road}</small></td>
               <td className="bar-cell">
                 <div className="bar vehicles" style={{ width: `${(a.vehicles / max) * 100}%` }} title={`${t('vehicles')}: ${a.vehicles}`} />
                 <div className="bar queue" style={{ width: `${(a.queue / max) * 100}%` }} title={`${t('queue')}: ${a.queue}`} />
@@ -87,7 +89,7 @@ function ControllerSwitch({ detail, controllers, onChanged }: { detail: Intersec
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   useEffect(() => setChoice(detail.controller), [detail.id, detail.controller]);
   const targetLabel = (tg: Target) =>
-    tg === 'intersection' ? t('thisIntersection') : tg === 'region' ? t('regionNamed', { id: detail.region }) : t('wholeCity');
+    tg === 'intersection' ? t('thisIntersection') : tg === 'region' ? regionName(detail.region, t) : t('wholeCity');
   const apply = async () => {
     setBusy(true);
     try {
@@ -152,19 +154,19 @@ export function IntersectionPanel({ id, view, controllers, tick, onClose }: { id
             <dt>{t('controller')}</dt>
             <dd data-testid="controller">{detail.controller}{detail.fallback && <span className="warn"> · {t('fallback')}</span>}{detail.mode === 'local' && <span className="warn" data-testid="local-mode"> · {t('localMode')}</span>}</dd>
             <dt>{t('region')}</dt>
-            <dd>{detail.region || '–'}</dd>
+            <dd>{detail.region ? regionName(detail.region, t) : '–'}</dd>
             <dt>{t('phaseNow')}</dt>
             <dd>
               <i className="swatch" style={{ background: css(phaseColour(detail.phase, yellow)) }} />{' '}
-              {detail.yellow ? t('yellow') : t('phaseN', { n: detail.phase })}
+              <span data-testid="phase-now">{detail.yellow ? t('yellow') : phaseName(view, detail.id, detail.phase, t)}</span>
               {!detail.yellow && <span className="muted"> · {t('greenFor', { s: Math.max(0, Math.round(detail.time - detail.greenSince)) })}</span>}
             </dd>
           </dl>
           {canOperate
             ? <ControllerSwitch detail={detail} controllers={controllers} onChanged={() => setReload((r) => r + 1)} />
             : <p className="muted readonly-note">{t('viewerCannotSwitch')}</p>}
-          <PhaseTimeline detail={detail} yellow={yellow} />
-          <Approaches detail={detail} />
+          <PhaseTimeline detail={detail} yellow={yellow} view={view} />
+          <Approaches detail={detail} view={view} />
         </>
       )}
     </div>

@@ -3,6 +3,7 @@ import { Chart, timeSeriesOption } from '../charts/Chart.js';
 import { errorText, formatClock, useI18n, useSession } from '../context.js';
 import type { MessageKey } from '../i18n.js';
 import type { ControllerFault, KpiSample } from '../types.js';
+import { regionName } from '../names.js';
 
 interface KpiDef {
   key: MessageKey;
@@ -95,7 +96,7 @@ export function GridlockAlarm({ kpi }: { kpi: KpiSample | undefined }) {
   return (
     <div className="alarm" role="alert" data-alarm="gridlock">
       {t('gridlockAlarm', {
-        regions: lock.regions.map((id) => t('regionNamed', { id })).join(', '), lanes: num(lock.standingLanes, 0), queued: num(lock.queued, 0),
+        regions: lock.regions.map((id) => regionName(id, t)).join(', '), lanes: num(lock.standingLanes, 0), queued: num(lock.queued, 0),
         minutes: num(Math.max(0, (kpi.ts - lock.since) / 60_000), 0),
       })}
     </div>

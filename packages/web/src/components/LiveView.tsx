@@ -12,6 +12,7 @@ import { EmergencyPanel } from './EmergencyPanel.js';
 import { IncidentsPanel } from './IncidentsPanel.js';
 import { IntersectionPanel } from './IntersectionPanel.js';
 import { GridlockAlarm, KpiPanel } from './KpiPanel.js';
+import { phaseName } from '../names.js';
 import { useActiveIncidents } from './useActiveIncidents.js';
 import { useEmergency } from './useEmergency.js';
 import { useLiveFeed } from './useLiveFeed.js';
@@ -173,7 +174,7 @@ export function LiveView() {
     if (info.layer?.id === 'intersections') {
       const d = info.object as InterDatum;
       const phase = live.phases[d.i];
-      return `${t('tooltipIntersection', { id: d.ix.id })}\n${phase === d.ix.yellow ? t('tooltipYellow') : t('tooltipPhase', { phase })}`;
+      return `${t('tooltipIntersection', { id: d.ix.id })}\n${phase === d.ix.yellow ? t('tooltipYellow') : t('tooltipPhase', { phase: view ? phaseName(view, d.ix.id, phase, t) : String(phase) })}`;
     }
     if (info.layer?.id === 'incidents') {
       const i = info.object as Incident;
@@ -190,7 +191,7 @@ export function LiveView() {
       return t('tooltipLane', { id: l.id, vehicles: live.lanes.vehicles[l.index], queue: live.lanes.queue[l.index], speed: num(live.lanes.speed[l.index], 1) });
     }
     return null;
-  }, [live, t, num]);
+  }, [live, view, t, num]);
 
   if (loadError) return <p className="error page-error">{t('errorMessage', { message: loadError })}</p>;
   if (!view) return <p className="muted page-error">{t('loading')}</p>;
