@@ -1,6 +1,7 @@
 // core/: the framework every controller runs in
 export * from './core/controller.js';
 export * from './core/supervisor.js';
+export * from './core/gridlock.js';
 export * from './core/run.js';
 export * from './core/registry.js';
 export * from './core/emergency.js';
