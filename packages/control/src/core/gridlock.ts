@@ -1,4 +1,5 @@
 import type { ControlEnv, IntersectionPhases, Observed, SignalStatus } from './controller.js';
+import { fullThresholds } from '../measures/spill-back.js';
 
 /**
  * Gridlock and spill-back detection from what the devices report
@@ -6,7 +7,8 @@ import type { ControlEnv, IntersectionPhases, Observed, SignalStatus } from './c
  * last reported), never from the twin's vehicles: a city sees only that.
  *
  * A lane stalls while it shows green, is full of vehicles standing (its
- * queue reaches back to its upstream end: it blocks the junction behind it)
+ * queue reaches back to its upstream end: it blocks the junction behind it;
+ * full as measures/spill-back.ts says: 80% of its length over 7.5 m a vehicle)
  * and its detector counts none crossing its stop line. Its stall is the
  * green time so summed; any vehicle crossing, the queue shortening below
  * full, or the lane's reports going stale resets it. An intersection with a lane stalled for `stallSeconds` is
@@ -37,28 +39,6 @@ export const CHECK_EVERY_SECONDS = 5;
  * greens of the benchmark plans.
  */
 export const STALL_SECONDS = 90;
-
-/**
- * Metres of lane per standing vehicle: CityFlow's default vehicle (5 m)
- * plus its minimum gap (2.5 m), SUMO's passenger car likewise. A lane's
- * capacity is its length over this.
- */
-export const JAM_SPACING = 7.5;
-
-/**
- * Share of a lane's capacity standing that makes it full: vehicles in a
- * queue do not stand bumper to bumper to the metre (longer vehicles, larger
- * gaps), and the upstream end must be blocked before entering is, so 80%
- * rather than all.
- */
-export const FULL_SHARE = 0.8;
-
-/**
- * Vehicles standing that make a lane full at the least (or its capacity, if
- * less): on a short lane one left-turner waiting for a gap is a turn that
- * waits, not a gridlock.
- */
-export const MIN_STANDING = 3;
 
 /**
  * Seconds without a new report after which a lane's figures are stale: its
@@ -129,11 +109,7 @@ export class GridlockDetector {
     this.lastCount = new Float64Array(n);
     this.lastAt = new Float64Array(n);
     this.freshAt = new Float64Array(n).fill(env.twin.time);
-    this.fullAt = new Float64Array(n);
-    for (let l = 0; l < n; l++) {
-      const capacity = Math.max(1, Math.floor(net.length[l] / JAM_SPACING));
-      this.fullAt[l] = Math.max(Math.ceil(FULL_SHARE * capacity), Math.min(MIN_STANDING, capacity));
-    }
+    this.fullAt = fullThresholds(net);
     this.exitStart = new Int32Array(n + 1);
     const exits: number[] = [];
     for (let l = 0; l < n; l++) {
