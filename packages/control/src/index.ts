@@ -20,3 +20,4 @@ export * from './controllers/predictive/index.js';
 export { phaseLaneSets, type PhaseLaneSets } from './measures/phase-lanes.js';
 export { bestPhase, gappedOut, phaseDemand, phasePressure, servedLanes } from './measures/pressure.js';
 export { LaneLoad } from './measures/lane-load.js';
+export { SpillBack, fullThresholds, JAM_SPACING, FULL_SHARE, MIN_FULL } from './measures/spill-back.js';

@@ -22,6 +22,16 @@ import type { ControlEnv, Observed } from '../core/controller.js';
  * plain count-based Webster or SCATS's counts, then keeps starving the phase
  * it starved: on the ground truth of HZ1 and JN1 that cost webster 7-12% and
  * green-wave 18-48% of ATT). The queue's growth is the demand held back.
+ *
+ * And the queue standing at the window's end (`queue`, as reported), over
+ * the window: q is the flow to serve in the next window, and a residual
+ * queue must be served too, or Webster's formula (which assumes none) plans
+ * a cycle that never clears it. Where spill-back holds a lane full, its
+ * counts and growth both fall while its demand does not; its standing queue
+ * still says so. (On the stress scenarios of engine STRESS_PRESETS
+ * green-wave's ATT fell 12-19% with it, and its short-blocks run, which did
+ * not clear, now does; webster's fell up to 10%, rose 3% on short blocks; on
+ * the five public scenarios both changed by -5..+3%, webster's fell on four.)
  */
 export class FlowRatioMeter {
   private readonly observed: Observed;
@@ -51,7 +61,7 @@ export class FlowRatioMeter {
 
   /** Writes each intersection's ratios into out[k][g] and starts a new window at `now` (simulated seconds). */
   measure(now: number, out: Float64Array[]): void {
-    const { counted, vehicles, reportedAt: at } = this.observed;
+    const { counted, vehicles, queue, reportedAt: at } = this.observed;
     const window = now - this.since;
     for (let l = 0; l < this.rates.length; l++) {
       if (at[l] === 0) this.rates[l] = 0;
@@ -59,7 +69,8 @@ export class FlowRatioMeter {
       if (!(at[l] > this.fromAt[l])) continue;
       const span = this.fromAt[l] > 0 ? (at[l] - this.fromAt[l]) / 1000 : window;
       const arrived = counted[l] - this.fromCount[l] + vehicles[l] - this.fromVehicles[l];
-      this.rates[l] = span > 0 ? Math.max(0, arrived) / span : 0;
+      // the queue standing at the window's end is demand still to serve: planned to clear within the next window
+      this.rates[l] = span > 0 ? (Math.max(0, arrived) + queue[l]) / span : 0;
     }
     for (let k = 0; k < this.served.length; k++) {
       for (let g = 0; g < this.served[k].length; g++) {

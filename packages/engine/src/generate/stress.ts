@@ -133,7 +133,7 @@ export const STRESS_PRESETS: readonly StressPreset[] = Object.freeze([
   {
     name: 'short-blocks',
     what: '120 m blocks (60 m lanes, 8 vehicles): queues spill back into the junction upstream',
-    options: { rows: 3, cols: 3, blockLength: 120, entryPerHour: [420, 420, 420, 420], turnShare: 0.3 },
+    options: { rows: 3, cols: 3, blockLength: 120, entryPerHour: [600, 600, 600, 600], turnShare: 0.3 },
     seconds: 1500,
   },
   {
