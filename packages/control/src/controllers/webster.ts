@@ -43,8 +43,8 @@ export interface WebsterController extends Controller {
  * Estimation: at the end of each window (the warm-up, then every `period`)
  * the arrival flow q_l of each lane is, per second of the window, what its
  * stop-line detector counted plus the growth of the vehicles it reports,
- * plus the queue standing at the window's end (a residual to clear in the
- * next window: FlowRatioMeter, from `env.observed`). A green whose waiting
+ * plus, on a lane full at the window's end, its queue (spill-back hides its
+ * demand: FlowRatioMeter, from `env.observed`). A green whose waiting
  * movements all lead into full exits ends early, and the cycle moves on to
  * the next phase that does not (measures/spill-back.ts). For each
  * green phase, y_i = max over the lanes it serves (movements green in every
