@@ -311,7 +311,7 @@ function registerCityMetrics(app: FastifyInstance, rt: CityRuntime): void {
   new Gauge({ name: 'citybrain_sim_achieved_speed', help: 'Simulated seconds per wall-clock second the city achieved over the last seconds (below citybrain_sim_speed when it cannot keep up; 0 paused)', registers, collect() { this.set(rt.achievedSpeed); } });
   new Gauge({ name: 'citybrain_sim_lagging', help: '1 when the city cannot keep the requested speed and runs slower', registers, collect() { this.set(rt.lagging ? 1 : 0); } });
   new Gauge({ name: 'citybrain_decision_seconds', help: 'Wall time of the last control decision for all intersections', registers, collect() { this.set(rt.decisionMs / 1000); } });
-  new Gauge({ name: 'citybrain_intersections_fallen_back', help: 'Intersections running their fixed plan after a controller fault', registers, collect() { this.set(rt.supervisor.fallen.size); } });
+  new Gauge({ name: 'citybrain_intersections_fallen_back', help: 'Intersections taken from their controller: the fixed plan after a controller fault, max-pressure after a gridlock', registers, collect() { this.set(rt.supervisor.fallen.size); } });
   new Gauge({ name: 'citybrain_field_events_waiting', help: 'Virtual-city events waiting for ingestion to accept them (backpressure)', registers, collect() { this.set(rt.pendingEvents); } });
   const faults = new Counter({ name: 'citybrain_controller_faults_total', help: 'Controller faults (each hands an intersection back to its fixed plan)', labelNames: ['controller'], registers });
   let seen = 0;
