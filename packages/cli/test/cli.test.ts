@@ -416,10 +416,10 @@ test('simulate reports the faults of a plugin that fell back to the fixed plan, 
   assert.equal(j.code, 0, j.stderr);
   const o = parseOneJsonLine(j.stdout) as SimulateJson & { faults: { controller: string; intersection: string; time: number; error: string }[] };
   assert.equal(o.faults.length, 4);
-  assert.deepEqual(o.faults[0], { controller: 'broken-init', intersection: 'intersection_1_1', time: 0, error: 'no licence key' });
+  assert.deepEqual(o.faults[0], { controller: 'broken-init', intersection: 'intersection_1_1', time: 0, error: 'no licence key', kind: 'error' });
   const r = citybrain(...sim);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /faults +4 of 4 intersections fell back to the fixed-time plan; first: intersection_1_1 at 0 s: no licence key/);
+  assert.match(r.stdout, /faults +4 of 4 intersections: 4 fell back to the fixed-time plan; first: intersection_1_1 at 0 s: no licence key/);
   // a healthy run says nothing of faults in its summary, and has none in its JSON
   const ok = citybrain('simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '60', '--plugin', EXAMPLE_PLUGIN, '--controller', 'longest-queue');
   assert.doesNotMatch(ok.stdout, /faults/);

@@ -210,8 +210,9 @@ export class SignalSupervisor {
   };
 
   /**
-   * Hands an intersection that fell back to the fixed-time plan to the
-   * controller again (after an operator fixed or replaced it). Nothing
+   * Hands an intersection that fell back to the fixed-time plan (or went to
+   * max-pressure in gridlock) to the controller again (after an operator
+   * fixed or replaced it). Nothing
    * changes on the street at once: the controller decides from the next step,
    * under the same yellow and minimum-green rules.
    */
