@@ -17,7 +17,7 @@ Commands:
               or one per device of the virtual street for citybrain field (token field)
   demo        run a generated city under two controllers and compare them
   simulate    run a scenario (CityFlow JSON or SUMO XML) and print its results
-  generate    write a generated scenario (grid) in CityFlow format
+  generate    write a generated scenario (grid, or a stress preset) in CityFlow format
   import      import a real city: import osm FILE.osm|FILE.osm.pbf --out DIR (SUMO's netconvert,
               random demand)
   calibrate   fit route flows to detector counts (counts.csv), with the GEH of each count

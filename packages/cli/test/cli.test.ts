@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { generateGrid, loadSumoScenario, parseFlows, parseRoadnet, ScenarioError, Simulation } from '@citybrain/engine';
+import { generateGrid, generateStress, STRESS_PRESETS, loadSumoScenario, parseFlows, parseRoadnet, ScenarioError, Simulation } from '@citybrain/engine';
 import { fixedTime, runControlled } from '@citybrain/control';
 import fc from 'fast-check';
 import { fuzzTargets, mutants } from '../../engine/dist-test/loader-fuzz.js';
@@ -46,6 +46,18 @@ test('generate grid writes a roadnet and flows that the loaders accept, equal to
   const expected = generateGrid({ rows: 2, cols: 2 });
   assert.deepEqual(JSON.parse(readFileSync(join(out, 'roadnet.json'), 'utf8')), JSON.parse(JSON.stringify(expected.roadnet)));
   assert.deepEqual(flows, expected.flows);
+});
+
+test('generate stress writes a stress preset that simulates as generateStress() does', () => {
+  const out = join(tmp, 'stress');
+  const r = citybrain('generate', 'stress', '--preset', 'short-blocks', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /short-blocks: 120 m blocks.*--steps 1800/);
+  const preset = STRESS_PRESETS.find((p) => p.name === 'short-blocks')!;
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'flow.json'), 'utf8')), generateStress(preset.options).flows);
+  const bad = citybrain('generate', 'stress', '--preset', 'rush-hour', '--out', out);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown stress preset "rush-hour"; choose one of: unbalanced, turning, short-blocks, pulse, arterial/);
 });
 
 test('generate grid streams its output: a grid whose scenario outgrows the heap is written in full', () => {
@@ -404,10 +416,10 @@ test('simulate reports the faults of a plugin that fell back to the fixed plan, 
   assert.equal(j.code, 0, j.stderr);
   const o = parseOneJsonLine(j.stdout) as SimulateJson & { faults: { controller: string; intersection: string; time: number; error: string }[] };
   assert.equal(o.faults.length, 4);
-  assert.deepEqual(o.faults[0], { controller: 'broken-init', intersection: 'intersection_1_1', time: 0, error: 'no licence key' });
+  assert.deepEqual(o.faults[0], { controller: 'broken-init', intersection: 'intersection_1_1', time: 0, error: 'no licence key', kind: 'error' });
   const r = citybrain(...sim);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /faults +4 of 4 intersections fell back to the fixed-time plan; first: intersection_1_1 at 0 s: no licence key/);
+  assert.match(r.stdout, /faults +4 of 4 intersections: 4 fell back to the fixed-time plan; first: intersection_1_1 at 0 s: no licence key/);
   // a healthy run says nothing of faults in its summary, and has none in its JSON
   const ok = citybrain('simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '60', '--plugin', EXAMPLE_PLUGIN, '--controller', 'longest-queue');
   assert.doesNotMatch(ok.stdout, /faults/);

@@ -1,6 +1,7 @@
 // core/: the framework every controller runs in
 export * from './core/controller.js';
 export * from './core/supervisor.js';
+export * from './core/gridlock.js';
 export * from './core/run.js';
 export * from './core/registry.js';
 export * from './core/emergency.js';
@@ -21,3 +22,4 @@ export { phaseLaneSets, type PhaseLaneSets } from './measures/phase-lanes.js';
 export { bestPhase, gappedOut, phaseDemand, phasePressure, servedLanes } from './measures/pressure.js';
 export { LaneLoad } from './measures/lane-load.js';
 export { efficientPressure, runningDemand, RunningLoad } from './measures/efficient-pressure.js';
+export { SpillBack, fullThresholds, JAM_SPACING, FULL_SHARE, MIN_FULL } from './measures/spill-back.js';

@@ -127,7 +127,7 @@ test('a rollout on the SOTL base, from the SOTL controller\'s state, replays wha
   const sim = new Simulation(generateGrid({ rows: 2, cols: 2, demand: 0.3 }));
   const ixs = intersectionPhases(sim);
   const sotlBase = { kind: 'sotl', sotl: sotlParams() } as const;
-  const policy = new SotlPolicy(ixs, sotlBase.sotl);
+  const policy = new SotlPolicy(ixs, sotlBase.sotl, sim.net);
   const FROM = 150;
   let start: { fork: Simulation; sotl: SotlState; signals: SignalSnapshot } | undefined;
   const sup: SignalSupervisor = new SignalSupervisor(sim, {

@@ -177,15 +177,16 @@ for (const name of names) {
       fc.asyncProperty(specArb, async (s) => {
         const { sup, mon } = await runChecked(s, controllers[name]());
         switches += mon.switches;
-        // a built-in controller never needs its fallback on a healthy city
-        assert.deepEqual(sup.faults, []);
+        // a built-in controller never needs its fallback on a healthy city (the heaviest random demands, 0.5 veh/s a
+        // route, oversaturate a grid into gridlock: reporting that is the gridlock detection's part, held by stress.test.ts)
+        assert.deepEqual(sup.faults.filter((f) => f.kind === 'error'), []);
       }),
       { numRuns: 6 },
     );
     // six random cities may all be too quiet for a controller to change (actuated, on light demand, once did): one busy city as well
     const busy: Spec = { rows: 2, cols: 2, turnRoutes: true, demand: 0.3, scale: Array(20).fill(1), seed: 1, yellowTime: 3, minGreen: 5 };
     const { sup, mon } = await runChecked(busy, controllers[name]());
-    assert.deepEqual(sup.faults, []);
+    assert.deepEqual(sup.faults.filter((f) => f.kind === 'error'), []);
     switches += mon.switches;
     assert.ok(switches > 0, 'the runs exercised phase changes');
   });
@@ -239,7 +240,8 @@ test('safety: failing controllers fall back to fixed time with the fault recorde
       fc.nat(8),
       async (s, baseName, kind, at, target) => {
         const { wrapped, fired } = chaotic(controllers[baseName](), kind, at, target, budgetMs);
-        const { sim, sup } = await runChecked(s, wrapped, { budgetMs }, 260);
+        // errors only: on the heaviest random demands a gridlock report (gridlock.test.ts) would join the injected fault
+        const { sim, sup } = await runChecked(s, wrapped, { budgetMs, gridlock: false }, 260);
         const ixs = sup.env.intersections;
         assert.ok(fired.step >= 0, 'the fault was injected');
         const t = fired.step * sim.interval;

@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './loaders/cityflow.js';
 export * from './loaders/sumo.js';
 export * from './generate/grid.js';
+export * from './generate/stress.js';
 export { Network, LINK_PRIORITY } from './sim/network.js';
 export { Simulation, TURN_SPEED, type SimulationOptions, type Metrics, type AddVehicleOptions, type PlaceVehicleOptions, type VehicleStatus } from './sim/simulation.js';
 export type { SimState } from './sim/state.js';

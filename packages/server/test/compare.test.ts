@@ -189,7 +189,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         const rec = (id: string, createdAt: number, status: ComparisonRecord['status']): ComparisonRecord => ({
           id, controllers: ['fixed', 'sotl'], duration: 600, sampleEvery: 10, owner: { actor: 'partner (tok_1)', role: 'app' }, createdAt, status, time: 20, error: null,
           series: { fixed: [{ t: 10, averageTravelTime: 31.5, vehiclesInNetwork: 7, finishedVehicles: 0 }], sotl: [] },
-          faults: { fixed: [], sotl: [{ controller: 'sotl', intersection: 'i1', time: 12, error: 'boom' }] },
+          faults: { fixed: [], sotl: [{ controller: 'sotl', intersection: 'i1', time: 12, error: 'boom', kind: 'error' }] },
         });
         await t.store.putComparison(rec('cmp-2', 2000, 'running'));
         await t.store.putComparison(rec('cmp-1', 1000, 'done'));

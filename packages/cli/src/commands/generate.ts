@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { generateGridParts, type GridParts } from '@citybrain/engine';
+import { generateGridParts, generateStress, STRESS_PRESETS, type GridParts } from '@citybrain/engine';
 import { cliNumber, intOption, numOption, UsageError } from '../usage.js';
 import { MAX_SCENARIO_FILE_BYTES, megabytes, writeOutputFiles } from '../scenario-files.js';
 
@@ -18,12 +18,21 @@ intersections. Defaults match CityFlow's own grid generator.
   --intersection-width M     default 30
   --demand VPS               vehicles per second on each route; default 1
   --no-turns                 only straight routes (default adds CityFlow's turning routes)
-  --end-time S               last second a flow emits vehicles; default: no end`;
+  --end-time S               last second a flow emits vehicles; default: no end
+
+citybrain generate stress --preset NAME --out DIR
+
+Writes roadnet.json and flow.json for one of the stress scenarios every
+controller is tested on (engine STRESS_PRESETS); simulate it for the seconds
+given (the demand's span and the time to clear):
+
+${STRESS_PRESETS.map((p) => `  ${p.name.padEnd(13)} ${p.what}; ${p.seconds} s`).join('\n')}`;
 
 export async function generateCommand(argv: string[]): Promise<void> {
   const [kind, ...rest] = argv;
   if (kind === '--help' || kind === '-h' || kind === undefined) return void console.log(generateHelp);
-  if (kind !== 'grid') throw new UsageError(`unknown scenario kind "${kind}"; only "grid" exists (see citybrain generate --help)`);
+  if (kind === 'stress') return generateStressCommand(rest);
+  if (kind !== 'grid') throw new UsageError(`unknown scenario kind "${kind}"; choose grid or stress (see citybrain generate --help)`);
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -80,6 +89,21 @@ export async function generateCommand(argv: string[]): Promise<void> {
   if (roadnetBytes > MAX_SCENARIO_FILE_BYTES) {
     console.log(`note: roadnet.json is ${megabytes(roadnetBytes)}, more than the ${megabytes(MAX_SCENARIO_FILE_BYTES)} simulate and serve read`);
   }
+}
+
+async function generateStressCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { preset: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) return void console.log(generateHelp);
+  if (!values.preset || !values.out) throw new UsageError('generate stress needs --preset and --out (see citybrain generate --help)');
+  const preset = STRESS_PRESETS.find((p) => p.name === values.preset);
+  if (!preset) throw new UsageError(`unknown stress preset "${values.preset}"; choose one of: ${STRESS_PRESETS.map((p) => p.name).join(', ')}`);
+  const sc = generateStress(preset.options);
+  await writeOutputFiles(values.out, '--out', [
+    { name: 'roadnet.json', chunks: [JSON.stringify(sc.roadnet)] },
+    { name: 'flow.json', chunks: [JSON.stringify(sc.flows, null, 1)] },
+  ]);
+  console.log(`wrote ${join(values.out, 'roadnet.json')} and ${join(values.out, 'flow.json')} (${preset.name}: ${preset.what}); ` +
+    `run it for ${preset.seconds} s: citybrain simulate --roadnet ${join(values.out, 'roadnet.json')} --flow ${join(values.out, 'flow.json')} --steps ${preset.seconds}`);
 }
 
 /** The text JSON.stringify(roadnet) gives, an intersection or road at a time. */

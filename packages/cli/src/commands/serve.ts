@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { controllers } from '@citybrain/control';
+import { controllers, DEFAULT_CONTROLLER } from '@citybrain/control';
 import { DEFAULT_CLOCK_SKEW, type ClockSkew } from '@citybrain/brain';
 import { DEFAULT_STORE_URL, formatDuration, parseDuration, parseRetention, redactSecrets, startServer, StoreError, MqttStartError, BrainKeyError, TokenConfigError, type RunningServer } from '@citybrain/server';
 import { chooseScenario } from '../scenario-files.js';
@@ -20,7 +20,7 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
   --grid RxC           the generated city to run; default 4x4
   --demand VPS         vehicles per second per route of the generated city; default 0.05
   --roadnet F --flow F run this scenario instead (CityFlow JSON or SUMO XML)
-  --controller NAME    ${Object.keys(controllers).join(' | ')}; default max-pressure
+  --controller NAME    ${Object.keys(controllers).join(' | ')}; default ${DEFAULT_CONTROLLER}
   --speed X            simulated seconds per second; default 1 (real time)
   --breakdowns N       vehicles breaking down in the virtual city per simulated hour, each
                        blocking its lane for 5-15 min, for the incident detection to find
@@ -61,7 +61,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     args: argv,
     options: {
       port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, grid: { type: 'string' }, demand: { type: 'string' },
-      roadnet: { type: 'string' }, flow: { type: 'string' }, controller: { type: 'string', default: 'max-pressure' },
+      roadnet: { type: 'string' }, flow: { type: 'string' }, controller: { type: 'string', default: DEFAULT_CONTROLLER },
       speed: { type: 'string' }, breakdowns: { type: 'string' }, sensing: { type: 'string' }, watchdog: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, 'mqtt-client-id': { type: 'string' }, 'mqtt-share': { type: 'string' }, retention: { type: 'string' }, 'clock-skew': { type: 'string' }, paused: { type: 'boolean', default: false }, 'brain-key': { type: 'string' },
       'create-db': { type: 'boolean', default: false }, 'no-street': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },

@@ -213,7 +213,10 @@ export function printSummary(r: SimulateResult): void {
   ];
   // the figures above are then partly the fallback's, not the controller's
   const f = r.faults[0];
-  if (f) lines.push(`faults              ${r.faults.length} of ${r.signalised} intersections fell back to the fixed-time plan; first: ${f.intersection} at ${f.time} s: ${f.error}`);
+  const errors = r.faults.filter((x) => x.kind === 'error').length;
+  const jammed = r.faults.length - errors;
+  const taken = [errors > 0 ? `${errors} fell back to the fixed-time plan` : '', jammed > 0 ? `${jammed} in gridlock went to max-pressure` : ''].filter(Boolean).join(', ');
+  if (f) lines.push(`faults              ${r.faults.length} of ${r.signalised} intersections: ${taken}; first: ${f.intersection} at ${f.time} s: ${f.error}`);
   console.log(lines.join('\n'));
 }
 

@@ -2,6 +2,7 @@ import type { Controller } from '../core/controller.js';
 import { checkOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';
 import { approaching, phaseLaneSets } from '../measures/phase-lanes.js';
+import { SpillBack } from '../measures/spill-back.js';
 
 export interface ActuatedOptions {
   /** metres upstream of the stop line a lane's presence detector covers; default 30 */
@@ -19,7 +20,10 @@ export interface ActuatedOptions {
  * seconds (gap-out) or it has lasted `maxGreen` (max-out). It then goes to
  * the next phase, in the roadnet's order, whose detectors hold a vehicle
  * (phases without demand are skipped); with no demand anywhere else the
- * green rests where it is.
+ * green rests where it is. A phase whose waiting vehicles all face full exits
+ * (SpillBack) has no demand: presence detectors over a queue that cannot
+ * move would otherwise hold its green for ever (maxGreen only if another
+ * phase calls), sending vehicles into the junction to stop there.
  */
 export function actuated(opts: ActuatedOptions = {}): Controller {
   const name = 'actuated';
@@ -33,6 +37,7 @@ export function actuated(opts: ActuatedOptions = {}): Controller {
   let shown = new Int32Array(0);
   /** simulated second of the last detection on the green's lanes (or the green's start) */
   let lastSeen = new Float64Array(0);
+  let spill: SpillBack;
 
   return {
     name,
@@ -43,6 +48,7 @@ export function actuated(opts: ActuatedOptions = {}): Controller {
       served = env.intersections.map((ix) => phaseLaneSets(ix).served);
       shown = new Int32Array(served.length).fill(-1);
       lastSeen = new Float64Array(served.length);
+      spill = new SpillBack(env.net, env.intersections);
     },
     beginStep(env) {
       // detectors are read every step, also during minGreen, so the gap is known when decisions start
@@ -56,7 +62,7 @@ export function actuated(opts: ActuatedOptions = {}): Controller {
           lastSeen[k] = t;
         }
         const g = ix.greens.indexOf(p);
-        if (g >= 0 && approaching(sim, served[k][g], zone) > 0) lastSeen[k] = t;
+        if (g >= 0 && approaching(sim, served[k][g], zone) > 0 && !spill.blocked(k, g, env.observed.queue)) lastSeen[k] = t;
       }
     },
     decide(ix, s, env) {
@@ -67,7 +73,7 @@ export function actuated(opts: ActuatedOptions = {}): Controller {
       const g = ix.greens.indexOf(s.green);
       for (let j = 1; j < n; j++) {
         const h = (g + j) % n;
-        if (approaching(env.twin, served[k][h], zone) > 0) return ix.greens[h];
+        if (approaching(env.twin, served[k][h], zone) > 0 && !spill.blocked(k, h, env.observed.queue)) return ix.greens[h];
       }
       return s.green;
     },

@@ -1,7 +1,9 @@
+import type { Network } from '@citybrain/engine';
 import type { Controller, IntersectionPhases, SimReader } from '../core/controller.js';
 import { checkOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';
 import { approaching, phaseLaneSets } from '../measures/phase-lanes.js';
+import { SpillBack } from '../measures/spill-back.js';
 
 export interface SotlOptions {
   /** theta: vehicle-seconds of demand a red phase accumulates before it may take the green; default 40 */
@@ -50,7 +52,11 @@ export interface SotlState {
  *    lines: let that short platoon tail cross first;
  * 4. when no vehicle approaches the green within `range` and some red phase
  *    has demand, switch to it at once;
- * and a `maxGreen` cap on top.
+ * and a `maxGreen` cap on top. A phase whose waiting vehicles all face full
+ * exits (SpillBack) has no demand: it gains no kappa, and as the green it
+ * ends as if nothing approached (its vehicles would only stop in the
+ * junction, and the counter of a queue that cannot move would otherwise
+ * keep winning the green).
  *
  * The rules over plain typed-array state, indexed like the intersection list
  * the policy was built for: the sotl controller runs them, and so do the
@@ -61,11 +67,17 @@ export class SotlPolicy {
   /** kappa of intersection k, green slot g is at kappa[offset[k] + g] */
   private readonly offset: Int32Array;
   private readonly state: SotlState;
+  private readonly spill: SpillBack;
+  /** vehicles standing on each lane, as of the last accumulate */
+  private readonly waiting: Int32Array;
 
   constructor(
     private readonly ixs: readonly IntersectionPhases[],
     readonly params: SotlParams,
+    net: Network,
   ) {
+    this.spill = new SpillBack(net, ixs);
+    this.waiting = new Int32Array(net.nLanes);
     this.served = ixs.map((ix) => phaseLaneSets(ix).served);
     this.offset = new Int32Array(ixs.length + 1);
     for (let k = 0; k < ixs.length; k++) this.offset[k + 1] = this.offset[k] + this.served[k].length;
@@ -77,6 +89,7 @@ export class SotlPolicy {
     const { kappa, shown } = this.state;
     const dt = sim.interval;
     const range = this.params.range;
+    sim.laneWaitingCounts(this.waiting);
     for (let k = 0; k < this.ixs.length; k++) {
       const ix = this.ixs[k];
       const p = sim.phase(ix.intersection);
@@ -88,7 +101,7 @@ export class SotlPolicy {
       }
       // during a yellow every green slot is red
       const lanes = this.served[k];
-      for (let g = 0; g < lanes.length; g++) if (g !== cur) kappa[o + g] += approaching(sim, lanes[g], range) * dt;
+      for (let g = 0; g < lanes.length; g++) if (g !== cur && !this.spill.blocked(k, g, this.waiting)) kappa[o + g] += approaching(sim, lanes[g], range) * dt;
     }
   }
 
@@ -103,7 +116,7 @@ export class SotlPolicy {
     let bestKappa = 0;
     for (let g = 0; g < ix.greens.length; g++) {
       const kg = kappa[o + g];
-      if (g !== cur && kg > bestKappa) {
+      if (g !== cur && kg > bestKappa && !this.spill.blocked(k, g, this.waiting)) {
         bestKappa = kg;
         best = g;
       }
@@ -111,7 +124,7 @@ export class SotlPolicy {
     if (best < 0) return green; // no demand on red
     if (sim.time - greenSince >= maxGreen) return ix.greens[best];
     const lanes = this.served[k][cur];
-    if (approaching(sim, lanes, range) === 0) return ix.greens[best]; // rule 4
+    if (approaching(sim, lanes, range) === 0 || this.spill.blocked(k, cur, this.waiting)) return ix.greens[best]; // rule 4
     if (bestKappa < threshold) return green;
     const near = approaching(sim, lanes, platoonRange);
     if (near > 0 && near <= platoonSize) return green; // rule 3
@@ -143,7 +156,7 @@ export function sotl(opts: SotlOptions = {}): Controller {
     needs: 'approach',
     init(env) {
       slot = intersectionSlots(env);
-      policy = new SotlPolicy(env.intersections, params);
+      policy = new SotlPolicy(env.intersections, params, env.net);
     },
     beginStep(env) {
       policy!.accumulate(env.twin);

@@ -4,6 +4,7 @@ import { intersectionSlots } from '../core/slots.js';
 import { FlowRatioMeter } from '../measures/flow-ratios.js';
 import { phaseLaneSets } from '../measures/phase-lanes.js';
 import { splitGreen } from './green-split.js';
+import { SpillBack } from '../measures/spill-back.js';
 
 export interface WebsterOptions {
   /** saturation flow per lane, vehicles per second; default 0.5 (1800 veh/h/lane) */
@@ -41,8 +42,11 @@ export interface WebsterController extends Controller {
  *
  * Estimation: at the end of each window (the warm-up, then every `period`)
  * the arrival flow q_l of each lane is, per second of the window, what its
- * stop-line detector counted plus the growth of the queue it reports
- * (FlowRatioMeter, from `env.observed`). For each
+ * stop-line detector counted plus the growth of the vehicles it reports,
+ * plus, on a lane full at the window's end, its queue (spill-back hides its
+ * demand: FlowRatioMeter, from `env.observed`). A green whose waiting
+ * movements all lead into full exits ends early, and the cycle moves on to
+ * the next phase that does not (measures/spill-back.ts). For each
  * green phase, y_i = max over the lanes it serves (movements green in every
  * phase, e.g. right turns, excluded) of q_l / s. With lost time L = yellow × number of phases and Y = Σ y_i
  * (capped at `maxFlowRatio`), the cycle is C0 = (1.5 L + 5) / (1 − Y) clamped
@@ -74,6 +78,7 @@ export function webster(opts: WebsterOptions = {}): WebsterController {
   let ratios: Float64Array[] = [];
   let cycle = new Float64Array(0);
   let meter: FlowRatioMeter;
+  let spill: SpillBack;
   let nextPlan = warmup;
 
   /** Sets intersection k's plan from its flow ratios, or the initial equal split before any measurement. */
@@ -108,6 +113,7 @@ export function webster(opts: WebsterOptions = {}): WebsterController {
       ratios = env.intersections.map((ix) => new Float64Array(ix.greens.length));
       cycle = new Float64Array(env.intersections.length);
       meter = new FlowRatioMeter(env, served, sat);
+      spill = new SpillBack(env.net, env.intersections);
       nextPlan = env.twin.time + warmup;
       for (let k = 0; k < served.length; k++) plan(k, env, false);
     },
@@ -121,10 +127,22 @@ export function webster(opts: WebsterOptions = {}): WebsterController {
     decide(ix, s, env) {
       const k = slot[ix.intersection];
       const g = ix.greens.indexOf(s.green);
-      if (env.twin.time - s.greenSince < green[k][g]) return s.green;
-      return ix.greens[(g + 1) % ix.greens.length];
+      const queue = env.observed.queue;
+      // a green feeding only full exits ends early: it discharges nothing and its vehicles would stop in the junction
+      if (env.twin.time - s.greenSince < green[k][g] && !spill.blocked(k, g, queue)) return s.green;
+      return ix.greens[nextOpen(spill, k, g, ix.greens.length, queue)];
     },
   };
+}
+
+/**
+ * The slot after g in cyclic order whose green does not feed only full
+ * exits (SpillBack): the plan's next phase, or the one after it if that one
+ * is blocked; the next phase when all are.
+ */
+export function nextOpen(spill: SpillBack, k: number, g: number, n: number, queue: ArrayLike<number>): number {
+  for (let j = 1; j <= n; j++) if (!spill.blocked(k, (g + j) % n, queue)) return (g + j) % n;
+  return (g + 1) % n;
 }
 
 /** Webster's optimum cycle (1.5 L + 5) / (1 − Y) for total flow ratio Y and lost time L, with Y capped at maxY. */

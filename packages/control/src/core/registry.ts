@@ -24,6 +24,13 @@ export const controllers: Record<string, () => Controller> = {
   'predictive-sequential': () => predictive({ search: 'sequential' }),
 };
 
+/**
+ * The controller the operations server runs when none is named (citybrain
+ * serve --controller). The stress tests hold it to max-pressure's ATT on
+ * every stress scenario: changing it is changing what every city runs.
+ */
+export const DEFAULT_CONTROLLER = 'max-pressure';
+
 export function createController(name: string): Controller {
   const make = controllers[name];
   if (!make) throw new RangeError(`unknown controller "${name}"; choose one of: ${Object.keys(controllers).join(', ')}`);

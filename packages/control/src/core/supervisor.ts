@@ -1,6 +1,8 @@
 import type { Simulation } from '@citybrain/engine';
 import { intersectionPhases, perfectObservations, twinView, type ControlEnv, type Controller, type IntersectionPhases, type Observed, type SignalStatus } from './controller.js';
 import { fixedTime } from '../controllers/fixed-time.js';
+import { maxPressure } from '../controllers/max-pressure.js';
+import { GridlockDetector, type GridlockOptions } from './gridlock.js';
 import { now, timers } from './clock.js';
 import { isThenable } from './thenable.js';
 import { advanceSignal, NO_CHANGE, signalRules, type SignalRules } from './signal-rules.js';
@@ -14,8 +16,14 @@ export interface SupervisorOptions {
   initialGreen?: number;
   /** wall-clock milliseconds a step's decisions may take before the controller is declared failed; default 1000 */
   budgetMs?: number;
-  /** called when a controller fails at an intersection; the intersection then runs the fixed-time fallback */
+  /**
+   * called when a controller fails at an intersection (the intersection then
+   * runs the fixed-time fallback) or an intersection is found in gridlock
+   * (it is then handed to max-pressure)
+   */
   onFault?: (fault: ControllerFault) => void;
+  /** gridlock detection's thresholds (core/gridlock.ts), or false for none; default on, with its defaults */
+  gridlock?: GridlockOptions | false;
   /**
    * What the devices reported. Given, the supervisor's simulation is the
    * brain's own twin, kept in step with these observations (the server);
@@ -29,6 +37,15 @@ export interface ControllerFault {
   intersection: string;
   time: number;
   error: string;
+  /**
+   * 'error': the controller threw, answered nonsense or overran (the
+   * intersection runs the fixed-time fallback); 'gridlock': lanes stood on
+   * green with none crossing, a state a phase choice clears (the
+   * controller's making; handed to max-pressure); 'deadlock': the same, held
+   * by a ring of full lanes no phase choice clears (handed to max-pressure
+   * too, and someone must act on the street). See core/gridlock.ts.
+   */
+  kind: 'error' | 'gridlock' | 'deadlock';
 }
 
 /**
@@ -44,9 +61,26 @@ export class SignalSupervisor {
   readonly env: ControlEnv;
   readonly status: SignalStatus[];
   readonly faults: ControllerFault[] = [];
-  /** intersections running the fixed-time fallback after a fault */
+  /** intersections not run by the controller after a fault: by the fixed-time fallback, or max-pressure if in `relieved` */
   readonly fallen = new Set<number>();
+  /** of `fallen`, those handed to max-pressure after a gridlock */
+  readonly relieved = new Set<number>();
+  /**
+   * After a controller error: the fixed plan, what a field controller falls
+   * back to on failure, predictable and needing no detector (the fault may
+   * lie in the data the controller read).
+   */
   private readonly fallback: Controller = fixedTime();
+  /**
+   * After a gridlock: the fault is in the traffic, not the software, and a
+   * fixed plan would go on giving greens into the full exits. Max-pressure
+   * weighs each movement's queue against its exit's, so it gives no green
+   * into a full exit while a queue with room ahead waits, serves the lanes
+   * that spill back into the upstream junctions, and is throughput-optimal
+   * (it stabilises any demand the network can carry: Varaiya 2013).
+   */
+  private readonly relief: Controller = maxPressure();
+  private readonly gridlock?: GridlockDetector;
   private readonly onFault?: (f: ControllerFault) => void;
   private readonly budgetMs: number;
   private readonly rules: SignalRules;
@@ -77,6 +111,8 @@ export class SignalSupervisor {
       return { green: g, greenSince: sim.time, yellowLeft: 0 };
     });
     this.fallback.init?.(this.env);
+    this.relief.init?.(this.env);
+    if (opts.gridlock !== false) this.gridlock = new GridlockDetector(this.env, opts.gridlock ?? {});
     try {
       const r: unknown = controller.init?.(this.env);
       // an async init is not waited for, but its failure is a fault, not an unhandled rejection
@@ -129,6 +165,7 @@ export class SignalSupervisor {
     const { sim, env } = this;
     const ixs = env.intersections;
     this.t0 = t0;
+    if (this.gridlock) this.watchGridlock(this.gridlock);
     for (let k = 0; k < ixs.length; k++) {
       const show = advanceSignal(this.status[k], k, sim.time, this.rules, ixs[k].yellow, this.ask);
       if (show !== NO_CHANGE) sim.setPhase(ixs[k].intersection, show);
@@ -145,6 +182,7 @@ export class SignalSupervisor {
   private readonly ask = (k: number, s: Readonly<SignalStatus>): number => {
     const { controller, env } = this;
     const ix = env.intersections[k];
+    if (this.relieved.has(ix.intersection)) return this.relief.decide(ix, s, env);
     if (this.fallen.has(ix.intersection)) return this.fallback.decide(ix, s, env);
     let want: number;
     try {
@@ -172,26 +210,41 @@ export class SignalSupervisor {
   };
 
   /**
-   * Hands an intersection that fell back to the fixed-time plan to the
-   * controller again (after an operator fixed or replaced it). Nothing
+   * Hands an intersection that fell back to the fixed-time plan (or went to
+   * max-pressure in gridlock) to the controller again (after an operator
+   * fixed or replaced it). Nothing
    * changes on the street at once: the controller decides from the next step,
    * under the same yellow and minimum-green rules.
    */
   reinstate(i: number): void {
     this.fallen.delete(i);
+    this.relieved.delete(i);
   }
+
+  /** Reports each intersection newly found in gridlock and hands it to max-pressure (one already there is not reported again). */
+  private watchGridlock(detector: GridlockDetector): void {
+    const found = detector.check(this.sim.time, this.status, this.isRelieved);
+    for (const g of found) {
+      const ix = this.env.intersections[g.slot];
+      // named after who ran it into the gridlock: the controller, or the fixed plan it had fallen back to
+      const by = this.fallen.has(ix.intersection) ? this.fallback.name : this.controller.nameAt?.(ix.intersection) ?? this.controller.name;
+      this.report(ix, by, `${g.message}; handed to ${this.relief.name}`, g.kind);
+      this.relieved.add(ix.intersection);
+    }
+  }
+
+  private readonly isRelieved = (i: number): boolean => this.relieved.has(i);
 
   private failAll(e: unknown): void {
     for (const ix of this.env.intersections) if (!this.fallen.has(ix.intersection)) this.fail(ix, e);
   }
 
   private fail(ix: IntersectionPhases, e: unknown): void {
-    const fault: ControllerFault = {
-      controller: this.controller.nameAt?.(ix.intersection) ?? this.controller.name,
-      intersection: ix.id,
-      time: this.sim.time,
-      error: describe(e),
-    };
+    this.report(ix, this.controller.nameAt?.(ix.intersection) ?? this.controller.name, describe(e), 'error');
+  }
+
+  private report(ix: IntersectionPhases, controller: string, error: string, kind: ControllerFault['kind']): void {
+    const fault: ControllerFault = { controller, intersection: ix.id, time: this.sim.time, error, kind };
     this.faults.push(fault);
     // the fallback takes over from what the intersection shows now: no abrupt change on the street
     this.fallen.add(ix.intersection);

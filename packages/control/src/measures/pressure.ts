@@ -8,8 +8,8 @@ import type { ControlEnv, IntersectionPhases, SimReader } from '../core/controll
  * - pressure of phase p = Σ over its movements of (mean load on the incoming
  *   lanes − mean load on the outgoing lanes) (Varaiya 2013);
  * - demand of phase p = Σ over its movements of the mean load on the incoming
- *   lanes, movements green in the yellow phase too (right turns) excluded:
- *   they need no green.
+ *   lanes, movements green in the yellow phase too or in every green (right
+ *   turns) excluded: they need no green.
  * The mean over no lanes (a roadLink without laneLinks) is 0.
  */
 
@@ -28,7 +28,7 @@ export interface PhaseTables {
   inStart: Int32Array;
   outStart: Int32Array;
   lanes: Int32Array;
-  /** per movement: 1 when it is green in the yellow phase too (a right turn) */
+  /** per movement: 1 when it is green in the yellow phase too or in every green (a right turn) */
   always: Uint8Array;
   /** lanes phase p serves beyond the always-green movements: served[servedStart[p], servedStart[p + 1]) */
   servedStart: Int32Array;
@@ -41,7 +41,12 @@ const tableCache = new WeakMap<IntersectionPhases, PhaseTables>();
 export function phaseTables(ix: IntersectionPhases): PhaseTables {
   let f = tableCache.get(ix);
   if (f) return f;
+  // green whatever the controller chooses: in the yellow too (CityFlow's right turns), or in every green (SUMO's
+  // programs permit right turns in each green but not in the yellow); no phase is needed for them
   const always = new Set(ix.movements[ix.yellow]?.map((m) => m.roadLink) ?? []);
+  const greenIn = new Map<number, number>();
+  for (const p of ix.greens) for (const m of ix.movements[p]) greenIn.set(m.roadLink, (greenIn.get(m.roadLink) ?? 0) + 1);
+  for (const [r, n] of greenIn) if (n === ix.greens.length && ix.greens.length > 1) always.add(r);
   const phaseStart = [0], inStart: number[] = [], outStart: number[] = [], lanes: number[] = [], alw: number[] = [];
   const servedStart = [0], served: number[] = [];
   for (const ms of ix.movements) {

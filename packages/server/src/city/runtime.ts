@@ -630,7 +630,7 @@ export class CityRuntime {
       twin: this.twin.exportState(),
       ...structuredClone({
         signals: this.supervisor.status.map((s) => ({ green: s.green, greenSince: s.greenSince, yellowLeft: s.yellowLeft })),
-        fallen: [...this.supervisor.fallen],
+        fallen: [...this.supervisor.fallen], relieved: [...this.supervisor.relieved],
         kpis: this.kpis, phaseLog: [...this.phaseLog], faults: this.faults,
         observed: this.observed.exportState(),
         estimate: {
@@ -656,6 +656,9 @@ export class CityRuntime {
     s.signals.forEach((sig, k) => Object.assign(this.supervisor.status[k], sig));
     this.supervisor.fallen.clear();
     for (const i of s.fallen) this.supervisor.fallen.add(i);
+    this.supervisor.relieved.clear();
+    // absent in state saved before gridlock detection: those intersections run the fixed plan, as they did
+    for (const i of s.relieved ?? []) this.supervisor.relieved.add(i);
     this.kpis.splice(0, this.kpis.length, ...s.kpis);
     this.phaseLog.clear();
     for (const [i, log] of s.phaseLog) this.phaseLog.set(i, log);
@@ -706,6 +709,8 @@ export interface CityRuntimeState {
   twin: BrainTwinState;
   signals: { green: number; greenSince: number; yellowLeft: number }[];
   fallen: number[];
+  /** of `fallen`, those handed to max-pressure after a gridlock */
+  relieved?: number[];
   kpis: KpiSample[];
   phaseLog: [number, PhaseChange[]][];
   faults: ControllerFault[];

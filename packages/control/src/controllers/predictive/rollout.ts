@@ -149,7 +149,7 @@ export class BasePolicy {
     if (base.kind === 'pressure-plus') {
       this.pp = base;
       this.load.init({ net, intersections: ixs, yellowTime }, base.range, base.period);
-    } else this.sotl = new SotlPolicy(ixs, base.sotl);
+    } else this.sotl = new SotlPolicy(ixs, base.sotl, net);
   }
 
   /** Starts over on another simulation (a fork), from SOTL counters `sotl0` when the base is SOTL. */
