@@ -69,7 +69,7 @@ export async function cityRoutes(app: FastifyInstance, opts: CityRoutesOptions):
             type: 'object',
             properties: {
               id: { type: 'string' }, phase: { type: 'integer' }, green: { type: 'integer' }, yellow: { type: 'boolean' },
-              controller: { type: 'string' }, fallback: { type: 'boolean' }, degraded: { type: 'boolean' }, mode: { type: 'string', enum: ['central', 'local'] }, region: { type: 'string' }, queue: { type: 'integer' },
+              controller: { type: 'string' }, fallback: { type: 'boolean', description: 'handed to the fixed-time fallback after a controller fault' }, relieved: { type: 'boolean', description: 'handed to max-pressure after its controller gridlocked it' }, degraded: { type: 'boolean' }, mode: { type: 'string', enum: ['central', 'local'] }, region: { type: 'string' }, queue: { type: 'integer' },
             },
           },
         },

@@ -60,6 +60,8 @@ export interface IntersectionSummary {
   controller: string;
   /** handed to the fixed-time fallback after a controller fault */
   fallback: boolean;
+  /** handed to max-pressure after its controller gridlocked it (a gridlock or deadlock fault) */
+  relieved: boolean;
   /** decided by max-pressure on the stop-line queues: its detectors do not see the approaches its controller needs (loops only) */
   degraded: boolean;
   /**

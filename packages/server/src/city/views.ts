@@ -21,7 +21,8 @@ export function intersectionSummaries(rt: CityRuntime, regions = regionOf(rt)): 
     for (const lane of ix.inLanes) queue += rt.sim.laneWaitingCount(lane);
     return {
       id: ix.id, phase: rt.sim.phase(ix.intersection), green: s.green, yellow: s.yellowLeft > 0,
-      controller: rt.assignment.controllerOf(ix.intersection), fallback: rt.supervisor.fallen.has(ix.intersection),
+      controller: rt.assignment.controllerOf(ix.intersection),
+      fallback: rt.supervisor.fallen.has(ix.intersection) && !rt.supervisor.relieved.has(ix.intersection), relieved: rt.supervisor.relieved.has(ix.intersection),
       degraded: rt.assignment.blind.has(ix.intersection), mode: rt.plans.mode(ix.id, rt.ts), region: regions.get(ix.intersection) ?? '', queue,
     };
   });
@@ -54,7 +55,8 @@ export function intersectionDetail(rt: CityRuntime, id: string, regions = region
     greenSince: s.greenSince,
     greens: ix.greens,
     controller: rt.assignment.controllerOf(ix.intersection),
-    fallback: rt.supervisor.fallen.has(ix.intersection),
+    fallback: rt.supervisor.fallen.has(ix.intersection) && !rt.supervisor.relieved.has(ix.intersection),
+    relieved: rt.supervisor.relieved.has(ix.intersection),
     degraded: rt.assignment.blind.has(ix.intersection),
     mode: rt.plans.mode(ix.id, rt.ts),
     region: regions.get(ix.intersection) ?? '',

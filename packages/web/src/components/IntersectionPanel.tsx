@@ -152,7 +152,7 @@ export function IntersectionPanel({ id, view, controllers, tick, onClose }: { id
         <>
           <dl className="facts">
             <dt>{t('controller')}</dt>
-            <dd data-testid="controller">{detail.controller}{detail.fallback && <span className="warn"> · {t('fallback')}</span>}{detail.mode === 'local' && <span className="warn" data-testid="local-mode"> · {t('localMode')}</span>}</dd>
+            <dd data-testid="controller">{detail.controller}{detail.fallback && <span className="warn"> · {t('fallback')}</span>}{detail.relieved && <span className="warn" data-testid="relieved"> · {t('relievedGridlock')}</span>}{detail.mode === 'local' && <span className="warn" data-testid="local-mode"> · {t('localMode')}</span>}</dd>
             <dt>{t('region')}</dt>
             <dd>{detail.region ? regionName(detail.region, t) : '–'}</dd>
             <dt>{t('phaseNow')}</dt>
