@@ -3,7 +3,7 @@ import { LaneLoad } from '../measures/lane-load.js';
 import { demandOf, gappedOut, phaseTables, pressureOf } from '../measures/pressure.js';
 
 export interface PressurePlusOptions {
-  /** seconds between decisions; default 5 */
+  /** seconds between decisions; default 15 for the controller (PRESSURE_PLUS_PERIOD), 5 in the predictive controller's rollouts */
   period?: number;
   /**
    * metres before the stop line in which a moving vehicle counts as demand;
@@ -47,12 +47,25 @@ export interface PressurePlusOptions {
  * platoon arriving can still win on demand; and a green nobody uses any more
  * is not held until the next decision.
  *
- * Defaults tuned on the five public HZ/JN scenarios (a 5 s period against
- * 2..15 s, weight 2 against 0..3, 50 m against 20..100 m), but not per
- * scenario: each setting was kept only if it helped on most of them.
+ * Weight and gap-out tuned on the five public HZ/JN scenarios (weight 2
+ * against 0..3, 50 m against 20..100 m), but not per scenario: each setting
+ * was kept only if it helped on most of them; the period was chosen on
+ * saturated generated grids (PRESSURE_PLUS_PERIOD).
  */
+/**
+ * The controller's decision period. Every switch costs a 5 s yellow in which
+ * only right turns move: deciding every 5 s (the period once tuned on the
+ * five public scenarios) lost so much green under saturation that a 6 x 6
+ * grid at 0.08 vehicles/s per route locked (ATT 580 s against max-pressure's
+ * 330 s); every 15 s it takes 277 s there and as little or less on the five
+ * (HZ1 311.0, HZ2 396.2, JN1 285.2 against 311.5, 399.6, 293.2). The gap-out
+ * still ends a green nobody uses between decisions. The predictive
+ * controller keeps 5 s in its rollouts: it prices each switch by looking ahead.
+ */
+export const PRESSURE_PLUS_PERIOD = 15;
+
 export function pressurePlus(opts: PressurePlusOptions = {}): Controller {
-  const period = opts.period ?? 5;
+  const period = opts.period ?? PRESSURE_PLUS_PERIOD;
   if (!(period > 0)) throw new RangeError(`pressure-plus: period must be > 0 s, got ${opts.period}`);
   if (opts.range !== undefined && !(opts.range >= 0)) throw new RangeError(`pressure-plus: range must be >= 0 m, got ${opts.range}`);
   if (opts.gapOut !== undefined && !(opts.gapOut >= 0)) throw new RangeError(`pressure-plus: gapOut must be >= 0 m, got ${opts.gapOut}`);
@@ -63,7 +76,7 @@ export function pressurePlus(opts: PressurePlusOptions = {}): Controller {
     // approaching vehicles
     needs: 'approach',
     init(env) {
-      params = pressurePlusParams(opts, env.twin.interval);
+      params = pressurePlusParams({ ...opts, period }, env.twin.interval);
       lanes.init(env, params.range, params.period);
     },
     decide(ix, s, env) {
