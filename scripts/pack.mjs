@@ -70,6 +70,17 @@ for (const [name, { dir, manifest }] of pkgs) {
   }
 }
 
+// tsc -b never deletes: output whose source is gone would ship
+for (const [name, { dir }] of pkgs) {
+  const walk = (d) => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+  for (const js of walk(join(dir, 'dist')).filter((f) => f.endsWith('.js'))) {
+    const src = js.slice(join(dir, 'dist').length).replace(/\.js$/, '');
+    if (!['.ts', '.tsx', '.mts', '.js'].some((ext) => existsSync(join(dir, 'src', src + ext)))) {
+      throw new Error(`${name}: ${js} has no source in src/ (left from an old build): npm run clean, then npm run pack`);
+    }
+  }
+}
+
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 const work = mkdtempSync(join(tmpdir(), 'citybrain-pack-'));

@@ -3,10 +3,10 @@
  * outside the checkout, in an empty temporary folder, the way the README's
  * "Install outside the checkout" says:
  *
- * - `npm install -g --prefix <tmp>/g ./citybrain-*.tgz`: `citybrain --help`,
+ * - `npm install -g --prefix <tmp>/g --allow-scripts=better-sqlite3 ./citybrain-*.tgz`: `citybrain --help`,
  *   `simulate` on a generated grid, `serve --port 0` serving the dashboard, its
  *   assets, /healthz and the API;
- * - `npm init -y && npm install ./citybrain-*.tgz`: `npx citybrain generate`,
+ * - `npm init -y`, allowScripts for better-sqlite3, `npm install ./citybrain-*.tgz`: `npx citybrain generate`,
  *   and every runnable TypeScript example of the READMEs (a ```ts block whose
  *   first line is `// NAME.mts`), type-checked with tsc and run with node, as
  *   written there.
@@ -20,7 +20,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -110,11 +111,19 @@ test('the packed packages install outside the checkout: the citybrain command (n
 
     // one install of each kind, side by side (each mostly waits on the registry or the compiler)
     const t0 = performance.now();
+    // better-sqlite3's install script builds the store's native module: allowed as the README says (npm 11 runs
+    // unreviewed install scripts with a warning, npm 12 will not run them); --allow-scripts is for global installs only
     await Promise.all([
-      run(npm, ['install', '-g', '--prefix', prefix, ...local], globalDir),
-      run(npm, ['init', '-y'], projectDir).then(() => run(npm, ['install', ...local], projectDir)),
+      run(npm, ['install', '-g', '--prefix', prefix, '--allow-scripts=better-sqlite3', ...local], globalDir),
+      run(npm, ['init', '-y'], projectDir)
+        .then(() => run(npm, ['pkg', 'set', 'allowScripts.better-sqlite3=true', '--json'], projectDir))
+        .then(() => run(npm, ['install', ...local], projectDir)),
     ]);
     console.log(`# both installs: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    for (const server of [join(prefix, 'lib', 'node_modules', '@citybrain', 'server'), join(projectDir, 'node_modules', '@citybrain', 'server')]) {
+      const sqlite = dirname(createRequire(join(server, 'package.json')).resolve('better-sqlite3/package.json'));
+      assert.ok(existsSync(join(sqlite, 'build', 'Release', 'better_sqlite3.node')), `better-sqlite3 was not built in ${sqlite}`);
+    }
 
     // --- the command, installed globally
     const citybrain = join(prefix, 'bin', 'citybrain');
