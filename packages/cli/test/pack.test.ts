@@ -19,7 +19,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -48,8 +48,12 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = 
 function unreachable(): string | undefined {
   const v = spawnSync(npm, ['--version'], { encoding: 'utf8' });
   if (v.status !== 0) return `npm is not runnable: ${v.error?.message ?? v.stderr}`;
-  const ping = spawnSync(npm, ['ping'], { encoding: 'utf8', timeout: 30_000 });
-  if (ping.status !== 0) return `the npm registry is unreachable (npm ping: ${(ping.stderr || ping.error?.message || `${ping.signal}`).trim().split('\n').pop()})`;
+  const registry = spawnSync(npm, ['config', 'get', 'registry'], { encoding: 'utf8' }).stdout.trim();
+  const ping = spawnSync(npm, ['ping', '--fetch-retries=0', '--fetch-timeout=15000'], { encoding: 'utf8', timeout: 30_000 });
+  if (ping.status !== 0) {
+    const said = (ping.stderr ?? '').split('\n').filter((l) => /error/i.test(l)).slice(0, 2).join(' / ');
+    return `the npm registry ${registry} is unreachable: npm ping ${ping.signal ? 'gave no answer in 30 s' : `failed: ${said || ping.error?.message}`}`;
+  }
   return undefined;
 }
 
@@ -119,7 +123,7 @@ test('the packed packages install outside the checkout: the citybrain command (n
         .then(() => run(npm, ['pkg', 'set', 'allowScripts.better-sqlite3=true', '--json'], projectDir))
         .then(() => run(npm, ['install', ...local], projectDir)),
     ]);
-    console.log(`# both installs: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    console.log(`# both installs: ${((performance.now() - t0) / 1000).toFixed(0)} s (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${availableParallelism()} cores)`);
     for (const server of [join(prefix, 'lib', 'node_modules', '@citybrain', 'server'), join(projectDir, 'node_modules', '@citybrain', 'server')]) {
       const sqlite = dirname(createRequire(join(server, 'package.json')).resolve('better-sqlite3/package.json'));
       assert.ok(existsSync(join(sqlite, 'build', 'Release', 'better_sqlite3.node')), `better-sqlite3 was not built in ${sqlite}`);
