@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import websocket from '@fastify/websocket';
@@ -96,7 +97,7 @@ export interface ServerOptions {
   printToken?: (line: string) => void;
   /** third-party controllers offered beside the built-in ones */
   extraControllers?: Record<string, () => Controller>;
-  /** the dashboard build to serve at `/`; default packages/web/dist when it exists */
+  /** the dashboard build to serve at `/`; default the dashboard shipped in this package (web/), else packages/web/dist, when it exists */
   webRoot?: string | false;
   /** the PEM file of the brain's plan-signing key (made on first start); default beside a SQLite database, in PostgreSQL's state table */
   brainKeyFile?: string;
@@ -119,7 +120,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+// An installed @citybrain/server carries the built dashboard in its own web/
+// (scripts/pack.mjs puts it there); in the checkout it is the web package's build.
+const DEFAULT_WEB_ROOT = [new URL('../web/', import.meta.url), new URL('../../web/dist/', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((dir) => existsSync(join(dir, 'index.html'))) ?? fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 /**
  * Starts the operations server: the store, tokens, device ingestion (HTTP and
