@@ -3,7 +3,7 @@ import { fixedTime } from '../controllers/fixed-time.js';
 import { maxPressure } from '../controllers/max-pressure.js';
 import { webster } from '../controllers/webster.js';
 import { actuated } from '../controllers/actuated.js';
-import { sotl } from '../controllers/sotl.js';
+import { fadingSotl, sotl } from '../controllers/sotl.js';
 import { greenWave } from '../controllers/green-wave.js';
 import { pressurePlus } from '../controllers/pressure-plus.js';
 import { advancedMaxPressure, efficientMaxPressure } from '../controllers/advanced-mp.js';
@@ -16,6 +16,7 @@ export const controllers: Record<string, () => Controller> = {
   webster: () => webster(),
   actuated: () => actuated(),
   sotl: () => sotl(),
+  'sotl-fading': () => fadingSotl(),
   'green-wave': () => greenWave(),
   'pressure-plus': () => pressurePlus(),
   'advanced-mp': () => advancedMaxPressure(),
