@@ -8,6 +8,7 @@ import { greenWave } from '../controllers/green-wave.js';
 import { pressurePlus } from '../controllers/pressure-plus.js';
 import { advancedMaxPressure, efficientMaxPressure } from '../controllers/advanced-mp.js';
 import { predictive } from '../controllers/predictive/index.js';
+import { schedule } from '../controllers/schedule.js';
 
 /** Controllers by name, as the CLI, the benchmarks and the server offer them. */
 export const controllers: Record<string, () => Controller> = {
@@ -17,6 +18,7 @@ export const controllers: Record<string, () => Controller> = {
   actuated: () => actuated(),
   sotl: () => sotl(),
   'sotl-fading': () => fadingSotl(),
+  schedule: () => schedule(),
   'green-wave': () => greenWave(),
   'pressure-plus': () => pressurePlus(),
   'advanced-mp': () => advancedMaxPressure(),
