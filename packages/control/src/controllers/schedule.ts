@@ -38,8 +38,11 @@ export function scheduleParams(opts: ScheduleOptions = {}): ScheduleParams {
 /** arrivals are counted in slots of this many seconds at the lane's speed limit */
 const BIN_SECONDS = 2;
 const MAX_CLUSTERS = 16;
-/** the schedule search's states at most (per last phase): clusters are merged from the longest list until it fits */
-const MAX_STATES = 4096;
+/**
+ * the schedule search's work at most, states x phases x phases (4,096 states at 4 phases, 1,024 at 8): clusters are
+ * merged from the longest list until it fits
+ */
+const MAX_WORK = 65536;
 
 /**
  * Schedule-driven control, after SURTRAC (Xie, Smith & Barlow 2012; Smith et
@@ -227,7 +230,7 @@ export class SchedulePolicy {
         states *= nc[g] + 1;
         if (nc[g] > nc[longest]) longest = g;
       }
-      if (states <= MAX_STATES || nc[longest] < 2) break;
+      if (states * P * P <= MAX_WORK || nc[longest] < 2) break;
       this.mergeTail(longest);
     }
     radix[0] = 1;
