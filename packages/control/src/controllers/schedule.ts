@@ -1,4 +1,4 @@
-import type { Controller, IntersectionPhases, SimReader } from '../core/controller.js';
+import type { Controller, IntersectionPhases, Observed, SimReader } from '../core/controller.js';
 import { checkOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';
 import { phaseLaneSets } from '../measures/phase-lanes.js';
@@ -18,6 +18,11 @@ export interface ScheduleOptions {
   maxGreen?: number;
   /** metres a vehicle takes on a lane: a lane whose exit lanes are full to within one vehicle is not counted; default 7.5 */
   spacing?: number;
+  /**
+   * seconds without a stop-line crossing (the detector's count) after which the green's stopped vehicles on a lane
+   * count for nothing: they are held by what the plan cannot see (a blocked exit, a gap they yield for); default 6
+   */
+  stall?: number;
 }
 
 export type ScheduleParams = Required<ScheduleOptions>;
@@ -32,6 +37,7 @@ export function scheduleParams(opts: ScheduleOptions = {}): ScheduleParams {
     horizon: checkOption(name, 'horizon', opts.horizon ?? 70, BIN_SECONDS, 600),
     maxGreen: checkOption(name, 'maxGreen', opts.maxGreen ?? 120, 0),
     spacing: checkOption(name, 'spacing', opts.spacing ?? 7.5, 0.1),
+    stall: checkOption(name, 'stall', opts.stall ?? 6, 0),
   };
 }
 
@@ -89,8 +95,18 @@ export class SchedulePolicy {
   private val = new Float64Array(0);
   private fin = new Float64Array(0);
   private first = new Int32Array(0);
+  /** per lane: its detector's count when last seen, and the second it last changed */
+  private readonly lastCount: Float64Array;
+  private readonly lastMoved: Float64Array;
 
-  constructor(ixs: readonly IntersectionPhases[], private readonly sim: SimReader, readonly params: ScheduleParams, private readonly yellowTime: number, private readonly minGreen: number) {
+  constructor(
+    ixs: readonly IntersectionPhases[],
+    private readonly sim: SimReader,
+    private readonly observed: Observed,
+    readonly params: ScheduleParams,
+    private readonly yellowTime: number,
+    private readonly minGreen: number,
+  ) {
     this.served = ixs.map((ix) => phaseLaneSets(ix).served);
     const net = sim.net;
     const outs = new Map<number, Set<number>>();
@@ -114,6 +130,8 @@ export class SchedulePolicy {
     this.outLanes = Int32Array.from(list);
     this.capacity = new Float64Array(net.nLanes);
     for (let l = 0; l < net.nLanes; l++) this.capacity[l] = net.length[l] / params.spacing;
+    this.lastCount = new Float64Array(net.nLanes).fill(-1);
+    this.lastMoved = new Float64Array(net.nLanes);
     this.nBins = Math.ceil(params.horizon / BIN_SECONDS);
     this.binCount = new Float64Array(this.nBins);
     this.binMax = new Float64Array(this.nBins);
@@ -134,17 +152,24 @@ export class SchedulePolicy {
     return room > 1;
   }
 
-  /** Clusters of phase slot g from its lanes now. */
-  private cluster(g: number, lanes: Int32Array): void {
+  /** Clusters of phase slot g from its lanes now; `greenSince` >= 0: g is the green, shown since then. */
+  private cluster(g: number, lanes: Int32Array, greenSince: number): void {
     const { sim, binCount, binMax, nBins, ca, cn, cd } = this;
     const { headway: h, clusterGap, maxClusters } = this.params;
     binCount.fill(0);
     binMax.fill(0);
     let queue = 0, longest = 0;
+    const now = sim.time, counted = this.observed.counted, stall = this.params.stall;
     for (let i = 0; i < lanes.length; i++) {
       const l = lanes[i];
+      if (counted[l] !== this.lastCount[l]) {
+        this.lastCount[l] = counted[l];
+        this.lastMoved[l] = now;
+      }
       if (!this.exitFree(l)) continue;
-      const stopped = sim.laneWaitingCount(l);
+      let stopped = sim.laneWaitingCount(l);
+      // a green lane whose queue has not moved for `stall` seconds: what holds it is not the signal
+      if (greenSince >= 0 && stopped > 0 && now - greenSince >= stall && now - this.lastMoved[l] >= stall) stopped = 0;
       queue += stopped;
       if (stopped > longest) longest = stopped;
       // moving vehicles by 2 s slots of distance at the speed limit; stop once all of the lane's are counted
@@ -206,22 +231,23 @@ export class SchedulePolicy {
     const served = this.served[k];
     let total = 0;
     for (let g = 0; g < P; g++) {
-      this.cluster(g, served[g]);
+      this.cluster(g, served[g], g === cur ? greenSince : -1);
       total += nc[g];
     }
-    if (total === 0) return green;
-    if (sim.time - greenSince >= maxGreen) {
+    // max-out, and nothing the plan can serve (every queue blocked or stalled): the red phase with the most vehicles
+    // on its lanes, whatever holds them, so that no green is held forever against a standing queue
+    if (total === 0 || sim.time - greenSince >= maxGreen) {
       let best = -1, most = 0;
       for (let g = 0; g < P; g++) {
         if (g === cur) continue;
         let n = 0;
-        for (let j = 0; j < nc[g]; j++) n += cn[g * MAX_CLUSTERS + j];
+        for (const l of served[g]) n += sim.laneVehicleCount(l);
         if (n > most) {
           most = n;
           best = g;
         }
       }
-      if (best >= 0) return ix.greens[best];
+      return best >= 0 ? ix.greens[best] : green;
     }
     // bound the search: merge tails of the longest cluster lists until the states fit
     for (;;) {
@@ -303,7 +329,7 @@ export function schedule(opts: ScheduleOptions = {}): Controller {
     needs: 'approach',
     init(env) {
       slot = intersectionSlots(env);
-      policy = new SchedulePolicy(env.intersections, env.twin, params, env.yellowTime, env.minGreen);
+      policy = new SchedulePolicy(env.intersections, env.twin, env.observed, params, env.yellowTime, env.minGreen);
     },
     decide(ix, s, env) {
       return policy!.choose(slot[ix.intersection], ix, s.green, s.greenSince);
