@@ -13,6 +13,7 @@ export * from './controllers/max-pressure.js';
 export * from './controllers/webster.js';
 export * from './controllers/actuated.js';
 export * from './controllers/sotl.js';
+export * from './controllers/schedule.js';
 export * from './controllers/green-wave.js';
 export { pressurePlus, choosePhase, type PressurePlusOptions } from './controllers/pressure-plus.js';
 export * from './controllers/advanced-mp.js';

@@ -3,11 +3,12 @@ import { fixedTime } from '../controllers/fixed-time.js';
 import { maxPressure } from '../controllers/max-pressure.js';
 import { webster } from '../controllers/webster.js';
 import { actuated } from '../controllers/actuated.js';
-import { sotl } from '../controllers/sotl.js';
+import { fadingSotl, sotl } from '../controllers/sotl.js';
 import { greenWave } from '../controllers/green-wave.js';
 import { pressurePlus } from '../controllers/pressure-plus.js';
 import { advancedMaxPressure, efficientMaxPressure } from '../controllers/advanced-mp.js';
 import { predictive } from '../controllers/predictive/index.js';
+import { schedule } from '../controllers/schedule.js';
 
 /** Controllers by name, as the CLI, the benchmarks and the server offer them. */
 export const controllers: Record<string, () => Controller> = {
@@ -16,6 +17,8 @@ export const controllers: Record<string, () => Controller> = {
   webster: () => webster(),
   actuated: () => actuated(),
   sotl: () => sotl(),
+  'sotl-fading': () => fadingSotl(),
+  schedule: () => schedule(),
   'green-wave': () => greenWave(),
   'pressure-plus': () => pressurePlus(),
   'advanced-mp': () => advancedMaxPressure(),
