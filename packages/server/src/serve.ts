@@ -6,7 +6,7 @@ import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import { Gauge, Counter } from 'prom-client';
 import type { Scenario } from '@citybrain/engine';
-import type { Controller } from '@citybrain/control';
+import { DEFAULT_CONTROLLER, type Controller } from '@citybrain/control';
 import { buildApp, type LogOptions } from './app.js';
 import { Auth, bootstrapTokens, type AuthOptions, type Role } from './auth.js';
 import { openStore, DEFAULT_STORE_URL } from './store/open.js';
@@ -55,7 +55,7 @@ export interface ServerOptions {
   host?: string;
   /** 0 picks a free port */
   port?: number;
-  /** controller in charge at start; default max-pressure */
+  /** controller in charge at start; default DEFAULT_CONTROLLER (schedule) */
   controller?: string;
   /** simulated seconds per second; default 1 */
   speed?: number;
@@ -250,7 +250,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const data = await store.footprint();
   app.log.info({
     url: address, store: store.backend, data: data.location, dataBytes: data.bytes, retention: formatDuration(retentionMs),
-    controller: opts.controller ?? 'max-pressure', speed: runtime.speed,
+    controller: opts.controller ?? DEFAULT_CONTROLLER, speed: runtime.speed,
   }, 'CityBrain is running');
 
   let closed = false;

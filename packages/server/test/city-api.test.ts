@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { generateGrid } from '@citybrain/engine';
+import { DEFAULT_CONTROLLER } from '@citybrain/control';
 import { PostgresStore, startServer, type RunningServer } from '@citybrain/server';
 import { PG_URL, pgUnavailable, uid } from './helpers.js';
 
@@ -66,7 +67,7 @@ test('reads: network, intersections, KPIs and the caller, for viewers and apps',
   for (const i of ints.body) assert.equal(i.phase, server.runtime.sim.phase(server.runtime.sim.net.interIndex.get(i.id)!));
   const one = await call('GET', '/api/v1/intersections/intersection_1_1', viewer);
   assert.equal(one.status, 200);
-  assert.equal(one.body.controller, 'max-pressure');
+  assert.equal(one.body.controller, DEFAULT_CONTROLLER);
   assert.ok(one.body.approaches.length === 4 && one.body.phaseLog.length >= 1);
   const kpis = await call('GET', '/api/v1/kpis', viewer);
   assert.equal(kpis.status, 200);
@@ -92,7 +93,7 @@ test('switching a controller: only operators, audited with before and after, ref
   for (const [token, status] of [[undefined, 401], ['cbt_not-a-token', 401], [viewer, 403], [app, 403], [device, 403]] as const) {
     const r = await call('PUT', target, token, { controller: 'actuated' });
     assert.equal(r.status, status, `token ${token}`);
-    assert.equal(server.runtime.assignment.controllerOf(i), 'max-pressure', 'a refused request changes nothing');
+    assert.equal(server.runtime.assignment.controllerOf(i), DEFAULT_CONTROLLER, 'a refused request changes nothing');
   }
   assert.equal((await call('GET', '/api/v1/audit', operator)).body.length, auditBefore, 'refusals are not control actions');
   const bad = await call('PUT', target, operator, { controller: 'magic' });
@@ -100,16 +101,16 @@ test('switching a controller: only operators, audited with before and after, ref
   assert.match(bad.body.message, /unknown controller "magic"/);
   const extra = await call('PUT', target, operator, { controller: 'actuated', force: true });
   assert.equal(extra.status, 400, 'unknown fields are refused by name');
-  assert.equal(server.runtime.assignment.controllerOf(i), 'max-pressure');
+  assert.equal(server.runtime.assignment.controllerOf(i), DEFAULT_CONTROLLER);
 
   const ok = await call('PUT', target, operator, { controller: 'actuated' });
   assert.equal(ok.status, 200);
-  assert.deepEqual(ok.body.before, ['max-pressure']);
+  assert.deepEqual(ok.body.before, [DEFAULT_CONTROLLER]);
   assert.equal((await call('GET', '/api/v1/intersections/intersection_2_2', viewer)).body.controller, 'actuated');
   const [last] = (await call('GET', '/api/v1/audit?limit=1', operator)).body;
   assert.equal(last.action, 'set-controller');
   assert.equal(last.target, 'intersection:intersection_2_2');
-  assert.equal(last.before, 'max-pressure');
+  assert.equal(last.before, DEFAULT_CONTROLLER);
   assert.equal(last.after, 'actuated');
   assert.equal(last.role, 'operator');
   assert.match(last.actor, /^admin \(tok_/);

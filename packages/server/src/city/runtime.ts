@@ -1,5 +1,5 @@
 import type { Network, Scenario } from '@citybrain/engine';
-import { ControllerAssignment, EmergencyPriority, SignalSupervisor, controllers, type Controller, type ControllerFault } from '@citybrain/control';
+import { ControllerAssignment, DEFAULT_CONTROLLER, EmergencyPriority, SignalSupervisor, controllers, type Controller, type ControllerFault } from '@citybrain/control';
 import { VirtualCity, type VirtualCityOptions, type VirtualCityState } from '@citybrain/field';
 import { BrainTwin, IncidentDetector, inProcessPlanSigner, LaneEstimate, ObservedKpis, PlanBoard, type ObservedKpisState, type BrainTwinState, type Event, type IncidentDetectorOptions, type IncidentDetectorState, type PlanSigner, type SignalEvent } from '@citybrain/brain';
 import type { HostSources } from './controller-host.js';
@@ -31,7 +31,7 @@ export interface CityRuntimeOptions extends VirtualCityOptions {
    * whose plans never leave it (the browser sandbox, tests).
    */
   planSigner?: PlanSigner;
-  /** controller in charge of every intersection at start; default max-pressure */
+  /** controller in charge of every intersection at start; default DEFAULT_CONTROLLER (schedule) */
   controller?: string;
   /** simulated seconds per wall-clock second; default 1 (real time) */
   speed?: number;
@@ -221,7 +221,7 @@ export class CityRuntime {
     for (const name of host ? (opts.hostedControllers ?? host.hosted) : []) {
       if (Object.hasOwn(controllers, name) && inAssignment[name] === controllers[name]) inAssignment[name] = () => host!.controller(name);
     }
-    this.assignment = new ControllerAssignment(inAssignment, opts.controller ?? 'max-pressure');
+    this.assignment = new ControllerAssignment(inAssignment, opts.controller ?? DEFAULT_CONTROLLER);
     // a dispatched ambulance sets off in the street with its AVL unit; the brain's twin drives it along the route it was
     // given, and moves it to where its AVL unit reports it (BrainTwin.observe)
     this.emergency = new EmergencyPriority(this.assignment, {
