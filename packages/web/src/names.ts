@@ -69,3 +69,12 @@ export function regionName(id: string, t: T): string {
   const c = REGION_COMPASS[id];
   return c ? t('regionNamed', { id: t(`compass_${c}`) }) : t('regionNamed', { id });
 }
+
+/** A lane by its approach and its number counted from 1 ("from south, lane 2"); its id when the view does not hold it. */
+export function laneName(view: NetworkView, lane: string, t: T): string {
+  for (const r of view.roads) {
+    const k = r.lanes.findIndex((l) => l.id === lane);
+    if (k >= 0) return t('laneNamed', { approach: approachName(view, r.id, t), n: k + 1 });
+  }
+  return lane;
+}

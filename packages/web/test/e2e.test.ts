@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test as nodeTest, type TestContext } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { dictionaries } from '../src/i18n.js';
+import { dictionaries, translate, type MessageKey } from '../src/i18n.js';
+import { laneName } from '../src/names.js';
 import type {} from '../src/debug.js';
 import type { EmergencyVehicle, Incident, IntersectionDetail, Me, NetworkView } from '../src/types.js';
 import { generateGrid, type Simulation } from '@citybrain/engine';
@@ -675,7 +676,11 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     const item = page.locator(`[data-testid=incidents-active] li.incident[data-incident="${incident.id}"]`);
     await item.waitFor({ timeout: 10_000 });
     const text = (await item.textContent()) ?? '';
-    assert.ok(text.includes(dictionaries.en.incidentLane.replace('{lane}', lane)), text);
+    // named by its approach and number, its id beside
+    const cityView = await api<NetworkView>('/api/v1/network', c.tokens.operator, c.url);
+    const en = (key: MessageKey, params?: Record<string, string | number>) => translate('en', key, params);
+    assert.ok(text.includes(en('incidentLane', { lane: laneName(cityView, lane, en) })) && text.includes(lane), text);
+    assert.match(laneName(cityView, lane, en), /^from (north|east|south|west), lane \d$/);
     assert.ok(text.includes(dictionaries.en.incidentAt.replace('{intersection}', incident.intersection)), text);
     assert.ok(text.includes(dictionaries.en.incidentEvidence.replace('{green}', String(incident.evidence.greenSeconds)).replace('{queue}', String(incident.evidence.queue))), text);
     const blocked = c.runtime.sim.time - incident.since;

@@ -4,7 +4,8 @@ import { useLoadUntilDone } from '../retry.js';
 import {
   CLEARED_SHOWN, acknowledgerName, activeSetKey, blockedSeconds, formatDuration, incidentBoard, responseSeconds,
 } from '../incidents.js';
-import type { Incident } from '../types.js';
+import { laneName } from '../names.js';
+import type { Incident, NetworkView } from '../types.js';
 
 export interface IncidentsPanelProps {
   /** the incidents not cleared yet (live) */
@@ -18,6 +19,8 @@ export interface IncidentsPanelProps {
   error: string | null;
   selected: string | null;
   onSelect(incident: Incident): void;
+  /** the network, to name lanes by their approach */
+  view: NetworkView;
 }
 
 /** The cleared incidents from the server, read again whenever an incident is detected or cleared. */
@@ -54,6 +57,7 @@ function Acknowledgement({ incident }: { incident: Incident }) {
 
 interface ItemProps {
   incident: Incident;
+  view: NetworkView;
   now: number;
   selected: boolean;
   onSelect(): void;
@@ -61,7 +65,7 @@ interface ItemProps {
   acknowledge?: { busy: boolean; error: string | null; onClick(): void };
 }
 
-function IncidentItem({ incident: inc, now, selected, onSelect, acknowledge }: ItemProps) {
+function IncidentItem({ incident: inc, view, now, selected, onSelect, acknowledge }: ItemProps) {
   const { t } = useI18n();
   const active = inc.status === 'active';
   const blocked = formatDuration(blockedSeconds(inc, now));
@@ -69,7 +73,7 @@ function IncidentItem({ incident: inc, now, selected, onSelect, acknowledge }: I
     <li className={`incident ${inc.status}${selected ? ' selected' : ''}`} data-incident={inc.id} data-lane={inc.lane}>
       <button type="button" className="incident-main" aria-pressed={selected} onClick={onSelect}>
         <span className="incident-head">
-          <i className="incident-dot" /> <b>{t('incidentLane', { lane: inc.lane })}</b>
+          <i className="incident-dot" /> <b>{t('incidentLane', { lane: laneName(view, inc.lane, t) })}</b> <small className="muted">{inc.lane}</small>
         </span>
         <span className="muted">{t('incidentAt', { intersection: inc.intersection })}</span>
         <span data-testid="incident-time">
@@ -136,7 +140,7 @@ export function IncidentsPanel(p: IncidentsPanelProps) {
         <ul className="incident-list">
           {board.active.map((inc) => (
             <IncidentItem
-              key={inc.id} incident={inc} now={p.now} selected={inc.id === p.selected} onSelect={() => p.onSelect(inc)}
+              key={inc.id} incident={inc} view={p.view} now={p.now} selected={inc.id === p.selected} onSelect={() => p.onSelect(inc)}
               acknowledge={canOperate ? { busy: pending.has(inc.id), error: ackError?.id === inc.id ? ackError.message : null, onClick: () => void acknowledge(inc.id) } : undefined}
             />
           ))}
@@ -150,7 +154,7 @@ export function IncidentsPanel(p: IncidentsPanelProps) {
           {history.history !== null && board.cleared.length === 0 && <p className="muted">{t('noClearedIncidents')}</p>}
           <ul className="incident-list">
             {board.cleared.map((inc) => (
-              <IncidentItem key={inc.id} incident={inc} now={p.now} selected={inc.id === p.selected} onSelect={() => p.onSelect(inc)} />
+              <IncidentItem key={inc.id} incident={inc} view={p.view} now={p.now} selected={inc.id === p.selected} onSelect={() => p.onSelect(inc)} />
             ))}
           </ul>
         </section>

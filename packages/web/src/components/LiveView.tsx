@@ -12,7 +12,7 @@ import { EmergencyPanel } from './EmergencyPanel.js';
 import { IncidentsPanel } from './IncidentsPanel.js';
 import { IntersectionPanel } from './IntersectionPanel.js';
 import { GridlockAlarm, KpiPanel } from './KpiPanel.js';
-import { phaseName } from '../names.js';
+import { laneName, phaseName } from '../names.js';
 import { useActiveIncidents } from './useActiveIncidents.js';
 import { useEmergency } from './useEmergency.js';
 import { useLiveFeed } from './useLiveFeed.js';
@@ -179,7 +179,7 @@ export function LiveView() {
     if (info.layer?.id === 'incidents') {
       const i = info.object as Incident;
       return [
-        t('tooltipIncident', { lane: i.lane }),
+        t('tooltipIncident', { lane: view ? laneName(view, i.lane, t) : i.lane, id: i.lane }),
         t('incidentAt', { intersection: i.intersection }),
         `${t('incidentBlockedFor', { duration: formatDuration(blockedSeconds(i, live.t)) })} · ${t('incidentSince', { time: formatClock(i.since) })}`,
         t('incidentEvidence', { green: i.evidence.greenSeconds, queue: i.evidence.queue }),
@@ -260,7 +260,7 @@ export function LiveView() {
           {panel === 'incidents' && (
             <IncidentsPanel
               active={incidents.active} now={live?.t ?? 0} epoch={epoch} unavailable={incidents.unavailable} error={incidents.error}
-              selected={selectedIncident} onSelect={selectIncident}
+              selected={selectedIncident} onSelect={selectIncident} view={view}
             />
           )}
         </div>
