@@ -9,8 +9,9 @@ import { CityRuntime } from '@citybrain/server';
 // estimate of the batch's last one (a queue that formed later, a lane downstream that filled later).
 test('incident detection gives the same incidents whether ingestion hands it the reports step by step or in large late batches', async () => {
   const scenario = generateGrid({ rows: 3, cols: 3, demand: 0.08 });
-  // a fixed-time plan ignores what the brain sees, so both streets are the same whatever their estimates
-  const opts = { epochMs: 1_767_225_600_000, controller: 'fixed', breakdownsPerHour: 20 };
+  // a fixed-time plan ignores what the brain sees, so both streets are the same whatever their estimates; so
+  // gridlock detection is off: it judges what the brain sees, later in the late runtime, and hands intersections over
+  const opts = { epochMs: 1_767_225_600_000, controller: 'fixed', breakdownsPerHour: 20, gridlock: false as const };
   const prompt = new CityRuntime(scenario, opts);
   const held: Event[] = [];
   const late = new CityRuntime(scenario, { ...opts, sink: async (events) => void held.push(...events) });

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { DEFAULT_CONTROLLER } from '@citybrain/control';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -71,7 +72,7 @@ test('with its PostgreSQL stopped, an operator action answers 503 and changes no
       assert.equal(server.runtime.assignment.controllerOf(i), 'fixed');
       assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
       const log = await server.store.queryAudit({ target: 'intersection:intersection_1_1' });
-      assert.deepEqual(log.map((e) => [e.before, e.after]), [['max-pressure', 'sotl'], ['sotl', 'fixed']], 'the refused change is not in the log');
+      assert.deepEqual(log.map((e) => [e.before, e.after]), [[DEFAULT_CONTROLLER, 'sotl'], ['sotl', 'fixed']], 'the refused change is not in the log');
     } finally {
       await server.close();
     }

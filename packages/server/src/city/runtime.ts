@@ -1,5 +1,5 @@
 import type { Network, Scenario } from '@citybrain/engine';
-import { ControllerAssignment, DEFAULT_CONTROLLER, EmergencyPriority, SignalSupervisor, controllers, type Controller, type ControllerFault } from '@citybrain/control';
+import { ControllerAssignment, DEFAULT_CONTROLLER, EmergencyPriority, SignalSupervisor, controllers, type Controller, type ControllerFault, type GridlockOptions } from '@citybrain/control';
 import { VirtualCity, type VirtualCityOptions, type VirtualCityState } from '@citybrain/field';
 import { BrainTwin, IncidentDetector, inProcessPlanSigner, LaneEstimate, ObservedKpis, PlanBoard, type ObservedKpisState, type BrainTwinState, type Event, type IncidentDetectorOptions, type IncidentDetectorState, type PlanSigner, type SignalEvent } from '@citybrain/brain';
 import type { HostSources } from './controller-host.js';
@@ -33,6 +33,8 @@ export interface CityRuntimeOptions extends VirtualCityOptions {
   planSigner?: PlanSigner;
   /** controller in charge of every intersection at start; default DEFAULT_CONTROLLER (schedule) */
   controller?: string;
+  /** the supervisor's gridlock detection (control's core/gridlock.ts): its thresholds, or false for none; default on */
+  gridlock?: GridlockOptions | false;
   /** simulated seconds per wall-clock second; default 1 (real time) */
   speed?: number;
   /** seconds between KPI samples; default 10 */
@@ -232,7 +234,7 @@ export class CityRuntime {
       },
     });
     this.estimate = new LaneEstimate(this.twin.net);
-    this.supervisor = new SignalSupervisor(this.twin.sim, this.emergency, { onFault: (f) => this.faults.push(f), observed: this.estimate });
+    this.supervisor = new SignalSupervisor(this.twin.sim, this.emergency, { onFault: (f) => this.faults.push(f), observed: this.estimate, gridlock: opts.gridlock });
     this.requestedSpeed = opts.speed ?? 1;
     this.kpiPeriod = opts.kpiPeriod ?? 10;
     this.kpiHistory = opts.kpiHistory ?? 8640;
