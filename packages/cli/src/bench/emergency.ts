@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { cpus, loadavg } from 'node:os';
 import { generateGrid, LINK_PRIORITY, Simulation, TURN_SPEED, type Scenario } from '@citybrain/engine';
-import { EMERGENCY_VEHICLE, EmergencyPriority, SignalSupervisor, createController, type Controller } from '@citybrain/control';
+import { DEFAULT_CONTROLLER, EMERGENCY_VEHICLE, EmergencyPriority, SignalSupervisor, createController, type Controller } from '@citybrain/control';
 import { readReference } from './data.js';
 import { make } from './control.js';
 import { HOUR, REFERENCE_SCENARIOS } from './reference.js';
@@ -24,8 +24,8 @@ ATT < +3%) met or not, and where the delay left goes.
   --scenarios LIST    comma-separated, of HZ1, JN1, grid; default HZ1,JN1,grid
   --grid RxC          the generated grid (1xN: an arterial); default 4x4, 0.06 veh/s per route
   --controllers LIST  default max-pressure (the issue's protocol) and
-                      predictive-sequential (the lowest ATT of bench control on
-                      every real scenario, README "Control")
+                      schedule (serve's default, the lowest ATT of bench control
+                      on every real scenario, README "Control")
   --siren             the emergency vehicles' sirens on, in the runs with and
                       without priority alike: moving vehicles ahead of one on
                       its lane give way and it passes them (without, it follows
@@ -37,8 +37,8 @@ const FIRST = 300;
 const EVERY = 300;
 /** late vehicles on long routes finish after the hour: the run goes on until they do, at most this long */
 const LIMIT = 7200;
-/** the protocol's controller, and the best of bench control (lowest ATT on HZ1, HZ2, JN1, JN2, JN3) */
-const CONTROLLERS = ['max-pressure', 'predictive-sequential'];
+/** the protocol's controller, and the best of bench control (lowest ATT on HZ1, HZ2, JN1, JN2, JN3), serve's default */
+const CONTROLLERS = ['max-pressure', DEFAULT_CONTROLLER];
 const GRID_DEMAND = 0.06;
 /** targets from the issue: share of the emergency vehicles' delay removed, and the most other vehicles' ATT may rise */
 const TARGET_REMOVED = 75;
