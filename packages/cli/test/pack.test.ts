@@ -137,7 +137,7 @@ test('the packed packages install outside the checkout: the citybrain command (n
     assert.match(help.out, /^citybrain <command>/);
     assert.match(help.out, /serve/);
 
-    await run(citybrain, ['generate', 'grid', '--rows', '2', '--cols', '2', '--out', 'grid', '--demand', '0.2'], globalDir);
+    await run(citybrain, ['generate', 'grid', '--rows', '2', '--cols', '2', '--out', 'grid', '--demand', '0.05'], globalDir);
     const sim = JSON.parse((await run(citybrain, ['simulate', '--roadnet', 'grid/roadnet.json', '--flow', 'grid/flow.json', '--steps', '600', '--controller', 'max-pressure', '--json'], globalDir)).out) as
       { signalised: number; enteredVehicles: number; finishedVehicles: number; averageTravelTime: number; faults: unknown[] };
     assert.equal(sim.signalised, 4);
