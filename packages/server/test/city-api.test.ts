@@ -162,6 +162,8 @@ test('emergency dispatch: a corridor ahead of the vehicle, audited, cancellable;
   }
   const [audit] = (await call('GET', '/api/v1/audit?limit=1', operator)).body;
   assert.equal(audit.action, 'dispatch-emergency');
+  assert.equal(audit.after.siren, true, 'on an emergency run the siren is on unless the dispatch says otherwise');
+  assert.equal((await call('POST', '/api/v1/emergency', operator, { ...body, siren: 'loud' })).status, 400);
   assert.equal((await call('DELETE', `/api/v1/emergency/${id}`, viewer)).status, 403);
   assert.equal((await call('DELETE', `/api/v1/emergency/${id}`, operator)).status, 204);
   assert.equal((await call('GET', '/api/v1/emergency', viewer)).body.length, 0);

@@ -31,7 +31,7 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
   let seq = 0;
   const active = () => emergencyView(rt);
 
-  app.post<{ Body: { id?: string; from?: { x: number; y: number }; to?: { x: number; y: number }; route?: string[] } }>('/api/v1/emergency', {
+  app.post<{ Body: { id?: string; from?: { x: number; y: number }; to?: { x: number; y: number }; route?: string[]; siren?: boolean } }>('/api/v1/emergency', {
     onRequest: access.require('operator'),
     schema: {
       tags: ['emergency'], summary: 'Dispatch an emergency vehicle from `from` to `to` (map points, metres, each within 1 km of a road) or along `route` (road ids); operators; audited',
@@ -42,6 +42,10 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
           from: point,
           to: point,
           route: { type: 'array', items: { type: 'string', maxLength: 200 }, minItems: 1, maxItems: 500 },
+          siren: {
+            type: 'boolean', default: true,
+            description: 'its siren on (default), as on an emergency run: moving vehicles ahead of it on its lane give way and it passes them; false: it follows them',
+          },
         },
         additionalProperties: false,
       },
@@ -49,6 +53,8 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
     },
   }, async (req, reply) => {
     const b = req.body;
+    // an emergency run is made with the siren on: traffic gives way (the schema's default, also when validation is bypassed)
+    const siren = b.siren ?? true;
     const planned = planner.plan(b);
     if ('error' in planned) throw new HttpError('CB_INVALID_REQUEST', planned.error);
     const { route } = planned;
@@ -62,8 +68,8 @@ export async function emergencyRoutes(app: FastifyInstance, opts: EmergencyRoute
         throw new HttpError('CB_INVALID_REQUEST', (e as Error).message);
       }
       return {
-        entry: { ...access.who(req), action: 'dispatch-emergency', target: `vehicle:${id}`, before: null, after: { route } },
-        apply: () => rt.emergency.dispatch({ id, route }),
+        entry: { ...access.who(req), action: 'dispatch-emergency', target: `vehicle:${id}`, before: null, after: { route, siren } },
+        apply: () => rt.emergency.dispatch({ id, route, siren }),
       };
     });
     const view = active().find((e) => e.id === id);
