@@ -5,24 +5,19 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateGrid, Simulation } from '@citybrain/engine';
 import { intersectionPhases, maxPressure, runControlled } from '@citybrain/control';
 import { ApproachTime } from '../dist/bench/approach-time.js';
 import { removedShare } from '../dist/bench/control.js';
+import { cliRunner } from './run-cli.js';
 
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'citybrain-bench-control-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function citybrain(...args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const citybrain = cliRunner(120_000);
 
 /**
  * The literature's code, transliterated: per intersection a dict of vehicle ids to arrival and leave times,

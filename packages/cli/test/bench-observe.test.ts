@@ -1,14 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { cliRunner } from './run-cli.js';
 
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
-function citybrain(...args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const citybrain = cliRunner(120_000);
 
 test('bench observe: per scenario and sensing, the queue and KPI errors and each controller\'s ATT on devices beside ground truth, with the targets judged', () => {
   const r = citybrain('bench', 'observe', '--grid', '2x3', '--seconds', '900', '--controllers', 'fixed,max-pressure', '--sensing', 'default,loop', '--json');

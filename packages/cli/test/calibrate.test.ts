@@ -1,21 +1,16 @@
 /** citybrain calibrate end to end: counts.csv in, flow.json out, which simulate runs; bad counts get one line naming it. */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateGrid, LaneEntries, Simulation } from '@citybrain/engine';
+import { cliRunner } from './run-cli.js';
 
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'citybrain-calibrate-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function citybrain(...args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const citybrain = cliRunner(60_000);
 
 test('calibrate: lane counts of a grid in, flows out that simulate runs, GEH printed per count', () => {
   const grid = generateGrid({ rows: 2, cols: 2, demand: 1 / 20, endTime: 1199 });

@@ -15,15 +15,12 @@ import { generateGrid, generateStress, STRESS_PRESETS, loadSumoScenario, parseFl
 import { fixedTime, runControlled } from '@citybrain/control';
 import fc from 'fast-check';
 import { fuzzTargets, mutants } from '../../engine/dist-test/loader-fuzz.js';
+import { cliRunner, MAIN } from './run-cli.js';
 
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'citybrain-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function citybrain(...args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const citybrain = cliRunner(60_000);
 
 // a small grid for the simulate tests, written in-process so they do not depend on `generate`
 const roadnetPath = join(tmp, 'roadnet.json');

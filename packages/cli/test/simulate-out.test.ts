@@ -4,21 +4,16 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateGrid } from '@citybrain/engine';
+import { cliRunner } from './run-cli.js';
 
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'citybrain-simulate-out-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function citybrain(...args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const citybrain = cliRunner(120_000);
 
 /** a 2 x 3 grid with two through lanes, so that seeds (which lane a vehicle starts in) change the run */
 function writeGrid(): string[] {
