@@ -1,3 +1,4 @@
+import { compassOf, type Compass } from '@citybrain/engine';
 import type { MessageKey } from './i18n.js';
 import type { NetworkView } from './types.js';
 
@@ -8,10 +9,9 @@ import type { NetworkView } from './types.js';
  * compass name. Pure: the panels pass their `t`.
  */
 
-export type Compass = 'N' | 'NE' | 'E' | 'SE' | 'S' | 'SW' | 'W' | 'NW';
+export type { Compass };
 type T = (key: MessageKey, params?: Record<string, string | number>) => string;
 
-const COMPASS: Compass[] = ['E', 'NE', 'N', 'NW', 'W', 'SW', 'S', 'SE'];
 const ORDER: Compass[] = ['N', 'NE', 'E', 'SE', 'S', 'SW', 'W', 'NW'];
 const TURNS = { go_straight: 'turnThrough', turn_left: 'turnLeft', turn_right: 'turnRight' } as const;
 
@@ -21,8 +21,7 @@ export function comingFrom(view: NetworkView, road: string): Compass | null {
   if (!r) return null;
   const a = view.intersections.find((i) => i.id === r.from), b = view.intersections.find((i) => i.id === r.to);
   if (!a || !b || (a.x === b.x && a.y === b.y)) return null;
-  const deg = (Math.atan2(a.y - b.y, a.x - b.x) * 180) / Math.PI;
-  return COMPASS[((Math.round(deg / 45) % 8) + 8) % 8];
+  return compassOf(a.x - b.x, a.y - b.y);
 }
 
 /** "from north" */

@@ -1,4 +1,5 @@
 import type { Simulation } from '../sim/simulation.js';
+import { compassOf, type Compass } from '../sim/geometry.js';
 
 /**
  * What a traffic engineer takes away from a run, recorded from the
@@ -91,7 +92,6 @@ export interface TimeSample {
   meanSpeed: number;
 }
 
-export type Compass = 'N' | 'NE' | 'E' | 'SE' | 'S' | 'SW' | 'W' | 'NW';
 
 /** the queue and stop threshold of the engine's waiting counts */
 const STOPPED = 0.1;
@@ -327,15 +327,11 @@ export class RunRecorder {
   }
 }
 
-/** The direction a road's traffic comes from at its end, by its last segment (y grows to the north). */
+/** The side a road's traffic comes from where it meets its end intersection, from the two intersections' positions. */
 function comingFrom(sim: Simulation, road: number): Compass {
   const net = sim.net;
-  const dx = net.interX[net.roadEndInter[road]] - net.interX[net.roadStartInter[road]];
-  const dy = net.interY[net.roadEndInter[road]] - net.interY[net.roadStartInter[road]];
-  // heading of travel; traffic comes from the opposite side
-  const deg = (Math.atan2(-dy, -dx) * 180) / Math.PI;
-  const names: Compass[] = ['E', 'NE', 'N', 'NW', 'W', 'SW', 'S', 'SE'];
-  return names[((Math.round(deg / 45) % 8) + 8) % 8];
+  const from = net.roadStartInter[road], to = net.roadEndInter[road];
+  return compassOf(net.interX[from] - net.interX[to], net.interY[from] - net.interY[to]);
 }
 
 /** Values at the given quantiles (0..1) of a histogram of small integers. */

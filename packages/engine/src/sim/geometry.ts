@@ -170,3 +170,16 @@ function onSegment(ax: number, ay: number, bx: number, by: number, px: number, p
   const v2 = Math.hypot(ax - px, ay - py) + Math.hypot(bx - px, by - py);
   return sign(v2 - v1) === 0;
 }
+
+/** The eight compass points, as people name the side traffic comes from. */
+export type Compass = 'N' | 'NE' | 'E' | 'SE' | 'S' | 'SW' | 'W' | 'NW';
+const COMPASS: readonly Compass[] = ['E', 'NE', 'N', 'NW', 'W', 'SW', 'S', 'SE'];
+
+/**
+ * The compass point of the direction (dx, dy), y growing to the north, to
+ * the nearest 45°. Traffic driving from A to B comes from compassOf(A - B).
+ */
+export function compassOf(dx: number, dy: number): Compass {
+  const deg = (Math.atan2(dy, dx) * 180) / Math.PI;
+  return COMPASS[((Math.round(deg / 45) % 8) + 8) % 8];
+}
