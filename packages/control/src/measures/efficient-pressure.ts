@@ -1,6 +1,6 @@
 import type { ControlEnv, IntersectionPhases, SimReader } from '../core/controller.js';
 import type { Network } from '@citybrain/engine';
-import { demandOf, pressureOf, type PhaseTables } from './pressure.js';
+import { alwaysGreen, demandOf, pressureOf, type PhaseTables } from './pressure.js';
 
 /**
  * Efficient pressure and effective running demand, the two measures of
@@ -13,9 +13,9 @@ import { demandOf, pressureOf, type PhaseTables } from './pressure.js';
  * - effective running demand of a movement = mean over its entry lanes of the
  *   vehicles moving (faster than 0.1 m/s) in the lane's last stretch before
  *   the stop line (RunningLoad says how long);
- * - of a phase: the sum over its movements, leaving out those green in the
- *   yellow phase too (right turns): they are served whatever the phase, so
- *   they say nothing about which phase to show, and those without lane links.
+ * - of a phase: the sum over its movements, leaving out those green whatever
+ *   the phase (pressure.ts's alwaysGreen: right turns): they say nothing
+ *   about which phase to show, and those without lane links.
  * The reference's movements each have one entry lane (CityFlow's datasets);
  * where one has several, the mean keeps the per-lane scale that the keep
  * rule compares pressure against demand on.
@@ -26,13 +26,13 @@ const tableCache = new WeakMap<IntersectionPhases, PhaseTables>();
 /**
  * `ix`'s movements as the efficient measures read them, in the layout of
  * measures/pressure.ts (so its pressureOf and demandOf sum them): per phase,
- * the movements not green in the yellow phase, each with its entry lanes and
+ * the movements not always green, each with its entry lanes and
  * every lane of its exit road.
  */
 export function efficientTables(ix: IntersectionPhases, net: Network): PhaseTables {
   let f = tableCache.get(ix);
   if (f) return f;
-  const always = new Set(ix.movements[ix.yellow]?.map((m) => m.roadLink) ?? []);
+  const always = alwaysGreen(ix);
   const phaseStart = [0], inStart: number[] = [], outStart: number[] = [], lanes: number[] = [];
   const servedStart = [0], served: number[] = [];
   for (const ms of ix.movements) {

@@ -36,17 +36,26 @@ export interface PhaseTables {
   greens: Int32Array;
 }
 
+/**
+ * The roadLinks green whatever the controller chooses, the one rule every
+ * measure leaves out of a phase's pressure and demand: green in the yellow
+ * too (CityFlow's right turns), or in every green (SUMO's programs permit
+ * right turns in each green but not in the yellow). No phase is needed for them.
+ */
+export function alwaysGreen(ix: IntersectionPhases): Set<number> {
+  const always = new Set(ix.movements[ix.yellow]?.map((m) => m.roadLink) ?? []);
+  const greenIn = new Map<number, number>();
+  for (const p of ix.greens) for (const m of ix.movements[p]) greenIn.set(m.roadLink, (greenIn.get(m.roadLink) ?? 0) + 1);
+  for (const [r, n] of greenIn) if (n === ix.greens.length && ix.greens.length > 1) always.add(r);
+  return always;
+}
+
 const tableCache = new WeakMap<IntersectionPhases, PhaseTables>();
 
 export function phaseTables(ix: IntersectionPhases): PhaseTables {
   let f = tableCache.get(ix);
   if (f) return f;
-  // green whatever the controller chooses: in the yellow too (CityFlow's right turns), or in every green (SUMO's
-  // programs permit right turns in each green but not in the yellow); no phase is needed for them
-  const always = new Set(ix.movements[ix.yellow]?.map((m) => m.roadLink) ?? []);
-  const greenIn = new Map<number, number>();
-  for (const p of ix.greens) for (const m of ix.movements[p]) greenIn.set(m.roadLink, (greenIn.get(m.roadLink) ?? 0) + 1);
-  for (const [r, n] of greenIn) if (n === ix.greens.length && ix.greens.length > 1) always.add(r);
+  const always = alwaysGreen(ix);
   const phaseStart = [0], inStart: number[] = [], outStart: number[] = [], lanes: number[] = [], alw: number[] = [];
   const servedStart = [0], served: number[] = [];
   for (const ms of ix.movements) {
