@@ -4,7 +4,7 @@ import { errorInfo, type ErrorInfo } from '../server-errors.js';
 import { ErrorLine } from './ErrorLine.js';
 import { css, phaseColour } from '../map/geometry.js';
 import type { IntersectionDetail, NetworkView } from '../types.js';
-import { approachName, phaseName, regionName } from '../names.js';
+import { approachName, intersectionName, phaseName, regionName } from '../names.js';
 
 const TIMELINE_SECONDS = 300;
 
@@ -145,7 +145,8 @@ export function IntersectionPanel({ id, view, controllers, tick, onClose }: { id
   return (
     <div className="intersection" data-intersection={id}>
       <header className="panel-head">
-        <h2>{id}</h2>
+        {/* its streets where the network names them, the id beside */}
+        <h2>{intersectionName(view, id)}{intersectionName(view, id) !== id && <small className="muted"> {id}</small>}</h2>
         <button type="button" onClick={onClose} aria-label={t('close')}>×</button>
       </header>
       {error && <ErrorLine error={error} />}
