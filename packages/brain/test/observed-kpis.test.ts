@@ -43,6 +43,34 @@ test('travel time is the mean of the trips completed in the window; throughput c
   assert.equal(s3.t, 935, 't counts from the first event');
 });
 
+test('the rolling travel time follows the last 10 minutes; the one since the start keeps every trip', () => {
+  const k = new ObservedKpis(net, { travelTimeWindowSeconds: 600 });
+  // early: ten short trips of 60 s, ending by 150 s
+  for (let i = 0; i < 10; i++) k.apply(trip(`浙A1000${i}`, i * 9, 60));
+  const early = k.sample(at(160));
+  assert.equal(early.averageTravelTime, 60);
+  assert.equal(early.averageTravelTimeSinceStart, 60);
+  // later, in gridlock: five trips of 600 s, ending from 1000 s on
+  for (let i = 0; i < 5; i++) k.apply(trip(`浙A2000${i}`, 400 + i * 10, 600));
+  const late = k.sample(at(1100));
+  assert.equal(late.averageTravelTime, 600, 'the short trips have left the window');
+  assert.equal(late.averageTravelTimeSinceStart, 240, '(10 x 60 + 5 x 600) / 15');
+  // an hour on, nothing completes: the rolling one is 0, the one since the start stays
+  const quiet = k.sample(at(4000));
+  assert.deepEqual([quiet.averageTravelTime, quiet.averageTravelTimeSinceStart], [0, 240]);
+  // a restart continues it; a state saved before it existed starts it afresh
+  const state = k.exportState();
+  const again = new ObservedKpis(net, { travelTimeWindowSeconds: 600 });
+  again.importState(state);
+  assert.equal(again.sample(at(4010)).averageTravelTimeSinceStart, 240);
+  const { tripSeconds: _s, timedTrips: _n, ...older } = state.stats;
+  const before = new ObservedKpis(net, { travelTimeWindowSeconds: 600 });
+  before.importState({ ...state, stats: older as typeof state.stats });
+  assert.equal(before.sample(at(4010)).averageTravelTimeSinceStart, 0);
+  before.apply(trip('浙A30000', 4000, 90));
+  assert.equal(before.sample(at(4100)).averageTravelTimeSinceStart, 90);
+});
+
 test('an exit read one confusable character away from a unique open entry is matched; other differences are not', () => {
   const k = new ObservedKpis(net);
   k.apply([

@@ -53,6 +53,10 @@ test('import osm: the Osnabrück extract loads with its signals and runs 300 s w
   assert.ok(ours.signals > 0, 'the extract has signals');
   assert.equal(ours.signals, nc.signals, 'one signalised intersection per netconvert tlLogic (no --tls.join)');
   assert.ok(ours.laneKm > 0 && ours.laneKm <= nc.laneKm, 'car lanes are part of all lanes');
+  // OSM's street names come through netconvert (--output.street-names) onto the roads
+  const named = scenario.roadnet.roads.filter((r) => r.name);
+  assert.ok(named.length > scenario.roadnet.roads.length / 2, `${named.length} of ${scenario.roadnet.roads.length} roads named`);
+  assert.ok(named.some((r) => r.name === 'Martinistraße'), `names: ${[...new Set(named.map((r) => r.name))].slice(0, 10).join(', ')}`);
 
   const sim = new Simulation(scenario, { seed: 0 });
   const watch = new GridlockWatch();

@@ -50,6 +50,7 @@ test('simulate --out writes trips, approaches, intersections, a time series, a s
   const approaches = csv(join(out, 'approaches.csv'));
   assert.equal(approaches.length, 6 * 4);
   for (const a of approaches) assert.match(a.los, /^[A-F]$/);
+  assert.ok(approaches.every((a) => a.roadName === ''), 'a generated grid names no street: the column is empty');
   assert.equal(csv(join(out, 'intersections.csv')).length, 6);
   assert.deepEqual(csv(join(out, 'timeseries.csv')).map((s) => Number(s.time)), [120, 240, 360, 480, 600, 720, 840, 960, 1080, 1200]);
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));

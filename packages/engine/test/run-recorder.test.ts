@@ -11,7 +11,9 @@ import { flow, oneSignal } from './twin-helpers.js';
 test('one vehicle held at a red light: one stop, its wait, its time loss, on the approach it came by', () => {
   // red for the only movement for 60 s, then green; the vehicle is generated at t = 0 and reaches the line in about 30 s
   const phases = [{ time: 60, availableRoadLinks: [] }, { time: 30, availableRoadLinks: [0] }];
-  const sim = new Simulation(oneSignal({ phases, flows: [flow(['in', 'out'], { startTime: 0, endTime: 0 })] }));
+  const scenario = oneSignal({ phases, flows: [flow(['in', 'out'], { startTime: 0, endTime: 0 })] });
+  scenario.roadnet.roads.find((r) => r.id === 'in')!.name = 'Hauptstraße';
+  const sim = new Simulation(scenario);
   const rec = new RunRecorder(sim, { window: 60 });
   for (let k = 0; k < 120; k++) {
     sim.step();
@@ -32,7 +34,7 @@ test('one vehicle held at a red light: one stop, its wait, its time loss, on the
   // 2 x 290 m of lane plus the junction, within a metre or two
   assert.ok(trip.routeLength > 580 && trip.routeLength < 600, `${trip.routeLength} m`);
   const [ap] = rec.approachRecords();
-  assert.deepEqual([ap.intersection, ap.road, ap.from, ap.lanes, ap.vehicles], ['C', 'in', 'W', 1, 1]);
+  assert.deepEqual([ap.intersection, ap.road, ap.roadName, ap.from, ap.lanes, ap.vehicles], ['C', 'in', 'Hauptstraße', 'W', 1, 1]);
   assert.equal(ap.stopsPerVehicle, 1);
   assert.ok(ap.delayPerVehicle > trip.waitingTime && ap.delayPerVehicle <= trip.timeLoss);
   assert.equal(ap.queueMax, 1);
@@ -66,6 +68,7 @@ test('on a busy grid the records add up to the engine\'s ATT, total delay and st
   const aps = rec.approachRecords();
   assert.equal(aps.reduce((a, x) => a + x.vehicles, 0), crossings);
   assert.equal(aps.length, 6 * 4);
+  assert.ok(aps.every((a) => a.roadName === null), 'a generated grid names no street');
   for (const a of aps) assert.ok(a.queueP50 <= a.queueP95 && a.queueP95 <= a.queueMax);
   const ixs = rec.intersectionRecords();
   assert.equal(ixs.length, 6);

@@ -126,6 +126,27 @@ test('tiny net: a junction without tlLogic gets one phase with every link', () =
   assert.deepEqual(b.trafficLight.lightphases.map((p) => p.availableRoadLinks), [[0, 1, 2]]);
 });
 
+test('tiny net: an edge\'s street name (netconvert --output.street-names) is the road\'s name, in the network and through a CityFlow roadnet', () => {
+  const named = NET
+    .replace('<edge id="wb" from="W"', '<edge id="wb" name="Hauptstraße" from="W"')
+    .replace('<edge id="nb" from="N"', '<edge id="nb" name="  " from="N"')
+    .replace('<edge id="be" from="B"', '<edge id="be" name="Am Markt &amp; Co" from="B"');
+  const roadnet = parseSumoNet(named);
+  const byId = new Map(roadnet.roads.map((r) => [r.id, r]));
+  assert.equal(byId.get('wb')!.name, 'Hauptstraße');
+  assert.equal(byId.get('be')!.name, 'Am Markt & Co', 'XML entities decoded');
+  assert.ok(!('name' in byId.get('nb')!), 'a blank name is no name');
+  assert.ok(!('name' in byId.get('bn')!), 'an edge without one has none');
+  const net = new engine.Network(roadnet);
+  assert.deepEqual(net.roadIds.map((id) => net.roadNames[net.roadIndex.get(id)!]), net.roadIds.map((id) => byId.get(id)!.name ?? null));
+  // a CityFlow roadnet keeps it (CityFlow itself ignores the key); one that is no string is refused by path
+  const again = engine.parseRoadnet(JSON.stringify(roadnet));
+  assert.deepEqual(again.roads.map((r) => r.name), roadnet.roads.map((r) => r.name));
+  const bad = JSON.parse(JSON.stringify(roadnet));
+  bad.roads[0].name = 7;
+  assert.throws(() => engine.parseRoadnet(JSON.stringify(bad)), /roads\[0\]\.name: expected a string, got 7/);
+});
+
 test('tiny net: pedestrian lanes and sidewalk-only edges are not CityFlow lanes', () => {
   const withSidewalk = NET
     .replace('<lane id="wb_0"', '<lane id="wb_s" index="0" allow="pedestrian" speed="2" length="92" shape="0,-8 92,-8"/>\n    <lane id="wb_0"')

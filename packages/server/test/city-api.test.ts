@@ -277,6 +277,9 @@ test('field events of the virtual city are stored and queryable; metrics expose 
   const m = await (await fetch(server.url + '/metrics')).text();
   assert.match(m, /^citybrain_sim_time_seconds \d+/m);
   assert.match(m, /^citybrain_vehicles_in_network \d+/m);
+  // both travel times: the last window's and since the start
+  assert.match(m, /^citybrain_average_travel_time_seconds [\d.]+$/m);
+  assert.match(m, /^citybrain_average_travel_time_since_start_seconds [\d.]+$/m);
   assert.match(m, /^citybrain_ingest_events_accepted_total\{source="virtual-city"\} \d+/m);
 });
 

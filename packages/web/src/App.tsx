@@ -1,11 +1,12 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { HttpApi, type CityApi } from './api.js';
 import { CompareView, type CompareRunRef } from './components/CompareView.js';
 import { LangSwitcher } from './components/LangSwitcher.js';
 import { LiveView } from './components/LiveView.js';
-import { Login } from './components/Login.js';
+import { Login, type SignInError } from './components/Login.js';
 import { ReplayView, type CompareReplayRef } from './components/ReplayView.js';
-import { I18nContext, SessionContext, errorText, type I18n, type Session } from './context.js';
+import { I18nContext, SessionContext, type I18n, type Session } from './context.js';
+import { errorInfo } from './server-errors.js';
 import { isLang, translate, type Lang } from './i18n.js';
 import type { Role } from './types.js';
 
@@ -52,9 +53,6 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
       },
     };
   }, [lang]);
-  // read by signIn without depending on the language (a change of language must not sign in again)
-  const i18nNow = useRef(i18n);
-  useEffect(() => void (i18nNow.current = i18n), [i18n]);
   useEffect(() => {
     document.documentElement.lang = lang;
     document.title = `${i18n.t('appTitle')} · ${i18n.t('appSubtitle')}`;
@@ -62,7 +60,7 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
 
   const [session, setSession] = useState<Session | null>(null);
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<SignInError | null>(null);
   // signed out by the server (a 401 mid-session), not by the user: the log-in says so
   const [ended, setEnded] = useState(false);
   const [tab, setTab] = useState<Tab>('live');
@@ -92,8 +90,7 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
       setSession({ api, me, canOperate: me.role === 'operator', fixture, signOut });
     } catch (e) {
       sessionStorage.removeItem(TOKEN_KEY);
-      const { t } = i18nNow.current;
-      setError(e instanceof RoleRefused ? t('roleCannotSignIn', { role: t(`role_${e.role}`) }) : errorText(e));
+      setError(e instanceof RoleRefused ? { kind: 'role', role: e.role } : errorInfo(e));
     } finally {
       setBusy(false);
     }

@@ -4,9 +4,9 @@ import type {
   KpiSample, LiveState, Me, NetworkView, Point, ReplayFramesResponse, SimulationClock, VehicleFrame,
 } from './types.js';
 
-/** A refused or failed API call; `status` 0 means the server could not be reached. */
+/** A refused or failed API call; `status` 0 means the server could not be reached; `code` the error body's (errors.ts), when it had one. */
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(readonly status: number, message: string, readonly code?: string) {
     super(message);
     this.name = 'ApiError';
   }
@@ -107,11 +107,13 @@ export class HttpApi implements CityApi {
     if (res.status === 401) this.onUnauthorized?.();
     if (!res.ok) {
       let message = text || res.statusText;
+      let code: string | undefined;
       try {
-        const j = JSON.parse(text) as { message?: unknown };
+        const j = JSON.parse(text) as { message?: unknown; code?: unknown };
         if (typeof j.message === 'string') message = j.message;
+        if (typeof j.code === 'string') code = j.code;
       } catch { /* not JSON: keep the text */ }
-      throw new ApiError(res.status, message);
+      throw new ApiError(res.status, message, code);
     }
     return (text ? JSON.parse(text) : undefined) as T;
   }

@@ -4,8 +4,9 @@ import type { NetworkView } from './types.js';
 
 /**
  * The names people use instead of ids: a road's traffic by the direction it
- * comes from (from the intersections' positions; y grows to the north), a
- * phase by the movements it gives green ("N–S through"), a region by its
+ * comes from (from the intersections' positions; y grows to the north) and
+ * its street name where the network has one, an intersection by its streets,
+ * a phase by the movements it gives green ("N–S through"), a region by its
  * compass name. Pure: the panels pass their `t`.
  */
 
@@ -24,10 +25,24 @@ export function comingFrom(view: NetworkView, road: string): Compass | null {
   return compassOf(a.x - b.x, a.y - b.y);
 }
 
-/** "from north" */
+/** "from north", and its street where the network names it: "from north (Hauptstraße)"; the street, else the id, without a direction. */
 export function approachName(view: NetworkView, road: string, t: T): string {
   const c = comingFrom(view, road);
-  return c ? t('approachFrom', { dir: t(`compass_${c}`) }) : road;
+  const name = view.roads.find((x) => x.id === road)?.name;
+  if (!c) return name ?? road;
+  const dir = t('approachFrom', { dir: t(`compass_${c}`) });
+  return name ? t('approachOnRoad', { approach: dir, road: name }) : dir;
+}
+
+/**
+ * An intersection by the streets that meet there ("Martinistraße / Arndtplatz",
+ * at most three, as the network lists its roads); its id where no road of it
+ * is named. Street names are names: never translated.
+ */
+export function intersectionName(view: NetworkView, id: string): string {
+  const names = new Set<string>();
+  for (const r of view.roads) if ((r.to === id || r.from === id) && r.name) names.add(r.name);
+  return names.size > 0 ? [...names].slice(0, 3).join(' / ') : id;
 }
 
 /**

@@ -27,7 +27,10 @@ export interface ControllerFault {
   controller: string;
   intersection: string;
   time: number;
+  /** the server's English detail */
   error: string;
+  /** what happened (control's ControllerFault.kind): the dashboard's sentence is by this */
+  kind: 'error' | 'gridlock' | 'deadlock';
 }
 
 export interface SimulationClock {

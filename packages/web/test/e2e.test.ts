@@ -795,6 +795,18 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       await page.waitForSelector('[data-testid=incidents-cleared]');
       assert.ok((await noEnglish(page, lang, 'incidents')).includes(dictionaries[lang].incidentsActive));
       await shot(page, `labels-incidents-${lang}`);
+      // the KPIs, both travel times labelled, and a server error as a sentence in the language with the server's English message beside it
+      const detail = 'store: no answer within 5000 ms';
+      await page.route('**/api/v1/faults', (r) => r.fulfill({
+        status: 503, contentType: 'application/json',
+        body: JSON.stringify({ statusCode: 503, code: 'CB_STORE_UNAVAILABLE', error: 'Service Unavailable', message: detail }),
+      }));
+      await page.click('[data-panel=kpis]');
+      await page.waitForSelector('.faults [data-error=CB_STORE_UNAVAILABLE]');
+      const kpiText = await noEnglish(page, lang, 'kpis');
+      for (const k of ['kpiAtt', 'kpiAttSinceStart', 'err_CB_STORE_UNAVAILABLE'] as const) assert.ok(kpiText.includes(dictionaries[lang][k]), `${lang}: ${k}`);
+      assert.equal(await page.textContent('.faults .error-detail'), detail);
+      await page.unroute('**/api/v1/faults');
     }
     await page.context().close();
   });

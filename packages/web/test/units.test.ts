@@ -9,7 +9,9 @@ import { CLEARED_SHOWN, acknowledgerName, activeSetKey, blockedSeconds, formatDu
 import { SIGNAL_GREEN, SIGNAL_NONE, SIGNAL_RED, SIGNAL_YELLOW, SignalMap, laneShapes, ribbon, tail } from '../src/map/geometry.js';
 import { cityflowReplay } from '../src/replay/source.js';
 import type { Incident } from '../src/types.js';
-import { approachName, comingFrom, phaseName, regionName } from '../src/names.js';
+import { approachName, comingFrom, intersectionName, laneName, phaseName, regionName } from '../src/names.js';
+import { ApiError } from '../src/api.js';
+import { TRANSLATED_CODES, errorInfo, errorSentence } from '../src/server-errors.js';
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -209,4 +211,54 @@ test('names people use: approaches by the side they come from, phases by the mov
   assert.equal(regionName('north-east', t('zh')), '区域 东北');
   assert.equal(regionName('city', t('ko')), '도시 전체');
   assert.equal(regionName('harbour', t('en')), 'region harbour');
+});
+
+test('names people use: an approach by its direction and its street where the network names it; an intersection by its streets', async () => {
+  const { generateGrid, Simulation } = await import('@citybrain/engine');
+  const { intersectionPhases } = await import('@citybrain/control');
+  const { networkView } = await import('@citybrain/server/twin');
+  const scenario = generateGrid({ rows: 1, cols: 1 });
+  // as a SUMO or OSM-imported network names its edges
+  for (const [id, name] of [['road_0_1_0', 'Hauptstraße'], ['road_1_1_2', 'Hauptstraße'], ['road_1_0_1', 'Am Markt']]) {
+    scenario.roadnet.roads.find((r) => r.id === id)!.name = name;
+  }
+  const sim = new Simulation(scenario);
+  const view = networkView(sim.net, intersectionPhases(sim), []);
+  assert.equal(view.roads.find((r) => r.id === 'road_0_1_0')!.name, 'Hauptstraße', 'the network view carries the name');
+  assert.ok(!('name' in view.roads.find((r) => r.id === 'road_1_2_3')!), 'an unnamed road has no name key');
+  const t = (lang: 'en' | 'zh' | 'ko') => (key: MessageKey, params?: Record<string, string | number>) => translate(lang, key, params);
+  assert.equal(approachName(view, 'road_0_1_0', t('en')), 'from west (Hauptstraße)');
+  assert.equal(approachName(view, 'road_0_1_0', t('zh')), 'Hauptstraße 西进口');
+  assert.equal(approachName(view, 'road_1_0_1', t('ko')), 'Am Markt 남쪽 접근로');
+  assert.equal(approachName(view, 'road_1_2_3', t('en')), 'from north', 'no name: the direction alone');
+  assert.equal(laneName(view, 'road_0_1_0_1', t('en')), 'from west (Hauptstraße), lane 2', 'an incident names road and direction');
+  // the streets meeting there, each once; a boundary with one named road, that one; none named: the id
+  assert.equal(intersectionName(view, 'intersection_1_1'), 'Am Markt / Hauptstraße', 'in the order the network lists its roads');
+  assert.equal(intersectionName(view, 'intersection_0_1'), 'Hauptstraße');
+  assert.equal(intersectionName(view, 'intersection_1_2'), 'intersection_1_2');
+});
+
+test('server errors: a sentence per code in every language, the server\'s English message kept as the detail', async () => {
+  const { ERRORS, FASTIFY_ERRORS } = await import('@citybrain/server');
+  assert.deepEqual([...TRANSLATED_CODES].sort(), [...Object.keys(ERRORS), ...Object.keys(FASTIFY_ERRORS)].sort(), 'every code of the catalogue has a sentence');
+  for (const lang of ['en', 'zh', 'ko'] as const) {
+    for (const code of TRANSLATED_CODES) assert.ok(dictionaries[lang][`err_${code}`].trim(), `${lang} err_${code}`);
+  }
+  const t = (lang: 'en' | 'zh' | 'ko') => (key: MessageKey, params?: Record<string, string | number>) => translate(lang, key, params);
+  const notFound = errorInfo(new ApiError(404, 'no signalised intersection "i9"', 'CB_NOT_FOUND'));
+  assert.deepEqual(notFound, { kind: 'server', status: 404, code: 'CB_NOT_FOUND', detail: 'no signalised intersection "i9"' });
+  assert.equal(errorSentence(notFound, t('en')), 'not found: it has ended or never existed');
+  assert.equal(errorSentence(notFound, t('zh')), '未找到：已结束或不存在');
+  assert.equal(errorSentence(errorInfo(new ApiError(403, 'role viewer may not do this', 'CB_FORBIDDEN')), t('ko')), '이 토큰의 역할로는 할 수 없는 작업입니다');
+  // no code in the body (a proxy, the in-browser city): the catalogue's code for the status
+  assert.deepEqual(errorInfo(new ApiError(401, 'unknown token')), { kind: 'server', status: 401, code: 'CB_UNAUTHENTICATED', detail: 'unknown token' });
+  assert.equal(errorInfo(new ApiError(502, 'Bad Gateway')).kind === 'server' && (errorInfo(new ApiError(502, 'Bad Gateway')) as { code: string }).code, 'CB_ERROR');
+  // a code this dashboard does not know (a newer server): by its status, the detail kept
+  const unknown = errorInfo(new ApiError(422, 'body.x: too odd', 'CB_SOMETHING_NEW'));
+  assert.equal(errorSentence(unknown, t('en')), 'the server refused the request (HTTP 422)');
+  assert.equal(unknown.detail, 'body.x: too odd');
+  const away = errorInfo(new ApiError(0, 'GET /api/v1/network: Failed to fetch'));
+  assert.deepEqual([away.kind, errorSentence(away, t('zh')), away.detail], ['unreachable', '无法连接服务器', 'GET /api/v1/network: Failed to fetch']);
+  const page = errorInfo(new TypeError('x is undefined'));
+  assert.deepEqual([page.kind, errorSentence(page, t('en')), page.detail], ['page', 'something failed in the dashboard', 'x is undefined']);
 });

@@ -17,7 +17,10 @@ export interface KpiSample {
   t: number;
   /** epoch ms */
   ts: number;
+  /** seconds: mean of the plate-matched trips completed in the last window (ObservedKpisOptions.travelTimeWindowSeconds, 10 min); 0 when none */
   averageTravelTime: number;
+  /** seconds: mean of every plate-matched trip completed since the KPIs started (a restart continues it); 0 before the first */
+  averageTravelTimeSinceStart: number;
   vehiclesInNetwork: number;
   finishedVehicles: number;
   /** vehicles leaving the network per hour over the last window */

@@ -74,6 +74,9 @@ export interface ObservedKpisStats {
   tooLate: number;
   /** exit reads matched to an entry read (trips) */
   matched: number;
+  /** seconds of the trips timed since the start, and their number (averageTravelTimeSinceStart; both 0 in a state saved before it, which then starts afresh) */
+  tripSeconds: number;
+  timedTrips: number;
   /** of which through one confusable character */
   fuzzyMatched: number;
   /** exit (or late entry) reads left unmatched because two or more open reads differ from it by one confusable character */
@@ -141,6 +144,7 @@ const SWEEP_MS = 10_000;
  *
  * Estimators (one line each):
  * - averageTravelTime: mean exit-minus-entry time of the trips (entry read matched to exit read) completed in the last travelTimeWindowSeconds; 0 when none.
+ * - averageTravelTimeSinceStart: the same over every trip completed since the start (CityFlow's ATT counts so: it moves little after the first hour).
  * - vehiclesInNetwork: (open trips - exits without an entry) / share of exits whose entry was read. A missed exit read leaves a trip
  *   open until maxTripSeconds, a missed entry read an exit unmatched: counting those exits over the same span, shifted by the mean
  *   trip time, the two cancel with equal miss rates; the share scales up for the vehicles inside whose entry was missed. Never fewer
@@ -200,7 +204,7 @@ export class ObservedKpis {
   private epoch: number;
   private readonly counters: ObservedKpisStats = {
     plateReads: 0, entryReads: 0, exitReads: 0, stopLineReads: 0, lowConfidence: 0, duplicates: 0, tooLate: 0,
-    matched: 0, fuzzyMatched: 0, ambiguous: 0, expired: 0, segments: 0, laneReports: 0, unknownLanes: 0,
+    matched: 0, tripSeconds: 0, timedTrips: 0, fuzzyMatched: 0, ambiguous: 0, expired: 0, segments: 0, laneReports: 0, unknownLanes: 0,
   };
 
   constructor(readonly net: Network, opts: ObservedKpisOptions = {}) {
@@ -304,6 +308,7 @@ export class ObservedKpis {
       t: extra.t ?? Math.round(nowTs - this.epoch) / 1000,
       ts: nowTs,
       averageTravelTime: round(meanTrip, 1),
+      averageTravelTimeSinceStart: this.counters.timedTrips > 0 ? round(this.counters.tripSeconds / this.counters.timedTrips, 1) : 0,
       vehiclesInNetwork: this.vehiclesInNetwork(nowTs, city.vehicles, meanTrip, tripCount),
       finishedVehicles: this.counters.exitReads,
       throughput: Math.round((this.exits.sum(nowTs - span, nowTs) * 3_600_000) / span),
@@ -530,6 +535,8 @@ export class ObservedKpis {
 
   private trip(entryTs: number, exitTs: number): void {
     this.counters.matched++;
+    this.counters.tripSeconds += (exitTs - entryTs) / 1000;
+    this.counters.timedTrips++;
     this.trips.add(exitTs, 0, (exitTs - entryTs) / 1000);
     this.trips.add(exitTs, 1, 1);
   }
@@ -674,7 +681,7 @@ export class ObservedKpis {
     for (const [plate, xs] of s.pending) this.pending.set(plate, xs);
     this.lastRead.clear();
     for (const [plate, ts, lane, position] of s.lastReads) this.lastRead.set(plate, { ts, lane, position });
-    Object.assign(this.counters, s.stats);
+    Object.assign(this.counters, { tripSeconds: 0, timedTrips: 0 }, s.stats);
   }
 }
 

@@ -39,10 +39,12 @@ const DEBIAN_SUMO_HOME = '/usr/share/sumo';
  * --tls.default-type static: the programs as written are what the plan runs,
  * in SUMO and here alike (actuated's minDur/maxDur would be read as fixed
  * durations); adapting to traffic is the controllers' job.
+ * --output.street-names: edges keep OSM's street names, which the dashboard
+ * names approaches and incidents by.
  */
 export const NETCONVERT_OPTIONS = [
   '--geometry.remove', '--ramps.guess', '--junctions.join',
-  '--tls.guess-signals', '--tls.discard-simple', '--tls.default-type', 'static',
+  '--tls.guess-signals', '--tls.discard-simple', '--tls.default-type', 'static', '--output.street-names',
 ] as const;
 
 /** A network's size as counted from net.net.xml directly, or from the network as loaded. */

@@ -70,7 +70,7 @@ ${ixSorted.map((i) => `<tr><td>${esc(i.intersection)}</td><td class="num">${Math
 <h2>Approaches</h2>
 <p class="muted">Queue: vehicles below 0.1 m/s on the approach's lanes, sampled every step: median, 95th percentile and longest.</p>
 <table><tr><th>intersection</th><th>from</th><th>road</th><th>lanes</th><th>vehicles</th><th>delay s/veh</th><th>stops/veh</th><th>queue p50 / p95 / max</th><th>LOS</th></tr>
-${apSorted.map((a) => `<tr><td>${esc(a.intersection)}</td><td>${a.from}</td><td>${esc(a.road)}</td><td class="num">${a.lanes}</td><td class="num">${Math.round(a.vehicles)}</td><td class="num">${a.delayPerVehicle.toFixed(1)}</td><td class="num">${a.stopsPerVehicle.toFixed(2)}</td><td class="num">${fmt(a.queueP50)} / ${fmt(a.queueP95)} / ${fmt(a.queueMax)}</td><td>${los(a.los)}</td></tr>`).join('\n')}</table>
+${apSorted.map((a) => `<tr><td>${esc(a.intersection)}</td><td>${a.from}</td><td>${esc(a.road)}${a.roadName !== null ? ` (${esc(a.roadName)})` : ''}</td><td class="num">${a.lanes}</td><td class="num">${Math.round(a.vehicles)}</td><td class="num">${a.delayPerVehicle.toFixed(1)}</td><td class="num">${a.stopsPerVehicle.toFixed(2)}</td><td class="num">${fmt(a.queueP50)} / ${fmt(a.queueP95)} / ${fmt(a.queueMax)}</td><td>${los(a.los)}</td></tr>`).join('\n')}</table>
 </body></html>
 `;
 }

@@ -64,7 +64,7 @@ export function writeStudy(dir: string, s: StudyInput): { files: string[]; kpis:
   const trips = seeded((st) => st.trips);
   put('trips.csv', toCsv(trips, ['seed', 'id', 'from', 'to', 'depart', 'departDelay', 'arrival', 'duration', 'routeLength', 'timeLoss', 'waitingTime', 'stops']));
   put('trips.jsonl', toJsonLines(trips));
-  put('approaches.csv', toCsv(seeded((st) => st.approaches), ['seed', 'intersection', 'from', 'road', 'lanes', 'vehicles', 'delayPerVehicle', 'stopsPerVehicle', 'queueP50', 'queueP95', 'queueMax', 'los']));
+  put('approaches.csv', toCsv(seeded((st) => st.approaches), ['seed', 'intersection', 'from', 'road', 'roadName', 'lanes', 'vehicles', 'delayPerVehicle', 'stopsPerVehicle', 'queueP50', 'queueP95', 'queueMax', 'los']));
   put('intersections.csv', toCsv(seeded((st) => st.intersections), ['seed', 'intersection', 'vehicles', 'delayPerVehicle', 'stopsPerVehicle', 'los', 'x', 'y']));
   put('timeseries.csv', toCsv(seeded((st) => st.series), ['seed', 'time', 'inNetwork', 'waitingToEnter', 'throughputPerHour', 'windowTravelTime', 'meanSpeed']));
   const kpis: Record<string, MeanCi & { perSeed: number[] }> = {};

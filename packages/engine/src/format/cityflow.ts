@@ -21,6 +21,8 @@ export interface LaneJson {
 
 export interface RoadJson {
   id: string;
+  /** the street's name where the source has one (SUMO's edge `name`, from OSM's); CityFlow ignores it */
+  name?: string;
   /** polyline from start to end intersection, at least two points */
   points: Point[];
   /** index 0 is the innermost (leftmost, next to the centre line) lane */

@@ -104,8 +104,10 @@ export function validateRoadnet(value: unknown, source: string): RoadnetJson {
       const la = `${lanesAt}[${j}]`;
       return { width: c.positive(l.width, la, 'width'), maxSpeed: c.speed(l.maxSpeed, la, 'maxSpeed', 'a road') };
     });
+    const name = r.name === undefined ? undefined : c.str(r.name, at, 'name').trim();
     roads[i] = {
       id,
+      ...(name ? { name } : {}),
       points: c.points(r.points, at, 'points', 2),
       lanes,
       startIntersection: c.ref(r.startIntersection, at, 'startIntersection', interIdx, 'intersection'),

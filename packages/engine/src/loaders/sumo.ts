@@ -345,6 +345,7 @@ function readSumoNet(xml: string, source: string): { roadnet: RoadnetJson; turna
     if (leftShape.length < 2) throw kept[0].r.err('attribute "shape" has zero length');
     const from = er.str('from');
     const to = er.str('to');
+    const name = er.opt('name')?.trim();
     edges.set(id, {
       id,
       from,
@@ -353,6 +354,7 @@ function readSumoNet(xml: string, source: string): { roadnet: RoadnetJson; turna
       laneIndexes: new Set(lanes.map((l) => l.index)),
       road: {
         id,
+        ...(name ? { name } : {}),
         points: shiftLeft(leftShape, laneJson[0].width / 2),
         lanes: laneJson,
         startIntersection: from,

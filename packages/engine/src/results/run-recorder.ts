@@ -56,6 +56,8 @@ export interface TripRecord {
 export interface ApproachRecord {
   intersection: string;
   road: string;
+  /** the road's street name (RoadJson.name), null where the network gives none */
+  roadName: string | null;
   /** the direction traffic comes from, by the road's geometry: 'N', 'NE', ... */
   from: Compass;
   lanes: number;
@@ -256,7 +258,7 @@ export class RunRecorder {
       const q = percentiles(this.aHist[a], [0.5, 0.95, 1]);
       const delay = served ? this.aDelay[a] / served : 0;
       return {
-        intersection: net.interIds[ap.intersection], road: net.roadIds[ap.road], from: ap.from, lanes: ap.lanes, vehicles: served,
+        intersection: net.interIds[ap.intersection], road: net.roadIds[ap.road], roadName: net.roadNames[ap.road], from: ap.from, lanes: ap.lanes, vehicles: served,
         delayPerVehicle: delay, stopsPerVehicle: served ? this.aStops[a] / served : 0,
         queueP50: q[0], queueP95: q[1], queueMax: q[2], los: levelOfService(delay),
       };

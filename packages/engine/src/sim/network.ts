@@ -15,6 +15,8 @@ export const LINK_PRIORITY: Record<RoadLinkType, number> = { turn_right: 1, turn
  */
 export class Network {
   readonly roadIds: string[];
+  /** each road's street name (RoadJson.name), null where the network gives none */
+  readonly roadNames: (string | null)[];
   readonly roadIndex = new Map<string, number>();
   readonly roadStartInter: Int32Array;
   readonly roadEndInter: Int32Array;
@@ -97,6 +99,7 @@ export class Network {
     this.interWidth = Float64Array.from(inters, (i) => (i.virtual ? 0 : i.width ?? 0));
 
     this.roadIds = roads.map((r) => r.id);
+    this.roadNames = roads.map((r) => r.name ?? null);
     roads.forEach((r, i) => this.roadIndex.set(r.id, i));
     const interOf = (id: string, path: string): number => {
       const k = this.interIndex.get(id);

@@ -30,6 +30,8 @@ export interface NetworkView {
   }[];
   roads: {
     id: string;
+    /** the street's name where the network has one (SUMO and OSM-imported networks do) */
+    name?: string;
     from: string;
     to: string;
     lanes: { id: string; width: number; maxSpeed: number; length: number; points: [number, number][] }[];

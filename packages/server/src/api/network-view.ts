@@ -42,7 +42,8 @@ export function networkView(net: Network, phases: readonly IntersectionPhases[],
       }
       lanes.push({ id: net.laneId(l), width: net.width[l], maxSpeed: net.maxSpeed[l], length: round2(net.length[l]), points });
     }
-    return { id, from: net.interIds[net.roadStartInter[r]], to: net.interIds[net.roadEndInter[r]], lanes };
+    const name = net.roadNames[r];
+    return { id, ...(name !== null ? { name } : {}), from: net.interIds[net.roadStartInter[r]], to: net.interIds[net.roadEndInter[r]], lanes };
   });
   const laneOrder: string[] = [];
   for (let l = 0; l < net.nLanes; l++) laneOrder.push(net.laneId(l));

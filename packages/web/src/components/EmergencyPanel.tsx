@@ -1,6 +1,8 @@
 import { useI18n, useSession } from '../context.js';
 import type { MessageKey } from '../i18n.js';
 import type { EmergencyDispatch, EmergencyVehicle, Point } from '../types.js';
+import type { ErrorInfo } from '../server-errors.js';
+import { ErrorLine } from './ErrorLine.js';
 
 export type PickMode = 'origin' | 'destination' | null;
 
@@ -11,7 +13,7 @@ export interface EmergencyPanelProps {
   lastDispatch: EmergencyDispatch | null;
   unavailable: boolean;
   busy: boolean;
-  error: string | null;
+  error: ErrorInfo | null;
   onStartPick(): void;
   onCancelPick(): void;
   onDispatch(): void;
@@ -56,7 +58,7 @@ export function EmergencyPanel(p: EmergencyPanelProps) {
               <button type="button" onClick={p.onCancelPick}>{t('cancel')}</button>
             </div>
           )}
-          {p.error && <p className="error">{t('errorMessage', { message: p.error })}</p>}
+          {p.error && <ErrorLine error={p.error} />}
         </section>
       )}
       {p.lastDispatch && (

@@ -1,10 +1,12 @@
 import { useEffect, useMemo, useState } from 'react';
-import { errorText, formatClock, isMissing, useI18n, useSession } from '../context.js';
+import { formatClock, isMissing, useI18n, useSession } from '../context.js';
+import { errorInfo, type ErrorInfo } from '../server-errors.js';
+import { ErrorLine } from './ErrorLine.js';
 import { useLoadUntilDone } from '../retry.js';
 import {
   CLEARED_SHOWN, acknowledgerName, activeSetKey, blockedSeconds, formatDuration, incidentBoard, responseSeconds,
 } from '../incidents.js';
-import { laneName } from '../names.js';
+import { intersectionName, laneName } from '../names.js';
 import type { Incident, NetworkView } from '../types.js';
 
 export interface IncidentsPanelProps {
@@ -16,7 +18,7 @@ export interface IncidentsPanelProps {
   epoch: number;
   unavailable: boolean;
   /** why the active incidents could not be read, if they could not */
-  error: string | null;
+  error: ErrorInfo | null;
   selected: string | null;
   onSelect(incident: Incident): void;
   /** the network, to name lanes by their approach */
@@ -27,7 +29,7 @@ export interface IncidentsPanelProps {
 function useClearedHistory(activeKey: string, epoch: number) {
   const { api } = useSession();
   const [history, setHistory] = useState<Incident[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<ErrorInfo | null>(null);
   const [missing, setMissing] = useState(false);
   useLoadUntilDone(
     () => api.incidents({ status: 'cleared', limit: CLEARED_SHOWN }),
@@ -37,7 +39,7 @@ function useClearedHistory(activeKey: string, epoch: number) {
         setMissing(true);
         return 'stop';
       }
-      setError(errorText(e));
+      setError(errorInfo(e));
     },
     [api, activeKey, epoch],
   );
@@ -62,7 +64,7 @@ interface ItemProps {
   selected: boolean;
   onSelect(): void;
   /** operators only: the acknowledge button and its state */
-  acknowledge?: { busy: boolean; error: string | null; onClick(): void };
+  acknowledge?: { busy: boolean; error: ErrorInfo | null; onClick(): void };
 }
 
 function IncidentItem({ incident: inc, view, now, selected, onSelect, acknowledge }: ItemProps) {
@@ -75,7 +77,7 @@ function IncidentItem({ incident: inc, view, now, selected, onSelect, acknowledg
         <span className="incident-head">
           <i className="incident-dot" /> <b>{t('incidentLane', { lane: laneName(view, inc.lane, t) })}</b> <small className="muted">{inc.lane}</small>
         </span>
-        <span className="muted">{t('incidentAt', { intersection: inc.intersection })}</span>
+        <span className="muted">{t('incidentAt', { intersection: intersectionName(view, inc.intersection) })}</span>
         <span data-testid="incident-time">
           {active
             ? <>{t('incidentBlockedFor', { duration: blocked })} · {t('incidentSince', { time: formatClock(inc.since) })}</>
@@ -87,7 +89,7 @@ function IncidentItem({ incident: inc, view, now, selected, onSelect, acknowledg
       {acknowledge && !inc.acknowledged && (
         <button type="button" className="danger" name="acknowledge" disabled={acknowledge.busy} onClick={acknowledge.onClick}>{t('acknowledge')}</button>
       )}
-      {acknowledge?.error && <p className="error">{t('errorMessage', { message: acknowledge.error })}</p>}
+      {acknowledge?.error && <ErrorLine error={acknowledge.error} />}
     </li>
   );
 }
@@ -99,7 +101,7 @@ export function IncidentsPanel(p: IncidentsPanelProps) {
   // the server's answers to acknowledgements sent from here, until the stream carries them
   const [acks, setAcks] = useState<ReadonlyMap<string, Incident>>(new Map());
   const [pending, setPending] = useState<ReadonlySet<string>>(new Set());
-  const [ackError, setAckError] = useState<{ id: string; message: string } | null>(null);
+  const [ackError, setAckError] = useState<{ id: string; error: ErrorInfo } | null>(null);
   useEffect(() => setAcks(new Map()), [api, p.epoch]);
   const board = useMemo(() => incidentBoard(p.active, history.history ?? [], acks), [p.active, history.history, acks]);
 
@@ -110,7 +112,7 @@ export function IncidentsPanel(p: IncidentsPanelProps) {
       const inc = await api.acknowledgeIncident(id);
       setAcks((m) => new Map(m).set(id, inc));
     } catch (e) {
-      setAckError({ id, message: errorText(e) });
+      setAckError({ id, error: errorInfo(e) });
     } finally {
       setPending((s) => {
         const next = new Set(s);
@@ -135,13 +137,13 @@ export function IncidentsPanel(p: IncidentsPanelProps) {
       {!canOperate && <p className="muted readonly-note">{t('viewerCannotAcknowledge')}</p>}
       <section data-testid="incidents-active">
         <h3>{t('incidentsActive')} ({board.active.length})</h3>
-        {p.error && <p className="error">{t('errorMessage', { message: p.error })}</p>}
+        {p.error && <ErrorLine error={p.error} />}
         {board.active.length === 0 && <p className="muted">{t('noActiveIncidents')}</p>}
         <ul className="incident-list">
           {board.active.map((inc) => (
             <IncidentItem
               key={inc.id} incident={inc} view={p.view} now={p.now} selected={inc.id === p.selected} onSelect={() => p.onSelect(inc)}
-              acknowledge={canOperate ? { busy: pending.has(inc.id), error: ackError?.id === inc.id ? ackError.message : null, onClick: () => void acknowledge(inc.id) } : undefined}
+              acknowledge={canOperate ? { busy: pending.has(inc.id), error: ackError?.id === inc.id ? ackError.error : null, onClick: () => void acknowledge(inc.id) } : undefined}
             />
           ))}
         </ul>
@@ -149,7 +151,7 @@ export function IncidentsPanel(p: IncidentsPanelProps) {
       {!history.missing && (
         <section data-testid="incidents-cleared">
           <h3>{t('incidentsCleared')}</h3>
-          {history.error && <p className="error">{t('errorMessage', { message: history.error })}</p>}
+          {history.error && <ErrorLine error={history.error} />}
           {history.history === null && !history.error && <p className="muted">{t('loading')}</p>}
           {history.history !== null && board.cleared.length === 0 && <p className="muted">{t('noClearedIncidents')}</p>}
           <ul className="incident-list">

@@ -1,8 +1,10 @@
 import { useEffect, useState } from 'react';
-import { errorText, formatClock, useI18n, useSession } from '../context.js';
+import { formatClock, useI18n, useSession } from '../context.js';
+import { errorInfo, type ErrorInfo } from '../server-errors.js';
+import { ErrorLine } from './ErrorLine.js';
 import { css, phaseColour } from '../map/geometry.js';
 import type { IntersectionDetail, NetworkView } from '../types.js';
-import { approachName, phaseName, regionName } from '../names.js';
+import { approachName, intersectionName, phaseName, regionName } from '../names.js';
 
 const TIMELINE_SECONDS = 300;
 
@@ -86,7 +88,7 @@ function ControllerSwitch({ detail, controllers, onChanged }: { detail: Intersec
   const [choice, setChoice] = useState(detail.controller);
   const [target, setTarget] = useState<Target>('intersection');
   const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [message, setMessage] = useState<{ ok: true; text: string } | { ok: false; error: ErrorInfo } | null>(null);
   useEffect(() => setChoice(detail.controller), [detail.id, detail.controller]);
   const targetLabel = (tg: Target) =>
     tg === 'intersection' ? t('thisIntersection') : tg === 'region' ? regionName(detail.region, t) : t('wholeCity');
@@ -98,7 +100,7 @@ function ControllerSwitch({ detail, controllers, onChanged }: { detail: Intersec
       setMessage({ ok: true, text: t('applied', { controller: choice, target: target === 'intersection' ? detail.id : targetLabel(target) }) });
       onChanged();
     } catch (e) {
-      setMessage({ ok: false, text: t('errorMessage', { message: errorText(e) }) });
+      setMessage({ ok: false, error: errorInfo(e) });
     } finally {
       setBusy(false);
     }
@@ -115,7 +117,7 @@ function ControllerSwitch({ detail, controllers, onChanged }: { detail: Intersec
         </select>
         <button type="button" className="primary" name="apply-controller" disabled={busy} onClick={apply}>{t('apply')}</button>
       </div>
-      {message && <p className={message.ok ? 'ok' : 'error'} role="status">{message.text}</p>}
+      {message && (message.ok ? <p className="ok" role="status">{message.text}</p> : <ErrorLine error={message.error} role="status" />)}
     </section>
   );
 }
@@ -124,7 +126,7 @@ export function IntersectionPanel({ id, view, controllers, tick, onClose }: { id
   const { api, canOperate } = useSession();
   const { t } = useI18n();
   const [detail, setDetail] = useState<IntersectionDetail | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<ErrorInfo | null>(null);
   const [reload, setReload] = useState(0);
   // refresh with the live feed, at most once a second
   const [second, setSecond] = useState(0);
@@ -132,7 +134,7 @@ export function IntersectionPanel({ id, view, controllers, tick, onClose }: { id
   useEffect(() => {
     if (!id) return;
     let live = true;
-    api.intersection(id).then((d) => live && (setDetail(d), setError(null)), (e) => live && setError(errorText(e)));
+    api.intersection(id).then((d) => live && (setDetail(d), setError(null)), (e) => live && setError(errorInfo(e)));
     return () => void (live = false);
   }, [api, id, second, reload]);
   useEffect(() => setDetail(null), [id]);
@@ -143,10 +145,11 @@ export function IntersectionPanel({ id, view, controllers, tick, onClose }: { id
   return (
     <div className="intersection" data-intersection={id}>
       <header className="panel-head">
-        <h2>{id}</h2>
+        {/* its streets where the network names them, the id beside */}
+        <h2>{intersectionName(view, id)}{intersectionName(view, id) !== id && <small className="muted"> {id}</small>}</h2>
         <button type="button" onClick={onClose} aria-label={t('close')}>×</button>
       </header>
-      {error && <p className="error">{t('errorMessage', { message: error })}</p>}
+      {error && <ErrorLine error={error} />}
       {!detail && !error && <p className="muted">{t('loading')}</p>}
       {detail && detail.id === id && (
         <>

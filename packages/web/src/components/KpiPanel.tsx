@@ -1,9 +1,11 @@
 import { useEffect, useMemo, useState } from 'react';
 import { Chart, timeSeriesOption } from '../charts/Chart.js';
-import { errorText, formatClock, useI18n, useSession } from '../context.js';
+import { formatClock, useI18n, useSession } from '../context.js';
+import { errorInfo, type ErrorInfo } from '../server-errors.js';
+import { ErrorLine } from './ErrorLine.js';
 import type { MessageKey } from '../i18n.js';
-import type { ControllerFault, KpiSample } from '../types.js';
-import { regionName } from '../names.js';
+import type { ControllerFault, KpiSample, NetworkView } from '../types.js';
+import { intersectionName, regionName } from '../names.js';
 
 interface KpiDef {
   key: MessageKey;
@@ -19,6 +21,8 @@ interface KpiDef {
 
 const KPIS: KpiDef[] = [
   { key: 'kpiAtt', definition: 'kpiAttDef', value: (k) => k.averageTravelTime, unit: 'unitSeconds', digits: 1, colour: '#38bdf8' },
+  // NaN (no point) in samples a server kept from before it reported this figure
+  { key: 'kpiAttSinceStart', definition: 'kpiAttSinceStartDef', value: (k) => k.averageTravelTimeSinceStart ?? NaN, unit: 'unitSeconds', digits: 1, colour: '#0ea5e9' },
   { key: 'kpiThroughput', definition: 'kpiThroughputDef', value: (k) => k.throughput, unit: 'unitPerHour', digits: 0, colour: '#a78bfa', integer: true },
   { key: 'kpiCongestion', definition: 'kpiCongestionDef', value: (k) => k.congestionIndex, unit: null, digits: 2, colour: '#f59e0b' },
   { key: 'kpiQueued', definition: 'kpiQueuedDef', value: (k) => k.queued, unit: 'unitVehicles', digits: 0, colour: '#fb7185', integer: true },
@@ -35,7 +39,7 @@ function KpiChart({ def, kpis }: { def: KpiDef; kpis: KpiSample[] }) {
       <header>
         <h3 title={t(def.definition)}>{t(def.key)}</h3>
         <span className="kpi-value">
-          {last ? num(def.value(last), def.digits) : '–'}
+          {last && Number.isFinite(def.value(last)) ? num(def.value(last), def.digits) : '–'}
           {def.unit && <small> {t(def.unit)}</small>}
         </span>
       </header>
@@ -48,14 +52,14 @@ function KpiChart({ def, kpis }: { def: KpiDef; kpis: KpiSample[] }) {
   );
 }
 
-export function KpiPanel({ kpis }: { kpis: KpiSample[] }) {
+export function KpiPanel({ kpis, view }: { kpis: KpiSample[]; view: NetworkView }) {
   const { api } = useSession();
   const { t, num } = useI18n();
   const [faults, setFaults] = useState<ControllerFault[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<ErrorInfo | null>(null);
   useEffect(() => {
     let live = true;
-    const load = () => api.faults().then((f) => live && (setFaults(f), setError(null)), (e) => live && setError(errorText(e)));
+    const load = () => api.faults().then((f) => live && (setFaults(f), setError(null)), (e) => live && setError(errorInfo(e)));
     load();
     const timer = setInterval(load, 5000);
     return () => {
@@ -73,13 +77,14 @@ export function KpiPanel({ kpis }: { kpis: KpiSample[] }) {
       {KPIS.map((def) => <KpiChart key={def.key} def={def} kpis={kpis} />)}
       <section className="faults">
         <h3>{t('faultsTitle')}</h3>
-        {error && <p className="error">{t('errorMessage', { message: error })}</p>}
+        {error && <ErrorLine error={error} />}
         {/* a failed fetch says nothing about faults: no "No faults" under an error */}
         {!error && faults && faults.length === 0 && <p className="muted">{t('noFaults')}</p>}
         <ul>
           {faults?.slice(-8).reverse().map((f, i) => (
             <li key={i}>
-              <code>{formatClock(f.time)}</code> {f.intersection} · {f.controller}: {f.error}
+              <code>{formatClock(f.time)}</code> {t(`fault_${f.kind}`, { intersection: intersectionName(view, f.intersection), controller: f.controller })}{' '}
+              <small className="muted" lang="en" data-testid="fault-detail">{f.error}</small>
             </li>
           ))}
         </ul>

@@ -13,6 +13,7 @@ import { IncidentsPanel } from './IncidentsPanel.js';
 import { IntersectionPanel } from './IntersectionPanel.js';
 import { GridlockAlarm, KpiPanel } from './KpiPanel.js';
 import { laneName, phaseName } from '../names.js';
+import { ErrorLine } from './ErrorLine.js';
 import { useActiveIncidents } from './useActiveIncidents.js';
 import { useEmergency } from './useEmergency.js';
 import { useLiveFeed } from './useLiveFeed.js';
@@ -193,7 +194,7 @@ export function LiveView() {
     return null;
   }, [live, view, t, num]);
 
-  if (loadError) return <p className="error page-error">{t('errorMessage', { message: loadError })}</p>;
+  if (loadError) return <ErrorLine error={loadError} className="page-error" />;
   if (!view) return <p className="muted page-error">{t('loading')}</p>;
   return (
     <div className={stale ? 'live stale' : 'live'}>
@@ -244,7 +245,7 @@ export function LiveView() {
           ))}
         </nav>
         <div className="panel-body">
-          {panel === 'kpis' && <KpiPanel kpis={kpis} />}
+          {panel === 'kpis' && <KpiPanel kpis={kpis} view={view} />}
           {panel === 'intersection' && (
             <IntersectionPanel id={selected} view={view} controllers={controllers} tick={live?.t ?? 0} onClose={() => setSelected(null)} />
           )}

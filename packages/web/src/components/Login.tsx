@@ -1,5 +1,10 @@
 import { useState, type FormEvent } from 'react';
 import { useI18n } from '../context.js';
+import { errorSentence, type ErrorInfo } from '../server-errors.js';
+import type { Role } from '../types.js';
+
+/** Why a sign-in failed: the call failed, or the token's role may not use the dashboard. */
+export type SignInError = ErrorInfo | { kind: 'role'; role: Role };
 import { FIXTURE_PRESETS, SANDBOX_LIMITS } from '../fixture/presets.js';
 import { LangSwitcher } from './LangSwitcher.js';
 
@@ -29,7 +34,7 @@ function SandboxForm() {
   );
 }
 
-export function Login({ fixture, busy, error, ended, onSignIn }: { fixture: string | null; busy: boolean; error: string | null; ended: boolean; onSignIn(token: string): void }) {
+export function Login({ fixture, busy, error, ended, onSignIn }: { fixture: string | null; busy: boolean; error: SignInError | null; ended: boolean; onSignIn(token: string): void }) {
   const { t } = useI18n();
   const [token, setToken] = useState('');
   const submit = (e: FormEvent) => {
@@ -48,7 +53,12 @@ export function Login({ fixture, busy, error, ended, onSignIn }: { fixture: stri
         </label>
         <button type="submit" className="primary" name="sign-in" disabled={busy || !token.trim()}>{busy ? t('signingIn') : t('signIn')}</button>
         {ended && !error && <p className="error" role="alert" data-testid="session-ended">{t('sessionEnded')}</p>}
-        {error && <p className="error" role="alert">{t('signInFailed', { message: error })}</p>}
+        {error && (
+          <p className="error" role="alert" title={error.kind === 'role' ? undefined : error.detail}>
+            {t('signInFailed', { message: error.kind === 'role' ? t('roleCannotSignIn', { role: t(`role_${error.role}`) }) : errorSentence(error, t) })}
+            {error.kind !== 'role' && <> <small className="error-detail" lang="en">{error.detail}</small></>}
+          </p>
+        )}
         {fixture && <p className="muted small">{t('fixtureHint')}</p>}
         <LangSwitcher />
       </form>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { CityApi } from '../api.js';
-import { errorText, isMissing } from '../context.js';
+import { isMissing } from '../context.js';
+import { errorInfo, type ErrorInfo } from '../server-errors.js';
 import type { Incident, LiveState } from '../types.js';
 
 /** wall-clock ms between two polls of the active incidents, for a server whose live stream does not carry them */
@@ -11,7 +12,7 @@ export interface ActiveIncidents {
   /** the server offers no incidents at all */
   unavailable: boolean;
   /** the last poll failed (the live stream's incidents need none) */
-  error: string | null;
+  error: ErrorInfo | null;
 }
 
 /**
@@ -21,7 +22,7 @@ export interface ActiveIncidents {
 export function useActiveIncidents(api: CityApi, live: LiveState | null): ActiveIncidents {
   const [polled, setPolled] = useState<Incident[]>([]);
   const [unavailable, setUnavailable] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<ErrorInfo | null>(null);
   // unknown until the first live message: no poll before it
   const needsPoll = live !== null && live.incidents === undefined;
   useEffect(() => {
@@ -29,7 +30,7 @@ export function useActiveIncidents(api: CityApi, live: LiveState | null): Active
     let alive = true;
     const poll = () => api.incidents({ status: 'active' }).then(
       (l) => alive && (setPolled(l), setError(null)),
-      (e: unknown) => alive && (isMissing(e) ? setUnavailable(true) : setError(errorText(e))),
+      (e: unknown) => alive && (isMissing(e) ? setUnavailable(true) : setError(errorInfo(e))),
     );
     void poll();
     const timer = setInterval(poll, POLL_MS);

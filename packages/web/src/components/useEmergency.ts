@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { CityApi } from '../api.js';
-import { errorText, isMissing } from '../context.js';
+import { isMissing } from '../context.js';
+import { errorInfo, type ErrorInfo } from '../server-errors.js';
 import type { EmergencyDispatch, EmergencyVehicle, LiveState, NetworkView, Point } from '../types.js';
 import type { PickMode } from './EmergencyPanel.js';
 
@@ -16,7 +17,7 @@ export interface Emergency {
   /** routes of the vehicles dispatched here, by id */
   routes: ReadonlyMap<string, string[]>;
   busy: boolean;
-  error: string | null;
+  error: ErrorInfo | null;
   startPick(): void;
   cancelPick(): void;
   /** a map click while picking; false when not picking */
@@ -36,7 +37,7 @@ export function useEmergency(api: CityApi, live: LiveState | null, view: Network
   const [lastDispatch, setLastDispatch] = useState<EmergencyDispatch | null>(null);
   const [routes, setRoutes] = useState<ReadonlyMap<string, string[]>>(new Map());
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<ErrorInfo | null>(null);
 
   const liveHasEmergency = live?.emergency !== undefined;
   useEffect(() => {
@@ -76,7 +77,7 @@ export function useEmergency(api: CityApi, live: LiveState | null, view: Network
       if (!liveHasEmergency) setPolled(await api.emergencies());
     } catch (e) {
       if (isMissing(e)) setUnavailable(true);
-      else setError(errorText(e));
+      else setError(errorInfo(e));
     } finally {
       setBusy(false);
     }
@@ -84,7 +85,7 @@ export function useEmergency(api: CityApi, live: LiveState | null, view: Network
   const recall = (id: string) =>
     void api.cancelEmergency(id).then(
       () => (liveHasEmergency ? undefined : api.emergencies().then(setPolled)),
-      (e) => setError(errorText(e)),
+      (e) => setError(errorInfo(e)),
     );
   const reset = useCallback(() => {
     setRoutes(new Map());

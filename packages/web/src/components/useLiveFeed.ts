@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { CityApi, LiveConnection, LiveStatus } from '../api.js';
-import { errorText } from '../context.js';
+import { errorInfo, type ErrorInfo } from '../server-errors.js';
 import { useLoadUntilDone } from '../retry.js';
 import type { KpiSample, LiveState, NetworkView, VehicleFrame } from '../types.js';
 
@@ -10,7 +10,7 @@ const KPI_KEEP = 2000;
 export interface LiveFeed {
   view: NetworkView | null;
   controllers: string[];
-  loadError: string | null;
+  loadError: ErrorInfo | null;
   live: LiveState | null;
   status: LiveStatus;
   /** the last vehicle frame of the brain's view (while vehicles are subscribed) */
@@ -36,7 +36,7 @@ export interface LiveFeed {
 export function useLiveFeed(api: CityApi, vehicles: boolean, truth: boolean, onRestart: () => void): LiveFeed {
   const [view, setView] = useState<NetworkView | null>(null);
   const [controllers, setControllers] = useState<string[]>([]);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const [loadError, setLoadError] = useState<ErrorInfo | null>(null);
   const [live, setLive] = useState<LiveState | null>(null);
   const [status, setStatus] = useState<LiveStatus>('connecting');
   const [frame, setFrame] = useState<VehicleFrame | null>(null);
@@ -51,7 +51,7 @@ export function useLiveFeed(api: CityApi, vehicles: boolean, truth: boolean, onR
   useLoadUntilDone(
     () => Promise.all([api.network(), api.controllers(), api.kpis({ limit: 360 })]),
     ([v, c, k]) => (setView(v), setControllers(c), setKpis(k), setLoadError(null)),
-    (e) => setLoadError(errorText(e)),
+    (e) => setLoadError(errorInfo(e)),
     [api],
   );
 
