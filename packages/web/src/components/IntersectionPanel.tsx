@@ -82,7 +82,7 @@ function Approaches({ detail, view }: { detail: IntersectionDetail; view: Networ
 
 type Target = 'intersection' | 'region' | 'city';
 
-function ControllerSwitch({ detail, controllers, onChanged }: { detail: IntersectionDetail; controllers: string[]; onChanged(): void }) {
+function ControllerSwitch({ detail, view, controllers, onChanged }: { detail: IntersectionDetail; view: NetworkView; controllers: string[]; onChanged(): void }) {
   const { api } = useSession();
   const { t } = useI18n();
   const [choice, setChoice] = useState(detail.controller);
@@ -97,7 +97,7 @@ function ControllerSwitch({ detail, controllers, onChanged }: { detail: Intersec
     try {
       if (target === 'intersection') await api.setIntersectionController(detail.id, choice);
       else await api.setRegionController(target === 'city' ? 'city' : detail.region, choice);
-      setMessage({ ok: true, text: t('applied', { controller: choice, target: target === 'intersection' ? detail.id : targetLabel(target) }) });
+      setMessage({ ok: true, text: t('applied', { controller: choice, target: target === 'intersection' ? intersectionName(view, detail.id) : targetLabel(target) }) });
       onChanged();
     } catch (e) {
       setMessage({ ok: false, error: errorInfo(e) });
@@ -166,7 +166,7 @@ export function IntersectionPanel({ id, view, controllers, tick, onClose }: { id
             </dd>
           </dl>
           {canOperate
-            ? <ControllerSwitch detail={detail} controllers={controllers} onChanged={() => setReload((r) => r + 1)} />
+            ? <ControllerSwitch detail={detail} view={view} controllers={controllers} onChanged={() => setReload((r) => r + 1)} />
             : <p className="muted readonly-note">{t('viewerCannotSwitch')}</p>}
           <PhaseTimeline detail={detail} yellow={yellow} view={view} />
           <Approaches detail={detail} view={view} />
