@@ -3,6 +3,8 @@
 // all name the same winner with the same margin.
 import type { ComparisonPoint, ComparisonRecord } from '../store/store.js';
 
+export type { ComparisonPoint, ComparisonStatus } from '../store/store.js';
+
 /** trips finished per hour are counted over this many simulated seconds before each sample */
 export const THROUGHPUT_WINDOW = 300;
 
