@@ -13,4 +13,7 @@ export { RoadGraph } from './routing.js';
 export { compassOf, polylineLength, type Compass } from './sim/geometry.js';
 export { COUNT_POSITIONS, parseCounts, parseTurnCounts, type CountPosition, type CountRow, type TurnCountRow } from './calibrate/counts.js';
 export { calibrateDemand, calibrateDemandByRuns, candidateRoutes, geh, LaneEntries, type CalibrationOptions, type CalibrationResult, type CalibrationRun, type FittedCount, type LagTable } from './calibrate/fit.js';
-export { RunRecorder, levelOfService, LOS_THRESHOLDS, type RunRecorderOptions, type TripRecord, type ApproachRecord, type IntersectionRecord, type TimeSample, type LevelOfService } from './results/run-recorder.js';
+export { RunRecorder, levelOfService, LOS_THRESHOLDS, type RunRecorderOptions, type FinishedTotals, type TripRecord, type ApproachRecord, type IntersectionRecord, type TimeSample, type LevelOfService } from './results/run-recorder.js';
+export { reportHtml, comparisonReportHtml, type ReportInput, type ComparisonReportInput } from './results/report-html.js';
+export { meanCi, type MeanCi } from './results/stats.js';
+export { toCsv, toJsonLines } from './results/csv.js';

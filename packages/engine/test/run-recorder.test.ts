@@ -60,6 +60,13 @@ test('on a busy grid the records add up to the engine\'s ATT, total delay and st
   assert.ok(Math.abs(att - m.averageTravelTime) < 1e-6, `trips ${att} s, ATT ${m.averageTravelTime} s`);
   assert.equal(trips.filter((t) => t.arrival !== null).length, m.finishedVehicles);
   assert.equal(new Set(trips.map((t) => t.id)).size, trips.length, 'a reused handle starts a new record');
+  // the running totals a comparison samples are the finished trips' records summed
+  const finished = trips.filter((t) => t.arrival !== null);
+  const totals = rec.finishedTotals();
+  assert.equal(totals.trips, finished.length);
+  assert.equal(totals.stops, finished.reduce((x, t) => x + t.stops, 0));
+  assert.ok(Math.abs(totals.timeLoss - finished.reduce((x, t) => x + t.timeLoss, 0)) < 1e-6);
+  assert.ok(Math.abs(totals.duration - finished.reduce((x, t) => x + t.duration, 0)) < 1e-6);
   // the engine counts the step a vehicle leaves in; the recorder sees it last the step before
   const loss = trips.reduce((a, t) => a + t.timeLoss, 0);
   assert.ok(Math.abs(loss - sim.totalDelay) / sim.totalDelay < 0.01, `trips ${loss}, engine ${sim.totalDelay}`);

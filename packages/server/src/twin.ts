@@ -4,7 +4,9 @@
 // (packages/web/src/fixture), so both answer from the same code.
 export { CityRuntime, type CityRuntimeOptions, type Region } from './city/runtime.js';
 export { ComparisonRun, replaySlice, type ReplayFrame } from './city/comparison-run.js';
-export type { ComparisonPoint } from './store/store.js';
+export type { ComparisonPoint, ComparisonRecord } from './store/store.js';
+export * from './city/compare-kpis.js';
+export { comparisonCsv, comparisonReport, verdictSentence, type ComparisonExportInput } from './city/compare-export.js';
 export { networkView } from './api/network-view.js';
 export { EmergencyRoutePlanner } from './city/emergency-route.js';
 export { emergencyView, intersectionDetail, intersectionSummaries, kpiRange, liveStateView, regionOf, simulationView, TRUTH_FRAME_TAG, truthFrame, vehicleFrame } from './city/views.js';

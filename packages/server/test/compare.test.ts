@@ -150,10 +150,13 @@ test('comparisons outlive a restart: a finished one with its results, a running 
   } finally {
     await server.close();
   }
-  // a server that died while a run computed (no shutdown to mark it) left it "running" with what it saved last
+  // a server that died while a run computed (no shutdown to mark it) left it "running" with what it saved last;
+  // and a server from before delay, stops, queue, throughput and the intersections were measured stored it without them
   const crashed = await openStore(url);
   const { controllers, duration, owner, series, faults } = finished;
-  await crashed.putComparison({ id: 'cmp-90', controllers, duration, sampleEvery: 10, owner, createdAt: finished.createdAt + 1, status: 'running', time: 120, error: null, series, faults });
+  type Point = ComparisonRecord['series'][string][number];
+  const oldSeries = Object.fromEntries(Object.entries(series as Record<string, Point[]>).map(([c, ps]) => [c, ps.map((p) => ({ t: p.t, averageTravelTime: p.averageTravelTime, vehiclesInNetwork: p.vehiclesInNetwork, finishedVehicles: p.finishedVehicles }))]));
+  await crashed.putComparison({ id: 'cmp-90', controllers, duration, sampleEvery: 10, owner, createdAt: finished.createdAt + 1, status: 'running', time: 120, error: null, series: oldSeries, faults } as unknown as ComparisonRecord);
   await crashed.close();
   server = await serverOn(url);
   call = client(server);
@@ -162,7 +165,13 @@ test('comparisons outlive a restart: a finished one with its results, a running 
     const list = (await call('GET', '/api/v1/compare', operator)).body;
     assert.deepEqual(list.map((x: { id: string; status: string }) => [x.id, x.status]), [[finished.id, 'done'], ['cmp-90', 'interrupted'], [running, 'interrupted']]);
     const afterCrash = (await call('GET', '/api/v1/compare/cmp-90', operator)).body;
-    assert.deepEqual([afterCrash.time, afterCrash.series, afterCrash.error], [120, finished.series, 'the server stopped while this comparison ran; start it again to complete it']);
+    const upgraded = Object.fromEntries(Object.entries(oldSeries).map(([c, ps]) => [c, ps.map((p) => ({ ...p, delay: null, stops: null, queued: null, throughput: null }))]));
+    assert.deepEqual([afterCrash.time, afterCrash.series, afterCrash.intersections, afterCrash.error], [120, upgraded, {}, 'the server stopped while this comparison ran; start it again to complete it']);
+    // its winner is still named by ATT, which it has; the later KPIs have none
+    assert.equal(afterCrash.winner?.kpi, 'att');
+    assert.deepEqual(afterCrash.kpis.filter((k: { winner: string | null }) => k.winner !== null).map((k: { kpi: string }) => k.kpi), ['att']);
+    const oldCsv = await fetch(`${server.url}/api/v1/compare/cmp-90/export.csv`, { headers: { authorization: `Bearer ${operator}` } });
+    assert.match((await oldCsv.text()).split('\n')[1], /^fixed,10,[\d.]+,,,,,\d+,\d+$/);
     const back = (await call('GET', `/api/v1/compare/${finished.id}`, operator)).body;
     assert.deepEqual([back.series, back.faults, back.owner, back.controllers, back.duration], [finished.series, finished.faults, finished.owner, finished.controllers, finished.duration]);
     const cut = (await call('GET', `/api/v1/compare/${running}`, operator)).body;
@@ -188,8 +197,9 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       try {
         const rec = (id: string, createdAt: number, status: ComparisonRecord['status']): ComparisonRecord => ({
           id, controllers: ['fixed', 'sotl'], duration: 600, sampleEvery: 10, owner: { actor: 'partner (tok_1)', role: 'app' }, createdAt, status, time: 20, error: null,
-          series: { fixed: [{ t: 10, averageTravelTime: 31.5, vehiclesInNetwork: 7, finishedVehicles: 0 }], sotl: [] },
+          series: { fixed: [{ t: 10, averageTravelTime: 31.5, vehiclesInNetwork: 7, finishedVehicles: 0, delay: null, stops: null, queued: 3, throughput: 0 }], sotl: [] },
           faults: { fixed: [], sotl: [{ controller: 'sotl', intersection: 'i1', time: 12, error: 'boom', kind: 'error' }] },
+          intersections: { fixed: [{ intersection: 'i1', vehicles: 4, delayPerVehicle: 12.5, stopsPerVehicle: 0.5, los: 'B', x: 0, y: 0 }], sotl: [] },
         });
         await t.store.putComparison(rec('cmp-2', 2000, 'running'));
         await t.store.putComparison(rec('cmp-1', 1000, 'done'));
@@ -204,3 +214,104 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+// Issue #17: only ATT was compared, of two controllers, and nothing could be taken away.
+test('a comparison of three controllers measures ATT, delay, stops, queue and throughput, names each KPI\'s winner with its margin, and exports CSV and a report that agree', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'citybrain-cmp-'));
+  const server = await serverOn(`sqlite:${join(dir, 'c.db')}`, generateGrid({ rows: 2, cols: 2, demand: 0.15 }));
+  const call = client(server);
+  try {
+    const operator = server.createdTokens[0].token;
+    const viewer = (await server.auth.createToken({ name: 'screen', role: 'viewer' })).token;
+    const names = ['fixed', 'max-pressure', 'sotl'];
+    const r = await call('POST', '/api/v1/compare', operator, { controllers: names, duration: 600 });
+    assert.equal(r.status, 202);
+    const s = (await until(() => call('GET', `/api/v1/compare/${r.body.id}`, viewer), (x) => x.body.done)).body;
+    assert.equal(s.status, 'done');
+    for (const n of names) {
+      const pts = s.series[n];
+      assert.equal(pts.length, 60);
+      for (const p of pts) {
+        assert.ok(Number.isInteger(p.queued) && p.queued >= 0 && p.queued <= p.vehiclesInNetwork, `queued ${p.queued} of ${p.vehiclesInNetwork}`);
+        assert.ok(p.throughput >= 0);
+        if (p.finishedVehicles === 0) assert.deepEqual([p.delay, p.stops], [null, null]);
+        else assert.ok(p.delay >= 0 && p.stops >= 0, JSON.stringify(p));
+      }
+      const last = pts.at(-1);
+      // the last 300 s: 30 samples back
+      assert.equal(last.throughput, Math.round(((last.finishedVehicles - pts[29].finishedVehicles) * 3600) / 300 * 10) / 10);
+      assert.ok(last.finishedVehicles > 0 && last.delay > 0, `${n} finished trips with some delay`);
+      // per-intersection figures of each controller's run
+      assert.deepEqual(s.intersections[n].map((i: { intersection: string }) => i.intersection).sort(), ['intersection_1_1', 'intersection_1_2', 'intersection_2_1', 'intersection_2_2']);
+    }
+    // each KPI's figure, from the samples, and its winner
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const figure: Record<string, (n: string) => number> = {
+      att: (n) => s.series[n].at(-1).averageTravelTime,
+      delay: (n) => s.series[n].at(-1).delay,
+      stops: (n) => s.series[n].at(-1).stops,
+      queue: (n) => mean(s.series[n].map((p: { queued: number }) => p.queued)),
+      throughput: (n) => (s.series[n].at(-1).finishedVehicles * 3600) / 600,
+    };
+    assert.deepEqual(s.kpis.map((k: { kpi: string }) => k.kpi), ['att', 'delay', 'stops', 'queue', 'throughput']);
+    for (const k of s.kpis) {
+      const values = names.map(figure[k.kpi]);
+      assert.deepEqual(k.values, values, k.kpi);
+      const best = k.kpi === 'throughput' ? Math.max(...values) : Math.min(...values);
+      if (k.winner === null) continue;
+      assert.equal(values[names.indexOf(k.winner)], best, `${k.kpi} winner`);
+      for (const o of k.against) {
+        assert.ok(Math.abs(o.margin - Math.abs(o.value - best)) < 1e-9);
+        assert.ok(Math.abs(o.marginPct - (o.margin / o.value) * 100) < 1e-9);
+      }
+      assert.equal(k.against.length, 2);
+    }
+    const att = s.kpis[0];
+    assert.ok(att.winner, 'three controllers on 600 s of demand differ in ATT');
+    assert.deepEqual(s.winner, {
+      controller: att.winner, kpi: 'att', value: figure.att(att.winner), runnerUp: att.against[0].controller, runnerUpValue: att.against[0].value,
+      margin: att.against[0].margin, marginPct: att.against[0].marginPct,
+    });
+    const listed = (await call('GET', '/api/v1/compare', viewer)).body.find((x: { id: string }) => x.id === r.body.id);
+    assert.deepEqual(listed.winner, s.winner);
+
+    // CSV: a header with units, one row per controller per sample, the summary's numbers
+    const get = (path: string, token?: string) => fetch(server.url + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    assert.equal((await get(`/api/v1/compare/${r.body.id}/export.csv`)).status, 401);
+    assert.equal((await get('/api/v1/compare/cmp-404/export.csv', viewer)).status, 404);
+    const csvReply = await get(`/api/v1/compare/${r.body.id}/export.csv`, viewer);
+    assert.equal(csvReply.status, 200);
+    assert.match(csvReply.headers.get('content-type') ?? '', /^text\/csv/);
+    assert.equal(csvReply.headers.get('content-disposition'), `attachment; filename="${r.body.id}.csv"`);
+    const [head, ...rows] = (await csvReply.text()).trim().split('\n');
+    const cols = head.split(',');
+    assert.deepEqual(cols, ['controller', 't_s', 'att_s', 'delay_s_per_trip', 'stops_per_trip', 'queued_vehicles', 'throughput_trips_per_h', 'in_network_vehicles', 'finished_trips']);
+    assert.equal(rows.length, 180);
+    const parsed = rows.map((line) => Object.fromEntries(line.split(',').map((v, k) => [cols[k], v === '' ? null : Number.isNaN(Number(v)) ? v : Number(v)])));
+    for (const n of names) {
+      const mine = parsed.filter((x) => x.controller === n);
+      assert.deepEqual(mine.map((x) => [x.t_s, x.att_s, x.delay_s_per_trip, x.stops_per_trip, x.queued_vehicles, x.throughput_trips_per_h, x.in_network_vehicles, x.finished_trips]),
+        s.series[n].map((p: Record<string, number | null>) => [p.t, p.averageTravelTime, p.delay, p.stops, p.queued, p.throughput, p.vehiclesInNetwork, p.finishedVehicles]));
+      assert.equal(mine.at(-1)!.att_s, figure.att(n));
+    }
+
+    // the report: self-contained, each controller a column with its figures, the winner, the intersections
+    const rep = await get(`/api/v1/compare/${r.body.id}/report.html`, viewer);
+    assert.equal(rep.status, 200);
+    assert.match(rep.headers.get('content-type') ?? '', /^text\/html/);
+    const html = await rep.text();
+    assert.doesNotMatch(html, /<script|<link|src=/);
+    for (const n of names) {
+      assert.ok(html.includes(`>${n}</th>`), `${n} has a column`);
+      assert.ok(html.includes(`${figure.att(n).toFixed(1)} s`), `${n}'s ATT is in the report`);
+      assert.ok(html.includes(`${figure.throughput(n).toFixed(0)} trips/h`), `${n}'s throughput is in the report`);
+    }
+    const w = s.winner;
+    assert.ok(html.includes(`${w.controller} wins: ATT ${w.value.toFixed(1)} s, ${w.marginPct.toFixed(1)}% below ${w.runnerUp}&#39;s ${w.runnerUpValue.toFixed(1)} s`), 'the winner and its margin');
+    assert.ok(html.includes('intersection_1_1') && html.includes('Delay by intersection'));
+    assert.equal((html.match(/<polyline fill="none" stroke="#c05621" stroke-width="2"/g) ?? []).length, 5, 'a line of the first controller in each of the five KPI charts');
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

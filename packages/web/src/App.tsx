@@ -131,7 +131,7 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
             </header>
             <main>
               {tab === 'live' && <LiveView />}
-              {tab === 'compare' && <CompareView current={compareRun} onStarted={setCompareRun} onReplay={(r) => (setReplayRef(r), setTab('replay'))} />}
+              {tab === 'compare' && <CompareView current={compareRun} onOpen={setCompareRun} onReplay={(r) => (setReplayRef(r), setTab('replay'))} />}
               {tab === 'replay' && <ReplayView compare={replayRef} />}
             </main>
           </div>

@@ -1,6 +1,6 @@
 // Every call the dashboard makes to the server lives here (REST + the live WebSocket).
 import type {
-  CompareRun, ControllerFault, EmergencyDispatch, EmergencyVehicle, Incident, IncidentStatusFilter, IntersectionDetail, IntersectionSummary,
+  CompareListing, CompareRun, ControllerFault, EmergencyDispatch, EmergencyVehicle, Incident, IncidentStatusFilter, IntersectionDetail, IntersectionSummary,
   KpiSample, LiveState, Me, NetworkView, Point, ReplayFramesResponse, SimulationClock, VehicleFrame,
 } from './types.js';
 
@@ -51,8 +51,13 @@ export interface CityApi {
   incidents(query?: { status?: IncidentStatusFilter; limit?: number }): Promise<Incident[]>;
   /** marks an incident acknowledged (police dispatched); operators only */
   acknowledgeIncident(id: string): Promise<Incident>;
-  startCompare(controllers: [string, string], duration: number): Promise<{ id: string }>;
+  /** 2–4 different controllers */
+  startCompare(controllers: string[], duration: number): Promise<{ id: string }>;
+  /** every comparison kept, oldest first (viewers too) */
+  compares(): Promise<CompareListing[]>;
   compare(id: string): Promise<CompareRun>;
+  /** a comparison's download as text: its samples as CSV, or its self-contained HTML report */
+  compareExport(id: string, kind: CompareExportKind): Promise<string>;
   compareReplay(id: string, controller: string, from: number, to: number): Promise<ReplayFramesResponse>;
   live(handlers: LiveHandlers): LiveConnection;
 }
@@ -72,6 +77,9 @@ export function decodeVehicleFrame(buf: ArrayBuffer): VehicleFrame {
   }
   return { t: data[0], n, data, offset, truth };
 }
+
+export type CompareExportKind = 'csv' | 'report';
+const COMPARE_EXPORT_PATH: Record<CompareExportKind, string> = { csv: 'export.csv', report: 'report.html' };
 
 /** Close code of a live stream whose token was revoked (packages/server/src/api/live.ts). */
 const LIVE_CLOSE_UNAUTHORIZED = 4401;
@@ -93,6 +101,12 @@ export class HttpApi implements CityApi {
   constructor(private readonly token: string, private readonly base = '', private readonly onUnauthorized?: () => void) {}
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const text = await this.fetchText(method, path, body);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** The answer's body as text, with the bearer token (a plain link would not carry it). */
+  private async fetchText(method: string, path: string, body?: unknown): Promise<string> {
     let res: Response;
     try {
       res = await fetch(this.base + path, {
@@ -115,7 +129,7 @@ export class HttpApi implements CityApi {
       } catch { /* not JSON: keep the text */ }
       throw new ApiError(res.status, message, code);
     }
-    return (text ? JSON.parse(text) : undefined) as T;
+    return text;
   }
 
   me = () => this.request<Me>('GET', '/api/v1/me');
@@ -140,8 +154,10 @@ export class HttpApi implements CityApi {
   };
   incidents = (query: { status?: IncidentStatusFilter; limit?: number } = {}) => this.request<Incident[]>('GET', `/api/v1/incidents${q(query)}`);
   acknowledgeIncident = (id: string) => this.request<Incident>('POST', `/api/v1/incidents/${enc(id)}/acknowledge`);
-  startCompare = (controllers: [string, string], duration: number) => this.request<{ id: string }>('POST', '/api/v1/compare', { controllers, duration });
+  startCompare = (controllers: string[], duration: number) => this.request<{ id: string }>('POST', '/api/v1/compare', { controllers, duration });
+  compares = () => this.request<CompareListing[]>('GET', '/api/v1/compare');
   compare = (id: string) => this.request<CompareRun>('GET', `/api/v1/compare/${enc(id)}`);
+  compareExport = (id: string, kind: CompareExportKind) => this.fetchText('GET', `/api/v1/compare/${enc(id)}/${COMPARE_EXPORT_PATH[kind]}`);
   compareReplay = (id: string, controller: string, from: number, to: number) =>
     this.request<ReplayFramesResponse>('GET', `/api/v1/compare/${enc(id)}/replay/${enc(controller)}${q({ from, to })}`);
 

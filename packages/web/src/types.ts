@@ -12,6 +12,8 @@ export type MovementType = 'go_straight' | 'turn_left' | 'turn_right';
 
 // the shapes the server declares itself come from its contract module: one definition for both ends
 import type { Incident, IntersectionSummary, KpiSample, PhaseChange } from '@citybrain/server/contract';
+import type { ComparisonPoint, ComparisonStatus, ComparisonWinner, KpiVerdict } from '@citybrain/server/compare';
+import type { IntersectionRecord } from '@citybrain/engine';
 export type { Incident, IntersectionSummary, KpiSample, NetworkView, PhaseChange } from '@citybrain/server/contract';
 
 export interface IntersectionDetail extends IntersectionSummary {
@@ -127,16 +129,28 @@ export interface VehicleFrame {
   truth: boolean;
 }
 
-/** `GET /api/v1/compare/:id`: each controller's ATT series so far. */
-export interface CompareRun {
+/** `GET /api/v1/compare` item: a comparison run and its winner so far (lowest ATT). */
+export interface CompareListing {
+  id: string;
   controllers: string[];
-  series: Record<string, { t: number; averageTravelTime: number }[]>;
+  /** the run's length, simulated s */
+  duration: number;
   done: boolean;
-  /** simulated seconds run so far, and the run's length */
-  time?: number;
-  duration?: number;
+  status: ComparisonStatus;
+  /** simulated seconds run so far */
+  time: number;
+  /** epoch ms */
+  createdAt: number;
+  winner: ComparisonWinner | null;
+}
+
+/** `GET /api/v1/compare/:id`: the listing's line, each controller's samples, each KPI's winner, per-intersection delay. */
+export interface CompareRun extends CompareListing {
+  series: Record<string, ComparisonPoint[]>;
+  kpis: KpiVerdict[];
+  intersections: Record<string, IntersectionRecord[]>;
   error?: string | null;
-  /** whether replay frames are kept (not for a run listed from before the server's restart; older servers send nothing) */
+  /** whether replay frames are kept (not for a run listed from before the server's restart) */
   replay?: boolean;
 }
 

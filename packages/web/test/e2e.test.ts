@@ -3,7 +3,7 @@
 // Screenshots land in packages/web/test-artifacts/.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test as nodeTest, type TestContext } from 'node:test';
@@ -230,7 +230,7 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     assert.equal(await page.locator('button[name=pick-points]').count(), 0, 'no dispatch for viewers');
     await page.click('[data-tab=compare]');
     assert.equal(await page.locator('button[name=start-compare]').count(), 0, 'no comparison runs for viewers');
-    assert.ok(await page.locator('select[name=controller-a]').isDisabled());
+    assert.equal(await page.locator('input[name=compare-controller]').count(), 0, 'no controllers to pick for viewers');
     await page.context().close();
   });
 
@@ -547,8 +547,8 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       await page.click('[data-tab=compare]');
       await page.waitForSelector('.compare .error');
       server = await serve(port, true);
-      await page.waitForFunction(() => document.querySelectorAll('select[name=controller-a] option').length > 1 && document.querySelector('.compare .error') === null, null, { timeout: 20_000 });
-      assert.equal(await page.locator('select[name=controller-a]').inputValue(), 'fixed');
+      await page.waitForFunction(() => document.querySelectorAll('input[name=compare-controller]').length > 1 && document.querySelector('.compare .error') === null, null, { timeout: 20_000 });
+      assert.ok(await page.locator('input[name=compare-controller][value=fixed]').isChecked());
       await page.context().close();
     } finally {
       await server.close();
@@ -811,18 +811,51 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     await page.context().close();
   });
 
-  test('two controllers compared on the same demand, then one run replayed', async () => {
+  test('three controllers compared on the same demand: listed with the winner and its margin, every KPI charted, the CSV downloaded, one run replayed; a viewer opens it', async () => {
     const page = await open(city.tokens.operator);
     await page.click('[data-tab=compare]');
-    await page.waitForSelector('select[name=controller-a] option', { state: 'attached' });
-    await page.selectOption('select[name=controller-a]', 'fixed');
-    await page.selectOption('select[name=controller-b]', 'max-pressure');
+    await page.waitForSelector('input[name=compare-controller][value=sotl]', { state: 'attached' });
+    // one controller, and five, are refused with a reason
+    for (const c of await page.locator('input[name=compare-controller]').all()) await c.setChecked(false);
+    await page.check('input[name=compare-controller][value=fixed]');
+    assert.equal(await page.textContent('[data-testid=compare-refusal]'), dictionaries.en.compareTooFew);
+    assert.ok(await page.locator('button[name=start-compare]').isDisabled());
+    for (const c of ['max-pressure', 'sotl', 'webster', 'actuated']) await page.check(`input[name=compare-controller][value=${c}]`);
+    assert.equal(await page.textContent('[data-testid=compare-refusal]'), dictionaries.en.compareTooMany.replace('{n}', '5'));
+    for (const c of ['webster', 'actuated']) await page.uncheck(`input[name=compare-controller][value=${c}]`);
+    assert.equal(await page.locator('[data-testid=compare-refusal]').count(), 0);
     await page.fill('input[name=duration]', '600');
     await page.click('button[name=start-compare]');
-    await page.waitForFunction((done) => document.querySelector('[data-testid=compare-status]')?.textContent === done, dictionaries.en.compareDone, { timeout: 60_000 });
-    assert.match((await page.textContent('[data-testid=verdict]')) ?? '', /max-pressure .* fixed/);
+    await page.waitForFunction((done) => document.querySelector('[data-testid=compare-status]')?.textContent === done, dictionaries.en.compareDone, { timeout: 90_000 });
+    const runs = await api<{ id: string; controllers: string[]; winner: { controller: string; runnerUp: string; value: number; runnerUpValue: number; marginPct: number } | null }[]>('/api/v1/compare');
+    const run = runs.find((r) => r.controllers.join() === 'fixed,max-pressure,sotl')!;
+    assert.ok(run?.winner, 'the run has a winner');
+    // listed, with its winner; the statement names it, its ATT and its margin over the runner-up
+    await page.waitForSelector(`[data-testid=compare-list] tr[data-id="${run.id}"]`);
+    const w = run.winner;
+    const verdict = (await page.textContent('[data-testid=verdict]')) ?? '';
+    assert.equal(verdict, dictionaries.en.compareWinsLower.replace('{winner}', w.controller).replace('{kpi}', dictionaries.en.kpiAtt)
+      .replace('{value}', `${w.value.toFixed(1)} s`).replace('{pct}', w.marginPct.toFixed(1)).replace('{other}', w.runnerUp).replace('{otherValue}', `${w.runnerUpValue.toFixed(1)} s`));
+    assert.match((await page.textContent(`[data-testid=compare-list] tr[data-id="${run.id}"]`)) ?? '', new RegExp(`${w.controller}, [\\d.]+% below ${w.runnerUp}`));
     await page.waitForSelector('.compare .chart canvas');
     await shot(page, 'compare');
+    // another KPI: its own statement (throughput: higher is better) and chart
+    await page.selectOption('select[name=compare-kpi]', 'throughput');
+    await page.waitForSelector('[data-testid=kpi-verdict]');
+    assert.match((await page.textContent('[data-testid=kpi-verdict]')) ?? '', /(wins: Throughput [\d,]+ trips\/h, [\d.]+% above|No winner on Throughput)/);
+    assert.equal(await page.getAttribute('tr[data-kpi=throughput]', 'class'), 'selected');
+
+    // the CSV, downloaded with the token: a header with units, a row per controller per sample
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('button[name=export-csv]')]);
+    assert.equal(download.suggestedFilename(), `${run.id}.csv`);
+    const lines = readFileSync((await download.path())!, 'utf8').trim().split('\n');
+    assert.equal(lines[0], 'controller,t_s,att_s,delay_s_per_trip,stops_per_trip,queued_vehicles,throughput_trips_per_h,in_network_vehicles,finished_trips');
+    assert.equal(lines.length, 1 + 3 * 60);
+    assert.deepEqual([...new Set(lines.slice(1).map((l) => l.split(',')[0]))], ['fixed', 'max-pressure', 'sotl']);
+    const lastOf = (c: string) => lines.filter((l) => l.startsWith(`${c},`)).at(-1)!.split(',');
+    assert.equal(Number(lastOf(w.controller)[2]), w.value);
+    const [report] = await Promise.all([page.waitForEvent('download'), page.click('button[name=export-report]')]);
+    assert.match(readFileSync((await report.path())!, 'utf8'), /^<!doctype html>[\s\S]*>sotl<\/th>/);
 
     await page.click('button[name=replay-fixed]');
     await page.waitForSelector('[data-testid=replay-step]');
@@ -835,16 +868,27 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
     // back to the comparison (the run is the server's still): its results and the other replay are there
     await page.click('[data-tab=compare]');
     await page.waitForFunction((done) => document.querySelector('[data-testid=compare-status]')?.textContent === done, dictionaries.en.compareDone, { timeout: 10_000 });
-    assert.match((await page.textContent('[data-testid=verdict]')) ?? '', /max-pressure .* fixed/);
+    assert.equal(await page.textContent('[data-testid=verdict]'), verdict);
     await page.click('button[name=replay-max-pressure]');
     await page.waitForFunction(() => /max-pressure/.test(document.querySelector('.replay .player')?.textContent ?? ''));
     await page.context().close();
+
+    // a viewer starts nothing but sees the list and opens the finished run
+    const viewer = await open(city.tokens.viewer);
+    await viewer.click('[data-tab=compare]');
+    await viewer.click(`button[name="open-${run.id}"]`);
+    await viewer.waitForFunction((done) => document.querySelector('[data-testid=compare-status]')?.textContent === done, dictionaries.en.compareDone, { timeout: 10_000 });
+    assert.equal(await viewer.textContent('[data-testid=verdict]'), verdict);
+    assert.equal(await viewer.locator('[data-testid=compare-kpis] tbody tr').count(), 5);
+    const [viewerCsv] = await Promise.all([viewer.waitForEvent('download'), viewer.click('button[name=export-csv]')]);
+    assert.equal(readFileSync((await viewerCsv.path())!, 'utf8').trim().split('\n').length, lines.length);
+    await viewer.context().close();
   });
 
   test('a running comparison counts to the length it was started with, not to what the form says since', async () => {
     const page = await open(city.tokens.operator);
     await page.click('[data-tab=compare]');
-    await page.waitForSelector('select[name=controller-a] option', { state: 'attached' });
+    await page.waitForSelector('input[name=compare-controller]', { state: 'attached' });
     await page.fill('input[name=duration]', '7200');
     await page.click('button[name=start-compare]');
     await page.waitForSelector('[data-testid=compare-status]');

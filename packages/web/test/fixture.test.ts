@@ -77,9 +77,23 @@ test('the fixture host answers the dashboard\'s calls from the twin: controllers
   assert.ok(run.done, 'the comparison ran to its end');
   assert.deepEqual(run.series.fixed.map((p) => p.t), [10, 20, 30, 40, 50, 60]);
   assert.equal(host.compareReplay(id, 'fixed', 0, 60).frames.length, 6);
-  assert.throws(() => host.compareReplay(id, 'sotl', 0, 60), /this comparison ran fixed and max-pressure, not "sotl"/);
+  assert.throws(() => host.compareReplay(id, 'sotl', 0, 60), /this comparison ran fixed, max-pressure, not "sotl"/);
   assert.throws(() => host.compare('cmp-9'), /no comparison "cmp-9"/);
-  assert.throws(() => host.startCompare(['fixed', 'fixed'], 60), /two different controllers/);
+  assert.throws(() => host.startCompare(['fixed', 'fixed'], 60), /^Error: compare needs different controllers: one is named twice$/);
+  assert.throws(() => host.startCompare(['fixed'], 60), /^Error: compare needs 2 to 4 controllers, got 1$/);
+  assert.throws(() => host.startCompare(['fixed', 'max-pressure', 'sotl', 'webster', 'actuated'], 60), /^Error: compare needs 2 to 4 controllers, got 5$/);
+  // the server's answers from the server's rules: the listing with its winner, every KPI, the exports
+  const [listed] = host.compares();
+  assert.deepEqual([listed.id, listed.status, listed.controllers], [id, 'done', ['fixed', 'max-pressure']]);
+  assert.deepEqual(run.kpis.map((k) => k.kpi), ['att', 'delay', 'stops', 'queue', 'throughput']);
+  assert.deepEqual(listed.winner, run.winner);
+  const csv = host.compareExport(id, 'csv').trim().split('\n');
+  assert.equal(csv[0], 'controller,t_s,att_s,delay_s_per_trip,stops_per_trip,queued_vehicles,throughput_trips_per_h,in_network_vehicles,finished_trips');
+  assert.equal(csv.length, 1 + 12);
+  assert.equal(Number(csv[6].split(',')[2]), run.series.fixed[5].averageTravelTime);
+  const report = host.compareExport(id, 'report');
+  assert.match(report, /^<!doctype html>/);
+  assert.ok(report.includes('>max-pressure</th>') && report.includes('Delay by intersection'));
 });
 
 test('switching a controller hands an intersection that fell back to its fixed plan to the new one, as the server does', () => {

@@ -7,7 +7,7 @@ import { chooseController } from '../plugins.js';
 import { makeOutputDir, openOutput, readScenario, writeOutput } from '../scenario-files.js';
 import { intOption, numOption, randomOption, UsageError } from '../usage.js';
 import { progress } from '../progress.js';
-import { meanCi } from '../report/stats.js';
+import { meanCi } from '@citybrain/engine';
 import { round } from '../round.js';
 import { writeStudy } from '../report/study.js';
 

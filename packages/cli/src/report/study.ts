@@ -1,10 +1,7 @@
 import { join } from 'node:path';
-import { levelOfService, type ApproachRecord, type IntersectionRecord, type Scenario } from '@citybrain/engine';
+import { levelOfService, meanCi, reportHtml, toCsv, toJsonLines, type ApproachRecord, type IntersectionRecord, type MeanCi, type Scenario } from '@citybrain/engine';
 import type { SimulateResult, Study } from '../commands/simulate.js';
 import { writeOutput } from '../scenario-files.js';
-import { toCsv, toJsonLines } from './csv.js';
-import { reportHtml } from './html.js';
-import { meanCi, type MeanCi } from './stats.js';
 
 export interface StudyInput {
   scenario: Scenario;

@@ -94,6 +94,15 @@ export interface TimeSample {
   meanSpeed: number;
 }
 
+/** The finished trips' records summed: divide by `trips` for a mean per trip. */
+export interface FinishedTotals {
+  trips: number;
+  /** s */
+  duration: number;
+  /** s */
+  timeLoss: number;
+  stops: number;
+}
 
 /** the queue and stop threshold of the engine's waiting counts */
 const STOPPED = 0.1;
@@ -129,6 +138,7 @@ export class RunRecorder {
   private windowEnd: number;
   private windowFinished = 0;
   private windowDuration = 0;
+  private readonly done: FinishedTotals = { trips: 0, duration: 0, timeLoss: 0, stops: 0 };
   // the engine times an entry or an exit at the start of the step it happened in (as ATT counts it)
   private readonly onEntry = (v: number, lane: number) => this.track(v, lane, this.sim.time - this.sim.interval);
   private readonly onCrossing = (_v: number, lane: number) => {
@@ -144,6 +154,10 @@ export class RunRecorder {
     this.tracked[v] = 0;
     this.windowFinished++;
     this.windowDuration += rec.duration;
+    this.done.trips++;
+    this.done.duration += rec.duration;
+    this.done.timeLoss += rec.timeLoss;
+    this.done.stops += rec.stops;
   };
 
   constructor(private readonly sim: Simulation, opts: RunRecorderOptions = {}) {
@@ -282,6 +296,11 @@ export class RunRecorder {
         los: levelOfService(delay), x: net.interX[i], y: net.interY[i],
       };
     });
+  }
+
+  /** The finished trips' totals so far (their records summed), without copying the records: for figures sampled while a run goes on. */
+  finishedTotals(): Readonly<FinishedTotals> {
+    return this.done;
   }
 
   timeSeries(): readonly TimeSample[] {

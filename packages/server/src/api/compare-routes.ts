@@ -1,5 +1,5 @@
 import type {} from '@fastify/swagger';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Scenario } from '@citybrain/engine';
 import { Comparison } from '../city/compare.js';
 import type { CityRuntime } from '../city/runtime.js';
@@ -112,7 +112,7 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
       const id = `cmp-${++seq}`;
       const created = new Comparison({
         id, controllers, duration, sampleEvery: 10, owner, createdAt: Date.now(), status: 'running', time: 0, error: null,
-        series: Object.fromEntries(controllers.map((c) => [c, []])), faults: Object.fromEntries(controllers.map((c) => [c, []])),
+        series: Object.fromEntries(controllers.map((c) => [c, []])), faults: Object.fromEntries(controllers.map((c) => [c, []])), intersections: {},
       });
       return {
         entry: { ...owner, action: 'start-comparison', target: `comparison:${id}`, after: { controllers, duration } },
@@ -141,13 +141,13 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
 
   app.get('/api/v1/compare', {
     onRequest: access.require(...READ_ROLES),
-    schema: { tags: ['compare'], summary: 'Comparison runs, oldest first (status: running, done, failed, or interrupted by a restart)', response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } } },
+    schema: { tags: ['compare'], summary: 'Comparison runs, oldest first (status: running, done, failed, or interrupted by a restart), each with its winner so far: the lowest ATT and its margin against the runner-up (null while fewer than two have one, or on a tie)', response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } } } },
   }, async () => [...runs.values()].map((r) => r.listing()));
 
   app.get<{ Params: { id: string } }>('/api/v1/compare/:id', {
     onRequest: access.require(...READ_ROLES),
     schema: {
-      tags: ['compare'], summary: 'A comparison: each controller\'s ATT series so far',
+      tags: ['compare'], summary: 'A comparison: each controller\'s samples so far (ATT, delay and stops per finished trip, queued vehicles, throughput over the last 300 s), each KPI\'s winner with its margins, and per-intersection delay and level of service',
       params: idParam,
       response: { 200: { type: 'object', additionalProperties: true }, 404: errorSchema },
     },
@@ -155,6 +155,35 @@ export async function compareRoutes(app: FastifyInstance, opts: CompareRoutesOpt
     const run = runs.get(req.params.id);
     if (!run) throw notFound(req.params.id);
     return run.summary();
+  });
+
+  const download = (name: string, type: string, text: string, reply: FastifyReply) =>
+    reply.type(type).header('content-disposition', `attachment; filename="${name}"`).send(text);
+
+  app.get<{ Params: { id: string } }>('/api/v1/compare/:id/export.csv', {
+    onRequest: access.require(...READ_ROLES),
+    schema: {
+      tags: ['compare'], summary: 'A comparison\'s samples as CSV: one row per controller per sample, every KPI; the header names each column\'s unit (empty where not measured)',
+      params: idParam,
+      response: { 200: { type: 'string' }, 404: errorSchema },
+    },
+  }, async (req, reply) => {
+    const run = runs.get(req.params.id);
+    if (!run) throw notFound(req.params.id);
+    return download(`${run.id}.csv`, 'text/csv; charset=utf-8', run.csv(), reply);
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/compare/:id/report.html', {
+    onRequest: access.require(...READ_ROLES),
+    schema: {
+      tags: ['compare'], summary: 'A comparison\'s report, one self-contained HTML page as `citybrain simulate --out` writes: the KPIs with each controller as a column and the winner, charts with a line per controller, delay and level of service by intersection',
+      params: idParam,
+      response: { 200: { type: 'string' }, 404: errorSchema },
+    },
+  }, async (req, reply) => {
+    const run = runs.get(req.params.id);
+    if (!run) throw notFound(req.params.id);
+    return download(`${run.id}-report.html`, 'text/html; charset=utf-8', run.report(opts.scenario.roadnet), reply);
   });
 
   app.get<{ Params: { id: string; controller: string }; Querystring: { from?: number; to?: number } }>('/api/v1/compare/:id/replay/:controller', {

@@ -12,8 +12,8 @@ try {
   run = new ComparisonRun(init.scenario, controllers, init.controllers, init.duration, init.sampleEvery, (lane, point, frame) =>
     post({ kind: 'sample', lane, point, frame }, [frame.vehicles.buffer as ArrayBuffer, frame.phases.buffer as ArrayBuffer]));
   // slices only to report progress: nothing else runs in this thread
-  await run.run(250, () => post({ kind: 'progress', time: run!.time, faults: run!.faults() }));
-  post({ kind: 'end', time: run.time, faults: run.faults(), error: null });
+  await run.run(250, () => post({ kind: 'progress', time: run!.time, faults: run!.faults(), intersections: run!.intersections() }));
+  post({ kind: 'end', time: run.time, faults: run.faults(), intersections: run.intersections(), error: null });
 } catch (e) {
-  post({ kind: 'end', time: run?.time ?? 0, faults: run?.faults() ?? {}, error: e instanceof Error ? e.message : String(e) });
+  post({ kind: 'end', time: run?.time ?? 0, faults: run?.faults() ?? {}, intersections: run?.intersections() ?? {}, error: e instanceof Error ? e.message : String(e) });
 }

@@ -1,8 +1,10 @@
 import { fileWorker } from './file-worker.js';
-import type { Scenario } from '@citybrain/engine';
+import type { IntersectionRecord, RoadnetJson, Scenario } from '@citybrain/engine';
 import { controllers as builtIn, type Controller, type ControllerFault } from '@citybrain/control';
 import { ComparisonRun, replaySlice, type ReplayFrame } from './comparison-run.js';
 import type { ComparisonPoint, ComparisonRecord, ComparisonStatus } from '../store/store.js';
+import { comparisonVerdict, upgradeComparison } from './compare-kpis.js';
+import { comparisonCsv, comparisonReport } from './compare-export.js';
 
 export type { ComparisonPoint, ComparisonRecord, ComparisonStatus } from '../store/store.js';
 export { ComparisonRun, type ReplayFrame } from './comparison-run.js';
@@ -10,8 +12,8 @@ export { ComparisonRun, type ReplayFrame } from './comparison-run.js';
 /** What the comparison worker posts. */
 export type CompareWorkerMessage =
   | { kind: 'sample'; lane: number; point: ComparisonPoint; frame: ReplayFrame }
-  | { kind: 'progress'; time: number; faults: Record<string, ControllerFault[]> }
-  | { kind: 'end'; time: number; faults: Record<string, ControllerFault[]>; error: string | null };
+  | { kind: 'progress'; time: number; faults: Record<string, ControllerFault[]>; intersections: Record<string, IntersectionRecord[]> }
+  | { kind: 'end'; time: number; faults: Record<string, ControllerFault[]>; intersections: Record<string, IntersectionRecord[]>; error: string | null };
 
 export interface CompareWorkerInit {
   scenario: Scenario;
@@ -31,8 +33,9 @@ export class Comparison {
   private stopRun?: () => void;
   private stopped = false;
 
+  /** `record` may be one stored before the later KPIs were measured: it is upgraded in place (they read as null). */
   constructor(record: ComparisonRecord) {
-    this.record = record;
+    this.record = upgradeComparison(record);
   }
 
   get id(): string {
@@ -57,9 +60,9 @@ export class Comparison {
       this.replay.get(name)!.push(frame);
       r.time = point.t;
     };
-    const end = (status: ComparisonStatus, time: number, faults: Record<string, ControllerFault[]>, error: string | null) => {
+    const end = (status: ComparisonStatus, time: number, faults: Record<string, ControllerFault[]>, intersections: Record<string, IntersectionRecord[]>, error: string | null) => {
       if (this.done || this.stopped) return;
-      Object.assign(r, { status, time, faults, error });
+      Object.assign(r, { status, time, faults, intersections, error });
       this.stopRun = undefined;
       onEnd(this);
     };
@@ -68,14 +71,14 @@ export class Comparison {
       const worker = fileWorker(new URL('./compare-worker.js', import.meta.url), init);
       worker.on('message', (m: CompareWorkerMessage) => {
         if (m.kind === 'sample') sample(m.lane, m.point, m.frame);
-        else if (m.kind === 'progress') Object.assign(r, { time: m.time, faults: m.faults });
+        else if (m.kind === 'progress') Object.assign(r, { time: m.time, faults: m.faults, intersections: m.intersections });
         else {
-          end(m.error === null ? 'done' : 'failed', m.time, m.faults, m.error);
+          end(m.error === null ? 'done' : 'failed', m.time, m.faults, m.intersections, m.error);
           void worker.terminate();
         }
       });
-      worker.on('error', (e) => end('failed', r.time, r.faults, `comparison worker failed: ${e.message}`));
-      worker.on('exit', (code) => end('failed', r.time, r.faults, `comparison worker exited with code ${code}`));
+      worker.on('error', (e) => end('failed', r.time, r.faults, r.intersections, `comparison worker failed: ${e.message}`));
+      worker.on('exit', (code) => end('failed', r.time, r.faults, r.intersections, `comparison worker exited with code ${code}`));
       this.stopRun = () => {
         worker.removeAllListeners();
         void worker.terminate();
@@ -84,9 +87,9 @@ export class Comparison {
     }
     const run = new ComparisonRun(scenario, factories, r.controllers, r.duration, r.sampleEvery, sample);
     this.stopRun = () => run.cancel();
-    run.run(30, () => Object.assign(r, { time: run.time, faults: run.faults() })).then(
-      () => end('done', run.time, run.faults(), null),
-      (e: unknown) => end('failed', run.time, run.faults(), e instanceof Error ? e.message : String(e)),
+    run.run(30, () => Object.assign(r, { time: run.time, faults: run.faults(), intersections: run.intersections() })).then(
+      () => end('done', run.time, run.faults(), run.intersections(), null),
+      (e: unknown) => end('failed', run.time, run.faults(), run.intersections(), e instanceof Error ? e.message : String(e)),
     );
   }
 
@@ -97,15 +100,26 @@ export class Comparison {
     this.stopRun = undefined;
   }
 
-  /** The listing's line. */
+  /** The listing's line: the overall winner (lowest ATT) so far, with its margin against the runner-up. */
   listing() {
     const r = this.record;
-    return { id: r.id, controllers: r.controllers, duration: r.duration, done: this.done, status: r.status, time: r.time, owner: r.owner, createdAt: r.createdAt };
+    const { winner } = comparisonVerdict(r.controllers, r.series);
+    return { id: r.id, controllers: r.controllers, duration: r.duration, done: this.done, status: r.status, time: r.time, owner: r.owner, createdAt: r.createdAt, winner };
   }
 
+  /** The listing's line, every sample, the faults, each KPI's winner and margins, and the intersections' figures per controller. */
   summary() {
     const r = this.record;
-    return { ...this.listing(), error: r.error ?? undefined, series: r.series, faults: r.faults, replay: this.replay.size > 0 };
+    const { kpis } = comparisonVerdict(r.controllers, r.series);
+    return { ...this.listing(), error: r.error ?? undefined, sampleEvery: r.sampleEvery, series: r.series, faults: r.faults, kpis, intersections: r.intersections, replay: this.replay.size > 0 };
+  }
+
+  csv(): string {
+    return comparisonCsv(this.record);
+  }
+
+  report(roadnet: RoadnetJson): string {
+    return comparisonReport(this.record, roadnet);
   }
 
   /** Replay frames of one controller's run between two simulated instants; undefined when it has none (unknown, or from before a restart). */

@@ -1,8 +1,9 @@
 // The engine side of a comparison, on its own: pure (engine + control), so
 // that the dashboard's in-browser twin runs it too (compare.ts runs it in a worker).
-import { Simulation, type Scenario } from '@citybrain/engine';
+import { RunRecorder, Simulation, type IntersectionRecord, type Scenario } from '@citybrain/engine';
 import { SignalSupervisor, type Controller, type ControllerFault } from '@citybrain/control';
 import type { ComparisonPoint } from '../store/store.js';
+import { THROUGHPUT_WINDOW } from './compare-kpis.js';
 import { yieldToEventLoop } from './yield.js';
 
 /** Vehicle positions and signal phases at one instant, for the replay slider. */
@@ -21,7 +22,8 @@ export interface ReplayFrame {
  * exist only there).
  */
 export class ComparisonRun {
-  private readonly lanes: { name: string; sim: Simulation; supervisor: SignalSupervisor }[];
+  /** per controller: its copy of the twin, the supervisor, the recorder of its trips and intersections, and finished-vehicle counts at its samples (for throughput) */
+  private readonly lanes: { name: string; sim: Simulation; supervisor: SignalSupervisor; recorder: RunRecorder; finishedAt: number[] }[];
   private cancelled = false;
   private finished = false;
   private readonly buf = { xyhs: new Float32Array(0), ids: new Int32Array(0) };
@@ -36,7 +38,7 @@ export class ComparisonRun {
   ) {
     this.lanes = controllers.map((name) => {
       const sim = new Simulation(scenario);
-      return { name, sim, supervisor: new SignalSupervisor(sim, factories[name]()) };
+      return { name, sim, supervisor: new SignalSupervisor(sim, factories[name]()), recorder: new RunRecorder(sim), finishedAt: [] };
     });
   }
 
@@ -46,6 +48,11 @@ export class ComparisonRun {
 
   faults(): Record<string, ControllerFault[]> {
     return Object.fromEntries(this.lanes.map((l) => [l.name, l.supervisor.faults]));
+  }
+
+  /** Per controller, its intersections' control delay, stops and level of service so far. */
+  intersections(): Record<string, IntersectionRecord[]> {
+    return Object.fromEntries(this.lanes.map((l) => [l.name, l.recorder.intersectionRecords()]));
   }
 
   /** Runs to the end (or cancel) in slices of `sliceMs` of wall time, letting the event loop in between. */
@@ -68,18 +75,30 @@ export class ComparisonRun {
       const p = lane.supervisor.tick();
       if (p) await p;
       lane.sim.step();
+      lane.recorder.sample();
       if (Math.round(lane.sim.time) % this.sampleEvery === 0) this.sample(k);
     }
     if (this.lanes[0].sim.time >= this.duration) this.finished = true;
   }
 
   private sample(k: number): void {
-    const sim = this.lanes[k].sim;
+    const { sim, recorder, finishedAt } = this.lanes[k];
     const m = sim.metrics();
     const n = sim.vehicleStates(this.buf);
+    const done = recorder.finishedTotals();
+    // samples are `sampleEvery` apart from the start: the one a window back is at a fixed distance
+    finishedAt.push(m.finishedVehicles);
+    const back = Math.round(THROUGHPUT_WINDOW / this.sampleEvery);
+    const since = finishedAt.length > back ? finishedAt[finishedAt.length - 1 - back] : 0;
+    const span = Math.min(m.time, back * this.sampleEvery);
+    const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
     this.onSample(
       k,
-      { t: m.time, averageTravelTime: Math.round(m.averageTravelTime * 10) / 10, vehiclesInNetwork: m.vehiclesInNetwork, finishedVehicles: m.finishedVehicles },
+      {
+        t: m.time, averageTravelTime: round(m.averageTravelTime, 1), vehiclesInNetwork: m.vehiclesInNetwork, finishedVehicles: m.finishedVehicles,
+        delay: done.trips ? round(done.timeLoss / done.trips, 1) : null, stops: done.trips ? round(done.stops / done.trips, 2) : null,
+        queued: m.queuedVehicles, throughput: span > 0 ? round(((m.finishedVehicles - since) * 3600) / span, 1) : 0,
+      },
       { t: m.time, vehicles: this.buf.xyhs.slice(0, 4 * n), phases: Int16Array.from(sim.net.interIds, (_, i) => (sim.phaseCount(i) > 1 ? sim.phase(i) : -1)) },
     );
   }

@@ -1,5 +1,6 @@
 import type { Role } from '../api/contract.js';
 import type { ControllerFault } from '@citybrain/control';
+import type { IntersectionRecord } from '@citybrain/engine';
 import type { Event, EventKind } from '@citybrain/brain';
 import type { Page } from './page.js';
 
@@ -224,11 +225,28 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 
 // ------------------------------------------------------- comparison runs
 
+/**
+ * One sample of one controller's run, measured in its copy of the twin (a
+ * what-if simulation: its ground truth is what is measured). The KPI fields
+ * after `finishedVehicles` came later: a record stored before them is read
+ * with them null (`upgradeComparison` in city/compare-kpis.ts), as is a mean
+ * over finished trips before the first one finished.
+ */
 export interface ComparisonPoint {
+  /** simulated s */
   t: number;
+  /** ATT by CityFlow's definition (`Simulation.metrics()`): every vehicle generated so far, one still travelling counted to now, s */
   averageTravelTime: number;
   vehiclesInNetwork: number;
   finishedVehicles: number;
+  /** mean time loss per finished trip against its free speed (RunRecorder's timeLoss, SUMO's), s */
+  delay: number | null;
+  /** mean stops per finished trip (RunRecorder's stops: slowing below 0.1 m/s after moving) */
+  stops: number | null;
+  /** vehicles stopped (below 0.1 m/s) on lanes now (`Simulation.metrics().queuedVehicles`) */
+  queued: number | null;
+  /** trips finished per hour over the last 300 s (since the start, before 300 s) */
+  throughput: number | null;
 }
 
 /**
@@ -258,6 +276,8 @@ export interface ComparisonRecord {
   series: Record<string, ComparisonPoint[]>;
   /** per controller, the intersections it lost to the fixed-time fallback (its series is then partly the fallback's) */
   faults: Record<string, ControllerFault[]>;
+  /** per controller, its intersections' control delay, stops and level of service so far (RunRecorder's); empty in a record stored before they were kept */
+  intersections: Record<string, IntersectionRecord[]>;
 }
 
 /**

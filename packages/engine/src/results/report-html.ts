@@ -1,9 +1,12 @@
-import { LOS_THRESHOLDS, type ApproachRecord, type IntersectionRecord, type LevelOfService, type RoadnetJson, type TimeSample } from '@citybrain/engine';
+import { LOS_THRESHOLDS, type ApproachRecord, type IntersectionRecord, type LevelOfService, type TimeSample } from './run-recorder.js';
+import type { RoadnetJson } from '../format/cityflow.js';
 import type { MeanCi } from './stats.js';
 
 /**
  * The run report: one self-contained HTML file (inline CSS and SVG, no
- * script, no font or file fetched), viewable offline and printable.
+ * script, no font or file fetched), viewable offline and printable. Pure
+ * string building: `citybrain simulate --out` writes it, the server and the
+ * dashboard's sandbox answer a comparison's (`comparisonReportHtml`).
  */
 export interface ReportInput {
   title: string;
@@ -19,6 +22,15 @@ export interface ReportInput {
   roadnet: RoadnetJson;
   generatedAt: string;
 }
+
+const STYLE = `<style>
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#1a202c}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #cbd5e0}
+table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{padding:.25rem .5rem;border-bottom:1px solid #e2e8f0;text-align:left;vertical-align:top}
+td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}.muted{color:#4a5568;font-size:.9rem}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:1rem}svg text{font:12px system-ui,sans-serif;fill:#2d3748}
+.los{display:inline-block;width:1.4em;text-align:center;border-radius:3px;font-weight:600}
+</style>`;
 
 const LOS_COLOURS: Record<LevelOfService, string> = { A: '#1a9850', B: '#91cf60', C: '#d9ef8b', D: '#fee08b', E: '#fc8d59', F: '#d73027' };
 
@@ -46,14 +58,7 @@ export function reportHtml(r: ReportInput): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(r.title)}</title>
-<style>
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#1a202c}
-h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #cbd5e0}
-table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{padding:.25rem .5rem;border-bottom:1px solid #e2e8f0;text-align:left;vertical-align:top}
-td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}.muted{color:#4a5568;font-size:.9rem}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:1rem}svg text{font:12px system-ui,sans-serif;fill:#2d3748}
-.los{display:inline-block;width:1.4em;text-align:center;border-radius:3px;font-weight:600}
-</style></head><body>
+${STYLE}</head><body>
 <h1>${esc(r.title)}</h1>
 <p class="muted">Generated ${esc(r.generatedAt)} by citybrain simulate. ${seeds > 1 ? `Figures are means over ${seeds} seeds with 95% confidence intervals (Student's t).` : 'One seed: no confidence interval (run with --seeds N for one).'}</p>
 <table>${r.facts.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>
@@ -124,7 +129,9 @@ function lineChart(title: string, unit: string, integer: boolean, series: { name
   const grid = yt.map((v) => `<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#e2e8f0"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${integer ? Math.round(v) : +v.toFixed(2)}</text>`).join('');
   const xs = xt.map((v) => `<text x="${x(v)}" y="${H - B + 16}" text-anchor="middle">${v / 60}</text>`).join('');
   const lines = series.map((s) => `<polyline fill="none" stroke="${s.colour}" stroke-width="2" points="${s.points.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ')}"/>`).join('');
-  const legend = series.length > 1 ? series.map((s, k) => `<text x="${L + k * 150}" y="32" fill="${s.colour}">■ ${esc(s.name)}</text>`).join('') : '';
+  // four controllers share the width
+  const gap = Math.min(150, (W - L) / series.length);
+  const legend = series.length > 1 ? series.map((s, k) => `<text x="${L + k * gap}" y="32" fill="${s.colour}">■ ${esc(s.name)}</text>`).join('') : '';
   return `<figure style="margin:0"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}"><text x="${L}" y="16" font-weight="600">${esc(title)}</text>${grid}${xs}${lines}${legend}<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">minutes</text><text x="12" y="${(T + H - B) / 2}" transform="rotate(-90 12 ${(T + H - B) / 2})" text-anchor="middle">${esc(unit)}</text></svg></figure>`;
 }
 
@@ -144,4 +151,72 @@ function networkMap(roadnet: RoadnetJson, ixs: readonly IntersectionRecord[]): s
   const radius = Math.max(5, Math.min(16, 8 * Math.sqrt(20 / Math.max(1, ixs.length))));
   const discs = ixs.map((i) => `<circle cx="${X(i.x)}" cy="${Y(i.y)}" r="${radius.toFixed(1)}" fill="${LOS_COLOURS[i.los]}" stroke="#1a202c"><title>${esc(i.intersection)}: ${i.delayPerVehicle.toFixed(1)} s/veh, LOS ${i.los}</title></circle>`).join('');
   return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="network map of delay by intersection" style="width:100%;max-height:80vh;border:1px solid #e2e8f0">${roads}${discs}</svg>`;
+}
+
+/** A comparison's report: controllers side by side on the same demand, each a column and a line. */
+export interface ComparisonReportInput {
+  title: string;
+  /** what was run: network, controllers, seconds, status */
+  facts: [string, string][];
+  /** the columns, in order */
+  controllers: readonly string[];
+  /** per KPI: its value per controller (null: not measured) and the column of the best (null: none) */
+  kpis: { name: string; unit: string; definition: string; digits?: number; values: readonly (number | null)[]; best: number | null }[];
+  /** the winner and its margin, one sentence */
+  verdict: string;
+  /** charts over time, one series per controller (same order), points [t s, value] */
+  charts: { title: string; unit: string; integer: boolean; series: readonly (readonly [number, number][])[] }[];
+  /** per controller, its intersections' control delay and level of service; null where none was recorded */
+  intersections: readonly (readonly IntersectionRecord[] | null)[];
+  roadnet: RoadnetJson;
+  generatedAt: string;
+}
+
+/** Colours of up to four controllers, readable on white. */
+const RUN_COLOURS = ['#c05621', '#2b6cb0', '#6b46c1', '#2f855a'];
+
+export function comparisonReportHtml(r: ComparisonReportInput): string {
+  const names = r.controllers;
+  const head = names.map((n, k) => `<th class="num" style="color:${RUN_COLOURS[k % 4]}">${esc(n)}</th>`).join('');
+  const kpiRows = r.kpis.map((k) => {
+    const cells = k.values.map((v, c) => {
+      const text = v === null || !Number.isFinite(v) ? '–' : `${v.toFixed(k.digits ?? 1)}${k.unit ? ` ${esc(k.unit)}` : ''}`;
+      return `<td class="num">${c === k.best ? `<strong>${text}</strong>` : text}</td>`;
+    }).join('');
+    return `<tr><th>${esc(k.name)}</th>${cells}<td class="muted">${esc(k.definition)}</td></tr>`;
+  }).join('\n');
+  const charts = r.charts.map((c) => lineChart(c.title, c.unit, c.integer, names.map((n, k) => ({ name: n, colour: RUN_COLOURS[k % 4], points: [...(c.series[k] ?? [])] as [number, number][] }))));
+  // every intersection any run recorded, worst first by the worst of the runs
+  const ids = new Map<string, number>();
+  r.intersections.forEach((list) => list?.forEach((i) => ids.set(i.intersection, Math.max(ids.get(i.intersection) ?? 0, i.delayPerVehicle))));
+  const byId = r.intersections.map((list) => new Map((list ?? []).map((i) => [i.intersection, i])));
+  const ixRows = [...ids].sort((a, b) => b[1] - a[1]).map(([id]) => `<tr><td>${esc(id)}</td>${byId.map((m) => {
+    const i = m.get(id);
+    return i ? `<td class="num">${i.delayPerVehicle.toFixed(1)} s · ${i.stopsPerVehicle.toFixed(2)} · ${Math.round(i.vehicles)} ${los(i.los)}</td>` : '<td class="num">–</td>';
+  }).join('')}</tr>`).join('\n');
+  const maps = names.map((n, k) => {
+    const list = r.intersections[k];
+    return `<figure style="margin:0"><figcaption style="color:${RUN_COLOURS[k % 4]};font-weight:600">${esc(n)}</figcaption>${list ? networkMap(r.roadnet, list) : '<p class="muted">not recorded</p>'}</figure>`;
+  }).join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(r.title)}</title>
+${STYLE}</head><body>
+<h1>${esc(r.title)}</h1>
+<p class="muted">Generated ${esc(r.generatedAt)} by CityBrain. The controllers ran side by side in copies of the city's twin on the same demand, from an empty network; the figures are that simulation's.</p>
+<table>${r.facts.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>
+<h2>Results</h2>
+<p class="verdict"><strong>${esc(r.verdict)}</strong></p>
+<table><tr><th>KPI</th>${head}<th>definition</th></tr>
+${kpiRows}</table>
+<p class="muted">The best of each KPI in bold.</p>
+<h2>Over time</h2>
+<div class="charts">${charts.join('')}</div>
+<h2>Delay by intersection</h2>
+<p class="muted">Control delay per vehicle (time lost on the approach lanes per vehicle that crossed the stop line), stops per vehicle, vehicles, and the Highway Capacity Manual's level of service: ${LOS_THRESHOLDS.map((t) => `${los(t.los)} ${Number.isFinite(t.upTo) ? `≤ ${t.upTo} s` : `> 80 s`}`).join(', ')}.</p>
+<div class="charts">${maps}</div>
+<table><tr><th>intersection</th>${head}</tr>
+${ixRows}</table>
+</body></html>
+`;
 }
