@@ -1,7 +1,9 @@
 import { useEffect, useMemo, useState } from 'react';
 import { COMPARE_KPIS, type CompareKpi, type CompareKpiDefinition, type KpiVerdict } from '@citybrain/server/compare';
 import { Chart, timeSeriesOption } from '../charts/Chart.js';
-import { errorText, isMissing, useI18n, useSession } from '../context.js';
+import { isMissing, useI18n, useSession } from '../context.js';
+import { errorInfo, type ErrorInfo } from '../server-errors.js';
+import { ErrorLine } from './ErrorLine.js';
 import type { I18n } from '../context.js';
 import type { MessageKey } from '../i18n.js';
 import { useLoadUntilDone } from '../retry.js';
@@ -64,7 +66,7 @@ export function CompareView({ current, onOpen, onReplay }: { current: CompareRun
   const runId = current?.id ?? null;
   const [run, setRun] = useState<CompareRun | null>(null);
   const [list, setList] = useState<CompareListing[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<ErrorInfo | null>(null);
   const [unavailable, setUnavailable] = useState(false);
 
   useLoadUntilDone(() => api.controllers(), (c) => {
@@ -73,7 +75,7 @@ export function CompareView({ current, onOpen, onReplay }: { current: CompareRun
     // default: the fixed plan against the city's adaptive default
     const first = c.includes('fixed') ? 'fixed' : c[0];
     setChosen((was) => (was.length ? was : [first, c.find((x) => x !== first)].filter((x): x is string => x !== undefined)));
-  }, (e) => setError(errorText(e)), [api]);
+  }, (e) => setError(errorInfo(e)), [api]);
 
   // the list, kept fresh while runs go on (a viewer sees what operators started)
   useEffect(() => {
@@ -106,7 +108,7 @@ export function CompareView({ current, onOpen, onReplay }: { current: CompareRun
         if (!alive) return;
         setRun(r);
         if (!r.done) timer = setTimeout(poll, 1000);
-      }, (e) => alive && setError(errorText(e)));
+      }, (e) => alive && setError(errorInfo(e)));
     poll();
     return () => {
       alive = false;
@@ -124,7 +126,7 @@ export function CompareView({ current, onOpen, onReplay }: { current: CompareRun
       onOpen({ id, duration });
     } catch (e) {
       if (isMissing(e)) setUnavailable(true);
-      else setError(errorText(e));
+      else setError(errorInfo(e));
     }
   };
 
@@ -136,7 +138,7 @@ export function CompareView({ current, onOpen, onReplay }: { current: CompareRun
       else if (kind === 'csv') save(`${runId}.csv`, 'text/csv', await api.compareExport(runId, 'csv'));
       else save(`${runId}-report.html`, 'text/html', await api.compareExport(runId, 'report'));
     } catch (e) {
-      setError(errorText(e));
+      setError(errorInfo(e));
     }
   };
 
@@ -180,7 +182,7 @@ export function CompareView({ current, onOpen, onReplay }: { current: CompareRun
           {refusal && controllers.length > 0 && <p className="error" data-testid="compare-refusal">{refusal}</p>}
         </>
       )}
-      {error && <p className="error">{t('errorMessage', { message: error })}</p>}
+      {error && <ErrorLine error={error} />}
 
       <h3>{t('compareRuns')}</h3>
       {list && list.length === 0 && <p className="muted" data-testid="compare-none">{t('compareNone')}</p>}
@@ -206,7 +208,12 @@ export function CompareView({ current, onOpen, onReplay }: { current: CompareRun
         </table>
       )}
 
-      {run?.error && <p className="error">{t('errorMessage', { message: run.error })}</p>}
+      {/* the run's own error is the server's English: the state in the reader's language, the detail beside */}
+      {run?.error && (
+        <p className="error" title={run.error}>
+          {t(run.status === 'interrupted' ? 'compareInterruptedNote' : 'compareFailedNote')} <small className="error-detail" lang="en">{run.error}</small>
+        </p>
+      )}
       {run && (
         <>
           <h3>{run.id}: {names.join(', ')}</h3>
