@@ -96,19 +96,23 @@ export interface ComparisonVerdict {
 
 export function kpiVerdict(controllers: readonly string[], series: Readonly<Record<string, readonly ComparisonPoint[]>>, key: CompareKpi): KpiVerdict {
   const def = compareKpi(key);
-  const values = controllers.map((c) => runFigure(series[c] ?? [], key));
+  // figures and margins to the digits shown: the API, the exports and the dashboard say the same numbers
   const round = (v: number) => Math.round(v * 10 ** def.digits) / 10 ** def.digits;
+  const values = controllers.map((c) => {
+    const v = runFigure(series[c] ?? [], key);
+    return v === null || !Number.isFinite(v) ? v : round(v);
+  });
   const ranked = controllers
     .map((controller, k) => ({ controller, value: values[k] }))
     .filter((x): x is { controller: string; value: number } => x.value !== null && Number.isFinite(x.value))
     .sort((a, b) => (def.better === 'lower' ? a.value - b.value : b.value - a.value));
-  if (ranked.length < 2 || round(ranked[0].value) === round(ranked[1].value)) return { kpi: key, values, winner: null, against: [] };
+  if (ranked.length < 2 || ranked[0].value === ranked[1].value) return { kpi: key, values, winner: null, against: [] };
   const best = ranked[0];
   return {
     kpi: key, values, winner: best.controller,
     against: ranked.slice(1).map((o) => {
-      const margin = Math.abs(o.value - best.value);
-      return { controller: o.controller, value: o.value, margin, marginPct: o.value === 0 ? null : (margin / Math.abs(o.value)) * 100 };
+      const margin = round(Math.abs(o.value - best.value));
+      return { controller: o.controller, value: o.value, margin, marginPct: o.value === 0 ? null : Math.round((margin / Math.abs(o.value)) * 1000) / 10 };
     }),
   };
 }
