@@ -131,7 +131,8 @@ function lineChart(title: string, unit: string, integer: boolean, series: { name
   const lines = series.map((s) => `<polyline fill="none" stroke="${s.colour}" stroke-width="2" points="${s.points.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ')}"/>`).join('');
   // four controllers share the width
   const gap = Math.min(150, (W - L) / series.length);
-  const legend = series.length > 1 ? series.map((s, k) => `<text x="${L + k * gap}" y="32" fill="${s.colour}">■ ${esc(s.name)}</text>`).join('') : '';
+  // the swatch's colour as a style: the sheet's `svg text` fill would beat a fill attribute
+  const legend = series.length > 1 ? series.map((s, k) => `<text x="${L + k * gap}" y="32"><tspan style="fill:${s.colour}">■</tspan> ${esc(s.name)}</text>`).join('') : '';
   return `<figure style="margin:0"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}"><text x="${L}" y="16" font-weight="600">${esc(title)}</text>${grid}${xs}${lines}${legend}<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">minutes</text><text x="12" y="${(T + H - B) / 2}" transform="rotate(-90 12 ${(T + H - B) / 2})" text-anchor="middle">${esc(unit)}</text></svg></figure>`;
 }
 
