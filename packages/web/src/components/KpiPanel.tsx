@@ -1,9 +1,10 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo } from 'react';
 import { Chart, timeSeriesOption } from '../charts/Chart.js';
-import { errorText, formatClock, useI18n, useSession } from '../context.js';
+import { formatClock, useI18n, useSession } from '../context.js';
 import type { MessageKey } from '../i18n.js';
-import type { ControllerFault, KpiSample } from '../types.js';
+import type { KpiSample } from '../types.js';
 import { regionName } from '../names.js';
+import { useFaults } from './useFaults.js';
 
 interface KpiDef {
   key: MessageKey;
@@ -51,18 +52,7 @@ function KpiChart({ def, kpis }: { def: KpiDef; kpis: KpiSample[] }) {
 export function KpiPanel({ kpis }: { kpis: KpiSample[] }) {
   const { api } = useSession();
   const { t, num } = useI18n();
-  const [faults, setFaults] = useState<ControllerFault[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    let live = true;
-    const load = () => api.faults().then((f) => live && (setFaults(f), setError(null)), (e) => live && setError(errorText(e)));
-    load();
-    const timer = setInterval(load, 5000);
-    return () => {
-      live = false;
-      clearInterval(timer);
-    };
-  }, [api]);
+  const { faults, error } = useFaults(api);
   const last = kpis.at(-1);
   return (
     <div className="kpis">
@@ -102,3 +92,6 @@ export function GridlockAlarm({ kpi }: { kpi: KpiSample | undefined }) {
     </div>
   );
 }
+
+// the wall mode shows the same figures, large
+export { KPIS, type KpiDef };
