@@ -34,8 +34,12 @@ export function Chart({ option, height, label }: { option: ChartOption; height: 
   useEffect(() => {
     chart.current?.setOption(scaled, { lazyUpdate: true });
   }, [scaled]);
-  return <div className="chart" ref={box} style={{ height: `${height / BASE_FONT_PX}rem` }} role="img" aria-label={label} />;
+  // data-tick-px: the px its axis labels are drawn at (canvas text the page cannot measure otherwise)
+  return <div className="chart" ref={box} style={{ height: `${height / BASE_FONT_PX}rem` }} role="img" aria-label={label} data-tick-px={tickPx(scale)} />;
 }
+
+/** chart text px at `scale`: 12 at the base, never less */
+const tickPx = (scale: number) => Math.max(12, Math.round(12 * scale));
 
 type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -43,7 +47,7 @@ const each = (x: unknown, f: (o: Obj) => Obj): unknown => (Array.isArray(x) ? x.
 
 /** The option with its text, grid margins and axis-name gaps grown by `scale` (text at least 12 px). */
 export function scaleOption(option: ChartOption, scale: number): ChartOption {
-  const font = Math.max(12, Math.round(12 * scale));
+  const font = tickPx(scale);
   const px = (v: unknown) => (typeof v === 'number' ? Math.round(v * scale) : v);
   const text = (o: unknown) => ({ ...(isObj(o) ? o : {}), fontSize: font });
   const axis = (a: Obj): Obj => ({ ...a, axisLabel: text(a.axisLabel), nameTextStyle: text(a.nameTextStyle), ...(typeof a.nameGap === 'number' ? { nameGap: px(a.nameGap) } : {}) });

@@ -88,7 +88,11 @@ export function WallAlarms({ kpi, incidents, faults, now, staleFor }: WallAlarms
 
 function Figure({ def, kpis }: { def: KpiDef; kpis: KpiSample[] }) {
   const { t, num } = useI18n();
-  const option = useMemo(() => timeSeriesOption([{ name: t(def.key), data: kpis.map((k) => [k.t, def.value(k)]), colour: def.colour }], { min: 0, integer: def.integer }), [kpis, def, t]);
+  // a sparkline: the figure above says the value, the line its course (no value axis to crowd it)
+  const option = useMemo(() => {
+    const o = timeSeriesOption([{ name: t(def.key), data: kpis.map((k) => [k.t, def.value(k)]), colour: def.colour }], { min: 0, integer: def.integer }) as Record<string, object>;
+    return { ...o, grid: { left: 8, right: 8, top: 6, bottom: 22 }, yAxis: { ...o.yAxis, axisLabel: { show: false } } };
+  }, [kpis, def, t]);
   const last = kpis.at(-1);
   return (
     <section className="wall-figure" data-kpi={def.key} title={t(def.definition)}>
@@ -97,7 +101,7 @@ function Figure({ def, kpis }: { def: KpiDef; kpis: KpiSample[] }) {
         {last ? num(def.value(last), def.digits) : '–'}
         {def.unit && <small> {t(def.unit)}</small>}
       </span>
-      <Chart option={option} height={54} label={t(def.key)} />
+      <Chart option={option} height={60} label={t(def.key)} />
     </section>
   );
 }

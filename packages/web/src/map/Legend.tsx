@@ -1,5 +1,6 @@
 // The map's key: what every colour and mark on it means. The live view and the
 // replay draw different things, so each names its own rows.
+import type { ReactNode } from 'react';
 import { useI18n } from '../context.js';
 import type { MessageKey } from '../i18n.js';
 import {
@@ -26,7 +27,8 @@ function Ramp({ kind }: { kind: RampKind }) {
   );
 }
 
-function SignalRow() {
+/** `children`: more entries on the same row */
+function SignalRow({ children }: { children?: ReactNode }) {
   const { t } = useI18n();
   return (
     <div className="legend-row">
@@ -34,6 +36,7 @@ function SignalRow() {
       <span><i className="swatch" style={{ background: css(SIGNAL_COLOURS[SIGNAL_GREEN]) }} /> {t('green')}</span>
       <span><i className="swatch" style={{ background: css(SIGNAL_COLOURS[SIGNAL_YELLOW]) }} /> {t('yellow')}</span>
       <span><i className="swatch" style={{ background: css(SIGNAL_COLOURS[SIGNAL_RED]) }} /> {t('red')}</span>
+      {children}
     </div>
   );
 }
@@ -57,10 +60,9 @@ export function LiveLegend({ colourBy, truth }: { colourBy: 'speed' | 'queue'; t
         </div>
       )}
       <Ramp kind={colourBy} />
-      <div className="legend-row">
+      <SignalRow>
         <span><i className="swatch" style={{ background: css(EMPTY_LANE) }} /> {t('legendEmpty')}</span>
-      </div>
-      <SignalRow />
+      </SignalRow>
       {/* an intersection's colour: the axis its phase gives green */}
       <div className="legend-row" data-testid="legend-axes">
         {t('legendIntersection')}:{' '}
@@ -69,10 +71,8 @@ export function LiveLegend({ colourBy, truth }: { colourBy: 'speed' | 'queue'; t
         ))}
         <span><i className="swatch dot" style={{ background: css(YELLOW_PHASE) }} /> {t('yellow')}</span>
       </div>
-      <div className="legend-row" data-testid="legend-corridor">
-        <span><i className="swatch corridor-mark" style={{ background: css(CORRIDOR_COLOUR), borderColor: css(CORRIDOR_OUTLINE) }} /> {t('corridorLegend')}</span>
-      </div>
       <div className="legend-row">
+        <span data-testid="legend-corridor"><i className="swatch corridor-mark" style={{ background: css(CORRIDOR_COLOUR), borderColor: css(CORRIDOR_OUTLINE) }} /> {t('corridorLegend')}</span>
         <span><i className="swatch incident-mark" /> {t('incidentLegend')}</span>
         <span><i className="swatch gridlock-mark" style={{ borderColor: css(GRIDLOCK_COLOUR) }} /> {t('gridlockLegend')}</span>
       </div>
