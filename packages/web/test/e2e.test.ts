@@ -930,6 +930,13 @@ describe('dashboard end to end', { timeout: 300_000 }, () => {
       assert.match(text, new RegExp(`^Gridlock in ${dictionaries.en.regionNamed.replace('{id}', alarm.regions[0])}: \\d+ lanes hold \\d+ stopped vehicles and none has crossed its stop line for \\d+ min$`));
       await shot(page, 'gridlock-alarm');
       await page.context().close();
+      // on the wall: the alarm at the top of its column, the region's tile in gridlock, its intersections ringed on the map
+      const wall = await open(c.tokens.viewer, undefined, `${c.url}/?wall=1`, undefined, { width: 1920, height: 1080 }, '[data-testid=wall]');
+      await wall.locator('[data-testid=wall-alarms] [data-alarm=gridlock]').waitFor({ timeout: 10_000 });
+      await wall.waitForSelector(`.region-tile[data-region="${alarm.regions[0]}"][data-state=gridlock]`, { timeout: 10_000 });
+      await wall.waitForFunction(() => window.__citybrain!.stats.gridlock > 0);
+      await shot(wall, 'wall-gridlock');
+      await wall.context().close();
     } finally {
       await c.close();
     }

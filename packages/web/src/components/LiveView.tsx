@@ -200,10 +200,11 @@ export function LiveView({ wall = false, onExitWall }: LiveViewProps) {
           <SimControls live={live} status={status} controls={false} />
           <button type="button" name="exit-wall" onClick={onExitWall}>{t('wallExit')}</button>
         </header>
-        <WallAlarms kpi={kpi} incidents={incidents.active} faults={faults} now={live?.t ?? 0} staleFor={stale ? staleFor : null} />
         <div className="wall-body" style={{ '--net-aspect': aspect.toFixed(3) } as CSSProperties}>
           <div className="map-column">{mapCanvas}</div>
           <aside className="wall-side">
+            {/* first in the column and pinned to its top: the alarms stay in sight whatever else scrolls */}
+            <WallAlarms kpi={kpi} incidents={incidents.active} faults={faults} now={live?.t ?? 0} staleFor={stale ? staleFor : null} />
             <WallFigures kpis={kpis} />
             <RegionTiles view={view} kpi={kpi} />
           </aside>
