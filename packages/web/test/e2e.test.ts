@@ -103,7 +103,8 @@ function test(name: string, ...args: [(t: TestContext) => void | Promise<void>] 
   nodeTest(name, { skip: noChromium || opts.skip }, fn);
 }
 
-describe('dashboard end to end', { timeout: 300_000 }, () => {
+// the suite's budget: the screen-size, wall and zoom tests (issue #17) take about a minute more on a loaded machine
+describe('dashboard end to end', { timeout: 480_000 }, () => {
   let city: RunningCity;
   let browser: Browser;
   let net: NetworkView;
