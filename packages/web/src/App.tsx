@@ -13,6 +13,15 @@ import type { Role } from './types.js';
 type Tab = 'live' | 'compare' | 'replay';
 const TOKEN_KEY = 'citybrain.token';
 const LANG_KEY = 'citybrain.lang';
+const WALL_KEY = 'citybrain.wall';
+
+/** Wall mode asked for by the address (`?wall=1` or `#wall`; `?wall=0` leaves it), else as last left. */
+function initialWall(): boolean {
+  const asked = new URLSearchParams(location.search).get('wall');
+  const wall = asked !== null ? asked !== '0' : location.hash === '#wall' || localStorage.getItem(WALL_KEY) === '1';
+  localStorage.setItem(WALL_KEY, wall ? '1' : '0');
+  return wall;
+}
 
 function initialLang(): Lang {
   const saved = localStorage.getItem(LANG_KEY);
@@ -64,6 +73,16 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
   // signed out by the server (a 401 mid-session), not by the user: the log-in says so
   const [ended, setEnded] = useState(false);
   const [tab, setTab] = useState<Tab>('live');
+  const [wall, setWallState] = useState(initialWall);
+  const setWall = useCallback((on: boolean) => {
+    localStorage.setItem(WALL_KEY, on ? '1' : '0');
+    setWallState(on);
+  }, []);
+  // the wall's larger type and darker theme are the root's (styles.css: html.wall), so every rem follows
+  const inWall = wall && session !== null;
+  useEffect(() => {
+    document.documentElement.classList.toggle('wall', inWall);
+  }, [inWall]);
   const [replayRef, setReplayRef] = useState<CompareReplayRef | null>(null);
   const [compareRun, setCompareRun] = useState<CompareRunRef | null>(null);
 
@@ -108,6 +127,13 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
         <Login fixture={fixture} busy={busy} error={error} ended={ended} onSignIn={signIn} />
       ) : (
         <SessionContext.Provider value={session}>
+          {inWall ? (
+            <div className="app">
+              <main>
+                <LiveView wall onExitWall={() => setWall(false)} />
+              </main>
+            </div>
+          ) : (
           <div className="app">
             <header className="top">
               <div className="brand">
@@ -122,6 +148,7 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
                 ))}
               </nav>
               <div className="user">
+                <button type="button" name="wall-mode" title={t('wallModeHint')} onClick={() => (setTab('live'), setWall(true))}>{t('wallMode')}</button>
                 <LangSwitcher />
                 <span className="name">{session.me.name}</span>
                 <span className={`role role-${session.me.role}`} data-testid="role">{t(`role_${session.me.role}`)}</span>
@@ -135,6 +162,7 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
               {tab === 'replay' && <ReplayView compare={replayRef} />}
             </main>
           </div>
+          )}
         </SessionContext.Provider>
       )}
     </I18nContext.Provider>

@@ -3,14 +3,21 @@ import { BarChart, LineChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
 import * as echarts from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
-import { useEffect, useRef } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
+import { BASE_FONT_PX, useUiScale } from '../scale.js';
 
 echarts.use([LineChart, BarChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
 
 export type ChartOption = echarts.EChartsCoreOption;
 
+/**
+ * `height`: px at the base scale; the chart's box and its text grow with the
+ * dashboard's scale (scale.ts), tick labels never under 12 px.
+ */
 export function Chart({ option, height, label }: { option: ChartOption; height: number; label: string }) {
   const box = useRef<HTMLDivElement>(null);
+  const scale = useUiScale();
+  const scaled = useMemo(() => scaleOption(option, scale), [option, scale]);
   const chart = useRef<echarts.ECharts | null>(null);
   useEffect(() => {
     const el = box.current!;
@@ -25,9 +32,34 @@ export function Chart({ option, height, label }: { option: ChartOption; height: 
     };
   }, []);
   useEffect(() => {
-    chart.current?.setOption(option, { lazyUpdate: true });
-  }, [option]);
-  return <div className="chart" ref={box} style={{ height }} role="img" aria-label={label} />;
+    chart.current?.setOption(scaled, { lazyUpdate: true });
+  }, [scaled]);
+  // data-tick-px: the px its axis labels are drawn at (canvas text the page cannot measure otherwise)
+  return <div className="chart" ref={box} style={{ height: `${height / BASE_FONT_PX}rem` }} role="img" aria-label={label} data-tick-px={tickPx(scale)} />;
+}
+
+/** chart text px at `scale`: 12 at the base, never less */
+const tickPx = (scale: number) => Math.max(12, Math.round(12 * scale));
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+const each = (x: unknown, f: (o: Obj) => Obj): unknown => (Array.isArray(x) ? x.map((o) => (isObj(o) ? f(o) : o)) : isObj(x) ? f(x) : x);
+
+/** The option with its text, grid margins and axis-name gaps grown by `scale` (text at least 12 px). */
+export function scaleOption(option: ChartOption, scale: number): ChartOption {
+  const font = tickPx(scale);
+  const px = (v: unknown) => (typeof v === 'number' ? Math.round(v * scale) : v);
+  const text = (o: unknown) => ({ ...(isObj(o) ? o : {}), fontSize: font });
+  const axis = (a: Obj): Obj => ({ ...a, axisLabel: text(a.axisLabel), nameTextStyle: text(a.nameTextStyle), ...(typeof a.nameGap === 'number' ? { nameGap: px(a.nameGap) } : {}) });
+  const o = option as Obj;
+  return {
+    ...o,
+    xAxis: each(o.xAxis, axis),
+    yAxis: each(o.yAxis, axis),
+    grid: each(o.grid, (g) => ({ ...g, left: px(g.left), right: px(g.right), top: px(g.top), bottom: px(g.bottom) })),
+    ...(o.legend ? { legend: each(o.legend, (l) => ({ ...l, textStyle: text(l.textStyle), itemWidth: px(l.itemWidth ?? 25), itemHeight: px(l.itemHeight ?? 14) })) } : {}),
+    tooltip: each(o.tooltip, (t) => ({ ...t, textStyle: text(t.textStyle) })),
+  };
 }
 
 /** Common look of the dashboard's time-series charts. */

@@ -1,11 +1,11 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo } from 'react';
 import { Chart, timeSeriesOption } from '../charts/Chart.js';
-import { formatClock, useI18n, useSession } from '../context.js';
-import { errorInfo, type ErrorInfo } from '../server-errors.js';
+import { formatClock, useI18n } from '../context.js';
 import { ErrorLine } from './ErrorLine.js';
 import type { MessageKey } from '../i18n.js';
-import type { ControllerFault, KpiSample, NetworkView } from '../types.js';
+import type { KpiSample, NetworkView } from '../types.js';
 import { intersectionName, regionName } from '../names.js';
+import type { FaultsState } from './useFaults.js';
 
 interface KpiDef {
   key: MessageKey;
@@ -52,21 +52,8 @@ function KpiChart({ def, kpis }: { def: KpiDef; kpis: KpiSample[] }) {
   );
 }
 
-export function KpiPanel({ kpis, view }: { kpis: KpiSample[]; view: NetworkView }) {
-  const { api } = useSession();
+export function KpiPanel({ kpis, view, faults: { faults, error } }: { kpis: KpiSample[]; view: NetworkView; faults: FaultsState }) {
   const { t, num } = useI18n();
-  const [faults, setFaults] = useState<ControllerFault[] | null>(null);
-  const [error, setError] = useState<ErrorInfo | null>(null);
-  useEffect(() => {
-    let live = true;
-    const load = () => api.faults().then((f) => live && (setFaults(f), setError(null)), (e) => live && setError(errorInfo(e)));
-    load();
-    const timer = setInterval(load, 5000);
-    return () => {
-      live = false;
-      clearInterval(timer);
-    };
-  }, [api]);
   const last = kpis.at(-1);
   return (
     <div className="kpis">
@@ -107,3 +94,6 @@ export function GridlockAlarm({ kpi }: { kpi: KpiSample | undefined }) {
     </div>
   );
 }
+
+// the wall mode shows the same figures, large
+export { KPIS, type KpiDef };

@@ -1,8 +1,10 @@
 import type { PickingInfo } from '@deck.gl/core';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type CSSProperties } from 'react';
 import type { LiveStatus } from '../api.js';
 import { formatClock, useI18n, useSession } from '../context.js';
-import { EMPTY_LANE, QUEUE_FULL, SIGNAL_COLOURS, SIGNAL_GREEN, SIGNAL_RED, SIGNAL_YELLOW, TRUTH_COLOUR, VEHICLE_MIN_ZOOM, css, queueColour, speedColour, type LaneShape } from '../map/geometry.js';
+import { VEHICLE_MIN_ZOOM, networkSpacing, type LaneShape } from '../map/geometry.js';
+import { LiveLegend } from '../map/Legend.js';
+import { useUiScale } from '../scale.js';
 import type { MessageKey } from '../i18n.js';
 import { acknowledgerName, blockedSeconds, formatDuration, responseSeconds } from '../incidents.js';
 import { useLiveLayers, type ColourBy, type InterDatum } from '../map/live-layers.js';
@@ -16,7 +18,9 @@ import { laneName, phaseName } from '../names.js';
 import { ErrorLine } from './ErrorLine.js';
 import { useActiveIncidents } from './useActiveIncidents.js';
 import { useEmergency } from './useEmergency.js';
+import { useFaults } from './useFaults.js';
 import { useLiveFeed } from './useLiveFeed.js';
+import { RegionTiles, WallAlarms, WallFigures } from './Wall.js';
 
 type Panel = 'kpis' | 'intersection' | 'emergency' | 'incidents';
 const PANELS: Panel[] = ['kpis', 'intersection', 'emergency', 'incidents'];
@@ -36,8 +40,10 @@ function useNow(ms: number): number {
 
 /** zoom (log2 px per metre) a click on an incident in the list zooms in to, at least: its lane and vehicles show */
 const INCIDENT_FOCUS_ZOOM = 0;
-function SimControls({ live, status }: { live: LiveState | null; status: LiveStatus }) {
-  const { api, canOperate } = useSession();
+/** `controls`: false shows the state and the clock only (the wall) */
+function SimControls({ live, status, controls = true }: { live: LiveState | null; status: LiveStatus; controls?: boolean }) {
+  const { api, canOperate: mayOperate } = useSession();
+  const canOperate = mayOperate && controls;
   const { t } = useI18n();
   const [clock, setClock] = useState<SimulationClock | null>(null);
   useEffect(() => void api.simulation().then(setClock, () => undefined), [api]);
@@ -76,50 +82,15 @@ function SimControls({ live, status }: { live: LiveState | null; status: LiveSta
   );
 }
 
-/** `truth`: the street's ground truth is drawn, with this many vehicles (null: not drawn) */
-function Legend({ colourBy, truth }: { colourBy: ColourBy; truth: number | null }) {
-  const { t, num } = useI18n();
-  const stops = colourBy === 'speed' ? [0, 0.25, 0.5, 0.75, 1].map((r) => speedColour(r)) : [0, 3, 6, 9, 12].map((q) => queueColour(q));
-  return (
-    <div className="legend">
-      {/* what the map shows is the brain's estimate, as an operations centre sees it */}
-      <div className="legend-row legend-view" data-testid="legend-brain">
-        <span><i className="swatch vehicle-dot" style={{ background: css(speedColour(1)) }} /> {t('legendBrainView')}</span>
-      </div>
-      {truth !== null && (
-        <div className="legend-row legend-truth" data-testid="legend-truth">
-          <span><i className="swatch truth-ring" style={{ borderColor: css(TRUTH_COLOUR) }} /> {t('legendTruth')}</span>
-          <span className="muted" data-testid="truth-count" data-count={truth}>{t('truthShown', { n: num(truth, 0) })}</span>
-        </div>
-      )}
-      <div className="ramp" style={{ background: `linear-gradient(to right, ${stops.map(css).join(',')})` }} />
-      {/* the ramp's title between its ends: the legend keeps its height (it sits over the map) */}
-      <div className="ramp-labels">
-        <span>0</span>
-        <span>{t(colourBy === 'speed' ? 'legendSpeed' : 'legendQueue')}</span>
-        <span>{colourBy === 'speed' ? '100%' : `${QUEUE_FULL}+`}</span>
-      </div>
-      <div className="legend-row">
-        <span><i className="swatch" style={{ background: css(EMPTY_LANE) }} /> {t('legendEmpty')}</span>
-      </div>
-      <div className="legend-row">
-        {t('legendSignal')}:{' '}
-        <span><i className="swatch" style={{ background: css(SIGNAL_COLOURS[SIGNAL_GREEN]) }} /> {t('green')}</span>
-        <span><i className="swatch" style={{ background: css(SIGNAL_COLOURS[SIGNAL_YELLOW]) }} /> {t('yellow')}</span>
-        <span><i className="swatch" style={{ background: css(SIGNAL_COLOURS[SIGNAL_RED]) }} /> {t('red')}</span>
-      </div>
-      <div className="legend-row">
-        <span><i className="swatch" style={{ background: 'rgba(56,189,248,0.6)' }} /> {t('corridorLegend')}</span>
-      </div>
-      <div className="legend-row">
-        <span><i className="swatch incident-mark" /> {t('incidentLegend')}</span>
-      </div>
-    </div>
-  );
+export interface LiveViewProps {
+  /** the wall mode: no operator controls; the map, the alarms, the city's figures and the regions, large */
+  wall?: boolean;
+  /** leaves the wall mode (its button is on the wall's own top bar) */
+  onExitWall?: () => void;
 }
 
-/** The live view: the map and its toolbar, and the side panels (KPIs, intersection, emergency, incidents). */
-export function LiveView() {
+/** The live view: the map and its toolbar, and the side panels (KPIs, intersection, emergency, incidents); or the wall. */
+export function LiveView({ wall = false, onExitWall }: LiveViewProps) {
   const { api, canOperate } = useSession();
   const { t, num } = useI18n();
   const [colourBy, setColourBy] = useState<ColourBy>('speed');
@@ -140,13 +111,18 @@ export function LiveView() {
   const now = useNow(1000);
   // nothing heard for STALE_MS, or the stream is down: what shows is the past, and says how old it is
   const stale = live !== null && (status !== 'open' || (receivedAt !== null && now - receivedAt > STALE_MS));
+  const staleFor = receivedAt === null ? null : Math.max(0, Math.round((now - receivedAt) / 1000));
   const street = live?.virtualStreet === true;
   const emergency = useEmergency(api, live, view, canOperate);
   useEffect(() => void (resetEmergency.current = emergency.reset), [emergency.reset]);
   const incidents = useActiveIncidents(api, live);
   const vehiclesVisible = showVehicles && zoomedIn && frame !== null;
   const truthShown = showTruth && street && truthFrame !== null;
+  const scale = useUiScale();
+  const kpi = kpis.at(-1);
+  const spacing = useMemo(() => (view ? networkSpacing(view.roads.filter((r) => r.lanes.length > 0).map((r) => r.lanes[0].points)) : 100), [view]);
   const { layers, stats } = useLiveLayers({
+    dotPixels: Math.round(8 * Math.max(1, scale)), gridlockRegions: kpi?.gridlock?.regions ?? null,
     view, live, frame, colourBy, zoom, vehiclesVisible, truthFrame, truthVisible: truthShown && zoomedIn, selected, emergencies: emergency.vehicles, routes: emergency.routes,
     incidents: incidents.active, selectedIncident, picks: emergency.picks,
   });
@@ -194,15 +170,53 @@ export function LiveView() {
     return null;
   }, [live, view, t, num]);
 
+  // one poll of the faults for the wall's alarms and the KPI panel's list
+  const faults = useFaults(api);
   if (loadError) return <ErrorLine error={loadError} className="page-error" />;
   if (!view) return <p className="muted page-error">{t('loading')}</p>;
+  const staleBanner = stale && (
+        <div className="stale-banner" role="alert" data-testid="stale">
+          {t('staleData', { age: formatDuration(staleFor ?? 0), time: formatClock(live.t) })}
+        </div>
+  );
+  const mapCanvas = (
+    <MapCanvas bounds={view.bounds} spacing={spacing} layers={layers} onClick={onClick} getTooltip={getTooltip} onZoom={onZoom} stats={stats} cursor={emergency.pick ? 'crosshair' : undefined} focus={focus}>
+      {emergency.pick && <div className="pick-banner" role="status">{t(emergency.pick === 'origin' ? 'pickOrigin' : 'pickDestination')}</div>}
+      {/* only a server running a virtual street (the demo) has a ground truth to show; over the map, so the map keeps its size */}
+      {street && !wall && (
+        <label className="check truth-toggle">
+          <input type="checkbox" name="show-truth" checked={showTruth} onChange={(e) => setShowTruth(e.target.checked)} /> {t('showTruth')}
+        </label>
+      )}
+      <LiveLegend colourBy={colourBy} truth={truthShown && truthFrame ? truthFrame.n : null} />
+    </MapCanvas>
+  );
+  if (wall) {
+    // the map at the network's own proportions, as wide as the screen's height allows (CSS: --net-aspect)
+    const aspect = (view.bounds.maxX - view.bounds.minX) / Math.max(1, view.bounds.maxY - view.bounds.minY);
+    return (
+      <div className={stale ? 'live wall-view stale' : 'live wall-view'} data-testid="wall">
+        {staleBanner}
+        <header className="wall-top">
+          <b className="wall-brand">{t('appTitle')}</b>
+          <SimControls live={live} status={status} controls={false} />
+          <button type="button" name="exit-wall" onClick={onExitWall}>{t('wallExit')}</button>
+        </header>
+        <div className="wall-body" style={{ '--net-aspect': aspect.toFixed(3) } as CSSProperties}>
+          <div className="map-column">{mapCanvas}</div>
+          <aside className="wall-side">
+            {/* first in the column and pinned to its top: the alarms stay in sight whatever else scrolls */}
+            <WallAlarms kpi={kpi} incidents={incidents.active} faults={faults.faults} now={live?.t ?? 0} staleFor={stale ? staleFor : null} />
+            <WallFigures kpis={kpis} />
+            <RegionTiles view={view} kpi={kpi} />
+          </aside>
+        </div>
+      </div>
+    );
+  }
   return (
     <div className={stale ? 'live stale' : 'live'}>
-      {stale && (
-        <div className="stale-banner" role="alert" data-testid="stale">
-          {t('staleData', { age: formatDuration(Math.max(0, Math.round((now - (receivedAt ?? now)) / 1000))), time: formatClock(live.t) })}
-        </div>
-      )}
+      {staleBanner}
       <div className="map-column">
         <div className="toolbar">
           <SimControls live={live} status={status} />
@@ -221,19 +235,10 @@ export function LiveView() {
             </span>
           </label>
         </div>
-        <MapCanvas bounds={view.bounds} layers={layers} onClick={onClick} getTooltip={getTooltip} onZoom={onZoom} stats={stats} cursor={emergency.pick ? 'crosshair' : undefined} focus={focus}>
-          {emergency.pick && <div className="pick-banner" role="status">{t(emergency.pick === 'origin' ? 'pickOrigin' : 'pickDestination')}</div>}
-          {/* only a server running a virtual street (the demo) has a ground truth to show; over the map, so the map keeps its size */}
-          {street && (
-            <label className="check truth-toggle">
-              <input type="checkbox" name="show-truth" checked={showTruth} onChange={(e) => setShowTruth(e.target.checked)} /> {t('showTruth')}
-            </label>
-          )}
-          <Legend colourBy={colourBy} truth={truthShown && truthFrame ? truthFrame.n : null} />
-        </MapCanvas>
+        {mapCanvas}
       </div>
       <aside className="sidebar">
-        <GridlockAlarm kpi={kpis.at(-1)} />
+        <GridlockAlarm kpi={kpi} />
         <nav className="tabs" role="tablist">
           {PANELS.map((p) => (
             <button type="button" role="tab" key={p} aria-selected={panel === p} className={panel === p ? 'on' : ''} onClick={() => setPanel(p)} data-panel={p}>
@@ -245,7 +250,12 @@ export function LiveView() {
           ))}
         </nav>
         <div className="panel-body">
-          {panel === 'kpis' && <KpiPanel kpis={kpis} view={view} />}
+          {panel === 'kpis' && (
+            <>
+              <RegionTiles view={view} kpi={kpi} />
+              <KpiPanel kpis={kpis} view={view} faults={faults} />
+            </>
+          )}
           {panel === 'intersection' && (
             <IntersectionPanel id={selected} view={view} controllers={controllers} tick={live?.t ?? 0} onClose={() => setSelected(null)} />
           )}

@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { errorText, formatClock, useI18n, useSession } from '../context.js';
-import { EMPTY_LANE, VEHICLE_MIN_ZOOM, vehicleColours } from '../map/geometry.js';
+import { EMPTY_LANE, VEHICLE_MIN_ZOOM, networkSpacing, vehicleColours } from '../map/geometry.js';
 import { laneLayer, stopBarLayer, vehicleLayer } from '../map/layers.js';
+import { ReplayLegend } from '../map/Legend.js';
 import { MapCanvas } from '../map/MapCanvas.js';
 import { cityflowReplay, framesReplay, type ReplaySource } from '../replay/source.js';
 import type { ReplayFramesResponse } from '../types.js';
@@ -85,6 +86,7 @@ export function ReplayView({ compare }: { compare: CompareReplayRef | null }) {
     }
   }, [source, index]);
   const colours = useMemo(() => (frame ? vehicleColours(frame.vehicles, 0, frame.n) : new Uint8Array(0)), [frame]);
+  const spacing = useMemo(() => networkSpacing(source?.lanes.map((l) => l.path) ?? []), [source]);
   const layers = useMemo(() => {
     if (!source) return [];
     return [
@@ -126,7 +128,9 @@ export function ReplayView({ compare }: { compare: CompareReplayRef | null }) {
             </label>
             <span className="muted small">{t('replaySource', { name: source.name })}</span>
           </div>
-          <MapCanvas bounds={source.bounds} layers={layers} onZoom={onZoom} stats={stats} />
+          <MapCanvas bounds={source.bounds} spacing={spacing} layers={layers} onZoom={onZoom} stats={stats}>
+            <ReplayLegend />
+          </MapCanvas>
         </>
       )}
     </div>

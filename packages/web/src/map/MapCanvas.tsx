@@ -5,7 +5,7 @@ import DeckGL, { type DeckGLRef } from '@deck.gl/react';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useI18n } from '../context.js';
 import type { MapDebug } from '../debug.js';
-import { fitZoom, type Bounds } from './geometry.js';
+import { zoomLimits, type Bounds, type ZoomLimits } from './geometry.js';
 
 const VIEW = new OrthographicView({ id: 'map', flipY: false, controller: true });
 
@@ -38,6 +38,8 @@ export interface MapFocus {
 
 export interface MapCanvasProps {
   bounds: Bounds;
+  /** metres between neighbouring intersections (networkSpacing): how far in the map may zoom */
+  spacing: number;
   layers: LayersList;
   onClick?: (info: PickingInfo) => void;
   getTooltip?: (info: PickingInfo) => string | null;
@@ -49,25 +51,30 @@ export interface MapCanvasProps {
   children?: ReactNode;
 }
 
-export function MapCanvas({ bounds, layers, onClick, getTooltip, onZoom, stats, cursor, focus, children }: MapCanvasProps) {
+export function MapCanvas({ bounds, spacing, layers, onClick, getTooltip, onZoom, stats, cursor, focus, children }: MapCanvasProps) {
   const { t } = useI18n();
   const box = useRef<HTMLDivElement>(null);
   const deck = useRef<DeckGLRef<OrthographicView>>(null);
   const [size, setSize] = useState<{ w: number; h: number } | null>(null);
   const [viewState, setViewState] = useState<OrthographicViewState | null>(null);
-  // the camera's zoom now (the view is deck's own once drawn) and the limits the fit set
+  const onZoomRef = useRef(onZoom);
+  onZoomRef.current = onZoom;
+  // the camera now (the view is deck's own once drawn) and the zooms it may take in this box
   const zoomNow = useRef(0);
-  const fitZoomRef = useRef(0);
+  const targetNow = useRef<[number, number]>([0, 0]);
+  const limits = useRef<ZoomLimits>({ fit: 0, min: -3, max: 6 });
+  // every camera change goes through here: deck's controller keeps wheel and pinch zoom within the view state's limits
+  const move = useCallback((x: number, y: number, zoom: number, animate: boolean) => {
+    const z = Math.min(limits.current.max, Math.max(limits.current.min, zoom));
+    zoomNow.current = z;
+    targetNow.current = [x, y];
+    setViewState({ target: [x, y, 0], zoom: z, minZoom: limits.current.min, maxZoom: limits.current.max, ...(animate ? { transitionDuration: 300 } : {}) });
+    onZoomRef.current?.(z);
+  }, []);
 
-  const fit = useCallback((w: number, h: number, animate: boolean) => {
-    const zoom = fitZoom(bounds, w, h);
-    zoomNow.current = fitZoomRef.current = zoom;
-    setViewState({
-      target: [(bounds.minX + bounds.maxX) / 2, (bounds.minY + bounds.maxY) / 2, 0], zoom, minZoom: zoom - 3, maxZoom: 6,
-      ...(animate ? { transitionDuration: 300 } : {}),
-    });
-    onZoom?.(zoom);
-  }, [bounds, onZoom]);
+  const fit = useCallback((animate: boolean) => {
+    move((bounds.minX + bounds.maxX) / 2, (bounds.minY + bounds.maxY) / 2, limits.current.fit, animate);
+  }, [bounds, move]);
 
   useEffect(() => {
     const el = box.current!;
@@ -75,27 +82,26 @@ export function MapCanvas({ bounds, layers, onClick, getTooltip, onZoom, stats, 
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
-  // fit once the box has a size, and again when the network changes
+  // the limits follow the box; fit once it has a size and again when the network changes, else keep the camera within the new limits
   const fitted = useRef<Bounds | null>(null);
   useEffect(() => {
-    if (size && size.w > 0 && size.h > 0 && fitted.current !== bounds) {
+    if (!size || size.w <= 0 || size.h <= 0) return;
+    limits.current = zoomLimits(bounds, spacing, size.w, size.h);
+    if (fitted.current !== bounds) {
       fitted.current = bounds;
-      fit(size.w, size.h, false);
+      fit(false);
+    } else {
+      move(targetNow.current[0], targetNow.current[1], zoomNow.current, false);
     }
-  }, [size, bounds, fit]);
+  }, [size, bounds, spacing, fit, move]);
 
   useEffect(() => {
     if (!focus) return;
-    const zoom = Math.min(6, Math.max(zoomNow.current, focus.minZoom));
-    zoomNow.current = zoom;
-    setViewState({ target: [focus.x, focus.y, 0], zoom, minZoom: fitZoomRef.current - 3, maxZoom: 6, transitionDuration: 300 });
-    onZoom?.(zoom);
+    move(focus.x, focus.y, Math.max(zoomNow.current, focus.minZoom), true);
     // only a new focus moves the camera
   }, [focus]);
 
-  const onZoomRef = useRef(onZoom);
-  onZoomRef.current = onZoom;
-  const debug = useRef<MapDebug>({ project: () => null, setView: () => undefined, renders: 0, stats: {} });
+  const debug = useRef<MapDebug>({ project: () => null, setView: () => undefined, zoom: () => ({ zoom: 0, fit: 0, min: 0, max: 0 }), renders: 0, stats: {} });
   useEffect(() => {
     debug.current.project = (x, y) => {
       const vp = deck.current?.deck?.getViewports()[0];
@@ -104,13 +110,11 @@ export function MapCanvas({ bounds, layers, onClick, getTooltip, onZoom, stats, 
       const [px, py] = vp.project([x, y]);
       return [r.left + px, r.top + py];
     };
-    debug.current.setView = (x, y, zoom) => {
-      zoomNow.current = zoom;
-      onZoomRef.current?.(zoom);
-      deck.current?.deck?.setProps({ initialViewState: { target: [x, y, 0], zoom, minZoom: zoom - 3, maxZoom: 6 } });
-    };
+    // within the limits, as any other camera move
+    debug.current.setView = (x, y, zoom) => move(x, y, zoom, false);
+    debug.current.zoom = () => ({ zoom: zoomNow.current, ...limits.current });
     window.__citybrain = debug.current;
-  }, []);
+  }, [move]);
   useEffect(() => {
     debug.current.stats = stats ?? {};
   }, [stats]);
@@ -133,6 +137,8 @@ export function MapCanvas({ bounds, layers, onClick, getTooltip, onZoom, stats, 
           getCursor={({ isDragging, isHovering }) => cursor ?? (isDragging ? 'grabbing' : isHovering ? 'pointer' : 'grab')}
           onViewStateChange={({ viewState: vs }) => {
             const z = (vs as OrthographicViewState).zoom;
+            const target = (vs as OrthographicViewState).target;
+            if (target) targetNow.current = [target[0], target[1]];
             if (typeof z === 'number') {
               zoomNow.current = z;
               onZoom?.(z);
@@ -145,7 +151,7 @@ export function MapCanvas({ bounds, layers, onClick, getTooltip, onZoom, stats, 
         {tip && hover && <div className="tooltip" style={{ left: hover.x + 12, top: hover.y + 12 }}>{tip}</div>}
         {children}
         {size && (
-          <button type="button" className="fit" onClick={() => fit(size.w, size.h, true)}>
+          <button type="button" className="fit" onClick={() => fit(true)}>
             {t('fitView')}
           </button>
         )}

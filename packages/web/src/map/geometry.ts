@@ -1,4 +1,5 @@
 // Map geometry and colour scales derived from the network's own data (no tiles).
+import { compassOf } from '@citybrain/engine';
 import type { NetworkView } from '../types.js';
 
 export type RGBA = [number, number, number, number];
@@ -140,19 +141,78 @@ export function queueColour(q: number): RGBA {
   return speedColour(1 - q / QUEUE_FULL);
 }
 
-/** Intersection colours by green phase; yellow is its own colour. */
-// no yellows, oranges, reds or greens here: those mean signal states on this map
+/**
+ * Which way an intersection gives green: its phase's movements (not those
+ * green in every phase, nor right turns) all come from the north or south,
+ * all from the east or west, from both or a diagonal ('mixed'), or none
+ * ('none': an all-red or right-turn-only phase). A colour per axis reads at a
+ * glance where a phase number would need a key per intersection.
+ */
+export type GreenAxis = 'ns' | 'ew' | 'mixed' | 'none';
+export const GREEN_AXES: GreenAxis[] = ['ns', 'ew', 'mixed', 'none'];
+
+/** Per intersection (network order), per phase index: the axis it gives green. */
+export function greenAxes(view: NetworkView): Map<number, GreenAxis>[] {
+  const at = new Map(view.intersections.map((i) => [i.id, i]));
+  const roads = new Map(view.roads.map((r) => [r.id, r]));
+  return view.intersections.map((ix) => {
+    const always = new Set((ix.yellow !== null ? ix.phases.find((p) => p.index === ix.yellow)?.movements ?? [] : []).map((m) => `${m.from}>${m.to}`));
+    const out = new Map<number, GreenAxis>();
+    for (const p of ix.phases) {
+      let ns = false, ew = false, other = false;
+      for (const m of p.movements) {
+        if (m.type === 'turn_right' || always.has(`${m.from}>${m.to}`)) continue;
+        const r = roads.get(m.from);
+        const a = r && at.get(r.from), b = r && at.get(r.to);
+        if (!a || !b || (a.x === b.x && a.y === b.y)) continue;
+        const c = compassOf(a.x - b.x, a.y - b.y);
+        if (c === 'N' || c === 'S') ns = true;
+        else if (c === 'E' || c === 'W') ew = true;
+        else other = true;
+      }
+      out.set(p.index, other || (ns && ew) ? 'mixed' : ns ? 'ns' : ew ? 'ew' : 'none');
+    }
+    return out;
+  });
+}
+
+// no yellows, oranges, reds or greens here: those mean signal states on this map; no cyan: the corridor's
+export const AXIS_COLOURS: Record<GreenAxis, RGBA> = {
+  ns: [96, 165, 250, 255],
+  ew: [244, 114, 182, 255],
+  mixed: [241, 245, 249, 255],
+  none: [71, 85, 105, 255],
+};
+export const YELLOW_PHASE: RGBA = [250, 204, 21, 255];
+/** an intersection whose phase is not known yet */
+export const NO_PHASE: RGBA = [100, 116, 139, 160];
+
+/** Phase colours where phases are told apart one by one (the intersection panel's timeline); yellow is its own colour. */
+// no yellows, oranges, reds or greens here: those mean signal states
 const PHASE_PALETTE: RGBA[] = [
   [148, 163, 184, 255], [167, 139, 250, 255], [45, 212, 191, 255], [244, 114, 182, 255],
   [96, 165, 250, 255], [232, 121, 249, 255], [129, 140, 248, 255], [103, 232, 249, 255],
 ];
-export const YELLOW_PHASE: RGBA = [250, 204, 21, 255];
 
 export function phaseColour(phase: number, yellow: number | null): RGBA {
   if (phase < 0) return [100, 116, 139, 255];
   if (phase === yellow) return YELLOW_PHASE;
   return PHASE_PALETTE[phase % PHASE_PALETTE.length];
 }
+
+/** An intersection's colour on the map: the axis its current phase gives green, or yellow. */
+export function intersectionColour(phase: number, yellow: number | null, axes: Map<number, GreenAxis> | undefined): RGBA {
+  if (phase < 0) return NO_PHASE;
+  if (phase === yellow) return YELLOW_PHASE;
+  return AXIS_COLOURS[axes?.get(phase) ?? 'mixed'];
+}
+
+/** The ring round the intersections of a region in gridlock (the alarm's regions). */
+export const GRIDLOCK_COLOUR: RGBA = [239, 68, 68, 255];
+
+/** The green corridor: bright cyan over a white outline, so it stands out over lanes of any colour. */
+export const CORRIDOR_COLOUR: RGBA = [34, 211, 238, 255];
+export const CORRIDOR_OUTLINE: RGBA = [255, 255, 255, 230];
 
 export function css(c: RGBA): string {
   return `rgba(${c[0]},${c[1]},${c[2]},${(c[3] / 255).toFixed(2)})`;
@@ -169,8 +229,11 @@ export function solidColours(n: number, colour: RGBA, out?: Uint8Array): Uint8Ar
   return c;
 }
 
+/** m/s a vehicle is drawn at full green (50 km/h) */
+export const VEHICLE_FULL_SPEED = 13.9;
+
 /** Vehicle colours by speed, for the binary vehicle layer (speed NaN = unknown). */
-export function vehicleColours(data: Float32Array, offset: number, n: number, fullSpeed = 13.9, out?: Uint8Array): Uint8Array {
+export function vehicleColours(data: Float32Array, offset: number, n: number, fullSpeed = VEHICLE_FULL_SPEED, out?: Uint8Array): Uint8Array {
   const c = out && out.length >= 4 * n ? out : new Uint8Array(4 * n);
   for (let v = 0; v < n; v++) {
     const s = data[offset + 4 * v + 3];
@@ -201,6 +264,41 @@ export function boundsOf(paths: Iterable<Path>): Bounds {
   }
   if (minX > maxX) return { minX: 0, minY: 0, maxX: 1, maxY: 1 };
   return { minX, minY, maxX, maxY };
+}
+
+/**
+ * The distance between neighbouring intersections, in metres, for zoom
+ * limits: the lower quartile of the roads' lengths (a few very short links,
+ * as SUMO's split junctions have, do not set it), at least 10 m.
+ */
+export function networkSpacing(paths: Iterable<Path>): number {
+  const lengths: number[] = [];
+  for (const p of paths) {
+    let len = 0;
+    for (let i = 1; i < p.length; i++) len += Math.hypot(p[i][0] - p[i - 1][0], p[i][1] - p[i - 1][1]);
+    if (len > 0) lengths.push(len);
+  }
+  if (lengths.length === 0) return 100;
+  lengths.sort((a, b) => a - b);
+  return Math.max(10, lengths[Math.floor(lengths.length / 4)]);
+}
+
+export interface ZoomLimits {
+  fit: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * The zooms the map allows in a width x height box: out to one step below the
+ * fit (the whole network with room around it), in until the box's shorter
+ * side still spans 1.5 intersection spacings (an intersection never fills the
+ * screen; its neighbours stay in view), and always at least 1.5 steps in.
+ */
+export function zoomLimits(b: Bounds, spacing: number, width: number, height: number): ZoomLimits {
+  const fit = fitZoom(b, width, height);
+  const max = Math.max(fit + 1.5, Math.log2(Math.max(1, Math.min(width, height)) / (1.5 * spacing)));
+  return { fit, min: fit - 1, max };
 }
 
 /** Below this zoom (0.25 px per metre) vehicles are hidden: they would be sub-pixel noise. */

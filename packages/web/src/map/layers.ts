@@ -1,7 +1,7 @@
 // deck.gl layers shared by the live map and the replay.
 import { PathLayer, ScatterplotLayer, SolidPolygonLayer } from '@deck.gl/layers';
 import { VehiclePointsLayer } from './vehicle-points-layer.js';
-import { INCIDENT_COLOUR, SIGNAL_COLOURS, minHalfWidth, ribbon, type Path, type RGBA, type StopBar } from './geometry.js';
+import { CORRIDOR_COLOUR, CORRIDOR_OUTLINE, INCIDENT_COLOUR, SIGNAL_COLOURS, minHalfWidth, ribbon, type Path, type RGBA, type StopBar } from './geometry.js';
 
 // Lanes and stop bars are filled ribbons, not PathLayers: a SolidPolygonLayer
 // fill is one non-instanced draw, which software WebGL renders far faster than
@@ -60,18 +60,16 @@ export function vehicleLayer(id: string, data: Float32Array, offset: number, n: 
   });
 }
 
-export function corridorLayer(paths: Path[]): PathLayer<Path> {
-  return new PathLayer<Path>({
-    id: 'corridor',
-    data: paths,
-    getPath: (d) => d,
-    getWidth: 16,
-    widthUnits: 'common',
-    widthMinPixels: 6,
-    getColor: [56, 189, 248, 120],
-    capRounded: true,
-    jointRounded: true,
-  });
+/**
+ * The green corridor, drawn to be seen across a room: a wide white outline
+ * under a bright cyan band, rounded, at least 14 px and 8 px wide.
+ */
+export function corridorLayers(paths: Path[]): PathLayer<Path>[] {
+  const common = { data: paths, getPath: (d: Path) => d, widthUnits: 'common' as const, capRounded: true, jointRounded: true };
+  return [
+    new PathLayer<Path>({ ...common, id: 'corridor-outline', getWidth: 26, widthMinPixels: 14, getColor: CORRIDOR_OUTLINE }),
+    new PathLayer<Path>({ ...common, id: 'corridor', getWidth: 16, widthMinPixels: 8, getColor: CORRIDOR_COLOUR }),
+  ];
 }
 
 /** What an incident marker needs: where, and which lane it blocks. */

@@ -4,9 +4,9 @@
 import { ScatterplotLayer } from '@deck.gl/layers';
 import { useMemo, useRef } from 'react';
 import {
-  EMPTY_LANE, SignalMap, TRUTH_COLOUR, laneShapes, phaseColour, queueColour, solidColours, speedColour, vehicleColours, type LaneShape, type Path,
+  CORRIDOR_COLOUR, EMPTY_LANE, GRIDLOCK_COLOUR, SignalMap, TRUTH_COLOUR, greenAxes, intersectionColour, laneShapes, queueColour, solidColours, speedColour, vehicleColours, type LaneShape, type Path,
 } from './geometry.js';
-import { corridorLayer, incidentLayers, laneLayer, stopBarLayer, vehicleLayer } from './layers.js';
+import { corridorLayers, incidentLayers, laneLayer, stopBarLayer, vehicleLayer } from './layers.js';
 import type { EmergencyVehicle, Incident, LiveState, NetworkView, Point, VehicleFrame } from '../types.js';
 
 export type ColourBy = 'speed' | 'queue';
@@ -33,13 +33,18 @@ export interface LiveLayersInput {
   selectedIncident: string | null;
   /** dispatch origin and destination picked so far */
   picks: Point[];
+  /** intersections' smallest radius on screen, px (default 8) */
+  dotPixels?: number;
+  /** the regions the gridlock alarm names (KpiSample.gridlock), whose intersections are ringed; null: none */
+  gridlockRegions: string[] | null;
 }
 
 export function useLiveLayers(p: LiveLayersInput) {
-  const { view, live, frame, colourBy, zoom, vehiclesVisible, truthFrame, truthVisible, selected, emergencies, routes, incidents, selectedIncident, picks } = p;
+  const { view, live, frame, colourBy, zoom, dotPixels = 8, gridlockRegions, vehiclesVisible, truthFrame, truthVisible, selected, emergencies, routes, incidents, selectedIncident, picks } = p;
   const lanes = useMemo(() => (view ? laneShapes(view) : []), [view]);
   const signalMap = useMemo(() => (view ? new SignalMap(view, lanes) : null), [view, lanes]);
   const signals = useMemo(() => (signalMap && live ? signalMap.states(live.phases) : new Uint8Array(lanes.length)), [signalMap, live, lanes]);
+  const axes = useMemo(() => (view ? greenAxes(view) : []), [view]);
   const inters = useMemo<InterDatum[]>(() => (view ? view.intersections.map((ix, i) => ({ i, ix })).filter((d) => !d.ix.virtual) : []), [view]);
   const roads = useMemo(() => {
     const path = new Map<string, Path>(), to = new Map<string, string>(), between = new Map<string, string>();
@@ -72,6 +77,11 @@ export function useLiveLayers(p: LiveLayersInput) {
     const paths = [...ahead].map((r) => roads.path.get(r)).filter((p): p is Path => p !== undefined);
     return { paths, holds };
   }, [emergencies, routes, roads]);
+  const locked = useMemo(() => {
+    if (!view || !gridlockRegions?.length) return [];
+    const ids = new Set(view.regions.filter((r) => gridlockRegions.includes(r.id)).flatMap((r) => r.intersections));
+    return inters.filter((d) => ids.has(d.ix.id));
+  }, [view, inters, gridlockRegions]);
   const blockedLanes = useMemo(() => {
     const byId = new Map(lanes.map((l) => [l.id, l.path]));
     return incidents.map((i) => byId.get(i.lane)).filter((p): p is Path => p !== undefined);
@@ -88,24 +98,40 @@ export function useLiveLayers(p: LiveLayersInput) {
       return colourBy === 'speed' ? speedColour(live.lanes.speed[l.index] / (l.maxSpeed || 1)) : queueColour(live.lanes.queue[l.index]);
     };
     return [
-      corridorLayer(corridor.paths),
       laneLayer(lanes, laneColour, [live?.t, colourBy], zoom),
       stopBarLayer(signalMap?.stopBars ?? [], signals, live?.t, zoom),
+      // over the lanes (whatever their colour), under the vehicles
+      ...corridorLayers(corridor.paths),
       vehicleLayer('vehicles', frame?.data ?? new Float32Array(0), frame?.offset ?? 2, frame?.n ?? 0, vehicleColourBuf, vehiclesVisible),
       // over the brain's vehicles: rings, so a vehicle the twin has where the street has one shows as a dot in its ring
       vehicleLayer('truth', truthFrame?.data ?? new Float32Array(0), truthFrame?.offset ?? 3, truthFrame?.n ?? 0, truthColourBuf, truthVisible, 3.6, 0.6),
+      // the regions in gridlock: a wide red ring round each of their intersections
+      new ScatterplotLayer<InterDatum>({
+        id: 'gridlock',
+        data: locked,
+        getPosition: (d) => [d.ix.x, d.ix.y],
+        getRadius: (d) => Math.max(d.ix.width * 1.6, 16),
+        radiusUnits: 'common',
+        radiusMinPixels: dotPixels * 1.8,
+        filled: false,
+        stroked: true,
+        lineWidthUnits: 'pixels',
+        getLineWidth: Math.max(3, dotPixels / 3),
+        getLineColor: GRIDLOCK_COLOUR,
+      }),
       new ScatterplotLayer<InterDatum>({
         id: 'intersections',
         data: inters,
         getPosition: (d) => [d.ix.x, d.ix.y],
         getRadius: (d) => Math.max(d.ix.width * 0.8, 8),
         radiusUnits: 'common',
-        radiusMinPixels: 4,
-        getFillColor: (d) => phaseColour(live?.phases[d.i] ?? -1, d.ix.yellow),
+        // visible at the fit on a large network, from across a room on a wall
+        radiusMinPixels: dotPixels,
+        getFillColor: (d) => intersectionColour(live?.phases[d.i] ?? -1, d.ix.yellow, axes[d.i]),
         stroked: true,
         lineWidthUnits: 'pixels',
         getLineWidth: (d) => (d.ix.id === selected ? 3 : corridor.holds.has(d.ix.id) ? 3 : 1),
-        getLineColor: (d) => (d.ix.id === selected ? [255, 255, 255, 255] : corridor.holds.has(d.ix.id) ? [56, 189, 248, 255] : [15, 23, 42, 255]),
+        getLineColor: (d) => (d.ix.id === selected ? [255, 255, 255, 255] : corridor.holds.has(d.ix.id) ? CORRIDOR_COLOUR : [15, 23, 42, 255]),
         pickable: true,
         updateTriggers: { getFillColor: live?.t, getLineWidth: [selected, corridor], getLineColor: [selected, corridor] },
       }),
@@ -135,13 +161,13 @@ export function useLiveLayers(p: LiveLayersInput) {
         lineWidthMinPixels: 2,
       }),
     ];
-  }, [view, lanes, live, colourBy, signalMap, signals, frame, vehicleColourBuf, vehiclesVisible, truthFrame, truthColourBuf, truthVisible, inters, selected, corridor, onMap, incidents, blockedLanes, selectedIncident, picks, zoom]);
+  }, [view, axes, dotPixels, locked, lanes, live, colourBy, signalMap, signals, frame, vehicleColourBuf, vehiclesVisible, truthFrame, truthColourBuf, truthVisible, inters, selected, corridor, onMap, incidents, blockedLanes, selectedIncident, picks, zoom]);
 
   /** items per layer, for window.__citybrain (tests, the frame-rate probe) */
   const stats = useMemo(() => ({
     lanes: lanes.length, intersections: inters.length, vehicles: vehiclesVisible ? frame?.n ?? 0 : 0, truth: truthVisible ? truthFrame?.n ?? 0 : 0,
-    corridor: corridor.paths.length, emergency: onMap.length, incidents: incidents.length,
-  }), [lanes, inters, vehiclesVisible, frame, truthVisible, truthFrame, corridor, onMap, incidents]);
+    corridor: corridor.paths.length, emergency: onMap.length, incidents: incidents.length, gridlock: locked.length,
+  }), [lanes, inters, vehiclesVisible, frame, truthVisible, truthFrame, corridor, onMap, incidents, locked]);
 
   return { layers, stats };
 }
