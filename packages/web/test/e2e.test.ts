@@ -609,7 +609,15 @@ describe('dashboard end to end', { timeout: 480_000 }, () => {
    * Returns the page's text.
    */
   const noEnglish = async (page: Page, lang: 'zh' | 'ko', where: string): Promise<string> => {
-    const text = await page.evaluate(() => document.body.innerText);
+    // the server's own English kept beside a translated sentence (lang="en": an error's or a fault's detail) is meant to be English
+    const text = await page.evaluate(() => {
+      const kept = [...document.querySelectorAll<HTMLElement>('body [lang="en"]')];
+      const shown = kept.map((e) => e.style.display);
+      for (const e of kept) e.style.display = 'none';
+      const t = document.body.innerText;
+      kept.forEach((e, i) => (e.style.display = shown[i]));
+      return t;
+    });
     const word = (v: string) => new RegExp(`(?<![\\w-])${v.replace(/[.*+?^$()|[\]\\]/g, '\\$&')}(?![\\w-])`);
     const english = Object.entries(dictionaries.en)
       .filter(([k, v]) => !v.includes('{') && v.length >= 4 && dictionaries[lang][k as keyof typeof dictionaries.en] !== v)
