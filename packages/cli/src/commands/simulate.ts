@@ -54,6 +54,8 @@ export interface SimulateResult {
   faults: ControllerFault[];
   /** signalised intersections of the scenario */
   signalised: number;
+  /** lanes of the network (the benchmark's memory per lane) */
+  lanes: number;
   seed: number;
   /** with --out: what the run recorded */
   study?: Study;
@@ -190,6 +192,7 @@ export async function simulate(
     peakRssMB: round(process.resourceUsage().maxRSS / 1024, 1),
     faults: run.supervisor?.faults ?? [],
     signalised: sim.net.signalised.length,
+    lanes: sim.net.nLanes,
     seed: o.seed ?? 0,
     ...(recorder ? {
       study: {
