@@ -181,7 +181,7 @@ function parseCases(list: string, big: boolean): { name: string; c: CaseName }[]
     if (name === 'hz1' || name === 'sumo') return { name, c: { kind: name } };
     const m = /^grid(\d+)(-tl)?$/.exec(name);
     if (!m) throw new UsageError(`--cases: unknown case "${name}"; choose from hz1, sumo, gridN, gridN-tl (N 1..100)`);
-    const n = intOption(m[1], `--cases ${name}: grid size`, 0, 1, 100);
+    const n = intOption(m[1], `cases ${name}: grid size`, 0, 1, 100);
     return { name, c: { kind: 'grid', n, tlPlan: m[2] !== undefined } };
   });
 }
