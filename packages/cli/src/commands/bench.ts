@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { intOption, randomOption, UsageError } from '../usage.js';
+import { randomOption, UsageError } from '../usage.js';
 
 export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest|incidents|observe|import|calibrate [--data DIR] [--json]
 
