@@ -1,33 +1,41 @@
 import { constants } from 'node:buffer';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { generateGrid, loadCityflowScenario, loadSumoScenario, type Scenario } from '@citybrain/engine';
+import { generateGrid, loadCityflowScenario, type Scenario } from '@citybrain/engine/core';
 import { gridOption, numOption, UsageError } from './usage.js';
 
 /** Where a command puts the loader's warnings (flows CityFlow drops): by default, stderr. */
 export type Warn = (warning: string) => void;
 const warnOnStderr: Warn = (w) => console.error(`citybrain: warning: ${w}`);
 
+const isXml = (p: string) => p.toLowerCase().endsWith('.xml');
+
 /**
  * Reads a scenario from disk: CityFlow JSON (roadnet + flow) or SUMO
  * (.net.xml + .rou.xml), chosen by the files' extensions. CityFlow files run as
  * CityFlow runs them: the flows it drops are dropped, each with a warning to
  * `warn`; SUMO files warn of what they say that the model does not take.
+ * The SUMO loader (and its XML parser) is loaded only for SUMO files.
  */
-export function readScenario(roadnetPath: string, flowPath: string, warn: Warn = warnOnStderr): Scenario {
-  const roadnetText = readText(roadnetPath, '--roadnet');
-  const flowText = readText(flowPath, '--flow');
-  const isXml = (p: string) => p.toLowerCase().endsWith('.xml');
+export async function readScenario(roadnetPath: string, flowPath: string, warn: Warn = warnOnStderr): Promise<Scenario> {
   if (isXml(roadnetPath) !== isXml(flowPath)) {
     throw new UsageError(`--roadnet and --flow must both be CityFlow JSON or both SUMO XML (got ${basename(roadnetPath)} and ${basename(flowPath)})`);
   }
-  if (isXml(roadnetPath)) {
-    const { scenario, warnings } = loadSumoScenario({
-      net: roadnetText, routes: flowText, netSource: basename(roadnetPath), routesSource: basename(flowPath),
-    });
-    warnings.forEach(warn);
-    return scenario;
-  }
+  if (!isXml(roadnetPath)) return readCityflowScenario(roadnetPath, flowPath, warn);
+  const roadnetText = readText(roadnetPath, '--roadnet');
+  const flowText = readText(flowPath, '--flow');
+  const { loadSumoScenario } = await import('@citybrain/engine');
+  const { scenario, warnings } = loadSumoScenario({
+    net: roadnetText, routes: flowText, netSource: basename(roadnetPath), routesSource: basename(flowPath),
+  });
+  warnings.forEach(warn);
+  return scenario;
+}
+
+/** readScenario for CityFlow JSON alone (the reference scenarios): at once. */
+export function readCityflowScenario(roadnetPath: string, flowPath: string, warn: Warn = warnOnStderr): Scenario {
+  const roadnetText = readText(roadnetPath, '--roadnet');
+  const flowText = readText(flowPath, '--flow');
   const { scenario, warnings } = loadCityflowScenario({
     roadnet: roadnetText, flow: flowText, roadnetSource: basename(roadnetPath), flowSource: basename(flowPath),
   });
@@ -40,7 +48,7 @@ export function readScenario(roadnetPath: string, flowPath: string, warn: Warn =
  * (together), else the generated --grid (default 4x4) with --demand vehicles per second per route
  * (default 0.05). The brain and its field process must be given the same.
  */
-export function chooseScenario(v: { grid?: string; demand?: string; roadnet?: string; flow?: string }, warn?: Warn): Scenario {
+export async function chooseScenario(v: { grid?: string; demand?: string; roadnet?: string; flow?: string }, warn?: Warn): Promise<Scenario> {
   if (v.roadnet || v.flow) {
     if (!v.roadnet || !v.flow) throw new UsageError('--roadnet and --flow go together');
     return readScenario(v.roadnet, v.flow, warn);

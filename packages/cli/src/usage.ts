@@ -1,5 +1,4 @@
 import type { RandomKind } from '@citybrain/engine';
-import { SENSING_PRESETS, type SensingPreset } from '@citybrain/field';
 
 /** A mistake in how the command was called: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {
@@ -30,13 +29,6 @@ export function gridOption(v: string | undefined, def: string): { rows: number; 
   const m = /^(\d+)x(\d+)$/.exec(v ?? def);
   if (!m) throw new UsageError(`--grid expects RxC, e.g. ${def}, got "${v}"`);
   return { rows: intOption(m[1], 'grid rows', 0, 1, 60), cols: intOption(m[2], 'grid cols', 0, 1, 60) };
-}
-
-/** --sensing: a preset of the virtual city's devices (README, "Sensing"); `default` when not given. */
-export function sensingOption(v: string | undefined): SensingPreset {
-  const name = v ?? 'default';
-  if (!Object.hasOwn(SENSING_PRESETS, name)) throw new UsageError(`--sensing: must be one of ${Object.keys(SENSING_PRESETS).join(', ')}, got "${name}"`);
-  return name as SensingPreset;
 }
 
 /** --random: which random stream the simulation draws (SimulationOptions.random) */

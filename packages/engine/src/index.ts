@@ -1,19 +1,11 @@
-export * from './format/cityflow.js';
-export * from './errors.js';
-export * from './loaders/cityflow.js';
+// the network, simulation and CityFlow format: also an entry of its own (@citybrain/engine/core)
+export * from './core.js';
 export * from './loaders/sumo.js';
-export * from './generate/grid.js';
 export * from './generate/stress.js';
-export { Network, LINK_PRIORITY } from './sim/network.js';
-export { Simulation, TURN_SPEED, type SimulationOptions, type Metrics, type AddVehicleOptions, type PlaceVehicleOptions, type VehicleStatus } from './sim/simulation.js';
-export type { SimState } from './sim/state.js';
-export { seedRng, seedMt19937, nextU32, type RandomKind } from './sim/rng.js';
 export { ReplayRecorder, replayRoadnet } from './sim/replay.js';
 export { RoadGraph } from './routing.js';
-export { compassOf, polylineLength, type Compass } from './sim/geometry.js';
 export { COUNT_POSITIONS, parseCounts, parseTurnCounts, type CountPosition, type CountRow, type TurnCountRow } from './calibrate/counts.js';
 export { calibrateDemand, calibrateDemandByRuns, candidateRoutes, geh, LaneEntries, type CalibrationOptions, type CalibrationResult, type CalibrationRun, type FittedCount, type LagTable } from './calibrate/fit.js';
 export { RunRecorder, levelOfService, LOS_THRESHOLDS, type RunRecorderOptions, type FinishedTotals, type TripRecord, type ApproachRecord, type IntersectionRecord, type TimeSample, type LevelOfService } from './results/run-recorder.js';
 export { reportHtml, comparisonReportHtml, type ReportInput, type ComparisonReportInput } from './results/report-html.js';
-export { meanCi, type MeanCi } from './results/stats.js';
 export { toCsv, toJsonLines } from './results/csv.js';

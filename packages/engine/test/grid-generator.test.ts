@@ -173,6 +173,52 @@ test('light phases follow CityFlow: 0 rights only, 1..4 WT+ET, NT+ST, WL+EL, NL+
   }
 });
 
+test("tlPlan: CityFlow's --tlPlan phases on a 2 x 2 grid, as its generator's code writes them", () => {
+  const s = generateGrid({ rows: 2, cols: 2, tlPlan: true });
+  // the roads, lanes, links and flows are those of the grid without it
+  const plain = generateGrid({ rows: 2, cols: 2 });
+  assert.deepEqual(s.roadnet.roads, plain.roadnet.roads);
+  assert.deepEqual(s.flows, plain.flows);
+  assert.deepEqual(s.roadnet.intersections.map((i) => i.roadLinks), plain.roadnet.intersections.map((i) => i.roadLinks));
+  assert.equal(s.roadnet.roads.length, 24);
+  assert.ok(s.roadnet.roads.every((r) => r.lanes.length === 3 && r.lanes.every((l) => l.width === 4 && l.maxSpeed === 16.67)));
+  // gridToRoadnet's loops for intersection_1_1: incoming roads from W, S, E, N, each to the
+  // outgoing E, N, W, S, U-turns skipped (worked out by hand from the generator's code)
+  const i11 = s.roadnet.intersections.find((i) => i.id === 'intersection_1_1')!;
+  assert.deepEqual(i11.roadLinks.map((l) => `${l.type} ${l.startRoad}>${l.endRoad}`), [
+    'go_straight road_0_1_0>road_1_1_0', 'turn_left road_0_1_0>road_1_1_1', 'turn_right road_0_1_0>road_1_1_3',
+    'turn_right road_1_0_1>road_1_1_0', 'go_straight road_1_0_1>road_1_1_1', 'turn_left road_1_0_1>road_1_1_2',
+    'turn_right road_2_1_2>road_1_1_1', 'go_straight road_2_1_2>road_1_1_2', 'turn_left road_2_1_2>road_1_1_3',
+    'turn_left road_1_2_3>road_1_1_0', 'turn_right road_1_2_3>road_1_1_2', 'go_straight road_1_2_3>road_1_1_3',
+  ]);
+  // rights {2,3,6,10}; (EW|WE)&straight {0,7}; (EW|WE)&left {1,8}; (NS|SN)&straight {4,11}; (NS|SN)&left {5,9}
+  const R = [2, 3, 6, 10];
+  const expectedPhases = [
+    { time: 30, availableRoadLinks: [0, 2, 3, 6, 7, 10] }, { time: 5, availableRoadLinks: R },
+    { time: 30, availableRoadLinks: [1, 2, 3, 6, 8, 10] }, { time: 5, availableRoadLinks: R },
+    { time: 30, availableRoadLinks: [2, 3, 4, 6, 10, 11] }, { time: 5, availableRoadLinks: R },
+    { time: 30, availableRoadLinks: [2, 3, 5, 6, 9, 10] }, { time: 5, availableRoadLinks: R },
+  ];
+  for (const i of s.roadnet.intersections) {
+    if (i.virtual) {
+      // CityFlow gives the virtual ones the same 8 phases, empty
+      assert.deepEqual(i.trafficLight.lightphases, expectedPhases.map((p) => ({ time: p.time, availableRoadLinks: [] })));
+    } else {
+      assert.deepEqual(i.trafficLight.lightphases, expectedPhases, i.id);
+    }
+  }
+  // without left lanes CityFlow leaves out the left-turn greens and their 5 s
+  const noLeft = generateGrid({ rows: 1, cols: 1, tlPlan: true, turnRoutes: false, lanesPerMovement: { left: 0, straight: 1, right: 1 } });
+  const one = noLeft.roadnet.intersections.find((i) => !i.virtual)!;
+  assert.deepEqual(one.trafficLight.lightphases.map((p) => p.time), [30, 5, 30, 5]);
+  assert.deepEqual(one.trafficLight.lightphases[0].availableRoadLinks.map((k) => one.roadLinks[k].type).sort(),
+    ['go_straight', 'go_straight', 'turn_right', 'turn_right', 'turn_right', 'turn_right']);
+  assert.throws(() => generateGrid({ rows: 1, cols: 1, tlPlan: 'yes' as unknown as boolean }), /grid option tlPlan must be a boolean, got "yes"/);
+  // the engine takes it: its built-in plan runs the cycle
+  const net = new Network(validateRoadnet(s.roadnet, 'tlPlan roadnet'));
+  assert.equal(net.signalised.length, 4);
+});
+
 test('options shape the output', () => {
   const s = generateGrid({
     rows: 2, cols: 2, blockLength: 500, laneWidth: 3.5, speedLimit: 11.111, intersectionWidth: 15,

@@ -151,7 +151,7 @@ interface GridResult {
 
 interface BenchScenario {
   name: string;
-  load: () => Scenario;
+  load: () => Scenario | Promise<Scenario>;
   ref?: ScenarioRef;
   files?: { roadnet: string; flow: string };
 }
@@ -182,7 +182,8 @@ export async function benchControl(argv: string[]): Promise<void> {
     ? roadnets.map((roadnet, k) => ({ name: labels[k] ?? basename(flows[k]).replace(/\.(json|rou\.xml|xml)$/i, ''), files: { roadnet, flow: flows[k] }, load: () => readScenario(roadnet, flows[k]) }))
     : REFERENCE_SCENARIOS.map((ref) => ({ name: ref.key, ref, load: () => readReference(data, ref) }));
   // read every file first: a bad one is reported before an hour of runs, not after
-  const loaded = scenarios.map((b) => ({ ...b, scenario: b.load() }));
+  const loaded = [];
+  for (const b of scenarios) loaded.push({ ...b, scenario: await b.load() });
   const grid = !values['no-grid'] && roadnets.length === 0;
   await runBench(loaded, names, seconds, grid, values.json!);
 }

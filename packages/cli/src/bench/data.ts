@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Scenario } from '@citybrain/engine';
-import { readScenario } from '../scenario-files.js';
+import { readCityflowScenario } from '../scenario-files.js';
 import { UsageError } from '../usage.js';
 import type { ScenarioRef } from './reference.js';
 
@@ -17,8 +17,8 @@ export function referenceFiles(data: string, ref: ScenarioRef): { roadnet: strin
   return { roadnet: requireData(data, join(ref.dir, ref.roadnet)), flow: requireData(data, join(ref.dir, ref.flow)) };
 }
 
-/** A reference scenario read from the real-data folder `data`. */
+/** A reference scenario (CityFlow JSON) read from the real-data folder `data`. */
 export function readReference(data: string, ref: ScenarioRef): Scenario {
   const f = referenceFiles(data, ref);
-  return readScenario(f.roadnet, f.flow);
+  return readCityflowScenario(f.roadnet, f.flow);
 }

@@ -1,15 +1,17 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { intOption, randomOption, UsageError } from '../usage.js';
+import { randomOption, UsageError } from '../usage.js';
 
 export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest|incidents|observe|import|calibrate [--data DIR] [--json]
 
   fidelity   our average travel time beside CityFlow's on HZ1, HZ2, JN1, JN2, JN3
              under the fixed-time and max-pressure protocols; exits 1 if any
              deviates by more than 5%
-  speed      wall time, vehicle updates per second and peak memory for HZ1
-             (3600 s, fixed-time) and a generated 36 x 36 grid (900 s, built-in
-             plans); with Debian's sumo installed, SUMO on the Hangzhou SUMO files
+  speed      the simulator's speed and memory, several runs per case with the
+             conditions beside them: HZ1, the Hangzhou SUMO files (beside SUMO in
+             the same run), CityFlow's 36 x 36 grid with and without --tlPlan and
+             72 x 72 (--big: 100 x 100); CityFlow's figures as stored
+             (citybrain bench speed --help for its options)
   control    every controller on the five real scenarios or your own (--roadnet,
              --flow): ATT, the literature's summaryTravelTime and the share of
              avoidable delay removed (citybrain bench control --help)
@@ -38,7 +40,6 @@ export const benchHelp = `citybrain bench fidelity|speed|control|emergency|inges
              exits 1 unless GEH < 5 on >= 85% and both ATTs are within 5%
 
   --data DIR    the real-data folder (default ../shared/data)
-  --grid N      grid size for the speed benchmark (default 36)
   --random R    fidelity's random stream: xoshiro (default) or cityflow (CityFlow's mt19937, as CityFlow draws it)
   --json        machine-readable output`;
 
@@ -52,14 +53,14 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (kind === 'import') return (await import('../bench/import.js')).benchImport(rest);
   if (kind === 'control') return (await import('../bench/control.js')).benchControl(rest);
   if (kind === 'emergency') return (await import('../bench/emergency.js')).benchEmergency(rest);
+  if (kind === 'speed') return (await import('../bench/speed.js')).benchSpeed(rest);
   const { values } = parseArgs({
     args: rest,
-    options: { data: { type: 'string', default: '../shared/data' }, json: { type: 'boolean', default: false }, grid: { type: 'string' }, random: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { data: { type: 'string', default: '../shared/data' }, json: { type: 'boolean', default: false }, random: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return void console.log(benchHelp);
   const data = resolve(values.data!);
   if (kind === 'fidelity') return (await import('../bench/fidelity.js')).benchFidelity(data, values.json!, randomOption(values.random));
-  if (kind === 'speed') return (await import('../bench/speed.js')).benchSpeed(data, values.json!, intOption(values.grid, 'grid', 36, 1, 100));
   if (kind === 'calibrate') return (await import('../bench/calibration.js')).benchCalibrate(data, values.json!);
   throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency, ingest, incidents, observe, import or calibrate`);
 }

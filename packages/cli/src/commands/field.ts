@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { VirtualCity } from '@citybrain/field';
 import { planVerifier } from '@citybrain/server';
 import { chooseScenario } from '../scenario-files.js';
-import { intOption, numOption, randomOption, sensingOption, UsageError } from '../usage.js';
+import { intOption, numOption, randomOption, UsageError } from '../usage.js';
+import { sensingOption } from '../sensing-option.js';
 import { FieldLoop, signalDevices, type FieldTransport } from '../field/loop.js';
 import { fetchBrainKey, HttpTransport } from '../field/http.js';
 import { MqttTransport } from '../field/mqtt.js';
@@ -55,7 +56,7 @@ export async function fieldCommand(argv: string[]): Promise<void> {
   if (values.help) return void console.log(fieldHelp);
   if (!values.server && !values.mqtt) throw new UsageError('give --server URL (HTTP) or --mqtt URL (the broker)');
   if (values.tokens === undefined) throw new UsageError('--tokens FILE is required (make it with citybrain token field --out FILE)');
-  const scenario = chooseScenario(values);
+  const scenario = await chooseScenario(values);
   const speed = numOption(values.speed, 'speed', 1, 0.01, 1000);
   const seed = intOption(values.seed, 'seed', 0);
   const random = randomOption(values.random);

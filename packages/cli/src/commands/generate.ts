@@ -18,6 +18,8 @@ intersections. Defaults match CityFlow's own grid generator.
   --intersection-width M     default 30
   --demand VPS               vehicles per second on each route; default 1
   --no-turns                 only straight routes (default adds CityFlow's turning routes)
+  --tl-plan                  CityFlow's --tlPlan signal phases: each green (WT+ET, WL+EL, NT+ST, NL+SL,
+                             30 s) followed by 5 s of right turns only, instead of its 9 default phases
   --end-time S               last second a flow emits vehicles; default: no end
 
 citybrain generate stress --preset NAME --out DIR
@@ -45,6 +47,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
       'intersection-width': { type: 'string' },
       demand: { type: 'string' },
       'no-turns': { type: 'boolean', default: false },
+      'tl-plan': { type: 'boolean', default: false },
       'end-time': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -71,6 +74,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
       intersectionWidth: values['intersection-width'] === undefined ? undefined : numOption(values['intersection-width'], 'intersection-width', 30, 0),
       demand: values.demand === undefined ? undefined : numOption(values.demand, 'demand', 1, 1e-6, 100),
       turnRoutes: !values['no-turns'],
+      tlPlan: values['tl-plan'],
       endTime: values['end-time'] === undefined ? undefined : numOption(values['end-time'], 'end-time', -1, 0),
     });
   } catch (e) {

@@ -4,7 +4,8 @@ import { DEFAULT_CLOCK_SKEW, type ClockSkew } from '@citybrain/brain';
 import { DEFAULT_STORE_URL, formatDuration, parseDuration, parseRetention, redactSecrets, startServer, StoreError, MqttStartError, BrainKeyError, TokenConfigError, type RunningServer } from '@citybrain/server';
 import { chooseScenario } from '../scenario-files.js';
 import { chooseController } from '../plugins.js';
-import { intOption, numOption, sensingOption, UsageError } from '../usage.js';
+import { intOption, numOption, UsageError } from '../usage.js';
+import { sensingOption } from '../sensing-option.js';
 
 export const serveHelp = `citybrain serve [options]
 
@@ -70,7 +71,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   if (values.help) return void console.log(serveHelp);
   const { plugins: extraControllers } = await chooseController(values.plugin ?? [], values.controller!);
   const scenarioWarnings: string[] = [];
-  const scenario = chooseScenario(values, (w) => scenarioWarnings.push(w)); // the server logs them
+  const scenario = await chooseScenario(values, (w) => scenarioWarnings.push(w)); // the server logs them
   const street = !values['no-street'];
   if (!street && values.breakdowns !== undefined) throw new UsageError('--breakdowns is for the virtual street; with --no-street give it to the street\'s process (citybrain field)');
   let retentionMs: number | undefined;

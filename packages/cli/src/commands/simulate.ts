@@ -1,15 +1,15 @@
 import { parseArgs } from 'node:util';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { ReplayRecorder, RunRecorder, Simulation, replayRoadnet, type ApproachRecord, type IntersectionRecord, type RandomKind, type Scenario, type TimeSample, type TripRecord } from '@citybrain/engine';
+// the lean entries: a run loads neither the SUMO loader nor the study's reports unless it needs them
+import { meanCi, Simulation, type RandomKind, type Scenario } from '@citybrain/engine/core';
+import type { ApproachRecord, IntersectionRecord, TimeSample, TripRecord } from '@citybrain/engine';
 import { controllers, runControlled, type Controller, type ControllerFault } from '@citybrain/control';
 import { chooseController } from '../plugins.js';
 import { makeOutputDir, openOutput, readScenario, writeOutput } from '../scenario-files.js';
 import { intOption, numOption, randomOption, UsageError } from '../usage.js';
 import { progress } from '../progress.js';
-import { meanCi } from '@citybrain/engine';
 import { round } from '../round.js';
-import { writeStudy } from '../report/study.js';
 
 export const simulateHelp = `citybrain simulate --roadnet FILE --flow FILE [options]
 
@@ -54,6 +54,8 @@ export interface SimulateResult {
   faults: ControllerFault[];
   /** signalised intersections of the scenario */
   signalised: number;
+  /** lanes of the network (the benchmark's memory per lane) */
+  lanes: number;
   seed: number;
   /** with --out: what the run recorded */
   study?: Study;
@@ -93,7 +95,7 @@ export async function simulateCommand(argv: string[]): Promise<void> {
   if (values.out) makeOutputDir(values.out, '--out');
 
   const t0 = performance.now();
-  const scenario = readScenario(values.roadnet, values.flow);
+  const scenario = await readScenario(values.roadnet, values.flow);
   const readSeconds = (performance.now() - t0) / 1000;
   const runs: SimulateResult[] = [];
   const studies: Study[] = [];
@@ -107,7 +109,7 @@ export async function simulateCommand(argv: string[]): Promise<void> {
     runs.push(result);
     if (result.study) studies.push(result.study);
   }
-  const written = values.out ? writeStudy(values.out, { scenario, roadnetPath: values.roadnet, flowPath: values.flow, runs, studies, window }) : null;
+  const written = values.out ? (await import('../report/study.js')).writeStudy(values.out, { scenario, roadnetPath: values.roadnet, flowPath: values.flow, runs, studies, window }) : null;
   const forJson = runs.map(({ study: _omit, ...r }) => r);
   if (values.json) {
     console.log(JSON.stringify(seeds === 1 ? { ...forJson[0], ...(written ? { out: written } : {}) } : { runs: forJson, ...(written ? { out: written } : {}) }));
@@ -144,6 +146,7 @@ export async function simulate(
   let closeReplay = () => {};
   const bar = progress(o.steps, 'simulating', o.showProgress ?? false);
   if (o.replayDir) {
+    const { ReplayRecorder, replayRoadnet } = await import('@citybrain/engine');
     makeOutputDir(o.replayDir, '--replay');
     writeOutput(join(o.replayDir, 'replay_roadnet.json'), JSON.stringify(replayRoadnet(sim)), '--replay');
     const replayPath = join(o.replayDir, 'replay.txt');
@@ -155,7 +158,7 @@ export async function simulate(
     };
     closeReplay = () => out.end();
   } else onStep = (_s, k) => bar.update(k + 1);
-  const recorder = o.record ? new RunRecorder(sim, { window: o.record.window }) : null;
+  const recorder = o.record ? new (await import('@citybrain/engine')).RunRecorder(sim, { window: o.record.window }) : null;
   if (recorder) {
     const inner = onStep;
     onStep = (s, k) => {
@@ -189,6 +192,7 @@ export async function simulate(
     peakRssMB: round(process.resourceUsage().maxRSS / 1024, 1),
     faults: run.supervisor?.faults ?? [],
     signalised: sim.net.signalised.length,
+    lanes: sim.net.nLanes,
     seed: o.seed ?? 0,
     ...(recorder ? {
       study: {

@@ -88,7 +88,7 @@ async function issue(auth: Auth, spec: TokenSpec, how: 'create' | 'field') {
 
 /** `token field`: a device token for every device of the scenario's virtual street, as JSON {device: token}. */
 async function fieldTokens(values: { grid?: string; demand?: string; roadnet?: string; flow?: string; db?: string; out?: string }): Promise<void> {
-  const { devices } = new VirtualCity(chooseScenario(values));
+  const { devices } = new VirtualCity(await chooseScenario(values));
   const url = values.db ?? DEFAULT_STORE_URL;
   if (values.out !== undefined) {
     // a file we cannot write is found before any token is issued

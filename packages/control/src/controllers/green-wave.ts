@@ -1,4 +1,4 @@
-import { LINK_PRIORITY, type Network } from '@citybrain/engine';
+import { LINK_PRIORITY, type Network } from '@citybrain/engine/core';
 import type { Controller, ControlEnv, IntersectionPhases } from '../core/controller.js';
 import { checkOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';

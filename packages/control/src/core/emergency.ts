@@ -1,4 +1,4 @@
-import { GRID_VEHICLE, LINK_PRIORITY, TURN_SPEED, type AddVehicleOptions, type Network, type VehicleJson } from '@citybrain/engine';
+import { GRID_VEHICLE, LINK_PRIORITY, TURN_SPEED, type AddVehicleOptions, type Network, type VehicleJson } from '@citybrain/engine/core';
 import type { Controller, ControlEnv, IntersectionPhases, SignalStatus, SimReader } from './controller.js';
 import { isThenable } from './thenable.js';
 

@@ -1,7 +1,8 @@
 /**
  * Grid scenario generator, reproducing CityFlow's own
  * `tools/generate_grid_scenario.py` + `generate_json_from_grid.py` (gridToRoadnet)
- * with `--turn` and the default (non `--tlPlan`) signal phases:
+ * with `--turn`, and its signal phases either the default ones or, with
+ * `tlPlan`, those of its `--tlPlan`:
  *
  * - a (rows+2) x (cols+2) lattice of intersections `intersection_{x}_{y}`; the
  *   outer ring (corners dropped) is virtual, the inner rows x cols are signalised;
@@ -18,6 +19,11 @@
  *   with the right turns, exactly as in CityFlow's output and the
  *   Hangzhou/Jinan benchmark roadnets. (CityFlow writes each set in Python set
  *   order; we write them ascending, the same sets.)
+ * - with `tlPlan` (CityFlow's `--tlPlan`), 8 phases instead, a cycle of greens
+ *   each followed by a 5 s right-turns-only phase: WT+ET 30 s, 5 s, WL+EL 30 s,
+ *   5 s, NT+ST 30 s, 5 s, NL+SL 30 s, 5 s (without left lanes the two left-turn
+ *   greens and their 5 s are left out, as CityFlow does). The roads, links and
+ *   flows are the same as without it.
  *
  * Flows: one per straight boundary-to-boundary route (each row both ways, each
  * column both ways) plus CityFlow's 8 staircase turning routes, so 2 rows +
@@ -57,6 +63,11 @@ export interface GridOptions {
   turnRoutes?: boolean;
   /** overrides of CityFlow's default vehicle (GRID_VEHICLE) */
   vehicle?: Partial<VehicleJson>;
+  /**
+   * default false: CityFlow's `--tlPlan` phases (a cycle of greens each followed by 5 s of
+   * right turns only, phase 0 a green) instead of its 9 default ones
+   */
+  tlPlan?: boolean;
   /** flow window in s, default 0 / -1 (no end) */
   startTime?: number;
   endTime?: number;
@@ -105,6 +116,8 @@ function resolve(o: GridOptions) {
   const demand = positive('demand', o.demand ?? 1);
   const turnRoutes = o.turnRoutes ?? true;
   if (typeof turnRoutes !== 'boolean') bad('turnRoutes', turnRoutes, 'a boolean');
+  const tlPlan = o.tlPlan ?? false;
+  if (typeof tlPlan !== 'boolean') bad('tlPlan', tlPlan, 'a boolean');
   const m = o.lanesPerMovement ?? { left: 1, straight: 1, right: 1 };
   if (m === null || typeof m !== 'object') bad('lanesPerMovement', m, 'an object { left, straight, right }');
   const left = intIn('lanesPerMovement.left', m.left, 0, 8);
@@ -127,7 +140,7 @@ function resolve(o: GridOptions) {
         : positive(`vehicle.${k}`, v);
     }
   }
-  return { rows, cols, blockLength, laneWidth, speedLimit, intersectionWidth, demand, turnRoutes,
+  return { rows, cols, blockLength, laneWidth, speedLimit, intersectionWidth, demand, turnRoutes, tlPlan,
     left, straight, right, startTime, endTime, vehicle };
 }
 
@@ -251,7 +264,7 @@ export function generateGridParts(opts: GridOptions): GridParts {
           width,
           roads: [...inDirs.map((d) => roadId(x - DX[d], y - DY[d], d)), ...outDirs.map((d) => roadId(x, y, d))],
           roadLinks,
-          trafficLight: { roadLinkIndices: roadLinks.map((_, i) => i), lightphases: phases(roadLinks) },
+          trafficLight: { roadLinkIndices: roadLinks.map((_, i) => i), lightphases: o.tlPlan ? tlPlanPhases(roadLinks, o.left > 0) : phases(roadLinks) },
           virtual: !isSig,
         };
       }
@@ -268,12 +281,15 @@ export function generateGridParts(opts: GridOptions): GridParts {
   return { roads, intersections, intersectionCount: W * H - 4, signalisedCount: rows * cols, flows };
 }
 
+/** The indexes of the links `f` takes, and of every right turn (green in every phase of CityFlow's). */
+const pickWithRights = (links: RoadLinkJson[], f: (l: RoadLinkJson) => boolean) =>
+  links.flatMap((l, i) => (l.type === 'turn_right' || f(l) ? [i] : []));
+const ew = (l: RoadLinkJson) => l.direction === 0 || l.direction === 2;
+const ns = (l: RoadLinkJson) => l.direction === 1 || l.direction === 3;
+
 /** CityFlow's 9 default phases; virtual intersections get them too, empty. */
 function phases(links: RoadLinkJson[]): LightPhaseJson[] {
-  const pick = (f: (l: RoadLinkJson) => boolean) =>
-    links.flatMap((l, i) => (l.type === 'turn_right' || f(l) ? [i] : []));
-  const ew = (l: RoadLinkJson) => l.direction === 0 || l.direction === 2;
-  const ns = (l: RoadLinkJson) => l.direction === 1 || l.direction === 3;
+  const pick = (f: (l: RoadLinkJson) => boolean) => pickWithRights(links, f);
   const sets = [
     pick(() => false), // yellow / all-red: right turns only
     pick((l) => ew(l) && l.type === 'go_straight'), // WT+ET
@@ -286,6 +302,24 @@ function phases(links: RoadLinkJson[]): LightPhaseJson[] {
     pick((l) => l.direction === 3), // from the north
   ];
   return sets.map((availableRoadLinks, i) => ({ time: i === 0 ? YELLOW_TIME : GREEN_TIME, availableRoadLinks }));
+}
+
+/**
+ * CityFlow's `--tlPlan` phases: each green followed by 5 s of right turns only; the left-turn
+ * greens only with left lanes. Virtual intersections get them too, empty, as in CityFlow.
+ */
+function tlPlanPhases(links: RoadLinkJson[], leftLanes: boolean): LightPhaseJson[] {
+  const greens = [
+    (l: RoadLinkJson) => ew(l) && l.type === 'go_straight', // WT+ET
+    ...(leftLanes ? [(l: RoadLinkJson) => ew(l) && l.type === 'turn_left'] : []), // WL+EL
+    (l: RoadLinkJson) => ns(l) && l.type === 'go_straight', // NT+ST
+    ...(leftLanes ? [(l: RoadLinkJson) => ns(l) && l.type === 'turn_left'] : []), // NL+SL
+  ];
+  const rights = pickWithRights(links, () => false);
+  return greens.flatMap((f) => [
+    { time: GREEN_TIME, availableRoadLinks: pickWithRights(links, f) },
+    { time: YELLOW_TIME, availableRoadLinks: [...rights] },
+  ]);
 }
 
 /** CityFlow's generate_route: straight routes, then (with turn) 8 staircase routes. */
