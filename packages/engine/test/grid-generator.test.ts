@@ -281,12 +281,11 @@ test('generated scenarios pass the CityFlow loader validation', () => {
   }
 });
 
-test('36 x 36 generates well under a second', () => {
-  const t = performance.now();
+// how long it takes is bench speed's to print (timings fail on a loaded machine, and prove nothing on an idle one)
+test('36 x 36: 1,296 signalised intersections and 152 routes', () => {
   const s = generateGrid({ rows: 36, cols: 36 });
-  const ms = performance.now() - t;
   assert.equal(s.flows.length, 152);
-  assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+  assert.equal(s.roadnet.intersections.filter((i) => !i.virtual).length, 1296);
 });
 
 // The benchmark roadnets were produced by CityFlow's generator (4 m lanes, 15 m intersections):
