@@ -22,7 +22,8 @@ export interface CompareRunRef {
   duration: number;
 }
 
-const KPI_LABEL: Record<CompareKpi, MessageKey> = { att: 'kpiAtt', delay: 'kpiDelay', stops: 'kpiStops', queue: 'kpiQueue', throughput: 'kpiThroughput' };
+// the comparison's ATT is CityFlow's over every vehicle, not the live view's last-10-minute figure: its own label
+const KPI_LABEL: Record<CompareKpi, MessageKey> = { att: 'compareKpiAtt', delay: 'kpiDelay', stops: 'kpiStops', queue: 'kpiQueue', throughput: 'kpiThroughput' };
 const KPI_HINT: Record<CompareKpi, MessageKey> = { att: 'kpiAttHint', delay: 'kpiDelayHint', stops: 'kpiStopsHint', queue: 'kpiQueueHint', throughput: 'kpiThroughputHint' };
 const KPI_UNIT: Record<CompareKpi, MessageKey> = { att: 'unitSeconds', delay: 'unitSeconds', stops: 'unitStops', queue: 'unitVehicles', throughput: 'unitTripsPerHour' };
 const STATUS: Record<CompareListing['status'], MessageKey> = { running: 'compareStatusRunning', done: 'compareStatusDone', failed: 'compareStatusFailed', interrupted: 'compareStatusInterrupted' };
