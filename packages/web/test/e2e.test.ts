@@ -844,7 +844,7 @@ describe('dashboard end to end', { timeout: 480_000 }, () => {
     await page.waitForSelector(`[data-testid=compare-list] tr[data-id="${run.id}"]`);
     const w = run.winner;
     const verdict = (await page.textContent('[data-testid=verdict]')) ?? '';
-    assert.equal(verdict, dictionaries.en.compareWinsLower.replace('{winner}', w.controller).replace('{kpi}', dictionaries.en.kpiAtt)
+    assert.equal(verdict, dictionaries.en.compareWinsLower.replace('{winner}', w.controller).replace('{kpi}', dictionaries.en.compareKpiAtt)
       .replace('{value}', `${w.value.toFixed(1)} s`).replace('{pct}', w.marginPct.toFixed(1)).replace('{other}', w.runnerUp).replace('{otherValue}', `${w.runnerUpValue.toFixed(1)} s`));
     assert.match((await page.textContent(`[data-testid=compare-list] tr[data-id="${run.id}"]`)) ?? '', new RegExp(`${w.controller}, [\\d.]+% below ${w.runnerUp}`));
     await page.waitForSelector('.compare .chart canvas');
