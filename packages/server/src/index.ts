@@ -22,3 +22,4 @@ export { citySpat, intersectionSpat, moyOf, signalGroupOf, timeMark, TIME_MARK_U
 export { BRAIN_KEY_STATE, BrainKey, BrainKeyError, defaultBrainKeyFile, loadBrainKey, planVerifier, type LoadBrainKeyOptions } from './plans/brain-key.js';
 export { PlanPublisher, planTopic, type PlanPublisherOptions } from './plans/plan-publisher.js';
 export { PLAN_LONG_POLL_MS, planRoutes, type PlanRoutesOptions } from './api/plan-routes.js';
+export * from './store/parking-store.js';
