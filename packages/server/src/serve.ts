@@ -39,6 +39,7 @@ import { ParkingService } from './parking/service.js';
 import { SandboxPaymentProvider, type PaymentProvider } from './parking/payment.js';
 import { twinRoadSpeed, virtualCityRegister } from './parking/city-parking.js';
 import { parseRegister } from '@citybrain/brain';
+import { HttpError } from './errors.js';
 
 export interface ServerOptions {
   /** the city the virtual city runs */
@@ -110,6 +111,8 @@ export interface ServerOptions {
   paymentProvider?: PaymentProvider;
   /** a parking register file's text (JSON or CSV, parking/model.ts) and its name for errors: its sites registered at start */
   parkingRegister?: { text: string; file: string };
+  /** bookings per hour per intersection by the virtual city's drivers who reserve with an app; default 2 */
+  parkingBookingsPerHour?: number;
 }
 
 export interface RunningServer {
@@ -133,6 +136,9 @@ export interface RunningServer {
 
 // An installed @citybrain/server carries the built dashboard in its own web/
 // (scripts/pack.mjs puts it there); in the checkout it is the web package's build.
+/** The app the virtual city's reserving drivers use: the owner of their reservations. */
+export const VIRTUAL_CITY_APP = 'virtual-city-app';
+
 const DEFAULT_WEB_ROOT = [new URL('../web/', import.meta.url), new URL('../../web/dist/', import.meta.url)]
   .map((u) => fileURLToPath(u))
   .find((dir) => existsSync(join(dir, 'index.html'))) ?? fileURLToPath(new URL('../../web/dist/', import.meta.url));
@@ -248,6 +254,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await parking.putSites(virtualCityRegister(street.bays));
   }
   pipeline.onAccepted((events) => parking.ingested(events));
+  // the demo's drivers who reserve: an app on the street, booking through the service's own path (as the API's route does) at the nearest site guidance gives
+  street?.useParkingApp({
+    async book(b) {
+      for (const g of parking.guidance({ x: b.x, y: b.y }, 3, true)) {
+        try {
+          const r = await parking.reserve({ app: VIRTUAL_CITY_APP, payer: b.driver, site: g.site, from: b.from, to: b.to, idempotencyKey: b.driver });
+          if (r.reservation.status === 'booked') return { bay: r.reservation.bay };
+        } catch (e) {
+          if (!(e instanceof HttpError && e.code === 'CB_BAY_TAKEN')) throw e;
+        }
+      }
+      return undefined;
+    },
+  }, { bookingsPerHour: opts.parkingBookingsPerHour });
   let parkingBusy = false;
   const parkingTimer = setInterval(() => {
     if (parkingBusy) return;

@@ -65,7 +65,7 @@ test('sites: the virtual city\'s register at first start; operators register mor
   const audit = await server.store.queryAudit({ action: 'register-parking-sites' });
   assert.equal(audit.length, 1);
   const live = (await call('GET', '/api/v1/parking/sites', appA)).body.find((s: { id: string }) => s.id === 'wulin');
-  assert.deepEqual([live.live.sensored, live.live.free, live.live.occupied], [3, 3, 0]);
+  assert.deepEqual([live.live.sensored, live.live.free, live.live.occupied, live.live.unknown], [3, 0, 0, 3], 'no sensor has reported: not free, unknown');
 });
 
 test('reservations: Idempotency-Key required; a retry gets the first answer and one charge; overlaps refused; a declined payment cancels', async () => {

@@ -6,6 +6,8 @@ export interface ParkingLive {
   occupied: number;
   free: number;
   reserved: number;
+  /** bays whose sensor has not reported yet */
+  unknown: number;
   open: boolean;
   observedAt: number | null;
 }

@@ -38,9 +38,11 @@ export interface SiteLiveView {
   capacity: number;
   sensored: number;
   occupied: number;
-  /** sensored bays unoccupied and not held by a reservation now */
+  /** sensored bays reported unoccupied and not held by a reservation now */
   free: number;
   reserved: number;
+  /** sensored bays whose sensor has not reported yet (neither free nor occupied for the brain) */
+  unknown: number;
   open: boolean;
   observedAt: number | null;
 }
@@ -139,16 +141,18 @@ export class ParkingService {
       let occupied = 0;
       let free = 0;
       let reserved = 0;
+      let unknown = 0;
       let observedAt: number | null = null;
       for (const b of s.bays) {
-        const occ = this.occupied.get(b.id) === true;
-        if (occ) occupied++;
+        const state = this.occupied.get(b.id);
+        if (state === true) occupied++;
+        if (state === undefined) unknown++;
         if (held.has(b.id)) reserved++;
-        else if (!occ) free++;
+        else if (state === false) free++;
         const at = this.observedAt.get(b.id);
         if (at !== undefined && (observedAt === null || at > observedAt)) observedAt = at;
       }
-      return { id: s.id, name: s.name, kind: s.kind, x: s.x, y: s.y, capacity: s.capacity, sensored: s.bays.length, occupied, free, reserved, open: isOpenAt(s.openingHours, now), observedAt };
+      return { id: s.id, name: s.name, kind: s.kind, x: s.x, y: s.y, capacity: s.capacity, sensored: s.bays.length, occupied, free, reserved, unknown, open: isOpenAt(s.openingHours, now), observedAt };
     });
   }
 
@@ -305,7 +309,7 @@ export class ParkingService {
   /** The bays to try, in order: free now and without a session first (a driver due soon finds the bay empty), then the rest. */
   private candidates(site: ParkingSite, from: number, now: number): string[] {
     const soon = from - now < 3_600_000;
-    const rank = (bay: string) => (soon && this.occupied.get(bay) === true ? 1 : 0);
+    const rank = (bay: string) => (soon && this.occupied.get(bay) !== false ? 1 : 0);
     return site.bays.map((x) => x.id).sort((a, z) => rank(a) - rank(z));
   }
 
