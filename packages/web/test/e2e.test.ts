@@ -1188,6 +1188,7 @@ describe('dashboard end to end', { timeout: 480_000 }, () => {
       await page.selectOption('select[name=language]', lang);
       await page.waitForSelector(`[data-testid=parking-panel] h2 >> text=${dictionaries[lang].parkingTitle}`);
       assert.ok(((await item.textContent()) ?? '').includes(dictionaries[lang].parkingRes_booked));
+      await noEnglish(page, lang, 'the parking panel');
     }
     await page.selectOption('select[name=language]', 'en');
     await page.context().close();
