@@ -6,3 +6,4 @@ export {
   DEFAULT_SENSING, PERFECT_SENSING, LOOP_SENSING, SENSING_PRESETS, PLATE_CONFUSIONS, CONFUSED_CONFIDENCE, FieldSensors, resolveSensing,
   type Sensing, type SensingOptions, type SensingPreset, type SensorsState,
 } from './sensing.js';
+export { ParkingDrivers, type ParkingApp, type ParkingBooking, type ParkingDriversOptions } from './parking-drivers.js';

@@ -6,6 +6,7 @@ import { FieldSignals } from './signals.js';
 import type { FieldSignalControllerState, PlanVerdict } from './signal-controller.js';
 import { FieldSensors, resolveSensing, type Sensing, type SensingOptions, type SensingPreset, type SensorsState } from './sensing.js';
 import { xorshift32 } from './random.js';
+import { ParkingDrivers, type ParkingApp, type ParkingDriversOptions } from './parking-drivers.js';
 
 /**
  * The virtual city: the twin running as if it were the street, with the field
@@ -145,6 +146,8 @@ export class VirtualCity {
   /** AVL units fitted so far (the n of a unit named `avl:<n>`) */
   private avlFitted = 0;
   private readonly avlPos = new Float64Array(3);
+  /** drivers who reserve with an app (useParkingApp), when the street has one */
+  private drivers: ParkingDrivers | undefined;
 
   constructor(scenario: Scenario, opts: VirtualCityOptions = {}) {
     this.sim = new Simulation(scenario, { seed: opts.seed ?? 0, random: opts.random });
@@ -199,6 +202,19 @@ export class VirtualCity {
     return id;
   }
 
+  /**
+   * Some of the street's drivers reserve ahead through `app` (a third-party
+   * parking app speaking to the city's API), drive to the bay it gives and
+   * park there; the others park where they find a free bay. Returns the
+   * drivers' model (its `stats`).
+   */
+  useParkingApp(app: ParkingApp, opts?: ParkingDriversOptions & { seed?: number }): ParkingDrivers {
+    const areas = new Map<string, { x: number; y: number }>();
+    for (const b of this.bays) if (!areas.has(b.intersection)) areas.set(b.intersection, { x: b.x, y: b.y });
+    this.drivers = new ParkingDrivers(app, [...areas.values()], this.bays, opts?.seed ?? this.rng, opts);
+    return this.drivers;
+  }
+
   /** A device reporting now: one of `devices`, or the AVL unit of a vehicle it carries (they come and go). */
   device(id: string): FieldDevice | undefined {
     for (const [vehicle, device] of this.avl) if (device === id) return { device, intersections: [], bays: [], vehicles: [vehicle] };
@@ -240,14 +256,24 @@ export class VirtualCity {
     }
     // parking bays: Poisson arrivals (mean 10 min free) and departures (mean 30 min parked)
     const dt = this.sim.interval;
+    const park = (b: number, occupied: boolean) => {
+      this.bays[b].occupied = occupied;
+      const device = this.devices[this.bayDev[b]].device;
+      sensors.send(events, { kind: 'parking', id: this.nextId(device), device, ts, bay: this.bays[b].id, occupied }, this.bayDev[b], t);
+    };
+    const drivers = this.drivers;
     for (let b = 0; b < this.bays.length; b++) {
       const bay = this.bays[b];
       const rate = bay.occupied ? 1 / 1800 : 1 / 600;
       if (this.random() < rate * dt) {
-        bay.occupied = !bay.occupied;
-        const device = this.devices[this.bayDev[b]].device;
-        sensors.send(events, { kind: 'parking', id: this.nextId(device), device, ts, bay: bay.id, occupied: bay.occupied }, this.bayDev[b], t);
+        // a reserved driver's car leaves when its driver does; a walk-in mostly keeps out of a bay marked reserved
+        if (drivers && (drivers.holds(b) || (!bay.occupied && drivers.keepsOut(b, ts)))) continue;
+        park(b, !bay.occupied);
       }
+    }
+    if (drivers) {
+      drivers.move(ts, (b) => this.bays[b].occupied, park);
+      drivers.book(ts, dt);
     }
     sensors.afterStep();
     if (this.avl.size > 0 && this.sim.stepCount % Math.max(1, Math.round(AVL_PERIOD / dt)) === 0) this.reportPositions(events, ts, t);

@@ -35,6 +35,9 @@ export const ERRORS = {
   CB_COMPARE_QUOTA: { status: 429, when: 'an app runs one comparison at a time and keeps a few' },
   CB_COMPARE_BUSY: { status: 429, when: 'as many comparisons as the server runs at once are running' },
   CB_ERROR: { status: 500, when: 'an unexpected error (logged; the message says only "internal server error")' },
+  CB_BAY_TAKEN: { status: 409, when: 'a parking reservation\'s window overlaps another on the bay asked for (or on every bay of the site)' },
+  CB_IDEMPOTENCY_CONFLICT: { status: 409, when: 'an `Idempotency-Key` is sent again with another request (a retry must resend the same request)' },
+  CB_PAYMENT_DECLINED: { status: 402, when: 'the payment provider declined a parking payment (the reservation is cancelled; nothing was charged)' },
   CB_STORE_UNAVAILABLE: { status: 503, when: 'the store cannot be reached (with `Retry-After`); nothing was changed' },
 } as const satisfies Record<`CB_${string}`, ErrorSpec>;
 

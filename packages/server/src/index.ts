@@ -22,3 +22,7 @@ export { citySpat, intersectionSpat, moyOf, signalGroupOf, timeMark, TIME_MARK_U
 export { BRAIN_KEY_STATE, BrainKey, BrainKeyError, defaultBrainKeyFile, loadBrainKey, planVerifier, type LoadBrainKeyOptions } from './plans/brain-key.js';
 export { PlanPublisher, planTopic, type PlanPublisherOptions } from './plans/plan-publisher.js';
 export { PLAN_LONG_POLL_MS, planRoutes, type PlanRoutesOptions } from './api/plan-routes.js';
+export * from './store/parking-store.js';
+export { AVAILABILITY_BUCKET_MS, ParkingService, type BookInput, type ParkingServiceOptions, type SiteLiveView } from './parking/service.js';
+export { SandboxPaymentProvider, type PaymentProvider, type PaymentRequest, type PaymentResult, type RefundRequest } from './parking/payment.js';
+export { virtualCityRegister } from './parking/city-parking.js';

@@ -34,6 +34,12 @@ import { emergencyRoutes } from './api/emergency-routes.js';
 import { emergencyView } from './city/views.js';
 import { dataRoutes } from './api/data-routes.js';
 import { activeIncidents, incidentRoutes } from './api/incident-routes.js';
+import { parkingRoutes } from './api/parking-routes.js';
+import { ParkingService } from './parking/service.js';
+import { SandboxPaymentProvider, type PaymentProvider } from './parking/payment.js';
+import { twinRoadSpeed, virtualCityRegister } from './parking/city-parking.js';
+import { parseRegister } from '@citybrain/brain';
+import { HttpError } from './errors.js';
 
 export interface ServerOptions {
   /** the city the virtual city runs */
@@ -101,6 +107,12 @@ export interface ServerOptions {
   webRoot?: string | false;
   /** the PEM file of the brain's plan-signing key (made on first start); default beside a SQLite database, in PostgreSQL's state table */
   brainKeyFile?: string;
+  /** where parking payments go; default the built-in sandbox (no network) */
+  paymentProvider?: PaymentProvider;
+  /** a parking register file's text (JSON or CSV, parking/model.ts) and its name for errors: its sites registered at start */
+  parkingRegister?: { text: string; file: string };
+  /** bookings per hour per intersection by the virtual city's drivers who reserve with an app; default 2 */
+  parkingBookingsPerHour?: number;
 }
 
 export interface RunningServer {
@@ -117,11 +129,16 @@ export interface RunningServer {
   retentionMs: number;
   /** plans out to the field controllers: each intersection's latest plan and confirmation, and the key that signs the plans */
   plans: { board: PlanBoard; key: BrainKey };
+  /** smart parking: sites, availability, reservations, payments */
+  parking: ParkingService;
   close(): Promise<void>;
 }
 
 // An installed @citybrain/server carries the built dashboard in its own web/
 // (scripts/pack.mjs puts it there); in the checkout it is the web package's build.
+/** The app the virtual city's reserving drivers use: the owner of their reservations. */
+export const VIRTUAL_CITY_APP = 'virtual-city-app';
+
 const DEFAULT_WEB_ROOT = [new URL('../web/', import.meta.url), new URL('../../web/dist/', import.meta.url)]
   .map((u) => fileURLToPath(u))
   .find((dir) => existsSync(join(dir, 'index.html'))) ?? fileURLToPath(new URL('../../web/dist/', import.meta.url));
@@ -211,6 +228,54 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await app.register(incidentRoutes, { runtime, access, audited });
   await app.register(compareRoutes, { runtime, scenario: opts.scenario, access, audited });
   await app.register(dataRoutes, { store, auth, access });
+  // smart parking: occupancy from the parking sensors' durable events, reservations and payments through the store
+  const parking = new ParkingService({
+    store: store.parking,
+    provider: opts.paymentProvider ?? new SandboxPaymentProvider(),
+    now: () => Math.max(Date.now(), runtime.ts),
+    roadnet: opts.scenario.roadnet,
+    roadSpeed: twinRoadSpeed(runtime.sim),
+    onFlag: (r, why) => {
+      parkingFlags.inc();
+      app.log.warn({ reservation: r.id, bay: r.bay, site: r.site }, `parking: a car in bay ${r.bay}, reserved by another (${why})`);
+    },
+    onError: (e, what) => app.log.error({ err: e }, `parking: ${what} not applied`),
+  });
+  const parkingFlags = new Counter({ name: 'citybrain_parking_blocked_reservations_total', help: 'Reservations whose bay held another car in their window (flagged)', registers: [app.metrics] });
+  await parking.start();
+  if (opts.parkingRegister) {
+    const reg = parseRegister(opts.parkingRegister.text, opts.parkingRegister.file);
+    if ('error' in reg) {
+      await store.close();
+      throw new Error(reg.error);
+    }
+    await parking.putSites(reg.ok);
+  } else if (street && parking.listSites().length === 0 && street.bays.length > 0) {
+    await parking.putSites(virtualCityRegister(street.bays));
+  }
+  pipeline.onAccepted((events) => parking.ingested(events));
+  // the demo's drivers who reserve: an app on the street, booking through the service's own path (as the API's route does) at the nearest site guidance gives
+  street?.useParkingApp({
+    async book(b) {
+      for (const g of parking.guidance({ x: b.x, y: b.y }, 3, true)) {
+        try {
+          const r = await parking.reserve({ app: VIRTUAL_CITY_APP, payer: b.driver, site: g.site, from: b.from, to: b.to, idempotencyKey: b.driver });
+          if (r.reservation.status === 'booked') return { bay: r.reservation.bay };
+        } catch (e) {
+          if (!(e instanceof HttpError && e.code === 'CB_BAY_TAKEN')) throw e;
+        }
+      }
+      return undefined;
+    },
+  }, { bookingsPerHour: opts.parkingBookingsPerHour });
+  let parkingBusy = false;
+  const parkingTimer = setInterval(() => {
+    if (parkingBusy) return;
+    parkingBusy = true;
+    parking.tick().catch((e: unknown) => app.log.error({ err: e }, 'parking: expiry and availability sampling failed')).finally(() => { parkingBusy = false; });
+  }, 1000);
+  parkingTimer.unref();
+  await app.register(parkingRoutes, { parking, access, audited });
   await app.register(liveRoutes, { runtime, auth, extras: () => ({ emergency: emergencyView(runtime), incidents: activeIncidents(runtime) }) });
 
   const webRoot = opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot;
@@ -255,10 +320,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   let closed = false;
   return {
-    app, runtime, store, auth, url: address, createdTokens: created, data, retentionMs, plans,
+    app, runtime, store, auth, url: address, createdTokens: created, data, retentionMs, plans, parking,
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(parkingTimer);
       runtime.stop();
       persistence.stop();
       stopIncidentNews();
@@ -270,6 +336,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await app.close();
       // after ingestion drained: events it could not store are in the snapshot, to be sent again
       await persistence.save().catch((e: unknown) => app.log.error({ err: e }, 'virtual city snapshot on shutdown failed'));
+      await parking.settled().catch(() => {});
+      while (parkingBusy) await new Promise((r) => setTimeout(r, 10));
       await store.close();
     },
   };

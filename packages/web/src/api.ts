@@ -3,6 +3,7 @@ import type {
   CompareListing, CompareRun, ControllerFault, EmergencyDispatch, EmergencyVehicle, Incident, IncidentStatusFilter, IntersectionDetail, IntersectionSummary,
   KpiSample, LiveState, Me, NetworkView, Point, ReplayFramesResponse, SimulationClock, VehicleFrame,
 } from './types.js';
+import type { ParkingBucket, ParkingReservation, ParkingSiteView } from './parking-types.js';
 
 /** A refused or failed API call; `status` 0 means the server could not be reached; `code` the error body's (errors.ts), when it had one. */
 export class ApiError extends Error {
@@ -60,6 +61,10 @@ export interface CityApi {
   compareExport(id: string, kind: CompareExportKind): Promise<string>;
   compareReplay(id: string, controller: string, from: number, to: number): Promise<ReplayFramesResponse>;
   live(handlers: LiveHandlers): LiveConnection;
+  // smart parking: absent where the city has none (the in-browser fixture)
+  parkingSites?(): Promise<ParkingSiteView[]>;
+  parkingAvailability?(site: string): Promise<ParkingBucket[]>;
+  parkingReservations?(query?: { site?: string; limit?: number }): Promise<ParkingReservation[]>;
 }
 
 /** Where a ground-truth frame has this, a brain frame has its count (the server's TRUTH_FRAME_TAG, packages/server/src/city/views.ts). */
@@ -133,6 +138,9 @@ export class HttpApi implements CityApi {
   }
 
   me = () => this.request<Me>('GET', '/api/v1/me');
+  parkingSites = () => this.request<ParkingSiteView[]>('GET', '/api/v1/parking/sites');
+  parkingAvailability = (site: string) => this.request<ParkingBucket[]>('GET', `/api/v1/parking/sites/${enc(site)}/availability`);
+  parkingReservations = (query: { site?: string; limit?: number } = {}) => this.request<ParkingReservation[]>('GET', `/api/v1/parking/reservations${q(query)}`);
   network = () => this.request<NetworkView>('GET', '/api/v1/network');
   intersections = () => this.request<IntersectionSummary[]>('GET', '/api/v1/intersections');
   intersection = (id: string) => this.request<IntersectionDetail>('GET', `/api/v1/intersections/${enc(id)}`);

@@ -1146,6 +1146,54 @@ describe('dashboard end to end', { timeout: 480_000 }, () => {
     await page.context().close();
   });
 
+  test('an operator watches parking: sites on the map by availability, a site over time, an app\'s reservation listed, in en, zh and ko', async () => {
+    const sites = await api<{ id: string; name: string; x: number; y: number; bays: { id: string }[]; live: { free: number; sensored: number } }[]>('/api/v1/parking/sites');
+    assert.ok(sites.length > 0, 'the virtual street\'s kerbside sites are registered');
+    const site = sites[0];
+    // an app reserves a bay there, as a driver's phone would
+    const issued = await fetch(`${city.url}/api/v1/tokens`, {
+      method: 'POST', headers: { Authorization: `Bearer ${city.tokens.operator}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'e2e parking app', role: 'app' }),
+    });
+    const { token: app } = (await issued.json()) as { token: string };
+    const from = Date.now() + 3_600_000;
+    const booked = await fetch(`${city.url}/api/v1/parking/reservations`, {
+      method: 'POST', headers: { Authorization: `Bearer ${app}`, 'Content-Type': 'application/json', 'Idempotency-Key': 'e2e-1' },
+      body: JSON.stringify({ site: site.id, from, to: from + 3_600_000, payer: 'e2e-driver' }),
+    });
+    assert.equal(booked.status, 201, await booked.clone().text());
+    const { reservation } = (await booked.json()) as { reservation: { id: string; bay: string } };
+
+    const page = await open(city.tokens.operator);
+    await page.click('[data-panel=parking]');
+    await page.waitForSelector('[data-testid=parking-totals]');
+    const totals = (await page.textContent('[data-testid=parking-totals]')) ?? '';
+    assert.match(totals, new RegExp(`at ${sites.length} sites`), totals);
+    // the site's marker on the map, its tooltip from the live availability
+    const [px, py] = await screenPoint(page, site.x, site.y);
+    await page.mouse.move(px - 3, py - 3);
+    await page.mouse.move(px, py);
+    await page.waitForFunction((name) => document.querySelector('.map-overlay .tooltip')?.textContent?.includes(name), site.name, { timeout: 10_000 });
+    assert.match((await page.textContent('.map-overlay .tooltip')) ?? '', / of \d+ bays free/);
+    // clicking the marker selects the site: its occupancy over time and its reservations
+    await page.mouse.click(px, py);
+    await page.waitForSelector(`.parking-sites li.selected[data-site="${site.id}"]`);
+    await page.waitForSelector(`[data-testid=parking-site] >> text=${site.name}`);
+    // the server samples each site once a minute on the city's clock: the first sample is taken at start
+    await page.waitForSelector('[data-testid=parking-site] canvas', { timeout: 20_000 });
+    const item = page.locator(`[data-testid=parking-reservations] li[data-reservation="${reservation.id}"]`);
+    await item.waitFor();
+    assert.equal(await item.getAttribute('data-status'), 'booked');
+    assert.ok(((await item.textContent()) ?? '').includes(reservation.bay));
+    for (const lang of ['zh', 'ko'] as const) {
+      await page.selectOption('select[name=language]', lang);
+      await page.waitForSelector(`[data-testid=parking-panel] h2 >> text=${dictionaries[lang].parkingTitle}`);
+      assert.ok(((await item.textContent()) ?? '').includes(dictionaries[lang].parkingRes_booked));
+      await noEnglish(page, lang, 'the parking panel');
+    }
+    await page.selectOption('select[name=language]', 'en');
+    await page.context().close();
+  });
+
   test('no page errors along the way', () => {
     assert.deepEqual(errors, []);
   });

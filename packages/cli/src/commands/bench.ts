@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { randomOption, UsageError } from '../usage.js';
 
-export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest|incidents|observe|import|calibrate [--data DIR] [--json]
+export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest|incidents|observe|import|calibrate|services [--data DIR] [--json]
 
   fidelity   our average travel time beside CityFlow's on HZ1, HZ2, JN1, JN2, JN3
              under the fixed-time and max-pressure protocols; exits 1 if any
@@ -39,6 +39,11 @@ export const benchHelp = `citybrain bench fidelity|speed|control|emergency|inges
              and fixed-time / max-pressure ATT of fitted vs original demand;
              exits 1 unless GEH < 5 on >= 85% and both ATTs are within 5%
 
+  services   city services under load: parking reservations by 200 concurrent
+             clients on SQLite and PostgreSQL (reservations/s, double bookings
+             and double charges, both must be 0)
+             (citybrain bench services --help for its options)
+
   --data DIR    the real-data folder (default ../shared/data)
   --random R    fidelity's random stream: xoshiro (default) or cityflow (CityFlow's mt19937, as CityFlow draws it)
   --json        machine-readable output`;
@@ -54,6 +59,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (kind === 'control') return (await import('../bench/control.js')).benchControl(rest);
   if (kind === 'emergency') return (await import('../bench/emergency.js')).benchEmergency(rest);
   if (kind === 'speed') return (await import('../bench/speed.js')).benchSpeed(rest);
+  if (kind === 'services') return (await import('../bench/services.js')).benchServices(rest);
   const { values } = parseArgs({
     args: rest,
     options: { data: { type: 'string', default: '../shared/data' }, json: { type: 'boolean', default: false }, random: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -62,5 +68,5 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const data = resolve(values.data!);
   if (kind === 'fidelity') return (await import('../bench/fidelity.js')).benchFidelity(data, values.json!, randomOption(values.random));
   if (kind === 'calibrate') return (await import('../bench/calibration.js')).benchCalibrate(data, values.json!);
-  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency, ingest, incidents, observe, import or calibrate`);
+  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency, ingest, incidents, observe, import, calibrate or services`);
 }

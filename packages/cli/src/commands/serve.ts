@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { controllers, DEFAULT_CONTROLLER } from '@citybrain/control';
-import { DEFAULT_CLOCK_SKEW, type ClockSkew } from '@citybrain/brain';
+import { DEFAULT_CLOCK_SKEW, parseRegister, type ClockSkew } from '@citybrain/brain';
 import { DEFAULT_STORE_URL, formatDuration, parseDuration, parseRetention, redactSecrets, startServer, StoreError, MqttStartError, BrainKeyError, TokenConfigError, type RunningServer } from '@citybrain/server';
 import { chooseScenario } from '../scenario-files.js';
 import { chooseController } from '../plugins.js';
@@ -53,6 +54,9 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
                        same --speed and this server --clock-skew off)
   --brain-key FILE     the PEM file of the key the brain signs signal plans with (made on first start);
                        default beside a SQLite store, in PostgreSQL's state table (citybrain token brain-key)
+  --parking FILE       a parking register (JSON {"sites": [...]} or CSV, one row per bay; see README
+                       "Smart parking"): its sites and bays registered (or replaced) at start; without it
+                       the virtual street's kerbside bays are registered at the first start
 
 Tokens can also be given in CITYBRAIN_TOKENS (a JSON array of {name, role, token, device?, intersections?, bays?, vehicles?});
 a token revoked through the API stays revoked. Locked out (no operator token)? citybrain token create --role operator --db URL.`;
@@ -63,7 +67,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     options: {
       port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, grid: { type: 'string' }, demand: { type: 'string' },
       roadnet: { type: 'string' }, flow: { type: 'string' }, controller: { type: 'string', default: DEFAULT_CONTROLLER },
-      speed: { type: 'string' }, breakdowns: { type: 'string' }, sensing: { type: 'string' }, watchdog: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, 'mqtt-client-id': { type: 'string' }, 'mqtt-share': { type: 'string' }, retention: { type: 'string' }, 'clock-skew': { type: 'string' }, paused: { type: 'boolean', default: false }, 'brain-key': { type: 'string' },
+      speed: { type: 'string' }, breakdowns: { type: 'string' }, sensing: { type: 'string' }, watchdog: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, 'mqtt-client-id': { type: 'string' }, 'mqtt-share': { type: 'string' }, retention: { type: 'string' }, 'clock-skew': { type: 'string' }, paused: { type: 'boolean', default: false }, 'brain-key': { type: 'string' }, parking: { type: 'string' },
       'create-db': { type: 'boolean', default: false }, 'no-street': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -105,6 +109,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       retentionMs,
       clockSkew,
       brainKeyFile: values['brain-key'],
+      parkingRegister: values.parking === undefined ? undefined : parkingRegister(values.parking),
       run: !values.paused,
       printToken: (line: string) => console.error(line),
     });
@@ -166,4 +171,17 @@ function startupProblem(e: unknown, o: { db: string; host: string; port: number;
   // the embedded store creates its file's folder
   if (err.syscall === 'mkdir' && o.db.startsWith('sqlite:')) return new UsageError(`--db ${o.db}: cannot create the folder: ${err.message}`);
   return undefined;
+}
+
+/** The --parking register file's text, checked here so a bad file is a usage error naming its line or field. */
+function parkingRegister(file: string): { text: string; file: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--parking: cannot read ${file}: ${(e as Error).message}`);
+  }
+  const parsed = parseRegister(text, file);
+  if ('error' in parsed) throw new UsageError(`--parking: ${parsed.error}`);
+  return { text, file };
 }

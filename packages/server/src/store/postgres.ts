@@ -4,6 +4,7 @@ import { GroupCommitter } from './group-commit.js';
 import { auditJson, collectPage, decodeCursor, eventJson, type Page, type PageRow } from './page.js';
 import { auditWhere, eventWhere, orderDir, orderOf } from './sql.js';
 import { redactSecrets } from '../redact.js';
+import { migrateParking, PostgresParkingStore } from './parking-postgres.js';
 import {
   clampLimit, EventConflictError, splitResult, StoreError, withTimeout, type ActionChange, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery,
   type CommitListener, type ComparisonRecord, type EventFilter, type EventKey, type EventQuery, type EventStore, type PageBound, type Snapshot, type StoredEvent, type TokenRecord,
@@ -45,8 +46,11 @@ export class PostgresStore implements EventStore {
   private readonly listeners = new Set<CommitListener>();
   private readonly t: { events: string; audit: string; tokens: string; state: string; snapshots: string; comparisons: string };
   private closed = false;
+  /** smart parking's tables in the same schema */
+  readonly parking: PostgresParkingStore;
 
   private constructor(private readonly pool: pg.Pool, readonly schema: string, commitsInFlight: number) {
+    this.parking = new PostgresParkingStore(pool, schema);
     const q = `"${schema}"`;
     this.t = { events: `${q}.events`, audit: `${q}.audit`, tokens: `${q}.tokens`, state: `${q}.state`, snapshots: `${q}.snapshots`, comparisons: `${q}.comparisons` };
     this.committer = new GroupCommitter((ops) => this.insertGroup(ops), {
@@ -100,6 +104,7 @@ export class PostgresStore implements EventStore {
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.state (key text PRIMARY KEY, value jsonb NOT NULL, at bigint NOT NULL)`);
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.snapshots (name text PRIMARY KEY, fingerprint text NOT NULL, at bigint NOT NULL, data bytea NOT NULL)`);
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.comparisons (id text PRIMARY KEY, created_at bigint NOT NULL, body jsonb NOT NULL)`);
+      await migrateParking(c, s);
       await c.query('COMMIT');
     } catch (e) {
       await c.query('ROLLBACK').catch(() => {});

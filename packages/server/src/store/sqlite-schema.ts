@@ -1,4 +1,5 @@
 import type { ActionChange, Snapshot, TokenRecord } from './store.js';
+import type { ParkingWriteOp, ParkingWriteResult } from './parking-sqlite.js';
 
 /** The SQLite tables; shared by the writer (worker thread) and the reader. */
 export const SQLITE_SCHEMA = `
@@ -72,14 +73,15 @@ export type WriteOp =
   | { t: 'revoke'; id: string; at: number }
   | { t: 'purge'; cutoff: number; limit: number }
   | { t: 'comparison'; id: string; createdAt: number; body: string }
-  | { t: 'comparison-delete'; id: string };
+  | { t: 'comparison-delete'; id: string }
+  | { t: 'parking'; op: ParkingWriteOp };
 
 /**
  * Result per op: append → Uint8Array of inserted flags, or the index of the first row whose id is stored with
  * other fields (then nothing of it was written); audit → seq; action → seq, or null when nothing was written;
- * revoke, comparison-delete → changed; purge → deleted.
+ * revoke, comparison-delete → changed; purge → deleted; parking → its value or error (parking-sqlite.ts).
  */
-export type WriteResult = Uint8Array | { conflict: number } | number | boolean | null;
+export type WriteResult = Uint8Array | { conflict: number } | number | boolean | null | ParkingWriteResult;
 
 export type WorkerRequest = { id: number; ops: WriteOp[] } | { id: number; close: true };
 export type WorkerReply = { id: number; results: WriteResult[] } | { id: number; error: string } | { ready: true } | { fatal: string };

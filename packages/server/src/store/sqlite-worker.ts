@@ -8,11 +8,13 @@ import Database from 'better-sqlite3';
 import type { TokenRecord } from './store.js';
 import { SQLITE_ADDED_COLUMNS, SQLITE_SCHEMA, type EventRow, type WorkerReply, type WorkerRequest, type WriteOp, type WriteResult } from './sqlite-schema.js';
 import { canonicalEvent } from '@citybrain/brain';
+import { parkingWriter, type ParkingWriteOp, type ParkingWriteResult } from './parking-sqlite.js';
 
 const port = parentPort!;
 const reply = (m: WorkerReply) => port.postMessage(m);
 
 let db: Database.Database;
+let parkingWrite: (op: ParkingWriteOp) => ParkingWriteResult;
 try {
   db = new Database((workerData as { path: string }).path);
   db.pragma('journal_mode = WAL');
@@ -29,6 +31,7 @@ try {
     const has = (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
     if (!has) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${def}`);
   }
+  parkingWrite = parkingWriter(db);
 } catch (e) {
   reply({ fatal: (e as Error).message });
   process.exit(1);
@@ -122,6 +125,8 @@ function apply(op: WriteOp): WriteResult {
       return null;
     case 'comparison-delete':
       return deleteComparison.run(op.id).changes > 0;
+    case 'parking':
+      return parkingWrite(op.op);
   }
 }
 

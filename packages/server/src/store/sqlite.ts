@@ -7,6 +7,7 @@ import { GroupCommitter } from './group-commit.js';
 import { decodeCursor, type Page } from './page.js';
 import { auditWhere, eventWhere, orderDir, orderOf } from './sql.js';
 import { ReaderThread } from './sqlite-reads.js';
+import { SqliteParkingStore, type ParkingWriteResult } from './parking-sqlite.js';
 import { tokenFromRow, type AuditRow, type EventRow, type TokenRow, type WorkerReply, type WorkerRequest, type WriteOp, type WriteResult } from './sqlite-schema.js';
 import {
   clampLimit, EventConflictError, splitResult, StoreError, type ActionChange, type AppendResult, type AuditEntry, type AuditInput, type AuditQuery, type CommitListener,
@@ -32,6 +33,8 @@ export class SqliteStore implements EventStore {
   private nextId = 1;
   private dead: Error | undefined;
   private closed = false;
+  /** smart parking's tables, written by the same single writer */
+  readonly parking: SqliteParkingStore;
 
   private constructor(
     readonly path: string, private readonly worker: Worker, private readonly checkpointer: Worker, private readonly reader: Database.Database,
@@ -42,6 +45,7 @@ export class SqliteStore implements EventStore {
       maxGroupWeight: 20000,
       weight: (op) => (op.t === 'append' ? op.rows.length : 1),
     });
+    this.parking = new SqliteParkingStore((op) => this.write({ t: 'parking', op }) as Promise<ParkingWriteResult>, reader);
     worker.on('message', (m: WorkerReply) => {
       if (!('id' in m)) return;
       const w = this.waiting.get(m.id);

@@ -3,6 +3,7 @@ import type { ControllerFault } from '@citybrain/control';
 import type { IntersectionRecord } from '@citybrain/engine';
 import type { Event, EventKind } from '@citybrain/brain';
 import type { Page } from './page.js';
+import type { ParkingStore } from './parking-store.js';
 
 /**
  * Storage behind one interface: events (idempotent on device + id), the
@@ -73,6 +74,9 @@ export interface EventStore {
    * reports merged into one), setting state rows with it (e.g. how far it got).
    */
   replaceEvents(removed: readonly EventKey[], added: readonly Event[], state?: Record<string, unknown>): Promise<void>;
+
+  /** smart parking's sites, reservations, sessions, payments and availability (parking-store.ts), in the same database */
+  readonly parking: ParkingStore;
 }
 
 /** An event's identity in the store. */

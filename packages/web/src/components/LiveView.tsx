@@ -20,11 +20,14 @@ import { useActiveIncidents } from './useActiveIncidents.js';
 import { useEmergency } from './useEmergency.js';
 import { useFaults } from './useFaults.js';
 import { useLiveFeed } from './useLiveFeed.js';
+import { ParkingPanel } from './ParkingPanel.js';
+import { useParking } from './useParking.js';
+import { parkingLayer, type ParkingSiteView } from '../parking.js';
 import { RegionTiles, WallAlarms, WallFigures } from './Wall.js';
 
-type Panel = 'kpis' | 'intersection' | 'emergency' | 'incidents';
-const PANELS: Panel[] = ['kpis', 'intersection', 'emergency', 'incidents'];
-const PANEL_LABELS: Record<Panel, MessageKey> = { kpis: 'panelKpis', intersection: 'panelIntersection', emergency: 'panelEmergency', incidents: 'panelIncidents' };
+type Panel = 'kpis' | 'intersection' | 'emergency' | 'incidents' | 'parking';
+const PANELS: Panel[] = ['kpis', 'intersection', 'emergency', 'incidents', 'parking'];
+const PANEL_LABELS: Record<Panel, MessageKey> = { kpis: 'panelKpis', intersection: 'panelIntersection', emergency: 'panelEmergency', incidents: 'panelIncidents', parking: 'panelParking' };
 /** wall ms without a live state (sent every 0.5 s) after which what shows is stale */
 const STALE_MS = 5000;
 
@@ -127,10 +130,21 @@ export function LiveView({ wall = false, onExitWall }: LiveViewProps) {
     incidents: incidents.active, selectedIncident, picks: emergency.picks,
   });
   const onZoom = useCallback((z: number) => setZoom(Math.floor(z * 2) / 2), []);
+  // the parking sites on the map while the parking panel is open, coloured by availability
+  const parking = useParking(api, panel === 'parking' && !wall);
+  const [selectedSite, setSelectedSite] = useState<string | null>(null);
+  const shownLayers = useMemo(
+    () => (panel === 'parking' && parking.sites ? [...layers, parkingLayer(parking.sites, selectedSite)] : layers),
+    [layers, panel, parking.sites, selectedSite],
+  );
 
   const { pickAt } = emergency;
   const onClick = useCallback((info: PickingInfo) => {
     if (info.coordinate && pickAt({ x: info.coordinate[0], y: info.coordinate[1] })) return;
+    if (info.layer?.id === 'parking-sites' && info.object) {
+      setSelectedSite((info.object as ParkingSiteView).id);
+      return;
+    }
     if (info.layer?.id === 'incidents' && info.object) {
       setSelectedIncident((info.object as Incident).id);
       setPanel('incidents');
@@ -163,6 +177,10 @@ export function LiveView({ wall = false, onExitWall }: LiveViewProps) {
         i.acknowledged ? t('incidentAcknowledged', { by: acknowledgerName(i.acknowledged.by), s: responseSeconds(i) ?? 0 }) : t('incidentUnacknowledged'),
       ].join('\n');
     }
+    if (info.layer?.id === 'parking-sites') {
+      const p = info.object as ParkingSiteView;
+      return t('tooltipParking', { name: p.name, free: p.live.free, bays: p.live.sensored });
+    }
     if (info.layer?.id === 'lanes') {
       const l = info.object as LaneShape;
       return t('tooltipLane', { id: l.id, vehicles: live.lanes.vehicles[l.index], queue: live.lanes.queue[l.index], speed: num(live.lanes.speed[l.index], 1) });
@@ -180,7 +198,7 @@ export function LiveView({ wall = false, onExitWall }: LiveViewProps) {
         </div>
   );
   const mapCanvas = (
-    <MapCanvas bounds={view.bounds} spacing={spacing} layers={layers} onClick={onClick} getTooltip={getTooltip} onZoom={onZoom} stats={stats} cursor={emergency.pick ? 'crosshair' : undefined} focus={focus}>
+    <MapCanvas bounds={view.bounds} spacing={spacing} layers={shownLayers} onClick={onClick} getTooltip={getTooltip} onZoom={onZoom} stats={stats} cursor={emergency.pick ? 'crosshair' : undefined} focus={focus}>
       {emergency.pick && <div className="pick-banner" role="status">{t(emergency.pick === 'origin' ? 'pickOrigin' : 'pickDestination')}</div>}
       {/* only a server running a virtual street (the demo) has a ground truth to show; over the map, so the map keeps its size */}
       {street && !wall && (
@@ -267,6 +285,9 @@ export function LiveView({ wall = false, onExitWall }: LiveViewProps) {
               onCancelPick={emergency.cancelPick}
               onDispatch={emergency.dispatch} onRecall={emergency.recall}
             />
+          )}
+          {panel === 'parking' && (
+            <ParkingPanel parking={parking} selected={selectedSite} onSelect={(site) => setSelectedSite(site.id)} />
           )}
           {panel === 'incidents' && (
             <IncidentsPanel
