@@ -28,15 +28,17 @@ export function twinRoadSpeed(sim: Simulation): (road: string) => number | undef
  * open. Registered at the first start of a server running the virtual city.
  */
 export function virtualCityRegister(bays: readonly { id: string; intersection: string; x: number; y: number }[]): ParkingSite[] {
+  // positions to the centimetre: the street's trigonometry leaves 1e-15 m where a bay is on an axis
+  const cm = (v: number) => Math.round(v * 100) / 100 || 0;
   const by = new Map<string, { id: string; x: number; y: number }[]>();
   for (const b of bays) {
     const list = by.get(b.intersection) ?? [];
-    list.push({ id: b.id, x: b.x, y: b.y });
+    list.push({ id: b.id, x: cm(b.x), y: cm(b.y) });
     by.set(b.intersection, list);
   }
   return [...by].map(([inter, list]) => ({
     id: `street-${inter}`, name: `Kerbside at ${inter}`, kind: 'onStreet' as const,
-    x: list.reduce((a, b) => a + b.x, 0) / list.length, y: list.reduce((a, b) => a + b.y, 0) / list.length,
+    x: cm(list.reduce((a, b) => a + b.x, 0) / list.length), y: cm(list.reduce((a, b) => a + b.y, 0) / list.length),
     lon: null, lat: null, capacity: list.length,
     tariff: { currency: 'CNY', perHour: 600, freeMinutes: 15, incrementMinutes: 15, dailyCap: 5000 }, openingHours: null, bays: list,
   }));
