@@ -44,6 +44,8 @@ const YIELD_DISTANCE = 5;
  * more lanes shorter than a car between junctions netconvert did not join)
  */
 const ROOM_LOOKAHEAD = 12;
+/** vehicles keepJunctionsClear follows along a chain of waits looking for a ring */
+const WAIT_CHAIN = 32;
 const EPS = 1e-8;
 const WAITING_SPEED = 0.1;
 /** vExempt's bits: above lane speed limits (AddVehicleOptions.ignoreSpeedLimits); siren on (AddVehicleOptions.siren) */
@@ -1612,6 +1614,11 @@ export class Simulation {
       }
       const floor = s - st.vMaxNegAcc[v] * dt;
       if (floor > nv) nv = floor;
+      // kept clear, one standing inside an intersection behind its leader waits for it (waitsFor sees rings through it)
+      if (this.keepJunctionsClear && drv >= nLanes && nv < WAITING_SPEED && (st.bFlags[v] & B_BLOCKER) === 0 && st.vLeader[v] >= 0) {
+        st.bBlocker[v] = st.vLeader[v];
+        st.bFlags[v] |= B_BLOCKER;
+      }
       let delta: number;
       if (nv < 0) {
         delta = (0.5 * s * s) / st.vMaxNegAcc[v];
@@ -1841,12 +1848,12 @@ export class Simulation {
         for (let w = st.dHead[net.laneInList[o]]; w >= 0; w = st.vNext[w]) room -= st.vLen[w] + st.vMinGap[w];
       }
       let free = net.length[lane];
-      let standing = false;
+      let standing = -1;
       for (let w = st.dTail[lane]; w >= 0; w = st.vPrev[w]) {
         // one standing at the lane's head to take v's place (a swap, through U-turns) leaves once v has: not in v's way
         if (st.vSpeed[w] < WAITING_SPEED && !(w === st.dHead[lane] && this.bound(w, st.vDrv[v]))) {
           free += st.vDis[w] - st.vLen[w] - net.length[lane];
-          standing = true;
+          standing = w;
           break;
         }
         free -= st.vLen[w] + st.vMinGap[w];
@@ -1854,17 +1861,34 @@ export class Simulation {
       room += free;
       // the route ends on this lane: the vehicle drives off its end unless one stands in its way
       const last = i + 1 >= end;
-      if (room >= own || (last && !standing)) {
+      // a standing vehicle bounds the room, unless it waits (through others) for v: a ring, which v breaks, or nobody would
+      if (room >= own || (last && standing < 0) || (standing >= 0 && this.waitsFor(standing, v))) {
         if (this.claimed[lane] === 0) this.claimedLanes[this.nClaimed++] = lane;
         this.claimed[lane] += own;
         return true;
       }
-      // a standing vehicle bounds the room; a lane change due goes on alongside (onto a lane of the same road)
-      if (standing || last) return false;
+      if (standing >= 0) {
+        st.bBlocker[v] = standing;
+        st.bFlags[v] |= B_BLOCKER;
+        return false;
+      }
+      if (last) return false;
+      // a lane change due goes on alongside (onto a lane of the same road)
       i += path[i + 1] < nLanes ? 1 : 2;
     }
     // nothing stands within reach: what is ahead is moving on
     return true;
+  }
+
+  /**
+   * Whether vehicle w waits for v, through the vehicles each waits for as of
+   * the last step (vBlocker: the foe it yields to; kept clear, also the one
+   * standing in the room it needs, and, inside an intersection, its standing leader).
+   */
+  private waitsFor(w: number, v: number): boolean {
+    const st = this.st;
+    for (let b = st.vBlocker[w], n = 0; b >= 0 && n < WAIT_CHAIN; b = st.vBlocker[b], n++) if (b === v) return true;
+    return false;
   }
 
   /** Whether vehicle w's next drivable is a laneLink into `lane`. */
