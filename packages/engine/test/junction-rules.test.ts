@@ -151,3 +151,46 @@ test('forks carry the rules and the standing time: a fork teleports when the ori
   assert.ok(sim.metrics().teleported >= 1);
   assert.deepEqual(f.metrics(), sim.metrics());
 });
+
+/*
+ * A ring of three 9 m lanes, ab -> bc -> ca -> ab, round junctions A, B, C,
+ * each with an exit (ax, bx, cx). One vehicle stands at the end of each ring
+ * lane, bound for the next ring lane and out at the junction after it: each
+ * waits for room the next one holds, no two of them a swap. Kept clear, one
+ * sees that the vehicle in its way waits (through the third) for it, and goes.
+ */
+const RING_NET = `<net version="1.9">
+  <edge id="ab" from="A" to="B"><lane id="ab_0" index="0" speed="10" length="9" shape="0,0 9,0"/></edge>
+  <edge id="bc" from="B" to="C"><lane id="bc_0" index="0" speed="10" length="9" shape="20,0 20,9"/></edge>
+  <edge id="ca" from="C" to="A"><lane id="ca_0" index="0" speed="10" length="9" shape="16,16 7,16"/></edge>
+  <edge id="ax" from="A" to="AX"><lane id="ax_0" index="0" speed="10" length="50" shape="-5,0 -55,0"/></edge>
+  <edge id="bx" from="B" to="BX"><lane id="bx_0" index="0" speed="10" length="50" shape="35,0 85,0"/></edge>
+  <edge id="cx" from="C" to="CX"><lane id="cx_0" index="0" speed="10" length="50" shape="20,30 20,80"/></edge>
+  <junction id="A" type="priority" x="0" y="4"/><junction id="B" type="priority" x="15" y="0"/><junction id="C" type="priority" x="20" y="15"/>
+  <junction id="AX" type="dead_end" x="-55" y="0"/><junction id="BX" type="dead_end" x="85" y="0"/><junction id="CX" type="dead_end" x="20" y="80"/>
+  <connection from="ab" to="bc" fromLane="0" toLane="0" dir="l" state="M"/>
+  <connection from="bc" to="ca" fromLane="0" toLane="0" dir="l" state="M"/>
+  <connection from="ca" to="ab" fromLane="0" toLane="0" dir="l" state="M"/>
+  <connection from="ab" to="bx" fromLane="0" toLane="0" dir="s" state="M"/>
+  <connection from="bc" to="cx" fromLane="0" toLane="0" dir="s" state="M"/>
+  <connection from="ca" to="ax" fromLane="0" toLane="0" dir="s" state="M"/>
+</net>`;
+
+function triangle(keepJunctionsClear: boolean): Simulation {
+  const { scenario } = loadSumoScenario({ net: RING_NET, routes: '<routes><vehicle id="late" depart="90000"><route edges="ab bx"/></vehicle></routes>' });
+  const sim = new Simulation(scenario, { rules: { keepJunctionsClear, timeToTeleport: 0 } });
+  const road = (id: string) => sim.net.roadIndex.get(id)!;
+  const lane = (id: string) => sim.net.laneIndex.get(id)!;
+  for (const [on, next, out] of [['ab', 'bc', 'cx'], ['bc', 'ca', 'ax'], ['ca', 'ab', 'bx']]) {
+    sim.placeVehicle({ lane: lane(`${on}_0`), distance: 8.9, speed: 0, route: [road(on), road(next), road(out)] });
+  }
+  sim.step(300);
+  return sim;
+}
+
+test('keepJunctionsClear: a ring of vehicles each waiting for the room the next holds is broken, where CityFlow\'s rule stands for good', () => {
+  assert.equal(triangle(false).metrics().finishedVehicles, 0);
+  const clear = triangle(true);
+  assert.equal(clear.metrics().finishedVehicles, 3);
+  assert.equal(clear.metrics().teleported, 0);
+});
