@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { ReplayRecorder, RunRecorder, Simulation, replayRoadnet, type ApproachRecord, type IntersectionRecord, type RandomKind, type Scenario, type TimeSample, type TripRecord } from '@citybrain/engine';
+import { ReplayRecorder, RunRecorder, Simulation, replayRoadnet, type ApproachRecord, type IntersectionRecord, type RandomKind, type Scenario, type SimulationRules, type TimeSample, type TripRecord } from '@citybrain/engine';
 import { controllers, runControlled, type Controller, type ControllerFault } from '@citybrain/control';
 import { chooseController } from '../plugins.js';
 import { makeOutputDir, openOutput, readScenario, writeOutput } from '../scenario-files.js';
@@ -98,6 +98,13 @@ export async function simulateCommand(argv: string[]): Promise<void> {
   const random = randomOption(values.random);
   const { available } = await chooseController(values.plugin ?? [], values.controller!, ['plan']);
 
+  // SUMO's rules as given, over the scenario's own (SUMO files: on)
+  const rules: SimulationRules = {};
+  if (values['keep-clear'] !== undefined) {
+    if (values['keep-clear'] !== 'on' && values['keep-clear'] !== 'off') throw new UsageError(`--keep-clear must be on or off, got "${values['keep-clear']}"`);
+    rules.keepJunctionsClear = values['keep-clear'] === 'on';
+  }
+  if (values['time-to-teleport'] !== undefined) rules.timeToTeleport = numOption(values['time-to-teleport'], 'time-to-teleport', 0, 0, 86_400);
   const seeds = intOption(values.seeds, 'seeds', 1, 1, 100);
   const window = intOption(values.window, 'window', 300, 1, 86_400);
   if (seeds > 1 && values.replay) throw new UsageError('--replay records one run: give it without --seeds');
@@ -105,13 +112,7 @@ export async function simulateCommand(argv: string[]): Promise<void> {
 
   const t0 = performance.now();
   const read = readScenario(values.roadnet, values.flow);
-  const rules = { ...read.rules };
-  if (values['keep-clear'] !== undefined) {
-    if (values['keep-clear'] !== 'on' && values['keep-clear'] !== 'off') throw new UsageError(`--keep-clear must be on or off, got "${values['keep-clear']}"`);
-    rules.keepJunctionsClear = values['keep-clear'] === 'on';
-  }
-  if (values['time-to-teleport'] !== undefined) rules.timeToTeleport = numOption(values['time-to-teleport'], 'time-to-teleport', 0, 0, 86_400);
-  const scenario = { ...read, rules };
+  const scenario = { ...read, rules: { ...read.rules, ...rules } };
   const readSeconds = (performance.now() - t0) / 1000;
   const runs: SimulateResult[] = [];
   const studies: Study[] = [];
