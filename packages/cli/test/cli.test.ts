@@ -117,6 +117,8 @@ interface SimulateJson {
   finishedVehicles: number;
   vehiclesInNetwork: number;
   waitingToEnter: number;
+  teleported: number;
+  rules: string;
   simulatedSeconds: number;
   wallSeconds: number;
   vehicleUpdatesPerSecond: number;
@@ -362,8 +364,8 @@ test('simulate runs the Hangzhou SUMO files under their own signal programs', { 
   assert.deepEqual([o.enteredVehicles, o.finishedVehicles], [metrics.enteredVehicles, metrics.finishedVehicles]);
 });
 
-test('simulate prints the SUMO loader\'s warnings on stderr, one line each, and still runs', () => {
-  // W -- B -- E both ways, E a dead end whose only link is a turnaround (as OSM nets have): the route turns there
+/** W -- B -- E both ways, E a dead end whose only link is a turnaround (as OSM nets have); a trip from wb to bw turns there. */
+function writeDeadEnd(): { net: string; routes: string } {
   const net = join(tmp, 'dead-end.net.xml');
   writeFileSync(net, `<net version="1.9">
     <edge id=":E_0" function="internal"><lane id=":E_0_0" index="0" speed="5" length="5" shape="200,-1.6 200,1.6"/></edge>
@@ -381,11 +383,32 @@ test('simulate prints the SUMO loader\'s warnings on stderr, one line each, and 
     <vType id="t" sigma="0.5"/>
     <trip id="a" type="t" depart="0" departSpeed="max" from="wb" to="bw"/>
   </routes>`);
+  return { net, routes };
+}
+
+test('simulate prints the SUMO loader\'s warnings on stderr, one line each, and still runs', () => {
+  const { net, routes } = writeDeadEnd();
   const r = citybrain('simulate', '--roadnet', net, '--flow', routes, '--steps', '120', '--json');
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr.trim(), 'citybrain: warning: dead-end.rou.xml: ignored (not modelled): <vType> sigma (0.5) on 1 vTypes; <trip> departSpeed (max) on 1 trips');
   const o = parseOneJsonLine(r.stdout);
   assert.deepEqual([o.enteredVehicles, o.finishedVehicles], [1, 1], 'the trip turned at the dead end and left');
+});
+
+test('simulate runs SUMO files under SUMO\'s rules, says so with the teleports counted, and takes --keep-clear and --time-to-teleport', () => {
+  const { net, routes } = writeDeadEnd();
+  const sumo = citybrain('simulate', '--roadnet', net, '--flow', routes, '--steps', '120');
+  assert.equal(sumo.code, 0, sumo.stderr);
+  assert.match(sumo.stdout, /^rules {15}junctions kept clear, jam teleport after 300 s; 0 vehicles teleported out of jams$/m);
+  const off = citybrain('simulate', '--roadnet', net, '--flow', routes, '--steps', '120', '--keep-clear', 'off', '--time-to-teleport', '0', '--json');
+  assert.equal(off.code, 0, off.stderr);
+  const o = parseOneJsonLine(off.stdout);
+  assert.equal(o.rules, "CityFlow's");
+  assert.equal(o.teleported, 0);
+  const cityflow = parseOneJsonLine(citybrain('simulate', '--roadnet', roadnetPath, '--flow', flowPath, '--steps', '60', '--json').stdout);
+  assert.equal(cityflow.rules, "CityFlow's");
+  assertUserError(['simulate', '--roadnet', net, '--flow', routes, '--keep-clear', 'maybe'], /--keep-clear must be on or off, got "maybe"/);
+  assertUserError(['simulate', '--roadnet', net, '--flow', routes, '--time-to-teleport', 'soon'], /--time-to-teleport expects a number from 0 to 86400, got "soon"/);
 });
 
 const EXAMPLE_PLUGIN = fileURLToPath(new URL('../../../examples/longest-queue.mjs', import.meta.url));

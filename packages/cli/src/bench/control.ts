@@ -7,6 +7,7 @@ import { workerPool, type RolloutWorkerPool } from '@citybrain/workers';
 import { round } from '../round.js';
 import { table } from '../table.js';
 import { readScenario } from '../scenario-files.js';
+import { rulesText } from '../rules.js';
 import { intOption, UsageError } from '../usage.js';
 import { ApproachTime } from './approach-time.js';
 import { attDistanceBound, attFloor } from './att-bounds.js';
@@ -65,6 +66,8 @@ interface ControllerRun {
   finished: number;
   /** controller faults the supervisor reported (each sends an intersection to the fixed-time fallback) */
   faults: number;
+  /** vehicles moved on by jam teleport (SUMO's rule; scenarios from SUMO files): never hidden, a sign of gridlock */
+  teleported: number;
   /** wall seconds of the whole run */
   wallSeconds: number;
   /**
@@ -104,6 +107,8 @@ interface ScenarioResult {
   /** vehicles that entered under max-pressure */
   vehicles: number;
   signalisedIntersections: number;
+  /** the rules of the road beyond CityFlow's in force (Scenario.rules): "CityFlow's", or SUMO's as set */
+  rules: string;
   /** ATT with green everywhere and only the vehicles of each boundary lane together (counted like ATT): no controller can go below */
   floorAtt: number;
   /**
@@ -213,7 +218,7 @@ async function runBench(scenarios: (BenchScenario & { scenario: Scenario })[], n
     say(`${floorAtt} s (distance bound ${distanceBoundAtt} s)\n`);
     const res: ScenarioResult = {
       scenario: b.name, ...(b.files ? { files: b.files } : {}), seconds, vehicles: 0,
-      signalisedIntersections: intersectionPhases(new Simulation(b.scenario)).length,
+      signalisedIntersections: intersectionPhases(new Simulation(b.scenario)).length, rules: rulesText(new Simulation(b.scenario)),
       floorAtt, distanceBoundAtt, maxPressureAtt: 0, controllers: {}, skipped: {}, best: null,
     };
     if (b.ref && seconds === HOUR) res.stored = storedFigures(b.ref);
@@ -330,6 +335,7 @@ async function runOne(sim: Simulation, controller: Controller, seconds: number):
     entered: m.enteredVehicles,
     finished: m.finishedVehicles,
     faults: sup!.faults.length,
+    teleported: m.teleported,
     wallSeconds: round((performance.now() - t0) / 1000, 1),
     msPerDecisionStep: round(decisionSteps ? stepMs.reduce((a, b) => a + b, 0) / decisionSteps : 0, 2),
     p95DecisionStepMs: round(decisionSteps ? stepMs[Math.floor(0.95 * (decisionSteps - 1))] : 0, 2),
@@ -428,6 +434,12 @@ async function gridDecision(say: (s: string) => void): Promise<GridResult> {
   return out;
 }
 
+/** A run's faults and teleports, beside its ATT: " (3 faults, 12 teleported)", or nothing. */
+function troubles(c: ControllerRun): string {
+  const parts = [c.faults ? `${c.faults} faults` : '', c.teleported ? `${c.teleported} teleported` : ''].filter(Boolean);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
 function print(results: ScenarioResult[], grid: GridResult | null, cond: Conditions): void {
   const names = [...new Set(results.flatMap((r) => Object.keys(r.controllers)))];
   const keys = results.map((r) => r.scenario);
@@ -438,12 +450,12 @@ function print(results: ScenarioResult[], grid: GridResult | null, cond: Conditi
   const storedRow = (label: string, f: (s: StoredFigures) => number | null) =>
     results.some((r) => r.stored) ? [[label, ...results.map((r) => { const v = r.stored ? f(r.stored) : null; return v === null ? '-' : v.toFixed(1); })]] : [];
   console.log(`Control: ${seconds} s from t = 0, seed 0, 5 s yellow between greens, 5 s minimum green (SignalSupervisor); ${cond.cores} cores, load average ${cond.loadAverageBefore} before, ${cond.loadAverageAfter} after\n`);
-  console.log(table(['scenario', 'signalised intersections', 'vehicles entered (max-pressure)', 'files'], results.map((r) => [
-    r.scenario, r.signalisedIntersections, r.vehicles, r.files ? `${r.files.roadnet} + ${r.files.flow}` : 'reference (--data)',
+  console.log(table(['scenario', 'signalised intersections', 'vehicles entered (max-pressure)', 'rules', 'files'], results.map((r) => [
+    r.scenario, r.signalisedIntersections, r.vehicles, r.rules, r.files ? `${r.files.roadnet} + ${r.files.flow}` : 'reference (--data)',
   ])));
   console.log('\nAverage travel time, ATT (s): every vehicle that entered, finished or not (CityFlow\'s)\n');
   console.log(table(['controller', ...keys], [
-    ...rows((r, c, n) => `${c.att.toFixed(1)}${r.best?.controller === n ? '*' : ''}${c.faults ? ` (${c.faults} faults)` : ''}`),
+    ...rows((r, c, n) => `${c.att.toFixed(1)}${r.best?.controller === n ? '*' : ''}${troubles(c)}`),
     ...storedRow('CityFlow fixed-time (stored)', (s) => s.cityflowFixed),
     ...storedRow('CityFlow max-pressure (stored)', (s) => s.cityflowMaxPressure),
     ...storedRow('CityFlow Advanced-MP (stored)', (s) => s.cityflowAdvancedMp),

@@ -2,13 +2,14 @@ import { parseArgs } from 'node:util';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 // the lean entries: a run loads neither the SUMO loader nor the study's reports unless it needs them
-import { meanCi, Simulation, type RandomKind, type Scenario } from '@citybrain/engine/core';
+import { meanCi, Simulation, type RandomKind, type Scenario, type SimulationRules } from '@citybrain/engine/core';
 import type { ApproachRecord, IntersectionRecord, TimeSample, TripRecord } from '@citybrain/engine';
 import { controllers, runControlled, type Controller, type ControllerFault } from '@citybrain/control';
 import { chooseController } from '../plugins.js';
 import { makeOutputDir, openOutput, readScenario, writeOutput } from '../scenario-files.js';
 import { intOption, numOption, randomOption, UsageError } from '../usage.js';
 import { progress } from '../progress.js';
+import { rulesText } from '../rules.js';
 import { round } from '../round.js';
 
 export const simulateHelp = `citybrain simulate --roadnet FILE --flow FILE [options]
@@ -23,6 +24,10 @@ Runs a scenario (CityFlow .json or SUMO .net.xml/.rou.xml) and prints its result
   --seed N              random seed; default 0
   --random R            xoshiro (default) | cityflow: CityFlow's std::mt19937 stream, drawn as CityFlow
                         draws it, so a run with CityFlow's seed takes the lanes CityFlow's takes
+  --keep-clear on|off   SUMO's junction blocking avoidance: a vehicle enters an intersection only when it
+                        can stop clear of it beyond; default on for SUMO files, off for CityFlow's
+  --time-to-teleport S  SUMO's jam teleport: a vehicle standing S seconds at the front of its lane moves
+                        on along its route (counted); 0: never; default 300 for SUMO files, 0 for CityFlow's
   --plugin FILE         load a third-party controller module (repeatable; see examples/longest-queue.mjs)
   --replay DIR          write replay_roadnet.json and replay.txt (CityFlow's replay format) into DIR
   --out DIR             write the study's results into DIR: trips.csv and trips.jsonl (one record per
@@ -42,6 +47,10 @@ export interface SimulateResult {
   finishedVehicles: number;
   vehiclesInNetwork: number;
   waitingToEnter: number;
+  /** vehicles moved on by jam teleport (SUMO's rule, on for SUMO files; among the finished when no room was left on their route) */
+  teleported: number;
+  /** the rules of the road beyond CityFlow's in force */
+  rules: string;
   totalDelay: number;
   simulatedSeconds: number;
   wallSeconds: number;
@@ -72,6 +81,8 @@ export async function simulateCommand(argv: string[]): Promise<void> {
       interval: { type: 'string' },
       seed: { type: 'string' },
       random: { type: 'string' },
+      'keep-clear': { type: 'string' },
+      'time-to-teleport': { type: 'string' },
       replay: { type: 'string' },
       out: { type: 'string' },
       seeds: { type: 'string' },
@@ -89,13 +100,21 @@ export async function simulateCommand(argv: string[]): Promise<void> {
   const random = randomOption(values.random);
   const { available } = await chooseController(values.plugin ?? [], values.controller!, ['plan']);
 
+  // SUMO's rules as given, over the scenario's own (SUMO files: on)
+  const rules: SimulationRules = {};
+  if (values['keep-clear'] !== undefined) {
+    if (values['keep-clear'] !== 'on' && values['keep-clear'] !== 'off') throw new UsageError(`--keep-clear must be on or off, got "${values['keep-clear']}"`);
+    rules.keepJunctionsClear = values['keep-clear'] === 'on';
+  }
+  if (values['time-to-teleport'] !== undefined) rules.timeToTeleport = numOption(values['time-to-teleport'], 'time-to-teleport', 0, 0, 86_400);
   const seeds = intOption(values.seeds, 'seeds', 1, 1, 100);
   const window = intOption(values.window, 'window', 300, 1, 86_400);
   if (seeds > 1 && values.replay) throw new UsageError('--replay records one run: give it without --seeds');
   if (values.out) makeOutputDir(values.out, '--out');
 
   const t0 = performance.now();
-  const scenario = await readScenario(values.roadnet, values.flow);
+  const read = await readScenario(values.roadnet, values.flow);
+  const scenario = { ...read, rules: { ...read.rules, ...rules } };
   const readSeconds = (performance.now() - t0) / 1000;
   const runs: SimulateResult[] = [];
   const studies: Study[] = [];
@@ -182,6 +201,8 @@ export async function simulate(
     finishedVehicles: m.finishedVehicles,
     vehiclesInNetwork: m.vehiclesInNetwork,
     waitingToEnter: m.waitingToEnter,
+    teleported: m.teleported,
+    rules: rulesText(sim),
     totalDelay: round(m.totalDelay, 1),
     simulatedSeconds: m.time,
     wallSeconds: round(wall, 3),
@@ -211,6 +232,7 @@ export function printSummary(r: SimulateResult): void {
     `simulated           ${r.simulatedSeconds} s in ${r.wallSeconds} s wall (${r.realTimeFactor}x real time), load ${r.loadSeconds} s`,
     `average travel time ${r.averageTravelTime} s`,
     `vehicles            ${r.enteredVehicles} entered, ${r.finishedVehicles} finished, ${r.vehiclesInNetwork} in network, ${r.waitingToEnter} waiting to enter`,
+    `rules               ${r.rules}${r.rules.includes('teleport') ? `; ${r.teleported} vehicles teleported out of jams` : ''}`,
     `total delay         ${r.totalDelay} vehicle-seconds`,
     `trips finished/h    ${round((r.finishedVehicles * 3600) / r.simulatedSeconds, 0)}`,
     `simulator speed     ${r.vehicleUpdatesPerSecond.toLocaleString('en-US')} vehicle updates/s, peak memory ${r.peakRssMB} MB`,

@@ -109,8 +109,35 @@ export interface FlowJson {
 
 export type FlowFileJson = FlowJson[];
 
+/**
+ * Rules of the road beyond CityFlow's, as SUMO applies them. Not part of
+ * CityFlow's files: a CityFlow scenario has none (CityFlow's own behaviour,
+ * reproduced exactly), a SUMO one gets SUMO's defaults from its loader.
+ */
+export interface SimulationRules {
+  /**
+   * Junction blocking avoidance (SUMO's keep-clear, MSVehicle::checkRewindLinkLanes):
+   * a vehicle enters a laneLink only when its exit lane has room for it (its
+   * length and minimum gap) behind the last vehicle standing there, after the
+   * vehicles moving behind that one, those already on laneLinks into the lane
+   * and those ahead of it bound there, so none is left standing inside an
+   * intersection across others' paths. Default false (CityFlow: the exit lane's
+   * last vehicle is far enough on, or moving).
+   */
+  keepJunctionsClear?: boolean;
+  /**
+   * SUMO's --time-to-teleport, seconds: a vehicle standing (< 0.1 m/s) that
+   * long, at the front of its lane or laneLink, is moved along its route to the
+   * next lane with room at its start, or leaves the network at its route's end
+   * if there is none; counted (Metrics.teleported). Undefined or 0: never.
+   */
+  timeToTeleport?: number;
+}
+
 /** A whole scenario: what the simulator needs to start. */
 export interface Scenario {
   roadnet: RoadnetJson;
   flows: FlowFileJson;
+  /** rules beyond CityFlow's (SUMO's); none: CityFlow's behaviour */
+  rules?: SimulationRules;
 }

@@ -26,6 +26,7 @@ import type {
   RoadLinkType,
   RoadnetJson,
   Scenario,
+  SimulationRules,
   VehicleJson,
 } from '../format/cityflow.js';
 
@@ -941,6 +942,8 @@ function readSumoRoutes(
  * A boundary junction (virtual: only turnarounds pass through it) whose
  * turnaround some route takes becomes an unsignalised intersection with those
  * links, as in SUMO; the others stay network boundaries, as CityFlow has them.
+ * The scenario comes with SUMO's own rules (SUMO_RULES: junctions kept clear,
+ * jam teleport after 300 s), which users of SUMO networks expect.
  */
 export function loadSumoScenario(files: {
   net: string;
@@ -961,8 +964,15 @@ export function loadSumoScenario(files: {
       `to their end: no lane link joins one road to the next, and their vehicles leave the network there ` +
       `(first: edge "${stuck.first![0]}" to "${stuck.first![1]}")`);
   }
-  return { scenario: { roadnet: net, flows }, warnings };
+  return { scenario: { roadnet: net, flows, rules: { ...SUMO_RULES } }, warnings };
 }
+
+/**
+ * SUMO's defaults for what CityFlow lacks: junction blocking avoidance (SUMO
+ * always applies it at junctions marked keepClear, netconvert's default) and
+ * --time-to-teleport 300 s. Scenarios loaded from SUMO files carry them.
+ */
+export const SUMO_RULES: Readonly<Required<SimulationRules>> = { keepJunctionsClear: true, timeToTeleport: 300 };
 
 /** The flows whose route has two roads in a row that no lane link joins (any lane of a road is reached by lane changes). */
 function undrivable(roadnet: RoadnetJson, flows: FlowJson[]): { flows: number; first?: [string, string] } {

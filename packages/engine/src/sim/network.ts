@@ -54,6 +54,9 @@ export class Network {
   /** CSR: laneLinks leaving lane l */
   readonly laneOutStart: Int32Array;
   readonly laneOutList: Int32Array;
+  /** CSR: laneLinks entering lane l (what keeps a junction clear counts as committed to it) */
+  readonly laneInStart: Int32Array;
+  readonly laneInList: Int32Array;
 
   /** per laneLink, indexed by drivable id - nLanes */
   readonly linkStartLane: Int32Array;
@@ -276,6 +279,13 @@ export class Network {
     this.laneOutList = new Int32Array(nLinks);
     const fill = this.laneOutStart.slice(0, nLanes);
     for (let k = 0; k < nLinks; k++) this.laneOutList[fill[linkStart[k]]++] = nLanes + k;
+    const inCount = new Int32Array(nLanes);
+    for (let k = 0; k < nLinks; k++) inCount[this.linkEndLane[k]]++;
+    this.laneInStart = new Int32Array(nLanes + 1);
+    for (let l = 0; l < nLanes; l++) this.laneInStart[l + 1] = this.laneInStart[l] + inCount[l];
+    this.laneInList = new Int32Array(nLinks);
+    const fillIn = this.laneInStart.slice(0, nLanes);
+    for (let k = 0; k < nLinks; k++) this.laneInList[fillIn[this.linkEndLane[k]]++] = nLanes + k;
 
     // ---- conflict points ("crosses") between laneLinks of the same intersection
     const cr = this.computeCrosses(inters.length);

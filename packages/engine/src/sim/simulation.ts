@@ -1,4 +1,4 @@
-import type { FlowJson, Scenario, VehicleJson } from '../format/cityflow.js';
+import type { FlowJson, Scenario, SimulationRules, VehicleJson } from '../format/cityflow.js';
 import { ScenarioError } from '../errors.js';
 import { Network } from './network.js';
 import { isMt19937, nextU32, seedRng, type RandomKind } from './rng.js';
@@ -30,12 +30,22 @@ export interface SimulationOptions {
   interval?: number;
   /** roads a route drawn from the turning weights has at most (it ends earlier at the network's edge); default 40 */
   maxRouteRoads?: number;
+  /** SUMO's rules, each one given here over the scenario's own (Scenario.rules: on for SUMO files, off for CityFlow's) */
+  rules?: SimulationRules;
 }
 
 /** Defaults CityFlow applies to every vehicle (not in the flow file). */
 /** m/s at most on turning laneLinks (exported: emergency priority's arrival estimates use it) */
 export const TURN_SPEED = 8.3333;
 const YIELD_DISTANCE = 5;
+/**
+ * lanes beyond a laneLink whose room keepJunctionsClear adds up, at most (SUMO's
+ * checkRewindLinkLanes looks 5 links ahead; OpenStreetMap imports have chains of
+ * more lanes shorter than a car between junctions netconvert did not join)
+ */
+const ROOM_LOOKAHEAD = 12;
+/** vehicles keepJunctionsClear follows along a chain of waits looking for a ring */
+const WAIT_CHAIN = 32;
 const EPS = 1e-8;
 const WAITING_SPEED = 0.1;
 /** vExempt's bits: above lane speed limits (AddVehicleOptions.ignoreSpeedLimits); siren on (AddVehicleOptions.siren) */
@@ -61,6 +71,8 @@ export interface Metrics {
   queuedVehicles: number;
   /** vehicle-seconds lost against free-flow speed, summed over all vehicles */
   totalDelay: number;
+  /** vehicles moved on by jam teleport (SimulationRules.timeToTeleport) so far; those with no room left on their route are among the finished */
+  teleported: number;
   /** totalDelay per vehicle that has been in the network */
   averageDelay: number;
 }
@@ -173,6 +185,16 @@ export class Simulation {
   private nChange = 0;
   /** random: 'cityflow': the vehicles generated this step whose first lane is still to draw, in generation order (scratch) */
   private pending: Int32Array = new Int32Array(64);
+  /** SimulationRules.keepJunctionsClear in force */
+  readonly keepJunctionsClear: boolean;
+  /** SimulationRules.timeToTeleport in steps; 0: never */
+  private readonly teleportSteps: number;
+  /** keepJunctionsClear's scratch within computeActions: metres of each lane claimed this step by vehicles cleared to enter it, and the lanes claimed */
+  private readonly claimed: Float64Array;
+  private readonly claimedLanes: Int32Array;
+  private nClaimed = 0;
+  /** vehicles that have stood timeToTeleport or longer after this step's move (moveVehicles; teleport acts on them) */
+  private nStandingLong = 0;
 
   constructor(scenario: Scenario, options: SimulationOptions = {}) {
     this.interval = options.interval ?? 1;
@@ -190,6 +212,13 @@ export class Simulation {
     const net = this.net;
     this.entryVeh = new Int32Array(net.nLanes);
     this.entryLane = new Int32Array(net.nLanes);
+    const rules = { ...scenario.rules, ...options.rules };
+    this.keepJunctionsClear = rules.keepJunctionsClear === true;
+    const ttt = rules.timeToTeleport ?? 0;
+    if (!(ttt >= 0 && ttt < Infinity)) throw new RangeError(`timeToTeleport must be a number of seconds >= 0 (0: never), got ${rules.timeToTeleport}`);
+    this.teleportSteps = ttt > 0 ? Math.max(1, Math.round(ttt / this.interval)) : 0;
+    this.claimed = new Float64Array(this.keepJunctionsClear ? net.nLanes : 0);
+    this.claimedLanes = new Int32Array(this.keepJunctionsClear ? net.nLanes : 0);
     this.st = new SimState({
       vehicles: 1024,
       drivables: net.nDrivables,
@@ -329,6 +358,9 @@ export class Simulation {
       throw new RangeError(`importState: rng must be a Uint32Array of 4 words (xoshiro128**) or 625 (mt19937), got ${data.rng?.length ?? 'none'}`);
     }
     this.st = SimState.fromData(data);
+    // a state saved before jam teleport was counted: nobody has stood yet, none teleported
+    if (!(this.st.vStand instanceof Int32Array) || this.st.vStand.length !== this.st.vState.length) this.st.vStand = new Int32Array(this.st.vState.length);
+    if (typeof this.st.teleported !== 'number') this.st.teleported = 0;
     this.nExits = 0;
     this.nEntries = 0;
     this.nEnds = 0;
@@ -361,6 +393,7 @@ export class Simulation {
       queuedVehicles: queued,
       totalDelay: st.cumulativeDelay,
       averageDelay: seen === 0 ? 0 : st.cumulativeDelay / seen,
+      teleported: st.teleported,
     };
   }
 
@@ -921,6 +954,7 @@ export class Simulation {
     st.vEnterLinkStep[handle] = NO_LINK_STEP;
     // it drives at the speed given from now: a breakdown in this simulation ends
     st.vStallUntil[handle] = 0;
+    st.vStand[handle] = 0;
     this.linkBetween(handle, lane, ahead, behind);
   }
 
@@ -1129,6 +1163,16 @@ export class Simulation {
     return this.st.removed;
   }
 
+  /** Vehicles moved on by jam teleport so far (Metrics.teleported, without the scan). */
+  get teleportedCount(): number {
+    return this.st.teleported;
+  }
+
+  /** SimulationRules.timeToTeleport in force, seconds; 0: never. */
+  get timeToTeleport(): number {
+    return this.teleportSteps * this.interval;
+  }
+
   /** Vehicles put on lanes by placeVehicle so far. */
   get placedCount(): number {
     return this.st.placed;
@@ -1193,6 +1237,7 @@ export class Simulation {
     this.moveVehicles();
     this.overtake();
     this.changeLanes();
+    if (this.nStandingLong > 0) this.teleport();
     this.updateLeaders();
     this.advancePlans();
     this.st.step++;
@@ -1369,6 +1414,7 @@ export class Simulation {
     st.bFlags[v] = 0;
     st.vExempt[v] = 0;
     st.vStallUntil[v] = 0;
+    st.vStand[v] = 0;
     st.generated++;
   }
 
@@ -1538,6 +1584,8 @@ export class Simulation {
     if (this.changeVeh.length < st.running) this.changeVeh = new Int32Array(st.capacity);
     const changeVeh = this.changeVeh;
     let nChange = 0;
+    for (let i = 0; i < this.nClaimed; i++) this.claimed[this.claimedLanes[i]] = 0;
+    this.nClaimed = 0;
     for (let r = 0; r < st.running; r++) {
       const v = st.runList[r];
       st.bFlags[v] = 0;
@@ -1566,6 +1614,11 @@ export class Simulation {
       }
       const floor = s - st.vMaxNegAcc[v] * dt;
       if (floor > nv) nv = floor;
+      // kept clear, one standing inside an intersection behind its leader waits for it (waitsFor sees rings through it)
+      if (this.keepJunctionsClear && drv >= nLanes && nv < WAITING_SPEED && (st.bFlags[v] & B_BLOCKER) === 0 && st.vLeader[v] >= 0) {
+        st.bBlocker[v] = st.vLeader[v];
+        st.bFlags[v] |= B_BLOCKER;
+      }
       let delta: number;
       if (nv < 0) {
         delta = (0.5 * s * s) / st.vMaxNegAcc[v];
@@ -1721,7 +1774,7 @@ export class Simulation {
     if (next >= nLanes) {
       link = next;
       const k = next - nLanes;
-      if (st.linkAvail[k] !== 1 || !this.canEnter(net.linkEndLane[k], v)) {
+      if (st.linkAvail[k] !== 1 || !(this.keepJunctionsClear ? this.roomBeyond(v) : this.canEnter(net.linkEndLane[k], v))) {
         const minBrake = (0.5 * st.vSpeed[v] * st.vSpeed[v]) / st.vMaxNegAcc[v];
         // a vehicle that can no longer stop goes on (CityFlow: amber running)
         if (!(minBrake > toEnd)) {
@@ -1752,11 +1805,96 @@ export class Simulation {
     return r;
   }
 
+  /** CityFlow's rule for entering a laneLink: its exit lane's last vehicle is far enough on, or moving. */
   private canEnter(lane: number, v: number): boolean {
     const st = this.st;
     const tail = st.dTail[lane];
     if (tail < 0) return true;
     return st.vDis[tail] > st.vLen[tail] + st.vLen[v] || st.vSpeed[tail] >= 2;
+  }
+
+  /**
+   * keepJunctionsClear's rule for vehicle v, approaching the laneLink next on
+   * its path, as SUMO's checkRewindLinkLanes: it enters only if it can stop
+   * clear of the intersection beyond it. The room on each lane is what
+   * MSLane::getSpaceTillLastStanding leaves (the back of the last standing
+   * vehicle, less the moving ones behind it, each with its minimum gap; with
+   * none standing, the lane's length less all of them), less what is
+   * committed to the lane: vehicles on laneLinks into it and vehicles cleared
+   * to enter it earlier in this step (claimed, so two from different approaches
+   * cannot take room for one); and, on the first lane, vehicles ahead of v
+   * bound for it. Lanes shorter than a vehicle (netconvert leaves some of 0.2 m
+   * between junctions) hold none: as SUMO does, the room of the lanes after
+   * them counts too, up to a standing vehicle (then it must have been enough)
+   * or ROOM_LOOKAHEAD lanes (then it is: nothing stands within reach). It
+   * must hold v's length and gap; cleared, v claims it where it found it.
+   */
+  private roomBeyond(v: number): boolean {
+    const st = this.st;
+    const net = this.net;
+    const nLanes = net.nLanes;
+    const path = st.path;
+    const end = st.vPathOff[v] + st.vPathLen[v];
+    let i = st.vPathOff[v] + st.vPathPos[v] + 2;
+    if (i >= end) return true;
+    const first = path[i];
+    const own = st.vLen[v] + st.vMinGap[v];
+    let room = 0;
+    for (let w = st.vPrev[v]; w >= 0; w = st.vPrev[w]) if (this.bound(w, first)) room -= st.vLen[w] + st.vMinGap[w];
+    for (let n = 0; n < ROOM_LOOKAHEAD; n++) {
+      const lane = path[i];
+      room -= this.claimed[lane];
+      for (let o = net.laneInStart[lane]; o < net.laneInStart[lane + 1]; o++) {
+        for (let w = st.dHead[net.laneInList[o]]; w >= 0; w = st.vNext[w]) room -= st.vLen[w] + st.vMinGap[w];
+      }
+      let free = net.length[lane];
+      let standing = -1;
+      for (let w = st.dTail[lane]; w >= 0; w = st.vPrev[w]) {
+        // one standing at the lane's head to take v's place (a swap, through U-turns) leaves once v has: not in v's way
+        if (st.vSpeed[w] < WAITING_SPEED && !(w === st.dHead[lane] && this.bound(w, st.vDrv[v]))) {
+          free += st.vDis[w] - st.vLen[w] - net.length[lane];
+          standing = w;
+          break;
+        }
+        free -= st.vLen[w] + st.vMinGap[w];
+      }
+      room += free;
+      // the route ends on this lane: the vehicle drives off its end unless one stands in its way
+      const last = i + 1 >= end;
+      // a standing vehicle bounds the room, unless it waits (through others) for v: a ring, which v breaks, or nobody would
+      if (room >= own || (last && standing < 0) || (standing >= 0 && this.waitsFor(standing, v))) {
+        if (this.claimed[lane] === 0) this.claimedLanes[this.nClaimed++] = lane;
+        this.claimed[lane] += own;
+        return true;
+      }
+      if (standing >= 0) {
+        st.bBlocker[v] = standing;
+        st.bFlags[v] |= B_BLOCKER;
+        return false;
+      }
+      if (last) return false;
+      // a lane change due goes on alongside (onto a lane of the same road)
+      i += path[i + 1] < nLanes ? 1 : 2;
+    }
+    // nothing stands within reach: what is ahead is moving on
+    return true;
+  }
+
+  /**
+   * Whether vehicle w waits for v, through the vehicles each waits for as of
+   * the last step (vBlocker: the foe it yields to; kept clear, also the one
+   * standing in the room it needs, and, inside an intersection, its standing leader).
+   */
+  private waitsFor(w: number, v: number): boolean {
+    const st = this.st;
+    for (let b = st.vBlocker[w], n = 0; b >= 0 && n < WAIT_CHAIN; b = st.vBlocker[b], n++) if (b === v) return true;
+    return false;
+  }
+
+  /** Whether vehicle w's next drivable is a laneLink into `lane`. */
+  private bound(w: number, lane: number): boolean {
+    const next = this.nextDrivable(w);
+    return next >= this.net.nLanes && this.net.linkEndLane[next - this.net.nLanes] === lane;
   }
 
   private stopBeforeSpeed(v: number, distance: number, dt: number): number {
@@ -1896,6 +2034,8 @@ export class Simulation {
       st.vPathPos[v] = st.bPathPos[v];
     }
     let delay = 0;
+    const teleportSteps = this.teleportSteps;
+    let standingLong = 0;
     for (let r = 0; r < st.running; r++) {
       const v = st.runList[r];
       if (st.vState[v] === ENDED) continue;
@@ -1907,8 +2047,14 @@ export class Simulation {
       const d = st.vDrv[v];
       const free = net.maxSpeed[d] < st.vMaxSpeed[v] ? net.maxSpeed[d] : st.vMaxSpeed[v];
       if (speed < free) delay += (1 - speed / free) * dt;
+      if (teleportSteps > 0) {
+        // a broken-down vehicle stands by itself, not in a jam
+        if (speed >= WAITING_SPEED || st.vStallUntil[v] > st.step) st.vStand[v] = 0;
+        else if (++st.vStand[v] >= teleportSteps) standingLong++;
+      }
     }
     st.cumulativeDelay += delay;
+    this.nStandingLong = standingLong;
     if (ended > 0) {
       for (let r = 0; r < st.running; r++) {
         const v = st.runList[r];
@@ -1920,6 +2066,70 @@ export class Simulation {
         r--;
       }
     }
+  }
+
+  /**
+   * SUMO's jam teleport (SimulationRules.timeToTeleport): each vehicle that has
+   * stood that long and is the first on its lane or laneLink is taken off and
+   * put at the start of the next lane on its route with room there (no vehicle
+   * on a laneLink into it, the last one on it at least its minimum gap on), or,
+   * with none, leaves the network as if at its route's end (finished, as SUMO
+   * counts it). After the move and the lane changes, before the leaders are
+   * recomputed. No stop line is crossed: detectors do not count it.
+   */
+  private teleport(): void {
+    const st = this.st;
+    const net = this.net;
+    const nLanes = net.nLanes;
+    const path = st.path;
+    for (let r = st.running - 1; r >= 0; r--) {
+      const v = st.runList[r];
+      const d = st.vDrv[v];
+      if (st.vStand[v] < this.teleportSteps || st.dHead[d] !== v) continue;
+      const off = st.vPathOff[v], len = st.vPathLen[v];
+      // lanes of its own road are beside it, not ahead of it
+      const road = d < nLanes ? net.laneRoad[d] : -1;
+      let pos = st.vPathPos[v] + 1;
+      for (; pos < len; pos++) {
+        const l = path[off + pos];
+        if (l < nLanes && net.laneRoad[l] !== road && this.roomAtStart(l, v)) break;
+      }
+      this.unlink(v, d);
+      st.teleported++;
+      st.vBlocker[v] = -1;
+      st.vStand[v] = 0;
+      if (pos < len) {
+        const l = path[off + pos];
+        st.vPathPos[v] = pos;
+        st.vPrevDrv[v] = d;
+        st.vDrv[v] = l;
+        st.vDis[v] = 0;
+        st.vSpeed[v] = 0;
+        st.vEnterLinkStep[v] = NO_LINK_STEP;
+        this.append(v, l);
+        continue;
+      }
+      st.finished++;
+      st.cumulativeTravelTime += this.time - st.vEnter[v];
+      if (st.vFlow[v] === ADDED) {
+        st.extraFinished.set(st.extraIds[st.vSerial[v]], { enterTime: st.vEnter[v], finishTime: this.time });
+        st.extraHandles[st.vSerial[v]] = -1;
+      }
+      const last = st.runList[--st.running];
+      st.runList[r] = last;
+      st.vRunIdx[last] = r;
+      this.free(v);
+    }
+    this.nStandingLong = 0;
+  }
+
+  /** Whether vehicle v fits at the start of `lane`: nothing on a laneLink into it, its last vehicle beyond v's minimum gap (admitWaiting's room). */
+  private roomAtStart(lane: number, v: number): boolean {
+    const st = this.st;
+    const net = this.net;
+    for (let o = net.laneInStart[lane]; o < net.laneInStart[lane + 1]; o++) if (st.dHead[net.laneInList[o]] >= 0) return false;
+    const tail = st.dTail[lane];
+    return tail < 0 || st.vDis[tail] > st.vLen[tail] + st.vMinGap[v];
   }
 
   /**

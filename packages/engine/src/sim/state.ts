@@ -25,7 +25,7 @@ const VEHICLE_ARRAYS = [
   'vState', 'vFlow', 'vSerial', 'vPriority', 'vDis', 'vSpeed', 'vEnter', 'vLen', 'vMaxPosAcc', 'vMaxNegAcc', 'vUsualPosAcc',
   'vUsualNegAcc', 'vMinGap', 'vMaxSpeed', 'vHeadway', 'vTurnSpeed', 'vYieldDist', 'vApproach', 'vDrv', 'vPrevDrv', 'vPathOff',
   'vPathLen', 'vPathPos', 'vNext', 'vPrev', 'vLeader', 'vGap', 'vBlocker', 'vEnterLinkStep', 'vRunIdx', 'bSpeed', 'bDis',
-  'bPathPos', 'bBlocker', 'bFlags', 'runList', 'vExempt', 'vWidth', 'vStallUntil',
+  'bPathPos', 'bBlocker', 'bFlags', 'runList', 'vExempt', 'vWidth', 'vStallUntil', 'vStand',
 ] as const satisfies readonly (keyof SimState)[];
 
 /**
@@ -51,6 +51,8 @@ export class SimState {
   placed = 0;
   /** vehicles taken off by removeVehicle (no longer in generated/ATT, still in averageDelay's denominator) */
   removed = 0;
+  /** vehicles moved on by jam teleport (SimulationRules.timeToTeleport) */
+  teleported = 0;
   /** 1 after a place/remove: every leader is recomputed before the next step's car following */
   leadersStale = 0;
   rng: Uint32Array;
@@ -95,6 +97,8 @@ export class SimState {
   vExempt: Uint8Array;
   /** step before which the vehicle is broken down (stands still whatever is ahead); 0: never */
   vStallUntil: Int32Array;
+  /** steps the vehicle has stood (< 0.1 m/s) without a break; kept only with a time to teleport (SimulationRules) */
+  vStand: Int32Array;
   bSpeed: Float64Array;
   bDis: Float64Array;
   bPathPos: Int32Array;
@@ -205,6 +209,7 @@ export class SimState {
     this.vRunIdx = new Int32Array(c);
     this.vExempt = new Uint8Array(c);
     this.vStallUntil = new Int32Array(c);
+    this.vStand = new Int32Array(c);
     this.bSpeed = new Float64Array(c);
     this.bDis = new Float64Array(c);
     this.bPathPos = new Int32Array(c);
