@@ -10,6 +10,7 @@ import { makeOutputDir, openOutput, readScenario, writeOutput } from '../scenari
 import { intOption, numOption, randomOption, UsageError } from '../usage.js';
 import { progress } from '../progress.js';
 import { rulesText } from '../rules.js';
+import { handedOver } from '../handed-over.js';
 import { round } from '../round.js';
 
 export const simulateHelp = `citybrain simulate --roadnet FILE --flow FILE [options]
@@ -59,7 +60,7 @@ export interface SimulateResult {
   vehicleUpdatesPerSecond: number;
   realTimeFactor: number;
   peakRssMB: number;
-  /** intersections the controller lost to the fixed-time fallback, and why */
+  /** intersections the controller lost (to the fixed-time plan on an error, to max-pressure in a gridlock), and why */
   faults: ControllerFault[];
   /** signalised intersections of the scenario */
   signalised: number;
@@ -224,11 +225,9 @@ export async function simulate(
 }
 
 export function printSummary(r: SimulateResult): void {
-  // a controller that lost intersections to the fallback did not decide them: say so beside its name
-  const fallen = new Set(r.faults.map((f) => f.intersection)).size;
   const lines = [
     `scenario            ${r.scenario}`,
-    `controller          ${r.controller}${fallen ? ` (fixed-time fallback at ${fallen} of ${r.signalised} intersections)` : ''}`,
+    `controller          ${r.controller}${handedOver(r.faults, r.signalised)}`,
     `simulated           ${r.simulatedSeconds} s in ${r.wallSeconds} s wall (${r.realTimeFactor}x real time), load ${r.loadSeconds} s`,
     `average travel time ${r.averageTravelTime} s`,
     `vehicles            ${r.enteredVehicles} entered, ${r.finishedVehicles} finished, ${r.vehiclesInNetwork} in network, ${r.waitingToEnter} waiting to enter`,
@@ -253,10 +252,11 @@ function printSeeds(runs: SimulateResult[]): void {
     return `${name.padEnd(20)}${m.mean.toFixed(digits)}${m.ci95 === null ? '' : ` ± ${m.ci95.toFixed(digits)}`} ${unit}`;
   };
   const r = runs[0];
-  const fallen = Math.max(...runs.map((x) => new Set(x.faults.map((f) => f.intersection)).size));
+  // the seed that lost the most
+  const worst = runs.reduce((a, b) => (new Set(b.faults.map((f) => f.intersection)).size > new Set(a.faults.map((f) => f.intersection)).size ? b : a));
   console.log([
     `scenario            ${r.scenario}`,
-    `controller          ${r.controller}${fallen ? ` (fixed-time fallback at up to ${fallen} of ${r.signalised} intersections)` : ''}`,
+    `controller          ${r.controller}${handedOver(worst.faults, r.signalised, runs.length > 1 ? 'up to ' : '')}`,
     `seeds               ${runs.length} (${runs.map((x) => x.seed).join(', ')}), ${r.simulatedSeconds} s each; mean ± 95% confidence interval`,
     kpi('average travel time', 's', (x) => x.averageTravelTime, 2),
     kpi('trips finished', '', (x) => x.finishedVehicles, 0),

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { levelOfService, meanCi, reportHtml, toCsv, toJsonLines, type ApproachRecord, type IntersectionRecord, type MeanCi, type Scenario } from '@citybrain/engine';
 import type { SimulateResult, Study } from '../commands/simulate.js';
 import { writeOutput } from '../scenario-files.js';
+import { handedOver } from '../handed-over.js';
 
 export interface StudyInput {
   scenario: Scenario;
@@ -77,12 +78,14 @@ export function writeStudy(dir: string, s: StudyInput): { files: string[]; kpis:
     faults: s.runs.map((r) => ({ seed: r.seed, intersections: new Set(r.faults.map((f) => f.intersection)).size, of: r.signalised })),
   };
   put('summary.json', JSON.stringify(summary, null, 2) + '\n');
-  const fallen = Math.max(...s.runs.map((r) => new Set(r.faults.map((f) => f.intersection)).size));
+  // the seed that lost the most
+  const worst = s.runs.reduce((a, b) => (new Set(b.faults.map((f) => f.intersection)).size > new Set(a.faults.map((f) => f.intersection)).size ? b : a));
+  const handed = handedOver(worst.faults, r0.signalised, s.runs.length > 1 ? 'up to ' : '');
   put('report.html', reportHtml({
     title: `CityBrain run report: ${r0.controller} on ${basename(s.roadnetPath)}`,
     facts: [
       ['roadnet', s.roadnetPath], ['flow', s.flowPath],
-      ['controller', `${r0.controller}${fallen ? ` (fixed-time fallback at up to ${fallen} of ${r0.signalised} intersections: their figures are the fallback's)` : ''}`],
+      ['controller', `${r0.controller}${handed}${handed ? ': their figures are partly those controllers\'' : ''}`],
       ['simulated', `${r0.simulatedSeconds} s per run, ${s.runs.length} seed${s.runs.length > 1 ? 's' : ''} (${s.runs.map((r) => r.seed).join(', ')})`],
       ['signalised intersections', String(r0.signalised)],
     ],

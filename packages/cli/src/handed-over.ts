@@ -1,0 +1,14 @@
+import type { ControllerFault } from '@citybrain/control';
+
+/**
+ * A controller that lost intersections did not decide them: said beside its name, with where they went
+ * (a controller error: the fixed-time plan; a gridlock: the supervisor's relief, max-pressure).
+ */
+export function handedOver(faults: readonly ControllerFault[], signalised: number, upTo = ''): string {
+  const at = (kind: (k: ControllerFault['kind']) => boolean) => new Set(faults.filter((f) => kind(f.kind)).map((f) => f.intersection)).size;
+  const all = at(() => true);
+  if (all === 0) return '';
+  const errors = at((k) => k === 'error'), jammed = at((k) => k !== 'error');
+  const where = [errors ? `${errors} to the fixed-time plan` : '', jammed ? `${jammed} to max-pressure after a gridlock` : ''].filter(Boolean).join(', ');
+  return ` (handed over at ${upTo}${all} of ${signalised} intersections: ${where})`;
+}
