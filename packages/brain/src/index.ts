@@ -11,3 +11,4 @@ export {
 } from './kpis/observed-kpis.js';
 export { OCR_CONFUSIONS, confusionTable, forEachConfusable } from './kpis/plates.js';
 export { TimeBuckets, type TimeBucketsState } from './kpis/time-buckets.js';
+export * from './watchlist/index.js';
