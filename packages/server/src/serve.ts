@@ -34,6 +34,11 @@ import { emergencyRoutes } from './api/emergency-routes.js';
 import { emergencyView } from './city/views.js';
 import { dataRoutes } from './api/data-routes.js';
 import { activeIncidents, incidentRoutes } from './api/incident-routes.js';
+import { PLATE_ROLES, watchlistRoutes } from './api/watchlist-routes.js';
+import { WatchlistService, type WatchlistSettings } from './watchlist/service.js';
+import { loadPlateKey, plateKeyer } from './watchlist/plate-key.js';
+import { openWatchlistStore } from './store/watchlist-store.js';
+import { DEFAULT_UNMATCHED_READ_RETENTION_MS, startReadRetention } from './retention.js';
 
 export interface ServerOptions {
   /** the city the virtual city runs */
@@ -101,12 +106,24 @@ export interface ServerOptions {
   webRoot?: string | false;
   /** the PEM file of the brain's plan-signing key (made on first start); default beside a SQLite database, in PostgreSQL's state table */
   brainKeyFile?: string;
+  /**
+   * the plate watchlist's rules (see PlateWatchlist), the city's plate key
+   * (base64, >= 32 bytes; default CITYBRAIN_PLATE_KEY, else made on first
+   * start beside the data) and how long reads matching nothing are kept
+   * (default DEFAULT_UNMATCHED_READ_RETENTION_MS); the taxi rule's pick-up
+   * points default to the virtual city's
+   */
+  watchlist?: WatchlistSettings & { plateKey?: string; unmatchedReadRetentionMs?: number };
+  /** the virtual city's cloned plates and unlicensed taxis (VirtualCityOptions), for the watchlist to find; default none */
+  virtualPlates?: { clonedShare?: number; illegalTaxis?: number };
 }
 
 export interface RunningServer {
   app: FastifyInstance;
   runtime: CityRuntime;
   store: EventStore;
+  /** the plate watchlist (its rules, store and alerts) */
+  watchlist: WatchlistService;
   auth: Auth;
   url: string;
   /** tokens created at first start (shown once) */
@@ -157,6 +174,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     controller: opts.controller,
     speed: opts.speed,
     breakdownsPerHour: opts.breakdownsPerHour,
+    ...opts.virtualPlates,
     sensing: opts.sensing,
     watchdog: opts.watchdog,
     extraControllers: opts.extraControllers,
@@ -174,6 +192,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   // the brain's lane-state estimate and incident detection learn from every durable lane event, the virtual city's and real devices' alike
   pipeline.onAccepted((events) => runtime.ingested(events));
+  // the plate watchlist judges every durable plate read, and keeps plates only as keyed hashes (the clear plate only in an alert)
+  const wlSettings = opts.watchlist ?? {};
+  let watchlist: WatchlistService;
+  try {
+    const plateKey = await loadPlateKey(store, wlSettings.plateKey);
+    watchlist = await WatchlistService.start({
+      ...wlSettings, store: await openWatchlistStore(store), keyer: plateKeyer(plateKey), net: runtime.sim.net, log: app.log,
+      taxi: { pickUpPoints: runtime.street?.pickUpPoints, ...wlSettings.taxi },
+    });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  pipeline.onAccepted((events) => watchlist.ingest(events));
   // so a device reports only lanes of this network at the intersections it may report on: the estimate trusts the lane id
   pipeline.setEventCheck(laneCheck(runtime.sim.net));
   // a revoked device's reports stop counting at once, not when genuine reports outdate them (one dated ahead would hold its lanes)
@@ -211,7 +243,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await app.register(incidentRoutes, { runtime, access, audited });
   await app.register(compareRoutes, { runtime, scenario: opts.scenario, access, audited });
   await app.register(dataRoutes, { store, auth, access });
-  await app.register(liveRoutes, { runtime, auth, extras: () => ({ emergency: emergencyView(runtime), incidents: activeIncidents(runtime) }) });
+  await app.register(watchlistRoutes, { watchlist, access, audited, now: () => runtime.ts });
+  await app.register(liveRoutes, {
+    runtime, auth, extras: () => ({ emergency: emergencyView(runtime), incidents: activeIncidents(runtime) }),
+    // plates only to the roles that see them
+    privateExtras: { roles: PLATE_ROLES, extras: () => ({ watchlistAlerts: watchlist.recent() }) },
+  });
 
   const webRoot = opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot;
   if (webRoot && existsSync(webRoot)) {
@@ -229,6 +266,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const stopIncidentNews = runtime.incidents.onChange((incident, change) => {
     app.log.warn({ incident: incident.id, lane: incident.lane, intersection: incident.intersection, change }, `incident ${change}`);
     mqtt?.publish(`incidents/${incident.intersection}`, { type: `incident.${change}`, incident }).catch((e: unknown) => app.log.error({ err: e, incident: incident.id }, 'incident not published over MQTT'));
+  });
+  // a watchlist hit goes out the moment it is raised: to the log (without the plate), and to the police's systems over MQTT
+  const stopAlertNews = watchlist.onAlert((a) => {
+    app.log.warn({ alert: a.id, kind: a.kind, intersection: 'read' in a.alert.evidence ? a.alert.evidence.read.intersection : undefined }, `watchlist alert: ${a.kind}`);
+    mqtt?.publish(`alerts/${a.kind}`, { type: 'watchlist.alert', alert: a }).catch((e: unknown) => app.log.error({ err: e, alert: a.id }, 'watchlist alert not published over MQTT'));
+  });
+  const cityNow = () => Math.max(Date.now(), runtime.ts);
+  const flushTimer = setInterval(() => watchlist.flush(runtime.ts), 10_000);
+  flushTimer.unref();
+  const readRetention = startReadRetention(watchlist.store, {
+    matchedMs: opts.retentionMs ?? DEFAULT_RETENTION_MS, unmatchedMs: wlSettings.unmatchedReadRetentionMs ?? DEFAULT_UNMATCHED_READ_RETENTION_MS, now: cityNow, logger: app.log,
   });
   const stopSpat = mqtt ? publishSpat(runtime, mqtt, app.log) : () => {};
   const planOut = mqtt && new PlanPublisher(mqtt.client, { topicPrefix: opts.mqttSession?.topicPrefix });
@@ -255,19 +303,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   let closed = false;
   return {
-    app, runtime, store, auth, url: address, createdTokens: created, data, retentionMs, plans,
+    app, runtime, store, auth, url: address, createdTokens: created, data, retentionMs, plans, watchlist,
     async close() {
       if (closed) return;
       closed = true;
       runtime.stop();
       persistence.stop();
       stopIncidentNews();
+      stopAlertNews();
+      clearInterval(flushTimer);
+      readRetention.stop();
       stopSpat();
       stopPlans();
       stopRevokeNews();
       retention?.stop();
       await mqtt?.close();
       await app.close();
+      await watchlist.settled();
+      await watchlist.store.close();
       // after ingestion drained: events it could not store are in the snapshot, to be sent again
       await persistence.save().catch((e: unknown) => app.log.error({ err: e }, 'virtual city snapshot on shutdown failed'));
       await store.close();
