@@ -36,7 +36,8 @@ import { dataRoutes } from './api/data-routes.js';
 import { activeIncidents, incidentRoutes } from './api/incident-routes.js';
 import { PLATE_ROLES, watchlistRoutes } from './api/watchlist-routes.js';
 import { WatchlistService, type WatchlistSettings } from './watchlist/service.js';
-import { loadPlateKey, plateKeyer } from './watchlist/plate-key.js';
+import { keyedPlateCheck, loadPlateKey, plateKeyer } from './watchlist/plate-key.js';
+import { storedPlate } from '@citybrain/brain';
 import { openWatchlistStore } from './store/watchlist-store.js';
 import { DEFAULT_UNMATCHED_READ_RETENTION_MS, startReadRetention } from './retention.js';
 
@@ -153,15 +154,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const auth = new Auth(store, opts.auth);
   let created: Awaited<ReturnType<typeof bootstrapTokens>>['created'];
   let brainKey: BrainKey;
+  let plateKey: Buffer;
   try {
     ({ created } = await bootstrapTokens(auth, { print: opts.printToken }));
     brainKey = await loadBrainKey(store, { keyFile: opts.brainKeyFile });
+    plateKey = await loadPlateKey(store, opts.watchlist?.plateKey);
   } catch (e) {
     // a bad CITYBRAIN_TOKENS or key file: the store's threads would keep the process alive
     await store.close();
     throw e;
   }
   const app = buildApp({ store, auth, logger: opts.logger, onRoute: opts.onRoute, limits: { clockSkew: opts.clockSkew } });
+  // plates are personal data: the event log, the brain's matching state and its snapshot hold their keyed hash only;
+  // the clear read lives in memory on its way to the watchlist and the travel-time matching (and in a hit's alert)
+  const keyer = plateKeyer(plateKey);
+  const plateKeyOf = (plate: string) => storedPlate(keyer, plate);
+  app.ingest.setStoredForm((e) => (e.kind === 'plate' ? { ...e, plate: plateKeyOf(e.plate) } : e));
 
   // the field: the virtual city's devices report through the same pipeline as real ones
   const pipeline = app.ingest;
@@ -180,6 +188,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     extraControllers: opts.extraControllers,
     // its devices' events pass the same admission as any device's, each under its own device's scope (not the clock skew: see EventClock);
     // without a street there are none: every event comes through ingestion under a real token
+    plateKey: plateKeyOf,
     admit: (events) => admitField!(events),
     sink: (events) => pipeline.ingest(events, FIELD_SOURCE),
     onError: (e) => app.log.error({ err: e }, 'the virtual city stopped on an error'),
@@ -196,9 +205,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const wlSettings = opts.watchlist ?? {};
   let watchlist: WatchlistService;
   try {
-    const plateKey = await loadPlateKey(store, wlSettings.plateKey);
     watchlist = await WatchlistService.start({
-      ...wlSettings, store: await openWatchlistStore(store), keyer: plateKeyer(plateKey), net: runtime.sim.net, log: app.log,
+      ...wlSettings, store: await openWatchlistStore(store), keyer, net: runtime.sim.net, log: app.log,
       taxi: { pickUpPoints: runtime.street?.pickUpPoints, ...wlSettings.taxi },
     });
   } catch (e) {
@@ -207,7 +215,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
   pipeline.onAccepted((events) => watchlist.ingest(events));
   // so a device reports only lanes of this network at the intersections it may report on: the estimate trusts the lane id
-  pipeline.setEventCheck(laneCheck(runtime.sim.net));
+  const lanes = laneCheck(runtime.sim.net);
+  pipeline.setEventCheck((e, path) => keyedPlateCheck(e, path) ?? lanes(e, path));
   // a revoked device's reports stop counting at once, not when genuine reports outdate them (one dated ahead would hold its lanes)
   const stopRevokeNews = auth.onRevoke(({ id, device }) => {
     if (device === undefined) return;

@@ -77,3 +77,16 @@ export class KeyedPlates<T> {
     return hit && d !== undefined ? { ...hit, confusions: d } : undefined;
   }
 }
+
+/** What starts a plate stored as its keyed hash (a camera never reads it: the server refuses plates starting so). */
+export const KEYED_PLATE_PREFIX = '#';
+
+/**
+ * A plate as the event log keeps it: `#` and the first 15 characters of its
+ * keyed hash (90 bits: fits the plate field's 16, so stored events stay valid
+ * events; no two of a city's plates collide in practice). Deterministic, so a
+ * device's retry is the same event; a plate already keyed is kept as it is.
+ */
+export function storedPlate(keyer: PlateKeyer, plate: string): string {
+  return plate.startsWith(KEYED_PLATE_PREFIX) ? plate : KEYED_PLATE_PREFIX + keyer(plate).slice(0, 15);
+}

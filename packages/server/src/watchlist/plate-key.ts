@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { PlateKeyer } from '@citybrain/brain';
+import { KEYED_PLATE_PREFIX, type Event, type PlateKeyer } from '@citybrain/brain';
 import { SqliteStore } from '../store/sqlite.js';
 import type { EventStore } from '../store/store.js';
 
@@ -50,4 +50,10 @@ function decode(text: string, where: string): Buffer {
 /** The keyed hash of a plate's text (HMAC-SHA256, base64url). */
 export function plateKeyer(key: Buffer): PlateKeyer {
   return (text) => createHmac('sha256', key).update(text).digest('base64url');
+}
+
+/** Refuses a camera's plate that looks keyed (`#...`): the log would take it for a stored hash and never key it. */
+export function keyedPlateCheck(e: Event, path: string): string | undefined {
+  if (e.kind === 'plate' && e.plate.startsWith(KEYED_PLATE_PREFIX)) return `${path}.plate: "${KEYED_PLATE_PREFIX}" starts a keyed hash; send the plate as read`;
+  return undefined;
 }
