@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
+import WebSocket from 'ws';
 import { generateGrid } from '@citybrain/engine';
 import type { PlateEvent } from '@citybrain/brain';
 import type { RunningServer } from '@citybrain/server';
@@ -127,4 +128,55 @@ test('the watchlist over the API: register import, a stolen list, alerts with ev
   assert.equal(purged, 1);
   assert.deepEqual((await call('GET', `/api/v1/watchlist/plates/${encodeURIComponent('浙A99999')}`, police)).body.reads, []);
   assert.equal((await call('GET', `/api/v1/watchlist/plates/${encodeURIComponent('浙A11111')}`, police)).body.reads.length, 2);
+});
+
+/** The first text message of the live stream for a token. */
+async function firstLive(token: string): Promise<Record<string, unknown>> {
+  const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/api/v1/live`, { headers: { authorization: `Bearer ${token}` } });
+  try {
+    return await new Promise<Record<string, unknown>>((resolve, reject) => {
+      ws.on('message', (m, binary) => {
+        if (!binary) resolve(JSON.parse(m.toString()) as Record<string, unknown>);
+      });
+      ws.on('error', reject);
+      setTimeout(() => reject(new Error('no live message')), 5000);
+    });
+  } finally {
+    ws.close();
+  }
+}
+
+test('the live stream carries watchlistAlerts (with plates) to the police and operators only; viewers get neither the field nor a plate', async () => {
+  await until(async () => (await call('GET', '/api/v1/watchlist/alerts', police)).body.length >= 1, 5000, 'an alert');
+  for (const t of [police, operator]) {
+    const m = await firstLive(t);
+    const alerts = m.watchlistAlerts as { kind: string; alert: { plate: string } }[];
+    assert.ok(Array.isArray(alerts) && alerts.length >= 1, 'watchlistAlerts for police and operators');
+    assert.ok(alerts.some((a) => a.alert.plate.startsWith('浙')));
+  }
+  const v = await firstLive(viewer);
+  assert.equal(v.watchlistAlerts, undefined);
+  assert.ok(!JSON.stringify(v).includes('浙'), 'no plate on a viewer\'s stream');
+});
+
+test('audit first: a refused register file leaves no audit row; when the audit cannot be written, the list is not changed', async () => {
+  const imports = async () => (await server.store.queryAudit({ action: 'import-register' })).length;
+  const n = await imports();
+  assert.equal((await call('POST', '/api/v1/watchlist/register', police, { csv: 'plate,use\n浙A11111,spaceship\n' })).status, 400);
+  assert.equal(await imports(), n, 'nothing audited for a refused file');
+
+  const store = server.store as unknown as { recordAction: (...a: unknown[]) => Promise<void> };
+  const record = store.recordAction;
+  store.recordAction = async () => {
+    throw new Error('audit log unavailable');
+  };
+  try {
+    const before = (await call('GET', '/api/v1/watchlist/entries', police)).body.length;
+    const r = await call('POST', '/api/v1/watchlist/entries', police, { list: 'wanted', plate: '浙A77777' });
+    assert.ok(r.status >= 500, `answered ${r.status}`);
+    assert.equal((await call('GET', '/api/v1/watchlist/entries', police)).body.length, before, 'no entry without its audit row');
+    assert.equal(server.watchlist.matcher.lists.size, before);
+  } finally {
+    store.recordAction = record;
+  }
 });

@@ -36,6 +36,12 @@ const entrySchema = {
  * operators. Every change and every look-up of a plate is audited (the audit
  * names the plate by its keyed hash, never in clear). Lists answer without
  * plates: the clear plate is kept only in an alert.
+ *
+ * The audit row comes first: `audited` writes the change only once its audit
+ * row is durable, and input is checked before either. The watchlist's tables
+ * may be in another database file than the audit log (SQLite), so the two are
+ * not one transaction: a failure between them leaves an audit row of a change
+ * not made (the caller gets the error), never a change without its audit row.
  */
 export async function watchlistRoutes(app: FastifyInstance, opts: WatchlistRoutesOptions): Promise<void> {
   const { watchlist: wl, access, audited } = opts;
@@ -59,10 +65,17 @@ export async function watchlistRoutes(app: FastifyInstance, opts: WatchlistRoute
     },
   }, async (req) => {
     const { csv, replace = false } = req.body;
+    // checked before the audit: a refused file changes nothing and leaves no audit row
+    let rows: ReturnType<typeof wl.parseRegister>;
+    try {
+      rows = wl.parseRegister(csv);
+    } catch (e) {
+      return plateError(e);
+    }
     return audited(() => ({
-      entry: { ...access.who(req), action: 'import-register', target: 'watchlist:register', before: { vehicles: wl.matcher.register.size }, after: { replace, bytes: csv.length } },
+      entry: { ...access.who(req), action: 'import-register', target: 'watchlist:register', before: { vehicles: wl.matcher.register.size }, after: { replace, rows: rows.length, bytes: csv.length } },
       apply: async () => {
-        const imported = await wl.importRegister(csv, replace).catch(plateError);
+        const imported = await wl.importRegister(rows, replace);
         return { imported, vehicles: wl.matcher.register.size };
       },
     }));

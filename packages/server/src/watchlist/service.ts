@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Network } from '@citybrain/engine';
 import {
-  parsePlate, parseRegisterCsv, PlateWatchlist, type Event, type ListKind, type PlateKeyer, type TaxiOptions, type WatchlistAlert, type WatchlistOptions,
+  parsePlate, parseRegisterCsv, PlateWatchlist, type Event, type ListKind, type PlateKeyer, type TaxiOptions, type VehicleUse, type WatchlistAlert, type WatchlistOptions,
 } from '@citybrain/brain';
 import type { StoredAlert, StoredEntry, StoredRead, WatchlistStore } from '../store/watchlist-store.js';
 
@@ -14,6 +14,8 @@ export interface WatchlistServiceOptions extends WatchlistSettings {
   net: Network;
   log?: FastifyBaseLogger;
 }
+
+export type RegisterRows = { key: string; canonicalKey: string; use: VehicleUse }[];
 
 /** How many alerts the live stream carries (the newest). */
 const LIVE_ALERTS = 20;
@@ -98,9 +100,14 @@ export class WatchlistService {
     }).catch((e: unknown) => this.log?.error({ err: e, reads: reads.length, alerts: stored.length }, 'watchlist reads or alerts not stored'));
   }
 
-  /** Imports the register from CSV (parseRegisterCsv: a RangeError naming the line of the first fault); returns the vehicles imported. */
-  async importRegister(csv: string, replace: boolean): Promise<number> {
-    const rows = parseRegisterCsv(csv).map((r) => ({ ...this.matcher.keysOf(r.plate), use: r.use }));
+  /** The register's rows from CSV, keyed (parseRegisterCsv: a RangeError naming the line of the first fault); nothing changes yet. */
+  parseRegister(csv: string): RegisterRows {
+    return parseRegisterCsv(csv).map((r) => ({ ...this.matcher.keysOf(r.plate), use: r.use }));
+  }
+
+  /** Imports the register (CSV, or rows parseRegister made, so a route can audit before the change); returns the vehicles imported. */
+  async importRegister(csv: string | RegisterRows, replace: boolean): Promise<number> {
+    const rows = typeof csv === 'string' ? this.parseRegister(csv) : csv;
     await this.store.putRegister(rows, replace);
     if (replace) this.matcher.register.clear();
     for (const r of rows) this.matcher.register.add(r.key, r.canonicalKey, r.use);
