@@ -114,9 +114,13 @@ export interface ServerOptions {
    * (default DEFAULT_UNMATCHED_READ_RETENTION_MS); the taxi rule's pick-up
    * points default to the virtual city's
    */
-  watchlist?: WatchlistSettings & { plateKey?: string; unmatchedReadRetentionMs?: number };
+  watchlist?: WatchlistSettings & {
+    plateKey?: string; unmatchedReadRetentionMs?: number;
+    /** with a virtual street: import its register (the registered plates of its flows' vehicles over this many simulated seconds) when the register is empty; default none */
+    streetRegisterSeconds?: number;
+  };
   /** the virtual city's cloned plates and unlicensed taxis (VirtualCityOptions), for the watchlist to find; default none */
-  virtualPlates?: { clonedShare?: number; illegalTaxis?: number };
+  virtualPlates?: { clonedShare?: number; illegalTaxis?: number; unregisteredShare?: number };
 }
 
 export interface RunningServer {
@@ -209,6 +213,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...wlSettings, store: await openWatchlistStore(store), keyer, net: runtime.sim.net, log: app.log,
       taxi: { pickUpPoints: runtime.street?.pickUpPoints, ...wlSettings.taxi },
     });
+    // the demo: the virtual street's vehicle register (what its data bureau would hand over), imported on first start
+    const horizon = wlSettings.streetRegisterSeconds;
+    if (horizon && runtime.street && watchlist.matcher.register.size === 0) {
+      const plates = runtime.street.registerPlates(horizon);
+      // audited first, as every import (see watchlist-routes)
+      await store.recordAction({
+        actor: 'citybrain server', role: 'system', action: 'import-register', target: 'watchlist:register',
+        before: { vehicles: 0 }, after: { replace: true, rows: plates.length, source: `the virtual street's register (${horizon} s of its flows)` },
+      });
+      await watchlist.importRegister(`plate,use\n${plates.map((p) => `${p},private`).join('\n')}\n`, true);
+      app.log.info({ vehicles: plates.length }, 'watchlist: the virtual street\'s register imported');
+    }
   } catch (e) {
     await store.close();
     throw e;
