@@ -164,7 +164,7 @@ export async function watchlistRoutes(app: FastifyInstance, opts: WatchlistRoute
     if (known.acknowledged !== null) return known;
     return audited(() => ({
       entry: { ...access.who(req), action: 'acknowledge-watchlist-alert', target: `watchlist-alert:${known.id}`, before: null, after: { kind: known.kind, plate: `plate:${known.key}` } },
-      apply: async () => (await wl.store.acknowledge(known.id, actor, opts.now())) ?? known,
+      apply: async () => (await wl.acknowledge(known.id, actor, opts.now())) ?? known,
     }));
   });
 

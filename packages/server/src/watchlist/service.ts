@@ -57,6 +57,14 @@ export class WatchlistService {
     return () => this.listeners.delete(fn);
   }
 
+  /** Acknowledges an alert in the store and in the live stream's newest; returns it as stored (undefined: no such alert). */
+  async acknowledge(id: string, by: string, ts: number): Promise<StoredAlert | undefined> {
+    const a = await this.store.acknowledge(id, by, ts);
+    const k = a ? this.recentAlerts.findIndex((x) => x.id === id) : -1;
+    if (k >= 0) this.recentAlerts[k] = a!;
+    return a;
+  }
+
   /** The newest alerts, newest first (for the live stream). */
   recent(): StoredAlert[] {
     return [...this.recentAlerts].reverse();
