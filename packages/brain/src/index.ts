@@ -12,3 +12,4 @@ export {
 export { OCR_CONFUSIONS, confusionTable, forEachConfusable } from './kpis/plates.js';
 export { TimeBuckets, type TimeBucketsState } from './kpis/time-buckets.js';
 export * from './parking/index.js';
+export * from './watchlist/index.js';

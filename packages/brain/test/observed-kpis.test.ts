@@ -476,3 +476,37 @@ test('throughput in the first minutes counts over the time since the first event
   assert.equal(k.sample(at(600)).throughput, 0, 'none in the 5 minutes to 600 s');
   assert.throws(() => new ObservedKpis(net, { throughputWindowSeconds: 7200 }), /throughputWindowSeconds must be at most 3600/);
 });
+
+test('plates held as keyed hashes (plateKey): the same trips, fuzzy matches and road times as clear plates, and no clear plate in the exported state', async () => {
+  const { createHmac } = await import('node:crypto');
+  const { storedPlate } = await import('@citybrain/brain');
+  const keyer = (p: string) => createHmac('sha256', 'city key').update(p).digest('base64url');
+  const key = (p: string) => storedPlate(keyer, p);
+  const clear = new ObservedKpis(net, {});
+  const keyed = new ObservedKpis(net, { plateKey: key });
+  const events: PlateEvent[] = [
+    ...trip('浙A12345', 0, 100),
+    // exit misread in one confusable character (5 -> S): matched through the read's clear variants, hashed
+    ...trip('浙A88885', 10, 120, '浙A8888S'),
+    // an entry read arriving after its exit, misread (0 -> D)
+    read('浙A54321', 'exit', 200), read('浙AS4321', 'entry', 90),
+    read('浙A77777', 'entry', 300),
+    read('浙A77777', 'stop-line', 320, { lane: 'road_1_1_0_0', intersection: 'intersection_2_1' }),
+    read('浙A77777', 'exit', 360, { lane: 'road_2_1_0_0', intersection: 'intersection_2_1' }),
+    read('浙A99999', 'entry', 400),
+  ];
+  for (const k of [clear, keyed]) k.apply(events.map((e) => ({ ...e })));
+  for (const k of [clear, keyed]) k.apply([lane('road_0_1_0_0', 500, {})]);
+  assert.deepEqual(keyed.stats, clear.stats);
+  assert.ok(clear.stats.fuzzyMatched >= 2 && clear.stats.matched >= 4, `matched ${clear.stats.matched}, fuzzy ${clear.stats.fuzzyMatched}`);
+  assert.deepEqual(keyed.sample(at(500)), clear.sample(at(500)));
+  const state = keyed.exportState();
+  const text = JSON.stringify([state.open, state.pending, state.lastReads, state.buffer]);
+  assert.ok(!text.includes('浙'), 'no clear plate in the state');
+  assert.ok(state.open.length > 0 && state.open.every(([p]) => /^#[A-Za-z0-9_-]{15}$/.test(p)));
+  // restarted from it, an exit read (clear) matches the open entry (keyed) exactly
+  const again = new ObservedKpis(net, { plateKey: key });
+  again.importState(state);
+  again.apply([read('浙A99999', 'exit', 450), lane('road_0_1_0_0', 460, {})]);
+  assert.equal(again.stats.matched, keyed.stats.matched + 1);
+});

@@ -1,4 +1,4 @@
-export { AVL_PERIOD, VirtualCity, plateOf, type Breakdown, type FieldDevice, type ParkingBay, type VirtualCityOptions, type VirtualCityState } from './virtual-city.js';
+export { AVL_PERIOD, PICK_UP_EVERY, VirtualCity, plateOf, type PlateTruth, type Breakdown, type FieldDevice, type ParkingBay, type VirtualCityOptions, type VirtualCityState } from './virtual-city.js';
 export { cycleGreens, FieldSignalController, PLAN_REFUSALS, roadnetPlan, type FieldSignalControllerOptions, type LocalStep, type PlanRefusal, type PlanVerdict } from './signal-controller.js';
 export { deviceId } from './device-id.js';
 export { FieldSignals, type FieldSignalsOptions } from './signals.js';

@@ -59,6 +59,23 @@ export interface VirtualCityOptions {
   /** share of vehicles whose plate is not in the registry; default 0.005 */
   unregisteredShare?: number;
   /**
+   * share of vehicles driving on a cloned plate: the plate of a vehicle of
+   * another flow that sets off at about the same time (two vehicles, one
+   * plate, far apart); default 0
+   */
+  clonedShare?: number;
+  /**
+   * private cars working as unlicensed taxis (default 0): each takes, when
+   * idle, a trip of a vehicle setting off from a pick-up point (the first
+   * junction of every `PICK_UP_EVERY`-th flow's route), so its plate makes
+   * many short trips with stops between (see `taxiStopSeconds`)
+   */
+  illegalTaxis?: number;
+  /** share of the trips from pick-up points an idle unlicensed taxi takes; default 0.5 */
+  taxiTripShare?: number;
+  /** the least a taxi stands between two trips (waiting for a fare), seconds; default 420 */
+  taxiStopSeconds?: number;
+  /**
    * vehicles breaking down on the detected lanes (approaches of signalised
    * intersections) per simulated hour, at random times; default 0. Nothing
    * reports them: the brain has to detect them from the lane detectors.
@@ -83,6 +100,28 @@ export interface Breakdown {
   /** simulated seconds it started and ends */
   t: number;
   until: number;
+}
+
+/** Every this many flows (0, k, 2k, ...), a flow sets off from a pick-up point, where unlicensed taxis take fares. */
+export const PICK_UP_EVERY = 3;
+
+/**
+ * What the street knows of the plates its vehicles carry (the truth the
+ * watchlist benchmark scores against), as of the reads so far.
+ */
+export interface PlateTruth {
+  /** plates carried by two vehicles, with the vehicles seen carrying each */
+  cloned: Map<string, Set<string>>;
+  /** the unlicensed taxis' plates, with the trips each took (vehicle ids) */
+  taxis: Map<string, string[]>;
+}
+
+interface Taxi {
+  plate: string;
+  /** the vehicle driving its current or last trip */
+  vehicle: string;
+  /** simulated second of its last read */
+  lastRead: number;
 }
 
 /** A VirtualCity's state as plain data (structured-cloneable). */
@@ -124,6 +163,17 @@ export class VirtualCity {
   /** the event ids' middle part: the epoch at first, a fresh one after importState (the ids of a resumed city never repeat stored ones) */
   private idBase: number;
   private readonly unregisteredShare: number;
+  private readonly clonedShare: number;
+  private readonly taxiTripShare: number;
+  private readonly taxiStopSeconds: number;
+  private readonly taxis: Taxi[] = [];
+  /** the plate of each trip a taxi took, by vehicle id (the street's truth; not in snapshots: a resumed city's taxis start afresh) */
+  private readonly taxiPlate = new Map<string, string>();
+  private readonly flows: Scenario['flows'];
+  /** the pick-up points (junction positions, metres) unlicensed taxis take fares at */
+  readonly pickUpPoints: { intersection: string; x: number; y: number }[] = [];
+  /** the plates' truth so far (benchmarks only: the brain never sees it) */
+  readonly plateTruth: PlateTruth = { cloned: new Map(), taxis: new Map() };
   private readonly breakdownRate: number;
   private readonly breakdownSeconds: [number, number];
   private readonly detectedLane: Uint8Array;
@@ -140,6 +190,8 @@ export class VirtualCity {
   private out: Event[] = [];
   private readonly lastCrossings: Int32Array;
   private readonly seq = new Map<string, number>();
+  /** pick-up vehicles read once already, driving on their own plates */
+  private readonly seenOwn = new Set<string>();
   private rng: number;
   /** the vehicles fitted with an AVL unit (emergency vehicles), by id, with their unit's device id */
   private readonly avl = new Map<string, string>();
@@ -157,6 +209,21 @@ export class VirtualCity {
     this.epoch = opts.epochMs ?? Date.now();
     this.idBase = this.epoch;
     this.unregisteredShare = opts.unregisteredShare ?? 0.005;
+    this.clonedShare = opts.clonedShare ?? 0;
+    this.taxiTripShare = opts.taxiTripShare ?? 0.5;
+    this.taxiStopSeconds = opts.taxiStopSeconds ?? 420;
+    for (const [name, v] of [['unregisteredShare', this.unregisteredShare], ['clonedShare', this.clonedShare], ['taxiTripShare', this.taxiTripShare]] as const) {
+      if (!(v >= 0 && v <= 1)) throw new RangeError(`virtual city: ${name} must be a share in [0, 1], got ${v}`);
+    }
+    const nTaxis = opts.illegalTaxis ?? 0;
+    if (!(Number.isInteger(nTaxis) && nTaxis >= 0)) throw new RangeError(`virtual city: illegalTaxis must be a whole number >= 0, got ${nTaxis}`);
+    if (!(this.taxiStopSeconds >= 0 && Number.isFinite(this.taxiStopSeconds))) throw new RangeError(`virtual city: taxiStopSeconds must be a number >= 0, got ${this.taxiStopSeconds}`);
+    this.flows = scenario.flows;
+    // registered private plates (an unregistered taxi would be flagged as that first)
+    for (let k = 0; this.taxis.length < nTaxis; k++) {
+      const plate = plateOf(`taxi_${k}`);
+      if (this.isRegistered(plate)) this.taxis.push({ plate, vehicle: '', lastRead: -Infinity });
+    }
     this.rng = ((opts.seed ?? 0) ^ 0x2545f491) >>> 0 || 1;
     const net = this.sim.net;
     this.breakdownRate = opts.breakdownsPerHour ?? 0;
@@ -181,6 +248,13 @@ export class VirtualCity {
         this.bays.push({ id: `bay-${id}-${k}`, intersection: id, x: net.interX[i] + r * Math.cos(a), y: net.interY[i] + r * Math.sin(a), occupied: this.random() < 0.6 });
       }
     }
+    const points = new Set<number>();
+    for (let f = 0; f < this.flows.length; f += PICK_UP_EVERY) {
+      const first = this.flows[f].route[0];
+      const road = first === undefined ? undefined : net.roadIndex.get(first);
+      if (road !== undefined) points.add(net.roadEndInter[road]);
+    }
+    for (const i of [...points].sort((a, b) => a - b)) this.pickUpPoints.push({ intersection: net.interIds[i], x: net.interX[i], y: net.interY[i] });
     this.devices = fieldDevices(net, this.bays);
     const devIndex = new Map(this.devices.map((d, k) => [d.device, k]));
     for (const d of this.detected) d.dev = devIndex.get(d.device)!;
@@ -276,6 +350,7 @@ export class VirtualCity {
       drivers.book(ts, dt);
     }
     sensors.afterStep();
+    if (this.taxis.length > 0 && this.sim.stepCount % 600 === 0) this.forgetGone();
     if (this.avl.size > 0 && this.sim.stepCount % Math.max(1, Math.round(AVL_PERIOD / dt)) === 0) this.reportPositions(events, ts, t);
     // lane detectors report every detectorPeriod seconds
     const stepsPerReport = Math.max(1, Math.round(this.detectorPeriod / dt));
@@ -344,7 +419,7 @@ export class VirtualCity {
     const net = this.sim.net;
     const road = net.laneRoad[lane];
     const ix = net.roadEndInter[road];
-    const plate = this.sensors.readPlate(plateOf(this.sim.vehicleId(vehicle)), confidence);
+    const plate = this.sensors.readPlate(this.taxis.length > 0 || this.clonedShare > 0 ? this.plateCarried(this.sim.vehicleId(vehicle)) : plateOf(this.sim.vehicleId(vehicle)), confidence);
     if (plate === undefined) return;
     const device = this.cameraOf[ix];
     const e: Event = position === 'stop-line'
@@ -368,6 +443,86 @@ export class VirtualCity {
       this.breakdowns.push({ vehicle: sim.vehicleId(v), lane: sim.net.laneId(lane), t: sim.time, until: sim.time + seconds });
       return;
     }
+  }
+
+  /**
+   * The plate vehicle `id` carries: its own, a cloned one (the plate of a
+   * vehicle of another flow setting off at about the same time), or an
+   * unlicensed taxi's (decided at its first read, when a taxi is idle).
+   */
+  private plateCarried(id: string): string {
+    const taxi = this.taxiPlate.get(id);
+    if (taxi !== undefined) return this.taxiRead(id, taxi);
+    const m = FLOW_ID.exec(id);
+    if (m === null) return plateOf(id);
+    const f = Number(m[1]), n = Number(m[2]);
+    if (this.clonedShare > 0 && this.flows.length > 1 && hash(`clone:${id}`) % 10_000 < this.clonedShare * 10_000) {
+      // the flow half the list away: another route, most often far off
+      const g = (f + (this.flows.length >> 1)) % this.flows.length;
+      const a = this.flows[f], b = this.flows[g];
+      const victim = `flow_${g}_${Math.max(0, Math.round(((a.startTime ?? 0) + n * a.interval - (b.startTime ?? 0)) / b.interval))}`;
+      const plate = plateOf(victim);
+      let carriers = this.plateTruth.cloned.get(plate);
+      if (carriers === undefined) this.plateTruth.cloned.set(plate, (carriers = new Set()));
+      carriers.add(id);
+      return plate;
+    }
+    if (this.taxis.length > 0 && f % PICK_UP_EVERY === 0 && !this.seenOwn.has(id)) {
+      // a vehicle's first read: a fare for an idle taxi?
+      if (hash(`taxi:${id}`) % 10_000 < this.taxiTripShare * 10_000) {
+        const t = this.sim.time;
+        const idle = this.taxis.find((x) => (x.vehicle === '' || this.sim.vehicleHandle(x.vehicle) < 0) && t - x.lastRead >= this.taxiStopSeconds);
+        if (idle !== undefined) {
+          idle.vehicle = id;
+          this.taxiPlate.set(id, idle.plate);
+          const trips = this.plateTruth.taxis.get(idle.plate) ?? [];
+          trips.push(id);
+          this.plateTruth.taxis.set(idle.plate, trips);
+          return this.taxiRead(id, idle.plate);
+        }
+      }
+      this.seenOwn.add(id);
+    }
+    const own = plateOf(id);
+    this.plateTruth.cloned.get(own)?.add(id);
+    return own;
+  }
+
+  /** Forgets the vehicles gone (their taxi plates and first reads): a long-running city's memory stays flat. */
+  private forgetGone(): void {
+    for (const id of this.seenOwn) if (this.sim.vehicleHandle(id) < 0) this.seenOwn.delete(id);
+    for (const id of this.taxiPlate.keys()) if (this.sim.vehicleHandle(id) < 0) this.taxiPlate.delete(id);
+  }
+
+  private taxiRead(id: string, plate: string): string {
+    const taxi = this.taxis.find((x) => x.vehicle === id);
+    if (taxi) taxi.lastRead = this.sim.time;
+    return plate;
+  }
+
+  /**
+   * The vehicle register the city's data bureau would hand over: the
+   * registered plates of every vehicle the scenario's flows set off within
+   * `horizonSeconds`, and the unlicensed taxis' (registered as private cars).
+   */
+  registerPlates(horizonSeconds: number): string[] {
+    const plates = new Set<string>();
+    this.flowVehicles(horizonSeconds, (id) => {
+      const p = plateOf(id);
+      if (this.isRegistered(p)) plates.add(p);
+    });
+    for (const t of this.taxis) plates.add(t.plate);
+    return [...plates];
+  }
+
+  /** Calls `fn` with the id of every vehicle the scenario's flows set off within `horizonSeconds` (`flow_{f}_{n}`). */
+  flowVehicles(horizonSeconds: number, fn: (id: string) => void): void {
+    this.flows.forEach((fl, f) => {
+      if (fl.route.length === 0) return;
+      const start = fl.startTime ?? 0;
+      const end = fl.endTime !== undefined && fl.endTime >= 0 ? Math.min(fl.endTime, horizonSeconds) : horizonSeconds;
+      for (let n = 0; start + n * fl.interval <= end; n++) fn(`flow_${f}_${n}`);
+    });
   }
 
   /** Whether a plate belongs to a registered vehicle (the vehicle registry of the city's data bureau). */
@@ -449,6 +604,7 @@ function avlDeviceId(vehicle: string, n: number): string {
 }
 
 const PLATE_CHARS = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789';
+const FLOW_ID = /^flow_(\d+)_(\d+)$/;
 
 /** A stable synthetic Hangzhou plate for a vehicle id: 浙A followed by five characters. */
 export function plateOf(vehicleId: string): string {

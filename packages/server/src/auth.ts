@@ -29,8 +29,8 @@ import { HttpError } from './errors.js';
 
 export { ROLES, type Role, type TokenRecord } from './store/store.js';
 
-/** The roles that read the city's state and history (devices only publish). */
-export const READ_ROLES: readonly Role[] = ['viewer', 'operator', 'app'];
+/** The roles that read the city's state and history (devices only publish; the police's control room sees the city as viewers do, and the watchlist besides). */
+export const READ_ROLES: readonly Role[] = ['viewer', 'operator', 'app', 'police'];
 
 export interface Principal {
   tokenId: string;

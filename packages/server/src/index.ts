@@ -17,7 +17,7 @@ export { startServer, type ServerOptions, type RunningServer } from './serve.js'
 export { LIVE_CLOSE_UNAUTHORIZED, liveRoutes, type LiveOptions } from './api/live.js';
 export { CityRuntime, type CityRuntimeOptions, type CityRuntimeState, type ControllerHostFactory, type ControllerHosting, type KpiSample } from './city/runtime.js';
 export { ControllerHost, HOSTED_CONTROLLERS, nodeControllerHost } from './city/controller-host.js';
-export { CityPersistence, CITY_SNAPSHOT, restoreOperatorState, scenarioFingerprint, STATE_KEYS } from './city/persistence.js';
+export { CityPersistence, CITY_SNAPSHOT, decodeCityState, restoreOperatorState, scenarioFingerprint, STATE_KEYS } from './city/persistence.js';
 export { citySpat, intersectionSpat, moyOf, signalGroupOf, timeMark, TIME_MARK_UNKNOWN, type Spat, type SpatClock, type SpatEventState, type SpatIntersectionState, type SpatMovementState, type SpatSignalInput, type SpatStatus, type SpatTiming } from './city/spat.js';
 export { BRAIN_KEY_STATE, BrainKey, BrainKeyError, defaultBrainKeyFile, loadBrainKey, planVerifier, type LoadBrainKeyOptions } from './plans/brain-key.js';
 export { PlanPublisher, planTopic, type PlanPublisherOptions } from './plans/plan-publisher.js';

@@ -113,6 +113,7 @@ export class IngestPipeline {
   readonly validator: BatchValidator = compileBodyValidator(eventBatchSchema) as BatchValidator;
   private opened = false;
   private eventCheck: EventCheck | undefined;
+  private storedForm: ((e: Event) => Event) | undefined;
   readonly maxQueuedEvents: number;
   /** what a device's ts may differ from the server clock (not the virtual city's: it runs on its own clock, see EventClock) */
   readonly clockSkew: Readonly<ClockSkew> | false;
@@ -166,6 +167,15 @@ export class IngestPipeline {
     this.eventCheck = check;
   }
 
+  /**
+   * What the store keeps of an event (startServer: a plate read's keyed hash
+   * instead of the plate); the listeners (`onAccepted`) still get the event
+   * as it came, in memory. Must be deterministic, so a retry is a duplicate.
+   */
+  setStoredForm(form: (e: Event) => Event): void {
+    this.storedForm = form;
+  }
+
   /** prepareBatch with this pipeline's event check and clock skew (for a device's clock): what the transports admit. */
   prepare(p: Principal, input: readonly EventInput[], clock: EventClock = 'device'): Event[] {
     return prepareBatch(p, input, this.eventCheck, this.clockSkew && clock === 'device' ? { now: Date.now(), skew: this.clockSkew } : undefined);
@@ -215,7 +225,7 @@ export class IngestPipeline {
     this.queued += events.length;
     const t0 = performance.now();
     try {
-      const r = await this.store.append(events);
+      const r = await this.store.append(this.storedForm ? events.map(this.storedForm) : events);
       if (this.acceptedListeners.size > 0 && r.accepted.length > 0) {
         // consumers (the brain's state estimate) see each event once, after it is durable
         // (an exact repeat inside the batch is a duplicate of its first copy, which was stored: keep that one)

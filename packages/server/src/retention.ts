@@ -169,3 +169,30 @@ export function formatDuration(ms: number): string {
   for (const [unit, n] of [['d', UNIT_MS.d], ['h', UNIT_MS.h], ['m', UNIT_MS.m]] as const) if (ms % n === 0) return `${ms / n}${unit}`;
   return `${ms / 1000}s`;
 }
+
+// ---- the plate watchlist's reads
+
+/** Reads that matched no list nor the register are kept this long by default (an hour); the others as long as events. */
+export const DEFAULT_UNMATCHED_READ_RETENTION_MS = 3_600_000;
+
+/**
+ * Purges the watchlist's stored reads now and then: those that matched the
+ * register or a list after `matchedMs`, the others (nobody's business) after
+ * the shorter `unmatchedMs`. Alerts are kept.
+ */
+export function startReadRetention(
+  store: { purgeReads(matchedBefore: number, unmatchedBefore: number): Promise<number> },
+  opts: { matchedMs: number; unmatchedMs: number; now?: () => number; intervalMs?: number; logger?: FastifyBaseLogger },
+): { stop(): void; runOnce(): Promise<number> } {
+  if (!(opts.unmatchedMs > 0) || !(opts.matchedMs > 0)) throw new RangeError(`read retention must be positive ms, got ${opts.matchedMs} and ${opts.unmatchedMs}`);
+  const now = opts.now ?? Date.now;
+  const runOnce = async () => {
+    const t = now();
+    const n = await store.purgeReads(Number.isFinite(opts.matchedMs) ? t - opts.matchedMs : Number.MIN_SAFE_INTEGER, t - opts.unmatchedMs);
+    if (n > 0) opts.logger?.info({ purged: n, unmatchedMs: opts.unmatchedMs }, 'watchlist read retention');
+    return n;
+  };
+  const timer = setInterval(() => void runOnce().catch((e: unknown) => opts.logger?.error({ err: e }, 'watchlist read retention failed')), opts.intervalMs ?? Math.max(1000, Math.min(300_000, opts.unmatchedMs / 10)));
+  timer.unref();
+  return { stop: () => clearInterval(timer), runOnce };
+}

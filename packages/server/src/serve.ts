@@ -40,6 +40,12 @@ import { SandboxPaymentProvider, type PaymentProvider } from './parking/payment.
 import { twinRoadSpeed, virtualCityRegister } from './parking/city-parking.js';
 import { parseRegister } from '@citybrain/brain';
 import { HttpError } from './errors.js';
+import { PLATE_ROLES, watchlistRoutes } from './api/watchlist-routes.js';
+import { WatchlistService, type WatchlistSettings } from './watchlist/service.js';
+import { keyedPlateCheck, loadPlateKey, plateKeyer } from './watchlist/plate-key.js';
+import { storedPlate } from '@citybrain/brain';
+import { openWatchlistStore } from './store/watchlist-store.js';
+import { DEFAULT_UNMATCHED_READ_RETENTION_MS, startReadRetention } from './retention.js';
 
 export interface ServerOptions {
   /** the city the virtual city runs */
@@ -113,12 +119,28 @@ export interface ServerOptions {
   parkingRegister?: { text: string; file: string };
   /** bookings per hour per intersection by the virtual city's drivers who reserve with an app; default 2 */
   parkingBookingsPerHour?: number;
+  /**
+   * the plate watchlist's rules (see PlateWatchlist), the city's plate key
+   * (base64, >= 32 bytes; default CITYBRAIN_PLATE_KEY, else made on first
+   * start beside the data) and how long reads matching nothing are kept
+   * (default DEFAULT_UNMATCHED_READ_RETENTION_MS); the taxi rule's pick-up
+   * points default to the virtual city's
+   */
+  watchlist?: WatchlistSettings & {
+    plateKey?: string; unmatchedReadRetentionMs?: number;
+    /** with a virtual street: import its register (the registered plates of its flows' vehicles over this many simulated seconds) when the register is empty; default none */
+    streetRegisterSeconds?: number;
+  };
+  /** the virtual city's cloned plates and unlicensed taxis (VirtualCityOptions), for the watchlist to find; default none */
+  virtualPlates?: { clonedShare?: number; illegalTaxis?: number; unregisteredShare?: number };
 }
 
 export interface RunningServer {
   app: FastifyInstance;
   runtime: CityRuntime;
   store: EventStore;
+  /** the plate watchlist (its rules, store and alerts) */
+  watchlist: WatchlistService;
   auth: Auth;
   url: string;
   /** tokens created at first start (shown once) */
@@ -153,15 +175,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const auth = new Auth(store, opts.auth);
   let created: Awaited<ReturnType<typeof bootstrapTokens>>['created'];
   let brainKey: BrainKey;
+  let plateKey: Buffer;
   try {
     ({ created } = await bootstrapTokens(auth, { print: opts.printToken }));
     brainKey = await loadBrainKey(store, { keyFile: opts.brainKeyFile });
+    plateKey = await loadPlateKey(store, opts.watchlist?.plateKey);
   } catch (e) {
     // a bad CITYBRAIN_TOKENS or key file: the store's threads would keep the process alive
     await store.close();
     throw e;
   }
   const app = buildApp({ store, auth, logger: opts.logger, onRoute: opts.onRoute, limits: { clockSkew: opts.clockSkew } });
+  // plates are personal data: the event log, the brain's matching state and its snapshot hold their keyed hash only;
+  // the clear read lives in memory on its way to the watchlist and the travel-time matching (and in a hit's alert)
+  const keyer = plateKeyer(plateKey);
+  const plateKeyOf = (plate: string) => storedPlate(keyer, plate);
+  app.ingest.setStoredForm((e) => (e.kind === 'plate' ? { ...e, plate: plateKeyOf(e.plate) } : e));
 
   // the field: the virtual city's devices report through the same pipeline as real ones
   const pipeline = app.ingest;
@@ -174,11 +203,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     controller: opts.controller,
     speed: opts.speed,
     breakdownsPerHour: opts.breakdownsPerHour,
+    ...opts.virtualPlates,
     sensing: opts.sensing,
     watchdog: opts.watchdog,
     extraControllers: opts.extraControllers,
     // its devices' events pass the same admission as any device's, each under its own device's scope (not the clock skew: see EventClock);
     // without a street there are none: every event comes through ingestion under a real token
+    plateKey: plateKeyOf,
     admit: (events) => admitField!(events),
     sink: (events) => pipeline.ingest(events, FIELD_SOURCE),
     onError: (e) => app.log.error({ err: e }, 'the virtual city stopped on an error'),
@@ -191,8 +222,34 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   // the brain's lane-state estimate and incident detection learn from every durable lane event, the virtual city's and real devices' alike
   pipeline.onAccepted((events) => runtime.ingested(events));
+  // the plate watchlist judges every durable plate read, and keeps plates only as keyed hashes (the clear plate only in an alert)
+  const wlSettings = opts.watchlist ?? {};
+  let watchlist: WatchlistService;
+  try {
+    watchlist = await WatchlistService.start({
+      ...wlSettings, store: await openWatchlistStore(store), keyer, net: runtime.sim.net, log: app.log,
+      taxi: { pickUpPoints: runtime.street?.pickUpPoints, ...wlSettings.taxi },
+    });
+    // the demo: the virtual street's vehicle register (what its data bureau would hand over), imported on first start
+    const horizon = wlSettings.streetRegisterSeconds;
+    if (horizon && runtime.street && watchlist.matcher.register.size === 0) {
+      const plates = runtime.street.registerPlates(horizon);
+      // audited first, as every import (see watchlist-routes)
+      await store.recordAction({
+        actor: 'citybrain server', role: 'system', action: 'import-register', target: 'watchlist:register',
+        before: { vehicles: 0 }, after: { replace: true, rows: plates.length, source: `the virtual street's register (${horizon} s of its flows)` },
+      });
+      await watchlist.importRegister(`plate,use\n${plates.map((p) => `${p},private`).join('\n')}\n`, true);
+      app.log.info({ vehicles: plates.length }, 'watchlist: the virtual street\'s register imported');
+    }
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  pipeline.onAccepted((events) => watchlist.ingest(events));
   // so a device reports only lanes of this network at the intersections it may report on: the estimate trusts the lane id
-  pipeline.setEventCheck(laneCheck(runtime.sim.net));
+  const lanes = laneCheck(runtime.sim.net);
+  pipeline.setEventCheck((e, path) => keyedPlateCheck(e, path) ?? lanes(e, path));
   // a revoked device's reports stop counting at once, not when genuine reports outdate them (one dated ahead would hold its lanes)
   const stopRevokeNews = auth.onRevoke(({ id, device }) => {
     if (device === undefined) return;
@@ -276,7 +333,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }, 1000);
   parkingTimer.unref();
   await app.register(parkingRoutes, { parking, access, audited });
-  await app.register(liveRoutes, { runtime, auth, extras: () => ({ emergency: emergencyView(runtime), incidents: activeIncidents(runtime) }) });
+  await app.register(watchlistRoutes, { watchlist, access, audited, now: () => runtime.ts });
+  await app.register(liveRoutes, {
+    runtime, auth, extras: () => ({ emergency: emergencyView(runtime), incidents: activeIncidents(runtime) }),
+    // plates only to the roles that see them
+    privateExtras: { roles: PLATE_ROLES, extras: () => ({ watchlistAlerts: watchlist.recent() }) },
+  });
 
   const webRoot = opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot;
   if (webRoot && existsSync(webRoot)) {
@@ -294,6 +356,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const stopIncidentNews = runtime.incidents.onChange((incident, change) => {
     app.log.warn({ incident: incident.id, lane: incident.lane, intersection: incident.intersection, change }, `incident ${change}`);
     mqtt?.publish(`incidents/${incident.intersection}`, { type: `incident.${change}`, incident }).catch((e: unknown) => app.log.error({ err: e, incident: incident.id }, 'incident not published over MQTT'));
+  });
+  // a watchlist hit goes out the moment it is raised: to the log (without the plate), and to the police's systems over MQTT
+  const stopAlertNews = watchlist.onAlert((a) => {
+    app.log.warn({ alert: a.id, kind: a.kind, intersection: 'read' in a.alert.evidence ? a.alert.evidence.read.intersection : undefined }, `watchlist alert: ${a.kind}`);
+    mqtt?.publish(`alerts/${a.kind}`, { type: 'watchlist.alert', alert: a }).catch((e: unknown) => app.log.error({ err: e, alert: a.id }, 'watchlist alert not published over MQTT'));
+  });
+  const cityNow = () => Math.max(Date.now(), runtime.ts);
+  const flushTimer = setInterval(() => watchlist.flush(runtime.ts), 10_000);
+  flushTimer.unref();
+  const readRetention = startReadRetention(watchlist.store, {
+    matchedMs: opts.retentionMs ?? DEFAULT_RETENTION_MS, unmatchedMs: wlSettings.unmatchedReadRetentionMs ?? DEFAULT_UNMATCHED_READ_RETENTION_MS, now: cityNow, logger: app.log,
   });
   const stopSpat = mqtt ? publishSpat(runtime, mqtt, app.log) : () => {};
   const planOut = mqtt && new PlanPublisher(mqtt.client, { topicPrefix: opts.mqttSession?.topicPrefix });
@@ -320,7 +393,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   let closed = false;
   return {
-    app, runtime, store, auth, url: address, createdTokens: created, data, retentionMs, plans, parking,
+    app, runtime, store, auth, url: address, createdTokens: created, data, retentionMs, plans, parking, watchlist,
     async close() {
       if (closed) return;
       closed = true;
@@ -328,12 +401,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       runtime.stop();
       persistence.stop();
       stopIncidentNews();
+      stopAlertNews();
+      clearInterval(flushTimer);
+      readRetention.stop();
       stopSpat();
       stopPlans();
       stopRevokeNews();
       retention?.stop();
       await mqtt?.close();
       await app.close();
+      await watchlist.settled();
+      await watchlist.store.close();
       // after ingestion drained: events it could not store are in the snapshot, to be sent again
       await persistence.save().catch((e: unknown) => app.log.error({ err: e }, 'virtual city snapshot on shutdown failed'));
       await parking.settled().catch(() => {});

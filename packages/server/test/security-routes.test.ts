@@ -55,6 +55,7 @@ before(async () => {
   tokens.set('operator', server.createdTokens[0].token);
   tokens.set('viewer', (await server.auth.createToken({ name: 'matrix viewer', role: 'viewer' })).token);
   tokens.set('app', (await server.auth.createToken({ name: 'matrix app', role: 'app' })).token);
+  tokens.set('police', (await server.auth.createToken({ name: 'matrix police', role: 'police' })).token);
   tokens.set('device', (await server.auth.createToken({ name: 'matrix device', role: 'device', device: 'det-m', intersections: ['intersection_1_1'] })).token);
 });
 

@@ -1,7 +1,7 @@
 // Every call the dashboard makes to the server lives here (REST + the live WebSocket).
 import type {
   CompareListing, CompareRun, ControllerFault, EmergencyDispatch, EmergencyVehicle, Incident, IncidentStatusFilter, IntersectionDetail, IntersectionSummary,
-  KpiSample, LiveState, Me, NetworkView, Point, ReplayFramesResponse, SimulationClock, VehicleFrame,
+  KpiSample, LiveState, Me, NetworkView, Point, ReplayFramesResponse, SimulationClock, VehicleFrame, WatchlistAlertRecord,
 } from './types.js';
 import type { ParkingBucket, ParkingReservation, ParkingSiteView } from './parking-types.js';
 
@@ -52,6 +52,10 @@ export interface CityApi {
   incidents(query?: { status?: IncidentStatusFilter; limit?: number }): Promise<Incident[]>;
   /** marks an incident acknowledged (police dispatched); operators only */
   acknowledgeIncident(id: string): Promise<Incident>;
+  /** plate-watchlist alerts, newest first (police and operators; servers without a watchlist answer 404) */
+  watchlistAlerts(query?: { status?: 'open' | 'acknowledged' | 'all'; limit?: number }): Promise<WatchlistAlertRecord[]>;
+  /** marks a watchlist alert acknowledged (officers on it); police and operators */
+  acknowledgeWatchlistAlert(id: string): Promise<WatchlistAlertRecord>;
   /** 2–4 different controllers */
   startCompare(controllers: string[], duration: number): Promise<{ id: string }>;
   /** every comparison kept, oldest first (viewers too) */
@@ -162,6 +166,8 @@ export class HttpApi implements CityApi {
   };
   incidents = (query: { status?: IncidentStatusFilter; limit?: number } = {}) => this.request<Incident[]>('GET', `/api/v1/incidents${q(query)}`);
   acknowledgeIncident = (id: string) => this.request<Incident>('POST', `/api/v1/incidents/${enc(id)}/acknowledge`);
+  watchlistAlerts = (query: { status?: 'open' | 'acknowledged' | 'all'; limit?: number } = {}) => this.request<WatchlistAlertRecord[]>('GET', `/api/v1/watchlist/alerts${q(query)}`);
+  acknowledgeWatchlistAlert = (id: string) => this.request<WatchlistAlertRecord>('POST', `/api/v1/watchlist/alerts/${enc(id)}/acknowledge`);
   startCompare = (controllers: string[], duration: number) => this.request<{ id: string }>('POST', '/api/v1/compare', { controllers, duration });
   compares = () => this.request<CompareListing[]>('GET', '/api/v1/compare');
   compare = (id: string) => this.request<CompareRun>('GET', `/api/v1/compare/${enc(id)}`);

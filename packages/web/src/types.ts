@@ -110,6 +110,8 @@ export interface LiveState {
   /** the server runs a virtual street (the demo), whose ground truth the stream gives on request (servers before issue #14 send none) */
   virtualStreet?: boolean;
   streetDemand?: StreetDemand;
+  /** the newest plate-watchlist alerts: sent to the roles that see plates (police, operators) only */
+  watchlistAlerts?: WatchlistAlertRecord[];
 }
 
 /** `GET /api/v1/incidents?status=`: which incidents to list. */
@@ -163,4 +165,49 @@ export interface ReplayFramesResponse {
   frames: { t: number; phases: number[]; vehicles: number[] }[];
   /** simulated seconds between frames */
   every?: number;
+}
+
+// ---- the plate watchlist (GET /api/v1/watchlist/alerts; server: brain/src/watchlist/matcher.ts)
+
+export type WatchlistAlertKind = 'unregistered' | 'cloned' | 'illegal-taxi' | 'wanted' | 'stolen';
+
+/** A camera's read as an alert's evidence shows it (ts: epoch ms). */
+export interface WatchlistRead {
+  plate: string;
+  camera: string;
+  intersection: string;
+  ts: number;
+  confidence: number;
+}
+
+export interface WatchlistTrip {
+  from: WatchlistRead;
+  to: WatchlistRead;
+  reads: number;
+  seconds: number;
+  metres: number;
+  atPickUp: boolean;
+}
+
+interface WatchlistAlertCommon {
+  plate: string;
+  key: string;
+  ts: number;
+  /** the evidence in one English sentence (the dashboard builds its own from `evidence`) */
+  explanation: string;
+}
+
+export type WatchlistAlert =
+  | (WatchlistAlertCommon & { kind: 'unregistered'; evidence: { read: WatchlistRead; maxConfusions: number; registerSize: number } })
+  | (WatchlistAlertCommon & { kind: 'wanted' | 'stolen'; evidence: { read: WatchlistRead; entry: string; note?: string; confusions: number } })
+  | (WatchlistAlertCommon & { kind: 'cloned'; evidence: { reads: [WatchlistRead, WatchlistRead]; metres: number; seconds: number; impliedKmh: number; maxKmh: number; distance: 'network' | 'straight' } })
+  | (WatchlistAlertCommon & { kind: 'illegal-taxi'; evidence: { trips: WatchlistTrip[]; qualifying: number; minTrips: number; windowSeconds: number; maxTripSeconds: number; maxTripMeters: number; use: string } });
+
+/** An alert as stored: its id, and who acknowledged it when (epoch ms). */
+export interface WatchlistAlertRecord {
+  id: string;
+  kind: WatchlistAlertKind;
+  ts: number;
+  alert: WatchlistAlert;
+  acknowledged: { by: string; ts: number } | null;
 }

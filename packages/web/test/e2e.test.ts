@@ -1194,6 +1194,62 @@ describe('dashboard end to end', { timeout: 480_000 }, () => {
     await page.context().close();
   });
 
+  test('watchlist: an operator sees a cloned-plate alert arrive live with its evidence and acknowledges it; a viewer has no watchlist tab and sees no plate', async () => {
+    const c = await startCity({ rows: 3, cols: 3, demand: 0.05, run: false });
+    try {
+      const send = async (method: string, path: string, body: unknown) => {
+        const res = await fetch(c.url + path, { method, headers: { Authorization: `Bearer ${c.tokens.operator}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+        const text = await res.text();
+        assert.ok(res.status < 300, `${method} ${path} answered ${res.status}: ${text}`);
+        return JSON.parse(text) as Record<string, unknown>;
+      };
+      // the register through the API (the city's clock stands: its own cameras read nothing meanwhile)
+      await send('POST', '/api/v1/watchlist/register', { csv: 'plate,use\n浙A11111,private\n浙A22222,private\n', replace: true });
+      const page = await open(c.tokens.operator, undefined, c.url);
+      await page.click('[data-panel=watchlist]');
+      await page.waitForSelector(`[data-testid=watchlist] >> text=${dictionaries.en.watchlistNone}`);
+      // one plate at opposite corners of the 3 x 3 grid a second apart: a camera device reports both reads
+      const cam = await send('POST', '/api/v1/tokens', { name: 'e2e camera', role: 'device', device: 'cam-e2e', intersections: ['intersection_1_1', 'intersection_3_3'] });
+      const net = c.runtime.sim.net;
+      const lane = (ix: string) => net.laneId(net.incomingLanes(net.interIndex.get(ix)!)[0]);
+      const now = Date.now();
+      const reads = ['intersection_1_1', 'intersection_3_3'].map((ix, k) => ({
+        kind: 'plate', id: `e2e-${k}`, device: 'cam-e2e', ts: now + k * 1000, intersection: ix, lane: lane(ix), camera: `cam-e2e-${k}`, plate: '浙A11111', confidence: 0.95,
+      }));
+      const posted = await fetch(`${c.url}/api/v1/events`, { method: 'POST', headers: { Authorization: `Bearer ${cam.token as string}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ events: reads }) });
+      assert.equal(posted.status, 200);
+      // it arrives over the live stream: no reload
+      const item = page.locator('li.wl-alert[data-kind=cloned]');
+      await item.waitFor({ timeout: 10_000 });
+      assert.equal(await page.textContent('[data-testid=watchlist-count]'), '1');
+      const text = (await item.textContent())!;
+      assert.ok(text.includes(dictionaries.en.wlKind_cloned) && text.includes('浙A11111'), text);
+      const [alert] = await api<{ id: string; alert: { evidence: { metres: number; seconds: number; impliedKmh: number; maxKmh: number } } }[]>('/api/v1/watchlist/alerts', c.tokens.operator, c.url);
+      const e = alert.alert.evidence;
+      // the dashboard's number formats in English
+      const n0 = (x: number) => new Intl.NumberFormat('en', { maximumFractionDigits: 0 }).format(x);
+      const n1 = (x: number) => new Intl.NumberFormat('en', { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(x);
+      assert.equal(await item.locator('[data-testid=wl-figures]').textContent(), translate('en', 'wlCloned', { metres: n0(e.metres), seconds: n1(e.seconds), kmh: n0(e.impliedKmh), max: n0(e.maxKmh) }));
+      assert.ok(text.includes('cam-e2e-0') && text.includes('cam-e2e-1'), text);
+      await shot(page, 'watchlist-operator');
+      await item.locator('button[name=acknowledge]').click();
+      await item.locator('.incident-ack.ok').waitFor({ timeout: 5_000 });
+      const [acked] = await api<{ acknowledged: { by: string } | null }[]>('/api/v1/watchlist/alerts', c.tokens.operator, c.url);
+      assert.ok(acked.acknowledged && acked.acknowledged.by.length > 0, 'acknowledged, by the operator\'s token');
+      await page.locator('[data-testid=watchlist-count]').waitFor({ state: 'detached', timeout: 5_000 });
+      await page.context().close();
+
+      // a viewer: no tab, and no plate anywhere on the page
+      const viewer = await open(c.tokens.viewer, undefined, c.url);
+      await viewer.click('[data-panel=incidents]');
+      assert.equal(await viewer.locator('[data-panel=watchlist]').count(), 0);
+      assert.ok(!(await viewer.content()).includes('浙A11111'));
+      await viewer.context().close();
+    } finally {
+      await c.close();
+    }
+  });
+
   test('no page errors along the way', () => {
     assert.deepEqual(errors, []);
   });

@@ -56,6 +56,14 @@ export interface ObservedKpisOptions {
   maxOpenTrips?: number;
   /** characters recognition confuses, one class per string; default OCR_CONFUSIONS */
   confusions?: readonly string[];
+  /**
+   * the form plates are held in (the server: their keyed hash, `storedPlate`):
+   * open trips, unmatched exits and last reads, hence a snapshot, hold no clear
+   * plate; a read's clear text serves only to find its confusable variants as
+   * it is matched. Must be deterministic and keep its own output as it is.
+   * Default the plate itself.
+   */
+  plateKey?: (plate: string) => string;
   /** epoch ms of simulated second 0 (a sample's `t`); default the first event's or sample's time */
   epochMs?: number;
 }
@@ -166,8 +174,9 @@ const SWEEP_MS = 10_000;
  */
 export class ObservedKpis {
   private readonly confusions: Map<string, string>;
-  private readonly o: Required<Omit<ObservedKpisOptions, 'regions' | 'confusions' | 'epochMs' | 'estimate' | 'onMovement'>>;
+  private readonly o: Required<Omit<ObservedKpisOptions, 'regions' | 'confusions' | 'epochMs' | 'estimate' | 'onMovement' | 'plateKey'>>;
   private readonly onMovement?: (fromLane: number, toLane: number) => void;
+  private readonly plateKey: (plate: string) => string;
   private readonly regions: { id: string; lanes: Int32Array }[];
   private readonly allLanes: Int32Array;
   // lanes: the last report of each
@@ -216,6 +225,7 @@ export class ObservedKpis {
     const minConfidence = seconds('minConfidence', 0.5);
     if (minConfidence > 1) throw new RangeError(`observed KPIs: minConfidence must be in 0..1, got ${minConfidence}`);
     this.onMovement = opts.onMovement;
+    this.plateKey = opts.plateKey ?? ((p) => p);
     this.o = {
       minConfidence,
       maxTripSeconds: seconds('maxTripSeconds', 7200, 1),
@@ -460,17 +470,19 @@ export class ObservedKpis {
       lane = this.net.laneIndex.get(e.lane) ?? -1;
       if (lane < 0) this.counters.unknownLanes++;
     }
-    if (matchable && lane >= 0) this.passage(e.plate, e.ts, lane, position);
+    if (!matchable) return;
+    const key = this.plateKey(e.plate);
+    if (lane >= 0) this.passage(key, e.ts, lane, position);
     if (position === 'entry') {
-      if (matchable && !this.matchLateEntry(e.plate, e.ts)) this.openTrip(e.plate, e.ts);
-    } else if (position === 'exit' && matchable && !this.matchExit(e.plate, e.ts)) {
+      if (!this.matchLateEntry(key, e.plate, e.ts)) this.openTrip(key, e.ts);
+    } else if (position === 'exit' && !this.matchExit(key, e.plate, e.ts)) {
       this.unmatched.add(e.ts, 0, 1);
-      insertSorted(this.pending, e.plate, e.ts);
+      insertSorted(this.pending, key, e.ts);
     }
   }
 
-  /** An exit read: the latest open entry of its plate, else the one entry a confusable character away. */
-  private matchExit(plate: string, ts: number): boolean {
+  /** An exit read (`plate` its key, `read` its clear text): the latest open entry of its plate, else the one entry a confusable character away. */
+  private matchExit(plate: string, read: string, ts: number): boolean {
     const lo = ts - this.o.maxTripSeconds * 1000;
     const own = this.open.get(plate);
     if (own) {
@@ -483,7 +495,7 @@ export class ObservedKpis {
         return true;
       }
     }
-    const cand = this.unique(this.open, plate, lo, ts);
+    const cand = this.unique(this.open, read, lo, ts);
     if (!cand) return false;
     this.trip(cand.ts, ts);
     this.take(this.open, cand.plate, cand.k);
@@ -493,7 +505,7 @@ export class ObservedKpis {
   }
 
   /** An entry read that arrives after its exit read was processed: the earliest unmatched exit of its plate after it, else a unique confusable one. */
-  private matchLateEntry(plate: string, ts: number): boolean {
+  private matchLateEntry(plate: string, read: string, ts: number): boolean {
     if (this.pending.size === 0) return false;
     const hi = ts + this.o.maxTripSeconds * 1000;
     const own = this.pending.get(plate);
@@ -507,7 +519,7 @@ export class ObservedKpis {
         return true;
       }
     }
-    const cand = this.unique(this.pending, plate, ts, hi);
+    const cand = this.unique(this.pending, read, ts, hi);
     if (!cand) return false;
     this.trip(ts, cand.ts);
     this.unmatched.add(cand.ts, 0, -1);
@@ -516,17 +528,18 @@ export class ObservedKpis {
     return true;
   }
 
-  /** The one read in `pool` within [lo, hi] whose plate is one confusable character from `plate`; none when zero or several are. */
-  private unique(pool: Map<string, number[]>, plate: string, lo: number, hi: number): { plate: string; k: number; ts: number } | undefined {
+  /** The one read in `pool` within [lo, hi] whose plate is one confusable character from the clear `read`; none when zero or several are. */
+  private unique(pool: Map<string, number[]>, read: string, lo: number, hi: number): { plate: string; k: number; ts: number } | undefined {
     let found: { plate: string; k: number; ts: number } | undefined;
     let n = 0;
-    forEachConfusable(plate, this.confusions, (v) => {
-      const xs = pool.get(v);
+    forEachConfusable(read, this.confusions, (v) => {
+      const key = this.plateKey(v);
+      const xs = pool.get(key);
       if (!xs) return;
       for (let k = 0; k < xs.length; k++) {
         if (xs[k] < lo || xs[k] > hi) continue;
         n++;
-        found = { plate: v, k, ts: xs[k] };
+        found = { plate: key, k, ts: xs[k] };
       }
     });
     if (n > 1) this.counters.ambiguous++;
@@ -631,7 +644,8 @@ export class ObservedKpis {
       lanes: { ...(this.ownEstimate ? { vehicles: this.est.vehicles, queue: this.est.queue } : {}), speed: this.laneSpeed, reportedAt: this.laneReportedAt },
       parking: [...this.parking].map(([bay, b]): [string, boolean, number] => [bay, b.occupied, b.ts]),
       seen: [...this.seen],
-      buffer: this.buffer,
+      // reads not yet matched (a few seconds' worth) keep only their key: after a restart they match exactly
+      buffer: this.buffer.map((e) => ({ ...e, plate: this.plateKey(e.plate) })),
       open: [...this.open],
       pending: [...this.pending],
       lastReads: [...this.lastRead].map(([plate, r]): [string, number, number, PlatePosition] => [plate, r.ts, r.lane, r.position]),

@@ -7,8 +7,9 @@ import { HttpError, openStore, ParkingService, PostgresStore, SandboxPaymentProv
 import { intOption } from '../usage.js';
 import { table } from '../table.js';
 import { round } from '../round.js';
+import { runWatchlistBench } from './watchlist.js';
 
-export const servicesHelp = `citybrain bench services [--seconds S] [--clients N] [--bays B] [--postgres URL | --no-postgres] [--json]
+export const servicesHelp = `citybrain bench services [--seconds S] [--clients N] [--bays B] [--postgres URL | --no-postgres] [--no-watchlist] [--json]
 
 City services under load, on SQLite and PostgreSQL.
   reservations: N concurrent clients (apps) booking the same B bays of one
@@ -18,12 +19,17 @@ City services under load, on SQLite and PostgreSQL.
   then counts from the store what must never happen: overlapping holding
   reservations of one bay (double bookings) and bookings charged twice (the
   store's payments and the sandbox provider's ledger). Exits 1 unless both are 0.
+  watchlist: bench watchlist with its defaults (a 6 x 6 virtual city for 3
+  simulated hours with unregistered vehicles, cloned plates and unlicensed
+  taxis): precision and recall of the alerts per kind, the matcher's reads/s.
 
   --seconds S    how long each store is loaded (default 30)
   --clients N    concurrent clients (default 200)
   --bays B       bays they compete for (default 4)
   --postgres URL PostgreSQL (default postgres://postgres@127.0.0.1:5432/test); --no-postgres: SQLite only
-  --json         {"reservations":[{"store":"sqlite","perSecond":n,"doubleBookings":0,"doubleCharges":0},...]}`;
+  --no-watchlist skip the watchlist part
+  --json         {"reservations":[{"store":"sqlite","perSecond":n,"doubleBookings":0,"doubleCharges":0},...],
+                  "watchlist":{"unregistered":{"precision":n,"recall":n},"cloned":{...},"illegalTaxi":{...},"readsPerSecond":n}}`;
 
 interface ReservationResult {
   store: string;
@@ -108,7 +114,7 @@ export async function benchServices(argv: string[]): Promise<void> {
     options: {
       seconds: { type: 'string' }, clients: { type: 'string' }, bays: { type: 'string' },
       postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' }, 'no-postgres': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      'no-watchlist': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(servicesHelp);
@@ -148,8 +154,10 @@ export async function benchServices(argv: string[]): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  // the watchlist on its virtual city (bench watchlist's defaults: 6 x 6, 3 simulated hours); --no-watchlist skips it
+  const watchlist = values['no-watchlist'] ? undefined : await runWatchlistBench({ print: !json });
   if (json) {
-    console.log(JSON.stringify({ reservations: results.map((r) => ({ store: r.store, perSecond: r.perSecond, doubleBookings: r.doubleBookings, doubleCharges: r.doubleCharges })) }));
+    console.log(JSON.stringify({ reservations: results.map((r) => ({ store: r.store, perSecond: r.perSecond, doubleBookings: r.doubleBookings, doubleCharges: r.doubleCharges })), ...(watchlist ? { watchlist } : {}) }));
   } else {
     console.log(`\nReservations: ${o.clients} concurrent clients, ${o.bays} bays, ${o.seconds} s per store, a third of the requests retried under the same key\n`);
     console.log(table(

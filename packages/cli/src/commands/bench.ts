@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { randomOption, UsageError } from '../usage.js';
 
-export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest|incidents|observe|import|calibrate|services [--data DIR] [--json]
+export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest|incidents|observe|import|calibrate|services|watchlist [--data DIR] [--json]
 
   fidelity   our average travel time beside CityFlow's on HZ1, HZ2, JN1, JN2, JN3
              under the fixed-time and max-pressure protocols; exits 1 if any
@@ -33,6 +33,9 @@ export const benchHelp = `citybrain bench fidelity|speed|control|emergency|inges
              and simulated under every controller: ATT, gridlock, and the
              network's signals, junctions and lane-km beside netconvert's
              (citybrain bench import --help for its options)
+  watchlist  the plate watchlist on a virtual city with unregistered vehicles,
+             cloned plates and unlicensed taxis: precision and recall per kind,
+             the matcher's reads/s (citybrain bench watchlist --help)
 
   calibrate  demand fitted to stop-line counts (every lane, 5-minute intervals,
              fixed-time) of HZ1, JN1 and a 4 x 4 grid: share of counts with GEH < 5
@@ -58,6 +61,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (kind === 'import') return (await import('../bench/import.js')).benchImport(rest);
   if (kind === 'control') return (await import('../bench/control.js')).benchControl(rest);
   if (kind === 'emergency') return (await import('../bench/emergency.js')).benchEmergency(rest);
+  if (kind === 'watchlist') return (await import('../bench/watchlist.js')).benchWatchlist(rest);
   if (kind === 'speed') return (await import('../bench/speed.js')).benchSpeed(rest);
   if (kind === 'services') return (await import('../bench/services.js')).benchServices(rest);
   const { values } = parseArgs({
@@ -68,5 +72,5 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const data = resolve(values.data!);
   if (kind === 'fidelity') return (await import('../bench/fidelity.js')).benchFidelity(data, values.json!, randomOption(values.random));
   if (kind === 'calibrate') return (await import('../bench/calibration.js')).benchCalibrate(data, values.json!);
-  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency, ingest, incidents, observe, import, calibrate or services`);
+  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency, ingest, incidents, observe, import, calibrate, services or watchlist`);
 }

@@ -27,6 +27,15 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
   --breakdowns N       vehicles breaking down in the virtual city per simulated hour, each
                        blocking its lane for 5-15 min, for the incident detection to find
                        (GET /api/v1/incidents); default 2, 0 for none
+  --cloned SHARE       share of the virtual city's vehicles driving on another's plate, for the watchlist's
+                       cloned-plate rule to find; default 0.01, 0 for none
+  --taxis N            private cars of the virtual city working as unlicensed taxis (many short trips from
+                       pick-up points); default 3, 0 for none
+  --unregistered SHARE share of the virtual city's vehicles not in its register; default 0.005
+  --register-hours H   import the virtual street's register on first start (its flows' registered plates over
+                       H simulated hours; the register then covers that span), so watchlist alerts appear
+                       within minutes (GET /api/v1/watchlist/alerts, the dashboard's Watchlist tab); default 24,
+                       0 for none (then import one: POST /api/v1/watchlist/register)
   --sensing S          the virtual city's devices: default (video with its errors, losses and
                        delays; README "Sensing"), counts (video without its vehicle list),
                        perfect (exact), loop (stop-line loops only)
@@ -69,6 +78,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       roadnet: { type: 'string' }, flow: { type: 'string' }, controller: { type: 'string', default: DEFAULT_CONTROLLER },
       speed: { type: 'string' }, breakdowns: { type: 'string' }, sensing: { type: 'string' }, watchdog: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, 'mqtt-client-id': { type: 'string' }, 'mqtt-share': { type: 'string' }, retention: { type: 'string' }, 'clock-skew': { type: 'string' }, paused: { type: 'boolean', default: false }, 'brain-key': { type: 'string' }, parking: { type: 'string' },
       'create-db': { type: 'boolean', default: false }, 'no-street': { type: 'boolean', default: false },
+      cloned: { type: 'string' }, taxis: { type: 'string' }, unregistered: { type: 'string' }, 'register-hours': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -78,6 +88,10 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const scenario = await chooseScenario(values, (w) => scenarioWarnings.push(w)); // the server logs them
   const street = !values['no-street'];
   if (!street && values.breakdowns !== undefined) throw new UsageError('--breakdowns is for the virtual street; with --no-street give it to the street\'s process (citybrain field)');
+  for (const o of ['cloned', 'taxis', 'unregistered', 'register-hours'] as const) {
+    if (!street && values[o] !== undefined) throw new UsageError(`--${o} is for the virtual street, which --no-street leaves out`);
+  }
+  const registerHours = numOption(values['register-hours'], 'register-hours', 24, 0, 24 * 365);
   let retentionMs: number | undefined;
   if (values.retention) {
     try {
@@ -102,6 +116,12 @@ export async function serveCommand(argv: string[]): Promise<void> {
       extraControllers,
       speed: numOption(values.speed, 'speed', 1, 0.01, 1000),
       breakdownsPerHour: numOption(values.breakdowns, 'breakdowns', 2, 0, 3600),
+      // the demo city's watchlist material: cloned plates, unlicensed taxis, unregistered vehicles and its register
+      virtualPlates: street ? {
+        clonedShare: numOption(values.cloned, 'cloned', 0.01, 0, 1), illegalTaxis: intOption(values.taxis, 'taxis', 3, 0, 1000),
+        unregisteredShare: numOption(values.unregistered, 'unregistered', 0.005, 0, 1),
+      } : undefined,
+      watchlist: registerHours > 0 && street ? { streetRegisterSeconds: registerHours * 3600 } : undefined,
       sensing: sensingOption(values.sensing),
       watchdog: numOption(values.watchdog, 'watchdog', 10, 1, 3600),
       mqttUrl: values.mqtt,

@@ -77,7 +77,8 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
       tags: ['data'], summary: 'Raw field events as stored (event time in epoch ms)',
       description: `Events in event-time order (then arrival order), newest first by default. ${PAGING}\n\n` +
         `Licence plates are personal data: only ${PERSONAL_DATA_ROLES.join(', ')} tokens read ${PERSONAL_KINDS.join(', ')} events. ` +
-        `Other roles are refused \`kind=${PERSONAL_KINDS[0]}\` (403) and other reads leave those events out.`,
+        `Other roles are refused \`kind=${PERSONAL_KINDS[0]}\` (403) and other reads leave those events out. ` +
+        'The log keeps each plate as the city\'s keyed hash (`#` and 15 characters; the same plate, the same hash), never the plate as read.',
       querystring: {
         type: 'object',
         properties: {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
-import { READ_ROLES, TICKET_TTL_MS, type Auth } from '../auth.js';
+import { READ_ROLES, TICKET_TTL_MS, type Auth, type Role } from '../auth.js';
 import type { CityRuntime } from '../city/runtime.js';
 import { liveStateView, truthFrame, vehicleFrame } from '../city/views.js';
 
@@ -12,6 +12,8 @@ export interface LiveOptions {
   periodMs?: number;
   /** extra live fields (emergency vehicles, incidents) merged into each state message */
   extras?: () => Record<string, unknown>;
+  /** live fields only some roles may see (the watchlist's alerts, which carry plates) */
+  privateExtras?: { roles: readonly Role[]; extras: () => Record<string, unknown> };
   /** wall-clock milliseconds between two checks that each open stream's token still holds (not revoked); default 2000 */
   recheckMs?: number;
 }
@@ -67,14 +69,18 @@ export async function liveRoutes(app: FastifyInstance, opts: LiveOptions): Promi
 
   const timer = setInterval(() => {
     if (clients.size === 0) return;
-    const text = JSON.stringify({ ...liveStateView(rt), ...opts.extras?.() });
+    const state = { ...liveStateView(rt), ...opts.extras?.() };
+    const text = JSON.stringify(state);
+    let privateText: string | undefined;
     let binary: Buffer | undefined;
     let truth: Buffer | undefined;
     for (const [ws, sub] of clients) {
       if (ws.readyState !== ws.OPEN) continue;
       // a client that cannot keep up skips frames instead of growing our memory
       if (ws.bufferedAmount > 4 * 1024 * 1024) continue;
-      ws.send(text);
+      const priv = opts.privateExtras;
+      if (priv && sub.req.principal && priv.roles.includes(sub.req.principal.role)) ws.send((privateText ??= JSON.stringify({ ...state, ...priv.extras() })));
+      else ws.send(text);
       if (sub.vehicles) {
         binary ??= Buffer.from(vehicleFrame(rt, buf).buffer);
         ws.send(binary);

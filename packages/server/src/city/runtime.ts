@@ -54,6 +54,12 @@ export interface CityRuntimeOptions extends VirtualCityOptions {
   extraControllers?: Record<string, () => Controller>;
   /** told when the loop stops on an unexpected error (the server logs it; the API stays up) */
   onError?: (e: unknown) => void;
+  /**
+   * the form the brain holds plates in (the server: their keyed hash,
+   * `storedPlate`): its travel-time matching and the snapshot's unsent events
+   * hold no clear plate; default the plate itself
+   */
+  plateKey?: (plate: string) => string;
   /** the automatic incident detection's settings */
   incidents?: IncidentDetectorOptions;
   /**
@@ -181,6 +187,7 @@ export class CityRuntime {
   /** why the loop stopped, when an unexpected error stopped it */
   error?: string;
   private readonly onError?: (e: unknown) => void;
+  private readonly plateKey?: (plate: string) => string;
   private readonly signer: PlanSigner;
   /**
    * The brain's side of its plans: each signalised intersection's latest
@@ -248,7 +255,9 @@ export class CityRuntime {
       regions: this.regions, epochMs: this.epochMs, samplePeriodSeconds: this.kpiPeriod, estimate: this.estimate,
       // one pairing of a vehicle's plate reads serves the road travel times and the twin's turning counts
       onMovement: (from, to) => this.twin.movement(from, to),
+      plateKey: opts.plateKey,
     });
+    this.plateKey = opts.plateKey;
     // the confirmations are the lane estimate's (it takes the signal events): the board reads them
     this.plans = new PlanBoard(this.supervisor.env.intersections.map((ix) => ix.id), this.estimate, { watchdog: opts.watchdog, startMs: this.epochMs });
     this.planned = new Int32Array(this.supervisor.env.intersections.length).fill(-1);
@@ -643,7 +652,8 @@ export class CityRuntime {
         emergency: this.emergency.exportState(),
         incidents: this.incidents.exportState(),
         // already durable or not, they are sent again: the store keeps an event once
-        pending: [...this.sinkBatch, ...this.backlog],
+        // (plates keyed: the stored form, which the store takes as the same event)
+        pending: [...this.sinkBatch, ...this.backlog].map((e) => (e.kind === 'plate' && this.plateKey ? { ...e, plate: this.plateKey(e.plate) } : e)),
       }),
     };
   }

@@ -58,6 +58,11 @@ export class PostgresStore implements EventStore {
     });
   }
 
+  /** The pool and schema, for stores of other records kept beside the events in the same database (the plate watchlist's). */
+  sharedPool(): { pool: pg.Pool; schema: string } {
+    return { pool: this.pool, schema: this.schema };
+  }
+
   static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
     const schema = opts.schema ?? 'citybrain';
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new StoreError(`PostgreSQL schema name "${schema}" must be lower-case letters, digits and _`);

@@ -175,7 +175,7 @@ export interface AuditQuery {
 
 export type { Role } from '../api/contract.js';
 /** every role once (a Record, so a role added to the contract's Role must be added here) */
-const ROLE_SET = { viewer: true, operator: true, device: true, app: true } as const satisfies Record<Role, true>;
+const ROLE_SET = { viewer: true, operator: true, device: true, app: true, police: true } as const satisfies Record<Role, true>;
 export const ROLES = Object.keys(ROLE_SET) as readonly Role[];
 
 export interface TokenRecord {

@@ -12,6 +12,7 @@ import { MapCanvas, type MapFocus } from '../map/MapCanvas.js';
 import type { Incident, LiveState, SimulationClock } from '../types.js';
 import { EmergencyPanel } from './EmergencyPanel.js';
 import { IncidentsPanel } from './IncidentsPanel.js';
+import { WATCHLIST_ROLES, WatchlistPanel } from './WatchlistPanel.js';
 import { IntersectionPanel } from './IntersectionPanel.js';
 import { GridlockAlarm, KpiPanel } from './KpiPanel.js';
 import { laneName, phaseName } from '../names.js';
@@ -25,9 +26,10 @@ import { useParking } from './useParking.js';
 import { parkingLayer, type ParkingSiteView } from '../parking.js';
 import { RegionTiles, WallAlarms, WallFigures } from './Wall.js';
 
-type Panel = 'kpis' | 'intersection' | 'emergency' | 'incidents' | 'parking';
-const PANELS: Panel[] = ['kpis', 'intersection', 'emergency', 'incidents', 'parking'];
-const PANEL_LABELS: Record<Panel, MessageKey> = { kpis: 'panelKpis', intersection: 'panelIntersection', emergency: 'panelEmergency', incidents: 'panelIncidents', parking: 'panelParking' };
+type Panel = 'kpis' | 'intersection' | 'emergency' | 'incidents' | 'parking' | 'watchlist';
+const PANELS: Panel[] = ['kpis', 'intersection', 'emergency', 'incidents', 'parking', 'watchlist'];
+const PANEL_LABELS: Record<Panel, MessageKey> = { kpis: 'panelKpis', intersection: 'panelIntersection', emergency: 'panelEmergency', incidents: 'panelIncidents', parking: 'panelParking', watchlist: 'panelWatchlist' };
+const NO_ALERTS: never[] = [];
 /** wall ms without a live state (sent every 0.5 s) after which what shows is stale */
 const STALE_MS = 5000;
 
@@ -94,7 +96,9 @@ export interface LiveViewProps {
 
 /** The live view: the map and its toolbar, and the side panels (KPIs, intersection, emergency, incidents); or the wall. */
 export function LiveView({ wall = false, onExitWall }: LiveViewProps) {
-  const { api, canOperate } = useSession();
+  const { api, canOperate, me } = useSession();
+  // the watchlist's alerts carry plates: its tab is only for the roles that see them
+  const seesPlates = WATCHLIST_ROLES.includes(me.role);
   const { t, num } = useI18n();
   const [colourBy, setColourBy] = useState<ColourBy>('speed');
   const [showVehicles, setShowVehicles] = useState(true);
@@ -119,6 +123,7 @@ export function LiveView({ wall = false, onExitWall }: LiveViewProps) {
   const emergency = useEmergency(api, live, view, canOperate);
   useEffect(() => void (resetEmergency.current = emergency.reset), [emergency.reset]);
   const incidents = useActiveIncidents(api, live);
+  const openAlerts = live?.watchlistAlerts?.filter((a) => !a.acknowledged).length ?? 0;
   const vehiclesVisible = showVehicles && zoomedIn && frame !== null;
   const truthShown = showTruth && street && truthFrame !== null;
   const scale = useUiScale();
@@ -258,11 +263,14 @@ export function LiveView({ wall = false, onExitWall }: LiveViewProps) {
       <aside className="sidebar">
         <GridlockAlarm kpi={kpi} />
         <nav className="tabs" role="tablist">
-          {PANELS.map((p) => (
+          {PANELS.filter((p) => p !== 'watchlist' || seesPlates).map((p) => (
             <button type="button" role="tab" key={p} aria-selected={panel === p} className={panel === p ? 'on' : ''} onClick={() => setPanel(p)} data-panel={p}>
               {t(PANEL_LABELS[p])}
               {p === 'incidents' && incidents.active.length > 0 && (
                 <span className="count-badge" data-testid="incident-count">{num(incidents.active.length, 0)}</span>
+              )}
+              {p === 'watchlist' && openAlerts > 0 && (
+                <span className="count-badge" data-testid="watchlist-count">{num(openAlerts, 0)}</span>
               )}
             </button>
           ))}
@@ -289,6 +297,7 @@ export function LiveView({ wall = false, onExitWall }: LiveViewProps) {
           {panel === 'parking' && (
             <ParkingPanel parking={parking} selected={selectedSite} onSelect={(site) => setSelectedSite(site.id)} />
           )}
+          {panel === 'watchlist' && seesPlates && view && <WatchlistPanel live={live?.watchlistAlerts ?? NO_ALERTS} view={view} />}
           {panel === 'incidents' && (
             <IncidentsPanel
               active={incidents.active} now={live?.t ?? 0} epoch={epoch} unavailable={incidents.unavailable} error={incidents.error}
