@@ -783,7 +783,8 @@ describe('dashboard end to end', { timeout: 480_000 }, () => {
   });
 
   test('every label follows the language: Chinese and Korean', async () => {
-    const page = await open(city.tokens.operator);
+    // the 503s are the store outage this test fakes on /api/v1/faults
+    const page = await open(city.tokens.operator, /status of 503 \(Service Unavailable\)/);
     await openIntersection(page, signalised()[1]);
     for (const lang of ['zh', 'ko'] as const) {
       await page.selectOption('select[name=language]', lang);
