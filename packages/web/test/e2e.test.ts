@@ -1233,6 +1233,8 @@ describe('dashboard end to end', { timeout: 480_000 }, () => {
       assert.equal(await item.locator('[data-testid=wl-figures]').textContent(), translate('en', 'wlCloned', { metres: n0(e.metres), seconds: n1(e.seconds), kmh: n0(e.impliedKmh), max: n0(e.maxKmh) }));
       assert.ok(text.includes('cam-e2e-0') && text.includes('cam-e2e-1'), text);
       await shot(page, 'watchlist-operator');
+      // an operator's six panel tabs wrap inside the sidebar: the page never scrolls sideways
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no horizontal overflow with every tab');
       await item.locator('button[name=acknowledge]').click();
       await item.locator('.incident-ack.ok').waitFor({ timeout: 5_000 });
       const [acked] = await api<{ acknowledged: { by: string } | null }[]>('/api/v1/watchlist/alerts', c.tokens.operator, c.url);
