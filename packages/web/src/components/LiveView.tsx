@@ -229,7 +229,7 @@ export function LiveView({ wall = false, onExitWall }: LiveViewProps) {
           <div className="map-column">{mapCanvas}</div>
           <aside className="wall-side">
             {/* first in the column and pinned to its top: the alarms stay in sight whatever else scrolls */}
-            <WallAlarms kpi={kpi} incidents={incidents.active} faults={faults.faults} now={live?.t ?? 0} staleFor={stale ? staleFor : null} />
+            <WallAlarms kpi={kpi} incidents={incidents.active} faults={faults.faults} now={live?.t ?? 0} staleFor={stale ? staleFor : null} view={view} />
             <WallFigures kpis={kpis} />
             <RegionTiles view={view} kpi={kpi} />
           </aside>

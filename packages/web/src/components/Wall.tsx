@@ -4,7 +4,7 @@ import { useMemo } from 'react';
 import { Chart, timeSeriesOption } from '../charts/Chart.js';
 import { useI18n } from '../context.js';
 import { formatDuration } from '../incidents.js';
-import { regionName } from '../names.js';
+import { intersectionName, regionName } from '../names.js';
 import type { ControllerFault, Incident, KpiSample, NetworkView } from '../types.js';
 import { GridlockAlarm, KPIS, type KpiDef } from './KpiPanel.js';
 
@@ -64,10 +64,12 @@ export interface WallAlarmsProps {
   now: number;
   /** wall seconds since the last live state, when that is stale; null when fresh */
   staleFor: number | null;
+  /** intersections by their streets where the network names them */
+  view: NetworkView;
 }
 
 /** The alarms, each a band that cannot be missed (gridlock, incidents, controller faults, stale data), or a calm "no alarms". */
-export function WallAlarms({ kpi, incidents, faults, now, staleFor }: WallAlarmsProps) {
+export function WallAlarms({ kpi, incidents, faults, now, staleFor, view }: WallAlarmsProps) {
   const { t, num } = useI18n();
   const recentFaults = (faults ?? []).filter((f) => f.time >= now - FAULT_ALARM_SECONDS);
   const any = kpi?.gridlock || incidents.length > 0 || recentFaults.length > 0 || staleFor !== null;
@@ -78,7 +80,7 @@ export function WallAlarms({ kpi, incidents, faults, now, staleFor }: WallAlarms
       {incidents.length > 0 && <div className="alarm" role="alert" data-alarm="incidents">{t('alarmIncidents', { n: num(incidents.length, 0) })}</div>}
       {recentFaults.length > 0 && (
         <div className="alarm fault" role="alert" data-alarm="faults">
-          {t('alarmFaults', { n: num(recentFaults.length, 0) })}: {[...new Set(recentFaults.map((f) => f.intersection))].slice(0, 4).join(', ')}
+          {t('alarmFaults', { n: num(recentFaults.length, 0) })}: {[...new Set(recentFaults.map((f) => f.intersection))].slice(0, 4).map((id) => intersectionName(view, id)).join(', ')}
         </div>
       )}
       {!any && <div className="all-clear" data-alarm="none">✓ {t('alarmAllClear')}</div>}
