@@ -16,6 +16,11 @@ export const ENDED = 3;
 
 export const NO_LINK_STEP = 0x7fffffff;
 
+/** vFlow of a vehicle added by addVehicle, of one put on a lane by placeVehicle (named placed_{n}), and of one drawn from an entry rate (drawn_{n}) */
+export const ADDED = -1;
+export const PLACED = -2;
+export const DRAWN = -3;
+
 /** buffered-update flags (bFlags), CityFlow's two-phase step */
 export const B_END = 1;
 export const B_BLOCKER = 2;
