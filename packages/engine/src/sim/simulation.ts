@@ -7,6 +7,7 @@ import { computeActions, EXEMPT, SIREN, TURN_SPEED, WAITING_SPEED, YIELD_DISTANC
 import { advancePlans, applyPhase, LaneClaims, notifyCrosses } from './junction.js';
 import { aheadGap, alloc, append, changeLanes, enqueue, free, leaderAhead, overtake, unlink, updateLeader, updateLeaders, VehicleList } from './occupancy.js';
 import { teleport } from './teleport.js';
+import * as sensors from './sensors.js';
 import {
   compileFlows, DEFAULT_PARAMS, DEFAULT_VEHICLE, firstLanes, pathRoads, PARAM_KEYS, reaches, routePath, routeRoads, buildPathInto,
   P_LEN, P_WIDTH, P_MAXPOS, P_MAXNEG, P_USUALPOS, P_USUALNEG, P_MINGAP, P_MAXSPEED, P_HEADWAY, type FlowTable,
@@ -397,19 +398,12 @@ export class Simulation {
 
   /** Vehicles on lane `lane` slower than 0.1 m/s. */
   laneWaitingCount(lane: number): number {
-    const st = this.st;
-    let n = 0;
-    for (let v = st.dHead[lane]; v >= 0; v = st.vNext[v]) if (st.vSpeed[v] < WAITING_SPEED) n++;
-    return n;
+    return sensors.laneWaitingCount(this.st, lane);
   }
 
   /** Vehicles on lane `lane` within `range` metres of its end (approaching the stop line). */
   laneApproachingCount(lane: number, range: number): number {
-    const st = this.st;
-    const from = this.net.length[lane] - range;
-    let n = 0;
-    for (let v = st.dHead[lane]; v >= 0 && st.vDis[v] >= from; v = st.vNext[v]) n++;
-    return n;
+    return sensors.laneApproachingCount(this.net, this.st, lane, range);
   }
 
   /**
@@ -419,11 +413,7 @@ export class Simulation {
    * laneApproachingCount less the lane's waiting vehicles.
    */
   laneMovingCount(lane: number, range: number): number {
-    const st = this.st;
-    const from = this.net.length[lane] - range;
-    let n = 0;
-    for (let v = st.dHead[lane]; v >= 0 && st.vDis[v] >= from; v = st.vNext[v]) if (st.vSpeed[v] > WAITING_SPEED) n++;
-    return n;
+    return sensors.laneMovingCount(this.net, this.st, lane, range);
   }
 
   /** Vehicles queued at the boundary for lane `lane`. */
@@ -439,14 +429,7 @@ export class Simulation {
 
   /** Fills `out` (length >= nLanes) with waiting (speed < 0.1 m/s) counts per lane. */
   laneWaitingCounts(out: Int32Array): Int32Array {
-    const st = this.st;
-    out.fill(0, 0, this.net.nLanes);
-    for (let r = 0; r < st.running; r++) {
-      const v = st.runList[r];
-      const d = st.vDrv[v];
-      if (d < this.net.nLanes && st.vSpeed[v] < WAITING_SPEED) out[d]++;
-    }
-    return out;
+    return sensors.laneWaitingCounts(this.net, this.st, out);
   }
 
   /** Whether laneLink drivable d currently has green. */
@@ -460,19 +443,7 @@ export class Simulation {
    * the lane's limit when empty) and occupancy (share of the lane's length covered).
    */
   laneStats(lane: number, out: Float64Array): Float64Array {
-    const st = this.st;
-    let n = 0, stopped = 0, speed = 0, occupied = 0;
-    for (let v = st.dHead[lane]; v >= 0; v = st.vNext[v]) {
-      n++;
-      if (st.vSpeed[v] < WAITING_SPEED) stopped++;
-      speed += st.vSpeed[v];
-      occupied += st.vLen[v];
-    }
-    out[0] = n;
-    out[1] = stopped;
-    out[2] = n > 0 ? speed / n : this.net.maxSpeed[lane];
-    out[3] = Math.min(1, occupied / this.net.length[lane]);
-    return out;
+    return sensors.laneStats(this.net, this.st, lane, out);
   }
 
   /** Vehicles that have crossed lane `lane`'s stop line since the start (a loop detector's count). */
