@@ -47,18 +47,64 @@ export class LaneClaims {
 }
 
 /**
+ * A set of laneLinks, each in it once, in the order added (scratch within one
+ * call: emptied before it returns, so forks may share it).
+ */
+export class LinkSet {
+  private readonly has: Uint8Array;
+  readonly list: Int32Array;
+  n = 0;
+
+  constructor(nLinks: number) {
+    this.has = new Uint8Array(nLinks);
+    this.list = new Int32Array(nLinks);
+  }
+
+  add(k: number): void {
+    if (this.has[k] === 0) {
+      this.has[k] = 1;
+      this.list[this.n++] = k;
+    }
+  }
+
+  clear(): void {
+    for (let i = 0; i < this.n; i++) this.has[this.list[i]] = 0;
+    this.n = 0;
+  }
+}
+
+/**
  * Each conflict point learns the nearest vehicle on each of its two
  * laneLinks: the one leaving it, on it, or approaching it (CityFlow's notifyCross).
+ * Only the laneLinks such a vehicle is found for are visited, found from the
+ * vehicles (the work follows the traffic, not the network's size); each writes
+ * only its own side of its conflict points, so the order they are visited in is free.
  */
-export function notifyCrosses(net: Network, st: SimState): void {
+export function notifyCrosses(net: Network, st: SimState, links: LinkSet): void {
   const cVeh = st.cVeh, cDist = st.cDist, touched = st.touched;
   for (let t = 0; t < st.nTouched; t++) cVeh[touched[t]] = -1;
   let nT = 0;
   const nLanes = net.nLanes;
-  const nLinks = net.nLinks;
   const { linkCrossStart, linkCrossList, linkCrossSide, crossDist, length } = net;
   const vDis = st.vDis, vLen = st.vLen;
-  for (let k = 0; k < nLinks; k++) {
+  const { vDrv, dHead, dTail, vPrevDrv, linkAvail } = st;
+  for (let r = 0; r < st.running; r++) {
+    const v = st.runList[r];
+    const d = vDrv[v];
+    if (d >= nLanes) {
+      links.add(d - nLanes);
+      continue;
+    }
+    if (dHead[d] === v) {
+      const next = nextDrivable(st, v);
+      if (next >= nLanes && linkAvail[next - nLanes] === 1) links.add(next - nLanes);
+    }
+    const prev = vPrevDrv[v];
+    if (dTail[d] === v && prev >= nLanes) links.add(prev - nLanes);
+  }
+  const list = links.list;
+  for (let i = 0; i < links.n; i++) {
+    const k = list[i];
     const c0 = linkCrossStart[k];
     let r = linkCrossStart[k + 1] - 1;
     if (r < c0) continue;
@@ -117,6 +163,7 @@ export function notifyCrosses(net: Network, st: SimState): void {
       }
     }
   }
+  links.clear();
   st.nTouched = nT;
 }
 

@@ -4,7 +4,7 @@ import { Network } from './network.js';
 import { isMt19937, nextU32, seedRng, type RandomKind } from './rng.js';
 import { ADDED, B_BLOCKER, B_END, DRAWN, ENDED, FREE, NO_LINK_STEP, PLACED, RUNNING, SimState, WAITING, type SimStateData } from './state.js';
 import { computeActions, EXEMPT, SIREN, TURN_SPEED, WAITING_SPEED, YIELD_DISTANCE } from './driver.js';
-import { advancePlans, applyPhase, LaneClaims, notifyCrosses } from './junction.js';
+import { advancePlans, applyPhase, LaneClaims, LinkSet, notifyCrosses } from './junction.js';
 import { aheadGap, alloc, append, changeLanes, enqueue, free, leaderAhead, overtake, unlink, updateLeader, updateLeaders, VehicleList } from './occupancy.js';
 import { teleport } from './teleport.js';
 import * as sensors from './sensors.js';
@@ -157,6 +157,8 @@ export class Simulation {
   private readonly teleportSteps: number;
   /** keepJunctionsClear's scratch within computeActions (null: the rule is off) */
   private readonly claims: LaneClaims | null;
+  /** notifyCrosses' scratch: the laneLinks with a vehicle on, leaving or approaching them */
+  private readonly crossLinks: LinkSet;
   /** vehicles that have stood timeToTeleport or longer after this step's move (moveVehicles; teleport acts on them) */
   private nStandingLong = 0;
 
@@ -182,6 +184,7 @@ export class Simulation {
     if (!(ttt >= 0 && ttt < Infinity)) throw new RangeError(`timeToTeleport must be a number of seconds >= 0 (0: never), got ${rules.timeToTeleport}`);
     this.teleportSteps = ttt > 0 ? Math.max(1, Math.round(ttt / this.interval)) : 0;
     this.claims = this.keepJunctionsClear ? new LaneClaims(net.nLanes) : null;
+    this.crossLinks = new LinkSet(net.nLinks);
     this.st = new SimState({
       vehicles: 1024,
       drivables: net.nDrivables,
@@ -1165,7 +1168,7 @@ export class Simulation {
     }
     this.generate();
     this.admitWaiting();
-    notifyCrosses(this.net, this.st);
+    notifyCrosses(this.net, this.st, this.crossLinks);
     computeActions(this.net, this.st, this.interval, this.claims, this.changes);
     this.moveVehicles();
     overtake(this.net, this.st);
