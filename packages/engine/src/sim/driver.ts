@@ -1,7 +1,7 @@
 import type { Network } from './network.js';
 import { B_BLOCKER, B_END, type SimState } from './state.js';
 import type { LaneClaims } from './junction.js';
-import { intersectionRelatedSpeed } from './junction.js';
+import { intersectionRelatedSpeed, junctionSpeed } from './junction.js';
 import type { VehicleList } from './occupancy.js';
 
 /**
@@ -53,7 +53,8 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
     // CityFlow's isIntersectionRelated: on a laneLink, or approaching one
     const next = nextDrivable(st, v);
     if (drv >= nLanes || (next >= nLanes && length[drv] - st.vDis[v] <= st.vApproach[v])) {
-      const ir = intersectionRelatedSpeed(net, st, claims, v, drv, dt);
+      intersectionRelatedSpeed(net, st, claims, v, drv, dt);
+      const ir = junctionSpeed[0];
       if (ir < nv) nv = ir;
     } else if (next >= 0 && next < nLanes) {
       // a lane change due (the next drivable is a lane of this road): made after the move when there is room

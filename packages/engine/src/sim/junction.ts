@@ -167,8 +167,19 @@ export function notifyCrosses(net: Network, st: SimState, links: LinkSet): void 
   st.nTouched = nT;
 }
 
+/**
+ * intersectionRelatedSpeed's result. A number returned from a call V8 does not
+ * inline is boxed on the heap unless it is a small integer; a speed is not, so
+ * it is passed back here (one per vehicle approaching a junction, every step, otherwise).
+ */
+export const junctionSpeed = new Float64Array(1);
 
-export function intersectionRelatedSpeed(net: Network, st: SimState, claims: LaneClaims | null, v: number, drv: number, dt: number): number {
+/**
+ * CityFlow's intersection-related speed of vehicle v on drivable drv (a laneLink, or
+ * a lane whose end it approaches): it stops before a red or a full exit lane,
+ * slows to its turn speed, and yields at conflict points. Into junctionSpeed[0].
+ */
+export function intersectionRelatedSpeed(net: Network, st: SimState, claims: LaneClaims | null, v: number, drv: number, dt: number): void {
   const nLanes = net.nLanes;
   let r = st.vMaxSpeed[v];
   const next = nextDrivable(st, v);
@@ -182,22 +193,26 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
       // a vehicle that can no longer stop goes on (CityFlow: amber running)
       if (!(minBrake > toEnd)) {
         const sb = stopBeforeSpeed(st, v, toEnd, dt);
-        return sb < r ? sb : r;
+        junctionSpeed[0] = sb < r ? sb : r;
+        return;
       }
     }
     if (net.linkPriority[k] !== STRAIGHT && st.vTurnSpeed[v] < r) r = st.vTurnSpeed[v];
   }
   if (link < 0 && drv >= nLanes) link = drv;
-  if (link < 0) return r;
+  if (link < 0) {
+    junctionSpeed[0] = r;
+    return;
+  }
   const k = link - nLanes;
-  const distToStart = drv < nLanes ? -toEnd : st.vDis[v];
+  const distToStart = distanceToLinkStart(net, st, v, drv);
   const c0 = net.linkCrossStart[k], c1 = net.linkCrossStart[k + 1];
   for (let ci = c0; ci < c1; ci++) {
     const c = net.linkCrossList[ci];
     const side = net.linkCrossSide[ci];
     const distOn = net.crossDist[2 * c + side];
     if (distOn < distToStart) continue;
-    if (!canPass(net, st, v, c, side, distToStart, dt)) {
+    if (!canPass(net, st, v, drv, c, side, dt)) {
       const sb = stopBeforeSpeed(st, v, distOn - distToStart - st.vYieldDist[v], dt);
       if (sb < r) r = sb;
       st.bBlocker[v] = st.cVeh[2 * c + 1 - side];
@@ -205,7 +220,12 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
       break;
     }
   }
-  return r;
+  junctionSpeed[0] = r;
+}
+
+/** How far vehicle v on drivable drv is past the start of its laneLink: on one, its distance; before one, minus the way to its lane's end. */
+function distanceToLinkStart(net: Network, st: SimState, v: number, drv: number): number {
+  return drv < net.nLanes ? -(net.length[drv] - st.vDis[v]) : st.vDis[v];
 }
 
 /** CityFlow's rule for entering a laneLink: its exit lane's last vehicle is far enough on, or moving. */
@@ -297,9 +317,10 @@ export function bound(net: Network, st: SimState, w: number, lane: number): bool
 
 
 /** CityFlow's Cross::canPass: who goes first at a conflict point. */
-export function canPass(net: Network, st: SimState, v: number, c: number, side: number, distToStart: number, dt: number): boolean {
+export function canPass(net: Network, st: SimState, v: number, drv: number, c: number, side: number, dt: number): boolean {
   const foe = st.cVeh[2 * c + 1 - side];
   if (foe < 0) return true;
+  const distToStart = distanceToLinkStart(net, st, v, drv);
   const myLink = net.crossLink[2 * c + side] - net.nLanes;
   const foeLink = net.crossLink[2 * c + 1 - side] - net.nLanes;
   const t1 = net.linkPriority[myLink];

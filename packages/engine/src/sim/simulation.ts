@@ -1427,7 +1427,8 @@ export class Simulation {
     this.nEnds = nEnds;
     if (nPush > 1) {
       const bDis = st.bDis;
-      buf.subarray(0, nPush).sort((a, b) => bDis[b] - bDis[a]);
+      // the sign alone: a difference of two distances would be a boxed number per comparison
+      buf.subarray(0, nPush).sort((a, b) => (bDis[b] > bDis[a] ? 1 : bDis[b] < bDis[a] ? -1 : 0));
     }
     for (let i = 0; i < nPush; i++) {
       const v = buf[i];
