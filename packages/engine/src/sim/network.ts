@@ -208,15 +208,15 @@ export class Network {
       for (const ph of phases) {
         phaseTime.push(ph.time);
         phaseAvailStart.push(phaseAvail.length);
-        const avail = new Array<number>(rls.length).fill(0);
-        for (const a of ph.availableRoadLinks) avail[a] = 1;
-        phaseAvail.push(...avail);
+        const at = phaseAvail.length;
+        for (let k = 0; k < rls.length; k++) phaseAvail.push(0);
+        for (const a of ph.availableRoadLinks) phaseAvail[at + a] = 1;
       }
       if (phases.length === 0) {
         // no light: everything may go (an unsignalised junction)
         phaseTime.push(1e9);
         phaseAvailStart.push(phaseAvail.length);
-        phaseAvail.push(...new Array<number>(rls.length).fill(1));
+        for (let k = 0; k < rls.length; k++) phaseAvail.push(1);
       }
       if (phases.length >= 2) signalised.push(i);
     }
@@ -261,10 +261,11 @@ export class Network {
     this.width = new Float64Array(nD);
     for (let d = 0; d < nD; d++) {
       const o = this.ptStart[d];
-      all[d].forEach((p, k) => {
-        this.ptX[o + k] = p.x;
-        this.ptY[o + k] = p.y;
-      });
+      const pts = all[d];
+      for (let k = 0; k < pts.length; k++) {
+        this.ptX[o + k] = pts[k].x;
+        this.ptY[o + k] = pts[k].y;
+      }
       this.length[d] = polylineLength(all[d]);
       // laneLinks do not limit speed themselves (CityFlow: 10000); turns are limited by turnSpeed
       this.maxSpeed[d] = d < nLanes ? laneSpeed[d] : 10000;
@@ -348,7 +349,11 @@ export class Network {
             x0 = Math.min(x0, this.ptX[p]); x1 = Math.max(x1, this.ptX[p]);
             y0 = Math.min(y0, this.ptY[p]); y1 = Math.max(y1, this.ptY[p]);
           }
-          bb.set([x0 - 1e-6, x1 + 1e-6, y0 - 1e-6, y1 + 1e-6], 4 * (d - d0));
+          const o = 4 * (d - d0);
+          bb[o] = x0 - 1e-6;
+          bb[o + 1] = x1 + 1e-6;
+          bb[o + 2] = y0 - 1e-6;
+          bb[o + 3] = y1 + 1e-6;
         }
         for (let p = d0; p < d1; p++) {
           for (let q = p + 1; q < d1; q++) {
