@@ -3,14 +3,14 @@ import { ScenarioError } from '../errors.js';
 import { Network } from './network.js';
 import { isMt19937, nextU32, seedRng, type RandomKind } from './rng.js';
 import { ADDED, B_BLOCKER, B_END, DRAWN, ENDED, FREE, NO_LINK_STEP, PLACED, RUNNING, SimState, WAITING, type SimStateData } from './state.js';
-import { computeActions, EXEMPT, SIREN, TURN_SPEED, WAITING_SPEED, YIELD_DISTANCE } from './driver.js';
+import { computeActions, EXEMPT, SIREN, WAITING_SPEED } from './driver.js';
 import { advancePlans, applyPhase, LaneClaims, LinkSet, notifyCrosses } from './junction.js';
-import { aheadGap, alloc, append, changeLanes, enqueue, free, leaderAhead, overtake, unlink, updateLeader, updateLeaders, VehicleList } from './occupancy.js';
+import { aheadGap, alloc, append, changeLanes, enqueue, free, leaderAhead, overtake, unlink, updateLeaders, VehicleList } from './occupancy.js';
 import { teleport } from './teleport.js';
+import { admitWaiting, dropped, initVehicle, placePending, spawn, spawnUnplaced } from './population.js';
 import * as sensors from './sensors.js';
 import {
-  compileFlows, DEFAULT_PARAMS, DEFAULT_VEHICLE, firstLanes, pathRoads, PARAM_KEYS, reaches, routePath, routeRoads, buildPathInto,
-  P_LEN, P_WIDTH, P_MAXPOS, P_MAXNEG, P_USUALPOS, P_USUALNEG, P_MINGAP, P_MAXSPEED, P_HEADWAY, type FlowTable,
+  compileFlows, DEFAULT_PARAMS, DEFAULT_VEHICLE, firstLanes, pathRoads, PARAM_KEYS, reaches, routePath, routeRoads, buildPathInto, type FlowTable,
 } from './flows.js';
 
 export { TURN_SPEED } from './driver.js';
@@ -635,7 +635,7 @@ export class Simulation {
     const pv = new Float64Array(PARAM_KEYS.map((k) => params[k]));
     // CityFlow's order (random: 'cityflow'): the priority and thread as the vehicle is pushed, then its first lane
     // (CityFlow draws that one at the next step's planRoute, after the flows' vehicles: here at once)
-    this.initVehicle(v, pv, 0, ADDED, st.extraIds.length, 0, 0);
+    initVehicle(st, v, pv, 0, ADDED, st.extraIds.length, 0, 0, this.time, this.interval);
     const lane = cands[nextU32(st.rng) % cands.length];
     const p = routePath(this.net, roads, lane);
     const off = this.storePath(p, p.length);
@@ -771,7 +771,7 @@ export class Simulation {
       throw new RangeError(`placeVehicle: no room on lane ${laneId} at ${distance} m: ${refusal}`);
     }
     const v = alloc(this.st);
-    this.initVehicle(v, DEFAULT_PARAMS, 0, PLACED, st.placed++, pathOff, pathLen);
+    initVehicle(st, v, DEFAULT_PARAMS, 0, PLACED, st.placed++, pathOff, pathLen, this.time, this.interval);
     st.vDis[v] = distance;
     const limit = net.maxSpeed[lane] < vmax ? net.maxSpeed[lane] : vmax;
     st.vSpeed[v] = speed < limit ? speed : limit;
@@ -1167,7 +1167,7 @@ export class Simulation {
       this.st.leadersStale = 0;
     }
     this.generate();
-    this.admitWaiting();
+    this.nEntries = admitWaiting(this.net, this.st, this.interval, this.entryVeh, this.entryLane);
     notifyCrosses(this.net, this.st, this.crossLinks);
     computeActions(this.net, this.st, this.interval, this.claims, this.changes);
     this.moveVehicles();
@@ -1207,11 +1207,11 @@ export class Simulation {
       }
       const interval = F.interval[f];
       while (st.fNow[f] >= interval) {
-        if (F.firstRoad[f] < 0) this.dropped();
+        if (F.firstRoad[f] < 0) dropped(st);
         else if (cityflow) {
           if (nPending === this.pending.length) this.pending = growInt32(this.pending);
-          this.pending[nPending++] = this.spawnUnplaced(f, now);
-        } else this.spawn(f, now);
+          this.pending[nPending++] = spawnUnplaced(st, F, f, now, this.interval);
+        } else spawn(st, F, f, now, this.interval);
         st.fNow[f] -= interval;
       }
       st.fNow[f] += this.interval;
@@ -1221,7 +1221,7 @@ export class Simulation {
         a--;
       }
     }
-    if (nPending > 0) this.placePending(nPending);
+    if (nPending > 0) placePending(st, F, this.pending, nPending);
     // demand as entry rates: a vehicle for each whole arrival owed
     for (let i = 0; i < st.nRated; i++) {
       const lane = st.ratedLanes[i];
@@ -1229,158 +1229,12 @@ export class Simulation {
       for (; owed >= 1 - CREDIT_EPS; owed -= 1) {
         const code = this.drawnPath(lane);
         const v = alloc(this.st);
-        this.initVehicle(v, DEFAULT_PARAMS, 0, DRAWN, st.drawn++, Math.floor(code / PATH_CODE), code % PATH_CODE);
+        initVehicle(st, v, DEFAULT_PARAMS, 0, DRAWN, st.drawn++, Math.floor(code / PATH_CODE), code % PATH_CODE, now, this.interval);
         enqueue(this.st, v, lane);
       }
       st.entryCredit[lane] = owed;
     }
   }
-
-  private spawn(f: number, now: number): void {
-    const st = this.st;
-    const F = this.flows;
-    const c0 = F.candStart[f];
-    const nc = F.candStart[f + 1] - c0;
-    if (nc === 0) return;
-    const k = c0 + (nc === 1 ? 0 : nextU32(st.rng) % nc);
-    const v = alloc(this.st);
-    this.initVehicle(v, F.params, f * 9, f, st.fSerial[f]++, F.candPathOff[k], F.candPathLen[k]);
-    st.vEnter[v] = now;
-    enqueue(this.st, v, st.path[F.candPathOff[k]]);
-  }
-
-  /**
-   * random: 'cityflow': a vehicle of flow f, generated as CityFlow's Flow::nextStep
-   * generates it (its priority and thread drawn now), its first lane drawn later
-   * by placePending, as CityFlow's planRoute does. Returns its handle.
-   */
-  private spawnUnplaced(f: number, now: number): number {
-    const st = this.st;
-    const F = this.flows;
-    const c0 = F.candStart[f];
-    const v = alloc(this.st);
-    this.initVehicle(v, F.params, f * 9, f, st.fSerial[f]++, F.candPathOff[c0], F.candPathLen[c0]);
-    st.vEnter[v] = now;
-    st.vState[v] = WAITING; // in CityFlow's vehicle pool: later priorities must differ from its
-    return v;
-  }
-
-  /** A vehicle of a flow CityFlow drops: it draws what CityFlow's would, and is never on the road. */
-  private dropped(): void {
-    if (isMt19937(this.st.rng)) {
-      this.uniquePriority();
-      nextU32(this.st.rng); // its thread
-    }
-  }
-
-  /**
-   * CityFlow's planRoute: the vehicles generated this step take their first lanes
-   * by road (in roadnet order), each road's in the order generated, each drawing
-   * rnd() % (the lanes that lead on), even from one lane.
-   */
-  private placePending(n: number): void {
-    const st = this.st;
-    const F = this.flows;
-    const pending = this.pending;
-    // stable insertion sort by first road: a step generates few vehicles
-    for (let i = 1; i < n; i++) {
-      const v = pending[i];
-      const r = F.firstRoad[st.vFlow[v]];
-      let j = i;
-      for (; j > 0 && F.firstRoad[st.vFlow[pending[j - 1]]] > r; j--) pending[j] = pending[j - 1];
-      pending[j] = v;
-    }
-    for (let i = 0; i < n; i++) {
-      const v = pending[i];
-      const f = st.vFlow[v];
-      const c0 = F.candStart[f];
-      const k = c0 + (nextU32(st.rng) % (F.candStart[f + 1] - c0));
-      st.vPathOff[v] = F.candPathOff[k];
-      st.vPathLen[v] = F.candPathLen[k];
-      st.vDrv[v] = st.path[F.candPathOff[k]];
-      enqueue(this.st, v, st.vDrv[v]);
-    }
-  }
-
-  /** A priority no vehicle present has, drawn as CityFlow draws it (rnd() again while taken). */
-  private uniquePriority(): number {
-    const st = this.st;
-    for (;;) {
-      const p = nextU32(st.rng) | 0;
-      let taken = false;
-      for (let v = 0; v < st.highWater && !taken; v++) taken = st.vState[v] !== FREE && st.vPriority[v] === p;
-      if (!taken) return p;
-    }
-  }
-
-  private initVehicle(v: number, params: Float64Array, o: number, flow: number, serial: number, pathOff: number, pathLen: number): void {
-    const st = this.st;
-    st.vFlow[v] = flow;
-    st.vSerial[v] = serial;
-    if (isMt19937(st.rng)) {
-      // CityFlow's Vehicle constructor draws the priority, then Engine::pushVehicle its thread (rnd() % threads)
-      st.vPriority[v] = this.uniquePriority();
-      nextU32(st.rng);
-    } else {
-      // a bijective scramble of a counter: unique, pseudo-random tie-break priorities
-      st.vPriority[v] = Math.imul(st.spawnCounter++ ^ 0x5bd1e995, 0x9e3779b1) | 0;
-    }
-    st.vLen[v] = params[o + P_LEN];
-    st.vWidth[v] = params[o + P_WIDTH];
-    st.vMaxPosAcc[v] = params[o + P_MAXPOS];
-    st.vMaxNegAcc[v] = params[o + P_MAXNEG];
-    st.vUsualPosAcc[v] = params[o + P_USUALPOS];
-    st.vUsualNegAcc[v] = params[o + P_USUALNEG];
-    st.vMinGap[v] = params[o + P_MINGAP];
-    const vmax = params[o + P_MAXSPEED];
-    st.vMaxSpeed[v] = vmax;
-    st.vHeadway[v] = params[o + P_HEADWAY];
-    st.vTurnSpeed[v] = TURN_SPEED;
-    st.vYieldDist[v] = YIELD_DISTANCE;
-    st.vApproach[v] = (vmax * vmax) / st.vUsualNegAcc[v] / 2 + vmax * this.interval * 2;
-    st.vDis[v] = 0;
-    st.vSpeed[v] = 0;
-    st.vEnter[v] = this.time;
-    st.vPathOff[v] = pathOff;
-    st.vPathLen[v] = pathLen;
-    st.vPathPos[v] = 0;
-    st.vDrv[v] = st.path[pathOff];
-    st.vPrevDrv[v] = -1;
-    st.vLeader[v] = -1;
-    st.vGap[v] = 0;
-    st.vBlocker[v] = -1;
-    st.vEnterLinkStep[v] = NO_LINK_STEP;
-    st.bFlags[v] = 0;
-    st.vExempt[v] = 0;
-    st.vStallUntil[v] = 0;
-    st.vStand[v] = 0;
-    st.generated++;
-  }
-
-  private admitWaiting(): void {
-    const st = this.st;
-    this.nEntries = 0;
-    if (st.waiting === 0) return;
-    const nLanes = this.net.nLanes;
-    for (let lane = 0; lane < nLanes; lane++) {
-      const v = st.wHead[lane];
-      if (v < 0) continue;
-      const tail = st.dTail[lane];
-      if (tail >= 0 && !(st.vDis[tail] > st.vLen[tail] + st.vMinGap[v])) continue;
-      st.wHead[lane] = st.vNext[v];
-      if (st.wHead[lane] < 0) st.wTail[lane] = -1;
-      st.wCount[lane]--;
-      st.waiting--;
-      st.vState[v] = RUNNING;
-      st.vRunIdx[v] = st.running;
-      st.runList[st.running++] = v;
-      append(this.st, v, lane);
-      updateLeader(this.net, this.st, this.interval, v);
-      this.entryVeh[this.nEntries] = v;
-      this.entryLane[this.nEntries++] = lane;
-    }
-  }
-
 
   private moveVehicles(): void {
     const st = this.st;
