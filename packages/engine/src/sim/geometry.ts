@@ -137,33 +137,49 @@ export function defaultLaneLinkCurve(
 /**
  * The first point where two polylines cross, scanning a's segments in order
  * (CityFlow's rule), as distances along each; null when they do not meet.
+ * Segment pairs whose boxes lie more than CROSS_MARGIN apart are skipped
+ * before the exact test (which accepts a point at most about 1 cm off a
+ * segment of 10 km): the lengths summed are the same, so are the results.
  */
 export function firstCrossing(
   ax: Float64Array, ay: Float64Array, a0: number, a1: number,
   bx: Float64Array, by: Float64Array, b0: number, b1: number,
 ): [number, number] | null {
+  // b's distance at the start of each segment, summed once in the order the scan would
+  if (startB.length < b1 - b0) startB = new Float64Array(2 * (b1 - b0));
+  let sum = 0;
+  for (let ib = b0; ib + 1 < b1; ib++) {
+    startB[ib - b0] = sum;
+    sum += Math.hypot(bx[ib + 1] - bx[ib], by[ib + 1] - by[ib]);
+  }
   let disa = 0;
   for (let ia = a0; ia + 1 < a1; ia++) {
     const A1x = ax[ia], A1y = ay[ia], A2x = ax[ia + 1], A2y = ay[ia + 1];
     const dax = A2x - A1x, day = A2y - A1y;
-    let disb = 0;
+    const aX0 = (A1x < A2x ? A1x : A2x) - CROSS_MARGIN, aX1 = (A1x < A2x ? A2x : A1x) + CROSS_MARGIN;
+    const aY0 = (A1y < A2y ? A1y : A2y) - CROSS_MARGIN, aY1 = (A1y < A2y ? A2y : A1y) + CROSS_MARGIN;
     for (let ib = b0; ib + 1 < b1; ib++) {
       const B1x = bx[ib], B1y = by[ib], B2x = bx[ib + 1], B2y = by[ib + 1];
       const dbx = B2x - B1x, dby = B2y - B1y;
+      const apart = (B1x < aX0 && B2x < aX0) || (B1x > aX1 && B2x > aX1) || (B1y < aY0 && B2y < aY0) || (B1y > aY1 && B2y > aY1);
       const den = dax * dby - day * dbx;
-      if (sign(den) !== 0) {
+      if (!apart && sign(den) !== 0) {
         const t = ((B1x - A1x) * dby - (B1y - A1y) * dbx) / den;
         const px = A1x + dax * t, py = A1y + day * t;
         if (onSegment(A1x, A1y, A2x, A2y, px, py) && onSegment(B1x, B1y, B2x, B2y, px, py)) {
-          return [disa + Math.hypot(px - A1x, py - A1y), disb + Math.hypot(px - B1x, py - B1y)];
+          return [disa + Math.hypot(px - A1x, py - A1y), startB[ib - b0] + Math.hypot(px - B1x, py - B1y)];
         }
       }
-      disb += Math.hypot(dbx, dby);
     }
     disa += Math.hypot(dax, day);
   }
   return null;
 }
+
+/** firstCrossing's scratch (used within one call) */
+let startB = new Float64Array(64);
+/** metres: firstCrossing's box test's slack, far above what its exact test accepts */
+const CROSS_MARGIN = 1;
 
 function onSegment(ax: number, ay: number, bx: number, by: number, px: number, py: number): boolean {
   const v1 = Math.hypot(bx - ax, by - ay);

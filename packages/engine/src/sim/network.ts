@@ -208,15 +208,15 @@ export class Network {
       for (const ph of phases) {
         phaseTime.push(ph.time);
         phaseAvailStart.push(phaseAvail.length);
-        const avail = new Array<number>(rls.length).fill(0);
-        for (const a of ph.availableRoadLinks) avail[a] = 1;
-        phaseAvail.push(...avail);
+        const at = phaseAvail.length;
+        for (let k = 0; k < rls.length; k++) phaseAvail.push(0);
+        for (const a of ph.availableRoadLinks) phaseAvail[at + a] = 1;
       }
       if (phases.length === 0) {
         // no light: everything may go (an unsignalised junction)
         phaseTime.push(1e9);
         phaseAvailStart.push(phaseAvail.length);
-        phaseAvail.push(...new Array<number>(rls.length).fill(1));
+        for (let k = 0; k < rls.length; k++) phaseAvail.push(1);
       }
       if (phases.length >= 2) signalised.push(i);
     }
@@ -261,10 +261,11 @@ export class Network {
     this.width = new Float64Array(nD);
     for (let d = 0; d < nD; d++) {
       const o = this.ptStart[d];
-      all[d].forEach((p, k) => {
-        this.ptX[o + k] = p.x;
-        this.ptY[o + k] = p.y;
-      });
+      const pts = all[d];
+      for (let k = 0; k < pts.length; k++) {
+        this.ptX[o + k] = pts[k].x;
+        this.ptY[o + k] = pts[k].y;
+      }
       this.length[d] = polylineLength(all[d]);
       // laneLinks do not limit speed themselves (CityFlow: 10000); turns are limited by turnSpeed
       this.maxSpeed[d] = d < nLanes ? laneSpeed[d] : 10000;
@@ -332,13 +333,17 @@ export class Network {
     let link = new Int32Array(1024);
     let dist = new Float64Array(1024);
     let n = 0;
-    const cache = new Map<string, { a: Int32Array; b: Int32Array; da: Float64Array; db: Float64Array }>();
+    type Crosses = { shape: Float64Array; a: Int32Array; b: Int32Array; da: Float64Array; db: Float64Array };
+    // by shape hash; shapes compared value by value (no string key per intersection: a grid's would be megabytes)
+    const cache = new Map<number, Crosses[]>();
+    const shape = { v: new Float64Array(256), length: 0, hash: 0 };
     for (let i = 0; i < nInter; i++) {
       const d0 = this.interLinkStart[i];
       const d1 = this.interLinkStart[i + 1];
       if (d1 - d0 < 2) continue;
-      const key = this.shapeKey(i, d0, d1);
-      let hit = cache.get(key);
+      this.shapeOf(i, d0, d1, shape);
+      let bucket = cache.get(shape.hash);
+      let hit = bucket?.find((c) => sameShape(c.shape, shape.v, shape.length));
       if (!hit) {
         const a: number[] = [], b: number[] = [], da: number[] = [], db: number[] = [];
         const bb = new Float64Array(4 * (d1 - d0));
@@ -348,7 +353,11 @@ export class Network {
             x0 = Math.min(x0, this.ptX[p]); x1 = Math.max(x1, this.ptX[p]);
             y0 = Math.min(y0, this.ptY[p]); y1 = Math.max(y1, this.ptY[p]);
           }
-          bb.set([x0 - 1e-6, x1 + 1e-6, y0 - 1e-6, y1 + 1e-6], 4 * (d - d0));
+          const o = 4 * (d - d0);
+          bb[o] = x0 - 1e-6;
+          bb[o + 1] = x1 + 1e-6;
+          bb[o + 2] = y0 - 1e-6;
+          bb[o + 3] = y1 + 1e-6;
         }
         for (let p = d0; p < d1; p++) {
           for (let q = p + 1; q < d1; q++) {
@@ -362,8 +371,9 @@ export class Network {
             a.push(p - d0); b.push(q - d0); da.push(c[0]); db.push(c[1]);
           }
         }
-        hit = { a: Int32Array.from(a), b: Int32Array.from(b), da: Float64Array.from(da), db: Float64Array.from(db) };
-        cache.set(key, hit);
+        hit = { shape: shape.v.slice(0, shape.length), a: Int32Array.from(a), b: Int32Array.from(b), da: Float64Array.from(da), db: Float64Array.from(db) };
+        if (!bucket) cache.set(shape.hash, (bucket = []));
+        bucket.push(hit);
       }
       while (2 * (n + hit.a.length) > link.length) {
         const l2 = new Int32Array(link.length * 2); l2.set(link); link = l2;
@@ -380,17 +390,29 @@ export class Network {
     return { n, link: link.slice(0, 2 * n), dist: dist.slice(0, 2 * n) };
   }
 
-  /** The intersection's laneLink polylines relative to its centre, rounded to 0.1 mm. */
-  private shapeKey(i: number, d0: number, d1: number): string {
+  /**
+   * The intersection's laneLink polylines relative to its centre, rounded to
+   * 0.1 mm (each link's point count, then its points), into `out` (grown as
+   * needed; the shape is out[0..length)), and a hash of them.
+   */
+  private shapeOf(i: number, d0: number, d1: number, out: { v: Float64Array; length: number; hash: number }): void {
     const cx = this.interX[i], cy = this.interY[i];
-    const parts: number[] = [];
+    const need = 2 * (this.ptStart[d1] - this.ptStart[d0]) + (d1 - d0);
+    if (out.v.length < need) out.v = new Float64Array(2 * need);
+    const v = out.v;
+    let n = 0;
+    let h = 0x811c9dc5;
     for (let d = d0; d < d1; d++) {
-      parts.push(this.ptStart[d + 1] - this.ptStart[d]);
+      v[n++] = this.ptStart[d + 1] - this.ptStart[d];
       for (let p = this.ptStart[d]; p < this.ptStart[d + 1]; p++) {
-        parts.push(Math.round((this.ptX[p] - cx) * 1e4), Math.round((this.ptY[p] - cy) * 1e4));
+        v[n++] = Math.round((this.ptX[p] - cx) * 1e4);
+        v[n++] = Math.round((this.ptY[p] - cy) * 1e4);
       }
     }
-    return parts.join(',');
+    // FNV-1a over the low 32 bits of each whole number (a hash: equal shapes are compared value by value)
+    for (let k = 0; k < n; k++) h = Math.imul(h ^ (v[k] % 4294967296), 16777619);
+    out.length = n;
+    out.hash = h;
   }
 
   isLink(d: number): boolean {
@@ -447,4 +469,11 @@ export class Network {
     for (let d = this.interLinkStart[i]; d < this.interLinkStart[i + 1]; d++) set.add(this.linkStartLane[d - this.nLanes]);
     return [...set];
   }
+}
+
+/** Whether shape `a` is the first `n` values of `b`. */
+function sameShape(a: Float64Array, b: Float64Array, n: number): boolean {
+  if (a.length !== n) return false;
+  for (let k = 0; k < n; k++) if (a[k] !== b[k]) return false;
+  return true;
 }

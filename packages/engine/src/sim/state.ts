@@ -16,6 +16,11 @@ export const ENDED = 3;
 
 export const NO_LINK_STEP = 0x7fffffff;
 
+/** vFlow of a vehicle added by addVehicle, of one put on a lane by placeVehicle (named placed_{n}), and of one drawn from an entry rate (drawn_{n}) */
+export const ADDED = -1;
+export const PLACED = -2;
+export const DRAWN = -3;
+
 /** buffered-update flags (bFlags), CityFlow's two-phase step */
 export const B_END = 1;
 export const B_BLOCKER = 2;
@@ -43,9 +48,12 @@ export class SimState {
   finished = 0;
   running = 0;
   waiting = 0;
-  cumulativeTravelTime = 0;
+  // These two hold fractions. Created holding one (the constructor zeroes them), they are
+  // stored as doubles from the start: created holding a small integer, V8 would change this
+  // object's hidden class at the first fraction, mid-run, and throw away the step's compiled code.
+  cumulativeTravelTime = 0.5;
   /** vehicle-seconds lost against free-flow speed */
-  cumulativeDelay = 0;
+  cumulativeDelay = 0.5;
   spawnCounter = 0;
   /** vehicles put on a lane by placeVehicle so far: the n of their ids placed_{n} */
   placed = 0;
@@ -175,6 +183,8 @@ export class SimState {
 
   constructor(sizes: { vehicles: number; drivables: number; lanes: number; inters: number; links: number; crosses: number; flows: number; path: Int32Array }) {
     const c = sizes.vehicles;
+    this.cumulativeTravelTime = 0;
+    this.cumulativeDelay = 0;
     this.rng = new Uint32Array(4);
     this.vState = new Uint8Array(c);
     this.vFlow = new Int32Array(c);

@@ -1,0 +1,164 @@
+import type { Network } from './network.js';
+import { B_BLOCKER, B_END, type SimState } from './state.js';
+import type { LaneClaims } from './junction.js';
+import { intersectionRelatedSpeed, junctionSpeed } from './junction.js';
+import type { VehicleList } from './occupancy.js';
+
+/**
+ * The driver model: CityFlow's safe-speed car following, stop-before-a-line and
+ * its estimates of when a vehicle reaches a point, and computeActions, the
+ * step's first phase, where every running vehicle chooses its next speed and
+ * position from the previous state (buffered in bSpeed/bDis/bPathPos, so the
+ * order vehicles are visited in does not matter). Free functions over the state columns.
+ */
+
+/** m/s at most on turning laneLinks (exported: emergency priority's arrival estimates use it) */
+export const TURN_SPEED = 8.3333;
+/** metres before a conflict point a yielding vehicle stops */
+export const YIELD_DISTANCE = 5;
+const EPS = 1e-8;
+/** below this speed (m/s) a vehicle counts as waiting (CityFlow's queue) */
+export const WAITING_SPEED = 0.1;
+/** vExempt's bits: above lane speed limits (AddVehicleOptions.ignoreSpeedLimits); siren on (AddVehicleOptions.siren) */
+export const EXEMPT = 1;
+export const SIREN = 2;
+
+export function nextDrivable(st: SimState, v: number): number {
+  const pos = st.vPathPos[v] + 1;
+  return pos < st.vPathLen[v] ? st.path[st.vPathOff[v] + pos] : -1;
+}
+
+export function computeActions(net: Network, st: SimState, dt: number, claims: LaneClaims | null, changes: VehicleList): void {
+  const length = net.length;
+  const nLanes = net.nLanes;
+  const path = st.path;
+  if (changes.ids.length < st.running) changes.ids = new Int32Array(st.capacity);
+  const changeVeh = changes.ids;
+  let nChange = 0;
+  if (claims !== null) claims.clear();
+  for (let r = 0; r < st.running; r++) {
+    const v = st.runList[r];
+    st.bFlags[v] = 0;
+    const s = st.vSpeed[v];
+    const drv = st.vDrv[v];
+    // desired speed: CityFlow's getNextSpeed
+    let nv = st.vMaxSpeed[v];
+    const acc = s + st.vMaxPosAcc[v] * dt;
+    if (acc < nv) nv = acc;
+    if (net.maxSpeed[drv] < nv && (st.vExempt[v] & EXEMPT) === 0) nv = net.maxSpeed[drv];
+    const cf = carFollowSpeed(st, v, dt);
+    if (cf < nv) nv = cf;
+    // broken down: brakes as hard as it can and stays put
+    if (st.vStallUntil[v] > st.step) nv = 0;
+    // CityFlow's isIntersectionRelated: on a laneLink, or approaching one
+    const next = nextDrivable(st, v);
+    if (drv >= nLanes || (next >= nLanes && length[drv] - st.vDis[v] <= st.vApproach[v])) {
+      intersectionRelatedSpeed(net, st, claims, v, drv, dt);
+      const ir = junctionSpeed[0];
+      if (ir < nv) nv = ir;
+    } else if (next >= 0 && next < nLanes) {
+      // a lane change due (the next drivable is a lane of this road): made after the move when there is room
+      // (changeLanes); until then the lane's end is a stop line
+      const sb = stopBeforeSpeed(st, v, length[drv] - st.vDis[v], dt);
+      if (sb < nv) nv = sb;
+      changeVeh[nChange++] = v;
+    }
+    const floor = s - st.vMaxNegAcc[v] * dt;
+    if (floor > nv) nv = floor;
+    // kept clear, one standing inside an intersection behind its leader waits for it (waitsFor sees rings through it)
+    if (claims !== null && drv >= nLanes && nv < WAITING_SPEED && (st.bFlags[v] & B_BLOCKER) === 0 && st.vLeader[v] >= 0) {
+      st.bBlocker[v] = st.vLeader[v];
+      st.bFlags[v] |= B_BLOCKER;
+    }
+    let delta: number;
+    if (nv < 0) {
+      delta = (0.5 * s * s) / st.vMaxNegAcc[v];
+      nv = 0;
+    } else delta = ((s + nv) * dt) / 2;
+    st.bSpeed[v] = nv;
+    // advance along the path
+    let dis = st.vDis[v] + delta;
+    let pos = st.vPathPos[v];
+    let d = drv;
+    const last = st.vPathLen[v] - 1;
+    const off = st.vPathOff[v];
+    while (dis > length[d]) {
+      // a lane change is made sideways, never past the lane's end: one that cannot stop in time stops there
+      if (d < nLanes && pos < last && path[off + pos + 1] < nLanes) {
+        dis = length[d];
+        st.bSpeed[v] = 0;
+        break;
+      }
+      dis -= length[d];
+      if (pos === last) {
+        st.bFlags[v] |= B_END;
+        break;
+      }
+      d = path[off + ++pos];
+    }
+    st.bDis[v] = dis;
+    st.bPathPos[v] = pos;
+  }
+  changes.n = nChange;
+}
+
+
+export function carFollowSpeed(st: SimState, v: number, dt: number): number {
+  const L = st.vLeader[v];
+  if (L < 0) return st.vMaxSpeed[v];
+  const s = st.vSpeed[v];
+  const vL = st.vSpeed[L];
+  const gap = st.vGap[v];
+  let r = noCollisionSpeed(vL, st.vMaxNegAcc[L], s, st.vMaxNegAcc[v], gap, dt, 0);
+  const assumeDecel = s > vL ? s - vL : 0;
+  const r2 = noCollisionSpeed(vL, st.vUsualNegAcc[L], s, st.vUsualNegAcc[v], gap, dt, st.vMinGap[v]);
+  if (r2 < r) r = r2;
+  const r3 = (gap + (vL + assumeDecel / 2) * dt - (s * dt) / 2) / (st.vHeadway[v] + dt / 2);
+  return r3 < r ? r3 : r;
+}
+
+
+export function stopBeforeSpeed(st: SimState, v: number, distance: number, dt: number): number {
+  const s = st.vSpeed[v];
+  const next = s + st.vUsualPosAcc[v] * dt;
+  const brake = ((s + next) * dt) / 2 + (next * next) / st.vUsualNegAcc[v] / 2;
+  if (brake < distance) return next;
+  const take = (2 * distance) / (s + EPS) / dt;
+  // standing exactly at the line (a vehicle placed there): 0 - 0 / 0 would be NaN, and NaN runs the red
+  return take >= 1 ? s - s / Math.trunc(take) : s === 0 ? 0 : s - s / take;
+}
+
+export function canYield(st: SimState, v: number, dist: number): boolean {
+  const minBrake = (0.5 * st.vSpeed[v] * st.vSpeed[v]) / st.vMaxNegAcc[v];
+  return (dist > 0 && minBrake < dist - st.vYieldDist[v]) || (dist < 0 && dist + st.vLen[v] < 0);
+}
+
+
+export function reachSteps(st: SimState, v: number, distance: number, turn: boolean, dt: number): number {
+  if (distance <= 0) return 0;
+  const s = st.vSpeed[v];
+  const target = turn ? st.vTurnSpeed[v] : st.vMaxSpeed[v];
+  const acc = st.vUsualPosAcc[v];
+  if (s > target) return Math.ceil(distance / s);
+  // distance covered until reaching the target speed
+  let until = 0;
+  if (target > s) {
+    const steps1 = Math.floor((target - s) / acc / dt);
+    const speed1 = s + (steps1 * acc) / dt;
+    until = ((s + speed1) * (steps1 * dt)) / 2 + (speed1 < target ? ((speed1 + target) * dt) / 2 : 0);
+  }
+  if (until > distance) return Math.ceil((Math.sqrt(s * s + 2 * acc * distance) - s) / acc / dt);
+  return Math.ceil((target - s) / acc / dt) + Math.ceil((distance - until) / target / dt);
+}
+
+
+/** CityFlow's collision-free speed given a leader braking at dL. */
+function noCollisionSpeed(vL: number, dL: number, vF: number, dF: number, gap: number, interval: number, targetGap: number): number {
+  const c = (vF * interval) / 2 + targetGap - (0.5 * vL * vL) / dL - gap;
+  const a = 0.5 / dF;
+  const b = 0.5 * interval;
+  if (b * b < 4 * a * c) return -100;
+  const v1 = (0.5 / a) * (Math.sqrt(b * b - 4 * a * c) - b);
+  const v2 = 2 * vL - dL * interval + (2 * (gap - targetGap)) / interval;
+  return v1 < v2 ? v1 : v2;
+}

@@ -1,0 +1,391 @@
+import { LINK_PRIORITY, type Network } from './network.js';
+import { B_BLOCKER, type SimState } from './state.js';
+import { canYield, nextDrivable, reachSteps, stopBeforeSpeed, WAITING_SPEED } from './driver.js';
+
+/**
+ * The junction rules: conflict points (which vehicle each one sees on each of
+ * its two laneLinks, and who goes first, CityFlow's Cross), entering a laneLink
+ * (CityFlow's rule, or SUMO's keep-clear with the room beyond the junction),
+ * and the built-in signal plans that open and close the laneLinks.
+ */
+
+/**
+ * lanes beyond a laneLink whose room keepJunctionsClear adds up, at most (SUMO's
+ * checkRewindLinkLanes looks 5 links ahead; OpenStreetMap imports have chains of
+ * more lanes shorter than a car between junctions netconvert did not join)
+ */
+const ROOM_LOOKAHEAD = 12;
+/** vehicles keepJunctionsClear follows along a chain of waits looking for a ring */
+const WAIT_CHAIN = 32;
+/** linkPriority of a laneLink going straight on (no turn speed limit) */
+const STRAIGHT = LINK_PRIORITY.go_straight;
+
+/**
+ * keepJunctionsClear's scratch within one computeActions: metres of each lane
+ * claimed this step by vehicles cleared to enter it, and the lanes claimed
+ * (so clearing them costs what was claimed, not the network's size).
+ */
+export class LaneClaims {
+  readonly metres: Float64Array;
+  private readonly lanes: Int32Array;
+  private n = 0;
+
+  constructor(nLanes: number) {
+    this.metres = new Float64Array(nLanes);
+    this.lanes = new Int32Array(nLanes);
+  }
+
+  claim(lane: number, metres: number): void {
+    if (this.metres[lane] === 0) this.lanes[this.n++] = lane;
+    this.metres[lane] += metres;
+  }
+
+  clear(): void {
+    for (let i = 0; i < this.n; i++) this.metres[this.lanes[i]] = 0;
+    this.n = 0;
+  }
+}
+
+/**
+ * A set of laneLinks, each in it once, in the order added (scratch within one
+ * call: emptied before it returns, so forks may share it).
+ */
+export class LinkSet {
+  private readonly has: Uint8Array;
+  readonly list: Int32Array;
+  n = 0;
+
+  constructor(nLinks: number) {
+    this.has = new Uint8Array(nLinks);
+    this.list = new Int32Array(nLinks);
+  }
+
+  add(k: number): void {
+    if (this.has[k] === 0) {
+      this.has[k] = 1;
+      this.list[this.n++] = k;
+    }
+  }
+
+  clear(): void {
+    for (let i = 0; i < this.n; i++) this.has[this.list[i]] = 0;
+    this.n = 0;
+  }
+}
+
+/**
+ * Each conflict point learns the nearest vehicle on each of its two
+ * laneLinks: the one leaving it, on it, or approaching it (CityFlow's notifyCross).
+ * Only the laneLinks such a vehicle is found for are visited, found from the
+ * vehicles (the work follows the traffic, not the network's size); each writes
+ * only its own side of its conflict points, so the order they are visited in is free.
+ */
+export function notifyCrosses(net: Network, st: SimState, links: LinkSet): void {
+  const cVeh = st.cVeh, cDist = st.cDist, touched = st.touched;
+  for (let t = 0; t < st.nTouched; t++) cVeh[touched[t]] = -1;
+  let nT = 0;
+  const nLanes = net.nLanes;
+  const { linkCrossStart, linkCrossList, linkCrossSide, crossDist, length } = net;
+  const vDis = st.vDis, vLen = st.vLen;
+  const { vDrv, dHead, dTail, vPrevDrv, linkAvail } = st;
+  for (let r = 0; r < st.running; r++) {
+    const v = st.runList[r];
+    const d = vDrv[v];
+    if (d >= nLanes) {
+      links.add(d - nLanes);
+      continue;
+    }
+    if (dHead[d] === v) {
+      const next = nextDrivable(st, v);
+      if (next >= nLanes && linkAvail[next - nLanes] === 1) links.add(next - nLanes);
+    }
+    const prev = vPrevDrv[v];
+    if (dTail[d] === v && prev >= nLanes) links.add(prev - nLanes);
+  }
+  const list = links.list;
+  for (let i = 0; i < links.n; i++) {
+    const k = list[i];
+    const c0 = linkCrossStart[k];
+    let r = linkCrossStart[k + 1] - 1;
+    if (r < c0) continue;
+    const d = nLanes + k;
+    const endLane = net.linkEndLane[k];
+    const startLane = net.linkStartLane[k];
+    const tailV = st.dTail[endLane];
+    const headV = st.dHead[startLane];
+    const linkHead = st.dHead[d];
+    const approach = headV >= 0 && st.linkAvail[k] === 1 && nextDrivable(st, headV) === d;
+    if (linkHead < 0 && !approach && !(tailV >= 0 && st.vPrevDrv[tailV] === d)) continue;
+    const linkLen = length[d];
+    // the vehicle that has just left this link onto its end lane
+    if (tailV >= 0 && st.vPrevDrv[tailV] === d) {
+      const vehDistance = vDis[tailV] - vLen[tailV];
+      while (r >= c0) {
+        const slot = 2 * linkCrossList[r] + linkCrossSide[r];
+        const crossDistance = linkLen - crossDist[slot];
+        if (crossDistance + vehDistance < 0) {
+          cVeh[slot] = tailV;
+          cDist[slot] = -(vDis[tailV] + crossDistance);
+          touched[nT++] = slot;
+          r--;
+        } else break;
+      }
+    }
+    // vehicles on the link, front first
+    for (let v = linkHead; v >= 0 && r >= c0; v = st.vNext[v]) {
+      const vehDistance = vDis[v];
+      while (r >= c0) {
+        const slot = 2 * linkCrossList[r] + linkCrossSide[r];
+        const crossDistance = crossDist[slot];
+        if (vehDistance > crossDistance) {
+          if (vehDistance - crossDistance - vLen[v] <= 0) {
+            cVeh[slot] = v;
+            cDist[slot] = crossDistance - vehDistance;
+            touched[nT++] = slot;
+          } else break;
+        } else {
+          cVeh[slot] = v;
+          cDist[slot] = crossDistance - vehDistance;
+          touched[nT++] = slot;
+        }
+        r--;
+      }
+    }
+    // the first vehicle of the incoming lane, if it will take this link and the link is green
+    if (approach) {
+      const vehDistance = length[startLane] - vDis[headV];
+      while (r >= c0) {
+        const slot = 2 * linkCrossList[r] + linkCrossSide[r];
+        cVeh[slot] = headV;
+        cDist[slot] = vehDistance + crossDist[slot];
+        touched[nT++] = slot;
+        r--;
+      }
+    }
+  }
+  links.clear();
+  st.nTouched = nT;
+}
+
+/**
+ * intersectionRelatedSpeed's result. A number returned from a call V8 does not
+ * inline is boxed on the heap unless it is a small integer; a speed is not, so
+ * it is passed back here (one per vehicle approaching a junction, every step, otherwise).
+ */
+export const junctionSpeed = new Float64Array(1);
+
+/**
+ * CityFlow's intersection-related speed of vehicle v on drivable drv (a laneLink, or
+ * a lane whose end it approaches): it stops before a red or a full exit lane,
+ * slows to its turn speed, and yields at conflict points. Into junctionSpeed[0].
+ */
+export function intersectionRelatedSpeed(net: Network, st: SimState, claims: LaneClaims | null, v: number, drv: number, dt: number): void {
+  const nLanes = net.nLanes;
+  let r = st.vMaxSpeed[v];
+  const next = nextDrivable(st, v);
+  let link = -1;
+  const toEnd = net.length[drv] - st.vDis[v];
+  if (next >= nLanes) {
+    link = next;
+    const k = next - nLanes;
+    if (st.linkAvail[k] !== 1 || !(claims !== null ? roomBeyond(net, st, claims, v) : canEnter(st, net.linkEndLane[k], v))) {
+      const minBrake = (0.5 * st.vSpeed[v] * st.vSpeed[v]) / st.vMaxNegAcc[v];
+      // a vehicle that can no longer stop goes on (CityFlow: amber running)
+      if (!(minBrake > toEnd)) {
+        const sb = stopBeforeSpeed(st, v, toEnd, dt);
+        junctionSpeed[0] = sb < r ? sb : r;
+        return;
+      }
+    }
+    if (net.linkPriority[k] !== STRAIGHT && st.vTurnSpeed[v] < r) r = st.vTurnSpeed[v];
+  }
+  if (link < 0 && drv >= nLanes) link = drv;
+  if (link < 0) {
+    junctionSpeed[0] = r;
+    return;
+  }
+  const k = link - nLanes;
+  const distToStart = distanceToLinkStart(net, st, v, drv);
+  const c0 = net.linkCrossStart[k], c1 = net.linkCrossStart[k + 1];
+  for (let ci = c0; ci < c1; ci++) {
+    const c = net.linkCrossList[ci];
+    const side = net.linkCrossSide[ci];
+    const distOn = net.crossDist[2 * c + side];
+    if (distOn < distToStart) continue;
+    if (!canPass(net, st, v, drv, c, side, dt)) {
+      const sb = stopBeforeSpeed(st, v, distOn - distToStart - st.vYieldDist[v], dt);
+      if (sb < r) r = sb;
+      st.bBlocker[v] = st.cVeh[2 * c + 1 - side];
+      st.bFlags[v] |= B_BLOCKER;
+      break;
+    }
+  }
+  junctionSpeed[0] = r;
+}
+
+/** How far vehicle v on drivable drv is past the start of its laneLink: on one, its distance; before one, minus the way to its lane's end. */
+function distanceToLinkStart(net: Network, st: SimState, v: number, drv: number): number {
+  return drv < net.nLanes ? -(net.length[drv] - st.vDis[v]) : st.vDis[v];
+}
+
+/** CityFlow's rule for entering a laneLink: its exit lane's last vehicle is far enough on, or moving. */
+export function canEnter(st: SimState, lane: number, v: number): boolean {
+  const tail = st.dTail[lane];
+  if (tail < 0) return true;
+  return st.vDis[tail] > st.vLen[tail] + st.vLen[v] || st.vSpeed[tail] >= 2;
+}
+
+/**
+ * keepJunctionsClear's rule for vehicle v, approaching the laneLink next on
+ * its path, as SUMO's checkRewindLinkLanes: it enters only if it can stop
+ * clear of the intersection beyond it. The room on each lane is what
+ * MSLane::getSpaceTillLastStanding leaves (the back of the last standing
+ * vehicle, less the moving ones behind it, each with its minimum gap; with
+ * none standing, the lane's length less all of them), less what is
+ * committed to the lane: vehicles on laneLinks into it and vehicles cleared
+ * to enter it earlier in this step (claimed, so two from different approaches
+ * cannot take room for one); and, on the first lane, vehicles ahead of v
+ * bound for it. Lanes shorter than a vehicle (netconvert leaves some of 0.2 m
+ * between junctions) hold none: as SUMO does, the room of the lanes after
+ * them counts too, up to a standing vehicle (then it must have been enough)
+ * or ROOM_LOOKAHEAD lanes (then it is: nothing stands within reach). It
+ * must hold v's length and gap; cleared, v claims it where it found it.
+ */
+export function roomBeyond(net: Network, st: SimState, claims: LaneClaims, v: number): boolean {
+  const nLanes = net.nLanes;
+  const path = st.path;
+  const end = st.vPathOff[v] + st.vPathLen[v];
+  let i = st.vPathOff[v] + st.vPathPos[v] + 2;
+  if (i >= end) return true;
+  const first = path[i];
+  const own = st.vLen[v] + st.vMinGap[v];
+  let room = 0;
+  for (let w = st.vPrev[v]; w >= 0; w = st.vPrev[w]) if (bound(net, st, w, first)) room -= st.vLen[w] + st.vMinGap[w];
+  for (let n = 0; n < ROOM_LOOKAHEAD; n++) {
+    const lane = path[i];
+    room -= claims.metres[lane];
+    for (let o = net.laneInStart[lane]; o < net.laneInStart[lane + 1]; o++) {
+      for (let w = st.dHead[net.laneInList[o]]; w >= 0; w = st.vNext[w]) room -= st.vLen[w] + st.vMinGap[w];
+    }
+    let free = net.length[lane];
+    let standing = -1;
+    for (let w = st.dTail[lane]; w >= 0; w = st.vPrev[w]) {
+      // one standing at the lane's head to take v's place (a swap, through U-turns) leaves once v has: not in v's way
+      if (st.vSpeed[w] < WAITING_SPEED && !(w === st.dHead[lane] && bound(net, st, w, st.vDrv[v]))) {
+        free += st.vDis[w] - st.vLen[w] - net.length[lane];
+        standing = w;
+        break;
+      }
+      free -= st.vLen[w] + st.vMinGap[w];
+    }
+    room += free;
+    // the route ends on this lane: the vehicle drives off its end unless one stands in its way
+    const last = i + 1 >= end;
+    // a standing vehicle bounds the room, unless it waits (through others) for v: a ring, which v breaks, or nobody would
+    if (room >= own || (last && standing < 0) || (standing >= 0 && waitsFor(st, standing, v))) {
+      claims.claim(lane, own);
+      return true;
+    }
+    if (standing >= 0) {
+      st.bBlocker[v] = standing;
+      st.bFlags[v] |= B_BLOCKER;
+      return false;
+    }
+    if (last) return false;
+    // a lane change due goes on alongside (onto a lane of the same road)
+    i += path[i + 1] < nLanes ? 1 : 2;
+  }
+  // nothing stands within reach: what is ahead is moving on
+  return true;
+}
+
+/**
+ * Whether vehicle w waits for v, through the vehicles each waits for as of
+ * the last step (vBlocker: the foe it yields to; kept clear, also the one
+ * standing in the room it needs, and, inside an intersection, its standing leader).
+ */
+export function waitsFor(st: SimState, w: number, v: number): boolean {
+  for (let b = st.vBlocker[w], n = 0; b >= 0 && n < WAIT_CHAIN; b = st.vBlocker[b], n++) if (b === v) return true;
+  return false;
+}
+
+/** Whether vehicle w's next drivable is a laneLink into `lane`. */
+export function bound(net: Network, st: SimState, w: number, lane: number): boolean {
+  const next = nextDrivable(st, w);
+  return next >= net.nLanes && net.linkEndLane[next - net.nLanes] === lane;
+}
+
+
+/** CityFlow's Cross::canPass: who goes first at a conflict point. */
+export function canPass(net: Network, st: SimState, v: number, drv: number, c: number, side: number, dt: number): boolean {
+  const foe = st.cVeh[2 * c + 1 - side];
+  if (foe < 0) return true;
+  const distToStart = distanceToLinkStart(net, st, v, drv);
+  const myLink = net.crossLink[2 * c + side] - net.nLanes;
+  const foeLink = net.crossLink[2 * c + 1 - side] - net.nLanes;
+  const t1 = net.linkPriority[myLink];
+  const t2 = net.linkPriority[foeLink];
+  const d1 = net.crossDist[2 * c + side] - distToStart;
+  const d2 = st.cDist[2 * c + 1 - side];
+  if (!canYield(st, v, d1)) return true;
+  let y = 0;
+  if (!canYield(st, foe, d2)) y = 1;
+  if (y === 0) {
+    if (t1 > t2) y = -1;
+    else if (t1 < t2) {
+      if (d2 > 0) {
+        if (reachSteps(st, foe, d2, t2 !== STRAIGHT, dt) > reachSteps(st, v, d1, t1 !== STRAIGHT, dt)) y = -1;
+      } else if (d2 + st.vLen[foe] < 0) y = -1;
+      if (y === 0) y = 1;
+    } else if (d2 > 0) {
+      const fs = reachSteps(st, foe, d2, t2 !== STRAIGHT, dt);
+      const ms = reachSteps(st, v, d1, t1 !== STRAIGHT, dt);
+      if (fs > ms) y = -1;
+      else if (fs < ms) y = 1;
+      else if (st.vEnterLinkStep[v] === st.vEnterLinkStep[foe]) {
+        if (d1 === d2) y = st.vPriority[v] > st.vPriority[foe] ? -1 : 1;
+        else y = d1 < d2 ? -1 : 1;
+      } else y = st.vEnterLinkStep[v] < st.vEnterLinkStep[foe] ? -1 : 1;
+    } else y = d2 + st.vLen[foe] < 0 ? -1 : 1;
+  }
+  if (y === 1) {
+    // a cycle of vehicles blocking each other: go, or nobody ever will
+    let fast = foe, slow = foe;
+    while (fast >= 0 && st.vBlocker[fast] >= 0) {
+      slow = st.vBlocker[slow];
+      fast = st.vBlocker[st.vBlocker[fast]];
+      if (slow === fast) return true;
+    }
+  }
+  return y === -1;
+}
+
+
+export function advancePlans(net: Network, st: SimState, dt: number): void {
+  const sig = net.signalised;
+  for (let j = 0; j < sig.length; j++) {
+    const i = sig[j];
+    if (st.iExternal[i]) continue;
+    st.iRemain[i] -= dt;
+    if (st.iRemain[i] > 0) continue;
+    const p0 = net.interPhaseStart[i];
+    const n = net.interPhaseStart[i + 1] - p0;
+    let p = st.iPhase[i];
+    while (st.iRemain[i] <= 0) {
+      p = (p + 1) % n;
+      st.iRemain[i] += net.phaseTime[p0 + p];
+    }
+    applyPhase(net, st, i, p);
+  }
+}
+
+export function applyPhase(net: Network, st: SimState, i: number, p: number): void {
+  st.iPhase[i] = p;
+  if (net.interPhaseStart[i + 1] === net.interPhaseStart[i]) return;
+  const avail = net.phaseAvailStart[net.interPhaseStart[i] + p];
+  const rl0 = net.interRoadLinkStart[i];
+  for (let d = net.interLinkStart[i]; d < net.interLinkStart[i + 1]; d++) {
+    const k = d - net.nLanes;
+    st.linkAvail[k] = net.phaseAvail[avail + net.linkRoadLink[k] - rl0];
+  }
+}
