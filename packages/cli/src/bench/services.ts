@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { cpus, loadavg } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +121,8 @@ export async function benchServices(argv: string[]): Promise<void> {
   if (values.help) return void console.log(servicesHelp);
   const o = { seconds: intOption(values.seconds, '--seconds', 30, 1, 3600), clients: intOption(values.clients, '--clients', 200, 1, 10000), bays: intOption(values.bays, '--bays', 4, 1, 1000) };
   const json = values.json!;
+  // the machine the rates were measured on, beside them
+  const conditions: { cores: number; node: string; loadAverageBefore: number; loadAverageAfter?: number } = { cores: cpus().length, node: process.version, loadAverageBefore: round(loadavg()[0], 2) };
   const say = (s: string) => void (json || console.error(s));
   const results: ReservationResult[] = [];
   const skipped: string[] = [];
@@ -156,10 +159,11 @@ export async function benchServices(argv: string[]): Promise<void> {
   }
   // the watchlist on its virtual city (bench watchlist's defaults: 6 x 6, 3 simulated hours); --no-watchlist skips it
   const watchlist = values['no-watchlist'] ? undefined : await runWatchlistBench({ print: !json });
+  conditions.loadAverageAfter = round(loadavg()[0], 2);
   if (json) {
-    console.log(JSON.stringify({ reservations: results.map((r) => ({ store: r.store, perSecond: r.perSecond, doubleBookings: r.doubleBookings, doubleCharges: r.doubleCharges })), ...(watchlist ? { watchlist } : {}) }));
+    console.log(JSON.stringify({ conditions, reservations: results.map((r) => ({ store: r.store, perSecond: r.perSecond, doubleBookings: r.doubleBookings, doubleCharges: r.doubleCharges })), ...(watchlist ? { watchlist } : {}) }));
   } else {
-    console.log(`\nReservations: ${o.clients} concurrent clients, ${o.bays} bays, ${o.seconds} s per store, a third of the requests retried under the same key\n`);
+    console.log(`\nReservations: ${o.clients} concurrent clients, ${o.bays} bays, ${o.seconds} s per store, a third of the requests retried under the same key; ${conditions.cores} cores, node ${conditions.node}, load average ${conditions.loadAverageBefore} before, ${conditions.loadAverageAfter} after\n`);
     console.log(table(
       ['store', 'requests/s', 'requests', 'booked', 'bay taken', 'retried', 'cancelled', 'errors', 'double bookings', 'double charges'],
       results.map((r) => [r.store, r.perSecond, r.requests, r.booked, r.taken, r.retried, r.cancelled, r.errors, r.doubleBookings, r.doubleCharges]),

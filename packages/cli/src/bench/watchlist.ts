@@ -1,3 +1,4 @@
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createHmac, randomBytes } from 'node:crypto';
 import { generateGrid } from '@citybrain/engine';
@@ -161,7 +162,7 @@ export async function runWatchlistBench(o: WatchlistBenchOptions = {}): Promise<
     console.log(table(['kind', 'alerts', 'right', 'precision', 'plates to flag', 'flagged', 'recall'], (['unregistered', 'cloned', 'illegalTaxi'] as const).map((k) => [
       k, counts[k].alerts, counts[k].right, pct(result[k].precision), counts[k].truth, counts[k].found, pct(result[k].recall),
     ])));
-    console.log(`\nmatcher throughput: ${readsPerSecond.toLocaleString('en')} reads/s (target ${WATCHLIST_TARGETS.readsPerSecond.toLocaleString('en')}: 4,500 cameras x 2 reads/s)`);
+    console.log(`\nmatcher throughput: ${readsPerSecond.toLocaleString('en')} reads/s (target ${WATCHLIST_TARGETS.readsPerSecond.toLocaleString('en')}: 4,500 cameras x 2 reads/s; one thread, ${cpus().length} cores, load average ${loadavg()[0].toFixed(2)})`);
     const pass = result.unregistered.precision >= WATCHLIST_TARGETS.unregisteredPrecision && result.unregistered.recall >= WATCHLIST_TARGETS.unregisteredRecall && readsPerSecond >= WATCHLIST_TARGETS.readsPerSecond;
     console.log(`targets: unregistered precision >= 95% and recall >= 92%, throughput >= 9,000 reads/s: ${pass ? 'PASS' : 'FAIL'}`);
   }
