@@ -200,6 +200,8 @@ export class VirtualCity {
   private readonly avlPos = new Float64Array(3);
   /** drivers who reserve with an app (useParkingApp), when the street has one */
   private drivers: ParkingDrivers | undefined;
+  /** the parking sensors report their bays' state at the next step (they just started) */
+  private sensorsStarting = true;
 
   constructor(scenario: Scenario, opts: VirtualCityOptions = {}) {
     this.sim = new Simulation(scenario, { seed: opts.seed ?? 0, random: opts.random });
@@ -336,6 +338,11 @@ export class VirtualCity {
       const device = this.devices[this.bayDev[b]].device;
       sensors.send(events, { kind: 'parking', id: this.nextId(device), device, ts, bay: this.bays[b].id, occupied }, this.bayDev[b], t);
     };
+    // each parking sensor reports its bay as it starts: the brain knows every bay from the first step, not from its first change
+    if (this.sensorsStarting) {
+      this.sensorsStarting = false;
+      for (let b = 0; b < this.bays.length; b++) park(b, this.bays[b].occupied);
+    }
     const drivers = this.drivers;
     for (let b = 0; b < this.bays.length; b++) {
       const bay = this.bays[b];
@@ -588,6 +595,8 @@ export class VirtualCity {
     if (s.sensors) this.sensors.importState(s.sensors);
     this.avl.clear();
     for (const v of s.avl ?? []) this.avl.set(v, avlDeviceId(v, this.avlFitted++));
+    // the street goes on as it was: its sensors reported their bays when they started
+    this.sensorsStarting = false;
   }
 
   /** xorshift32 (random.ts): the field's own randomness, separate from the simulation's */
