@@ -177,7 +177,7 @@ test('on the virtual street with perfect devices, the KPIs from events alone mat
     timed++;
   }
   assert.ok(timed >= 24, `${timed} inner roads`);
-  // parking: over the bays that have reported a change, close to the street's share
+  // parking: over the bays that have reported (each as its sensor starts, then each change), close to the street's share
   const truthParking = city.bays.filter((b) => b.occupied).length / city.bays.length;
   assert.ok(Math.abs(last.observed.parkingOccupancy - truthParking) < 0.15, `parking ${last.observed.parkingOccupancy} vs ${truthParking}`);
 });

@@ -245,6 +245,67 @@ test('citybrain field against citybrain serve --no-street: token field provision
   }
 });
 
+test('citybrain field --parking-app-token: its drivers book through the brain\'s API as an app (guidance, reservations with an Idempotency-Key) and park in the bay given', async () => {
+  const dir = mkdtempSync(join(tmp, 'parking-'));
+  const db = `sqlite:${join(dir, 'c.db')}`;
+  const tokensFile = join(dir, 'tokens.json');
+  const register = join(dir, 'parking.json');
+  const issued = spawnSync(process.execPath, [MAIN, 'token', 'field', '--grid', '2x2', '--db', db, '--out', tokensFile, '--parking', register], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(issued.status, 0, issued.stderr);
+  assert.match(issued.stderr, /the virtual street's parking register \(4 sites, 32 bays\) written to .*parking\.json/);
+  const app = spawnSync(process.execPath, [MAIN, 'token', 'create', '--role', 'app', '--name', 'parking app', '--db', db], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(app.status, 0, app.stderr);
+  const appToken = app.stdout.trim();
+  const viewer = spawnSync(process.execPath, [MAIN, 'token', 'create', '--role', 'viewer', '--db', db], { encoding: 'utf8', timeout: 30_000 }).stdout.trim();
+
+  const serve = await startCli(['serve', '--no-street', '--grid', '2x2', '--port', '0', '--db', db, '--parking', register, '--speed', String(SPEED), '--clock-skew', 'off'], /CityBrain is running at (http:\/\/\S+)/);
+  let field: ChildProcess | undefined;
+  try {
+    const url = serve.match[1];
+    const get = async (path: string) => (await fetch(url + path, { headers: { authorization: `Bearer ${appToken}` } })).json();
+    // a token that may not book is a clear error at start, not a 403 per booking
+    const args = ['field', '--server', url, '--tokens', tokensFile, '--grid', '2x2', '--sensing', 'perfect', '--speed', String(SPEED)];
+    const refused = spawnSync(process.execPath, [MAIN, ...args, '--parking-app-token', viewer], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /^citybrain: --parking-app-token: the parking app token is a viewer token; reservations are booked by app tokens/);
+    const mqttOnly = spawnSync(process.execPath, [MAIN, 'field', '--mqtt', MQTT_URL, '--tokens', tokensFile, '--grid', '2x2', '--parking-app-token', appToken], { encoding: 'utf8', timeout: 30_000 });
+    assert.match(mqttOnly.stderr, /--parking-app-token books through the brain's HTTP API: give --server URL too/);
+
+    const f = await startCli([...args, '--parking-app-token', appToken, '--parking-bookings', '120'], /field: the virtual street runs at \d+x over HTTP.*drivers booking parking through/);
+    field = f.child;
+    // bookings 5 to 20 simulated minutes ahead; the first drivers arrive some 15 to 60 wall seconds in
+    await until(async () => ((await get('/api/v1/parking/reservations')) as unknown[]).length >= 5, 30_000, 'five bookings');
+    await until(async () => ((await get('/api/v1/parking/reservations?status=arrived')) as unknown[]).length >= 1, 60_000, 'a driver arrived in the bay booked');
+    const exited = new Promise<number | null>((r) => field!.once('exit', (c) => r(c)));
+    field.kill('SIGINT');
+    assert.equal(await exited, 0, f.err());
+
+    const mine = (await get('/api/v1/parking/reservations')) as { app: string; payer: string; site: string; bay: string; status: string; arrivedAt: number | null; from: number }[];
+    const me = (await get('/api/v1/me')) as { tokenId: string };
+    const sites = (await get('/api/v1/parking/sites')) as { id: string; bays: { id: string }[] }[];
+    for (const r of mine) {
+      assert.equal(r.app, me.tokenId, 'booked under the app\'s token');
+      assert.match(r.payer, /^driver-\d+$/);
+      assert.ok(sites.find((s) => s.id === r.site)?.bays.some((b) => b.id === r.bay), `${r.bay} is a bay of ${r.site}`);
+    }
+    // an arrival is the bay's sensor reporting the driver's car, within the window's arrival time
+    const arrived = mine.filter((r) => r.arrivedAt !== null);
+    assert.ok(arrived.length >= 1);
+    for (const r of arrived) assert.ok(Math.abs(r.arrivedAt! - r.from) <= 15 * 60_000);
+    // each booking paid once
+    const payments = (await get('/api/v1/parking/payments')) as { reservation: string | null; purpose: string }[];
+    for (const r of mine as unknown as { id: string }[]) assert.equal(payments.filter((p) => p.purpose === 'booking' && p.reservation === r.id).length, 1);
+    // the last status line, printed as it stopped
+    const status = [...f.err().matchAll(/field: .*; parking bookings (\d+), booked (\d+), none free (\d+), failed (\d+), arrived (\d+)\n/g)].at(-1);
+    assert.ok(status, f.err());
+    assert.ok(Number(status[2]) >= 5, f.err());
+    assert.equal(Number(status[4]), 0, `no booking failed: ${f.err()}`);
+  } finally {
+    field?.kill('SIGKILL');
+    serve.child.kill('SIGKILL');
+  }
+});
+
 test('citybrain field: an unknown token file, a token file missing a device, an unreachable server, a missing brain key are clear errors', async () => {
   const grid: Scenario = generateGrid({ rows: 1, cols: 2 });
   const devices = new VirtualCity(grid).devices.map((d) => d.device);

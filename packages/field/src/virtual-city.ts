@@ -118,10 +118,10 @@ export interface PlateTruth {
 
 interface Taxi {
   plate: string;
-  /** the vehicle driving its current or last trip */
+  /** the vehicle driving its current trip; '' between trips */
   vehicle: string;
-  /** simulated second of its last read */
-  lastRead: number;
+  /** simulated second it was last read or ended a trip */
+  lastSeen: number;
 }
 
 /** A VirtualCity's state as plain data (structured-cloneable). */
@@ -190,7 +190,7 @@ export class VirtualCity {
   private out: Event[] = [];
   private readonly lastCrossings: Int32Array;
   private readonly seq = new Map<string, number>();
-  /** pick-up vehicles read once already, driving on their own plates */
+  /** vehicles on the network read under their own plates already (a pick-up vehicle's first read decides whether a taxi takes it; a clone's victim is one of its carriers) */
   private readonly seenOwn = new Set<string>();
   private rng: number;
   /** the vehicles fitted with an AVL unit (emergency vehicles), by id, with their unit's device id */
@@ -200,6 +200,8 @@ export class VirtualCity {
   private readonly avlPos = new Float64Array(3);
   /** drivers who reserve with an app (useParkingApp), when the street has one */
   private drivers: ParkingDrivers | undefined;
+  /** the parking sensors report their bays' state at the next step (they just started) */
+  private sensorsStarting = true;
 
   constructor(scenario: Scenario, opts: VirtualCityOptions = {}) {
     this.sim = new Simulation(scenario, { seed: opts.seed ?? 0, random: opts.random });
@@ -222,7 +224,7 @@ export class VirtualCity {
     // registered private plates (an unregistered taxi would be flagged as that first)
     for (let k = 0; this.taxis.length < nTaxis; k++) {
       const plate = plateOf(`taxi_${k}`);
-      if (this.isRegistered(plate)) this.taxis.push({ plate, vehicle: '', lastRead: -Infinity });
+      if (this.isRegistered(plate)) this.taxis.push({ plate, vehicle: '', lastSeen: -Infinity });
     }
     this.rng = ((opts.seed ?? 0) ^ 0x2545f491) >>> 0 || 1;
     const net = this.sim.net;
@@ -328,6 +330,7 @@ export class VirtualCity {
       this.sim.forEachEntry(this.onEntry);
       this.sim.forEachExit(this.onExit);
     }
+    if (this.taxis.length > 0 || this.clonedShare > 0) this.sim.forEachExit(this.onLeft);
     // parking bays: Poisson arrivals (mean 10 min free) and departures (mean 30 min parked)
     const dt = this.sim.interval;
     const park = (b: number, occupied: boolean) => {
@@ -335,6 +338,11 @@ export class VirtualCity {
       const device = this.devices[this.bayDev[b]].device;
       sensors.send(events, { kind: 'parking', id: this.nextId(device), device, ts, bay: this.bays[b].id, occupied }, this.bayDev[b], t);
     };
+    // each parking sensor reports its bay as it starts: the brain knows every bay from the first step, not from its first change
+    if (this.sensorsStarting) {
+      this.sensorsStarting = false;
+      for (let b = 0; b < this.bays.length; b++) park(b, this.bays[b].occupied);
+    }
     const drivers = this.drivers;
     for (let b = 0; b < this.bays.length; b++) {
       const bay = this.bays[b];
@@ -350,7 +358,7 @@ export class VirtualCity {
       drivers.book(ts, dt);
     }
     sensors.afterStep();
-    if (this.taxis.length > 0 && this.sim.stepCount % 600 === 0) this.forgetGone();
+    if ((this.taxis.length > 0 || this.clonedShare > 0) && this.sim.stepCount % 3600 === 0) this.forgetGone();
     if (this.avl.size > 0 && this.sim.stepCount % Math.max(1, Math.round(AVL_PERIOD / dt)) === 0) this.reportPositions(events, ts, t);
     // lane detectors report every detectorPeriod seconds
     const stepsPerReport = Math.max(1, Math.round(this.detectorPeriod / dt));
@@ -410,6 +418,18 @@ export class VirtualCity {
 
   private readonly onExit = (vehicle: number, lane: number): void => this.read(vehicle, lane, 'exit', this.sensors.cleanConfidence());
 
+  /** A vehicle left the network (after its exit read): a taxi it drove is free from now; it is forgotten. */
+  private readonly onLeft = (vehicle: number): void => {
+    const id = this.sim.vehicleId(vehicle);
+    this.seenOwn.delete(id);
+    if (!this.taxiPlate.delete(id)) return;
+    const taxi = this.taxis.find((x) => x.vehicle === id);
+    if (taxi) {
+      taxi.vehicle = '';
+      taxi.lastSeen = this.sim.time;
+    }
+  };
+
   /**
    * A camera reads a vehicle on `lane`: at its stop line, its start (entering
    * the network) or its end (leaving it). The camera is that of the
@@ -463,7 +483,8 @@ export class VirtualCity {
       const victim = `flow_${g}_${Math.max(0, Math.round(((a.startTime ?? 0) + n * a.interval - (b.startTime ?? 0)) / b.interval))}`;
       const plate = plateOf(victim);
       let carriers = this.plateTruth.cloned.get(plate);
-      if (carriers === undefined) this.plateTruth.cloned.set(plate, (carriers = new Set()));
+      // the victim read before its clone was is a carrier too
+      if (carriers === undefined) this.plateTruth.cloned.set(plate, (carriers = new Set(this.seenOwn.has(victim) ? [victim] : [])));
       carriers.add(id);
       return plate;
     }
@@ -471,7 +492,7 @@ export class VirtualCity {
       // a vehicle's first read: a fare for an idle taxi?
       if (hash(`taxi:${id}`) % 10_000 < this.taxiTripShare * 10_000) {
         const t = this.sim.time;
-        const idle = this.taxis.find((x) => (x.vehicle === '' || this.sim.vehicleHandle(x.vehicle) < 0) && t - x.lastRead >= this.taxiStopSeconds);
+        const idle = this.taxis.find((x) => x.vehicle === '' && t - x.lastSeen >= this.taxiStopSeconds);
         if (idle !== undefined) {
           idle.vehicle = id;
           this.taxiPlate.set(id, idle.plate);
@@ -481,22 +502,28 @@ export class VirtualCity {
           return this.taxiRead(id, idle.plate);
         }
       }
-      this.seenOwn.add(id);
     }
     const own = plateOf(id);
     this.plateTruth.cloned.get(own)?.add(id);
+    this.seenOwn.add(id);
     return own;
   }
 
-  /** Forgets the vehicles gone (their taxi plates and first reads): a long-running city's memory stays flat. */
+  /**
+   * Forgets the vehicles no longer on the network that left unseen by
+   * `onLeft` (removed, not driven out): a long-running city's memory stays flat.
+   */
   private forgetGone(): void {
-    for (const id of this.seenOwn) if (this.sim.vehicleHandle(id) < 0) this.seenOwn.delete(id);
-    for (const id of this.taxiPlate.keys()) if (this.sim.vehicleHandle(id) < 0) this.taxiPlate.delete(id);
+    const running = new Set<string>();
+    for (const h of this.sim.runningVehicles()) running.add(this.sim.vehicleId(h));
+    for (const id of this.seenOwn) if (!running.has(id)) this.seenOwn.delete(id);
+    for (const id of this.taxiPlate.keys()) if (!running.has(id)) this.taxiPlate.delete(id);
+    for (const x of this.taxis) if (x.vehicle !== '' && !running.has(x.vehicle)) x.vehicle = '';
   }
 
   private taxiRead(id: string, plate: string): string {
     const taxi = this.taxis.find((x) => x.vehicle === id);
-    if (taxi) taxi.lastRead = this.sim.time;
+    if (taxi) taxi.lastSeen = this.sim.time;
     return plate;
   }
 
@@ -568,6 +595,8 @@ export class VirtualCity {
     if (s.sensors) this.sensors.importState(s.sensors);
     this.avl.clear();
     for (const v of s.avl ?? []) this.avl.set(v, avlDeviceId(v, this.avlFitted++));
+    // the street goes on as it was: its sensors reported their bays when they started
+    this.sensorsStarting = false;
   }
 
   /** xorshift32 (random.ts): the field's own randomness, separate from the simulation's */

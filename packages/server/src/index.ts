@@ -26,3 +26,7 @@ export * from './store/parking-store.js';
 export { AVAILABILITY_BUCKET_MS, ParkingService, type BookInput, type ParkingServiceOptions, type SiteLiveView } from './parking/service.js';
 export { SandboxPaymentProvider, type PaymentProvider, type PaymentRequest, type PaymentResult, type RefundRequest } from './parking/payment.js';
 export { virtualCityRegister } from './parking/city-parking.js';
+export { openWatchlistStore, PostgresWatchlistStore, SqliteWatchlistStore, type AlertQuery, type RegisterKeys, type StoredAlert, type StoredEntry, type StoredRead, type WatchlistStore } from './store/watchlist-store.js';
+export { WatchlistService, type WatchlistServiceOptions, type WatchlistSettings } from './watchlist/service.js';
+export { loadPlateKey, PLATE_KEY_STATE, PlateKeyError, plateKeyer } from './watchlist/plate-key.js';
+export { startReadRetention } from './retention.js';

@@ -311,12 +311,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await parking.putSites(virtualCityRegister(street.bays));
   }
   pipeline.onAccepted((events) => parking.ingested(events));
-  // the demo's drivers who reserve: an app on the street, booking through the service's own path (as the API's route does) at the nearest site guidance gives
+  // the demo's drivers who reserve: an app on the street, booking through the service's own path (as the API's route does) at the nearest site guidance gives;
+  // keys unique to this run (a restarted street's driver-1 is not the last run's: the same key would be an idempotency conflict)
+  const bookingRun = Date.now().toString(36);
   street?.useParkingApp({
     async book(b) {
       for (const g of parking.guidance({ x: b.x, y: b.y }, 3, true)) {
         try {
-          const r = await parking.reserve({ app: VIRTUAL_CITY_APP, payer: b.driver, site: g.site, from: b.from, to: b.to, idempotencyKey: b.driver });
+          const r = await parking.reserve({ app: VIRTUAL_CITY_APP, payer: b.driver, site: g.site, from: b.from, to: b.to, idempotencyKey: `${bookingRun}:${b.driver}` });
           if (r.reservation.status === 'booked') return { bay: r.reservation.bay };
         } catch (e) {
           if (!(e instanceof HttpError && e.code === 'CB_BAY_TAKEN')) throw e;

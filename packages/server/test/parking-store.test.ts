@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ParkingSite } from '@citybrain/brain';
-import { ParkingConflictError, type ParkingStore, type ReservationRequest } from '@citybrain/server';
+import { everyPage, PARKING_PAGE_MAX, ParkingConflictError, ParkingService, SandboxPaymentProvider, type ParkingStore, type ReservationRequest } from '@citybrain/server';
 import { openTestStore, pgUnavailable, type TestStore } from './helpers.js';
 
 const pgSkip = await pgUnavailable();
@@ -106,6 +106,29 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       await p.addAvailability([{ site: 's1', bucket: T0, occupied: 0, free: 3 }]);
       const b = await p.availability('s1', T0, T0 + H);
       assert.deepEqual(b.map((x) => [x.bucket, x.samples, x.occupied, x.free, x.minFree]), [[T0, 2, 1, 2, 1], [T0 + 60_000, 1, 1, 2, 2]]);
+    });
+
+    it('more open sessions and holding reservations than a page: listed page after page, and a restarted service loads them all', async () => {
+      const n = PARKING_PAGE_MAX + 234;
+      const bays = Array.from({ length: n }, (_, k) => `big-${String(k).padStart(4, '0')}`);
+      await p.putSites([site('big', bays)]);
+      const at = T0 + 200 * H;
+      // many on the same time: the pages go on by id where times tie
+      for (let k = 0; k < n; k++) await p.openSession({ id: `big-sess-${k}`, bay: bays[k], site: 'big', arrivedAt: at - (k % 3) * 60_000, departedAt: null, reservation: null, price: null, currency: 'CNY', payment: null });
+      for (let k = 0; k < n; k++) assert.ok((await p.reserve(req({ site: 'big', from: at - H, to: at + H, createdAt: at - 2 * H - (k % 2) * 60_000 }), [bays[k]]))?.created);
+
+      const sessions = await everyPage((after) => p.listSessions({ site: 'big', open: true, limit: PARKING_PAGE_MAX, after }), (x) => x.arrivedAt);
+      assert.equal(sessions.length, n);
+      assert.equal(new Set(sessions.map((x) => x.id)).size, n, 'each once');
+      const times = sessions.map((x) => x.arrivedAt);
+      assert.deepEqual(times, [...times].sort((x, y) => y - x), 'newest first across pages');
+      const reservations = await everyPage((after) => p.listReservations({ site: 'big', limit: PARKING_PAGE_MAX, after }), (x) => x.createdAt);
+      assert.equal(new Set(reservations.map((x) => x.id)).size, n);
+
+      const svc = new ParkingService({ store: p, provider: new SandboxPaymentProvider(), now: () => at });
+      await svc.start();
+      const big = svc.live(at).find((x) => x.id === 'big')!;
+      assert.deepEqual([big.sensored, big.occupied, big.reserved], [n, n, n], 'every open session and holding reservation loaded');
     });
   });
 }

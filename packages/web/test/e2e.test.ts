@@ -1172,6 +1172,8 @@ describe('dashboard end to end', { timeout: 480_000 }, () => {
     await page.waitForSelector('[data-testid=parking-totals]');
     const totals = (await page.textContent('[data-testid=parking-totals]')) ?? '';
     assert.match(totals, new RegExp(`at ${sites.length} sites`), totals);
+    // the legend names the markers' colours while they are drawn
+    assert.match((await page.textContent('[data-testid=legend-parking]')) ?? '', /Parking site \(free bays\):\s*available\s*nearly full\s*full\s*closed/);
     // the site's marker on the map, its tooltip from the live availability
     const [px, py] = await screenPoint(page, site.x, site.y);
     await page.mouse.move(px - 3, py - 3);
@@ -1192,6 +1194,7 @@ describe('dashboard end to end', { timeout: 480_000 }, () => {
       await page.selectOption('select[name=language]', lang);
       await page.waitForSelector(`[data-testid=parking-panel] h2 >> text=${dictionaries[lang].parkingTitle}`);
       assert.ok(((await item.textContent()) ?? '').includes(dictionaries[lang].parkingRes_booked));
+      assert.ok(((await page.textContent('[data-testid=legend-parking]')) ?? '').includes(dictionaries[lang].legendParking));
       await noEnglish(page, lang, 'the parking panel');
     }
     await page.selectOption('select[name=language]', 'en');

@@ -8,6 +8,7 @@ import { sensingOption } from '../sensing-option.js';
 import { FieldLoop, signalDevices, type FieldTransport } from '../field/loop.js';
 import { fetchBrainKey, HttpTransport } from '../field/http.js';
 import { MqttTransport } from '../field/mqtt.js';
+import { HttpParkingApp } from '../field/parking-app.js';
 
 export const fieldHelp = `citybrain field (--server URL | --mqtt URL) --tokens FILE [options]
 
@@ -39,6 +40,13 @@ plans when none come for the watchdog time.
   --sensing S          its devices: default (video with its errors, losses and delays; README
                        "Sensing"), counts (video without its vehicle list), perfect (exact),
                        loop (stop-line loops only)
+  --parking-app-token T  some of its drivers reserve a bay ahead through the brain's API as a
+                       third-party app with this app token (citybrain token create --role app):
+                       guidance from their destination, POST /api/v1/parking/reservations with
+                       an Idempotency-Key, then they park in the bay given (needs --server; the
+                       brain needs the street's sites: citybrain token field --parking FILE writes
+                       them for serve --no-street --parking FILE)
+  --parking-bookings N bookings per hour per intersection with bays; default 2
 
 Every 10 s it logs a status line (simulated time, events sent and waiting, plans accepted
 and refused, intersections running their local plan). Ctrl-C or SIGTERM stops it: what
@@ -50,7 +58,8 @@ export async function fieldCommand(argv: string[]): Promise<void> {
     options: {
       server: { type: 'string' }, mqtt: { type: 'string' }, tokens: { type: 'string' }, grid: { type: 'string' }, demand: { type: 'string' },
       roadnet: { type: 'string' }, flow: { type: 'string' }, seed: { type: 'string' }, random: { type: 'string' }, speed: { type: 'string' }, 'brain-key': { type: 'string' },
-      watchdog: { type: 'string' }, sensing: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      watchdog: { type: 'string' }, sensing: { type: 'string' }, 'parking-app-token': { type: 'string' }, 'parking-bookings': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(fieldHelp);
@@ -64,6 +73,21 @@ export async function fieldCommand(argv: string[]): Promise<void> {
   const devices = new VirtualCity(scenario).devices;
   const tokens = readTokens(values.tokens, devices.map((d) => d.device));
   const log = (line: string) => console.error(line);
+  const appToken = values['parking-app-token'];
+  if (appToken === undefined && values['parking-bookings'] !== undefined) throw new UsageError('--parking-bookings needs --parking-app-token TOKEN (the app its drivers book with)');
+  if (appToken !== undefined && !values.server) throw new UsageError('--parking-app-token books through the brain\'s HTTP API: give --server URL too');
+  const bookingsPerHour = numOption(values['parking-bookings'], 'parking-bookings', 2, 0, 3600);
+  let parkingApp: HttpParkingApp | undefined;
+  if (appToken !== undefined) {
+    parkingApp = new HttpParkingApp({ server: values.server!, token: appToken, log });
+    let sites: number;
+    try {
+      sites = await parkingApp.check();
+    } catch (e) {
+      throw new UsageError(`--parking-app-token: ${(e as Error).message}`);
+    }
+    if (sites === 0) log(`field: the brain at ${values.server} has no parking sites: the drivers will find no bay to book (citybrain token field --parking FILE writes the street's, for serve --parking FILE)`);
+  }
 
   let pem: string;
   if (values['brain-key'] !== undefined) {
@@ -106,7 +130,10 @@ export async function fieldCommand(argv: string[]): Promise<void> {
     }
     transport = new HttpTransport({ server: values.server!, tokens, signals: signalDevices(scenario), log });
   }
-  const loop = new FieldLoop({ scenario, transport, verify, seed, random, speed, watchdog, sensing: sensingOption(values.sensing), clock: speed > 1 ? 'brain' : 'wall', log });
+  const loop = new FieldLoop({
+    scenario, transport, verify, seed, random, speed, watchdog, sensing: sensingOption(values.sensing), clock: speed > 1 ? 'brain' : 'wall', log,
+    parking: parkingApp && { app: parkingApp, bookingsPerHour },
+  });
   try {
     await loop.start();
   } catch (e) {
@@ -114,7 +141,7 @@ export async function fieldCommand(argv: string[]): Promise<void> {
     if (e instanceof RangeError) throw new UsageError(e.message);
     throw e;
   }
-  log(`field: the virtual street runs at ${speed}x over ${transport.name}: ${devices.length} devices, ${loop.street.signals.controllers.length} signal controllers`);
+  log(`field: the virtual street runs at ${speed}x over ${transport.name}: ${devices.length} devices, ${loop.street.signals.controllers.length} signal controllers${parkingApp ? `, drivers booking parking through ${values.server} as an app (${bookingsPerHour} an hour per intersection)` : ''}`);
   log(loop.status());
 
   let stopping = false;

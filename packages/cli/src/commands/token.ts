@@ -3,11 +3,11 @@ import { userInfo } from 'node:os';
 import { chmodSync, closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { VirtualCity } from '@citybrain/field';
 import { chooseScenario } from '../scenario-files.js';
-import { Auth, BrainKeyError, DEFAULT_STORE_URL, issueTokenAudit, loadBrainKey, openStore, redactSecrets, ROLES, StoreError, type EventStore, type Role, type TokenSpec } from '@citybrain/server';
+import { Auth, BrainKeyError, DEFAULT_STORE_URL, issueTokenAudit, loadBrainKey, openStore, redactSecrets, ROLES, StoreError, virtualCityRegister, type EventStore, type Role, type TokenSpec } from '@citybrain/server';
 import { UsageError } from '../usage.js';
 
 export const tokenHelp = `citybrain token create --role ROLE [options]
-citybrain token field [--grid RxC | --roadnet F --flow F] [--db URL] [--out FILE]
+citybrain token field [--grid RxC | --roadnet F --flow F] [--db URL] [--out FILE] [--parking FILE]
 citybrain token brain-key [--db URL] [--brain-key FILE]
 
 Issues a token straight into the store, without the server or another token:
@@ -28,7 +28,9 @@ runs; it accepts the new token within 5 s.
 device of the street of that scenario (give the same --grid or --roadnet/--flow as serve and
 field), each scoped to the intersections and bays that device reports on, each issue audited
 as "create" does. It writes {"<device>": "<token>", ...} as JSON to --out FILE (mode 0600)
-or to stdout.
+or to stdout. With --parking FILE it also writes the street's parking register (a site
+of kerbside bays per intersection, as the demo registers) for serve --no-street --parking
+FILE: the sites its drivers book with citybrain field --parking-app-token.
 
 "brain-key" prints the brain's public key (PEM) on stdout: field signal
 controllers verify the plans they receive with it, and refuse any that do not
@@ -45,7 +47,7 @@ export async function tokenCommand(argv: string[]): Promise<void> {
     options: {
       role: { type: 'string' }, name: { type: 'string' }, db: { type: 'string' }, device: { type: 'string' },
       intersections: { type: 'string' }, bays: { type: 'string' }, vehicles: { type: 'string' }, 'brain-key': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      grid: { type: 'string' }, demand: { type: 'string' }, roadnet: { type: 'string' }, flow: { type: 'string' }, out: { type: 'string' },
+      grid: { type: 'string' }, demand: { type: 'string' }, roadnet: { type: 'string' }, flow: { type: 'string' }, out: { type: 'string' }, parking: { type: 'string' },
     },
   });
   if (values.help) return void console.log(tokenHelp);
@@ -87,9 +89,19 @@ async function issue(auth: Auth, spec: TokenSpec, how: 'create' | 'field') {
 }
 
 /** `token field`: a device token for every device of the scenario's virtual street, as JSON {device: token}. */
-async function fieldTokens(values: { grid?: string; demand?: string; roadnet?: string; flow?: string; db?: string; out?: string }): Promise<void> {
-  const { devices } = new VirtualCity(await chooseScenario(values));
+async function fieldTokens(values: { grid?: string; demand?: string; roadnet?: string; flow?: string; db?: string; out?: string; parking?: string }): Promise<void> {
+  const { devices, bays } = new VirtualCity(await chooseScenario(values));
   const url = values.db ?? DEFAULT_STORE_URL;
+  if (values.parking !== undefined) {
+    // the register serve --parking reads (lon/lat only where known: the map's metres are no WGS84)
+    const sites = virtualCityRegister(bays).map(({ lon, lat, ...s }) => (lon === null || lat === null ? s : { ...s, lon, lat }));
+    try {
+      writeFileSync(values.parking, `${JSON.stringify({ sites }, null, 2)}\n`);
+    } catch (e) {
+      throw new UsageError(`--parking ${values.parking}: cannot write it: ${(e as Error).message}`);
+    }
+    console.error(`citybrain: the virtual street's parking register (${sites.length} sites, ${bays.length} bays) written to ${values.parking}; give it to citybrain serve --parking FILE`);
+  }
   if (values.out !== undefined) {
     // a file we cannot write is found before any token is issued
     try {

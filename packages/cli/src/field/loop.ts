@@ -9,7 +9,7 @@
  */
 import type { RandomKind, Scenario } from '@citybrain/engine';
 import type { Event, Plan } from '@citybrain/brain';
-import { VirtualCity, type PlanRefusal, type SensingOptions, type SensingPreset } from '@citybrain/field';
+import { VirtualCity, type ParkingApp, type ParkingDrivers, type PlanRefusal, type SensingOptions, type SensingPreset } from '@citybrain/field';
 
 /** The server cannot take a batch now (429, 503, a network error, the broker away): send the same batch again after `retryAfterMs` (default: backoff). */
 export class RetryLater extends Error {
@@ -48,6 +48,8 @@ export interface FieldLoopOptions {
   watchdog?: number;
   /** the street's devices (README "Sensing"); default 'default' */
   sensing?: SensingOptions | SensingPreset;
+  /** drivers who reserve ahead through this app (the brain's API as an app: parking-app.ts); default none */
+  parking?: { app: ParkingApp; bookingsPerHour?: number };
   /**
    * 'wall' (default): the street's clock is the wall clock, as a real
    * device's (NTP). 'brain': it starts at the first genuine plan's ts, the
@@ -115,6 +117,7 @@ export class FieldLoop {
   private simStart = 0;
   private drained?: () => void;
   private readonly opts: FieldLoopOptions;
+  private parkingDrivers?: ParkingDrivers;
 
   constructor(opts: FieldLoopOptions) {
     this.opts = opts;
@@ -142,7 +145,15 @@ export class FieldLoop {
   }
 
   private newStreet(epochMs: number): VirtualCity {
-    return new VirtualCity(this.opts.scenario, { seed: this.opts.seed, random: this.opts.random, epochMs, watchdog: this.opts.watchdog, planVerify: this.opts.verify, sensing: this.opts.sensing });
+    const street = new VirtualCity(this.opts.scenario, { seed: this.opts.seed, random: this.opts.random, epochMs, watchdog: this.opts.watchdog, planVerify: this.opts.verify, sensing: this.opts.sensing });
+    const p = this.opts.parking;
+    if (p) this.parkingDrivers = street.useParkingApp(p.app, { bookingsPerHour: p.bookingsPerHour });
+    return street;
+  }
+
+  /** The street's drivers who reserve ahead (their stats), when it has a parking app. */
+  get drivers(): ParkingDrivers | undefined {
+    return this.parkingDrivers;
   }
 
   /**
@@ -189,7 +200,9 @@ export class FieldLoop {
   status(): string {
     const s = this.stats;
     const n = this.streetNow.signals.controllers.length;
-    return `field: ${this.streetNow.time.toFixed(0)} s simulated; events sent ${s.sent}, backlog ${s.backlog}${s.dropped ? `, dropped ${s.dropped}` : ''}${s.refused ? `, refused ${s.refused}` : ''}; plans accepted ${s.plansAccepted}, refused ${s.plansRefused}; intersections local ${this.localIntersections}/${n}`;
+    const d = this.parkingDrivers?.stats;
+    const parking = d ? `; parking bookings ${d.asked}, booked ${d.booked}, none free ${d.refused}, failed ${d.failed}, arrived ${d.arrived}` : '';
+    return `field: ${this.streetNow.time.toFixed(0)} s simulated; events sent ${s.sent}, backlog ${s.backlog}${s.dropped ? `, dropped ${s.dropped}` : ''}${s.refused ? `, refused ${s.refused}` : ''}; plans accepted ${s.plansAccepted}, refused ${s.plansRefused}; intersections local ${this.localIntersections}/${n}${parking}`;
   }
 
   /** A plan message arrives (from the transport, or injected): to the street's controllers; a refusal is logged and counted. */

@@ -44,7 +44,7 @@ export async function planRoutes(app: FastifyInstance, opts: PlanRoutesOptions):
   }, async (_req, reply) => reply.type('application/x-pem-file').send(publicPem));
 
   app.get<{ Params: { id: string }; Querystring: { after?: number } }>('/api/v1/intersections/:id/plan', {
-    onRequest: access.require('viewer', 'operator', 'device'),
+    onRequest: access.require('viewer', 'operator', 'police', 'device'),
     schema: {
       tags: ['plans'],
       summary: 'The latest signed plan of an intersection; with ?after=<seq>, the first newer one, waiting up to 25 s (204 when none came)',

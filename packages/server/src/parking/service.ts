@@ -5,7 +5,7 @@ import {
 } from '@citybrain/brain';
 import type { RoadnetJson } from '@citybrain/engine';
 import { HttpError } from '../errors.js';
-import { ParkingConflictError, type AvailabilityBucket, type ParkingSession, type ParkingStore, type Payment, type PaymentInput } from '../store/parking-store.js';
+import { everyPage, PARKING_PAGE_MAX, ParkingConflictError, type AvailabilityBucket, type ParkingSession, type ParkingStore, type Payment, type PaymentInput } from '../store/parking-store.js';
 import type { PaymentProvider } from './payment.js';
 
 /** How long availability samples are summed into one stored bucket. */
@@ -89,8 +89,11 @@ export class ParkingService {
   /** Loads the sites, the open sessions (which bays are occupied) and the holding reservations. */
   async start(): Promise<void> {
     this.index(await this.store.listSites());
-    for (const s of await this.store.listSessions({ open: true, limit: 1000 })) this.occupied.set(s.bay, true);
-    for (const r of await this.store.listReservations({ statuses: HOLDING_STATUSES, limit: 1000 })) this.holding.set(r.id, r);
+    const store = this.store;
+    const sessions = await everyPage((after) => store.listSessions({ open: true, limit: PARKING_PAGE_MAX, after }), (s) => s.arrivedAt);
+    for (const s of sessions) this.occupied.set(s.bay, true);
+    const holding = await everyPage((after) => store.listReservations({ statuses: HOLDING_STATUSES, limit: PARKING_PAGE_MAX, after }), (r) => r.createdAt);
+    for (const r of holding) this.holding.set(r.id, r);
   }
 
   private index(sites: ParkingSite[]): void {

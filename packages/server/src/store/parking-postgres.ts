@@ -146,6 +146,7 @@ export class PostgresParkingStore implements ParkingStore {
     if (q.statuses) add('status = ANY(?)', [...q.statuses]);
     if (q.from !== undefined) add('to_ms > ?', q.from);
     if (q.to !== undefined) add('from_ms < ?', q.to);
+    if (q.after !== undefined) (p.push(q.after.at, q.after.id), w.push(`(created_at, id) < ($${p.length - 1}::bigint, $${p.length}::text)`));
     p.push(clampParkingLimit(q.limit));
     const where = w.length ? ` WHERE ${w.join(' AND ')}` : '';
     return (await this.rows<ReservationRow>(`SELECT * FROM ${this.t.res}${where} ORDER BY created_at DESC, id DESC LIMIT $${p.length}`, p)).map(reservationFromRow);
@@ -200,6 +201,7 @@ export class PostgresParkingStore implements ParkingStore {
     if (q.site !== undefined) (p.push(q.site), w.push(`site = $${p.length}`));
     if (q.bay !== undefined) (p.push(q.bay), w.push(`bay = $${p.length}`));
     if (q.open !== undefined) w.push(q.open ? 'departed_at IS NULL' : 'departed_at IS NOT NULL');
+    if (q.after !== undefined) (p.push(q.after.at, q.after.id), w.push(`(arrived_at, id) < ($${p.length - 1}::bigint, $${p.length}::text)`));
     p.push(clampParkingLimit(q.limit));
     const where = w.length ? ` WHERE ${w.join(' AND ')}` : '';
     return (await this.rows<SessionRow>(`SELECT * FROM ${this.t.sessions}${where} ORDER BY arrived_at DESC, id DESC LIMIT $${p.length}`, p)).map(sessionFromRow);

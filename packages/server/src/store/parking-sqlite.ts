@@ -230,6 +230,7 @@ export class SqliteParkingStore implements ParkingStore {
     if (q.statuses) (w.push(`status IN (${q.statuses.map(() => '?').join(', ') || "''"})`), p.push(...q.statuses));
     if (q.from !== undefined) (w.push('to_ms > ?'), p.push(q.from));
     if (q.to !== undefined) (w.push('from_ms < ?'), p.push(q.to));
+    if (q.after !== undefined) (w.push('(created_at, id) < (?, ?)'), p.push(q.after.at, q.after.id));
     const where = w.length ? ` WHERE ${w.join(' AND ')}` : '';
     return this.all<ReservationRow>(`SELECT * FROM parking_reservations${where} ORDER BY created_at DESC, id DESC LIMIT ?`, ...p, clampParkingLimit(q.limit)).map(reservationFromRow);
   }
@@ -268,6 +269,7 @@ export class SqliteParkingStore implements ParkingStore {
     if (q.site !== undefined) (w.push('site = ?'), p.push(q.site));
     if (q.bay !== undefined) (w.push('bay = ?'), p.push(q.bay));
     if (q.open !== undefined) w.push(q.open ? 'departed_at IS NULL' : 'departed_at IS NOT NULL');
+    if (q.after !== undefined) (w.push('(arrived_at, id) < (?, ?)'), p.push(q.after.at, q.after.id));
     const where = w.length ? ` WHERE ${w.join(' AND ')}` : '';
     return this.all<SessionRow>(`SELECT * FROM parking_sessions${where} ORDER BY arrived_at DESC, id DESC LIMIT ?`, ...p, clampParkingLimit(q.limit)).map(sessionFromRow);
   }

@@ -83,8 +83,16 @@ export interface ReservationQuery {
   from?: number;
   /** windows starting before this */
   to?: number;
-  /** default 100, at most 1000; newest first */
+  /** default 100, at most PARKING_PAGE_MAX; newest first (by creation) */
   limit?: number;
+  /** the next page: reservations listed after this one (its createdAt and id) */
+  after?: PageCursor;
+}
+
+/** Where a page ended: the last row's time (a reservation's createdAt, a session's arrivedAt) and id; the next page starts after it. */
+export interface PageCursor {
+  at: number;
+  id: string;
 }
 
 export interface ReservationPatch {
@@ -114,8 +122,10 @@ export interface SessionQuery {
   site?: string;
   bay?: string;
   open?: boolean;
-  /** default 100, at most 1000; newest first */
+  /** default 100, at most PARKING_PAGE_MAX; newest first (by arrival) */
   limit?: number;
+  /** the next page: sessions listed after this one (its arrivedAt and id) */
+  after?: PageCursor;
 }
 
 export const PAYMENT_PURPOSES = ['booking', 'session', 'refund'] as const;
@@ -179,4 +189,18 @@ export class ParkingConflictError extends Error {
   override readonly name = 'ParkingConflictError';
 }
 
-export const clampParkingLimit = (n: number | undefined) => Math.max(1, Math.min(1000, Math.floor(n ?? 100)));
+/** The most rows one listing answers. */
+export const PARKING_PAGE_MAX = 1000;
+export const clampParkingLimit = (n: number | undefined) => Math.max(1, Math.min(PARKING_PAGE_MAX, Math.floor(n ?? 100)));
+
+/** Every row of a listing, page after page (each at most PARKING_PAGE_MAX, newest first). */
+export async function everyPage<T extends { id: string }>(list: (after: PageCursor | undefined) => Promise<T[]>, at: (row: T) => number): Promise<T[]> {
+  const all: T[] = [];
+  for (let after: PageCursor | undefined; ;) {
+    const page = await list(after);
+    all.push(...page);
+    if (page.length < PARKING_PAGE_MAX) return all;
+    const last = page[page.length - 1];
+    after = { at: at(last), id: last.id };
+  }
+}

@@ -140,7 +140,9 @@ port.on('message', (m: WorkerRequest) => {
     return;
   }
   try {
-    reply({ id: m.id, results: runGroup(m.ops) });
+    // IMMEDIATE: the write lock first, waiting (busy_timeout) for a checkpoint's RESTART that holds it; a deferred
+    // transaction whose first op reads (a reservation checks for overlaps) would be refused SQLITE_BUSY at once on its first write
+    reply({ id: m.id, results: runGroup.immediate(m.ops) });
   } catch (e) {
     reply({ id: m.id, error: (e as Error).message });
   }

@@ -211,7 +211,7 @@ export function LiveView({ wall = false, onExitWall }: LiveViewProps) {
           <input type="checkbox" name="show-truth" checked={showTruth} onChange={(e) => setShowTruth(e.target.checked)} /> {t('showTruth')}
         </label>
       )}
-      <LiveLegend colourBy={colourBy} truth={truthShown && truthFrame ? truthFrame.n : null} />
+      <LiveLegend colourBy={colourBy} truth={truthShown && truthFrame ? truthFrame.n : null} parking={panel === 'parking' && parking.sites !== null} />
     </MapCanvas>
   );
   if (wall) {

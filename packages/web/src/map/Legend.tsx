@@ -3,6 +3,7 @@
 import type { ReactNode } from 'react';
 import { useI18n } from '../context.js';
 import type { MessageKey } from '../i18n.js';
+import { AVAILABILITY_COLOUR, type Availability } from '../parking.js';
 import {
   AXIS_COLOURS, CORRIDOR_COLOUR, CORRIDOR_OUTLINE, EMPTY_LANE, GREEN_AXES, GRIDLOCK_COLOUR, QUEUE_FULL, SIGNAL_COLOURS, SIGNAL_GREEN, SIGNAL_RED, SIGNAL_YELLOW,
   TRUTH_COLOUR, VEHICLE_FULL_SPEED, YELLOW_PHASE, css, queueColour, speedColour, type GreenAxis,
@@ -10,6 +11,7 @@ import {
 
 export type RampKind = 'speed' | 'queue' | 'vehicleSpeed';
 const AXIS_LABELS: Record<GreenAxis, MessageKey> = { ns: 'axisNS', ew: 'axisEW', mixed: 'axisMixed', none: 'axisNone' };
+const AVAILABILITIES: readonly Availability[] = ['free', 'few', 'full', 'closed'];
 
 function Ramp({ kind }: { kind: RampKind }) {
   const { t } = useI18n();
@@ -45,7 +47,7 @@ function SignalRow({ children }: { children?: ReactNode }) {
  * The live map's key. `truth`: the street's ground truth is drawn, with this
  * many vehicles (null: not drawn).
  */
-export function LiveLegend({ colourBy, truth }: { colourBy: 'speed' | 'queue'; truth: number | null }) {
+export function LiveLegend({ colourBy, truth, parking = false }: { colourBy: 'speed' | 'queue'; truth: number | null; parking?: boolean }) {
   const { t, num } = useI18n();
   return (
     <div className="legend" data-testid="legend">
@@ -76,6 +78,15 @@ export function LiveLegend({ colourBy, truth }: { colourBy: 'speed' | 'queue'; t
         <span><i className="swatch incident-mark" /> {t('incidentLegend')}</span>
         <span><i className="swatch gridlock-mark" style={{ borderColor: css(GRIDLOCK_COLOUR) }} /> {t('gridlockLegend')}</span>
       </div>
+      {/* the parking sites drawn while the parking panel is open: their colour is their availability */}
+      {parking && (
+        <div className="legend-row" data-testid="legend-parking">
+          {t('legendParking')}:{' '}
+          {AVAILABILITIES.map((a) => (
+            <span key={a}><i className="swatch dot" style={{ background: css([...AVAILABILITY_COLOUR[a], 255]) }} /> {t(`parkingState_${a}`)}</span>
+          ))}
+        </div>
+      )}
     </div>
   );
 }
