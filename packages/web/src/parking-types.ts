@@ -1,45 +1,11 @@
-// The parking API's answers as the dashboard reads them (packages/server/src/api/parking-routes.ts); types only.
+// The parking API's answers as the dashboard reads them (packages/server/src/api/parking-routes.ts): the server's
+// contract types, narrowed to the fields the dashboard uses; types only.
+import type { AvailabilityBucket, ParkingSite, Reservation, SiteLiveView } from '@citybrain/server/contract';
 
-export interface ParkingLive {
-  capacity: number;
-  sensored: number;
-  occupied: number;
-  free: number;
-  reserved: number;
-  /** bays whose sensor has not reported yet */
-  unknown: number;
-  open: boolean;
-  observedAt: number | null;
-}
+export type ParkingLive = Omit<SiteLiveView, 'id' | 'name' | 'kind' | 'x' | 'y'>;
 
-export interface ParkingSiteView {
-  id: string;
-  name: string;
-  kind: 'onStreet' | 'offStreet';
-  x: number;
-  y: number;
-  capacity: number;
-  tariff: { currency: string; perHour: number; freeMinutes: number; dailyCap: number | null };
-  bays: { id: string }[];
-  live: ParkingLive;
-}
+export type ParkingSiteView = Pick<ParkingSite, 'id' | 'name' | 'kind' | 'x' | 'y' | 'capacity' | 'tariff'> & { bays: { id: string }[]; live: ParkingLive };
 
-export interface ParkingBucket {
-  bucket: number;
-  samples: number;
-  occupied: number;
-  free: number;
-  minFree: number;
-}
+export type ParkingBucket = AvailabilityBucket;
 
-export interface ParkingReservation {
-  id: string;
-  site: string;
-  bay: string;
-  from: number;
-  to: number;
-  status: 'booked' | 'arrived' | 'completed' | 'cancelled' | 'expired';
-  price: number;
-  currency: string;
-  blockedAt: number | null;
-}
+export type ParkingReservation = Pick<Reservation, 'id' | 'site' | 'bay' | 'from' | 'to' | 'status' | 'price' | 'currency' | 'blockedAt'>;

@@ -76,3 +76,34 @@ export interface IntersectionSummary {
   /** vehicles standing on its approach lanes */
   queue: number;
 }
+
+export type { ParkingSite, Reservation, ReservationStatus } from '@citybrain/brain';
+
+/** A parking site's availability now, from its bay sensors (`GET /api/v1/parking/sites` item's `live`). */
+export interface SiteLiveView {
+  id: string;
+  name: string;
+  kind: 'onStreet' | 'offStreet';
+  x: number;
+  y: number;
+  capacity: number;
+  sensored: number;
+  occupied: number;
+  /** sensored bays reported unoccupied and not held by a reservation now */
+  free: number;
+  reserved: number;
+  /** sensored bays whose sensor has not reported yet (neither free nor occupied for the brain) */
+  unknown: number;
+  open: boolean;
+  observedAt: number | null;
+}
+
+/** A site's availability over one stored bucket (`GET /api/v1/parking/sites/:id/availability` item). */
+export interface AvailabilityBucket {
+  bucket: number;
+  samples: number;
+  /** mean over the samples */
+  occupied: number;
+  free: number;
+  minFree: number;
+}

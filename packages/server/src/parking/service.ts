@@ -5,6 +5,7 @@ import {
 } from '@citybrain/brain';
 import type { RoadnetJson } from '@citybrain/engine';
 import { HttpError } from '../errors.js';
+import type { SiteLiveView } from '../api/contract.js';
 import { everyPage, PARKING_PAGE_MAX, ParkingConflictError, type AvailabilityBucket, type ParkingSession, type ParkingStore, type Payment, type PaymentInput } from '../store/parking-store.js';
 import type { PaymentProvider } from './payment.js';
 
@@ -29,23 +30,7 @@ export interface ParkingServiceOptions {
   onError?: (e: unknown, what: string) => void;
 }
 
-export interface SiteLiveView {
-  id: string;
-  name: string;
-  kind: ParkingSite['kind'];
-  x: number;
-  y: number;
-  capacity: number;
-  sensored: number;
-  occupied: number;
-  /** sensored bays reported unoccupied and not held by a reservation now */
-  free: number;
-  reserved: number;
-  /** sensored bays whose sensor has not reported yet (neither free nor occupied for the brain) */
-  unknown: number;
-  open: boolean;
-  observedAt: number | null;
-}
+export type { SiteLiveView } from '../api/contract.js';
 
 export interface BookInput {
   app: string;

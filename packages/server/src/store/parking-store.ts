@@ -1,3 +1,4 @@
+import type { AvailabilityBucket } from '../api/contract.js';
 import type { ParkingSite, Reservation, ReservationStatus } from '@citybrain/brain';
 
 /**
@@ -175,14 +176,7 @@ export interface AvailabilitySample {
   free: number;
 }
 
-export interface AvailabilityBucket {
-  bucket: number;
-  samples: number;
-  /** mean over the samples */
-  occupied: number;
-  free: number;
-  minFree: number;
-}
+export type { AvailabilityBucket } from '../api/contract.js';
 
 /** A write the parking tables refuse: a bay in two sites. */
 export class ParkingConflictError extends Error {
