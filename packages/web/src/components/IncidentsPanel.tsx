@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { formatClock, isMissing, useI18n, useSession } from '../context.js';
 import { errorInfo, type ErrorInfo } from '../server-errors.js';
 import { ErrorLine } from './ErrorLine.js';
+import { useAcknowledge } from './useAcknowledge.js';
 import { useLoadUntilDone } from '../retry.js';
 import {
   CLEARED_SHOWN, acknowledgerName, activeSetKey, blockedSeconds, formatDuration, incidentBoard, responseSeconds,
@@ -99,28 +100,9 @@ export function IncidentsPanel(p: IncidentsPanelProps) {
   const { t } = useI18n();
   const history = useClearedHistory(activeSetKey(p.active), p.epoch);
   // the server's answers to acknowledgements sent from here, until the stream carries them
-  const [acks, setAcks] = useState<ReadonlyMap<string, Incident>>(new Map());
-  const [pending, setPending] = useState<ReadonlySet<string>>(new Set());
-  const [ackError, setAckError] = useState<{ id: string; error: ErrorInfo } | null>(null);
-  useEffect(() => setAcks(new Map()), [api, p.epoch]);
+  const { acks, pending, ackError, acknowledge } = useAcknowledge((id: string) => api.acknowledgeIncident(id), [api, p.epoch]);
   const board = useMemo(() => incidentBoard(p.active, history.history ?? [], acks), [p.active, history.history, acks]);
 
-  const acknowledge = async (id: string) => {
-    setPending((s) => new Set(s).add(id));
-    setAckError(null);
-    try {
-      const inc = await api.acknowledgeIncident(id);
-      setAcks((m) => new Map(m).set(id, inc));
-    } catch (e) {
-      setAckError({ id, error: errorInfo(e) });
-    } finally {
-      setPending((s) => {
-        const next = new Set(s);
-        next.delete(id);
-        return next;
-      });
-    }
-  };
 
   if (p.unavailable) {
     return (

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { isMissing, useI18n, useSession } from '../context.js';
 import { errorInfo, type ErrorInfo } from '../server-errors.js';
 import { ErrorLine } from './ErrorLine.js';
+import { useAcknowledge } from './useAcknowledge.js';
 import { useLoadUntilDone } from '../retry.js';
 import { intersectionName } from '../names.js';
 import type { MessageKey } from '../i18n.js';
@@ -74,10 +75,7 @@ export function WatchlistPanel({ live, view }: { live: readonly WatchlistAlertRe
   const [listed, setListed] = useState<WatchlistAlertRecord[] | null>(null);
   const [error, setError] = useState<ErrorInfo | null>(null);
   const [missing, setMissing] = useState(false);
-  const [acks, setAcks] = useState<ReadonlyMap<string, WatchlistAlertRecord>>(new Map());
-  const [pending, setPending] = useState<ReadonlySet<string>>(new Set());
-  const [ackError, setAckError] = useState<{ id: string; error: ErrorInfo } | null>(null);
-  useEffect(() => setAcks(new Map()), [api]);
+  const { acks, pending, ackError, acknowledge } = useAcknowledge((id: string) => api.acknowledgeWatchlistAlert(id), [api]);
   useLoadUntilDone(
     () => api.watchlistAlerts({ limit: LISTED }),
     (a) => (setListed(a), setError(null)),
@@ -92,22 +90,6 @@ export function WatchlistPanel({ live, view }: { live: readonly WatchlistAlertRe
   );
   const board = useMemo(() => watchlistBoard(listed ?? [], live, acks), [listed, live, acks]);
 
-  const acknowledge = async (id: string) => {
-    setPending((s) => new Set(s).add(id));
-    setAckError(null);
-    try {
-      const a = await api.acknowledgeWatchlistAlert(id);
-      setAcks((m) => new Map(m).set(id, a));
-    } catch (e) {
-      setAckError({ id, error: errorInfo(e) });
-    } finally {
-      setPending((s) => {
-        const next = new Set(s);
-        next.delete(id);
-        return next;
-      });
-    }
-  };
 
   if (missing) {
     return (
