@@ -230,10 +230,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...wlSettings, store: await openWatchlistStore(store), keyer, net: runtime.sim.net, log: app.log,
       taxi: { pickUpPoints: runtime.street?.pickUpPoints, ...wlSettings.taxi },
     });
-    // the demo: the virtual street's vehicle register (what its data bureau would hand over), imported on first start
-    const horizon = wlSettings.streetRegisterSeconds;
-    if (horizon && runtime.street && watchlist.matcher.register.size === 0) {
-      const plates = runtime.street.registerPlates(horizon);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  pipeline.onAccepted((events) => watchlist.ingest(events));
+  // the demo: the virtual street's vehicle register (what its data bureau would hand over), imported on first start,
+  // in the background: a day of the street's plates (about 100,000) took seconds the server would otherwise not answer
+  // in; until it is in, the register is empty and the unregistered rule is off (it judges nothing against an empty register)
+  const horizon = wlSettings.streetRegisterSeconds;
+  const street0 = runtime.street;
+  const registerImport = horizon && street0 && watchlist.matcher.register.size === 0
+    ? (async () => {
+      const plates = street0.registerPlates(horizon);
       // audited first, as every import (see watchlist-routes)
       await store.recordAction({
         actor: 'citybrain server', role: 'system', action: 'import-register', target: 'watchlist:register',
@@ -241,12 +250,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
       await watchlist.importRegister(`plate,use\n${plates.map((p) => `${p},private`).join('\n')}\n`, true);
       app.log.info({ vehicles: plates.length }, 'watchlist: the virtual street\'s register imported');
-    }
-  } catch (e) {
-    await store.close();
-    throw e;
-  }
-  pipeline.onAccepted((events) => watchlist.ingest(events));
+    })().catch((e: unknown) => app.log.error({ err: e }, 'watchlist: the virtual street\'s register was not imported'))
+    : Promise.resolve();
   // so a device reports only lanes of this network at the intersections it may report on: the estimate trusts the lane id
   const lanes = laneCheck(runtime.sim.net);
   pipeline.setEventCheck((e, path) => keyedPlateCheck(e, path) ?? lanes(e, path));
@@ -412,6 +417,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       retention?.stop();
       await mqtt?.close();
       await app.close();
+      await registerImport;
       await watchlist.settled();
       await watchlist.store.close();
       // after ingestion drained: events it could not store are in the snapshot, to be sent again
