@@ -41,7 +41,7 @@ import { twinRoadSpeed, virtualCityRegister } from './parking/city-parking.js';
 import { parseRegister } from '@citybrain/brain';
 import { HttpError } from './errors.js';
 import { PLATE_ROLES, watchlistRoutes } from './api/watchlist-routes.js';
-import { WatchlistService, type WatchlistSettings } from './watchlist/service.js';
+import { WatchlistService, type RegisterRows, type WatchlistSettings } from './watchlist/service.js';
 import { keyedPlateCheck, loadPlateKey, plateKeyer } from './watchlist/plate-key.js';
 import { storedPlate } from '@citybrain/brain';
 import { openWatchlistStore } from './store/watchlist-store.js';
@@ -240,15 +240,25 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // in; until it is in, the register is empty and the unregistered rule is off (it judges nothing against an empty register)
   const horizon = wlSettings.streetRegisterSeconds;
   const street0 = runtime.street;
+  let stopping = false;
   const registerImport = horizon && street0 && watchlist.matcher.register.size === 0
     ? (async () => {
+      // after the server is up; keyed a slice at a time with the event loop let in between (a day of a busy grid is
+      // over 600,000 plates, two HMACs each), and taken in whole at the end: a half-loaded register would flag the rest
+      await new Promise((r) => setTimeout(r, 0));
       const plates = street0.registerPlates(horizon);
+      const rows: RegisterRows = [];
+      for (let i = 0; i < plates.length && !stopping; i += 5000) {
+        rows.push(...watchlist.parseRegister(`plate,use\n${plates.slice(i, i + 5000).map((p) => `${p},private`).join('\n')}\n`));
+        await new Promise((r) => setImmediate(r));
+      }
+      if (stopping) return;
       // audited first, as every import (see watchlist-routes)
       await store.recordAction({
         actor: 'citybrain server', role: 'system', action: 'import-register', target: 'watchlist:register',
         before: { vehicles: 0 }, after: { replace: true, rows: plates.length, source: `the virtual street's register (${horizon} s of its flows)` },
       });
-      await watchlist.importRegister(`plate,use\n${plates.map((p) => `${p},private`).join('\n')}\n`, true);
+      if (!(await watchlist.replaceRegisterInSlices(rows, () => stopping))) return;
       app.log.info({ vehicles: plates.length }, 'watchlist: the virtual street\'s register imported');
     })().catch((e: unknown) => app.log.error({ err: e }, 'watchlist: the virtual street\'s register was not imported'))
     : Promise.resolve();
@@ -417,6 +427,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       retention?.stop();
       await mqtt?.close();
       await app.close();
+      stopping = true;
       await registerImport;
       await watchlist.settled();
       await watchlist.store.close();

@@ -114,6 +114,24 @@ export class WatchlistService {
   }
 
   /** Imports the register (CSV, or rows parseRegister made, so a route can audit before the change); returns the vehicles imported. */
+  /**
+   * A large register replacing the current one, written a slice at a time so that `stop` (the server closing) is
+   * heard between slices; stopped, the part written is removed again (a half register would flag the rest) and
+   * false is returned. The matcher takes it whole at the end.
+   */
+  async replaceRegisterInSlices(rows: RegisterRows, stop: () => boolean, slice = 20_000): Promise<boolean> {
+    for (let i = 0; i < rows.length; i += slice) {
+      if (stop()) {
+        await this.store.putRegister([], true);
+        return false;
+      }
+      await this.store.putRegister(rows.slice(i, i + slice), i === 0);
+    }
+    this.matcher.register.clear();
+    for (const r of rows) this.matcher.register.add(r.key, r.canonicalKey, r.use);
+    return true;
+  }
+
   async importRegister(csv: string | RegisterRows, replace: boolean): Promise<number> {
     const rows = typeof csv === 'string' ? this.parseRegister(csv) : csv;
     await this.store.putRegister(rows, replace);
