@@ -54,6 +54,17 @@ export function append(st: SimState, v: number, d: number): void {
   st.dCount[d]++;
 }
 
+/** Links vehicle v into drivable d's list between the vehicles `ahead` and `behind` (-1: none); unlink's inverse. */
+export function linkBetween(st: SimState, v: number, d: number, ahead: number, behind: number): void {
+  st.vPrev[v] = ahead;
+  st.vNext[v] = behind;
+  if (ahead >= 0) st.vNext[ahead] = v;
+  else st.dHead[d] = v;
+  if (behind >= 0) st.vPrev[behind] = v;
+  else st.dTail[d] = v;
+  st.dCount[d]++;
+}
+
 export function unlink(st: SimState, v: number, d: number): void {
   const p = st.vPrev[v], n = st.vNext[v];
   if (p >= 0) st.vNext[p] = n;
@@ -110,13 +121,7 @@ export function changeLanes(net: Network, st: SimState, changes: VehicleList): v
       }
     }
     unlink(st, v, a);
-    st.vPrev[v] = ahead;
-    st.vNext[v] = behind;
-    if (ahead >= 0) st.vNext[ahead] = v;
-    else st.dHead[to] = v;
-    if (behind >= 0) st.vPrev[behind] = v;
-    else st.dTail[to] = v;
-    st.dCount[to]++;
+    linkBetween(st, v, to, ahead, behind);
     st.vDrv[v] = to;
     st.vPathPos[v] = pos + 1;
     st.vDis[v] = x;

@@ -5,7 +5,7 @@ import { isMt19937, nextU32, seedRng, type RandomKind } from './rng.js';
 import { ADDED, B_BLOCKER, B_END, DRAWN, ENDED, FREE, NO_LINK_STEP, PLACED, RUNNING, SimState, WAITING, type SimStateData } from './state.js';
 import { computeActions, EXEMPT, SIREN, WAITING_SPEED } from './driver.js';
 import { advancePlans, applyPhase, LaneClaims, LinkSet, notifyCrosses } from './junction.js';
-import { aheadGap, alloc, append, changeLanes, enqueue, free, leaderAhead, overtake, unlink, updateLeaders, VehicleList } from './occupancy.js';
+import { aheadGap, alloc, append, changeLanes, enqueue, free, leaderAhead, linkBetween, overtake, unlink, updateLeaders, VehicleList } from './occupancy.js';
 import { teleport } from './teleport.js';
 import { admitWaiting, dropped, initVehicle, placePending, spawn, spawnUnplaced } from './population.js';
 import * as sensors from './sensors.js';
@@ -788,17 +788,10 @@ export class Simulation {
     st.runList[st.running++] = v;
   }
 
-  /** Links vehicle v into `lane`'s list between the vehicles `ahead` and `behind` (-1: none). */
+  /** Links a placed vehicle v into `lane`'s list between `ahead` and `behind` (-1: none); the leaders are then recomputed. */
   private linkBetween(v: number, lane: number, ahead: number, behind: number): void {
-    const st = this.st;
-    st.vPrev[v] = ahead;
-    st.vNext[v] = behind;
-    if (ahead >= 0) st.vNext[ahead] = v;
-    else st.dHead[lane] = v;
-    if (behind >= 0) st.vPrev[behind] = v;
-    else st.dTail[lane] = v;
-    st.dCount[lane]++;
-    st.leadersStale = 1;
+    linkBetween(this.st, v, lane, ahead, behind);
+    this.st.leadersStale = 1;
   }
 
   /** Takes waiting vehicle v out of its first lane's boundary queue (singly linked: the one before it is searched for). */
