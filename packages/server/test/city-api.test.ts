@@ -267,9 +267,9 @@ test('field events of the virtual city are stored and queryable; metrics expose 
   assert.equal(lanes.body.length, 5);
   assert.ok(lanes.body.every((e: { kind: string; queue: number }) => e.kind === 'lane' && typeof e.queue === 'number'));
   // plates are personal data: operators read plate events (reads-access.test.ts covers the other roles), and the log
-  // holds each plate as the city's keyed hash, never in clear (plate-privacy.test.ts)
+  // holds each plate as the city's keyed hash (HMAC, base64url), never in clear (plate-privacy.test.ts)
   const plates = await call('GET', '/api/v1/events?kind=plate&limit=1', operator);
-  assert.match(plates.body[0].plate, /^#[A-Za-z0-9+/]{15}$/);
+  assert.match(plates.body[0].plate, /^#[A-Za-z0-9_-]{15}$/);
   const weather = await call('GET', '/api/v1/events?kind=weather', viewer);
   assert.equal(weather.status, 400);
   assert.equal(weather.body.message, 'querystring.kind: must be one of lane, plate, parking, signal, avl (got "weather")');
