@@ -11,5 +11,6 @@ export {
 } from './kpis/observed-kpis.js';
 export { OCR_CONFUSIONS, confusionTable, forEachConfusable } from './kpis/plates.js';
 export { TimeBuckets, type TimeBucketsState } from './kpis/time-buckets.js';
+export { cityRegions, regionOfIntersections, type Region } from './regions.js';
 export * from './parking/index.js';
 export * from './watchlist/index.js';

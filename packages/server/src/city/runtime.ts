@@ -1,7 +1,7 @@
 import type { Network, Scenario } from '@citybrain/engine';
 import { ControllerAssignment, DEFAULT_CONTROLLER, EmergencyPriority, SignalSupervisor, controllers, type Controller, type ControllerFault, type GridlockOptions } from '@citybrain/control';
 import { VirtualCity, type VirtualCityOptions, type VirtualCityState } from '@citybrain/field';
-import { BrainTwin, IncidentDetector, inProcessPlanSigner, LaneEstimate, ObservedKpis, PlanBoard, type ObservedKpisState, type BrainTwinState, type Event, type IncidentDetectorOptions, type IncidentDetectorState, type PlanSigner, type SignalEvent } from '@citybrain/brain';
+import { BrainTwin, cityRegions, IncidentDetector, type Region, inProcessPlanSigner, LaneEstimate, ObservedKpis, PlanBoard, type ObservedKpisState, type BrainTwinState, type Event, type IncidentDetectorOptions, type IncidentDetectorState, type PlanSigner, type SignalEvent } from '@citybrain/brain';
 import type { HostSources } from './controller-host.js';
 import { soon } from './yield.js';
 import type { ControllerWorkerInit } from './controller-protocol.js';
@@ -9,10 +9,7 @@ import type { KpiSample, PhaseChange } from '../api/contract.js';
 
 export type { KpiSample, PhaseChange } from '../api/contract.js';
 
-export interface Region {
-  id: string;
-  intersections: number[];
-}
+export type { Region } from '@citybrain/brain';
 
 
 export interface CityRuntimeOptions extends VirtualCityOptions {
@@ -250,7 +247,7 @@ export class CityRuntime {
     this.maxPendingEvents = opts.maxPendingEvents ?? 20000;
     this.maxIngestLagMs = (opts.maxIngestLag ?? 10) * 1000;
     this.onError = opts.onError;
-    this.regions = quadrants(this.twin.net);
+    this.regions = cityRegions(this.twin.net);
     this.observed = new ObservedKpis(this.twin.net, {
       regions: this.regions, epochMs: this.epochMs, samplePeriodSeconds: this.kpiPeriod, estimate: this.estimate,
       // one pairing of a vehicle's plate reads serves the road travel times and the twin's turning counts
@@ -695,19 +692,6 @@ export class CityRuntime {
       else this.ingested(s.pending);
     }
   }
-}
-
-/** Regions by default: the signalised intersections split into four quadrants around the median point. */
-function quadrants(net: Network): Region[] {
-  const sig = [...net.signalised];
-  if (sig.length < 4) return [{ id: 'city', intersections: sig }];
-  const med = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const mx = med(sig.map((i) => net.interX[i]));
-  const my = med(sig.map((i) => net.interY[i]));
-  const names = ['south-west', 'south-east', 'north-west', 'north-east'];
-  const groups: number[][] = [[], [], [], []];
-  for (const i of sig) groups[(net.interX[i] >= mx ? 1 : 0) + (net.interY[i] >= my ? 2 : 0)].push(i);
-  return groups.map((g, k) => ({ id: names[k], intersections: g })).filter((r) => r.intersections.length > 0);
 }
 
 function round(x: number, d: number): number {
