@@ -427,6 +427,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       retention?.stop();
       await mqtt?.close();
       await app.close();
+      // the street's batch in flight settles before the stores it feeds close (its consumers: the brain, watchlist, parking)
+      await runtime.holdDelivery();
       stopping = true;
       await registerImport;
       await watchlist.settled();

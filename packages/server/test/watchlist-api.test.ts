@@ -5,8 +5,11 @@ import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import { generateGrid } from '@citybrain/engine';
 import type { PlateEvent } from '@citybrain/brain';
-import type { RunningServer } from '@citybrain/server';
-import { MQTT_URL, mqttUnavailable, startTestServer, uid, until } from './helpers.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, startServer, type RunningServer } from '@citybrain/server';
+import { MQTT_URL, wrapStore, mqttUnavailable, startTestServer, uid, until } from './helpers.js';
 
 // One server on a temp SQLite store, its city paused; a camera device posts plate reads through ingestion.
 const noBroker = await mqttUnavailable();
@@ -178,5 +181,64 @@ test('audit first: a refused register file leaves no audit row; when the audit c
     assert.equal(server.watchlist.matcher.lists.size, before);
   } finally {
     store.recordAction = record;
+  }
+});
+
+test('closing while the street\'s batch of plate reads waits for the store: the batch settles first, no read reaches the watchlist store after it closed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'citybrain-wl-close-'));
+  const inner = await openStore(`sqlite:${join(dir, 'city.db')}`);
+  // appends wait while `held` is set; `heldPlates` counts the plate reads of the batch waiting
+  let held: Promise<void> | undefined, release = () => {}, heldPlates = 0;
+  const store = wrapStore(inner, {
+    append: async (e) => {
+      if (held) {
+        heldPlates += e.filter((x) => x.kind === 'plate').length;
+        await held;
+      }
+      return inner.append(e);
+    },
+  });
+  const s = await startServer({
+    scenario: generateGrid({ rows: 2, cols: 2, demand: 0.3 }), store, port: 0, run: false, logger: false, printToken: () => {}, webRoot: false, auth: { rateLimit: false },
+  });
+  const readsStored = () => {
+    const db = new Database(`${join(dir, 'city.db')}.watchlist`, { readonly: true });
+    try {
+      return (db.prepare('SELECT COUNT(*) AS n FROM reads').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+  try {
+    let closedStore = false;
+    const late: number[] = [];
+    const wl = s.watchlist.store;
+    const appendReads = wl.appendReads.bind(wl), closeWl = wl.close.bind(wl);
+    wl.appendReads = async (reads) => {
+      if (closedStore) late.push(reads.length);
+      return appendReads(reads);
+    };
+    wl.close = async () => {
+      closedStore = true;
+      return closeWl();
+    };
+    for (let k = 0; k < 60; k++) await s.runtime.stepOnce();
+    await s.runtime.whenIngested();
+    await s.watchlist.settled();
+    const before = readsStored();
+    assert.ok(before > 0, 'the cameras have read plates');
+    // the store holds the street's next batches until one with plate reads waits
+    held = new Promise<void>((r) => (release = r));
+    for (let k = 0; k < 120 && heldPlates === 0; k++) await s.runtime.stepOnce();
+    assert.ok(heldPlates > 0, 'a batch of plate reads waits for the store');
+    const closing = s.close();
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    await closing;
+    assert.deepEqual(late, [], 'no read appended after the watchlist store closed');
+    assert.ok(readsStored() >= before + 1, `the batch in flight was stored and its reads kept (${before} before, ${readsStored()} after)`);
+  } finally {
+    await s.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

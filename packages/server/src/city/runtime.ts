@@ -160,6 +160,10 @@ export class CityRuntime {
    */
   private backlogAt: number[] = [];
   private sinkBatchAt = 0;
+  /** false once the server closes: no further batch goes to the sink; the backlog waits in the snapshot */
+  private delivering = true;
+  /** settles when the batch the sink holds is durable or refused */
+  private inFlight: Promise<void> = Promise.resolve();
   private readonly maxPendingEvents: number;
   private readonly maxIngestLagMs: number;
   /** cancels the loop's next slice, scheduled as a timer or an immediate */
@@ -420,8 +424,19 @@ export class CityRuntime {
     return this.backlog.length;
   }
 
+  /**
+   * For a server closing: stops handing field events to the sink and resolves once the batch it holds has
+   * settled (durable and taken in by the brain and the services, or refused back into the backlog), so nothing
+   * reaches a store after it closed. What is left in the backlog is in the next snapshot, sent again on restart.
+   */
+  async holdDelivery(): Promise<void> {
+    this.delivering = false;
+    await this.inFlight;
+  }
+
   /** Resolves once every field event reported so far is durable and the brain has taken it in (tests, a clean stop). */
   async whenIngested(): Promise<void> {
+    if (!this.delivering) throw new Error('field events are no longer delivered: the server is closing');
     while (this.backlog.length > 0 || this.sinkBatch.length > 0) {
       this.flush();
       await new Promise<void>((res) => setTimeout(res, 5));
@@ -595,13 +610,13 @@ export class CityRuntime {
   }
 
   private flush(): void {
-    if (this.sinkBatch.length > 0 || this.backlog.length === 0 || !this.sink) return;
+    if (!this.delivering || this.sinkBatch.length > 0 || this.backlog.length === 0 || !this.sink) return;
     // in bounded batches: a device's event committed in the same group waits for the whole batch
     const batch = this.backlog.splice(0, FLUSH_BATCH);
     const batchAt = this.backlogAt.splice(0, FLUSH_BATCH);
     this.sinkBatch = batch;
     this.sinkBatchAt = batchAt[0];
-    this.sink(batch).then(
+    this.inFlight = this.sink(batch).then(
       () => {
         this.sinkBatch = [];
         this.eventsDelivered += batch.length;
