@@ -14,19 +14,32 @@ import { batchMsgId, CITY_PARTITION, eventsSubject } from './subjects.js';
 /** The region (partition) an event goes to. */
 export type Partitioner = (e: Event) => string;
 
+/** A city's partitions: each intersection's region, the partitions' ids (`_city` among them), and the rule for an event. */
+export interface CityPartitions {
+  /** intersection id -> region id */
+  regionOf: ReadonlyMap<string, string>;
+  /** every partition's id, the regions' and `_city`, sorted */
+  ids: string[];
+  partition: Partitioner;
+}
+
 /**
- * The partition of each event in a city cut into `regions` regions
- * (cityRegions): an event naming an intersection goes to that
- * intersection's region, any other (a parking bay, an AVL unit) to `_city`.
+ * The partitions of a city cut into `regions` regions (cityRegions): an
+ * event naming an intersection goes to that intersection's region, any
+ * other (a parking bay, an AVL unit) to `_city`.
  */
-export function eventPartitioner(net: Network, regions: number): Partitioner {
+export function cityPartitions(net: Network, regions: number): CityPartitions {
   const of = regionOfIntersections(net, cityRegions(net, regions));
-  const byId = new Map<string, string>();
-  net.interIds.forEach((id, i) => byId.set(id, of[i]));
-  return (e) => {
-    const ix = eventIntersection(e);
-    // an intersection the network lacks never gets here (lane-check refuses it); `_city` keeps it rather than lose it
-    return ix === undefined ? CITY_PARTITION : byId.get(ix) ?? CITY_PARTITION;
+  const regionOf = new Map<string, string>();
+  net.interIds.forEach((id, i) => regionOf.set(id, of[i]));
+  return {
+    regionOf,
+    ids: [...new Set([...regionOf.values(), CITY_PARTITION])].sort(),
+    partition: (e) => {
+      const ix = eventIntersection(e);
+      // an intersection the network lacks never gets here (lane-check refuses it); `_city` keeps it rather than lose it
+      return ix === undefined ? CITY_PARTITION : regionOf.get(ix) ?? CITY_PARTITION;
+    },
   };
 }
 

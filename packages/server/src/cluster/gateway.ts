@@ -23,7 +23,7 @@ import { laneCheck } from '../city/lane-check.js';
 import { keyedPlateCheck, loadPlateKey, plateKeyer } from '../watchlist/plate-key.js';
 import { openStore, DEFAULT_STORE_URL } from '../store/open.js';
 import type { AppendResult, CommitListener, EventStore } from '../store/store.js';
-import { encodeEvents, eventPartitioner, splitByRegion, type EventsMessage, type Partitioner } from './event-messages.js';
+import { cityPartitions, encodeEvents, splitByRegion, type EventsMessage, type Partitioner } from './event-messages.js';
 import { connectNats, ensureEventsStream, type EventsStreamOptions } from './nats.js';
 import { batchMsgId } from './subjects.js';
 
@@ -128,8 +128,8 @@ export interface RunningGateway {
   store: EventStore;
   auth: Auth;
   url: string;
-  /** the regions' ids (and `_city`) this gateway publishes to */
-  regions: string[];
+  /** the partitions this gateway publishes to: the regions' ids and `_city` */
+  partitions: string[];
   createdTokens: { name: string; role: Role; token: string }[];
   close(): Promise<void>;
 }
@@ -137,7 +137,7 @@ export interface RunningGateway {
 /** Starts a gateway: the store (for tokens), NATS and the events stream, HTTP ingestion and optionally MQTT. */
 export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
   const net = new Network(opts.scenario.roadnet);
-  const partition = eventPartitioner(net, opts.regions);
+  const partitions = cityPartitions(net, opts.regions);
   const store = opts.store ?? (await openStore(opts.storeUrl ?? DEFAULT_STORE_URL));
   let nc: NatsConnection | undefined;
   try {
@@ -151,7 +151,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       onStatus: (what, server) => app?.log[what === 'disconnected' ? 'warn' : 'info']({ server }, `NATS ${what}`),
     });
     await ensureEventsStream(await jetstreamManager(nc), opts.stream, (changes) => app?.log.warn({ changes }, 'events stream updated'));
-    const sink = new JetStreamSink(jetstream(nc), partition, { timeoutMs: opts.publishTimeoutMs, maxPayload: nc.info?.max_payload ?? 1 << 20 });
+    const sink = new JetStreamSink(jetstream(nc), partitions.partition, { timeoutMs: opts.publishTimeoutMs, maxPayload: nc.info?.max_payload ?? 1 << 20 });
     app = buildApp({ store, sink, auth, logger: opts.logger, limits: { clockSkew: opts.clockSkew, maxQueuedEvents: opts.maxQueuedEvents } });
     const pipeline = app.ingest;
     pipeline.setStoredForm((e) => (e.kind === 'plate' ? { ...e, plate: storedPlate(keyer, e.plate) } : e));
@@ -162,13 +162,12 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       ? await MqttIngest.start({ url: opts.mqttUrl, shareGroup: 'citybrain-gateways', ...opts.mqttSession, pipeline, auth, logger: app.log })
       : undefined;
     const url = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8081 });
-    const regions = [...new Set(net.interIds.map((id) => partition({ kind: 'signal', intersection: id } as Event)))].sort();
     app.log.info({ url, nats: opts.natsUrl, regions: opts.regions, store: store.backend }, 'CityBrain gateway is running');
     const conn = nc;
     const running = app;
     let closed = false;
     return {
-      app, nats: conn, store, auth, url, regions, createdTokens: created,
+      app, nats: conn, store, auth, url, partitions: partitions.ids, createdTokens: created,
       async close() {
         if (closed) return;
         closed = true;
