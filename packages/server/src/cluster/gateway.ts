@@ -12,7 +12,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
+import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { Network, type Scenario } from '@citybrain/engine';
 import { storedPlate, type ClockSkew, type Event } from '@citybrain/brain';
 import { buildApp, type LogOptions } from '../app.js';
@@ -24,7 +24,7 @@ import { keyedPlateCheck, loadPlateKey, plateKeyer } from '../watchlist/plate-ke
 import { openStore, DEFAULT_STORE_URL } from '../store/open.js';
 import type { AppendResult, CommitListener, EventStore } from '../store/store.js';
 import { cityPartitions, encodeEvents, splitByRegion, type EventsMessage, type Partitioner } from './event-messages.js';
-import { connectNats, ensureEventsStream, type EventsStreamOptions } from './nats.js';
+import { connectNats, ensureEventsStream, openJetStream, type EventsStreamOptions } from './nats.js';
 import { batchMsgId } from './subjects.js';
 
 /** ms a gateway waits for the stream's acknowledgement before answering 503; default */
@@ -150,7 +150,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       name: 'citybrain-gateway',
       onStatus: (what, server) => app?.log[what === 'disconnected' ? 'warn' : 'info']({ server }, `NATS ${what}`),
     });
-    await ensureEventsStream(await jetstreamManager(nc), opts.stream, (changes) => app?.log.warn({ changes }, 'events stream updated'));
+    await ensureEventsStream(await openJetStream(nc), opts.stream, (changes) => app?.log.warn({ changes }, 'events stream updated'));
     const sink = new JetStreamSink(jetstream(nc), partitions.partition, { timeoutMs: opts.publishTimeoutMs, maxPayload: nc.info?.max_payload ?? 1 << 20 });
     app = buildApp({ store, sink, auth, logger: opts.logger, limits: { clockSkew: opts.clockSkew, maxQueuedEvents: opts.maxQueuedEvents } });
     const pipeline = app.ingest;

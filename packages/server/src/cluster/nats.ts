@@ -6,7 +6,7 @@
  * a gateway's retry harmless), so gateways and writers cannot disagree.
  */
 import { connect, nanos, millis, type NatsConnection } from '@nats-io/transport-node';
-import { JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
+import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
 import { redactSecrets } from '../redact.js';
 import { EVENTS_STREAM, EVENTS_SUBJECTS } from './subjects.js';
 
@@ -48,6 +48,15 @@ export async function connectNats(url: string, opts: NatsOptions): Promise<NatsC
     })().catch(() => {});
   }
   return nc;
+}
+
+/** The JetStream manager of a connection, or a ClusterStartError when that NATS has no JetStream (started without -js). */
+export async function openJetStream(nc: NatsConnection): Promise<JetStreamManager> {
+  try {
+    return await jetstreamManager(nc);
+  } catch (e) {
+    throw new ClusterStartError(`NATS at ${nc.getServer()} has no JetStream (start nats-server with -js -sd DIR): ${(e as Error).message}`);
+  }
 }
 
 export interface EventsStreamOptions {

@@ -17,13 +17,13 @@ import pino, { type Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { nanos } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type Consumer, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, type Consumer, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { Event } from '@citybrain/brain';
 import { redactingDestination, redactSecrets, type LogDestination } from '../redact.js';
 import { openStore } from '../store/open.js';
 import { EventConflictError, type EventStore } from '../store/store.js';
 import { decodeEvents } from './event-messages.js';
-import { connectNats, ensureEventsStream, type EventsStreamOptions } from './nats.js';
+import { connectNats, ensureEventsStream, openJetStream, type EventsStreamOptions } from './nats.js';
 import { EVENTS_STREAM, WRITER_CONSUMER } from './subjects.js';
 
 export interface WriterOptions {
@@ -89,7 +89,7 @@ export async function startWriter(opts: WriterOptions): Promise<RunningWriter> {
   try {
     nc = await connectNats(opts.natsUrl, { name: 'citybrain-writer', onStatus: (what, server) => log[what === 'disconnected' ? 'warn' : 'info']({ server }, `NATS ${what}`) });
     try {
-      const jsm = await jetstreamManager(nc);
+      const jsm = await openJetStream(nc);
       await ensureEventsStream(jsm, opts.stream, (changes) => log.warn({ changes }, 'events stream updated'));
       await ensureWriterConsumer(jsm, maxAckPending, opts.ackWaitMs ?? 30_000);
       consumer = await jetstream(nc).consumers.get(EVENTS_STREAM, WRITER_CONSUMER);
