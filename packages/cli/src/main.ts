@@ -10,6 +10,8 @@ Commands:
   serve       start the operations server with a virtual city (the main job)
   field       run the virtual street as its own process, reporting to a brain started with
               serve --no-street (over HTTP or MQTT) and taking its signed plans
+  gateway     a cluster's device gateway: HTTP/MQTT ingestion into NATS JetStream (README "Beyond one machine")
+  writer      a cluster's writer: the JetStream event stream into the store (PostgreSQL)
   token       issue a token straight into the store (e.g. an operator token when none is left),
               or print the brain's plan-signing public key (token brain-key),
               or one per device of the virtual street for citybrain field (token field)
@@ -29,6 +31,8 @@ const commands: Record<string, (argv: string[]) => void | Promise<void>> = {
   serve: async (argv) => (await import('./commands/serve.js')).serveCommand(argv),
   token: async (argv) => (await import('./commands/token.js')).tokenCommand(argv),
   field: async (argv) => (await import('./commands/field.js')).fieldCommand(argv),
+  gateway: async (argv) => (await import('./commands/gateway.js')).gatewayCommand(argv),
+  writer: async (argv) => (await import('./commands/writer.js')).writerCommand(argv),
   demo: async (argv) => (await import('./commands/demo.js')).demoCommand(argv),
   simulate: async (argv) => (await import('./commands/simulate.js')).simulateCommand(argv),
   generate: async (argv) => (await import('./commands/generate.js')).generateCommand(argv),

@@ -6,7 +6,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Auth } from './auth.js';
 import { classify, errorBody, ERRORS, HttpError } from './errors.js';
 import { describeSchemaErrors, type ClockSkew } from '@citybrain/brain';
-import { DEFAULT_INGEST_BODY_LIMIT, IngestPipeline } from './ingest.js';
+import { DEFAULT_INGEST_BODY_LIMIT, IngestPipeline, type EventSink } from './ingest.js';
 import { ingestHttpPlugin } from './plugins/ingest-http.js';
 import { StoreError, type EventStore } from './store/store.js';
 import { redactingDestination, type LogDestination } from './redact.js';
@@ -33,7 +33,10 @@ export interface LogOptions {
 }
 
 export interface AppOptions {
+  /** tokens, and (unless `sink`) where ingested events become durable */
   store: EventStore;
+  /** where ingested events become durable instead of the store (a cluster gateway: JetStream) */
+  sink?: EventSink;
   auth: Auth;
   /** log options, or false for no log; default JSON lines at info to stdout */
   logger?: LogOptions | false;
@@ -132,7 +135,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'citybrain_' });
-  const pipeline = new IngestPipeline(opts.store, { registry, maxQueuedEvents: limits.maxQueuedEvents, clockSkew: limits.clockSkew });
+  const pipeline = new IngestPipeline(opts.sink ?? opts.store, { registry, maxQueuedEvents: limits.maxQueuedEvents, clockSkew: limits.clockSkew });
   app.decorate('store', opts.store);
   app.decorate('auth', opts.auth);
   app.decorate('ingest', pipeline);
@@ -163,7 +166,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     }
     if (status >= 500) {
       req.log.error({ err }, 'request failed');
-      if (!(err instanceof StoreError)) message = 'internal server error';
+      // an unexpected error's message may tell internals; a store's or the catalogue's own 5xx says what to do
+      if (!(err instanceof StoreError || err instanceof HttpError)) message = 'internal server error';
     }
     reply.status(status).send(errorBody(status, code, message));
   });

@@ -39,6 +39,7 @@ export const ERRORS = {
   CB_IDEMPOTENCY_CONFLICT: { status: 409, when: 'an `Idempotency-Key` is sent again with another request (a retry must resend the same request)' },
   CB_PAYMENT_DECLINED: { status: 402, when: 'the payment provider declined a parking payment (the reservation is cancelled; nothing was charged)' },
   CB_STORE_UNAVAILABLE: { status: 503, when: 'the store cannot be reached (with `Retry-After`); nothing was changed' },
+  CB_STREAM_UNAVAILABLE: { status: 503, when: 'a cluster gateway\'s event stream (NATS JetStream) did not acknowledge the batch in time (with `Retry-After`); nothing is acknowledged: retry the same batch (its message ids make a retry harmless)' },
 } as const satisfies Record<`CB_${string}`, ErrorSpec>;
 
 /**

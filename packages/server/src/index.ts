@@ -2,7 +2,7 @@ export { buildApp, type AppOptions, type AppLimits, type LogOptions } from './ap
 export { Auth, bootstrapTokens, checkDeviceScope, hashToken, issueTokenAudit, ROLES, TICKET_TTL_MS, TokenConfigError, type AuthOptions, type Principal, type Role, type TokenSpec } from './auth.js';
 export { classify, ERRORS, errorBody, errorSchema, errorTable, FASTIFY_ERRORS, HttpError, type ErrorBody, type ErrorCode } from './errors.js';
 export { redactSecrets, redactingDestination, type LogDestination } from './redact.js';
-export { BackpressureError, DEFAULT_INGEST_BODY_LIMIT, IngestPipeline, prepareBatch, type IngestOptions, type RejectReason } from './ingest.js';
+export { BackpressureError, DEFAULT_INGEST_BODY_LIMIT, IngestPipeline, prepareBatch, StreamUnavailableError, type EventSink, type IngestOptions, type RejectReason } from './ingest.js';
 export { connected, MqttIngest, MqttStartError, sessionClientId, type MqttIngestOptions } from './mqtt.js';
 export { ingestHttpPlugin, type IngestHttpOptions } from './plugins/ingest-http.js';
 export { DEFAULT_DOWNSAMPLE, DEFAULT_RETENTION_MS, DOWNSAMPLED_UNTIL, downsampleLaneReports, mergeLaneReports, formatDuration, parseDuration, parseRetention, startRetention, type DownsampleOptions, type RetentionOptions } from './retention.js';

@@ -1,5 +1,6 @@
 /**
- * The ingestion pipeline between the transports (HTTP, MQTT) and the store:
+ * The ingestion pipeline between the transports (HTTP, MQTT) and the durable
+ * step (an EventSink: the store in one process, JetStream on a gateway):
  * a bounded count of events admitted but not yet durable. A batch that would
  * exceed it is refused at once (HTTP 429 + Retry-After; MQTT holds its
  * PUBACK), never dropped after acceptance. Also the ingestion metrics.
@@ -8,14 +9,14 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { checkDeviceScope, type Principal } from './auth.js';
 import { HttpError } from './errors.js';
 import { canonicalEvent, checkClockSkew, DEFAULT_CLOCK_SKEW, describeSchemaErrors, eventBatchSchema, normalizeEvent, type ClockSkew, type Event, type EventInput, type SchemaError } from '@citybrain/brain';
-import type { AppendResult, EventStore } from './store/store.js';
+import type { AppendResult, CommitListener } from './store/store.js';
 import { compileBodyValidator } from './validation.js';
 
 /** Largest batch a transport takes, bytes (an HTTP body, an MQTT payload); default of both. */
 export const DEFAULT_INGEST_BODY_LIMIT = 1 << 20;
 
 export type RejectReason =
-  | 'invalid' | 'conflict' | 'unauthenticated' | 'forbidden' | 'too_large' | 'unsupported_media_type' | 'rate_limited' | 'backpressure' | 'store_error';
+  | 'invalid' | 'conflict' | 'unauthenticated' | 'forbidden' | 'too_large' | 'unsupported_media_type' | 'rate_limited' | 'backpressure' | 'store_error' | 'stream_unavailable';
 
 export interface IngestOptions {
   /** events admitted and not yet committed before new batches are refused; default 100000 */
@@ -24,6 +25,34 @@ export interface IngestOptions {
   registry: Registry;
   /** how far from the server clock a device's `ts` may be; default DEFAULT_CLOCK_SKEW (5 min ahead, 7 days behind); false accepts any */
   clockSkew?: ClockSkew | false;
+}
+
+/**
+ * Where an admitted batch becomes durable: the pipeline's one seam between
+ * admission (the same everywhere) and what durable means. An EventStore is
+ * one (one process: the database); a gateway's JetStream publisher another
+ * (cluster/gateway.ts: durable once the stream acknowledged it). `append`
+ * resolves only once the batch is durable, all or nothing for the device:
+ * anything short of that rejects, and the device is not acknowledged.
+ */
+export interface EventSink {
+  /** `accepted`: ids durable by this call; `duplicates`: ids durable from an earlier try */
+  append(events: readonly Event[]): Promise<AppendResult>;
+  /** called after each durable write (its events and seconds), for the metrics */
+  onCommit(listener: CommitListener): () => void;
+}
+
+/**
+ * The event stream a gateway publishes to did not acknowledge the batch in
+ * time (JetStream down, no quorum, timeout): answered 503 with Retry-After
+ * (CB_STREAM_UNAVAILABLE); over MQTT the PUBACK is withheld. Part of it may
+ * have reached the stream: the retry is de-duplicated by its message ids.
+ */
+export class StreamUnavailableError extends Error {
+  override readonly name = 'StreamUnavailableError';
+  constructor(message: string, readonly retryAfterSeconds = 2) {
+    super(message);
+  }
 }
 
 /** The queue is full: retry later. */
@@ -126,7 +155,7 @@ export class IngestPipeline {
   private readonly unsubscribe: () => void;
   private readonly acceptedListeners = new Set<(events: readonly Event[]) => void>();
 
-  constructor(readonly store: EventStore, opts: IngestOptions) {
+  constructor(readonly sink: EventSink, opts: IngestOptions) {
     this.maxQueuedEvents = opts.maxQueuedEvents ?? 100000;
     this.clockSkew = opts.clockSkew ?? DEFAULT_CLOCK_SKEW;
     if (this.clockSkew) {
@@ -147,7 +176,7 @@ export class IngestPipeline {
       ackSeconds: new Histogram({ name: 'citybrain_ingest_ack_seconds', help: 'From admission to durable acknowledgement of a batch', labelNames: ['source'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers }),
       depth: new Gauge({ name: 'citybrain_ingest_queue_events', help: 'Events admitted and not yet durable', registers, collect() { this.set(depthOf()); } }),
     };
-    this.unsubscribe = store.onCommit((c) => {
+    this.unsubscribe = sink.onCommit((c) => {
       this.m.commitSize.observe(c.events);
       this.m.commitSeconds.observe(c.seconds);
     });
@@ -225,7 +254,7 @@ export class IngestPipeline {
     this.queued += events.length;
     const t0 = performance.now();
     try {
-      const r = await this.store.append(this.storedForm ? events.map(this.storedForm) : events);
+      const r = await this.sink.append(this.storedForm ? events.map(this.storedForm) : events);
       if (this.acceptedListeners.size > 0 && r.accepted.length > 0) {
         // consumers (the brain's state estimate) see each event once, after it is durable
         // (an exact repeat inside the batch is a duplicate of its first copy, which was stored: keep that one)

@@ -94,7 +94,7 @@ const RC = { ok: 0, unauthorized: 0x87, quota: 0x97, badPayload: 0x99 } as const
 
 const reasonCode: Record<RejectReason, number> = {
   invalid: RC.badPayload, conflict: RC.badPayload, too_large: RC.badPayload, unsupported_media_type: RC.badPayload,
-  unauthenticated: RC.unauthorized, forbidden: RC.unauthorized, rate_limited: RC.quota, backpressure: RC.quota, store_error: RC.quota,
+  unauthenticated: RC.unauthorized, forbidden: RC.unauthorized, rate_limited: RC.quota, backpressure: RC.quota, store_error: RC.quota, stream_unavailable: RC.quota,
 };
 
 /** Waits before retry `attempt` (0, 1, …) of what failed through no fault of the message: 0.1 s, doubling, at most 5 s. */
@@ -143,7 +143,7 @@ export class MqttIngest {
     const prefix = opts.topicPrefix ?? 'citybrain';
     if (opts.shareGroup !== undefined && !/^[^/+#]+$/.test(opts.shareGroup)) throw new MqttStartError(`MQTT share group "${opts.shareGroup}" must be a non-empty name without / + #`);
     const topic = `${opts.shareGroup !== undefined ? `$share/${opts.shareGroup}/` : ''}${prefix}/devices/+/events`;
-    const clientId = opts.clientId ?? sessionClientId(opts.pipeline.store, prefix);
+    const clientId = opts.clientId ?? sessionClientId(opts.auth.store, prefix);
     const topicRe = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/devices/([^/]+)/events$`);
     const maxBytes = opts.maxPayloadBytes ?? DEFAULT_INGEST_BODY_LIMIT;
     const log = opts.logger;

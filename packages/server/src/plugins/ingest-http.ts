@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Auth } from '../auth.js';
 import { errorSchema, HttpError } from '../errors.js';
 import { appendResultSchema, eventBatchSchema, MAX_EVENTS_PER_BATCH, type EventInput } from '@citybrain/brain';
-import { asBatch, BackpressureError, DEFAULT_INGEST_BODY_LIMIT, type IngestPipeline, type RejectReason } from '../ingest.js';
+import { asBatch, BackpressureError, DEFAULT_INGEST_BODY_LIMIT, StreamUnavailableError, type IngestPipeline, type RejectReason } from '../ingest.js';
 import { parseJsonBytes } from '../text.js';
 import { EventConflictError } from '../store/store.js';
 
@@ -73,7 +73,8 @@ export const ingestHttpPlugin: FastifyPluginAsync<IngestHttpOptions> = async (ap
         'Needs a device token; every event must name that device and only its intersections and bays. ' +
         'All or nothing: 200 only once every event is durable; the idempotency key is (device, id), so retrying a batch stores nothing twice. ' +
         '409 when an event reuses the id of an event stored earlier with other fields (nothing of the batch is stored). ' +
-        '429 with Retry-After when the server is saturated or the token is over its rate limit: retry the same batch.',
+        '429 with Retry-After when the server is saturated or the token is over its rate limit: retry the same batch. ' +
+        'On a cluster gateway, 200 means the event stream (JetStream) holds the batch; 503 CB_STREAM_UNAVAILABLE with Retry-After when it did not acknowledge in time.',
       security: [{ bearerAuth: [] }],
       body: eventBatchSchema,
       response: { 200: appendResultSchema, '4xx': errorSchema, '5xx': errorSchema },
@@ -85,6 +86,11 @@ export const ingestHttpPlugin: FastifyPluginAsync<IngestHttpOptions> = async (ap
       return { accepted: r.accepted.length, duplicates: r.duplicates.length };
     } catch (e) {
       if (e instanceof EventConflictError) throw new HttpError('CB_ID_CONFLICT', `${e.message}; nothing of this batch was stored`);
+      if (e instanceof StreamUnavailableError) {
+        reasons.set(req, 'stream_unavailable');
+        reply.header('retry-after', String(e.retryAfterSeconds));
+        throw new HttpError('CB_STREAM_UNAVAILABLE', `${e.message}; not acknowledged: retry the same batch`);
+      }
       if (!(e instanceof BackpressureError)) throw e;
       reasons.set(req, 'backpressure');
       reply.header('retry-after', String(e.retryAfterSeconds));

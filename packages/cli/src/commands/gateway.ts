@@ -1,0 +1,87 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_STORE_URL, MqttStartError, redactSecrets, StoreError, TokenConfigError } from '@citybrain/server';
+import { ClusterStartError, startGateway, type RunningGateway } from '@citybrain/server/cluster';
+import { chooseRoadnet, streamArgs, streamOptions, streamOptionsHelp } from '../cluster-options.js';
+import { intOption, UsageError } from '../usage.js';
+
+export const gatewayHelp = `citybrain gateway --nats URL [options]
+
+A cluster's device gateway (README "Beyond one machine"): HTTP ingestion
+(POST /api/v1/events) and optionally MQTT, with the tokens and checks of
+citybrain serve, publishing each batch to NATS JetStream (stream CITY_EVENTS, one
+message per region on city.events.<region>). A device is answered 200 (or its MQTT
+message acknowledged) only once JetStream holds the batch; 503 CB_STREAM_UNAVAILABLE
+with Retry-After when it does not answer in time. Writers (citybrain writer) put the
+stream into the store. Run as many gateways as the load needs.
+
+  --nats URL           NATS with JetStream, e.g. nats://127.0.0.1:4222 (several comma-separated)
+  --store URL          the shared store the tokens are read from: postgres://USER@HOST:5432/DATABASE
+                       (sqlite:PATH on one machine); default ${DEFAULT_STORE_URL}
+  --grid RxC           the generated city; default 4x4 (the brain workers' city)
+  --roadnet F          this city instead (CityFlow JSON or SUMO XML; its flows are not needed)
+  --regions N          regions the city is cut into (give the brain workers the same); default 4
+  --port N             HTTP port; default 8081 (0: a free one)
+  --host H             listen address; default 127.0.0.1
+  --mqtt URL           also ingest from this MQTT broker; gateways share the device messages
+                       (shared subscription, group citybrain-gateways)
+  --mqtt-client-id ID  this gateway's MQTT session; default derived from the host name and store
+  --publish-timeout MS how long to wait for JetStream's acknowledgement before 503; default 5000
+${streamOptionsHelp}
+
+Tokens as for serve: citybrain token create --db URL, or CITYBRAIN_TOKENS.`;
+
+export async function gatewayCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      nats: { type: 'string' }, store: { type: 'string' }, grid: { type: 'string' }, roadnet: { type: 'string' }, flow: { type: 'string' },
+      regions: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, mqtt: { type: 'string' }, 'mqtt-client-id': { type: 'string' },
+      'publish-timeout': { type: 'string' }, ...streamArgs, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void console.log(gatewayHelp);
+  if (!values.nats) throw new UsageError('gateway needs --nats URL (e.g. nats://127.0.0.1:4222)');
+  const scenario = await chooseRoadnet(values);
+  const port = intOption(values.port, 'port', 8081, 0, 65535);
+  const host = values.host ?? '127.0.0.1';
+  let gw: RunningGateway;
+  try {
+    gw = await startGateway({
+      scenario, natsUrl: values.nats, storeUrl: values.store, regions: intOption(values.regions, 'regions', 4, 1, 10_000), host, port,
+      mqttUrl: values.mqtt, mqttSession: { clientId: values['mqtt-client-id'] },
+      publishTimeoutMs: intOption(values['publish-timeout'], 'publish-timeout', 5000, 100, 600_000), stream: streamOptions(values),
+      printToken: (line) => console.error(line),
+    });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const usage = e instanceof ClusterStartError ? `--nats: ${err.message}`
+      : e instanceof StoreError ? `--store: ${err.message}`
+      : e instanceof MqttStartError ? `--mqtt: ${err.message}`
+      : e instanceof TokenConfigError ? err.message
+      : err.syscall === 'listen' ? `--host ${host} --port ${port}: cannot listen: ${err.message}`
+      : e instanceof RangeError ? err.message : undefined;
+    if (!usage) throw e;
+    console.error(`citybrain: ${redactSecrets(usage)}`);
+    process.exit(2);
+  }
+  console.error(`CityBrain gateway at ${gw.url} (POST ${gw.url}/api/v1/events, metrics ${gw.url}/metrics), publishing to ${redactSecrets(values.nats)}: partitions ${gw.partitions.join(', ')}`);
+  stopOnSignal(() => gw.close());
+}
+
+/** SIGINT/SIGTERM close the role (what is in flight finishes); a second signal, or a close over 5 s, exits at once: nothing acknowledged is only in memory. */
+export function stopOnSignal(close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    console.error(`citybrain: ${signal}, shutting down`);
+    setTimeout(() => {
+      console.error('citybrain: shutdown took over 5 s; exiting without waiting for it');
+      process.exit(1);
+    }, 5000).unref();
+    await close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

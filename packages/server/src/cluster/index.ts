@@ -1,0 +1,6 @@
+/** The cluster roles (issue #20), a separate entry (`@citybrain/server/cluster`) so the one-process server does not load the NATS clients. */
+export * from './subjects.js';
+export * from './event-messages.js';
+export { ClusterStartError, connectNats, DEFAULT_DUPLICATE_WINDOW_MS, ensureEventsStream, eventsStreamConfig, openJetStream, type EventsStreamOptions, type NatsOptions } from './nats.js';
+export { DEFAULT_PUBLISH_TIMEOUT_MS, JetStreamSink, startGateway, type GatewayOptions, type RunningGateway } from './gateway.js';
+export { startWriter, type RunningWriter, type WriterOptions } from './writer.js';

@@ -1,0 +1,131 @@
+/**
+ * The connection to NATS and the events stream every cluster role relies on
+ * (issue #20). One place says how a role connects (reconnecting for ever: a
+ * NATS restart is an outage to ride out, not a reason to exit) and what the
+ * stream is (file storage, limits retention, the duplicate window that makes
+ * a gateway's retry harmless), so gateways and writers cannot disagree.
+ */
+import { connect, nanos, millis, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
+import { redactSecrets } from '../redact.js';
+import { EVENTS_STREAM, EVENTS_SUBJECTS } from './subjects.js';
+
+/** NATS could not be reached at start, or the stream is not as CityBrain needs it: a problem of the options or the deployment. */
+export class ClusterStartError extends Error {
+  override readonly name = 'ClusterStartError';
+}
+
+export interface NatsOptions {
+  /** the connection's name, as the server's monitoring shows it (e.g. `citybrain-gateway`) */
+  name: string;
+  /** ms to wait for the first connection; default 5000 */
+  connectTimeoutMs?: number;
+  /** called when the connection drops or comes back, for the log */
+  onStatus?: (what: 'disconnected' | 'reconnected', server: string) => void;
+}
+
+/**
+ * Connects to NATS at `url` (nats://host:port, several comma-separated). The
+ * first connection must succeed within the timeout (a wrong URL is told at
+ * start); after that the client reconnects for ever, every second, and
+ * requests in between fail fast or time out (the gateway answers 503).
+ */
+export async function connectNats(url: string, opts: NatsOptions): Promise<NatsConnection> {
+  const servers = url.split(',').map((s) => s.trim()).filter(Boolean);
+  if (servers.length === 0) throw new ClusterStartError('--nats needs a URL, e.g. nats://127.0.0.1:4222');
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers, name: opts.name, timeout: opts.connectTimeoutMs ?? 5000, maxReconnectAttempts: -1, reconnectTimeWait: 1000 });
+  } catch (e) {
+    throw new ClusterStartError(redactSecrets(`cannot connect to NATS at ${url}: ${(e as Error).message}`));
+  }
+  if (opts.onStatus) {
+    const onStatus = opts.onStatus;
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect' || s.type === 'reconnect') onStatus(s.type === 'disconnect' ? 'disconnected' : 'reconnected', redactSecrets(String(s.server)));
+      }
+    })().catch(() => {});
+  }
+  return nc;
+}
+
+/** The JetStream manager of a connection, or a ClusterStartError when that NATS has no JetStream (started without -js). */
+export async function openJetStream(nc: NatsConnection): Promise<JetStreamManager> {
+  try {
+    return await jetstreamManager(nc);
+  } catch (e) {
+    throw new ClusterStartError(`NATS at ${nc.getServer()} has no JetStream (start nats-server with -js -sd DIR): ${(e as Error).message}`);
+  }
+}
+
+export interface EventsStreamOptions {
+  /** copies of the stream in a NATS cluster; default 1 (one server); 3 survives the loss of a node */
+  replicas?: number;
+  /** ms an event is kept in the stream (limits retention); default 0, no age limit (the writers' store keeps history) */
+  maxAge?: number;
+  /** ms within which a message id seen before is dropped (a gateway's retry); default DEFAULT_DUPLICATE_WINDOW_MS */
+  duplicateWindow?: number;
+}
+
+/** Two minutes: JetStream's own default, longer than any device's retry after a 503's Retry-After. */
+export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
+
+/** The stream's settings as CityBrain needs them. */
+export function eventsStreamConfig(o: EventsStreamOptions = {}): Partial<StreamConfig> & { name: string } {
+  const replicas = o.replicas ?? 1;
+  const maxAge = o.maxAge ?? 0;
+  const window = o.duplicateWindow ?? DEFAULT_DUPLICATE_WINDOW_MS;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new RangeError(`events stream: replicas must be 1 to 5, got ${replicas}`);
+  if (!(maxAge >= 0)) throw new RangeError(`events stream: maxAge must be ms >= 0, got ${maxAge}`);
+  if (!(window >= 100)) throw new RangeError(`events stream: duplicateWindow must be ms >= 100, got ${window}`);
+  // JetStream refuses a duplicate window longer than max_age
+  if (maxAge > 0 && window > maxAge) throw new RangeError(`events stream: duplicateWindow (${window} ms) must not exceed maxAge (${maxAge} ms)`);
+  return {
+    name: EVENTS_STREAM,
+    subjects: [EVENTS_SUBJECTS],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    num_replicas: replicas,
+    max_age: nanos(maxAge),
+    duplicate_window: nanos(window),
+  };
+}
+
+/**
+ * Creates the events stream, or checks the one there: settings JetStream can
+ * change (subjects, replicas, age, duplicate window) are updated to these,
+ * and `onUpdate` hears what changed; storage or retention of another kind
+ * cannot be changed in place and are refused, naming the setting.
+ */
+export async function ensureEventsStream(jsm: JetStreamManager, o: EventsStreamOptions = {}, onUpdate?: (changes: string[]) => void): Promise<StreamInfo> {
+  const want = eventsStreamConfig(o);
+  let have: StreamInfo;
+  try {
+    have = await jsm.streams.info(EVENTS_STREAM);
+  } catch (e) {
+    if (e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound) return jsm.streams.add(want);
+    throw e;
+  }
+  const c = have.config;
+  for (const k of ['storage', 'retention'] as const) {
+    if (c[k] !== want[k]) {
+      throw new ClusterStartError(`stream ${EVENTS_STREAM} exists with ${k} "${c[k]}", CityBrain needs "${want[k]}" (which cannot be changed in place): ` +
+        `move its messages elsewhere and delete it (nats stream rm ${EVENTS_STREAM}), or point the cluster at another NATS`);
+    }
+  }
+  const changes: string[] = [];
+  if (c.subjects.length !== 1 || c.subjects[0] !== EVENTS_SUBJECTS) changes.push(`subjects ${JSON.stringify(c.subjects)} -> ["${EVENTS_SUBJECTS}"]`);
+  if (c.num_replicas !== want.num_replicas) changes.push(`replicas ${c.num_replicas} -> ${want.num_replicas}`);
+  if (c.max_age !== want.max_age) changes.push(`max age ${millis(c.max_age)} ms -> ${millis(want.max_age!)} ms`);
+  if (c.duplicate_window !== want.duplicate_window) changes.push(`duplicate window ${millis(c.duplicate_window)} ms -> ${millis(want.duplicate_window!)} ms`);
+  if (changes.length === 0) return have;
+  let info: StreamInfo;
+  try {
+    info = await jsm.streams.update(EVENTS_STREAM, { ...c, ...want });
+  } catch (e) {
+    throw new ClusterStartError(`stream ${EVENTS_STREAM} exists with other settings (${changes.join(', ')}) and JetStream refused to update it: ${(e as Error).message}`);
+  }
+  onUpdate?.(changes);
+  return info;
+}
