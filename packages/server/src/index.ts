@@ -30,3 +30,4 @@ export { openWatchlistStore, PostgresWatchlistStore, SqliteWatchlistStore, type 
 export { WatchlistService, type WatchlistServiceOptions, type WatchlistSettings } from './watchlist/service.js';
 export { loadPlateKey, PLATE_KEY_STATE, PlateKeyError, plateKeyer } from './watchlist/plate-key.js';
 export { startReadRetention } from './retention.js';
+export { fairShare, ownershipMoves, type OwnershipMoves, type OwnershipView } from './cluster/ownership.js';
