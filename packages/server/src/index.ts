@@ -32,3 +32,4 @@ export { loadPlateKey, PLATE_KEY_STATE, PlateKeyError, plateKeyer } from './watc
 export { startReadRetention } from './retention.js';
 export { fairShare, ownershipMoves, type OwnershipMoves, type OwnershipView } from './cluster/ownership.js';
 export { BrainWorker, decodeEventBatch, type BrainWorkerOptions, type WorkerHealth } from './cluster/worker.js';
+export * from './cluster/subjects.js';
