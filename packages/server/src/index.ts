@@ -31,5 +31,5 @@ export { WatchlistService, type WatchlistServiceOptions, type WatchlistSettings 
 export { loadPlateKey, PLATE_KEY_STATE, PlateKeyError, plateKeyer } from './watchlist/plate-key.js';
 export { startReadRetention } from './retention.js';
 export { fairShare, ownershipMoves, type OwnershipMoves, type OwnershipView } from './cluster/ownership.js';
-export { BrainWorker, decodeEventBatch, type BrainWorkerOptions, type WorkerHealth } from './cluster/worker.js';
+export { BrainWorker, decodeEventBatch, WorkerStartError, type BrainWorkerOptions, type WorkerHealth } from './cluster/worker.js';
 export * from './cluster/subjects.js';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { controllers, DEFAULT_CONTROLLER } from '@citybrain/control';
-import { BrainKeyError, BrainWorker, loadBrainKeyFile } from '@citybrain/server';
+import { BrainKeyError, BrainWorker, loadBrainKeyFile, WorkerStartError } from '@citybrain/server';
 import { chooseScenario } from '../scenario-files.js';
 import { chooseController } from '../plugins.js';
 import { intOption, numOption, UsageError } from '../usage.js';
@@ -59,6 +59,8 @@ export async function workerCommand(argv: string[]): Promise<void> {
     watchdog: numOption(values.watchdog, 'watchdog', 10, 1, 3600),
     replayMs: numOption(values.replay, 'replay', 120, 0, 86_400) * 1000,
     log: (line) => console.log(`worker: ${line}`),
+  }).catch((e: unknown) => {
+    throw e instanceof WorkerStartError ? new UsageError(e.message) : e;
   });
   console.log(`worker: ${worker.id} started; the city's ${worker.runtime.supervisor.env.intersections.length} signalised intersections in ${worker.regions.length} regions`);
   let stopping = false;

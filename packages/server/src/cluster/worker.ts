@@ -76,6 +76,9 @@ export interface BrainWorkerOptions {
   log?: (line: string) => void;
 }
 
+/** The worker cannot start: NATS unreachable, no events stream, the MQTT broker away. Not a bug: the CLI prints it in one line. */
+export class WorkerStartError extends Error {}
+
 /** ms before the key's expiry a worker stops controlling a region it could not refresh (see the file's comment). */
 const LEASE_MARGIN_MS = 1000;
 /** ms between checks of the leases (well under LEASE_MARGIN_MS). */
@@ -187,7 +190,7 @@ export class BrainWorker {
     try {
       nc = await connect({ servers: opts.natsUrl, name: opts.id ?? 'citybrain-worker' });
     } catch (e) {
-      throw new Error(redactSecrets(`worker: cannot connect to NATS at ${String(opts.natsUrl)}: ${(e as Error).message}`));
+      throw new WorkerStartError(redactSecrets(`worker: cannot connect to NATS at ${String(opts.natsUrl)}: ${(e as Error).message}`));
     }
     let mqtt: PlanPublisher | undefined;
     try {
@@ -195,14 +198,18 @@ export class BrainWorker {
       try {
         await jsm.streams.info(EVENTS_STREAM);
       } catch {
-        throw new Error(`worker: JetStream has no stream ${EVENTS_STREAM}: start the gateways first (they create it)`);
+        throw new WorkerStartError(`worker: JetStream has no stream ${EVENTS_STREAM}: start the gateways first (they create it)`);
       }
       const ttl = opts.ttlMs ?? 3000;
       const kvm = new Kvm(nc);
       // history 1: a key is its owner now, nothing else; the TTL makes a dead owner's key disappear
       const owners = await kvm.create(OWNERS_BUCKET, { ttl, history: 1 });
       const workers = await kvm.create(WORKERS_BUCKET, { ttl, history: 1 });
-      if (opts.mqttUrl) mqtt = await PlanPublisher.connect(opts.mqttUrl, { topicPrefix: opts.mqttTopicPrefix, clientId: `citybrain-${opts.id ?? process.pid}-plans` });
+      if (opts.mqttUrl) {
+        mqtt = await PlanPublisher.connect(opts.mqttUrl, { topicPrefix: opts.mqttTopicPrefix, clientId: `citybrain-${opts.id ?? process.pid}-plans` }).catch((e: unknown) => {
+          throw new WorkerStartError(`worker: ${(e as Error).message}`);
+        });
+      }
       const w = new BrainWorker(nc, jetstream(nc), owners, workers, mqtt, opts);
       w.begin();
       return w;
