@@ -12,6 +12,8 @@ Commands:
               serve --no-street (over HTTP or MQTT) and taking its signed plans
   gateway     a cluster's device gateway: HTTP/MQTT ingestion into NATS JetStream (README "Beyond one machine")
   writer      a cluster's writer: the JetStream event stream into the store (PostgreSQL)
+  worker      a cluster's brain worker: owns regions of the city shared over NATS JetStream,
+              runs their controllers, publishes their plans (citybrain worker --help)
   token       issue a token straight into the store (e.g. an operator token when none is left),
               or print the brain's plan-signing public key (token brain-key),
               or one per device of the virtual street for citybrain field (token field)
@@ -29,6 +31,7 @@ citybrain simulate --roadnet FILE --flow FILE [options]`;
 
 const commands: Record<string, (argv: string[]) => void | Promise<void>> = {
   serve: async (argv) => (await import('./commands/serve.js')).serveCommand(argv),
+  worker: async (argv) => (await import('./commands/worker.js')).workerCommand(argv),
   token: async (argv) => (await import('./commands/token.js')).tokenCommand(argv),
   field: async (argv) => (await import('./commands/field.js')).fieldCommand(argv),
   gateway: async (argv) => (await import('./commands/gateway.js')).gatewayCommand(argv),

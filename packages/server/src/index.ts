@@ -19,7 +19,7 @@ export { CityRuntime, type CityRuntimeOptions, type CityRuntimeState, type Contr
 export { ControllerHost, HOSTED_CONTROLLERS, nodeControllerHost } from './city/controller-host.js';
 export { CityPersistence, CITY_SNAPSHOT, decodeCityState, restoreOperatorState, scenarioFingerprint, STATE_KEYS } from './city/persistence.js';
 export { citySpat, intersectionSpat, moyOf, signalGroupOf, timeMark, TIME_MARK_UNKNOWN, type Spat, type SpatClock, type SpatEventState, type SpatIntersectionState, type SpatMovementState, type SpatSignalInput, type SpatStatus, type SpatTiming } from './city/spat.js';
-export { BRAIN_KEY_STATE, BrainKey, BrainKeyError, defaultBrainKeyFile, loadBrainKey, planVerifier, type LoadBrainKeyOptions } from './plans/brain-key.js';
+export { BRAIN_KEY_STATE, BrainKey, BrainKeyError, defaultBrainKeyFile, loadBrainKey, loadBrainKeyFile, planVerifier, type LoadBrainKeyOptions } from './plans/brain-key.js';
 export { PlanPublisher, planTopic, type PlanPublisherOptions } from './plans/plan-publisher.js';
 export { PLAN_LONG_POLL_MS, planRoutes, type PlanRoutesOptions } from './api/plan-routes.js';
 export * from './store/parking-store.js';

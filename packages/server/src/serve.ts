@@ -25,7 +25,7 @@ import { spatRoutes } from './api/spat-routes.js';
 import { planRoutes } from './api/plan-routes.js';
 import { loadBrainKey, type BrainKey } from './plans/brain-key.js';
 import type { PlanBoard } from '@citybrain/brain';
-import { PlanPublisher } from './plans/plan-publisher.js';
+import { PlanPublisher, publishBoardPlans } from './plans/plan-publisher.js';
 import { citySpat } from './city/spat.js';
 import { auditedActions } from './api/audited.js';
 import { liveRoutes } from './api/live.js';
@@ -387,9 +387,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const stopSpat = mqtt ? publishSpat(runtime, mqtt, app.log) : () => {};
   const planOut = mqtt && new PlanPublisher(mqtt.client, { topicPrefix: opts.mqttSession?.topicPrefix });
-  const stopPlans = planOut ? plans.board.onPlan((plan) => {
-    planOut.publish(plan).catch((e: unknown) => app.log.error({ err: e, intersection: plan.intersection }, 'plan not published over MQTT'));
-  }) : () => {};
+  const stopPlans = planOut ? publishBoardPlans(plans.board, planOut, (e, plan) => app.log.error({ err: e, intersection: plan.intersection }, 'plan not published over MQTT')) : () => {};
   const retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
   const downsample = opts.downsample ?? (Number.isFinite(retentionMs) ? DEFAULT_DOWNSAMPLE : false);
   const retention = Number.isFinite(retentionMs) || downsample ? startRetention(store, {

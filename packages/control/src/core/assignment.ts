@@ -134,10 +134,16 @@ export class ControllerAssignment implements Controller {
     }
   }
 
-  /** The controllers asked at some intersection this step: one whose intersections are all blind does no work (its rollouts would only burn the step's budget). */
+  /**
+   * The controllers asked at some intersection this step: one whose
+   * intersections are all blind (its rollouts would only burn the step's
+   * budget) or all controlled by another brain (env.active) does no work.
+   */
   private inUse(env: ControlEnv): Set<string> {
     const names = new Set<string>();
-    for (const ix of env.intersections) if (!this.blind.has(ix.intersection)) names.add(this.controllerOf(ix.intersection));
+    for (const ix of env.intersections) {
+      if (!this.blind.has(ix.intersection) && (!env.active || env.active.has(ix.intersection))) names.add(this.controllerOf(ix.intersection));
+    }
     return names;
   }
 

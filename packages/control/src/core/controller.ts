@@ -99,6 +99,14 @@ export interface ControlEnv {
   readonly yellowTime: number;
   /** seconds a green lasts at least before a controller may change it */
   readonly minGreen: number;
+  /**
+   * The intersections (network indices) this brain controls now, when not all:
+   * a cluster's brain worker controls only its regions, and the set changes
+   * as regions are taken over or handed back. The supervisor asks only these;
+   * a controller's step work (beginStep) should skip the others, which cost
+   * their worker no decision time.
+   */
+  readonly active?: ReadonlySet<number>;
 }
 
 /**

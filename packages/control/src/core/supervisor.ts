@@ -30,6 +30,8 @@ export interface SupervisorOptions {
    * omitted, it is the street itself, observed perfectly (benchmarks, tests).
    */
   observed?: Observed;
+  /** the intersections decided, when not all (ControlEnv.active): the caller's set, which it may change between ticks */
+  active?: ReadonlySet<number>;
 }
 
 export interface ControllerFault {
@@ -86,6 +88,14 @@ export class SignalSupervisor {
   private readonly rules: SignalRules;
   /** wall-clock start of the current tick: the budget counts from it */
   private t0 = 0;
+  /**
+   * Wall-clock ms of the latest tick's decision at each intersection (slot
+   * order; 0 where not asked), and of its step work shared by all
+   * (beginStep, until the decisions start): what a cluster's worker reports
+   * per region.
+   */
+  readonly decideMs: Float64Array;
+  stepMs = 0;
 
   /**
    * `sim` is the simulation whose signals the supervisor sets: the brain's
@@ -100,8 +110,10 @@ export class SignalSupervisor {
     this.env = Object.freeze({
       twin: twinView(sim, opts.observed ? 'brain' : 'ground-truth'), observed: opts.observed ?? perfectObservations(sim),
       net: sim.net, intersections: Object.freeze(intersections), yellowTime: opts.yellowTime ?? 5, minGreen: opts.minGreen ?? 5,
+      active: opts.active,
     });
     this.onFault = opts.onFault;
+    this.decideMs = new Float64Array(intersections.length);
     this.budgetMs = opts.budgetMs ?? 1000;
     this.rules = signalRules(this.env);
     const first = opts.initialGreen ?? 1;
@@ -165,10 +177,21 @@ export class SignalSupervisor {
     const { sim, env } = this;
     const ixs = env.intersections;
     this.t0 = t0;
+    const active = env.active;
     if (this.gridlock) this.watchGridlock(this.gridlock);
+    let t = now();
+    this.stepMs = t - t0;
     for (let k = 0; k < ixs.length; k++) {
+      // another brain controls it: not asked, its signal and status left as they are
+      if (active && !active.has(ixs[k].intersection)) {
+        this.decideMs[k] = 0;
+        continue;
+      }
       const show = advanceSignal(this.status[k], k, sim.time, this.rules, ixs[k].yellow, this.ask);
       if (show !== NO_CHANGE) sim.setPhase(ixs[k].intersection, show);
+      const after = now();
+      this.decideMs[k] = after - t;
+      t = after;
     }
   }
 
@@ -233,7 +256,8 @@ export class SignalSupervisor {
     }
   }
 
-  private readonly isRelieved = (i: number): boolean => this.relieved.has(i);
+  /** not reported again when relieved already, nor at all where another brain controls it */
+  private readonly isRelieved = (i: number): boolean => this.relieved.has(i) || (this.env.active !== undefined && !this.env.active.has(i));
 
   private failAll(e: unknown): void {
     for (const ix of this.env.intersections) if (!this.fallen.has(ix.intersection)) this.fail(ix, e);

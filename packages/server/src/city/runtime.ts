@@ -78,6 +78,14 @@ export interface CityRuntimeOptions extends VirtualCityOptions {
    * jammed solid).
    */
   maxIngestLag?: number;
+  /**
+   * The intersections (network indices) this brain controls, when not all: a
+   * cluster's brain worker (cluster/worker.ts) controls its regions only, and
+   * changes the set as it takes regions over or hands them back. The others
+   * are not decided (control's ControlEnv.active), not planned and cost no
+   * decision time; their signals in the twin stay as they were.
+   */
+  controlled?: ReadonlySet<number>;
 }
 
 /** Wall-clock milliseconds the loop steps before it lets the event loop in (I/O, timers). */
@@ -202,6 +210,8 @@ export class CityRuntime {
   private readonly plannedAt: Float64Array;
   /** plans the virtual street's controllers refused (a bug when it is not 0) */
   plansRefused = 0;
+  /** see CityRuntimeOptions.controlled; undefined: all */
+  private readonly controlled?: ReadonlySet<number>;
 
   constructor(scenario: Scenario, opts: CityRuntimeOptions = {}) {
     this.signer = opts.planSigner ?? inProcessPlanSigner();
@@ -210,6 +220,7 @@ export class CityRuntime {
     // the brain's twin has its own randomness: it knows the street's neither
     this.twin = new BrainTwin(scenario, { seed: (opts.seed ?? 0) + 1 });
     this.factories = { ...controllers, ...opts.extraControllers };
+    this.controlled = opts.controlled;
     this.host = opts.controllerHost?.({ scenario, seed: (opts.seed ?? 0) + 1 }, {
       view: () => ({
         state: this.sim.exportState(), vehicles: this.estimate.vehicles, queue: this.estimate.queue,
@@ -221,7 +232,7 @@ export class CityRuntime {
           green: Int32Array.from(st, (s) => s.green),
           greenSince: Float64Array.from(st, (s) => s.greenSince),
           yellowLeft: Int32Array.from(st, (s) => s.yellowLeft),
-          inCharge: Uint8Array.from(this.supervisor.env.intersections, (ix) => (this.assignment.controllerOf(ix.intersection) === name && !this.supervisor.fallen.has(ix.intersection) && !this.assignment.blind.has(ix.intersection) ? 1 : 0)),
+          inCharge: Uint8Array.from(this.supervisor.env.intersections, (ix) => (this.assignment.controllerOf(ix.intersection) === name && !this.supervisor.fallen.has(ix.intersection) && !this.assignment.blind.has(ix.intersection) && this.controls(ix.intersection) ? 1 : 0)),
         };
       },
     });
@@ -242,7 +253,7 @@ export class CityRuntime {
       },
     });
     this.estimate = new LaneEstimate(this.twin.net);
-    this.supervisor = new SignalSupervisor(this.twin.sim, this.emergency, { onFault: (f) => this.faults.push(f), observed: this.estimate, gridlock: opts.gridlock });
+    this.supervisor = new SignalSupervisor(this.twin.sim, this.emergency, { onFault: (f) => this.faults.push(f), observed: this.estimate, gridlock: opts.gridlock, active: opts.controlled });
     this.requestedSpeed = opts.speed ?? 1;
     this.kpiPeriod = opts.kpiPeriod ?? 10;
     this.kpiHistory = opts.kpiHistory ?? 8640;
@@ -265,6 +276,11 @@ export class CityRuntime {
     this.plannedAt = new Float64Array(this.supervisor.env.intersections.length).fill(-Infinity);
     this.incidents = new IncidentDetector(this.sim.net, this.supervisor.env.intersections, this.estimate, this.laneGreenSeconds(), (ts) => (ts - this.epochMs) / 1000, opts.incidents);
     for (const ix of this.supervisor.env.intersections) this.phaseLog.set(ix.intersection, [{ t: 0, phase: this.sim.phase(ix.intersection) }]);
+  }
+
+  /** Whether this brain controls intersection i (CityRuntimeOptions.controlled). */
+  controls(i: number): boolean {
+    return this.controlled === undefined || this.controlled.has(i);
   }
 
   /** The brain's twin: what the API and the dashboard show of the city (the street's ground truth is `city.sim`, for the demo's labelled overlay and benchmarks). */
@@ -516,6 +532,7 @@ export class CityRuntime {
     const ts = this.ts;
     for (let k = 0; k < ixs.length; k++) {
       const ix = ixs[k];
+      if (!this.controls(ix.intersection)) continue;
       const phase = this.sim.phase(ix.intersection);
       if (phase === this.planned[k] && t - this.plannedAt[k] < PLAN_HEARTBEAT) continue;
       this.planned[k] = phase;
@@ -540,6 +557,7 @@ export class CityRuntime {
     const ixs = this.supervisor.env.intersections;
     for (let k = 0; k < ixs.length; k++) {
       const ix = ixs[k];
+      if (!this.controls(ix.intersection)) continue;
       // only what the controller says counts here: a confirmation delayed (ingestion behind) is no reason to follow a stale phase
       const said = this.plans.confirmation(ix.id);
       const shown = said?.mode === 'local' ? said.phase : -1;

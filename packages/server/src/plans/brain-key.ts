@@ -100,18 +100,7 @@ export function defaultBrainKeyFile(store: EventStore): string | undefined {
 /** The brain's key of this data, made (and kept) on first start. */
 export async function loadBrainKey(store: EventStore, opts: LoadBrainKeyOptions = {}): Promise<BrainKey> {
   const file = opts.keyFile ?? defaultBrainKeyFile(store);
-  if (file !== undefined) {
-    if (existsSync(file)) return fromPemWhere(readFileSync(file, 'utf8'), file);
-    const key = BrainKey.generate();
-    // wx: two servers starting on the same data at once do not overwrite each other's key
-    try {
-      writeFileSync(file, key.privatePem(), { mode: 0o600, flag: 'wx' });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return fromPemWhere(readFileSync(file, 'utf8'), file);
-      throw new BrainKeyError(`cannot keep the brain key in ${file}: ${(e as Error).message}`);
-    }
-    return key;
-  }
+  if (file !== undefined) return loadBrainKeyFile(file);
   const stored = (await store.readState(BRAIN_KEY_STATE)).get(BRAIN_KEY_STATE) as { pem?: unknown } | undefined;
   if (stored !== undefined) return fromPemWhere(String(stored.pem), `the store's state row "${BRAIN_KEY_STATE}"`);
   const key = BrainKey.generate();
@@ -122,6 +111,24 @@ export async function loadBrainKey(store: EventStore, opts: LoadBrainKeyOptions 
   // two servers sharing the database may have raced: the row written last is the key of both
   const kept = (await store.readState(BRAIN_KEY_STATE)).get(BRAIN_KEY_STATE) as { pem?: unknown } | undefined;
   return kept === undefined ? key : fromPemWhere(String(kept.pem), `the store's state row "${BRAIN_KEY_STATE}"`);
+}
+
+/**
+ * The brain key kept in PEM file `file`, made there on first start (a
+ * cluster's brain workers and API servers share one file, so the field
+ * controllers verify every worker's plans with one public key).
+ */
+export function loadBrainKeyFile(file: string): BrainKey {
+  if (existsSync(file)) return fromPemWhere(readFileSync(file, 'utf8'), file);
+  const key = BrainKey.generate();
+  // wx: two servers (or workers) starting on the same data at once do not overwrite each other's key
+  try {
+    writeFileSync(file, key.privatePem(), { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return fromPemWhere(readFileSync(file, 'utf8'), file);
+    throw new BrainKeyError(`cannot keep the brain key in ${file}: ${(e as Error).message}`);
+  }
+  return key;
 }
 
 function fromPemWhere(pem: string, where: string): BrainKey {

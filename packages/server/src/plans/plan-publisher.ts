@@ -8,7 +8,7 @@
  * has passed.
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Plan } from '@citybrain/brain';
+import type { Plan, PlanBoard } from '@citybrain/brain';
 import { redactSecrets } from '../redact.js';
 import { connected } from '../mqtt.js';
 
@@ -51,4 +51,16 @@ export class PlanPublisher {
   async close(): Promise<void> {
     if (this.owns) await this.client.endAsync();
   }
+}
+
+/**
+ * Every plan `board` publishes from now on, out over MQTT through `out` (serve
+ * and a cluster's brain worker wire their board so); a plan the broker did
+ * not take is told to `failed` (the next plan, at most a second later, goes
+ * anyway). Returns the unsubscribe function.
+ */
+export function publishBoardPlans(board: PlanBoard, out: PlanPublisher, failed: (e: unknown, plan: Plan) => void): () => void {
+  return board.onPlan((plan) => {
+    out.publish(plan).catch((e: unknown) => failed(e, plan));
+  });
 }

@@ -166,7 +166,8 @@ export function predictive(opts: PredictiveOptions = {}): PredictiveController {
             }
             continue;
           }
-          if (mayChange(signals, k, t, rules)) free.push(k);
+          // no rollouts for an intersection another brain controls (ControlEnv.active)
+          if (mayChange(signals, k, t, rules) && (!env.active || env.active.has(env.intersections[k].intersection))) free.push(k);
         }
         // after a timeout the supervisor moves on while rollouts may still run: never start a second batch
         if (free.length > 0 && !busy) {
