@@ -495,12 +495,16 @@ test('bench emergency --json: the share of the emergency vehicles\' delay remove
   assert.deepEqual([res.targets.delayRemoved, res.targets.aim, res.targets.othersBelow], [75, 90, 3]);
   assert.equal(res.targets.delayRemovedMet, res.delayRemovedPercent >= 75);
   assert.equal(res.targets.met, res.targets.delayRemovedMet && res.targets.othersMet);
+  // sirens on by default: nothing is lost behind a vehicle at its lane's limit, so signals could remove all of the delay
+  assert.equal((out as unknown as { protocol: { siren: boolean } }).protocol.siren, true);
+  assert.equal((res as unknown as { signalCeilingPercent: number }).signalCeilingPercent, 100);
   // the causes add up to the delay left
   const sum = Object.values(res.delayCausesWith).reduce((a, b) => a + b, 0);
   assert.ok(Math.abs(sum - res.evDelayWith) < 0.5, `causes ${sum} s, delay ${res.evDelayWith} s`);
   assertUserError(['bench', 'emergency', '--scenarios', 'XX9'], /--scenarios: unknown scenario "XX9"/);
   assertUserError(['bench', 'emergency', '--grid', '3'], /--grid expects RxC/);
   assertUserError(['bench', 'emergency', '--controllers', 'nope'], /--controllers: unknown controller "nope"/);
+  assertUserError(['bench', 'emergency', '--siren', '--no-siren'], /--siren and --no-siren: give one of them/);
 });
 
 test('bench incidents --json: breakdowns caused, detected and scored against the truth; bad options named', () => {

@@ -26,10 +26,17 @@ ATT < +3%) met or not, and where the delay left goes.
   --controllers LIST  default max-pressure (the issue's protocol) and
                       schedule (serve's default, the lowest ATT of bench control
                       on every real scenario, README "Control")
-  --siren             the emergency vehicles' sirens on, in the runs with and
-                      without priority alike: moving vehicles ahead of one on
-                      its lane give way and it passes them (without, it follows
-                      them at their lane's limit: no vehicle overtakes)
+  --no-siren          the emergency vehicles' sirens off, in the runs with and
+                      without priority alike: no vehicle overtakes, and one
+                      follows the vehicles ahead at their lane's limit, which
+                      no signal changes (the bench prints the share of the
+                      delay signals could remove at most). By default (or
+                      --siren) they are on, as on an emergency run and as
+                      serve dispatches them: the law grants an emergency
+                      vehicle its exemptions (here: its lanes' speed limits)
+                      only with its siren and lights on, and then moving
+                      vehicles ahead of it on its lane give way and it passes
+                      them
   --json              machine-readable output`;
 
 const COUNT = 10;
@@ -92,6 +99,12 @@ interface CaseResult {
   evDelayWith: number;
   /** the issue's measure: share of the delay (travel time above free flow) priority removes */
   delayRemovedPercent: number;
+  /**
+   * the most signals could remove: the share of the delay without priority
+   * not spent, with priority, behind a vehicle at its lane's limit (no
+   * overtaking with sirens off; none of it with sirens on)
+   */
+  signalCeilingPercent: number;
   othersAttWithout: number;
   othersAttWith: number;
   othersChangePercent: number;
@@ -110,12 +123,13 @@ export async function benchEmergency(argv: string[]): Promise<void> {
     args: argv,
     options: {
       data: { type: 'string', default: '../shared/data' }, scenarios: { type: 'string' }, grid: { type: 'string' }, controllers: { type: 'string' },
-      siren: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      siren: { type: 'boolean' }, 'no-siren': { type: 'boolean' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(benchEmergencyHelp);
   const json = values.json!;
-  const siren = values.siren!;
+  if (values.siren && values['no-siren']) throw new UsageError('--siren and --no-siren: give one of them');
+  const siren = !values['no-siren'];
   const list = (v: string | undefined, def: string[]) => (v === undefined ? def : v.split(',').map((x) => x.trim()).filter((x) => x !== ''));
   const names = list(values.controllers, CONTROLLERS);
   if (names.length === 0) throw new UsageError('--controllers: name at least one controller');
@@ -170,6 +184,7 @@ function compare(controller: string, evs: EvRoute[], free: number[], freeMean: n
   // delay: time lost against driving the route alone under priority; the travel time cannot fall below free flow
   const delayWithout = evWithout - freeMean, delayWith = evWith - freeMean;
   const removed = (1 - delayWith / delayWithout) * 100;
+  const ceiling = (1 - withP.lost.followingAtLimit / evs.length / delayWithout) * 100;
   const othersChange = (withP.othersAtt / without.othersAtt - 1) * 100;
   const targets = {
     delayRemoved: TARGET_REMOVED, aim: AIM_REMOVED, othersBelow: TARGET_OTHERS,
@@ -184,6 +199,7 @@ function compare(controller: string, evs: EvRoute[], free: number[], freeMean: n
     evDelayWithout: round(delayWithout, 1),
     evDelayWith: round(delayWith, 1),
     delayRemovedPercent: round(removed, 1),
+    signalCeilingPercent: round(Math.min(100, ceiling), 1),
     othersAttWithout: round(without.othersAtt, 2),
     othersAttWith: round(withP.othersAtt, 2),
     othersChangePercent: round(othersChange, 2),
@@ -219,6 +235,7 @@ function print(key: string, results: CaseResult[], skipped: { controller: string
     const line = (label: string, text: string) => console.log(`  ${label.padEnd(38)}${text}`);
     line("emergency vehicles' mean travel time", `${r.evAttWithout} s without priority, ${r.evAttWith} s with (free flow ${r.evFreeFlow} s)`);
     line('their delay (above free flow)', `${r.evDelayWithout} s without, ${r.evDelayWith} s with: ${r.delayRemovedPercent.toFixed(1)}% of it removed`);
+    if (r.signalCeilingPercent < 99.95) line('', `${r.delayCausesWith.followingAtLimit} s of it behind vehicles at their lane's limit, which no signal changes: signals could remove ${r.signalCeilingPercent.toFixed(1)}% at most`);
     line(`other vehicles' ATT (${r.otherVehicles})`, `${r.othersAttWithout} s without, ${r.othersAttWith} s with: ${pct(r.othersChangePercent)}`);
     const t = r.targets;
     line('targets', `delay removed >= ${t.delayRemoved}%: ${yn(t.delayRemovedMet)} (aim ${t.aim}%: ${yn(t.aimMet)}); others < +${t.othersBelow}%: ${yn(t.othersMet)}`);

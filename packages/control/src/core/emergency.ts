@@ -36,10 +36,13 @@ export interface EmergencyOptions {
   horizon?: number;
   /**
    * Seconds each vehicle queued ahead of the emergency vehicle on its approach
-   * lane needs to clear the stop line. An intersection is requested
-   * 2 x yellow + min green + 3 s + this x queue before the vehicle's arrival, so
-   * the switch completes and the queue has left when it arrives, while the base
-   * controller keeps the intersection for as long as possible. Default 2.5.
+   * lane needs to clear the stop line. The vehicle's green must show
+   * 3 s + this x queue before its arrival, so the queue has left when it
+   * arrives (its "due" time). From 2 x yellow + min green before that (the
+   * longest a switch can take) the intersection is requested: it may no longer
+   * switch to a green that does not serve the vehicle; one already showing
+   * stays until a yellow before the due time, so the base controller keeps
+   * the intersection for as long as possible. Default 2.5.
    */
   dischargeHeadway?: number;
 }
@@ -61,7 +64,8 @@ export interface EmergencyDispatch {
  * - `ahead`: not requested yet (farther than the lead time the intersection needs)
  * - `requested`: the intersection is held in (or switching to) `phase`
  * - `yielding`: due, but a vehicle arriving earlier holds it in a phase that does not serve this one
- * - `free`: every green phase serves the movement (a right turn), nothing to request
+ * - `free`: every green phase serves the movement (a right turn), nothing to request; where
+ *   the yellow does not serve it, the green showing is held from a yellow plus the start-up and queue time before the vehicle arrives
  */
 export interface CorridorStop {
   intersection: string;
@@ -97,13 +101,29 @@ export interface Tracked {
   exempt: boolean;
 }
 
+/** One intersection's request: the phases acceptable to every vehicle granted there, the one asked for, and when it must show. */
+interface Request {
+  phases: number[];
+  phase: number;
+  /**
+   * seconds until the requested green must show (the earliest granted
+   * vehicle's free-flow arrival less its start-up and queue time): a green
+   * that does not serve the vehicle stays until a yellow before this
+   */
+  due: number;
+}
+
 /** A request for one intersection from one vehicle, before conflicts are settled. */
 interface Claim {
   inter: number;
   eta: number;
+  /** seconds before its arrival the green must show: start-up and the queue ahead leaving */
+  flush: number;
   seq: number;
   /** green phases serving the movement, ascending */
   serving: number[];
+  /** every green serves the movement (not the yellow): the claim only keeps a yellow from starting before the vehicle is past */
+  free: boolean;
   stop: CorridorStop;
 }
 
@@ -111,8 +131,8 @@ interface Plan {
   views: ActiveEmergency[];
   /** the requests to hold on (see EmergencyPriority.held) */
   held: Set<string>;
-  /** per intersection: the phases acceptable to every vehicle granted there, and the one asked for */
-  requests: Map<number, { phases: number[]; phase: number }>;
+  /** per intersection: the phases acceptable to every vehicle granted there, the one asked for, and when it must show */
+  requests: Map<number, Request>;
 }
 
 /**
@@ -125,8 +145,13 @@ interface Plan {
  * start a yellow towards another phase just before the request, and the
  * supervisor enforces the minimum green of that phase before the yellow back),
  * + the time to flush the queue ahead of the vehicle on its approach lane,
- * capped at `horizon`. Requesting no earlier than that keeps the cost to other
- * traffic low. A request holds until the vehicle is past the intersection,
+ * capped at `horizon`. A requested intersection showing a serving green keeps
+ * it; showing another, it keeps that one while there is time (until a yellow
+ * before the serving green is due), unless the base controller wants a
+ * change, which then goes to the serving green: within the lead no switch may
+ * start that could not come back in time. Requesting no earlier, and switching
+ * no sooner, than that keeps the cost to other traffic low. A request holds
+ * until the vehicle is past the intersection,
  * even when the lead shrinks as the queue leaves (were it dropped, the base
  * controller could switch away again just before the vehicle arrives).
  * Everything else follows the base controller, and so does an intersection
@@ -146,7 +171,7 @@ export class EmergencyPriority implements Controller {
   private readonly servingOf = new Map<number, number[]>();
   private readonly tracked = new Map<string, Tracked>();
   private seq = 0;
-  private requests = new Map<number, { phases: number[]; phase: number }>();
+  private requests = new Map<number, Request>();
   /** `${vehicle seq}:${intersection}` of each request made, kept until the vehicle is past the intersection */
   private held = new Set<string>();
 
@@ -185,8 +210,12 @@ export class EmergencyPriority implements Controller {
     // overridden here, a promise answered by mistake (an async decide) must not reject unobserved: that would end the process
     const answered: unknown = wanted;
     if (isThenable(answered)) Promise.resolve(answered).then(undefined, () => {});
+    // a green serving the vehicle stays until it is past
     if (req.phases.includes(status.green)) return status.green;
-    return req.phase;
+    // another green: any change the base controller wants goes to the vehicle's green (there would be no time to come back);
+    // without one, the switch starts when only its yellow (and a step) is left before the green is due
+    if (wanted !== status.green || req.due <= env.yellowTime + env.twin.interval) return req.phases.includes(wanted) ? wanted : req.phase;
+    return status.green;
   }
 
   /** Puts an emergency vehicle on the road (`addVehicle`: it enters at the next step) and gives it priority. Returns its id. */
@@ -277,23 +306,25 @@ export class EmergencyPriority implements Controller {
       }
       views.push({ id: t.id, dispatchedAt: t.dispatchedAt, state: st, drivable: net.drivableId(path[0]), corridor, eta: round1(eta) });
     }
-    const requests = new Map<number, { phases: number[]; phase: number }>();
+    const requests = new Map<number, Request>();
     for (const [inter, list] of claims) {
       list.sort((a, b) => a.eta - b.eta || a.seq - b.seq);
       let phases = list[0].serving;
+      let due = Infinity;
       for (const c of list) {
         const both = phases.filter((p) => c.serving.includes(p));
         if (c === list[0] || both.length > 0) {
           phases = both.length > 0 ? both : phases;
-          c.stop.state = 'requested';
+          c.stop.state = c.free ? 'free' : 'requested';
+          if (!c.free) due = Math.min(due, c.eta - c.flush);
         } else c.stop.state = 'yielding';
       }
       // keep the green already showing, or the one already asked for (the yellow towards it may be running)
       const shown = sim.phase(inter);
       const prev = this.requests.get(inter)?.phase;
       const phase = phases.includes(shown) ? shown : prev !== undefined && phases.includes(prev) ? prev : phases[0];
-      requests.set(inter, { phases, phase });
-      for (const c of list) if (c.stop.state === 'requested') c.stop.phase = phase;
+      requests.set(inter, { phases, phase, due });
+      for (const c of list) if (c.stop.state === 'requested' || c.free) c.stop.phase = phase;
     }
     return { views, requests, held };
   }
@@ -313,16 +344,19 @@ export class EmergencyPriority implements Controller {
     const free = serving.length === ix.greens.length;
     const stop: CorridorStop = { intersection: ix.id, phase: serving[0], eta: round1(eta), state: free ? 'free' : 'ahead' };
     corridor.push(stop);
+    // a movement the yellow serves too (a right turn on most real roadnets) needs nothing
+    if (free && ix.movements[ix.yellow].some((m) => m.roadLink === rl)) return;
     const env = this.env!;
-    // the longest a switch can take (a yellow the base controller has just started towards another phase, its minimum green, the yellow back), the start-up, the queue
-    const lead = Math.min(this.horizon, 2 * env.yellowTime + env.minGreen + STARTUP + this.headway * queue);
-    if (free) return;
+    // the start-up and the queue ahead leaving; before that, the longest a switch can take (a yellow the base controller has just started towards another phase, its minimum green, the yellow back);
+    // where every green serves it, only a yellow starting then would stop the vehicle
+    const flush = STARTUP + this.headway * queue;
+    const lead = Math.min(this.horizon, (free ? env.yellowTime : 2 * env.yellowTime + env.minGreen) + flush);
     const key = `${t.seq}:${inter}`;
     if (eta >= lead && !this.held.has(key)) return;
     held.add(key);
     let list = claims.get(inter);
     if (!list) claims.set(inter, (list = []));
-    list.push({ inter, eta, seq: t.seq, serving, stop });
+    list.push({ inter, eta, flush, seq: t.seq, serving, free, stop });
   }
 }
 

@@ -1,11 +1,12 @@
 import type { Network } from './network.js';
 import { FREE, RUNNING, WAITING, type SimState } from './state.js';
-import { SIREN, WAITING_SPEED } from './driver.js';
+import { canYield, reachSteps, SIREN, WAITING_SPEED } from './driver.js';
 
 /**
  * Who is where: the per-drivable lists of vehicles (front first), the boundary
  * queues, vehicle slots, lane changes made after the move, a siren's
- * overtaking, and each vehicle's leader and gap (CityFlow's updateLeaderAndGap).
+ * overtaking and right of way at conflict points, and each vehicle's leader and
+ * gap (CityFlow's updateLeaderAndGap).
  */
 
 /** A scratch list of vehicle handles, grown as needed; used within one step, so forks may share it. */
@@ -195,6 +196,29 @@ export function overtake(net: Network, st: SimState): void {
 /** Whether vehicle p gives way to a vehicle with its siren on behind it on its lane: it is moving, not broken down, and has no siren itself. */
 export function givesWay(st: SimState, p: number): boolean {
   return st.vSpeed[p] >= WAITING_SPEED && st.vStallUntil[p] <= st.step && (st.vExempt[p] & SIREN) === 0;
+}
+
+/**
+ * Who goes first at a conflict point when one of the two vehicles has its
+ * siren on and the other not (the rule of the road: other traffic gives way
+ * to an emergency vehicle on an emergency run, e.g. China's Road Traffic
+ * Safety Law art. 53, Germany's StVO section 38, the US Uniform Vehicle Code
+ * section 11-405): 1 when v goes first, -1 when v gives way, 0 when the rule
+ * does not apply (both or neither with a siren: CityFlow's order, junction.ts
+ * canPass). `d1`, `d2`: v's and the foe's distances to the conflict point
+ * (negative past it); v can still stop before it (canPass asks first).
+ * - v has the siren: it goes first unless the foe can no longer stop before
+ *   the point (or stands in it): then CityFlow's order decides.
+ * - the foe has it: v gives way when the foe would reach the point before v
+ *   had crossed it (v's own length at its speed, at least a step); a foe far
+ *   back on its approach is no reason to stop.
+ */
+export function sirenRightOfWay(st: SimState, v: number, foe: number, d1: number, d2: number, turnV: boolean, turnFoe: boolean, dt: number): number {
+  const sv = (st.vExempt[v] & SIREN) !== 0, sf = (st.vExempt[foe] & SIREN) !== 0;
+  if (sv === sf) return 0;
+  if (sv) return canYield(st, foe, d2) ? 1 : 0;
+  const cross = Math.ceil(st.vLen[v] / Math.max(st.vSpeed[v], 1) / dt);
+  return reachSteps(st, foe, d2, turnFoe, dt) <= reachSteps(st, v, d1, turnV, dt) + cross ? -1 : 0;
 }
 
 export function updateLeaders(net: Network, st: SimState, dt: number): void {
