@@ -7,3 +7,4 @@ export { startWriter, type RunningWriter, type WriterOptions } from './writer.js
 export { fairShare, ownershipMoves, type OwnershipMoves, type OwnershipView } from './ownership.js';
 export { BrainWorker, WorkerStartError, type BrainWorkerOptions, type WorkerHealth } from './worker.js';
 export { followPlans, type PlanFollower } from './plan-follower.js';
+export { ClusterFollower, type ClusterFollowerOptions } from './follower.js';
