@@ -232,18 +232,24 @@ export async function clusterCommand(argv: string[]): Promise<void> {
     const gateways = Array.from({ length: nodes }, (_, i) => start(`gateway-${i + 1}`, 'gateway', process.execPath, [
       MAIN, 'gateway', '--nats', natsUrl, '--store', db, ...cityArgs, '--regions', String(regions), '--port', '0', '--brain-key', keyFile,
     ]));
-    const gatewayUrls = (await Promise.all(gateways.map((g) => ready(g, /CityBrain gateway at (http:\/\/\S+?) /)))).map((m) => m[1]);
+    // the writer ensures the stream as the gateways do: they start together
     const writer = start('writer', 'writer', process.execPath, [MAIN, 'writer', '--nats', natsUrl, '--store', db]);
-    await ready(writer, /CityBrain writer:/);
+    const [gatewayUrls] = await Promise.all([
+      Promise.all(gateways.map((g) => ready(g, /CityBrain gateway at (http:\/\/\S+?) /))).then((ms) => ms.map((m) => m[1])),
+      ready(writer, /CityBrain writer:/),
+    ]);
     const workers = Array.from({ length: nodes }, (_, i) => start(`worker-${i + 1}`, 'worker', process.execPath, [
       MAIN, 'worker', '--nats', natsUrl, '--brain-key', keyFile, '--regions', String(regions), '--id', `worker-${i + 1}`, ...cityArgs, ...demandArgs,
       ...(values.controller ? ['--controller', values.controller] : []),
     ]));
-    await Promise.all(workers.map((w) => ready(w, /worker: \S+ started/)));
+    // the workers need the stream (the gateways made it); the API server with them
     const api = start('api', 'api', process.execPath, [
       MAIN, 'serve', '--cluster', natsUrl, '--no-street', '--db', db, '--brain-key', keyFile, '--regions', String(regions), '--port', String(apiPort), ...cityArgs, ...demandArgs,
     ]);
-    const apiUrl = (await ready(api, /CityBrain is running at (http:\/\/\S+)/))[1];
+    const [, apiUrl] = await Promise.all([
+      Promise.all(workers.map((w) => ready(w, /worker: \S+ started/))),
+      ready(api, /CityBrain is running at (http:\/\/\S+)/).then((m) => m[1]),
+    ]);
     const gatewayPorts = gatewayUrls.map((u) => Number(new URL(u).port));
     lb = await balancer(() => gatewayPorts.filter((_, i) => !gateways[i].exited), gatewayPort).catch((e: Error) => {
       throw new UsageError(`--gateway-port ${gatewayPort}: cannot listen: ${e.message}`);
