@@ -14,6 +14,8 @@ Commands:
   writer      a cluster's writer: the JetStream event stream into the store (PostgreSQL)
   worker      a cluster's brain worker: owns regions of the city shared over NATS JetStream,
               runs their controllers, publishes their plans (citybrain worker --help)
+  cluster     start a whole cluster on this machine (nats-server, gateways, writer, workers, the API
+              server and the virtual street), for tests and demos
   token       issue a token straight into the store (e.g. an operator token when none is left),
               or print the brain's plan-signing public key (token brain-key),
               or one per device of the virtual street for citybrain field (token field)
@@ -36,6 +38,7 @@ const commands: Record<string, (argv: string[]) => void | Promise<void>> = {
   field: async (argv) => (await import('./commands/field.js')).fieldCommand(argv),
   gateway: async (argv) => (await import('./commands/gateway.js')).gatewayCommand(argv),
   writer: async (argv) => (await import('./commands/writer.js')).writerCommand(argv),
+  cluster: async (argv) => (await import('./commands/cluster.js')).clusterCommand(argv),
   demo: async (argv) => (await import('./commands/demo.js')).demoCommand(argv),
   simulate: async (argv) => (await import('./commands/simulate.js')).simulateCommand(argv),
   generate: async (argv) => (await import('./commands/generate.js')).generateCommand(argv),

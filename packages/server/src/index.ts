@@ -21,6 +21,7 @@ export { CityPersistence, CITY_SNAPSHOT, decodeCityState, restoreOperatorState, 
 export { citySpat, intersectionSpat, moyOf, signalGroupOf, timeMark, TIME_MARK_UNKNOWN, type Spat, type SpatClock, type SpatEventState, type SpatIntersectionState, type SpatMovementState, type SpatSignalInput, type SpatStatus, type SpatTiming } from './city/spat.js';
 export { BRAIN_KEY_STATE, BrainKey, BrainKeyError, defaultBrainKeyFile, loadBrainKey, loadBrainKeyFile, planVerifier, type LoadBrainKeyOptions } from './plans/brain-key.js';
 export { PlanPublisher, planTopic, type PlanPublisherOptions } from './plans/plan-publisher.js';
+export { clusterRoutes, type ClusterFeed, type ClusterRoutesOptions } from './api/cluster-routes.js';
 export { PLAN_LONG_POLL_MS, planRoutes, type PlanRoutesOptions } from './api/plan-routes.js';
 export * from './store/parking-store.js';
 export { AVAILABILITY_BUCKET_MS, ParkingService, type BookInput, type ParkingServiceOptions, type SiteLiveView } from './parking/service.js';

@@ -23,6 +23,7 @@ import { FIELD_SOURCE, fieldAdmission } from './city/field-admission.js';
 import { cityRoutes, type CityAccess } from './api/city-routes.js';
 import { spatRoutes } from './api/spat-routes.js';
 import { planRoutes } from './api/plan-routes.js';
+import { clusterRoutes, type ClusterFeed } from './api/cluster-routes.js';
 import { loadBrainKey, type BrainKey } from './plans/brain-key.js';
 import type { PlanBoard } from '@citybrain/brain';
 import { PlanPublisher, publishBoardPlans } from './plans/plan-publisher.js';
@@ -133,6 +134,16 @@ export interface ServerOptions {
   };
   /** the virtual city's cloned plates and unlicensed taxis (VirtualCityOptions), for the watchlist to find; default none */
   virtualPlates?: { clonedShare?: number; illegalTaxis?: number; unregisteredShare?: number };
+  /**
+   * the API/dashboard server of a cluster (`citybrain serve --cluster`; needs
+   * street false): it controls nothing and publishes no plans (the brain
+   * workers do); its brain follows every partition of the event stream (its
+   * own ingestion goes to the stream too), its board the workers' verified
+   * plans; history from the store the writers fill; `GET /api/v1/cluster`
+   * from the buckets. The runtime's snapshot is neither restored nor saved
+   * (the stream's recent past rebuilds the brain).
+   */
+  cluster?: ClusterFeed;
 }
 
 export interface RunningServer {
@@ -171,6 +182,8 @@ const DEFAULT_WEB_ROOT = [new URL('../web/', import.meta.url), new URL('../../we
  * WebSocket API with its OpenAPI document, Prometheus metrics and the dashboard.
  */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const cluster = opts.cluster;
+  if (cluster && opts.street !== false) throw new RangeError('a cluster\'s API server runs no virtual street (street: false): the street reports to the gateways');
   const store = opts.store ?? (await openStore(opts.storeUrl ?? DEFAULT_STORE_URL, { createDatabase: opts.createDatabase }));
   const auth = new Auth(store, opts.auth);
   let created: Awaited<ReturnType<typeof bootstrapTokens>>['created'];
@@ -185,7 +198,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await store.close();
     throw e;
   }
-  const app = buildApp({ store, auth, logger: opts.logger, onRoute: opts.onRoute, limits: { clockSkew: opts.clockSkew } });
+  const app = buildApp({ store, sink: cluster?.sink, auth, logger: opts.logger, onRoute: opts.onRoute, limits: { clockSkew: opts.clockSkew } });
   // plates are personal data: the event log, the brain's matching state and its snapshot hold their keyed hash only;
   // the clear read lives in memory on its way to the watchlist and the travel-time matching (and in a hit's alert)
   const keyer = plateKeyer(plateKey);
@@ -197,7 +210,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const runtime = new CityRuntime(opts.scenario, {
     street: opts.street,
     // the rollout-based controllers decide in a worker thread: the API, ingestion and shutdown never wait for them
-    controllerHost: nodeControllerHost,
+    // (a cluster's API server decides nothing: no worker thread)
+    controllerHost: cluster ? undefined : nodeControllerHost,
+    // a cluster's API server controls no intersection: the brain workers do
+    controlled: cluster ? new Set<number>() : undefined,
     // the plans are signed with the brain's key: the street's signal controllers, here or elsewhere, obey only those
     planSigner: brainKey,
     controller: opts.controller,
@@ -221,7 +237,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     app.log.error({ device: event.device, event: event.id, reason }, `virtual-city event refused: ${message}`), (id) => street.device(id));
 
   // the brain's lane-state estimate and incident detection learn from every durable lane event, the virtual city's and real devices' alike
-  pipeline.onAccepted((events) => runtime.ingested(events));
+  // (a cluster's: from the stream, its own ingestion's among them)
+  if (!cluster) pipeline.onAccepted((events) => runtime.ingested(events));
   // the plate watchlist judges every durable plate read, and keeps plates only as keyed hashes (the clear plate only in an alert)
   const wlSettings = opts.watchlist ?? {};
   let watchlist: WatchlistService;
@@ -277,7 +294,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const persistence = new CityPersistence(store, runtime, scenarioFingerprint(opts.scenario, {
     interval: runtime.sim.interval, detectorPeriod: runtime.street?.detectorPeriod ?? 0, bays: runtime.street?.bays.length ?? 0,
   }), app.log);
-  await persistence.restore();
+  if (!cluster) await persistence.restore();
   const operatorSet = await restoreOperatorState(store, runtime, app.log);
 
   const access: CityAccess = {
@@ -296,6 +313,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await app.register(spatRoutes, { runtime, access });
   const plans = { board: runtime.plans, key: brainKey };
   await app.register(planRoutes, { ...plans, access });
+  await app.register(clusterRoutes, { feed: cluster, access });
   await app.register(emergencyRoutes, { runtime, roadnet: opts.scenario.roadnet, access, audited });
   await app.register(incidentRoutes, { runtime, access, audited });
   await app.register(compareRoutes, { runtime, scenario: opts.scenario, access, audited });
@@ -325,7 +343,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   } else if (street && parking.listSites().length === 0 && street.bays.length > 0) {
     await parking.putSites(virtualCityRegister(street.bays));
   }
-  pipeline.onAccepted((events) => parking.ingested(events));
+  if (!cluster) pipeline.onAccepted((events) => parking.ingested(events));
   // the demo's drivers who reserve: an app on the street, booking through the service's own path (as the API's route does) at the nearest site guidance gives;
   // keys unique to this run (a restarted street's driver-1 is not the last run's: the same key would be an idempotency conflict)
   const bookingRun = Date.now().toString(36);
@@ -399,7 +417,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   for (const w of opts.scenarioWarnings ?? []) app.log.warn(`scenario: ${w}`);
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
   if (operatorSet.running ?? opts.run ?? true) runtime.start();
-  persistence.start(opts.snapshotIntervalMs ?? 60_000);
+  if (cluster) {
+    // every partition into the brain (the stream's recent past first) and the parking service, the workers' plans onto the board
+    await cluster.follow({
+      events: (events) => {
+        runtime.ingested(events);
+        parking.ingested(events);
+      },
+      plans: runtime.plans, verify: brainKey.verify,
+    });
+  } else persistence.start(opts.snapshotIntervalMs ?? 60_000);
   const data = await store.footprint();
   app.log.info({
     url: address, store: store.backend, data: data.location, dataBytes: data.bytes, retention: formatDuration(retentionMs),
@@ -425,6 +452,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       retention?.stop();
       await mqtt?.close();
       await app.close();
+      await cluster?.close().catch((e: unknown) => app.log.error({ err: e }, 'cluster: closing the NATS connection failed'));
       // the street's batch in flight settles before the stores it feeds close (its consumers: the brain, watchlist, parking)
       await runtime.holdDelivery();
       stopping = true;
@@ -432,7 +460,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await watchlist.settled();
       await watchlist.store.close();
       // after ingestion drained: events it could not store are in the snapshot, to be sent again
-      await persistence.save().catch((e: unknown) => app.log.error({ err: e }, 'virtual city snapshot on shutdown failed'));
+      if (!cluster) await persistence.save().catch((e: unknown) => app.log.error({ err: e }, 'virtual city snapshot on shutdown failed'));
       await parking.settled().catch(() => {});
       while (parkingBusy) await new Promise((r) => setTimeout(r, 10));
       await store.close();

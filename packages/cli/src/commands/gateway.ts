@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { DEFAULT_STORE_URL, MqttStartError, redactSecrets, StoreError, TokenConfigError } from '@citybrain/server';
 import { ClusterStartError, startGateway, type RunningGateway } from '@citybrain/server/cluster';
 import { chooseRoadnet, streamArgs, streamOptions, streamOptionsHelp } from '../cluster-options.js';
-import { intOption, UsageError } from '../usage.js';
+import { intOption, numOption, UsageError } from '../usage.js';
 
 export const gatewayHelp = `citybrain gateway --nats URL [options]
 
@@ -26,6 +27,13 @@ stream into the store. Run as many gateways as the load needs.
                        (shared subscription, group citybrain-gateways)
   --mqtt-client-id ID  this gateway's MQTT session; default derived from the host name and store
   --publish-timeout MS how long to wait for JetStream's acknowledgement before 503; default 5000
+  --brain-key FILE     the cluster's brain key (the PEM file the workers sign with, or its public half from
+                       citybrain token brain-key --brain-key FILE): the gateway then serves what field devices
+                       need of the brain, as serve does: GET /api/v1/brain/key and each intersection's latest
+                       plan verified against it (GET /api/v1/intersections/{id}/plan, long poll), taken from
+                       the workers (NATS city.plans.>), so citybrain field --server GATEWAY_URL works; without
+                       it the gateway serves no plans (the field takes them over MQTT: worker --mqtt)
+  --watchdog S         seconds a field controller holds a plan (as the workers' --watchdog); default 10
 ${streamOptionsHelp}
 
 Tokens as for serve: citybrain token create --db URL, or CITYBRAIN_TOKENS.`;
@@ -36,7 +44,7 @@ export async function gatewayCommand(argv: string[]): Promise<void> {
     options: {
       nats: { type: 'string' }, store: { type: 'string' }, grid: { type: 'string' }, roadnet: { type: 'string' }, flow: { type: 'string' },
       regions: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, mqtt: { type: 'string' }, 'mqtt-client-id': { type: 'string' },
-      'publish-timeout': { type: 'string' }, ...streamArgs, help: { type: 'boolean', short: 'h' },
+      'publish-timeout': { type: 'string' }, 'brain-key': { type: 'string' }, watchdog: { type: 'string' }, ...streamArgs, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(gatewayHelp);
@@ -44,13 +52,21 @@ export async function gatewayCommand(argv: string[]): Promise<void> {
   const scenario = await chooseRoadnet(values);
   const port = intOption(values.port, 'port', 8081, 0, 65535);
   const host = values.host ?? '127.0.0.1';
+  let brainKey: string | undefined;
+  if (values['brain-key'] !== undefined) {
+    try {
+      brainKey = readFileSync(values['brain-key'], 'utf8');
+    } catch (e) {
+      throw new UsageError(`--brain-key ${values['brain-key']}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file (a worker makes it on its first start: citybrain worker --brain-key FILE)' : (e as Error).message}`);
+    }
+  }
   let gw: RunningGateway;
   try {
     gw = await startGateway({
       scenario, natsUrl: values.nats, storeUrl: values.store, regions: intOption(values.regions, 'regions', 4, 1, 10_000), host, port,
       mqttUrl: values.mqtt, mqttSession: { clientId: values['mqtt-client-id'] },
       publishTimeoutMs: intOption(values['publish-timeout'], 'publish-timeout', 5000, 100, 600_000), stream: streamOptions(values),
-      printToken: (line) => console.error(line),
+      printToken: (line) => console.error(line), brainKey, watchdog: numOption(values.watchdog, 'watchdog', 10, 1, 3600),
     });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
@@ -59,12 +75,13 @@ export async function gatewayCommand(argv: string[]): Promise<void> {
       : e instanceof MqttStartError ? `--mqtt: ${err.message}`
       : e instanceof TokenConfigError ? err.message
       : err.syscall === 'listen' ? `--host ${host} --port ${port}: cannot listen: ${err.message}`
-      : e instanceof RangeError ? err.message : undefined;
+      : e instanceof RangeError ? (/^brain key:/.test(err.message) ? `--brain-key ${values['brain-key']}: ${err.message}` : err.message) : undefined;
     if (!usage) throw e;
     console.error(`citybrain: ${redactSecrets(usage)}`);
     process.exit(2);
   }
-  console.error(`CityBrain gateway at ${gw.url} (POST ${gw.url}/api/v1/events, metrics ${gw.url}/metrics), publishing to ${redactSecrets(values.nats)}: partitions ${gw.partitions.join(', ')}`);
+  console.error(`CityBrain gateway at ${gw.url} (POST ${gw.url}/api/v1/events, metrics ${gw.url}/metrics), publishing to ${redactSecrets(values.nats)}: partitions ${gw.partitions.join(', ')}; ` +
+    (gw.plans ? `plans from the workers at ${gw.url}/api/v1/intersections/{id}/plan, the brain key at ${gw.url}/api/v1/brain/key` : 'no plans served (no --brain-key)'));
   stopOnSignal(() => gw.close());
 }
 

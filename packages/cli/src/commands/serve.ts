@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { controllers, DEFAULT_CONTROLLER } from '@citybrain/control';
 import { DEFAULT_CLOCK_SKEW, parseRegister, type ClockSkew } from '@citybrain/brain';
 import { DEFAULT_STORE_URL, formatDuration, parseDuration, parseRetention, redactSecrets, startServer, StoreError, MqttStartError, BrainKeyError, TokenConfigError, type RunningServer } from '@citybrain/server';
+import type { Scenario } from '@citybrain/engine/core';
 import { chooseScenario } from '../scenario-files.js';
 import { chooseController } from '../plugins.js';
 import { intOption, numOption, UsageError } from '../usage.js';
@@ -64,6 +65,14 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
                        same --speed and this server --clock-skew off)
   --brain-key FILE     the PEM file of the key the brain signs signal plans with (made on first start);
                        default beside a SQLite store, in PostgreSQL's state table (citybrain token brain-key)
+  --cluster NATS_URL   the API/dashboard server of a cluster (README "Beyond one machine"; needs --no-street,
+                       --brain-key FILE of the workers and --db postgres://... of the writers): it controls
+                       nothing; its brain follows every partition of the event stream (live map, KPIs,
+                       incidents as in one process), shows the workers' plans, reads history from the store
+                       the writers fill and GET /api/v1/cluster (who owns which region, the workers' health)
+                       from NATS; events posted to it go to the stream, as through a gateway
+  --regions N          with --cluster: regions the city is cut into, the workers' and gateways'; default 4
+  --replay S           with --cluster: seconds of the stream taken at start to rebuild the brain; default 120
   --parking FILE       a parking register (JSON {"sites": [...]} or CSV, one row per bay; see README
                        "Smart parking"): its sites and bays registered (or replaced) at start; without it
                        the virtual street's kerbside bays are registered at the first start
@@ -79,6 +88,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       roadnet: { type: 'string' }, flow: { type: 'string' }, controller: { type: 'string', default: DEFAULT_CONTROLLER },
       speed: { type: 'string' }, breakdowns: { type: 'string' }, sensing: { type: 'string' }, watchdog: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, 'mqtt-client-id': { type: 'string' }, 'mqtt-share': { type: 'string' }, retention: { type: 'string' }, 'clock-skew': { type: 'string' }, paused: { type: 'boolean', default: false }, 'brain-key': { type: 'string' }, parking: { type: 'string' },
       'create-db': { type: 'boolean', default: false }, 'no-street': { type: 'boolean', default: false },
+      cluster: { type: 'string' }, regions: { type: 'string' }, replay: { type: 'string' },
       cloned: { type: 'string' }, taxis: { type: 'string' }, unregistered: { type: 'string' }, 'register-hours': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -103,6 +113,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   }
   const clockSkew = parseClockSkew(values['clock-skew']);
   const port = intOption(values.port, 'port', 8080, 0, 65535);
+  const cluster = await clusterFeed(values, scenario);
   let server: RunningServer;
   try {
     server = await startServer({
@@ -133,8 +144,10 @@ export async function serveCommand(argv: string[]): Promise<void> {
       parkingRegister: values.parking === undefined ? undefined : parkingRegister(values.parking),
       run: !values.paused,
       printToken: (line: string) => console.error(line),
+      cluster,
     });
   } catch (e) {
+    await cluster?.close();
     const usage = startupProblem(e, { db: values.db ?? DEFAULT_STORE_URL, host: values.host ?? '127.0.0.1', port, mqtt: values.mqtt });
     if (!usage) throw e;
     // what started before the failure (store writer, city clock) would keep the process alive
@@ -145,6 +158,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const { data } = server;
   const kept = `${formatDuration(server.retentionMs)}${retentionMs === undefined ? ' (the default; see --retention)' : ''}`;
   console.error(`Data: ${data.location}, ${(data.bytes / 1e6).toFixed(1)} MB; events kept ${kept}`);
+  if (cluster) console.error(`Cluster: following ${cluster.nats} (every partition of the events stream, the workers' plans); regions and workers at ${server.url}/api/v1/cluster`);
   let stopping = false;
   const stop = async (signal: string) => {
     // a second signal, or a close that hangs (a store or broker not answering), ends the process at once:
@@ -205,4 +219,27 @@ function parkingRegister(file: string): { text: string; file: string } {
   const parsed = parseRegister(text, file);
   if ('error' in parsed) throw new UsageError(`--parking: ${parsed.error}`);
   return { text, file };
+}
+
+/** With --cluster: the cluster's feed (NATS loaded only then), after the options it needs are checked. */
+async function clusterFeed(values: { cluster?: string; regions?: string; replay?: string; 'no-street'?: boolean; 'brain-key'?: string; db?: string; mqtt?: string }, scenario: Pick<Scenario, 'roadnet'>) {
+  if (values.cluster === undefined) {
+    for (const o of ['regions', 'replay'] as const) if (values[o] !== undefined) throw new UsageError(`--${o} goes with --cluster NATS_URL`);
+    return undefined;
+  }
+  if (!values['no-street']) throw new UsageError('--cluster needs --no-street: a cluster\'s street reports to its gateways (citybrain field --server GATEWAY_URL)');
+  if (values['brain-key'] === undefined) throw new UsageError('--cluster needs --brain-key FILE, the workers\' key: the plans shown are those that verify against it');
+  if (values.mqtt !== undefined) throw new UsageError('--mqtt with --cluster: give --mqtt to the gateways (device events) and the workers (plans)');
+  if (!/^postgres(ql)?:/.test(values.db ?? '')) throw new UsageError('--cluster needs --db postgres://..., the store the cluster\'s writers fill (history, tokens)');
+  const { ClusterFollower, ClusterStartError } = await import('@citybrain/server/cluster');
+  try {
+    return await ClusterFollower.start({
+      natsUrl: values.cluster, scenario, regions: intOption(values.regions, 'regions', 4, 1, 10_000),
+      replayMs: numOption(values.replay, 'replay', 120, 0, 86_400) * 1000,
+      log: (line) => console.error(`cluster: ${line}`),
+    });
+  } catch (e) {
+    if (e instanceof ClusterStartError) throw new UsageError(`--cluster: ${e.message}`);
+    throw e;
+  }
 }

@@ -107,3 +107,32 @@ export interface AvailabilityBucket {
   free: number;
   minFree: number;
 }
+
+/** One brain worker of a cluster, as `GET /api/v1/cluster` reports it (its health from the workers' KV bucket). */
+export interface ClusterWorkerView {
+  id: string;
+  /** the regions it owns, as it last reported */
+  regions: string[];
+  /** mean wall-clock ms of decision per step of its brain's loop, per owned region */
+  decisionMs: Record<string, number>;
+  /** events it took from the stream per second over its last period */
+  eventsPerSecond: number;
+  /** seconds the newest event it took had waited in the stream (0: caught up) */
+  lagSeconds: number;
+  /** epoch ms of its last report */
+  updatedAt: number;
+  /** it reported within the buckets' TTL; a worker that stopped reporting is listed for a while as not alive */
+  alive: boolean;
+}
+
+/** `GET /api/v1/cluster`: who owns which region of a cluster, and its workers' health. `cluster: false` on a one-process server (regions and workers empty). */
+export interface ClusterView {
+  cluster: boolean;
+  /** the NATS server(s) of the cluster (no credentials) */
+  nats?: string;
+  /** every region: its owner (a worker id; null while none holds it, e.g. during a fail-over) and its signalised intersections */
+  regions: { id: string; owner: string | null; intersections: string[] }[];
+  workers: ClusterWorkerView[];
+  /** epoch ms when this was read */
+  at: number;
+}

@@ -8,7 +8,8 @@ import type { CityAccess } from './city-routes.js';
 
 export interface PlanRoutesOptions {
   board: PlanBoard;
-  key: BrainKey;
+  /** the brain's key: only its public half is served (a cluster's gateway holds no more) */
+  key: Pick<BrainKey, 'publicPem'>;
   access: CityAccess;
   /** how long `?after=` waits for a newer plan, ms; default 25000 */
   longPollMs?: number;

@@ -10,11 +10,12 @@
  * such index; the writer finds it, keeps the first and counts and logs the
  * second (cluster/writer.ts). A device that reuses ids is thus told nothing.
  */
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { Network, type Scenario } from '@citybrain/engine';
-import { storedPlate, type ClockSkew, type Event } from '@citybrain/brain';
+import { PlanBoard, storedPlate, type ClockSkew, type Event } from '@citybrain/brain';
 import { buildApp, type LogOptions } from '../app.js';
 import { Auth, bootstrapTokens, type AuthOptions, type Role } from '../auth.js';
 import { StreamUnavailableError, type EventSink } from '../ingest.js';
@@ -26,6 +27,9 @@ import type { AppendResult, CommitListener, EventStore } from '../store/store.js
 import { cityPartitions, encodeEvents, splitByRegion, type EventsMessage, type Partitioner } from './event-messages.js';
 import { connectNats, ensureEventsStream, openJetStream, type EventsStreamOptions } from './nats.js';
 import { batchMsgId } from './subjects.js';
+import { planRoutes } from '../api/plan-routes.js';
+import { planVerifier } from '../plans/brain-key.js';
+import { followPlans, type PlanFollower } from './plan-follower.js';
 
 /** ms a gateway waits for the stream's acknowledgement before answering 503; default */
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 5000;
@@ -120,6 +124,16 @@ export interface GatewayOptions {
   logger?: false | LogOptions;
   auth?: AuthOptions;
   printToken?: (line: string) => void;
+  /**
+   * the cluster's brain key, its public half (SPKI PEM; a PKCS#8 private PEM
+   * is taken too, only its public half kept): with it the gateway serves what
+   * a field device needs of the brain, as serve does: `GET /api/v1/brain/key`
+   * and each intersection's latest verified plan from the workers
+   * (`GET /api/v1/intersections/:id/plan`, long poll with ?after=)
+   */
+  brainKey?: string;
+  /** seconds a field controller holds a plan (the plan board's watchdog); default 10 */
+  watchdog?: number;
 }
 
 export interface RunningGateway {
@@ -131,6 +145,8 @@ export interface RunningGateway {
   /** the partitions this gateway publishes to: the regions' ids and `_city` */
   partitions: string[];
   createdTokens: { name: string; role: Role; token: string }[];
+  /** with brainKey: the latest verified plan per intersection, from the workers (city.plans.>) */
+  plans?: { board: PlanBoard; follower: PlanFollower };
   close(): Promise<void>;
 }
 
@@ -151,26 +167,40 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       onStatus: (what, server) => app?.log[what === 'disconnected' ? 'warn' : 'info']({ server }, `NATS ${what}`),
     });
     await ensureEventsStream(await openJetStream(nc), opts.stream, (changes) => app?.log.warn({ changes }, 'events stream updated'));
+    // a key that is not one is found before the gateway listens
+    const publicKey = opts.brainKey === undefined ? undefined : brainPublicKey(opts.brainKey);
     const sink = new JetStreamSink(jetstream(nc), partitions.partition, { timeoutMs: opts.publishTimeoutMs, maxPayload: nc.info?.max_payload ?? 1 << 20 });
     app = buildApp({ store, sink, auth, logger: opts.logger, limits: { clockSkew: opts.clockSkew, maxQueuedEvents: opts.maxQueuedEvents } });
     const pipeline = app.ingest;
     pipeline.setStoredForm((e) => (e.kind === 'plate' ? { ...e, plate: storedPlate(keyer, e.plate) } : e));
     const lanes = laneCheck(net);
     pipeline.setEventCheck((e, path) => keyedPlateCheck(e, path) ?? lanes(e, path));
+    let plans: RunningGateway['plans'];
+    if (publicKey) {
+      const board = new PlanBoard([...net.signalised].map((i) => net.interIds[i]), { confirmation: () => undefined }, { watchdog: opts.watchdog });
+      const log = app.log;
+      const follower = followPlans(nc, board, planVerifier(publicKey), (line) => log.warn(line));
+      plans = { board, follower };
+      await app.register(planRoutes, {
+        board, key: { publicPem: () => publicKey.export({ type: 'spki', format: 'pem' }).toString() },
+        access: { require: (...roles: Role[]) => auth.requireRole(...roles), who: (req) => ({ actor: req.principal?.name ?? 'anonymous', role: req.principal?.role ?? 'none' }) },
+      });
+    }
     await app.ready();
     const mqtt = opts.mqttUrl
       ? await MqttIngest.start({ url: opts.mqttUrl, shareGroup: 'citybrain-gateways', ...opts.mqttSession, pipeline, auth, logger: app.log })
       : undefined;
     const url = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8081 });
-    app.log.info({ url, nats: opts.natsUrl, regions: opts.regions, store: store.backend }, 'CityBrain gateway is running');
+    app.log.info({ url, nats: opts.natsUrl, regions: opts.regions, store: store.backend, plans: publicKey !== undefined }, 'CityBrain gateway is running');
     const conn = nc;
     const running = app;
     let closed = false;
     return {
-      app, nats: conn, store, auth, url, partitions: partitions.ids, createdTokens: created,
+      app, nats: conn, store, auth, url, partitions: partitions.ids, createdTokens: created, plans,
       async close() {
         if (closed) return;
         closed = true;
+        plans?.follower.stop();
         // devices first (what is in flight finishes, unacknowledged MQTT messages are redelivered), then NATS, then the store
         await mqtt?.close();
         await running.close();
@@ -183,4 +213,16 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     await store.close();
     throw e;
   }
+}
+
+/** The public half of a brain key given as PEM (public SPKI, or the private PKCS#8 the workers sign with); a RangeError naming what it is otherwise. */
+export function brainPublicKey(pem: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = /PRIVATE KEY/.test(pem) ? createPublicKey(createPrivateKey(pem)) : createPublicKey(pem);
+  } catch (e) {
+    throw new RangeError(`brain key: not a PEM key (${(e as Error).message})`);
+  }
+  if (key.asymmetricKeyType !== 'ed25519') throw new RangeError(`brain key: must be an Ed25519 key, got ${key.asymmetricKeyType ?? key.type}`);
+  return key;
 }

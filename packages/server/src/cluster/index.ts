@@ -2,7 +2,9 @@
 export * from './subjects.js';
 export * from './event-messages.js';
 export { ClusterStartError, connectNats, DEFAULT_DUPLICATE_WINDOW_MS, ensureEventsStream, eventsStreamConfig, openJetStream, type EventsStreamOptions, type NatsOptions } from './nats.js';
-export { DEFAULT_PUBLISH_TIMEOUT_MS, JetStreamSink, startGateway, type GatewayOptions, type RunningGateway } from './gateway.js';
+export { brainPublicKey, DEFAULT_PUBLISH_TIMEOUT_MS, JetStreamSink, startGateway, type GatewayOptions, type RunningGateway } from './gateway.js';
 export { startWriter, type RunningWriter, type WriterOptions } from './writer.js';
 export { fairShare, ownershipMoves, type OwnershipMoves, type OwnershipView } from './ownership.js';
 export { BrainWorker, WorkerStartError, type BrainWorkerOptions, type WorkerHealth } from './worker.js';
+export { followPlans, type PlanFollower } from './plan-follower.js';
+export { ClusterFollower, type ClusterFollowerOptions } from './follower.js';

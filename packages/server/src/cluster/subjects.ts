@@ -22,6 +22,8 @@ import type { Event } from '@citybrain/brain';
 
 export const EVENTS_STREAM = 'CITY_EVENTS';
 export const EVENTS_SUBJECTS = 'city.events.>';
+/** Every plan of every region (what a gateway serves to field controllers, what the API server shows). */
+export const PLANS_SUBJECTS = 'city.plans.>';
 /** The partition of events that name no intersection. */
 export const CITY_PARTITION = '_city';
 export const OWNERS_BUCKET = 'city-owners';

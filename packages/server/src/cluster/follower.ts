@@ -1,0 +1,171 @@
+/**
+ * The API/dashboard server's view of a cluster (issue #20; `citybrain serve
+ * --cluster NATS_URL`, the ClusterFeed serve takes): it controls nothing. It
+ * follows every partition of the event stream (one ordered consumer on
+ * `city.events.>`, from `replayMs` in the past so its brain's estimate, twin,
+ * KPIs and incidents are rebuilt at start), puts the workers' verified plans
+ * on its board (`city.plans.>`), publishes what is posted to it to the stream
+ * as a gateway does, and reads the owners' and workers' KV buckets for
+ * `GET /api/v1/cluster`.
+ */
+import { Network, type Scenario } from '@citybrain/engine';
+import { cityRegions, type Event } from '@citybrain/brain';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { DeliverPolicy, jetstream, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { ClusterFeed } from '../api/cluster-routes.js';
+import type { ClusterView, ClusterWorkerView } from '../api/contract.js';
+import { redactSecrets } from '../redact.js';
+import { cityPartitions, decodeEvents } from './event-messages.js';
+import { JetStreamSink } from './gateway.js';
+import { connectNats, ensureEventsStream, openJetStream, type EventsStreamOptions } from './nats.js';
+import { followPlans, type PlanFollower } from './plan-follower.js';
+import { EVENTS_STREAM, EVENTS_SUBJECTS, OWNERS_BUCKET, WORKERS_BUCKET } from './subjects.js';
+import type { WorkerHealth } from './worker.js';
+
+export interface ClusterFollowerOptions {
+  /** NATS URL(s), e.g. nats://127.0.0.1:4222 */
+  natsUrl: string;
+  /** the city (its roadnet: the regions and partitions) */
+  scenario: Pick<Scenario, 'roadnet'>;
+  /** regions the city is cut into: the workers' and gateways' --regions */
+  regions: number;
+  /** ms of the stream's past taken at start, to rebuild the brain; default 120000 (the workers' replay) */
+  replayMs?: number;
+  /** the stream's settings, ensured at start as a gateway does (this server publishes its own ingestion there) */
+  stream?: EventsStreamOptions;
+  /** ms to wait for JetStream's acknowledgement of a batch posted here before 503; default the gateway's */
+  publishTimeoutMs?: number;
+  /** ms after its last report a worker counts as not alive (the buckets' TTL); default 3000 */
+  ttlMs?: number;
+  /** ms a worker that stopped reporting is still listed (not alive); default 300000 */
+  forgetMs?: number;
+  log?: (line: string) => void;
+}
+
+export class ClusterFollower implements ClusterFeed {
+  readonly sink: JetStreamSink;
+  /** events taken from the stream so far */
+  eventsTaken = 0;
+  /** stream messages that were not event batches (skipped) */
+  badMessages = 0;
+  private messages?: ConsumerMessages;
+  private plans?: PlanFollower;
+  private owners?: KV;
+  private workers?: KV;
+  /** every worker seen, its latest health and when it was seen in the bucket */
+  private readonly seen = new Map<string, { health: WorkerHealth; seenAt: number }>();
+  private readonly regionList: { id: string; intersections: string[] }[];
+  private readonly log: (line: string) => void;
+  private closed = false;
+
+  private constructor(private readonly nc: NatsConnection, private readonly js: JetStreamClient, private readonly opts: ClusterFollowerOptions) {
+    const net = new Network(opts.scenario.roadnet);
+    this.sink = new JetStreamSink(js, cityPartitions(net, opts.regions).partition, { timeoutMs: opts.publishTimeoutMs, maxPayload: nc.info?.max_payload ?? 1 << 20 });
+    this.regionList = cityRegions(net, opts.regions).map((r) => ({ id: r.id, intersections: r.intersections.map((i) => net.interIds[i]) }));
+    this.log = opts.log ?? (() => {});
+  }
+
+  /** Connects to NATS and ensures the events stream (a ClusterStartError when it cannot: the CLI prints it in one line). */
+  static async start(opts: ClusterFollowerOptions): Promise<ClusterFollower> {
+    const log = opts.log ?? (() => {});
+    const nc = await connectNats(opts.natsUrl, { name: 'citybrain-api', onStatus: (what, server) => log(`NATS ${what} (${server})`) });
+    try {
+      await ensureEventsStream(await openJetStream(nc), opts.stream, (changes) => log(`events stream updated: ${changes.join(', ')}`));
+      return new ClusterFollower(nc, jetstream(nc), opts);
+    } catch (e) {
+      await nc.close().catch(() => {});
+      throw e;
+    }
+  }
+
+  get nats(): string {
+    return redactSecrets(this.opts.natsUrl);
+  }
+
+  async follow(to: Parameters<ClusterFeed['follow']>[0]): Promise<void> {
+    this.plans = followPlans(this.nc, to.plans, to.verify, this.log);
+    const consumer = await this.js.consumers.get(EVENTS_STREAM, {
+      filter_subjects: EVENTS_SUBJECTS,
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: new Date(Date.now() - (this.opts.replayMs ?? 120_000)).toISOString(),
+    });
+    const messages = await consumer.consume();
+    this.messages = messages;
+    void (async () => {
+      for await (const m of messages) {
+        const got = decodeEvents(m.data);
+        if ('error' in got) {
+          this.badMessages++;
+          this.log(`${m.subject} #${m.seq}: ${got.error}`);
+          continue;
+        }
+        this.eventsTaken += got.events.length;
+        to.events(got.events as Event[]);
+      }
+    })().catch((e: unknown) => this.log(`the events consumer stopped: ${(e as Error).message}`));
+  }
+
+  /** A KV bucket, or undefined while no worker has made it. */
+  private async bucket(name: string): Promise<KV | undefined> {
+    const jsm = await this.js.jetstreamManager();
+    try {
+      await jsm.streams.info(`KV_${name}`);
+    } catch {
+      return undefined;
+    }
+    return new Kvm(this.nc).open(name);
+  }
+
+  async view(): Promise<ClusterView> {
+    this.owners ??= await this.bucket(OWNERS_BUCKET);
+    this.workers ??= await this.bucket(WORKERS_BUCKET);
+    const now = Date.now();
+    const ttl = this.opts.ttlMs ?? 3000;
+    const owners = new Map<string, string>();
+    if (this.owners) {
+      const kv = this.owners;
+      await Promise.all(this.regionList.map(async (r) => {
+        const e = await kv.get(r.id);
+        if (e && e.operation === 'PUT') owners.set(r.id, e.string());
+      }));
+    }
+    const reporting = new Set<string>();
+    if (this.workers) {
+      const keys: string[] = [];
+      for await (const k of await this.workers.keys()) keys.push(k);
+      const kv = this.workers;
+      await Promise.all(keys.map(async (id) => {
+        const e = await kv.get(id);
+        if (!e || e.operation !== 'PUT') return;
+        try {
+          this.seen.set(id, { health: e.json<WorkerHealth>(), seenAt: now });
+          reporting.add(id);
+        } catch {
+          this.log(`worker ${id}: its health is not JSON`);
+        }
+      }));
+    }
+    const forgetMs = this.opts.forgetMs ?? 300_000;
+    const workers: ClusterWorkerView[] = [];
+    for (const [id, { health: h, seenAt }] of [...this.seen].sort(([a], [b]) => a.localeCompare(b))) {
+      if (now - seenAt > forgetMs) {
+        this.seen.delete(id);
+        continue;
+      }
+      workers.push({
+        id, regions: h.regions ?? [], decisionMs: h.decisionMs ?? {}, eventsPerSecond: h.eventsPerSecond ?? 0, lagSeconds: h.lagSeconds ?? 0, updatedAt: h.updatedAt ?? 0,
+        alive: reporting.has(id) && now - (h.updatedAt ?? 0) <= ttl,
+      });
+    }
+    return { cluster: true, nats: this.nats, regions: this.regionList.map((r) => ({ ...r, owner: owners.get(r.id) ?? null })), workers, at: now };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.plans?.stop();
+    this.messages?.stop();
+    await this.nc.drain().catch(() => {});
+  }
+}
