@@ -206,7 +206,9 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
     return;
   }
   const k = link - nLanes;
-  const distToStart = distanceToLinkStart(net, st, v, drv);
+  // how far v is past the link's start (before it: minus the way to its lane's end); spelled out, not
+  // called: a double returned from a call V8 does not inline is a heap number
+  const distToStart = drv < nLanes ? -toEnd : st.vDis[v];
   const c0 = net.linkCrossStart[k], c1 = net.linkCrossStart[k + 1];
   for (let ci = c0; ci < c1; ci++) {
     const c = net.linkCrossList[ci];
@@ -222,11 +224,6 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
     }
   }
   junctionSpeed[0] = r;
-}
-
-/** How far vehicle v on drivable drv is past the start of its laneLink: on one, its distance; before one, minus the way to its lane's end. */
-function distanceToLinkStart(net: Network, st: SimState, v: number, drv: number): number {
-  return drv < net.nLanes ? -(net.length[drv] - st.vDis[v]) : st.vDis[v];
 }
 
 /** CityFlow's rule for entering a laneLink: its exit lane's last vehicle is far enough on, or moving. */
@@ -321,7 +318,7 @@ export function bound(net: Network, st: SimState, w: number, lane: number): bool
 export function canPass(net: Network, st: SimState, v: number, drv: number, c: number, side: number, dt: number): boolean {
   const foe = st.cVeh[2 * c + 1 - side];
   if (foe < 0) return true;
-  const distToStart = distanceToLinkStart(net, st, v, drv);
+  const distToStart = drv < net.nLanes ? -(net.length[drv] - st.vDis[v]) : st.vDis[v];
   const myLink = net.crossLink[2 * c + side] - net.nLanes;
   const foeLink = net.crossLink[2 * c + 1 - side] - net.nLanes;
   const t1 = net.linkPriority[myLink];

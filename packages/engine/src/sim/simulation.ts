@@ -1229,11 +1229,21 @@ export class Simulation {
     }
   }
 
+  /**
+   * The step's second phase: each running vehicle takes its buffered speed and
+   * position. One pass over the run list, in its order (the sums of travel time
+   * and delay are summed in it): those at their route's end leave, those onto
+   * another drivable leave their list and join the new one afterwards, in
+   * order of their new distance (front first, ties in run-list order), and
+   * every other vehicle's speed, position, blocker, delay and standing time are
+   * set in the same pass.
+   */
   private moveVehicles(): void {
     const st = this.st;
     const net = this.net;
     const now = this.time;
     const dt = this.interval;
+    const nLanes = net.nLanes;
     let nPush = 0;
     if (this.pushBuf.length < st.running) {
       this.pushBuf = new Int32Array(st.capacity);
@@ -1244,81 +1254,107 @@ export class Simulation {
     }
     let nExits = 0, nEnds = 0;
     const buf = this.pushBuf;
-    let ended = 0;
-    for (let r = 0; r < st.running; r++) {
-      const v = st.runList[r];
-      if (st.bFlags[v] & B_END) {
-        unlink(this.st, v, st.vDrv[v]);
-        st.vState[v] = ENDED;
-        st.finished++;
-        st.cumulativeTravelTime += now - st.vEnter[v];
-        if (st.vFlow[v] === ADDED) {
-          st.extraFinished.set(st.extraIds[st.vSerial[v]], { enterTime: st.vEnter[v], finishTime: now });
-          st.extraHandles[st.vSerial[v]] = -1;
-        }
+    const { runList, bFlags, vState, vDrv, bPathPos, vPathPos, vPathOff, path, bDis, bSpeed, vDis, vSpeed, bBlocker, vBlocker, vMaxSpeed, vStand, vStallUntil } = st;
+    const maxSpeed = net.maxSpeed;
+    const teleportSteps = this.teleportSteps;
+    const step = st.step;
+    let delay = 0;
+    let standingLong = 0;
+    const running = st.running;
+    for (let r = 0; r < running; r++) {
+      const v = runList[r];
+      const flags = bFlags[v];
+      if (flags & B_END) {
         this.endVeh[nEnds] = v;
-        this.endLane[nEnds++] = st.vDrv[v];
-        ended++;
-      } else if (st.bPathPos[v] !== st.vPathPos[v]) {
-        const from = st.vDrv[v];
-        unlink(this.st, v, from);
+        this.endLane[nEnds++] = vDrv[v];
+        this.end(v, now);
+        continue;
+      }
+      let d = vDrv[v];
+      if (bPathPos[v] !== vPathPos[v]) {
+        unlink(st, v, d);
         buf[nPush++] = v;
-        if (from < net.nLanes) {
-          st.lExits[from]++;
+        if (d < nLanes) {
+          st.lExits[d]++;
           this.exitVeh[nExits] = v;
-          this.exitLane[nExits++] = from;
+          this.exitLane[nExits++] = d;
         }
+        // the drivable it joins below, after the sort
+        d = path[vPathOff[v] + bPathPos[v]];
+      }
+      vDis[v] = bDis[v];
+      const speed = bSpeed[v];
+      vSpeed[v] = speed;
+      const b = bBlocker[v];
+      // a blocker that ends this step (ENDED once visited, B_END until then) blocks no more
+      vBlocker[v] = flags & B_BLOCKER && b >= 0 && vState[b] !== ENDED && !(vState[b] === RUNNING && bFlags[b] & B_END) ? b : -1;
+      const free = maxSpeed[d] < vMaxSpeed[v] ? maxSpeed[d] : vMaxSpeed[v];
+      if (speed < free) delay += (1 - speed / free) * dt;
+      if (teleportSteps > 0) {
+        // a broken-down vehicle stands by itself, not in a jam
+        if (speed >= WAITING_SPEED || vStallUntil[v] > step) vStand[v] = 0;
+        else if (++vStand[v] >= teleportSteps) standingLong++;
       }
     }
     this.nExits = nExits;
     this.nEnds = nEnds;
-    if (nPush > 1) {
-      const bDis = st.bDis;
-      // the sign alone: a difference of two distances would be a boxed number per comparison
-      buf.subarray(0, nPush).sort((a, b) => (bDis[b] > bDis[a] ? 1 : bDis[b] < bDis[a] ? -1 : 0));
-    }
+    if (nPush > 1) sortByDistance(buf, nPush, bDis);
     for (let i = 0; i < nPush; i++) {
       const v = buf[i];
-      const d = st.path[st.vPathOff[v] + st.bPathPos[v]];
-      append(this.st, v, d);
-      st.vEnterLinkStep[v] = d >= net.nLanes ? st.step : NO_LINK_STEP;
-      st.vPrevDrv[v] = st.vDrv[v];
-      st.vDrv[v] = d;
-      st.vPathPos[v] = st.bPathPos[v];
-    }
-    let delay = 0;
-    const teleportSteps = this.teleportSteps;
-    let standingLong = 0;
-    for (let r = 0; r < st.running; r++) {
-      const v = st.runList[r];
-      if (st.vState[v] === ENDED) continue;
-      st.vDis[v] = st.bDis[v];
-      const speed = st.bSpeed[v];
-      st.vSpeed[v] = speed;
-      const b = st.bBlocker[v];
-      st.vBlocker[v] = st.bFlags[v] & B_BLOCKER && b >= 0 && st.vState[b] !== ENDED ? b : -1;
-      const d = st.vDrv[v];
-      const free = net.maxSpeed[d] < st.vMaxSpeed[v] ? net.maxSpeed[d] : st.vMaxSpeed[v];
-      if (speed < free) delay += (1 - speed / free) * dt;
-      if (teleportSteps > 0) {
-        // a broken-down vehicle stands by itself, not in a jam
-        if (speed >= WAITING_SPEED || st.vStallUntil[v] > st.step) st.vStand[v] = 0;
-        else if (++st.vStand[v] >= teleportSteps) standingLong++;
-      }
+      const d = path[vPathOff[v] + bPathPos[v]];
+      append(st, v, d);
+      st.vEnterLinkStep[v] = d >= nLanes ? step : NO_LINK_STEP;
+      st.vPrevDrv[v] = vDrv[v];
+      vDrv[v] = d;
+      vPathPos[v] = bPathPos[v];
     }
     st.cumulativeDelay += delay;
     this.nStandingLong = standingLong;
-    if (ended > 0) {
+    if (nEnds > 0) {
       for (let r = 0; r < st.running; r++) {
-        const v = st.runList[r];
-        if (st.vState[v] !== ENDED) continue;
-        const last = st.runList[--st.running];
-        st.runList[r] = last;
+        const v = runList[r];
+        if (vState[v] !== ENDED) continue;
+        const last = runList[--st.running];
+        runList[r] = last;
         st.vRunIdx[last] = r;
-        free(this.st, v);
+        free(st, v);
         r--;
       }
     }
+  }
+
+  /** Vehicle v has reached the end of its route: off its drivable, finished (freed once the step's move is done). */
+  private end(v: number, now: number): void {
+    const st = this.st;
+    unlink(st, v, st.vDrv[v]);
+    st.vState[v] = ENDED;
+    st.finished++;
+    st.cumulativeTravelTime += now - st.vEnter[v];
+    if (st.vFlow[v] === ADDED) {
+      st.extraFinished.set(st.extraIds[st.vSerial[v]], { enterTime: st.vEnter[v], finishTime: now });
+      st.extraHandles[st.vSerial[v]] = -1;
+    }
+  }
+}
+
+/**
+ * Sorts the first n handles in buf by dis, the largest first, ties in their
+ * order (a stable sort, as TypedArray.prototype.sort with a comparator is):
+ * insertion for the few of a step on a district, allocating nothing; the
+ * built-in merge sort beyond.
+ */
+function sortByDistance(buf: Int32Array, n: number, dis: Float64Array): void {
+  if (n > 48) {
+    // the sign alone: a difference of two distances would be a boxed number per comparison
+    buf.subarray(0, n).sort((a, b) => (dis[b] > dis[a] ? 1 : dis[b] < dis[a] ? -1 : 0));
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const v = buf[i];
+    const x = dis[v];
+    let j = i - 1;
+    for (; j >= 0 && dis[buf[j]] < x; j--) buf[j + 1] = buf[j];
+    buf[j + 1] = v;
   }
 }
 
