@@ -36,9 +36,12 @@ export function ClusterPanel({ view, board, error }: { view: ClusterView; board:
                   <span className={w.alive ? 'ok' : 'warn'} data-testid="worker-state">{t(w.alive ? 'clusterAlive' : 'clusterDead')}</span>
                 </td>
                 <td>
-                  {w.regions.length === 0 ? <span className="muted">–</span> : w.regions.map((r) => (
+                  {w.regions.length === 0 ? <span className="muted">–</span> : w.alive ? w.regions.map((r) => (
                     <div key={r} data-region={r}>{region(r)}{w.decisionMs[r] !== undefined && <span className="muted"> · {t('clusterDecisionMs', { ms: num(w.decisionMs[r], 1) })}</span>}</div>
-                  ))}
+                  )) : (
+                    // what it held when it last reported: no longer its own
+                    <span className="muted" data-testid="worker-held">{t('clusterHeld', { regions: w.regions.map(region).join(t('listJoin')) })}</span>
+                  )}
                 </td>
                 <td>{num(w.eventsPerSecond, 1)}</td>
                 <td>{t('clusterSeconds', { s: num(w.lagSeconds, 1) })}</td>
