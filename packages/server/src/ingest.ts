@@ -36,8 +36,13 @@ export interface IngestOptions {
  * anything short of that rejects, and the device is not acknowledged.
  */
 export interface EventSink {
-  /** `accepted`: ids durable by this call; `duplicates`: ids durable from an earlier try */
-  append(events: readonly Event[]): Promise<AppendResult>;
+  /**
+   * `accepted`: ids durable by this call; `duplicates`: ids durable from an earlier try.
+   * `asRead`: the same events as they came, before the stored form (a plate as read, not its
+   * keyed hash), in memory, for a sink that must hand the clear read on (a gateway: the
+   * watchlist's plates stream); a store ignores it.
+   */
+  append(events: readonly Event[], asRead?: readonly Event[]): Promise<AppendResult>;
   /** called after each durable write (its events and seconds), for the metrics */
   onCommit(listener: CommitListener): () => void;
 }
@@ -254,7 +259,7 @@ export class IngestPipeline {
     this.queued += events.length;
     const t0 = performance.now();
     try {
-      const r = await this.sink.append(this.storedForm ? events.map(this.storedForm) : events);
+      const r = await this.sink.append(this.storedForm ? events.map(this.storedForm) : events, events);
       if (this.acceptedListeners.size > 0 && r.accepted.length > 0) {
         // consumers (the brain's state estimate) see each event once, after it is durable
         // (an exact repeat inside the batch is a duplicate of its first copy, which was stored: keep that one)

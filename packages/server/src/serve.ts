@@ -251,7 +251,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await store.close();
     throw e;
   }
-  pipeline.onAccepted((events) => watchlist.ingest(events));
+  // (a cluster's: every plate read as read, through the gateways or posted here, comes from the plates stream, see follow below)
+  if (!cluster) pipeline.onAccepted((events) => watchlist.ingest(events));
   // the demo: the virtual street's vehicle register (what its data bureau would hand over), imported on first start,
   // in the background: a day of the street's plates (about 100,000) took seconds the server would otherwise not answer
   // in; until it is in, the register is empty and the unregistered rule is off (it judges nothing against an empty register)
@@ -425,6 +426,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         parking.ingested(events);
       },
       plans: runtime.plans, verify: brainKey.verify,
+      plates: async (reads) => {
+        watchlist.ingest(reads);
+        await watchlist.settled();
+      },
     });
   } else persistence.start(opts.snapshotIntervalMs ?? 60_000);
   const data = await store.footprint();

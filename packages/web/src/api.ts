@@ -1,6 +1,6 @@
 // Every call the dashboard makes to the server lives here (REST + the live WebSocket).
 import type {
-  CompareListing, CompareRun, ControllerFault, EmergencyDispatch, EmergencyVehicle, Incident, IncidentStatusFilter, IntersectionDetail, IntersectionSummary,
+  ClusterView, CompareListing, CompareRun, ControllerFault, EmergencyDispatch, EmergencyVehicle, Incident, IncidentStatusFilter, IntersectionDetail, IntersectionSummary,
   KpiSample, LiveState, Me, NetworkView, Point, ReplayFramesResponse, SimulationClock, VehicleFrame, WatchlistAlertRecord,
 } from './types.js';
 import type { ParkingBucket, ParkingReservation, ParkingSiteView } from './parking-types.js';
@@ -65,6 +65,8 @@ export interface CityApi {
   compareExport(id: string, kind: CompareExportKind): Promise<string>;
   compareReplay(id: string, controller: string, from: number, to: number): Promise<ReplayFramesResponse>;
   live(handlers: LiveHandlers): LiveConnection;
+  /** a cluster's regions (their owner) and brain workers (their health); `cluster: false` from a one-process server */
+  cluster(): Promise<ClusterView>;
   // smart parking: absent where the city has none (the in-browser fixture)
   parkingSites?(): Promise<ParkingSiteView[]>;
   parkingAvailability?(site: string): Promise<ParkingBucket[]>;
@@ -142,6 +144,7 @@ export class HttpApi implements CityApi {
   }
 
   me = () => this.request<Me>('GET', '/api/v1/me');
+  cluster = () => this.request<ClusterView>('GET', '/api/v1/cluster');
   parkingSites = () => this.request<ParkingSiteView[]>('GET', '/api/v1/parking/sites');
   parkingAvailability = (site: string) => this.request<ParkingBucket[]>('GET', `/api/v1/parking/sites/${enc(site)}/availability`);
   parkingReservations = (query: { site?: string; limit?: number } = {}) => this.request<ParkingReservation[]>('GET', `/api/v1/parking/reservations${q(query)}`);

@@ -14,7 +14,7 @@ export type MovementType = 'go_straight' | 'turn_left' | 'turn_right';
 import type { Incident, IntersectionSummary, KpiSample, PhaseChange } from '@citybrain/server/contract';
 import type { ComparisonPoint, ComparisonStatus, ComparisonWinner, KpiVerdict } from '@citybrain/server/compare';
 import type { IntersectionRecord } from '@citybrain/engine';
-export type { Incident, IntersectionSummary, KpiSample, NetworkView, PhaseChange } from '@citybrain/server/contract';
+export type { ClusterView, ClusterWorkerView, Incident, IntersectionSummary, KpiSample, NetworkView, PhaseChange } from '@citybrain/server/contract';
 
 export interface IntersectionDetail extends IntersectionSummary {
   greenSince: number;

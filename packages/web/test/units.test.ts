@@ -12,6 +12,7 @@ import type { Incident } from '../src/types.js';
 import { approachName, comingFrom, intersectionName, laneName, phaseName, regionName } from '../src/names.js';
 import { ApiError } from '../src/api.js';
 import { TRANSLATED_CODES, errorInfo, errorSentence } from '../src/server-errors.js';
+import { TAKING_OVER_COLOUR, WORKER_COLOURS, clusterBoard } from '../src/cluster.js';
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -261,4 +262,32 @@ test('server errors: a sentence per code in every language, the server\'s Englis
   assert.deepEqual([away.kind, errorSentence(away, t('zh')), away.detail], ['unreachable', '无法连接服务器', 'GET /api/v1/network: Failed to fetch']);
   const page = errorInfo(new TypeError('x is undefined'));
   assert.deepEqual([page.kind, errorSentence(page, t('en')), page.detail], ['page', 'something failed in the dashboard', 'x is undefined']);
+});
+
+test('the cluster board: regions owned by a live worker in its colour; a dead worker\'s regions taking over, from it, until a live worker holds them', () => {
+  const w = (id: string, regions: string[], alive: boolean) => ({ id, regions, decisionMs: {}, eventsPerSecond: 0, lagSeconds: 0, updatedAt: 0, alive });
+  const regions = [
+    { id: 'north-west', owner: 'a', intersections: ['i1', 'i2'] },
+    { id: 'north-east', owner: 'b', intersections: ['i3'] },
+    { id: 'south-west', owner: null, intersections: ['i4'] },
+    { id: 'south-east', owner: null, intersections: ['i5'] },
+  ];
+  const b = clusterBoard({ cluster: true, regions, workers: [w('a', ['north-west'], true), w('b', ['north-east', 'south-west'], false)], at: 0 });
+  assert.deepEqual(b.regions.map((r) => [r.id, r.owner, r.from]), [
+    ['north-west', 'a', null],
+    // its key not expired yet, but its worker stopped reporting
+    ['north-east', null, 'b'],
+    // no key any more: the dead worker that last reported it
+    ['south-west', null, 'b'],
+    // never held by a worker listed
+    ['south-east', null, null],
+  ]);
+  assert.deepEqual(b.workers.map((x) => x.colour), [WORKER_COLOURS[0], WORKER_COLOURS[1]]);
+  assert.deepEqual(b.colours.get('i1'), WORKER_COLOURS[0]);
+  assert.deepEqual(b.colours.get('i2'), WORKER_COLOURS[0]);
+  for (const i of ['i3', 'i4', 'i5']) assert.deepEqual(b.colours.get(i), TAKING_OVER_COLOUR);
+  // taken over: owned again, in the survivor's colour
+  const after = clusterBoard({ cluster: true, regions: regions.map((r) => ({ ...r, owner: 'a' })), workers: [w('a', regions.map((r) => r.id), true), w('b', [], false)], at: 0 });
+  assert.ok(after.regions.every((r) => r.owner === 'a' && r.from === null));
+  assert.ok([...after.colours.values()].every((c) => c === WORKER_COLOURS[0]));
 });

@@ -18,8 +18,12 @@ import type { CityAccess } from './city-routes.js';
 export interface ClusterFeed {
   /** the durable step of this server's own ingestion: the stream (its events come back through `follow`, and the writers store them) */
   sink: EventSink;
-  /** starts handing every partition's events (the stream's recent past first) to `events`, and every plan verified with `verify` to `plans` */
-  follow(to: { events: (events: Event[]) => void; plans: PlanBoard; verify: (plan: Plan) => boolean }): Promise<void>;
+  /**
+   * starts handing every partition's events (the stream's recent past first) to `events`, every plan verified with
+   * `verify` to `plans`, and the plate reads as read (the gateways' and this server's, from the plates stream) to
+   * `plates`, whose promise resolves once they are judged and stored (then they are acknowledged)
+   */
+  follow(to: { events: (events: Event[]) => void; plans: PlanBoard; verify: (plan: Plan) => boolean; plates?: (reads: Event[]) => Promise<void> }): Promise<void>;
   /** who owns which region, and the workers' health */
   view(): Promise<ClusterView>;
   close(): Promise<void>;

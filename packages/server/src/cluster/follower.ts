@@ -11,16 +11,16 @@
 import { Network, type Scenario } from '@citybrain/engine';
 import { cityRegions, type Event } from '@citybrain/brain';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { ClusterFeed } from '../api/cluster-routes.js';
 import type { ClusterView, ClusterWorkerView } from '../api/contract.js';
 import { redactSecrets } from '../redact.js';
 import { cityPartitions, decodeEvents } from './event-messages.js';
 import { JetStreamSink } from './gateway.js';
-import { connectNats, ensureEventsStream, openJetStream, type EventsStreamOptions } from './nats.js';
+import { connectNats, ensureEventsStream, ensurePlatesStream, openJetStream, type EventsStreamOptions, type PlatesStreamOptions } from './nats.js';
 import { followPlans, type PlanFollower } from './plan-follower.js';
-import { EVENTS_STREAM, EVENTS_SUBJECTS, OWNERS_BUCKET, WORKERS_BUCKET } from './subjects.js';
+import { EVENTS_STREAM, EVENTS_SUBJECTS, OWNERS_BUCKET, PLATES_STREAM, PLATES_SUBJECTS, WATCHLIST_CONSUMER, WORKERS_BUCKET } from './subjects.js';
 import type { WorkerHealth } from './worker.js';
 
 export interface ClusterFollowerOptions {
@@ -34,6 +34,8 @@ export interface ClusterFollowerOptions {
   replayMs?: number;
   /** the stream's settings, ensured at start as a gateway does (this server publishes its own ingestion there) */
   stream?: EventsStreamOptions;
+  /** the plates stream's settings (as the gateways'), ensured at start: the watchlist's reads come from there */
+  plates?: PlatesStreamOptions;
   /** ms to wait for JetStream's acknowledgement of a batch posted here before 503; default the gateway's */
   publishTimeoutMs?: number;
   /** ms after its last report a worker counts as not alive (the buckets' TTL); default 3000 */
@@ -50,6 +52,9 @@ export class ClusterFollower implements ClusterFeed {
   /** stream messages that were not event batches (skipped) */
   badMessages = 0;
   private messages?: ConsumerMessages;
+  private plateMessages?: ConsumerMessages;
+  /** plate reads taken from the plates stream and judged by the watchlist */
+  platesTaken = 0;
   private plans?: PlanFollower;
   private owners?: KV;
   private workers?: KV;
@@ -71,7 +76,10 @@ export class ClusterFollower implements ClusterFeed {
     const log = opts.log ?? (() => {});
     const nc = await connectNats(opts.natsUrl, { name: 'citybrain-api', onStatus: (what, server) => log(`NATS ${what} (${server})`) });
     try {
-      await ensureEventsStream(await openJetStream(nc), opts.stream, (changes) => log(`events stream updated: ${changes.join(', ')}`));
+      const jsm = await openJetStream(nc);
+      await ensureEventsStream(jsm, opts.stream, (changes) => log(`events stream updated: ${changes.join(', ')}`));
+      await ensurePlatesStream(jsm, opts.plates);
+      await ensureWatchlistConsumer(jsm);
       return new ClusterFollower(nc, jetstream(nc), opts);
     } catch (e) {
       await nc.close().catch(() => {});
@@ -104,6 +112,38 @@ export class ClusterFollower implements ClusterFeed {
         to.events(got.events as Event[]);
       }
     })().catch((e: unknown) => this.log(`the events consumer stopped: ${(e as Error).message}`));
+    if (to.plates) await this.followPlates(to.plates);
+  }
+
+  /**
+   * The clear plate reads through the watchlist's durable consumer: each
+   * message acknowledged once `judge` has judged and stored its reads, so a
+   * server that stops before that gets it again when it comes back (within
+   * the plates stream's max age).
+   */
+  private async followPlates(judge: (events: Event[]) => Promise<void>): Promise<void> {
+    const consumer = await this.js.consumers.get(PLATES_STREAM, WATCHLIST_CONSUMER);
+    const messages = await consumer.consume();
+    this.plateMessages = messages;
+    void (async () => {
+      for await (const m of messages) {
+        const got = decodeEvents(m.data);
+        if ('error' in got) {
+          this.log(`${m.subject} #${m.seq}: ${got.error} (terminated)`);
+          m.term(got.error);
+          continue;
+        }
+        const reads = got.events.filter((e) => e.kind === 'plate');
+        try {
+          await judge(reads as Event[]);
+          this.platesTaken += reads.length;
+          m.ack();
+        } catch (e) {
+          this.log(`${m.subject} #${m.seq}: the watchlist did not take its reads (${(e as Error).message}); redelivered later`);
+          m.nak(5000);
+        }
+      }
+    })().catch((e: unknown) => this.log(`the plates consumer stopped: ${(e as Error).message}`));
   }
 
   /** A KV bucket, or undefined while no worker has made it. */
@@ -166,6 +206,20 @@ export class ClusterFollower implements ClusterFeed {
     this.closed = true;
     this.plans?.stop();
     this.messages?.stop();
+    this.plateMessages?.stop();
     await this.nc.drain().catch(() => {});
+  }
+}
+
+/** The watchlist's durable consumer on the plates stream, made when missing (explicit acks, every read kept). */
+async function ensureWatchlistConsumer(jsm: JetStreamManager): Promise<void> {
+  try {
+    const c = (await jsm.consumers.info(PLATES_STREAM, WATCHLIST_CONSUMER)).config;
+    if (c.ack_policy !== AckPolicy.Explicit) throw new Error(`consumer ${WATCHLIST_CONSUMER} on ${PLATES_STREAM} exists with ack policy "${c.ack_policy}", the watchlist needs "explicit": delete it (nats consumer rm ${PLATES_STREAM} ${WATCHLIST_CONSUMER})`);
+  } catch (e) {
+    if (!(e instanceof JetStreamApiError && e.code === JetStreamApiCodes.ConsumerNotFound)) throw e;
+    await jsm.consumers.add(PLATES_STREAM, {
+      durable_name: WATCHLIST_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: PLATES_SUBJECTS, max_deliver: -1,
+    });
   }
 }

@@ -25,8 +25,8 @@ import { keyedPlateCheck, loadPlateKey, plateKeyer } from '../watchlist/plate-ke
 import { openStore, DEFAULT_STORE_URL } from '../store/open.js';
 import type { AppendResult, CommitListener, EventStore } from '../store/store.js';
 import { cityPartitions, encodeEvents, splitByRegion, type EventsMessage, type Partitioner } from './event-messages.js';
-import { connectNats, ensureEventsStream, openJetStream, type EventsStreamOptions } from './nats.js';
-import { batchMsgId } from './subjects.js';
+import { connectNats, ensureEventsStream, ensurePlatesStream, openJetStream, type EventsStreamOptions, type PlatesStreamOptions } from './nats.js';
+import { batchMsgId, platesSubject } from './subjects.js';
 import { planRoutes } from '../api/plan-routes.js';
 import { planVerifier } from '../plans/brain-key.js';
 import { followPlans, type PlanFollower } from './plan-follower.js';
@@ -37,8 +37,9 @@ export const DEFAULT_PUBLISH_TIMEOUT_MS = 5000;
 /**
  * The durable step of a gateway: each region's events of a batch as one
  * message on `city.events.<region>` with `Nats-Msg-Id` = batchMsgId(its
- * events), all published at once; resolves when JetStream acknowledged every
- * one. `accepted` are the ids of messages new to the stream, `duplicates`
+ * events), and its plate reads as read (not keyed) on `city.plates.<region>`
+ * for the watchlist (subjects.ts: the plates stream), all published at once;
+ * resolves when JetStream acknowledged every one. `accepted` are the ids of messages new to the stream, `duplicates`
  * those JetStream recognised as a retry within its duplicate window (beyond
  * it, the writer's store recognises them). Any failure is a
  * StreamUnavailableError: the device retries the same batch, and the
@@ -56,12 +57,16 @@ export class JetStreamSink implements EventSink {
 
   private readonly timeoutMs: number;
 
-  async append(events: readonly Event[]): Promise<AppendResult> {
+  async append(events: readonly Event[], asRead: readonly Event[] = events): Promise<AppendResult> {
     const t0 = performance.now();
     const msgs = splitByRegion(events, this.partition).flatMap((m) => this.fit(m, encodeEvents(m.events)));
+    // the plate reads as read, for the watchlist: on the plates stream, acknowledged with the batch (a retry is de-duplicated there too)
+    const plates = splitByRegion(asRead.filter((e) => e.kind === 'plate'), this.partition)
+      .flatMap((m) => this.fit({ ...m, subject: platesSubject(m.region) }, encodeEvents(m.events)));
     let acks: PubAck[];
     try {
-      acks = await Promise.all(msgs.map(([m, body]) => this.js.publish(m.subject, body, { msgID: m.msgId, timeout: this.timeoutMs })));
+      const publish = ([m, body]: [EventsMessage, Uint8Array]) => this.js.publish(m.subject, body, { msgID: m.msgId, timeout: this.timeoutMs });
+      [acks] = await Promise.all([Promise.all(msgs.map(publish)), Promise.all(plates.map(publish))]);
     } catch (e) {
       throw new StreamUnavailableError(`the event stream did not acknowledge the batch (${(e as Error).message})`);
     }
@@ -116,6 +121,8 @@ export interface GatewayOptions {
   mqttSession?: { topicPrefix?: string; clientId?: string; shareGroup?: string };
   /** the events stream's settings, created or updated at start (ensureEventsStream) */
   stream?: EventsStreamOptions;
+  /** the plates stream's settings (the clear reads for the watchlist, minutes in memory), created or updated at start */
+  plates?: PlatesStreamOptions;
   /** ms to wait for JetStream's acknowledgement before answering 503; default DEFAULT_PUBLISH_TIMEOUT_MS */
   publishTimeoutMs?: number;
   clockSkew?: ClockSkew | false;
@@ -166,7 +173,9 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       name: 'citybrain-gateway',
       onStatus: (what, server) => app?.log[what === 'disconnected' ? 'warn' : 'info']({ server }, `NATS ${what}`),
     });
-    await ensureEventsStream(await openJetStream(nc), opts.stream, (changes) => app?.log.warn({ changes }, 'events stream updated'));
+    const jsm = await openJetStream(nc);
+    await ensureEventsStream(jsm, opts.stream, (changes) => app?.log.warn({ changes }, 'events stream updated'));
+    await ensurePlatesStream(jsm, opts.plates);
     // a key that is not one is found before the gateway listens
     const publicKey = opts.brainKey === undefined ? undefined : brainPublicKey(opts.brainKey);
     const sink = new JetStreamSink(jetstream(nc), partitions.partition, { timeoutMs: opts.publishTimeoutMs, maxPayload: nc.info?.max_payload ?? 1 << 20 });

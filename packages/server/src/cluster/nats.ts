@@ -8,7 +8,7 @@
 import { connect, nanos, millis, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
 import { redactSecrets } from '../redact.js';
-import { EVENTS_STREAM, EVENTS_SUBJECTS } from './subjects.js';
+import { EVENTS_STREAM, EVENTS_SUBJECTS, PLATES_STREAM, PLATES_SUBJECTS } from './subjects.js';
 
 /** NATS could not be reached at start, or the stream is not as CityBrain needs it: a problem of the options or the deployment. */
 export class ClusterStartError extends Error {
@@ -128,4 +128,64 @@ export async function ensureEventsStream(jsm: JetStreamManager, o: EventsStreamO
   }
   onUpdate?.(changes);
   return info;
+}
+
+export interface PlatesStreamOptions {
+  /** copies of the stream in a NATS cluster; default 1 */
+  replicas?: number;
+  /** ms a clear plate read is kept if the watchlist has not taken it; default DEFAULT_PLATES_MAX_AGE_MS */
+  maxAge?: number;
+}
+
+/** Ten minutes: a restarting API server finds the reads it missed, and no clear plate stays longer. */
+export const DEFAULT_PLATES_MAX_AGE_MS = 600_000;
+
+/**
+ * The plates stream's settings: the clear plate reads on their way to the
+ * watchlist, the only place a clear plate transits in a cluster. Memory
+ * storage (NATS never writes them to disk; a NATS restart loses the reads
+ * the watchlist had not taken yet), limits retention with a max age of
+ * minutes, the events stream's duplicate window for a gateway's retry.
+ */
+export function platesStreamConfig(o: PlatesStreamOptions = {}): Partial<StreamConfig> & { name: string } {
+  const replicas = o.replicas ?? 1;
+  const maxAge = o.maxAge ?? DEFAULT_PLATES_MAX_AGE_MS;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new RangeError(`plates stream: replicas must be 1 to 5, got ${replicas}`);
+  if (!(maxAge >= 1000 && maxAge <= 3_600_000)) throw new RangeError(`plates stream: maxAge must be 1000 to 3600000 ms (clear plates are kept minutes, not longer), got ${maxAge}`);
+  return {
+    name: PLATES_STREAM,
+    subjects: [PLATES_SUBJECTS],
+    storage: StorageType.Memory,
+    retention: RetentionPolicy.Limits,
+    num_replicas: replicas,
+    max_age: nanos(maxAge),
+    duplicate_window: nanos(Math.min(DEFAULT_DUPLICATE_WINDOW_MS, maxAge)),
+  };
+}
+
+/**
+ * Creates the plates stream, or brings the one there to these settings; one
+ * stored on file (not by CityBrain) is refused: clear plates must not be kept
+ * on a disk.
+ */
+export async function ensurePlatesStream(jsm: JetStreamManager, o: PlatesStreamOptions = {}): Promise<StreamInfo> {
+  const want = platesStreamConfig(o);
+  let have: StreamInfo;
+  try {
+    have = await jsm.streams.info(PLATES_STREAM);
+  } catch (e) {
+    if (e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound) return jsm.streams.add(want);
+    throw e;
+  }
+  const c = have.config;
+  if (c.storage !== want.storage || c.retention !== want.retention) {
+    throw new ClusterStartError(`stream ${PLATES_STREAM} exists with storage "${c.storage}" and retention "${c.retention}"; CityBrain keeps clear plate reads ` +
+      `in memory with limits retention: delete it (nats stream rm ${PLATES_STREAM}) and start again`);
+  }
+  if (c.num_replicas === want.num_replicas && c.max_age === want.max_age && c.duplicate_window === want.duplicate_window && c.subjects.join() === PLATES_SUBJECTS) return have;
+  try {
+    return await jsm.streams.update(PLATES_STREAM, { ...c, ...want });
+  } catch (e) {
+    throw new ClusterStartError(`stream ${PLATES_STREAM} exists with other settings and JetStream refused to update it: ${(e as Error).message}`);
+  }
 }

@@ -16,6 +16,13 @@
  *   kept alive by the owner within the bucket's TTL; a region whose key
  *   expired (its worker died) is claimed by another worker.
  * - Health: KV bucket `city-workers`, key = worker id, value = its health.
+ * - Plate reads as read: stream `CITY_PLATES`, subjects `city.plates.<region>`,
+ *   held in memory for minutes (platesStreamConfig). The events stream, the
+ *   store and the workers hold a plate only as its keyed hash; the watchlist's
+ *   rules (OCR-tolerant matching, clones, taxis) need the clear read, so a
+ *   gateway also publishes each plate read there before it acknowledges the
+ *   device, and the API server's watchlist takes them through one durable
+ *   consumer (`watchlist`). It is the only place a clear plate transits.
  */
 import { createHash } from 'node:crypto';
 import type { Event } from '@citybrain/brain';
@@ -28,6 +35,11 @@ export const PLANS_SUBJECTS = 'city.plans.>';
 export const CITY_PARTITION = '_city';
 export const OWNERS_BUCKET = 'city-owners';
 export const WORKERS_BUCKET = 'city-workers';
+/** The clear plate reads, for the watchlist only (see above). */
+export const PLATES_STREAM = 'CITY_PLATES';
+export const PLATES_SUBJECTS = 'city.plates.>';
+/** The watchlist's durable consumer on the plates stream (the API server that runs the watchlist). */
+export const WATCHLIST_CONSUMER = 'watchlist';
 /** The writers' durable consumer (one group of writers shares it). */
 export const WRITER_CONSUMER = 'writers';
 
@@ -39,6 +51,10 @@ export function subjectToken(id: string): string {
 
 export function eventsSubject(region: string): string {
   return `city.events.${subjectToken(region)}`;
+}
+
+export function platesSubject(region: string): string {
+  return `city.plates.${subjectToken(region)}`;
 }
 
 export function plansSubject(region: string, intersection: string): string {

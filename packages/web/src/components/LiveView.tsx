@@ -9,7 +9,10 @@ import type { MessageKey } from '../i18n.js';
 import { acknowledgerName, blockedSeconds, formatDuration, responseSeconds } from '../incidents.js';
 import { useLiveLayers, type ColourBy, type InterDatum } from '../map/live-layers.js';
 import { MapCanvas, type MapFocus } from '../map/MapCanvas.js';
-import type { Incident, LiveState, SimulationClock } from '../types.js';
+import type { ClusterView, Incident, LiveState, SimulationClock } from '../types.js';
+import { clusterBoard } from '../cluster.js';
+import { ClusterPanel } from './ClusterPanel.js';
+import { usePoll } from './usePoll.js';
 import { EmergencyPanel } from './EmergencyPanel.js';
 import { IncidentsPanel } from './IncidentsPanel.js';
 import { WATCHLIST_ROLES, WatchlistPanel } from './WatchlistPanel.js';
@@ -26,9 +29,15 @@ import { useParking } from './useParking.js';
 import { parkingLayer, type ParkingSiteView } from '../parking.js';
 import { RegionTiles, WallAlarms, WallFigures } from './Wall.js';
 
-type Panel = 'kpis' | 'intersection' | 'emergency' | 'incidents' | 'parking' | 'watchlist';
-const PANELS: Panel[] = ['kpis', 'intersection', 'emergency', 'incidents', 'parking', 'watchlist'];
-const PANEL_LABELS: Record<Panel, MessageKey> = { kpis: 'panelKpis', intersection: 'panelIntersection', emergency: 'panelEmergency', incidents: 'panelIncidents', parking: 'panelParking', watchlist: 'panelWatchlist' };
+type Panel = 'kpis' | 'intersection' | 'emergency' | 'incidents' | 'parking' | 'watchlist' | 'cluster';
+const PANELS: Panel[] = ['kpis', 'intersection', 'emergency', 'incidents', 'parking', 'watchlist', 'cluster'];
+const PANEL_LABELS: Record<Panel, MessageKey> = {
+  kpis: 'panelKpis', intersection: 'panelIntersection', emergency: 'panelEmergency', incidents: 'panelIncidents', parking: 'panelParking', watchlist: 'panelWatchlist', cluster: 'panelCluster',
+};
+/** wall-clock ms between two polls of a cluster's owners and workers (the workers report every second) */
+const CLUSTER_POLL_MS = 2000;
+/** a one-process server is never a cluster's: one answer says so */
+const notCluster = (c: ClusterView) => !c.cluster;
 const NO_ALERTS: never[] = [];
 /** wall ms without a live state (sent every 0.5 s) after which what shows is stale */
 const STALE_MS = 5000;
@@ -128,11 +137,15 @@ export function LiveView({ wall = false, onExitWall }: LiveViewProps) {
   const truthShown = showTruth && street && truthFrame !== null;
   const scale = useUiScale();
   const kpi = kpis.at(-1);
+  // a cluster's API server: the Cluster tab, its regions ringed on the map by owner while it is open
+  const cluster = usePoll(api.cluster, CLUSTER_POLL_MS, !wall, notCluster);
+  const clusterView = cluster.value?.cluster ? cluster.value : null;
+  const board = useMemo(() => (clusterView ? clusterBoard(clusterView) : null), [clusterView]);
   const spacing = useMemo(() => (view ? networkSpacing(view.roads.filter((r) => r.lanes.length > 0).map((r) => r.lanes[0].points)) : 100), [view]);
   const { layers, stats } = useLiveLayers({
     dotPixels: Math.round(8 * Math.max(1, scale)), gridlockRegions: kpi?.gridlock?.regions ?? null,
     view, live, frame, colourBy, zoom, vehiclesVisible, truthFrame, truthVisible: truthShown && zoomedIn, selected, emergencies: emergency.vehicles, routes: emergency.routes,
-    incidents: incidents.active, selectedIncident, picks: emergency.picks,
+    incidents: incidents.active, selectedIncident, picks: emergency.picks, owners: panel === 'cluster' && board ? board.colours : null,
   });
   const onZoom = useCallback((z: number) => setZoom(Math.floor(z * 2) / 2), []);
   // the parking sites on the map while the parking panel is open, coloured by availability
@@ -263,7 +276,7 @@ export function LiveView({ wall = false, onExitWall }: LiveViewProps) {
       <aside className="sidebar">
         <GridlockAlarm kpi={kpi} />
         <nav className="tabs" role="tablist">
-          {PANELS.filter((p) => p !== 'watchlist' || seesPlates).map((p) => (
+          {PANELS.filter((p) => (p !== 'watchlist' || seesPlates) && (p !== 'cluster' || board !== null)).map((p) => (
             <button type="button" role="tab" key={p} aria-selected={panel === p} className={panel === p ? 'on' : ''} onClick={() => setPanel(p)} data-panel={p}>
               {t(PANEL_LABELS[p])}
               {p === 'incidents' && incidents.active.length > 0 && (
@@ -297,6 +310,7 @@ export function LiveView({ wall = false, onExitWall }: LiveViewProps) {
           {panel === 'parking' && (
             <ParkingPanel parking={parking} selected={selectedSite} onSelect={(site) => setSelectedSite(site.id)} />
           )}
+          {panel === 'cluster' && clusterView && board && <ClusterPanel view={clusterView} board={board} error={cluster.error} />}
           {panel === 'watchlist' && seesPlates && view && <WatchlistPanel live={live?.watchlistAlerts ?? NO_ALERTS} view={view} />}
           {panel === 'incidents' && (
             <IncidentsPanel

@@ -1,7 +1,7 @@
-import { useEffect, useState } from 'react';
 import type { CityApi } from '../api.js';
-import { errorInfo, type ErrorInfo } from '../server-errors.js';
+import type { ErrorInfo } from '../server-errors.js';
 import type { ControllerFault } from '../types.js';
+import { usePoll } from './usePoll.js';
 
 /** The controllers' faults, fetched every 5 s; `error` when the last fetch failed (then `faults` says nothing). */
 export interface FaultsState {
@@ -10,17 +10,6 @@ export interface FaultsState {
 }
 
 export function useFaults(api: CityApi): FaultsState {
-  const [faults, setFaults] = useState<ControllerFault[] | null>(null);
-  const [error, setError] = useState<ErrorInfo | null>(null);
-  useEffect(() => {
-    let live = true;
-    const load = () => api.faults().then((f) => live && (setFaults(f), setError(null)), (e) => live && setError(errorInfo(e)));
-    load();
-    const timer = setInterval(load, 5000);
-    return () => {
-      live = false;
-      clearInterval(timer);
-    };
-  }, [api]);
-  return { faults, error };
+  const { value, error } = usePoll(api.faults, 5000);
+  return { faults: value, error };
 }

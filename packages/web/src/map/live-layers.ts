@@ -4,7 +4,7 @@
 import { ScatterplotLayer } from '@deck.gl/layers';
 import { useMemo, useRef } from 'react';
 import {
-  CORRIDOR_COLOUR, EMPTY_LANE, GRIDLOCK_COLOUR, SignalMap, TRUTH_COLOUR, greenAxes, intersectionColour, laneShapes, queueColour, solidColours, speedColour, vehicleColours, type LaneShape, type Path,
+  CORRIDOR_COLOUR, EMPTY_LANE, type RGBA, GRIDLOCK_COLOUR, SignalMap, TRUTH_COLOUR, greenAxes, intersectionColour, laneShapes, queueColour, solidColours, speedColour, vehicleColours, type LaneShape, type Path,
 } from './geometry.js';
 import { corridorLayers, incidentLayers, laneLayer, stopBarLayer, vehicleLayer } from './layers.js';
 import type { EmergencyVehicle, Incident, LiveState, NetworkView, Point, VehicleFrame } from '../types.js';
@@ -37,10 +37,12 @@ export interface LiveLayersInput {
   dotPixels?: number;
   /** the regions the gridlock alarm names (KpiSample.gridlock), whose intersections are ringed; null: none */
   gridlockRegions: string[] | null;
+  /** a cluster's regions by owner (the Cluster panel): intersection id -> its owner's colour, ringed; null: none */
+  owners?: ReadonlyMap<string, RGBA> | null;
 }
 
 export function useLiveLayers(p: LiveLayersInput) {
-  const { view, live, frame, colourBy, zoom, dotPixels = 8, gridlockRegions, vehiclesVisible, truthFrame, truthVisible, selected, emergencies, routes, incidents, selectedIncident, picks } = p;
+  const { view, live, frame, colourBy, zoom, dotPixels = 8, gridlockRegions, owners = null, vehiclesVisible, truthFrame, truthVisible, selected, emergencies, routes, incidents, selectedIncident, picks } = p;
   const lanes = useMemo(() => (view ? laneShapes(view) : []), [view]);
   const signalMap = useMemo(() => (view ? new SignalMap(view, lanes) : null), [view, lanes]);
   const signals = useMemo(() => (signalMap && live ? signalMap.states(live.phases) : new Uint8Array(lanes.length)), [signalMap, live, lanes]);
@@ -82,6 +84,7 @@ export function useLiveLayers(p: LiveLayersInput) {
     const ids = new Set(view.regions.filter((r) => gridlockRegions.includes(r.id)).flatMap((r) => r.intersections));
     return inters.filter((d) => ids.has(d.ix.id));
   }, [view, inters, gridlockRegions]);
+  const owned = useMemo(() => (owners ? inters.filter((d) => owners.has(d.ix.id)) : []), [inters, owners]);
   const blockedLanes = useMemo(() => {
     const byId = new Map(lanes.map((l) => [l.id, l.path]));
     return incidents.map((i) => byId.get(i.lane)).filter((p): p is Path => p !== undefined);
@@ -118,6 +121,21 @@ export function useLiveLayers(p: LiveLayersInput) {
         lineWidthUnits: 'pixels',
         getLineWidth: Math.max(3, dotPixels / 3),
         getLineColor: GRIDLOCK_COLOUR,
+      }),
+      // a cluster's regions by owner: a ring in the owner's colour round each intersection
+      new ScatterplotLayer<InterDatum>({
+        id: 'owners',
+        data: owned,
+        getPosition: (d) => [d.ix.x, d.ix.y],
+        getRadius: (d) => Math.max(d.ix.width * 1.3, 13),
+        radiusUnits: 'common',
+        radiusMinPixels: dotPixels * 1.5,
+        filled: false,
+        stroked: true,
+        lineWidthUnits: 'pixels',
+        getLineWidth: Math.max(3, dotPixels / 3),
+        getLineColor: (d) => owners?.get(d.ix.id) ?? [0, 0, 0, 0],
+        updateTriggers: { getLineColor: owners },
       }),
       new ScatterplotLayer<InterDatum>({
         id: 'intersections',
@@ -161,13 +179,13 @@ export function useLiveLayers(p: LiveLayersInput) {
         lineWidthMinPixels: 2,
       }),
     ];
-  }, [view, axes, dotPixels, locked, lanes, live, colourBy, signalMap, signals, frame, vehicleColourBuf, vehiclesVisible, truthFrame, truthColourBuf, truthVisible, inters, selected, corridor, onMap, incidents, blockedLanes, selectedIncident, picks, zoom]);
+  }, [view, axes, dotPixels, locked, owned, owners, lanes, live, colourBy, signalMap, signals, frame, vehicleColourBuf, vehiclesVisible, truthFrame, truthColourBuf, truthVisible, inters, selected, corridor, onMap, incidents, blockedLanes, selectedIncident, picks, zoom]);
 
   /** items per layer, for window.__citybrain (tests, the frame-rate probe) */
   const stats = useMemo(() => ({
     lanes: lanes.length, intersections: inters.length, vehicles: vehiclesVisible ? frame?.n ?? 0 : 0, truth: truthVisible ? truthFrame?.n ?? 0 : 0,
-    corridor: corridor.paths.length, emergency: onMap.length, incidents: incidents.length, gridlock: locked.length,
-  }), [lanes, inters, vehiclesVisible, frame, truthVisible, truthFrame, corridor, onMap, incidents, locked]);
+    corridor: corridor.paths.length, emergency: onMap.length, incidents: incidents.length, gridlock: locked.length, owners: owned.length,
+  }), [lanes, inters, vehiclesVisible, frame, truthVisible, truthFrame, corridor, onMap, incidents, locked, owned]);
 
   return { layers, stats };
 }
