@@ -15,10 +15,17 @@ export const DUCK_TYPES: Record<ColumnType, string> = {
 };
 
 /** Settings every hub DuckDB instance starts with: nothing fetched or loaded at run time, times in UTC. */
-export const DUCK_CONFIG = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false', TimeZone: 'UTC' } as const;
+export const DUCK_CONFIG = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' } as const;
 
 export const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 export const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+/** A connection whose times are UTC (TIMESTAMPTZ values print and cast in UTC). */
+export async function connectUtc(instance: DuckDBInstance): Promise<DuckDBConnection> {
+  const conn = await connectUtc(instance);
+  await conn.run("SET TimeZone = 'UTC'");
+  return conn;
+}
 
 export function openDuck(extra: Record<string, string> = {}): Promise<DuckDBInstance> {
   return DuckDBInstance.create(':memory:', { ...DUCK_CONFIG, ...extra });
@@ -30,7 +37,7 @@ export class ParquetWriter {
   private constructor(private readonly conn: DuckDBConnection, private readonly table: string, private readonly appender: DuckDBAppender, private readonly types: ColumnType[]) {}
 
   static async open(instance: DuckDBInstance, columns: readonly Column[], table: string): Promise<ParquetWriter> {
-    const conn = await instance.connect();
+    const conn = await connectUtc(instance);
     await conn.run(`CREATE TEMP TABLE ${ident(table)} (${columns.map((c) => `${ident(c.name)} ${DUCK_TYPES[c.type]}`).join(', ')})`);
     const appender = await conn.createAppender(table, 'temp');
     return new ParquetWriter(conn, table, appender, columns.map((c) => c.type));
@@ -84,7 +91,7 @@ export class ParquetWriter {
  * required column is a HubError naming the row (1-based) and field.
  */
 export async function convertParquet(instance: DuckDBInstance, columns: readonly Column[], upload: string, out: string): Promise<number> {
-  const conn = await instance.connect();
+  const conn = await connectUtc(instance);
   try {
     const src = `read_parquet(${literal(upload)}, file_row_number = true)`;
     let described;

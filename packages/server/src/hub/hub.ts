@@ -23,14 +23,14 @@ import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import type { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
   allows, checkDatasetSpec, checkDepartment, checkGrantSpec, checkObject, checkParsedQuery, classificationRank, CLASSIFICATIONS, CsvRows, datasetAccess,
   HubError, JsonLinesRows, type AccessLevel, type Batch, type Column, type ColumnType, type Dataset, type DatasetAccess, type Department, type Grant, type HubValue,
 } from '@citybrain/brain';
 import type { AuditInput, EventStore } from '../store/store.js';
 import { HttpError } from '../errors.js';
-import { convertParquet, DUCK_TYPES, firstLine, ident, literal, openDuck, ParquetWriter } from './duck.js';
+import { connectUtc, convertParquet, DUCK_TYPES, firstLine, ident, literal, openDuck, ParquetWriter } from './duck.js';
 
 /** Who acts: the audit log's actor and role, and the caller the access rules judge (its role and department). */
 export interface HubActor {
@@ -331,7 +331,7 @@ export class Hub {
     const t0 = performance.now();
     const readable = new Map(this.catalogue(who).map((x) => [x.dataset.id, x]));
     const inst = await openDuck(this.limits.queryMemory ? { memory_limit: this.limits.queryMemory } : {});
-    const conn = await inst.connect();
+    const conn = await connectUtc(inst);
     const out = format === 'parquet' ? join(this.dir, `.query-${randomUUID()}`) : undefined;
     try {
       const text = sql.trim().replace(/;\s*$/, '');
@@ -395,7 +395,7 @@ export class Hub {
     }
   }
 
-  private async parse(conn: Awaited<ReturnType<DuckDBInstance['connect']>>, sql: string): Promise<string> {
+  private async parse(conn: DuckDBConnection, sql: string): Promise<string> {
     const r = await conn.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR) AS j', [sql]);
     return String(r.getRowObjectsJson()[0].j);
   }
