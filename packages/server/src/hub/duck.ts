@@ -22,7 +22,7 @@ export const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
 /** A connection whose times are UTC (TIMESTAMPTZ values print and cast in UTC). */
 export async function connectUtc(instance: DuckDBInstance): Promise<DuckDBConnection> {
-  const conn = await connectUtc(instance);
+  const conn = await instance.connect();
   await conn.run("SET TimeZone = 'UTC'");
   return conn;
 }
@@ -39,7 +39,7 @@ export class ParquetWriter {
   static async open(instance: DuckDBInstance, columns: readonly Column[], table: string): Promise<ParquetWriter> {
     const conn = await connectUtc(instance);
     await conn.run(`CREATE TEMP TABLE ${ident(table)} (${columns.map((c) => `${ident(c.name)} ${DUCK_TYPES[c.type]}`).join(', ')})`);
-    const appender = await conn.createAppender(table, 'temp');
+    const appender = await conn.createAppender(table, 'main', 'temp');
     return new ParquetWriter(conn, table, appender, columns.map((c) => c.type));
   }
 
