@@ -14,3 +14,4 @@ export { TimeBuckets, type TimeBucketsState } from './kpis/time-buckets.js';
 export { cityRegions, regionOfIntersections, type Region } from './regions.js';
 export * from './parking/index.js';
 export * from './watchlist/index.js';
+export * from './hub/index.js';

@@ -11,7 +11,10 @@
  * - app: a third-party application, read access through the public API;
  * - device: publishes events, only as its own device id and only for the
  *   intersections and parking bays listed in its token, and positions (AVL)
- *   only of the vehicles listed in it.
+ *   only of the vehicles listed in it;
+ * - analyst: a department's data user: the city data hub only (its datasets, queries).
+ * A token other than a device's may belong to a department (`organisation`,
+ * one the hub registered): the hub grants datasets to departments.
  * Lookups are cached for `cacheMs` (default 5 s), which bounds how long a
  * revocation made by another server instance takes to apply.
  *
@@ -37,6 +40,8 @@ export interface Principal {
   name: string;
   role: Role;
   device?: string;
+  /** the department the token belongs to (the hub's grants name departments) */
+  organisation?: string;
   intersections: ReadonlySet<string>;
   bays: ReadonlySet<string>;
   /** vehicles whose positions (AVL events) it may publish */
@@ -59,6 +64,8 @@ export interface TokenSpec {
   bays?: string[];
   /** device role: the vehicles whose positions it publishes (an AVL unit: its vehicle) */
   vehicles?: string[];
+  /** the department the token belongs to (not device tokens) */
+  organisation?: string;
   /** a secret chosen by the administrator (CITYBRAIN_TOKENS); default: random */
   token?: string;
 }
@@ -120,6 +127,7 @@ export class Auth {
       intersections: [...(spec.intersections ?? [])], bays: [...(spec.bays ?? [])], vehicles: [...(spec.vehicles ?? [])], createdAt: Date.now(),
     };
     if (spec.device !== undefined) record.device = spec.device;
+    if (spec.organisation !== undefined) record.organisation = spec.organisation;
     if (audit) await this.store.recordAction(audit(record), { t: 'token', rec: record });
     else await this.store.putToken(record);
     this.cache.delete(hash);
@@ -171,6 +179,7 @@ export class Auth {
     if (rec && rec.revokedAt === undefined) {
       p = { tokenId: rec.id, name: rec.name, role: rec.role, intersections: new Set(rec.intersections), bays: new Set(rec.bays), vehicles: new Set(rec.vehicles) };
       if (rec.device !== undefined) p.device = rec.device;
+      if (rec.organisation !== undefined) p.organisation = rec.organisation;
       this.hashes.set(p, hash);
     }
     if (this.cache.size >= MAX_CACHE) this.cache.clear();
@@ -274,7 +283,7 @@ export class Auth {
 export function issueTokenAudit(who: { actor: string; role: string }): (record: TokenRecord) => AuditInput {
   return (record) => ({
     ...who, action: 'issue-token', target: `token:${record.id}`, before: null,
-    after: { name: record.name, role: record.role, device: record.device, intersections: record.intersections, bays: record.bays, vehicles: record.vehicles },
+    after: { name: record.name, role: record.role, organisation: record.organisation, device: record.device, intersections: record.intersections, bays: record.bays, vehicles: record.vehicles },
   });
 }
 
@@ -313,7 +322,9 @@ function checkSpec(s: TokenSpec): string | undefined {
   if (s.role === 'device') {
     if (typeof s.device !== 'string' || !DEVICE_ID.test(s.device)) return 'a device token needs device: an id of letters, digits, . _ : - (at most 128)';
     if (scoped === 0) return 'a device token needs at least one intersection, bay or vehicle it may report on';
+    if (s.organisation !== undefined) return 'a device token belongs to no department (organisation is for people\'s and applications\' tokens)';
   } else if (s.device !== undefined || scoped > 0) return `only device tokens carry a device, intersections, bays or vehicles (role is "${s.role}")`;
+  if (s.organisation !== undefined && (typeof s.organisation !== 'string' || !/^[a-z][a-z0-9_]{0,62}$/.test(s.organisation))) return `organisation must be a department id (lower-case letters, digits and _), got ${JSON.stringify(s.organisation)}`;
   for (const x of [...(s.intersections ?? []), ...(s.bays ?? []), ...(s.vehicles ?? [])]) if (typeof x !== 'string' || x.length === 0 || x.length > 128) return 'intersection, bay and vehicle ids must be 1 to 128 characters';
   // what every store can keep (PostgreSQL refuses NUL and unpaired surrogates)
   const texts: [string, unknown][] = [['name', s.name], ...(['intersections', 'bays', 'vehicles'] as const).flatMap((k) => (s[k] ?? []).map((x, i): [string, unknown] => [`${k}[${i}]`, x]))];

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import websocket from '@fastify/websocket';
@@ -47,6 +47,8 @@ import { keyedPlateCheck, loadPlateKey, plateKeyer } from './watchlist/plate-key
 import { storedPlate } from '@citybrain/brain';
 import { openWatchlistStore } from './store/watchlist-store.js';
 import { DEFAULT_UNMATCHED_READ_RETENTION_MS, startReadRetention } from './retention.js';
+import { Hub, type HubLimits } from './hub/hub.js';
+import { hubRoutes } from './api/hub-routes.js';
 
 export interface ServerOptions {
   /** the city the virtual city runs */
@@ -144,6 +146,8 @@ export interface ServerOptions {
    * (the stream's recent past rebuilds the brain).
    */
   cluster?: ClusterFeed;
+  /** the city data hub: where its Parquet files live (default: `hub/` beside a SQLite database, else ./citybrain-data/hub) and its query and upload limits */
+  hub?: { dir?: string; limits?: HubLimits };
 }
 
 export interface RunningServer {
@@ -164,6 +168,8 @@ export interface RunningServer {
   plans: { board: PlanBoard; key: BrainKey };
   /** smart parking: sites, availability, reservations, payments */
   parking: ParkingService;
+  /** the city data hub: departments, datasets, grants, queries */
+  hub: Hub;
   close(): Promise<void>;
 }
 
@@ -307,6 +313,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
   // every operator action: audited and applied together, or neither (503 while the store is down)
   const audited = auditedActions(store);
+  // the city data hub: its metadata in the store's state rows, its data as Parquet files in its folder
+  const footprint = await store.footprint();
+  let hub: Hub;
+  try {
+    hub = await Hub.open({
+      store, limits: opts.hub?.limits,
+      dir: opts.hub?.dir ?? (store.backend === 'sqlite' ? join(dirname(footprint.location), 'hub') : resolve('citybrain-data', 'hub')),
+    });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
 
   registerCityMetrics(app, runtime);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
@@ -318,7 +336,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await app.register(emergencyRoutes, { runtime, roadnet: opts.scenario.roadnet, access, audited });
   await app.register(incidentRoutes, { runtime, access, audited });
   await app.register(compareRoutes, { runtime, scenario: opts.scenario, access, audited });
-  await app.register(dataRoutes, { store, auth, access });
+  await app.register(dataRoutes, { store, auth, access, departmentExists: (id) => hub.departments.has(id) });
+  await app.register(hubRoutes, { hub, access });
   // smart parking: occupancy from the parking sensors' durable events, reservations and payments through the store
   const parking = new ParkingService({
     store: store.parking,
@@ -440,7 +459,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   let closed = false;
   return {
-    app, runtime, store, auth, url: address, createdTokens: created, data, retentionMs, plans, parking, watchlist,
+    app, runtime, store, auth, url: address, createdTokens: created, data, retentionMs, plans, parking, watchlist, hub,
     async close() {
       if (closed) return;
       closed = true;
@@ -468,6 +487,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (!cluster) await persistence.save().catch((e: unknown) => app.log.error({ err: e }, 'virtual city snapshot on shutdown failed'));
       await parking.settled().catch(() => {});
       while (parkingBusy) await new Promise((r) => setTimeout(r, 10));
+      await hub.close();
       await store.close();
     },
   };

@@ -56,6 +56,7 @@ before(async () => {
   tokens.set('viewer', (await server.auth.createToken({ name: 'matrix viewer', role: 'viewer' })).token);
   tokens.set('app', (await server.auth.createToken({ name: 'matrix app', role: 'app' })).token);
   tokens.set('police', (await server.auth.createToken({ name: 'matrix police', role: 'police' })).token);
+  tokens.set('analyst', (await server.auth.createToken({ name: 'matrix analyst', role: 'analyst' })).token);
   tokens.set('device', (await server.auth.createToken({ name: 'matrix device', role: 'device', device: 'det-m', intersections: ['intersection_1_1'] })).token);
 });
 

@@ -130,7 +130,7 @@ describe('the last operator token', () => {
 
     const bad = citybrain(['token', 'create', '--role', 'root', '--db', store]);
     assert.equal(bad.code, 2);
-    assert.equal(bad.stderr, 'citybrain: --role must be one of viewer, operator, device, app, police, got "root"\n');
+    assert.equal(bad.stderr, 'citybrain: --role must be one of viewer, operator, device, app, police, analyst, got "root"\n');
     assert.equal(bad.stdout, '');
   });
 });
@@ -138,7 +138,7 @@ describe('the last operator token', () => {
 test('a bad CITYBRAIN_TOKENS stops citybrain serve with one line naming the entry and field, exit code 2', () => {
   const db = `sqlite:${join(tmp, 'bad-env.db')}`;
   const cases: [string, string][] = [
-    ['[{"name": "x", "role": "boss", "token": "cbt_0123456789abcdef"}]', 'CITYBRAIN_TOKENS[0]: token "x": role must be one of viewer, operator, device, app, police, got "boss"'],
+    ['[{"name": "x", "role": "boss", "token": "cbt_0123456789abcdef"}]', 'CITYBRAIN_TOKENS[0]: token "x": role must be one of viewer, operator, device, app, police, analyst, got "boss"'],
     ['[{"name": "x", "role": "viewer"}]', 'CITYBRAIN_TOKENS[0].token is required (the secret its clients send)'],
     ['{"name": "x"}', 'CITYBRAIN_TOKENS must be a JSON array of {name, role, token, device?, intersections?, bays?, vehicles?}'],
     ['[1]', 'CITYBRAIN_TOKENS[0] must be an object {name, role, token, device?, intersections?, bays?, vehicles?}, got 1'],

@@ -103,7 +103,7 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
         : new HttpApi(token, '', () => signedIn && (signOut(), setEnded(true)));
       const me = await api.me();
       // a device's token is valid but may read nothing the dashboard shows: say so here, not with a page of 403s
-      if (me.role === 'device') throw new RoleRefused(me.role);
+      if (me.role === 'device' || me.role === 'analyst') throw new RoleRefused(me.role);
       signedIn = true;
       sessionStorage.setItem(TOKEN_KEY, token);
       setSession({ api, me, canOperate: me.role === 'operator', fixture, signOut });

@@ -10,7 +10,7 @@
  * reading through the public API (and running its own comparisons); device
  * publishes events for its own intersections and bays.
  */
-export type Role = 'viewer' | 'operator' | 'device' | 'app' | 'police';
+export type Role = 'viewer' | 'operator' | 'device' | 'app' | 'police' | 'analyst';
 
 /** The network as the API and the dashboard see it: string ids, geometry, phases. */
 export interface NetworkView {

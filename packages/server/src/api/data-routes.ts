@@ -11,6 +11,8 @@ export interface DataRoutesOptions {
   store: EventStore;
   auth: Auth;
   access: CityAccess;
+  /** whether the hub has registered this department (a token's organisation must name one) */
+  departmentExists?: (id: string) => boolean;
 }
 
 
@@ -64,11 +66,11 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     onRequest: access.require(...ROLES),
     schema: {
       tags: ['auth'], summary: 'The caller: token name, role and device scope',
-      response: { 200: { type: 'object', properties: { name: { type: 'string' }, role: { type: 'string' }, tokenId: { type: 'string' }, device: { type: 'string' }, intersections: { type: 'array', items: { type: 'string' } }, bays: { type: 'array', items: { type: 'string' } }, vehicles: { type: 'array', items: { type: 'string' } } } } },
+      response: { 200: { type: 'object', properties: { name: { type: 'string' }, role: { type: 'string' }, tokenId: { type: 'string' }, organisation: { type: 'string' }, device: { type: 'string' }, intersections: { type: 'array', items: { type: 'string' } }, bays: { type: 'array', items: { type: 'string' } }, vehicles: { type: 'array', items: { type: 'string' } } } } },
     },
   }, async (req) => {
     const p = req.principal!;
-    return { name: p.name, role: p.role, tokenId: p.tokenId, device: p.device, intersections: [...p.intersections], bays: [...p.bays], vehicles: [...p.vehicles] };
+    return { name: p.name, role: p.role, tokenId: p.tokenId, organisation: p.organisation, device: p.device, intersections: [...p.intersections], bays: [...p.bays], vehicles: [...p.vehicles] };
   });
 
   app.get<{ Querystring: { kind?: EventKind; device?: string; intersection?: string; bay?: string; from?: number; to?: number; limit?: number; order?: 'asc' | 'desc'; after?: string } }>('/api/v1/events', {
@@ -124,7 +126,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     },
   }, async (req, reply) => sendPage(req, reply, await read(store.queryAuditPage({ ...req.query, order: 'desc', maxBytes: MAX_PAGE_BYTES }))));
 
-  app.post<{ Body: { name: string; role: Role; device?: string; intersections?: string[]; bays?: string[]; vehicles?: string[] } }>('/api/v1/tokens', {
+  app.post<{ Body: { name: string; role: Role; organisation?: string; device?: string; intersections?: string[]; bays?: string[]; vehicles?: string[] } }>('/api/v1/tokens', {
     onRequest: access.require('operator'),
     schema: {
       tags: ['auth'], summary: 'Issue a token (operators; audited). The secret is returned once.',
@@ -133,6 +135,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         properties: {
           name: { type: 'string', minLength: 1, maxLength: 100 },
           role: { type: 'string', enum: [...ROLES] },
+          organisation: { type: 'string', minLength: 1, maxLength: 63, description: 'the department (registered in the data hub) whose user the token is; not for device tokens' },
           device: { type: 'string', minLength: 1, maxLength: 128 },
           intersections: { type: 'array', items: { type: 'string', maxLength: 128 }, maxItems: 10000 },
           bays: { type: 'array', items: { type: 'string', maxLength: 128 }, maxItems: 10000 },
@@ -141,9 +144,12 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         required: ['name', 'role'],
         additionalProperties: false,
       },
-      response: { 201: { type: 'object', properties: { id: { type: 'string' }, token: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' } } }, 400: errorSchema },
+      response: { 201: { type: 'object', properties: { id: { type: 'string' }, token: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, organisation: { type: 'string' } } }, 400: errorSchema },
     },
   }, async (req, reply) => {
+    if (req.body.organisation !== undefined && !(opts.departmentExists?.(req.body.organisation) ?? false)) {
+      throw new HttpError('CB_INVALID_REQUEST', `body.organisation: no department "${req.body.organisation}" is registered in the data hub (POST /api/v1/hub/departments)`);
+    }
     let created;
     try {
       // the token and its audit entry are stored together or not at all (a store down is a 503)
@@ -153,7 +159,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
       throw e;
     }
     const { record, token } = created;
-    return reply.code(201).send({ id: record.id, token, name: record.name, role: record.role });
+    return reply.code(201).send({ id: record.id, token, name: record.name, role: record.role, organisation: record.organisation });
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/tokens/:id', {

@@ -106,6 +106,7 @@ export class PostgresStore implements EventStore {
         intersections jsonb NOT NULL, bays jsonb NOT NULL, created_at bigint NOT NULL, revoked_at bigint)`);
       // added after the first release: a store made before gets it
       await c.query(`ALTER TABLE ${s}.tokens ADD COLUMN IF NOT EXISTS vehicles jsonb NOT NULL DEFAULT '[]'::jsonb`);
+      await c.query(`ALTER TABLE ${s}.tokens ADD COLUMN IF NOT EXISTS organisation text`);
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.state (key text PRIMARY KEY, value jsonb NOT NULL, at bigint NOT NULL)`);
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.snapshots (name text PRIMARY KEY, fingerprint text NOT NULL, at bigint NOT NULL, data bytea NOT NULL)`);
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.comparisons (id text PRIMARY KEY, created_at bigint NOT NULL, body jsonb NOT NULL)`);
@@ -298,10 +299,10 @@ export class PostgresStore implements EventStore {
   private async upsertToken(db: pg.Pool | pg.PoolClient, t: TokenRecord): Promise<void> {
     // a revoked token stays revoked: reinstalling it (CITYBRAIN_TOKENS at each start) must not clear revoked_at
     await db.query(
-      `INSERT INTO ${this.t.tokens} AS t (hash, id, name, role, device, intersections, bays, vehicles, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+      `INSERT INTO ${this.t.tokens} AS t (hash, id, name, role, device, intersections, bays, vehicles, organisation, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT (hash) DO UPDATE SET id = excluded.id, name = excluded.name, role = excluded.role, device = excluded.device,
-       intersections = excluded.intersections, bays = excluded.bays, vehicles = excluded.vehicles, created_at = excluded.created_at, revoked_at = coalesce(t.revoked_at, excluded.revoked_at)`,
-      [t.hash, t.id, t.name, t.role, t.device ?? null, JSON.stringify(t.intersections), JSON.stringify(t.bays), JSON.stringify(t.vehicles), t.createdAt, t.revokedAt ?? null],
+       intersections = excluded.intersections, bays = excluded.bays, vehicles = excluded.vehicles, organisation = excluded.organisation, created_at = excluded.created_at, revoked_at = coalesce(t.revoked_at, excluded.revoked_at)`,
+      [t.hash, t.id, t.name, t.role, t.device ?? null, JSON.stringify(t.intersections), JSON.stringify(t.bays), JSON.stringify(t.vehicles), t.organisation ?? null, t.createdAt, t.revokedAt ?? null],
     );
   }
 
@@ -311,6 +312,7 @@ export class PostgresStore implements EventStore {
       intersections: r.intersections as string[], bays: r.bays as string[], vehicles: (r.vehicles as string[] | undefined) ?? [], createdAt: r.created_at as number,
     };
     if (r.device !== null) t.device = r.device as string;
+    if (r.organisation !== null && r.organisation !== undefined) t.organisation = r.organisation as string;
     if (r.revoked_at !== null) t.revokedAt = r.revoked_at as number;
     return t;
   }

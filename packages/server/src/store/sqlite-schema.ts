@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS tokens (
   intersections TEXT NOT NULL,
   bays TEXT NOT NULL,
   vehicles TEXT NOT NULL DEFAULT '[]',
+  organisation TEXT,
   created_at INTEGER NOT NULL,
   revoked_at INTEGER
 );
@@ -88,12 +89,13 @@ export type WorkerReply = { id: number; results: WriteResult[] } | { id: number;
 
 export interface TokenRow {
   hash: string; id: string; name: string; role: string; device: string | null;
-  intersections: string; bays: string; vehicles: string; created_at: number; revoked_at: number | null;
+  intersections: string; bays: string; vehicles: string; organisation: string | null; created_at: number; revoked_at: number | null;
 }
 
 /** Columns added to a table after its first release, for a store made before them: table, column, its definition. */
 export const SQLITE_ADDED_COLUMNS: readonly [string, string, string][] = [
   ['tokens', 'vehicles', "TEXT NOT NULL DEFAULT '[]'"],
+  ['tokens', 'organisation', 'TEXT'],
 ];
 
 export function tokenFromRow(r: TokenRow): TokenRecord {
@@ -103,6 +105,7 @@ export function tokenFromRow(r: TokenRow): TokenRecord {
     vehicles: JSON.parse(r.vehicles) as string[], createdAt: Number(r.created_at),
   };
   if (r.device !== null) t.device = r.device;
+  if (r.organisation !== null && r.organisation !== undefined) t.organisation = r.organisation;
   if (r.revoked_at !== null) t.revokedAt = Number(r.revoked_at);
   return t;
 }

@@ -44,9 +44,9 @@ const storedBody = db.prepare('SELECT body FROM events WHERE device = ? AND id =
 const insertAudit = db.prepare('INSERT INTO audit (at, actor, role, action, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)');
 // a revoked token stays revoked: reinstalling it (CITYBRAIN_TOKENS at each start) must not clear revoked_at
 const putToken = db.prepare(
-  `INSERT INTO tokens (hash, id, name, role, device, intersections, bays, vehicles, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  `INSERT INTO tokens (hash, id, name, role, device, intersections, bays, vehicles, organisation, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
    ON CONFLICT (hash) DO UPDATE SET id = excluded.id, name = excluded.name, role = excluded.role, device = excluded.device,
-   intersections = excluded.intersections, bays = excluded.bays, vehicles = excluded.vehicles, created_at = excluded.created_at,
+   intersections = excluded.intersections, bays = excluded.bays, vehicles = excluded.vehicles, organisation = excluded.organisation, created_at = excluded.created_at,
    revoked_at = coalesce(tokens.revoked_at, excluded.revoked_at)`,
 );
 const revoke = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
@@ -61,7 +61,7 @@ const putComparison = db.prepare('INSERT INTO comparisons (id, created_at, body)
 const deleteComparison = db.prepare('DELETE FROM comparisons WHERE id = ?');
 
 function storeToken(r: TokenRecord): void {
-  putToken.run(r.hash, r.id, r.name, r.role, r.device ?? null, JSON.stringify(r.intersections), JSON.stringify(r.bays), JSON.stringify(r.vehicles), r.createdAt, r.revokedAt ?? null);
+  putToken.run(r.hash, r.id, r.name, r.role, r.device ?? null, JSON.stringify(r.intersections), JSON.stringify(r.bays), JSON.stringify(r.vehicles), r.organisation ?? null, r.createdAt, r.revokedAt ?? null);
 }
 
 class Conflict {

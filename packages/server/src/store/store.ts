@@ -175,7 +175,7 @@ export interface AuditQuery {
 
 export type { Role } from '../api/contract.js';
 /** every role once (a Record, so a role added to the contract's Role must be added here) */
-const ROLE_SET = { viewer: true, operator: true, device: true, app: true, police: true } as const satisfies Record<Role, true>;
+const ROLE_SET = { viewer: true, operator: true, device: true, app: true, police: true, analyst: true } as const satisfies Record<Role, true>;
 export const ROLES = Object.keys(ROLE_SET) as readonly Role[];
 
 export interface TokenRecord {
@@ -193,6 +193,8 @@ export interface TokenRecord {
   bays: string[];
   /** device role: vehicles whose positions (AVL) it may report (the stores read [] for a token from before AVL) */
   vehicles: string[];
+  /** the department (hub organisation) whose user the token is, when it is one's */
+  organisation?: string;
   createdAt: number;
   revokedAt?: number;
 }
