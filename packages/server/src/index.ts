@@ -31,4 +31,4 @@ export { openWatchlistStore, PostgresWatchlistStore, SqliteWatchlistStore, type 
 export { WatchlistService, type WatchlistServiceOptions, type WatchlistSettings } from './watchlist/service.js';
 export { loadPlateKey, PLATE_KEY_STATE, PlateKeyError, plateKeyer } from './watchlist/plate-key.js';
 export { startReadRetention } from './retention.js';
-export { Hub, LOAD_FORMATS, type HubActor, type HubLimits, type LoadFormat, type QueryFormat, type QueryResult } from './hub/hub.js';
+export { Hub, hmacPads, LOAD_FORMATS, type HubActor, type HubLimits, type LoadFormat, type QueryFormat, type QueryResult } from './hub/hub.js';

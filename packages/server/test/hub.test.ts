@@ -10,9 +10,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHmac } from 'node:crypto';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { generateGrid } from '@citybrain/engine';
-import { startServer, type RunningServer } from '@citybrain/server';
+import { hmacPads, startServer, type RunningServer } from '@citybrain/server';
 
 let server: RunningServer;
 let dir: string;
@@ -340,4 +341,17 @@ test('the hub is kept across a restart (metadata in the store, data in Parquet)'
   assert.equal((await query('transport', 'SELECT count(*) FROM roadworks')).json.rows[0][0], before);
   const police = await query('police', 'SELECT plate FROM plates');
   assert.match(police.json.rows[0][0], /^[0-9a-f]{64}$/, 'grants and the masking key are kept');
+});
+
+test('the keyed hash a mask computes in SQL is HMAC-SHA256 under the dataset\'s key (HMAC of the hub key and the dataset id)', async () => {
+  const [inner, outer] = hmacPads('the-hub-key', 'plates');
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  try {
+    const r = await c.runAndReadAll(`SELECT sha256(unhex('${outer}') || unhex(sha256(unhex('${inner}') || encode(CAST(v AS VARCHAR))))) AS h FROM (VALUES ('浙A12345'), (NULL)) t(v)`);
+    const datasetKey = createHmac('sha256', 'the-hub-key').update('plates').digest();
+    assert.deepEqual(r.getRowObjectsJson().map((x) => x.h), [createHmac('sha256', datasetKey).update('浙A12345').digest('hex'), null]);
+  } finally {
+    c.closeSync();
+  }
 });

@@ -20,7 +20,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
@@ -406,8 +406,9 @@ export class Hub {
       const col = ident(c.name);
       if (exposure === 'clear') return col;
       if (exposure === 'null') return `CAST(NULL AS ${DUCK_TYPES[c.type]}) AS ${col}`;
-      // the keyed hash: sha256 over the hub's key and the dataset's name and value (equal values, equal hashes; NULL stays NULL)
-      return `sha256(${literal(`${this.key}:${d.id}:`)} || CAST(${col} AS VARCHAR)) AS ${col}`;
+      // the keyed hash: HMAC-SHA256 of the value under the dataset's own key (equal values, equal hashes; NULL stays NULL), in SQL
+      const [inner, outer] = hmacPads(this.key, d.id);
+      return `sha256(unhex('${outer}') || unhex(sha256(unhex('${inner}') || encode(CAST(${col} AS VARCHAR))))) AS ${col}`;
     });
     if (paths.length === 0) return `SELECT ${access.columns.map(({ column: c }) => `CAST(NULL AS ${DUCK_TYPES[c.type]}) AS ${ident(c.name)}`).join(', ')} WHERE false`;
     return `SELECT ${cols.join(', ')} FROM read_parquet([${paths.map(literal).join(', ')}])`;
@@ -563,4 +564,16 @@ async function hubCheckAsync<T>(fn: () => Promise<T>): Promise<T> {
     if (e instanceof HubError) throw new HttpError('CB_INVALID_DATA', `${e.message}; nothing of this load is kept`);
     throw e;
   }
+}
+
+/**
+ * HMAC-SHA256 spelled out for DuckDB (it has sha256 but no hmac): the dataset's key, HMAC(hub key, dataset id), padded
+ * to SHA-256's 64-byte block and XORed with ipad and opad, as hex; HMAC(k, m) = sha256(k^opad || sha256(k^ipad || m)).
+ * A key per dataset: a value's hash in one dataset cannot be joined with the same value's in another.
+ */
+export function hmacPads(hubKey: string, dataset: string): [inner: string, outer: string] {
+  const k = Buffer.alloc(64);
+  createHmac('sha256', hubKey).update(dataset).digest().copy(k);
+  const xor = (b: number) => Buffer.from(k.map((x) => x ^ b)).toString('hex');
+  return [xor(0x36), xor(0x5c)];
 }
