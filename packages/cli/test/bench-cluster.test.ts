@@ -21,7 +21,7 @@ const pgUp = await new Promise<boolean>((resolve) => {
 const skip = !existsSync(NATS) ? `${NATS} not found: bench cluster not run` : !pgUp ? 'PostgreSQL not on 127.0.0.1:5432: bench cluster not run' : undefined;
 
 test('bench cluster --json: gateways, workers and a gateway killed -9 under load, none of the acknowledged events lost or duplicated', { skip, timeout: 120_000 }, () => {
-  const r = citybrain('bench', 'cluster', '--json', '--seconds', '2', '--gateways', '1', '--generators', '1', '--concurrency', '4',
+  const r = citybrain('bench', 'cluster', '--json', '--seconds', '2', '--gateways', '1', '--generators', '1', '--concurrency', '4', '--batch', '10',
     '--workers', '1', '--grid', '4x4', '--regions', '4', '--faults', 'gateway', '--rate', '500');
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {

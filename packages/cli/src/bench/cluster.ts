@@ -172,6 +172,10 @@ class Child {
   }
 }
 
+function cpuText(r: { cpuPercent: Record<string, number>; machineBusyPercent?: number }): string {
+  return `${Object.entries(r.cpuPercent).map(([k, v]) => `${k} ${v}%`).join(', ')}; machine ${r.machineBusyPercent ?? '?'}% busy of ${cpus().length} cores`;
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -207,6 +211,9 @@ interface GatewayResult {
   cpuPercent: Record<string, number>;
   /** the machine's busy share of all its cores over the measured seconds */
   machineBusyPercent?: number;
+  /** events/s per core the gateways used, and per core nats-server used: what a core of each does, whatever else ran beside */
+  eventsPerGatewayCore: number;
+  eventsPerNatsCore: number;
   conditions: Conditions;
 }
 
@@ -289,6 +296,11 @@ export async function benchCluster(argv: string[]): Promise<void> {
   if (signalised.length === 0) throw new UsageError(`--grid ${o.grid}: no signalised intersection to report on`);
 
   const started = conditions();
+  // how busy the machine was before the bench started anything: the cores other work already took
+  const m0 = machineTicks();
+  await sleep(1000);
+  const m1 = machineTicks();
+  const busyBefore = m0 && m1 ? round(((m1.busy - m0.busy) / (m1.total - m0.total)) * 100, 0) : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'citybrain-bench-cluster-'));
   const children = new Set<Child>();
   const schema = `cb_bench_cluster_${process.pid}_${Date.now().toString(36)}`;
@@ -306,7 +318,10 @@ export async function benchCluster(argv: string[]): Promise<void> {
   const gatewayResults: GatewayResult[] = [];
   const workerResults: WorkerResult[] = [];
   const faultResults: FaultResult[] = [];
-  let storeResult: { eventsPerSecond: number; events: number; seconds: number; storedEqualsAcknowledged: boolean; conditions: Conditions } | undefined;
+  let storeResult: {
+    eventsPerSecond: number; events: number; seconds: number; storedEqualsAcknowledged: boolean; streamBytesPerEvent: number; storeBytesPerEvent: number;
+    cpuPercent: Record<string, number>; machineBusyPercent?: number; conditions: Conditions;
+  } | undefined;
 
   try {
     const opened = await openStore(storeUrl).catch((e: unknown) => {
@@ -401,8 +416,6 @@ export async function benchCluster(argv: string[]): Promise<void> {
       const machineBusyPercent = a.machine && b.machine ? round(((b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total)) * 100, 0) : undefined;
       return { cpuPercent, machineBusyPercent };
     };
-    const cpuText = (r: { cpuPercent: Record<string, number>; machineBusyPercent?: number }) =>
-      `${Object.entries(r.cpuPercent).map(([k, v]) => `${k} ${v}%`).join(', ')}; machine ${r.machineBusyPercent ?? '?'}% busy of ${cpus().length} cores`;
 
     const writersPending = async () => {
       const i = await jsm.consumers.info(EVENTS_STREAM, WRITER_CONSUMER);
@@ -466,10 +479,14 @@ export async function benchCluster(argv: string[]): Promise<void> {
             });
           }
           lat.sort((x, y) => x - y);
+          const cpu = cpuOver(a, b);
+          const eventsPerSecond = Math.round(events / ((t2 - t1) / 1000));
+          const gatewayCores = gws.reduce((s, g) => s + (cpu.cpuPercent[g.child.name] ?? NaN), 0) / 100;
           const res: GatewayResult = {
-            n, rep, eventsPerSecond: Math.round(events / ((t2 - t1) / 1000)), p50Ms: quantile(lat, 0.5), p99Ms: quantile(lat, 0.99),
+            n, rep, eventsPerSecond, p50Ms: quantile(lat, 0.5), p99Ms: quantile(lat, 0.99),
             requests: lat.length, failures: results.reduce((s, r) => s + r.failures, 0), throttled: results.reduce((s, r) => s + r.throttled, 0),
-            ...cpuOver(a, b), conditions: c0,
+            ...cpu, eventsPerGatewayCore: Math.round(eventsPerSecond / gatewayCores), eventsPerNatsCore: Math.round(eventsPerSecond / ((cpu.cpuPercent['nats-server'] ?? NaN) / 100)),
+            conditions: c0,
           };
           gatewayResults.push(res);
           say(`  ${res.eventsPerSecond} ev/s, p50 ${res.p50Ms} ms, p99 ${res.p99Ms} ms; CPU: ${cpuText(res)}; load ${c0.loadAverage.join(' ')}`);
@@ -484,11 +501,20 @@ export async function benchCluster(argv: string[]): Promise<void> {
       say(`store: one writer draining ${gatewayAcked} events ...`);
       const c0 = conditions();
       const t0 = performance.now();
+      const a = cpuSnapshot([nats, writers[0]]);
       const ok = await drained(600_000);
       const seconds = (performance.now() - t0) / 1000;
+      const cpu = cpuOver(a, cpuSnapshot([nats, writers[0]]));
       const stored = Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${eventsTable}`)).rows[0].n);
-      storeResult = { eventsPerSecond: Math.round(stored / seconds), events: stored, seconds: round(seconds, 1), storedEqualsAcknowledged: ok && stored === gatewayAcked, conditions: c0 };
-      say(`  ${storeResult.eventsPerSecond} ev/s stored (${stored} in ${storeResult.seconds} s); stored = acknowledged: ${storeResult.storedEqualsAcknowledged}`);
+      // what an event costs in the stream (JetStream's file store) and in PostgreSQL (table and indexes): the sizes of a city's stream and store follow
+      const streamBytes = (await jsm.streams.info(EVENTS_STREAM)).state.bytes;
+      const tableBytes = Number((await pool.query<{ b: string }>(`SELECT pg_total_relation_size('${eventsTable}') AS b`)).rows[0].b);
+      storeResult = {
+        eventsPerSecond: Math.round(stored / seconds), events: stored, seconds: round(seconds, 1), storedEqualsAcknowledged: ok && stored === gatewayAcked,
+        streamBytesPerEvent: Math.round(streamBytes / Math.max(1, gatewayAcked)), storeBytesPerEvent: Math.round(tableBytes / Math.max(1, stored)), ...cpu, conditions: c0,
+      };
+      say(`  ${storeResult.eventsPerSecond} ev/s stored (${stored} in ${storeResult.seconds} s); stored = acknowledged: ${storeResult.storedEqualsAcknowledged}; ` +
+        `${storeResult.streamBytesPerEvent} B/event in the stream, ${storeResult.storeBytesPerEvent} B/event in PostgreSQL; CPU: ${cpuText(cpu)} (PostgreSQL's own not counted)`);
     }
     // the gateway phase's events are stored: the stream starts empty for the workers (no replay of them)
     await jsm.streams.purge(EVENTS_STREAM).catch(() => {});
@@ -715,21 +741,23 @@ export async function benchCluster(argv: string[]): Promise<void> {
   const finished = conditions();
   const out = {
     gateways: gatewayResults, workers: workerResults, faults: faultResults, ...(storeResult ? { store: storeResult } : {}),
-    conditions: { cores: started.cores, node: started.node, loadAverageAtStart: started.loadAverage, loadAverageAtEnd: finished.loadAverage, grid: o.grid, regions: o.regions, controller: o.controller, batch: o.batch },
+    conditions: { cores: started.cores, node: started.node, machineBusyPercentBefore: busyBefore, loadAverageAtStart: started.loadAverage, loadAverageAtEnd: finished.loadAverage, grid: o.grid, regions: o.regions, controller: o.controller, batch: o.batch },
   };
   const failed = faultResults.some((f) => f.lost > 0 || f.duplicated > 0 || f.resumeSeconds === null || f.resumeSeconds >= 10) || (storeResult !== undefined && !storeResult.storedEqualsAcknowledged);
   if (failed) process.exitCode = 1;
   if (json) return void console.log(JSON.stringify(out));
 
   const la = (c: Conditions) => c.loadAverage.join(' ');
-  console.log(`\nCluster benchmark on one machine: ${started.cores} cores (shared: other work runs beside it), node ${started.node}, load average ${la(started)} at start, ${la(finished)} at end`);
+  console.log(`\nCluster benchmark on one machine: ${started.cores} cores (shared: other work runs beside it), node ${started.node}, load average ${la(started)} at start, ${la(finished)} at end; ` +
+    `the machine was ${busyBefore ?? '?'}% busy in the second before the bench started anything`);
   console.log(`city ${o.grid} (${signalised.length} signalised intersections, one device each), ${o.regions} regions; children log at ${env.CITYBRAIN_LOG_LEVEL}\n`);
   if (gatewayResults.length > 0) {
     const base = gatewayResults.find((r) => r.n === Math.min(...o.gateways))!.eventsPerSecond;
     console.log(`Gateways: ${o.generators} load generators x ${o.concurrency} requests of ${o.batch} lane events in flight (closed loop), ${o.seconds} s measured after 2 s`);
     console.log(table(
-      ['gateways', 'rep', 'events/s', 'scaling', 'ack p50 ms', 'ack p99 ms', 'machine busy', 'CPU % of a core per process', 'load avg'],
+      ['gateways', 'rep', 'events/s', 'scaling', 'ack p50 ms', 'ack p99 ms', 'ev/s per gateway core', 'ev/s per NATS core', 'machine busy', 'CPU % of a core per process', 'load avg'],
       gatewayResults.map((r) => [r.n, r.rep, r.eventsPerSecond.toLocaleString('en-US'), `${round(r.eventsPerSecond / base, 2)}x`, r.p50Ms, r.p99Ms,
+        r.eventsPerGatewayCore.toLocaleString('en-US'), r.eventsPerNatsCore.toLocaleString('en-US'),
         `${r.machineBusyPercent ?? '?'}%`, Object.entries(r.cpuPercent).map(([k, v]) => `${k} ${v}`).join(', '), la(r.conditions)]),
     ));
     const sat = gatewayResults.filter((r) => (r.machineBusyPercent ?? 0) >= 90).map((r) => r.n);
@@ -737,7 +765,8 @@ export async function benchCluster(argv: string[]): Promise<void> {
       ? `the ${started.cores} cores were saturated (>= 90% busy) with ${[...new Set(sat)].join(', ')} gateway(s): beyond that, more gateways on this machine share the same cores`
       : `the cores were not saturated (< 90% busy) in any gateway count`);
   }
-  if (storeResult) console.log(`\nStore: one writer stored ${storeResult.events.toLocaleString('en-US')} events in ${storeResult.seconds} s: ${storeResult.eventsPerSecond.toLocaleString('en-US')} events/s into PostgreSQL; stored = acknowledged: ${storeResult.storedEqualsAcknowledged ? 'yes' : 'NO'} (load ${la(storeResult.conditions)})`);
+  if (storeResult) console.log(`\nStore: one writer stored ${storeResult.events.toLocaleString('en-US')} events in ${storeResult.seconds} s: ${storeResult.eventsPerSecond.toLocaleString('en-US')} events/s into PostgreSQL; stored = acknowledged: ${storeResult.storedEqualsAcknowledged ? 'yes' : 'NO'}; ` +
+    `${storeResult.streamBytesPerEvent} bytes an event in the stream, ${storeResult.storeBytesPerEvent} in PostgreSQL (table and indexes); CPU: ${cpuText(storeResult)}, PostgreSQL's own not counted (load ${la(storeResult.conditions)})`);
   if (workerResults.length > 0) {
     console.log(`\nBrain workers (${o.controller}, one step a second), ${o.rate} events/s through a gateway, ${o.seconds} s of health reports`);
     console.log(table(
