@@ -761,9 +761,13 @@ export async function benchCluster(argv: string[]): Promise<void> {
         `${r.machineBusyPercent ?? '?'}%`, Object.entries(r.cpuPercent).map(([k, v]) => `${k} ${v}`).join(', '), la(r.conditions)]),
     ));
     const sat = gatewayResults.filter((r) => (r.machineBusyPercent ?? 0) >= 90).map((r) => r.n);
-    console.log(sat.length
-      ? `the ${started.cores} cores were saturated (>= 90% busy) with ${[...new Set(sat)].join(', ')} gateway(s): beyond that, more gateways on this machine share the same cores`
-      : `the cores were not saturated (< 90% busy) in any gateway count`);
+    if ((busyBefore ?? 0) >= 90) {
+      console.log(`the ${started.cores} cores were saturated by other work before the bench started (${busyBefore}% busy): the gateways only split the bench's share of them, so scaling with gateways cannot be judged here; the per-core rates can`);
+    } else {
+      console.log(sat.length
+        ? `the ${started.cores} cores were saturated (>= 90% busy) with ${[...new Set(sat)].join(', ')} gateway(s): from the first of these on, more gateways on this machine share the same cores`
+        : `the cores were not saturated (< 90% busy) in any gateway count`);
+    }
   }
   if (storeResult) console.log(`\nStore: one writer stored ${storeResult.events.toLocaleString('en-US')} events in ${storeResult.seconds} s: ${storeResult.eventsPerSecond.toLocaleString('en-US')} events/s into PostgreSQL; stored = acknowledged: ${storeResult.storedEqualsAcknowledged ? 'yes' : 'NO'}; ` +
     `${storeResult.streamBytesPerEvent} bytes an event in the stream, ${storeResult.storeBytesPerEvent} in PostgreSQL (table and indexes); CPU: ${cpuText(storeResult)}, PostgreSQL's own not counted (load ${la(storeResult.conditions)})`);
