@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { randomOption, UsageError } from '../usage.js';
 
-export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest|incidents|observe|import|calibrate|services|watchlist [--data DIR] [--json]
+export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest|incidents|observe|import|calibrate|services|watchlist|cluster [--data DIR] [--json]
 
   fidelity   our average travel time beside CityFlow's on HZ1, HZ2, JN1, JN2, JN3
              under the fixed-time and max-pressure protocols; exits 1 if any
@@ -46,6 +46,12 @@ export const benchHelp = `citybrain bench fidelity|speed|control|emergency|inges
              clients on SQLite and PostgreSQL (reservations/s, double bookings
              and double charges, both must be 0)
              (citybrain bench services --help for its options)
+  cluster    the distributed deployment on this machine (nats-server, gateways,
+             writers, brain workers as processes, PostgreSQL): events/s through
+             1, 2, 4 gateways, decision ms per region with 1, 2, 4 workers, kill -9
+             of a worker, a gateway and a writer under load: seconds until control
+             resumes, acknowledged events lost or duplicated (both must be 0)
+             (citybrain bench cluster --help for its options)
 
   --data DIR    the real-data folder (default ../shared/data)
   --random R    fidelity's random stream: xoshiro (default) or cityflow (CityFlow's mt19937, as CityFlow draws it)
@@ -64,6 +70,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (kind === 'watchlist') return (await import('../bench/watchlist.js')).benchWatchlist(rest);
   if (kind === 'speed') return (await import('../bench/speed.js')).benchSpeed(rest);
   if (kind === 'services') return (await import('../bench/services.js')).benchServices(rest);
+  if (kind === 'cluster') return (await import('../bench/cluster.js')).benchCluster(rest);
   const { values } = parseArgs({
     args: rest,
     options: { data: { type: 'string', default: '../shared/data' }, json: { type: 'boolean', default: false }, random: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -72,5 +79,5 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const data = resolve(values.data!);
   if (kind === 'fidelity') return (await import('../bench/fidelity.js')).benchFidelity(data, values.json!, randomOption(values.random));
   if (kind === 'calibrate') return (await import('../bench/calibration.js')).benchCalibrate(data, values.json!);
-  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency, ingest, incidents, observe, import, calibrate, services or watchlist`);
+  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency, ingest, incidents, observe, import, calibrate, services, watchlist or cluster`);
 }
