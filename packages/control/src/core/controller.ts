@@ -221,6 +221,19 @@ export interface Controller {
   needsAt?(i: number): 'approach' | undefined;
   /** composite controllers: the name of the one deciding at intersection i (fault reports name it) */
   nameAt?(i: number): string;
+  /**
+   * A fixed plan: greens on a timetable, read from no detector. Each green
+   * ends on time whatever the traffic, so none is held for long, and the
+   * supervisor's starvation guard (core/starvation.ts) leaves it as planned.
+   */
+  readonly fixedPlan?: boolean;
+  /** composite controllers: whether the one deciding at intersection i is a fixed plan (`fixedPlan`) */
+  fixedPlanAt?(i: number): boolean;
+  /**
+   * Whether intersection i is held in its phase on purpose now (an emergency
+   * vehicle's corridor): the starvation guard does not end its green.
+   */
+  holdsAt?(i: number): boolean;
 }
 
 /**
