@@ -26,14 +26,19 @@ import { fullThresholds } from '../measures/spill-back.js';
  *   them may have crossed its stop line for `patience` seconds: it is blocked
  *   (an empty green the controller keeps, for a platoon on its way, is its
  *   choice and is left alone);
+ * - the exits of its movements with vehicles standing must have counted no
+ *   crossing of their own for `patience` either: a green held by an exit that
+ *   drains is waiting for room that is coming, not starving anyone. Cutting
+ *   it gives its room, when it comes, to no one, and a plan-based controller
+ *   comes back to it only a cycle later: on the 120 m blocks of the stress
+ *   scenarios, where exits fill and drain in turn, cuts without this rule
+ *   turned webster's flowing grid (308 s) into a gridlocked one (357 s);
  * - some other green must have vehicles standing on a movement none of whose
  *   exit lanes is full (measures/spill-back.ts's fullness): there is someone
  *   a cut lets through. A lane the current green serves into a full exit does
  *   not count there: its first vehicle is held by that exit and no phase
  *   moves it. Without such a green the guard does nothing: cutting a green
- *   into a full exit for another into a full exit only adds a yellow (on
- *   short blocks, where every exit fills in turn, that turned a flowing grid
- *   into a locked one);
+ *   into a full exit for another into a full exit only adds a yellow;
  * - fixed plans (their greens end on a timetable, so none is held for long)
  *   and intersections held for an emergency vehicle are exempt
  *   (Controller.fixedPlan, Controller.holdsAt).
