@@ -222,9 +222,11 @@ export interface Controller {
   /** composite controllers: the name of the one deciding at intersection i (fault reports name it) */
   nameAt?(i: number): string;
   /**
-   * A fixed plan: greens on a timetable, read from no detector. Each green
-   * ends on time whatever the traffic, so none is held for long, and the
-   * supervisor's starvation guard (core/starvation.ts) leaves it as planned.
+   * A plan: greens on a timetable, fixed or re-timed from detector counts
+   * once a period (webster, green-wave). Each green ends on time whatever the
+   * traffic, so none is held for long, and the supervisor's starvation guard
+   * (core/starvation.ts) leaves the plan as timed: ending a green early gives
+   * the room its exit makes, when it drains, to no one until the next cycle.
    */
   readonly fixedPlan?: boolean;
   /** composite controllers: whether the one deciding at intersection i is a fixed plan (`fixedPlan`) */
