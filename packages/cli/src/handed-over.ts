@@ -6,9 +6,10 @@ import type { ControllerFault } from '@citybrain/control';
  */
 export function handedOver(faults: readonly ControllerFault[], signalised: number, upTo = ''): string {
   const at = (kind: (k: ControllerFault['kind']) => boolean) => new Set(faults.filter((f) => kind(f.kind)).map((f) => f.intersection)).size;
-  const all = at(() => true);
+  // a green the starvation guard ended hands nothing over: the controller keeps the intersection
+  const all = at((k) => k !== 'starvation');
   if (all === 0) return '';
-  const errors = at((k) => k === 'error'), jammed = at((k) => k !== 'error');
+  const errors = at((k) => k === 'error'), jammed = at((k) => k === 'gridlock' || k === 'deadlock');
   const where = [errors ? `${errors} to the fixed-time plan` : '', jammed ? `${jammed} to max-pressure after a gridlock` : ''].filter(Boolean).join(', ');
   return ` (handed over at ${upTo}${all} of ${signalised} intersections: ${where})`;
 }

@@ -527,8 +527,11 @@ test('bench incidents --json: breakdowns caused, detected and scored against the
 
 test('simulate says where the intersections a controller lost went: to max-pressure after a gridlock, to the fixed-time plan on an error', async () => {
   const { handedOver } = await import('../dist/handed-over.js');
-  const f = (intersection: string, kind: 'error' | 'gridlock' | 'deadlock') => ({ controller: 'x', intersection, time: 1, error: 'e', kind });
+  const f = (intersection: string, kind: 'error' | 'gridlock' | 'deadlock' | 'starvation') => ({ controller: 'x', intersection, time: 1, error: 'e', kind });
   assert.equal(handedOver([], 9), '');
   assert.equal(handedOver([f('a', 'gridlock'), f('a', 'gridlock'), f('b', 'deadlock')], 9), ' (handed over at 2 of 9 intersections: 2 to max-pressure after a gridlock)');
   assert.equal(handedOver([f('a', 'error'), f('b', 'gridlock')], 4, 'up to '), ' (handed over at up to 2 of 4 intersections: 1 to the fixed-time plan, 1 to max-pressure after a gridlock)');
+  // a green the starvation guard ended hands nothing over
+  assert.equal(handedOver([f('a', 'starvation')], 9), '');
+  assert.equal(handedOver([f('a', 'starvation'), f('b', 'gridlock')], 9), ' (handed over at 1 of 9 intersections: 1 to max-pressure after a gridlock)');
 });

@@ -2,9 +2,12 @@
  * Robustness (issue #16): every registered controller on every generated
  * stress scenario (engine STRESS_PRESETS: unbalanced demand, heavy turning,
  * short blocks that spill back, a pulse that oversaturates then clears, a
- * 1 x 6 arterial). None may gridlock: the supervisor reports no gridlock
- * and no fault, every vehicle enters, and the network clears after the
- * demand stops; the default controller is never worse than max-pressure.
+ * 1 x 6 arterial). None may gridlock: the supervisor reports no gridlock,
+ * deadlock or controller error, every vehicle enters, and the network clears
+ * after the demand stops; the default controller is never worse than
+ * max-pressure. The starvation guard's reports (a green that let none of its
+ * standing vehicles through, ended by the supervisor: core/starvation.ts)
+ * are the supervisor at work, not a failure: printed, not failed on.
  * The registry is iterated, so a controller added to it is held to this too.
  */
 import { test } from 'node:test';
@@ -44,13 +47,15 @@ for (const preset of STRESS_PRESETS) {
   const rows = new Map<string, Row>();
   results.set(preset.name, rows);
   for (const name of names) {
-    test(`stress ${preset.name} (${preset.what}): ${name} does not gridlock`, async () => {
+    test(`stress ${preset.name} (${preset.what}): ${name} does not gridlock`, async (t) => {
       const sim = new Simulation(scenario, { seed: 0 });
       const faults: ControllerFault[] = [];
       const { metrics } = await runControlled(sim, controllers[name](), preset.seconds, { onFault: (f) => faults.push(f) });
       const row = { att: metrics.averageTravelTime, entered: metrics.enteredVehicles, inNetwork: metrics.vehiclesInNetwork, waiting: metrics.waitingToEnter, faults };
       rows.set(name, row);
-      assert.deepEqual(faults.map((f) => `${f.kind} at ${f.intersection}, ${f.time} s: ${f.error}`), [], 'no fault, no gridlock');
+      const starved = faults.filter((f) => f.kind === 'starvation');
+      if (starved.length > 0) t.diagnostic(`${starved.length} greens ended by the starvation guard: ${starved.map((f) => `${f.intersection} at ${f.time} s`).join(', ')}`);
+      assert.deepEqual(faults.filter((f) => f.kind !== 'starvation').map((f) => `${f.kind} at ${f.intersection}, ${f.time} s: ${f.error}`), [], 'no error, no gridlock');
       assert.ok(metrics.enteredVehicles > 0, 'the scenario has demand');
       if (NOT_ADAPTIVE.has(name)) return;
       assert.equal(metrics.waitingToEnter, 0, 'every vehicle entered');

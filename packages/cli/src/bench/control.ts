@@ -12,7 +12,7 @@ import { intOption, UsageError } from '../usage.js';
 import { ApproachTime } from './approach-time.js';
 import { attDistanceBound, attFloor } from './att-bounds.js';
 import { readReference } from './data.js';
-import { HOUR, REFERENCE_SCENARIOS, type ScenarioRef } from './reference.js';
+import { HOUR, REFERENCE_CONTROLLERS, REFERENCE_SCENARIOS, type ScenarioRef } from './reference.js';
 
 export const benchControlHelp = `citybrain bench control [--data DIR] [--roadnet R --flow F [--name N]]... [options]
 
@@ -230,7 +230,7 @@ async function runBench(scenarios: (BenchScenario & { scenario: Scenario })[], n
       }
       say(`${b.name}: ${name} ... `);
       try {
-        res.controllers[name] = await runOne(new Simulation(b.scenario), made.controller, seconds);
+        res.controllers[name] = await runOne(new Simulation(b.scenario), made.controller, seconds, !REFERENCE_CONTROLLERS.includes(name));
       } finally {
         await made.close();
       }
@@ -298,7 +298,7 @@ function counting(c: Controller, n: { asked: number }): Controller {
 }
 
 /** `seconds` under the protocol, timing each step's decisions. */
-async function runOne(sim: Simulation, controller: Controller, seconds: number): Promise<ControllerRun> {
+async function runOne(sim: Simulation, controller: Controller, seconds: number, guarded: boolean): Promise<ControllerRun> {
   const n = { asked: 0 };
   const stepMs: number[] = [];
   // the signalised intersections the supervisor runs, with their yellow phase and incoming lanes
@@ -307,6 +307,8 @@ async function runOne(sim: Simulation, controller: Controller, seconds: number):
   let yellowSeconds = 0, stopped = 0, stoppedAtYellow = 0;
   const t0 = performance.now();
   const { metrics: m, supervisor: sup } = await runControlled(sim, counting(controller, n), Math.round(seconds / sim.interval), {
+    // the reference controllers run as the protocol has them (REFERENCE_CONTROLLERS)
+    ...(guarded ? {} : { starvation: false as const }),
     onTick(ms) {
       if (n.asked > 0) stepMs.push(ms);
       n.asked = 0;

@@ -13,7 +13,7 @@ import { requireData } from './data.js';
 import { make } from './control.js';
 import { HOUR } from './reference.js';
 
-export const benchImportHelp = `citybrain bench import [--data DIR] [--seconds S] [--demand VEH_PER_HOUR] [--json]
+export const benchImportHelp = `citybrain bench import [--data DIR] [--seconds S] [--demand VEH_PER_HOUR] [--seed N] [--json]
 
 Imports the OpenStreetMap extract of Osnabrück (DIR/osnabrueck_osm/martini.osm.xml)
 with citybrain import osm into a temporary folder, simulates it with the generated
@@ -29,6 +29,7 @@ none finished in the last ${600} s while vehicles were in the network or waiting
   --data DIR              the real-data folder (default ../shared/data)
   --seconds S             simulated seconds per controller, and the demand's span; default 3600
   --demand VEH_PER_HOUR   generated trips per hour; default ${DEFAULT_DEMAND_PER_HOUR}
+  --seed N                the demand's seed (randomTrips'); default 42
   --json                  {"osm":{"signals","junctions","laneKm","controllers":{name:{"att","gridlock"}}},
                           "calibration":[{"scenario","gehBelow5Percent","attFixedOriginal",...}]} and the rest`;
 
@@ -103,6 +104,7 @@ export async function benchImport(argv: string[]): Promise<void> {
       data: { type: 'string', default: '../shared/data' },
       seconds: { type: 'string' },
       demand: { type: 'string' },
+      seed: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -111,6 +113,7 @@ export async function benchImport(argv: string[]): Promise<void> {
   const json = values.json!;
   const seconds = intOption(values.seconds, 'seconds', 3600, 1, 86_400);
   const demand = numOption(values.demand, 'demand', DEFAULT_DEMAND_PER_HOUR, 1, 100_000);
+  const seed = intOption(values.seed, 'seed', 42);
   const osm = requireData(resolve(values.data!), OSM_FILE);
   const say = (s: string) => void (json || process.stdout.write(s));
 
@@ -120,7 +123,7 @@ export async function benchImport(argv: string[]): Promise<void> {
   let result;
   try {
     say(`importing ${osm} ... `);
-    const imp = importOsm(osm, dir, { demandPerHour: demand, seconds });
+    const imp = importOsm(osm, dir, { demandPerHour: demand, seconds, seed });
     const importSeconds = round((performance.now() - t0) / 1000, 1);
     say(`${importSeconds} s\n`);
     const scenario = imp.loaded.scenario;
@@ -166,14 +169,14 @@ export async function benchImport(argv: string[]): Promise<void> {
     return void console.log(JSON.stringify({
       osm: {
         signals: o.signals, junctions: o.junctions, laneKm: o.laneKm, controllers: ctl,
-        netconvert: imp.netconvert, vehicles: imp.loaded.scenario.flows.length, demandPerHour: demand, seconds,
+        netconvert: imp.netconvert, vehicles: imp.loaded.scenario.flows.length, demandPerHour: demand, seed, seconds,
         details: runs, skipped, warnings: imp.loaded.warnings, importSeconds, totalSeconds,
       },
       calibration,
       conditions: { before, after },
     }));
   }
-  console.log(`\nOsnabrück extract imported (${importSeconds} s), ${imp.loaded.scenario.flows.length} vehicles at ${demand} per hour, ` +
+  console.log(`\nOsnabrück extract imported (${importSeconds} s), ${imp.loaded.scenario.flows.length} vehicles at ${demand} per hour (seed ${seed}), ` +
     `${seconds} s per controller; ${before.cores} cores, load ${before.load1} before, ${after.load1} after; ${totalSeconds} s in all\n`);
   console.log(figuresTable(o, imp.netconvert));
   console.log('');

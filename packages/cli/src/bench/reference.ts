@@ -22,6 +22,15 @@ export interface ScenarioRef {
   advancedColightSummary?: number;
 }
 
+/**
+ * The controllers with reference figures (fixed-time, max-pressure, Advanced-MP,
+ * Efficient-MP re-measured in CityFlow): the control benchmark runs them as
+ * the protocol has them, without the supervisor's starvation guard
+ * (control/src/core/starvation.ts), which CityFlow's runs never had, so that
+ * their figures stay comparable with the stored ones.
+ */
+export const REFERENCE_CONTROLLERS: readonly string[] = ['fixed', 'max-pressure', 'advanced-mp', 'efficient-mp'];
+
 /** The protocol's run, in simulated seconds: every reference figure is for the first hour from t = 0. */
 export const HOUR = 3600;
 

@@ -218,6 +218,7 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
 
   return {
     name,
+    fixedPlan: true,
     arterials: () => chosen,
     plans: () =>
       order.map((o, x) => ({

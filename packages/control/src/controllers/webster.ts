@@ -102,6 +102,7 @@ export function webster(opts: WebsterOptions = {}): WebsterController {
 
   return {
     name,
+    fixedPlan: true,
     plans() {
       return served.map((_, k) => ({ intersection: ids[k], cycle: cycle[k], greens: [...green[k]], flowRatios: [...ratios[k]] }));
     },

@@ -71,6 +71,16 @@ export class ControllerAssignment implements Controller {
     return this.instances.get(this.controllerOf(i))?.nameAt?.(i) ?? this.controllerOf(i);
   }
 
+  fixedPlanAt(i: number): boolean {
+    if (this.blind.has(i)) return false;
+    const c = this.instances.get(this.controllerOf(i));
+    return c?.fixedPlanAt?.(i) ?? c?.fixedPlan ?? false;
+  }
+
+  holdsAt(i: number): boolean {
+    return !this.blind.has(i) && (this.instances.get(this.controllerOf(i))?.holdsAt?.(i) ?? false);
+  }
+
   /** Puts `name` in charge of the given intersections; returns the names they had before. */
   assign(intersections: readonly number[], name: string): string[] {
     this.instance(name);

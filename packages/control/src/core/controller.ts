@@ -229,6 +229,21 @@ export interface Controller {
   needsAt?(i: number): 'approach' | undefined;
   /** composite controllers: the name of the one deciding at intersection i (fault reports name it) */
   nameAt?(i: number): string;
+  /**
+   * A plan: greens on a timetable, fixed or re-timed from detector counts
+   * once a period (webster, green-wave). Each green ends on time whatever the
+   * traffic, so none is held for long, and the supervisor's starvation guard
+   * (core/starvation.ts) leaves the plan as timed: ending a green early gives
+   * the room its exit makes, when it drains, to no one until the next cycle.
+   */
+  readonly fixedPlan?: boolean;
+  /** composite controllers: whether the one deciding at intersection i is a fixed plan (`fixedPlan`) */
+  fixedPlanAt?(i: number): boolean;
+  /**
+   * Whether intersection i is held in its phase on purpose now (an emergency
+   * vehicle's corridor): the starvation guard does not end its green.
+   */
+  holdsAt?(i: number): boolean;
 }
 
 /**

@@ -202,6 +202,15 @@ export class EmergencyPriority implements Controller {
     return this.base.nameAt?.(i) ?? this.base.name;
   }
 
+  fixedPlanAt(i: number): boolean {
+    return this.base.fixedPlanAt?.(i) ?? this.base.fixedPlan ?? false;
+  }
+
+  /** An intersection requested for an emergency vehicle is held in its phase on purpose (or the base holds it). */
+  holdsAt(i: number): boolean {
+    return this.requests.has(i) || (this.base.holdsAt?.(i) ?? false);
+  }
+
   decide(ix: IntersectionPhases, status: SignalStatus, env: ControlEnv): number {
     // the base always decides, so a stateful controller sees every step as usual
     const wanted = this.base.decide(ix, status, env);

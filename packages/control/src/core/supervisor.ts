@@ -3,6 +3,7 @@ import { intersectionPhases, perfectObservations, twinView, type ControlEnv, typ
 import { fixedTime } from '../controllers/fixed-time.js';
 import { maxPressure } from '../controllers/max-pressure.js';
 import { GridlockDetector, type GridlockOptions } from './gridlock.js';
+import { describeCut, REPORT_EVERY_SECONDS, StarvationGuard, type StarvationOptions } from './starvation.js';
 import { now, timers } from './clock.js';
 import { isThenable } from './thenable.js';
 import { advanceSignal, NO_CHANGE, signalRules, type SignalRules } from './signal-rules.js';
@@ -25,6 +26,13 @@ export interface SupervisorOptions {
   /** gridlock detection's thresholds (core/gridlock.ts), or false for none; default on, with its defaults */
   gridlock?: GridlockOptions | false;
   /**
+   * the starvation guard (core/starvation.ts: a green holding standing
+   * vehicles that lets none through ends while others could go), or false
+   * for none (the control benchmark's reference controllers run as their
+   * protocol has them); default on
+   */
+  starvation?: StarvationOptions | false;
+  /**
    * What the devices reported. Given, the supervisor's simulation is the
    * brain's own twin, kept in step with these observations (the server);
    * omitted, it is the street itself, observed perfectly (benchmarks, tests).
@@ -46,8 +54,11 @@ export interface ControllerFault {
    * controller's making; handed to max-pressure); 'deadlock': the same, held
    * by a ring of full lanes no phase choice clears (handed to max-pressure
    * too, and someone must act on the street). See core/gridlock.ts.
+   * 'starvation': the controller held a green that let none of its standing
+   * vehicles through while others could go; the supervisor ended it (the
+   * controller keeps the intersection). See core/starvation.ts.
    */
-  kind: 'error' | 'gridlock' | 'deadlock';
+  kind: 'error' | 'gridlock' | 'deadlock' | 'starvation';
 }
 
 /**
@@ -83,6 +94,9 @@ export class SignalSupervisor {
    */
   private readonly relief: Controller = maxPressure();
   private readonly gridlock?: GridlockDetector;
+  private readonly starvation?: StarvationGuard;
+  /** per intersection the guard has cut at: when it was last reported, and the cuts since */
+  private readonly starved = new Map<number, { reportedAt: number; cuts: number }>();
   private readonly onFault?: (f: ControllerFault) => void;
   private readonly budgetMs: number;
   private readonly rules: SignalRules;
@@ -125,6 +139,7 @@ export class SignalSupervisor {
     this.fallback.init?.(this.env);
     this.relief.init?.(this.env);
     if (opts.gridlock !== false) this.gridlock = new GridlockDetector(this.env, opts.gridlock ?? {});
+    if (opts.starvation !== false) this.starvation = new StarvationGuard(this.env, opts.starvation ?? {});
     try {
       const r: unknown = controller.init?.(this.env);
       // an async init is not waited for, but its failure is a fault, not an unhandled rejection
@@ -179,6 +194,7 @@ export class SignalSupervisor {
     this.t0 = t0;
     const active = env.active;
     if (this.gridlock) this.watchGridlock(this.gridlock);
+    this.starvation?.observe(sim.time);
     let t = now();
     this.stepMs = t - t0;
     for (let k = 0; k < ixs.length; k++) {
@@ -203,6 +219,12 @@ export class SignalSupervisor {
    * this tick.
    */
   private readonly ask = (k: number, s: Readonly<SignalStatus>): number => {
+    const want = this.choose(k, s);
+    return want === s.green && this.starvation ? this.guard(this.starvation, k, s) : want;
+  };
+
+  /** The controller's (or the fallback's, or the relief's) answer at intersection k; see `ask`. */
+  private choose(k: number, s: Readonly<SignalStatus>): number {
     const { controller, env } = this;
     const ix = env.intersections[k];
     if (this.relieved.has(ix.intersection)) return this.relief.decide(ix, s, env);
@@ -230,7 +252,35 @@ export class SignalSupervisor {
       return s.green;
     }
     return want;
-  };
+  }
+
+  /**
+   * The starvation guard at intersection k, whose green is to be kept: the
+   * green it ends it for, reported, or the green kept. Not where a fixed plan
+   * runs (the fallback, or a controller that is one) or an emergency vehicle
+   * holds the intersection.
+   */
+  private guard(g: StarvationGuard, k: number, s: Readonly<SignalStatus>): number {
+    const { controller, env, sim } = this;
+    const i = env.intersections[k].intersection;
+    const relieved = this.relieved.has(i);
+    if (this.fallen.has(i) && !relieved) return s.green;
+    if (!relieved && (controller.fixedPlanAt?.(i) ?? controller.fixedPlan)) return s.green;
+    if (controller.holdsAt?.(i)) return s.green;
+    const c = g.cut(k, s, sim.time);
+    if (!c) return s.green;
+    const ix = env.intersections[k];
+    const seen = this.starved.get(i);
+    if (!seen || sim.time - seen.reportedAt >= REPORT_EVERY_SECONDS) {
+      const by = relieved ? this.relief.name : controller.nameAt?.(i) ?? controller.name;
+      const again = seen ? { cuts: seen.cuts + 1, seconds: sim.time - seen.reportedAt } : undefined;
+      this.notify({ controller: by, intersection: ix.id, time: sim.time, error: describeCut(ix, s.green, c, (l) => env.net.laneId(l), again), kind: 'starvation' });
+      this.starved.set(i, { reportedAt: sim.time, cuts: 0 });
+    } else {
+      seen.cuts++;
+    }
+    return c.to;
+  }
 
   /**
    * Hands an intersection that fell back to the fixed-time plan (or went to
@@ -268,10 +318,13 @@ export class SignalSupervisor {
   }
 
   private report(ix: IntersectionPhases, controller: string, error: string, kind: ControllerFault['kind']): void {
-    const fault: ControllerFault = { controller, intersection: ix.id, time: this.sim.time, error, kind };
-    this.faults.push(fault);
     // the fallback takes over from what the intersection shows now: no abrupt change on the street
     this.fallen.add(ix.intersection);
+    this.notify({ controller, intersection: ix.id, time: this.sim.time, error, kind });
+  }
+
+  private notify(fault: ControllerFault): void {
+    this.faults.push(fault);
     this.onFault?.(fault);
   }
 }
