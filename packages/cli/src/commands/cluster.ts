@@ -32,7 +32,8 @@ Ctrl-C or SIGTERM stops every child (the street first, NATS last) and removes th
                        default ${DEFAULT_DB} (created when missing)
   --port P             the dashboard and API; default 8080 (0: a free port)
   --gateway-port P     the gateways' one address (the balancer); default the API's port + 1 (0: a free one)
-  --nats-port P        nats-server's client port; default 4222 (0: a free one)
+  --nats-port P        the cluster's own nats-server's client port; default a free one (a NATS already on
+                       4222 is left alone)
   --controller NAME    the workers' controller; default the registry's
 
 Needs /usr/sbin/nats-server (Debian package nats-server; CITYBRAIN_NATS_SERVER names another)
@@ -119,7 +120,7 @@ export async function clusterCommand(argv: string[]): Promise<void> {
   const regions = intOption(values.regions, 'regions', 2 * nodes, 1, 10_000);
   const apiPort = intOption(values.port, 'port', 8080, 0, 65535);
   const gatewayPort = values['gateway-port'] !== undefined ? intOption(values['gateway-port'], 'gateway-port', 0, 0, 65535) : apiPort === 0 ? 0 : apiPort + 1;
-  const natsPortOpt = intOption(values['nats-port'], 'nats-port', 4222, 0, 65535);
+  const natsPortOpt = intOption(values['nats-port'], 'nats-port', 0, 0, 65535);
   if (!existsSync(NATS_SERVER)) {
     throw new UsageError(`a cluster needs nats-server (JetStream), not found at ${NATS_SERVER}: install the Debian package nats-server (apt-get install nats-server), or name it in CITYBRAIN_NATS_SERVER`);
   }
