@@ -1,5 +1,6 @@
 export * from './events.js';
 export { unstorable } from './text.js';
+export { localProjection, NGSI_TRAFFIC_CONTEXT, TRAFFIC_FLOW_TYPE, trafficFlowEntities, trafficFlowEntity, trafficFlowUrn, type Projection, type TrafficFlowSources } from './estimate/traffic-flow.js';
 export { JAM_SPACING, LOOP_STANDING_OCCUPANCY, LOOP_STANDING_SPEED, RATE_SECONDS, LaneEstimate } from './estimate/lane-estimate.js';
 export { IncidentDetector, type Incident, type IncidentDetectorOptions, type IncidentDetectorState, type GreenSeconds } from './incidents/incidents.js';
 export {
