@@ -11,6 +11,8 @@ export * from './generate/grid.js';
 export { Network, LINK_PRIORITY } from './sim/network.js';
 export { Simulation, TURN_SPEED, type SimulationOptions, type Metrics, type AddVehicleOptions, type PlaceVehicleOptions, type VehicleStatus } from './sim/simulation.js';
 export type { SimState } from './sim/state.js';
+/** the parameters of a vehicle a flow or the API does not set (CityFlow's defaults) */
+export { DEFAULT_VEHICLE } from './sim/flows.js';
 export { seedRng, seedMt19937, nextU32, type RandomKind } from './sim/rng.js';
 export { compassOf, polylineLength, type Compass } from './sim/geometry.js';
 export { meanCi, type MeanCi } from './results/stats.js';

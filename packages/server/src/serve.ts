@@ -49,6 +49,8 @@ import { openWatchlistStore } from './store/watchlist-store.js';
 import { DEFAULT_UNMATCHED_READ_RETENTION_MS, startReadRetention } from './retention.js';
 import { Hub, type HubLimits } from './hub/hub.js';
 import { hubRoutes } from './api/hub-routes.js';
+import { openRoutes, type OpenDataOptions } from './api/open-routes.js';
+import { TwinFeeds } from './hub/feeds.js';
 
 export interface ServerOptions {
   /** the city the virtual city runs */
@@ -148,6 +150,8 @@ export interface ServerOptions {
   cluster?: ClusterFeed;
   /** the city data hub: where its Parquet files live (default: `hub/` beside a SQLite database, else ./citybrain-data/hub) and its query and upload limits */
   hub?: { dir?: string; limits?: HubLimits };
+  /** the open catalogue's title, publisher, public base URL, and where the network is on the globe (open-routes.ts) */
+  openData?: OpenDataOptions;
 }
 
 export interface RunningServer {
@@ -337,7 +341,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await app.register(incidentRoutes, { runtime, access, audited });
   await app.register(compareRoutes, { runtime, scenario: opts.scenario, access, audited });
   await app.register(dataRoutes, { store, auth, access, departmentExists: (id) => hub.departments.has(id) });
-  await app.register(hubRoutes, { hub, access });
+  // datasets marked as feeds (roadworks, events, weather) applied to the brain's twin as their rows arrive (a cluster's API server controls nothing: its workers' twins are not fed yet)
+  const feeds = cluster ? undefined : new TwinFeeds(hub, runtime.twin, () => runtime.ts, app.log);
+  await feeds?.start();
+  await app.register(hubRoutes, { hub, access, feeds });
+  await app.register(openRoutes, { ...opts.openData, hub, traffic: { net: runtime.twin.net, estimate: runtime.estimate, observed: runtime.observed } });
   // smart parking: occupancy from the parking sensors' durable events, reservations and payments through the store
   const parking = new ParkingService({
     store: store.parking,
@@ -487,6 +495,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (!cluster) await persistence.save().catch((e: unknown) => app.log.error({ err: e }, 'virtual city snapshot on shutdown failed'));
       await parking.settled().catch(() => {});
       while (parkingBusy) await new Promise((r) => setTimeout(r, 10));
+      feeds?.stop();
       await hub.close();
       await store.close();
     },

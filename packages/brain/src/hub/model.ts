@@ -87,6 +87,8 @@ export interface Batch {
 export interface Dataset extends DatasetSpec {
   createdAt: number;
   batches: Batch[];
+  /** the dataset feeds the brain's twin as this kind (twin/conditions.ts); set by its admins */
+  feed?: 'roadworks' | 'events' | 'weather';
 }
 
 /** To whom a grant is given: a department's tokens, a role's tokens, or a department's tokens of a role. */

@@ -285,6 +285,11 @@ export class ObservedKpis {
   }
 
   /** The KPIs at `nowTs` (epoch ms) from the events so far; `t` (simulated seconds) defaults to the seconds since epochMs. */
+  /** A lane's latest report as the KPIs took it: the mean speed its detector measured (m/s) and when (epoch ms; 0: never reported). */
+  laneReport(lane: number): { speed: number; reportedAt: number } {
+    return { speed: this.laneSpeed[lane], reportedAt: this.laneReportedAt[lane] };
+  }
+
   sample(nowTs: number, extra: { t?: number; activeIncidents?: number } = {}): KpiSample {
     if (!Number.isFinite(nowTs)) throw new RangeError(`observed KPIs: sample needs a time in epoch ms, got ${nowTs}`);
     if (Number.isNaN(this.epoch)) this.epoch = nowTs;

@@ -1,4 +1,5 @@
-import { Simulation, type AddVehicleOptions, type Network, type Scenario } from '@citybrain/engine';
+import { DEFAULT_VEHICLE, Simulation, type AddVehicleOptions, type Network, type Scenario } from '@citybrain/engine';
+import type { TwinConditions } from './conditions.js';
 import { MAX_LANE_OBJECTS, type AvlEvent, type Event, type LaneEvent, type LaneObject } from '../events.js';
 import { JAM_SPACING, LOOP_FREE_OCCUPANCY, LOOP_STANDING_OCCUPANCY, LOOP_STANDING_SPEED } from '../estimate/lane-estimate.js';
 import { structuredClone } from '../clone.js';
@@ -84,6 +85,8 @@ export interface BrainTwinState {
   stats: BrainTwinStats;
   /** the vehicles followed by AVL; absent in a snapshot from before AVL */
   avl?: [string, AvlTrack][];
+  /** each entry lane's measured arrival rate (before the feeds' conditions); absent in a snapshot from before them */
+  measured?: Float64Array;
 }
 
 /** What assimilation did so far (for metrics and the benchmark). */
@@ -148,6 +151,12 @@ export class BrainTwin {
   private readonly avlHoldAfter: number;
   /** the vehicles followed by AVL, by id */
   private readonly avl = new Map<string, AvlTrack>();
+  /** each entry lane's arrival rate as its detector measures it (EntryDemand), before the conditions shift it */
+  private readonly measured: Float64Array;
+  /** what the feeds say now (setConditions): closed lanes, extra entry demand, driving factors */
+  private closed: Uint8Array;
+  private extra: Float64Array;
+  private conditions: TwinConditions | undefined;
 
   constructor(scenario: Pick<Scenario, 'roadnet'> & Partial<Scenario>, opts: BrainTwinOptions = {}) {
     // the network only: what the city's demand is, the devices say
@@ -170,6 +179,9 @@ export class BrainTwin {
     this.departureBalance = new Float64Array(net.nLanes);
     this.turns = new Float64Array(net.nLinks).fill(1);
     this.laneBuf = new Int32Array(256);
+    this.measured = new Float64Array(net.nLanes);
+    this.closed = new Uint8Array(net.nLanes);
+    this.extra = new Float64Array(net.nLanes);
     this.avlHoldAfter = opts.avlHoldAfter ?? 10;
     if (!(this.avlHoldAfter > 0)) throw new RangeError(`brain twin: avlHoldAfter must be a positive number of seconds, got ${opts.avlHoldAfter}`);
   }
@@ -311,11 +323,79 @@ export class BrainTwin {
     }
   }
 
+  /**
+   * What the datasets that feed the brain say now (conditions.ts): closed
+   * lanes get no arrivals (an entry lane's measured demand moves to its road's
+   * open lanes) and weigh 0 in the turning weights, so drawn routes and their
+   * lanes avoid them wherever the road has another (vehicles already on a
+   * closed lane drive off it); extra demand arrives on the entry lanes named;
+   * drawn and placed vehicles drive with maxSpeed and headwayTime scaled by
+   * the factors. `undefined` lifts every condition.
+   */
+  setConditions(c: TwinConditions | undefined): void {
+    const net = this.net;
+    const closed = new Uint8Array(net.nLanes);
+    const extra = new Float64Array(net.nLanes);
+    for (const l of c?.closedLanes ?? []) {
+      if (!(Number.isInteger(l) && l >= 0 && l < net.nLanes)) throw new RangeError(`brain twin: closed lane ${l} is not a lane index of this network (0..${net.nLanes - 1})`);
+      closed[l] = 1;
+    }
+    for (const [l, r] of c?.extraEntry ?? []) {
+      if (!(Number.isInteger(l) && l >= 0 && l < net.nLanes && this.entryLane[l])) throw new RangeError(`brain twin: extra demand on lane ${l}, which is not an entry lane`);
+      if (!(r >= 0 && r < Infinity)) throw new RangeError(`brain twin: extra demand on lane ${net.drivableId(l)} must be a finite number >= 0 vehicles/s, got ${r}`);
+      extra[l] = r;
+    }
+    const speedFactor = c?.speedFactor ?? 1, headwayFactor = c?.headwayFactor ?? 1;
+    if (!(speedFactor > 0 && speedFactor <= 1) || !(headwayFactor >= 1 && headwayFactor < Infinity)) throw new RangeError(`brain twin: speedFactor must be in (0, 1] and headwayFactor >= 1, got ${speedFactor} and ${headwayFactor}`);
+    const closedChanged = closed.some((x, l) => x !== this.closed[l]);
+    this.closed = closed;
+    this.extra = extra;
+    this.conditions = c;
+    const roads = new Set<number>();
+    for (let l = 0; l < net.nLanes; l++) if (this.entryLane[l]) roads.add(net.laneRoad[l]);
+    for (const r of roads) this.entryRates(r);
+    if (closedChanged) this.turnsChanged = true;
+    this.sim.setDrawnVehicleParams({ maxSpeed: DEFAULT_VEHICLE.maxSpeed * speedFactor, headwayTime: DEFAULT_VEHICLE.headwayTime * headwayFactor });
+  }
+
+  /** The conditions in force (setConditions). */
+  get currentConditions(): TwinConditions | undefined {
+    return this.conditions;
+  }
+
+  /** Whether a lane is closed by the conditions. */
+  isClosed(lane: number): boolean {
+    return this.closed[lane] === 1;
+  }
+
+  /** The learnt turning counts as the simulation's weights: links onto a closed lane weigh 0. */
+  private weights(): Float64Array {
+    const w = this.turns.slice();
+    for (let k = 0; k < w.length; k++) if (this.closed[this.net.linkEndLane[k]]) w[k] = 0;
+    return w;
+  }
+
+  /** An entry road's lanes' rates: each its measured demand and extra, a closed lane's moved evenly onto the road's open ones (none open: none arrive). */
+  private entryRates(road: number): void {
+    const net = this.net;
+    const first = net.roadFirstLane[road], n = net.roadLaneCount[road];
+    let shifted = 0, open = 0;
+    for (let l = first; l < first + n; l++) {
+      if (!this.entryLane[l]) continue;
+      if (this.closed[l]) shifted += this.measured[l] + this.extra[l];
+      else open++;
+    }
+    for (let l = first; l < first + n; l++) {
+      if (!this.entryLane[l]) continue;
+      this.sim.setEntryRate(l, this.closed[l] ? 0 : this.measured[l] + this.extra[l] + shifted / open);
+    }
+  }
+
   /** Advances one step (set the phases before): the simulation brings the arrivals itself, by its entry rates. */
   step(): void {
     // plate reads of a step are handed over together, once
     if (this.turnsChanged) {
-      this.sim.setTurnWeights(this.turns);
+      this.sim.setTurnWeights(this.weights());
       this.turnsChanged = false;
     }
     // the state this step starts from (its phases set), for reports of it that arrive after the step
@@ -339,7 +419,10 @@ export class BrainTwin {
     if (e.ts === this.lastTs[l]) return;
     // a late report is older than what the twin already followed: the demand still counts it, the lane is not corrected
     const fresh = e.ts > this.lastTs[l];
-    if (this.entryLane[l]) this.sim.setEntryRate(l, this.demand.report(l, e.ts, e.count, e.interval, e.vehicles, fresh));
+    if (this.entryLane[l]) {
+      this.measured[l] = this.demand.report(l, e.ts, e.count, e.interval, e.vehicles, fresh);
+      this.entryRates(net.laneRoad[l]);
+    }
     if (!fresh) return;
     const gap = e.ts - this.lastTs[l];
     this.lastTs[l] = e.ts;
@@ -576,6 +659,7 @@ export class BrainTwin {
     return {
       sim: this.sim.exportState(), lastTs: this.lastTs.slice(), crossedAt: this.crossedAt.slice(), departureBalance: this.departureBalance.slice(), turns: this.turns.slice(), demand: this.demand.exportState(), stats: structuredClone(this.stats),
       avl: structuredClone([...this.avl]),
+      measured: this.measured.slice(),
     };
   }
 
@@ -591,6 +675,9 @@ export class BrainTwin {
     this.departureBalance.set(s.departureBalance);
     this.turns.set(s.turns);
     this.demand.importState(s.demand);
+    // (a state from before the feeds: the simulation's rates are the measured ones)
+    if (s.measured?.length === this.measured.length) this.measured.set(s.measured);
+    else for (let l = 0; l < this.measured.length; l++) this.measured[l] = this.entryLane[l] ? this.sim.entryRate(l) : 0;
     // counts read after the last step were not in the simulation's weights yet: hand them over at the next step
     this.turnsChanged = true;
     Object.assign(this.stats, s.stats);

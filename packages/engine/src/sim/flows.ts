@@ -80,9 +80,12 @@ export function reaches(net: Network, lane: number, road: number): boolean {
  * (room for 2 * nRoads - 1); returns how many: at each junction the laneLink
  * whose end lane is nearest in index to the current lane, among those that can
  * continue to the road after (CityFlow's Router). A dead end stops the path
- * early, as in CityFlow, and the vehicle leaves there. Allocation-free.
+ * early, as in CityFlow, and the vehicle leaves there. With `weights` (the
+ * turning weights, one per laneLink), a link of weight 0 is taken only where
+ * no link of weight > 0 goes on (a closed lane is avoided where the road has
+ * another). Allocation-free.
  */
-export function buildPathInto(net: Network, roads: ArrayLike<number>, nRoads: number, lane: number, out: Int32Array): number {
+export function buildPathInto(net: Network, roads: ArrayLike<number>, nRoads: number, lane: number, out: Int32Array, weights?: ArrayLike<number>): number {
   const nLanes = net.nLanes;
   let n = 0;
   out[n++] = lane;
@@ -91,14 +94,18 @@ export function buildPathInto(net: Network, roads: ArrayLike<number>, nRoads: nu
     const next = roads[k + 1];
     const ci = net.laneIndexInRoad[cur];
     let best = -1, bestDiff = Infinity;
-    for (let o = net.laneOutStart[cur]; o < net.laneOutStart[cur + 1]; o++) {
-      const d = net.laneOutList[o];
-      const end = net.linkEndLane[d - nLanes];
-      if (net.laneRoad[end] !== next || (k + 2 < nRoads && !reaches(net, end, roads[k + 2]))) continue;
-      const diff = Math.abs(net.laneIndexInRoad[end] - ci);
-      if (diff < bestDiff) {
-        bestDiff = diff;
-        best = d;
+    // with weights: links of weight 0 (a closed lane's) only where no other link goes on
+    for (let pass = weights ? 0 : 1; pass < 2 && best < 0; pass++) {
+      for (let o = net.laneOutStart[cur]; o < net.laneOutStart[cur + 1]; o++) {
+        const d = net.laneOutList[o];
+        if (pass === 0 && !(weights![d - nLanes] > 0)) continue;
+        const end = net.linkEndLane[d - nLanes];
+        if (net.laneRoad[end] !== next || (k + 2 < nRoads && !reaches(net, end, roads[k + 2]))) continue;
+        const diff = Math.abs(net.laneIndexInRoad[end] - ci);
+        if (diff < bestDiff) {
+          bestDiff = diff;
+          best = d;
+        }
       }
     }
     if (best < 0) break;

@@ -771,7 +771,7 @@ export class Simulation {
       throw new RangeError(`placeVehicle: no room on lane ${laneId} at ${distance} m: ${refusal}`);
     }
     const v = alloc(this.st);
-    initVehicle(st, v, DEFAULT_PARAMS, 0, PLACED, st.placed++, pathOff, pathLen, this.time, this.interval);
+    initVehicle(st, v, st.drawnParams, 0, PLACED, st.placed++, pathOff, pathLen, this.time, this.interval);
     st.vDis[v] = distance;
     const limit = net.maxSpeed[lane] < vmax ? net.maxSpeed[lane] : vmax;
     st.vSpeed[v] = speed < limit ? speed : limit;
@@ -974,7 +974,33 @@ export class Simulation {
         throw new RangeError(`setTurnWeights: weights[${k}] (lane link ${net.drivableId(net.nLanes + k)}) must be a finite number >= 0, got ${w}`);
       }
     }
-    this.st.turnWeight.set(weights);
+    // a drawn route's path avoids links of weight 0 (buildPathInto): paths cached under other zeros are drawn anew
+    const tw = this.st.turnWeight;
+    let zerosChanged = false;
+    for (let k = 0; k < n && !zerosChanged; k++) zerosChanged = (tw[k] > 0) !== (weights[k] > 0);
+    tw.set(weights);
+    if (zerosChanged) this.st.drawnPaths.clear();
+  }
+
+  /**
+   * The parameters of the vehicles drawn from the entry rates and placed by
+   * placeVehicle from now on (default: DEFAULT_VEHICLE's): e.g. a lower
+   * maxSpeed and a longer headwayTime in rain or fog. Vehicles already on the
+   * network keep theirs. Part of the state (forks and exported states carry it).
+   */
+  setDrawnVehicleParams(params: Partial<Pick<VehicleJson, 'maxSpeed' | 'headwayTime' | 'minGap' | 'usualPosAcc' | 'usualNegAcc'>>): void {
+    const p = this.st.drawnParams;
+    for (const [k, v] of Object.entries(params)) {
+      const i = PARAM_KEYS.indexOf(k as keyof VehicleJson);
+      if (i < 0 || !['maxSpeed', 'headwayTime', 'minGap', 'usualPosAcc', 'usualNegAcc'].includes(k)) throw new RangeError(`setDrawnVehicleParams: ${k} is not a parameter it sets (maxSpeed, headwayTime, minGap, usualPosAcc, usualNegAcc)`);
+      if (!(typeof v === 'number' && v > 0 && v < Infinity) && !(k === 'minGap' && v === 0)) throw new RangeError(`setDrawnVehicleParams: ${k} must be a positive finite number, got ${v}`);
+      p[i] = v;
+    }
+  }
+
+  /** The parameters drawn and placed vehicles get (setDrawnVehicleParams), by name. */
+  drawnVehicleParams(): Record<(typeof PARAM_KEYS)[number], number> {
+    return Object.fromEntries(PARAM_KEYS.map((k, i) => [k, this.st.drawnParams[i]])) as Record<(typeof PARAM_KEYS)[number], number>;
   }
 
   /** The turning weights, one per laneLink, into `out` (default: a new array). */
@@ -1053,7 +1079,7 @@ export class Simulation {
       for (let j = 1; same && j < n; j++) same = net.laneRoad[st.path[off + 2 * j]] === roads[j];
       if (same) return known;
     }
-    const len = buildPathInto(net, roads, n, lane, this.pathBuf);
+    const len = buildPathInto(net, roads, n, lane, this.pathBuf, st.turnWeight);
     const code = this.storePath(this.pathBuf, len) * PATH_CODE + len;
     // a route no lane chain follows to its end is cut short: that path is not the route's, so not shared
     if (len === 2 * n - 1) st.drawnPaths.set(key, code);
@@ -1222,7 +1248,7 @@ export class Simulation {
       for (; owed >= 1 - CREDIT_EPS; owed -= 1) {
         const code = this.drawnPath(lane);
         const v = alloc(this.st);
-        initVehicle(st, v, DEFAULT_PARAMS, 0, DRAWN, st.drawn++, Math.floor(code / PATH_CODE), code % PATH_CODE, now, this.interval);
+        initVehicle(st, v, st.drawnParams, 0, DRAWN, st.drawn++, Math.floor(code / PATH_CODE), code % PATH_CODE, now, this.interval);
         enqueue(this.st, v, lane);
       }
       st.entryCredit[lane] = owed;

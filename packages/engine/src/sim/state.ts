@@ -7,6 +7,7 @@
  * (head, furthest along) to the back (tail): vPrev points to the vehicle
  * ahead, vNext to the one behind. Waiting vehicles reuse vNext as their queue.
  */
+import { DEFAULT_PARAMS } from './flows.js';
 
 export const FREE = 0;
 export const WAITING = 1;
@@ -169,6 +170,8 @@ export class SimState {
   nRated = 0;
   /** weight of each laneLink (by link index k) when a route is drawn; all 1 by default */
   turnWeight: Float64Array;
+  /** the parameters (PARAM_KEYS order) of vehicles drawn from the entry rates and placed (Simulation.setDrawnVehicleParams) */
+  drawnParams: Float64Array = DEFAULT_PARAMS.slice();
   /** vehicles drawn from the entry rates so far: the n of their ids drawn_{n} */
   drawn = 0;
   /** paths of drawn routes by a hash of (lane, roads), as in placedPaths (a hit is checked against the path) */

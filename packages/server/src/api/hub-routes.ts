@@ -4,11 +4,15 @@ import { HUB_READ_ROLES } from '@citybrain/brain';
 import { errorSchema, HttpError } from '../errors.js';
 import type { Role } from '../store/store.js';
 import type { CityAccess } from './city-routes.js';
+import type { TwinFeeds } from '../hub/feeds.js';
+import { FEED_KINDS } from '@citybrain/brain';
 import { LOAD_FORMATS, type Hub, type HubActor, type LoadFormat, type QueryFormat } from '../hub/hub.js';
 
 export interface HubRoutesOptions {
   hub: Hub;
   access: CityAccess;
+  /** the feeds of the brain's twin (absent: datasets can be marked, nothing applies them here) */
+  feeds?: TwinFeeds;
 }
 
 /** Who may call the hub's routes at all; what each may do with a dataset is its grants' (brain/src/hub/access.ts). */
@@ -156,6 +160,35 @@ export async function hubRoutes(app: FastifyInstance, opts: HubRoutesOptions): P
       response: { 200: { type: 'array', items: looseObject }, 403: errorSchema, 404: errorSchema },
     },
   }, async (req) => hub.accessLog(actor(access, req), req.params.id, req.query.limit));
+
+  app.put<{ Params: { id: string }; Body: { kind: string | null } }>('/api/v1/hub/datasets/:id/feed', {
+    onRequest: access.require(...HUB_ROLES),
+    schema: {
+      tags: ['hub'], summary: 'Mark a dataset as a feed of the brain\'s twin (roadworks, events, weather), or unmark it (kind null); its admins; audited',
+      description: 'The dataset\'s columns must fit the kind (README, "Datasets that feed the brain"): roadworks `lane` or `road` (+ `lanes_closed`), `start`, `end`; events `venue`, `start`, `end`, `extra_vehicles_per_hour`; ' +
+        'weather `time`, `condition`, `visibility_m`?, `precipitation_mm_h`?. Its rows are applied to the twin at once and as new batches arrive.',
+      params: idParam,
+      body: { type: 'object', properties: { kind: { type: ['string', 'null'], enum: [...FEED_KINDS, null] } }, required: ['kind'], additionalProperties: false },
+      response: { 200: looseObject, 400: errorSchema, 403: errorSchema, 404: errorSchema },
+    },
+  }, async (req) => {
+    const who = actor(access, req);
+    const d = await hub.setFeed(who, req.params.id, req.body.kind as never);
+    await opts.feeds?.refresh(d.id);
+    return { ...(view(d, hub.accessOf(who, d.id)!.access) as object), feedStatus: opts.feeds?.feeds().find((f) => f.dataset === d.id) ?? null };
+  });
+
+  app.get('/api/v1/hub/feeds', {
+    onRequest: access.require(...HUB_ROLES),
+    schema: { tags: ['hub'], summary: 'The datasets feeding the brain\'s twin, the rows it could not use, and the conditions in force now', response: { 200: looseObject } },
+  }, async () => {
+    const c = opts.feeds?.conditions();
+    return {
+      applied: opts.feeds !== undefined,
+      feeds: opts.feeds?.feeds() ?? [...hub.datasets.values()].filter((d) => d.feed).map((d) => ({ dataset: d.id, kind: d.feed, rows: null, problems: [] })),
+      conditions: c ? { closedLanes: opts.feeds!.laneIds(c.closedLanes), extraEntryLanes: c.extraEntry.size, speedFactor: c.speedFactor, headwayFactor: c.headwayFactor, active: c.active } : null,
+    };
+  });
 
   app.post<{ Body: { sql: string; format?: QueryFormat } }>('/api/v1/hub/query', {
     onRequest: access.require(...HUB_ROLES),

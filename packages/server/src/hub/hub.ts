@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
-  allows, checkDatasetSpec, checkDepartment, checkGrantSpec, checkObject, checkParsedQuery, classificationRank, CLASSIFICATIONS, CsvRows, datasetAccess,
+  allows, checkDatasetSpec, checkDepartment, checkFeedColumns, FEED_KINDS, type FeedKind, checkGrantSpec, checkObject, checkParsedQuery, classificationRank, CLASSIFICATIONS, CsvRows, datasetAccess,
   HubError, JsonLinesRows, type AccessLevel, type Batch, type Column, type ColumnType, type Dataset, type DatasetAccess, type Department, type Grant, type HubValue,
 } from '@citybrain/brain';
 import type { AuditInput, EventStore } from '../store/store.js';
@@ -83,6 +83,7 @@ export class Hub {
   private last: Promise<unknown> = Promise.resolve();
   private readonly limits: Required<Omit<HubLimits, 'queryMemory'>> & { queryMemory?: string };
   private retentionTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly batchListeners: ((dataset: string, batch: Batch) => void)[] = [];
 
   private constructor(private readonly store: EventStore, readonly dir: string, private readonly key: string, limits: HubLimits, private readonly now: () => number) {
     this.limits = { queryMs: limits.queryMs ?? 30_000, maxRows: limits.maxRows ?? 100_000, maxUploadBytes: limits.maxUploadBytes ?? 2 ** 31, queryMemory: limits.queryMemory };
@@ -315,6 +316,8 @@ export class Hub {
     } catch (e) {
       await rm(path, { force: true });
       throw e;
+    } finally {
+      if (this.datasets.get(id)?.batches.some((b) => b.id === batchId)) for (const fn of this.batchListeners) fn(id, batch);
     }
   }
 
@@ -508,6 +511,113 @@ export class Hub {
   /** A batch file's stream (the downloads of a later open-data catalogue read batches through here). */
   batchStream(datasetId: string, batch: Batch): NodeJS.ReadableStream {
     return createReadStream(join(this.dir, datasetId, batch.file));
+  }
+
+  // ------------------------------------------------------------ feeds of the brain, open data
+
+  /** Hears of every batch committed (a load, an append, a derived dataset's). */
+  onBatch(fn: (dataset: string, batch: Batch) => void): void {
+    this.batchListeners.push(fn);
+  }
+
+  /** Marks a dataset as a feed of the brain's twin of `kind` (its columns checked against the kind), or unmarks it (null). Its admins; audited. */
+  async setFeed(who: HubActor, id: string, kind: FeedKind | null): Promise<Dataset> {
+    const { dataset } = await this.require(who, id, 'admin', 'marking a feed');
+    if (kind !== null) {
+      if (!(FEED_KINDS as readonly string[]).includes(kind)) throw new HttpError('CB_INVALID_REQUEST', `kind must be one of ${FEED_KINDS.join(', ')} or null, got ${JSON.stringify(kind)}`);
+      hubCheck(() => checkFeedColumns(kind, dataset.columns));
+    }
+    return this.change(() => {
+      const cur = this.datasets.get(id)!;
+      const next: Dataset = { ...cur };
+      if (kind === null) delete next.feed;
+      else next.feed = kind;
+      return { entry: this.audit(who, 'hub.feed', `dataset:${id}`, { feed: cur.feed ?? null }, { feed: kind }), set: { [KEY.dataset + id]: next }, apply: () => (this.datasets.set(id, next), next) };
+    });
+  }
+
+  /**
+   * Every row of a dataset as objects (timestamps and dates as epoch ms), as
+   * the server reads it for `reader` (the brain reading a feed): audited as a
+   * read like any other, every column in clear (the server's own use).
+   */
+  async readRows(reader: HubActor, id: string): Promise<Record<string, string | number | boolean | null>[]> {
+    const d = this.datasets.get(id);
+    if (!d) throw new HttpError('CB_NOT_FOUND', `no dataset "${id}"`);
+    if (d.batches.length === 0) return [];
+    const inst = await openDuck(this.limits.queryMemory ? { memory_limit: this.limits.queryMemory } : {});
+    const conn = await connectUtc(inst);
+    try {
+      const cols = d.columns.map((c) => (c.type === 'timestamp' || c.type === 'date' ? `epoch_ms(CAST(${ident(c.name)} AS TIMESTAMP)) AS ${ident(c.name)}` : ident(c.name)));
+      const r = await conn.runAndReadAll(`SELECT ${cols.join(', ')} FROM read_parquet([${d.batches.map((b) => literal(join(this.dir, id, b.file))).join(', ')}])`);
+      const rows = (r.getRowObjectsJson() as Record<string, unknown>[]).map((row) => {
+        const o: Record<string, string | number | boolean | null> = {};
+        for (const c of d.columns) {
+          const v = row[c.name];
+          o[c.name] = v === null || v === undefined ? null : c.type === 'timestamp' || c.type === 'date' || c.type === 'integer' || c.type === 'double' ? Number(v) : (v as string | boolean);
+        }
+        return o;
+      });
+      await this.store.appendAudit(this.audit(reader, 'hub.read', `dataset:${id}`, null, { rows: rows.length, purpose: 'feed of the brain\'s twin' }));
+      return rows;
+    } finally {
+      conn.closeSync();
+      inst.closeSync();
+    }
+  }
+
+  /** The datasets classified public: the open catalogue's. */
+  publicDatasets(): Dataset[] {
+    return [...this.datasets.values()].filter((d) => d.classification === 'public');
+  }
+
+  /** A public dataset's time extent: its first timestamp or date column's min and max (epoch ms), undefined when it has none or no rows. */
+  async timeExtent(id: string): Promise<{ start: number; end: number } | undefined> {
+    const d = this.datasets.get(id);
+    const col = d?.columns.find((c) => c.type === 'timestamp' || c.type === 'date');
+    if (!d || !col || d.batches.length === 0) return undefined;
+    const inst = await openDuck();
+    const conn = await connectUtc(inst);
+    try {
+      const c = `CAST(${ident(col.name)} AS TIMESTAMP)`;
+      const r = await conn.runAndReadAll(`SELECT epoch_ms(min(${c})) AS s, epoch_ms(max(${c})) AS e FROM read_parquet([${d.batches.map((b) => literal(join(this.dir, id, b.file))).join(', ')}])`);
+      const row = r.getRowObjectsJson()[0] as { s: string | null; e: string | null };
+      return row.s === null || row.e === null ? undefined : { start: Number(row.s), end: Number(row.e) };
+    } finally {
+      conn.closeSync();
+      inst.closeSync();
+    }
+  }
+
+  /**
+   * A public dataset, whole, as CSV or Parquet, for anyone (no token): a 404
+   * for a dataset that is not public (as for none: what is not public is not
+   * said to exist). Audited as an anonymous read. Written to a temporary file
+   * the caller streams and then removes (`done`).
+   */
+  async openDownload(who: HubActor, id: string, format: 'csv' | 'parquet'): Promise<{ file: string; rows: number; done: () => Promise<void> }> {
+    const d = this.datasets.get(id);
+    if (!d || d.classification !== 'public') throw new HttpError('CB_NOT_FOUND', `no public dataset "${id}"`);
+    const out = join(this.dir, `.query-${randomUUID()}`);
+    await mkdir(out);
+    const file = join(out, `${id}.${format}`);
+    const inst = await openDuck();
+    const conn = await connectUtc(inst);
+    try {
+      const src = d.batches.length === 0
+        ? `SELECT ${d.columns.map((c) => `CAST(NULL AS ${DUCK_TYPES[c.type]}) AS ${ident(c.name)}`).join(', ')} WHERE false`
+        : `SELECT ${d.columns.map((c) => ident(c.name)).join(', ')} FROM read_parquet([${d.batches.map((b) => literal(join(this.dir, id, b.file))).join(', ')}])`;
+      await conn.run(`COPY (${src}) TO ${literal(file)} (${format === 'csv' ? 'FORMAT csv, HEADER true' : 'FORMAT parquet, COMPRESSION zstd'})`);
+      const rows = d.batches.reduce((n, b) => n + b.rows, 0);
+      await this.store.appendAudit(this.audit(who, 'hub.read', `dataset:${id}`, null, { download: format, rows, open: true }));
+      return { file, rows, done: () => rm(out, { recursive: true, force: true }) };
+    } catch (e) {
+      await rm(out, { recursive: true, force: true });
+      throw e;
+    } finally {
+      conn.closeSync();
+      inst.closeSync();
+    }
   }
 
   // ------------------------------------------------------------ helpers
