@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { HttpApi, type CityApi } from './api.js';
 import { CompareView, type CompareRunRef } from './components/CompareView.js';
+import { DataView } from './components/DataView.js';
 import { LangSwitcher } from './components/LangSwitcher.js';
 import { LiveView } from './components/LiveView.js';
 import { Login, type SignInError } from './components/Login.js';
@@ -10,7 +11,18 @@ import { errorInfo } from './server-errors.js';
 import { isLang, translate, type Lang } from './i18n.js';
 import type { Role } from './types.js';
 
-type Tab = 'live' | 'compare' | 'replay';
+type Tab = 'live' | 'compare' | 'replay' | 'data';
+const TAB_LABEL = { live: 'tabLive', compare: 'tabCompare', replay: 'tabReplay', data: 'tabData' } as const;
+
+/**
+ * The tabs a session shows: an analyst (a department's data user) only the
+ * Data tab; operators the city's tabs and the Data tab (where the API has a
+ * data hub: the in-browser fixture has none); everyone else the city's.
+ */
+export function tabsFor(role: Role, hub: boolean): Tab[] {
+  if (role === 'analyst') return ['data'];
+  return role === 'operator' && hub ? ['live', 'compare', 'replay', 'data'] : ['live', 'compare', 'replay'];
+}
 const TOKEN_KEY = 'citybrain.token';
 const LANG_KEY = 'citybrain.lang';
 const WALL_KEY = 'citybrain.wall';
@@ -79,7 +91,10 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
     setWallState(on);
   }, []);
   // the wall's larger type and darker theme are the root's (styles.css: html.wall), so every rem follows
-  const inWall = wall && session !== null;
+  const tabs = session ? tabsFor(session.me.role, session.api.hubDatasets !== undefined) : [];
+  const shownTab = tabs.includes(tab) ? tab : tabs[0];
+  // the wall is the live map's: not for an analyst, who has no map
+  const inWall = wall && session !== null && tabs.includes('live');
   useEffect(() => {
     document.documentElement.classList.toggle('wall', inWall);
   }, [inWall]);
@@ -103,7 +118,9 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
         : new HttpApi(token, '', () => signedIn && (signOut(), setEnded(true)));
       const me = await api.me();
       // a device's token is valid but may read nothing the dashboard shows: say so here, not with a page of 403s
-      if (me.role === 'device' || me.role === 'analyst') throw new RoleRefused(me.role);
+      if (me.role === 'device') throw new RoleRefused(me.role);
+      // an analyst reads the data hub only: nothing for one where there is none (the in-browser city)
+      if (me.role === 'analyst' && !api.hubDatasets) throw new RoleRefused(me.role);
       signedIn = true;
       sessionStorage.setItem(TOKEN_KEY, token);
       setSession({ api, me, canOperate: me.role === 'operator', fixture, signOut });
@@ -141,25 +158,26 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
                 <span className="muted">{t('appSubtitle')}</span>
               </div>
               <nav className="tabs main-tabs" role="tablist">
-                {(['live', 'compare', 'replay'] as Tab[]).map((k) => (
-                  <button type="button" role="tab" key={k} data-tab={k} aria-selected={tab === k} className={tab === k ? 'on' : ''} onClick={() => setTab(k)}>
-                    {t(k === 'live' ? 'tabLive' : k === 'compare' ? 'tabCompare' : 'tabReplay')}
+                {tabs.map((k) => (
+                  <button type="button" role="tab" key={k} data-tab={k} aria-selected={shownTab === k} className={shownTab === k ? 'on' : ''} onClick={() => setTab(k)}>
+                    {t(TAB_LABEL[k])}
                   </button>
                 ))}
               </nav>
               <div className="user">
-                <button type="button" name="wall-mode" title={t('wallModeHint')} onClick={() => (setTab('live'), setWall(true))}>{t('wallMode')}</button>
+                {tabs.includes('live') && <button type="button" name="wall-mode" title={t('wallModeHint')} onClick={() => (setTab('live'), setWall(true))}>{t('wallMode')}</button>}
                 <LangSwitcher />
                 <span className="name">{session.me.name}</span>
                 <span className={`role role-${session.me.role}`} data-testid="role">{t(`role_${session.me.role}`)}</span>
-                {!session.canOperate && <span className="badge">{t('readOnly')}</span>}
+                {!session.canOperate && session.me.role !== 'analyst' && <span className="badge">{t('readOnly')}</span>}
                 <button type="button" name="sign-out" onClick={signOut}>{t('signOut')}</button>
               </div>
             </header>
             <main>
-              {tab === 'live' && <LiveView />}
-              {tab === 'compare' && <CompareView current={compareRun} onOpen={setCompareRun} onReplay={(r) => (setReplayRef(r), setTab('replay'))} />}
-              {tab === 'replay' && <ReplayView compare={replayRef} />}
+              {shownTab === 'live' && <LiveView />}
+              {shownTab === 'compare' && <CompareView current={compareRun} onOpen={setCompareRun} onReplay={(r) => (setReplayRef(r), setTab('replay'))} />}
+              {shownTab === 'replay' && <ReplayView compare={replayRef} />}
+              {shownTab === 'data' && <DataView />}
             </main>
           </div>
           )}

@@ -4,6 +4,7 @@ import type {
   KpiSample, LiveState, Me, NetworkView, Point, ReplayFramesResponse, SimulationClock, VehicleFrame, WatchlistAlertRecord,
 } from './types.js';
 import type { ParkingBucket, ParkingReservation, ParkingSiteView } from './parking-types.js';
+import type { HubAuditEntry, HubDataset, HubDepartment, HubQueryResult } from './hub.js';
 
 /** A refused or failed API call; `status` 0 means the server could not be reached; `code` the error body's (errors.ts), when it had one. */
 export class ApiError extends Error {
@@ -71,6 +72,17 @@ export interface CityApi {
   parkingSites?(): Promise<ParkingSiteView[]>;
   parkingAvailability?(site: string): Promise<ParkingBucket[]>;
   parkingReservations?(query?: { site?: string; limit?: number }): Promise<ParkingReservation[]>;
+  // the city data hub: absent where there is none (the in-browser fixture)
+  /** the datasets the caller may read */
+  hubDatasets?(): Promise<HubDataset[]>;
+  hubDepartments?(): Promise<HubDepartment[]>;
+  hubDataset?(id: string): Promise<HubDataset>;
+  /** who read and wrote a dataset, newest first (its admins only: 403 for the others) */
+  hubAccessLog?(id: string, limit?: number): Promise<HubAuditEntry[]>;
+  /** SQL over the caller's datasets (audited) */
+  hubQuery?(sql: string): Promise<HubQueryResult>;
+  /** the same query's result as the server's CSV (audited as a CSV read) */
+  hubQueryCsv?(sql: string): Promise<string>;
 }
 
 /** Where a ground-truth frame has this, a brain frame has its count (the server's TRUTH_FRAME_TAG, packages/server/src/city/views.ts). */
@@ -149,6 +161,12 @@ export class HttpApi implements CityApi {
   parkingAvailability = (site: string) => this.request<ParkingBucket[]>('GET', `/api/v1/parking/sites/${enc(site)}/availability`);
   parkingReservations = (query: { site?: string; limit?: number } = {}) => this.request<ParkingReservation[]>('GET', `/api/v1/parking/reservations${q(query)}`);
   network = () => this.request<NetworkView>('GET', '/api/v1/network');
+  hubDatasets = () => this.request<HubDataset[]>('GET', '/api/v1/hub/datasets');
+  hubDepartments = () => this.request<HubDepartment[]>('GET', '/api/v1/hub/departments');
+  hubDataset = (id: string) => this.request<HubDataset>('GET', `/api/v1/hub/datasets/${enc(id)}`);
+  hubAccessLog = (id: string, limit?: number) => this.request<HubAuditEntry[]>('GET', `/api/v1/hub/datasets/${enc(id)}/access-log${q({ limit })}`);
+  hubQuery = (sql: string) => this.request<HubQueryResult>('POST', '/api/v1/hub/query', { sql, format: 'json' });
+  hubQueryCsv = (sql: string) => this.fetchText('POST', '/api/v1/hub/query', { sql, format: 'csv' });
   intersections = () => this.request<IntersectionSummary[]>('GET', '/api/v1/intersections');
   intersection = (id: string) => this.request<IntersectionDetail>('GET', `/api/v1/intersections/${enc(id)}`);
   setIntersectionController = async (id: string, controller: string) => {

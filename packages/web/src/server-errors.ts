@@ -16,6 +16,7 @@ export const TRANSLATED_CODES = [
   'CB_STORE_UNAVAILABLE', 'CB_STREAM_UNAVAILABLE', 'FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY', 'FST_ERR_CTP_BODY_TOO_LARGE',
   'FST_ERR_CTP_INVALID_MEDIA_TYPE',
   'CB_BAY_TAKEN', 'CB_IDEMPOTENCY_CONFLICT', 'CB_PAYMENT_DECLINED',
+  'CB_INVALID_DATA', 'CB_UNSUPPORTED_FORMAT', 'CB_UPLOAD_TOO_LARGE', 'CB_QUERY_LIMIT',
 ] as const;
 export type TranslatedCode = (typeof TRANSLATED_CODES)[number];
 
@@ -34,7 +35,7 @@ export type ErrorInfo =
 /** A response's code when it carries none (a proxy's, Fastify's while shutting down, the in-browser city's): the catalogue's code for its status. */
 const BY_STATUS: Record<number, TranslatedCode> = {
   400: 'CB_INVALID_REQUEST', 401: 'CB_UNAUTHENTICATED', 403: 'CB_FORBIDDEN', 404: 'CB_NOT_FOUND', 409: 'CB_CONFLICT',
-  413: 'FST_ERR_CTP_BODY_TOO_LARGE', 415: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 429: 'CB_RATE_LIMITED',
+  413: 'FST_ERR_CTP_BODY_TOO_LARGE', 415: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 422: 'CB_QUERY_LIMIT', 429: 'CB_RATE_LIMITED',
 };
 
 export function errorInfo(e: unknown): ErrorInfo {

@@ -13,6 +13,7 @@ import { approachName, comingFrom, intersectionName, laneName, phaseName, region
 import { ApiError } from '../src/api.js';
 import { TRANSLATED_CODES, errorInfo, errorSentence } from '../src/server-errors.js';
 import { TAKING_OVER_COLOUR, WORKER_COLOURS, clusterBoard } from '../src/cluster.js';
+import { auditRows, auditWhat, cellNumber, chartPlan, columnKind, timeMs } from '../src/hub.js';
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -290,4 +291,43 @@ test('the cluster board: regions owned by a live worker in its colour; a dead wo
   const after = clusterBoard({ cluster: true, regions: regions.map((r) => ({ ...r, owner: 'a' })), workers: [w('a', regions.map((r) => r.id), true), w('b', [], false)], at: 0 });
   assert.ok(after.regions.every((r) => r.owner === 'a' && r.from === null));
   assert.ok([...after.colours.values()].every((c) => c === WORKER_COLOURS[0]));
+});
+
+test('a hub query\'s chart: the first text or time column as x, numeric columns as series; bars over text, a line over time', () => {
+  assert.deepEqual(['BIGINT', 'HUGEINT', 'DECIMAL(18,3)', 'DOUBLE', 'VARCHAR', 'DATE', 'TIMESTAMP WITH TIME ZONE', 'TIMESTAMP', 'BOOLEAN', 'BLOB'].map(columnKind),
+    ['number', 'number', 'number', 'number', 'text', 'time', 'time', 'time', 'text', 'other']);
+  // DuckDB's JSON: times without a zone are UTC (the hub's connections), with one as it says
+  assert.equal(timeMs('2024-05-01'), Date.UTC(2024, 4, 1));
+  assert.equal(timeMs('2024-05-01 08:30:00'), Date.UTC(2024, 4, 1, 8, 30));
+  assert.equal(timeMs('2024-05-01 08:30:00+08'), Date.UTC(2024, 4, 1, 0, 30));
+  assert.equal(timeMs('2024-05-01 08:30:00.25+05:30'), Date.UTC(2024, 4, 1, 3, 0, 0, 250));
+  assert.ok(Number.isNaN(timeMs('road_1')) && Number.isNaN(timeMs(17)));
+  // BIGINT and HUGEINT sums come as strings
+  assert.deepEqual([cellNumber('120'), cellNumber(2.5), cellNumber(null), cellNumber(''), cellNumber('x')], [120, 2.5, null, null, null]);
+
+  const byRoad = chartPlan({
+    columns: [{ name: 'n', type: 'BIGINT' }, { name: 'road', type: 'VARCHAR' }, { name: 'mean', type: 'DOUBLE' }],
+    rows: [['3', 'road_1', 1.5], ['1', 'road_2', null]],
+  });
+  assert.deepEqual(byRoad, {
+    x: { name: 'road', kind: 'text' }, type: 'bar',
+    series: [{ name: 'n', data: [['road_1', 3], ['road_2', 1]] }, { name: 'mean', data: [['road_1', 1.5], ['road_2', null]] }],
+  });
+  const byDay = chartPlan({ columns: [{ name: 'day', type: 'DATE' }, { name: 'vehicles', type: 'HUGEINT' }], rows: [['2024-05-01', '10'], ['2024-05-02', '12']] });
+  assert.deepEqual(byDay, { x: { name: 'day', kind: 'time' }, type: 'line', series: [{ name: 'vehicles', data: [[Date.UTC(2024, 4, 1), 10], [Date.UTC(2024, 4, 2), 12]] }] });
+  // a time column with a cell that is no time (NULL) is drawn as text, in the query's order
+  assert.equal(chartPlan({ columns: [{ name: 'day', type: 'DATE' }, { name: 'v', type: 'INTEGER' }], rows: [['2024-05-01', 1], [null, 2]] })?.x?.kind, 'text');
+  // no text or time column: rows numbered; no numeric column: nothing to draw
+  assert.deepEqual(chartPlan({ columns: [{ name: 'total', type: 'BIGINT' }], rows: [['42']] }), { x: null, type: 'bar', series: [{ name: 'total', data: [[1, 42]] }] });
+  assert.equal(chartPlan({ columns: [{ name: 'road', type: 'VARCHAR' }], rows: [['road_1']] }), null);
+});
+
+test('a hub access-log entry: the rows it read or wrote, and what it did', () => {
+  assert.equal(auditRows({ after: { sql: 'SELECT 1', rows: 3, format: 'json' } }), 3);
+  assert.equal(auditWhat({ after: { sql: 'SELECT road FROM counts', rows: 3 } }), 'SELECT road FROM counts');
+  assert.equal(auditRows({ after: { batch: 'b1', rows: 120, bytes: 900, source: 'csv' } }), 120);
+  assert.equal(auditWhat({ after: { batch: 'b1', rows: 120, bytes: 900, source: 'csv' } }), 'csv · b1');
+  assert.equal(auditRows({ after: { action: 'reading the access log', needs: 'admin', has: 'read' } }), null);
+  assert.equal(auditWhat({ after: { action: 'reading the access log', needs: 'admin', has: 'read' } }), 'reading the access log (admin; read)');
+  assert.equal(auditWhat({ after: null }), '');
 });

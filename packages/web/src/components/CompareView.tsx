@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
+import { saveText } from '../download.js';
 import { COMPARE_KPIS, type CompareKpi, type CompareKpiDefinition, type KpiVerdict } from '@citybrain/server/compare';
 import { Chart, timeSeriesOption } from '../charts/Chart.js';
 import { isMissing, useI18n, useSession } from '../context.js';
@@ -42,18 +43,6 @@ function winnerSentence(i18n: I18n, v: KpiVerdict, names: readonly string[]): st
     pct: other.marginPct === null ? '–' : i18n.num(other.marginPct, 1),
     other: other.controller, otherValue: figure(i18n, def, other.value),
   });
-}
-
-/** Saves text as a file: the API's answer was fetched with the token, so a plain link would not do. */
-function save(name: string, type: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
 export function CompareView({ current, onOpen, onReplay }: { current: CompareRunRef | null; onOpen(ref: CompareRunRef): void; onReplay(ref: CompareReplayRef): void }) {
@@ -135,9 +124,9 @@ export function CompareView({ current, onOpen, onReplay }: { current: CompareRun
     if (!runId) return;
     setError(null);
     try {
-      if (kind === 'json') save(`${runId}.json`, 'application/json', JSON.stringify(await api.compare(runId), null, 2));
-      else if (kind === 'csv') save(`${runId}.csv`, 'text/csv', await api.compareExport(runId, 'csv'));
-      else save(`${runId}-report.html`, 'text/html', await api.compareExport(runId, 'report'));
+      if (kind === 'json') saveText(`${runId}.json`, 'application/json', JSON.stringify(await api.compare(runId), null, 2));
+      else if (kind === 'csv') saveText(`${runId}.csv`, 'text/csv', await api.compareExport(runId, 'csv'));
+      else saveText(`${runId}-report.html`, 'text/html', await api.compareExport(runId, 'report'));
     } catch (e) {
       setError(errorInfo(e));
     }
