@@ -114,8 +114,14 @@ export function auditRows(e: Pick<HubAuditEntry, 'after'>): number | null {
 export function auditWhat(e: Pick<HubAuditEntry, 'after'>): string {
   const a = e.after as Record<string, unknown> | null;
   if (!a || typeof a !== 'object') return '';
-  if (typeof a.sql === 'string') return a.sql;
+  // a read: its SQL, and the format when it left as a file (a CSV or Parquet download)
+  if (typeof a.sql === 'string') return typeof a.format === 'string' && a.format !== 'json' ? `${a.sql} · ${a.format}` : a.sql;
   if (typeof a.action === 'string') return `${a.action} (${String(a.needs ?? '')}; ${String(a.has ?? '')})`;
   if (typeof a.source === 'string') return `${a.source}${typeof a.batch === 'string' ? ` · ${a.batch}` : ''}`;
-  return JSON.stringify(a);
+  // a registration: the dataset's title and classification
+  if (typeof a.title === 'string' && typeof a.classification === 'string') return `${a.title} (${a.classification})`;
+  // a grant: its level, to whom
+  if (typeof a.access === 'string') return `${a.access} → ${[a.department, a.role].filter((x) => typeof x === 'string').join(' / ') || '*'}`;
+  const text = JSON.stringify(a);
+  return text.length > 160 ? `${text.slice(0, 159)}…` : text;
 }

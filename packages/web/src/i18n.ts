@@ -427,7 +427,7 @@ const en = {
   access_read: 'read',
   access_write: 'read and write',
   access_admin: 'admin',
-  dataSize: '{rows} rows in {batches} batches, {mb} MB',
+  dataSize: '{rows} rows, {size} (batches: {batches})',
   dataRetention: 'kept {days} days',
   dataRetentionForever: 'kept until deleted',
   dataSchema: 'Schema',
@@ -471,6 +471,7 @@ const en = {
   dataNoChart: 'Nothing to chart: the result has no numeric column.',
   dataChartLabel: 'Chart of the query result: {series} by {x}',
   dataRowNumber: 'row',
+  dataQueryRefused: 'the query was refused: it names a dataset you may not read, or reaches beyond the datasets',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -901,7 +902,7 @@ const zh: Dictionary = {
   access_read: '读取',
   access_write: '读写',
   access_admin: '管理',
-  dataSize: '{rows} 行，{batches} 批，{mb} MB',
+  dataSize: '{rows} 行，{size}（{batches} 批）',
   dataRetention: '保留 {days} 天',
   dataRetentionForever: '保留至删除',
   dataSchema: '结构',
@@ -945,6 +946,7 @@ const zh: Dictionary = {
   dataNoChart: '无可绘制内容：结果中没有数值列。',
   dataChartLabel: '查询结果图表：按 {x} 的 {series}',
   dataRowNumber: '行',
+  dataQueryRefused: '查询被拒绝：它引用了您无权读取的数据集，或超出了数据集的范围',
 };
 
 const ko: Dictionary = {
@@ -1372,7 +1374,7 @@ const ko: Dictionary = {
   access_read: '읽기',
   access_write: '읽기·쓰기',
   access_admin: '관리',
-  dataSize: '{rows}행, {batches}개 배치, {mb} MB',
+  dataSize: '{rows}행, {size} (배치 {batches}개)',
   dataRetention: '{days}일 보관',
   dataRetentionForever: '삭제할 때까지 보관',
   dataSchema: '스키마',
@@ -1416,6 +1418,7 @@ const ko: Dictionary = {
   dataNoChart: '그릴 것이 없습니다: 결과에 숫자 열이 없습니다.',
   dataChartLabel: '쿼리 결과 차트: {x}별 {series}',
   dataRowNumber: '행',
+  dataQueryRefused: '쿼리가 거부되었습니다: 읽을 권한이 없는 데이터셋을 쓰거나 데이터셋 밖을 참조합니다',
 };
 
 export const dictionaries = { en: en as Dictionary, zh, ko };

@@ -329,5 +329,8 @@ test('a hub access-log entry: the rows it read or wrote, and what it did', () =>
   assert.equal(auditWhat({ after: { batch: 'b1', rows: 120, bytes: 900, source: 'csv' } }), 'csv · b1');
   assert.equal(auditRows({ after: { action: 'reading the access log', needs: 'admin', has: 'read' } }), null);
   assert.equal(auditWhat({ after: { action: 'reading the access log', needs: 'admin', has: 'read' } }), 'reading the access log (admin; read)');
+  assert.equal(auditWhat({ after: { sql: 'SELECT 1', rows: 1, format: 'csv' } }), 'SELECT 1 · csv');
+  assert.equal(auditWhat({ after: { id: 'counts', title: 'Daily road counts', classification: 'restricted', columns: [] } }), 'Daily road counts (restricted)');
+  assert.equal(auditWhat({ after: { id: 'g1', access: 'read', department: 'police' } }), 'read → police');
   assert.equal(auditWhat({ after: null }), '');
 });

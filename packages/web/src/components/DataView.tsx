@@ -131,7 +131,7 @@ function DatasetPage({ id, readable, departments, nonce, onOpen, onQuery }: {
           <p className="muted small">
             {t('dataOwner')}: {departments.get(d.owner) ?? d.owner} · <span className={`class class-${d.classification}`} data-testid="data-classification">{t(`class_${d.classification}`)}</span>
             {' · '}{t(`freq_${d.updateFrequency}`)} · {d.licence}
-            {' · '}{t('dataSize', { rows: num(d.rows), batches: num(d.batches.length), mb: num(d.bytes / 1e6, 2) })}
+            {' · '}{t('dataSize', { rows: num(d.rows), batches: num(d.batches.length), size: d.bytes < 1e6 ? `${num(d.bytes / 1e3, 1)} kB` : `${num(d.bytes / 1e6, 1)} MB` })}
             {' · '}{d.retentionDays === null ? t('dataRetentionForever') : t('dataRetention', { days: num(d.retentionDays) })}
             {d.access && <> · {t('dataYourAccess')}: <b data-testid="data-your-access">{t(`access_${d.access}`)}</b></>}
           </p>
@@ -249,7 +249,8 @@ function QueryBox({ sql, setSql, onRan }: { sql: string; setSql(sql: string): vo
           {ran && <button type="button" name="download-csv" onClick={() => void csv()}>{t('dataCsv')}</button>}
         </div>
       </form>
-      {error && <ErrorLine error={error} role="alert" className="data-query-error" />}
+      {/* a 403 here is the query's reach, not the token's role */}
+      {error && <ErrorLine error={error} role="alert" className="data-query-error" sentence={error.kind === 'server' && error.code === 'CB_FORBIDDEN' ? t('dataQueryRefused') : undefined} />}
       {csvError && <ErrorLine error={csvError} role="alert" />}
       {ran && (
         <div data-testid="data-query-result" data-rows={ran.result.rowCount} data-truncated={ran.result.truncated}>
