@@ -25,12 +25,12 @@ import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
-  allows, checkDatasetSpec, checkDepartment, checkGrantSpec, checkObject, checkParsedQuery, classificationRank, CLASSIFICATIONS, CsvRows, datasetAccess,
+  allows, checkDatasetSpec, csvFastSelect, csvHeaderIndex, CsvReader, jsonlFastSelect, checkDepartment, checkGrantSpec, checkObject, checkParsedQuery, classificationRank, CLASSIFICATIONS, CsvRows, datasetAccess,
   HubError, JsonLinesRows, type AccessLevel, type Batch, type Column, type ColumnType, type Dataset, type DatasetAccess, type Department, type Grant, type HubValue,
 } from '@citybrain/brain';
 import type { AuditInput, EventStore } from '../store/store.js';
 import { HttpError } from '../errors.js';
-import { connectUtc, convertParquet, DUCK_TYPES, firstLine, ident, literal, openDuck, ParquetWriter } from './duck.js';
+import { connectUtc, convertParquet, DUCK_TYPES, fastLoad, firstLine, ident, literal, openDuck, ParquetWriter } from './duck.js';
 
 /** Who acts: the audit log's actor and role, and the caller the access rules judge (its role and department). */
 export interface HubActor {
@@ -223,26 +223,12 @@ export class Hub {
     const folder = join(this.dir, id);
     await mkdir(folder, { recursive: true });
     const staging = join(folder, `.staging-${batchId}.parquet`);
-    const upload = join(folder, `.upload-${batchId}.parquet`);
+    const upload = join(folder, `.upload-${batchId}.${format}`);
     try {
+      await this.saveUpload(body, upload);
       let rows: number;
-      if (format === 'parquet') {
-        await this.saveUpload(body, upload);
-        rows = await hubCheckAsync(() => convertParquet(this.duck(), dataset.columns, upload, staging));
-      } else {
-        rows = await this.writeRows(dataset.columns, staging, async (push) => {
-          const parser = format === 'csv' ? new CsvRows(dataset.columns) : new JsonLinesRows(dataset.columns);
-          const decoder = new StringDecoder('utf8');
-          let bytes = 0;
-          for await (const chunk of body) {
-            bytes += chunk.length;
-            if (bytes > this.limits.maxUploadBytes) throw new HttpError('CB_UPLOAD_TOO_LARGE', `the upload is over the ${this.limits.maxUploadBytes}-byte limit; nothing of it is kept`);
-            push(parser.push(typeof chunk === 'string' ? chunk : decoder.write(chunk)));
-          }
-          push(parser.push(decoder.end()));
-          push(parser.end());
-        });
-      }
+      if (format === 'parquet') rows = await hubCheckAsync(() => convertParquet(this.duck(), dataset.columns, upload, staging));
+      else rows = (await this.fastLoad(dataset.columns, format, upload, staging)) ?? (await this.checkedLoad(dataset.columns, format, upload, staging));
       return await this.commitBatch(who, id, staging, batchId, rows, format);
     } catch (e) {
       await rm(staging, { force: true });
@@ -250,6 +236,36 @@ export class Hub {
     } finally {
       await rm(upload, { force: true });
     }
+  }
+
+  /**
+   * The fast path of a CSV or JSON Lines load: DuckDB reads the saved upload
+   * and converts it in SQL into the staging file (rows-sql.ts). Undefined
+   * when it gives up (a bad row, or a spelling only rows.ts reads), the
+   * header of a CSV file included: the checked path then decides.
+   */
+  private async fastLoad(columns: readonly Column[], format: 'csv' | 'jsonl', upload: string, staging: string): Promise<number | undefined> {
+    if (format === 'jsonl') return fastLoad(this.duck(), jsonlFastSelect(columns, upload), staging);
+    const header = await csvHeader(upload);
+    if (!header) return undefined;
+    let index: number[];
+    try {
+      index = csvHeaderIndex(columns, header);
+    } catch {
+      return undefined;
+    }
+    return fastLoad(this.duck(), csvFastSelect(columns, index, header.length, upload), staging);
+  }
+
+  /** The checked path: the saved upload streamed through rows.ts (a bad row: its line and field) and appended to the staging file. */
+  private checkedLoad(columns: readonly Column[], format: 'csv' | 'jsonl', upload: string, staging: string): Promise<number> {
+    return this.writeRows(columns, staging, async (push) => {
+      const parser = format === 'csv' ? new CsvRows(columns) : new JsonLinesRows(columns);
+      const decoder = new StringDecoder('utf8');
+      for await (const chunk of createReadStream(upload)) push(parser.push(decoder.write(chunk as Buffer)));
+      push(parser.push(decoder.end()));
+      push(parser.end());
+    });
   }
 
   /** Appends rows (JSON objects) to a dataset as one batch, all or nothing: a bad one is named by its index (`rows[3]`) and field. */
@@ -562,5 +578,26 @@ async function hubCheckAsync<T>(fn: () => Promise<T>): Promise<T> {
   } catch (e) {
     if (e instanceof HubError) throw new HttpError('CB_INVALID_DATA', `${e.message}; nothing of this load is kept`);
     throw e;
+  }
+}
+
+/** The first record of a CSV file (its header), or undefined when the first 1 MiB holds no complete record. */
+async function csvHeader(file: string): Promise<string[] | undefined> {
+  const { open } = await import('node:fs/promises');
+  const f = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    const { bytesRead } = await f.read(buf, 0, buf.length, 0);
+    const reader = new CsvReader();
+    try {
+      const text = new StringDecoder('utf8').write(buf.subarray(0, bytesRead));
+      const records = reader.push(text);
+      if (records.length > 0) return records[0].fields;
+      return bytesRead < buf.length ? reader.end()[0]?.fields : undefined;
+    } catch {
+      return undefined;
+    }
+  } finally {
+    await f.close();
   }
 }
