@@ -49,6 +49,7 @@ import { openWatchlistStore } from './store/watchlist-store.js';
 import { DEFAULT_UNMATCHED_READ_RETENTION_MS, startReadRetention } from './retention.js';
 import { Hub, type HubLimits } from './hub/hub.js';
 import { hubRoutes } from './api/hub-routes.js';
+import { DeviceEventPublisher, type DeviceEventPublisherOptions } from './hub/device-events.js';
 
 export interface ServerOptions {
   /** the city the virtual city runs */
@@ -147,7 +148,7 @@ export interface ServerOptions {
    */
   cluster?: ClusterFeed;
   /** the city data hub: where its Parquet files live (default: `hub/` beside a SQLite database, else ./citybrain-data/hub) and its query and upload limits */
-  hub?: { dir?: string; limits?: HubLimits };
+  hub?: { dir?: string; limits?: HubLimits; /** the device events published into the hub, a dataset per kind, a batch per closed UTC day (default on; false: off) */ deviceEvents?: DeviceEventPublisherOptions | false };
 }
 
 export interface RunningServer {
@@ -326,6 +327,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     throw e;
   }
 
+  // the device events into the hub: each closed UTC day once, a dataset per kind (plates as their keyed hash)
+  let publisher: DeviceEventPublisher | undefined;
+  if (opts.hub?.deviceEvents !== false && !cluster) {
+    publisher = new DeviceEventPublisher(hub, store, plateKeyOf, opts.hub?.deviceEvents || {});
+    publisher.start((e) => app.log.error({ err: e }, 'publishing device events into the hub failed; tried again at the next run'));
+  }
+
   registerCityMetrics(app, runtime);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(cityRoutes, { runtime, access, audited });
@@ -487,6 +495,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (!cluster) await persistence.save().catch((e: unknown) => app.log.error({ err: e }, 'virtual city snapshot on shutdown failed'));
       await parking.settled().catch(() => {});
       while (parkingBusy) await new Promise((r) => setTimeout(r, 10));
+      await publisher?.stop();
       await hub.close();
       await store.close();
     },

@@ -3,3 +3,4 @@ export { allows, datasetAccess, grantApplies, HUB_READ_ROLES, type DatasetAccess
 export { checkObject, checkRecord, convertValue, csvHeaderIndex, CsvReader, CsvRows, JsonLinesRows, type HubValue } from './rows.js';
 export { csvFastSelect, FAST_LOAD_GIVES_UP, jsonlFastSelect } from './rows-sql.js';
 export { checkParsedQuery, type QueryTables } from './sql-check.js';
+export * from './device-events.js';

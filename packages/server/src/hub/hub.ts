@@ -37,6 +37,8 @@ export interface HubActor {
   actor: string;
   role: string;
   department?: string;
+  /** the audit log's role when it is not the access role (the server's own writes: 'system') */
+  auditRole?: string;
 }
 
 export type LoadFormat = 'csv' | 'jsonl' | 'parquet';
@@ -266,6 +268,26 @@ export class Hub {
       push(parser.push(decoder.end()));
       push(parser.end());
     });
+  }
+
+  /**
+   * A batch written by the server itself from rows already of the dataset's
+   * types (values in its column order), fed in pieces: the device events'
+   * daily partitions. `source` names the batch (e.g. `device-events:2026-05-01`);
+   * all or nothing, audited as a load, like any other.
+   */
+  async writeBatch(who: HubActor, id: string, source: string, feed: (push: (rows: HubValue[][]) => void) => Promise<void>): Promise<Batch> {
+    const { dataset } = await this.require(who, id, 'write', 'writing a batch');
+    const batchId = batchName(this.now());
+    await mkdir(join(this.dir, id), { recursive: true });
+    const staging = join(this.dir, id, `.staging-${batchId}.parquet`);
+    try {
+      const n = await this.writeRows(dataset.columns, staging, feed);
+      return await this.commitBatch(who, id, staging, batchId, n, source);
+    } catch (e) {
+      await rm(staging, { force: true });
+      throw e;
+    }
   }
 
   /** Appends rows (JSON objects) to a dataset as one batch, all or nothing: a bad one is named by its index (`rows[3]`) and field. */
@@ -533,7 +555,7 @@ export class Hub {
   }
 
   private audit(who: HubActor, action: string, target: string, before: unknown, after: unknown): AuditInput {
-    return { actor: who.actor, role: who.department ? `${who.role}@${who.department}` : who.role, action, target, before, after, at: this.now() };
+    return { actor: who.actor, role: who.auditRole ?? (who.department ? `${who.role}@${who.department}` : who.role), action, target, before, after, at: this.now() };
   }
 
   /** A metadata change: planned with the lock held, written with its audit entry, then applied in memory. */
