@@ -25,7 +25,7 @@ Commands:
   import      import a real city: import osm FILE.osm|FILE.osm.pbf --out DIR (SUMO's netconvert,
               random demand)
   calibrate   fit route flows to detector counts (counts.csv), with the GEH of each count
-  bench       benchmarks: fidelity, speed, control, emergency, ingest, incidents, observe, import, calibrate
+  bench       benchmarks: fidelity, speed, control, emergency, ingest, incidents, observe, import, calibrate, hub
 
 Run citybrain <command> --help for its options.
 

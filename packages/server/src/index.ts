@@ -32,4 +32,5 @@ export { WatchlistService, type WatchlistServiceOptions, type WatchlistSettings 
 export { loadPlateKey, PLATE_KEY_STATE, PlateKeyError, plateKeyer } from './watchlist/plate-key.js';
 export { startReadRetention } from './retention.js';
 export { DeviceEventPublisher, DEVICE_EVENTS_WRITER, type DeviceEventPublisherOptions, type PublishedDay } from './hub/device-events.js';
+export { connectUtc, openDuck } from './hub/duck.js';
 export { Hub, LOAD_FORMATS, type HubActor, type HubLimits, type LoadFormat, type QueryFormat, type QueryResult } from './hub/hub.js';

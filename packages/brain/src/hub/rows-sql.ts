@@ -75,11 +75,14 @@ export function csvFastSelect(columns: readonly Column[], header: readonly numbe
  */
 export function jsonlFastSelect(columns: readonly Column[], file: string): string {
   const names = `[${columns.map((c) => literal(c.name)).join(', ')}]`;
-  const rowOk = `json_type(json) = 'OBJECT' AND list_has_all(${names}, json_keys(json)) AND len(json_keys(json)) = len(list_distinct(json_keys(json)))`;
-  const select = columns.map((c) => {
-    const raw = `json_extract(j, ${literal(`$."${c.name}"`)})`;
-    const t = `json_type(${raw})`;
-    const text = `json_extract_string(j, ${literal(`$."${c.name}"`)})`;
+  // each line parsed once for its keys and once for the values of every column (json_extract with a list of paths)
+  const rowOk = `json_type(json) = 'OBJECT' AND list_has_all(${names}, k) AND len(k) = len(list_distinct(k))`;
+  const paths = `[${columns.map((c) => literal(`$."${c.name}"`)).join(', ')}]`;
+  const parts = columns.map((_, i) => `v[${i + 1}] AS r${i}, json_type(v[${i + 1}]) AS t${i}`);
+  const select = columns.map((c, i) => {
+    const raw = `r${i}`;
+    const t = `t${i}`;
+    const text = `json_extract_string(${raw}, '$')`;
     // a JSON string: its text by the text rules; a string holding \u0000 is left to rows.ts
     const str = `CASE WHEN contains(CAST(${raw} AS VARCHAR), '\\u0000') THEN ${GIVE_UP} ELSE ${fromText(c.type, text)} END`;
     const whole = `${t} IN ('UBIGINT', 'BIGINT') AND abs(TRY_CAST(${raw} AS HUGEINT)) <= ${MAX_SAFE}`;
@@ -92,9 +95,11 @@ export function jsonlFastSelect(columns: readonly Column[], file: string): strin
       case 'timestamp': num = `WHEN ${whole} THEN CAST(make_timestamp(CAST(${raw} AS BIGINT) * 1000) AS TIMESTAMPTZ)`; break;
       default: num = '';
     }
-    const isNull = `${raw} IS NULL OR ${t} = 'NULL' OR (${t} = 'VARCHAR' AND ${text} = '')`;
+    const isNull = `${raw} IS NULL OR ${t} = 'NULL' OR CAST(${raw} AS VARCHAR) = '""'`;
     const value = `CASE WHEN ${t} = 'VARCHAR' THEN ${str} ${num} ELSE ${GIVE_UP} END`;
     return `CASE WHEN ${isNull} THEN ${c.nullable === false ? GIVE_UP : `CAST(NULL AS ${DUCK[c.type]})`} ELSE ${value} END AS ${ident(c.name)}`;
   });
-  return `SELECT ${select.join(', ')} FROM (SELECT CASE WHEN ${rowOk} THEN json ELSE ${GIVE_UP} END AS j FROM read_json_objects(${literal(file)}, format = 'newline_delimited'))`;
+  return `SELECT ${select.join(', ')} FROM (SELECT ${parts.join(', ')} FROM (` +
+    `SELECT CASE WHEN ${rowOk} THEN json_extract(json, ${paths}) ELSE ${GIVE_UP} END AS v FROM (` +
+    `SELECT json, json_keys(json) AS k FROM read_json_objects(${literal(file)}, format = 'newline_delimited'))))`;
 }

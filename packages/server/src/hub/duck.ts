@@ -101,15 +101,18 @@ export async function convertParquet(instance: DuckDBInstance, columns: readonly
     } catch (e) {
       throw new HubError(`the upload is not a readable Parquet file: ${firstLine(e)}`);
     }
-    const have = new Map(described.map((r) => [String(r.column_name), String(r.column_type)]));
+    const have = new Map(described.map((r) => [String(r.column_name), String(r.column_type).replace(/^TIMESTAMP WITH TIME ZONE$/, 'TIMESTAMPTZ')]));
     for (const name of have.keys()) if (!columns.some((c) => c.name === name)) throw new HubError(`field "${name}": the Parquet file has this column, the dataset's schema does not`);
     for (const c of columns) if (!have.has(c.name)) throw new HubError(`field "${c.name}": the Parquet file lacks this column`);
     // one pass: every value converted as it is copied; a bad one fails the copy, and only then is the file searched for the first bad row
     const select = columns.map((c) => {
       const col = ident(c.name);
-      const cast = castFrom(c, have.get(c.name)!);
-      const bad = `(${col} IS NOT NULL AND ${cast} IS NULL)${c.nullable === false ? ` OR ${col} IS NULL` : ''}`;
-      return `CASE WHEN ${bad} THEN error('citybrain-parquet: bad value') ELSE ${cast} END AS ${col}`;
+      // a column of the very type the hub stores needs no conversion, only its nulls checked
+      const same = have.get(c.name) === DUCK_TYPES[c.type];
+      const cast = same ? col : castFrom(c, have.get(c.name)!);
+      const bad = [...(same ? [] : [`(${col} IS NOT NULL AND ${cast} IS NULL)`]), ...(c.nullable === false ? [`${col} IS NULL`] : [])];
+      if (bad.length === 0) return `${cast} AS ${col}`;
+      return `CASE WHEN ${bad.join(' OR ')} THEN error('citybrain-parquet: bad value') ELSE ${cast} END AS ${col}`;
     }).join(', ');
     try {
       return await copyCount(conn, `SELECT ${select} FROM read_parquet(${literal(upload)})`, out);
