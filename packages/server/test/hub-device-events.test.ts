@@ -43,7 +43,7 @@ test('device events become a daily partition per kind, once; queryable; plates o
     const pub = new DeviceEventPublisher(hub, store, plateHash, { now: () => now });
     const first = await pub.publish();
     assert.deepEqual(first.map((p) => `${p.kind} ${p.day} ${p.rows}`).sort(), [
-      'lane 2026-05-01 120', 'lane 2026-05-02 120', 'plate 2026-05-01 1', 'plate 2026-05-02 1', 'signal 2026-05-01 6', 'signal 2026-05-02 6',
+      'lane 2026-05-01 120', 'lane 2026-05-02 120', 'lane-hourly 2026-05-01 2', 'lane-hourly 2026-05-02 2', 'plate 2026-05-01 1', 'plate 2026-05-02 1', 'signal 2026-05-01 6', 'signal 2026-05-02 6',
     ]);
     // a second run (two timers, say) finds nothing to do
     assert.deepEqual(await Promise.all([pub.publish(), pub.publish()]), [[], []]);
@@ -56,7 +56,7 @@ test('device events become a daily partition per kind, once; queryable; plates o
     const later = now + DAY;
     hub = await Hub.open({ store, dir: join(dir, 'hub'), retentionSweepMs: false, now: () => later });
     const again = new DeviceEventPublisher(hub, store, plateHash, { now: () => later });
-    assert.deepEqual((await again.publish()).map((p) => `${p.kind} ${p.day}`).sort(), ['lane 2026-05-03', 'plate 2026-05-03', 'signal 2026-05-03']);
+    assert.deepEqual((await again.publish()).map((p) => `${p.kind} ${p.day}`).sort(), ['lane 2026-05-03', 'lane-hourly 2026-05-03', 'plate 2026-05-03', 'signal 2026-05-03']);
     assert.deepEqual(await again.publish(), []);
     const lane = hub.datasets.get('device_events_lane')!;
     assert.deepEqual(lane.batches.map((b) => b.source), ['device-events:2026-05-01', 'device-events:2026-05-02', 'device-events:2026-05-03']);
@@ -67,6 +67,10 @@ test('device events become a daily partition per kind, once; queryable; plates o
     const analyst = { actor: 'analyst', role: 'analyst', department: 'transport' };
     const r = await hub.query(analyst, "SELECT strftime(ts, '%Y-%m-%d') AS day, sum(count) AS vehicles FROM device_events_lane GROUP BY day ORDER BY day", 'json');
     assert.deepEqual(r.rows, [['2026-05-01', '360'], ['2026-05-02', '480'], ['2026-05-03', '600']]);
+    // the hourly rollup says the same, and its lineage names the lane reports
+    const h = await hub.query(analyst, "SELECT strftime(hour, '%Y-%m-%d %H') AS h, sum(vehicles), sum(reports) FROM device_events_lane_hourly GROUP BY h ORDER BY h", 'json');
+    assert.deepEqual(h.rows, [['2026-05-01 08', '360', '120'], ['2026-05-02 08', '480', '120'], ['2026-05-03 08', '600', '120']]);
+    assert.deepEqual(hub.datasets.get('device_events_lane_hourly')!.lineage?.inputs, ['device_events_lane']);
     // plate reads: personal, so a department without a grant reads the hash as NULL; the owner reads the keyed hash, never the plate
     assert.equal(hub.datasets.get('device_events_plate')!.classification, 'personal');
     await assert.rejects(hub.query(analyst, 'SELECT plate_hash FROM device_events_plate', 'json'), /not a dataset you may read/);
@@ -75,7 +79,7 @@ test('device events become a daily partition per kind, once; queryable; plates o
     assert.deepEqual(plates.rows, [[keyed('ZJA12345')]]);
 
     const audit = await store.queryAudit({ action: 'hub.load', order: 'asc', limit: 100 });
-    assert.equal(audit.length, 9);
+    assert.equal(audit.length, 12, 'nine partitions and three rollups');
     for (const e of audit) {
       assert.equal(e.actor, 'citybrain server');
       assert.equal(e.role, 'system');

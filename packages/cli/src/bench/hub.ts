@@ -4,7 +4,9 @@
  * The events: an hour of the virtual city (a 4 x 4 grid, its video detectors
  * reporting every lane every 60 s) is the base; it is replicated over 30
  * days, 24 hours a day (its counts, occupancy, vehicles and queue scaled by a
- * diurnal profile, its times shifted) and over as many copies of the grid
+ * diurnal profile and a deterministic per-report jitter of +-20%, so that
+ * copies are not identical and compress as real reports would, its times
+ * shifted) and over as many copies of the grid
  * ("blocks": their intersections, lanes and devices renamed) as the rows
  * asked for need. Each day is a Parquet file (ordered by time, as a day's
  * events leave the store), loaded into the hub's `device_events_lane` dataset
@@ -16,7 +18,7 @@ import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEVICE_EVENT_DATASETS, deviceEventsDataset, OPERATIONS_DEPARTMENT, type LaneEvent } from '@citybrain/brain';
+import { DEVICE_EVENT_DATASETS, deviceEventsDataset, LANE_HOURLY_DATASET, LANE_HOURLY_SQL, OPERATIONS_DEPARTMENT, type LaneEvent } from '@citybrain/brain';
 import { generateGrid } from '@citybrain/engine';
 import { VirtualCity } from '@citybrain/field';
 import { connectUtc, DEVICE_EVENTS_WRITER, Hub, openDuck, openStore, type HubActor } from '@citybrain/server';
@@ -29,15 +31,17 @@ export const benchHubHelp = `citybrain bench hub [--rows N] [--json] [--dir DIR]
 Loads a month of lane-detector events (100 million rows by default) into the
 city data hub and times typical queries. The events: an hour of the virtual
 city (4 x 4 grid, video detectors, every lane every 60 s) replicated over 30
-days with a diurnal profile and over as many copies of the grid as the rows
+days with a diurnal profile (and +-20% jitter per report) and over as many copies of the grid as the rows
 need; each day a Parquet file loaded as a daily partition (Hub.load: saved,
 checked against the schema, converted into the hub's zstd Parquet, committed
 and audited).
 
   load               rows/s over the 30 loads (target >= 1,000,000)
   storage            bytes of the hub's Parquet per million rows
-  monthly-hourly-flow  vehicles per intersection per hour over the month (target < 1 s)
-  top-congested-lane-hours  the 100 lane-hours of highest mean occupancy
+  monthly-hourly-flow  vehicles per intersection per hour over the month (target < 1 s),
+                     from the hourly rollup the hub writes with each day's partition
+  top-congested-lane-hours  the 100 lane-hours of highest mean occupancy (rollup)
+  ...-raw            the same two over the raw reports
   roadworks-join     the flow at each roadworks' intersection while it lasted
                      (a roadworks dataset, loaded as CSV, joined with the events)
   unauthorised       a query by a token without access, refused before any
@@ -103,23 +107,25 @@ export async function benchHub(args: string[]): Promise<void> {
     const blocks = Math.ceil(units / (DAYS * 24));
     const rows = units * base.length;
     say(`base: an hour of a 4 x 4 grid, ${base.length} lane reports (${intersections} intersections, ${lanes} lanes, every 60 s), simulated in ${round((performance.now() - t) / 1000, 1)} s; ` +
-      `replicated to ${rows} rows: ${blocks} blocks (${blocks * intersections} intersections, ${blocks * lanes} lanes) x ${Math.min(units, DAYS * 24)} hours`);
+      `replicated to ${rows} rows: ${blocks} blocks (${blocks * intersections} intersections, ${blocks * lanes} lanes) x ${Math.min(units, DAYS * 24)} hours (the last block's hours as many as the rows need)`);
 
     // ---- a Parquet file per day
     t = performance.now();
     const dayFiles: { file: string; rows: number }[] = [];
     const profile = `[${PROFILE.join(', ')}]`;
     for (let d = 0; d < DAYS; d++) {
-      if (d * 24 * blocks >= units) break;
+      if (d * 24 >= units) break;
       const file = join(work, `day-${String(d + 1).padStart(2, '0')}.parquet`);
       const f = `${profile}[h + 1]`;
+      const j = `(0.8 + 0.4 * (hash(k, ${d}, h, b.lane, b.sec) % 10000) / 10000.0)`;
       const n = Number((await conn.runAndReadAll(`COPY (
         SELECT CAST(make_timestamp(CAST(${MONTH_START * 1000} + ((${d * 24} + h) * 3600 + b.sec) * 1000000 AS BIGINT)) AS TIMESTAMPTZ) AS ts,
           'b' || k || '-' || b.device AS device, 'b' || k || '-' || b.intersection AS intersection, 'b' || k || '-' || b.lane AS lane,
-          CAST(round(b.count * ${f}) AS BIGINT) AS count, least(1.0, round(b.occupancy * ${f}, 3)) AS occupancy, b.speed AS speed, 60 AS interval,
-          CAST(round(b.vehicles * ${f}) AS BIGINT) AS vehicles, CAST(round(b.queue * ${f}) AS BIGINT) AS queue
+          CAST(round(b.count * ${f} * ${j}) AS BIGINT) AS count, least(1.0, round(b.occupancy * ${f} * ${j}, 3)) AS occupancy,
+          round(b.speed * (1.1 - 0.2 * ${j}), 2) AS speed, 60 AS interval,
+          CAST(round(b.vehicles * ${f} * ${j}) AS BIGINT) AS vehicles, CAST(round(b.queue * ${f} * ${j}) AS BIGINT) AS queue
         FROM base b, range(24) hr(h), range(${blocks}) bl(k)
-        WHERE (${d * 24} + h) * ${blocks} + k < ${units}
+        WHERE k * ${DAYS * 24} + ${d * 24} + h < ${units}
         ORDER BY ts, intersection, lane
       ) TO '${file}' (FORMAT parquet, COMPRESSION zstd)`)).getRowsJson()[0][0]);
       dayFiles.push({ file, rows: n });
@@ -133,20 +139,29 @@ export async function benchHub(args: string[]): Promise<void> {
     await hub.registerDepartment(sys, { ...OPERATIONS_DEPARTMENT });
     await hub.registerDataset(sys, DEVICE_EVENT_DATASETS.lane);
     const id = deviceEventsDataset('lane');
+    await hub.registerDerived(sys, LANE_HOURLY_DATASET, { inputs: [id], sql: LANE_HOURLY_SQL });
     const loadStart = loadavg()[0];
     let loadSeconds = 0;
+    let rollupSeconds = 0;
     for (const { file, rows: n } of dayFiles) {
       const t0 = performance.now();
       const batch = await hub.load(DEVICE_EVENTS_WRITER, id, 'parquet', createReadStream(file, { highWaterMark: 1 << 20 }));
-      loadSeconds += (performance.now() - t0) / 1000;
+      const t1 = performance.now();
+      loadSeconds += (t1 - t0) / 1000;
       if (batch.rows !== n) throw new Error(`loaded ${batch.rows} rows of ${file}, which has ${n}`);
+      // the day's hourly rollup, as the server writes it with each published day
+      await hub.deriveBatch(DEVICE_EVENTS_WRITER, LANE_HOURLY_DATASET.id, id, batch, LANE_HOURLY_SQL, `device-events:day-${dayFiles.findIndex((x) => x.file === file) + 1}`);
+      rollupSeconds += (performance.now() - t1) / 1000;
       rmSync(file);
     }
     conditions.loadAverageDuringLoads = round((loadStart + loadavg()[0]) / 2, 2);
     const dataset = hub.datasets.get(id)!;
     const bytes = dataset.batches.reduce((s, b) => s + b.bytes, 0);
     const loadRowsPerSecond = Math.round(rows / loadSeconds);
-    say(`loaded ${rows} rows in ${dataset.batches.length} daily batches in ${round(loadSeconds, 1)} s: ${loadRowsPerSecond} rows/s; ${bytes} bytes`);
+    const hourly = hub.datasets.get(LANE_HOURLY_DATASET.id)!;
+    const hourlyRows = hourly.batches.reduce((s, b) => s + b.rows, 0);
+    const withRollup = Math.round(rows / (loadSeconds + rollupSeconds));
+    say(`loaded ${rows} rows in ${dataset.batches.length} daily batches in ${round(loadSeconds, 1)} s: ${loadRowsPerSecond} rows/s; ${bytes} bytes; hourly rollups (${hourlyRows} rows) ${round(rollupSeconds, 1)} s more: ${withRollup} rows/s with them`);
 
     // ---- a roadworks dataset (transport's, public), loaded as CSV
     await hub.registerDepartment(sys, { id: 'transport', name: 'Transport Bureau' });
@@ -156,7 +171,7 @@ export async function benchHub(args: string[]): Promise<void> {
     });
     const inters = [...new Set(base.map((e) => e.intersection))].sort();
     const works = ['works,intersection,starts,ends,lanes_closed'];
-    const spanDays = Math.max(1, Math.min(DAYS, Math.ceil(units / (24 * blocks))));
+    const spanDays = Math.max(1, Math.min(DAYS, Math.ceil(units / 24)));
     for (let k = 0; k < blocks; k++) {
       for (let j = 0; j < 3; j++) {
         const day = (k * 7 + j * 11) % spanDays;
@@ -169,14 +184,18 @@ export async function benchHub(args: string[]): Promise<void> {
 
     // ---- queries, as a transport analyst (the events are internal: every department reads them)
     const analyst: HubActor = { actor: 'bench analyst', role: 'analyst', department: 'transport' };
+    // a month of citywide hourly figures from the hourly rollup (what it is for), and the same from the raw reports
+    const H = LANE_HOURLY_DATASET.id;
     const QUERIES: { name: string; sql: string }[] = [
-      { name: 'monthly-hourly-flow', sql: `SELECT intersection, date_trunc('hour', ts) AS hour, sum(count) AS vehicles FROM ${id} GROUP BY ALL` },
-      { name: 'top-congested-lane-hours', sql: `SELECT lane, date_trunc('hour', ts) AS hour, avg(occupancy) AS occupancy, sum(count) AS vehicles FROM ${id} GROUP BY ALL ORDER BY occupancy DESC, lane, hour LIMIT 100` },
+      { name: 'monthly-hourly-flow', sql: `SELECT intersection, hour, sum(vehicles) AS vehicles FROM ${H} GROUP BY ALL` },
+      { name: 'top-congested-lane-hours', sql: `SELECT lane, hour, occupancy, vehicles FROM ${H} ORDER BY occupancy DESC, lane, hour LIMIT 100` },
       {
         name: 'roadworks-join',
         sql: `SELECT r.works, r.intersection, r.lanes_closed, count(*) AS reports, sum(e.count) AS vehicles, avg(e.occupancy) AS occupancy
           FROM roadworks r JOIN ${id} e ON e.intersection = r.intersection AND e.ts >= r.starts AND e.ts < r.ends GROUP BY ALL ORDER BY r.works`,
       },
+      { name: 'monthly-hourly-flow-raw', sql: `SELECT intersection, date_trunc('hour', ts) AS hour, sum(count) AS vehicles FROM ${id} GROUP BY ALL` },
+      { name: 'top-congested-lane-hours-raw', sql: `SELECT lane, date_trunc('hour', ts) AS hour, avg(occupancy) AS occupancy, sum(count) AS vehicles FROM ${id} GROUP BY ALL ORDER BY occupancy DESC, lane, hour LIMIT 100` },
     ];
     const queries: BenchHubResult['queries'] = [];
     const detail: unknown[][] = [];
@@ -214,6 +233,7 @@ export async function benchHub(args: string[]): Promise<void> {
     console.log(`conditions: ${conditions.cores} cores (${conditions.cpu}), Node ${conditions.node}, DuckDB ${conditions.duckdb}, load average at start ${(conditions.loadAverageAtStart as number[]).join(' ')}, during loads ~${conditions.loadAverageDuringLoads}, at end ${(conditions.loadAverageAtEnd as number[]).join(' ')}\n`);
     console.log(table(['figure', 'value', 'target'], [
       ['load (Parquet, daily partitions)', `${loadRowsPerSecond.toLocaleString('en')} rows/s`, '>= 1,000,000 rows/s'],
+      ['load with the hourly rollups', `${withRollup.toLocaleString('en')} rows/s (${hourlyRows.toLocaleString('en')} rollup rows)`, ''],
       ['storage', `${result.bytesPerMillionRows.toLocaleString('en')} bytes per million rows`, ''],
       ['unauthorised query refused', `${unauthorisedRefused} (${refusedMs} ms, no data read)`, 'true'],
     ]));

@@ -9,7 +9,7 @@
  * Every batch is audited as a load by the system ('citybrain server').
  */
 import {
-  DEVICE_EVENT_DATASETS, DEVICE_EVENT_KINDS, deviceEventRow, deviceEventsDataset, OPERATIONS_DEPARTMENT, type DeviceEventKind, type Event, type HubValue,
+  DEVICE_EVENT_DATASETS, DEVICE_EVENT_KINDS, deviceEventRow, deviceEventsDataset, LANE_HOURLY_DATASET, LANE_HOURLY_SQL, OPERATIONS_DEPARTMENT, type DeviceEventKind, type Event, type HubValue,
 } from '@citybrain/brain';
 import type { EventStore } from '../store/store.js';
 import type { Hub, HubActor } from './hub.js';
@@ -30,7 +30,7 @@ export interface DeviceEventPublisherOptions {
 }
 
 export interface PublishedDay {
-  kind: DeviceEventKind;
+  kind: DeviceEventKind | 'lane-hourly';
   /** YYYY-MM-DD (UTC) */
   day: string;
   rows: number;
@@ -56,6 +56,20 @@ export class DeviceEventPublisher {
     for (const kind of DEVICE_EVENT_KINDS) {
       const spec = DEVICE_EVENT_DATASETS[kind];
       if (!this.hub.datasets.has(spec.id)) await this.hub.registerDataset(sys, spec);
+    }
+    if (!this.hub.datasets.has(LANE_HOURLY_DATASET.id)) await this.hub.registerDerived(sys, LANE_HOURLY_DATASET, { inputs: [deviceEventsDataset('lane')], sql: LANE_HOURLY_SQL });
+  }
+
+  /** The hourly rollup of every lane partition that has none yet (each day once, like the partitions). */
+  private async rollUp(done: PublishedDay[]): Promise<void> {
+    const lane = this.hub.datasets.get(deviceEventsDataset('lane'));
+    const hourly = this.hub.datasets.get(LANE_HOURLY_DATASET.id);
+    if (!lane || !hourly) return;
+    const have = new Set(hourly.batches.map((b) => b.source));
+    for (const b of lane.batches) {
+      if (!b.source.startsWith(SOURCE) || have.has(b.source)) continue;
+      const out = await this.hub.deriveBatch(DEVICE_EVENTS_WRITER, LANE_HOURLY_DATASET.id, lane.id, b, LANE_HOURLY_SQL, b.source);
+      done.push({ kind: 'lane-hourly', day: b.source.slice(SOURCE.length), rows: out.rows });
     }
   }
 
@@ -103,6 +117,7 @@ export class DeviceEventPublisher {
         done.push({ kind, day: dayName(day), rows: batch.rows });
       }
     }
+    await this.rollUp(done);
     return done;
   }
 

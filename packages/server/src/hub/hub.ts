@@ -26,7 +26,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
   allows, checkDatasetSpec, csvFastSelect, csvHeaderIndex, CsvReader, jsonlFastSelect, checkDepartment, checkGrantSpec, checkObject, checkParsedQuery, classificationRank, CLASSIFICATIONS, CsvRows, datasetAccess,
-  HubError, JsonLinesRows, type AccessLevel, type Batch, type Column, type ColumnType, type Dataset, type DatasetAccess, type Department, type Grant, type HubValue,
+  HubError, JsonLinesRows, type AccessLevel, type Batch, type Column, type ColumnType, type Dataset, type DatasetAccess, type Department, type Grant, type HubValue, type Lineage,
 } from '@citybrain/brain';
 import type { AuditInput, EventStore } from '../store/store.js';
 import { HttpError } from '../errors.js';
@@ -285,6 +285,49 @@ export class Hub {
       const n = await this.writeRows(dataset.columns, staging, feed);
       return await this.commitBatch(who, id, staging, batchId, n, source);
     } catch (e) {
+      await rm(staging, { force: true });
+      throw e;
+    }
+  }
+
+  /**
+   * A dataset the server derives itself (a rollup of another), registered
+   * with its lineage; audited as a registration by `who`.
+   */
+  registerDerived(who: HubActor, body: unknown, lineage: Omit<Lineage, 'at' | 'by'>): Promise<Dataset> {
+    const spec = hubCheck(() => checkDatasetSpec(body));
+    this.checkOwner(who, spec.owner);
+    return this.change(() => {
+      if (this.datasets.has(spec.id)) throw new HttpError('CB_CONFLICT', `dataset "${spec.id}" is registered already`);
+      const d: Dataset = { ...spec, lineage: { ...lineage, by: who.actor, at: this.now() }, createdAt: this.now(), batches: [] };
+      return { entry: this.audit(who, 'hub.register-dataset', `dataset:${d.id}`, null, describe(d)), set: { [KEY.dataset + d.id]: d }, apply: () => (this.datasets.set(d.id, d), d) };
+    });
+  }
+
+  /**
+   * A batch of dataset `id` computed from one batch of `from` by the server's
+   * own SQL (`select` reads that batch as the table `src`; never a caller's
+   * SQL: it runs in the hub's trusted connection), e.g. a day's hourly rollup.
+   * Its columns must be the dataset's, in order and type. All or nothing, audited.
+   */
+  async deriveBatch(who: HubActor, id: string, from: string, batch: Batch, select: string, source: string): Promise<Batch> {
+    const { dataset } = await this.require(who, id, 'write', 'writing a batch');
+    const batchId = batchName(this.now());
+    await mkdir(join(this.dir, id), { recursive: true });
+    const staging = join(this.dir, id, `.staging-${batchId}.parquet`);
+    const conn = await connectUtc(this.duck());
+    try {
+      const cols = dataset.columns.map((c) => `CAST(${ident(c.name)} AS ${DUCK_TYPES[c.type]}) AS ${ident(c.name)}`).join(', ');
+      const r = await conn.runAndReadAll(`COPY (WITH src AS (SELECT * FROM read_parquet(${literal(join(this.dir, from, batch.file))})) SELECT ${cols} FROM (${select})) TO ${literal(staging)} (FORMAT parquet, COMPRESSION zstd)`);
+      const n = Number(r.getRowsJson()[0]?.[0] ?? 0);
+      conn.closeSync();
+      return await this.commitBatch(who, id, staging, batchId, n, source);
+    } catch (e) {
+      try {
+        conn.closeSync();
+      } catch {
+        // closed already
+      }
       await rm(staging, { force: true });
       throw e;
     }
