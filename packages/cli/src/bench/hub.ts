@@ -41,12 +41,16 @@ and audited).
   monthly-hourly-flow  vehicles per intersection per hour over the month (target < 1 s),
                      from the hourly rollup the hub writes with each day's partition
   top-congested-lane-hours  the 100 lane-hours of highest mean occupancy (rollup)
-  ...-raw            the same two over the raw reports
+  monthly-hourly-flow-computed  the same computed in full, returned as one row
+                     (what the engine takes without turning the rows into JSON)
+  citywide-hourly-flow  the whole city's vehicles per hour over the month
+  ...-raw            the per-intersection and lane-hour queries over the raw reports
   roadworks-join     the flow at each roadworks' intersection while it lasted
                      (a roadworks dataset, loaded as CSV, joined with the events)
   unauthorised       a query by a token without access, refused before any
                      data is read (403, audited as hub.query-refused)
-  load paths         a million rows loaded as CSV and as JSON Lines (the fast path)
+  load paths         a million rows loaded as CSV (the fast path) and as JSON Lines
+                     (checked in JavaScript)
 
   --rows N    rows of events (default 100000000; rounded to whole block-hours)
   --dir DIR   where the temporary files go (default the system's temp folder);
@@ -188,6 +192,9 @@ export async function benchHub(args: string[]): Promise<void> {
     const H = LANE_HOURLY_DATASET.id;
     const QUERIES: { name: string; sql: string }[] = [
       { name: 'monthly-hourly-flow', sql: `SELECT intersection, hour, sum(vehicles) AS vehicles FROM ${H} GROUP BY ALL` },
+      // the same month's aggregates computed in full but returned as one row: the query without turning 140,000 result rows into JSON
+      { name: 'monthly-hourly-flow-computed', sql: `SELECT count(*) AS groups, sum(vehicles) AS vehicles FROM (SELECT intersection, hour, sum(vehicles) AS vehicles FROM ${H} GROUP BY ALL)` },
+      { name: 'citywide-hourly-flow', sql: `SELECT hour, sum(vehicles) AS vehicles FROM ${H} GROUP BY hour ORDER BY hour` },
       { name: 'top-congested-lane-hours', sql: `SELECT lane, hour, occupancy, vehicles FROM ${H} ORDER BY occupancy DESC, lane, hour LIMIT 100` },
       {
         name: 'roadworks-join',

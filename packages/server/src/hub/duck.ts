@@ -144,8 +144,8 @@ export async function copyCount(conn: DuckDBConnection, select: string, out: str
 }
 
 /**
- * The fast load of a CSV or JSON Lines file: DuckDB reads it and converts
- * every value in SQL (`csvFastSelect`, `jsonlFastSelect` of brain/src/hub/rows-sql.ts)
+ * The fast load of a CSV file: DuckDB reads it and converts every value in
+ * SQL (`csvFastSelect` of brain/src/hub/rows-sql.ts)
  * straight into the staging Parquet file. Returns the rows written, or
  * undefined when the SQL gave up (a bad value, or a spelling only rows.ts
  * reads): then `out` is removed and the caller runs the file through rows.ts,

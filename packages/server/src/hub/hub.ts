@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
-  allows, checkDatasetSpec, csvFastSelect, csvHeaderIndex, CsvReader, jsonlFastSelect, checkDepartment, checkGrantSpec, checkObject, checkParsedQuery, classificationRank, CLASSIFICATIONS, CsvRows, datasetAccess,
+  allows, checkDatasetSpec, csvFastSelect, csvHeaderIndex, CsvReader, checkDepartment, checkGrantSpec, checkObject, checkParsedQuery, classificationRank, CLASSIFICATIONS, CsvRows, datasetAccess,
   HubError, JsonLinesRows, type AccessLevel, type Batch, type Column, type ColumnType, type Dataset, type DatasetAccess, type Department, type Grant, type HubValue, type Lineage,
 } from '@citybrain/brain';
 import type { AuditInput, EventStore } from '../store/store.js';
@@ -230,7 +230,7 @@ export class Hub {
       await this.saveUpload(body, upload);
       let rows: number;
       if (format === 'parquet') rows = await hubCheckAsync(() => convertParquet(this.duck(), dataset.columns, upload, staging));
-      else rows = (await this.fastLoad(dataset.columns, format, upload, staging)) ?? (await this.checkedLoad(dataset.columns, format, upload, staging));
+      else rows = (format === 'csv' ? await this.fastLoad(dataset.columns, upload, staging) : undefined) ?? (await this.checkedLoad(dataset.columns, format, upload, staging));
       return await this.commitBatch(who, id, staging, batchId, rows, format);
     } catch (e) {
       await rm(staging, { force: true });
@@ -241,13 +241,12 @@ export class Hub {
   }
 
   /**
-   * The fast path of a CSV or JSON Lines load: DuckDB reads the saved upload
-   * and converts it in SQL into the staging file (rows-sql.ts). Undefined
-   * when it gives up (a bad row, or a spelling only rows.ts reads), the
-   * header of a CSV file included: the checked path then decides.
+   * The fast path of a CSV load: DuckDB reads the saved upload and converts
+   * it in SQL into the staging file (rows-sql.ts). Undefined when it gives up
+   * (a bad row, or a spelling only rows.ts reads, the header included): the
+   * checked path then decides.
    */
-  private async fastLoad(columns: readonly Column[], format: 'csv' | 'jsonl', upload: string, staging: string): Promise<number | undefined> {
-    if (format === 'jsonl') return fastLoad(this.duck(), jsonlFastSelect(columns, upload), staging);
+  private async fastLoad(columns: readonly Column[], upload: string, staging: string): Promise<number | undefined> {
     const header = await csvHeader(upload);
     if (!header) return undefined;
     let index: number[];
@@ -646,7 +645,7 @@ async function hubCheckAsync<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The first record of a CSV file (its header), or undefined when the first 1 MiB holds no complete record. */
+/** The first record of a CSV file (its header) when it is the file's first line, or undefined (the first 1 MiB holds no complete record, or blank lines come first). */
 async function csvHeader(file: string): Promise<string[] | undefined> {
   const { open } = await import('node:fs/promises');
   const f = await open(file, 'r');
@@ -657,8 +656,9 @@ async function csvHeader(file: string): Promise<string[] | undefined> {
     try {
       const text = new StringDecoder('utf8').write(buf.subarray(0, bytesRead));
       const records = reader.push(text);
-      if (records.length > 0) return records[0].fields;
-      return bytesRead < buf.length ? reader.end()[0]?.fields : undefined;
+      const first = records[0] ?? (bytesRead < buf.length ? reader.end()[0] : undefined);
+      // DuckDB takes the first line as the header: one after blank lines is left to rows.ts
+      return first && first.line === 1 ? first.fields : undefined;
     } catch {
       return undefined;
     }
