@@ -25,7 +25,8 @@ Commands:
   import      import a real city: import osm FILE.osm|FILE.osm.pbf --out DIR (SUMO's netconvert,
               random demand)
   calibrate   fit route flows to detector counts (counts.csv), with the GEH of each count
-  bench       benchmarks: fidelity, speed, control, emergency, ingest, incidents, observe, import, calibrate
+  hub         the city data hub of a running server: datasets, register, load, grant, query
+  bench       benchmarks: fidelity, speed, control, emergency, ingest, incidents, observe, import, calibrate, hub
 
 Run citybrain <command> --help for its options.
 
@@ -45,6 +46,7 @@ const commands: Record<string, (argv: string[]) => void | Promise<void>> = {
   import: async (argv) => (await import('./commands/import.js')).importCommand(argv),
   calibrate: async (argv) => (await import('./commands/calibrate.js')).calibrateCommand(argv),
   bench: async (argv) => (await import('./commands/bench.js')).benchCommand(argv),
+  hub: async (argv) => (await import('./commands/hub.js')).hubCommand(argv),
 };
 
 async function main(argv: string[]): Promise<void> {
@@ -64,5 +66,6 @@ try {
   if (!known) throw e;
   // one line: node's parseArgs spreads some of its messages over several
   console.error(`citybrain: ${(e as Error).message.replace(/\s*\n\s*/g, ' ')}`);
-  process.exitCode = 2;
+  // 2: a usage mistake; a server's refusal (citybrain hub) says its own (1)
+  process.exitCode = (e as { exitCode?: number }).exitCode ?? 2;
 }

@@ -31,4 +31,6 @@ export { openWatchlistStore, PostgresWatchlistStore, SqliteWatchlistStore, type 
 export { WatchlistService, type WatchlistServiceOptions, type WatchlistSettings } from './watchlist/service.js';
 export { loadPlateKey, PLATE_KEY_STATE, PlateKeyError, plateKeyer } from './watchlist/plate-key.js';
 export { startReadRetention } from './retention.js';
+export { DeviceEventPublisher, DEVICE_EVENTS_WRITER, type DeviceEventPublisherOptions, type PublishedDay } from './hub/device-events.js';
+export { connectUtc, openDuck } from './hub/duck.js';
 export { Hub, hmacPads, LOAD_FORMATS, type HubActor, type HubLimits, type LoadFormat, type QueryFormat, type QueryResult } from './hub/hub.js';

@@ -51,6 +51,7 @@ import { Hub, type HubLimits } from './hub/hub.js';
 import { hubRoutes } from './api/hub-routes.js';
 import { openRoutes, type OpenDataOptions } from './api/open-routes.js';
 import { TwinFeeds } from './hub/feeds.js';
+import { DeviceEventPublisher, type DeviceEventPublisherOptions } from './hub/device-events.js';
 
 export interface ServerOptions {
   /** the city the virtual city runs */
@@ -149,7 +150,7 @@ export interface ServerOptions {
    */
   cluster?: ClusterFeed;
   /** the city data hub: where its Parquet files live (default: `hub/` beside a SQLite database, else ./citybrain-data/hub) and its query and upload limits */
-  hub?: { dir?: string; limits?: HubLimits };
+  hub?: { dir?: string; limits?: HubLimits; /** the device events published into the hub, a dataset per kind, a batch per closed UTC day (default on; false: off) */ deviceEvents?: DeviceEventPublisherOptions | false };
   /** the open catalogue's title, publisher, public base URL, and where the network is on the globe (open-routes.ts) */
   openData?: OpenDataOptions;
 }
@@ -330,6 +331,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     throw e;
   }
 
+  // the device events into the hub: each closed UTC day once, a dataset per kind (plates as their keyed hash)
+  let publisher: DeviceEventPublisher | undefined;
+  if (opts.hub?.deviceEvents !== false && !cluster) {
+    publisher = new DeviceEventPublisher(hub, store, plateKeyOf, opts.hub?.deviceEvents || {});
+    publisher.start((e) => app.log.error({ err: e }, 'publishing device events into the hub failed; tried again at the next run'));
+  }
+
   registerCityMetrics(app, runtime);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(cityRoutes, { runtime, access, audited });
@@ -496,6 +504,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await parking.settled().catch(() => {});
       while (parkingBusy) await new Promise((r) => setTimeout(r, 10));
       feeds?.stop();
+      await publisher?.stop();
       await hub.close();
       await store.close();
     },

@@ -200,7 +200,7 @@ export class CsvRows {
     const out: HubValue[][] = [];
     for (const r of records) {
       if (!this.index) {
-        this.index = headerIndex(this.columns, r.fields.map((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f).trim()));
+        this.index = csvHeaderIndex(this.columns, r.fields);
         continue;
       }
       if (r.fields.length !== this.index.length) throw new HubError(`line ${r.line}: ${r.fields.length} fields, but the header has ${this.index.length}`);
@@ -209,6 +209,11 @@ export class CsvRows {
     }
     return out;
   }
+}
+
+/** A CSV header (its fields as read) checked against the schema: where each column (in the schema's order) is in a record. */
+export function csvHeaderIndex(columns: readonly Column[], fields: readonly string[]): number[] {
+  return headerIndex(columns, fields.map((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f).trim()));
 }
 
 function headerIndex(columns: readonly Column[], header: string[]): number[] {

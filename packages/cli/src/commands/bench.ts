@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { randomOption, UsageError } from '../usage.js';
 
-export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest|incidents|observe|import|calibrate|services|watchlist|cluster [--data DIR] [--json]
+export const benchHelp = `citybrain bench fidelity|speed|control|emergency|ingest|incidents|observe|import|calibrate|services|watchlist|cluster|hub [--data DIR] [--json]
 
   fidelity   our average travel time beside CityFlow's on HZ1, HZ2, JN1, JN2, JN3
              under the fixed-time and max-pressure protocols; exits 1 if any
@@ -53,6 +53,11 @@ export const benchHelp = `citybrain bench fidelity|speed|control|emergency|inges
              resumes, acknowledged events lost or duplicated (both must be 0)
              (citybrain bench cluster --help for its options)
 
+  hub        the city data hub with a month of device events (100 million
+             rows): load rows/s into Parquet, bytes per million rows, the time
+             of typical queries, an unauthorised query refused
+             (citybrain bench hub --help for its options)
+
   --data DIR    the real-data folder (default ../shared/data)
   --random R    fidelity's random stream: xoshiro (default) or cityflow (CityFlow's mt19937, as CityFlow draws it)
   --json        machine-readable output`;
@@ -69,6 +74,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (kind === 'emergency') return (await import('../bench/emergency.js')).benchEmergency(rest);
   if (kind === 'watchlist') return (await import('../bench/watchlist.js')).benchWatchlist(rest);
   if (kind === 'speed') return (await import('../bench/speed.js')).benchSpeed(rest);
+  if (kind === 'hub') return (await import('../bench/hub.js')).benchHub(rest);
   if (kind === 'services') return (await import('../bench/services.js')).benchServices(rest);
   if (kind === 'cluster') return (await import('../bench/cluster.js')).benchCluster(rest);
   const { values } = parseArgs({
@@ -79,5 +85,5 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const data = resolve(values.data!);
   if (kind === 'fidelity') return (await import('../bench/fidelity.js')).benchFidelity(data, values.json!, randomOption(values.random));
   if (kind === 'calibrate') return (await import('../bench/calibration.js')).benchCalibrate(data, values.json!);
-  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency, ingest, incidents, observe, import, calibrate, services, watchlist or cluster`);
+  throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency, ingest, incidents, observe, import, calibrate, services, watchlist, cluster or hub`);
 }

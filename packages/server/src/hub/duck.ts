@@ -8,6 +8,7 @@
  * reports them STATICALLY_LINKED), which is all the hub uses.
  */
 import { DuckDBDateValue, DuckDBInstance, DuckDBTimestampTZValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { rm } from 'node:fs/promises';
 import { HubError, type Column, type ColumnType, type HubValue } from '@citybrain/brain';
 
 export const DUCK_TYPES: Record<ColumnType, string> = {
@@ -100,9 +101,24 @@ export async function convertParquet(instance: DuckDBInstance, columns: readonly
     } catch (e) {
       throw new HubError(`the upload is not a readable Parquet file: ${firstLine(e)}`);
     }
-    const have = new Map(described.map((r) => [String(r.column_name), String(r.column_type)]));
+    const have = new Map(described.map((r) => [String(r.column_name), String(r.column_type).replace(/^TIMESTAMP WITH TIME ZONE$/, 'TIMESTAMPTZ')]));
     for (const name of have.keys()) if (!columns.some((c) => c.name === name)) throw new HubError(`field "${name}": the Parquet file has this column, the dataset's schema does not`);
     for (const c of columns) if (!have.has(c.name)) throw new HubError(`field "${c.name}": the Parquet file lacks this column`);
+    // one pass: every value converted as it is copied; a bad one fails the copy, and only then is the file searched for the first bad row
+    const select = columns.map((c) => {
+      const col = ident(c.name);
+      // a column of the very type the hub stores needs no conversion, only its nulls checked
+      const same = have.get(c.name) === DUCK_TYPES[c.type];
+      const cast = same ? col : castFrom(c, have.get(c.name)!);
+      const bad = [...(same ? [] : [`(${col} IS NOT NULL AND ${cast} IS NULL)`]), ...(c.nullable === false ? [`${col} IS NULL`] : [])];
+      if (bad.length === 0) return `${cast} AS ${col}`;
+      return `CASE WHEN ${bad.join(' OR ')} THEN error('citybrain-parquet: bad value') ELSE ${cast} END AS ${col}`;
+    }).join(', ');
+    try {
+      return await copyCount(conn, `SELECT ${select} FROM read_parquet(${literal(upload)})`, out);
+    } catch (e) {
+      if (!/citybrain-parquet: bad value/.test(firstLine(e))) throw e;
+    }
     for (const c of columns) {
       const col = ident(c.name);
       const cast = castFrom(c, have.get(c.name)!);
@@ -115,10 +131,33 @@ export async function convertParquet(instance: DuckDBInstance, columns: readonly
         throw new HubError(`row ${row}, field "${c.name}": ${JSON.stringify(bad.v)} (Parquet ${have.get(c.name)}) is not a ${c.type}`);
       }
     }
-    const select = columns.map((c) => `${castFrom(c, have.get(c.name)!)} AS ${ident(c.name)}`).join(', ');
-    const n = (await conn.runAndReadAll(`SELECT count(*) AS n FROM read_parquet(${literal(upload)})`)).getRowObjectsJson()[0].n;
-    await conn.run(`COPY (SELECT ${select} FROM read_parquet(${literal(upload)})) TO ${literal(out)} (FORMAT parquet, COMPRESSION zstd)`);
-    return Number(n);
+    throw new HubError('the Parquet file has a value that does not convert, but no row of it was found again');
+  } finally {
+    conn.closeSync();
+  }
+}
+
+/** `COPY (select) TO out` as zstd Parquet; the rows written. */
+export async function copyCount(conn: DuckDBConnection, select: string, out: string): Promise<number> {
+  const r = await conn.runAndReadAll(`COPY (${select}) TO ${literal(out)} (FORMAT parquet, COMPRESSION zstd)`);
+  return Number(r.getRowsJson()[0]?.[0] ?? 0);
+}
+
+/**
+ * The fast load of a CSV file: DuckDB reads it and converts every value in
+ * SQL (`csvFastSelect` of brain/src/hub/rows-sql.ts)
+ * straight into the staging Parquet file. Returns the rows written, or
+ * undefined when the SQL gave up (a bad value, or a spelling only rows.ts
+ * reads): then `out` is removed and the caller runs the file through rows.ts,
+ * which names the bad line and field or loads what the SQL left to it.
+ */
+export async function fastLoad(instance: DuckDBInstance, select: string, out: string): Promise<number | undefined> {
+  const conn = await connectUtc(instance);
+  try {
+    return await copyCount(conn, select, out);
+  } catch {
+    await rm(out, { force: true });
+    return undefined;
   } finally {
     conn.closeSync();
   }

@@ -25,18 +25,20 @@ import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
-  allows, checkDatasetSpec, checkDepartment, checkFeedColumns, FEED_KINDS, type FeedKind, checkGrantSpec, checkObject, checkParsedQuery, classificationRank, CLASSIFICATIONS, CsvRows, datasetAccess,
-  HubError, JsonLinesRows, type AccessLevel, type Batch, type Column, type ColumnType, type Dataset, type DatasetAccess, type Department, type Grant, type HubValue,
+  allows, checkDatasetSpec, checkFeedColumns, csvFastSelect, csvHeaderIndex, CsvReader, checkDepartment, checkGrantSpec, checkObject, checkParsedQuery, classificationRank, CLASSIFICATIONS, CsvRows, datasetAccess,
+  FEED_KINDS, type FeedKind, HubError, JsonLinesRows, type AccessLevel, type Batch, type Column, type ColumnType, type Dataset, type DatasetAccess, type Department, type Grant, type HubValue, type Lineage,
 } from '@citybrain/brain';
 import type { AuditInput, EventStore } from '../store/store.js';
 import { HttpError } from '../errors.js';
-import { connectUtc, convertParquet, DUCK_TYPES, firstLine, ident, literal, openDuck, ParquetWriter } from './duck.js';
+import { connectUtc, convertParquet, DUCK_TYPES, fastLoad, firstLine, ident, literal, openDuck, ParquetWriter } from './duck.js';
 
 /** Who acts: the audit log's actor and role, and the caller the access rules judge (its role and department). */
 export interface HubActor {
   actor: string;
   role: string;
   department?: string;
+  /** the audit log's role when it is not the access role (the server's own writes: 'system') */
+  auditRole?: string;
 }
 
 export type LoadFormat = 'csv' | 'jsonl' | 'parquet';
@@ -224,32 +226,110 @@ export class Hub {
     const folder = join(this.dir, id);
     await mkdir(folder, { recursive: true });
     const staging = join(folder, `.staging-${batchId}.parquet`);
-    const upload = join(folder, `.upload-${batchId}.parquet`);
+    const upload = join(folder, `.upload-${batchId}.${format}`);
     try {
+      await this.saveUpload(body, upload);
       let rows: number;
-      if (format === 'parquet') {
-        await this.saveUpload(body, upload);
-        rows = await hubCheckAsync(() => convertParquet(this.duck(), dataset.columns, upload, staging));
-      } else {
-        rows = await this.writeRows(dataset.columns, staging, async (push) => {
-          const parser = format === 'csv' ? new CsvRows(dataset.columns) : new JsonLinesRows(dataset.columns);
-          const decoder = new StringDecoder('utf8');
-          let bytes = 0;
-          for await (const chunk of body) {
-            bytes += chunk.length;
-            if (bytes > this.limits.maxUploadBytes) throw new HttpError('CB_UPLOAD_TOO_LARGE', `the upload is over the ${this.limits.maxUploadBytes}-byte limit; nothing of it is kept`);
-            push(parser.push(typeof chunk === 'string' ? chunk : decoder.write(chunk)));
-          }
-          push(parser.push(decoder.end()));
-          push(parser.end());
-        });
-      }
+      if (format === 'parquet') rows = await hubCheckAsync(() => convertParquet(this.duck(), dataset.columns, upload, staging));
+      else rows = (format === 'csv' ? await this.fastLoad(dataset.columns, upload, staging) : undefined) ?? (await this.checkedLoad(dataset.columns, format, upload, staging));
       return await this.commitBatch(who, id, staging, batchId, rows, format);
     } catch (e) {
       await rm(staging, { force: true });
       throw e;
     } finally {
       await rm(upload, { force: true });
+    }
+  }
+
+  /**
+   * The fast path of a CSV load: DuckDB reads the saved upload and converts
+   * it in SQL into the staging file (rows-sql.ts). Undefined when it gives up
+   * (a bad row, or a spelling only rows.ts reads, the header included): the
+   * checked path then decides.
+   */
+  private async fastLoad(columns: readonly Column[], upload: string, staging: string): Promise<number | undefined> {
+    const header = await csvHeader(upload);
+    if (!header) return undefined;
+    let index: number[];
+    try {
+      index = csvHeaderIndex(columns, header);
+    } catch {
+      return undefined;
+    }
+    return fastLoad(this.duck(), csvFastSelect(columns, index, header.length, upload), staging);
+  }
+
+  /** The checked path: the saved upload streamed through rows.ts (a bad row: its line and field) and appended to the staging file. */
+  private checkedLoad(columns: readonly Column[], format: 'csv' | 'jsonl', upload: string, staging: string): Promise<number> {
+    return this.writeRows(columns, staging, async (push) => {
+      const parser = format === 'csv' ? new CsvRows(columns) : new JsonLinesRows(columns);
+      const decoder = new StringDecoder('utf8');
+      for await (const chunk of createReadStream(upload)) push(parser.push(decoder.write(chunk as Buffer)));
+      push(parser.push(decoder.end()));
+      push(parser.end());
+    });
+  }
+
+  /**
+   * A batch written by the server itself from rows already of the dataset's
+   * types (values in its column order), fed in pieces: the device events'
+   * daily partitions. `source` names the batch (e.g. `device-events:2026-05-01`);
+   * all or nothing, audited as a load, like any other.
+   */
+  async writeBatch(who: HubActor, id: string, source: string, feed: (push: (rows: HubValue[][]) => void) => Promise<void>): Promise<Batch> {
+    const { dataset } = await this.require(who, id, 'write', 'writing a batch');
+    const batchId = batchName(this.now());
+    await mkdir(join(this.dir, id), { recursive: true });
+    const staging = join(this.dir, id, `.staging-${batchId}.parquet`);
+    try {
+      const n = await this.writeRows(dataset.columns, staging, feed);
+      return await this.commitBatch(who, id, staging, batchId, n, source);
+    } catch (e) {
+      await rm(staging, { force: true });
+      throw e;
+    }
+  }
+
+  /**
+   * A dataset the server derives itself (a rollup of another), registered
+   * with its lineage; audited as a registration by `who`.
+   */
+  registerDerived(who: HubActor, body: unknown, lineage: Omit<Lineage, 'at' | 'by'>): Promise<Dataset> {
+    const spec = hubCheck(() => checkDatasetSpec(body));
+    this.checkOwner(who, spec.owner);
+    return this.change(() => {
+      if (this.datasets.has(spec.id)) throw new HttpError('CB_CONFLICT', `dataset "${spec.id}" is registered already`);
+      const d: Dataset = { ...spec, lineage: { ...lineage, by: who.actor, at: this.now() }, createdAt: this.now(), batches: [] };
+      return { entry: this.audit(who, 'hub.register-dataset', `dataset:${d.id}`, null, describe(d)), set: { [KEY.dataset + d.id]: d }, apply: () => (this.datasets.set(d.id, d), d) };
+    });
+  }
+
+  /**
+   * A batch of dataset `id` computed from one batch of `from` by the server's
+   * own SQL (`select` reads that batch as the table `src`; never a caller's
+   * SQL: it runs in the hub's trusted connection), e.g. a day's hourly rollup.
+   * Its columns must be the dataset's, in order and type. All or nothing, audited.
+   */
+  async deriveBatch(who: HubActor, id: string, from: string, batch: Batch, select: string, source: string): Promise<Batch> {
+    const { dataset } = await this.require(who, id, 'write', 'writing a batch');
+    const batchId = batchName(this.now());
+    await mkdir(join(this.dir, id), { recursive: true });
+    const staging = join(this.dir, id, `.staging-${batchId}.parquet`);
+    const conn = await connectUtc(this.duck());
+    try {
+      const cols = dataset.columns.map((c) => `CAST(${ident(c.name)} AS ${DUCK_TYPES[c.type]}) AS ${ident(c.name)}`).join(', ');
+      const r = await conn.runAndReadAll(`COPY (WITH src AS (SELECT * FROM read_parquet(${literal(join(this.dir, from, batch.file))})) SELECT ${cols} FROM (${select})) TO ${literal(staging)} (FORMAT parquet, COMPRESSION zstd)`);
+      const n = Number(r.getRowsJson()[0]?.[0] ?? 0);
+      conn.closeSync();
+      return await this.commitBatch(who, id, staging, batchId, n, source);
+    } catch (e) {
+      try {
+        conn.closeSync();
+      } catch {
+        // closed already
+      }
+      await rm(staging, { force: true });
+      throw e;
     }
   }
 
@@ -628,7 +708,7 @@ export class Hub {
   }
 
   private audit(who: HubActor, action: string, target: string, before: unknown, after: unknown): AuditInput {
-    return { actor: who.actor, role: who.department ? `${who.role}@${who.department}` : who.role, action, target, before, after, at: this.now() };
+    return { actor: who.actor, role: who.auditRole ?? (who.department ? `${who.role}@${who.department}` : who.role), action, target, before, after, at: this.now() };
   }
 
   /** A metadata change: planned with the lock held, written with its audit entry, then applied in memory. */
@@ -686,4 +766,26 @@ export function hmacPads(hubKey: string, dataset: string): [inner: string, outer
   createHmac('sha256', hubKey).update(dataset).digest().copy(k);
   const xor = (b: number) => Buffer.from(k.map((x) => x ^ b)).toString('hex');
   return [xor(0x36), xor(0x5c)];
+}
+
+/** The first record of a CSV file (its header) when it is the file's first line, or undefined (the first 1 MiB holds no complete record, or blank lines come first). */
+async function csvHeader(file: string): Promise<string[] | undefined> {
+  const { open } = await import('node:fs/promises');
+  const f = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    const { bytesRead } = await f.read(buf, 0, buf.length, 0);
+    const reader = new CsvReader();
+    try {
+      const text = new StringDecoder('utf8').write(buf.subarray(0, bytesRead));
+      const records = reader.push(text);
+      const first = records[0] ?? (bytesRead < buf.length ? reader.end()[0] : undefined);
+      // DuckDB takes the first line as the header: one after blank lines is left to rows.ts
+      return first && first.line === 1 ? first.fields : undefined;
+    } catch {
+      return undefined;
+    }
+  } finally {
+    await f.close();
+  }
 }
