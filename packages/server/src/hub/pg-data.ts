@@ -99,6 +99,8 @@ export class PgHubData {
         if (exists.rowCount === 0) await c.query(`CREATE ROLE ${PG_READER_ROLE} NOLOGIN NOINHERIT`);
         const member = await c.query<{ m: boolean }>(`SELECT pg_has_role(current_user, $1, 'MEMBER') AS m`, [PG_READER_ROLE]);
         if (!member.rows[0].m) await c.query(`GRANT ${PG_READER_ROLE} TO CURRENT_USER`);
+      } catch (e) {
+        throw new Error(`the hub's postgres engine runs queries as the role ${PG_READER_ROLE}, which it could not make or join (${(e as Error).message}): give the store's user CREATEROLE, or run as an administrator: CREATE ROLE ${PG_READER_ROLE} NOLOGIN NOINHERIT; GRANT ${PG_READER_ROLE} TO <the store's user>`);
       } finally {
         await c.query('SELECT pg_advisory_unlock(hashtext($1))', ['citybrain:hub-reader-role']);
       }
