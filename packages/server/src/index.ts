@@ -33,4 +33,5 @@ export { loadPlateKey, PLATE_KEY_STATE, PlateKeyError, plateKeyer } from './watc
 export { startReadRetention } from './retention.js';
 export { DeviceEventPublisher, DEVICE_EVENTS_WRITER, type DeviceEventPublisherOptions, type PublishedDay } from './hub/device-events.js';
 export { connectUtc, openDuck } from './hub/duck.js';
-export { Hub, hmacPads, LOAD_FORMATS, type HubActor, type HubLimits, type LoadFormat, type QueryFormat, type QueryResult } from './hub/hub.js';
+export { Hub, HUB_ENGINES, hmacPads, LOAD_FORMATS, type HubEngine, type HubActor, type HubLimits, type LoadFormat, type QueryFormat, type QueryResult } from './hub/hub.js';
+export { PgHubData, PG_READER_ROLE, dataTable, refusedPgFunction } from './hub/pg-data.js';

@@ -47,7 +47,7 @@ import { keyedPlateCheck, loadPlateKey, plateKeyer } from './watchlist/plate-key
 import { storedPlate } from '@citybrain/brain';
 import { openWatchlistStore } from './store/watchlist-store.js';
 import { DEFAULT_UNMATCHED_READ_RETENTION_MS, startReadRetention } from './retention.js';
-import { Hub, type HubLimits } from './hub/hub.js';
+import { Hub, type HubEngine, type HubLimits } from './hub/hub.js';
 import { hubRoutes } from './api/hub-routes.js';
 import { openRoutes, type OpenDataOptions } from './api/open-routes.js';
 import { TwinFeeds } from './hub/feeds.js';
@@ -150,7 +150,7 @@ export interface ServerOptions {
    */
   cluster?: ClusterFeed;
   /** the city data hub: where its Parquet files live (default: `hub/` beside a SQLite database, else ./citybrain-data/hub) and its query and upload limits */
-  hub?: { dir?: string; limits?: HubLimits; /** the device events published into the hub, a dataset per kind, a batch per closed UTC day (default on; false: off) */ deviceEvents?: DeviceEventPublisherOptions | false };
+  hub?: { /** where the rows live and queries run: 'duckdb' (default, Parquet files in `dir`) or 'postgres' (tables in the store's schema; the store must be PostgreSQL) */ engine?: HubEngine; dir?: string; limits?: HubLimits; /** the device events published into the hub, a dataset per kind, a batch per closed UTC day (default on; false: off) */ deviceEvents?: DeviceEventPublisherOptions | false };
   /** the open catalogue's title, publisher, public base URL, and where the network is on the globe (open-routes.ts) */
   openData?: OpenDataOptions;
 }
@@ -323,7 +323,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let hub: Hub;
   try {
     hub = await Hub.open({
-      store, limits: opts.hub?.limits,
+      store, limits: opts.hub?.limits, engine: opts.hub?.engine,
       dir: opts.hub?.dir ?? (store.backend === 'sqlite' ? join(dirname(footprint.location), 'hub') : resolve('citybrain-data', 'hub')),
     });
   } catch (e) {

@@ -167,7 +167,7 @@ export function App({ fixture, fixturePeriodMs }: AppProps) {
               <div className="user">
                 {tabs.includes('live') && <button type="button" name="wall-mode" title={t('wallModeHint')} onClick={() => (setTab('live'), setWall(true))}>{t('wallMode')}</button>}
                 <LangSwitcher />
-                <span className="name">{session.me.name}</span>
+                <span className="name" translate="no">{session.me.name}</span>
                 <span className={`role role-${session.me.role}`} data-testid="role">{t(`role_${session.me.role}`)}</span>
                 {!session.canOperate && session.me.role !== 'analyst' && <span className="badge">{t('readOnly')}</span>}
                 <button type="button" name="sign-out" onClick={signOut}>{t('signOut')}</button>

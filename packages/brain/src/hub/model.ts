@@ -72,10 +72,13 @@ export interface DatasetSpec {
   lineage?: Lineage;
 }
 
-/** One batch of rows as stored (a load or an append): its Parquet file in the dataset's folder. */
+/** One batch of rows as stored (a load or an append): its Parquet file in the dataset's folder, or its rows in the dataset's PostgreSQL table. */
 export interface Batch {
   id: string;
+  /** the Parquet file in the dataset's folder; '' for a batch stored in PostgreSQL */
   file: string;
+  /** 'postgres': the rows are in the dataset's table of the store's schema (the hub's postgres engine), not in a file */
+  stored?: 'postgres';
   rows: number;
   bytes: number;
   at: number;

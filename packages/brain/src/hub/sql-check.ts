@@ -5,7 +5,8 @@
  * are refused). One SELECT; its tables only the caller's datasets (by bare
  * name) and its own CTEs; no table functions (read_csv, read_parquet, glob,
  * duckdb_views(), ...), no schema- or catalogue-qualified names, no file
- * names as tables. Pure: the server runs the parser, this reads its answer.
+ * names as tables; and, when the engine names some (PostgreSQL's), none of
+ * the functions it refuses. Pure: the server runs the parser, this reads its answer.
  */
 import { HubError } from './model.js';
 
@@ -19,7 +20,7 @@ export interface QueryTables {
  * names the caller may read; returns the datasets read or throws a HubError
  * saying what is refused.
  */
-export function checkParsedQuery(parsed: string, allowed: ReadonlySet<string>): QueryTables {
+export function checkParsedQuery(parsed: string, allowed: ReadonlySet<string>, refuseFunction?: (name: string) => string | undefined): QueryTables {
   let tree: { error?: boolean; error_message?: string; statements?: unknown[] };
   try {
     tree = JSON.parse(parsed) as typeof tree;
@@ -39,6 +40,11 @@ export function checkParsedQuery(parsed: string, allowed: ReadonlySet<string>): 
     if (type === 'TABLE_FUNCTION') {
       const fn = (node.function as { function_name?: string } | undefined)?.function_name;
       throw new HubError(`table functions are refused${fn ? ` (${fn})` : ''}: a query reads only the datasets you may read, by name`);
+    }
+    if (type === 'FUNCTION' && refuseFunction) {
+      const fn = String(node.function_name ?? '');
+      const why = refuseFunction(fn);
+      if (why) throw new HubError(`function ${fn} is refused: ${why}`);
     }
     if (type === 'BASE_TABLE') {
       const schema = node.schema_name as string | undefined;

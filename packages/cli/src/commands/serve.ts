@@ -20,6 +20,8 @@ Prometheus metrics at /metrics. On first start an operator token is printed.
   --host H             listen address; default 127.0.0.1
   --db URL             sqlite:PATH (default ${DEFAULT_STORE_URL}) or postgres://USER@HOST:5432/DATABASE
   --create-db          create the PostgreSQL database --db names when it does not exist
+  --hub-engine E       the city data hub's rows and queries: duckdb (default: Parquet files on this server's disk)
+                       or postgres (tables in the --db schema; needs --db postgres://...)
   --grid RxC           the generated city to run; default 4x4
   --demand VPS         vehicles per second per route of the generated city; default 0.05
   --roadnet F --flow F run this scenario instead (CityFlow JSON or SUMO XML)
@@ -87,13 +89,16 @@ export async function serveCommand(argv: string[]): Promise<void> {
       port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, grid: { type: 'string' }, demand: { type: 'string' },
       roadnet: { type: 'string' }, flow: { type: 'string' }, controller: { type: 'string', default: DEFAULT_CONTROLLER },
       speed: { type: 'string' }, breakdowns: { type: 'string' }, sensing: { type: 'string' }, watchdog: { type: 'string' }, plugin: { type: 'string', multiple: true }, mqtt: { type: 'string' }, 'mqtt-client-id': { type: 'string' }, 'mqtt-share': { type: 'string' }, retention: { type: 'string' }, 'clock-skew': { type: 'string' }, paused: { type: 'boolean', default: false }, 'brain-key': { type: 'string' }, parking: { type: 'string' },
-      'create-db': { type: 'boolean', default: false }, 'no-street': { type: 'boolean', default: false },
+      'create-db': { type: 'boolean', default: false }, 'hub-engine': { type: 'string' }, 'no-street': { type: 'boolean', default: false },
       cluster: { type: 'string' }, regions: { type: 'string' }, replay: { type: 'string' },
       cloned: { type: 'string' }, taxis: { type: 'string' }, unregistered: { type: 'string' }, 'register-hours': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(serveHelp);
+  const hubEngine = values['hub-engine'] ?? 'duckdb';
+  if (hubEngine !== 'duckdb' && hubEngine !== 'postgres') throw new UsageError(`--hub-engine must be duckdb or postgres, got "${hubEngine}"`);
+  if (hubEngine === 'postgres' && !/^postgres(ql)?:/.test(values.db ?? '')) throw new UsageError('--hub-engine postgres keeps the hub\'s rows in the store\'s database: it needs --db postgres://...');
   const { plugins: extraControllers } = await chooseController(values.plugin ?? [], values.controller!);
   const scenarioWarnings: string[] = [];
   const scenario = await chooseScenario(values, (w) => scenarioWarnings.push(w)); // the server logs them
@@ -145,6 +150,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       run: !values.paused,
       printToken: (line: string) => console.error(line),
       cluster,
+      hub: { engine: hubEngine },
     });
   } catch (e) {
     await cluster?.close();

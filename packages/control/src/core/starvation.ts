@@ -1,5 +1,4 @@
 import type { ControlEnv, IntersectionPhases, Observed, SignalStatus } from './controller.js';
-import { STALE_SECONDS } from './gridlock.js';
 import { alwaysGreen } from '../measures/pressure.js';
 import { fullThresholds } from '../measures/spill-back.js';
 
@@ -46,7 +45,9 @@ import { fullThresholds } from '../measures/spill-back.js';
  *   the Osnabrück import at 3,000 trips/h, seed 7 (417 s against 65.2 s):
  *   a plan comes back to a cut green only a cycle later.
  * The guard answers only where the controller keeps its green; where the
- * controller changes phase, it is obeyed.
+ * controller changes phase, it is obeyed. It cuts on evidence only: every
+ * lane the green serves must have reported after the patience ran out with
+ * no crossing counted; a detector late or silent tells nothing of who crossed.
  *
  * The patience is no tuned figure: it is the start-up time of a released
  * queue (a vehicle crosses within about 3 s of its green) plus the two
@@ -177,11 +178,13 @@ export class StarvationGuard {
     let standing = 0;
     for (let j = 0; j < served.length; j++) {
       const l = served[j];
-      if (now - this.freshAt[l] > STALE_SECONDS) return null;
       if (this.crossedAt[l] > since) since = this.crossedAt[l];
       standing += queue[l];
     }
     if (standing <= 0 || now - since < this.patience) return null;
+    // evidence, not silence: every lane has reported after the patience ran out without a crossing (a report late or lost
+    // says nothing of who crossed; its queue may be as old)
+    for (let j = 0; j < served.length; j++) if (this.freshAt[served[j]] < since + this.patience) return null;
     // held by exits that discharge: room is coming, the green is waiting for it, not starving anyone
     if (this.exitsMoving(k, s.green, now)) return null;
     // lanes the green serves into a full exit: their first vehicle waits for that exit, whichever phase shows

@@ -31,6 +31,12 @@ import {
 import type { AuditInput, EventStore } from '../store/store.js';
 import { HttpError } from '../errors.js';
 import { connectUtc, convertParquet, DUCK_TYPES, fastLoad, firstLine, ident, literal, openDuck, ParquetWriter } from './duck.js';
+import { PgHubData, refusedPgFunction, type PgQueryView } from './pg-data.js';
+import { PostgresStore } from '../store/postgres.js';
+
+/** Where the hub keeps and queries its rows: DuckDB over Parquet files (the default, any store), or PostgreSQL (a store on PostgreSQL). */
+export type HubEngine = 'duckdb' | 'postgres';
+export const HUB_ENGINES: readonly HubEngine[] = ['duckdb', 'postgres'];
 
 /** Who acts: the audit log's actor and role, and the caller the access rules judge (its role and department). */
 export interface HubActor {
@@ -87,12 +93,20 @@ export class Hub {
   private retentionTimer: ReturnType<typeof setInterval> | undefined;
   private readonly batchListeners: ((dataset: string, batch: Batch) => void)[] = [];
 
-  private constructor(private readonly store: EventStore, readonly dir: string, private readonly key: string, limits: HubLimits, private readonly now: () => number) {
+  private constructor(private readonly store: EventStore, readonly dir: string, private readonly key: string, limits: HubLimits, private readonly now: () => number, private readonly pg: PgHubData | undefined) {
     this.limits = { queryMs: limits.queryMs ?? 30_000, maxRows: limits.maxRows ?? 100_000, maxUploadBytes: limits.maxUploadBytes ?? 2 ** 31, queryMemory: limits.queryMemory };
   }
 
   /** Opens the hub over the store's state rows and the data folder; sweeps files of loads that never committed. */
-  static async open(opts: { store: EventStore; dir: string; limits?: HubLimits; now?: () => number; retentionSweepMs?: number | false }): Promise<Hub> {
+  static async open(opts: { store: EventStore; dir: string; limits?: HubLimits; now?: () => number; retentionSweepMs?: number | false; engine?: HubEngine }): Promise<Hub> {
+    const engine = opts.engine ?? 'duckdb';
+    if (!HUB_ENGINES.includes(engine)) throw new Error(`hub engine must be one of ${HUB_ENGINES.join(', ')}, got ${JSON.stringify(engine)}`);
+    let pgData: PgHubData | undefined;
+    if (engine === 'postgres') {
+      if (!(opts.store instanceof PostgresStore)) throw new Error(`the hub's postgres engine keeps its rows in the store's PostgreSQL schema, but this store is ${opts.store.backend} (the default engine, duckdb, runs on any store)`);
+      const { pool, schema } = opts.store.sharedPool();
+      pgData = await PgHubData.open(pool, schema);
+    }
     await mkdir(opts.dir, { recursive: true });
     const rows = await opts.store.readState('hub:');
     let key = rows.get(KEY.key) as string | undefined;
@@ -103,7 +117,7 @@ export class Hub {
         { t: 'state', set: { [KEY.key]: key } },
       );
     }
-    const hub = new Hub(opts.store, opts.dir, key, opts.limits ?? {}, opts.now ?? Date.now);
+    const hub = new Hub(opts.store, opts.dir, key, opts.limits ?? {}, opts.now ?? Date.now, pgData);
     for (const [k, v] of rows) {
       if (k.startsWith(KEY.department)) hub.departments.set((v as Department).id, v as Department);
       else if (k.startsWith(KEY.dataset)) hub.datasets.set((v as Dataset).id, v as Dataset);
@@ -111,6 +125,11 @@ export class Hub {
         const g = v as Grant;
         (hub.grants.get(g.dataset) ?? hub.grants.set(g.dataset, []).get(g.dataset)!).push(g);
       }
+    }
+    for (const d of hub.datasets.values()) {
+      const pgBatches = d.batches.filter((b) => b.stored === 'postgres').length;
+      if (engine === 'duckdb' && pgBatches > 0) throw new Error(`dataset "${d.id}" has ${pgBatches} batch(es) stored in PostgreSQL: open the hub with engine postgres (serve --hub-engine postgres)`);
+      if (engine === 'postgres' && pgBatches < d.batches.length) throw new Error(`dataset "${d.id}" has ${d.batches.length - pgBatches} batch(es) stored as Parquet files, which the postgres engine does not read: open the hub with engine duckdb (the default)`);
     }
     hub.writer = await openDuck();
     await hub.sweepStrayFiles();
@@ -315,12 +334,14 @@ export class Hub {
     const batchId = batchName(this.now());
     await mkdir(join(this.dir, id), { recursive: true });
     const staging = join(this.dir, id, `.staging-${batchId}.parquet`);
+    const src = await this.batchPaths(from, [batch]);
     const conn = await connectUtc(this.duck());
     try {
       const cols = dataset.columns.map((c) => `CAST(${ident(c.name)} AS ${DUCK_TYPES[c.type]}) AS ${ident(c.name)}`).join(', ');
-      const r = await conn.runAndReadAll(`COPY (WITH src AS (SELECT * FROM read_parquet(${literal(join(this.dir, from, batch.file))})) SELECT ${cols} FROM (${select})) TO ${literal(staging)} (FORMAT parquet, COMPRESSION zstd)`);
+      const r = await conn.runAndReadAll(`COPY (WITH src AS (SELECT * FROM read_parquet([${src.paths.map(literal).join(', ')}])) SELECT ${cols} FROM (${select})) TO ${literal(staging)} (FORMAT parquet, COMPRESSION zstd)`);
       const n = Number(r.getRowsJson()[0]?.[0] ?? 0);
       conn.closeSync();
+      await src.done();
       return await this.commitBatch(who, id, staging, batchId, n, source);
     } catch (e) {
       try {
@@ -328,6 +349,7 @@ export class Hub {
       } catch {
         // closed already
       }
+      await src.done();
       await rm(staging, { force: true });
       throw e;
     }
@@ -378,6 +400,7 @@ export class Hub {
 
   /** The staging file renamed into place and listed in the dataset's state row with the audit entry, or removed. */
   private async commitBatch(who: HubActor, id: string, staging: string, batchId: string, rows: number, source: string): Promise<Batch> {
+    if (this.pg) return this.commitPgBatch(this.pg, who, id, staging, batchId, source);
     const file = `${batchId}.parquet`;
     const path = join(this.dir, id, file);
     const bytes = (await stat(staging)).size;
@@ -398,6 +421,70 @@ export class Hub {
       throw e;
     } finally {
       if (this.datasets.get(id)?.batches.some((b) => b.id === batchId)) for (const fn of this.batchListeners) fn(id, batch);
+    }
+  }
+
+  /**
+   * The PostgreSQL engine's commit: the staging file's rows copied into the
+   * dataset's table in one transaction, then listed in its state row with the
+   * audit entry; rows of a batch whose listing fails are deleted (and rows no
+   * state row lists are never read, and swept at start). The staging file is removed.
+   */
+  private async commitPgBatch(pg: PgHubData, who: HubActor, id: string, staging: string, batchId: string, source: string): Promise<Batch> {
+    let batch: Batch | undefined;
+    try {
+      const d = this.datasets.get(id);
+      if (!d) throw new HttpError('CB_NOT_FOUND', `no dataset "${id}"`);
+      const bytes = (await stat(staging)).size;
+      let rows: number;
+      try {
+        rows = await pg.importParquet(this.duck(), id, d.columns, batchId, staging);
+      } catch (e) {
+        // a value PostgreSQL cannot hold (class 22: data exception, e.g. a date past its range; 23: a constraint)
+        const code = String((e as { code?: string }).code ?? '');
+        if (/^2[23]/.test(code)) throw new HttpError('CB_INVALID_DATA', `a value does not fit the dataset's PostgreSQL table: ${firstLine(e)}; nothing of this load is kept`);
+        throw e;
+      }
+      const b: Batch = { id: batchId, file: '', stored: 'postgres', rows, bytes, at: this.now(), by: who.actor, source };
+      batch = b;
+      try {
+        return await this.change(() => {
+          const cur = this.datasets.get(id);
+          if (!cur) throw new HttpError('CB_NOT_FOUND', `no dataset "${id}"`);
+          const next: Dataset = { ...cur, batches: [...cur.batches, b] };
+          return {
+            entry: this.audit(who, source === 'rows' ? 'hub.append' : 'hub.load', `dataset:${id}`, { batches: cur.batches.length }, { batch: b.id, rows, bytes, source, stored: 'postgres' }),
+            set: { [KEY.dataset + id]: next }, apply: () => (this.datasets.set(id, next), b),
+          };
+        });
+      } catch (e) {
+        await pg.deleteBatches(id, [batchId]).catch(() => {});
+        throw e;
+      }
+    } finally {
+      await rm(staging, { force: true });
+      if (batch && this.datasets.get(id)?.batches.some((x) => x.id === batchId)) for (const fn of this.batchListeners) fn(id, batch);
+    }
+  }
+
+  /**
+   * Batches of a dataset as Parquet files DuckDB reads: their own files, or
+   * (PostgreSQL) their rows written to a temporary file; `done` removes it.
+   */
+  private async batchPaths(id: string, batches: readonly Batch[]): Promise<{ paths: string[]; done: () => Promise<void> }> {
+    const inPg = batches.filter((b) => b.stored === 'postgres');
+    const files = batches.filter((b) => b.stored !== 'postgres').map((b) => join(this.dir, id, b.file));
+    if (inPg.length === 0) return { paths: files, done: async () => {} };
+    if (!this.pg) throw new Error(`dataset "${id}" has batches stored in PostgreSQL, which this hub (engine duckdb) does not read`);
+    const out = join(this.dir, `.query-${randomUUID()}`);
+    await mkdir(out);
+    try {
+      const file = join(out, `${id}.parquet`);
+      await this.pg.exportParquet(this.duck(), id, this.datasets.get(id)!.columns, inPg.map((b) => b.id), file);
+      return { paths: [...files, file], done: () => rm(out, { recursive: true, force: true }) };
+    } catch (e) {
+      await rm(out, { recursive: true, force: true });
+      throw e;
     }
   }
 
@@ -422,14 +509,16 @@ export class Hub {
       let datasets: string[];
       try {
         const allowed = new Set(readable.keys());
-        checkParsedQuery(await this.parse(conn, text), allowed);
-        datasets = checkParsedQuery(await this.parse(conn, wrapped), allowed).tables;
+        const refuse = this.pg ? refusedPgFunction : undefined;
+        checkParsedQuery(await this.parse(conn, text), allowed, refuse);
+        datasets = checkParsedQuery(await this.parse(conn, wrapped), allowed, refuse).tables;
       } catch (e) {
         if (!(e instanceof HubError)) throw e;
         const forbidden = !/does not parse|could not be parsed|one SELECT statement/.test(e.message);
         await this.store.appendAudit(this.audit(who, 'hub.query-refused', 'hub:query', null, { sql, reason: e.message }));
         throw new HttpError(forbidden ? 'CB_FORBIDDEN' : 'CB_INVALID_REQUEST', `query refused: ${e.message}`);
       }
+      if (this.pg) return await this.queryPg(this.pg, who, sql, text, format, datasets, readable, t0);
       const files: string[] = [];
       for (const id of datasets) {
         const { dataset, access } = readable.get(id)!;
@@ -476,6 +565,42 @@ export class Hub {
       inst.closeSync();
       if (out) await rm(out, { recursive: true, force: true });
     }
+  }
+
+  /** A checked query on the PostgreSQL engine (pg-data.ts): the same result, limits, errors and audit as on DuckDB. */
+  private async queryPg(pg: PgHubData, who: HubActor, sql: string, text: string, format: QueryFormat, datasets: string[], readable: Map<string, { dataset: Dataset; access: DatasetAccess }>, t0: number): Promise<QueryResult> {
+    const views: PgQueryView[] = datasets.map((id) => {
+      const { dataset, access } = readable.get(id)!;
+      return { id, columns: access.columns, batches: dataset.batches.map((b) => b.id) };
+    });
+    let result: QueryResult;
+    try {
+      const r = await pg.query(this.key, views, text, this.limits);
+      result = { columns: r.columns, rowCount: r.rows.length, truncated: r.truncated, datasets, ms: 0 };
+      if (format === 'parquet') {
+        const out = join(this.dir, `.query-${randomUUID()}`);
+        await mkdir(out);
+        try {
+          const file = join(out, 'result.parquet');
+          await PgHubData.parquetOf(this.duck(), r.columns, r.rows, file);
+          result.parquet = await readFile(file);
+        } finally {
+          await rm(out, { recursive: true, force: true });
+        }
+      } else result.rows = r.rows;
+    } catch (e) {
+      const msg = e instanceof HubError ? e.message : firstLine(e);
+      await this.store.appendAudit(this.audit(who, 'hub.query-failed', 'hub:query', null, { sql, datasets, error: msg }));
+      const code = (e as { code?: string }).code;
+      if (code === '57014') throw new HttpError('CB_QUERY_LIMIT', `the query ran past the ${this.limits.queryMs} ms limit and was cancelled`);
+      if (code === '42501') throw new HttpError('CB_FORBIDDEN', `the query was refused by PostgreSQL: ${msg}`);
+      throw new HttpError('CB_INVALID_REQUEST', `the query failed: ${msg}`);
+    }
+    result.ms = Math.round(performance.now() - t0);
+    for (const id of datasets) {
+      await this.store.appendAudit(this.audit(who, 'hub.read', `dataset:${id}`, null, { sql, rows: result.rowCount, truncated: result.truncated, format, exposure: exposureOf(readable.get(id)!.access), engine: 'postgres' }));
+    }
+    return result;
   }
 
   private async parse(conn: DuckDBConnection, sql: string): Promise<string> {
@@ -567,7 +692,8 @@ export class Hub {
           set: { [KEY.dataset + d.id]: next }, apply: () => void this.datasets.set(d.id, next),
         };
       });
-      for (const b of old) await rm(join(this.dir, d.id, b.file), { force: true });
+      if (this.pg) await this.pg.deleteBatches(d.id, old.map((b) => b.id));
+      else for (const b of old) await rm(join(this.dir, d.id, b.file), { force: true });
       removed += old.length;
     }
     return removed;
@@ -575,6 +701,7 @@ export class Hub {
 
   /** Files in the data folder no dataset lists (a load that never committed: a crash between rename and commit) are removed. */
   private async sweepStrayFiles(): Promise<void> {
+    if (this.pg) for (const d of this.datasets.values()) await this.pg.sweep(d.id, d.batches.map((b) => b.id));
     for (const entry of await readdir(this.dir, { withFileTypes: true })) {
       if (!entry.isDirectory()) continue;
       const d = this.datasets.get(entry.name);
@@ -590,6 +717,7 @@ export class Hub {
 
   /** A batch file's stream (the downloads of a later open-data catalogue read batches through here). */
   batchStream(datasetId: string, batch: Batch): NodeJS.ReadableStream {
+    if (batch.stored === 'postgres') throw new Error(`batch ${batch.id} of "${datasetId}" is stored in PostgreSQL, not as a file: read it with openDownload`);
     return createReadStream(join(this.dir, datasetId, batch.file));
   }
 
@@ -625,11 +753,12 @@ export class Hub {
     const d = this.datasets.get(id);
     if (!d) throw new HttpError('CB_NOT_FOUND', `no dataset "${id}"`);
     if (d.batches.length === 0) return [];
+    const src = await this.batchPaths(id, d.batches);
     const inst = await openDuck(this.limits.queryMemory ? { memory_limit: this.limits.queryMemory } : {});
     const conn = await connectUtc(inst);
     try {
       const cols = d.columns.map((c) => (c.type === 'timestamp' || c.type === 'date' ? `epoch_ms(CAST(${ident(c.name)} AS TIMESTAMP)) AS ${ident(c.name)}` : ident(c.name)));
-      const r = await conn.runAndReadAll(`SELECT ${cols.join(', ')} FROM read_parquet([${d.batches.map((b) => literal(join(this.dir, id, b.file))).join(', ')}])`);
+      const r = await conn.runAndReadAll(`SELECT ${cols.join(', ')} FROM read_parquet([${src.paths.map(literal).join(', ')}])`);
       const rows = (r.getRowObjectsJson() as Record<string, unknown>[]).map((row) => {
         const o: Record<string, string | number | boolean | null> = {};
         for (const c of d.columns) {
@@ -643,6 +772,7 @@ export class Hub {
     } finally {
       conn.closeSync();
       inst.closeSync();
+      await src.done();
     }
   }
 
@@ -656,16 +786,18 @@ export class Hub {
     const d = this.datasets.get(id);
     const col = d?.columns.find((c) => c.type === 'timestamp' || c.type === 'date');
     if (!d || !col || d.batches.length === 0) return undefined;
+    const src = await this.batchPaths(id, d.batches);
     const inst = await openDuck();
     const conn = await connectUtc(inst);
     try {
       const c = `CAST(${ident(col.name)} AS TIMESTAMP)`;
-      const r = await conn.runAndReadAll(`SELECT epoch_ms(min(${c})) AS s, epoch_ms(max(${c})) AS e FROM read_parquet([${d.batches.map((b) => literal(join(this.dir, id, b.file))).join(', ')}])`);
+      const r = await conn.runAndReadAll(`SELECT epoch_ms(min(${c})) AS s, epoch_ms(max(${c})) AS e FROM read_parquet([${src.paths.map(literal).join(', ')}])`);
       const row = r.getRowObjectsJson()[0] as { s: string | null; e: string | null };
       return row.s === null || row.e === null ? undefined : { start: Number(row.s), end: Number(row.e) };
     } finally {
       conn.closeSync();
       inst.closeSync();
+      await src.done();
     }
   }
 
@@ -681,13 +813,18 @@ export class Hub {
     const out = join(this.dir, `.query-${randomUUID()}`);
     await mkdir(out);
     const file = join(out, `${id}.${format}`);
-    const inst = await openDuck();
-    const conn = await connectUtc(inst);
+    let inst: DuckDBInstance | undefined;
+    let conn: DuckDBConnection | undefined;
+    let src: { paths: string[]; done: () => Promise<void> } | undefined;
     try {
-      const src = d.batches.length === 0
+      src = await this.batchPaths(id, d.batches);
+      const paths = src.paths;
+      inst = await openDuck();
+      conn = await connectUtc(inst);
+      const select = paths.length === 0
         ? `SELECT ${d.columns.map((c) => `CAST(NULL AS ${DUCK_TYPES[c.type]}) AS ${ident(c.name)}`).join(', ')} WHERE false`
-        : `SELECT ${d.columns.map((c) => ident(c.name)).join(', ')} FROM read_parquet([${d.batches.map((b) => literal(join(this.dir, id, b.file))).join(', ')}])`;
-      await conn.run(`COPY (${src}) TO ${literal(file)} (${format === 'csv' ? 'FORMAT csv, HEADER true' : 'FORMAT parquet, COMPRESSION zstd'})`);
+        : `SELECT ${d.columns.map((c) => ident(c.name)).join(', ')} FROM read_parquet([${paths.map(literal).join(', ')}])`;
+      await conn.run(`COPY (${select}) TO ${literal(file)} (${format === 'csv' ? 'FORMAT csv, HEADER true' : 'FORMAT parquet, COMPRESSION zstd'})`);
       const rows = d.batches.reduce((n, b) => n + b.rows, 0);
       await this.store.appendAudit(this.audit(who, 'hub.read', `dataset:${id}`, null, { download: format, rows, open: true }));
       return { file, rows, done: () => rm(out, { recursive: true, force: true }) };
@@ -695,8 +832,9 @@ export class Hub {
       await rm(out, { recursive: true, force: true });
       throw e;
     } finally {
-      conn.closeSync();
-      inst.closeSync();
+      conn?.closeSync();
+      inst?.closeSync();
+      await src?.done();
     }
   }
 
