@@ -39,6 +39,9 @@ import { table } from '../table.js';
 import { round } from '../round.js';
 import type { AckedRange, ClusterLoadDevice, ClusterLoadJob, ClusterLoadMessage, ClusterLoadResult } from './cluster-load.js';
 
+/** Seconds within which a dead brain worker's regions must be controlled again (issue #20). */
+const CONTROL_RESUME_SECONDS = 10;
+
 export const benchClusterHelp = `citybrain bench cluster [--json] [options]
 
 The cluster of README "Beyond one machine" on this machine, processes standing in
@@ -744,7 +747,10 @@ export async function benchCluster(argv: string[]): Promise<void> {
     gateways: gatewayResults, workers: workerResults, faults: faultResults, ...(storeResult ? { store: storeResult } : {}),
     conditions: { cores: started.cores, node: started.node, machineBusyPercentBefore: busyBefore, loadAverageAtStart: started.loadAverage, loadAverageAtEnd: finished.loadAverage, grid: o.grid, regions: o.regions, controller: o.controller, batch: o.batch },
   };
-  const failed = faultResults.some((f) => f.lost > 0 || f.duplicated > 0 || f.resumeSeconds === null || f.resumeSeconds >= 10) || (storeResult !== undefined && !storeResult.storedEqualsAcknowledged);
+  // the issue's targets: nothing acknowledged lost or duplicated, whatever died; a dead worker's control back within 10 s
+  // (a gateway's or writer's recovery is reported: what it must not do is lose or repeat anything)
+  const failed = faultResults.some((f) => f.lost > 0 || f.duplicated > 0 || f.resumeSeconds === null || (f.killed === 'brain-worker' && f.resumeSeconds >= CONTROL_RESUME_SECONDS))
+    || (storeResult !== undefined && !storeResult.storedEqualsAcknowledged);
   if (failed) process.exitCode = 1;
   if (json) return void console.log(JSON.stringify(out));
 
@@ -781,7 +787,7 @@ export async function benchCluster(argv: string[]): Promise<void> {
     ));
   }
   if (faultResults.length > 0) {
-    console.log(`\nFaults under ${o.rate} events/s (kill -9); 2 gateways, 2 writers${o.faults.includes('brain-worker') ? ', 2 brain workers' : ''}; targets: lost 0, duplicated 0, resumed < 10 s`);
+    console.log(`\nFaults under ${o.rate} events/s (kill -9); 2 gateways, 2 writers${o.faults.includes('brain-worker') ? ', 2 brain workers' : ''}; targets: lost 0, duplicated 0, every role resumed, control (brain worker) within ${CONTROL_RESUME_SECONDS} s`);
     console.log(table(
       ['killed', 'resumed s', 'acknowledged', 'lost', 'duplicated', 'stream retries', 'stored unacked', 'load avg', 'what'],
       faultResults.map((f) => [f.killed, f.resumeSeconds ?? 'NO', f.acknowledged, f.lost, f.duplicated, f.streamDuplicates, f.storedNotAcknowledged, la(f.conditions), f.what]),
