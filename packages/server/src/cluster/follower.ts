@@ -18,9 +18,9 @@ import type { ClusterView, ClusterWorkerView } from '../api/contract.js';
 import { redactSecrets } from '../redact.js';
 import { cityPartitions, decodeEvents } from './event-messages.js';
 import { JetStreamSink } from './gateway.js';
-import { connectNats, ensureEventsStream, ensurePlatesStream, openJetStream, type EventsStreamOptions, type PlatesStreamOptions } from './nats.js';
+import { connectNats, ensureEventsStream, followEvents, ensurePlatesStream, openJetStream, type EventsStreamOptions, type PlatesStreamOptions } from './nats.js';
 import { followPlans, type PlanFollower } from './plan-follower.js';
-import { EVENTS_STREAM, EVENTS_SUBJECTS, OWNERS_BUCKET, PLATES_STREAM, PLATES_SUBJECTS, WATCHLIST_CONSUMER, WORKERS_BUCKET } from './subjects.js';
+import { EVENTS_SUBJECTS, OWNERS_BUCKET, PLATES_STREAM, PLATES_SUBJECTS, WATCHLIST_CONSUMER, WORKERS_BUCKET } from './subjects.js';
 import type { WorkerHealth } from './worker.js';
 
 export interface ClusterFollowerOptions {
@@ -93,25 +93,14 @@ export class ClusterFollower implements ClusterFeed {
 
   async follow(to: Parameters<ClusterFeed['follow']>[0]): Promise<void> {
     this.plans = followPlans(this.nc, to.plans, to.verify, this.log);
-    const consumer = await this.js.consumers.get(EVENTS_STREAM, {
-      filter_subjects: EVENTS_SUBJECTS,
-      deliver_policy: DeliverPolicy.StartTime,
-      opt_start_time: new Date(Date.now() - (this.opts.replayMs ?? 120_000)).toISOString(),
+    this.messages = await followEvents(this.js, EVENTS_SUBJECTS, this.opts.replayMs ?? 120_000, {
+      take: (events) => {
+        this.eventsTaken += events.length;
+        to.events(events);
+      },
+      bad: () => this.badMessages++,
+      log: this.log,
     });
-    const messages = await consumer.consume();
-    this.messages = messages;
-    void (async () => {
-      for await (const m of messages) {
-        const got = decodeEvents(m.data);
-        if ('error' in got) {
-          this.badMessages++;
-          this.log(`${m.subject} #${m.seq}: ${got.error}`);
-          continue;
-        }
-        this.eventsTaken += got.events.length;
-        to.events(got.events as Event[]);
-      }
-    })().catch((e: unknown) => this.log(`the events consumer stopped: ${(e as Error).message}`));
     if (to.plates) await this.followPlates(to.plates);
   }
 

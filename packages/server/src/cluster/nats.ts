@@ -6,8 +6,10 @@
  * a gateway's retry harmless), so gateways and writers cannot disagree.
  */
 import { connect, nanos, millis, type NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstreamManager, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
+import type { Event } from '@citybrain/brain';
 import { redactSecrets } from '../redact.js';
+import { decodeEvents } from './event-messages.js';
 import { EVENTS_STREAM, EVENTS_SUBJECTS, PLATES_STREAM, PLATES_SUBJECTS } from './subjects.js';
 
 /** NATS could not be reached at start, or the stream is not as CityBrain needs it: a problem of the options or the deployment. */
@@ -188,4 +190,34 @@ export async function ensurePlatesStream(jsm: JetStreamManager, o: PlatesStreamO
   } catch (e) {
     throw new ClusterStartError(`stream ${PLATES_STREAM} exists with other settings and JetStream refused to update it: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Follows `subject` of the events stream from `replayMs` ago on (an ordered consumer: a reader's, nothing
+ * acknowledged), each message's events to `take`; a message that is no event batch goes to `bad`, is logged
+ * and skipped (only the writers, whose consumer is durable, terminate one). The brain workers follow their
+ * regions' subjects this way, the API server of a cluster all of them.
+ */
+export async function followEvents(
+  js: JetStreamClient, subject: string, replayMs: number,
+  on: { take: (events: Event[], m: JsMsg) => void; bad: (m: JsMsg, error: string) => void; log: (line: string) => void },
+): Promise<ConsumerMessages> {
+  const consumer = await js.consumers.get(EVENTS_STREAM, {
+    filter_subjects: subject,
+    deliver_policy: DeliverPolicy.StartTime,
+    opt_start_time: new Date(Date.now() - replayMs).toISOString(),
+  });
+  const messages = await consumer.consume();
+  void (async () => {
+    for await (const m of messages) {
+      const got = decodeEvents(m.data);
+      if ('error' in got) {
+        on.bad(m, got.error);
+        on.log(`${m.subject} #${m.seq}: ${got.error}`);
+        continue;
+      }
+      on.take(got.events, m);
+    }
+  })().catch((e: unknown) => on.log(`the events consumer stopped: ${(e as Error).message}`));
+  return messages;
 }

@@ -21,14 +21,13 @@ import { hostname } from 'node:os';
 import type { Scenario } from '@citybrain/engine';
 import { cityRegions, regionOfIntersections, type Event, type Plan, type PlanSigner, type Region } from '@citybrain/brain';
 import type { Controller } from '@citybrain/control';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { CityRuntime, type ControllerHostFactory } from '../city/runtime.js';
 import { nodeControllerHost } from '../city/controller-host.js';
 import { PlanPublisher, publishBoardPlans } from '../plans/plan-publisher.js';
-import { redactSecrets } from '../redact.js';
-import { decodeEvents } from './event-messages.js';
+import { connectNats, followEvents, openJetStream } from './nats.js';
 import { CITY_PARTITION, EVENTS_STREAM, eventsSubject, OWNERS_BUCKET, plansSubject, subjectToken, WORKERS_BUCKET } from './subjects.js';
 import { ownershipMoves } from './ownership.js';
 
@@ -48,7 +47,7 @@ export interface WorkerHealth {
 
 export interface BrainWorkerOptions {
   /** the NATS server(s), e.g. nats://127.0.0.1:4222 */
-  natsUrl: string | string[];
+  natsUrl: string;
   scenario: Scenario;
   /** how many regions the city is cut into (brain's cityRegions); every worker of a cluster must be given the same */
   regions: number;
@@ -173,13 +172,16 @@ export class BrainWorker {
   static async start(opts: BrainWorkerOptions): Promise<BrainWorker> {
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: opts.natsUrl, name: opts.id ?? 'citybrain-worker' });
+      // connected as every role is (nats.ts): reconnecting for ever, a NATS restart is an outage to ride out
+      nc = await connectNats(opts.natsUrl, { name: opts.id ?? 'citybrain-worker', onStatus: (what, server) => opts.log?.(`NATS ${what} (${server})`) });
     } catch (e) {
-      throw new WorkerStartError(redactSecrets(`worker: cannot connect to NATS at ${String(opts.natsUrl)}: ${(e as Error).message}`));
+      throw new WorkerStartError(`worker: ${(e as Error).message}`);
     }
     let mqtt: PlanPublisher | undefined;
     try {
-      const jsm = await jetstreamManager(nc);
+      const jsm = await openJetStream(nc).catch((e: unknown) => {
+        throw new WorkerStartError(`worker: ${(e as Error).message}`);
+      });
       try {
         await jsm.streams.info(EVENTS_STREAM);
       } catch {
@@ -342,31 +344,17 @@ export class BrainWorker {
     else messages.stop();
   }
 
-  /**
-   * A partition's events from the last replayMs on, handed to `take` batch by batch; a message that is no
-   * event batch is counted, logged and skipped (the writers terminate it; a worker only reads).
-   */
-  private async consume(partition: string, take: (events: Event[]) => void): Promise<ConsumerMessages> {
-    const consumer = await this.js.consumers.get(EVENTS_STREAM, {
-      filter_subjects: eventsSubject(partition),
-      deliver_policy: DeliverPolicy.StartTime,
-      opt_start_time: new Date(Date.now() - this.replayMs).toISOString(),
-    });
-    const messages = await consumer.consume();
-    void (async () => {
-      for await (const m of messages) {
-        const got = decodeEvents(m.data);
-        if ('error' in got) {
-          this.badMessages++;
-          this.log(`${m.subject} #${m.seq}: ${got.error}`);
-          continue;
-        }
-        take(got.events);
-        this.events += got.events.length;
+  /** A partition's events from the last replayMs on, handed to `take` batch by batch (followEvents: nats.ts). */
+  private consume(partition: string, take: (events: Event[]) => void): Promise<ConsumerMessages> {
+    return followEvents(this.js, eventsSubject(partition), this.replayMs, {
+      take: (events, m) => {
+        take(events);
+        this.events += events.length;
         this.lagSeconds = m.info.pending > 0 ? Math.max(0, (Date.now() - m.info.timestampNanos / 1e6) / 1000) : 0;
-      }
-    })().catch((e: unknown) => this.log(`${partition}: the event consumer stopped: ${(e as Error).message}`));
-    return messages;
+      },
+      bad: () => this.badMessages++,
+      log: (line) => this.log(`${partition}: ${line}`),
+    });
   }
 
   /** Each step's decision time, per owned region: its intersections' decisions, and the step's shared work by their share. */
