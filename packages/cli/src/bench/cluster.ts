@@ -21,7 +21,6 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +37,7 @@ import { gridOption, intOption, UsageError } from '../usage.js';
 import { table } from '../table.js';
 import { round } from '../round.js';
 import type { AckedRange, ClusterLoadDevice, ClusterLoadJob, ClusterLoadMessage, ClusterLoadResult } from './cluster-load.js';
+import { freePort } from '../free-port.js';
 
 /** Seconds within which a dead brain worker's regions must be controlled again (issue #20). */
 const CONTROL_RESUME_SECONDS = 10;
@@ -177,17 +177,6 @@ class Child {
 
 function cpuText(r: { cpuPercent: Record<string, number>; machineBusyPercent?: number }): string {
   return `${Object.entries(r.cpuPercent).map(([k, v]) => `${k} ${v}%`).join(', ')}; machine ${r.machineBusyPercent ?? '?'}% busy of ${cpus().length} cores`;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function quantile(sorted: number[], p: number): number {

@@ -9,6 +9,7 @@ import { VirtualCity } from '@citybrain/field';
 import { Auth, issueTokenAudit, loadBrainKeyFile, openStore, redactSecrets, StoreError } from '@citybrain/server';
 import { chooseScenario } from '../scenario-files.js';
 import { intOption, UsageError } from '../usage.js';
+import { freePort } from '../free-port.js';
 
 export const NATS_SERVER = process.env.CITYBRAIN_NATS_SERVER ?? '/usr/sbin/nats-server';
 const DEFAULT_DB = 'postgres://postgres@127.0.0.1:5432/citybrain';
@@ -48,17 +49,6 @@ interface Child {
 }
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function reachable(host: string, port: number, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
