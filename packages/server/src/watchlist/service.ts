@@ -126,6 +126,9 @@ export class WatchlistService {
         return false;
       }
       await this.store.putRegister(rows.slice(i, i + slice), i === 0);
+      // a macrotask between slices: SQLite's write is synchronous, and awaiting it yields to promises only, so
+      // without this a signal, a request or a timer waits for the whole register
+      await new Promise((r) => setImmediate(r));
     }
     this.matcher.register.clear();
     for (const r of rows) this.matcher.register.add(r.key, r.canonicalKey, r.use);
