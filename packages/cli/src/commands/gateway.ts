@@ -4,6 +4,7 @@ import { DEFAULT_STORE_URL, MqttStartError, redactSecrets, StoreError, TokenConf
 import { ClusterStartError, startGateway, type RunningGateway } from '@citybrain/server/cluster';
 import { chooseRoadnet, streamArgs, streamOptions, streamOptionsHelp } from '../cluster-options.js';
 import { intOption, numOption, UsageError } from '../usage.js';
+import { stopOnSignal } from '../stop-on-signal.js';
 
 export const gatewayHelp = `citybrain gateway --nats URL [options]
 
@@ -83,22 +84,4 @@ export async function gatewayCommand(argv: string[]): Promise<void> {
   console.error(`CityBrain gateway at ${gw.url} (POST ${gw.url}/api/v1/events, metrics ${gw.url}/metrics), publishing to ${redactSecrets(values.nats)}: partitions ${gw.partitions.join(', ')}; ` +
     (gw.plans ? `plans from the workers at ${gw.url}/api/v1/intersections/{id}/plan, the brain key at ${gw.url}/api/v1/brain/key` : 'no plans served (no --brain-key)'));
   stopOnSignal(() => gw.close());
-}
-
-/** SIGINT/SIGTERM close the role (what is in flight finishes); a second signal, or a close over 5 s, exits at once: nothing acknowledged is only in memory. */
-export function stopOnSignal(close: () => Promise<void>): void {
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    console.error(`citybrain: ${signal}, shutting down`);
-    setTimeout(() => {
-      console.error('citybrain: shutdown took over 5 s; exiting without waiting for it');
-      process.exit(1);
-    }, 5000).unref();
-    await close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
 }

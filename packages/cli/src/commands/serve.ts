@@ -8,6 +8,7 @@ import { chooseScenario } from '../scenario-files.js';
 import { chooseController } from '../plugins.js';
 import { intOption, numOption, UsageError } from '../usage.js';
 import { sensingOption } from '../sensing-option.js';
+import { stopOnSignal } from '../stop-on-signal.js';
 
 export const serveHelp = `citybrain serve [options]
 
@@ -165,22 +166,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const kept = `${formatDuration(server.retentionMs)}${retentionMs === undefined ? ' (the default; see --retention)' : ''}`;
   console.error(`Data: ${data.location}, ${(data.bytes / 1e6).toFixed(1)} MB; events kept ${kept}`);
   if (cluster) console.error(`Cluster: following ${cluster.nats} (every partition of the events stream, the workers' plans); regions and workers at ${server.url}/api/v1/cluster`);
-  let stopping = false;
-  const stop = async (signal: string) => {
-    // a second signal, or a close that hangs (a store or broker not answering), ends the process at once:
-    // every acknowledged event is durable already
-    if (stopping) process.exit(1);
-    stopping = true;
-    console.error(`citybrain: ${signal}, shutting down`);
-    setTimeout(() => {
-      console.error('citybrain: shutdown took over 5 s; exiting without waiting for it');
-      process.exit(1);
-    }, 5000).unref();
-    await server.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  stopOnSignal(() => server.close());
 }
 
 /** `--clock-skew 5m:7d` (ahead:behind; one value sets ahead only), or "off". */

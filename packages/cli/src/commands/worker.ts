@@ -5,6 +5,7 @@ import { BrainWorker, WorkerStartError } from '@citybrain/server/cluster';
 import { chooseScenario } from '../scenario-files.js';
 import { chooseController } from '../plugins.js';
 import { intOption, numOption, UsageError } from '../usage.js';
+import { stopOnSignal } from '../stop-on-signal.js';
 
 export const workerHelp = `citybrain worker --nats URL --brain-key FILE [options]
 
@@ -64,14 +65,5 @@ export async function workerCommand(argv: string[]): Promise<void> {
     throw e instanceof WorkerStartError ? new UsageError(e.message) : e;
   });
   console.log(`worker: ${worker.id} started; the city's ${worker.runtime.supervisor.env.intersections.length} signalised intersections in ${worker.regions.length} regions`);
-  let stopping = false;
-  const stop = async () => {
-    // a second signal ends the process at once
-    if (stopping) process.exit(1);
-    stopping = true;
-    await worker.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  stopOnSignal(() => worker.close());
 }

@@ -3,7 +3,7 @@ import { redactSecrets, StoreError } from '@citybrain/server';
 import { ClusterStartError, startWriter, type RunningWriter } from '@citybrain/server/cluster';
 import { streamArgs, streamOptions, streamOptionsHelp } from '../cluster-options.js';
 import { intOption, UsageError } from '../usage.js';
-import { stopOnSignal } from './gateway.js';
+import { stopOnSignal } from '../stop-on-signal.js';
 
 export const writerHelp = `citybrain writer --nats URL --store URL [options]
 
