@@ -2,6 +2,7 @@
 // hub's answers (packages/server/src/api/hub-routes.ts) and how a query's
 // result becomes a chart. Pure: no I/O, no React.
 import type { AccessLevel, Dataset, Department, Exposure } from '@citybrain/brain';
+import type { AuditEntry } from '@citybrain/server/contract';
 
 export type HubDepartment = Department;
 
@@ -16,19 +17,8 @@ export interface HubDataset extends Omit<Dataset, 'columns'> {
   via: string[];
 }
 
-/** One entry of a dataset's access log (the server's audit entry). */
-export interface HubAuditEntry {
-  seq: number;
-  at: number;
-  actor: string;
-  /** role, and `@department` for a department's token */
-  role: string;
-  /** hub.read, hub.load, hub.append, hub.refused, hub.grant, … */
-  action: string;
-  target: string;
-  before: unknown;
-  after: unknown;
-}
+/** One entry of a dataset's access log: the server's audit entry. */
+export type HubAuditEntry = AuditEntry;
 
 /** `POST /api/v1/hub/query` as JSON: DuckDB's column types; BIGINT, HUGEINT, DECIMAL and times come as strings. */
 export interface HubQueryResult {

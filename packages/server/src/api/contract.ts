@@ -136,3 +136,18 @@ export interface ClusterView {
   /** epoch ms when this was read */
   at: number;
 }
+
+/** One entry of the audit log, as stored and as `GET /api/v1/audit` and a dataset's access log answer it. */
+export interface AuditEntry {
+  seq: number;
+  at: number;
+  actor: string;
+  /** the token's role, and `@department` for a department's token */
+  role: string;
+  /** what, e.g. set-controller, hub.read, hub.load */
+  action: string;
+  /** on what, e.g. intersection:ID, dataset:ID */
+  target: string;
+  before: unknown;
+  after: unknown;
+}

@@ -1,4 +1,4 @@
-import type { Role } from '../api/contract.js';
+import type { AuditEntry, Role } from '../api/contract.js';
 import type { ControllerFault } from '@citybrain/control';
 import type { IntersectionRecord } from '@citybrain/engine';
 import type { Event, EventKind } from '@citybrain/brain';
@@ -147,16 +147,7 @@ export interface AuditInput {
   at?: number;
 }
 
-export interface AuditEntry {
-  seq: number;
-  at: number;
-  actor: string;
-  role: string;
-  action: string;
-  target: string;
-  before: unknown;
-  after: unknown;
-}
+export type { AuditEntry } from '../api/contract.js';
 
 export interface AuditQuery {
   actor?: string;
