@@ -144,18 +144,11 @@ export function swapLanes(st: SimState, v: number, w: number): void {
   if (Math.abs(xv - xw) > st.vLen[v] + st.vMinGap[v]) return;
   const pa = st.vPrev[v], na = st.vNext[v], pb = st.vPrev[w], nb = st.vNext[w];
   if ((na >= 0 && xv - st.vLen[w] < st.vDis[na]) || (nb >= 0 && xw - st.vLen[v] < st.vDis[nb])) return;
-  st.vPrev[w] = pa;
-  st.vNext[w] = na;
-  if (pa >= 0) st.vNext[pa] = w;
-  else st.dHead[a] = w;
-  if (na >= 0) st.vPrev[na] = w;
-  else st.dTail[a] = w;
-  st.vPrev[v] = pb;
-  st.vNext[v] = nb;
-  if (pb >= 0) st.vNext[pb] = v;
-  else st.dHead[b] = v;
-  if (nb >= 0) st.vPrev[nb] = v;
-  else st.dTail[b] = v;
+  // each takes the other's place in its list (its neighbours as they were)
+  unlink(st, v, a);
+  unlink(st, w, b);
+  linkBetween(st, w, a, pa, na);
+  linkBetween(st, v, b, pb, nb);
   st.vDrv[v] = b;
   st.vDis[v] = xw;
   st.vPathPos[v]++;
