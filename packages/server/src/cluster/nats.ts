@@ -61,6 +61,9 @@ export async function openJetStream(nc: NatsConnection): Promise<JetStreamManage
   }
 }
 
+/** A stream's settings as CityBrain needs them: its name and subjects always given. */
+export type StreamSettings = Partial<StreamConfig> & { name: string; subjects: string[] };
+
 export interface EventsStreamOptions {
   /** copies of the stream in a NATS cluster; default 1 (one server); 3 survives the loss of a node */
   replicas?: number;
@@ -74,7 +77,7 @@ export interface EventsStreamOptions {
 export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
 
 /** The stream's settings as CityBrain needs them. */
-export function eventsStreamConfig(o: EventsStreamOptions = {}): Partial<StreamConfig> & { name: string } {
+export function eventsStreamConfig(o: EventsStreamOptions = {}): StreamSettings {
   const replicas = o.replicas ?? 1;
   const maxAge = o.maxAge ?? 0;
   const window = o.duplicateWindow ?? DEFAULT_DUPLICATE_WINDOW_MS;
@@ -95,38 +98,44 @@ export function eventsStreamConfig(o: EventsStreamOptions = {}): Partial<StreamC
 }
 
 /**
- * Creates the events stream, or checks the one there: settings JetStream can
- * change (subjects, replicas, age, duplicate window) are updated to these,
- * and `onUpdate` hears what changed; storage or retention of another kind
- * cannot be changed in place and are refused, naming the setting.
+ * Creates the events stream, or brings the one there to these settings (ensureStream); storage or retention of
+ * another kind cannot be changed in place and are refused, naming the setting.
  */
-export async function ensureEventsStream(jsm: JetStreamManager, o: EventsStreamOptions = {}, onUpdate?: (changes: string[]) => void): Promise<StreamInfo> {
-  const want = eventsStreamConfig(o);
+export function ensureEventsStream(jsm: JetStreamManager, o: EventsStreamOptions = {}, onUpdate?: (changes: string[]) => void): Promise<StreamInfo> {
+  return ensureStream(jsm, eventsStreamConfig(o), `move its messages elsewhere and delete it (nats stream rm ${EVENTS_STREAM}), or point the cluster at another NATS`, onUpdate);
+}
+
+/**
+ * Creates a stream, or checks the one there: settings JetStream can change (subjects, replicas, age, duplicate
+ * window) are updated to `want`, and `onUpdate` hears what changed; storage or retention of another kind cannot
+ * be changed in place and are refused, naming the setting and what to do (`remedy`).
+ */
+async function ensureStream(
+  jsm: JetStreamManager, want: StreamSettings, remedy: string, onUpdate?: (changes: string[]) => void,
+): Promise<StreamInfo> {
+  const name = want.name;
   let have: StreamInfo;
   try {
-    have = await jsm.streams.info(EVENTS_STREAM);
+    have = await jsm.streams.info(name);
   } catch (e) {
     if (e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound) return jsm.streams.add(want);
     throw e;
   }
   const c = have.config;
   for (const k of ['storage', 'retention'] as const) {
-    if (c[k] !== want[k]) {
-      throw new ClusterStartError(`stream ${EVENTS_STREAM} exists with ${k} "${c[k]}", CityBrain needs "${want[k]}" (which cannot be changed in place): ` +
-        `move its messages elsewhere and delete it (nats stream rm ${EVENTS_STREAM}), or point the cluster at another NATS`);
-    }
+    if (c[k] !== want[k]) throw new ClusterStartError(`stream ${name} exists with ${k} "${c[k]}", CityBrain needs "${want[k]}" (which cannot be changed in place): ${remedy}`);
   }
   const changes: string[] = [];
-  if (c.subjects.length !== 1 || c.subjects[0] !== EVENTS_SUBJECTS) changes.push(`subjects ${JSON.stringify(c.subjects)} -> ["${EVENTS_SUBJECTS}"]`);
+  if (c.subjects.join() !== want.subjects.join()) changes.push(`subjects ${JSON.stringify(c.subjects)} -> ${JSON.stringify(want.subjects)}`);
   if (c.num_replicas !== want.num_replicas) changes.push(`replicas ${c.num_replicas} -> ${want.num_replicas}`);
   if (c.max_age !== want.max_age) changes.push(`max age ${millis(c.max_age)} ms -> ${millis(want.max_age!)} ms`);
   if (c.duplicate_window !== want.duplicate_window) changes.push(`duplicate window ${millis(c.duplicate_window)} ms -> ${millis(want.duplicate_window!)} ms`);
   if (changes.length === 0) return have;
   let info: StreamInfo;
   try {
-    info = await jsm.streams.update(EVENTS_STREAM, { ...c, ...want });
+    info = await jsm.streams.update(name, { ...c, ...want });
   } catch (e) {
-    throw new ClusterStartError(`stream ${EVENTS_STREAM} exists with other settings (${changes.join(', ')}) and JetStream refused to update it: ${(e as Error).message}`);
+    throw new ClusterStartError(`stream ${name} exists with other settings (${changes.join(', ')}) and JetStream refused to update it: ${(e as Error).message}`);
   }
   onUpdate?.(changes);
   return info;
@@ -149,7 +158,7 @@ export const DEFAULT_PLATES_MAX_AGE_MS = 600_000;
  * the watchlist had not taken yet), limits retention with a max age of
  * minutes, the events stream's duplicate window for a gateway's retry.
  */
-export function platesStreamConfig(o: PlatesStreamOptions = {}): Partial<StreamConfig> & { name: string } {
+export function platesStreamConfig(o: PlatesStreamOptions = {}): StreamSettings {
   const replicas = o.replicas ?? 1;
   const maxAge = o.maxAge ?? DEFAULT_PLATES_MAX_AGE_MS;
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new RangeError(`plates stream: replicas must be 1 to 5, got ${replicas}`);
@@ -166,30 +175,11 @@ export function platesStreamConfig(o: PlatesStreamOptions = {}): Partial<StreamC
 }
 
 /**
- * Creates the plates stream, or brings the one there to these settings; one
- * stored on file (not by CityBrain) is refused: clear plates must not be kept
- * on a disk.
+ * Creates the plates stream, or brings the one there to these settings (ensureStream); one stored on file (not by
+ * CityBrain) is refused: clear plates must not be kept on a disk.
  */
-export async function ensurePlatesStream(jsm: JetStreamManager, o: PlatesStreamOptions = {}): Promise<StreamInfo> {
-  const want = platesStreamConfig(o);
-  let have: StreamInfo;
-  try {
-    have = await jsm.streams.info(PLATES_STREAM);
-  } catch (e) {
-    if (e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound) return jsm.streams.add(want);
-    throw e;
-  }
-  const c = have.config;
-  if (c.storage !== want.storage || c.retention !== want.retention) {
-    throw new ClusterStartError(`stream ${PLATES_STREAM} exists with storage "${c.storage}" and retention "${c.retention}"; CityBrain keeps clear plate reads ` +
-      `in memory with limits retention: delete it (nats stream rm ${PLATES_STREAM}) and start again`);
-  }
-  if (c.num_replicas === want.num_replicas && c.max_age === want.max_age && c.duplicate_window === want.duplicate_window && c.subjects.join() === PLATES_SUBJECTS) return have;
-  try {
-    return await jsm.streams.update(PLATES_STREAM, { ...c, ...want });
-  } catch (e) {
-    throw new ClusterStartError(`stream ${PLATES_STREAM} exists with other settings and JetStream refused to update it: ${(e as Error).message}`);
-  }
+export function ensurePlatesStream(jsm: JetStreamManager, o: PlatesStreamOptions = {}): Promise<StreamInfo> {
+  return ensureStream(jsm, platesStreamConfig(o), `CityBrain keeps clear plate reads in memory with limits retention: delete it (nats stream rm ${PLATES_STREAM}) and start again`);
 }
 
 /**
