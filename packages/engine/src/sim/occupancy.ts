@@ -172,16 +172,10 @@ export function overtake(net: Network, st: SimState): void {
     const d = st.vDrv[v];
     if (d >= net.nLanes) continue;
     for (let p = st.vPrev[v]; p >= 0 && st.vDis[p] < st.vDis[v]; p = st.vPrev[v]) {
-      // swap v and p, p ahead of v: ... a p v b ... becomes ... a v p b ...
-      const a = st.vPrev[p], b = st.vNext[v];
-      st.vPrev[v] = a;
-      st.vNext[v] = p;
-      st.vPrev[p] = v;
-      st.vNext[p] = b;
-      if (a >= 0) st.vNext[a] = v;
-      else st.dHead[d] = v;
-      if (b >= 0) st.vPrev[b] = p;
-      else st.dTail[d] = p;
+      // v takes p's place ahead of it: ... a p v b ... becomes ... a v p b ...
+      const a = st.vPrev[p];
+      unlink(st, v, d);
+      linkBetween(st, v, d, a, p);
     }
   }
 }
