@@ -240,3 +240,28 @@ export async function startTestServer(name: string, scenario: Scenario, opts: Pa
     throw e;
   }
 }
+
+/**
+ * A caller of the server at `url()` as the token named `who` in `tok` (both read at each call, so a test may set
+ * them in before()): a JSON body, or a raw one (a CSV, Parquet bytes) with its content type; the answer's
+ * status, its JSON (undefined when it is none), text and headers.
+ */
+export function tokenCaller(url: () => string, tok: Record<string, string>) {
+  return async (who: string, method: string, path: string, body?: unknown, type = 'application/json'): Promise<{ status: number; json: any; text: string; headers: Headers }> => {
+    const headers: Record<string, string> = { authorization: `Bearer ${tok[who]}` };
+    let payload: string | Uint8Array | undefined;
+    if (body !== undefined) {
+      headers['content-type'] = type;
+      payload = typeof body === 'string' || body instanceof Uint8Array ? (body as string | Uint8Array) : JSON.stringify(body);
+    }
+    const r = await fetch(url() + path, { method, headers, body: payload });
+    const text = await r.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: r.status, json, text, headers: r.headers };
+  };
+}

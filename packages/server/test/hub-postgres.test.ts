@@ -16,7 +16,7 @@ import pg from 'pg';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { generateGrid } from '@citybrain/engine';
 import { hmacPads, PG_READER_ROLE, PgHubData, startServer, type RunningServer } from '@citybrain/server';
-import { PG_URL, pgUnavailable } from './helpers.js';
+import { PG_URL, pgUnavailable, tokenCaller } from './helpers.js';
 
 const skip = await pgUnavailable();
 const schema = `cb_hubpg_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
@@ -25,23 +25,7 @@ let dir: string;
 let db: pg.Pool;
 const tok: Record<string, string> = {};
 
-async function call(who: string, method: string, path: string, body?: unknown, type = 'application/json'): Promise<{ status: number; json: any; text: string; headers: Headers }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${tok[who]}` };
-  let payload: string | Uint8Array | undefined;
-  if (body !== undefined) {
-    headers['content-type'] = type;
-    payload = typeof body === 'string' || body instanceof Uint8Array ? (body as string | Uint8Array) : JSON.stringify(body);
-  }
-  const r = await fetch(server.url + path, { method, headers, body: payload });
-  const text = await r.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, json, text, headers: r.headers };
-}
+const call = tokenCaller(() => server.url, tok);
 const query = (who: string, sql: string, format = 'json') => call(who, 'POST', '/api/v1/hub/query', { sql, format });
 const tableRows = async (id: string) => Number((await db.query(`SELECT count(*)::int AS n FROM "${schema}"."hub_data_${id}"`)).rows[0].n);
 const base = { updateFrequency: 'daily', licence: 'CC-BY-4.0', description: 'test data' };

@@ -14,29 +14,14 @@ import { createHmac } from 'node:crypto';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { generateGrid } from '@citybrain/engine';
 import { hmacPads, startServer, type RunningServer } from '@citybrain/server';
+import { tokenCaller } from './helpers.js';
 
 let server: RunningServer;
 let dir: string;
 let hubDir: string;
 const tok: Record<string, string> = {};
 
-async function call(who: string, method: string, path: string, body?: unknown, type = 'application/json'): Promise<{ status: number; json: any; text: string; headers: Headers }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${tok[who]}` };
-  let payload: string | Uint8Array | undefined;
-  if (body !== undefined) {
-    headers['content-type'] = type;
-    payload = typeof body === 'string' || body instanceof Uint8Array ? (body as string | Uint8Array) : JSON.stringify(body);
-  }
-  const r = await fetch(server.url + path, { method, headers, body: payload });
-  const text = await r.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, json, text, headers: r.headers };
-}
+const call = tokenCaller(() => server.url, tok);
 
 const query = (who: string, sql: string, format = 'json') => call(who, 'POST', '/api/v1/hub/query', { sql, format });
 const files = (ds: string) => (existsSync(join(hubDir, ds)) ? readdirSync(join(hubDir, ds)).sort() : []);
