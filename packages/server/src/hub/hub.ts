@@ -534,17 +534,27 @@ export class Hub {
       const timer = setTimeout(() => conn.interrupt(), this.limits.queryMs);
       let result: QueryResult;
       try {
-        const reader = await conn.runAndReadAll(wrapped);
-        const columns = reader.columnNames().map((name, i) => ({ name, type: reader.columnTypes()[i].toString() }));
-        let rows = reader.getRowsJson() as unknown[][];
-        const truncated = rows.length > this.limits.maxRows;
-        if (truncated) rows = rows.slice(0, this.limits.maxRows);
-        result = { columns, rowCount: rows.length, truncated, datasets, ms: 0 };
         if (out) {
+          // parquet: the query runs once, into a temporary table, which gives the count and the file; its rows never
+          // become JavaScript values
+          await conn.run(`CREATE TEMP TABLE cb_out AS ${wrapped}`);
+          const head = await conn.runAndReadAll('SELECT * FROM cb_out LIMIT 0');
+          const columns = head.columnNames().map((name, i) => ({ name, type: head.columnTypes()[i].toString() }));
+          const n = Number((await conn.runAndReadAll('SELECT count(*) FROM cb_out')).getRowsJson()[0][0]);
+          const truncated = n > this.limits.maxRows;
+          result = { columns, rowCount: Math.min(n, this.limits.maxRows), truncated, datasets, ms: 0 };
           const file = join(out, 'result.parquet');
-          await conn.run(`COPY (SELECT * FROM (${wrapped}) LIMIT ${this.limits.maxRows}) TO ${literal(file)} (FORMAT parquet, COMPRESSION zstd)`);
+          await conn.run(`COPY (SELECT * FROM cb_out LIMIT ${this.limits.maxRows}) TO ${literal(file)} (FORMAT parquet, COMPRESSION zstd)`);
           result.parquet = await readFile(file);
-        } else result.rows = rows;
+        } else {
+          const reader = await conn.runAndReadAll(wrapped);
+          const columns = reader.columnNames().map((name, i) => ({ name, type: reader.columnTypes()[i].toString() }));
+          let rows = reader.getRowsJson() as unknown[][];
+          const truncated = rows.length > this.limits.maxRows;
+          if (truncated) rows = rows.slice(0, this.limits.maxRows);
+          result = { columns, rowCount: rows.length, truncated, datasets, ms: 0 };
+          result.rows = rows;
+        }
       } catch (e) {
         if (e instanceof HttpError) throw e;
         const msg = firstLine(e);
