@@ -530,26 +530,35 @@ export class VirtualCity {
   /**
    * The vehicle register the city's data bureau would hand over: the
    * registered plates of every vehicle the scenario's flows set off within
-   * `horizonSeconds`, and the unlicensed taxis' (registered as private cars).
+   * `horizonSeconds`, and the unlicensed taxis' (registered as private cars),
+   * each once. Lazy, so that a caller can take a busy day's (over 600,000
+   * plates) a slice at a time and let its event loop in between.
    */
-  registerPlates(horizonSeconds: number): string[] {
-    const plates = new Set<string>();
-    this.flowVehicles(horizonSeconds, (id) => {
+  *registerPlates(horizonSeconds: number): Generator<string, void, undefined> {
+    const seen = new Set<string>();
+    for (const id of this.flowVehicles(horizonSeconds)) {
       const p = plateOf(id);
-      if (this.isRegistered(p)) plates.add(p);
-    });
-    for (const t of this.taxis) plates.add(t.plate);
-    return [...plates];
+      if (!seen.has(p) && this.isRegistered(p)) {
+        seen.add(p);
+        yield p;
+      }
+    }
+    for (const t of this.taxis) {
+      if (seen.has(t.plate)) continue;
+      seen.add(t.plate);
+      yield t.plate;
+    }
   }
 
-  /** Calls `fn` with the id of every vehicle the scenario's flows set off within `horizonSeconds` (`flow_{f}_{n}`). */
-  flowVehicles(horizonSeconds: number, fn: (id: string) => void): void {
-    this.flows.forEach((fl, f) => {
-      if (fl.route.length === 0) return;
+  /** The id of every vehicle the scenario's flows set off within `horizonSeconds` (`flow_{f}_{n}`). */
+  *flowVehicles(horizonSeconds: number): Generator<string, void, undefined> {
+    for (let f = 0; f < this.flows.length; f++) {
+      const fl = this.flows[f];
+      if (fl.route.length === 0) continue;
       const start = fl.startTime ?? 0;
       const end = fl.endTime !== undefined && fl.endTime >= 0 ? Math.min(fl.endTime, horizonSeconds) : horizonSeconds;
-      for (let n = 0; start + n * fl.interval <= end; n++) fn(`flow_${f}_${n}`);
-    });
+      for (let n = 0; start + n * fl.interval <= end; n++) yield `flow_${f}_${n}`;
+    }
   }
 
   /** Whether a plate belongs to a registered vehicle (the vehicle registry of the city's data bureau). */

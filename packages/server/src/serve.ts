@@ -277,18 +277,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await new Promise((r) => setTimeout(r, 0));
       const plates = street0.registerPlates(horizon);
       const rows: RegisterRows = [];
-      for (let i = 0; i < plates.length && !stopping; i += 5000) {
-        rows.push(...watchlist.parseRegister(`plate,use\n${plates.slice(i, i + 5000).map((p) => `${p},private`).join('\n')}\n`));
+      let count = 0;
+      for (;;) {
+        const slice: string[] = [];
+        for (let n = plates.next(); !n.done && slice.push(`${n.value},private`) < 5000; n = plates.next());
+        if (slice.length === 0 || stopping) break;
+        count += slice.length;
+        rows.push(...watchlist.parseRegister(`plate,use\n${slice.join('\n')}\n`));
         await new Promise((r) => setImmediate(r));
       }
       if (stopping) return;
       // audited first, as every import (see watchlist-routes)
       await store.recordAction({
         actor: 'citybrain server', role: 'system', action: 'import-register', target: 'watchlist:register',
-        before: { vehicles: 0 }, after: { replace: true, rows: plates.length, source: `the virtual street's register (${horizon} s of its flows)` },
+        before: { vehicles: 0 }, after: { replace: true, rows: count, source: `the virtual street's register (${horizon} s of its flows)` },
       });
       if (!(await watchlist.replaceRegisterInSlices(rows, () => stopping))) return;
-      app.log.info({ vehicles: plates.length }, 'watchlist: the virtual street\'s register imported');
+      app.log.info({ vehicles: count }, 'watchlist: the virtual street\'s register imported');
     })().catch((e: unknown) => app.log.error({ err: e }, 'watchlist: the virtual street\'s register was not imported'))
     : Promise.resolve();
   // so a device reports only lanes of this network at the intersections it may report on: the estimate trusts the lane id

@@ -90,7 +90,7 @@ export async function runWatchlistBench(o: WatchlistBenchOptions = {}): Promise<
     return i === undefined ? undefined : { x: net.interX[i], y: net.interY[i] };
   };
   const taxi: TaxiOptions = { minTrips, pickUpPoints: city.pickUpPoints };
-  const register = city.registerPlates(seconds);
+  const register = [...city.registerPlates(seconds)];
   const make = () => {
     const w = new PlateWatchlist({ keyer, locate, maxConfusions, taxi });
     for (const p of register) {
@@ -123,10 +123,10 @@ export async function runWatchlistBench(o: WatchlistBenchOptions = {}): Promise<
   const seenCanon = new Set(reads.map((r) => canon(r.plate)));
   const registered = new Set(register);
   const unregistered = new Set<string>();
-  city.flowVehicles(seconds, (id) => {
+  for (const id of city.flowVehicles(seconds)) {
     const p = plateOf(id);
     if (!registered.has(p)) unregistered.add(canon(p));
-  });
+  }
   const cloned = new Set([...city.plateTruth.cloned].filter(([, v]) => v.size >= 2).map(([p]) => canon(p)));
   const clonedAny = new Set([...city.plateTruth.cloned.keys()].map(canon));
   const taxis = new Set([...city.plateTruth.taxis].filter(([, trips]) => trips.length >= minTrips).map(([p]) => canon(p)));
