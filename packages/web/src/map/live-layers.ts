@@ -109,34 +109,9 @@ export function useLiveLayers(p: LiveLayersInput) {
       // over the brain's vehicles: rings, so a vehicle the twin has where the street has one shows as a dot in its ring
       vehicleLayer('truth', truthFrame?.data ?? new Float32Array(0), truthFrame?.offset ?? 3, truthFrame?.n ?? 0, truthColourBuf, truthVisible, 3.6, 0.6),
       // the regions in gridlock: a wide red ring round each of their intersections
-      new ScatterplotLayer<InterDatum>({
-        id: 'gridlock',
-        data: locked,
-        getPosition: (d) => [d.ix.x, d.ix.y],
-        getRadius: (d) => Math.max(d.ix.width * 1.6, 16),
-        radiusUnits: 'common',
-        radiusMinPixels: dotPixels * 1.8,
-        filled: false,
-        stroked: true,
-        lineWidthUnits: 'pixels',
-        getLineWidth: Math.max(3, dotPixels / 3),
-        getLineColor: GRIDLOCK_COLOUR,
-      }),
+      interRing('gridlock', locked, 1.6, 16, dotPixels * 1.8, dotPixels, GRIDLOCK_COLOUR),
       // a cluster's regions by owner: a ring in the owner's colour round each intersection
-      new ScatterplotLayer<InterDatum>({
-        id: 'owners',
-        data: owned,
-        getPosition: (d) => [d.ix.x, d.ix.y],
-        getRadius: (d) => Math.max(d.ix.width * 1.3, 13),
-        radiusUnits: 'common',
-        radiusMinPixels: dotPixels * 1.5,
-        filled: false,
-        stroked: true,
-        lineWidthUnits: 'pixels',
-        getLineWidth: Math.max(3, dotPixels / 3),
-        getLineColor: (d) => owners?.get(d.ix.id) ?? [0, 0, 0, 0],
-        updateTriggers: { getLineColor: owners },
-      }),
+      interRing('owners', owned, 1.3, 13, dotPixels * 1.5, dotPixels, (d) => owners?.get(d.ix.id) ?? [0, 0, 0, 0], owners),
       new ScatterplotLayer<InterDatum>({
         id: 'intersections',
         data: inters,
@@ -188,4 +163,28 @@ export function useLiveLayers(p: LiveLayersInput) {
   }), [lanes, inters, vehiclesVisible, frame, truthVisible, truthFrame, corridor, onMap, incidents, locked, owned]);
 
   return { layers, stats };
+}
+
+/**
+ * A ring round each of `data`'s intersections, `scale` times its width (at least `minRadius` m and `minPixels`
+ * px), in `colour`: the gridlock alarm's and a cluster's owners'. `trigger` redraws the colours when it changes.
+ */
+function interRing(
+  id: string, data: InterDatum[], scale: number, minRadius: number, minPixels: number, dotPixels: number,
+  colour: RGBA | ((d: InterDatum) => RGBA), trigger?: unknown,
+): ScatterplotLayer<InterDatum> {
+  return new ScatterplotLayer<InterDatum>({
+    id,
+    data,
+    getPosition: (d) => [d.ix.x, d.ix.y],
+    getRadius: (d) => Math.max(d.ix.width * scale, minRadius),
+    radiusUnits: 'common',
+    radiusMinPixels: minPixels,
+    filled: false,
+    stroked: true,
+    lineWidthUnits: 'pixels',
+    getLineWidth: Math.max(3, dotPixels / 3),
+    getLineColor: colour,
+    updateTriggers: { getLineColor: trigger },
+  });
 }
