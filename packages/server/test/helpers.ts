@@ -265,3 +265,21 @@ export function tokenCaller(url: () => string, tok: Record<string, string>) {
     return { status: r.status, json, text, headers: r.headers };
   };
 }
+
+/**
+ * The hub tests' city: the operator's token, three departments (transport, police, weather) with an analyst
+ * each, a viewer and an app, all into `tok` by name.
+ */
+export async function hubActors(server: RunningServer, tok: Record<string, string>, call: ReturnType<typeof tokenCaller>): Promise<void> {
+  tok.operator = server.createdTokens[0].token;
+  for (const [id, name] of [['transport', 'Transport Bureau'], ['police', 'Traffic Police'], ['weather', 'Weather Service']]) {
+    assert.equal((await call('operator', 'POST', '/api/v1/hub/departments', { id, name })).status, 201);
+  }
+  for (const d of ['transport', 'police', 'weather']) {
+    const r = await call('operator', 'POST', '/api/v1/tokens', { name: `${d} analyst`, role: 'analyst', organisation: d });
+    assert.equal(r.status, 201, r.text);
+    tok[d] = r.json.token;
+  }
+  tok.viewer = (await server.auth.createToken({ name: 'viewer', role: 'viewer' })).token;
+  tok.app = (await server.auth.createToken({ name: 'app', role: 'app' })).token;
+}

@@ -16,7 +16,7 @@ import pg from 'pg';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { generateGrid } from '@citybrain/engine';
 import { hmacPads, PG_READER_ROLE, PgHubData, startServer, type RunningServer } from '@citybrain/server';
-import { PG_URL, pgUnavailable, tokenCaller } from './helpers.js';
+import { hubActors, PG_URL, pgUnavailable, tokenCaller } from './helpers.js';
 
 const skip = await pgUnavailable();
 const schema = `cb_hubpg_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
@@ -39,17 +39,7 @@ before(async () => {
     printToken: () => {}, webRoot: false, auth: { rateLimit: false },
     hub: { engine: 'postgres', dir: join(dir, 'hub'), limits: { queryMs: 1500, maxRows: 1000 }, deviceEvents: false },
   });
-  tok.operator = server.createdTokens[0].token;
-  for (const [id, name] of [['transport', 'Transport Bureau'], ['police', 'Traffic Police'], ['weather', 'Weather Service']]) {
-    assert.equal((await call('operator', 'POST', '/api/v1/hub/departments', { id, name })).status, 201);
-  }
-  for (const d of ['transport', 'police', 'weather']) {
-    const r = await call('operator', 'POST', '/api/v1/tokens', { name: `${d} analyst`, role: 'analyst', organisation: d });
-    assert.equal(r.status, 201, r.text);
-    tok[d] = r.json.token;
-  }
-  tok.viewer = (await server.auth.createToken({ name: 'viewer', role: 'viewer' })).token;
-  tok.app = (await server.auth.createToken({ name: 'app', role: 'app' })).token;
+  await hubActors(server, tok, call);
   const reg = async (spec: Record<string, unknown>) => {
     const r = await call('transport', 'POST', '/api/v1/hub/datasets', { ...base, owner: 'transport', ...spec });
     assert.equal(r.status, 201, r.text);

@@ -14,7 +14,7 @@ import { createHmac } from 'node:crypto';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { generateGrid } from '@citybrain/engine';
 import { hmacPads, startServer, type RunningServer } from '@citybrain/server';
-import { tokenCaller } from './helpers.js';
+import { hubActors, tokenCaller } from './helpers.js';
 
 let server: RunningServer;
 let dir: string;
@@ -39,17 +39,7 @@ before(async () => {
     scenario: generateGrid({ rows: 2, cols: 2 }), storeUrl: `sqlite:${join(dir, 'city.db')}`, port: 0, run: false, street: false, logger: false,
     printToken: () => {}, webRoot: false, auth: { rateLimit: false }, hub: { dir: hubDir, limits: { queryMs: 1500, maxRows: 1000 } },
   });
-  tok.operator = server.createdTokens[0].token;
-  for (const [id, name] of [['transport', 'Transport Bureau'], ['police', 'Traffic Police'], ['weather', 'Weather Service']]) {
-    assert.equal((await call('operator', 'POST', '/api/v1/hub/departments', { id, name })).status, 201);
-  }
-  for (const d of ['transport', 'police', 'weather']) {
-    const r = await call('operator', 'POST', '/api/v1/tokens', { name: `${d} analyst`, role: 'analyst', organisation: d });
-    assert.equal(r.status, 201, r.text);
-    tok[d] = r.json.token;
-  }
-  tok.viewer = (await server.auth.createToken({ name: 'viewer', role: 'viewer' })).token;
-  tok.app = (await server.auth.createToken({ name: 'app', role: 'app' })).token;
+  await hubActors(server, tok, call);
 
   const reg = async (spec: Record<string, unknown>) => {
     const r = await call('transport', 'POST', '/api/v1/hub/datasets', { ...base, owner: 'transport', ...spec });
