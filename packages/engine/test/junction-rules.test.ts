@@ -159,8 +159,8 @@ test('forks carry the rules and the standing time: a fork teleports when the ori
  * waits for room the next one holds, no two of them a swap. Kept clear, one
  * sees that the vehicle in its way waits (through the third) for it, and goes.
  */
-const RING_NET = `<net version="1.9">
-  <edge id="ab" from="A" to="B"><lane id="ab_0" index="0" speed="10" length="9" shape="0,0 9,0"/></edge>
+const ringNet = (abLength: number) => `<net version="1.9">
+  <edge id="ab" from="A" to="B"><lane id="ab_0" index="0" speed="10" length="${abLength}" shape="${9 - abLength},0 9,0"/></edge>
   <edge id="bc" from="B" to="C"><lane id="bc_0" index="0" speed="10" length="9" shape="20,0 20,9"/></edge>
   <edge id="ca" from="C" to="A"><lane id="ca_0" index="0" speed="10" length="9" shape="16,16 7,16"/></edge>
   <edge id="ax" from="A" to="AX"><lane id="ax_0" index="0" speed="10" length="50" shape="-5,0 -55,0"/></edge>
@@ -176,14 +176,18 @@ const RING_NET = `<net version="1.9">
   <connection from="ca" to="ax" fromLane="0" toLane="0" dir="s" state="M"/>
 </net>`;
 
-function triangle(keepJunctionsClear: boolean): Simulation {
-  const { scenario } = loadSumoScenario({ net: RING_NET, routes: '<routes><vehicle id="late" depart="90000"><route edges="ab bx"/></vehicle></routes>' });
+function triangle(keepJunctionsClear: boolean, queued = false): Simulation {
+  const { scenario } = loadSumoScenario({ net: ringNet(queued ? 60 : 9), routes: '<routes><vehicle id="late" depart="90000"><route edges="ab bx"/></vehicle></routes>' });
   const sim = new Simulation(scenario, { rules: { keepJunctionsClear, timeToTeleport: 0 } });
   const road = (id: string) => sim.net.roadIndex.get(id)!;
   const lane = (id: string) => sim.net.laneIndex.get(id)!;
-  for (const [on, next, out] of [['ab', 'bc', 'cx'], ['bc', 'ca', 'ax'], ['ca', 'ab', 'bx']]) {
-    sim.placeVehicle({ lane: lane(`${on}_0`), distance: 8.9, speed: 0, route: [road(on), road(next), road(out)] });
-  }
+  const at = (on: string, distance: number, route: string[]) => sim.placeVehicle({ lane: lane(`${on}_0`), distance, speed: 0, route: route.map(road) });
+  // queued: ab is 60 m, its first vehicle at the end as before and seven standing behind it, bound out at B
+  // (the last ones too far from B to be looking at the junction: they only follow their leaders)
+  at('ab', queued ? 59.9 : 8.9, ['ab', 'bc', 'cx']);
+  for (let k = 1; queued && k < 8; k++) at('ab', 59.9 - 7.5 * k, ['ab', 'bx']);
+  at('bc', 8.9, ['bc', 'ca', 'ax']);
+  at('ca', 8.9, ['ca', 'ab', 'bx']);
   sim.step(300);
   return sim;
 }
@@ -192,5 +196,22 @@ test('keepJunctionsClear: a ring of vehicles each waiting for the room the next 
   assert.equal(triangle(false).metrics().finishedVehicles, 0);
   const clear = triangle(true);
   assert.equal(clear.metrics().finishedVehicles, 3);
+  assert.equal(clear.metrics().teleported, 0);
+});
+
+/*
+ * The ring closes through a queue: the vehicle on ca waits for room on ab,
+ * where the last of a queue stands behind the others, too far from B to
+ * look at it; ab's first waits for room on bc,
+ * whose vehicle waits for room on ca. The Osnabrück import locked so at
+ * 3000 trips/h under fixed time (issue #16): a U-turn waiting for room on a
+ * 7.6 m lane whose vehicles queued behind one yielding, inside the next
+ * junction, to one waiting for the U-turn's own lane. Kept clear, standing
+ * behind a leader is waiting for it, so the ring is seen and broken.
+ */
+test('keepJunctionsClear: a ring of waits that runs through a vehicle standing behind its leader on a lane is broken too', () => {
+  assert.equal(triangle(false, true).metrics().finishedVehicles, 0);
+  const clear = triangle(true, true);
+  assert.equal(clear.metrics().finishedVehicles, 10);
   assert.equal(clear.metrics().teleported, 0);
 });

@@ -65,8 +65,9 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
     }
     const floor = s - st.vMaxNegAcc[v] * dt;
     if (floor > nv) nv = floor;
-    // kept clear, one standing inside an intersection behind its leader waits for it (waitsFor sees rings through it)
-    if (claims !== null && drv >= nLanes && nv < WAITING_SPEED && (st.bFlags[v] & B_BLOCKER) === 0 && st.vLeader[v] >= 0) {
+    // kept clear, one standing behind its leader waits for it, on a lane as inside an intersection: waitsFor sees
+    // rings through queues (a ring that closed through one standing on a lane locked the Osnabrück import, issue #16)
+    if (claims !== null && nv < WAITING_SPEED && (st.bFlags[v] & B_BLOCKER) === 0 && st.vLeader[v] >= 0) {
       st.bBlocker[v] = st.vLeader[v];
       st.bFlags[v] |= B_BLOCKER;
     }

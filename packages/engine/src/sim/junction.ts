@@ -300,7 +300,7 @@ export function roomBeyond(net: Network, st: SimState, claims: LaneClaims, v: nu
 /**
  * Whether vehicle w waits for v, through the vehicles each waits for as of
  * the last step (vBlocker: the foe it yields to; kept clear, also the one
- * standing in the room it needs, and, inside an intersection, its standing leader).
+ * standing in the room it needs, and, where it stands behind one, its leader).
  */
 export function waitsFor(st: SimState, w: number, v: number): boolean {
   for (let b = st.vBlocker[w], n = 0; b >= 0 && n < WAIT_CHAIN; b = st.vBlocker[b], n++) if (b === v) return true;
