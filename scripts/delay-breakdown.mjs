@@ -20,7 +20,9 @@
 // delay over the floor less the progress those vehicles did not make, so the two differ.
 // Check: the causes other than entry add up to the engine's own totalDelay (printed beside them).
 // Then the movements (intersection, in road -> out road, L/S/R) with the most standing (red + yellow + spill + yield
-// + discharge) under the last controller listed, with each controller's split. Ground truth: a benchmark's view.
+// + discharge) under the last controller listed, with each controller's split; the standing on approaches from the
+// boundary against those from another intersection (where what a neighbour releases could be known ahead); and the
+// wait to enter by boundary lane. Ground truth: a benchmark's view, not a controller's.
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -204,6 +206,21 @@ for (const key of values.scenarios.split(',')) {
       ...runs.map((r) => `${f1(standing(r, rl) / r.entered)} (${STANDING.map((c) => (r.byLink[rl * C + CAUSES.indexOf(c)] / r.entered).toFixed(2)).join('/')})`)]);
   }
   pad(mrows);
+  // standing on approaches from the boundary (their arrivals come from outside, seen only on the lane) and from a signal
+  const kinds = [['from the boundary', true], ['from another intersection', false]];
+  console.log(`\n${key}: standing by approach, seconds per vehicle of the scenario (${STANDING.join('/')})`);
+  const krows = [['approach', ...runs.map((r) => r.name)]];
+  for (const [label, boundary] of kinds) {
+    krows.push([label, ...runs.map((r) => {
+      const by = STANDING.map(() => 0);
+      for (let rl = 0; rl < net.nRoadLinks; rl++) {
+        if (Boolean(net.interVirtual[net.roadStartInter[net.roadLinkStartRoad[rl]]]) !== boundary) continue;
+        STANDING.forEach((c, k) => (by[k] += r.byLink[rl * C + CAUSES.indexOf(c)] / r.entered));
+      }
+      return `${f1(by.reduce((a, b) => a + b, 0))} (${by.map(f1).join('/')})`;
+    })]);
+  }
+  pad(krows);
   // lanes where someone waited at least 0.05 s per vehicle of the scenario
   const lanes = [...Array(net.nLanes).keys()].filter((l) => [floor, ...runs].some((r) => r.entryByLane[l] / r.entered >= 0.05));
   if (lanes.length) {
