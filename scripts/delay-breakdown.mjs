@@ -1,6 +1,6 @@
 // Where a controller's delay over the ATT floor goes (issue #16).
 //   node scripts/delay-breakdown.mjs [--data DIR] [--scenarios JN1,HZ2] [--controllers max-pressure,schedule] [--top N]
-//   (after npx tsc -b; about 10 s per scenario and controller)
+//   (after npx tsc -b; about 11 s per scenario for the floor and two controllers, on 2 shared cores)
 // Each second of each vehicle's time lost against its free speed (min of its own top speed and the drivable's limit,
 // the engine's totalDelay) goes to one cause:
 //   entry      generated, waiting at the boundary for room on its first lane (the whole second)
