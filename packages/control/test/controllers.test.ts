@@ -5,6 +5,7 @@ import {
   actuated,
   ControllerAssignment,
   findArterials,
+  fullThresholds,
   greenWave,
   intersectionPhases,
   perfectObservations,
@@ -207,7 +208,13 @@ test('webster and green-wave read flows from the detectors (env.observed: counts
   for (const y of w.plans()[0].flowRatios) assert.ok(Math.abs(y - 0.8) < 1e-9, `y = ${y}`);
   const gw = greenWave({ warmup: 300 });
   await run(gw);
-  assert.equal(gw.plans()[0].cycle, 180, 'Y over 0.9: the longest cycle (an empty twin would give the shortest, 40 s)');
+  // Y over 0.9 asks for the longest cycle (180 s; an empty twin would give the shortest, 40 s), but at 0.4 veh/s a lane
+  // red for 3/4 of it (each phase y/Y = 1/4) would hold more than it stores: the cycle is the one whose red it stores
+  const full = fullThresholds(new Simulation(scenario).net);
+  const sim = new Simulation(scenario);
+  const store = Math.min(...intersectionPhases(sim).flatMap((ix) => [...new Set(ix.greens.flatMap((p) => ix.movements[p].flatMap((m) => m.inLanes)))]).map((l) => full[l] / (0.4 * 0.75)));
+  assert.ok(store < 180);
+  assert.ok(Math.abs(gw.plans()[0].cycle - store) < 1e-9, `cycle ${gw.plans()[0].cycle}, storage bound ${store}`);
 });
 
 test('perfect observations count every stop-line crossing of the street (ground truth for the count-based controllers)', async () => {
@@ -256,7 +263,7 @@ test('green-wave: offsets along a row equal distance / speed modulo the cycle, a
   const sim = new Simulation(generateGrid({ rows: 1, cols: 4, demand: 0.05 }));
   const gw = greenWave({ cycle });
   const history: number[][] = [];
-  const sup = await drive(sim, gw, 400, {}, () => history.push([...sim.net.signalised].map((i) => sim.phase(i))));
+  const sup = await drive(sim, gw, 600, {}, () => history.push([...sim.net.signalised].map((i) => sim.phase(i))));
   assert.equal(sup.faults.length, 0);
   const [art] = gw.arterials();
   assert.equal(art.intersections.length, 4);
@@ -269,17 +276,77 @@ test('green-wave: offsets along a row equal distance / speed modulo the cycle, a
     assert.equal(p.cycle, cycle);
     assert.ok(Math.abs(p.offset - ((k * travel) % cycle)) < 0.05, `offset ${p.offset} at position ${k}`);
     assert.equal(p.phases[0], 1, 'the east-west through phase leads');
-    assert.ok(p.greens[0] > p.greens[1], 'and has the larger split');
+    assert.ok(Math.abs(p.greens.reduce((a, b) => a + b, 0) + 4 * 5 - cycle) < 1e-9, 'greens and yellows fill the cycle');
   });
-  // once settled, the through phase turns green at the first step at or after its offset (mod cycle)
+  // the offsets hold: in every cycle, the through phase shows green from its offset (within the step), whether it
+  // turned green there or returned early from phases that gapped out; it may gap out itself only `gap` (3 s) after it
   art.intersections.forEach((i, k) => {
-    const starts = runs(history.map((h) => h[slotOf(i)])).filter((r) => r.phase === 1 && r.start > 2 * cycle);
-    assert.ok(starts.length >= 2);
-    for (const r of starts) {
-      const lag = (((r.start - plans[slotOf(i)].offset) % cycle) + cycle) % cycle;
-      assert.ok(lag < 1, `intersection ${k}: green at ${r.start} s`);
+    const o = plans[slotOf(i)].offset;
+    let checked = 0;
+    for (let c = 2; (c + 1) * cycle + o + 4 < history.length; c++) {
+      for (let tau = 1; tau < 3; tau++) {
+        const at = Math.ceil(c * cycle + o + tau);
+        assert.equal(history[at][slotOf(i)], 1, `intersection ${k}: through phase green at ${at} s (offset ${o.toFixed(1)} + ${tau} s)`);
+      }
+      checked++;
     }
+    assert.ok(checked >= 5);
   });
+});
+
+test('green-wave: a phase nobody calls is skipped and its time goes to the coordinated phase; a called one ends at a gap, before its force-off', async () => {
+  // a 1 x 3 arterial, east-west through traffic only: the cross street and the turns never call
+  const sim = new Simulation(grid({ rows: 1, cols: 3, demand: 0.1, turnRoutes: false }, [0, 2]));
+  const gw = greenWave({ warmup: 300 });
+  const history: number[] = [];
+  const sup = await drive(sim, gw, 900, {}, () => history.push(sim.phase(sim.net.signalised[1])));
+  assert.equal(sup.faults.length, 0);
+  const p = gw.plans()[1];
+  assert.equal(p.phases[0], 1);
+  assert.ok(p.greens[0] < p.cycle - 20, `the plan gives the through phase ${p.greens[0].toFixed(1)} s of ${p.cycle.toFixed(1)} s`);
+  // after the first cycles, the through phase is green the whole time: no yellow, no other phase
+  const after = history.slice(200);
+  assert.ok(after.every((ph) => ph === 1), `phases shown: ${[...new Set(after)].join(', ')}`);
+
+  // now light north-south traffic too: the cross street is served when a vehicle stands there, and only as long as
+  // vehicles cross (3 s gap), far shorter than the split its force-off allows
+  const light = grid({ rows: 1, cols: 3, demand: 0.1, turnRoutes: false });
+  // the cross street: one vehicle every 2 minutes each way
+  for (const f of light.flows) if (/_[13]$/.test(f.route[0])) f.interval = 120;
+  const sim2 = new Simulation(light);
+  const gw2 = greenWave({ warmup: 300 });
+  const h2: number[] = [];
+  const sup2 = await drive(sim2, gw2, 1500, {}, () => h2.push(sim2.phase(sim2.net.signalised[1])));
+  assert.equal(sup2.faults.length, 0);
+  const plan = gw2.plans()[1];
+  const ns = runs(h2).filter((r) => r.phase === 2 && r.start > 600).slice(0, -1);
+  assert.ok(ns.length >= 5, `${ns.length} north-south greens`);
+  const cycles = (h2.length - 600) / plan.cycle;
+  assert.ok(ns.length < cycles - 2, `${ns.length} north-south greens in ${cycles.toFixed(1)} cycles: skipped when nobody stands there`);
+  // its force-off would allow more: its window reaches from the through phase's yield point to its planned end
+  const window = plan.greens[0] + plan.greens[1] + 5;
+  for (const r of ns) assert.ok(r.length <= 5 + 3 + 2 && r.length < window, `a north-south green of ${r.length} s: minimum green, then the 3 s gap`);
+  const ew = runs(h2).filter((r) => r.phase === 1 && r.start > 600).slice(0, -1);
+  const ewMean = ew.reduce((a, r) => a + r.length, 0) / ew.length;
+  assert.ok(ewMean > plan.greens[0], `east-west greens last ${ewMean.toFixed(1)} s on average, more than their split ${plan.greens[0].toFixed(1)} s`);
+});
+
+test('green-wave: once flows are measured, the wave goes to the streets carrying more vehicles, not the longer ones', async () => {
+  // 4 rows x 2 columns: the columns are the longer lines, but only the rows carry traffic
+  const scenario = grid({ rows: 4, cols: 2, demand: 0.1, turnRoutes: false }, [0, 2]);
+  const sim = new Simulation(scenario);
+  const gw = greenWave({ warmup: 300 });
+  const name = (a: { intersections: number[] }) => a.intersections.map((i) => sim.net.interIds[i]);
+  const family = () => gw.arterials().map((a) => new Set(name(a).map((id) => id.split('_')[2])).size === 1 ? 'row' : 'column');
+  const sup = await drive(sim, gw, 302, {}, (k) => {
+    if (k === 0) assert.deepEqual(family(), ['column', 'column'], 'before any count: the longer lines');
+  });
+  assert.equal(sup.faults.length, 0);
+  assert.deepEqual(family(), ['row', 'row', 'row', 'row'], 'measured: the rows');
+  for (const a of gw.arterials()) {
+    // and the progression runs in the busier direction: here both carry the same, so either
+    assert.equal(a.intersections.length, 2);
+  }
 });
 
 test('green-wave: traffic along the progression direction travels faster than with simultaneous greens', async () => {
@@ -288,16 +355,18 @@ test('green-wave: traffic along the progression direction travels faster than wi
     const sim = new Simulation(s);
     const gw = greenWave({ cycle: 60, speedFactor });
     new SignalSupervisor(sim, gw);
-    // keep the flows travelling in the arterial's progression direction
+    // keep the flows travelling in the arterial's progression direction, and the cross streets (their calls make the signals cycle)
     const dir = sim.net.roadIds[gw.arterials()[0].roads[1]].slice(-1);
-    s.flows = s.flows.filter((f) => f.route.length > 3 && f.route[0].endsWith(`_${dir}`));
+    s.flows = s.flows.filter((f) => (f.route.length > 3 && f.route[0].endsWith(`_${dir}`)) || /_[13]$/.test(f.route[0]));
     const run = new Simulation(s);
     await drive(run, greenWave({ cycle: 60, speedFactor }), 1200);
     return run.metrics().averageTravelTime;
   };
   const wave = await att(0.8);
   const simultaneous = await att(1000); // offsets ~ 0
-  assert.ok(wave < 0.75 * simultaneous, `green wave ${wave.toFixed(1)} s vs simultaneous ${simultaneous.toFixed(1)} s`);
+  // actuation alone lets much of a platoon through (the through phase returns early and rests green), so the wave's
+  // gain is smaller than under fixed time: 66.4 s against 69.7 s when written
+  assert.ok(wave < 0.98 * simultaneous, `green wave ${wave.toFixed(1)} s vs simultaneous ${simultaneous.toFixed(1)} s`);
 });
 
 test('the four controllers run a mixed grid without errors or gridlock and answer quickly', async () => {

@@ -231,7 +231,7 @@ export interface Controller {
   nameAt?(i: number): string;
   /**
    * A plan: greens on a timetable, fixed or re-timed from detector counts
-   * once a period (webster, green-wave). Each green ends on time whatever the
+   * once a period (fixed-time, webster). Each green ends on time whatever the
    * traffic, so none is held for long, and the supervisor's starvation guard
    * (core/starvation.ts) leaves the plan as timed: ending a green early gives
    * the room its exit makes, when it drains, to no one until the next cycle.

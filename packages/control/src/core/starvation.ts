@@ -38,8 +38,8 @@ import { fullThresholds } from '../measures/spill-back.js';
  *   not count there: its first vehicle is held by that exit and no phase
  *   moves it. Without such a green the guard does nothing: cutting a green
  *   into a full exit for another into a full exit only adds a yellow;
- * - plans (fixed-time, and webster and green-wave, re-timed from counts:
- *   their greens end on a timetable, so none is held for long) and
+ * - plans (fixed-time, and webster, re-timed from counts: their greens end
+ *   on a timetable, so none is held for long) and
  *   intersections held for an emergency vehicle are exempt
  *   (Controller.fixedPlan, Controller.holdsAt). Guarded, webster gridlocked
  *   the Osnabrück import at 3,000 trips/h, seed 7 (417 s against 65.2 s):

@@ -78,6 +78,13 @@ export class FlowRatioMeter {
       const held = queue[l] >= this.fullAt[l] ? queue[l] : 0;
       this.rates[l] = span > 0 ? (Math.max(0, arrived) + held) / span : 0;
     }
+    this.ratiosOf(out);
+    this.since = now;
+    this.restart();
+  }
+
+  /** Writes the ratios of the last `measure`'s flows into out[k][g] for the served lanes as they are now (a caller that reorders its slots re-reads them). */
+  ratiosOf(out: Float64Array[]): void {
     for (let k = 0; k < this.served.length; k++) {
       for (let g = 0; g < this.served[k].length; g++) {
         const lanes = this.served[k][g];
@@ -86,8 +93,11 @@ export class FlowRatioMeter {
         out[k][g] = q / this.saturationFlow;
       }
     }
-    this.since = now;
-    this.restart();
+  }
+
+  /** Lane l's arrival flow, vehicles/s, as of the last `measure` (0 before it). */
+  rate(l: number): number {
+    return this.rates[l];
   }
 
   private restart(): void {
