@@ -1,0 +1,128 @@
+/**
+ * Robustness on imported networks (issue #16): every registered controller
+ * runs the hour on the Osnabrück OSM extract (citybrain import osm, generated
+ * demand loading it hard) and on the Hangzhou 4x4 SUMO files, under the
+ * supervisor and the scenario's SUMO rules (junctions kept clear, jam teleport
+ * after 300 s). None may gridlock: no gridlock, deadlock or controller error
+ * from the supervisor, no vehicle teleported out of a jam (each teleport is a
+ * lock the engine undid), every generated vehicle entered; and the default
+ * controller is not worse than max-pressure. The starvation guard's reports
+ * are the supervisor at work (as in control's stress.test.ts): printed, not
+ * failed on. stress.test.ts holds the controllers to the generated stress
+ * family; this file to the imports.
+ *
+ * Run time: 2 min 32 s to 2 min 49 s on 2 shared cores at load 3-6, every
+ * controller the whole hour; about half of it is predictive-sequential on
+ * Hangzhou (74-91 s wall; 'predictive', the same search on its worker pool,
+ * 16-17 s), kept as the registry holds it. With b0a0fbb's engine change undone, fixed on the extract fails
+ * here: 7 gridlocks and a deadlock reported, 32 vehicles teleported, 69 never entered.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadSumoScenario, Simulation, type Scenario } from '@citybrain/engine';
+import { controllers, DEFAULT_CONTROLLER, runControlled, type ControllerFault } from '@citybrain/control';
+import { importOsm } from '../dist/commands/import.js';
+import { make } from '../dist/bench/control.js';
+
+const HOUR = 3600;
+/** trips per hour generated on the extract and randomTrips' seed: a hard load (a ring of waits through queues locked it here under fixed before b0a0fbb) */
+const OSM_DEMAND = 3000;
+const OSM_SEED = 42;
+
+/**
+ * The default controller's ATT may exceed max-pressure's by this share at
+ * most: none, stricter than stress.test.ts's 5%, as it holds with a margin
+ * here (schedule 4.0% below max-pressure on the extract, 6.5% on Hangzhou).
+ */
+const DEFAULT_TOLERANCE = 0;
+
+// the shared data sits beside the repository (../shared), wherever it is cloned; CITYBRAIN_DATA names it elsewhere
+const DATA = process.env.CITYBRAIN_DATA ?? fileURLToPath(new URL('../../../../shared/data', import.meta.url));
+const OSM = join(DATA, 'osnabrueck_osm/martini.osm.xml');
+const HZ = join(DATA, 'hangzhou_4x4/sumo/hangzhou_4x4_gudang_18041610_1h');
+const onPath = (tool: string) => (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, tool)));
+const missingTool = ['netconvert', 'duarouter', 'python3'].find((tool) => !onPath(tool));
+const skipOsm = !existsSync(OSM) ? `shared data (${OSM}) not present; CITYBRAIN_DATA=DIR names the folder`
+  : missingTool ? `${missingTool} absent (Debian package ${missingTool === 'python3' ? 'python3' : 'sumo'})`
+  : !existsSync('/usr/share/sumo/tools/randomTrips.py') && !process.env.SUMO_HOME ? 'randomTrips.py absent (Debian package sumo-tools)' : false;
+const skipHz = !existsSync(`${HZ}.net.xml`) ? `shared data (${HZ}.net.xml) not present; CITYBRAIN_DATA=DIR names the folder` : false;
+for (const [what, why] of [['Osnabrück import', skipOsm], ['Hangzhou SUMO files', skipHz]]) if (why) console.log(`# controllers on the ${what} skipped: ${why}`);
+
+const tmp = mkdtempSync(join(tmpdir(), 'citybrain-import-controllers-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+interface Imported {
+  name: string;
+  skip: string | false;
+  /** loaded on first use, once for all controllers */
+  load: () => Scenario;
+  /**
+   * Whether fixed time (the baseline, not adaptive) is held to every vehicle
+   * entering: not on Hangzhou, whose real demand is past its plan's capacity
+   * by design (CityFlow's own fixed-time run: ATT 580.9 s, baselines.md), so
+   * vehicles still queue at the boundary at the hour's end; it is still held
+   * to no gridlock and no teleport there.
+   */
+  fixedEnters: boolean;
+}
+
+function once<T>(f: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= f());
+}
+
+const SCENARIOS: Imported[] = [
+  {
+    name: `osnabrueck-osm ${OSM_DEMAND}/h seed ${OSM_SEED}`, skip: skipOsm, fixedEnters: true,
+    load: once(() => importOsm(OSM, join(tmp, 'osnabrueck'), { demandPerHour: OSM_DEMAND, seconds: HOUR, seed: OSM_SEED }).loaded.scenario),
+  },
+  {
+    name: 'hangzhou-4x4 sumo', skip: skipHz, fixedEnters: false,
+    load: once(() => loadSumoScenario({
+      net: readFileSync(`${HZ}.net.xml`, 'utf8'), routes: readFileSync(`${HZ}.rou.xml`, 'utf8'), netSource: 'net.xml', routesSource: 'rou.xml',
+    }).scenario),
+  },
+];
+
+interface Row { att: number; wall: number }
+
+for (const sc of SCENARIOS) {
+  const rows = new Map<string, Row>();
+  for (const name of Object.keys(controllers)) {
+    test(`import ${sc.name}: ${name} does not gridlock in the hour`, { skip: sc.skip }, async (t) => {
+      const scenario = sc.load();
+      assert.ok(scenario.rules?.keepJunctionsClear && scenario.rules.timeToTeleport, `SUMO's rules: ${JSON.stringify(scenario.rules)}`);
+      // predictive searches on a worker pool, as in production and bench control
+      const made = await make(name, scenario);
+      if ('skip' in made) return void t.skip(made.skip);
+      const started = performance.now();
+      const sim = new Simulation(scenario, { seed: 0 });
+      const faults: ControllerFault[] = [];
+      const { metrics } = await runControlled(sim, made.controller, Math.round(HOUR / sim.interval), { onFault: (f) => faults.push(f) })
+        .finally(() => made.close());
+      const wall = (performance.now() - started) / 1000;
+      rows.set(name, { att: metrics.averageTravelTime, wall });
+      const starved = faults.filter((f) => f.kind === 'starvation');
+      t.diagnostic(`${sc.name} ${name}: ATT ${metrics.averageTravelTime.toFixed(1)} s, entered ${metrics.enteredVehicles}, waiting to enter ${metrics.waitingToEnter}, ` +
+        `in the network ${metrics.vehiclesInNetwork}, teleported ${metrics.teleported}, ${starved.length} greens ended by the starvation guard; ${wall.toFixed(1)} s wall`);
+      assert.deepEqual(faults.filter((f) => f.kind !== 'starvation').map((f) => `${f.kind} at ${f.intersection}, ${f.time} s: ${f.error}`), [], 'no error, no gridlock, no deadlock');
+      assert.equal(metrics.teleported, 0, 'no vehicle teleported out of a jam');
+      // both files give one trip per vehicle: the vehicles departing in the hour are the trips starting in it
+      assert.ok(scenario.flows.every((f) => f.startTime === f.endTime), 'one vehicle per flow');
+      assert.equal(metrics.enteredVehicles, scenario.flows.filter((f) => (f.startTime ?? 0) < HOUR).length, 'every vehicle of the hour generated');
+      if (name === 'fixed' && !sc.fixedEnters) return;
+      assert.equal(metrics.waitingToEnter, 0, 'every generated vehicle entered');
+    });
+  }
+  test(`import ${sc.name}: the default controller (${DEFAULT_CONTROLLER}) is not worse than max-pressure`, { skip: sc.skip }, (t) => {
+    const def = rows.get(DEFAULT_CONTROLLER);
+    const mp = rows.get('max-pressure');
+    assert.ok(def && mp, 'both ran');
+    t.diagnostic(`${sc.name}: ATT ${[...rows].map(([n, r]) => `${n} ${r.att.toFixed(1)}`).join(', ')}`);
+    assert.ok(def.att <= mp.att * (1 + DEFAULT_TOLERANCE), `${DEFAULT_CONTROLLER} ${def.att.toFixed(1)} s against max-pressure ${mp.att.toFixed(1)} s`);
+  });
+}
