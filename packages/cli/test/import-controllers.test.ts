@@ -102,7 +102,10 @@ for (const sc of SCENARIOS) {
       const started = performance.now();
       const sim = new Simulation(scenario, { seed: 0 });
       const faults: ControllerFault[] = [];
-      const { metrics } = await runControlled(sim, made.controller, Math.round(HOUR / sim.interval), { onFault: (f) => faults.push(f) })
+      // the decision watchdog counts wall time: on 2 cores shared with the rest of the suite predictive-sequential's
+      // rollouts can pass its 1 s and hand the city to the fallback, which is not what this test is about (the
+      // watchdog has its own tests, control/test/safety.test.ts); what it asks of the controllers is a generous 30 s
+      const { metrics } = await runControlled(sim, made.controller, Math.round(HOUR / sim.interval), { onFault: (f) => faults.push(f), budgetMs: 30_000 })
         .finally(() => made.close());
       const wall = (performance.now() - started) / 1000;
       rows.set(name, { att: metrics.averageTravelTime, wall });
