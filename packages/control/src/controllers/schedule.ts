@@ -2,6 +2,7 @@ import type { Controller, IntersectionPhases, Observed, SimReader } from '../cor
 import { checkOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';
 import { phaseLaneSets } from '../measures/phase-lanes.js';
+import { SpillBack } from '../measures/spill-back.js';
 
 export interface ScheduleOptions {
   /** seconds between two vehicles leaving one lane at saturation; default 1.5 */
@@ -68,6 +69,13 @@ const MAX_WORK = 65536;
  *    programme does;
  * 3. the intersection keeps its green when that sequence starts with a
  *    cluster of the green, and otherwise changes to the phase it starts with.
+ * Before the search, queue-spillback protection (measures/spill-back.ts): a
+ * lane standing past SPILL_WARN_SHARE of its length, with room beyond, calls
+ * its phase (the green if it serves one, else the next in the roadnet's
+ * order), which then holds until its queue has left. Least total wait serves
+ * phases by vehicles discharged per second, so a one-lane left turn waits
+ * behind busier straights for ever, while the right turns feeding it (green
+ * always) fill it until they stop in the junction upstream and lock it.
  * So a green is held for a platoon about to arrive when that costs the reds
  * less than a second yellow would, and given up early for a queue when its
  * own arrivals are sparse. Lanes whose exit lanes are full count for nothing
@@ -77,6 +85,9 @@ const MAX_WORK = 65536;
  */
 export class SchedulePolicy {
   private readonly served: Int32Array[][];
+  private readonly spill: SpillBack;
+  /** per intersection: the green given for lanes about to spill back, held until its queue is gone; -1: none */
+  private readonly spillHold: Int32Array;
   /** per incoming lane: its movements' exit lanes in outLanes[outStart[l], outStart[l + 1]) */
   private readonly outStart: Int32Array;
   private readonly outLanes: Int32Array;
@@ -108,6 +119,8 @@ export class SchedulePolicy {
     private readonly minGreen: number,
   ) {
     this.served = ixs.map((ix) => phaseLaneSets(ix).served);
+    this.spill = new SpillBack(sim.net, ixs);
+    this.spillHold = new Int32Array(ixs.length).fill(-1);
     const net = sim.net;
     const outs = new Map<number, Set<number>>();
     for (const ix of ixs) {
@@ -214,6 +227,20 @@ export class SchedulePolicy {
     this.nc[g] = k;
   }
 
+  /**
+   * The green slot to serve for lanes about to spill back: the green while it serves some, else the next such slot
+   * in the roadnet's order (cyclic, as actuated control: when several spill, each is served within a cycle); -1: none.
+   */
+  private spilledPhase(k: number, P: number, cur: number): number {
+    const queue = this.observed.queue;
+    if (cur >= 0 && this.spill.spilling(k, cur, queue) > 0) return cur;
+    for (let j = 1; j <= P; j++) {
+      const g = (cur + j + P) % P;
+      if (this.spill.spilling(k, g, queue) > 0) return g;
+    }
+    return -1;
+  }
+
   /** Merges the last two clusters of phase slot g. */
   private mergeTail(g: number): void {
     const { ca, cn, cd } = this;
@@ -249,6 +276,13 @@ export class SchedulePolicy {
       }
       return best >= 0 ? ix.greens[best] : green;
     }
+    // queue-spillback protection (measures/spill-back.ts): the least-wait order would postpone a lane about to
+    // spill back behind busier phases for ever; its phase goes first, and keeps the green until its queue is gone
+    // (ended at the mark, it would come back a few vehicles later, each time for a yellow)
+    if (this.spillHold[k] === green && cur >= 0 && nc[cur] > 0 && ca[cur * MAX_CLUSTERS] === 0) return green;
+    const spilled = this.spilledPhase(k, P, cur);
+    this.spillHold[k] = spilled >= 0 ? ix.greens[spilled] : -1;
+    if (spilled >= 0) return ix.greens[spilled];
     // bound the search: merge tails of the longest cluster lists until the states fit
     for (;;) {
       let states = 1, longest = 0;
