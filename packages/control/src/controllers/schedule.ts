@@ -2,7 +2,7 @@ import type { Controller, IntersectionPhases, Observed, SimReader } from '../cor
 import { checkOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';
 import { phaseLaneSets } from '../measures/phase-lanes.js';
-import { SpillBack } from '../measures/spill-back.js';
+import { SpillProtection } from '../measures/spill-back.js';
 
 export interface ScheduleOptions {
   /** seconds between two vehicles leaving one lane at saturation; default 1.5 */
@@ -85,9 +85,7 @@ const MAX_WORK = 65536;
  */
 export class SchedulePolicy {
   private readonly served: Int32Array[][];
-  private readonly spill: SpillBack;
-  /** per intersection: the green given for lanes about to spill back, held until its queue is gone; -1: none */
-  private readonly spillHold: Int32Array;
+  private readonly protection: SpillProtection;
   /** per incoming lane: its movements' exit lanes in outLanes[outStart[l], outStart[l + 1]) */
   private readonly outStart: Int32Array;
   private readonly outLanes: Int32Array;
@@ -119,8 +117,7 @@ export class SchedulePolicy {
     private readonly minGreen: number,
   ) {
     this.served = ixs.map((ix) => phaseLaneSets(ix).served);
-    this.spill = new SpillBack(sim.net, ixs);
-    this.spillHold = new Int32Array(ixs.length).fill(-1);
+    this.protection = new SpillProtection(sim.net, ixs);
     const net = sim.net;
     const outs = new Map<number, Set<number>>();
     for (const ix of ixs) {
@@ -227,20 +224,6 @@ export class SchedulePolicy {
     this.nc[g] = k;
   }
 
-  /**
-   * The green slot to serve for lanes about to spill back: the green while it serves some, else the next such slot
-   * in the roadnet's order (cyclic, as actuated control: when several spill, each is served within a cycle); -1: none.
-   */
-  private spilledPhase(k: number, P: number, cur: number): number {
-    const queue = this.observed.queue;
-    if (cur >= 0 && this.spill.spilling(k, cur, queue) > 0) return cur;
-    for (let j = 1; j <= P; j++) {
-      const g = (cur + j + P) % P;
-      if (this.spill.spilling(k, g, queue) > 0) return g;
-    }
-    return -1;
-  }
-
   /** Merges the last two clusters of phase slot g. */
   private mergeTail(g: number): void {
     const { ca, cn, cd } = this;
@@ -276,12 +259,9 @@ export class SchedulePolicy {
       }
       return best >= 0 ? ix.greens[best] : green;
     }
-    // queue-spillback protection (measures/spill-back.ts): the least-wait order would postpone a lane about to
-    // spill back behind busier phases for ever; its phase goes first, and keeps the green until its queue is gone
-    // (ended at the mark, it would come back a few vehicles later, each time for a yellow)
-    if (this.spillHold[k] === green && cur >= 0 && nc[cur] > 0 && ca[cur * MAX_CLUSTERS] === 0) return green;
-    const spilled = this.spilledPhase(k, P, cur);
-    this.spillHold[k] = spilled >= 0 ? ix.greens[spilled] : -1;
+    // queue-spillback protection (measures/spill-back.ts): least total wait would postpone a one-lane movement
+    // about to spill back behind busier phases for ever
+    const spilled = this.protection.choose(k, P, cur, this.observed.queue);
     if (spilled >= 0) return ix.greens[spilled];
     // bound the search: merge tails of the longest cluster lists until the states fit
     for (;;) {
