@@ -24,4 +24,4 @@ export { phaseLaneSets, type PhaseLaneSets } from './measures/phase-lanes.js';
 export { bestPhase, gappedOut, phaseDemand, phasePressure, servedLanes } from './measures/pressure.js';
 export { LaneLoad } from './measures/lane-load.js';
 export { efficientPressure, runningDemand, RunningLoad } from './measures/efficient-pressure.js';
-export { SpillBack, fullThresholds, JAM_SPACING, FULL_SHARE, MIN_FULL } from './measures/spill-back.js';
+export { SpillBack, fullThresholds, JAM_SPACING, FULL_SHARE, MIN_FULL, SPILL_WARN_SHARE } from './measures/spill-back.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, Simulation } from '@citybrain/engine';
-import { bestPhase, fixedTime, phasePressure, SignalSupervisor } from '@citybrain/control';
+import { bestPhase, fixedTime, phasePressure, SignalSupervisor, SpillBack, SPILL_WARN_SHARE } from '@citybrain/control';
 
 // intersection_1_1 of a 1 x 1 grid: phase 2 is NT+ST, phase 4 NL+SL; road_1_2_3 comes from the north, road_1_0_1 from the south
 test('a roadLink without laneLinks adds no pressure: its phase still wins on the rest of its movements', () => {
@@ -22,4 +22,33 @@ test('a roadLink without laneLinks adds no pressure: its phase still wins on the
   assert.equal(phasePressure(ix, 2, perLane), phasePressure(ix, 4, perLane));
   assert.ok(Number.isFinite(phasePressure(ix, 2, perLane)));
   assert.equal(bestPhase(ix, env, load), 2);
+});
+
+/** the 1 x 1 grid's only intersection */
+const k0 = 0;
+
+// intersection_1_1 of a 1 x 1 grid: road_1_0_1 comes from the south, its lane 0 turns left (NL+SL: phase 4) into road_1_1_2
+test('spill-back: a lane about to spill back calls its phase, unless every exit lane of its movement is full', () => {
+  const sim = new Simulation(generateGrid({ rows: 1, cols: 1 }));
+  const env = new SignalSupervisor(sim, fixedTime()).env;
+  const [ix] = env.intersections;
+  const spill = new SpillBack(sim.net, env.intersections);
+  const lane = (id: string) => sim.net.laneIndex.get(id)!;
+  const left = lane('road_1_0_1_0');
+  const slot = ix.greens.indexOf(4);
+  const other = ix.greens.indexOf(1);
+  const queue = new Float64Array(sim.net.nLanes);
+  // a lane holds its length over 7.5 m vehicles: 60% of them is the mark, 80% full
+  assert.equal(spill.warnAt[left], Math.ceil(SPILL_WARN_SHARE * Math.floor(sim.net.length[left] / 7.5)));
+  assert.ok(spill.warnAt[left] < spill.fullAt[left]);
+  queue[left] = spill.warnAt[left] - 1;
+  assert.equal(spill.spilling(k0, slot, queue), 0, 'below the mark: nothing to protect');
+  queue[left] = spill.warnAt[left];
+  assert.equal(spill.spilling(k0, slot, queue), queue[left], 'at the mark: its standing vehicles');
+  assert.equal(spill.spilling(k0, other, queue), 0, 'a phase that does not serve it');
+  // one exit lane full (the next left-turn lane): the vehicles bound for the others still leave
+  queue[lane('road_1_1_2_0')] = spill.fullAt[lane('road_1_1_2_0')];
+  assert.equal(spill.spilling(k0, slot, queue), queue[left]);
+  for (let k = 0; k < 3; k++) queue[lane(`road_1_1_2_${k}`)] = spill.fullAt[lane(`road_1_1_2_${k}`)];
+  assert.equal(spill.spilling(k0, slot, queue), 0, 'every exit full: a green would send its vehicles into the junction to stop there');
 });

@@ -1,6 +1,8 @@
 import type { Controller, IntersectionPhases, SimReader } from '../core/controller.js';
 import { LaneLoad } from '../measures/lane-load.js';
 import { demandOf, gappedOut, phaseTables, pressureOf } from '../measures/pressure.js';
+import { SpillProtection } from '../measures/spill-back.js';
+import { intersectionSlots } from '../core/slots.js';
 
 export interface PressurePlusOptions {
   /** seconds between decisions; default 15 for the controller (PRESSURE_PLUS_PERIOD), 5 in the predictive controller's rollouts */
@@ -41,6 +43,8 @@ export interface PressurePlusOptions {
  * - in between, gap out: a green with nothing left within `gapOut` metres of
  *   its stop lines goes to the phase of maximal pressure if that is positive.
  * Movements green in every phase (right turns) count for no phase's demand.
+ * Before all that, queue-spillback protection (SpillProtection,
+ * measures/spill-back.ts): a lane about to spill back calls its phase.
  *
  * Keeping a phase whose platoon is still arriving avoids paying the yellow
  * for a queue that has just been served; a phase with nothing queued but a
@@ -71,6 +75,8 @@ export function pressurePlus(opts: PressurePlusOptions = {}): Controller {
   if (opts.gapOut !== undefined && !(opts.gapOut >= 0)) throw new RangeError(`pressure-plus: gapOut must be >= 0 m, got ${opts.gapOut}`);
   const lanes = new LaneLoad();
   let params: PressurePlusParams;
+  let slot = new Int32Array(0);
+  let protection: SpillProtection;
   return {
     name: 'pressure-plus',
     // approaching vehicles
@@ -78,8 +84,14 @@ export function pressurePlus(opts: PressurePlusOptions = {}): Controller {
     init(env) {
       params = pressurePlusParams({ ...opts, period }, env.twin.interval);
       lanes.init(env, params.range, params.period);
+      slot = intersectionSlots(env);
+      protection = new SpillProtection(env.net, env.intersections);
     },
     decide(ix, s, env) {
+      // queue-spillback protection (measures/spill-back.ts): pressure sums over a phase's movements, so a one-lane
+      // left turn loses to the straights while the right turns feeding it (green always) fill it
+      const spilled = protection.choose(slot[ix.intersection], ix.greens.length, ix.greens.indexOf(s.green), env.observed.queue);
+      if (spilled >= 0) return ix.greens[spilled];
       return pressurePlusDecision(params, lanes, ix, s.green, env.twin);
     },
   };

@@ -36,6 +36,18 @@ export const FULL_SHARE = 0.8;
  */
 export const MIN_FULL = 3;
 
+/**
+ * Share of a lane's capacity standing at which its queue is about to spill
+ * back: queue-spillback protection serves it then (a queue detector well
+ * upstream of the stop line calls its phase, as adaptive systems have it),
+ * and it clears before it reaches the junction upstream. Left until full,
+ * the vehicles that keep joining it (right turns, green always) stop inside
+ * that junction, and the movements crossing or merging with them stop behind
+ * them. On the 4 x 4 grid that locked (test/spill-ring.test.ts) 0.5 and 0.7
+ * work as well as 0.6.
+ */
+export const SPILL_WARN_SHARE = 0.6;
+
 /** Per lane: the standing vehicles that make it full. */
 export function fullThresholds(net: Network): Float64Array {
   const out = new Float64Array(net.nLanes);
@@ -53,11 +65,18 @@ export function fullThresholds(net: Network): Float64Array {
  */
 export class SpillBack {
   readonly fullAt: Float64Array;
+  /** per lane: the standing vehicles at which it is about to spill back (SPILL_WARN_SHARE of its capacity, MIN_FULL at least) */
+  readonly warnAt: Float64Array;
   /** movements of intersection k, slot g: mov[k][g] lists, per movement, [inCount, outCount, ...inLanes, ...outLanes] */
   private readonly mov: Int32Array[][];
 
   constructor(net: Network, ixs: readonly IntersectionPhases[]) {
     this.fullAt = fullThresholds(net);
+    this.warnAt = new Float64Array(net.nLanes);
+    for (let l = 0; l < net.nLanes; l++) {
+      const capacity = Math.max(1, Math.floor(net.length[l] / JAM_SPACING));
+      this.warnAt[l] = Math.max(Math.ceil(SPILL_WARN_SHARE * capacity), Math.min(MIN_FULL, capacity));
+    }
     this.mov = ixs.map((ix) => {
       const inAll = new Map<number, number>();
       for (const p of ix.greens) for (const m of ix.movements[p]) inAll.set(m.roadLink, (inAll.get(m.roadLink) ?? 0) + 1);
@@ -95,5 +114,81 @@ export class SpillBack {
       if (!full) return false;
     }
     return waiting;
+  }
+
+  /**
+   * Vehicles standing on the lanes of green slot g that are about to spill
+   * back (warnAt) and could leave (an exit lane of their movement not full:
+   * which exit lane each vehicle takes is not seen, and one full lane of
+   * three does not hold those bound for the others): 0 when none. A controller that orders greens by what they discharge per second
+   * (a schedule's shortest-job-first, a pressure sum over several lanes)
+   * postpones a one-lane movement (a left turn) behind busier phases for
+   * ever, while arrivals it does not control (right turns, green always)
+   * fill that lane until it blocks the junction upstream.
+   */
+  spilling(k: number, g: number, queue: ArrayLike<number>): number {
+    const f = this.mov[k][g];
+    let n = 0;
+    for (let i = 0; i < f.length; ) {
+      const nIn = f[i], nOut = f[i + 1];
+      const ins = i + 2, outs = ins + nIn;
+      i = outs + nOut;
+      let room = false;
+      for (let j = outs; j < outs + nOut; j++) if (queue[f[j]] < this.fullAt[f[j]]) room = true;
+      if (!room) continue;
+      for (let j = ins; j < outs; j++) if (queue[f[j]] >= this.warnAt[f[j]]) n += queue[f[j]];
+    }
+    return n;
+  }
+
+  /** Whether green slot g has a movement with vehicles standing on an incoming lane and an exit lane not full: its green discharges. */
+  discharges(k: number, g: number, queue: ArrayLike<number>): boolean {
+    const f = this.mov[k][g];
+    for (let i = 0; i < f.length; ) {
+      const nIn = f[i], nOut = f[i + 1];
+      const ins = i + 2, outs = ins + nIn;
+      i = outs + nOut;
+      let queued = false;
+      for (let j = ins; j < outs; j++) if (queue[f[j]] > 0) queued = true;
+      if (!queued) continue;
+      for (let j = outs; j < outs + nOut; j++) if (queue[f[j]] < this.fullAt[f[j]]) return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * Queue-spillback protection for an acyclic controller, the one rule
+ * schedule and pressure-plus apply before their own choice: a lane about to
+ * spill back (SpillBack.spilling) calls its phase, the green if it serves
+ * one, else the next in the roadnet's order (cyclic, as actuated control:
+ * when several spill, each is served within a cycle); the green so given is
+ * held while it discharges (ended at the mark, it would come back a few
+ * vehicles later, each time for a yellow). Max-out and the supervisor's
+ * starvation guard bound the hold.
+ */
+export class SpillProtection {
+  readonly spill: SpillBack;
+  /** per intersection slot: the green slot given for a spill-back, held while it discharges; -1: none */
+  private readonly held: Int32Array;
+
+  constructor(net: Network, ixs: readonly IntersectionPhases[]) {
+    this.spill = new SpillBack(net, ixs);
+    this.held = new Int32Array(ixs.length).fill(-1);
+  }
+
+  /** The green slot intersection k must show, `cur` (slot of its green, -1 in none) shown; -1: the controller's own choice. */
+  choose(k: number, nGreens: number, cur: number, queue: ArrayLike<number>): number {
+    if (cur >= 0 && this.held[k] === cur && this.spill.discharges(k, cur, queue)) return cur;
+    let pick = -1;
+    if (cur >= 0 && this.spill.spilling(k, cur, queue) > 0) pick = cur;
+    else {
+      for (let j = 1; j <= nGreens && pick < 0; j++) {
+        const g = (cur + j + nGreens) % nGreens;
+        if (this.spill.spilling(k, g, queue) > 0) pick = g;
+      }
+    }
+    this.held[k] = pick;
+    return pick;
   }
 }

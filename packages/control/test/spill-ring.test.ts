@@ -1,0 +1,52 @@
+/**
+ * Regression (issue #16): an overloaded 4 x 4 grid (CityFlow's generator,
+ * its 8 turning routes, 0.1 vehicles per second per route) whose left-turn
+ * lanes round the centre block are fed by right turns, green always. A
+ * controller that serves those one-lane movements last (schedule's
+ * least-wait order put them behind the busier straight phases) lets them fill;
+ * the right turns bound for them then stop inside the junctions upstream,
+ * the straights merging with them stop behind, and by 1,330 s the centre is
+ * a deadlocked ring (road_2_3_3_0 -> road_2_2_0_0 -> road_3_2_1_0 ->
+ * road_3_3_2_0). Queue-spillback protection (measures/spill-back.ts,
+ * SpillBack.spilling) serves a lane about to spill back first.
+ * Fixed time, actuated and SOTL (cyclic) carried it already.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateGrid, Simulation } from '@citybrain/engine';
+import { controllers, DEFAULT_CONTROLLER, runControlled, type ControllerFault } from '@citybrain/control';
+
+/** past the deadlock at 1,330 s and the gridlock detector's 90 s */
+const SECONDS = 1800;
+
+/**
+ * Controllers that still lock this grid within the hour, run as todo so that
+ * a fix shows: max-pressure, advanced-mp and efficient-mp are the benchmark's
+ * reference definitions, kept as published; pressure-plus has the protection
+ * and holds past 1,800 s, but locks at 2,810 s; the others do not have it.
+ */
+const KNOWN = new Set(['max-pressure', 'advanced-mp', 'efficient-mp', 'pressure-plus', 'webster', 'green-wave', 'sotl-fading']);
+
+/**
+ * 'predictive' runs on a worker pool in production (stress.test.ts); its
+ * sequential search takes about 90 s here: both are left to the benchmarks
+ */
+const SKIP = new Set(['predictive', 'predictive-sequential']);
+
+/** Fixed time is not adaptive: it carries this demand with a longer tail (a quarter of the vehicles still in at 1,800 s), held to no gridlock only. */
+const NOT_ADAPTIVE = new Set(['fixed']);
+
+const scenario = generateGrid({ rows: 4, cols: 4, demand: 0.1 });
+
+for (const name of [DEFAULT_CONTROLLER, ...Object.keys(controllers).filter((n) => n !== DEFAULT_CONTROLLER && !SKIP.has(n))]) {
+  const todo = KNOWN.has(name) ? 'locks this grid still (issue #16)' : undefined;
+  test(`4 x 4 grid at 0.1 veh/s a route: ${name} does not gridlock`, { todo }, async () => {
+    const sim = new Simulation(scenario, { seed: 0 });
+    const faults: ControllerFault[] = [];
+    const { metrics } = await runControlled(sim, controllers[name](), SECONDS, { onFault: (f) => faults.push(f) });
+    assert.deepEqual(faults.filter((f) => f.kind !== 'starvation').map((f) => `${f.kind} at ${f.intersection}, ${f.time} s: ${f.error}`), [], 'no error, no gridlock');
+    if (NOT_ADAPTIVE.has(name)) return;
+    // the network still flows: under a deadlock about half the vehicles that entered are still in it at 1,800 s
+    assert.ok(metrics.vehiclesInNetwork < 0.2 * metrics.enteredVehicles, `${metrics.vehiclesInNetwork} of ${metrics.enteredVehicles} vehicles still in the network`);
+  });
+}
