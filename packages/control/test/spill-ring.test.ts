@@ -16,16 +16,18 @@ import assert from 'node:assert/strict';
 import { generateGrid, Simulation } from '@citybrain/engine';
 import { controllers, DEFAULT_CONTROLLER, runControlled, type ControllerFault } from '@citybrain/control';
 
-/** past the deadlock at 1,330 s and the gridlock detector's 90 s */
-const SECONDS = 1800;
+/** the hour: past the deadlock at 1,330 s and the locks that came later (pressure-plus's at 2,810 s, webster's at 3,285 s before the gap-out) */
+const SECONDS = 3600;
 
 /**
  * Controllers that still lock this grid within the hour, run as todo so that
  * a fix shows: max-pressure, advanced-mp and efficient-mp are the benchmark's
- * reference definitions, kept as published; pressure-plus has the protection
- * and holds past 1,800 s, but locks at 2,810 s; the others do not have it.
+ * reference definitions, kept as published; pressure-plus, green-wave and
+ * sotl-fading have the protection (measures/spill-guard.ts) and lock later
+ * (3,130 s, 1,970 s, 2,440 s): a left-turn green with room beyond that
+ * lets nothing cross (the supervisor's "held at the junction itself").
  */
-const KNOWN = new Set(['max-pressure', 'advanced-mp', 'efficient-mp', 'pressure-plus', 'webster', 'green-wave', 'sotl-fading']);
+const KNOWN = new Set(['max-pressure', 'advanced-mp', 'efficient-mp', 'pressure-plus', 'green-wave', 'sotl-fading']);
 
 /**
  * 'predictive' runs on a worker pool in production (stress.test.ts); its
@@ -33,7 +35,7 @@ const KNOWN = new Set(['max-pressure', 'advanced-mp', 'efficient-mp', 'pressure-
  */
 const SKIP = new Set(['predictive', 'predictive-sequential']);
 
-/** Fixed time is not adaptive: it carries this demand with a longer tail (a quarter of the vehicles still in at 1,800 s), held to no gridlock only. */
+/** Fixed time is not adaptive: it carries this demand with a longer tail, held to no gridlock only. */
 const NOT_ADAPTIVE = new Set(['fixed']);
 
 const scenario = generateGrid({ rows: 4, cols: 4, demand: 0.1 });
@@ -46,7 +48,7 @@ for (const name of [DEFAULT_CONTROLLER, ...Object.keys(controllers).filter((n) =
     const { metrics } = await runControlled(sim, controllers[name](), SECONDS, { onFault: (f) => faults.push(f) });
     assert.deepEqual(faults.filter((f) => f.kind !== 'starvation').map((f) => `${f.kind} at ${f.intersection}, ${f.time} s: ${f.error}`), [], 'no error, no gridlock');
     if (NOT_ADAPTIVE.has(name)) return;
-    // the network still flows: under a deadlock about half the vehicles that entered are still in it at 1,800 s
+    // the network still flows: under a deadlock about a quarter to half the vehicles that entered are still in it at the end
     assert.ok(metrics.vehiclesInNetwork < 0.2 * metrics.enteredVehicles, `${metrics.vehiclesInNetwork} of ${metrics.enteredVehicles} vehicles still in the network`);
   });
 }

@@ -7,6 +7,7 @@ import { phaseLaneSets } from '../measures/phase-lanes.js';
 import { splitGreen } from './green-split.js';
 import { websterCycle } from './webster.js';
 import { fullThresholds, SpillBack } from '../measures/spill-back.js';
+import { SpillGuard } from '../measures/spill-guard.js';
 
 /** roadLinkType of go_straight (the engine stores a roadLink's type as its priority) */
 const STRAIGHT = LINK_PRIORITY.go_straight;
@@ -178,11 +179,13 @@ function travelTime(net: Network, rl: number, road: number, speedFactor: number)
  * does, cost 40% of ATT on 16 x 3 and 3 x 16 grids: 394.7 and 412.8 s against
  * 279.4 and 291.1 s, measured as this was written.) A green whose waiting movements all lead into full
  * exits (SpillBack) has no call and yields at once, the coordinated phase
- * included. A phase with a lane full (its queue reaches back to the junction
- * upstream) whose window has passed is served late in the cycle, up to the
- * last force-off, rather than a cycle later: a red held that long locks the
+ * included. A phase with a lane about to spill back (SpillBack.warnAt)
+ * whose window has passed is served late in the cycle, up to the last
+ * force-off, rather than a cycle later: a red held that long locks the
  * junctions behind it (on those grids, right turns stood behind full lanes
- * for 90 s and the supervisor reported gridlock).
+ * for 90 s and the supervisor reported gridlock). Ahead of all that, the
+ * queue-spillback protection (measures/spill-guard.ts) calls such a phase
+ * at once, extended while it discharges.
  *
  * Not a fixed plan (Controller.fixedPlan false): greens end on detector
  * gaps, so the starvation guard may cut one; the next decision resumes the
@@ -224,6 +227,7 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
   let yellow = 0;
   let meter: FlowRatioMeter | undefined;
   let spill: SpillBack;
+  let protection: SpillGuard;
   let fullAt: Float64Array = new Float64Array(0);
   let nextPlan = 0;
   /** per intersection: phase shown at the previous step, the last second a crossing was counted on its lanes (or its start), and whether a report without one came since */
@@ -314,11 +318,11 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
     return waiting && !spill.blocked(x, orderSlot[x][j], queue);
   }
 
-  /** Whether a lane calling phase j (in `order`) of intersection x is full (its queue reaches back to the junction upstream) and the phase can move it. */
+  /** Whether a lane calling phase j (in `order`) of intersection x is about to spill back (SpillBack.warnAt: full, its queue would reach the junction upstream) and the phase can move it. */
   function spilling(x: number, j: number, queue: ArrayLike<number>): boolean {
     const lanes = callers[x][j];
     let full = false;
-    for (let k = 0; k < lanes.length && !full; k++) full = queue[lanes[k]] >= fullAt[lanes[k]];
+    for (let k = 0; k < lanes.length && !full; k++) full = queue[lanes[k]] >= spill.warnAt[lanes[k]];
     return full && !spill.blocked(x, orderSlot[x][j], queue);
   }
 
@@ -354,7 +358,8 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
       weights = order.map((o) => new Float64Array(o.length));
       offset = new Float64Array(ixs.length);
       ownCycle = new Float64Array(ixs.length);
-      spill = new SpillBack(env.net, ixs);
+      protection = new SpillGuard(env.net, ixs);
+      spill = protection.spill;
       fullAt = fullThresholds(env.net);
       shown = new Int32Array(ixs.length).fill(-1);
       lastSeen = new Float64Array(ixs.length);
@@ -412,6 +417,10 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
       const x = slot[ix.intersection];
       const t = env.twin.time;
       const queue = env.observed.queue;
+      // queue-spillback protection (measures/spill-guard.ts) ahead of the coordination: a lane about to spill back
+      // calls its phase now, not at its window (lanes below the warn share wait for theirs as planned)
+      const spilled = protection.choose(x, ix.greens.length, ix.greens.indexOf(s.green), env);
+      if (spilled >= 0) return ix.greens[spilled];
       const ends = greenEnd[x];
       const n = ends.length;
       // position in this intersection's cycle; each phase's window is its yellow, then its green up to its force-off

@@ -1,7 +1,7 @@
 import type { Controller, IntersectionPhases, SimReader } from '../core/controller.js';
 import { LaneLoad } from '../measures/lane-load.js';
 import { demandOf, gappedOut, phaseTables, pressureOf } from '../measures/pressure.js';
-import { SpillProtection } from '../measures/spill-back.js';
+import { SpillGuard } from '../measures/spill-guard.js';
 import { intersectionSlots } from '../core/slots.js';
 
 export interface PressurePlusOptions {
@@ -43,8 +43,8 @@ export interface PressurePlusOptions {
  * - in between, gap out: a green with nothing left within `gapOut` metres of
  *   its stop lines goes to the phase of maximal pressure if that is positive.
  * Movements green in every phase (right turns) count for no phase's demand.
- * Before all that, queue-spillback protection (SpillProtection,
- * measures/spill-back.ts): a lane about to spill back calls its phase.
+ * Before all that, queue-spillback protection (SpillGuard,
+ * measures/spill-guard.ts): a lane about to spill back calls its phase.
  *
  * Keeping a phase whose platoon is still arriving avoids paying the yellow
  * for a queue that has just been served; a phase with nothing queued but a
@@ -76,7 +76,7 @@ export function pressurePlus(opts: PressurePlusOptions = {}): Controller {
   const lanes = new LaneLoad();
   let params: PressurePlusParams;
   let slot = new Int32Array(0);
-  let protection: SpillProtection;
+  let protection: SpillGuard;
   return {
     name: 'pressure-plus',
     // approaching vehicles
@@ -85,12 +85,12 @@ export function pressurePlus(opts: PressurePlusOptions = {}): Controller {
       params = pressurePlusParams({ ...opts, period }, env.twin.interval);
       lanes.init(env, params.range, params.period);
       slot = intersectionSlots(env);
-      protection = new SpillProtection(env.net, env.intersections);
+      protection = new SpillGuard(env.net, env.intersections);
     },
     decide(ix, s, env) {
-      // queue-spillback protection (measures/spill-back.ts): pressure sums over a phase's movements, so a one-lane
+      // queue-spillback protection (measures/spill-guard.ts): pressure sums over a phase's movements, so a one-lane
       // left turn loses to the straights while the right turns feeding it (green always) fill it
-      const spilled = protection.choose(slot[ix.intersection], ix.greens.length, ix.greens.indexOf(s.green), env.observed.queue);
+      const spilled = protection.choose(slot[ix.intersection], ix.greens.length, ix.greens.indexOf(s.green), env);
       if (spilled >= 0) return ix.greens[spilled];
       return pressurePlusDecision(params, lanes, ix, s.green, env.twin);
     },

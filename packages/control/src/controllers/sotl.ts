@@ -4,6 +4,7 @@ import { checkOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';
 import { approaching, phaseLaneSets } from '../measures/phase-lanes.js';
 import { SpillBack } from '../measures/spill-back.js';
+import { SpillGuard } from '../measures/spill-guard.js';
 
 export interface SotlOptions {
   /** theta: vehicle-seconds of demand a red phase accumulates before it may take the green; default 40 */
@@ -179,6 +180,7 @@ export function fadingSotl(opts: SotlOptions = {}): Controller {
 function sotlController(name: string, params: SotlParams): Controller {
   let slot = new Int32Array(0);
   let policy: SotlPolicy | null = null;
+  let protection: SpillGuard;
   return {
     name,
     // approaching vehicles
@@ -186,12 +188,18 @@ function sotlController(name: string, params: SotlParams): Controller {
     init(env) {
       slot = intersectionSlots(env);
       policy = new SotlPolicy(env.intersections, params, env.net);
+      protection = new SpillGuard(env.net, env.intersections);
     },
     beginStep(env) {
       policy!.accumulate(env.twin);
     },
     decide(ix, s, env) {
-      return policy!.choose(slot[ix.intersection], s.green, s.greenSince, env.twin);
+      const k = slot[ix.intersection];
+      // queue-spillback protection (measures/spill-guard.ts) before the SOTL rules: a platoon held green (rule 3)
+      // or maxGreen lets a one-lane left turn fed by right turns (green always) fill and block the junction upstream
+      const spilled = protection.choose(k, ix.greens.length, ix.greens.indexOf(s.green), env);
+      if (spilled >= 0) return ix.greens[spilled];
+      return policy!.choose(k, s.green, s.greenSince, env.twin);
     },
   };
 }

@@ -5,6 +5,7 @@ import { FlowRatioMeter } from '../measures/flow-ratios.js';
 import { phaseLaneSets } from '../measures/phase-lanes.js';
 import { splitGreen } from './green-split.js';
 import { SpillBack } from '../measures/spill-back.js';
+import { SpillGuard } from '../measures/spill-guard.js';
 
 export interface WebsterOptions {
   /** saturation flow per lane, vehicles per second; default 0.5 (1800 veh/h/lane) */
@@ -46,7 +47,11 @@ export interface WebsterController extends Controller {
  * plus, on a lane full at the window's end, its queue (spill-back hides its
  * demand: FlowRatioMeter, from `env.observed`). A green whose waiting
  * movements all lead into full exits ends early, and the cycle moves on to
- * the next phase that does not (measures/spill-back.ts). For each
+ * the next phase that does not (measures/spill-back.ts); and a lane about
+ * to spill back calls its phase ahead of the plan, extended while it
+ * discharges (queue-spillback protection, measures/spill-guard.ts: without
+ * it Webster's long cycles near saturation, up to maxCycle, let the one-lane
+ * left turns round an overloaded 4 x 4 grid fill and lock it). For each
  * green phase, y_i = max over the lanes it serves (movements green in every
  * phase, e.g. right turns, excluded) of q_l / s. With lost time L = yellow × number of phases and Y = Σ y_i
  * (capped at `maxFlowRatio`), the cycle is C0 = (1.5 L + 5) / (1 − Y) clamped
@@ -79,6 +84,7 @@ export function webster(opts: WebsterOptions = {}): WebsterController {
   let cycle = new Float64Array(0);
   let meter: FlowRatioMeter;
   let spill: SpillBack;
+  let protection: SpillGuard;
   let nextPlan = warmup;
 
   /** Sets intersection k's plan from its flow ratios, or the initial equal split before any measurement. */
@@ -114,7 +120,8 @@ export function webster(opts: WebsterOptions = {}): WebsterController {
       ratios = env.intersections.map((ix) => new Float64Array(ix.greens.length));
       cycle = new Float64Array(env.intersections.length);
       meter = new FlowRatioMeter(env, served, sat);
-      spill = new SpillBack(env.net, env.intersections);
+      protection = new SpillGuard(env.net, env.intersections);
+      spill = protection.spill;
       nextPlan = env.twin.time + warmup;
       for (let k = 0; k < served.length; k++) plan(k, env, false);
     },
@@ -129,6 +136,9 @@ export function webster(opts: WebsterOptions = {}): WebsterController {
       const k = slot[ix.intersection];
       const g = ix.greens.indexOf(s.green);
       const queue = env.observed.queue;
+      // queue detectors call a phase about to spill back, as field controllers have it
+      const spilled = protection.choose(k, ix.greens.length, g, env);
+      if (spilled >= 0) return ix.greens[spilled];
       // a green feeding only full exits ends early: it discharges nothing and its vehicles would stop in the junction
       if (env.twin.time - s.greenSince < green[k][g] && !spill.blocked(k, g, queue)) return s.green;
       return ix.greens[nextOpen(spill, k, g, ix.greens.length, queue)];

@@ -1,0 +1,79 @@
+import type { Network } from '@citybrain/engine';
+import type { ControlEnv, IntersectionPhases } from '../core/controller.js';
+import { SpillBack } from './spill-back.js';
+import { phaseLaneSets } from './phase-lanes.js';
+
+/**
+ * Seconds a green given for a spill-back may go without a stop-line crossing
+ * on its lanes before it gaps out: start-up (about 2 s) and a couple of
+ * seconds' headway, as an actuated controller's passage gap.
+ */
+export const SPILL_GAP = 5;
+
+/**
+ * Queue-spillback protection (SpillProtection's rule, measures/spill-back.ts)
+ * with a gap-out on the stop-line detectors, for the controllers that hold
+ * a spill call longer than one decision (the plans, fading SOTL,
+ * pressure-plus). `SpillBack.spilling` and `discharges` see room beyond a
+ * lane when any of its movement's exit lanes has it (which lane each
+ * vehicle takes is not seen); when the head vehicle is bound for the full
+ * one, the green is held with nothing crossing until the supervisor calls
+ * it a gridlock (90 s), while every other approach fills: on an overloaded
+ * 4 x 4 grid (test/spill-ring.test.ts) that closed the ring round the
+ * centre. So a spill call whose lanes saw no crossing for SPILL_GAP seconds
+ * is dropped, and that green is not called again for a spill-back until
+ * another green has been shown.
+ */
+export class SpillGuard {
+  readonly spill: SpillBack;
+  /** per intersection slot and green slot: the incoming lanes the green serves */
+  private readonly lanes: Int32Array[][];
+  /** per intersection slot: the green slot given for a spill-back (held while it discharges), -1 none */
+  private readonly held: Int32Array;
+  /** per intersection slot: the green slot gapped out, not called until another green shows; -1 none */
+  private readonly muted: Int32Array;
+  /** per intersection slot: the green slot last seen, the crossings counted on its lanes then, and the last second they grew */
+  private readonly seen: Int32Array;
+  private readonly crossed: Float64Array;
+  private readonly lastCross: Float64Array;
+
+  constructor(net: Network, ixs: readonly IntersectionPhases[]) {
+    this.spill = new SpillBack(net, ixs);
+    this.lanes = ixs.map((ix) => phaseLaneSets(ix).served);
+    this.held = new Int32Array(ixs.length).fill(-1);
+    this.muted = new Int32Array(ixs.length).fill(-1);
+    this.seen = new Int32Array(ixs.length).fill(-1);
+    this.crossed = new Float64Array(ixs.length);
+    this.lastCross = new Float64Array(ixs.length);
+  }
+
+  /** The green slot intersection k must show, `cur` (slot of its green, -1 in none) shown; -1: the controller's own choice. */
+  choose(k: number, nGreens: number, cur: number, env: ControlEnv): number {
+    const { queue, counted } = env.observed;
+    const t = env.twin.time;
+    let n = 0;
+    if (cur >= 0) for (const l of this.lanes[k][cur]) n += counted[l];
+    if (cur !== this.seen[k]) {
+      if (cur >= 0 && cur !== this.muted[k]) this.muted[k] = -1;
+      this.seen[k] = cur;
+      this.crossed[k] = n;
+      this.lastCross[k] = t;
+    } else if (n > this.crossed[k]) {
+      this.crossed[k] = n;
+      this.lastCross[k] = t;
+    }
+    if (cur >= 0 && this.held[k] === cur && t - this.lastCross[k] >= SPILL_GAP) {
+      this.muted[k] = cur;
+      this.held[k] = -1;
+      return -1;
+    }
+    if (cur >= 0 && this.held[k] === cur && this.spill.discharges(k, cur, queue)) return cur;
+    let pick = -1;
+    for (let j = 0; j <= nGreens && pick < 0; j++) {
+      const g = (cur + j + nGreens) % nGreens;
+      if (g !== this.muted[k] && (j > 0 || cur >= 0) && this.spill.spilling(k, g, queue) > 0) pick = g;
+    }
+    this.held[k] = pick;
+    return pick;
+  }
+}
