@@ -417,15 +417,15 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
       const x = slot[ix.intersection];
       const t = env.twin.time;
       const queue = env.observed.queue;
-      // queue-spillback protection (measures/spill-guard.ts) ahead of the coordination: a lane about to spill back
-      // calls its phase now, not at its window (lanes below the warn share wait for theirs as planned)
-      const spilled = protection.choose(x, ix.greens.length, ix.greens.indexOf(s.green), env);
-      if (spilled >= 0) return ix.greens[spilled];
       const ends = greenEnd[x];
       const n = ends.length;
       // position in this intersection's cycle; each phase's window is its yellow, then its green up to its force-off
       const tau = (((t - offset[x]) % cycle) + cycle) % cycle;
       const g = order[x].indexOf(s.green);
+      // queue-spillback protection (measures/spill-guard.ts) ahead of the coordination: a lane about to spill back
+      // calls its phase now, not at its window (lanes below the warn share wait for theirs as planned)
+      const spilled = protection.choose(x, ix.greens.length, ix.greens.indexOf(s.green), env, g >= 0 && tau >= ends[g]);
+      if (spilled >= 0) return ix.greens[spilled];
       const fits = (end: number) => tau + yellow + env.minGreen <= end + 1e-9;
       // the first phase from j on with a call whose minimum green fits before its force-off, else one whose lanes spill
       // back (served late, before the last force-off: a red to the next cycle would block the junction upstream), else the coordinated phase

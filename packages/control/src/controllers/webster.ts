@@ -136,12 +136,14 @@ export function webster(opts: WebsterOptions = {}): WebsterController {
       const k = slot[ix.intersection];
       const g = ix.greens.indexOf(s.green);
       const queue = env.observed.queue;
-      // queue detectors call a phase about to spill back, as field controllers have it
-      const spilled = protection.choose(k, ix.greens.length, g, env);
+      const n = ix.greens.length;
+      const inSplit = env.twin.time - s.greenSince < green[k][g];
+      // queue detectors call a phase about to spill back ahead of the plan, as field controllers have it
+      const spilled = protection.choose(k, n, g, env, !inSplit);
       if (spilled >= 0) return ix.greens[spilled];
       // a green feeding only full exits ends early: it discharges nothing and its vehicles would stop in the junction
-      if (env.twin.time - s.greenSince < green[k][g] && !spill.blocked(k, g, queue)) return s.green;
-      return ix.greens[nextOpen(spill, k, g, ix.greens.length, queue)];
+      if (inSplit && !spill.blocked(k, g, queue)) return s.green;
+      return ix.greens[nextOpen(spill, k, g, n, queue)];
     },
   };
 }

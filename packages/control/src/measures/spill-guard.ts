@@ -47,8 +47,12 @@ export class SpillGuard {
     this.lastCross = new Float64Array(ixs.length);
   }
 
-  /** The green slot intersection k must show, `cur` (slot of its green, -1 in none) shown; -1: the controller's own choice. */
-  choose(k: number, nGreens: number, cur: number, env: ControlEnv): number {
+  /**
+   * The green slot intersection k must show, `cur` (slot of its green, -1 in none) shown; -1: the controller's own
+   * choice. `overdue`: a plan's green past its planned end; held for a spill-back it yields to the next green that
+   * spills too (in the roadnet's order), so that when every approach spills the plan runs as timed.
+   */
+  choose(k: number, nGreens: number, cur: number, env: ControlEnv, overdue = false): number {
     const { queue, counted } = env.observed;
     const t = env.twin.time;
     let n = 0;
@@ -67,8 +71,15 @@ export class SpillGuard {
       this.held[k] = -1;
       return -1;
     }
-    if (cur >= 0 && this.held[k] === cur && this.spill.discharges(k, cur, queue)) return cur;
     let pick = -1;
+    if (overdue && cur >= 0) {
+      for (let j = 1; j < nGreens && pick < 0; j++) {
+        const g = (cur + j) % nGreens;
+        if (g !== this.muted[k] && this.spill.spilling(k, g, queue) > 0) pick = g;
+      }
+      if (pick >= 0) return (this.held[k] = pick);
+    }
+    if (cur >= 0 && this.held[k] === cur && this.spill.discharges(k, cur, queue)) return cur;
     for (let j = 0; j <= nGreens && pick < 0; j++) {
       const g = (cur + j + nGreens) % nGreens;
       if (g !== this.muted[k] && (j > 0 || cur >= 0) && this.spill.spilling(k, g, queue) > 0) pick = g;
