@@ -24,8 +24,9 @@ const SECONDS = 3600;
  * a fix shows: max-pressure, advanced-mp and efficient-mp are the benchmark's
  * reference definitions, kept as published; pressure-plus, green-wave and
  * sotl-fading have the protection (measures/spill-guard.ts) and lock later
- * (3,130 s, 1,970 s, 2,440 s): a left-turn green with room beyond that
- * lets nothing cross (the supervisor's "held at the junction itself").
+ * (3,130 s, 2,575 s, 2,440 s): their lanes fill with room beyond in
+ * another exit lane than the one the head vehicle is bound for, and the
+ * junctions upstream stop with them ("held at the junction itself").
  */
 const KNOWN = new Set(['max-pressure', 'advanced-mp', 'efficient-mp', 'pressure-plus', 'green-wave', 'sotl-fading']);
 
