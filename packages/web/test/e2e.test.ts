@@ -250,13 +250,23 @@ describe('dashboard end to end', { timeout: 480_000 }, () => {
     await setRunning(false);
     try {
       const rt = city.runtime;
-      const street = rt.street!.sim.runningCount, twin = rt.sim.runningCount;
+      const street = rt.street!.sim.runningCount;
       assert.ok(street > 0);
+      // the street stands, but reports already on their way still reach the twin (a device's late delivery): the
+      // map is compared with the twin as it is when the map is read
+      const drawsTwin = async (): Promise<number> => {
+        let drawn = -1, twin = -1;
+        for (const until = Date.now() + 10_000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+          twin = rt.sim.runningCount;
+          drawn = await page.evaluate(() => window.__citybrain!.stats.vehicles);
+          if (drawn === twin) return twin;
+        }
+        return assert.fail(`the map draws ${drawn} vehicles, the brain's twin has ${twin}`);
+      };
       // close enough for vehicles to be drawn
       const ix = signalised()[0];
       await page.evaluate(([x, y]) => window.__citybrain!.setView(x, y, 0), [ix.x, ix.y] as const);
-      await page.waitForFunction((n) => window.__citybrain!.stats.vehicles === n, twin, { timeout: 10_000 })
-        .catch(async () => assert.fail(`the map draws ${await page.evaluate(() => window.__citybrain!.stats.vehicles)} vehicles, the brain's twin has ${twin}`));
+      const twin = await drawsTwin();
       assert.equal(await page.evaluate(() => window.__citybrain!.stats.truth), 0);
       assert.equal((await page.textContent('.truth-toggle'))?.trim(), dictionaries.en.showTruth);
       await page.check('input[name=show-truth]');
@@ -267,7 +277,7 @@ describe('dashboard end to end', { timeout: 480_000 }, () => {
       assert.equal(await page.textContent('[data-testid=truth-count]'), dictionaries.en.truthShown.replace('{n}', String(street)));
       await page.waitForFunction((n) => window.__citybrain!.stats.truth === n, street, { timeout: 10_000 });
       // the brain's vehicles are still its twin's, beside the overlay
-      assert.equal(await page.evaluate(() => window.__citybrain!.stats.vehicles), twin);
+      await drawsTwin();
       await shot(page, 'ground-truth-overlay');
       await page.uncheck('input[name=show-truth]');
       await page.waitForSelector('[data-testid=legend-truth]', { state: 'detached' });
