@@ -424,7 +424,7 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
       const g = order[x].indexOf(s.green);
       // queue-spillback protection (measures/spill-guard.ts) ahead of the coordination: a lane about to spill back
       // calls its phase now, not at its window (lanes below the warn share wait for theirs as planned)
-      const spilled = protection.choose(x, ix.greens.length, ix.greens.indexOf(s.green), env, g >= 0 && tau >= ends[g]);
+      const spilled = protection.choose(x, ix.greens.length, ix.greens.indexOf(s.green), env.observed, env.twin.time, g >= 0 && tau >= ends[g]);
       if (spilled >= 0) return ix.greens[spilled];
       const fits = (end: number) => tau + yellow + env.minGreen <= end + 1e-9;
       // the first phase from j on with a call whose minimum green fits before its force-off, else one whose lanes spill

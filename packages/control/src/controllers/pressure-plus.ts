@@ -90,7 +90,7 @@ export function pressurePlus(opts: PressurePlusOptions = {}): Controller {
     decide(ix, s, env) {
       // queue-spillback protection (measures/spill-guard.ts): pressure sums over a phase's movements, so a one-lane
       // left turn loses to the straights while the right turns feeding it (green always) fill it
-      const spilled = protection.choose(slot[ix.intersection], ix.greens.length, ix.greens.indexOf(s.green), env);
+      const spilled = protection.choose(slot[ix.intersection], ix.greens.length, ix.greens.indexOf(s.green), env.observed, env.twin.time);
       if (spilled >= 0) return ix.greens[spilled];
       return pressurePlusDecision(params, lanes, ix, s.green, env.twin);
     },

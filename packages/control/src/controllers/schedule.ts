@@ -2,7 +2,7 @@ import type { Controller, IntersectionPhases, Observed, SimReader } from '../cor
 import { checkOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';
 import { phaseLaneSets } from '../measures/phase-lanes.js';
-import { SpillProtection } from '../measures/spill-back.js';
+import { SpillGuard } from '../measures/spill-guard.js';
 
 export interface ScheduleOptions {
   /** seconds between two vehicles leaving one lane at saturation; default 1.5 */
@@ -69,10 +69,11 @@ const MAX_WORK = 65536;
  *    programme does;
  * 3. the intersection keeps its green when that sequence starts with a
  *    cluster of the green, and otherwise changes to the phase it starts with.
- * Before the search, queue-spillback protection (measures/spill-back.ts): a
+ * Before the search, queue-spillback protection (measures/spill-guard.ts): a
  * lane standing past SPILL_WARN_SHARE of its length, with room beyond, calls
  * its phase (the green if it serves one, else the next in the roadnet's
- * order), which then holds until its queue has left. Least total wait serves
+ * order), which then holds until its queue has left or nothing crosses for
+ * SPILL_GAP seconds. Least total wait serves
  * phases by vehicles discharged per second, so a one-lane left turn waits
  * behind busier straights for ever, while the right turns feeding it (green
  * always) fill it until they stop in the junction upstream and lock it.
@@ -85,7 +86,7 @@ const MAX_WORK = 65536;
  */
 export class SchedulePolicy {
   private readonly served: Int32Array[][];
-  private readonly protection: SpillProtection;
+  private readonly protection: SpillGuard;
   /** per incoming lane: its movements' exit lanes in outLanes[outStart[l], outStart[l + 1]) */
   private readonly outStart: Int32Array;
   private readonly outLanes: Int32Array;
@@ -117,7 +118,7 @@ export class SchedulePolicy {
     private readonly minGreen: number,
   ) {
     this.served = ixs.map((ix) => phaseLaneSets(ix).served);
-    this.protection = new SpillProtection(sim.net, ixs);
+    this.protection = new SpillGuard(sim.net, ixs);
     const net = sim.net;
     const outs = new Map<number, Set<number>>();
     for (const ix of ixs) {
@@ -259,9 +260,9 @@ export class SchedulePolicy {
       }
       return best >= 0 ? ix.greens[best] : green;
     }
-    // queue-spillback protection (measures/spill-back.ts): least total wait would postpone a one-lane movement
+    // queue-spillback protection (measures/spill-guard.ts): least total wait would postpone a one-lane movement
     // about to spill back behind busier phases for ever
-    const spilled = this.protection.choose(k, P, cur, this.observed.queue);
+    const spilled = this.protection.choose(k, P, cur, this.observed, sim.time);
     if (spilled >= 0) return ix.greens[spilled];
     // bound the search: merge tails of the longest cluster lists until the states fit
     for (;;) {

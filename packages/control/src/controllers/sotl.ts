@@ -197,7 +197,7 @@ function sotlController(name: string, params: SotlParams): Controller {
       const k = slot[ix.intersection];
       // queue-spillback protection (measures/spill-guard.ts) before the SOTL rules: a platoon held green (rule 3)
       // or maxGreen lets a one-lane left turn fed by right turns (green always) fill and block the junction upstream
-      const spilled = protection.choose(k, ix.greens.length, ix.greens.indexOf(s.green), env);
+      const spilled = protection.choose(k, ix.greens.length, ix.greens.indexOf(s.green), env.observed, env.twin.time);
       if (spilled >= 0) return ix.greens[spilled];
       return policy!.choose(k, s.green, s.greenSince, env.twin);
     },

@@ -139,7 +139,7 @@ export function webster(opts: WebsterOptions = {}): WebsterController {
       const n = ix.greens.length;
       const inSplit = env.twin.time - s.greenSince < green[k][g];
       // queue detectors call a phase about to spill back ahead of the plan, as field controllers have it
-      const spilled = protection.choose(k, n, g, env, !inSplit);
+      const spilled = protection.choose(k, n, g, env.observed, env.twin.time, !inSplit);
       if (spilled >= 0) return ix.greens[spilled];
       // a green feeding only full exits ends early: it discharges nothing and its vehicles would stop in the junction
       if (inSplit && !spill.blocked(k, g, queue)) return s.green;

@@ -156,39 +156,3 @@ export class SpillBack {
     return false;
   }
 }
-
-/**
- * Queue-spillback protection for an acyclic controller, the one rule
- * schedule and pressure-plus apply before their own choice: a lane about to
- * spill back (SpillBack.spilling) calls its phase, the green if it serves
- * one, else the next in the roadnet's order (cyclic, as actuated control:
- * when several spill, each is served within a cycle); the green so given is
- * held while it discharges (ended at the mark, it would come back a few
- * vehicles later, each time for a yellow). Max-out and the supervisor's
- * starvation guard bound the hold.
- */
-export class SpillProtection {
-  readonly spill: SpillBack;
-  /** per intersection slot: the green slot given for a spill-back, held while it discharges; -1: none */
-  private readonly held: Int32Array;
-
-  constructor(net: Network, ixs: readonly IntersectionPhases[]) {
-    this.spill = new SpillBack(net, ixs);
-    this.held = new Int32Array(ixs.length).fill(-1);
-  }
-
-  /** The green slot intersection k must show, `cur` (slot of its green, -1 in none) shown; -1: the controller's own choice. */
-  choose(k: number, nGreens: number, cur: number, queue: ArrayLike<number>): number {
-    if (cur >= 0 && this.held[k] === cur && this.spill.discharges(k, cur, queue)) return cur;
-    let pick = -1;
-    if (cur >= 0 && this.spill.spilling(k, cur, queue) > 0) pick = cur;
-    else {
-      for (let j = 1; j <= nGreens && pick < 0; j++) {
-        const g = (cur + j + nGreens) % nGreens;
-        if (this.spill.spilling(k, g, queue) > 0) pick = g;
-      }
-    }
-    this.held[k] = pick;
-    return pick;
-  }
-}

@@ -1,5 +1,5 @@
 import type { Network } from '@citybrain/engine';
-import type { ControlEnv, IntersectionPhases } from '../core/controller.js';
+import type { IntersectionPhases, Observed } from '../core/controller.js';
 import { SpillBack } from './spill-back.js';
 import { phaseLaneSets } from './phase-lanes.js';
 
@@ -11,10 +11,19 @@ import { phaseLaneSets } from './phase-lanes.js';
 export const SPILL_GAP = 5;
 
 /**
- * Queue-spillback protection (SpillProtection's rule, measures/spill-back.ts)
- * with a gap-out on the stop-line detectors, for the controllers that hold
- * a spill call longer than one decision (the plans, fading SOTL,
- * pressure-plus). `SpillBack.spilling` and `discharges` see room beyond a
+ * Queue-spillback protection, the one rule every adaptive built-in
+ * controller applies before its own choice (schedule, pressure-plus, SOTL,
+ * webster, green-wave): a lane about to spill back (SpillBack.spilling,
+ * SPILL_WARN_SHARE) calls its phase, the green if it serves one, else the
+ * next in the roadnet's order (cyclic, as actuated control: when several
+ * spill, each is served within a cycle); the green so given is held while it
+ * discharges (ended at the mark, it would come back a few vehicles later,
+ * each time for a yellow). A controller ordering greens by what they
+ * discharge per second (schedule's least total wait, a pressure sum) would
+ * otherwise postpone a one-lane left turn behind busier phases for ever,
+ * while the right turns feeding it (green always) fill it until they stop in
+ * the junction upstream and lock it (test/spill-ring.test.ts). With a
+ * gap-out on the stop-line detectors: `SpillBack.spilling` and `discharges` see room beyond a
  * lane when any of its movement's exit lanes has it (which lane each
  * vehicle takes is not seen); when the head vehicle is bound for the full
  * one, the green is held with nothing crossing until the supervisor calls
@@ -52,9 +61,8 @@ export class SpillGuard {
    * choice. `overdue`: a plan's green past its planned end; held for a spill-back it yields to the next green that
    * spills too (in the roadnet's order), so that when every approach spills the plan runs as timed.
    */
-  choose(k: number, nGreens: number, cur: number, env: ControlEnv, overdue = false): number {
-    const { queue, counted } = env.observed;
-    const t = env.twin.time;
+  choose(k: number, nGreens: number, cur: number, observed: Observed, t: number, overdue = false): number {
+    const { queue, counted } = observed;
     let n = 0;
     if (cur >= 0) for (const l of this.lanes[k][cur]) n += counted[l];
     if (cur !== this.seen[k]) {
