@@ -161,9 +161,10 @@ test('a rollout on the SOTL base, from the SOTL controller\'s state, replays wha
 test('a rollout on the pressure-plus base replays what the pressure-plus controller does', async () => {
   const sim = new Simulation(generateGrid({ rows: 2, cols: 2, demand: 0.3 }));
   const ixs = intersectionPhases(sim);
-  // the base policy's rule and parameters, as the pressure-plus controller given them runs them
+  // the base policy's rule and parameters, as the pressure-plus controller given them runs them (the rollouts run the
+  // bare rule: the controller's queue-spillback guard keeps state of its own, which they do not carry)
   const ppBase = { kind: 'pressure-plus', period: 5, periodSteps: 5, range: null, keepWeight: 2, entryQueue: false, gapOut: 50 } as const;
-  const pp = pressurePlus({ period: 5 });
+  const pp = pressurePlus({ period: 5, spillGuard: false });
   const FROM = 150;
   let start: { fork: Simulation; signals: SignalSnapshot } | undefined;
   const sup: SignalSupervisor = new SignalSupervisor(sim, {

@@ -25,6 +25,11 @@ export interface PressurePlusOptions {
    * (an actuated controller's gap-out); 0 disables; default 50
    */
   gapOut?: number;
+  /**
+   * queue-spillback protection before the pressure rule (measures/spill-guard.ts); default true. False gives the
+   * bare rule, which the predictive controller's rollouts run as their base policy (without the guard's state)
+   */
+  spillGuard?: boolean;
 }
 
 /**
@@ -76,7 +81,7 @@ export function pressurePlus(opts: PressurePlusOptions = {}): Controller {
   const lanes = new LaneLoad();
   let params: PressurePlusParams;
   let slot = new Int32Array(0);
-  let protection: SpillGuard;
+  let protection: SpillGuard | null = null;
   return {
     name: 'pressure-plus',
     // approaching vehicles
@@ -85,12 +90,12 @@ export function pressurePlus(opts: PressurePlusOptions = {}): Controller {
       params = pressurePlusParams({ ...opts, period }, env.twin.interval);
       lanes.init(env, params.range, params.period);
       slot = intersectionSlots(env);
-      protection = new SpillGuard(env.net, env.intersections);
+      protection = opts.spillGuard === false ? null : new SpillGuard(env.net, env.intersections);
     },
     decide(ix, s, env) {
       // queue-spillback protection (measures/spill-guard.ts): pressure sums over a phase's movements, so a one-lane
       // left turn loses to the straights while the right turns feeding it (green always) fill it
-      const spilled = protection.choose(slot[ix.intersection], ix.greens.length, ix.greens.indexOf(s.green), env.observed, env.twin.time);
+      const spilled = protection?.choose(slot[ix.intersection], ix.greens.length, ix.greens.indexOf(s.green), env.observed, env.twin.time) ?? -1;
       if (spilled >= 0) return ix.greens[spilled];
       return pressurePlusDecision(params, lanes, ix, s.green, env.twin);
     },
