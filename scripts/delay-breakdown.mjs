@@ -36,6 +36,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const { Simulation } = await import(root + 'packages/engine/dist/core.js');
 const { controllers, runControlled, intersectionPhases } = await import(root + 'packages/control/dist/index.js');
 const { readReference } = await import(root + 'packages/cli/dist/bench/data.js');
+const { floorScenarios } = await import(root + 'packages/cli/dist/bench/att-bounds.js');
 const { REFERENCE_SCENARIOS, REFERENCE_CONTROLLERS } = await import(root + 'packages/cli/dist/bench/reference.js');
 
 const CAUSES = ['entry', 'red', 'yellow', 'spill', 'yield', 'discharge', 'junction', 'slow'];
@@ -126,24 +127,11 @@ class Tally {
 
 /** The floor's tally: attFloor's runs (every link green, one group of flows per boundary lane), summed. */
 function floorTally(scenario) {
-  const roadnet = structuredClone(scenario.roadnet);
-  for (const it of roadnet.intersections) {
-    const tl = it.trafficLight;
-    if (it.virtual || !tl) continue;
-    const all = it.roadLinks.map((_, k) => k);
-    tl.lightphases = tl.lightphases.map((p) => ({ time: p.time, availableRoadLinks: all }));
-  }
-  const groups = new Map();
-  for (const f of scenario.flows) {
-    const key = `${f.route[0]} ${f.route[1] ?? ''}`;
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key).push(f);
-  }
   const total = new Float64Array(CAUSES.length);
   let entryByLane = null;
   let tt = 0, n = 0, engineDelay = 0;
-  for (const flows of groups.values()) {
-    const sim = new Simulation({ roadnet, flows });
+  for (const group of floorScenarios(scenario)) {
+    const sim = new Simulation(group);
     const t = new Tally(sim);
     // no intersection shows a yellow here: every phase has every link
     t.yellowOf.fill(-1);

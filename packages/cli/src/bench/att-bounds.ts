@@ -20,6 +20,22 @@ import { Network, Simulation, type Scenario } from '@citybrain/engine';
  * Over `horizon` seconds from t = 0.
  */
 export function attFloor(scenario: Scenario, horizon: number): number {
+  let total = 0, n = 0;
+  for (const group of floorScenarios(scenario)) {
+    const sim = new Simulation(group);
+    sim.step(horizon);
+    const m = sim.metrics();
+    total += m.averageTravelTime * m.enteredVehicles;
+    n += m.enteredVehicles;
+  }
+  return n === 0 ? 0 : total / n;
+}
+
+/**
+ * The floor's runs (attFloor): the roadnet with every link in every phase,
+ * once per group of flows that enter by the same road and first movement.
+ */
+export function floorScenarios(scenario: Scenario): Scenario[] {
   const roadnet = structuredClone(scenario.roadnet);
   for (const it of roadnet.intersections) {
     const tl = it.trafficLight;
@@ -34,15 +50,7 @@ export function attFloor(scenario: Scenario, horizon: number): number {
     if (!g) groups.set(key, (g = []));
     g.push(f);
   }
-  let total = 0, n = 0;
-  for (const flows of groups.values()) {
-    const sim = new Simulation({ roadnet, flows });
-    sim.step(horizon);
-    const m = sim.metrics();
-    total += m.averageTravelTime * m.enteredVehicles;
-    n += m.enteredVehicles;
-  }
-  return n === 0 ? 0 : total / n;
+  return [...groups.values()].map((flows) => ({ roadnet, flows }));
 }
 
 /**
