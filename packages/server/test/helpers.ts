@@ -175,6 +175,15 @@ export function nextOf(link: string | null): string | undefined {
   return link === null ? undefined : /^<([^>]+)>; rel="next"$/.exec(link)?.[1];
 }
 
+/** An answer's body as JSON, or undefined when it is not JSON (an error page, a CSV). */
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * GETs against a running server whose URL `url()` gives at call time (the
  * tests start it in before()): `get` one path, or `allPages` of a listing,
@@ -184,13 +193,7 @@ export function pageReader(url: () => string) {
   async function get(path: string, token?: string): Promise<Answer> {
     const r = await fetch(url() + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
     const text = await r.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    return { status: r.status, text, body, link: r.headers.get('link') };
+    return { status: r.status, text, body: jsonOrUndefined(text), link: r.headers.get('link') };
   }
 
   async function allPages(first: string, token: string): Promise<{ pages: unknown[][]; bytes: number[] }> {
@@ -256,13 +259,7 @@ export function tokenCaller(url: () => string, tok: Record<string, string>) {
     }
     const r = await fetch(url() + path, { method, headers, body: payload });
     const text = await r.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: r.status, json, text, headers: r.headers };
+    return { status: r.status, json: jsonOrUndefined(text), text, headers: r.headers };
   };
 }
 
