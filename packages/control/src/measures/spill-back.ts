@@ -105,13 +105,9 @@ export class SpillBack {
       const nIn = f[i], nOut = f[i + 1];
       const ins = i + 2, outs = ins + nIn;
       i = outs + nOut;
-      let queued = false;
-      for (let j = ins; j < outs; j++) if (queue[f[j]] > 0) queued = true;
-      if (!queued) continue;
+      if (!anyStanding(f, ins, outs, queue)) continue;
       waiting = true;
-      let full = false;
-      for (let j = outs; j < outs + nOut; j++) if (queue[f[j]] >= this.fullAt[f[j]]) full = true;
-      if (!full) return false;
+      if (!anyFull(f, outs, outs + nOut, queue, this.fullAt)) return false;
     }
     return waiting;
   }
@@ -133,9 +129,7 @@ export class SpillBack {
       const nIn = f[i], nOut = f[i + 1];
       const ins = i + 2, outs = ins + nIn;
       i = outs + nOut;
-      let room = false;
-      for (let j = outs; j < outs + nOut; j++) if (queue[f[j]] < this.fullAt[f[j]]) room = true;
-      if (!room) continue;
+      if (!anyRoom(f, outs, outs + nOut, queue, this.fullAt)) continue;
       for (let j = ins; j < outs; j++) if (queue[f[j]] >= this.warnAt[f[j]]) n += queue[f[j]];
     }
     return n;
@@ -148,11 +142,24 @@ export class SpillBack {
       const nIn = f[i], nOut = f[i + 1];
       const ins = i + 2, outs = ins + nIn;
       i = outs + nOut;
-      let queued = false;
-      for (let j = ins; j < outs; j++) if (queue[f[j]] > 0) queued = true;
-      if (!queued) continue;
-      for (let j = outs; j < outs + nOut; j++) if (queue[f[j]] < this.fullAt[f[j]]) return true;
+      if (anyStanding(f, ins, outs, queue) && anyRoom(f, outs, outs + nOut, queue, this.fullAt)) return true;
     }
     return false;
   }
+}
+
+// over the lanes f[a], ..., f[b - 1] of a movement record (SpillBack's mov): vehicles standing per lane in `queue`
+function anyStanding(f: Int32Array, a: number, b: number, queue: ArrayLike<number>): boolean {
+  for (let j = a; j < b; j++) if (queue[f[j]] > 0) return true;
+  return false;
+}
+
+function anyFull(f: Int32Array, a: number, b: number, queue: ArrayLike<number>, fullAt: Float64Array): boolean {
+  for (let j = a; j < b; j++) if (queue[f[j]] >= fullAt[f[j]]) return true;
+  return false;
+}
+
+function anyRoom(f: Int32Array, a: number, b: number, queue: ArrayLike<number>, fullAt: Float64Array): boolean {
+  for (let j = a; j < b; j++) if (queue[f[j]] < fullAt[f[j]]) return true;
+  return false;
 }
