@@ -6,7 +6,7 @@ import { FlowRatioMeter } from '../measures/flow-ratios.js';
 import { phaseLaneSets } from '../measures/phase-lanes.js';
 import { splitGreen } from './green-split.js';
 import { websterCycle } from './webster.js';
-import { fullThresholds, SpillBack } from '../measures/spill-back.js';
+import type { SpillBack } from '../measures/spill-back.js';
 import { SpillGuard } from '../measures/spill-guard.js';
 
 /** roadLinkType of go_straight (the engine stores a roadLink's type as its priority) */
@@ -228,7 +228,6 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
   let meter: FlowRatioMeter | undefined;
   let spill: SpillBack;
   let protection: SpillGuard;
-  let fullAt: Float64Array = new Float64Array(0);
   let nextPlan = 0;
   /** per intersection: phase shown at the previous step, the last second a crossing was counted on its lanes (or its start), and whether a report without one came since */
   let shown = new Int32Array(0);
@@ -282,7 +281,7 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
         const red = Math.max(1 - ratios[x][j] / Yx, 0.1);
         for (const l of served[x][j]) {
           const q = meter.rate(l);
-          if (q > 0) store = Math.min(store, fullAt[l] / (q * red));
+          if (q > 0) store = Math.min(store, spill.fullAt[l] / (q * red));
         }
       }
     }
@@ -360,7 +359,6 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
       ownCycle = new Float64Array(ixs.length);
       protection = new SpillGuard(env.net, ixs);
       spill = protection.spill;
-      fullAt = fullThresholds(env.net);
       shown = new Int32Array(ixs.length).fill(-1);
       lastSeen = new Float64Array(ixs.length);
       quiet = new Uint8Array(ixs.length);
