@@ -170,7 +170,7 @@ export class SchedulePolicy {
     binCount.fill(0);
     binMax.fill(0);
     let queue = 0, longest = 0;
-    const now = sim.time, counted = this.observed.counted, stall = this.params.stall;
+    const now = sim.time, counted = this.observed.counted, seen = this.observed.seen, stall = this.params.stall;
     for (let i = 0; i < lanes.length; i++) {
       const l = lanes[i];
       if (counted[l] !== this.lastCount[l]) {
@@ -183,13 +183,15 @@ export class SchedulePolicy {
       if (greenSince >= 0 && stopped > 0 && now - greenSince >= stall && now - this.lastMoved[l] >= stall) stopped = 0;
       queue += stopped;
       if (stopped > longest) longest = stopped;
-      // moving vehicles by 2 s slots of distance at the speed limit; stop once all of the lane's are counted
+      // moving vehicles by 2 s slots of distance at the speed limit, within what the lane's detector sees (beyond,
+      // the twin has only its own guesses: on a 4 x 4 grid seen 150 m of 240, the unseen stretch's count was off by
+      // more than it held, and counting it cost 2.8% of ATT); stop once all of the lane's are counted
       const moving = sim.laneVehicleCount(l) - stopped;
-      const len = sim.net.length[l];
+      const reach = Math.min(sim.net.length[l], seen[l]);
       const step = BIN_SECONDS * sim.net.maxSpeed[l];
       let before = 0;
       for (let b = 0; b < nBins && before < moving; b++) {
-        const r = Math.min((b + 1) * step, len);
+        const r = Math.min((b + 1) * step, reach);
         const m = sim.laneMovingCount(l, r);
         const d = m - before;
         before = m;
@@ -197,7 +199,7 @@ export class SchedulePolicy {
           binCount[b] += d;
           if (d > binMax[b]) binMax[b] = d;
         }
-        if (r >= len) break;
+        if (r >= reach) break;
       }
     }
     const o = g * MAX_CLUSTERS;
