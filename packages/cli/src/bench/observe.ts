@@ -45,8 +45,8 @@ citybrain bench incidents --sensing default.
   --data DIR          the shared real-data folder (HZ1, JN1); without it, the generated grid only
   --scenarios LIST    comma-separated, of HZ1, JN1, grid; default all available
   --grid RxC          the generated grid; default 4x4 (demand 0.06 veh/s per route)
-  --controllers LIST  default fixed,max-pressure,predictive (fixed-time: the reference loops-only
-                      control must beat; predictive: the best of bench control)
+  --controllers LIST  default fixed,max-pressure,schedule (fixed-time: the reference loops-only
+                      control must beat; schedule: serve's default, the best of bench control)
   --sensing LIST      of default, counts, loop, perfect, state; default default,counts,loop,state
   --seconds S         simulated seconds per run; default 3600
   --json              machine-readable output`;
@@ -98,7 +98,7 @@ export async function benchObserve(argv: string[]): Promise<void> {
   const seconds = intOption(values.seconds, 'seconds', HOUR, 600, 24 * HOUR);
   const { rows, cols } = gridOption(values.grid, '4x4');
   const list = (v: string | undefined, def: string) => (v ?? def).split(',').map((x) => x.trim()).filter((x) => x !== '');
-  const controllerNames = list(values.controllers, 'fixed,max-pressure,predictive');
+  const controllerNames = list(values.controllers, 'fixed,max-pressure,schedule');
   for (const c of controllerNames) createController(c);
   const sensings = list(values.sensing, 'default,counts,loop,state').map((s) => {
     if (!(SENSINGS as readonly string[]).includes(s)) throw new UsageError(`--sensing: unknown sensing "${s}"; choose from ${SENSINGS.join(', ')}`);
