@@ -34,3 +34,26 @@ test('LaneEstimate.counted: every report\'s count once, a late one too (its vehi
   const other = net.incomingLanes(i)[1];
   assert.equal(est.counted[other], 0, 'a lane never reported counted nothing');
 });
+
+test('LaneEstimate.silence: a detector without a report for 4 of its intervals (at least 15 s) sees nothing until it reports again', () => {
+  const net = new Network(generateGrid({ rows: 1, cols: 1 }).roadnet);
+  const [a, b] = net.incomingLanes(net.signalised[0]);
+  const est = new LaneEstimate(net);
+  const report = (l: number, k: number, interval: number): LaneEvent => ({
+    kind: 'lane', id: `r${l}-${k}`, device: 'cam-1', ts: T0 + k * 1000, intersection: net.interIds[net.signalised[0]], lane: net.laneId(l), count: 1, occupancy: 0.1, speed: 8, interval, vehicles: 2, queue: 0, range: 150,
+  });
+  est.apply([report(a, 0, 5), report(b, 0, 1)]);
+  assert.deepEqual(est.silence(T0 + 15_000), [], 'not before 15 s, whatever the interval');
+  assert.equal(est.seen[a], 150);
+  assert.deepEqual(est.silence(T0 + 15_001), [b], 'a 1 s detector: 15 s');
+  assert.deepEqual(est.silence(T0 + 20_001), [a], 'a 5 s detector: four intervals');
+  assert.deepEqual([est.seen[a], est.seen[b], est.silent[a], est.silent[b]], [0, 0, 1, 1]);
+  assert.deepEqual(est.silence(T0 + 60_000), [], 'told once');
+  est.apply([report(a, -3, 5)]);
+  assert.deepEqual([est.seen[a], est.silent[a]], [0, 1], 'a late report (older than the newest) does not end it... ');
+  est.apply([report(a, 61, 5)]);
+  assert.deepEqual([est.seen[a], est.silent[a]], [150, 0], '...a new one does');
+  assert.deepEqual(est.silence(T0 + 70_000), [], 'and the clock starts again from it');
+  const never = net.incomingLanes(net.signalised[0])[2];
+  assert.equal(est.silent[never], 0, 'a lane never reported is not silent: it has no detector to hear from');
+});

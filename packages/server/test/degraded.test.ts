@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateGrid } from '@citybrain/engine';
-import { HOSTED_CONTROLLERS, startServer } from '@citybrain/server';
+import { APPROACH_SEEN } from '@citybrain/control';
+import { CityRuntime, HOSTED_CONTROLLERS, startServer } from '@citybrain/server';
 
 async function city(sensing: 'loop' | 'perfect', controller: string) {
   const dir = mkdtempSync(join(tmpdir(), 'citybrain-degraded-'));
@@ -67,5 +68,55 @@ test('video seeing the approaches: nothing is degraded; max-pressure needs only 
     } finally {
       await c.close();
     }
+  }
+});
+
+test('a camera that goes silent sees nothing: its intersection is degraded while it is silent and taken back when it reports again', async () => {
+  // one silence of 90 s per device-hour on average: over 40 min some device goes quiet and comes back
+  const rt = new CityRuntime(generateGrid({ rows: 1, cols: 2, demand: 0.2 }), {
+    controller: 'schedule', seed: 3, epochMs: 1_767_225_600_000, hostedControllers: [],
+    sensing: { silencesPerDeviceHour: 1.5, silenceS: [90, 90] },
+  });
+  const est = rt.estimate;
+  const net = rt.sim.net;
+  const lanesOf = new Map([...net.signalised].map((i) => [i, net.incomingLanes(i)]));
+  let degradedSteps = 0, recovered = 0;
+  const wasSilent = new Set<number>();
+  const seenBefore = new Set<number>();
+  try {
+    for (let k = 0; k < 2400; k++) {
+      await rt.stepOnce();
+      for (let l = 0; l < net.nLanes; l++) {
+        if (est.reportedAt[l] === 0) continue;
+        const age = rt.ts - est.reportedAt[l];
+        if (est.silent[l]) {
+          assert.ok(age > 15_000, `lane ${net.laneId(l)} silent after only ${age} ms`);
+          assert.equal(est.seen[l], 0, 'a silent lane sees nothing');
+          wasSilent.add(l);
+        } else if (wasSilent.delete(l)) {
+          assert.ok(est.seen[l] > 0, 'reporting again, it sees again');
+          recovered++;
+        }
+      }
+      for (const [i, lanes] of lanesOf) {
+        // schedule needs the approach: degraded where a lane of it is silent, not where all its lanes are seen
+        const quiet = lanes.some((l) => est.silent[l] === 1);
+        const watched = lanes.every((l) => est.seen[l] >= Math.min(APPROACH_SEEN, net.length[l]));
+        if (quiet) {
+          degradedSteps++;
+          assert.ok(rt.assignment.blind.has(i), `intersection ${net.interIds[i]} at ${k} s: a lane silent, not degraded`);
+        } else if (watched && seenBefore.has(i)) {
+          // (the assignment is made at the step's start: a camera back in this step counts from the next)
+          assert.ok(!rt.assignment.blind.has(i), `intersection ${net.interIds[i]} at ${k} s: every lane seen, degraded`);
+        }
+        if (watched && !quiet) seenBefore.add(i);
+        else seenBefore.delete(i);
+      }
+    }
+    assert.ok(degradedSteps > 0, 'a silence happened and degraded its intersection');
+    assert.ok(recovered > 0, 'a silent camera came back');
+    assert.equal(rt.supervisor.faults.filter((f) => f.kind === 'error').length, 0, 'degraded, not faulted');
+  } finally {
+    await rt.close();
   }
 });

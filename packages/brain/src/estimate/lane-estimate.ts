@@ -11,6 +11,10 @@ export const RATE_SECONDS = 300;
 export const LOOP_STANDING_OCCUPANCY = 0.5;
 /** ... by vehicles passing slower than this (m/s), or by none passing: a vehicle stands at the line. */
 export const LOOP_STANDING_SPEED = 3;
+/** A lane's detector is silent after this many of its report intervals without a report ... */
+export const SILENT_INTERVALS = 4;
+/** ... and at least this many seconds (reports come late by a second or more, and one in a hundred is lost) */
+export const SILENT_MIN_SECONDS = 15;
 /** A loop occupied less than this share of an interval in which none passed: nobody waits at the line. */
 export const LOOP_FREE_OCCUPANCY = 0.1;
 /** A queue over this share of a video detector's range fills its view. */
@@ -63,8 +67,16 @@ export class LaneEstimate implements Observed {
   /** every lane's arrival rate (vehicles/s: what it discharges, over RATE_SECONDS); loop-detected lanes' queue (fractional) by input and output */
   readonly arrivals: Float64Array;
   readonly loopQueue: Float64Array;
-  /** metres upstream of the stop line each lane's newest report saw vehicles in (Observed.seen): a video detector's view, 0 for a loop */
+  /**
+   * metres upstream of the stop line each lane's newest report saw vehicles
+   * in (Observed.seen): a video detector's view, 0 for a loop, and 0 while
+   * its detector is silent (`silence`)
+   */
   readonly seen: Float64Array;
+  /** each lane's detector silent (no report for SILENT_INTERVALS of its interval, at least SILENT_MIN_SECONDS): 1 */
+  readonly silent: Uint8Array;
+  /** seconds between each lane's reports, as its newest report gave them (0: never reported) */
+  readonly interval: Float64Array;
   reports = 0;
   /** lane events naming a lane this network does not have */
   unknownLanes = 0;
@@ -81,6 +93,31 @@ export class LaneEstimate implements Observed {
     this.arrivals = new Float64Array(net.nLanes);
     this.loopQueue = new Float64Array(net.nLanes);
     this.seen = new Float64Array(net.nLanes);
+    this.silent = new Uint8Array(net.nLanes);
+    this.interval = new Float64Array(net.nLanes);
+  }
+
+  /**
+   * Marks the lanes whose detector has gone silent by `nowMs` (epoch ms: the
+   * brain's present): no report newer than SILENT_INTERVALS of its interval,
+   * and at least SILENT_MIN_SECONDS. A silent lane's view is nothing
+   * (seen 0): a controller that needs the approach is degraded there
+   * (ControllerAssignment.blind) as on a lane with only a loop, not left
+   * deciding on a picture that no longer changes. Its next report ends the
+   * silence. Returns the lanes that went silent at this call.
+   */
+  silence(nowMs: number): number[] {
+    const went: number[] = [];
+    for (let l = 0; l < this.reportedAt.length; l++) {
+      const at = this.reportedAt[l];
+      if (at === 0 || this.silent[l] === 1) continue;
+      if (nowMs - at > 1000 * Math.max(SILENT_INTERVALS * this.interval[l], SILENT_MIN_SECONDS)) {
+        this.silent[l] = 1;
+        this.seen[l] = 0;
+        went.push(l);
+      }
+    }
+    return went;
   }
 
   /** Takes in a batch of stored events: lane reports change the estimate; signal controllers' confirmations say what they show. */
@@ -118,6 +155,8 @@ export class LaneEstimate implements Observed {
       this.reportedBy[l] = e.device;
       this.arrivals[l] += (1 - Math.exp(-e.interval / RATE_SECONDS)) * (e.count / e.interval - this.arrivals[l]);
       this.seen[l] = e.vehicles === undefined ? 0 : Math.min(e.range ?? Infinity, this.net.length[l]);
+      this.silent[l] = 0;
+      this.interval[l] = e.interval;
       if (e.vehicles === undefined) this.fromLoop(l, e.count, e.occupancy, e.speed, e.interval);
       else {
         this.fromVideo(l, e.vehicles, e.queue ?? (e.speed < 1 ? e.vehicles : 0), e.range);
@@ -189,6 +228,7 @@ export class LaneEstimate implements Observed {
       this.arrivals[l] = 0;
       this.loopQueue[l] = 0;
       this.seen[l] = 0;
+      this.silent[l] = 0;
       lanes.push(l);
     }
     return lanes;

@@ -479,6 +479,8 @@ export class CityRuntime {
     const starting = this.host?.starting();
     if (starting) await starting;
     const sim = this.sim;
+    // a detector that stopped reporting sees nothing any more: controllers that need the approach are degraded there
+    this.estimate.silence(this.ts);
     const t0 = performance.now();
     const pending = this.supervisor.tick();
     if (pending) await pending;
@@ -678,6 +680,7 @@ export class CityRuntime {
           vehicles: this.estimate.vehicles, queue: this.estimate.queue, reportedAt: this.estimate.reportedAt, reportedBy: this.estimate.reportedBy,
           counted: this.estimate.counted, countedSlots: this.estimate.countedSlots, confirmations: this.estimate.confirmations,
           arrivals: this.estimate.arrivals, loopQueue: this.estimate.loopQueue, seen: this.estimate.seen,
+          silent: this.estimate.silent, interval: this.estimate.interval,
         },
         emergency: this.emergency.exportState(),
         incidents: this.incidents.exportState(),
@@ -717,6 +720,9 @@ export class CityRuntime {
     this.estimate.arrivals.set(s.estimate.arrivals);
     this.estimate.loopQueue.set(s.estimate.loopQueue);
     this.estimate.seen.set(s.estimate.seen);
+    // absent in state saved before silences were told: none silent, each lane's interval known again at its next report
+    if (s.estimate.silent) this.estimate.silent.set(s.estimate.silent);
+    if (s.estimate.interval) this.estimate.interval.set(s.estimate.interval);
     this.emergency.importState(s.emergency);
     this.incidents.importState(s.incidents);
     // admitted when they were reported (the snapshot keeps only those): not judged twice
@@ -747,6 +753,7 @@ export interface CityRuntimeState {
   estimate: {
     vehicles: Int32Array; queue: Int32Array; reportedAt: Float64Array; reportedBy: (string | undefined)[];
     counted: Float64Array; countedSlots: Uint32Array; confirmations: (SignalEvent | undefined)[]; arrivals: Float64Array; loopQueue: Float64Array; seen: Float64Array;
+    silent?: Uint8Array; interval?: Float64Array;
   };
   /** the emergency vehicles with priority (the vehicles themselves are in the twin's state) */
   emergency: ReturnType<EmergencyPriority['exportState']>;
