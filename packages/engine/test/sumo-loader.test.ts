@@ -202,6 +202,98 @@ test('routes: route distributions, trips, depart "now", default end', () => {
   ]);
 });
 
+test('routes: a vTypeDistribution of child vTypes splits a flow by share and gives vehicles their vTypes in their shares', () => {
+  const vehicles = Array.from({ length: 10 }, (_, i) => `<vehicle id="v${i}" type="d" depart="${i}" route="r"/>`).join('\n');
+  const { scenario: { flows }, warnings } = loadSumoScenario({ net: NET, routes: `<routes>
+    <vTypeDistribution id="d">
+      <vType id="car" length="4.5" probability="0.7"/>
+      <vType id="truck" length="12" accel="1.2" probability="0.3"/>
+    </vTypeDistribution>
+    <route id="r" edges="wb be"/>
+    <flow id="f" type="d" begin="0" end="100" period="2" route="r"/>
+    <flow id="g" type="truck" begin="0" end="100" period="5" route="r"/>
+    ${vehicles}
+  </routes>` });
+  assert.deepEqual(warnings, []);
+  const flow = flows.filter((f) => f.startTime === 0 && f.endTime > 0);
+  assert.deepEqual(flow.map((f) => [f.vehicle.length, +f.interval.toFixed(6)]), [[4.5, +(2 / 0.7).toFixed(6)], [12, +(2 / 0.3).toFixed(6)], [12, 5]]);
+  assert.equal(flow[1].vehicle.maxPosAcc, 1.2);
+  // a child vType is usable by its own id (flow "g"); vehicles: 7 cars and 3 trucks, the first the most probable
+  const single = flows.filter((f) => f.startTime === f.endTime).map((f) => f.vehicle.length);
+  assert.deepEqual(single, [4.5, 12, 4.5, 4.5, 4.5, 12, 4.5, 4.5, 12, 4.5]);
+  assert.equal(single.filter((l) => l === 12).length, 3);
+});
+
+test('routes: vTypeDistribution by "vTypes" (with "probabilities", with the vTypes\' own probability, naming a distribution), and with a route distribution', () => {
+  const net = parseSumoNet(NET);
+  const flows = parseSumoRoutes(`<routes>
+    <vType id="van" length="6" probability="3"/>
+    <vType id="bus" length="14"/>
+    <vTypeDistribution id="p" vTypes="van bus" probabilities="0.25 0.75"/>
+    <vTypeDistribution id="own" vTypes="van bus"/>
+    <vTypeDistribution id="nest" vTypes="p bus" probabilities="2 2"/>
+    <routeDistribution id="rd">
+      <route id="a" edges="wb be" probability="3"/>
+      <route id="b" edges="wb bn" probability="1"/>
+    </routeDistribution>
+    <route id="s" edges="wb be"/>
+    <flow id="fp" type="p" begin="0" end="10" period="1" route="s"/>
+    <flow id="fo" type="own" begin="0" end="10" period="1" route="s"/>
+    <flow id="fn" type="nest" begin="0" end="10" period="1" route="s"/>
+    <flow id="fx" type="p" begin="0" end="10" period="1" route="rd"/>
+  </routes>`, net, 'rou.xml');
+  const got = flows.map((f) => [f.vehicle.length, f.route.join(' '), +f.interval.toFixed(6)]);
+  const iv = (share: number) => +(1 / share).toFixed(6);
+  assert.deepEqual(got, [
+    [6, 'wb be', iv(0.25)], [14, 'wb be', iv(0.75)],
+    [6, 'wb be', iv(0.75)], [14, 'wb be', iv(0.25)],
+    // nest: half p (0.125 van, 0.375 bus), half bus
+    [6, 'wb be', iv(0.125)], [14, 'wb be', iv(0.375)], [14, 'wb be', iv(0.5)],
+    // the product of the two shares
+    [6, 'wb be', iv(0.25 * 0.75)], [6, 'wb bn', iv(0.25 * 0.25)], [14, 'wb be', iv(0.75 * 0.75)], [14, 'wb bn', iv(0.75 * 0.25)],
+  ]);
+  // a vehicle with both distributions draws each apart: 4 vehicles take 3 "a" and 1 "b", 1 van and 3 buses
+  const v = parseSumoRoutes(`<routes>
+    <vType id="van" length="6"/><vType id="bus" length="14"/>
+    <vTypeDistribution id="p" vTypes="van bus" probabilities="0.25 0.75"/>
+    <routeDistribution id="rd"><route id="a" edges="wb be" probability="3"/><route id="b" edges="wb bn" probability="1"/></routeDistribution>
+    ${[0, 1, 2, 3].map((i) => `<vehicle id="v${i}" type="p" depart="${i}" route="rd"/>`).join('')}
+  </routes>`, net);
+  assert.deepEqual(v.map((f) => f.vehicle.length).sort(), [14, 14, 14, 6]);
+  assert.deepEqual(v.map((f) => f.route[1]).sort(), ['be', 'be', 'be', 'bn']);
+});
+
+test('errors: vTypeDistribution (unknown vType, probabilities count, negative, empty, shared ids, defined later)', () => {
+  const net = parseSumoNet(NET);
+  const routes = (body: string) => () => parseSumoRoutes(`<routes>\n<vType id="van"/><vType id="bus"/>\n${body}\n</routes>`, net, 'r.rou.xml');
+  assertScenarioError(routes('<vTypeDistribution id="d" vTypes="van lorry"/>'),
+    'r.rou.xml', '<vTypeDistribution id="d">', /unknown vType "lorry" in "vTypes"/);
+  assertScenarioError(routes('<vTypeDistribution id="d" vTypes="van bus" probabilities="1"/>'),
+    'r.rou.xml', '<vTypeDistribution id="d">', /attribute "probabilities" has 1 values for 2 vTypes in "vTypes"/);
+  assertScenarioError(routes('<vTypeDistribution id="d" vTypes="van bus" probabilities="1 x"/>'),
+    'r.rou.xml', '<vTypeDistribution id="d">', /attribute "probabilities" expected numbers, got "x"/);
+  assertScenarioError(routes('<vTypeDistribution id="d" vTypes="van bus" probabilities="1 -1"/>'),
+    'r.rou.xml', '<vTypeDistribution id="d">', /negative \(-1\)/);
+  assertScenarioError(routes('<vTypeDistribution id="d"><vType id="t" probability="-1"/></vTypeDistribution>'),
+    'r.rou.xml', '<vTypeDistribution id="d"> <vType id="t">', /attribute "probability" must be >= 0, got -1/);
+  assertScenarioError(routes('<vTypeDistribution id="d"/>'),
+    'r.rou.xml', '<vTypeDistribution id="d">', /no vTypes with positive probability/);
+  assertScenarioError(routes('<vTypeDistribution id="d" vTypes="van" probabilities="0"/>'),
+    'r.rou.xml', '<vTypeDistribution id="d">', /no vTypes with positive probability/);
+  assertScenarioError(routes('<vTypeDistribution id="van" vTypes="bus"/>'),
+    'r.rou.xml', '<vTypeDistribution id="van">', /duplicate vType or vTypeDistribution id "van"/);
+  assertScenarioError(routes('<vTypeDistribution id="d" vTypes="bus"/><vTypeDistribution id="d" vTypes="van"/>'),
+    'r.rou.xml', '<vTypeDistribution id="d">', /duplicate vType or vTypeDistribution id "d"/);
+  assertScenarioError(routes('<vTypeDistribution id="d"><vType id="bus"/></vTypeDistribution>'),
+    'r.rou.xml', '<vTypeDistribution id="d"> <vType id="bus">', /duplicate vType or vTypeDistribution id "bus"/);
+  assertScenarioError(routes('<vTypeDistribution id="d" vTypes="e"/><vTypeDistribution id="e" vTypes="van"/>'),
+    'r.rou.xml', '<vTypeDistribution id="d">', /vTypeDistribution "e" in "vTypes" must be defined before this one/);
+  // nothing dropped in silence: an attribute the loader does not read is named in the warning
+  const { warnings } = loadSumoScenario({ net: NET, routes: '<routes><vTypeDistribution id="d" deterministic="5"><vType id="t"/></vTypeDistribution>'
+    + '<vehicle id="x" type="d" depart="0"><route edges="wb be"/></vehicle></routes>' });
+  assert.match(warnings.join('\n'), /<vTypeDistribution> deterministic \(5\) on 1 vTypeDistributions/);
+});
+
 // ---------------------------------------------------------------- errors
 
 test('errors: malformed XML names line and column', () => {
@@ -360,7 +452,7 @@ test('errors: duplicate vType and route ids', () => {
   const net = parseSumoNet(NET);
   const routes = (body: string) => () => parseSumoRoutes(`<routes>\n${body}\n</routes>`, net, 'r.rou.xml');
   assertScenarioError(routes('<vType id="car" length="4"/><vType id="car" length="40"/>'),
-    'r.rou.xml', '<vType id="car">', /duplicate vType id "car"/);
+    'r.rou.xml', '<vType id="car">', /duplicate vType or vTypeDistribution id "car"/);
   assertScenarioError(routes('<route id="r" edges="wb be"/><route id="r" edges="wb bn"/>'),
     'r.rou.xml', '<route id="r">', /duplicate route id "r"/);
   // redefining SUMO's default type once is allowed

@@ -628,7 +628,10 @@ class Ignored {
 
 const NO_KIDS: ReadonlySet<string> = new Set();
 /** vType attributes the vehicle model takes (vehicleJson); vClass only as "passenger", checked apart. */
-const VTYPE_ATTRS = new Set(['id', 'vClass', 'length', 'width', 'accel', 'decel', 'minGap', 'maxSpeed', 'tau']);
+const VTYPE_ATTRS = new Set(['id', 'vClass', 'length', 'width', 'accel', 'decel', 'minGap', 'maxSpeed', 'tau', 'probability']);
+/** vTypeDistribution attributes that are read ("deterministic" is not: the loader's draw is always deterministic). */
+const VTYPE_DIST_ATTRS = new Set(['id', 'vTypes', 'probabilities']);
+const VTYPE_DIST_KIDS = new Set(['vType']);
 /** Attributes of a vehicle, trip or flow that are read; departLane/departSpeed/departPos only for some values, checked apart. */
 const VEHICLE_ATTRS = new Set([
   'id', 'type', 'depart', 'route', 'from', 'to', 'via',
@@ -666,15 +669,20 @@ interface RouteOption {
   prob: number;
 }
 
+interface TypeOption {
+  vehicle: VehicleJson;
+  prob: number;
+}
+
 /**
- * Which route of a distribution the next vehicle takes: the one furthest
- * behind its share (largest prob * (n + 1) - taken), first on ties. A
- * deterministic rule: after n vehicles each route has had its share to within
- * one vehicle, and the first vehicle takes the most probable route.
+ * Which option of a distribution (a route, a vType) the next vehicle takes:
+ * the one furthest behind its share (largest prob * (n + 1) - taken), first
+ * on ties. A deterministic rule: after n vehicles each option has had its
+ * share to within one vehicle, and the first vehicle takes the most probable.
  */
-class RouteDraw {
-  private readonly taken = new Map<RouteOption[], number[]>();
-  next(dist: RouteOption[]): RouteOption {
+class ShareDraw {
+  private readonly taken = new Map<readonly { prob: number }[], number[]>();
+  next<T extends { prob: number }>(dist: readonly T[]): T {
     let taken = this.taken.get(dist);
     if (!taken) this.taken.set(dist, (taken = dist.map(() => 0)));
     const n = taken.reduce((a, b) => a + b, 0);
@@ -703,7 +711,11 @@ class RouteDraw {
  *   (end-begin)/number; `period="exp(r)"` likewise by 1/r.
  * - a route distribution: a flow is split into one flow per route (interval
  *   scaled by the route's share); the vehicles referencing it take its routes
- *   in their shares, by a deterministic rule (RouteDraw).
+ *   in their shares, by a deterministic rule (ShareDraw).
+ * - a vTypeDistribution (child vTypes, and/or `vTypes` with `probabilities`
+ *   or the vTypes' own `probability`): likewise, one flow per vType, and a
+ *   flow naming both distributions one flow per (vType, route) pair, its
+ *   interval scaled by the product of their shares.
  * - `from`/`to` (and `via`): the fastest route at the speed limits (travel
  *   time = length / the road's fastest lane's speed; duarouter's default).
  * - vehicles without `type` use DEFAULT_VEHTYPE (SUMO's defaults unless the
@@ -749,23 +761,75 @@ function readSumoRoutes(
   }, { metric: 'time' });
 
   const vTypes = new Map<string, VehicleJson>([['DEFAULT_VEHTYPE', vehicleJson(new Reader(source, '', {}))]]);
+  const vTypeProb = new Map<string, number>(); // each vType's own "probability" (default 1), used by distributions
   const vTypeIds = new Set<string>(); // the file may redefine DEFAULT_VEHTYPE, once
-  for (const t of children(root, 'vType')) {
-    const r = new Reader(source, tagDesc('vType', t), t);
+  const readVType = (t: El, path: string): string => {
+    const r = new Reader(source, path, t);
     const id = r.str('id');
-    if (vTypeIds.has(id)) throw r.err(`duplicate vType id "${id}"`);
+    // SUMO: vTypes and vTypeDistributions share one namespace
+    if (vTypeIds.has(id)) throw r.err(`duplicate vType or vTypeDistribution id "${id}"`);
     vTypeIds.add(id);
     vTypes.set(id, vehicleJson(r));
+    vTypeProb.set(id, r.nonNegative('probability', 1));
     ignored.check(r, 'vType', 'vTypes', VTYPE_ATTRS);
     const vClass = r.opt('vClass');
     if (vClass !== undefined && vClass !== 'passenger') ignored.add('<vType> vClass', 'vTypes', vClass);
+    return id;
+  };
+  for (const t of children(root, 'vType')) readVType(t, tagDesc('vType', t));
+  // a distribution's own vTypes are usable by their id anywhere in the file, as SUMO has them
+  const distEls = children(root, 'vTypeDistribution').map((d) => {
+    const path = tagDesc('vTypeDistribution', d);
+    return { d, path, kids: children(d, 'vType').map((t) => readVType(t, `${path} ${tagDesc('vType', t)}`)) };
+  });
+  const vTypeDists = new Map<string, TypeOption[]>();
+  for (const { d, path, kids } of distEls) {
+    const r = new Reader(source, path, d);
+    const id = r.str('id');
+    if (vTypeIds.has(id)) throw r.err(`duplicate vType or vTypeDistribution id "${id}"`);
+    vTypeIds.add(id);
+    ignored.check(r, 'vTypeDistribution', 'vTypeDistributions', VTYPE_DIST_ATTRS, VTYPE_DIST_KIDS);
+    const refs = r.opt('vTypes')?.trim().split(/\s+/).filter((s) => s !== '') ?? [];
+    const probText = r.opt('probabilities');
+    const probs = probText?.trim().split(/\s+/).filter((s) => s !== '').map((p) => {
+      const n = Number(p);
+      if (!Number.isFinite(n)) throw r.err(`attribute "probabilities" expected numbers, got "${p}"`);
+      return n;
+    });
+    if (probs !== undefined && probs.length !== refs.length) {
+      throw r.err(`attribute "probabilities" has ${probs.length} values for ${refs.length} vTypes in "vTypes"`);
+    }
+    const opts: TypeOption[] = [];
+    refs.forEach((ref, k) => {
+      const nested = vTypeDists.get(ref);
+      if (nested) {
+        // SUMO takes a distribution named here as its vTypes, in their shares of this entry's probability
+        const p = probs?.[k] ?? 1;
+        for (const o of nested) opts.push({ vehicle: o.vehicle, prob: p * o.prob });
+        return;
+      }
+      const vehicle = vTypes.get(ref);
+      if (!vehicle) {
+        const later = distEls.some((e) => attr(e.d, 'id') === ref);
+        throw r.err(later
+          ? `vTypeDistribution "${ref}" in "vTypes" must be defined before this one (SUMO reads them in order)`
+          : `unknown vType "${ref}" in "vTypes"`);
+      }
+      opts.push({ vehicle, prob: probs?.[k] ?? vTypeProb.get(ref) ?? 1 });
+    });
+    for (const kid of kids) opts.push({ vehicle: vTypes.get(kid)!, prob: vTypeProb.get(kid)! });
+    const neg = opts.find((o) => o.prob < 0);
+    if (neg) throw r.err(`a probability in the distribution is negative (${neg.prob})`);
+    const total = opts.reduce((s, o) => s + o.prob, 0);
+    if (!(total > 0)) throw r.err('vType distribution has no vTypes with positive probability');
+    vTypeDists.set(id, opts.map((o) => ({ vehicle: o.vehicle, prob: o.prob / total })));
   }
-  const vTypeDists = new Set(children(root, 'vTypeDistribution').map((d) => attr(d, 'id')));
-  const vehicleType = (r: Reader): VehicleJson => {
+  const typeOptions = (r: Reader): TypeOption[] => {
     const id = r.opt('type') ?? 'DEFAULT_VEHTYPE';
+    const dist = vTypeDists.get(id);
+    if (dist) return dist;
     const v = vTypes.get(id);
-    if (v) return v;
-    if (vTypeDists.has(id)) throw r.err(`vTypeDistribution "${id}" is not supported`);
+    if (v) return [{ vehicle: v, prob: 1 }];
     throw r.err(`unknown vType "${id}"`);
   };
 
@@ -845,7 +909,7 @@ function readSumoRoutes(
   };
 
   const flows: FlowJson[] = [];
-  const draw = new RouteDraw();
+  const draw = new ShareDraw(); // one tally per distribution: routes and vTypes are drawn apart
   // SUMO refuses a second vehicle (or trip) with an id, and a second flow with an id: both name the vehicles it reports on
   const vehicleIds = new Set<string>();
   for (const tag of ['vehicle', 'trip'] as const) {
@@ -854,12 +918,13 @@ function readSumoRoutes(
       const id = r.str('id');
       if (vehicleIds.has(id)) throw r.err(`duplicate vehicle id "${id}" (vehicles and trips share their ids)`);
       vehicleIds.add(id);
-      const vehicle = vehicleType(r);
+      const types = typeOptions(r);
       const t = departTime(r);
       ignored.check(r, tag, `${tag}s`, VEHICLE_ATTRS, ROUTE_KIDS);
       checkDepart(r, tag, `${tag}s`, ignored);
       const opts = routeOptions(r);
       const route = opts.length === 1 ? opts[0] : draw.next(opts);
+      const { vehicle } = types.length === 1 ? types[0] : draw.next(types);
       flows.push({ vehicle, route: route.edges, interval: 1, startTime: t, endTime: t });
     }
   }
@@ -869,7 +934,7 @@ function readSumoRoutes(
     const id = r.str('id');
     if (flowIds.has(id)) throw r.err(`duplicate flow id "${id}"`);
     flowIds.add(id);
-    const vehicle = vehicleType(r);
+    const types = typeOptions(r);
     ignored.check(r, 'flow', 'flows', FLOW_ATTRS, ROUTE_KIDS);
     checkDepart(r, 'flow', 'flows', ignored);
     const begin = time(r, 'begin', 0);
@@ -912,8 +977,12 @@ function readSumoRoutes(
     if (interval < MIN_FLOW_INTERVAL) {
       throw r.err(`attribute "${by}" gives ${interval} s between two vehicles: implausible (more than ${1 / MIN_FLOW_INTERVAL} vehicles per second from one flow)`);
     }
-    for (const o of routeOptions(r)) {
-      flows.push({ vehicle, route: o.edges, interval: interval / o.prob, startTime: begin, endTime: end - END_EPSILON });
+    const routes = routeOptions(r);
+    for (const t of types) {
+      for (const o of routes) {
+        if (t.prob === 0 || o.prob === 0) continue; // a share of none: no vehicle
+        flows.push({ vehicle: t.vehicle, route: o.edges, interval: interval / (t.prob * o.prob), startTime: begin, endTime: end - END_EPSILON });
+      }
     }
   }
   // SUMO inserts by time; keep file order among equal times (stable sort).
