@@ -10,9 +10,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateGrid, loadSumoScenario, Simulation } from '@citybrain/engine';
+import { generateGrid, loadSumoScenario, parseSumoNet, Simulation } from '@citybrain/engine';
 import { runControlled } from '@citybrain/control';
-import { netconvertFigures, scenarioFigures } from '../dist/commands/import.js';
+import { figuresTable, netconvertCarFigures, netconvertFigures, scenarioFigures } from '../dist/commands/import.js';
 import { GridlockWatch } from '../dist/bench/import.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -49,7 +49,9 @@ test('import osm: the Osnabrück extract loads with its signals and runs 300 s w
   const { scenario } = loadSumoScenario({ net: netXml, routes: readFileSync(join(out, 'routes.rou.xml'), 'utf8') });
   const ours = scenarioFigures(scenario);
   const nc = netconvertFigures(netXml);
-  assert.deepEqual([printed.ours, printed.netconvert], [ours, nc], 'the figures printed are those of the files written');
+  assert.deepEqual([printed.ours, printed.netconvert, printed.netconvertCars], [ours, nc, netconvertCarFigures(netXml)], 'the figures printed are those of the files written');
+  // counted alike, the loader and netconvert's file agree (lane-km to 10 m: see README, Import)
+  assert.deepEqual(printed.netconvertCars, ours);
   assert.ok(ours.signals > 0, 'the extract has signals');
   assert.equal(ours.signals, nc.signals, 'one signalised intersection per netconvert tlLogic (no --tls.join)');
   assert.ok(ours.laneKm > 0 && ours.laneKm <= nc.laneKm, 'car lanes are part of all lanes');
@@ -64,6 +66,45 @@ test('import osm: the Osnabrück extract loads with its signals and runs 300 s w
   assert.ok(metrics.enteredVehicles > 20, `entered ${metrics.enteredVehicles}`);
   assert.ok(metrics.finishedVehicles > metrics.enteredVehicles / 3, `finished ${metrics.finishedVehicles} of ${metrics.enteredVehicles}`);
   assert.equal(watch.verdict(sim).stuck, 0, 'no vehicle stood still for 300 s');
+});
+
+/*
+ * A car road a -> b -> c (a's lane 0 a sidewalk), a footway b -> f and back (allow / disallow="all"), a
+ * walkingarea and an internal lane; junction F is reached by footways only. Signal B drives the car link,
+ * signal Q only a footway link.
+ */
+const MIXED_NET = `<net version="1.9">
+  <edge id=":B_0" function="internal"><lane id=":B_0_0" index="0" speed="10" length="3" shape="100,-1.6 103,-1.6"/></edge>
+  <edge id=":B_w0" function="walkingarea"><lane id=":B_w0_0" index="0" allow="pedestrian" speed="1" length="5" shape="100,-6 100,-1"/></edge>
+  <edge id="ab" from="A" to="B">
+    <lane id="ab_0" index="0" allow="pedestrian" speed="3" length="100" shape="0,-4.8 100,-4.8"/>
+    <lane id="ab_1" index="1" speed="10" length="100" shape="0,-1.6 100,-1.6"/>
+  </edge>
+  <edge id="bc" from="B" to="C"><lane id="bc_0" index="0" disallow="pedestrian bicycle" speed="10" length="100" shape="100,-1.6 200,-1.6"/></edge>
+  <edge id="bf" from="B" to="F"><lane id="bf_0" index="0" allow="pedestrian bicycle" speed="5" length="60" shape="101.6,0 101.6,60"/></edge>
+  <edge id="fb" from="F" to="B"><lane id="fb_0" index="0" disallow="all" speed="5" length="60" shape="98.4,60 98.4,0"/></edge>
+  <tlLogic id="B" type="static" programID="0" offset="0"><phase duration="30" state="Gr"/><phase duration="30" state="rG"/></tlLogic>
+  <tlLogic id="Q" type="static" programID="0" offset="0"><phase duration="30" state="G"/><phase duration="30" state="r"/></tlLogic>
+  <junction id="A" type="dead_end" x="0" y="0"/><junction id="B" type="traffic_light" x="100" y="0"/>
+  <junction id="C" type="dead_end" x="200" y="0"/><junction id="F" type="dead_end" x="100" y="60"/>
+  <junction id=":B_0_0" type="internal" x="100" y="-1.6"/>
+  <connection from="ab" to="bc" fromLane="1" toLane="0" via=":B_0_0" tl="B" linkIndex="0" dir="s" state="O"/>
+  <connection from="ab" to="bf" fromLane="0" toLane="0" tl="B" linkIndex="1" dir="l" state="o"/>
+  <connection from="fb" to="bf" fromLane="0" toLane="0" tl="Q" linkIndex="0" dir="t" state="o"/>
+  <connection from=":B_0" to="bc" fromLane="0" toLane="0" dir="s" state="M"/>
+</net>`;
+
+test('import figures: netconvert\'s count of what cars may use is the loaded network\'s; the whole count keeps footways', () => {
+  const ours = scenarioFigures({ roadnet: parseSumoNet(MIXED_NET), flows: [] });
+  const all = netconvertFigures(MIXED_NET);
+  const cars = netconvertCarFigures(MIXED_NET);
+  assert.deepEqual(all, { signals: 2, junctions: 4, laneKm: 0.42 }, 'every non-internal junction and lane, walkingareas aside');
+  assert.deepEqual(cars, { signals: 1, junctions: 3, laneKm: 0.2 }, 'ab_1 and bc_0; A, B, C; signal B');
+  assert.deepEqual(ours, cars);
+  const table = figuresTable(ours, all, cars);
+  assert.match(table, /\n\s+loaded\s+cars\s+all\n/);
+  assert.match(table, /\njunctions\s+3\s+3\s+4\n/);
+  assert.match(table, /\nlane-km\s+0\.2\s+0\.2\s+0\.42\n/);
 });
 
 test('import osm: a .osm.pbf goes through osmium to the same network', { skip: skipImport || (!onPath('osmium') && 'osmium absent (Debian package osmium-tool)') }, () => {

@@ -169,7 +169,7 @@ export async function benchImport(argv: string[]): Promise<void> {
     return void console.log(JSON.stringify({
       osm: {
         signals: o.signals, junctions: o.junctions, laneKm: o.laneKm, controllers: ctl,
-        netconvert: imp.netconvert, vehicles: imp.loaded.scenario.flows.length, demandPerHour: demand, seed, seconds,
+        netconvert: imp.netconvert, netconvertCars: imp.netconvertCars, vehicles: imp.loaded.scenario.flows.length, demandPerHour: demand, seed, seconds,
         details: runs, skipped, warnings: imp.loaded.warnings, importSeconds, totalSeconds,
       },
       calibration,
@@ -178,7 +178,7 @@ export async function benchImport(argv: string[]): Promise<void> {
   }
   console.log(`\nOsnabrück extract imported (${importSeconds} s), ${imp.loaded.scenario.flows.length} vehicles at ${demand} per hour (seed ${seed}), ` +
     `${seconds} s per controller; ${before.cores} cores, load ${before.load1} before, ${after.load1} after; ${totalSeconds} s in all\n`);
-  console.log(figuresTable(o, imp.netconvert));
+  console.log(figuresTable(o, imp.netconvert, imp.netconvertCars));
   console.log('');
   console.log(table(['controller', 'ATT s', 'gridlock', 'teleported', 'entered', 'finished', `stuck ${STUCK_SECONDS} s`, `finished last ${NO_THROUGHPUT_SECONDS} s`, 'faults', 'wall s'],
     Object.entries(runs).map(([n, r]) => [n, r.att, r.gridlock ? 'YES' : 'no', r.teleported, r.entered, r.finished, r.stuck, r.finishedAtEnd, r.faults, r.wallSeconds])));

@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadSumoScenario, polylineLength, type LoadedScenario, type Scenario } from '@citybrain/engine';
+import { loadSumoScenario, Network, sumoLaneAllowsCars, type LoadedScenario, type Scenario } from '@citybrain/engine';
 import { round } from '../round.js';
 import { intOption, numOption, UsageError } from '../usage.js';
 import { makeOutputDir, writeOutput } from '../scenario-files.js';
@@ -16,8 +16,8 @@ SUMO's netconvert (Debian package sumo) and randomTrips.py + duarouter
 Writes DIR/net.net.xml, DIR/routes.rou.xml (DIR/trips.trips.xml: the trips
 before routing) and DIR/README.txt (the commands run, the OSM attribution),
 then prints the network's signals, junctions and lane-km as loaded beside
-netconvert's own. Run it with: citybrain simulate --roadnet DIR/net.net.xml
---flow DIR/routes.rou.xml
+netconvert's own, of what cars may use and of everything. Run it with:
+citybrain simulate --roadnet DIR/net.net.xml --flow DIR/routes.rou.xml
 
   --out DIR               output folder (created if missing)
   --demand VEH_PER_HOUR   random trips inserted per hour; default ${600}
@@ -49,11 +49,17 @@ export const NETCONVERT_OPTIONS = [
 
 /** A network's size as counted from net.net.xml directly, or from the network as loaded. */
 export interface NetworkFigures {
-  /** netconvert: tlLogic elements; loaded: intersections with at least two phases */
+  /**
+   * netconvert: tlLogic elements (cars: the tlLogics with two phases or more that a connection between
+   * car lanes names); loaded: intersections with at least two phases
+   */
   signals: number;
-  /** netconvert: junctions except internal ones; loaded: intersections (boundaries included) */
+  /** netconvert: junctions except internal ones (cars: those an edge with a car lane joins); loaded: intersections (boundaries included) */
   junctions: number;
-  /** lane length summed, km: netconvert's over every non-internal lane; loaded, over the lanes cars may use */
+  /**
+   * lane length summed, km: netconvert's lanes' `length` over every non-internal lane (cars: those whose
+   * allow/disallow admit passenger cars); loaded, the engine's lanes' centre lines
+   */
   laneKm: number;
 }
 
@@ -62,7 +68,10 @@ export interface OsmImport {
   net: string;
   routes: string;
   loaded: LoadedScenario;
+  /** netconvert's network, all of it: footways and cycleways included */
   netconvert: NetworkFigures;
+  /** netconvert's network restricted to what passenger cars may use: what the loader keeps */
+  netconvertCars: NetworkFigures;
   ours: NetworkFigures;
   /** the commands run, as written into README.txt */
   commands: string[];
@@ -82,10 +91,60 @@ export function netconvertFigures(netXml: string): NetworkFigures {
   return { signals, junctions, laneKm: round(metres / 1000, 2) };
 }
 
-/** The same figures for the network as the SUMO loader made it. */
+/** An XML start tag's attribute (netconvert writes them double-quoted), or undefined. */
+function attrOf(tag: string, name: string): string | undefined {
+  return new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
+}
+
+/**
+ * netconvertFigures over what passenger cars may use: the lanes whose allow/disallow admit them (the SUMO
+ * loader's own rule, sumoLaneAllowsCars), the non-internal junctions the edges with such lanes join, and the
+ * tlLogics (two phases or more, the last program of an id as SUMO runs it) that a connection between two
+ * such lanes names. The same things the loader keeps, counted from the file.
+ */
+export function netconvertCarFigures(netXml: string): NetworkFigures {
+  const carLanes = new Set<string>(); // "edge\u0000index"
+  const junctions = new Set<string>();
+  let metres = 0;
+  for (const e of netXml.matchAll(/<edge\s([^>]*?)(\/?)>([\s\S]*?)(?:<\/edge>|(?=<edge\s))/g)) {
+    if (/\bfunction="(internal|crossing|walkingarea)"/.test(e[1]) || e[2] === '/') continue;
+    const id = attrOf(` ${e[1]}`, 'id');
+    let cars = false;
+    for (const l of e[3].matchAll(/<lane\s[^>]*>/g)) {
+      if (!sumoLaneAllowsCars(attrOf(l[0], 'allow'), attrOf(l[0], 'disallow'))) continue;
+      cars = true;
+      metres += Number(attrOf(l[0], 'length'));
+      carLanes.add(`${id}\u0000${attrOf(l[0], 'index')}`);
+    }
+    if (!cars) continue;
+    for (const end of ['from', 'to']) {
+      const j = attrOf(` ${e[1]}`, end);
+      if (j !== undefined) junctions.add(j);
+    }
+  }
+  const phases = new Map<string, number>();
+  for (const t of netXml.matchAll(/<tlLogic\s([^>]*?)(\/?)>([\s\S]*?)(?:<\/tlLogic>|(?=<tlLogic\s))/g)) {
+    phases.set(attrOf(` ${t[1]}`, 'id') ?? '', t[2] === '/' ? 0 : [...t[3].matchAll(/<phase\s/g)].length);
+  }
+  const signals = new Set<string>();
+  for (const c of netXml.matchAll(/<connection\s[^>]*>/g)) {
+    const tl = attrOf(c[0], 'tl');
+    if (tl === undefined || (phases.get(tl) ?? 0) < 2) continue;
+    const lane = (edge: string, index: string) => carLanes.has(`${attrOf(c[0], edge)}\u0000${attrOf(c[0], index)}`);
+    if (lane('from', 'fromLane') && lane('to', 'toLane')) signals.add(tl);
+  }
+  return { signals: signals.size, junctions: junctions.size, laneKm: round(metres / 1000, 2) };
+}
+
+/**
+ * The same figures for the network as the SUMO loader made it; lane-km along the lanes as the engine
+ * builds them (each road's lanes offset from its polyline), which is what its vehicles drive.
+ */
 export function scenarioFigures(s: Scenario): NetworkFigures {
   const signals = s.roadnet.intersections.filter((i) => !i.virtual && i.trafficLight.lightphases.length >= 2).length;
-  const metres = s.roadnet.roads.reduce((sum, r) => sum + polylineLength(r.points) * r.lanes.length, 0);
+  const net = new Network(s.roadnet);
+  let metres = 0;
+  for (let lane = 0; lane < net.nLanes; lane++) metres += net.length[lane];
   return { signals, junctions: s.roadnet.intersections.length, laneKm: round(metres / 1000, 2) };
 }
 
@@ -199,7 +258,8 @@ export function importOsm(input: string, outDir: string, opts: { demandPerHour?:
   const loaded = loadSumoScenario({ net: netXml, routes: readFileSync(routes, 'utf8'), netSource: 'net.net.xml', routesSource: 'routes.rou.xml' });
   if (loaded.scenario.roadnet.roads.length === 0) throw new UsageError(`import osm ${input}: the extract has no roads cars may use`);
   writeOutput(join(dir, 'README.txt'), readme(input, commands, demand, seconds), '--out');
-  return { dir, net, routes, loaded, netconvert: netconvertFigures(netXml), ours: scenarioFigures(loaded.scenario), commands };
+  const [all, cars] = [netconvertFigures(netXml), netconvertCarFigures(netXml)];
+  return { dir, net, routes, loaded, netconvert: all, netconvertCars: cars, ours: scenarioFigures(loaded.scenario), commands };
 }
 
 function readme(input: string, commands: string[], demand: number, seconds: number): string {
@@ -244,20 +304,24 @@ export async function importCommand(argv: string[]): Promise<void> {
   for (const w of r.loaded.warnings) console.error(`citybrain: warning: ${w}`);
   const vehicles = r.loaded.scenario.flows.length;
   if (values.json) {
-    return void console.log(JSON.stringify({ dir: r.dir, vehicles, ours: r.ours, netconvert: r.netconvert }));
+    return void console.log(JSON.stringify({ dir: r.dir, vehicles, ours: r.ours, netconvert: r.netconvert, netconvertCars: r.netconvertCars }));
   }
   console.log(`Imported into ${r.dir}: net.net.xml, routes.rou.xml (${vehicles} vehicles), README.txt\n`);
-  console.log(figuresTable(r.ours, r.netconvert));
+  console.log(figuresTable(r.ours, r.netconvert, r.netconvertCars));
 }
 
-/** Two columns: the network as loaded, and netconvert's own count. */
-export function figuresTable(ours: NetworkFigures, nc: NetworkFigures): string {
-  const rows: [string, number, number][] = [
-    ['signals', ours.signals, nc.signals],
-    ['junctions', ours.junctions, nc.junctions],
-    ['lane-km', ours.laneKm, nc.laneKm],
+/** Three columns: the network as loaded, netconvert's count of what cars may use, and of all of it. */
+export function figuresTable(ours: NetworkFigures, nc: NetworkFigures, ncCars: NetworkFigures): string {
+  const rows: [string, number, number, number][] = [
+    ['signals', ours.signals, ncCars.signals, nc.signals],
+    ['junctions', ours.junctions, ncCars.junctions, nc.junctions],
+    ['lane-km', ours.laneKm, ncCars.laneKm, nc.laneKm],
   ];
-  return [`${''.padEnd(10)} ${'loaded'.padStart(8)} ${'netconvert'.padStart(11)}`,
-    ...rows.map(([k, a, b]) => `${k.padEnd(10)} ${String(a).padStart(8)} ${String(b).padStart(11)}`)].join('\n') +
-    '\n(loaded lane-km: lanes cars may use; netconvert: every non-internal lane, footways and cycleways included)';
+  const line = (cells: (string | number)[]) => `${String(cells[0]).padEnd(10)} ${cells.slice(1).map((c) => String(c).padStart(8)).join(' ')}`;
+  return [`${''.padEnd(19)} ${'netconvert'.padStart(17)}`, line(['', 'loaded', 'cars', 'all']), ...rows.map(line)].join('\n') +
+    '\n(netconvert cars: the lanes whose allow/disallow admit passenger cars, the junctions their edges join, the signals' +
+    '\n their connections use: what the loader keeps; all: footways and cycleways too. lane-km: netconvert sums the' +
+    '\n lanes\' "length", the same for every lane of an edge; loaded, the engine\'s lanes, drawn on the lanes\' shapes' +
+    '\n parallel to each road\'s leftmost lane: they part by metres where an edge\'s lanes curve or end unevenly, more' +
+    '\n where netconvert cut a lane\'s shape short of its "length")';
 }

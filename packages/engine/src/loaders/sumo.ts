@@ -251,13 +251,21 @@ function roadLinkType(dir: string | undefined): RoadLinkType {
   }
 }
 
+/**
+ * Whether a SUMO lane with these `allow`/`disallow` attributes admits
+ * passenger cars, as SUMO reads them: no attribute, every class; `allow`
+ * lists the classes (or "all"), else `disallow` lists those refused. Shared
+ * with what counts netconvert's car lanes (citybrain import osm).
+ */
+export function sumoLaneAllowsCars(allow: string | undefined, disallow: string | undefined): boolean {
+  const has = (list: string | undefined) => list !== undefined && list.trim().split(/\s+/).some((c) => c === 'all' || c === 'passenger');
+  if (allow !== undefined) return has(allow);
+  return !has(disallow);
+}
+
 /** Whether a lane carries cars: pedestrian, bicycle or rail lanes are not CityFlow lanes. */
 function carsAllowed(lane: El): boolean {
-  const allow = attr(lane, 'allow');
-  const disallow = attr(lane, 'disallow');
-  const has = (list: string | undefined, ...v: string[]) => list !== undefined && list.split(/\s+/).some((c) => v.includes(c));
-  if (allow !== undefined) return has(allow, 'all', 'passenger');
-  return !has(disallow, 'all', 'passenger');
+  return sumoLaneAllowsCars(attr(lane, 'allow'), attr(lane, 'disallow'));
 }
 
 interface NetEdge {
