@@ -213,3 +213,33 @@ test('a full object list (MAX_LANE_OBJECTS) ends where its last vehicle is: beyo
   assert.equal(Math.round(len - twin.sim.vehicleDistance(buf[MAX_LANE_OBJECTS - 1])), Math.round(jam.at(-1)!.distance));
   assert.equal(twin.sim.vehicleDistance(buf[MAX_LANE_OBJECTS]), 100, 'the guess beyond the list stays');
 });
+
+test('drawn and placed vehicles drive at the free speed the detectors report (a high quantile of moving vehicles\' speeds), learnt in normal conditions only', () => {
+  const twin = new BrainTwin(scenario, { seed: 5 });
+  const net = twin.net;
+  const l = [...Array(net.nLanes).keys()].find((j) => !twin.entryLane[j])!;
+  const top = () => twin.sim.drawnVehicleParams().maxSpeed;
+  const defaultTop = top();
+  // reports of vehicles driving 15.5-16.5 m/s, and some queued or starting (not free: ignored or below the quantile)
+  let ts = 1_000;
+  const send = (speeds: number[]) => {
+    ts += 5_000;
+    twin.observe([{ ...report(twin, l, ts, 0, speeds.length), queue: 0, range: 150, objects: speeds.map((speed, k) => ({ distance: 5 + 10 * k, speed })) }]);
+    twin.step();
+  };
+  for (let k = 0; k < 10; k++) send([0, 0, 3, 15.5, 16, 16.5, 16, 15.5]);
+  assert.equal(top(), defaultTop, 'too few reported yet: CityFlow\'s default');
+  for (let k = 0; k < 40; k++) send([0, 0, 3, 15.5, 16, 16.5, 16, 15.5]);
+  assert.equal(top(), 16.75, 'the 95th percentile, to the top of its 0.25 m/s bin');
+  // a speed factor (rain) scales it, and what the detectors see meanwhile is not learnt
+  twin.setConditions({ closedLanes: [], extraEntry: new Map(), speedFactor: 0.5, headwayFactor: 1, active: [] });
+  assert.equal(top(), 8.375);
+  for (let k = 0; k < 400; k++) send([8, 8, 8, 8]);
+  twin.setConditions(undefined);
+  assert.equal(top(), 16.75);
+  // kept with the twin's state
+  const copy = new BrainTwin(scenario, { seed: 5 });
+  copy.importState(twin.exportState());
+  copy.step();
+  assert.equal(copy.sim.drawnVehicleParams().maxSpeed, 16.75);
+});

@@ -4,6 +4,7 @@ import { MAX_LANE_OBJECTS, type AvlEvent, type Event, type LaneEvent, type LaneO
 import { JAM_SPACING, LOOP_FREE_OCCUPANCY, LOOP_STANDING_OCCUPANCY, LOOP_STANDING_SPEED } from '../estimate/lane-estimate.js';
 import { structuredClone } from '../clone.js';
 import { EntryDemand, type EntryDemandState } from './entry-demand.js';
+import { FreeSpeed, type FreeSpeedState } from './free-speed.js';
 
 /**
  * The brain's own twin of the city: a simulation of the network (the
@@ -87,6 +88,8 @@ export interface BrainTwinState {
   avl?: [string, AvlTrack][];
   /** each entry lane's measured arrival rate (before the feeds' conditions); absent in a snapshot from before them */
   measured?: Float64Array;
+  /** the free speed learnt from the detectors; absent in a snapshot from before it */
+  freeSpeed?: FreeSpeedState;
 }
 
 /** What assimilation did so far (for metrics and the benchmark). */
@@ -157,6 +160,9 @@ export class BrainTwin {
   private closed: Uint8Array;
   private extra: Float64Array;
   private conditions: TwinConditions | undefined;
+  /** the free speed the detectors report (FreeSpeed), and the top speed last given to drawn and placed vehicles */
+  private readonly freeSpeed = new FreeSpeed();
+  private topSpeed = DEFAULT_VEHICLE.maxSpeed;
 
   constructor(scenario: Pick<Scenario, 'roadnet'> & Partial<Scenario>, opts: BrainTwinOptions = {}) {
     // the network only: what the city's demand is, the devices say
@@ -355,7 +361,18 @@ export class BrainTwin {
     for (let l = 0; l < net.nLanes; l++) if (this.entryLane[l]) roads.add(net.laneRoad[l]);
     for (const r of roads) this.entryRates(r);
     if (closedChanged) this.turnsChanged = true;
-    this.sim.setDrawnVehicleParams({ maxSpeed: DEFAULT_VEHICLE.maxSpeed * speedFactor, headwayTime: DEFAULT_VEHICLE.headwayTime * headwayFactor });
+    this.vehicleParams();
+  }
+
+  /**
+   * Drawn and placed vehicles' top speed and headway: the free speed the
+   * detectors report (CityFlow's default until they have reported enough),
+   * learnt in normal conditions only and then scaled by the conditions' factors.
+   */
+  private vehicleParams(): void {
+    const speedFactor = this.conditions?.speedFactor ?? 1, headwayFactor = this.conditions?.headwayFactor ?? 1;
+    this.topSpeed = this.freeSpeed.estimate() ?? DEFAULT_VEHICLE.maxSpeed;
+    this.sim.setDrawnVehicleParams({ maxSpeed: this.topSpeed * speedFactor, headwayTime: DEFAULT_VEHICLE.headwayTime * headwayFactor });
   }
 
   /** The conditions in force (setConditions). */
@@ -393,6 +410,8 @@ export class BrainTwin {
 
   /** Advances one step (set the phases before): the simulation brings the arrivals itself, by its entry rates. */
   step(): void {
+    const free = this.freeSpeed.estimate();
+    if (free !== undefined && free !== this.topSpeed) this.vehicleParams();
     // plate reads of a step are handed over together, once
     if (this.turnsChanged) {
       this.sim.setTurnWeights(this.weights());
@@ -424,6 +443,11 @@ export class BrainTwin {
       this.entryRates(net.laneRoad[l]);
     }
     if (!fresh) return;
+    // the free speed is learnt in normal conditions: under a condition's speed factor, what the detectors see is scaled by it already
+    if ((this.conditions?.speedFactor ?? 1) === 1) {
+      if (e.objects !== undefined) for (const o of e.objects) this.freeSpeed.observe(o.speed);
+      else if (e.count > 0) this.freeSpeed.observe(e.speed);
+    }
     const gap = e.ts - this.lastTs[l];
     this.lastTs[l] = e.ts;
     // a video detector that sees only the last `range` metres says nothing of the lane beyond
@@ -660,6 +684,7 @@ export class BrainTwin {
       sim: this.sim.exportState(), lastTs: this.lastTs.slice(), crossedAt: this.crossedAt.slice(), departureBalance: this.departureBalance.slice(), turns: this.turns.slice(), demand: this.demand.exportState(), stats: structuredClone(this.stats),
       avl: structuredClone([...this.avl]),
       measured: this.measured.slice(),
+      freeSpeed: this.freeSpeed.exportState(),
     };
   }
 
@@ -675,6 +700,9 @@ export class BrainTwin {
     this.departureBalance.set(s.departureBalance);
     this.turns.set(s.turns);
     this.demand.importState(s.demand);
+    if (s.freeSpeed) this.freeSpeed.importState(s.freeSpeed);
+    // the vehicles' parameters came with the simulation: the learnt free speed is given again at the next step
+    this.topSpeed = NaN;
     // (a state from before the feeds: the simulation's rates are the measured ones)
     if (s.measured?.length === this.measured.length) this.measured.set(s.measured);
     else for (let l = 0; l < this.measured.length; l++) this.measured[l] = this.entryLane[l] ? this.sim.entryRate(l) : 0;

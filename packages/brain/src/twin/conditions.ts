@@ -187,7 +187,7 @@ export interface TwinConditions {
   closedLanes: number[];
   /** extra arrivals per second on entry lanes (lane index → vehicles/s) */
   extraEntry: Map<number, number>;
-  /** x the default maxSpeed of the twin's drawn and placed vehicles, within WEATHER_BOUNDS */
+  /** x the top speed of the twin's drawn and placed vehicles (the free speed its detectors report: twin/free-speed.ts), within WEATHER_BOUNDS */
   speedFactor: number;
   /** x their default headwayTime, within WEATHER_BOUNDS */
   headwayFactor: number;
