@@ -1,7 +1,10 @@
 // How far detector counts pin a scenario's ATT (issue #15, calibration): demands with the same counts, and their ATT.
 //   node scripts/count-equivalent.mjs [--data DIR] [--scenarios grid,HZ1,JN1] [--seeds 3] [--window 60] [--rounds 4]
+//                                     [--mode tails|slices]
 //   (after npx tsc -b; a few seconds per scenario and seed on 2 shared cores)
-// Each demand swaps route tails between pairs of flows that reach a common road within --window seconds of each
+// --mode slices: each vehicle of a scenario given vehicle by vehicle (HZ1, JN1) departs anew within its
+// 300 s slice: evenly spaced in the slice in the file's order, then at random (seeds); the demand per slice
+// is kept, what happens within it changes. --mode tails (default): each demand swaps route tails between pairs of flows that reach a common road within --window seconds of each
 // other (at free speed) and leave it by different roads, with the same headway and span (--rounds passes, each
 // flow swapped at most once a pass). Every road keeps its vehicles at about the same times and on the same lanes
 // (a vehicle leaves a road by the lane its next road needs, and the pair trade next roads), so the counts
@@ -16,6 +19,7 @@ const { values } = parseArgs({
   options: {
     data: { type: 'string', default: '../shared/data' }, scenarios: { type: 'string', default: 'grid,HZ1,JN1' },
     seeds: { type: 'string', default: '3' }, window: { type: 'string', default: '60' }, rounds: { type: 'string', default: '4' },
+    mode: { type: 'string', default: 'tails' },
   },
 });
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -77,6 +81,30 @@ function swapped(scenario, seed) {
   return { scenario: { roadnet: scenario.roadnet, flows }, swaps };
 }
 
+const SLICE = 300;
+
+/** Vehicles given one by one (startTime = endTime) departing anew within their slice: evenly (seed 0) or at random. */
+function retimed(scenario, seed) {
+  const random = seed > 0 ? xorshift(seed) : null;
+  const bySlice = new Map();
+  scenario.flows.forEach((f, k) => {
+    if (f.startTime !== f.endTime) return; // a repeating flow keeps its times
+    const s = Math.floor(f.startTime / SLICE);
+    if (!bySlice.has(s)) bySlice.set(s, []);
+    bySlice.get(s).push(k);
+  });
+  const flows = scenario.flows.map((f) => ({ ...f }));
+  for (const [s, ks] of bySlice) {
+    ks.forEach((k, i) => {
+      const t = Math.min(HOUR - 1, s * SLICE + Math.floor(random ? random() * SLICE : ((i + 0.5) * SLICE) / ks.length));
+      flows[k].startTime = flows[k].endTime = t;
+    });
+  }
+  // CityFlow admits same-second flows in file order: keep the file sorted by departure, as the originals are
+  flows.sort((a, b) => a.startTime - b.startTime);
+  return { scenario: { roadnet: scenario.roadnet, flows }, swaps: [...bySlice.values()].reduce((n, ks) => n + ks.length, 0) };
+}
+
 async function atts(scenario) {
   const out = {};
   for (const c of ['fixed', 'max-pressure']) {
@@ -86,7 +114,7 @@ async function atts(scenario) {
   return out;
 }
 
-console.log(`Demands with the same counts (window ${window} s, ${rounds} passes; ${cpus().length} cores, load ${loadavg()[0].toFixed(2)})`);
+console.log(`Demands with the same counts (${values.mode === 'slices' ? 'departures re-timed within their 300 s slice' : `route tails swapped, window ${window} s, ${rounds} passes`}; ${cpus().length} cores, load ${loadavg()[0].toFixed(2)})`);
 const pct = (x, x0) => `${x >= x0 ? '+' : ''}${((x / x0 - 1) * 100).toFixed(1)}%`;
 for (const key of values.scenarios.split(',')) {
   // the scenarios of bench calibrate
@@ -97,13 +125,13 @@ for (const key of values.scenarios.split(',')) {
   const base = await atts(original);
   const all = { fixed: [base.fixed], 'max-pressure': [base['max-pressure']] };
   console.log(`${key}: original fixed ${base.fixed.toFixed(1)} s, max-pressure ${base['max-pressure'].toFixed(1)} s`);
-  for (let seed = 1; seed <= seeds; seed++) {
-    const { scenario, swaps } = swapped(original, seed);
+  for (let seed = values.mode === 'slices' ? 0 : 1; seed <= seeds; seed++) {
+    const { scenario, swaps } = values.mode === 'slices' ? retimed(original, seed) : swapped(original, seed);
     const recount = await countsOf(scenario, HOUR + DRAIN);
     const below = counts.filter((c, i) => geh(recount[i].count, c.count, c.end - c.begin) < 5).length;
     const a = await atts(scenario);
     for (const c of Object.keys(all)) all[c].push(a[c]);
-    console.log(`  seed ${seed}: ${swaps} swaps; counts with GEH < 5 against the original's ${((100 * below) / counts.length).toFixed(1)}%; ` +
+    console.log(`  ${values.mode === 'slices' ? (seed === 0 ? 'evenly' : `at random, seed ${seed}`) : `seed ${seed}`}: ${swaps} ${values.mode === 'slices' ? 'vehicles re-timed' : 'swaps'}; counts with GEH < 5 against the original's ${((100 * below) / counts.length).toFixed(1)}%; ` +
       `fixed ${a.fixed.toFixed(1)} s (${pct(a.fixed, base.fixed)}), max-pressure ${a['max-pressure'].toFixed(1)} s (${pct(a['max-pressure'], base['max-pressure'])})`);
   }
   for (const [c, xs] of Object.entries(all)) {
