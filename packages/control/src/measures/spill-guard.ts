@@ -1,6 +1,6 @@
 import type { Network } from '@citybrain/engine';
 import type { IntersectionPhases, Observed } from '../core/controller.js';
-import { SpillBack } from './spill-back.js';
+import { SpillBack, SPILL_WARN_SHARE } from './spill-back.js';
 import { phaseLaneSets } from './phase-lanes.js';
 
 /**
@@ -60,8 +60,9 @@ export class SpillGuard {
   /** per intersection slot: the second the green last seen began to be seen */
   private readonly since: Float64Array;
 
-  constructor(net: Network, ixs: readonly IntersectionPhases[]) {
-    this.spill = new SpillBack(net, ixs);
+  /** `warnShare`: the share of a lane's capacity standing that calls its phase (SpillBack's) */
+  constructor(net: Network, ixs: readonly IntersectionPhases[], warnShare = SPILL_WARN_SHARE) {
+    this.spill = new SpillBack(net, ixs, warnShare);
     this.lanes = ixs.map((ix) => phaseLaneSets(ix).served);
     this.held = new Int32Array(ixs.length).fill(-1);
     this.muted = new Int32Array(ixs.length).fill(-1);
