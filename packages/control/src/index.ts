@@ -25,4 +25,4 @@ export { bestPhase, gappedOut, phaseDemand, phasePressure, servedLanes } from '.
 export { LaneLoad } from './measures/lane-load.js';
 export { efficientPressure, runningDemand, RunningLoad } from './measures/efficient-pressure.js';
 export { SpillBack, fullThresholds, JAM_SPACING, FULL_SHARE, MIN_FULL, SPILL_WARN_SHARE } from './measures/spill-back.js';
-export { SpillGuard, SPILL_GAP } from './measures/spill-guard.js';
+export { SpillGuard, SPILL_GAP, SPILL_MAX } from './measures/spill-guard.js';

@@ -70,12 +70,13 @@ export class SpillBack {
   /** movements of intersection k, slot g: mov[k][g] lists, per movement, [inCount, outCount, ...inLanes, ...outLanes] */
   private readonly mov: Int32Array[][];
 
-  constructor(net: Network, ixs: readonly IntersectionPhases[]) {
+  /** `warnShare`: the share of a lane's capacity standing at which it is about to spill back (SPILL_WARN_SHARE by default) */
+  constructor(net: Network, ixs: readonly IntersectionPhases[], warnShare = SPILL_WARN_SHARE) {
     this.fullAt = fullThresholds(net);
     this.warnAt = new Float64Array(net.nLanes);
     for (let l = 0; l < net.nLanes; l++) {
       const capacity = Math.max(1, Math.floor(net.length[l] / JAM_SPACING));
-      this.warnAt[l] = Math.max(Math.ceil(SPILL_WARN_SHARE * capacity), Math.min(MIN_FULL, capacity));
+      this.warnAt[l] = Math.max(Math.ceil(warnShare * capacity), Math.min(MIN_FULL, capacity));
     }
     this.mov = ixs.map((ix) => {
       const inAll = new Map<number, number>();

@@ -1,6 +1,6 @@
 import type { Network } from '@citybrain/engine';
 import type { IntersectionPhases, Observed } from '../core/controller.js';
-import { SpillBack } from './spill-back.js';
+import { SpillBack, SPILL_WARN_SHARE } from './spill-back.js';
 import { phaseLaneSets } from './phase-lanes.js';
 
 /**
@@ -11,6 +11,17 @@ import { phaseLaneSets } from './phase-lanes.js';
 export const SPILL_GAP = 5;
 
 /**
+ * Seconds a green held for a spill-back may run while it discharges before
+ * it yields to the next green (roadnet order) whose lanes spill back too: an
+ * actuated controller's maximum green. Unbounded, a busy through phase that
+ * kept trickling held its green for 85 s while a left-turn lane stood full
+ * at 32 vehicles until the junction upstream locked (green-wave, 3 x 16 grid
+ * at 0.1 veh/s a route, gridlock at intersection_16_2). 45 s did as well;
+ * the 5 reference scenarios' ATT moved by 0.1 s at most with either.
+ */
+export const SPILL_MAX = 60;
+
+/**
  * Queue-spillback protection, the one rule every adaptive built-in
  * controller applies before its own choice (schedule, pressure-plus, SOTL,
  * webster, green-wave): a lane about to spill back (SpillBack.spilling,
@@ -18,7 +29,8 @@ export const SPILL_GAP = 5;
  * next in the roadnet's order (cyclic, as actuated control: when several
  * spill, each is served within a cycle); the green so given is held while it
  * discharges (ended at the mark, it would come back a few vehicles later,
- * each time for a yellow). A controller ordering greens by what they
+ * each time for a yellow), for SPILL_MAX seconds at most when another green
+ * spills too. A controller ordering greens by what they
  * discharge per second (schedule's least total wait, a pressure sum) would
  * otherwise postpone a one-lane left turn behind busier phases for ever,
  * while the right turns feeding it (green always) fill it until they stop in
@@ -45,15 +57,19 @@ export class SpillGuard {
   private readonly seen: Int32Array;
   private readonly crossed: Float64Array;
   private readonly lastCross: Float64Array;
+  /** per intersection slot: the second the green last seen began to be seen */
+  private readonly since: Float64Array;
 
-  constructor(net: Network, ixs: readonly IntersectionPhases[]) {
-    this.spill = new SpillBack(net, ixs);
+  /** `warnShare`: the share of a lane's capacity standing that calls its phase (SpillBack's) */
+  constructor(net: Network, ixs: readonly IntersectionPhases[], warnShare = SPILL_WARN_SHARE) {
+    this.spill = new SpillBack(net, ixs, warnShare);
     this.lanes = ixs.map((ix) => phaseLaneSets(ix).served);
     this.held = new Int32Array(ixs.length).fill(-1);
     this.muted = new Int32Array(ixs.length).fill(-1);
     this.seen = new Int32Array(ixs.length).fill(-1);
     this.crossed = new Float64Array(ixs.length);
     this.lastCross = new Float64Array(ixs.length);
+    this.since = new Float64Array(ixs.length);
   }
 
   /**
@@ -70,6 +86,7 @@ export class SpillGuard {
       this.seen[k] = cur;
       this.crossed[k] = n;
       this.lastCross[k] = t;
+      this.since[k] = t;
     } else if (n > this.crossed[k]) {
       this.crossed[k] = n;
       this.lastCross[k] = t;
@@ -80,14 +97,16 @@ export class SpillGuard {
       return -1;
     }
     let pick = -1;
-    if (overdue && cur >= 0) {
+    const held = cur >= 0 && this.held[k] === cur;
+    // a plan's green past its end, or a spill-back's held past SPILL_MAX, yields to the next green that spills
+    if (cur >= 0 && (overdue || (held && t - this.since[k] >= SPILL_MAX))) {
       for (let j = 1; j < nGreens && pick < 0; j++) {
         const g = (cur + j) % nGreens;
         if (g !== this.muted[k] && this.spill.spilling(k, g, queue) > 0) pick = g;
       }
       if (pick >= 0) return (this.held[k] = pick);
     }
-    if (cur >= 0 && this.held[k] === cur && this.spill.discharges(k, cur, queue)) return cur;
+    if (held && this.spill.discharges(k, cur, queue)) return cur;
     for (let j = 0; j <= nGreens && pick < 0; j++) {
       const g = (cur + j + nGreens) % nGreens;
       if (g !== this.muted[k] && (j > 0 || cur >= 0) && this.spill.spilling(k, g, queue) > 0) pick = g;
