@@ -91,13 +91,13 @@ export class SpillGuard {
       this.crossed[k] = n;
       this.lastCross[k] = t;
     }
-    if (cur >= 0 && this.held[k] === cur && t - this.lastCross[k] >= SPILL_GAP) {
+    const held = cur >= 0 && this.held[k] === cur;
+    if (held && t - this.lastCross[k] >= SPILL_GAP) {
       this.muted[k] = cur;
       this.held[k] = -1;
       return -1;
     }
     let pick = -1;
-    const held = cur >= 0 && this.held[k] === cur;
     // a plan's green past its end, or a spill-back's held past SPILL_MAX, yields to the next green that spills
     if (cur >= 0 && (overdue || (held && t - this.since[k] >= SPILL_MAX))) {
       for (let j = 1; j < nGreens && pick < 0; j++) {
