@@ -23,7 +23,7 @@ const { values } = parseArgs({
   },
 });
 const root = fileURLToPath(new URL('..', import.meta.url));
-const { generateGrid, geh, Simulation } = await import(root + 'packages/engine/dist/index.js');
+const { generateGrid, geh, polylineLength, Simulation } = await import(root + 'packages/engine/dist/index.js');
 const { controllers, runControlled } = await import(root + 'packages/control/dist/index.js');
 const { countsOf, DRAIN } = await import(root + 'packages/cli/dist/bench/calibration.js');
 const { readReference } = await import(root + 'packages/cli/dist/bench/data.js');
@@ -35,12 +35,11 @@ function xorshift(seed) {
   let s = Math.imul(seed, 2654435761) >>> 0 || 1;
   return () => ((s ^= s << 13, s ^= s >>> 17, s ^= s << 5) >>> 0) / 4294967296;
 }
-const polyLength = (pts) => pts.reduce((d, p, i) => (i === 0 ? 0 : d + Math.hypot(p.x - pts[i - 1].x, p.y - pts[i - 1].y)), 0);
 
 /** The demand with route tails swapped (see the head of this file), and how many swaps it took. */
 function swapped(scenario, seed) {
   const random = xorshift(seed);
-  const free = new Map(scenario.roadnet.roads.map((r) => [r.id, polyLength(r.points) / Math.max(...r.lanes.map((l) => l.maxSpeed))]));
+  const free = new Map(scenario.roadnet.roads.map((r) => [r.id, polylineLength(r.points) / Math.max(...r.lanes.map((l) => l.maxSpeed))]));
   const flows = scenario.flows.map((f) => ({ ...f, route: [...f.route] }));
   let swaps = 0;
   for (let pass = 0; pass < rounds; pass++) {
