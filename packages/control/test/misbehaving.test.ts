@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, Simulation } from '@citybrain/engine';
-import { SignalSupervisor, type ControlEnv, type Controller, type SignalStatus } from '@citybrain/control';
+import { controllers, DEFAULT_CONTROLLER, SignalSupervisor, type ControlEnv, type Controller, type ControllerFault, type SignalStatus } from '@citybrain/control';
 
 /** Runs `fn` and returns the promise rejections nobody handled meanwhile (each would end the process). */
 async function unhandledDuring(fn: () => Promise<void>): Promise<unknown[]> {
@@ -231,4 +231,40 @@ test('a controller that throws or answers something that cannot be printed is st
     assert.equal(sup.fallen.size, 2, c.name);
     assert.equal(typeof sup.faults[0].error, 'string', c.name);
   }
+});
+
+/**
+ * The fallback fixed plan runs on the common clock: intersections that fell back at different moments still show
+ * the same slot's green (offsets 0). Out of step (each green timed from when it began), the plan taken over from
+ * 100 s on gridlocked a 4 x 4 grid at 0.12 veh/s a route at 1,975 s; in step it carries the hour (ATT 574.3 s).
+ */
+test('a controller failing everywhere leaves the grid to a fixed plan in step, which does not gridlock an overloaded 4 x 4 grid', async () => {
+  const sim = new Simulation(generateGrid({ rows: 4, cols: 4, demand: 0.12 }), { seed: 0 });
+  const inner = controllers[DEFAULT_CONTROLLER]();
+  // fails one intersection after another, from 100 s on: the fallback takes each over where it stands
+  const failing: Controller = {
+    name: 'failing',
+    init: (env) => inner.init?.(env),
+    beginStep: (env) => inner.beginStep?.(env),
+    decide(ix, s, env) {
+      if (env.twin.time >= 100 + 7 * ix.intersection) throw new Error('model crashed');
+      return inner.decide(ix, s, env);
+    },
+  };
+  const faults: ControllerFault[] = [];
+  const sup = new SignalSupervisor(sim, failing, { onFault: (f) => faults.push(f) });
+  const ixs = sup.env.intersections;
+  const outOfStep: string[] = [];
+  for (let k = 0; k < 3600; k++) {
+    sup.tick();
+    sim.step();
+    // in step: every intersection showing a green shows the same slot's (slot = index in its greens; -1 in yellow)
+    if (k >= 600 && k % 60 === 30) {
+      const slots = ixs.map((ix) => ix.greens.indexOf(sim.phase(ix.intersection)));
+      if (new Set(slots.filter((g) => g >= 0)).size > 1) outOfStep.push(`${sim.time} s: ${slots.join(',')}`);
+    }
+  }
+  assert.equal(sup.fallen.size, ixs.length, 'every intersection fell back');
+  assert.deepEqual(outOfStep, [], 'greens in step');
+  assert.deepEqual(faults.filter((f) => f.kind === 'gridlock' || f.kind === 'deadlock').map((f) => `${f.intersection} at ${f.time} s: ${f.error}`), [], 'no gridlock');
 });
