@@ -26,7 +26,14 @@ const SECONDS = 3600;
  * (measures/spill-guard.ts) and locks later (2,280 s): its lanes fill with
  * room beyond in another exit lane than the one the head vehicle is bound
  * for, and the junctions upstream stop with them ("held at the junction
- * itself"). Pressure-plus and sotl-fading locked so too (3,130 s, 2,440 s)
+ * itself"). Taken apart (measured): green-wave run as a plan in step (cycle 140 s,
+ * equal splits, offsets 0, phases never started before their window, no spill
+ * guard) carries it (ATT 359.9 s); put back, the spill guard's out-of-turn
+ * calls (lock at 2,420 s), the re-planned Webster splits (1,825 s; one split
+ * common to all intersections as well) or phases starting early when the one
+ * before has no call (1,685 s) each bring the lock back, as they take the
+ * intersections out of step (see the 0.12 tests below).
+ * Pressure-plus and sotl-fading locked so too (3,130 s, 2,440 s)
  * until their guards called a phase at half a lane's capacity
  * (PRESSURE_PLUS_SPILL_WARN, fadingSotl's spillWarn).
  */
