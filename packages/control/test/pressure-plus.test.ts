@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, Simulation } from '@citybrain/engine';
-import { bestPhase, LaneLoad, pressurePlus, SignalSupervisor, type Controller, type ControlEnv, type SignalStatus } from '@citybrain/control';
+import { bestPhase, LaneLoad, pressurePlus, SignalSupervisor, sotlParams, type Controller, type ControlEnv, type SignalStatus } from '@citybrain/control';
 
 // One signalised intersection (intersection_1_1); roads named road_{x}_{y}_{dir}, dir 0 east 1 north 2 west 3 south.
 const WEST_TO_EAST = ['road_0_1_0', 'road_1_1_0'];
@@ -109,7 +109,16 @@ function started(c: Controller, env: ControlEnv): Controller {
 }
 
 test('pressure-plus rejects a bad period or range', () => {
-  assert.throws(() => pressurePlus({ period: 0 }), /period must be > 0/);
-  assert.throws(() => pressurePlus({ range: -1 }), /range must be >= 0/);
-  assert.throws(() => pressurePlus({ gapOut: -1 }), /gapOut must be >= 0/);
+  assert.throws(() => pressurePlus({ period: 0 }), /pressure-plus: option period must be a number in \[0.001, Infinity\], got 0/);
+  assert.throws(() => pressurePlus({ range: -1 }), /pressure-plus: option range must be a number in \[0, Infinity\], got -1/);
+  assert.throws(() => pressurePlus({ gapOut: -1 }), /pressure-plus: option gapOut must be a number in \[0, Infinity\], got -1/);
+});
+
+test('pressure-plus and sotl check spillWarn one way', () => {
+  for (const make of [(w: number) => pressurePlus({ spillWarn: w }), (w: number) => sotlParams({ spillWarn: w })]) {
+    assert.throws(() => make(0), /option spillWarn must be a number in \[0.001, 1\], got 0/);
+    assert.throws(() => make(1.5), /option spillWarn must be a number in \[0.001, 1\], got 1.5/);
+    assert.throws(() => make(Number.NaN), /option spillWarn must be a number in \[0.001, 1\], got NaN/);
+    make(0.5);
+  }
 });

@@ -7,3 +7,11 @@ export function checkOption(controller: string, name: string, v: number, lo: num
   }
   return v;
 }
+
+/**
+ * The spill guard's `spillWarn` (SpillBack's warnShare), checked one way for every controller that takes it: a share of
+ * a lane's capacity in [0.001, 1] (above 0, so that an empty lane never calls its phase).
+ */
+export function spillWarnOption(controller: string, v: number): number {
+  return checkOption(controller, 'spillWarn', v, 1e-3, 1);
+}

@@ -3,6 +3,7 @@ import { LaneLoad } from '../measures/lane-load.js';
 import { demandOf, gappedOut, phaseTables, pressureOf } from '../measures/pressure.js';
 import { SpillGuard } from '../measures/spill-guard.js';
 import { intersectionSlots } from '../core/slots.js';
+import { checkOption, spillWarnOption } from './options.js';
 
 export interface PressurePlusOptions {
   /** seconds between decisions; default 15 for the controller (PRESSURE_PLUS_PERIOD), 5 in the predictive controller's rollouts */
@@ -88,12 +89,12 @@ export const PRESSURE_PLUS_PERIOD = 15;
 export const PRESSURE_PLUS_SPILL_WARN = 0.5;
 
 export function pressurePlus(opts: PressurePlusOptions = {}): Controller {
-  const period = opts.period ?? PRESSURE_PLUS_PERIOD;
-  if (!(period > 0)) throw new RangeError(`pressure-plus: period must be > 0 s, got ${opts.period}`);
-  if (opts.range !== undefined && !(opts.range >= 0)) throw new RangeError(`pressure-plus: range must be >= 0 m, got ${opts.range}`);
-  if (opts.gapOut !== undefined && !(opts.gapOut >= 0)) throw new RangeError(`pressure-plus: gapOut must be >= 0 m, got ${opts.gapOut}`);
-  const spillWarn = opts.spillWarn ?? PRESSURE_PLUS_SPILL_WARN;
-  if (!(spillWarn > 0 && spillWarn <= 1)) throw new RangeError(`pressure-plus: spillWarn must be in (0, 1], got ${opts.spillWarn}`);
+  const name = 'pressure-plus';
+  // a period is a positive number of seconds (1 ms at least: below the step it rounds to one step)
+  const period = checkOption(name, 'period', opts.period ?? PRESSURE_PLUS_PERIOD, 1e-3);
+  if (opts.range !== undefined) checkOption(name, 'range', opts.range, 0);
+  if (opts.gapOut !== undefined) checkOption(name, 'gapOut', opts.gapOut, 0);
+  const spillWarn = spillWarnOption(name, opts.spillWarn ?? PRESSURE_PLUS_SPILL_WARN);
   const lanes = new LaneLoad();
   let params: PressurePlusParams;
   let slot = new Int32Array(0);

@@ -1,6 +1,6 @@
 import type { Network } from '@citybrain/engine';
 import type { Controller, IntersectionPhases, SimReader } from '../core/controller.js';
-import { checkOption } from './options.js';
+import { checkOption, spillWarnOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';
 import { approaching, phaseLaneSets } from '../measures/phase-lanes.js';
 import { SpillBack, SPILL_WARN_SHARE } from '../measures/spill-back.js';
@@ -39,7 +39,7 @@ export function sotlParams(opts: SotlOptions = {}): SotlParams {
     platoonRange: checkOption(name, 'platoonRange', opts.platoonRange ?? 25, 0),
     maxGreen: checkOption(name, 'maxGreen', opts.maxGreen ?? 90, 0),
     fade: checkOption(name, 'fade', opts.fade ?? 0, 0),
-    spillWarn: checkOption(name, 'spillWarn', opts.spillWarn ?? SPILL_WARN_SHARE, 1e-3, 1),
+    spillWarn: spillWarnOption(name, opts.spillWarn ?? SPILL_WARN_SHARE),
   };
 }
 
