@@ -1,6 +1,6 @@
 import { LINK_PRIORITY, type Network } from './network.js';
 import { B_BLOCKER, type SimState } from './state.js';
-import { canYield, nextDrivable, reachSteps, stopBeforeSpeed, WAITING_SPEED } from './driver.js';
+import { canYield, nextDrivable, reachSteps, SIREN, stopBeforeSpeed, WAITING_SPEED } from './driver.js';
 import { sirenRightOfWay } from './occupancy.js';
 
 /**
@@ -326,9 +326,11 @@ export function canPass(net: Network, st: SimState, v: number, drv: number, c: n
   const d1 = net.crossDist[2 * c + side] - distToStart;
   const d2 = st.cDist[2 * c + 1 - side];
   if (!canYield(st, v, d1)) return true;
-  // a siren goes first (occupancy.ts)
-  const siren = sirenRightOfWay(st, v, foe, d1, d2, t1 !== STRAIGHT, t2 !== STRAIGHT, dt);
-  if (siren !== 0) return siren === 1;
+  // a siren goes first (occupancy.ts); asked only when one has a siren: the call boxes the distances it is passed
+  if ((st.vExempt[v] | st.vExempt[foe]) & SIREN) {
+    const siren = sirenRightOfWay(st, v, foe, d1, d2, t1 !== STRAIGHT, t2 !== STRAIGHT, dt);
+    if (siren !== 0) return siren === 1;
+  }
   let y = 0;
   if (!canYield(st, foe, d2)) y = 1;
   if (y === 0) {
