@@ -1,6 +1,6 @@
 import type { Network } from './network.js';
 import { B_BLOCKER, B_END, type SimState } from './state.js';
-import type { LaneClaims } from './junction.js';
+import type { CrossNotes, LaneClaims } from './junction.js';
 import { intersectionRelatedSpeed, junctionSpeed } from './junction.js';
 import type { VehicleList } from './occupancy.js';
 
@@ -28,7 +28,7 @@ export function nextDrivable(st: SimState, v: number): number {
   return pos < st.vPathLen[v] ? st.path[st.vPathOff[v] + pos] : -1;
 }
 
-export function computeActions(net: Network, st: SimState, dt: number, claims: LaneClaims | null, changes: VehicleList): void {
+export function computeActions(net: Network, st: SimState, dt: number, claims: LaneClaims | null, notes: CrossNotes, changes: VehicleList): void {
   const length = net.length;
   const maxSpeed = net.maxSpeed;
   const nLanes = net.nLanes;
@@ -73,7 +73,7 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
     // CityFlow's isIntersectionRelated: on a laneLink, or approaching one
     const next = pos0 < last ? path[off + pos0 + 1] : -1;
     if (drv >= nLanes || (next >= nLanes && length[drv] - vDis[v] <= vApproach[v])) {
-      intersectionRelatedSpeed(net, st, claims, v, drv, dt);
+      intersectionRelatedSpeed(net, st, claims, notes, v, drv, dt);
       const ir = junctionSpeed[0];
       if (ir < nv) nv = ir;
     } else if (next >= 0 && next < nLanes) {

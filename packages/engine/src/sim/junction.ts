@@ -48,124 +48,97 @@ export class LaneClaims {
 }
 
 /**
- * A set of laneLinks, each in it once, in the order added (scratch within one
- * call: emptied before it returns, so forks may share it).
+ * The conflict points' notes of one step, made on demand: which vehicle each
+ * conflict point sees on each of its two laneLinks, and how far it is from
+ * the point (st.cVeh, st.cDist). A laneLink's side of its conflict points is
+ * written the first time in a step that canPass asks about it (noteLink),
+ * from the state as the step began (computeActions changes nothing noteLink
+ * reads), so laneLinks no vehicle yields to cost nothing, and no pass over
+ * the vehicles finds the laneLinks beforehand. Scratch within one step: forks may share it.
  */
-export class LinkSet {
-  private readonly has: Uint8Array;
-  readonly list: Int32Array;
-  n = 0;
+export class CrossNotes {
+  /** per laneLink: the epoch its notes were last written in */
+  readonly stamp: Int32Array;
+  epoch = 0;
 
   constructor(nLinks: number) {
-    this.has = new Uint8Array(nLinks);
-    this.list = new Int32Array(nLinks);
+    this.stamp = new Int32Array(nLinks);
   }
 
-  add(k: number): void {
-    if (this.has[k] === 0) {
-      this.has[k] = 1;
-      this.list[this.n++] = k;
+  /** A new step: every laneLink's notes are stale. */
+  begin(): void {
+    if (++this.epoch === 0x40000000) {
+      this.stamp.fill(0);
+      this.epoch = 1;
     }
-  }
-
-  clear(): void {
-    for (let i = 0; i < this.n; i++) this.has[this.list[i]] = 0;
-    this.n = 0;
   }
 }
 
 /**
- * Each conflict point learns the nearest vehicle on each of its two
- * laneLinks: the one leaving it, on it, or approaching it (CityFlow's notifyCross).
- * Only the laneLinks such a vehicle is found for are visited, found from the
- * vehicles (the work follows the traffic, not the network's size); each writes
- * only its own side of its conflict points, so the order they are visited in is free.
+ * Link k's side of its conflict points (CityFlow's notifyCross): each learns
+ * the nearest vehicle on k, the one that has just left it onto its end lane,
+ * one on it, or the first of its start lane approaching it while it is
+ * green; -1 where there is none.
  */
-export function notifyCrosses(net: Network, st: SimState, links: LinkSet): void {
-  const cVeh = st.cVeh, cDist = st.cDist, touched = st.touched;
-  for (let t = 0; t < st.nTouched; t++) cVeh[touched[t]] = -1;
-  let nT = 0;
+export function noteLink(net: Network, st: SimState, k: number): void {
   const nLanes = net.nLanes;
   const { linkCrossStart, linkCrossList, linkCrossSide, crossDist, length } = net;
-  const vDis = st.vDis, vLen = st.vLen;
-  const { vDrv, dHead, dTail, vPrevDrv, linkAvail } = st;
-  for (let r = 0; r < st.running; r++) {
-    const v = st.runList[r];
-    const d = vDrv[v];
-    if (d >= nLanes) {
-      links.add(d - nLanes);
-      continue;
+  const { cVeh, cDist, vDis, vLen, dHead, dTail, vPrevDrv, vNext } = st;
+  const c0 = linkCrossStart[k];
+  const c1 = linkCrossStart[k + 1];
+  for (let i = c0; i < c1; i++) cVeh[2 * linkCrossList[i] + linkCrossSide[i]] = -1;
+  let r = c1 - 1;
+  if (r < c0) return;
+  const d = nLanes + k;
+  const startLane = net.linkStartLane[k];
+  const tailV = dTail[net.linkEndLane[k]];
+  const headV = dHead[startLane];
+  const linkHead = dHead[d];
+  const approach = headV >= 0 && st.linkAvail[k] === 1 && nextDrivable(st, headV) === d;
+  const justLeft = tailV >= 0 && vPrevDrv[tailV] === d;
+  if (linkHead < 0 && !approach && !justLeft) return;
+  const linkLen = length[d];
+  // the vehicle that has just left this link onto its end lane
+  if (justLeft) {
+    const vehDistance = vDis[tailV] - vLen[tailV];
+    while (r >= c0) {
+      const slot = 2 * linkCrossList[r] + linkCrossSide[r];
+      const crossDistance = linkLen - crossDist[slot];
+      if (crossDistance + vehDistance < 0) {
+        cVeh[slot] = tailV;
+        cDist[slot] = -(vDis[tailV] + crossDistance);
+        r--;
+      } else break;
     }
-    if (dHead[d] === v) {
-      const next = nextDrivable(st, v);
-      if (next >= nLanes && linkAvail[next - nLanes] === 1) links.add(next - nLanes);
-    }
-    const prev = vPrevDrv[v];
-    if (dTail[d] === v && prev >= nLanes) links.add(prev - nLanes);
   }
-  const list = links.list;
-  for (let i = 0; i < links.n; i++) {
-    const k = list[i];
-    const c0 = linkCrossStart[k];
-    let r = linkCrossStart[k + 1] - 1;
-    if (r < c0) continue;
-    const d = nLanes + k;
-    const endLane = net.linkEndLane[k];
-    const startLane = net.linkStartLane[k];
-    const tailV = st.dTail[endLane];
-    const headV = st.dHead[startLane];
-    const linkHead = st.dHead[d];
-    const approach = headV >= 0 && st.linkAvail[k] === 1 && nextDrivable(st, headV) === d;
-    if (linkHead < 0 && !approach && !(tailV >= 0 && st.vPrevDrv[tailV] === d)) continue;
-    const linkLen = length[d];
-    // the vehicle that has just left this link onto its end lane
-    if (tailV >= 0 && st.vPrevDrv[tailV] === d) {
-      const vehDistance = vDis[tailV] - vLen[tailV];
-      while (r >= c0) {
-        const slot = 2 * linkCrossList[r] + linkCrossSide[r];
-        const crossDistance = linkLen - crossDist[slot];
-        if (crossDistance + vehDistance < 0) {
-          cVeh[slot] = tailV;
-          cDist[slot] = -(vDis[tailV] + crossDistance);
-          touched[nT++] = slot;
-          r--;
-        } else break;
-      }
-    }
-    // vehicles on the link, front first
-    for (let v = linkHead; v >= 0 && r >= c0; v = st.vNext[v]) {
-      const vehDistance = vDis[v];
-      while (r >= c0) {
-        const slot = 2 * linkCrossList[r] + linkCrossSide[r];
-        const crossDistance = crossDist[slot];
-        if (vehDistance > crossDistance) {
-          if (vehDistance - crossDistance - vLen[v] <= 0) {
-            cVeh[slot] = v;
-            cDist[slot] = crossDistance - vehDistance;
-            touched[nT++] = slot;
-          } else break;
-        } else {
+  // vehicles on the link, front first
+  for (let v = linkHead; v >= 0 && r >= c0; v = vNext[v]) {
+    const vehDistance = vDis[v];
+    while (r >= c0) {
+      const slot = 2 * linkCrossList[r] + linkCrossSide[r];
+      const crossDistance = crossDist[slot];
+      if (vehDistance > crossDistance) {
+        if (vehDistance - crossDistance - vLen[v] <= 0) {
           cVeh[slot] = v;
           cDist[slot] = crossDistance - vehDistance;
-          touched[nT++] = slot;
-        }
-        r--;
+        } else break;
+      } else {
+        cVeh[slot] = v;
+        cDist[slot] = crossDistance - vehDistance;
       }
-    }
-    // the first vehicle of the incoming lane, if it will take this link and the link is green
-    if (approach) {
-      const vehDistance = length[startLane] - vDis[headV];
-      while (r >= c0) {
-        const slot = 2 * linkCrossList[r] + linkCrossSide[r];
-        cVeh[slot] = headV;
-        cDist[slot] = vehDistance + crossDist[slot];
-        touched[nT++] = slot;
-        r--;
-      }
+      r--;
     }
   }
-  links.clear();
-  st.nTouched = nT;
+  // the first vehicle of the incoming lane, if it will take this link and the link is green
+  if (approach) {
+    const vehDistance = length[startLane] - vDis[headV];
+    while (r >= c0) {
+      const slot = 2 * linkCrossList[r] + linkCrossSide[r];
+      cVeh[slot] = headV;
+      cDist[slot] = vehDistance + crossDist[slot];
+      r--;
+    }
+  }
 }
 
 /**
@@ -180,7 +153,7 @@ export const junctionSpeed = new Float64Array(1);
  * a lane whose end it approaches): it stops before a red or a full exit lane,
  * slows to its turn speed, and yields at conflict points. Into junctionSpeed[0].
  */
-export function intersectionRelatedSpeed(net: Network, st: SimState, claims: LaneClaims | null, v: number, drv: number, dt: number): void {
+export function intersectionRelatedSpeed(net: Network, st: SimState, claims: LaneClaims | null, notes: CrossNotes, v: number, drv: number, dt: number): void {
   const nLanes = net.nLanes;
   let r = st.vMaxSpeed[v];
   const next = nextDrivable(st, v);
@@ -215,7 +188,7 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
     const side = net.linkCrossSide[ci];
     const distOn = net.crossDist[2 * c + side];
     if (distOn < distToStart) continue;
-    if (!canPass(net, st, v, drv, c, side, dt)) {
+    if (!canPass(net, st, notes, v, drv, c, side, dt)) {
       const sb = stopBeforeSpeed(st, v, distOn - distToStart - st.vYieldDist[v], dt);
       if (sb < r) r = sb;
       st.bBlocker[v] = st.cVeh[2 * c + 1 - side];
@@ -315,8 +288,14 @@ export function bound(net: Network, st: SimState, w: number, lane: number): bool
 
 
 /** CityFlow's Cross::canPass: who goes first at a conflict point. */
-export function canPass(net: Network, st: SimState, v: number, drv: number, c: number, side: number, dt: number): boolean {
-  const foe = st.cVeh[2 * c + 1 - side];
+export function canPass(net: Network, st: SimState, notes: CrossNotes, v: number, drv: number, c: number, side: number, dt: number): boolean {
+  const foeSlot = 2 * c + 1 - side;
+  const foeLinkK = net.crossLink[foeSlot] - net.nLanes;
+  if (notes.stamp[foeLinkK] !== notes.epoch) {
+    notes.stamp[foeLinkK] = notes.epoch;
+    noteLink(net, st, foeLinkK);
+  }
+  const foe = st.cVeh[foeSlot];
   if (foe < 0) return true;
   const distToStart = drv < net.nLanes ? -(net.length[drv] - st.vDis[v]) : st.vDis[v];
   const myLink = net.crossLink[2 * c + side] - net.nLanes;

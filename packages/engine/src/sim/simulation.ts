@@ -4,7 +4,7 @@ import { Network } from './network.js';
 import { isMt19937, nextU32, seedRng, type RandomKind } from './rng.js';
 import { ADDED, B_BLOCKER, B_END, DRAWN, ENDED, FREE, NO_LINK_STEP, PLACED, RUNNING, SimState, WAITING, type SimStateData } from './state.js';
 import { computeActions, EXEMPT, SIREN, WAITING_SPEED } from './driver.js';
-import { advancePlans, applyPhase, LaneClaims, LinkSet, notifyCrosses } from './junction.js';
+import { advancePlans, applyPhase, CrossNotes, LaneClaims } from './junction.js';
 import { aheadGap, alloc, append, changeLanes, enqueue, free, leaderAhead, linkBetween, overtake, unlink, updateLeaders, VehicleList } from './occupancy.js';
 import { teleport } from './teleport.js';
 import { admitWaiting, dropped, initVehicle, placePending, spawn, spawnUnplaced } from './population.js';
@@ -22,8 +22,9 @@ export { routeLanePaths } from './flows.js';
  * stepped in CityFlow's order so figures are comparable with the literature.
  *
  * Per step: generate vehicles from flows and entry rates; admit waiting vehicles where the
- * entry lane has room; notify conflict points; every vehicle chooses its next
- * speed from the previous state (buffered, so order does not matter); move;
+ * entry lane has room; every vehicle chooses its next speed from the previous
+ * state (buffered, so order does not matter; the conflict points it yields at
+ * learn who is near them as it asks); move;
  * make the lane changes due (only on paths that need one: never in CityFlow's
  * scenarios); recompute leaders; advance built-in signal plans.
  */
@@ -163,8 +164,8 @@ export class Simulation {
   private readonly teleportSteps: number;
   /** keepJunctionsClear's scratch within computeActions (null: the rule is off) */
   private readonly claims: LaneClaims | null;
-  /** notifyCrosses' scratch: the laneLinks with a vehicle on, leaving or approaching them */
-  private readonly crossLinks: LinkSet;
+  /** the conflict points' notes, made on demand within the step's computeActions (scratch: forks may share it) */
+  private readonly crossNotes: CrossNotes;
   /** vehicles that have stood timeToTeleport or longer after this step's move (moveVehicles; teleport acts on them) */
   private nStandingLong = 0;
 
@@ -190,7 +191,7 @@ export class Simulation {
     if (!(ttt >= 0 && ttt < Infinity)) throw new RangeError(`timeToTeleport must be a number of seconds >= 0 (0: never), got ${rules.timeToTeleport}`);
     this.teleportSteps = ttt > 0 ? Math.max(1, Math.round(ttt / this.interval)) : 0;
     this.claims = this.keepJunctionsClear ? new LaneClaims(net.nLanes) : null;
-    this.crossLinks = new LinkSet(net.nLinks);
+    this.crossNotes = new CrossNotes(net.nLinks);
     this.st = new SimState({
       vehicles: 1024,
       drivables: net.nDrivables,
@@ -1193,8 +1194,8 @@ export class Simulation {
     }
     this.generate();
     this.nEntries = admitWaiting(this.net, this.st, this.interval, this.entryVeh, this.entryLane);
-    notifyCrosses(this.net, this.st, this.crossLinks);
-    computeActions(this.net, this.st, this.interval, this.claims, this.changes);
+    this.crossNotes.begin();
+    computeActions(this.net, this.st, this.interval, this.claims, this.crossNotes, this.changes);
     this.moveVehicles();
     overtake(this.net, this.st);
     changeLanes(this.net, this.st, this.changes);

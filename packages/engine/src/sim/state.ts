@@ -135,11 +135,9 @@ export class SimState {
   iExternal: Uint8Array;
   linkAvail: Uint8Array;
 
-  // ---- conflict points, rebuilt every step
+  // ---- conflict points: each side's nearest vehicle and its distance, written within a step as asked (junction.ts CrossNotes)
   cVeh: Int32Array;
   cDist: Float64Array;
-  touched: Int32Array;
-  nTouched = 0;
 
   // ---- flows
   fNow: Float64Array;
@@ -243,7 +241,6 @@ export class SimState {
     this.linkAvail = new Uint8Array(sizes.links);
     this.cVeh = new Int32Array(2 * sizes.crosses).fill(-1);
     this.cDist = new Float64Array(2 * sizes.crosses);
-    this.touched = new Int32Array(2 * sizes.crosses);
     this.entryRate = new Float64Array(sizes.lanes);
     this.entryCredit = new Float64Array(sizes.lanes);
     this.ratedLanes = new Int32Array(sizes.lanes);
