@@ -54,15 +54,29 @@ export class LaneClaims {
  * written the first time in a step that canPass asks about it (noteLink),
  * from the state as the step began (computeActions changes nothing noteLink
  * reads), so laneLinks no vehicle yields to cost nothing, and no pass over
- * the vehicles finds the laneLinks beforehand. Scratch within one step: forks may share it.
+ * the vehicles finds the laneLinks beforehand. The notes are indexed as
+ * net.linkCrossList (a laneLink's together, in its order), not by conflict
+ * point: noteLink writes a run of memory. Scratch within one step: forks may share it.
  */
 export class CrossNotes {
-  /** per laneLink: the epoch its notes were last written in */
+  /** per laneLink: the epoch its notes were last written in; minus it when no vehicle was near (its notes then are not written) */
   readonly stamp: Int32Array;
   epoch = 0;
+  /** the note (index into net.linkCrossList) of side s of conflict point c, at 2c + s */
+  readonly noteOf: Int32Array;
+  /** net.crossDist in the notes' order */
+  readonly dist: Float64Array;
 
-  constructor(nLinks: number) {
-    this.stamp = new Int32Array(nLinks);
+  constructor(net: Network) {
+    this.stamp = new Int32Array(net.nLinks);
+    const list = net.linkCrossList, side = net.linkCrossSide;
+    this.noteOf = new Int32Array(2 * net.nCrosses);
+    this.dist = new Float64Array(list.length);
+    for (let i = 0; i < list.length; i++) {
+      const slot = 2 * list[i] + side[i];
+      this.noteOf[slot] = i;
+      this.dist[i] = net.crossDist[slot];
+    }
   }
 
   /** A new step: every laneLink's notes are stale. */
@@ -78,17 +92,18 @@ export class CrossNotes {
  * Link k's side of its conflict points (CityFlow's notifyCross): each learns
  * the nearest vehicle on k, the one that has just left it onto its end lane,
  * one on it, or the first of its start lane approaching it while it is
- * green; -1 where there is none.
+ * green; -1 where there is none. Returns false, writing nothing, when no
+ * vehicle is near k at all.
  */
-export function noteLink(net: Network, st: SimState, k: number): void {
+export function noteLink(net: Network, st: SimState, notes: CrossNotes, k: number): boolean {
   const nLanes = net.nLanes;
-  const { linkCrossStart, linkCrossList, linkCrossSide, crossDist, length } = net;
+  const { linkCrossStart, length } = net;
+  const crossDist = notes.dist;
   const { cVeh, cDist, vDis, vLen, dHead, dTail, vPrevDrv, vNext } = st;
   const c0 = linkCrossStart[k];
   const c1 = linkCrossStart[k + 1];
-  for (let i = c0; i < c1; i++) cVeh[2 * linkCrossList[i] + linkCrossSide[i]] = -1;
   let r = c1 - 1;
-  if (r < c0) return;
+  if (r < c0) return false;
   const d = nLanes + k;
   const startLane = net.linkStartLane[k];
   const tailV = dTail[net.linkEndLane[k]];
@@ -96,17 +111,16 @@ export function noteLink(net: Network, st: SimState, k: number): void {
   const linkHead = dHead[d];
   const approach = headV >= 0 && st.linkAvail[k] === 1 && nextDrivable(st, headV) === d;
   const justLeft = tailV >= 0 && vPrevDrv[tailV] === d;
-  if (linkHead < 0 && !approach && !justLeft) return;
+  if (linkHead < 0 && !approach && !justLeft) return false;
   const linkLen = length[d];
   // the vehicle that has just left this link onto its end lane
   if (justLeft) {
     const vehDistance = vDis[tailV] - vLen[tailV];
     while (r >= c0) {
-      const slot = 2 * linkCrossList[r] + linkCrossSide[r];
-      const crossDistance = linkLen - crossDist[slot];
+      const crossDistance = linkLen - crossDist[r];
       if (crossDistance + vehDistance < 0) {
-        cVeh[slot] = tailV;
-        cDist[slot] = -(vDis[tailV] + crossDistance);
+        cVeh[r] = tailV;
+        cDist[r] = -(vDis[tailV] + crossDistance);
         r--;
       } else break;
     }
@@ -115,16 +129,15 @@ export function noteLink(net: Network, st: SimState, k: number): void {
   for (let v = linkHead; v >= 0 && r >= c0; v = vNext[v]) {
     const vehDistance = vDis[v];
     while (r >= c0) {
-      const slot = 2 * linkCrossList[r] + linkCrossSide[r];
-      const crossDistance = crossDist[slot];
+      const crossDistance = crossDist[r];
       if (vehDistance > crossDistance) {
         if (vehDistance - crossDistance - vLen[v] <= 0) {
-          cVeh[slot] = v;
-          cDist[slot] = crossDistance - vehDistance;
+          cVeh[r] = v;
+          cDist[r] = crossDistance - vehDistance;
         } else break;
       } else {
-        cVeh[slot] = v;
-        cDist[slot] = crossDistance - vehDistance;
+        cVeh[r] = v;
+        cDist[r] = crossDistance - vehDistance;
       }
       r--;
     }
@@ -133,12 +146,14 @@ export function noteLink(net: Network, st: SimState, k: number): void {
   if (approach) {
     const vehDistance = length[startLane] - vDis[headV];
     while (r >= c0) {
-      const slot = 2 * linkCrossList[r] + linkCrossSide[r];
-      cVeh[slot] = headV;
-      cDist[slot] = vehDistance + crossDist[slot];
+      cVeh[r] = headV;
+      cDist[r] = vehDistance + crossDist[r];
       r--;
     }
   }
+  // the conflict points nearer its start than any of them
+  for (; r >= c0; r--) cVeh[r] = -1;
+  return true;
 }
 
 /**
@@ -183,15 +198,21 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
   // called: a double returned from a call V8 does not inline is a heap number
   const distToStart = drv < nLanes ? -toEnd : st.vDis[v];
   const c0 = net.linkCrossStart[k], c1 = net.linkCrossStart[k + 1];
+  const { stamp, epoch, noteOf } = notes;
   for (let ci = c0; ci < c1; ci++) {
-    const c = net.linkCrossList[ci];
-    const side = net.linkCrossSide[ci];
-    const distOn = net.crossDist[2 * c + side];
+    const distOn = notes.dist[ci];
     if (distOn < distToStart) continue;
-    if (!canPass(net, st, notes, v, drv, c, side, dt)) {
+    // the foe: the vehicle the conflict point sees on its other laneLink, noted as first asked
+    const foeSlot = 2 * net.linkCrossList[ci] + 1 - net.linkCrossSide[ci];
+    const foeLink = net.crossLink[foeSlot] - nLanes;
+    let seen = stamp[foeLink];
+    if (seen !== epoch && seen !== -epoch) stamp[foeLink] = seen = noteLink(net, st, notes, foeLink) ? epoch : -epoch;
+    if (seen < 0) continue;
+    const foe = st.cVeh[noteOf[foeSlot]];
+    if (foe >= 0 && !canPass(net, st, v, drv, ci, foe, noteOf[foeSlot], dt)) {
       const sb = stopBeforeSpeed(st, v, distOn - distToStart - st.vYieldDist[v], dt);
       if (sb < r) r = sb;
-      st.bBlocker[v] = st.cVeh[2 * c + 1 - side];
+      st.bBlocker[v] = foe;
       st.bFlags[v] |= B_BLOCKER;
       break;
     }
@@ -287,23 +308,20 @@ export function bound(net: Network, st: SimState, w: number, lane: number): bool
 }
 
 
-/** CityFlow's Cross::canPass: who goes first at a conflict point. */
-export function canPass(net: Network, st: SimState, notes: CrossNotes, v: number, drv: number, c: number, side: number, dt: number): boolean {
-  const foeSlot = 2 * c + 1 - side;
-  const foeLinkK = net.crossLink[foeSlot] - net.nLanes;
-  if (notes.stamp[foeLinkK] !== notes.epoch) {
-    notes.stamp[foeLinkK] = notes.epoch;
-    noteLink(net, st, foeLinkK);
-  }
-  const foe = st.cVeh[foeSlot];
-  if (foe < 0) return true;
-  const distToStart = drv < net.nLanes ? -(net.length[drv] - st.vDis[v]) : st.vDis[v];
-  const myLink = net.crossLink[2 * c + side] - net.nLanes;
-  const foeLink = net.crossLink[2 * c + 1 - side] - net.nLanes;
-  const t1 = net.linkPriority[myLink];
-  const t2 = net.linkPriority[foeLink];
+/**
+ * CityFlow's Cross::canPass: who goes first at a conflict point, the ci-th on
+ * v's laneLink (net.linkCrossList's order), where `foe` is noted on the other
+ * laneLink (its note `foeNote`).
+ */
+export function canPass(net: Network, st: SimState, v: number, drv: number, ci: number, foe: number, foeNote: number, dt: number): boolean {
+  const nLanes = net.nLanes;
+  const c = net.linkCrossList[ci];
+  const side = net.linkCrossSide[ci];
+  const distToStart = drv < nLanes ? -(net.length[drv] - st.vDis[v]) : st.vDis[v];
+  const t1 = net.linkPriority[net.crossLink[2 * c + side] - nLanes];
+  const t2 = net.linkPriority[net.crossLink[2 * c + 1 - side] - nLanes];
   const d1 = net.crossDist[2 * c + side] - distToStart;
-  const d2 = st.cDist[2 * c + 1 - side];
+  const d2 = st.cDist[foeNote];
   if (!canYield(st, v, d1)) return true;
   // a siren goes first (occupancy.ts); asked only when one has a siren: the call boxes the distances it is passed
   if ((st.vExempt[v] | st.vExempt[foe]) & SIREN) {

@@ -191,7 +191,7 @@ export class Simulation {
     if (!(ttt >= 0 && ttt < Infinity)) throw new RangeError(`timeToTeleport must be a number of seconds >= 0 (0: never), got ${rules.timeToTeleport}`);
     this.teleportSteps = ttt > 0 ? Math.max(1, Math.round(ttt / this.interval)) : 0;
     this.claims = this.keepJunctionsClear ? new LaneClaims(net.nLanes) : null;
-    this.crossNotes = new CrossNotes(net.nLinks);
+    this.crossNotes = new CrossNotes(net);
     this.st = new SimState({
       vehicles: 1024,
       drivables: net.nDrivables,

@@ -135,7 +135,7 @@ export class SimState {
   iExternal: Uint8Array;
   linkAvail: Uint8Array;
 
-  // ---- conflict points: each side's nearest vehicle and its distance, written within a step as asked (junction.ts CrossNotes)
+  // ---- conflict points: each side's nearest vehicle and its distance, in net.linkCrossList's order, written within a step as asked (junction.ts CrossNotes)
   cVeh: Int32Array;
   cDist: Float64Array;
 
