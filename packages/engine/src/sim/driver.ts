@@ -101,6 +101,7 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
     let dis = vDis[v] + delta;
     let pos = pos0;
     let d = drv;
+    let end = 0;
     while (dis > length[d]) {
       // a lane change is made sideways, never past the lane's end: one that cannot stop in time stops there
       if (d < nLanes && pos < last && path[off + pos + 1] < nLanes) {
@@ -110,11 +111,13 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
       }
       dis -= length[d];
       if (pos === last) {
-        bFlags[v] |= B_END;
+        end = B_END;
         break;
       }
       d = path[off + ++pos];
     }
+    // stored on every vehicle: a store first met in optimised code (the hour's first arrival) would throw it away
+    bFlags[v] |= end;
     bDis[v] = dis;
     bPathPos[v] = pos;
   }
@@ -128,8 +131,11 @@ export function stopBeforeSpeed(st: SimState, v: number, distance: number, dt: n
   const brake = ((s + next) * dt) / 2 + (next * next) / st.vUsualNegAcc[v] / 2;
   if (brake < distance) return next;
   const take = (2 * distance) / (s + EPS) / dt;
-  // standing exactly at the line (a vehicle placed there): 0 - 0 / 0 would be NaN, and NaN runs the red
-  return take >= 1 ? s - s / Math.trunc(take) : s === 0 ? 0 : s - s / take;
+  // standing exactly at the line (a vehicle placed there): 0 - 0 / 0 would be NaN, and NaN runs the red.
+  // (Standing, s - s / trunc(take) is 0 too.) Each operation here runs on every call: one first met
+  // in optimised code would throw it away (V8 deoptimises on an operation it has no feedback for)
+  const steps = take >= 1 ? Math.trunc(take) : take;
+  return s === 0 ? 0 : s - s / steps;
 }
 
 export function canYield(st: SimState, v: number, dist: number): boolean {

@@ -328,26 +328,23 @@ export function canPass(net: Network, st: SimState, v: number, drv: number, ci: 
     const siren = sirenRightOfWay(st, v, foe, d1, d2, t1 !== STRAIGHT, t2 !== STRAIGHT, dt);
     if (siren !== 0) return siren === 1;
   }
-  let y = 0;
+  // y: -1 v goes first, 1 the foe does. A higher priority goes first; otherwise (a lower one, or the
+  // same) the foe goes first unless it would reach the point later than v, or (already past it) has
+  // left it; with the same priority, ties go to the one on its link first, then the nearer, then vPriority.
+  // The two priorities' cases share their code: a path first met in optimised code throws it away.
+  let y: number;
   if (!canYield(st, foe, d2)) y = 1;
-  if (y === 0) {
-    if (t1 > t2) y = -1;
-    else if (t1 < t2) {
-      if (d2 > 0) {
-        if (reachSteps(st, foe, d2, t2 !== STRAIGHT, dt) > reachSteps(st, v, d1, t1 !== STRAIGHT, dt)) y = -1;
-      } else if (d2 + st.vLen[foe] < 0) y = -1;
-      if (y === 0) y = 1;
-    } else if (d2 > 0) {
-      const fs = reachSteps(st, foe, d2, t2 !== STRAIGHT, dt);
-      const ms = reachSteps(st, v, d1, t1 !== STRAIGHT, dt);
-      if (fs > ms) y = -1;
-      else if (fs < ms) y = 1;
-      else if (st.vEnterLinkStep[v] === st.vEnterLinkStep[foe]) {
-        if (d1 === d2) y = st.vPriority[v] > st.vPriority[foe] ? -1 : 1;
-        else y = d1 < d2 ? -1 : 1;
-      } else y = st.vEnterLinkStep[v] < st.vEnterLinkStep[foe] ? -1 : 1;
-    } else y = d2 + st.vLen[foe] < 0 ? -1 : 1;
-  }
+  else if (t1 > t2) y = -1;
+  else if (d2 > 0) {
+    const fs = reachSteps(st, foe, d2, t2 !== STRAIGHT, dt);
+    const ms = reachSteps(st, v, d1, t1 !== STRAIGHT, dt);
+    if (fs > ms) y = -1;
+    else if (t1 < t2 || fs < ms) y = 1;
+    else if (st.vEnterLinkStep[v] === st.vEnterLinkStep[foe]) {
+      if (d1 === d2) y = st.vPriority[v] > st.vPriority[foe] ? -1 : 1;
+      else y = d1 < d2 ? -1 : 1;
+    } else y = st.vEnterLinkStep[v] < st.vEnterLinkStep[foe] ? -1 : 1;
+  } else y = d2 + st.vLen[foe] < 0 ? -1 : 1;
   if (y === 1) {
     // a cycle of vehicles blocking each other: go, or nobody ever will
     let fast = foe, slow = foe;

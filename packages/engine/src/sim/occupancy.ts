@@ -258,7 +258,9 @@ export function leaderAhead(net: Network, st: SimState, drv: number, dis0: numbe
         const c = st.dTail[net.laneOutList[o]];
         if (c < 0) continue;
         const g = dis + st.vDis[c] - st.vLen[c];
-        if (best < 0 || g < bestGap) {
+        // compared for the first candidate too: a comparison first met in optimised code throws it away
+        const nearer = g < bestGap;
+        if (best < 0 || nearer) {
           best = c;
           bestGap = g;
         }
