@@ -39,7 +39,7 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
   if (claims !== null) claims.clear();
   // the columns read per vehicle, once per call: each st.x in the loop would be a load V8 cannot hoist past the calls
   const { runList, bFlags, bSpeed, bDis, bPathPos, bBlocker, vSpeed, vDrv, vDis, vMaxSpeed, vMaxPosAcc, vMaxNegAcc, vUsualNegAcc, vExempt } = st;
-  const { vStallUntil, vPathPos, vPathLen, vPathOff, vApproach, vLeader, vGap, vMinGap, vHeadway } = st;
+  const { vStallUntil, vPathPos, vPathLen, vPathOff, vApproach, vLeader, vGap, vMinGap, vHeadway, vPrev, vLen } = st;
   const step = st.step;
   const running = st.running;
   for (let r = 0; r < running; r++) {
@@ -52,11 +52,14 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
     const acc = s + vMaxPosAcc[v] * dt;
     if (acc < nv) nv = acc;
     if (maxSpeed[drv] < nv && (vExempt[v] & EXEMPT) === 0) nv = maxSpeed[drv];
-    // car following: the safe speed behind the leader (CityFlow's getCarFollowSpeed)
-    const L = vLeader[v];
+    // car following: the safe speed behind the leader (CityFlow's getCarFollowSpeed): the vehicle ahead
+    // on the drivable (updateLeaders leaves it to be read here), else the one updateLeader found
+    const p = vPrev[v];
+    const ahead = p >= 0 && (vExempt[v] & SIREN) === 0;
+    const L = ahead ? p : vLeader[v];
     if (L >= 0) {
       const vL = vSpeed[L];
-      const gap = vGap[v];
+      const gap = ahead ? vDis[p] - vLen[p] - vDis[v] : vGap[v];
       let cf = noCollisionSpeed(vL, vMaxNegAcc[L], s, vMaxNegAcc[v], gap, dt, 0);
       const assumeDecel = s > vL ? s - vL : 0;
       const r2 = noCollisionSpeed(vL, vUsualNegAcc[L], s, vUsualNegAcc[v], gap, dt, vMinGap[v]);

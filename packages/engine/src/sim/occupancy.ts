@@ -208,18 +208,19 @@ export function sirenRightOfWay(st: SimState, v: number, foe: number, d1: number
   return reachSteps(st, foe, d2, turnFoe, dt) <= reachSteps(st, v, d1, turnV, dt) + cross ? -1 : 0;
 }
 
-/** updateLeader for every running vehicle: the common case (a vehicle ahead on its drivable, no siren) inline over columns read once. */
+/**
+ * updateLeader for the running vehicles with no vehicle ahead on their
+ * drivable, and those with a siren: each other one follows the vehicle ahead
+ * of it (vPrev), which computeActions reads itself, with the gap, at the next
+ * step; nothing it reads changes in between (a vehicle placed or removed
+ * sets leadersStale), so the vehicle ahead's leader and gap are not stored.
+ */
 export function updateLeaders(net: Network, st: SimState, dt: number): void {
-  const { runList, vPrev, vExempt, vLeader, vGap, vDis, vLen } = st;
+  const { runList, vPrev, vExempt } = st;
   const running = st.running;
   for (let r = 0; r < running; r++) {
     const v = runList[r];
-    const p = vPrev[v];
-    if (p < 0 || vExempt[v] & SIREN) updateLeader(net, st, dt, v);
-    else {
-      vLeader[v] = p;
-      vGap[v] = vDis[p] - vLen[p] - vDis[v];
-    }
+    if (vPrev[v] < 0 || vExempt[v] & SIREN) updateLeader(net, st, dt, v);
   }
 }
 

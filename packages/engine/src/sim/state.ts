@@ -97,6 +97,7 @@ export class SimState {
   vPathPos: Int32Array;
   vNext: Int32Array;
   vPrev: Int32Array;
+  /** leader and gap as updateLeader found them; kept only for a vehicle first on its drivable or with a siren (computeActions reads vPrev for the others) */
   vLeader: Int32Array;
   vGap: Float64Array;
   vBlocker: Int32Array;
