@@ -1,6 +1,6 @@
 import type { Network } from './network.js';
 import { B_BLOCKER, B_END, type SimState } from './state.js';
-import type { LaneClaims } from './junction.js';
+import type { CrossNotes, LaneClaims } from './junction.js';
 import { intersectionRelatedSpeed, junctionSpeed } from './junction.js';
 import type { VehicleList } from './occupancy.js';
 
@@ -28,94 +28,103 @@ export function nextDrivable(st: SimState, v: number): number {
   return pos < st.vPathLen[v] ? st.path[st.vPathOff[v] + pos] : -1;
 }
 
-export function computeActions(net: Network, st: SimState, dt: number, claims: LaneClaims | null, changes: VehicleList): void {
+export function computeActions(net: Network, st: SimState, dt: number, claims: LaneClaims | null, notes: CrossNotes, changes: VehicleList): void {
   const length = net.length;
+  const maxSpeed = net.maxSpeed;
   const nLanes = net.nLanes;
   const path = st.path;
   if (changes.ids.length < st.running) changes.ids = new Int32Array(st.capacity);
   const changeVeh = changes.ids;
   let nChange = 0;
   if (claims !== null) claims.clear();
-  for (let r = 0; r < st.running; r++) {
-    const v = st.runList[r];
-    st.bFlags[v] = 0;
-    const s = st.vSpeed[v];
-    const drv = st.vDrv[v];
+  // the columns read per vehicle, once per call: each st.x in the loop would be a load V8 cannot hoist past the calls
+  const { runList, bFlags, bSpeed, bDis, bPathPos, bBlocker, vSpeed, vDrv, vDis, vMaxSpeed, vMaxPosAcc, vMaxNegAcc, vUsualNegAcc, vExempt } = st;
+  const { vStallUntil, vPathPos, vPathLen, vPathOff, vApproach, vLeader, vGap, vMinGap, vHeadway, vPrev, vLen } = st;
+  const step = st.step;
+  const running = st.running;
+  for (let r = 0; r < running; r++) {
+    const v = runList[r];
+    bFlags[v] = 0;
+    const s = vSpeed[v];
+    const drv = vDrv[v];
     // desired speed: CityFlow's getNextSpeed
-    let nv = st.vMaxSpeed[v];
-    const acc = s + st.vMaxPosAcc[v] * dt;
+    let nv = vMaxSpeed[v];
+    const acc = s + vMaxPosAcc[v] * dt;
     if (acc < nv) nv = acc;
-    if (net.maxSpeed[drv] < nv && (st.vExempt[v] & EXEMPT) === 0) nv = net.maxSpeed[drv];
-    const cf = carFollowSpeed(st, v, dt);
-    if (cf < nv) nv = cf;
+    if (maxSpeed[drv] < nv && (vExempt[v] & EXEMPT) === 0) nv = maxSpeed[drv];
+    // car following: the safe speed behind the leader (CityFlow's getCarFollowSpeed): the vehicle ahead
+    // on the drivable (updateLeaders leaves it to be read here), else the one updateLeader found
+    const p = vPrev[v];
+    const ahead = p >= 0 && (vExempt[v] & SIREN) === 0;
+    const L = ahead ? p : vLeader[v];
+    if (L >= 0) {
+      const vL = vSpeed[L];
+      const gap = ahead ? vDis[p] - vLen[p] - vDis[v] : vGap[v];
+      let cf = noCollisionSpeed(vL, vMaxNegAcc[L], s, vMaxNegAcc[v], gap, dt, 0);
+      const assumeDecel = s > vL ? s - vL : 0;
+      const r2 = noCollisionSpeed(vL, vUsualNegAcc[L], s, vUsualNegAcc[v], gap, dt, vMinGap[v]);
+      if (r2 < cf) cf = r2;
+      const r3 = (gap + (vL + assumeDecel / 2) * dt - (s * dt) / 2) / (vHeadway[v] + dt / 2);
+      if (r3 < cf) cf = r3;
+      if (cf < nv) nv = cf;
+    } else if (vMaxSpeed[v] < nv) nv = vMaxSpeed[v];
     // broken down: brakes as hard as it can and stays put
-    if (st.vStallUntil[v] > st.step) nv = 0;
+    if (vStallUntil[v] > step) nv = 0;
+    const pos0 = vPathPos[v];
+    const off = vPathOff[v];
+    const last = vPathLen[v] - 1;
     // CityFlow's isIntersectionRelated: on a laneLink, or approaching one
-    const next = nextDrivable(st, v);
-    if (drv >= nLanes || (next >= nLanes && length[drv] - st.vDis[v] <= st.vApproach[v])) {
-      intersectionRelatedSpeed(net, st, claims, v, drv, dt);
+    const next = pos0 < last ? path[off + pos0 + 1] : -1;
+    if (drv >= nLanes || (next >= nLanes && length[drv] - vDis[v] <= vApproach[v])) {
+      intersectionRelatedSpeed(net, st, claims, notes, v, drv, dt);
       const ir = junctionSpeed[0];
       if (ir < nv) nv = ir;
     } else if (next >= 0 && next < nLanes) {
       // a lane change due (the next drivable is a lane of this road): made after the move when there is room
       // (changeLanes); until then the lane's end is a stop line
-      const sb = stopBeforeSpeed(st, v, length[drv] - st.vDis[v], dt);
+      const sb = stopBeforeSpeed(st, v, length[drv] - vDis[v], dt);
       if (sb < nv) nv = sb;
       changeVeh[nChange++] = v;
     }
-    const floor = s - st.vMaxNegAcc[v] * dt;
+    const floor = s - vMaxNegAcc[v] * dt;
     if (floor > nv) nv = floor;
     // kept clear, one standing behind its leader waits for it, on a lane as inside an intersection: waitsFor sees
     // rings through queues (a ring that closed through one standing on a lane locked the Osnabrück import, issue #16)
-    if (claims !== null && nv < WAITING_SPEED && (st.bFlags[v] & B_BLOCKER) === 0 && st.vLeader[v] >= 0) {
-      st.bBlocker[v] = st.vLeader[v];
-      st.bFlags[v] |= B_BLOCKER;
+    if (claims !== null && nv < WAITING_SPEED && (bFlags[v] & B_BLOCKER) === 0 && L >= 0) {
+      bBlocker[v] = L;
+      bFlags[v] |= B_BLOCKER;
     }
     let delta: number;
     if (nv < 0) {
-      delta = (0.5 * s * s) / st.vMaxNegAcc[v];
+      delta = (0.5 * s * s) / vMaxNegAcc[v];
       nv = 0;
     } else delta = ((s + nv) * dt) / 2;
-    st.bSpeed[v] = nv;
+    bSpeed[v] = nv;
     // advance along the path
-    let dis = st.vDis[v] + delta;
-    let pos = st.vPathPos[v];
+    let dis = vDis[v] + delta;
+    let pos = pos0;
     let d = drv;
-    const last = st.vPathLen[v] - 1;
-    const off = st.vPathOff[v];
+    let end = 0;
     while (dis > length[d]) {
       // a lane change is made sideways, never past the lane's end: one that cannot stop in time stops there
       if (d < nLanes && pos < last && path[off + pos + 1] < nLanes) {
         dis = length[d];
-        st.bSpeed[v] = 0;
+        bSpeed[v] = 0;
         break;
       }
       dis -= length[d];
       if (pos === last) {
-        st.bFlags[v] |= B_END;
+        end = B_END;
         break;
       }
       d = path[off + ++pos];
     }
-    st.bDis[v] = dis;
-    st.bPathPos[v] = pos;
+    // stored on every vehicle: a store first met in optimised code (the hour's first arrival) would throw it away
+    bFlags[v] |= end;
+    bDis[v] = dis;
+    bPathPos[v] = pos;
   }
   changes.n = nChange;
-}
-
-
-export function carFollowSpeed(st: SimState, v: number, dt: number): number {
-  const L = st.vLeader[v];
-  if (L < 0) return st.vMaxSpeed[v];
-  const s = st.vSpeed[v];
-  const vL = st.vSpeed[L];
-  const gap = st.vGap[v];
-  let r = noCollisionSpeed(vL, st.vMaxNegAcc[L], s, st.vMaxNegAcc[v], gap, dt, 0);
-  const assumeDecel = s > vL ? s - vL : 0;
-  const r2 = noCollisionSpeed(vL, st.vUsualNegAcc[L], s, st.vUsualNegAcc[v], gap, dt, st.vMinGap[v]);
-  if (r2 < r) r = r2;
-  const r3 = (gap + (vL + assumeDecel / 2) * dt - (s * dt) / 2) / (st.vHeadway[v] + dt / 2);
-  return r3 < r ? r3 : r;
 }
 
 
@@ -125,8 +134,11 @@ export function stopBeforeSpeed(st: SimState, v: number, distance: number, dt: n
   const brake = ((s + next) * dt) / 2 + (next * next) / st.vUsualNegAcc[v] / 2;
   if (brake < distance) return next;
   const take = (2 * distance) / (s + EPS) / dt;
-  // standing exactly at the line (a vehicle placed there): 0 - 0 / 0 would be NaN, and NaN runs the red
-  return take >= 1 ? s - s / Math.trunc(take) : s === 0 ? 0 : s - s / take;
+  // standing exactly at the line (a vehicle placed there): 0 - 0 / 0 would be NaN, and NaN runs the red.
+  // (Standing, s - s / trunc(take) is 0 too.) Each operation here runs on every call: one first met
+  // in optimised code would throw it away (V8 deoptimises on an operation it has no feedback for)
+  const steps = take >= 1 ? Math.trunc(take) : take;
+  return s === 0 ? 0 : s - s / steps;
 }
 
 export function canYield(st: SimState, v: number, dist: number): boolean {

@@ -1,6 +1,6 @@
 import { LINK_PRIORITY, type Network } from './network.js';
 import { B_BLOCKER, type SimState } from './state.js';
-import { canYield, nextDrivable, reachSteps, stopBeforeSpeed, WAITING_SPEED } from './driver.js';
+import { canYield, nextDrivable, reachSteps, SIREN, stopBeforeSpeed, WAITING_SPEED } from './driver.js';
 import { sirenRightOfWay } from './occupancy.js';
 
 /**
@@ -48,124 +48,112 @@ export class LaneClaims {
 }
 
 /**
- * A set of laneLinks, each in it once, in the order added (scratch within one
- * call: emptied before it returns, so forks may share it).
+ * The conflict points' notes of one step, made on demand: which vehicle each
+ * conflict point sees on each of its two laneLinks, and how far it is from
+ * the point (st.cVeh, st.cDist). A laneLink's side of its conflict points is
+ * written the first time in a step that canPass asks about it (noteLink),
+ * from the state as the step began (computeActions changes nothing noteLink
+ * reads), so laneLinks no vehicle yields to cost nothing, and no pass over
+ * the vehicles finds the laneLinks beforehand. The notes are indexed as
+ * net.linkCrossList (a laneLink's together, in its order), not by conflict
+ * point: noteLink writes a run of memory. Scratch within one step: forks may share it.
  */
-export class LinkSet {
-  private readonly has: Uint8Array;
-  readonly list: Int32Array;
-  n = 0;
+export class CrossNotes {
+  /** per laneLink: the epoch its notes were last written in; minus it when no vehicle was near (its notes then are not written) */
+  readonly stamp: Int32Array;
+  epoch = 0;
+  /** the note (index into net.linkCrossList) of side s of conflict point c, at 2c + s */
+  readonly noteOf: Int32Array;
+  /** net.crossDist in the notes' order */
+  readonly dist: Float64Array;
 
-  constructor(nLinks: number) {
-    this.has = new Uint8Array(nLinks);
-    this.list = new Int32Array(nLinks);
-  }
-
-  add(k: number): void {
-    if (this.has[k] === 0) {
-      this.has[k] = 1;
-      this.list[this.n++] = k;
+  constructor(net: Network) {
+    this.stamp = new Int32Array(net.nLinks);
+    const list = net.linkCrossList, side = net.linkCrossSide;
+    this.noteOf = new Int32Array(2 * net.nCrosses);
+    this.dist = new Float64Array(list.length);
+    for (let i = 0; i < list.length; i++) {
+      const slot = 2 * list[i] + side[i];
+      this.noteOf[slot] = i;
+      this.dist[i] = net.crossDist[slot];
     }
   }
 
-  clear(): void {
-    for (let i = 0; i < this.n; i++) this.has[this.list[i]] = 0;
-    this.n = 0;
+  /** A new step: every laneLink's notes are stale. */
+  begin(): void {
+    if (++this.epoch === 0x40000000) {
+      this.stamp.fill(0);
+      this.epoch = 1;
+    }
   }
 }
 
 /**
- * Each conflict point learns the nearest vehicle on each of its two
- * laneLinks: the one leaving it, on it, or approaching it (CityFlow's notifyCross).
- * Only the laneLinks such a vehicle is found for are visited, found from the
- * vehicles (the work follows the traffic, not the network's size); each writes
- * only its own side of its conflict points, so the order they are visited in is free.
+ * Link k's side of its conflict points (CityFlow's notifyCross): each learns
+ * the nearest vehicle on k, the one that has just left it onto its end lane,
+ * one on it, or the first of its start lane approaching it while it is
+ * green; -1 where there is none. Returns false, writing nothing, when no
+ * vehicle is near k at all.
  */
-export function notifyCrosses(net: Network, st: SimState, links: LinkSet): void {
-  const cVeh = st.cVeh, cDist = st.cDist, touched = st.touched;
-  for (let t = 0; t < st.nTouched; t++) cVeh[touched[t]] = -1;
-  let nT = 0;
+export function noteLink(net: Network, st: SimState, notes: CrossNotes, k: number): boolean {
   const nLanes = net.nLanes;
-  const { linkCrossStart, linkCrossList, linkCrossSide, crossDist, length } = net;
-  const vDis = st.vDis, vLen = st.vLen;
-  const { vDrv, dHead, dTail, vPrevDrv, linkAvail } = st;
-  for (let r = 0; r < st.running; r++) {
-    const v = st.runList[r];
-    const d = vDrv[v];
-    if (d >= nLanes) {
-      links.add(d - nLanes);
-      continue;
+  const { linkCrossStart, length } = net;
+  const crossDist = notes.dist;
+  const { cVeh, cDist, vDis, vLen, dHead, dTail, vPrevDrv, vNext } = st;
+  const c0 = linkCrossStart[k];
+  const c1 = linkCrossStart[k + 1];
+  let r = c1 - 1;
+  if (r < c0) return false;
+  const d = nLanes + k;
+  const startLane = net.linkStartLane[k];
+  const tailV = dTail[net.linkEndLane[k]];
+  const headV = dHead[startLane];
+  const linkHead = dHead[d];
+  const approach = headV >= 0 && st.linkAvail[k] === 1 && nextDrivable(st, headV) === d;
+  const justLeft = tailV >= 0 && vPrevDrv[tailV] === d;
+  if (linkHead < 0 && !approach && !justLeft) return false;
+  const linkLen = length[d];
+  // the vehicle that has just left this link onto its end lane
+  if (justLeft) {
+    const vehDistance = vDis[tailV] - vLen[tailV];
+    while (r >= c0) {
+      const crossDistance = linkLen - crossDist[r];
+      if (crossDistance + vehDistance < 0) {
+        cVeh[r] = tailV;
+        cDist[r] = -(vDis[tailV] + crossDistance);
+        r--;
+      } else break;
     }
-    if (dHead[d] === v) {
-      const next = nextDrivable(st, v);
-      if (next >= nLanes && linkAvail[next - nLanes] === 1) links.add(next - nLanes);
-    }
-    const prev = vPrevDrv[v];
-    if (dTail[d] === v && prev >= nLanes) links.add(prev - nLanes);
   }
-  const list = links.list;
-  for (let i = 0; i < links.n; i++) {
-    const k = list[i];
-    const c0 = linkCrossStart[k];
-    let r = linkCrossStart[k + 1] - 1;
-    if (r < c0) continue;
-    const d = nLanes + k;
-    const endLane = net.linkEndLane[k];
-    const startLane = net.linkStartLane[k];
-    const tailV = st.dTail[endLane];
-    const headV = st.dHead[startLane];
-    const linkHead = st.dHead[d];
-    const approach = headV >= 0 && st.linkAvail[k] === 1 && nextDrivable(st, headV) === d;
-    if (linkHead < 0 && !approach && !(tailV >= 0 && st.vPrevDrv[tailV] === d)) continue;
-    const linkLen = length[d];
-    // the vehicle that has just left this link onto its end lane
-    if (tailV >= 0 && st.vPrevDrv[tailV] === d) {
-      const vehDistance = vDis[tailV] - vLen[tailV];
-      while (r >= c0) {
-        const slot = 2 * linkCrossList[r] + linkCrossSide[r];
-        const crossDistance = linkLen - crossDist[slot];
-        if (crossDistance + vehDistance < 0) {
-          cVeh[slot] = tailV;
-          cDist[slot] = -(vDis[tailV] + crossDistance);
-          touched[nT++] = slot;
-          r--;
+  // vehicles on the link, front first
+  for (let v = linkHead; v >= 0 && r >= c0; v = vNext[v]) {
+    const vehDistance = vDis[v];
+    while (r >= c0) {
+      const crossDistance = crossDist[r];
+      if (vehDistance > crossDistance) {
+        if (vehDistance - crossDistance - vLen[v] <= 0) {
+          cVeh[r] = v;
+          cDist[r] = crossDistance - vehDistance;
         } else break;
+      } else {
+        cVeh[r] = v;
+        cDist[r] = crossDistance - vehDistance;
       }
-    }
-    // vehicles on the link, front first
-    for (let v = linkHead; v >= 0 && r >= c0; v = st.vNext[v]) {
-      const vehDistance = vDis[v];
-      while (r >= c0) {
-        const slot = 2 * linkCrossList[r] + linkCrossSide[r];
-        const crossDistance = crossDist[slot];
-        if (vehDistance > crossDistance) {
-          if (vehDistance - crossDistance - vLen[v] <= 0) {
-            cVeh[slot] = v;
-            cDist[slot] = crossDistance - vehDistance;
-            touched[nT++] = slot;
-          } else break;
-        } else {
-          cVeh[slot] = v;
-          cDist[slot] = crossDistance - vehDistance;
-          touched[nT++] = slot;
-        }
-        r--;
-      }
-    }
-    // the first vehicle of the incoming lane, if it will take this link and the link is green
-    if (approach) {
-      const vehDistance = length[startLane] - vDis[headV];
-      while (r >= c0) {
-        const slot = 2 * linkCrossList[r] + linkCrossSide[r];
-        cVeh[slot] = headV;
-        cDist[slot] = vehDistance + crossDist[slot];
-        touched[nT++] = slot;
-        r--;
-      }
+      r--;
     }
   }
-  links.clear();
-  st.nTouched = nT;
+  // the first vehicle of the incoming lane, if it will take this link and the link is green
+  if (approach) {
+    const vehDistance = length[startLane] - vDis[headV];
+    while (r >= c0) {
+      cVeh[r] = headV;
+      cDist[r] = vehDistance + crossDist[r];
+      r--;
+    }
+  }
+  // the conflict points nearer its start than any of them
+  for (; r >= c0; r--) cVeh[r] = -1;
+  return true;
 }
 
 /**
@@ -180,7 +168,7 @@ export const junctionSpeed = new Float64Array(1);
  * a lane whose end it approaches): it stops before a red or a full exit lane,
  * slows to its turn speed, and yields at conflict points. Into junctionSpeed[0].
  */
-export function intersectionRelatedSpeed(net: Network, st: SimState, claims: LaneClaims | null, v: number, drv: number, dt: number): void {
+export function intersectionRelatedSpeed(net: Network, st: SimState, claims: LaneClaims | null, notes: CrossNotes, v: number, drv: number, dt: number): void {
   const nLanes = net.nLanes;
   let r = st.vMaxSpeed[v];
   const next = nextDrivable(st, v);
@@ -210,15 +198,21 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
   // called: a double returned from a call V8 does not inline is a heap number
   const distToStart = drv < nLanes ? -toEnd : st.vDis[v];
   const c0 = net.linkCrossStart[k], c1 = net.linkCrossStart[k + 1];
+  const { stamp, epoch, noteOf } = notes;
   for (let ci = c0; ci < c1; ci++) {
-    const c = net.linkCrossList[ci];
-    const side = net.linkCrossSide[ci];
-    const distOn = net.crossDist[2 * c + side];
+    const distOn = notes.dist[ci];
     if (distOn < distToStart) continue;
-    if (!canPass(net, st, v, drv, c, side, dt)) {
+    // the foe: the vehicle the conflict point sees on its other laneLink, noted as first asked
+    const foeSlot = 2 * net.linkCrossList[ci] + 1 - net.linkCrossSide[ci];
+    const foeLink = net.crossLink[foeSlot] - nLanes;
+    let seen = stamp[foeLink];
+    if (seen !== epoch && seen !== -epoch) stamp[foeLink] = seen = noteLink(net, st, notes, foeLink) ? epoch : -epoch;
+    if (seen < 0) continue;
+    const foe = st.cVeh[noteOf[foeSlot]];
+    if (foe >= 0 && !canPass(net, st, v, drv, ci, foe, noteOf[foeSlot], dt)) {
       const sb = stopBeforeSpeed(st, v, distOn - distToStart - st.vYieldDist[v], dt);
       if (sb < r) r = sb;
-      st.bBlocker[v] = st.cVeh[2 * c + 1 - side];
+      st.bBlocker[v] = foe;
       st.bFlags[v] |= B_BLOCKER;
       break;
     }
@@ -314,41 +308,43 @@ export function bound(net: Network, st: SimState, w: number, lane: number): bool
 }
 
 
-/** CityFlow's Cross::canPass: who goes first at a conflict point. */
-export function canPass(net: Network, st: SimState, v: number, drv: number, c: number, side: number, dt: number): boolean {
-  const foe = st.cVeh[2 * c + 1 - side];
-  if (foe < 0) return true;
-  const distToStart = drv < net.nLanes ? -(net.length[drv] - st.vDis[v]) : st.vDis[v];
-  const myLink = net.crossLink[2 * c + side] - net.nLanes;
-  const foeLink = net.crossLink[2 * c + 1 - side] - net.nLanes;
-  const t1 = net.linkPriority[myLink];
-  const t2 = net.linkPriority[foeLink];
+/**
+ * CityFlow's Cross::canPass: who goes first at a conflict point, the ci-th on
+ * v's laneLink (net.linkCrossList's order), where `foe` is noted on the other
+ * laneLink (its note `foeNote`).
+ */
+export function canPass(net: Network, st: SimState, v: number, drv: number, ci: number, foe: number, foeNote: number, dt: number): boolean {
+  const nLanes = net.nLanes;
+  const c = net.linkCrossList[ci];
+  const side = net.linkCrossSide[ci];
+  const distToStart = drv < nLanes ? -(net.length[drv] - st.vDis[v]) : st.vDis[v];
+  const t1 = net.linkPriority[net.crossLink[2 * c + side] - nLanes];
+  const t2 = net.linkPriority[net.crossLink[2 * c + 1 - side] - nLanes];
   const d1 = net.crossDist[2 * c + side] - distToStart;
-  const d2 = st.cDist[2 * c + 1 - side];
+  const d2 = st.cDist[foeNote];
   if (!canYield(st, v, d1)) return true;
-  // a siren goes first (occupancy.ts)
-  const siren = sirenRightOfWay(st, v, foe, d1, d2, t1 !== STRAIGHT, t2 !== STRAIGHT, dt);
-  if (siren !== 0) return siren === 1;
-  let y = 0;
-  if (!canYield(st, foe, d2)) y = 1;
-  if (y === 0) {
-    if (t1 > t2) y = -1;
-    else if (t1 < t2) {
-      if (d2 > 0) {
-        if (reachSteps(st, foe, d2, t2 !== STRAIGHT, dt) > reachSteps(st, v, d1, t1 !== STRAIGHT, dt)) y = -1;
-      } else if (d2 + st.vLen[foe] < 0) y = -1;
-      if (y === 0) y = 1;
-    } else if (d2 > 0) {
-      const fs = reachSteps(st, foe, d2, t2 !== STRAIGHT, dt);
-      const ms = reachSteps(st, v, d1, t1 !== STRAIGHT, dt);
-      if (fs > ms) y = -1;
-      else if (fs < ms) y = 1;
-      else if (st.vEnterLinkStep[v] === st.vEnterLinkStep[foe]) {
-        if (d1 === d2) y = st.vPriority[v] > st.vPriority[foe] ? -1 : 1;
-        else y = d1 < d2 ? -1 : 1;
-      } else y = st.vEnterLinkStep[v] < st.vEnterLinkStep[foe] ? -1 : 1;
-    } else y = d2 + st.vLen[foe] < 0 ? -1 : 1;
+  // a siren goes first (occupancy.ts); asked only when one has a siren: the call boxes the distances it is passed
+  if ((st.vExempt[v] | st.vExempt[foe]) & SIREN) {
+    const siren = sirenRightOfWay(st, v, foe, d1, d2, t1 !== STRAIGHT, t2 !== STRAIGHT, dt);
+    if (siren !== 0) return siren === 1;
   }
+  // y: -1 v goes first, 1 the foe does. A higher priority goes first; otherwise (a lower one, or the
+  // same) the foe goes first unless it would reach the point later than v, or (already past it) has
+  // left it; with the same priority, ties go to the one on its link first, then the nearer, then vPriority.
+  // The two priorities' cases share their code: a path first met in optimised code throws it away.
+  let y: number;
+  if (!canYield(st, foe, d2)) y = 1;
+  else if (t1 > t2) y = -1;
+  else if (d2 > 0) {
+    const fs = reachSteps(st, foe, d2, t2 !== STRAIGHT, dt);
+    const ms = reachSteps(st, v, d1, t1 !== STRAIGHT, dt);
+    if (fs > ms) y = -1;
+    else if (t1 < t2 || fs < ms) y = 1;
+    else if (st.vEnterLinkStep[v] === st.vEnterLinkStep[foe]) {
+      if (d1 === d2) y = st.vPriority[v] > st.vPriority[foe] ? -1 : 1;
+      else y = d1 < d2 ? -1 : 1;
+    } else y = st.vEnterLinkStep[v] < st.vEnterLinkStep[foe] ? -1 : 1;
+  } else y = d2 + st.vLen[foe] < 0 ? -1 : 1;
   if (y === 1) {
     // a cycle of vehicles blocking each other: go, or nobody ever will
     let fast = foe, slow = foe;

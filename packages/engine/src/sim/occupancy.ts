@@ -208,8 +208,20 @@ export function sirenRightOfWay(st: SimState, v: number, foe: number, d1: number
   return reachSteps(st, foe, d2, turnFoe, dt) <= reachSteps(st, v, d1, turnV, dt) + cross ? -1 : 0;
 }
 
+/**
+ * updateLeader for the running vehicles with no vehicle ahead on their
+ * drivable, and those with a siren: each other one follows the vehicle ahead
+ * of it (vPrev), which computeActions reads itself, with the gap, at the next
+ * step; nothing it reads changes in between (a vehicle placed or removed
+ * sets leadersStale), so the vehicle ahead's leader and gap are not stored.
+ */
 export function updateLeaders(net: Network, st: SimState, dt: number): void {
-  for (let r = 0; r < st.running; r++) updateLeader(net, st, dt, st.runList[r]);
+  const { runList, vPrev, vExempt } = st;
+  const running = st.running;
+  for (let r = 0; r < running; r++) {
+    const v = runList[r];
+    if (vPrev[v] < 0 || vExempt[v] & SIREN) updateLeader(net, st, dt, v);
+  }
 }
 
 /** CityFlow's updateLeaderAndGap: the vehicle ahead on this drivable, else the nearest one ahead on the path. */
@@ -247,7 +259,9 @@ export function leaderAhead(net: Network, st: SimState, drv: number, dis0: numbe
         const c = st.dTail[net.laneOutList[o]];
         if (c < 0) continue;
         const g = dis + st.vDis[c] - st.vLen[c];
-        if (best < 0 || g < bestGap) {
+        // compared for the first candidate too: a comparison first met in optimised code throws it away
+        const nearer = g < bestGap;
+        if (best < 0 || nearer) {
           best = c;
           bestGap = g;
         }

@@ -4,7 +4,7 @@ import { Network } from './network.js';
 import { isMt19937, nextU32, seedRng, type RandomKind } from './rng.js';
 import { ADDED, B_BLOCKER, B_END, DRAWN, ENDED, FREE, NO_LINK_STEP, PLACED, RUNNING, SimState, WAITING, type SimStateData } from './state.js';
 import { computeActions, EXEMPT, SIREN, WAITING_SPEED } from './driver.js';
-import { advancePlans, applyPhase, LaneClaims, LinkSet, notifyCrosses } from './junction.js';
+import { advancePlans, applyPhase, CrossNotes, LaneClaims } from './junction.js';
 import { aheadGap, alloc, append, changeLanes, enqueue, free, leaderAhead, linkBetween, overtake, unlink, updateLeaders, VehicleList } from './occupancy.js';
 import { teleport } from './teleport.js';
 import { admitWaiting, dropped, initVehicle, placePending, spawn, spawnUnplaced } from './population.js';
@@ -22,8 +22,9 @@ export { routeLanePaths } from './flows.js';
  * stepped in CityFlow's order so figures are comparable with the literature.
  *
  * Per step: generate vehicles from flows and entry rates; admit waiting vehicles where the
- * entry lane has room; notify conflict points; every vehicle chooses its next
- * speed from the previous state (buffered, so order does not matter); move;
+ * entry lane has room; every vehicle chooses its next speed from the previous
+ * state (buffered, so order does not matter; the conflict points it yields at
+ * learn who is near them as it asks); move;
  * make the lane changes due (only on paths that need one: never in CityFlow's
  * scenarios); recompute leaders; advance built-in signal plans.
  */
@@ -106,6 +107,12 @@ const PLACED_VEHICLE_ID = /^placed_\d+$/;
 const DRAWN_VEHICLE_ID = /^drawn_\d+$/;
 /** placed paths are cached as offset * PATH_CODE + length */
 const PATH_CODE = 65536;
+/**
+ * moveVehicles' sum of the step's delay. A local double summed in the loop was a heap
+ * number per vehicle (V8 kept the loop's variable boxed: half the run's garbage on HZ1);
+ * an element of a Float64Array is a raw double. Same additions, same order.
+ */
+const delaySum = new Float64Array(1);
 
 /** Where a placed vehicle starts and goes (Simulation.placeVehicle). */
 export interface PlaceVehicleOptions {
@@ -157,8 +164,8 @@ export class Simulation {
   private readonly teleportSteps: number;
   /** keepJunctionsClear's scratch within computeActions (null: the rule is off) */
   private readonly claims: LaneClaims | null;
-  /** notifyCrosses' scratch: the laneLinks with a vehicle on, leaving or approaching them */
-  private readonly crossLinks: LinkSet;
+  /** the conflict points' notes, made on demand within the step's computeActions (scratch: forks may share it) */
+  private readonly crossNotes: CrossNotes;
   /** vehicles that have stood timeToTeleport or longer after this step's move (moveVehicles; teleport acts on them) */
   private nStandingLong = 0;
 
@@ -184,7 +191,7 @@ export class Simulation {
     if (!(ttt >= 0 && ttt < Infinity)) throw new RangeError(`timeToTeleport must be a number of seconds >= 0 (0: never), got ${rules.timeToTeleport}`);
     this.teleportSteps = ttt > 0 ? Math.max(1, Math.round(ttt / this.interval)) : 0;
     this.claims = this.keepJunctionsClear ? new LaneClaims(net.nLanes) : null;
-    this.crossLinks = new LinkSet(net.nLinks);
+    this.crossNotes = new CrossNotes(net);
     this.st = new SimState({
       vehicles: 1024,
       drivables: net.nDrivables,
@@ -1187,8 +1194,8 @@ export class Simulation {
     }
     this.generate();
     this.nEntries = admitWaiting(this.net, this.st, this.interval, this.entryVeh, this.entryLane);
-    notifyCrosses(this.net, this.st, this.crossLinks);
-    computeActions(this.net, this.st, this.interval, this.claims, this.changes);
+    this.crossNotes.begin();
+    computeActions(this.net, this.st, this.interval, this.claims, this.crossNotes, this.changes);
     this.moveVehicles();
     overtake(this.net, this.st);
     changeLanes(this.net, this.st, this.changes);
@@ -1284,7 +1291,7 @@ export class Simulation {
     const maxSpeed = net.maxSpeed;
     const teleportSteps = this.teleportSteps;
     const step = st.step;
-    let delay = 0;
+    delaySum[0] = 0;
     let standingLong = 0;
     const running = st.running;
     for (let r = 0; r < running; r++) {
@@ -1315,7 +1322,7 @@ export class Simulation {
       // a blocker that ends this step (ENDED once visited, B_END until then) blocks no more
       vBlocker[v] = flags & B_BLOCKER && b >= 0 && vState[b] !== ENDED && !(vState[b] === RUNNING && bFlags[b] & B_END) ? b : -1;
       const free = maxSpeed[d] < vMaxSpeed[v] ? maxSpeed[d] : vMaxSpeed[v];
-      if (speed < free) delay += (1 - speed / free) * dt;
+      if (speed < free) delaySum[0] += (1 - speed / free) * dt;
       if (teleportSteps > 0) {
         // a broken-down vehicle stands by itself, not in a jam
         if (speed >= WAITING_SPEED || vStallUntil[v] > step) vStand[v] = 0;
@@ -1334,7 +1341,7 @@ export class Simulation {
       vDrv[v] = d;
       vPathPos[v] = bPathPos[v];
     }
-    st.cumulativeDelay += delay;
+    st.cumulativeDelay += delaySum[0];
     this.nStandingLong = standingLong;
     if (nEnds > 0) {
       for (let r = 0; r < st.running; r++) {

@@ -97,6 +97,7 @@ export class SimState {
   vPathPos: Int32Array;
   vNext: Int32Array;
   vPrev: Int32Array;
+  /** leader and gap as updateLeader found them; kept only for a vehicle first on its drivable or with a siren (computeActions reads vPrev for the others) */
   vLeader: Int32Array;
   vGap: Float64Array;
   vBlocker: Int32Array;
@@ -135,11 +136,9 @@ export class SimState {
   iExternal: Uint8Array;
   linkAvail: Uint8Array;
 
-  // ---- conflict points, rebuilt every step
+  // ---- conflict points: each side's nearest vehicle and its distance, in net.linkCrossList's order, written within a step as asked (junction.ts CrossNotes)
   cVeh: Int32Array;
   cDist: Float64Array;
-  touched: Int32Array;
-  nTouched = 0;
 
   // ---- flows
   fNow: Float64Array;
@@ -243,7 +242,6 @@ export class SimState {
     this.linkAvail = new Uint8Array(sizes.links);
     this.cVeh = new Int32Array(2 * sizes.crosses).fill(-1);
     this.cDist = new Float64Array(2 * sizes.crosses);
-    this.touched = new Int32Array(2 * sizes.crosses);
     this.entryRate = new Float64Array(sizes.lanes);
     this.entryCredit = new Float64Array(sizes.lanes);
     this.ratedLanes = new Int32Array(sizes.lanes);
