@@ -2,7 +2,7 @@
 // with nothing but car following, beside HZ1's hour as the engine runs it.
 //   node scripts/speed-floor.mjs [--data DIR] [--reps N]     (after npx tsc -b)
 // Prints CPU time (process.cpuUsage: every thread of this process), the load average and cores beside it.
-//  1. kernel: the engine's own carFollowSpeed (driver.ts) and the rest of a free vehicle's next
+//  1. kernel: the engine's own followSpeed (driver.ts) and the rest of a free vehicle's next
 //     speed and position (CityFlow's getNextSpeed: min of max speed, acceleration, car following;
 //     the braking floor; the distance covered), over HZ1's mean count of running vehicles
 //     (418), visited through a shuffled run list as the step visits them: the irreducible arithmetic.
@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 const { values } = parseArgs({ options: { data: { type: 'string', default: '../shared/data' }, reps: { type: 'string', default: '5' } } });
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { loadCityflowScenario, Simulation } = await import(root + 'packages/engine/dist/core.js');
-const { carFollowSpeed } = await import(root + 'packages/engine/dist/sim/driver.js');
+const { followSpeed } = await import(root + 'packages/engine/dist/sim/driver.js');
 const reps = Number(values.reps);
 const cpuSeconds = (c0) => { const c = process.cpuUsage(c0); return (c.user + c.system) / 1e6; };
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
@@ -70,8 +70,14 @@ function runKernel() {
       let nv = st.vMaxSpeed[v];
       const acc = s + st.vMaxPosAcc[v] * dt;
       if (acc < nv) nv = acc;
-      const cf = carFollowSpeed(st, v, dt);
-      if (cf < nv) nv = cf;
+      // car following as computeActions does it: the vehicle ahead on the lane, else the leader updateLeaders found
+      const p = st.vPrev[v];
+      const L = p >= 0 ? p : st.vLeader[v];
+      if (L >= 0) {
+        const gap = p >= 0 ? st.vDis[p] - st.vLen[p] - st.vDis[v] : st.vGap[v];
+        const cf = followSpeed(st.vSpeed[L], st.vMaxNegAcc[L], st.vUsualNegAcc[L], s, st.vMaxNegAcc[v], st.vUsualNegAcc[v], gap, dt, st.vMinGap[v], st.vHeadway[v]);
+        if (cf < nv) nv = cf;
+      }
       const floor = s - st.vMaxNegAcc[v] * dt;
       if (floor > nv) nv = floor;
       st.bSpeed[v] = nv;

@@ -58,14 +58,8 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
     const ahead = p >= 0 && (vExempt[v] & SIREN) === 0;
     const L = ahead ? p : vLeader[v];
     if (L >= 0) {
-      const vL = vSpeed[L];
       const gap = ahead ? vDis[p] - vLen[p] - vDis[v] : vGap[v];
-      let cf = noCollisionSpeed(vL, vMaxNegAcc[L], s, vMaxNegAcc[v], gap, dt, 0);
-      const assumeDecel = s > vL ? s - vL : 0;
-      const r2 = noCollisionSpeed(vL, vUsualNegAcc[L], s, vUsualNegAcc[v], gap, dt, vMinGap[v]);
-      if (r2 < cf) cf = r2;
-      const r3 = (gap + (vL + assumeDecel / 2) * dt - (s * dt) / 2) / (vHeadway[v] + dt / 2);
-      if (r3 < cf) cf = r3;
+      const cf = followSpeed(vSpeed[L], vMaxNegAcc[L], vUsualNegAcc[L], s, vMaxNegAcc[v], vUsualNegAcc[v], gap, dt, vMinGap[v], vHeadway[v]);
       if (cf < nv) nv = cf;
     } else if (vMaxSpeed[v] < nv) nv = vMaxSpeed[v];
     // broken down: brakes as hard as it can and stays put
@@ -166,6 +160,24 @@ export function reachSteps(st: SimState, v: number, distance: number, turn: bool
 
 
 /** CityFlow's collision-free speed given a leader braking at dL. */
+/**
+ * The safe speed behind a leader (CityFlow's getCarFollowSpeed): no collision if the leader brakes as hard as it
+ * can, keeping the minimum gap if both brake as usual, and the headway time. Scalars in, so that the step reads its
+ * columns once and V8 inlines this; exported for scripts/speed-floor.mjs's kernel.
+ */
+export function followSpeed(
+  vL: number, maxDecL: number, usualDecL: number,
+  s: number, maxDec: number, usualDec: number,
+  gap: number, dt: number, minGap: number, headway: number,
+): number {
+  let cf = noCollisionSpeed(vL, maxDecL, s, maxDec, gap, dt, 0);
+  const assumeDecel = s > vL ? s - vL : 0;
+  const r2 = noCollisionSpeed(vL, usualDecL, s, usualDec, gap, dt, minGap);
+  if (r2 < cf) cf = r2;
+  const r3 = (gap + (vL + assumeDecel / 2) * dt - (s * dt) / 2) / (headway + dt / 2);
+  return r3 < cf ? r3 : cf;
+}
+
 function noCollisionSpeed(vL: number, dL: number, vF: number, dF: number, gap: number, interval: number, targetGap: number): number {
   const c = (vF * interval) / 2 + targetGap - (0.5 * vL * vL) / dL - gap;
   const a = 0.5 / dF;
