@@ -217,6 +217,26 @@ test('sparsity: of routes that explain the counts alike, fewer carry the demand'
   assert.ok(sparse.geh >= 90 && Math.abs(sparse.vehicles - spread.vehicles) <= 0.02 * spread.vehicles, JSON.stringify({ sparse, spread }));
 });
 
+test('detourCost: of routes that explain the counts alike, those going round a block carry fewer vehicles', () => {
+  // every route of the generated grid is a shortest one for its entry and exit; the fit's candidates are not
+  const counts = entryCounts(grid, 1800);
+  const len = new Map(grid.roadnet.roads.map((r) => [r.id, Math.hypot(r.points[1].x - r.points[0].x, r.points[1].y - r.points[0].y)]));
+  const routeLen = (r: string[]) => r.reduce((n, id) => n + len.get(id)!, 0);
+  const shortest = new Map<string, number>();
+  for (const r of candidateRoutes(grid.roadnet, 3)) shortest.set(`${r[0]} ${r.at(-1)}`, Math.min(shortest.get(`${r[0]} ${r.at(-1)}`) ?? Infinity, routeLen(r)));
+  const detoured = (detourCost: number) => {
+    const fit = calibrateDemand(grid.roadnet, counts, [], { departUntil: 1800, detourCost });
+    const n = (f: Scenario['flows'][number]) => Math.floor((f.endTime - f.startTime) / f.interval + 1e-9) + 1;
+    const all = fit.flows.reduce((k, f) => k + n(f), 0);
+    const round = fit.flows.filter((f) => routeLen(f.route) > shortest.get(`${f.route[0]} ${f.route.at(-1)}`)! + 1).reduce((k, f) => k + n(f), 0);
+    return { round, all, geh: fit.gehBelow5Percent };
+  };
+  const free = detoured(0), charged = detoured(1);
+  assert.ok(free.round > 0.05 * free.all, `without the charge some vehicles go round a block: ${JSON.stringify(free)}`);
+  assert.ok(charged.round < 0.5 * free.round, `${charged.round} vehicles go round a block charged, ${free.round} free`);
+  assert.ok(charged.geh >= 90 && Math.abs(charged.all - free.all) <= 0.02 * free.all, JSON.stringify({ charged, free }));
+});
+
 test('counts.csv: the position column (stop-line | entry); bad values refused naming the line', () => {
   const rn = grid.roadnet;
   const road = rn.roads[0].id;

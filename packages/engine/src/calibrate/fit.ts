@@ -26,7 +26,11 @@ import type { CountRow, TurnCountRow } from './counts.js';
  * counted vehicle is in the demand once, whenever it is assumed to have
  * passed), with a small ridge term that shares a count evenly among routes that explain
  * it equally, then reweighted L1 over route totals (`sparsity`: of routes that
- * explain the counts alike, a few carry the demand); solved by cyclic
+ * explain the counts alike, a few carry the demand), and each vehicle charged
+ * for its route's detour over the shortest of its entry/exit pair
+ * (`detourCost`: counts on every lane pin how many vehicles enter each road,
+ * not whether a vehicle went around a block to get there; drivers mostly do
+ * not); solved by cyclic
  * coordinate descent, deterministic. A vehicle that departs in slice
  * [s0, s1) is taken to cross the stop line of its route's i-th road
  * uniformly in [s0 + t_i, s1 + t_i), t_i its free-flow time to there plus
@@ -50,6 +54,12 @@ export interface CalibrationOptions {
   vehicle?: VehicleJson;
   /** how strongly few routes are preferred to many that explain the counts alike (solveSparse); default 3, 0 not at all */
   sparsity?: number;
+  /**
+   * what a vehicle costs the fit per unit of relative detour: a route r metres long, where the
+   * shortest candidate of its entry/exit pair is m, is charged detourCost x (r / m - 1) per
+   * vehicle; default 1, 0 not at all
+   */
+  detourCost?: number;
   /** coordinate-descent sweeps at most; default 400 */
   maxSweeps?: number;
   /** no departure at or after this second (counts may go on after the demand ends, while the network drains); default the end of the last count */
@@ -233,6 +243,8 @@ interface Problem {
   real: number;
   weight: number[];
   routes: string[][];
+  /** per route, its length over the shortest candidate's of its entry/exit pair, minus 1 */
+  detour: Float64Array;
   slices: [number, number][];
   /** per route, the detector events of its vehicles (each stop line passed, each lane entered): the detectors that see it (key, share of the vehicles) and the model lag */
   crossings: { keys: [string, number][]; t: number }[][];
@@ -326,7 +338,12 @@ function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: reado
     entryEvent.push(entries);
     return out;
   });
-  return { roadnet, rows, real, weight, routes, slices, crossings, stopEvent, entryEvent, rowsAt, vehicle };
+  const routeLen = routes.map((r) => r.reduce((n, id) => n + roadLen.get(id)!, 0));
+  const pair = (r: string[]) => `${r[0]}\u0000${r.at(-1)}`;
+  const shortest = new Map<string, number>();
+  routes.forEach((r, i) => shortest.set(pair(r), Math.min(shortest.get(pair(r)) ?? Infinity, routeLen[i])));
+  const detour = Float64Array.from(routes, (r, i) => routeLen[i] / shortest.get(pair(r))! - 1);
+  return { roadnet, rows, real, weight, routes, detour, slices, crossings, stopEvent, entryEvent, rowsAt, vehicle };
 }
 
 interface Columns {
@@ -434,19 +451,21 @@ function solve(p: Problem, c: Columns, maxSweeps: number, x0?: Map<string, numbe
 }
 
 /**
- * solve, then `rounds` times again with each departure of a route charged
- * sparsity / (the route's total + 1) (reweighted L1: about sparsity x the log
- * of each route's total), so that of routes explaining the counts alike a few
- * carry the demand rather than all of them a little.
+ * solve, each departure of a route charged detourCost x its detour, then
+ * `rounds` times again with each also charged sparsity / (the route's total +
+ * 1) (reweighted L1: about sparsity x the log of each route's total), so that
+ * of routes explaining the counts alike a few carry the demand rather than all
+ * of them a little.
  */
 function solveSparse(p: Problem, c: Columns, opts: CalibrationOptions, x0?: Map<string, number>): { x: Float64Array; resid: Float64Array; sweeps: number } {
-  const maxSweeps = opts.maxSweeps ?? 400, lambda = opts.sparsity ?? 3;
-  let fit = solve(p, c, maxSweeps, x0);
+  const maxSweeps = opts.maxSweeps ?? 400, lambda = opts.sparsity ?? 3, mu = opts.detourCost ?? 1;
+  const detour = p.detour.map((d) => mu * d);
+  let fit = solve(p, c, maxSweeps, x0, detour);
   if (lambda <= 0) return fit;
   for (let k = 0; k < SPARSE_ROUNDS; k++) {
     const total = new Float64Array(p.routes.length);
     for (let j = 0; j < fit.x.length; j++) total[c.route[j]] += fit.x[j];
-    fit = solve(p, c, maxSweeps, fit.x, total.map((t) => lambda / (t + 1)));
+    fit = solve(p, c, maxSweeps, fit.x, total.map((t, i) => lambda / (t + 1) + detour[i]));
   }
   return fit;
 }
