@@ -237,6 +237,28 @@ test('detourCost: of routes that explain the counts alike, those going round a b
   assert.ok(charged.geh >= 90 && Math.abs(charged.all - free.all) <= 0.02 * free.all, JSON.stringify({ charged, free }));
 });
 
+test('entry roads: the vehicles entering the network per interval are met, peaks too', () => {
+  // demand that doubles for 10 minutes on every route from the west
+  const peak = grid.flows.filter((f) => f.route[0].startsWith('road_0_')).map((f) => ({ ...f, startTime: 600, endTime: 1199 }));
+  const s: Scenario = { roadnet: grid.roadnet, flows: [...grid.flows, ...peak] };
+  const counts = entryCounts(s, 1800);
+  const fit = calibrateDemand(grid.roadnet, counts, [], { departUntil: 1800 });
+  const fed = new Set(grid.roadnet.intersections.flatMap((i) => i.roadLinks.map((l) => l.endRoad)));
+  const sums = new Map<string, [number, number]>();
+  for (const c of fit.counts) {
+    const at = (c.row as CountRow).at as { lane: string };
+    const road = at.lane.replace(/_\d+$/, '');
+    if (fed.has(road)) continue;
+    const k = `${road} ${c.row.begin}`;
+    const e = sums.get(k) ?? [0, 0];
+    e[0] += c.row.count;
+    e[1] += c.model;
+    sums.set(k, e);
+  }
+  const worst = Math.max(...[...sums.values()].map(([n, m]) => Math.abs(m - n)));
+  assert.ok(worst <= 1.5, `an entry road's interval off by ${worst.toFixed(2)} vehicles`);
+});
+
 test('counts.csv: the position column (stop-line | entry); bad values refused naming the line', () => {
   const rn = grid.roadnet;
   const road = rn.roads[0].id;
