@@ -259,6 +259,22 @@ test('entry roads: the vehicles entering the network per interval are met, peaks
   assert.ok(worst <= 1.5, `an entry road's interval off by ${worst.toFixed(2)} vehicles`);
 });
 
+test('fitted departures: each entry road\'s vehicles of a 300 s slice evenly spaced over it, none bunched at its start', () => {
+  const fit = calibrateDemand(grid.roadnet, entryCounts(grid, 1800), [], { departUntil: 1800 });
+  const times = new Map<string, number[]>();
+  for (const f of fit.flows) {
+    assert.equal(f.startTime, f.endTime, 'one vehicle per flow');
+    const k = `${f.route[0]} ${Math.floor(f.startTime / 300)}`;
+    times.set(k, [...(times.get(k) ?? []), f.startTime]);
+  }
+  for (const [k, ts] of times) {
+    const s0 = Number(k.split(' ')[1]) * 300, gap = 300 / ts.length;
+    ts.sort((a, b) => a - b);
+    // the m-th at the midpoint of the m-th of n equal parts, in whole seconds
+    ts.forEach((t, m) => assert.ok(Math.abs(t - (s0 + (m + 0.5) * gap)) < 1, `${k}: ${ts.join(' ')}`));
+  }
+});
+
 test('counts.csv: the position column (stop-line | entry); bad values refused naming the line', () => {
   const rn = grid.roadnet;
   const road = rn.roads[0].id;

@@ -76,7 +76,7 @@ export interface FittedCount {
 }
 
 export interface CalibrationResult {
-  /** CityFlow flows: one per route and slice with vehicles, whole vehicles (the fractions carried over from slice to slice) */
+  /** CityFlow flows: one per vehicle, whole vehicles (the fractions carried over from slice to slice; see toFlows) */
   flows: FlowJson[];
   counts: FittedCount[];
   /** % of counts with GEH < 5 */
@@ -518,10 +518,18 @@ function solveSparse(p: Problem, c: Columns, opts: CalibrationOptions, x0?: Map<
 
 const SPARSE_ROUNDS = 3;
 
-/** Whole vehicles as CityFlow flows: each route's fractions carried from slice to slice, so its total is kept. */
+/**
+ * Whole vehicles as CityFlow flows, one per vehicle: each route's fractions
+ * carried from slice to slice, so its total is kept; each entry road's
+ * vehicles of a slice evenly spaced over it, at the midpoints of equal parts
+ * (the fit takes a departure as uniform in its slice, and these are that
+ * distribution's quantiles: vehicles all starting at the slice's start instead
+ * wait at the boundary and go on as platoons no count showed), each route's
+ * vehicles spread among them (its k-th of n where (k + 0.5) / n falls), so no
+ * route comes in a bunch either.
+ */
 function toFlows(p: Problem, c: Columns, x: Float64Array): { flows: FlowJson[]; flowColumn: number[] } {
-  const flows: FlowJson[] = [];
-  const flowColumn: number[] = [];
+  const whole = new Int32Array(x.length);
   let lastRoute = -1, carry = 0;
   for (let j = 0; j < x.length; j++) {
     if (c.route[j] !== lastRoute) {
@@ -529,18 +537,34 @@ function toFlows(p: Problem, c: Columns, x: Float64Array): { flows: FlowJson[]; 
       carry = 0;
     }
     const want = x[j] + carry;
-    const n = Math.max(0, Math.round(want));
-    carry = want - n;
-    if (n === 0) continue;
-    const [s0, s1] = p.slices[c.slice[j]];
-    const interval = (s1 - s0) / n;
-    // a flow emits its k-th vehicle in the first 1 s step at or after startTime + k interval, while
-    // time <= endTime: end at the step of the n-th, before that of an (n+1)-th
-    const last = Math.ceil((n - 1) * interval - 1e-9);
-    flows.push({ vehicle: { ...p.vehicle }, route: p.routes[c.route[j]], interval, startTime: s0, endTime: s0 + Math.min(last, Math.ceil(n * interval - 1e-9) - 0.5) });
-    flowColumn.push(j);
+    whole[j] = Math.max(0, Math.round(want));
+    carry = want - whole[j];
   }
-  return { flows, flowColumn };
+  // per slice and entry road, its columns with vehicles
+  const groups = new Map<string, number[]>();
+  for (let j = 0; j < x.length; j++) {
+    if (whole[j] === 0) continue;
+    const key = `${c.slice[j]}\u0000${p.routes[c.route[j]][0]}`;
+    const g = groups.get(key);
+    if (g) g.push(j);
+    else groups.set(key, [j]);
+  }
+  const out: { flow: FlowJson; column: number }[] = [];
+  for (const g of groups.values()) {
+    const [s0, s1] = p.slices[c.slice[g[0]]];
+    const wants: [number, number][] = [];
+    for (const j of g) for (let k = 0; k < whole[j]; k++) wants.push([(k + 0.5) / whole[j], j]);
+    // ties by column, so the order never depends on the map's
+    wants.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    wants.forEach(([, j], m) => {
+      // whole seconds (the simulation's steps), inside the slice
+      const t = Math.min(s1 - 1, Math.max(Math.ceil(s0), Math.floor(s0 + ((m + 0.5) * (s1 - s0)) / wants.length)));
+      out.push({ flow: { vehicle: { ...p.vehicle }, route: p.routes[c.route[j]], interval: 1, startTime: t, endTime: t }, column: j });
+    });
+  }
+  // by departure, then column: the order the simulation admits same-second vehicles in
+  out.sort((a, b) => a.flow.startTime - b.flow.startTime || a.column - b.column);
+  return { flows: out.map((o) => o.flow), flowColumn: out.map((o) => o.column) };
 }
 
 function result(p: Problem, c: Columns, fit: { x: Float64Array; resid: Float64Array; sweeps: number }, runs: number): CalibrationResult & { flowColumn: number[] } {
