@@ -91,5 +91,9 @@ test('calibrate: a bad counts file is one line naming the file and line; --help 
   assert.match(h.stdout, /begin,end,lane,count,position/);
   assert.match(h.stdout, /--likely K/);
   assert.match(h.stdout, /--sparsity X/);
+  assert.match(h.stdout, /--detour-cost X/);
+  const bad = citybrain('calibrate', '--roadnet', roadnet, '--counts', counts, '--out', join(tmp, 'x.json'), '--detour-cost=-1');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--detour-cost expects a number from 0 to 1000, got "-1"/);
   assert.equal(citybrain('calibrate', '--roadnet', roadnet).code, 2);
 });

@@ -217,6 +217,64 @@ test('sparsity: of routes that explain the counts alike, fewer carry the demand'
   assert.ok(sparse.geh >= 90 && Math.abs(sparse.vehicles - spread.vehicles) <= 0.02 * spread.vehicles, JSON.stringify({ sparse, spread }));
 });
 
+test('detourCost: of routes that explain the counts alike, those going round a block carry fewer vehicles', () => {
+  // every route of the generated grid is a shortest one for its entry and exit; the fit's candidates are not
+  const counts = entryCounts(grid, 1800);
+  const len = new Map(grid.roadnet.roads.map((r) => [r.id, Math.hypot(r.points[1].x - r.points[0].x, r.points[1].y - r.points[0].y)]));
+  const routeLen = (r: string[]) => r.reduce((n, id) => n + len.get(id)!, 0);
+  const shortest = new Map<string, number>();
+  for (const r of candidateRoutes(grid.roadnet, 3)) shortest.set(`${r[0]} ${r.at(-1)}`, Math.min(shortest.get(`${r[0]} ${r.at(-1)}`) ?? Infinity, routeLen(r)));
+  const detoured = (detourCost: number) => {
+    const fit = calibrateDemand(grid.roadnet, counts, [], { departUntil: 1800, detourCost });
+    const n = (f: Scenario['flows'][number]) => Math.floor((f.endTime - f.startTime) / f.interval + 1e-9) + 1;
+    const all = fit.flows.reduce((k, f) => k + n(f), 0);
+    const round = fit.flows.filter((f) => routeLen(f.route) > shortest.get(`${f.route[0]} ${f.route.at(-1)}`)! + 1).reduce((k, f) => k + n(f), 0);
+    return { round, all, geh: fit.gehBelow5Percent };
+  };
+  const free = detoured(0), charged = detoured(1);
+  assert.ok(free.round > 0.05 * free.all, `without the charge some vehicles go round a block: ${JSON.stringify(free)}`);
+  assert.ok(charged.round < 0.5 * free.round, `${charged.round} vehicles go round a block charged, ${free.round} free`);
+  assert.ok(charged.geh >= 90 && Math.abs(charged.all - free.all) <= 0.02 * free.all, JSON.stringify({ charged, free }));
+});
+
+test('entry roads: the vehicles entering the network per interval are met, peaks too', () => {
+  // demand that doubles for 10 minutes on every route from the west
+  const peak = grid.flows.filter((f) => f.route[0].startsWith('road_0_')).map((f) => ({ ...f, startTime: 600, endTime: 1199 }));
+  const s: Scenario = { roadnet: grid.roadnet, flows: [...grid.flows, ...peak] };
+  const counts = entryCounts(s, 1800);
+  const fit = calibrateDemand(grid.roadnet, counts, [], { departUntil: 1800 });
+  const fed = new Set(grid.roadnet.intersections.flatMap((i) => i.roadLinks.map((l) => l.endRoad)));
+  const sums = new Map<string, [number, number]>();
+  for (const c of fit.counts) {
+    const at = (c.row as CountRow).at as { lane: string };
+    const road = at.lane.replace(/_\d+$/, '');
+    if (fed.has(road)) continue;
+    const k = `${road} ${c.row.begin}`;
+    const e = sums.get(k) ?? [0, 0];
+    e[0] += c.row.count;
+    e[1] += c.model;
+    sums.set(k, e);
+  }
+  const worst = Math.max(...[...sums.values()].map(([n, m]) => Math.abs(m - n)));
+  assert.ok(worst <= 1.5, `an entry road's interval off by ${worst.toFixed(2)} vehicles`);
+});
+
+test('fitted departures: each entry road\'s vehicles of a 300 s slice evenly spaced over it, none bunched at its start', () => {
+  const fit = calibrateDemand(grid.roadnet, entryCounts(grid, 1800), [], { departUntil: 1800 });
+  const times = new Map<string, number[]>();
+  for (const f of fit.flows) {
+    assert.equal(f.startTime, f.endTime, 'one vehicle per flow');
+    const k = `${f.route[0]} ${Math.floor(f.startTime / 300)}`;
+    times.set(k, [...(times.get(k) ?? []), f.startTime]);
+  }
+  for (const [k, ts] of times) {
+    const s0 = Number(k.split(' ')[1]) * 300, gap = 300 / ts.length;
+    ts.sort((a, b) => a - b);
+    // the m-th at the midpoint of the m-th of n equal parts, in whole seconds
+    ts.forEach((t, m) => assert.ok(Math.abs(t - (s0 + (m + 0.5) * gap)) < 1, `${k}: ${ts.join(' ')}`));
+  }
+});
+
 test('counts.csv: the position column (stop-line | entry); bad values refused naming the line', () => {
   const rn = grid.roadnet;
   const road = rn.roads[0].id;

@@ -32,6 +32,9 @@ turns.csv (optional): begin,end,from,to,count: vehicles that went from road from
                         show (a lane count goes to the roads its lane leads to); default 3, 0 none
   --sparsity X          how strongly few routes are preferred to many that explain the counts
                         alike (reweighted L1 over each route's total); default 3, 0 not at all
+  --detour-cost X       what a vehicle costs the fit per unit of relative detour (a route
+                        r m long, the shortest candidate of its entry/exit pair m: X (r / m - 1));
+                        default 1, 0 not at all
   --until S             no departure at or after S seconds (counts may go on while the network
                         drains); default the end of the last count
   --runs N              times the fitted demand is simulated to measure how long its vehicles
@@ -50,7 +53,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
     args: argv,
     options: {
       roadnet: { type: 'string' }, counts: { type: 'string' }, turns: { type: 'string' }, out: { type: 'string' },
-      routes: { type: 'string' }, likely: { type: 'string' }, sparsity: { type: 'string' }, delay: { type: 'string' }, until: { type: 'string' }, runs: { type: 'string' }, controller: { type: 'string', default: 'plan' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      routes: { type: 'string' }, likely: { type: 'string' }, sparsity: { type: 'string' }, 'detour-cost': { type: 'string' }, delay: { type: 'string' }, until: { type: 'string' }, runs: { type: 'string' }, controller: { type: 'string', default: 'plan' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(calibrateHelp);
@@ -58,6 +61,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
   const routesPerPair = intOption(values.routes, 'routes', 3, 1, 50);
   const likelyRoutesPerPair = intOption(values.likely, 'likely', 3, 0, 50);
   const sparsity = numOption(values.sparsity, 'sparsity', 3, 0, 1000);
+  const detourCost = numOption(values['detour-cost'], 'detour-cost', 1, 0, 1000);
   const delayPerSignal = numOption(values.delay, 'delay', 40, 0, 3600);
   const runs = intOption(values.runs, 'runs', 5, 0, 20);
   const departUntil = values.until === undefined ? undefined : numOption(values.until, 'until', 0, 1);
@@ -73,7 +77,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
     const sim = new Simulation(scenario);
     await runControlled(sim, controller === 'plan' ? 'plan' : controllers[controller](), steps, { onStep: (s) => observe(s) });
   };
-  const fit = await calibrateDemandByRuns(roadnet, counts, turns, { routesPerPair, likelyRoutesPerPair, sparsity, delayPerSignal, departUntil, runs }, run);
+  const fit = await calibrateDemandByRuns(roadnet, counts, turns, { routesPerPair, likelyRoutesPerPair, sparsity, detourCost, delayPerSignal, departUntil, runs }, run);
   const seconds = (performance.now() - t0) / 1000;
   writeOutput(values.out, JSON.stringify(fit.flows), '--out');
   const vehicles = fit.flows.reduce((n, f) => n + Math.floor((f.endTime - f.startTime) / f.interval + 1e-9) + 1, 0);

@@ -24,9 +24,14 @@ import type { CountRow, TurnCountRow } from './counts.js';
  * weighting: an error matters relative to the square root of the count),
  * plus each detector's total over its whole span, weighted 50 times (every
  * counted vehicle is in the demand once, whenever it is assumed to have
- * passed), with a small ridge term that shares a count evenly among routes that explain
+ * passed), and each entry road's count per interval weighted 50 times too
+ * (entryRoadRows), with a small ridge term that shares a count evenly among routes that explain
  * it equally, then reweighted L1 over route totals (`sparsity`: of routes that
- * explain the counts alike, a few carry the demand); solved by cyclic
+ * explain the counts alike, a few carry the demand), and each vehicle charged
+ * for its route's detour over the shortest of its entry/exit pair
+ * (`detourCost`: counts on every lane pin how many vehicles enter each road,
+ * not whether a vehicle went around a block to get there; drivers mostly do
+ * not); solved by cyclic
  * coordinate descent, deterministic. A vehicle that departs in slice
  * [s0, s1) is taken to cross the stop line of its route's i-th road
  * uniformly in [s0 + t_i, s1 + t_i), t_i its free-flow time to there plus
@@ -50,6 +55,12 @@ export interface CalibrationOptions {
   vehicle?: VehicleJson;
   /** how strongly few routes are preferred to many that explain the counts alike (solveSparse); default 3, 0 not at all */
   sparsity?: number;
+  /**
+   * what a vehicle costs the fit per unit of relative detour: a route r metres long, where the
+   * shortest candidate of its entry/exit pair is m, is charged detourCost x (r / m - 1) per
+   * vehicle; default 1, 0 not at all
+   */
+  detourCost?: number;
   /** coordinate-descent sweeps at most; default 400 */
   maxSweeps?: number;
   /** no departure at or after this second (counts may go on after the demand ends, while the network drains); default the end of the last count */
@@ -65,7 +76,7 @@ export interface FittedCount {
 }
 
 export interface CalibrationResult {
-  /** CityFlow flows: one per route and slice with vehicles, whole vehicles (the fractions carried over from slice to slice) */
+  /** CityFlow flows: one per vehicle, whole vehicles (the fractions carried over from slice to slice; see toFlows) */
   flows: FlowJson[];
   counts: FittedCount[];
   /** % of counts with GEH < 5 */
@@ -221,6 +232,50 @@ export type LagTable = Map<string, number>;
 
 /** how much more a detector's total counts than one of its intervals */
 const TOTAL_WEIGHT = 50;
+/** how much more an entry road's count of an interval (its vehicles entering the network) counts than a lane's */
+const ENTRY_WEIGHT = 50;
+
+/**
+ * The vehicles entering the network through each entry road (nothing leads
+ * into it) per interval, weighted as a detector's total: a road count given at
+ * its upstream end, or the sum of its lanes' when all are given for the
+ * interval. When a vehicle enters depends only on when it departs and how long
+ * it waits at the boundary, not on the times through the network that the fit
+ * only assumes or measures on its own demand; without these, the counts
+ * further on, met with those times, shave the entries' peaks (HZ1's busiest
+ * 5 minutes: 326 entries counted, 300 fitted).
+ */
+function entryRoadRows(roadnet: RoadnetJson, rows: (CountRow | TurnCountRow)[], real: number, weight: number[], rowsAt: Map<string, number[]>): void {
+  const fed = new Set(roadnet.intersections.flatMap((it) => it.roadLinks.map((rl) => rl.endRoad)));
+  const lanes = new Map(roadnet.roads.map((r) => [r.id, r.lanes.length]));
+  const sums = new Map<string, { road: string; begin: number; end: number; count: number; lanes: number }>();
+  for (let i = 0; i < real; i++) {
+    const r = rows[i];
+    if ('from' in r || r.position !== 'entry') continue;
+    if ('road' in r.at) {
+      if (!fed.has(r.at.road)) weight[i] = ENTRY_WEIGHT / Math.max(r.count, 1);
+      continue;
+    }
+    const road = r.at.lane.slice(0, r.at.lane.lastIndexOf('_'));
+    if (fed.has(road)) continue;
+    const key = `${road}\u0000${r.begin}\u0000${r.end}`;
+    const sum = sums.get(key) ?? { road, begin: r.begin, end: r.end, count: 0, lanes: 0 };
+    sum.count += r.count;
+    sum.lanes++;
+    sums.set(key, sum);
+  }
+  for (const sum of sums.values()) {
+    if (sum.lanes !== lanes.get(sum.road)) continue;
+    const key = `road-entry\u0000${sum.road}`;
+    const list = rowsAt.get(key);
+    // a road count given for the same detector already says it
+    if (list?.some((i) => rows[i].begin === sum.begin && rows[i].end === sum.end)) continue;
+    if (list) list.push(rows.length);
+    else rowsAt.set(key, [rows.length]);
+    rows.push({ begin: sum.begin, end: sum.end, at: { road: sum.road }, count: sum.count, position: 'entry', line: 0 });
+    weight.push(ENTRY_WEIGHT / Math.max(sum.count, 1));
+  }
+}
 
 const lagKey = (route: number, slice: number, i: number) => `${route} ${slice} ${i}`;
 
@@ -233,6 +288,8 @@ interface Problem {
   real: number;
   weight: number[];
   routes: string[][];
+  /** per route, its length over the shortest candidate's of its entry/exit pair, minus 1 */
+  detour: Float64Array;
   slices: [number, number][];
   /** per route, the detector events of its vehicles (each stop line passed, each lane entered): the detectors that see it (key, share of the vehicles) and the model lag */
   crossings: { keys: [string, number][]; t: number }[][];
@@ -289,6 +346,7 @@ function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: reado
     rows.push({ ...sorted[0], begin: sorted[0].begin, end: sorted[sorted.length - 1].end, count, line: 0 });
     weight.push(TOTAL_WEIGHT / Math.max(count, 1));
   }
+  entryRoadRows(roadnet, rows, real, weight, rowsAt);
   const stopEvent: number[][] = [], entryEvent: number[][] = [];
   const crossings = routes.map((route) => {
     const out: { keys: [string, number][]; t: number }[] = [];
@@ -326,7 +384,12 @@ function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: reado
     entryEvent.push(entries);
     return out;
   });
-  return { roadnet, rows, real, weight, routes, slices, crossings, stopEvent, entryEvent, rowsAt, vehicle };
+  const routeLen = routes.map((r) => r.reduce((n, id) => n + roadLen.get(id)!, 0));
+  const pair = (r: string[]) => `${r[0]}\u0000${r.at(-1)}`;
+  const shortest = new Map<string, number>();
+  routes.forEach((r, i) => shortest.set(pair(r), Math.min(shortest.get(pair(r)) ?? Infinity, routeLen[i])));
+  const detour = Float64Array.from(routes, (r, i) => routeLen[i] / shortest.get(pair(r))! - 1);
+  return { roadnet, rows, real, weight, routes, detour, slices, crossings, stopEvent, entryEvent, rowsAt, vehicle };
 }
 
 interface Columns {
@@ -434,29 +497,39 @@ function solve(p: Problem, c: Columns, maxSweeps: number, x0?: Map<string, numbe
 }
 
 /**
- * solve, then `rounds` times again with each departure of a route charged
- * sparsity / (the route's total + 1) (reweighted L1: about sparsity x the log
- * of each route's total), so that of routes explaining the counts alike a few
- * carry the demand rather than all of them a little.
+ * solve, each departure of a route charged detourCost x its detour, then
+ * `rounds` times again with each also charged sparsity / (the route's total +
+ * 1) (reweighted L1: about sparsity x the log of each route's total), so that
+ * of routes explaining the counts alike a few carry the demand rather than all
+ * of them a little.
  */
 function solveSparse(p: Problem, c: Columns, opts: CalibrationOptions, x0?: Map<string, number>): { x: Float64Array; resid: Float64Array; sweeps: number } {
-  const maxSweeps = opts.maxSweeps ?? 400, lambda = opts.sparsity ?? 3;
-  let fit = solve(p, c, maxSweeps, x0);
+  const maxSweeps = opts.maxSweeps ?? 400, lambda = opts.sparsity ?? 3, mu = opts.detourCost ?? 1;
+  const detour = p.detour.map((d) => mu * d);
+  let fit = solve(p, c, maxSweeps, x0, detour);
   if (lambda <= 0) return fit;
   for (let k = 0; k < SPARSE_ROUNDS; k++) {
     const total = new Float64Array(p.routes.length);
     for (let j = 0; j < fit.x.length; j++) total[c.route[j]] += fit.x[j];
-    fit = solve(p, c, maxSweeps, fit.x, total.map((t) => lambda / (t + 1)));
+    fit = solve(p, c, maxSweeps, fit.x, total.map((t, i) => lambda / (t + 1) + detour[i]));
   }
   return fit;
 }
 
 const SPARSE_ROUNDS = 3;
 
-/** Whole vehicles as CityFlow flows: each route's fractions carried from slice to slice, so its total is kept. */
+/**
+ * Whole vehicles as CityFlow flows, one per vehicle: each route's fractions
+ * carried from slice to slice, so its total is kept; each entry road's
+ * vehicles of a slice evenly spaced over it, at the midpoints of equal parts
+ * (the fit takes a departure as uniform in its slice, and these are that
+ * distribution's quantiles: vehicles all starting at the slice's start instead
+ * wait at the boundary and go on as platoons no count showed), each route's
+ * vehicles spread among them (its k-th of n where (k + 0.5) / n falls), so no
+ * route comes in a bunch either.
+ */
 function toFlows(p: Problem, c: Columns, x: Float64Array): { flows: FlowJson[]; flowColumn: number[] } {
-  const flows: FlowJson[] = [];
-  const flowColumn: number[] = [];
+  const whole = new Int32Array(x.length);
   let lastRoute = -1, carry = 0;
   for (let j = 0; j < x.length; j++) {
     if (c.route[j] !== lastRoute) {
@@ -464,18 +537,34 @@ function toFlows(p: Problem, c: Columns, x: Float64Array): { flows: FlowJson[]; 
       carry = 0;
     }
     const want = x[j] + carry;
-    const n = Math.max(0, Math.round(want));
-    carry = want - n;
-    if (n === 0) continue;
-    const [s0, s1] = p.slices[c.slice[j]];
-    const interval = (s1 - s0) / n;
-    // a flow emits its k-th vehicle in the first 1 s step at or after startTime + k interval, while
-    // time <= endTime: end at the step of the n-th, before that of an (n+1)-th
-    const last = Math.ceil((n - 1) * interval - 1e-9);
-    flows.push({ vehicle: { ...p.vehicle }, route: p.routes[c.route[j]], interval, startTime: s0, endTime: s0 + Math.min(last, Math.ceil(n * interval - 1e-9) - 0.5) });
-    flowColumn.push(j);
+    whole[j] = Math.max(0, Math.round(want));
+    carry = want - whole[j];
   }
-  return { flows, flowColumn };
+  // per slice and entry road, its columns with vehicles
+  const groups = new Map<string, number[]>();
+  for (let j = 0; j < x.length; j++) {
+    if (whole[j] === 0) continue;
+    const key = `${c.slice[j]}\u0000${p.routes[c.route[j]][0]}`;
+    const g = groups.get(key);
+    if (g) g.push(j);
+    else groups.set(key, [j]);
+  }
+  const out: { flow: FlowJson; column: number }[] = [];
+  for (const g of groups.values()) {
+    const [s0, s1] = p.slices[c.slice[g[0]]];
+    const wants: [number, number][] = [];
+    for (const j of g) for (let k = 0; k < whole[j]; k++) wants.push([(k + 0.5) / whole[j], j]);
+    // ties by column, so the order never depends on the map's
+    wants.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    wants.forEach(([, j], m) => {
+      // whole seconds (the simulation's steps), inside the slice
+      const t = Math.min(s1 - 1, Math.max(Math.ceil(s0), Math.floor(s0 + ((m + 0.5) * (s1 - s0)) / wants.length)));
+      out.push({ flow: { vehicle: { ...p.vehicle }, route: p.routes[c.route[j]], interval: 1, startTime: t, endTime: t }, column: j });
+    });
+  }
+  // by departure, then column: the order the simulation admits same-second vehicles in
+  out.sort((a, b) => a.flow.startTime - b.flow.startTime || a.column - b.column);
+  return { flows: out.map((o) => o.flow), flowColumn: out.map((o) => o.column) };
 }
 
 function result(p: Problem, c: Columns, fit: { x: Float64Array; resid: Float64Array; sweeps: number }, runs: number): CalibrationResult & { flowColumn: number[] } {
