@@ -86,9 +86,13 @@ for (const name of ['green-wave', 'pressure-plus', 'sotl', 'sotl-fading', 'sched
  * (fed by right turns, green always) get the same green at every intersection, so the first one meters what reaches
  * the centre; the adaptive controllers serve the busy entries more, and the centre's left-turn lanes, though given
  * more green than in step (30-45 s of every 100 against 22%), fill until the right turns into them stop in the
- * junctions. Not yet fixed: handing the network to the plan in step when a ring of lanes past half their capacity
+ * junctions. The plan's green matters too: in step with 35 s greens it gridlocks (4 intersections), with 10 to 30 s
+ * it does not. Not yet fixed: handing the network to the plan in step when a ring of lanes past half their capacity
  * formed saved schedule, sotl and pressure-plus here but fired on 4 x 4 at 0.1 too (schedule 288.5 -> 383.3 s), and
- * later (at 60%) it came too late there and locked sotl, webster and actuated at 0.1 (branch lock-ring-experiment).
+ * later (at 60%) it came too late there and locked sotl, webster and actuated at 0.1; schedule switched to a
+ * common-cycle plan once lanes stand past the spill-back warn share carries it or not by the plan's green (10 and
+ * 20 s do, 15, 25 and 30 s do not), and serving each phase in cyclic order until the queue its green found has
+ * crossed locks as well.
  */
 const overloaded = generateGrid({ rows: 4, cols: 4, demand: 0.12 });
 for (const name of ['fixed', DEFAULT_CONTROLLER, 'sotl', 'sotl-fading', 'pressure-plus', 'webster', 'actuated', 'green-wave']) {
