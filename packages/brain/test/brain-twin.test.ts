@@ -71,6 +71,34 @@ test('plate-read turning counts (ObservedKpis pairs the reads) become the simula
   assert.ok(others.every((w) => w === 1), 'the other links keep the prior');
 });
 
+test('a plate pair counts the lane link onto the lane the vehicle was read on next, and drawn routes then take that lane', () => {
+  const twin = new BrainTwin(scenario, { seed: 2 });
+  const net = twin.net;
+  // a lane whose links reach several lanes of one road that goes on; the pair onto the last of them
+  const from = [...Array(net.nLanes).keys()].find((l) => {
+    const o0 = net.laneOutStart[l], o1 = net.laneOutStart[l + 1];
+    return o1 - o0 > 1 && net.laneOutStart[net.linkEndLane[net.laneOutList[o1 - 1] - net.nLanes] + 1] > net.laneOutStart[net.linkEndLane[net.laneOutList[o1 - 1] - net.nLanes]];
+  })!;
+  const last = net.laneOutList[net.laneOutStart[from + 1] - 1] - net.nLanes;
+  const to = net.linkEndLane[last];
+  assert.notEqual(net.linkEndLane[net.laneOutList[net.laneOutStart[from]] - net.nLanes], to, 'the first link ends on another lane of the road');
+  const kpis = new ObservedKpis(net, { onMovement: (a, b) => twin.movement(a, b) });
+  for (let i = 0; i < 50; i++) kpis.apply([plate(twin, from, 1000 + i * 100, `AB${100 + i}`), plate(twin, to, 30_000 + i * 100, `AB${100 + i}`)]);
+  kpis.sample(40_000);
+  twin.step();
+  const w = twin.sim.turnWeights();
+  assert.equal(w[last], 51, 'the link onto the lane read');
+  for (let o = net.laneOutStart[from]; o < net.laneOutStart[from + 1] - 1; o++) assert.equal(w[net.laneOutList[o] - net.nLanes], 1, 'the other links onto the road keep the prior');
+  // vehicles placed on `from` now mostly go on from `to`: their path's next lane
+  let onTo = 0;
+  for (let i = 0; i < 12; i++) {
+    const h = twin.sim.placeVehicle({ lane: from, distance: 5 + i * 8, speed: 0 });
+    if (twin.sim.vehicleRemainingPath(h)[2] === to) onTo++;
+  }
+  // (uniform, a third would)
+  assert.ok(onTo >= 9, `${onTo} of 12 placed vehicles' paths go on to the lane the plates were read on`);
+});
+
 test('exported and imported, the twin goes on exactly as the original: rates, weights and counts came along', () => {
   const a = new BrainTwin(scenario, { seed: 5 });
   const entries = entryLanes(a);

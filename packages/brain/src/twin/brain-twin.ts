@@ -314,19 +314,32 @@ export class BrainTwin {
     }
   }
 
-  /** A vehicle was seen leaving lane `fromLane`'s stop line onto lane `toLane` (two plate reads, ObservedKpis' onMovement): one more on that movement. */
+  /**
+   * A vehicle was seen leaving lane `fromLane`'s stop line onto lane `toLane` (two plate reads, ObservedKpis'
+   * onMovement): one more on the lane link from the one to the other, or, where none joins the two lanes (the
+   * vehicle changed lanes on its way), on the first link onto toLane's road. The link's end lane matters: a drawn
+   * route takes the next road's lane from it, and where each lane of that road serves one movement, that lane is
+   * the vehicle's next turn. Counted on the first link onto the road whatever the lane, the twin sent nearly
+   * every vehicle leaving a stop line into the next road's first lane (a left turn, on a generated grid), and
+   * the stretch beyond the cameras' view held the wrong lanes' vehicles.
+   */
   movement(fromLane: number, toLane: number): void {
     const net = this.net;
     const road = net.laneRoad[toLane];
+    let onRoad = -1;
     for (let o = net.laneOutStart[fromLane]; o < net.laneOutStart[fromLane + 1]; o++) {
       const k = net.laneOutList[o] - net.nLanes;
-      if (net.laneRoad[net.linkEndLane[k]] === road) {
-        this.turns[k] += 1;
-        this.turnsChanged = true;
-        this.stats.turnsObserved++;
-        return;
+      const end = net.linkEndLane[k];
+      if (end === toLane) {
+        onRoad = k;
+        break;
       }
+      if (onRoad < 0 && net.laneRoad[end] === road) onRoad = k;
     }
+    if (onRoad < 0) return;
+    this.turns[onRoad] += 1;
+    this.turnsChanged = true;
+    this.stats.turnsObserved++;
   }
 
   /**
