@@ -271,3 +271,40 @@ test('drawn and placed vehicles drive at the free speed the detectors report (a 
   copy.step();
   assert.equal(copy.sim.drawnVehicleParams().maxSpeed, 16.75);
 });
+
+test('drawn and placed vehicles keep the time gap tracked vehicles keep behind the one ahead (the mode of the gaps), learnt in normal conditions only', () => {
+  const twin = new BrainTwin(scenario, { seed: 6 });
+  const net = twin.net;
+  const l = [...Array(net.nLanes).keys()].find((j) => !twin.entryLane[j])!;
+  const headway = () => twin.sim.drawnVehicleParams().headwayTime;
+  assert.equal(headway(), 2, 'CityFlow\'s default until enough is seen');
+  // a platoon at 15 m/s keeping 1.5 s (22.5 m from one's rear to the next's front, 5 m cars), then two stragglers
+  // further apart and a queue (not moving: ignored); reported places noisy by up to 1.5 m
+  let seed = 7;
+  const noise = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 3;
+  let ts = 1_000;
+  const send = () => {
+    ts += 5_000;
+    const platoon = [0, 1, 2, 3].map((k) => ({ distance: 10 + 27.5 * k + noise(), speed: 15 }));
+    const objects = [{ distance: 0.5, speed: 0 }, { distance: 8, speed: 0 }, ...platoon.map((o) => ({ ...o, distance: o.distance + 15 })), { distance: 150, speed: 14 }, { distance: 200, speed: 15 }];
+    twin.observe([{ ...report(twin, l, ts, 0, objects.length), queue: 2, range: 250, objects }]);
+    twin.step();
+  };
+  // five gaps a report, 300 needed
+  for (let k = 0; k < 50; k++) send();
+  assert.equal(headway(), 2, 'too few gaps yet');
+  for (let k = 0; k < 60; k++) send();
+  assert.ok(Math.abs(headway() - 1.5) < 0.1, `learnt ${headway()} s`);
+  const learnt = headway();
+  // a headway factor (fog) scales it, and what the detectors see meanwhile is not learnt
+  twin.setConditions({ closedLanes: [], extraEntry: new Map(), speedFactor: 1, headwayFactor: 2, active: [] });
+  assert.equal(headway(), 2 * learnt);
+  for (let k = 0; k < 400; k++) send();
+  twin.setConditions(undefined);
+  assert.equal(headway(), learnt);
+  // kept with the twin's state
+  const copy = new BrainTwin(scenario, { seed: 6 });
+  copy.importState(twin.exportState());
+  copy.step();
+  assert.equal(copy.sim.drawnVehicleParams().headwayTime, learnt);
+});

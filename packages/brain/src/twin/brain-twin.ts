@@ -5,6 +5,7 @@ import { JAM_SPACING, LOOP_FREE_OCCUPANCY, LOOP_STANDING_OCCUPANCY, LOOP_STANDIN
 import { structuredClone } from '../clone.js';
 import { EntryDemand, type EntryDemandState } from './entry-demand.js';
 import { FreeSpeed, type FreeSpeedState } from './free-speed.js';
+import { Headway, type HeadwayState } from './headway.js';
 
 /**
  * The brain's own twin of the city: a simulation of the network (the
@@ -90,6 +91,8 @@ export interface BrainTwinState {
   measured?: Float64Array;
   /** the free speed learnt from the detectors; absent in a snapshot from before it */
   freeSpeed?: FreeSpeedState;
+  /** the headway time learnt from tracked vehicles; absent in a snapshot from before it */
+  headway?: HeadwayState;
 }
 
 /** What assimilation did so far (for metrics and the benchmark). */
@@ -163,6 +166,9 @@ export class BrainTwin {
   /** the free speed the detectors report (FreeSpeed), and the top speed last given to drawn and placed vehicles */
   private readonly freeSpeed = new FreeSpeed();
   private topSpeed = DEFAULT_VEHICLE.maxSpeed;
+  /** the time gap the tracking detectors see drivers keep (Headway), and the one last given to drawn and placed vehicles */
+  private readonly headway = new Headway();
+  private headwayTime = DEFAULT_VEHICLE.headwayTime;
 
   constructor(scenario: Pick<Scenario, 'roadnet'> & Partial<Scenario>, opts: BrainTwinOptions = {}) {
     // the network only: what the city's demand is, the devices say
@@ -385,7 +391,8 @@ export class BrainTwin {
   private vehicleParams(): void {
     const speedFactor = this.conditions?.speedFactor ?? 1, headwayFactor = this.conditions?.headwayFactor ?? 1;
     this.topSpeed = this.freeSpeed.estimate() ?? DEFAULT_VEHICLE.maxSpeed;
-    this.sim.setDrawnVehicleParams({ maxSpeed: this.topSpeed * speedFactor, headwayTime: DEFAULT_VEHICLE.headwayTime * headwayFactor });
+    this.headwayTime = this.headway.estimate() ?? DEFAULT_VEHICLE.headwayTime;
+    this.sim.setDrawnVehicleParams({ maxSpeed: this.topSpeed * speedFactor, headwayTime: this.headwayTime * headwayFactor });
   }
 
   /** The conditions in force (setConditions). */
@@ -423,8 +430,8 @@ export class BrainTwin {
 
   /** Advances one step (set the phases before): the simulation brings the arrivals itself, by its entry rates. */
   step(): void {
-    const free = this.freeSpeed.estimate();
-    if (free !== undefined && free !== this.topSpeed) this.vehicleParams();
+    const free = this.freeSpeed.estimate(), headway = this.headway.estimate();
+    if ((free !== undefined && free !== this.topSpeed) || (headway !== undefined && headway !== this.headwayTime)) this.vehicleParams();
     // plate reads of a step are handed over together, once
     if (this.turnsChanged) {
       this.sim.setTurnWeights(this.weights());
@@ -456,11 +463,12 @@ export class BrainTwin {
       this.entryRates(net.laneRoad[l]);
     }
     if (!fresh) return;
-    // the free speed is learnt in normal conditions: under a condition's speed factor, what the detectors see is scaled by it already
+    // the free speed and the headway are learnt in normal conditions: under a condition's factor, what the detectors see is scaled by it already
     if ((this.conditions?.speedFactor ?? 1) === 1) {
       if (e.objects !== undefined) for (const o of e.objects) this.freeSpeed.observe(o.speed);
       else if (e.count > 0) this.freeSpeed.observe(e.speed);
     }
+    if (e.objects !== undefined && (this.conditions?.headwayFactor ?? 1) === 1) this.observeGaps(e.objects);
     const gap = e.ts - this.lastTs[l];
     this.lastTs[l] = e.ts;
     // a video detector that sees only the last `range` metres says nothing of the lane beyond
@@ -476,6 +484,12 @@ export class BrainTwin {
     } else {
       this.correctFromLoop(l, e);
     }
+  }
+
+  /** The time gaps between the vehicles a tracking detector lists in a row (Headway), front first. */
+  private observeGaps(objects: readonly LaneObject[]): void {
+    const o = objects.length <= 1 ? objects : [...objects].sort((a, b) => a.distance - b.distance);
+    for (let j = 1; j < o.length; j++) this.headway.observe(o[j - 1].distance, o[j - 1].speed, o[j].distance, o[j].speed, DEFAULT_VEHICLE.length);
   }
 
   /**
@@ -698,6 +712,7 @@ export class BrainTwin {
       avl: structuredClone([...this.avl]),
       measured: this.measured.slice(),
       freeSpeed: this.freeSpeed.exportState(),
+      headway: this.headway.exportState(),
     };
   }
 
@@ -714,8 +729,10 @@ export class BrainTwin {
     this.turns.set(s.turns);
     this.demand.importState(s.demand);
     if (s.freeSpeed) this.freeSpeed.importState(s.freeSpeed);
-    // the vehicles' parameters came with the simulation: the learnt free speed is given again at the next step
+    if (s.headway) this.headway.importState(s.headway);
+    // the vehicles' parameters came with the simulation: the learnt free speed and headway are given again at the next step
     this.topSpeed = NaN;
+    this.headwayTime = NaN;
     // (a state from before the feeds: the simulation's rates are the measured ones)
     if (s.measured?.length === this.measured.length) this.measured.set(s.measured);
     else for (let l = 0; l < this.measured.length; l++) this.measured[l] = this.entryLane[l] ? this.sim.entryRate(l) : 0;
