@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, type Scenario } from '@citybrain/engine';
-import { BrainTwin, MAX_LANE_OBJECTS, ObservedKpis, type LaneEvent, type PlateEvent } from '@citybrain/brain';
+import { BrainTwin, MAX_LANE_OBJECTS, ObservedKpis, type Event, type LaneEvent, type PlateEvent } from '@citybrain/brain';
 
 const scenario: Scenario = generateGrid({ rows: 2, cols: 2, blockLength: 200 });
 
@@ -307,4 +307,36 @@ test('drawn and placed vehicles keep the time gap tracked vehicles keep behind t
   copy.importState(twin.exportState());
   copy.step();
   assert.equal(copy.sim.drawnVehicleParams().headwayTime, learnt);
+});
+
+test('a checkpoint read of a vehicle entering is placed at its entry lane\'s start, once; the lane\'s rate then draws only the vehicles not read', () => {
+  const twin = new BrainTwin(scenario, { seed: 8 });
+  const l = entryLanes(twin)[0];
+  const entry = (id: string, ts: number): PlateEvent => ({ ...plate(twin, l, ts, id), position: 'entry' });
+  // delivered twice (a retry), taken a step before the twin's present
+  twin.step();
+  const read = entry('AB100', 0);
+  twin.observe([read, read], 1000);
+  assert.equal(twin.sim.laneVehicleCount(l), 1);
+  assert.equal(twin.stats.entered, 1);
+  const buf = new Int32Array(4);
+  twin.sim.laneVehicles(l, buf);
+  assert.ok(twin.sim.vehicleDistance(buf[0]) < 2, `from a standstill at the lane's start: ${twin.sim.vehicleDistance(buf[0])} m`);
+  // the detector counts 1 vehicle per 5 s (0.2 veh/s); the cameras read one every 10 s: 0.1 veh/s left to draw
+  for (let t = 1; t <= 30; t++) {
+    const events: Event[] = [report(twin, l, t * 5000, 1)];
+    if (t % 2 === 0) events.push(entry(`CD${100 + t}`, t * 5000 - 2500));
+    twin.observe(events, t * 5000);
+    for (let k = 0; k < 5; k++) twin.step();
+  }
+  assert.ok(Math.abs(twin.sim.entryRate(l) - 0.1) < 0.01, `drawn ${twin.sim.entryRate(l)} veh/s`);
+  // the reads go with the twin's state: a restored twin draws the same
+  const copy = new BrainTwin(scenario, { seed: 8 });
+  copy.importState(structuredClone(twin.exportState()));
+  for (const t of [twin, copy]) t.observe([report(t, l, 155_000, 1)], 155_000);
+  assert.equal(copy.sim.entryRate(l), twin.sim.entryRate(l));
+  // a read too old to place (the lane's camera sees that vehicle by now) is not placed
+  const before = twin.stats.entered;
+  twin.observe([entry('EF1', 160_000 - 30_000)], 160_000);
+  assert.equal(twin.stats.entered, before);
 });
