@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, type Scenario } from '@citybrain/engine';
-import { BrainTwin, MAX_LANE_OBJECTS, ObservedKpis, type LaneEvent, type PlateEvent } from '@citybrain/brain';
+import { BrainTwin, MAX_LANE_OBJECTS, ObservedKpis, type Event, type LaneEvent, type PlateEvent } from '@citybrain/brain';
 
 const scenario: Scenario = generateGrid({ rows: 2, cols: 2, blockLength: 200 });
 
@@ -69,6 +69,34 @@ test('plate-read turning counts (ObservedKpis pairs the reads) become the simula
   assert.equal(twin.sim.turnWeights()[k], 2);
   const others = twin.sim.turnWeights().filter((_, j) => j !== k);
   assert.ok(others.every((w) => w === 1), 'the other links keep the prior');
+});
+
+test('a plate pair counts the lane link onto the lane the vehicle was read on next, and drawn routes then take that lane', () => {
+  const twin = new BrainTwin(scenario, { seed: 2 });
+  const net = twin.net;
+  // a lane whose links reach several lanes of one road that goes on; the pair onto the last of them
+  const from = [...Array(net.nLanes).keys()].find((l) => {
+    const o0 = net.laneOutStart[l], o1 = net.laneOutStart[l + 1];
+    return o1 - o0 > 1 && net.laneOutStart[net.linkEndLane[net.laneOutList[o1 - 1] - net.nLanes] + 1] > net.laneOutStart[net.linkEndLane[net.laneOutList[o1 - 1] - net.nLanes]];
+  })!;
+  const last = net.laneOutList[net.laneOutStart[from + 1] - 1] - net.nLanes;
+  const to = net.linkEndLane[last];
+  assert.notEqual(net.linkEndLane[net.laneOutList[net.laneOutStart[from]] - net.nLanes], to, 'the first link ends on another lane of the road');
+  const kpis = new ObservedKpis(net, { onMovement: (a, b) => twin.movement(a, b) });
+  for (let i = 0; i < 50; i++) kpis.apply([plate(twin, from, 1000 + i * 100, `AB${100 + i}`), plate(twin, to, 30_000 + i * 100, `AB${100 + i}`)]);
+  kpis.sample(40_000);
+  twin.step();
+  const w = twin.sim.turnWeights();
+  assert.equal(w[last], 51, 'the link onto the lane read');
+  for (let o = net.laneOutStart[from]; o < net.laneOutStart[from + 1] - 1; o++) assert.equal(w[net.laneOutList[o] - net.nLanes], 1, 'the other links onto the road keep the prior');
+  // vehicles placed on `from` now mostly go on from `to`: their path's next lane
+  let onTo = 0;
+  for (let i = 0; i < 12; i++) {
+    const h = twin.sim.placeVehicle({ lane: from, distance: 5 + i * 8, speed: 0 });
+    if (twin.sim.vehicleRemainingPath(h)[2] === to) onTo++;
+  }
+  // (uniform, a third would)
+  assert.ok(onTo >= 9, `${onTo} of 12 placed vehicles' paths go on to the lane the plates were read on`);
 });
 
 test('exported and imported, the twin goes on exactly as the original: rates, weights and counts came along', () => {
@@ -242,4 +270,73 @@ test('drawn and placed vehicles drive at the free speed the detectors report (a 
   copy.importState(twin.exportState());
   copy.step();
   assert.equal(copy.sim.drawnVehicleParams().maxSpeed, 16.75);
+});
+
+test('drawn and placed vehicles keep the time gap tracked vehicles keep behind the one ahead (the mode of the gaps), learnt in normal conditions only', () => {
+  const twin = new BrainTwin(scenario, { seed: 6 });
+  const net = twin.net;
+  const l = [...Array(net.nLanes).keys()].find((j) => !twin.entryLane[j])!;
+  const headway = () => twin.sim.drawnVehicleParams().headwayTime;
+  assert.equal(headway(), 2, 'CityFlow\'s default until enough is seen');
+  // a platoon at 15 m/s keeping 1.5 s (22.5 m from one's rear to the next's front, 5 m cars), then two stragglers
+  // further apart and a queue (not moving: ignored); reported places noisy by up to 1.5 m
+  let seed = 7;
+  const noise = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 3;
+  let ts = 1_000;
+  const send = () => {
+    ts += 5_000;
+    const platoon = [0, 1, 2, 3].map((k) => ({ distance: 10 + 27.5 * k + noise(), speed: 15 }));
+    const objects = [{ distance: 0.5, speed: 0 }, { distance: 8, speed: 0 }, ...platoon.map((o) => ({ ...o, distance: o.distance + 15 })), { distance: 150, speed: 14 }, { distance: 200, speed: 15 }];
+    twin.observe([{ ...report(twin, l, ts, 0, objects.length), queue: 2, range: 250, objects }]);
+    twin.step();
+  };
+  // five gaps a report, 300 needed
+  for (let k = 0; k < 50; k++) send();
+  assert.equal(headway(), 2, 'too few gaps yet');
+  for (let k = 0; k < 60; k++) send();
+  assert.ok(Math.abs(headway() - 1.5) < 0.1, `learnt ${headway()} s`);
+  const learnt = headway();
+  // a headway factor (fog) scales it, and what the detectors see meanwhile is not learnt
+  twin.setConditions({ closedLanes: [], extraEntry: new Map(), speedFactor: 1, headwayFactor: 2, active: [] });
+  assert.equal(headway(), 2 * learnt);
+  for (let k = 0; k < 400; k++) send();
+  twin.setConditions(undefined);
+  assert.equal(headway(), learnt);
+  // kept with the twin's state
+  const copy = new BrainTwin(scenario, { seed: 6 });
+  copy.importState(twin.exportState());
+  copy.step();
+  assert.equal(copy.sim.drawnVehicleParams().headwayTime, learnt);
+});
+
+test('a checkpoint read of a vehicle entering is placed at its entry lane\'s start, once; the lane\'s rate then draws only the vehicles not read', () => {
+  const twin = new BrainTwin(scenario, { seed: 8 });
+  const l = entryLanes(twin)[0];
+  const entry = (id: string, ts: number): PlateEvent => ({ ...plate(twin, l, ts, id), position: 'entry' });
+  // delivered twice (a retry), taken a step before the twin's present
+  twin.step();
+  const read = entry('AB100', 0);
+  twin.observe([read, read], 1000);
+  assert.equal(twin.sim.laneVehicleCount(l), 1);
+  assert.equal(twin.stats.entered, 1);
+  const buf = new Int32Array(4);
+  twin.sim.laneVehicles(l, buf);
+  assert.ok(twin.sim.vehicleDistance(buf[0]) < 2, `from a standstill at the lane's start: ${twin.sim.vehicleDistance(buf[0])} m`);
+  // the detector counts 1 vehicle per 5 s (0.2 veh/s); the cameras read one every 10 s: 0.1 veh/s left to draw
+  for (let t = 1; t <= 30; t++) {
+    const events: Event[] = [report(twin, l, t * 5000, 1)];
+    if (t % 2 === 0) events.push(entry(`CD${100 + t}`, t * 5000 - 2500));
+    twin.observe(events, t * 5000);
+    for (let k = 0; k < 5; k++) twin.step();
+  }
+  assert.ok(Math.abs(twin.sim.entryRate(l) - 0.1) < 0.01, `drawn ${twin.sim.entryRate(l)} veh/s`);
+  // the reads go with the twin's state: a restored twin draws the same
+  const copy = new BrainTwin(scenario, { seed: 8 });
+  copy.importState(structuredClone(twin.exportState()));
+  for (const t of [twin, copy]) t.observe([report(t, l, 155_000, 1)], 155_000);
+  assert.equal(copy.sim.entryRate(l), twin.sim.entryRate(l));
+  // a read too old to place (the lane's camera sees that vehicle by now) is not placed
+  const before = twin.stats.entered;
+  twin.observe([entry('EF1', 160_000 - 30_000)], 160_000);
+  assert.equal(twin.stats.entered, before);
 });

@@ -70,3 +70,27 @@ test('schedule stall: a green whose detectors count no crossing for `stall` seco
   assert.equal(seeing.choose(0, ix, green, since), green, 'a discharging queue keeps its green');
   assert.notEqual(blind.choose(0, ix, green, since), green, 'a queue not seen to move for 6 s does not hold the green');
 });
+
+test('schedule: where a detector sees part of a lane, the vehicles the twin has beyond its view count; where it sees none of it (a loop), they do not', () => {
+  const s = generateGrid({ rows: 1, cols: 1, demand: 0.1 });
+  s.flows = [];
+  const sim = new Simulation(s);
+  const [ix] = intersectionPhases(sim);
+  const { served } = phaseLaneSets(ix);
+  const green = ix.greens[0];
+  sim.setPhase(ix.intersection, green);
+  for (let k = 0; k < 30; k++) sim.step();
+  // the green's lane: a platoon beyond a 150 m view, 10-14 s from the stop line; a red phase's lane: one vehicle in view, 3 s away
+  const a = served[0][0];
+  const b = [...served[1]].find((l) => !served[0].includes(l))!;
+  const lenA = sim.net.length[a], lenB = sim.net.length[b];
+  assert.ok(lenA > 220, `lane ${lenA} m long`);
+  for (let i = 0; i < 8; i++) sim.placeVehicle({ lane: a, distance: lenA - 160 - 8 * i, speed: 16 });
+  sim.placeVehicle({ lane: b, distance: lenB - 40, speed: 13 });
+  const n = sim.net.nLanes;
+  const observed = (view: number): Observed => ({ reportedAt: new Float64Array(n), vehicles: new Float64Array(n), queue: new Float64Array(n), counted: new Float64Array(n), confirmedPhase: new Int32Array(1), seen: new Float64Array(n).fill(view) });
+  const camera = new SchedulePolicy([ix], sim, observed(150), scheduleParams(), 5, 5);
+  const loops = new SchedulePolicy([ix], sim, observed(0), scheduleParams(), 5, 5);
+  assert.equal(camera.choose(0, ix, green, 0), green, 'the platoon beyond the camera\'s view holds the green');
+  assert.notEqual(loops.choose(0, ix, green, 0), green, 'with loops only nothing on the green\'s lanes is known to come');
+});

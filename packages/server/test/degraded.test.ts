@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateGrid } from '@citybrain/engine';
-import { APPROACH_SEEN } from '@citybrain/control';
+import { APPROACH_SEEN, intersectionPhases, servedLanes } from '@citybrain/control';
 import { CityRuntime, HOSTED_CONTROLLERS, startServer } from '@citybrain/server';
 
 async function city(sensing: 'loop' | 'perfect', controller: string) {
@@ -79,7 +79,8 @@ test('a camera that goes silent sees nothing: its intersection is degraded while
   });
   const est = rt.estimate;
   const net = rt.sim.net;
-  const lanesOf = new Map([...net.signalised].map((i) => [i, net.incomingLanes(i)]));
+  // the lanes its greens serve: a right-turn lane, green in every phase, is not what the controller plans (ControllerAssignment's rule)
+  const lanesOf = new Map(intersectionPhases(rt.sim).map((ix) => [ix.intersection, [...new Set(ix.greens.flatMap((g) => servedLanes(ix, g)))]]));
   let degradedSteps = 0, recovered = 0;
   const wasSilent = new Set<number>();
   const seenBefore = new Set<number>();
@@ -99,7 +100,7 @@ test('a camera that goes silent sees nothing: its intersection is degraded while
         }
       }
       for (const [i, lanes] of lanesOf) {
-        // schedule needs the approach: degraded where a lane of it is silent, not where all its lanes are seen
+        // schedule needs the approach: degraded where a lane its greens serve is silent, not where all of them are seen
         const quiet = lanes.some((l) => est.silent[l] === 1);
         const watched = lanes.every((l) => est.seen[l] >= Math.min(APPROACH_SEEN, net.length[l]));
         if (quiet) {
