@@ -175,6 +175,8 @@ export class BrainTwin {
   /** the free speed the detectors report (FreeSpeed), and the top speed last given to drawn and placed vehicles */
   private readonly freeSpeed = new FreeSpeed();
   private topSpeed = DEFAULT_VEHICLE.maxSpeed;
+  /** whether the free speed or the headway observed something since the last step: only then can their estimates move */
+  private learnt = false;
   /** per entry lane: the ts of its checkpoint reads within the demand's window, and of its first; the reads' ids, a minute */
   private readonly reads: number[][] = [];
   private readonly firstRead: Float64Array;
@@ -490,8 +492,11 @@ export class BrainTwin {
 
   /** Advances one step (set the phases before): the simulation brings the arrivals itself, by its entry rates. */
   step(): void {
-    const free = this.freeSpeed.estimate(), headway = this.headway.estimate();
-    if ((free !== undefined && free !== this.topSpeed) || (headway !== undefined && headway !== this.headwayTime)) this.vehicleParams();
+    if (this.learnt) {
+      this.learnt = false;
+      const free = this.freeSpeed.estimate(), headway = this.headway.estimate();
+      if ((free !== undefined && free !== this.topSpeed) || (headway !== undefined && headway !== this.headwayTime)) this.vehicleParams();
+    }
     // plate reads of a step are handed over together, once
     if (this.turnsChanged) {
       this.sim.setTurnWeights(this.weights());
@@ -527,8 +532,12 @@ export class BrainTwin {
     if ((this.conditions?.speedFactor ?? 1) === 1) {
       if (e.objects !== undefined) for (const o of e.objects) this.freeSpeed.observe(o.speed);
       else if (e.count > 0) this.freeSpeed.observe(e.speed);
+      this.learnt = true;
     }
-    if (e.objects !== undefined && (this.conditions?.headwayFactor ?? 1) === 1) this.observeGaps(e.objects);
+    if (e.objects !== undefined && (this.conditions?.headwayFactor ?? 1) === 1) {
+      this.observeGaps(e.objects);
+      this.learnt = true;
+    }
     const gap = e.ts - this.lastTs[l];
     this.lastTs[l] = e.ts;
     // a video detector that sees only the last `range` metres says nothing of the lane beyond
@@ -791,6 +800,7 @@ export class BrainTwin {
     this.demand.importState(s.demand);
     if (s.freeSpeed) this.freeSpeed.importState(s.freeSpeed);
     if (s.headway) this.headway.importState(s.headway);
+    this.learnt = true;
     this.reads.length = 0;
     this.firstRead.fill(Infinity);
     for (const r of s.entryReads ?? []) {
