@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, Simulation } from '@citybrain/engine';
-import { bestPhase, fixedTime, phasePressure, SignalSupervisor, SpillBack, SPILL_WARN_SHARE } from '@citybrain/control';
+import { bestPhase, fixedTime, phasePressure, SignalSupervisor, SpillBack, SpillGuard, SPILL_WARN_SHARE, type Observed } from '@citybrain/control';
 
 // intersection_1_1 of a 1 x 1 grid: phase 2 is NT+ST, phase 4 NL+SL; road_1_2_3 comes from the north, road_1_0_1 from the south
 test('a roadLink without laneLinks adds no pressure: its phase still wins on the rest of its movements', () => {
@@ -51,4 +51,30 @@ test('spill-back: a lane about to spill back calls its phase, unless every exit 
   assert.equal(spill.spilling(k0, slot, queue), queue[left]);
   for (let k = 0; k < 3; k++) queue[lane(`road_1_1_2_${k}`)] = spill.fullAt[lane(`road_1_1_2_${k}`)];
   assert.equal(spill.spilling(k0, slot, queue), 0, 'every exit full: a green would send its vehicles into the junction to stop there');
+});
+
+test('spill guard, fedFirst: a spilling lane a junction feeds is served before an entry lane spilling earlier in the cyclic order', () => {
+  // 1 x 2 grid: at intersection_2_1, road_1_1_0 comes from intersection_1_1 (fed), the other approaches from outside
+  const sim = new Simulation(generateGrid({ rows: 1, cols: 2 }));
+  const env = new SignalSupervisor(sim, fixedTime()).env;
+  const k = env.intersections.findIndex((ix) => ix.id === 'intersection_2_1');
+  const ix = env.intersections[k];
+  const lane = (id: string) => sim.net.laneIndex.get(id)!;
+  const fed = lane('road_1_1_0_1'); // eastbound through, phase 1
+  const entry = lane('road_2_2_3_0'); // southbound left turn from the boundary, phase 4
+  const spill = new SpillBack(sim.net, env.intersections);
+  assert.equal(spill.fed[fed], 1);
+  assert.equal(spill.fed[entry], 0);
+  const queue = new Float64Array(sim.net.nLanes);
+  queue[fed] = spill.warnAt[fed];
+  queue[entry] = spill.warnAt[entry];
+  const observed = { queue, counted: new Float64Array(sim.net.nLanes) } as unknown as Observed;
+  const cur = ix.greens.indexOf(2);
+  assert.ok(cur >= 0 && ix.greens.indexOf(4) > cur && ix.greens.indexOf(1) < cur, 'phase 4 follows the green in the cyclic order, phase 1 comes after it');
+  const cyclic = new SpillGuard(sim.net, env.intersections);
+  assert.equal(ix.greens[cyclic.choose(k, ix.greens.length, cur, observed, 10)], 4, 'cyclic order: the next spilling green');
+  const fedFirst = new SpillGuard(sim.net, env.intersections, SPILL_WARN_SHARE, true);
+  assert.equal(ix.greens[fedFirst.choose(k, ix.greens.length, cur, observed, 10)], 1, 'fedFirst: the green whose spilling lane a junction feeds');
+  queue[fed] = 0;
+  assert.equal(ix.greens[new SpillGuard(sim.net, env.intersections, SPILL_WARN_SHARE, true).choose(k, ix.greens.length, cur, observed, 10)], 4, 'no fed lane spills: the entry lane is still served');
 });

@@ -3,6 +3,7 @@ import { checkOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';
 import { phaseLaneSets } from '../measures/phase-lanes.js';
 import { SpillGuard } from '../measures/spill-guard.js';
+import { SPILL_WARN_SHARE } from '../measures/spill-back.js';
 
 export interface ScheduleOptions {
   /** seconds between two vehicles leaving one lane at saturation; default 1.5 */
@@ -118,7 +119,9 @@ export class SchedulePolicy {
     private readonly minGreen: number,
   ) {
     this.served = ixs.map((ix) => phaseLaneSets(ix).served);
-    this.protection = new SpillGuard(sim.net, ixs);
+    // spill calls of lanes fed by a junction first (SpillGuard's fedFirst): a busy entry approach's would keep a
+    // left-turn lane fed by right turns waiting until the ring round it locks (test/spill-ring.test.ts, 3 x 3 grid)
+    this.protection = new SpillGuard(sim.net, ixs, SPILL_WARN_SHARE, true);
     const net = sim.net;
     const outs = new Map<number, Set<number>>();
     for (const ix of ixs) {

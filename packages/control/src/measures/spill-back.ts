@@ -67,6 +67,8 @@ export class SpillBack {
   readonly fullAt: Float64Array;
   /** per lane: the standing vehicles at which it is about to spill back (SPILL_WARN_SHARE of its capacity, MIN_FULL at least) */
   readonly warnAt: Float64Array;
+  /** per lane: 1 when a junction feeds it (laneLinks end in it), 0 for an entry lane (its vehicles come from outside) */
+  readonly fed: Uint8Array;
   /** movements of intersection k, slot g: mov[k][g] lists, per movement, [inCount, outCount, ...inLanes, ...outLanes] */
   private readonly mov: Int32Array[][];
 
@@ -74,6 +76,8 @@ export class SpillBack {
   constructor(net: Network, ixs: readonly IntersectionPhases[], warnShare = SPILL_WARN_SHARE) {
     this.fullAt = fullThresholds(net);
     this.warnAt = new Float64Array(net.nLanes);
+    this.fed = new Uint8Array(net.nLanes);
+    for (let l = 0; l < net.nLanes; l++) this.fed[l] = net.laneInStart[l + 1] > net.laneInStart[l] ? 1 : 0;
     for (let l = 0; l < net.nLanes; l++) {
       const capacity = Math.max(1, Math.floor(net.length[l] / JAM_SPACING));
       this.warnAt[l] = Math.max(Math.ceil(warnShare * capacity), Math.min(MIN_FULL, capacity));
@@ -121,9 +125,10 @@ export class SpillBack {
    * (a schedule's shortest-job-first, a pressure sum over several lanes)
    * postpones a one-lane movement (a left turn) behind busier phases for
    * ever, while arrivals it does not control (right turns, green always)
-   * fill that lane until it blocks the junction upstream.
+   * fill that lane until it blocks the junction upstream. `fedOnly`: count only
+   * lanes a junction feeds (SpillBack.fed), whose spill-back would block it.
    */
-  spilling(k: number, g: number, queue: ArrayLike<number>): number {
+  spilling(k: number, g: number, queue: ArrayLike<number>, fedOnly = false): number {
     const f = this.mov[k][g];
     let n = 0;
     for (let i = 0; i < f.length; ) {
@@ -131,7 +136,7 @@ export class SpillBack {
       const ins = i + 2, outs = ins + nIn;
       i = outs + nOut;
       if (!anyRoom(f, outs, outs + nOut, queue, this.fullAt)) continue;
-      for (let j = ins; j < outs; j++) if (queue[f[j]] >= this.warnAt[f[j]]) n += queue[f[j]];
+      for (let j = ins; j < outs; j++) if (queue[f[j]] >= this.warnAt[f[j]] && (!fedOnly || this.fed[f[j]])) n += queue[f[j]];
     }
     return n;
   }
