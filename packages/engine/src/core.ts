@@ -7,6 +7,7 @@
 export * from './format/cityflow.js';
 export * from './errors.js';
 export * from './loaders/cityflow.js';
+export { rapidjsonDouble } from './loaders/rapidjson-number.js';
 export * from './generate/grid.js';
 export { Network, LINK_PRIORITY } from './sim/network.js';
 export { Simulation, TURN_SPEED, type SimulationOptions, type Metrics, type AddVehicleOptions, type PlaceVehicleOptions, type VehicleStatus } from './sim/simulation.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadCityflowScenario, nextU32, seedMt19937, Simulation, type Scenario } from '@citybrain/engine';
+import { generateGrid, loadCityflowScenario, nextU32, parseRoadnet, rapidjsonDouble, seedMt19937, Simulation, type Network, type Scenario } from '@citybrain/engine';
 
 /*
  * Issue #15: a CityFlow file runs as CityFlow runs it. Small networks written
@@ -167,4 +167,70 @@ test("random: 'cityflow' draws CityFlow's stream in CityFlow's order, and forks 
   plain.step(230);
   assert.notEqual(sig(plain), sig(sim));
   assert.throws(() => new Simulation(scenario, { random: 'mt' as never }), /random must be 'xoshiro' or 'cityflow', got mt/);
+});
+
+/*
+ * Checked against CityFlow itself (issue #15): cityflow-project/CityFlow's engine, built single-threaded
+ * from its source with Debian's RapidJSON 1.1.0, run on the files below (written as JSON.stringify
+ * writes them, as `citybrain generate grid` does). The figures are what that build printed (%.17g).
+ */
+
+test('numbers are read as CityFlow reads them: RapidJSON\'s normal-precision parse, not correctly rounded', () => {
+  // [as JSON.parse reads the text, as RapidJSON does] for texts where the two differ (RapidJSON's output)
+  const cases: [number, number][] = [
+    [-9.584000000000001, -9.584], // a generated grid's laneLink point
+    [0.30000000000000004, 0.30000000000000004],
+    [2.0000000000000004, 2.0000000000000004],
+  ];
+  const buf = new DataView(new ArrayBuffer(8));
+  const bits = (x: number) => (buf.setFloat64(0, x), buf.getBigUint64(0).toString(16));
+  assert.equal(bits(rapidjsonDouble(-9.584000000000001)), 'c0232b020c49ba5e');
+  for (const [x, want] of cases) assert.equal(rapidjsonDouble(x), want, String(x));
+  // integers and short decimals, which RapidJSON reads exactly, are unchanged
+  for (const x of [0, -30, 16.67, 3.5, 1e-7, 123456.789]) assert.equal(rapidjsonDouble(x), x);
+  // the loader reads every number so
+  const net = roadnet({ W: [-300, 0, true], C: [0, 0, false], E: [300, 0, true] }, [['W', 'C', 1], ['C', 'E', 1]]);
+  net.roads[0].points[0].y = -9.584000000000001;
+  const text = JSON.stringify(net);
+  assert.ok(text.includes('-9.584000000000001'));
+  assert.equal(parseRoadnet(text).roads[0].points[0].y, -9.584);
+});
+
+/** A CityFlow grid (1 x 2, lanes 1,2,1) whose laneLinks give no points: CityFlow draws its own curves. */
+function curvedGrid(): Network {
+  const g = generateGrid({ rows: 1, cols: 2, lanesPerMovement: { left: 1, straight: 2, right: 1 }, demand: 0.1 });
+  for (const it of g.roadnet.intersections) for (const rl of it.roadLinks ?? []) for (const ll of rl.laneLinks) ll.points = []; // CityFlow draws its curve for an empty list too
+  return new Simulation(loadCityflowScenario({ roadnet: JSON.stringify(g.roadnet), flow: JSON.stringify(g.flows) }).scenario).net;
+}
+
+test('a laneLink without points is CityFlow\'s curve to the last bit: built on the untrimmed lane, lengths as sqrt(dx² + dy²)', () => {
+  const net = curvedGrid();
+  const name = (l: number) => `${net.roadIds[net.laneRoad[l]]}_${net.laneIndexInRoad[l]}`;
+  const length = new Map<string, number>();
+  for (let d = net.nLanes; d < net.nDrivables; d++) length.set(`${name(net.linkStartLane[d - net.nLanes])}>${name(net.linkEndLane[d - net.nLanes])}`, net.length[d]);
+  // CityFlow's LaneLink::length of these links
+  const cityflow: [string, number][] = [
+    ['road_0_1_0_1>road_1_1_0_0', 60.187564023703843],
+    ['road_0_1_0_1>road_1_1_0_3', 60.746512378133694],
+    ['road_0_1_0_0>road_1_1_1_0', 52.517125028318013],
+    ['road_0_1_0_0>road_1_1_1_1', 55.903653476986698],
+    ['road_0_1_0_0>road_1_1_1_2', 59.474554133148956],
+    ['road_0_1_0_0>road_1_1_1_3', 63.198697700951755],
+    ['road_0_1_0_3>road_1_1_3_0', 37.529700509215758],
+    ['road_0_1_0_3>road_1_1_3_1', 33.525346028744735],
+    ['road_0_1_0_3>road_1_1_3_2', 29.737277066574478],
+    ['road_0_1_0_3>road_1_1_3_3', 26.258562514159003],
+  ];
+  for (const [link, want] of cityflow) assert.equal(length.get(link), want, link);
+});
+
+test('on a jammed multi-lane arterial, random: \'cityflow\' gives CityFlow\'s average travel time for the same seed', () => {
+  // generate grid --rows 1 --cols 4 --lanes 1,2,1 --demand 0.5, the network's own plans, 1200 s, seed 0
+  const g = generateGrid({ rows: 1, cols: 4, lanesPerMovement: { left: 1, straight: 2, right: 1 }, demand: 0.5 });
+  const { scenario } = loadCityflowScenario({ roadnet: JSON.stringify(g.roadnet), flow: JSON.stringify(g.flows) });
+  const sim = new Simulation(scenario, { seed: 0, random: 'cityflow' });
+  sim.step(1200);
+  // CityFlow: 422.13925925925923 (3,192 finished, 7,608 in its pool); at 3600 s 1267.4196913580247, which we gave
+  // as 1243.60 before the last-bit fixes
+  assert.equal(sim.metrics().averageTravelTime, 422.13925925925923);
 });

@@ -11,6 +11,7 @@
 import { ScenarioError } from '../errors.js';
 import { MIN_CYCLE, MIN_FLOW_INTERVAL } from './bounds.js';
 import { lanePolylines, polylineLength, type XY } from '../sim/geometry.js';
+import { rapidjsonNumbers } from './rapidjson-number.js';
 import type {
   FlowJson,
   IntersectionJson,
@@ -630,7 +631,8 @@ function parseJson(text: string, source: string): unknown {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (!/\S/.test(text)) throw new ScenarioError(source, '', 'the file is empty; expected CityFlow JSON');
   try {
-    return JSON.parse(text) as unknown;
+    // every number as CityFlow's RapidJSON reads it (rapidjson-number.ts)
+    return rapidjsonNumbers(JSON.parse(text) as unknown);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     const reason = message

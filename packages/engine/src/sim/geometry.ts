@@ -7,9 +7,18 @@ export function sign(x: number): number {
   return (x + EPS > 0 ? 1 : 0) - (x < EPS ? 1 : 0);
 }
 
+/**
+ * A vector's length as CityFlow's Point::len computes it: sqrt(x² + y²). Math.hypot rounds
+ * differently in the last bit, and on a congested network one bit in a laneLink's length
+ * grows into other vehicles going first, so every length here is taken this way.
+ */
+export function len2(x: number, y: number): number {
+  return Math.sqrt(x * x + y * y);
+}
+
 export function polylineLength(points: readonly XY[]): number {
   let len = 0;
-  for (let i = 0; i + 1 < points.length; i++) len += Math.hypot(points[i + 1].x - points[i].x, points[i + 1].y - points[i].y);
+  for (let i = 0; i + 1 < points.length; i++) len += len2(points[i + 1].x - points[i].x, points[i + 1].y - points[i].y);
   return len;
 }
 
@@ -22,7 +31,7 @@ export interface XY {
 export function pointAlong(points: readonly XY[], dis: number): XY {
   if (dis <= 0) return points[0];
   for (let i = 1; i < points.length; i++) {
-    const len = Math.hypot(points[i].x - points[i - 1].x, points[i].y - points[i - 1].y);
+    const len = len2(points[i].x - points[i - 1].x, points[i].y - points[i - 1].y);
     if (dis > len) dis -= len;
     else {
       const a = len === 0 ? 0 : dis / len;
@@ -37,14 +46,14 @@ export function directionAlong(points: readonly XY[], dis: number): XY {
   for (let i = 0; i + 1 < points.length; i++) {
     const dx = points[i + 1].x - points[i].x;
     const dy = points[i + 1].y - points[i].y;
-    const len = Math.hypot(dx, dy);
+    const len = len2(dx, dy);
     if (remain < len) return { x: dx / len, y: dy / len };
     remain -= len;
   }
   const n = points.length;
   const dx = points[n - 1].x - points[n - 2].x;
   const dy = points[n - 1].y - points[n - 2].y;
-  const len = Math.hypot(dx, dy) || 1;
+  const len = len2(dx, dy) || 1;
   return { x: dx / len, y: dy / len };
 }
 
@@ -72,7 +81,7 @@ export function lanePolylines(
   const out: XY[][] = [];
   let dsum = 0;
   for (const w of laneWidths) {
-    const off = dsum + w / 2;
+    const off = (dsum + (dsum + w)) / 2; // CityFlow's (dmin + dmax) / 2, which can round otherwise than dsum + w / 2
     const lane: XY[] = [];
     for (let j = 0; j < n; j++) {
       let u: XY;
@@ -93,7 +102,7 @@ export function lanePolylines(
 }
 
 function unit(x: number, y: number): XY {
-  const l = Math.hypot(x, y);
+  const l = len2(x, y);
   return l === 0 ? { x: 0, y: 0 } : { x: x / l, y: y / l };
 }
 
@@ -106,7 +115,7 @@ export function defaultLaneLinkCurve(
   startInterWidth: number,
   endInterWidth: number,
 ): XY[] {
-  const len = Math.hypot(end.x - start.x, end.y - start.y);
+  const len = len2(end.x - start.x, end.y - start.y);
   let g1x = startDir.x * len * 0.5;
   let g1y = startDir.y * len * 0.5;
   let g2x = -endDir.x * len * 0.5;
@@ -138,8 +147,8 @@ export function defaultLaneLinkCurve(
  * The first point where two polylines cross, scanning a's segments in order
  * (CityFlow's rule), as distances along each; null when they do not meet.
  * Segment pairs whose boxes lie more than CROSS_MARGIN apart are skipped
- * before the exact test (which accepts a point at most about 1 cm off a
- * segment of 10 km): the lengths summed are the same, so are the results.
+ * before the exact test (CityFlow's onSegment, which accepts a point only
+ * nanometres off a segment): the lengths summed are the same, so are the results.
  */
 export function firstCrossing(
   ax: Float64Array, ay: Float64Array, a0: number, a1: number,
@@ -150,7 +159,7 @@ export function firstCrossing(
   let sum = 0;
   for (let ib = b0; ib + 1 < b1; ib++) {
     startB[ib - b0] = sum;
-    sum += Math.hypot(bx[ib + 1] - bx[ib], by[ib + 1] - by[ib]);
+    sum += len2(bx[ib + 1] - bx[ib], by[ib + 1] - by[ib]);
   }
   let disa = 0;
   for (let ia = a0; ia + 1 < a1; ia++) {
@@ -167,11 +176,11 @@ export function firstCrossing(
         const t = ((B1x - A1x) * dby - (B1y - A1y) * dbx) / den;
         const px = A1x + dax * t, py = A1y + day * t;
         if (onSegment(A1x, A1y, A2x, A2y, px, py) && onSegment(B1x, B1y, B2x, B2y, px, py)) {
-          return [disa + Math.hypot(px - A1x, py - A1y), startB[ib - b0] + Math.hypot(px - B1x, py - B1y)];
+          return [disa + len2(px - A1x, py - A1y), startB[ib - b0] + len2(px - B1x, py - B1y)];
         }
       }
     }
-    disa += Math.hypot(dax, day);
+    disa += len2(dax, day);
   }
   return null;
 }
@@ -181,10 +190,11 @@ let startB = new Float64Array(64);
 /** metres: firstCrossing's box test's slack, far above what its exact test accepts */
 const CROSS_MARGIN = 1;
 
+/** CityFlow's onSegment: P on line AB (cross product 0) and between A and B (dot product of PA, PB not positive), within its 1e-8. */
 function onSegment(ax: number, ay: number, bx: number, by: number, px: number, py: number): boolean {
-  const v1 = Math.hypot(bx - ax, by - ay);
-  const v2 = Math.hypot(ax - px, ay - py) + Math.hypot(bx - px, by - py);
-  return sign(v2 - v1) === 0;
+  const v1 = (bx - ax) * (py - ay) - (by - ay) * (px - ax);
+  const v2 = (px - ax) * (px - bx) + (py - ay) * (py - by);
+  return sign(v1) === 0 && sign(v2) <= 0;
 }
 
 /** The eight compass points, as people name the side traffic comes from. */

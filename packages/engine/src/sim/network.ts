@@ -141,6 +141,12 @@ export class Network {
     this.laneIndexInRoad = Int32Array.from(laneIdx);
 
     // ---- road links and lane links, grouped by intersection
+    const untrimmedLanes = new Map<number, XY[][]>();
+    const untrimmed = (r: number): XY[][] => {
+      let u = untrimmedLanes.get(r);
+      if (!u) untrimmedLanes.set(r, (u = lanePolylines(roads[r].points, roads[r].lanes.map((l) => l.width), 0, 0)));
+      return u;
+    };
     const linkPts: XY[][] = [];
     const linkStart: number[] = [];
     const linkEnd: number[] = [];
@@ -187,15 +193,15 @@ export class Network {
           let pts: XY[];
           if (ll.points && ll.points.length >= 2) pts = ll.points;
           else {
-            const sp = lanePts[sl];
-            const ep = lanePts[el];
-            const sLen = polylineLength(sp);
-            // CityFlow measures from the lane's end back by the intersection width; our lanes are already trimmed
-            pts = defaultLaneLinkCurve(
-              pointAlong(sp, sLen), directionAlong(sp, sLen - 1e-9),
-              pointAlong(ep, 0), directionAlong(ep, 0),
-              this.interWidth[this.roadEndInter[sr]], this.interWidth[this.roadStartInter[er]],
-            );
+            // CityFlow builds the curve before it trims the lanes (the intersections' widths are not read
+            // yet): from the untrimmed lane, back by the width. Our trimmed lane ends at the same point
+            // but rounds otherwise, and one bit here changes who goes first once the network jams.
+            const sp = untrimmed(sr)[ll.startLaneIndex];
+            const ep = untrimmed(er)[ll.endLaneIndex];
+            const ws = this.interWidth[this.roadEndInter[sr]];
+            const we = this.interWidth[this.roadStartInter[er]];
+            const sAt = polylineLength(sp) - ws;
+            pts = defaultLaneLinkCurve(pointAlong(sp, sAt), directionAlong(sp, sAt), pointAlong(ep, we), directionAlong(ep, we), ws, we);
           }
           linkPts.push(pts);
           linkStart.push(sl);
