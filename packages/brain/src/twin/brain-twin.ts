@@ -181,6 +181,7 @@ export class BrainTwin {
   private readonly reads: number[][] = [];
   private readonly firstRead: Float64Array;
   private readonly entryReadIds = new Map<string, number>();
+  private pruneReadsAt = 4096;
   private readonly rateWindowMs: number;
   /** the time gap the tracking detectors see drivers keep (Headway), and the one last given to drawn and placed vehicles */
   private readonly headway = new Headway();
@@ -254,8 +255,9 @@ export class BrainTwin {
   }
 
   /**
-   * A checkpoint camera read a vehicle entering the network on an entry lane: it is placed there (at the free
-   * speed, moved on by the read's age), where otherwise the entry rate would have drawn one at a time of its own.
+   * A checkpoint camera read a vehicle entering the network on an entry lane: it is placed there (from a standstill
+   * at the lane's start, moved on by the read's age at the usual acceleration up to the free speed), where otherwise
+   * the entry rate would have drawn one at a time of its own.
    * Beyond the stop-line camera's view an entry lane held only those draws, whose count on a lane was off by more than
    * it held (grid 4x4: 0.21 vehicles per lane against 0.07 on the lanes fed by upstream stop lines). The lane's
    * arrival rate then draws only the vehicles the cameras miss (entryRates). A read delivered twice is placed once;
@@ -267,7 +269,11 @@ export class BrainTwin {
     const key = `${e.device}\u0000${e.id}`;
     if (this.entryReadIds.has(key)) return;
     this.entryReadIds.set(key, e.ts);
-    if (this.entryReadIds.size > 4096) for (const [k, ts] of this.entryReadIds) if (ts < e.ts - 60_000) this.entryReadIds.delete(k);
+    if (this.entryReadIds.size > this.pruneReadsAt) {
+      for (const [k, ts] of this.entryReadIds) if (ts < e.ts - 60_000) this.entryReadIds.delete(k);
+      // a city whose boundary reads more than that in a minute prunes again only once the map has doubled
+      this.pruneReadsAt = Math.max(4096, 2 * this.entryReadIds.size);
+    }
     const times = (this.reads[l] ??= []);
     times.push(e.ts);
     if (e.ts < this.firstRead[l]) this.firstRead[l] = e.ts;
