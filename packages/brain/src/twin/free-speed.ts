@@ -15,6 +15,8 @@
  * costs nothing there. Observations lose weight by half every HALF_LIFE
  * observations, so the estimate follows a change, in BINS of BIN m/s.
  */
+import { DecayingHistogram, type DecayingHistogramState } from './decaying-histogram.js';
+
 const BIN = 0.25;
 const BINS = 200; // up to 50 m/s
 /** below this a vehicle is not driving freely (queued, starting, stopping) */
@@ -23,52 +25,36 @@ const QUANTILE = 0.95;
 const HALF_LIFE = 5000;
 /** observations before there is an estimate */
 const MIN_SAMPLES = 200;
-const GROWTH = Math.pow(2, 1 / HALF_LIFE);
 
-export interface FreeSpeedState {
-  bins: Float64Array;
-  weight: number;
-  total: number;
-  samples: number;
-}
+export type FreeSpeedState = DecayingHistogramState;
 
 export class FreeSpeed {
-  // each new observation weighs `weight`, which grows: older ones weigh less in proportion, and nothing is rescaled per observation
-  private s: FreeSpeedState = { bins: new Float64Array(BINS), weight: 1, total: 0, samples: 0 };
+  private readonly h = new DecayingHistogram(BINS, HALF_LIFE, 'free-speed');
 
   /** One reported speed, m/s (anything not a finite number above MOVING is not a moving vehicle's, and is ignored). */
   observe(speed: number): void {
     if (!(speed > MOVING && speed < Infinity)) return;
-    const s = this.s;
-    s.bins[Math.min(BINS - 1, Math.floor(speed / BIN))] += s.weight;
-    s.total += s.weight;
-    s.samples++;
-    s.weight *= GROWTH;
-    if (s.weight > 1e100) {
-      for (let b = 0; b < BINS; b++) s.bins[b] /= s.weight;
-      s.total /= s.weight;
-      s.weight = 1;
-    }
+    this.h.add(Math.min(BINS - 1, Math.floor(speed / BIN)));
   }
 
   /** The free speed, m/s (the top of the QUANTILE bin), or undefined before MIN_SAMPLES observations. */
   estimate(): number | undefined {
-    const s = this.s;
-    if (s.samples < MIN_SAMPLES) return undefined;
+    const h = this.h;
+    if (h.samples < MIN_SAMPLES) return undefined;
+    const bins = h.bins, total = h.total;
     let acc = 0;
     for (let b = 0; b < BINS; b++) {
-      acc += s.bins[b];
-      if (acc >= QUANTILE * s.total) return (b + 1) * BIN;
+      acc += bins[b];
+      if (acc >= QUANTILE * total) return (b + 1) * BIN;
     }
     return BINS * BIN;
   }
 
   exportState(): FreeSpeedState {
-    return { ...this.s, bins: this.s.bins.slice() };
+    return this.h.exportState();
   }
 
   importState(s: FreeSpeedState): void {
-    if (s.bins?.length !== BINS) throw new RangeError(`brain twin state: free-speed bins must be ${BINS}, got ${s.bins?.length}`);
-    this.s = { ...s, bins: s.bins.slice() };
+    this.h.importState(s);
   }
 }

@@ -16,6 +16,8 @@
  * (2 s) 2.05 s, JN1 (2 s) 1.97 s. Observations lose weight by half every
  * HALF_LIFE observations, so the estimate follows a change.
  */
+import { DecayingHistogram, type DecayingHistogramState } from './decaying-histogram.js';
+
 const BIN = 0.1;
 const BINS = 60; // up to 6 s: gaps beyond are vehicles not following
 /** m/s both vehicles move at least: slower, the noise of a few metres is a large share of the time gap */
@@ -23,19 +25,14 @@ const MOVING = 5;
 const HALF_LIFE = 5000;
 /** gaps observed before there is an estimate */
 const MIN_SAMPLES = 300;
-const GROWTH = Math.pow(2, 1 / HALF_LIFE);
 /** s: an estimate is kept within these (outside them, the mode of noise, not of drivers) */
 const LOWEST = 0.5;
 const HIGHEST = 5;
 
-export interface HeadwayState {
-  bins: Float64Array;
-  weight: number;
-  samples: number;
-}
+export type HeadwayState = DecayingHistogramState;
 
 export class Headway {
-  private s: HeadwayState = { bins: new Float64Array(BINS), weight: 1, samples: 0 };
+  private readonly h = new DecayingHistogram(BINS, HALF_LIFE, 'headway');
 
   /**
    * Two vehicles in a row on a lane: the leader's and the follower's distance to the stop line (their fronts, m)
@@ -45,23 +42,16 @@ export class Headway {
     if (!(leaderSpeed >= MOVING && followerSpeed >= MOVING && followerSpeed < Infinity)) return;
     const gap = (followerDistance - leaderDistance - length) / followerSpeed;
     if (!(gap >= 0 && gap < BINS * BIN)) return;
-    const s = this.s;
-    s.bins[Math.floor(gap / BIN)] += s.weight;
-    s.samples++;
-    s.weight *= GROWTH;
-    if (s.weight > 1e100) {
-      for (let b = 0; b < BINS; b++) s.bins[b] /= s.weight;
-      s.weight = 1;
-    }
+    this.h.add(Math.floor(gap / BIN));
   }
 
   /** The headway time, s, or undefined before MIN_SAMPLES gaps. */
   estimate(): number | undefined {
-    const s = this.s;
-    if (s.samples < MIN_SAMPLES) return undefined;
+    if (this.h.samples < MIN_SAMPLES) return undefined;
+    const bins = this.h.bins;
     let m = 0;
-    for (let b = 1; b < BINS; b++) if (s.bins[b] > s.bins[m]) m = b;
-    const lo = m > 0 ? s.bins[m - 1] : 0, hi = m + 1 < BINS ? s.bins[m + 1] : 0, c = s.bins[m];
+    for (let b = 1; b < BINS; b++) if (bins[b] > bins[m]) m = b;
+    const lo = m > 0 ? bins[m - 1] : 0, hi = m + 1 < BINS ? bins[m + 1] : 0, c = bins[m];
     const curve = lo - 2 * c + hi;
     // the parabola's top, within the bin (a flat top: its middle)
     const shift = curve < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (lo - hi)) / curve)) : 0;
@@ -69,11 +59,10 @@ export class Headway {
   }
 
   exportState(): HeadwayState {
-    return { ...this.s, bins: this.s.bins.slice() };
+    return this.h.exportState();
   }
 
   importState(s: HeadwayState): void {
-    if (s.bins?.length !== BINS) throw new RangeError(`brain twin state: headway bins must be ${BINS}, got ${s.bins?.length}`);
-    this.s = { ...s, bins: s.bins.slice() };
+    this.h.importState(s);
   }
 }
