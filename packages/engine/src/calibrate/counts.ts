@@ -37,6 +37,12 @@ export interface TurnCountRow {
   line: number;
 }
 
+/** A CityFlow lane id's road and index (`<road id>_<lane index>`), or undefined when it is not one. */
+export function splitLaneId(id: string): { road: string; index: number } | undefined {
+  const m = /^(.*)_(\d+)$/.exec(id);
+  return m ? { road: m[1], index: Number(m[2]) } : undefined;
+}
+
 /** Parses counts.csv against the roadnet; a malformed row, an unknown id, a negative count or overlapping intervals of one detector throw a ScenarioError naming the line. */
 export function parseCounts(text: string, roadnet: RoadnetJson, source = 'counts.csv'): CountRow[] {
   const { header, rows } = csvRows(text, source);
@@ -55,9 +61,9 @@ export function parseCounts(text: string, roadnet: RoadnetJson, source = 'counts
     const id = cells[2];
     if (kind === 'road' && !roads.has(id)) throw new ScenarioError(source, where, `road "${id}" is not in the roadnet`);
     if (kind === 'lane') {
-      const m = /^(.*)_(\d+)$/.exec(id);
-      const n = m ? roads.get(m[1]) : undefined;
-      if (!m || n === undefined || Number(m[2]) >= n) throw new ScenarioError(source, where, `lane "${id}" is not in the roadnet (lane ids are <road id>_<lane index>)`);
+      const lane = splitLaneId(id);
+      const n = lane ? roads.get(lane.road) : undefined;
+      if (!lane || n === undefined || lane.index >= n) throw new ScenarioError(source, where, `lane "${id}" is not in the roadnet (lane ids are <road id>_<lane index>)`);
     }
     const position = n === 5 ? cells[4] : 'stop-line';
     if (!isPosition(position)) throw new ScenarioError(source, where, `position: expected ${COUNT_POSITIONS.map((p) => `"${p}"`).join(' or ')}, got "${position}"`);

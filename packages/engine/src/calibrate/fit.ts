@@ -4,7 +4,7 @@ import { Network } from '../sim/network.js';
 import { ScenarioError } from '../errors.js';
 import { polylineLength } from '../sim/geometry.js';
 import { GRID_VEHICLE } from '../generate/grid.js';
-import type { CountRow, TurnCountRow } from './counts.js';
+import { splitLaneId, type CountRow, type TurnCountRow } from './counts.js';
 
 /**
  * Demand from counts, as SUMO's routeSampler does it: route flows per time
@@ -213,9 +213,9 @@ function turnShares(roadnet: RoadnetJson, rows: readonly (CountRow | TurnCountRo
   for (const r of rows) {
     if ('from' in r) add(r.from, r.to, r.count);
     else if ('lane' in r.at) {
-      const m = /^(.*)_(\d+)$/.exec(r.at.lane)!;
-      const to = [...new Set((links.get(m[1])?.[Number(m[2])] ?? []).map(([road]) => road))];
-      for (const b of to) add(m[1], b, r.count / to.length);
+      const { road, index } = splitLaneId(r.at.lane)!;
+      const to = [...new Set((links.get(road)?.[index] ?? []).map(([next]) => next))];
+      for (const b of to) add(road, b, r.count / to.length);
     }
   }
   return (from, to) => {
@@ -256,7 +256,7 @@ function entryRoadRows(roadnet: RoadnetJson, rows: (CountRow | TurnCountRow)[], 
       if (!fed.has(r.at.road)) weight[i] = ENTRY_WEIGHT / Math.max(r.count, 1);
       continue;
     }
-    const road = r.at.lane.slice(0, r.at.lane.lastIndexOf('_'));
+    const road = splitLaneId(r.at.lane)!.road;
     if (fed.has(road)) continue;
     const key = `${road}\u0000${r.begin}\u0000${r.end}`;
     const sum = sums.get(key) ?? { road, begin: r.begin, end: r.end, count: 0, lanes: 0 };
