@@ -440,6 +440,12 @@ export class Network {
     return this.laneNumbers;
   }
 
+  /** Throws a RangeError naming `what` unless `lane` is a lane index. */
+  checkLane(what: string, lane: number): void {
+    const n = this.nLanes;
+    if (!(Number.isInteger(lane) && lane >= 0 && lane < n)) throw new RangeError(`${what}: lane ${lane} is not a lane index (0..${n - 1})`);
+  }
+
   /** Id of any drivable: a lane id, or `start->end` lane ids for a laneLink. */
   drivableId(d: number): string {
     if (d < this.nLanes) return this.laneId(d);

@@ -1,6 +1,6 @@
 import type { Network } from './network.js';
 import { isMt19937, nextU32 } from './rng.js';
-import { FREE, NO_LINK_STEP, RUNNING, WAITING, type SimState } from './state.js';
+import { DRAWN, FREE, NO_LINK_STEP, PLACED, RUNNING, WAITING, type SimState } from './state.js';
 import { TURN_SPEED, YIELD_DISTANCE } from './driver.js';
 import { alloc, append, enqueue, updateLeader } from './occupancy.js';
 import { P_HEADWAY, P_LEN, P_MAXNEG, P_MAXPOS, P_MAXSPEED, P_MINGAP, P_USUALNEG, P_USUALPOS, P_WIDTH, type FlowTable } from './flows.js';
@@ -153,4 +153,17 @@ export function admitWaiting(net: Network, st: SimState, dt: number, entryVeh: I
     entryLane[n++] = lane;
   }
   return n;
+}
+
+/**
+ * String id of a vehicle handle: `flow_{i}_{n}` as CityFlow names them, the
+ * id given to addVehicle, `placed_{n}` for the n-th placeVehicle, or
+ * `drawn_{n}` for the n-th vehicle of the entry rates (built here, when asked,
+ * so placing and drawing keep no id list).
+ */
+export function vehicleId(st: SimState, handle: number): string {
+  const f = st.vFlow[handle];
+  if (f >= 0) return `flow_${f}_${st.vSerial[handle]}`;
+  if (f === PLACED) return `placed_${st.vSerial[handle]}`;
+  return f === DRAWN ? `drawn_${st.vSerial[handle]}` : st.extraIds[st.vSerial[handle]];
 }

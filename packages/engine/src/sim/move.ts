@@ -1,0 +1,133 @@
+import type { Network } from './network.js';
+import { ADDED, B_BLOCKER, B_END, ENDED, NO_LINK_STEP, RUNNING, type SimState } from './state.js';
+import { WAITING_SPEED } from './driver.js';
+import { append, free, unlink } from './occupancy.js';
+import type { StepLog } from './step-log.js';
+
+/**
+ * The step's second phase: each running vehicle takes its buffered speed and
+ * position (CityFlow's two-phase update; computeActions, driver.ts, filled the buffers).
+ */
+
+/**
+ * moveVehicles' sum of the step's delay. A local double summed in the loop was a heap
+ * number per vehicle (V8 kept the loop's variable boxed: half the run's garbage on HZ1);
+ * an element of a Float64Array is a raw double. Same additions, same order.
+ */
+const delaySum = new Float64Array(1);
+
+/**
+ * One pass over the run list, in its order (the sums of travel time and delay are summed
+ * in it): those at their route's end leave, those onto another drivable leave their list
+ * and join the new one afterwards, in order of their new distance (front first, ties in
+ * run-list order), and every other vehicle's speed, position, blocker, delay and standing
+ * time are set in the same pass. The step's crossings and ends go into `log`. Returns how
+ * many vehicles have stood `teleportSteps` steps or longer (0: jam teleport is off).
+ */
+export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLog, teleportSteps: number): number {
+  const now = st.step * dt;
+  const nLanes = net.nLanes;
+  let nPush = 0;
+  log.reserve(st.running, st.capacity);
+  let nExits = 0, nEnds = 0;
+  const { moved: buf, exitVeh, exitLane, endVeh, endLane } = log;
+  const { runList, bFlags, vState, vDrv, bPathPos, vPathPos, vPathOff, path, bDis, bSpeed, vDis, vSpeed, bBlocker, vBlocker, vMaxSpeed, vStand, vStallUntil } = st;
+  const maxSpeed = net.maxSpeed;
+  const step = st.step;
+  delaySum[0] = 0;
+  let standingLong = 0;
+  const running = st.running;
+  for (let r = 0; r < running; r++) {
+    const v = runList[r];
+    const flags = bFlags[v];
+    if (flags & B_END) {
+      endVeh[nEnds] = v;
+      endLane[nEnds++] = vDrv[v];
+      endRoute(st, v, now);
+      continue;
+    }
+    let d = vDrv[v];
+    if (bPathPos[v] !== vPathPos[v]) {
+      unlink(st, v, d);
+      buf[nPush++] = v;
+      if (d < nLanes) {
+        st.lExits[d]++;
+        exitVeh[nExits] = v;
+        exitLane[nExits++] = d;
+      }
+      // the drivable it joins below, after the sort
+      d = path[vPathOff[v] + bPathPos[v]];
+    }
+    vDis[v] = bDis[v];
+    const speed = bSpeed[v];
+    vSpeed[v] = speed;
+    const b = bBlocker[v];
+    // a blocker that ends this step (ENDED once visited, B_END until then) blocks no more
+    vBlocker[v] = flags & B_BLOCKER && b >= 0 && vState[b] !== ENDED && !(vState[b] === RUNNING && bFlags[b] & B_END) ? b : -1;
+    const free = maxSpeed[d] < vMaxSpeed[v] ? maxSpeed[d] : vMaxSpeed[v];
+    if (speed < free) delaySum[0] += (1 - speed / free) * dt;
+    if (teleportSteps > 0) {
+      // a broken-down vehicle stands by itself, not in a jam
+      if (speed >= WAITING_SPEED || vStallUntil[v] > step) vStand[v] = 0;
+      else if (++vStand[v] >= teleportSteps) standingLong++;
+    }
+  }
+  log.nExits = nExits;
+  log.nEnds = nEnds;
+  if (nPush > 1) sortByDistance(buf, nPush, bDis);
+  for (let i = 0; i < nPush; i++) {
+    const v = buf[i];
+    const d = path[vPathOff[v] + bPathPos[v]];
+    append(st, v, d);
+    st.vEnterLinkStep[v] = d >= nLanes ? step : NO_LINK_STEP;
+    st.vPrevDrv[v] = vDrv[v];
+    vDrv[v] = d;
+    vPathPos[v] = bPathPos[v];
+  }
+  st.cumulativeDelay += delaySum[0];
+  if (nEnds > 0) {
+    for (let r = 0; r < st.running; r++) {
+      const v = runList[r];
+      if (vState[v] !== ENDED) continue;
+      const last = runList[--st.running];
+      runList[r] = last;
+      st.vRunIdx[last] = r;
+      free(st, v);
+      r--;
+    }
+  }
+  return standingLong;
+}
+
+/** Vehicle v has reached the end of its route: off its drivable, finished (freed once the step's move is done). */
+function endRoute(st: SimState, v: number, now: number): void {
+  unlink(st, v, st.vDrv[v]);
+  st.vState[v] = ENDED;
+  st.finished++;
+  st.cumulativeTravelTime += now - st.vEnter[v];
+  if (st.vFlow[v] === ADDED) {
+    st.extraFinished.set(st.extraIds[st.vSerial[v]], { enterTime: st.vEnter[v], finishTime: now });
+    st.extraHandles[st.vSerial[v]] = -1;
+  }
+}
+
+/**
+ * Sorts the first n handles in buf by dis, the largest first, ties in their
+ * order (a stable sort, as TypedArray.prototype.sort with a comparator is):
+ * insertion for the few of a step on a district, allocating nothing; the
+ * built-in merge sort beyond.
+ */
+function sortByDistance(buf: Int32Array, n: number, dis: Float64Array): void {
+  if (n > 48) {
+    // the sign alone: a difference of two distances would be a boxed number per comparison
+    buf.subarray(0, n).sort((a, b) => (dis[b] > dis[a] ? 1 : dis[b] < dis[a] ? -1 : 0));
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const v = buf[i];
+    const x = dis[v];
+    let j = i - 1;
+    for (; j >= 0 && dis[buf[j]] < x; j--) buf[j + 1] = buf[j];
+    buf[j + 1] = v;
+  }
+}
