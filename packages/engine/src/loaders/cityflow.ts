@@ -252,18 +252,25 @@ class CityflowRouter {
       inters.set(it.id, it);
       if (it.virtual) this.virtual.add(it.id);
     }
-    // Road::connectedToRoad: some lane of the road has a laneLink into the other
-    const linked = new Set<string>();
+    // Road::connectedToRoad: some lane of the road has a laneLink into the other; pairs of road numbers
+    // (from * roads + to), not of ids: a string per roadLink and per pair asked was a third of reading a 36 x 36 grid's flows
+    const nRoads = roads.length;
+    const linked = new Set<number>();
     for (const it of roadnet.intersections) {
       for (const l of it.roadLinks) {
-        const key = `${l.startRoad}\u0000${l.endRoad}`;
-        if (l.laneLinks.length > 0) linked.add(key);
-        else if (!linked.has(key)) this.unusable.set(key, `its roadLink at ${it.id} has no laneLinks`);
+        const from = this.index.get(l.startRoad), to = this.index.get(l.endRoad);
+        if (from === undefined || to === undefined) continue; // not a road of this network: joins none of them
+        if (l.laneLinks.length > 0) linked.add(from * nRoads + to);
+        else if (!linked.has(from * nRoads + to)) this.unusable.set(`${l.startRoad}\u0000${l.endRoad}`, `its roadLink at ${it.id} has no laneLinks`);
       }
     }
     this.next = roads.map((r) => {
+      const from = this.index.get(r.id)!;
       const out: number[] = [];
-      for (const id of inters.get(r.endIntersection)!.roads) if (linked.has(`${r.id}\u0000${id}`)) out.push(this.index.get(id)!);
+      for (const id of inters.get(r.endIntersection)!.roads) {
+        const to = this.index.get(id);
+        if (to !== undefined && linked.has(from * nRoads + to)) out.push(to);
+      }
       return out;
     });
   }
