@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { generateGrid, loadCityflowScenario, nextU32, parseRoadnet, rapidjsonDouble, seedMt19937, Simulation, type Network, type Scenario } from '@citybrain/engine';
 
 /*
@@ -194,6 +195,25 @@ test('numbers are read as CityFlow reads them: RapidJSON\'s normal-precision par
   const text = JSON.stringify(net);
   assert.ok(text.includes('-9.584000000000001'));
   assert.equal(parseRoadnet(text).roads[0].points[0].y, -9.584);
+});
+
+test('rapidjsonDouble\'s shortcut for short decimals gives what the full reading of the number\'s text gives', () => {
+  // decimals of 1 to 17 significant digits, 1e-30 to 1e25 (the shortcut takes those of at most 15, 1e-5 to 1e15),
+  // the doubles next to them, and any double
+  const decimal = fc.tuple(fc.bigInt({ min: 1n, max: 10n ** 17n - 1n }), fc.integer({ min: -30, max: 25 }), fc.boolean())
+    .map(([m, e, neg]) => Number(`${neg ? '-' : ''}${m}e${e}`));
+  const view = new DataView(new ArrayBuffer(8));
+  const nextTo = fc.tuple(decimal, fc.constantFrom(-1n, 1n)).map(([x, d]) => {
+    view.setFloat64(0, x);
+    view.setBigInt64(0, view.getBigInt64(0) + d);
+    return view.getFloat64(0);
+  });
+  const same = (x: number) => {
+    if (!Number.isFinite(x) || x === 0 || (Number.isInteger(x) && Math.abs(x) <= Number.MAX_SAFE_INTEGER)) return; // both return these as they are
+    assert.ok(Object.is(rapidjsonDouble(x), rapidjsonDouble(x, false)), `${x}: ${rapidjsonDouble(x)}, read in full ${rapidjsonDouble(x, false)}`);
+  };
+  for (const x of [1e-5, 0.00001234, 9.999999999999999e-6, 123456789012345.6, 999999999999999.9, 0.1, 0.30000000000000004, -9.584000000000001, 11.111]) same(x);
+  fc.assert(fc.property(fc.oneof(decimal, nextTo, fc.double()), same), { numRuns: 20_000, seed: 20261207 });
 });
 
 /** A CityFlow grid (1 x 2, lanes 1,2,1) whose laneLinks give no points: CityFlow draws its own curves. */

@@ -231,44 +231,46 @@ class CityflowRouter {
   private readonly ids: string[];
   /** per road, the roads it leads to by laneLinks, in its end intersection's `roads` order (Dijkstra's order) */
   private readonly next: number[][];
-  /** per road, its average lane length (Road::averageLength, the cost of entering it) */
-  private readonly cost: Float64Array;
+  /**
+   * per road, its average lane length (Road::averageLength, the cost of entering it); worked out on the
+   * first route with a gap to fill (costs()): routes that list every road they drive (HZ1's, JN's, the
+   * grid generator's) need none, and laying out every road's lanes was most of reading a 36 x 36 grid's flows
+   */
+  private cost: Float64Array | null = null;
   /** why a direct step is not drivable, for the warnings */
   private readonly unusable = new Map<string, string>();
   private readonly roads: RoadJson[];
+  private readonly inters = new Map<string, IntersectionJson>();
   private readonly virtual = new Set<string>();
 
   constructor(roadnet: RoadnetJson) {
     const roads = (this.roads = roadnet.roads);
     this.ids = roads.map((r) => r.id);
     roads.forEach((r, i) => this.index.set(r.id, i));
-    const inters = new Map<string, IntersectionJson>();
+    const inters = this.inters;
     for (const it of roadnet.intersections) {
       inters.set(it.id, it);
       if (it.virtual) this.virtual.add(it.id);
     }
-    const trim = (id: string) => {
-      const it = inters.get(id)!;
-      return it.virtual ? 0 : it.width;
-    };
-    this.cost = Float64Array.from(roads, (r) => {
-      const lanes = lanePolylines(r.points, r.lanes.map((l) => l.width), trim(r.startIntersection), trim(r.endIntersection));
-      let sum = 0;
-      for (const pts of lanes) sum += cityflowLength(pts);
-      return sum / lanes.length;
-    });
-    // Road::connectedToRoad: some lane of the road has a laneLink into the other
-    const linked = new Set<string>();
+    // Road::connectedToRoad: some lane of the road has a laneLink into the other; pairs of road numbers
+    // (from * roads + to), not of ids: a string per roadLink and per pair asked was a third of reading a 36 x 36 grid's flows
+    const nRoads = roads.length;
+    const linked = new Set<number>();
     for (const it of roadnet.intersections) {
       for (const l of it.roadLinks) {
-        const key = `${l.startRoad}\u0000${l.endRoad}`;
-        if (l.laneLinks.length > 0) linked.add(key);
-        else if (!linked.has(key)) this.unusable.set(key, `its roadLink at ${it.id} has no laneLinks`);
+        const from = this.index.get(l.startRoad), to = this.index.get(l.endRoad);
+        if (from === undefined || to === undefined) continue; // not a road of this network: joins none of them
+        if (l.laneLinks.length > 0) linked.add(from * nRoads + to);
+        else if (!linked.has(from * nRoads + to)) this.unusable.set(`${l.startRoad}\u0000${l.endRoad}`, `its roadLink at ${it.id} has no laneLinks`);
       }
     }
     this.next = roads.map((r) => {
+      const from = this.index.get(r.id)!;
       const out: number[] = [];
-      for (const id of inters.get(r.endIntersection)!.roads) if (linked.has(`${r.id}\u0000${id}`)) out.push(this.index.get(id)!);
+      for (const id of inters.get(r.endIntersection)!.roads) {
+        const to = this.index.get(id);
+        if (to !== undefined && linked.has(from * nRoads + to)) out.push(to);
+      }
       return out;
     });
   }
@@ -288,6 +290,20 @@ class CityflowRouter {
     return route.map((r) => this.ids[r]);
   }
 
+  private costs(): Float64Array {
+    if (this.cost) return this.cost;
+    const trim = (id: string) => {
+      const it = this.inters.get(id)!;
+      return it.virtual ? 0 : it.width;
+    };
+    return (this.cost = Float64Array.from(this.roads, (r) => {
+      const lanes = lanePolylines(r.points, r.lanes.map((l) => l.width), trim(r.startIntersection), trim(r.endIntersection));
+      let sum = 0;
+      for (const pts of lanes) sum += cityflowLength(pts);
+      return sum / lanes.length;
+    }));
+  }
+
   private whyNot(from: number, to: number): string {
     const a = this.roads[from];
     const b = this.roads[to];
@@ -303,6 +319,7 @@ class CityflowRouter {
    * std::priority_queue keeps it, and neighbours come in the intersection's order.
    */
   private shortestPath(start: number, end: number, out: number[]): boolean {
+    const cost = this.costs();
     const dis = new Map<number, number>([[start, 0]]);
     const from = new Map<number, number>();
     const visited = new Set<number>();
@@ -320,7 +337,7 @@ class CityflowRouter {
       visited.add(cur);
       const curDis = dis.get(cur)!;
       for (const adj of this.next[cur]) {
-        const d = curDis + this.cost[adj];
+        const d = curDis + cost[adj];
         const old = dis.get(adj);
         if (old === undefined || d < old) {
           from.set(adj, cur);

@@ -146,29 +146,35 @@ export function defaultLaneLinkCurve(
 /**
  * The first point where two polylines cross, scanning a's segments in order
  * (CityFlow's rule), as distances along each; null when they do not meet.
+ * The polylines are points a0..a1 and b0..b1 of (xs, ys), and dis[p] is the
+ * distance along its polyline at point p, summed segment by segment from its
+ * first point as CityFlow sums it (polylineDistances): given, not summed here
+ * again for each of the many pairs a laneLink is tested in.
  * Segment pairs whose boxes lie more than CROSS_MARGIN apart are skipped
  * before the exact test (CityFlow's onSegment, which accepts a point only
- * nanometres off a segment): the lengths summed are the same, so are the results.
+ * nanometres off a segment), and so is every segment of b at once when the
+ * whole of b lies outside a segment's box: the same segment pairs reach the
+ * exact test, so the results are the same.
  */
 export function firstCrossing(
-  ax: Float64Array, ay: Float64Array, a0: number, a1: number,
-  bx: Float64Array, by: Float64Array, b0: number, b1: number,
+  xs: Float64Array, ys: Float64Array, dis: Float64Array, a0: number, a1: number, b0: number, b1: number,
 ): [number, number] | null {
-  // b's distance at the start of each segment, summed once in the order the scan would
-  if (startB.length < b1 - b0) startB = new Float64Array(2 * (b1 - b0));
-  let sum = 0;
-  for (let ib = b0; ib + 1 < b1; ib++) {
-    startB[ib - b0] = sum;
-    sum += len2(bx[ib + 1] - bx[ib], by[ib + 1] - by[ib]);
+  let bX0 = Infinity, bX1 = -Infinity, bY0 = Infinity, bY1 = -Infinity;
+  for (let ib = b0; ib < b1; ib++) {
+    const x = xs[ib], y = ys[ib];
+    if (x < bX0) bX0 = x;
+    if (x > bX1) bX1 = x;
+    if (y < bY0) bY0 = y;
+    if (y > bY1) bY1 = y;
   }
-  let disa = 0;
   for (let ia = a0; ia + 1 < a1; ia++) {
-    const A1x = ax[ia], A1y = ay[ia], A2x = ax[ia + 1], A2y = ay[ia + 1];
-    const dax = A2x - A1x, day = A2y - A1y;
+    const A1x = xs[ia], A1y = ys[ia], A2x = xs[ia + 1], A2y = ys[ia + 1];
     const aX0 = (A1x < A2x ? A1x : A2x) - CROSS_MARGIN, aX1 = (A1x < A2x ? A2x : A1x) + CROSS_MARGIN;
     const aY0 = (A1y < A2y ? A1y : A2y) - CROSS_MARGIN, aY1 = (A1y < A2y ? A2y : A1y) + CROSS_MARGIN;
+    if (bX1 < aX0 || bX0 > aX1 || bY1 < aY0 || bY0 > aY1) continue; // every segment of b apart
+    const dax = A2x - A1x, day = A2y - A1y;
     for (let ib = b0; ib + 1 < b1; ib++) {
-      const B1x = bx[ib], B1y = by[ib], B2x = bx[ib + 1], B2y = by[ib + 1];
+      const B1x = xs[ib], B1y = ys[ib], B2x = xs[ib + 1], B2y = ys[ib + 1];
       const dbx = B2x - B1x, dby = B2y - B1y;
       const apart = (B1x < aX0 && B2x < aX0) || (B1x > aX1 && B2x > aX1) || (B1y < aY0 && B2y < aY0) || (B1y > aY1 && B2y > aY1);
       const den = dax * dby - day * dbx;
@@ -176,17 +182,26 @@ export function firstCrossing(
         const t = ((B1x - A1x) * dby - (B1y - A1y) * dbx) / den;
         const px = A1x + dax * t, py = A1y + day * t;
         if (onSegment(A1x, A1y, A2x, A2y, px, py) && onSegment(B1x, B1y, B2x, B2y, px, py)) {
-          return [disa + len2(px - A1x, py - A1y), startB[ib - b0] + len2(px - B1x, py - B1y)];
+          return [dis[ia] + len2(px - A1x, py - A1y), dis[ib] + len2(px - B1x, py - B1y)];
         }
       }
     }
-    disa += len2(dax, day);
   }
   return null;
 }
 
-/** firstCrossing's scratch (used within one call) */
-let startB = new Float64Array(64);
+/**
+ * Into dis[p0..p1): the distance along the polyline (xs, ys)[p0..p1) at each of its points,
+ * the segments' lengths summed in order from 0 (so dis[p1 - 1] is polylineLength's sum).
+ */
+export function polylineDistances(xs: Float64Array, ys: Float64Array, p0: number, p1: number, dis: Float64Array): void {
+  let sum = 0;
+  for (let p = p0; p < p1; p++) {
+    dis[p] = sum;
+    if (p + 1 < p1) sum += len2(xs[p + 1] - xs[p], ys[p + 1] - ys[p]);
+  }
+}
+
 /** metres: firstCrossing's box test's slack, far above what its exact test accepts */
 const CROSS_MARGIN = 1;
 

@@ -1,6 +1,6 @@
 import type { RoadnetJson, RoadLinkType } from '../format/cityflow.js';
 import { ScenarioError } from '../errors.js';
-import { defaultLaneLinkCurve, directionAlong, firstCrossing, lanePolylines, pointAlong, polylineLength, type XY } from './geometry.js';
+import { defaultLaneLinkCurve, directionAlong, firstCrossing, lanePolylines, pointAlong, polylineDistances, polylineLength, type XY } from './geometry.js';
 
 /** Movement priority at conflict points, CityFlow's order: straight beats left beats right. */
 export const LINK_PRIORITY: Record<RoadLinkType, number> = { turn_right: 1, turn_left: 2, go_straight: 3 };
@@ -343,6 +343,8 @@ export class Network {
     // by shape hash; shapes compared value by value (no string key per intersection: a grid's would be megabytes)
     const cache = new Map<number, Crosses[]>();
     const shape = { v: new Float64Array(256), length: 0, hash: 0 };
+    /** distance along its laneLink at each point (firstCrossing's), for the intersections computed */
+    let dis: Float64Array | null = null;
     for (let i = 0; i < nInter; i++) {
       const d0 = this.interLinkStart[i];
       const d1 = this.interLinkStart[i + 1];
@@ -353,7 +355,9 @@ export class Network {
       if (!hit) {
         const a: number[] = [], b: number[] = [], da: number[] = [], db: number[] = [];
         const bb = new Float64Array(4 * (d1 - d0));
+        if (!dis) dis = new Float64Array(this.ptX.length);
         for (let d = d0; d < d1; d++) {
+          polylineDistances(this.ptX, this.ptY, this.ptStart[d], this.ptStart[d + 1], dis);
           let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
           for (let p = this.ptStart[d]; p < this.ptStart[d + 1]; p++) {
             x0 = Math.min(x0, this.ptX[p]); x1 = Math.max(x1, this.ptX[p]);
@@ -369,10 +373,7 @@ export class Network {
           for (let q = p + 1; q < d1; q++) {
             const P = 4 * (p - d0), Q = 4 * (q - d0);
             if (bb[P] > bb[Q + 1] || bb[Q] > bb[P + 1] || bb[P + 2] > bb[Q + 3] || bb[Q + 2] > bb[P + 3]) continue;
-            const c = firstCrossing(
-              this.ptX, this.ptY, this.ptStart[p], this.ptStart[p + 1],
-              this.ptX, this.ptY, this.ptStart[q], this.ptStart[q + 1],
-            );
+            const c = firstCrossing(this.ptX, this.ptY, dis, this.ptStart[p], this.ptStart[p + 1], this.ptStart[q], this.ptStart[q + 1]);
             if (!c) continue;
             a.push(p - d0); b.push(q - d0); da.push(c[0]); db.push(c[1]);
           }
