@@ -69,6 +69,16 @@ test('a route\'s gaps are filled with the shortest path by length, as CityFlow\'
   assert.equal(sim.metrics().finishedVehicles, 1);
 });
 
+test('a road repeated among the anchors is driven once, as CityFlow\'s router skips it, though the route keeps its length', () => {
+  // [P_M1, P_M1, M2_Q] routes as [P_M1, M1_M2, M2_Q]: as many roads as anchors, but not the anchors (was kept as given, and made no vehicle)
+  const { scenario, warnings } = load(diamond(), [flow(['P_M1', 'P_M1', 'M2_Q'], { endTime: 0 })]);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(scenario.flows[0].route, ['P_M1', 'M1_M2', 'M2_Q']);
+  const sim = new Simulation(scenario);
+  for (let t = 0; t < 200; t++) sim.step();
+  assert.equal(sim.metrics().finishedVehicles, 1);
+});
+
 test('between equally short paths the router takes the one CityFlow takes: its end intersection\'s roads in order', () => {
   // P to Q over M1 or over M2: both 2 x 190 m (200 m less the 5 m intersections at each end)
   const nodes = { S: [-200, 0, true], P: [0, 0, false], M1: [0, 200, false], M2: [200, 0, false], Q: [200, 200, false], T: [400, 200, true] } as Record<string, [number, number, boolean]>;

@@ -220,7 +220,7 @@ export function validateScenario(roadnet: RoadnetJson, flows: FlowJson[], source
     if (typeof routed === 'string') {
       warnings.push(`${source}: flows[${i}] (route ${anchors.map((r) => show(r)).join(', ')}): dropped, as CityFlow drops it: ${routed}`);
       out[i] = { ...flows[i], route: [] };
-    } else out[i] = routed.length === anchors.length ? flows[i] : { ...flows[i], route: routed };
+    } else out[i] = sameRoads(routed, anchors) ? flows[i] : { ...flows[i], route: routed };
   }
   return { flows: out, warnings };
 }
@@ -734,4 +734,11 @@ function findSyntaxError(s: string): number {
   } catch (e) {
     return typeof e === 'number' ? e : -1; // a RangeError from absurd nesting: no location
   }
+}
+
+/** Whether the router drove the anchors as given: as many roads is not enough ([A, A, C] routes as [A, B, C]). */
+function sameRoads(routed: string[], anchors: string[]): boolean {
+  if (routed.length !== anchors.length) return false;
+  for (let k = 0; k < routed.length; k++) if (routed[k] !== anchors[k]) return false;
+  return true;
 }
