@@ -97,3 +97,25 @@ test('calibrate: a bad counts file is one line naming the file and line; --help 
   assert.match(bad.stderr, /--detour-cost expects a number from 0 to 1000, got "-1"/);
   assert.equal(citybrain('calibrate', '--roadnet', roadnet).code, 2);
 });
+
+test('bench calibrate --grid RxC --demand D --only-grids: a generated scenario the default three do not cover, in issue #15\'s JSON; bad values refused', () => {
+  const r = citybrain('bench', 'calibrate', '--only-grids', '--grid', '1x2', '--demand', '1/30', '--json');
+  assert.ok(r.code === 0 || r.code === 1, r.stderr);
+  const out = JSON.parse(r.stdout) as { calibration: { scenario: string; gehBelow5Percent: number; attFixedOriginal: number; attFixedFitted: number; attMaxPressureOriginal: number; attMaxPressureFitted: number; vehiclesOriginal: number }[]; pass: boolean };
+  assert.deepEqual(out.calibration.map((e) => e.scenario), ['grid1x2@0.0333']);
+  const [e] = out.calibration;
+  // 1 x 2: 2 + 4 straight routes and the 8 staircase routes, one vehicle per 30 s each for an hour
+  assert.equal(e.vehiclesOriginal, 14 * 120);
+  for (const k of ['gehBelow5Percent', 'attFixedOriginal', 'attFixedFitted', 'attMaxPressureOriginal', 'attMaxPressureFitted'] as const) assert.ok(e[k] > 0, `${k} ${e[k]}`);
+  assert.equal(r.code, out.pass ? 0 : 1);
+  const bad = (args: string[], message: RegExp) => {
+    const b = citybrain('bench', 'calibrate', ...args);
+    assert.equal(b.code, 2, b.stderr);
+    assert.match(b.stderr, message);
+  };
+  bad(['--grid', '1x6', '--grid', '2x2', '--demand', '0.1,0.2,0.3'], /--demand: give one value, or one per --grid \(2\), got 3/);
+  bad(['--grid', '6', '--only-grids'], /--grid: expected ROWSxCOLS/);
+  bad(['--grid', '1x6', '--demand', '0'], /--demand: expected vehicles\/s per route/);
+  bad(['--only-grids'], /--only-grids: needs --grid/);
+  assert.match(citybrain('bench', 'calibrate', '--help').stdout, /--grid RxC/);
+});
