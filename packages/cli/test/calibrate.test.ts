@@ -36,6 +36,10 @@ test('calibrate: lane counts of a grid in, flows out that simulate runs, GEH pri
   assert.equal(j.perCount.length, j.counts);
   assert.ok(j.gehBelow5Percent >= 85, `${j.gehBelow5Percent}%`);
   assert.ok(Array.isArray(JSON.parse(readFileSync(out, 'utf8'))));
+  // both ways of sharing counts among routes fitted and simulated; the one meeting more counts kept
+  assert.deepEqual(j.simulated.map((x: { routeSharing: string }) => x.routeSharing), ['even', 'few']);
+  const kept = j.simulated.find((x: { routeSharing: string }) => x.routeSharing === j.routeSharing);
+  assert.ok(j.simulated.every((x: { gehBelow5Percent: number }) => kept.gehBelow5Percent >= x.gehBelow5Percent), JSON.stringify(j.simulated));
   const s = citybrain('simulate', '--roadnet', roadnet, '--flow', out, '--steps', '1200', '--json');
   assert.equal(s.code, 0, s.stderr);
   const entered = JSON.parse(s.stdout).enteredVehicles;
@@ -43,6 +47,13 @@ test('calibrate: lane counts of a grid in, flows out that simulate runs, GEH pri
   const text = citybrain('calibrate', '--roadnet', roadnet, '--counts', counts, '--out', out);
   assert.match(text.stdout, /^begin\tend\tdetector\tcount\tmodel\tGEH$/m);
   assert.match(text.stdout, /% of \d+ counts with GEH < 5/);
+  assert.match(text.stdout, /^routes shared (even|few): simulated, counts with GEH < 5 even [\d.]+% \(mean GEH [\d.]+\), few [\d.]+%/m);
+  const few = JSON.parse(citybrain('calibrate', '--roadnet', roadnet, '--counts', counts, '--out', out, '--sharing', 'few', '--json').stdout);
+  assert.equal(few.routeSharing, 'few');
+  assert.equal(few.simulated, undefined, 'one way given: nothing to choose, no extra run');
+  const bad = citybrain('calibrate', '--roadnet', roadnet, '--counts', counts, '--out', out, '--sharing', 'some');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--sharing must be even, few or best, got "some"/);
 });
 
 test('calibrate: lane-entry counts (the position column); --likely, --sparsity', () => {

@@ -26,6 +26,8 @@ export interface CalibrationEntry {
   vehiclesFitted: number;
   counts: number;
   fitSeconds: number;
+  /** how the fit shared counts among routes that explain them alike: the one whose simulated counts met the counts better (calibrateDemandByRuns) */
+  routeSharing: string;
 }
 
 /** Counts are taken every 300 s, on every lane: the usual 5-minute detector interval. */
@@ -134,7 +136,7 @@ export async function calibrationEntry(key: string, original: Scenario, seconds:
     attFixedOriginal: fo.averageTravelTime, attFixedFitted: ff.averageTravelTime,
     attMaxPressureOriginal: mo.averageTravelTime, attMaxPressureFitted: mf.averageTravelTime,
     vehiclesOriginal: fo.enteredVehicles, vehiclesFitted: ff.enteredVehicles,
-    counts: counts.length, fitSeconds: round(fitSeconds, 2),
+    counts: counts.length, fitSeconds: round(fitSeconds, 2), routeSharing: fit.routeSharing,
   };
 }
 
@@ -210,9 +212,9 @@ export function printCalibration(entries: readonly CalibrationEntry[]): void {
     console.log(`Calibration: demand fitted to fixed-time counts at ${COUNT_POSITIONS_BENCH.join(' and ')} (every lane, ${COUNT_INTERVAL} s), ${HOUR} s; ` +
       `GEH<5 stop line: the fitted demand's stop-line counts, which the fit did not see\n`);
     console.log(table(
-      ['scenario', 'counts', 'GEH<5 sim', 'GEH<5 fit', 'GEH<5 stop line', 'vehicles orig/fit', 'fixed ATT orig/fit', 'max-pressure ATT orig/fit', 'fit s', 'target'],
+      ['scenario', 'counts', 'GEH<5 sim', 'GEH<5 fit', 'GEH<5 stop line', 'vehicles orig/fit', 'fixed ATT orig/fit', 'max-pressure ATT orig/fit', 'routes shared', 'fit s', 'target'],
       entries.map((e) => [e.scenario, e.counts, `${e.gehBelow5Percent}%`, `${e.gehBelow5PercentFit}%`, `${e.gehBelow5PercentStopLine}%`, `${e.vehiclesOriginal}/${e.vehiclesFitted}`,
-        `${e.attFixedOriginal.toFixed(1)}/${e.attFixedFitted.toFixed(1)}`, `${e.attMaxPressureOriginal.toFixed(1)}/${e.attMaxPressureFitted.toFixed(1)}`, e.fitSeconds, calibrationPasses(e) ? 'PASS' : 'FAIL']),
+        `${e.attFixedOriginal.toFixed(1)}/${e.attFixedFitted.toFixed(1)}`, `${e.attMaxPressureOriginal.toFixed(1)}/${e.attMaxPressureFitted.toFixed(1)}`, e.routeSharing, e.fitSeconds, calibrationPasses(e) ? 'PASS' : 'FAIL']),
     ));
   }
 }
