@@ -1,7 +1,12 @@
 // How far detector counts pin a scenario's ATT (issue #15, calibration): demands with the same counts, and their ATT.
 //   node scripts/count-equivalent.mjs [--data DIR] [--scenarios grid,HZ1,JN1] [--seeds 3] [--window 60] [--rounds 4]
 //                                     [--mode tails|slices]
+//                                     [--grid 4x4] [--demand 1/20] [--per-vehicle]
 //   (after npx tsc -b; a few seconds per scenario and seed on 2 shared cores)
+// --grid / --demand: the generated scenario "grid" (bench calibrate's 4x4 at 1/20 per route by default).
+// --per-vehicle: each flow first split into its vehicles (one flow each, same departures), so tails are swapped
+// vehicle by vehicle: a flow's vehicles end up on several routes (mixed, as turning independently at each
+// junction), where whole-flow swaps keep each lane's vehicles bound for one next lane.
 // --mode slices: each vehicle of a scenario given vehicle by vehicle (HZ1, JN1) departs anew within its
 // 300 s slice: evenly spaced in the slice in the file's order, then at random (seeds); the demand per slice
 // is kept, what happens within it changes. --mode tails (default): each demand swaps route tails between pairs of flows that reach a common road within --window seconds of each
@@ -19,7 +24,8 @@ const { values } = parseArgs({
   options: {
     data: { type: 'string', default: '../shared/data' }, scenarios: { type: 'string', default: 'grid,HZ1,JN1' },
     seeds: { type: 'string', default: '3' }, window: { type: 'string', default: '60' }, rounds: { type: 'string', default: '4' },
-    mode: { type: 'string', default: 'tails' },
+    mode: { type: 'string', default: 'tails' }, grid: { type: 'string', default: '4x4' }, demand: { type: 'string', default: '1/20' },
+    'per-vehicle': { type: 'boolean', default: false },
   },
 });
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -80,6 +86,20 @@ function swapped(scenario, seed) {
   return { scenario: { roadnet: scenario.roadnet, flows }, swaps };
 }
 
+/** Each flow's vehicles as flows of one vehicle each, at the seconds the flow departs them, sorted by departure (then the flow's order). */
+function perVehicle(flows) {
+  const out = [];
+  flows.forEach((f, k) => {
+    const end = f.endTime < 0 ? HOUR - 1 : f.endTime;
+    for (let n = 0; ; n++) {
+      const t = f.startTime + Math.ceil(n * f.interval - 1e-9);
+      if (t > end) break;
+      out.push([t, k, { ...f, route: [...f.route], interval: 1, startTime: t, endTime: t }]);
+    }
+  });
+  return out.sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
+}
+
 const SLICE = 300;
 
 /** Vehicles given one by one (startTime = endTime) departing anew within their slice: evenly (seed 0) or at random. */
@@ -117,8 +137,11 @@ console.log(`Demands with the same counts (${values.mode === 'slices' ? 'departu
 const pct = (x, x0) => `${x >= x0 ? '+' : ''}${((x / x0 - 1) * 100).toFixed(1)}%`;
 for (const key of values.scenarios.split(',')) {
   // the scenarios of bench calibrate
-  const original = key === 'grid'
-    ? generateGrid({ rows: 4, cols: 4, demand: 1 / 20, endTime: HOUR - 1 })
+  const [gr, gc] = values.grid.split('x').map(Number);
+  const [dn, dd = '1'] = values.demand.split('/');
+  const generated = key === 'grid' ? generateGrid({ rows: gr, cols: gc, demand: Number(dn) / Number(dd), endTime: HOUR - 1 }) : undefined;
+  const original = generated
+    ? (values['per-vehicle'] ? { roadnet: generated.roadnet, flows: perVehicle(generated.flows) } : generated)
     : readReference(values.data, REFERENCE_SCENARIOS.find((r) => r.key === key));
   const counts = await countsOf(original, HOUR + DRAIN);
   const base = await atts(original);

@@ -36,6 +36,10 @@ test('calibrate: lane counts of a grid in, flows out that simulate runs, GEH pri
   assert.equal(j.perCount.length, j.counts);
   assert.ok(j.gehBelow5Percent >= 85, `${j.gehBelow5Percent}%`);
   assert.ok(Array.isArray(JSON.parse(readFileSync(out, 'utf8'))));
+  // both ways of sharing counts among routes fitted and simulated; the one meeting more counts kept
+  assert.deepEqual(j.simulated.map((x: { routeSharing: string }) => x.routeSharing), ['even', 'few']);
+  const kept = j.simulated.find((x: { routeSharing: string }) => x.routeSharing === j.routeSharing);
+  assert.ok(j.simulated.every((x: { gehBelow5Percent: number }) => kept.gehBelow5Percent >= x.gehBelow5Percent), JSON.stringify(j.simulated));
   const s = citybrain('simulate', '--roadnet', roadnet, '--flow', out, '--steps', '1200', '--json');
   assert.equal(s.code, 0, s.stderr);
   const entered = JSON.parse(s.stdout).enteredVehicles;
@@ -43,6 +47,13 @@ test('calibrate: lane counts of a grid in, flows out that simulate runs, GEH pri
   const text = citybrain('calibrate', '--roadnet', roadnet, '--counts', counts, '--out', out);
   assert.match(text.stdout, /^begin\tend\tdetector\tcount\tmodel\tGEH$/m);
   assert.match(text.stdout, /% of \d+ counts with GEH < 5/);
+  assert.match(text.stdout, /^routes shared (even|few): simulated, counts with GEH < 5 even [\d.]+% \(mean GEH [\d.]+\), few [\d.]+%/m);
+  const few = JSON.parse(citybrain('calibrate', '--roadnet', roadnet, '--counts', counts, '--out', out, '--sharing', 'few', '--json').stdout);
+  assert.equal(few.routeSharing, 'few');
+  assert.equal(few.simulated, undefined, 'one way given: nothing to choose, no extra run');
+  const bad = citybrain('calibrate', '--roadnet', roadnet, '--counts', counts, '--out', out, '--sharing', 'some');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--sharing must be even, few or best, got "some"/);
 });
 
 test('calibrate: lane-entry counts (the position column); --likely, --sparsity', () => {
@@ -96,4 +107,26 @@ test('calibrate: a bad counts file is one line naming the file and line; --help 
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--detour-cost expects a number from 0 to 1000, got "-1"/);
   assert.equal(citybrain('calibrate', '--roadnet', roadnet).code, 2);
+});
+
+test('bench calibrate --grid RxC --demand D --only-grids: a generated scenario the default three do not cover, in issue #15\'s JSON; bad values refused', () => {
+  const r = citybrain('bench', 'calibrate', '--only-grids', '--grid', '1x2', '--demand', '1/30', '--json');
+  assert.ok(r.code === 0 || r.code === 1, r.stderr);
+  const out = JSON.parse(r.stdout) as { calibration: { scenario: string; gehBelow5Percent: number; attFixedOriginal: number; attFixedFitted: number; attMaxPressureOriginal: number; attMaxPressureFitted: number; vehiclesOriginal: number }[]; pass: boolean };
+  assert.deepEqual(out.calibration.map((e) => e.scenario), ['grid1x2@0.0333']);
+  const [e] = out.calibration;
+  // 1 x 2: 2 + 4 straight routes and the 8 staircase routes, one vehicle per 30 s each for an hour
+  assert.equal(e.vehiclesOriginal, 14 * 120);
+  for (const k of ['gehBelow5Percent', 'attFixedOriginal', 'attFixedFitted', 'attMaxPressureOriginal', 'attMaxPressureFitted'] as const) assert.ok(e[k] > 0, `${k} ${e[k]}`);
+  assert.equal(r.code, out.pass ? 0 : 1);
+  const bad = (args: string[], message: RegExp) => {
+    const b = citybrain('bench', 'calibrate', ...args);
+    assert.equal(b.code, 2, b.stderr);
+    assert.match(b.stderr, message);
+  };
+  bad(['--grid', '1x6', '--grid', '2x2', '--demand', '0.1,0.2,0.3'], /--demand: give one value, or one per --grid \(2\), got 3/);
+  bad(['--grid', '6', '--only-grids'], /--grid: expected ROWSxCOLS/);
+  bad(['--grid', '1x6', '--demand', '0'], /--demand: expected vehicles\/s per route/);
+  bad(['--only-grids'], /--only-grids: needs --grid/);
+  assert.match(citybrain('bench', 'calibrate', '--help').stdout, /--grid RxC/);
 });

@@ -37,10 +37,12 @@ export const benchHelp = `citybrain bench fidelity|speed|control|emergency|inges
              cloned plates and unlicensed taxis: precision and recall per kind,
              the matcher's reads/s (citybrain bench watchlist --help)
 
-  calibrate  demand fitted to stop-line counts (every lane, 5-minute intervals,
+  calibrate  demand fitted to lane-entry counts (every lane, 5-minute intervals,
              fixed-time) of HZ1, JN1 and a 4 x 4 grid: share of counts with GEH < 5
              and fixed-time / max-pressure ATT of fitted vs original demand;
-             exits 1 unless GEH < 5 on >= 85% and both ATTs are within 5%
+             exits 1 unless GEH < 5 on >= 85% and both ATTs are within 5%;
+             --grid RxC --demand D adds generated grids
+             (citybrain bench calibrate --help for its options)
 
   services   city services under load: parking reservations by 200 concurrent
              clients on SQLite and PostgreSQL (reservations/s, double bookings
@@ -76,6 +78,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (kind === 'speed') return (await import('../bench/speed.js')).benchSpeed(rest);
   if (kind === 'hub') return (await import('../bench/hub.js')).benchHub(rest);
   if (kind === 'services') return (await import('../bench/services.js')).benchServices(rest);
+  if (kind === 'calibrate') return (await import('../bench/calibration.js')).benchCalibrate(rest);
   if (kind === 'cluster') return (await import('../bench/cluster.js')).benchCluster(rest);
   const { values } = parseArgs({
     args: rest,
@@ -84,6 +87,5 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (values.help) return void console.log(benchHelp);
   const data = resolve(values.data!);
   if (kind === 'fidelity') return (await import('../bench/fidelity.js')).benchFidelity(data, values.json!, randomOption(values.random));
-  if (kind === 'calibrate') return (await import('../bench/calibration.js')).benchCalibrate(data, values.json!);
   throw new UsageError(`unknown benchmark "${kind}"; choose fidelity, speed, control, emergency, ingest, incidents, observe, import, calibrate, services, watchlist, cluster or hub`);
 }

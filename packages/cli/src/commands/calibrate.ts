@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { basename } from 'node:path';
-import { calibrateDemandByRuns, loadSumoScenario, parseCounts, parseRoadnet, parseTurnCounts, Simulation, type CalibrationRun, type RoadnetJson } from '@citybrain/engine';
+import { calibrateDemandByRuns, loadSumoScenario, parseCounts, parseRoadnet, parseTurnCounts, ROUTE_SHARINGS, Simulation, type CalibrationRun, type RoadnetJson, type RouteSharing } from '@citybrain/engine';
 import { controllers, runControlled } from '@citybrain/control';
 import { readText, writeOutput } from '../scenario-files.js';
 import { intOption, numOption, UsageError } from '../usage.js';
@@ -43,6 +43,13 @@ turns.csv (optional): begin,end,from,to,count: vehicles that went from road from
   --controller NAME     the signal control the counts were taken under, for those runs:
                         plan (the network's own signal programs; default) | ${Object.keys(controllers).join(' | ')}
   --delay S             seconds assumed lost at each stop line passed, before any run; default 40
+  --sharing even|few|best  how a count is shared among routes that explain it exactly alike
+                        (vehicles from different roads meeting on a lane and parting after the
+                        next junction; counts cannot say): even (a small ridge: vehicles turn
+                        independently at each junction), few (the --sparsity prior decides: few
+                        routes carry each lane's vehicles on), or best (default: both fitted, each
+                        simulated once more, the one whose simulated counts meet more counts
+                        with GEH < 5 kept; with --runs 0 too)
   --json                print one JSON object (every count with its model value and GEH)`;
 
 /** Seconds the measuring runs go on after the last count. */
@@ -53,7 +60,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
     args: argv,
     options: {
       roadnet: { type: 'string' }, counts: { type: 'string' }, turns: { type: 'string' }, out: { type: 'string' },
-      routes: { type: 'string' }, likely: { type: 'string' }, sparsity: { type: 'string' }, 'detour-cost': { type: 'string' }, delay: { type: 'string' }, until: { type: 'string' }, runs: { type: 'string' }, controller: { type: 'string', default: 'plan' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      routes: { type: 'string' }, likely: { type: 'string' }, sparsity: { type: 'string' }, 'detour-cost': { type: 'string' }, delay: { type: 'string' }, until: { type: 'string' }, runs: { type: 'string' }, controller: { type: 'string', default: 'plan' }, sharing: { type: 'string', default: 'best' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(calibrateHelp);
@@ -66,6 +73,9 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
   const runs = intOption(values.runs, 'runs', 5, 0, 20);
   const departUntil = values.until === undefined ? undefined : numOption(values.until, 'until', 0, 1);
   const controller = values.controller!;
+  const sharing = values.sharing!;
+  if (sharing !== 'best' && !(ROUTE_SHARINGS as readonly string[]).includes(sharing)) throw new UsageError(`--sharing must be even, few or best, got "${sharing}"`);
+  const routeSharing = sharing === 'best' ? undefined : (sharing as RouteSharing);
   if (controller !== 'plan' && !controllers[controller]) throw new UsageError(`unknown controller "${controller}"; choose plan, ${Object.keys(controllers).join(', ')}`);
   const roadnet = readRoadnet(values.roadnet);
   const counts = parseCounts(readText(values.counts, '--counts'), roadnet, basename(values.counts));
@@ -77,7 +87,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
     const sim = new Simulation(scenario);
     await runControlled(sim, controller === 'plan' ? 'plan' : controllers[controller](), steps, { onStep: (s) => observe(s) });
   };
-  const fit = await calibrateDemandByRuns(roadnet, counts, turns, { routesPerPair, likelyRoutesPerPair, sparsity, detourCost, delayPerSignal, departUntil, runs }, run);
+  const fit = await calibrateDemandByRuns(roadnet, counts, turns, { routesPerPair, likelyRoutesPerPair, sparsity, detourCost, delayPerSignal, departUntil, runs, routeSharing }, run);
   const seconds = (performance.now() - t0) / 1000;
   writeOutput(values.out, JSON.stringify(fit.flows), '--out');
   const vehicles = fit.flows.reduce((n, f) => n + Math.floor((f.endTime - f.startTime) / f.interval + 1e-9) + 1, 0);
@@ -85,12 +95,15 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
     const at = 'from' in c.row ? `${c.row.from}->${c.row.to}` : `${'lane' in c.row.at ? c.row.at.lane : c.row.at.road}${c.row.position === 'entry' ? ' (entry)' : ''}`;
     return { line: c.row.line, begin: c.row.begin, end: c.row.end, at, count: c.row.count, model: round(c.model, 2), geh: round(c.geh, 2) };
   });
-  const summary = { counts: lines.length, gehBelow5Percent: round(fit.gehBelow5Percent, 1), flows: fit.flows.length, vehicles, candidateRoutes: fit.candidateRoutes, fitSeconds: round(seconds, 3) };
+  const summary = { counts: lines.length, gehBelow5Percent: round(fit.gehBelow5Percent, 1), flows: fit.flows.length, vehicles, candidateRoutes: fit.candidateRoutes, fitSeconds: round(seconds, 3),
+    routeSharing: fit.routeSharing, simulated: fit.simulated?.map((x) => ({ routeSharing: x.routeSharing, gehBelow5Percent: round(x.gehBelow5Percent, 1), meanGeh: round(x.meanGeh, 3) })) };
   if (values.json) return void console.log(JSON.stringify({ ...summary, perCount: lines }));
   console.log(['begin', 'end', 'detector', 'count', 'model', 'GEH'].join('\t'));
   for (const l of lines) console.log([l.begin, l.end, l.at, l.count, l.model.toFixed(1), l.geh.toFixed(2)].join('\t'));
   console.log(`\n${summary.gehBelow5Percent}% of ${summary.counts} counts with GEH < 5; ${summary.vehicles} vehicles in ${summary.flows} flows over ` +
     `${summary.candidateRoutes} candidate routes, fitted in ${summary.fitSeconds} s (${fit.runs} measuring runs); wrote ${values.out}`);
+  const sims = summary.simulated?.map((x) => `${x.routeSharing} ${x.gehBelow5Percent}% (mean GEH ${x.meanGeh})`).join(', ');
+  console.log(`routes shared ${fit.routeSharing}${sims ? `: simulated, counts with GEH < 5 ${sims}` : ''}`);
 }
 
 function readRoadnet(path: string): RoadnetJson {
