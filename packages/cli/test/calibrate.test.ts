@@ -130,3 +130,44 @@ test('bench calibrate --grid RxC --demand D --only-grids: a generated scenario t
   bad(['--only-grids'], /--only-grids: needs --grid/);
   assert.match(citybrain('bench', 'calibrate', '--help').stdout, /--grid RxC/);
 });
+
+test('calibrate --route-file: only the routes given are fitted (a flow file serves as one); a bad file gets one line naming it', () => {
+  const grid = generateGrid({ rows: 1, cols: 2, demand: 1 / 20, endTime: 599 });
+  const roadnet = join(tmp, 'roadnet-rf.json');
+  writeFileSync(roadnet, JSON.stringify(grid.roadnet));
+  const sim = new Simulation(grid);
+  const lines = ['begin,end,lane,count'];
+  const before = new Int32Array(sim.net.nLanes);
+  for (let t = 300; t <= 600; t += 300) {
+    sim.step(300);
+    for (let l = 0; l < sim.net.nLanes; l++) {
+      lines.push(`${t - 300},${t},${sim.net.laneId(l)},${sim.laneCrossings(l) - before[l]}`);
+      before[l] = sim.laneCrossings(l);
+    }
+  }
+  const counts = join(tmp, 'counts-rf.csv');
+  writeFileSync(counts, lines.join('\n') + '\n');
+  // the generator's own routes as the candidates: once as a flow file, once as bare road lists
+  const routes = [...new Set(grid.flows.map((f) => JSON.stringify(f.route)))].map((r) => JSON.parse(r) as string[]);
+  const flowFile = join(tmp, 'flows-rf.json'), listFile = join(tmp, 'routes-rf.json'), out = join(tmp, 'flow-rf.json');
+  writeFileSync(flowFile, JSON.stringify(grid.flows));
+  writeFileSync(listFile, JSON.stringify(routes));
+  for (const file of [flowFile, listFile]) {
+    const r = citybrain('calibrate', '--roadnet', roadnet, '--counts', counts, '--out', out, '--route-file', file, '--runs', '0', '--sharing', 'even', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.candidateRoutes, routes.length);
+    const fitted = new Set(JSON.parse(readFileSync(out, 'utf8')).map((f: { route: string[] }) => JSON.stringify(f.route)));
+    assert.ok([...fitted].every((r) => routes.some((g) => JSON.stringify(g) === r)), 'every fitted route is one given');
+    assert.ok(j.gehBelow5Percent >= 85, `${j.gehBelow5Percent}%`);
+  }
+  const bad = join(tmp, 'bad-rf.json');
+  writeFileSync(bad, JSON.stringify([routes[0], { route: 5 }]));
+  const r = citybrain('calibrate', '--roadnet', roadnet, '--counts', counts, '--out', out, '--route-file', bad);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--route-file bad-rf\.json: \[1\] is not a route/);
+  writeFileSync(bad, JSON.stringify([['road_0_1_0', 'no_such_road']]));
+  const unknown = citybrain('calibrate', '--roadnet', roadnet, '--counts', counts, '--out', out, '--route-file', bad);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.stderr, /bad-rf\.json: \[0\]: road "no_such_road" is not in the roadnet/);
+});

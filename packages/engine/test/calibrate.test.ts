@@ -331,7 +331,7 @@ test('candidates: only the routes given are fitted (as routeSampler\'s route fil
   assert.ok(fit.gehBelow5Percent >= 90, `${fit.gehBelow5Percent}%`);
   const original = vehicles(grid.flows, 2400), fitted = vehicles(fit.flows, 2400);
   assert.ok(Math.abs(fitted - original) <= 0.03 * original, `${fitted} vehicles fitted, ${original} original`);
-  assert.throws(() => calibrateDemand(grid.roadnet, counts, [], { candidates: [[own[0][0], own[1][0]]] }), (e: unknown) => e instanceof ScenarioError && /route 1: no roadLink leads from road/.test(e.message));
+  assert.throws(() => calibrateDemand(grid.roadnet, counts, [], { candidates: [[own[0][0], own[1][0]]] }), (e: unknown) => e instanceof ScenarioError && /^candidates: \[0\]: no roadLink leads from road/.test(e.message));
   assert.throws(() => calibrateDemand(grid.roadnet, counts, [], { candidates: [['no_such_road']] }), (e: unknown) => e instanceof ScenarioError && /road "no_such_road" is not in the roadnet/.test(e.message));
 });
 

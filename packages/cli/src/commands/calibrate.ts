@@ -28,6 +28,10 @@ turns.csv (optional): begin,end,from,to,count: vehicles that went from road from
   --turns FILE          turning counts (above)
   --out FILE            the flows to write (CityFlow flow JSON)
   --routes K            candidate routes per entry/exit road pair (k shortest by length); default 3
+  --route-file FILE     fit only these candidate routes (as routeSampler takes a route file): a JSON
+                        array whose items are routes (arrays of road ids, entry road first) or
+                        CityFlow flows (their route), so a flow file serves; --routes and --likely
+                        are then not used
   --likely K            also the K likeliest routes per pair by the turning shares the counts
                         show (a lane count goes to the roads its lane leads to); default 3, 0 none
   --sparsity X          how strongly few routes are preferred to many that explain the counts
@@ -60,7 +64,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
     args: argv,
     options: {
       roadnet: { type: 'string' }, counts: { type: 'string' }, turns: { type: 'string' }, out: { type: 'string' },
-      routes: { type: 'string' }, likely: { type: 'string' }, sparsity: { type: 'string' }, 'detour-cost': { type: 'string' }, delay: { type: 'string' }, until: { type: 'string' }, runs: { type: 'string' }, controller: { type: 'string', default: 'plan' }, sharing: { type: 'string', default: 'best' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      routes: { type: 'string' }, 'route-file': { type: 'string' }, likely: { type: 'string' }, sparsity: { type: 'string' }, 'detour-cost': { type: 'string' }, delay: { type: 'string' }, until: { type: 'string' }, runs: { type: 'string' }, controller: { type: 'string', default: 'plan' }, sharing: { type: 'string', default: 'best' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(calibrateHelp);
@@ -78,6 +82,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
   const routeSharing = sharing === 'best' ? undefined : (sharing as RouteSharing);
   if (controller !== 'plan' && !controllers[controller]) throw new UsageError(`unknown controller "${controller}"; choose plan, ${Object.keys(controllers).join(', ')}`);
   const roadnet = readRoadnet(values.roadnet);
+  const candidates = values['route-file'] ? readRouteFile(values['route-file']) : undefined;
   const counts = parseCounts(readText(values.counts, '--counts'), roadnet, basename(values.counts));
   const turns = values.turns ? parseTurnCounts(readText(values.turns, '--turns'), roadnet, basename(values.turns)) : [];
   const t0 = performance.now();
@@ -87,7 +92,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
     const sim = new Simulation(scenario);
     await runControlled(sim, controller === 'plan' ? 'plan' : controllers[controller](), steps, { onStep: (s) => observe(s) });
   };
-  const fit = await calibrateDemandByRuns(roadnet, counts, turns, { routesPerPair, likelyRoutesPerPair, sparsity, detourCost, delayPerSignal, departUntil, runs, routeSharing }, run);
+  const fit = await calibrateDemandByRuns(roadnet, counts, turns, { routesPerPair, likelyRoutesPerPair, sparsity, detourCost, delayPerSignal, departUntil, runs, routeSharing, candidates, candidatesSource: values['route-file'] && basename(values['route-file']) }, run);
   const seconds = (performance.now() - t0) / 1000;
   writeOutput(values.out, JSON.stringify(fit.flows), '--out');
   const vehicles = fit.flows.reduce((n, f) => n + Math.floor((f.endTime - f.startTime) / f.interval + 1e-9) + 1, 0);
@@ -110,4 +115,23 @@ function readRoadnet(path: string): RoadnetJson {
   const text = readText(path, '--roadnet');
   if (path.toLowerCase().endsWith('.xml')) return loadSumoScenario({ net: text, routes: '<routes/>', netSource: basename(path), routesSource: '(none)' }).scenario.roadnet;
   return parseRoadnet(text, basename(path));
+}
+
+/** --route-file: routes as arrays of road ids, or CityFlow flows (their route); each item checked, named by its place. */
+function readRouteFile(path: string): string[][] {
+  const text = readText(path, '--route-file');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--route-file ${basename(path)}: not JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(doc) || doc.length === 0) throw new UsageError(`--route-file ${basename(path)}: expected a non-empty JSON array of routes (arrays of road ids) or CityFlow flows`);
+  return doc.map((item: unknown, k) => {
+    const route = Array.isArray(item) ? item : (item as { route?: unknown } | null)?.route;
+    if (!Array.isArray(route) || route.length === 0 || !route.every((r) => typeof r === 'string')) {
+      throw new UsageError(`--route-file ${basename(path)}: [${k}] is not a route (a non-empty array of road ids, or a flow with one)`);
+    }
+    return route as string[];
+  });
 }

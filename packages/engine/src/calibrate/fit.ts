@@ -79,6 +79,8 @@ export interface CalibrationOptions {
    * these are fitted; default candidateRoutes (routesPerPair and likelyRoutesPerPair)
    */
   candidates?: readonly (readonly string[])[];
+  /** where `candidates` came from (a file name), to name in errors; default "candidates" */
+  candidatesSource?: string;
 }
 
 /** How the fit shares a count among routes that explain it alike (CalibrationOptions.routeSharing). */
@@ -160,18 +162,18 @@ export function candidateRoutes(roadnet: RoadnetJson, k = 3, turnShare?: (from: 
 }
 
 /** Candidate routes as given (CalibrationOptions.candidates): each a road sequence the roadLinks connect, without repeats. */
-function givenRoutes(roadnet: RoadnetJson, given: readonly (readonly string[])[]): string[][] {
+function givenRoutes(roadnet: RoadnetJson, given: readonly (readonly string[])[], source: string): string[][] {
   const roads = new Set(roadnet.roads.map((r) => r.id));
   const links = new Set<string>();
   for (const it of roadnet.intersections) for (const rl of it.roadLinks) links.add(`${rl.startRoad}\u0000${rl.endRoad}`);
   const seen = new Set<string>();
   const out: string[][] = [];
   given.forEach((route, k) => {
-    const where = `route ${k + 1}`;
-    if (route.length === 0) throw new ScenarioError('candidates', where, 'is empty');
-    for (const r of route) if (!roads.has(r)) throw new ScenarioError('candidates', where, `road "${r}" is not in the roadnet`);
+    const where = `[${k}]`;
+    if (route.length === 0) throw new ScenarioError(source, where, 'is empty');
+    for (const r of route) if (!roads.has(r)) throw new ScenarioError(source, where, `road "${r}" is not in the roadnet`);
     for (let i = 1; i < route.length; i++) {
-      if (!links.has(`${route[i - 1]}\u0000${route[i]}`)) throw new ScenarioError('candidates', where, `no roadLink leads from road "${route[i - 1]}" to road "${route[i]}"`);
+      if (!links.has(`${route[i - 1]}\u0000${route[i]}`)) throw new ScenarioError(source, where, `no roadLink leads from road "${route[i - 1]}" to road "${route[i]}"`);
     }
     const key = route.join('\u0000');
     if (seen.has(key)) return;
@@ -354,7 +356,7 @@ function problem(roadnet: RoadnetJson, counts: readonly CountRow[], turns: reado
   const vehicle = opts.vehicle ?? GRID_VEHICLE;
   const delay = opts.delayPerSignal ?? 40;
   const likely = opts.likelyRoutesPerPair ?? 3;
-  const routes = opts.candidates ? givenRoutes(roadnet, opts.candidates) : candidateRoutes(roadnet, opts.routesPerPair ?? 3, likely > 0 ? turnShares(roadnet, rows) : undefined, likely);
+  const routes = opts.candidates ? givenRoutes(roadnet, opts.candidates, opts.candidatesSource ?? 'candidates') : candidateRoutes(roadnet, opts.routesPerPair ?? 3, likely > 0 ? turnShares(roadnet, rows) : undefined, likely);
   if (routes.length === 0) throw new ScenarioError('roadnet', '', 'no route leads from an entry road to an exit road');
 
   // departure slices: between consecutive count boundaries, up to departUntil
