@@ -18,7 +18,10 @@ import type { ClusterView, ClusterWorkerView } from '../api/contract.js';
 import { redactSecrets } from '../redact.js';
 import { cityPartitions, decodeEvents } from './event-messages.js';
 import { JetStreamSink } from './gateway.js';
-import { connectNats, ensureEventsStream, followEvents, ensurePlatesStream, openJetStream, type EventsStreamOptions, type PlatesStreamOptions } from './nats.js';
+import { connectNats, ensureEventsStream, followEvents, ensurePlatesStream, keysWithin, openJetStream, type EventsStreamOptions, type PlatesStreamOptions } from './nats.js';
+
+/** ms a cluster view waits for the workers' bucket to list its keys */
+const VIEW_LIST_MS = 2000;
 import { followPlans, type PlanFollower } from './plan-follower.js';
 import { EVENTS_SUBJECTS, OWNERS_BUCKET, PLATES_STREAM, PLATES_SUBJECTS, WATCHLIST_CONSUMER, WORKERS_BUCKET } from './subjects.js';
 import type { WorkerHealth } from './worker.js';
@@ -161,8 +164,11 @@ export class ClusterFollower implements ClusterFeed {
     }
     const reporting = new Set<string>();
     if (this.workers) {
-      const keys: string[] = [];
-      for await (const k of await this.workers.keys()) keys.push(k);
+      // a listing that hangs (keys expiring, nats-server#3481) leaves the workers as last seen: the view still answers
+      const listed = await keysWithin(this.workers, VIEW_LIST_MS);
+      // not listed: each worker's last health stands, alive while it is fresh
+      if (!listed) for (const id of this.seen.keys()) reporting.add(id);
+      const keys = listed ?? [];
       const kv = this.workers;
       await Promise.all(keys.map(async (id) => {
         const e = await kv.get(id);

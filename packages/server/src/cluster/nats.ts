@@ -6,6 +6,7 @@
  * a gateway's retry harmless), so gateways and writers cannot disagree.
  */
 import { connect, nanos, millis, type NatsConnection } from '@nats-io/transport-node';
+import type { KV } from '@nats-io/kv';
 import { DeliverPolicy, jetstreamManager, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
 import type { Event } from '@citybrain/brain';
 import { redactSecrets } from '../redact.js';
@@ -210,4 +211,28 @@ export async function followEvents(
     }
   })().catch((e: unknown) => on.log(`the events consumer stopped: ${(e as Error).message}`));
   return messages;
+}
+
+/**
+ * A KV bucket's keys, or undefined when the listing has not finished within `ms`. Listing a
+ * bucket whose keys expire (the workers' and owners' keys have a TTL) can block and never
+ * end (nats-server#3481); a worker's ownership round waiting on it would stop claiming the
+ * regions of a worker killed -9, and a cluster view would never answer. The caller keeps
+ * what it knew and tries again next round.
+ */
+export async function keysWithin(kv: KV, ms: number): Promise<string[] | undefined> {
+  const it = await kv.keys();
+  const out: string[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const listed = (async () => {
+    for await (const k of it) out.push(k);
+    return true;
+  })();
+  listed.catch(() => {}); // past the deadline, an error of the abandoned listing has no one to tell
+  const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  const done = await Promise.race([listed, late]);
+  clearTimeout(timer);
+  if (done) return out;
+  it.stop();
+  return undefined;
 }

@@ -27,7 +27,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { CityRuntime, type ControllerHostFactory } from '../city/runtime.js';
 import { nodeControllerHost } from '../city/controller-host.js';
 import { PlanPublisher, publishBoardPlans } from '../plans/plan-publisher.js';
-import { connectNats, followEvents, openJetStream } from './nats.js';
+import { connectNats, followEvents, keysWithin, openJetStream } from './nats.js';
 import { CITY_PARTITION, EVENTS_STREAM, eventsSubject, OWNERS_BUCKET, plansSubject, subjectToken, WORKERS_BUCKET } from './subjects.js';
 import { ownershipMoves } from './ownership.js';
 
@@ -269,8 +269,9 @@ export class BrainWorker {
   private async ownershipRound(): Promise<void> {
     await Promise.all([...this.owned.keys()].map((r) => this.refresh(r)));
     await this.reportHealth();
-    const live: string[] = [];
-    for await (const k of await this.workers.keys()) live.push(k);
+    // who lives: a listing that hangs (keys expiring, nats-server#3481) skips this round's hand-overs, not the next
+    const live = await keysWithin(this.workers, this.periodMs);
+    if (!live) return void this.log(`the workers' bucket did not list within ${this.periodMs} ms: no claims this round`);
     const ownersNow = new Map<string, string>();
     await Promise.all(this.regions.map(async (r) => {
       const e = await this.owners.get(r.id);
