@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateGrid, LaneEntries, Simulation } from '@citybrain/engine';
+import { generateGrid, LaneEntries, Simulation, type Scenario } from '@citybrain/engine';
 import { cliRunner } from './run-cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'citybrain-calibrate-'));
@@ -12,20 +12,26 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const citybrain = cliRunner(60_000);
 
-test('calibrate: lane counts of a grid in, flows out that simulate runs, GEH printed per count', () => {
-  const grid = generateGrid({ rows: 2, cols: 2, demand: 1 / 20, endTime: 1199 });
-  const roadnet = join(tmp, 'roadnet.json');
-  writeFileSync(roadnet, JSON.stringify(grid.roadnet));
-  const sim = new Simulation(grid);
+/** counts.csv lines (with its header) of a scenario's stop-line crossings per lane, every 300 s up to `seconds`. */
+function stopLineCounts(scenario: Scenario, seconds: number): string[] {
+  const sim = new Simulation(scenario);
   const lines = ['begin,end,lane,count'];
   const before = new Int32Array(sim.net.nLanes);
-  for (let t = 300; t <= 1200; t += 300) {
+  for (let t = 300; t <= seconds; t += 300) {
     sim.step(300);
     for (let l = 0; l < sim.net.nLanes; l++) {
       lines.push(`${t - 300},${t},${sim.net.laneId(l)},${sim.laneCrossings(l) - before[l]}`);
       before[l] = sim.laneCrossings(l);
     }
   }
+  return lines;
+}
+
+test('calibrate: lane counts of a grid in, flows out that simulate runs, GEH printed per count', () => {
+  const grid = generateGrid({ rows: 2, cols: 2, demand: 1 / 20, endTime: 1199 });
+  const roadnet = join(tmp, 'roadnet.json');
+  writeFileSync(roadnet, JSON.stringify(grid.roadnet));
+  const lines = stopLineCounts(grid, 1200);
   const counts = join(tmp, 'counts.csv');
   writeFileSync(counts, lines.join('\n') + '\n');
   const out = join(tmp, 'flow.json');
@@ -135,18 +141,8 @@ test('calibrate --route-file: only the routes given are fitted (a flow file serv
   const grid = generateGrid({ rows: 1, cols: 2, demand: 1 / 20, endTime: 599 });
   const roadnet = join(tmp, 'roadnet-rf.json');
   writeFileSync(roadnet, JSON.stringify(grid.roadnet));
-  const sim = new Simulation(grid);
-  const lines = ['begin,end,lane,count'];
-  const before = new Int32Array(sim.net.nLanes);
-  for (let t = 300; t <= 600; t += 300) {
-    sim.step(300);
-    for (let l = 0; l < sim.net.nLanes; l++) {
-      lines.push(`${t - 300},${t},${sim.net.laneId(l)},${sim.laneCrossings(l) - before[l]}`);
-      before[l] = sim.laneCrossings(l);
-    }
-  }
   const counts = join(tmp, 'counts-rf.csv');
-  writeFileSync(counts, lines.join('\n') + '\n');
+  writeFileSync(counts, stopLineCounts(grid, 600).join('\n') + '\n');
   // the generator's own routes as the candidates: once as a flow file, once as bare road lists
   const routes = [...new Set(grid.flows.map((f) => JSON.stringify(f.route)))].map((r) => JSON.parse(r) as string[]);
   const flowFile = join(tmp, 'flows-rf.json'), listFile = join(tmp, 'routes-rf.json'), out = join(tmp, 'flow-rf.json');
