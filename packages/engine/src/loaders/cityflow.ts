@@ -264,8 +264,7 @@ class CityflowRouter {
         else if (!linked.has(from * nRoads + to)) this.unusable.set(`${l.startRoad}\u0000${l.endRoad}`, `its roadLink at ${it.id} has no laneLinks`);
       }
     }
-    this.next = roads.map((r) => {
-      const from = this.index.get(r.id)!;
+    this.next = roads.map((r, from) => {
       const out: number[] = [];
       for (const id of inters.get(r.endIntersection)!.roads) {
         const to = this.index.get(id);
