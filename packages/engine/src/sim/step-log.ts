@@ -56,11 +56,6 @@ export class StepLog {
 
   /** This log into `target`, reusing its buffers where they are large enough (a rollout loop's forkInto allocates nothing). */
   copyInto(target: StepLog): void {
-    const fit = (to: Int32Array, from: Int32Array, n: number) => {
-      if (to.length < from.length) return from.slice();
-      to.set(from.subarray(0, n));
-      return to;
-    };
     target.exitVeh = fit(target.exitVeh, this.exitVeh, this.nExits);
     target.exitLane = fit(target.exitLane, this.exitLane, this.nExits);
     target.endVeh = fit(target.endVeh, this.endVeh, this.nEnds);
@@ -73,4 +68,11 @@ export class StepLog {
     target.nEntries = this.nEntries;
     target.nEnds = this.nEnds;
   }
+}
+
+/** from[0..n) into `to` when it is as long as `from` (no allocation), else a copy of `from`. */
+function fit(to: Int32Array, from: Int32Array, n: number): Int32Array {
+  if (to.length < from.length) return from.slice();
+  to.set(from.subarray(0, n));
+  return to;
 }
