@@ -142,7 +142,9 @@ describe('dashboard end to end: a cluster\'s workers and regions', { skip, timeo
     const shown = await owners();
     assert.deepEqual(shown.map(([r]) => r).sort(), regionIds);
     assert.deepEqual(new Set(shown.map(([, o]) => o)), new Set(['worker-a', 'worker-b']));
-    // each worker's row names its regions
+    // each worker's row names its regions: from the workers' health, which a worker reports before it claims in a
+    // round, so it lags the owners' table by a round (a full suite saw 2 of the 4 listed); wait for all, then compare
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=cluster-workers] [data-region]').length === n, regionIds.length, { timeout: WAIT_MS });
     const listedRegions = await page.$$eval('[data-testid=cluster-workers] [data-region]', (els) => els.map((e) => (e as HTMLElement).dataset.region!).sort());
     assert.deepEqual(listedRegions, regionIds);
     // the map rings every signalised intersection of the regions in its owner's colour
