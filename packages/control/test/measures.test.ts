@@ -73,8 +73,58 @@ test('spill guard, fedFirst: a spilling lane a junction feeds is served before a
   assert.ok(cur >= 0 && ix.greens.indexOf(4) > cur && ix.greens.indexOf(1) < cur, 'phase 4 follows the green in the cyclic order, phase 1 comes after it');
   const cyclic = new SpillGuard(sim.net, env.intersections);
   assert.equal(ix.greens[cyclic.choose(k, ix.greens.length, cur, observed, 10)], 4, 'cyclic order: the next spilling green');
-  const fedFirst = new SpillGuard(sim.net, env.intersections, SPILL_WARN_SHARE, true);
+  const fedFirst = new SpillGuard(sim.net, env.intersections, SPILL_WARN_SHARE, { fedFirst: true });
   assert.equal(ix.greens[fedFirst.choose(k, ix.greens.length, cur, observed, 10)], 1, 'fedFirst: the green whose spilling lane a junction feeds');
   queue[fed] = 0;
-  assert.equal(ix.greens[new SpillGuard(sim.net, env.intersections, SPILL_WARN_SHARE, true).choose(k, ix.greens.length, cur, observed, 10)], 4, 'no fed lane spills: the entry lane is still served');
+  assert.equal(ix.greens[new SpillGuard(sim.net, env.intersections, SPILL_WARN_SHARE, { fedFirst: true }).choose(k, ix.greens.length, cur, observed, 10)], 4, 'no fed lane spills: the entry lane is still served');
+});
+
+test('spill-back, strictExits: one exit lane standing full holds a movement, unless that lane waits on it through a ring of full lanes', () => {
+  // 2 x 2 grid: the left-turn lanes round its block, each feeding the next (road_2_1_1_0 turns left at
+  // intersection_2_2 into road_2_2_2, whose lane 0 turns left at intersection_1_2, and so on back to road_2_1_1)
+  const sim = new Simulation(generateGrid({ rows: 2, cols: 2 }));
+  const env = new SignalSupervisor(sim, fixedTime()).env;
+  const k = env.intersections.findIndex((ix) => ix.id === 'intersection_2_2');
+  const slot = env.intersections[k].greens.indexOf(4); // NL+SL: road_2_1_1 comes from the south
+  const lane = (id: string) => sim.net.laneIndex.get(id)!;
+  const ring = ['road_2_1_1_0', 'road_2_2_2_0', 'road_1_2_3_0', 'road_1_1_0_0'].map(lane);
+  const [left, next] = ring;
+  const lenient = new SpillBack(sim.net, env.intersections);
+  const strict = new SpillBack(sim.net, env.intersections, SPILL_WARN_SHARE, true);
+  const queue = new Float64Array(sim.net.nLanes);
+  queue[left] = strict.warnAt[left];
+  assert.equal(strict.spilling(k, slot, queue), queue[left], 'exits with room: called');
+  assert.equal(strict.exitsHeld(left, queue), false);
+  queue[next] = strict.fullAt[next];
+  assert.equal(lenient.spilling(k, slot, queue), queue[left], 'lenient: the other exit lanes have room');
+  assert.equal(strict.exitsHeld(left, queue), true, 'the next left-turn lane stands full');
+  assert.equal(strict.spilling(k, slot, queue), 0, 'strict: not called, its vehicles bound for the full lane would stop in the junction');
+  for (const l of ring) queue[l] = strict.fullAt[l];
+  assert.equal(strict.exitsHeld(left, queue), false, 'the ring closed: the full exit lane waits on this one');
+  assert.equal(strict.spilling(k, slot, queue), queue[left]);
+  assert.equal(strict.discharges(k, slot, queue), true);
+  queue[ring[2]] = 0;
+  assert.equal(strict.exitsHeld(left, queue), true, 'the ring open again: held');
+  assert.equal(strict.discharges(k, slot, queue), false);
+});
+
+test('spill guard, weighed: of several spilling greens the heaviest is called, not the next in the cyclic order', () => {
+  // 1 x 1 grid: road_1_0_1 comes from the south, lane 1 straight (phase 2: NT+ST), lane 0 left (phase 4: NL+SL)
+  const sim = new Simulation(generateGrid({ rows: 1, cols: 1 }));
+  const env = new SignalSupervisor(sim, fixedTime()).env;
+  const [ix] = env.intersections;
+  const lane = (id: string) => sim.net.laneIndex.get(id)!;
+  const through = lane('road_1_0_1_1'), left = lane('road_1_0_1_0');
+  const queue = new Float64Array(sim.net.nLanes);
+  const observed = { queue, counted: new Float64Array(sim.net.nLanes) } as unknown as Observed;
+  const cur = ix.greens.indexOf(1);
+  const guard = (weighed: boolean) => new SpillGuard(sim.net, env.intersections, SPILL_WARN_SHARE, { weighed });
+  const warn = guard(false).spill.warnAt;
+  queue[through] = warn[through];
+  queue[left] = warn[left] + 4;
+  assert.equal(ix.greens[guard(false).choose(k0, ix.greens.length, cur, observed, 10)], 2, 'cyclic: the next spilling green');
+  assert.equal(ix.greens[guard(true).choose(k0, ix.greens.length, cur, observed, 10)], 4, 'weighed: the longer spilling queue');
+  // what stands beyond weighs against it (max-pressure's term): the left turn's exit road_1_1_2 half full
+  for (let j = 0; j < 3; j++) queue[lane(`road_1_1_2_${j}`)] = 20;
+  assert.equal(ix.greens[guard(true).choose(k0, ix.greens.length, cur, observed, 10)], 2, 'weighed: the queue that can leave');
 });

@@ -71,9 +71,20 @@ export class SpillBack {
   readonly fed: Uint8Array;
   /** movements of intersection k, slot g: mov[k][g] lists, per movement, [inCount, outCount, ...inLanes, ...outLanes] */
   private readonly mov: Int32Array[][];
+  /** per lane: the exit lanes of its movements (in the intersections given), in exitLanes[exitStart[l], exitStart[l + 1]) */
+  private readonly exitStart: Int32Array;
+  private readonly exitLanes: Int32Array;
+  // scratch of heldBack's search: a lane's mark (the search's stamp once visited), the lanes left to visit
+  private readonly mark: Int32Array;
+  private readonly stack: Int32Array;
+  private stamp = 0;
 
-  /** `warnShare`: the share of a lane's capacity standing at which it is about to spill back (SPILL_WARN_SHARE by default) */
-  constructor(net: Network, ixs: readonly IntersectionPhases[], warnShare = SPILL_WARN_SHARE) {
+  /**
+   * `warnShare`: the share of a lane's capacity standing at which it is about to spill back (SPILL_WARN_SHARE by
+   * default). `strictExits`: in `spilling` and `discharges`, a movement one of whose incoming lanes is held by a full
+   * exit lane (`exitsHeld`) cannot go, where by default one exit lane with room lets it go.
+   */
+  constructor(net: Network, ixs: readonly IntersectionPhases[], warnShare = SPILL_WARN_SHARE, readonly strictExits = false) {
     this.fullAt = fullThresholds(net);
     this.warnAt = new Float64Array(net.nLanes);
     this.fed = new Uint8Array(net.nLanes);
@@ -94,6 +105,73 @@ export class SpillBack {
         return Int32Array.from(flat);
       });
     });
+    const outs = new Map<number, Set<number>>();
+    for (const ix of ixs) {
+      for (const p of ix.greens) {
+        for (const m of ix.movements[p]) {
+          for (const l of m.inLanes) {
+            let set = outs.get(l);
+            if (!set) outs.set(l, (set = new Set()));
+            for (const o of m.outLanes) set.add(o);
+          }
+        }
+      }
+    }
+    this.exitStart = new Int32Array(net.nLanes + 1);
+    const list: number[] = [];
+    for (let l = 0; l < net.nLanes; l++) {
+      for (const o of outs.get(l) ?? []) list.push(o);
+      this.exitStart[l + 1] = list.length;
+    }
+    this.exitLanes = Int32Array.from(list);
+    this.mark = new Int32Array(net.nLanes);
+    this.stack = new Int32Array(net.nLanes);
+  }
+
+  /**
+   * Whether lane l's vehicles are held by a full exit lane (`queue`: vehicles standing per lane): an exit lane of
+   * its movements stands full (fullAt), and does not wait on l itself (heldBack). Which exit lane each vehicle takes
+   * is not seen: those bound for the full one, given green, stop in the junction across the next greens' paths. On a
+   * 3 x 3 grid with two through lanes at 0.15 veh/s a route, schedule's spill-back call gave the busy south entry's
+   * through green while one of its four exit lanes stood at 31 of 32, and the junction locked
+   * (test/spill-ring.test.ts). But a full exit lane held, through full lanes each an exit of the one before, by l
+   * again (a ring of full left-turn lanes round a block, each waiting for the next: 6 x 6 at 0.1, schedule without
+   * the weighed spill calls, locked at 3,260 s) waits for l as l waits for it: it does not hold l, or nothing in the
+   * ring would ever go.
+   */
+  exitsHeld(l: number, queue: ArrayLike<number>): boolean {
+    for (let i = this.exitStart[l]; i < this.exitStart[l + 1]; i++) {
+      const o = this.exitLanes[i];
+      if (queue[o] >= this.fullAt[o] && !this.heldBack(o, l, queue)) return true;
+    }
+    return false;
+  }
+
+  /** Whether the full lane o waits on lane l: l is an exit lane of o, or of a full exit lane of o, and so on. */
+  private heldBack(o: number, l: number, queue: ArrayLike<number>): boolean {
+    const { mark, stack, exitStart, exitLanes, fullAt } = this;
+    const stamp = ++this.stamp;
+    let top = 0;
+    stack[top++] = o;
+    mark[o] = stamp;
+    while (top > 0) {
+      const x = stack[--top];
+      for (let i = exitStart[x]; i < exitStart[x + 1]; i++) {
+        const y = exitLanes[i];
+        if (y === l) return true;
+        if (mark[y] === stamp || queue[y] < fullAt[y]) continue;
+        mark[y] = stamp;
+        stack[top++] = y;
+      }
+    }
+    return false;
+  }
+
+  /** Whether the movement record f[ins, outs) -> f[outs, end) can go: an exit lane with room, and with strictExits none of its incoming lanes held (exitsHeld). */
+  private movable(f: Int32Array, ins: number, outs: number, end: number, queue: ArrayLike<number>): boolean {
+    if (!anyRoom(f, outs, end, queue, this.fullAt)) return false;
+    if (this.strictExits) for (let j = ins; j < outs; j++) if (this.exitsHeld(f[j], queue)) return false;
+    return true;
   }
 
   /**
@@ -121,7 +199,8 @@ export class SpillBack {
    * Vehicles standing on the lanes of green slot g that are about to spill
    * back (warnAt) and could leave (an exit lane of their movement not full:
    * which exit lane each vehicle takes is not seen, and one full lane of
-   * three does not hold those bound for the others): 0 when none. A controller that orders greens by what they discharge per second
+   * three does not hold those bound for the others; with strictExits, no
+   * incoming lane held by a full exit lane, exitsHeld): 0 when none. A controller that orders greens by what they discharge per second
    * (a schedule's shortest-job-first, a pressure sum over several lanes)
    * postpones a one-lane movement (a left turn) behind busier phases for
    * ever, while arrivals it does not control (right turns, green always)
@@ -135,22 +214,38 @@ export class SpillBack {
       const nIn = f[i], nOut = f[i + 1];
       const ins = i + 2, outs = ins + nIn;
       i = outs + nOut;
-      if (!anyRoom(f, outs, outs + nOut, queue, this.fullAt)) continue;
+      if (!this.movable(f, ins, outs, outs + nOut, queue)) continue;
       for (let j = ins; j < outs; j++) if (queue[f[j]] >= this.warnAt[f[j]] && (!fedOnly || this.fed[f[j]])) n += queue[f[j]];
     }
     return n;
   }
 
-  /** Whether green slot g has a movement with vehicles standing on an incoming lane and an exit lane not full: its green discharges. */
+  /** Whether green slot g has a movement with vehicles standing on an incoming lane and an exit lane not full (with strictExits, none held: exitsHeld): its green discharges. */
   discharges(k: number, g: number, queue: ArrayLike<number>): boolean {
     const f = this.mov[k][g];
     for (let i = 0; i < f.length; ) {
       const nIn = f[i], nOut = f[i + 1];
       const ins = i + 2, outs = ins + nIn;
       i = outs + nOut;
-      if (anyStanding(f, ins, outs, queue) && anyRoom(f, outs, outs + nOut, queue, this.fullAt)) return true;
+      if (anyStanding(f, ins, outs, queue) && this.movable(f, ins, outs, outs + nOut, queue)) return true;
     }
     return false;
+  }
+
+  /** Max-pressure's weight of green slot g: over its movements, the vehicles standing on the incoming lanes less the mean standing on the exit lanes. */
+  pressure(k: number, g: number, queue: ArrayLike<number>): number {
+    const f = this.mov[k][g];
+    let w = 0;
+    for (let i = 0; i < f.length; ) {
+      const nIn = f[i], nOut = f[i + 1];
+      const ins = i + 2, outs = ins + nIn;
+      i = outs + nOut;
+      let standing = 0, beyond = 0;
+      for (let j = ins; j < outs; j++) standing += queue[f[j]];
+      for (let j = outs; j < outs + nOut; j++) beyond += queue[f[j]];
+      w += standing - beyond / nOut;
+    }
+    return w;
   }
 }
 

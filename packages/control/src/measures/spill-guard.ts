@@ -21,13 +21,36 @@ export const SPILL_GAP = 5;
  */
 export const SPILL_MAX = 60;
 
+export interface SpillGuardOptions {
+  /**
+   * When several greens spill, those with a spilling lane fed by a junction go before those whose spilling lanes
+   * are all entry lanes (SpillBack.fed): an entry lane's spill-back blocks no junction (its vehicles wait outside), a
+   * fed lane's stops the junction upstream, and, there, the turns that feed it green always. In the roadnet's cyclic
+   * order alone, on a 3 x 3 grid with two through lanes at 0.15 veh/s a route (schedule), the busy entry approaches
+   * spilled on every green, and a left-turn lane fed by right turns stood full (32 of 32) for 150 s with its exit
+   * empty until the ring round it locked.
+   */
+  fedFirst?: boolean;
+  /** SpillBack's strictExits: a movement with an incoming lane held by a full exit lane (SpillBack.exitsHeld) is neither called nor held. */
+  strictExits?: boolean;
+  /**
+   * When several greens spill (within fedFirst's pass), the one of most weight is called, not the next in the
+   * roadnet's order: twice the vehicles standing on its spilling lanes (SpillBack.spilling) plus its max-pressure
+   * weight (SpillBack.pressure: standing on its incoming lanes less the mean standing beyond): under overload, when
+   * most approaches spill, the cyclic order serves them whatever their size and whatever stands beyond (schedule on
+   * test/spill-ring.test.ts's 3 x 3 grid with two through lanes: measured in controllers/schedule.ts).
+   */
+  weighed?: boolean;
+}
+
 /**
  * Queue-spillback protection, the one rule every adaptive built-in
  * controller applies before its own choice (schedule, pressure-plus, SOTL,
  * webster, green-wave): a lane about to spill back (SpillBack.spilling,
  * SPILL_WARN_SHARE) calls its phase, the green if it serves one, else the
  * next in the roadnet's order (cyclic, as actuated control: when several
- * spill, each is served within a cycle); the green so given is held while it
+ * spill, each is served within a cycle; SpillGuardOptions order them
+ * otherwise for schedule); the green so given is held while it
  * discharges (ended at the mark, it would come back a few vehicles later,
  * each time for a yellow), for SPILL_MAX seconds at most when another green
  * spills too. A controller ordering greens by what they
@@ -60,17 +83,14 @@ export class SpillGuard {
   /** per intersection slot: the second the green last seen began to be seen */
   private readonly since: Float64Array;
 
-  /**
-   * `warnShare`: the share of a lane's capacity standing that calls its phase (SpillBack's). `fedFirst`: when
-   * several greens spill, those with a spilling lane fed by a junction go before those whose spilling lanes are all
-   * entry lanes (SpillBack.fed): an entry lane's spill-back blocks no junction (its vehicles wait outside), a fed
-   * lane's stops the junction upstream, and, there, the turns that feed it green always. In the roadnet's cyclic
-   * order alone, on a 3 x 3 grid with two through lanes at 0.15 veh/s a route (schedule), the busy entry approaches
-   * spilled on every green, and a left-turn lane fed by right turns stood full (32 of 32) for 150 s with its exit
-   * empty until the ring round it locked.
-   */
-  constructor(net: Network, ixs: readonly IntersectionPhases[], warnShare = SPILL_WARN_SHARE, private readonly fedFirst = false) {
-    this.spill = new SpillBack(net, ixs, warnShare);
+  private readonly fedFirst: boolean;
+  private readonly weighed: boolean;
+
+  /** `warnShare`: the share of a lane's capacity standing that calls its phase (SpillBack's). */
+  constructor(net: Network, ixs: readonly IntersectionPhases[], warnShare = SPILL_WARN_SHARE, opts: SpillGuardOptions = {}) {
+    this.spill = new SpillBack(net, ixs, warnShare, opts.strictExits ?? false);
+    this.fedFirst = opts.fedFirst ?? false;
+    this.weighed = opts.weighed ?? false;
     this.lanes = ixs.map((ix) => phaseLaneSets(ix).served);
     this.held = new Int32Array(ixs.length).fill(-1);
     this.muted = new Int32Array(ixs.length).fill(-1);
@@ -117,11 +137,20 @@ export class SpillGuard {
       if (pick >= 0) return (this.held[k] = pick);
     }
     if (held && this.spill.discharges(k, cur, queue)) return cur;
-    // pass 0 (fedFirst): greens with a spilling lane a junction feeds; pass 1: any spilling green
+    // pass 0 (fedFirst): greens with a spilling lane a junction feeds; pass 1: any spilling green. In the cyclic
+    // order from the green, the first; weighed, the heaviest (the first of equals)
     for (let pass = this.fedFirst ? 0 : 1; pass < 2 && pick < 0; pass++) {
-      for (let j = 0; j <= nGreens && pick < 0; j++) {
+      let most = -Infinity;
+      for (let j = 0; j <= nGreens && (this.weighed || pick < 0); j++) {
         const g = (cur + j + nGreens) % nGreens;
-        if (g !== this.muted[k] && (j > 0 || cur >= 0) && this.spill.spilling(k, g, queue, pass === 0) > 0) pick = g;
+        if (g === this.muted[k] || (j === 0 && cur < 0)) continue;
+        const standing = this.spill.spilling(k, g, queue, pass === 0);
+        if (standing <= 0) continue;
+        const w = this.weighed ? 2 * standing + this.spill.pressure(k, g, queue) : 0;
+        if (pick < 0 || w > most) {
+          most = w;
+          pick = g;
+        }
       }
     }
     this.held[k] = pick;
