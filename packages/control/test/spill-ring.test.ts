@@ -93,6 +93,21 @@ for (const name of ['green-wave', 'pressure-plus', 'sotl', 'sotl-fading', 'sched
  * common-cycle plan once lanes stand past the spill-back warn share carries it or not by the plan's green (10 and
  * 20 s do, 15, 25 and 30 s do not), and serving each phase in cyclic order until the queue its green found has
  * crossed locks as well.
+ * A supervisor-level ring guard (2026-12-07, not merged; a ring = a strongly connected set of lanes, laneLink to exit
+ * lane, each standing past a share of its capacity in the observed queues), measured here and on 4 x 4 at 0.1: the
+ * plan in step taken over at a fixed second carried schedule and webster here and max-pressure and advanced-mp at 0.1
+ * from 800 s with 10 s greens, none of them from 1,100 s (30 s greens: max-pressure at 0.1 locked from 800 s, not
+ * from 600 s). A ring past 50% forms by 305-785 s here, but at 400 s under schedule at 0.1 as well (its ring lanes
+ * swing between 0 and 26 of 40 and never lock), and rings past 30-50% keep forming under the plan, so the hold hardly
+ * ends: the whole network on the 20 s plan then carries 5 of the 7 here (not actuated, green-wave) and the four at
+ * 0.1, but schedule at 0.1 goes from 288.5 to 435.9 s. Holding only the ring's four intersections locked schedule at
+ * 0.1 (513.3 s); the ring and its neighbours, or the perimeter (intersections with entry lanes), carried some and
+ * locked others. A ring counted only once its lanes stood past the share for a while formed under schedule at 0.1 too
+ * (30% for 60 s: at 395 s) or too late here (40-50% for 60 s: 765-1,445 s; 30% for 120 s: 915-1,770 s); at 0.1
+ * max-pressure, taken over at 730-790 s, locked anyway, and actuated (which does not lock) was taken over at 2,085 s
+ * and then locked. Serving the ring's lanes first (into exits with room) put the max-pressures' locks off to
+ * 2,360-2,590 s but kept them and cost schedule at 0.1 (332.6-341.8 s); serving every lane a free right turn feeds
+ * past 40-60% full, or refusing greens into the lanes that feed a loaded lane by a free turn, locked schedule at 0.1.
  */
 const overloaded = generateGrid({ rows: 4, cols: 4, demand: 0.12 });
 for (const name of ['fixed', DEFAULT_CONTROLLER, 'sotl', 'sotl-fading', 'pressure-plus', 'webster', 'actuated', 'green-wave']) {
