@@ -3,6 +3,7 @@ import { intersectionPhases, perfectObservations, twinView, type ControlEnv, typ
 import { fixedTime } from '../controllers/fixed-time.js';
 import { maxPressure } from '../controllers/max-pressure.js';
 import { GridlockDetector, type GridlockOptions } from './gridlock.js';
+import { RingGuard, type RingOptions } from './ring.js';
 import { describeCut, REPORT_EVERY_SECONDS, StarvationGuard, type StarvationOptions } from './starvation.js';
 import { now, timers } from './clock.js';
 import { isThenable } from './thenable.js';
@@ -38,6 +39,12 @@ export interface SupervisorOptions {
    * protocol has them); default on
    */
   starvation?: StarvationOptions | false;
+  /**
+   * the ring guard (core/ring.ts: the intersections round a ring of lanes
+   * that stood loaded without draining are handed to the plan in step until
+   * it dissolves), or false for none; default on
+   */
+  ring?: RingOptions | false;
   /**
    * What the devices reported. Given, the supervisor's simulation is the
    * brain's own twin, kept in step with these observations (the server);
@@ -108,6 +115,15 @@ export class SignalSupervisor {
   private readonly relief: Controller = maxPressure();
   private readonly gridlock?: GridlockDetector;
   private readonly starvation?: StarvationGuard;
+  /**
+   * The ring guard, when on: its `handOvers` list every hand-over to the plan.
+   * Before a deadlock: the fault is in the traffic, and what carries the
+   * networks that lock this way is the plan in step metering what reaches the
+   * ring (core/ring.ts).
+   */
+  readonly ring?: RingGuard;
+  /** the plan the ring guard hands over to: the common clock as the fallback's, with the guard's greens */
+  private readonly ringPlan?: Controller;
   /** per intersection the guard has cut at: when it was last reported, and the cuts since */
   private readonly starved = new Map<number, { reportedAt: number; cuts: number }>();
   private readonly onFault?: (f: ControllerFault) => void;
@@ -155,6 +171,10 @@ export class SignalSupervisor {
     this.relief.init?.(this.env);
     if (opts.gridlock !== false) this.gridlock = new GridlockDetector(this.env, opts.gridlock ?? {});
     if (opts.starvation !== false) this.starvation = new StarvationGuard(this.env, opts.starvation ?? {});
+    if (opts.ring !== false) {
+      this.ring = new RingGuard(this.env, opts.ring ?? {});
+      this.ringPlan = fixedTime({ clock: true, green: this.ring.green });
+    }
     try {
       const r: unknown = controller.init?.(this.env);
       // an async init is not waited for, but its failure is a fault, not an unhandled rejection
@@ -209,6 +229,7 @@ export class SignalSupervisor {
     this.t0 = t0;
     const active = env.active;
     if (this.gridlock) this.watchGridlock(this.gridlock);
+    this.ring?.check(sim.time);
     this.starvation?.observe(sim.time);
     let t = this.now();
     this.stepMs = t - t0;
@@ -244,6 +265,7 @@ export class SignalSupervisor {
     const ix = env.intersections[k];
     if (this.relieved.has(ix.intersection)) return this.relief.decide(ix, s, env);
     if (this.fallen.has(ix.intersection)) return this.fallback.decide(ix, s, env);
+    if (this.ringHolds(ix.intersection)) return this.ringPlan!.decide(ix, s, env);
     let want: number;
     try {
       // a frozen copy: the supervisor's own status must not be writable by the controller (yellow and minimum green are counted on it)
@@ -280,6 +302,7 @@ export class SignalSupervisor {
     const i = env.intersections[k].intersection;
     const relieved = this.relieved.has(i);
     if (this.fallen.has(i) && !relieved) return s.green;
+    if (!relieved && this.ringHolds(i)) return s.green;
     if (!relieved && (controller.fixedPlanAt?.(i) ?? controller.fixedPlan)) return s.green;
     if (controller.holdsAt?.(i)) return s.green;
     const c = g.cut(k, s, sim.time);
@@ -295,6 +318,16 @@ export class SignalSupervisor {
       seen.cuts++;
     }
     return c.to;
+  }
+
+  /** Whether the ring guard has intersection i on the plan now; never where the controller holds it on purpose (an emergency vehicle's corridor). */
+  private ringHolds(i: number): boolean {
+    if (!this.ring?.holds(i, this.sim.time)) return false;
+    try {
+      return !this.controller.holdsAt?.(i);
+    } catch {
+      return true;
+    }
   }
 
   /**

@@ -1,0 +1,324 @@
+import type { ControlEnv, Observed } from './controller.js';
+import { JAM_SPACING, MIN_FULL } from '../measures/spill-back.js';
+
+/**
+ * The ring guard: a deadlock's precursor seen in what the devices report
+ * (`env.observed`: each lane's standing queue), and the intersections round
+ * it handed to the fixed plan on the common clock until it has dissolved.
+ *
+ * A deadlock (core/gridlock.ts) is a ring of full lanes, each feeding the
+ * next: each one's head vehicle waits for room that only the ring could make,
+ * and no phase choice clears it. Before that, the ring's lanes stand loaded and
+ * do not drain: the vehicles that keep joining them (right turns, green
+ * always) go on until a lane is full, then stop inside the junction, and the
+ * movements merging with them stop behind. Max-pressure and its variants do
+ * this on the generated grids (4 x 4 and 6 x 6 at 0.1 veh/s a route within the
+ * hour, 4 x 4 and 6 x 6 at 0.08 within two: test/spill-ring.test.ts): they
+ * weigh a movement's queue against all its exit lanes, and a ring lane's
+ * exits include the next ring lane, so the fuller the ring the less its own
+ * lanes are served. The same grids run by the fixed plan in step do not lock:
+ * each staircase route's left turns get the same green at every intersection,
+ * so the first one meters what reaches the ring.
+ *
+ * So, every RING_CHECK_SECONDS: a lane is loaded while RING_SHARE of its
+ * capacity stands on it; the lanes loaded without a break for RING_PERSIST
+ * seconds, taken with their exit lanes (the laneLinks), form a ring where they
+ * make a strongly connected set of two lanes or more. The intersections at
+ * either end of a ring's lanes, and those up to RING_REACH roads beyond (the
+ * approaches that feed it, which the plan must meter too), go on the plan in
+ * step (RING_GREEN s greens, the supervisor's yellow) for RING_HOLD_SECONDS,
+ * renewed while a ring of lanes standing past RING_RELEASE_SHARE (at the
+ * check, without the persistence) is left anywhere; then the controller has
+ * them back. A controller that holds an intersection on purpose (an emergency
+ * vehicle's corridor, Controller.holdsAt) keeps it.
+ *
+ * Why the persistence, and why these figures (measured, test/spill-ring.test.ts;
+ * 4 x 4 at 0.1 and 0.12, 6 x 6 at 0.08 and 0.1, 3 x 16 at 0.1, 5 x 5 at 0.1 and
+ * 0.12, 3 x 3 at 0.1, 2 x 5 at 0.12, 1 x 8 at 0.15, the five real scenarios):
+ * rings of lanes past 30-50% form and drain again under controllers that carry
+ * those grids (schedule on 4 x 4 at 0.1: its ring lanes swing between 0 and 26
+ * of 40 within the minute), and taking such a network over costs it a third to
+ * a half of its ATT. A ring that has stood past 40% for 180 s did not form
+ * under any controller that carries the grid within the hour, except the
+ * max-pressures at 0.08, which lock in the second hour without it. Taken over
+ * later than about 800 s on 4 x 4 at 0.1 the plan no longer carries it, and
+ * 10 s greens lose a third of the cycle to yellows and lock under the plan.
+ * Where a controller locks a grid anyway, the hand-over comes late and does
+ * not always help: actuated on 6 x 6 at 0.1 (taken over at 1,625 s) locked 32
+ * intersections from 1,975 s instead of 22 from 1,775 s; on 4 x 4 at 0.12
+ * (every adaptive controller locks it) rings stand that long only from
+ * 1,205 s, too late for the plan (test/spill-ring.test.ts).
+ */
+
+/** Seconds between checks, as the gridlock check's. */
+export const RING_CHECK_SECONDS = 5;
+
+/** Share of a lane's capacity standing that loads it. */
+export const RING_SHARE = 0.4;
+
+/** Seconds a lane must have stood loaded without a break to count into a ring. */
+export const RING_PERSIST_SECONDS = 180;
+
+/** Share of capacity standing on every lane of a ring that still renews a hold (hysteresis). */
+export const RING_RELEASE_SHARE = 0.2;
+
+/** Seconds an intersection stays on the plan once held, or since the last renewal. */
+export const RING_HOLD_SECONDS = 300;
+
+/** Roads beyond the ring's own intersections whose intersections are held too. */
+export const RING_REACH = 2;
+
+/** Seconds of green per phase of the plan the ring guard hands over to. */
+export const RING_GREEN = 20;
+
+export interface RingOptions {
+  /** see RING_SHARE */
+  share?: number;
+  /** see RING_PERSIST_SECONDS */
+  persistSeconds?: number;
+  /** see RING_RELEASE_SHARE */
+  releaseShare?: number;
+  /** see RING_HOLD_SECONDS */
+  holdSeconds?: number;
+  /** see RING_REACH */
+  reach?: number;
+  /** see RING_GREEN */
+  green?: number;
+  /** see RING_CHECK_SECONDS */
+  checkEvery?: number;
+}
+
+/** One hand-over to the plan: when, which intersections, the ring's lanes. */
+export interface RingHold {
+  time: number;
+  /** intersections (network indices) newly held */
+  intersections: number[];
+  /** the lanes of the rings found */
+  lanes: number[];
+}
+
+export class RingGuard {
+  /** seconds of green per phase of the plan held intersections run */
+  readonly green: number;
+  /** every hand-over so far, in time order */
+  readonly handOvers: RingHold[] = [];
+  private readonly net: ControlEnv['net'];
+  private readonly observed: Observed;
+  private readonly checkEvery: number;
+  private readonly holdSeconds: number;
+  private readonly persist: number;
+  private readonly reach: number;
+  /** per lane: standing vehicles that load it, and that keep a held ring */
+  private readonly onAt: Float64Array;
+  private readonly offAt: Float64Array;
+  /** per lane: the simulated second since which it has stood loaded; -1 when it does not */
+  private readonly loadedSince: Float64Array;
+  /** CSR: exit lanes of lane l are exits[exitStart[l]..exitStart[l + 1]) */
+  private readonly exitStart: Int32Array;
+  private readonly exits: Int32Array;
+  /** per intersection (network index): the simulated second its hold ends; 0 when never held */
+  private readonly until: Float64Array;
+  /** per intersection: the intersections one road away, either way */
+  private readonly around: number[][];
+  private lastCheck: number;
+  // the strongly connected sets' scratch (iterative Tarjan)
+  private readonly index: Int32Array;
+  private readonly low: Int32Array;
+  private readonly onStack: Uint8Array;
+  private readonly stack: Int32Array;
+  private readonly frameLane: Int32Array;
+  private readonly frameEdge: Int32Array;
+  private readonly member: Uint8Array;
+
+  constructor(env: ControlEnv, opts: RingOptions = {}) {
+    const net = env.net;
+    this.net = net;
+    this.observed = env.observed;
+    const share = fraction('share', opts.share ?? RING_SHARE);
+    const release = fraction('releaseShare', opts.releaseShare ?? RING_RELEASE_SHARE);
+    this.persist = nonNegative('persistSeconds', opts.persistSeconds ?? RING_PERSIST_SECONDS);
+    this.holdSeconds = positive('holdSeconds', opts.holdSeconds ?? RING_HOLD_SECONDS);
+    this.checkEvery = positive('checkEvery', opts.checkEvery ?? RING_CHECK_SECONDS);
+    this.green = positive('green', opts.green ?? RING_GREEN);
+    this.reach = Math.floor(nonNegative('reach', opts.reach ?? RING_REACH));
+    const n = net.nLanes;
+    this.onAt = new Float64Array(n);
+    this.offAt = new Float64Array(n);
+    for (let l = 0; l < n; l++) {
+      const capacity = Math.max(1, Math.floor(net.length[l] / JAM_SPACING));
+      // as spill-back's thresholds: on a short lane a turn waiting for a gap is no load
+      const least = Math.min(MIN_FULL, capacity);
+      this.onAt[l] = Math.max(Math.ceil(share * capacity), least);
+      this.offAt[l] = Math.max(Math.ceil(release * capacity), least);
+    }
+    this.loadedSince = new Float64Array(n).fill(-1);
+    this.exitStart = new Int32Array(n + 1);
+    const exits: number[] = [];
+    for (let l = 0; l < n; l++) {
+      const seen = new Set<number>();
+      for (let k = net.laneOutStart[l]; k < net.laneOutStart[l + 1]; k++) seen.add(net.linkEndLane[net.laneOutList[k] - n]);
+      exits.push(...seen);
+      this.exitStart[l + 1] = exits.length;
+    }
+    this.exits = Int32Array.from(exits);
+    const nI = net.interIds.length;
+    this.until = new Float64Array(nI);
+    const around: Set<number>[] = Array.from({ length: nI }, () => new Set<number>());
+    for (let r = 0; r < net.roadIds.length; r++) {
+      const a = net.roadStartInter[r], b = net.roadEndInter[r];
+      if (a >= 0 && b >= 0 && a !== b) {
+        around[a].add(b);
+        around[b].add(a);
+      }
+    }
+    this.around = around.map((s) => [...s]);
+    this.lastCheck = env.twin.time;
+    this.index = new Int32Array(n);
+    this.low = new Int32Array(n);
+    this.onStack = new Uint8Array(n);
+    this.stack = new Int32Array(n);
+    this.frameLane = new Int32Array(n);
+    this.frameEdge = new Int32Array(n);
+    this.member = new Uint8Array(n);
+  }
+
+  /** Whether intersection i (network index) runs the plan at simulated second `now`. */
+  holds(i: number, now: number): boolean {
+    return this.until[i] > now;
+  }
+
+  /**
+   * Brings the loads and holds up to simulated second `now`, every checkEvery
+   * seconds; returns the hand-over made now, if any. Allocates only when it
+   * finds a ring.
+   */
+  check(now: number): RingHold | undefined {
+    if (now - this.lastCheck < this.checkEvery) return undefined;
+    this.lastCheck = now;
+    const queue = this.observed.queue;
+    const n = this.net.nLanes;
+    for (let l = 0; l < n; l++) {
+      if (queue[l] < this.onAt[l]) this.loadedSince[l] = -1;
+      else if (this.loadedSince[l] < 0) this.loadedSince[l] = now;
+    }
+    let held = false;
+    for (let i = 0; i < this.until.length && !held; i++) held = this.until[i] > now;
+    // renewal: a ring past the release share anywhere keeps every hold
+    if (held && this.rings(queue, this.offAt, -1).length > 0) {
+      for (let i = 0; i < this.until.length; i++) if (this.until[i] > now) this.until[i] = now + this.holdSeconds;
+    }
+    const lanes = this.rings(queue, this.onAt, now);
+    if (lanes.length === 0) return undefined;
+    const set = new Set<number>();
+    for (const l of lanes) {
+      const r = this.net.laneRoad[l];
+      for (const i of [this.net.roadStartInter[r], this.net.roadEndInter[r]]) if (i >= 0 && !this.net.interVirtual[i]) set.add(i);
+    }
+    let frontier = [...set];
+    for (let d = 0; d < this.reach; d++) {
+      const next: number[] = [];
+      for (const i of frontier) {
+        for (const j of this.around[i]) {
+          if (set.has(j) || this.net.interVirtual[j]) continue;
+          set.add(j);
+          next.push(j);
+        }
+      }
+      frontier = next;
+    }
+    const fresh: number[] = [];
+    for (const i of set) {
+      if (!(this.until[i] > now)) fresh.push(i);
+      this.until[i] = now + this.holdSeconds;
+    }
+    if (fresh.length === 0) return undefined;
+    const hold = { time: now, intersections: fresh.sort((a, b) => a - b), lanes };
+    this.handOvers.push(hold);
+    return hold;
+  }
+
+  /**
+   * The lanes on rings: those in strongly connected sets of two lanes or more
+   * (lane to exit lane) among the lanes standing at `at` or more, and, when
+   * `now` >= 0, loaded for the persistence without a break.
+   */
+  private rings(queue: ArrayLike<number>, at: Float64Array, now: number): number[] {
+    const n = this.net.nLanes;
+    const { index, low, onStack, stack, frameLane, frameEdge, member, exitStart, exits } = this;
+    let count = 0;
+    for (let l = 0; l < n; l++) {
+      member[l] = queue[l] >= at[l] && (now < 0 || (this.loadedSince[l] >= 0 && now - this.loadedSince[l] >= this.persist)) ? 1 : 0;
+      count += member[l];
+    }
+    if (count < 2) return NO_LANES;
+    index.fill(-1);
+    let next = 0, sp = 0;
+    let out: number[] = NO_LANES;
+    for (let s = 0; s < n; s++) {
+      if (!member[s] || index[s] >= 0) continue;
+      let depth = 0;
+      frameLane[0] = s;
+      frameEdge[0] = exitStart[s];
+      index[s] = low[s] = next++;
+      stack[sp++] = s;
+      onStack[s] = 1;
+      while (depth >= 0) {
+        const v = frameLane[depth];
+        const e = frameEdge[depth];
+        if (e < exitStart[v + 1]) {
+          frameEdge[depth] = e + 1;
+          const w = exits[e];
+          if (!member[w]) continue;
+          if (index[w] < 0) {
+            index[w] = low[w] = next++;
+            stack[sp++] = w;
+            onStack[w] = 1;
+            depth++;
+            frameLane[depth] = w;
+            frameEdge[depth] = exitStart[w];
+          } else if (onStack[w] && index[w] < low[v]) {
+            low[v] = index[w];
+          }
+          continue;
+        }
+        if (low[v] === index[v]) {
+          // v roots a strongly connected set: the stack down to v
+          let k = sp;
+          do k--; while (stack[k] !== v);
+          const size = sp - k;
+          for (let j = k; j < sp; j++) {
+            onStack[stack[j]] = 0;
+            if (size >= 2) {
+              if (out === NO_LANES) out = [];
+              out.push(stack[j]);
+            }
+          }
+          sp = k;
+        }
+        depth--;
+        if (depth >= 0) {
+          const u = frameLane[depth];
+          if (low[v] < low[u]) low[u] = low[v];
+        }
+      }
+    }
+    return out;
+  }
+}
+
+const NO_LANES: number[] = [];
+
+function positive(name: string, v: number): number {
+  if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`ring guard: ${name} must be a positive number, got ${String(v)}`);
+  return v;
+}
+
+function nonNegative(name: string, v: number): number {
+  if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`ring guard: ${name} must be a number >= 0, got ${String(v)}`);
+  return v;
+}
+
+function fraction(name: string, v: number): number {
+  if (!(Number.isFinite(v) && v > 0 && v <= 1)) throw new RangeError(`ring guard: ${name} must be a share of capacity in (0, 1], got ${String(v)}`);
+  return v;
+}
