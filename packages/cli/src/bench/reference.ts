@@ -25,8 +25,8 @@ export interface ScenarioRef {
 /**
  * The controllers with reference figures (fixed-time, max-pressure, Advanced-MP,
  * Efficient-MP re-measured in CityFlow): the control benchmark runs them as
- * the protocol has them, without the supervisor's starvation guard
- * (control/src/core/starvation.ts), which CityFlow's runs never had, so that
+ * the protocol has them, without the supervisor's starvation and ring guards
+ * (control/src/core/starvation.ts, ring.ts), which CityFlow's runs never had, so that
  * their figures stay comparable with the stored ones.
  */
 export const REFERENCE_CONTROLLERS: readonly string[] = ['fixed', 'max-pressure', 'advanced-mp', 'efficient-mp'];
