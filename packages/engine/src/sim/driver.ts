@@ -47,21 +47,28 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
     bFlags[v] = 0;
     const s = vSpeed[v];
     const drv = vDrv[v];
+    // what is read of v more than once, read once: V8 repeats every element load (its bounds check, and
+    // the column's map and pointers again after a call); HZ1: 2.8% fewer instructions in this function
+    const x = vDis[v];
+    const vmax = vMaxSpeed[v];
+    const maxDec = vMaxNegAcc[v];
+    const exempt = vExempt[v];
     // desired speed: CityFlow's getNextSpeed
-    let nv = vMaxSpeed[v];
+    let nv = vmax;
     const acc = s + vMaxPosAcc[v] * dt;
     if (acc < nv) nv = acc;
-    if (maxSpeed[drv] < nv && (vExempt[v] & EXEMPT) === 0) nv = maxSpeed[drv];
+    const limit = maxSpeed[drv];
+    if (limit < nv && (exempt & EXEMPT) === 0) nv = limit;
     // car following: the safe speed behind the leader (CityFlow's getCarFollowSpeed): the vehicle ahead
     // on the drivable (updateLeaders leaves it to be read here), else the one updateLeader found
     const p = vPrev[v];
-    const ahead = p >= 0 && (vExempt[v] & SIREN) === 0;
+    const ahead = p >= 0 && (exempt & SIREN) === 0;
     const L = ahead ? p : vLeader[v];
     if (L >= 0) {
-      const gap = ahead ? vDis[p] - vLen[p] - vDis[v] : vGap[v];
-      const cf = followSpeed(vSpeed[L], vMaxNegAcc[L], vUsualNegAcc[L], s, vMaxNegAcc[v], vUsualNegAcc[v], gap, dt, vMinGap[v], vHeadway[v]);
+      const gap = ahead ? vDis[p] - vLen[p] - x : vGap[v];
+      const cf = followSpeed(vSpeed[L], vMaxNegAcc[L], vUsualNegAcc[L], s, maxDec, vUsualNegAcc[v], gap, dt, vMinGap[v], vHeadway[v]);
       if (cf < nv) nv = cf;
-    } else if (vMaxSpeed[v] < nv) nv = vMaxSpeed[v];
+    } else if (vmax < nv) nv = vmax;
     // broken down: brakes as hard as it can and stays put
     if (vStallUntil[v] > step) nv = 0;
     const pos0 = vPathPos[v];
@@ -69,18 +76,18 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
     const last = vPathLen[v] - 1;
     // CityFlow's isIntersectionRelated: on a laneLink, or approaching one
     const next = pos0 < last ? path[off + pos0 + 1] : -1;
-    if (drv >= nLanes || (next >= nLanes && length[drv] - vDis[v] <= vApproach[v])) {
+    if (drv >= nLanes || (next >= nLanes && length[drv] - x <= vApproach[v])) {
       intersectionRelatedSpeed(net, st, claims, notes, v, drv, dt);
       const ir = junctionSpeed[0];
       if (ir < nv) nv = ir;
     } else if (next >= 0 && next < nLanes) {
       // a lane change due (the next drivable is a lane of this road): made after the move when there is room
       // (changeLanes); until then the lane's end is a stop line
-      const sb = stopBeforeSpeed(st, v, length[drv] - vDis[v], dt);
+      const sb = stopBeforeSpeed(st, v, length[drv] - x, dt);
       if (sb < nv) nv = sb;
       changeVeh[nChange++] = v;
     }
-    const floor = s - vMaxNegAcc[v] * dt;
+    const floor = s - maxDec * dt;
     if (floor > nv) nv = floor;
     // kept clear, one standing behind its leader waits for it, on a lane as inside an intersection: waitsFor sees
     // rings through queues (a ring that closed through one standing on a lane locked the Osnabrück import, issue #16)
@@ -90,12 +97,12 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
     }
     let delta: number;
     if (nv < 0) {
-      delta = (0.5 * s * s) / vMaxNegAcc[v];
+      delta = (0.5 * s * s) / maxDec;
       nv = 0;
     } else delta = ((s + nv) * dt) / 2;
     bSpeed[v] = nv;
     // advance along the path
-    let dis = vDis[v] + delta;
+    let dis = x + delta;
     let pos = pos0;
     let d = drv;
     let end = 0;

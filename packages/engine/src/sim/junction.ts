@@ -173,12 +173,15 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
   let r = st.vMaxSpeed[v];
   const next = nextDrivable(st, v);
   let link = -1;
-  const toEnd = net.length[drv] - st.vDis[v];
+  // read once (see computeActions)
+  const dis = st.vDis[v];
+  const toEnd = net.length[drv] - dis;
   if (next >= nLanes) {
     link = next;
     const k = next - nLanes;
     if (st.linkAvail[k] !== 1 || !(claims !== null ? roomBeyond(net, st, claims, v) : canEnter(st, net.linkEndLane[k], v))) {
-      const minBrake = (0.5 * st.vSpeed[v] * st.vSpeed[v]) / st.vMaxNegAcc[v];
+      const speed = st.vSpeed[v];
+      const minBrake = (0.5 * speed * speed) / st.vMaxNegAcc[v];
       // a vehicle that can no longer stop goes on (CityFlow: amber running)
       if (!(minBrake > toEnd)) {
         const sb = stopBeforeSpeed(st, v, toEnd, dt);
@@ -186,7 +189,10 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
         return;
       }
     }
-    if (net.linkPriority[k] !== STRAIGHT && st.vTurnSpeed[v] < r) r = st.vTurnSpeed[v];
+    if (net.linkPriority[k] !== STRAIGHT) {
+      const turn = st.vTurnSpeed[v];
+      if (turn < r) r = turn;
+    }
   }
   if (link < 0 && drv >= nLanes) link = drv;
   if (link < 0) {
@@ -196,7 +202,7 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
   const k = link - nLanes;
   // how far v is past the link's start (before it: minus the way to its lane's end); spelled out, not
   // called: a double returned from a call V8 does not inline is a heap number
-  const distToStart = drv < nLanes ? -toEnd : st.vDis[v];
+  const distToStart = drv < nLanes ? -toEnd : dis;
   const c0 = net.linkCrossStart[k], c1 = net.linkCrossStart[k + 1];
   const { stamp, epoch, noteOf } = notes;
   for (let ci = c0; ci < c1; ci++) {

@@ -47,7 +47,9 @@ export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLo
       continue;
     }
     let d = vDrv[v];
-    if (bPathPos[v] !== vPathPos[v]) {
+    // read once: V8 repeats every element load (see computeActions)
+    const bPos = bPathPos[v];
+    if (bPos !== vPathPos[v]) {
       unlink(st, v, d);
       buf[nPush++] = v;
       if (d < nLanes) {
@@ -56,7 +58,7 @@ export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLo
         exitLane[nExits++] = d;
       }
       // the drivable it joins below, after the sort
-      d = path[vPathOff[v] + bPathPos[v]];
+      d = path[vPathOff[v] + bPos];
     }
     vDis[v] = bDis[v];
     const speed = bSpeed[v];
@@ -64,7 +66,8 @@ export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLo
     const b = bBlocker[v];
     // a blocker that ends this step (ENDED once visited, B_END until then) blocks no more
     vBlocker[v] = flags & B_BLOCKER && b >= 0 && vState[b] !== ENDED && !(vState[b] === RUNNING && bFlags[b] & B_END) ? b : -1;
-    const free = maxSpeed[d] < vMaxSpeed[v] ? maxSpeed[d] : vMaxSpeed[v];
+    const limit = maxSpeed[d], vmax = vMaxSpeed[v];
+    const free = limit < vmax ? limit : vmax;
     if (speed < free) delaySum[0] += (1 - speed / free) * dt;
     if (teleportSteps > 0) {
       // a broken-down vehicle stands by itself, not in a jam
@@ -77,12 +80,13 @@ export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLo
   if (nPush > 1) sortByDistance(buf, nPush, bDis);
   for (let i = 0; i < nPush; i++) {
     const v = buf[i];
-    const d = path[vPathOff[v] + bPathPos[v]];
+    const bPos = bPathPos[v];
+    const d = path[vPathOff[v] + bPos];
     append(st, v, d);
     st.vEnterLinkStep[v] = d >= nLanes ? step : NO_LINK_STEP;
     st.vPrevDrv[v] = vDrv[v];
     vDrv[v] = d;
-    vPathPos[v] = bPathPos[v];
+    vPathPos[v] = bPos;
   }
   st.cumulativeDelay += delaySum[0];
   if (nEnds > 0) {
