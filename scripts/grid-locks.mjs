@@ -8,7 +8,7 @@
 // the first N with time and the supervisor's message) and the starvation guard's count. With several seeds, the
 // mean ATT per controller.
 import { generateGrid, Simulation } from '@citybrain/engine';
-import { controllers, runControlled } from '@citybrain/control';
+import { controllers, isAdvisory, runControlled } from '@citybrain/control';
 
 const args = new Map();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -26,7 +26,7 @@ for (const name of names) {
   for (const seed of seeds) {
     const faults = [];
     const { metrics: m } = await runControlled(new Simulation(scenario, { seed }), controllers[name](), seconds, { onFault: (f) => faults.push(f) });
-    const locks = faults.filter((f) => f.kind !== 'starvation');
+    const locks = faults.filter((f) => !isAdvisory(f));
     sum += m.averageTravelTime;
     console.log(`${name} ${rows}x${cols} lanes ${left},${straight},${right} @${demand} seed ${seed}: ATT ${m.averageTravelTime.toFixed(1)} s, ` +
       `finished ${m.finishedVehicles}, in the network ${m.vehiclesInNetwork}, waiting to enter ${m.waitingToEnter}; ` +

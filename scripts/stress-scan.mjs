@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { Simulation, generateGrid } = await import(root + 'packages/engine/dist/index.js');
-const { controllers, runControlled } = await import(root + 'packages/control/dist/index.js');
+const { controllers, isAdvisory, runControlled } = await import(root + 'packages/control/dist/index.js');
 const grids = (process.env.GRIDS ?? '1x4,1x8,2x5,3x3,4x4,6x6').split(',');
 const lanesList = (process.env.LANES ?? '1,1,1;1,2,1;1,3,1').split(';');
 const demands = (process.env.DEMANDS ?? '0.05,0.08,0.1,0.12,0.15').split(',').map(Number);
@@ -19,7 +19,7 @@ for (const g of grids) for (const ln of lanesList) for (const d of demands) {
   for (const n of names) {
     const faults = [];
     const { metrics: m } = await runControlled(new Simulation(sc, { seed: 0 }), controllers[n](), 3600, { onFault: (f) => faults.push(f) });
-    out.push([n, m.averageTravelTime, faults.filter((f) => f.kind !== 'starvation').length]);
+    out.push([n, m.averageTravelTime, faults.filter((f) => !isAdvisory(f)).length]);
   }
   const flag = out[0][1] > out[1][1] ? ' WORSE' : '';
   console.log(`${g} ${ln} @${d}: ` + out.map(([n, a, f]) => `${n} ${a.toFixed(1)}${f ? ` (${f} locks)` : ''}`).join(', ') + flag);

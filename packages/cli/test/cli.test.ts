@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { generateGrid, generateStress, STRESS_PRESETS, loadSumoScenario, parseFlows, parseRoadnet, ScenarioError, Simulation } from '@citybrain/engine';
-import { fixedTime, runControlled } from '@citybrain/control';
+import { fixedTime, runControlled, type ControllerFault } from '@citybrain/control';
 import fc from 'fast-check';
 import { fuzzTargets, mutants } from '../../engine/dist-test/loader-fuzz.js';
 import { cliRunner, MAIN } from './run-cli.js';
@@ -525,13 +525,15 @@ test('bench incidents --json: breakdowns caused, detected and scored against the
   assertUserError(['serve', '--breakdowns=-1'], /--breakdowns expects a number from 0 to 3600, got "-1"/);
 });
 
-test('simulate says where the intersections a controller lost went: to max-pressure after a gridlock, to the fixed-time plan on an error', async () => {
+test('simulate says where the intersections a controller lost went: to max-pressure after a gridlock, to the fixed-time plan on an error, to the plan in step while a ring stood', async () => {
   const { handedOver } = await import('../dist/handed-over.js');
-  const f = (intersection: string, kind: 'error' | 'gridlock' | 'deadlock' | 'starvation') => ({ controller: 'x', intersection, time: 1, error: 'e', kind });
+  const f = (intersection: string, kind: ControllerFault['kind']) => ({ controller: 'x', intersection, time: 1, error: 'e', kind });
   assert.equal(handedOver([], 9), '');
   assert.equal(handedOver([f('a', 'gridlock'), f('a', 'gridlock'), f('b', 'deadlock')], 9), ' (handed over at 2 of 9 intersections: 2 to max-pressure after a gridlock)');
   assert.equal(handedOver([f('a', 'error'), f('b', 'gridlock')], 4, 'up to '), ' (handed over at up to 2 of 4 intersections: 1 to the fixed-time plan, 1 to max-pressure after a gridlock)');
   // a green the starvation guard ended hands nothing over
   assert.equal(handedOver([f('a', 'starvation')], 9), '');
   assert.equal(handedOver([f('a', 'starvation'), f('b', 'gridlock')], 9), ' (handed over at 1 of 9 intersections: 1 to max-pressure after a gridlock)');
+  // the ring guard's hand-over, to the plan in step for as long as the ring stands
+  assert.equal(handedOver([f('a', 'ring'), f('b', 'ring'), f('b', 'gridlock')], 9), ' (handed over at 2 of 9 intersections: 1 to max-pressure after a gridlock, 2 to the plan in step while a ring of loaded lanes stood)');
 });

@@ -8,6 +8,7 @@ import {
   fullThresholds,
   greenWave,
   intersectionPhases,
+  isAdvisory,
   perfectObservations,
   sotl,
   SignalSupervisor,
@@ -377,7 +378,7 @@ test('the four controllers run a mixed grid without errors or gridlock and answe
     const sup = await drive(sim, c, 600, { budgetMs: 200 });
     const ms = performance.now() - t0;
     // a green the starvation guard ended (this grid is oversaturated) is the supervisor at work, not the controller failing
-    assert.deepEqual(sup.faults.filter((f) => f.kind !== 'starvation'), [], c.name);
+    assert.deepEqual(sup.faults.filter((f) => !isAdvisory(f)), [], c.name);
     assert.ok(ms < 2000, `${c.name}: 600 steps in ${ms.toFixed(0)} ms`);
     assert.ok(sim.metrics().finishedVehicles > 0);
   }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { generateGrid, Simulation } from '@citybrain/engine';
 import {
   JAM_SPACING, RING_CHECK_SECONDS, RING_GREEN, RING_HOLD_SECONDS, RING_PERSIST_SECONDS, RING_RELEASE_SHARE, RING_SHARE,
-  SignalSupervisor, type Controller, type Observed,
+  isAdvisory, SignalSupervisor, type Controller, type Observed,
 } from '@citybrain/control';
 
 /** counter-clockwise round the block: each a left-turn lane (index 0) whose left turn leads into the next road */
@@ -56,6 +56,17 @@ test(`a ring of lanes loaded past ${RING_SHARE * 100}% for ${RING_PERSIST_SECOND
   assert.ok(h.time >= RING_PERSIST_SECONDS && h.time <= RING_PERSIST_SECONDS + 2 * RING_CHECK_SECONDS, `handed over at ${h.time} s`);
   assert.deepEqual([...h.lanes].sort((a, b) => a - b), [...lanes].sort((a, b) => a - b), 'the ring is the four left-turn lanes');
   assert.deepEqual(held().sort(), sup.env.intersections.map((ix) => ix.id).sort(), 'all four intersections held');
+  // reported to the operators, once per intersection, as advisory: nothing has failed
+  const ringFaults = sup.faults.filter((f) => f.kind === 'ring');
+  assert.deepEqual(ringFaults.map((f) => f.intersection).sort(), held().sort());
+  for (const f of ringFaults) {
+    assert.equal(f.time, h.time);
+    assert.equal(f.controller, 'hold');
+    assert.ok(isAdvisory(f));
+    for (const id of RING) assert.ok(f.error.includes(id), `${f.error} names ${id}`);
+    assert.match(f.error, /handed to the plan in step/);
+  }
+  assert.equal(sup.fallen.size, 0, 'not fallen back: the controller has them again when the ring clears');
   // the plan on the common clock: every intersection shows the same phase, cycling through its greens
   const shown = new Set<number>();
   for (let k = 0; k < 4 * (RING_GREEN + sup.env.yellowTime); k++) {

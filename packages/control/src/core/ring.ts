@@ -95,11 +95,15 @@ export interface RingHold {
   intersections: number[];
   /** the lanes of the rings found */
   lanes: number[];
+  /** what was found and done, for the operators (the supervisor's 'ring' fault) */
+  message: string;
 }
 
 export class RingGuard {
   /** seconds of green per phase of the plan held intersections run */
   readonly green: number;
+  /** share of a lane's capacity standing that loads it */
+  private readonly share: number;
   /** every hand-over so far, in time order */
   readonly handOvers: RingHold[] = [];
   private readonly net: ControlEnv['net'];
@@ -134,7 +138,7 @@ export class RingGuard {
     const net = env.net;
     this.net = net;
     this.observed = env.observed;
-    const share = fraction('share', opts.share ?? RING_SHARE);
+    const share = (this.share = fraction('share', opts.share ?? RING_SHARE));
     const release = fraction('releaseShare', opts.releaseShare ?? RING_RELEASE_SHARE);
     this.persist = nonNegative('persistSeconds', opts.persistSeconds ?? RING_PERSIST_SECONDS);
     this.holdSeconds = positive('holdSeconds', opts.holdSeconds ?? RING_HOLD_SECONDS);
@@ -232,7 +236,12 @@ export class RingGuard {
       this.until[i] = now + this.holdSeconds;
     }
     if (fresh.length === 0) return undefined;
-    const hold = { time: now, intersections: fresh.sort((a, b) => a - b), lanes };
+    const shown = lanes.slice(0, 8).map((l) => this.net.laneId(l)).join(', ') + (lanes.length > 8 ? ` and ${lanes.length - 8} more` : '');
+    const message =
+      `ring: lanes ${shown}, each feeding the next, stood past ${Math.round(this.share * 100)}% of their capacity for ` +
+      `${Math.round(this.persist)} s (a deadlock's precursor); handed to the plan in step (${this.green} s greens) for ` +
+      `${Math.round(this.holdSeconds)} s, renewed while the ring stands`;
+    const hold = { time: now, intersections: fresh.sort((a, b) => a - b), lanes, message };
     this.handOvers.push(hold);
     return hold;
   }

@@ -3,7 +3,7 @@ import { intersectionPhases, perfectObservations, twinView, type ControlEnv, typ
 import { fixedTime } from '../controllers/fixed-time.js';
 import { maxPressure } from '../controllers/max-pressure.js';
 import { GridlockDetector, type GridlockOptions } from './gridlock.js';
-import { RingGuard, type RingOptions } from './ring.js';
+import { RingGuard, type RingHold, type RingOptions } from './ring.js';
 import { describeCut, REPORT_EVERY_SECONDS, StarvationGuard, type StarvationOptions } from './starvation.js';
 import { now, timers } from './clock.js';
 import { isThenable } from './thenable.js';
@@ -70,8 +70,21 @@ export interface ControllerFault {
    * 'starvation': the controller held a green that let none of its standing
    * vehicles through while others could go; the supervisor ended it (the
    * controller keeps the intersection). See core/starvation.ts.
+   * 'ring': lanes round the intersection stood loaded, each feeding the next,
+   * long enough to foretell a deadlock; the supervisor handed it to the plan
+   * in step until the ring dissolves (nothing has locked: the controller has
+   * it back then). See core/ring.ts.
    */
-  kind: 'error' | 'gridlock' | 'deadlock' | 'starvation';
+  kind: 'error' | 'gridlock' | 'deadlock' | 'starvation' | 'ring';
+}
+
+/**
+ * Whether a fault reports one of the supervisor's guards acting before anything failed (a green the starvation guard
+ * ended, a ring the ring guard metered), not a failure: the controller keeps the intersection, or has it back when
+ * the ring clears. Errors, gridlocks and deadlocks are the rest.
+ */
+export function isAdvisory(f: ControllerFault): boolean {
+  return f.kind === 'starvation' || f.kind === 'ring';
 }
 
 /**
@@ -116,7 +129,8 @@ export class SignalSupervisor {
   private readonly gridlock?: GridlockDetector;
   private readonly starvation?: StarvationGuard;
   /**
-   * The ring guard, when on: its `handOvers` list every hand-over to the plan.
+   * The ring guard, when on: its `handOvers` list every hand-over to the plan, each intersection reported as a 'ring'
+   * fault (advisory: isAdvisory).
    * Before a deadlock: the fault is in the traffic, and what carries the
    * networks that lock this way is the plan in step metering what reaches the
    * ring (core/ring.ts).
@@ -229,7 +243,8 @@ export class SignalSupervisor {
     this.t0 = t0;
     const active = env.active;
     if (this.gridlock) this.watchGridlock(this.gridlock);
-    this.ring?.check(sim.time);
+    const hold = this.ring?.check(sim.time);
+    if (hold) this.reportRing(hold);
     this.starvation?.observe(sim.time);
     let t = this.now();
     this.stepMs = t - t0;
@@ -351,6 +366,17 @@ export class SignalSupervisor {
       const by = this.fallen.has(ix.intersection) ? this.fallback.name : this.controller.nameAt?.(ix.intersection) ?? this.controller.name;
       this.report(ix, by, `${g.message}; handed to ${this.relief.name}`, g.kind);
       this.relieved.add(ix.intersection);
+    }
+  }
+
+  /** Reports each intersection the ring guard newly handed to the plan (where this brain controls it). */
+  private reportRing(hold: RingHold): void {
+    for (const i of hold.intersections) {
+      if (this.env.active && !this.env.active.has(i)) continue;
+      const ix = this.env.intersections.find((x) => x.intersection === i);
+      if (!ix) continue;
+      const by = this.controller.nameAt?.(i) ?? this.controller.name;
+      this.notify({ controller: by, intersection: ix.id, time: hold.time, error: hold.message, kind: 'ring' });
     }
   }
 

@@ -1,6 +1,7 @@
 // A comparison's downloads: its samples as CSV and its report as one
 // self-contained HTML page (the same builder as `citybrain simulate --out`'s).
 // Pure, so the dashboard's sandbox offers the same files.
+import { isAdvisory } from '@citybrain/control';
 import { comparisonReportHtml, toCsv, type RoadnetJson } from '@citybrain/engine';
 import type { ComparisonRecord } from '../store/store.js';
 import { COMPARE_KPIS, comparisonVerdict, THROUGHPUT_WINDOW, type ComparisonVerdict } from './compare-kpis.js';
@@ -30,8 +31,9 @@ export function verdictSentence(v: ComparisonVerdict): string {
 
 export function comparisonReport(c: ComparisonExportInput, roadnet: RoadnetJson, generatedAt = new Date().toISOString()): string {
   const verdict = comparisonVerdict(c.controllers, c.series);
-  const fallen = c.controllers.filter((n) => (c.faults[n] ?? []).length > 0)
-    .map((n) => `${n}: ${new Set(c.faults[n].map((f) => f.intersection)).size}`);
+  // an error or a gridlock hands an intersection over; the guards' advisory faults (a green ended, a ring metered) do not
+  const lost = (n: string) => (c.faults[n] ?? []).filter((f) => !isAdvisory(f));
+  const fallen = c.controllers.filter((n) => lost(n).length > 0).map((n) => `${n}: ${new Set(lost(n).map((f) => f.intersection)).size}`);
   return comparisonReportHtml({
     title: `CityBrain comparison ${c.id}: ${c.controllers.join(' vs ')}`,
     facts: [
