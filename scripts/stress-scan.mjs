@@ -1,7 +1,7 @@
 // The default controller against max-pressure over a family of generated grids (issue #16: the default may never be
 // worse than max-pressure, and none may gridlock): every grid x lanes x demand, one hour, seed 0, under the supervisor
 // as the tests run it (runControlled, ground-truth observations). Prints each one's ATT and gridlock faults (the
-// starvation guard's left out), flagged WORSE where the first controller's ATT is above the second's.
+// guards' advisory faults, starvation and ring, left out), flagged WORSE where the first controller's ATT is above the second's.
 //   GRIDS=1x4,1x8,2x5,3x3,4x4,6x6 LANES='1,1,1;1,2,1;1,3,1' DEMANDS=0.05,0.08,0.1,0.12,0.15 \
 //   CTRL=schedule,max-pressure node scripts/stress-scan.mjs        (after npx tsc -b; about 5 min on 2 cores)
 import { fileURLToPath } from 'node:url';

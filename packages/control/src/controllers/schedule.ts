@@ -131,25 +131,8 @@ export class SchedulePolicy {
     // 1,071.2 and a lock on 6 x 6 at 0.1 (3,220 s) that the two together do not have
     this.protection = new SpillGuard(sim.net, ixs, SPILL_WARN_SHARE, { fedFirst: true, strictExits: true, weighed: true });
     const net = sim.net;
-    const outs = new Map<number, Set<number>>();
-    for (const ix of ixs) {
-      for (const p of ix.greens) {
-        for (const m of ix.movements[p]) {
-          for (const l of m.inLanes) {
-            let s = outs.get(l);
-            if (!s) outs.set(l, (s = new Set()));
-            for (const o of m.outLanes) s.add(o);
-          }
-        }
-      }
-    }
-    this.outStart = new Int32Array(net.nLanes + 1);
-    const list: number[] = [];
-    for (let l = 0; l < net.nLanes; l++) {
-      for (const o of outs.get(l) ?? []) list.push(o);
-      this.outStart[l + 1] = list.length;
-    }
-    this.outLanes = Int32Array.from(list);
+    // each incoming lane's exit lanes: the spill guard's own
+    ({ start: this.outStart, lanes: this.outLanes } = this.protection.spill.exits);
     this.capacity = new Float64Array(net.nLanes);
     for (let l = 0; l < net.nLanes; l++) this.capacity[l] = net.length[l] / params.spacing;
     this.lastCount = new Float64Array(net.nLanes).fill(-1);

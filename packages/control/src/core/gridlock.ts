@@ -1,5 +1,6 @@
 import type { ControlEnv, IntersectionPhases, Observed, SignalStatus } from './controller.js';
 import { fullThresholds } from '../measures/spill-back.js';
+import { linkExits } from '../measures/lane-exits.js';
 
 /**
  * Gridlock and spill-back detection from what the devices report
@@ -110,15 +111,7 @@ export class GridlockDetector {
     this.lastAt = new Float64Array(n);
     this.freshAt = new Float64Array(n).fill(env.twin.time);
     this.fullAt = fullThresholds(net);
-    this.exitStart = new Int32Array(n + 1);
-    const exits: number[] = [];
-    for (let l = 0; l < n; l++) {
-      const seen = new Set<number>();
-      for (let k = net.laneOutStart[l]; k < net.laneOutStart[l + 1]; k++) seen.add(net.linkEndLane[net.laneOutList[k] - n]);
-      exits.push(...seen);
-      this.exitStart[l + 1] = exits.length;
-    }
-    this.exits = Int32Array.from(exits);
+    ({ start: this.exitStart, lanes: this.exits } = linkExits(net));
     this.greenLanes = env.intersections.map((ix) => ix.movements.map((ms) => {
       const on = new Set<number>();
       for (const m of ms) for (const l of m.inLanes) on.add(l);

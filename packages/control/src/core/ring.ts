@@ -1,5 +1,6 @@
 import type { ControlEnv, Observed } from './controller.js';
-import { JAM_SPACING, MIN_FULL } from '../measures/spill-back.js';
+import { shareThresholds } from '../measures/spill-back.js';
+import { linkExits } from '../measures/lane-exits.js';
 
 /**
  * The ring guard: a deadlock's precursor seen in what the devices report
@@ -146,25 +147,11 @@ export class RingGuard {
     this.green = positive('green', opts.green ?? RING_GREEN);
     this.reach = Math.floor(nonNegative('reach', opts.reach ?? RING_REACH));
     const n = net.nLanes;
-    this.onAt = new Float64Array(n);
-    this.offAt = new Float64Array(n);
-    for (let l = 0; l < n; l++) {
-      const capacity = Math.max(1, Math.floor(net.length[l] / JAM_SPACING));
-      // as spill-back's thresholds: on a short lane a turn waiting for a gap is no load
-      const least = Math.min(MIN_FULL, capacity);
-      this.onAt[l] = Math.max(Math.ceil(share * capacity), least);
-      this.offAt[l] = Math.max(Math.ceil(release * capacity), least);
-    }
+    // as spill-back's thresholds: on a short lane a turn waiting for a gap is no load
+    this.onAt = shareThresholds(net, share);
+    this.offAt = shareThresholds(net, release);
     this.loadedSince = new Float64Array(n).fill(-1);
-    this.exitStart = new Int32Array(n + 1);
-    const exits: number[] = [];
-    for (let l = 0; l < n; l++) {
-      const seen = new Set<number>();
-      for (let k = net.laneOutStart[l]; k < net.laneOutStart[l + 1]; k++) seen.add(net.linkEndLane[net.laneOutList[k] - n]);
-      exits.push(...seen);
-      this.exitStart[l + 1] = exits.length;
-    }
-    this.exits = Int32Array.from(exits);
+    ({ start: this.exitStart, lanes: this.exits } = linkExits(net));
     const nI = net.interIds.length;
     this.until = new Float64Array(nI);
     const around: Set<number>[] = Array.from({ length: nI }, () => new Set<number>());

@@ -1,5 +1,6 @@
 import type { Network } from '@citybrain/engine';
 import type { IntersectionPhases } from '../core/controller.js';
+import { movementExits, type LaneExits } from './lane-exits.js';
 
 /**
  * Spill-back: which greens would only send vehicles into full exits.
@@ -50,10 +51,15 @@ export const SPILL_WARN_SHARE = 0.6;
 
 /** Per lane: the standing vehicles that make it full. */
 export function fullThresholds(net: Network): Float64Array {
+  return shareThresholds(net, FULL_SHARE);
+}
+
+/** Per lane: the standing vehicles that are `share` of its capacity (JAM_SPACING), MIN_FULL at least (or its capacity, if less). */
+export function shareThresholds(net: Network, share: number): Float64Array {
   const out = new Float64Array(net.nLanes);
   for (let l = 0; l < net.nLanes; l++) {
     const capacity = Math.max(1, Math.floor(net.length[l] / JAM_SPACING));
-    out[l] = Math.max(Math.ceil(FULL_SHARE * capacity), Math.min(MIN_FULL, capacity));
+    out[l] = Math.max(Math.ceil(share * capacity), Math.min(MIN_FULL, capacity));
   }
   return out;
 }
@@ -71,9 +77,8 @@ export class SpillBack {
   readonly fed: Uint8Array;
   /** movements of intersection k, slot g: mov[k][g] lists, per movement, [inCount, outCount, ...inLanes, ...outLanes] */
   private readonly mov: Int32Array[][];
-  /** per lane: the exit lanes of its movements (in the intersections given), in exitLanes[exitStart[l], exitStart[l + 1]) */
-  private readonly exitStart: Int32Array;
-  private readonly exitLanes: Int32Array;
+  /** per lane: the exit lanes of its movements in the intersections given (schedule reads them too) */
+  readonly exits: LaneExits;
   // scratch of heldBack's search: a lane's mark (the search's stamp once visited), the lanes left to visit
   private readonly mark: Int32Array;
   private readonly stack: Int32Array;
@@ -86,13 +91,9 @@ export class SpillBack {
    */
   constructor(net: Network, ixs: readonly IntersectionPhases[], warnShare = SPILL_WARN_SHARE, readonly strictExits = false) {
     this.fullAt = fullThresholds(net);
-    this.warnAt = new Float64Array(net.nLanes);
+    this.warnAt = shareThresholds(net, warnShare);
     this.fed = new Uint8Array(net.nLanes);
     for (let l = 0; l < net.nLanes; l++) this.fed[l] = net.laneInStart[l + 1] > net.laneInStart[l] ? 1 : 0;
-    for (let l = 0; l < net.nLanes; l++) {
-      const capacity = Math.max(1, Math.floor(net.length[l] / JAM_SPACING));
-      this.warnAt[l] = Math.max(Math.ceil(warnShare * capacity), Math.min(MIN_FULL, capacity));
-    }
     this.mov = ixs.map((ix) => {
       const inAll = new Map<number, number>();
       for (const p of ix.greens) for (const m of ix.movements[p]) inAll.set(m.roadLink, (inAll.get(m.roadLink) ?? 0) + 1);
@@ -105,25 +106,7 @@ export class SpillBack {
         return Int32Array.from(flat);
       });
     });
-    const outs = new Map<number, Set<number>>();
-    for (const ix of ixs) {
-      for (const p of ix.greens) {
-        for (const m of ix.movements[p]) {
-          for (const l of m.inLanes) {
-            let set = outs.get(l);
-            if (!set) outs.set(l, (set = new Set()));
-            for (const o of m.outLanes) set.add(o);
-          }
-        }
-      }
-    }
-    this.exitStart = new Int32Array(net.nLanes + 1);
-    const list: number[] = [];
-    for (let l = 0; l < net.nLanes; l++) {
-      for (const o of outs.get(l) ?? []) list.push(o);
-      this.exitStart[l + 1] = list.length;
-    }
-    this.exitLanes = Int32Array.from(list);
+    this.exits = movementExits(net, ixs);
     this.mark = new Int32Array(net.nLanes);
     this.stack = new Int32Array(net.nLanes);
   }
@@ -140,8 +123,9 @@ export class SpillBack {
    * ring would ever go.
    */
   exitsHeld(l: number, queue: ArrayLike<number>): boolean {
-    for (let i = this.exitStart[l]; i < this.exitStart[l + 1]; i++) {
-      const o = this.exitLanes[i];
+    const { start, lanes } = this.exits;
+    for (let i = start[l]; i < start[l + 1]; i++) {
+      const o = lanes[i];
       if (queue[o] >= this.fullAt[o] && !this.heldBack(o, l, queue)) return true;
     }
     return false;
@@ -149,7 +133,8 @@ export class SpillBack {
 
   /** Whether the full lane o waits on lane l: l is an exit lane of o, or of a full exit lane of o, and so on. */
   private heldBack(o: number, l: number, queue: ArrayLike<number>): boolean {
-    const { mark, stack, exitStart, exitLanes, fullAt } = this;
+    const { mark, stack, fullAt } = this;
+    const { start: exitStart, lanes: exitLanes } = this.exits;
     const stamp = ++this.stamp;
     let top = 0;
     stack[top++] = o;
