@@ -51,8 +51,29 @@ import { JAM_SPACING } from '../measures/spill-back.js';
  *   three at 0.15 859.8 -> 858.9; the 82 others (the arterials among them),
  *   the five real scenarios (every controller but predictive, bench control),
  *   5 x 5 at 0.1 and 3 x 16 at 0.1-0.15 unchanged to the last digit.
- * - not carried: 6 x 6 at 0.12 (above), and 5 x 5 at 0.12 locks more (606.7
- *   L13 at 1,725 s -> 746.1 L25 at 2,000 s).
+ * - between (schedule / sotl / pressure-plus, off -> on): 4 x 4 at 0.13
+ *   1,032.8 L16 / 998.1 L16 / 1,253.0 L16 -> 672.7 / 693.9 / 795.3 L12, at
+ *   0.14 1,297.8 L16 / 1,265.3 L16 / 1,239.0 L16 -> 779.3 / 878.3 L14 /
+ *   774.4, 5 x 5 at 0.15 1,005.4 L25 / 1,178.9 L24 / 1,155.1 L25 -> 843.5 /
+ *   848.5 / 847.8, 4 x 6 at 0.12 557.1 L9 / 615.2 L17 / 615.8 L11 -> 601.6 L1
+ *   / 597.3 / 594.8; unchanged at 4 x 4 0.09 and 4 x 8 0.1.
+ * - not carried: 6 x 6 at 0.12 (above); 5 x 5 at 0.12 locks more (606.7 L13
+ *   at 1,725 s -> 746.1 L25 at 2,000 s); 4 x 4 at 0.11, where schedule locks
+ *   (933.6 s, L16 at 1,620 s) either way: its accumulation crawls to 14.6% by
+ *   1,200 s and passes 15% only after, when the plan no longer carries it (as
+ *   the ring guard found), and sotl there locks sooner (807.1 -> 915.4 s);
+ *   5 x 5 and 6 x 6 at 0.11 and 4 x 8 at 0.12 lock either way (ATT within
+ *   +2% to +7%). The accumulation is a late and coarse precursor: no share
+ *   catches 0.11 without firing at 0.1 (sotl and pressure-plus pass 14%).
+ * - the plan's green: 15 s carries all seven on 4 x 4 at 0.12 (actuated
+ *   718.3, green-wave 726.0) but costs the five others about 12% there
+ *   (schedule 669.5) and webster at 0.1 more (520.3); kept at the ring
+ *   guard's 20 s so that the two guards' plans stay in step. Webster at 0.1
+ *   pays for the gate either way (380.4 -> 459.4 s: its accumulation passes
+ *   15% there), the only cost found where a controller carried the grid.
+ * - a second, higher share putting the whole network on the plan (17-21%)
+ *   moved actuated and green-wave one way or the other by the share, no
+ *   better than chance.
  * - the perimeter share: on with any interior, the gate fired on 3 x 3 at 0.1
  *   (schedule 271.5 -> 344.3), on 3 x 3 with two through lanes at 0.12 (291.7
  *   L1 -> 669.4 L9) and at 0.15 (seed 0 739.2 -> 957.3, seeds 0-4 845.1 ->
