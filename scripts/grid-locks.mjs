@@ -5,7 +5,7 @@
 // Each run: a generated grid (CityFlow's generator, its 8 turning routes; --lanes: left, straight, right lanes per
 // approach) under the supervisor as the tests run it (runControlled, default options, ground-truth observations);
 // prints ATT, vehicles finished, still in the network and waiting to enter, the gridlock/deadlock faults (their count,
-// the first N with time and the supervisor's message) and the guards' advisory faults (starvation, ring) by kind. With several seeds, the
+// the first N with time and the supervisor's message) and the guards' advisory faults (starvation, ring, gate) by kind. With several seeds, the
 // mean ATT per controller.
 import { generateGrid, Simulation } from '@citybrain/engine';
 import { controllers, isAdvisory, runControlled } from '@citybrain/control';
@@ -30,7 +30,7 @@ for (const name of names) {
     sum += m.averageTravelTime;
     console.log(`${name} ${rows}x${cols} lanes ${left},${straight},${right} @${demand} seed ${seed}: ATT ${m.averageTravelTime.toFixed(1)} s, ` +
       `finished ${m.finishedVehicles}, in the network ${m.vehiclesInNetwork}, waiting to enter ${m.waitingToEnter}; ` +
-      `${locks.length} gridlock faults${locks.length ? ` (first at ${locks[0].time} s)` : ''}, ${faults.filter((f) => f.kind === 'starvation').length} starvation, ${faults.filter((f) => f.kind === 'ring').length} ring hand-overs`);
+      `${locks.length} gridlock faults${locks.length ? ` (first at ${locks[0].time} s)` : ''}, ${faults.filter((f) => f.kind === 'starvation').length} starvation, ${faults.filter((f) => f.kind === 'ring').length} ring hand-overs, ${faults.filter((f) => f.kind === 'gate').length} gate hand-overs`);
     for (const f of locks.slice(0, shown)) console.log(`    ${f.time} s ${f.kind}: ${f.error}`);
   }
   if (seeds.length > 1) console.log(`${name}: mean ATT ${(sum / seeds.length).toFixed(1)} s over seeds ${seeds.join(',')}`);

@@ -525,7 +525,7 @@ test('bench incidents --json: breakdowns caused, detected and scored against the
   assertUserError(['serve', '--breakdowns=-1'], /--breakdowns expects a number from 0 to 3600, got "-1"/);
 });
 
-test('simulate says where the intersections a controller lost went: to max-pressure after a gridlock, to the fixed-time plan on an error, to the plan in step while a ring stood', async () => {
+test('simulate says where the intersections a controller lost went: to max-pressure after a gridlock, to the fixed-time plan on an error, to the plan in step while a ring stood or the network past its critical load', async () => {
   const { handedOver } = await import('../dist/handed-over.js');
   const f = (intersection: string, kind: ControllerFault['kind']) => ({ controller: 'x', intersection, time: 1, error: 'e', kind });
   assert.equal(handedOver([], 9), '');
@@ -536,4 +536,6 @@ test('simulate says where the intersections a controller lost went: to max-press
   assert.equal(handedOver([f('a', 'starvation'), f('b', 'gridlock')], 9), ' (handed over at 1 of 9 intersections: 1 to max-pressure after a gridlock)');
   // the ring guard's hand-over, to the plan in step for as long as the ring stands
   assert.equal(handedOver([f('a', 'ring'), f('b', 'ring'), f('b', 'gridlock')], 9), ' (handed over at 2 of 9 intersections: 1 to max-pressure after a gridlock, 2 to the plan in step while a ring of loaded lanes stood)');
+  // the perimeter gate's, to the plan in step while the network stands past its critical accumulation
+  assert.equal(handedOver([f('a', 'gate'), f('b', 'gate'), f('c', 'ring')], 16), ' (handed over at 3 of 16 intersections: 1 to the plan in step while a ring of loaded lanes stood, 2 on the perimeter to the plan in step while the network stood past its critical load)');
 });

@@ -128,14 +128,39 @@ for (const name of ['max-pressure', 'advanced-mp', 'efficient-mp']) {
  * free turn, locked schedule at 0.1.
  */
 const overloaded = generateGrid({ rows: 4, cols: 4, demand: 0.12 });
+/**
+ * Carried since the perimeter gate (core/gate.ts: once the vehicles on the internal lanes stand past 15% of their
+ * capacity, the perimeter intersections run the plan in step, metering what enters; the inside keeps its
+ * controller). Measured 2026-12-07 (ATT, one hour, seed 0): schedule 1,069.5 s locked (16 intersections from
+ * 1,310 s) -> 598.2 s, sotl 881.4 -> 601.3, sotl-fading 822.5 -> 582.0, pressure-plus 983.9 -> 608.1, webster
+ * 1,150.2 -> 675.7, each without a lock; the gate metered from about 800 s (schedule's accumulation past 15% of
+ * capacity; at 0.1 it stays below 12.8% and the gate never fires). Actuated and green-wave still lock (1,073.2 ->
+ * 763.7 s, locked at 2,760 s rather than 1,295; 1,130.6 -> 1,010.7, at 1,640 s rather than 1,340). The PI gating law
+ * itself (metering the admitted inflow, greens refused once a perimeter intersection's share is spent) did not carry
+ * schedule here and locked pressure-plus at 0.1 (figures in core/gate.ts).
+ */
+const GATE_CARRIES = new Set(['fixed', DEFAULT_CONTROLLER, 'sotl', 'sotl-fading', 'pressure-plus', 'webster']);
 for (const name of ['fixed', DEFAULT_CONTROLLER, 'sotl', 'sotl-fading', 'pressure-plus', 'webster', 'actuated', 'green-wave']) {
-  const todo = name === 'fixed' ? undefined : 'locks this grid still (issue #16)';
+  const todo = GATE_CARRIES.has(name) ? undefined : 'locks this grid still (issue #16)';
   test(`4 x 4 grid at 0.12 veh/s a route: ${name} does not gridlock`, { todo }, async () => {
     const faults: ControllerFault[] = [];
-    await runControlled(new Simulation(overloaded, { seed: 0 }), controllers[name](), SECONDS, { onFault: (f) => faults.push(f) });
+    const { supervisor } = await runControlled(new Simulation(overloaded, { seed: 0 }), controllers[name](), SECONDS, { onFault: (f) => faults.push(f) });
     assert.deepEqual(faults.filter((f) => !isAdvisory(f)).map((f) => `${f.kind} at ${f.intersection}, ${f.time} s: ${f.error}`), []);
+    if (name !== 'fixed') assert.ok(supervisor!.gate!.handOvers.length > 0, 'carried by the perimeter gate');
   });
 }
+
+/**
+ * The perimeter gate stays shut where the adaptive controllers carry the grid: on 4 x 4 at 0.1 the internal lanes
+ * hold at most 12.8% of their capacity under schedule (ATT 285.8 s with the gate on or off), below its 15%.
+ */
+test(`4 x 4 grid at 0.1 veh/s a route: the perimeter gate does not fire under ${DEFAULT_CONTROLLER}`, async () => {
+  const faults: ControllerFault[] = [];
+  const { supervisor } = await runControlled(new Simulation(scenario, { seed: 0 }), controllers[DEFAULT_CONTROLLER](), SECONDS, { onFault: (f) => faults.push(f) });
+  assert.deepEqual(supervisor!.gate!.handOvers.map((h) => h.message), []);
+  assert.ok(supervisor!.gate!.vehicles > 0 && supervisor!.gate!.vehicles < supervisor!.gate!.critical, `${supervisor!.gate!.vehicles} vehicles inside, critical ${supervisor!.gate!.critical}`);
+  assert.equal(faults.filter((f) => f.kind === 'gate').length, 0);
+});
 
 /**
  * Issue #16: the default controller may never be worse than max-pressure. A 3 x 3 grid with two through lanes per

@@ -32,7 +32,7 @@ export interface ControllerFault {
   /** the server's English detail */
   error: string;
   /** what happened (control's ControllerFault.kind): the dashboard's sentence is by this */
-  kind: 'error' | 'gridlock' | 'deadlock' | 'starvation' | 'ring';
+  kind: 'error' | 'gridlock' | 'deadlock' | 'starvation' | 'ring' | 'gate';
 }
 
 export interface SimulationClock {

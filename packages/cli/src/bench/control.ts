@@ -308,9 +308,9 @@ async function runOne(sim: Simulation, controller: Controller, seconds: number, 
   const t0 = performance.now();
   const { metrics: m, supervisor: sup } = await runControlled(sim, counting(controller, n), Math.round(seconds / sim.interval), {
     // the reference controllers run as the protocol has them (REFERENCE_CONTROLLERS): M is the published
-    // max-pressure, not one the supervisor's guards rescue (the ring guard never fires on the five, but may on a
-    // user's city, and would then move every other controller's share of avoidable delay removed)
-    ...(guarded ? {} : { starvation: false as const, ring: false as const }),
+    // max-pressure, not one the supervisor's guards rescue (the ring guard and the perimeter gate never fire on the
+    // five, but may on a user's city, and would then move every other controller's share of avoidable delay removed)
+    ...(guarded ? {} : { starvation: false as const, ring: false as const, gate: false as const }),
     onTick(ms) {
       if (n.asked > 0) stepMs.push(ms);
       n.asked = 0;

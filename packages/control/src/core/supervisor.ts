@@ -4,6 +4,7 @@ import { fixedTime } from '../controllers/fixed-time.js';
 import { maxPressure } from '../controllers/max-pressure.js';
 import { GridlockDetector, type GridlockOptions } from './gridlock.js';
 import { RingGuard, type RingHold, type RingOptions } from './ring.js';
+import { GateGuard, type GateHold, type GateOptions } from './gate.js';
 import { describeCut, REPORT_EVERY_SECONDS, StarvationGuard, type StarvationOptions } from './starvation.js';
 import { now, timers } from './clock.js';
 import { isThenable } from './thenable.js';
@@ -46,6 +47,12 @@ export interface SupervisorOptions {
    */
   ring?: RingOptions | false;
   /**
+   * the perimeter gate (core/gate.ts: the flow admitted from the boundary is
+   * metered while the vehicles inside stand past the network's critical
+   * accumulation), or false for none; default on
+   */
+  gate?: GateOptions | false;
+  /**
    * What the devices reported. Given, the supervisor's simulation is the
    * brain's own twin, kept in step with these observations (the server);
    * omitted, it is the street itself, observed perfectly (benchmarks, tests).
@@ -74,8 +81,12 @@ export interface ControllerFault {
    * long enough to foretell a deadlock; the supervisor handed it to the plan
    * in step until the ring dissolves (nothing has locked: the controller has
    * it back then). See core/ring.ts.
+   * 'gate': the vehicles on the network's internal lanes stood past its
+   * critical accumulation; the supervisor handed the perimeter intersection
+   * to the plan in step, metering what enters, until they no longer do
+   * (nothing has locked). See core/gate.ts.
    */
-  kind: 'error' | 'gridlock' | 'deadlock' | 'starvation' | 'ring';
+  kind: 'error' | 'gridlock' | 'deadlock' | 'starvation' | 'ring' | 'gate';
 }
 
 /**
@@ -84,7 +95,7 @@ export interface ControllerFault {
  * the ring clears. Errors, gridlocks and deadlocks are the rest.
  */
 export function isAdvisory(f: ControllerFault): boolean {
-  return f.kind === 'starvation' || f.kind === 'ring';
+  return f.kind === 'starvation' || f.kind === 'ring' || f.kind === 'gate';
 }
 
 /**
@@ -136,6 +147,9 @@ export class SignalSupervisor {
    * ring (core/ring.ts).
    */
   readonly ring?: RingGuard;
+  /** The perimeter gate, when on (core/gate.ts). */
+  readonly gate?: GateGuard;
+  private readonly gatePlan?: Controller;
   /** the plan the ring guard hands over to: the common clock as the fallback's, with the guard's greens */
   private readonly ringPlan?: Controller;
   /** per intersection the guard has cut at: when it was last reported, and the cuts since */
@@ -188,6 +202,10 @@ export class SignalSupervisor {
     if (opts.ring !== false) {
       this.ring = new RingGuard(this.env, opts.ring ?? {});
       this.ringPlan = fixedTime({ clock: true, green: this.ring.green });
+    }
+    if (opts.gate !== false) {
+      this.gate = new GateGuard(this.env, opts.gate ?? {});
+      this.gatePlan = fixedTime({ clock: true, green: this.gate.green });
     }
     try {
       const r: unknown = controller.init?.(this.env);
@@ -246,6 +264,8 @@ export class SignalSupervisor {
     const hold = this.ring?.check(sim.time);
     if (hold) this.reportRing(hold);
     this.starvation?.observe(sim.time);
+    const gated = this.gate?.check(sim.time);
+    if (gated) this.reportGate(gated);
     let t = this.now();
     this.stepMs = t - t0;
     for (let k = 0; k < ixs.length; k++) {
@@ -281,6 +301,7 @@ export class SignalSupervisor {
     if (this.relieved.has(ix.intersection)) return this.relief.decide(ix, s, env);
     if (this.fallen.has(ix.intersection)) return this.fallback.decide(ix, s, env);
     if (this.ringHolds(ix.intersection)) return this.ringPlan!.decide(ix, s, env);
+    if (this.gateHolds(ix.intersection)) return this.gatePlan!.decide(ix, s, env);
     let want: number;
     try {
       // a frozen copy: the supervisor's own status must not be writable by the controller (yellow and minimum green are counted on it)
@@ -318,6 +339,7 @@ export class SignalSupervisor {
     const relieved = this.relieved.has(i);
     if (this.fallen.has(i) && !relieved) return s.green;
     if (!relieved && this.ringHolds(i)) return s.green;
+    if (!relieved && this.gateHolds(i)) return s.green;
     if (!relieved && (controller.fixedPlanAt?.(i) ?? controller.fixedPlan)) return s.green;
     if (controller.holdsAt?.(i)) return s.green;
     const c = g.cut(k, s, sim.time);
@@ -338,6 +360,16 @@ export class SignalSupervisor {
   /** Whether the ring guard has intersection i on the plan now; never where the controller holds it on purpose (an emergency vehicle's corridor). */
   private ringHolds(i: number): boolean {
     if (!this.ring?.holds(i, this.sim.time)) return false;
+    try {
+      return !this.controller.holdsAt?.(i);
+    } catch {
+      return true;
+    }
+  }
+
+  /** Whether the perimeter gate has intersection i on the plan now; never where the controller holds it on purpose. */
+  private gateHolds(i: number): boolean {
+    if (!this.gate?.holds(i, this.sim.time)) return false;
     try {
       return !this.controller.holdsAt?.(i);
     } catch {
@@ -377,6 +409,17 @@ export class SignalSupervisor {
       if (!ix) continue;
       const by = this.controller.nameAt?.(i) ?? this.controller.name;
       this.notify({ controller: by, intersection: ix.id, time: hold.time, error: hold.message, kind: 'ring' });
+    }
+  }
+
+  /** Reports each perimeter intersection the gate newly handed to the plan (where this brain controls it). */
+  private reportGate(hold: GateHold): void {
+    for (const i of hold.intersections) {
+      if (this.env.active && !this.env.active.has(i)) continue;
+      const ix = this.env.intersections.find((x) => x.intersection === i);
+      if (!ix) continue;
+      const by = this.controller.nameAt?.(i) ?? this.controller.name;
+      this.notify({ controller: by, intersection: ix.id, time: hold.time, error: hold.message, kind: 'gate' });
     }
   }
 
