@@ -57,6 +57,12 @@ import { JAM_SPACING } from '../measures/spill-back.js';
  *   774.4, 5 x 5 at 0.15 1,005.4 L25 / 1,178.9 L24 / 1,155.1 L25 -> 843.5 /
  *   848.5 / 847.8, 4 x 6 at 0.12 557.1 L9 / 615.2 L17 / 615.8 L11 -> 601.6 L1
  *   / 597.3 / 594.8; unchanged at 4 x 4 0.09 and 4 x 8 0.1.
+ * - grids it was not tuned on (scripts/guard-effect.mjs, 58 runs: 4 x 5, 5 x 4,
+ *   5 x 6, 4 x 7, 5 x 5, 6 x 5, 4 x 6 at 0.1-0.13, two through lanes at
+ *   0.1-0.15; schedule, sotl, max-pressure; seeds 1-2): unchanged at 0.1 where
+ *   the controller carries it; locked intersections 688 -> 454 (fewer in 35
+ *   runs, more in 4: 6 x 5 at 0.13 schedule 680.2 L28 -> 861.8 L30), ATT worse
+ *   by > 2% in 24 runs and better in 13.
  * - not carried: 6 x 6 at 0.12 (above); 5 x 5 at 0.12 locks more (606.7 L13
  *   at 1,725 s -> 746.1 L25 at 2,000 s); 4 x 4 at 0.11, where schedule locks
  *   (933.6 s, L16 at 1,620 s) either way: its accumulation crawls to 14.6% by
