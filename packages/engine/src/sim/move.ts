@@ -1,5 +1,5 @@
 import type { Network } from './network.js';
-import { ADDED, B_BLOCKER, B_END, ENDED, NO_LINK_STEP, RUNNING, type SimState } from './state.js';
+import { ADDED, B_BLOCKER, B_END, ENDED, NO_LINK_STEP, type SimState } from './state.js';
 import { WAITING_SPEED } from './driver.js';
 import { append, free, unlink } from './occupancy.js';
 import type { StepLog } from './step-log.js';
@@ -22,7 +22,7 @@ const delaySum = new Float64Array(1);
  * in order of their new distance (front first, ties in run-list order), and every other
  * vehicle's speed, position, blocker, delay and standing time are set in the same pass.
  * Those at their route's end are only listed (log.endVeh, log.nEnds): retireEnded takes
- * them off once the move is done. The step's crossings go into `log`. Returns how many
+ * them off once the move is done, and clears the blockers that were among them. The step's crossings go into `log`. Returns how many
  * vehicles have stood `teleportSteps` steps or longer (0: jam teleport is off).
  *
  * Every operation in the loop runs from the first steps on, whatever the traffic: V8
@@ -38,7 +38,7 @@ export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLo
   log.reserve(st.running, st.capacity);
   let nExits = 0, nEnds = 0;
   const { moved: buf, exitVeh, exitLane, endVeh, endLane } = log;
-  const { runList, bFlags, vState, vDrv, bPathPos, vPathPos, vPathOff, path, bDis, bSpeed, vDis, vSpeed, bBlocker, vBlocker, vMaxSpeed, vStand, vStallUntil } = st;
+  const { runList, bFlags, vDrv, bPathPos, vPathPos, vPathOff, path, bDis, bSpeed, vDis, vSpeed, bBlocker, vBlocker, vMaxSpeed, vStand, vStallUntil } = st;
   const maxSpeed = net.maxSpeed;
   const step = st.step;
   delaySum[0] = 0;
@@ -69,14 +69,10 @@ export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLo
     vDis[v] = bDis[v];
     const speed = bSpeed[v];
     vSpeed[v] = speed;
-    // a blocker that ends this step (ENDED once retired, B_END until then) blocks no more; its state is
-    // read for every vehicle (the vehicle's own without one), the flags only choose
+    // the blocker computeActions found; retireEnded drops those that end this step
     const b = bBlocker[v];
     const has = b >= 0;
-    const w = has ? b : v;
-    const ws = vState[w];
-    const gone = ws === ENDED || (ws === RUNNING && (bFlags[w] & B_END) !== 0);
-    vBlocker[v] = (flags & B_BLOCKER) !== 0 && has && !gone ? b : -1;
+    vBlocker[v] = (flags & B_BLOCKER) !== 0 && has ? b : -1;
     const limit = maxSpeed[d], vmax = vMaxSpeed[v];
     const free = limit < vmax ? limit : vmax;
     if (speed < free) delaySum[0] += (1 - speed / free) * dt;
@@ -125,6 +121,13 @@ export function retireEnded(st: SimState, dt: number, log: StepLog): void {
     const v = endVeh[i];
     endLane[i] = vDrv[v];
     endRoute(st, v, now);
+  }
+  // a blocker that has ended blocks no more (all of them ENDED now, none freed yet)
+  const vBlocker = st.vBlocker;
+  for (let r = 0; r < st.running; r++) {
+    const v = runList[r];
+    const b = vBlocker[v];
+    if (b >= 0 && vState[b] === ENDED) vBlocker[v] = -1;
   }
   for (let r = 0; r < st.running; r++) {
     const v = runList[r];
