@@ -344,14 +344,12 @@ export function canPass(net: Network, st: SimState, v: number, drv: number, ci: 
   else if (d2 > 0) {
     const fs = reachSteps(st, foe, d2, t2 !== STRAIGHT, dt);
     const ms = reachSteps(st, v, d1, t1 !== STRAIGHT, dt);
-    // a tie's keys are read and compared on every call, the tie only chooses among the results: the hour's
-    // first tie met the reads in optimised code and threw canPass away (issue #18)
-    const enterV = st.vEnterLinkStep[v], enterFoe = st.vEnterLinkStep[foe];
-    const later = fs > ms, lower = t1 < t2, sooner = fs < ms;
-    const sameLink = enterV === enterFoe, firstOn = enterV < enterFoe;
-    const samePlace = d1 === d2, nearer = d1 < d2, higher = st.vPriority[v] > st.vPriority[foe];
-    const tie = sameLink ? (samePlace ? (higher ? -1 : 1) : nearer ? -1 : 1) : firstOn ? -1 : 1;
-    y = later ? -1 : lower || sooner ? 1 : tie;
+    if (fs > ms) y = -1;
+    else if (t1 < t2 || fs < ms) y = 1;
+    else if (st.vEnterLinkStep[v] === st.vEnterLinkStep[foe]) {
+      if (d1 === d2) y = st.vPriority[v] > st.vPriority[foe] ? -1 : 1;
+      else y = d1 < d2 ? -1 : 1;
+    } else y = st.vEnterLinkStep[v] < st.vEnterLinkStep[foe] ? -1 : 1;
   } else y = d2 + st.vLen[foe] < 0 ? -1 : 1;
   if (y === 1) {
     // a cycle of vehicles blocking each other: go, or nobody ever will
