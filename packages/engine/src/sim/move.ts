@@ -22,8 +22,9 @@ const delaySum = new Float64Array(1);
  * in order of their new distance (front first, ties in run-list order), and every other
  * vehicle's speed, position, blocker, delay and standing time are set in the same pass.
  * Those at their route's end are only listed (log.endVeh, log.nEnds): retireEnded takes
- * them off once the move is done, and clears the blockers that were among them. The step's crossings go into `log`. Returns how many
- * vehicles have stood `teleportSteps` steps or longer (0: jam teleport is off).
+ * them off once the move is done, and clears the blockers that were among them. The
+ * step's crossings go into `log`. Returns how many vehicles have stood `teleportSteps`
+ * steps or longer (0: jam teleport is off).
  *
  * Every operation in the loop runs from the first steps on, whatever the traffic: V8
  * optimises moveVehicles after some 100 steps of HZ1, and an operation first met in
