@@ -188,9 +188,13 @@ export class RingGuard {
     this.lastCheck = now;
     const queue = this.observed.queue;
     const n = this.net.nLanes;
+    // written for every lane, the tests only choose the value: a store first met in optimised code (the
+    // hour's first loaded lane) threw check away (issue #18)
+    const { onAt, loadedSince } = this;
     for (let l = 0; l < n; l++) {
-      if (queue[l] < this.onAt[l]) this.loadedSince[l] = -1;
-      else if (this.loadedSince[l] < 0) this.loadedSince[l] = now;
+      const since = loadedSince[l];
+      const below = queue[l] < onAt[l], unset = since < 0;
+      loadedSince[l] = below ? -1 : unset ? now : since;
     }
     let held = false;
     for (let i = 0; i < this.until.length && !held; i++) held = this.until[i] > now;
@@ -242,9 +246,15 @@ export class RingGuard {
     const n = this.net.nLanes;
     const { index, low, onStack, stack, frameLane, frameEdge, member, exitStart, exits } = this;
     let count = 0;
+    // every test made for every lane, the results only combined (see check)
+    const { loadedSince, persist } = this;
+    const any = now < 0;
     for (let l = 0; l < n; l++) {
-      member[l] = queue[l] >= at[l] && (now < 0 || (this.loadedSince[l] >= 0 && now - this.loadedSince[l] >= this.persist)) ? 1 : 0;
-      count += member[l];
+      const since = loadedSince[l];
+      const standing = queue[l] >= at[l], loaded = since >= 0, persisted = now - since >= persist;
+      const m = standing && (any || (loaded && persisted)) ? 1 : 0;
+      member[l] = m;
+      count += m;
     }
     if (count < 2) return NO_LANES;
     index.fill(-1);

@@ -1,5 +1,5 @@
 import type { Network } from './network.js';
-import { ADDED, B_BLOCKER, B_END, ENDED, NO_LINK_STEP, RUNNING, type SimState } from './state.js';
+import { ADDED, B_BLOCKER, B_END, ENDED, NO_LINK_STEP, type SimState } from './state.js';
 import { WAITING_SPEED } from './driver.js';
 import { append, free, unlink } from './occupancy.js';
 import type { StepLog } from './step-log.js';
@@ -18,20 +18,28 @@ const delaySum = new Float64Array(1);
 
 /**
  * One pass over the run list, in its order (the sums of travel time and delay are summed
- * in it): those at their route's end leave, those onto another drivable leave their list
- * and join the new one afterwards, in order of their new distance (front first, ties in
- * run-list order), and every other vehicle's speed, position, blocker, delay and standing
- * time are set in the same pass. The step's crossings and ends go into `log`. Returns how
- * many vehicles have stood `teleportSteps` steps or longer (0: jam teleport is off).
+ * in it): those onto another drivable leave their list and join the new one afterwards,
+ * in order of their new distance (front first, ties in run-list order), and every other
+ * vehicle's speed, position, blocker, delay and standing time are set in the same pass.
+ * Those at their route's end are only listed (log.endVeh, log.nEnds): retireEnded takes
+ * them off once the move is done, and clears the blockers that were among them. The
+ * step's crossings go into `log`. Returns how many vehicles have stood `teleportSteps`
+ * steps or longer (0: jam teleport is off).
+ *
+ * Every operation in the loop runs from the first steps on, whatever the traffic: V8
+ * optimises moveVehicles after some 100 steps of HZ1, and an operation first met in
+ * optimised code (the hour's first arrival, first vehicle yielding at a conflict point,
+ * first to stand teleportSteps) throws the code away for want of type feedback, the loop
+ * running unoptimised until V8 has compiled it again (issue #18). So the rare cases only
+ * choose among values computed for every vehicle, and the ends' own work is in retireEnded.
  */
 export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLog, teleportSteps: number): number {
-  const now = st.step * dt;
   const nLanes = net.nLanes;
   let nPush = 0;
   log.reserve(st.running, st.capacity);
   let nExits = 0, nEnds = 0;
   const { moved: buf, exitVeh, exitLane, endVeh, endLane } = log;
-  const { runList, bFlags, vState, vDrv, bPathPos, vPathPos, vPathOff, path, bDis, bSpeed, vDis, vSpeed, bBlocker, vBlocker, vMaxSpeed, vStand, vStallUntil } = st;
+  const { runList, bFlags, vDrv, bPathPos, vPathPos, vPathOff, path, bDis, bSpeed, vDis, vSpeed, bBlocker, vBlocker, vMaxSpeed, vStand, vStallUntil } = st;
   const maxSpeed = net.maxSpeed;
   const step = st.step;
   delaySum[0] = 0;
@@ -40,12 +48,11 @@ export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLo
   for (let r = 0; r < running; r++) {
     const v = runList[r];
     const flags = bFlags[v];
-    if (flags & B_END) {
-      endVeh[nEnds] = v;
-      endLane[nEnds++] = vDrv[v];
-      endRoute(st, v, now);
-      continue;
-    }
+    // every vehicle is written to the end list and those at their route's end counted: only the jump is rare
+    const end = flags & B_END;
+    endVeh[nEnds] = v;
+    nEnds += end;
+    if (end !== 0) continue;
     let d = vDrv[v];
     // read once: V8 repeats every element load (see computeActions)
     const bPos = bPathPos[v];
@@ -63,16 +70,21 @@ export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLo
     vDis[v] = bDis[v];
     const speed = bSpeed[v];
     vSpeed[v] = speed;
+    // the blocker computeActions found; retireEnded drops those that end this step
     const b = bBlocker[v];
-    // a blocker that ends this step (ENDED once visited, B_END until then) blocks no more
-    vBlocker[v] = flags & B_BLOCKER && b >= 0 && vState[b] !== ENDED && !(vState[b] === RUNNING && bFlags[b] & B_END) ? b : -1;
+    const has = b >= 0;
+    vBlocker[v] = (flags & B_BLOCKER) !== 0 && has ? b : -1;
     const limit = maxSpeed[d], vmax = vMaxSpeed[v];
     const free = limit < vmax ? limit : vmax;
     if (speed < free) delaySum[0] += (1 - speed / free) * dt;
     if (teleportSteps > 0) {
       // a broken-down vehicle stands by itself, not in a jam
       if (speed >= WAITING_SPEED || vStallUntil[v] > step) vStand[v] = 0;
-      else if (++vStand[v] >= teleportSteps) standingLong++;
+      else {
+        const stood = vStand[v] + 1;
+        vStand[v] = stood;
+        standingLong += stood >= teleportSteps ? 1 : 0;
+      }
     }
   }
   log.nExits = nExits;
@@ -89,18 +101,44 @@ export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLo
     vPathPos[v] = bPos;
   }
   st.cumulativeDelay += delaySum[0];
-  if (nEnds > 0) {
-    for (let r = 0; r < st.running; r++) {
-      const v = runList[r];
-      if (vState[v] !== ENDED) continue;
-      const last = runList[--st.running];
-      runList[r] = last;
-      st.vRunIdx[last] = r;
-      free(st, v);
-      r--;
-    }
-  }
   return standingLong;
+}
+
+/**
+ * The move's second half, called after it every step: the vehicles moveVehicles listed at
+ * their route's end leave their drivable, finished, in run-list order (their travel times
+ * are summed in it), and their slots are freed. Apart from moveVehicles so that its first
+ * arrival throws away only this small function's optimised code. The order against the
+ * move's own changes to the drivables' lists does not matter: taking a vehicle out of a
+ * list leaves the same list whenever it is done.
+ */
+export function retireEnded(st: SimState, dt: number, log: StepLog): void {
+  const nEnds = log.nEnds;
+  if (nEnds === 0) return;
+  const now = st.step * dt;
+  const { endVeh, endLane } = log;
+  const { runList, vState, vDrv } = st;
+  for (let i = 0; i < nEnds; i++) {
+    const v = endVeh[i];
+    endLane[i] = vDrv[v];
+    endRoute(st, v, now);
+  }
+  // a blocker that has ended blocks no more (all of them ENDED now, none freed yet)
+  const vBlocker = st.vBlocker;
+  for (let r = 0; r < st.running; r++) {
+    const v = runList[r];
+    const b = vBlocker[v];
+    if (b >= 0 && vState[b] === ENDED) vBlocker[v] = -1;
+  }
+  for (let r = 0; r < st.running; r++) {
+    const v = runList[r];
+    if (vState[v] !== ENDED) continue;
+    const last = runList[--st.running];
+    runList[r] = last;
+    st.vRunIdx[last] = r;
+    free(st, v);
+    r--;
+  }
 }
 
 /** Vehicle v has reached the end of its route: off its drivable, finished (freed once the step's move is done). */

@@ -11,7 +11,7 @@ import * as sensors from './sensors.js';
 import { compileFlows, PARAM_KEYS, type FlowTable } from './flows.js';
 import { PathSpace } from './paths.js';
 import { StepLog } from './step-log.js';
-import { moveVehicles } from './move.js';
+import { moveVehicles, retireEnded } from './move.js';
 import { generate, setDrawnVehicleParams, setEntryRate, setTurnWeights, type DrawnVehicleParams } from './demand.js';
 import { addVehicle, placeVehicle, relocateVehicle, removeVehicle, type AddVehicleOptions, type PlaceVehicleOptions } from './placement.js';
 
@@ -733,6 +733,7 @@ export class Simulation {
     this.crossNotes.begin();
     computeActions(this.net, this.st, this.interval, this.claims, this.crossNotes, this.changes);
     const standingLong = moveVehicles(this.net, this.st, this.interval, this.log, this.teleportSteps);
+    retireEnded(this.st, this.interval, this.log);
     overtake(this.net, this.st);
     changeLanes(this.net, this.st, this.changes);
     if (standingLong > 0) teleport(this.net, this.st, this.teleportSteps, this.time);
