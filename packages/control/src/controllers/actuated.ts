@@ -42,9 +42,16 @@ export interface ActuatedOptions {
  * always), filled until a ring of full lanes locked the grid (at 2,760 s, the
  * perimeter gate on the plan from 660 s); bounded, it carries the hour (ATT
  * 763.7 -> 606.8 s; at 0.1 315.7 -> 297.1, 6 x 6 at 0.1 743.1 locked -> 364.8,
- * 3 x 16 at 0.1 233.7 -> 221.2). The five real scenarios (bench control) are
- * unchanged to the last digit. It costs where lanes are short or an arterial is
- * past capacity: 1 x 8 at 0.15 274.6 -> 308.5 s; test/stress.test.ts's
+ * 3 x 16 at 0.1 233.7 -> 221.2). Over 24 generated grids (3 x 3 to 6 x 6,
+ * 4 x 5, 5 x 4, 5 x 5, 4 x 6, 4 x 8, 2 x 5, 3 x 16, 16 x 3, 1 x 8, 1 x 4 at
+ * 0.08-0.15; 2026-12-07)
+ * the locked intersections went from 184 in 11 runs to 49 in 6 (4 x 4 at 0.11
+ * 965.8 locked -> 491.1 s, at 0.13 1,321.4 locked -> 696.3; more only on 3 x 3
+ * at 0.12, 6 -> 8, ATT 1,120.0 -> 729.6). The five real scenarios (bench
+ * control) are unchanged to the last digit. It costs on the arterials past
+ * capacity (under it, 1 x 8 and 1 x 4 at 0.1, it gains 2-4%): 1 x 8 at 0.12
+ * 166.8 -> 178.8 s, at 0.15 274.6 -> 308.5, 1 x 4 at 0.12 197.1 -> 224.3, at
+ * 0.15 377.4 -> 430.2; test/stress.test.ts's
  * short-blocks (60 m lanes: a 10 s max-out) 242.2 -> 261.4, turning 130.3 ->
  * 133.7, unbalanced 116.3 -> 118.2. Measured and rejected (2026-12-07): the
  * spill guard (measures/spill-guard.ts) before the actuation (4 x 4 at 0.12
