@@ -145,7 +145,13 @@ const overloaded = generateGrid({ rows: 4, cols: 4, demand: 0.12 });
  * 445.5 s, not 0.12, and locks 1 x 8 at 0.15), the coordinated phase left uncapped (100, 7: carries both 4 x 4
  * tests, 441.5 and 658.5 s, but locks 3 x 16 at 0.1 and 35 of 6 x 6's), with the cycle's storage bound at the
  * spill-back warn share (89, 9), the cap as a max-out within the cycle (82, 7; 1 x 8 locks), both (78, 7); a common
- * cycle of 100, 120 or 140 s or maxCycle 100-140 carried neither 4 x 4 test. The PI gating law
+ * cycle of 100, 120 or 140 s or maxCycle 100-140 carried neither 4 x 4 test. Its arterials change at every re-plan
+ * (rows and columns in two-intersection pieces, the direction flipping: each intersection's coordinated phase and
+ * offset jump); keeping the first measured choice (74, 10) or the initial one (88, 9) did not carry 4 x 4 at 0.12
+ * either; kept, with the max-out in the cycle, it carried both 4 x 4 tests (450.3 and 649.3 s) but locked 1 x 8 at
+ * 0.15 (3), 4 x 5 at 0.1 (3) and 4 x 6 at 0.1 (1), which it carried (61, 7); the max-out on the non-coordinated
+ * phases only: 27 in 8 runs, 4 x 4 at 0.1 and 0.12 locked late (3,385 s, 2,835 s) at a perimeter corner under the
+ * gate's plan, a left-turn lane into the interior full. The PI gating law
  * itself (metering the admitted inflow, greens refused once a perimeter intersection's share is spent) did not carry
  * schedule here and locked pressure-plus at 0.1 (figures in core/gate.ts).
  */
