@@ -3,6 +3,7 @@ import { checkOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';
 import { approaching, phaseLaneSets } from '../measures/phase-lanes.js';
 import { SpillBack } from '../measures/spill-back.js';
+import { lanesOnRings, linkExits } from '../measures/lane-exits.js';
 
 export interface ActuatedOptions {
   /** metres upstream of the stop line a lane's presence detector covers; default 30 */
@@ -48,10 +49,13 @@ export interface ActuatedOptions {
  * the locked intersections went from 184 in 11 runs to 49 in 6 (4 x 4 at 0.11
  * 965.8 locked -> 491.1 s, at 0.13 1,321.4 locked -> 696.3; more only on 3 x 3
  * at 0.12, 6 -> 8, ATT 1,120.0 -> 729.6). The five real scenarios (bench
- * control) are unchanged to the last digit. It costs on the arterials past
- * capacity (under it, 1 x 8 and 1 x 4 at 0.1, it gains 2-4%): 1 x 8 at 0.12
- * 166.8 -> 178.8 s, at 0.15 274.6 -> 308.5, 1 x 4 at 0.12 197.1 -> 224.3, at
- * 0.15 377.4 -> 430.2; test/stress.test.ts's
+ * control) are unchanged to the last digit. Only at intersections with an
+ * incoming lane on a ring of lanes (measures/lane-exits.ts lanesOnRings: a
+ * deadlock needs one): on an arterial (no way back without a U-turn) the bound
+ * cost past capacity (1 x 8 at 0.12 166.8 -> 178.8 s, at 0.15 274.6 -> 308.5,
+ * 1 x 4 at 0.12 197.1 -> 224.3, at 0.15 377.4 -> 430.2; stress.test.ts's
+ * 1 x 6 123.6 -> 124.4) and protected nothing; there actuated is as it was to
+ * the last digit. It costs on test/stress.test.ts's
  * short-blocks (60 m lanes: a 10 s max-out) 242.2 -> 261.4, turning 130.3 ->
  * 133.7, unbalanced 116.3 -> 118.2. Measured and rejected (2026-12-07): the
  * spill guard (measures/spill-guard.ts) before the actuation (4 x 4 at 0.12
@@ -88,13 +92,17 @@ export function actuated(opts: ActuatedOptions = {}): Controller {
       lastSeen = new Float64Array(served.length);
       spill = new SpillBack(env.net, env.intersections);
       // the longest of its lanes' discharge times: a queue about to spill back, at saturation flow
-      maxOut = served.map((sets) =>
-        Float64Array.from(sets, (lanes) => {
+      // only where an incoming lane lies on a ring of lanes (laneLinks) can the queues a long green leaves close a deadlock
+      const ringed = lanesOnRings(env.net.nLanes, linkExits(env.net));
+      maxOut = served.map((sets) => {
+        const onRing = sets.some((lanes) => lanes.some((l) => ringed[l] === 1));
+        return Float64Array.from(sets, (lanes) => {
+          if (!onRing) return maxGreen;
           let most = 0;
           for (const l of lanes) most = Math.max(most, spill.warnAt[l] / sat);
           return Math.min(maxGreen, most);
-        }),
-      );
+        });
+      });
     },
     beginStep(env) {
       // detectors are read every step, also during minGreen, so the gap is known when decisions start
