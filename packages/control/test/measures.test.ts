@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, Simulation } from '@citybrain/engine';
-import { bestPhase, fixedTime, phasePressure, SignalSupervisor, SpillBack, SpillGuard, SPILL_WARN_SHARE, type Observed } from '@citybrain/control';
+import { bestPhase, fixedTime, lanesOnRings, linkExits, phasePressure, SignalSupervisor, SpillBack, SpillGuard, SPILL_WARN_SHARE, type Observed } from '@citybrain/control';
 
 // intersection_1_1 of a 1 x 1 grid: phase 2 is NT+ST, phase 4 NL+SL; road_1_2_3 comes from the north, road_1_0_1 from the south
 test('a roadLink without laneLinks adds no pressure: its phase still wins on the rest of its movements', () => {
@@ -127,4 +127,19 @@ test('spill guard, weighed: of several spilling greens the heaviest is called, n
   // what stands beyond weighs against it (max-pressure's term): the left turn's exit road_1_1_2 half full
   for (let j = 0; j < 3; j++) queue[lane(`road_1_1_2_${j}`)] = 20;
   assert.equal(ix.greens[guard(true).choose(k0, ix.greens.length, cur, observed, 10)], 2, 'weighed: the queue that can leave');
+});
+
+// actuated's max-out bound applies only where an intersection's lanes lie on a ring of lanes (controllers/actuated.ts)
+test('lanesOnRings: none on an arterial (no way back without a U-turn), the ones round the blocks on a grid', () => {
+  const onRings = (rows: number, cols: number) => {
+    const net = new Simulation(generateGrid({ rows, cols })).net;
+    const ringed = lanesOnRings(net.nLanes, linkExits(net));
+    return new Set([...ringed.keys()].filter((l) => ringed[l] === 1).map((l) => net.laneId(l)));
+  };
+  assert.equal(onRings(1, 4).size, 0);
+  const grid = onRings(2, 2);
+  // the centre block's counter-clockwise ring of left-turn lanes (road_x_y_d_0: lane 0 turns left), as the deadlocks on 4 x 4 closed
+  for (const l of ['road_1_1_0_0', 'road_2_1_1_0', 'road_2_2_2_0', 'road_1_2_3_0']) assert.ok(grid.has(l), `${l} on a ring`);
+  // entry lanes (from the boundary's virtual intersections) are on none
+  for (const l of grid) assert.ok(!/^road_0_|^road_3_|^road_\d_0_|^road_\d_3_/.test(l), `${l} is an internal lane`);
 });

@@ -3,14 +3,21 @@ import { checkOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';
 import { approaching, phaseLaneSets } from '../measures/phase-lanes.js';
 import { SpillBack } from '../measures/spill-back.js';
+import { lanesOnRings, linkExits } from '../measures/lane-exits.js';
 
 export interface ActuatedOptions {
   /** metres upstream of the stop line a lane's presence detector covers; default 30 */
   detectorLength?: number;
   /** seconds without a detection on the green's lanes that end the green (gap-out); default 3 */
   gap?: number;
-  /** seconds after which a green ends when another phase has demand (max-out); default 60 */
+  /** seconds after which a green ends when another phase has demand (max-out); default 60, and at most the green's discharge time (saturationFlow) */
   maxGreen?: number;
+  /**
+   * saturation flow per lane, veh/s; default 0.5 (webster's). A green maxes out, when another phase has demand, once
+   * it has lasted the time its lanes' queue about to spill back (SpillBack.warnAt) takes to discharge at this flow,
+   * if that is shorter than maxGreen
+   */
+  saturationFlow?: number;
 }
 
 /**
@@ -24,12 +31,45 @@ export interface ActuatedOptions {
  * (SpillBack) has no demand: presence detectors over a queue that cannot
  * move would otherwise hold its green for ever (maxGreen only if another
  * phase calls), sending vehicles into the junction to stop there.
+ *
+ * The max-out is the shorter of maxGreen and the time the green's lanes take
+ * to discharge the queue at which they would spill back (SpillBack.warnAt, at
+ * `saturationFlow`): past that, its lanes have been emptied of what they can
+ * store and the green runs on vehicles arriving during it, while the red of
+ * every other phase grows. On CityFlow's 4 x 4 grid at 0.12 veh/s a route
+ * (test/spill-ring.test.ts; 240-270 m lanes: 40-44 s) a 60 s max-out let the
+ * busy straight phases hold the interior for a 4-phase cycle of up to 260 s
+ * while the left-turn lanes round the centre, fed by right turns (green
+ * always), filled until a ring of full lanes locked the grid (at 2,760 s, the
+ * perimeter gate on the plan from 660 s); bounded, it carries the hour (ATT
+ * 763.7 -> 606.8 s; at 0.1 315.7 -> 297.1, 6 x 6 at 0.1 743.1 locked -> 364.8,
+ * 3 x 16 at 0.1 233.7 -> 221.2). Over 24 generated grids (3 x 3 to 6 x 6,
+ * 4 x 5, 5 x 4, 5 x 5, 4 x 6, 4 x 8, 2 x 5, 3 x 16, 16 x 3, 1 x 8, 1 x 4 at
+ * 0.08-0.15; 2026-12-07)
+ * the locked intersections went from 184 in 11 runs to 49 in 6 (4 x 4 at 0.11
+ * 965.8 locked -> 491.1 s, at 0.13 1,321.4 locked -> 696.3; more only on 3 x 3
+ * at 0.12, 6 -> 8, ATT 1,120.0 -> 729.6). The five real scenarios (bench
+ * control) are unchanged to the last digit. Only at intersections with an
+ * incoming lane on a ring of lanes (measures/lane-exits.ts lanesOnRings: a
+ * deadlock needs one): on an arterial (no way back without a U-turn) the bound
+ * cost past capacity (1 x 8 at 0.12 166.8 -> 178.8 s, at 0.15 274.6 -> 308.5,
+ * 1 x 4 at 0.12 197.1 -> 224.3, at 0.15 377.4 -> 430.2; stress.test.ts's
+ * 1 x 6 123.6 -> 124.4) and protected nothing; there actuated is as it was to
+ * the last digit. It costs on test/stress.test.ts's
+ * short-blocks (60 m lanes: a 10 s max-out) 242.2 -> 261.4, turning 130.3 ->
+ * 133.7, unbalanced 116.3 -> 118.2. Measured and rejected (2026-12-07): the
+ * spill guard (measures/spill-guard.ts) before the actuation (4 x 4 at 0.12
+ * still locked at 2,645 s, at 0.1 315.7 -> 348.3 s with the gate firing); the
+ * bound only while another phase has a vehicle on a lane a junction feeds (4 x 4
+ * at 0.12 locked at 3,185 s); ending a green once another phase's lane is about
+ * to spill back (a queue override: locked 4 x 4 at 0.1 and 6 x 6 at 0.1).
  */
 export function actuated(opts: ActuatedOptions = {}): Controller {
   const name = 'actuated';
   const zone = checkOption(name, 'detectorLength', opts.detectorLength ?? 30, 0);
   const gap = checkOption(name, 'gap', opts.gap ?? 3, 0);
   const maxGreen = checkOption(name, 'maxGreen', opts.maxGreen ?? 60, 0);
+  const sat = checkOption(name, 'saturationFlow', opts.saturationFlow ?? 0.5, 1e-3);
 
   let slot = new Int32Array(0);
   let served: Int32Array[][] = [];
@@ -38,6 +78,8 @@ export function actuated(opts: ActuatedOptions = {}): Controller {
   /** simulated second of the last detection on the green's lanes (or the green's start) */
   let lastSeen = new Float64Array(0);
   let spill: SpillBack;
+  /** per intersection slot and green slot: seconds after which the green maxes out */
+  let maxOut: Float64Array[] = [];
 
   return {
     name,
@@ -49,6 +91,18 @@ export function actuated(opts: ActuatedOptions = {}): Controller {
       shown = new Int32Array(served.length).fill(-1);
       lastSeen = new Float64Array(served.length);
       spill = new SpillBack(env.net, env.intersections);
+      // the longest of its lanes' discharge times: a queue about to spill back, at saturation flow
+      // only where an incoming lane lies on a ring of lanes (laneLinks) can the queues a long green leaves close a deadlock
+      const ringed = lanesOnRings(env.net.nLanes, linkExits(env.net));
+      maxOut = served.map((sets) => {
+        const onRing = sets.some((lanes) => lanes.some((l) => ringed[l] === 1));
+        return Float64Array.from(sets, (lanes) => {
+          if (!onRing) return maxGreen;
+          let most = 0;
+          for (const l of lanes) most = Math.max(most, spill.warnAt[l] / sat);
+          return Math.min(maxGreen, most);
+        });
+      });
     },
     beginStep(env) {
       // detectors are read every step, also during minGreen, so the gap is known when decisions start
@@ -68,9 +122,9 @@ export function actuated(opts: ActuatedOptions = {}): Controller {
     decide(ix, s, env) {
       const k = slot[ix.intersection];
       const t = env.twin.time;
-      if (t - lastSeen[k] < gap && t - s.greenSince < maxGreen) return s.green;
       const n = ix.greens.length;
       const g = ix.greens.indexOf(s.green);
+      if (t - lastSeen[k] < gap && t - s.greenSince < (g >= 0 ? maxOut[k][g] : maxGreen)) return s.green;
       for (let j = 1; j < n; j++) {
         const h = (g + j) % n;
         if (approaching(env.twin, served[k][h], zone) > 0 && !spill.blocked(k, h, env.observed.queue)) return ix.greens[h];

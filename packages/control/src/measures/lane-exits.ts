@@ -56,3 +56,61 @@ function rows(n: number, each: (l: number, add: (o: number) => void) => void): L
   }
   return { start, lanes: Int32Array.from(list) };
 }
+
+/**
+ * Per lane, 1 when it lies on a ring of lanes (a strongly connected set of two
+ * lanes or more by `exits`): only there can queues close a deadlock, each lane
+ * waiting on the next. Iterative Tarjan, once at construction.
+ */
+export function lanesOnRings(n: number, exits: LaneExits): Uint8Array {
+  const { start, lanes } = exits;
+  const out = new Uint8Array(n);
+  const index = new Int32Array(n).fill(-1);
+  const low = new Int32Array(n);
+  const onStack = new Uint8Array(n);
+  const stack = new Int32Array(n);
+  const frameLane = new Int32Array(n);
+  const frameEdge = new Int32Array(n);
+  let next = 0, sp = 0;
+  for (let s = 0; s < n; s++) {
+    if (index[s] >= 0) continue;
+    let depth = 0;
+    frameLane[0] = s;
+    frameEdge[0] = start[s];
+    index[s] = low[s] = next++;
+    stack[sp++] = s;
+    onStack[s] = 1;
+    while (depth >= 0) {
+      const v = frameLane[depth];
+      const e = frameEdge[depth];
+      if (e < start[v + 1]) {
+        frameEdge[depth] = e + 1;
+        const w = lanes[e];
+        if (index[w] < 0) {
+          index[w] = low[w] = next++;
+          stack[sp++] = w;
+          onStack[w] = 1;
+          depth++;
+          frameLane[depth] = w;
+          frameEdge[depth] = start[w];
+        } else if (onStack[w] && index[w] < low[v]) low[v] = index[w];
+        continue;
+      }
+      if (low[v] === index[v]) {
+        let k = sp;
+        do k--; while (stack[k] !== v);
+        for (let j = k; j < sp; j++) {
+          onStack[stack[j]] = 0;
+          if (sp - k >= 2) out[stack[j]] = 1;
+        }
+        sp = k;
+      }
+      depth--;
+      if (depth >= 0) {
+        const u = frameLane[depth];
+        if (low[v] < low[u]) low[u] = low[v];
+      }
+    }
+  }
+  return out;
+}
