@@ -28,4 +28,4 @@ export { LaneLoad } from './measures/lane-load.js';
 export { efficientPressure, runningDemand, RunningLoad } from './measures/efficient-pressure.js';
 export { SpillBack, fullThresholds, JAM_SPACING, FULL_SHARE, MIN_FULL, SPILL_WARN_SHARE } from './measures/spill-back.js';
 export { SpillGuard, SPILL_GAP, SPILL_MAX } from './measures/spill-guard.js';
-export { linkExits, lanesOnRings, type LaneExits } from './measures/lane-exits.js';
+export { linkExits, lanesOnRings, LaneRings, type LaneExits } from './measures/lane-exits.js';

@@ -133,7 +133,7 @@ test('spill guard, weighed: of several spilling greens the heaviest is called, n
 test('lanesOnRings: none on an arterial (no way back without a U-turn), the ones round the blocks on a grid', () => {
   const onRings = (rows: number, cols: number) => {
     const net = new Simulation(generateGrid({ rows, cols })).net;
-    const ringed = lanesOnRings(net.nLanes, linkExits(net));
+    const ringed = lanesOnRings(linkExits(net));
     return new Set([...ringed.keys()].filter((l) => ringed[l] === 1).map((l) => net.laneId(l)));
   };
   assert.equal(onRings(1, 4).size, 0);

@@ -93,7 +93,7 @@ export function actuated(opts: ActuatedOptions = {}): Controller {
       spill = new SpillBack(env.net, env.intersections);
       // the longest of its lanes' discharge times: a queue about to spill back, at saturation flow
       // only where an incoming lane lies on a ring of lanes (laneLinks) can the queues a long green leaves close a deadlock
-      const ringed = lanesOnRings(env.net.nLanes, linkExits(env.net));
+      const ringed = lanesOnRings(linkExits(env.net));
       maxOut = served.map((sets) => {
         const onRing = sets.some((lanes) => lanes.some((l) => ringed[l] === 1));
         return Float64Array.from(sets, (lanes) => {

@@ -1,6 +1,6 @@
 import type { ControlEnv, Observed } from './controller.js';
 import { shareThresholds } from '../measures/spill-back.js';
-import { linkExits } from '../measures/lane-exits.js';
+import { LaneRings, linkExits } from '../measures/lane-exits.js';
 
 /**
  * The ring guard: a deadlock's precursor seen in what the devices report
@@ -118,22 +118,16 @@ export class RingGuard {
   private readonly offAt: Float64Array;
   /** per lane: the simulated second since which it has stood loaded; -1 when it does not */
   private readonly loadedSince: Float64Array;
-  /** CSR: exit lanes of lane l are exits[exitStart[l]..exitStart[l + 1]) */
-  private readonly exitStart: Int32Array;
-  private readonly exits: Int32Array;
+  /** the rings among the loaded lanes, by the laneLinks */
+  private readonly ringFinder: LaneRings;
   /** per intersection (network index): the simulated second its hold ends; 0 when never held */
   private readonly until: Float64Array;
   /** per intersection: the intersections one road away, either way */
   private readonly around: number[][];
   private lastCheck: number;
-  // the strongly connected sets' scratch (iterative Tarjan)
-  private readonly index: Int32Array;
-  private readonly low: Int32Array;
-  private readonly onStack: Uint8Array;
-  private readonly stack: Int32Array;
-  private readonly frameLane: Int32Array;
-  private readonly frameEdge: Int32Array;
+  /** scratch per check: 1 for the lanes that count towards a ring, and the lanes found on rings */
   private readonly member: Uint8Array;
+  private readonly found: Int32Array;
 
   constructor(env: ControlEnv, opts: RingOptions = {}) {
     const net = env.net;
@@ -151,7 +145,7 @@ export class RingGuard {
     this.onAt = shareThresholds(net, share);
     this.offAt = shareThresholds(net, release);
     this.loadedSince = new Float64Array(n).fill(-1);
-    ({ start: this.exitStart, lanes: this.exits } = linkExits(net));
+    this.ringFinder = new LaneRings(linkExits(net));
     const nI = net.interIds.length;
     this.until = new Float64Array(nI);
     const around: Set<number>[] = Array.from({ length: nI }, () => new Set<number>());
@@ -164,13 +158,8 @@ export class RingGuard {
     }
     this.around = around.map((s) => [...s]);
     this.lastCheck = env.twin.time;
-    this.index = new Int32Array(n);
-    this.low = new Int32Array(n);
-    this.onStack = new Uint8Array(n);
-    this.stack = new Int32Array(n);
-    this.frameLane = new Int32Array(n);
-    this.frameEdge = new Int32Array(n);
     this.member = new Uint8Array(n);
+    this.found = new Int32Array(n);
   }
 
   /** Whether intersection i (network index) runs the plan at simulated second `now`. */
@@ -244,7 +233,7 @@ export class RingGuard {
    */
   private rings(queue: ArrayLike<number>, at: Float64Array, now: number): number[] {
     const n = this.net.nLanes;
-    const { index, low, onStack, stack, frameLane, frameEdge, member, exitStart, exits } = this;
+    const member = this.member;
     let count = 0;
     // every test made for every lane, the results only combined (see check)
     const { loadedSince, persist } = this;
@@ -257,58 +246,8 @@ export class RingGuard {
       count += m;
     }
     if (count < 2) return NO_LANES;
-    index.fill(-1);
-    let next = 0, sp = 0;
-    let out: number[] = NO_LANES;
-    for (let s = 0; s < n; s++) {
-      if (!member[s] || index[s] >= 0) continue;
-      let depth = 0;
-      frameLane[0] = s;
-      frameEdge[0] = exitStart[s];
-      index[s] = low[s] = next++;
-      stack[sp++] = s;
-      onStack[s] = 1;
-      while (depth >= 0) {
-        const v = frameLane[depth];
-        const e = frameEdge[depth];
-        if (e < exitStart[v + 1]) {
-          frameEdge[depth] = e + 1;
-          const w = exits[e];
-          if (!member[w]) continue;
-          if (index[w] < 0) {
-            index[w] = low[w] = next++;
-            stack[sp++] = w;
-            onStack[w] = 1;
-            depth++;
-            frameLane[depth] = w;
-            frameEdge[depth] = exitStart[w];
-          } else if (onStack[w] && index[w] < low[v]) {
-            low[v] = index[w];
-          }
-          continue;
-        }
-        if (low[v] === index[v]) {
-          // v roots a strongly connected set: the stack down to v
-          let k = sp;
-          do k--; while (stack[k] !== v);
-          const size = sp - k;
-          for (let j = k; j < sp; j++) {
-            onStack[stack[j]] = 0;
-            if (size >= 2) {
-              if (out === NO_LANES) out = [];
-              out.push(stack[j]);
-            }
-          }
-          sp = k;
-        }
-        depth--;
-        if (depth >= 0) {
-          const u = frameLane[depth];
-          if (low[v] < low[u]) low[u] = low[v];
-        }
-      }
-    }
-    return out;
+    const k = this.ringFinder.find(member, this.found);
+    return k === 0 ? NO_LANES : Array.from(this.found.subarray(0, k));
   }
 }
 

@@ -58,59 +58,96 @@ function rows(n: number, each: (l: number, add: (o: number) => void) => void): L
 }
 
 /**
- * Per lane, 1 when it lies on a ring of lanes (a strongly connected set of two
- * lanes or more by `exits`): only there can queues close a deadlock, each lane
- * waiting on the next. Iterative Tarjan, once at construction.
+ * Rings of lanes: the strongly connected sets of two lanes or more (lane to
+ * exit lane) among the lanes a check names. Only on such a ring can queues
+ * close a deadlock, each lane waiting on the next. Iterative Tarjan over
+ * scratch allocated once, so the ring guard can look every few seconds
+ * without allocating.
  */
-export function lanesOnRings(n: number, exits: LaneExits): Uint8Array {
-  const { start, lanes } = exits;
-  const out = new Uint8Array(n);
-  const index = new Int32Array(n).fill(-1);
-  const low = new Int32Array(n);
-  const onStack = new Uint8Array(n);
-  const stack = new Int32Array(n);
-  const frameLane = new Int32Array(n);
-  const frameEdge = new Int32Array(n);
-  let next = 0, sp = 0;
-  for (let s = 0; s < n; s++) {
-    if (index[s] >= 0) continue;
-    let depth = 0;
-    frameLane[0] = s;
-    frameEdge[0] = start[s];
-    index[s] = low[s] = next++;
-    stack[sp++] = s;
-    onStack[s] = 1;
-    while (depth >= 0) {
-      const v = frameLane[depth];
-      const e = frameEdge[depth];
-      if (e < start[v + 1]) {
-        frameEdge[depth] = e + 1;
-        const w = lanes[e];
-        if (index[w] < 0) {
-          index[w] = low[w] = next++;
-          stack[sp++] = w;
-          onStack[w] = 1;
-          depth++;
-          frameLane[depth] = w;
-          frameEdge[depth] = start[w];
-        } else if (onStack[w] && index[w] < low[v]) low[v] = index[w];
-        continue;
-      }
-      if (low[v] === index[v]) {
-        let k = sp;
-        do k--; while (stack[k] !== v);
-        for (let j = k; j < sp; j++) {
-          onStack[stack[j]] = 0;
-          if (sp - k >= 2) out[stack[j]] = 1;
+export class LaneRings {
+  private readonly index: Int32Array;
+  private readonly low: Int32Array;
+  private readonly onStack: Uint8Array;
+  private readonly stack: Int32Array;
+  private readonly frameLane: Int32Array;
+  private readonly frameEdge: Int32Array;
+
+  constructor(private readonly exits: LaneExits) {
+    const n = exits.start.length - 1;
+    this.index = new Int32Array(n);
+    this.low = new Int32Array(n);
+    this.onStack = new Uint8Array(n);
+    this.stack = new Int32Array(n);
+    this.frameLane = new Int32Array(n);
+    this.frameEdge = new Int32Array(n);
+  }
+
+  /**
+   * Writes the lanes on rings among those with member[l] = 1 into `out`, a
+   * ring's lanes together, and returns how many; an exit lane that is not a
+   * member breaks the ring there.
+   */
+  find(member: Uint8Array, out: Int32Array): number {
+    const { start, lanes } = this.exits;
+    const { index, low, onStack, stack, frameLane, frameEdge } = this;
+    const n = start.length - 1;
+    index.fill(-1);
+    let next = 0, sp = 0, found = 0;
+    for (let s = 0; s < n; s++) {
+      if (!member[s] || index[s] >= 0) continue;
+      let depth = 0;
+      frameLane[0] = s;
+      frameEdge[0] = start[s];
+      index[s] = low[s] = next++;
+      stack[sp++] = s;
+      onStack[s] = 1;
+      while (depth >= 0) {
+        const v = frameLane[depth];
+        const e = frameEdge[depth];
+        if (e < start[v + 1]) {
+          frameEdge[depth] = e + 1;
+          const w = lanes[e];
+          if (!member[w]) continue;
+          if (index[w] < 0) {
+            index[w] = low[w] = next++;
+            stack[sp++] = w;
+            onStack[w] = 1;
+            depth++;
+            frameLane[depth] = w;
+            frameEdge[depth] = start[w];
+          } else if (onStack[w] && index[w] < low[v]) {
+            low[v] = index[w];
+          }
+          continue;
         }
-        sp = k;
-      }
-      depth--;
-      if (depth >= 0) {
-        const u = frameLane[depth];
-        if (low[v] < low[u]) low[u] = low[v];
+        if (low[v] === index[v]) {
+          // v roots a strongly connected set: the stack down to v
+          let k = sp;
+          do k--; while (stack[k] !== v);
+          const ring = sp - k >= 2;
+          for (let j = k; j < sp; j++) {
+            onStack[stack[j]] = 0;
+            if (ring) out[found++] = stack[j];
+          }
+          sp = k;
+        }
+        depth--;
+        if (depth >= 0) {
+          const u = frameLane[depth];
+          if (low[v] < low[u]) low[u] = low[v];
+        }
       }
     }
+    return found;
   }
+}
+
+/** Per lane, 1 when it lies on a ring of lanes by `exits` (LaneRings over every lane). */
+export function lanesOnRings(exits: LaneExits): Uint8Array {
+  const n = exits.start.length - 1;
+  const found = new Int32Array(n);
+  const k = new LaneRings(exits).find(new Uint8Array(n).fill(1), found);
+  const out = new Uint8Array(n);
+  for (let j = 0; j < k; j++) out[found[j]] = 1;
   return out;
 }
