@@ -49,6 +49,41 @@ import { LaneRings, linkExits } from '../measures/lane-exits.js';
  * intersections from 1,975 s instead of 22 from 1,775 s; on 4 x 4 at 0.12
  * (every adaptive controller locks it) rings stand that long only from
  * 1,205 s, too late for the plan (test/spill-ring.test.ts).
+ *
+ * Not carried (issue #16, measured 2026-12-07, seed 0, one hour): schedule
+ * on 6 x 6 at 0.12 (908.5 s, 36 locked from 1,760 s, first the ring
+ * road_3_4_3_0 -> road_3_3_0_0 -> road_4_3_1_0 -> road_4_4_2_0) where
+ * max-pressure carries it (717.1 s): this guard hands max-pressure over at
+ * 860 s (its ring lanes stood past 40% of 32 without a break from 680 s),
+ * schedule only at 1,370 s. The whole network on the plan from second T
+ * (scripts/plan-from.mjs) carries schedule's state from 800 s (677.0) and
+ * 1,000 s (651.1) but not 1,100 s (789.4, 36 locked), max-pressure's from
+ * 900 s (714.1) but not 1,000 s (1,031.4): schedule's state stays carriable
+ * longer, the guard comes too late for it. Its spill calls drain one ring
+ * lane at a time into the next (road_3_3_0_0 26 -> 0 at 960-1,000 s while
+ * road_4_4_2_0 went 25 -> 31), so no ring stands 180 s without a break
+ * until 1,190 s; and before 1,000 s its loads look like those it shows on
+ * 4 x 4 and 6 x 6 at 0.1, which it carries. Tried, each measured on 6 x 6 at 0.12 and
+ * 4 x 4 / 6 x 6 at 0.1 (schedule there 285.8 / 334.6 s): persistence 60 s
+ * carries (658.7, at 775 s) but fires at 0.1 (404.5 / 477.3), 120 s comes
+ * too late (890.0, locked); each lane's standing averaged over 120 s rather
+ * than unbroken carries (661.8) and fires at 0.1 (406.8 / 466.2), over 180
+ * or 300 s locks (818.2 / 771.5); a ring past 60-80% now, without
+ * persistence, forms only at 1,265-1,290 s (locks); a loaded ring with a
+ * member standing full (FULL_SHARE) fires at 770 s (661.8) but at 875 s on
+ * 4 x 4 at 0.1 (404.5), with the full member standing 30 or 60 s at 1,125 /
+ * 1,190 s (locks), by full lane-seconds over the ring (30-90 over 120-180 s)
+ * at 1,100-1,130 s (locks); loads counted by vehicles, not standing, at
+ * 1,355 s (locks). Taken over at 1,370 s, reach 1 or the whole network,
+ * 15 or 30 s greens all lock. On schedule's side (this guard as it is):
+ * maxGreen 40 / 60 s, stall 3 / 12 s, spill warn share 0.4 / 0.5 / 0.7,
+ * spill calls unweighed (744.0) or by urgency (share of full first, 878.6),
+ * spill holds ending once none of the green's lanes spills (780.7, 24
+ * locked, and 430.2 on 4 x 4 at 0.1), spill calls only where no exit lane
+ * stands past the warn share (1,012.5, and 484.7 on 6 x 6 at 0.1), SPILL_MAX
+ * 30 s, a full lane pre-empting a held spill green: every one still locks.
+ * At 0.15 the plan carries both from 600 s (schedule 881.2, max-pressure
+ * 923.8) and neither from 800 s; both lock there with the guards.
  */
 
 /** Seconds between checks, as the gridlock check's. */
