@@ -103,8 +103,9 @@ function test(name: string, ...args: [(t: TestContext) => void | Promise<void>] 
   nodeTest(name, { skip: noChromium || opts.skip }, fn);
 }
 
-// the suite's budget: the screen-size, wall and zoom tests (issue #17) take about a minute more on a loaded machine
-describe('dashboard end to end', { timeout: 480_000 }, () => {
+// the suite's budget, a guard against a hang and not a speed check: with a profiler running beside them on 2 cores
+// its 29 tests went past the 480 s it had (486 s; the browser closed under the last one)
+describe('dashboard end to end', { timeout: 900_000 }, () => {
   let city: RunningCity;
   let browser: Browser;
   let net: NetworkView;
