@@ -146,6 +146,13 @@ export function validateFlows(value: unknown, source: string, roadnet?: RoadnetJ
   }
   const flows: FlowJson[] = new Array(value.length);
   for (let i = 0; i < value.length; i++) {
+    // the usual flow, checked without building its paths (a string per flow, its vehicle and route); any other goes on
+    // to the checks below, which build them and throw what is wrong with it
+    const plain = plainFlow(value[i]);
+    if (plain) {
+      flows[i] = plain;
+      continue;
+    }
     const at = `flows[${i}]`;
     const f = c.obj(value[i], 'flows', i);
     const v = c.obj(f.vehicle, at, 'vehicle');
@@ -180,6 +187,57 @@ export function validateFlows(value: unknown, source: string, roadnet?: RoadnetJ
   const routed = validateScenario(roadnet, flows, source);
   warnings?.push(...routed.warnings);
   return routed.flows;
+}
+
+/** n is a finite number in (0, max] (Check.positive's test) */
+function pos(n: unknown, max: number): boolean {
+  return typeof n === 'number' && n > 0 && n <= max && n < Infinity;
+}
+
+/** n is a finite number >= 0 (Check.nonNegative's test) */
+function nonNeg(n: unknown): boolean {
+  return typeof n === 'number' && n >= 0 && n < Infinity;
+}
+
+/**
+ * The flow as validateFlows builds it when every check there passes, else null (validateFlows then
+ * runs its checks, which say what is wrong). The same tests, in the same terms, with no path strings.
+ */
+function plainFlow(f: unknown): FlowJson | null {
+  if (!isObj(f)) return null;
+  const v = f.vehicle;
+  if (!isObj(v)) return null;
+  const { length, width, maxPosAcc, maxNegAcc, usualPosAcc, usualNegAcc, minGap, maxSpeed, headwayTime } = v;
+  if (!(pos(length, MAX_VEHICLE_LENGTH) && pos(width, Infinity) && pos(maxPosAcc, MAX_ACC) && pos(maxNegAcc, MAX_ACC) &&
+    pos(usualPosAcc, MAX_ACC) && pos(usualNegAcc, MAX_ACC) && nonNeg(minGap) && pos(maxSpeed, MAX_SPEED) && nonNeg(headwayTime))) return null;
+  const route = f.route;
+  if (!Array.isArray(route) || route.length < 1) return null;
+  for (let k = 0; k < route.length; k++) if (typeof route[k] !== 'string') return null;
+  const interval = f.interval;
+  if (!pos(interval, Infinity) || (interval as number) < MIN_FLOW_INTERVAL) return null;
+  let startTime = 0;
+  if (f.startTime !== undefined) {
+    if (!nonNeg(f.startTime)) return null;
+    startTime = f.startTime as number;
+  }
+  let endTime = -1;
+  if (f.endTime !== undefined) {
+    if (!(typeof f.endTime === 'number' && Number.isFinite(f.endTime))) return null;
+    endTime = f.endTime;
+  }
+  if (endTime !== -1 && endTime < startTime) return null;
+  const vehicle: VehicleJson = {
+    length: length as number,
+    width: width as number,
+    maxPosAcc: maxPosAcc as number,
+    maxNegAcc: maxNegAcc as number,
+    usualPosAcc: usualPosAcc as number,
+    usualNegAcc: usualNegAcc as number,
+    minGap: minGap as number,
+    maxSpeed: maxSpeed as number,
+    headwayTime: headwayTime as number,
+  };
+  return { vehicle, route: route as string[], interval: interval as number, startTime, endTime };
 }
 
 /** Flows routed against a roadnet (validateScenario). */

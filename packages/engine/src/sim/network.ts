@@ -171,23 +171,27 @@ export class Network {
       this.interPhaseStart[i] = phaseTime.length;
       if (it.virtual) continue;
       const rls = it.roadLinks ?? [];
-      rls.forEach((rl, k) => {
-        const path = `intersections[${i}].roadLinks[${k}]`;
+      for (let k = 0; k < rls.length; k++) {
+        const rl = rls[k];
+        // the path only for an error: a string per roadLink was most of what this loop allocated
+        const path = (): string => `intersections[${i}].roadLinks[${k}]`;
         const sr = this.roadIndex.get(rl.startRoad);
         const er = this.roadIndex.get(rl.endRoad);
-        if (sr === undefined) throw new ScenarioError(source, `${path}.startRoad`, `unknown road "${rl.startRoad}"`);
-        if (er === undefined) throw new ScenarioError(source, `${path}.endRoad`, `unknown road "${rl.endRoad}"`);
+        if (sr === undefined) throw new ScenarioError(source, `${path()}.startRoad`, `unknown road "${rl.startRoad}"`);
+        if (er === undefined) throw new ScenarioError(source, `${path()}.endRoad`, `unknown road "${rl.endRoad}"`);
         const rlId = rlInter.length;
         rlInter.push(i);
         rlStart.push(sr);
         rlEnd.push(er);
         rlType.push(LINK_PRIORITY[rl.type]);
         rlLinkStart.push(nLanes + linkPts.length);
-        rl.laneLinks.forEach((ll, m) => {
+        const lls = rl.laneLinks;
+        for (let m = 0; m < lls.length; m++) {
+          const ll = lls[m];
           if (ll.startLaneIndex < 0 || ll.startLaneIndex >= this.roadLaneCount[sr])
-            throw new ScenarioError(source, `${path}.laneLinks[${m}].startLaneIndex`, `lane ${ll.startLaneIndex} out of range`);
+            throw new ScenarioError(source, `${path()}.laneLinks[${m}].startLaneIndex`, `lane ${ll.startLaneIndex} out of range`);
           if (ll.endLaneIndex < 0 || ll.endLaneIndex >= this.roadLaneCount[er])
-            throw new ScenarioError(source, `${path}.laneLinks[${m}].endLaneIndex`, `lane ${ll.endLaneIndex} out of range`);
+            throw new ScenarioError(source, `${path()}.laneLinks[${m}].endLaneIndex`, `lane ${ll.endLaneIndex} out of range`);
           const sl = this.roadFirstLane[sr] + ll.startLaneIndex;
           const el = this.roadFirstLane[er] + ll.endLaneIndex;
           let pts: XY[];
@@ -208,8 +212,8 @@ export class Network {
           linkEnd.push(el);
           linkRL.push(rlId);
           linkPrio.push(LINK_PRIORITY[rl.type]);
-        });
-      });
+        }
+      }
       const phases = it.trafficLight?.lightphases ?? [];
       for (const ph of phases) {
         phaseTime.push(ph.time);
