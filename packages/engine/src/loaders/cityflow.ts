@@ -265,16 +265,34 @@ export interface RoutedFlows {
 export function validateScenario(roadnet: RoadnetJson, flows: FlowJson[], source: string): RoutedFlows {
   const graph = new CityflowRouter(roadnet);
   const warnings: string[] = [];
-  const routes = new Map<string, string[] | string>(); // anchors -> road ids, or why the flow is dropped
-  const out: FlowJson[] = new Array(flows.length);
-  for (let i = 0; i < flows.length; i++) {
+  // Short loops, not one that also routes: that one was compiled (OSR) as one big function at every load.
+  // 1. each flow's anchors, numbered in order of first use (their roads checked)
+  const n = flows.length;
+  const keyOf = new Int32Array(n);
+  const keyFlow: number[] = []; // the first flow of each distinct list of anchors
+  const keys = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
     const anchors = flows[i].route;
     for (let k = 0; k < anchors.length; k++) {
       if (!graph.index.has(anchors[k])) throw new ScenarioError(source, `flows[${i}].route[${k}]`, `unknown road ${show(anchors[k])} (not in the roadnet)`);
     }
     const key = anchors.join('\u0000');
-    let routed = routes.get(key);
-    if (routed === undefined) routes.set(key, (routed = graph.route(anchors)));
+    let r = keys.get(key);
+    if (r === undefined) {
+      r = keyFlow.length;
+      keys.set(key, r);
+      keyFlow.push(i);
+    }
+    keyOf[i] = r;
+  }
+  // 2. each one routed: road ids, or why the flow is dropped
+  const routes: (string[] | string)[] = new Array(keyFlow.length);
+  for (let r = 0; r < keyFlow.length; r++) routes[r] = graph.route(flows[keyFlow[r]].route);
+  // 3. the flows with their routes
+  const out: FlowJson[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const anchors = flows[i].route;
+    const routed = routes[keyOf[i]];
     if (typeof routed === 'string') {
       warnings.push(`${source}: flows[${i}] (route ${anchors.map((r) => show(r)).join(', ')}): dropped, as CityFlow drops it: ${routed}`);
       out[i] = { ...flows[i], route: [] };
