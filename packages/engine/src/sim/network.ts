@@ -179,33 +179,10 @@ export class Network {
     this.crossLink = cr.link;
     this.crossDist = cr.dist;
     // per link, its crosses sorted by distance along it (CSR)
-    const perLink = new Int32Array(nLinks + 1);
-    for (let s2 = 0; s2 < 2 * cr.n; s2++) perLink[cr.link[s2] - nLanes + 1]++;
-    for (let k = 0; k < nLinks; k++) perLink[k + 1] += perLink[k];
-    this.linkCrossStart = perLink;
-    const slots = new Int32Array(2 * cr.n);
-    const fillAt = perLink.slice(0, nLinks);
-    for (let s2 = 0; s2 < 2 * cr.n; s2++) slots[fillAt[cr.link[s2] - nLanes]++] = s2;
-    for (let k = 0; k < nLinks; k++) {
-      const a = perLink[k], b = perLink[k + 1];
-      // insertion sort: a link has few crosses
-      for (let x = a + 1; x < b; x++) {
-        const sv = slots[x];
-        const dv = cr.dist[sv];
-        let y = x - 1;
-        while (y >= a && cr.dist[slots[y]] > dv) {
-          slots[y + 1] = slots[y];
-          y--;
-        }
-        slots[y + 1] = sv;
-      }
-    }
-    this.linkCrossList = new Int32Array(2 * cr.n);
-    this.linkCrossSide = new Uint8Array(2 * cr.n);
-    for (let x = 0; x < 2 * cr.n; x++) {
-      this.linkCrossList[x] = slots[x] >> 1;
-      this.linkCrossSide[x] = slots[x] & 1;
-    }
+    const byLink = crossesByLink(cr.link, cr.dist, cr.n, nLinks, nLanes);
+    this.linkCrossStart = byLink.start;
+    this.linkCrossList = byLink.list;
+    this.linkCrossSide = byLink.side;
   }
 
   /**
@@ -520,4 +497,38 @@ function drivableGeometry(all: XY[][], nLanes: number, laneSpeed: number[], lane
     width[d] = d < nLanes ? laneWidth[d] : 4;
   }
   return { ptStart, ptX, ptY, length, maxSpeed, width };
+}
+
+/**
+ * Network's crosses of each laneLink, sorted by distance along it (CSR: link k's are start[k]..start[k + 1]),
+ * each as its cross and side. A function of its own, its loops on locals: a cross has two sides, millions on a big grid.
+ */
+function crossesByLink(link: Int32Array, dist: Float64Array, n: number, nLinks: number, nLanes: number) {
+  const perLink = new Int32Array(nLinks + 1);
+  for (let s2 = 0; s2 < 2 * n; s2++) perLink[link[s2] - nLanes + 1]++;
+  for (let k = 0; k < nLinks; k++) perLink[k + 1] += perLink[k];
+  const slots = new Int32Array(2 * n);
+  const fillAt = perLink.slice(0, nLinks);
+  for (let s2 = 0; s2 < 2 * n; s2++) slots[fillAt[link[s2] - nLanes]++] = s2;
+  for (let k = 0; k < nLinks; k++) {
+    const a = perLink[k], b = perLink[k + 1];
+    // insertion sort: a link has few crosses
+    for (let x = a + 1; x < b; x++) {
+      const sv = slots[x];
+      const dv = dist[sv];
+      let y = x - 1;
+      while (y >= a && dist[slots[y]] > dv) {
+        slots[y + 1] = slots[y];
+        y--;
+      }
+      slots[y + 1] = sv;
+    }
+  }
+  const list = new Int32Array(2 * n);
+  const side = new Uint8Array(2 * n);
+  for (let x = 0; x < 2 * n; x++) {
+    list[x] = slots[x] >> 1;
+    side[x] = slots[x] & 1;
+  }
+  return { start: perLink, list, side };
 }
