@@ -101,6 +101,8 @@ export function validateRoadnet(value: unknown, source: string): RoadnetJson {
     roadIdx.set(id, i);
     const lanesAt = `${at}.lanes`;
     const lanes = c.arr(r.lanes, at, 'lanes', 1).map((v, j): LaneJson => {
+      // the usual lane without its path string; any other is checked with paths below
+      if (isObj(v) && pos(v.width, Infinity) && pos(v.maxSpeed, MAX_SPEED)) return { width: v.width as number, maxSpeed: v.maxSpeed as number };
       const l = c.obj(v, lanesAt, j);
       const la = `${lanesAt}[${j}]`;
       return { width: c.positive(l.width, la, 'width'), maxSpeed: c.speed(l.maxSpeed, la, 'maxSpeed', 'a road') };
@@ -571,7 +573,11 @@ function roadLink(c: Check, o: Obj, at: string, inter: string, roads: Map<string
     c.fail(`${at}.endRoad`, `road "${endRoad}" starts at ${to.startIntersection}, not at this intersection (${inter})`);
   }
   const lla = `${at}.laneLinks`;
+  const nFrom = from.lanes.length, nTo = to.lanes.length;
   const laneLinks = c.arr(o.laneLinks, at, 'laneLinks').map((v, m): LaneLinkJson => {
+    // the usual laneLink without its path string (one per laneLink); any other is checked with paths below
+    const plain = plainLaneLink(v, nFrom, nTo);
+    if (plain) return plain;
     const l = c.obj(v, lla, m);
     const la = `${lla}[${m}]`;
     return {
@@ -583,6 +589,22 @@ function roadLink(c: Check, o: Obj, at: string, inter: string, roads: Map<string
   const link: RoadLinkJson = { type: type as RoadLinkType, startRoad, endRoad, laneLinks };
   if (o.direction !== undefined) link.direction = c.num(o.direction, at, 'direction');
   return link;
+}
+
+/** The laneLink as roadLink() builds it when every check there passes, else null (the same tests, no path strings). */
+function plainLaneLink(v: unknown, nFrom: number, nTo: number): LaneLinkJson | null {
+  if (!isObj(v)) return null;
+  const s = v.startLaneIndex, e = v.endLaneIndex;
+  if (!(Number.isInteger(s) && (s as number) >= 0 && (s as number) < nFrom)) return null;
+  if (!(Number.isInteger(e) && (e as number) >= 0 && (e as number) < nTo)) return null;
+  const points = v.points;
+  if (points === undefined) return { startLaneIndex: s as number, endLaneIndex: e as number, points: [] };
+  if (!Array.isArray(points)) return null;
+  for (let k = 0; k < points.length; k++) {
+    const p: unknown = points[k];
+    if (!(isObj(p) && Number.isFinite(p.x) && Number.isFinite(p.y))) return null;
+  }
+  return { startLaneIndex: s as number, endLaneIndex: e as number, points: points as Point[] };
 }
 
 // ---------------------------------------------------------------- checks
