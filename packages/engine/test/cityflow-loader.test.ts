@@ -300,3 +300,44 @@ for (const s of real) {
     assert.equal(flows.length, s.flows);
   });
 }
+
+test('the checks without paths (a usual flow, lane or laneLink) refuse at the same bounds as the checks with them', () => {
+  // validateFlows and validateRoadnet take a flow, lane or laneLink that passes every check without building
+  // its path (plainFlow, plainLaneLink): each value here must still fail, at its path, as before
+  const badVehicle: [string, unknown][] = [
+    ['length', 30.000001], ['length', 0], ['width', Infinity], ['width', -2], ['maxPosAcc', 15.5], ['maxNegAcc', NaN],
+    ['usualPosAcc', '2'], ['usualNegAcc', null], ['minGap', -0.1], ['minGap', Infinity], ['maxSpeed', 55.7], ['headwayTime', -1],
+  ];
+  for (const [key, value] of badVehicle) {
+    const f = flow(['W_C', 'C_E']);
+    f.vehicle[key] = value;
+    throwsAt(() => validateFlows([flow(['W_C', 'C_E']), f], 'flow.json'), `flows[1].vehicle.${key}`, '');
+  }
+  const badFlow: [J, string][] = [
+    [{ interval: 0.009 }, 'flows[1].interval'], [{ interval: Infinity }, 'flows[1].interval'], [{ startTime: -1 }, 'flows[1].startTime'],
+    [{ endTime: NaN }, 'flows[1].endTime'], [{ startTime: 10, endTime: 5 }, 'flows[1].endTime'], [{ route: ['W_C', 3] }, 'flows[1].route[1]'],
+    [{ route: 'W_C' }, 'flows[1].route'], [{ vehicle: [] }, 'flows[1].vehicle'],
+  ];
+  for (const [extra, path] of badFlow) throwsAt(() => validateFlows([flow(['W_C', 'C_E']), flow(['W_C', 'C_E'], extra)], 'flow.json'), path, '');
+  // the bounds themselves pass, and as given
+  const edge = flow(['W_C', 'C_E'], { interval: 0.01, startTime: 0, endTime: 0 });
+  Object.assign(edge.vehicle, { length: 30, maxPosAcc: 15, minGap: 0, maxSpeed: 55.6, headwayTime: 0 });
+  assert.deepEqual(validateFlows([edge], 'flow.json')[0], { ...edge, vehicle: { ...edge.vehicle } });
+
+  const at = 'intersections[1].roadLinks[0].laneLinks[0]';
+  const badLaneLink: [J, string][] = [
+    [{ startLaneIndex: 2 }, `${at}.startLaneIndex`], [{ startLaneIndex: -1 }, `${at}.startLaneIndex`], [{ endLaneIndex: 1.5 }, `${at}.endLaneIndex`],
+    [{ endLaneIndex: '0' }, `${at}.endLaneIndex`], [{ points: [{ x: 0, y: NaN }] }, `${at}.points[0].y`], [{ points: {} }, `${at}.points`],
+    [{ points: [[0, 0]] }, `${at}.points[0]`],
+  ];
+  for (const [change, path] of badLaneLink) {
+    const o = roadnet();
+    Object.assign(o.intersections[1].roadLinks[0].laneLinks[0], change);
+    throwsAt(() => validateRoadnet(o, 'roadnet.json'), path, '');
+  }
+  for (const [key, value] of [['width', 0], ['width', Infinity], ['maxSpeed', 55.7], ['maxSpeed', '13']] as [string, unknown][]) {
+    const o = roadnet();
+    o.roads[1].lanes[1][key] = value;
+    throwsAt(() => validateRoadnet(o, 'roadnet.json'), `roads[1].lanes[1].${key}`, '');
+  }
+});

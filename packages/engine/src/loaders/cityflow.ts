@@ -101,6 +101,8 @@ export function validateRoadnet(value: unknown, source: string): RoadnetJson {
     roadIdx.set(id, i);
     const lanesAt = `${at}.lanes`;
     const lanes = c.arr(r.lanes, at, 'lanes', 1).map((v, j): LaneJson => {
+      // the usual lane without its path string; any other is checked with paths below
+      if (isObj(v) && pos(v.width, Infinity) && pos(v.maxSpeed, MAX_SPEED)) return { width: v.width as number, maxSpeed: v.maxSpeed as number };
       const l = c.obj(v, lanesAt, j);
       const la = `${lanesAt}[${j}]`;
       return { width: c.positive(l.width, la, 'width'), maxSpeed: c.speed(l.maxSpeed, la, 'maxSpeed', 'a road') };
@@ -146,6 +148,13 @@ export function validateFlows(value: unknown, source: string, roadnet?: RoadnetJ
   }
   const flows: FlowJson[] = new Array(value.length);
   for (let i = 0; i < value.length; i++) {
+    // the usual flow, checked without building its paths (a string per flow, its vehicle and route); any other goes on
+    // to the checks below, which build them and throw what is wrong with it
+    const plain = plainFlow(value[i]);
+    if (plain) {
+      flows[i] = plain;
+      continue;
+    }
     const at = `flows[${i}]`;
     const f = c.obj(value[i], 'flows', i);
     const v = c.obj(f.vehicle, at, 'vehicle');
@@ -182,6 +191,57 @@ export function validateFlows(value: unknown, source: string, roadnet?: RoadnetJ
   return routed.flows;
 }
 
+/** n is a finite number in (0, max] (Check.positive's test) */
+function pos(n: unknown, max: number): boolean {
+  return typeof n === 'number' && n > 0 && n <= max && n < Infinity;
+}
+
+/** n is a finite number >= 0 (Check.nonNegative's test) */
+function nonNeg(n: unknown): boolean {
+  return typeof n === 'number' && n >= 0 && n < Infinity;
+}
+
+/**
+ * The flow as validateFlows builds it when every check there passes, else null (validateFlows then
+ * runs its checks, which say what is wrong). The same tests, in the same terms, with no path strings.
+ */
+function plainFlow(f: unknown): FlowJson | null {
+  if (!isObj(f)) return null;
+  const v = f.vehicle;
+  if (!isObj(v)) return null;
+  const { length, width, maxPosAcc, maxNegAcc, usualPosAcc, usualNegAcc, minGap, maxSpeed, headwayTime } = v;
+  if (!(pos(length, MAX_VEHICLE_LENGTH) && pos(width, Infinity) && pos(maxPosAcc, MAX_ACC) && pos(maxNegAcc, MAX_ACC) &&
+    pos(usualPosAcc, MAX_ACC) && pos(usualNegAcc, MAX_ACC) && nonNeg(minGap) && pos(maxSpeed, MAX_SPEED) && nonNeg(headwayTime))) return null;
+  const route = f.route;
+  if (!Array.isArray(route) || route.length < 1) return null;
+  for (let k = 0; k < route.length; k++) if (typeof route[k] !== 'string') return null;
+  const interval = f.interval;
+  if (!pos(interval, Infinity) || (interval as number) < MIN_FLOW_INTERVAL) return null;
+  let startTime = 0;
+  if (f.startTime !== undefined) {
+    if (!nonNeg(f.startTime)) return null;
+    startTime = f.startTime as number;
+  }
+  let endTime = -1;
+  if (f.endTime !== undefined) {
+    if (!(typeof f.endTime === 'number' && Number.isFinite(f.endTime))) return null;
+    endTime = f.endTime;
+  }
+  if (endTime !== -1 && endTime < startTime) return null;
+  const vehicle: VehicleJson = {
+    length: length as number,
+    width: width as number,
+    maxPosAcc: maxPosAcc as number,
+    maxNegAcc: maxNegAcc as number,
+    usualPosAcc: usualPosAcc as number,
+    usualNegAcc: usualNegAcc as number,
+    minGap: minGap as number,
+    maxSpeed: maxSpeed as number,
+    headwayTime: headwayTime as number,
+  };
+  return { vehicle, route: route as string[], interval: interval as number, startTime, endTime };
+}
+
 /** Flows routed against a roadnet (validateScenario). */
 export interface RoutedFlows {
   /**
@@ -207,16 +267,34 @@ export interface RoutedFlows {
 export function validateScenario(roadnet: RoadnetJson, flows: FlowJson[], source: string): RoutedFlows {
   const graph = new CityflowRouter(roadnet);
   const warnings: string[] = [];
-  const routes = new Map<string, string[] | string>(); // anchors -> road ids, or why the flow is dropped
-  const out: FlowJson[] = new Array(flows.length);
-  for (let i = 0; i < flows.length; i++) {
+  // Short loops, not one that also routes: that one was compiled (OSR) as one big function at every load.
+  // 1. each flow's anchors, numbered in order of first use (their roads checked)
+  const n = flows.length;
+  const keyOf = new Int32Array(n);
+  const keyFlow: number[] = []; // the first flow of each distinct list of anchors
+  const keys = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
     const anchors = flows[i].route;
     for (let k = 0; k < anchors.length; k++) {
       if (!graph.index.has(anchors[k])) throw new ScenarioError(source, `flows[${i}].route[${k}]`, `unknown road ${show(anchors[k])} (not in the roadnet)`);
     }
     const key = anchors.join('\u0000');
-    let routed = routes.get(key);
-    if (routed === undefined) routes.set(key, (routed = graph.route(anchors)));
+    let r = keys.get(key);
+    if (r === undefined) {
+      r = keyFlow.length;
+      keys.set(key, r);
+      keyFlow.push(i);
+    }
+    keyOf[i] = r;
+  }
+  // 2. each one routed: road ids, or why the flow is dropped
+  const routes: (string[] | string)[] = new Array(keyFlow.length);
+  for (let r = 0; r < keyFlow.length; r++) routes[r] = graph.route(flows[keyFlow[r]].route);
+  // 3. the flows with their routes
+  const out: FlowJson[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const anchors = flows[i].route;
+    const routed = routes[keyOf[i]];
     if (typeof routed === 'string') {
       warnings.push(`${source}: flows[${i}] (route ${anchors.map((r) => show(r)).join(', ')}): dropped, as CityFlow drops it: ${routed}`);
       out[i] = { ...flows[i], route: [] };
@@ -495,7 +573,11 @@ function roadLink(c: Check, o: Obj, at: string, inter: string, roads: Map<string
     c.fail(`${at}.endRoad`, `road "${endRoad}" starts at ${to.startIntersection}, not at this intersection (${inter})`);
   }
   const lla = `${at}.laneLinks`;
+  const nFrom = from.lanes.length, nTo = to.lanes.length;
   const laneLinks = c.arr(o.laneLinks, at, 'laneLinks').map((v, m): LaneLinkJson => {
+    // the usual laneLink without its path string (one per laneLink); any other is checked with paths below
+    const plain = plainLaneLink(v, nFrom, nTo);
+    if (plain) return plain;
     const l = c.obj(v, lla, m);
     const la = `${lla}[${m}]`;
     return {
@@ -507,6 +589,22 @@ function roadLink(c: Check, o: Obj, at: string, inter: string, roads: Map<string
   const link: RoadLinkJson = { type: type as RoadLinkType, startRoad, endRoad, laneLinks };
   if (o.direction !== undefined) link.direction = c.num(o.direction, at, 'direction');
   return link;
+}
+
+/** The laneLink as roadLink() builds it when every check there passes, else null (the same tests, no path strings). */
+function plainLaneLink(v: unknown, nFrom: number, nTo: number): LaneLinkJson | null {
+  if (!isObj(v)) return null;
+  const s = v.startLaneIndex, e = v.endLaneIndex;
+  if (!(Number.isInteger(s) && (s as number) >= 0 && (s as number) < nFrom)) return null;
+  if (!(Number.isInteger(e) && (e as number) >= 0 && (e as number) < nTo)) return null;
+  const points = v.points;
+  if (points === undefined) return { startLaneIndex: s as number, endLaneIndex: e as number, points: [] };
+  if (!Array.isArray(points)) return null;
+  for (let k = 0; k < points.length; k++) {
+    const p: unknown = points[k];
+    if (!(isObj(p) && Number.isFinite(p.x) && Number.isFinite(p.y))) return null;
+  }
+  return { startLaneIndex: s as number, endLaneIndex: e as number, points: points as Point[] };
 }
 
 // ---------------------------------------------------------------- checks

@@ -104,133 +104,31 @@ export class Network {
     this.roadIds = roads.map((r) => r.id);
     this.roadNames = roads.map((r) => r.name ?? null);
     roads.forEach((r, i) => this.roadIndex.set(r.id, i));
-    const interOf = (id: string, path: string): number => {
+    const interOf = (id: string, i: number, key: string): number => {
       const k = this.interIndex.get(id);
-      if (k === undefined) throw new ScenarioError(source, path, `unknown intersection "${id}"`);
+      if (k === undefined) throw new ScenarioError(source, `roads[${i}].${key}`, `unknown intersection "${id}"`);
       return k;
     };
-    this.roadStartInter = Int32Array.from(roads, (r, i) => interOf(r.startIntersection, `roads[${i}].startIntersection`));
-    this.roadEndInter = Int32Array.from(roads, (r, i) => interOf(r.endIntersection, `roads[${i}].endIntersection`));
+    this.roadStartInter = Int32Array.from(roads, (r, i) => interOf(r.startIntersection, i, 'startIntersection'));
+    this.roadEndInter = Int32Array.from(roads, (r, i) => interOf(r.endIntersection, i, 'endIntersection'));
     this.roadFirstLane = new Int32Array(nRoads);
     this.roadLaneCount = new Int32Array(nRoads);
 
     // ---- lanes
-    const lanePts: XY[][] = [];
-    const laneRoad: number[] = [];
-    const laneIdx: number[] = [];
-    const laneSpeed: number[] = [];
-    const laneWidth: number[] = [];
-    for (let r = 0; r < nRoads; r++) {
-      const road = roads[r];
-      this.roadFirstLane[r] = lanePts.length;
-      this.roadLaneCount[r] = road.lanes.length;
-      const s = this.roadStartInter[r];
-      const e = this.roadEndInter[r];
-      const polys = lanePolylines(road.points, road.lanes.map((l) => l.width), this.interWidth[s], this.interWidth[e]);
-      road.lanes.forEach((lane, k) => {
-        lanePts.push(polys[k]);
-        laneRoad.push(r);
-        laneIdx.push(k);
-        laneSpeed.push(lane.maxSpeed);
-        laneWidth.push(lane.width);
-      });
-    }
+    const { lanePts, laneRoad, laneIdx, laneSpeed, laneWidth } = layLanes(this, roads);
     const nLanes = lanePts.length;
     this.nLanes = nLanes;
     this.laneRoad = Int32Array.from(laneRoad);
     this.laneIndexInRoad = Int32Array.from(laneIdx);
 
-    // ---- road links and lane links, grouped by intersection
-    const untrimmedLanes = new Map<number, XY[][]>();
-    const untrimmed = (r: number): XY[][] => {
-      let u = untrimmedLanes.get(r);
-      if (!u) untrimmedLanes.set(r, (u = lanePolylines(roads[r].points, roads[r].lanes.map((l) => l.width), 0, 0)));
-      return u;
-    };
-    const linkPts: XY[][] = [];
-    const linkStart: number[] = [];
-    const linkEnd: number[] = [];
-    const linkRL: number[] = [];
-    const linkPrio: number[] = [];
-    const rlInter: number[] = [];
-    const rlStart: number[] = [];
-    const rlEnd: number[] = [];
-    const rlType: number[] = [];
-    const rlLinkStart: number[] = [];
+    // ---- road links and lane links, grouped by intersection (each stage in a function of its own: one
+    // constructor with every loop was OSR-compiled whole, once per hot loop, ~330 ms of TurboFan on a 36 x 36 grid)
     this.interRoadLinkStart = new Int32Array(nInter + 1);
     this.interLinkStart = new Int32Array(nInter + 1);
-    const phaseTime: number[] = [];
-    const phaseAvailStart: number[] = [];
-    const phaseAvail: number[] = [];
     this.interPhaseStart = new Int32Array(nInter + 1);
-    const signalised: number[] = [];
-    for (let i = 0; i < nInter; i++) {
-      const it = inters[i];
-      this.interRoadLinkStart[i] = rlInter.length;
-      this.interLinkStart[i] = nLanes + linkPts.length;
-      this.interPhaseStart[i] = phaseTime.length;
-      if (it.virtual) continue;
-      const rls = it.roadLinks ?? [];
-      rls.forEach((rl, k) => {
-        const path = `intersections[${i}].roadLinks[${k}]`;
-        const sr = this.roadIndex.get(rl.startRoad);
-        const er = this.roadIndex.get(rl.endRoad);
-        if (sr === undefined) throw new ScenarioError(source, `${path}.startRoad`, `unknown road "${rl.startRoad}"`);
-        if (er === undefined) throw new ScenarioError(source, `${path}.endRoad`, `unknown road "${rl.endRoad}"`);
-        const rlId = rlInter.length;
-        rlInter.push(i);
-        rlStart.push(sr);
-        rlEnd.push(er);
-        rlType.push(LINK_PRIORITY[rl.type]);
-        rlLinkStart.push(nLanes + linkPts.length);
-        rl.laneLinks.forEach((ll, m) => {
-          if (ll.startLaneIndex < 0 || ll.startLaneIndex >= this.roadLaneCount[sr])
-            throw new ScenarioError(source, `${path}.laneLinks[${m}].startLaneIndex`, `lane ${ll.startLaneIndex} out of range`);
-          if (ll.endLaneIndex < 0 || ll.endLaneIndex >= this.roadLaneCount[er])
-            throw new ScenarioError(source, `${path}.laneLinks[${m}].endLaneIndex`, `lane ${ll.endLaneIndex} out of range`);
-          const sl = this.roadFirstLane[sr] + ll.startLaneIndex;
-          const el = this.roadFirstLane[er] + ll.endLaneIndex;
-          let pts: XY[];
-          if (ll.points && ll.points.length >= 2) pts = ll.points;
-          else {
-            // CityFlow builds the curve before it trims the lanes (the intersections' widths are not read
-            // yet): from the untrimmed lane, back by the width. Our trimmed lane ends at the same point
-            // but rounds otherwise, and one bit here changes who goes first once the network jams.
-            const sp = untrimmed(sr)[ll.startLaneIndex];
-            const ep = untrimmed(er)[ll.endLaneIndex];
-            const ws = this.interWidth[this.roadEndInter[sr]];
-            const we = this.interWidth[this.roadStartInter[er]];
-            const sAt = polylineLength(sp) - ws;
-            pts = defaultLaneLinkCurve(pointAlong(sp, sAt), directionAlong(sp, sAt), pointAlong(ep, we), directionAlong(ep, we), ws, we);
-          }
-          linkPts.push(pts);
-          linkStart.push(sl);
-          linkEnd.push(el);
-          linkRL.push(rlId);
-          linkPrio.push(LINK_PRIORITY[rl.type]);
-        });
-      });
-      const phases = it.trafficLight?.lightphases ?? [];
-      for (const ph of phases) {
-        phaseTime.push(ph.time);
-        phaseAvailStart.push(phaseAvail.length);
-        const at = phaseAvail.length;
-        for (let k = 0; k < rls.length; k++) phaseAvail.push(0);
-        for (const a of ph.availableRoadLinks) phaseAvail[at + a] = 1;
-      }
-      if (phases.length === 0) {
-        // no light: everything may go (an unsignalised junction)
-        phaseTime.push(1e9);
-        phaseAvailStart.push(phaseAvail.length);
-        for (let k = 0; k < rls.length; k++) phaseAvail.push(1);
-      }
-      if (phases.length >= 2) signalised.push(i);
-    }
-    this.interRoadLinkStart[nInter] = rlInter.length;
-    this.interLinkStart[nInter] = nLanes + linkPts.length;
-    this.interPhaseStart[nInter] = phaseTime.length;
+    const { linkPts, linkStart, linkEnd, linkRL, linkPrio, rlInter, rlStart, rlEnd, rlType, rlLinkStart, phaseTime, phaseAvailStart, phaseAvail, signalised } =
+      linkIntersections(this, nLanes, inters, roads, source);
     this.signalised = Int32Array.from(signalised);
-    rlLinkStart.push(nLanes + linkPts.length);
 
     const nLinks = linkPts.length;
     this.nLinks = nLinks;
@@ -251,32 +149,13 @@ export class Network {
     this.phaseAvail = Uint8Array.from(phaseAvail);
 
     // ---- drivable geometry
-    const all = lanePts.concat(linkPts);
-    const nD = all.length;
-    this.ptStart = new Int32Array(nD + 1);
-    let nPts = 0;
-    for (let d = 0; d < nD; d++) {
-      this.ptStart[d] = nPts;
-      nPts += all[d].length;
-    }
-    this.ptStart[nD] = nPts;
-    this.ptX = new Float64Array(nPts);
-    this.ptY = new Float64Array(nPts);
-    this.length = new Float64Array(nD);
-    this.maxSpeed = new Float64Array(nD);
-    this.width = new Float64Array(nD);
-    for (let d = 0; d < nD; d++) {
-      const o = this.ptStart[d];
-      const pts = all[d];
-      for (let k = 0; k < pts.length; k++) {
-        this.ptX[o + k] = pts[k].x;
-        this.ptY[o + k] = pts[k].y;
-      }
-      this.length[d] = polylineLength(all[d]);
-      // laneLinks do not limit speed themselves (CityFlow: 10000); turns are limited by turnSpeed
-      this.maxSpeed[d] = d < nLanes ? laneSpeed[d] : 10000;
-      this.width[d] = d < nLanes ? laneWidth[d] : 4;
-    }
+    const g = drivableGeometry(lanePts.concat(linkPts), nLanes, laneSpeed, laneWidth);
+    this.ptStart = g.ptStart;
+    this.ptX = g.ptX;
+    this.ptY = g.ptY;
+    this.length = g.length;
+    this.maxSpeed = g.maxSpeed;
+    this.width = g.width;
 
     // ---- lanes' outgoing laneLinks (CSR), in intersection/roadLink order as CityFlow registers them
     const outCount = new Int32Array(nLanes);
@@ -300,33 +179,10 @@ export class Network {
     this.crossLink = cr.link;
     this.crossDist = cr.dist;
     // per link, its crosses sorted by distance along it (CSR)
-    const perLink = new Int32Array(nLinks + 1);
-    for (let s2 = 0; s2 < 2 * cr.n; s2++) perLink[cr.link[s2] - nLanes + 1]++;
-    for (let k = 0; k < nLinks; k++) perLink[k + 1] += perLink[k];
-    this.linkCrossStart = perLink;
-    const slots = new Int32Array(2 * cr.n);
-    const fillAt = perLink.slice(0, nLinks);
-    for (let s2 = 0; s2 < 2 * cr.n; s2++) slots[fillAt[cr.link[s2] - nLanes]++] = s2;
-    for (let k = 0; k < nLinks; k++) {
-      const a = perLink[k], b = perLink[k + 1];
-      // insertion sort: a link has few crosses
-      for (let x = a + 1; x < b; x++) {
-        const sv = slots[x];
-        const dv = cr.dist[sv];
-        let y = x - 1;
-        while (y >= a && cr.dist[slots[y]] > dv) {
-          slots[y + 1] = slots[y];
-          y--;
-        }
-        slots[y + 1] = sv;
-      }
-    }
-    this.linkCrossList = new Int32Array(2 * cr.n);
-    this.linkCrossSide = new Uint8Array(2 * cr.n);
-    for (let x = 0; x < 2 * cr.n; x++) {
-      this.linkCrossList[x] = slots[x] >> 1;
-      this.linkCrossSide[x] = slots[x] & 1;
-    }
+    const byLink = crossesByLink(cr.link, cr.dist, cr.n, nLinks, nLanes);
+    this.linkCrossStart = byLink.start;
+    this.linkCrossList = byLink.list;
+    this.linkCrossSide = byLink.side;
   }
 
   /**
@@ -489,4 +345,190 @@ function sameShape(a: Float64Array, b: Float64Array, n: number): boolean {
   if (a.length !== n) return false;
   for (let k = 0; k < n; k++) if (a[k] !== b[k]) return false;
   return true;
+}
+
+/** Network's lanes, road by road: their polylines, roads, indexes, speeds and widths; fills net's roadFirstLane and roadLaneCount. */
+function layLanes(net: Network, roads: RoadnetJson['roads']) {
+  const nRoads = roads.length;
+  const lanePts: XY[][] = [];
+  const laneRoad: number[] = [];
+  const laneIdx: number[] = [];
+  const laneSpeed: number[] = [];
+  const laneWidth: number[] = [];
+  for (let r = 0; r < nRoads; r++) {
+    const road = roads[r];
+    net.roadFirstLane[r] = lanePts.length;
+    net.roadLaneCount[r] = road.lanes.length;
+    const s = net.roadStartInter[r];
+    const e = net.roadEndInter[r];
+    const polys = lanePolylines(road.points, road.lanes.map((l) => l.width), net.interWidth[s], net.interWidth[e]);
+    road.lanes.forEach((lane, k) => {
+      lanePts.push(polys[k]);
+      laneRoad.push(r);
+      laneIdx.push(k);
+      laneSpeed.push(lane.maxSpeed);
+      laneWidth.push(lane.width);
+    });
+  }
+  return { lanePts, laneRoad, laneIdx, laneSpeed, laneWidth };
+}
+
+/** Network's roadLinks, laneLinks (their polylines) and phases, grouped by intersection; fills net's inter*Start. */
+function linkIntersections(net: Network, nLanes: number, inters: RoadnetJson['intersections'], roads: RoadnetJson['roads'], source: string) {
+  const nInter = inters.length;
+  const untrimmedLanes = new Map<number, XY[][]>();
+  const untrimmed = (r: number): XY[][] => {
+    let u = untrimmedLanes.get(r);
+    if (!u) untrimmedLanes.set(r, (u = lanePolylines(roads[r].points, roads[r].lanes.map((l) => l.width), 0, 0)));
+    return u;
+  };
+  const linkPts: XY[][] = [];
+  const linkStart: number[] = [];
+  const linkEnd: number[] = [];
+  const linkRL: number[] = [];
+  const linkPrio: number[] = [];
+  const rlInter: number[] = [];
+  const rlStart: number[] = [];
+  const rlEnd: number[] = [];
+  const rlType: number[] = [];
+  const rlLinkStart: number[] = [];
+  const phaseTime: number[] = [];
+  const phaseAvailStart: number[] = [];
+  const phaseAvail: number[] = [];
+  const signalised: number[] = [];
+  for (let i = 0; i < nInter; i++) {
+    const it = inters[i];
+    net.interRoadLinkStart[i] = rlInter.length;
+    net.interLinkStart[i] = nLanes + linkPts.length;
+    net.interPhaseStart[i] = phaseTime.length;
+    if (it.virtual) continue;
+    const rls = it.roadLinks ?? [];
+    for (let k = 0; k < rls.length; k++) {
+      const rl = rls[k];
+      // the path only for an error: a string per roadLink was most of what this loop allocated
+      const path = (): string => `intersections[${i}].roadLinks[${k}]`;
+      const sr = net.roadIndex.get(rl.startRoad);
+      const er = net.roadIndex.get(rl.endRoad);
+      if (sr === undefined) throw new ScenarioError(source, `${path()}.startRoad`, `unknown road "${rl.startRoad}"`);
+      if (er === undefined) throw new ScenarioError(source, `${path()}.endRoad`, `unknown road "${rl.endRoad}"`);
+      const rlId = rlInter.length;
+      rlInter.push(i);
+      rlStart.push(sr);
+      rlEnd.push(er);
+      rlType.push(LINK_PRIORITY[rl.type]);
+      rlLinkStart.push(nLanes + linkPts.length);
+      const lls = rl.laneLinks;
+      for (let m = 0; m < lls.length; m++) {
+        const ll = lls[m];
+        if (ll.startLaneIndex < 0 || ll.startLaneIndex >= net.roadLaneCount[sr])
+          throw new ScenarioError(source, `${path()}.laneLinks[${m}].startLaneIndex`, `lane ${ll.startLaneIndex} out of range`);
+        if (ll.endLaneIndex < 0 || ll.endLaneIndex >= net.roadLaneCount[er])
+          throw new ScenarioError(source, `${path()}.laneLinks[${m}].endLaneIndex`, `lane ${ll.endLaneIndex} out of range`);
+        const sl = net.roadFirstLane[sr] + ll.startLaneIndex;
+        const el = net.roadFirstLane[er] + ll.endLaneIndex;
+        let pts: XY[];
+        if (ll.points && ll.points.length >= 2) pts = ll.points;
+        else {
+          // CityFlow builds the curve before it trims the lanes (the intersections' widths are not read
+          // yet): from the untrimmed lane, back by the width. Our trimmed lane ends at the same point
+          // but rounds otherwise, and one bit here changes who goes first once the network jams.
+          const sp = untrimmed(sr)[ll.startLaneIndex];
+          const ep = untrimmed(er)[ll.endLaneIndex];
+          const ws = net.interWidth[net.roadEndInter[sr]];
+          const we = net.interWidth[net.roadStartInter[er]];
+          const sAt = polylineLength(sp) - ws;
+          pts = defaultLaneLinkCurve(pointAlong(sp, sAt), directionAlong(sp, sAt), pointAlong(ep, we), directionAlong(ep, we), ws, we);
+        }
+        linkPts.push(pts);
+        linkStart.push(sl);
+        linkEnd.push(el);
+        linkRL.push(rlId);
+        linkPrio.push(LINK_PRIORITY[rl.type]);
+      }
+    }
+    const phases = it.trafficLight?.lightphases ?? [];
+    for (const ph of phases) {
+      phaseTime.push(ph.time);
+      phaseAvailStart.push(phaseAvail.length);
+      const at = phaseAvail.length;
+      for (let k = 0; k < rls.length; k++) phaseAvail.push(0);
+      for (const a of ph.availableRoadLinks) phaseAvail[at + a] = 1;
+    }
+    if (phases.length === 0) {
+      // no light: everything may go (an unsignalised junction)
+      phaseTime.push(1e9);
+      phaseAvailStart.push(phaseAvail.length);
+      for (let k = 0; k < rls.length; k++) phaseAvail.push(1);
+    }
+    if (phases.length >= 2) signalised.push(i);
+  }
+  net.interRoadLinkStart[nInter] = rlInter.length;
+  net.interLinkStart[nInter] = nLanes + linkPts.length;
+  net.interPhaseStart[nInter] = phaseTime.length;
+  rlLinkStart.push(nLanes + linkPts.length);
+  return { linkPts, linkStart, linkEnd, linkRL, linkPrio, rlInter, rlStart, rlEnd, rlType, rlLinkStart, phaseTime, phaseAvailStart, phaseAvail, signalised };
+}
+
+/** Network's drivables' polylines as CSR columns, with their lengths, speeds and widths. */
+function drivableGeometry(all: XY[][], nLanes: number, laneSpeed: number[], laneWidth: number[]) {
+  const nD = all.length;
+  const ptStart = new Int32Array(nD + 1);
+  let nPts = 0;
+  for (let d = 0; d < nD; d++) {
+    ptStart[d] = nPts;
+    nPts += all[d].length;
+  }
+  ptStart[nD] = nPts;
+  const ptX = new Float64Array(nPts);
+  const ptY = new Float64Array(nPts);
+  const length = new Float64Array(nD);
+  const maxSpeed = new Float64Array(nD);
+  const width = new Float64Array(nD);
+  for (let d = 0; d < nD; d++) {
+    const o = ptStart[d];
+    const pts = all[d];
+    for (let k = 0; k < pts.length; k++) {
+      ptX[o + k] = pts[k].x;
+      ptY[o + k] = pts[k].y;
+    }
+    length[d] = polylineLength(all[d]);
+    // laneLinks do not limit speed themselves (CityFlow: 10000); turns are limited by turnSpeed
+    maxSpeed[d] = d < nLanes ? laneSpeed[d] : 10000;
+    width[d] = d < nLanes ? laneWidth[d] : 4;
+  }
+  return { ptStart, ptX, ptY, length, maxSpeed, width };
+}
+
+/**
+ * Network's crosses of each laneLink, sorted by distance along it (CSR: link k's are start[k]..start[k + 1]),
+ * each as its cross and side. A function of its own, its loops on locals: a cross has two sides, millions on a big grid.
+ */
+function crossesByLink(link: Int32Array, dist: Float64Array, n: number, nLinks: number, nLanes: number) {
+  const perLink = new Int32Array(nLinks + 1);
+  for (let s2 = 0; s2 < 2 * n; s2++) perLink[link[s2] - nLanes + 1]++;
+  for (let k = 0; k < nLinks; k++) perLink[k + 1] += perLink[k];
+  const slots = new Int32Array(2 * n);
+  const fillAt = perLink.slice(0, nLinks);
+  for (let s2 = 0; s2 < 2 * n; s2++) slots[fillAt[link[s2] - nLanes]++] = s2;
+  for (let k = 0; k < nLinks; k++) {
+    const a = perLink[k], b = perLink[k + 1];
+    // insertion sort: a link has few crosses
+    for (let x = a + 1; x < b; x++) {
+      const sv = slots[x];
+      const dv = dist[sv];
+      let y = x - 1;
+      while (y >= a && dist[slots[y]] > dv) {
+        slots[y + 1] = slots[y];
+        y--;
+      }
+      slots[y + 1] = sv;
+    }
+  }
+  const list = new Int32Array(2 * n);
+  const side = new Uint8Array(2 * n);
+  for (let x = 0; x < 2 * n; x++) {
+    list[x] = slots[x] >> 1;
+    side[x] = slots[x] & 1;
+  }
+  return { start: perLink, list, side };
 }
