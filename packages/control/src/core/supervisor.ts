@@ -262,10 +262,10 @@ export class SignalSupervisor {
     const active = env.active;
     if (this.gridlock) this.watchGridlock(this.gridlock);
     const hold = this.ring?.check(sim.time);
-    if (hold) this.reportRing(hold);
+    if (hold) this.reportHold(hold, 'ring');
     this.starvation?.observe(sim.time);
     const gated = this.gate?.check(sim.time);
-    if (gated) this.reportGate(gated);
+    if (gated) this.reportHold(gated, 'gate');
     let t = this.now();
     this.stepMs = t - t0;
     for (let k = 0; k < ixs.length; k++) {
@@ -401,25 +401,17 @@ export class SignalSupervisor {
     }
   }
 
-  /** Reports each intersection the ring guard newly handed to the plan (where this brain controls it). */
-  private reportRing(hold: RingHold): void {
+  /**
+   * Reports each intersection a guard newly handed to the plan in step (the ring guard's or the perimeter gate's hold),
+   * where this brain controls it.
+   */
+  private reportHold(hold: RingHold | GateHold, kind: 'ring' | 'gate'): void {
     for (const i of hold.intersections) {
       if (this.env.active && !this.env.active.has(i)) continue;
       const ix = this.env.intersections.find((x) => x.intersection === i);
       if (!ix) continue;
       const by = this.controller.nameAt?.(i) ?? this.controller.name;
-      this.notify({ controller: by, intersection: ix.id, time: hold.time, error: hold.message, kind: 'ring' });
-    }
-  }
-
-  /** Reports each perimeter intersection the gate newly handed to the plan (where this brain controls it). */
-  private reportGate(hold: GateHold): void {
-    for (const i of hold.intersections) {
-      if (this.env.active && !this.env.active.has(i)) continue;
-      const ix = this.env.intersections.find((x) => x.intersection === i);
-      if (!ix) continue;
-      const by = this.controller.nameAt?.(i) ?? this.controller.name;
-      this.notify({ controller: by, intersection: ix.id, time: hold.time, error: hold.message, kind: 'gate' });
+      this.notify({ controller: by, intersection: ix.id, time: hold.time, error: hold.message, kind });
     }
   }
 
