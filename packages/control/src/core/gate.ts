@@ -1,5 +1,9 @@
 import type { ControlEnv, Observed } from './controller.js';
 import { JAM_SPACING } from '../measures/spill-back.js';
+import { positiveOption, shareOption } from './guard-options.js';
+
+/** the guard's name in its option errors */
+const GUARD = 'gate';
 
 /**
  * The perimeter gate: while the vehicles inside the network stand past its
@@ -181,14 +185,13 @@ export class GateGuard {
   constructor(env: ControlEnv, opts: GateOptions = {}) {
     const net = env.net;
     this.observed = env.observed;
-    const share = opts.criticalShare ?? GATE_CRITICAL_SHARE;
-    if (!(Number.isFinite(share) && share > 0 && share <= 1)) throw new RangeError(`gate: criticalShare must be a share of capacity in (0, 1], got ${String(share)}`);
+    const share = shareOption(GUARD, 'criticalShare', opts.criticalShare ?? GATE_CRITICAL_SHARE);
     this.share = share;
     this.maxPerimeter = opts.maxPerimeterShare ?? GATE_MAX_PERIMETER_SHARE;
     if (!(this.maxPerimeter >= 0 && this.maxPerimeter <= 1)) throw new RangeError(`gate: maxPerimeterShare must be in [0, 1], got ${String(this.maxPerimeter)}`);
-    this.checkEvery = positive('checkEvery', opts.checkEvery ?? GATE_CHECK_SECONDS);
-    this.holdSeconds = positive('holdSeconds', opts.holdSeconds ?? GATE_HOLD_SECONDS);
-    this.green = positive('green', opts.green ?? GATE_GREEN);
+    this.checkEvery = positiveOption(GUARD, 'checkEvery', opts.checkEvery ?? GATE_CHECK_SECONDS);
+    this.holdSeconds = positiveOption(GUARD, 'holdSeconds', opts.holdSeconds ?? GATE_HOLD_SECONDS);
+    this.green = positiveOption(GUARD, 'green', opts.green ?? GATE_GREEN);
     const real = (i: number) => i >= 0 && !net.interVirtual[i];
     const perimeter = new Set<number>();
     for (let r = 0; r < net.roadIds.length; r++) {
@@ -249,9 +252,4 @@ export class GateGuard {
     this.handOvers.push(hold);
     return hold;
   }
-}
-
-function positive(name: string, v: number): number {
-  if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`gate: ${name} must be a positive number, got ${String(v)}`);
-  return v;
 }

@@ -1,6 +1,7 @@
 import type { ControlEnv, IntersectionPhases, Observed, SignalStatus } from './controller.js';
 import { fullThresholds } from '../measures/spill-back.js';
 import { linkExits } from '../measures/lane-exits.js';
+import { positiveOption } from './guard-options.js';
 
 /**
  * Gridlock and spill-back detection from what the devices report
@@ -102,8 +103,8 @@ export class GridlockDetector {
   constructor(env: ControlEnv, opts: GridlockOptions = {}) {
     this.env = env;
     this.observed = env.observed;
-    this.stallSeconds = positive('stallSeconds', opts.stallSeconds ?? STALL_SECONDS);
-    this.checkEvery = positive('checkEvery', opts.checkEvery ?? CHECK_EVERY_SECONDS);
+    this.stallSeconds = positiveOption('gridlock detection', 'stallSeconds', opts.stallSeconds ?? STALL_SECONDS, SECONDS);
+    this.checkEvery = positiveOption('gridlock detection', 'checkEvery', opts.checkEvery ?? CHECK_EVERY_SECONDS, SECONDS);
     const net = env.net;
     const n = net.nLanes;
     this.stall = new Float64Array(n);
@@ -232,7 +233,5 @@ export class GridlockDetector {
 const NONE: Gridlock[] = [];
 const EMPTY = new Int32Array(0);
 
-function positive(name: string, v: number): number {
-  if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`gridlock detection: ${name} must be a positive number of seconds, got ${String(v)}`);
-  return v;
-}
+/** what the detection's timing options must be */
+const SECONDS = 'a positive number of seconds';

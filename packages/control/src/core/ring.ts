@@ -1,6 +1,10 @@
 import type { ControlEnv, Observed } from './controller.js';
 import { shareThresholds } from '../measures/spill-back.js';
 import { LaneRings, linkExits } from '../measures/lane-exits.js';
+import { nonNegativeOption, positiveOption, shareOption } from './guard-options.js';
+
+/** the guard's name in its option errors */
+const GUARD = 'ring guard';
 
 /**
  * The ring guard: a deadlock's precursor seen in what the devices report
@@ -168,13 +172,13 @@ export class RingGuard {
     const net = env.net;
     this.net = net;
     this.observed = env.observed;
-    const share = (this.share = fraction('share', opts.share ?? RING_SHARE));
-    const release = fraction('releaseShare', opts.releaseShare ?? RING_RELEASE_SHARE);
-    this.persist = nonNegative('persistSeconds', opts.persistSeconds ?? RING_PERSIST_SECONDS);
-    this.holdSeconds = positive('holdSeconds', opts.holdSeconds ?? RING_HOLD_SECONDS);
-    this.checkEvery = positive('checkEvery', opts.checkEvery ?? RING_CHECK_SECONDS);
-    this.green = positive('green', opts.green ?? RING_GREEN);
-    this.reach = Math.floor(nonNegative('reach', opts.reach ?? RING_REACH));
+    const share = (this.share = shareOption(GUARD, 'share', opts.share ?? RING_SHARE));
+    const release = shareOption(GUARD, 'releaseShare', opts.releaseShare ?? RING_RELEASE_SHARE);
+    this.persist = nonNegativeOption(GUARD, 'persistSeconds', opts.persistSeconds ?? RING_PERSIST_SECONDS);
+    this.holdSeconds = positiveOption(GUARD, 'holdSeconds', opts.holdSeconds ?? RING_HOLD_SECONDS);
+    this.checkEvery = positiveOption(GUARD, 'checkEvery', opts.checkEvery ?? RING_CHECK_SECONDS);
+    this.green = positiveOption(GUARD, 'green', opts.green ?? RING_GREEN);
+    this.reach = Math.floor(nonNegativeOption(GUARD, 'reach', opts.reach ?? RING_REACH));
     const n = net.nLanes;
     // as spill-back's thresholds: on a short lane a turn waiting for a gap is no load
     this.onAt = shareThresholds(net, share);
@@ -287,18 +291,3 @@ export class RingGuard {
 }
 
 const NO_LANES: number[] = [];
-
-function positive(name: string, v: number): number {
-  if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`ring guard: ${name} must be a positive number, got ${String(v)}`);
-  return v;
-}
-
-function nonNegative(name: string, v: number): number {
-  if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`ring guard: ${name} must be a number >= 0, got ${String(v)}`);
-  return v;
-}
-
-function fraction(name: string, v: number): number {
-  if (!(Number.isFinite(v) && v > 0 && v <= 1)) throw new RangeError(`ring guard: ${name} must be a share of capacity in (0, 1], got ${String(v)}`);
-  return v;
-}
