@@ -11,6 +11,7 @@
 import { ScenarioError } from '../errors.js';
 import { MIN_CYCLE, MIN_FLOW_INTERVAL } from './bounds.js';
 import { lanePolylines, polylineLength, type XY } from '../sim/geometry.js';
+import { distinctRoutes } from '../sim/flows.js';
 import { rapidjsonNumbers } from './rapidjson-number.js';
 import type {
   FlowJson,
@@ -268,25 +269,15 @@ export function validateScenario(roadnet: RoadnetJson, flows: FlowJson[], source
   const graph = new CityflowRouter(roadnet);
   const warnings: string[] = [];
   // Short loops, not one that also routes: that one was compiled (OSR) as one big function at every load.
-  // 1. each flow's anchors, numbered in order of first use (their roads checked)
+  // 1. every flow's anchors known, then each distinct list of them numbered in order of first use
   const n = flows.length;
-  const keyOf = new Int32Array(n);
-  const keyFlow: number[] = []; // the first flow of each distinct list of anchors
-  const keys = new Map<string, number>();
   for (let i = 0; i < n; i++) {
     const anchors = flows[i].route;
     for (let k = 0; k < anchors.length; k++) {
       if (!graph.index.has(anchors[k])) throw new ScenarioError(source, `flows[${i}].route[${k}]`, `unknown road ${show(anchors[k])} (not in the roadnet)`);
     }
-    const key = anchors.join('\u0000');
-    let r = keys.get(key);
-    if (r === undefined) {
-      r = keyFlow.length;
-      keys.set(key, r);
-      keyFlow.push(i);
-    }
-    keyOf[i] = r;
   }
+  const { routeOf: keyOf, routeFlow: keyFlow } = distinctRoutes(flows);
   // 2. each one routed: road ids, or why the flow is dropped
   const routes: (string[] | string)[] = new Array(keyFlow.length);
   for (let r = 0; r < keyFlow.length; r++) routes[r] = graph.route(flows[keyFlow[r]].route);

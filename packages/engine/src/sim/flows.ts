@@ -212,13 +212,14 @@ export function pathRoads(net: Network, path: ArrayLike<number>, off: number, le
   return roads;
 }
 
-export function compileFlows(net: Network, flows: FlowJson[]): { table: FlowTable; path: Int32Array } {
+/**
+ * The flows' distinct routes (the same roads in the same order), numbered in order of first use: flow f's route is
+ * routeOf[f], and route r is first used by flow routeFlow[r]. Loading routes each once and shares what it builds.
+ */
+export function distinctRoutes(flows: readonly { route: readonly string[] }[]): { routeOf: Int32Array; routeFlow: number[] } {
   const n = flows.length;
-  // Three short loops, not one: a long one over the flows that also routed them was compiled (OSR) as one big
-  // function, 20-30 ms of TurboFan at every load of HZ1's 2,983 flows.
-  // 1. each flow's route, numbered in order of first use: flows with the same route share their paths
   const routeOf = new Int32Array(n);
-  const routeFlow: number[] = []; // the first flow of each route
+  const routeFlow: number[] = [];
   const byKey = new Map<string, number>();
   for (let f = 0; f < n; f++) {
     const key = flows[f].route.join('\u0000');
@@ -230,6 +231,15 @@ export function compileFlows(net: Network, flows: FlowJson[]): { table: FlowTabl
     }
     routeOf[f] = r;
   }
+  return { routeOf, routeFlow };
+}
+
+export function compileFlows(net: Network, flows: FlowJson[]): { table: FlowTable; path: Int32Array } {
+  const n = flows.length;
+  // Three short loops, not one: a long one over the flows that also routed them was compiled (OSR) as one big
+  // function, 20-30 ms of TurboFan at every load of HZ1's 2,983 flows.
+  // 1. each flow's route, numbered in order of first use: flows with the same route share their paths
+  const { routeOf, routeFlow } = distinctRoutes(flows);
   // 2. each route's paths (in the order of first use, so an unknown road is reported at the same flow as ever)
   const { pool, candOff, candLen, routeCand, routeFirstRoad } = routePaths(net, flows, routeFlow);
   // 3. the flows' table
