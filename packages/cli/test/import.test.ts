@@ -50,7 +50,7 @@ test('import osm: the Osnabrück extract loads with its signals and runs 300 s w
   const ours = scenarioFigures(scenario);
   const nc = netconvertFigures(netXml);
   assert.deepEqual([printed.ours, printed.netconvert, printed.netconvertCars], [ours, nc, netconvertCarFigures(netXml)], 'the figures printed are those of the files written');
-  // counted alike, the loader and netconvert's file agree (lane-km to 10 m: see README, Import)
+  // counted alike, the loader and netconvert's file agree (lane-km to 10 m: see docs/benchmarks.md, "Import")
   assert.deepEqual(printed.netconvertCars, ours);
   assert.ok(ours.signals > 0, 'the extract has signals');
   assert.equal(ours.signals, nc.signals, 'one signalised intersection per netconvert tlLogic (no --tls.join)');

@@ -49,7 +49,7 @@ function fixedRun(steps: number): CalibrationRun {
 /**
  * Where the benchmark's detectors count on every lane: at the lane's upstream
  * end, where an entry lane's count is the demand itself (a stop line passes a
- * saturated approach's capacity whatever arrived; README "Calibration").
+ * saturated approach's capacity whatever arrived; docs/benchmarks.md, "Calibration").
  */
 export const COUNT_POSITIONS_BENCH: readonly CountPosition[] = ['entry'];
 

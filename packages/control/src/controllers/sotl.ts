@@ -174,7 +174,7 @@ export function sotl(opts: SotlOptions = {}): Controller {
  * 20 s) and the platoon rule looks further (up to 10 vehicles within 40 m,
  * about three seconds of discharge on two lanes). Chosen once on the public
  * HZ/JN scenarios and checked unchanged on generated grids, arterials and the
- * SUMO Hangzhou net (README, bench control); every option can be overridden.
+ * SUMO Hangzhou net (docs/benchmarks.md, "Signal control"); every option can be overridden.
  * Its spill guard calls a phase at half a lane's capacity, not 0.6: a fading
  * claim lets a one-lane left turn wait longer, and at 0.6 the centre ring of
  * a 4 x 4 grid at 0.1 veh/s a route locked (ATT 442.8 s; 298.5 s, no lock, at

@@ -41,7 +41,7 @@ export const controllers: Record<string, () => Controller> = {
  * detectors do not see the approaches (loops only) max-pressure decides instead
  * (ControllerAssignment). Not yet robust everywhere: on one Osnabrück import
  * (2,400 trips/h) two vehicles turning round at a dead end lock each other
- * under it, as they do under max-pressure at 3,000/h (README, "Control").
+ * under it, as they do under max-pressure at 3,000/h (docs/benchmarks.md, "Signal control").
  */
 export const DEFAULT_CONTROLLER = 'schedule';
 
