@@ -66,17 +66,31 @@ export class CrossNotes {
   readonly noteOf: Int32Array;
   /** net.crossDist in the notes' order */
   readonly dist: Float64Array;
+  /**
+   * per note, its conflict point's other side: the laneLink (k, not the drivable) and its note. What
+   * intersectionRelatedSpeed asks of every conflict point ahead of a vehicle, every step: one load each
+   * instead of a chain of four (linkCrossList, linkCrossSide, crossLink, noteOf)
+   */
+  readonly foeLink: Int32Array;
+  readonly foeNote: Int32Array;
 
   constructor(net: Network) {
     this.stamp = new Int32Array(net.nLinks);
-    const list = net.linkCrossList, side = net.linkCrossSide, crossDist = net.crossDist;
-    // in locals: the loop runs once per conflict point side (millions on a big grid), mostly before V8 optimises it
+    const list = net.linkCrossList, side = net.linkCrossSide, crossDist = net.crossDist, crossLink = net.crossLink;
+    // in locals: the loops run once per conflict point side (millions on a big grid), mostly before V8 optimises them
     const noteOf = (this.noteOf = new Int32Array(2 * net.nCrosses));
     const dist = (this.dist = new Float64Array(list.length));
     for (let i = 0; i < list.length; i++) {
       const slot = 2 * list[i] + side[i];
       noteOf[slot] = i;
       dist[i] = crossDist[slot];
+    }
+    const foeLink = (this.foeLink = new Int32Array(list.length));
+    const foeNote = (this.foeNote = new Int32Array(list.length));
+    for (let i = 0; i < list.length; i++) {
+      const foeSlot = 2 * list[i] + 1 - side[i];
+      foeLink[i] = crossLink[foeSlot] - net.nLanes;
+      foeNote[i] = noteOf[foeSlot];
     }
   }
 
@@ -205,18 +219,19 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
   // called: a double returned from a call V8 does not inline is a heap number
   const distToStart = drv < nLanes ? -toEnd : dis;
   const c0 = net.linkCrossStart[k], c1 = net.linkCrossStart[k + 1];
-  const { stamp, epoch, noteOf } = notes;
+  const { stamp, epoch, dist, foeLink: foeLinks, foeNote: foeNotes } = notes;
+  const cVeh = st.cVeh;
   for (let ci = c0; ci < c1; ci++) {
-    const distOn = notes.dist[ci];
+    const distOn = dist[ci];
     if (distOn < distToStart) continue;
     // the foe: the vehicle the conflict point sees on its other laneLink, noted as first asked
-    const foeSlot = 2 * net.linkCrossList[ci] + 1 - net.linkCrossSide[ci];
-    const foeLink = net.crossLink[foeSlot] - nLanes;
+    const foeLink = foeLinks[ci];
     let seen = stamp[foeLink];
     if (seen !== epoch && seen !== -epoch) stamp[foeLink] = seen = noteLink(net, st, notes, foeLink) ? epoch : -epoch;
     if (seen < 0) continue;
-    const foe = st.cVeh[noteOf[foeSlot]];
-    if (foe >= 0 && !canPass(net, st, v, drv, ci, foe, noteOf[foeSlot], dt)) {
+    const foeNote = foeNotes[ci];
+    const foe = cVeh[foeNote];
+    if (foe >= 0 && !canPass(net, st, v, drv, ci, foe, foeNote, dt)) {
       const sb = stopBeforeSpeed(st, v, distOn - distToStart - st.vYieldDist[v], dt);
       if (sb < r) r = sb;
       st.bBlocker[v] = foe;
