@@ -44,12 +44,12 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
   const running = st.running;
   for (let r = 0; r < running; r++) {
     const v = runList[r];
-    bFlags[v] = 0;
     const s = vSpeed[v];
     const drv = vDrv[v];
     // what is read of v more than once, read once: V8 repeats every element load (its bounds check, and
     // the column's map and pointers again after a call); HZ1: 2.8% fewer instructions in this function
     const x = vDis[v];
+    const lenDrv = length[drv];
     const vmax = vMaxSpeed[v];
     const maxDec = vMaxNegAcc[v];
     const exempt = vExempt[v];
@@ -76,14 +76,18 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
     const last = vPathLen[v] - 1;
     // CityFlow's isIntersectionRelated: on a laneLink, or approaching one
     const next = pos0 < last ? path[off + pos0 + 1] : -1;
-    if (drv >= nLanes || (next >= nLanes && length[drv] - x <= vApproach[v])) {
+    // v's flags this step, stored once at the end; the junction rules set B_BLOCKER themselves
+    let flags = 0;
+    if (drv >= nLanes || (next >= nLanes && lenDrv - x <= vApproach[v])) {
+      bFlags[v] = 0;
       intersectionRelatedSpeed(net, st, claims, notes, v, drv, dt);
+      flags = bFlags[v];
       const ir = junctionSpeed[0];
       if (ir < nv) nv = ir;
     } else if (next >= 0 && next < nLanes) {
       // a lane change due (the next drivable is a lane of this road): made after the move when there is room
       // (changeLanes); until then the lane's end is a stop line
-      const sb = stopBeforeSpeed(st, v, length[drv] - x, dt);
+      const sb = stopBeforeSpeed(st, v, lenDrv - x, dt);
       if (sb < nv) nv = sb;
       changeVeh[nChange++] = v;
     }
@@ -91,9 +95,9 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
     if (floor > nv) nv = floor;
     // kept clear, one standing behind its leader waits for it, on a lane as inside an intersection: waitsFor sees
     // rings through queues (a ring that closed through one standing on a lane locked the Osnabrück import, issue #16)
-    if (claims !== null && nv < WAITING_SPEED && (bFlags[v] & B_BLOCKER) === 0 && L >= 0) {
+    if (claims !== null && nv < WAITING_SPEED && (flags & B_BLOCKER) === 0 && L >= 0) {
       bBlocker[v] = L;
-      bFlags[v] |= B_BLOCKER;
+      flags |= B_BLOCKER;
     }
     let delta: number;
     if (nv < 0) {
@@ -105,23 +109,25 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
     let dis = x + delta;
     let pos = pos0;
     let d = drv;
+    let lenD = lenDrv;
     let end = 0;
-    while (dis > length[d]) {
+    while (dis > lenD) {
       // a lane change is made sideways, never past the lane's end: one that cannot stop in time stops there
       if (d < nLanes && pos < last && path[off + pos + 1] < nLanes) {
-        dis = length[d];
+        dis = lenD;
         bSpeed[v] = 0;
         break;
       }
-      dis -= length[d];
+      dis -= lenD;
       if (pos === last) {
         end = B_END;
         break;
       }
       d = path[off + ++pos];
+      lenD = length[d];
     }
     // stored on every vehicle: a store first met in optimised code (the hour's first arrival) would throw it away
-    bFlags[v] |= end;
+    bFlags[v] = flags | end;
     bDis[v] = dis;
     bPathPos[v] = pos;
   }
