@@ -1,6 +1,6 @@
 import { LINK_PRIORITY, type Network } from './network.js';
 import { B_BLOCKER, type SimState } from './state.js';
-import { canYield, nextDrivable, reachSteps, SIREN, stopBeforeSpeed, WAITING_SPEED } from './driver.js';
+import { canStopWithin, canYield, nextDrivable, reachSteps, SIREN, stopBeforeSpeed, WAITING_SPEED } from './driver.js';
 import { sirenRightOfWay } from './occupancy.js';
 
 /**
@@ -195,10 +195,8 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
     link = next;
     const k = next - nLanes;
     if (st.linkAvail[k] !== 1 || !(claims !== null ? roomBeyond(net, st, claims, v) : canEnter(st, net.linkEndLane[k], v))) {
-      const speed = st.vSpeed[v];
-      const minBrake = (0.5 * speed * speed) / st.vMaxNegAcc[v];
-      // a vehicle that can no longer stop goes on (CityFlow: amber running)
-      if (!(minBrake > toEnd)) {
+      // (red: computeActions stops those that can stop itself, as here)
+      if (canStopWithin(st.vSpeed[v], st.vMaxNegAcc[v], toEnd)) {
         const sb = stopBeforeSpeed(st, v, toEnd, dt);
         junctionSpeed[0] = sb < r ? sb : r;
         return;
