@@ -51,7 +51,7 @@ export class LaneClaims {
  * The conflict points' notes of one step, made on demand: which vehicle each
  * conflict point sees on each of its two laneLinks, and how far it is from
  * the point (st.cVeh, st.cDist). A laneLink's side of its conflict points is
- * written the first time in a step that canPass asks about it (noteLink),
+ * written the first time in a step that canPass asks about it (nearLink, noteLink),
  * from the state as the step began (computeActions changes nothing noteLink
  * reads), so laneLinks no vehicle yields to cost nothing, and no pass over
  * the vehicles finds the laneLinks beforehand. The notes are indexed as
@@ -104,21 +104,32 @@ export class CrossNotes {
 }
 
 /**
- * Link k's side of its conflict points (CityFlow's notifyCross): each learns
- * the nearest vehicle on k, the one that has just left it onto its end lane,
- * one on it, or the first of its start lane approaching it while it is
- * green; -1 where there is none. Returns false, writing nothing, when no
- * vehicle is near k at all.
+ * Whether a vehicle is near laneLink k for its conflict points' notes (noteLink): one on it, one that has
+ * just left it onto its end lane, or the first of its start lane bound for it while it is green. Apart from
+ * noteLink so that intersectionRelatedSpeed asks it without a call: most laneLinks it asks about have
+ * nobody near (345 k of 417 k in HZ1's hour).
  */
-export function noteLink(net: Network, st: SimState, notes: CrossNotes, k: number): boolean {
+export function nearLink(net: Network, st: SimState, k: number): boolean {
+  const d = net.nLanes + k;
+  if (st.dHead[d] >= 0) return true;
+  const tailV = st.dTail[net.linkEndLane[k]];
+  if (tailV >= 0 && st.vPrevDrv[tailV] === d) return true;
+  const headV = st.dHead[net.linkStartLane[k]];
+  return headV >= 0 && st.linkAvail[k] === 1 && nextDrivable(st, headV) === d;
+}
+
+/**
+ * Link k's side of its conflict points (CityFlow's notifyCross), k one that nearLink finds a vehicle
+ * near: each learns the nearest vehicle on k, the one that has just left it onto its end lane, one on
+ * it, or the first of its start lane approaching it while it is green; -1 where there is none.
+ */
+export function noteLink(net: Network, st: SimState, notes: CrossNotes, k: number): void {
   const nLanes = net.nLanes;
   const { linkCrossStart, length } = net;
   const crossDist = notes.dist;
   const { cVeh, cDist, vDis, vLen, dHead, dTail, vPrevDrv, vNext } = st;
   const c0 = linkCrossStart[k];
-  const c1 = linkCrossStart[k + 1];
-  let r = c1 - 1;
-  if (r < c0) return false;
+  let r = linkCrossStart[k + 1] - 1;
   const d = nLanes + k;
   const startLane = net.linkStartLane[k];
   const tailV = dTail[net.linkEndLane[k]];
@@ -126,7 +137,6 @@ export function noteLink(net: Network, st: SimState, notes: CrossNotes, k: numbe
   const linkHead = dHead[d];
   const approach = headV >= 0 && st.linkAvail[k] === 1 && nextDrivable(st, headV) === d;
   const justLeft = tailV >= 0 && vPrevDrv[tailV] === d;
-  if (linkHead < 0 && !approach && !justLeft) return false;
   const linkLen = length[d];
   // the vehicle that has just left this link onto its end lane
   if (justLeft) {
@@ -168,7 +178,6 @@ export function noteLink(net: Network, st: SimState, notes: CrossNotes, k: numbe
   }
   // the conflict points nearer its start than any of them
   for (; r >= c0; r--) cVeh[r] = -1;
-  return true;
 }
 
 /**
@@ -225,7 +234,11 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
     // the foe: the vehicle the conflict point sees on its other laneLink, noted as first asked
     const foeLink = foeLinks[ci];
     let seen = stamp[foeLink];
-    if (seen !== epoch && seen !== -epoch) stamp[foeLink] = seen = noteLink(net, st, notes, foeLink) ? epoch : -epoch;
+    if (seen !== epoch && seen !== -epoch) {
+      const near = nearLink(net, st, foeLink);
+      if (near) noteLink(net, st, notes, foeLink);
+      stamp[foeLink] = seen = near ? epoch : -epoch;
+    }
     if (seen < 0) continue;
     const foeNote = foeNotes[ci];
     const foe = cVeh[foeNote];
