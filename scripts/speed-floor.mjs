@@ -75,7 +75,7 @@ function runKernel() {
       const L = p >= 0 ? p : st.vLeader[v];
       if (L >= 0) {
         const gap = p >= 0 ? st.vDis[p] - st.vLen[p] - st.vDis[v] : st.vGap[v];
-        const cf = followSpeed(st.vSpeed[L], st.vMaxNegAcc[L], st.vUsualNegAcc[L], s, st.vMaxNegAcc[v], st.vUsualNegAcc[v], gap, dt, st.vMinGap[v], st.vHeadway[v]);
+        const cf = followSpeed(st.vSpeed[L], st.vMaxNegAcc[L], st.vUsualNegAcc[L], s, st.vMaxNegAcc[v], st.vUsualNegAcc[v], gap, dt, st.vMinGap[v], st.vHeadway[v], nv);
         if (cf < nv) nv = cf;
       }
       const floor = s - st.vMaxNegAcc[v] * dt;
