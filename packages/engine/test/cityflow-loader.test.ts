@@ -301,9 +301,9 @@ for (const s of real) {
   });
 }
 
-test('the checks without paths (a usual flow, lane or laneLink) refuse at the same bounds as the checks with them', () => {
-  // validateFlows and validateRoadnet take a flow, lane or laneLink that passes every check without building
-  // its path (plainFlow, plainLaneLink): each value here must still fail, at its path, as before
+test('the flow, lane and laneLink checks refuse just past their bounds, at the value\'s path, and pass the bounds', () => {
+  // each check tests its value in one expression and builds the path only for an error (Path): each value here
+  // must fail, at its path
   const badVehicle: [string, unknown][] = [
     ['length', 30.000001], ['length', 0], ['width', Infinity], ['width', -2], ['maxPosAcc', 15.5], ['maxNegAcc', NaN],
     ['usualPosAcc', '2'], ['usualNegAcc', null], ['minGap', -0.1], ['minGap', Infinity], ['maxSpeed', 55.7], ['headwayTime', -1],

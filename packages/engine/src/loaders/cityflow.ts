@@ -5,8 +5,9 @@
  * `roadnet.json: roads[12].lanes[0].maxSpeed: expected a number, got "fast"`.
  *
  * Validation is hand-written straight-line code (no schema library): the real
- * files are megabytes and are loaded in benchmarks. Paths are only built for
- * objects, never per number, and point arrays are checked in place, not copied.
+ * files are megabytes and are loaded in benchmarks. A path is a Path (parent,
+ * key), joined into its text only for an error, and point arrays are checked in
+ * place, not copied.
  */
 import { ScenarioError } from '../errors.js';
 import { MIN_CYCLE, MIN_FLOW_INTERVAL } from './bounds.js';
@@ -39,6 +40,21 @@ const LINK_TYPES: ReadonlySet<string> = new Set<RoadLinkType>(['go_straight', 't
 
 type Obj = Record<string, unknown>;
 type Key = string | number;
+
+/**
+ * The JSON path of a value, `flows[12].vehicle` as ('flows[12]', 'vehicle'), joined into its text only
+ * for an error: a string per flow, lane and laneLink that passes was a good part of loading HZ1 and the
+ * 36 x 36 grid.
+ */
+class Path {
+  constructor(readonly parent: At, readonly key: Key) {}
+
+  toString(): string {
+    return join(this.parent, this.key);
+  }
+}
+/** a path's text where it is built once (a top-level key), else a Path */
+type At = string | Path;
 
 // ---------------------------------------------------------------- public API
 
@@ -85,7 +101,7 @@ export function validateRoadnet(value: unknown, source: string): RoadnetJson {
   // Intersection ids first: roads refer to them, and intersections refer to roads.
   const interIdx = new Map<string, number>();
   for (let i = 0; i < rawInters.length; i++) {
-    const id = c.str(c.obj(rawInters[i], 'intersections', i).id, `intersections[${i}]`, 'id');
+    const id = c.str(c.obj(rawInters[i], 'intersections', i).id, new Path('intersections', i), 'id');
     const dup = interIdx.get(id);
     if (dup !== undefined) c.fail(`intersections[${i}].id`, `duplicate intersection id ${show(id)} (also intersections[${dup}])`);
     interIdx.set(id, i);
@@ -94,18 +110,16 @@ export function validateRoadnet(value: unknown, source: string): RoadnetJson {
   const roads: RoadJson[] = new Array(rawRoads.length);
   const roadIdx = new Map<string, number>();
   for (let i = 0; i < rawRoads.length; i++) {
-    const at = `roads[${i}]`;
+    const at = new Path('roads', i);
     const r = c.obj(rawRoads[i], 'roads', i);
     const id = c.str(r.id, at, 'id');
     const dup = roadIdx.get(id);
     if (dup !== undefined) c.fail(`${at}.id`, `duplicate road id ${show(id)} (also roads[${dup}])`);
     roadIdx.set(id, i);
-    const lanesAt = `${at}.lanes`;
+    const lanesAt = new Path(at, 'lanes');
     const lanes = c.arr(r.lanes, at, 'lanes', 1).map((v, j): LaneJson => {
-      // the usual lane without its path string; any other is checked with paths below
-      if (isObj(v) && pos(v.width, Infinity) && pos(v.maxSpeed, MAX_SPEED)) return { width: v.width as number, maxSpeed: v.maxSpeed as number };
       const l = c.obj(v, lanesAt, j);
-      const la = `${lanesAt}[${j}]`;
+      const la = new Path(lanesAt, j);
       return { width: c.positive(l.width, la, 'width'), maxSpeed: c.speed(l.maxSpeed, la, 'maxSpeed', 'a road') };
     });
     const name = r.name === undefined ? undefined : c.str(r.name, at, 'name').trim();
@@ -121,7 +135,7 @@ export function validateRoadnet(value: unknown, source: string): RoadnetJson {
 
   const roadById = new Map<string, RoadJson>();
   for (const r of roads) roadById.set(r.id, r);
-  const intersections = rawInters.map((v, i) => intersection(c, v as Obj, `intersections[${i}]`, roadById));
+  const intersections = rawInters.map((v, i) => intersection(c, v as Obj, new Path('intersections', i), roadById));
 
   // Lanes stop a signalised intersection's width short of it (virtual ones: 0), so a road must be longer than that.
   const trim = new Map<string, number>();
@@ -148,99 +162,44 @@ export function validateFlows(value: unknown, source: string, roadnet?: RoadnetJ
       (isObj(value) && 'roads' in value ? ' (is this a roadnet file?)' : ''));
   }
   const flows: FlowJson[] = new Array(value.length);
-  for (let i = 0; i < value.length; i++) {
-    // the usual flow, checked without building its paths (a string per flow, its vehicle and route); any other goes on
-    // to the checks below, which build them and throw what is wrong with it
-    const plain = plainFlow(value[i]);
-    if (plain) {
-      flows[i] = plain;
-      continue;
-    }
-    const at = `flows[${i}]`;
-    const f = c.obj(value[i], 'flows', i);
-    const v = c.obj(f.vehicle, at, 'vehicle');
-    const va = `${at}.vehicle`;
-    const vehicle: VehicleJson = {
-      length: c.positive(v.length, va, 'length', MAX_VEHICLE_LENGTH, ' m'),
-      width: c.positive(v.width, va, 'width'),
-      maxPosAcc: c.positive(v.maxPosAcc, va, 'maxPosAcc', MAX_ACC, ' m/s²'),
-      maxNegAcc: c.positive(v.maxNegAcc, va, 'maxNegAcc', MAX_ACC, ' m/s²'),
-      usualPosAcc: c.positive(v.usualPosAcc, va, 'usualPosAcc', MAX_ACC, ' m/s²'),
-      usualNegAcc: c.positive(v.usualNegAcc, va, 'usualNegAcc', MAX_ACC, ' m/s²'),
-      minGap: c.nonNegative(v.minGap, va, 'minGap'),
-      maxSpeed: c.speed(v.maxSpeed, va, 'maxSpeed', 'a vehicle'),
-      headwayTime: c.nonNegative(v.headwayTime, va, 'headwayTime'),
-    };
-    const route = c.arr(f.route, at, 'route', 1);
-    const ra = `${at}.route`;
-    for (let k = 0; k < route.length; k++) c.str(route[k], ra, k);
-    const interval = c.positive(f.interval, at, 'interval');
-    if (interval < MIN_FLOW_INTERVAL) {
-      c.fail(`${at}.interval`, `${interval} s between two vehicles is implausible (more than ${1 / MIN_FLOW_INTERVAL} vehicles per second ` +
-        'from one flow); interval is the seconds from one vehicle to the next');
-    }
-    const startTime = f.startTime === undefined ? 0 : c.nonNegative(f.startTime, at, 'startTime');
-    const endTime = f.endTime === undefined ? -1 : c.num(f.endTime, at, 'endTime');
-    if (endTime !== -1 && endTime < startTime) {
-      c.fail(`${at}.endTime`, `${endTime} is before startTime ${startTime} (use -1 for "no end")`);
-    }
-    flows[i] = { vehicle, route: route as string[], interval, startTime, endTime };
-  }
+  for (let i = 0; i < value.length; i++) flows[i] = flow(c, value[i], i);
   if (!roadnet) return flows;
   const routed = validateScenario(roadnet, flows, source);
   warnings?.push(...routed.warnings);
   return routed.flows;
 }
 
-/** n is a finite number in (0, max] (Check.positive's test) */
-function pos(n: unknown, max: number): boolean {
-  return typeof n === 'number' && n > 0 && n <= max && n < Infinity;
-}
-
-/** n is a finite number >= 0 (Check.nonNegative's test) */
-function nonNeg(n: unknown): boolean {
-  return typeof n === 'number' && n >= 0 && n < Infinity;
-}
-
-/**
- * The flow as validateFlows builds it when every check there passes, else null (validateFlows then
- * runs its checks, which say what is wrong). The same tests, in the same terms, with no path strings.
- */
-function plainFlow(f: unknown): FlowJson | null {
-  if (!isObj(f)) return null;
-  const v = f.vehicle;
-  if (!isObj(v)) return null;
-  const { length, width, maxPosAcc, maxNegAcc, usualPosAcc, usualNegAcc, minGap, maxSpeed, headwayTime } = v;
-  if (!(pos(length, MAX_VEHICLE_LENGTH) && pos(width, Infinity) && pos(maxPosAcc, MAX_ACC) && pos(maxNegAcc, MAX_ACC) &&
-    pos(usualPosAcc, MAX_ACC) && pos(usualNegAcc, MAX_ACC) && nonNeg(minGap) && pos(maxSpeed, MAX_SPEED) && nonNeg(headwayTime))) return null;
-  const route = f.route;
-  if (!Array.isArray(route) || route.length < 1) return null;
-  for (let k = 0; k < route.length; k++) if (typeof route[k] !== 'string') return null;
-  const interval = f.interval;
-  if (!pos(interval, Infinity) || (interval as number) < MIN_FLOW_INTERVAL) return null;
-  let startTime = 0;
-  if (f.startTime !== undefined) {
-    if (!nonNeg(f.startTime)) return null;
-    startTime = f.startTime as number;
-  }
-  let endTime = -1;
-  if (f.endTime !== undefined) {
-    if (!(typeof f.endTime === 'number' && Number.isFinite(f.endTime))) return null;
-    endTime = f.endTime;
-  }
-  if (endTime !== -1 && endTime < startTime) return null;
+/** flows[i], checked (a function of its own: validateFlows' loop is compiled on its own, not with this) */
+function flow(c: Check, value: unknown, i: number): FlowJson {
+  const at = new Path('flows', i);
+  const f = c.obj(value, 'flows', i);
+  const v = c.obj(f.vehicle, at, 'vehicle');
+  const va = new Path(at, 'vehicle');
   const vehicle: VehicleJson = {
-    length: length as number,
-    width: width as number,
-    maxPosAcc: maxPosAcc as number,
-    maxNegAcc: maxNegAcc as number,
-    usualPosAcc: usualPosAcc as number,
-    usualNegAcc: usualNegAcc as number,
-    minGap: minGap as number,
-    maxSpeed: maxSpeed as number,
-    headwayTime: headwayTime as number,
+    length: c.positive(v.length, va, 'length', MAX_VEHICLE_LENGTH, ' m'),
+    width: c.positive(v.width, va, 'width'),
+    maxPosAcc: c.positive(v.maxPosAcc, va, 'maxPosAcc', MAX_ACC, ' m/s²'),
+    maxNegAcc: c.positive(v.maxNegAcc, va, 'maxNegAcc', MAX_ACC, ' m/s²'),
+    usualPosAcc: c.positive(v.usualPosAcc, va, 'usualPosAcc', MAX_ACC, ' m/s²'),
+    usualNegAcc: c.positive(v.usualNegAcc, va, 'usualNegAcc', MAX_ACC, ' m/s²'),
+    minGap: c.nonNegative(v.minGap, va, 'minGap'),
+    maxSpeed: c.speed(v.maxSpeed, va, 'maxSpeed', 'a vehicle'),
+    headwayTime: c.nonNegative(v.headwayTime, va, 'headwayTime'),
   };
-  return { vehicle, route: route as string[], interval: interval as number, startTime, endTime };
+  const route = c.arr(f.route, at, 'route', 1);
+  const ra = new Path(at, 'route');
+  for (let k = 0; k < route.length; k++) c.str(route[k], ra, k);
+  const interval = c.positive(f.interval, at, 'interval');
+  if (interval < MIN_FLOW_INTERVAL) {
+    c.fail(`${at}.interval`, `${interval} s between two vehicles is implausible (more than ${1 / MIN_FLOW_INTERVAL} vehicles per second ` +
+      'from one flow); interval is the seconds from one vehicle to the next');
+  }
+  const startTime = f.startTime === undefined ? 0 : c.nonNegative(f.startTime, at, 'startTime');
+  const endTime = f.endTime === undefined ? -1 : c.num(f.endTime, at, 'endTime');
+  if (endTime !== -1 && endTime < startTime) {
+    c.fail(`${at}.endTime`, `${endTime} is before startTime ${startTime} (use -1 for "no end")`);
+  }
+  return { vehicle, route: route as string[], interval, startTime, endTime };
 }
 
 /** Flows routed against a roadnet (validateScenario). */
@@ -503,12 +462,13 @@ function cityflowLength(points: readonly XY[]): number {
 
 // ---------------------------------------------------------------- roadnet parts
 
-function intersection(c: Check, o: Obj, at: string, roads: Map<string, RoadJson>): IntersectionJson {
+function intersection(c: Check, o: Obj, at: Path, roads: Map<string, RoadJson>): IntersectionJson {
   const id = o.id as string; // checked in the id pass
   const virtual = c.bool(o.virtual, at, 'virtual');
   const point = c.point(o.point, at, 'point');
   const roadIds = c.arr(o.roads, at, 'roads');
-  for (let k = 0; k < roadIds.length; k++) c.ref(roadIds[k], `${at}.roads`, k, roads, 'road');
+  const ra = new Path(at, 'roads');
+  for (let k = 0; k < roadIds.length; k++) c.ref(roadIds[k], ra, k, roads, 'road');
   // A virtual intersection is a network boundary: CityFlow reads nothing of it past its roads
   // (no width, roadLinks or trafficLight), so whatever else it holds is ignored, not refused.
   if (virtual) {
@@ -516,22 +476,23 @@ function intersection(c: Check, o: Obj, at: string, roads: Map<string, RoadJson>
     return { id, point, width, roads: roadIds as string[], roadLinks: [], trafficLight: { lightphases: [] }, virtual };
   }
   const width = c.nonNegative(o.width, at, 'width');
-  const linksAt = `${at}.roadLinks`;
-  const roadLinks = c.arr(o.roadLinks, at, 'roadLinks').map((v, k) => roadLink(c, c.obj(v, linksAt, k), `${linksAt}[${k}]`, id, roads));
+  const linksAt = new Path(at, 'roadLinks');
+  const roadLinks = c.arr(o.roadLinks, at, 'roadLinks').map((v, k) => roadLink(c, c.obj(v, linksAt, k), new Path(linksAt, k), id, roads));
 
   if (o.trafficLight === undefined) {
     c.fail(`${at}.trafficLight`, 'missing: a non-virtual (signalised) intersection needs a trafficLight with lightphases ' +
       '(set "virtual": true for a network boundary)');
   }
   const t = c.obj(o.trafficLight, at, 'trafficLight');
-  const ta = `${at}.trafficLight`;
-  const pa = `${ta}.lightphases`;
+  const ta = new Path(at, 'trafficLight');
+  const pa = new Path(ta, 'lightphases');
   const n = roadLinks.length;
   const lightphases = c.arr(t.lightphases, ta, 'lightphases', 1).map((v, p): LightPhaseJson => {
     const ph = c.obj(v, pa, p);
+    const pp = new Path(pa, p);
     return {
-      time: c.nonNegative(ph.time, `${pa}[${p}]`, 'time'),
-      availableRoadLinks: c.indices(ph.availableRoadLinks, `${pa}[${p}]`, 'availableRoadLinks', n, `intersection "${id}"`, 'roadLink'),
+      time: c.nonNegative(ph.time, pp, 'time'),
+      availableRoadLinks: c.indices(ph.availableRoadLinks, pp, 'availableRoadLinks', n, 'intersection', id, 'roadLink'),
     };
   });
   // The built-in plan steps through the phases by their times: a signal's cycle of (almost) no time never ends.
@@ -544,12 +505,12 @@ function intersection(c: Check, o: Obj, at: string, roads: Map<string, RoadJson>
   }
   const trafficLight: TrafficLightJson = { lightphases };
   if (t.roadLinkIndices !== undefined) {
-    trafficLight.roadLinkIndices = c.indices(t.roadLinkIndices, ta, 'roadLinkIndices', n, `intersection "${id}"`, 'roadLink');
+    trafficLight.roadLinkIndices = c.indices(t.roadLinkIndices, ta, 'roadLinkIndices', n, 'intersection', id, 'roadLink');
   }
   return { id, point, width, roads: roadIds as string[], roadLinks, trafficLight, virtual };
 }
 
-function roadLink(c: Check, o: Obj, at: string, inter: string, roads: Map<string, RoadJson>): RoadLinkJson {
+function roadLink(c: Check, o: Obj, at: Path, inter: string, roads: Map<string, RoadJson>): RoadLinkJson {
   const type = c.str(o.type, at, 'type');
   if (!LINK_TYPES.has(type)) c.fail(`${at}.type`, `expected "go_straight", "turn_left" or "turn_right", got ${show(type)}`);
   const startRoad = c.ref(o.startRoad, at, 'startRoad', roads, 'road');
@@ -563,141 +524,144 @@ function roadLink(c: Check, o: Obj, at: string, inter: string, roads: Map<string
   if (to.startIntersection !== inter) {
     c.fail(`${at}.endRoad`, `road "${endRoad}" starts at ${to.startIntersection}, not at this intersection (${inter})`);
   }
-  const lla = `${at}.laneLinks`;
-  const nFrom = from.lanes.length, nTo = to.lanes.length;
-  const laneLinks = c.arr(o.laneLinks, at, 'laneLinks').map((v, m): LaneLinkJson => {
-    // the usual laneLink without its path string (one per laneLink); any other is checked with paths below
-    const plain = plainLaneLink(v, nFrom, nTo);
-    if (plain) return plain;
-    const l = c.obj(v, lla, m);
-    const la = `${lla}[${m}]`;
-    return {
-      startLaneIndex: c.index(l.startLaneIndex, la, 'startLaneIndex', from.lanes.length, `road "${startRoad}"`, 'lane'),
-      endLaneIndex: c.index(l.endLaneIndex, la, 'endLaneIndex', to.lanes.length, `road "${endRoad}"`, 'lane'),
-      points: l.points === undefined ? [] : c.points(l.points, la, 'points', 0),
-    };
-  });
+  const lla = new Path(at, 'laneLinks');
+  const rawLinks = c.arr(o.laneLinks, at, 'laneLinks');
+  const laneLinks: LaneLinkJson[] = new Array(rawLinks.length);
+  for (let m = 0; m < rawLinks.length; m++) laneLinks[m] = laneLink(c, rawLinks[m], new Path(lla, m), from, to);
   const link: RoadLinkJson = { type: type as RoadLinkType, startRoad, endRoad, laneLinks };
   if (o.direction !== undefined) link.direction = c.num(o.direction, at, 'direction');
   return link;
 }
 
-/** The laneLink as roadLink() builds it when every check there passes, else null (the same tests, no path strings). */
-function plainLaneLink(v: unknown, nFrom: number, nTo: number): LaneLinkJson | null {
-  if (!isObj(v)) return null;
-  const s = v.startLaneIndex, e = v.endLaneIndex;
-  if (!(Number.isInteger(s) && (s as number) >= 0 && (s as number) < nFrom)) return null;
-  if (!(Number.isInteger(e) && (e as number) >= 0 && (e as number) < nTo)) return null;
-  const points = v.points;
-  if (points === undefined) return { startLaneIndex: s as number, endLaneIndex: e as number, points: [] };
-  if (!Array.isArray(points)) return null;
-  for (let k = 0; k < points.length; k++) {
-    const p: unknown = points[k];
-    if (!(isObj(p) && Number.isFinite(p.x) && Number.isFinite(p.y))) return null;
-  }
-  return { startLaneIndex: s as number, endLaneIndex: e as number, points: points as Point[] };
+function laneLink(c: Check, v: unknown, at: Path, from: RoadJson, to: RoadJson): LaneLinkJson {
+  const l = c.obj(v, at.parent, at.key);
+  return {
+    startLaneIndex: c.index(l.startLaneIndex, at, 'startLaneIndex', from.lanes.length, 'road', from.id, 'lane'),
+    endLaneIndex: c.index(l.endLaneIndex, at, 'endLaneIndex', to.lanes.length, 'road', to.id, 'lane'),
+    points: l.points === undefined ? [] : c.points(l.points, at, 'points', 0),
+  };
 }
 
 // ---------------------------------------------------------------- checks
 
-/** Field checkers. Each takes the value plus its parent path and key, and builds the path string only on failure. */
+/**
+ * Field checkers. Each takes the value plus its parent path and key, and tests the value in one expression:
+ * a value that passes is returned; any other goes to a method of its own (not*) that says what is wrong and
+ * joins the path into its text. Kept this small, a check is inlined where it is used (the loops over flows,
+ * lanes and laneLinks) and compiled quickly, and the Paths it is given need not even be built.
+ */
 class Check {
   constructor(readonly source: string) {}
 
-  fail(path: string, problem: string): never {
-    throw new ScenarioError(this.source, path, problem);
+  fail(path: At, problem: string): never {
+    throw new ScenarioError(this.source, String(path), problem);
   }
 
-  bad(v: unknown, expected: string, at: string, key: Key): never {
+  bad(v: unknown, expected: string, at: At, key: Key): never {
     return this.fail(join(at, key), v === undefined ? `missing (expected ${expected})` : `expected ${expected}, got ${show(v)}`);
   }
 
-  obj(v: unknown, at: string, key: Key): Obj {
+  obj(v: unknown, at: At, key: Key): Obj {
     return isObj(v) ? v : this.bad(v, 'an object', at, key);
   }
 
-  arr(v: unknown, at: string, key: Key, min = 0): unknown[] {
-    if (!Array.isArray(v)) return this.bad(v, 'an array', at, key);
-    if (v.length < min) this.fail(join(at, key), `expected at least ${min} item${min === 1 ? '' : 's'}, got ${v.length}`);
-    return v;
+  arr(v: unknown, at: At, key: Key, min = 0): unknown[] {
+    return Array.isArray(v) && v.length >= min ? v : this.notArr(v, at, key, min);
   }
 
-  str(v: unknown, at: string, key: Key): string {
+  private notArr(v: unknown, at: At, key: Key, min: number): never {
+    if (!Array.isArray(v)) return this.bad(v, 'an array', at, key);
+    return this.fail(join(at, key), `expected at least ${min} item${min === 1 ? '' : 's'}, got ${v.length}`);
+  }
+
+  str(v: unknown, at: At, key: Key): string {
     return typeof v === 'string' ? v : this.bad(v, 'a string', at, key);
   }
 
-  bool(v: unknown, at: string, key: Key): boolean {
+  bool(v: unknown, at: At, key: Key): boolean {
     return typeof v === 'boolean' ? v : this.bad(v, 'true or false', at, key);
   }
 
-  num(v: unknown, at: string, key: Key): number {
+  num(v: unknown, at: At, key: Key): number {
     return typeof v === 'number' && Number.isFinite(v) ? v : this.bad(v, 'a number', at, key);
   }
 
+  // (NaN fails every comparison, so a number's tests need no isFinite but against Infinity)
+
   /** a number in (0, max] */
-  positive(v: unknown, at: string, key: Key, max = Infinity, unit = ''): number {
-    const n = this.num(v, at, key);
-    if (!(n > 0 && n <= max)) {
-      this.fail(join(at, key), `must be > 0${max < Infinity ? ` and <= ${max}${unit}` : ''}, got ${n}`);
-    }
-    return n;
+  positive(v: unknown, at: At, key: Key, max = Infinity, unit = ''): number {
+    return typeof v === 'number' && v > 0 && v <= max && v < Infinity ? v : this.notPositive(v, at, key, max, unit);
   }
 
-  nonNegative(v: unknown, at: string, key: Key): number {
+  private notPositive(v: unknown, at: At, key: Key, max: number, unit: string): never {
     const n = this.num(v, at, key);
-    if (n < 0) this.fail(join(at, key), `must be >= 0, got ${n}`);
-    return n;
+    return this.fail(join(at, key), `must be > 0${max < Infinity ? ` and <= ${max}${unit}` : ''}, got ${n}`);
   }
 
-  speed(v: unknown, at: string, key: Key, what: string): number {
+  nonNegative(v: unknown, at: At, key: Key): number {
+    return typeof v === 'number' && v >= 0 && v < Infinity ? v : this.notNonNegative(v, at, key);
+  }
+
+  private notNonNegative(v: unknown, at: At, key: Key): never {
+    const n = this.num(v, at, key);
+    return this.fail(join(at, key), `must be >= 0, got ${n}`);
+  }
+
+  /** a number in (0, MAX_SPEED] */
+  speed(v: unknown, at: At, key: Key, what: string): number {
+    return typeof v === 'number' && v > 0 && v <= MAX_SPEED ? v : this.notSpeed(v, at, key, what);
+  }
+
+  private notSpeed(v: unknown, at: At, key: Key, what: string): never {
     const n = this.positive(v, at, key);
-    if (n > MAX_SPEED) {
-      this.fail(join(at, key), `${n} m/s is implausible for ${what}; CityFlow speeds are metres per second (did you give km/h?)`);
-    }
-    return n;
+    return this.fail(join(at, key), `${n} m/s is implausible for ${what}; CityFlow speeds are metres per second (did you give km/h?)`);
   }
 
-  /** an integer index into `owner`'s n `unit`s */
-  index(v: unknown, at: string, key: Key, n: number, owner: string, unit: string): number {
+  /** an integer index into the n `unit`s of `owner` `id` (`road "r1"`, written only on failure) */
+  index(v: unknown, at: At, key: Key, n: number, owner: string, id: string, unit: string): number {
+    return Number.isInteger(v) && (v as number) >= 0 && (v as number) < n ? v as number : this.notIndex(v, at, key, n, owner, id, unit);
+  }
+
+  private notIndex(v: unknown, at: At, key: Key, n: number, owner: string, id: string, unit: string): never {
     if (!Number.isInteger(v)) return this.bad(v, `an integer ${unit} index`, at, key);
-    const i = v as number;
-    if (i < 0 || i >= n) {
-      this.fail(join(at, key), `${unit} index ${i} is out of range: ${owner} has ${n} ${unit}${n === 1 ? '' : 's'}` +
-        (n > 0 ? ` (0..${n - 1})` : ''));
-    }
-    return i;
+    return this.fail(join(at, key), `${unit} index ${v as number} is out of range: ${owner} "${id}" has ${n} ${unit}${n === 1 ? '' : 's'}` +
+      (n > 0 ? ` (0..${n - 1})` : ''));
   }
 
   /** an array of indexes, checked in place and returned as is */
-  indices(v: unknown, at: string, key: Key, n: number, owner: string, unit: string): number[] {
+  indices(v: unknown, at: At, key: Key, n: number, owner: string, id: string, unit: string): number[] {
     const a = this.arr(v, at, key);
-    const ia = join(at, key);
-    for (let k = 0; k < a.length; k++) this.index(a[k], ia, k, n, owner, unit);
+    const ia = new Path(at, key);
+    for (let k = 0; k < a.length; k++) this.index(a[k], ia, k, n, owner, id, unit);
     return a as number[];
   }
 
   /** a {x, y} point, returned as is (not copied) */
-  point(v: unknown, at: string, key: Key): Point {
-    const p = this.obj(v, at, key);
-    if (!(Number.isFinite(p.x) && Number.isFinite(p.y))) {
-      const pa = join(at, key);
-      this.num(p.x, pa, 'x');
-      this.num(p.y, pa, 'y');
-    }
-    return p as unknown as Point;
+  point(v: unknown, at: At, key: Key): Point {
+    return isPoint(v) ? v : this.notPoint(v, at, key);
   }
 
-  points(v: unknown, at: string, key: Key, min: number): Point[] {
+  private notPoint(v: unknown, at: At, key: Key): never {
+    const p = this.obj(v, at, key);
+    const pa = new Path(at, key);
+    this.num(p.x, pa, 'x');
+    return this.bad(p.y, 'a number', pa, 'y');
+  }
+
+  /** an array of points, checked in place and returned as is */
+  points(v: unknown, at: At, key: Key, min: number): Point[] {
     const a = this.arr(v, at, key, min);
-    const pa = join(at, key);
-    for (let k = 0; k < a.length; k++) this.point(a[k], pa, k);
+    for (let k = 0; k < a.length; k++) if (!isPoint(a[k])) this.notPoint(a[k], new Path(at, key), k);
     return a as Point[];
   }
 
-  ref(v: unknown, at: string, key: Key, ids: { has(id: string): boolean }, what: string): string {
+  ref(v: unknown, at: At, key: Key, ids: { has(id: string): boolean }, what: string): string {
+    return typeof v === 'string' && ids.has(v) ? v : this.notRef(v, at, key, what);
+  }
+
+  private notRef(v: unknown, at: At, key: Key, what: string): never {
     const id = this.str(v, at, key);
-    if (!ids.has(id)) this.fail(join(at, key), `unknown ${what} ${show(id)}`);
-    return id;
+    return this.fail(join(at, key), `unknown ${what} ${show(id)}`);
   }
 }
 
@@ -705,7 +669,11 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function join(at: string, key: Key): string {
+function isPoint(v: unknown): v is Point {
+  return isObj(v) && Number.isFinite(v.x) && Number.isFinite(v.y);
+}
+
+function join(at: At, key: Key): string {
   return typeof key === 'number' ? `${at}[${key}]` : at ? `${at}.${key}` : key;
 }
 
