@@ -6,7 +6,8 @@ import type { StepLog } from './step-log.js';
 
 /**
  * The step's second phase: each running vehicle takes its buffered speed and
- * position (CityFlow's two-phase update; computeActions, driver.ts, filled the buffers).
+ * position (CityFlow's two-phase update; computeActions, driver.ts, filled the buffers),
+ * the buffers and the state swapping places at the end.
  */
 
 /**
@@ -67,9 +68,7 @@ export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLo
       // the drivable it joins below, after the sort
       d = path[vPathOff[v] + bPos];
     }
-    vDis[v] = bDis[v];
     const speed = bSpeed[v];
-    vSpeed[v] = speed;
     // the blocker computeActions found; retireEnded drops those that end this step
     const b = bBlocker[v];
     const has = b >= 0;
@@ -98,9 +97,16 @@ export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLo
     st.vEnterLinkStep[v] = d >= nLanes ? step : NO_LINK_STEP;
     st.vPrevDrv[v] = vDrv[v];
     vDrv[v] = d;
-    vPathPos[v] = bPos;
   }
   st.cumulativeDelay += delaySum[0];
+  // the buffers become the state, no copy: computeActions wrote all three for every running vehicle (ended
+  // ones are freed; a waiting one, written into both by initVehicle, has the same values in each)
+  st.vDis = bDis;
+  st.bDis = vDis;
+  st.vSpeed = bSpeed;
+  st.bSpeed = vSpeed;
+  st.vPathPos = bPathPos;
+  st.bPathPos = vPathPos;
   return standingLong;
 }
 

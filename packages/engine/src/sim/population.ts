@@ -108,12 +108,16 @@ export function initVehicle(st: SimState, v: number, params: Float64Array, o: nu
   st.vTurnSpeed[v] = TURN_SPEED;
   st.vYieldDist[v] = YIELD_DISTANCE;
   st.vApproach[v] = (vmax * vmax) / st.vUsualNegAcc[v] / 2 + vmax * dt * 2;
+  // into the step's buffers too: moveVehicles swaps them with these every step the vehicle waits
   st.vDis[v] = 0;
+  st.bDis[v] = 0;
   st.vSpeed[v] = 0;
+  st.bSpeed[v] = 0;
   st.vEnter[v] = now;
   st.vPathOff[v] = pathOff;
   st.vPathLen[v] = pathLen;
   st.vPathPos[v] = 0;
+  st.bPathPos[v] = 0;
   st.vDrv[v] = st.path[pathOff];
   st.vPrevDrv[v] = -1;
   st.vLeader[v] = -1;
