@@ -136,15 +136,24 @@ export function retireEnded(st: SimState, dt: number, log: StepLog): void {
     const b = vBlocker[v];
     if (b >= 0 && vState[b] === ENDED) vBlocker[v] = -1;
   }
-  for (let r = 0; r < st.running; r++) {
-    const v = runList[r];
-    if (vState[v] !== ENDED) continue;
-    const last = runList[--st.running];
-    runList[r] = last;
-    st.vRunIdx[last] = r;
-    free(st, v);
-    r--;
+  // out of the run list, each place filled from its end, the ended taken off the end freed as met there: the list
+  // and the free list as a scan of the run list would leave them, visiting only the ended (endVeh is in run-list order)
+  const vRunIdx = st.vRunIdx;
+  let running = st.running;
+  for (let i = 0; i < nEnds; i++) {
+    let w = endVeh[i];
+    if (vState[w] !== ENDED) continue;
+    const r = vRunIdx[w];
+    for (;;) {
+      const last = runList[--running];
+      runList[r] = last;
+      vRunIdx[last] = r;
+      free(st, w);
+      if (r >= running || vState[last] !== ENDED) break;
+      w = last;
+    }
   }
+  st.running = running;
 }
 
 /** Vehicle v has reached the end of its route: off its drivable, finished (freed once the step's move is done). */
