@@ -373,10 +373,15 @@ export function canPass(net: Network, st: SimState, v: number, drv: number, ci: 
     const ms = reachSteps(st, v, d1, t1 !== STRAIGHT, dt);
     if (fs > ms) y = -1;
     else if (t1 < t2 || fs < ms) y = 1;
-    else if (st.vEnterLinkStep[v] === st.vEnterLinkStep[foe]) {
-      if (d1 === d2) y = st.vPriority[v] > st.vPriority[foe] ? -1 : 1;
-      else y = d1 < d2 ? -1 : 1;
-    } else y = st.vEnterLinkStep[v] < st.vEnterLinkStep[foe] ? -1 : 1;
+    else {
+      // the three tie-breaks all worked out, one chosen: the first ties of two on their links at different steps come
+      // an hour into HZ1, and a comparison first met in optimised code throws it away
+      const e1 = st.vEnterLinkStep[v], e2 = st.vEnterLinkStep[foe];
+      const byLink = e1 < e2 ? -1 : 1;
+      const byDist = d1 < d2 ? -1 : 1;
+      const byPriority = st.vPriority[v] > st.vPriority[foe] ? -1 : 1;
+      y = e1 !== e2 ? byLink : d1 !== d2 ? byDist : byPriority;
+    }
   } else y = d2 + st.vLen[foe] < 0 ? -1 : 1;
   if (y === 1) {
     // a cycle of vehicles blocking each other: go, or nobody ever will

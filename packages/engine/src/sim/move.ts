@@ -6,7 +6,8 @@ import type { StepLog } from './step-log.js';
 
 /**
  * The step's second phase: each running vehicle takes its buffered speed and
- * position (CityFlow's two-phase update; computeActions, driver.ts, filled the buffers).
+ * position (CityFlow's two-phase update; computeActions, driver.ts, filled the buffers),
+ * the buffers and the state swapping places at the end.
  */
 
 /**
@@ -67,9 +68,7 @@ export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLo
       // the drivable it joins below, after the sort
       d = path[vPathOff[v] + bPos];
     }
-    vDis[v] = bDis[v];
     const speed = bSpeed[v];
-    vSpeed[v] = speed;
     // the blocker computeActions found; retireEnded drops those that end this step
     const b = bBlocker[v];
     const has = b >= 0;
@@ -98,9 +97,16 @@ export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLo
     st.vEnterLinkStep[v] = d >= nLanes ? step : NO_LINK_STEP;
     st.vPrevDrv[v] = vDrv[v];
     vDrv[v] = d;
-    vPathPos[v] = bPos;
   }
   st.cumulativeDelay += delaySum[0];
+  // the buffers become the state, no copy: computeActions wrote all three for every running vehicle (ended
+  // ones are freed; a waiting one, written into both by initVehicle, has the same values in each)
+  st.vDis = bDis;
+  st.bDis = vDis;
+  st.vSpeed = bSpeed;
+  st.bSpeed = vSpeed;
+  st.vPathPos = bPathPos;
+  st.bPathPos = vPathPos;
   return standingLong;
 }
 
@@ -130,15 +136,24 @@ export function retireEnded(st: SimState, dt: number, log: StepLog): void {
     const b = vBlocker[v];
     if (b >= 0 && vState[b] === ENDED) vBlocker[v] = -1;
   }
-  for (let r = 0; r < st.running; r++) {
-    const v = runList[r];
-    if (vState[v] !== ENDED) continue;
-    const last = runList[--st.running];
-    runList[r] = last;
-    st.vRunIdx[last] = r;
-    free(st, v);
-    r--;
+  // out of the run list, each place filled from its end, the ended taken off the end freed as met there: the list
+  // and the free list as a scan of the run list would leave them, visiting only the ended (endVeh is in run-list order)
+  const vRunIdx = st.vRunIdx;
+  let running = st.running;
+  for (let i = 0; i < nEnds; i++) {
+    let w = endVeh[i];
+    if (vState[w] !== ENDED) continue;
+    const r = vRunIdx[w];
+    for (;;) {
+      const last = runList[--running];
+      runList[r] = last;
+      vRunIdx[last] = r;
+      free(st, w);
+      if (r >= running || vState[last] !== ENDED) break;
+      w = last;
+    }
   }
+  st.running = running;
 }
 
 /** Vehicle v has reached the end of its route: off its drivable, finished (freed once the step's move is done). */

@@ -20,9 +20,13 @@ export const aheadGap = new Float64Array(1);
 
 export function enqueue(st: SimState, v: number, lane: number): void {
   st.vState[v] = WAITING;
+  // both stores made whether the queue is empty or not (v's own vNext, or wHead, rewritten as it is): the first
+  // queue to form (some 1,000 steps into HZ1) took the other path, first met in generate's optimised code, and threw it away
+  const tail = st.wTail[lane], head = st.wHead[lane];
+  const queued = tail >= 0;
   st.vNext[v] = -1;
-  if (st.wTail[lane] >= 0) st.vNext[st.wTail[lane]] = v;
-  else st.wHead[lane] = v;
+  st.vNext[queued ? tail : v] = queued ? v : -1;
+  st.wHead[lane] = queued ? head : v;
   st.wTail[lane] = v;
   st.wCount[lane]++;
   st.waiting++;
