@@ -169,7 +169,10 @@ const overloaded = generateGrid({ rows: 4, cols: 4, demand: 0.12 });
  * ATT summed over them 3.0% and 3.2% above 10%'s); the hand-over only once the accumulation has stood past 10% for
  * 60, 120 or 240 s locks more (17, 17, 24 runs); bounding green-wave's own deviations under the gate instead (no
  * spill calls, no early starts, equal splits, zero offsets, the gate plan's cycle and phase order, alone or together)
- * carried neither test reliably.
+ * carried neither test reliably. The plan with a split common to all intersections, by each green's mean measured
+ * flow ratio (10 s greens at least, the same 100 s cycle, in step), was faster on most of the 64 grids (5 x 5 at 0.12
+ * 685.9 -> 587.7 s, 6 x 6 at 0.12 732.6 -> 603.0) but locked this grid at 0.105-0.12 (16 intersections) and 6 x 6
+ * with two through lanes at 0.15 (6 -> 36): not taken.
  * Over the 46 grids the share was chosen on (scripts/stress-scan.mjs's 3 x 3, 4 x 4, 6 x 6 with one and two through
  * lanes at 0.08-0.12, 16 x 3, 1 x 8, and 4 x 5, 4 x 6, 4 x 7, 4 x 8, 5 x 4, 5 x 5, 5 x 6, 6 x 5, 3 x 4 at 0.08-0.15)
  * locked runs 25 -> 7, locked intersections 357 -> 55; on 18 held out (3 x 5 to 8 x 8 at 0.08-0.15) 12 -> 7 and 130 ->
