@@ -85,9 +85,11 @@ export class LaneRings {
   /**
    * Writes the lanes on rings among those with member[l] = 1 into `out`, a
    * ring's lanes together, and returns how many; an exit lane that is not a
-   * member breaks the ring there.
+   * member breaks the ring there. `members`, when known, is how many lanes
+   * are members: under two, none is on a ring.
    */
-  find(member: Uint8Array, out: Int32Array): number {
+  find(member: Uint8Array, out: Int32Array, members = 2): number {
+    if (members < 2) return 0;
     const { start, lanes } = this.exits;
     const { index, low, onStack, stack, frameLane, frameEdge } = this;
     const n = start.length - 1;
