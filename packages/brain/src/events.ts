@@ -43,18 +43,21 @@ export function checkClockSkew(ts: number, now: number, skew: Readonly<ClockSkew
   return undefined;
 }
 
-/** 300000 → "5 min", 90061000 → "1 d 1 h" (the two largest units) */
+/**
+ * 300000 → "5 min", 90061000 → "1 d 1 h": the largest unit and the one below it, that one left out at 0 ("2 d", not
+ * "2 d 1 min": a unit is never skipped)
+ */
 function duration(ms: number): string {
-  let s = Math.round(ms / 1000);
+  const s = Math.round(ms / 1000);
   if (s === 0) return `${Math.round(ms)} ms`;
-  const parts: string[] = [];
-  for (const [unit, n] of [['d', 86400], ['h', 3600], ['min', 60], ['s', 1]] as const) {
-    if (s >= n) {
-      parts.push(`${Math.floor(s / n)} ${unit}`);
-      s %= n;
-    }
-  }
-  return parts.slice(0, 2).join(' ');
+  const units = [['d', 86400], ['h', 3600], ['min', 60], ['s', 1]] as const;
+  const i = units.findIndex(([, n]) => s >= n);
+  const [unit, n] = units[i];
+  const head = `${Math.floor(s / n)} ${unit}`;
+  if (i === units.length - 1) return head;
+  const [next, m] = units[i + 1];
+  const rest = Math.floor((s % n) / m);
+  return rest > 0 ? `${head} ${rest} ${next}` : head;
 }
 
 interface Common {
