@@ -116,6 +116,12 @@ const GUARD = 'gate';
  *   locked 4 x 4 at 0.12 and cost schedule on 4 x 4 at 0.1 (395 s) and 6 x 6
  *   at 0.1 (392-449 s); the whole network on the plan carried actuated at
  *   13-14% but not at 15%, and not 6 x 6 or 5 x 5 at 0.12.
+ * - not kept (failed issue #16's rule, docs/benchmarks.md "Schedule against
+ *   max-pressure on 6 x 6 at 0.12 and 0.15"): the perimeter metered also when
+ *   a region (an interior intersection and its neighbours) stands past 16% of
+ *   its capacity and rose 4 points in 300 s. Schedule carries 6 x 6 at 0.12
+ *   and 0.15 with it (640.4, 860.0), but max-pressure gains more on three
+ *   through lanes at 0.15, where schedule becomes the worse of the two.
  */
 
 /** Seconds between checks of the accumulation. */
