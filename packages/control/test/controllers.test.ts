@@ -389,6 +389,26 @@ test('bad options are rejected with the option named', () => {
   assert.throws(() => actuated({ gap: -1 }), /actuated: option gap/);
   assert.throws(() => sotl({ threshold: Number.NaN }), /sotl: option threshold/);
   assert.throws(() => greenWave({ speedFactor: 0 }), /green-wave: option speedFactor/);
+  assert.throws(() => greenWave({ congestionShare: 0 }), /green-wave: option congestionShare/);
+});
+
+test('green-wave: once the internal lanes hold its congestion share, every intersection runs the plan in step (the same green at the same second), the inside as well as the perimeter', async () => {
+  // 4 x 4 at 0.12 veh/s a route: past 10% of the internal lanes' capacity by about 350 s (test/spill-ring.test.ts)
+  const sim = new Simulation(grid({ rows: 4, cols: 4, demand: 0.12 }), { seed: 0 });
+  const gw = greenWave();
+  let inStep = 0;
+  await drive(sim, gw, 900, {}, (_k, sup) => {
+    assert.deepEqual(sup.faults.filter((f) => !isAdvisory(f)), []);
+    const since = gw.congested()[0]?.time;
+    // the greens shown when it began keep their minimum and a yellow first
+    if (!gw.congestedAt(sim.time) || !(sim.time >= since + 30)) return;
+    const shown = new Set(sup.env.intersections.map((ix) => sim.phase(ix.intersection)));
+    assert.equal(shown.size, 1, `at ${sim.time} s the intersections show phases ${[...shown].join(', ')}`);
+    inStep++;
+  });
+  assert.equal(gw.congested().length, 1);
+  assert.ok(inStep > 300, `${inStep} steps in step`);
+  assert.equal(gw.fixedPlanAt!(0), true, 'a fixed plan while it runs: the starvation guard leaves its greens');
 });
 
 test('where an intersection\'s detectors do not see its approaches (loops), a controller that needs them is not asked there: max-pressure decides on the stop-line queues until they do', async () => {

@@ -8,6 +8,14 @@ import { splitGreen } from './green-split.js';
 import { websterCycle } from './webster.js';
 import type { SpillBack } from '../measures/spill-back.js';
 import { SpillGuard } from '../measures/spill-guard.js';
+import { GATE_GREEN, GateGuard, type GateHold } from '../core/gate.js';
+import { fixedTime } from './fixed-time.js';
+
+/**
+ * Share of the internal lanes' capacity standing (the perimeter gate's accumulation, core/gate.ts) at which
+ * green-wave runs its congestion plan: every intersection on the plan in step. See greenWave; measured, not derived.
+ */
+export const GREEN_WAVE_CONGESTION_SHARE = 0.1;
 
 /** roadLinkType of go_straight (the engine stores a roadLink's type as its priority) */
 const STRAIGHT = LINK_PRIORITY.go_straight;
@@ -34,6 +42,8 @@ export interface GreenWaveOptions {
   maxCycle?: number;
   warmup?: number;
   period?: number;
+  /** see GREEN_WAVE_CONGESTION_SHARE; 1 runs the congestion plan only with every internal lane standing full */
+  congestionShare?: number;
 }
 
 /** A directed chain of signalised intersections joined by straight-through movements. */
@@ -66,6 +76,10 @@ export interface GreenWaveController extends Controller {
   arterials(): Arterial[];
   /** every controlled intersection's plan after init, in `env.intersections` order */
   plans(): GreenWavePlan[];
+  /** every time the network went on the congestion plan (all intersections, in step), in time order: when, the accumulation then and its critical value */
+  congested(): readonly Pick<GateHold, 'time' | 'vehicles' | 'critical'>[];
+  /** whether every intersection runs the congestion plan at simulated second `now` */
+  congestedAt(now: number): boolean;
 }
 
 /**
@@ -187,9 +201,29 @@ function travelTime(net: Network, rl: number, road: number, speedFactor: number)
  * queue-spillback protection (measures/spill-guard.ts) calls such a phase
  * at once, extended while it discharges.
  *
- * Not a fixed plan (Controller.fixedPlan false): greens end on detector
- * gaps, so the starvation guard may cut one; the next decision resumes the
- * cycle where it stands.
+ * Under load, the congestion plan (traffic-responsive plan selection, as
+ * closed-loop systems pick a stored plan by their system detectors'
+ * occupancy): while the vehicles the detectors report on the internal lanes
+ * stand past GREEN_WAVE_CONGESTION_SHARE of their capacity (the perimeter
+ * gate's accumulation and hold, core/gate.ts, at green-wave's own share),
+ * every intersection runs the plan in step (the gate's: the common clock,
+ * GATE_GREEN s greens, the phases in the roadnet's order), the same
+ * phase at the same second everywhere, until the hold lapses. Progression
+ * means nothing to standing queues, and what carries an overloaded grid is
+ * the plan in step: each staircase route's left turns (fed by right turns,
+ * green always) get the same green at every intersection, so the first one
+ * meters what reaches the centre (issue #16, test/spill-ring.test.ts). Each
+ * of green-wave's departures from the plan in step takes its intersections
+ * out of step and brought the lock back there (measured: the spill guard's
+ * out-of-turn calls, re-planned Webster splits, phases started early, each
+ * alone), and at the gate's 15% the hand-over came too late for green-wave's
+ * state (4 x 4 at 0.11 carried by green-wave alone locked under it): its
+ * long cycles (180 s once a critical intersection's Y passes 0.8) let the
+ * centre's left-turn lanes fill earlier than the other controllers do.
+ *
+ * Not a fixed plan (Controller.fixedPlan false; fixedPlanAt true under the
+ * congestion plan): greens end on detector gaps, so the starvation guard
+ * may cut one; the next decision resumes the cycle where it stands.
  */
 export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
   const name = 'green-wave';
@@ -203,6 +237,11 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
   const warmup = checkOption(name, 'warmup', opts.warmup ?? 300, 1);
   const period = checkOption(name, 'period', opts.period ?? 300, 1);
   const gap = checkOption(name, 'gap', opts.gap ?? 3, 0);
+  const congestionShare = checkOption(name, 'congestionShare', opts.congestionShare ?? GREEN_WAVE_CONGESTION_SHARE, 1e-3, 1);
+  /** the plan in step every intersection runs under load, the perimeter gate's */
+  const congestionPlan = fixedTime({ clock: true, green: GATE_GREEN });
+  let load: GateGuard | undefined;
+  let congested = false;
 
   let slot = new Int32Array(0);
   let ids: string[] = [];
@@ -329,6 +368,9 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
     name,
     fixedPlan: false,
     arterials: () => chosen,
+    congested: () => load?.handOvers ?? [],
+    congestedAt: (now) => load?.metering(now) ?? false,
+    fixedPlanAt: () => congested,
     plans: () =>
       order.map((o, x) => ({
         intersection: ids[x],
@@ -368,9 +410,13 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
       meter = new FlowRatioMeter(env, served, sat);
       nextPlan = env.twin.time + warmup;
       plan(env, false);
+      load = new GateGuard(env, { criticalShare: congestionShare });
+      congested = false;
     },
     beginStep(env) {
       const t = env.twin.time;
+      load!.check(t);
+      congested = load!.metering(t);
       if (meter && t >= nextPlan) {
         nextPlan = t + period;
         const before = chosen;
@@ -412,6 +458,7 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
       }
     },
     decide(ix, s, env) {
+      if (congested) return congestionPlan.decide(ix, s, env);
       const x = slot[ix.intersection];
       const t = env.twin.time;
       const queue = env.observed.queue;

@@ -46,7 +46,9 @@ const GUARD = 'gate';
  *   sotl-fading 822.5 L16 -> 582.0, pressure-plus 983.9 L16 -> 608.1, webster
  *   1,150.2 L16 -> 675.7; actuated 1,073.2 L16 -> 763.7 L16 (at 2,760 s, not
  *   1,295) and green-wave 1,130.6 L16 -> 1,010.7 L16 still lock (the fixed
- *   plan: 584.1). 4 x 4 at 0.15: schedule 1,324.5 L16 -> 840.0.
+ *   plan: 584.1). 4 x 4 at 0.15: schedule 1,324.5 L16 -> 840.0. Green-wave
+ *   carries it since its congestion plan (controllers/green-wave.ts: this
+ *   accumulation at 10%, every intersection on the plan): 652.2.
  * - scripts/stress-scan.mjs (90 grids): schedule locks 15 (17 without the
  *   gate), max-pressure 21 (22). Schedule's ATT changes only where it locked
  *   before and still does: 4 x 4 two through lanes at 0.15 1,114.8 -> 934.7,
@@ -236,7 +238,12 @@ export class GateGuard {
 
   /** Whether intersection i (network index) runs the plan at simulated second `now`. */
   holds(i: number, now: number): boolean {
-    return this.isPerimeter[i] === 1 && this.until > now;
+    return this.isPerimeter[i] === 1 && this.metering(now);
+  }
+
+  /** Whether the accumulation has the perimeter metered at simulated second `now` (past critical at a check within holdSeconds). */
+  metering(now: number): boolean {
+    return this.until > now;
   }
 
   /** Brings the accumulation and the hold up to simulated second `now`, every checkEvery seconds; returns the hold begun now, if any. */

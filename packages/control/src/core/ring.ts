@@ -284,8 +284,9 @@ export class RingGuard {
       member[l] = m;
       count += m;
     }
-    if (count < 2) return NO_LANES;
-    const k = this.ringFinder.find(member, this.found);
+    // asked whatever the count (find answers at once under two): a call first made in optimised code (the hour's
+    // first two loaded lanes, ~1,400 steps into HZ1) threw the guard's code away for want of type feedback
+    const k = this.ringFinder.find(member, this.found, count);
     return k === 0 ? NO_LANES : Array.from(this.found.subarray(0, k));
   }
 }

@@ -85,9 +85,11 @@ export class LaneRings {
   /**
    * Writes the lanes on rings among those with member[l] = 1 into `out`, a
    * ring's lanes together, and returns how many; an exit lane that is not a
-   * member breaks the ring there.
+   * member breaks the ring there. `members`, when known, is how many lanes
+   * are members: under two, none is on a ring.
    */
-  find(member: Uint8Array, out: Int32Array): number {
+  find(member: Uint8Array, out: Int32Array, members = 2): number {
+    if (members < 2) return 0;
     const { start, lanes } = this.exits;
     const { index, low, onStack, stack, frameLane, frameEdge } = this;
     const n = start.length - 1;
@@ -95,29 +97,31 @@ export class LaneRings {
     let next = 0, sp = 0, found = 0;
     for (let s = 0; s < n; s++) {
       if (!member[s] || index[s] >= 0) continue;
-      let depth = 0;
-      frameLane[0] = s;
-      frameEdge[0] = start[s];
-      index[s] = low[s] = next++;
-      stack[sp++] = s;
-      onStack[s] = 1;
-      while (depth >= 0) {
+      // one place pushes a lane, the root and each member reached from it, and every exit lane's values are read
+      // whether it is a member or not: the ring guard asks every few seconds, and a path first met in optimised code (the
+      // first two members in a chain, an hour into HZ2) threw it away for want of type feedback
+      let depth = -1;
+      let push = s;
+      for (;;) {
+        if (push >= 0) {
+          index[push] = low[push] = next++;
+          stack[sp++] = push;
+          onStack[push] = 1;
+          depth++;
+          frameLane[depth] = push;
+          frameEdge[depth] = start[push];
+          push = -1;
+        }
         const v = frameLane[depth];
         const e = frameEdge[depth];
         if (e < start[v + 1]) {
           frameEdge[depth] = e + 1;
           const w = lanes[e];
+          const iw = index[w];
+          const unvisited = iw < 0, lower = iw < low[v], onTheStack = onStack[w] !== 0;
           if (!member[w]) continue;
-          if (index[w] < 0) {
-            index[w] = low[w] = next++;
-            stack[sp++] = w;
-            onStack[w] = 1;
-            depth++;
-            frameLane[depth] = w;
-            frameEdge[depth] = start[w];
-          } else if (onStack[w] && index[w] < low[v]) {
-            low[v] = index[w];
-          }
+          if (unvisited) push = w;
+          else if (onTheStack && lower) low[v] = iw;
           continue;
         }
         if (low[v] === index[v]) {
@@ -132,10 +136,11 @@ export class LaneRings {
           sp = k;
         }
         depth--;
-        if (depth >= 0) {
-          const u = frameLane[depth];
-          if (low[v] < low[u]) low[u] = low[v];
-        }
+        // the parent's values read for a root too (its own: the same reason)
+        const u = frameLane[depth < 0 ? 0 : depth];
+        const lowV = low[v], lowerThanParent = lowV < low[u];
+        if (depth < 0) break;
+        if (lowerThanParent) low[u] = lowV;
       }
     }
     return found;

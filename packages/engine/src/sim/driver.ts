@@ -80,17 +80,19 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
     // v's flags this step, stored once at the end; the junction rules set B_BLOCKER themselves
     let flags = 0;
     if (drv >= nLanes || (next >= nLanes && lenDrv - x <= vApproach[v])) {
-      let ir: number;
+      let ir = vmax;
       // before a red light it can stop for (the junction rules' commonest case, a fifth of HZ1's vehicle
-      // updates): stopped at the line as intersectionRelatedSpeed stops it, without the call and its loads
-      if (drv < nLanes && linkAvail[next - nLanes] !== 1 && canStopWithin(s, maxDec, lenDrv - x)) {
-        const sb = stopBeforeSpeed(st, v, lenDrv - x, dt);
-        ir = sb < vmax ? sb : vmax;
-      } else {
+      // updates): stopped at the line here, without the call and its loads; so is one the junction rules stop
+      let stop = drv < nLanes && linkAvail[next - nLanes] !== 1 && canStopWithin(s, maxDec, lenDrv - x);
+      if (!stop) {
         bFlags[v] = 0;
-        intersectionRelatedSpeed(net, st, claims, notes, v, drv, dt);
+        stop = intersectionRelatedSpeed(net, st, claims, notes, v, drv, dt);
         flags = bFlags[v];
         ir = junctionSpeed[0];
+      }
+      if (stop) {
+        const sb = stopBeforeSpeed(st, v, lenDrv - x, dt);
+        ir = sb < vmax ? sb : vmax;
       }
       if (ir < nv) nv = ir;
     } else if (next >= 0 && next < nLanes) {
@@ -223,8 +225,12 @@ function noCollisionSpeed(vL: number, dL: number, vF: number, dF: number, gap: n
   if (b * b < 4 * a * c) return -100;
   const v2 = 2 * vL - dL * interval + (2 * (gap - targetGap)) / interval;
   const D = b * b - 4 * a * c;
+  // the root's result written before the shortcut, so that its operations run on every call: V8 compiles them
+  // into the branch that uses them (no square root where the shortcut returns), and has their type feedback from
+  // the first call (the first close follower, ~70 steps into HZ1, threw the optimised code away for want of it)
+  const v1 = (0.5 / a) * (Math.sqrt(D) - b);
+  const rootLower = v1 < v2;
   const q = (2 * a * bound + b) * 1.000001;
   if (sure && D >= q * q) return v2;
-  const v1 = (0.5 / a) * (Math.sqrt(D) - b);
-  return v1 < v2 ? v1 : v2;
+  return rootLower ? v1 : v2;
 }

@@ -190,9 +190,14 @@ export const junctionSpeed = new Float64Array(1);
 /**
  * CityFlow's intersection-related speed of vehicle v on drivable drv (a laneLink, or
  * a lane whose end it approaches): it stops before a red or a full exit lane,
- * slows to its turn speed, and yields at conflict points. Into junctionSpeed[0].
+ * slows to its turn speed, and yields at conflict points. Into junctionSpeed[0];
+ * returns true instead where v is to stop before its lane's end (red, or no room
+ * beyond, and it can stop), which computeActions works out as it does before a red
+ * light: the stop's code then runs from the first steps on, not first at the hour's
+ * first full exit lane (some 300 steps into HZ1, HZ2, JN1), where V8 threw this
+ * function's optimised code away for want of type feedback.
  */
-export function intersectionRelatedSpeed(net: Network, st: SimState, claims: LaneClaims | null, notes: CrossNotes, v: number, drv: number, dt: number): void {
+export function intersectionRelatedSpeed(net: Network, st: SimState, claims: LaneClaims | null, notes: CrossNotes, v: number, drv: number, dt: number): boolean {
   const nLanes = net.nLanes;
   let r = st.vMaxSpeed[v];
   const next = nextDrivable(st, v);
@@ -203,13 +208,10 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
   if (next >= nLanes) {
     link = next;
     const k = next - nLanes;
+    // loaded on every call (the test is compiled into the rare branch that uses it)
+    const canStop = canStopWithin(st.vSpeed[v], st.vMaxNegAcc[v], toEnd);
     if (st.linkAvail[k] !== 1 || !(claims !== null ? roomBeyond(net, st, claims, v) : canEnter(st, net.linkEndLane[k], v))) {
-      // (red: computeActions stops those that can stop itself, as here)
-      if (canStopWithin(st.vSpeed[v], st.vMaxNegAcc[v], toEnd)) {
-        const sb = stopBeforeSpeed(st, v, toEnd, dt);
-        junctionSpeed[0] = sb < r ? sb : r;
-        return;
-      }
+      if (canStop) return true;
     }
     if (net.linkPriority[k] !== STRAIGHT) {
       const turn = st.vTurnSpeed[v];
@@ -219,7 +221,7 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
   if (link < 0 && drv >= nLanes) link = drv;
   if (link < 0) {
     junctionSpeed[0] = r;
-    return;
+    return false;
   }
   const k = link - nLanes;
   // how far v is past the link's start (before it: minus the way to its lane's end); spelled out, not
@@ -251,6 +253,7 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
     }
   }
   junctionSpeed[0] = r;
+  return false;
 }
 
 /** CityFlow's rule for entering a laneLink: its exit lane's last vehicle is far enough on, or moving. */
