@@ -410,8 +410,7 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
       meter = new FlowRatioMeter(env, served, sat);
       nextPlan = env.twin.time + warmup;
       plan(env, false);
-      // the whole network's accumulation only, as measured for green-wave (the gate's regional trigger is the supervisor's)
-      load = new GateGuard(env, { criticalShare: congestionShare, regionRise: false });
+      load = new GateGuard(env, { criticalShare: congestionShare });
       congested = false;
     },
     beginStep(env) {
