@@ -187,7 +187,7 @@ export function perfectObservations(sim: Simulation): Observed {
       return queue;
     },
     get counted() {
-      if (stale(3)) for (let l = 0; l < n; l++) counted[l] = sim.laneCrossings(l);
+      if (stale(3)) sim.laneCrossingCounts(counted);
       return counted;
     },
     get confirmedPhase() {

@@ -160,6 +160,14 @@ export class SignalSupervisor {
   private readonly rules: SignalRules;
   /** wall-clock start of the current tick: the budget counts from it */
   private t0 = 0;
+  /** the clock as `choose` last read it after a controller's answer, for decideAll to reuse; -1 when not read since */
+  private readAt = -1;
+  /**
+   * What controllers are given of each intersection's status (slot order): getters over the supervisor's own, frozen,
+   * made once (a frozen copy per decision was the supervisor's largest cost per intersection and step). The supervisor
+   * changes the status only between decisions, so a decision sees what a copy showed; a controller cannot write it.
+   */
+  private readonly statusViews: Readonly<SignalStatus>[];
   /**
    * Wall-clock ms of the latest tick's decision at each intersection (slot
    * order; 0 where not asked), and of its step work shared by all
@@ -195,6 +203,7 @@ export class SignalSupervisor {
       sim.setPhase(ix.intersection, g);
       return { green: g, greenSince: sim.time, yellowLeft: 0 };
     });
+    this.statusViews = this.status.map(readOnlyStatus);
     this.fallback.init?.(this.env);
     this.relief.init?.(this.env);
     if (opts.gridlock !== false) this.gridlock = new GridlockDetector(this.env, opts.gridlock ?? {});
@@ -274,9 +283,11 @@ export class SignalSupervisor {
         this.decideMs[k] = 0;
         continue;
       }
+      this.readAt = -1;
       const show = advanceSignal(this.status[k], k, sim.time, this.rules, ixs[k].yellow, this.ask);
       if (show !== NO_CHANGE) sim.setPhase(ixs[k].intersection, show);
-      const after = this.now();
+      // one clock read per intersection: the budget check's, where the controller was asked
+      const after = this.readAt >= 0 ? this.readAt : this.now();
       this.decideMs[k] = after - t;
       t = after;
     }
@@ -304,8 +315,8 @@ export class SignalSupervisor {
     if (this.gateHolds(ix.intersection)) return this.gatePlan!.decide(ix, s, env);
     let want: number;
     try {
-      // a frozen copy: the supervisor's own status must not be writable by the controller (yellow and minimum green are counted on it)
-      want = controller.decide(ix, Object.freeze({ green: s.green, greenSince: s.greenSince, yellowLeft: s.yellowLeft }), env);
+      // read-only: the supervisor's own status must not be writable by the controller (yellow and minimum green are counted on it)
+      want = controller.decide(ix, this.statusViews[k], env);
     } catch (e) {
       this.fail(ix, e);
       return s.green;
@@ -316,7 +327,8 @@ export class SignalSupervisor {
       this.fail(ix, new Error('decide returned a Promise: it must answer a phase number synchronously (asynchronous work belongs in beginStep)'));
       return s.green;
     }
-    if (this.now() - this.t0 > this.budgetMs) {
+    this.readAt = this.now();
+    if (this.readAt - this.t0 > this.budgetMs) {
       this.fail(ix, new Error(`decisions took over ${this.budgetMs} ms`));
       return s.green;
     }
@@ -461,4 +473,19 @@ export function freezeIntersection(ix: IntersectionPhases): void {
   Object.freeze(ix.greens);
   Object.freeze(ix.inLanes);
   Object.freeze(ix);
+}
+
+/** A frozen view of `s` that reads its fields as they are now and cannot write them. */
+function readOnlyStatus(s: SignalStatus): Readonly<SignalStatus> {
+  return Object.freeze({
+    get green() {
+      return s.green;
+    },
+    get greenSince() {
+      return s.greenSince;
+    },
+    get yellowLeft() {
+      return s.yellowLeft;
+    },
+  });
 }

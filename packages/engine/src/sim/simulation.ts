@@ -366,6 +366,12 @@ export class Simulation {
     return this.st.lExits[lane];
   }
 
+  /** Fills `out` (length >= nLanes) with every lane's laneCrossings: what a network of stop-line loops reports at once. */
+  laneCrossingCounts(out: Float64Array): Float64Array {
+    out.set(this.st.lExits.subarray(0, this.net.nLanes));
+    return out;
+  }
+
   /**
    * The stop-line crossings of the last step, as a camera at the stop line sees
    * them: calls `fn(vehicleHandle, lane)` for each. Allocation-free.
