@@ -254,3 +254,21 @@ test(`6 x 6 grid at 0.1 veh/s a route: ${DEFAULT_CONTROLLER} does not gridlock`,
   await runControlled(new Simulation(sixBySix, { seed: 0 }), controllers[DEFAULT_CONTROLLER](), SECONDS, { onFault: (f) => faults.push(f) });
   assert.deepEqual(faults.filter((f) => !isAdvisory(f)).map((f) => `${f.kind} at ${f.intersection}, ${f.time} s: ${f.error}`), []);
 });
+
+/**
+ * Issue #16: on 6 x 6 at 0.12 veh/s a route schedule locked every intersection (908.5 s, the perimeter gate at
+ * 1,600 s) where max-pressure carried the hour (717.1 s, the ring guard's plan from 860 s). The gate now meters the
+ * perimeter as soon as a region (an interior intersection and its neighbours) fills, past 16% of its capacity and
+ * still rising (core/gate.ts): at 750 s, and schedule carries it (640.4 s).
+ */
+const sixBySixOverloaded = generateGrid({ rows: 6, cols: 6, demand: 0.12 });
+test(`6 x 6 grid at 0.12 veh/s a route: ${DEFAULT_CONTROLLER} does not gridlock and is no worse than max-pressure`, async () => {
+  const run = async (name: string) => {
+    const faults: ControllerFault[] = [];
+    const { metrics } = await runControlled(new Simulation(sixBySixOverloaded, { seed: 0 }), controllers[name](), SECONDS, { onFault: (f) => faults.push(f) });
+    return { att: metrics.averageTravelTime, locks: faults.filter((f) => !isAdvisory(f)).map((f) => `${f.kind} at ${f.intersection}, ${f.time} s`) };
+  };
+  const ours = await run(DEFAULT_CONTROLLER), mp = await run('max-pressure');
+  assert.deepEqual(ours.locks, []);
+  assert.ok(ours.att <= mp.att, `${DEFAULT_CONTROLLER} ${ours.att.toFixed(1)} s against max-pressure ${mp.att.toFixed(1)} s`);
+});
