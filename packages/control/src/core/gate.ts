@@ -157,7 +157,7 @@ const GUARD = 'gate';
  * more than the largest lane's capacity, a rise past the trigger is one queue coming and going, not the region
  * filling: such a region does not count. With equal lanes it takes 1 / GATE_REGION_RISE = 25 movements. On the
  * generated grids every region counts (a 4 x 4 grid's: 54 lanes, 0.04 x 2,160 = 86 against 40 vehicles a lane; 6 x 6's
- * 60 lanes); on the Osnabrück extract none does (3-21 lanes of 0-680 m, 5-205 vehicles: the rise is at most 0.2 of
+ * 60 lanes); on the Osnabrück extract none does (3-21 lanes of 0-680 m, 5-205 vehicles: the rise is at most 0.25 of
  * the largest lane), where without it a region of short lanes swinging 15-43% under fixed time fired the gate at
  * 310-1,570 s under every controller at 2,000-4,000 trips/h, seeds 42 and 7 (ATT +1-5%; fixed time locked at
  * 3,000/h: 80.3 -> 303.2 s, max-pressure at 3,000/h seed 7: 55.6 -> 518.0). Nor does a grid of through lanes only
