@@ -161,7 +161,8 @@ const GUARD = 'gate';
  * the largest lane), where without it a region of short lanes swinging 15-43% under fixed time fired the gate at
  * 310-1,570 s under every controller at 2,000-4,000 trips/h, seeds 42 and 7 (ATT +1-5%; fixed time locked at
  * 3,000/h: 80.3 -> 303.2 s, max-pressure at 3,000/h seed 7: 55.6 -> 518.0). Nor does a grid of through lanes only
- * (18 lanes a region).
+ * (18 lanes a region). Where it still costs: grids of 150-180 m blocks at 0.08-0.09, whose regions fill for real
+ * and where the plan the gate puts on locks what the controller carried (docs/benchmarks.md, issue #16).
  */
 
 /** Seconds between checks of the accumulation. */
