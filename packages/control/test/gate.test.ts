@@ -124,7 +124,7 @@ test('the perimeter gate can be turned off, and refuses nonsense options', () =>
  * below its critical accumulation, but only a region large enough that the rise is more than one movement's queue:
  * on a 4 x 4 grid of a lane per movement (54 lanes a region) it does; on the same grid with through lanes only (18 a
  * region, as small as the Osnabrück import's, where one green's queue swung a region 15-43%) there is no region and
- * the same load does nothing.
+ * the same load does nothing. A region filling puts the interior on the plan too (core/gate.ts, "The whole network").
  */
 test(`a region past ${GATE_REGION_SHARE * 100}% and rising fires the gate; a region too small for its share to mean anything does not`, () => {
   for (const throughOnly of [false, true]) {
@@ -172,6 +172,11 @@ test(`a region past ${GATE_REGION_SHARE * 100}% and rising fires the gate; a reg
       assert.equal(sup.gate!.handOvers.length, 1, 'the filling region fires the gate');
       assert.match(sup.gate!.handOvers[0].message, /region/);
       assert.ok(sup.gate!.handOvers[0].time <= 2 * GATE_REGION_SPAN, `at ${sup.gate!.handOvers[0].time} s`);
+      // a filling region puts the interior on the plan with the perimeter: every intersection in step
+      const held = sup.env.intersections.filter((ix) => sup.gate!.holds(ix.intersection, sim.time));
+      assert.equal(held.length, 16, 'the twelve on the perimeter and the four inside');
+      assert.equal(sup.gate!.handOvers[0].intersections.length, 16, 'each reported');
+      assert.ok(sup.gate!.holds(centre, sim.time), 'the centre on the plan');
     }
   }
 });

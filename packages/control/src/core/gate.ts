@@ -33,8 +33,9 @@ const GUARD = 'gate';
  * past GATE_REGION_SHARE whose load rose by GATE_REGION_RISE over the last
  * GATE_REGION_SPAN seconds fires the gate, and a region past GATE_REGION_SHARE
  * renews a hold; only a region large enough for that rise to be more than
- * one movement's queue (below). Intersections inside
- * keep their controller. A controller that holds an intersection on purpose
+ * one movement's queue (below). Intersections inside keep their controller,
+ * but while a region's hold lasts (one fired it and one still stands past
+ * GATE_REGION_SHARE) they run the plan too ("The whole network", below). A controller that holds an intersection on purpose
  * (an emergency vehicle's corridor, Controller.holdsAt) keeps it.
  *
  * Why (issue #16, test/spill-ring.test.ts): on CityFlow's 4 x 4 grid at 0.12
@@ -161,8 +162,25 @@ const GUARD = 'gate';
  * the largest lane), where without it a region of short lanes swinging 15-43% under fixed time fired the gate at
  * 310-1,570 s under every controller at 2,000-4,000 trips/h, seeds 42 and 7 (ATT +1-5%; fixed time locked at
  * 3,000/h: 80.3 -> 303.2 s, max-pressure at 3,000/h seed 7: 55.6 -> 518.0). Nor does a grid of through lanes only
- * (18 lanes a region). Where it still costs: grids of 150-180 m blocks at 0.08-0.09, whose regions fill for real
- * and where the plan the gate puts on locks what the controller carried (docs/benchmarks.md, issue #16).
+ * (18 lanes a region).
+ *
+ * The whole network on the plan while a region fills (issue #16; one hour, seed 0, ATT s, 'L' locked intersections).
+ * With the perimeter alone on it, a region's hold locked grids of short blocks (150-240 m) at 0.08-0.09 that the
+ * controller carried: max-pressure on 4 x 4 at 0.08, 180 m, 237.3 -> 907.0 L16, schedule on 5 x 5 at 0.08, 150 m,
+ * 193.0 -> 265.6 L3. Not the trigger's noise (the whole network's share at 12% fires the perimeter sooner, 560 s, and locks
+ * it too, 286.0 L6) but the mix: the plan's in-step greens at the perimeter feed the interior whatever it holds, its
+ * adaptive controller serves other movements than the plan's step, and the lanes between them fill (there the lanes
+ * from the perimeter inward went 18 -> 53% of their capacity, 9 full, the interior locked at 1,355 s; the lanes out to
+ * the perimeter stayed at 2-11%), the sooner the shorter the lanes. In step everywhere each route's movements get the
+ * same green at every intersection, so a green fed is a green served on (why the fixed plan carries these grids:
+ * 4 x 4 at 0.08, 180 m, 259.4). With the interior on the plan too, 36 short-block runs (4 x 4 to 6 x 6, 150-240 m,
+ * 0.06-0.09) lock under schedule in 0 and max-pressure in 1 (as without the trigger), against 7 and 12 without the
+ * trigger and 9 and 13 with the perimeter alone; it costs schedule on 5 x 5 at 0.08, 150 m (193.0 without the trigger
+ * -> 272.2), on 6 x 6 at 0.12 (640.4 with the perimeter alone -> 685.3; 908.5 L36 without the trigger), and 4 x 4 with
+ * two through lanes at 0.15 locks as without the trigger (508.4 -> 808.8 L16; 934.7 L16). Handing each perimeter intersection back to its controller while one of its lanes was
+ * full lost what the gate carries (6 x 6 at 0.12 773.0 L35); a region firing only once its discharge stopped growing
+ * (its fundamental diagram's peak) fired at 1,040 s on 6 x 6 at 0.12, too late (792.5 L36). The whole network's
+ * accumulation keeps the perimeter alone (a network past critical everywhere: the ring guard's and the import's case).
  */
 
 /** Seconds between checks of the accumulation. */
@@ -197,6 +215,9 @@ export const GATE_REGION_SPAN = 300;
 
 /** Seconds of the moving average of a region's load: a lane's count swings with each green. */
 export const GATE_REGION_SMOOTHING = 60;
+
+/** What the regions show at a check: none past GATE_REGION_SHARE, one past it, one past it and risen by GATE_REGION_RISE. */
+const REGION_NONE = 0, REGION_PAST = 1, REGION_RISING = 2;
 
 export interface GateOptions {
   /** see GATE_CRITICAL_SHARE */
@@ -239,7 +260,12 @@ export class GateGuard {
   readonly handOvers: GateHold[] = [];
   /** the perimeter intersections (network indices) */
   readonly perimeter: readonly number[];
+  /** the interior intersections (network indices): on the plan too while a region filling holds it (see "The whole network") */
+  readonly interior: readonly number[];
   private readonly isPerimeter: Uint8Array;
+  private readonly isInterior: Uint8Array;
+  /** the simulated second a region's hold (every intersection on the plan) ends; 0 when never held */
+  private regionUntil = 0;
   private readonly share: number;
   private readonly maxPerimeter: number;
   private readonly observed: Observed;
@@ -365,12 +391,18 @@ export class GateGuard {
     this.perimeter = [...perimeter].sort((x, y) => x - y);
     this.isPerimeter = new Uint8Array(net.interIds.length);
     for (const i of perimeter) this.isPerimeter[i] = 1;
+    const inner: number[] = [];
+    for (let i = 0; i < net.interIds.length && anyInterior; i++) if (interior(i)) inner.push(i);
+    this.interior = inner;
+    this.isInterior = new Uint8Array(net.interIds.length);
+    for (const i of inner) this.isInterior[i] = 1;
     this.lastCheck = env.twin.time;
   }
 
   /** Whether intersection i (network index) runs the plan at simulated second `now`. */
   holds(i: number, now: number): boolean {
-    return this.isPerimeter[i] === 1 && this.metering(now);
+    if (this.isPerimeter[i] === 1) return this.metering(now);
+    return this.isInterior[i] === 1 && this.regionUntil > now;
   }
 
   /** Whether the accumulation has the perimeter metered at simulated second `now` (past critical at a check within holdSeconds). */
@@ -386,20 +418,29 @@ export class GateGuard {
     let n = 0;
     for (const l of this.internal) n += veh[l];
     this.vehicles = n;
-    const filling = this.regionsFilling(now);
+    const region = this.regionsFilling();
+    const filling = region === REGION_RISING || (region === REGION_PAST && this.until > now);
+    // the interior too, while a region fires or stands past its share since one fired (see "The whole network")
+    const inner = region === REGION_RISING || (region === REGION_PAST && this.regionUntil > now);
+    const freshInner = inner && !(this.regionUntil > now);
+    if (inner) this.regionUntil = now + this.holdSeconds;
     if (n < this.critical && !filling) return undefined;
     const fresh = !(this.until > now);
     this.until = now + this.holdSeconds;
-    if (!fresh) return undefined;
+    if (!fresh && !freshInner) return undefined;
+    const handed = [...(fresh ? this.perimeter : []), ...(freshInner ? this.interior : [])];
     const found = n >= this.critical
       ? `${n} vehicles on the network's internal lanes, past its critical accumulation (${Math.round(this.critical)}, ` +
         `${Math.round(this.share * 100)}% of their capacity)`
       : `a region of the network (an interior intersection and its neighbours) filling: ${Math.round(this.regionLoad * 100)}% of its ` +
         `lanes' capacity, past ${Math.round(this.regionShare * 100)}% and still rising`;
+    const who = freshInner
+      ? (fresh ? 'every intersection (the perimeter and the interior)' : 'the interior intersections (the perimeter already metered)')
+      : 'the perimeter intersections (those with entry lanes)';
     const message =
-      `gate: ${found}; the perimeter intersections (those with entry lanes) handed to the plan ` +
+      `gate: ${found}; ${who} handed to the plan ` +
       `in step (${this.green} s greens) for ${Math.round(this.holdSeconds)} s, renewed while it stands past it`;
-    const hold = { time: now, vehicles: n, critical: this.critical, intersections: [...this.perimeter], message };
+    const hold = { time: now, vehicles: n, critical: this.critical, intersections: handed, message };
     this.handOvers.push(hold);
     return hold;
   }
@@ -408,15 +449,14 @@ export class GateGuard {
    * Brings each region's load up to this check; whether one fires the gate (past the region share, and risen by the
    * region rise over the span) or, while held, renews it (past the region share).
    */
-  private regionsFilling(now: number): boolean {
+  private regionsFilling(): number {
     const veh = this.observed.vehicles;
     const { regionStart, regionLanes, regionCapacity, regionMean, regionPast, span } = this;
-    const held = this.until > now;
     const a = Math.min(1, this.checkEvery / GATE_REGION_SMOOTHING);
     const slot = this.checks % span;
     const full = this.checks >= span;
     this.checks++;
-    let filling = false, most = 0;
+    let found = REGION_NONE, most = 0;
     for (let r = 0; r < regionCapacity.length; r++) {
       let v = 0;
       for (let j = regionStart[r]; j < regionStart[r + 1]; j++) v += this.regionWeight[regionLanes[j]] * veh[regionLanes[j]];
@@ -425,9 +465,9 @@ export class GateGuard {
       const before = full ? regionPast[r * span + slot] : Infinity;
       regionPast[r * span + slot] = mean;
       if (mean > most) most = mean;
-      if (mean >= this.regionShare && (held || mean - before >= this.regionRise)) filling = true;
+      if (mean >= this.regionShare) found = Math.max(found, mean - before >= this.regionRise ? REGION_RISING : REGION_PAST);
     }
     this.regionLoad = most;
-    return filling;
+    return found;
   }
 }
