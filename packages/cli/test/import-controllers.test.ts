@@ -68,6 +68,12 @@ interface Imported {
    * to no gridlock and no teleport there.
    */
   fixedEnters: boolean;
+  /**
+   * Whether the perimeter gate must stay off: on the extract at this load the network stands at 6-11% of its
+   * capacity and its regions are too small for their share to mean anything (core/gate.ts, "A region large enough");
+   * a regional trigger without that floor fired at 310-330 s under every controller and locked fixed time
+   */
+  gateOff: boolean;
 }
 
 function once<T>(f: () => T): () => T {
@@ -77,11 +83,11 @@ function once<T>(f: () => T): () => T {
 
 const SCENARIOS: Imported[] = [
   {
-    name: `osnabrueck-osm ${OSM_DEMAND}/h seed ${OSM_SEED}`, skip: skipOsm, fixedEnters: true,
+    name: `osnabrueck-osm ${OSM_DEMAND}/h seed ${OSM_SEED}`, skip: skipOsm, fixedEnters: true, gateOff: true,
     load: once(() => importOsm(OSM, join(tmp, 'osnabrueck'), { demandPerHour: OSM_DEMAND, seconds: HOUR, seed: OSM_SEED }).loaded.scenario),
   },
   {
-    name: 'hangzhou-4x4 sumo', skip: skipHz, fixedEnters: false,
+    name: 'hangzhou-4x4 sumo', skip: skipHz, fixedEnters: false, gateOff: false,
     load: once(() => loadSumoScenario({
       net: readFileSync(`${HZ}.net.xml`, 'utf8'), routes: readFileSync(`${HZ}.rou.xml`, 'utf8'), netSource: 'net.xml', routesSource: 'rou.xml',
     }).scenario),
@@ -114,6 +120,7 @@ for (const sc of SCENARIOS) {
         `in the network ${metrics.vehiclesInNetwork}, teleported ${metrics.teleported}, ${starved.length} greens ended by the starvation guard; ${wall.toFixed(1)} s wall`);
       assert.deepEqual(faults.filter((f) => !isAdvisory(f)).map((f) => `${f.kind} at ${f.intersection}, ${f.time} s: ${f.error}`), [], 'no error, no gridlock, no deadlock');
       assert.equal(metrics.teleported, 0, 'no vehicle teleported out of a jam');
+      if (sc.gateOff) assert.deepEqual(faults.filter((f) => f.kind === 'gate').map((f) => `${f.time} s: ${f.error}`).slice(0, 1), [], 'the perimeter gate stays off');
       // both files give one trip per vehicle: the vehicles departing in the hour are the trips starting in it
       assert.ok(scenario.flows.every((f) => f.startTime === f.endTime), 'one vehicle per flow');
       assert.equal(metrics.enteredVehicles, scenario.flows.filter((f) => (f.startTime ?? 0) < HOUR).length, 'every vehicle of the hour generated');

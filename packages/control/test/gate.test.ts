@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, Simulation } from '@citybrain/engine';
 import {
-  GATE_CHECK_SECONDS, GATE_CRITICAL_SHARE, GATE_HOLD_SECONDS, JAM_SPACING, isAdvisory, SignalSupervisor, type Controller, type Observed,
+  GATE_CHECK_SECONDS, GATE_CRITICAL_SHARE, GATE_HOLD_SECONDS, GATE_REGION_RISE, GATE_REGION_SHARE, GATE_REGION_SPAN, JAM_SPACING, isAdvisory,
+  SignalSupervisor, type Controller, type Observed,
 } from '@citybrain/control';
 
 function synthetic() {
@@ -116,4 +117,66 @@ test('the perimeter gate can be turned off, and refuses nonsense options', () =>
   assert.equal(new SignalSupervisor(sim, hold, { gate: false }).gate, undefined);
   assert.throws(() => new SignalSupervisor(sim, hold, { gate: { criticalShare: 0 } }), RangeError);
   assert.throws(() => new SignalSupervisor(sim, hold, { gate: { holdSeconds: -1 } }), RangeError);
+});
+
+/**
+ * A region filling (an interior intersection and its neighbours) fires the gate while the network as a whole stands
+ * below its critical accumulation, but only a region large enough that the rise is more than one movement's queue:
+ * on a 4 x 4 grid of a lane per movement (54 lanes a region) it does; on the same grid with through lanes only (18 a
+ * region, as small as the Osnabrück import's, where one green's queue swung a region 15-43%) there is no region and
+ * the same load does nothing. A region filling puts the interior on the plan too (core/gate.ts, "The whole network").
+ */
+test(`a region past ${GATE_REGION_SHARE * 100}% and rising fires the gate; a region too small for its share to mean anything does not`, () => {
+  for (const throughOnly of [false, true]) {
+    const grid = generateGrid({ rows: 4, cols: 4, ...(throughOnly ? { lanesPerMovement: { left: 0, straight: 1, right: 0 }, turnRoutes: false } : {}) });
+    const sim = new Simulation({ ...grid, flows: [] });
+    const net = sim.net;
+    const n = net.nLanes;
+    const observed = { counted: new Float64Array(n), vehicles: new Int32Array(n), queue: new Int32Array(n), reportedAt: new Float64Array(n), seen: new Float64Array(n), confirmedPhase: new Int32Array(net.interIds.length).fill(-1) };
+    const sup = new SignalSupervisor(sim, { name: 'hold', decide: (ix) => ix.greens[0] }, { observed, gridlock: false, starvation: false, ring: false });
+    const real = (i: number) => i >= 0 && !net.interVirtual[i];
+    const boundary = new Set<number>();
+    for (let r = 0; r < net.roadIds.length; r++) {
+      const a = net.roadStartInter[r], b = net.roadEndInter[r];
+      if (!real(a) && real(b)) boundary.add(b);
+      if (real(a) && !real(b)) boundary.add(a);
+    }
+    const centre = net.interIds.findIndex((_, i) => real(i) && !boundary.has(i));
+    const members = new Set([centre]);
+    for (let r = 0; r < net.roadIds.length; r++) if (net.roadStartInter[r] === centre && real(net.roadEndInter[r])) members.add(net.roadEndInter[r]);
+    const lanes: number[] = [];
+    for (let l = 0; l < n; l++) {
+      const r = net.laneRoad[l];
+      if (real(net.roadStartInter[r]) && members.has(net.roadEndInter[r])) lanes.push(l);
+    }
+    assert.equal(lanes.length, throughOnly ? 18 : 54);
+    const run = (seconds: number) => {
+      for (let k = 0; k < seconds; k++) {
+        observed.reportedAt.fill(1_767_225_600_000 + sim.time * 1000);
+        sup.tick();
+        sim.step();
+      }
+    };
+    run(GATE_REGION_SPAN);
+    // the region's lanes at twice the region share, far more than the rise over the span
+    const share = 2 * GATE_REGION_SHARE;
+    assert.ok(share >= GATE_REGION_SHARE + GATE_REGION_RISE);
+    for (const l of lanes) observed.vehicles[l] = Math.floor(share * Math.floor(net.length[l] / JAM_SPACING));
+    run(GATE_REGION_SPAN);
+    assert.ok(sup.gate!.vehicles < sup.gate!.critical, `the network below critical: ${sup.gate!.vehicles} of ${sup.gate!.critical}`);
+    if (throughOnly) {
+      assert.equal(sup.gate!.regions, 0, 'no region large enough');
+      assert.equal(sup.gate!.handOvers.length, 0, 'the small region does not fire the gate');
+    } else {
+      assert.equal(sup.gate!.regions, 4, 'each of the four interior intersections makes a region');
+      assert.equal(sup.gate!.handOvers.length, 1, 'the filling region fires the gate');
+      assert.match(sup.gate!.handOvers[0].message, /region/);
+      assert.ok(sup.gate!.handOvers[0].time <= 2 * GATE_REGION_SPAN, `at ${sup.gate!.handOvers[0].time} s`);
+      // a filling region puts the interior on the plan with the perimeter: every intersection in step
+      const held = sup.env.intersections.filter((ix) => sup.gate!.holds(ix.intersection, sim.time));
+      assert.equal(held.length, 16, 'the twelve on the perimeter and the four inside');
+      assert.equal(sup.gate!.handOvers[0].intersections.length, 16, 'each reported');
+      assert.ok(sup.gate!.holds(centre, sim.time), 'the centre on the plan');
+    }
+  }
 });

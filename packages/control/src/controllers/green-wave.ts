@@ -410,7 +410,8 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
       meter = new FlowRatioMeter(env, served, sat);
       nextPlan = env.twin.time + warmup;
       plan(env, false);
-      load = new GateGuard(env, { criticalShare: congestionShare });
+      // the whole network's accumulation only, as measured for green-wave (the gate's regional trigger is the supervisor's)
+      load = new GateGuard(env, { criticalShare: congestionShare, regionRise: false });
       congested = false;
     },
     beginStep(env) {

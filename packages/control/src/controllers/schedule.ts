@@ -4,6 +4,7 @@ import { intersectionSlots } from '../core/slots.js';
 import { phaseLaneSets } from '../measures/phase-lanes.js';
 import { SpillGuard } from '../measures/spill-guard.js';
 import { SPILL_WARN_SHARE } from '../measures/spill-back.js';
+import { movementWidths } from '../measures/lane-exits.js';
 
 export interface ScheduleOptions {
   /** seconds between two vehicles leaving one lane at saturation; default 1.5 */
@@ -25,6 +26,11 @@ export interface ScheduleOptions {
    * count for nothing: they are held by what the plan cannot see (a blocked exit, a gap they yield for); default 6
    */
   stall?: number;
+  /**
+   * a lane's vehicles weigh 1 / w^widthExponent in a cluster, w the lanes of its movement (measures/lane-exits.ts
+   * movementWidths); 0: each vehicle counts 1; default 0.5
+   */
+  widthExponent?: number;
 }
 
 export type ScheduleParams = Required<ScheduleOptions>;
@@ -40,6 +46,7 @@ export function scheduleParams(opts: ScheduleOptions = {}): ScheduleParams {
     maxGreen: checkOption(name, 'maxGreen', opts.maxGreen ?? 120, 0),
     spacing: checkOption(name, 'spacing', opts.spacing ?? 7.5, 0.1),
     stall: checkOption(name, 'stall', opts.stall ?? 6, 0),
+    widthExponent: checkOption(name, 'widthExponent', opts.widthExponent ?? 0.5, 0, 1),
   };
 }
 
@@ -97,6 +104,8 @@ export class SchedulePolicy {
   private readonly outLanes: Int32Array;
   /** vehicles a lane holds */
   private readonly capacity: Float64Array;
+  /** per lane: what each of its vehicles weighs in a cluster (1 / its movement's lanes ^ widthExponent) */
+  private readonly weight: Float64Array;
   private readonly nBins: number;
   // scratch: arrivals per time slot (summed over a phase's lanes, and the largest on one lane)
   private readonly binCount: Float64Array;
@@ -135,6 +144,13 @@ export class SchedulePolicy {
     ({ start: this.outStart, lanes: this.outLanes } = this.protection.spill.exits);
     this.capacity = new Float64Array(net.nLanes);
     for (let l = 0; l < net.nLanes; l++) this.capacity[l] = net.length[l] / params.spacing;
+    // a wide movement's lanes are served together (its cluster lasts its longest lane's queue): summed over its lanes,
+    // a three-lane through movement outweighed a one-lane left turn three times for the same queue per lane, and the
+    // turn lanes filled until the grid locked (figures in docs/benchmarks.md, issue #16). One lane per movement (the
+    // five public scenarios, CityFlow's default grids): every weight 1
+    const width = movementWidths(net);
+    this.weight = new Float64Array(net.nLanes);
+    for (let l = 0; l < net.nLanes; l++) this.weight[l] = Math.pow(width[l], -params.widthExponent);
     this.lastCount = new Float64Array(net.nLanes).fill(-1);
     this.lastMoved = new Float64Array(net.nLanes);
     this.nBins = Math.ceil(params.horizon / BIN_SECONDS);
@@ -178,7 +194,8 @@ export class SchedulePolicy {
       let stopped = sim.laneWaitingCount(l);
       // a green lane whose queue has not moved for `stall` seconds: what holds it is not the signal
       if (greenSince >= 0 && stopped > 0 && now - greenSince >= stall && now - this.lastMoved[l] >= stall) stopped = 0;
-      queue += stopped;
+      const w = this.weight[l];
+      queue += stopped * w;
       if (stopped > longest) longest = stopped;
       // moving vehicles by 2 s slots of distance at the speed limit, the whole lane where its detector sees part of
       // it: beyond the camera's view the twin holds the vehicles the upstream cameras saw leave their stop lines, on
@@ -195,7 +212,7 @@ export class SchedulePolicy {
         const d = m - before;
         before = m;
         if (d > 0) {
-          binCount[b] += d;
+          binCount[b] += d * w;
           if (d > binMax[b]) binMax[b] = d;
         }
         if (r >= reach) break;

@@ -1,6 +1,7 @@
 import type { ControlEnv, Observed } from './controller.js';
 import { JAM_SPACING } from '../measures/spill-back.js';
-import { positiveOption, shareOption } from './guard-options.js';
+import { nonNegativeOption, positiveOption, shareOption } from './guard-options.js';
+import { movementWidths } from '../measures/lane-exits.js';
 
 /** the guard's name in its option errors */
 const GUARD = 'gate';
@@ -25,8 +26,16 @@ const GUARD = 'gate';
  * network over. Every GATE_CHECK_SECONDS, n at or past the critical
  * accumulation puts them on the plan in step (the common clock, GATE_GREEN s
  * greens: the ring guard's plan) for GATE_HOLD_SECONDS, renewed at every check
- * that finds it so; then the controller has them back. Intersections inside
- * keep their controller. A controller that holds an intersection on purpose
+ * that finds it so; then the controller has them back. So does a region
+ * filling: each interior intersection with its neighbours (GATE_REGION_ROADS)
+ * is a region, its load the vehicles reported on the internal lanes into them
+ * over their capacity (a GATE_REGION_SMOOTHING s moving average); a region
+ * past GATE_REGION_SHARE whose load rose by GATE_REGION_RISE over the last
+ * GATE_REGION_SPAN seconds fires the gate, and a region past GATE_REGION_SHARE
+ * renews a hold; only a region large enough for that rise to be more than
+ * one movement's queue (below). Intersections inside keep their controller,
+ * but while a region's hold lasts (one fired it and one still stands past
+ * GATE_REGION_SHARE) they run the plan too ("The whole network", below). A controller that holds an intersection on purpose
  * (an emergency vehicle's corridor, Controller.holdsAt) keeps it.
  *
  * Why (issue #16, test/spill-ring.test.ts): on CityFlow's 4 x 4 grid at 0.12
@@ -118,15 +127,60 @@ const GUARD = 'gate';
  *   locked 4 x 4 at 0.12 and cost schedule on 4 x 4 at 0.1 (395 s) and 6 x 6
  *   at 0.1 (392-449 s); the whole network on the plan carried actuated at
  *   13-14% but not at 15%, and not 6 x 6 or 5 x 5 at 0.12.
- * - not kept (docs/benchmarks.md "Schedule against max-pressure on 6 x 6 at
- *   0.12 and 0.15"): the perimeter metered also when a region (an interior
- *   intersection and its neighbours) stands past 16% of its capacity and rose
- *   4 points in 300 s, with schedule weighing a lane 1 / sqrt(its movement's
- *   lanes). It carried 6 x 6 at 0.12 and 0.15 (640.4, 860.0) and bettered
- *   the 90-grid family over three seeds, but on the Osnabrück import at
- *   3,000 trips/h a small region of short lanes swings 15-43% as greens come
- *   and go: it fired at 310-330 s under every controller (ATT +2-5%) and
- *   locked fixed time (80.3 -> 303.2 s, 13 gridlocks).
+ */
+
+/*
+ * Why the regional trigger (issue #16; 2026-12-07, one hour, seed 0, ATT s, 'L' locked intersections): on the 6 x 6
+ * grid at 0.12 schedule locked (908.5 L36, the gate at 1,600 s) where max-pressure carried (717.1: the ring guard
+ * handed it over at 860 s). The perimeter on the plan carries it from about 800 s (the whole network's share at 9%:
+ * 634.4, and 862.5 at 0.15), but the whole network's share is diluted on a larger grid: the staircase routes load
+ * the diagonals through the centre, while the straight lanes round them stay light (at 900 s 9.5% on 6 x 6 at 0.12,
+ * 10.2% on 4 x 4 at 0.1, which schedule carries; 9% fires there at 620 s: 285.8 -> 416.9). The fullest region (an
+ * interior intersection and its neighbours) is where the load shows (scripts/region-load.mjs, guards off: 19% at
+ * 900 s on 6 x 6 at 0.12), but its level alone does not tell a grid filling from one standing loaded: 4 x 4 at 0.1
+ * stands at 20-21% from 2,400 s, 5 x 5 at 0.1 reaches 29%; at 18% the gate carried every overloaded grid tried and
+ * fired on every 0.1 grid within the hour (4 x 4 285.8 -> 366.0, 6 x 6 334.6 -> 418.9), at 22-25% it came too late
+ * (6 x 6 at 0.12: 792.5 L36, 897.1 L36); a 150-300 s average of the level fired later still. What tells them apart
+ * is the rise: 6 x 6 at 0.12 goes 13 -> 19% between 600 and 900 s, a carried grid's fullest region stands level
+ * once there. Past 16% with a rise of 4 points in 300 s: 6 x 6 at 0.12 908.5 L36 -> 640.4 (at 750 s), at 0.15
+ * 1,250.3 L36 -> 860.0 (530 s), 6 x 6 at 0.11 746.2 L36 -> 555.9 L3, 4 x 4 at 0.11 933.6 L16 -> 501.2, 5 x 5 at
+ * 0.12 746.1 L25 -> 606.1; unchanged on 4 x 4, 6 x 6, 4 x 6, 5 x 6, 6 x 5, 4 x 7 and 6 x 6 with two through lanes
+ * at 0.1. It fires on 5 x 5 at 0.1 (1,040 s: 318.8 -> 403.5 within the hour) and 4 x 5 at 0.1 (2,240 s: 321.9 L1
+ * -> 368.5), which schedule does not carry either: over two hours both lock without it (5 x 5 848.6 L25 at 4,165 s
+ * -> 525.8, none; 4 x 5 885.6 L20 at 2,625 s -> 687.2 L20 at 4,755 s), as do 4 x 4 and 6 x 6 at 0.1 (at 6,410 and
+ * 4,010 s, either way). Renewing a hold only while the region still rose released it on 6 x 6 at 0.12 after 300 s
+ * and it locked at 2,015 s (848.9): a region past the share keeps it. Level 15% with a rise of 5 points did the
+ * same within 1%; a 120 s average lost 0.15 (1,174.4 L35).
+ *
+ * A region large enough (issue #16, the Osnabrück import): a lane's count swings between a red's queue and a green's
+ * discharge, and a movement's lanes swing together (one red fills them all), so one movement can move a region's
+ * load by its lanes' capacity over the region's. Where GATE_REGION_RISE of the region's capacity (as weighed) is no
+ * more than the largest lane's capacity, a rise past the trigger is one queue coming and going, not the region
+ * filling: such a region does not count. With equal lanes it takes 1 / GATE_REGION_RISE = 25 movements. On the
+ * generated grids every region counts (a 4 x 4 grid's: 54 lanes, 0.04 x 2,160 = 86 against 40 vehicles a lane; 6 x 6's
+ * 60 lanes); on the Osnabrück extract none does (3-21 lanes of 0-680 m, 5-205 vehicles: the rise is at most 0.25 of
+ * the largest lane), where without it a region of short lanes swinging 15-43% under fixed time fired the gate at
+ * 310-1,570 s under every controller at 2,000-4,000 trips/h, seeds 42 and 7 (ATT +1-5%; fixed time locked at
+ * 3,000/h: 80.3 -> 303.2 s, max-pressure at 3,000/h seed 7: 55.6 -> 518.0). Nor does a grid of through lanes only
+ * (18 lanes a region).
+ *
+ * The whole network on the plan while a region fills (issue #16; one hour, seed 0, ATT s, 'L' locked intersections).
+ * With the perimeter alone on it, a region's hold locked grids of short blocks (150-240 m) at 0.08-0.09 that the
+ * controller carried: max-pressure on 4 x 4 at 0.08, 180 m, 237.3 -> 907.0 L16, schedule on 5 x 5 at 0.08, 150 m,
+ * 193.0 -> 265.6 L3. Not the trigger's noise (the whole network's share at 12% fires the perimeter sooner, 560 s, and locks
+ * it too, 286.0 L6) but the mix: the plan's in-step greens at the perimeter feed the interior whatever it holds, its
+ * adaptive controller serves other movements than the plan's step, and the lanes between them fill (there the lanes
+ * from the perimeter inward went 18 -> 53% of their capacity, 9 full, the interior locked at 1,355 s; the lanes out to
+ * the perimeter stayed at 2-11%), the sooner the shorter the lanes. In step everywhere each route's movements get the
+ * same green at every intersection, so a green fed is a green served on (why the fixed plan carries these grids:
+ * 4 x 4 at 0.08, 180 m, 259.4). With the interior on the plan too, 36 short-block runs (4 x 4 to 6 x 6, 150-240 m,
+ * 0.06-0.09) lock under schedule in 0 and max-pressure in 1 (as without the trigger), against 7 and 12 without the
+ * trigger and 9 and 13 with the perimeter alone; it costs schedule on 5 x 5 at 0.08, 150 m (193.0 without the trigger
+ * -> 272.2), on 6 x 6 at 0.12 (640.4 with the perimeter alone -> 685.3; 908.5 L36 without the trigger), and 4 x 4 with
+ * two through lanes at 0.15 locks as without the trigger (508.4 -> 808.8 L16; 934.7 L16). Handing each perimeter intersection back to its controller while one of its lanes was
+ * full lost what the gate carries (6 x 6 at 0.12 773.0 L35); a region firing only once its discharge stopped growing
+ * (its fundamental diagram's peak) fired at 1,040 s on 6 x 6 at 0.12, too late (792.5 L36). The whole network's
+ * accumulation keeps the perimeter alone (a network past critical everywhere: the ring guard's and the import's case).
  */
 
 /** Seconds between checks of the accumulation. */
@@ -147,6 +201,24 @@ export const GATE_GREEN = 20;
  */
 export const GATE_MAX_PERIMETER_SHARE = 0.75;
 
+/** Roads from an interior intersection to the intersections that make its region with it. */
+export const GATE_REGION_ROADS = 1;
+
+/** Share of a region's capacity (its internal incoming lanes') that its load must pass to fire the gate or renew a hold. */
+export const GATE_REGION_SHARE = 0.16;
+
+/** Rise of a region's load (share of its capacity) over GATE_REGION_SPAN seconds that, past GATE_REGION_SHARE, fires the gate. */
+export const GATE_REGION_RISE = 0.04;
+
+/** Seconds over which a region's rise is measured. */
+export const GATE_REGION_SPAN = 300;
+
+/** Seconds of the moving average of a region's load: a lane's count swings with each green. */
+export const GATE_REGION_SMOOTHING = 60;
+
+/** What the regions show at a check: none past GATE_REGION_SHARE, one past it, one past it and risen by GATE_REGION_RISE. */
+const REGION_NONE = 0, REGION_PAST = 1, REGION_RISING = 2;
+
 export interface GateOptions {
   /** see GATE_CRITICAL_SHARE */
   criticalShare?: number;
@@ -158,6 +230,12 @@ export interface GateOptions {
   checkEvery?: number;
   /** see GATE_MAX_PERIMETER_SHARE */
   maxPerimeterShare?: number;
+  /** see GATE_REGION_SHARE */
+  regionShare?: number;
+  /** see GATE_REGION_RISE; false: regions do not fire the gate */
+  regionRise?: number | false;
+  /** see GATE_REGION_ROADS */
+  regionRoads?: number;
 }
 
 /** One time the perimeter went on the plan: when, the accumulation then and its critical value. */
@@ -182,7 +260,12 @@ export class GateGuard {
   readonly handOvers: GateHold[] = [];
   /** the perimeter intersections (network indices) */
   readonly perimeter: readonly number[];
+  /** the interior intersections (network indices): on the plan too while a region filling holds it (see "The whole network") */
+  readonly interior: readonly number[];
   private readonly isPerimeter: Uint8Array;
+  private readonly isInterior: Uint8Array;
+  /** the simulated second a region's hold (every intersection on the plan) ends; 0 when never held */
+  private regionUntil = 0;
   private readonly share: number;
   private readonly maxPerimeter: number;
   private readonly observed: Observed;
@@ -192,6 +275,23 @@ export class GateGuard {
   /** the simulated second the hold ends; 0 when never held */
   private until = 0;
   private lastCheck: number;
+  /** the fullest region's load (moving average, share of its capacity) at the last check; 0 without regions */
+  regionLoad = 0;
+  /** the regions whose load can fire the gate (large enough, GATE_REGION_RISE) */
+  readonly regions: number;
+  /** per region: its lanes in regionLanes[regionStart[r], regionStart[r + 1]), and their capacity */
+  private readonly regionStart: Int32Array;
+  private readonly regionLanes: Int32Array;
+  private readonly regionCapacity: Float64Array;
+  /** per region: its load's moving average, and its last values at each check (a ring of `span` entries) */
+  private readonly regionMean: Float64Array;
+  private readonly regionPast: Float64Array;
+  private readonly span: number;
+  private checks = 0;
+  private readonly regionShare: number;
+  private readonly regionRise: number;
+  /** per lane: its weight in a region's load */
+  private readonly regionWeight: Float64Array;
 
   constructor(env: ControlEnv, opts: GateOptions = {}) {
     const net = env.net;
@@ -229,18 +329,80 @@ export class GateGuard {
         capacity += Math.max(1, Math.floor(net.length[l] / JAM_SPACING));
       }
     }
+    this.regionShare = shareOption(GUARD, 'regionShare', opts.regionShare ?? GATE_REGION_SHARE);
+    const rise = opts.regionRise ?? GATE_REGION_RISE;
+    this.regionRise = rise === false ? Infinity : nonNegativeOption(GUARD, 'regionRise', rise);
+    const roads = Math.floor(nonNegativeOption(GUARD, 'regionRoads', opts.regionRoads ?? GATE_REGION_ROADS));
+    // each interior intersection's region: it and the real intersections up to `roads` roads away; their internal incoming lanes
+    const around: number[][] = Array.from({ length: net.interIds.length }, () => []);
+    for (let r = 0; r < net.roadIds.length; r++) {
+      const a = net.roadStartInter[r], b = net.roadEndInter[r];
+      if (real(a) && real(b) && a !== b) {
+        around[a].push(b);
+        around[b].push(a);
+      }
+    }
+    const into: number[][] = Array.from({ length: net.interIds.length }, () => []);
+    for (let l = 0; l < net.nLanes; l++) {
+      const r = net.laneRoad[l];
+      if (real(net.roadStartInter[r]) && real(net.roadEndInter[r])) into[net.roadEndInter[r]].push(l);
+    }
+    // each lane weighs 1 / its movement's lanes: a wide through movement's room does not hide a one-lane turn filling
+    const width = movementWidths(net);
+    const weight = new Float64Array(net.nLanes);
+    for (let l = 0; l < net.nLanes; l++) weight[l] = 1 / width[l];
+    this.regionWeight = weight;
+    const regionStart = [0], regionLanes: number[] = [], regionCapacity: number[] = [];
+    for (let i = 0; i < net.interIds.length && anyInterior && rise !== false; i++) {
+      if (!interior(i)) continue;
+      const members = new Set([i]);
+      let frontier = [i];
+      for (let d = 0; d < roads; d++) {
+        const next: number[] = [];
+        for (const a of frontier) for (const b of around[a]) if (!members.has(b)) members.add(b), next.push(b);
+        frontier = next;
+      }
+      let cap = 0, movement = 0;
+      const lanes: number[] = [];
+      for (const j of members) for (const l of into[j]) {
+        lanes.push(l);
+        const c = Math.max(1, Math.floor(net.length[l] / JAM_SPACING));
+        cap += weight[l] * c;
+        // a movement's lanes fill together under one red: at most c between them, as weighed
+        if (c > movement) movement = c;
+      }
+      // a rise one movement's queue can make alone is that movement's red and green, not the region filling (see
+      // "A region large enough" above): such a region is no region for the trigger
+      if (this.regionRise * cap <= movement) continue;
+      regionLanes.push(...lanes);
+      regionStart.push(regionLanes.length);
+      regionCapacity.push(cap);
+    }
+    this.regions = regionCapacity.length;
+    this.regionStart = Int32Array.from(regionStart);
+    this.regionLanes = Int32Array.from(regionLanes);
+    this.regionCapacity = Float64Array.from(regionCapacity);
+    this.span = Math.max(1, Math.round(GATE_REGION_SPAN / this.checkEvery));
+    this.regionMean = new Float64Array(regionCapacity.length);
+    this.regionPast = new Float64Array(regionCapacity.length * this.span);
     if (!anyInterior) perimeter.clear();
     this.internal = Int32Array.from(internal);
     this.critical = share * capacity;
     this.perimeter = [...perimeter].sort((x, y) => x - y);
     this.isPerimeter = new Uint8Array(net.interIds.length);
     for (const i of perimeter) this.isPerimeter[i] = 1;
+    const inner: number[] = [];
+    for (let i = 0; i < net.interIds.length && anyInterior; i++) if (interior(i)) inner.push(i);
+    this.interior = inner;
+    this.isInterior = new Uint8Array(net.interIds.length);
+    for (const i of inner) this.isInterior[i] = 1;
     this.lastCheck = env.twin.time;
   }
 
   /** Whether intersection i (network index) runs the plan at simulated second `now`. */
   holds(i: number, now: number): boolean {
-    return this.isPerimeter[i] === 1 && this.metering(now);
+    if (this.isPerimeter[i] === 1) return this.metering(now);
+    return this.isInterior[i] === 1 && this.regionUntil > now;
   }
 
   /** Whether the accumulation has the perimeter metered at simulated second `now` (past critical at a check within holdSeconds). */
@@ -256,16 +418,56 @@ export class GateGuard {
     let n = 0;
     for (const l of this.internal) n += veh[l];
     this.vehicles = n;
-    if (n < this.critical) return undefined;
+    const region = this.regionsFilling();
+    const filling = region === REGION_RISING || (region === REGION_PAST && this.until > now);
+    // the interior too, while a region fires or stands past its share since one fired (see "The whole network")
+    const inner = region === REGION_RISING || (region === REGION_PAST && this.regionUntil > now);
+    const freshInner = inner && !(this.regionUntil > now);
+    if (inner) this.regionUntil = now + this.holdSeconds;
+    if (n < this.critical && !filling) return undefined;
     const fresh = !(this.until > now);
     this.until = now + this.holdSeconds;
-    if (!fresh) return undefined;
+    if (!fresh && !freshInner) return undefined;
+    const handed = [...(fresh ? this.perimeter : []), ...(freshInner ? this.interior : [])];
+    const found = n >= this.critical
+      ? `${n} vehicles on the network's internal lanes, past its critical accumulation (${Math.round(this.critical)}, ` +
+        `${Math.round(this.share * 100)}% of their capacity)`
+      : `a region of the network (an interior intersection and its neighbours) filling: ${Math.round(this.regionLoad * 100)}% of its ` +
+        `lanes' capacity, past ${Math.round(this.regionShare * 100)}% and still rising`;
+    const who = freshInner
+      ? (fresh ? 'every intersection (the perimeter and the interior)' : 'the interior intersections (the perimeter already metered)')
+      : 'the perimeter intersections (those with entry lanes)';
     const message =
-      `gate: ${n} vehicles on the network's internal lanes, past its critical accumulation (${Math.round(this.critical)}, ` +
-      `${Math.round(this.share * 100)}% of their capacity); the perimeter intersections (those with entry lanes) handed to the plan ` +
+      `gate: ${found}; ${who} handed to the plan ` +
       `in step (${this.green} s greens) for ${Math.round(this.holdSeconds)} s, renewed while it stands past it`;
-    const hold = { time: now, vehicles: n, critical: this.critical, intersections: [...this.perimeter], message };
+    const hold = { time: now, vehicles: n, critical: this.critical, intersections: handed, message };
     this.handOvers.push(hold);
     return hold;
+  }
+
+  /**
+   * Brings each region's load up to this check; whether one fires the gate (past the region share, and risen by the
+   * region rise over the span) or, while held, renews it (past the region share).
+   */
+  private regionsFilling(): number {
+    const veh = this.observed.vehicles;
+    const { regionStart, regionLanes, regionCapacity, regionMean, regionPast, span } = this;
+    const a = Math.min(1, this.checkEvery / GATE_REGION_SMOOTHING);
+    const slot = this.checks % span;
+    const full = this.checks >= span;
+    this.checks++;
+    let found = REGION_NONE, most = 0;
+    for (let r = 0; r < regionCapacity.length; r++) {
+      let v = 0;
+      for (let j = regionStart[r]; j < regionStart[r + 1]; j++) v += this.regionWeight[regionLanes[j]] * veh[regionLanes[j]];
+      const mean = (regionMean[r] += (v / regionCapacity[r] - regionMean[r]) * a);
+      // the value `span` checks ago, replaced by this one
+      const before = full ? regionPast[r * span + slot] : Infinity;
+      regionPast[r * span + slot] = mean;
+      if (mean > most) most = mean;
+      if (mean >= this.regionShare) found = Math.max(found, mean - before >= this.regionRise ? REGION_RISING : REGION_PAST);
+    }
+    this.regionLoad = most;
+    return found;
   }
 }

@@ -156,3 +156,24 @@ export function lanesOnRings(exits: LaneExits): Uint8Array {
   for (let j = 0; j < k; j++) out[found[j]] = 1;
   return out;
 }
+
+/**
+ * Per lane: how many lanes its movement has, the lanes of its road whose laneLinks lead to the same roads (a lane
+ * without laneLinks: its road's other such lanes). A movement's lanes fill and discharge together, so a measure
+ * summed over lanes counts a three-lane through movement three times against a one-lane turn (schedule's cluster
+ * weights, the perimeter gate's regional load divide by it).
+ */
+export function movementWidths(net: Network): Float64Array {
+  const groups = new Map<string, number[]>();
+  for (let l = 0; l < net.nLanes; l++) {
+    const to = new Set<number>();
+    for (let k = net.laneOutStart[l]; k < net.laneOutStart[l + 1]; k++) to.add(net.laneRoad[net.linkEndLane[net.laneOutList[k] - net.nLanes]]);
+    const key = `${net.laneRoad[l]}:${[...to].sort((a, b) => a - b).join(',')}`;
+    const g = groups.get(key);
+    if (g) g.push(l);
+    else groups.set(key, [l]);
+  }
+  const width = new Float64Array(net.nLanes);
+  for (const lanes of groups.values()) for (const l of lanes) width[l] = lanes.length;
+  return width;
+}
