@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const { Simulation, generateGrid, loadSumoScenario } = await import(root + 'packages/engine/dist/index.js');
 const { controllers, isAdvisory, runControlled } = await import(root + 'packages/control/dist/index.js');
 const { importOsm } = await import(root + 'packages/cli/dist/commands/import.js');
-const DATA = process.env.CITYBRAIN_DATA ?? join(root, '../../shared/data');
+const DATA = process.env.CITYBRAIN_DATA ?? join(root, '../shared/data');
 const list = (v, d) => (v ?? d).split(',').filter(Boolean);
 const demands = list(process.env.DEMANDS, '2000,3000,4000').map(Number);
 const osmSeeds = list(process.env.OSM_SEEDS, '42,7').map(Number);
