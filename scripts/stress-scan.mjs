@@ -6,6 +6,8 @@
 // SEEDS (the simulation's random stream: its lane choices; one-lane grids take none and repeat), and the summary line.
 //   GRIDS=1x4,1x8,2x5,3x3,4x4,6x6 LANES='1,1,1;1,2,1;1,3,1' DEMANDS=0.05,0.08,0.1,0.12,0.15 SEEDS=0 \
 //   CTRL=schedule,max-pressure node scripts/stress-scan.mjs        (after npx tsc -b; about 5 min a seed on 2 cores)
+// BLOCKS (metres between intersections, default 300) gives the short-block family of issue #16, where spill-back
+// comes soonest: GRIDS=4x4,5x5,6x6 LANES='1,1,1' DEMANDS=0.06,0.07,0.08,0.09 BLOCKS=150,180,240 node scripts/stress-scan.mjs
 import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { Simulation, generateGrid } = await import(root + 'packages/engine/dist/index.js');
@@ -14,12 +16,13 @@ const grids = (process.env.GRIDS ?? '1x4,1x8,2x5,3x3,4x4,6x6').split(',');
 const lanesList = (process.env.LANES ?? '1,1,1;1,2,1;1,3,1').split(';');
 const demands = (process.env.DEMANDS ?? '0.05,0.08,0.1,0.12,0.15').split(',').map(Number);
 const seeds = (process.env.SEEDS ?? '0').split(',').map(Number);
+const blocks = (process.env.BLOCKS ?? '300').split(',').map(Number);
 const names = (process.env.CTRL ?? 'schedule,max-pressure').split(',');
 const total = names.map(() => ({ att: 0, runsLocked: 0, locked: 0 }));
 let runs = 0, worse = 0;
-for (const g of grids) for (const ln of lanesList) for (const d of demands) {
+for (const g of grids) for (const ln of lanesList) for (const d of demands) for (const b of blocks) {
   const [rows, cols] = g.split('x').map(Number); const [left, straight, right] = ln.split(',').map(Number);
-  const sc = generateGrid({ rows, cols, demand: d, lanesPerMovement: { left, straight, right } });
+  const sc = generateGrid({ rows, cols, demand: d, lanesPerMovement: { left, straight, right }, blockLength: b });
   for (const seed of seeds) {
     const out = [];
     for (const [i, n] of names.entries()) {
@@ -34,7 +37,7 @@ for (const g of grids) for (const ln of lanesList) for (const d of demands) {
     runs++;
     const flag = out[0][1] > out[1][1] ? ' WORSE' : '';
     if (flag) worse++;
-    console.log(`${g} ${ln} @${d} seed ${seed}: ` + out.map(([n, a, k]) => `${n} ${a.toFixed(1)}${k ? ` (${k} locked)` : ''}`).join(', ') + flag);
+    console.log(`${g} ${ln} @${d}${blocks.length > 1 || b !== 300 ? ` ${b} m` : ''} seed ${seed}: ` + out.map(([n, a, k]) => `${n} ${a.toFixed(1)}${k ? ` (${k} locked)` : ''}`).join(', ') + flag);
   }
 }
 console.log(`${runs} runs; ${names[0]} worse than ${names[1]} in ${worse}; ` +
