@@ -1,5 +1,5 @@
 import type { ControlEnv, Observed } from './controller.js';
-import { JAM_SPACING } from '../measures/spill-back.js';
+import { laneCapacity } from '../measures/spill-back.js';
 import { nonNegativeOption, positiveOption, shareOption } from './guard-options.js';
 import { movementWidths } from '../measures/lane-exits.js';
 
@@ -319,14 +319,19 @@ export class GateGuard {
     }
     // metering the perimeter protects an interior: none (an arterial, a grid two deep), or too small a one, and the gate would hand the network over
     const anyInterior = nInterior > 0 && nReal - nInterior <= this.maxPerimeter * nReal;
+    const inner: number[] = [];
+    for (let i = 0; i < net.interIds.length && anyInterior; i++) if (interior(i)) inner.push(i);
+    // the internal lanes (both ends real), and by the intersection they lead into
     const internal: number[] = [];
+    const into: number[][] = Array.from({ length: net.interIds.length }, () => []);
     let capacity = 0;
     for (let l = 0; l < net.nLanes; l++) {
       const r = net.laneRoad[l];
       const a = net.roadStartInter[r], b = net.roadEndInter[r];
       if (real(a) && real(b) && anyInterior) {
         internal.push(l);
-        capacity += Math.max(1, Math.floor(net.length[l] / JAM_SPACING));
+        into[b].push(l);
+        capacity += laneCapacity(net, l);
       }
     }
     this.regionShare = shareOption(GUARD, 'regionShare', opts.regionShare ?? GATE_REGION_SHARE);
@@ -342,19 +347,13 @@ export class GateGuard {
         around[b].push(a);
       }
     }
-    const into: number[][] = Array.from({ length: net.interIds.length }, () => []);
-    for (let l = 0; l < net.nLanes; l++) {
-      const r = net.laneRoad[l];
-      if (real(net.roadStartInter[r]) && real(net.roadEndInter[r])) into[net.roadEndInter[r]].push(l);
-    }
     // each lane weighs 1 / its movement's lanes: a wide through movement's room does not hide a one-lane turn filling
     const width = movementWidths(net);
     const weight = new Float64Array(net.nLanes);
     for (let l = 0; l < net.nLanes; l++) weight[l] = 1 / width[l];
     this.regionWeight = weight;
     const regionStart = [0], regionLanes: number[] = [], regionCapacity: number[] = [];
-    for (let i = 0; i < net.interIds.length && anyInterior && rise !== false; i++) {
-      if (!interior(i)) continue;
+    for (const i of rise === false ? [] : inner) {
       const members = new Set([i]);
       let frontier = [i];
       for (let d = 0; d < roads; d++) {
@@ -366,7 +365,7 @@ export class GateGuard {
       const lanes: number[] = [];
       for (const j of members) for (const l of into[j]) {
         lanes.push(l);
-        const c = Math.max(1, Math.floor(net.length[l] / JAM_SPACING));
+        const c = laneCapacity(net, l);
         cap += weight[l] * c;
         // a movement's lanes fill together under one red: at most c between them, as weighed
         if (c > movement) movement = c;
@@ -391,8 +390,6 @@ export class GateGuard {
     this.perimeter = [...perimeter].sort((x, y) => x - y);
     this.isPerimeter = new Uint8Array(net.interIds.length);
     for (const i of perimeter) this.isPerimeter[i] = 1;
-    const inner: number[] = [];
-    for (let i = 0; i < net.interIds.length && anyInterior; i++) if (interior(i)) inner.push(i);
     this.interior = inner;
     this.isInterior = new Uint8Array(net.interIds.length);
     for (const i of inner) this.isInterior[i] = 1;

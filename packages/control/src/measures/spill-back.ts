@@ -54,11 +54,16 @@ export function fullThresholds(net: Network): Float64Array {
   return shareThresholds(net, FULL_SHARE);
 }
 
-/** Per lane: the standing vehicles that are `share` of its capacity (JAM_SPACING), MIN_FULL at least (or its capacity, if less). */
+/** The vehicles lane `l` holds standing, JAM_SPACING apart: one at least. */
+export function laneCapacity(net: Network, l: number): number {
+  return Math.max(1, Math.floor(net.length[l] / JAM_SPACING));
+}
+
+/** Per lane: the standing vehicles that are `share` of its capacity (laneCapacity), MIN_FULL at least (or its capacity, if less). */
 export function shareThresholds(net: Network, share: number): Float64Array {
   const out = new Float64Array(net.nLanes);
   for (let l = 0; l < net.nLanes; l++) {
-    const capacity = Math.max(1, Math.floor(net.length[l] / JAM_SPACING));
+    const capacity = laneCapacity(net, l);
     out[l] = Math.max(Math.ceil(share * capacity), Math.min(MIN_FULL, capacity));
   }
   return out;
