@@ -1,5 +1,5 @@
 import type { ControlEnv, IntersectionPhases, Observed, SignalStatus } from './controller.js';
-import { fullThresholds } from '../measures/spill-back.js';
+import { fullThresholds, JAM_SPACING } from '../measures/spill-back.js';
 import { linkExits } from '../measures/lane-exits.js';
 import { positiveOption } from './guard-options.js';
 
@@ -21,6 +21,10 @@ import { positiveOption } from './guard-options.js';
  * make, and no phase choice anywhere clears it. Any other gridlock is one a
  * controller made (it held a green into full exits, or starved the lanes
  * downstream until they spilled back), and a phase choice can clear it.
+ * A lane's exits shorter than a vehicle are looked through (fullBeyond), and
+ * where the gridlock's intersection has one green (no choice to make) the
+ * signals whose red holds its full exits are named, to be handed over too
+ * (holdersOf).
  */
 
 /**
@@ -51,6 +55,9 @@ export const STALE_SECONDS = 60;
 /** Lanes in a ring searched at most: a longer ring is reported as a gridlock, not a deadlock. */
 const MAX_RING = 64;
 
+/** Lanes followed at most past a stalled lane for the full ones holding it (the engine's keep-clear look-ahead: ROOM_LOOKAHEAD). */
+const MAX_BEYOND = 12;
+
 export interface GridlockOptions {
   /** see STALL_SECONDS */
   stallSeconds?: number;
@@ -75,6 +82,12 @@ export interface Gridlock {
   fullExits: number[];
   /** for a deadlock, the ring of full lanes (lane numbers, each feeding the next, the last feeding the first) */
   ring: number[];
+  /**
+   * where this intersection has one green (no phase choice: a pedestrian crossing's signal), the intersections
+   * whose phase choice holds the spill-back instead (see holdersOf): their slots in env.intersections, and their
+   * full incoming lanes that hold it; handed over with this one. [] where this one has a choice.
+   */
+  holders: { slot: number; lanes: number[] }[];
   /** one line: what was seen, for the fault report */
   message: string;
 }
@@ -98,6 +111,8 @@ export class GridlockDetector {
   private readonly greenLanes: Int32Array[][];
   /** scratch: 1 for the lanes green at the intersection being checked */
   private readonly isGreen: Uint8Array;
+  /** per intersection (network index): its slot in env.intersections, -1 when not signalised */
+  private readonly slotOf: Int32Array;
   private lastCheck: number;
 
   constructor(env: ControlEnv, opts: GridlockOptions = {}) {
@@ -119,6 +134,8 @@ export class GridlockDetector {
       return Int32Array.from(ix.inLanes.filter((l) => on.has(l)));
     }));
     this.isGreen = new Uint8Array(n);
+    this.slotOf = new Int32Array(net.interIds.length).fill(-1);
+    env.intersections.forEach((ix, k) => (this.slotOf[ix.intersection] = k));
     this.lastCheck = env.twin.time;
     const { counted, reportedAt } = this.observed;
     for (let l = 0; l < n; l++) {
@@ -182,13 +199,16 @@ export class GridlockDetector {
     const lanes = ix.inLanes.filter((l) => this.stall[l] >= this.stallSeconds);
     const seconds = Math.max(...lanes.map((l) => this.stall[l]));
     for (const l of lanes) this.stall[l] = 0;
-    const fullExits = [...new Set(lanes.flatMap((l) => this.exitsOf(l).filter((m) => this.full(m))))];
+    const fullExits = [...new Set(lanes.flatMap((l) => this.fullBeyond(l)))];
     let ring: number[] = [];
     for (const m of fullExits) {
       ring = this.ringThrough(m);
       if (ring.length > 0) break;
     }
     const kind = ring.length > 0 ? 'deadlock' : 'gridlock';
+    // where the phase choice is here, it is handed over here (the controller made the gridlock); with one green there
+    // is none, and max-pressure here changes nothing: the choice is the holders'
+    const holders = ix.greens.length > 1 ? [] : this.holdersOf(k, fullExits);
     const name = (l: number) => net.laneId(l);
     const standing = lanes.map((l) => queue[l]);
     const what = lanes.map((l, j) => `${name(l)} (${standing[j]} standing)`).join(', ');
@@ -198,7 +218,59 @@ export class GridlockDetector {
         ? `exits ${fullExits.map(name).join(', ')} full (spill-back from downstream): a phase choice here or there clears it`
         : 'no exit full (held at the junction itself): a phase choice clears it';
     const message = `${kind}: lanes ${what} full and standing on green for ${Math.round(seconds)} s with none crossing; ${why}`;
-    return { slot: k, intersection: ix.intersection, kind, lanes, standing, seconds, fullExits, ring, message };
+    return { slot: k, intersection: ix.intersection, kind, lanes, standing, seconds, fullExits, ring, holders, message };
+  }
+
+  /**
+   * The intersections (slots) whose phase choice holds the full lanes `full` (the spill-back holding slot k): each
+   * full lane's own intersection where it has a choice (more than one green), else (a signal with one green, always
+   * green but for its yellow: a pedestrian crossing; or a junction without signal) the full lanes beyond it in turn,
+   * MAX_RING lanes at most. On the Osnabrück extract 10 of the 13 signals have one green: a gridlock found at one
+   * and handed to max-pressure there changed nothing.
+   */
+  private holdersOf(k: number, full: number[]): { slot: number; lanes: number[] }[] {
+    const net = this.env.net;
+    const out = new Map<number, number[]>();
+    const seen = new Set<number>(full);
+    const todo = [...full];
+    while (todo.length > 0 && seen.size <= MAX_RING) {
+      const m = todo.pop()!;
+      const j = this.slotOf[net.roadEndInter[net.laneRoad[m]]];
+      if (j === k) continue;
+      if (j >= 0 && this.env.intersections[j].greens.length > 1) {
+        const lanes = out.get(j);
+        if (lanes) lanes.push(m);
+        else out.set(j, [m]);
+        continue;
+      }
+      for (const b of this.fullBeyond(m)) if (!seen.has(b)) seen.add(b), todo.push(b);
+    }
+    return [...out].map(([slot, lanes]) => ({ slot, lanes }));
+  }
+
+  /**
+   * The full lanes that hold lane l: its exits that are full, and past an exit shorter than a vehicle (JAM_SPACING:
+   * none can stand on it, so a junction kept clear counts its room with the lanes after it, as the engine's
+   * keep-clear rule does) those lanes' in turn, up to MAX_BEYOND lanes on. OpenStreetMap imports chain such lanes
+   * between junctions netconvert did not join: on the Osnabrück extract a 152 m lane stood full on a crossing's
+   * only green, its exit a 0.2 m lane into a priority junction, 8 m before a signal whose red held it.
+   */
+  private fullBeyond(l: number): number[] {
+    const net = this.env.net;
+    const out: number[] = [];
+    const seen = new Set<number>([l]);
+    let frontier = this.exitsOf(l);
+    for (let d = 0; d < MAX_BEYOND && frontier.length > 0; d++) {
+      const next: number[] = [];
+      for (const m of frontier) {
+        if (seen.has(m)) continue;
+        seen.add(m);
+        if (this.full(m)) out.push(m);
+        else if (net.length[m] < JAM_SPACING) next.push(...this.exitsOf(m));
+      }
+      frontier = next;
+    }
+    return out;
   }
 
   private exitsOf(l: number): number[] {
