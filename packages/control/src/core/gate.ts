@@ -413,7 +413,10 @@ export class GateGuard {
     this.lastCheck = now;
     const veh = this.observed.vehicles;
     let n = 0;
-    for (const l of this.internal) n += veh[l];
+    // indexed, not for-of: the check runs 360 times an hour, much of it before V8 optimises it, and an iterator per
+    // lane in the interpreter was most of its cost in a fresh process
+    const internal = this.internal;
+    for (let j = 0; j < internal.length; j++) n += veh[internal[j]];
     this.vehicles = n;
     const region = this.regionsFilling();
     const filling = region === REGION_RISING || (region === REGION_PAST && this.until > now);
