@@ -153,7 +153,7 @@ test('import osnabrueck-osm 4000/h seed 7: green-wave runs no congestion plan th
 });
 
 // the extract at 4,000 trips/h seed 7, where the controllers below locked (all carry it at 3,000/h, tested above):
-// actuated let a lane green in two phases call the other phase every cycle (657.4 s, 13 faults, 571 teleported);
+// actuated let a lane green in two phases call and hold the other phase every cycle (657.4 s, 13 faults, 571 teleported);
 // advanced-mp's keep rule never yielded to approaches whose queue stood behind a 3 m stub lane (633.1 s, 13 faults)
 for (const name of ['actuated', 'advanced-mp']) {
   test(`import osnabrueck-osm 4000/h seed 7: ${name} carries the hour`, { skip: skipOsm }, async (t) => {
