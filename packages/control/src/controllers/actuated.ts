@@ -1,8 +1,9 @@
-import type { Controller } from '../core/controller.js';
+import type { Controller, IntersectionPhases, SimReader } from '../core/controller.js';
 import { checkOption } from './options.js';
 import { intersectionSlots } from '../core/slots.js';
 import { approaching, phaseLaneSets } from '../measures/phase-lanes.js';
 import { SpillBack } from '../measures/spill-back.js';
+import { ApproachQueue } from '../measures/approach.js';
 import { lanesOnRings, linkExits } from '../measures/lane-exits.js';
 
 export interface ActuatedOptions {
@@ -63,6 +64,26 @@ export interface ActuatedOptions {
  * bound only while another phase has a vehicle on a lane a junction feeds (4 x 4
  * at 0.12 locked at 3,185 s); ending a green once another phase's lane is about
  * to spill back (a queue override: locked 4 x 4 at 0.1 and 6 x 6 at 0.1).
+ *
+ * Where phases overlap (SUMO's programs: a movement green in two of three phases) or a lane at the stop line is a
+ * stub (imports: OSM splits a street at a crossing or a driveway, leaving 0.2-8 m lanes), three rules:
+ * - a phase is called only by the lanes where it lets go a vehicle the green shown holds (callLanes): a lane whose
+ *   movements in that phase are all green now too is served where it is;
+ * - on a lane the green serves in part (a movement of it waits for another green: partLanes), only a moving vehicle
+ *   extends the green: one standing there may wait for the other phase, and would hold this one to its max-out;
+ * - the max-out bound counts the queue the lane's approach stores (measures/approach.ts): a stub holds one vehicle,
+ *   the queue waiting for its green stands on the lanes upstream that lead only to it.
+ * On the Osnabrück import at 4,000 trips/h (cluster_433935137_56328208, whose lane 40149625#0_1 goes on in phases 0
+ * and 4, and whose phase 0 serves a 7.6 m stub behind a pedestrian crossing) phase 4, called and held by 40149625#0_1,
+ * cut phase 0 to its 14 s max-out every 38 s, while the stub's approach backed up 150 m into a ring of streets that
+ * locked: seed 7 ATT 657.4 s, 13 faults, 571 teleported -> 63.3 s, none; seed 42 264.2 s -> 63.5. Over 41 runs of the
+ * import (2,000-4,500 trips/h, 10 seeds; 2026-12-07) summed ATT 13,423.5 -> 9,277.4 s, runs with gridlock faults
+ * 14 -> 11 (the first rule alone: 11,950.6 s, 11). Near capacity the import locks every controller on some seeds
+ * (at 3,500/h seed 7, before and after, from a vehicle waiting at the end of the 1.1 m lane 7763600#5_1 to change
+ * lanes), and which runs lock shifts: one carried before locks now (4,000/h seed 1: 83.8 s, 6 faults -> 485.2, as
+ * max-pressure and schedule lock it: 457.7, 469.8). No lane of the generated
+ * grids or the five real scenarios is concerned: there actuated is as it was (Hangzhou's SUMO files, whose phases
+ * overlap: 322.4 -> 322.3 s).
  */
 export function actuated(opts: ActuatedOptions = {}): Controller {
   const name = 'actuated';
@@ -73,6 +94,11 @@ export function actuated(opts: ActuatedOptions = {}): Controller {
 
   let slot = new Int32Array(0);
   let served: Int32Array[][] = [];
+  /** per intersection slot, green slot g shown and green slot h: the lanes of h with a movement green in h but not in g */
+  let calls: Int32Array[][][] = [];
+  /** per intersection slot and green slot: its served lanes all of whose movements it shows green (whole), and the others (part) */
+  let whole: Int32Array[][] = [];
+  let part: Int32Array[][] = [];
   /** phase shown at each intersection at the previous step, to see greens start */
   let shown = new Int32Array(0);
   /** simulated second of the last detection on the green's lanes (or the green's start) */
@@ -88,18 +114,23 @@ export function actuated(opts: ActuatedOptions = {}): Controller {
     init(env) {
       slot = intersectionSlots(env);
       served = env.intersections.map((ix) => phaseLaneSets(ix).served);
+      calls = env.intersections.map((ix, k) => callLanes(ix, served[k]));
+      part = env.intersections.map((ix, k) => ix.greens.map((_, g) => partLanes(ix, g, served[k][g])));
+      whole = served.map((sets, k) => sets.map((lanes, g) => lanes.filter((l) => !part[k][g].includes(l))));
       shown = new Int32Array(served.length).fill(-1);
       lastSeen = new Float64Array(served.length);
       spill = new SpillBack(env.net, env.intersections);
       // the longest of its lanes' discharge times: a queue about to spill back, at saturation flow
       // only where an incoming lane lies on a ring of lanes (laneLinks) can the queues a long green leaves close a deadlock
       const ringed = lanesOnRings(linkExits(env.net));
+      // what a lane's approach stores: a stub at the stop line holds one vehicle, its queue stands upstream
+      const store = new ApproachQueue(env.net, env.intersections).fill(spill.warnAt);
       maxOut = served.map((sets) => {
         const onRing = sets.some((lanes) => lanes.some((l) => ringed[l] === 1));
         return Float64Array.from(sets, (lanes) => {
           if (!onRing) return maxGreen;
           let most = 0;
-          for (const l of lanes) most = Math.max(most, spill.warnAt[l] / sat);
+          for (const l of lanes) most = Math.max(most, store[l] / sat);
           return Math.min(maxGreen, most);
         });
       });
@@ -116,7 +147,7 @@ export function actuated(opts: ActuatedOptions = {}): Controller {
           lastSeen[k] = t;
         }
         const g = ix.greens.indexOf(p);
-        if (g >= 0 && approaching(sim, served[k][g], zone) > 0 && !spill.blocked(k, g, env.observed.queue)) lastSeen[k] = t;
+        if (g >= 0 && detected(sim, whole[k][g], part[k][g], zone) && !spill.blocked(k, g, env.observed.queue)) lastSeen[k] = t;
       }
     },
     decide(ix, s, env) {
@@ -127,9 +158,42 @@ export function actuated(opts: ActuatedOptions = {}): Controller {
       if (t - lastSeen[k] < gap && t - s.greenSince < (g >= 0 ? maxOut[k][g] : maxGreen)) return s.green;
       for (let j = 1; j < n; j++) {
         const h = (g + j) % n;
-        if (approaching(env.twin, served[k][h], zone) > 0 && !spill.blocked(k, h, env.observed.queue)) return ix.greens[h];
+        if (approaching(env.twin, g >= 0 ? calls[k][g][h] : served[k][h], zone) > 0 && !spill.blocked(k, h, env.observed.queue)) return ix.greens[h];
       }
       return s.green;
     },
   };
+}
+
+/**
+ * Per green slot g shown and green slot h: the lanes of `served[h]` with a movement green in h and not in g. Only
+ * they call h while g is shown: a lane all of whose movements in h are green in g too is served where it is.
+ */
+function callLanes(ix: IntersectionPhases, served: Int32Array[]): Int32Array[][] {
+  const links = ix.greens.map((p) => new Set(ix.movements[p].map((m) => m.roadLink)));
+  return ix.greens.map((_, g) =>
+    ix.greens.map((p, h) => {
+      const lanes = new Set<number>();
+      for (const m of ix.movements[p]) if (!links[g].has(m.roadLink)) for (const l of m.inLanes) lanes.add(l);
+      return served[h].filter((l) => lanes.has(l));
+    }),
+  );
+}
+
+/** The lanes of `served` (green slot g's) with a movement that green ix.greens[g] does not show. */
+function partLanes(ix: IntersectionPhases, g: number, served: Int32Array): Int32Array {
+  const green = new Set(ix.movements[ix.greens[g]].map((m) => m.roadLink));
+  const lanes = new Set<number>();
+  for (const p of ix.greens) for (const m of ix.movements[p]) if (!green.has(m.roadLink)) for (const l of m.inLanes) lanes.add(l);
+  return served.filter((l) => lanes.has(l));
+}
+
+/**
+ * Whether the green's detectors see a vehicle: one within `zone` of the stop line on a lane all of whose movements
+ * it serves, or one moving on a lane it serves in part (one standing there may wait for another green).
+ */
+function detected(sim: SimReader, whole: Int32Array, part: Int32Array, zone: number): boolean {
+  for (let i = 0; i < whole.length; i++) if (sim.laneApproachingCount(whole[i], zone) > 0) return true;
+  for (let i = 0; i < part.length; i++) if (sim.laneMovingCount(part[i], zone) > 0) return true;
+  return false;
 }
