@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSumoScenario, Simulation, type Scenario } from '@citybrain/engine';
-import { controllers, DEFAULT_CONTROLLER, greenWave, isAdvisory, runControlled, type ControllerFault } from '@citybrain/control';
+import { controllers, DEFAULT_CONTROLLER, greenWave, isAdvisory, runControlled, SignalSupervisor, type ControllerFault } from '@citybrain/control';
 import { importOsm } from '../dist/commands/import.js';
 import { make } from '../dist/bench/control.js';
 
@@ -137,32 +137,54 @@ for (const sc of SCENARIOS) {
   });
 }
 
-// green-wave's congestion plan (every intersection on the plan in step) meters a grid's staircase routes; on the extract,
-// whose streets make no region large enough for the gate's regional trigger, it locked what green-wave alone carries
-// (4,000 trips/h, seed 7: 935.1 s, 13 faults, 733 teleported): there green-wave runs none
-test('import osnabrueck-osm 4000/h seed 7: green-wave runs no congestion plan there and carries the hour', { skip: skipOsm }, async (t) => {
-  const scenario = importOsm(OSM, join(tmp, 'osnabrueck-4000'), { demandPerHour: 4000, seconds: HOUR, seed: 7 }).loaded.scenario;
-  const gw = greenWave();
-  const faults: ControllerFault[] = [];
-  const { metrics } = await runControlled(new Simulation(scenario, { seed: 0 }), gw, HOUR, { onFault: (f) => faults.push(f), budgetMs: 30_000 });
-  t.diagnostic(`ATT ${metrics.averageTravelTime.toFixed(1)} s, teleported ${metrics.teleported}, waiting to enter ${metrics.waitingToEnter}`);
-  assert.deepEqual(gw.congested(), [], 'no congestion plan');
-  assert.deepEqual(faults.filter((f) => !isAdvisory(f)).map((f) => `${f.kind} at ${f.intersection}, ${f.time} s`), [], 'no gridlock, no deadlock');
-  assert.equal(metrics.teleported, 0, 'no vehicle teleported out of a jam');
-  assert.ok(metrics.averageTravelTime < 100, `ATT ${metrics.averageTravelTime.toFixed(1)} s (62.1 when this test was written; 935.1 locked)`);
-});
-
 // the extract at 4,000 trips/h seed 7, where the controllers below locked (all carry it at 3,000/h, tested above):
-// actuated let a lane green in two phases call and hold the other phase every cycle (657.4 s, 13 faults, 571 teleported);
-// advanced-mp's keep rule never yielded to approaches whose queue stood behind a 3 m stub lane (633.1 s, 13 faults)
-for (const name of ['actuated', 'advanced-mp']) {
+// - green-wave's congestion plan (every intersection on the plan in step) meters a grid's staircase routes; on the
+//   extract, whose streets make no region large enough for the gate's regional trigger, it locked what green-wave alone
+//   carries (935.1 s, 13 faults, 733 teleported): there green-wave runs none;
+// - actuated let a lane green in two phases call and hold the other phase every cycle (657.4 s, 13 faults, 571 teleported);
+// - advanced-mp's keep rule never yielded to approaches whose queue stood behind a 3 m stub lane (633.1 s, 13 faults).
+const osm4000 = once(() => importOsm(OSM, join(tmp, 'osnabrueck-4000-7'), { demandPerHour: 4000, seconds: HOUR, seed: 7 }).loaded.scenario);
+for (const name of ['green-wave', 'actuated', 'advanced-mp']) {
   test(`import osnabrueck-osm 4000/h seed 7: ${name} carries the hour`, { skip: skipOsm }, async (t) => {
-    const scenario = importOsm(OSM, join(tmp, `osnabrueck-4000-${name}`), { demandPerHour: 4000, seconds: HOUR, seed: 7 }).loaded.scenario;
+    const gw = name === 'green-wave' ? greenWave() : undefined;
     const faults: ControllerFault[] = [];
-    const { metrics } = await runControlled(new Simulation(scenario, { seed: 0 }), controllers[name](), HOUR, { onFault: (f) => faults.push(f), budgetMs: 30_000 });
+    const { metrics } = await runControlled(new Simulation(osm4000(), { seed: 0 }), gw ?? controllers[name](), HOUR, { onFault: (f) => faults.push(f), budgetMs: 30_000 });
     t.diagnostic(`${name}: ATT ${metrics.averageTravelTime.toFixed(1)} s, teleported ${metrics.teleported}, waiting to enter ${metrics.waitingToEnter}`);
+    if (gw) assert.deepEqual(gw.congested(), [], 'no congestion plan');
     assert.deepEqual(faults.filter((f) => !isAdvisory(f)).map((f) => `${f.kind} at ${f.intersection}, ${f.time} s`), [], 'no gridlock, no deadlock');
     assert.equal(metrics.teleported, 0, 'no vehicle teleported out of a jam');
     assert.ok(metrics.averageTravelTime < 100, `ATT ${metrics.averageTravelTime.toFixed(1)} s`);
   });
 }
+
+// Gridlock hand-over on the Osnabrück OSM extract (issue #16): 10 of its 13 signals have one green (pedestrian
+// crossings), and OSM splits roads into lanes shorter than a car between junctions netconvert did not join. Fixed
+// time at 4,000 trips/h (seed 42) locks it: the first gridlock is found at 545 s at crossings, whose lanes stand full
+// on their only green, held through 0.2 m lanes and a priority junction by the red of a three-phase cluster 8 m on.
+// Handing a crossing to max-pressure changes nothing (it has no phase choice): the supervisor must hand over the
+// signal whose red holds the spill-back (core/gridlock.ts, holdersOf), in the same check. Before that, the cluster
+// went to max-pressure only at 835 s, by a gridlock of its own, and the crossing's fault read "no exit full (held at
+// the junction itself)". That hand-over does not yet clear the lock (see the report of branch osm): this test holds
+// the diagnosis and the hand-over, not the outcome. About 3 s.
+test('a gridlock found at a signal with one green hands over, in the same check, the signal whose red holds it', { skip: skipOsm }, () => {
+  const scenario = importOsm(OSM, join(tmp, 'osnabrueck-4000-42'), { demandPerHour: 4000, seconds: 3600, seed: 42 }).loaded.scenario;
+  const sim = new Simulation(scenario, { seed: 0 });
+  const faults: ControllerFault[] = [];
+  const sup = new SignalSupervisor(sim, controllers.fixed(), { onFault: (f) => faults.push(f), budgetMs: 30_000 });
+  for (let k = 0; k < 600; k++) {
+    sup.tick();
+    sim.step();
+  }
+  const greens = new Map(sup.env.intersections.map((ix) => [ix.id, ix.greens.length]));
+  const locks = faults.filter((f) => f.kind === 'gridlock' || f.kind === 'deadlock');
+  const list = locks.map((f) => `${f.time} s ${f.intersection} (${greens.get(f.intersection)} greens): ${f.error}`).join('\n');
+  const first = locks.find((f) => greens.get(f.intersection) === 1);
+  assert.ok(first, `a gridlock at a signal with one green within 600 s:\n${list}`);
+  const holder = locks.find((f) => f.time === first.time && greens.get(f.intersection)! > 1);
+  assert.ok(holder, `with the first gridlock at a signal with one green (${first.time} s), one with a phase choice handed over:\n${list}`);
+  assert.match(holder.error, /stand full at red and hold the spill-back into \S+ \(gridlock: .*\); handed to max-pressure$/);
+  assert.ok(sup.relieved.has(sim.net.interIndex.get(holder.intersection)!), 'the holder runs max-pressure');
+  for (const f of locks.filter((x) => greens.get(x.intersection) === 1)) {
+    assert.doesNotMatch(f.error, /no exit full/, `${f.intersection}: a lane on its only green is held by something beyond it`);
+  }
+});
