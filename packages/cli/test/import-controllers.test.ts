@@ -188,3 +188,21 @@ test('a gridlock found at a signal with one green hands over, in the same check,
     assert.doesNotMatch(f.error, /no exit full/, `${f.intersection}: a lane on its only green is held by something beyond it`);
   }
 });
+
+// the extract at 4,000 trips/h seed 3: cars on Arndtplatz's 2-3 m stubs, each making a U-turn at one end of the pair,
+// stood each with its tail in the other's way, for ever (a ring of leaders, engine/src/sim/driver.ts leaderRing); the
+// jam spread over the extract under every controller (schedule 1045.8 s, max-pressure 1042.5 s, 13 faults each)
+test(`import osnabrueck-osm 4000/h seed 3: the default controller (${DEFAULT_CONTROLLER}) and max-pressure carry the hour, the default not worse`, { skip: skipOsm }, async (t) => {
+  const scenario = importOsm(OSM, join(tmp, 'osnabrueck-4000-3'), { demandPerHour: 4000, seconds: HOUR, seed: 3 }).loaded.scenario;
+  const att: Record<string, number> = {};
+  for (const name of [DEFAULT_CONTROLLER, 'max-pressure']) {
+    const faults: ControllerFault[] = [];
+    const { metrics } = await runControlled(new Simulation(scenario, { seed: 0 }), controllers[name](), HOUR, { onFault: (f) => faults.push(f), budgetMs: 30_000 });
+    t.diagnostic(`${name}: ATT ${metrics.averageTravelTime.toFixed(1)} s, teleported ${metrics.teleported}, waiting to enter ${metrics.waitingToEnter}`);
+    assert.deepEqual(faults.filter((f) => !isAdvisory(f)).map((f) => `${f.kind} at ${f.intersection}, ${f.time} s`), [], `${name}: no gridlock, no deadlock`);
+    assert.equal(metrics.teleported, 0, `${name}: no vehicle teleported out of a jam`);
+    att[name] = metrics.averageTravelTime;
+  }
+  const def = att[DEFAULT_CONTROLLER], mp = att['max-pressure'];
+  assert.ok(def <= mp, `${DEFAULT_CONTROLLER} ${def.toFixed(1)} s against max-pressure ${mp.toFixed(1)} s`);
+});

@@ -19,6 +19,29 @@ export const YIELD_DISTANCE = 5;
 const EPS = 1e-8;
 /** below this speed (m/s) a vehicle counts as waiting (CityFlow's queue) */
 export const WAITING_SPEED = 0.1;
+/** cars in a ring of leaders computeActions breaks: the loops of stubs on the Osnabrück import hold 2 to 8 */
+const LEADER_RING = 8;
+/** how far past its minimum gap a standing car may be from its leader and still be held by it (m) */
+const RING_GAP = 1;
+
+/**
+ * Whether standing v, held by its leader L beyond its drivable (gap m ahead), is in a ring: the cars ahead, each
+ * standing and held by the next (the one ahead on its drivable, else its leader: within RING_GAP of its minimum
+ * gap behind it, or waiting for it at a junction as of the last step, vBlocker), lead back to v within
+ * LEADER_RING cars. Each waits for the next to move, so none ever does.
+ */
+function leaderRing(st: SimState, v: number, L: number, gap: number): boolean {
+  if (gap >= st.vMinGap[v] + RING_GAP && st.vBlocker[v] !== L) return false;
+  for (let x = L, n = 0; n < LEADER_RING; n++) {
+    if (st.vSpeed[x] >= WAITING_SPEED) return false;
+    const p = st.vPrev[x];
+    const y = p >= 0 ? p : st.vLeader[x];
+    if (y < 0 || ((p >= 0 ? st.vDis[p] - st.vLen[p] - st.vDis[x] : st.vGap[x]) >= st.vMinGap[x] + RING_GAP && st.vBlocker[x] !== y)) return false;
+    if (y === v) return true;
+    x = y;
+  }
+  return false;
+}
 /** vExempt's bits: above lane speed limits (AddVehicleOptions.ignoreSpeedLimits); siren on (AddVehicleOptions.siren) */
 export const EXEMPT = 1;
 export const SIREN = 2;
@@ -65,7 +88,11 @@ export function computeActions(net: Network, st: SimState, dt: number, claims: L
     const p = vPrev[v];
     const ahead = p >= 0 && (exempt & SIREN) === 0;
     const L = ahead ? p : vLeader[v];
-    if (L >= 0) {
+    // kept clear, standing v held by a leader beyond its drivable that is held (through others) by v: their paths
+    // close a loop (U-turns at the ends of lanes shorter than the cars, netconvert's stubs) that holds less than the
+    // cars on it, each one's tail in the next one's way, and none ever moves; v drives on, as junction.ts's rings
+    // are broken (issue #16: the Osnabrück import locked at 3,500-4,000 trips/h on Arndtplatz's 2 m stubs)
+    if (L >= 0 && !(claims !== null && !ahead && s < WAITING_SPEED && leaderRing(st, v, L, vGap[v]))) {
       const gap = ahead ? vDis[p] - vLen[p] - x : vGap[v];
       const cf = followSpeed(vSpeed[L], vMaxNegAcc[L], vUsualNegAcc[L], s, maxDec, vUsualNegAcc[v], gap, dt, vMinGap[v], vHeadway[v], nv);
       if (cf < nv) nv = cf;
