@@ -2,6 +2,7 @@ import type { ControlEnv, IntersectionPhases, Observed, SignalStatus } from './c
 import { fullThresholds, JAM_SPACING } from '../measures/spill-back.js';
 import { linkExits } from '../measures/lane-exits.js';
 import { positiveOption } from './guard-options.js';
+import { intersectionSlots } from './slots.js';
 
 /**
  * Gridlock and spill-back detection from what the devices report
@@ -140,8 +141,7 @@ export class GridlockDetector {
       return Int32Array.from(ix.inLanes.filter((l) => on.has(l)));
     }));
     this.isGreen = new Uint8Array(n);
-    this.slotOf = new Int32Array(net.interIds.length).fill(-1);
-    env.intersections.forEach((ix, k) => (this.slotOf[ix.intersection] = k));
+    this.slotOf = intersectionSlots(env);
     const all: number[] = [];
     for (const ix of env.intersections) for (const l of ix.inLanes) all.push(l);
     this.inLanes = Int32Array.from(new Set(all)).sort();

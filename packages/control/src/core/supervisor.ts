@@ -436,20 +436,22 @@ export class SignalSupervisor {
     const found = detector.check(this.sim.time, this.status, this.isRelieved);
     for (const g of found) {
       const ix = this.env.intersections[g.slot];
-      // named after who ran it into the gridlock: the controller, or the fixed plan it had fallen back to
-      const by = this.fallen.has(ix.intersection) ? this.fallback.name : this.controller.nameAt?.(ix.intersection) ?? this.controller.name;
-      this.report(ix, by, `${g.message}; handed to ${this.relief.name}`, g.kind);
+      this.report(ix, this.ranBy(ix.intersection), `${g.message}; handed to ${this.relief.name}`, g.kind);
       this.relieved.add(ix.intersection);
       // the intersections whose greens hold the spill-back: the phase choice "there" that clears it
       for (const h of g.holders) {
         const hx = this.env.intersections[h.slot];
         if (this.isRelieved(hx.intersection)) continue;
-        const hby = this.fallen.has(hx.intersection) ? this.fallback.name : this.controller.nameAt?.(hx.intersection) ?? this.controller.name;
         const lanes = h.lanes.map((m) => this.env.net.laneId(m)).join(', ');
-        this.report(hx, hby, `${g.kind}: its lanes ${lanes} stand full at red and hold the spill-back into ${ix.id} (${g.message}); handed to ${this.relief.name}`, g.kind);
+        this.report(hx, this.ranBy(hx.intersection), `${g.kind}: its lanes ${lanes} stand full at red and hold the spill-back into ${ix.id} (${g.message}); handed to ${this.relief.name}`, g.kind);
         this.relieved.add(hx.intersection);
       }
     }
+  }
+
+  /** Who ran intersection i into a gridlock, to name in its report: the controller, or the fixed plan it had fallen back to. */
+  private ranBy(i: number): string {
+    return this.fallen.has(i) ? this.fallback.name : this.controller.nameAt?.(i) ?? this.controller.name;
   }
 
   /**
