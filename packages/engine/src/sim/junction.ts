@@ -1,5 +1,5 @@
 import { LINK_PRIORITY, type Network } from './network.js';
-import { B_BLOCKER, type SimState } from './state.js';
+import { B_BLOCKER, B_HELD, type SimState } from './state.js';
 import { canStopWithin, canYield, nextDrivable, reachSteps, SIREN, stopBeforeSpeed, WAITING_SPEED } from './driver.js';
 import { sirenRightOfWay } from './occupancy.js';
 
@@ -115,7 +115,7 @@ export function nearLink(net: Network, st: SimState, k: number): boolean {
   const tailV = st.dTail[net.linkEndLane[k]];
   if (tailV >= 0 && st.vPrevDrv[tailV] === d) return true;
   const headV = st.dHead[net.linkStartLane[k]];
-  return headV >= 0 && st.linkAvail[k] === 1 && nextDrivable(st, headV) === d;
+  return headV >= 0 && st.linkAvail[k] === 1 && st.vHeld[headV] === 0 && nextDrivable(st, headV) === d;
 }
 
 /**
@@ -135,7 +135,8 @@ export function noteLink(net: Network, st: SimState, notes: CrossNotes, k: numbe
   const tailV = dTail[net.linkEndLane[k]];
   const headV = dHead[startLane];
   const linkHead = dHead[d];
-  const approach = headV >= 0 && st.linkAvail[k] === 1 && nextDrivable(st, headV) === d;
+  // kept clear, one stopping before the link for want of room beyond it will not pass: nobody yields to it (SUMO's willPass)
+  const approach = headV >= 0 && st.linkAvail[k] === 1 && st.vHeld[headV] === 0 && nextDrivable(st, headV) === d;
   const justLeft = tailV >= 0 && vPrevDrv[tailV] === d;
   const linkLen = length[d];
   // the vehicle that has just left this link onto its end lane
@@ -211,7 +212,11 @@ export function intersectionRelatedSpeed(net: Network, st: SimState, claims: Lan
     // loaded on every call (the test is compiled into the rare branch that uses it)
     const canStop = canStopWithin(st.vSpeed[v], st.vMaxNegAcc[v], toEnd);
     if (st.linkAvail[k] !== 1 || !(claims !== null ? roomBeyond(net, st, claims, v) : canEnter(st, net.linkEndLane[k], v))) {
-      if (canStop) return true;
+      if (canStop) {
+        // kept clear, stopping before a green link for want of room: it will not pass (nearLink, noteLink)
+        if (claims !== null && st.linkAvail[k] === 1) st.bFlags[v] |= B_HELD;
+        return true;
+      }
     }
     if (net.linkPriority[k] !== STRAIGHT) {
       const turn = st.vTurnSpeed[v];

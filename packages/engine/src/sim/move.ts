@@ -1,5 +1,5 @@
 import type { Network } from './network.js';
-import { ADDED, B_BLOCKER, B_END, ENDED, NO_LINK_STEP, type SimState } from './state.js';
+import { ADDED, B_BLOCKER, B_END, B_HELD, ENDED, NO_LINK_STEP, type SimState } from './state.js';
 import { WAITING_SPEED } from './driver.js';
 import { append, free, unlink } from './occupancy.js';
 import type { StepLog } from './step-log.js';
@@ -40,7 +40,7 @@ export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLo
   log.reserve(st.running, st.capacity);
   let nExits = 0, nEnds = 0;
   const { moved: buf, exitVeh, exitLane, endVeh, endLane } = log;
-  const { runList, bFlags, vDrv, bPathPos, vPathPos, vPathOff, path, bDis, bSpeed, vDis, vSpeed, bBlocker, vBlocker, vMaxSpeed, vStand, vStallUntil } = st;
+  const { runList, bFlags, vDrv, bPathPos, vPathPos, vPathOff, path, bDis, bSpeed, vDis, vSpeed, bBlocker, vBlocker, vMaxSpeed, vStand, vStallUntil, vHeld } = st;
   const maxSpeed = net.maxSpeed;
   const step = st.step;
   delaySum[0] = 0;
@@ -73,6 +73,7 @@ export function moveVehicles(net: Network, st: SimState, dt: number, log: StepLo
     const b = bBlocker[v];
     const has = b >= 0;
     vBlocker[v] = (flags & B_BLOCKER) !== 0 && has ? b : -1;
+    vHeld[v] = (flags & B_HELD) >> 2;
     const limit = maxSpeed[d], vmax = vMaxSpeed[v];
     const free = limit < vmax ? limit : vmax;
     if (speed < free) delaySum[0] += (1 - speed / free) * dt;

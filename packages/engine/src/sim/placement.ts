@@ -222,6 +222,7 @@ export function relocateVehicle(net: Network, st: SimState, ps: PathSpace, handl
   // it drives at the speed given from now: a breakdown in this simulation ends
   st.vStallUntil[handle] = 0;
   st.vStand[handle] = 0;
+  st.vHeld[handle] = 0;
   linkPlaced(st, handle, lane, ahead, behind);
 }
 

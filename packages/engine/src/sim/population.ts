@@ -128,6 +128,7 @@ export function initVehicle(st: SimState, v: number, params: Float64Array, o: nu
   st.vExempt[v] = 0;
   st.vStallUntil[v] = 0;
   st.vStand[v] = 0;
+  st.vHeld[v] = 0;
   st.generated++;
 }
 

@@ -240,6 +240,8 @@ export class Simulation {
     this.st = SimState.fromData(data);
     // a state saved before jam teleport was counted: nobody has stood yet, none teleported
     if (!(this.st.vStand instanceof Int32Array) || this.st.vStand.length !== this.st.vState.length) this.st.vStand = new Int32Array(this.st.vState.length);
+    // nor before a vehicle held by keep-clear was told apart: none is
+    if (!(this.st.vHeld instanceof Uint8Array) || this.st.vHeld.length !== this.st.vState.length) this.st.vHeld = new Uint8Array(this.st.vState.length);
     if (typeof this.st.teleported !== 'number') this.st.teleported = 0;
     this.log.clear();
   }

@@ -25,13 +25,15 @@ export const DRAWN = -3;
 /** buffered-update flags (bFlags), CityFlow's two-phase step */
 export const B_END = 1;
 export const B_BLOCKER = 2;
+/** kept clear (SUMO's rules), stopping before a green laneLink for want of room beyond it (junction.ts roomBeyond) */
+export const B_HELD = 4;
 
 /** The per-vehicle arrays, all of length `capacity`. */
 const VEHICLE_ARRAYS = [
   'vState', 'vFlow', 'vSerial', 'vPriority', 'vDis', 'vSpeed', 'vEnter', 'vLen', 'vMaxPosAcc', 'vMaxNegAcc', 'vUsualPosAcc',
   'vUsualNegAcc', 'vMinGap', 'vMaxSpeed', 'vHeadway', 'vTurnSpeed', 'vYieldDist', 'vApproach', 'vDrv', 'vPrevDrv', 'vPathOff',
   'vPathLen', 'vPathPos', 'vNext', 'vPrev', 'vLeader', 'vGap', 'vBlocker', 'vEnterLinkStep', 'vRunIdx', 'bSpeed', 'bDis',
-  'bPathPos', 'bBlocker', 'bFlags', 'runList', 'vExempt', 'vWidth', 'vStallUntil', 'vStand',
+  'bPathPos', 'bBlocker', 'bFlags', 'runList', 'vExempt', 'vWidth', 'vStallUntil', 'vStand', 'vHeld',
 ] as const satisfies readonly (keyof SimState)[];
 
 /**
@@ -109,6 +111,12 @@ export class SimState {
   vStallUntil: Int32Array;
   /** steps the vehicle has stood (< 0.1 m/s) without a break; kept only with a time to teleport (SimulationRules) */
   vStand: Int32Array;
+  /**
+   * 1 for a vehicle that, as of the last step, stops before the green laneLink next on its path for want of room
+   * beyond it (keepJunctionsClear): it will not pass, and vehicles on conflicting laneLinks do not yield to it
+   * (SUMO's MSLink::blockedByFoe ignores an approaching foe that has not set its request to pass, willPass)
+   */
+  vHeld: Uint8Array;
   bSpeed: Float64Array;
   bDis: Float64Array;
   bPathPos: Int32Array;
@@ -222,6 +230,7 @@ export class SimState {
     this.vExempt = new Uint8Array(c);
     this.vStallUntil = new Int32Array(c);
     this.vStand = new Int32Array(c);
+    this.vHeld = new Uint8Array(c);
     this.bSpeed = new Float64Array(c);
     this.bDis = new Float64Array(c);
     this.bPathPos = new Int32Array(c);

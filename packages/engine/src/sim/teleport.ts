@@ -30,6 +30,7 @@ export function teleport(net: Network, st: SimState, teleportSteps: number, now:
     st.teleported++;
     st.vBlocker[v] = -1;
     st.vStand[v] = 0;
+    st.vHeld[v] = 0;
     if (pos < len) {
       const l = path[off + pos];
       st.vPathPos[v] = pos;
