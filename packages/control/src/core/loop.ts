@@ -50,7 +50,11 @@ const GUARD = 'loop guard';
  * 42) and broke up at 315 s to come back at 420 s (seed 7); handed over after 15 or 30 s of spill seed 7 still
  * locked, after 60 s both.
  * A hold of 300 s renewed while a lane spilled (as the ring guard's) gave the plan back and locked again at 1,400 s
- * (seed 42) or 3,120 s (seed 7). Measured figures: docs/benchmarks.md, "Heavier demand".
+ * (seed 42) or 3,120 s (seed 7). Over seeds 1-9 and 42 (guard off -> on) fixed time locked 10 -> 1 runs at
+ * 3,500/h and 10 -> 4 at 4,000/h, none newly. Not carried: fixed time at 4,000/h seeds 1, 2, 3, 9 and at 4,500/h;
+ * webster (a plan too) at 4,500/h seeds 2 and 6 carried the hour without the guard and locks with it (76.3 -> 266.1,
+ * 82.8 -> 590.6 s: its plan spilled into the loop late, at 1,090 and 1,225 s, and max-pressure took a loaded state
+ * over), while seed 5 is carried now (83.2 -> 68.4). Measured figures: docs/benchmarks.md, "Heavier demand".
  */
 
 /** Seconds between checks, as the gridlock check's. */
