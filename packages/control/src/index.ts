@@ -5,6 +5,7 @@ export * from './core/gridlock.js';
 export * from './core/starvation.js';
 export * from './core/ring.js';
 export * from './core/gate.js';
+export * from './core/loop.js';
 export * from './core/run.js';
 export * from './core/registry.js';
 export * from './core/emergency.js';

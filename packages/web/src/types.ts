@@ -32,7 +32,7 @@ export interface ControllerFault {
   /** the server's English detail */
   error: string;
   /** what happened (control's ControllerFault.kind): the dashboard's sentence is by this */
-  kind: 'error' | 'gridlock' | 'deadlock' | 'starvation' | 'ring' | 'gate';
+  kind: 'error' | 'gridlock' | 'deadlock' | 'starvation' | 'ring' | 'gate' | 'loop';
 }
 
 export interface SimulationClock {

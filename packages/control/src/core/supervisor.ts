@@ -5,6 +5,7 @@ import { maxPressure } from '../controllers/max-pressure.js';
 import { GridlockDetector, type GridlockOptions } from './gridlock.js';
 import { RingGuard, type RingHold, type RingOptions } from './ring.js';
 import { GateGuard, type GateHold, type GateOptions } from './gate.js';
+import { LoopGuard, type LoopHold, type LoopOptions } from './loop.js';
 import { describeCut, REPORT_EVERY_SECONDS, StarvationGuard, type StarvationOptions } from './starvation.js';
 import { now, timers } from './clock.js';
 import { isThenable } from './thenable.js';
@@ -47,6 +48,11 @@ export interface SupervisorOptions {
    */
   ring?: RingOptions | false;
   /**
+   * the loop guard (core/loop.ts: a signal's red spilling back into a loop of lanes no signal controls hands the
+   * signals round that loop to max-pressure until it no longer does), or false for none; default on
+   */
+  loop?: LoopOptions | false;
+  /**
    * the perimeter gate (core/gate.ts: the flow admitted from the boundary is
    * metered while the vehicles inside stand past the network's critical
    * accumulation), or false for none; default on
@@ -85,8 +91,11 @@ export interface ControllerFault {
    * critical accumulation; the supervisor handed the perimeter intersection
    * to the plan in step, metering what enters, until they no longer do
    * (nothing has locked). See core/gate.ts.
+   * 'loop': a signal's red held a full lane of a loop no signal controls long enough to foretell its deadlock; the
+   * supervisor handed the signals round that loop (those feeding it, those holding its exits) to max-pressure until
+   * no lane of it spills so (nothing has locked). See core/loop.ts.
    */
-  kind: 'error' | 'gridlock' | 'deadlock' | 'starvation' | 'ring' | 'gate';
+  kind: 'error' | 'gridlock' | 'deadlock' | 'starvation' | 'ring' | 'gate' | 'loop';
 }
 
 /**
@@ -95,7 +104,7 @@ export interface ControllerFault {
  * the ring clears. Errors, gridlocks and deadlocks are the rest.
  */
 export function isAdvisory(f: ControllerFault): boolean {
-  return f.kind === 'starvation' || f.kind === 'ring' || f.kind === 'gate';
+  return f.kind === 'starvation' || f.kind === 'ring' || f.kind === 'gate' || f.kind === 'loop';
 }
 
 /**
@@ -151,6 +160,11 @@ export class SignalSupervisor {
   readonly ring?: RingGuard;
   /** The perimeter gate, when on (core/gate.ts). */
   readonly gate?: GateGuard;
+  /**
+   * The loop guard, when on (core/loop.ts): the signals round a loop no signal controls, while a red spills back into
+   * it, run the relief (max-pressure), as a gridlock's do, but only while the hold lasts.
+   */
+  readonly loop?: LoopGuard;
   private readonly gatePlan?: Controller;
   /** the plan the ring guard hands over to: the common clock as the fallback's, with the guard's greens */
   private readonly ringPlan?: Controller;
@@ -216,6 +230,7 @@ export class SignalSupervisor {
       this.ring = new RingGuard(this.env, opts.ring ?? {});
       this.ringPlan = fixedTime({ clock: true, green: this.ring.green });
     }
+    if (opts.loop !== false) this.loop = new LoopGuard(this.env, opts.loop ?? {});
     if (opts.gate !== false) {
       this.gate = new GateGuard(this.env, opts.gate ?? {});
       this.gatePlan = fixedTime({ clock: true, green: this.gate.green });
@@ -274,6 +289,8 @@ export class SignalSupervisor {
     this.t0 = t0;
     const active = env.active;
     if (this.gridlock) this.watchGridlock(this.gridlock);
+    const looped = this.loop?.check(sim.time, this.onPlan);
+    if (looped) this.reportHold(looped, 'loop');
     const hold = this.ring?.check(sim.time);
     if (hold) this.reportHold(hold, 'ring');
     this.starvation?.observe(sim.time);
@@ -340,6 +357,7 @@ export class SignalSupervisor {
     const ix = env.intersections[k];
     // the sets are looked in only when they hold any (they are empty but after a fault)
     if (this.relieved.size !== 0 && this.relieved.has(ix.intersection)) return this.reliefDecide(ix, s);
+    if (this.loopHolds(k)) return this.reliefDecide(ix, s);
     if (this.fallen.size !== 0 && this.fallen.has(ix.intersection)) return this.fallback.decide(ix, s, env);
     if (this.ringHolds(ix.intersection)) return this.ringPlan!.decide(ix, s, env);
     if (this.gateHolds(ix.intersection)) return this.gatePlan!.decide(ix, s, env);
@@ -378,7 +396,7 @@ export class SignalSupervisor {
   private guard(g: StarvationGuard, k: number, s: Readonly<SignalStatus>): number {
     const { controller, env, sim } = this;
     const i = env.intersections[k].intersection;
-    const relieved = this.relieved.size !== 0 && this.relieved.has(i);
+    const relieved = (this.relieved.size !== 0 && this.relieved.has(i)) || this.loopHolds(k);
     if (!relieved && this.fallen.size !== 0 && this.fallen.has(i)) return s.green;
     if (!relieved && this.ringHolds(i)) return s.green;
     if (!relieved && this.gateHolds(i)) return s.green;
@@ -397,6 +415,32 @@ export class SignalSupervisor {
       seen.cuts++;
     }
     return c.to;
+  }
+
+  /**
+   * Whether the intersection at slot k runs a plan now (greens on a timetable, which no queue changes): the
+   * controller's where it is one (fixed time, webster, green-wave's congestion plan), the fallback after an error,
+   * the ring guard's or the perimeter gate's plan in step; not where the relief decides.
+   */
+  private readonly onPlan = (k: number): boolean => {
+    const i = this.env.intersections[k].intersection;
+    if (this.relieved.has(i) || this.loopHolds(k)) return false;
+    if (this.fallen.has(i) || this.ringHolds(i) || this.gateHolds(i)) return true;
+    try {
+      return this.controller.fixedPlanAt?.(i) ?? this.controller.fixedPlan === true;
+    } catch {
+      return false;
+    }
+  };
+
+  /** Whether the loop guard has the intersection at slot k with the relief now; never where the controller holds it on purpose. */
+  private loopHolds(k: number): boolean {
+    if (!this.loop?.holds(k)) return false;
+    try {
+      return !this.controller.holdsAt?.(this.env.intersections[k].intersection);
+    } catch {
+      return true;
+    }
   }
 
   /** Whether the ring guard has intersection i on the plan now; never where the controller holds it on purpose (an emergency vehicle's corridor). */
@@ -429,6 +473,8 @@ export class SignalSupervisor {
   reinstate(i: number): void {
     this.fallen.delete(i);
     this.relieved.delete(i);
+    const k = this.env.intersections.findIndex((x) => x.intersection === i);
+    if (k >= 0) this.loop?.release(k);
   }
 
   /** Reports each intersection newly found in gridlock and hands it to max-pressure (one already there is not reported again). */
@@ -451,6 +497,8 @@ export class SignalSupervisor {
 
   /** Who ran intersection i into a gridlock, to name in its report: the controller, or the fixed plan it had fallen back to. */
   private ranBy(i: number): string {
+    const k = this.env.intersections.findIndex((x) => x.intersection === i);
+    if (k >= 0 && this.loopHolds(k)) return this.relief.name;
     return this.fallen.has(i) ? this.fallback.name : this.controller.nameAt?.(i) ?? this.controller.name;
   }
 
@@ -458,7 +506,7 @@ export class SignalSupervisor {
    * Reports each intersection a guard newly handed to the plan in step (the ring guard's or the perimeter gate's hold),
    * where this brain controls it.
    */
-  private reportHold(hold: RingHold | GateHold, kind: 'ring' | 'gate'): void {
+  private reportHold(hold: RingHold | GateHold | LoopHold, kind: 'ring' | 'gate' | 'loop'): void {
     for (const i of hold.intersections) {
       if (this.env.active && !this.env.active.has(i)) continue;
       const ix = this.env.intersections.find((x) => x.intersection === i);
