@@ -49,7 +49,8 @@ export interface SupervisorOptions {
   ring?: RingOptions | false;
   /**
    * the loop guard (core/loop.ts: a signal's red spilling back into a loop of lanes no signal controls hands the
-   * signals round that loop to max-pressure until it no longer does), or false for none; default on
+   * signals round that loop to max-pressure, as a gridlock hands its intersection: until an operator reinstates them),
+   * or false for none; default on
    */
   loop?: LoopOptions | false;
   /**
@@ -93,7 +94,7 @@ export interface ControllerFault {
    * (nothing has locked). See core/gate.ts.
    * 'loop': a signal's red held a full lane of a loop no signal controls long enough to foretell its deadlock; the
    * supervisor handed the signals round that loop (those feeding it, those holding its exits) to max-pressure until
-   * no lane of it spills so (nothing has locked). See core/loop.ts.
+   * an operator reinstates them (nothing has locked). See core/loop.ts.
    */
   kind: 'error' | 'gridlock' | 'deadlock' | 'starvation' | 'ring' | 'gate' | 'loop';
 }
@@ -162,7 +163,7 @@ export class SignalSupervisor {
   readonly gate?: GateGuard;
   /**
    * The loop guard, when on (core/loop.ts): the signals round a loop no signal controls, while a red spills back into
-   * it, run the relief (max-pressure), as a gridlock's do, but only while the hold lasts.
+   * it, run the relief (max-pressure), as a gridlock's do, until an operator reinstates them (reinstate).
    */
   readonly loop?: LoopGuard;
   private readonly gatePlan?: Controller;
