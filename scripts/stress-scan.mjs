@@ -35,10 +35,10 @@ for (const g of grids) for (const ln of lanesList) for (const d of demands) for 
       total[i].locked += locked;
     }
     runs++;
-    const flag = out[0][1] > out[1][1] ? ' WORSE' : '';
+    const flag = out.length > 1 && out[0][1] > out[1][1] ? ' WORSE' : '';
     if (flag) worse++;
     console.log(`${g} ${ln} @${d}${blocks.length > 1 || b !== 300 ? ` ${b} m` : ''} seed ${seed}: ` + out.map(([n, a, k]) => `${n} ${a.toFixed(1)}${k ? ` (${k} locked)` : ''}`).join(', ') + flag);
   }
 }
-console.log(`${runs} runs; ${names[0]} worse than ${names[1]} in ${worse}; ` +
+console.log(`${runs} runs; ` + (names.length > 1 ? `${names[0]} worse than ${names[1]} in ${worse}; ` : '') +
   names.map((n, i) => `${n}: ATT summed ${total[i].att.toFixed(1)} s, ${total[i].runsLocked} runs with a lock, ${total[i].locked} locked intersections`).join('; '));

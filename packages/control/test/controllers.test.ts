@@ -411,6 +411,22 @@ test('green-wave: once the internal lanes hold its congestion share, every inter
   assert.equal(gw.fixedPlanAt!(0), true, 'a fixed plan while it runs: the starvation guard leaves its greens');
 });
 
+test('green-wave: on an oversaturated 1 x 8 arterial the coordinated window goes to the through phase when it spills back too, and nothing locks', async () => {
+  // 0.12 veh/s a route: every approach of the end junctions spills; the spill guard used to hand the coordinated window to
+  // the cross phases in turn, showing intersection_8_1's through phase 199 s of the second half hour, until the queue
+  // stood back through three junctions (gridlock at intersection_6_1, 3,335 s)
+  const sim = new Simulation(generateGrid({ rows: 1, cols: 8, demand: 0.12 }), { seed: 0 });
+  const gw = greenWave();
+  const end = sim.net.interIds.indexOf('intersection_8_1');
+  let through = 0;
+  const sup = await drive(sim, gw, 3600, {}, () => {
+    const p = gw.plans().find((q) => q.intersection === 'intersection_8_1')!;
+    if (sim.time >= 1800 && sim.phase(end) === p.phases[0]) through++;
+  });
+  assert.deepEqual(sup.faults.filter((f) => !isAdvisory(f)), []);
+  assert.ok(through >= 0.15 * 1800, `the through phase shown ${through} s of 1,800`);
+});
+
 test('where an intersection\'s detectors do not see its approaches (loops), a controller that needs them is not asked there: max-pressure decides on the stop-line queues until they do', async () => {
   const scenario = grid({ rows: 1, cols: 2, demand: 0.3 });
   const sim = new Simulation(scenario);

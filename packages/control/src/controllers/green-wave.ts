@@ -199,7 +199,9 @@ function travelTime(net: Network, rl: number, road: number, speedFactor: number)
  * junctions behind it (on those grids, right turns stood behind full lanes
  * for 90 s and the supervisor reported gridlock). Ahead of all that, the
  * queue-spillback protection (measures/spill-guard.ts) calls such a phase
- * at once, extended while it discharges.
+ * at once, extended while it discharges; but in the coordinated phase's
+ * window, while that phase's own lanes spill back, it goes first (the
+ * plan's windows pick among spilling greens).
  *
  * Under load, the congestion plan (traffic-responsive plan selection, as
  * closed-loop systems pick a stored plan by their system detectors'
@@ -482,6 +484,14 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
       // position in this intersection's cycle; each phase's window is its yellow, then its green up to its force-off
       const tau = (((t - offset[x]) % cycle) + cycle) % cycle;
       const g = order[x].indexOf(s.green);
+      // in the coordinated phase's window, its spill-back goes first: when several greens spill, the plan's windows
+      // say which (the guard's own rule for a green past its end), and a cross phase the guard gave early or carried
+      // past the cycle's start has no claim to that window. (Otherwise the cross phases of a saturated junction took
+      // the guard's turns of up to SPILL_MAX s each across the coordinated window, and a coordinated green the guard
+      // gave outside its window was cut at once as past its end: a 1 x 8 arterial at 0.12 veh/s a route showed its
+      // last junction's through phase 10 s in 190, its queue stood back through three junctions and the supervisor
+      // reported gridlock.)
+      if (g > 0 && tau < ends[0] && spilling(x, 0, queue)) return order[x][0];
       // queue-spillback protection (measures/spill-guard.ts) ahead of the coordination: a lane about to spill back
       // calls its phase now, not at its window (lanes below the warn share wait for theirs as planned)
       const spilled = protection.choose(x, ix.greens.length, ix.greens.indexOf(s.green), env.observed, env.twin.time, g >= 0 && tau >= ends[g]);
