@@ -231,7 +231,9 @@ export class RingGuard {
       const below = q < onAt[l], unset = since < 0;
       const next = below ? -1 : unset ? now : since;
       loadedSince[l] = next;
-      const m = q >= onAt[l] && next >= 0 && now - next >= persist ? 1 : 0;
+      // every test made, the results only combined (a compare first met in optimised code threw check away)
+      const standing = q >= onAt[l], loaded = next >= 0, persisted = now - next >= persist;
+      const m = standing && loaded && persisted ? 1 : 0;
       ready[l] = m;
       count += m;
     }
