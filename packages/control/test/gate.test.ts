@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateGrid, Simulation } from '@citybrain/engine';
 import {
-  GATE_CHECK_SECONDS, GATE_CRITICAL_SHARE, GATE_HOLD_SECONDS, GATE_REGION_RISE, GATE_REGION_SHARE, GATE_REGION_SPAN, JAM_SPACING, isAdvisory,
+  GATE_CHECK_SECONDS, GATE_CRITICAL_SHARE, GATE_HOLD_SECONDS, GATE_REGION_RISE, GATE_REGION_SHARE, GATE_REGION_SPAN, JAM_SPACING, gateRegionCount, isAdvisory,
   SignalSupervisor, type Controller, type Observed,
 } from '@citybrain/control';
 
@@ -166,9 +166,11 @@ test(`a region past ${GATE_REGION_SHARE * 100}% and rising fires the gate; a reg
     assert.ok(sup.gate!.vehicles < sup.gate!.critical, `the network below critical: ${sup.gate!.vehicles} of ${sup.gate!.critical}`);
     if (throughOnly) {
       assert.equal(sup.gate!.regions, 0, 'no region large enough');
+      assert.equal(gateRegionCount(sup.env), 0, 'counted without a guard (what green-wave asks), the same');
       assert.equal(sup.gate!.handOvers.length, 0, 'the small region does not fire the gate');
     } else {
       assert.equal(sup.gate!.regions, 4, 'each of the four interior intersections makes a region');
+      assert.equal(gateRegionCount(sup.env), 4, 'counted without a guard (what green-wave asks), the same');
       assert.equal(sup.gate!.handOvers.length, 1, 'the filling region fires the gate');
       assert.match(sup.gate!.handOvers[0].message, /region/);
       assert.ok(sup.gate!.handOvers[0].time <= 2 * GATE_REGION_SPAN, `at ${sup.gate!.handOvers[0].time} s`);

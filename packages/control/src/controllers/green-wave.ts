@@ -8,7 +8,7 @@ import { splitGreen } from './green-split.js';
 import { websterCycle } from './webster.js';
 import type { SpillBack } from '../measures/spill-back.js';
 import { SpillGuard } from '../measures/spill-guard.js';
-import { GATE_GREEN, GateGuard, type GateHold } from '../core/gate.js';
+import { GATE_GREEN, GateGuard, gateRegionCount, type GateHold } from '../core/gate.js';
 import { fixedTime } from './fixed-time.js';
 
 /**
@@ -427,7 +427,7 @@ export function greenWave(opts: GreenWaveOptions = {}): GreenWaveController {
       plan(env, false);
       // the whole network's accumulation only, as measured for green-wave (the gate's regional trigger is the supervisor's);
       // none where no region is large enough for that trigger (see "Not on every network" above)
-      load = new GateGuard(env).regions > 0 ? new GateGuard(env, { criticalShare: congestionShare, regionRise: false }) : undefined;
+      load = gateRegionCount(env) > 0 ? new GateGuard(env, { criticalShare: congestionShare, regionRise: false }) : undefined;
       congested = false;
     },
     beginStep(env) {

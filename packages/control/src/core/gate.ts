@@ -249,6 +249,103 @@ export interface GateHold {
   message: string;
 }
 
+/** The network's layout as the gate sees it: its perimeter and interior intersections, its internal lanes (both ends real), by the intersection they lead into, and their capacity. */
+function gateLayout(env: ControlEnv, maxPerimeter: number) {
+  const net = env.net;
+  const real = (i: number) => i >= 0 && !net.interVirtual[i];
+  const perimeter = new Set<number>();
+  for (let r = 0; r < net.roadIds.length; r++) {
+    const a = net.roadStartInter[r], b = net.roadEndInter[r];
+    if (!real(a) && real(b)) perimeter.add(b);
+    if (real(a) && !real(b)) perimeter.add(a);
+  }
+  // the interior: real intersections with no road to or from the boundary
+  const interior = (i: number) => real(i) && !perimeter.has(i);
+  let nReal = 0, nInterior = 0;
+  for (let i = 0; i < net.interIds.length; i++) {
+    if (real(i)) nReal++;
+    if (interior(i)) nInterior++;
+  }
+  // metering the perimeter protects an interior: none (an arterial, a grid two deep), or too small a one, and the gate would hand the network over
+  const anyInterior = nInterior > 0 && nReal - nInterior <= maxPerimeter * nReal;
+  const inner: number[] = [];
+  for (let i = 0; i < net.interIds.length && anyInterior; i++) if (interior(i)) inner.push(i);
+  // the internal lanes (both ends real), and by the intersection they lead into
+  const internal: number[] = [];
+  const into: number[][] = Array.from({ length: net.interIds.length }, () => []);
+  let capacity = 0;
+  for (let l = 0; l < net.nLanes; l++) {
+    const r = net.laneRoad[l];
+    const a = net.roadStartInter[r], b = net.roadEndInter[r];
+    if (real(a) && real(b) && anyInterior) {
+      internal.push(l);
+      into[b].push(l);
+      capacity += laneCapacity(net, l);
+    }
+  }
+  // no interior to protect: no perimeter to meter
+  if (!anyInterior) perimeter.clear();
+  return { perimeter, inner, internal, into, capacity };
+}
+
+/**
+ * The regions whose load can fire the gate: each interior intersection of `inner` with the real intersections up to
+ * `roads` roads away, their internal incoming lanes (`into`), weighed, those large enough for `rise` (see "A region
+ * large enough" above) only.
+ */
+function gateRegions(env: ControlEnv, inner: readonly number[], into: readonly number[][], rise: number, roads: number) {
+  const net = env.net;
+  const real = (i: number) => i >= 0 && !net.interVirtual[i];
+  // each interior intersection's region: it and the real intersections up to `roads` roads away; their internal incoming lanes
+  const around: number[][] = Array.from({ length: net.interIds.length }, () => []);
+  for (let r = 0; r < net.roadIds.length; r++) {
+    const a = net.roadStartInter[r], b = net.roadEndInter[r];
+    if (real(a) && real(b) && a !== b) {
+      around[a].push(b);
+      around[b].push(a);
+    }
+  }
+  // each lane weighs 1 / its movement's lanes: a wide through movement's room does not hide a one-lane turn filling
+  const width = movementWidths(net);
+  const weight = new Float64Array(net.nLanes);
+  for (let l = 0; l < net.nLanes; l++) weight[l] = 1 / width[l];
+  const regionStart = [0], regionLanes: number[] = [], regionCapacity: number[] = [];
+  for (const i of inner) {
+    const members = new Set([i]);
+    let frontier = [i];
+    for (let d = 0; d < roads; d++) {
+      const next: number[] = [];
+      for (const a of frontier) for (const b of around[a]) if (!members.has(b)) members.add(b), next.push(b);
+      frontier = next;
+    }
+    let cap = 0, movement = 0;
+    const lanes: number[] = [];
+    for (const j of members) for (const l of into[j]) {
+      lanes.push(l);
+      const c = laneCapacity(net, l);
+      cap += weight[l] * c;
+      // a movement's lanes fill together under one red: at most c between them, as weighed
+      if (c > movement) movement = c;
+    }
+    // a rise one movement's queue can make alone is that movement's red and green, not the region filling (see
+    // "A region large enough" above): such a region is no region for the trigger
+    if (rise * cap <= movement) continue;
+    regionLanes.push(...lanes);
+    regionStart.push(regionLanes.length);
+    regionCapacity.push(cap);
+  }
+  return { weight, regionStart, regionLanes, regionCapacity };
+}
+
+/**
+ * How many regions can fire the gate under its default options on env's network (GateGuard.regions), without
+ * building a guard: what green-wave asks to know whether the network has any (one rule, here).
+ */
+export function gateRegionCount(env: ControlEnv): number {
+  const { inner, into } = gateLayout(env, GATE_MAX_PERIMETER_SHARE);
+  return gateRegions(env, inner, into, GATE_REGION_RISE, GATE_REGION_ROADS).regionCapacity.length;
+}
+
 export class GateGuard {
   /** the critical accumulation, vehicles */
   readonly critical: number;
@@ -303,80 +400,13 @@ export class GateGuard {
     this.checkEvery = positiveOption(GUARD, 'checkEvery', opts.checkEvery ?? GATE_CHECK_SECONDS);
     this.holdSeconds = positiveOption(GUARD, 'holdSeconds', opts.holdSeconds ?? GATE_HOLD_SECONDS);
     this.green = positiveOption(GUARD, 'green', opts.green ?? GATE_GREEN);
-    const real = (i: number) => i >= 0 && !net.interVirtual[i];
-    const perimeter = new Set<number>();
-    for (let r = 0; r < net.roadIds.length; r++) {
-      const a = net.roadStartInter[r], b = net.roadEndInter[r];
-      if (!real(a) && real(b)) perimeter.add(b);
-      if (real(a) && !real(b)) perimeter.add(a);
-    }
-    // the interior: real intersections with no road to or from the boundary
-    const interior = (i: number) => real(i) && !perimeter.has(i);
-    let nReal = 0, nInterior = 0;
-    for (let i = 0; i < net.interIds.length; i++) {
-      if (real(i)) nReal++;
-      if (interior(i)) nInterior++;
-    }
-    // metering the perimeter protects an interior: none (an arterial, a grid two deep), or too small a one, and the gate would hand the network over
-    const anyInterior = nInterior > 0 && nReal - nInterior <= this.maxPerimeter * nReal;
-    const inner: number[] = [];
-    for (let i = 0; i < net.interIds.length && anyInterior; i++) if (interior(i)) inner.push(i);
-    // the internal lanes (both ends real), and by the intersection they lead into
-    const internal: number[] = [];
-    const into: number[][] = Array.from({ length: net.interIds.length }, () => []);
-    let capacity = 0;
-    for (let l = 0; l < net.nLanes; l++) {
-      const r = net.laneRoad[l];
-      const a = net.roadStartInter[r], b = net.roadEndInter[r];
-      if (real(a) && real(b) && anyInterior) {
-        internal.push(l);
-        into[b].push(l);
-        capacity += laneCapacity(net, l);
-      }
-    }
+    const { perimeter, inner, internal, into, capacity } = gateLayout(env, this.maxPerimeter);
     this.regionShare = shareOption(GUARD, 'regionShare', opts.regionShare ?? GATE_REGION_SHARE);
     const rise = opts.regionRise ?? GATE_REGION_RISE;
     this.regionRise = rise === false ? Infinity : nonNegativeOption(GUARD, 'regionRise', rise);
     const roads = Math.floor(nonNegativeOption(GUARD, 'regionRoads', opts.regionRoads ?? GATE_REGION_ROADS));
-    // each interior intersection's region: it and the real intersections up to `roads` roads away; their internal incoming lanes
-    const around: number[][] = Array.from({ length: net.interIds.length }, () => []);
-    for (let r = 0; r < net.roadIds.length; r++) {
-      const a = net.roadStartInter[r], b = net.roadEndInter[r];
-      if (real(a) && real(b) && a !== b) {
-        around[a].push(b);
-        around[b].push(a);
-      }
-    }
-    // each lane weighs 1 / its movement's lanes: a wide through movement's room does not hide a one-lane turn filling
-    const width = movementWidths(net);
-    const weight = new Float64Array(net.nLanes);
-    for (let l = 0; l < net.nLanes; l++) weight[l] = 1 / width[l];
+    const { weight, regionStart, regionLanes, regionCapacity } = gateRegions(env, rise === false ? [] : inner, into, this.regionRise, roads);
     this.regionWeight = weight;
-    const regionStart = [0], regionLanes: number[] = [], regionCapacity: number[] = [];
-    for (const i of rise === false ? [] : inner) {
-      const members = new Set([i]);
-      let frontier = [i];
-      for (let d = 0; d < roads; d++) {
-        const next: number[] = [];
-        for (const a of frontier) for (const b of around[a]) if (!members.has(b)) members.add(b), next.push(b);
-        frontier = next;
-      }
-      let cap = 0, movement = 0;
-      const lanes: number[] = [];
-      for (const j of members) for (const l of into[j]) {
-        lanes.push(l);
-        const c = laneCapacity(net, l);
-        cap += weight[l] * c;
-        // a movement's lanes fill together under one red: at most c between them, as weighed
-        if (c > movement) movement = c;
-      }
-      // a rise one movement's queue can make alone is that movement's red and green, not the region filling (see
-      // "A region large enough" above): such a region is no region for the trigger
-      if (this.regionRise * cap <= movement) continue;
-      regionLanes.push(...lanes);
-      regionStart.push(regionLanes.length);
-      regionCapacity.push(cap);
-    }
     this.regions = regionCapacity.length;
     this.regionStart = Int32Array.from(regionStart);
     this.regionLanes = Int32Array.from(regionLanes);
@@ -384,7 +414,6 @@ export class GateGuard {
     this.span = Math.max(1, Math.round(GATE_REGION_SPAN / this.checkEvery));
     this.regionMean = new Float64Array(regionCapacity.length);
     this.regionPast = new Float64Array(regionCapacity.length * this.span);
-    if (!anyInterior) perimeter.clear();
     this.internal = Int32Array.from(internal);
     this.critical = share * capacity;
     this.perimeter = [...perimeter].sort((x, y) => x - y);

@@ -167,6 +167,8 @@ export class RingGuard {
   /** scratch per check: 1 for the lanes that count towards a ring, and the lanes found on rings */
   private readonly member: Uint8Array;
   private readonly found: Int32Array;
+  /** scratch per check: 1 for the lanes standing loaded for the persistence */
+  private readonly ready: Uint8Array;
 
   constructor(env: ControlEnv, opts: RingOptions = {}) {
     const net = env.net;
@@ -198,6 +200,7 @@ export class RingGuard {
     this.around = around.map((s) => [...s]);
     this.lastCheck = env.twin.time;
     this.member = new Uint8Array(n);
+    this.ready = new Uint8Array(n);
     this.found = new Int32Array(n);
   }
 
@@ -218,19 +221,32 @@ export class RingGuard {
     const n = this.net.nLanes;
     // written for every lane, the tests only choose the value: a store first met in optimised code (the
     // hour's first loaded lane) threw check away (issue #18)
-    const { onAt, loadedSince } = this;
+    // the lanes loaded for the persistence (candidates for a new ring) are marked in the same pass: one pass over the
+    // lanes a check where there were two (issue #18)
+    const { onAt, loadedSince, persist, ready } = this;
+    let count = 0;
     for (let l = 0; l < n; l++) {
       const since = loadedSince[l];
-      const below = queue[l] < onAt[l], unset = since < 0;
-      loadedSince[l] = below ? -1 : unset ? now : since;
+      const q = queue[l];
+      const below = q < onAt[l], unset = since < 0;
+      const next = below ? -1 : unset ? now : since;
+      loadedSince[l] = next;
+      // every test made, the results only combined (a compare first met in optimised code threw check away)
+      const standing = q >= onAt[l], loaded = next >= 0, persisted = now - next >= persist;
+      const m = standing && loaded && persisted ? 1 : 0;
+      ready[l] = m;
+      count += m;
     }
     let held = false;
     for (let i = 0; i < this.until.length && !held; i++) held = this.until[i] > now;
     // renewal: a ring past the release share anywhere keeps every hold
-    if (held && this.rings(queue, this.offAt, -1).length > 0) {
+    if (held && this.rings(queue, this.offAt).length > 0) {
       for (let i = 0; i < this.until.length; i++) if (this.until[i] > now) this.until[i] = now + this.holdSeconds;
     }
-    const lanes = this.rings(queue, this.onAt, now);
+    // asked whatever the count (find answers at once under two): a call first made in optimised code (the hour's
+    // first two loaded lanes, ~1,400 steps into HZ1) threw the guard's code away for want of type feedback
+    const k = this.ringFinder.find(ready, this.found, count);
+    const lanes = k === 0 ? NO_LANES : Array.from(this.found.subarray(0, k));
     if (lanes.length === 0) return undefined;
     const set = new Set<number>();
     for (const l of lanes) {
@@ -267,25 +283,20 @@ export class RingGuard {
 
   /**
    * The lanes on rings: those in strongly connected sets of two lanes or more
-   * (lane to exit lane) among the lanes standing at `at` or more, and, when
-   * `now` >= 0, loaded for the persistence without a break.
+   * (lane to exit lane) among the lanes standing at `at` or more (a held
+   * ring's renewal; the lanes loaded for the persistence, a new ring's, are
+   * marked in `check`'s pass).
    */
-  private rings(queue: ArrayLike<number>, at: Float64Array, now: number): number[] {
+  private rings(queue: ArrayLike<number>, at: Float64Array): number[] {
     const n = this.net.nLanes;
     const member = this.member;
     let count = 0;
     // every test made for every lane, the results only combined (see check)
-    const { loadedSince, persist } = this;
-    const any = now < 0;
     for (let l = 0; l < n; l++) {
-      const since = loadedSince[l];
-      const standing = queue[l] >= at[l], loaded = since >= 0, persisted = now - since >= persist;
-      const m = standing && (any || (loaded && persisted)) ? 1 : 0;
+      const m = queue[l] >= at[l] ? 1 : 0;
       member[l] = m;
       count += m;
     }
-    // asked whatever the count (find answers at once under two): a call first made in optimised code (the hour's
-    // first two loaded lanes, ~1,400 steps into HZ1) threw the guard's code away for want of type feedback
     const k = this.ringFinder.find(member, this.found, count);
     return k === 0 ? NO_LANES : Array.from(this.found.subarray(0, k));
   }
