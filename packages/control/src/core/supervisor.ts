@@ -9,6 +9,7 @@ import { LoopGuard, type LoopHold, type LoopOptions } from './loop.js';
 import { describeCut, REPORT_EVERY_SECONDS, StarvationGuard, type StarvationOptions } from './starvation.js';
 import { now, timers } from './clock.js';
 import { isThenable } from './thenable.js';
+import { intersectionSlots } from './slots.js';
 import { advanceSignal, NO_CHANGE, signalRules, type SignalRules } from './signal-rules.js';
 
 export interface SupervisorOptions {
@@ -119,6 +120,8 @@ export function isAdvisory(f: ControllerFault): boolean {
  */
 export class SignalSupervisor {
   readonly env: ControlEnv;
+  /** per intersection (network index): its slot in env.intersections, -1 when not signalised (core/slots.ts) */
+  private readonly slotOf: Int32Array;
   readonly status: SignalStatus[];
   readonly faults: ControllerFault[] = [];
   /** intersections not run by the controller after a fault: by the fixed-time fallback, or max-pressure if in `relieved` */
@@ -212,6 +215,7 @@ export class SignalSupervisor {
       net: sim.net, intersections: Object.freeze(intersections), yellowTime: opts.yellowTime ?? 5, minGreen: opts.minGreen ?? 5,
       active: opts.active,
     });
+    this.slotOf = intersectionSlots(this.env);
     this.onFault = opts.onFault;
     this.decideMs = new Float64Array(intersections.length);
     this.budgetMs = opts.budgetMs ?? 1000;
@@ -474,7 +478,7 @@ export class SignalSupervisor {
   reinstate(i: number): void {
     this.fallen.delete(i);
     this.relieved.delete(i);
-    const k = this.env.intersections.findIndex((x) => x.intersection === i);
+    const k = this.slotOf[i] ?? -1;
     if (k >= 0) this.loop?.release(k);
   }
 
@@ -483,23 +487,26 @@ export class SignalSupervisor {
     const found = detector.check(this.sim.time, this.status, this.isRelieved);
     for (const g of found) {
       const ix = this.env.intersections[g.slot];
-      this.report(ix, this.ranBy(ix.intersection), `${g.message}; handed to ${this.relief.name}`, g.kind);
+      this.report(ix, this.ranBy(g.slot), `${g.message}; handed to ${this.relief.name}`, g.kind);
       this.relieved.add(ix.intersection);
       // the intersections whose greens hold the spill-back: the phase choice "there" that clears it
       for (const h of g.holders) {
         const hx = this.env.intersections[h.slot];
         if (this.isRelieved(hx.intersection)) continue;
         const lanes = h.lanes.map((m) => this.env.net.laneId(m)).join(', ');
-        this.report(hx, this.ranBy(hx.intersection), `${g.kind}: its lanes ${lanes} stand full at red and hold the spill-back into ${ix.id} (${g.message}); handed to ${this.relief.name}`, g.kind);
+        this.report(hx, this.ranBy(h.slot), `${g.kind}: its lanes ${lanes} stand full at red and hold the spill-back into ${ix.id} (${g.message}); handed to ${this.relief.name}`, g.kind);
         this.relieved.add(hx.intersection);
       }
     }
   }
 
-  /** Who ran intersection i into a gridlock, to name in its report: the controller, or the fixed plan it had fallen back to. */
-  private ranBy(i: number): string {
-    const k = this.env.intersections.findIndex((x) => x.intersection === i);
-    if (k >= 0 && this.loopHolds(k)) return this.relief.name;
+  /**
+   * Who ran the intersection at slot k into a gridlock, to name in its report: the controller, the fixed plan it had
+   * fallen back to, or the relief the loop guard had handed it to.
+   */
+  private ranBy(k: number): string {
+    if (this.loopHolds(k)) return this.relief.name;
+    const i = this.env.intersections[k].intersection;
     return this.fallen.has(i) ? this.fallback.name : this.controller.nameAt?.(i) ?? this.controller.name;
   }
 
@@ -510,7 +517,7 @@ export class SignalSupervisor {
   private reportHold(hold: RingHold | GateHold | LoopHold, kind: 'ring' | 'gate' | 'loop'): void {
     for (const i of hold.intersections) {
       if (this.env.active && !this.env.active.has(i)) continue;
-      const ix = this.env.intersections.find((x) => x.intersection === i);
+      const ix = this.env.intersections[this.slotOf[i] ?? -1];
       if (!ix) continue;
       const by = this.controller.nameAt?.(i) ?? this.controller.name;
       this.notify({ controller: by, intersection: ix.id, time: hold.time, error: hold.message, kind });
